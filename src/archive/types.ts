@@ -1,0 +1,40 @@
+/** What the tar reader yields and the tar writer takes. Sans-IO: no streams here. */
+export type TarEntryType =
+  | 'file'
+  | 'hardlink'
+  | 'symlink'
+  | 'chardev'
+  | 'blockdev'
+  | 'directory'
+  | 'fifo';
+
+export interface TarHeader {
+  /** Path as stored, after pax/GNU long-name resolution; never normalized by the reader. */
+  name: string;
+  type: TarEntryType;
+  /** Permission bits including setuid/setgid/sticky (0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  uname?: string;
+  gname?: string;
+  size: number;
+  /** Seconds since the epoch, fractional when pax says so. */
+  mtime: number;
+  atime?: number;
+  ctime?: number;
+  /** Target for symlink and hardlink entries. */
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+  /** SCHILY.xattr.* values, raw bytes. */
+  xattrs?: Record<string, Uint8Array>;
+  /** Other pax records, verbatim. */
+  pax?: Record<string, string>;
+}
+
+export interface TarEntry {
+  header: TarHeader;
+  /** File body (size bytes); empty for everything else. */
+  data: Uint8Array;
+}
