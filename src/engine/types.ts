@@ -1,0 +1,89 @@
+/** The engine's records: what the state store holds for images, tags and containers. */
+import type { ChainID, DiffID, Digest } from '../oci/digest.ts';
+
+declare const brand: unique symbol;
+/** 64 lowercase hex characters, as Docker's container IDs. */
+export type ContainerId = string & { readonly [brand]: 'ContainerId' };
+
+export interface LayerRecord {
+  /** The blob as stored (maybe compressed). */
+  digest: Digest;
+  size: number;
+  mediaType: string;
+  diffId: DiffID;
+  /** Uncompressed tar size. */
+  uncompressedSize: number;
+}
+
+/** One image = one manifest. Keyed by manifest digest; `id` is the config digest, Docker's image ID. */
+export interface ImageRecord {
+  digest: Digest;
+  id: Digest;
+  mediaType: string;
+  manifestSize: number;
+  config: { digest: Digest; size: number; mediaType: string };
+  layers: LayerRecord[];
+  /** ChainID of the whole stack; null for an image with no layers. */
+  chainId: ChainID | null;
+  /** "os/arch[/variant]". */
+  platform: string;
+  created?: string;
+  /** Sum of uncompressed layer sizes (what `docker images` shows). */
+  size: number;
+  loadedAt: string;
+  /** Where it came from: the archive's name, "bundled:<name>", ... */
+  source?: string;
+}
+
+export interface TagHistoryEntry {
+  digest: Digest;
+  at: string;
+}
+
+/** One document per fully qualified reference ("docker.io/library/busybox:latest"). */
+export interface TagRecord {
+  ref: string;
+  digest: Digest;
+  /** Earlier targets, oldest first; the current target is not in here. */
+  history: TagHistoryEntry[];
+  updatedAt: string;
+}
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'dead';
+
+/** What a runtime needs to start the process; filled from the image config, overridden by the user. */
+export interface ProcessSpec {
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  tty: boolean;
+  openStdin: boolean;
+}
+
+export interface ContainerRecord {
+  id: ContainerId;
+  name: string;
+  /** The reference as the user wrote it (Docker's "IMAGE" column). */
+  imageRef: string;
+  /** Manifest digest of the image. */
+  image: Digest;
+  /** Config digest (image ID). */
+  imageId: Digest;
+  platform: string;
+  process: ProcessSpec;
+  labels: Record<string, string>;
+  hostname: string;
+  /** Runtime that will run it ("vm", "wasi"); chosen from the platform, runtimes may override. */
+  runtime: string;
+  state: ContainerState;
+  exitCode?: number;
+  created: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** The writable layer persisted as an uncompressed tar diff blob (with whiteouts); null when untouched. */
+  upper: { digest: Digest; size: number } | null;
+  /** Free-form per-runtime data (ports, mounts, pid ...), owned by the runtime. */
+  runtimeData?: Record<string, unknown>;
+}
