@@ -1,0 +1,3 @@
+export * from './store.ts';
+export { MemoryContentStore } from './memory.ts';
+export { IdbContentStore, type IdbContentStoreOptions } from './idb.ts';

@@ -1,0 +1,40 @@
+/** In-memory content store: tests, and ephemeral sessions in a tab. */
+import type { Digest } from '../oci/digest.ts';
+import { BufferedIngestion } from './buffered.ts';
+import { notFound, type BlobInfo, type ContentStore, type Ingestion } from './store.ts';
+
+export class MemoryContentStore implements ContentStore {
+  readonly #blobs = new Map<Digest, Uint8Array>();
+
+  async has(digest: Digest): Promise<boolean> {
+    return this.#blobs.has(digest);
+  }
+
+  async info(digest: Digest): Promise<BlobInfo> {
+    const b = this.#blobs.get(digest);
+    if (!b) throw notFound(digest);
+    return { digest, size: b.byteLength };
+  }
+
+  /** Returns the stored array itself (no copy); callers must not mutate it. */
+  async get(digest: Digest): Promise<Uint8Array> {
+    const b = this.#blobs.get(digest);
+    if (!b) throw notFound(digest);
+    return b;
+  }
+
+  async list(): Promise<BlobInfo[]> {
+    return [...this.#blobs].map(([digest, b]) => ({ digest, size: b.byteLength }));
+  }
+
+  ingest(): Ingestion {
+    return new BufferedIngestion(async (info, bytes) => {
+      if (!this.#blobs.has(info.digest)) this.#blobs.set(info.digest, bytes);
+      return info;
+    });
+  }
+
+  async delete(digest: Digest): Promise<boolean> {
+    return this.#blobs.delete(digest);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The content store: blobs addressed by their SHA-256, containerd-style. The big interface is a
+ * composition of small roles so a consumer can ask for only what it uses (a layer unpacker needs a
+ * Provider; a puller needs an Ingester).
+ *
+ * Ingestion contract (every backend):
+ * - `ingest()` starts a write; nothing is visible to `has/info/get/list` until `commit`.
+ * - `commit` hashes what was written and checks it against `expectedDigest`/`expectedSize` when
+ *   given; on mismatch it throws SkiffError DIGEST_MISMATCH naming both values and discards the data.
+ * - Committing content that already exists succeeds (idempotent) and returns its info.
+ * - `abort` discards; after `commit` or `abort` the ingestion refuses further use.
+ */
+import { SkiffError } from '../errors.ts';
+import type { Digest } from '../oci/digest.ts';
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+export interface Provider {
+  has(digest: Digest): Promise<boolean>;
+  /** NOT_FOUND if absent. */
+  info(digest: Digest): Promise<BlobInfo>;
+  /** The whole blob; NOT_FOUND if absent. */
+  get(digest: Digest): Promise<Uint8Array>;
+  list(): Promise<BlobInfo[]>;
+}
+
+export interface Expected {
+  expectedDigest?: Digest;
+  expectedSize?: number;
+}
+
+export interface Ingestion {
+  /** The caller may reuse `chunk` once the returned promise settles. */
+  write(chunk: Uint8Array): Promise<void>;
+  commit(expected?: Expected): Promise<BlobInfo>;
+  abort(): Promise<void>;
+  /** Bytes written so far. */
+  readonly size: number;
+}
+
+export interface Ingester {
+  ingest(): Ingestion;
+}
+
+export interface Manager {
+  /** Removes a blob; returns false if it was not there. */
+  delete(digest: Digest): Promise<boolean>;
+}
+
+export interface ContentStore extends Provider, Ingester, Manager {}
+
+/** Store a whole buffer, verifying it against `expected` when given. */
+export async function putBlob(store: Ingester, bytes: Uint8Array, expected?: Expected): Promise<BlobInfo> {
+  const ing = store.ingest();
+  try {
+    await ing.write(bytes);
+  } catch (e) {
+    await ing.abort().catch(() => {});
+    throw e;
+  }
+  return ing.commit(expected);
+}
+
+/** Store a stream of chunks (a registry response body, a file). */
+export async function putStream(store: Ingester, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected?: Expected): Promise<BlobInfo> {
+  const ing = store.ingest();
+  try {
+    for await (const c of chunks) await ing.write(c);
+  } catch (e) {
+    await ing.abort().catch(() => {});
+    throw e;
+  }
+  return ing.commit(expected);
+}
+
+/** Throws DIGEST_MISMATCH when `actual` does not satisfy `expected`. */
+export function checkExpected(actual: BlobInfo, expected: Expected | undefined): void {
+  if (!expected) return;
+  if (expected.expectedDigest !== undefined && expected.expectedDigest !== actual.digest) {
+    throw new SkiffError('DIGEST_MISMATCH',
+      `content digest mismatch: expected ${expected.expectedDigest}, got ${actual.digest} (${actual.size} bytes)`);
+  }
+  if (expected.expectedSize !== undefined && expected.expectedSize !== actual.size) {
+    throw new SkiffError('DIGEST_MISMATCH',
+      `content size mismatch for ${actual.digest}: expected ${expected.expectedSize} bytes, got ${actual.size}` +
+      (expected.expectedDigest ? ` (expected digest ${expected.expectedDigest})` : ''));
+  }
+}
+
+export function notFound(digest: Digest): SkiffError {
+  return new SkiffError('NOT_FOUND', `content ${digest} not found`);
+}
+
+export function ingestionClosed(state: string): SkiffError {
+  return new SkiffError('INVALID_ARGUMENT', `ingestion already ${state}`);
+}

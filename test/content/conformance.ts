@@ -1,0 +1,119 @@
+/** The ContentStore contract, run against every backend. */
+import { describe, expect, it } from 'vitest';
+import { isSkiffError } from '../../src/errors.ts';
+import { sha256Digest, type Digest } from '../../src/oci/digest.ts';
+import { putBlob, putStream, type ContentStore } from '../../src/content/store.ts';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+async function expectCode(p: Promise<unknown>, code: string, re?: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    expect(isSkiffError(e), String(e)).toBe(true);
+    expect((e as { code: string }).code).toBe(code);
+    if (re) expect((e as Error).message).toMatch(re);
+    return;
+  }
+  expect.unreachable(`expected ${code}`);
+}
+
+export function contentStoreConformance(name: string, make: () => Promise<ContentStore>): void {
+  describe(`ContentStore conformance: ${name}`, () => {
+    it('put, has, info, get, list, delete', async () => {
+      const s = await make();
+      const bytes = enc('hello world');
+      const d = sha256Digest(bytes);
+      expect(await s.has(d)).toBe(false);
+      const info = await putBlob(s, bytes);
+      expect(info).toEqual({ digest: d, size: bytes.length });
+      expect(await s.has(d)).toBe(true);
+      expect(await s.info(d)).toEqual(info);
+      expect(Array.from(await s.get(d))).toEqual(Array.from(bytes));
+      expect(await s.list()).toEqual([info]);
+      expect(await s.delete(d)).toBe(true);
+      expect(await s.delete(d)).toBe(false);
+      expect(await s.has(d)).toBe(false);
+      expect(await s.list()).toEqual([]);
+    });
+
+    it('missing blobs are NOT_FOUND naming the digest', async () => {
+      const s = await make();
+      const d = sha256Digest('absent');
+      await expectCode(s.get(d), 'NOT_FOUND', new RegExp(d));
+      await expectCode(s.info(d), 'NOT_FOUND', new RegExp(d));
+    });
+
+    it('an ingestion is invisible until commit, streamed chunks hash correctly', async () => {
+      const s = await make();
+      const data = new Uint8Array(300_000).map((_, i) => (i * 13 + 7) & 0xff);
+      const d = sha256Digest(data);
+      const ing = s.ingest();
+      const buf = new Uint8Array(65_536);
+      for (let off = 0; off < data.length; off += buf.length) {
+        const part = data.subarray(off, off + buf.length);
+        buf.set(part); // the same buffer is reused for every write
+        await ing.write(buf.subarray(0, part.length));
+        expect(await s.has(d)).toBe(false);
+      }
+      expect(ing.size).toBe(data.length);
+      expect(await s.list()).toEqual([]);
+      expect(await ing.commit({ expectedDigest: d, expectedSize: data.length })).toEqual({ digest: d, size: data.length });
+      const got = await s.get(d);
+      expect(got.length).toBe(data.length);
+      expect(sha256Digest(got)).toBe(d);
+      await expectCode(ing.write(enc('x')), 'INVALID_ARGUMENT', /committed/);
+    });
+
+    it('digest mismatch: DIGEST_MISMATCH naming both digests, nothing stored', async () => {
+      const s = await make();
+      const bytes = enc('actual content');
+      const wrong = sha256Digest('other content');
+      try {
+        await putBlob(s, bytes, { expectedDigest: wrong });
+        expect.unreachable();
+      } catch (e) {
+        expect(isSkiffError(e, 'DIGEST_MISMATCH')).toBe(true);
+        expect((e as Error).message).toContain(wrong);
+        expect((e as Error).message).toContain(sha256Digest(bytes));
+      }
+      expect(await s.has(sha256Digest(bytes))).toBe(false);
+      expect(await s.has(wrong)).toBe(false);
+      expect(await s.list()).toEqual([]);
+    });
+
+    it('size mismatch: DIGEST_MISMATCH naming both sizes', async () => {
+      const s = await make();
+      const bytes = enc('twelve bytes');
+      await expectCode(putBlob(s, bytes, { expectedDigest: sha256Digest(bytes), expectedSize: 13 }), 'DIGEST_MISMATCH', /expected 13 bytes, got 12/);
+      expect(await s.list()).toEqual([]);
+    });
+
+    it('abort discards; commit of existing content is idempotent', async () => {
+      const s = await make();
+      const ing = s.ingest();
+      await ing.write(enc('discard me'));
+      await ing.abort();
+      expect(await s.list()).toEqual([]);
+      await expectCode(ing.commit(), 'INVALID_ARGUMENT', /aborted/);
+      const a = await putBlob(s, enc('same'));
+      const b = await putStream(s, [enc('sa'), enc('me')]);
+      expect(b).toEqual(a);
+      expect(await s.list()).toEqual([a]);
+    });
+
+    it('empty blob and several blobs', async () => {
+      const s = await make();
+      const e = await putBlob(s, new Uint8Array(0));
+      expect(e).toEqual({ digest: 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', size: 0 });
+      expect((await s.get(e.digest)).length).toBe(0);
+      const many = await Promise.all(Array.from({ length: 10 }, (_, i) => putBlob(s, enc(`blob ${i}`))));
+      const listed = (await s.list()).map((x) => x.digest).sort();
+      expect(listed).toEqual([e, ...many].map((x) => x.digest).sort());
+      // concurrent ingestions of the same bytes
+      const same = await Promise.all([1, 2, 3].map(() => putBlob(s, enc('dup'))));
+      expect(new Set(same.map((x) => x.digest as Digest)).size).toBe(1);
+      expect(new TextDecoder().decode(await s.get(same[0]!.digest))).toBe('dup');
+    });
+  });
+}
