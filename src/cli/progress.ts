@@ -1,0 +1,32 @@
+/** A one-line progress bar on a terminal; silent otherwise (pipes, CI logs). */
+import { humanSize } from './format.ts';
+
+export interface ProgressSink {
+  update(label: string, done: number, total?: number): void;
+  finish(): void;
+}
+
+export function progressBar(stream: NodeJS.WriteStream): ProgressSink {
+  if (!stream.isTTY) return { update() {}, finish() {} };
+  let last = 0;
+  let drawn = false;
+  return {
+    update(label, done, total) {
+      const now = Date.now();
+      if (now - last < 80 && (total === undefined || done < total)) return;
+      last = now;
+      const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - 50));
+      let bar = '';
+      if (total && total > 0) {
+        const filled = Math.min(width, Math.round((done / total) * width));
+        bar = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}] ${humanSize(done)}/${humanSize(total)}`;
+      } else bar = humanSize(done);
+      stream.write(`\r\x1b[2K${label} ${bar}`);
+      drawn = true;
+    },
+    finish() {
+      if (drawn) stream.write('\r\x1b[2K');
+      drawn = false;
+    },
+  };
+}
