@@ -1,0 +1,179 @@
+/**
+ * `docker run` flags as a typed object. `RunFlags` is what a command line gives (strings, Docker's
+ * flag names); `parseRunFlags` turns it into `RunOptions` (parsed values) with Docker's errors,
+ * each naming the flag the way pflag does: `invalid argument "64x" for "-m, --memory" flag: ...`.
+ * Engine API callers may build `RunOptions` directly and call `validateRunOptions`.
+ */
+import { SkiffError } from '../../errors.ts';
+import {
+  parseCpus, parseEnvFile, parseEnvFlag, parseInteger, parseLabel, parseLabelFile, parseMemory,
+  parseMemorySwap, type HostEnv,
+} from './flags.ts';
+import { parseSignal, type SignalNumber } from './signals.ts';
+import type { Bytes, NanoCpus } from './types.ts';
+import { cleanPath, parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from './volumes.ts';
+
+export interface RunOptions {
+  /** `KEY=VALUE`, env files first then `-e`, later keys overriding. */
+  env?: string[];
+  workdir?: string;
+  /** Unresolved `user[:group]`; process.ts resolves it against the image. */
+  user?: string;
+  /** Replaces the image's Entrypoint (and drops its Cmd); `[]` clears it (`--entrypoint ""`). */
+  entrypoint?: string[];
+  /** Replaces the image's Cmd. */
+  cmd?: string[];
+  hostname?: string;
+  memory?: Bytes;
+  /** Memory plus swap; -1 unlimited. */
+  memorySwap?: Bytes | -1;
+  cpus?: NanoCpus;
+  /** <= 0 means unlimited, as Docker. */
+  pidsLimit?: number;
+  readOnly?: boolean;
+  tmpfs?: TmpfsSpec[];
+  volumes?: VolumeSpec[];
+  init?: boolean;
+  /** Seconds to wait after the stop signal before SIGKILL (Docker's default 10). */
+  stopTimeout?: number;
+  stopSignal?: SignalNumber;
+  tty?: boolean;
+  interactive?: boolean;
+  name?: string;
+  rm?: boolean;
+  labels?: Record<string, string>;
+}
+
+/** Raw flag values, as commander (or a form) hands them over. */
+export interface RunFlags {
+  env?: string[];
+  /** `--env-file` contents in flag order; a name makes errors point at the file. */
+  envFile?: (string | { name: string; text: string })[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  cmd?: string[];
+  hostname?: string;
+  memory?: string;
+  memorySwap?: string;
+  cpus?: string;
+  pidsLimit?: string | number;
+  readOnly?: boolean;
+  tmpfs?: string[];
+  volume?: string[];
+  init?: boolean;
+  stopTimeout?: string | number;
+  stopSignal?: string;
+  tty?: boolean;
+  interactive?: boolean;
+  name?: string;
+  rm?: boolean;
+  label?: string[];
+  labelFile?: (string | { name: string; text: string })[];
+}
+
+export const DEFAULT_STOP_TIMEOUT = 10;
+export const MIN_MEMORY = 6 * 1024 * 1024;
+
+const invalid = (message: string): SkiffError => new SkiffError('INVALID_ARGUMENT', message);
+
+function flag<T>(value: string, name: string, parse: (v: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    if (err instanceof SkiffError) throw invalid(`invalid argument "${value}" for "${name}" flag: ${err.message}`);
+    throw err;
+  }
+}
+
+export interface ParseRunFlagsOptions {
+  /** For `-e KEY` / env-file `KEY` pass-through; omitted in the browser. */
+  hostEnv?: HostEnv;
+  /** CPUs in the VM, the upper bound of `--cpus` (default 1: v86 emulates one CPU). */
+  availableCpus?: number;
+}
+
+export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {}): RunOptions {
+  const hostEnv = options.hostEnv ?? {};
+  const out: RunOptions = {};
+  if (flags.envFile?.length || flags.env?.length) {
+    const env: string[] = [];
+    for (const f of flags.envFile ?? []) {
+      const { name, text } = typeof f === 'string' ? { name: undefined, text: f } : f;
+      env.push(...parseEnvFile(text, name === undefined ? { hostEnv } : { hostEnv, fileName: name }));
+    }
+    for (const e of flags.env ?? []) {
+      const v = flag(e, '-e, --env', (x) => parseEnvFlag(x, hostEnv));
+      if (v !== undefined) env.push(v);
+    }
+    out.env = env;
+  }
+  if (flags.workdir !== undefined) out.workdir = flags.workdir;
+  if (flags.user !== undefined) out.user = flags.user;
+  if (flags.entrypoint !== undefined) out.entrypoint = flags.entrypoint === '' ? [] : [flags.entrypoint];
+  if (flags.cmd !== undefined && flags.cmd.length > 0) out.cmd = [...flags.cmd];
+  if (flags.hostname !== undefined) out.hostname = flags.hostname;
+  if (flags.memory !== undefined) out.memory = flag(flags.memory, '-m, --memory', parseMemory);
+  if (flags.memorySwap !== undefined) out.memorySwap = flag(flags.memorySwap, '--memory-swap', parseMemorySwap);
+  if (flags.cpus !== undefined) out.cpus = flag(flags.cpus, '--cpus', parseCpus);
+  if (flags.pidsLimit !== undefined) out.pidsLimit = flag(String(flags.pidsLimit), '--pids-limit', parseInteger);
+  if (flags.readOnly) out.readOnly = true;
+  if (flags.tmpfs?.length) out.tmpfs = flags.tmpfs.map(parseTmpfs);
+  if (flags.volume?.length) out.volumes = flags.volume.map(parseVolumeSpec);
+  if (flags.init) out.init = true;
+  if (flags.stopTimeout !== undefined) out.stopTimeout = flag(String(flags.stopTimeout), '--stop-timeout', parseInteger);
+  if (flags.stopSignal !== undefined) out.stopSignal = parseSignal(flags.stopSignal);
+  if (flags.tty) out.tty = true;
+  if (flags.interactive) out.interactive = true;
+  if (flags.name !== undefined) out.name = flags.name;
+  if (flags.rm) out.rm = true;
+  if (flags.label?.length || flags.labelFile?.length) {
+    const labels: Record<string, string> = {};
+    for (const f of flags.labelFile ?? []) {
+      const { name, text } = typeof f === 'string' ? { name: undefined, text: f } : f;
+      Object.assign(labels, parseLabelFile(text, name));
+    }
+    for (const l of flags.label ?? []) Object.assign(labels, flag(l, '-l, --label', parseLabel));
+    out.labels = labels;
+  }
+  validateRunOptions(out, options.availableCpus === undefined ? {} : { availableCpus: options.availableCpus });
+  return out;
+}
+
+const HOSTNAME = /^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9!-/:-@[-`{-~]*[a-zA-Z0-9])\.)*([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9!-/:-@[-`{-~]*[a-zA-Z0-9])$/;
+const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+export function validateHostname(hostname: string): void {
+  if (hostname.length > 63 || !HOSTNAME.test(hostname)) throw invalid(`invalid hostname format: ${hostname}`);
+}
+
+export function validateContainerName(name: string): void {
+  if (!CONTAINER_NAME.test(name)) {
+    throw invalid(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+}
+
+/** Cross-flag checks the Docker daemon makes (verifyPlatformContainerResources, mounts). */
+export function validateRunOptions(o: RunOptions, limits: { availableCpus?: number } = {}): void {
+  if (o.workdir !== undefined && o.workdir !== '' && !o.workdir.startsWith('/')) {
+    throw invalid(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);
+  }
+  if (o.hostname !== undefined && o.hostname !== '') validateHostname(o.hostname);
+  if (o.name !== undefined && o.name !== '') validateContainerName(o.name);
+  const memory = o.memory ?? 0;
+  if (memory < 0) throw invalid('invalid memory limit: must not be negative');
+  if (memory !== 0 && memory < MIN_MEMORY) throw invalid('Minimum memory limit allowed is 6MB');
+  const swap = o.memorySwap ?? 0;
+  if (swap > 0 && memory === 0) throw invalid('You should always set the Memory limit when using Memoryswap limit, see usage');
+  if (swap > 0 && swap < memory) throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
+  const cpus = limits.availableCpus ?? 1;
+  if (o.cpus !== undefined && o.cpus !== 0 && (o.cpus < 10_000_000 || o.cpus > cpus * 1e9)) {
+    throw invalid(`Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
+  }
+  if (o.stopTimeout !== undefined && o.stopTimeout < -1) throw invalid(`invalid stop timeout: ${o.stopTimeout}`);
+  const seen = new Set<string>();
+  for (const dest of [...(o.volumes ?? []), ...(o.tmpfs ?? [])].map((m) => cleanPath(m.destination))) {
+    if (seen.has(dest)) throw invalid(`Duplicate mount point: ${dest}`);
+    seen.add(dest);
+  }
+}
