@@ -1,0 +1,188 @@
+/**
+ * What a container changed, three ways: `diffUpper` writes the upper tree as an OCI layer
+ * (whiteouts, opaque markers, hard links) for commit and for saving a container; `changes` lists
+ * A/C/D paths for `skiff diff`; `exportMerged` walks any FileSystem whole for `skiff export`.
+ * Output order is deterministic: parents before children, names sorted by code unit.
+ */
+import type { TarEntry, TarEntryType, TarHeader } from '../archive/types.ts';
+import type { Inode } from './inode.ts';
+import type { Overlay } from './overlay.ts';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './path.ts';
+import type { FileSystem, FsNode, Stat } from './types.ts';
+
+export interface Change {
+  kind: 'A' | 'C' | 'D';
+  /** Absolute path in the container, e.g. `/etc/passwd`. */
+  path: string;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function sortedNames<T>(map: ReadonlyMap<string, T>): string[] {
+  return [...map.keys()].sort(byCodeUnit);
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function baseHeader(name: string, type: TarEntryType, s: { mode: number; uid: number; gid: number; mtimeMs: number }): TarHeader {
+  return { name, type, mode: s.mode, uid: s.uid, gid: s.gid, size: 0, mtime: s.mtimeMs / 1000, linkname: '', devmajor: 0, devminor: 0 };
+}
+
+function xattrRecord(x: ReadonlyMap<string, Uint8Array> | null): Record<string, Uint8Array> | undefined {
+  return x && x.size > 0 ? Object.fromEntries(x) : undefined;
+}
+
+/** The tar entry for an inode at `path` (directories get a trailing slash); null for sockets. */
+function inodeEntry(path: string, i: Inode): TarEntry | null {
+  switch (i.kind) {
+    case 'directory':
+    case 'file':
+    case 'symlink':
+    case 'chardev':
+    case 'blockdev':
+    case 'fifo': {
+      const h = baseHeader(i.kind === 'directory' ? `${path}/` : path, i.kind, i);
+      const xattrs = xattrRecord(i.xattrs);
+      if (xattrs) h.xattrs = xattrs;
+      if (i.kind === 'symlink') h.linkname = i.target;
+      h.devmajor = i.rdevMajor;
+      h.devminor = i.rdevMinor;
+      if (i.kind === 'file') {
+        const data = i.content!.bytes();
+        h.size = data.length;
+        return { header: h, data };
+      }
+      return { header: h, data: EMPTY };
+    }
+    default:
+      return null; // sockets have no tar form; whiteouts are written by the caller
+  }
+}
+
+function whiteoutEntry(path: string): TarEntry {
+  return { header: baseHeader(path, 'file', { mode: 0, uid: 0, gid: 0, mtimeMs: 0 }), data: EMPTY };
+}
+
+/** The overlay's upper tree as an OCI layer diff, applicable on top of its lower tree. */
+export function diffUpper(overlay: Overlay): TarEntry[] {
+  const upper = overlay.upperTree;
+  const lowerRoot = overlay.lowerTree.root;
+  const out: TarEntry[] = [];
+  const firstPath = new Map<Inode, string>();
+  const r = upper.root;
+  const rootChanged =
+    r.mode !== lowerRoot.mode || r.uid !== lowerRoot.uid || r.gid !== lowerRoot.gid || !sameXattrs(r.xattrs, lowerRoot.xattrs);
+  if (rootChanged) out.push(inodeEntry('.', r)!);
+  if (r.opaque) out.push(whiteoutEntry(OPAQUE_MARKER));
+  const walk = (dir: Inode, prefix: string): void => {
+    const children = dir.children!;
+    for (const name of sortedNames(children)) {
+      const i = children.get(name)!;
+      const path = prefix + name;
+      if (i.kind === 'whiteout') {
+        out.push(whiteoutEntry(prefix + WHITEOUT_PREFIX + name));
+        continue;
+      }
+      if (i.kind !== 'directory' && (upper.links.get(i) ?? 1) > 1) {
+        const first = firstPath.get(i);
+        if (first !== undefined) {
+          const h = baseHeader(path, 'hardlink', i);
+          h.linkname = first;
+          out.push({ header: h, data: EMPTY });
+          continue;
+        }
+        firstPath.set(i, path);
+      }
+      const e = inodeEntry(path, i);
+      if (e) out.push(e);
+      if (i.kind === 'directory') {
+        if (i.opaque) out.push(whiteoutEntry(`${path}/${OPAQUE_MARKER}`));
+        walk(i, `${path}/`);
+      }
+    }
+  };
+  walk(r, '');
+  return out;
+}
+
+function sameXattrs(a: ReadonlyMap<string, Uint8Array> | null, b: ReadonlyMap<string, Uint8Array> | null): boolean {
+  const na = a?.size ?? 0;
+  if (na !== (b?.size ?? 0)) return false;
+  if (na === 0) return true;
+  for (const [k, v] of a!) {
+    const w = b!.get(k);
+    if (!w || w.length !== v.length || w.some((x, j) => x !== v[j])) return false;
+  }
+  return true;
+}
+
+/** `docker diff`: A(dded), C(hanged) and D(eleted) paths of the upper tree, sorted by path. */
+export function changes(overlay: Overlay): Change[] {
+  const out: Change[] = [];
+  const walk = (up: Inode, low: Inode | null, prefix: string): void => {
+    const lowKids = low?.kind === 'directory' && !up.opaque ? low.children! : null;
+    for (const [name, i] of up.children!) {
+      const path = `${prefix}/${name}`;
+      const l = lowKids?.get(name) ?? null;
+      if (i.kind === 'whiteout') {
+        if (l) out.push({ kind: 'D', path });
+        continue;
+      }
+      out.push({ kind: l ? 'C' : 'A', path });
+      if (i.kind === 'directory') walk(i, l, path);
+    }
+    // An opaque directory hides every lower child it did not replace.
+    if (up.opaque && low?.kind === 'directory') {
+      for (const name of low.children!.keys()) if (!up.children!.has(name)) out.push({ kind: 'D', path: `${prefix}/${name}` });
+    }
+  };
+  walk(overlay.upperTree.root, overlay.lowerTree.root, '');
+  return out.sort((a, b) => byCodeUnit(a.path, b.path));
+}
+
+/** Every node of `fs` as tar entries, root ('./') first, parents before children, links kept. */
+export function* exportMerged(fs: FileSystem): Generator<TarEntry> {
+  const seen = new Map<number, string>();
+  function* walk(dir: FsNode, prefix: string): Generator<TarEntry> {
+    const list = fs.readdir(dir).sort((a, b) => byCodeUnit(a.name, b.name));
+    for (const d of list) {
+      const node = fs.lookup(dir, d.name);
+      const s = fs.stat(node);
+      const path = prefix + d.name;
+      if (s.kind !== 'directory' && s.nlink > 1) {
+        const first = seen.get(s.ino);
+        if (first !== undefined) {
+          const h = baseHeader(path, 'hardlink', s);
+          h.linkname = first;
+          yield { header: h, data: EMPTY };
+          continue;
+        }
+        seen.set(s.ino, path);
+      }
+      const e = statEntry(fs, node, s, s.kind === 'directory' ? `${path}/` : path);
+      if (e) yield e;
+      if (s.kind === 'directory') yield* walk(node, `${path}/`);
+    }
+  }
+  const root = fs.root();
+  yield statEntry(fs, root, fs.stat(root), './')!;
+  yield* walk(root, '');
+}
+
+function statEntry(fs: FileSystem, node: FsNode, s: Stat, name: string): TarEntry | null {
+  if (s.kind === 'socket') return null;
+  const h = baseHeader(name, s.kind, s);
+  const names = fs.listxattr(node);
+  if (names.length > 0) h.xattrs = Object.fromEntries(names.map((n) => [n, fs.getxattr(node, n)]));
+  h.devmajor = s.rdevMajor;
+  h.devminor = s.rdevMinor;
+  if (s.kind === 'symlink') h.linkname = fs.readlink(node);
+  if (s.kind === 'file') {
+    const data = fs.read(node, 0, s.size);
+    h.size = data.length;
+    return { header: h, data };
+  }
+  return { header: h, data: EMPTY };
+}

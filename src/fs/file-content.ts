@@ -1,0 +1,149 @@
+/**
+ * File bytes as fixed-width chunks. Chunks start as zero-copy views of a layer's decompressed
+ * buffer and are shared by every tree and container that holds the file; a write copies only the
+ * chunks it touches (a 1-byte write to a 32 MB file copies one chunk, not the file).
+ *
+ * Chunk i covers [i*CHUNK, min((i+1)*CHUNK, size)). A chunk may be shorter than its span (the
+ * rest reads as zeros: holes, truncate-then-extend) and `null` for a hole. Only owned chunks are
+ * ever mutated, and an owned chunk's bytes past the file's size are kept zero.
+ */
+export const CHUNK_SIZE = 64 * 1024;
+
+const MIN_OWNED = 256;
+
+export class FileContent {
+  #size: number;
+  #chunks: (Uint8Array | null)[];
+  /** Bit per chunk: set when this FileContent alone holds that chunk and may write into it. */
+  #owned: boolean[];
+
+  private constructor(size: number, chunks: (Uint8Array | null)[], owned: boolean[]) {
+    this.#size = size;
+    this.#chunks = chunks;
+    this.#owned = owned;
+  }
+
+  static empty(): FileContent {
+    return new FileContent(0, [], []);
+  }
+
+  /** Views `bytes` without copying; the caller must never mutate `bytes` afterwards. */
+  static fromBytes(bytes: Uint8Array): FileContent {
+    const n = Math.ceil(bytes.length / CHUNK_SIZE);
+    const chunks: (Uint8Array | null)[] = new Array(n);
+    for (let i = 0; i < n; i++) chunks[i] = bytes.subarray(i * CHUNK_SIZE, Math.min((i + 1) * CHUNK_SIZE, bytes.length));
+    return new FileContent(bytes.length, chunks, new Array<boolean>(n).fill(false));
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Bytes held privately by this content (what copy-on-write has cost so far). */
+  get ownedBytes(): number {
+    let total = 0;
+    for (let i = 0; i < this.#chunks.length; i++) if (this.#owned[i]) total += this.#chunks[i]?.length ?? 0;
+    return total;
+  }
+
+  /** A copy that shares every chunk; both sides copy on their next write. O(chunks), no byte copies. */
+  clone(): FileContent {
+    this.#owned.fill(false);
+    return new FileContent(this.#size, this.#chunks.slice(), new Array<boolean>(this.#chunks.length).fill(false));
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    if (offset >= this.#size || length <= 0) return new Uint8Array(0);
+    const end = Math.min(this.#size, offset + length);
+    const out = new Uint8Array(end - offset);
+    let pos = offset;
+    while (pos < end) {
+      const ci = Math.floor(pos / CHUNK_SIZE);
+      const base = ci * CHUNK_SIZE;
+      const stop = Math.min(end, base + CHUNK_SIZE);
+      const chunk = this.#chunks[ci];
+      if (chunk) {
+        const from = pos - base;
+        const to = Math.min(stop - base, chunk.length);
+        if (to > from) out.set(chunk.subarray(from, to), pos - offset);
+      }
+      pos = stop;
+    }
+    return out;
+  }
+
+  /** Whole contents; a zero-copy view when the file is one unmodified chunk. */
+  bytes(): Uint8Array {
+    const only = this.#chunks[0];
+    if (this.#chunks.length === 1 && only && only.length === this.#size) return only;
+    return this.read(0, this.#size);
+  }
+
+  /** The contents as views, chunk by chunk (holes as fresh zeros): streaming without a full copy. */
+  *views(): Generator<Uint8Array> {
+    for (let ci = 0; ci < this.#chunks.length; ci++) {
+      const span = Math.min(CHUNK_SIZE, this.#size - ci * CHUNK_SIZE);
+      const chunk = this.#chunks[ci];
+      if (chunk && chunk.length >= span) yield chunk.subarray(0, span);
+      else yield this.read(ci * CHUNK_SIZE, span);
+    }
+  }
+
+  write(offset: number, data: Uint8Array): number {
+    const end = offset + data.length;
+    if (end > this.#size) this.#resize(end);
+    let pos = offset;
+    while (pos < end) {
+      const ci = Math.floor(pos / CHUNK_SIZE);
+      const base = ci * CHUNK_SIZE;
+      const stop = Math.min(end, base + CHUNK_SIZE);
+      const chunk = this.#ownChunk(ci, stop - base);
+      chunk.set(data.subarray(pos - offset, stop - offset), pos - base);
+      pos = stop;
+    }
+    return data.length;
+  }
+
+  truncate(size: number): void {
+    this.#resize(size);
+  }
+
+  #resize(size: number): void {
+    const old = this.#size;
+    if (size === old) return;
+    const n = Math.ceil(size / CHUNK_SIZE);
+    if (size < old) {
+      this.#chunks.length = n;
+      this.#owned.length = n;
+      const last = n - 1;
+      const keep = size - last * CHUNK_SIZE;
+      const chunk = last >= 0 ? this.#chunks[last] : null;
+      if (chunk && chunk.length > keep) {
+        if (this.#owned[last]) chunk.fill(0, keep);
+        else this.#chunks[last] = chunk.subarray(0, keep);
+      }
+    } else {
+      // Growing: new spans are holes; the old last chunk's tail already reads as zeros.
+      while (this.#chunks.length < n) {
+        this.#chunks.push(null);
+        this.#owned.push(false);
+      }
+    }
+    this.#size = size;
+  }
+
+  /** Makes chunk `ci` private and at least `need` bytes long, copying only that chunk. */
+  #ownChunk(ci: number, need: number): Uint8Array {
+    const cur = this.#chunks[ci];
+    if (cur && this.#owned[ci] && cur.length >= need) return cur;
+    const span = Math.min(CHUNK_SIZE, this.#size - ci * CHUNK_SIZE);
+    let cap = Math.max(need, MIN_OWNED, cur ? cur.length * 2 : 0);
+    cap = Math.min(cap, CHUNK_SIZE);
+    if (cap < need) cap = need;
+    const fresh = new Uint8Array(cap);
+    if (cur) fresh.set(cur.subarray(0, Math.min(cur.length, span, cap)));
+    this.#chunks[ci] = fresh;
+    this.#owned[ci] = true;
+    return fresh;
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * Layer trees: the merged, immutable filesystem of an image's layers, built one layer at a time.
+ * `applyLayer(base, entries)` returns a new tree that shares every untouched directory and file
+ * with `base` (path copying), so N images and N containers over the same layers share memory, and
+ * file bytes stay zero-copy views of the layer's decompressed buffer.
+ *
+ * Whiteouts follow the OCI image spec (layer.md): `.wh.name` deletes `name` from lower layers,
+ * `.wh..wh..opq` hides every lower child of its directory, and neither touches entries of the
+ * same layer (whiteouts are applied first, then the layer's entries).
+ */
+import { SkiffError } from '../errors.ts';
+import type { TarEntry, TarHeader } from '../archive/types.ts';
+import { FileContent } from './file-content.ts';
+import { Inode } from './inode.ts';
+import { OPAQUE_MARKER, splitEntryPath, WHITEOUT_PREFIX } from './path.ts';
+
+export interface LayerTree {
+  readonly root: Inode;
+  /** Hard-linked inodes of this tree and their link counts (absent: one link). */
+  readonly links: ReadonlyMap<Inode, number>;
+}
+
+export interface ApplyLayerOptions {
+  /** Copy file bytes instead of viewing the entry's buffer (when the caller reuses buffers). */
+  copyData?: boolean;
+  /**
+   * Keep whiteouts as markers in the result instead of applying them to `base` (an overlay's
+   * persisted upper layer: see `Overlay.fromUpper`). Used with `base` null.
+   */
+  keepWhiteouts?: boolean;
+}
+
+export function emptyLayerTree(): LayerTree {
+  return { root: Inode.directory(0o755, 0, 0, 0), links: new Map() };
+}
+
+export function applyLayer(base: LayerTree | null, entries: Iterable<TarEntry>, options: ApplyLayerOptions = {}): LayerTree {
+  const b = new LayerBuilder(base ?? emptyLayerTree(), options);
+  const adds: { entry: TarEntry; parts: string[] }[] = [];
+  for (const entry of entries) {
+    const split = splitEntryPath(entry.header.name);
+    if (!split.ok) throw invalid(entry.header.name, split.rule);
+    const parts = split.parts;
+    const key = parts.join('/');
+    if (b.seen.has(key)) throw invalid(entry.header.name, 'duplicate entry in one layer');
+    b.seen.add(key);
+    const last = parts[parts.length - 1];
+    if (last !== undefined && last.startsWith(WHITEOUT_PREFIX)) b.whiteout(entry.header.name, parts);
+    else adds.push({ entry, parts });
+  }
+  for (const { entry, parts } of adds) b.add(entry, parts);
+  return { root: b.root, links: b.links };
+}
+
+function invalid(name: string, rule: string): SkiffError {
+  return new SkiffError('INVALID_ARCHIVE', `entry "${name}": ${rule}`);
+}
+
+class LayerBuilder {
+  readonly root: Inode;
+  links: Map<Inode, number>;
+  readonly seen = new Set<string>();
+  /** Directories created or copied by this call: the only ones it may mutate. */
+  readonly #owned = new Set<Inode>();
+  #linksOwned = false;
+  readonly #opts: ApplyLayerOptions;
+
+  constructor(base: LayerTree, opts: ApplyLayerOptions) {
+    this.root = base.root.shallowCopy();
+    this.#owned.add(this.root);
+    this.links = base.links as Map<Inode, number>;
+    this.#opts = opts;
+  }
+
+  whiteout(name: string, parts: string[]): void {
+    const leaf = parts[parts.length - 1]!;
+    const dirParts = parts.slice(0, -1);
+    const keep = this.#opts.keepWhiteouts === true;
+    if (leaf === OPAQUE_MARKER) {
+      const dir = this.#walk(name, dirParts, keep);
+      if (!dir) return;
+      if (keep) dir.opaque = true;
+      else this.#clear(dir);
+      return;
+    }
+    if (leaf.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) return; // aufs metadata (.wh..wh.plnk): not ours
+    const victim = leaf.slice(WHITEOUT_PREFIX.length);
+    if (victim === '' || victim === '.' || victim === '..') throw invalid(name, 'whiteout names no file');
+    const dir = this.#walk(name, dirParts, keep);
+    if (!dir) return;
+    if (keep) {
+      this.#drop(dir, victim);
+      dir.children!.set(victim, Inode.whiteout());
+    } else this.#drop(dir, victim);
+  }
+
+  add(entry: TarEntry, parts: string[]): void {
+    const h = entry.header;
+    if (parts.length === 0) {
+      if (h.type !== 'directory') throw invalid(h.name, 'the root must be a directory');
+      setAttrs(this.root, h);
+      return;
+    }
+    const dir = this.#walk(h.name, parts.slice(0, -1), true)!;
+    const leaf = parts[parts.length - 1]!;
+    const existing = dir.children!.get(leaf);
+    if (h.type === 'directory') {
+      if (existing && existing.kind === 'directory') {
+        const own = this.#own(dir, leaf, existing);
+        setAttrs(own, h);
+        return;
+      }
+      this.#drop(dir, leaf);
+      const d = Inode.directory(h.mode, h.uid, h.gid, 0);
+      setAttrs(d, h);
+      // In an upper layer, a directory over a whiteout is a deleted-and-recreated directory.
+      if (existing?.kind === 'whiteout') d.opaque = true;
+      this.#owned.add(d);
+      dir.children!.set(leaf, d);
+      return;
+    }
+    let node: Inode;
+    switch (h.type) {
+      case 'file': {
+        if (entry.data.length !== h.size) throw invalid(h.name, `data is ${entry.data.length} bytes, header says ${h.size}`);
+        const bytes = this.#opts.copyData ? entry.data.slice() : entry.data;
+        node = Inode.file(h.mode, h.uid, h.gid, 0, FileContent.fromBytes(bytes));
+        break;
+      }
+      case 'symlink':
+        if (h.linkname === '') throw invalid(h.name, 'symlink with an empty target');
+        node = Inode.symlink(h.linkname, h.uid, h.gid, 0);
+        node.mode = h.mode & 0o7777 || 0o777;
+        break;
+      case 'chardev':
+      case 'blockdev':
+      case 'fifo':
+        node = Inode.device(h.type, h.mode, h.uid, h.gid, 0, h.devmajor, h.devminor);
+        break;
+      case 'hardlink': {
+        const target = this.#resolveLink(h);
+        if (existing === target) throw invalid(h.name, 'hardlink to itself');
+        this.#drop(dir, leaf);
+        dir.children!.set(leaf, target);
+        this.#ownLinks().set(target, (this.links.get(target) ?? 1) + 1);
+        return;
+      }
+      default:
+        throw invalid(h.name, `unsupported entry type ${String((h as TarHeader).type)}`);
+    }
+    if (h.type !== 'symlink') setAttrs(node, h);
+    else setTimes(node, h);
+    if (h.xattrs) setXattrs(node, h);
+    this.#drop(dir, leaf);
+    dir.children!.set(leaf, node);
+  }
+
+  #resolveLink(h: TarHeader): Inode {
+    const split = splitEntryPath(h.linkname);
+    if (!split.ok) throw invalid(h.name, `hardlink target "${h.linkname}": ${split.rule}`);
+    let cur = this.root;
+    const parts = split.parts;
+    if (parts.length === 0) throw invalid(h.name, 'hardlink to the root directory');
+    for (let i = 0; i < parts.length; i++) {
+      const next = cur.children?.get(parts[i]!);
+      if (!next || next.kind === 'whiteout') throw invalid(h.name, `hardlink target "${h.linkname}" does not exist`);
+      if (i < parts.length - 1) {
+        if (next.kind === 'symlink') throw invalid(h.name, `hardlink target "${h.linkname}" goes through a symlink`);
+        if (next.kind !== 'directory') throw invalid(h.name, `hardlink target "${h.linkname}" does not exist`);
+      } else if (next.kind === 'directory') throw invalid(h.name, `hardlink target "${h.linkname}" is a directory`);
+      cur = next;
+    }
+    return cur;
+  }
+
+  /**
+   * The directory at `parts`, made mutable along the way. With `create`, missing directories are
+   * implied (0755 root:root, as Docker does); without, a missing or non-directory step gives null.
+   */
+  #walk(name: string, parts: string[], create: boolean): Inode | null {
+    let dir = this.root;
+    for (const part of parts) {
+      const child = dir.children!.get(part);
+      if (child && child.kind === 'directory') {
+        dir = this.#own(dir, part, child);
+        continue;
+      }
+      if (!create) return null;
+      if (child && child.kind === 'symlink') throw invalid(name, `parent "${part}" is a symlink (writing through a symlink)`);
+      if (child && child.kind !== 'whiteout') throw invalid(name, `parent "${part}" is not a directory`);
+      const d = Inode.directory(0o755, 0, 0, 0);
+      if (child) d.opaque = true; // over a whiteout in an upper layer
+      this.#owned.add(d);
+      dir.children!.set(part, d);
+      dir = d;
+    }
+    return dir;
+  }
+
+  #own(parent: Inode, name: string, dir: Inode): Inode {
+    if (this.#owned.has(dir)) return dir;
+    const copy = dir.shallowCopy();
+    this.#owned.add(copy);
+    parent.children!.set(name, copy);
+    return copy;
+  }
+
+  #clear(dir: Inode): void {
+    if (this.links.size > 0) for (const child of dir.children!.values()) this.#unlinkTree(child);
+    dir.children = new Map();
+  }
+
+  #drop(dir: Inode, name: string): void {
+    const old = dir.children!.get(name);
+    if (!old) return;
+    dir.children!.delete(name);
+    if (this.links.size > 0) this.#unlinkTree(old);
+  }
+
+  #unlinkTree(node: Inode): void {
+    const n = this.links.get(node);
+    if (n !== undefined) {
+      const links = this.#ownLinks();
+      if (n <= 2) links.delete(node);
+      else links.set(node, n - 1);
+    }
+    if (node.children) for (const child of node.children.values()) this.#unlinkTree(child);
+  }
+
+  #ownLinks(): Map<Inode, number> {
+    if (!this.#linksOwned) {
+      this.links = new Map(this.links);
+      this.#linksOwned = true;
+    }
+    return this.links;
+  }
+}
+
+function setTimes(node: Inode, h: TarHeader): void {
+  node.mtimeMs = h.mtime * 1000;
+  node.atimeMs = (h.atime ?? h.mtime) * 1000;
+  node.ctimeMs = (h.ctime ?? h.mtime) * 1000;
+}
+
+function setAttrs(node: Inode, h: TarHeader): void {
+  node.mode = h.mode & 0o7777;
+  node.uid = h.uid;
+  node.gid = h.gid;
+  setTimes(node, h);
+  if (h.xattrs) setXattrs(node, h);
+}
+
+function setXattrs(node: Inode, h: TarHeader): void {
+  const entries = Object.entries(h.xattrs ?? {});
+  node.xattrs = entries.length > 0 ? new Map(entries) : null;
+}
