@@ -1,0 +1,159 @@
+/**
+ * Containers: a record in the state store plus a writable overlay over the image's merged layers.
+ * The overlay lives in memory while this engine runs; `persistContainer` saves its upper layer as
+ * an uncompressed tar diff blob (whiteouts included) so a later process sees the writes.
+ */
+import { randomBytes } from 'node:crypto';
+import { SkiffError } from '../errors.ts';
+import { putBlob } from '../content/store.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { ImageConfig } from '../oci/config.ts';
+import { Overlay } from '../fs/overlay.ts';
+import type { EngineContext } from './context.ts';
+import { collectBlobs } from './images.ts';
+import type { LayerCache } from './layers.ts';
+import type { StateReader } from './state/store.ts';
+import { parseTar } from './tar-io.ts';
+import type { ContainerId, ContainerRecord, ImageRecord, ProcessSpec } from './types.ts';
+
+export interface CreateContainerOptions {
+  /** Image reference, digest or ID. */
+  image: string;
+  name?: string;
+  /** Replaces the image's Cmd. */
+  cmd?: string[];
+  /** Replaces the image's Entrypoint (an empty array clears it). */
+  entrypoint?: string[];
+  /** KEY=value entries added to (and overriding) the image's Env. */
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  tty?: boolean;
+  openStdin?: boolean;
+  labels?: Record<string, string>;
+  hostname?: string;
+  /** Runtime to record; by default chosen from the image platform. */
+  runtime?: string;
+  runtimeData?: Record<string, unknown>;
+}
+
+const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const ADJ = ['brave', 'calm', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nifty', 'quirky', 'sharp', 'tender', 'vivid', 'witty'];
+const NOUN = ['babbage', 'curie', 'darwin', 'euler', 'feynman', 'gauss', 'hopper', 'knuth', 'lovelace', 'noether', 'pascal', 'ritchie', 'shannon', 'turing', 'wozniak', 'yalow'];
+
+function randomName(taken: Set<string>): string {
+  for (;;) {
+    const b = randomBytes(3);
+    const n = `${ADJ[b[0]! % ADJ.length]}_${NOUN[b[1]! % NOUN.length]}`;
+    const name = taken.has(n) ? `${n}${b[2]! % 100}` : n;
+    if (!taken.has(name)) return name;
+  }
+}
+
+export function runtimeFor(platform: string): string {
+  if (platform.startsWith('wasi/')) return 'wasi';
+  return 'vm';
+}
+
+export function processSpec(config: ImageConfig, o: CreateContainerOptions): ProcessSpec {
+  const c = config.config ?? {};
+  const env = new Map<string, string>();
+  for (const e of [...(c.Env ?? []), ...(o.env ?? [])]) {
+    const i = e.indexOf('=');
+    if (i <= 0) throw new SkiffError('INVALID_ARGUMENT', `invalid environment variable "${e}": expected KEY=value`);
+    env.set(e.slice(0, i), e.slice(i + 1));
+  }
+  if (!env.has('PATH')) env.set('PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  const entrypoint = o.entrypoint ?? c.Entrypoint ?? [];
+  // Docker: a new entrypoint resets the image's Cmd.
+  const cmd = o.cmd && o.cmd.length > 0 ? o.cmd : o.entrypoint !== undefined ? [] : c.Cmd ?? [];
+  return {
+    entrypoint, cmd,
+    env: [...env].map(([k, v]) => `${k}=${v}`),
+    workdir: o.workdir ?? c.WorkingDir ?? '/',
+    user: o.user ?? c.User ?? '',
+    tty: o.tty ?? false,
+    openStdin: o.openStdin ?? false,
+  };
+}
+
+export async function findContainer(state: StateReader, ref: string): Promise<ContainerRecord> {
+  if (!ref) throw new SkiffError('INVALID_ARGUMENT', 'container name or ID is empty');
+  const byId = await state.get<ContainerRecord>('containers', ref);
+  if (byId) return byId;
+  const all = await state.list<ContainerRecord>('containers');
+  const name = ref.replace(/^\//, '');
+  const named = all.find((c) => c.name === name);
+  if (named) return named;
+  if (/^[0-9a-f]+$/.test(ref)) {
+    const hits = all.filter((c) => c.id.startsWith(ref));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) throw new SkiffError('INVALID_ARGUMENT', `container ID prefix "${ref}" is ambiguous: it matches ${hits.length} containers`);
+  }
+  throw new SkiffError('NOT_FOUND', `No such container: ${ref}`);
+}
+
+export async function createContainerRecord(ctx: EngineContext, image: ImageRecord, config: ImageConfig, o: CreateContainerOptions): Promise<ContainerRecord> {
+  if (o.name !== undefined && !NAME_RE.test(o.name)) {
+    throw new SkiffError('INVALID_ARGUMENT', `Invalid container name (${o.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+  const spec = processSpec(config, o);
+  if (spec.entrypoint.length === 0 && spec.cmd.length === 0) {
+    throw new SkiffError('INVALID_ARGUMENT', `creating a container from ${o.image}: no command specified (the image has neither Entrypoint nor Cmd)`);
+  }
+  const id = randomBytes(32).toString('hex') as ContainerId;
+  return ctx.state.transaction(async (tx) => {
+    const all = await tx.list<ContainerRecord>('containers');
+    const name = o.name?.replace(/^\//, '') ?? randomName(new Set(all.map((c) => c.name)));
+    const clash = all.find((c) => c.name === name);
+    if (clash) {
+      throw new SkiffError('CONFLICT', `Conflict. The container name "/${name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    if (!(await tx.get<ImageRecord>('images', image.digest))) throw new SkiffError('NOT_FOUND', `No such image: ${o.image} (removed meanwhile)`);
+    const rec: ContainerRecord = {
+      id, name, imageRef: o.image, image: image.digest, imageId: image.id, platform: image.platform,
+      process: spec, labels: { ...(config.config?.Labels ?? {}), ...(o.labels ?? {}) },
+      hostname: o.hostname ?? id.slice(0, 12), runtime: o.runtime ?? runtimeFor(image.platform),
+      state: 'created', created: ctx.now().toISOString(), upper: null,
+      ...(o.runtimeData ? { runtimeData: o.runtimeData } : {}),
+    };
+    await tx.put('containers', id, rec);
+    return rec;
+  });
+}
+
+/** Opens (or returns the live) overlay of a container. */
+export async function openOverlay(ctx: EngineContext, layers: LayerCache, rec: ContainerRecord): Promise<Overlay> {
+  const image = await ctx.state.get<ImageRecord>('images', rec.image);
+  if (!image) throw new SkiffError('NOT_FOUND', `container ${rec.name}: its image ${rec.imageId} is gone`);
+  const lower = await layers.tree(image);
+  if (!rec.upper) return new Overlay({ lower, now: () => ctx.now().getTime() });
+  const blob = await ctx.content.get(rec.upper.digest);
+  return Overlay.fromUpper({ lower, entries: parseTar(blob), now: () => ctx.now().getTime() });
+}
+
+/** Replace the container's saved upper layer with `tar` (an uncompressed diff). */
+export async function saveUpper(ctx: EngineContext, id: ContainerId, tar: Uint8Array): Promise<ContainerRecord> {
+  const info = await putBlob(ctx.content, tar);
+  return ctx.state.transaction(async (tx) => {
+    const rec = await tx.get<ContainerRecord>('containers', id);
+    if (!rec) throw new SkiffError('NOT_FOUND', `No such container: ${id}`);
+    const old = rec.upper?.digest;
+    const next: ContainerRecord = { ...rec, upper: { digest: info.digest, size: info.size } };
+    await tx.put('containers', id, next);
+    if (old && old !== info.digest) await collectBlobs(ctx, tx, [old]);
+    return next;
+  });
+}
+
+export async function deleteContainerRecord(ctx: EngineContext, ref: string, force: boolean): Promise<ContainerRecord> {
+  return ctx.state.transaction(async (tx) => {
+    const rec = await findContainer(tx, ref);
+    if ((rec.state === 'running' || rec.state === 'paused') && !force) {
+      throw new SkiffError('CONFLICT', `cannot remove container "${rec.name}": container is ${rec.state}: stop the container before removing or force remove`);
+    }
+    await tx.delete('containers', rec.id);
+    if (rec.upper) await collectBlobs(ctx, tx, [rec.upper.digest as Digest]);
+    return rec;
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * The public engine: images and containers over a content store and a state store. The CLI and the
+ * browser worker call this; every method takes one options object and throws `SkiffError`s.
+ */
+import { SkiffError } from '../errors.ts';
+import type { ContentStore } from '../content/store.ts';
+import type { Digest } from '../oci/digest.ts';
+import { normalizeReference, parseReference } from '../oci/reference.ts';
+import type { Overlay } from '../fs/overlay.ts';
+import type { EngineContext } from './context.ts';
+import {
+  createContainerRecord, deleteContainerRecord, findContainer, openOverlay, saveUpper,
+  type CreateContainerOptions,
+} from './containers.ts';
+import { exportEntries, upperDiff, fsChanges, type Change } from './fs-io.ts';
+import {
+  diskUsage, history, inspectImage, listImages, loadConfig, pruneImages, removeImage, resolveImage,
+  rollbackImage, tagImage, type DiskUsage, type HistoryRow, type ImageSummary, type RemoveResult,
+} from './images.ts';
+import { LayerCache } from './layers.ts';
+import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/loader.ts';
+import { findImage } from './resolve.ts';
+import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
+import type { StateStore } from './state/store.ts';
+import { writeTarChunks } from './tar-io.ts';
+import type { ContainerId, ContainerRecord, ImageRecord, TagRecord } from './types.ts';
+
+/** Where bundled images (skiff/busybox, ...) come from when they are not in the store yet. */
+export interface BundledImages {
+  /** An archive for a fully qualified reference, or undefined if none is bundled under that name. */
+  find(ref: string): Promise<{ name: string; data: Uint8Array } | undefined>;
+}
+
+export interface EngineOptions {
+  content: ContentStore;
+  state: StateStore;
+  bundled?: BundledImages;
+  now?: () => Date;
+  /** Merged layer trees kept in memory. */
+  layerCacheSize?: number;
+}
+
+export interface OpenOptions {
+  /** Data directory; default $SKIFF_HOME, else the platform data dir (e.g. ~/.local/share/skiff). */
+  home?: string;
+  /** Load bundled images from vm-images/images/ on first use (default true). */
+  bundled?: boolean;
+}
+
+export class Engine {
+  readonly ctx: EngineContext;
+  readonly bundled: BundledImages | undefined;
+  private readonly layers: LayerCache;
+  private readonly overlays = new Map<ContainerId, Promise<Overlay>>();
+
+  constructor(options: EngineOptions) {
+    this.ctx = { content: options.content, state: options.state, now: options.now ?? (() => new Date()) };
+    this.bundled = options.bundled;
+    this.layers = new LayerCache(options.content, options.layerCacheSize);
+  }
+
+  /** An engine over $SKIFF_HOME on Node (node-fs content and state stores). */
+  static async open(options: OpenOptions = {}): Promise<Engine> {
+    const { openNodeEngine } = await import('./node.ts');
+    return openNodeEngine(options);
+  }
+
+  // ---- images ----
+
+  loadArchive(options: LoadArchiveOptions): Promise<LoadResult> {
+    return loadArchive(this.ctx, options);
+  }
+
+  listImages(options: { reference?: string } = {}): Promise<ImageSummary[]> {
+    return listImages(this.ctx, options);
+  }
+
+  /** The image record for a reference, ID or digest; loads a bundled image on first use. */
+  async resolveImage(options: { ref: string }): Promise<ImageRecord> {
+    const found = await findImage(this.ctx.state, options.ref);
+    if (found) return found.image;
+    if (this.bundled) {
+      let full: string | undefined;
+      try {
+        full = normalizeReference(options.ref);
+      } catch {
+        full = undefined;
+      }
+      const b = full ? await this.bundled.find(full) : undefined;
+      if (b) {
+        await this.loadArchive({ data: b.data, name: b.name, source: `bundled:${b.name}` });
+        const again = await findImage(this.ctx.state, options.ref);
+        if (again) return again.image;
+      }
+    }
+    return (await resolveImage(this.ctx, options.ref)).image;
+  }
+
+  async inspectImage(options: { ref: string }): Promise<Record<string, unknown>> {
+    await this.resolveImage(options);
+    return inspectImage(this.ctx, options.ref);
+  }
+
+  async imageConfig(options: { ref: string }) {
+    return loadConfig(this.ctx, await this.resolveImage(options));
+  }
+
+  history(options: { ref: string }): Promise<HistoryRow[]> {
+    return history(this.ctx, options.ref);
+  }
+
+  tag(options: { source: string; target: string }): Promise<string> {
+    return tagImage(this.ctx, options.source, options.target);
+  }
+
+  /** `docker rmi`: untag, and delete the image when no tag and no container is left. */
+  removeImage(options: { ref: string; force?: boolean }): Promise<RemoveResult> {
+    return removeImage(this.ctx, options.ref, options.force ?? false);
+  }
+
+  /** Remove one tag only (never the image). */
+  async untag(options: { ref: string }): Promise<void> {
+    const ref = normalizeReference(options.ref);
+    await this.ctx.state.transaction(async (tx) => {
+      if (!(await tx.get<TagRecord>('tags', ref))) throw new SkiffError('NOT_FOUND', `No such image: ${options.ref}`);
+      await tx.delete('tags', ref);
+    });
+  }
+
+  pruneImages(options: { all?: boolean } = {}) {
+    return pruneImages(this.ctx, options);
+  }
+
+  diskUsage(): Promise<DiskUsage> {
+    return diskUsage(this.ctx);
+  }
+
+  rollbackImage(options: { ref: string; to?: Digest }) {
+    return rollbackImage(this.ctx, options.ref, options.to);
+  }
+
+  /** The archive as chunks; nothing is read until iterated. Refs are resolved first (NOT_FOUND early). */
+  async saveArchive(options: { refs: string[]; format?: ArchiveFormat }): Promise<AsyncIterable<Uint8Array>> {
+    if (options.refs.length === 0) throw new SkiffError('INVALID_ARGUMENT', 'save: name at least one image');
+    const items = new Map<Digest, SaveItem>();
+    for (const ref of options.refs) {
+      const image = await this.resolveImage({ ref });
+      const item = items.get(image.digest) ?? { image, tags: [] };
+      // A tag reference saves that tag; an ID saves every tag the image has, as docker save does.
+      let tags: string[] = [];
+      try {
+        const p = parseReference(ref);
+        if (p.tag !== undefined && !p.digest && !/^[0-9a-f]{1,64}$/.test(ref)) tags = [normalizeReference(ref)];
+      } catch {
+        tags = [];
+      }
+      if (tags.length === 0 || !(await this.ctx.state.get<TagRecord>('tags', tags[0]!))) {
+        tags = (await this.ctx.state.list<TagRecord>('tags')).filter((t) => t.digest === image.digest).map((t) => t.ref);
+      }
+      for (const t of tags) if (!item.tags.includes(t)) item.tags.push(t);
+      items.set(image.digest, item);
+    }
+    return saveArchiveChunks(this.ctx, [...items.values()], options.format ?? 'docker');
+  }
+
+  // ---- containers ----
+
+  async createContainer(options: CreateContainerOptions): Promise<ContainerRecord> {
+    const image = await this.resolveImage({ ref: options.image });
+    const config = await loadConfig(this.ctx, image);
+    return createContainerRecord(this.ctx, image, config, options);
+  }
+
+  inspectContainer(options: { id: string }): Promise<ContainerRecord> {
+    return findContainer(this.ctx.state, options.id);
+  }
+
+  async listContainers(options: { all?: boolean } = {}): Promise<ContainerRecord[]> {
+    const all = await this.ctx.state.list<ContainerRecord>('containers');
+    const shown = options.all ? all : all.filter((c) => c.state === 'running' || c.state === 'paused');
+    return shown.sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /** The container's root filesystem (one live Overlay per container per engine), for runtimes. */
+  async containerFs(options: { id: string }): Promise<Overlay> {
+    const rec = await findContainer(this.ctx.state, options.id);
+    let fs = this.overlays.get(rec.id);
+    if (!fs) {
+      fs = openOverlay(this.ctx, this.layers, rec);
+      this.overlays.set(rec.id, fs);
+      fs.catch(() => this.overlays.delete(rec.id));
+    }
+    return fs;
+  }
+
+  /** Save the live overlay's writable layer so later processes see the writes. */
+  async persistContainer(options: { id: string }): Promise<ContainerRecord> {
+    const rec = await findContainer(this.ctx.state, options.id);
+    const fs = this.overlays.get(rec.id);
+    if (!fs) return rec;
+    const tar = await collect(writeTarChunks(upperDiff(await fs)));
+    return saveUpper(this.ctx, rec.id, tar);
+  }
+
+  /** Patch the record (state, exit code, runtime data): for runtimes. */
+  async updateContainer(options: { id: string; patch: Partial<Omit<ContainerRecord, 'id' | 'image' | 'imageId'>> }): Promise<ContainerRecord> {
+    return this.ctx.state.transaction(async (tx) => {
+      const rec = await findContainer(tx, options.id);
+      const next = { ...rec, ...options.patch };
+      await tx.put('containers', rec.id, next);
+      return next;
+    });
+  }
+
+  /** The container's merged filesystem as one tar (`docker export`). */
+  async exportContainer(options: { id: string }): Promise<AsyncIterable<Uint8Array>> {
+    const fs = await this.containerFs(options);
+    return toAsync(writeTarChunks(exportEntries(fs)));
+  }
+
+  /** `docker diff`: paths added (A), changed (C) and deleted (D) in the writable layer. */
+  async containerChanges(options: { id: string }): Promise<Change[]> {
+    return fsChanges(await this.containerFs(options));
+  }
+
+  async removeContainer(options: { id: string; force?: boolean }): Promise<ContainerRecord> {
+    const rec = await deleteContainerRecord(this.ctx, options.id, options.force ?? false);
+    this.overlays.delete(rec.id);
+    return rec;
+  }
+}
+
+async function collect(chunks: Iterable<Uint8Array>): Promise<Uint8Array> {
+  const parts = [...chunks];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.byteLength; }
+  return out;
+}
+
+async function* toAsync(chunks: Iterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  yield* chunks;
+}

@@ -1,0 +1,199 @@
+/**
+ * `loadArchive`: one pass over the archive builds its listing; then plan, verify, and only then
+ * store. Blobs go into the content store after every check passed, and the image records and tags
+ * land in one state transaction, so a failed load leaves no tag and no image behind.
+ */
+import { SkiffError } from '../../errors.ts';
+import { putBlob } from '../../content/store.ts';
+import { sha256Digest, type Digest } from '../../oci/digest.ts';
+import type { Platform } from '../../oci/platform.ts';
+import type { TarEntry } from '../../archive/types.ts';
+import type { EngineContext } from '../context.ts';
+import { setTag } from '../tags.ts';
+import { parseTar, parseTarStream } from '../tar-io.ts';
+import type { ImageRecord } from '../types.ts';
+import { invalidArchive, normalizeArchivePath, type ArchiveListing } from './listing.ts';
+import { planArchive } from './plan.ts';
+import { verifyImages, type VerifiedImage } from './verify.ts';
+
+export interface LoadProgress {
+  phase: 'reading' | 'verifying' | 'storing' | 'done';
+  /** Archive bytes read so far (reading), layers checked (verifying), blobs stored (storing). */
+  done: number;
+  total?: number;
+}
+
+export interface LoadArchiveOptions {
+  /** The whole archive in memory ... */
+  data?: Uint8Array;
+  /** ... or a stream of it. */
+  stream?: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
+  /** Names the archive in messages (a file name); default "archive". */
+  name?: string;
+  /** Total archive bytes, for progress over a stream. */
+  size?: number;
+  onProgress?: (p: LoadProgress) => void;
+  /** Recorded as each image's source. */
+  source?: string;
+  /** Preferred platforms when an OCI index lists several. */
+  platforms?: readonly Platform[];
+  /** Largest uncompressed layer accepted (decompression bomb guard); default 8 GiB. */
+  maxLayerBytes?: number;
+}
+
+export interface LoadedImage {
+  digest: Digest;
+  id: Digest;
+  tags: string[];
+  /** True when the store already had this image. */
+  existed: boolean;
+}
+
+export interface LoadResult {
+  images: LoadedImage[];
+}
+
+async function* chunksOf(s: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
+  if (Symbol.asyncIterator in s) {
+    yield* s as AsyncIterable<Uint8Array>;
+    return;
+  }
+  const reader = (s as ReadableStream<Uint8Array>).getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function* counted(chunks: AsyncIterable<Uint8Array>, on: (n: number) => void): AsyncIterable<Uint8Array> {
+  let n = 0;
+  for await (const c of chunks) {
+    n += c.byteLength;
+    on(n);
+    yield c;
+  }
+}
+
+/** Hash every file once; keep the bytes (the archive's own bytes are what the load may hold). */
+export async function readListing(archive: string, entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): Promise<ArchiveListing> {
+  const listing: ArchiveListing = { archive, files: new Map(), links: new Map() };
+  for await (const e of entries) {
+    const name = normalizeArchivePath(archive, e.header.name);
+    if (name === '') continue;
+    if (listing.files.has(name) || listing.links.has(name)) throw invalidArchive(archive, e.header.name, 'duplicate entry in the archive');
+    switch (e.header.type) {
+      case 'directory':
+        break;
+      case 'symlink':
+      case 'hardlink':
+        listing.links.set(name, { type: e.header.type, target: e.header.linkname });
+        break;
+      case 'file':
+        listing.files.set(name, { name, digest: sha256Digest(e.data), size: e.data.byteLength, magic: e.data.subarray(0, 512), bytes: e.data });
+        break;
+      default:
+        throw invalidArchive(archive, e.header.name, `unexpected ${e.header.type} entry in an image archive`);
+    }
+  }
+  return listing;
+}
+
+export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions): Promise<LoadResult> {
+  const archive = opts.name ?? 'archive';
+  const progress = opts.onProgress ?? (() => {});
+  try {
+    let entries: AsyncIterable<TarEntry> | Iterable<TarEntry>;
+    if (opts.data) {
+      progress({ phase: 'reading', done: opts.data.byteLength, total: opts.data.byteLength });
+      entries = parseTar(opts.data);
+    } else if (opts.stream) {
+      entries = parseTarStream(counted(chunksOf(opts.stream), (n) => progress({ phase: 'reading', done: n, ...(opts.size ? { total: opts.size } : {}) })));
+    } else {
+      throw new SkiffError('INVALID_ARGUMENT', 'loadArchive needs `data` or `stream`');
+    }
+    let listing: ArchiveListing;
+    try {
+      listing = await readListing(archive, entries);
+    } catch (err) {
+      if (err instanceof SkiffError && err.message.startsWith(`loading ${archive}`)) throw err;
+      const e = SkiffError.wrap(err, `loading ${archive}: reading the archive`);
+      throw e.code === 'INTERNAL' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
+    }
+    let plans;
+    try {
+      plans = planArchive(listing, opts.platforms ? { platforms: opts.platforms } : {});
+    } catch (err) {
+      if (err instanceof SkiffError && err.message.startsWith(`loading ${archive}`)) throw err;
+      throw SkiffError.wrap(err, `loading ${archive}`);
+    }
+    if (plans.length === 0) throw invalidArchive(archive, undefined, 'holds no image');
+    const verified = await verifyImages(listing, plans, {
+      onLayer: (done, total) => progress({ phase: 'verifying', done, total }),
+      ...(opts.maxLayerBytes !== undefined ? { maxLayerBytes: opts.maxLayerBytes } : {}),
+    });
+    const result = await commit(ctx, verified, opts.source ?? archive, progress);
+    progress({ phase: 'done', done: 1, total: 1 });
+    return result;
+  } catch (err) {
+    if (err instanceof SkiffError) throw err;
+    throw SkiffError.wrap(err, `loading ${archive}`);
+  }
+}
+
+async function commit(ctx: EngineContext, verified: VerifiedImage[], source: string, progress: (p: LoadProgress) => void): Promise<LoadResult> {
+  const blobs = new Map<Digest, Uint8Array>();
+  for (const v of verified) {
+    blobs.set(v.plan.manifestDigest, v.plan.manifestBytes);
+    for (const [d, f] of v.plan.blobs) blobs.set(d, f.bytes!);
+  }
+  const added: Digest[] = [];
+  const store = async (): Promise<void> => {
+    let i = 0;
+    for (const [digest, bytes] of blobs) {
+      progress({ phase: 'storing', done: i++, total: blobs.size });
+      if (await ctx.content.has(digest)) continue;
+      await putBlob(ctx.content, bytes, { expectedDigest: digest, expectedSize: bytes.byteLength });
+      added.push(digest);
+    }
+  };
+  try {
+    await store();
+    return await ctx.state.transaction(async (tx) => {
+      // A concurrent prune may have collected a blob we found present: store it again.
+      for (const [digest, bytes] of blobs) {
+        if (!(await ctx.content.has(digest))) await putBlob(ctx.content, bytes, { expectedDigest: digest });
+      }
+      const now = ctx.now().toISOString();
+      const images: LoadedImage[] = [];
+      for (const v of verified) {
+        const existing = await tx.get<ImageRecord>('images', v.plan.manifestDigest);
+        const record: ImageRecord = existing ?? {
+          digest: v.plan.manifestDigest,
+          id: v.plan.manifest.config.digest,
+          mediaType: v.plan.manifestMediaType,
+          manifestSize: v.plan.manifestBytes.byteLength,
+          config: { digest: v.plan.manifest.config.digest, size: v.plan.manifest.config.size, mediaType: v.plan.manifest.config.mediaType },
+          layers: v.layers,
+          chainId: v.chainId,
+          platform: v.platform,
+          ...(v.config.created ? { created: v.config.created } : {}),
+          size: v.size,
+          loadedAt: now,
+          source,
+        };
+        if (!existing) await tx.put('images', record.digest, record);
+        images.push({ digest: record.digest, id: record.id, tags: v.plan.tags, existed: existing !== undefined });
+      }
+      for (const img of images) for (const t of img.tags) await setTag(tx, t, img.digest, now);
+      return { images };
+    });
+  } catch (err) {
+    for (const d of added) await ctx.content.delete(d).catch(() => {});
+    throw SkiffError.wrap(err, 'storing the loaded images');
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Checks every planned image before anything is stored: the config parses, there is one diff_id
+ * per layer, every layer's media type is one we can unpack, each layer decompresses to a tar whose
+ * SHA-256 is its diff_id, and the layer's entries apply cleanly over the layers below it (no path
+ * escaping the root, no write through a symlink, no duplicate, no dangling hard link).
+ */
+import { SkiffError } from '../../errors.ts';
+import { parseImageConfig, configPlatform, type ImageConfig } from '../../oci/config.ts';
+import { chainIds, sha256Digest, type ChainID, type DiffID, type Digest } from '../../oci/digest.ts';
+import { isTarLayerType, isWasmLayerType, layerCompression } from '../../oci/mediatypes.ts';
+import { formatPlatform } from '../../oci/platform.ts';
+import { applyLayer, type LayerTree } from '../../fs/layer.ts';
+import { decompressLayer, parseTar } from '../tar-io.ts';
+import type { LayerRecord } from '../types.ts';
+import type { ArchiveListing } from './listing.ts';
+import type { PlannedImage } from './plan.ts';
+
+export interface VerifiedImage {
+  plan: PlannedImage;
+  config: ImageConfig;
+  layers: LayerRecord[];
+  chainId: ChainID | null;
+  platform: string;
+  size: number;
+}
+
+export interface VerifyOptions {
+  /** Called before each layer is checked. */
+  onLayer?: (done: number, total: number, digest: Digest) => void;
+  /** Largest uncompressed layer accepted (a decompression bomb guard). */
+  maxLayerBytes?: number;
+}
+
+function at(listing: ArchiveListing, entry: string, err: unknown): SkiffError {
+  return SkiffError.wrap(err, `loading ${listing.archive}: entry "${entry}"`);
+}
+
+export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[], options: VerifyOptions = {}): Promise<VerifiedImage[]> {
+  // Layer trees by ChainID, so images sharing base layers check them once.
+  const trees = new Map<ChainID, { tree: LayerTree; record: LayerRecord }>();
+  const total = plans.reduce((n, p) => n + p.manifest.layers.length, 0);
+  let done = 0;
+  const out: VerifiedImage[] = [];
+  for (const plan of plans) {
+    const cfgFile = plan.blobs.get(plan.manifest.config.digest)!;
+    let config: ImageConfig;
+    try {
+      config = parseImageConfig(cfgFile.bytes ?? new Uint8Array(), `image config ${cfgFile.digest}`);
+    } catch (err) {
+      throw at(listing, cfgFile.name, err);
+    }
+    const diffIds = config.rootfs.diff_ids;
+    if (diffIds.length !== plan.manifest.layers.length) {
+      throw new SkiffError('INVALID_ARCHIVE', `loading ${listing.archive}: entry "${cfgFile.name}": config lists ${diffIds.length} diff_ids but manifest ${plan.manifestDigest} has ${plan.manifest.layers.length} layers`);
+    }
+    const chains = chainIds(diffIds);
+    const layers: LayerRecord[] = [];
+    let prev: LayerTree | null = null;
+    for (const [i, desc] of plan.manifest.layers.entries()) {
+      const file = plan.blobs.get(desc.digest)!;
+      const chain = chains[i]!;
+      options.onLayer?.(done++, total, desc.digest);
+      const cached = trees.get(chain);
+      if (cached) {
+        layers.push({ ...cached.record, digest: desc.digest, size: desc.size, mediaType: desc.mediaType });
+        prev = cached.tree;
+        continue;
+      }
+      const bytes = file.bytes;
+      if (!bytes) throw new SkiffError('INTERNAL', `loading ${listing.archive}: entry "${file.name}": bytes not kept`);
+      if (isWasmLayerType(desc.mediaType)) {
+        // A raw module is its own diff: nothing to unpack.
+        if ((diffIds[i] as string) !== desc.digest) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, desc.digest);
+        layers.push({ digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId: diffIds[i]!, uncompressedSize: desc.size });
+        continue;
+      }
+      if (!isTarLayerType(desc.mediaType)) {
+        try {
+          layerCompression(desc.mediaType); // throws its own UNSUPPORTED for unknown compressions
+        } catch (err) {
+          throw at(listing, file.name, err);
+        }
+        throw new SkiffError('UNSUPPORTED', `loading ${listing.archive}: entry "${file.name}": layer media type "${desc.mediaType}" is not supported`);
+      }
+      let tar: Uint8Array;
+      try {
+        tar = await decompressLayer(bytes, layerCompression(desc.mediaType), options.maxLayerBytes);
+      } catch (err) {
+        throw at(listing, file.name, SkiffError.wrap(err, `layer ${desc.digest}`));
+      }
+      const diffId = sha256Digest(tar) as string as DiffID;
+      if (diffId !== diffIds[i]) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, diffId);
+      let tree: LayerTree;
+      try {
+        tree = applyLayer(prev, parseTar(tar));
+      } catch (err) {
+        throw at(listing, file.name, SkiffError.wrap(err, `layer ${desc.digest}`));
+      }
+      const record: LayerRecord = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId, uncompressedSize: tar.byteLength };
+      trees.set(chain, { tree, record });
+      layers.push(record);
+      prev = tree;
+    }
+    out.push({
+      plan, config, layers,
+      chainId: chains.at(-1) ?? null,
+      platform: formatPlatform(configPlatform(config)),
+      size: layers.reduce((n, l) => n + l.uncompressedSize, 0),
+    });
+  }
+  return out;
+}
+
+function mismatch(listing: ArchiveListing, entry: string, digest: Digest, want: DiffID, got: string): SkiffError {
+  return new SkiffError('DIGEST_MISMATCH', `loading ${listing.archive}: entry "${entry}": layer ${digest} uncompresses to ${got}, but the config's diff_id is ${want}`);
+}

@@ -1,0 +1,23 @@
+/** Engine.open on Node: stores under $SKIFF_HOME (or the platform data dir). */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { NodeFsContentStore } from '../content/node-fs.ts';
+import { bundledFromDir, defaultBundledDir } from './bundled.ts';
+import { Engine, type OpenOptions } from './engine.ts';
+import { NodeFsStateStore } from './state/node-fs.ts';
+
+export function defaultHome(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  if (env['SKIFF_HOME']) return env['SKIFF_HOME'];
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'skiff');
+  if (platform === 'win32') return join(env['LOCALAPPDATA'] ?? join(homedir(), 'AppData', 'Local'), 'skiff');
+  return join(env['XDG_DATA_HOME'] || join(homedir(), '.local', 'share'), 'skiff');
+}
+
+export async function openNodeEngine(options: OpenOptions = {}): Promise<Engine> {
+  const home = options.home ?? defaultHome();
+  return new Engine({
+    content: new NodeFsContentStore({ root: join(home, 'content') }),
+    state: new NodeFsStateStore({ root: join(home, 'state') }),
+    ...(options.bundled !== false ? { bundled: bundledFromDir(defaultBundledDir()) } : {}),
+  });
+}
