@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryContentStore } from '../../src/content/memory.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { MemoryStateStore } from '../../src/engine/state/memory.ts';
+import { buildImage, dockerLegacyArchive, drain, ociArchive } from './fixtures/images.ts';
+
+function engine(): Engine {
+  return new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), now: () => new Date('2026-02-01T00:00:00Z') });
+}
+
+const base = { files: [{ name: 'bin/', type: 'directory' as const }, { name: 'bin/sh', content: '#!sh', mode: 0o755 }, { name: 'etc/', type: 'directory' as const }, { name: 'etc/hostname', content: 'box\n' }], gzip: true };
+const top = { files: [{ name: 'etc/motd', content: 'hello\n' }, { name: 'etc/.wh.hostname' }] };
+
+describe('loadArchive', () => {
+  it('loads an OCI archive with its tag, preserving the manifest digest', async () => {
+    const e = engine();
+    const img = buildImage({ layers: [base, top] });
+    const res = await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/demo:1'] }]), name: 'demo.tar' });
+    expect(res.images).toEqual([{ digest: img.manifestDigest, id: img.configDigest, tags: ['docker.io/library/demo:1'], existed: false }]);
+    const rec = await e.resolveImage({ ref: 'demo:1' });
+    expect(rec.digest).toBe(img.manifestDigest);
+    expect(rec.layers.map((l) => l.diffId)).toEqual(img.layers.map((l) => l.diffId));
+    expect(rec.platform).toBe('linux/386');
+    const list = await e.listImages();
+    expect(list).toMatchObject([{ repository: 'demo', tag: '1', id: img.configDigest }]);
+    // short ID prefix resolves too
+    expect((await e.resolveImage({ ref: img.configDigest.slice(7, 19) })).digest).toBe(img.manifestDigest);
+  });
+
+  it('loads a legacy docker save archive whose repeated layer is a symlink entry', async () => {
+    const e = engine();
+    const a = buildImage({ layers: [base] });
+    const b = buildImage({ layers: [base, top], cmd: ['echo'] });
+    const res = await e.loadArchive({ data: dockerLegacyArchive([{ image: a, tags: ['a:latest'] }, { image: b, tags: ['b:2'] }]), name: 'two.tar' });
+    expect(res.images.map((i) => i.id)).toEqual([a.configDigest, b.configDigest]);
+    const rb = await e.resolveImage({ ref: 'b:2' });
+    expect(rb.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(rb.layers.map((l) => l.digest)).toEqual(b.layers.map((l) => l.digest));
+    expect(rb.layers[0]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+  });
+
+  it('loads from a stream as from bytes', async () => {
+    const e = engine();
+    const img = buildImage({ layers: [base] });
+    const data = ociArchive([{ image: img, tags: ['s:1'] }]);
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) { for (let i = 0; i < data.length; i += 777) c.enqueue(data.subarray(i, i + 777)); c.close(); },
+    });
+    const seen: string[] = [];
+    await e.loadArchive({ stream, name: 's.tar', onProgress: (p) => seen.push(p.phase) });
+    expect((await e.resolveImage({ ref: 's:1' })).digest).toBe(img.manifestDigest);
+    expect(seen).toContain('reading');
+    expect(seen.at(-1)).toBe('done');
+  });
+
+  it('tags move with history and roll back', async () => {
+    const e = engine();
+    const v1 = buildImage({ layers: [base] });
+    const v2 = buildImage({ layers: [base, top] });
+    await e.loadArchive({ data: ociArchive([{ image: v1, tags: ['docker.io/library/app:latest'] }]) });
+    await e.loadArchive({ data: ociArchive([{ image: v2, tags: ['docker.io/library/app:latest'] }]) });
+    expect((await e.resolveImage({ ref: 'app' })).digest).toBe(v2.manifestDigest);
+    // the old image is kept by the history, even through a prune
+    await e.pruneImages();
+    const r = await e.rollbackImage({ ref: 'app' });
+    expect(r).toEqual({ ref: 'docker.io/library/app:latest', from: v2.manifestDigest, to: v1.manifestDigest });
+    expect((await e.resolveImage({ ref: 'app' })).digest).toBe(v1.manifestDigest);
+    await expect(e.rollbackImage({ ref: 'app' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('rmi untags, then deletes blobs nothing else uses', async () => {
+    const content = new MemoryContentStore();
+    const e = new Engine({ content, state: new MemoryStateStore() });
+    const img = buildImage({ layers: [base, top] });
+    await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/x:1'] }]) });
+    await e.tag({ source: 'x:1', target: 'y:2' });
+    expect(await e.removeImage({ ref: 'x:1' })).toEqual({ untagged: ['docker.io/library/x:1'], deleted: [] });
+    expect((await content.list()).length).toBe(4);
+    expect(await e.removeImage({ ref: 'y:2' })).toEqual({ untagged: ['docker.io/library/y:2'], deleted: [img.configDigest] });
+    expect(await content.list()).toEqual([]);
+    await expect(e.resolveImage({ ref: 'y:2' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'No such image: y:2' });
+  });
+
+  it('saves docker and OCI archives that load back with the same digests', async () => {
+    const e = engine();
+    const img = buildImage({ layers: [base, top] });
+    await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/rt:1'] }]) });
+    const oci = await drain(await e.saveArchive({ refs: ['rt:1'], format: 'oci' }));
+    const docker = await drain(await e.saveArchive({ refs: ['rt:1'], format: 'docker' }));
+    const e2 = engine();
+    await e2.loadArchive({ data: oci, name: 'oci.tar' });
+    expect((await e2.resolveImage({ ref: 'rt:1' })).digest).toBe(img.manifestDigest);
+    const e3 = engine();
+    await e3.loadArchive({ data: docker, name: 'docker.tar' });
+    const r3 = await e3.resolveImage({ ref: 'rt:1' });
+    expect(r3.id).toBe(img.configDigest);
+    expect(r3.layers.map((l) => l.diffId)).toEqual(img.layers.map((l) => l.diffId));
+  });
+});
