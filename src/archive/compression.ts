@@ -1,0 +1,231 @@
+/**
+ * Layer compression: sniff gzip/zstd/plain by magic, gzip both ways through the platform's
+ * CompressionStream/DecompressionStream (browsers and Node 18+ have them), zstd decode through
+ * fzstd. Every decoder takes `maxOutputBytes` so a decompression bomb fails with a clear error
+ * instead of exhausting memory.
+ */
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { SkiffError } from '../errors.ts';
+import { hasNodeZlib, nodeZlib } from './zlib-node.ts';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+export interface DecompressOptions {
+  /** Fail once output exceeds this many bytes. Streams default to unlimited, buffers to 2 GiB. */
+  maxOutputBytes?: number;
+  /** Names the input in errors ("layer sha256:ab12"). */
+  what?: string;
+}
+
+const BUFFER_DEFAULT_MAX = 2 ** 31;
+
+/** gzip 1f 8b; zstd frame 28 b5 2f fd or a skippable frame 5? 2a 4d 18; anything else is plain. */
+export function detectCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  if (head.length >= 4 && (head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return 'zstd';
+  return 'none';
+}
+
+function bomb(what: string, max: number): SkiffError {
+  return new SkiffError('INVALID_ARCHIVE', `${what}: decompressed size exceeds the limit of ${max} bytes (possible decompression bomb)`);
+}
+
+function corrupt(what: string, format: string, e: unknown): SkiffError {
+  if (e instanceof SkiffError) return e;
+  const msg = (e as Error)?.message ?? String(e);
+  return new SkiffError('INVALID_ARCHIVE', `${what}: corrupt or truncated ${format} data (${msg})`, { cause: e });
+}
+
+/** Run bytes through a TransformStream-like pair, counting output against a limit. */
+async function* throughStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  pair: { writable: WritableStream<BufferSource>; readable: ReadableStream<Uint8Array> },
+  format: string,
+  opts: DecompressOptions,
+): AsyncGenerator<Uint8Array> {
+  const what = opts.what ?? format;
+  const max = opts.maxOutputBytes ?? Infinity;
+  const writer = pair.writable.getWriter();
+  let sourceError: unknown;
+  const pump = (async () => {
+    try {
+      for await (const c of source) await writer.write(c as Uint8Array<ArrayBuffer>);
+      await writer.close();
+    } catch (e) {
+      sourceError ??= e;
+      await writer.abort(e).catch(() => {});
+    }
+  })();
+  const reader = pair.readable.getReader();
+  let total = 0;
+  let done = false;
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        if (sourceError !== undefined) throw sourceError;
+        throw corrupt(what, format, e);
+      }
+      if (r.done) break;
+      total += r.value.byteLength;
+      if (total > max) throw bomb(what, max);
+      yield r.value;
+    }
+    await pump;
+    if (sourceError !== undefined) throw sourceError;
+    done = true;
+  } finally {
+    if (!done) {
+      await reader.cancel().catch(() => {});
+      await pump.catch(() => {});
+    }
+  }
+}
+
+export interface StreamImplOptions {
+  /** Force the web-standard (De)CompressionStream even where Node's zlib is available. */
+  portable?: boolean;
+}
+
+export async function* gunzipStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: DecompressOptions & StreamImplOptions = {},
+): AsyncGenerator<Uint8Array> {
+  if (opts.portable || !hasNodeZlib()) {
+    yield* throughStream(source, new DecompressionStream('gzip'), 'gzip', opts);
+    return;
+  }
+  const what = opts.what ?? 'gzip';
+  const max = opts.maxOutputBytes ?? Infinity;
+  let total = 0;
+  for await (const c of nodeZlib('gunzip', source, (e) => corrupt(what, 'gzip', e))) {
+    total += c.byteLength;
+    if (total > max) throw bomb(what, max);
+    yield c;
+  }
+}
+
+export function gzipStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: StreamImplOptions = {}): AsyncGenerator<Uint8Array> {
+  if (opts.portable || !hasNodeZlib()) return throughStream(source, new CompressionStream('gzip'), 'gzip', {});
+  return nodeZlib('gzip', source, (e) => corrupt('gzip', 'gzip', e));
+}
+
+export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: DecompressOptions = {}): AsyncGenerator<Uint8Array> {
+  const what = opts.what ?? 'zstd';
+  const max = opts.maxOutputBytes ?? Infinity;
+  let out: Uint8Array[] = [];
+  let total = 0;
+  const d = new ZstdDecompress((chunk) => {
+    total += chunk.byteLength;
+    if (total > max) throw bomb(what, max);
+    out.push(chunk);
+  });
+  let sawInput = false;
+  const feed = (chunk: Uint8Array, final: boolean): void => {
+    try {
+      d.push(chunk, final);
+    } catch (e) {
+      throw corrupt(what, 'zstd', e);
+    }
+  };
+  for await (const c of source) {
+    if (c.byteLength === 0) continue;
+    sawInput = true;
+    feed(c, false);
+    if (out.length) {
+      const ready = out;
+      out = [];
+      yield* ready;
+    }
+  }
+  if (!sawInput) throw new SkiffError('INVALID_ARCHIVE', `${what}: empty zstd stream`);
+  feed(new Uint8Array(0), true);
+  yield* out;
+}
+
+/** zstd encoding is not available in JS here; we read zstd layers but write gzip. */
+export function zstdCompress(): never {
+  throw new SkiffError('UNSUPPORTED', 'zstd compression is not supported (zstd layers can be read; write gzip instead)');
+}
+
+/**
+ * Decompress a stream whose format is given or sniffed from its first bytes ('auto').
+ * 'none' passes chunks through, still counting them against maxOutputBytes.
+ */
+export async function* decompressStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: DecompressOptions & { compression?: Compression | 'auto' } = {},
+): AsyncGenerator<Uint8Array> {
+  const it = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]()) as
+    AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  // Gather at least 4 bytes to sniff, then replay them ahead of the rest.
+  const head: Uint8Array[] = [];
+  let headLen = 0;
+  let ended = false;
+  while (headLen < 4) {
+    const r = await it.next();
+    if (r.done) { ended = true; break; }
+    head.push(r.value);
+    headLen += r.value.byteLength;
+  }
+  let compression = opts.compression ?? 'auto';
+  if (compression === 'auto') {
+    const first = head.length === 1 ? head[0]! : concatBytes(head);
+    compression = detectCompression(first);
+  }
+  async function* replay(): AsyncGenerator<Uint8Array> {
+    yield* head;
+    if (ended) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  if (compression === 'gzip') yield* gunzipStream(replay(), opts);
+  else if (compression === 'zstd') yield* zstdDecompressStream(replay(), opts);
+  else {
+    const max = opts.maxOutputBytes ?? Infinity;
+    let total = 0;
+    for await (const c of replay()) {
+      total += c.byteLength;
+      if (total > max) throw new SkiffError('INVALID_ARCHIVE', `${opts.what ?? 'input'}: size exceeds the limit of ${max} bytes`);
+      yield c;
+    }
+  }
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks) parts.push(c);
+  return concatBytes(parts);
+}
+
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
+
+export function gunzip(bytes: Uint8Array, opts: DecompressOptions & StreamImplOptions = {}): Promise<Uint8Array> {
+  return collect(gunzipStream([bytes], { ...opts, maxOutputBytes: opts.maxOutputBytes ?? BUFFER_DEFAULT_MAX }));
+}
+
+export function gzip(bytes: Uint8Array, opts: StreamImplOptions = {}): Promise<Uint8Array> {
+  return collect(gzipStream([bytes], opts));
+}
+
+/** Decompress a whole buffer, sniffing the format unless given. */
+export function decompress(bytes: Uint8Array, opts: DecompressOptions & { compression?: Compression | 'auto' } = {}): Promise<Uint8Array> {
+  return collect(decompressStream([bytes], { ...opts, maxOutputBytes: opts.maxOutputBytes ?? BUFFER_DEFAULT_MAX }));
+}
