@@ -105,7 +105,8 @@ export function parseLabelFile(text: string, fileName = 'label file'): Record<st
 
 function parseKeyValueLines(text: string, fileName: string, bare: (key: string) => string | undefined): string[] {
   const out: string[] = [];
-  const lines = text.split(/\r?\n/);
+  // bufio.ScanLines: split on \n and drop one trailing \r, the last line included.
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   lines.forEach((raw, i) => {
     if (raw.includes('\uFFFD')) throw invalid(`env file ${fileName} contains invalid utf8 bytes at line ${i + 1}`);
