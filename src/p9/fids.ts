@@ -1,0 +1,186 @@
+/**
+ * The fid table. A fid names a node of one export plus the path that reached it: the node is
+ * what operations use, the path is what survives a VM snapshot (saveState/restoreState), so the
+ * table rewrites paths on rename and marks fids whose name was unlinked as orphans.
+ */
+import type { FileKind, FileSystem, FsNode } from '../fs/types.ts';
+import { fsError } from '../fs/errno.ts';
+import type { LockTable } from './locks.ts';
+
+export interface Export {
+  readonly name: string;
+  readonly fs: FileSystem;
+  readonly readOnly: boolean;
+  readonly locks: LockTable;
+}
+
+/** Readdir listing captured at offset 0, so later offsets (cookies) index a stable list. */
+export interface DirListing {
+  entries: { name: string; ino: number; kind: FileKind }[];
+}
+
+export type XattrState =
+  | { mode: 'read'; data: Uint8Array }
+  | { mode: 'write'; name: string; size: number; flags: number; data: Uint8Array; written: number };
+
+export interface Fid {
+  readonly id: number;
+  readonly exp: Export;
+  node: FsNode;
+  /** Names from the export root; null once the name this fid reached was unlinked or replaced. */
+  path: string[] | null;
+  /** The attaching user's uid: owner of what this fid creates. */
+  readonly uid: number;
+  /** Linux open flags once Tlopen/Tlcreate succeeded; null while unopened. */
+  openFlags: number | null;
+  listing?: DirListing;
+  xattr?: XattrState;
+  /** Restored from a snapshot but its path no longer resolves: only Tclunk works. */
+  stale?: boolean;
+}
+
+const utf8 = new TextEncoder();
+
+/** Generous cap so a hostile guest cannot grow the table without bound. */
+export const MAX_FIDS = 1 << 18;
+
+export class FidTable {
+  private readonly fids = new Map<number, Fid>();
+
+  get size(): number {
+    return this.fids.size;
+  }
+
+  values(): IterableIterator<Fid> {
+    return this.fids.values();
+  }
+
+  get(id: number): Fid {
+    const fid = this.fids.get(id);
+    if (!fid) throw fsError('EBADF', `fid ${id} is not in use`);
+    return fid;
+  }
+
+  has(id: number): boolean {
+    return this.fids.has(id);
+  }
+
+  /** Adds a fid; the id must be free. */
+  add(fid: Fid): Fid {
+    if (this.fids.has(fid.id)) throw fsError('EINVAL', `fid ${fid.id} is already in use`);
+    if (this.fids.size >= MAX_FIDS) throw fsError('ENFILE', `fid table full (${MAX_FIDS})`);
+    this.fids.set(fid.id, fid);
+    return fid;
+  }
+
+  /** Adds or replaces (Twalk with newfid == fid). */
+  set(fid: Fid): void {
+    if (!this.fids.has(fid.id) && this.fids.size >= MAX_FIDS) throw fsError('ENFILE', `fid table full (${MAX_FIDS})`);
+    this.fids.set(fid.id, fid);
+  }
+
+  delete(id: number): Fid | undefined {
+    const fid = this.fids.get(id);
+    this.fids.delete(id);
+    return fid;
+  }
+
+  clear(): void {
+    this.fids.clear();
+  }
+
+  /** After rename(from -> to) in `exp`: fids at or under `from` move; fids at or under `to` were replaced. */
+  renamed(exp: Export, from: string[], to: string[]): void {
+    for (const fid of this.fids.values()) {
+      if (fid.exp !== exp || !fid.path) continue;
+      if (isPrefix(to, fid.path) && !isPrefix(from, fid.path)) fid.path = null;
+    }
+    for (const fid of this.fids.values()) {
+      if (fid.exp !== exp || !fid.path) continue;
+      if (isPrefix(from, fid.path)) fid.path = [...to, ...fid.path.slice(from.length)];
+    }
+  }
+
+  /** After unlink of `path` in `exp`: fids at or under it no longer have a name. */
+  unlinked(exp: Export, path: string[]): void {
+    for (const fid of this.fids.values()) {
+      if (fid.exp === exp && fid.path && isPrefix(path, fid.path)) fid.path = null;
+    }
+  }
+
+  /** Drops every fid of an export (removeExport). */
+  dropExport(exp: Export): Fid[] {
+    const dropped: Fid[] = [];
+    for (const [id, fid] of this.fids) {
+      if (fid.exp === exp) {
+        dropped.push(fid);
+        this.fids.delete(id);
+      }
+    }
+    return dropped;
+  }
+}
+
+function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {
+  if (prefix.length > path.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== path[i]) return false;
+  return true;
+}
+
+/** Walks `path` from the export root with no `..` handling (paths in the table are normalized). */
+export function resolvePath(exp: Export, path: readonly string[]): FsNode {
+  let node = exp.fs.root();
+  for (const name of path) node = exp.fs.lookup(node, name);
+  return node;
+}
+
+/**
+ * The directory holding a fid's node and the node's name there, re-checked against the node so
+ * a stale path is an error rather than an operation on some other file.
+ */
+export function parentOf(fid: Fid): { dir: FsNode; name: string; dirPath: string[] } {
+  if (!fid.path) throw fsError('ENOENT', `fid ${fid.id} names an unlinked node`);
+  if (fid.path.length === 0) throw fsError('EBUSY', `fid ${fid.id} is the root of export "${fid.exp.name}"`);
+  const dirPath = fid.path.slice(0, -1);
+  const name = fid.path[fid.path.length - 1]!;
+  const dir = resolvePath(fid.exp, dirPath);
+  const found = fid.exp.fs.lookup(dir, name);
+  if (found.ino !== fid.node.ino) throw fsError('ENOENT', `fid ${fid.id}: /${fid.path.join('/')} now names another node`);
+  return { dir, name, dirPath };
+}
+
+/** What every handler gets: the fid table, the negotiated msize and the clock. */
+export interface Session {
+  readonly fids: FidTable;
+  readonly msize: number;
+  now(): number;
+}
+
+/** A fid whose node is usable (not stale after a restore). */
+export function liveFid(s: Session, id: number): Fid {
+  const fid = s.fids.get(id);
+  if (fid.stale) throw fsError('ENOENT', `fid ${id} was restored from a snapshot but its path no longer exists`);
+  return fid;
+}
+
+/** A fid that names a node (not an xattr fid). */
+export function nodeFid(s: Session, id: number): Fid {
+  const fid = liveFid(s, id);
+  if (fid.xattr) throw fsError('EBADF', `fid ${id} is an xattr fid`);
+  return fid;
+}
+
+export function checkWritable(fid: Fid): void {
+  if (fid.exp.readOnly) throw fsError('EROFS', `export "${fid.exp.name}" is read-only`);
+}
+
+/** A name for create/link/rename/unlink: one component, not "." or "..", no '/' or NUL. */
+export function checkName(name: string): void {
+  if (name === '' || name === '.' || name === '..') throw fsError('EINVAL', `invalid name ${JSON.stringify(name)}`);
+  if (name.includes('/') || name.includes('\0')) throw fsError('EINVAL', `name ${JSON.stringify(name)} contains '/' or NUL`);
+  if (name.length > 85 && utf8.encode(name).length > 255) throw fsError('ENAMETOOLONG', `name of ${name.length} characters`);
+}
+
+export function childPath(fid: Fid, name: string): string[] | null {
+  return fid.path ? [...fid.path, name] : null;
+}

@@ -1,0 +1,185 @@
+/**
+ * Handlers that read or change one node: getattr, setattr, lopen, lcreate, read, write, readdir,
+ * readlink, statfs, fsync. Replies never exceed the negotiated msize.
+ */
+import { FsError, fsError } from '../fs/errno.ts';
+import type { FsNode } from '../fs/types.ts';
+import { direntType, getattrReply, qidOf, setattrFrom } from './attr.ts';
+import { direntSize, encodeDirents } from './codec.ts';
+import { checkName, checkWritable, liveFid, nodeFid, type Fid, type Session } from './fids.ts';
+import {
+  IO_HEADER_SIZE, OpenFlags, V9FS_MAGIC,
+  type Dirent, type Rfsync, type Rgetattr, type Rlcreate, type Rlopen, type Rread, type Rreaddir,
+  type Rreadlink, type Rsetattr, type Rstatfs, type Rwrite, type Tfsync, type Tgetattr, type Tlcreate,
+  type Tlopen, type Tread, type Treaddir, type Treadlink, type Tsetattr, type Tstatfs, type Twrite,
+} from './messages.ts';
+
+const utf8 = new TextEncoder();
+
+export function getattr(s: Session, msg: Tgetattr): Rgetattr {
+  const fid = nodeFid(s, msg.fid);
+  return getattrReply(msg.tag, fid.exp.fs.stat(fid.node));
+}
+
+export function setattr(s: Session, msg: Tsetattr): Rsetattr {
+  const fid = nodeFid(s, msg.fid);
+  checkWritable(fid);
+  const attr = setattrFrom(msg, s.now());
+  if (Object.keys(attr).length > 0) fid.exp.fs.setattr(fid.node, attr);
+  return { type: 'Rsetattr', tag: msg.tag };
+}
+
+const wantsWrite = (flags: number) => {
+  const acc = flags & OpenFlags.ACCMODE;
+  return acc === OpenFlags.WRONLY || acc === OpenFlags.RDWR;
+};
+const wantsRead = (flags: number) => {
+  const acc = flags & OpenFlags.ACCMODE;
+  return acc === OpenFlags.RDONLY || acc === OpenFlags.RDWR;
+};
+
+/** Checks and side effects of opening `node` with Linux open flags (O_TRUNC truncates). */
+function openNode(s: Session, fid: Fid, node: FsNode, flags: number): void {
+  const st = fid.exp.fs.stat(node);
+  if (st.kind === 'directory' && (wantsWrite(flags) || flags & OpenFlags.TRUNC)) throw fsError('EISDIR', 'opening a directory for writing');
+  if (st.kind !== 'directory' && flags & OpenFlags.DIRECTORY) throw fsError('ENOTDIR', 'O_DIRECTORY on a non-directory');
+  if (st.kind === 'symlink') throw fsError('ELOOP', 'opening a symlink');
+  if (wantsWrite(flags) || flags & OpenFlags.TRUNC) checkWritable(fid);
+  if (flags & OpenFlags.TRUNC && st.kind === 'file' && st.size !== 0) {
+    const now = s.now();
+    fid.exp.fs.setattr(node, { size: 0, mtimeMs: now, ctimeMs: now });
+  }
+}
+
+export function lopen(s: Session, msg: Tlopen): Rlopen {
+  const fid = nodeFid(s, msg.fid);
+  if (fid.openFlags !== null) throw fsError('EINVAL', `fid ${msg.fid} is already open`);
+  openNode(s, fid, fid.node, msg.flags);
+  fid.openFlags = msg.flags;
+  fid.listing = undefined;
+  return { type: 'Rlopen', tag: msg.tag, qid: qidOf(fid.exp.fs.stat(fid.node)), iounit: 0 };
+}
+
+export function lcreate(s: Session, msg: Tlcreate): Rlcreate {
+  const fid = nodeFid(s, msg.fid);
+  if (fid.openFlags !== null) throw fsError('EINVAL', `fid ${msg.fid} is already open`);
+  checkWritable(fid);
+  checkName(msg.name);
+  const { fs } = fid.exp;
+  let node: FsNode;
+  try {
+    node = fs.create(fid.node, msg.name, { mode: msg.mode & 0o7777, uid: fid.uid, gid: msg.gid });
+  } catch (err) {
+    // O_CREAT without O_EXCL opens what is already there, as open(2) does.
+    if (!(err instanceof FsError) || err.code !== 'EEXIST' || msg.flags & OpenFlags.EXCL) throw err;
+    node = fs.lookup(fid.node, msg.name);
+    openNode(s, fid, node, msg.flags);
+  }
+  fid.node = node;
+  fid.path = fid.path ? [...fid.path, msg.name] : null;
+  fid.openFlags = msg.flags;
+  fid.listing = undefined;
+  return { type: 'Rlcreate', tag: msg.tag, qid: qidOf(fs.stat(node)), iounit: 0 };
+}
+
+export function read(s: Session, msg: Tread): Rread {
+  const fid = liveFid(s, msg.fid);
+  const count = Math.min(msg.count, s.msize - IO_HEADER_SIZE);
+  if (fid.xattr) {
+    if (fid.xattr.mode !== 'read') throw fsError('EBADF', `fid ${msg.fid} is being written as an xattr`);
+    return { type: 'Rread', tag: msg.tag, data: fid.xattr.data.subarray(msg.offset, msg.offset + count) };
+  }
+  if (fid.openFlags === null || !wantsRead(fid.openFlags)) throw fsError('EBADF', `fid ${msg.fid} is not open for reading`);
+  const { fs } = fid.exp;
+  const kind = fs.stat(fid.node).kind;
+  if (kind === 'directory') throw fsError('EISDIR', 'Tread on a directory (use Treaddir)');
+  if (kind !== 'file') throw fsError('EINVAL', `Tread on a ${kind}`);
+  return { type: 'Rread', tag: msg.tag, data: fs.read(fid.node, msg.offset, count) };
+}
+
+export function write(s: Session, msg: Twrite): Rwrite {
+  const fid = liveFid(s, msg.fid);
+  if (fid.xattr) {
+    const x = fid.xattr;
+    if (x.mode !== 'write') throw fsError('EBADF', `fid ${msg.fid} is an xattr read fid`);
+    if (msg.offset + msg.data.length > x.size) throw fsError('ENOSPC', `xattr write past its declared size ${x.size}`);
+    x.data.set(msg.data, msg.offset);
+    x.written += msg.data.length;
+    return { type: 'Rwrite', tag: msg.tag, count: msg.data.length };
+  }
+  if (fid.openFlags === null || !wantsWrite(fid.openFlags)) throw fsError('EBADF', `fid ${msg.fid} is not open for writing`);
+  checkWritable(fid);
+  const { fs } = fid.exp;
+  const st = fs.stat(fid.node);
+  if (st.kind !== 'file') throw fsError(st.kind === 'directory' ? 'EISDIR' : 'EINVAL', `Twrite on a ${st.kind}`);
+  // O_APPEND writes land at the end whatever offset the client computed from its cached size.
+  const offset = fid.openFlags & OpenFlags.APPEND ? st.size : msg.offset;
+  const count = fs.write(fid.node, offset, msg.data);
+  return { type: 'Rwrite', tag: msg.tag, count };
+}
+
+/**
+ * Entries are ".", ".." and the directory's children, listed once at offset 0 and kept on the
+ * fid, so the cookie of entry i is i + 1 for the rest of that directory stream.
+ */
+export function readdir(s: Session, msg: Treaddir): Rreaddir {
+  const fid = nodeFid(s, msg.fid);
+  const { fs } = fid.exp;
+  const st = fs.stat(fid.node);
+  if (st.kind !== 'directory') throw fsError('ENOTDIR', `Treaddir on a ${st.kind}`);
+  if (msg.offset === 0 || !fid.listing) {
+    const atRoot = fid.path !== null && fid.path.length === 0;
+    const parent = atRoot ? fid.node : fs.parent(fid.node);
+    const parentSt = fs.stat(parent);
+    fid.listing = {
+      entries: [
+        { name: '.', ino: st.ino, kind: 'directory' },
+        { name: '..', ino: parentSt.ino, kind: 'directory' },
+        ...fs.readdir(fid.node),
+      ],
+    };
+  }
+  const budget = Math.min(msg.count, s.msize - IO_HEADER_SIZE);
+  const out: Dirent[] = [];
+  let used = 0;
+  const { entries } = fid.listing;
+  for (let i = msg.offset; i < entries.length; i++) {
+    const e = entries[i]!;
+    const size = direntSize(utf8.encode(e.name).length);
+    if (used + size > budget) break;
+    used += size;
+    out.push({ qid: qidOf({ kind: e.kind, ino: e.ino, version: 0 }), offset: i + 1, type: direntType(e.kind), name: e.name });
+  }
+  if (out.length === 0 && msg.offset < entries.length && budget > 0) {
+    throw fsError('EINVAL', `Treaddir count ${msg.count} cannot hold the next entry`);
+  }
+  return { type: 'Rreaddir', tag: msg.tag, data: encodeDirents(out) };
+}
+
+export function readlink(s: Session, msg: Treadlink): Rreadlink {
+  const fid = nodeFid(s, msg.fid);
+  return { type: 'Rreadlink', tag: msg.tag, target: fid.exp.fs.readlink(fid.node) };
+}
+
+export function statfs(s: Session, msg: Tstatfs): Rstatfs {
+  const fid = nodeFid(s, msg.fid);
+  const st = fid.exp.fs.statfs();
+  return {
+    type: 'Rstatfs', tag: msg.tag, fsType: V9FS_MAGIC, bsize: st.blockSize, blocks: st.blocks,
+    bfree: st.blocksFree, bavail: st.blocksFree, files: st.files, ffree: st.filesFree,
+    fsid: fsidOf(fid.exp.name), namelen: st.nameMax,
+  };
+}
+
+/** A stable fsid per export name (FNV-1a), so each export looks like its own filesystem. */
+function fsidOf(name: string): number {
+  let h = 0x811c9dc5;
+  for (const b of utf8.encode(name)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h;
+}
+
+export function fsync(s: Session, msg: Tfsync): Rfsync {
+  // Writes are applied to the in-memory layer as they arrive: nothing is buffered here.
+  nodeFid(s, msg.fid);
+  return { type: 'Rfsync', tag: msg.tag };
+}

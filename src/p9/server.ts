@@ -1,0 +1,231 @@
+/**
+ * P9Server: a 9P2000.L file server over `FileSystem` (fs/types.ts). Exports are chosen by the
+ * attach name; `handle(request)` takes one whole message and returns the whole reply, which is
+ * all v86's `filesystem.handle9p` needs. Every failure becomes Rlerror with a Linux errno: no
+ * exception escapes `handle`, whatever the bytes.
+ *
+ * Fid state is JSON-able (`saveState`/`restoreState`) because a guest restored from a VM
+ * snapshot still holds the fids it had.
+ */
+import { SkiffError } from '../errors.ts';
+import { Errno, FsError, fsError } from '../fs/errno.ts';
+import type { FileSystem } from '../fs/types.ts';
+import { qidOf } from './attr.ts';
+import { decode, decodeErrorTag, encode, P9DecodeError, peekHeader } from './codec.ts';
+import { FidTable, nodeFid, type Export, type Fid, type Session } from './fids.ts';
+import * as io from './io.ts';
+import { LockTable } from './locks.ts';
+import {
+  LockStatus, LockType, NOFID, NONUNAME, NOTAG, VERSION_9P2000_L,
+  type RMessage, type Rattach, type Rgetlock, type Rlock, type Rversion, type TMessage, type Tattach,
+  type Tgetlock, type Tlock, type Tversion,
+} from './messages.ts';
+import * as ns from './namespace.ts';
+import { restoreFids, saveFids, type P9ServerState } from './state.ts';
+import { describe, traceSink, type TraceSink } from './trace.ts';
+import { commitXattr, xattrcreate, xattrwalk } from './xattr.ts';
+
+export type { P9ServerState } from './state.ts';
+
+export interface P9ServerOptions {
+  /** Largest msize this server accepts (the client may ask for less). Default 512 KiB. */
+  maxMsize?: number;
+  /** Log every message decoded and encoded, one line each: true (stderr), a sink, or SKIFF_TRACE=9p. */
+  trace?: boolean | TraceSink;
+  /** Clock for "now" in setattr and O_TRUNC, in ms since the epoch. */
+  now?: () => number;
+}
+
+export interface ExportOptions {
+  readOnly?: boolean;
+}
+
+/** Smallest msize that still carries a useful Tread/Twrite. */
+const MIN_MSIZE = 4096;
+const DEFAULT_MAX_MSIZE = 512 * 1024;
+
+export class P9Server implements Session {
+  readonly fids = new FidTable();
+  private readonly exports = new Map<string, Export>();
+  private readonly maxMsize: number;
+  private readonly trace: TraceSink | undefined;
+  private readonly clock: () => number;
+  private negotiated = 0;
+
+  constructor(options: P9ServerOptions = {}) {
+    this.maxMsize = options.maxMsize ?? DEFAULT_MAX_MSIZE;
+    if (!Number.isInteger(this.maxMsize) || this.maxMsize < MIN_MSIZE) {
+      throw new SkiffError('INVALID_ARGUMENT', `P9Server: maxMsize ${this.maxMsize} is below ${MIN_MSIZE}`);
+    }
+    this.trace = traceSink(options.trace);
+    this.clock = options.now ?? Date.now;
+  }
+
+  /** The msize agreed by Tversion (0 before it). */
+  get msize(): number {
+    return this.negotiated;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  addExport(name: string, fs: FileSystem, options: ExportOptions = {}): void {
+    if (this.exports.has(name)) throw new SkiffError('ALREADY_EXISTS', `9P export "${name}" already exists`);
+    this.exports.set(name, { name, fs, readOnly: Boolean(options.readOnly) || fs.readOnly, locks: new LockTable() });
+  }
+
+  /** Removes an export; fids the guest still holds on it are dropped (their next use is EBADF). */
+  removeExport(name: string): void {
+    const exp = this.exports.get(name);
+    if (!exp) throw new SkiffError('NOT_FOUND', `9P export "${name}" does not exist`);
+    this.fids.dropExport(exp);
+    this.exports.delete(name);
+  }
+
+  exportNames(): string[] {
+    return [...this.exports.keys()];
+  }
+
+  /** One whole request in, one whole reply out. Never throws. */
+  handle(request: Uint8Array): Uint8Array {
+    let msg: TMessage;
+    try {
+      if (this.negotiated && request.length > this.negotiated) {
+        throw new P9DecodeError(`message of ${request.length} bytes exceeds msize ${this.negotiated}`);
+      }
+      const decoded = decode(request);
+      if (decoded.type[0] !== 'T') throw new P9DecodeError(`${decoded.type} is a reply, not a request`, Errno.EOPNOTSUPP);
+      msg = decoded as TMessage;
+    } catch (err) {
+      const tag = decodeErrorTag(err) ?? peekHeader(request)?.tag ?? NOTAG;
+      const errno = err instanceof P9DecodeError ? err.errno : Errno.EIO;
+      this.trace?.(`9p <- undecodable (${request.length} bytes): ${(err as Error).message}`);
+      return this.reply({ type: 'Rlerror', tag, ecode: errno });
+    }
+    this.trace?.(`9p <- ${describe(msg)}`);
+    let reply: RMessage;
+    try {
+      reply = this.dispatch(msg);
+    } catch (err) {
+      reply = { type: 'Rlerror', tag: msg.tag, ecode: errnoOf(err) };
+      if (this.trace) this.trace(`9p !! ${msg.type}: ${(err as Error)?.message ?? String(err)}`);
+    }
+    return this.reply(reply);
+  }
+
+  private reply(reply: RMessage): Uint8Array {
+    this.trace?.(`9p -> ${describe(reply)}`);
+    try {
+      return encode(reply);
+    } catch (err) {
+      // A reply the wire cannot carry (say, a readlink target over 64 KiB) is the server's EIO.
+      this.trace?.(`9p !! encoding ${reply.type}: ${(err as Error).message}`);
+      return encode({ type: 'Rlerror', tag: reply.tag, ecode: Errno.EIO });
+    }
+  }
+
+  private dispatch(msg: TMessage): RMessage {
+    if (msg.type === 'Tversion') return this.version(msg);
+    if (!this.negotiated) throw fsError('EPROTO', `${msg.type} before Tversion`);
+    switch (msg.type) {
+      case 'Tauth': throw fsError('EOPNOTSUPP', 'no authentication: attach with afid NOFID');
+      case 'Tattach': return this.attach(msg);
+      case 'Tflush': return { type: 'Rflush', tag: msg.tag }; // requests complete synchronously
+      case 'Twalk': return ns.walk(this, msg);
+      case 'Tgetattr': return io.getattr(this, msg);
+      case 'Tsetattr': return io.setattr(this, msg);
+      case 'Tlopen': return io.lopen(this, msg);
+      case 'Tlcreate': return io.lcreate(this, msg);
+      case 'Tread': return io.read(this, msg);
+      case 'Twrite': return io.write(this, msg);
+      case 'Treaddir': return io.readdir(this, msg);
+      case 'Treadlink': return io.readlink(this, msg);
+      case 'Tstatfs': return io.statfs(this, msg);
+      case 'Tfsync': return io.fsync(this, msg);
+      case 'Tmkdir': return ns.mkdir(this, msg);
+      case 'Tmknod': return ns.mknod(this, msg);
+      case 'Tsymlink': return ns.symlink(this, msg);
+      case 'Tlink': return ns.link(this, msg);
+      case 'Trename': return ns.rename(this, msg);
+      case 'Trenameat': return ns.renameat(this, msg);
+      case 'Tunlinkat': return ns.unlinkat(this, msg);
+      case 'Tremove': return ns.remove(this, msg, (fid) => this.clunkFid(fid));
+      case 'Txattrwalk': return xattrwalk(this, msg);
+      case 'Txattrcreate': return xattrcreate(this, msg);
+      case 'Tlock': return this.lock(msg);
+      case 'Tgetlock': return this.getlock(msg);
+      case 'Tclunk': this.clunkFid(this.fids.get(msg.fid)); return { type: 'Rclunk', tag: msg.tag };
+    }
+  }
+
+  /** Tversion starts a new session: every fid and lock of the old one is gone. */
+  private version(msg: Tversion): Rversion {
+    for (const fid of [...this.fids.values()]) this.fids.delete(fid.id);
+    for (const exp of this.exports.values()) exp.locks.clear();
+    if (msg.msize < MIN_MSIZE) throw fsError('EINVAL', `msize ${msg.msize} is below ${MIN_MSIZE}`);
+    const ok = msg.version === VERSION_9P2000_L || msg.version.startsWith(`${VERSION_9P2000_L}.`);
+    this.negotiated = ok ? Math.min(msg.msize, this.maxMsize) : 0;
+    return { type: 'Rversion', tag: msg.tag, msize: Math.min(msg.msize, this.maxMsize), version: ok ? VERSION_9P2000_L : 'unknown' };
+  }
+
+  /**
+   * aname picks the export; an empty aname picks the export named "" or, failing that, the only
+   * export. The owner of what the fid creates is n_uname (or uname "root"/a number, else nobody).
+   */
+  private attach(msg: Tattach): Rattach {
+    if (msg.afid !== NOFID) throw fsError('EINVAL', 'attach with an afid: this server has no authentication');
+    let exp = this.exports.get(msg.aname);
+    if (!exp && msg.aname === '' && this.exports.size === 1) exp = [...this.exports.values()][0];
+    if (!exp) throw fsError('ENOENT', `no export named "${msg.aname}"`);
+    let uid = msg.nUname;
+    if (uid === NONUNAME) uid = msg.uname === 'root' ? 0 : /^\d+$/.test(msg.uname) ? Number(msg.uname) : 65534;
+    const root = exp.fs.root();
+    this.fids.add({ id: msg.fid, exp, node: root, path: [], uid, openFlags: null });
+    return { type: 'Rattach', tag: msg.tag, qid: qidOf(exp.fs.stat(root)) };
+  }
+
+  /** Clunk: the fid is gone whatever happens; an xattrcreate fid applies its value first. */
+  private clunkFid(fid: Fid): void {
+    this.fids.delete(fid.id);
+    fid.exp.locks.releaseFid(fid.id);
+    commitXattr(fid);
+  }
+
+  private lock(msg: Tlock): Rlock {
+    const fid = nodeFid(this, msg.fid);
+    if (msg.lockType > LockType.UNLCK) throw fsError('EINVAL', `lock type ${msg.lockType}`);
+    const ok = fid.exp.locks.set(fid.node.ino, { ...msg, fid: fid.id });
+    return { type: 'Rlock', tag: msg.tag, status: ok ? LockStatus.SUCCESS : LockStatus.BLOCKED };
+  }
+
+  private getlock(msg: Tgetlock): Rgetlock {
+    const fid = nodeFid(this, msg.fid);
+    if (msg.lockType > LockType.UNLCK) throw fsError('EINVAL', `lock type ${msg.lockType}`);
+    const held = fid.exp.locks.test(fid.node.ino, { ...msg, fid: fid.id });
+    if (!held) return { type: 'Rgetlock', tag: msg.tag, lockType: LockType.UNLCK, start: msg.start, length: msg.length, procId: msg.procId, clientId: msg.clientId };
+    return {
+      type: 'Rgetlock', tag: msg.tag, lockType: held.type, start: held.start,
+      length: held.end === Infinity ? 0 : held.end - held.start, procId: held.procId, clientId: held.clientId,
+    };
+  }
+
+  /** JSON-able fid table, msize and locks, to store beside a VM snapshot. */
+  saveState(): P9ServerState {
+    return saveFids(this.fids, this.negotiated, this.exports);
+  }
+
+  /**
+   * Replaces the fid table with a saved one. The exports it names must have been added (same
+   * names); fids whose path no longer resolves stay allocated but answer ENOENT.
+   */
+  restoreState(state: P9ServerState): void {
+    this.negotiated = restoreFids(state, this.fids, this.exports);
+  }
+}
+
+function errnoOf(err: unknown): number {
+  if (err instanceof FsError) return err.errno;
+  if (err instanceof P9DecodeError) return err.errno;
+  return Errno.EIO;
+}

@@ -1,0 +1,110 @@
+/**
+ * The server's state as JSON, for VM snapshots: a restored guest keeps using the fids it held,
+ * so each fid is saved as export name + path from the export root + open flags, and resolved
+ * again (by path, not inode) against the exports present at restore time.
+ */
+import { SkiffError } from '../errors.ts';
+import { FsError } from '../fs/errno.ts';
+import type { FsNode } from '../fs/types.ts';
+import { resolvePath, type Export, type Fid, type FidTable, type XattrState } from './fids.ts';
+import type { SavedLock } from './locks.ts';
+
+export type SavedXattr =
+  | { mode: 'read'; data: string }
+  | { mode: 'write'; name: string; size: number; flags: number; data: string; written: number };
+
+export interface SavedFid {
+  fid: number;
+  export: string;
+  /** null: the fid's name was unlinked; it restores as a stale fid. */
+  path: string[] | null;
+  uid: number;
+  openFlags: number | null;
+  /** Base64 payloads for xattr fids. */
+  xattr?: SavedXattr;
+}
+
+export interface P9ServerState {
+  format: 'skiff-p9-state/1';
+  msize: number;
+  fids: SavedFid[];
+  locks: { export: string; locks: SavedLock[] }[];
+}
+
+function toBase64(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function saveXattr(x: XattrState): SavedXattr {
+  return x.mode === 'read'
+    ? { mode: 'read', data: toBase64(x.data) }
+    : { mode: 'write', name: x.name, size: x.size, flags: x.flags, data: toBase64(x.data), written: x.written };
+}
+
+function loadXattr(x: SavedXattr): XattrState {
+  return x.mode === 'read'
+    ? { mode: 'read', data: fromBase64(x.data) }
+    : { mode: 'write', name: x.name, size: x.size, flags: x.flags, data: fromBase64(x.data), written: x.written };
+}
+
+export function saveFids(fids: FidTable, msize: number, exports: ReadonlyMap<string, Export>): P9ServerState {
+  const saved: SavedFid[] = [];
+  for (const f of fids.values()) {
+    saved.push({
+      fid: f.id, export: f.exp.name, path: f.stale || !f.path ? null : [...f.path], uid: f.uid,
+      openFlags: f.openFlags, ...(f.xattr ? { xattr: saveXattr(f.xattr) } : {}),
+    });
+  }
+  const locks = [...exports.values()].map((e) => ({ export: e.name, locks: e.locks.save() })).filter((l) => l.locks.length > 0);
+  return { format: 'skiff-p9-state/1', msize, fids: saved, locks };
+}
+
+const STALE_NODE: FsNode = Object.freeze({ ino: -1 });
+
+/** Rebuilds the fid table; returns the msize to use. */
+export function restoreFids(state: P9ServerState, fids: FidTable, exports: ReadonlyMap<string, Export>): number {
+  if (state?.format !== 'skiff-p9-state/1' || !Array.isArray(state.fids)) {
+    throw new SkiffError('INVALID_ARGUMENT', 'restoring 9P state: not a skiff-p9-state/1 object');
+  }
+  for (const f of state.fids) {
+    if (!exports.has(f.export)) throw new SkiffError('NOT_FOUND', `restoring 9P state: fid ${f.fid} needs export "${f.export}", which is not added`);
+  }
+  fids.clear();
+  for (const f of state.fids) {
+    const exp = exports.get(f.export)!;
+    let node = STALE_NODE;
+    let stale = f.path === null;
+    if (f.path) {
+      try {
+        node = resolvePath(exp, f.path);
+      } catch (err) {
+        if (!(err instanceof FsError)) throw err;
+        stale = true;
+      }
+    }
+    const fid: Fid = {
+      id: f.fid, exp, node, path: stale ? null : [...f.path!], uid: f.uid, openFlags: f.openFlags,
+      ...(f.xattr ? { xattr: loadXattr(f.xattr) } : {}), ...(stale ? { stale: true } : {}),
+    };
+    fids.set(fid);
+  }
+  for (const exp of exports.values()) exp.locks.clear();
+  for (const entry of state.locks ?? []) {
+    const exp = exports.get(entry.export);
+    if (!exp) continue;
+    exp.locks.restore(entry.locks, (l) => {
+      const holder = fids.has(l.fid) ? fids.get(l.fid) : undefined;
+      return holder && !holder.stale && holder.exp === exp ? holder.node.ino : undefined;
+    });
+  }
+  return state.msize;
+}

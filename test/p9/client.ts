@@ -1,0 +1,89 @@
+/** A minimal 9P client for tests: encodes requests, runs them through P9Server.handle, decodes replies. */
+import { decode, decodeDirents, encode } from '../../src/p9/codec.ts';
+import { NOFID, type Dirent, type MessageOf, type RMessage, type TMessage } from '../../src/p9/messages.ts';
+import type { P9Server } from '../../src/p9/server.ts';
+
+type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
+export type Request = DistributiveOmit<TMessage, 'tag'>;
+
+/** The reply type for a request type: Tfoo -> Rfoo. */
+type ReplyOf<T extends TMessage['type']> = MessageOf<`R${T extends `T${infer N}` ? N : never}` & RMessage['type']>;
+
+export class Rlerror extends Error {
+  constructor(readonly errno: number, what: string) {
+    super(`${what} -> Rlerror ${errno}`);
+  }
+}
+
+export class TestClient {
+  private tag = 1;
+  constructor(readonly server: P9Server) {}
+
+  /** Sends a request; returns the reply or throws Rlerror. */
+  call<R extends Request>(req: R): ReplyOf<R['type']> {
+    const reply = this.raw({ ...req, tag: this.tag } as TMessage);
+    this.tag = (this.tag % 0xfffe) + 1;
+    if (reply.type === 'Rlerror') throw new Rlerror(reply.ecode, req.type);
+    const want = `R${req.type.slice(1)}`;
+    if (reply.type !== want) throw new Error(`${req.type}: expected ${want}, got ${reply.type}`);
+    return reply as ReplyOf<R['type']>;
+  }
+
+  raw(msg: TMessage): RMessage {
+    return decode(this.server.handle(encode(msg))) as RMessage;
+  }
+
+  /** The errno a request fails with (fails the test if it succeeds). */
+  errno(req: Request): number {
+    try {
+      this.call(req);
+    } catch (err) {
+      if (err instanceof Rlerror) return err.errno;
+      throw err;
+    }
+    throw new Error(`${req.type} succeeded`);
+  }
+
+  version(msize = 131072): number {
+    return this.call({ type: 'Tversion', msize, version: '9P2000.L' }).msize;
+  }
+
+  attach(fid: number, aname = '', nUname = 0) {
+    return this.call({ type: 'Tattach', fid, afid: NOFID, uname: 'root', aname, nUname });
+  }
+
+  walk(fid: number, newfid: number, path: string) {
+    return this.call({ type: 'Twalk', fid, newfid, wnames: path.split('/').filter((s) => s !== '') });
+  }
+
+  readAll(fid: number, chunk = 65536): Uint8Array {
+    const parts: Uint8Array[] = [];
+    let offset = 0;
+    for (;;) {
+      const r = this.call({ type: 'Tread', fid, offset, count: chunk });
+      if (r.data.length === 0) break;
+      parts.push(r.data.slice());
+      offset += r.data.length;
+    }
+    const out = new Uint8Array(offset);
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  }
+
+  /** Reads a whole directory in pages of `count` bytes, following the cookies. */
+  readdirAll(fid: number, count = 8192): { entries: Dirent[]; pages: number } {
+    const entries: Dirent[] = [];
+    let offset = 0;
+    let pages = 0;
+    for (;;) {
+      const r = this.call({ type: 'Treaddir', fid, offset, count });
+      const page = decodeDirents(r.data);
+      if (page.length === 0) break;
+      pages++;
+      entries.push(...page);
+      offset = page[page.length - 1]!.offset;
+    }
+    return { entries, pages };
+  }
+}
