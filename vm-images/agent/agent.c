@@ -1,0 +1,244 @@
+/* skiff guest agent: PID 1 after init's switch_root. One poll loop multiplexes the host port,
+ * the children's stdio and SIGCHLD. Frames are described in PROTOCOL.md. */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+static int port = -1;
+static uint32_t rx_total;
+static unsigned char *rx;
+static size_t rx_len, rx_cap;
+
+long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void write_all(int fd, const void *p, size_t n) {
+  const unsigned char *b = p;
+  while (n) {
+    ssize_t w = write(fd, b, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) { struct pollfd pf = {fd, POLLOUT, 0}; poll(&pf, 1, 100); continue; }
+      return;
+    }
+    b += w;
+    n -= (size_t)w;
+  }
+}
+
+void send_frame(int type, uint32_t ch, const void *p, size_t n) {
+  unsigned char h[12] = {0x5C, 0xF1, (unsigned char)type, 0};
+  memcpy(h + 4, &ch, 4);
+  uint32_t len = (uint32_t)n;
+  memcpy(h + 8, &len, 4);
+  /* One write per frame keeps a frame inside as few virtqueue buffers as possible. */
+  unsigned char *buf = malloc(12 + n);
+  memcpy(buf, h, 12);
+  if (n) memcpy(buf + 12, p, n);
+  write_all(port, buf, 12 + n);
+  free(buf);
+}
+
+void respond_ok(uint32_t req, const char *fields) {
+  struct jbuf b = {0};
+  jb_fmt(&b, "{\"ok\":true%s}", fields ? fields : "");
+  send_frame(F_RESPONSE, req, b.p, b.len);
+  free(b.p);
+}
+
+void respond_err(uint32_t req, int err, const char *fmt, ...) {
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  struct jbuf b = {0};
+  jb_fmt(&b, "{\"ok\":false,\"errno\":%d,\"error\":", err);
+  jb_str(&b, msg);
+  jb_raw(&b, "}", 1);
+  send_frame(F_RESPONSE, req, b.p, b.len);
+  free(b.p);
+}
+
+static void hello(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  char msg[160];
+  int n = snprintf(msg, sizeof msg, "{\"proto\":%d,\"agent\":\"%s\",\"ready\":true,\"boot_ms\":%lld}",
+                   PROTO_VERSION, AGENT_VERSION, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+  send_frame(F_HELLO, 0, msg, (size_t)n);
+}
+
+static void stdin_frame(uint32_t ch, const unsigned char *p, size_t n) {
+  struct proc *pr = proc_by_ch(ch);
+  if (!pr) return;
+  int fd = pr->pty >= 0 ? pr->pty : pr->in_fd;
+  if (n == 0) {
+    if (pr->pty < 0) pr->in_close = 1;
+  } else if (fd >= 0 || pr->csock >= 0) {
+    pr->inbuf = realloc(pr->inbuf, pr->inlen + n);
+    memcpy(pr->inbuf + pr->inlen, p, n);
+    pr->inlen += n;
+  }
+  if (pr->in_close && pr->inlen == 0 && pr->in_fd >= 0) { close(pr->in_fd); pr->in_fd = -1; }
+}
+
+static void parse_frames(void) {
+  size_t off = 0;
+  while (rx_len - off >= 12) {
+    unsigned char *h = rx + off;
+    uint32_t ch, len;
+    memcpy(&ch, h + 4, 4);
+    memcpy(&len, h + 8, 4);
+    if (h[0] != 0x5C || h[1] != 0xF1 || len > (1u << 20)) { off++; continue; } /* resync */
+    if (rx_len - off < 12 + (size_t)len) break;
+    unsigned char *p = h + 12;
+    switch (h[2]) {
+      case F_HELLO: hello(); break;
+      case F_REQUEST: handle_request(ch, (const char *)p, len); break;
+      case F_STDIN: stdin_frame(ch, p, len); break;
+      default: break;
+    }
+    off += 12 + len;
+  }
+  memmove(rx, rx + off, rx_len - off);
+  rx_len -= off;
+}
+
+static void read_port(void) {
+  if (rx_cap - rx_len < 16384) {
+    rx_cap = rx_cap ? rx_cap * 2 : 65536;
+    rx = realloc(rx, rx_cap);
+  }
+  ssize_t r = read(port, rx + rx_len, rx_cap - rx_len);
+  if (r <= 0) return;
+  rx_len += (size_t)r;
+  rx_total += (uint32_t)r;
+  send_frame(F_ACK, 0, &rx_total, 4);
+  parse_frames();
+}
+
+static int open_port(void) {
+  /* The virtio console port shows up shortly after the driver probes; wait for it a little. */
+  for (int i = 0; i < 200; i++) {
+    int fd = open("/dev/hvc0", O_RDWR | O_NOCTTY);
+    if (fd >= 0) return fd;
+    usleep(10000);
+  }
+  return open("/dev/ttyS1", O_RDWR | O_NOCTTY);
+}
+
+static void pump(int fd, int type, struct proc *p, int *slot) {
+  unsigned char buf[16384];
+  ssize_t r = read(fd, buf, sizeof buf);
+  if (r > 0) { send_frame(type, p->ch, buf, (size_t)r); return; }
+  if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  close(fd); /* EOF, or EIO from a pty whose last slave closed */
+  *slot = -1;
+  send_frame(type, p->ch, NULL, 0);
+}
+
+static void flush_stdin(struct proc *p) {
+  int fd = p->pty >= 0 ? p->pty : p->in_fd;
+  if (fd < 0 || !p->inlen) return;
+  ssize_t w = write(fd, p->inbuf, p->inlen);
+  if (w < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    p->inlen = 0; /* reader gone: drop */
+  } else {
+    memmove(p->inbuf, p->inbuf + w, p->inlen - (size_t)w);
+    p->inlen -= (size_t)w;
+  }
+  if (p->in_close && !p->inlen && p->in_fd >= 0) { close(p->in_fd); p->in_fd = -1; }
+}
+
+extern void accept_console(struct proc *p);
+extern void setup_system(void);
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--init")) setup_system();
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t ss;
+  sigemptyset(&ss);
+  sigaddset(&ss, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &ss, NULL);
+  int sfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
+
+  port = open_port();
+  if (port < 0) { perror("skiff-agent: no host port"); return 1; }
+  struct termios t;
+  if (tcgetattr(port, &t) == 0) { cfmakeraw(&t); tcsetattr(port, TCSANOW, &t); }
+  fcntl(port, F_SETFD, FD_CLOEXEC);
+  hello();
+
+  for (;;) {
+    struct pollfd pf[256];
+    struct proc *who[256];
+    int kind[256];
+    int n = 0;
+    size_t backlog = 0;
+    for (struct proc *p = procs; p; p = p->next) backlog += p->inlen;
+    pf[n] = (struct pollfd){sfd, POLLIN, 0}; who[n] = NULL; kind[n++] = 0;
+    /* Stop reading the port while stdin backlog is large: the host's credit then runs out. */
+    if (backlog < (1u << 18)) { pf[n] = (struct pollfd){port, POLLIN, 0}; who[n] = NULL; kind[n++] = 1; }
+    int timeout = -1;
+    for (struct proc *p = procs; p && n < 250; p = p->next) {
+      if (p->csock >= 0) { pf[n] = (struct pollfd){p->csock, POLLIN, 0}; who[n] = p; kind[n++] = 2; }
+      if (p->out_fd >= 0) { pf[n] = (struct pollfd){p->out_fd, POLLIN, 0}; who[n] = p; kind[n++] = 3; }
+      if (p->err_fd >= 0) { pf[n] = (struct pollfd){p->err_fd, POLLIN, 0}; who[n] = p; kind[n++] = 4; }
+      if (p->pty >= 0) {
+        pf[n] = (struct pollfd){p->pty, POLLIN | (p->inlen ? POLLOUT : 0), 0}; who[n] = p; kind[n++] = 5;
+      }
+      if (p->in_fd >= 0 && p->inlen) { pf[n] = (struct pollfd){p->in_fd, POLLOUT, 0}; who[n] = p; kind[n++] = 6; }
+      if (p->exited) timeout = 50;
+    }
+    int r = poll(pf, (nfds_t)n, timeout);
+    if (r < 0 && errno != EINTR) break;
+    for (int i = 0; i < n && r > 0; i++) {
+      if (!pf[i].revents) continue;
+      struct proc *p = who[i];
+      switch (kind[i]) {
+        case 1: read_port(); break;
+        case 2: accept_console(p); break;
+        case 3: pump(p->out_fd, F_STDOUT, p, &p->out_fd); break;
+        case 4: pump(p->err_fd, F_STDERR, p, &p->err_fd); break;
+        case 5:
+          if (pf[i].revents & POLLOUT) flush_stdin(p);
+          if (pf[i].revents & (POLLIN | POLLHUP | POLLERR)) pump(p->pty, F_STDOUT, p, &p->pty);
+          break;
+        case 6: flush_stdin(p); break;
+        default: break;
+      }
+    }
+    /* Reap after stdio so output read in this round goes out before the exit. */
+    if (pf[0].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {}
+    }
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      struct helper *h = helpers;
+      while (h && h->pid != pid) h = h->next;
+      if (h) helper_exited(h, status);
+      else proc_child_exited(pid, status);
+    }
+    proc_poll_done();
+  }
+  return 1;
+}

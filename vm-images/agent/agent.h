@@ -1,0 +1,83 @@
+/* skiff guest agent: shared declarations. See PROTOCOL.md for the wire format. */
+#ifndef SKIFF_AGENT_H
+#define SKIFF_AGENT_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "json.h"
+
+#define PROTO_VERSION 1
+#define AGENT_VERSION "0.1.0"
+
+enum frame_type {
+  F_HELLO = 0x01,
+  F_REQUEST = 0x02,
+  F_RESPONSE = 0x03,
+  F_EXIT = 0x04,
+  F_STDIN = 0x10,
+  F_STDOUT = 0x11,
+  F_STDERR = 0x12,
+  F_ACK = 0x20,
+};
+
+/* A process whose stdio is a channel: a plain guest process, a container's init or an exec. */
+struct proc {
+  uint32_t ch;
+  pid_t pid;          /* 0 until known (crun writes the pid file) */
+  int in_fd, out_fd, err_fd; /* pipes; -1 when closed or unused */
+  int pty;            /* pty master for a TTY, else -1 */
+  int csock;          /* console-socket listener while waiting for crun's pty, else -1 */
+  char csock_path[64];
+  char cgroup[300];   /* cgroup v2 directory, "" if unknown */
+  long long oom_before;
+  int exited, status;
+  long long exited_at_ms;
+  unsigned char *inbuf; /* stdin bytes not yet written */
+  size_t inlen;
+  int in_close;       /* close stdin once inbuf drains */
+  int rows, cols;     /* initial window size for a pty that crun has yet to send */
+  struct proc *next;
+};
+
+/* A crun invocation whose completion answers a request. */
+enum helper_kind { H_CREATE, H_START, H_EXEC, H_DELETE };
+struct helper {
+  pid_t pid;
+  enum helper_kind kind;
+  uint32_t req;
+  struct proc *proc;  /* create/exec: the process it makes */
+  int then_start;     /* run = create + start */
+  char id[128];
+  char pidfile[96];
+  char logfile[96];
+  struct helper *next;
+};
+
+/* agent.c */
+void send_frame(int type, uint32_t ch, const void *p, size_t n);
+void respond_ok(uint32_t req, const char *fields); /* fields: "" or ",\"k\":v..." */
+void respond_err(uint32_t req, int err, const char *fmt, ...);
+long long now_ms(void);
+
+/* proc.c */
+extern struct proc *procs;
+extern struct helper *helpers;
+struct proc *proc_new(uint32_t ch);
+struct proc *proc_by_ch(uint32_t ch);
+void proc_free(struct proc *p);
+int make_pty(int *master, char *slave_name, size_t n);
+void set_winsize(int fd, int rows, int cols);
+void proc_child_exited(pid_t pid, int status);
+void proc_poll_done(void);
+pid_t spawn_with_stdio(char **argv, char **envp, const char *cwd, int in, int out, int err, int ctty);
+void stash_orphan(pid_t pid, int status);
+int take_orphan(pid_t pid, int *status);
+void read_cgroup(struct proc *p);
+long long read_oom_kill(const char *cgroup);
+
+/* ops.c */
+void handle_request(uint32_t req, const char *json, size_t len);
+void helper_exited(struct helper *h, int status);
+
+#endif
