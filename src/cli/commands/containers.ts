@@ -1,0 +1,142 @@
+/** Container commands: create, export, rm, ps, diff, container inspect. */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { SkiffError } from '../../errors.ts';
+import type { ContainerRecord } from '../../engine/types.ts';
+import { ago, table, truncate } from '../format.ts';
+import { collectOpt, out, type CliIO } from '../io.ts';
+import { ReportedError } from './images.ts';
+
+function status(c: ContainerRecord, now = Date.now()): string {
+  switch (c.state) {
+    case 'created': return 'Created';
+    case 'running': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')}`;
+    case 'paused': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')} (Paused)`;
+    case 'exited': return `Exited (${c.exitCode ?? 0}) ${ago(c.finishedAt, now)}`;
+    default: return 'Dead';
+  }
+}
+
+function command(c: ContainerRecord): string {
+  return [...c.process.entrypoint, ...c.process.cmd].join(' ');
+}
+
+export function registerContainerCommands(program: Command, container: Command, io: CliIO): void {
+  const addCreate = (c: Command): Command => c
+    .description('Create a new container (without starting it)')
+    .argument('<image>').argument('[command...]')
+    .option('--name <name>', 'Assign a name to the container')
+    .option('-e, --env <KEY=value>', 'Set environment variables', collectOpt)
+    .option('-w, --workdir <dir>', 'Working directory inside the container')
+    .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('--entrypoint <cmd>', 'Overwrite the default ENTRYPOINT of the image')
+    .option('-t, --tty', 'Allocate a pseudo-TTY')
+    .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('-l, --label <key=value>', 'Set meta data on a container', collectOpt)
+    .option('--hostname <name>', 'Container host name')
+    .passThroughOptions()
+    .action(async (image: string, cmd: string[], o) => {
+      const labels: Record<string, string> = {};
+      for (const l of (o.label as string[] | undefined) ?? []) {
+        const i = l.indexOf('=');
+        labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+      }
+      const rec = await (await io.engine()).createContainer({
+        image, ...(cmd.length ? { cmd } : {}),
+        ...(o.name ? { name: o.name } : {}), ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}),
+        ...(o.user ? { user: o.user } : {}), ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint === '' ? [] : [o.entrypoint] } : {}),
+        tty: o.tty ?? false, openStdin: o.interactive ?? false, labels, ...(o.hostname ? { hostname: o.hostname } : {}),
+      });
+      out(io, rec.id);
+    });
+  addCreate(program.command('create'));
+  addCreate(container.command('create'));
+
+  const addExport = (c: Command): Command => c
+    .description("Export a container's filesystem as a tar archive")
+    .argument('<container>')
+    .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
+    .action(async (id: string, o) => {
+      const chunks = await (await io.engine()).exportContainer({ id });
+      if (!o.output) {
+        if (io.stdout.isTTY) throw new SkiffError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+        await pipeline(Readable.from(chunks), io.stdout);
+        return;
+      }
+      const tmp = `${o.output}.skiff-tmp-${process.pid}`;
+      try {
+        await pipeline(Readable.from(chunks), createWriteStream(tmp));
+        await rename(tmp, o.output);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    });
+  addExport(program.command('export'));
+  addExport(container.command('export'));
+
+  const addRm = (c: Command): Command => c
+    .description('Remove one or more containers')
+    .argument('<container...>')
+    .option('-f, --force', 'Force the removal of a running container')
+    .action(async (ids: string[], o) => {
+      const engine = await io.engine();
+      let failed = false;
+      for (const id of ids) {
+        try {
+          await engine.removeContainer({ id, force: o.force ?? false });
+          out(io, id);
+        } catch (err) {
+          (io.stderr as NodeJS.WritableStream).write(`Error: ${(err as Error).message}\n`);
+          failed = true;
+        }
+      }
+      if (failed) throw new ReportedError();
+    });
+  addRm(program.command('rm'));
+  addRm(container.command('rm').alias('remove'));
+
+  const addPs = (c: Command): Command => c
+    .description('List containers')
+    .option('-a, --all', 'Show all containers (default shows just running)')
+    .option('-q, --quiet', 'Only display container IDs')
+    .option('--no-trunc', "Don't truncate output")
+    .option('--format <format>', '"table" or "json"')
+    .action(async (o) => {
+      const list = await (await io.engine()).listContainers({ all: o.all ?? false });
+      const id = (s: string): string => (o.trunc === false ? s : s.slice(0, 12));
+      if (o.quiet) return out(io, list.map((c) => id(c.id)).join('\n'));
+      if (o.format === 'json') {
+        for (const c of list) out(io, JSON.stringify({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime }));
+        return;
+      }
+      out(io, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], list.map((c) => [
+        id(c.id), c.imageRef, JSON.stringify(o.trunc === false ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), '', c.name,
+      ])));
+    });
+  addPs(program.command('ps'));
+  addPs(container.command('ls').alias('list'));
+
+  const addDiff = (c: Command): Command => c
+    .description("Inspect changes to files or directories on a container's filesystem")
+    .argument('<container>')
+    .action(async (id: string) => {
+      for (const ch of await (await io.engine()).containerChanges({ id })) out(io, `${ch.kind} ${ch.path}`);
+    });
+  addDiff(program.command('diff'));
+  addDiff(container.command('diff'));
+
+  container.command('inspect')
+    .description('Display detailed information on one or more containers')
+    .argument('<container...>')
+    .action(async (ids: string[]) => {
+      const engine = await io.engine();
+      const docs: unknown[] = [];
+      for (const id of ids) docs.push(await engine.inspectContainer({ id }));
+      out(io, JSON.stringify(docs, null, 4));
+    });
+}
+

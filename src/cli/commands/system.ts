@@ -1,0 +1,37 @@
+/** system df, and the `demo` that `npm start` runs until the browser page exists. */
+import type { Command } from 'commander';
+import { humanSize, table } from '../format.ts';
+import { out, type CliIO } from '../io.ts';
+
+export function registerSystemCommands(program: Command, system: Command, io: CliIO): void {
+  system.command('df')
+    .description('Show skiff disk usage')
+    .option('--format <format>', '"table" or "json"')
+    .action(async (o) => {
+      const du = await (await io.engine()).diskUsage();
+      const rows: Array<[string, typeof du.images]> = [['Images', du.images], ['Containers', du.containers], ['Local Volumes', du.volumes]];
+      const pct = (r: typeof du.images): string => (r.size > 0 ? ` (${Math.round((r.reclaimable / r.size) * 100)}%)` : '');
+      if (o.format === 'json') {
+        for (const [type, r] of rows) out(io, JSON.stringify({ Type: type, TotalCount: String(r.total), Active: String(r.active), Size: humanSize(r.size), Reclaimable: `${humanSize(r.reclaimable)}${pct(r)}` }));
+        return;
+      }
+      out(io, table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], rows.map(([type, r]) => [type, String(r.total), String(r.active), humanSize(r.size), `${humanSize(r.reclaimable)}${pct(r)}`])));
+    });
+
+  program.command('demo')
+    .description('A short tour: load the bundled busybox image, list it, create a container, export it')
+    .action(async () => {
+      const engine = await io.engine();
+      const img = await engine.resolveImage({ ref: 'skiff/busybox' });
+      out(io, `$ skiff images`);
+      const list = await engine.listImages();
+      out(io, table(['REPOSITORY', 'TAG', 'PLATFORM', 'SIZE'], list.map((r) => [r.repository, r.tag, r.platform, humanSize(r.size)])));
+      const c = await engine.createContainer({ image: 'skiff/busybox', cmd: ['sh'] });
+      out(io, `$ skiff create skiff/busybox sh\n${c.id}`);
+      let bytes = 0;
+      for await (const chunk of await engine.exportContainer({ id: c.id })) bytes += chunk.byteLength;
+      out(io, `$ skiff export ${c.name} -> ${humanSize(bytes)} tar of ${img.layers.length} layer(s)`);
+      await engine.removeContainer({ id: c.id });
+      out(io, `$ skiff rm ${c.name}`);
+    });
+}

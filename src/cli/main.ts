@@ -1,0 +1,70 @@
+/**
+ * The `skiff` command line: Docker's command and flag names over the Engine API.
+ * Exit codes as Docker's: 0 ok, 1 for errors from the engine ("Error: ..." on stderr), 125 for
+ * usage errors (unknown command or flag, missing argument).
+ */
+import { Command, CommanderError } from 'commander';
+import type { Engine } from '../engine/engine.ts';
+import { isSkiffError } from '../errors.ts';
+import { registerContainerCommands } from './commands/containers.ts';
+import { registerImageCommands, ReportedError } from './commands/images.ts';
+import { registerSystemCommands } from './commands/system.ts';
+import type { CliIO } from './io.ts';
+
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('skiff')
+    .description('A rootless, user-space container runtime that runs wherever JavaScript runs')
+    .version('0.1.0', '-v, --version')
+    .showSuggestionAfterError(true)
+    .enablePositionalOptions();
+  const image = program.command('image').description('Manage images');
+  const container = program.command('container').description('Manage containers');
+  const system = program.command('system').description('Manage skiff');
+  registerImageCommands(program, image, io);
+  registerContainerCommands(program, container, io);
+  registerSystemCommands(program, system, io);
+  const configure = (c: Command): void => {
+    c.exitOverride();
+    c.configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(`skiff: ${s.replace(/^error: /, '')}See 'skiff ${c.name() === 'skiff' ? '' : `${c.name()} `}--help'.\n`),
+    });
+    for (const sub of c.commands) configure(sub);
+  };
+  configure(program);
+  return program;
+}
+
+export interface MainOptions {
+  io?: Partial<CliIO>;
+  home?: string;
+}
+
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+  let engine: Promise<Engine> | undefined;
+  const io: CliIO = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    engine: () => (engine ??= import('../engine/engine.ts').then(({ Engine }) => Engine.open(options.home ? { home: options.home } : {}))),
+    ...options.io,
+  };
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.executeSubCommandAsync') return 0;
+      return 125;
+    }
+    if (err instanceof ReportedError) return 1;
+    const msg = err instanceof Error ? err.message : String(err);
+    io.stderr.write(`Error: ${msg}\n`);
+    if (process.env['SKIFF_DEBUG'] && err instanceof Error) io.stderr.write(`${err.stack}\n`);
+    if (!isSkiffError(err) && !process.env['SKIFF_DEBUG']) io.stderr.write('(an internal error: rerun with SKIFF_DEBUG=1 for a stack trace)\n');
+    return 1;
+  }
+}
