@@ -87,3 +87,32 @@ export class TestClient {
     return { entries, pages };
   }
 }
+
+import { applyLayer } from '../../src/fs/layer.ts';
+import { Overlay } from '../../src/fs/overlay.ts';
+import { P9Server as Server, type P9ServerOptions } from '../../src/p9/server.ts';
+import { dir, file, symlink } from '../fs/helpers.ts';
+
+/** A small image-like lower layer. */
+export function lowerTree() {
+  return applyLayer(null, [
+    dir('etc'),
+    file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n'),
+    file('etc/hostname', 'lower\n'),
+    dir('bin'),
+    file('bin/busybox', 'ELF...', { mode: 0o755 }),
+    symlink('bin/sh', 'busybox'),
+    dir('usr'), dir('usr/share'), dir('usr/share/doc'),
+  ]);
+}
+
+/** Overlay over lowerTree(), exported as "rootfs", versioned and attached as fid 0. */
+export function setup(options: P9ServerOptions = {}) {
+  const fs = new Overlay({ lower: lowerTree(), now: () => 1_700_000_000_000 });
+  const server = new Server({ now: () => 1_750_000_000_000, ...options });
+  server.addExport('rootfs', fs);
+  const c = new TestClient(server);
+  c.version();
+  c.attach(0, 'rootfs');
+  return { fs, server, c };
+}
