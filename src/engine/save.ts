@@ -10,7 +10,7 @@ import { encodeJson } from '../oci/manifest.ts';
 import { MediaType, layerCompression } from '../oci/mediatypes.ts';
 import { familiarName, parseReference } from '../oci/reference.ts';
 import type { EngineContext } from './context.ts';
-import { decompressLayer, writeTar } from './tar-io.ts';
+import { decompressLayer, writeTarChunksAsync } from './tar-io.ts';
 import type { ImageRecord } from './types.ts';
 
 export interface SaveItem {
@@ -79,10 +79,7 @@ export async function* archiveEntries(ctx: EngineContext, items: SaveItem[], for
   if (Object.keys(repositories).length > 0) yield file('repositories', encodeJson(repositories));
 }
 
-export async function* saveArchiveChunks(ctx: EngineContext, items: SaveItem[], format: ArchiveFormat): AsyncIterable<Uint8Array> {
-  for await (const entry of archiveEntries(ctx, items, format)) {
-    for (const chunk of writeTar([entry], { end: false })) yield chunk;
-  }
-  yield new Uint8Array(1024);
+export function saveArchiveChunks(ctx: EngineContext, items: SaveItem[], format: ArchiveFormat): AsyncIterable<Uint8Array> {
+  return writeTarChunksAsync(archiveEntries(ctx, items, format));
 }
 
