@@ -1,0 +1,201 @@
+/**
+ * `runWasi`: one container process for a wasm image. The module runs in its own worker, so a busy
+ * loop never blocks the caller and `kill` can always stop it; the caller keeps the filesystems and
+ * answers the worker's synchronous calls (channel.ts).
+ *
+ * Without SharedArrayBuffer (a page that is not crossOriginIsolated) a worker cannot block on the
+ * caller, so the module runs inline on the caller's thread: stdin is read to EOF first, and `kill`
+ * takes effect at the module's next WASI call only if that call ever happens.
+ */
+import { SkiffError } from '../../errors.ts';
+import type { FileSystem } from '../../fs/types.ts';
+import { parseSignal } from '../spec/signals.ts';
+import { ChannelServer, createChannelBuffer } from './channel.ts';
+import { compileWasi } from './module-cache.ts';
+import type { WasiMount } from './namespace.ts';
+import type { RemoteMount, WorkerMessage } from './protocol.ts';
+import { FileSystemServer } from './remote-fs.ts';
+import { runModule, WasiSignal, type WasiOutcome } from './run-module.ts';
+import { StdinReader, type StdinSource } from './stdin-source.ts';
+import { bufferReader } from './stdio.ts';
+import { defaultSpawn, isNode, type SpawnWorker, type WorkerHandle } from './worker-handle.ts';
+
+export interface RunWasiOptions {
+  /** The module's bytes (compiled once and cached) or an already compiled module. */
+  module: Uint8Array | WebAssembly.Module;
+  /** argv, argv[0] included (Docker: entrypoint + cmd). */
+  args: readonly string[];
+  /** "KEY=value" strings, or a map. */
+  env?: readonly string[] | Readonly<Record<string, string>>;
+  /** Absolute working directory; created if missing. Default "/". */
+  cwd?: string;
+  /** Root filesystem at "/" plus volumes. */
+  mounts: readonly WasiMount[];
+  stdin?: StdinSource;
+  onStdout?: (data: Uint8Array) => void;
+  onStderr?: (data: Uint8Array) => void;
+  /** `--memory`: cap on linear memory in 64 KiB pages (needs `module` as bytes). */
+  memoryLimitPages?: number;
+  /** Cache key for the compiled module (e.g. the layer digest). */
+  cacheKey?: string;
+  /** Report stdio as a terminal (`-t`). */
+  tty?: boolean;
+  /** "auto" (default): a worker when SharedArrayBuffer exists, else inline. */
+  mode?: 'auto' | 'worker' | 'inline';
+  /** Log every call the worker makes to the caller's filesystems. */
+  trace?: (line: string) => void;
+  /** Injectable worker factory (tests, bundlers with their own worker URL). */
+  spawn?: SpawnWorker;
+}
+
+export interface WasiExit {
+  exitCode: number;
+  /** Set when the process was killed. */
+  signal?: number;
+  /** Set when the module trapped: "wasm trap: unreachable". */
+  trap?: string;
+}
+
+export interface WasiProcess {
+  readonly mode: 'worker' | 'inline';
+  /** Settles when the process ends; rejects only when it could not run at all (SkiffError). */
+  readonly exited: Promise<WasiExit>;
+  /** Stop the process; it exits with 128 + signal, as Docker reports. Default SIGKILL. */
+  kill(signal?: string | number): void;
+}
+
+export function canUseWorker(): boolean {
+  return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && (isNode() || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true);
+}
+
+export function runWasi(opts: RunWasiOptions): WasiProcess {
+  const mode = opts.mode === undefined || opts.mode === 'auto' ? (canUseWorker() ? 'worker' : 'inline') : opts.mode;
+  if (mode === 'worker' && !canUseWorker()) throw new SkiffError('UNSUPPORTED', 'wasm worker mode needs SharedArrayBuffer (a crossOriginIsolated page)');
+  let killWith: number | null = null;
+  let onKill: ((signal: number) => void) | null = null;
+  const exited = (async (): Promise<WasiExit> => {
+    const module = opts.module instanceof WebAssembly.Module ? opts.module : await compileWasi(opts.module, opts);
+    if (opts.module instanceof WebAssembly.Module && opts.memoryLimitPages) {
+      throw new SkiffError('INVALID_ARGUMENT', 'memoryLimitPages needs the module as bytes, not compiled');
+    }
+    if (killWith !== null) return { exitCode: 128 + killWith, signal: killWith };
+    const env = Array.isArray(opts.env) ? [...opts.env] : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const common = { module, args: [...opts.args], env, cwd: opts.cwd ?? '/', tty: opts.tty ?? false };
+    const outcome = mode === 'worker'
+      ? await runInWorker(opts, common, (cb) => (onKill = cb))
+      : await runInline(opts, common, () => killWith);
+    return exitOf(outcome);
+  })();
+  return {
+    mode,
+    exited,
+    kill(signal: string | number = 'SIGKILL') {
+      const n = parseSignal(signal);
+      if (killWith !== null) return;
+      killWith = n;
+      onKill?.(n);
+    },
+  };
+}
+
+function exitOf(o: WasiOutcome): WasiExit {
+  if (o.kind === 'signal') return { exitCode: o.exitCode, signal: o.signal };
+  if (o.kind === 'trap') return { exitCode: o.exitCode, trap: o.message };
+  return { exitCode: o.exitCode };
+}
+
+interface Common {
+  module: WebAssembly.Module;
+  args: string[];
+  env: string[];
+  cwd: string;
+  tty: boolean;
+}
+
+async function runInline(opts: RunWasiOptions, c: Common, killed: () => number | null): Promise<WasiOutcome> {
+  const stdin = await new StdinReader(opts.stdin).readAll();
+  const canBlock = isNode() || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+  return runModule({
+    ...c,
+    mounts: opts.mounts,
+    stdin: bufferReader(stdin),
+    stdout: (d) => opts.onStdout?.(d.slice()),
+    stderr: (d) => opts.onStderr?.(d.slice()),
+    sleep: (ms) => {
+      if (canBlock) return void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      const end = performance.now() + ms;
+      while (performance.now() < end) { /* no way to block a page's main thread */ }
+    },
+    checkpoint: () => {
+      const s = killed();
+      if (s !== null) throw new WasiSignal(s);
+    },
+  });
+}
+
+async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signal: number) => void) => void): Promise<WasiOutcome> {
+  const filesystems: FileSystem[] = [];
+  const mounts: RemoteMount[] = opts.mounts.map((m) => {
+    let i = filesystems.indexOf(m.fs);
+    if (i < 0) i = filesystems.push(m.fs) - 1;
+    return { path: m.path, fs: i, readOnly: m.readOnly ?? m.fs.readOnly, fsReadOnly: m.fs.readOnly };
+  });
+  const servers = filesystems.map((fs) => new FileSystemServer(fs));
+  const sab = createChannelBuffer();
+  const channel = new ChannelServer(sab);
+  const stdin = new StdinReader(opts.stdin);
+  const worker: WorkerHandle = await (opts.spawn ?? (await defaultSpawn()))();
+  try {
+    return await new Promise<WasiOutcome>((resolve, reject) => {
+      let settled = false;
+      const finish = (o: WasiOutcome | Error) => {
+        if (settled) return;
+        settled = true;
+        if (o instanceof Error) reject(o);
+        else resolve(o);
+      };
+      setKill((signal) => finish({ kind: 'signal', signal, exitCode: 128 + signal }));
+      worker.onError((err) => finish(new SkiffError('RUNTIME', `wasm worker: ${err.message}`, { cause: err })));
+      worker.onMessage((m: WorkerMessage) => {
+        switch (m.t) {
+          case 'call':
+            if (m.fs === -1 && m.op === 'stdin') {
+              stdin.read(m.args[0] as number).then((d) => channel.replyValue(d.slice()), (e: unknown) => channel.replyError(e));
+            } else if (m.fs === -1 && m.op === 'more') {
+              channel.replyMore();
+            } else {
+              try {
+                const server = servers[m.fs];
+                if (!server) throw new Error(`no filesystem #${m.fs}`);
+                channel.replyValue(server.handle(m.op, m.args));
+              } catch (e) {
+                channel.replyError(e);
+              }
+            }
+            return;
+          case 'out':
+            (m.fd === 1 ? opts.onStdout : opts.onStderr)?.(m.data);
+            return;
+          case 'ready':
+            return;
+          case 'trace':
+            opts.trace?.(m.line);
+            return;
+          case 'done':
+            return finish(m.outcome);
+          case 'fail':
+            return finish(new SkiffError(m.code as SkiffError['code'], m.message));
+        }
+      });
+      worker.post({ t: 'start', module: c.module, args: c.args, env: c.env, cwd: c.cwd, mounts, tty: c.tty, sab, trace: opts.trace !== undefined });
+    });
+  } finally {
+    void worker.terminate();
+    void stdin.close();
+  }
+}
+
+/** Start a spare worker now (and wait until it is ready), so the next `runWasi` starts warm. */
+export async function prewarmWasi(): Promise<void> {
+  if (canUseWorker()) await (await defaultSpawn()).warm();
+}

@@ -1,0 +1,70 @@
+/** What a caller can give as stdin, read on demand in pieces of at most `max` bytes. */
+export type StdinSource = Uint8Array | string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
+
+export class StdinReader {
+  private buf: Uint8Array = new Uint8Array();
+  private iter: AsyncIterator<Uint8Array> | null = null;
+  private done = false;
+
+  constructor(source: StdinSource | undefined) {
+    if (source === undefined) this.done = true;
+    else if (typeof source === 'string') this.buf = new TextEncoder().encode(source);
+    else if (source instanceof Uint8Array) this.buf = source;
+    else if (isReadableStream(source)) this.iter = readerIterator(source);
+    else this.iter = source[Symbol.asyncIterator]();
+    if (!this.iter) this.done = true;
+  }
+
+  /** Up to `max` bytes; waits for input; empty at end of input. */
+  async read(max: number): Promise<Uint8Array> {
+    while (this.buf.length === 0 && !this.done && this.iter) {
+      const r = await this.iter.next();
+      if (r.done) this.done = true;
+      else this.buf = r.value;
+    }
+    const out = this.buf.subarray(0, max);
+    this.buf = this.buf.subarray(out.length);
+    return out;
+  }
+
+  /** Everything left (the inline runner cannot wait mid-run). */
+  async readAll(): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const p = await this.read(1 << 20);
+      if (p.length === 0) break;
+      parts.push(p.slice());
+    }
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /** Stop pulling from the source (the run ended). */
+  async close(): Promise<void> {
+    this.done = true;
+    await this.iter?.return?.();
+  }
+}
+
+function isReadableStream(x: unknown): x is ReadableStream<Uint8Array> {
+  return typeof (x as ReadableStream).getReader === 'function';
+}
+
+function readerIterator(s: ReadableStream<Uint8Array>): AsyncIterator<Uint8Array> {
+  const reader = s.getReader();
+  return {
+    async next() {
+      const r = await reader.read();
+      return r.done ? { done: true, value: undefined } : { done: false, value: r.value };
+    },
+    async return() {
+      await reader.cancel();
+      return { done: true, value: undefined };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/** The caller's grip on a worker, the same in Node (worker_threads) and browsers (Web Worker). */
+import type { HostMessage, WorkerMessage } from './protocol.ts';
+
+export interface WorkerHandle {
+  post(msg: HostMessage): void;
+  onMessage(cb: (msg: WorkerMessage) => void): void;
+  /** The worker died on its own (uncaught error, failed to load). */
+  onError(cb: (err: Error) => void): void;
+  terminate(): Promise<void>;
+}
+
+export type SpawnWorker = () => WorkerHandle | Promise<WorkerHandle>;
+
+export function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string' && typeof (globalThis as { window?: unknown }).window === 'undefined';
+}
+
+export type PooledSpawn = SpawnWorker & {
+  /** Resolves when a spare worker is started and waiting. */
+  warm(): Promise<void>;
+};
+
+let shared: PooledSpawn | null = null;
+
+/** The default for this environment (the Node adapter is loaded only in Node), keeping a spare. */
+export async function defaultSpawn(): Promise<PooledSpawn> {
+  if (!shared) {
+    const spawn = isNode() ? (await import('./worker-node.ts')).spawnNodeWorker : (await import('./worker-web.ts')).spawnWebWorker;
+    shared = withSpare(spawn);
+  }
+  return shared;
+}
+
+/**
+ * Keeps one started worker waiting, so a run does not pay the worker's start (~20 ms in Node on an
+ * idle machine, far more on a busy one): each call takes the spare and starts the next one.
+ */
+export function withSpare(spawn: SpawnWorker): PooledSpawn {
+  let spare: Promise<WorkerHandle> | null = null;
+  const start = () => {
+    const p = Promise.resolve().then(spawn);
+    p.catch(() => undefined);
+    return p;
+  };
+  const take = (() => {
+    const next = spare ?? start();
+    spare = start();
+    return next;
+  }) as PooledSpawn;
+  take.warm = async () => {
+    spare ??= start();
+    await spare;
+  };
+  return take;
+}

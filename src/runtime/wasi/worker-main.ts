@@ -1,0 +1,54 @@
+/**
+ * The worker's side of a run: build proxied filesystems over the channel, run the module, report
+ * how it ended. Environment-free: workers/wasi-worker.ts hands in the message endpoint.
+ */
+import { SkiffError } from '../../errors.ts';
+import { ChannelClient } from './channel.ts';
+import type { HostMessage, StartMessage, WorkerMessage } from './protocol.ts';
+import { RemoteFileSystem } from './remote-fs.ts';
+import { runModule } from './run-module.ts';
+
+export interface WorkerEndpoint {
+  post(msg: WorkerMessage): void;
+  onMessage(cb: (msg: HostMessage) => void): void;
+}
+
+export function serveWasiWorker(ep: WorkerEndpoint): void {
+  ep.onMessage((msg) => {
+    if (msg.t === 'start') {
+      run(ep, msg).catch((e: unknown) => {
+        const code = e instanceof SkiffError ? e.code : 'RUNTIME';
+        ep.post({ t: 'fail', code, message: e instanceof Error ? e.message : String(e) });
+      });
+    }
+  });
+  ep.post({ t: 'ready' });
+}
+
+async function run(ep: WorkerEndpoint, msg: StartMessage): Promise<void> {
+  const channel = new ChannelClient(msg.sab, (m) => {
+    if (msg.trace) ep.post({ t: 'trace', line: `${m.fs}.${m.op}(${m.args.map((a) => (a instanceof Uint8Array ? `<${a.length} bytes>` : JSON.stringify(a))).join(', ')})` });
+    ep.post(m);
+  });
+  const fss = new Map<number, RemoteFileSystem>();
+  const mounts = msg.mounts.map((m) => {
+    let fs = fss.get(m.fs);
+    if (!fs) fss.set(m.fs, (fs = new RemoteFileSystem(channel, m.fs, m.fsReadOnly)));
+    return { path: m.path, fs, readOnly: m.readOnly };
+  });
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const outcome = await runModule({
+    module: msg.module,
+    args: msg.args,
+    env: msg.env,
+    cwd: msg.cwd,
+    mounts,
+    tty: msg.tty,
+    stdin: (max) => channel.call(-1, 'stdin', [max]) as Uint8Array,
+    // Copies: the module's memory is reused as soon as fd_write returns.
+    stdout: (data) => ep.post({ t: 'out', fd: 1, data: data.slice() }),
+    stderr: (data) => ep.post({ t: 'out', fd: 2, data: data.slice() }),
+    sleep: (ms) => void Atomics.wait(nap, 0, 0, ms),
+  });
+  ep.post({ t: 'done', outcome });
+}
