@@ -144,7 +144,7 @@ export class TarParser {
     }
     const num = (f: Field): number => {
       const v = readNumber(block, F[f]);
-      if (v === undefined) throw this.#error(rawName, `header field "${f}" is not a valid number`);
+      if (v === undefined) throw this.#error(rawName, `header field "${f}" is not a valid number (or exceeds 2^53)`);
       return v;
     };
     // "ustar\0" + "00" is POSIX; "ustar  \0" is GNU (whose prefix area holds atime/ctime instead).
