@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { readTar } from '../../src/archive/index.ts';
+import { MemoryContentStore } from '../../src/content/memory.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { MemoryStateStore } from '../../src/engine/state/memory.ts';
+import type { FileSystem, FsNode } from '../../src/fs/types.ts';
+import { buildImage, drain, ociArchive } from './fixtures/images.ts';
+
+const td = new TextDecoder();
+const te = new TextEncoder();
+
+function walk(fs: FileSystem, path: string): FsNode {
+  let n = fs.root();
+  for (const p of path.split('/').filter(Boolean)) n = fs.lookup(n, p);
+  return n;
+}
+
+async function setup() {
+  const content = new MemoryContentStore();
+  const state = new MemoryStateStore();
+  const e = new Engine({ content, state });
+  const img = buildImage({
+    layers: [
+      { files: [{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', content: '#!sh', mode: 0o755 }, { name: 'etc/', type: 'directory' }, { name: 'etc/hostname', content: 'box\n' }, { name: 'etc/passwd', content: 'root:x:0:0\n' }], gzip: true },
+      { files: [{ name: 'etc/motd', content: 'hello\n' }, { name: 'etc/.wh.hostname' }] },
+    ],
+    cmd: ['sh', '-c', 'echo hi'],
+  });
+  await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/box:1'] }]) });
+  return { content, state, e, img };
+}
+
+describe('containers', () => {
+  it('create fills the process from the image config and the overrides, and refuses a duplicate name', async () => {
+    const { e, img } = await setup();
+    const c = await e.createContainer({ image: 'box:1', name: 'web', env: ['A=1'], workdir: '/tmp' });
+    expect(c).toMatchObject({ name: 'web', image: img.manifestDigest, imageId: img.configDigest, state: 'created', runtime: 'vm', platform: 'linux/386' });
+    expect(c.process).toMatchObject({ cmd: ['sh', '-c', 'echo hi'], entrypoint: [], workdir: '/tmp', env: ['PATH=/usr/bin:/bin', 'A=1'] });
+    expect(c.id).toMatch(/^[0-9a-f]{64}$/);
+    await expect(e.createContainer({ image: 'box:1', name: 'web' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('"/web" is already in use') });
+    const ep = await e.createContainer({ image: 'box:1', entrypoint: ['/bin/sh'] });
+    expect(ep.process).toMatchObject({ entrypoint: ['/bin/sh'], cmd: [] });
+    expect((await e.listContainers({ all: true })).length).toBe(2);
+    expect(await e.listContainers()).toEqual([]);
+  });
+
+  it('writes go to the container layer, persist, and show up in export and diff from a new engine', async () => {
+    const { e, content, state } = await setup();
+    const c = await e.createContainer({ image: 'box:1', name: 'w1' });
+    const fs = await e.containerFs({ id: 'w1' });
+    expect(td.decode(fs.read(walk(fs, 'etc/motd'), 0, 100))).toBe('hello\n');
+    expect(() => walk(fs, 'etc/hostname')).toThrow(/ENOENT/);
+    const f = fs.create(walk(fs, 'etc'), 'new.txt', { mode: 0o600, uid: 1, gid: 2 });
+    fs.write(f, 0, te.encode('data'));
+    fs.unlink(walk(fs, 'etc'), 'passwd');
+    await e.persistContainer({ id: c.id });
+
+    const e2 = new Engine({ content, state });
+    const changes = await e2.containerChanges({ id: c.id.slice(0, 8) });
+    expect(changes).toEqual([{ kind: 'C', path: '/etc' }, { kind: 'A', path: '/etc/new.txt' }, { kind: 'D', path: '/etc/passwd' }]);
+    const tar = await drain(await e2.exportContainer({ id: 'w1' }));
+    const byName = new Map(readTar(tar).map((x) => [x.header.name.replace(/^\.?\//, '').replace(/\/$/, ''), x]));
+    expect([...byName.keys()].filter(Boolean).sort()).toEqual(['bin', 'bin/sh', 'etc', 'etc/motd', 'etc/new.txt']);
+    expect(td.decode(byName.get('etc/new.txt')!.data)).toBe('data');
+    expect(byName.get('etc/new.txt')!.header).toMatchObject({ mode: 0o600, uid: 1, gid: 2 });
+  });
+
+  it('rmi refuses while a container uses the image, unless forced; rm frees the upper blob', async () => {
+    const { e, content } = await setup();
+    const c = await e.createContainer({ image: 'box:1', name: 'u1' });
+    await expect(e.removeImage({ ref: 'box:1' })).rejects.toMatchObject({ code: 'IN_USE', message: expect.stringContaining(`container ${c.id.slice(0, 12)} is using`) });
+    const fs = await e.containerFs({ id: 'u1' });
+    fs.mkdir(fs.root(), 'data', { mode: 0o755, uid: 0, gid: 0 });
+    const rec = await e.persistContainer({ id: 'u1' });
+    expect(rec.upper).not.toBeNull();
+    expect(await content.has(rec.upper!.digest)).toBe(true);
+    const forced = await e.removeImage({ ref: 'box:1', force: true });
+    expect(forced).toEqual({ untagged: ['docker.io/library/box:1'], deleted: [] });
+    // the image stays (dangling) while the container needs it
+    expect((await e.listImages()).map((i) => i.repository)).toEqual(['<none>']);
+    await e.removeContainer({ id: 'u1' });
+    expect(await content.has(rec.upper!.digest)).toBe(false);
+    await expect(e.inspectContainer({ id: 'u1' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'No such container: u1' });
+    const pruned = await e.pruneImages();
+    expect(pruned.deleted.length).toBe(1);
+    expect(await content.list()).toEqual([]);
+  });
+});
