@@ -107,22 +107,21 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
   const archive = opts.name ?? 'archive';
   const progress = opts.onProgress ?? (() => {});
   try {
-    let entries: AsyncIterable<TarEntry> | Iterable<TarEntry>;
-    if (opts.data) {
-      progress({ phase: 'reading', done: opts.data.byteLength, total: opts.data.byteLength });
-      entries = parseTar(opts.data);
-    } else if (opts.stream) {
-      entries = parseTarStream(counted(chunksOf(opts.stream), (n) => progress({ phase: 'reading', done: n, ...(opts.size ? { total: opts.size } : {}) })));
-    } else {
-      throw new SkiffError('INVALID_ARGUMENT', 'loadArchive needs `data` or `stream`');
-    }
+    if (!opts.data && !opts.stream) throw new SkiffError('INVALID_ARGUMENT', 'loadArchive needs `data` or `stream`');
     let listing: ArchiveListing;
     try {
+      let entries: AsyncIterable<TarEntry> | Iterable<TarEntry>;
+      if (opts.data) {
+        progress({ phase: 'reading', done: opts.data.byteLength, total: opts.data.byteLength });
+        entries = parseTar(opts.data);
+      } else {
+        entries = parseTarStream(counted(chunksOf(opts.stream!), (n) => progress({ phase: 'reading', done: n, ...(opts.size ? { total: opts.size } : {}) })));
+      }
       listing = await readListing(archive, entries);
     } catch (err) {
       if (err instanceof SkiffError && err.message.startsWith(`loading ${archive}`)) throw err;
       const e = SkiffError.wrap(err, `loading ${archive}: reading the archive`);
-      throw e.code === 'INTERNAL' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
+      throw e.code === 'INTERNAL' || e.code === 'INVALID_ARGUMENT' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
     }
     let plans;
     try {

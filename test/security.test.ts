@@ -1,0 +1,171 @@
+/**
+ * Security cases for loading images. Each bad archive must fail with a SkiffError whose message
+ * names the archive, the entry and the rule, and must leave the stores exactly as they were: no
+ * new tag, no image record, no blob.
+ */
+import { gzipSync } from 'node:zlib';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryContentStore } from '../src/content/memory.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { MemoryStateStore } from '../src/engine/state/memory.ts';
+import { sha256Digest } from '../src/oci/digest.ts';
+import { buildImage, buildImageRaw, dockerLegacyArchive, ociArchive, patchHeader, tar, type BuiltImage, type Spec } from './engine/fixtures/images.ts';
+
+let content: MemoryContentStore;
+let state: MemoryStateStore;
+let engine: Engine;
+
+async function snapshot(): Promise<unknown> {
+  return {
+    blobs: (await content.list()).map((b) => b.digest).sort(),
+    images: await state.list('images'),
+    tags: await state.list('tags'),
+    containers: await state.list('containers'),
+  };
+}
+
+beforeEach(async () => {
+  content = new MemoryContentStore();
+  state = new MemoryStateStore();
+  engine = new Engine({ content, state });
+  // Something already in the store, which must survive every failed load untouched.
+  const ok = buildImage({ layers: [{ files: [{ name: 'etc/', type: 'directory' }, { name: 'etc/os-release', content: 'ok' }] }] });
+  await engine.loadArchive({ data: ociArchive([{ image: ok, tags: ['docker.io/library/victim:latest'] }]), name: 'good.tar' });
+});
+
+/** Load `data` as `name`, expect failure with `code` and every phrase in `phrases`, and no change to the store. */
+async function rejects(data: Uint8Array, name: string, code: string, phrases: Array<string | RegExp>, extra: { maxLayerBytes?: number } = {}): Promise<void> {
+  const before = await snapshot();
+  let caught: unknown;
+  try {
+    await engine.loadArchive({ data, name, ...extra });
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, 'the load should have failed').toBeDefined();
+  const err = caught as { name: string; code: string; message: string };
+  expect(err.name).toBe('SkiffError');
+  expect({ code: err.code, message: err.message }).toMatchObject({ code });
+  expect(err.message).toContain(name);
+  for (const p of phrases) expect(err.message).toMatch(typeof p === 'string' ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : p);
+  expect(await snapshot()).toEqual(before);
+  // and the good image still resolves
+  expect((await engine.resolveImage({ ref: 'victim' })).platform).toBe('linux/386');
+}
+
+const layerOf = (files: Spec[]): BuiltImage => buildImage({ layers: [{ files }] });
+const blobName = (d: string): string => `blobs/sha256/${d.slice(7)}`;
+
+describe('security: loading bad archives', () => {
+  it('truncated archive', async () => {
+    const data = ociArchive([{ image: layerOf([{ name: 'a', content: 'x'.repeat(5000) }]), tags: ['t/x:1'] }]);
+    await rejects(data.subarray(0, data.length - 3000), 'cut.tar', 'INVALID_ARCHIVE', [/truncat|unexpected end/i]);
+  });
+
+  it('corrupt archive (garbage, bad header checksum)', async () => {
+    await rejects(new Uint8Array(4096).fill(0x41), 'garbage.tar', 'INVALID_ARCHIVE', [/checksum/i]);
+  });
+
+  it('impossible header size in the archive', async () => {
+    const data = ociArchive([{ image: layerOf([{ name: 'a', content: 'x' }]), tags: ['t/x:1'] }]);
+    await rejects(patchHeader(data, 0, [124, 12], '77777777777'), 'huge.tar', 'INVALID_ARCHIVE', ['oci-layout', /truncat|size|unexpected end/i]);
+  });
+
+  it('impossible header size inside a layer', async () => {
+    const raw = patchHeader(tar([{ name: 'file', content: 'abc' }]), 0, [124, 12], '7777777');
+    const img = buildImageRaw([{ raw }]);
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'layer-size.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), /truncat|size|unexpected end/i]);
+  });
+
+  it('blob whose content does not match its digest', async () => {
+    const img = layerOf([{ name: 'a', content: 'original' }]);
+    const evil = buildImage({ layers: [{ files: [{ name: 'a', content: 'tampered' }] }] });
+    // Keep the manifest (and the blob name) of `img` but ship `evil`'s layer bytes under it.
+    const data = ociArchive([{ image: { ...img, layers: [{ ...img.layers[0]!, bytes: evil.layers[0]!.bytes }] }, tags: ['t/x:1'] }]);
+    await rejects(data, 'tampered.tar', 'DIGEST_MISMATCH', [blobName(img.layers[0]!.digest), 'hashes to', evil.layers[0]!.digest]);
+  });
+
+  it("layer whose uncompressed digest is not the config's diff_id", async () => {
+    const img = buildImage({ layers: [{ files: [{ name: 'a', content: 'x' }], gzip: true }], badDiffId: 0 });
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'diffid.tar', 'DIGEST_MISMATCH', [blobName(img.layers[0]!.digest), "diff_id"]);
+  });
+
+  it('legacy config whose name claims another digest', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const wrongName = sha256Digest('other').slice(7);
+    const data = dockerLegacyArchive([{ image: img, tags: ['t/x:1'] }]);
+    // Rename <config hex>.json to another hex: patch the header name and manifest.json together.
+    const text = new TextDecoder('latin1').decode(data).split(img.configDigest.slice(7)).join(wrongName);
+    const patched = new Uint8Array([...text].map((c) => c.charCodeAt(0)));
+    // manifest.json's header checksum is unchanged because only its body changed; the config header changed name:
+    const off = findHeader(patched, `${wrongName}.json`);
+    await rejects(patchHeader(patched, off, [100, 8], '0000644'), 'legacy.tar', 'DIGEST_MISMATCH', [`${wrongName}.json`, 'claims']);
+  });
+
+  for (const [label, files, entry, rule] of [
+    ['../ escaping the root', [{ name: '../evil', content: 'x' }], '../evil', /escapes the root/],
+    ['an absolute path', [{ name: '/etc/evil', content: 'x' }], '/etc/evil', /absolute/],
+    ['a write through a symlink pointing outside', [{ name: 'link', type: 'symlink', target: '/etc' }, { name: 'link/passwd', content: 'x' }], 'link/passwd', /symlink/],
+    ['a hard link pointing outside', [{ name: 'hl', type: 'hardlink', target: '../../etc/shadow' }], 'hl', /escapes the root/],
+    ['a duplicate entry', [{ name: 'a', content: '1' }, { name: 'a', content: '2' }], 'a', /duplicate/],
+  ] as Array<[string, Spec[], string, RegExp]>) {
+    it(`layer entry: ${label}`, async () => {
+      const img = layerOf(files);
+      await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'layer.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), `"${entry}"`, rule]);
+    });
+  }
+
+  it('duplicate entries in the archive itself', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const data = ociArchive([{ image: img, tags: ['t/x:1'] }], [{ name: 'index.json', content: '{"schemaVersion":2,"manifests":[]}' }]);
+    await rejects(data, 'dup.tar', 'INVALID_ARCHIVE', ['"index.json"', /duplicate/]);
+  });
+
+  it('gzip bomb', async () => {
+    const zeros = tar([{ name: 'zeros', content: new Uint8Array(64 << 20) }]);
+    const img = buildImageRaw([{ raw: zeros, gzip: true }]);
+    expect(img.layers[0]!.bytes.byteLength).toBeLessThan(200_000);
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'bomb.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), /limit|exceed/i], { maxLayerBytes: 8 << 20 });
+  });
+
+  it('manifest naming a missing blob', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const data = ociArchive([{ image: { ...img, layers: [] }, tags: ['t/x:1'] }]);
+    await rejects(data, 'missing.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), 'missing', 'layers[0]']);
+  });
+
+  it('unsupported layer media type', async () => {
+    const img = buildImage({ layers: [{ files: [{ name: 'a', content: 'x' }] }], layerMediaType: 'application/vnd.oci.image.layer.v1.tar+bzip2' });
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'bzip.tar', 'UNSUPPORTED', [blobName(img.layers[0]!.digest), 'bzip2']);
+  });
+
+  it('unsupported manifest media type in the index', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const data = tar([
+      { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: blobName(img.manifestDigest), content: img.manifest },
+      { name: 'index.json', content: JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.example.thing+json', digest: img.manifestDigest, size: img.manifest.byteLength }] }) },
+    ]);
+    await rejects(data, 'weird.tar', 'UNSUPPORTED', ['index.json manifests[0]', 'application/vnd.example.thing+json']);
+  });
+
+  it('a gzip layer that is not valid gzip', async () => {
+    const bytes = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5]);
+    const img = buildImage({ layers: [{ files: [{ name: 'a', content: 'x' }] }], layerMediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
+    const broken = { ...img, layers: [{ ...img.layers[0]!, bytes, digest: sha256Digest(bytes) }] };
+    const manifest = new TextEncoder().encode(new TextDecoder().decode(img.manifest).replace(img.layers[0]!.digest, broken.layers[0]!.digest).replace(`"size":${img.layers[0]!.bytes.byteLength}`, `"size":${bytes.byteLength}`));
+    const fixed = { ...broken, manifest, manifestDigest: sha256Digest(manifest) };
+    await rejects(ociArchive([{ image: fixed, tags: ['t/x:1'] }]), 'badgz.tar', 'INVALID_ARCHIVE', [blobName(fixed.layers[0]!.digest), /gzip|deflate|header|incorrect|unexpected end/i]);
+  });
+});
+
+function findHeader(bytes: Uint8Array, name: string): number {
+  const want = new TextEncoder().encode(name);
+  for (let off = 0; off + 512 <= bytes.length; off += 512) {
+    if (want.every((b, i) => bytes[off + i] === b) && bytes[off + want.length] === 0) return off;
+  }
+  throw new Error(`no header ${name}`);
+}
+
+// keep gzipSync referenced for fixture tweaks
+void gzipSync;
