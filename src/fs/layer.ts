@@ -130,7 +130,7 @@ class LayerBuilder {
       case 'symlink':
         if (h.linkname === '') throw invalid(h.name, 'symlink with an empty target');
         node = Inode.symlink(h.linkname, h.uid, h.gid, 0);
-        node.mode = h.mode & 0o7777 || 0o777;
+        node.mode = h.mode & 0o7777;
         break;
       case 'chardev':
       case 'blockdev':
@@ -140,6 +140,9 @@ class LayerBuilder {
       case 'hardlink': {
         const target = this.#resolveLink(h);
         if (existing === target) throw invalid(h.name, 'hardlink to itself');
+        const tparts = (splitEntryPath(h.linkname) as { parts: string[] }).parts;
+        if (existing?.kind === 'directory' && parts.every((p, k) => tparts[k] === p))
+          throw invalid(h.name, `hardlink target "${h.linkname}" is inside the directory this entry replaces`);
         this.#drop(dir, leaf);
         dir.children!.set(leaf, target);
         this.#ownLinks().set(target, (this.links.get(target) ?? 1) + 1);
@@ -247,7 +250,8 @@ function setAttrs(node: Inode, h: TarHeader): void {
   node.uid = h.uid;
   node.gid = h.gid;
   setTimes(node, h);
-  if (h.xattrs) setXattrs(node, h);
+  // An entry carries the node's whole state: a directory entry over a lower one replaces its xattrs.
+  setXattrs(node, h);
 }
 
 function setXattrs(node: Inode, h: TarHeader): void {
