@@ -1,0 +1,13 @@
+export { runWasi, prewarmWasi, canUseWorker, type RunWasiOptions, type WasiProcess, type WasiExit } from './runner.ts';
+export { detectWasiImage, isWasiImage, COMPAT_ANNOTATION, type WasiImage, type ConfigLike } from './image.ts';
+export { readModuleFile, assertWasmModule } from './module-file.ts';
+export { compileWasi, type CompileOptions } from './module-cache.ts';
+export { limitMemory, WASM_PAGE_BYTES } from './memory-limit.ts';
+export { runModule, TRAP_EXIT_CODE, type RunModuleOptions, type WasiOutcome } from './run-module.ts';
+export { Namespace, type WasiMount } from './namespace.ts';
+export { FsDirFd, FsInode } from './dir-fd.ts';
+export { FsFileFd } from './file-fd.ts';
+export { InputStreamFd, OutputStreamFd } from './stdio.ts';
+export { wasiErrno, wasiErrnoFromLinux } from './errno.ts';
+export type { StdinSource } from './stdin-source.ts';
+export type { SpawnWorker, WorkerHandle } from './worker-handle.ts';
