@@ -86,7 +86,7 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
       try {
         tar = await decompressLayer(bytes, layerCompression(desc.mediaType), options.maxLayerBytes);
       } catch (err) {
-        throw at(listing, file.name, SkiffError.wrap(err, `layer ${desc.digest}`));
+        throw layerError(listing, file.name, i, plan.manifest.layers.length, err);
       }
       const diffId = sha256Digest(tar) as string as DiffID;
       if (diffId !== diffIds[i]) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, diffId);
@@ -94,7 +94,7 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
       try {
         tree = applyLayer(prev, parseTar(tar));
       } catch (err) {
-        throw at(listing, file.name, SkiffError.wrap(err, `layer ${desc.digest}`));
+        throw layerError(listing, file.name, i, plan.manifest.layers.length, err);
       }
       const record: LayerRecord = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId, uncompressedSize: tar.byteLength };
       trees.set(chain, { tree, record });
@@ -109,6 +109,11 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
     });
   }
   return out;
+}
+
+function layerError(listing: ArchiveListing, entry: string, i: number, n: number, err: unknown): SkiffError {
+  const e = SkiffError.wrap(err, `loading ${listing.archive}: layer ${i + 1} of ${n} (entry "${entry}")`);
+  return e.code === 'INTERNAL' || e.code === 'INVALID_ARGUMENT' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
 }
 
 function mismatch(listing: ArchiveListing, entry: string, digest: Digest, want: DiffID, got: string): SkiffError {
