@@ -1,0 +1,114 @@
+/**
+ * One call from "image config + run options" to everything the guest needs for `crun run`: the
+ * config.json object, the /etc files to write, the volumes to mount, and what stop/kill use.
+ * The caller (engine) chooses guest paths; nothing here does IO except reading (and, with
+ * `createWorkdir`, creating) directories in the container's own root `FileSystem`.
+ */
+import type { FileSystem } from '../../fs/types.ts';
+import { buildRuntimeSpec } from './bundle.ts';
+import { buildEtcFiles, type EtcFiles } from './etc.ts';
+import type { InitBinary } from './init.ts';
+import type { BindMount } from './mounts.ts';
+import { validateRunOptions, DEFAULT_STOP_TIMEOUT, type RunOptions } from './options.ts';
+import { buildProcess, ensureWorkingDirectory, imageVolumes, type ImageRunConfig } from './process.ts';
+import { parseSignal, type SignalNumber } from './signals.ts';
+import type { OciSeccomp, RuntimeSpec } from './types.ts';
+import type { ResolvedUser } from './users.ts';
+import type { VolumeSpec } from './volumes.ts';
+
+export const SIGTERM = 15;
+
+export interface ContainerBundleOptions {
+  /** Container id; the default hostname is its first 12 characters, as Docker. */
+  id: string;
+  image: ImageRunConfig;
+  run?: RunOptions;
+  /** The container root (overlay): user names resolve through it; workdir is created in it. */
+  rootfs?: FileSystem;
+  /** Create a missing working directory in `rootfs` (Docker does). Default true with a rootfs. */
+  createWorkdir?: boolean;
+  /** Guest paths. */
+  paths: {
+    /** Where the container root is mounted in the guest. */
+    root: string;
+    /** Where the guest writes `etcFiles` (hosts, hostname, resolv.conf). */
+    etcDir: string;
+    /** Where the guest has mounted a volume or host directory (anonymous ones need a name first). */
+    volume: (spec: VolumeSpec) => string;
+    /** The init binary for --init. */
+    init?: string;
+  };
+  cgroupsPath?: string;
+  availableCpus?: number;
+  consoleSize?: { height: number; width: number };
+  seccomp?: boolean | OciSeccomp;
+  capAdd?: string[];
+  capDrop?: string[];
+}
+
+export interface ContainerBundle {
+  spec: RuntimeSpec;
+  etcFiles: EtcFiles;
+  hostname: string;
+  user: ResolvedUser;
+  /** Every volume to mount, in spec order: `-v` ones, then the image's Volumes as anonymous. */
+  volumes: VolumeSpec[];
+  stopSignal: SignalNumber;
+  stopTimeout: number;
+}
+
+export function buildContainerBundle(o: ContainerBundleOptions): ContainerBundle {
+  const run = o.run ?? {};
+  validateRunOptions(run, o.availableCpus === undefined ? {} : { availableCpus: o.availableCpus });
+  const hostname = run.hostname || o.id.slice(0, 12);
+  const { process, user } = buildProcess({ image: o.image, run, hostname, ...(o.rootfs ? { rootfs: o.rootfs } : {}) });
+  if (o.rootfs && (o.createWorkdir ?? true) && !o.rootfs.readOnly) {
+    ensureWorkingDirectory(o.rootfs, process.cwd, { uid: user.uid, gid: user.gid });
+  }
+  const explicit = run.volumes ?? [];
+  const covered = [...explicit.map((v) => v.destination), ...(run.tmpfs ?? []).map((t) => t.destination)];
+  const anonymous: VolumeSpec[] = imageVolumes(o.image, covered).map((destination) => ({
+    type: 'volume', destination, readOnly: false, copyData: true,
+  }));
+  const volumes = [...explicit, ...anonymous];
+  const binds: BindMount[] = volumes.map((v) => ({
+    source: o.paths.volume(v),
+    destination: v.destination,
+    readOnly: v.readOnly,
+    ...(v.type === 'bind' ? { propagation: v.propagation } : {}),
+  }));
+  const initBinary: InitBinary | undefined = o.paths.init === undefined ? undefined : { path: o.paths.init };
+  const spec = buildRuntimeSpec({
+    process,
+    rootPath: o.paths.root,
+    hostname,
+    readOnly: run.readOnly === true,
+    tty: run.tty === true,
+    ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}),
+    resources: {
+      ...(run.memory !== undefined ? { memory: run.memory } : {}),
+      ...(run.memorySwap !== undefined ? { memorySwap: run.memorySwap } : {}),
+      ...(run.cpus !== undefined ? { cpus: run.cpus } : {}),
+      ...(run.pidsLimit !== undefined ? { pidsLimit: run.pidsLimit } : {}),
+    },
+    binds,
+    tmpfs: run.tmpfs ?? [],
+    etcDir: o.paths.etcDir,
+    init: run.init === true,
+    ...(initBinary ? { initBinary } : {}),
+    ...(o.capAdd ? { capAdd: o.capAdd } : {}),
+    ...(o.capDrop ? { capDrop: o.capDrop } : {}),
+    ...(o.seccomp !== undefined ? { seccomp: o.seccomp } : {}),
+    ...(o.cgroupsPath !== undefined ? { cgroupsPath: o.cgroupsPath } : {}),
+  });
+  const stopSignal = run.stopSignal ?? (o.image.StopSignal ? parseSignal(o.image.StopSignal) : SIGTERM);
+  return {
+    spec,
+    etcFiles: buildEtcFiles({ hostname }),
+    hostname,
+    user,
+    volumes,
+    stopSignal,
+    stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+  };
+}
