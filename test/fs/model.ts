@@ -12,7 +12,7 @@ export class MNode {
   mode: number;
   uid = 0;
   gid = 0;
-  data = new Uint8Array(0);
+  data: Uint8Array = new Uint8Array(0);
   target = '';
   rdev = [0, 0];
   children: Map<string, MNode> | null;

@@ -182,9 +182,9 @@ function randomLayer(r: Rng, m: Model): TarEntry[] {
     const path = [...parent, ...(r.int(4) === 0 ? [r.pick(NAMES)] : []), r.pick(NAMES)].join('/');
     const key = path;
     const kind = r.int(7);
-    const name = kind === 5 ? `${parent.join('/')}/.wh.${r.pick(NAMES)}` : kind === 6 ? `${parent.join('/')}/.wh..wh..opq` : path;
-    if (used.has(name.replace(/^\//, '')) || used.has(key)) continue;
-    used.add(name.replace(/^\//, ''));
+    const name = kind === 5 ? [...parent, `.wh.${r.pick(NAMES)}`].join('/') : kind === 6 ? [...parent, '.wh..wh..opq'].join('/') : path;
+    if (used.has(name) || used.has(key)) continue;
+    used.add(name);
     if (kind === 0 || kind === 1) out.push(file(name, r.word(), { mode: 0o640 }));
     else if (kind === 2) out.push(dir(name, { mode: 0o711 }));
     else if (kind === 3) out.push(symlink(name, r.word()));
