@@ -31,8 +31,11 @@ export function qidType(kind: FileKind): number {
   return kind === 'directory' ? QidType.DIR : kind === 'symlink' ? QidType.SYMLINK : QidType.FILE;
 }
 
-export function qidOf(st: Pick<Stat, 'kind' | 'ino' | 'version'>): Qid {
-  return { type: qidType(st.kind), version: st.version >>> 0, path: st.ino };
+const TWO_32 = 0x1_0000_0000;
+
+/** qid.path is unique across exports: the export's serial in the high 32 bits, the inode below. */
+export function qidOf(st: Pick<Stat, 'kind' | 'ino' | 'version'>, serial: number): Qid {
+  return { type: qidType(st.kind), version: st.version >>> 0, path: serial * TWO_32 + (st.ino % TWO_32) };
 }
 
 /** Linux new_encode_dev(): what the v9fs client's new_decode_dev() reads back from st_rdev. */
@@ -51,14 +54,14 @@ export function joinTime(sec: number, nsec: number): number {
   return sec * 1000 + nsec / 1e6;
 }
 
-export function getattrReply(tag: number, st: Stat): Rgetattr {
+export function getattrReply(tag: number, st: Stat, serial: number): Rgetattr {
   const [atimeSec, atimeNsec] = splitTime(st.atimeMs);
   const [mtimeSec, mtimeNsec] = splitTime(st.mtimeMs);
   const [ctimeSec, ctimeNsec] = splitTime(st.ctimeMs);
   return {
     type: 'Rgetattr', tag,
     valid: GetattrMask.BASIC,
-    qid: qidOf(st),
+    qid: qidOf(st, serial),
     mode: (modeTypeBits(st.kind) | (st.mode & 0o7777)) >>> 0,
     uid: st.uid >>> 0,
     gid: st.gid >>> 0,

@@ -12,6 +12,14 @@ export interface Export {
   readonly fs: FileSystem;
   readonly readOnly: boolean;
   readonly locks: LockTable;
+  /**
+   * High bits of every qid.path of this export (qid.path = serial * 2^32 + ino): exports share one
+   * guest mount, and inode numbers of two filesystems must not alias in the guest's inode cache.
+   * 0 is the exports root.
+   */
+  serial: number;
+  /** The synthetic directory of export names (exports-root.ts). */
+  readonly isExportsRoot?: boolean;
 }
 
 /** Readdir listing captured at offset 0, so later offsets (cookies) index a stable list. */
@@ -154,6 +162,8 @@ export interface Session {
   readonly fids: FidTable;
   readonly msize: number;
   now(): number;
+  /** An export by name (not the exports root). */
+  lookupExport(name: string): Export | undefined;
 }
 
 /** A fid whose node is usable (not stale after a restore). */

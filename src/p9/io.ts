@@ -3,13 +3,13 @@
  * readlink, statfs, fsync. Replies never exceed the negotiated msize.
  */
 import { FsError, fsError } from '../fs/errno.ts';
-import type { FsNode } from '../fs/types.ts';
+import type { DirEntry, FsNode } from '../fs/types.ts';
 import { direntType, getattrReply, qidOf, setattrFrom } from './attr.ts';
 import { direntSize, encodeDirents } from './codec.ts';
 import { checkName, checkWritable, liveFid, nodeFid, type Fid, type Session } from './fids.ts';
 import {
   IO_HEADER_SIZE, OpenFlags, V9FS_MAGIC,
-  type Dirent, type Rfsync, type Rgetattr, type Rlcreate, type Rlopen, type Rread, type Rreaddir,
+  type Dirent, type Qid, type Rfsync, type Rgetattr, type Rlcreate, type Rlopen, type Rread, type Rreaddir,
   type Rreadlink, type Rsetattr, type Rstatfs, type Rwrite, type Tfsync, type Tgetattr, type Tlcreate,
   type Tlopen, type Tread, type Treaddir, type Treadlink, type Tsetattr, type Tstatfs, type Twrite,
 } from './messages.ts';
@@ -18,7 +18,7 @@ const utf8 = new TextEncoder();
 
 export function getattr(s: Session, msg: Tgetattr): Rgetattr {
   const fid = nodeFid(s, msg.fid);
-  return getattrReply(msg.tag, fid.exp.fs.stat(fid.node));
+  return getattrReply(msg.tag, fid.exp.fs.stat(fid.node), fid.exp.serial);
 }
 
 export function setattr(s: Session, msg: Tsetattr): Rsetattr {
@@ -57,7 +57,7 @@ export function lopen(s: Session, msg: Tlopen): Rlopen {
   openNode(s, fid, fid.node, msg.flags);
   fid.openFlags = msg.flags;
   fid.listing = undefined;
-  return { type: 'Rlopen', tag: msg.tag, qid: qidOf(fid.exp.fs.stat(fid.node)), iounit: 0 };
+  return { type: 'Rlopen', tag: msg.tag, qid: qidOf(fid.exp.fs.stat(fid.node), fid.exp.serial), iounit: 0 };
 }
 
 export function lcreate(s: Session, msg: Tlcreate): Rlcreate {
@@ -79,7 +79,7 @@ export function lcreate(s: Session, msg: Tlcreate): Rlcreate {
   fid.path = fid.path ? [...fid.path, msg.name] : null;
   fid.openFlags = msg.flags;
   fid.listing = undefined;
-  return { type: 'Rlcreate', tag: msg.tag, qid: qidOf(fs.stat(node)), iounit: 0 };
+  return { type: 'Rlcreate', tag: msg.tag, qid: qidOf(fs.stat(node), fid.exp.serial), iounit: 0 };
 }
 
 export function read(s: Session, msg: Tread): Rread {
@@ -148,12 +148,20 @@ export function readdir(s: Session, msg: Treaddir): Rreaddir {
     const size = direntSize(utf8.encode(e.name).length);
     if (used + size > budget) break;
     used += size;
-    out.push({ qid: qidOf({ kind: e.kind, ino: e.ino, version: 0 }), offset: i + 1, type: direntType(e.kind), name: e.name });
+    out.push({ qid: direntQid(s, fid, e), offset: i + 1, type: direntType(e.kind), name: e.name });
   }
   if (out.length === 0 && msg.offset < entries.length && budget > 0) {
     throw fsError('EINVAL', `Treaddir count ${msg.count} cannot hold the next entry`);
   }
   return { type: 'Rreaddir', tag: msg.tag, data: encodeDirents(out) };
+}
+
+function direntQid(s: Session, fid: Fid, e: DirEntry): Qid {
+  if (fid.exp.isExportsRoot && e.name !== '.' && e.name !== '..') {
+    const exp = s.lookupExport(e.name);
+    if (exp) return qidOf(exp.fs.stat(exp.fs.root()), exp.serial);
+  }
+  return qidOf({ kind: e.kind, ino: e.ino, version: 0 }, fid.exp.serial);
 }
 
 export function readlink(s: Session, msg: Treadlink): Rreadlink {

@@ -25,34 +25,43 @@ export function walk(s: Session, msg: Twalk): Rwalk | Rlerror {
   const from = nodeFid(s, msg.fid);
   if (msg.wnames.length > MAXWELEM) throw fsError('EINVAL', `Twalk with ${msg.wnames.length} names (max ${MAXWELEM})`);
   if (msg.newfid !== msg.fid && s.fids.has(msg.newfid)) throw fsError('EINVAL', `newfid ${msg.newfid} is already in use`);
-  const { fs } = from.exp;
+  let exp = from.exp;
   let node = from.node;
   let path = from.path ? [...from.path] : null;
   const wqids: Qid[] = [];
   for (const name of msg.wnames) {
     try {
       checkWalkName(name);
-      if (name === '..') {
+      if (exp.isExportsRoot) {
+        // From the directory of exports, a name enters that export at its root.
+        if (name !== '.' && name !== '..') {
+          const next = s.lookupExport(name);
+          if (!next) throw fsError('ENOENT', `no export named "${name}"`);
+          exp = next;
+          node = exp.fs.root();
+          path = [];
+        }
+      } else if (name === '..') {
         // The export root is the top: its `..` is itself, whatever the filesystem says.
         if (path && path.length > 0) {
-          if (fs.stat(node).kind !== 'directory') throw fsError('ENOTDIR', `walk "..": not a directory`);
-          node = fs.parent(node);
+          if (exp.fs.stat(node).kind !== 'directory') throw fsError('ENOTDIR', `walk "..": not a directory`);
+          node = exp.fs.parent(node);
           path.pop();
         } else if (!path) {
           throw fsError('ENOENT', `walk "..": fid ${msg.fid} names an unlinked node`);
         }
       } else if (name !== '.') {
-        node = fs.lookup(node, name);
+        node = exp.fs.lookup(node, name);
         path?.push(name);
       }
-      wqids.push(qidOf(fs.stat(node)));
+      wqids.push(qidOf(exp.fs.stat(node), exp.serial));
     } catch (err) {
       // Per walk(5): an error on the first name is an error; later, a short Rwalk.
       if (wqids.length === 0) throw err;
       return { type: 'Rwalk', tag: msg.tag, wqids };
     }
   }
-  const fid: Fid = { id: msg.newfid, exp: from.exp, node, path, uid: from.uid, openFlags: null };
+  const fid: Fid = { id: msg.newfid, exp, node, path, uid: from.uid, openFlags: null };
   s.fids.set(fid);
   return { type: 'Rwalk', tag: msg.tag, wqids };
 }
@@ -67,7 +76,7 @@ export function mkdir(s: Session, msg: Tmkdir): Rmkdir {
   const dir = dirFid(s, msg.dfid);
   checkName(msg.name);
   const node = dir.exp.fs.mkdir(dir.node, msg.name, { mode: msg.mode & 0o7777, uid: dir.uid, gid: msg.gid });
-  return { type: 'Rmkdir', tag: msg.tag, qid: qidOf(dir.exp.fs.stat(node)) };
+  return { type: 'Rmkdir', tag: msg.tag, qid: qidOf(dir.exp.fs.stat(node), dir.exp.serial) };
 }
 
 export function mknod(s: Session, msg: Tmknod): Rmknod {
@@ -83,7 +92,7 @@ export function mknod(s: Session, msg: Tmknod): Rmknod {
   else if (fmt === S_IFIFO) node = fs.mknod(dir.node, msg.name, 'fifo', 0, 0, attr);
   else if (fmt === S_IFSOCK) node = fs.mknod(dir.node, msg.name, 'socket', 0, 0, attr);
   else throw fsError('EINVAL', `mknod of file type 0o${fmt.toString(8)}`);
-  return { type: 'Rmknod', tag: msg.tag, qid: qidOf(fs.stat(node)) };
+  return { type: 'Rmknod', tag: msg.tag, qid: qidOf(fs.stat(node), dir.exp.serial) };
 }
 
 export function symlink(s: Session, msg: Tsymlink): Rsymlink {
@@ -91,7 +100,7 @@ export function symlink(s: Session, msg: Tsymlink): Rsymlink {
   checkName(msg.name);
   if (msg.symtgt === '' || msg.symtgt.includes('\0')) throw fsError('EINVAL', 'symlink target is empty or contains NUL');
   const node = dir.exp.fs.symlink(dir.node, msg.name, msg.symtgt, { uid: dir.uid, gid: msg.gid });
-  return { type: 'Rsymlink', tag: msg.tag, qid: qidOf(dir.exp.fs.stat(node)) };
+  return { type: 'Rsymlink', tag: msg.tag, qid: qidOf(dir.exp.fs.stat(node), dir.exp.serial) };
 }
 
 export function link(s: Session, msg: Tlink): Rlink {

@@ -24,6 +24,7 @@ import * as ns from './namespace.ts';
 import { restoreFids, saveFids, type P9ServerState } from './state.ts';
 import { describe, traceSink, type TraceSink } from './trace.ts';
 import { commitXattr, xattrcreate, xattrwalk } from './xattr.ts';
+import { ExportsRoot } from './exports-root.ts';
 
 export type { P9ServerState } from './state.ts';
 
@@ -51,6 +52,11 @@ export class P9Server implements Session {
   private readonly trace: TraceSink | undefined;
   private readonly clock: () => number;
   private negotiated = 0;
+  private nextSerial = 1;
+  private readonly exportsRoot: Export = {
+    name: '', fs: new ExportsRoot(() => [...this.exports.keys()]), readOnly: true, locks: new LockTable(),
+    serial: 0, isExportsRoot: true,
+  };
 
   constructor(options: P9ServerOptions = {}) {
     this.maxMsize = options.maxMsize ?? DEFAULT_MAX_MSIZE;
@@ -72,7 +78,16 @@ export class P9Server implements Session {
 
   addExport(name: string, fs: FileSystem, options: ExportOptions = {}): void {
     if (this.exports.has(name)) throw new SkiffError('ALREADY_EXISTS', `9P export "${name}" already exists`);
-    this.exports.set(name, { name, fs, readOnly: Boolean(options.readOnly) || fs.readOnly, locks: new LockTable() });
+    if (name.includes('/') || name.includes('\0') || name === '.' || name === '..') {
+      throw new SkiffError('INVALID_ARGUMENT', `9P export name ${JSON.stringify(name)}: must be one path component`);
+    }
+    const serial = this.nextSerial++;
+    if (serial > 0x1fffff) throw new SkiffError('INTERNAL', '9P export serials exhausted');
+    this.exports.set(name, { name, fs, readOnly: Boolean(options.readOnly) || fs.readOnly, locks: new LockTable(), serial });
+  }
+
+  lookupExport(name: string): Export | undefined {
+    return this.exports.get(name);
   }
 
   /** Removes an export; fids the guest still holds on it are dropped (their next use is EBADF). */
@@ -170,19 +185,19 @@ export class P9Server implements Session {
   }
 
   /**
-   * aname picks the export; an empty aname picks the export named "" or, failing that, the only
-   * export. The owner of what the fid creates is n_uname (or uname "root"/a number, else nobody).
+   * aname picks the export; an empty aname (with no export named "") gets the read-only directory
+   * of export names, the guest agent's single mount. The owner of what the fid creates is n_uname
+   * (or uname "root"/a number, else nobody).
    */
   private attach(msg: Tattach): Rattach {
     if (msg.afid !== NOFID) throw fsError('EINVAL', 'attach with an afid: this server has no authentication');
-    let exp = this.exports.get(msg.aname);
-    if (!exp && msg.aname === '' && this.exports.size === 1) exp = [...this.exports.values()][0];
+    const exp = this.exports.get(msg.aname) ?? (msg.aname === '' ? this.exportsRoot : undefined);
     if (!exp) throw fsError('ENOENT', `no export named "${msg.aname}"`);
     let uid = msg.nUname;
     if (uid === NONUNAME) uid = msg.uname === 'root' ? 0 : /^\d+$/.test(msg.uname) ? Number(msg.uname) : 65534;
     const root = exp.fs.root();
     this.fids.add({ id: msg.fid, exp, node: root, path: [], uid, openFlags: null });
-    return { type: 'Rattach', tag: msg.tag, qid: qidOf(exp.fs.stat(root)) };
+    return { type: 'Rattach', tag: msg.tag, qid: qidOf(exp.fs.stat(root), exp.serial) };
   }
 
   /** Clunk: the fid is gone whatever happens; an xattrcreate fid applies its value first. */
@@ -220,7 +235,8 @@ export class P9Server implements Session {
    * names); fids whose path no longer resolves stay allocated but answer ENOENT.
    */
   restoreState(state: P9ServerState): void {
-    this.negotiated = restoreFids(state, this.fids, this.exports);
+    this.negotiated = restoreFids(state, this.fids, this.exports, this.exportsRoot);
+    this.nextSerial = Math.max(this.nextSerial, ...[...this.exports.values()].map((e) => e.serial + 1));
   }
 }
 

@@ -15,7 +15,8 @@ export type SavedXattr =
 
 export interface SavedFid {
   fid: number;
-  export: string;
+  /** null: the directory of exports (attach with an empty aname). */
+  export: string | null;
   /** null: the fid's name was unlinked; it restores as a stale fid. */
   path: string[] | null;
   uid: number;
@@ -29,6 +30,8 @@ export interface P9ServerState {
   msize: number;
   fids: SavedFid[];
   locks: { export: string; locks: SavedLock[] }[];
+  /** Export name -> qid serial, so qid paths stay the same across a restore where possible. */
+  serials: Record<string, number>;
 }
 
 function toBase64(b: Uint8Array): string {
@@ -60,27 +63,29 @@ export function saveFids(fids: FidTable, msize: number, exports: ReadonlyMap<str
   const saved: SavedFid[] = [];
   for (const f of fids.values()) {
     saved.push({
-      fid: f.id, export: f.exp.name, path: f.stale || !f.path ? null : [...f.path], uid: f.uid,
+      fid: f.id, export: f.exp.isExportsRoot ? null : f.exp.name, path: f.stale || !f.path ? null : [...f.path], uid: f.uid,
       openFlags: f.openFlags, ...(f.xattr ? { xattr: saveXattr(f.xattr) } : {}),
     });
   }
   const locks = [...exports.values()].map((e) => ({ export: e.name, locks: e.locks.save() })).filter((l) => l.locks.length > 0);
-  return { format: 'skiff-p9-state/1', msize, fids: saved, locks };
+  const serials = Object.fromEntries([...exports.values()].map((e) => [e.name, e.serial]));
+  return { format: 'skiff-p9-state/1', msize, fids: saved, locks, serials };
 }
 
 const STALE_NODE: FsNode = Object.freeze({ ino: -1 });
 
 /** Rebuilds the fid table; returns the msize to use. */
-export function restoreFids(state: P9ServerState, fids: FidTable, exports: ReadonlyMap<string, Export>): number {
+export function restoreFids(state: P9ServerState, fids: FidTable, exports: ReadonlyMap<string, Export>, exportsRoot: Export): number {
   if (state?.format !== 'skiff-p9-state/1' || !Array.isArray(state.fids)) {
     throw new SkiffError('INVALID_ARGUMENT', 'restoring 9P state: not a skiff-p9-state/1 object');
   }
   for (const f of state.fids) {
-    if (!exports.has(f.export)) throw new SkiffError('NOT_FOUND', `restoring 9P state: fid ${f.fid} needs export "${f.export}", which is not added`);
+    if (f.export !== null && !exports.has(f.export)) throw new SkiffError('NOT_FOUND', `restoring 9P state: fid ${f.fid} needs export "${f.export}", which is not added`);
   }
+  restoreSerials(state.serials ?? {}, exports);
   fids.clear();
   for (const f of state.fids) {
-    const exp = exports.get(f.export)!;
+    const exp = f.export === null ? exportsRoot : exports.get(f.export)!;
     let node = STALE_NODE;
     let stale = f.path === null;
     if (f.path) {
@@ -107,4 +112,25 @@ export function restoreFids(state: P9ServerState, fids: FidTable, exports: Reado
     });
   }
   return state.msize;
+}
+
+/**
+ * Gives exports their saved serials where that causes no clash (an export added since keeps its
+ * own unless it collides, in which case it moves past every saved one).
+ */
+function restoreSerials(saved: Record<string, number>, exports: ReadonlyMap<string, Export>): void {
+  const taken = new Set<number>();
+  for (const exp of exports.values()) {
+    const want = saved[exp.name];
+    if (typeof want === 'number' && Number.isInteger(want) && want > 0 && !taken.has(want)) {
+      exp.serial = want;
+      taken.add(want);
+    }
+  }
+  let next = Math.max(0, ...taken, ...[...exports.values()].map((e) => e.serial)) + 1;
+  for (const exp of exports.values()) {
+    if (saved[exp.name] === exp.serial && taken.has(exp.serial)) continue;
+    if (taken.has(exp.serial)) exp.serial = next++;
+    taken.add(exp.serial);
+  }
 }

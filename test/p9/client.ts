@@ -93,6 +93,9 @@ import { Overlay } from '../../src/fs/overlay.ts';
 import { P9Server as Server, type P9ServerOptions } from '../../src/p9/server.ts';
 import { dir, file, symlink } from '../fs/helpers.ts';
 
+/** qid.path of inode `ino` in the export with this serial (the first export added is 1). */
+export const qpath = (ino: number, serial = 1) => serial * 2 ** 32 + ino;
+
 /** A small image-like lower layer. */
 export function lowerTree() {
   return applyLayer(null, [

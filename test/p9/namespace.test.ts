@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Errno } from '../../src/fs/errno.ts';
 import { AT_REMOVEDIR, OpenFlags, QidType } from '../../src/p9/messages.ts';
 import { readText, resolve, text } from '../fs/helpers.ts';
-import { setup } from './client.ts';
+import { qpath, setup } from './client.ts';
 
 const ROOT = 0;
 
@@ -114,7 +114,7 @@ describe('P9Server namespace operations', () => {
       valid: 0x7ff, mode: 0o100644, uid: 0, gid: 0, nlink: 1, size: 30, blksize: 4096, blocks: 1,
       mtimeSec: 1_700_000_000, mtimeNsec: 0,
     });
-    expect(before.qid).toEqual({ type: QidType.FILE, version: 0, path: resolve(fs, 'etc/passwd').ino });
+    expect(before.qid).toEqual({ type: QidType.FILE, version: 0, path: qpath(resolve(fs, 'etc/passwd').ino) });
     // mode + uid + gid + size, explicit mtime, atime "now" (server clock).
     c.call({
       type: 'Tsetattr', fid: 1, valid: 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x100,

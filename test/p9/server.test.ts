@@ -1,14 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Errno } from '../../src/fs/errno.ts';
 import { decodeDirents } from '../../src/p9/codec.ts';
-import { applyLayer } from '../../src/fs/layer.ts';
 import { Overlay } from '../../src/fs/overlay.ts';
 import {
   AT_REMOVEDIR, DirentType, LockStatus, LockType, NOFID, OpenFlags, QidType, SetattrMask, V9FS_MAGIC,
 } from '../../src/p9/messages.ts';
 import { P9Server } from '../../src/p9/server.ts';
-import { bytes, dir, file, readText, resolve, symlink, text } from '../fs/helpers.ts';
-import { TestClient } from './client.ts';
+import { bytes, readText, resolve, text } from '../fs/helpers.ts';
+import { qpath, setup, TestClient } from './client.ts';
 
 const ROOT = 0;
 
@@ -18,30 +17,13 @@ function expectBytes(actual: Uint8Array, expected: Uint8Array): void {
   expect(Buffer.from(actual).equals(Buffer.from(expected))).toBe(true);
 }
 
-function lowerTree() {
-  return applyLayer(null, [
-    dir('etc'),
-    file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n'),
-    file('etc/hostname', 'lower\n'),
-    dir('bin'),
-    file('bin/busybox', 'ELF...', { mode: 0o755 }),
-    symlink('bin/sh', 'busybox'),
-    dir('usr'), dir('usr/share'), dir('usr/share/doc'),
-  ]);
-}
-
 describe('P9Server over the Overlay', () => {
   let fs: Overlay;
   let server: P9Server;
   let c: TestClient;
 
   beforeEach(() => {
-    fs = new Overlay({ lower: lowerTree(), now: () => 1_700_000_000_000 });
-    server = new P9Server({ now: () => 1_750_000_000_000 });
-    server.addExport('rootfs', fs);
-    c = new TestClient(server);
-    c.version();
-    c.attach(ROOT, 'rootfs');
+    ({ fs, server, c } = setup());
   });
 
   it('negotiates msize and the version, and refuses work before Tversion', () => {
@@ -60,11 +42,10 @@ describe('P9Server over the Overlay', () => {
     expect(big).toEqual({ type: 'Rlerror', tag: 77, ecode: Errno.EPROTO });
   });
 
-  it('attaches by aname, defaults to the only export, and rejects unknown names and reused fids', () => {
+  it('attaches by aname, and rejects unknown names, reused fids and auth', () => {
     const r = c.attach(1, 'rootfs');
     expect(r.qid.type).toBe(QidType.DIR);
-    expect(r.qid.path).toBe(fs.root().ino);
-    expect(c.attach(2, '').qid.path).toBe(fs.root().ino);
+    expect(r.qid.path).toBe(qpath(fs.root().ino));
     expect(c.errno({ type: 'Tattach', fid: 3, afid: NOFID, uname: '', aname: 'nope', nUname: 0 })).toBe(Errno.ENOENT);
     expect(c.errno({ type: 'Tattach', fid: 1, afid: NOFID, uname: '', aname: 'rootfs', nUname: 0 })).toBe(Errno.EINVAL);
     expect(c.errno({ type: 'Tattach', fid: 4, afid: 9, uname: '', aname: 'rootfs', nUname: 0 })).toBe(Errno.EINVAL);
@@ -74,7 +55,7 @@ describe('P9Server over the Overlay', () => {
   it('walks paths, returns short walks, and never leaves the export through ..', () => {
     const w = c.walk(ROOT, 1, 'etc/passwd');
     expect(w.wqids.map((q) => q.type)).toEqual([QidType.DIR, QidType.FILE]);
-    expect(w.wqids[1]!.path).toBe(resolve(fs, 'etc/passwd').ino);
+    expect(w.wqids[1]!.path).toBe(qpath(resolve(fs, 'etc/passwd').ino));
     // Second name missing: a short Rwalk and newfid stays free.
     const short = c.call({ type: 'Twalk', fid: ROOT, newfid: 2, wnames: ['etc', 'missing', 'x'] });
     expect(short.wqids).toHaveLength(1);
@@ -86,7 +67,7 @@ describe('P9Server over the Overlay', () => {
     expect(up.wqids.map((q) => q.path)).toEqual([
       fs.root().ino, fs.root().ino, resolve(fs, 'etc').ino, fs.root().ino, fs.root().ino, fs.root().ino,
       resolve(fs, 'etc').ino, resolve(fs, 'etc/hostname').ino,
-    ]);
+    ].map((ino) => qpath(ino)));
     c.call({ type: 'Tlopen', fid: 3, flags: OpenFlags.RDONLY });
     expect(text(c.readAll(3))).toBe('lower\n');
     // Names with '/' or NUL, empty names, too many names, walking through a file.
@@ -168,8 +149,8 @@ describe('P9Server over the Overlay', () => {
     expect(pages).toBeGreaterThan(10);
     expect(entries.map((e) => e.name)).toEqual(['.', '..', ...fs.readdir(resolve(fs, 'usr/share/doc')).map((e) => e.name)]);
     expect(entries.map((e) => e.name).slice(2).sort()).toEqual(names);
-    expect(entries[0]!.qid.path).toBe(resolve(fs, 'usr/share/doc').ino);
-    expect(entries[1]!.qid.path).toBe(resolve(fs, 'usr/share').ino);
+    expect(entries[0]!.qid.path).toBe(qpath(resolve(fs, 'usr/share/doc').ino));
+    expect(entries[1]!.qid.path).toBe(qpath(resolve(fs, 'usr/share').ino));
     expect(entries.every((e, i) => e.offset === i + 1)).toBe(true);
     expect(entries[2]!.type).toBe(DirentType.REG);
     // rm -rf style: unlink each entry of a page before reading the next; nothing is skipped.
@@ -193,7 +174,7 @@ describe('P9Server over the Overlay', () => {
     c.walk(ROOT, 4, '');
     c.call({ type: 'Tlopen', fid: 4, flags: OpenFlags.RDONLY });
     const rootEntries = c.readdirAll(4).entries;
-    expect(rootEntries[1]).toMatchObject({ name: '..', qid: { path: fs.root().ino } });
+    expect(rootEntries[1]).toMatchObject({ name: '..', qid: { path: qpath(fs.root().ino) } });
     expect(rootEntries.map((e) => e.name).sort()).toEqual(['.', '..', 'bin', 'etc', 'usr']);
     expect(c.errno({ type: 'Treaddir', fid: 4, offset: 0, count: 10 })).toBe(Errno.EINVAL);
     c.walk(ROOT, 5, 'etc/passwd');
