@@ -1,0 +1,56 @@
+/** Helpers for round trips with real peers (umoci, skopeo): run them, walk their output trees. */
+import { execFileSync } from 'node:child_process';
+import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { readTar } from '../../src/archive/index.ts';
+
+export function run(cmd: string, args: string[], cwd?: string): string {
+  try {
+    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr || e.message}`);
+  }
+}
+
+export interface TreeNode {
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  mode: number;
+  /** sha-free comparison: the content itself for files, the target for symlinks. */
+  data?: string;
+}
+
+/** A directory on disk as path -> node, relative paths, root excluded. */
+export function diskTree(root: string): Map<string, TreeNode> {
+  const out = new Map<string, TreeNode>();
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      const p = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(root, p));
+      const mode = st.mode & 0o7777;
+      if (st.isDirectory()) { out.set(p, { type: 'directory', mode }); walk(p); }
+      else if (st.isSymbolicLink()) out.set(p, { type: 'symlink', mode: 0, data: readlinkSync(join(root, p)) });
+      else if (st.isFile()) out.set(p, { type: 'file', mode, data: readFileSync(join(root, p)).toString('latin1') });
+      else out.set(p, { type: 'other', mode });
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** A tar (e.g. `skiff export`) as the same kind of map; hard links take their target's content. */
+export function tarTree(bytes: Uint8Array): Map<string, TreeNode> {
+  const out = new Map<string, TreeNode>();
+  const norm = (n: string): string => n.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+  for (const e of readTar(bytes)) {
+    const p = norm(e.header.name);
+    if (p === '' || p === '.') continue;
+    const h = e.header;
+    if (h.type === 'directory') out.set(p, { type: 'directory', mode: h.mode });
+    else if (h.type === 'symlink') out.set(p, { type: 'symlink', mode: 0, data: h.linkname });
+    else if (h.type === 'file') out.set(p, { type: 'file', mode: h.mode, data: Buffer.from(e.data).toString('latin1') });
+    else if (h.type === 'hardlink') out.set(p, { ...out.get(norm(h.linkname))!, mode: out.get(norm(h.linkname))?.mode ?? 0 });
+    else out.set(p, { type: 'other', mode: h.mode });
+  }
+  return out;
+}
