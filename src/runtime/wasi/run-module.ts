@@ -44,7 +44,11 @@ export class WasiSignal extends Error {
 export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   const ns = new Namespace(opts.mounts);
   const root = ns.rootWalk();
-  const cwd = ensureDir(ns, root, opts.cwd);
+  // Like runc, create the directories leading to each mount point (they show in the diff, as in Docker).
+  for (const m of [...opts.mounts].sort((a, b) => a.path.length - b.path.length)) {
+    if (m.path !== '/') ensureDir(ns, root, m.path, 'mount point');
+  }
+  const cwd = ensureDir(ns, root, opts.cwd, 'working directory');
   const fds: Fd[] = [
     new InputStreamFd(opts.stdin, opts.tty),
     new OutputStreamFd(opts.stdout, opts.tty),
@@ -76,27 +80,27 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   }
 }
 
-function ensureDir(ns: Namespace, root: Walk, path: string): Walk {
-  if (!path.startsWith('/')) throw new SkiffError('INVALID_ARGUMENT', `working directory "${path}": must be absolute`);
+function ensureDir(ns: Namespace, root: Walk, path: string, what: string): Walk {
+  if (!path.startsWith('/')) throw new SkiffError('INVALID_ARGUMENT', `${what} "${path}": must be absolute`);
   let walk = root;
   for (const name of splitPath(path)) {
     try {
       walk = ns.resolve(walk, name, true);
     } catch (e) {
-      if (!(e instanceof FsError && e.code === 'ENOENT')) throw wrapFs(e, path);
+      if (!(e instanceof FsError && e.code === 'ENOENT')) throw wrapFs(e, path, what);
       const dir = walk[walk.length - 1]!;
       try {
         dir.mount.fs.mkdir(dir.node, name, { mode: 0o755, uid: 0, gid: 0 });
         walk = ns.resolve(walk, name, true);
       } catch (e2) {
-        throw wrapFs(e2, path);
+        throw wrapFs(e2, path, what);
       }
     }
   }
-  if (ns.stat(walk[walk.length - 1]!).kind !== 'directory') throw new SkiffError('INVALID_ARGUMENT', `working directory "${path}": not a directory`);
+  if (ns.stat(walk[walk.length - 1]!).kind !== 'directory') throw new SkiffError('INVALID_ARGUMENT', `${what} "${path}": not a directory`);
   return walk;
 }
 
-function wrapFs(e: unknown, path: string): SkiffError {
-  return new SkiffError('INVALID_ARGUMENT', `working directory "${path}": ${(e as Error).message}`, { cause: e });
+function wrapFs(e: unknown, path: string, what: string): SkiffError {
+  return new SkiffError('INVALID_ARGUMENT', `${what} "${path}": ${(e as Error).message}`, { cause: e });
 }

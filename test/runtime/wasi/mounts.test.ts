@@ -1,0 +1,95 @@
+/** The container's namespace through the worker: volumes, read-only mounts, cwd, big files, big dirs. */
+import { describe, expect, it } from 'vitest';
+import type { FileSystem, FsNode } from '../../../src/fs/types.ts';
+import { capture, emptyOverlay, fixture } from './helpers.ts';
+
+const attr = { mode: 0o644, uid: 0, gid: 0 };
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function writeFile(fs: FileSystem, dir: FsNode, name: string, text: string): void {
+  const n = fs.create(dir, name, attr);
+  fs.write(n, 0, enc.encode(text));
+}
+function readFile(fs: FileSystem, path: string): string {
+  let n = fs.root();
+  for (const c of path.split('/').filter(Boolean)) n = fs.lookup(n, c);
+  return dec.decode(fs.read(n, 0, fs.stat(n).size));
+}
+
+describe('volumes', () => {
+  it('a volume is shared by two containers and visible to the caller', async () => {
+    const fsops = fixture('fsops');
+    const vol = emptyOverlay();
+    const a = await capture({ module: fsops, args: ['fsops', 'write', '/data/msg', 'from a', 'ls', '/', 'ls', '/data'], mounts: [{ path: '/', fs: emptyOverlay() }, { path: '/data', fs: vol }] });
+    // "/data" does not exist in the root filesystem: the mount point still lists.
+    expect(a.stdout).toBe('ok\ndata\nmsg\n');
+    expect(readFile(vol, '/msg')).toBe('from a');
+    const b = await capture({ module: fsops, args: ['fsops', 'cat', '/srv/vol/msg', 'append', '/srv/vol/msg', '+b'], mounts: [{ path: '/', fs: emptyOverlay() }, { path: '/srv/vol', fs: vol }] });
+    expect(b.stdout).toBe('from a\nok\n');
+    expect(readFile(vol, '/msg')).toBe('from a+b');
+  });
+
+  it('read-only volumes refuse writes with EROFS; cross-mount rename is EXDEV; a mount point is EBUSY', async () => {
+    const vol = emptyOverlay();
+    writeFile(vol, vol.root(), 'conf', 'setting=1');
+    const rootfs = emptyOverlay();
+    writeFile(rootfs, rootfs.root(), 'top.txt', 'top');
+    const r = await capture({
+      module: fixture('fsops'),
+      args: ['fsops', 'cat', '/etc/app/conf', 'write', '/etc/app/conf', 'x', 'mkdir', '/etc/app/d', 'mv', '/top.txt', '/w/top.txt', 'rmdir', '/w', 'cat', '/w/../top.txt', 'ln-s', '/etc/app/conf', '/link', 'cat', '/link'],
+      mounts: [{ path: '/', fs: rootfs }, { path: '/etc/app', fs: vol, readOnly: true }, { path: '/w', fs: emptyOverlay() }],
+    });
+    expect(r.stdout).toBe(['setting=1', 'errno EROFS', 'errno EROFS', 'errno EXDEV', 'errno EBUSY', 'top', 'ok', 'setting=1', ''].join('\n'));
+    expect(readFile(vol, '/conf')).toBe('setting=1');
+  });
+});
+
+describe('working directory', () => {
+  it('is created if missing and relative paths resolve against it', async () => {
+    const fs = emptyOverlay();
+    const r = await capture({ module: fixture('fsops'), args: ['fsops', 'write', 'rel.txt', 'here', 'cat', '../app/rel.txt'], cwd: '/app', mounts: [{ path: '/', fs }] });
+    expect(r.stdout).toBe('ok\nhere\n');
+    expect(readFile(fs, '/app/rel.txt')).toBe('here');
+  });
+
+  it('a cwd that is a file is a clear error', async () => {
+    const fs = emptyOverlay();
+    writeFile(fs, fs.root(), 'f', '');
+    await expect(capture({ module: fixture('fsops'), args: ['fsops'], cwd: '/f', mounts: [{ path: '/', fs }] })).rejects.toThrow(/working directory "\/f"/);
+  });
+});
+
+describe('through the channel', () => {
+  it('moves files larger than the channel buffer both ways', async () => {
+    const fs = emptyOverlay();
+    const r = await capture({ module: fixture('fsops'), args: ['fsops', 'big', '/f', '3', 'sum', '/f'], mounts: [{ path: '/', fs }] });
+    const n = fs.lookup(fs.root(), 'f');
+    const bytes = fs.read(n, 0, fs.stat(n).size);
+    expect(bytes.length).toBe(3 << 20);
+    expect([bytes[0], bytes[(1 << 20) + 5], bytes[(3 << 20) - 1]]).toEqual([97, 98, 99]);
+    let s = 0n;
+    for (const b of bytes) s = (s * 131n + BigInt(b)) & 0xffffffffffffffffn;
+    expect(r.stdout).toBe(`ok\n${3 << 20} bytes sum ${s}\n`);
+  });
+
+  it('lists a directory of 500 entries (readdir cookies across buffer refills)', async () => {
+    const fs = emptyOverlay();
+    const d = fs.mkdir(fs.root(), 'many', { mode: 0o755, uid: 0, gid: 0 });
+    const names: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      const name = `file-with-a-longish-name-${String(i).padStart(4, '0')}`;
+      names.push(name);
+      writeFile(fs, d, name, '');
+    }
+    const r = await capture({ module: fixture('fsops'), args: ['fsops', 'ls', '/many'], mounts: [{ path: '/', fs }] });
+    expect(r.stdout).toBe(names.sort().join(' ') + '\n');
+  });
+
+  it('traces every filesystem call when asked', async () => {
+    const lines: string[] = [];
+    await capture({ module: fixture('fsops'), args: ['fsops', 'stat', '/'], mounts: [{ path: '/', fs: emptyOverlay() }], trace: (l) => lines.push(l) });
+    expect(lines[0]).toBe('0.root()');
+    expect(lines.some((l) => /^0\.stat\(\d+\)$/.test(l))).toBe(true);
+  });
+});
