@@ -13,3 +13,4 @@ export * from './seccomp.ts';
 export * from './init.ts';
 export * from './bundle.ts';
 export * from './container.ts';
+export * from './exec.ts';

@@ -68,6 +68,35 @@ export function crunRun(bundle: Bundle, spec: RuntimeSpec): CrunResult {
   return { status: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
+/**
+ * Starts the container detached, runs `crun exec --process` with `process` inside it, then kills
+ * and deletes the container. Returns the exec's result.
+ */
+export function crunExec(bundle: Bundle, spec: RuntimeSpec, process: object): CrunResult {
+  writeFileSync(join(bundle.dir, 'config.json'), JSON.stringify(spec, null, 2));
+  writeFileSync(join(bundle.dir, 'process.json'), JSON.stringify(process, null, 2));
+  const state = join(bundle.dir, 'state');
+  mkdirSync(state, { recursive: true });
+  const id = `skiff-spec-${globalThis.process.pid}-${++counter}`;
+  const script = [
+    'set -e',
+    'mount --make-rprivate /',
+    'if [ -d /sys/fs/cgroup/unified ] || ! grep -q " /sys/fs/cgroup cgroup2 " /proc/mounts; then',
+    '  umount -l /sys/fs/cgroup 2>/dev/null || true',
+    '  mount -t cgroup2 none /sys/fs/cgroup',
+    'fi',
+    `C="${CRUN} --root $1 --cgroup-manager=disabled"`,
+    '$C run -d --bundle "$2" "$3" </dev/null >/dev/null',
+    'set +e',
+    '$C exec --process "$2/process.json" "$3"',
+    'rc=$?',
+    '$C kill "$3" KILL 2>/dev/null; $C delete -f "$3" 2>/dev/null',
+    'exit $rc',
+  ].join('\n');
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', state, bundle.dir, id], { timeout: 30_000 });
+  return { status: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
 export function listDir(path: string): string[] {
   return readdirSync(path).sort();
 }
