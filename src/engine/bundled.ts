@@ -17,7 +17,7 @@ export interface BundledEntry {
   sha256: string;
   size: number;
   manifestDigest?: string;
-  platform?: string;
+  platform?: unknown;
 }
 
 export function defaultBundledDir(): string {

@@ -105,11 +105,13 @@ export class Engine {
     return loadConfig(this.ctx, await this.resolveImage(options));
   }
 
-  history(options: { ref: string }): Promise<HistoryRow[]> {
+  async history(options: { ref: string }): Promise<HistoryRow[]> {
+    await this.resolveImage(options);
     return history(this.ctx, options.ref);
   }
 
-  tag(options: { source: string; target: string }): Promise<string> {
+  async tag(options: { source: string; target: string }): Promise<string> {
+    await this.resolveImage({ ref: options.source });
     return tagImage(this.ctx, options.source, options.target);
   }
 
