@@ -78,13 +78,13 @@ export function diffUpper(overlay: Overlay): TarEntry[] {
   if (r.opaque) out.push(whiteoutEntry(OPAQUE_MARKER));
   const walk = (dir: Inode, prefix: string): void => {
     const children = dir.children!;
-    for (const name of sortedNames(children)) {
+    const names = sortedNames(children);
+    // Whiteouts before their siblings, as the image spec asks of layer writers.
+    for (const name of names) if (children.get(name)!.kind === 'whiteout') out.push(whiteoutEntry(prefix + WHITEOUT_PREFIX + name));
+    for (const name of names) {
       const i = children.get(name)!;
       const path = prefix + name;
-      if (i.kind === 'whiteout') {
-        out.push(whiteoutEntry(prefix + WHITEOUT_PREFIX + name));
-        continue;
-      }
+      if (i.kind === 'whiteout') continue;
       if (i.kind !== 'directory' && (upper.links.get(i) ?? 1) > 1) {
         const first = firstPath.get(i);
         if (first !== undefined) {

@@ -291,6 +291,8 @@ export class Overlay implements FileSystem {
       if (!dst.upper && linkCount(this.#lower.links, dst.inode) > 1) this.#copyUp(dst);
       this.#detach(nd, newName, dst, now);
     }
+    // A moved directory is complete in the upper; it must hide a lower directory at its new path.
+    if (srcIsDir) src.upper!.opaque = this.#visibleLower(nd)?.children!.get(newName)?.kind === 'directory';
     this.#detachName(od, oldName);
     const target = this.#copyUp(nd);
     target.children!.set(newName, src.upper!);
@@ -514,17 +516,17 @@ export class Overlay implements FileSystem {
   /**
    * Copies a directory up with its whole merged subtree, then cuts it loose from the lower tree:
    * it is about to live at another path, where its old lower directory must not show through.
-   * The top becomes opaque to hide whatever the lower has at the destination.
+   * (Whether it must hide a lower directory at its new path is the caller's business.)
    */
-  #copyUpTree(d: OverlayNode, top = true): void {
+  #copyUpTree(d: OverlayNode): void {
     const up = this.#copyUp(d);
     for (const name of this.#names(d)) {
       const c = this.#child(d, name)!;
-      if (c.inode.kind === 'directory') this.#copyUpTree(c, false);
+      if (c.inode.kind === 'directory') this.#copyUpTree(c);
       else this.#copyUp(c);
     }
     for (const [name, i] of up.children!) if (i.kind === 'whiteout') up.children!.delete(name);
-    if (top) up.opaque = true;
+    up.opaque = false;
     d.lower = null;
   }
 }
