@@ -1,0 +1,278 @@
+/**
+ * Host side of the guest agent protocol (vm-images/agent/PROTOCOL.md): typed calls, one per op,
+ * and process handles. Transport-free: bytes come in through `receive`, go out through `write`.
+ */
+import { SkiffError } from '../../errors.ts';
+import { AgentProcess, type ProcessControl } from './agent-process.ts';
+import { CreditWriter } from './flow.ts';
+import {
+  decodeJson, encodeFrame, encodeJson, FrameDecoder, frameName, FrameType, PROTOCOL_VERSION,
+  type ExitStatus, type Frame, type HelloInfo,
+} from './protocol.ts';
+
+export interface AgentClientOptions {
+  /** Sends bytes to the guest's console port (already chunked and paced). */
+  write: (bytes: Uint8Array) => void;
+  /** Default time a request may take before it fails with SkiffError VM. */
+  timeoutMs?: number;
+  /** Called with one line per frame in either direction. */
+  trace?: (line: string) => void;
+}
+
+export interface PingInfo { uptime_ms: number; mem_free_kb: number; procs: number }
+
+export interface ProcessOptions {
+  tty?: boolean;
+  rows?: number;
+  cols?: number;
+}
+export interface SpawnOptions extends ProcessOptions {
+  args: string[];
+  env?: string[];
+  cwd?: string;
+}
+export interface CreateOptions extends ProcessOptions {
+  /** Container id, as crun knows it. */
+  id: string;
+  /** Bundle directory in the guest (holds rootfs/ or the config's root.path). */
+  bundle: string;
+  /** config.json text; written into the bundle first when given. */
+  config?: string | object;
+}
+export interface ExecOptions extends ProcessOptions {
+  id: string;
+  /** OCI runtime-spec `process` object (or its JSON text). */
+  process: string | object;
+}
+
+type Pending = { op: string; resolve: (v: Record<string, unknown>) => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> };
+
+export class AgentClient implements ProcessControl {
+  private readonly decoder = new FrameDecoder();
+  private readonly out: CreditWriter;
+  private readonly pending = new Map<number, Pending>();
+  private readonly procs = new Map<number, AgentProcess>();
+  private nextReq = 1;
+  private nextChannel = 1;
+  private helloWaiters: ((h: HelloInfo) => void)[] = [];
+  private dead: SkiffError | null = null;
+  /** The last HELLO the agent sent. */
+  info: HelloInfo | null = null;
+
+  constructor(private readonly opts: AgentClientOptions) {
+    this.out = new CreditWriter(opts.write);
+  }
+
+  /** Bytes from the guest's console port. */
+  receive(bytes: Uint8Array): void {
+    for (const f of this.decoder.push(bytes)) this.dispatch(f);
+  }
+
+  /** Resolves at the agent's next HELLO; with `ask`, sends a HELLO request first (after a restore). */
+  hello(options: { ask?: boolean; timeoutMs?: number } = {}): Promise<HelloInfo> {
+    const timeoutMs = options.timeoutMs ?? this.opts.timeoutMs ?? 30_000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new SkiffError('VM', `guest agent did not say hello within ${timeoutMs} ms`)), timeoutMs);
+      this.helloWaiters.push((h) => { clearTimeout(timer); resolve(h); });
+      if (options.ask) this.send(encodeFrame(FrameType.Hello, 0));
+    });
+  }
+
+  ping(): Promise<PingInfo> {
+    return this.request('ping', {}) as unknown as Promise<PingInfo>;
+  }
+
+  async setClock(date: Date = new Date()): Promise<void> {
+    await this.request('set_clock', { epoch_ms: date.getTime() });
+  }
+
+  /** Bind-mounts 9P export `export` (a top-level directory of the host server's root) on `target`. */
+  async mount(o: { export: string; target: string; msize?: number; cache?: string }): Promise<void> {
+    await this.request('mount', { export: o.export, target: o.target, msize: o.msize, cache: o.cache });
+  }
+
+  async umount(o: { target: string }): Promise<void> {
+    await this.request('umount', { target: o.target });
+  }
+
+  async writeFile(o: { path: string; data: Uint8Array | string; mode?: number }): Promise<void> {
+    const fields: Record<string, unknown> = { path: o.path, mode: o.mode };
+    if (typeof o.data === 'string') fields.text = o.data;
+    else fields.data = base64(o.data);
+    await this.request('write_file', fields);
+  }
+
+  async mkdir(o: { path: string; mode?: number }): Promise<void> {
+    await this.request('mkdir', { path: o.path, mode: o.mode });
+  }
+
+  /** A plain guest process (no container): for setup and diagnostics. */
+  spawn(o: SpawnOptions): Promise<AgentProcess> {
+    return this.startProcess('spawn', o, { args: o.args, env: o.env, cwd: o.cwd });
+  }
+
+  /** `crun create`: the container's process waits for `start`; its stdio is the returned handle. */
+  create(o: CreateOptions): Promise<AgentProcess> {
+    return this.startProcess('create', o, { id: o.id, bundle: o.bundle, config: jsonText(o.config) });
+  }
+
+  async start(o: { id: string }): Promise<void> {
+    await this.request('start', { id: o.id });
+  }
+
+  /** create + start in one round trip. */
+  run(o: CreateOptions): Promise<AgentProcess> {
+    return this.startProcess('run', o, { id: o.id, bundle: o.bundle, config: jsonText(o.config) });
+  }
+
+  /** `crun exec` a further process in a running container. */
+  exec(o: ExecOptions): Promise<AgentProcess> {
+    return this.startProcess('exec', o, { id: o.id, process: jsonText(o.process) });
+  }
+
+  async delete(o: { id: string; force?: boolean }): Promise<void> {
+    await this.request('delete', { id: o.id, force: o.force });
+  }
+
+  async shutdown(): Promise<void> {
+    await this.request('shutdown', {});
+  }
+
+  /** After a snapshot restore: flow-control state is as saved (all buffers free). */
+  resetTransport(): void {
+    this.out.reset();
+  }
+
+  /** Fails everything outstanding; later calls fail at once. */
+  close(err: SkiffError): void {
+    if (this.dead) return;
+    this.dead = err;
+    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(err); }
+    this.pending.clear();
+    for (const p of this.procs.values()) p._fail(err);
+    this.procs.clear();
+  }
+
+  get liveProcesses(): number {
+    return this.procs.size;
+  }
+
+  request(op: string, fields: Record<string, unknown>, timeoutMs = this.opts.timeoutMs ?? 60_000): Promise<Record<string, unknown>> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new SkiffError('VM', `guest agent did not answer ${op} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { op, resolve, reject, timer });
+      this.send(encodeJson(FrameType.Request, id, { op, ...fields }));
+    });
+  }
+
+  stdin(channel: number, data: Uint8Array): void {
+    if (this.dead) return;
+    for (let off = 0; off < data.length || (data.length === 0 && off === 0); off += 65536) {
+      this.send(encodeFrame(FrameType.Stdin, channel, data.subarray(off, off + 65536)));
+      if (data.length === 0) break;
+    }
+  }
+
+  private async startProcess(op: string, o: ProcessOptions, fields: Record<string, unknown>): Promise<AgentProcess> {
+    const channel = this.nextChannel++;
+    const proc = new AgentProcess(channel, Boolean(o.tty), this);
+    // Registered before the request: a container's output can precede the answer to `run`.
+    this.procs.set(channel, proc);
+    try {
+      const r = await this.request(op, { channel, tty: o.tty, rows: o.rows, cols: o.cols, ...fields });
+      proc.pid = Number(r.pid ?? 0);
+      return proc;
+    } catch (err) {
+      this.procs.delete(channel);
+      throw err;
+    }
+  }
+
+  private send(frame: Uint8Array): void {
+    if (this.opts.trace) this.opts.trace(`-> ${describe(frame)}`);
+    this.out.write(frame);
+  }
+
+  private dispatch(f: Frame): void {
+    if (this.opts.trace && f.type !== FrameType.Ack) this.opts.trace(`<- ${frameName(f.type)} ch=${f.channel} ${preview(f)}`);
+    switch (f.type) {
+      case FrameType.Ack:
+        this.out.ack(new DataView(f.payload.buffer, f.payload.byteOffset, 4).getUint32(0, true));
+        break;
+      case FrameType.Hello: {
+        const info = decodeJson<HelloInfo>(f);
+        if (info.proto !== PROTOCOL_VERSION) {
+          this.close(new SkiffError('VM', `guest agent speaks protocol ${info.proto}, this host speaks ${PROTOCOL_VERSION}`));
+          return;
+        }
+        this.info = info;
+        for (const w of this.helloWaiters.splice(0)) w(info);
+        break;
+      }
+      case FrameType.Response: {
+        const p = this.pending.get(f.channel);
+        if (!p) return;
+        this.pending.delete(f.channel);
+        clearTimeout(p.timer);
+        const r = decodeJson<Record<string, unknown>>(f);
+        if (r.ok) p.resolve(r);
+        else p.reject(new SkiffError(errnoCode(Number(r.errno)), `guest agent ${p.op}: ${String(r.error)}`));
+        break;
+      }
+      case FrameType.Stdout:
+      case FrameType.Stderr: {
+        const proc = this.procs.get(f.channel);
+        if (!proc) return;
+        const s = f.type === FrameType.Stdout ? proc.stdout : proc.stderr;
+        if (f.payload.length === 0) s.end();
+        else s.push(f.payload);
+        break;
+      }
+      case FrameType.Exit: {
+        const proc = this.procs.get(f.channel);
+        if (!proc) return;
+        this.procs.delete(f.channel);
+        proc._exit(decodeJson<ExitStatus>(f));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+function errnoCode(errno: number) {
+  if (errno === 2 || errno === 3) return 'NOT_FOUND' as const; // ENOENT, ESRCH
+  if (errno === 17) return 'ALREADY_EXISTS' as const;
+  if (errno === 22) return 'INVALID_ARGUMENT' as const;
+  if (errno === 16) return 'IN_USE' as const;
+  if (errno === 38) return 'UNSUPPORTED' as const;
+  return 'RUNTIME' as const;
+}
+
+function jsonText(v: string | object | undefined): string | undefined {
+  return v === undefined || typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function describe(frame: Uint8Array): string {
+  const dv = new DataView(frame.buffer, frame.byteOffset);
+  return `${frameName(frame[2]!)} ch=${dv.getUint32(4, true)} ${preview({ type: frame[2] as FrameType, channel: 0, payload: frame.subarray(12) })}`;
+}
+
+function preview(f: Frame): string {
+  const text = new TextDecoder().decode(f.payload.subarray(0, 160));
+  return f.type === FrameType.Request || f.type === FrameType.Response || f.type === FrameType.Hello || f.type === FrameType.Exit
+    ? text
+    : `${f.payload.length} bytes`;
+}

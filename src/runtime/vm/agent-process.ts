@@ -1,0 +1,72 @@
+/** A process in the guest whose stdio is one agent channel (see AgentClient.spawn/run/exec). */
+import { ByteStream } from './byte-stream.ts';
+import type { ExitStatus } from './protocol.ts';
+import { signalNumber, type SignalName } from './signals.ts';
+
+/** What the process handle needs from the client; keeps the two files apart. */
+export interface ProcessControl {
+  stdin(channel: number, data: Uint8Array): void;
+  request(op: string, fields: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+export class AgentProcess {
+  readonly stdout = new ByteStream();
+  readonly stderr = new ByteStream();
+  /** PID in the guest's root pid namespace; 0 until the agent has answered. */
+  pid = 0;
+  private exitStatus: ExitStatus | null = null;
+  private readonly exited: Promise<ExitStatus>;
+  private resolveExit!: (s: ExitStatus) => void;
+  private rejectExit!: (e: unknown) => void;
+
+  constructor(readonly channel: number, readonly tty: boolean, private readonly ctl: ProcessControl) {
+    this.exited = new Promise((res, rej) => {
+      this.resolveExit = res;
+      this.rejectExit = rej;
+    });
+    this.exited.catch(() => {}); // observed through wait()
+  }
+
+  /** Bytes to the process's stdin (the pty for a TTY). */
+  write(data: Uint8Array | string): void {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    if (bytes.length) this.ctl.stdin(this.channel, bytes);
+  }
+
+  /** EOF on stdin (a no-op for a TTY: send ^D instead). */
+  closeStdin(): void {
+    this.ctl.stdin(this.channel, new Uint8Array(0));
+  }
+
+  async resize(size: { rows: number; cols: number }): Promise<void> {
+    await this.ctl.request('resize', { channel: this.channel, rows: size.rows, cols: size.cols });
+  }
+
+  async signal(sig: number | SignalName): Promise<void> {
+    await this.ctl.request('signal', { channel: this.channel, signal: signalNumber(sig) });
+  }
+
+  /** Resolves once the process has exited and its output has been delivered. */
+  wait(): Promise<ExitStatus> {
+    return this.exited;
+  }
+
+  get exit(): ExitStatus | null {
+    return this.exitStatus;
+  }
+
+  /** @internal from the client */
+  _exit(status: ExitStatus): void {
+    this.stdout.end();
+    this.stderr.end();
+    this.exitStatus = status;
+    this.resolveExit(status);
+  }
+
+  /** @internal from the client: the VM went away. */
+  _fail(err: unknown): void {
+    this.stdout.end();
+    this.stderr.end();
+    this.rejectExit(err);
+  }
+}

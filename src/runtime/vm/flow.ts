@@ -1,0 +1,80 @@
+/**
+ * Host-to-guest flow control over the virtio console. v86 drops input when the guest has no
+ * receive buffer posted, and Linux posts 4 KiB buffers, one per chunk we send. So bytes go out in
+ * chunks of at most CHUNK, with at most MAX_CHUNKS / MAX_BYTES not yet acknowledged; the agent's
+ * ACK frames (deltas of bytes it read) return the credit. Sans-IO: `sink` does the sending.
+ */
+export const CHUNK = 4096;
+export const MAX_CHUNKS = 4;
+export const MAX_BYTES = 16384;
+
+export class CreditWriter {
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private inflight: number[] = []; // sizes of unacknowledged chunks, oldest first
+  private inflightBytes = 0;
+  private headAcked = 0; // bytes of inflight[0] already acknowledged
+
+  constructor(private readonly sink: (chunk: Uint8Array) => void) {}
+
+  write(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.queue.push(bytes);
+    this.queued += bytes.length;
+    this.pump();
+  }
+
+  /** The agent read `n` more bytes. */
+  ack(n: number): void {
+    let left = n;
+    while (left > 0 && this.inflight.length > 0) {
+      const rest = this.inflight[0]! - this.headAcked;
+      if (left >= rest) {
+        left -= rest;
+        this.inflightBytes -= this.inflight.shift()!;
+        this.headAcked = 0;
+      } else {
+        this.headAcked += left;
+        left = 0;
+      }
+    }
+    this.pump();
+  }
+
+  /** Forget in-flight accounting: after a snapshot restore the guest's buffers are as saved (all free). */
+  reset(): void {
+    this.inflight = [];
+    this.inflightBytes = 0;
+    this.headAcked = 0;
+    this.pump();
+  }
+
+  get pending(): number {
+    return this.queued + this.inflightBytes;
+  }
+
+  private pump(): void {
+    while (this.queued > 0 && this.inflight.length < MAX_CHUNKS && this.inflightBytes < MAX_BYTES) {
+      const size = Math.min(CHUNK, this.queued, MAX_BYTES - this.inflightBytes);
+      const chunk = this.take(size);
+      this.inflight.push(size);
+      this.inflightBytes += size;
+      this.sink(chunk);
+    }
+  }
+
+  private take(size: number): Uint8Array {
+    const out = new Uint8Array(size);
+    let off = 0;
+    while (off < size) {
+      const head = this.queue[0]!;
+      const n = Math.min(head.length, size - off);
+      out.set(head.subarray(0, n), off);
+      off += n;
+      if (n === head.length) this.queue.shift();
+      else this.queue[0] = head.subarray(n);
+    }
+    this.queued -= size;
+    return out;
+  }
+}

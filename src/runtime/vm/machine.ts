@@ -1,0 +1,284 @@
+/**
+ * The guest VM: v86 running our kernel, initramfs and agent in a worker (never on the main
+ * thread). `Machine.start` restores the snapshot for these exact artifacts if there is one, else
+ * boots cold and saves one; either way it returns with the agent ready and the guest clock set.
+ * Failures (kernel panic, worker death, boot timeout) surface as SkiffError VM.
+ */
+import { SkiffError } from '../../errors.ts';
+import { AgentClient, type PingInfo } from './agent-client.ts';
+import { ARTIFACT_FILES, type ArtifactSource } from './artifacts.ts';
+import { snapshotKey, type SnapshotStore } from './snapshot-store.ts';
+import type { VmWorkerHandle } from './worker-handle.ts';
+import type { BootMessage, StateEncoding, WorkerToHost } from './worker-protocol.ts';
+
+/** v86's `filesystem.handle9p`, as a whole-message function (src/p9's `P9Server.handle` fits). */
+export type P9Handler = (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+export interface MachineOptions {
+  /** Default: vm-images/dist on Node; required in the browser (e.g. httpArtifacts(url)). */
+  artifacts?: ArtifactSource;
+  /** Default: files under $SKIFF_HOME (Node) or IndexedDB (browser); null: never save or restore. */
+  snapshots?: SnapshotStore | null;
+  /** Guest RAM; default the manifest's (128 MiB). */
+  memoryMiB?: number;
+  bootTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Serves the guest's 9P requests (the host9p device); can also be set later with set9pHandler. */
+  handle9p?: P9Handler;
+  /** Log every agent frame and kernel console line (also on with SKIFF_TRACE=vm). */
+  trace?: boolean | ((line: string) => void);
+  onSerial?: (line: string) => void;
+  /** Injectable worker factory; default worker_threads on Node, a Web Worker in the browser. */
+  spawnWorker?: () => Promise<VmWorkerHandle>;
+}
+
+export interface BootReport {
+  restored: boolean;
+  /** From start() to agent ready with the clock set. */
+  readyMs: number;
+  snapshotKey: string;
+  /** Set when this start saved a new snapshot: its stored (gzip) and raw sizes. */
+  savedBytes?: number;
+  savedRawBytes?: number;
+}
+
+const ENCODING: StateEncoding = 'gzip';
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
+  && typeof (globalThis as { window?: unknown }).window === 'undefined';
+
+export class Machine {
+  readonly agent: AgentClient;
+  boot!: BootReport;
+  private worker: VmWorkerHandle | null = null;
+  private handler: P9Handler | null;
+  private serialTail: string[] = [];
+  private crashed: SkiffError | null = null;
+  private stopped = false;
+  private crashListeners: ((err: SkiffError) => void)[] = [];
+  private savedWaiter: ((m: Extract<WorkerToHost, { t: 'saved' }>) => void) | null = null;
+  private startedWaiter: ((m: Extract<WorkerToHost, { t: 'started' }>) => void) | null = null;
+  private readonly log: ((line: string) => void) | null;
+
+  private constructor(private readonly opts: MachineOptions) {
+    const envTrace = isNode && /\bvm\b|^1$|^all$/.test((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.SKIFF_TRACE ?? '');
+    this.log = typeof opts.trace === 'function' ? opts.trace : opts.trace || envTrace ? (l) => console.error(`[vm] ${l}`) : null;
+    this.handler = opts.handle9p ?? null;
+    this.agent = new AgentClient({
+      write: (bytes) => this.worker?.post({ t: 'console', data: bytes }, [bytes.buffer as ArrayBuffer]),
+      timeoutMs: opts.requestTimeoutMs,
+      trace: this.log ?? undefined,
+    });
+  }
+
+  static async start(opts: MachineOptions = {}): Promise<Machine> {
+    const m = new Machine(opts);
+    await m.startUp();
+    return m;
+  }
+
+  /** Installs (or removes) the 9P handler; requests that arrive with none get Rlerror EIO. */
+  set9pHandler(handler: P9Handler | null): void {
+    this.handler = handler;
+  }
+
+  /** Called once if the VM dies after start (panic, worker death); calls fail with the same error. */
+  onCrash(cb: (err: SkiffError) => void): void {
+    if (this.crashed) cb(this.crashed);
+    else this.crashListeners.push(cb);
+  }
+
+  get state(): 'running' | 'crashed' | 'stopped' {
+    return this.crashed ? 'crashed' : this.stopped ? 'stopped' : 'running';
+  }
+
+  /** Agent round trip with a short deadline; a silent agent marks the machine crashed. */
+  async health(timeoutMs = 5000): Promise<PingInfo> {
+    if (this.crashed) throw this.crashed;
+    try {
+      return (await this.agent.request('ping', {}, timeoutMs)) as unknown as PingInfo;
+    } catch (err) {
+      if (err instanceof SkiffError && err.code === 'VM') this.crash(err);
+      throw err;
+    }
+  }
+
+  /** The current state, compressed as stored. */
+  async saveSnapshot(): Promise<{ state: ArrayBuffer; rawBytes: number; ms: number }> {
+    const saved = new Promise<Extract<WorkerToHost, { t: 'saved' }>>((r) => (this.savedWaiter = r));
+    this.worker!.post({ t: 'save', encoding: ENCODING });
+    const m = await this.orCrash(saved);
+    return { state: m.state, rawBytes: m.rawBytes, ms: m.ms };
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.agent.close(new SkiffError('VM', 'the VM was shut down'));
+    await this.worker?.terminate();
+    this.worker = null;
+  }
+
+  private async startUp(): Promise<void> {
+    const t0 = performance.now();
+    const artifacts = this.opts.artifacts ?? (await defaultArtifacts());
+    const snapshots = this.opts.snapshots === undefined ? await defaultSnapshots() : this.opts.snapshots;
+    const { text, value: manifest } = await artifacts.manifest();
+    const memoryBytes = (this.opts.memoryMiB ?? manifest.memoryMiB ?? 128) * 1024 * 1024;
+    const key = snapshotKey({ manifestText: text, v86Version: manifest.v86, memoryBytes, encoding: ENCODING });
+    const bios = await artifacts.read(ARTIFACT_FILES.bios);
+    const base = { t: 'boot' as const, memoryBytes, cmdline: manifest.cmdline, wasmPath: '' };
+
+    const state = snapshots ? await snapshots.get(key).catch(() => null) : null;
+    if (state) {
+      try {
+        await this.bootWith({ ...base, bios: bios.slice(0), state, stateEncoding: ENCODING }, true);
+        this.boot = { restored: true, readyMs: performance.now() - t0, snapshotKey: key };
+        return;
+      } catch (err) {
+        // A state that does not load is dropped and the guest boots cold; the cause is traced.
+        this.log?.(`restoring snapshot ${key} failed, booting cold: ${(err as Error).message}`);
+        await snapshots!.delete(key).catch(() => {});
+        await this.worker?.terminate();
+        this.worker = null;
+        this.crashed = null;
+      }
+    }
+    const [bzimage, initrd] = await Promise.all([artifacts.read(ARTIFACT_FILES.kernel), artifacts.read(ARTIFACT_FILES.initrd)]);
+    await this.bootWith({ ...base, bios, bzimage, initrd }, false);
+    this.boot = { restored: false, readyMs: performance.now() - t0, snapshotKey: key };
+    if (snapshots) {
+      const saved = await this.saveSnapshot();
+      await snapshots.put(key, saved.state);
+      this.boot.savedBytes = saved.state.byteLength;
+      this.boot.savedRawBytes = saved.rawBytes;
+    }
+  }
+
+  private async bootWith(msg: BootMessage, restore: boolean): Promise<void> {
+    const timeoutMs = this.opts.bootTimeoutMs ?? 60_000;
+    const spawn = this.opts.spawnWorker ?? (await defaultWorker());
+    const w = await spawn();
+    this.worker = w;
+    w.onMessage((m) => this.onWorker(m));
+    w.onError((err) => this.crash(new SkiffError('VM', `the emulator worker died: ${err.message}`, { cause: err })));
+    const started = new Promise<Extract<WorkerToHost, { t: 'started' }>>((r) => (this.startedWaiter = r));
+    const transfer = [msg.bios, msg.bzimage, msg.initrd, msg.state].filter((b): b is ArrayBuffer => b !== undefined);
+    w.post({ ...msg, wasmPath: w.wasmPath }, transfer);
+    const ready = (async () => {
+      const hello = this.agent.hello({ timeoutMs });
+      await started;
+      if (restore) {
+        this.agent.resetTransport();
+        // The restored agent sits in poll(); ask it to introduce itself (again until it does).
+        const again = setInterval(() => this.agent.hello({ ask: true, timeoutMs: 1000 }).catch(() => {}), 500);
+        try {
+          await this.agent.hello({ ask: true, timeoutMs });
+        } finally {
+          clearInterval(again);
+        }
+      } else {
+        await hello;
+      }
+      // A restored guest's clock is the snapshot's; a cold one's is the RTC's, to the second.
+      await this.agent.setClock(new Date());
+    })();
+    ready.catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new SkiffError('VM',
+        `the guest did not become ready within ${timeoutMs} ms (${restore ? 'restore' : 'cold boot'}); last console lines:\n${this.serialTail.join('\n')}`)), timeoutMs);
+    });
+    try {
+      await this.orCrash(Promise.race([ready, deadline]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private onWorker(m: WorkerToHost): void {
+    switch (m.t) {
+      case 'console':
+        this.agent.receive(m.data);
+        break;
+      case 'serial':
+        this.serialTail.push(m.line);
+        if (this.serialTail.length > 40) this.serialTail.shift();
+        this.log?.(`console: ${m.line}`);
+        this.opts.onSerial?.(m.line);
+        if (/Kernel panic|BUG: |Oops: /.test(m.line)) this.crash(new SkiffError('VM', `the guest kernel failed: ${m.line}`));
+        break;
+      case 'p9':
+        void this.serve9p(m.id, m.data);
+        break;
+      case 'started':
+        this.startedWaiter?.(m);
+        break;
+      case 'saved':
+        this.savedWaiter?.(m);
+        break;
+      case 'error':
+        this.crash(new SkiffError('VM', `emulator: ${m.message}`));
+        break;
+      case 'stopped':
+        if (!this.stopped) this.crash(new SkiffError('VM', 'the emulator stopped unexpectedly'));
+        break;
+    }
+  }
+
+  private async serve9p(id: number, req: Uint8Array): Promise<void> {
+    let reply: Uint8Array;
+    try {
+      reply = this.handler ? await this.handler(req) : rlerror(req, 5);
+    } catch {
+      reply = rlerror(req, 5);
+    }
+    this.worker?.post({ t: 'p9-reply', id, data: reply });
+  }
+
+  private crash(err: SkiffError): void {
+    if (this.crashed || this.stopped) return;
+    this.crashed = err;
+    this.agent.close(err);
+    for (const l of this.crashListeners.splice(0)) l(err);
+  }
+
+  /** Rejects as soon as the machine crashes, whatever `p` is waiting for. */
+  private orCrash<T>(p: Promise<T>): Promise<T> {
+    if (this.crashed) return Promise.reject(this.crashed);
+    return new Promise<T>((resolve, reject) => {
+      this.crashListeners.push(reject);
+      p.then(resolve, reject).finally(() => {
+        const i = this.crashListeners.indexOf(reject);
+        if (i >= 0) this.crashListeners.splice(i, 1);
+      });
+    });
+  }
+}
+
+/** Rlerror for the request's tag: what the guest gets when no 9P server is installed. */
+function rlerror(req: Uint8Array, errno: number): Uint8Array {
+  const out = new Uint8Array(11);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 11, true);
+  out[4] = 7; // Rlerror
+  out[5] = req[5] ?? 0;
+  out[6] = req[6] ?? 0;
+  dv.setUint32(7, errno, true);
+  return out;
+}
+
+async function defaultArtifacts(): Promise<ArtifactSource> {
+  if (isNode) return (await import('./artifacts-node.ts')).nodeArtifacts();
+  throw new SkiffError('INVALID_ARGUMENT', 'Machine.start: pass `artifacts` (e.g. httpArtifacts(url)) in the browser');
+}
+
+async function defaultSnapshots(): Promise<SnapshotStore> {
+  if (isNode) return (await import('./snapshot-node.ts')).nodeSnapshots();
+  return (await import('./snapshot-idb.ts')).idbSnapshots();
+}
+
+async function defaultWorker(): Promise<() => Promise<VmWorkerHandle>> {
+  if (isNode) return (await import('./worker-node.ts')).spawnNodeVmWorker;
+  const { spawnWebVmWorker } = await import('./worker-web.ts');
+  return () => spawnWebVmWorker();
+}

@@ -1,0 +1,117 @@
+/**
+ * Wire format of the guest agent (vm-images/agent/PROTOCOL.md): a sans-IO codec. `encodeFrame`
+ * builds one frame; `FrameDecoder` takes bytes in arbitrary chunks and yields whole frames.
+ */
+import { SkiffError } from '../../errors.ts';
+
+export const PROTOCOL_VERSION = 1;
+export const FRAME_HEADER = 12;
+export const MAX_PAYLOAD = 1 << 20;
+const MAGIC0 = 0x5c;
+const MAGIC1 = 0xf1;
+
+export const FrameType = {
+  Hello: 0x01,
+  Request: 0x02,
+  Response: 0x03,
+  Exit: 0x04,
+  Stdin: 0x10,
+  Stdout: 0x11,
+  Stderr: 0x12,
+  Ack: 0x20,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+export interface Frame {
+  type: FrameType;
+  channel: number;
+  payload: Uint8Array;
+}
+
+export interface HelloInfo {
+  proto: number;
+  agent: string;
+  ready: boolean;
+  boot_ms: number;
+}
+
+/** What an EXIT frame reports: exitCode is 128+signal when a signal killed the process. */
+export interface ExitStatus {
+  exitCode: number;
+  signal?: number;
+  oomKilled: boolean;
+}
+
+export function encodeFrame(type: FrameType, channel: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  if (payload.length > MAX_PAYLOAD) {
+    throw new SkiffError('INVALID_ARGUMENT', `agent frame payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+  }
+  const out = new Uint8Array(FRAME_HEADER + payload.length);
+  const dv = new DataView(out.buffer);
+  out[0] = MAGIC0;
+  out[1] = MAGIC1;
+  out[2] = type;
+  dv.setUint32(4, channel >>> 0, true);
+  dv.setUint32(8, payload.length, true);
+  out.set(payload, FRAME_HEADER);
+  return out;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export function encodeJson(type: FrameType, channel: number, value: unknown): Uint8Array {
+  return encodeFrame(type, channel, enc.encode(JSON.stringify(value)));
+}
+
+export function decodeJson<T>(frame: Frame): T {
+  const text = dec.decode(frame.payload);
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new SkiffError('VM', `agent sent malformed JSON in a frame of type 0x${frame.type.toString(16)}: ${text.slice(0, 80)}`);
+  }
+}
+
+/** Reassembles frames from a byte stream; resynchronises on the magic after garbage. */
+export class FrameDecoder {
+  private buf = new Uint8Array(0);
+  /** Bytes skipped while looking for a frame start (only the serial fallback should see any). */
+  skipped = 0;
+
+  push(chunk: Uint8Array): Frame[] {
+    if (this.buf.length === 0) this.buf = chunk.slice();
+    else {
+      const merged = new Uint8Array(this.buf.length + chunk.length);
+      merged.set(this.buf);
+      merged.set(chunk, this.buf.length);
+      this.buf = merged;
+    }
+    const frames: Frame[] = [];
+    let off = 0;
+    const b = this.buf;
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    while (b.length - off >= FRAME_HEADER) {
+      const len = dv.getUint32(off + 8, true);
+      if (b[off] !== MAGIC0 || b[off + 1] !== MAGIC1 || len > MAX_PAYLOAD) {
+        off++;
+        this.skipped++;
+        continue;
+      }
+      if (b.length - off < FRAME_HEADER + len) break;
+      frames.push({
+        type: b[off + 2] as FrameType,
+        channel: dv.getUint32(off + 4, true),
+        payload: b.slice(off + FRAME_HEADER, off + FRAME_HEADER + len),
+      });
+      off += FRAME_HEADER + len;
+    }
+    this.buf = off === 0 ? b : b.slice(off);
+    return frames;
+  }
+}
+
+export function frameName(type: number): string {
+  for (const [k, v] of Object.entries(FrameType)) if (v === type) return k;
+  return `0x${type.toString(16)}`;
+}

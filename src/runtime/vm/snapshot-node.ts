@@ -1,0 +1,39 @@
+/** Snapshots as files: $SKIFF_HOME/vm/snapshots, else $XDG_CACHE_HOME/skiff or ~/.cache/skiff. */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { SkiffError } from '../../errors.ts';
+import type { SnapshotStore } from './snapshot-store.ts';
+
+export function defaultSnapshotDir(env: Record<string, string | undefined> = process.env): string {
+  if (env.SKIFF_HOME) return join(env.SKIFF_HOME, 'vm', 'snapshots');
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'skiff', 'vm', 'snapshots');
+}
+
+export function nodeSnapshots(dir: string = defaultSnapshotDir()): SnapshotStore {
+  const file = (key: string) => {
+    if (!/^[\w.-]+$/.test(key)) throw new SkiffError('INVALID_ARGUMENT', `bad snapshot key ${JSON.stringify(key)}`);
+    return join(dir, `${key}.state`);
+  };
+  return {
+    async get(key) {
+      try {
+        const b = await readFile(file(key));
+        return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw new SkiffError('STORAGE', `reading snapshot ${file(key)}: ${(err as Error).message}`, { cause: err });
+      }
+    },
+    async put(key, state) {
+      await mkdir(dir, { recursive: true });
+      // Write then rename: a crash mid-write leaves no truncated state under the real name.
+      const tmp = `${file(key)}.${process.pid}.tmp`;
+      await writeFile(tmp, new Uint8Array(state));
+      await rename(tmp, file(key));
+    },
+    async delete(key) {
+      await rm(file(key), { force: true });
+    },
+  };
+}

@@ -1,0 +1,12 @@
+/** The emulator worker as the Machine sees it, whatever runs it (worker_threads or Web Worker). */
+import type { HostToWorker, WorkerToHost } from './worker-protocol.ts';
+
+export interface VmWorkerHandle {
+  post(msg: HostToWorker, transfer?: Transferable[]): void;
+  onMessage(cb: (msg: WorkerToHost) => void): void;
+  /** Called once if the worker dies (an uncaught error or an exit). */
+  onError(cb: (err: Error) => void): void;
+  terminate(): Promise<void>;
+  /** Where the worker finds v86.wasm (a path in Node, a URL in the browser). */
+  wasmPath: string;
+}

@@ -1,0 +1,95 @@
+/**
+ * Inside the emulator worker: owns the V86 instance. Console bytes, kernel serial lines and 9P
+ * messages are relayed to the Machine on the main thread; states are (de)compressed here so the
+ * main thread never does the heavy lifting.
+ */
+import { V86 } from 'v86';
+import type { BootMessage, HostToWorker, StateEncoding, WorkerEndpoint } from './worker-protocol.ts';
+
+export function serveVmWorker(ep: WorkerEndpoint): void {
+  let emulator: V86 | null = null;
+  const p9Replies = new Map<number, (reply: Uint8Array) => void>();
+  let next9p = 1;
+  let serial = '';
+
+  const fail = (err: unknown) => ep.post({ t: 'error', message: err instanceof Error ? err.message : String(err) });
+
+  async function boot(m: BootMessage): Promise<void> {
+    const t0 = performance.now();
+    let initial: ArrayBuffer | undefined;
+    if (m.state) initial = m.stateEncoding === 'gzip' ? await inflate(m.state) : m.state;
+    // Same devices on a cold boot and a restore: a state only loads into an identical machine.
+    const emu = new V86({
+      wasm_path: m.wasmPath,
+      memory_size: m.memoryBytes,
+      vga_memory_size: 2 << 20,
+      bios: { buffer: m.bios },
+      ...(initial
+        ? { initial_state: { buffer: initial } }
+        : { bzimage: { buffer: m.bzimage! }, initrd: { buffer: m.initrd! }, cmdline: m.cmdline }),
+      virtio_console: true,
+      filesystem: {
+        handle9p: (req: Uint8Array, reply: (r: Uint8Array) => void) => {
+          const id = next9p++;
+          p9Replies.set(id, reply);
+          ep.post({ t: 'p9', id, data: req.slice() });
+        },
+      },
+      autostart: true,
+      disable_keyboard: true,
+      disable_mouse: true,
+      disable_speaker: true,
+    } as unknown as ConstructorParameters<typeof V86>[0]);
+    emulator = emu;
+    emu.add_listener('virtio-console0-output-bytes', (bytes: Uint8Array) => {
+      const data = bytes.slice();
+      ep.post({ t: 'console', data }, [data.buffer]);
+    });
+    emu.add_listener('serial0-output-byte', (byte: number) => {
+      if (byte === 10) {
+        ep.post({ t: 'serial', line: serial });
+        serial = '';
+      } else if (byte !== 13 && serial.length < 4096) serial += String.fromCharCode(byte);
+    });
+    emu.add_listener('emulator-ready', () => ep.post({ t: 'started', restored: Boolean(initial), ms: performance.now() - t0 }));
+    emu.add_listener('emulator-stopped', () => ep.post({ t: 'stopped' }));
+  }
+
+  async function save(encoding: StateEncoding): Promise<void> {
+    if (!emulator) throw new Error('save: the emulator is not running');
+    const t0 = performance.now();
+    const raw = await emulator.save_state();
+    const state = encoding === 'gzip' ? await deflate(raw) : raw;
+    ep.post({ t: 'saved', state, rawBytes: raw.byteLength, ms: performance.now() - t0 }, [state]);
+  }
+
+  ep.onMessage((m: HostToWorker) => {
+    switch (m.t) {
+      case 'boot':
+        boot(m).catch(fail);
+        break;
+      case 'console':
+        (emulator as unknown as { bus?: { send(e: string, d: unknown): void } } | null)?.bus?.send('virtio-console0-input-bytes', m.data);
+        break;
+      case 'p9-reply': {
+        const reply = p9Replies.get(m.id);
+        p9Replies.delete(m.id);
+        reply?.(m.data);
+        break;
+      }
+      case 'save':
+        save(m.encoding).catch(fail);
+        break;
+      case 'stop':
+        Promise.resolve(emulator?.destroy()).then(() => ep.post({ t: 'stopped' }), fail);
+        emulator = null;
+        break;
+    }
+  });
+}
+
+async function pipe(buf: ArrayBuffer, stream: CompressionStream | DecompressionStream): Promise<ArrayBuffer> {
+  return new Response(new Blob([buf]).stream().pipeThrough(stream)).arrayBuffer();
+}
+const deflate = (b: ArrayBuffer) => pipe(b, new CompressionStream('gzip'));
+const inflate = (b: ArrayBuffer) => pipe(b, new DecompressionStream('gzip'));

@@ -1,0 +1,50 @@
+/**
+ * Node adapter: the emulator in a worker_threads Worker. Running from sources, the entry is bundled
+ * once per process with esbuild (v86 included) into a temp file, as the WASI runner does: Node
+ * cannot load TypeScript in a worker by itself.
+ */
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { VmWorkerHandle } from './worker-handle.ts';
+
+const fromSources = import.meta.url.endsWith('.ts');
+const entry = new URL(`../../../workers/vm-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
+let bundled: Promise<string> | null = null;
+
+function workerScript(): Promise<string> {
+  if (!fromSources) return Promise.resolve(fileURLToPath(entry));
+  bundled ??= (async () => {
+    const esbuild = await import('esbuild');
+    const outfile = join(tmpdir(), `skiff-vm-worker-${process.pid}-${Date.now()}.mjs`);
+    await esbuild.build({
+      entryPoints: [fileURLToPath(entry)], bundle: true, format: 'esm', platform: 'node', target: 'node20',
+      outfile, logLevel: 'error',
+      // libv86 probes for `require` when it loads its wasm; give the ESM bundle one.
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
+    process.once('exit', () => rmSync(outfile, { force: true }));
+    return outfile;
+  })();
+  return bundled;
+}
+
+export async function spawnNodeVmWorker(): Promise<VmWorkerHandle> {
+  const w = new Worker(await workerScript(), { stdout: false, stderr: false });
+  const wasmPath = createRequire(import.meta.url).resolve('v86/build/v86.wasm');
+  let errored = false;
+  return {
+    wasmPath,
+    post: (msg, transfer) => w.postMessage(msg, (transfer ?? []) as never),
+    onMessage: (cb) => void w.on('message', cb),
+    onError: (cb) => {
+      const once = (err: Error) => { if (!errored) { errored = true; cb(err); } };
+      w.on('error', once);
+      w.on('exit', (code) => once(new Error(`the emulator worker exited with code ${code}`)));
+    },
+    terminate: async () => { errored = true; await w.terminate(); },
+  };
+}

@@ -1,0 +1,38 @@
+/** Messages between the Machine (main thread) and the emulator worker. Wire types only. */
+
+export type StateEncoding = 'gzip' | 'raw';
+
+export interface BootMessage {
+  t: 'boot';
+  /** Node: a file path; browser: a URL. */
+  wasmPath: string;
+  memoryBytes: number;
+  cmdline: string;
+  bios: ArrayBuffer;
+  /** Cold boot: kernel and initrd. Restore: a saved state instead. */
+  bzimage?: ArrayBuffer;
+  initrd?: ArrayBuffer;
+  state?: ArrayBuffer;
+  stateEncoding?: StateEncoding;
+}
+
+export type HostToWorker =
+  | BootMessage
+  | { t: 'console'; data: Uint8Array }
+  | { t: 'p9-reply'; id: number; data: Uint8Array }
+  | { t: 'save'; encoding: StateEncoding }
+  | { t: 'stop' };
+
+export type WorkerToHost =
+  | { t: 'started'; restored: boolean; ms: number }
+  | { t: 'console'; data: Uint8Array }
+  | { t: 'serial'; line: string }
+  | { t: 'p9'; id: number; data: Uint8Array }
+  | { t: 'saved'; state: ArrayBuffer; rawBytes: number; ms: number }
+  | { t: 'error'; message: string }
+  | { t: 'stopped' };
+
+export interface WorkerEndpoint {
+  post(msg: WorkerToHost, transfer?: Transferable[]): void;
+  onMessage(cb: (msg: HostToWorker) => void): void;
+}
