@@ -8,7 +8,7 @@ import { createStore, delMany, get, getMany, keys, setMany, type UseStore } from
 import { SkiffError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import { BufferedIngestion } from './buffered.ts';
-import { notFound, type BlobInfo, type ContentStore, type Ingestion } from './store.ts';
+import { notFound, sliceStream, type BlobInfo, type ContentStore, type Ingestion } from './store.ts';
 
 export interface IdbContentStoreOptions {
   /** IndexedDB database name (default "skiff-content"); one object store lives in it. */
@@ -40,6 +40,10 @@ export class IdbContentStore implements ContentStore {
     const b = await wrap(get<Uint8Array>(BLOB + digest, this.#store), `reading ${digest}`);
     if (!b) throw notFound(digest);
     return b;
+  }
+
+  stream(digest: Digest, opts: { chunkSize?: number } = {}): AsyncIterable<Uint8Array> {
+    return sliceStream(this.get(digest), opts.chunkSize);
   }
 
   async list(): Promise<BlobInfo[]> {

@@ -1,7 +1,7 @@
 /** In-memory content store: tests, and ephemeral sessions in a tab. */
 import type { Digest } from '../oci/digest.ts';
 import { BufferedIngestion } from './buffered.ts';
-import { notFound, type BlobInfo, type ContentStore, type Ingestion } from './store.ts';
+import { notFound, sliceStream, type BlobInfo, type ContentStore, type Ingestion } from './store.ts';
 
 export class MemoryContentStore implements ContentStore {
   readonly #blobs = new Map<Digest, Uint8Array>();
@@ -21,6 +21,10 @@ export class MemoryContentStore implements ContentStore {
     const b = this.#blobs.get(digest);
     if (!b) throw notFound(digest);
     return b;
+  }
+
+  stream(digest: Digest, opts: { chunkSize?: number } = {}): AsyncIterable<Uint8Array> {
+    return sliceStream(this.get(digest), opts.chunkSize);
   }
 
   async list(): Promise<BlobInfo[]> {

@@ -79,6 +79,53 @@ export class NodeFsContentStore implements ContentStore {
     }
   }
 
+  async *stream(digest: Digest, opts: { chunkSize?: number } = {}): AsyncGenerator<Uint8Array> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.blobPath(digest), 'r');
+    } catch (e) {
+      if (isENOENT(e)) throw notFound(digest);
+      throw storageError(e, `reading ${digest}`);
+    }
+    try {
+      const size = opts.chunkSize ?? 1 << 20;
+      for (;;) {
+        // A fresh buffer per chunk: consumers may keep chunks (the tar parser returns views).
+        const buf = new Uint8Array(size);
+        const { bytesRead } = await fh.read(buf, 0, size, null);
+        if (bytesRead === 0) return;
+        yield bytesRead === size ? buf : buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Remove in-flight files older than `olderThanMs` (left by crashed writers). Returns how many. */
+  async pruneIngest(opts: { olderThanMs?: number } = {}): Promise<number> {
+    const cutoff = Date.now() - (opts.olderThanMs ?? 24 * 3600_000);
+    let names: string[];
+    try {
+      names = await readdir(this.#ingestDir);
+    } catch (e) {
+      if (isENOENT(e)) return 0;
+      throw storageError(e, `listing ${this.#ingestDir}`);
+    }
+    let n = 0;
+    for (const name of names) {
+      const p = join(this.#ingestDir, name);
+      try {
+        if ((await stat(p)).mtimeMs < cutoff) {
+          await rm(p, { force: true });
+          n++;
+        }
+      } catch (e) {
+        if (!isENOENT(e)) throw storageError(e, `pruning ${p}`);
+      }
+    }
+    return n;
+  }
+
   async list(): Promise<BlobInfo[]> {
     let names: string[];
     try {

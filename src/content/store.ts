@@ -25,6 +25,11 @@ export interface Provider {
   /** The whole blob; NOT_FOUND if absent. */
   get(digest: Digest): Promise<Uint8Array>;
   list(): Promise<BlobInfo[]>;
+  /**
+   * The blob as chunks, for blobs too big to hold at once (Node's readFile stops at 2 GiB).
+   * NOT_FOUND (on first iteration) if absent.
+   */
+  stream(digest: Digest, opts?: { chunkSize?: number }): AsyncIterable<Uint8Array>;
 }
 
 export interface Expected {
@@ -88,6 +93,12 @@ export function checkExpected(actual: BlobInfo, expected: Expected | undefined):
       `content size mismatch for ${actual.digest}: expected ${expected.expectedSize} bytes, got ${actual.size}` +
       (expected.expectedDigest ? ` (expected digest ${expected.expectedDigest})` : ''));
   }
+}
+
+/** `stream` for backends that hold whole blobs: subarray views, no copies. */
+export async function* sliceStream(whole: Promise<Uint8Array>, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
+  const b = await whole;
+  for (let i = 0; i < b.length; i += chunkSize) yield b.subarray(i, i + chunkSize);
 }
 
 export function notFound(digest: Digest): SkiffError {

@@ -1,7 +1,7 @@
 /** The ContentStore contract, run against every backend. */
 import { describe, expect, it } from 'vitest';
 import { isSkiffError } from '../../src/errors.ts';
-import { sha256Digest, type Digest } from '../../src/oci/digest.ts';
+import { createHasher, sha256Digest, type Digest } from '../../src/oci/digest.ts';
 import { putBlob, putStream, type ContentStore } from '../../src/content/store.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -31,6 +31,9 @@ export function contentStoreConformance(name: string, make: () => Promise<Conten
       expect(await s.info(d)).toEqual(info);
       expect(Array.from(await s.get(d))).toEqual(Array.from(bytes));
       expect(await s.list()).toEqual([info]);
+      const streamed: number[] = [];
+      for await (const c of s.stream(d, { chunkSize: 4 })) streamed.push(...c);
+      expect(streamed).toEqual(Array.from(bytes));
       expect(await s.delete(d)).toBe(true);
       expect(await s.delete(d)).toBe(false);
       expect(await s.has(d)).toBe(false);
@@ -42,6 +45,7 @@ export function contentStoreConformance(name: string, make: () => Promise<Conten
       const d = sha256Digest('absent');
       await expectCode(s.get(d), 'NOT_FOUND', new RegExp(d));
       await expectCode(s.info(d), 'NOT_FOUND', new RegExp(d));
+      await expectCode((async () => { for await (const _ of s.stream(d)) { /* drain */ } })(), 'NOT_FOUND', new RegExp(d));
     });
 
     it('an ingestion is invisible until commit, streamed chunks hash correctly', async () => {
@@ -62,6 +66,12 @@ export function contentStoreConformance(name: string, make: () => Promise<Conten
       const got = await s.get(d);
       expect(got.length).toBe(data.length);
       expect(sha256Digest(got)).toBe(d);
+      const h = createHasher();
+      const kept: Uint8Array[] = [];
+      for await (const c of s.stream(d, { chunkSize: 70_000 })) { h.update(c); kept.push(c); }
+      expect(h.digest()).toBe(d);
+      // chunks stay valid after iteration (not a reused buffer)
+      expect(sha256Digest(Buffer.concat(kept))).toBe(d);
       await expectCode(ing.write(enc('x')), 'INVALID_ARGUMENT', /committed/);
     });
 

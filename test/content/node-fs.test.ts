@@ -24,6 +24,17 @@ describe('node-fs layout and processes', () => {
     expect(readdirSync(join(root, 'ingest'))).toEqual([]);
   });
 
+  it('pruneIngest removes stale in-flight files only', async () => {
+    const root = join(base, 'prune');
+    const s = new NodeFsContentStore({ root });
+    const ing = s.ingest();
+    await ing.write(new TextEncoder().encode('in flight'));
+    expect(readdirSync(join(root, 'ingest')).length).toBe(1);
+    expect(await s.pruneIngest()).toBe(0);
+    expect(await s.pruneIngest({ olderThanMs: -1000 })).toBe(1);
+    expect(readdirSync(join(root, 'ingest'))).toEqual([]);
+  });
+
   it('two processes writing the same blob at once both succeed, one correct file remains', async () => {
     const root = join(base, 'race');
     const data = new Uint8Array(8 << 20).map((_, i) => (i * 2654435761) >>> 24);
