@@ -1,0 +1,124 @@
+/**
+ * The real `skiff` bin (bin/skiff.js, no build step) in child processes over a temporary
+ * $SKIFF_HOME: Docker's commands, output shapes, exit codes; two loads at once.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTar } from '../../src/archive/index.ts';
+import { buildImage, dockerLegacyArchive, ociArchive } from '../engine/fixtures/images.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const bin = join(root, 'bin', 'skiff.js');
+const execFileP = promisify(execFile);
+let dir: string;
+let home: string;
+
+interface Result { code: number; stdout: string; stderr: string }
+
+async function skiff(...args: string[]): Promise<Result> {
+  try {
+    const r = await execFileP(process.execPath, [bin, ...args], { env: { ...process.env, SKIFF_HOME: home }, cwd: dir, maxBuffer: 64 << 20 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const v1 = buildImage({ layers: [{ files: [{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', content: '#!sh', mode: 0o755 }, { name: 'etc/', type: 'directory' }, { name: 'etc/motd', content: 'v1\n' }], gzip: true }], cmd: ['sh'] });
+const v2 = buildImage({ layers: [{ files: [{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', content: '#!sh', mode: 0o755 }], gzip: true }, { files: [{ name: 'etc/', type: 'directory' }, { name: 'etc/motd', content: 'v2\n' }] }], cmd: ['sh'] });
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'skiff-cli-'));
+  home = join(dir, 'home');
+  writeFileSync(join(dir, 'v1.tar'), dockerLegacyArchive([{ image: v1, tags: ['app:latest'] }]));
+  writeFileSync(join(dir, 'v2.tar'), ociArchive([{ image: v2, tags: ['docker.io/library/app:latest'] }]));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('skiff CLI', () => {
+  it('load, images (table and json), inspect, history', async () => {
+    const load = await skiff('load', '-i', 'v1.tar');
+    expect(load).toMatchObject({ code: 0, stdout: 'Loaded image: app:latest\n' });
+    const table = await skiff('images');
+    expect(table.stdout.split('\n')[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+PLATFORM\s+SIZE$/);
+    expect(table.stdout).toContain(`app          latest   ${v1.configDigest.slice(7, 19)}`);
+    const json = (await skiff('images', '--format', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(json).toEqual([expect.objectContaining({ Repository: 'app', Tag: 'latest', ID: v1.configDigest.slice(7, 19), Platform: 'linux/386' })]);
+    const inspect = JSON.parse((await skiff('image', 'inspect', 'app')).stdout);
+    expect(inspect[0]).toMatchObject({ Id: v1.configDigest, RepoTags: ['app:latest'], Os: 'linux', Architecture: '386', RootFS: { Layers: [v1.layers[0]!.diffId] } });
+    const hist = await skiff('history', 'app');
+    expect(hist.stdout).toMatch(/IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT\n/);
+    expect(hist.stdout).toContain('layer 0');
+  });
+
+  it('errors: Error: ... with exit 1; usage errors exit 125', async () => {
+    expect(await skiff('rmi', 'nope')).toMatchObject({ code: 1, stderr: 'Error: No such image: nope\n' });
+    expect(await skiff('image', 'inspect', 'nope:1')).toMatchObject({ code: 1, stderr: 'Error: No such image: nope:1\n' });
+    const bad = await skiff('images', '--bogus');
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain("unknown option '--bogus'");
+    expect((await skiff('frobnicate')).code).toBe(125);
+    expect(await skiff('load', '-i', 'missing.tar')).toMatchObject({ code: 1, stderr: expect.stringContaining('missing.tar: no such file') });
+    writeFileSync(join(dir, 'junk.tar'), 'not a tar at all'.repeat(100));
+    const junk = await skiff('load', '-i', 'junk.tar');
+    expect(junk.code).toBe(1);
+    expect(junk.stderr).toMatch(/^Error: loading junk\.tar: /);
+  });
+
+  it('tag moves with history; image rollback goes back; rmi untags', async () => {
+    expect((await skiff('load', '-i', 'v2.tar')).stdout).toBe('Loaded image: app:latest\n');
+    expect((await skiff('images', '--format', 'json')).stdout).toContain(v2.configDigest.slice(7, 19));
+    const rb = await skiff('image', 'rollback', 'app');
+    expect(rb).toMatchObject({ code: 0, stdout: expect.stringContaining(`-> sha256:`) });
+    expect(JSON.parse((await skiff('image', 'inspect', 'app')).stdout)[0].Id).toBe(v1.configDigest);
+    expect((await skiff('tag', 'app', 'other/app:2')).code).toBe(0);
+    expect((await skiff('rmi', 'other/app:2')).stdout).toBe('Untagged: other/app:2\n');
+  });
+
+  it('create, ps -a, export, rm; rmi refuses while used', async () => {
+    const create = await skiff('create', '--name', 'web', '-e', 'X=1', 'app', 'sh', '-c', 'echo hi');
+    expect(create.code).toBe(0);
+    const id = create.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const ps = await skiff('ps', '-a');
+    expect(ps.stdout).toMatch(new RegExp(`${id.slice(0, 12)}\\s+app\\s+"sh -c echo hi"\\s+.*Created\\s+web`));
+    expect((await skiff('ps')).stdout.trim().split('\n').length).toBe(1);
+    const refused = await skiff('rmi', 'app');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`container ${id.slice(0, 12)} is using its referenced image`);
+    expect((await skiff('export', 'web', '-o', 'web.tar')).code).toBe(0);
+    const names = readTar(new Uint8Array(readFileSync(join(dir, 'web.tar')))).map((e) => e.header.name.replace(/^\.\//, '').replace(/\/$/, ''));
+    expect(names).toEqual(expect.arrayContaining(['bin/sh', 'etc/motd']));
+    expect((await skiff('diff', 'web')).stdout).toBe('');
+    expect(await skiff('rm', 'web')).toMatchObject({ code: 0, stdout: 'web\n' });
+    expect((await skiff('ps', '-a', '-q')).stdout.trim()).toBe('');
+  });
+
+  it('save -o writes an archive skopeo reads; system df; image prune', async () => {
+    expect((await skiff('save', '-o', 'app.tar', 'app')).code).toBe(0);
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `docker-archive:${join(dir, 'app.tar')}`], { encoding: 'utf8' }));
+    expect(inspect.Layers).toEqual(v1.layers.map((l) => l.diffId));
+    expect((await skiff('save', '--format', 'oci', '-o', 'app-oci.tar', 'app')).code).toBe(0);
+    const raw = execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${join(dir, 'app-oci.tar')}`], { encoding: 'utf8' });
+    expect(JSON.parse(raw).config.digest).toBe(v1.configDigest);
+    const df = await skiff('system', 'df');
+    expect(df.stdout).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+2\s+0\s+/);
+    const prune = await skiff('image', 'prune', '-a', '-f');
+    expect(prune.stdout).toMatch(/Total reclaimed space: [\d.]+kB/);
+    expect((await skiff('images', '-q')).stdout).toBe('');
+  });
+
+  it('two loads at once, into one store, both land', async () => {
+    const [a, b] = await Promise.all([skiff('load', '-i', 'v1.tar'), skiff('load', '-i', 'v2.tar')]);
+    expect(a.code + b.code).toBe(0);
+    await skiff('tag', v1.configDigest.slice(7, 19), 'one:1');
+    await skiff('tag', v2.configDigest.slice(7, 19), 'two:1');
+    const rows = (await skiff('images', '--format', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((r) => `${r.Repository}:${r.Tag}`).sort()).toEqual(['app:latest', 'one:1', 'two:1']);
+  });
+});
