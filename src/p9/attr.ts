@@ -1,6 +1,7 @@
 /**
  * Mapping between the filesystem's Stat/SetAttr and 9P2000.L's qid, Rgetattr and Tsetattr.
  */
+import { fsError } from '../fs/errno.ts';
 import type { FileKind, SetAttr, Stat } from '../fs/types.ts';
 import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK,
@@ -45,13 +46,18 @@ export function encodeRdev(major: number, minor: number): number {
 
 function splitTime(ms: number): [sec: number, nsec: number] {
   if (!(ms > 0)) return [0, 0];
+  ms = Math.min(ms, MAX_TIME_MS);
   const sec = Math.floor(ms / 1000);
   const nsec = Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6));
   return [sec, nsec];
 }
 
+/** Latest time JS Dates (and so the filesystem) represent; later times clamp to it, as Linux clamps to a filesystem's range. */
+const MAX_TIME_MS = 8.64e15;
+
 export function joinTime(sec: number, nsec: number): number {
-  return sec * 1000 + nsec / 1e6;
+  if (nsec >= 1e9) throw fsError('EINVAL', `nanoseconds ${nsec} out of range`);
+  return Math.min(MAX_TIME_MS, sec * 1000 + nsec / 1e6);
 }
 
 export function getattrReply(tag: number, st: Stat, serial: number): Rgetattr {

@@ -161,6 +161,7 @@ export function parentOf(fid: Fid): { dir: FsNode; name: string; dirPath: string
 export interface Session {
   readonly fids: FidTable;
   readonly msize: number;
+  readonly maxFileSize: number;
   now(): number;
   /** An export by name (not the exports root). */
   lookupExport(name: string): Export | undefined;

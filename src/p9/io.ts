@@ -25,6 +25,7 @@ export function setattr(s: Session, msg: Tsetattr): Rsetattr {
   const fid = nodeFid(s, msg.fid);
   checkWritable(fid);
   const attr = setattrFrom(msg, s.now());
+  if (attr.size !== undefined && attr.size > s.maxFileSize) throw fsError('EFBIG', `size ${attr.size} over ${s.maxFileSize}`);
   if (Object.keys(attr).length > 0) fid.exp.fs.setattr(fid.node, attr);
   return { type: 'Rsetattr', tag: msg.tag };
 }
@@ -114,6 +115,7 @@ export function write(s: Session, msg: Twrite): Rwrite {
   if (st.kind !== 'file') throw fsError(st.kind === 'directory' ? 'EISDIR' : 'EINVAL', `Twrite on a ${st.kind}`);
   // O_APPEND writes land at the end whatever offset the client computed from its cached size.
   const offset = fid.openFlags & OpenFlags.APPEND ? st.size : msg.offset;
+  if (offset + msg.data.length > s.maxFileSize) throw fsError('EFBIG', `write past ${s.maxFileSize} bytes`);
   const count = fs.write(fid.node, offset, msg.data);
   return { type: 'Rwrite', tag: msg.tag, count };
 }

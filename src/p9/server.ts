@@ -35,6 +35,11 @@ export interface P9ServerOptions {
   trace?: boolean | TraceSink;
   /** Clock for "now" in setattr and O_TRUNC, in ms since the epoch. */
   now?: () => number;
+  /**
+   * Writes and truncates past this size fail with EFBIG (default 64 GiB): the in-memory layer
+   * keeps per-chunk tables, so a hostile `truncate -s 1P` must not reach it.
+   */
+  maxFileSize?: number;
 }
 
 export interface ExportOptions {
@@ -51,6 +56,7 @@ export class P9Server implements Session {
   private readonly maxMsize: number;
   private readonly trace: TraceSink | undefined;
   private readonly clock: () => number;
+  readonly maxFileSize: number;
   private negotiated = 0;
   private nextSerial = 1;
   private readonly exportsRoot: Export = {
@@ -65,6 +71,7 @@ export class P9Server implements Session {
     }
     this.trace = traceSink(options.trace);
     this.clock = options.now ?? Date.now;
+    this.maxFileSize = options.maxFileSize ?? 2 ** 36;
   }
 
   /** The msize agreed by Tversion (0 before it). */
