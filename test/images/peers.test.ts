@@ -108,6 +108,12 @@ describe('skiff/tools unpacked by umoci', () => {
     expect(readlinkSync(join(rootfs, 'lib', 'ld-linux.so.2'))).toBe('i386-linux-gnu/ld-linux.so.2');
   });
 
+  it('has a loader whose default search path finds the libraries without ld.so.cache', () => {
+    const help = run(join(rootfs, 'lib', 'ld-linux.so.2'), ['--help']);
+    expect(help).toContain('/lib/i386-linux-gnu (system search path)');
+    expect(help).toContain('/usr/lib/i386-linux-gnu (system search path)');
+  });
+
   it('runs lua', () => {
     expect(runTool('usr/bin/lua5.4', ['-e', 'print(_VERSION, 6 * 7, pcall(error, "x"))']).trim()).toBe('Lua 5.4\t42\tfalse\tx');
     expect(readlinkSync(join(rootfs, 'usr', 'bin', 'lua'))).toBe('lua5.4');
