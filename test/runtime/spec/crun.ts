@@ -50,8 +50,13 @@ export interface CrunResult {
   stderr: string;
 }
 
-export function crunRun(bundle: Bundle, spec: RuntimeSpec): CrunResult {
+/**
+ * Writes config.json (and any extra files) into the bundle, then runs `body` in a private mount
+ * namespace prepared for crun. In `body`: $C is the crun command, $B the bundle, $ID a fresh id.
+ */
+export function crunScript(bundle: Bundle, spec: RuntimeSpec, body: string[], files: Record<string, string> = {}): CrunResult {
   writeFileSync(join(bundle.dir, 'config.json'), JSON.stringify(spec, null, 2));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(bundle.dir, name), text);
   const state = join(bundle.dir, 'state');
   mkdirSync(state, { recursive: true });
   const id = `skiff-spec-${process.pid}-${++counter}`;
@@ -62,10 +67,17 @@ export function crunRun(bundle: Bundle, spec: RuntimeSpec): CrunResult {
     '  umount -l /sys/fs/cgroup 2>/dev/null || true',
     '  mount -t cgroup2 none /sys/fs/cgroup',
     'fi',
-    `exec ${CRUN} --root "$1" --cgroup-manager=disabled run --bundle "$2" "$3"`,
+    `C="${CRUN} --root $1 --cgroup-manager=disabled"`,
+    'B="$2"; ID="$3"',
+    'set +e',
+    ...body,
   ].join('\n');
   const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', state, bundle.dir, id], { timeout: 30_000 });
   return { status: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+export function crunRun(bundle: Bundle, spec: RuntimeSpec): CrunResult {
+  return crunScript(bundle, spec, ['exec $C run --bundle "$B" "$ID"']);
 }
 
 /**
@@ -73,28 +85,33 @@ export function crunRun(bundle: Bundle, spec: RuntimeSpec): CrunResult {
  * and deletes the container. Returns the exec's result.
  */
 export function crunExec(bundle: Bundle, spec: RuntimeSpec, process: object): CrunResult {
-  writeFileSync(join(bundle.dir, 'config.json'), JSON.stringify(spec, null, 2));
-  writeFileSync(join(bundle.dir, 'process.json'), JSON.stringify(process, null, 2));
-  const state = join(bundle.dir, 'state');
-  mkdirSync(state, { recursive: true });
-  const id = `skiff-spec-${globalThis.process.pid}-${++counter}`;
-  const script = [
-    'set -e',
-    'mount --make-rprivate /',
-    'if [ -d /sys/fs/cgroup/unified ] || ! grep -q " /sys/fs/cgroup cgroup2 " /proc/mounts; then',
-    '  umount -l /sys/fs/cgroup 2>/dev/null || true',
-    '  mount -t cgroup2 none /sys/fs/cgroup',
-    'fi',
-    `C="${CRUN} --root $1 --cgroup-manager=disabled"`,
-    '$C run -d --bundle "$2" "$3" </dev/null >/dev/null',
-    'set +e',
-    '$C exec --process "$2/process.json" "$3"',
-    'rc=$?',
-    '$C kill "$3" KILL 2>/dev/null; $C delete -f "$3" 2>/dev/null',
-    'exit $rc',
-  ].join('\n');
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', state, bundle.dir, id], { timeout: 30_000 });
-  return { status: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  return crunScript(
+    bundle,
+    spec,
+    [
+      '$C run -d --bundle "$B" "$ID" </dev/null >/dev/null || exit 99',
+      '$C exec --process "$B/process.json" "$ID"',
+      'rc=$?',
+      '$C kill "$ID" KILL 2>/dev/null; $C delete -f "$ID" 2>/dev/null',
+      'exit $rc',
+    ],
+    { 'process.json': JSON.stringify(process, null, 2) },
+  );
+}
+
+/**
+ * Runs the container in the background, sends `signal` after `delay` seconds, and reports
+ * "exited <code>" or "running" one second later (then kills it).
+ */
+export function crunSignal(bundle: Bundle, spec: RuntimeSpec, signal: string, delay = 0.5): CrunResult {
+  return crunScript(bundle, spec, [
+    '$C run --bundle "$B" "$ID" </dev/null & pid=$!',
+    `sleep ${delay}`,
+    `$C kill "$ID" ${signal}`,
+    'for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 $pid 2>/dev/null || break; sleep 0.1; done',
+    'if kill -0 $pid 2>/dev/null; then echo running; $C kill "$ID" KILL; wait $pid; else wait $pid; echo "exited $?"; fi',
+    '$C delete -f "$ID" 2>/dev/null; true',
+  ]);
 }
 
 export function listDir(path: string): string[] {
