@@ -4,8 +4,7 @@
  * still work). Busybox offers nothing suitable: its `init` is a sysvinit that reads /etc/inittab
  * and never exits with the child's status. The guest must carry a static i386 init (tini or
  * catatonit, or skiff-init.c in this folder: ~80 lines, `gcc -m32 -static -Os -s`, 686 KB with
- * static glibc) and pass its guest
- * path here.
+ * static glibc) and pass its guest path here.
  */
 import { SkiffError } from '../../errors.ts';
 import type { OciMount } from './types.ts';
