@@ -12,6 +12,7 @@ import { formatPlatform } from '../../oci/platform.ts';
 import { applyLayer, type LayerTree } from '../../fs/layer.ts';
 import { decompressLayer, parseTar } from '../tar-io.ts';
 import type { LayerRecord } from '../types.ts';
+import type { TarEntry } from '../../archive/types.ts';
 import type { ArchiveListing } from './listing.ts';
 import type { PlannedImage } from './plan.ts';
 
@@ -35,9 +36,17 @@ function at(listing: ArchiveListing, entry: string, err: unknown): SkiffError {
   return SkiffError.wrap(err, `loading ${listing.archive}: entry "${entry}"`);
 }
 
+/** Check a layer's structure only: bodies are dropped so the tree holds no file data. */
+function structural(entries: Iterable<TarEntry>): TarEntry[] {
+  const out: TarEntry[] = [];
+  for (const e of entries) out.push(e.header.type === 'file' && e.data.byteLength > 0 ? { header: { ...e.header, size: 0 }, data: EMPTY } : e);
+  return out;
+}
+const EMPTY = new Uint8Array(0);
+
 export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[], options: VerifyOptions = {}): Promise<VerifiedImage[]> {
-  // Layer trees by ChainID, so images sharing base layers check them once.
-  const trees = new Map<ChainID, { tree: LayerTree; record: LayerRecord }>();
+  // Layers already checked, by ChainID, so images sharing base layers check them once.
+  const checked = new Map<ChainID, LayerRecord>();
   const total = plans.reduce((n, p) => n + p.manifest.layers.length, 0);
   let done = 0;
   const out: VerifiedImage[] = [];
@@ -50,24 +59,41 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
       throw at(listing, cfgFile.name, err);
     }
     const diffIds = config.rootfs.diff_ids;
-    if (diffIds.length !== plan.manifest.layers.length) {
-      throw new SkiffError('INVALID_ARCHIVE', `loading ${listing.archive}: entry "${cfgFile.name}": config lists ${diffIds.length} diff_ids but manifest ${plan.manifestDigest} has ${plan.manifest.layers.length} layers`);
+    const n = plan.manifest.layers.length;
+    if (diffIds.length !== n) {
+      throw new SkiffError('INVALID_ARCHIVE', `loading ${listing.archive}: entry "${cfgFile.name}": config lists ${diffIds.length} diff_ids but manifest ${plan.manifestDigest} has ${n} layers`);
     }
     const chains = chainIds(diffIds);
     const layers: LayerRecord[] = [];
-    let prev: LayerTree | null = null;
+    // The structure of the layers below, rebuilt on demand when a shared base was checked earlier.
+    let below: LayerTree | null = null;
+    let belowCount = 0;
+    const unpack = async (i: number): Promise<Uint8Array> => {
+      const desc = plan.manifest.layers[i]!;
+      const file = plan.blobs.get(desc.digest)!;
+      try {
+        return await decompressLayer(file.bytes!, layerCompression(desc.mediaType), options.maxLayerBytes);
+      } catch (err) {
+        throw layerError(listing, file.name, i, n, err);
+      }
+    };
+    const apply = (i: number, tar: Uint8Array): void => {
+      const file = plan.blobs.get(plan.manifest.layers[i]!.digest)!;
+      try {
+        below = applyLayer(below, structural(parseTar(tar)));
+        belowCount = i + 1;
+      } catch (err) {
+        throw layerError(listing, file.name, i, n, err);
+      }
+    };
     for (const [i, desc] of plan.manifest.layers.entries()) {
       const file = plan.blobs.get(desc.digest)!;
-      const chain = chains[i]!;
       options.onLayer?.(done++, total, desc.digest);
-      const cached = trees.get(chain);
-      if (cached) {
-        layers.push({ ...cached.record, digest: desc.digest, size: desc.size, mediaType: desc.mediaType });
-        prev = cached.tree;
+      const seen = checked.get(chains[i]!);
+      if (seen) {
+        layers.push({ ...seen, digest: desc.digest, size: desc.size, mediaType: desc.mediaType });
         continue;
       }
-      const bytes = file.bytes;
-      if (!bytes) throw new SkiffError('INTERNAL', `loading ${listing.archive}: entry "${file.name}": bytes not kept`);
       if (isWasmLayerType(desc.mediaType)) {
         // A raw module is its own diff: nothing to unpack.
         if ((diffIds[i] as string) !== desc.digest) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, desc.digest);
@@ -82,24 +108,17 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
         }
         throw new SkiffError('UNSUPPORTED', `loading ${listing.archive}: entry "${file.name}": layer media type "${desc.mediaType}" is not supported`);
       }
-      let tar: Uint8Array;
-      try {
-        tar = await decompressLayer(bytes, layerCompression(desc.mediaType), options.maxLayerBytes);
-      } catch (err) {
-        throw layerError(listing, file.name, i, plan.manifest.layers.length, err);
+      // Catch up on shared base layers checked for an earlier image.
+      for (let j = belowCount; j < i; j++) {
+        if (isTarLayerType(plan.manifest.layers[j]!.mediaType)) apply(j, await unpack(j));
       }
+      const tar = await unpack(i);
       const diffId = sha256Digest(tar) as string as DiffID;
       if (diffId !== diffIds[i]) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, diffId);
-      let tree: LayerTree;
-      try {
-        tree = applyLayer(prev, parseTar(tar));
-      } catch (err) {
-        throw layerError(listing, file.name, i, plan.manifest.layers.length, err);
-      }
+      apply(i, tar);
       const record: LayerRecord = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId, uncompressedSize: tar.byteLength };
-      trees.set(chain, { tree, record });
+      checked.set(chains[i]!, record);
       layers.push(record);
-      prev = tree;
     }
     out.push({
       plan, config, layers,
