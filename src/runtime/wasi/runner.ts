@@ -144,7 +144,8 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
   const sab = createChannelBuffer();
   const channel = new ChannelServer(sab);
   const stdin = new StdinReader(opts.stdin);
-  const worker: WorkerHandle = await (opts.spawn ?? (await defaultSpawn()))();
+  const pool = opts.spawn ? null : await defaultSpawn();
+  const worker: WorkerHandle = await (opts.spawn ?? pool!)();
   try {
     return await new Promise<WasiOutcome>((resolve, reject) => {
       let settled = false;
@@ -192,6 +193,7 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
   } finally {
     void worker.terminate();
     void stdin.close();
+    pool?.replenish();
   }
 }
 
