@@ -14,10 +14,10 @@ const MIN_OWNED = 256;
 export class FileContent {
   #size: number;
   #chunks: (Uint8Array | null)[];
-  /** Bit per chunk: set when this FileContent alone holds that chunk and may write into it. */
+  /** Per chunk: set when this FileContent alone holds that chunk and may write into it. */
   #owned: boolean[];
 
-  private constructor(size: number, chunks: (Uint8Array | null)[], owned: boolean[]) {
+  private constructor(size: number, chunks: (Uint8Array | null)[], owned: boolean[] = []) {
     this.#size = size;
     this.#chunks = chunks;
     this.#owned = owned;
@@ -29,10 +29,12 @@ export class FileContent {
 
   /** Views `bytes` without copying; the caller must never mutate `bytes` afterwards. */
   static fromBytes(bytes: Uint8Array): FileContent {
-    const n = Math.ceil(bytes.length / CHUNK_SIZE);
+    const len = bytes.length;
+    if (len <= CHUNK_SIZE) return new FileContent(len, len === 0 ? [] : [bytes]);
+    const n = Math.ceil(len / CHUNK_SIZE);
     const chunks: (Uint8Array | null)[] = new Array(n);
-    for (let i = 0; i < n; i++) chunks[i] = bytes.subarray(i * CHUNK_SIZE, Math.min((i + 1) * CHUNK_SIZE, bytes.length));
-    return new FileContent(bytes.length, chunks, new Array<boolean>(n).fill(false));
+    for (let i = 0; i < n; i++) chunks[i] = bytes.subarray(i * CHUNK_SIZE, Math.min((i + 1) * CHUNK_SIZE, len));
+    return new FileContent(len, chunks);
   }
 
   get size(): number {
@@ -48,8 +50,8 @@ export class FileContent {
 
   /** A copy that shares every chunk; both sides copy on their next write. O(chunks), no byte copies. */
   clone(): FileContent {
-    this.#owned.fill(false);
-    return new FileContent(this.#size, this.#chunks.slice(), new Array<boolean>(this.#chunks.length).fill(false));
+    this.#owned = [];
+    return new FileContent(this.#size, this.#chunks.slice());
   }
 
   read(offset: number, length: number): Uint8Array {
@@ -114,7 +116,7 @@ export class FileContent {
     const n = Math.ceil(size / CHUNK_SIZE);
     if (size < old) {
       this.#chunks.length = n;
-      this.#owned.length = n;
+      if (this.#owned.length > n) this.#owned.length = n;
       const last = n - 1;
       const keep = size - last * CHUNK_SIZE;
       const chunk = last >= 0 ? this.#chunks[last] : null;
@@ -124,10 +126,7 @@ export class FileContent {
       }
     } else {
       // Growing: new spans are holes; the old last chunk's tail already reads as zeros.
-      while (this.#chunks.length < n) {
-        this.#chunks.push(null);
-        this.#owned.push(false);
-      }
+      while (this.#chunks.length < n) this.#chunks.push(null);
     }
     this.#size = size;
   }

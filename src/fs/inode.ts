@@ -30,6 +30,8 @@ export class Inode {
   target = '';
   rdevMajor = 0;
   rdevMinor = 0;
+  /** Which applyLayer call made this inode from an entry (duplicate-entry detection). */
+  layerMark: object | null = null;
 
   constructor(kind: InodeKind, mode: number, uid: number, gid: number, timeMs: number) {
     this.kind = kind;

@@ -36,20 +36,31 @@ export function emptyLayerTree(): LayerTree {
 
 export function applyLayer(base: LayerTree | null, entries: Iterable<TarEntry>, options: ApplyLayerOptions = {}): LayerTree {
   const b = new LayerBuilder(base ?? emptyLayerTree(), options);
-  const adds: { entry: TarEntry; parts: string[] }[] = [];
-  for (const entry of entries) {
-    const split = splitEntryPath(entry.header.name);
-    if (!split.ok) throw invalid(entry.header.name, split.rule);
-    const parts = split.parts;
-    const key = parts.join('/');
-    if (b.seen.has(key)) throw invalid(entry.header.name, 'duplicate entry in one layer');
-    b.seen.add(key);
-    const last = parts[parts.length - 1];
-    if (last !== undefined && last.startsWith(WHITEOUT_PREFIX)) b.whiteout(entry.header.name, parts);
-    else adds.push({ entry, parts });
+  const list = Array.isArray(entries) ? (entries as TarEntry[]) : [...entries];
+  // Whiteouts first: they only ever apply to what the lower layers hold.
+  for (const entry of list) {
+    const name = entry.header.name;
+    if (!name.includes(WHITEOUT_PREFIX)) continue;
+    const parts = entryParts(name);
+    if (isWhiteout(parts)) b.whiteout(name, parts);
   }
-  for (const { entry, parts } of adds) b.add(entry, parts);
+  for (const entry of list) {
+    const name = entry.header.name;
+    const parts = entryParts(name);
+    if (name.includes(WHITEOUT_PREFIX) && isWhiteout(parts)) continue;
+    b.add(entry, parts);
+  }
   return { root: b.root, links: b.links };
+}
+
+function entryParts(name: string): string[] {
+  const split = splitEntryPath(name);
+  if (!split.ok) throw invalid(name, split.rule);
+  return split.parts;
+}
+
+function isWhiteout(parts: string[]): boolean {
+  return parts.length > 0 && parts[parts.length - 1]!.startsWith(WHITEOUT_PREFIX);
 }
 
 function invalid(name: string, rule: string): SkiffError {
@@ -59,7 +70,12 @@ function invalid(name: string, rule: string): SkiffError {
 class LayerBuilder {
   readonly root: Inode;
   links: Map<Inode, number>;
-  readonly seen = new Set<string>();
+  /** Marks the inodes this layer's own entries made, to refuse duplicate entries. */
+  readonly #mark = {};
+  /** Paths of whiteouts and hard links: duplicates the marks cannot see. */
+  readonly #seenPaths = new Set<string>();
+  /** Inodes given an extra name by this layer's hard links: their names need the path check. */
+  readonly #linked = new Set<Inode>();
   /** Directories created or copied by this call: the only ones it may mutate. */
   readonly #owned = new Set<Inode>();
   #linksOwned = false;
@@ -72,7 +88,14 @@ class LayerBuilder {
     this.#opts = opts;
   }
 
+  #once(name: string, parts: string[]): void {
+    const key = parts.join('/');
+    if (this.#seenPaths.has(key)) throw invalid(name, 'duplicate entry in one layer');
+    this.#seenPaths.add(key);
+  }
+
   whiteout(name: string, parts: string[]): void {
+    this.#once(name, parts);
     const leaf = parts[parts.length - 1]!;
     const dirParts = parts.slice(0, -1);
     const keep = this.#opts.keepWhiteouts === true;
@@ -98,15 +121,20 @@ class LayerBuilder {
     const h = entry.header;
     if (parts.length === 0) {
       if (h.type !== 'directory') throw invalid(h.name, 'the root must be a directory');
+      if (this.root.layerMark === this.#mark) throw invalid(h.name, 'duplicate entry in one layer');
+      this.root.layerMark = this.#mark;
       setAttrs(this.root, h);
       return;
     }
     const dir = this.#walk(h.name, parts.slice(0, -1), true)!;
     const leaf = parts[parts.length - 1]!;
     const existing = dir.children!.get(leaf);
+    if (existing?.layerMark === this.#mark) throw invalid(h.name, 'duplicate entry in one layer');
+    if (existing && h.type !== 'hardlink' && this.#linked.has(existing)) this.#once(h.name, parts);
     if (h.type === 'directory') {
       if (existing && existing.kind === 'directory') {
         const own = this.#own(dir, leaf, existing);
+        own.layerMark = this.#mark;
         setAttrs(own, h);
         return;
       }
@@ -115,6 +143,7 @@ class LayerBuilder {
       setAttrs(d, h);
       // In an upper layer, a directory over a whiteout is a deleted-and-recreated directory.
       if (existing?.kind === 'whiteout') d.opaque = true;
+      d.layerMark = this.#mark;
       this.#owned.add(d);
       dir.children!.set(leaf, d);
       return;
@@ -138,6 +167,7 @@ class LayerBuilder {
         node = Inode.device(h.type, h.mode, h.uid, h.gid, 0, h.devmajor, h.devminor);
         break;
       case 'hardlink': {
+        this.#once(h.name, parts);
         const target = this.#resolveLink(h);
         if (existing === target) throw invalid(h.name, 'hardlink to itself');
         const tparts = (splitEntryPath(h.linkname) as { parts: string[] }).parts;
@@ -145,6 +175,7 @@ class LayerBuilder {
           throw invalid(h.name, `hardlink target "${h.linkname}" is inside the directory this entry replaces`);
         this.#drop(dir, leaf);
         dir.children!.set(leaf, target);
+        this.#linked.add(target);
         this.#ownLinks().set(target, (this.links.get(target) ?? 1) + 1);
         return;
       }
@@ -154,6 +185,7 @@ class LayerBuilder {
     if (h.type !== 'symlink') setAttrs(node, h);
     else setTimes(node, h);
     if (h.xattrs) setXattrs(node, h);
+    node.layerMark = this.#mark;
     this.#drop(dir, leaf);
     dir.children!.set(leaf, node);
   }
@@ -255,6 +287,10 @@ function setAttrs(node: Inode, h: TarHeader): void {
 }
 
 function setXattrs(node: Inode, h: TarHeader): void {
-  const entries = Object.entries(h.xattrs ?? {});
+  if (!h.xattrs) {
+    node.xattrs = null;
+    return;
+  }
+  const entries = Object.entries(h.xattrs);
   node.xattrs = entries.length > 0 ? new Map(entries) : null;
 }

@@ -11,6 +11,12 @@ export type PathCheck = { ok: true; parts: string[] } | { ok: false; rule: strin
  */
 export function splitEntryPath(path: string): PathCheck {
   if (path.startsWith('/')) return { ok: false, rule: 'absolute paths are not allowed' };
+  // Fast path for the usual `usr/lib/x` or `usr/lib/`: nothing to normalize.
+  if (path !== '' && path.charCodeAt(0) !== 46 && !path.includes('//') && !path.includes('/.') && !path.includes('\0')) {
+    const parts = path.split('/');
+    if (parts[parts.length - 1] === '') parts.pop();
+    return { ok: true, parts };
+  }
   if (path.includes('\0')) return { ok: false, rule: 'NUL in path' };
   const parts: string[] = [];
   for (const seg of path.split('/')) {
