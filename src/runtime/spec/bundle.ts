@@ -20,6 +20,7 @@ import { buildResources, type ResourceLimits } from './resources.ts';
 import { defaultSeccompProfile } from './seccomp.ts';
 import type { OciMount, OciNamespace, OciProcess, OciRlimit, OciSeccomp, RuntimeSpec } from './types.ts';
 import type { TmpfsSpec } from './volumes.ts';
+import { assertValidRuntimeSpec } from './validate.ts';
 
 export const OCI_VERSION = '1.0.2';
 
@@ -99,5 +100,8 @@ export function buildRuntimeSpec(o: RuntimeSpecOptions): RuntimeSpec {
   if (seccomp === true) spec.linux.seccomp = defaultSeccompProfile();
   else if (seccomp !== false) spec.linux.seccomp = seccomp;
   if (o.annotations && Object.keys(o.annotations).length > 0) spec.annotations = { ...o.annotations };
+  // A bad value from an API caller (relative path, custom seccomp profile) fails here, naming the
+  // field, instead of as a crun error inside the guest.
+  assertValidRuntimeSpec(spec);
   return spec;
 }

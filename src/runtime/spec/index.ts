@@ -14,3 +14,4 @@ export * from './init.ts';
 export * from './bundle.ts';
 export * from './container.ts';
 export * from './exec.ts';
+export * from './validate.ts';
