@@ -148,5 +148,7 @@ describe('image configs', () => {
       expect(members.map((m) => [m.name, m.type, m.mode])).toEqual([[file, '0', 0o755]]);
     }
     expect(openImage('skiff/hello-wasm:latest').config.config.Env).toEqual(['GREETING=hello from skiff']);
+    // the sqlite3 shell looks for ~/.sqliterc and warns when it finds no home
+    expect(openImage('skiff/sqlite-wasm:latest').config.config.Env).toEqual(['HOME=/']);
   });
 });

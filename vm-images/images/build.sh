@@ -96,7 +96,7 @@ images=(
     \"annotations\":$wasm_annotations,
     \"layers\":[{\"dir\":\"lua-wasm\",\"comment\":\"Lua 5.4 from Debian's lua5.4 source, wasm32-wasi\"}]}"
   "skiff/sqlite-wasm:latest|sqlite-wasm|{\"os\":\"wasi\",\"architecture\":\"wasm\",
-    \"config\":{\"Entrypoint\":[\"/sqlite3.wasm\"]},
+    \"config\":{\"Entrypoint\":[\"/sqlite3.wasm\"],\"Env\":[\"HOME=/\"]},
     \"annotations\":$wasm_annotations,
     \"layers\":[{\"dir\":\"sqlite3-wasm\",\"comment\":\"sqlite3 shell from Debian's sqlite3 source, wasm32-wasi\"}]}"
 )
