@@ -34,11 +34,15 @@ beforeEach(async () => {
 });
 
 /** Load `data` as `name`, expect failure with `code` and every phrase in `phrases`, and no change to the store. */
-async function rejects(data: Uint8Array, name: string, code: string, phrases: Array<string | RegExp>, extra: { maxLayerBytes?: number } = {}): Promise<void> {
+async function rejects(data: Uint8Array, name: string, code: string, phrases: Array<string | RegExp>, extra: { maxLayerBytes?: number; stream?: boolean } = {}): Promise<void> {
   const before = await snapshot();
   let caught: unknown;
+  const { stream, ...opts } = extra;
   try {
-    await engine.loadArchive({ data, name, ...extra });
+    if (stream) {
+      // Streamed loads stage big blobs in the store while reading: they must be taken out again.
+      await engine.loadArchive({ stream: (async function* () { for (let i = 0; i < data.length; i += 65536) yield data.subarray(i, i + 65536); })(), name, ...opts });
+    } else await engine.loadArchive({ data, name, ...opts });
   } catch (err) {
     caught = err;
   }
@@ -88,6 +92,13 @@ describe('security: loading bad archives', () => {
   it("layer whose uncompressed digest is not the config's diff_id", async () => {
     const img = buildImage({ layers: [{ files: [{ name: 'a', content: 'x' }], gzip: true }], badDiffId: 0 });
     await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'diffid.tar', 'DIGEST_MISMATCH', [blobName(img.layers[0]!.digest), "diff_id"]);
+  });
+
+  it('streamed: a big layer staged in the store is removed when a later check fails', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const big = new Uint8Array(randomBytes(3 << 20));
+    const img = buildImage({ layers: [{ files: [{ name: 'big', content: big }] }, { files: [{ name: 'x', content: 'x' }] }], badDiffId: 1 });
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'streamed.tar', 'DIGEST_MISMATCH', [blobName(img.layers[1]!.digest), 'diff_id'], { stream: true });
   });
 
   it('legacy config whose name claims another digest', async () => {

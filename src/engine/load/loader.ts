@@ -12,9 +12,9 @@ import type { EngineContext } from '../context.ts';
 import { setTag } from '../tags.ts';
 import { parseTar, parseTarStream } from '../tar-io.ts';
 import type { ImageRecord } from '../types.ts';
-import { invalidArchive, normalizeArchivePath, type ArchiveListing } from './listing.ts';
+import { invalidArchive, normalizeArchivePath, type ArchiveFile, type ArchiveListing } from './listing.ts';
 import { planArchive } from './plan.ts';
-import { verifyImages, type VerifiedImage } from './verify.ts';
+import { verifyImages, type BytesOf, type VerifiedImage } from './verify.ts';
 
 export interface LoadProgress {
   phase: 'reading' | 'verifying' | 'storing' | 'done';
@@ -79,8 +79,15 @@ async function* counted(chunks: AsyncIterable<Uint8Array>, on: (n: number) => vo
   }
 }
 
-/** Hash every file once; keep the bytes (the archive's own bytes are what the load may hold). */
-export async function readListing(archive: string, entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): Promise<ArchiveListing> {
+/** Files bigger than this go to the content store as they stream by, instead of staying in memory. */
+export const KEEP_IN_MEMORY_MAX = 1 << 20;
+
+/**
+ * One pass over the archive: hash every file; keep small ones (JSON documents) in memory and put
+ * big ones (layers) into the content store at once, recording in `added` what was not there yet
+ * so a failed load can take it back out. Memory stays at one entry, not the archive.
+ */
+export async function readListing(ctx: EngineContext | null, archive: string, entries: AsyncIterable<TarEntry> | Iterable<TarEntry>, added: Digest[]): Promise<ArchiveListing> {
   const listing: ArchiveListing = { archive, files: new Map(), links: new Map() };
   for await (const e of entries) {
     const name = normalizeArchivePath(archive, e.header.name);
@@ -93,9 +100,17 @@ export async function readListing(archive: string, entries: AsyncIterable<TarEnt
       case 'hardlink':
         listing.links.set(name, { type: e.header.type, target: e.header.linkname });
         break;
-      case 'file':
-        listing.files.set(name, { name, digest: sha256Digest(e.data), size: e.data.byteLength, magic: e.data.subarray(0, 512), bytes: e.data });
+      case 'file': {
+        const digest = sha256Digest(e.data);
+        const file: ArchiveFile = { name, digest, size: e.data.byteLength, magic: e.data.slice(0, 512) };
+        if (!ctx || e.data.byteLength <= KEEP_IN_MEMORY_MAX) file.bytes = e.data;
+        else if (!(await ctx.content.has(digest))) {
+          await putBlob(ctx.content, e.data, { expectedDigest: digest, expectedSize: e.data.byteLength });
+          added.push(digest);
+        }
+        listing.files.set(name, file);
         break;
+      }
       default:
         throw invalidArchive(archive, e.header.name, `unexpected ${e.header.type} entry in an image archive`);
     }
@@ -106,6 +121,7 @@ export async function readListing(archive: string, entries: AsyncIterable<TarEnt
 export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions): Promise<LoadResult> {
   const archive = opts.name ?? 'archive';
   const progress = opts.onProgress ?? (() => {});
+  const added: Digest[] = [];
   try {
     if (!opts.data && !opts.stream) throw new SkiffError('INVALID_ARGUMENT', 'loadArchive needs `data` or `stream`');
     let listing: ArchiveListing;
@@ -117,7 +133,8 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
       } else {
         entries = parseTarStream(counted(chunksOf(opts.stream!), (n) => progress({ phase: 'reading', done: n, ...(opts.size ? { total: opts.size } : {}) })));
       }
-      listing = await readListing(archive, entries);
+      // Bytes given whole are already in memory: no need to stage them in the store.
+      listing = await readListing(opts.data ? null : ctx, archive, entries, added);
     } catch (err) {
       if (err instanceof SkiffError && err.message.startsWith(`loading ${archive}`)) throw err;
       const e = SkiffError.wrap(err, `loading ${archive}: reading the archive`);
@@ -131,42 +148,43 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
       throw SkiffError.wrap(err, `loading ${archive}`);
     }
     if (plans.length === 0) throw invalidArchive(archive, undefined, 'holds no image');
-    const verified = await verifyImages(listing, plans, {
+    const bytesOf: BytesOf = async (f) => f.bytes ?? ctx.content.get(f.digest);
+    const verified = await verifyImages(listing, plans, bytesOf, {
       onLayer: (done, total) => progress({ phase: 'verifying', done, total }),
       ...(opts.maxLayerBytes !== undefined ? { maxLayerBytes: opts.maxLayerBytes } : {}),
     });
-    const result = await commit(ctx, verified, opts.source ?? archive, progress);
+    const result = await commit(ctx, verified, opts.source ?? archive, progress, added);
     progress({ phase: 'done', done: 1, total: 1 });
     return result;
   } catch (err) {
+    for (const d of added) await ctx.content.delete(d).catch(() => {});
     if (err instanceof SkiffError) throw err;
     throw SkiffError.wrap(err, `loading ${archive}`);
   }
 }
 
-async function commit(ctx: EngineContext, verified: VerifiedImage[], source: string, progress: (p: LoadProgress) => void): Promise<LoadResult> {
-  const blobs = new Map<Digest, Uint8Array>();
+async function commit(ctx: EngineContext, verified: VerifiedImage[], source: string, progress: (p: LoadProgress) => void, added: Digest[]): Promise<LoadResult> {
+  // What is still only in memory; big files were stored while reading.
+  const blobs = new Map<Digest, Uint8Array | undefined>();
   for (const v of verified) {
     blobs.set(v.plan.manifestDigest, v.plan.manifestBytes);
-    for (const [d, f] of v.plan.blobs) blobs.set(d, f.bytes!);
+    for (const [d, f] of v.plan.blobs) blobs.set(d, f.bytes);
   }
-  const added: Digest[] = [];
-  const store = async (): Promise<void> => {
-    let i = 0;
-    for (const [digest, bytes] of blobs) {
-      progress({ phase: 'storing', done: i++, total: blobs.size });
-      if (await ctx.content.has(digest)) continue;
-      await putBlob(ctx.content, bytes, { expectedDigest: digest, expectedSize: bytes.byteLength });
-      added.push(digest);
-    }
+  const ensure = async (digest: Digest, bytes: Uint8Array | undefined): Promise<void> => {
+    if (await ctx.content.has(digest)) return;
+    if (!bytes) throw new SkiffError('CONFLICT', `blob ${digest} was removed from the store by another process while loading; load again`);
+    await putBlob(ctx.content, bytes, { expectedDigest: digest, expectedSize: bytes.byteLength });
+    added.push(digest);
   };
+  let i = 0;
+  for (const [digest, bytes] of blobs) {
+    progress({ phase: 'storing', done: i++, total: blobs.size });
+    await ensure(digest, bytes);
+  }
   try {
-    await store();
     return await ctx.state.transaction(async (tx) => {
       // A concurrent prune may have collected a blob we found present: store it again.
-      for (const [digest, bytes] of blobs) {
-        if (!(await ctx.content.has(digest))) await putBlob(ctx.content, bytes, { expectedDigest: digest });
-      }
+      for (const [digest, bytes] of blobs) await ensure(digest, bytes);
       const now = ctx.now().toISOString();
       const images: LoadedImage[] = [];
       for (const v of verified) {
@@ -192,7 +210,6 @@ async function commit(ctx: EngineContext, verified: VerifiedImage[], source: str
       return { images };
     });
   } catch (err) {
-    for (const d of added) await ctx.content.delete(d).catch(() => {});
-    throw SkiffError.wrap(err, 'storing the loaded images');
+    throw SkiffError.wrap(err, `loading ${source}: storing the images`);
   }
 }

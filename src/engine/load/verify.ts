@@ -6,14 +6,14 @@
  */
 import { SkiffError } from '../../errors.ts';
 import { parseImageConfig, configPlatform, type ImageConfig } from '../../oci/config.ts';
-import { chainIds, sha256Digest, type ChainID, type DiffID, type Digest } from '../../oci/digest.ts';
+import { chainIds, type ChainID, type DiffID, type Digest } from '../../oci/digest.ts';
 import { isTarLayerType, isWasmLayerType, layerCompression } from '../../oci/mediatypes.ts';
 import { formatPlatform } from '../../oci/platform.ts';
 import { applyLayer, type LayerTree } from '../../fs/layer.ts';
-import { decompressLayer, parseTar } from '../tar-io.ts';
+import { scanLayer, type LayerScan } from '../tar-io.ts';
 import type { LayerRecord } from '../types.ts';
 import type { TarEntry } from '../../archive/types.ts';
-import type { ArchiveListing } from './listing.ts';
+import type { ArchiveFile, ArchiveListing } from './listing.ts';
 import type { PlannedImage } from './plan.ts';
 
 export interface VerifiedImage {
@@ -36,15 +36,10 @@ function at(listing: ArchiveListing, entry: string, err: unknown): SkiffError {
   return SkiffError.wrap(err, `loading ${listing.archive}: entry "${entry}"`);
 }
 
-/** Check a layer's structure only: bodies are dropped so the tree holds no file data. */
-function structural(entries: Iterable<TarEntry>): TarEntry[] {
-  const out: TarEntry[] = [];
-  for (const e of entries) out.push(e.header.type === 'file' && e.data.byteLength > 0 ? { header: { ...e.header, size: 0 }, data: EMPTY } : e);
-  return out;
-}
-const EMPTY = new Uint8Array(0);
+/** Where a file's bytes are: kept in memory, or already in the content store. */
+export type BytesOf = (file: ArchiveFile) => Promise<Uint8Array>;
 
-export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[], options: VerifyOptions = {}): Promise<VerifiedImage[]> {
+export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[], bytesOf: BytesOf, options: VerifyOptions = {}): Promise<VerifiedImage[]> {
   // Layers already checked, by ChainID, so images sharing base layers check them once.
   const checked = new Map<ChainID, LayerRecord>();
   const total = plans.reduce((n, p) => n + p.manifest.layers.length, 0);
@@ -54,7 +49,7 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
     const cfgFile = plan.blobs.get(plan.manifest.config.digest)!;
     let config: ImageConfig;
     try {
-      config = parseImageConfig(cfgFile.bytes ?? new Uint8Array(), `image config ${cfgFile.digest}`);
+      config = parseImageConfig(await bytesOf(cfgFile), `image config ${cfgFile.digest}`);
     } catch (err) {
       throw at(listing, cfgFile.name, err);
     }
@@ -68,19 +63,19 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
     // The structure of the layers below, rebuilt on demand when a shared base was checked earlier.
     let below: LayerTree | null = null;
     let belowCount = 0;
-    const unpack = async (i: number): Promise<Uint8Array> => {
+    const scan = async (i: number): Promise<LayerScan> => {
       const desc = plan.manifest.layers[i]!;
       const file = plan.blobs.get(desc.digest)!;
       try {
-        return await decompressLayer(file.bytes!, layerCompression(desc.mediaType), options.maxLayerBytes);
+        return await scanLayer(await bytesOf(file), layerCompression(desc.mediaType), options.maxLayerBytes);
       } catch (err) {
         throw layerError(listing, file.name, i, n, err);
       }
     };
-    const apply = (i: number, tar: Uint8Array): void => {
+    const apply = (i: number, entries: TarEntry[]): void => {
       const file = plan.blobs.get(plan.manifest.layers[i]!.digest)!;
       try {
-        below = applyLayer(below, structural(parseTar(tar)));
+        below = applyLayer(below, entries);
         belowCount = i + 1;
       } catch (err) {
         throw layerError(listing, file.name, i, n, err);
@@ -110,13 +105,12 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
       }
       // Catch up on shared base layers checked for an earlier image.
       for (let j = belowCount; j < i; j++) {
-        if (isTarLayerType(plan.manifest.layers[j]!.mediaType)) apply(j, await unpack(j));
+        if (isTarLayerType(plan.manifest.layers[j]!.mediaType)) apply(j, (await scan(j)).entries);
       }
-      const tar = await unpack(i);
-      const diffId = sha256Digest(tar) as string as DiffID;
+      const { diffId, size, entries } = await scan(i);
       if (diffId !== diffIds[i]) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, diffId);
-      apply(i, tar);
-      const record: LayerRecord = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId, uncompressedSize: tar.byteLength };
+      apply(i, entries);
+      const record: LayerRecord = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId, uncompressedSize: size };
       checked.set(chains[i]!, record);
       layers.push(record);
     }
