@@ -158,8 +158,7 @@ class LayerBuilder {
       }
       case 'symlink':
         if (h.linkname === '') throw invalid(h.name, 'symlink with an empty target');
-        node = Inode.symlink(h.linkname, h.uid, h.gid, 0);
-        node.mode = h.mode & 0o7777;
+        node = Inode.symlink(h.linkname, h.uid, h.gid, 0); // mode 0777 whatever the header says, as on Linux
         break;
       case 'chardev':
       case 'blockdev':

@@ -157,6 +157,8 @@ export class Overlay implements FileSystem {
       if (n.inode.kind !== 'file') throw fsError('EINVAL', 'size of a non-regular file');
       if (attr.size < 0 || !Number.isSafeInteger(attr.size)) throw fsError('EINVAL', `size ${attr.size}`);
     }
+    // Linux has no lchmod: a symlink's mode is always 0777.
+    if (attr.mode !== undefined && n.inode.kind === 'symlink') throw fsError('EOPNOTSUPP', 'chmod of a symlink');
     const i = this.#copyUp(n);
     const now = this.#now();
     if (attr.mode !== undefined) i.mode = attr.mode & 0o7777;
@@ -314,6 +316,9 @@ export class Overlay implements FileSystem {
     const n = this.#node(node);
     this.#writable();
     if (name === '' || encoder.encode(name).length > 255) throw fsError('ERANGE', 'xattr name');
+    // As Linux: user.* attributes live only on regular files and directories.
+    const kind = n.inode.kind;
+    if (name.startsWith('user.') && kind !== 'file' && kind !== 'directory') throw fsError('EPERM', `user xattr on a ${kind}`);
     const has = n.inode.xattrs?.has(name) ?? false;
     if (flags?.create && has) throw fsError('EEXIST', name);
     if (flags?.replace && !has) throw fsError('ENODATA', name);

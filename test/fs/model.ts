@@ -182,7 +182,7 @@ export class Model {
       let n: MNode;
       if (h.type === 'hardlink') n = this.lookup(parts(h.linkname));
       else {
-        n = new MNode(h.type as Kind, h.mode);
+        n = new MNode(h.type as Kind, h.type === 'symlink' ? 0o777 : h.mode);
         n.uid = h.uid;
         n.gid = h.gid;
         n.data = e.data;
