@@ -3,7 +3,6 @@
  * The overlay lives in memory while this engine runs; `persistContainer` saves its upper layer as
  * an uncompressed tar diff blob (whiteouts included) so a later process sees the writes.
  */
-import { randomBytes } from 'node:crypto';
 import { SkiffError } from '../errors.ts';
 import { putBlob } from '../content/store.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -35,6 +34,11 @@ export interface CreateContainerOptions {
   /** Runtime to record; by default chosen from the image platform. */
   runtime?: string;
   runtimeData?: Record<string, unknown>;
+}
+
+/** Web Crypto: the same in browsers, workers and Node. */
+function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
 }
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -101,7 +105,7 @@ export async function createContainerRecord(ctx: EngineContext, image: ImageReco
   if (spec.entrypoint.length === 0 && spec.cmd.length === 0) {
     throw new SkiffError('INVALID_ARGUMENT', `creating a container from ${o.image}: no command specified (the image has neither Entrypoint nor Cmd)`);
   }
-  const id = randomBytes(32).toString('hex') as ContainerId;
+  const id = [...randomBytes(32)].map((x) => x.toString(16).padStart(2, '0')).join('') as ContainerId;
   return ctx.state.transaction(async (tx) => {
     const all = await tx.list<ContainerRecord>('containers');
     const name = o.name?.replace(/^\//, '') ?? randomName(new Set(all.map((c) => c.name)));

@@ -86,3 +86,28 @@ describe('containers', () => {
     expect(await content.list()).toEqual([]);
   });
 });
+
+describe('containers on disk (Engine.open)', () => {
+  it('a later engine over the same $SKIFF_HOME sees the persisted writes', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const home = await mkdtemp(join(tmpdir(), 'skiff-home-'));
+    try {
+      const e1 = await Engine.open({ home, bundled: false });
+      const img = buildImage({ layers: [{ files: [{ name: 'etc/', type: 'directory' }, { name: 'etc/a', content: 'a' }] }] });
+      await e1.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/disk:1'] }]) });
+      const c = await e1.createContainer({ image: 'disk:1', name: 'persist' });
+      const fs = await e1.containerFs({ id: c.id });
+      fs.write(fs.create(fs.lookup(fs.root(), 'etc'), 'b', { mode: 0o644, uid: 0, gid: 0 }), 0, te.encode('written'));
+      await e1.persistContainer({ id: c.id });
+      const e2 = await Engine.open({ home, bundled: false });
+      const tar = await drain(await e2.exportContainer({ id: 'persist' }));
+      const b = readTar(tar).find((x) => x.header.name.replace(/^\.?\//, '') === 'etc/b');
+      expect(td.decode(b!.data)).toBe('written');
+      expect(await e2.containerChanges({ id: 'persist' })).toEqual([{ kind: 'C', path: '/etc' }, { kind: 'A', path: '/etc/b' }]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});

@@ -137,6 +137,10 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
       listing = await readListing(opts.data ? null : ctx, archive, entries, added);
     } catch (err) {
       if (err instanceof SkiffError && err.message.startsWith(`loading ${archive}`)) throw err;
+      const sys = err as NodeJS.ErrnoException;
+      if (typeof sys?.syscall === 'string') {
+        throw new SkiffError(sys.code === 'ENOENT' ? 'NOT_FOUND' : 'STORAGE', `loading ${archive}: ${sys.message}`, { cause: err });
+      }
       const e = SkiffError.wrap(err, `loading ${archive}: reading the archive`);
       throw e.code === 'INTERNAL' || e.code === 'INVALID_ARGUMENT' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
     }
