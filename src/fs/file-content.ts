@@ -74,19 +74,25 @@ export class FileContent {
     return out;
   }
 
-  /** Whole contents; a zero-copy view when the file is one unmodified chunk. */
+  /**
+   * Whole contents. A zero-copy view when the file is one chunk still shared with its layer
+   * (immutable); a copy otherwise, since owned chunks change in place on later writes.
+   */
   bytes(): Uint8Array {
     const only = this.#chunks[0];
-    if (this.#chunks.length === 1 && only && only.length === this.#size) return only;
+    if (this.#chunks.length === 1 && only && only.length === this.#size && !this.#owned[0]) return only;
     return this.read(0, this.#size);
   }
 
-  /** The contents as views, chunk by chunk (holes as fresh zeros): streaming without a full copy. */
+  /**
+   * The contents chunk by chunk, for streaming without a whole-file copy: shared (layer) chunks
+   * as views, owned chunks and holes as copies (owned bytes change in place on later writes).
+   */
   *views(): Generator<Uint8Array> {
     for (let ci = 0; ci < this.#chunks.length; ci++) {
       const span = Math.min(CHUNK_SIZE, this.#size - ci * CHUNK_SIZE);
       const chunk = this.#chunks[ci];
-      if (chunk && chunk.length >= span) yield chunk.subarray(0, span);
+      if (chunk && !this.#owned[ci] && chunk.length >= span) yield chunk.subarray(0, span);
       else yield this.read(ci * CHUNK_SIZE, span);
     }
   }

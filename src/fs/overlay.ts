@@ -14,7 +14,11 @@ import { FileContent } from './file-content.ts';
 import { Inode, linkCount } from './inode.ts';
 import { applyLayer, emptyLayerTree, type LayerTree } from './layer.ts';
 import { splitEntryPath, validName, WHITEOUT_PREFIX } from './path.ts';
+import { OverlayNode } from './overlay-node.ts';
+import { hardLinkPaths, treeUsage } from './tree.ts';
 import type { CreateAttr, DirEntry, FileKind, FileSystem, FsNode, SetAttr, Stat, StatFs } from './types.ts';
+
+export { OverlayNode } from './overlay-node.ts';
 
 export interface OverlayOptions {
   /** The image's layers, merged; null for an empty lower (a scratch image). */
@@ -34,31 +38,6 @@ export interface OverlayFromUpperOptions extends OverlayOptions {
 
 const NAME_MAX = 255;
 const encoder = new TextEncoder();
-
-export class OverlayNode implements FsNode {
-  readonly ino: number;
-  /** For directories the parent; for files, where a single-linked lower file gets copied up. */
-  parent: OverlayNode;
-  name: string;
-  /** The lower inode (for directories: the lower directory merged under this one, if any). */
-  lower: Inode | null;
-  upper: Inode | null;
-  version = 0;
-  /** Unlinked from every name (still usable through handles held elsewhere). */
-  orphan = false;
-
-  constructor(ino: number, parent: OverlayNode | null, name: string, lower: Inode | null, upper: Inode | null) {
-    this.ino = ino;
-    this.parent = parent ?? this;
-    this.name = name;
-    this.lower = lower;
-    this.upper = upper;
-  }
-
-  get inode(): Inode {
-    return (this.upper ?? this.lower)!;
-  }
-}
 
 export class Overlay implements FileSystem {
   readonly readOnly: boolean;
@@ -343,17 +322,26 @@ export class Overlay implements FileSystem {
     n.version++;
   }
 
+  /** Capacity from the options; "used" counts what this container holds privately (its upper). */
   statfs(): StatFs {
     const blockSize = 4096;
     const blocks = Math.floor(this.#capacity / blockSize);
     const files = 1 << 20;
-    return { blockSize, blocks, blocksFree: blocks, files, filesFree: Math.max(0, files - this.#nextIno), nameMax: NAME_MAX };
+    const used = treeUsage(this.#upperRoot);
+    return {
+      blockSize,
+      blocks,
+      blocksFree: Math.max(0, blocks - Math.ceil(used.bytes / blockSize)),
+      files,
+      filesFree: Math.max(0, files - used.inodes),
+      nameMax: NAME_MAX,
+    };
   }
 
   // ---- internals ----
 
   #node(node: FsNode): OverlayNode {
-    if (!(node instanceof OverlayNode)) throw fsError('EBADF', 'not a node of this overlay');
+    if (!(node instanceof OverlayNode) || this.#byInode.get(node.inode) !== node) throw fsError('EBADF', 'not a node of this overlay');
     return node;
   }
 
@@ -500,22 +488,7 @@ export class Overlay implements FileSystem {
   }
 
   #linkPaths(): Map<Inode, string[][]> {
-    if (this.#lowerLinkPaths) return this.#lowerLinkPaths;
-    const map = new Map<Inode, string[][]>();
-    const links = this.#lower.links;
-    const walk = (dir: Inode, prefix: string[]): void => {
-      for (const [name, child] of dir.children!) {
-        if (child.kind === 'directory') walk(child, [...prefix, name]);
-        else if (links.has(child)) {
-          const list = map.get(child) ?? [];
-          list.push([...prefix, name]);
-          map.set(child, list);
-        }
-      }
-    };
-    if (links.size > 0) walk(this.#lower.root, []);
-    this.#lowerLinkPaths = map;
-    return map;
+    return (this.#lowerLinkPaths ??= hardLinkPaths(this.#lower));
   }
 
   /**

@@ -87,3 +87,17 @@ describe('FileContent', () => {
     }
   });
 });
+
+describe('FileContent snapshots', () => {
+  it('bytes() and views() never alias chunks that later writes change', () => {
+    const c = FileContent.empty();
+    c.write(0, new Uint8Array([1, 2, 3]));
+    const snap = c.bytes();
+    const views = [...c.views()];
+    c.write(0, new Uint8Array([9]));
+    expect([...snap]).toEqual([1, 2, 3]);
+    expect([...views[0]!]).toEqual([1, 2, 3]);
+    const shared = new Uint8Array([4, 5]);
+    expect(FileContent.fromBytes(shared).bytes()).toBe(shared); // layer bytes stay zero-copy
+  });
+});

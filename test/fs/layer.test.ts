@@ -70,8 +70,8 @@ describe('applyLayer: structure', () => {
   it('normalizes ./a//b/ forms and implies parent directories', () => {
     const t = applyLayer(null, [file('./a//b/c', 'c'), dir('./a/b/'), file('x/./y/../z', 'z')]);
     expect(paths(t)).toEqual(['/', '/a', '/a/b', '/a/b/c', '/x', '/x/z']);
-    const s = new Overlay({ lower: t }).stat(resolve(new Overlay({ lower: t }), 'x'));
-    expect(s.mode).toBe(0o755);
+    const fs = new Overlay({ lower: t });
+    expect(fs.stat(resolve(fs, 'x')).mode).toBe(0o755);
   });
 
   it('shares unchanged subtrees and file bytes with the base (no copies)', () => {
@@ -99,7 +99,8 @@ describe('applyLayer: structure', () => {
     expect(bb.nlink).toBe(2);
     expect(sh.mode).toBe(0o755);
     expect(fs.stat(resolve(fs, 'g')).nlink).toBe(2);
-    expect(new Overlay({ lower: base }).stat(resolve(new Overlay({ lower: base }), 'bin/busybox')).nlink).toBe(1);
+    const fsBase = new Overlay({ lower: base });
+    expect(fsBase.stat(resolve(fsBase, 'bin/busybox')).nlink).toBe(1);
     const after = applyLayer(t, [whiteout('bin/.wh.sh')]);
     const fs2 = new Overlay({ lower: after });
     expect(fs2.stat(resolve(fs2, 'bin/busybox')).nlink).toBe(1);

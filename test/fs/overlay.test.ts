@@ -166,7 +166,8 @@ describe('Overlay', () => {
     expect(fs.listxattr(p)).toEqual(['user.a']);
     fs.removexattr(p, 'user.a');
     expect(fs.listxattr(p)).toEqual([]);
-    expect(new Overlay({ lower }).listxattr(resolve(new Overlay({ lower }), 'etc/passwd'))).toEqual([]);
+    const other = new Overlay({ lower });
+    expect(other.listxattr(resolve(other, 'etc/passwd'))).toEqual([]);
   });
 
   it('refuses every change when read-only, and reports statfs', () => {
@@ -188,8 +189,21 @@ describe('Overlay', () => {
     expect(readText(fs, 'etc/passwd')).toBe('root:x:0:0');
     const s = fs.statfs();
     expect(s.nameMax).toBe(255);
-    expect(s.blocks).toBeGreaterThan(0);
-    expect(s.filesFree).toBeLessThan(s.files);
+    expect(s.blocks).toBe((1 << 30) / 4096);
+    expect(s.blocksFree).toBe(s.blocks);
+  });
+
+  it('counts what the container wrote in statfs, and refuses nodes of another overlay', () => {
+    const lower = lowerTree();
+    const fs = new Overlay({ lower, capacityBytes: 1 << 20 });
+    const before = fs.statfs();
+    fs.write(fs.create(fs.root(), 'big', A), 0, new Uint8Array(100_000));
+    const after = fs.statfs();
+    expect(before.blocksFree - after.blocksFree).toBe(Math.ceil(100_000 / 4096));
+    expect(after.filesFree).toBeLessThan(before.filesFree);
+    const other = new Overlay({ lower });
+    expect(errno(() => fs.stat(resolve(other, 'etc/passwd')))).toBe('EBADF');
+    expect(errno(() => fs.stat({ ino: 1 }))).toBe('EBADF');
   });
 
   it('keeps an unlinked file usable through its node', () => {

@@ -1,0 +1,36 @@
+/** Whole-tree walks over inodes: rare, linear, and kept out of the hot paths. */
+import type { Inode } from './inode.ts';
+import type { LayerTree } from './layer.ts';
+
+/** Every path (as components) of each hard-linked inode of a tree. */
+export function hardLinkPaths(tree: LayerTree): Map<Inode, string[][]> {
+  const map = new Map<Inode, string[][]>();
+  const links = tree.links;
+  if (links.size === 0) return map;
+  const walk = (dir: Inode, prefix: string[]): void => {
+    for (const [name, child] of dir.children!) {
+      if (child.kind === 'directory') walk(child, [...prefix, name]);
+      else if (links.has(child)) {
+        const list = map.get(child);
+        if (list) list.push([...prefix, name]);
+        else map.set(child, [[...prefix, name]]);
+      }
+    }
+  };
+  walk(tree.root, []);
+  return map;
+}
+
+/** Bytes held privately (written or copied chunks) and inodes of a tree, hard links counted once. */
+export function treeUsage(root: Inode): { bytes: number; inodes: number } {
+  const seen = new Set<Inode>();
+  let bytes = 0;
+  const walk = (node: Inode): void => {
+    if (seen.has(node) || node.kind === 'whiteout') return;
+    seen.add(node);
+    if (node.content) bytes += node.content.ownedBytes;
+    if (node.children) for (const child of node.children.values()) walk(child);
+  };
+  walk(root);
+  return { bytes, inodes: seen.size };
+}
