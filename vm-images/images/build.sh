@@ -9,6 +9,9 @@
 # Deterministic: the same packages give byte-identical archives.
 #
 # Usage: bash vm-images/images/build.sh        (npm run images:build)
+# Env: SKIFF_IMAGES_WORK (scratch, default vm-images/build/images),
+#      SKIFF_IMAGES_DIST (output, default vm-images/images/dist),
+#      SKIFF_IMAGES_OFFLINE=1 (reuse the packages already in $SKIFF_IMAGES_WORK).
 # Needs: apt-get, dpkg-deb, dpkg-source, python3, clang-16, lld-16, wasi-libc,
 #        gcc + tclsh (to generate sqlite's amalgamation), readelf, an x86 kernel
 #        that runs i386 binaries (busybox --list-full).
@@ -16,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 work=${SKIFF_IMAGES_WORK:-$repo/vm-images/build/images}
-dist=$here/dist
+dist=${SKIFF_IMAGES_DIST:-$here/dist}
 # 2026-01-01T00:00:00Z: every mtime in every layer and archive
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 export LC_ALL=C TZ=UTC
