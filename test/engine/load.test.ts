@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { MemoryContentStore } from '../../src/content/memory.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
-import { buildImage, dockerLegacyArchive, drain, ociArchive } from './fixtures/images.ts';
+import { execFileSync } from 'node:child_process';
+import 'fake-indexeddb/auto';
+import { IdbContentStore } from '../../src/content/idb.ts';
+import { IdbStateStore } from '../../src/engine/state/idb.ts';
+import { buildImage, buildImageRaw, dockerLegacyArchive, dockerOciArchive, drain, ociArchive, ociMultiPlatformArchive, tar } from './fixtures/images.ts';
 
 function engine(): Engine {
   return new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), now: () => new Date('2026-02-01T00:00:00Z') });
@@ -95,5 +99,53 @@ describe('loadArchive', () => {
     const r3 = await e3.resolveImage({ ref: 'rt:1' });
     expect(r3.id).toBe(img.configDigest);
     expect(r3.layers.map((l) => l.diffId)).toEqual(img.layers.map((l) => l.diffId));
+  });
+
+  it('loads the docker >= 25 layout (manifest.json over OCI blobs), keeping the archive manifest digest', async () => {
+    const e = engine();
+    const img = buildImage({ layers: [base, top] });
+    const res = await e.loadArchive({ data: dockerOciArchive([{ image: img, tags: ['new:1'] }]), name: 'docker25.tar' });
+    expect(res.images).toEqual([{ digest: img.manifestDigest, id: img.configDigest, tags: ['docker.io/library/new:1'], existed: false }]);
+  });
+
+  it('picks linux/386 from a nested multi-platform index', async () => {
+    const e = engine();
+    const amd = buildImage({ layers: [base], architecture: 'amd64' });
+    const i386 = buildImage({ layers: [base, top], architecture: '386' });
+    const data = ociMultiPlatformArchive([{ image: amd, platform: { os: 'linux', architecture: 'amd64' } }, { image: i386, platform: { os: 'linux', architecture: '386' } }], 'docker.io/library/multi:1');
+    await e.loadArchive({ data, name: 'multi.tar' });
+    expect((await e.resolveImage({ ref: 'multi:1' })).digest).toBe(i386.manifestDigest);
+  });
+
+  it('loads a zstd layer (compressed by the zstd tool)', async () => {
+    const e = engine();
+    const raw = tar([{ name: 'hello', content: 'zstd works\n' }]);
+    const zst = new Uint8Array(execFileSync('zstd', ['-q', '-c'], { input: raw }));
+    const plain = buildImageRaw([{ raw }]);
+    const { sha256Digest } = await import('../../src/oci/digest.ts');
+    const te = new TextEncoder();
+    const manifest = te.encode(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: plain.configDigest, size: plain.config.byteLength },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha256Digest(zst), size: zst.byteLength }],
+    }));
+    const img = { ...plain, manifest, manifestDigest: sha256Digest(manifest), layers: [{ ...plain.layers[0]!, bytes: zst, digest: sha256Digest(zst), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }] };
+    await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/zst:1'] }]), name: 'zstd.tar' });
+    const c = await e.createContainer({ image: 'zst:1' });
+    const fs = await e.containerFs({ id: c.id });
+    expect(new TextDecoder().decode(fs.read(fs.lookup(fs.root(), 'hello'), 0, 100))).toBe('zstd works\n');
+  });
+
+  it('runs over the IndexedDB backends (the browser configuration)', async () => {
+    const e = new Engine({ content: new IdbContentStore({ dbName: 'engine-idb-blobs' }), state: new IdbStateStore({ dbName: 'engine-idb-state' }) });
+    const img = buildImage({ layers: [base, top] });
+    await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/web:1'] }]), name: 'web.tar' });
+    const c = await e.createContainer({ image: 'web:1', name: 'tab' });
+    const fs = await e.containerFs({ id: c.id });
+    fs.mkdir(fs.root(), 'new', { mode: 0o755, uid: 0, gid: 0 });
+    await e.persistContainer({ id: c.id });
+    const again = new Engine({ content: new IdbContentStore({ dbName: 'engine-idb-blobs' }), state: new IdbStateStore({ dbName: 'engine-idb-state' }) });
+    expect(await again.containerChanges({ id: 'tab' })).toEqual([{ kind: 'A', path: '/new' }]);
+    expect((await again.listImages()).map((i) => `${i.repository}:${i.tag}`)).toEqual(['web:1']);
   });
 });
