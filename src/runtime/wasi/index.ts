@@ -10,4 +10,5 @@ export { FsFileFd } from './file-fd.ts';
 export { InputStreamFd, OutputStreamFd } from './stdio.ts';
 export { wasiErrno, wasiErrnoFromLinux } from './errno.ts';
 export type { StdinSource } from './stdin-source.ts';
-export type { SpawnWorker, WorkerHandle } from './worker-handle.ts';
+export { withSpare, type SpawnWorker, type PooledSpawn, type WorkerHandle } from './worker-handle.ts';
+export { spawnWebWorker, webWorkerSpawner } from './worker-web.ts';

@@ -28,7 +28,12 @@ let shared: PooledSpawn | null = null;
 /** The default for this environment (the Node adapter is loaded only in Node), keeping a spare. */
 export async function defaultSpawn(): Promise<PooledSpawn> {
   if (!shared) {
-    const spawn = isNode() ? (await import('./worker-node.ts')).spawnNodeWorker : (await import('./worker-web.ts')).spawnWebWorker;
+    // The Node adapter's path is hidden from bundlers, which would otherwise inline it (and its
+    // node: imports) into browser builds.
+    const nodeAdapter = './worker-node.ts';
+    const spawn: SpawnWorker = isNode()
+      ? ((await import(/* @vite-ignore */ nodeAdapter)) as typeof import('./worker-node.ts')).spawnNodeWorker
+      : async () => (await import('./worker-web.ts')).spawnWebWorker();
     shared = withSpare(spawn);
   }
   return shared;

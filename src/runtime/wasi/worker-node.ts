@@ -19,7 +19,9 @@ let bundled: Promise<string> | null = null;
 function workerScript(): Promise<string> {
   if (!fromSources) return Promise.resolve(fileURLToPath(entry));
   bundled ??= (async () => {
-    const esbuild = await import('esbuild');
+    // Hidden from bundlers: esbuild is only ever loaded in Node, from sources.
+    const esbuildName = 'esbuild';
+    const esbuild = (await import(/* @vite-ignore */ esbuildName)) as typeof import('esbuild');
     const outfile = join(tmpdir(), `skiff-wasi-worker-${process.pid}-${Date.now()}.mjs`);
     await esbuild.build({ entryPoints: [fileURLToPath(entry)], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile, logLevel: 'error' });
     process.once('exit', () => rmSync(outfile, { force: true }));

@@ -1,8 +1,13 @@
-/** Browser adapter: a module Web Worker (bundlers resolve the `new URL(..., import.meta.url)`). */
-import type { WorkerHandle } from './worker-handle.ts';
+/**
+ * Browser adapter: a module Web Worker. Vite resolves the `new URL(..., import.meta.url)` default;
+ * other bundlers build workers/wasi-worker.ts themselves and pass its URL.
+ */
+import { withSpare, type PooledSpawn, type WorkerHandle } from './worker-handle.ts';
 
-export async function spawnWebWorker(): Promise<WorkerHandle> {
-  const w = new Worker(new URL('../../../workers/wasi-worker.ts', import.meta.url), { type: 'module', name: 'skiff-wasi' });
+export async function spawnWebWorker(url?: string | URL): Promise<WorkerHandle> {
+  const w = url
+    ? new Worker(url, { type: 'module', name: 'skiff-wasi' })
+    : new Worker(new URL('../../../workers/wasi-worker.ts', import.meta.url), { type: 'module', name: 'skiff-wasi' });
   await new Promise<void>((resolve, reject) => {
     const onMsg = (e: MessageEvent) => {
       if ((e.data as { t?: string })?.t !== 'ready') return;
@@ -21,4 +26,9 @@ export async function spawnWebWorker(): Promise<WorkerHandle> {
     },
     terminate: async () => w.terminate(),
   };
+}
+
+/** A spawner (with a spare worker) for a worker entry built and served by the caller. */
+export function webWorkerSpawner(url: string | URL): PooledSpawn {
+  return withSpare(() => spawnWebWorker(url));
 }
