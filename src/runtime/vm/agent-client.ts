@@ -153,6 +153,12 @@ export class AgentClient implements ProcessControl {
     this.procs.clear();
   }
 
+  /** Accepts calls again after close(): for a machine that failed to restore and boots cold. */
+  reopen(): void {
+    this.dead = null;
+    this.out.reset();
+  }
+
   get liveProcesses(): number {
     return this.procs.size;
   }

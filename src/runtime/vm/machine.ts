@@ -141,6 +141,7 @@ export class Machine {
         await this.worker?.terminate();
         this.worker = null;
         this.crashed = null;
+        this.agent.reopen();
       }
     }
     const [bzimage, initrd] = await Promise.all([artifacts.read(ARTIFACT_FILES.kernel), artifacts.read(ARTIFACT_FILES.initrd)]);

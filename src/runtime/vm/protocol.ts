@@ -73,41 +73,74 @@ export function decodeJson<T>(frame: Frame): T {
   }
 }
 
-/** Reassembles frames from a byte stream; resynchronises on the magic after garbage. */
+/**
+ * Reassembles frames from a byte stream; resynchronises on the magic after garbage. Chunks are
+ * kept as they came and copied once per frame, so a big frame arriving in 2 KiB pieces stays O(n).
+ */
 export class FrameDecoder {
-  private buf = new Uint8Array(0);
+  private chunks: Uint8Array[] = [];
+  private size = 0;
   /** Bytes skipped while looking for a frame start (only the serial fallback should see any). */
   skipped = 0;
 
   push(chunk: Uint8Array): Frame[] {
-    if (this.buf.length === 0) this.buf = chunk.slice();
-    else {
-      const merged = new Uint8Array(this.buf.length + chunk.length);
-      merged.set(this.buf);
-      merged.set(chunk, this.buf.length);
-      this.buf = merged;
+    if (chunk.length) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
     }
     const frames: Frame[] = [];
-    let off = 0;
-    const b = this.buf;
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    while (b.length - off >= FRAME_HEADER) {
-      const len = dv.getUint32(off + 8, true);
-      if (b[off] !== MAGIC0 || b[off + 1] !== MAGIC1 || len > MAX_PAYLOAD) {
-        off++;
+    while (this.size >= FRAME_HEADER) {
+      const h = this.peek(FRAME_HEADER);
+      const dv = new DataView(h.buffer, h.byteOffset, FRAME_HEADER);
+      const len = dv.getUint32(8, true);
+      if (h[0] !== MAGIC0 || h[1] !== MAGIC1 || len > MAX_PAYLOAD) {
+        this.consume(1);
         this.skipped++;
         continue;
       }
-      if (b.length - off < FRAME_HEADER + len) break;
-      frames.push({
-        type: b[off + 2] as FrameType,
-        channel: dv.getUint32(off + 4, true),
-        payload: b.slice(off + FRAME_HEADER, off + FRAME_HEADER + len),
-      });
-      off += FRAME_HEADER + len;
+      if (this.size < FRAME_HEADER + len) break;
+      const whole = this.consume(FRAME_HEADER + len);
+      frames.push({ type: h[2] as FrameType, channel: dv.getUint32(4, true), payload: whole.subarray(FRAME_HEADER) });
     }
-    this.buf = off === 0 ? b : b.slice(off);
     return frames;
+  }
+
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    const out = new Uint8Array(n);
+    let off = 0;
+    for (const c of this.chunks) {
+      const k = Math.min(c.length, n - off);
+      out.set(c.subarray(0, k), off);
+      off += k;
+      if (off === n) break;
+    }
+    return out;
+  }
+
+  private consume(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    this.size -= n;
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.slice(0, n);
+    }
+    if (first.length === n) {
+      this.chunks.shift();
+      return first;
+    }
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - off);
+      out.set(c.subarray(0, k), off);
+      off += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    return out;
   }
 }
 

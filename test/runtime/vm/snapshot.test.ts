@@ -1,0 +1,69 @@
+/**
+ * Snapshots: a cold boot saves one, the next start restores it with the agent ready and the guest
+ * clock set to the host's; a different manifest never restores it; a corrupt one falls back to a
+ * cold boot. One cold boot and two restores for the file.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Machine } from '../../../src/runtime/vm/machine.ts';
+import { nodeArtifacts } from '../../../src/runtime/vm/artifacts-node.ts';
+import { nodeSnapshots } from '../../../src/runtime/vm/snapshot-node.ts';
+import { snapshotKey } from '../../../src/runtime/vm/snapshot-store.ts';
+
+const home = mkdtempSync(join(tmpdir(), 'skiff-vm-snap-'));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+async function guestEpochMs(m: Machine): Promise<number> {
+  const p = await m.agent.spawn({ args: ['date', '+%s'] });
+  const [out] = await Promise.all([p.stdout.text(), p.wait()]);
+  return Number(out.trim()) * 1000;
+}
+
+describe('snapshots', () => {
+  it('cold boot saves a snapshot; a restore is ready with the right clock', async () => {
+    const store = nodeSnapshots(home);
+    const cold = await Machine.start({ snapshots: store });
+    expect(cold.boot.restored).toBe(false);
+    expect(cold.boot.savedBytes).toBeGreaterThan(1_000_000);
+    expect(cold.boot.savedBytes).toBeLessThan(8 * 1024 * 1024);
+    expect(readdirSync(home)).toEqual([`${cold.boot.snapshotKey}.state`]);
+    await cold.shutdown();
+
+    // Long enough after the save that a clock left at the snapshot's time would be caught.
+    await new Promise((r) => setTimeout(r, 4000));
+    const warm = await Machine.start({ snapshots: store });
+    expect(warm.boot.restored).toBe(true);
+    expect(warm.boot.snapshotKey).toBe(cold.boot.snapshotKey);
+    expect(Math.abs((await guestEpochMs(warm)) - Date.now())).toBeLessThan(2000);
+    // The restored agent is fully usable: a process, stdin and an exit code.
+    const p = await warm.agent.spawn({ args: ['sh', '-c', 'read x; exit $x'] });
+    p.write('9\n');
+    expect((await p.wait()).exitCode).toBe(9);
+    await warm.shutdown();
+  }, 240_000);
+
+  it('keys a snapshot by the manifest, the v86 version and the memory size', async () => {
+    const { text, value } = await nodeArtifacts().manifest();
+    const base = { manifestText: text, v86Version: value.v86, memoryBytes: 128 << 20, encoding: 'gzip' };
+    const k = snapshotKey(base);
+    expect(snapshotKey({ ...base })).toBe(k);
+    expect(snapshotKey({ ...base, manifestText: text.replace(/"sha256": "./, '"sha256": "x') })).not.toBe(k);
+    expect(snapshotKey({ ...base, v86Version: '0.0.1' })).not.toBe(k);
+    expect(snapshotKey({ ...base, memoryBytes: 256 << 20 })).not.toBe(k);
+  });
+
+  it('boots cold and replaces a snapshot that does not load', async () => {
+    const { text, value } = await nodeArtifacts().manifest();
+    const key = snapshotKey({ manifestText: text, v86Version: value.v86, memoryBytes: value.memoryMiB << 20, encoding: 'gzip' });
+    writeFileSync(join(home, `${key}.state`), new Uint8Array(1000).fill(7));
+    const m = await Machine.start({ snapshots: nodeSnapshots(home), bootTimeoutMs: 120_000 });
+    expect(m.boot.restored).toBe(false);
+    expect((await m.health()).uptime_ms).toBeGreaterThan(0);
+    await m.shutdown();
+    const restored = await Machine.start({ snapshots: nodeSnapshots(home) });
+    expect(restored.boot.restored).toBe(true);
+    await restored.shutdown();
+  }, 300_000);
+});
