@@ -32,7 +32,7 @@ function roundTrips(ov: Overlay, lower: LayerTree, want: string[], log: string[]
 }
 
 describe('Overlay against a reference model', () => {
-  for (let seed = 1; seed <= Number(process.env.FS_SEEDS ?? 40); seed++) {
+  for (let seed = 1; seed <= Number(process.env.FS_SEEDS ?? 120); seed++) {
     it(`random ops, seed ${seed}`, () => {
       const r = new Rng(seed * 7919);
       let lower = applyLayer(null, baseEntries());
@@ -40,8 +40,29 @@ describe('Overlay against a reference model', () => {
       const log: string[] = [];
       let rejected = 0;
       let accepted = 0;
-      for (let round = 0; round < 3; round++) {
-        // A random lower layer first: applyLayer must match the model's naive whiteout rules.
+      let restores = 0;
+      let ov = new Overlay({ lower });
+      for (let round = 0; round < 4; round++) {
+        for (let step = 0; step < 50; step++) {
+          const op = randomOp(r, m);
+          const want = outcome(() => op.model(m), ModelError);
+          const got = outcome(() => op.fs(ov), FsError);
+          log.push(`${op.text} => ${want}`);
+          if (got !== want) throw new Error(`${op.text}: overlay ${got}, model ${want}\n${log.slice(-25).join('\n')}`);
+        }
+        const want = m.dump();
+        check('merged view', dumpFs(ov), want, log);
+        const layered = roundTrips(ov, lower, want, log);
+        if (r.int(2) === 0) {
+          // Keep working on the restored upper (a container saved and reopened).
+          ov = Overlay.fromUpper({ lower, entries: diffUpper(ov) });
+          log.push('-- restored from the saved upper');
+          restores++;
+          continue;
+        }
+        // Commit the container as a layer, then put a random layer on top: applyLayer must
+        // match the model's naive whiteout rules.
+        lower = layered;
         const layer = randomLayer(r, m);
         let next: LayerTree | null = null;
         try {
@@ -59,20 +80,10 @@ describe('Overlay against a reference model', () => {
           log.push(`layer ${layer.map((e) => `${e.header.type}:${e.header.name}`).join(' ')}`);
           check('applyLayer', dumpFs(new Overlay({ lower })), m.dump(), log);
         }
-        const ov = new Overlay({ lower });
-        for (let step = 0; step < 60; step++) {
-          const op = randomOp(r, m);
-          const want = outcome(() => op.model(m), ModelError);
-          const got = outcome(() => op.fs(ov), FsError);
-          log.push(`${op.text} => ${want}`);
-          if (got !== want) throw new Error(`${op.text}: overlay ${got}, model ${want}\n${log.slice(-25).join('\n')}`);
-        }
-        const want = m.dump();
-        check('merged view', dumpFs(ov), want, log);
-        lower = roundTrips(ov, lower, want, log);
+        ov = new Overlay({ lower });
       }
-      expect(accepted + rejected).toBe(3);
-      if (process.env.FS_STATS) console.log(`STATS seed=${seed} accepted=${accepted} ok=${log.filter((l) => l.endsWith("=> ok")).length} ops=${log.filter((l) => l.includes(" => ")).length}`);
+      expect(accepted + rejected + restores).toBe(4);
+      if (process.env.FS_STATS) console.log(`STATS seed=${seed} accepted=${accepted} restores=${restores} ok=${log.filter((l) => l.endsWith('=> ok')).length} ops=${log.filter((l) => l.includes(' => ')).length}`);
     });
   }
 });
