@@ -53,3 +53,32 @@ export function shortId(id: string): string {
 export function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
+
+/**
+ * Docker's --format, the commonly used subset of Go templates: `{{.Field}}`, `{{.A.B}}`,
+ * `{{json .}}`, `{{json .Field}}`, `\t`/`\n` escapes, and a leading `table ` that prints a header.
+ */
+export function renderTemplate(tpl: string, obj: Record<string, unknown>): string {
+  const body = tpl.replace(/^table\s+/, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  return body.replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
+    let v: unknown = obj;
+    for (const k of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[k];
+    if (json) return JSON.stringify(v ?? null);
+    if (v === undefined || v === null) return '<no value>';
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  });
+}
+
+/** Rows out in the user's --format: "json" (one object per line), a template, or undefined for the caller's table. */
+export function formatRows(format: string | undefined, rows: Array<Record<string, unknown>>): string | undefined {
+  if (format === undefined || format === '' || format === 'table') return undefined;
+  if (format === 'json') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+  const lines = rows.map((r) => renderTemplate(format, r));
+  if (/^table\s/.test(format)) {
+    const fields = [...format.matchAll(/\{\{\s*\.(\w+)\s*\}\}/g)].map((m) => m[1]!.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
+    const cells = [fields, ...lines.map((l) => l.split('\t'))];
+    const widths = fields.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
+    return cells.map((c) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + '\n';
+  }
+  return lines.join('\n') + (lines.length ? '\n' : '');
+}

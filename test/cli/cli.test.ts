@@ -51,6 +51,8 @@ describe('skiff CLI', () => {
     expect(json).toEqual([expect.objectContaining({ Repository: 'app', Tag: 'latest', ID: v1.configDigest.slice(7, 19), Platform: 'linux/386' })]);
     const inspect = JSON.parse((await skiff('image', 'inspect', 'app')).stdout);
     expect(inspect[0]).toMatchObject({ Id: v1.configDigest, RepoTags: ['app:latest'], Os: 'linux', Architecture: '386', RootFS: { Layers: [v1.layers[0]!.diffId] } });
+    expect((await skiff('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}')).stdout).toBe(`app:latest ${v1.configDigest.slice(7, 19)}\n`);
+    expect((await skiff('image', 'inspect', '--format', '{{.Id}} {{json .Config.Cmd}}', 'app')).stdout).toBe(`${v1.configDigest} ["sh"]\n`);
     const hist = await skiff('history', 'app');
     expect(hist.stdout).toMatch(/IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT\n/);
     expect(hist.stdout).toContain('layer 0');

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { SkiffError } from '../../errors.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
-import { ago, table, truncate } from '../format.ts';
+import { ago, formatRows, table, truncate } from '../format.ts';
 import { collectOpt, out, type CliIO } from '../io.ts';
 import { ReportedError } from './images.ts';
 
@@ -109,10 +109,8 @@ export function registerContainerCommands(program: Command, container: Command, 
       const list = await (await io.engine()).listContainers({ all: o.all ?? false });
       const id = (s: string): string => (o.trunc === false ? s : s.slice(0, 12));
       if (o.quiet) return out(io, list.map((c) => id(c.id)).join('\n'));
-      if (o.format === 'json') {
-        for (const c of list) out(io, JSON.stringify({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime }));
-        return;
-      }
+      const formatted = formatRows(o.format, list.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime })));
+      if (formatted !== undefined) return void io.stdout.write(formatted);
       out(io, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], list.map((c) => [
         id(c.id), c.imageRef, JSON.stringify(o.trunc === false ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), '', c.name,
       ])));

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { SkiffError } from '../../errors.ts';
 import type { Digest } from '../../oci/digest.ts';
 import { parseReference, familiarReference } from '../../oci/reference.ts';
-import { ago, humanSize, shortId, table, truncate } from '../format.ts';
+import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../format.ts';
 import { out, type CliIO } from '../io.ts';
 import { progressBar } from '../progress.ts';
 
@@ -56,16 +56,11 @@ async function images(io: CliIO, reference: string | undefined, opts: { all?: bo
     out(io, [...new Set(rows.map((r) => id(r.id)))].join('\n'));
     return;
   }
-  if (opts.format === 'json' || opts.format === '{{json .}}') {
-    for (const r of rows) {
-      out(io, JSON.stringify({
-        Containers: String(r.containers), CreatedAt: r.created ?? '', CreatedSince: ago(r.created), Digest: r.digest,
-        ID: id(r.id), Platform: r.platform, Repository: r.repository, Size: humanSize(r.size), Tag: r.tag,
-      }));
-    }
-    return;
-  }
-  if (opts.format && opts.format !== 'table') throw new SkiffError('INVALID_ARGUMENT', `unsupported --format "${opts.format}" (use "table" or "json")`);
+  const formatted = formatRows(opts.format, rows.map((r) => ({
+    Containers: String(r.containers), CreatedAt: r.created ?? '', CreatedSince: ago(r.created), Digest: r.digest,
+    ID: id(r.id), Platform: r.platform, Repository: r.repository, Size: humanSize(r.size), Tag: r.tag,
+  })));
+  if (formatted !== undefined) return void io.stdout.write(formatted);
   const headers = ['REPOSITORY', 'TAG', ...(opts.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'PLATFORM', 'SIZE'];
   out(io, table(headers, rows.map((r) => [r.repository, r.tag, ...(opts.digests ? [r.digest] : []), id(r.id), ago(r.created), r.platform, humanSize(r.size)])));
 }
@@ -73,10 +68,8 @@ async function images(io: CliIO, reference: string | undefined, opts: { all?: bo
 async function history(io: CliIO, ref: string, opts: { noTrunc?: boolean; human?: boolean; quiet?: boolean; format?: string }): Promise<void> {
   const rows = await (await io.engine()).history({ ref });
   if (opts.quiet) return out(io, rows.map((r) => (opts.noTrunc ? r.id : r.id === '<missing>' ? r.id : shortId(r.id))).join('\n'));
-  if (opts.format === 'json') {
-    for (const r of rows) out(io, JSON.stringify({ ID: r.id, CreatedAt: r.created ?? '', CreatedSince: ago(r.created), CreatedBy: r.createdBy, Size: humanSize(r.size), Comment: r.comment }));
-    return;
-  }
+  const formatted = formatRows(opts.format, rows.map((r) => ({ ID: r.id, CreatedAt: r.created ?? '', CreatedSince: ago(r.created), CreatedBy: r.createdBy, Size: humanSize(r.size), Comment: r.comment })));
+  if (formatted !== undefined) return void io.stdout.write(formatted);
   const human = opts.human !== false;
   out(io, table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r) => [
     r.id === '<missing>' || opts.noTrunc ? r.id : shortId(r.id),
@@ -131,10 +124,12 @@ export function registerImageCommands(program: Command, image: Command, io: CliI
   image.command('inspect')
     .description('Display detailed information on one or more images')
     .argument('<image...>')
-    .action(async (refs: string[]) => {
+    .option('-f, --format <template>', 'Format the output using a Go-style template ({{.Id}}, {{json .Config}})')
+    .action(async (refs: string[], o) => {
       const engine = await io.engine();
-      const docs: unknown[] = [];
+      const docs: Array<Record<string, unknown>> = [];
       for (const ref of refs) docs.push(await engine.inspectImage({ ref }));
+      if (o.format) return out(io, docs.map((d) => renderTemplate(o.format, d)).join('\n'));
       out(io, JSON.stringify(docs, null, 4));
     });
 

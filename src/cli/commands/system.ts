@@ -1,6 +1,6 @@
 /** system df, and the `demo` that `npm start` runs until the browser page exists. */
 import type { Command } from 'commander';
-import { humanSize, table } from '../format.ts';
+import { formatRows, humanSize, table } from '../format.ts';
 import { out, type CliIO } from '../io.ts';
 
 export function registerSystemCommands(program: Command, system: Command, io: CliIO): void {
@@ -11,10 +11,8 @@ export function registerSystemCommands(program: Command, system: Command, io: Cl
       const du = await (await io.engine()).diskUsage();
       const rows: Array<[string, typeof du.images]> = [['Images', du.images], ['Containers', du.containers], ['Local Volumes', du.volumes]];
       const pct = (r: typeof du.images): string => (r.size > 0 ? ` (${Math.round((r.reclaimable / r.size) * 100)}%)` : '');
-      if (o.format === 'json') {
-        for (const [type, r] of rows) out(io, JSON.stringify({ Type: type, TotalCount: String(r.total), Active: String(r.active), Size: humanSize(r.size), Reclaimable: `${humanSize(r.reclaimable)}${pct(r)}` }));
-        return;
-      }
+      const formatted = formatRows(o.format, rows.map(([type, r]) => ({ Type: type, TotalCount: String(r.total), Active: String(r.active), Size: humanSize(r.size), Reclaimable: `${humanSize(r.reclaimable)}${pct(r)}` })));
+      if (formatted !== undefined) return void io.stdout.write(formatted);
       out(io, table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], rows.map(([type, r]) => [type, String(r.total), String(r.active), humanSize(r.size), `${humanSize(r.reclaimable)}${pct(r)}`])));
     });
 
