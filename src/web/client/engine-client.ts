@@ -1,0 +1,67 @@
+/**
+ * The page's handle on the engine worker. One worker per page: every `<skiff-run>` and the
+ * terminal share it (the handle is kept on globalThis, so even two copies of the script share).
+ * Calls are comlink proxies of EngineApi; errors arrive as SkiffErrors with their codes.
+ */
+import { proxy, wrap, type Remote } from 'comlink';
+import { installErrorTransfer } from '../rpc/errors.ts';
+import type { EngineApi, InitInfo, OutputSink, RunRequest, RunResult, SeedProgress } from '../rpc/protocol.ts';
+import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
+import { defaultAssetBase, spawnEngineWorkerDefault } from './engine-worker-url.ts';
+
+export interface EngineClientOptions {
+  /** Base URL of vm-images/... (default: beside the page, or beside skiff-run.js). */
+  assetBase?: string;
+  dbPrefix?: string;
+  seedBundled?: boolean;
+  onSeed?: (p: SeedProgress) => void;
+  /** Replace the worker (tests, other bundlers). */
+  spawnWorker?: () => Worker;
+}
+
+export interface EngineClient {
+  readonly api: Remote<EngineApi>;
+  readonly worker: Worker;
+  /** Resolves once the stores are open and the bundled images seeded. */
+  readonly ready: Promise<InitInfo>;
+  load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
+  run(req: RunRequest, out: { stdout(d: Uint8Array): void; stderr(d: Uint8Array): void }): Promise<RunResult>;
+  terminate(): void;
+}
+
+const KEY = Symbol.for('skiff.engineClient');
+
+export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
+  installErrorTransfer();
+  const worker = (o.spawnWorker ?? spawnEngineWorkerDefault)();
+  const api = wrap<EngineApi>(worker);
+  const ready = api.init(
+    { assetBase: o.assetBase ?? defaultAssetBase(), ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}) },
+    o.onSeed ? proxy(o.onSeed) : undefined,
+  );
+  return {
+    api, worker, ready,
+    async load(file, lo = {}) {
+      await ready;
+      return api.load({ file, ...(lo.name ? { name: lo.name } : {}) }, lo.onProgress ? proxy(lo.onProgress) : undefined);
+    },
+    async run(req, out) {
+      await ready;
+      const sink: OutputSink = { stdout: (d) => out.stdout(d), stderr: (d) => out.stderr(d) };
+      return api.run(req, proxy(sink));
+    },
+    terminate() {
+      worker.terminate();
+      if ((globalThis as Record<symbol, unknown>)[KEY] === shared) (globalThis as Record<symbol, unknown>)[KEY] = undefined;
+    },
+  };
+}
+
+let shared: EngineClient | undefined;
+
+/** The page's one engine client, created on first use with the first caller's options. */
+export function sharedEngineClient(o: EngineClientOptions = {}): EngineClient {
+  const g = globalThis as Record<symbol, EngineClient | undefined>;
+  shared = g[KEY] ??= createEngineClient(o);
+  return shared;
+}

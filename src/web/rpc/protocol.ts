@@ -1,0 +1,99 @@
+/**
+ * What crosses the page <-> engine-worker boundary (comlink). Only wire types live here; the
+ * worker side is src/web/worker/engine-service.ts, the page side src/web/client/engine-client.ts.
+ * Values are structured-cloneable (Blobs for archives, plain records for the rest); callbacks
+ * are comlink proxies.
+ */
+import type { CreateContainerOptions } from '../../engine/containers.ts';
+import type { DiskUsage, HistoryRow, ImageSummary, RemoveResult } from '../../engine/images.ts';
+import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
+import type { ContainerRecord } from '../../engine/types.ts';
+import type { Change } from '../../fs/diff.ts';
+
+export interface InitOptions {
+  /** Absolute URL under which vm-images/... is served (the bundled images, guest artifacts). */
+  assetBase: string;
+  /** Load every bundled image into the store on the first visit (default true). */
+  seedBundled?: boolean;
+  /** IndexedDB database name prefix (tests); default "skiff". */
+  dbPrefix?: string;
+}
+
+export interface StorageInfo {
+  /** Bytes used and allowed for this origin (navigator.storage.estimate), when known. */
+  usage?: number;
+  quota?: number;
+  /** Whether the origin's storage is persistent (not evicted under pressure). */
+  persisted?: boolean;
+}
+
+export interface InitInfo {
+  /** Images loaded from the bundle by this init (first visit), by name. */
+  seeded: string[];
+  crossOriginIsolated: boolean;
+  storage: StorageInfo;
+  capabilities: Capabilities;
+}
+
+/** Which commands the engine can serve now; the shell and the component check before calling. */
+export interface Capabilities {
+  /** linux/386 images (the VM run path). */
+  runLinux: boolean;
+  /** wasi/wasm images. */
+  runWasm: boolean;
+  exec: boolean;
+  logs: boolean;
+  volumes: boolean;
+}
+
+export type SeedProgress = { image: string; index: number; total: number } & LoadProgress;
+
+export interface RunRequest extends CreateContainerOptions {
+  /** Remove the container when it exits (`--rm`). */
+  rm?: boolean;
+  /** Run in the background (`-d`): resolve once started, with exitCode undefined. */
+  detach?: boolean;
+  /** Text or bytes given to the process as its whole stdin. */
+  stdin?: string | Uint8Array;
+}
+
+export interface RunResult {
+  id: string;
+  name: string;
+  exitCode: number;
+  signal?: number;
+}
+
+/** Streamed output of a process; called through a comlink proxy, one message per chunk. */
+export interface OutputSink {
+  stdout(data: Uint8Array): void;
+  stderr(data: Uint8Array): void;
+}
+
+export interface EngineApi {
+  init(options: InitOptions, onSeed?: (p: SeedProgress) => void): Promise<InitInfo>;
+  capabilities(): Promise<Capabilities>;
+  storage(): Promise<StorageInfo>;
+
+  listImages(options?: { reference?: string }): Promise<ImageSummary[]>;
+  inspectImage(options: { ref: string }): Promise<Record<string, unknown>>;
+  history(options: { ref: string }): Promise<HistoryRow[]>;
+  tag(options: { source: string; target: string }): Promise<string>;
+  removeImage(options: { ref: string; force?: boolean }): Promise<RemoveResult>;
+  pruneImages(options?: { all?: boolean }): Promise<{ deleted: string[]; untagged: string[]; reclaimed: number }>;
+  diskUsage(): Promise<DiskUsage>;
+  /** Load a `docker save` or OCI archive; progress as the engine reports it. */
+  load(options: { file: Blob; name?: string }, onProgress?: (p: LoadProgress) => void): Promise<LoadResult>;
+  /** The archive as one Blob (the page turns it into a download). */
+  save(options: { refs: string[]; format?: 'docker' | 'oci' }): Promise<Blob>;
+
+  listContainers(options?: { all?: boolean }): Promise<ContainerRecord[]>;
+  inspectContainer(options: { id: string }): Promise<ContainerRecord>;
+  createContainer(options: CreateContainerOptions): Promise<ContainerRecord>;
+  removeContainer(options: { id: string; force?: boolean }): Promise<ContainerRecord>;
+  exportContainer(options: { id: string }): Promise<Blob>;
+  containerChanges(options: { id: string }): Promise<Change[]>;
+
+  /** Create and start a container, streaming its output; resolves when it exits. */
+  run(request: RunRequest, sink: OutputSink): Promise<RunResult>;
+}

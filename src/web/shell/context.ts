@@ -1,0 +1,45 @@
+/**
+ * What a shell command touches: text output, the engine worker, and the page's file affordances.
+ * Sans-IO: the terminal page (xterm.js) and the tests provide these; commands never touch the DOM.
+ */
+import type { Remote } from 'comlink';
+import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
+import type { Capabilities, EngineApi, RunRequest, RunResult } from '../rpc/protocol.ts';
+import type { CommandSpec, FlagValues } from './flags.ts';
+
+export interface ShellEngine {
+  readonly api: Remote<EngineApi> | EngineApi;
+  load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
+  run(req: RunRequest, out: { stdout(d: Uint8Array): void; stderr(d: Uint8Array): void }): Promise<RunResult>;
+}
+
+export interface ShellContext {
+  engine: ShellEngine;
+  /** Text as the terminal should print it ("\n" line ends; the terminal adapter converts). */
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Offer bytes to the user as a file download. */
+  download(blob: Blob, filename: string): void;
+  /** Ask the user for archive files (a file picker); empty when cancelled. */
+  pickFiles(): Promise<File[]>;
+  /** One progress bar, redrawn in place; `done()` clears it. */
+  progress(label: string, done: number, total?: number): void;
+  progressDone(): void;
+  capabilities(): Promise<Capabilities>;
+}
+
+export interface ShellCommand {
+  spec: CommandSpec;
+  /** Returns the exit status (Docker's: 0, 1 engine error, 125 usage). */
+  run(ctx: ShellContext, flags: FlagValues, args: string[]): Promise<number>;
+  /** Also reachable as `skiff image ls`, `skiff container rm`, ... */
+  aliases?: string[];
+}
+
+export function str(v: FlagValues[string]): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function list(v: FlagValues[string]): string[] {
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}

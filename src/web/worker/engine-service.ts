@@ -1,0 +1,99 @@
+/**
+ * The engine worker's API (EngineApi over comlink): an Engine on IndexedDB, opened by `init`.
+ * Every call waits for init, rewrites storage-quota errors into one clear message, and throws
+ * SkiffErrors whose code survives the boundary (rpc/errors.ts).
+ */
+import type { Engine } from '../../engine/engine.ts';
+import { SkiffError } from '../../errors.ts';
+import type { Capabilities, EngineApi, InitInfo, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
+import { openBrowserEngine } from './open-engine.ts';
+import { isWasmImage, runWasiContainer } from './run-wasi.ts';
+import { explainStorageError, storageInfo } from './storage.ts';
+
+/** The shape the engine's run path is expected to take once it lands (checked at runtime). */
+interface EngineWithRun {
+  run(o: RunRequest & { onStdout?: (d: Uint8Array) => void; onStderr?: (d: Uint8Array) => void }): Promise<{ id?: string; name?: string; exitCode: number; signal?: number }>;
+}
+
+function hasRun(e: Engine): e is Engine & EngineWithRun {
+  return typeof (e as unknown as { run?: unknown }).run === 'function';
+}
+
+async function collectBlob(chunks: AsyncIterable<Uint8Array>, type: string): Promise<Blob> {
+  const parts: Uint8Array<ArrayBuffer>[] = [];
+  for await (const c of chunks) parts.push(new Uint8Array(c));
+  return new Blob(parts, { type });
+}
+
+export function createEngineService(): EngineApi {
+  let opened: Promise<Engine> | undefined;
+  // Set by init; repeated inits (several components, one worker) share one seeding pass.
+  let seeder: ((onProgress?: Parameters<EngineApi['init']>[1]) => Promise<string[]>) | undefined;
+  let seeding: Promise<string[]> | undefined;
+  const engine = (): Promise<Engine> => {
+    if (!opened) return Promise.reject(new SkiffError('INVALID_ARGUMENT', 'the engine worker was not initialised: call init({ assetBase }) first'));
+    return opened;
+  };
+  const call = async <T>(fn: (e: Engine) => Promise<T>): Promise<T> => {
+    try {
+      return await fn(await engine());
+    } catch (err) {
+      throw explainStorageError(err, await storageInfo().catch(() => undefined));
+    }
+  };
+  const capabilities = async (): Promise<Capabilities> => {
+    const e = opened ? await opened.catch(() => undefined) : undefined;
+    const run = e ? hasRun(e) : false;
+    return { runLinux: run, runWasm: true, exec: false, logs: false, volumes: false };
+  };
+
+  return {
+    async init(o, onSeed): Promise<InitInfo> {
+      const b = (opened ??= openBrowserEngine({ assetBase: o.assetBase, ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}) }).then((x) => {
+        seeder = x.seed;
+        return x.engine;
+      }));
+      b.catch(() => { opened = undefined; });
+      await b;
+      const seeded = o.seedBundled === false ? [] : await (seeding ??= seeder!(onSeed).finally(() => { seeding = undefined; }));
+      return {
+        seeded,
+        crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+        storage: await storageInfo(),
+        capabilities: await capabilities(),
+      };
+    },
+    capabilities,
+    storage: () => storageInfo(),
+
+    listImages: (o = {}) => call((e) => e.listImages(o)),
+    inspectImage: (o) => call((e) => e.inspectImage(o)),
+    history: (o) => call((e) => e.history(o)),
+    tag: (o) => call((e) => e.tag(o)),
+    removeImage: (o) => call((e) => e.removeImage(o)),
+    pruneImages: (o = {}) => call((e) => e.pruneImages(o)),
+    diskUsage: () => call((e) => e.diskUsage()),
+    load: (o, onProgress) => call((e) => e.loadArchive({
+      stream: o.file.stream(), size: o.file.size, name: o.name ?? (o.file as File).name ?? 'archive',
+      source: o.name ?? (o.file as File).name ?? 'upload',
+      ...(onProgress ? { onProgress } : {}),
+    })),
+    save: (o) => call(async (e) => collectBlob(await e.saveArchive(o), 'application/x-tar')),
+
+    listContainers: (o = {}) => call((e) => e.listContainers(o)),
+    inspectContainer: (o) => call((e) => e.inspectContainer(o)),
+    createContainer: (o) => call((e) => e.createContainer(o)),
+    removeContainer: (o) => call((e) => e.removeContainer(o)),
+    exportContainer: (o) => call(async (e) => collectBlob(await e.exportContainer(o), 'application/x-tar')),
+    containerChanges: (o) => call((e) => e.containerChanges(o)),
+
+    run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => call(async (e) => {
+      if (hasRun(e)) {
+        const r = await e.run({ ...req, onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) });
+        return { id: r.id ?? '', name: r.name ?? '', exitCode: r.exitCode, ...(r.signal !== undefined ? { signal: r.signal } : {}) };
+      }
+      if (await isWasmImage(e, req.image)) return runWasiContainer(e, req, sink);
+      throw new SkiffError('UNSUPPORTED', `running ${req.image} needs the Linux VM run path, which this build of the engine does not have yet (wasm images run: try skiff/hello-wasm)`);
+    }),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The engine in a browser: IndexedDB content and state stores, bundled images over HTTP, and the
+ * first-visit seeding that makes `images` list the bundled images. Seeding is remembered, so an
+ * image the user removed stays removed after a reload.
+ */
+import { createStore, get, set } from 'idb-keyval';
+import { IdbContentStore } from '../../content/idb.ts';
+import { Engine } from '../../engine/engine.ts';
+import { IdbStateStore } from '../../engine/state/idb.ts';
+import { findImage } from '../../engine/resolve.ts';
+import { SkiffError } from '../../errors.ts';
+import { normalizeReference } from '../../oci/reference.ts';
+import type { SeedProgress } from '../rpc/protocol.ts';
+import { httpBundled, type HttpBundled } from './bundled-http.ts';
+import { probeIndexedDb } from './storage.ts';
+
+export interface BrowserEngineOptions {
+  assetBase: string;
+  /** Database names are "<prefix>-content", "<prefix>-state", "<prefix>-web". */
+  dbPrefix?: string;
+}
+
+export interface BrowserEngine {
+  engine: Engine;
+  bundled: HttpBundled;
+  /** Loads the bundled images not seeded before; returns the names it loaded. */
+  seed(onProgress?: (p: SeedProgress) => void): Promise<string[]>;
+}
+
+export async function openBrowserEngine(o: BrowserEngineOptions): Promise<BrowserEngine> {
+  const prefix = o.dbPrefix ?? 'skiff';
+  await probeIndexedDb(`${prefix}-content`);
+  const bundled = httpBundled(o.assetBase);
+  const engine = new Engine({
+    content: new IdbContentStore({ dbName: `${prefix}-content` }),
+    state: new IdbStateStore({ dbName: `${prefix}-state` }),
+    bundled,
+  });
+  const meta = createStore(`${prefix}-web`, 'meta');
+  return {
+    engine, bundled,
+    async seed(onProgress) {
+      const done = new Set((await get<string[]>('bundled-seeded', meta)) ?? []);
+      const todo = (await bundled.entries()).filter((e) => !done.has(e.sha256));
+      const loaded: string[] = [];
+      for (const [index, e] of todo.entries()) {
+        if (!(await findImage(engine.ctx.state, e.name))) {
+          const found = await bundled.find(normalizeReference(e.name));
+          if (!found) throw new SkiffError('INTERNAL', `bundled image ${e.name} vanished from its manifest`);
+          await engine.loadArchive({
+            data: found.data, name: found.name, source: `bundled:${found.name}`,
+            onProgress: (p) => onProgress?.({ ...p, image: e.name, index, total: todo.length }),
+          });
+          loaded.push(e.name);
+        }
+        done.add(e.sha256);
+        await set('bundled-seeded', [...done], meta);
+      }
+      return loaded;
+    },
+  };
+}

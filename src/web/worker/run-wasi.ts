@@ -1,0 +1,53 @@
+/**
+ * Interim `run` for wasi/wasm images, until the engine's own run path lands (issue 4/5 join):
+ * create the container, read its module from the overlay, run it with runtime/wasi, persist the
+ * writable layer and record the exit. Deleted once `Engine.run` exists (engine-service.ts prefers it).
+ */
+import { SkiffError } from '../../errors.ts';
+import type { Engine } from '../../engine/engine.ts';
+import type { ImageManifest } from '../../oci/manifest.ts';
+import { detectWasiImage, readModuleFile, runWasi } from '../../runtime/wasi/index.ts';
+import type { OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
+
+/** True when the image runs on the WASI backend. */
+export async function isWasmImage(engine: Engine, ref: string): Promise<boolean> {
+  const image = await engine.resolveImage({ ref });
+  return image.platform.startsWith('wasi/') || image.platform.startsWith('wasip1/');
+}
+
+export async function runWasiContainer(engine: Engine, req: RunRequest, sink: OutputSink): Promise<RunResult> {
+  const image = await engine.resolveImage({ ref: req.image });
+  const config = await engine.imageConfig({ ref: req.image });
+  const manifest = JSON.parse(new TextDecoder().decode(await engine.ctx.content.get(image.digest))) as ImageManifest;
+  const kind = detectWasiImage(config, manifest);
+  if (!kind) throw new SkiffError('UNSUPPORTED', `${req.image} (${image.platform}) has no runnable wasm entrypoint`);
+  const rec = await engine.createContainer({ ...req, runtime: 'wasi' });
+  try {
+    const fs = await engine.containerFs({ id: rec.id });
+    const argv = [...rec.process.entrypoint, ...rec.process.cmd];
+    const module = kind.kind === 'artifact'
+      ? await engine.ctx.content.get(kind.layer.digest)
+      : readModuleFile({ fs, path: argv[0] ?? kind.entrypoint, cwd: rec.process.workdir });
+    if (argv.length === 0) argv.push('module.wasm');
+    await engine.updateContainer({ id: rec.id, patch: { state: 'running', startedAt: engine.ctx.now().toISOString() } });
+    const proc = runWasi({
+      module, args: argv, env: rec.process.env, cwd: rec.process.workdir,
+      mounts: [{ path: '/', fs }],
+      ...(req.stdin !== undefined ? { stdin: req.stdin } : {}),
+      onStdout: (d) => sink.stdout(d),
+      onStderr: (d) => sink.stderr(d),
+      cacheKey: kind.kind === 'artifact' ? kind.layer.digest : `${image.digest}:${argv[0]}`,
+      tty: rec.process.tty,
+    });
+    const exit = await proc.exited;
+    if (exit.trap) sink.stderr(new TextEncoder().encode(`skiff: ${exit.trap}\n`));
+    await engine.persistContainer({ id: rec.id });
+    await engine.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: exit.exitCode, finishedAt: engine.ctx.now().toISOString() } });
+    return { id: rec.id, name: rec.name, exitCode: exit.exitCode, ...(exit.signal !== undefined ? { signal: exit.signal } : {}) };
+  } catch (e) {
+    await engine.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: 125, finishedAt: engine.ctx.now().toISOString() } }).catch(() => {});
+    throw e;
+  } finally {
+    if (req.rm) await engine.removeContainer({ id: rec.id, force: true }).catch(() => {});
+  }
+}

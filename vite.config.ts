@@ -1,0 +1,138 @@
+/**
+ * The browser product: `vite` serves the demo terminal (index.html) and the docs example
+ * (docs/example.html); `vite build` writes a static site to dist/ and, in a second pass, the
+ * one-script-tag component `dist/skiff-run.js` (+ its engine worker `dist/skiff-engine-worker.js`).
+ *
+ * Static assets keep their repository paths in dev and in dist/ (vm-images/images/dist/*.tar,
+ * vm-images/dist/*), so one asset base works everywhere. COOP/COEP are set by the dev and preview
+ * servers (crossOriginIsolated: SharedArrayBuffer for the WASI worker); without them everything
+ * still works (see docs/browser.md).
+ */
+import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, defineConfig, type Plugin } from 'vite';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const outDir = process.env['SKIFF_WEB_OUT'] ? resolve(process.env['SKIFF_WEB_OUT']) : join(root, 'dist');
+
+export const isolationHeaders = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'cross-origin',
+};
+
+/** Files copied verbatim into dist/, at the same relative path. */
+const STATIC_DIRS = ['vm-images/images/dist', 'vm-images/dist'];
+const STATIC_FILES = [['node_modules/v86/build/v86.wasm', 'vm-images/v86.wasm']] as const;
+
+function copyStatic(): string[] {
+  const copied: string[] = [];
+  for (const dir of STATIC_DIRS) {
+    for (const f of readdirSync(join(root, dir))) {
+      const src = join(root, dir, f);
+      if (!statSync(src).isFile() || f.endsWith('.txt')) continue;
+      mkdirSync(join(outDir, dir), { recursive: true });
+      copyFileSync(src, join(outDir, dir, f));
+      copied.push(`${dir}/${f}`);
+    }
+  }
+  for (const [src, dst] of STATIC_FILES) {
+    mkdirSync(dirname(join(outDir, dst)), { recursive: true });
+    copyFileSync(join(root, src), join(outDir, dst));
+    copied.push(dst);
+  }
+  return copied;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? listFiles(join(dir, d.name)) : [relative(outDir, join(dir, d.name)).split('\\').join('/')]);
+}
+
+/**
+ * Browser stand-ins for the engine's Node-only imports (until src/engine drops them; see
+ * .notes/browser-compat.md). resolve.alias also applies inside worker bundles, plugins do not.
+ */
+const browserAliases = [
+  { find: /^node:crypto$/, replacement: join(root, 'src/web/shims/node-crypto.ts') },
+  { find: /^\.\/node\.ts$/, replacement: join(root, 'src/web/shims/node-engine.ts') },
+];
+
+/** The component's worker URL module differs between the app build and the library build. */
+function libWorkerUrl(): Plugin {
+  return {
+    name: 'skiff-lib-worker-url',
+    enforce: 'pre',
+    async resolveId(source, importer, options) {
+      if (!source.endsWith('/engine-worker-url.ts')) return null;
+      const r = await this.resolve(source, importer, { ...options, skipSelf: true });
+      return r ? { ...r, id: r.id.replace(/engine-worker-url\.ts$/, 'engine-worker-url.lib.ts') } : null;
+    },
+  };
+}
+
+/** After the site: the library build, the static assets, and the service worker's precache list. */
+function finishSite(): Plugin {
+  let isBuild = false;
+  return {
+    name: 'skiff-finish-site',
+    apply: 'build',
+    configResolved(c) { isBuild = c.command === 'build' && !process.env['SKIFF_LIB_PASS']; },
+    async closeBundle() {
+      if (!isBuild) return;
+      process.env['SKIFF_LIB_PASS'] = '1';
+      try {
+        await build({
+          configFile: false, root, logLevel: 'warn',
+          plugins: [libWorkerUrl()],
+          resolve: { alias: browserAliases },
+          optimizeDeps: { include: ['@bjorn3/browser_wasi_shim', 'comlink', 'idb-keyval'] },
+          worker: { format: 'es' },
+          build: {
+            outDir, emptyOutDir: false, copyPublicDir: false, target: 'es2022',
+            lib: {
+              entry: { 'skiff-run': join(root, 'src/web/components/skiff-run.ts'), 'skiff-engine-worker': join(root, 'workers/engine-worker.ts') },
+              formats: ['es'],
+              fileName: (_f, name) => `${name}.js`,
+            },
+            rollupOptions: { output: { chunkFileNames: 'lib/[name]-[hash].js', assetFileNames: 'lib/[name]-[hash][extname]' } },
+          },
+        });
+      } finally {
+        delete process.env['SKIFF_LIB_PASS'];
+      }
+      copyStatic();
+      const files = listFiles(outDir).filter((f) => f !== 'sw.js' && f !== 'precache.json' && !f.endsWith('.map'));
+      writeFileSync(join(outDir, 'precache.json'), JSON.stringify({ version: Date.now().toString(36), files }, null, 1));
+    },
+  };
+}
+
+export default defineConfig({
+  root,
+  base: './',
+  publicDir: false,
+  plugins: [finishSite()],
+  resolve: { alias: browserAliases },
+  optimizeDeps: {
+    include: ['@bjorn3/browser_wasi_shim', 'comlink', 'idb-keyval', '@xterm/xterm', '@xterm/addon-fit'],
+    entries: ['index.html', 'docs/example.html'],
+  },
+  worker: { format: 'es' },
+  server: { headers: isolationHeaders, fs: { allow: [root] } },
+  preview: { headers: isolationHeaders },
+  build: {
+    outDir,
+    emptyOutDir: true,
+    target: 'es2022',
+    rollupOptions: {
+      input: {
+        main: join(root, 'index.html'),
+        docs: join(root, 'docs/example.html'),
+        sw: join(root, 'src/web/sw.ts'),
+      },
+      output: { entryFileNames: (c) => (c.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
+    },
+  },
+});
