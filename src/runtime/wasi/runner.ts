@@ -146,6 +146,7 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
   const stdin = new StdinReader(opts.stdin);
   const pool = opts.spawn ? null : await defaultSpawn();
   const worker: WorkerHandle = await (opts.spawn ?? pool!)();
+  worker.ref?.();
   try {
     return await new Promise<WasiOutcome>((resolve, reject) => {
       let settled = false;

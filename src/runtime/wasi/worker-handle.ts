@@ -7,6 +7,8 @@ export interface WorkerHandle {
   /** The worker died on its own (uncaught error, failed to load). */
   onError(cb: (err: Error) => void): void;
   terminate(): Promise<void>;
+  /** Node: keep the caller's process alive while this worker runs a module (spares do not). */
+  ref?(): void;
 }
 
 export type SpawnWorker = () => WorkerHandle | Promise<WorkerHandle>;

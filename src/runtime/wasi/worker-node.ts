@@ -52,5 +52,6 @@ export async function spawnNodeWorker(): Promise<WorkerHandle> {
       w.on('exit', (code) => cb(new Error(`worker exited with code ${code}`)));
     },
     terminate: async () => void (await w.terminate()),
+    ref: () => w.ref(),
   };
 }
