@@ -1,0 +1,89 @@
+/**
+ * The contract between the engine (src/engine/) and a container runtime (the VM backend in
+ * src/runtime/vm/, the WASI backend in src/runtime/wasi/). The engine owns records, images, the
+ * container's overlay and volumes; a runtime only turns "this filesystem + this process" into a
+ * running process and reports how it ended. Runtimes never touch the state store.
+ */
+import type { FileSystem } from '../fs/types.ts';
+import type { ImageRunConfig } from './spec/process.ts';
+import type { RunOptions } from './spec/options.ts';
+
+export type RuntimeName = 'vm' | 'wasi';
+
+/** How a process ended, Docker's way: a killing signal n gives exitCode 128 + n. */
+export interface ExitStatus {
+  exitCode: number;
+  /** Name of the signal that killed it ("SIGKILL"), if one did. */
+  signal?: string;
+  oomKilled: boolean;
+  /** A runtime-level failure (trap, missing executable ...), in words for `inspect` and stderr. */
+  error?: string;
+}
+
+/** stdio wiring. With a TTY, stdout carries the terminal's output and stderr is unused. */
+export interface ProcessIO {
+  onStdout(chunk: Uint8Array): void;
+  onStderr(chunk: Uint8Array): void;
+}
+
+export interface RuntimeProcess {
+  /** Write to the process's stdin (only when started with `openStdin`). */
+  writeStdin(chunk: Uint8Array): void;
+  /** EOF on stdin. */
+  closeStdin(): void;
+  /** Deliver a signal (name "SIGTERM" or number). Resolves once delivered, not once exited. */
+  kill(signal: string | number): Promise<void>;
+  /** TTY window size; a no-op without a TTY. */
+  resize(size: { cols: number; rows: number }): Promise<void>;
+  /** Resolves once, when the process (and, for a container, its whole tree) has ended. */
+  wait(): Promise<ExitStatus>;
+}
+
+/** A volume or host directory the engine has resolved to a filesystem. */
+export interface MountedVolume {
+  /** Volume name, or the host path for a bind. */
+  source: string;
+  destination: string;
+  readOnly: boolean;
+  fs: FileSystem;
+}
+
+export interface StartContainerRequest {
+  /** 64-hex container id. */
+  id: string;
+  /** The container's root: its overlay (writable upper over the image's layers). */
+  rootfs: FileSystem;
+  image: ImageRunConfig;
+  run: RunOptions;
+  /** Resolved volumes, in the order of `run.volumes` then the image's anonymous volumes. */
+  volumes: MountedVolume[];
+  tty: boolean;
+  openStdin: boolean;
+  consoleSize?: { cols: number; rows: number };
+  io: ProcessIO;
+}
+
+export interface ExecRequest {
+  /** Id of a container this runtime is running. */
+  id: string;
+  args: string[];
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  tty: boolean;
+  openStdin: boolean;
+  consoleSize?: { cols: number; rows: number };
+  io: ProcessIO;
+}
+
+export interface ContainerRuntime {
+  readonly name: RuntimeName;
+  /** Start the container's main process. Rejects with a SkiffError if it cannot start. */
+  start(request: StartContainerRequest): Promise<RuntimeProcess>;
+  /** Run an extra process inside a running container. */
+  exec(request: ExecRequest): Promise<RuntimeProcess>;
+  /** Release what the runtime holds for a container after its main process ended. */
+  release(id: string): Promise<void>;
+  /** Stop everything (VM shutdown, workers terminated). */
+  shutdown(): Promise<void>;
+}
