@@ -11,7 +11,24 @@ import { registerImageCommands, ReportedError } from './commands/images.ts';
 import { registerSystemCommands } from './commands/system.ts';
 import type { CliIO } from './io.ts';
 
-export function buildProgram(io: CliIO): Command {
+/**
+ * Commands other parts add (runtimes: run, start, exec, logs ...): a module exporting
+ * `registerCommands(program, io)`. src/runtime/cli.ts is picked up when it exists.
+ */
+export type CommandPlugin = (program: Command, io: CliIO) => void;
+
+async function runtimePlugins(): Promise<CommandPlugin[]> {
+  try {
+    const mod = (await import('../runtime/cli.ts' as string)) as { registerCommands?: CommandPlugin };
+    return mod.registerCommands ? [mod.registerCommands] : [];
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('runtime/cli.ts')) return [];
+    throw err;
+  }
+}
+
+export function buildProgram(io: CliIO, plugins: CommandPlugin[] = []): Command {
   const program = new Command('skiff')
     .description('A rootless, user-space container runtime that runs wherever JavaScript runs')
     .version('0.1.0', '-v, --version')
@@ -23,6 +40,7 @@ export function buildProgram(io: CliIO): Command {
   registerImageCommands(program, image, io);
   registerContainerCommands(program, container, io);
   registerSystemCommands(program, system, io);
+  for (const plugin of plugins) plugin(program, io);
   const configure = (c: Command): void => {
     c.exitOverride();
     c.configureOutput({
@@ -39,6 +57,8 @@ export function buildProgram(io: CliIO): Command {
 export interface MainOptions {
   io?: Partial<CliIO>;
   home?: string;
+  /** Extra commands; default: src/runtime/cli.ts's registerCommands when that file exists. */
+  plugins?: CommandPlugin[];
 }
 
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
@@ -50,7 +70,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     engine: () => (engine ??= import('../engine/engine.ts').then(({ Engine }) => Engine.open(options.home ? { home: options.home } : {}))),
     ...options.io,
   };
-  const program = buildProgram(io);
+  let program: Command;
+  try {
+    program = buildProgram(io, options.plugins ?? (await runtimePlugins()));
+  } catch (err) {
+    io.stderr.write(`Error: loading commands: ${(err as Error).message}\n`);
+    return 1;
+  }
   try {
     await program.parseAsync(argv);
     return 0;

@@ -184,8 +184,8 @@ export class Engine {
   }
 
   /** The container's root filesystem (one live Overlay per container per engine), for runtimes. */
-  async containerFs(options: { id: string }): Promise<Overlay> {
-    const rec = await findContainer(this.ctx.state, options.id);
+  async containerFs(options: { id: string } | string): Promise<Overlay> {
+    const rec = await findContainer(this.ctx.state, typeof options === 'string' ? options : options.id);
     let fs = this.overlays.get(rec.id);
     if (!fs) {
       fs = openOverlay(this.ctx, this.layers, rec);
