@@ -268,18 +268,21 @@ function rlerror(req: Uint8Array, errno: number): Uint8Array {
   return out;
 }
 
+// Node-only modules are imported through a variable so that browser bundlers leave them out.
+const nodeOnly = (name: string) => import(/* @vite-ignore */ name);
+
 async function defaultArtifacts(): Promise<ArtifactSource> {
-  if (isNode) return (await import('./artifacts-node.ts')).nodeArtifacts();
+  if (isNode) return ((await nodeOnly('./artifacts-node.ts')) as typeof import('./artifacts-node.ts')).nodeArtifacts();
   throw new SkiffError('INVALID_ARGUMENT', 'Machine.start: pass `artifacts` (e.g. httpArtifacts(url)) in the browser');
 }
 
 async function defaultSnapshots(): Promise<SnapshotStore> {
-  if (isNode) return (await import('./snapshot-node.ts')).nodeSnapshots();
+  if (isNode) return ((await nodeOnly('./snapshot-node.ts')) as typeof import('./snapshot-node.ts')).nodeSnapshots();
   return (await import('./snapshot-idb.ts')).idbSnapshots();
 }
 
 async function defaultWorker(): Promise<() => Promise<VmWorkerHandle>> {
-  if (isNode) return (await import('./worker-node.ts')).spawnNodeVmWorker;
+  if (isNode) return ((await nodeOnly('./worker-node.ts')) as typeof import('./worker-node.ts')).spawnNodeVmWorker;
   const { spawnWebVmWorker } = await import('./worker-web.ts');
   return () => spawnWebVmWorker();
 }
