@@ -57,6 +57,18 @@ describe('loadArchive', () => {
     expect(seen.at(-1)).toBe('done');
   });
 
+  it('loads a gzip-compressed archive (docker save | gzip), from bytes and from a stream', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const img = buildImage({ layers: [base] });
+    const gz = new Uint8Array(gzipSync(dockerLegacyArchive([{ image: img, tags: ['gz:1'] }])));
+    const e = engine();
+    await e.loadArchive({ data: gz, name: 'x.tar.gz' });
+    expect((await e.resolveImage({ ref: 'gz:1' })).id).toBe(img.configDigest);
+    const e2 = engine();
+    await e2.loadArchive({ stream: (async function* () { yield gz.subarray(0, 10); yield gz.subarray(10); })(), name: 'x.tar.gz' });
+    expect((await e2.resolveImage({ ref: 'gz:1' })).id).toBe(img.configDigest);
+  });
+
   it('tags move with history and roll back', async () => {
     const e = engine();
     const v1 = buildImage({ layers: [base] });

@@ -8,6 +8,7 @@ import { putBlob } from '../../content/store.ts';
 import { sha256Digest, type Digest } from '../../oci/digest.ts';
 import type { Platform } from '../../oci/platform.ts';
 import type { TarEntry } from '../../archive/types.ts';
+import { decompressStream, detectCompression } from '../../archive/index.ts';
 import type { EngineContext } from '../context.ts';
 import { setTag } from '../tags.ts';
 import { parseTar, parseTarStream } from '../tar-io.ts';
@@ -37,9 +38,13 @@ export interface LoadArchiveOptions {
   source?: string;
   /** Preferred platforms when an OCI index lists several. */
   platforms?: readonly Platform[];
-  /** Largest uncompressed layer accepted (decompression bomb guard); default 8 GiB. */
+  /** Largest uncompressed layer accepted (decompression bomb guard); default 2 GiB. */
   maxLayerBytes?: number;
+  /** Largest archive after decompression (when the archive itself is compressed); default 32 GiB. */
+  maxArchiveBytes?: number;
 }
+
+export const DEFAULT_MAX_ARCHIVE_BYTES = 32 * 2 ** 30;
 
 export interface LoadedImage {
   digest: Digest;
@@ -127,14 +132,18 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
     let listing: ArchiveListing;
     try {
       let entries: AsyncIterable<TarEntry> | Iterable<TarEntry>;
-      if (opts.data) {
-        progress({ phase: 'reading', done: opts.data.byteLength, total: opts.data.byteLength });
-        entries = parseTar(opts.data);
+      // Like docker load, a gzip- or zstd-compressed archive is fine too.
+      const max = opts.maxArchiveBytes ?? DEFAULT_MAX_ARCHIVE_BYTES;
+      const inMemory = opts.data !== undefined && detectCompression(opts.data.subarray(0, 4)) === 'none';
+      if (inMemory) {
+        progress({ phase: 'reading', done: opts.data!.byteLength, total: opts.data!.byteLength });
+        entries = parseTar(opts.data!);
       } else {
-        entries = parseTarStream(counted(chunksOf(opts.stream!), (n) => progress({ phase: 'reading', done: n, ...(opts.size ? { total: opts.size } : {}) })));
+        const raw = opts.data ? [opts.data] : counted(chunksOf(opts.stream!), (n) => progress({ phase: 'reading', done: n, ...(opts.size ? { total: opts.size } : {}) }));
+        entries = parseTarStream(decompressStream(raw, { compression: 'auto', maxOutputBytes: max, what: archive }));
       }
       // Bytes given whole are already in memory: no need to stage them in the store.
-      listing = await readListing(opts.data ? null : ctx, archive, entries, added);
+      listing = await readListing(inMemory ? null : ctx, archive, entries, added);
     } catch (err) {
       if (err instanceof SkiffError && err.message.startsWith(`loading ${archive}`)) throw err;
       const sys = err as NodeJS.ErrnoException;

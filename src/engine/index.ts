@@ -1,0 +1,12 @@
+export { Engine, type BundledImages, type EngineOptions, type OpenOptions } from './engine.ts';
+export type { EngineContext } from './context.ts';
+export type { CreateContainerOptions } from './containers.ts';
+export type { DiskUsage, HistoryRow, ImageSummary, RemoveResult } from './images.ts';
+export type { LoadArchiveOptions, LoadProgress, LoadResult, LoadedImage } from './load/loader.ts';
+export type { ArchiveFormat } from './save.ts';
+export type { Change } from './fs-io.ts';
+export type { ContainerId, ContainerRecord, ContainerState, ImageRecord, LayerRecord, ProcessSpec, TagRecord } from './types.ts';
+export type { Collection, StateStore, StateTx } from './state/store.ts';
+export { MemoryStateStore } from './state/memory.ts';
+export { IdbStateStore, type IdbStateOptions } from './state/idb.ts';
+export { findImage } from './resolve.ts';
