@@ -24,6 +24,8 @@ export interface WasiContextOptions {
   sleep: (ms: number) => void;
   /** Called on each WASI call; may throw to abort the module (kill without a worker). */
   checkpoint?: () => void;
+  /** Log every WASI call as "name(args) = errno" (the shim's strace, but for our imports). */
+  trace?: (line: string) => void;
 }
 
 export interface WasiContext {
@@ -124,12 +126,20 @@ export function createWasiContext(opts: WasiContextOptions): WasiContext {
   };
 
   const imports: Record<string, (...args: never[]) => unknown> = { ...w.wasiImport, ...overrides };
-  if (opts.checkpoint) {
-    const check = opts.checkpoint;
+  const { checkpoint, trace } = opts;
+  if (checkpoint || trace) {
     for (const [name, f] of Object.entries(imports)) {
       imports[name] = (...a: never[]) => {
-        check();
-        return (f as (...x: never[]) => unknown)(...a);
+        checkpoint?.();
+        if (!trace) return (f as (...x: never[]) => unknown)(...a);
+        try {
+          const ret = (f as (...x: never[]) => unknown)(...a);
+          trace(`${name}(${a.join(', ')}) = ${String(ret)}`);
+          return ret;
+        } catch (e) {
+          trace(`${name}(${a.join(', ')}) threw ${e instanceof Error ? e.message : String(e)}`);
+          throw e;
+        }
       };
     }
   }

@@ -24,6 +24,7 @@ export interface RunModuleOptions {
   tty?: boolean;
   sleep: (ms: number) => void;
   checkpoint?: () => void;
+  trace?: (line: string) => void;
 }
 
 export type WasiOutcome =
@@ -57,7 +58,7 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   ];
   // wasi-libc resolves relative paths against a "." preopen (its own getcwd() still says "/").
   if (cwd.length > 1) fds.push(new FsDirFd(ns, cwd, '.'));
-  const ctx = createWasiContext({ args: opts.args, env: opts.env, fds, sleep: opts.sleep, checkpoint: opts.checkpoint });
+  const ctx = createWasiContext({ args: opts.args, env: opts.env, fds, sleep: opts.sleep, checkpoint: opts.checkpoint, trace: opts.trace });
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(opts.module, { wasi_snapshot_preview1: ctx.imports as WebAssembly.ModuleImports });

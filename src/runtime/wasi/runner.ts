@@ -42,7 +42,7 @@ export interface RunWasiOptions {
   tty?: boolean;
   /** "auto" (default): a worker when SharedArrayBuffer exists, else inline. */
   mode?: 'auto' | 'worker' | 'inline';
-  /** Log every call the worker makes to the caller's filesystems. */
+  /** Log every WASI call ("wasi fd_write(1, ...) = 0") and filesystem call ("fs 0.lookup(1, \"etc\")"). */
   trace?: (line: string) => void;
   /** Injectable worker factory (tests, bundlers with their own worker URL). */
   spawn?: SpawnWorker;
@@ -130,6 +130,7 @@ async function runInline(opts: RunWasiOptions, c: Common, killed: () => number |
       const s = killed();
       if (s !== null) throw new WasiSignal(s);
     },
+    trace: opts.trace ? (line) => opts.trace!(`wasi ${line}`) : undefined,
   });
 }
 

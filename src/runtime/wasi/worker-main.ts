@@ -27,7 +27,7 @@ export function serveWasiWorker(ep: WorkerEndpoint): void {
 
 async function run(ep: WorkerEndpoint, msg: StartMessage): Promise<void> {
   const channel = new ChannelClient(msg.sab, (m) => {
-    if (msg.trace) ep.post({ t: 'trace', line: `${m.fs}.${m.op}(${m.args.map((a) => (a instanceof Uint8Array ? `<${a.length} bytes>` : JSON.stringify(a))).join(', ')})` });
+    if (msg.trace) ep.post({ t: 'trace', line: `fs ${m.fs}.${m.op}(${m.args.map((a) => (a instanceof Uint8Array ? `<${a.length} bytes>` : JSON.stringify(a))).join(', ')})` });
     ep.post(m);
   });
   const fss = new Map<number, RemoteFileSystem>();
@@ -49,6 +49,7 @@ async function run(ep: WorkerEndpoint, msg: StartMessage): Promise<void> {
     stdout: (data) => ep.post({ t: 'out', fd: 1, data: data.slice() }),
     stderr: (data) => ep.post({ t: 'out', fd: 2, data: data.slice() }),
     sleep: (ms) => void Atomics.wait(nap, 0, 0, ms),
+    trace: msg.trace ? (line) => ep.post({ t: 'trace', line: `wasi ${line}` }) : undefined,
   });
   ep.post({ t: 'done', outcome });
 }

@@ -86,10 +86,13 @@ describe('through the channel', () => {
     expect(r.stdout).toBe(names.sort().join(' ') + '\n');
   });
 
-  it('traces every filesystem call when asked', async () => {
+  it('traces every WASI and filesystem call when asked', async () => {
     const lines: string[] = [];
-    await capture({ module: fixture('fsops'), args: ['fsops', 'stat', '/'], mounts: [{ path: '/', fs: emptyOverlay() }], trace: (l) => lines.push(l) });
-    expect(lines[0]).toBe('0.root()');
-    expect(lines.some((l) => /^0\.stat\(\d+\)$/.test(l))).toBe(true);
+    await capture({ module: fixture('fsops'), args: ['fsops', 'stat', '/nope'], mounts: [{ path: '/', fs: emptyOverlay() }], trace: (l) => lines.push(l) });
+    expect(lines[0]).toBe('fs 0.root()');
+    expect(lines.some((l) => /^fs 0\.lookup\(1, "nope"\)$/.test(l))).toBe(true);
+    // path_filestat_get on fd 3 (the "/" preopen) failing with WASI ENOENT (44).
+    expect(lines.some((l) => /^wasi path_filestat_get\(3, 0, \d+, 4, \d+\) = 44$/.test(l))).toBe(true);
+    expect(lines.some((l) => l.startsWith('wasi fd_write(1, '))).toBe(true);
   });
 });

@@ -54,3 +54,26 @@ describe('filestat', () => {
     expect(view.getUint8(16)).toBe(4);
   });
 });
+
+describe('fd_filestat_set_times', () => {
+  it('ATIM_NOW takes the clock, an omitted time is kept, ATIM with ATIM_NOW is EINVAL', async () => {
+    const { Overlay } = await import('../../../src/fs/overlay.ts');
+    const { Namespace } = await import('../../../src/runtime/wasi/namespace.ts');
+    const { FsFileFd } = await import('../../../src/runtime/wasi/file-fd.ts');
+    const fs = new Overlay({ lower: null });
+    const node = fs.create(fs.root(), 'f', { mode: 0o644, uid: 0, gid: 0 });
+    fs.setattr(node, { atimeMs: 1e12, mtimeMs: 1.1e12 });
+    const ns = new Namespace([{ path: '/', fs }]);
+    const fd = new FsFileFd({ mount: ns.root, node, path: '/f' }, { read: true, write: true, append: false });
+    const before = Date.now();
+    expect(fd.fd_filestat_set_times(0n, 0n, wasi.FSTFLAGS_ATIM_NOW)).toBe(wasi.ERRNO_SUCCESS);
+    let st = fs.stat(node);
+    expect(st.atimeMs).toBeGreaterThanOrEqual(before);
+    expect(st.mtimeMs).toBe(1.1e12);
+    expect(fd.fd_filestat_set_times(0n, 1_234_567_890_123_456_789n, wasi.FSTFLAGS_MTIM)).toBe(wasi.ERRNO_SUCCESS);
+    st = fs.stat(node);
+    expect(st.mtimeMs).toBeCloseTo(1_234_567_890_123.4568, 3);
+    expect(fd.wasiFilestat().mtimNs / 1000n).toBe(1_234_567_890_123_456n);
+    expect(fd.fd_filestat_set_times(5n, 0n, wasi.FSTFLAGS_ATIM | wasi.FSTFLAGS_ATIM_NOW)).toBe(wasi.ERRNO_INVAL);
+  });
+});
