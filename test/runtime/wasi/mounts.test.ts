@@ -96,3 +96,16 @@ describe('through the channel', () => {
     expect(lines.some((l) => l.startsWith('wasi fd_write(1, '))).toBe(true);
   });
 });
+
+describe('concurrent containers', () => {
+  it('three modules at once, each in its own worker, append to one shared volume', async () => {
+    const vol = emptyOverlay();
+    writeFile(vol, vol.root(), 'log', '');
+    const runs = ['a', 'b', 'c'].map((id) =>
+      capture({ module: fixture('fsops'), args: ['fsops', 'append', '/v/log', `${id}\n`, 'write', `/mine-${id}`, id, 'ls', '/'], mounts: [{ path: '/', fs: emptyOverlay() }, { path: '/v', fs: vol }] }),
+    );
+    const results = await Promise.all(runs);
+    results.forEach((r, i) => expect(r.stdout).toBe(`ok\nok\nmine-${'abc'[i]} v\n`));
+    expect(readFile(vol, '/log').split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'c']);
+  });
+});
