@@ -115,6 +115,15 @@ describe('skiff CLI', () => {
     expect((await skiff('images', '-q')).stdout).toBe('');
   });
 
+  it('load reads STDIN when -i is not given', async () => {
+    const r = await new Promise<Result>((resolve) => {
+      const child = execFile(process.execPath, [bin, 'load'], { env: { ...process.env, SKIFF_HOME: home }, cwd: dir }, (err, stdout, stderr) =>
+        resolve({ code: err ? (err as { code: number }).code : 0, stdout, stderr }));
+      child.stdin!.end(readFileSync(join(dir, 'v2.tar')));
+    });
+    expect(r).toMatchObject({ code: 0, stdout: 'Loaded image: app:latest\n' });
+  });
+
   it('two loads at once, into one store, both land', async () => {
     const [a, b] = await Promise.all([skiff('load', '-i', 'v1.tar'), skiff('load', '-i', 'v2.tar')]);
     expect(a.code + b.code).toBe(0);
