@@ -65,22 +65,38 @@ function whiteoutEntry(path: string): TarEntry {
   return { header: baseHeader(path, 'file', { mode: 0, uid: 0, gid: 0, mtimeMs: 0 }), data: EMPTY };
 }
 
+export interface DiffUpperOptions {
+  /**
+   * Write a recreated directory as `.wh..wh..opq` instead of one `.wh.` whiteout per lower child.
+   * The image spec says writers SHOULD use explicit whiteouts (the default) and readers MUST accept both.
+   */
+  opaqueMarkers?: boolean;
+}
+
 /** The overlay's upper tree as an OCI layer diff, applicable on top of its lower tree. */
-export function diffUpper(overlay: Overlay): TarEntry[] {
+export function diffUpper(overlay: Overlay, options: DiffUpperOptions = {}): TarEntry[] {
   const upper = overlay.upperTree;
   const lowerRoot = overlay.lowerTree.root;
+  const markers = options.opaqueMarkers === true;
   const out: TarEntry[] = [];
   const firstPath = new Map<Inode, string>();
   const r = upper.root;
   const rootChanged =
     r.mode !== lowerRoot.mode || r.uid !== lowerRoot.uid || r.gid !== lowerRoot.gid || !sameXattrs(r.xattrs, lowerRoot.xattrs);
   if (rootChanged) out.push(inodeEntry('.', r)!);
-  if (r.opaque) out.push(whiteoutEntry(OPAQUE_MARKER));
-  const walk = (dir: Inode, prefix: string): void => {
+  /** `lowerHere`: the lower directory at this path (hidden or not), null if there is none. */
+  const walk = (dir: Inode, lowerHere: Inode | null, prefix: string): void => {
     const children = dir.children!;
     const names = sortedNames(children);
-    // Whiteouts before their siblings, as the image spec asks of layer writers.
-    for (const name of names) if (children.get(name)!.kind === 'whiteout') out.push(whiteoutEntry(prefix + WHITEOUT_PREFIX + name));
+    const visibleLower = dir.opaque ? null : lowerHere;
+    if (dir.opaque && lowerHere && lowerHere.children!.size > 0 && markers) out.push(whiteoutEntry(prefix + OPAQUE_MARKER));
+    // Whiteouts before their siblings, as the image spec asks of layer writers. Explicit
+    // whiteouts of a recreated directory also cover the names it recreates: whiteouts apply
+    // first, so `.wh.x` plus `x/` in one layer replaces x instead of merging into it.
+    const gone = new Set<string>();
+    for (const name of names) if (children.get(name)!.kind === 'whiteout') gone.add(name);
+    if (dir.opaque && lowerHere && !markers) for (const name of lowerHere.children!.keys()) gone.add(name);
+    for (const name of [...gone].sort(byCodeUnit)) out.push(whiteoutEntry(prefix + WHITEOUT_PREFIX + name));
     for (const name of names) {
       const i = children.get(name)!;
       const path = prefix + name;
@@ -98,12 +114,12 @@ export function diffUpper(overlay: Overlay): TarEntry[] {
       const e = inodeEntry(path, i);
       if (e) out.push(e);
       if (i.kind === 'directory') {
-        if (i.opaque) out.push(whiteoutEntry(`${path}/${OPAQUE_MARKER}`));
-        walk(i, `${path}/`);
+        const l = visibleLower?.children!.get(name);
+        walk(i, l?.kind === 'directory' ? l : null, `${path}/`);
       }
     }
   };
-  walk(r, '');
+  walk(r, lowerRoot, '');
   return out;
 }
 

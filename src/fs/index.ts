@@ -4,5 +4,5 @@ export { FileContent, CHUNK_SIZE } from './file-content.ts';
 export { Inode, linkCount, type InodeKind, type LinkCounts } from './inode.ts';
 export { applyLayer, emptyLayerTree, type ApplyLayerOptions, type LayerTree } from './layer.ts';
 export { Overlay, OverlayNode, type OverlayOptions, type OverlayFromUpperOptions } from './overlay.ts';
-export { diffUpper, changes, exportMerged, type Change } from './diff.ts';
+export { diffUpper, changes, exportMerged, type Change, type DiffUpperOptions } from './diff.ts';
 export { splitEntryPath, OPAQUE_MARKER, WHITEOUT_PREFIX } from './path.ts';

@@ -38,7 +38,7 @@ function scenario(): Overlay {
 }
 
 describe('diffUpper', () => {
-  it('writes the upper as an OCI layer: whiteouts first, opaque markers, hard links, parents first', () => {
+  it('writes the upper as an OCI layer: whiteouts first (explicit for recreated dirs), hard links, parents first', () => {
     const fs = scenario();
     const entries = diffUpper(fs);
     expect(entries.map((e) => `${e.header.type} ${e.header.name}${e.header.linkname ? ` -> ${e.header.linkname}` : ''}`)).toEqual([
@@ -57,13 +57,38 @@ describe('diffUpper', () => {
       'file usr/.wh.share',
       'directory var/',
       'directory var/log/',
-      'file var/log/.wh..wh..opq',
+      'file var/log/.wh.a',
+      'file var/log/.wh.b',
       'file var/log/new',
     ]);
     const passwd = entries.find((e) => e.header.name === 'etc/passwd')!;
     expect([text(passwd.data), passwd.header.size, passwd.header.mtime]).toEqual(['root:x', 6, 5]);
     // The unchanged lower hard link pair is not in the diff at all.
     expect(entries.some((e) => e.header.name.startsWith('bin'))).toBe(false);
+  });
+
+  it('can write recreated directories as opaque markers instead', () => {
+    const fs = scenario();
+    const entries = diffUpper(fs, { opaqueMarkers: true });
+    const names = entries.map((e) => e.header.name);
+    expect(names.slice(names.indexOf('var/log/'))).toEqual(['var/log/', 'var/log/.wh..wh..opq', 'var/log/new']);
+    expect(dumpFs(new Overlay({ lower: applyLayer(fs.lowerTree, entries) }))).toEqual(dumpFs(fs));
+    expect(dumpFs(Overlay.fromUpper({ lower: fs.lowerTree, entries }))).toEqual(dumpFs(fs));
+  });
+
+  it('recreating a directory over a lower one of the same name replaces it, not merges', () => {
+    const lower = applyLayer(null, [dir('d/'), dir('d/sub/'), file('d/sub/old', 'o'), file('d/f', 'f')]);
+    const fs = new Overlay({ lower });
+    const d = resolve(fs, 'd');
+    fs.unlink(resolve(fs, 'd/sub'), 'old');
+    fs.unlink(d, 'sub', { directory: true });
+    fs.unlink(d, 'f');
+    fs.unlink(fs.root(), 'd', { directory: true });
+    const d2 = fs.mkdir(fs.root(), 'd', D);
+    fs.create(fs.mkdir(d2, 'sub', D), 'new', A);
+    const entries = diffUpper(fs);
+    expect(entries.map((e) => e.header.name)).toEqual(['d/', 'd/.wh.f', 'd/.wh.sub', 'd/sub/', 'd/sub/new']);
+    expect(dumpFs(new Overlay({ lower: applyLayer(lower, entries) }))).toEqual(['/ directory 755 0:0 n3', '/d directory 755 0:0 n3', '/d/sub directory 755 0:0 n2', '/d/sub/new file 644 0:0 n1 ""']);
   });
 
   it('is deterministic and rebuilds the merged view on the lower, as a layer and as a saved upper', () => {

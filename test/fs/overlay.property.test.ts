@@ -24,6 +24,9 @@ function roundTrips(ov: Overlay, lower: LayerTree, want: string[], log: string[]
   const layered = applyLayer(lower, diff);
   check('diffUpper applied as a layer', dumpFs(new Overlay({ lower: layered })), want, log);
   check('fromUpper', dumpFs(Overlay.fromUpper({ lower, entries: diff })), want, log);
+  const marked = diffUpper(ov, { opaqueMarkers: true });
+  check('diffUpper with opaque markers applied as a layer', dumpFs(new Overlay({ lower: applyLayer(lower, marked) })), want, log);
+  check('fromUpper with opaque markers', dumpFs(Overlay.fromUpper({ lower, entries: marked })), want, log);
   check('exportMerged', dumpFs(new Overlay({ lower: applyLayer(null, exportMerged(ov)) })), want, log);
   // Changes: every D names a path gone from the merged view, every A/C a path present in it.
   const present = new Set(want.map((l) => l.split(' ')[0]));

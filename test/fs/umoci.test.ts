@@ -13,7 +13,7 @@ import { writeTar } from '../../src/archive/tar-writer.ts';
 import { diffUpper } from '../../src/fs/diff.ts';
 import { applyLayer } from '../../src/fs/layer.ts';
 import { Overlay } from '../../src/fs/overlay.ts';
-import { dumpFs } from './helpers.ts';
+import { dir, dumpFs, file, hardlink } from './helpers.ts';
 import { Model } from './model.ts';
 import { baseEntries, outcome, randomOp, Rng } from './random-ops.ts';
 import { FsError } from '../../src/fs/errno.ts';
@@ -74,6 +74,42 @@ describe('layers we write, unpacked by umoci', () => {
     expect(execFileSync('umoci', ['--version']).toString()).toMatch(/umoci version/);
   });
 
+  for (const opaqueMarkers of [false, true]) {
+    it(`recreated, renamed and deleted directories and lower hard links (opaqueMarkers ${opaqueMarkers})`, () => {
+      const lowerEntries = [
+        dir('d/'), dir('d/sub/'), file('d/sub/old', 'o'), file('d/f', 'f'),
+        dir('keep/'), file('keep/a', 'a'), dir('empty/'), file('empty/x', 'x'),
+        file('bin/busybox', 'BB'), hardlink('bin/sh', 'bin/busybox'), dir('gone/'), dir('gone/deep/'), file('gone/deep/y', 'y'),
+      ];
+      const lower = applyLayer(null, lowerEntries);
+      const fs = new Overlay({ lower });
+      const A = { mode: 0o640, uid: 0, gid: 0 };
+      const D = { mode: 0o750, uid: 0, gid: 0 };
+      const at = (p: string) => p.split('/').reduce((n, part) => fs.lookup(n, part), fs.root());
+      // d: emptied, removed and recreated with a same-named child (must replace, not merge)
+      fs.unlink(at('d/sub'), 'old');
+      fs.unlink(at('d'), 'sub', { directory: true });
+      fs.unlink(at('d'), 'f');
+      fs.unlink(fs.root(), 'd', { directory: true });
+      fs.create(fs.mkdir(fs.mkdir(fs.root(), 'd', D), 'sub', D), 'new', A);
+      // keep renamed over the emptied lower directory `empty`
+      fs.unlink(at('empty'), 'x');
+      fs.rename(fs.root(), 'keep', fs.root(), 'empty');
+      // a write through one name of a lower hard link pair, and a third name
+      fs.write(at('bin/sh'), 0, new TextEncoder().encode('sh!'));
+      fs.link(fs.root(), 'third', at('bin/busybox'));
+      fs.unlink(at('gone/deep'), 'y');
+      fs.unlink(at('gone'), 'deep', { directory: true });
+      fs.unlink(fs.root(), 'gone', { directory: true });
+      const diff = diffUpper(fs, { opaqueMarkers });
+      expect(diff.some((e) => e.header.name.endsWith('.wh..wh..opq'))).toBe(opaqueMarkers);
+      const rootfs = unpackWithUmoci(`scenario-${opaqueMarkers}`, [lowerEntries, diff]);
+      const want = belowRoot(noXattrs(dumpFs(fs)));
+      expect(want).toContain('/bin/sh file 644 0:0 n3 "sh!" =/bin/busybox');
+      expect(belowRoot(dumpDisk(rootfs))).toEqual(want);
+    });
+  }
+
   for (const seed of [3, 17, 29, 41, 58, 77, 91, 104, 123, 150]) {
     it(`a random container's diff over a lower layer, seed ${seed}`, () => {
       const lowerEntries = baseEntries();
@@ -89,7 +125,7 @@ describe('layers we write, unpacked by umoci', () => {
         if (want === 'ok') ok++;
       }
       expect(ok).toBeGreaterThan(10);
-      const diff = diffUpper(ov);
+      const diff = diffUpper(ov, { opaqueMarkers: seed % 2 === 1 });
       expect(diff.some((e) => e.header.name.includes('.wh.'))).toBe(true);
       const rootfs = unpackWithUmoci(`seed${seed}`, [lowerEntries, diff]);
       expect(belowRoot(dumpDisk(rootfs))).toEqual(belowRoot(noXattrs(dumpFs(ov))));
