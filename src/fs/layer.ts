@@ -64,7 +64,8 @@ function isWhiteout(parts: string[]): boolean {
 }
 
 function invalid(name: string, rule: string): SkiffError {
-  return new SkiffError('INVALID_ARCHIVE', `entry "${name}": ${rule}`);
+  const shown = name.length > 200 ? `${name.slice(0, 100)}...${name.slice(-60)}` : name;
+  return new SkiffError('INVALID_ARCHIVE', `entry ${JSON.stringify(shown)}: ${rule}`);
 }
 
 class LayerBuilder {

@@ -9,7 +9,23 @@ export type PathCheck = { ok: true; parts: string[] } | { ok: false; rule: strin
  * Splits an entry path into components: `./a//b/` -> ['a', 'b']; '.' and '' are the root (no
  * components); `a/../b` -> ['b']. Absolute paths and `..` that climbs above the root are refused.
  */
+/** Linux limits: a layer whose paths break them could never be extracted by a kernel either. */
+export const NAME_MAX = 255;
+export const PATH_MAX = 4096;
+const utf8 = new TextEncoder();
+
 export function splitEntryPath(path: string): PathCheck {
+  const checked = checkEntryPath(path);
+  if (!checked.ok) return checked;
+  // UTF-16 units take at most 3 UTF-8 bytes: only long names need the exact count.
+  for (const part of checked.parts) {
+    if (part.length > NAME_MAX / 3 && utf8.encode(part).length > NAME_MAX) return { ok: false, rule: `a name is longer than ${NAME_MAX} bytes` };
+  }
+  if (path.length > PATH_MAX / 3 && utf8.encode(path).length > PATH_MAX) return { ok: false, rule: `path longer than ${PATH_MAX} bytes` };
+  return checked;
+}
+
+function checkEntryPath(path: string): PathCheck {
   if (path.startsWith('/')) return { ok: false, rule: 'absolute paths are not allowed' };
   // Fast path for the usual `usr/lib/x` or `usr/lib/`: nothing to normalize.
   if (path !== '' && path.charCodeAt(0) !== 46 && !path.includes('//') && !path.includes('/.') && !path.includes('\0')) {

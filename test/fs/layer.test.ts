@@ -148,5 +148,12 @@ describe('applyLayer: safety (INVALID_ARCHIVE naming entry and rule)', () => {
   it('refuses a body whose size differs from the header', () =>
     expectInvalid([{ header: file('f', 'abc').header, data: bytes('ab') }], /"f".*2 bytes.*3/));
   it('refuses a non-directory root entry', () => expectInvalid([file('./', 'x')], /root/));
+  it('refuses names and paths beyond Linux NAME_MAX and PATH_MAX', () => {
+    expectInvalid([file(`d/${'n'.repeat(256)}`, 'x')], /longer than 255 bytes/);
+    expectInvalid([file(`d/${'é'.repeat(128)}`, 'x')], /longer than 255 bytes/); // 256 bytes in UTF-8
+    expectInvalid([file(`${'abcdefghi/'.repeat(410)}f`, 'x')], /longer than 4096 bytes/);
+    const ok = applyLayer(null, [file(`${'abcdefghi/'.repeat(380)}${'n'.repeat(255)}`, 'x')]);
+    expect(ok.root.children!.has('abcdefghi')).toBe(true);
+  });
   it('refuses a parent that is a regular file', () => expectInvalid([file('a', 'x'), file('a/b', 'y')], /"a\/b".*not a directory/));
 });
