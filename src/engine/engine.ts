@@ -61,7 +61,9 @@ export class Engine {
 
   /** An engine over $SKIFF_HOME on Node (node-fs content and state stores). */
   static async open(options: OpenOptions = {}): Promise<Engine> {
-    const { openNodeEngine } = await import('./node.ts');
+    // Hidden from bundlers: browser builds must not pull in the Node stores.
+    const nodeModule = './node.ts';
+    const { openNodeEngine } = (await import(/* @vite-ignore */ nodeModule)) as typeof import('./node.ts');
     return openNodeEngine(options);
   }
 
