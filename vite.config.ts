@@ -84,7 +84,7 @@ function finishSite(): Plugin {
       process.env['SKIFF_LIB_PASS'] = '1';
       try {
         await build({
-          configFile: false, root, logLevel: 'warn',
+          configFile: false, root, base: './', logLevel: 'warn',
           plugins: [libWorkerUrl()],
           resolve: { alias: browserAliases },
           optimizeDeps: { include: ['@bjorn3/browser_wasi_shim', 'comlink', 'idb-keyval'] },

@@ -3,7 +3,7 @@
  * wherever it is served from. A worker script on another origin cannot be started directly, so
  * then a same-origin blob URL imports it (the host must send CORS headers for the script).
  */
-const here = new URL('./', import.meta.url);
+const here = new URL(/* @vite-ignore */ './', import.meta.url);
 const workerFile = 'skiff-engine-worker.js';
 
 export function spawnEngineWorkerDefault(): Worker {

@@ -29,7 +29,9 @@ export interface BrowserEngine {
 
 export async function openBrowserEngine(o: BrowserEngineOptions): Promise<BrowserEngine> {
   const prefix = o.dbPrefix ?? 'skiff';
-  await probeIndexedDb(`${prefix}-content`);
+  // Its own database: opening an idb-keyval database before idb-keyval creates its object store
+  // would leave the database without the store.
+  await probeIndexedDb(`${prefix}-probe`);
   const bundled = httpBundled(o.assetBase);
   const engine = new Engine({
     content: new IdbContentStore({ dbName: `${prefix}-content` }),

@@ -6,8 +6,9 @@
 import { SkiffError } from '../../errors.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { ImageManifest } from '../../oci/manifest.ts';
-import { detectWasiImage, readModuleFile, runWasi } from '../../runtime/wasi/index.ts';
+import { canUseWorker, detectWasiImage, readModuleFile, runWasi } from '../../runtime/wasi/index.ts';
 import type { OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
+import { wasiSpawner } from './wasi-spawn.ts';
 
 /** True when the image runs on the WASI backend. */
 export async function isWasmImage(engine: Engine, ref: string): Promise<boolean> {
@@ -38,8 +39,9 @@ export async function runWasiContainer(engine: Engine, req: RunRequest, sink: Ou
       onStderr: (d) => sink.stderr(d),
       cacheKey: kind.kind === 'artifact' ? kind.layer.digest : `${image.digest}:${argv[0]}`,
       tty: rec.process.tty,
+      ...(canUseWorker() ? { spawn: wasiSpawner() } : {}),
     });
-    const exit = await proc.exited;
+    const exit = await proc.exited.finally(() => { if (canUseWorker()) wasiSpawner().replenish(); });
     if (exit.trap) sink.stderr(new TextEncoder().encode(`skiff: ${exit.trap}\n`));
     await engine.persistContainer({ id: rec.id });
     await engine.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: exit.exitCode, finishedAt: engine.ctx.now().toISOString() } });

@@ -1,0 +1,142 @@
+/**
+ * `<skiff-run image="skiff/busybox" cmd="echo hello" autorun>`: a small terminal with the
+ * command (editable), a Run button and the output. Every element on a page shares one engine
+ * worker. Contract: attributes `image`, `cmd` (shell words), `autorun`, `env` (space-separated
+ * K=V), `workdir`, `keep` (keep the container after it exits), `assets` (base URL of vm-images/);
+ * property `output` (text printed so far); events `skiff-exit` {exitCode} and `skiff-error`
+ * {code, message}. The library build (dist/skiff-run.js) registers the element on import.
+ */
+import { SkiffError } from '../../errors.ts';
+import { sharedEngineClient } from '../client/engine-client.ts';
+import { toSkiffError } from '../rpc/errors.ts';
+import { joinWords, splitWords } from '../shell/words.ts';
+import { componentStyle } from './style.ts';
+
+export interface SkiffExitDetail { exitCode: number }
+export interface SkiffErrorDetail { code: string; message: string }
+
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
+
+export class SkiffRunElement extends HTMLElement {
+  static observedAttributes = ['image', 'cmd'];
+  #output = '';
+  #running = false;
+  #ran = false;
+  readonly #root: ShadowRoot;
+  readonly #pre: HTMLPreElement;
+  readonly #input: HTMLInputElement;
+  readonly #button: HTMLButtonElement;
+  readonly #label: HTMLElement;
+  readonly #status: HTMLElement;
+
+  constructor() {
+    super();
+    this.#root = this.attachShadow({ mode: 'open' });
+    this.#root.innerHTML = `<style>${componentStyle}</style>
+      <div class="bar"><span class="image" part="image"></span>
+        <label class="prompt">$ <input class="cmd" part="command" spellcheck="false" aria-label="command"></label>
+        <button class="run" part="run" type="button">Run</button></div>
+      <pre class="out" part="output" aria-live="polite"></pre>
+      <div class="status" part="status"></div>`;
+    this.#pre = this.#root.querySelector('pre')!;
+    this.#input = this.#root.querySelector('input')!;
+    this.#button = this.#root.querySelector('button')!;
+    this.#label = this.#root.querySelector('.image')!;
+    this.#status = this.#root.querySelector('.status')!;
+    this.#button.addEventListener('click', () => void this.run());
+    this.#input.addEventListener('keydown', (e) => { if (e.key === 'Enter') void this.run(); });
+  }
+
+  /** Text printed so far by the last run (stdout and stderr interleaved, escapes removed). */
+  get output(): string {
+    return this.#output;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  connectedCallback(): void {
+    this.#sync();
+    if (this.hasAttribute('autorun') && !this.#ran) queueMicrotask(() => void this.run());
+  }
+
+  attributeChangedCallback(): void {
+    this.#sync();
+  }
+
+  #sync(): void {
+    this.#label.textContent = this.getAttribute('image') ?? '';
+    if (document.activeElement !== this && !this.#running) this.#input.value = this.getAttribute('cmd') ?? '';
+  }
+
+  #print(text: string, cls?: string): void {
+    const clean = text.replace(ANSI, '');
+    this.#output += clean;
+    const span = document.createElement('span');
+    if (cls) span.className = cls;
+    span.textContent = clean;
+    this.#pre.append(span);
+    this.#pre.scrollTop = this.#pre.scrollHeight;
+  }
+
+  /** Runs the (edited) command once; resolves with the exit code, or undefined on an error. */
+  async run(): Promise<number | undefined> {
+    if (this.#running) return undefined;
+    this.#running = true;
+    this.#ran = true;
+    this.#button.disabled = true;
+    this.#output = '';
+    this.#pre.textContent = '';
+    this.#status.textContent = 'running…';
+    this.#status.className = 'status';
+    const image = this.getAttribute('image') ?? '';
+    try {
+      if (!image) throw new SkiffError('INVALID_ARGUMENT', '<skiff-run> needs an image attribute');
+      const words = splitWords(this.#input.value);
+      const env = (this.getAttribute('env') ?? '').split(/\s+/).filter(Boolean);
+      const workdir = this.getAttribute('workdir');
+      const assets = this.getAttribute('assets');
+      const client = sharedEngineClient(assets ? { assetBase: new URL(assets, document.baseURI).href } : {});
+      const out = new TextDecoder();
+      const err = new TextDecoder();
+      const started = performance.now();
+      const r = await client.run({
+        image, ...(words.length ? { cmd: words } : {}), ...(env.length ? { env } : {}), ...(workdir ? { workdir } : {}),
+        rm: !this.hasAttribute('keep'),
+      }, {
+        stdout: (d) => this.#print(out.decode(d, { stream: true })),
+        stderr: (d) => this.#print(err.decode(d, { stream: true }), 'err'),
+      });
+      this.#status.textContent = `exit ${r.exitCode} · ${Math.round(performance.now() - started)} ms`;
+      this.#status.className = r.exitCode === 0 ? 'status ok' : 'status fail';
+      this.dispatchEvent(new CustomEvent<SkiffExitDetail>('skiff-exit', { detail: { exitCode: r.exitCode }, bubbles: true, composed: true }));
+      return r.exitCode;
+    } catch (e) {
+      const se = toSkiffError(e);
+      this.#print(`${se.message}\n`, 'err');
+      this.#status.textContent = `error: ${se.code}`;
+      this.#status.className = 'status fail';
+      this.dispatchEvent(new CustomEvent<SkiffErrorDetail>('skiff-error', { detail: { code: se.code, message: se.message }, bubbles: true, composed: true }));
+      return undefined;
+    } finally {
+      this.#running = false;
+      this.#button.disabled = false;
+    }
+  }
+
+  /** The command as shell words, quoted back (what the input shows). */
+  get command(): string {
+    return joinWords(splitWords(this.#input.value));
+  }
+}
+
+if (!customElements.get('skiff-run')) customElements.define('skiff-run', SkiffRunElement);
+
+declare global {
+  interface HTMLElementTagNameMap { 'skiff-run': SkiffRunElement }
+  interface HTMLElementEventMap {
+    'skiff-exit': CustomEvent<SkiffExitDetail>;
+    'skiff-error': CustomEvent<SkiffErrorDetail>;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The demo page: an xterm.js terminal running the `skiff` shell against the shared engine
+ * worker. Archives dropped on the page (or chosen with `load`) load with a progress bar; `save`
+ * and `export` download. `window.skiffPage` exposes the pieces for tests and the console.
+ */
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+import '@xterm/xterm/css/xterm.css';
+import { sharedEngineClient, type EngineClient } from '../client/engine-client.ts';
+import { registerServiceWorker } from '../client/service-worker.ts';
+import { loadFiles } from '../shell/commands/images.ts';
+import type { ShellContext } from '../shell/context.ts';
+import { Shell } from '../shell/shell.ts';
+import { downloadBlob, installDropZone, pickFiles } from './files.ts';
+import { LineEditor } from './line-editor.ts';
+import { terminalProgress } from './progress.ts';
+
+const PROMPT = '\x1b[1;36mskiff\x1b[0m$ ';
+
+export interface TerminalPage {
+  term: Terminal;
+  client: EngineClient;
+  shell: Shell;
+  /** Runs a line as if typed (echoed), resolving with its status. */
+  execute(line: string): Promise<number>;
+  /** The terminal's text, trailing blanks trimmed (for tests). */
+  text(): string;
+  /** Resolves when no command is running. */
+  idle(): Promise<void>;
+}
+
+export function startTerminalPage(root: HTMLElement): TerminalPage {
+  const term = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 14, scrollback: 5000, theme: { background: '#101418' } });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  const host = root.querySelector<HTMLElement>('#terminal')!;
+  term.open(host);
+  fit.fit();
+  addEventListener('resize', () => fit.fit());
+
+  const status = root.querySelector<HTMLElement>('#status');
+  const bar = root.querySelector<HTMLProgressElement>('#load-progress') ?? undefined;
+  const barLabel = root.querySelector<HTMLElement>('#load-label') ?? undefined;
+  const input = root.querySelector<HTMLInputElement>('#file-input')!;
+  const write = (s: string): void => term.write(s.replace(/\r?\n/g, '\r\n'));
+  const progress = terminalProgress((s) => term.write(s), () => term.cols, bar, barLabel);
+
+  const client = sharedEngineClient({
+    onSeed: (p) => progress.update(`Loading bundled ${p.image} (${p.index + 1}/${p.total}) ${p.phase}`, p.done, p.total && p.phase === 'reading' ? p.total : undefined),
+  });
+  const ctx: ShellContext = {
+    engine: client,
+    stdout: write,
+    stderr: (s) => write(`\x1b[31m${s}\x1b[0m`),
+    download: (blob, name) => downloadBlob(blob, name),
+    pickFiles: () => pickFiles(input),
+    progress: (l, d, t) => progress.update(l, d, t),
+    progressDone: () => progress.done(),
+    capabilities: () => client.api.capabilities(),
+  };
+  const shell = new Shell(ctx, undefined, () => term.clear());
+  const editor = new LineEditor(PROMPT);
+
+  let busy: Promise<void> = Promise.resolve();
+  let running = false;
+  const queue = (job: () => Promise<void>): Promise<void> => {
+    busy = busy.then(async () => {
+      running = true;
+      try { await job(); } finally { running = false; }
+    });
+    return busy;
+  };
+  const runLine = (line: string): Promise<number> => {
+    let st = 0;
+    return queue(async () => {
+      st = await shell.execute(line);
+      term.write(PROMPT);
+    }).then(() => st);
+  };
+
+  term.onData((data) => {
+    if (running) return; // Typing while a command runs is dropped (no stdin until `run -i` lands).
+    const r = editor.feed(data);
+    if (r.clear) { term.clear(); term.write(`\r\x1b[2K${editor.redrawAll()}`); }
+    if (r.echo) term.write(r.echo);
+    if (r.interrupted) term.write(PROMPT);
+    for (const line of r.lines) {
+      if (line.trim() === '') { term.write(PROMPT); continue; }
+      void runLine(line);
+    }
+  });
+
+  installDropZone(document.body, (files) => {
+    void queue(async () => {
+      term.write(`\r\x1b[2K${PROMPT}load ${files.map((f) => f.name).join(' ')}\r\n`);
+      await loadFiles(ctx, files);
+      term.write(PROMPT + editor.line);
+    });
+  });
+
+  write('skiff: containers in your browser. Type \x1b[1mhelp\x1b[0m; drop a docker save or OCI archive to load it.\n');
+  if (status) status.textContent = 'starting the engine…';
+  void queue(async () => {
+    try {
+      const info = await client.ready;
+      progress.done();
+      if (info.seeded.length) write(`Loaded bundled images: ${info.seeded.join(', ')}\n`);
+      if (status) {
+        status.textContent = `ready · ${info.crossOriginIsolated ? 'cross-origin isolated' : 'not isolated (no SharedArrayBuffer: wasm runs inline)'}`;
+        status.dataset['state'] = 'ready';
+      }
+    } catch (err) {
+      progress.done();
+      write(`\x1b[31mError: ${(err as Error).message}\x1b[0m\n`);
+      if (status) { status.textContent = `engine failed: ${(err as Error).message}`; status.dataset['state'] = 'error'; }
+    }
+    term.write(PROMPT);
+  });
+  term.focus();
+  void registerServiceWorker();
+
+  return {
+    term, client, shell,
+    execute: (line) => {
+      let st = 0;
+      return queue(async () => {
+        term.write(`${line}\r\n`);
+        st = await shell.execute(line);
+        term.write(PROMPT);
+      }).then(() => st);
+    },
+    text() {
+      const b = term.buffer.active;
+      const rows: string[] = [];
+      for (let i = 0; i < b.length; i++) rows.push(b.getLine(i)?.translateToString(true) ?? '');
+      return rows.join('\n').replace(/\n+$/, '');
+    },
+    idle: () => busy,
+  };
+}

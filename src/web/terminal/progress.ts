@@ -1,0 +1,38 @@
+/** A one-line progress bar drawn in the terminal (redrawn in place) and mirrored on a <progress>. */
+import { humanSize } from '../../cli/format.ts';
+
+export interface ProgressView {
+  update(label: string, done: number, total?: number): void;
+  done(): void;
+}
+
+export function terminalProgress(write: (s: string) => void, columns: () => number, bar?: HTMLProgressElement, label?: HTMLElement): ProgressView {
+  let drawn = false;
+  let last = 0;
+  return {
+    update(text, done, total) {
+      if (bar) {
+        bar.hidden = false;
+        if (total) { bar.max = total; bar.value = Math.min(done, total); } else bar.removeAttribute('value');
+      }
+      if (label) label.textContent = `${text} ${total ? `${humanSize(done)}/${humanSize(total)}` : humanSize(done)}`;
+      const now = performance.now();
+      if (now - last < 50 && (total === undefined || done < total)) return;
+      last = now;
+      const width = Math.max(10, Math.min(40, columns() - 40));
+      let line: string;
+      if (total && total > 0) {
+        const filled = Math.min(width, Math.round((done / total) * width));
+        line = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}] ${humanSize(done)}/${humanSize(total)}`;
+      } else line = humanSize(done);
+      write(`\r\x1b[2K${text} ${line}`);
+      drawn = true;
+    },
+    done() {
+      if (bar) bar.hidden = true;
+      if (label) label.textContent = '';
+      if (drawn) write('\r\x1b[2K');
+      drawn = false;
+    },
+  };
+}
