@@ -2,7 +2,7 @@
 import { humanSize } from './format.ts';
 
 export interface ProgressSink {
-  update(label: string, done: number, total?: number): void;
+  update(label: string, done: number, total?: number, unit?: 'bytes' | 'items'): void;
   finish(): void;
 }
 
@@ -11,7 +11,8 @@ export function progressBar(stream: NodeJS.WriteStream): ProgressSink {
   let last = 0;
   let drawn = false;
   return {
-    update(label, done, total) {
+    update(label, done, total, unit = 'bytes') {
+      const fmt = unit === 'bytes' ? humanSize : String;
       const now = Date.now();
       if (now - last < 80 && (total === undefined || done < total)) return;
       last = now;
@@ -19,8 +20,8 @@ export function progressBar(stream: NodeJS.WriteStream): ProgressSink {
       let bar = '';
       if (total && total > 0) {
         const filled = Math.min(width, Math.round((done / total) * width));
-        bar = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}] ${humanSize(done)}/${humanSize(total)}`;
-      } else bar = humanSize(done);
+        bar = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}] ${fmt(done)}/${fmt(total)}`;
+      } else bar = fmt(done);
       stream.write(`\r\x1b[2K${label} ${bar}`);
       drawn = true;
     },

@@ -38,8 +38,8 @@ async function load(io: CliIO, opts: { input?: string; quiet?: boolean }): Promi
     stream, name, ...(size !== undefined ? { size } : {}),
     onProgress: (p) => {
       if (p.phase === 'reading') bar.update('Reading', p.done, p.total);
-      else if (p.phase === 'verifying') bar.update('Verifying layers', p.done, p.total);
-      else if (p.phase === 'storing') bar.update('Storing', p.done, p.total);
+      else if (p.phase === 'verifying') bar.update('Verifying layers', p.done, p.total, 'items');
+      else if (p.phase === 'storing') bar.update('Storing blobs', p.done, p.total, 'items');
     },
   }).finally(() => bar.finish());
   for (const img of res.images) {
