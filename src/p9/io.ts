@@ -74,6 +74,7 @@ export function lcreate(s: Session, msg: Tlcreate): Rlcreate {
     // O_CREAT without O_EXCL opens what is already there, as open(2) does.
     if (!(err instanceof FsError) || err.code !== 'EEXIST' || msg.flags & OpenFlags.EXCL) throw err;
     node = fs.lookup(fid.node, msg.name);
+    if (fs.stat(node).kind === 'directory') throw fsError('EISDIR', `O_CREAT on directory "${msg.name}"`);
     openNode(s, fid, node, msg.flags);
   }
   fid.node = node;

@@ -106,6 +106,26 @@ describe('P9Server under hostile input', () => {
     expect(c.call({ type: 'Tread', fid: 1, offset: Number.MAX_SAFE_INTEGER, count: 0xffffffff }).data.length).toBe(0);
   });
 
+  it('turns tracing on from SKIFF_TRACE=9p', () => {
+    const old = process.env['SKIFF_TRACE'];
+    const logged: unknown[] = [];
+    const orig = console.error;
+    console.error = (...a: unknown[]) => void logged.push(a.join(' '));
+    try {
+      process.env['SKIFF_TRACE'] = 'vm,9p';
+      new P9Server().handle(encode({ type: 'Tclunk', tag: 1, fid: 1 }));
+      process.env['SKIFF_TRACE'] = 'vm';
+      new P9Server().handle(encode({ type: 'Tclunk', tag: 1, fid: 1 }));
+    } finally {
+      console.error = orig;
+      if (old === undefined) delete process.env['SKIFF_TRACE'];
+      else process.env['SKIFF_TRACE'] = old;
+    }
+    expect(logged).toEqual([
+      '9p <- Tclunk tag=1 fid=1', '9p !! Tclunk: EPROTO: Tclunk before Tversion', '9p -> Rlerror tag=1 ecode=71',
+    ]);
+  });
+
   it('writes one trace line per message in and out', () => {
     const lines: string[] = [];
     const server = new P9Server({ trace: (l) => lines.push(l) });

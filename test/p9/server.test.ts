@@ -110,6 +110,8 @@ describe('P9Server over the Overlay', () => {
     expect(c.errno({ type: 'Tlcreate', fid: 3, name: 'hostname', flags: OpenFlags.WRONLY | OpenFlags.CREAT | OpenFlags.EXCL, mode: 0o644, gid: 0 })).toBe(Errno.EEXIST);
     c.call({ type: 'Tlcreate', fid: 3, name: 'hostname', flags: OpenFlags.WRONLY | OpenFlags.CREAT | OpenFlags.TRUNC, mode: 0o644, gid: 0 });
     c.call({ type: 'Twrite', fid: 3, offset: 0, data: bytes('upper\n') });
+    c.walk(ROOT, 9, '');
+    expect(c.errno({ type: 'Tlcreate', fid: 9, name: 'etc', flags: OpenFlags.RDONLY | OpenFlags.CREAT, mode: 0o644, gid: 0 })).toBe(Errno.EISDIR);
     expect(readText(fs, 'etc/hostname')).toBe('upper\n');
     // The lower layer is untouched by the copy-up.
     expect(text(fs.lowerTree.root.children!.get('etc')!.children!.get('hostname')!.content!.read(0, 100))).toBe('lower\n');
