@@ -126,6 +126,16 @@ describe('security: loading bad archives', () => {
     });
   }
 
+  it('an archive entry that is a symlink pointing outside the archive', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const data = tar([
+      { name: `${img.configDigest.slice(7)}.json`, content: img.config },
+      { name: 'l1/layer.tar', type: 'symlink', target: '../../../etc/passwd' },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: `${img.configDigest.slice(7)}.json`, RepoTags: ['t/x:1'], Layers: ['l1/layer.tar'] }]) },
+    ]);
+    await rejects(data, 'outside.tar', 'INVALID_ARCHIVE', ['../../../etc/passwd', /escapes the archive root/]);
+  });
+
   it('duplicate entries in the archive itself', async () => {
     const img = layerOf([{ name: 'a', content: 'x' }]);
     const data = ociArchive([{ image: img, tags: ['t/x:1'] }], [{ name: 'index.json', content: '{"schemaVersion":2,"manifests":[]}' }]);
