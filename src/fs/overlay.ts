@@ -44,7 +44,8 @@ export class Overlay implements FileSystem {
   readonly #lower: LayerTree;
   readonly #upperRoot: Inode;
   readonly #upperLinks: Map<Inode, number>;
-  readonly #byInode = new Map<Inode, OverlayNode>();
+  /** Weak: a node lives while its inode is in a tree or a handle holds it, so deleted files are freed. */
+  readonly #byInode = new WeakMap<Inode, OverlayNode>();
   readonly #root: OverlayNode;
   readonly #now: () => number;
   readonly #capacity: number;

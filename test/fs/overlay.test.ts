@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { FsError } from '../../src/fs/errno.ts';
 import { applyLayer, type LayerTree } from '../../src/fs/layer.ts';
@@ -214,6 +216,27 @@ describe('Overlay', () => {
     expect(text(fs.read(node, 0, 100))).toBe('localhost!');
     expect(fs.stat(node).nlink).toBe(0);
     expect(fs.readdir(resolve(fs, 'etc')).map((e) => e.name)).toEqual(['passwd']);
+  });
+
+  it('frees deleted files once no handle holds them (no leak for temp files)', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const fs = new Overlay({ lower: null });
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    const mib = new Uint8Array(1 << 20);
+    for (let i = 0; i < 100; i++) {
+      const f = fs.create(fs.root(), 'tmp', A);
+      for (let k = 0; k < 4; k++) fs.write(f, k << 20, mib);
+      fs.unlink(fs.root(), 'tmp');
+    }
+    const held = fs.create(fs.root(), 'held', A);
+    fs.write(held, 0, mib);
+    fs.unlink(fs.root(), 'held');
+    gc();
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(grown).toBeLessThan(64 << 20); // 400 MiB were written and deleted
+    expect(fs.read(held, 0, 4)).toEqual(new Uint8Array(4)); // a held handle keeps its file alive
   });
 
   it('works with no lower tree (scratch)', () => {
