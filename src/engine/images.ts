@@ -4,6 +4,7 @@ import type { Digest } from '../oci/digest.ts';
 import { parseImageConfig, type HistoryEntry, type ImageConfig } from '../oci/config.ts';
 import { familiarName, normalizeReference, parseReference } from '../oci/reference.ts';
 import type { EngineContext } from './context.ts';
+import { liveLeases } from './leases.ts';
 import { findImage, noSuchImage } from './resolve.ts';
 import type { StateReader, StateTx } from './state/store.ts';
 import { rollbackTag, setTag } from './tags.ts';
@@ -225,6 +226,8 @@ export async function pruneImages(ctx: EngineContext, opts: { all?: boolean } = 
     }
     const removed = images.filter((i) => !keep.has(i.digest));
     await collectBlobs(ctx, tx, removed.flatMap((i) => [i.digest, i.config.digest, ...i.layers.map((l) => l.digest)]));
+    // Blobs nothing references (left by a load that crashed) go too, unless a load is running.
+    if ((await liveLeases(ctx, tx)).length === 0) await collectBlobs(ctx, tx, (await ctx.content.list()).map((b) => b.digest));
     const after = new Set((await ctx.content.list()).map((b) => b.digest));
     for (const [d, size] of before) if (!after.has(d)) out.reclaimed += size;
     return out;

@@ -10,3 +10,4 @@ export type { Collection, StateStore, StateTx } from './state/store.ts';
 export { MemoryStateStore } from './state/memory.ts';
 export { IdbStateStore, type IdbStateOptions } from './state/idb.ts';
 export { findImage } from './resolve.ts';
+export { takeLease } from './leases.ts';

@@ -84,6 +84,25 @@ describe('loadArchive', () => {
     await expect(e.rollbackImage({ ref: 'app' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('prune sweeps blobs a crashed load left behind, but not while a load holds a lease', async () => {
+    const content = new MemoryContentStore();
+    const e = new Engine({ content, state: new MemoryStateStore() });
+    const img = buildImage({ layers: [base] });
+    await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/keep:1'] }]) });
+    const { putBlob } = await import('../../src/content/store.ts');
+    const orphan = await putBlob(content, new TextEncoder().encode('staged by a load that crashed'));
+    const { takeLease } = await import('../../src/engine/leases.ts');
+    const release = await takeLease(e.ctx);
+    await e.pruneImages();
+    expect(await content.has(orphan.digest)).toBe(true);
+    await release();
+    const r = await e.pruneImages();
+    expect(await content.has(orphan.digest)).toBe(false);
+    expect(r.reclaimed).toBe(orphan.size);
+    expect((await content.list()).length).toBe(3);
+    expect((await e.resolveImage({ ref: 'keep:1' })).digest).toBe(img.manifestDigest);
+  });
+
   it('rmi untags, then deletes blobs nothing else uses', async () => {
     const content = new MemoryContentStore();
     const e = new Engine({ content, state: new MemoryStateStore() });

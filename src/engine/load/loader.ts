@@ -10,6 +10,7 @@ import type { Platform } from '../../oci/platform.ts';
 import type { TarEntry } from '../../archive/types.ts';
 import { decompressStream, detectCompression } from '../../archive/index.ts';
 import type { EngineContext } from '../context.ts';
+import { takeLease } from '../leases.ts';
 import { setTag } from '../tags.ts';
 import { parseTar, parseTarStream } from '../tar-io.ts';
 import type { ImageRecord } from '../types.ts';
@@ -127,6 +128,8 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
   const archive = opts.name ?? 'archive';
   const progress = opts.onProgress ?? (() => {});
   const added: Digest[] = [];
+  // Streamed loads stage blobs in the store: hold a lease so a prune elsewhere leaves them be.
+  const release = opts.stream ? await takeLease(ctx) : async () => {};
   try {
     if (!opts.data && !opts.stream) throw new SkiffError('INVALID_ARGUMENT', 'loadArchive needs `data` or `stream`');
     let listing: ArchiveListing;
@@ -173,6 +176,8 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
     for (const d of added) await ctx.content.delete(d).catch(() => {});
     if (err instanceof SkiffError) throw err;
     throw SkiffError.wrap(err, `loading ${archive}`);
+  } finally {
+    await release().catch(() => {});
   }
 }
 
