@@ -4,6 +4,7 @@
  * The caller (engine) chooses guest paths; nothing here does IO except reading (and, with
  * `createWorkdir`, creating) directories in the container's own root `FileSystem`.
  */
+import { SkiffError } from '../../errors.ts';
 import type { FileSystem } from '../../fs/types.ts';
 import { buildRuntimeSpec } from './bundle.ts';
 import { buildEtcFiles, type EtcFiles } from './etc.ts';
@@ -17,6 +18,33 @@ import type { ResolvedUser } from './users.ts';
 import type { VolumeSpec } from './volumes.ts';
 
 export const SIGTERM = 15;
+
+export type GuestPaths = ContainerBundleOptions['paths'] & { bundle: string };
+
+/**
+ * A conventional guest layout (any other works): per container /run/skiff/c/<id>/{rootfs,etc},
+ * named volumes at /run/skiff/volumes/<name>, host directories at /run/skiff/c/<id>/binds/<n>.
+ */
+export function defaultGuestPaths(id: string, options: { init?: string } = {}): GuestPaths {
+  const base = `/run/skiff/c/${id}`;
+  const binds = new Map<string, number>();
+  const paths: GuestPaths = {
+    bundle: base,
+    root: `${base}/rootfs`,
+    etcDir: `${base}/etc`,
+    volume: (v) => {
+      if (v.type === 'volume') {
+        if (v.name === undefined) throw new SkiffError('INTERNAL', `anonymous volume at ${v.destination} has no name yet`);
+        return `/run/skiff/volumes/${v.name}`;
+      }
+      const key = `${v.source}\0${v.destination}`;
+      if (!binds.has(key)) binds.set(key, binds.size);
+      return `${base}/binds/${binds.get(key)}`;
+    },
+  };
+  if (options.init !== undefined) paths.init = options.init;
+  return paths;
+}
 
 export interface ContainerBundleOptions {
   /** Container id; the default hostname is its first 12 characters, as Docker. */
@@ -38,6 +66,8 @@ export interface ContainerBundleOptions {
     /** The init binary for --init. */
     init?: string;
   };
+  /** Names anonymous volumes (`-v /dest` and the image's Volumes); default 64 random hex digits, as Docker. */
+  anonymousVolumeName?: (destination: string) => string;
   cgroupsPath?: string;
   availableCpus?: number;
   consoleSize?: { height: number; width: number };
@@ -51,10 +81,15 @@ export interface ContainerBundle {
   etcFiles: EtcFiles;
   hostname: string;
   user: ResolvedUser;
-  /** Every volume to mount, in spec order: `-v` ones, then the image's Volumes as anonymous. */
+  /** Every volume to mount, in spec order: `-v` ones, then the image's Volumes; all named. */
   volumes: VolumeSpec[];
   stopSignal: SignalNumber;
   stopTimeout: number;
+}
+
+function randomVolumeName(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export function buildContainerBundle(o: ContainerBundleOptions): ContainerBundle {
@@ -70,7 +105,10 @@ export function buildContainerBundle(o: ContainerBundleOptions): ContainerBundle
   const anonymous: VolumeSpec[] = imageVolumes(o.image, covered).map((destination) => ({
     type: 'volume', destination, readOnly: false, copyData: true,
   }));
-  const volumes = [...explicit, ...anonymous];
+  const nameFor = o.anonymousVolumeName ?? randomVolumeName;
+  const volumes = [...explicit, ...anonymous].map((v) =>
+    v.type === 'volume' && v.name === undefined ? { ...v, name: nameFor(v.destination) } : v,
+  );
   const binds: BindMount[] = volumes.map((v) => ({
     source: o.paths.volume(v),
     destination: v.destination,

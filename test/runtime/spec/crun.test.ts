@@ -41,11 +41,12 @@ describe.skipIf(why !== undefined)('generated bundles under the real crun', () =
       image,
       run: parseRunFlags(flags),
       rootfs,
+      anonymousVolumeName: (d) => `anon${d.replaceAll('/', '_')}`,
       paths: {
         root: bundle.rootfs,
         etcDir,
         volume: (v) => {
-          const p = join(volDir, v.type === 'bind' ? v.source.replaceAll('/', '_') : v.name ?? `anon${v.destination.replaceAll('/', '_')}`);
+          const p = join(volDir, v.type === 'bind' ? v.source.replaceAll('/', '_') : v.name!);
           mkdirSync(p, { recursive: true });
           return p;
         },
