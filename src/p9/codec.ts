@@ -98,8 +98,14 @@ const SCHEMA: Record<Codable, readonly Field[]> = {
   Rremove: [],
 };
 
+/** SCHEMA with each field's label ("Twalk.wnames") built once, not per message. */
+type Compiled = readonly (readonly [key: string, kind: Kind, label: string])[];
+const COMPILED = {} as Record<Codable, Compiled>;
 const NAME_BY_CODE = new Map<number, Codable>();
-for (const name of Object.keys(SCHEMA) as Codable[]) NAME_BY_CODE.set(MessageCode[name], name);
+for (const name of Object.keys(SCHEMA) as Codable[]) {
+  NAME_BY_CODE.set(MessageCode[name], name);
+  COMPILED[name] = SCHEMA[name].map(([key, kind]) => [key, kind, `${name}.${key}`] as const);
+}
 
 /** The message name for a type code, or undefined for codes this codec does not speak. */
 export function messageName(code: number): MessageName | undefined {
@@ -128,7 +134,7 @@ export function decode(bytes: Uint8Array): Message {
   const r = new Reader(bytes, HEADER_SIZE);
   const msg: Record<string, unknown> = { type: name, tag: header.tag };
   try {
-    for (const [key, kind] of SCHEMA[name]) msg[key] = readField(r, kind, `${name}.${key}`);
+    for (const [key, kind, label] of COMPILED[name]) msg[key] = readField(r, kind, label);
   } catch (err) {
     throw withTag(err, header.tag);
   }
@@ -178,16 +184,15 @@ function readField(r: Reader, kind: Kind, field: string): unknown {
 /** Encodes one message. Values that do not fit their field are a SkiffError naming the field. */
 export function encode(msg: Message): Uint8Array {
   const name = msg.type as Codable;
-  const fields = SCHEMA[name];
+  const fields = COMPILED[name];
   if (!fields) throw new SkiffError('INVALID_ARGUMENT', `9P encode: unknown message type ${String(msg.type)}`);
   const values = msg as unknown as Record<string, unknown>;
   checkInt(msg.tag, 'u16', `${name}.tag`);
   // First pass: sizes (and string bytes, kept for the second pass).
   const strings: Uint8Array[] = [];
   let size = HEADER_SIZE;
-  for (const [key, kind] of fields) {
+  for (const [key, kind, field] of fields) {
     const v = values[key];
-    const field = `${name}.${key}`;
     switch (kind) {
       case 'u8': checkInt(v, 'u8', field); size += 1; break;
       case 'u16': checkInt(v, 'u16', field); size += 2; break;
@@ -211,11 +216,11 @@ export function encode(msg: Message): Uint8Array {
         if (!Array.isArray(names)) throw new SkiffError('INVALID_ARGUMENT', `9P encode: ${field} is not a list`);
         checkInt(names.length, 'u16', `${field}.length`);
         size += 2;
-        names.forEach((s, i) => {
-          const b = encodeString(s, `${field}[${i}]`);
+        for (const s of names) {
+          const b = encodeString(s, field);
           strings.push(b);
           size += 2 + b.length;
-        });
+        }
         break;
       }
       case 'wqids': {

@@ -76,8 +76,14 @@ export class Reader {
   }
 
   str(field: string): string {
-    const len = this.u16(`${field} length`);
+    const len = this.u16(field);
     const raw = this.bytesView(len, field);
+    // Short ASCII names (most of them) skip TextDecoder.
+    if (len <= 64) {
+      let ascii = true;
+      for (let i = 0; i < len; i++) if (raw[i]! > 0x7f) { ascii = false; break; }
+      if (ascii) return String.fromCharCode.apply(null, raw as unknown as number[]);
+    }
     try {
       return utf8Strict.decode(raw);
     } catch {
@@ -131,6 +137,16 @@ export const QID_SIZE = 13;
 
 /** UTF-8 bytes of a 9P string, checked against the u16 length prefix. */
 export function encodeString(s: string, field: string): Uint8Array {
+  if (s.length <= 64) {
+    const out = new Uint8Array(s.length);
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) break;
+      out[i] = c;
+    }
+    if (i === s.length) return out;
+  }
   const b = utf8Encoder.encode(s);
   if (b.length > 0xffff) throw new SkiffError('INVALID_ARGUMENT', `9P encode: ${field} is ${b.length} bytes, over 65535`);
   return b;
