@@ -88,7 +88,7 @@ export function parseEnvFlag(value: string, hostEnv: HostEnv = {}): string | und
  * processing, no trailing trim), `KEY` alone takes the host value (dropped if none). A UTF-8 BOM
  * on the first line is removed.
  */
-export function parseEnvFile(text: string, options: { hostEnv?: HostEnv; fileName?: string } = {}): string[] {
+export function parseEnvFile(text: string | Uint8Array, options: { hostEnv?: HostEnv; fileName?: string } = {}): string[] {
   return parseKeyValueLines(text, options.fileName ?? 'env file', (key) => {
     const hostEnv = options.hostEnv ?? {};
     const host = Object.hasOwn(hostEnv, key) ? hostEnv[key] : undefined;
@@ -97,20 +97,41 @@ export function parseEnvFile(text: string, options: { hostEnv?: HostEnv; fileNam
 }
 
 /** `--label-file`: the env-file syntax; a bare key is a label with an empty value. */
-export function parseLabelFile(text: string, fileName = 'label file'): Record<string, string> {
+export function parseLabelFile(text: string | Uint8Array, fileName = 'label file'): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const line of parseKeyValueLines(text, fileName, (key) => `${key}=`)) Object.assign(labels, parseLabel(line));
   return labels;
 }
 
-function parseKeyValueLines(text: string, fileName: string, bare: (key: string) => string | undefined): string[] {
+/** Go's unicode.IsSpace, which (unlike JS \s) does not count U+FEFF. */
+const GO_LEADING_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+
+/** Bytes must be UTF-8 (Docker refuses the file and names the line); text is taken as is. */
+function decodeLines(input: string | Uint8Array, fileName: string): string[] {
+  if (typeof input === 'string') return input.split('\n');
+  const lines: string[] = [];
+  const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let start = 0;
+  for (let i = 0; i <= input.length; i++) {
+    if (i === input.length || input[i] === 0x0a) {
+      try {
+        lines.push(fatal.decode(input.subarray(start, i)));
+      } catch {
+        throw invalid(`env file ${fileName} contains invalid utf8 bytes at line ${lines.length + 1}`);
+      }
+      start = i + 1;
+    }
+  }
+  return lines;
+}
+
+function parseKeyValueLines(text: string | Uint8Array, fileName: string, bare: (key: string) => string | undefined): string[] {
   const out: string[] = [];
   // bufio.ScanLines: split on \n and drop one trailing \r, the last line included.
-  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  const lines = decodeLines(text, fileName).map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   lines.forEach((raw, i) => {
-    if (raw.includes('\uFFFD')) throw invalid(`env file ${fileName} contains invalid utf8 bytes at line ${i + 1}`);
-    const line = (i === 0 ? raw.replace(/^\uFEFF/, '') : raw).replace(/^\s+/, '');
+    const line = (i === 0 ? raw.replace(/^\uFEFF/, '') : raw).replace(GO_LEADING_SPACE, '');
     if (line === '' || line.startsWith('#')) return;
     const eq = line.indexOf('=');
     const key = eq < 0 ? line : line.slice(0, eq);

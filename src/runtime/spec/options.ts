@@ -48,7 +48,7 @@ export interface RunOptions {
 export interface RunFlags {
   env?: string[];
   /** `--env-file` contents in flag order; a name makes errors point at the file. */
-  envFile?: (string | { name: string; text: string })[];
+  envFile?: (string | Uint8Array | { name: string; text: string | Uint8Array })[];
   workdir?: string;
   user?: string;
   entrypoint?: string;
@@ -69,7 +69,7 @@ export interface RunFlags {
   name?: string;
   rm?: boolean;
   label?: string[];
-  labelFile?: (string | { name: string; text: string })[];
+  labelFile?: (string | Uint8Array | { name: string; text: string | Uint8Array })[];
 }
 
 export const DEFAULT_STOP_TIMEOUT = 10;
@@ -99,7 +99,7 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
   if (flags.envFile?.length || flags.env?.length) {
     const env: string[] = [];
     for (const f of flags.envFile ?? []) {
-      const { name, text } = typeof f === 'string' ? { name: undefined, text: f } : f;
+      const { name, text } = typeof f === 'string' || f instanceof Uint8Array ? { name: undefined, text: f } : f;
       env.push(...parseEnvFile(text, name === undefined ? { hostEnv } : { hostEnv, fileName: name }));
     }
     for (const e of flags.env ?? []) {
@@ -130,7 +130,7 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
   if (flags.label?.length || flags.labelFile?.length) {
     const labels: Record<string, string> = {};
     for (const f of flags.labelFile ?? []) {
-      const { name, text } = typeof f === 'string' ? { name: undefined, text: f } : f;
+      const { name, text } = typeof f === 'string' || f instanceof Uint8Array ? { name: undefined, text: f } : f;
       Object.assign(labels, parseLabelFile(text, name));
     }
     for (const l of flags.label ?? []) Object.assign(labels, flag(l, '-l, --label', parseLabel));

@@ -29,6 +29,8 @@ export interface PasswdEntry { name: string; uid: number; gid: number; home: str
 export interface GroupEntry { name: string; gid: number; members: string[] }
 
 const MAX_ID = 2 ** 31 - 1;
+/** /etc/passwd and /etc/group larger than this are refused rather than read into memory. */
+export const MAX_ACCOUNT_FILE = 4 * 1024 * 1024;
 const invalid = (message: string): SkiffError => new SkiffError('INVALID_ARGUMENT', message);
 
 /** `"1000:1000"`, `"nobody"`, `"user:group"`, `""` (the image default: root). */
@@ -84,6 +86,9 @@ export function readTextFile(fs: FileSystem, path: string): string | undefined {
   }
   const st = fs.stat(node);
   if (st.kind !== 'file') return undefined;
+  if (st.size > MAX_ACCOUNT_FILE) {
+    throw new SkiffError('INVALID_ARGUMENT', `${path} is ${st.size} bytes, over the ${MAX_ACCOUNT_FILE} bytes read for user lookups`);
+  }
   const chunks: Uint8Array[] = [];
   let offset = 0;
   while (offset < st.size) {

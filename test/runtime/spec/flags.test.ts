@@ -141,6 +141,16 @@ describe('-e and --env-file', () => {
     expect(errorOf(() => parseEnvFile('KEY\t=1')).message).toBe("poorly formatted environment: variable 'KEY\t' contains whitespaces");
   });
 
+  it('env file bytes must be UTF-8; the error names the file and line', () => {
+    const enc = new TextEncoder();
+    const ok = new Uint8Array([0xef, 0xbb, 0xbf, ...enc.encode('A=\u00e9t\u00e9\nB=2\n')]);
+    expect(parseEnvFile(ok)).toEqual(['A=\u00e9t\u00e9', 'B=2']);
+    const bad = new Uint8Array([...enc.encode('A=1\nB=2\nC='), 0xff, 0xfe, ...enc.encode('\n')]);
+    expect(errorOf(() => parseEnvFile(bad, { fileName: 'prod.env' })).message).toBe('env file prod.env contains invalid utf8 bytes at line 3');
+    // A BOM is only dropped on the first line: elsewhere it is part of the key, as in Docker.
+    expect(parseEnvFile(new Uint8Array([...enc.encode('A=1\n'), 0xef, 0xbb, 0xbf, ...enc.encode('B=2')]))).toEqual(['A=1', '\uFEFFB=2']);
+  });
+
   it('mergeEnv: later keys replace earlier ones in place', () => {
     expect(mergeEnv(['A=1', 'B=2'], ['C=3', 'A=4'], ['B=5'])).toEqual(['A=4', 'B=5', 'C=3']);
   });

@@ -120,6 +120,11 @@ describe('resolveUser through the image /etc/passwd and /etc/group (an Overlay)'
     expect(errorMessage(() => resolveUser('root', { rootfs: fs }))).toBe('unable to find user root: no matching entries in passwd file');
   });
 
+  it('refuses a huge /etc/passwd instead of reading it', () => {
+    const fs = rootfsFromLayers([dir('etc'), file('etc/passwd', 'x'.repeat(4 * 1024 * 1024 + 1))]);
+    expect(errorMessage(() => resolveUser('root', { rootfs: fs }))).toBe('/etc/passwd is 4194305 bytes, over the 4194304 bytes read for user lookups');
+  });
+
   it('a symlink loop is an error, not a hang', () => {
     const fs = rootfsFromLayers([dir('etc'), symlink('etc/passwd', 'passwd2'), symlink('etc/passwd2', 'passwd')]);
     expect(() => resolvePath(fs, '/etc/passwd')).toThrow(/ELOOP/);
