@@ -2,6 +2,7 @@
  * A deliberately naive reference filesystem for property tests: one mutable tree, hard links are
  * shared objects, every check spelled out. The overlay must behave exactly like this.
  */
+import type { TarEntry } from '../../src/archive/types.ts';
 import type { Inode } from '../../src/fs/inode.ts';
 import type { LayerTree } from '../../src/fs/layer.ts';
 
@@ -22,6 +23,11 @@ export class MNode {
     this.mode = mode;
     this.children = kind === 'directory' ? new Map() : null;
   }
+}
+
+function xattrsOf(x: Record<string, Uint8Array> | undefined): Map<string, string> {
+  const dec = new TextDecoder();
+  return new Map(Object.entries(x ?? {}).map(([k, v]) => [k, dec.decode(v)]));
 }
 
 export class ModelError extends Error {
@@ -139,7 +145,7 @@ export class Model {
   }
 
   /** Naive OCI layer application: whiteouts first, then entries, parents made as needed. */
-  applyLayer(entries: { header: { name: string; type: string; mode: number; uid: number; gid: number; linkname: string; devmajor: number; devminor: number }; data: Uint8Array }[]): void {
+  applyLayer(entries: TarEntry[]): void {
     const parts = (p: string) => p.split('/').filter((x) => x !== '' && x !== '.');
     const dirOf = (ps: string[], create: boolean): MNode | null => {
       let d = this.root;
@@ -176,7 +182,7 @@ export class Model {
       const old = d.children!.get(leaf);
       if (h.type === 'directory' && old?.kind === 'directory') {
         // The entry is the directory's new metadata; its children stay.
-        Object.assign(old, { mode: h.mode, uid: h.uid, gid: h.gid, xattrs: new Map() });
+        Object.assign(old, { mode: h.mode, uid: h.uid, gid: h.gid, xattrs: xattrsOf(h.xattrs) });
         continue;
       }
       let n: MNode;
@@ -188,6 +194,7 @@ export class Model {
         n.data = e.data;
         n.target = h.linkname;
         n.rdev = [h.devmajor, h.devminor];
+        n.xattrs = xattrsOf(h.xattrs);
       }
       d.children!.set(leaf, n);
     }

@@ -1,7 +1,6 @@
 /** Random operation sequences and layers for the property and interop tests. */
 import type { TarEntry } from '../../src/archive/types.ts';
 import { FsError } from '../../src/fs/errno.ts';
-import type { Overlay } from '../../src/fs/overlay.ts';
 import type { FileSystem, FsNode } from '../../src/fs/types.ts';
 import { bytes, device, dir, file, hardlink, symlink, whiteout } from './helpers.ts';
 import { MNode, type Model, ModelError } from './model.ts';
@@ -54,7 +53,7 @@ export function outcome(fn: () => void, errorClass: typeof FsError | typeof Mode
   }
 }
 
-export type Op = { text: string; fs: (fs: Overlay) => void; model: (m: Model) => void };
+export type Op = { text: string; fs: (fs: FileSystem) => void; model: (m: Model) => void };
 
 export function randomOp(r: Rng, m: Model): Op {
   const { dirs, all } = allPaths(m);
