@@ -143,8 +143,10 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
 const HOSTNAME = /^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9!-/:-@[-`{-~]*[a-zA-Z0-9])\.)*([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9!-/:-@[-`{-~]*[a-zA-Z0-9])$/;
 const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
+/** Linux's HOST_NAME_MAX (the docker CLI's check), then RFC 1123 labels (the daemon's). */
 export function validateHostname(hostname: string): void {
-  if (hostname.length > 63 || !HOSTNAME.test(hostname)) throw invalid(`invalid hostname format: ${hostname}`);
+  if (hostname.length > 64) throw invalid(`invalid hostname (${hostname}): hostname cannot exceed 64 characters`);
+  if (!HOSTNAME.test(hostname)) throw invalid(`invalid hostname format: ${hostname}`);
 }
 
 export function validateContainerName(name: string): void {

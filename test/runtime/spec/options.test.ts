@@ -110,10 +110,12 @@ describe('parseRunFlags', () => {
   });
 
   it('hostnames and container names', () => {
-    for (const ok of ['a', 'web-1', 'a.b.c', 'x'.repeat(63), 'A1']) expect(() => validateHostname(ok)).not.toThrow();
-    for (const bad of ['-a', 'a-', 'x'.repeat(64), 'a b', '.a', 'é']) {
+    for (const ok of ['a', 'web-1', 'a.b.c', 'x'.repeat(64), 'A1']) expect(() => validateHostname(ok)).not.toThrow();
+    for (const bad of ['-a', 'a-', 'a b', '.a', 'é']) {
       expect(messageOf(() => validateHostname(bad))).toBe(`invalid hostname format: ${bad}`);
     }
+    const long = 'x'.repeat(65);
+    expect(messageOf(() => validateHostname(long))).toBe(`invalid hostname (${long}): hostname cannot exceed 64 characters`);
     for (const ok of ['web', '/web', 'a_b.c-d', 'A1']) expect(() => validateContainerName(ok)).not.toThrow();
     for (const bad of ['a', '_a', 'a/b', 'a b', '']) {
       expect(messageOf(() => validateContainerName(bad))).toBe(`Invalid container name (${bad}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
