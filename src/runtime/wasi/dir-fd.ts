@@ -51,12 +51,14 @@ function openWalk(ns: Namespace, walk: Walk, oflags: number, rightsBase: bigint,
     return { ret: wasi.ERRNO_SUCCESS, fd_obj: new FsDirFd(ns, walk) };
   }
   if (oflags & wasi.OFLAGS_DIRECTORY) return { ret: wasi.ERRNO_NOTDIR, fd_obj: null };
-  const write = (rightsBase & RIGHTS.FD_WRITE) !== 0n;
+  // Rights are how preview1 says O_RDONLY/O_WRONLY; a toolchain that passes none gets both.
+  const rights = rightsBase === 0n ? RIGHTS.ALL : rightsBase;
+  const write = (rights & RIGHTS.FD_WRITE) !== 0n;
   if (oflags & wasi.OFLAGS_TRUNC) {
     ns.writable(loc);
     if (st.size !== 0) loc.mount.fs.setattr(loc.node, { size: 0 });
   }
-  const read = (rightsBase & RIGHTS.FD_READ) !== 0n;
+  const read = (rights & RIGHTS.FD_READ) !== 0n;
   const append = (fdFlags & wasi.FDFLAGS_APPEND) !== 0;
   return { ret: wasi.ERRNO_SUCCESS, fd_obj: new FsFileFd(loc, { read, write, append }) };
 }

@@ -12,3 +12,5 @@ export { wasiErrno, wasiErrnoFromLinux } from './errno.ts';
 export type { StdinSource } from './stdin-source.ts';
 export { withSpare, type SpawnWorker, type PooledSpawn, type WorkerHandle } from './worker-handle.ts';
 export { spawnWebWorker, webWorkerSpawner } from './worker-web.ts';
+export { WasiRuntime, wasiProcessOf, type WasiRuntimeOptions, type WasiModuleSource } from './runtime.ts';
+export { StdinQueue } from './stdin-source.ts';

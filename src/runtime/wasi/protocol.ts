@@ -37,6 +37,7 @@ export interface CallMessage {
 
 export type WorkerMessage =
   | { t: 'ready' }
+  | { t: 'started' }
   | CallMessage
   | { t: 'out'; fd: 1 | 2; data: Uint8Array }
   | { t: 'done'; outcome: WasiOutcome }

@@ -15,7 +15,7 @@ export interface RunModuleOptions {
   /** argv, argv[0] included. */
   args: readonly string[];
   env: readonly string[];
-  /** Absolute; created if missing, as runc does for WorkingDir. */
+  /** Absolute; created if missing, as runc does for WorkingDir, and passed as PWD (see below). */
   cwd: string;
   mounts: readonly WasiMount[];
   stdin: SyncReader;
@@ -25,6 +25,8 @@ export interface RunModuleOptions {
   sleep: (ms: number) => void;
   checkpoint?: () => void;
   trace?: (line: string) => void;
+  /** Called once the module is instantiated, just before `_start`. */
+  onStart?: () => void;
 }
 
 export type WasiOutcome =
@@ -47,7 +49,7 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   const root = ns.rootWalk();
   // Like runc, create the directories leading to each mount point (they show in the diff, as in Docker).
   for (const m of [...opts.mounts].sort((a, b) => a.path.length - b.path.length)) {
-    if (m.path !== '/') ensureDir(ns, root, m.path, 'mount point');
+    if (m.path !== '/') ensureMountPoint(ns, root, m.path);
   }
   const cwd = ensureDir(ns, root, opts.cwd, 'working directory');
   const fds: Fd[] = [
@@ -56,9 +58,13 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
     new OutputStreamFd(opts.stderr, opts.tty),
     new FsDirFd(ns, root, '/'),
   ];
-  // wasi-libc resolves relative paths against a "." preopen (its own getcwd() still says "/").
-  if (cwd.length > 1) fds.push(new FsDirFd(ns, cwd, '.'));
-  const ctx = createWasiContext({ args: opts.args, env: opts.env, fds, sleep: opts.sleep, checkpoint: opts.checkpoint, trace: opts.trace });
+  // The working directory cannot be given to wasi-libc: it starts in "/" and matches paths to
+  // preopens by prefix after stripping the leading "/", so a "." preopen for the cwd would also
+  // capture every absolute path (measured under node:wasi too). Absolute paths must stay right;
+  // the cwd is created and announced as PWD, which Go's wasip1 runtime and shells honour.
+  void cwd;
+  const env = opts.env.some((e) => e.startsWith('PWD=')) ? opts.env : [...opts.env, `PWD=${opts.cwd}`];
+  const ctx = createWasiContext({ args: opts.args, env, fds, sleep: opts.sleep, checkpoint: opts.checkpoint, trace: opts.trace });
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(opts.module, { wasi_snapshot_preview1: ctx.imports as WebAssembly.ModuleImports });
@@ -68,6 +74,7 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   const exports = instance.exports as { memory?: unknown; _start?: unknown };
   if (!(exports.memory instanceof WebAssembly.Memory)) throw new SkiffError('RUNTIME', 'wasm module exports no memory');
   if (typeof exports._start !== 'function') throw new SkiffError('RUNTIME', 'wasm module is not a WASI command: no _start export');
+  opts.onStart?.();
   try {
     const code = ctx.wasi.start(instance as unknown as Parameters<typeof ctx.wasi.start>[0]);
     return { kind: 'exit', exitCode: code & 255 };
@@ -100,6 +107,25 @@ function ensureDir(ns: Namespace, root: Walk, path: string, what: string): Walk 
   }
   if (ns.stat(walk[walk.length - 1]!).kind !== 'directory') throw new SkiffError('INVALID_ARGUMENT', `${what} "${path}": not a directory`);
   return walk;
+}
+
+/** The directory a mount covers, created in the filesystem below it (Docker's diff shows it). */
+function ensureMountPoint(ns: Namespace, root: Walk, path: string): void {
+  const parts = splitPath(path);
+  const name = parts.pop()!;
+  const parent = ensureDir(ns, root, '/' + parts.join('/'), 'mount point');
+  const dir = parent[parent.length - 1]!;
+  try {
+    dir.mount.fs.lookup(dir.node, name);
+  } catch (e) {
+    if (!(e instanceof FsError && e.code === 'ENOENT')) throw wrapFs(e, path, 'mount point');
+    try {
+      dir.mount.fs.mkdir(dir.node, name, { mode: 0o755, uid: 0, gid: 0 });
+    } catch (e2) {
+      // A read-only image root without the directory: the mount still works through the namespace.
+      if (!(e2 instanceof FsError && e2.code === 'EROFS')) throw wrapFs(e2, path, 'mount point');
+    }
+  }
 }
 
 function wrapFs(e: unknown, path: string, what: string): SkiffError {

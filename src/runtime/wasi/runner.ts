@@ -58,11 +58,16 @@ export interface WasiExit {
 
 export interface WasiProcess {
   readonly mode: 'worker' | 'inline';
+  /** Resolves when the module is instantiated and starting; rejects as `exited` does if it cannot. */
+  readonly started: Promise<void>;
   /** Settles when the process ends; rejects only when it could not run at all (SkiffError). */
   readonly exited: Promise<WasiExit>;
   /** Stop the process; it exits with 128 + signal, as Docker reports. Default SIGKILL. */
   kill(signal?: string | number): void;
 }
+
+/** SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH (Linux i386 numbers). */
+const IGNORED_SIGNALS = new Set([17, 18, 19, 20, 21, 22, 23, 28]);
 
 export function canUseWorker(): boolean {
   return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && (isNode() || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true);
@@ -73,6 +78,8 @@ export function runWasi(opts: RunWasiOptions): WasiProcess {
   if (mode === 'worker' && !canUseWorker()) throw new SkiffError('UNSUPPORTED', 'wasm worker mode needs SharedArrayBuffer (a crossOriginIsolated page)');
   let killWith: number | null = null;
   let onKill: ((signal: number) => void) | null = null;
+  let markStarted!: () => void;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
   const exited = (async (): Promise<WasiExit> => {
     const module = opts.module instanceof WebAssembly.Module ? opts.module : await compileWasi(opts.module, opts);
     if (opts.module instanceof WebAssembly.Module && opts.memoryLimitPages) {
@@ -80,17 +87,28 @@ export function runWasi(opts: RunWasiOptions): WasiProcess {
     }
     if (killWith !== null) return { exitCode: 128 + killWith, signal: killWith };
     const env = Array.isArray(opts.env) ? [...opts.env] : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
-    const common = { module, args: [...opts.args], env, cwd: opts.cwd ?? '/', tty: opts.tty ?? false };
+    const common = { module, args: [...opts.args], env, cwd: opts.cwd ?? '/', tty: opts.tty ?? false, onStart: markStarted };
     const outcome = mode === 'worker'
-      ? await runInWorker(opts, common, (cb) => (onKill = cb))
+      ? await runInWorker(opts, common, (cb) => {
+          onKill = cb;
+          // Killed while the worker was being taken from the pool.
+          if (killWith !== null) cb(killWith);
+        })
       : await runInline(opts, common, () => killWith);
     return exitOf(outcome);
   })();
+  // A run that ends (killed, or failed) before the module started still settles `started`.
+  exited.then(markStarted, () => undefined);
+  const startedOrFailed = Promise.race([started, exited.then(() => undefined)]);
+  startedOrFailed.catch(() => undefined);
   return {
     mode,
+    started: startedOrFailed,
     exited,
     kill(signal: string | number = 'SIGKILL') {
       const n = parseSignal(signal);
+      // No handlers exist in WASI: a signal whose default action is to ignore (or stop) does nothing.
+      if (IGNORED_SIGNALS.has(n)) return;
       if (killWith !== null) return;
       killWith = n;
       onKill?.(n);
@@ -110,6 +128,7 @@ interface Common {
   env: string[];
   cwd: string;
   tty: boolean;
+  onStart: () => void;
 }
 
 async function runInline(opts: RunWasiOptions, c: Common, killed: () => number | null): Promise<WasiOutcome> {
@@ -181,6 +200,8 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
             return;
           case 'ready':
             return;
+          case 'started':
+            return c.onStart();
           case 'trace':
             opts.trace?.(m.line);
             return;

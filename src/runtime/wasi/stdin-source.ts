@@ -68,3 +68,34 @@ function readerIterator(s: ReadableStream<Uint8Array>): AsyncIterator<Uint8Array
     },
   };
 }
+
+/** A stdin the caller writes to (`docker run -i` attached): an async iterable fed by `push`/`end`. */
+export class StdinQueue implements AsyncIterable<Uint8Array> {
+  private chunks: Uint8Array[] = [];
+  private ended = false;
+  private wake: (() => void) | null = null;
+
+  push(chunk: Uint8Array): void {
+    if (this.ended || chunk.length === 0) return;
+    this.chunks.push(chunk.slice());
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const next = this.chunks.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = null;
+    }
+  }
+}

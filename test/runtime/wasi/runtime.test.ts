@@ -1,0 +1,92 @@
+/** The WASI backend through the engine's ContainerRuntime contract. */
+import { describe, expect, it } from 'vitest';
+import { WasiRuntime, wasiProcessOf } from '../../../src/runtime/wasi/index.ts';
+import type { StartContainerRequest } from '../../../src/runtime/types.ts';
+import { bytes } from '../../../src/runtime/spec/types.ts';
+import { isSkiffError } from '../../../src/errors.ts';
+import type { Overlay } from '../../../src/fs/overlay.ts';
+import { emptyOverlay, fixture } from './helpers.ts';
+
+const ID = 'c0ffee'.repeat(10) + 'abcd';
+
+function rootfsWith(name: string): Overlay {
+  const fs = emptyOverlay();
+  const app = fs.mkdir(fs.root(), 'app', { mode: 0o755, uid: 0, gid: 0 });
+  fs.write(fs.create(app, `${name}.wasm`, { mode: 0o755, uid: 0, gid: 0 }), 0, fixture(name));
+  return fs;
+}
+
+function request(over: Partial<StartContainerRequest> & { out?: string[] }): StartContainerRequest {
+  const out = over.out ?? [];
+  const dec = new TextDecoder();
+  return {
+    id: ID,
+    rootfs: rootfsWith('fsops'),
+    image: { Entrypoint: ['/app/fsops.wasm'], Env: ['FROM_IMAGE=yes', 'B=image'], WorkingDir: '/work' },
+    run: {},
+    volumes: [],
+    tty: false,
+    openStdin: false,
+    io: { onStdout: (d) => out.push(dec.decode(d)), onStderr: (d) => out.push(`ERR:${dec.decode(d)}`) },
+    ...over,
+  };
+}
+
+describe('WasiRuntime', () => {
+  it('runs the image entrypoint with Docker env/cwd rules, volumes, tmpfs and piped stdin', async () => {
+    const out: string[] = [];
+    const vol = emptyOverlay();
+    const rt = new WasiRuntime();
+    const req = request({
+      out,
+      run: { cmd: ['env', 'FROM_IMAGE', 'env', 'B', 'env', 'HOSTNAME', 'write', '/work/here.txt', 'x', 'env', 'PWD', 'write', '/vol/v', 'y', 'write', '/tmp/t', 'z', 'ls', '/tmp', 'stdin'], env: ['B=run'], tmpfs: [{ destination: '/tmp', options: [] }] },
+      volumes: [{ source: 'data', destination: '/vol', readOnly: false, fs: vol }],
+      openStdin: true,
+    });
+    const proc = await rt.start(req);
+    proc.writeStdin(new TextEncoder().encode('piped '));
+    proc.writeStdin(new TextEncoder().encode('input'));
+    proc.closeStdin();
+    const status = await proc.wait();
+    expect(out.join('')).toBe(`yes\nrun\n${ID.slice(0, 12)}\nok\n/work\nok\nok\nt\npiped input`);
+    expect(status).toEqual({ exitCode: 0, oomKilled: false });
+    // -w from the image, created; the volume got its file; tmpfs is not in the root filesystem.
+    const rootfs = req.rootfs;
+    const work = rootfs.lookup(rootfs.root(), 'work');
+    expect(rootfs.readdir(work).map((e) => e.name)).toEqual(['here.txt']);
+    expect(vol.readdir(vol.root()).map((e) => e.name)).toEqual(['v']);
+    expect(rootfs.readdir(rootfs.lookup(rootfs.root(), 'tmp'))).toEqual([]);
+  });
+
+  it('kill reports the signal by name; ignored signals do nothing; exit codes pass through', async () => {
+    const rt = new WasiRuntime();
+    const spin = await rt.start(request({ rootfs: rootfsWith('spin'), image: { Entrypoint: ['/app/spin.wasm'] } }));
+    await spin.kill('SIGWINCH');
+    await spin.kill('SIGTERM');
+    expect(await spin.wait()).toEqual({ exitCode: 143, signal: 'SIGTERM', oomKilled: false });
+    const exit = await rt.start(request({ run: { cmd: ['exit', '42'] } }));
+    expect(await exit.wait()).toEqual({ exitCode: 42, oomKilled: false });
+  });
+
+  it('a trap is the exit error; exec is unsupported; a missing entrypoint fails start', async () => {
+    const rt = new WasiRuntime();
+    const trap = await rt.start(request({ rootfs: rootfsWith('trap'), image: { Entrypoint: ['/app/trap.wasm'] } }));
+    expect(await trap.wait()).toMatchObject({ exitCode: 134, oomKilled: false, error: expect.stringMatching(/wasm trap: unreachable/) });
+    await expect(rt.exec({ id: ID, args: ['x'], tty: false, openStdin: false, io: { onStdout() {}, onStderr() {} } })).rejects.toThrow(/single module/);
+    const err = await rt.start(request({ image: { Entrypoint: ['/app/missing.wasm'] } })).catch((e: unknown) => e);
+    expect(isSkiffError(err, 'NOT_FOUND')).toBe(true);
+    expect(String(err)).toMatch(/entrypoint \/app\/missing\.wasm/);
+  });
+
+  it('--memory becomes a cap on linear memory; too small a cap fails start', async () => {
+    const req = request({ run: { memory: bytes(16 << 20), cmd: ['alloc', '64'] } });
+    expect(wasiProcessOf(req).memoryLimitPages).toBe(256);
+    const out: string[] = [];
+    const rt = new WasiRuntime();
+    const p = await rt.start({ ...req, io: { onStdout: (d) => out.push(new TextDecoder().decode(d)), onStderr() {} } });
+    await p.wait();
+    expect(Number(/allocated (\d+) MiB/.exec(out.join(''))?.[1])).toBeLessThan(16);
+    await expect(rt.start(request({ run: { memory: bytes(65536) } }))).rejects.toThrow(/over the memory limit of 1 pages/);
+    await rt.shutdown();
+  });
+});
