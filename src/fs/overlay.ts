@@ -37,6 +37,8 @@ export interface OverlayFromUpperOptions extends OverlayOptions {
 }
 
 const NAME_MAX = 255;
+/** Files live in memory: past 16 GiB even a sparse file's chunk table gets silly. */
+export const MAX_FILE_SIZE = 2 ** 34;
 const encoder = new TextEncoder();
 
 export class Overlay implements FileSystem {
@@ -136,6 +138,7 @@ export class Overlay implements FileSystem {
       if (n.inode.kind === 'directory') throw fsError('EISDIR');
       if (n.inode.kind !== 'file') throw fsError('EINVAL', 'size of a non-regular file');
       if (attr.size < 0 || !Number.isSafeInteger(attr.size)) throw fsError('EINVAL', `size ${attr.size}`);
+      if (attr.size > MAX_FILE_SIZE) throw fsError('EFBIG', `size ${attr.size}`);
     }
     // Linux has no lchmod: a symlink's mode is always 0777.
     if (attr.mode !== undefined && n.inode.kind === 'symlink') throw fsError('EOPNOTSUPP', 'chmod of a symlink');
@@ -175,6 +178,7 @@ export class Overlay implements FileSystem {
     this.#file(n);
     this.#writable();
     if (offset < 0 || !Number.isSafeInteger(offset + data.length)) throw fsError('EINVAL', `offset ${offset}`);
+    if (offset + data.length > MAX_FILE_SIZE) throw fsError('EFBIG', `offset ${offset}`);
     const i = this.#copyUp(n);
     const written = i.content!.write(offset, data);
     i.mtimeMs = i.ctimeMs = this.#now();

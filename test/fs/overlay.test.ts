@@ -208,6 +208,17 @@ describe('Overlay', () => {
     expect(errno(() => fs.stat({ ino: 1 }))).toBe('EBADF');
   });
 
+  it('refuses files past 16 GiB with EFBIG, and holds sparse files cheaply', () => {
+    const fs = new Overlay({ lower: null });
+    const f = fs.create(fs.root(), 'sparse', A);
+    expect(errno(() => fs.write(f, 2 ** 50, bytes('x')))).toBe('EFBIG');
+    expect(errno(() => fs.setattr(f, { size: 2 ** 40 }))).toBe('EFBIG');
+    fs.write(f, 2 ** 34 - 1, bytes('z'));
+    expect(fs.stat(f).size).toBe(2 ** 34);
+    expect(text(fs.read(f, 2 ** 34 - 2, 10))).toBe('\0z');
+    expect(fs.statfs().blocksFree).toBeGreaterThan(fs.statfs().blocks - 100);
+  });
+
   it('keeps an unlinked file usable through its node', () => {
     const fs = new Overlay({ lower: lowerTree() });
     const node = resolve(fs, 'etc/hosts');
