@@ -5,6 +5,7 @@
  * Output order is deterministic: parents before children, names sorted by code unit.
  */
 import type { TarEntry, TarEntryType, TarHeader } from '../archive/types.ts';
+import { SkiffError } from '../errors.ts';
 import type { Inode } from './inode.ts';
 import type { Overlay } from './overlay.ts';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './path.ts';
@@ -50,7 +51,7 @@ function inodeEntry(path: string, i: Inode): TarEntry | null {
       h.devmajor = i.rdevMajor;
       h.devminor = i.rdevMinor;
       if (i.kind === 'file') {
-        const data = i.content!.bytes();
+        const data = wholeFile(path, () => i.content!.bytes());
         h.size = data.length;
         return { header: h, data };
       }
@@ -58,6 +59,16 @@ function inodeEntry(path: string, i: Inode): TarEntry | null {
     }
     default:
       return null; // sockets have no tar form; whiteouts are written by the caller
+  }
+}
+
+/** A tar entry holds a file in one buffer: say which file did not fit instead of a bare RangeError. */
+function wholeFile(path: string, read: () => Uint8Array): Uint8Array {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof RangeError) throw new SkiffError('UNSUPPORTED', `file "${path}" is too large to hold in one buffer`, { cause: e });
+    throw e;
   }
 }
 
@@ -196,7 +207,7 @@ function statEntry(fs: FileSystem, node: FsNode, s: Stat, name: string): TarEntr
   h.devminor = s.rdevMinor;
   if (s.kind === 'symlink') h.linkname = fs.readlink(node);
   if (s.kind === 'file') {
-    const data = fs.read(node, 0, s.size);
+    const data = wholeFile(name, () => fs.read(node, 0, s.size));
     h.size = data.length;
     return { header: h, data };
   }
