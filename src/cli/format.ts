@@ -64,9 +64,17 @@ export function renderTemplate(tpl: string, obj: Record<string, unknown>): strin
     let v: unknown = obj;
     for (const k of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[k];
     if (json) return JSON.stringify(v ?? null);
-    if (v === undefined || v === null) return '<no value>';
-    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return goString(v);
   });
+}
+
+/** Go's default %v formatting, which templates use: [a b], map[k:v], <no value>. */
+function goString(v: unknown): string {
+  if (v === undefined) return '<no value>';
+  if (v === null) return '<nil>';
+  if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`;
+  if (typeof v === 'object') return `map[${Object.keys(v).sort().map((k) => `${k}:${goString((v as Record<string, unknown>)[k])}`).join(' ')}]`;
+  return String(v);
 }
 
 /** Rows out in the user's --format: "json" (one object per line), a template, or undefined for the caller's table. */

@@ -21,6 +21,7 @@ describe('cli formatting (Docker conventions)', () => {
     expect(renderTemplate('{{.Repository}}:{{.Tag}}', row)).toBe('busybox:latest');
     expect(renderTemplate('{{json .Config.Cmd}} {{.Nope}}', row)).toBe('["sh"] <no value>');
     expect(renderTemplate('{{json .}}', row)).toBe(JSON.stringify(row));
+    expect(renderTemplate('{{.Config.Cmd}} {{.Config}}', row)).toBe('[sh] map[Cmd:[sh]]');
     expect(formatRows('table {{.Repository}}\\t{{.Tag}}', [row])).toBe('REPOSITORY   TAG\nbusybox      latest\n');
     expect(formatRows('json', [{ a: 1 }, { a: 2 }])).toBe('{"a":1}\n{"a":2}\n');
     expect(formatRows(undefined, [row])).toBeUndefined();

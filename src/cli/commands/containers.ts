@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { SkiffError } from '../../errors.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
-import { ago, formatRows, table, truncate } from '../format.ts';
+import { ago, formatRows, renderTemplate, table, truncate } from '../format.ts';
 import { collectOpt, out, type CliIO } from '../io.ts';
 import { ReportedError } from './images.ts';
 
@@ -18,6 +18,30 @@ function status(c: ContainerRecord, now = Date.now()): string {
     case 'exited': return `Exited (${c.exitCode ?? 0}) ${ago(c.finishedAt, now)}`;
     default: return 'Dead';
   }
+}
+
+/** A container record shaped like `docker inspect`'s output (our own record under "Skiff"). */
+export function containerView(c: ContainerRecord): Record<string, unknown> {
+  const argv = [...c.process.entrypoint, ...c.process.cmd];
+  return {
+    Id: c.id,
+    Created: c.created,
+    Path: argv[0] ?? '',
+    Args: argv.slice(1),
+    State: {
+      Status: c.state, Running: c.state === 'running', Paused: c.state === 'paused', Dead: c.state === 'dead',
+      ExitCode: c.exitCode ?? 0, StartedAt: c.startedAt ?? '0001-01-01T00:00:00Z', FinishedAt: c.finishedAt ?? '0001-01-01T00:00:00Z',
+    },
+    Image: c.imageId,
+    Name: `/${c.name}`,
+    Platform: c.platform,
+    Config: {
+      Hostname: c.hostname, User: c.process.user, Tty: c.process.tty, OpenStdin: c.process.openStdin,
+      Env: c.process.env, Cmd: c.process.cmd, Entrypoint: c.process.entrypoint.length ? c.process.entrypoint : null,
+      WorkingDir: c.process.workdir, Image: c.imageRef, Labels: c.labels,
+    },
+    Skiff: c,
+  };
 }
 
 function command(c: ContainerRecord): string {
@@ -130,10 +154,12 @@ export function registerContainerCommands(program: Command, container: Command, 
   container.command('inspect')
     .description('Display detailed information on one or more containers')
     .argument('<container...>')
-    .action(async (ids: string[]) => {
+    .option('-f, --format <template>', 'Format the output using a Go-style template ({{.State.Status}})')
+    .action(async (ids: string[], o) => {
       const engine = await io.engine();
-      const docs: unknown[] = [];
-      for (const id of ids) docs.push(await engine.inspectContainer({ id }));
+      const docs: Array<Record<string, unknown>> = [];
+      for (const id of ids) docs.push(containerView(await engine.inspectContainer({ id })));
+      if (o.format) return out(io, docs.map((d) => renderTemplate(o.format, d)).join('\n'));
       out(io, JSON.stringify(docs, null, 4));
     });
 }

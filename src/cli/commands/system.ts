@@ -1,7 +1,9 @@
 /** system df, and the `demo` that `npm start` runs until the browser page exists. */
 import type { Command } from 'commander';
-import { formatRows, humanSize, table } from '../format.ts';
+import { SkiffError } from '../../errors.ts';
+import { formatRows, humanSize, renderTemplate, table } from '../format.ts';
 import { out, type CliIO } from '../io.ts';
+import { containerView } from './containers.ts';
 
 export function registerSystemCommands(program: Command, system: Command, io: CliIO): void {
   system.command('df')
@@ -14,6 +16,25 @@ export function registerSystemCommands(program: Command, system: Command, io: Cl
       const formatted = formatRows(o.format, rows.map(([type, r]) => ({ Type: type, TotalCount: String(r.total), Active: String(r.active), Size: humanSize(r.size), Reclaimable: `${humanSize(r.reclaimable)}${pct(r)}` })));
       if (formatted !== undefined) return void io.stdout.write(formatted);
       out(io, table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], rows.map(([type, r]) => [type, String(r.total), String(r.active), humanSize(r.size), `${humanSize(r.reclaimable)}${pct(r)}`])));
+    });
+
+  program.command('inspect')
+    .description('Return low-level information on containers or images')
+    .argument('<name...>', 'container name/ID or image reference/ID')
+    .option('-f, --format <template>', 'Format the output using a Go-style template')
+    .option('--type <type>', 'Only "container" or "image"')
+    .action(async (names: string[], o) => {
+      const engine = await io.engine();
+      const docs: Array<Record<string, unknown>> = [];
+      for (const name of names) {
+        let doc: Record<string, unknown> | undefined;
+        if (o.type !== 'image') doc = await engine.inspectContainer({ id: name }).then(containerView, () => undefined);
+        if (!doc && o.type !== 'container') doc = await engine.inspectImage({ ref: name }).catch(() => undefined);
+        if (!doc) throw new SkiffError('NOT_FOUND', `No such object: ${name}`);
+        docs.push(doc);
+      }
+      if (o.format) return out(io, docs.map((d) => renderTemplate(o.format, d)).join('\n'));
+      out(io, JSON.stringify(docs, null, 4));
     });
 
   program.command('demo')
