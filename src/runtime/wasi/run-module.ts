@@ -51,7 +51,7 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   for (const m of [...opts.mounts].sort((a, b) => a.path.length - b.path.length)) {
     if (m.path !== '/') ensureMountPoint(ns, root, m.path);
   }
-  const cwd = ensureDir(ns, root, opts.cwd, 'working directory');
+  ensureDir(ns, root, opts.cwd, 'working directory');
   const fds: Fd[] = [
     new InputStreamFd(opts.stdin, opts.tty),
     new OutputStreamFd(opts.stdout, opts.tty),
@@ -62,7 +62,6 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   // preopens by prefix after stripping the leading "/", so a "." preopen for the cwd would also
   // capture every absolute path (measured under node:wasi too). Absolute paths must stay right;
   // the cwd is created and announced as PWD, which Go's wasip1 runtime and shells honour.
-  void cwd;
   const env = opts.env.some((e) => e.startsWith('PWD=')) ? opts.env : [...opts.env, `PWD=${opts.cwd}`];
   const ctx = createWasiContext({ args: opts.args, env, fds, sleep: opts.sleep, checkpoint: opts.checkpoint, trace: opts.trace });
   let instance: WebAssembly.Instance;
