@@ -109,7 +109,9 @@ export async function readListing(ctx: EngineContext | null, archive: string, en
       case 'file': {
         const digest = sha256Digest(e.data);
         const file: ArchiveFile = { name, digest, size: e.data.byteLength, magic: e.data.slice(0, 512) };
-        if (!ctx || e.data.byteLength <= KEEP_IN_MEMORY_MAX) file.bytes = e.data;
+        // Streamed entries may be views of a large read chunk: copy the small ones we keep.
+        if (!ctx) file.bytes = e.data;
+        else if (e.data.byteLength <= KEEP_IN_MEMORY_MAX) file.bytes = e.data.slice();
         else if (!(await ctx.content.has(digest))) {
           await putBlob(ctx.content, e.data, { expectedDigest: digest, expectedSize: e.data.byteLength });
           added.push(digest);
