@@ -77,3 +77,31 @@ describe('fd_filestat_set_times', () => {
     expect(fd.fd_filestat_set_times(5n, 0n, wasi.FSTFLAGS_ATIM | wasi.FSTFLAGS_ATIM_NOW)).toBe(wasi.ERRNO_INVAL);
   });
 });
+
+describe('channel', () => {
+  it('carries values, bytes and errors, in pieces when a reply is larger than the buffer', async () => {
+    const { ChannelClient, ChannelServer, createChannelBuffer } = await import('../../../src/runtime/wasi/channel.ts');
+    // A 64-byte payload area: every reply below needs several "more" round trips.
+    const sab = createChannelBuffer(64);
+    const server = new ChannelServer(sab);
+    const big = Array.from({ length: 100 }, (_, i) => ({ name: `entry-${i}`, ino: i }));
+    const bytes = new Uint8Array(1000).map((_, i) => i & 0xff);
+    let pieces = 0;
+    // The server answers synchronously inside post(), so the client's Atomics.wait returns at once.
+    const client = new ChannelClient(sab, (m) => {
+      if (m.op === 'more') {
+        pieces++;
+        return server.replyMore();
+      }
+      if (m.op === 'json') return server.replyValue(big);
+      if (m.op === 'bytes') return server.replyValue(bytes);
+      if (m.op === 'fs-error') return server.replyError(new FsError('ENOTEMPTY', 'dir'));
+      return server.replyError(new Error('host bug'));
+    });
+    expect(client.call(0, 'json', [])).toEqual(big);
+    expect(pieces).toBeGreaterThan(10);
+    expect(client.call(0, 'bytes', [])).toEqual(bytes);
+    expect(() => client.call(0, 'fs-error', [])).toThrow(expect.objectContaining({ name: 'FsError', code: 'ENOTEMPTY', errno: Errno.ENOTEMPTY }));
+    expect(() => client.call(0, 'other', [])).toThrow('host bug');
+  });
+});
