@@ -4,7 +4,6 @@
  * (seccomp, capabilities, device eBPF, masked paths) is accepted, the cgroup files hold what the
  * flags asked, --memory OOM-kills, --pids-limit holds, and --init works with skiff-init.c.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +13,10 @@ import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.
 import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
 import type { AgentProcess } from '../../../src/runtime/vm/agent-process.ts';
 import { Machine } from '../../../src/runtime/vm/machine.ts';
+import { buildSkiffInit } from './init-binary.ts';
 import { dir, file, rootfsFromLayers } from './rootfs.ts';
 
 const DIST = new URL('../../../vm-images/dist/manifest.json', import.meta.url).pathname;
-const INIT_SOURCE = new URL('../../../src/runtime/spec/skiff-init.c', import.meta.url).pathname;
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n';
 const GROUP = 'root:x:0:\nnogroup:x:65534:\n';
 const ROOT = '/run/spec/rootfs';
@@ -38,7 +37,7 @@ describe.skipIf(!existsSync(DIST))('generated bundles in the real guest', () => 
     await m.agent.writeFile({ path: `${ROOT}/etc/passwd`, data: PASSWD });
     await m.agent.writeFile({ path: `${ROOT}/etc/group`, data: GROUP });
     const init = join(work, 'skiff-init');
-    execFileSync('gcc', ['-m32', '-static', '-Os', '-s', '-o', init, INIT_SOURCE]);
+    buildSkiffInit(init);
     await m.agent.writeFile({ path: '/run/spec/skiff-init', data: new Uint8Array(readFileSync(init)), mode: 0o755 });
   }, 180_000);
 
