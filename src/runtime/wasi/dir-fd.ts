@@ -44,9 +44,9 @@ function last(walk: Walk): Loc {
 
 function openWalk(ns: Namespace, walk: Walk, oflags: number, rightsBase: bigint, fdFlags: number): { ret: number; fd_obj: Fd | null } {
   const loc = last(walk);
-  const st = ns.stat(loc);
-  if (st.kind === 'symlink') return { ret: wasi.ERRNO_LOOP, fd_obj: null };
-  if (st.kind === 'directory') {
+  const kind = ns.kind(loc);
+  if (kind === 'symlink') return { ret: wasi.ERRNO_LOOP, fd_obj: null };
+  if (kind === 'directory') {
     if (oflags & wasi.OFLAGS_TRUNC) return { ret: wasi.ERRNO_ISDIR, fd_obj: null };
     return { ret: wasi.ERRNO_SUCCESS, fd_obj: new FsDirFd(ns, walk) };
   }
@@ -56,7 +56,7 @@ function openWalk(ns: Namespace, walk: Walk, oflags: number, rightsBase: bigint,
   const write = (rights & RIGHTS.FD_WRITE) !== 0n;
   if (oflags & wasi.OFLAGS_TRUNC) {
     ns.writable(loc);
-    if (st.size !== 0) loc.mount.fs.setattr(loc.node, { size: 0 });
+    if (ns.stat(loc).size !== 0) loc.mount.fs.setattr(loc.node, { size: 0 });
   }
   const read = (rights & RIGHTS.FD_READ) !== 0n;
   const append = (fdFlags & wasi.FDFLAGS_APPEND) !== 0;
@@ -271,7 +271,7 @@ export class FsDirFd extends Fd {
     if (!(inode instanceof FsInode)) return wasi.ERRNO_XDEV;
     return errno(() => {
       const src = last(inode.walk);
-      if (this.ns.stat(src).kind === 'directory') throw new FsError('EPERM', `${path}: hard link to a directory`);
+      if (this.ns.kind(src) === 'directory') throw new FsError('EPERM', `${path}: hard link to a directory`);
       const { dir, name } = this.ns.resolveParent(this.walk, path);
       const parent = last(dir);
       if (parent.mount !== src.mount) throw new FsError('EXDEV', path);

@@ -4,7 +4,7 @@
  * targets restart at the container root, `..` pops what was walked, 40 links at most).
  * Everything here throws `FsError`; the WASI layer maps it to WASI errno.
  */
-import type { FileSystem, FsNode, Stat } from '../../fs/types.ts';
+import type { FileKind, FileSystem, FsNode, Stat } from '../../fs/types.ts';
 import { FsError } from '../../fs/errno.ts';
 import { SkiffError } from '../../errors.ts';
 
@@ -91,6 +91,15 @@ export class Namespace {
     return loc.mount.fs.stat(loc.node);
   }
 
+  /**
+   * A node's kind never changes, and a proxied node carries it: walking a path then needs no stat
+   * round trip to the caller per component.
+   */
+  kind(loc: Loc): FileKind {
+    const known = (loc.node as { kind?: unknown }).kind;
+    return typeof known === 'string' ? (known as FileKind) : loc.mount.fs.stat(loc.node).kind;
+  }
+
   /** Walk `path` from `start` (absolute paths start at `/`); `followLast` follows a final symlink. */
   resolve(start: Walk, path: string, followLast: boolean): Walk {
     if (path === '') throw new FsError('ENOENT', 'empty path');
@@ -109,19 +118,19 @@ export class Namespace {
       const cur = walk[walk.length - 1]!;
       const child = this.child(cur, name);
       if (parts.length > 0 || follow) {
-        const st = child.mount.fs.stat(child.node);
-        if (st.kind === 'symlink') {
+        const kind = this.kind(child);
+        if (kind === 'symlink') {
           if (++links > MAX_SYMLINKS) throw new FsError('ELOOP', path);
           const target = child.mount.fs.readlink(child.node);
           if (target.startsWith('/')) walk = [walk[0]!];
           parts.unshift(...splitPath(target));
           continue;
         }
-        if (parts.length > 0 && st.kind !== 'directory') throw new FsError('ENOTDIR', path);
+        if (parts.length > 0 && kind !== 'directory') throw new FsError('ENOTDIR', path);
       }
       walk.push(child);
     }
-    if (path.endsWith('/') && this.stat(walk[walk.length - 1]!).kind !== 'directory') {
+    if (path.endsWith('/') && this.kind(walk[walk.length - 1]!) !== 'directory') {
       throw new FsError('ENOTDIR', path);
     }
     return walk;
@@ -140,7 +149,7 @@ export class Namespace {
     const dirPath = (path.startsWith('/') ? '/' : '') + parts.join('/');
     const dir = dirPath === '' ? start.slice() : this.resolve(start, dirPath, true);
     const last = dir[dir.length - 1]!;
-    if (this.stat(last).kind !== 'directory') throw new FsError('ENOTDIR', path);
+    if (this.kind(last) !== 'directory') throw new FsError('ENOTDIR', path);
     return { dir, name, trailingSlash: /\/+$/.test(path) };
   }
 

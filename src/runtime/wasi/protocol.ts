@@ -2,6 +2,7 @@
  * Wire types between the caller (which owns the filesystems and stdio) and the worker running the
  * module. Only types: the codec is in channel.ts, the two ends in host.ts and worker-main.ts.
  */
+import type { FileKind } from '../../fs/types.ts';
 import type { WasiOutcome } from './run-module.ts';
 
 /** A filesystem the worker reaches through the channel; `fs` indexes the host's list. */
@@ -54,8 +55,9 @@ export const Reply = {
   ERROR: 3,
 } as const;
 
-/** A node handle on the wire. */
+/** A node handle on the wire, with its kind (fixed for a node's life), saving a stat per path step. */
 export interface WireNode {
   $node: number;
   ino: number;
+  kind: FileKind;
 }

@@ -4,12 +4,12 @@
  * node identity holds, as the interface promises.
  */
 import { FsError } from '../../fs/errno.ts';
-import type { CreateAttr, DirEntry, FileSystem, FsNode, SetAttr, Stat, StatFs } from '../../fs/types.ts';
+import type { CreateAttr, DirEntry, FileKind, FileSystem, FsNode, SetAttr, Stat, StatFs } from '../../fs/types.ts';
 import type { ChannelClient } from './channel.ts';
 import type { WireNode } from './protocol.ts';
 
-class RemoteNode implements FsNode {
-  constructor(readonly id: number, readonly ino: number) {}
+export class RemoteNode implements FsNode {
+  constructor(readonly id: number, readonly ino: number, readonly kind: FileKind) {}
 }
 
 export class RemoteFileSystem implements FileSystem {
@@ -23,10 +23,10 @@ export class RemoteFileSystem implements FileSystem {
   }
 
   private node(w: unknown): RemoteNode {
-    const { $node, ino } = w as WireNode;
+    const { $node, ino, kind } = w as WireNode;
     let n = this.nodes.get($node);
     if (!n) {
-      n = new RemoteNode($node, ino);
+      n = new RemoteNode($node, ino, kind);
       this.nodes.set($node, n);
     }
     return n;
@@ -136,7 +136,7 @@ export class FileSystemServer {
       this.ids.set(n, id);
       this.byId.set(id, n);
     }
-    return { $node: id, ino: n.ino };
+    return { $node: id, ino: n.ino, kind: this.fs.stat(n).kind };
   }
 
   private node(id: unknown): FsNode {
