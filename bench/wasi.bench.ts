@@ -5,6 +5,9 @@
  * - wasi.speed_ratio: a CPU-bound module (sieve + FNV over 1 MiB, test/fixtures/wasi/cpu.c), node:wasi's
  *   time / ours (ours in its worker), alternating runs in the same process, median of 7 each. Both
  *   sides run with the spare worker already started, so neither competes with a worker start.
+ * - wasi.fs_call_us: cost of one filesystem call from the worker to the caller's overlay over the
+ *   SharedArrayBuffer channel: (worker run - inline run) / calls, for 300 file creates + stats;
+ *   the inline run (same code, same thread as the overlay) is the baseline.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 import type { Metric } from './run.ts';
 import { Overlay } from '../src/fs/overlay.ts';
-import { compileWasi, prewarmWasi, runWasi } from '../src/runtime/wasi/index.ts';
+import { compileWasi, prewarmWasi, runWasi, type RunWasiOptions } from '../src/runtime/wasi/index.ts';
 
 const fixtures = fileURLToPath(new URL('../test/fixtures/wasi/', import.meta.url));
 
@@ -21,11 +24,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function ours(bytes: Uint8Array, args: string[]): Promise<number> {
+async function ours(bytes: Uint8Array, args: string[], extra: Partial<RunWasiOptions> = {}): Promise<number> {
   await prewarmWasi();
   const fs = new Overlay({ lower: null });
   const t0 = performance.now();
-  const exit = await runWasi({ module: bytes, args, mounts: [{ path: '/', fs }], onStdout: () => {} }).exited;
+  const exit = await runWasi({ module: bytes, args, mounts: [{ path: '/', fs }], onStdout: () => {}, ...extra }).exited;
   const ms = performance.now() - t0;
   if (exit.exitCode !== 0) throw new Error(`${args[0]} exited ${exit.exitCode}`);
   return ms;
@@ -69,8 +72,22 @@ export async function run(): Promise<Record<string, Metric>> {
     theirs.push(await nodeWasi(cpuMod, rounds));
   }
   const ratio = median(theirs) / median(mine);
+
+  const fsops = new Uint8Array(readFileSync(`${fixtures}out/fsops.wasm`));
+  const fsArgs = ['fsops'];
+  for (let i = 0; i < 300; i++) fsArgs.push('write', `/f${i}`, 'x', 'stat', `/f${i}`);
+  let calls = 0;
+  await ours(fsops, fsArgs, { trace: (l) => void (l.startsWith('fs ') && calls++) });
+  const viaWorker: number[] = [];
+  const inline: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    viaWorker.push(await ours(fsops, fsArgs));
+    inline.push(await ours(fsops, fsArgs, { mode: 'inline' }));
+  }
+  const perCallUs = ((median(viaWorker) - median(inline)) * 1000) / calls;
   return {
     'wasi.start_ms': { value: +median(starts).toFixed(2), unit: 'ms', baseline: +median(nodeStarts).toFixed(2), note: 'hello.wasm start-to-exit, warm; baseline node:wasi in-process' },
+    'wasi.fs_call_us': { value: +perCallUs.toFixed(1), unit: 'us', note: `${calls} calls: worker ${median(viaWorker).toFixed(1)} ms, inline ${median(inline).toFixed(1)} ms` },
     'wasi.speed_ratio': { value: +ratio.toFixed(3), unit: 'x', baseline: 1, note: `cpu.wasm ${rounds[1]} rounds: ours ${median(mine).toFixed(0)} ms, node:wasi ${median(theirs).toFixed(0)} ms` },
   };
 }
