@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildContainerBundle } from '../../../src/runtime/spec/container.ts';
+import { buildExecProcess } from '../../../src/runtime/spec/exec.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
 import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
 import type { AgentProcess } from '../../../src/runtime/vm/agent-process.ts';
@@ -47,6 +48,14 @@ describe.skipIf(!existsSync(DIST))('generated bundles in the real guest', () => 
   });
 
   async function run(image: ImageRunConfig, flags: RunFlags) {
+    const { id, proc } = await start(image, flags);
+    const r = await outcome(proc);
+    await m.agent.delete({ id, force: true });
+    return r;
+  }
+
+  /** Writes the /etc files, creates the volumes and starts the container; returns its process. */
+  async function start(image: ImageRunConfig, flags: RunFlags) {
     const id = `s${++n}`;
     const b = buildContainerBundle({
       id: `${id}-0123456789abcdef`,
@@ -60,10 +69,8 @@ describe.skipIf(!existsSync(DIST))('generated bundles in the real guest', () => 
     await m.agent.writeFile({ path: `/run/spec/${id}/etc/hostname`, data: b.etcFiles.hostname });
     await m.agent.writeFile({ path: `/run/spec/${id}/etc/resolv.conf`, data: b.etcFiles.resolvConf });
     for (const v of b.volumes) if (v.type === 'volume') await m.agent.mkdir({ path: `/run/spec/volumes/${v.name}` });
-    const proc = await m.agent.run({ id, bundle: `/run/spec/${id}`, config: b.spec });
-    const r = await outcome(proc);
-    await m.agent.delete({ id, force: true });
-    return r;
+    const proc = await m.agent.run({ id, bundle: `/run/spec/${id}`, config: b.spec, tty: b.spec.process.terminal === true, rows: 24, cols: 80 });
+    return { id, proc, bundle: b };
   }
 
   async function outcome(p: AgentProcess) {
@@ -128,5 +135,33 @@ describe.skipIf(!existsSync(DIST))('generated bundles in the real guest', () => 
     expect(r.stdout.split('\n').slice(1)).toEqual(['2 65534 65534 /nonexistent', '']);
     expect(r.stdout.startsWith('/sbin/docker-init -- /bin/sh -c ')).toBe(true);
     expect(r.status).toEqual({ exitCode: 9, oomKilled: false });
+  }, 120_000);
+
+  it('--init with -t: Ctrl-C stops a command that as PID 1 would ignore SIGINT', async () => {
+    const { id, proc } = await start({ Cmd: ['sleep', '60'] }, { init: true, tty: true });
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = Date.now();
+    proc.write('\x03');
+    const status = await proc.wait();
+    expect(status).toEqual({ exitCode: 130, oomKilled: false });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await m.agent.delete({ id, force: true });
+  }, 120_000);
+
+  it('exec with buildExecProcess joins the running container as another user', async () => {
+    const { id, proc, bundle } = await start({ Cmd: ['sleep', '60'], Env: ['FROM=image'] }, { hostname: 'ex1' });
+    const p = buildExecProcess({
+      container: bundle.spec,
+      cmd: ['/bin/sh', '-c', 'echo $FROM $X $HOME; id -u; hostname; cat /proc/1/cmdline | tr "\\0" " "'],
+      env: ['X=exec'],
+      user: 'nobody',
+      rootfs: rootfsFromLayers([dir('etc'), file('etc/passwd', PASSWD), file('etc/group', GROUP)]),
+    });
+    const r = await outcome(await m.agent.exec({ id, process: p }));
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toEqual(['image exec /nonexistent', '65534', 'ex1', 'sleep 60 ']);
+    await proc.signal('KILL');
+    await proc.wait();
+    await m.agent.delete({ id, force: true });
   }, 120_000);
 });
