@@ -18,6 +18,8 @@ import {
   rollbackImage, tagImage, type DiskUsage, type HistoryRow, type ImageSummary, type RemoveResult,
 } from './images.ts';
 import { LayerCache } from './layers.ts';
+import { commitImage } from './commit.ts';
+import type { ContainerConfig } from '../oci/config.ts';
 import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/loader.ts';
 import { findImage } from './resolve.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
@@ -213,6 +215,27 @@ export class Engine {
       const next = { ...rec, ...options.patch };
       await tx.put('containers', rec.id, next);
       return next;
+    });
+  }
+
+  /**
+   * `docker commit`: a new image = the container's image + its writable layer (+ config changes),
+   * tagged `ref` when given. The container is left as it is.
+   */
+  async commitContainer(options: { id: string; ref?: string; author?: string; message?: string; changes?: Partial<ContainerConfig> }): Promise<ImageRecord> {
+    const rec = await findContainer(this.ctx.state, options.id);
+    const image = await this.ctx.state.get<ImageRecord>('images', rec.image);
+    if (!image) throw new SkiffError('NOT_FOUND', `committing ${rec.name}: its image ${rec.imageId} is gone`);
+    const config = await loadConfig(this.ctx, image);
+    const fs = await this.containerFs({ id: rec.id });
+    const layer = await collect(writeTarChunks(upperDiff(fs)));
+    return commitImage(this.ctx, {
+      parent: { image, config }, layer,
+      ...(options.changes ? { config: options.changes } : {}),
+      history: { created_by: [...rec.process.entrypoint, ...rec.process.cmd].join(' '), ...(options.message ? { comment: options.message } : {}) },
+      ...(options.author ? { author: options.author } : {}),
+      ...(options.ref ? { tag: options.ref } : {}),
+      source: `commit:${rec.id}`,
     });
   }
 

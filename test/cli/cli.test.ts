@@ -95,6 +95,10 @@ describe('skiff CLI', () => {
     const refused = await skiff('rmi', 'app');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`container ${id.slice(0, 12)} is using its referenced image`);
+    const commit = await skiff('commit', '-m', 'snapshot', '-c', 'CMD ["echo","committed"]', 'web', 'app:snap');
+    expect(commit.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(JSON.parse((await skiff('image', 'inspect', 'app:snap')).stdout)[0].Config.Cmd).toEqual(['echo', 'committed']);
+    expect((await skiff('rmi', 'app:snap')).stdout).toMatch(/^Untagged: app:snap\nDeleted: sha256:/);
     expect((await skiff('export', 'web', '-o', 'web.tar')).code).toBe(0);
     const names = readTar(new Uint8Array(readFileSync(join(dir, 'web.tar')))).map((e) => e.header.name.replace(/^\.\//, '').replace(/\/$/, ''));
     expect(names).toEqual(expect.arrayContaining(['bin/sh', 'etc/motd']));

@@ -9,6 +9,7 @@ import type { ContainerRecord } from '../../engine/types.ts';
 import { ago, formatRows, renderTemplate, table, truncate } from '../format.ts';
 import { collectOpt, out, type CliIO } from '../io.ts';
 import { ReportedError } from './images.ts';
+import { parseChanges } from '../changes.ts';
 
 function status(c: ContainerRecord, now = Date.now()): string {
   switch (c.state) {
@@ -150,6 +151,26 @@ export function registerContainerCommands(program: Command, container: Command, 
     });
   addDiff(program.command('diff'));
   addDiff(container.command('diff'));
+
+  const addCommit = (c: Command): Command => c
+    .description("Create a new image from a container's changes")
+    .argument('<container>').argument('[repository]', 'REPOSITORY[:TAG]')
+    .option('-a, --author <author>', 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    .option('-m, --message <message>', 'Commit message')
+    .option('-c, --change <instruction>', 'Apply Dockerfile instruction to the created image', collectOpt)
+    .action(async (id: string, repository: string | undefined, o) => {
+      const engine = await io.engine();
+      const rec = await engine.inspectContainer({ id });
+      const base = (await engine.imageConfig({ ref: rec.image })).config ?? {};
+      const changes = o.change ? parseChanges(o.change as string[], base) : undefined;
+      const image = await engine.commitContainer({
+        id, ...(repository ? { ref: repository } : {}), ...(o.author ? { author: o.author } : {}),
+        ...(o.message ? { message: o.message } : {}), ...(changes ? { changes } : {}),
+      });
+      out(io, image.id);
+    });
+  addCommit(program.command('commit'));
+  addCommit(container.command('commit'));
 
   container.command('inspect')
     .description('Display detailed information on one or more containers')

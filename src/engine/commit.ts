@@ -1,0 +1,94 @@
+/**
+ * New images from old ones: `commitImage` stacks one layer (an uncompressed tar diff, e.g. a
+ * container's writable layer) and/or config changes on a parent image, writing an OCI manifest,
+ * the config and the gzip layer blob, then the image record and tag in one transaction.
+ * `docker commit` uses it; a builder's RUN/COPY steps can too.
+ */
+import { SkiffError } from '../errors.ts';
+import { gzip } from '../archive/index.ts';
+import { putBlob } from '../content/store.ts';
+import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/config.ts';
+import { chainIds, sha256Digest, type DiffID } from '../oci/digest.ts';
+import type { Descriptor } from '../oci/descriptor.ts';
+import { encodeJson } from '../oci/manifest.ts';
+import { MediaType, layerCompression, layerMediaType } from '../oci/mediatypes.ts';
+import { normalizeReference } from '../oci/reference.ts';
+import type { EngineContext } from './context.ts';
+import { setTag } from './tags.ts';
+import type { ImageRecord, LayerRecord } from './types.ts';
+
+export interface CommitImageOptions {
+  parent: { image: ImageRecord; config: ImageConfig } | null;
+  /** Platform for an image without parent. */
+  platform?: { os: string; architecture: string };
+  /** An uncompressed layer tar (whiteouts allowed); none for a config-only change. */
+  layer?: Uint8Array;
+  /** Replaces these fields of config.config. */
+  config?: Partial<ContainerConfig>;
+  history?: Omit<HistoryEntry, 'created' | 'empty_layer'>;
+  author?: string;
+  /** Tag to point at the new image. */
+  tag?: string;
+  source?: string;
+}
+
+/** Docker-family layer media types map onto the OCI ones (the bytes are the same). */
+function ociLayer(l: LayerRecord): Descriptor {
+  const mt = l.mediaType.startsWith('application/vnd.docker.') ? layerMediaType(layerCompression(l.mediaType), 'oci') : l.mediaType;
+  return { mediaType: mt, digest: l.digest, size: l.size };
+}
+
+export async function commitImage(ctx: EngineContext, o: CommitImageOptions): Promise<ImageRecord> {
+  const tag = o.tag !== undefined ? normalizeReference(o.tag) : undefined;
+  const now = ctx.now().toISOString();
+  const parentCfg = o.parent?.config;
+  const layers: LayerRecord[] = [...(o.parent?.image.layers ?? [])];
+  if (o.layer) {
+    const gz = await gzip(o.layer);
+    layers.push({ digest: sha256Digest(gz), size: gz.byteLength, mediaType: MediaType.ociLayerGzip, diffId: sha256Digest(o.layer) as string as DiffID, uncompressedSize: o.layer.byteLength });
+    await putBlob(ctx.content, gz);
+  }
+  const platform = parentCfg ? { os: parentCfg.os, architecture: parentCfg.architecture, ...(parentCfg.variant ? { variant: parentCfg.variant } : {}) } : o.platform;
+  if (!platform) throw new SkiffError('INVALID_ARGUMENT', 'committing an image without a parent needs a platform');
+  const history: HistoryEntry[] = [...(parentCfg?.history ?? [])];
+  history.push({ created: now, ...(o.author ? { author: o.author } : {}), ...o.history, ...(o.layer ? {} : { empty_layer: true }) });
+  const config = {
+    ...(parentCfg ?? {}),
+    ...platform,
+    created: now,
+    ...(o.author ? { author: o.author } : {}),
+    config: { ...(parentCfg?.config ?? {}), ...(o.config ?? {}) },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    history,
+  };
+  const configBytes = encodeJson(config);
+  const configInfo = await putBlob(ctx.content, configBytes);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: configInfo.digest, size: configInfo.size },
+    layers: layers.map(ociLayer),
+  };
+  const manifestBytes = encodeJson(manifest);
+  const m = await putBlob(ctx.content, manifestBytes);
+  const record: ImageRecord = {
+    digest: m.digest,
+    id: configInfo.digest,
+    mediaType: MediaType.ociManifest,
+    manifestSize: m.size,
+    config: { digest: configInfo.digest, size: configInfo.size, mediaType: MediaType.ociConfig },
+    layers: layers.map((l, i) => ({ ...l, ...ociLayer(l), diffId: layers[i]!.diffId })),
+    chainId: chainIds(layers.map((l) => l.diffId)).at(-1) ?? null,
+    platform: [platform.os, platform.architecture, ...('variant' in platform && platform.variant ? [platform.variant] : [])].join('/'),
+    created: now,
+    size: layers.reduce((n, l) => n + l.uncompressedSize, 0),
+    loadedAt: now,
+    ...(o.source ? { source: o.source } : {}),
+  };
+  await ctx.state.transaction(async (tx) => {
+    await tx.put('images', record.digest, record);
+    if (tag) await setTag(tx, tag, record.digest, now);
+  });
+  return record;
+}
+
