@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, 'dist');
-const files = ['bzImage', 'initrd.zst', 'bios.bin'];
+const files = ['bzImage', 'initrd.lz4', 'bios.bin'];
 const v86Version = JSON.parse(readFileSync(join(here, '..', 'node_modules', 'v86', 'package.json'), 'utf8')).version;
 const cmdline = 'console=ttyS0 quiet loglevel=3 tsc=unstable';
 

@@ -246,19 +246,17 @@ static void op_mount(uint32_t req, const struct jdoc *d) {
   long long msize = jnum(d, jget(d, 0, "msize"), 131072);
   if (!target || !*target) { respond_err(req, EINVAL, "mount: need a target"); goto out; }
   if (exp && (strstr(exp, "..") || exp[0] == '/')) { respond_err(req, EINVAL, "mount: bad export name '%s'", exp); goto out; }
-  struct stat st;
-  if (stat(P9ROOT "/.", &st) < 0 || mkdir_p(P9ROOT, 0755) == 0) {
-    /* Mount the one host9p channel once; exports are its top-level directories. */
-    FILE *m = fopen("/proc/mounts", "r");
-    char line[512];
-    int mounted = 0;
-    while (m && fgets(line, sizeof line, m)) if (strstr(line, " " P9ROOT " ")) mounted = 1;
-    if (m) fclose(m);
-    if (!mounted) {
-      char opts[256];
-      snprintf(opts, sizeof opts, "trans=virtio,version=9p2000.L,aname=,msize=%lld%s%s", msize, cache ? ",cache=" : "", cache ? cache : "");
-      if (mount("host9p", P9ROOT, "9p", 0, opts) < 0) { respond_err(req, errno, "mount host9p on " P9ROOT ": %s", strerror(errno)); goto out; }
-    }
+  /* Mount the one host9p channel once; exports are its top-level directories. */
+  if (mkdir_p(P9ROOT, 0755) < 0) { respond_err(req, errno, "mount: mkdir " P9ROOT ": %s", strerror(errno)); goto out; }
+  FILE *m = fopen("/proc/mounts", "r");
+  char line[512];
+  int mounted = 0;
+  while (m && fgets(line, sizeof line, m)) if (strstr(line, " " P9ROOT " ")) mounted = 1;
+  if (m) fclose(m);
+  if (!mounted) {
+    char opts[256];
+    snprintf(opts, sizeof opts, "trans=virtio,version=9p2000.L,aname=,msize=%lld%s%s", msize, cache ? ",cache=" : "", cache ? cache : "");
+    if (mount("host9p", P9ROOT, "9p", 0, opts) < 0) { respond_err(req, errno, "mount host9p on " P9ROOT ": %s", strerror(errno)); goto out; }
   }
   char src[512];
   snprintf(src, sizeof src, P9ROOT "/%s", exp ? exp : "");

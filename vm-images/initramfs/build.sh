@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds vm-images/dist/initrd.zst: busybox-static:i386, crun:i386 with its i386 libraries, the
-# agent and the stage-1 init, as a zstd-compressed newc cpio.
+# Builds vm-images/dist/initrd.lz4: busybox-static:i386, crun:i386 with its i386 libraries, the
+# agent and the stage-1 init, as a newc cpio. LZ4 (legacy frame, what the kernel's unpacker reads):
+# in the emulator it unpacks several times faster than zstd or xz, for ~1.2 MB more download
+# (zstd -19: 2.0 MB, lz4 -9: 3.2 MB; the whole download stays under 6 MB).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -39,5 +41,6 @@ mknod -m 666 dev/null c 1 3
 # Deterministic archive: sorted names, fixed mtimes.
 find . -exec touch -h -d @0 {} +
 find . | LC_ALL=C sort | cpio -o -H newc --reproducible -R 0:0 --quiet > "$root/build/initrd.cpio"
-zstd -q -19 -f "$root/build/initrd.cpio" -o "$root/dist/initrd.zst"
-echo "initramfs: $(stat -c %s "$root/build/initrd.cpio") bytes cpio, $(stat -c %s "$root/dist/initrd.zst") zstd" >&2
+rm -f "$root/dist/initrd.zst"
+lz4 -l -9 -f -q "$root/build/initrd.cpio" "$root/dist/initrd.lz4"
+echo "initramfs: $(stat -c %s "$root/build/initrd.cpio") bytes cpio, $(stat -c %s "$root/dist/initrd.lz4") lz4" >&2

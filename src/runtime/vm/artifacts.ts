@@ -20,7 +20,7 @@ export interface ArtifactSource {
   read(name: string): Promise<ArrayBuffer>;
 }
 
-export const ARTIFACT_FILES = { bios: 'bios.bin', kernel: 'bzImage', initrd: 'initrd.zst' } as const;
+export const ARTIFACT_FILES = { bios: 'bios.bin', kernel: 'bzImage', initrd: 'initrd.lz4' } as const;
 
 export function parseManifest(text: string, where: string): ArtifactManifest {
   let v: ArtifactManifest;

@@ -5,8 +5,8 @@
  * ACK frames (deltas of bytes it read) return the credit. Sans-IO: `sink` does the sending.
  */
 export const CHUNK = 4096;
-export const MAX_CHUNKS = 4;
-export const MAX_BYTES = 16384;
+export const MAX_CHUNKS = 8;
+export const MAX_BYTES = 32768;
 
 export class CreditWriter {
   private queue: Uint8Array[] = [];

@@ -41,9 +41,21 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       disable_speaker: true,
     } as unknown as ConstructorParameters<typeof V86>[0]);
     emulator = emu;
-    emu.add_listener('virtio-console0-output-bytes', (bytes: Uint8Array) => {
-      const data = bytes.slice();
+    // One message per emulator slice, not per virtqueue buffer (the tty layer writes 2 KiB pieces).
+    let out: Uint8Array[] = [];
+    let outBytes = 0;
+    const flush = () => {
+      const data = new Uint8Array(outBytes);
+      let off = 0;
+      for (const c of out) { data.set(c, off); off += c.length; }
+      out = [];
+      outBytes = 0;
       ep.post({ t: 'console', data }, [data.buffer]);
+    };
+    emu.add_listener(`virtio-console${AGENT_PORT}-output-bytes` as 'virtio-console0-output-bytes', (bytes: Uint8Array) => {
+      if (outBytes === 0) queueMicrotask(flush);
+      out.push(bytes.slice());
+      outBytes += bytes.length;
     });
     emu.add_listener('serial0-output-byte', (byte: number) => {
       if (byte === 10) {
@@ -51,6 +63,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
         serial = '';
       } else if (byte !== 13 && serial.length < 4096) serial += String.fromCharCode(byte);
     });
+    emu.add_listener('emulator-ready', () => plainAgentPort(emu));
     emu.add_listener('emulator-ready', () => ep.post({ t: 'started', restored: Boolean(initial), ms: performance.now() - t0 }));
     emu.add_listener('emulator-stopped', () => ep.post({ t: 'stopped' }));
   }
@@ -69,7 +82,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
         boot(m).catch(fail);
         break;
       case 'console':
-        (emulator as unknown as { bus?: { send(e: string, d: unknown): void } } | null)?.bus?.send('virtio-console0-input-bytes', m.data);
+        (emulator as unknown as { bus?: { send(e: string, d: unknown): void } } | null)?.bus?.send(`virtio-console${AGENT_PORT}-input-bytes`, m.data);
         break;
       case 'p9-reply': {
         const reply = p9Replies.get(m.id);
@@ -86,6 +99,27 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
         break;
     }
   });
+}
+
+/** The agent's virtio-console port (PROTOCOL.md). */
+const AGENT_PORT = 1;
+
+/**
+ * v86 announces every virtio-console port as a console, which makes Linux drive it through hvc:
+ * input is then pulled 16 bytes at a time, ~10x slower in the emulator than a plain port's whole
+ * buffers. Dropping the CONSOLE_PORT event (4) for the agent's port leaves it a plain port
+ * (/dev/vportNp1). If this v86 lays its device out differently nothing is patched and the agent
+ * finds /dev/hvc1 instead: slower, still correct.
+ */
+function plainAgentPort(emu: V86): void {
+  type Dev = { SendEvent?: (port: number, event: number, value: number) => void };
+  const dev = (emu as unknown as { v86?: { cpu?: { devices?: { virtio_console?: Dev } } } }).v86?.cpu?.devices?.virtio_console;
+  const original = dev?.SendEvent;
+  if (!dev || typeof original !== 'function') return;
+  dev.SendEvent = function (this: Dev, port: number, event: number, value: number) {
+    if (event === 4 && port === AGENT_PORT) return;
+    original.call(this, port, event, value);
+  };
 }
 
 async function pipe(buf: ArrayBuffer, stream: CompressionStream | DecompressionStream): Promise<ArrayBuffer> {

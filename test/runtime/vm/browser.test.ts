@@ -59,7 +59,7 @@ afterAll(async () => {
 const files: Record<string, () => Buffer> = {
   '/v86.wasm': () => readFileSync(join(root, 'node_modules/v86/build/v86.wasm')),
 };
-for (const f of ['manifest.json', 'bzImage', 'initrd.zst', 'bios.bin']) files[`/vm/${f}`] = () => readFileSync(join(root, 'vm-images/dist', f));
+for (const f of ['manifest.json', 'bzImage', 'initrd.lz4', 'bios.bin']) files[`/vm/${f}`] = () => readFileSync(join(root, 'vm-images/dist', f));
 
 async function route(page: Page): Promise<void> {
   await page.route('http://localhost:5998/**', (r) => {

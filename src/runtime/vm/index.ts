@@ -1,0 +1,11 @@
+export { Machine, type MachineOptions, type BootReport, type P9Handler } from './machine.ts';
+export { AgentClient, type AgentClientOptions, type PingInfo, type SpawnOptions, type CreateOptions, type ExecOptions, type ProcessOptions } from './agent-client.ts';
+export { AgentProcess } from './agent-process.ts';
+export { ByteStream } from './byte-stream.ts';
+export { type ExitStatus, type HelloInfo, PROTOCOL_VERSION } from './protocol.ts';
+export { signalNumber, signalName, SIGNALS } from './signals.ts';
+export { httpArtifacts, ARTIFACT_FILES, type ArtifactSource, type ArtifactManifest } from './artifacts.ts';
+export { snapshotKey, memorySnapshots, SNAPSHOT_FORMAT, type SnapshotStore } from './snapshot-store.ts';
+export { idbSnapshots } from './snapshot-idb.ts';
+export { spawnWebVmWorker } from './worker-web.ts';
+export type { VmWorkerHandle } from './worker-handle.ts';
