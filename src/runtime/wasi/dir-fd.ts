@@ -8,7 +8,7 @@ import type { DirEntry } from '../../fs/types.ts';
 import { wasiErrno } from './errno.ts';
 import { filestatOf, filetypeOf, LOOKUP_SYMLINK_FOLLOW, RIGHTS, timesFromFlags, type WasiFilestat } from './filestat.ts';
 import { FsFileFd } from './file-fd.ts';
-import type { Loc, Namespace, Walk } from './namespace.ts';
+import { joinPath, type Loc, type Namespace, type Walk } from './namespace.ts';
 
 const DEFAULT_FILE_MODE = 0o644;
 const DEFAULT_DIR_MODE = 0o755;
@@ -155,7 +155,7 @@ export class FsDirFd extends Fd {
           if (trailingSlash) return { ret: wasi.ERRNO_ISDIR, fd_obj: null };
           this.ns.writable(parent);
           const node = parent.mount.fs.create(parent.node, name, { mode: DEFAULT_FILE_MODE, uid: 0, gid: 0 });
-          walk = [...dir, { mount: parent.mount, node, path: `${parent.path === '/' ? '' : parent.path}/${name}` }];
+          walk = [...dir, { mount: parent.mount, node, path: joinPath(parent.path, name) }];
         }
       } else {
         walk = this.ns.resolve(this.walk, path, follow);
@@ -171,7 +171,7 @@ export class FsDirFd extends Fd {
       const { dir, name } = this.ns.resolveParent(this.walk, path);
       const parent = last(dir);
       this.ns.writable(parent);
-      if (this.ns.mountAt(`${parent.path === '/' ? '' : parent.path}/${name}`)) throw new FsError('EEXIST', path);
+      if (this.ns.mountAt(joinPath(parent.path, name))) throw new FsError('EEXIST', path);
       parent.mount.fs.mkdir(parent.node, name, { mode: DEFAULT_DIR_MODE, uid: 0, gid: 0 });
     });
   }

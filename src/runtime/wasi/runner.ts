@@ -18,7 +18,7 @@ import { FileSystemServer } from './remote-fs.ts';
 import { runModule, WasiSignal, type WasiOutcome } from './run-module.ts';
 import { StdinReader, type StdinSource } from './stdin-source.ts';
 import { bufferReader } from './stdio.ts';
-import { defaultSpawn, isNode, type SpawnWorker, type WorkerHandle } from './worker-handle.ts';
+import { defaultSpawn, isNode, type PooledSpawn, type SpawnWorker, type WorkerHandle } from './worker-handle.ts';
 
 export interface RunWasiOptions {
   /** The module's bytes (compiled once and cached) or an already compiled module. */
@@ -164,8 +164,9 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
   const sab = createChannelBuffer();
   const channel = new ChannelServer(sab);
   const stdin = new StdinReader(opts.stdin);
-  const pool = opts.spawn ? null : await defaultSpawn();
-  const worker: WorkerHandle = await (opts.spawn ?? pool!)();
+  const spawn = opts.spawn ?? (await defaultSpawn());
+  const pool = 'replenish' in spawn ? (spawn as PooledSpawn) : null;
+  const worker: WorkerHandle = await spawn();
   worker.ref?.();
   try {
     return await new Promise<WasiOutcome>((resolve, reject) => {
@@ -196,7 +197,11 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
             }
             return;
           case 'out':
-            (m.fd === 1 ? opts.onStdout : opts.onStderr)?.(m.data);
+            try {
+              (m.fd === 1 ? opts.onStdout : opts.onStderr)?.(m.data);
+            } catch (e) {
+              finish(new SkiffError('RUNTIME', `output callback failed: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
+            }
             return;
           case 'ready':
             return;
