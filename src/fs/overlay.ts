@@ -213,9 +213,11 @@ export class Overlay implements FileSystem {
 
   link(dir: FsNode, name: string, target: FsNode): void {
     const t = this.#node(target);
+    // Linux's order: the new name first (ENOTDIR, EEXIST), then what it would point at.
+    const d = this.#checkCreate(dir, name);
     if (t.inode.kind === 'directory') throw fsError('EPERM', 'hard link to a directory');
     if (t.orphan) throw fsError('ENOENT', 'link to an unlinked file');
-    const d = this.#prepareCreate(dir, name);
+    this.#copyUp(d);
     const i = this.#copyUp(t);
     d.upper!.children!.set(name, i);
     this.#upperLinks.set(i, linkCount(this.#upperLinks, i) + 1);
@@ -257,6 +259,9 @@ export class Overlay implements FileSystem {
     if (!src) throw fsError('ENOENT', oldName);
     if (nd.orphan) throw fsError('ENOENT', 'target directory was removed');
     const dst = this.#child(nd, newName);
+    // Linux's order (do_renameat2, then vfs_rename): ancestry traps, same inode, kinds, emptiness.
+    if (this.#within(nd, src)) throw fsError('EINVAL', 'rename of a directory into itself');
+    if (dst && this.#within(od, dst)) throw fsError('ENOTEMPTY', 'rename over an ancestor');
     if (dst === src) return;
     const srcIsDir = src.inode.kind === 'directory';
     if (dst) {
@@ -265,13 +270,8 @@ export class Overlay implements FileSystem {
       if (!srcIsDir && dstIsDir) throw fsError('EISDIR', newName);
       if (dstIsDir && this.#names(dst).length > 0) throw fsError('ENOTEMPTY', newName);
     } else this.#checkNewName(newName);
-    if (srcIsDir) {
-      for (let p: OverlayNode = nd; ; p = p.parent) {
-        if (p === src) throw fsError('EINVAL', 'rename of a directory into itself');
-        if (p === this.#root) break;
-      }
-      this.#copyUpTree(src);
-    } else this.#copyUp(src);
+    if (srcIsDir) this.#copyUpTree(src);
+    else this.#copyUp(src);
     const now = this.#now();
     if (dst) {
       if (!dst.upper && linkCount(this.#lower.links, dst.inode) > 1) this.#copyUp(dst);
@@ -410,6 +410,14 @@ export class Overlay implements FileSystem {
     return n;
   }
 
+  /** Whether directory `d` is `ancestor` or lies below it. */
+  #within(d: OverlayNode, ancestor: OverlayNode): boolean {
+    for (let p = d; ; p = p.parent) {
+      if (p === ancestor) return true;
+      if (p === this.#root) return false;
+    }
+  }
+
   #checkNewName(name: string): void {
     if (!validName(name)) throw fsError('EINVAL', `bad name ${JSON.stringify(name)}`);
     if (encoder.encode(name).length > NAME_MAX) throw fsError('ENAMETOOLONG', name);
@@ -417,12 +425,18 @@ export class Overlay implements FileSystem {
     if (name.startsWith(WHITEOUT_PREFIX)) throw fsError('EINVAL', `reserved name ${name}`);
   }
 
-  #prepareCreate(dir: FsNode, name: string): OverlayNode {
+  /** Checks that `name` can be created in `dir`; changes nothing. */
+  #checkCreate(dir: FsNode, name: string): OverlayNode {
     const d = this.#dir(dir);
     this.#writable();
     if (d.orphan) throw fsError('ENOENT', 'directory was removed');
     if (validName(name) && this.#child(d, name)) throw fsError('EEXIST', name);
     this.#checkNewName(name);
+    return d;
+  }
+
+  #prepareCreate(dir: FsNode, name: string): OverlayNode {
+    const d = this.#checkCreate(dir, name);
     this.#copyUp(d);
     return d;
   }

@@ -98,9 +98,9 @@ export class Model {
   link(dirPath: string[], name: string, target: string[]): void {
     const t = this.lookup(target);
     const d = this.lookup(dirPath);
-    if (t.kind === 'directory') fail('EPERM');
     if (d.kind !== 'directory') fail('ENOTDIR');
     if (d.children!.has(name)) fail('EEXIST');
+    if (t.kind === 'directory') fail('EPERM');
     d.children!.set(name, t);
   }
 
@@ -110,15 +110,14 @@ export class Model {
     if (od.kind !== 'directory' || nd.kind !== 'directory') fail('ENOTDIR');
     const src = od.children!.get(on) ?? fail('ENOENT');
     const dst = nd.children!.get(nn);
+    const ancestors = (p: string[]) => Array.from({ length: p.length + 1 }, (_, k) => this.lookup(p.slice(0, k)));
+    if (ancestors(ndPath).includes(src)) fail('EINVAL'); // into itself
+    if (dst && ancestors(odPath).includes(dst)) fail('ENOTEMPTY'); // over its own ancestor
     if (dst === src) return;
     if (dst) {
       if (src.kind === 'directory' && dst.kind !== 'directory') fail('ENOTDIR');
       if (src.kind !== 'directory' && dst.kind === 'directory') fail('EISDIR');
       if (dst.kind === 'directory' && dst.children!.size > 0) fail('ENOTEMPTY');
-    }
-    if (src.kind === 'directory') {
-      // nd inside src?
-      for (let k = 0; k <= ndPath.length; k++) if (this.lookup(ndPath.slice(0, k)) === src) fail('EINVAL');
     }
     od.children!.delete(on);
     nd.children!.set(nn, src);

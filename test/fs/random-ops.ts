@@ -53,7 +53,19 @@ export function outcome(fn: () => void, errorClass: typeof FsError | typeof Mode
   }
 }
 
-export type Op = { text: string; fs: (fs: FileSystem) => void; model: (m: Model) => void };
+/** What an op does, as data: lets other executors (a real Linux directory) replay it. */
+export type OpSpec =
+  | { op: 'create' | 'mkdir'; dir: string[]; name: string; mode: number }
+  | { op: 'write'; path: string[]; offset: number; data: Uint8Array }
+  | { op: 'truncate'; path: string[]; size: number }
+  | { op: 'unlink' | 'rmdir'; dir: string[]; name: string }
+  | { op: 'rename'; oldDir: string[]; oldName: string; newDir: string[]; newName: string }
+  | { op: 'symlink'; dir: string[]; name: string; target: string }
+  | { op: 'link'; dir: string[]; name: string; target: string[] }
+  | { op: 'chmod'; path: string[]; mode: number }
+  | { op: 'xattr' };
+
+export type Op = { text: string; spec: OpSpec; fs: (fs: FileSystem) => void; model: (m: Model) => void };
 
 export function randomOp(r: Rng, m: Model): Op {
   const { dirs, all } = allPaths(m);
@@ -67,24 +79,24 @@ export function randomOp(r: Rng, m: Model): Op {
     case 0: {
       const d = someDir();
       const mk = () => Object.assign(new MNode('file', attr.mode), { uid: 1, gid: 2 });
-      return { text: `create ${P(d)} ${name}`, fs: (fs) => void fs.create(node(fs, d), name, attr), model: (m) => m.add(d, name, mk()) };
+      return { text: `create ${P(d)} ${name}`, spec: { op: 'create', dir: d, name, mode: attr.mode }, fs: (fs) => void fs.create(node(fs, d), name, attr), model: (m) => m.add(d, name, mk()) };
     }
     case 1: {
       const d = someDir();
       const mk = () => Object.assign(new MNode('directory', attr.mode), { uid: 1, gid: 2 });
-      return { text: `mkdir ${P(d)} ${name}`, fs: (fs) => void fs.mkdir(node(fs, d), name, attr), model: (m) => m.add(d, name, mk()) };
+      return { text: `mkdir ${P(d)} ${name}`, spec: { op: 'mkdir', dir: d, name, mode: attr.mode }, fs: (fs) => void fs.mkdir(node(fs, d), name, attr), model: (m) => m.add(d, name, mk()) };
     }
     case 2:
     case 3: {
       const p = somePath();
       const off = r.int(12);
       const data = bytes(r.word());
-      return { text: `write ${P(p)} @${off} ${data.length}`, fs: (fs) => void fs.write(node(fs, p), off, data), model: (m) => m.write(p, off, data) };
+      return { text: `write ${P(p)} @${off} ${data.length}`, spec: { op: 'write', path: p, offset: off, data }, fs: (fs) => void fs.write(node(fs, p), off, data), model: (m) => m.write(p, off, data) };
     }
     case 4: {
       const p = somePath();
       const size = r.int(10);
-      return { text: `truncate ${P(p)} ${size}`, fs: (fs) => fs.setattr(node(fs, p), { size }), model: (m) => m.truncate(p, size) };
+      return { text: `truncate ${P(p)} ${size}`, spec: { op: 'truncate', path: p, size }, fs: (fs) => fs.setattr(node(fs, p), { size }), model: (m) => m.truncate(p, size) };
     }
     case 5:
     case 6: {
@@ -92,6 +104,7 @@ export function randomOp(r: Rng, m: Model): Op {
       const directory = r.int(3) === 0;
       return {
         text: `${directory ? 'rmdir' : 'unlink'} ${P(d)} ${name}`,
+        spec: { op: directory ? 'rmdir' : 'unlink', dir: d, name },
         fs: (fs) => fs.unlink(node(fs, d), name, { directory }),
         model: (m) => m.unlink(d, name, directory),
       };
@@ -102,19 +115,20 @@ export function randomOp(r: Rng, m: Model): Op {
       const nd = someDir();
       const on = r.int(2) ? r.pick(NAMES) : (m.lookup(od).children ? r.pick([...m.lookup(od).children!.keys(), 'a']) : 'a');
       const nn = r.pick(NAMES);
-      return { text: `rename ${P(od)} ${on} -> ${P(nd)} ${nn}`, fs: (fs) => fs.rename(node(fs, od), on, node(fs, nd), nn), model: (m) => m.rename(od, on, nd, nn) };
+      return { text: `rename ${P(od)} ${on} -> ${P(nd)} ${nn}`, spec: { op: 'rename', oldDir: od, oldName: on, newDir: nd, newName: nn }, fs: (fs) => fs.rename(node(fs, od), on, node(fs, nd), nn), model: (m) => m.rename(od, on, nd, nn) };
     }
     case 9: {
       const d = someDir();
       const target = r.word();
       const mk = () => Object.assign(new MNode('symlink', 0o777), { target, uid: 1, gid: 2 });
-      return { text: `symlink ${P(d)} ${name}`, fs: (fs) => void fs.symlink(node(fs, d), name, target, attr), model: (m) => m.add(d, name, mk()) };
+      return { text: `symlink ${P(d)} ${name}`, spec: { op: 'symlink', dir: d, name, target }, fs: (fs) => void fs.symlink(node(fs, d), name, target, attr), model: (m) => m.add(d, name, mk()) };
     }
     case 10: {
       const d = someDir();
       const t = somePath();
       return {
         text: `link ${P(d)} ${name} -> ${P(t)}`,
+        spec: { op: 'link', dir: d, name, target: t },
         fs: (fs) => {
           const tn = node(fs, t);
           fs.link(node(fs, d), name, tn);
@@ -125,7 +139,7 @@ export function randomOp(r: Rng, m: Model): Op {
     case 11: {
       const p = somePath();
       const mode = r.int(0o1000);
-      return { text: `chmod ${P(p)} ${mode.toString(8)}`, fs: (fs) => fs.setattr(node(fs, p), { mode }), model: (m) => {
+      return { text: `chmod ${P(p)} ${mode.toString(8)}`, spec: { op: 'chmod', path: p, mode }, fs: (fs) => fs.setattr(node(fs, p), { mode }), model: (m) => {
           const n = m.lookup(p);
           if (n.kind === 'symlink') throw new ModelError('EOPNOTSUPP');
           n.mode = mode;
@@ -138,13 +152,14 @@ export function randomOp(r: Rng, m: Model): Op {
       if (r.int(3) === 0)
         return {
           text: `removexattr ${P(p)} ${key}`,
+          spec: { op: 'xattr' },
           fs: (fs) => fs.removexattr(node(fs, p), key),
           model: (m) => {
             const n = m.lookup(p);
             if (!n.xattrs.delete(key)) throw new ModelError('ENODATA');
           },
         };
-      return { text: `setxattr ${P(p)} ${key}`, fs: (fs) => fs.setxattr(node(fs, p), key, bytes(val)), model: (m) => {
+      return { text: `setxattr ${P(p)} ${key}`, spec: { op: 'xattr' }, fs: (fs) => fs.setxattr(node(fs, p), key, bytes(val)), model: (m) => {
           const n = m.lookup(p);
           if (n.kind !== 'file' && n.kind !== 'directory') throw new ModelError('EPERM');
           n.xattrs.set(key, val);
