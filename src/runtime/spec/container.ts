@@ -139,7 +139,14 @@ export function buildContainerBundle(o: ContainerBundleOptions): ContainerBundle
     ...(o.seccomp !== undefined ? { seccomp: o.seccomp } : {}),
     ...(o.cgroupsPath !== undefined ? { cgroupsPath: o.cgroupsPath } : {}),
   });
-  const stopSignal = run.stopSignal ?? (o.image.StopSignal ? parseSignal(o.image.StopSignal) : SIGTERM);
+  let stopSignal = run.stopSignal ?? SIGTERM;
+  if (run.stopSignal === undefined && o.image.StopSignal) {
+    try {
+      stopSignal = parseSignal(o.image.StopSignal);
+    } catch (err) {
+      throw SkiffError.wrap(err, 'image config StopSignal');
+    }
+  }
   return {
     spec,
     etcFiles: buildEtcFiles({ hostname }),

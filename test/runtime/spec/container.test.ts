@@ -70,7 +70,7 @@ describe('buildContainerBundle', () => {
     expect(b.hostname).toBe('h1');
   });
 
-  it('fails clearly: unknown user, --init without a binary', () => {
+  it('fails clearly: unknown user, bad image StopSignal, --init without a binary', () => {
     const err = (fn: () => unknown): string => {
       try {
         fn();
@@ -81,6 +81,9 @@ describe('buildContainerBundle', () => {
     };
     expect(err(() => buildContainerBundle({ id: 'i', image: { Cmd: ['x'], User: 'ghost' }, rootfs: rootfsFromLayers(layers), paths: defaultGuestPaths('i') }))).toBe(
       'INVALID_ARGUMENT: unable to find user ghost: no matching entries in passwd file',
+    );
+    expect(err(() => buildContainerBundle({ id: 'i', image: { Cmd: ['x'], StopSignal: 'SIGNOPE' }, paths: defaultGuestPaths('i') }))).toBe(
+      'INVALID_ARGUMENT: image config StopSignal: Invalid signal: SIGNOPE',
     );
     expect(err(() => buildContainerBundle({ id: 'i', image: { Cmd: ['x'] }, run: { init: true }, paths: defaultGuestPaths('i') }))).toBe(
       'UNSUPPORTED: --init needs an init binary in the guest (none configured for this runtime)',
