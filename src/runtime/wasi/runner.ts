@@ -42,7 +42,10 @@ export interface RunWasiOptions {
   tty?: boolean;
   /** "auto" (default): a worker when SharedArrayBuffer exists, else inline. */
   mode?: 'auto' | 'worker' | 'inline';
-  /** Log every WASI call ("wasi fd_write(1, ...) = 0") and filesystem call ("fs 0.lookup(1, \"etc\")"). */
+  /**
+   * Log every WASI call ("wasi fd_write(1, ...) = 0") and filesystem call ("fs 0.lookup(1, \"etc\")").
+   * Default: to stderr when the SKIFF_TRACE_WASI environment variable is set (Node).
+   */
   trace?: (line: string) => void;
   /** Injectable worker factory (tests, bundlers with their own worker URL). */
   spawn?: SpawnWorker;
@@ -73,7 +76,9 @@ export function canUseWorker(): boolean {
   return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && (isNode() || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true);
 }
 
-export function runWasi(opts: RunWasiOptions): WasiProcess {
+export function runWasi(options: RunWasiOptions): WasiProcess {
+  const trace = options.trace ?? traceFromEnv();
+  const opts: RunWasiOptions = trace ? { ...options, trace } : options;
   const mode = opts.mode === undefined || opts.mode === 'auto' ? (canUseWorker() ? 'worker' : 'inline') : opts.mode;
   if (mode === 'worker' && !canUseWorker()) throw new SkiffError('UNSUPPORTED', 'wasm worker mode needs SharedArrayBuffer (a crossOriginIsolated page)');
   let killWith: number | null = null;
@@ -114,6 +119,12 @@ export function runWasi(opts: RunWasiOptions): WasiProcess {
       onKill?.(n);
     },
   };
+}
+
+function traceFromEnv(): ((line: string) => void) | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (!env?.['SKIFF_TRACE_WASI']) return undefined;
+  return (line) => console.error(`[skiff wasi] ${line}`);
 }
 
 function exitOf(o: WasiOutcome): WasiExit {

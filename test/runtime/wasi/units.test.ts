@@ -105,3 +105,53 @@ describe('channel', () => {
     expect(() => client.call(0, 'other', [])).toThrow('host bug');
   });
 });
+
+describe('poll_oneoff', () => {
+  async function context(sleeps: number[]) {
+    const { createWasiContext } = await import('../../../src/runtime/wasi/imports.ts');
+    const { OutputStreamFd } = await import('../../../src/runtime/wasi/stdio.ts');
+    const ctx = createWasiContext({ args: [], env: [], fds: [new OutputStreamFd(() => {}), new OutputStreamFd(() => {})], sleep: (ms) => void sleeps.push(ms) });
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    (ctx.wasi as unknown as { inst: unknown }).inst = { exports: { memory } };
+    return { poll: ctx.imports['poll_oneoff'] as unknown as (i: number, o: number, n: number, ne: number) => number, view: new DataView(memory.buffer) };
+  }
+  function clockSub(v: DataView, at: number, userdata: bigint, timeoutNs: bigint, flags = 0) {
+    v.setBigUint64(at, userdata, true);
+    v.setUint8(at + 8, wasi.EVENTTYPE_CLOCK);
+    v.setUint32(at + 16, wasi.CLOCKID_MONOTONIC, true);
+    v.setBigUint64(at + 24, timeoutNs, true);
+    v.setBigUint64(at + 32, 1_000_000n, true); // precision: would be misread as flags at +36 by the shim
+    v.setUint16(at + 40, flags, true);
+  }
+
+  it('sleeps for the shortest clock, reports only the clocks that fired, and writes nevents (shim bug 1)', async () => {
+    const sleeps: number[] = [];
+    const { poll, view } = await context(sleeps);
+    clockSub(view, 0, 7n, 30_000_000n);
+    clockSub(view, 48, 8n, 10_000_000n);
+    view.setUint32(4096, 0xdead, true);
+    expect(poll(0, 1024, 2, 4096)).toBe(wasi.ERRNO_SUCCESS);
+    expect(sleeps).toEqual([10]);
+    expect(view.getUint32(4096, true)).toBe(1);
+    expect(view.getBigUint64(1024, true)).toBe(8n);
+    expect(view.getUint8(1024 + 10)).toBe(wasi.EVENTTYPE_CLOCK);
+  });
+
+  it('returns fd readiness at once without sleeping; an absolute time in the past does not sleep', async () => {
+    const sleeps: number[] = [];
+    const { poll, view } = await context(sleeps);
+    clockSub(view, 0, 1n, 5_000_000_000n);
+    view.setBigUint64(48, 2n, true);
+    view.setUint8(48 + 8, wasi.EVENTTYPE_FD_WRITE);
+    view.setUint32(48 + 16, 1, true);
+    expect(poll(0, 1024, 2, 4096)).toBe(wasi.ERRNO_SUCCESS);
+    expect(sleeps).toEqual([]);
+    expect(view.getUint32(4096, true)).toBe(1);
+    expect(view.getBigUint64(1024, true)).toBe(2n);
+    clockSub(view, 0, 3n, 1n, wasi.SUBCLOCKFLAGS_SUBSCRIPTION_CLOCK_ABSTIME);
+    expect(poll(0, 1024, 1, 4096)).toBe(wasi.ERRNO_SUCCESS);
+    expect(sleeps).toEqual([]);
+    expect(view.getBigUint64(1024, true)).toBe(3n);
+    expect(poll(0, 1024, 0, 4096)).toBe(wasi.ERRNO_INVAL);
+  });
+});
