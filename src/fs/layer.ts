@@ -169,8 +169,11 @@ class LayerBuilder {
       case 'hardlink': {
         this.#once(h.name, parts);
         const target = this.#resolveLink(h);
-        if (existing === target) throw invalid(h.name, 'hardlink to itself');
         const tparts = (splitEntryPath(h.linkname) as { parts: string[] }).parts;
+        if (existing === target) {
+          if (tparts.join('/') === parts.join('/')) throw invalid(h.name, 'hardlink to itself');
+          return; // already a name of that inode (tar would unlink and relink it): nothing changes
+        }
         if (existing?.kind === 'directory' && parts.every((p, k) => tparts[k] === p))
           throw invalid(h.name, `hardlink target "${h.linkname}" is inside the directory this entry replaces`);
         this.#drop(dir, leaf);

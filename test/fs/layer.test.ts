@@ -106,6 +106,19 @@ describe('applyLayer: structure', () => {
     expect(fs2.stat(resolve(fs2, 'bin/busybox')).nlink).toBe(1);
   });
 
+  it('survives the docker2aci case: whiteout of one name of a hard link pair keeps the other', () => {
+    const l1 = applyLayer(null, [file('A', 'data'), hardlink('B', 'A')]);
+    const l2 = applyLayer(l1, [whiteout('.wh.A')]);
+    const fs = new Overlay({ lower: l2 });
+    expect(readText(fs, 'B')).toBe('data');
+    expect(fs.stat(resolve(fs, 'B')).nlink).toBe(1);
+    // Re-linking a name that already is a link of its target changes nothing.
+    const l3 = applyLayer(l1, [hardlink('B', 'A')]);
+    const fs3 = new Overlay({ lower: l3 });
+    expect(fs3.stat(resolve(fs3, 'B')).nlink).toBe(2);
+    expect(() => applyLayer(l1, [hardlink('A', 'A')])).toThrow(/hardlink to itself/);
+  });
+
   it('keeps symlinks, devices, fifos and xattrs', () => {
     const t = applyLayer(null, [
       symlink('lib', 'usr/lib'),
