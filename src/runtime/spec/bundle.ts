@@ -48,6 +48,8 @@ export interface RuntimeSpecOptions {
   initBinary?: InitBinary;
   capAdd?: string[];
   capDrop?: string[];
+  /** Default true (Docker's --security-opt no-new-privileges). */
+  noNewPrivileges?: boolean;
   /** true (default): seccomp.ts's profile; false: unconfined; or a profile of your own. */
   seccomp?: boolean | OciSeccomp;
   rlimits?: OciRlimit[];
@@ -77,7 +79,7 @@ export function buildRuntimeSpec(o: RuntimeSpecOptions): RuntimeSpec {
     args,
     capabilities: ociCapabilities(caps),
     rlimits: (o.rlimits ?? DEFAULT_RLIMITS).map((r) => ({ ...r })),
-    noNewPrivileges: true,
+    noNewPrivileges: o.noNewPrivileges ?? true,
   };
   if (process.terminal && o.consoleSize) process.consoleSize = { ...o.consoleSize };
   else delete process.consoleSize;

@@ -134,9 +134,10 @@ export function buildContainerBundle(o: ContainerBundleOptions): ContainerBundle
     etcDir: o.paths.etcDir,
     init: run.init === true,
     ...(initBinary ? { initBinary } : {}),
-    ...(o.capAdd ? { capAdd: o.capAdd } : {}),
-    ...(o.capDrop ? { capDrop: o.capDrop } : {}),
-    ...(o.seccomp !== undefined ? { seccomp: o.seccomp } : {}),
+    capAdd: [...(run.capAdd ?? []), ...(o.capAdd ?? [])],
+    capDrop: [...(run.capDrop ?? []), ...(o.capDrop ?? [])],
+    seccomp: o.seccomp ?? run.seccomp !== 'unconfined',
+    ...(run.noNewPrivileges !== undefined ? { noNewPrivileges: run.noNewPrivileges } : {}),
     ...(o.cgroupsPath !== undefined ? { cgroupsPath: o.cgroupsPath } : {}),
   });
   let stopSignal = run.stopSignal ?? SIGTERM;

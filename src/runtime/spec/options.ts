@@ -9,6 +9,7 @@ import {
   parseCpus, parseEnvFile, parseEnvFlag, parseInteger, parseLabel, parseLabelFile, parseMemory,
   parseMemorySwap, type HostEnv,
 } from './flags.ts';
+import { capabilitySet } from './capabilities.ts';
 import { parseSignal, type SignalNumber } from './signals.ts';
 import type { Bytes, NanoCpus } from './types.ts';
 import { cleanPath, parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from './volumes.ts';
@@ -42,6 +43,15 @@ export interface RunOptions {
   name?: string;
   rm?: boolean;
   labels?: Record<string, string>;
+  /** `--cap-add` / `--cap-drop`: names with or without CAP_, any case, or ALL. */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** `--group-add`: extra groups, names (through the image's /etc/group) or gids. */
+  groupAdd?: string[];
+  /** `--security-opt seccomp=unconfined` turns the default profile off. */
+  seccomp?: 'default' | 'unconfined';
+  /** `--security-opt no-new-privileges=false`; skiff defaults to true (Docker to false). */
+  noNewPrivileges?: boolean;
 }
 
 /** Raw flag values, as commander (or a form) hands them over. */
@@ -69,6 +79,10 @@ export interface RunFlags {
   name?: string;
   rm?: boolean;
   label?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  groupAdd?: string[];
+  securityOpt?: string[];
   labelFile?: (string | Uint8Array | { name: string; text: string | Uint8Array })[];
 }
 
@@ -136,8 +150,24 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
     for (const l of flags.label ?? []) Object.assign(labels, flag(l, '-l, --label', parseLabel));
     out.labels = labels;
   }
+  if (flags.capAdd?.length) out.capAdd = [...flags.capAdd];
+  if (flags.capDrop?.length) out.capDrop = [...flags.capDrop];
+  if (flags.groupAdd?.length) out.groupAdd = [...flags.groupAdd];
+  for (const opt of flags.securityOpt ?? []) Object.assign(out, parseSecurityOpt(opt));
   validateRunOptions(out, options.availableCpus === undefined ? {} : { availableCpus: options.availableCpus });
   return out;
+}
+
+/** The `--security-opt` values skiff honours: seccomp=unconfined|default, no-new-privileges[=bool]. */
+export function parseSecurityOpt(value: string): Pick<RunOptions, 'seccomp' | 'noNewPrivileges'> {
+  const sep = value.search(/[=:]/);
+  const key = sep < 0 ? value : value.slice(0, sep);
+  const v = sep < 0 ? undefined : value.slice(sep + 1);
+  if (key === 'seccomp' && (v === 'unconfined' || v === 'default')) return { seccomp: v };
+  if (key === 'no-new-privileges' && (v === undefined || v === 'true' || v === 'false')) return { noNewPrivileges: v !== 'false' };
+  if (key === 'seccomp') throw invalid(`--security-opt seccomp=${v ?? ''}: custom seccomp profiles are not supported (use unconfined or default)`);
+  if (key === 'apparmor' || key === 'label') throw invalid(`--security-opt ${key}: not supported (no ${key === 'label' ? 'SELinux' : 'AppArmor'} in the guest)`);
+  throw invalid(`invalid --security-opt: "${value}"`);
 }
 
 const HOSTNAME = /^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9!-/:-@[-`{-~]*[a-zA-Z0-9])\.)*([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9!-/:-@[-`{-~]*[a-zA-Z0-9])$/;
@@ -173,6 +203,8 @@ export function validateRunOptions(o: RunOptions, limits: { availableCpus?: numb
     throw invalid(`Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
   }
   if (o.stopTimeout !== undefined && o.stopTimeout < -1) throw invalid(`invalid stop timeout: ${o.stopTimeout}`);
+  // Unknown capability names fail here, before anything runs.
+  capabilitySet({ add: o.capAdd ?? [], drop: o.capDrop ?? [] });
   const seen = new Set<string>();
   for (const dest of [...(o.volumes ?? []), ...(o.tmpfs ?? [])].map((m) => cleanPath(m.destination))) {
     if (seen.has(dest)) throw invalid(`Duplicate mount point: ${dest}`);

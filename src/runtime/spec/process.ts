@@ -14,7 +14,7 @@ import type { FileSystem, FsNode } from '../../fs/types.ts';
 import { envKey, mergeEnv } from './flags.ts';
 import type { RunOptions } from './options.ts';
 import type { OciProcess, OciUser } from './types.ts';
-import { resolvePath, resolveUser, type ResolvedUser } from './users.ts';
+import { resolveAdditionalGroups, resolvePath, resolveUser, type ResolvedUser } from './users.ts';
 import { cleanPath } from './volumes.ts';
 
 /** The image config's `config` object (image-spec config.md); a fuller type is assignable to it. */
@@ -88,7 +88,11 @@ export function buildProcess(options: ProcessOptions): ContainerProcess {
   const run = options.run ?? {};
   const args = resolveArgs(image, run);
   const userSpec = run.user !== undefined && run.user !== '' ? run.user : image.User ?? '';
-  const user = resolveUser(userSpec, options.rootfs ? { rootfs: options.rootfs } : {});
+  const lookup = options.rootfs ? { rootfs: options.rootfs } : {};
+  const user = resolveUser(userSpec, lookup);
+  for (const gid of resolveAdditionalGroups(run.groupAdd ?? [], lookup)) {
+    if (!user.additionalGids.includes(gid)) user.additionalGids.push(gid);
+  }
   let env = resolveEnv(image, run, hostname);
   if (!env.some((e) => envKey(e) === 'HOME')) env = [...env, `HOME=${user.home}`];
   const oci: OciUser = { uid: user.uid, gid: user.gid };

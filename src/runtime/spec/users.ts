@@ -181,3 +181,20 @@ export function resolveUser(spec: string | UserSpec, options: ResolveUserOptions
   }
   return result;
 }
+
+/**
+ * `--group-add`: names through /etc/group, numbers as they are (runc's GetAdditionalGroups).
+ */
+export function resolveAdditionalGroups(specs: readonly string[], options: ResolveUserOptions = {}): number[] {
+  if (specs.length === 0) return [];
+  const groupText = options.group ?? (options.rootfs ? readTextFile(options.rootfs, '/etc/group') : undefined);
+  const groups = groupText === undefined ? [] : parseGroup(groupText);
+  const out: number[] = [];
+  for (const spec of specs) {
+    const byName = groups.find((g) => g.name === spec);
+    const gid = byName?.gid ?? asId(spec);
+    if (gid === undefined) throw invalid(`unable to find group ${spec}: no matching entries in group file`);
+    if (!out.includes(gid)) out.push(gid);
+  }
+  return out;
+}

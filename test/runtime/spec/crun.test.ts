@@ -134,4 +134,13 @@ describe.skipIf(why !== undefined)('generated bundles under the real crun', () =
     expect(r.stdout.trim()).toBe('/cache');
     expect(readFileSync(join(volDir, 'anon_cache', 'x'), 'utf8')).toBe('v\n');
   });
+
+  it('--cap-add/--cap-drop, --group-add and --security-opt reach the process', () => {
+    const r = run(
+      sh('grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\\t " " "; id -G; unshare -U true && echo unshare-allowed'),
+      { capDrop: ['ALL'], capAdd: ['kill', 'CAP_CHOWN'], groupAdd: ['audio', '4000'], securityOpt: ['seccomp=unconfined', 'no-new-privileges=false'] },
+    );
+    // CAP_CHOWN is bit 0, CAP_KILL bit 5.
+    expect(r.stdout.split('\n')).toEqual(['CapEff: 0000000000000021', 'NoNewPrivs: 0', 'Seccomp: 0', '0 29 4000', 'unshare-allowed', '']);
+  });
 });

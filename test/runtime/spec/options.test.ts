@@ -109,6 +109,20 @@ describe('parseRunFlags', () => {
     expect(messageOf(() => parseRunFlags({ volume: ['a1:/run'], tmpfs: ['/run'] }))).toBe('Duplicate mount point: /run');
   });
 
+  it('--cap-add, --cap-drop, --group-add and --security-opt', () => {
+    expect(parseRunFlags({ capAdd: ['sys_ptrace'], capDrop: ['ALL'], groupAdd: ['audio', '44'], securityOpt: ['seccomp=unconfined', 'no-new-privileges=false'] })).toEqual({
+      capAdd: ['sys_ptrace'], capDrop: ['ALL'], groupAdd: ['audio', '44'], seccomp: 'unconfined', noNewPrivileges: false,
+    });
+    expect(parseRunFlags({ securityOpt: ['no-new-privileges'] })).toEqual({ noNewPrivileges: true });
+    expect(parseRunFlags({ securityOpt: ['seccomp:default'] })).toEqual({ seccomp: 'default' });
+    expect(messageOf(() => parseRunFlags({ capAdd: ['CAP_FLY'] }))).toBe('unknown capability: "CAP_FLY"');
+    expect(messageOf(() => parseRunFlags({ securityOpt: ['seccomp=/etc/profile.json'] }))).toBe(
+      '--security-opt seccomp=/etc/profile.json: custom seccomp profiles are not supported (use unconfined or default)',
+    );
+    expect(messageOf(() => parseRunFlags({ securityOpt: ['apparmor=unconfined'] }))).toBe('--security-opt apparmor: not supported (no AppArmor in the guest)');
+    expect(messageOf(() => parseRunFlags({ securityOpt: ['nonsense'] }))).toBe('invalid --security-opt: "nonsense"');
+  });
+
   it('hostnames and container names', () => {
     for (const ok of ['a', 'web-1', 'a.b.c', 'x'.repeat(64), 'A1']) expect(() => validateHostname(ok)).not.toThrow();
     for (const bad of ['-a', 'a-', 'a b', '.a', 'é']) {

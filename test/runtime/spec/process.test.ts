@@ -118,6 +118,14 @@ describe('buildProcess', () => {
     expect(process.terminal).toBe(false);
   });
 
+  it('--group-add appends groups by name or number, once each', () => {
+    const { process } = buildProcess({ image: nginxLike, run: { groupAdd: ['audio', '4000', 'app', '29'] }, hostname: 'h', rootfs });
+    expect(process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [29, 4000, 1000] });
+    expect(errorOf(() => buildProcess({ image: nginxLike, run: { groupAdd: ['wheel'] }, hostname: 'h', rootfs })).message).toBe(
+      'unable to find group wheel: no matching entries in group file',
+    );
+  });
+
   it('names without a rootfs are an error; numbers are fine', () => {
     expect(errorOf(() => buildProcess({ image: { Cmd: ['x'], User: 'app' }, hostname: 'h' })).message).toBe(
       'unable to find user app: open /etc/passwd: no such file or directory',
