@@ -9,6 +9,7 @@ import { isSkiffError } from '../errors.ts';
 import { registerContainerCommands } from './commands/containers.ts';
 import { registerImageCommands, ReportedError } from './commands/images.ts';
 import { registerSystemCommands } from './commands/system.ts';
+import { registerVolumeCommands } from './commands/volumes.ts';
 import type { CliIO } from './io.ts';
 
 /**
@@ -37,9 +38,11 @@ export function buildProgram(io: CliIO, plugins: CommandPlugin[] = []): Command 
   const image = program.command('image').description('Manage images');
   const container = program.command('container').description('Manage containers');
   const system = program.command('system').description('Manage skiff');
+  const volume = program.command('volume').description('Manage volumes');
   registerImageCommands(program, image, io);
   registerContainerCommands(program, container, io);
   registerSystemCommands(program, system, io);
+  registerVolumeCommands(volume, io);
   for (const plugin of plugins) plugin(program, io);
   const configure = (c: Command): void => {
     c.exitOverride();

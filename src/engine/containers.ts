@@ -31,6 +31,8 @@ export interface CreateContainerOptions {
   openStdin?: boolean;
   labels?: Record<string, string>;
   hostname?: string;
+  /** Named volumes the container will mount (must exist; see Engine.createVolume). */
+  volumes?: string[];
   /** Runtime to record; by default chosen from the image platform. */
   runtime?: string;
   runtimeData?: Record<string, unknown>;
@@ -114,12 +116,16 @@ export async function createContainerRecord(ctx: EngineContext, image: ImageReco
       throw new SkiffError('CONFLICT', `Conflict. The container name "/${name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
     if (!(await tx.get<ImageRecord>('images', image.digest))) throw new SkiffError('NOT_FOUND', `No such image: ${o.image} (removed meanwhile)`);
+    for (const v of o.volumes ?? []) {
+      if (!(await tx.get('volumes', v))) throw new SkiffError('NOT_FOUND', `creating container ${name}: no such volume: ${v}`);
+    }
     const rec: ContainerRecord = {
       id, name, imageRef: o.image, image: image.digest, imageId: image.id, platform: image.platform,
       process: spec, labels: { ...(config.config?.Labels ?? {}), ...(o.labels ?? {}) },
       hostname: o.hostname ?? id.slice(0, 12), runtime: o.runtime ?? runtimeFor(image.platform),
       state: 'created', created: ctx.now().toISOString(), upper: null,
       ...(o.runtimeData ? { runtimeData: o.runtimeData } : {}),
+      ...(o.volumes?.length ? { volumes: [...new Set(o.volumes)] } : {}),
     };
     await tx.put('containers', id, rec);
     return rec;

@@ -25,7 +25,8 @@ import { findImage } from './resolve.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
 import type { StateStore } from './state/store.ts';
 import { writeTarChunks } from './tar-io.ts';
-import type { ContainerId, ContainerRecord, ImageRecord, TagRecord } from './types.ts';
+import type { ContainerId, ContainerRecord, ImageRecord, TagRecord, VolumeRecord } from './types.ts';
+import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVolume } from './volumes.ts';
 
 /** Where bundled images (skiff/busybox, ...) come from when they are not in the store yet. */
 export interface BundledImages {
@@ -54,6 +55,7 @@ export class Engine {
   readonly bundled: BundledImages | undefined;
   private readonly layers: LayerCache;
   private readonly overlays = new Map<ContainerId, Promise<Overlay>>();
+  private readonly volumeFss = new Map<string, Promise<Overlay>>();
 
   constructor(options: EngineOptions) {
     this.ctx = { content: options.content, state: options.state, now: options.now ?? (() => new Date()) };
@@ -254,6 +256,50 @@ export class Engine {
     const rec = await deleteContainerRecord(this.ctx, options.id, options.force ?? false);
     this.overlays.delete(rec.id);
     return rec;
+  }
+
+  // ---- volumes ----
+
+  /** `docker volume create`; without a name, an anonymous volume with a random one. Idempotent. */
+  createVolume(options: { name?: string; labels?: Record<string, string> } = {}): Promise<VolumeRecord> {
+    return createVolume(this.ctx, options);
+  }
+
+  inspectVolume(options: { name: string }): Promise<VolumeRecord> {
+    return getVolume(this.ctx, options.name);
+  }
+
+  async listVolumes(): Promise<VolumeRecord[]> {
+    return this.ctx.state.list<VolumeRecord>('volumes');
+  }
+
+  /** The volume's filesystem (one live Overlay per volume per engine), for runtimes to mount. */
+  async volumeFs(options: { name: string }): Promise<Overlay> {
+    let fs = this.volumeFss.get(options.name);
+    if (!fs) {
+      fs = getVolume(this.ctx, options.name).then((rec) => openVolume(this.ctx, rec));
+      this.volumeFss.set(options.name, fs);
+      fs.catch(() => this.volumeFss.delete(options.name));
+    }
+    return fs;
+  }
+
+  /** Save the live volume's content so later processes see it. */
+  async persistVolume(options: { name: string }): Promise<VolumeRecord> {
+    const fs = this.volumeFss.get(options.name);
+    if (!fs) return getVolume(this.ctx, options.name);
+    return saveVolume(this.ctx, options.name, await collect(writeTarChunks(exportEntries(await fs))));
+  }
+
+  async removeVolume(options: { name: string; force?: boolean }): Promise<void> {
+    await removeVolume(this.ctx, options.name, options.force ?? false);
+    this.volumeFss.delete(options.name);
+  }
+
+  async pruneVolumes(options: { all?: boolean } = {}): Promise<{ deleted: string[]; reclaimed: number }> {
+    const r = await pruneVolumes(this.ctx, options.all ?? false);
+    for (const n of r.deleted) this.volumeFss.delete(n);
+    return r;
   }
 }
 

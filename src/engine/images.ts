@@ -8,7 +8,7 @@ import { liveLeases } from './leases.ts';
 import { findImage, noSuchImage } from './resolve.ts';
 import type { StateReader, StateTx } from './state/store.ts';
 import { rollbackTag, setTag } from './tags.ts';
-import type { ContainerRecord, ImageRecord, TagRecord } from './types.ts';
+import type { ContainerRecord, ImageRecord, TagRecord, VolumeRecord } from './types.ts';
 
 export interface ImageSummary {
   /** Config digest (Docker's IMAGE ID). */
@@ -168,6 +168,7 @@ export async function collectBlobs(ctx: EngineContext, tx: StateReader, candidat
     for (const l of i.layers) live.add(l.digest);
   }
   for (const c of await tx.list<ContainerRecord>('containers')) if (c.upper) live.add(c.upper.digest);
+  for (const v of await tx.list<VolumeRecord>('volumes')) if (v.data) live.add(v.data.digest);
   for (const d of new Set(candidates)) if (!live.has(d)) await ctx.content.delete(d);
 }
 
@@ -242,7 +243,7 @@ export interface DiskUsage {
 
 export async function diskUsage(ctx: EngineContext): Promise<DiskUsage> {
   const [images, containers, volumes, blobs] = await Promise.all([
-    ctx.state.list<ImageRecord>('images'), ctx.state.list<ContainerRecord>('containers'), ctx.state.keys('volumes'), ctx.content.list(),
+    ctx.state.list<ImageRecord>('images'), ctx.state.list<ContainerRecord>('containers'), ctx.state.list<VolumeRecord>('volumes'), ctx.content.list(),
   ]);
   const sizes = new Map(blobs.map((b) => [b.digest as string, b.size]));
   const used = new Set(containers.map((c) => c.image as string));
@@ -259,6 +260,14 @@ export async function diskUsage(ctx: EngineContext): Promise<DiskUsage> {
       total: containers.length, active: running.length, size: upper.reduce((a, b) => a + b, 0),
       reclaimable: containers.filter((c) => !running.includes(c)).reduce((a, c) => a + (c.upper?.size ?? 0), 0),
     },
-    volumes: { total: volumes.length, active: 0, size: 0, reclaimable: 0 },
+    volumes: (() => {
+      const inUse = new Set(containers.flatMap((c) => c.volumes ?? []));
+      const vsize = (v: VolumeRecord): number => v.data?.size ?? 0;
+      return {
+        total: volumes.length, active: volumes.filter((v) => inUse.has(v.name)).length,
+        size: volumes.reduce((n, v) => n + vsize(v), 0),
+        reclaimable: volumes.filter((v) => !inUse.has(v.name)).reduce((n, v) => n + vsize(v), 0),
+      };
+    })(),
   };
 }

@@ -5,7 +5,9 @@ export type { DiskUsage, HistoryRow, ImageSummary, RemoveResult } from './images
 export type { LoadArchiveOptions, LoadProgress, LoadResult, LoadedImage } from './load/loader.ts';
 export type { ArchiveFormat } from './save.ts';
 export type { Change } from './fs-io.ts';
-export type { ContainerId, ContainerRecord, ContainerState, ImageRecord, LayerRecord, ProcessSpec, TagRecord } from './types.ts';
+export type { ContainerId, ContainerRecord, ContainerState, ImageRecord, LayerRecord, ProcessSpec, TagRecord, VolumeRecord } from './types.ts';
+export type { CommitImageOptions } from './commit.ts';
+export { commitImage } from './commit.ts';
 export type { Collection, StateStore, StateTx } from './state/store.ts';
 export { MemoryStateStore } from './state/memory.ts';
 export { IdbStateStore, type IdbStateOptions } from './state/idb.ts';

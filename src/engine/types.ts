@@ -84,6 +84,18 @@ export interface ContainerRecord {
   finishedAt?: string;
   /** The writable layer persisted as an uncompressed tar diff blob (with whiteouts); null when untouched. */
   upper: { digest: Digest; size: number } | null;
+  /** Named volumes the container mounts (they are not removed while it exists). */
+  volumes?: string[];
   /** Free-form per-runtime data (ports, mounts, pid ...), owned by the runtime. */
   runtimeData?: Record<string, unknown>;
+}
+
+export interface VolumeRecord {
+  name: string;
+  created: string;
+  labels: Record<string, string>;
+  /** Created without a name (`-v /dest`): removed by a plain `volume prune`. */
+  anonymous: boolean;
+  /** The volume's content saved as one tar blob; null while never saved (empty). */
+  data: { digest: Digest; size: number } | null;
 }

@@ -121,6 +121,14 @@ describe('skiff CLI', () => {
     expect((await skiff('images', '-q')).stdout).toBe('');
   });
 
+  it('volume create, ls, inspect, rm', async () => {
+    expect((await skiff('volume', 'create', '--label', 'a=b', 'vol1')).stdout).toBe('vol1\n');
+    expect((await skiff('volume', 'ls')).stdout).toMatch(/^DRIVER\s+VOLUME NAME\nlocal\s+vol1\n$/);
+    expect((await skiff('volume', 'inspect', '-f', '{{.Name}} {{.Driver}} {{.Labels}}', 'vol1')).stdout).toBe('vol1 local map[a:b]\n');
+    expect((await skiff('volume', 'rm', 'vol1')).stdout).toBe('vol1\n');
+    expect(await skiff('volume', 'rm', 'vol1')).toMatchObject({ code: 1, stderr: 'Error: get vol1: no such volume\n' });
+  });
+
   it('load reads STDIN when -i is not given', async () => {
     const r = await new Promise<Result>((resolve) => {
       const child = execFile(process.execPath, [bin, 'load'], { env: { ...process.env, SKIFF_HOME: home }, cwd: dir }, (err, stdout, stderr) =>
