@@ -14,8 +14,20 @@ export function assertWasmModule(bytes: Uint8Array, what: string): void {
   }
 }
 
-/** The bytes of `path` in `fs`, symlinks followed from the container root. */
-export function readModuleFile(opts: { fs: FileSystem; path: string; cwd?: string }): Uint8Array {
+/**
+ * The bytes of `path` in `fs`, symlinks followed from the container root. A bare name ("lua.wasm")
+ * is looked up in `searchPath` (the container's PATH) like execvp does, then in `cwd`.
+ */
+export function readModuleFile(opts: { fs: FileSystem; path: string; cwd?: string; searchPath?: string }): Uint8Array {
+  if (!opts.path.includes('/') && opts.searchPath) {
+    for (const dir of opts.searchPath.split(':').filter((d) => d.startsWith('/'))) {
+      try {
+        return readModuleFile({ fs: opts.fs, path: `${dir.replace(/\/+$/, '')}/${opts.path}` });
+      } catch (e) {
+        if (!(e instanceof SkiffError && e.code === 'NOT_FOUND')) throw e;
+      }
+    }
+  }
   const ns = new Namespace([{ path: '/', fs: opts.fs }]);
   const path = opts.path.startsWith('/') ? opts.path : `${opts.cwd ?? '/'}/${opts.path}`;
   try {

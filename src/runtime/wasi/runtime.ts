@@ -58,7 +58,7 @@ export class WasiRuntime implements ContainerRuntime {
     const p = wasiProcessOf(req);
     const source = this.options.resolveModule
       ? await this.options.resolveModule(req, p.args, p.cwd)
-      : { bytes: readModuleFile({ fs: req.rootfs, path: p.args[0]!, cwd: p.cwd }) };
+      : { bytes: readModuleFile({ fs: req.rootfs, path: p.args[0]!, cwd: p.cwd, searchPath: p.env.find((e) => e.startsWith('PATH='))?.slice(5) }) };
     const stdin = req.openStdin ? new StdinQueue() : undefined;
     const run: RunWasiOptions = {
       module: source.bytes,

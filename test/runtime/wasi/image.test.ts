@@ -52,6 +52,9 @@ describe('readModuleFile', () => {
     fs.write(fs.create(bin, 'sh.wasm', { mode: 0o755, uid: 0, gid: 0 }), 0, new TextEncoder().encode('#!/bin/sh\n'));
     expect(readModuleFile({ fs, path: '/hello.wasm' })).toEqual(bytes);
     expect(readModuleFile({ fs, path: 'hello.wasm', cwd: '/bin' })).toEqual(bytes);
+    // A bare name is searched in PATH first, as execvp does.
+    expect(readModuleFile({ fs, path: 'hello.wasm', cwd: '/nowhere', searchPath: '/usr/bin:/bin' })).toEqual(bytes);
+    expect(() => readModuleFile({ fs, path: 'hello.wasm', cwd: '/nowhere' })).toThrow(/entrypoint hello.wasm/);
     expect(() => readModuleFile({ fs, path: '/bin/sh.wasm' })).toThrow(/entrypoint \/bin\/sh.wasm is not a WebAssembly module \(starts with 23 21 2f 62/);
     let err: unknown;
     try {
