@@ -15,3 +15,4 @@ export * from './bundle.ts';
 export * from './container.ts';
 export * from './exec.ts';
 export * from './validate.ts';
+export * from './mountpoints.ts';
