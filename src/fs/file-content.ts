@@ -142,8 +142,8 @@ export class FileContent {
     const cur = this.#chunks[ci];
     if (cur && this.#owned[ci] && cur.length >= need) return cur;
     const span = Math.min(CHUNK_SIZE, this.#size - ci * CHUNK_SIZE);
-    let cap = Math.max(need, MIN_OWNED, cur ? cur.length * 2 : 0);
-    cap = Math.min(cap, CHUNK_SIZE);
+    // An in-place edit copies the chunk as it is; growth doubles, so appends stay amortized.
+    let cap = cur && need <= cur.length ? cur.length : Math.min(CHUNK_SIZE, Math.max(need, MIN_OWNED, cur ? cur.length * 2 : 0));
     if (cap < need) cap = need;
     const fresh = new Uint8Array(cap);
     if (cur) fresh.set(cur.subarray(0, Math.min(cur.length, span, cap)));
