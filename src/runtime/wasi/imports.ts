@@ -7,12 +7,14 @@
  *   path_readlink failed instead of truncating;
  * - poll_oneoff never wrote `nevents`, read clock flags from the wrong offset, took one
  *   subscription and busy-waited;
- * - proc_raise and sock_* threw strings.
+ * - proc_raise and sock_* threw strings;
+ * - fd_write to stdout/stderr is gathered into one chunk per call (the shim calls once per iovec).
  */
 import { WASI, WASIProcExit, wasi, type Fd } from '@bjorn3/browser_wasi_shim';
 import { wasiErrno } from './errno.ts';
 import { writeFilestat, type WasiFilestat } from './filestat.ts';
 import { FsDirFd } from './dir-fd.ts';
+import { OutputStreamFd } from './stdio.ts';
 
 export interface WasiContextOptions {
   args: readonly string[];
@@ -75,6 +77,26 @@ export function createWasiContext(opts: WasiContextOptions): WasiContext {
       } catch (e) {
         return wasiErrno(e);
       }
+    },
+    fd_write(n: number, iovs: number, iovsLen: number, nwrittenPtr: number) {
+      const f = fd(n);
+      // One message per write(2) to stdout/stderr, not one per iovec (stdio writes two).
+      if (!(f instanceof OutputStreamFd)) return (w.wasiImport['fd_write'] as (...a: number[]) => number)(n, iovs, iovsLen, nwrittenPtr);
+      const v = view();
+      let total = 0;
+      for (let i = 0; i < iovsLen; i++) total += v.getUint32(iovs + i * 8 + 4, true);
+      const data = new Uint8Array(total);
+      const mem8 = new Uint8Array(mem());
+      let at = 0;
+      for (let i = 0; i < iovsLen; i++) {
+        const ptr = v.getUint32(iovs + i * 8, true);
+        const len = v.getUint32(iovs + i * 8 + 4, true);
+        data.set(mem8.subarray(ptr, ptr + len), at);
+        at += len;
+      }
+      const { ret, nwritten } = f.fd_write(data);
+      view().setUint32(nwrittenPtr, nwritten, true);
+      return ret;
     },
     path_filestat_get(n: number, flags: number, pathPtr: number, pathLen: number, ptr: number) {
       const f = fd(n);

@@ -149,8 +149,8 @@ async function runInline(opts: RunWasiOptions, c: Common, killed: () => number |
     ...c,
     mounts: opts.mounts,
     stdin: bufferReader(stdin),
-    stdout: (d) => opts.onStdout?.(d.slice()),
-    stderr: (d) => opts.onStderr?.(d.slice()),
+    stdout: (d) => opts.onStdout?.(d),
+    stderr: (d) => opts.onStderr?.(d),
     sleep: (ms) => {
       if (canBlock) return void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
       const end = performance.now() + ms;

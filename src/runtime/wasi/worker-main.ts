@@ -45,9 +45,9 @@ async function run(ep: WorkerEndpoint, msg: StartMessage): Promise<void> {
     mounts,
     tty: msg.tty,
     stdin: (max) => channel.call(-1, 'stdin', [max]) as Uint8Array,
-    // Copies: the module's memory is reused as soon as fd_write returns.
-    stdout: (data) => ep.post({ t: 'out', fd: 1, data: data.slice() }),
-    stderr: (data) => ep.post({ t: 'out', fd: 2, data: data.slice() }),
+    // fd_write hands us a fresh copy of the module's bytes: post it as is.
+    stdout: (data) => ep.post({ t: 'out', fd: 1, data }),
+    stderr: (data) => ep.post({ t: 'out', fd: 2, data }),
     sleep: (ms) => void Atomics.wait(nap, 0, 0, ms),
     onStart: () => ep.post({ t: 'started' }),
     trace: msg.trace ? (line) => ep.post({ t: 'trace', line: `wasi ${line}` }) : undefined,
