@@ -86,10 +86,10 @@ export function runWasi(options: RunWasiOptions): WasiProcess {
   let markStarted!: () => void;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
   const exited = (async (): Promise<WasiExit> => {
-    const module = opts.module instanceof WebAssembly.Module ? opts.module : await compileWasi(opts.module, opts);
     if (opts.module instanceof WebAssembly.Module && opts.memoryLimitPages) {
       throw new SkiffError('INVALID_ARGUMENT', 'memoryLimitPages needs the module as bytes, not compiled');
     }
+    const module = opts.module instanceof WebAssembly.Module ? opts.module : await compileWasi(opts.module, opts);
     if (killWith !== null) return { exitCode: 128 + killWith, signal: killWith };
     const env = Array.isArray(opts.env) ? [...opts.env] : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const common = { module, args: [...opts.args], env, cwd: opts.cwd ?? '/', tty: opts.tty ?? false, onStart: markStarted };
