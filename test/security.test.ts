@@ -136,6 +136,15 @@ describe('security: loading bad archives', () => {
     await rejects(data, 'outside.tar', 'INVALID_ARCHIVE', ['../../../etc/passwd', /escapes the archive root/]);
   });
 
+  it('import of a root filesystem tar applies the same layer rules', async () => {
+    const before = await snapshot();
+    const data = tar([{ name: 'etc', type: 'symlink', target: '/etc' }, { name: 'etc/passwd', content: 'x' }]);
+    await expect(engine.importImage({ data, name: 'rootfs.tar', ref: 'evil:1' })).rejects.toMatchObject({
+      code: 'INVALID_ARCHIVE', message: expect.stringMatching(/importing rootfs\.tar: .*"etc\/passwd".*symlink/),
+    });
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('duplicate entries in the archive itself', async () => {
     const img = layerOf([{ name: 'a', content: 'x' }]);
     const data = ociArchive([{ image: img, tags: ['t/x:1'] }], [{ name: 'index.json', content: '{"schemaVersion":2,"manifests":[]}' }]);

@@ -24,7 +24,9 @@ import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/lo
 import { findImage } from './resolve.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
 import type { StateStore } from './state/store.ts';
-import { writeTarChunks } from './tar-io.ts';
+import { decompressLayer, scanLayer, writeTarChunks } from './tar-io.ts';
+import { detectCompression } from '../archive/index.ts';
+import { applyLayer } from '../fs/layer.ts';
 import type { ContainerId, ContainerRecord, ImageRecord, TagRecord, VolumeRecord } from './types.ts';
 import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVolume } from './volumes.ts';
 
@@ -256,6 +258,42 @@ export class Engine {
     const rec = await deleteContainerRecord(this.ctx, options.id, options.force ?? false);
     this.overlays.delete(rec.id);
     return rec;
+  }
+
+  /** `docker container prune`: removes every container that is not running or paused. */
+  async pruneContainers(): Promise<{ deleted: ContainerId[]; reclaimed: number }> {
+    const out = { deleted: [] as ContainerId[], reclaimed: 0 };
+    for (const c of await this.ctx.state.list<ContainerRecord>('containers')) {
+      if (c.state === 'running' || c.state === 'paused') continue;
+      await this.removeContainer({ id: c.id }).then(() => {
+        out.deleted.push(c.id);
+        out.reclaimed += c.upper?.size ?? 0;
+      }, () => {});
+    }
+    return out;
+  }
+
+  /**
+   * `docker import`: a root filesystem tar (plain, gzip or zstd) becomes a one-layer image. The
+   * tar is checked like any layer (paths inside the root, no writes through symlinks ...).
+   */
+  async importImage(options: { data: Uint8Array; ref?: string; platform?: { os: string; architecture: string }; changes?: Partial<ContainerConfig>; message?: string; name?: string }): Promise<ImageRecord> {
+    const what = options.name ?? 'import';
+    let tar: Uint8Array;
+    try {
+      tar = await decompressLayer(options.data, detectCompression(options.data.subarray(0, 4)));
+      applyLayer(null, (await scanLayer(tar, 'none')).entries);
+    } catch (err) {
+      const e = SkiffError.wrap(err, `importing ${what}`);
+      throw e.code === 'INTERNAL' || e.code === 'INVALID_ARGUMENT' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
+    }
+    return commitImage(this.ctx, {
+      parent: null, layer: tar, platform: options.platform ?? { os: 'linux', architecture: '386' },
+      ...(options.changes ? { config: options.changes } : {}),
+      history: { created_by: `skiff import ${what}`, ...(options.message ? { comment: options.message } : {}) },
+      ...(options.ref ? { tag: options.ref } : {}),
+      source: `import:${what}`,
+    });
   }
 
   // ---- volumes ----

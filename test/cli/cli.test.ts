@@ -103,7 +103,14 @@ describe('skiff CLI', () => {
     const names = readTar(new Uint8Array(readFileSync(join(dir, 'web.tar')))).map((e) => e.header.name.replace(/^\.\//, '').replace(/\/$/, ''));
     expect(names).toEqual(expect.arrayContaining(['bin/sh', 'etc/motd']));
     expect((await skiff('diff', 'web')).stdout).toBe('');
+    // export | import round trip, then container prune
+    const imported = await skiff('import', '-c', 'CMD ["sh"]', 'web.tar', 'fromweb:1');
+    expect(imported.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(JSON.parse((await skiff('image', 'inspect', 'fromweb:1')).stdout)[0]).toMatchObject({ Os: 'linux', Architecture: '386', Config: { Cmd: ['sh'] } });
+    expect((await skiff('rmi', 'fromweb:1')).code).toBe(0);
     expect(await skiff('rm', 'web')).toMatchObject({ code: 0, stdout: 'web\n' });
+    await skiff('create', '--name', 'tmp1', 'app');
+    expect((await skiff('container', 'prune', '-f')).stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n\nTotal reclaimed space: 0B\n$/);
     expect((await skiff('ps', '-a', '-q')).stdout.trim()).toBe('');
   });
 

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { SkiffError } from '../../errors.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
-import { ago, formatRows, renderTemplate, table, truncate } from '../format.ts';
+import { ago, formatRows, humanSize, renderTemplate, table, truncate } from '../format.ts';
 import { collectOpt, out, type CliIO } from '../io.ts';
 import { ReportedError } from './images.ts';
 import { parseChanges } from '../changes.ts';
@@ -171,6 +171,15 @@ export function registerContainerCommands(program: Command, container: Command, 
     });
   addCommit(program.command('commit'));
   addCommit(container.command('commit'));
+
+  container.command('prune')
+    .description('Remove all stopped containers')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(async () => {
+      const r = await (await io.engine()).pruneContainers();
+      if (r.deleted.length) out(io, `Deleted Containers:\n${r.deleted.join('\n')}\n\n`);
+      out(io, `Total reclaimed space: ${humanSize(r.reclaimed)}`);
+    });
 
   container.command('inspect')
     .description('Display detailed information on one or more containers')

@@ -1,6 +1,6 @@
 /** Image commands: load, images, image inspect, history, tag, rmi, image prune, save, image rollback. */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,7 +9,9 @@ import { SkiffError } from '../../errors.ts';
 import type { Digest } from '../../oci/digest.ts';
 import { parseReference, familiarReference } from '../../oci/reference.ts';
 import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../format.ts';
-import { out, type CliIO } from '../io.ts';
+import { collectOpt, out, type CliIO } from '../io.ts';
+import { parseChanges } from '../changes.ts';
+import { parsePlatform } from '../../oci/platform.ts';
 import { progressBar } from '../progress.ts';
 
 function familiar(ref: string): string {
@@ -185,7 +187,7 @@ export function registerImageCommands(program: Command, image: Command, io: CliI
         out(io, 'Deleted Images:');
         for (const t of r.untagged) out(io, `untagged: ${familiar(t)}`);
         for (const d of r.deleted) out(io, `deleted: ${d}`);
-        out(io, '');
+        out(io, '\n');
       }
       out(io, `Total reclaimed space: ${humanSize(r.reclaimed)}`);
     });
@@ -198,6 +200,38 @@ export function registerImageCommands(program: Command, image: Command, io: CliI
     .action((refs, o) => save(io, refs, o));
   addSave(program.command('save'));
   addSave(image.command('save'));
+
+  const addImport = (c: Command): Command => c
+    .description('Import the contents from a tarball to create a filesystem image')
+    .argument('<file>', 'a tar (plain, gzip or zstd) or - for STDIN').argument('[repository]', 'REPOSITORY[:TAG]')
+    .option('-c, --change <instruction>', 'Apply Dockerfile instruction to the created image', collectOpt)
+    .option('-m, --message <message>', 'Set commit message for imported image')
+    .option('--platform <os/arch>', 'Set platform of the image (default linux/386)')
+    .action(async (file: string, repository: string | undefined, o) => {
+      let data: Uint8Array;
+      if (file === '-') {
+        const parts: Buffer[] = [];
+        for await (const c of io.stdin) parts.push(Buffer.from(c as Uint8Array));
+        data = new Uint8Array(Buffer.concat(parts));
+      } else {
+        data = new Uint8Array(await readFile(file).catch((err: NodeJS.ErrnoException) => {
+          throw new SkiffError('NOT_FOUND', `open ${file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
+        }));
+      }
+      let platform: { os: string; architecture: string } | undefined;
+      if (o.platform) {
+        const p = parsePlatform(o.platform);
+        platform = { os: p.os, architecture: p.architecture };
+      }
+      const image = await (await io.engine()).importImage({
+        data, name: file === '-' ? 'stdin' : basename(file), ...(repository ? { ref: repository } : {}),
+        ...(platform ? { platform } : {}), ...(o.message ? { message: o.message } : {}),
+        ...(o.change ? { changes: parseChanges(o.change as string[]) } : {}),
+      });
+      out(io, image.id);
+    });
+  addImport(program.command('import'));
+  addImport(image.command('import'));
 
   image.command('rollback')
     .description('Point a tag back at the image it named before (skiff)')

@@ -77,7 +77,7 @@ export function registerVolumeCommands(volume: Command, io: CliIO): void {
     .option('-f, --force', 'Do not prompt for confirmation')
     .action(async (o) => {
       const r = await (await io.engine()).pruneVolumes({ all: o.all ?? false });
-      if (r.deleted.length) out(io, `Deleted Volumes:\n${r.deleted.join('\n')}\n`);
+      if (r.deleted.length) out(io, `Deleted Volumes:\n${r.deleted.join('\n')}\n\n`);
       out(io, `Total reclaimed space: ${humanSize(r.reclaimed)}`);
     });
 }
