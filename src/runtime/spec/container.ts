@@ -61,7 +61,7 @@ export interface ContainerBundleOptions {
     root: string;
     /** Where the guest writes `etcFiles` (hosts, hostname, resolv.conf). */
     etcDir: string;
-    /** Where the guest has mounted a volume or host directory (anonymous ones need a name first). */
+    /** Where the guest has mounted a volume or host directory (anonymous volumes are named by then). */
     volume: (spec: VolumeSpec) => string;
     /** The init binary for --init. */
     init?: string;
