@@ -116,6 +116,19 @@ describe('loadArchive', () => {
     await expect(e.resolveImage({ ref: 'y:2' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'No such image: y:2' });
   });
 
+  it('docker save | load of an image we hold keeps its own manifest (no duplicate, no orphan blobs)', async () => {
+    const content = new MemoryContentStore();
+    const e = new Engine({ content, state: new MemoryStateStore() });
+    const img = buildImage({ layers: [base, top] });
+    await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/same:1'] }]) });
+    const blobs = (await content.list()).map((b) => b.digest).sort();
+    const docker = await drain(await e.saveArchive({ refs: ['same:1'], format: 'docker' }));
+    const res = await e.loadArchive({ data: docker, name: 'again.tar' });
+    expect(res.images).toEqual([{ digest: img.manifestDigest, id: img.configDigest, tags: ['docker.io/library/same:1'], existed: true }]);
+    expect((await e.listImages()).length).toBe(1);
+    expect((await content.list()).map((b) => b.digest).sort()).toEqual(blobs);
+  });
+
   it('saves docker and OCI archives that load back with the same digests', async () => {
     const e = engine();
     const img = buildImage({ layers: [base, top] });

@@ -11,6 +11,7 @@ import type { TarEntry } from '../../archive/types.ts';
 import { decompressStream, detectCompression } from '../../archive/index.ts';
 import type { EngineContext } from '../context.ts';
 import { takeLease } from '../leases.ts';
+import { collectBlobs } from '../images.ts';
 import { setTag } from '../tags.ts';
 import { parseTar, parseTarStream } from '../tar-io.ts';
 import type { ImageRecord } from '../types.ts';
@@ -207,8 +208,15 @@ async function commit(ctx: EngineContext, verified: VerifiedImage[], source: str
       for (const [digest, bytes] of blobs) await ensure(digest, bytes);
       const now = ctx.now().toISOString();
       const images: LoadedImage[] = [];
+      let all: ImageRecord[] | undefined;
       for (const v of verified) {
-        const existing = await tx.get<ImageRecord>('images', v.plan.manifestDigest);
+        let existing = await tx.get<ImageRecord>('images', v.plan.manifestDigest);
+        if (!existing && v.plan.synthesized) {
+          // docker save | load of an image we hold under its own manifest: keep that one (Docker's
+          // identity is the config digest), so the manifest digest survives the round trip.
+          all ??= await tx.list<ImageRecord>('images');
+          existing = all.find((i) => i.id === v.plan.manifest.config.digest && i.layers.length === v.layers.length && i.layers.every((l, j) => l.diffId === v.layers[j]!.diffId));
+        }
         const record: ImageRecord = existing ?? {
           digest: v.plan.manifestDigest,
           id: v.plan.manifest.config.digest,
@@ -227,6 +235,8 @@ async function commit(ctx: EngineContext, verified: VerifiedImage[], source: str
         images.push({ digest: record.digest, id: record.id, tags: v.plan.tags, existed: existing !== undefined });
       }
       for (const img of images) for (const t of img.tags) await setTag(tx, t, img.digest, now);
+      // Blobs this load added that no image ended up using (an equivalent image was kept).
+      await collectBlobs(ctx, tx, added);
       return { images };
     });
   } catch (err) {

@@ -24,6 +24,8 @@ export interface PlannedImage {
   blobs: Map<Digest, ArchiveFile>;
   /** Fully qualified references to point at it. */
   tags: string[];
+  /** The manifest was written by us (legacy docker save has none): any image with the same config and diff_ids is the same image. */
+  synthesized?: boolean;
 }
 
 export interface PlanOptions {
@@ -202,5 +204,5 @@ function synthesize(config: ArchiveFile, layers: ArchiveFile[], tags: string[]):
   const manifestBytes = encodeJson(manifest);
   const blobs = new Map<Digest, ArchiveFile>([[config.digest, config]]);
   for (const l of layers) blobs.set(l.digest, l);
-  return { manifestDigest: sha256Digest(manifestBytes), manifestBytes, manifestMediaType: MediaType.dockerManifest, manifest, blobs, tags };
+  return { manifestDigest: sha256Digest(manifestBytes), manifestBytes, manifestMediaType: MediaType.dockerManifest, manifest, blobs, tags, synthesized: true };
 }
