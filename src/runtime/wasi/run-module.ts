@@ -29,10 +29,12 @@ export interface RunModuleOptions {
   onStart?: () => void;
 }
 
-export type WasiOutcome =
+/** How it ended, and the linear memory it had then (wasm memory never shrinks: that is the peak). */
+export type WasiOutcome = (
   | { kind: 'exit'; exitCode: number }
   | { kind: 'trap'; exitCode: number; message: string }
-  | { kind: 'signal'; exitCode: number; signal: number };
+  | { kind: 'signal'; exitCode: number; signal: number }
+) & { memoryBytes?: number };
 
 /** wasmtime's convention: a trap ends the process like SIGABRT (128 + 6). */
 export const TRAP_EXIT_CODE = 134;
@@ -74,14 +76,16 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   if (!(exports.memory instanceof WebAssembly.Memory)) throw new SkiffError('RUNTIME', 'wasm module exports no memory');
   if (typeof exports._start !== 'function') throw new SkiffError('RUNTIME', 'wasm module is not a WASI command: no _start export');
   opts.onStart?.();
+  const memory = exports.memory;
+  const ended = (o: WasiOutcome): WasiOutcome => ({ ...o, memoryBytes: memory.buffer.byteLength });
   try {
     const code = ctx.wasi.start(instance as unknown as Parameters<typeof ctx.wasi.start>[0]);
-    return { kind: 'exit', exitCode: code & 255 };
+    return ended({ kind: 'exit', exitCode: code & 255 });
   } catch (e) {
-    if (e instanceof WasiSignal) return { kind: 'signal', signal: e.signal, exitCode: 128 + e.signal };
-    if (e instanceof WASIProcExit) return { kind: 'exit', exitCode: e.code & 255 };
+    if (e instanceof WasiSignal) return ended({ kind: 'signal', signal: e.signal, exitCode: 128 + e.signal });
+    if (e instanceof WASIProcExit) return ended({ kind: 'exit', exitCode: e.code & 255 });
     if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
-      return { kind: 'trap', exitCode: TRAP_EXIT_CODE, message: `wasm trap: ${e.message}` };
+      return ended({ kind: 'trap', exitCode: TRAP_EXIT_CODE, message: `wasm trap: ${e.message}` });
     }
     throw new SkiffError('RUNTIME', `wasm module failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   }

@@ -11,6 +11,7 @@ import { SkiffError } from '../../errors.ts';
 import type { FileSystem } from '../../fs/types.ts';
 import { parseSignal } from '../spec/signals.ts';
 import { ChannelServer, createChannelBuffer } from './channel.ts';
+import { WASM_PAGE_BYTES } from './memory-limit.ts';
 import { compileWasi } from './module-cache.ts';
 import type { WasiMount } from './namespace.ts';
 import type { RemoteMount, WorkerMessage } from './protocol.ts';
@@ -53,6 +54,13 @@ export interface RunWasiOptions {
 
 export interface WasiExit {
   exitCode: number;
+  /** The module's linear memory when it ended (its peak); absent when it never started. */
+  memoryBytes?: number;
+  /**
+   * It failed (non-zero exit or trap) with its memory within 2 MiB of `memoryLimitPages`: most
+   * likely an allocation the cap refused. wasm cannot be OOM-killed; this is the nearest thing.
+   */
+  oomKilled?: boolean;
   /** Set when the process was killed. */
   signal?: number;
   /** Set when the module trapped: "wasm trap: unreachable". */
@@ -100,7 +108,7 @@ export function runWasi(options: RunWasiOptions): WasiProcess {
           if (killWith !== null) cb(killWith);
         })
       : await runInline(opts, common, () => killWith);
-    return exitOf(outcome);
+    return exitOf(outcome, opts.memoryLimitPages);
   })();
   // A run that ends (killed, or failed) before the module started still settles `started`.
   exited.then(markStarted, () => undefined);
@@ -127,10 +135,18 @@ function traceFromEnv(): ((line: string) => void) | undefined {
   return (line) => console.error(`[skiff wasi] ${line}`);
 }
 
-function exitOf(o: WasiOutcome): WasiExit {
-  if (o.kind === 'signal') return { exitCode: o.exitCode, signal: o.signal };
-  if (o.kind === 'trap') return { exitCode: o.exitCode, trap: o.message };
-  return { exitCode: o.exitCode };
+const OOM_SLACK_BYTES = 2 << 20;
+
+function exitOf(o: WasiOutcome, limitPages: number | undefined): WasiExit {
+  const e: WasiExit = { exitCode: o.exitCode };
+  if (o.kind === 'signal') e.signal = o.signal;
+  if (o.kind === 'trap') e.trap = o.message;
+  if (o.memoryBytes !== undefined) {
+    e.memoryBytes = o.memoryBytes;
+    const failed = o.kind === 'trap' || (o.kind === 'exit' && o.exitCode !== 0);
+    if (failed && limitPages && o.memoryBytes >= limitPages * WASM_PAGE_BYTES - OOM_SLACK_BYTES) e.oomKilled = true;
+  }
+  return e;
 }
 
 interface Common {

@@ -12,7 +12,7 @@ import { signalName } from '../spec/signals.ts';
 import { WASM_PAGE_BYTES } from './memory-limit.ts';
 import { readModuleFile } from './module-file.ts';
 import type { WasiMount } from './namespace.ts';
-import { runWasi, type RunWasiOptions, type WasiProcess } from './runner.ts';
+import { runWasi, type RunWasiOptions, type WasiExit, type WasiProcess } from './runner.ts';
 import { StdinQueue } from './stdin-source.ts';
 
 export interface WasiModuleSource {
@@ -108,8 +108,8 @@ export class WasiRuntime implements ContainerRuntime {
   }
 }
 
-function statusOf(e: { exitCode: number; signal?: number; trap?: string }): ExitStatus {
-  const s: ExitStatus = { exitCode: e.exitCode, oomKilled: false };
+function statusOf(e: WasiExit): ExitStatus {
+  const s: ExitStatus = { exitCode: e.exitCode, oomKilled: e.oomKilled === true };
   if (e.signal !== undefined) s.signal = signalName(e.signal);
   if (e.trap !== undefined) s.error = e.trap;
   return s;

@@ -121,12 +121,17 @@ describe('memory limit', () => {
     const fsops = fixture('fsops');
     const free = await capture({ module: fsops, args: ['fsops', 'alloc', '64'], mounts: root() });
     expect(free.stdout).toBe('allocated 64 MiB\n');
+    expect(free).toMatchObject({ exitCode: 0, memoryBytes: expect.any(Number) });
+    expect(free.memoryBytes!).toBeGreaterThan(64 << 20);
+    expect(free.oomKilled).toBeUndefined();
     // 16 MiB = 256 pages; the module's own data and stack take some of it.
     const capped = await capture({ module: fsops, args: ['fsops', 'alloc', '64'], mounts: root(), memoryLimitPages: 256 });
     const got = Number(/allocated (\d+) MiB/.exec(capped.stdout)?.[1]);
     expect(got).toBeGreaterThanOrEqual(10);
     expect(got).toBeLessThan(16);
-    expect(capped.exitCode).toBe(0);
+    // The module failed at its memory cap: reported as the nearest thing to an OOM kill.
+    expect(capped).toMatchObject({ exitCode: 1, oomKilled: true });
+    expect(capped.memoryBytes!).toBeLessThanOrEqual(16 << 20);
   });
 
   it('refuses a limit below what the module needs at start', async () => {

@@ -84,7 +84,7 @@ describe('WasiRuntime', () => {
     const out: string[] = [];
     const rt = new WasiRuntime();
     const p = await rt.start({ ...req, io: { onStdout: (d) => out.push(new TextDecoder().decode(d)), onStderr() {} } });
-    await p.wait();
+    expect(await p.wait()).toEqual({ exitCode: 1, oomKilled: true });
     expect(Number(/allocated (\d+) MiB/.exec(out.join(''))?.[1])).toBeLessThan(16);
     await expect(rt.start(request({ run: { memory: bytes(65536) } }))).rejects.toThrow(/over the memory limit of 1 pages/);
     await rt.shutdown();
