@@ -34,9 +34,17 @@ export function qidType(kind: FileKind): number {
 
 const TWO_32 = 0x1_0000_0000;
 
-/** qid.path is unique across exports: the export's serial in the high 32 bits, the inode below. */
+const TWO_31 = 0x8000_0000;
+
+/**
+ * qid.path is unique across exports (they share one guest mount and its inode cache): the
+ * export's serial in the high 32 bits, the inode in the low 31, and bit 31 set. That bit is for
+ * 32-bit guests, whose v9fs folds a qid into st_ino as `(path + 2) ^ ((path + 2) >> 32)`
+ * (v9fs_qid2ino): with bit 31 set the fold is never 0, and glibc's readdir skips entries whose
+ * d_ino is 0, so a file whose fold came out 0 would vanish from listings.
+ */
 export function qidOf(st: Pick<Stat, 'kind' | 'ino' | 'version'>, serial: number): Qid {
-  return { type: qidType(st.kind), version: st.version >>> 0, path: serial * TWO_32 + (st.ino % TWO_32) };
+  return { type: qidType(st.kind), version: st.version >>> 0, path: serial * TWO_32 + TWO_31 + (st.ino % TWO_31) };
 }
 
 /** Linux new_encode_dev(): what the v9fs client's new_decode_dev() reads back from st_rdev. */

@@ -94,7 +94,10 @@ import { P9Server as Server, type P9ServerOptions } from '../../src/p9/server.ts
 import { dir, file, symlink } from '../fs/helpers.ts';
 
 /** qid.path of inode `ino` in the export with this serial (the first export added is 1). */
-export const qpath = (ino: number, serial = 1) => serial * 2 ** 32 + ino;
+export const qpath = (ino: number, serial = 1) => serial * 2 ** 32 + 2 ** 31 + ino;
+
+/** What a 32-bit Linux guest makes of a qid.path as st_ino (v9fs_qid2ino on i386: fold path + 2). */
+export const guestIno = (path: number) => (((path + 2) % 2 ** 32) ^ Math.floor((path + 2) / 2 ** 32)) >>> 0;
 
 /** A small image-like lower layer. */
 export function lowerTree() {

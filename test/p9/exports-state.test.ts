@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Errno } from '../../src/fs/errno.ts';
 import { Overlay } from '../../src/fs/overlay.ts';
+import { qidOf } from '../../src/p9/attr.ts';
 import { DirentType, OpenFlags, QidType } from '../../src/p9/messages.ts';
 import { P9Server, type P9ServerState } from '../../src/p9/server.ts';
 import { bytes, readText, resolve, text } from '../fs/helpers.ts';
-import { lowerTree, qpath, TestClient } from './client.ts';
+import { guestIno, lowerTree, qpath, TestClient } from './client.ts';
 
 function twoContainers() {
   const a = new Overlay({ lower: lowerTree() });
@@ -21,11 +22,12 @@ describe('P9Server exports', () => {
   it('serves the directory of exports for an empty aname, as the guest agent mounts it', () => {
     const { a, c } = twoContainers();
     const root = c.attach(0, '');
-    expect(root.qid).toEqual({ type: QidType.DIR, version: 0, path: 0 });
+    expect(root.qid).toEqual({ type: QidType.DIR, version: 0, path: 2 ** 31 });
     c.call({ type: 'Tlopen', fid: 0, flags: OpenFlags.RDONLY | OpenFlags.DIRECTORY });
     const { entries } = c.readdirAll(0);
     expect(entries.map((e) => [e.name, e.type])).toEqual([['.', DirentType.DIR], ['..', DirentType.DIR], ['c1', DirentType.DIR], ['c2', DirentType.DIR]]);
     expect(entries[2]!.qid.path).toBe(qpath(a.root().ino, 1));
+    expect(entries.map((e) => guestIno(e.qid.path))).not.toContain(0);
     // Walking in enters the export; `..` from there stays in it, never back to the list.
     const w = c.call({ type: 'Twalk', fid: 0, newfid: 1, wnames: ['c1', 'etc', '..', '..', '..', 'etc', 'hostname'] });
     expect(w.wqids.map((q) => q.path)).toEqual([
@@ -52,6 +54,19 @@ describe('P9Server exports', () => {
     const q1 = c.call({ type: 'Tgetattr', fid: 1, requestMask: 0x7ff }).qid;
     const q2 = c.call({ type: 'Tgetattr', fid: 2, requestMask: 0x7ff }).qid;
     expect(q1.path).not.toBe(q2.path);
+    // A 32-bit guest folds qids into st_ino; the fold must never be 0 (readdir would hide the
+    // entry) and must stay unique within an export. Serials 1..40 x inodes 1..5000:
+    let zeros = 0;
+    for (let serial = 0; serial <= 40; serial++) {
+      const seen = new Set<number>();
+      for (let ino = 0; ino <= 5000; ino++) {
+        const folded = guestIno(qidOf({ kind: 'file', ino, version: 0 }, serial).path);
+        if (folded === 0) zeros++;
+        seen.add(folded);
+      }
+      expect(seen.size).toBe(5001);
+    }
+    expect(zeros).toBe(0);
     c.call({ type: 'Tlopen', fid: 1, flags: OpenFlags.WRONLY | OpenFlags.TRUNC });
     c.call({ type: 'Twrite', fid: 1, offset: 0, data: bytes('c1\n') });
     expect(readText(a, 'etc/hostname')).toBe('c1\n');

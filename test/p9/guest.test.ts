@@ -6,6 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { readTar } from '../../src/archive/tar-reader.ts';
+import type { LayerTree } from '../../src/fs/layer.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +45,36 @@ function busyboxImage() {
 }
 
 const box = new Overlay({ lower: busyboxImage() });
+
+/**
+ * The umoci-built fixture (test/fixtures/make-umoci-image.sh: whiteouts, an opaque directory, a
+ * hard link, a long path): its layers applied by fs/ as the lower, and umoci's own unpack of it.
+ */
+function umociImage(scratch: string): { lower: LayerTree; oracle: string } {
+  const out = join(scratch, 'umoci');
+  const layout = join(scratch, 'layout');
+  execFileSync('bash', [new URL('../fixtures/make-umoci-image.sh', import.meta.url).pathname, out], { stdio: 'ignore' });
+  execFileSync('mkdir', ['-p', layout]);
+  execFileSync('tar', ['-xf', join(out, 'umoci-layers.tar'), '-C', layout]);
+  const blob = (digest: string) => join(layout, 'blobs', ...digest.split(':'));
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0]!.digest), 'utf8')) as { layers: { digest: string }[] };
+  let lower: LayerTree | null = null;
+  for (const l of manifest.layers) lower = applyLayer(lower, readTar(new Uint8Array(gunzipSync(readFileSync(blob(l.digest))))));
+  return { lower: lower!, oracle: join(out, 'umoci-layers.rootfs') };
+}
+
+/** One line per path: type, mode, size, links, owner, mtime; then file digests and link targets. */
+const LISTING = [
+  // Directory sizes are each filesystem's own business (ext4 4096, ours 0): left out.
+  "find . -print0 | xargs -0 stat -c '%n|%F|%a|%s|%h|%u:%g|%Y' | sed 's/|directory|\\([0-7]*\\)|[0-9]*|/|directory|\\1|-|/' | LC_ALL=C sort",
+  "find . -type f -print0 | xargs -0 md5sum | LC_ALL=C sort -k2",
+  'find . -type l | while read -r f; do echo "$f -> $(readlink "$f")"; done | LC_ALL=C sort',
+].join('; ');
+
+const scratch = mkdtempSync(join(tmpdir(), 'p9guest-'));
+const umoci = umociImage(scratch);
+const img = new Overlay({ lower: umoci.lower });
 let m: Machine;
 let server: P9Server;
 const c1 = new Overlay({ lower: image() });
@@ -73,6 +106,7 @@ beforeAll(async () => {
   server.addExport('c1', c1);
   server.addExport('c2', c2);
   server.addExport('box', box);
+  server.addExport('img', img);
   m = await Machine.start({ handle9p: (req) => server.handle(req), snapshots: null });
   // The agent does not create its 9P mount point yet (vm-images/agent/ops.c op_mount).
   await m.agent.mkdir({ path: '/run/skiff/9p' });
@@ -82,6 +116,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await m?.shutdown();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('P9Server mounted by the guest kernel', () => {
@@ -173,6 +208,15 @@ describe('P9Server mounted by the guest kernel', () => {
     ].join('\n'));
     expect(c1.listxattr(resolve(c1, 'etc/passwd'))).toEqual(['user.other']);
     expect(text(c1.getxattr(resolve(c1, 'etc/passwd'), 'user.other'))).toBe('value-two');
+  });
+
+  it('shows the umoci fixture exactly as `umoci unpack` does (whiteouts, opaque dir, hard link, long path)', async () => {
+    const oracle = execFileSync('sh', ['-c', `cd '${umoci.oracle}' || exit 1; ${LISTING}`], { encoding: 'utf8' });
+    await m.agent.mount({ export: 'img', target: '/mnt/img' });
+    const guest = await sh(`cd /mnt/img || exit 1; ${LISTING}`);
+    expect(guest.err).toBe('');
+    expect(oracle.split('\n').length).toBeGreaterThan(30);
+    expect(guest.out).toBe(oracle);
   });
 
   it('runs a crun container whose root filesystem is an export', async () => {
