@@ -120,8 +120,9 @@ export default defineConfig({
     entries: ['index.html', 'docs/example.html'],
   },
   worker: { format: 'es' },
-  server: { headers: isolationHeaders, fs: { allow: [root] } },
-  preview: { headers: isolationHeaders },
+  server: { headers: isolationHeaders, cors: true, fs: { allow: [root] } },
+  // The site is static and public: any page may load skiff-run.js and its assets (CORS).
+  preview: { headers: isolationHeaders, cors: true },
   build: {
     outDir,
     emptyOutDir: true,

@@ -27,10 +27,16 @@ export function buildSite(): Promise<string> {
     const outDir = process.env['SKIFF_WEB_DIST'] ?? (await mkdtemp(join(tmpdir(), 'skiff-web-')));
     if (process.env['SKIFF_WEB_DIST']) return outDir; // prebuilt (bench, debugging)
     process.env['SKIFF_WEB_OUT'] = outDir;
+    // vitest sets NODE_ENV=test, which would make vite build a development bundle (DEV=true: no
+    // service worker). Build exactly what `npm run build` builds.
+    const nodeEnv = process.env['NODE_ENV'];
+    process.env['NODE_ENV'] = 'production';
     try {
       await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', mode: 'production' });
     } finally {
       delete process.env['SKIFF_WEB_OUT'];
+      if (nodeEnv === undefined) delete process.env['NODE_ENV'];
+      else process.env['NODE_ENV'] = nodeEnv;
     }
     return outDir;
   })());

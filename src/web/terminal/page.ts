@@ -70,11 +70,15 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
     });
     return busy;
   };
-  const runLine = (line: string): Promise<number> => {
+  // xterm parses writes asynchronously: a command is finished once the terminal has drawn it.
+  const flush = (): Promise<void> => new Promise((r) => term.write('', r));
+  const runLine = (line: string, echo = false): Promise<number> => {
     let st = 0;
     return queue(async () => {
+      if (echo) term.write(`${line}\r\n`);
       st = await shell.execute(line);
       term.write(PROMPT);
+      await flush();
     }).then(() => st);
   };
 
@@ -95,6 +99,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
       term.write(`\r\x1b[2K${PROMPT}load ${files.map((f) => f.name).join(' ')}\r\n`);
       await loadFiles(ctx, files);
       term.write(PROMPT + editor.line);
+      await flush();
     });
   });
 
@@ -121,20 +126,13 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
 
   return {
     term, client, shell,
-    execute: (line) => {
-      let st = 0;
-      return queue(async () => {
-        term.write(`${line}\r\n`);
-        st = await shell.execute(line);
-        term.write(PROMPT);
-      }).then(() => st);
-    },
+    execute: (line) => runLine(line, true),
     text() {
       const b = term.buffer.active;
       const rows: string[] = [];
       for (let i = 0; i < b.length; i++) rows.push(b.getLine(i)?.translateToString(true) ?? '');
       return rows.join('\n').replace(/\n+$/, '');
     },
-    idle: () => busy,
+    idle: () => busy.then(flush),
   };
 }
