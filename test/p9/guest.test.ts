@@ -87,12 +87,15 @@ async function sh(script: string): Promise<{ out: string; err: string; code: num
   return { out, err, code: status.exitCode };
 }
 
-/** Builds the lock/xattr probe (fixtures/p9probe.c) as a static i386 binary and puts it in c1's /bin. */
+/** Builds the lock/xattr probe (fixtures/p9probe.c, libc-free) for i386 and puts it in c1's /bin. */
 function installProbe(): void {
   const dir = mkdtempSync(join(tmpdir(), 'p9probe-'));
   try {
     const out = join(dir, 'p9probe');
-    execFileSync('gcc', ['-m32', '-static', '-Os', '-s', '-o', out, new URL('./fixtures/p9probe.c', import.meta.url).pathname]);
+    execFileSync('clang-16', [
+      '--target=i386-linux-gnu', '-ffreestanding', '-nostdlib', '-static', '-fno-pic', '-O1',
+      '-fuse-ld=/usr/lib/llvm-16/bin/ld.lld', '-o', out, new URL('./fixtures/p9probe.c', import.meta.url).pathname,
+    ]);
     const bin = c1.mkdir(c1.root(), 'bin', { mode: 0o755, uid: 0, gid: 0 });
     c1.write(c1.create(bin, 'p9probe', { mode: 0o755, uid: 0, gid: 0 }), 0, readFileSync(out));
   } finally {
