@@ -4,7 +4,7 @@
  * since the emulator's speed is whatever CPU the other processes leave it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metric } from './run.ts';
 import { Machine } from '../src/runtime/vm/machine.ts';
@@ -20,7 +20,7 @@ function median(xs: number[]): number {
 }
 
 export async function run(): Promise<Record<string, Metric>> {
-  const load = () => `load average ${loadavg()[0]!.toFixed(1)} on ${navigator.hardwareConcurrency ?? '?'} cores`;
+  const load = () => `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
   const { value: manifest } = await nodeArtifacts().manifest();
   const download = Object.values(manifest.files).reduce((n, f) => n + f.size, 0);
 

@@ -48,6 +48,7 @@ struct helper {
   uint32_t req;
   struct proc *proc;  /* create/exec: the process it makes */
   int then_start;     /* run = create + start */
+  pid_t pid_for_reply; /* start after create: the container's pid for the answer */
   char id[128];
   char pidfile[96];
   char logfile[96];

@@ -229,12 +229,15 @@ void helper_exited(struct helper *h, int status) {
     if (h->then_start) {
       struct helper *n = NULL;
       char *argv[] = {CRUN, "start", h->id, NULL};
-      n = helper_start(argv, H_START, h->req, p, -1, -1, -1);
-      if (n) { snprintf(n->id, sizeof n->id, "%s", h->id); free(h); return; }
+      /* The start helper keeps the pid, not the proc: the container may exit (and its proc be
+       * freed) before `crun start` itself returns. */
+      n = helper_start(argv, H_START, h->req, NULL, -1, -1, -1);
+      if (n) { n->pid_for_reply = p->pid; snprintf(n->id, sizeof n->id, "%s", h->id); free(h); return; }
     }
   }
   char f[48] = "";
   if (h->proc) snprintf(f, sizeof f, ",\"pid\":%d", (int)h->proc->pid);
+  else if (h->pid_for_reply) snprintf(f, sizeof f, ",\"pid\":%d", (int)h->pid_for_reply);
   respond_ok(h->req, f);
   free(h);
 }

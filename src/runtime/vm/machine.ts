@@ -37,6 +37,8 @@ export interface BootReport {
   /** From start() to agent ready with the clock set. */
   readyMs: number;
   snapshotKey: string;
+  /** Where the time went: worker up, emulator ready (state inflated and loaded), agent answered. */
+  phases?: { workerMs: number; emulatorMs: number; inflateMs: number; agentMs: number };
   /** Set when this start saved a new snapshot: its stored (gzip) and raw sizes. */
   savedBytes?: number;
   savedRawBytes?: number;
@@ -58,6 +60,7 @@ export class Machine {
   private savedWaiter: ((m: Extract<WorkerToHost, { t: 'saved' }>) => void) | null = null;
   private startedWaiter: ((m: Extract<WorkerToHost, { t: 'started' }>) => void) | null = null;
   private readonly log: ((line: string) => void) | null;
+  private lastPhases: BootReport['phases'];
 
   private constructor(private readonly opts: MachineOptions) {
     const envTrace = isNode && /\bvm\b|^1$|^all$/.test((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.SKIFF_TRACE ?? '');
@@ -132,7 +135,7 @@ export class Machine {
     if (state) {
       try {
         await this.bootWith({ ...base, bios: bios.slice(0), state, stateEncoding: ENCODING }, true);
-        this.boot = { restored: true, readyMs: performance.now() - t0, snapshotKey: key };
+        this.boot = { restored: true, readyMs: performance.now() - t0, snapshotKey: key, phases: this.lastPhases };
         return;
       } catch (err) {
         // A state that does not load is dropped and the guest boots cold; the cause is traced.
@@ -146,7 +149,7 @@ export class Machine {
     }
     const [bzimage, initrd] = await Promise.all([artifacts.read(ARTIFACT_FILES.kernel), artifacts.read(ARTIFACT_FILES.initrd)]);
     await this.bootWith({ ...base, bios, bzimage, initrd }, false);
-    this.boot = { restored: false, readyMs: performance.now() - t0, snapshotKey: key };
+    this.boot = { restored: false, readyMs: performance.now() - t0, snapshotKey: key, phases: this.lastPhases };
     if (snapshots) {
       const saved = await this.saveSnapshot();
       await snapshots.put(key, saved.state);
@@ -158,7 +161,9 @@ export class Machine {
   private async bootWith(msg: BootMessage, restore: boolean): Promise<void> {
     const timeoutMs = this.opts.bootTimeoutMs ?? 60_000;
     const spawn = this.opts.spawnWorker ?? (await defaultWorker());
+    const tSpawn = performance.now();
     const w = await spawn();
+    const workerMs = performance.now() - tSpawn;
     this.worker = w;
     w.onMessage((m) => this.onWorker(m));
     w.onError((err) => this.crash(new SkiffError('VM', `the emulator worker died: ${err.message}`, { cause: err })));
@@ -170,18 +175,21 @@ export class Machine {
       await started;
       if (restore) {
         this.agent.resetTransport();
-        // The restored agent sits in poll(); ask it to introduce itself (again until it does).
-        const again = setInterval(() => this.agent.hello({ ask: true, timeoutMs: 1000 }).catch(() => {}), 500);
+        // The restored agent sits in poll(). HELLO and the clock go out together (one round trip
+        // instead of two); both are idempotent, so they are simply repeated if nothing comes back.
+        const again = setInterval(() => this.agent.hello({ ask: true, timeoutMs: 1000 }).catch(() => {}), 1000);
         try {
-          await this.agent.hello({ ask: true, timeoutMs });
+          await Promise.all([this.agent.hello({ ask: true, timeoutMs }), this.setClockRetrying()]);
         } finally {
           clearInterval(again);
         }
       } else {
         await hello;
+        // A cold guest's clock is the RTC's, to the second; set it to the millisecond.
+        await this.setClockRetrying();
       }
-      // A restored guest's clock is the snapshot's; a cold one's is the RTC's, to the second.
-      await this.agent.setClock(new Date());
+      const s = await started;
+      this.lastPhases = { workerMs, emulatorMs: s.ms, inflateMs: s.inflateMs, agentMs: performance.now() - tSpawn - workerMs - s.ms };
     })();
     ready.catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -193,6 +201,17 @@ export class Machine {
       await this.orCrash(Promise.race([ready, deadline]));
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  private async setClockRetrying(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.agent.request('set_clock', { epoch_ms: Date.now() }, 2000 * attempt);
+        return;
+      } catch (err) {
+        if (attempt === 3 || !(err instanceof SkiffError && /did not answer/.test(err.message))) throw err;
+      }
     }
   }
 

@@ -18,6 +18,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
     const t0 = performance.now();
     let initial: ArrayBuffer | undefined;
     if (m.state) initial = m.stateEncoding === 'gzip' ? await inflate(m.state) : m.state;
+    const inflateMs = performance.now() - t0;
     // Same devices on a cold boot and a restore: a state only loads into an identical machine.
     const emu = new V86({
       wasm_path: m.wasmPath,
@@ -64,7 +65,9 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       } else if (byte !== 13 && serial.length < 4096) serial += String.fromCharCode(byte);
     });
     emu.add_listener('emulator-ready', () => plainAgentPort(emu));
-    emu.add_listener('emulator-ready', () => ep.post({ t: 'started', restored: Boolean(initial), ms: performance.now() - t0 }));
+    // 'emulator-loaded', not 'emulator-ready': v86 sends ready before it applies initial_state,
+    // and console input sent in between lands in the fresh machine and is lost.
+    emu.add_listener('emulator-loaded' as 'emulator-ready', () => ep.post({ t: 'started', restored: Boolean(initial), ms: performance.now() - t0, inflateMs }));
     emu.add_listener('emulator-stopped', () => ep.post({ t: 'stopped' }));
   }
 

@@ -24,7 +24,8 @@ export type HostToWorker =
   | { t: 'stop' };
 
 export type WorkerToHost =
-  | { t: 'started'; restored: boolean; ms: number }
+  /** ms: boot message to emulator ready; inflateMs: decompressing the state (restore only). */
+  | { t: 'started'; restored: boolean; ms: number; inflateMs: number }
   | { t: 'console'; data: Uint8Array }
   | { t: 'serial'; line: string }
   | { t: 'p9'; id: number; data: Uint8Array }
