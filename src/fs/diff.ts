@@ -95,42 +95,50 @@ export function diffUpper(overlay: Overlay, options: DiffUpperOptions = {}): Tar
   const rootChanged =
     r.mode !== lowerRoot.mode || r.uid !== lowerRoot.uid || r.gid !== lowerRoot.gid || !sameXattrs(r.xattrs, lowerRoot.xattrs);
   if (rootChanged) out.push(inodeEntry('.', r)!);
-  /** `lowerHere`: the lower directory at this path (hidden or not), null if there is none. */
-  const walk = (dir: Inode, lowerHere: Inode | null, prefix: string): void => {
-    const children = dir.children!;
-    const names = sortedNames(children);
-    const visibleLower = dir.opaque ? null : lowerHere;
-    if (dir.opaque && lowerHere && lowerHere.children!.size > 0 && markers) out.push(whiteoutEntry(prefix + OPAQUE_MARKER));
-    // Whiteouts before their siblings, as the image spec asks of layer writers. Explicit
-    // whiteouts of a recreated directory also cover the names it recreates: whiteouts apply
-    // first, so `.wh.x` plus `x/` in one layer replaces x instead of merging into it.
-    const gone = new Set<string>();
-    for (const name of names) if (children.get(name)!.kind === 'whiteout') gone.add(name);
-    if (dir.opaque && lowerHere && !markers) for (const name of lowerHere.children!.keys()) gone.add(name);
-    for (const name of [...gone].sort(byCodeUnit)) out.push(whiteoutEntry(prefix + WHITEOUT_PREFIX + name));
-    for (const name of names) {
-      const i = children.get(name)!;
-      const path = prefix + name;
-      if (i.kind === 'whiteout') continue;
-      if (i.kind !== 'directory' && (upper.links.get(i) ?? 1) > 1) {
-        const first = firstPath.get(i);
-        if (first !== undefined) {
-          const h = baseHeader(path, 'hardlink', i);
-          h.linkname = first;
-          out.push({ header: h, data: EMPTY });
-          continue;
-        }
-        firstPath.set(i, path);
+  // Depth-first, parents first, with an explicit stack: container-made trees can be deeper than
+  // the call stack. `lowerHere` is the lower directory at a path (hidden or not), if any.
+  type Task = { enter: true; dir: Inode; lowerHere: Inode | null; prefix: string } | { enter: false; name: string; node: Inode; visibleLower: Inode | null; prefix: string };
+  const stack: Task[] = [{ enter: true, dir: r, lowerHere: lowerRoot, prefix: '' }];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (t.enter) {
+      const { dir, lowerHere, prefix } = t;
+      const children = dir.children!;
+      const names = sortedNames(children);
+      if (dir.opaque && lowerHere && lowerHere.children!.size > 0 && markers) out.push(whiteoutEntry(prefix + OPAQUE_MARKER));
+      // Whiteouts before their siblings, as the image spec asks of layer writers. Explicit
+      // whiteouts of a recreated directory also cover the names it recreates: whiteouts apply
+      // first, so `.wh.x` plus `x/` in one layer replaces x instead of merging into it.
+      const gone = new Set<string>();
+      for (const name of names) if (children.get(name)!.kind === 'whiteout') gone.add(name);
+      if (dir.opaque && lowerHere && !markers) for (const name of lowerHere.children!.keys()) gone.add(name);
+      for (const name of [...gone].sort(byCodeUnit)) out.push(whiteoutEntry(prefix + WHITEOUT_PREFIX + name));
+      const visibleLower = dir.opaque ? null : lowerHere;
+      for (let k = names.length - 1; k >= 0; k--) {
+        const node = children.get(names[k]!)!;
+        if (node.kind !== 'whiteout') stack.push({ enter: false, name: names[k]!, node, visibleLower, prefix });
       }
-      const e = inodeEntry(path, i);
-      if (e) out.push(e);
-      if (i.kind === 'directory') {
-        const l = visibleLower?.children!.get(name);
-        walk(i, l?.kind === 'directory' ? l : null, `${path}/`);
-      }
+      continue;
     }
-  };
-  walk(r, lowerRoot, '');
+    const { name, node: i, visibleLower, prefix } = t;
+    const path = prefix + name;
+    if (i.kind !== 'directory' && (upper.links.get(i) ?? 1) > 1) {
+      const first = firstPath.get(i);
+      if (first !== undefined) {
+        const h = baseHeader(path, 'hardlink', i);
+        h.linkname = first;
+        out.push({ header: h, data: EMPTY });
+        continue;
+      }
+      firstPath.set(i, path);
+    }
+    const e = inodeEntry(path, i);
+    if (e) out.push(e);
+    if (i.kind === 'directory') {
+      const l = visibleLower?.children!.get(name);
+      stack.push({ enter: true, dir: i, lowerHere: l?.kind === 'directory' ? l : null, prefix: `${path}/` });
+    }
+  }
   return out;
 }
 
@@ -148,7 +156,9 @@ function sameXattrs(a: ReadonlyMap<string, Uint8Array> | null, b: ReadonlyMap<st
 /** `docker diff`: A(dded), C(hanged) and D(eleted) paths of the upper tree, sorted by path. */
 export function changes(overlay: Overlay): Change[] {
   const out: Change[] = [];
-  const walk = (up: Inode, low: Inode | null, prefix: string): void => {
+  const stack: [up: Inode, low: Inode | null, prefix: string][] = [[overlay.upperTree.root, overlay.lowerTree.root, '']];
+  while (stack.length > 0) {
+    const [up, low, prefix] = stack.pop()!;
     const lowKids = low?.kind === 'directory' && !up.opaque ? low.children! : null;
     for (const [name, i] of up.children!) {
       const path = `${prefix}/${name}`;
@@ -158,44 +168,47 @@ export function changes(overlay: Overlay): Change[] {
         continue;
       }
       out.push({ kind: l ? 'C' : 'A', path });
-      if (i.kind === 'directory') walk(i, l, path);
+      if (i.kind === 'directory') stack.push([i, l, path]);
     }
     // An opaque directory hides every lower child it did not replace.
     if (up.opaque && low?.kind === 'directory') {
       for (const name of low.children!.keys()) if (!up.children!.has(name)) out.push({ kind: 'D', path: `${prefix}/${name}` });
     }
-  };
-  walk(overlay.upperTree.root, overlay.lowerTree.root, '');
+  }
   return out.sort((a, b) => byCodeUnit(a.path, b.path));
 }
 
 /** Every node of `fs` as tar entries, root ('./') first, parents before children, links kept. */
 export function* exportMerged(fs: FileSystem): Generator<TarEntry> {
   const seen = new Map<number, string>();
-  function* walk(dir: FsNode, prefix: string): Generator<TarEntry> {
-    const list = fs.readdir(dir).sort((a, b) => byCodeUnit(a.name, b.name));
-    for (const d of list) {
-      const node = fs.lookup(dir, d.name);
-      const s = fs.stat(node);
-      const path = prefix + d.name;
-      if (s.kind !== 'directory' && s.nlink > 1) {
-        const first = seen.get(s.ino);
-        if (first !== undefined) {
-          const h = baseHeader(path, 'hardlink', s);
-          h.linkname = first;
-          yield { header: h, data: EMPTY };
-          continue;
-        }
-        seen.set(s.ino, path);
-      }
-      const e = statEntry(fs, node, s, s.kind === 'directory' ? `${path}/` : path);
-      if (e) yield e;
-      if (s.kind === 'directory') yield* walk(node, `${path}/`);
-    }
-  }
   const root = fs.root();
   yield statEntry(fs, root, fs.stat(root), './')!;
-  yield* walk(root, '');
+  // Explicit stack (deep trees), children pushed in reverse so they come out in sorted order.
+  const stack: { dir: FsNode; name: string; prefix: string }[] = [];
+  const pushChildren = (dir: FsNode, prefix: string) => {
+    const list = fs.readdir(dir).sort((a, b) => byCodeUnit(b.name, a.name));
+    for (const d of list) stack.push({ dir, name: d.name, prefix });
+  };
+  pushChildren(root, '');
+  while (stack.length > 0) {
+    const { dir, name, prefix } = stack.pop()!;
+    const node = fs.lookup(dir, name);
+    const s = fs.stat(node);
+    const path = prefix + name;
+    if (s.kind !== 'directory' && s.nlink > 1) {
+      const first = seen.get(s.ino);
+      if (first !== undefined) {
+        const h = baseHeader(path, 'hardlink', s);
+        h.linkname = first;
+        yield { header: h, data: EMPTY };
+        continue;
+      }
+      seen.set(s.ino, path);
+    }
+    const e = statEntry(fs, node, s, s.kind === 'directory' ? `${path}/` : path);
+    if (e) yield e;
+    if (s.kind === 'directory') pushChildren(node, `${path}/`);
+  }
 }
 
 function statEntry(fs: FileSystem, node: FsNode, s: Stat, name: string): TarEntry | null {

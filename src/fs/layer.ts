@@ -37,6 +37,14 @@ export function emptyLayerTree(): LayerTree {
 export function applyLayer(base: LayerTree | null, entries: Iterable<TarEntry>, options: ApplyLayerOptions = {}): LayerTree {
   const b = new LayerBuilder(base ?? emptyLayerTree(), options);
   const list = Array.isArray(entries) ? (entries as TarEntry[]) : [...entries];
+  // A container's own saved upper may hold paths deeper than PATH_MAX (made with *at calls):
+  // refuse those in image layers only, never when reopening the container.
+  const pathMax = options.keepWhiteouts ? Infinity : undefined;
+  const entryParts = (name: string): string[] => {
+    const split = splitEntryPath(name, { pathMax });
+    if (!split.ok) throw invalid(name, split.rule);
+    return split.parts;
+  };
   // Whiteouts first: they only ever apply to what the lower layers hold.
   for (const entry of list) {
     const name = entry.header.name;
@@ -51,12 +59,6 @@ export function applyLayer(base: LayerTree | null, entries: Iterable<TarEntry>, 
     b.add(entry, parts);
   }
   return { root: b.root, links: b.links };
-}
-
-function entryParts(name: string): string[] {
-  const split = splitEntryPath(name);
-  if (!split.ok) throw invalid(name, split.rule);
-  return split.parts;
 }
 
 function isWhiteout(parts: string[]): boolean {
@@ -255,14 +257,18 @@ class LayerBuilder {
     if (this.links.size > 0) this.#unlinkTree(old);
   }
 
-  #unlinkTree(node: Inode): void {
-    const n = this.links.get(node);
-    if (n !== undefined) {
-      const links = this.#ownLinks();
-      if (n <= 2) links.delete(node);
-      else links.set(node, n - 1);
+  #unlinkTree(top: Inode): void {
+    const stack = [top];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      const n = this.links.get(node);
+      if (n !== undefined) {
+        const links = this.#ownLinks();
+        if (n <= 2) links.delete(node);
+        else links.set(node, n - 1);
+      }
+      if (node.children) for (const child of node.children.values()) stack.push(child);
     }
-    if (node.children) for (const child of node.children.values()) this.#unlinkTree(child);
   }
 
   #ownLinks(): Map<Inode, number> {

@@ -515,16 +515,25 @@ export class Overlay implements FileSystem {
    * it is about to live at another path, where its old lower directory must not show through.
    * (Whether it must hide a lower directory at its new path is the caller's business.)
    */
-  #copyUpTree(d: OverlayNode): void {
-    const up = this.#copyUp(d);
-    for (const name of this.#names(d)) {
-      const c = this.#child(d, name)!;
-      if (c.inode.kind === 'directory') this.#copyUpTree(c);
-      else this.#copyUp(c);
+  #copyUpTree(top: OverlayNode): void {
+    const stack = [top]; // not recursive: container-made trees can be deeper than the call stack
+    const done: OverlayNode[] = [];
+    while (stack.length > 0) {
+      const d = stack.pop()!;
+      this.#copyUp(d);
+      for (const name of this.#names(d)) {
+        const c = this.#child(d, name)!;
+        if (c.inode.kind === 'directory') stack.push(c);
+        else this.#copyUp(c);
+      }
+      done.push(d);
     }
-    for (const [name, i] of up.children!) if (i.kind === 'whiteout') up.children!.delete(name);
-    up.opaque = false;
-    d.lower = null;
+    // Only now: copying up hard-linked files looks their other names up through the merged view.
+    for (const d of done) {
+      const up = d.upper!;
+      for (const [name, i] of up.children!) if (i.kind === 'whiteout') up.children!.delete(name);
+      up.opaque = false;
+      d.lower = null;
+    }
   }
 }
-

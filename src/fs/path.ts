@@ -14,14 +14,15 @@ export const NAME_MAX = 255;
 export const PATH_MAX = 4096;
 const utf8 = new TextEncoder();
 
-export function splitEntryPath(path: string): PathCheck {
+export function splitEntryPath(path: string, options: { pathMax?: number } = {}): PathCheck {
+  const pathMax = options.pathMax ?? PATH_MAX;
   const checked = checkEntryPath(path);
   if (!checked.ok) return checked;
   // UTF-16 units take at most 3 UTF-8 bytes: only long names need the exact count.
   for (const part of checked.parts) {
     if (part.length > NAME_MAX / 3 && utf8.encode(part).length > NAME_MAX) return { ok: false, rule: `a name is longer than ${NAME_MAX} bytes` };
   }
-  if (path.length > PATH_MAX / 3 && utf8.encode(path).length > PATH_MAX) return { ok: false, rule: `path longer than ${PATH_MAX} bytes` };
+  if (path.length > pathMax / 3 && utf8.encode(path).length > pathMax) return { ok: false, rule: `path longer than ${pathMax} bytes` };
   return checked;
 }
 

@@ -7,17 +7,18 @@ export function hardLinkPaths(tree: LayerTree): Map<Inode, string[][]> {
   const map = new Map<Inode, string[][]>();
   const links = tree.links;
   if (links.size === 0) return map;
-  const walk = (dir: Inode, prefix: string[]): void => {
+  const stack: [Inode, string[]][] = [[tree.root, []]];
+  while (stack.length > 0) {
+    const [dir, prefix] = stack.pop()!;
     for (const [name, child] of dir.children!) {
-      if (child.kind === 'directory') walk(child, [...prefix, name]);
+      if (child.kind === 'directory') stack.push([child, [...prefix, name]]);
       else if (links.has(child)) {
         const list = map.get(child);
         if (list) list.push([...prefix, name]);
         else map.set(child, [[...prefix, name]]);
       }
     }
-  };
-  walk(tree.root, []);
+  }
   return map;
 }
 
@@ -25,12 +26,13 @@ export function hardLinkPaths(tree: LayerTree): Map<Inode, string[][]> {
 export function treeUsage(root: Inode): { bytes: number; inodes: number } {
   const seen = new Set<Inode>();
   let bytes = 0;
-  const walk = (node: Inode): void => {
-    if (seen.has(node) || node.kind === 'whiteout') return;
+  const stack = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (seen.has(node) || node.kind === 'whiteout') continue;
     seen.add(node);
     if (node.content) bytes += node.content.ownedBytes;
-    if (node.children) for (const child of node.children.values()) walk(child);
-  };
-  walk(root);
+    if (node.children) for (const child of node.children.values()) stack.push(child);
+  }
   return { bytes, inodes: seen.size };
 }
