@@ -53,6 +53,9 @@ describe('skiff CLI', () => {
     expect(inspect[0]).toMatchObject({ Id: v1.configDigest, RepoTags: ['app:latest'], Os: 'linux', Architecture: '386', RootFS: { Layers: [v1.layers[0]!.diffId] } });
     expect((await skiff('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}')).stdout).toBe(`app:latest ${v1.configDigest.slice(7, 19)}\n`);
     expect((await skiff('image', 'inspect', '--format', '{{.Id}} {{json .Config.Cmd}}', 'app')).stdout).toBe(`${v1.configDigest} ["sh"]\n`);
+    expect((await skiff('images', '-f', 'reference=ap*', '--format', '{{.Repository}}')).stdout).toBe('app\n');
+    expect((await skiff('images', '-f', 'dangling=true', '-q')).stdout).toBe('');
+    expect(await skiff('images', '-f', 'colour=red')).toMatchObject({ code: 1, stderr: expect.stringContaining("invalid filter 'colour'") });
     const hist = await skiff('history', 'app');
     expect(hist.stdout).toMatch(/IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT\n/);
     expect(hist.stdout).toContain('layer 0');

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { SkiffError } from '../../errors.ts';
 import type { Digest } from '../../oci/digest.ts';
+import type { ImageSummary } from '../../engine/images.ts';
 import { parseReference, familiarReference } from '../../oci/reference.ts';
 import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../format.ts';
 import { collectOpt, out, type CliIO } from '../io.ts';
@@ -50,9 +51,27 @@ async function load(io: CliIO, opts: { input?: string; quiet?: boolean }): Promi
   }
 }
 
-async function images(io: CliIO, reference: string | undefined, opts: { all?: boolean; quiet?: boolean; noTrunc?: boolean; digests?: boolean; format?: string }): Promise<void> {
+/** `--filter dangling=true|false`, `reference=<glob>`, `platform=os/arch`. */
+function imageFilter(filters: string[] | undefined): (r: ImageSummary) => boolean {
+  const tests: Array<(r: ImageSummary) => boolean> = [];
+  for (const f of filters ?? []) {
+    const i = f.indexOf('=');
+    const [k, v] = i < 0 ? [f, ''] : [f.slice(0, i), f.slice(i + 1)];
+    if (k === 'dangling') {
+      if (v !== 'true' && v !== 'false') throw new SkiffError('INVALID_ARGUMENT', `invalid filter 'dangling=${v}': expected true or false`);
+      tests.push((r) => (r.ref === undefined) === (v === 'true'));
+    } else if (k === 'reference') {
+      const re = new RegExp(`^${v.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.')}$`);
+      tests.push((r) => r.ref !== undefined && (re.test(`${r.repository}:${r.tag}`) || re.test(r.repository)));
+    } else if (k === 'platform') tests.push((r) => r.platform === v);
+    else throw new SkiffError('INVALID_ARGUMENT', `invalid filter '${k}' (supported: dangling, reference, platform)`);
+  }
+  return (r) => tests.every((t) => t(r));
+}
+
+async function images(io: CliIO, reference: string | undefined, opts: { all?: boolean; quiet?: boolean; noTrunc?: boolean; digests?: boolean; format?: string; filter?: string[] }): Promise<void> {
   const engine = await io.engine();
-  const rows = await engine.listImages(reference ? { reference } : {});
+  const rows = (await engine.listImages(reference ? { reference } : {})).filter(imageFilter(opts.filter));
   const id = (d: string): string => (opts.noTrunc ? d : shortId(d));
   if (opts.quiet) {
     out(io, [...new Set(rows.map((r) => id(r.id)))].join('\n'));
@@ -118,7 +137,8 @@ export function registerImageCommands(program: Command, image: Command, io: CliI
     .option('-q, --quiet', 'Only show image IDs')
     .option('--no-trunc', "Don't truncate output")
     .option('--digests', 'Show digests')
-    .option('--format <format>', '"table" or "json" (one JSON object per line)')
+    .option('-f, --filter <filter>', 'Filter output (dangling=true, reference=busy*, platform=linux/386)', collectOpt)
+    .option('--format <format>', '"table", "json" (one JSON object per line) or a Go-style template')
     .action((r, o) => images(io, r, { ...o, noTrunc: o.trunc === false }));
   addImages(program.command('images'));
   addImages(image.command('ls').alias('list'));
