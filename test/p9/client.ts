@@ -1,7 +1,10 @@
 /** A minimal 9P client for tests: encodes requests, runs them through P9Server.handle, decodes replies. */
 import { decode, decodeDirents, encode } from '../../src/p9/codec.ts';
 import { NOFID, type Dirent, type MessageOf, type RMessage, type TMessage } from '../../src/p9/messages.ts';
-import type { P9Server } from '../../src/p9/server.ts';
+import { applyLayer } from '../../src/fs/layer.ts';
+import { Overlay } from '../../src/fs/overlay.ts';
+import { P9Server, type P9ServerOptions } from '../../src/p9/server.ts';
+import { dir, file, symlink } from '../fs/helpers.ts';
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 export type Request = DistributiveOmit<TMessage, 'tag'>;
@@ -88,10 +91,16 @@ export class TestClient {
   }
 }
 
-import { applyLayer } from '../../src/fs/layer.ts';
-import { Overlay } from '../../src/fs/overlay.ts';
-import { P9Server as Server, type P9ServerOptions } from '../../src/p9/server.ts';
-import { dir, file, symlink } from '../fs/helpers.ts';
+
+/** Deterministic PRNG (mulberry32), so a failing fuzz case reproduces from its seed. */
+export function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 /** qid.path of inode `ino` in the export with this serial (the first export added is 1). */
 export const qpath = (ino: number, serial = 1) => serial * 2 ** 32 + 2 ** 31 + ino;
@@ -115,7 +124,7 @@ export function lowerTree() {
 /** Overlay over lowerTree(), exported as "rootfs", versioned and attached as fid 0. */
 export function setup(options: P9ServerOptions = {}) {
   const fs = new Overlay({ lower: lowerTree(), now: () => 1_700_000_000_000 });
-  const server = new Server({ now: () => 1_750_000_000_000, ...options });
+  const server = new P9Server({ now: () => 1_750_000_000_000, ...options });
   server.addExport('rootfs', fs);
   const c = new TestClient(server);
   c.version();

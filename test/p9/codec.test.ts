@@ -5,16 +5,7 @@ import {
 import { MessageCode, type Dirent } from '../../src/p9/messages.ts';
 import { Errno } from '../../src/fs/errno.ts';
 import { SAMPLES } from './samples.ts';
-
-/** Deterministic PRNG (mulberry32) so a failing fuzz case reproduces. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './client.ts';
 
 function withSize(bytes: Uint8Array): Uint8Array {
   new DataView(bytes.buffer, bytes.byteOffset).setUint32(0, bytes.length, true);

@@ -4,16 +4,7 @@ import { decode, encode } from '../../src/p9/codec.ts';
 import { OpenFlags, type RMessage, type TMessage } from '../../src/p9/messages.ts';
 import { P9Server } from '../../src/p9/server.ts';
 import { bytes, dumpFs } from '../fs/helpers.ts';
-import { setup } from './client.ts';
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng, setup } from './client.ts';
 
 describe('P9Server under hostile input', () => {
   it('answers random bytes with Rlerror, never an exception', () => {
