@@ -3,7 +3,7 @@
  * renameat, unlinkat, remove. No walk leaves its export: `..` at an export root stays there.
  */
 import { fsError } from '../fs/errno.ts';
-import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK } from '../fs/types.ts';
+import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, type FsNode } from '../fs/types.ts';
 import { qidOf } from './attr.ts';
 import {
   checkName, checkWritable, childPath, nodeFid, parentOf, type Fid, type Session,
@@ -118,11 +118,23 @@ function doRename(s: Session, from: Fid, fromName: string, to: Fid, toName: stri
   checkName(fromName);
   checkName(toName);
   if (from.exp !== to.exp) throw fsError('EXDEV', 'rename across exports');
-  from.exp.fs.rename(from.node, fromName, to.node, toName);
+  const { fs } = from.exp;
+  // rename(2) between two names of one inode does nothing, so no fid moves or loses its name.
+  const same = sameNode(() => fs.lookup(from.node, fromName), () => fs.lookup(to.node, toName));
+  fs.rename(from.node, fromName, to.node, toName);
+  if (same) return;
   const fromPath = childPath(from, fromName);
   const toPath = childPath(to, toName);
   if (fromPath && toPath) s.fids.renamed(from.exp, fromPath, toPath);
   else if (toPath) s.fids.unlinked(from.exp, toPath);
+}
+
+function sameNode(a: () => FsNode, b: () => FsNode): boolean {
+  try {
+    return a().ino === b().ino;
+  } catch {
+    return false;
+  }
 }
 
 export function rename(s: Session, msg: Trename): Rrename {

@@ -30,6 +30,13 @@ describe('P9Server namespace operations', () => {
     c.call({ type: 'Trenameat', olddirfid: 2, oldname: 'pw', newdirfid: 1, newname: 'hostname' });
     expect(readText(fs, 'etc/hostname')).toContain('root');
     expect(paths()).toMatchObject({ 3: ['etc', 'hostname'], 6: null });
+    // Renaming one name of an inode onto another name of it does nothing; both fids keep their names.
+    c.walk(ROOT, 7, 'etc');
+    c.call({ type: 'Tlink', dfid: 7, fid: 3, name: 'twin' });
+    c.walk(ROOT, 8, 'etc/twin');
+    c.call({ type: 'Trenameat', olddirfid: 7, oldname: 'hostname', newdirfid: 7, newname: 'twin' });
+    expect(paths()).toMatchObject({ 3: ['etc', 'hostname'], 8: ['etc', 'twin'] });
+    expect(resolve(fs, 'etc/hostname').ino).toBe(resolve(fs, 'etc/twin').ino);
     // Errors: missing source, bad names, the export root, a directory into itself.
     expect(c.errno({ type: 'Trenameat', olddirfid: 1, oldname: 'nope', newdirfid: 1, newname: 'x' })).toBe(Errno.ENOENT);
     expect(c.errno({ type: 'Trenameat', olddirfid: 1, oldname: 'hostname', newdirfid: 1, newname: 'a/b' })).toBe(Errno.EINVAL);
