@@ -5,7 +5,8 @@
  * `docker commit` uses it; a builder's RUN/COPY steps can too.
  */
 import { SkiffError } from '../errors.ts';
-import { gzip } from '../archive/index.ts';
+import { detectCompression, gzip } from '../archive/index.ts';
+import { applyLayer } from '../fs/layer.ts';
 import { putBlob } from '../content/store.ts';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/config.ts';
 import { chainIds, sha256Digest, type DiffID } from '../oci/digest.ts';
@@ -15,6 +16,7 @@ import { MediaType, layerCompression, layerMediaType } from '../oci/mediatypes.t
 import { normalizeReference } from '../oci/reference.ts';
 import type { EngineContext } from './context.ts';
 import { setTag } from './tags.ts';
+import { decompressLayer, scanLayer } from './tar-io.ts';
 import type { ImageRecord, LayerRecord } from './types.ts';
 
 export interface CommitImageOptions {
@@ -92,3 +94,35 @@ export async function commitImage(ctx: EngineContext, o: CommitImageOptions): Pr
   return record;
 }
 
+
+export interface ImportImageOptions {
+  /** The root filesystem tar: plain, gzip or zstd. */
+  data: Uint8Array;
+  ref?: string;
+  /** Default linux/386. */
+  platform?: { os: string; architecture: string };
+  changes?: Partial<ContainerConfig>;
+  message?: string;
+  /** Names the input in messages and history. */
+  name?: string;
+}
+
+/** `docker import`: the tar is checked like any layer (paths inside the root, no writes through symlinks ...). */
+export async function importImage(ctx: EngineContext, o: ImportImageOptions): Promise<ImageRecord> {
+  const what = o.name ?? 'import';
+  let tar: Uint8Array;
+  try {
+    tar = await decompressLayer(o.data, detectCompression(o.data.subarray(0, 4)));
+    applyLayer(null, (await scanLayer(tar, 'none')).entries);
+  } catch (err) {
+    const e = SkiffError.wrap(err, `importing ${what}`);
+    throw e.code === 'INTERNAL' || e.code === 'INVALID_ARGUMENT' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
+  }
+  return commitImage(ctx, {
+    parent: null, layer: tar, platform: o.platform ?? { os: 'linux', architecture: '386' },
+    ...(o.changes ? { config: o.changes } : {}),
+    history: { created_by: `skiff import ${what}`, ...(o.message ? { comment: o.message } : {}) },
+    ...(o.ref ? { tag: o.ref } : {}),
+    source: `import:${what}`,
+  });
+}

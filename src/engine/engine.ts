@@ -4,29 +4,27 @@
  */
 import { SkiffError } from '../errors.ts';
 import type { ContentStore } from '../content/store.ts';
+import type { Overlay } from '../fs/overlay.ts';
+import type { ContainerConfig } from '../oci/config.ts';
 import type { Digest } from '../oci/digest.ts';
 import { normalizeReference, parseReference } from '../oci/reference.ts';
-import type { Overlay } from '../fs/overlay.ts';
-import type { EngineContext } from './context.ts';
+import { commitImage, importImage, type ImportImageOptions } from './commit.ts';
 import {
   createContainerRecord, deleteContainerRecord, findContainer, openOverlay, saveUpper,
   type CreateContainerOptions,
 } from './containers.ts';
-import { exportEntries, upperDiff, fsChanges, type Change } from './fs-io.ts';
+import type { EngineContext } from './context.ts';
+import { exportEntries, fsChanges, upperDiff, type Change } from './fs-io.ts';
 import {
   diskUsage, history, inspectImage, listImages, loadConfig, pruneImages, removeImage, resolveImage,
   rollbackImage, tagImage, type DiskUsage, type HistoryRow, type ImageSummary, type RemoveResult,
 } from './images.ts';
 import { LayerCache } from './layers.ts';
-import { commitImage } from './commit.ts';
-import type { ContainerConfig } from '../oci/config.ts';
 import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/loader.ts';
 import { findImage } from './resolve.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
 import type { StateStore } from './state/store.ts';
-import { decompressLayer, scanLayer, writeTarChunks } from './tar-io.ts';
-import { detectCompression } from '../archive/index.ts';
-import { applyLayer } from '../fs/layer.ts';
+import { writeTarChunks } from './tar-io.ts';
 import type { ContainerId, ContainerRecord, ImageRecord, TagRecord, VolumeRecord } from './types.ts';
 import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVolume } from './volumes.ts';
 
@@ -273,27 +271,9 @@ export class Engine {
     return out;
   }
 
-  /**
-   * `docker import`: a root filesystem tar (plain, gzip or zstd) becomes a one-layer image. The
-   * tar is checked like any layer (paths inside the root, no writes through symlinks ...).
-   */
-  async importImage(options: { data: Uint8Array; ref?: string; platform?: { os: string; architecture: string }; changes?: Partial<ContainerConfig>; message?: string; name?: string }): Promise<ImageRecord> {
-    const what = options.name ?? 'import';
-    let tar: Uint8Array;
-    try {
-      tar = await decompressLayer(options.data, detectCompression(options.data.subarray(0, 4)));
-      applyLayer(null, (await scanLayer(tar, 'none')).entries);
-    } catch (err) {
-      const e = SkiffError.wrap(err, `importing ${what}`);
-      throw e.code === 'INTERNAL' || e.code === 'INVALID_ARGUMENT' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
-    }
-    return commitImage(this.ctx, {
-      parent: null, layer: tar, platform: options.platform ?? { os: 'linux', architecture: '386' },
-      ...(options.changes ? { config: options.changes } : {}),
-      history: { created_by: `skiff import ${what}`, ...(options.message ? { comment: options.message } : {}) },
-      ...(options.ref ? { tag: options.ref } : {}),
-      source: `import:${what}`,
-    });
+  /** `docker import`: a root filesystem tar (plain, gzip or zstd) becomes a one-layer image. */
+  importImage(options: ImportImageOptions): Promise<ImageRecord> {
+    return importImage(this.ctx, options);
   }
 
   // ---- volumes ----

@@ -6,7 +6,7 @@ export type { LoadArchiveOptions, LoadProgress, LoadResult, LoadedImage } from '
 export type { ArchiveFormat } from './save.ts';
 export type { Change } from './fs-io.ts';
 export type { ContainerId, ContainerRecord, ContainerState, ImageRecord, LayerRecord, ProcessSpec, TagRecord, VolumeRecord } from './types.ts';
-export type { CommitImageOptions } from './commit.ts';
+export type { CommitImageOptions, ImportImageOptions } from './commit.ts';
 export { commitImage } from './commit.ts';
 export type { Collection, StateStore, StateTx } from './state/store.ts';
 export { MemoryStateStore } from './state/memory.ts';
