@@ -16,7 +16,8 @@ import { build, defineConfig, type Plugin } from 'vite';
 const root = dirname(fileURLToPath(import.meta.url));
 const outDir = process.env['SKIFF_WEB_OUT'] ? resolve(process.env['SKIFF_WEB_OUT']) : join(root, 'dist');
 
-export const isolationHeaders = {
+/** SKIFF_NO_ISOLATION=1 serves without COOP/COEP, as a host that cannot set headers would. */
+export const isolationHeaders: Record<string, string> = process.env['SKIFF_NO_ISOLATION'] ? {} : {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'cross-origin',

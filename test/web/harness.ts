@@ -44,11 +44,17 @@ export function buildSite(): Promise<string> {
 
 export async function serveSite(o: { isolated?: boolean } = {}): Promise<Site> {
   const outDir = await buildSite();
-  const server = await preview({
-    configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error',
-    build: { outDir },
-    preview: { port: 0, strictPort: false, host: '127.0.0.1', ...(o.isolated === false ? { headers: {} } : {}) },
-  });
+  if (o.isolated === false) process.env['SKIFF_NO_ISOLATION'] = '1';
+  let server: PreviewServer;
+  try {
+    server = await preview({
+      configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error',
+      build: { outDir },
+      preview: { port: 0, strictPort: false, host: '127.0.0.1' },
+    });
+  } finally {
+    delete process.env['SKIFF_NO_ISOLATION'];
+  }
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('vite preview did not report a URL');
   return {

@@ -1,0 +1,155 @@
+/**
+ * `<skiff-run>` in chromium: the docs example page (several components, one engine worker), the
+ * element's contract (output, skiff-exit, skiff-error, editable command), the one-script-tag
+ * library build on a page of another origin, and a server without COOP/COEP headers.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, removeBuild, serveSite, watchConsole, type Browser, type Page, type Site } from './harness.ts';
+
+let site: Site;
+let plain: Site;
+let browser: Browser;
+
+beforeAll(async () => {
+  site = await serveSite();
+  plain = await serveSite({ isolated: false });
+  browser = await launch();
+}, 240_000);
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await plain?.close();
+  await removeBuild();
+});
+
+interface Outcome { exit?: number; error?: { code: string; message: string }; output: string }
+
+/** Waits for the element's next skiff-exit or skiff-error (or reads the one already recorded). */
+function outcome(page: Page, selector: string): Promise<Outcome> {
+  return page.evaluate((sel) => new Promise<Outcome>((resolve) => {
+    const el = document.querySelector(sel) as HTMLElement & { output: string; running: boolean };
+    const rec = (el as unknown as { __outcome?: Outcome }).__outcome;
+    if (rec && !el.running) return resolve(rec);
+    el.addEventListener('skiff-exit', (e) => resolve({ exit: (e as CustomEvent).detail.exitCode, output: el.output }), { once: true });
+    el.addEventListener('skiff-error', (e) => resolve({ error: (e as CustomEvent).detail, output: el.output }), { once: true });
+  }), selector);
+}
+
+/** Records every component's outcome as it happens (autorun may finish before we ask). */
+async function recordOutcomes(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    for (const type of ['skiff-exit', 'skiff-error']) {
+      document.addEventListener(type, (e) => {
+        const el = e.target as HTMLElement & { output: string };
+        const d = (e as CustomEvent).detail;
+        (el as unknown as { __outcome: unknown }).__outcome = type === 'skiff-exit' ? { exit: d.exitCode, output: el.output } : { error: d, output: el.output };
+      });
+    }
+  });
+}
+
+describe('docs example page', () => {
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    const ctx = await browser.newContext();
+    page = await ctx.newPage();
+    errors = watchConsole(page);
+    await recordOutcomes(page);
+    await page.goto(`${site.url}docs/example.html`);
+  }, 120_000);
+
+  it('autoruns the wasm component: output property and skiff-exit', async () => {
+    const r = await outcome(page, '#wasm');
+    expect(r.error).toBeUndefined();
+    expect(r.exit).toBe(0);
+    expect(r.output).toContain('Hello from WebAssembly!');
+    expect(r.output).toContain('GREETING=hello from skiff');
+  });
+
+  it('the Linux component prints hello, or reports the missing VM run path as skiff-error', async () => {
+    const r = await outcome(page, '#linux');
+    if (r.error) {
+      expect(r.error.code).toBe('UNSUPPORTED');
+      expect(r.error.message).toMatch(/skiff\/busybox.*Linux VM run path/);
+    } else {
+      expect(r.exit).toBe(0);
+      expect(r.output).toBe('hello from busybox\n');
+    }
+  });
+
+  it('Run with an edited command runs the new command', async () => {
+    const input = page.locator('#lua').locator('input');
+    await input.fill(`-e "print(6*7)"`);
+    const done = outcome(page, '#lua');
+    await page.locator('#lua').locator('button').click();
+    const r = await done;
+    expect(r).toMatchObject({ exit: 0, output: '42\n' });
+    await page.evaluate(() => { delete (document.querySelector('#lua') as unknown as { __outcome?: unknown }).__outcome; });
+    await input.fill(`-e "os.exit(3)"`);
+    const failed = outcome(page, '#lua');
+    await input.press('Enter');
+    expect(await failed).toMatchObject({ exit: 3 });
+  });
+
+  it('a bad image gives skiff-error with its code', async () => {
+    const r = await page.evaluate(() => new Promise<unknown>((resolve) => {
+      const el = document.createElement('skiff-run');
+      el.setAttribute('image', 'skiff/does-not-exist');
+      el.setAttribute('cmd', 'true');
+      el.addEventListener('skiff-error', (e) => resolve((e as CustomEvent).detail));
+      el.addEventListener('skiff-exit', (e) => resolve({ unexpectedExit: (e as CustomEvent).detail }));
+      document.body.append(el);
+      void (el as unknown as { run(): Promise<unknown> }).run();
+    }));
+    expect(r).toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('skiff/does-not-exist') });
+  });
+
+  it('all components share one engine worker', async () => {
+    expect(await page.locator('skiff-run').count()).toBeGreaterThanOrEqual(4);
+    const engines = page.workers().filter((w) => /engine-worker/.test(w.url()));
+    expect(engines).toHaveLength(1);
+    expect(errors.filter((e) => !e.includes('UNSUPPORTED'))).toEqual([]);
+  });
+});
+
+describe('the library build (dist/skiff-run.js) with one script tag', () => {
+  it('works on a page of another origin (worker from a blob URL, assets over CORS)', async () => {
+    // The host page is served by its own server: another origin (port) on loopback, as a docs
+    // site embedding skiff from a CDN would be.
+    const host = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!doctype html><title>docs</title><script type="module" src="${site.url}skiff-run.js"></script>
+        <skiff-run id="a" image="skiff/hello-wasm" cmd="from-another-origin" autorun></skiff-run>`);
+    });
+    await new Promise<void>((r) => host.listen(0, '127.0.0.1', () => r()));
+    const ctx = await browser.newContext();
+    try {
+      const page = await ctx.newPage();
+      await recordOutcomes(page);
+      await page.goto(`http://127.0.0.1:${(host.address() as AddressInfo).port}/guide.html`);
+      const r = await outcome(page, '#a');
+      expect(r.error).toBeUndefined();
+      expect(r.output).toContain('argv[1]=from-another-origin');
+      expect(new URL(page.url()).origin).not.toBe(new URL(site.url).origin);
+      expect(page.workers().map((w) => w.url())).toContainEqual(expect.stringMatching(/^blob:/));
+    } finally {
+      await ctx.close();
+      host.close();
+    }
+  });
+
+  it('works without COOP/COEP headers (no SharedArrayBuffer: wasm runs inline in the engine worker)', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await recordOutcomes(page);
+    await page.goto(`${plain.url}docs/example.html`);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    const r = await outcome(page, '#wasm');
+    expect(r).toMatchObject({ exit: 0, output: expect.stringContaining('Hello from WebAssembly!') });
+    await ctx.close();
+  });
+});
