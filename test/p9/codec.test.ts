@@ -110,6 +110,14 @@ describe('9P codec', () => {
       .toBe(Number.MAX_SAFE_INTEGER);
   });
 
+  it('decodes a message that sits inside a larger buffer', () => {
+    const msg = { type: 'Twalk', tag: 5, fid: 1, newfid: 2, wnames: ['usr', 'bin'] } as const;
+    const bytes = encode(msg);
+    const big = new Uint8Array(bytes.length + 10).fill(0xee);
+    big.set(bytes, 3);
+    expect(decode(big.subarray(3, 3 + bytes.length))).toEqual(msg);
+  });
+
   it('keeps a leading BOM and NULs in strings byte-exact', () => {
     const msg = { type: 'Tlcreate', tag: 1, fid: 1, name: '\ufeffa\0b', flags: 0, mode: 0, gid: 0 } as const;
     expect(decode(encode(msg))).toEqual(msg);
