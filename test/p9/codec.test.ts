@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decode, decodeDirents, decodeErrorTag, encode, encodeDirents, messageName, P9DecodeError,
 } from '../../src/p9/codec.ts';
-import { MessageCode, type Dirent } from '../../src/p9/messages.ts';
+import { MessageCode, type Dirent, type Message } from '../../src/p9/messages.ts';
 import { Errno } from '../../src/fs/errno.ts';
 import { SAMPLES } from './samples.ts';
 import { rng } from './client.ts';
@@ -111,7 +111,7 @@ describe('9P codec', () => {
   });
 
   it('decodes a message that sits inside a larger buffer', () => {
-    const msg = { type: 'Twalk', tag: 5, fid: 1, newfid: 2, wnames: ['usr', 'bin'] } as const;
+    const msg: Message = { type: 'Twalk', tag: 5, fid: 1, newfid: 2, wnames: ['usr', 'bin'] };
     const bytes = encode(msg);
     const big = new Uint8Array(bytes.length + 10).fill(0xee);
     big.set(bytes, 3);
