@@ -30,6 +30,8 @@ export interface StorageInfo {
 export interface InitInfo {
   /** Images loaded from the bundle by this init (first visit), by name. */
   seeded: string[];
+  /** Why seeding stopped early (quota, offline); the engine still works with what is stored. */
+  seedError?: { code: string; message: string };
   crossOriginIsolated: boolean;
   storage: StorageInfo;
   capabilities: Capabilities;

@@ -110,6 +110,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
       const info = await client.ready;
       progress.done();
       if (info.seeded.length) write(`Loaded bundled images: ${info.seeded.join(', ')}\n`);
+      if (info.seedError) write(`\x1b[31mError: ${info.seedError.message}\x1b[0m\n`);
       if (status) {
         status.textContent = `ready · ${info.crossOriginIsolated ? 'cross-origin isolated' : 'not isolated (no SharedArrayBuffer: wasm runs inline)'}`;
         status.dataset['state'] = 'ready';

@@ -6,6 +6,7 @@
 import type { Engine } from '../../engine/engine.ts';
 import { SkiffError } from '../../errors.ts';
 import type { Capabilities, EngineApi, InitInfo, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
+import { toSkiffError } from '../rpc/errors.ts';
 import { openBrowserEngine } from './open-engine.ts';
 import { isWasmImage, runWasiContainer } from './run-wasi.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
@@ -55,9 +56,18 @@ export function createEngineService(): EngineApi {
       }));
       b.catch(() => { opened = undefined; });
       await b;
-      const seeded = o.seedBundled === false ? [] : await (seeding ??= seeder!(onSeed).finally(() => { seeding = undefined; }));
+      let seeded: string[] = [];
+      let seedError: InitInfo['seedError'];
+      if (o.seedBundled !== false) {
+        try {
+          seeded = await (seeding ??= seeder!(onSeed).finally(() => { seeding = undefined; }));
+        } catch (err) {
+          const e = toSkiffError(explainStorageError(err, await storageInfo().catch(() => undefined)));
+          seedError = { code: e.code, message: `loading the bundled images: ${e.message}` };
+        }
+      }
       return {
-        seeded,
+        seeded, ...(seedError ? { seedError } : {}),
         crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
         storage: await storageInfo(),
         capabilities: await capabilities(),

@@ -52,9 +52,12 @@ function isQuota(err: unknown): boolean {
 /** Quota errors become one clear STORAGE error; everything else passes through unchanged. */
 export function explainStorageError(err: unknown, info?: StorageInfo): unknown {
   if (!isQuota(err)) return err;
-  const used = info?.usage !== undefined && info.quota !== undefined ? ` (${mb(info.usage)} of ${mb(info.quota)} used)` : '';
-  const what = isSkiffError(err) ? err.message : (err as Error)?.message ?? String(err);
-  return new SkiffError('STORAGE', `the browser's storage quota for this site is full${used}: nothing was stored; remove images (rmi) or containers (rm) and retry. (${what})`, { cause: err });
+  // The estimate is only worth showing when it explains the failure (it can lag or be overridden).
+  const used = info?.usage !== undefined && info.quota ? info.usage / info.quota > 0.8 ? ` (${mb(info.usage)} of ${mb(info.quota)} used)` : '' : '';
+  let what = isSkiffError(err) ? err.message : (err as Error)?.message ?? String(err);
+  const cause = (err as { cause?: Error }).cause;
+  if (/:\s*$/.test(what) && cause?.name) what = `${what.trimEnd()} ${cause.name}`;
+  return new SkiffError('STORAGE', `the browser's storage quota for this site is full${used}: this was not stored; remove images (rmi) or containers (rm) and retry. (${what})`, { cause: err });
 }
 
 function mb(n: number): string {

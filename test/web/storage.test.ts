@@ -1,0 +1,79 @@
+/**
+ * Storage limits in chromium, for real: the origin's quota is cut with the DevTools protocol
+ * (Storage.overrideQuotaForOrigin) so IndexedDB throws QuotaExceededError. Seeding and loading
+ * must then fail with one clear message, keep what was stored, and recover once there is room.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { makeArchives, type Archives } from './fixtures.ts';
+import { launch, removeBuild, serveSite, type Browser, type Page, type Site } from './harness.ts';
+
+let site: Site;
+let browser: Browser;
+let archives: Archives;
+
+beforeAll(async () => {
+  [site, archives] = await Promise.all([serveSite(), makeArchives()]);
+  browser = await launch();
+}, 240_000);
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await removeBuild();
+});
+
+interface PageHandle { execute(line: string): Promise<number>; text(): string; idle(): Promise<void> }
+
+async function ready(page: Page): Promise<void> {
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.getAttribute('data-state') ?? ''), null, { timeout: 90_000 });
+  await page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.idle());
+}
+
+async function sh(page: Page, line: string): Promise<{ status: number; out: string }> {
+  return page.evaluate(async (l) => {
+    const p = (globalThis as unknown as { skiffPage: PageHandle }).skiffPage;
+    await p.idle();
+    const before = p.text().length;
+    const status = await p.execute(l);
+    return { status, out: p.text().slice(before) };
+  }, line);
+}
+
+function repos(out: string): string[] {
+  return out.split('\n').slice(1).map((l) => l.split(/\s+/)[0]!).filter((r) => r.startsWith('skiff/')).sort();
+}
+
+it('a full quota is a clear error; what was stored stays; more room lets seeding finish', async () => {
+  const ctx = await browser.newContext();
+  try {
+    const page = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(page);
+    const origin = new URL(site.url).origin;
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 3_000_000 });
+    await page.goto(site.url);
+    await ready(page);
+    const text = await page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text());
+    expect(text).toMatch(/Error: loading the bundled images: the browser's storage quota for this site is full: this was not stored; remove images \(rmi\)/);
+    expect(text).toContain('QuotaExceededError');
+    const partial = repos((await sh(page, 'images')).out);
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(5);
+
+    // A load that does not fit fails the same way and loses nothing.
+    const r = await page.evaluate(async (b64) => {
+      const bin = atob(b64);
+      const data = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) data[i] = bin.charCodeAt(i);
+      const api = (globalThis as unknown as { skiffPage: { client: { load(f: Blob, o: { name: string }): Promise<unknown> } } }).skiffPage.client;
+      try { await api.load(new Blob([data]), { name: 'big.tar' }); return 'loaded'; } catch (e) { return { code: (e as { code: string }).code, message: (e as Error).message }; }
+    }, archives.valid.toString('base64'));
+    expect(r).toMatchObject({ code: 'STORAGE', message: expect.stringContaining('storage quota for this site is full') });
+    expect(repos((await sh(page, 'images')).out)).toEqual(partial);
+
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 500_000_000 });
+    await page.reload();
+    await ready(page);
+    expect(repos((await sh(page, 'images')).out)).toEqual(['skiff/busybox', 'skiff/hello-wasm', 'skiff/lua-wasm', 'skiff/sqlite-wasm', 'skiff/tools']);
+  } finally {
+    await ctx.close();
+  }
+});
