@@ -126,8 +126,9 @@ describe('skiff CLI', () => {
     expect(JSON.parse(raw).config.digest).toBe(v1.configDigest);
     const df = await skiff('system', 'df');
     expect(df.stdout).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+2\s+0\s+/);
-    const prune = await skiff('image', 'prune', '-a', '-f');
-    expect(prune.stdout).toMatch(/Total reclaimed space: [\d.]+kB/);
+    expect((await skiff('image', 'prune', '-f')).stdout).toMatch(/Total reclaimed space: /);
+    const prune = await skiff('system', 'prune', '-a', '-f');
+    expect(prune.stdout).toMatch(/^Deleted Images:\nuntagged: app:latest\n(deleted: sha256:[0-9a-f]{64}\n)+\nTotal reclaimed space: [\d.]+kB\n$/);
     expect((await skiff('images', '-q')).stdout).toBe('');
   });
 

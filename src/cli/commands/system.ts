@@ -1,6 +1,7 @@
 /** system df, and the `demo` that `npm start` runs until the browser page exists. */
 import type { Command } from 'commander';
 import { SkiffError } from '../../errors.ts';
+import { familiarReference, parseReference } from '../../oci/reference.ts';
 import { formatRows, humanSize, renderTemplate, table } from '../format.ts';
 import { out, type CliIO } from '../io.ts';
 import { containerView } from './containers.ts';
@@ -16,6 +17,22 @@ export function registerSystemCommands(program: Command, system: Command, io: Cl
       const formatted = formatRows(o.format, rows.map(([type, r]) => ({ Type: type, TotalCount: String(r.total), Active: String(r.active), Size: humanSize(r.size), Reclaimable: `${humanSize(r.reclaimable)}${pct(r)}` })));
       if (formatted !== undefined) return void io.stdout.write(formatted);
       out(io, table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], rows.map(([type, r]) => [type, String(r.total), String(r.active), humanSize(r.size), `${humanSize(r.reclaimable)}${pct(r)}`])));
+    });
+
+  system.command('prune')
+    .description('Remove stopped containers, dangling images (all unused with -a) and, with --volumes, unused anonymous volumes')
+    .option('-a, --all', 'Remove all unused images, not just dangling ones')
+    .option('--volumes', 'Prune anonymous volumes')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(async (o) => {
+      const engine = await io.engine();
+      const c = await engine.pruneContainers();
+      const v = o.volumes ? await engine.pruneVolumes() : { deleted: [], reclaimed: 0 };
+      const i = await engine.pruneImages({ all: o.all ?? false });
+      if (c.deleted.length) out(io, `Deleted Containers:\n${c.deleted.join('\n')}\n\n`);
+      if (v.deleted.length) out(io, `Deleted Volumes:\n${v.deleted.join('\n')}\n\n`);
+      if (i.deleted.length + i.untagged.length) out(io, `Deleted Images:\n${[...i.untagged.map((t) => `untagged: ${familiarReference(parseReference(t))}`), ...i.deleted.map((d) => `deleted: ${d}`)].join('\n')}\n\n`);
+      out(io, `Total reclaimed space: ${humanSize(c.reclaimed + v.reclaimed + i.reclaimed)}`);
     });
 
   program.command('inspect')
