@@ -1,0 +1,266 @@
+/**
+ * The VM backend of the engine's `ContainerRuntime` (runtime/types.ts): one guest Machine per
+ * runtime, booted (or restored from its snapshot) on first use and shared by every container, and
+ * one P9Server beside it with an export per container root, per container's /etc files and per
+ * volume. The agent mounts the server's export directory once at /run/skiff/9p; a container's
+ * config.json then names its exports there directly (root.path, bind sources), so a start costs a
+ * single agent round trip (`run`: write config.json, crun create, crun start).
+ *
+ * Where the emulator runs (`thread`): on Node, in the engine's own thread (worker-inline.ts), so a
+ * 9P request reaches the overlays the engine owns with a function call; in the browser, in a Web
+ * Worker with each 9P message relayed to this thread.
+ */
+import { SkiffError } from '../../errors.ts';
+import type { FileSystem } from '../../fs/types.ts';
+import { P9Server, type P9ServerOptions } from '../../p9/server.ts';
+import { buildContainerBundle } from '../spec/container.ts';
+import { buildExecProcess } from '../spec/exec.ts';
+import type { RuntimeSpec } from '../spec/types.ts';
+import { cleanPath } from '../spec/volumes.ts';
+import type { ContainerRuntime, ExecRequest, ExitStatus, MountedVolume, ProcessIO, RuntimeProcess, StartContainerRequest } from '../types.ts';
+import type { AgentProcess } from './agent-process.ts';
+import { etcExport, initExport } from './exports.ts';
+import { Machine, type MachineOptions } from './machine.ts';
+import { signalName, signalNumber } from './signals.ts';
+import type { VmWorkerHandle } from './worker-handle.ts';
+
+/** Where the agent mounts the 9P server's directory of exports (vm-images/agent/PROTOCOL.md). */
+export const GUEST_9P_ROOT = '/run/skiff/9p';
+const INIT_EXPORT = 'skiff-init';
+
+export interface VmRuntimeOptions {
+  /** Passed to Machine.start (artifacts, snapshots, memory, trace ...). */
+  machine?: Omit<MachineOptions, 'handle9p'>;
+  /** 'inline': the emulator in this thread (Node default); 'worker': a worker (browser default). */
+  thread?: 'inline' | 'worker';
+  p9?: P9ServerOptions;
+  /** The 9P mount's msize (the agent's default is 128 KiB). */
+  msize?: number;
+  /** crun's cgroup for container `id` is `${cgroupParent}/${id}`. Default "/skiff". */
+  cgroupParent?: string;
+}
+
+/** A RuntimeProcess that also knows its pid in the guest's root pid namespace. */
+export interface VmProcess extends RuntimeProcess {
+  readonly pid: number;
+}
+
+interface Running {
+  id: string;
+  spec: RuntimeSpec;
+  rootfs: FileSystem;
+  exports: string[];
+  volumes: FileSystem[];
+  main: AgentProcess;
+}
+
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
+  && typeof (globalThis as { window?: unknown }).window === 'undefined';
+const nodeOnly = (name: string) => import(/* @vite-ignore */ name);
+
+export class VmRuntime implements ContainerRuntime {
+  readonly name = 'vm' as const;
+  readonly server: P9Server;
+  private machineP: Promise<Machine> | null = null;
+  private readonly running = new Map<string, Running>();
+  /** One export per volume filesystem, shared by the containers that mount it. */
+  private readonly volumeExports = new Map<FileSystem, { name: string; refs: number }>();
+  private nextVolume = 1;
+
+  constructor(private readonly options: VmRuntimeOptions = {}) {
+    this.server = new P9Server(options.p9 ?? {});
+  }
+
+  /** The guest, booted or restored on first call; a crashed one is replaced on the next call. */
+  machine(): Promise<Machine> {
+    this.machineP ??= this.boot();
+    return this.machineP;
+  }
+
+  /** True once a machine is up (or coming up). */
+  get started(): boolean {
+    return this.machineP !== null;
+  }
+
+  private async boot(): Promise<Machine> {
+    const thread = this.options.thread ?? (isNode ? 'inline' : 'worker');
+    let spawnWorker: (() => Promise<VmWorkerHandle>) | undefined = this.options.machine?.spawnWorker;
+    if (!spawnWorker && thread === 'inline') {
+      spawnWorker = ((await nodeOnly('./worker-inline.ts')) as typeof import('./worker-inline.ts')).spawnInlineVmWorker;
+    }
+    const p = (async () => {
+      const m = await Machine.start({ ...this.options.machine, ...(spawnWorker ? { spawnWorker } : {}), handle9p: (req) => this.server.handle(req) });
+      m.onCrash(() => this.forgetMachine(m));
+      this.server.addExport(INIT_EXPORT, initExport(), { readOnly: true });
+      // The export directory is mounted once; containers name their exports under it.
+      await m.agent.mount({ export: INIT_EXPORT, target: '/run/skiff/init', ...(this.options.msize ? { msize: this.options.msize } : {}) });
+      return m;
+    })();
+    p.catch(() => {
+      if (this.machineP === p) this.machineP = null;
+      if (this.server.lookupExport(INIT_EXPORT)) this.server.removeExport(INIT_EXPORT);
+    });
+    return p;
+  }
+
+  private forgetMachine(m: Machine): void {
+    void m;
+    this.machineP = null;
+    for (const id of [...this.running.keys()]) this.dropExports(id);
+    if (this.server.lookupExport(INIT_EXPORT)) this.server.removeExport(INIT_EXPORT);
+  }
+
+  async start(req: StartContainerRequest): Promise<VmProcess> {
+    if (this.running.has(req.id)) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is already running`);
+    const m = await this.machine();
+    const id = req.id;
+    const rootName = `c-${id}`;
+    const etcName = `e-${id}`;
+    const run = { ...req.run, tty: req.tty };
+    const byDest = new Map<string, MountedVolume>(req.volumes.map((v) => [cleanPath(v.destination), v]));
+    const volumeFor = (dest: string): MountedVolume => {
+      const v = byDest.get(cleanPath(dest));
+      if (!v) throw new SkiffError('INTERNAL', `container ${id.slice(0, 12)}: the volume at ${dest} was not resolved to a filesystem`);
+      return v;
+    };
+    const rec: Running = { id, spec: undefined as unknown as RuntimeSpec, rootfs: req.rootfs, exports: [], volumes: [], main: undefined as unknown as AgentProcess };
+    this.running.set(id, rec);
+    try {
+      const bundle = buildContainerBundle({
+        id, image: req.image, run, rootfs: req.rootfs,
+        paths: {
+          root: `${GUEST_9P_ROOT}/${rootName}`,
+          etcDir: `${GUEST_9P_ROOT}/${etcName}`,
+          volume: (v) => `${GUEST_9P_ROOT}/${this.volumeExport(rec, volumeFor(v.destination).fs)}`,
+          init: `${GUEST_9P_ROOT}/${INIT_EXPORT}/docker-init`,
+        },
+        anonymousVolumeName: (dest) => volumeFor(dest).source,
+        cgroupsPath: `${this.options.cgroupParent ?? '/skiff'}/${id}`,
+        ...(req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
+      });
+      rec.spec = bundle.spec;
+      this.server.addExport(rootName, req.rootfs);
+      rec.exports.push(rootName);
+      this.server.addExport(etcName, etcExport(bundle.etcFiles));
+      rec.exports.push(etcName);
+      const main = await m.agent.run({
+        id, bundle: `/run/skiff/c/${id}`, config: bundle.spec, tty: req.tty,
+        ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
+      });
+      rec.main = main;
+      return processOf(main, req.io, req.tty);
+    } catch (err) {
+      this.dropExports(id);
+      this.running.delete(id);
+      await m.agent.delete({ id, force: true }).catch(() => {});
+      throw SkiffError.wrap(err, `starting container ${id.slice(0, 12)}`);
+    }
+  }
+
+  async exec(req: ExecRequest): Promise<VmProcess> {
+    const rec = this.running.get(req.id);
+    if (!rec || !rec.main || rec.main.exit) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is not running`);
+    const m = await this.machine();
+    const process = buildExecProcess({
+      container: rec.spec, cmd: req.args, rootfs: rec.rootfs, tty: req.tty,
+      ...(req.env ? { env: req.env } : {}), ...(req.user ? { user: req.user } : {}), ...(req.workdir ? { workdir: req.workdir } : {}),
+      ...(req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
+    });
+    try {
+      const p = await m.agent.exec({
+        id: req.id, process, tty: req.tty,
+        ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
+      });
+      return processOf(p, req.io, req.tty);
+    } catch (err) {
+      throw SkiffError.wrap(err, `exec in container ${req.id.slice(0, 12)}`);
+    }
+  }
+
+  async release(id: string): Promise<void> {
+    const rec = this.running.get(id);
+    if (!rec) return;
+    this.running.delete(id);
+    const m = this.machineP ? await this.machineP.catch(() => null) : null;
+    if (m && m.state === 'running') {
+      await m.agent.delete({ id, force: true }).catch(() => {});
+    }
+    this.dropExports(id, rec);
+  }
+
+  async shutdown(): Promise<void> {
+    const p = this.machineP;
+    this.machineP = null;
+    for (const id of [...this.running.keys()]) this.dropExports(id);
+    this.running.clear();
+    if (p) await (await p.catch(() => null))?.shutdown();
+  }
+
+  /** Container ids this runtime is running (or has not released). */
+  get containers(): string[] {
+    return [...this.running.keys()];
+  }
+
+  private volumeExport(rec: Running, fs: FileSystem): string {
+    let e = this.volumeExports.get(fs);
+    if (!e) {
+      e = { name: `v-${this.nextVolume++}`, refs: 0 };
+      this.server.addExport(e.name, fs);
+      this.volumeExports.set(fs, e);
+    }
+    if (!rec.volumes.includes(fs)) {
+      e.refs++;
+      rec.volumes.push(fs);
+    }
+    return e.name;
+  }
+
+  private dropExports(id: string, rec = this.running.get(id)): void {
+    if (!rec) return;
+    for (const name of rec.exports.splice(0)) if (this.server.lookupExport(name)) this.server.removeExport(name);
+    for (const fs of rec.volumes.splice(0)) {
+      const e = this.volumeExports.get(fs);
+      if (e && --e.refs <= 0) {
+        this.volumeExports.delete(fs);
+        if (this.server.lookupExport(e.name)) this.server.removeExport(e.name);
+      }
+    }
+  }
+}
+
+/** The agent's process as a RuntimeProcess: stdio forwarded, the exit mapped to Docker's terms. */
+function processOf(p: AgentProcess, io: ProcessIO, tty: boolean): VmProcess {
+  p.stdout.on((c) => { if (c) io.onStdout(c); });
+  p.stderr.on((c) => { if (c) (tty ? io.onStdout(c) : io.onStderr(c)); });
+  const wait = p.wait().then(
+    (s): ExitStatus => ({ exitCode: s.exitCode, oomKilled: s.oomKilled, ...(s.signal ? { signal: signalName(s.signal) } : {}) }),
+    (err): ExitStatus => ({ exitCode: 255, oomKilled: false, error: err instanceof Error ? err.message : String(err) }),
+  );
+  return {
+    pid: p.pid,
+    writeStdin: (chunk) => p.write(chunk),
+    closeStdin: () => { if (!tty) p.closeStdin(); },
+    kill: async (signal) => {
+      if (p.exit) return;
+      try {
+        await p.signal(signalNumber(signal));
+      } catch (err) {
+        if (p.exit) return; // it ended meanwhile
+        throw err;
+      }
+    },
+    resize: async (size) => { if (tty && !p.exit) await p.resize(size); },
+    wait: () => wait,
+  };
+}
+
+/**
+ * Docker's exit code for a container that could not start: 127 when the command does not exist,
+ * 126 when it cannot be executed, else 125 (skiff's own failure).
+ */
+export function startFailureExitCode(err: unknown): number {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/not found in \$PATH|executable file .* not found|No such file or directory/i.test(msg) && /exec|executable|crun/.test(msg)) return 127;
+  if (/permission denied|EACCES/i.test(msg) && /exec|crun/.test(msg)) return 126;
+  return 125;
+}

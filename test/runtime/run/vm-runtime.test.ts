@@ -1,0 +1,186 @@
+/**
+ * VmRuntime on the real guest (our kernel, agent and crun) with the bundled skiff/busybox image:
+ * each container's root is an engine Overlay served by the runtime's P9Server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryContentStore } from '../../../src/content/memory.ts';
+import { bundledFromDir, defaultBundledDir } from '../../../src/engine/bundled.ts';
+import { Engine } from '../../../src/engine/engine.ts';
+import { MemoryStateStore } from '../../../src/engine/state/memory.ts';
+import type { Overlay } from '../../../src/fs/overlay.ts';
+import type { FileSystem } from '../../../src/fs/types.ts';
+import { Overlay as OverlayClass } from '../../../src/fs/overlay.ts';
+import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
+import type { ExitStatus, MountedVolume, StartContainerRequest } from '../../../src/runtime/types.ts';
+import { VmRuntime, type VmProcess } from '../../../src/runtime/vm/container-runtime.ts';
+
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+let engine: Engine;
+let rt: VmRuntime;
+let image: StartContainerRequest['image'];
+
+function read(fs: FileSystem, path: string): string {
+  let n = fs.root();
+  for (const p of path.split('/').filter(Boolean)) n = fs.lookup(n, p);
+  return dec.decode(fs.read(n, 0, fs.stat(n).size));
+}
+function exists(fs: FileSystem, path: string): boolean {
+  try { read(fs, path); return true; } catch { return false; }
+}
+
+interface Started { id: string; rootfs: Overlay; proc: VmProcess; out: () => string; err: () => string }
+
+async function start(cmd: string[], flags: RunFlags = {}, extra: Partial<StartContainerRequest> = {}): Promise<Started> {
+  const rec = await engine.createContainer({ image: 'skiff/busybox', cmd });
+  const rootfs = await engine.containerFs({ id: rec.id });
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const proc = await rt.start({
+    id: rec.id, rootfs, image, run: parseRunFlags({ ...flags, cmd }), volumes: [], tty: Boolean(flags.tty), openStdin: Boolean(flags.interactive),
+    io: { onStdout: (c) => out.push(c.slice()), onStderr: (c) => err.push(c.slice()) },
+    ...extra,
+  });
+  const join = (xs: Uint8Array[]) => xs.map((x) => dec.decode(x)).join('');
+  return { id: rec.id, rootfs, proc, out: () => join(out), err: () => join(err) };
+}
+
+async function run(cmd: string[], flags: RunFlags = {}, extra: Partial<StartContainerRequest> = {}): Promise<{ status: ExitStatus; out: string; err: string; rootfs: Overlay }> {
+  const s = await start(cmd, flags, extra);
+  const status = await s.proc.wait();
+  await rt.release(s.id);
+  return { status, out: s.out(), err: s.err(), rootfs: s.rootfs };
+}
+
+beforeAll(async () => {
+  engine = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()) });
+  image = (await engine.imageConfig({ ref: 'skiff/busybox' })).config ?? {};
+  rt = new VmRuntime();
+  await rt.machine();
+}, 240_000);
+
+afterAll(async () => {
+  await rt?.shutdown();
+});
+
+describe('VmRuntime on the guest', () => {
+  it('runs echo hello: output, exit code, PID 1, hostname and env', async () => {
+    const r = await run(['sh', '-c', 'echo hello; echo pid=$$; hostname; echo $FOO; cat /etc/hostname; exit 3'], { env: ['FOO=bar'], hostname: 'boxy' });
+    expect(r.err).toBe('');
+    expect(r.out).toBe('hello\npid=1\nboxy\nbar\nboxy\n');
+    expect(r.status).toEqual({ exitCode: 3, oomKilled: false });
+    // Every export of that container is gone again.
+    expect(rt.server.exportNames().filter((n) => n !== 'skiff-init')).toEqual([]);
+  }, 60_000);
+
+  it('lands writes, deletes and renames in the container overlay', async () => {
+    const r = await run(['sh', '-c', 'set -e; echo new > /new.txt; mkdir -p /a/b; echo deep > /a/b/f; mv /a/b /a/c; rm /bin/vi; ls /a/c']);
+    expect(r.err).toBe('');
+    expect(r.out).toBe('f\n');
+    expect(read(r.rootfs, 'new.txt')).toBe('new\n');
+    expect(read(r.rootfs, 'a/c/f')).toBe('deep\n');
+    expect(exists(r.rootfs, 'bin/vi')).toBe(false);
+    expect(exists(r.rootfs, 'a/b/f')).toBe(false);
+  }, 60_000);
+
+  it('pipes stdin when open, and EOF ends cat', async () => {
+    const s = await start(['cat'], { interactive: true });
+    s.proc.writeStdin(enc.encode('hi there\n'));
+    s.proc.closeStdin();
+    const status = await s.proc.wait();
+    await rt.release(s.id);
+    expect(s.out()).toBe('hi there\n');
+    expect(status.exitCode).toBe(0);
+  }, 60_000);
+
+  it('gives a TTY its size, resizes it, and Ctrl-C reaches the foreground process', async () => {
+    const s = await start(['sh'], { tty: true, interactive: true }, { consoleSize: { rows: 30, cols: 100 } });
+    s.proc.writeStdin(enc.encode('tty; stty size\n'));
+    await until(() => /\d+ \d+\r?\n/.test(s.out()));
+    expect(s.out()).toContain('/dev/pts/0');
+    expect(s.out()).toMatch(/30 100\r?\n/);
+    await s.proc.resize({ rows: 40, cols: 120 });
+    s.proc.writeStdin(enc.encode('stty size; sleep 100\n'));
+    await until(() => /40 120\r?\n/.test(s.out()));
+    await new Promise((r) => setTimeout(r, 500));
+    s.proc.writeStdin(enc.encode('\x03'));
+    s.proc.writeStdin(enc.encode('echo after-$?; exit 4\n'));
+    const status = await s.proc.wait();
+    await rt.release(s.id);
+    expect(s.out()).toContain('after-130');
+    expect(status.exitCode).toBe(4);
+  }, 90_000);
+
+  it('runs two containers at once without either seeing the other\'s files; exec and kill work', async () => {
+    const a = await start(['sh', '-c', 'echo a > /only-a; sleep 100']);
+    const b = await start(['sh', '-c', 'echo b > /only-b; sleep 100']);
+    await until(() => exists(a.rootfs, 'only-a') && exists(b.rootfs, 'only-b'));
+    const seen: Uint8Array[] = [];
+    const io = { onStdout: (c: Uint8Array) => seen.push(c.slice()), onStderr: (c: Uint8Array) => seen.push(c.slice()) };
+    const ea = await rt.exec({ id: a.id, args: ['sh', '-c', 'ls /only-*; ps -o pid,comm | grep -c sleep'], tty: false, openStdin: false, io });
+    expect(await ea.wait()).toEqual({ exitCode: 0, oomKilled: false });
+    expect(seen.map((x) => dec.decode(x)).join('')).toBe('/only-a\n1\n');
+    expect(exists(b.rootfs, 'only-a')).toBe(false);
+    await a.proc.kill('SIGKILL');
+    expect(await a.proc.wait()).toEqual({ exitCode: 137, signal: 'SIGKILL', oomKilled: false });
+    await rt.release(a.id);
+    // b is untouched by a's death.
+    const eb = await rt.exec({ id: b.id, args: ['cat', '/only-b'], tty: false, openStdin: false, io: { onStdout: (c) => seen.push(c.slice()), onStderr: () => {} } });
+    expect((await eb.wait()).exitCode).toBe(0);
+    await b.proc.kill('KILL');
+    await b.proc.wait();
+    await rt.release(b.id);
+    await expect(rt.exec({ id: b.id, args: ['true'], tty: false, openStdin: false, io })).rejects.toMatchObject({ code: 'CONFLICT' });
+  }, 90_000);
+
+  it('--memory OOM-kills with 137 and oomKilled while another container keeps running', async () => {
+    const other = await start(['sh', '-c', 'sleep 100']);
+    const r = await run(['sh', '-c', 'x=$(head -c 40000000 /dev/zero | tr "\\0" a); echo survived ${#x}'], { memory: '16m' });
+    expect(r.out).not.toContain('survived');
+    expect(r.status).toMatchObject({ exitCode: 137, oomKilled: true });
+    const seen: string[] = [];
+    const e = await rt.exec({ id: other.id, args: ['echo', 'alive'], tty: false, openStdin: false, io: { onStdout: (c) => seen.push(dec.decode(c)), onStderr: () => {} } });
+    expect((await e.wait()).exitCode).toBe(0);
+    expect(seen.join('')).toBe('alive\n');
+    await other.proc.kill(9);
+    await other.proc.wait();
+    await rt.release(other.id);
+  }, 120_000);
+
+  it('--pids-limit contains a fork bomb', async () => {
+    const r = await run(['sh', '-c', 'bomb() { bomb | bomb & }; (bomb) 2>/dev/null; sleep 2; cat /sys/fs/cgroup/pids.max; kill -9 -1'], { pidsLimit: '20' });
+    expect(r.out.trim().split('\n')[0]).toBe('20');
+    // The VM is still there for the next container.
+    const again = await run(['echo', 'ok']);
+    expect(again.out).toBe('ok\n');
+  }, 120_000);
+
+  it('--init runs docker-init as PID 1 and passes the exit code', async () => {
+    const r = await run(['sh', '-c', 'tr "\\0" " " < /proc/1/cmdline; echo; exit 7'], { init: true });
+    expect(r.out.startsWith('/sbin/docker-init -- sh -c')).toBe(true);
+    expect(r.status.exitCode).toBe(7);
+  }, 60_000);
+
+  it('mounts a volume shared by two containers, read-only where asked', async () => {
+    const vol: FileSystem = new OverlayClass({ lower: null });
+    const mv = (ro: boolean): MountedVolume => ({ source: 'shared', destination: '/data', readOnly: ro, fs: vol });
+    const w = await run(['sh', '-c', 'echo from-one > /data/f'], { volume: ['shared:/data'] }, { volumes: [mv(false)] });
+    expect(w.status.exitCode).toBe(0);
+    expect(read(vol, 'f')).toBe('from-one\n');
+    const r = await run(['sh', '-c', 'cat /data/f; echo x > /data/g || echo refused'], { volume: ['shared:/data:ro'] }, { volumes: [mv(true)] });
+    expect(r.out).toBe('from-one\nrefused\n');
+    expect(exists(vol, 'g')).toBe(false);
+  }, 90_000);
+
+  it('a missing command fails start with crun\'s reason', async () => {
+    await expect(start(['/no/such/binary'])).rejects.toThrow(/starting container .*no\/such\/binary/);
+  }, 60_000);
+});
+
+async function until(cond: () => boolean, ms = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
