@@ -117,7 +117,9 @@ export default defineConfig({
   plugins: [finishSite()],
   resolve: { alias: browserAliases },
   optimizeDeps: {
-    include: ['@bjorn3/browser_wasi_shim', 'comlink', 'idb-keyval', '@xterm/xterm', '@xterm/addon-fit'],
+    // Everything the pages and workers import, optimized up front: a dependency discovered late
+    // makes vite reload the page (mid-test, mid-run).
+    include: ['@bjorn3/browser_wasi_shim', 'comlink', 'idb-keyval', '@xterm/xterm', '@xterm/addon-fit', 'fzstd', '@noble/hashes/sha2.js', '@noble/hashes/utils.js', 'v86'],
     entries: ['index.html', 'docs/example.html'],
   },
   worker: { format: 'es' },

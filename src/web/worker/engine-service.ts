@@ -26,7 +26,8 @@ async function collectBlob(chunks: AsyncIterable<Uint8Array>, type: string): Pro
   return new Blob(parts, { type });
 }
 
-export function createEngineService(): EngineApi {
+/** `fetch` replaces how assets are fetched (Node tests); the worker uses the global one. */
+export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi {
   let opened: Promise<Engine> | undefined;
   // Set by init; repeated inits (several components, one worker) share one seeding pass.
   let seeder: ((onProgress?: Parameters<EngineApi['init']>[1]) => Promise<string[]>) | undefined;
@@ -49,8 +50,8 @@ export function createEngineService(): EngineApi {
   };
 
   return {
-    async init(o, onSeed): Promise<InitInfo> {
-      const b = (opened ??= openBrowserEngine({ assetBase: o.assetBase, ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}) }).then((x) => {
+    async init(init, onSeed): Promise<InitInfo> {
+      const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
         seeder = x.seed;
         return x.engine;
       }));
@@ -58,7 +59,7 @@ export function createEngineService(): EngineApi {
       await b;
       let seeded: string[] = [];
       let seedError: InitInfo['seedError'];
-      if (o.seedBundled !== false) {
+      if (init.seedBundled !== false) {
         try {
           seeded = await (seeding ??= seeder!(onSeed).finally(() => { seeding = undefined; }));
         } catch (err) {

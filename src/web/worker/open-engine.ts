@@ -18,6 +18,8 @@ export interface BrowserEngineOptions {
   assetBase: string;
   /** Database names are "<prefix>-content", "<prefix>-state", "<prefix>-web". */
   dbPrefix?: string;
+  /** How assets are fetched (tests serve them from disk). */
+  fetch?: typeof fetch;
 }
 
 export interface BrowserEngine {
@@ -32,7 +34,7 @@ export async function openBrowserEngine(o: BrowserEngineOptions): Promise<Browse
   // Its own database: opening an idb-keyval database before idb-keyval creates its object store
   // would leave the database without the store.
   await probeIndexedDb(`${prefix}-probe`);
-  const bundled = httpBundled(o.assetBase);
+  const bundled = httpBundled(o.assetBase, o.fetch);
   const engine = new Engine({
     content: new IdbContentStore({ dbName: `${prefix}-content` }),
     state: new IdbStateStore({ dbName: `${prefix}-state` }),

@@ -8,7 +8,6 @@ import type { Engine } from '../../engine/engine.ts';
 import type { ImageManifest } from '../../oci/manifest.ts';
 import { canUseWorker, detectWasiImage, readModuleFile, runWasi } from '../../runtime/wasi/index.ts';
 import type { OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
-import { wasiSpawner } from './wasi-spawn.ts';
 
 /** True when the image runs on the WASI backend. */
 export async function isWasmImage(engine: Engine, ref: string): Promise<boolean> {
@@ -30,6 +29,9 @@ export async function runWasiContainer(engine: Engine, req: RunRequest, sink: Ou
       ? await engine.ctx.content.get(kind.layer.digest)
       : readModuleFile({ fs, path: argv[0] ?? kind.entrypoint, cwd: rec.process.workdir });
     if (argv.length === 0) argv.push('module.wasm');
+    // In a browser with SharedArrayBuffer the module gets its own worker (started our way, see
+    // wasi-spawn.ts); elsewhere runtime/wasi picks (Node worker_threads, or inline).
+    const spawner = typeof Worker === 'function' && canUseWorker() ? (await import('./wasi-spawn.ts')).wasiSpawner() : undefined;
     await engine.updateContainer({ id: rec.id, patch: { state: 'running', startedAt: engine.ctx.now().toISOString() } });
     const proc = runWasi({
       module, args: argv, env: rec.process.env, cwd: rec.process.workdir,
@@ -39,9 +41,9 @@ export async function runWasiContainer(engine: Engine, req: RunRequest, sink: Ou
       onStderr: (d) => sink.stderr(d),
       cacheKey: kind.kind === 'artifact' ? kind.layer.digest : `${image.digest}:${argv[0]}`,
       tty: rec.process.tty,
-      ...(canUseWorker() ? { spawn: wasiSpawner() } : {}),
+      ...(spawner ? { spawn: spawner } : {}),
     });
-    const exit = await proc.exited.finally(() => { if (canUseWorker()) wasiSpawner().replenish(); });
+    const exit = await proc.exited.finally(() => spawner?.replenish());
     if (exit.trap) sink.stderr(new TextEncoder().encode(`skiff: ${exit.trap}\n`));
     await engine.persistContainer({ id: rec.id });
     await engine.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: exit.exitCode, finishedAt: engine.ctx.now().toISOString() } });

@@ -1,0 +1,125 @@
+/**
+ * The browser shell over the real engine service (the code the engine worker runs), in Node:
+ * IndexedDB from fake-indexeddb, the bundled images fetched from the repository. Same calls the
+ * page makes, without a browser.
+ */
+import 'fake-indexeddb/auto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EngineApi } from '../../src/web/rpc/protocol.ts';
+import type { ShellContext } from '../../src/web/shell/context.ts';
+import { Shell } from '../../src/web/shell/shell.ts';
+import { createEngineService } from '../../src/web/worker/engine-service.ts';
+import { ROOT } from './harness.ts';
+
+const fileFetch = (async (input: RequestInfo | URL) => {
+  const url = new URL(String(input instanceof Request ? input.url : input));
+  try {
+    return new Response(await readFile(fileURLToPath(url)));
+  } catch {
+    return new Response('not found', { status: 404 });
+  }
+}) as typeof fetch;
+
+let api: EngineApi;
+let n = 0;
+
+function session(): { shell: Shell; out: () => string; downloads: { name: string; blob: Blob }[]; files: File[] } {
+  let text = '';
+  const downloads: { name: string; blob: Blob }[] = [];
+  const files: File[] = [];
+  const ctx: ShellContext = {
+    engine: {
+      api,
+      load: (file, o = {}) => api.load({ file, ...(o.name ? { name: o.name } : {}) }, o.onProgress),
+      run: (req, out) => api.run(req, out),
+    },
+    stdout: (s) => { text += s; },
+    stderr: (s) => { text += `E:${s}`; },
+    download: (blob, name) => downloads.push({ name, blob }),
+    pickFiles: async () => files.splice(0),
+    progress: () => {},
+    progressDone: () => {},
+    capabilities: () => api.capabilities(),
+  };
+  return { shell: new Shell(ctx), out: () => { const t = text; text = ''; return t; }, downloads, files };
+}
+
+beforeAll(async () => {
+  api = createEngineService({ fetch: fileFetch });
+  const info = await api.init({ assetBase: new URL('file://' + ROOT + '/').href, dbPrefix: `shell-test-${n++}` });
+  expect(info.seeded).toHaveLength(5);
+}, 120_000);
+
+describe('Shell over the engine service', () => {
+  it('images lists the seeded bundled images; image ls and "skiff images" are the same command', async () => {
+    const s = session();
+    expect(await s.shell.execute('images')).toBe(0);
+    const a = s.out();
+    expect(a).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID/);
+    expect(a.match(/^skiff\//gm)).toHaveLength(5);
+    await s.shell.execute('skiff image ls');
+    expect(s.out()).toBe(a);
+  });
+
+  it('run streams a wasm module\'s output and returns its exit code; --rm leaves nothing', async () => {
+    const s = session();
+    expect(await s.shell.execute('run --rm skiff/hello-wasm "two words"')).toBe(0);
+    expect(s.out()).toContain('argv[1]=two words');
+    expect(await s.shell.execute('run --rm skiff/lua-wasm -e "os.exit(7)"')).toBe(7);
+    await s.shell.execute('ps -a -q');
+    expect(s.out()).toBe('');
+  });
+
+  it('a kept container records its exit; diff and export see what it wrote', async () => {
+    const s = session();
+    expect(await s.shell.execute(`run --name writer skiff/lua-wasm -e "local f=io.open('/note.txt','w') f:write('hi') f:close()"`)).toBe(0);
+    await s.shell.execute('ps -a');
+    expect(s.out()).toMatch(/skiff\/lua-wasm\s.*Exited \(0\).*writer/);
+    await s.shell.execute('diff writer');
+    expect(s.out()).toContain('A /note.txt');
+    expect(await s.shell.execute('export -o w.tar writer')).toBe(0);
+    expect(s.downloads[0]!.name).toBe('w.tar');
+    expect(new TextDecoder().decode(await s.downloads[0]!.blob.arrayBuffer())).toContain('note.txt');
+    expect(await s.shell.execute('rm writer')).toBe(0);
+  });
+
+  it('save then load round-trips through a download and the file picker', async () => {
+    const s = session();
+    await s.shell.execute('tag skiff/hello-wasm skiff/copy:1');
+    expect(await s.shell.execute('save skiff/copy:1')).toBe(0);
+    const d = s.downloads[0]!;
+    expect(d.name).toBe('skiff_copy_1.tar');
+    await s.shell.execute('rmi skiff/copy:1');
+    s.out();
+    s.files.push(new File([d.blob], d.name));
+    expect(await s.shell.execute('load')).toBe(0);
+    expect(s.out()).toBe('Loaded image: skiff/copy:1\n');
+  });
+
+  it('errors: usage 125, engine 1, unknown command 127, the Linux run path reported as missing', async () => {
+    const s = session();
+    expect(await s.shell.execute('ps --nope')).toBe(125);
+    expect(s.out()).toBe("E:skiff: unknown flag: --nope\nSee 'skiff ps --help'.\n");
+    expect(await s.shell.execute('rmi skiff/none')).toBe(1);
+    expect(s.out()).toMatch(/^E:Error: No such image/);
+    expect(await s.shell.execute('frobnicate')).toBe(127);
+    const caps = await api.capabilities();
+    if (!caps.runLinux) {
+      expect(await s.shell.execute('run skiff/busybox echo hi')).toBe(125);
+      expect(s.out()).toMatch(/Linux VM run path/);
+    }
+    expect(await s.shell.execute('logs x')).toBe(125);
+    expect(s.out()).toMatch(/logs is not available/);
+  });
+
+  it('help lists every command; COMMAND --help shows its flags', async () => {
+    const s = session();
+    await s.shell.execute('help');
+    const h = s.out();
+    for (const c of ['run', 'images', 'load', 'save', 'rmi', 'ps', 'rm', 'inspect', 'exec', 'logs', 'create', 'export']) expect(h).toMatch(new RegExp(`^  ${c}\\s`, 'm'));
+    await s.shell.execute('run --help');
+    expect(s.out()).toMatch(/--rm\s/);
+  });
+});
