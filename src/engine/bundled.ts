@@ -41,6 +41,9 @@ export function bundledFromDir(dir: string): BundledImages {
   const index = (): Promise<Map<string, BundledEntry>> =>
     (rows ??= readBundledManifest(dir).then((list) => new Map(list.map((r) => [normalizeReference(r.name), r]))));
   return {
+    async names() {
+      return (await readBundledManifest(dir)).map((r) => r.name);
+    },
     async find(ref) {
       const row = (await index()).get(ref);
       if (!row) return undefined;

@@ -32,6 +32,8 @@ import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVo
 export interface BundledImages {
   /** An archive for a fully qualified reference, or undefined if none is bundled under that name. */
   find(ref: string): Promise<{ name: string; data: Uint8Array } | undefined>;
+  /** Names of the bundled images (for hints in "No such image" errors). */
+  names?(): Promise<string[]>;
 }
 
 export interface EngineOptions {
@@ -99,7 +101,15 @@ export class Engine {
         if (again) return again.image;
       }
     }
-    return (await resolveImage(this.ctx, options.ref)).image;
+    try {
+      return (await resolveImage(this.ctx, options.ref)).image;
+    } catch (err) {
+      const names = await this.bundled?.names?.().catch(() => []);
+      if (err instanceof SkiffError && err.code === 'NOT_FOUND' && names?.length) {
+        throw new SkiffError('NOT_FOUND', `${err.message} (no registry access yet; bundled images: ${names.join(', ')})`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   async inspectImage(options: { ref: string }): Promise<Record<string, unknown>> {
