@@ -167,3 +167,17 @@ export async function deleteContainerRecord(ctx: EngineContext, ref: string, for
     return rec;
   });
 }
+
+export async function renameContainer(ctx: EngineContext, ref: string, name: string): Promise<ContainerRecord> {
+  if (!NAME_RE.test(name)) throw new SkiffError('INVALID_ARGUMENT', `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  const clean = name.replace(/^\//, '');
+  return ctx.state.transaction(async (tx) => {
+    const rec = await findContainer(tx, ref);
+    if (rec.name === clean) throw new SkiffError('INVALID_ARGUMENT', `Renaming a container with the same name as its current name`);
+    const clash = (await tx.list<ContainerRecord>('containers')).find((c) => c.name === clean);
+    if (clash) throw new SkiffError('CONFLICT', `Conflict. The container name "/${clean}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    const next = { ...rec, name: clean };
+    await tx.put('containers', rec.id, next);
+    return next;
+  });
+}

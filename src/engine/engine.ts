@@ -10,7 +10,7 @@ import type { Digest } from '../oci/digest.ts';
 import { normalizeReference, parseReference } from '../oci/reference.ts';
 import { commitImage, importImage, type ImportImageOptions } from './commit.ts';
 import {
-  createContainerRecord, deleteContainerRecord, findContainer, openOverlay, saveUpper,
+  createContainerRecord, deleteContainerRecord, findContainer, openOverlay, renameContainer, saveUpper,
   type CreateContainerOptions,
 } from './containers.ts';
 import type { EngineContext } from './context.ts';
@@ -218,6 +218,11 @@ export class Engine {
     if (!fs) return rec;
     const tar = await collect(writeTarChunks(upperDiff(await fs)));
     return saveUpper(this.ctx, rec.id, tar);
+  }
+
+  /** `docker rename`. */
+  renameContainer(options: { id: string; name: string }): Promise<ContainerRecord> {
+    return renameContainer(this.ctx, options.id, options.name);
   }
 
   /** Patch the record (state, exit code, runtime data): for runtimes. */

@@ -41,6 +41,9 @@ describe('containers', () => {
     const ep = await e.createContainer({ image: 'box:1', entrypoint: ['/bin/sh'] });
     expect(ep.process).toMatchObject({ entrypoint: ['/bin/sh'], cmd: [] });
     expect((await e.listContainers({ all: true })).length).toBe(2);
+    await expect(e.renameContainer({ id: ep.id, name: 'web' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await e.renameContainer({ id: ep.id, name: 'api' })).name).toBe('api');
+    expect((await e.inspectContainer({ id: 'api' })).id).toBe(ep.id);
     expect(await e.listContainers()).toEqual([]);
   });
 

@@ -172,6 +172,13 @@ export function registerContainerCommands(program: Command, container: Command, 
   addCommit(program.command('commit'));
   addCommit(container.command('commit'));
 
+  const addRename = (c: Command): Command => c
+    .description('Rename a container')
+    .argument('<container>').argument('<new-name>')
+    .action(async (id: string, name: string) => { await (await io.engine()).renameContainer({ id, name }); });
+  addRename(program.command('rename'));
+  addRename(container.command('rename'));
+
   container.command('prune')
     .description('Remove all stopped containers')
     .option('-f, --force', 'Do not prompt for confirmation')
