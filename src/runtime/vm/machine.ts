@@ -151,6 +151,8 @@ export class Machine {
     await this.bootWith({ ...base, bios, bzimage, initrd }, false);
     this.boot = { restored: false, readyMs: performance.now() - t0, snapshotKey: key, phases: this.lastPhases };
     if (snapshots) {
+      // Free pages full of boot leftovers (the unpacked initramfs) would be saved too.
+      await this.agent.request('zero_free', {}, 120_000);
       const saved = await this.saveSnapshot();
       await snapshots.put(key, saved.state);
       this.boot.savedBytes = saved.state.byteLength;

@@ -97,7 +97,8 @@ export class SkiffRunElement extends HTMLElement {
       const env = (this.getAttribute('env') ?? '').split(/\s+/).filter(Boolean);
       const workdir = this.getAttribute('workdir');
       const assets = this.getAttribute('assets');
-      const client = sharedEngineClient(assets ? { assetBase: new URL(assets, document.baseURI).href } : {});
+      // Components load only the images they run (on first use), not every bundled one.
+      const client = sharedEngineClient({ seedBundled: false, ...(assets ? { assetBase: new URL(assets, document.baseURI).href } : {}) });
       const out = new TextDecoder();
       const err = new TextDecoder();
       const started = performance.now();

@@ -2,6 +2,9 @@
  * VmRuntime on the real guest (our kernel, agent and crun) with the bundled skiff/busybox image:
  * each container's root is an engine Overlay served by the runtime's P9Server.
  */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryContentStore } from '../../../src/content/memory.ts';
 import { bundledFromDir, defaultBundledDir } from '../../../src/engine/bundled.ts';
@@ -9,6 +12,7 @@ import { Engine } from '../../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../../src/engine/state/memory.ts';
 import type { Overlay } from '../../../src/fs/overlay.ts';
 import type { FileSystem } from '../../../src/fs/types.ts';
+import { HostDirFileSystem } from '../../../src/fs/host-dir.ts';
 import { Overlay as OverlayClass } from '../../../src/fs/overlay.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
 import type { ExitStatus, MountedVolume, StartContainerRequest } from '../../../src/runtime/types.ts';
@@ -171,6 +175,24 @@ describe('VmRuntime on the guest', () => {
     expect(r.out).toBe('from-one\nrefused\n');
     expect(exists(vol, 'g')).toBe(false);
   }, 90_000);
+
+  it('binds a host directory: the container reads and writes real host files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-bind-'));
+    try {
+      writeFileSync(join(dir, 'in.txt'), 'from host\n');
+      mkdirSync(join(dir, 'sub'));
+      const hostFs = new HostDirFileSystem({ path: dir });
+      const r = await run(['sh', '-c', 'set -e; cat /h/in.txt; echo out > /h/sub/out.txt; mv /h/in.txt /h/moved.txt; ln -s moved.txt /h/link; ls /h | tr "\n" " "'],
+        { volume: [`${dir}:/h`] }, { volumes: [{ source: dir, destination: '/h', readOnly: false, fs: hostFs }] });
+      expect(r.err).toBe('');
+      expect(r.out).toBe('from host\nlink moved.txt sub ');
+      expect(readFileSync(join(dir, 'sub/out.txt'), 'utf8')).toBe('out\n');
+      expect(readlinkSync(join(dir, 'link'))).toBe('moved.txt');
+      expect(existsSync(join(dir, 'in.txt'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('a missing command fails start with crun\'s reason', async () => {
     await expect(start(['/no/such/binary'])).rejects.toThrow(/starting container .*no\/such\/binary/);
