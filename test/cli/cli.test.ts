@@ -140,6 +140,16 @@ describe('skiff CLI', () => {
     expect(await skiff('volume', 'rm', 'vol1')).toMatchObject({ code: 1, stderr: 'Error: get vol1: no such volume\n' });
   });
 
+  it('demo (npm start) tours the bundled busybox image and cleans up after itself', async () => {
+    const demo = await skiff('demo');
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toMatch(/\$ skiff images skiff\/busybox\nREPOSITORY\s+TAG\s+IMAGE ID\s+PLATFORM\s+SIZE\nskiff\/busybox\s+latest\s+[0-9a-f]{12}\s+linux\/386/);
+    expect(demo.stdout).toContain('C /etc\nA /etc/hello-from-skiff\n');
+    expect(demo.stdout).toMatch(/Untagged: docker.io\/skiff\/demo:hello\nDeleted: sha256:/);
+    expect((await skiff('ps', '-a', '-q')).stdout).toBe('');
+    expect((await skiff('rmi', 'skiff/busybox')).code).toBe(0);
+  });
+
   it('load reads STDIN when -i is not given', async () => {
     const r = await new Promise<Result>((resolve) => {
       const child = execFile(process.execPath, [bin, 'load'], { env: { ...process.env, SKIFF_HOME: home }, cwd: dir }, (err, stdout, stderr) =>

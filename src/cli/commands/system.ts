@@ -55,19 +55,30 @@ export function registerSystemCommands(program: Command, system: Command, io: Cl
     });
 
   program.command('demo')
-    .description('A short tour: load the bundled busybox image, list it, create a container, export it')
+    .description('A short tour: the bundled busybox image, a container with its own writable layer, diff, commit, export')
     .action(async () => {
       const engine = await io.engine();
+      const step = (cmd: string, text = ''): void => out(io, `$ skiff ${cmd}\n${text}`);
       const img = await engine.resolveImage({ ref: 'skiff/busybox' });
-      out(io, `$ skiff images`);
-      const list = await engine.listImages();
-      out(io, table(['REPOSITORY', 'TAG', 'PLATFORM', 'SIZE'], list.map((r) => [r.repository, r.tag, r.platform, humanSize(r.size)])));
+      const list = await engine.listImages({ reference: 'skiff/busybox' });
+      step('images skiff/busybox', table(['REPOSITORY', 'TAG', 'IMAGE ID', 'PLATFORM', 'SIZE'], list.map((r) => [r.repository, r.tag, r.id.slice(7, 19), r.platform, humanSize(r.size)])));
       const c = await engine.createContainer({ image: 'skiff/busybox', cmd: ['sh'] });
-      out(io, `$ skiff create skiff/busybox sh\n${c.id}`);
+      step(`create --name ${c.name} skiff/busybox sh`, `${c.id}\n`);
+      // Write into the container's own layer, as a process in it would.
+      const fs = await engine.containerFs({ id: c.id });
+      const etc = fs.lookup(fs.root(), 'etc');
+      const note = fs.create(etc, 'hello-from-skiff', { mode: 0o644, uid: 0, gid: 0 });
+      fs.write(note, 0, new TextEncoder().encode('written into the container layer\n'));
+      await engine.persistContainer({ id: c.id });
+      step(`diff ${c.name}`, (await engine.containerChanges({ id: c.id })).map((ch) => `${ch.kind} ${ch.path}\n`).join(''));
+      const committed = await engine.commitContainer({ id: c.id, ref: 'skiff/demo:hello', message: 'demo' });
+      step(`commit ${c.name} skiff/demo:hello`, `${committed.id}\n`);
       let bytes = 0;
       for await (const chunk of await engine.exportContainer({ id: c.id })) bytes += chunk.byteLength;
-      out(io, `$ skiff export ${c.name} -> ${humanSize(bytes)} tar of ${img.layers.length} layer(s)`);
+      step(`export ${c.name} -o rootfs.tar`, `(${humanSize(bytes)}: ${img.layers.length} image layer${img.layers.length === 1 ? '' : 's'} + the container's writes)\n`);
       await engine.removeContainer({ id: c.id });
-      out(io, `$ skiff rm ${c.name}`);
+      step(`rm ${c.name}`, `${c.name}\n`);
+      const r = await engine.removeImage({ ref: 'skiff/demo:hello' });
+      step('rmi skiff/demo:hello', [...r.untagged.map((t) => `Untagged: ${t}`), ...r.deleted.map((d) => `Deleted: ${d}`)].join('\n'));
     });
 }
