@@ -91,7 +91,7 @@ function finishSite(): Plugin {
           optimizeDeps: { include: ['@bjorn3/browser_wasi_shim', 'comlink', 'idb-keyval'] },
           worker: { format: 'es' },
           build: {
-            outDir, emptyOutDir: false, copyPublicDir: false, target: 'es2022',
+            outDir, emptyOutDir: false, copyPublicDir: false, target: 'es2022', assetsDir: 'lib',
             lib: {
               entry: { 'skiff-run': join(root, 'src/web/components/skiff-run.ts'), 'skiff-engine-worker': join(root, 'workers/engine-worker.ts') },
               formats: ['es'],

@@ -117,11 +117,18 @@ describe('docs example page', () => {
 });
 
 describe('the library build (dist/skiff-run.js) with one script tag', () => {
-  it('works on a page of another origin (worker from a blob URL, assets over CORS)', async () => {
+  it.each([
+    ['without', false],
+    ['with', true],
+  ])('works on a page of another origin %s COOP/COEP (workers from blob URLs, assets over CORS)', async (_w, isolated) => {
     // The host page is served by its own server: another origin (port) on loopback, as a docs
-    // site embedding skiff from a CDN would be.
+    // site embedding skiff from a CDN would be. Isolated, the wasm module runs in a nested worker.
     const host = createServer((_req, res) => {
       res.setHeader('content-type', 'text/html');
+      if (isolated) {
+        res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+        res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+      }
       res.end(`<!doctype html><title>docs</title><script type="module" src="${site.url}skiff-run.js"></script>
         <skiff-run id="a" image="skiff/hello-wasm" cmd="from-another-origin" autorun></skiff-run>`);
     });
@@ -135,7 +142,10 @@ describe('the library build (dist/skiff-run.js) with one script tag', () => {
       expect(r.error).toBeUndefined();
       expect(r.output).toContain('argv[1]=from-another-origin');
       expect(new URL(page.url()).origin).not.toBe(new URL(site.url).origin);
-      expect(page.workers().map((w) => w.url())).toContainEqual(expect.stringMatching(/^blob:/));
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(isolated);
+      // The engine worker, plus (isolated) the spare wasm worker started when the run ended:
+      // both from blob URLs, since their scripts are on the other origin.
+      await expect.poll(() => page.workers().filter((w) => w.url().startsWith('blob:')).length).toBe(isolated ? 2 : 1);
     } finally {
       await ctx.close();
       host.close();
