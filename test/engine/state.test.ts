@@ -122,3 +122,14 @@ describe('NodeFsStateStore across processes', () => {
     await expect(s.transaction(async () => 1)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('lock') });
   });
 });
+
+describe('NodeFsStateStore storage errors', () => {
+  it('a store it cannot write fails with STORAGE naming the place', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const root = await tempDir();
+    const blocker = join(root, 'not-a-dir');
+    await writeFile(blocker, 'x');
+    const s = new NodeFsStateStore({ root: join(blocker, 'state') });
+    await expect(s.transaction((tx) => tx.put('images', 'k', {}))).rejects.toMatchObject({ code: 'STORAGE', message: expect.stringContaining('not-a-dir') });
+  });
+});

@@ -43,7 +43,7 @@ export class NodeFsStateStore implements StateStore {
       text = await readFile(this.file(collection, key), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw SkiffError.wrap(err, `reading state ${collection}/${key}`);
+      throw storageError(err, `reading state ${collection}/${key}`);
     }
     try {
       return JSON.parse(text) as T;
@@ -58,7 +58,7 @@ export class NodeFsStateStore implements StateStore {
       names = await readdir(join(this.root, collection));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw SkiffError.wrap(err, `listing state ${collection}`);
+      throw storageError(err, `listing state ${collection}`);
     }
     return names
       .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
@@ -76,6 +76,14 @@ export class NodeFsStateStore implements StateStore {
   }
 
   private async put(collection: Collection, key: string, value: unknown): Promise<void> {
+    try {
+      await this.write(collection, key, value);
+    } catch (err) {
+      throw storageError(err, `writing state ${collection}/${key}`);
+    }
+  }
+
+  private async write(collection: Collection, key: string, value: unknown): Promise<void> {
     const dir = join(this.root, collection);
     await mkdir(dir, { recursive: true });
     const tmp = join(dir, `.tmp-${process.pid}-${++tmpCounter}`);
@@ -90,7 +98,9 @@ export class NodeFsStateStore implements StateStore {
   }
 
   private async del(collection: Collection, key: string): Promise<void> {
-    await rm(this.file(collection, key), { force: true });
+    await rm(this.file(collection, key), { force: true }).catch((err: unknown) => {
+      throw storageError(err, `deleting state ${collection}/${key}`);
+    });
   }
 
   transaction<R>(fn: (tx: StateTx) => Promise<R>): Promise<R> {
@@ -112,7 +122,9 @@ export class NodeFsStateStore implements StateStore {
   }
 
   private async lock(): Promise<() => Promise<void>> {
-    await mkdir(this.root, { recursive: true });
+    await mkdir(this.root, { recursive: true }).catch((err: unknown) => {
+      throw storageError(err, `creating the state directory ${this.root}`);
+    });
     const path = join(this.root, 'lock');
     const token = `${process.pid} ${Date.now()} ${Math.random().toString(36).slice(2)}`;
     const deadline = Date.now() + this.timeoutMs;
@@ -126,7 +138,7 @@ export class NodeFsStateStore implements StateStore {
           if (now === token) await unlink(path).catch(() => {});
         };
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw SkiffError.wrap(err, `locking state ${path}`);
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw storageError(err, `locking state ${path}`);
       }
       if (await this.isStale(path)) {
         await unlink(path).catch(() => {});
@@ -150,6 +162,10 @@ export class NodeFsStateStore implements StateStore {
       return false; // vanished or half-written: just retry
     }
   }
+}
+
+function storageError(err: unknown, context: string): SkiffError {
+  return new SkiffError('STORAGE', `${context}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 function processAlive(pid: number): boolean {
