@@ -169,6 +169,13 @@ describe('security: loading bad archives', () => {
     await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'bzip.tar', 'UNSUPPORTED', [blobName(img.layers[0]!.digest), 'bzip2']);
   });
 
+  it('unsupported config media type (an artifact, not an image)', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const manifest = new TextEncoder().encode(new TextDecoder().decode(img.manifest).replace('application/vnd.oci.image.config.v1+json', 'application/vnd.cncf.helm.config.v1+json'));
+    const art = { ...img, manifest, manifestDigest: sha256Digest(manifest) };
+    await rejects(ociArchive([{ image: art, tags: ['t/x:1'] }]), 'helm.tar', 'UNSUPPORTED', [blobName(img.configDigest), 'application/vnd.cncf.helm.config.v1+json']);
+  });
+
   it('unsupported manifest media type in the index', async () => {
     const img = layerOf([{ name: 'a', content: 'x' }]);
     const data = tar([

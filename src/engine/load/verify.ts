@@ -7,7 +7,7 @@
 import { SkiffError } from '../../errors.ts';
 import { parseImageConfig, configPlatform, type ImageConfig } from '../../oci/config.ts';
 import { chainIds, type ChainID, type DiffID, type Digest } from '../../oci/digest.ts';
-import { isTarLayerType, isWasmLayerType, layerCompression } from '../../oci/mediatypes.ts';
+import { isConfigType, isTarLayerType, isWasmLayerType, layerCompression } from '../../oci/mediatypes.ts';
 import { formatPlatform } from '../../oci/platform.ts';
 import { applyLayer, type LayerTree } from '../../fs/layer.ts';
 import { scanLayer, type LayerScan } from '../tar-io.ts';
@@ -47,6 +47,9 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
   const out: VerifiedImage[] = [];
   for (const plan of plans) {
     const cfgFile = plan.blobs.get(plan.manifest.config.digest)!;
+    if (!isConfigType(plan.manifest.config.mediaType)) {
+      throw new SkiffError('UNSUPPORTED', `loading ${listing.archive}: entry "${cfgFile.name}": config media type "${plan.manifest.config.mediaType}" of manifest ${plan.manifestDigest} is not an image config (an artifact, not a container image?)`);
+    }
     let config: ImageConfig;
     try {
       config = parseImageConfig(await bytesOf(cfgFile), `image config ${cfgFile.digest}`);
