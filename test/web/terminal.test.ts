@@ -109,6 +109,27 @@ describe('terminal page (built site, chromium)', () => {
     expect(r.status).toBe(0);
   });
 
+  it('run -it: keystrokes are the process\'s stdin, Ctrl-D ends it, Ctrl-C kills it', async () => {
+    const text = (): Promise<string> => page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text());
+    await page.click('#terminal');
+    await page.keyboard.type('run -it --rm skiff/lua-wasm');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /Lua 5\.4/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()));
+    await page.keyboard.type('print(6*7, "from stdin")');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /\n42\s+from stdin/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()));
+    await page.keyboard.press('Control+D');
+    await page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.idle());
+    expect(await text()).toMatch(/\nskiff\$ $/);
+
+    const status = page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.execute('run -i --name spin skiff/lua-wasm -e "while true do end"'));
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Control+C');
+    expect(await status).toBe(130);
+    expect((await sh(page, 'ps -a')).out).toMatch(/Exited \(130\).*spin/);
+    expect((await sh(page, 'rm spin')).status).toBe(0);
+  });
+
   it('usage errors and engine errors are clear, with Docker exit codes', async () => {
     expect(await sh(page, 'images --bogus')).toMatchObject({ status: 125, out: expect.stringContaining('unknown flag: --bogus') });
     expect(await sh(page, 'rmi')).toMatchObject({ status: 125, out: expect.stringContaining('"skiff rmi" requires at least 1 argument') });

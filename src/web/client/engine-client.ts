@@ -25,7 +25,7 @@ export interface EngineClient {
   /** Resolves once the stores are open and the bundled images seeded. */
   readonly ready: Promise<InitInfo>;
   load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
-  run(req: RunRequest, out: { stdout(d: Uint8Array): void; stderr(d: Uint8Array): void }): Promise<RunResult>;
+  run(req: RunRequest, out: OutputSink): Promise<RunResult>;
   terminate(): void;
 }
 
@@ -47,7 +47,13 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
     },
     async run(req, out) {
       await ready;
-      const sink: OutputSink = { stdout: (d) => out.stdout(d), stderr: (d) => out.stderr(d) };
+      // Every method exists on the proxy the worker sees, so give every one a body.
+      const sink: Required<OutputSink> = {
+        stdout: (d) => out.stdout(d),
+        stderr: (d) => out.stderr(d),
+        stdin: () => (out.stdin ? out.stdin() : Promise.resolve(null)),
+        started: (info) => out.started?.(info),
+      };
       return api.run(req, proxy(sink));
     },
     terminate() {

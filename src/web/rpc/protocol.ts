@@ -57,6 +57,8 @@ export interface RunRequest extends CreateContainerOptions {
   detach?: boolean;
   /** Text or bytes given to the process as its whole stdin. */
   stdin?: string | Uint8Array;
+  /** Read stdin from the sink as the process wants it (`run -i` on the terminal). */
+  streamStdin?: boolean;
 }
 
 export interface RunResult {
@@ -66,10 +68,14 @@ export interface RunResult {
   signal?: number;
 }
 
-/** Streamed output of a process; called through a comlink proxy, one message per chunk. */
+/** Streamed stdio of a process; called through a comlink proxy, one message per chunk. */
 export interface OutputSink {
   stdout(data: Uint8Array): void;
   stderr(data: Uint8Array): void;
+  /** The next stdin bytes, null at end of input (only with `streamStdin`). */
+  stdin?(): Promise<Uint8Array | null>;
+  /** The container exists and its process is starting (its ID is what `kill` takes). */
+  started?(info: { id: string; name: string }): void;
 }
 
 export interface EngineApi {
@@ -98,4 +104,6 @@ export interface EngineApi {
 
   /** Create and start a container, streaming its output; resolves when it exits. */
   run(request: RunRequest, sink: OutputSink): Promise<RunResult>;
+  /** Signal a process started by `run` (default SIGKILL); false if it is not running. */
+  kill(options: { id: string; signal?: string | number }): Promise<boolean>;
 }

@@ -4,13 +4,22 @@
  */
 import type { Remote } from 'comlink';
 import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
-import type { Capabilities, EngineApi, RunRequest, RunResult } from '../rpc/protocol.ts';
+import type { Capabilities, EngineApi, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 import type { CommandSpec, FlagValues } from './flags.ts';
 
 export interface ShellEngine {
   readonly api: Remote<EngineApi> | EngineApi;
   load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
-  run(req: RunRequest, out: { stdout(d: Uint8Array): void; stderr(d: Uint8Array): void }): Promise<RunResult>;
+  run(req: RunRequest, out: OutputSink): Promise<RunResult>;
+}
+
+/** The terminal's keyboard while a `run -i` process reads it. */
+export interface StdinAttachment {
+  /** The next line typed (with its newline), or null after Ctrl-D. */
+  read(): Promise<Uint8Array | null>;
+  /** Ctrl-C while attached. */
+  onInterrupt(cb: () => void): void;
+  detach(): void;
 }
 
 export interface ShellContext {
@@ -26,6 +35,8 @@ export interface ShellContext {
   progress(label: string, done: number, total?: number): void;
   progressDone(): void;
   capabilities(): Promise<Capabilities>;
+  /** Hand the keyboard to a process (`run -i`); absent where there is no keyboard. */
+  attachStdin?(): StdinAttachment;
 }
 
 export interface ShellCommand {

@@ -14,6 +14,7 @@ import { Shell } from '../shell/shell.ts';
 import { downloadBlob, installDropZone, pickFiles } from './files.ts';
 import { LineEditor } from './line-editor.ts';
 import { terminalProgress } from './progress.ts';
+import { keyboardStdin, type KeyboardStdin } from './stdin.ts';
 
 const PROMPT = '\x1b[1;36mskiff\x1b[0m$ ';
 
@@ -82,8 +83,11 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
     }).then(() => st);
   };
 
+  let stdin: KeyboardStdin | undefined;
+  ctx.attachStdin = () => (stdin = keyboardStdin((s) => term.write(s)));
   term.onData((data) => {
-    if (running) return; // Typing while a command runs is dropped (no stdin until `run -i` lands).
+    if (stdin?.attached) { stdin.feed(data); return; }
+    if (running) return; // Typing while a command without -i runs goes nowhere, as in a shell.
     const r = editor.feed(data);
     if (r.clear) { term.clear(); term.write(`\r\x1b[2K${editor.redrawAll()}`); }
     if (r.echo) term.write(r.echo);

@@ -8,7 +8,7 @@ import { SkiffError } from '../../errors.ts';
 import type { Capabilities, EngineApi, InitInfo, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 import { toSkiffError } from '../rpc/errors.ts';
 import { openBrowserEngine } from './open-engine.ts';
-import { isWasmImage, runWasiContainer } from './run-wasi.ts';
+import { isWasmImage, runWasiContainer, type Running } from './run-wasi.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
 
 /** The shape the engine's run path is expected to take once it lands (checked at runtime). */
@@ -32,6 +32,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   // Set by init; repeated inits (several components, one worker) share one seeding pass.
   let seeder: ((onProgress?: Parameters<EngineApi['init']>[1]) => Promise<string[]>) | undefined;
   let seeding: Promise<string[]> | undefined;
+  const running = new Map<string, Running>();
   const engine = (): Promise<Engine> => {
     if (!opened) return Promise.reject(new SkiffError('INVALID_ARGUMENT', 'the engine worker was not initialised: call init({ assetBase }) first'));
     return opened;
@@ -103,8 +104,14 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
         const r = await e.run({ ...req, onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) });
         return { id: r.id ?? '', name: r.name ?? '', exitCode: r.exitCode, ...(r.signal !== undefined ? { signal: r.signal } : {}) };
       }
-      if (await isWasmImage(e, req.image)) return runWasiContainer(e, req, sink);
+      if (await isWasmImage(e, req.image)) return runWasiContainer(e, req, sink, running);
       throw new SkiffError('UNSUPPORTED', `running ${req.image} needs the Linux VM run path, which this build of the engine does not have yet (wasm images run: try skiff/hello-wasm)`);
     }),
+    async kill(o) {
+      const p = running.get(o.id);
+      if (!p) return false;
+      p.kill(o.signal ?? 'SIGKILL');
+      return true;
+    },
   };
 }

@@ -15,7 +15,21 @@ export async function isWasmImage(engine: Engine, ref: string): Promise<boolean>
   return image.platform.startsWith('wasi/') || image.platform.startsWith('wasip1/');
 }
 
-export async function runWasiContainer(engine: Engine, req: RunRequest, sink: OutputSink): Promise<RunResult> {
+/** A running process, for `kill`. */
+export interface Running {
+  kill(signal?: string | number): void;
+}
+
+/** stdin pulled from the sink one chunk at a time (the terminal's keystrokes, line by line). */
+async function* pulledStdin(sink: OutputSink): AsyncIterable<Uint8Array> {
+  for (;;) {
+    const chunk = await sink.stdin!();
+    if (chunk === null) return;
+    if (chunk.length) yield chunk;
+  }
+}
+
+export async function runWasiContainer(engine: Engine, req: RunRequest, sink: OutputSink, running?: Map<string, Running>): Promise<RunResult> {
   const image = await engine.resolveImage({ ref: req.image });
   const config = await engine.imageConfig({ ref: req.image });
   const manifest = JSON.parse(new TextDecoder().decode(await engine.ctx.content.get(image.digest))) as ImageManifest;
@@ -36,14 +50,19 @@ export async function runWasiContainer(engine: Engine, req: RunRequest, sink: Ou
     const proc = runWasi({
       module, args: argv, env: rec.process.env, cwd: rec.process.workdir,
       mounts: [{ path: '/', fs }],
-      ...(req.stdin !== undefined ? { stdin: req.stdin } : {}),
+      ...(req.streamStdin && sink.stdin ? { stdin: pulledStdin(sink) } : req.stdin !== undefined ? { stdin: req.stdin } : {}),
       onStdout: (d) => sink.stdout(d),
       onStderr: (d) => sink.stderr(d),
       cacheKey: kind.kind === 'artifact' ? kind.layer.digest : `${image.digest}:${argv[0]}`,
       tty: rec.process.tty,
       ...(spawner ? { spawn: spawner } : {}),
     });
-    const exit = await proc.exited.finally(() => spawner?.replenish());
+    running?.set(rec.id, proc);
+    sink.started?.({ id: rec.id, name: rec.name });
+    const exit = await proc.exited.finally(() => {
+      running?.delete(rec.id);
+      spawner?.replenish();
+    });
     if (exit.trap) sink.stderr(new TextEncoder().encode(`skiff: ${exit.trap}\n`));
     await engine.persistContainer({ id: rec.id });
     await engine.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: exit.exitCode, finishedAt: engine.ctx.now().toISOString() } });

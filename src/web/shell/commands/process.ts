@@ -26,11 +26,20 @@ export const processCommands: ShellCommand[] = [
       if (f['detach']) notYet('run -d (background containers)');
       const out = decoder();
       const err = decoder();
-      const r = await ctx.engine.run({ ...createOptions(f, args), rm: f['rm'] === true }, {
-        stdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
-        stderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
-      });
-      return r.exitCode;
+      const stdin = f['interactive'] === true ? ctx.attachStdin?.() : undefined;
+      try {
+        const r = await ctx.engine.run({ ...createOptions(f, args), rm: f['rm'] === true, ...(stdin ? { streamStdin: true } : {}) }, {
+          stdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
+          stderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
+          ...(stdin ? {
+            stdin: () => stdin.read(),
+            started: ({ id }: { id: string }) => stdin.onInterrupt(() => void ctx.engine.api.kill({ id, signal: 'SIGINT' })),
+          } : {}),
+        });
+        return r.exitCode;
+      } finally {
+        stdin?.detach();
+      }
     },
   },
   {
