@@ -153,6 +153,14 @@ export class Engine {
     return diskUsage(this.ctx);
   }
 
+  /** Where a tag points and pointed, newest first (`at`: when it started pointing there). */
+  async tagHistory(options: { ref: string }): Promise<Array<{ digest: Digest; at: string }>> {
+    const full = normalizeReference(options.ref);
+    const t = await this.ctx.state.get<TagRecord>('tags', full);
+    if (!t) throw new SkiffError('NOT_FOUND', `No such image: ${options.ref}`);
+    return [...t.history, { digest: t.digest, at: t.updatedAt }].reverse();
+  }
+
   rollbackImage(options: { ref: string; to?: Digest }) {
     return rollbackImage(this.ctx, options.ref, options.to);
   }

@@ -78,6 +78,7 @@ describe('skiff CLI', () => {
   it('tag moves with history; image rollback goes back; rmi untags', async () => {
     expect((await skiff('load', '-i', 'v2.tar')).stdout).toBe('Loaded image: app:latest\n');
     expect((await skiff('images', '--format', 'json')).stdout).toContain(v2.configDigest.slice(7, 19));
+    expect((await skiff('image', 'rollback', '--list', 'app')).stdout).toMatch(/^DIGEST\s+SINCE\s+CURRENT\nsha256:[0-9a-f]{64}\s+.* ago\s+\*\nsha256:[0-9a-f]{64}\s+.* ago\n$/);
     const rb = await skiff('image', 'rollback', 'app');
     expect(rb).toMatchObject({ code: 0, stdout: expect.stringContaining(`-> sha256:`) });
     expect(JSON.parse((await skiff('image', 'inspect', 'app')).stdout)[0].Id).toBe(v1.configDigest);

@@ -76,6 +76,7 @@ describe('loadArchive', () => {
     await e.loadArchive({ data: ociArchive([{ image: v1, tags: ['docker.io/library/app:latest'] }]) });
     await e.loadArchive({ data: ociArchive([{ image: v2, tags: ['docker.io/library/app:latest'] }]) });
     expect((await e.resolveImage({ ref: 'app' })).digest).toBe(v2.manifestDigest);
+    expect((await e.tagHistory({ ref: 'app' })).map((h) => h.digest)).toEqual([v2.manifestDigest, v1.manifestDigest]);
     // the old image is kept by the history, even through a prune
     await e.pruneImages();
     const r = await e.rollbackImage({ ref: 'app' });

@@ -257,8 +257,15 @@ export function registerImageCommands(program: Command, image: Command, io: CliI
     .description('Point a tag back at the image it named before (skiff)')
     .argument('<image>', 'NAME[:TAG]')
     .option('--to <digest>', 'A manifest digest from the tag history')
+    .option('--list', 'Show the tag history instead (newest first)')
     .action(async (ref, o) => {
-      const r = await (await io.engine()).rollbackImage({ ref, ...(o.to ? { to: o.to as Digest } : {}) });
+      const engine = await io.engine();
+      if (o.list) {
+        const h = await engine.tagHistory({ ref });
+        out(io, table(['DIGEST', 'SINCE', 'CURRENT'], h.map((e, i) => [e.digest, ago(e.at), i === 0 ? '*' : ''])));
+        return;
+      }
+      const r = await engine.rollbackImage({ ref, ...(o.to ? { to: o.to as Digest } : {}) });
       out(io, `Rolled back ${familiar(r.ref)}: ${r.from} -> ${r.to}`);
     });
 }
