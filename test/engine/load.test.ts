@@ -69,6 +69,34 @@ describe('loadArchive', () => {
     expect((await e2.resolveImage({ ref: 'gz:1' })).id).toBe(img.configDigest);
   });
 
+  it('streamed at random chunk widths, every layout loads to the same image', async () => {
+    const a = buildImage({ layers: [base, top] });
+    const archives = [
+      ociArchive([{ image: a, tags: ['docker.io/library/rc:1'] }]),
+      dockerLegacyArchive([{ image: a, tags: ['rc:1'] }]),
+      dockerOciArchive([{ image: a, tags: ['rc:1'] }]),
+    ];
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n) + 1;
+    for (const data of archives) {
+      const ids = new Set<string>();
+      for (let run = 0; run < 8; run++) {
+        const e = engine();
+        async function* chunks(): AsyncIterable<Uint8Array> {
+          for (let i = 0; i < data.length;) {
+            const w = run % 2 ? rand(600) : rand(70_000);
+            yield data.slice(i, i + w);
+            i += w;
+          }
+        }
+        const res = await e.loadArchive({ stream: chunks(), name: 'rechunked.tar' });
+        ids.add(`${res.images[0]!.id} ${(await e.resolveImage({ ref: 'rc:1' })).layers.map((l) => l.diffId).join(',')}`);
+      }
+      expect(ids.size).toBe(1);
+      expect([...ids][0]).toBe(`${a.configDigest} ${a.layers.map((l) => l.diffId).join(',')}`);
+    }
+  });
+
   it('tags move with history and roll back', async () => {
     const e = engine();
     const v1 = buildImage({ layers: [base] });
