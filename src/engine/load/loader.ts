@@ -131,16 +131,17 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
   const archive = opts.name ?? 'archive';
   const progress = opts.onProgress ?? (() => {});
   const added: Digest[] = [];
-  // Streamed loads stage blobs in the store: hold a lease so a prune elsewhere leaves them be.
-  const release = opts.stream ? await takeLease(ctx) : async () => {};
+  if (!opts.data && !opts.stream) throw new SkiffError('INVALID_ARGUMENT', 'loadArchive needs `data` or `stream`');
+  // Like docker load, a gzip- or zstd-compressed archive is fine too; a plain one given whole is
+  // parsed in place, anything else streams and stages its big blobs in the store, under a lease
+  // so that a prune elsewhere leaves them be.
+  const inMemory = opts.data !== undefined && detectCompression(opts.data.subarray(0, 4)) === 'none';
+  const release = inMemory ? async () => {} : await takeLease(ctx);
   try {
-    if (!opts.data && !opts.stream) throw new SkiffError('INVALID_ARGUMENT', 'loadArchive needs `data` or `stream`');
     let listing: ArchiveListing;
     try {
       let entries: AsyncIterable<TarEntry> | Iterable<TarEntry>;
-      // Like docker load, a gzip- or zstd-compressed archive is fine too.
       const max = opts.maxArchiveBytes ?? DEFAULT_MAX_ARCHIVE_BYTES;
-      const inMemory = opts.data !== undefined && detectCompression(opts.data.subarray(0, 4)) === 'none';
       if (inMemory) {
         progress({ phase: 'reading', done: opts.data!.byteLength, total: opts.data!.byteLength });
         entries = parseTar(opts.data!);
@@ -173,6 +174,7 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
       ...(opts.maxLayerBytes !== undefined ? { maxLayerBytes: opts.maxLayerBytes } : {}),
     });
     const result = await commit(ctx, verified, opts.source ?? archive, progress, added);
+    added.length = 0; // committed: the images own these blobs now
     progress({ phase: 'done', done: 1, total: 1 });
     return result;
   } catch (err) {
