@@ -8,7 +8,7 @@
  * servers (crossOriginIsolated: SharedArrayBuffer for the WASI worker); without them everything
  * still works (see docs/browser.md).
  */
-import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, defineConfig, type Plugin } from 'vite';
@@ -59,6 +59,22 @@ const browserAliases = [
   { find: /^node:crypto$/, replacement: join(root, 'src/web/shims/node-crypto.ts') },
   { find: /^\.\/node\.ts$/, replacement: join(root, 'src/web/shims/node-engine.ts') },
 ];
+
+/** The dev server serves node_modules' v86.wasm where the build puts it (vm-images/v86.wasm). */
+function devStatic(): Plugin {
+  return {
+    name: 'skiff-dev-static',
+    apply: 'serve',
+    configureServer(server) {
+      for (const [src, dst] of STATIC_FILES) {
+        server.middlewares.use(`/${dst}`, (_req, res) => {
+          res.setHeader('Content-Type', 'application/wasm');
+          res.end(readFileSync(join(root, src)));
+        });
+      }
+    },
+  };
+}
 
 /** The component's worker URL module differs between the app build and the library build. */
 function libWorkerUrl(): Plugin {
@@ -114,7 +130,7 @@ export default defineConfig({
   root,
   base: './',
   publicDir: false,
-  plugins: [finishSite()],
+  plugins: [finishSite(), devStatic()],
   resolve: { alias: browserAliases },
   optimizeDeps: {
     // Everything the pages and workers import, optimized up front: a dependency discovered late

@@ -8,17 +8,9 @@ import { SkiffError } from '../../errors.ts';
 import type { Capabilities, EngineApi, InitInfo, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 import { toSkiffError } from '../rpc/errors.ts';
 import { openBrowserEngine } from './open-engine.ts';
-import { isWasmImage, runWasiContainer, type Running } from './run-wasi.ts';
+import { runContainer, type Running } from './run-container.ts';
+import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
-
-/** The shape the engine's run path is expected to take once it lands (checked at runtime). */
-interface EngineWithRun {
-  run(o: RunRequest & { onStdout?: (d: Uint8Array) => void; onStderr?: (d: Uint8Array) => void }): Promise<{ id?: string; name?: string; exitCode: number; signal?: number }>;
-}
-
-function hasRun(e: Engine): e is Engine & EngineWithRun {
-  return typeof (e as unknown as { run?: unknown }).run === 'function';
-}
 
 async function collectBlob(chunks: AsyncIterable<Uint8Array>, type: string): Promise<Blob> {
   const parts: Uint8Array<ArrayBuffer>[] = [];
@@ -33,6 +25,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   let seeder: ((onProgress?: Parameters<EngineApi['init']>[1]) => Promise<string[]>) | undefined;
   let seeding: Promise<string[]> | undefined;
   const running = new Map<string, Running>();
+  let runtimes: BrowserRuntimes | undefined;
   const engine = (): Promise<Engine> => {
     if (!opened) return Promise.reject(new SkiffError('INVALID_ARGUMENT', 'the engine worker was not initialised: call init({ assetBase }) first'));
     return opened;
@@ -44,14 +37,11 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       throw explainStorageError(err, await storageInfo().catch(() => undefined));
     }
   };
-  const capabilities = async (): Promise<Capabilities> => {
-    const e = opened ? await opened.catch(() => undefined) : undefined;
-    const run = e ? hasRun(e) : false;
-    return { runLinux: run, runWasm: true, exec: false, logs: false, volumes: false };
-  };
+  const capabilities = async (): Promise<Capabilities> => ({ runLinux: true, runWasm: true, exec: false, logs: false, volumes: false });
 
   return {
     async init(init, onSeed): Promise<InitInfo> {
+      runtimes ??= browserRuntimes({ assetBase: init.assetBase, dbPrefix: init.dbPrefix ?? 'skiff' });
       const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
         seeder = x.seed;
         return x.engine;
@@ -99,18 +89,13 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     exportContainer: (o) => call(async (e) => collectBlob(await e.exportContainer(o), 'application/x-tar')),
     containerChanges: (o) => call((e) => e.containerChanges(o)),
 
-    run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => call(async (e) => {
-      if (hasRun(e)) {
-        const r = await e.run({ ...req, onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) });
-        return { id: r.id ?? '', name: r.name ?? '', exitCode: r.exitCode, ...(r.signal !== undefined ? { signal: r.signal } : {}) };
-      }
-      if (await isWasmImage(e, req.image)) return runWasiContainer(e, req, sink, running);
-      throw new SkiffError('UNSUPPORTED', `running ${req.image} needs the Linux VM run path, which this build of the engine does not have yet (wasm images run: try skiff/hello-wasm)`);
-    }),
+    // The engine's own run path (Engine.runContainer, issue 4) replaces runContainer here once
+    // it takes the browser's runtimes; see .notes/browser-compat.md.
+    run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => call((e) => runContainer(e, runtimes!, req, sink, running)),
     async kill(o) {
       const p = running.get(o.id);
       if (!p) return false;
-      p.kill(o.signal ?? 'SIGKILL');
+      await p.kill(o.signal ?? 'SIGKILL');
       return true;
     },
   };
