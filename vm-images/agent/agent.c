@@ -188,8 +188,10 @@ static void flush_stdin(struct proc *p) {
 
 extern void accept_console(struct proc *p);
 extern void setup_system(void);
+extern void stage1(void);
 
 int main(int argc, char **argv) {
+  if (!strcmp(argv[0], "/init") && getpid() == 1) stage1(); /* run by the kernel from the initramfs */
   if (argc > 1 && !strcmp(argv[1], "--init")) setup_system();
   signal(SIGPIPE, SIG_IGN);
   sigset_t ss;
