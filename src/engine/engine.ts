@@ -19,7 +19,7 @@ import {
   diskUsage, history, inspectImage, listImages, loadConfig, pruneImages, removeImage, resolveImage,
   rollbackImage, tagImage, type DiskUsage, type HistoryRow, type ImageSummary, type RemoveResult,
 } from './images.ts';
-import { LayerCache } from './layers.ts';
+import { LayerCache, type LayerCacheOptions } from './layers.ts';
 import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/loader.ts';
 import { findImage } from './resolve.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
@@ -41,8 +41,8 @@ export interface EngineOptions {
   state: StateStore;
   bundled?: BundledImages;
   now?: () => Date;
-  /** Merged layer trees kept in memory. */
-  layerCacheSize?: number;
+  /** Bounds of the merged-layer-tree cache. */
+  layerCache?: LayerCacheOptions;
 }
 
 export interface OpenOptions {
@@ -62,7 +62,7 @@ export class Engine {
   constructor(options: EngineOptions) {
     this.ctx = { content: options.content, state: options.state, now: options.now ?? (() => new Date()) };
     this.bundled = options.bundled;
-    this.layers = new LayerCache(options.content, options.layerCacheSize);
+    this.layers = new LayerCache(options.content, options.layerCache);
   }
 
   /** An engine over $SKIFF_HOME on Node (node-fs content and state stores). */

@@ -1,6 +1,8 @@
 /**
  * Merged layer trees, cached per ChainID: every container of an image (and every image sharing
  * base layers) shares one immutable tree, and file bytes stay views of the decompressed layers.
+ * The cache is bounded by entries and by the uncompressed bytes its layers hold (least recently
+ * used first out); a tree a live overlay still uses stays alive through that overlay anyway.
  */
 import { SkiffError } from '../errors.ts';
 import type { ContentStore } from '../content/store.ts';
@@ -10,9 +12,30 @@ import { applyLayer, type LayerTree } from '../fs/layer.ts';
 import { decompressLayer, parseTar } from './tar-io.ts';
 import type { ImageRecord } from './types.ts';
 
+export interface LayerCacheOptions {
+  /** Most chains kept (default 64). */
+  maxEntries?: number;
+  /** Most uncompressed layer bytes kept (default 768 MB). */
+  maxBytes?: number;
+}
+
+interface Entry {
+  tree: Promise<LayerTree>;
+  /** Uncompressed bytes of this chain's own (top) layer. */
+  bytes: number;
+}
+
 export class LayerCache {
-  private readonly trees = new Map<ChainID, Promise<LayerTree>>();
-  constructor(private readonly content: ContentStore, private readonly limit = 64) {}
+  private readonly trees = new Map<ChainID, Entry>();
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private bytes = 0;
+
+  constructor(private readonly content: ContentStore, options: LayerCacheOptions | number = {}) {
+    const o = typeof options === 'number' ? { maxEntries: options } : options;
+    this.maxEntries = o.maxEntries ?? 64;
+    this.maxBytes = o.maxBytes ?? 768e6;
+  }
 
   /** The image's merged tree; null for an image without layers. */
   async tree(image: ImageRecord): Promise<LayerTree | null> {
@@ -22,25 +45,26 @@ export class LayerCache {
     let prev: Promise<LayerTree> | null = null;
     for (const [i, layer] of tarLayers.entries()) {
       const chain = chains[i]!;
-      let t: Promise<LayerTree> | undefined = this.trees.get(chain);
-      if (!t) {
+      let entry = this.trees.get(chain);
+      if (entry) {
+        // Refresh recency.
+        this.trees.delete(chain);
+        this.trees.set(chain, entry);
+      } else {
         const base: Promise<LayerTree> | null = prev;
-        t = (async (): Promise<LayerTree> => {
+        const tree = (async (): Promise<LayerTree> => {
           const below: LayerTree | null = base ? await base : null;
           const blob = await this.content.get(layer.digest);
           const tar = await decompressLayer(blob, layerCompression(layer.mediaType));
           return applyLayer(below, parseTar(tar));
         })();
-        this.trees.set(chain, t);
-        t.catch(() => this.trees.delete(chain));
-        prev = t;
-        this.evict();
-      } else {
-        // Refresh recency.
-        this.trees.delete(chain);
-        this.trees.set(chain, t);
-        prev = t;
+        entry = { tree, bytes: layer.uncompressedSize };
+        this.trees.set(chain, entry);
+        this.bytes += entry.bytes;
+        tree.catch(() => this.drop(chain));
+        this.evict(chain);
       }
+      prev = entry.tree;
     }
     try {
       return await prev!;
@@ -49,10 +73,22 @@ export class LayerCache {
     }
   }
 
-  private evict(): void {
-    while (this.trees.size > this.limit) {
-      const oldest = this.trees.keys().next().value as ChainID;
-      this.trees.delete(oldest);
+  /** Bytes of uncompressed layers the cache holds. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  private drop(chain: ChainID): void {
+    const e = this.trees.get(chain);
+    if (!e) return;
+    this.trees.delete(chain);
+    this.bytes -= e.bytes;
+  }
+
+  private evict(keep: ChainID): void {
+    for (const chain of this.trees.keys()) {
+      if (this.trees.size <= this.maxEntries && this.bytes <= this.maxBytes) return;
+      if (chain !== keep) this.drop(chain);
     }
   }
 }
