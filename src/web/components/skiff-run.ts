@@ -2,13 +2,15 @@
  * `<skiff-run image="skiff/busybox" cmd="echo hello" autorun>`: a small terminal with the
  * command (editable), a Run button and the output. Every element on a page shares one engine
  * worker. Contract: attributes `image`, `cmd` (shell words), `autorun`, `env` (space-separated
- * K=V), `workdir`, `keep` (keep the container after it exits), `assets` (base URL of vm-images/);
+ * K=V), `workdir`, `volume` (space-separated `name:/path[:ro]`, as `-v`), `keep` (keep the
+ * container after it exits), `assets` (base URL of vm-images/);
  * property `output` (text printed so far); events `skiff-exit` {exitCode} and `skiff-error`
  * {code, message}. The library build (dist/skiff-run.js) registers the element on import.
  */
 import { SkiffError } from '../../errors.ts';
 import { sharedEngineClient } from '../client/engine-client.ts';
 import { toSkiffError } from '../rpc/errors.ts';
+import { parseRunFlags } from '../../runtime/spec/options.ts';
 import { joinWords, splitWords } from '../shell/words.ts';
 import { componentStyle } from './style.ts';
 
@@ -96,6 +98,8 @@ export class SkiffRunElement extends HTMLElement {
       const words = splitWords(this.#input.value);
       const env = (this.getAttribute('env') ?? '').split(/\s+/).filter(Boolean);
       const workdir = this.getAttribute('workdir');
+      const volume = (this.getAttribute('volume') ?? '').split(/\s+/).filter(Boolean);
+      const run = volume.length ? parseRunFlags({ volume }) : undefined;
       const assets = this.getAttribute('assets');
       // Components load only the images they run (on first use), not every bundled one.
       const client = sharedEngineClient({ seedBundled: false, ...(assets ? { assetBase: new URL(assets, document.baseURI).href } : {}) });
@@ -103,7 +107,7 @@ export class SkiffRunElement extends HTMLElement {
       const err = new TextDecoder();
       const started = performance.now();
       const r = await client.run({
-        image, ...(words.length ? { cmd: words } : {}), ...(env.length ? { env } : {}), ...(workdir ? { workdir } : {}),
+        image, ...(words.length ? { cmd: words } : {}), ...(env.length ? { env } : {}), ...(workdir ? { workdir } : {}), ...(run ? { run } : {}),
         rm: !this.hasAttribute('keep'),
       }, {
         stdout: (d) => this.#print(out.decode(d, { stream: true })),

@@ -7,8 +7,9 @@
 import type { CreateContainerOptions } from '../../engine/containers.ts';
 import type { DiskUsage, HistoryRow, ImageSummary, RemoveResult } from '../../engine/images.ts';
 import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
-import type { ContainerRecord } from '../../engine/types.ts';
+import type { ContainerRecord, VolumeRecord } from '../../engine/types.ts';
 import type { Change } from '../../fs/diff.ts';
+import type { RunOptions } from '../../runtime/spec/options.ts';
 
 export interface InitOptions {
   /** Absolute URL under which vm-images/... is served (the bundled images, guest artifacts). */
@@ -51,6 +52,8 @@ export interface Capabilities {
 export type SeedProgress = { image: string; index: number; total: number } & LoadProgress;
 
 export interface RunRequest extends CreateContainerOptions {
+  /** Docker's run flags as parsed by runtime/spec (the CLI's parser): volumes, limits, tmpfs ... */
+  run?: RunOptions;
   /** Remove the container when it exits (`--rm`). */
   rm?: boolean;
   /** Run in the background (`-d`): resolve once started, with exitCode undefined. */
@@ -59,6 +62,8 @@ export interface RunRequest extends CreateContainerOptions {
   stdin?: string | Uint8Array;
   /** Read stdin from the sink as the process wants it (`run -i` on the terminal). */
   streamStdin?: boolean;
+  /** The terminal's size, for `-t`. */
+  consoleSize?: { cols: number; rows: number };
 }
 
 export interface RunResult {
@@ -68,14 +73,22 @@ export interface RunResult {
   signal?: number;
 }
 
+export interface StartedInfo {
+  id: string;
+  name: string;
+  runtime: string;
+  pty: boolean;
+}
+
 /** Streamed stdio of a process; called through a comlink proxy, one message per chunk. */
 export interface OutputSink {
   stdout(data: Uint8Array): void;
   stderr(data: Uint8Array): void;
   /** The next stdin bytes, null at end of input (only with `streamStdin`). */
   stdin?(): Promise<Uint8Array | null>;
-  /** The container exists and its process is starting (its ID is what `kill` takes). */
-  started?(info: { id: string; name: string }): void;
+  /** The process started (its container ID is what `kill` takes). `pty`: stdin goes to a real
+   * terminal in the guest (the VM with -t), which echoes and edits itself: send keys raw. */
+  started?(info: StartedInfo): void;
 }
 
 export interface EngineApi {
@@ -101,6 +114,12 @@ export interface EngineApi {
   removeContainer(options: { id: string; force?: boolean }): Promise<ContainerRecord>;
   exportContainer(options: { id: string }): Promise<Blob>;
   containerChanges(options: { id: string }): Promise<Change[]>;
+
+  createVolume(options: { name?: string; labels?: Record<string, string> }): Promise<VolumeRecord>;
+  listVolumes(): Promise<VolumeRecord[]>;
+  inspectVolume(options: { name: string }): Promise<VolumeRecord>;
+  removeVolume(options: { name: string; force?: boolean }): Promise<void>;
+  pruneVolumes(options?: { all?: boolean }): Promise<{ deleted: string[]; reclaimed: number }>;
 
   /** Create and start a container, streaming its output; resolves when it exits. */
   run(request: RunRequest, sink: OutputSink): Promise<RunResult>;

@@ -17,8 +17,10 @@ export interface ShellEngine {
 export interface StdinAttachment {
   /** The next line typed (with its newline), or null after Ctrl-D. */
   read(): Promise<Uint8Array | null>;
-  /** Ctrl-C while attached. */
+  /** Ctrl-C while attached (in cooked mode). */
   onInterrupt(cb: () => void): void;
+  /** Raw: every key goes to the process as typed (a guest PTY echoes and edits). */
+  setRaw(raw: boolean): void;
   detach(): void;
 }
 
@@ -37,6 +39,8 @@ export interface ShellContext {
   capabilities(): Promise<Capabilities>;
   /** Hand the keyboard to a process (`run -i`); absent where there is no keyboard. */
   attachStdin?(): StdinAttachment;
+  /** The terminal's size (for `-t`). */
+  size?(): { cols: number; rows: number };
 }
 
 export interface ShellCommand {

@@ -7,11 +7,12 @@ import { SkiffError, isSkiffError } from '../../errors.ts';
 import { containerCommands } from './commands/containers.ts';
 import { imageCommands } from './commands/images.ts';
 import { processCommands } from './commands/process.ts';
+import { volumeCommands } from './commands/volumes.ts';
 import type { ShellCommand, ShellContext } from './context.ts';
 import { helpText, parseFlags, UsageError } from './flags.ts';
 import { splitWords } from './words.ts';
 
-export const COMMANDS: readonly ShellCommand[] = [...processCommands, ...imageCommands, ...containerCommands];
+export const COMMANDS: readonly ShellCommand[] = [...processCommands, ...imageCommands, ...containerCommands, ...volumeCommands];
 
 const BUILTINS: Record<string, string> = {
   help: 'Show the commands, or `help COMMAND` for one',
@@ -67,7 +68,8 @@ export class Shell {
       }
       const e = isSkiffError(err) ? err : new SkiffError('INTERNAL', (err as Error)?.message ?? String(err));
       this.ctx.stderr(`Error: ${e.message}\n`);
-      return e.code === 'UNSUPPORTED' ? 125 : 1;
+      // Docker: `run` exits 125 when the container could not be created or started.
+      return e.code === 'UNSUPPORTED' || cmd.spec.name === 'run' ? 125 : 1;
     }
   }
 

@@ -85,6 +85,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
 
   let stdin: KeyboardStdin | undefined;
   ctx.attachStdin = () => (stdin = keyboardStdin((s) => term.write(s)));
+  ctx.size = () => ({ cols: term.cols, rows: term.rows });
   term.onData((data) => {
     if (stdin?.attached) { stdin.feed(data); return; }
     if (running) return; // Typing while a command without -i runs goes nowhere, as in a shell.

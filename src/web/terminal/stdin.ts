@@ -20,6 +20,7 @@ export function keyboardStdin(echo: (s: string) => void): KeyboardStdin {
   let interrupt: (() => void) | undefined;
   let attached = true;
   let ended = false;
+  let raw = false;
   const push = (c: Uint8Array | null): void => {
     if (ended) return;
     if (c === null) ended = true;
@@ -31,6 +32,7 @@ export function keyboardStdin(echo: (s: string) => void): KeyboardStdin {
     get attached() { return attached; },
     feed(data) {
       if (!attached) return;
+      if (raw) { push(enc.encode(data)); return; }
       for (const part of data.split(/(\x04)/)) {
         if (part === '\x04') {
           // Ctrl-D: flush a partial line, or end input on an empty one.
@@ -51,6 +53,7 @@ export function keyboardStdin(echo: (s: string) => void): KeyboardStdin {
       return new Promise((resolve) => waiting.push(resolve));
     },
     onInterrupt(cb) { interrupt = cb; },
+    setRaw(r) { raw = r; },
     detach() {
       attached = false;
       for (const w of waiting.splice(0)) w(null);

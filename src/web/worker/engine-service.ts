@@ -37,7 +37,10 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       throw explainStorageError(err, await storageInfo().catch(() => undefined));
     }
   };
-  const capabilities = async (): Promise<Capabilities> => ({ runLinux: true, runWasm: true, exec: false, logs: false, volumes: false });
+  const capabilities = async (): Promise<Capabilities> => ({
+    // The VM's emulator needs Web Workers (the browser); Node has its own engine (src/engine/node.ts).
+    runLinux: typeof Worker === 'function', runWasm: true, exec: false, logs: false, volumes: true,
+  });
 
   return {
     async init(init, onSeed): Promise<InitInfo> {
@@ -88,6 +91,12 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     removeContainer: (o) => call((e) => e.removeContainer(o)),
     exportContainer: (o) => call(async (e) => collectBlob(await e.exportContainer(o), 'application/x-tar')),
     containerChanges: (o) => call((e) => e.containerChanges(o)),
+
+    createVolume: (o) => call((e) => e.createVolume(o)),
+    listVolumes: () => call((e) => e.listVolumes()),
+    inspectVolume: (o) => call((e) => e.inspectVolume(o)),
+    removeVolume: (o) => call((e) => e.removeVolume(o)),
+    pruneVolumes: (o = {}) => call((e) => e.pruneVolumes(o)),
 
     // The engine's own run path (Engine.runContainer, issue 4) replaces runContainer here once
     // it takes the browser's runtimes; see .notes/browser-compat.md.

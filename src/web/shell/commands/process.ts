@@ -1,17 +1,47 @@
 /**
  * Commands that run processes: run now; exec and logs report clearly until the engine offers them.
  * Each is one entry here: when the engine grows `exec`/`logs`, replace the body with the call.
+ * `run`'s flags are parsed by runtime/spec's parseRunFlags, the same parser the CLI uses.
  */
 import { SkiffError } from '../../../errors.ts';
 import { humanSize, table } from '../../../cli/format.ts';
 import type { DiskUsage } from '../../../engine/images.ts';
+import { parseRunFlags, type RunFlags } from '../../../runtime/spec/options.ts';
+import type { StartedInfo } from '../../rpc/protocol.ts';
 import { createFlags, createOptions } from './containers.ts';
-import type { ShellCommand } from '../context.ts';
+import { list, str, type ShellCommand } from '../context.ts';
+import type { FlagValues } from '../flags.ts';
 
 const decoder = (): TextDecoder => new TextDecoder();
 
 function notYet(what: string): never {
   throw new SkiffError('UNSUPPORTED', `${what} is not available in this build of the engine yet`);
+}
+
+/** The shell's flag values in the shape runtime/spec's parser takes. */
+export function runFlags(f: FlagValues, cmd: string[]): RunFlags {
+  const out: RunFlags = {};
+  const s = (k: string): string | undefined => str(f[k]);
+  if (list(f['env']).length) out.env = list(f['env']);
+  if (s('workdir') !== undefined) out.workdir = s('workdir')!;
+  if (s('user') !== undefined) out.user = s('user')!;
+  if (s('entrypoint') !== undefined) out.entrypoint = s('entrypoint')!;
+  if (cmd.length) out.cmd = cmd;
+  if (s('hostname') !== undefined) out.hostname = s('hostname')!;
+  if (s('memory') !== undefined) out.memory = s('memory')!;
+  if (s('cpus') !== undefined) out.cpus = s('cpus')!;
+  if (s('pids-limit') !== undefined) out.pidsLimit = s('pids-limit')!;
+  if (f['read-only'] === true) out.readOnly = true;
+  if (list(f['tmpfs']).length) out.tmpfs = list(f['tmpfs']);
+  if (list(f['volume']).length) out.volume = list(f['volume']);
+  if (f['init'] === true) out.init = true;
+  if (s('stop-timeout') !== undefined) out.stopTimeout = s('stop-timeout')!;
+  if (f['tty'] === true) out.tty = true;
+  if (f['interactive'] === true) out.interactive = true;
+  if (s('name') !== undefined) out.name = s('name')!;
+  if (f['rm'] === true) out.rm = true;
+  if (list(f['label']).length) out.label = list(f['label']);
+  return out;
 }
 
 export const processCommands: ShellCommand[] = [
@@ -20,20 +50,37 @@ export const processCommands: ShellCommand[] = [
       ...createFlags,
       { name: 'rm', help: 'Automatically remove the container when it exits' },
       { name: 'detach', short: 'd', help: 'Run container in background and print container ID' },
+      { name: 'volume', short: 'v', value: true, repeat: true, help: 'Bind a named volume (name:/path[:ro]) or an anonymous one (/path)' },
+      { name: 'tmpfs', value: true, repeat: true, help: 'Mount a tmpfs directory' },
+      { name: 'memory', short: 'm', value: true, help: 'Memory limit' },
+      { name: 'cpus', value: true, help: 'Number of CPUs' },
+      { name: 'pids-limit', value: true, help: 'Tune container pids limit (-1 for unlimited)' },
+      { name: 'read-only', help: "Mount the container's root filesystem as read only" },
+      { name: 'init', help: 'Run an init inside the container that forwards signals and reaps processes' },
+      { name: 'stop-timeout', value: true, help: 'Timeout (in seconds) to stop a container' },
     ] },
     aliases: ['container run'],
     async run(ctx, f, args) {
       if (f['detach']) notYet('run -d (background containers)');
+      // Checked here, so a bad flag is a usage-style error before anything is created.
+      const run = parseRunFlags(runFlags(f, args.slice(1)));
       const out = decoder();
       const err = decoder();
       const stdin = f['interactive'] === true ? ctx.attachStdin?.() : undefined;
       try {
-        const r = await ctx.engine.run({ ...createOptions(f, args), rm: f['rm'] === true, ...(stdin ? { streamStdin: true } : {}) }, {
+        const size = f['tty'] === true ? ctx.size?.() : undefined;
+        const r = await ctx.engine.run({
+          ...createOptions(f, args), run, rm: f['rm'] === true,
+          ...(stdin ? { streamStdin: true } : {}), ...(size ? { consoleSize: size } : {}),
+        }, {
           stdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
           stderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
           ...(stdin ? {
             stdin: () => stdin.read(),
-            started: ({ id }: { id: string }) => stdin.onInterrupt(() => void ctx.engine.api.kill({ id, signal: 'SIGINT' })),
+            started: ({ id, pty }: StartedInfo) => {
+              stdin.setRaw(pty);
+              stdin.onInterrupt(() => void ctx.engine.api.kill({ id, signal: 'SIGINT' }));
+            },
           } : {}),
         });
         return r.exitCode;
@@ -58,7 +105,7 @@ export const processCommands: ShellCommand[] = [
     async run() { return notYet('logs'); },
   },
   {
-    spec: { name: 'system df', usage: '', summary: 'Show disk usage (images, containers, the browser storage quota)', maxArgs: 0, flags: [] },
+    spec: { name: 'system df', usage: '', summary: 'Show disk usage (images, containers, volumes, the browser storage quota)', maxArgs: 0, flags: [] },
     aliases: ['df'],
     async run(ctx) {
       const [du, st] = await Promise.all([ctx.engine.api.diskUsage(), ctx.engine.api.storage()]);
