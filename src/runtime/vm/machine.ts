@@ -171,7 +171,8 @@ export class Machine {
     w.onError((err) => this.crash(new SkiffError('VM', `the emulator worker died: ${err.message}`, { cause: err })));
     const started = new Promise<Extract<WorkerToHost, { t: 'started' }>>((r) => (this.startedWaiter = r));
     const transfer = [msg.bios, msg.bzimage, msg.initrd, msg.state].filter((b): b is ArrayBuffer => b !== undefined);
-    w.post({ ...msg, wasmPath: w.wasmPath }, transfer);
+    const wasmModule = await w.wasmModule?.().catch(() => undefined);
+    w.post({ ...msg, wasmPath: w.wasmPath, wasmModule }, transfer);
     const ready = (async () => {
       const hello = this.agent.hello({ timeoutMs });
       await started;

@@ -9,4 +9,6 @@ export interface VmWorkerHandle {
   terminate(): Promise<void>;
   /** Where the worker finds v86.wasm (a path in Node, a URL in the browser). */
   wasmPath: string;
+  /** v86.wasm compiled (cached per process), if this environment can hand modules to workers. */
+  wasmModule?: () => Promise<WebAssembly.Module>;
 }

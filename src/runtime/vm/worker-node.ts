@@ -4,6 +4,7 @@
  * cannot load TypeScript in a worker by itself.
  */
 import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,12 +33,15 @@ function workerScript(): Promise<string> {
   return bundled;
 }
 
+const wasmPath = createRequire(import.meta.url).resolve('v86/build/v86.wasm');
+let compiled: Promise<WebAssembly.Module> | null = null;
+
 export async function spawnNodeVmWorker(): Promise<VmWorkerHandle> {
   const w = new Worker(await workerScript(), { stdout: false, stderr: false });
-  const wasmPath = createRequire(import.meta.url).resolve('v86/build/v86.wasm');
   let errored = false;
   return {
     wasmPath,
+    wasmModule: () => (compiled ??= readFile(wasmPath).then((b) => WebAssembly.compile(b))),
     post: (msg, transfer) => w.postMessage(msg, (transfer ?? []) as never),
     onMessage: (cb) => void w.on('message', cb),
     onError: (cb) => {

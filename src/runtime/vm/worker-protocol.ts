@@ -6,6 +6,8 @@ export interface BootMessage {
   t: 'boot';
   /** Node: a file path; browser: a URL. */
   wasmPath: string;
+  /** v86.wasm compiled once per process by the worker handle; saves a compile per start. */
+  wasmModule?: WebAssembly.Module;
   memoryBytes: number;
   cmdline: string;
   bios: ArrayBuffer;

@@ -1,6 +1,8 @@
 /** Browser adapter: the emulator in a dedicated module Web Worker (bundlers follow the URL). */
 import type { VmWorkerHandle } from './worker-handle.ts';
 
+const compiled: Record<string, Promise<WebAssembly.Module>> = {};
+
 /** `workerUrl`/`wasmUrl` override where a bundled site serves the worker entry and v86.wasm. */
 export function spawnWebVmWorker(o: { workerUrl?: string | URL; wasmUrl?: string } = {}): Promise<VmWorkerHandle> {
   const w = o.workerUrl
@@ -10,6 +12,7 @@ export function spawnWebVmWorker(o: { workerUrl?: string | URL; wasmUrl?: string
   let errored = false;
   return Promise.resolve({
     wasmPath,
+    wasmModule: () => (compiled[wasmPath] ??= WebAssembly.compileStreaming(fetch(wasmPath))),
     post: (msg, transfer) => w.postMessage(msg, transfer ?? []),
     onMessage: (cb) => w.addEventListener('message', (e) => cb(e.data)),
     onError: (cb) => w.addEventListener('error', (e) => {
