@@ -70,15 +70,25 @@ describe('docs example page', () => {
     expect(r.output).toContain('GREETING=hello from skiff');
   });
 
-  it('the Linux component prints hello, or reports the missing VM run path as skiff-error', async () => {
+  it('the Linux component (v86 VM) prints hello', { timeout: 180_000 }, async () => {
     const r = await outcome(page, '#linux');
-    if (r.error) {
-      expect(r.error.code).toBe('UNSUPPORTED');
-      expect(r.error.message).toMatch(/skiff\/busybox.*Linux VM run path/);
-    } else {
-      expect(r.exit).toBe(0);
-      expect(r.output).toBe('hello from busybox\n');
-    }
+    expect(r.error).toBeUndefined();
+    expect(r).toMatchObject({ exit: 0, output: 'hello from busybox\n' });
+  });
+
+  it('a Linux and a wasm component share a volume', { timeout: 180_000 }, async () => {
+    for (const id of ['#writer', '#reader']) await page.evaluate((sel) => { delete (document.querySelector(sel) as unknown as { __outcome?: unknown }).__outcome; }, id);
+    let done = outcome(page, '#writer');
+    await page.locator('#writer button').click();
+    const w = await done;
+    expect(w.exit, w.output).toBe(0);
+    const visits = Number(/visits: (\d+)/.exec(w.output)?.[1]);
+    expect(visits).toBeGreaterThanOrEqual(1);
+    done = outcome(page, '#reader');
+    await page.locator('#reader button').click();
+    const r = await done;
+    expect(r.exit, r.output).toBe(0);
+    expect(r.output.trim().split('\n')).toHaveLength(visits);
   });
 
   it('Run with an edited command runs the new command', async () => {
@@ -112,7 +122,7 @@ describe('docs example page', () => {
     expect(await page.locator('skiff-run').count()).toBeGreaterThanOrEqual(4);
     const engines = page.workers().filter((w) => /engine-worker/.test(w.url()));
     expect(engines).toHaveLength(1);
-    expect(errors.filter((e) => !e.includes('UNSUPPORTED'))).toEqual([]);
+    expect(errors).toEqual([]);
   });
 });
 

@@ -85,6 +85,19 @@ describe('Shell over the engine service', () => {
     expect(await s.shell.execute('rm writer')).toBe(0);
   });
 
+  it('a named volume outlives its containers and is shared between them', async () => {
+    const s = session();
+    const write = `run --rm -v notes:/data skiff/lua-wasm -e "local f=io.open('/data/n.txt','a') f:write('line\\n') f:close()"`;
+    expect(await s.shell.execute(write)).toBe(0);
+    expect(await s.shell.execute(write)).toBe(0);
+    expect(await s.shell.execute(`run --rm -v notes:/data:ro skiff/lua-wasm -e "io.write(io.open('/data/n.txt'):read('a'))"`)).toBe(0);
+    expect(s.out()).toBe('line\nline\n');
+    await s.shell.execute('volume ls');
+    expect(s.out()).toMatch(/local\s+notes\s/);
+    expect(await s.shell.execute(`run --rm -v notes:/data:ro skiff/lua-wasm -e "assert(io.open('/data/x','w'))"`)).not.toBe(0);
+    expect(s.out()).toMatch(/Read-only file system|read-only/i);
+  });
+
   it('save then load round-trips through a download and the file picker', async () => {
     const s = session();
     await s.shell.execute('tag skiff/hello-wasm skiff/copy:1');
@@ -98,18 +111,18 @@ describe('Shell over the engine service', () => {
     expect(s.out()).toBe('Loaded image: skiff/copy:1\n');
   });
 
-  it('errors: usage 125, engine 1, unknown command 127, the Linux run path reported as missing', async () => {
+  it('errors: usage 125, engine 1, unknown command 127, run flags checked by the CLI\'s parser', async () => {
     const s = session();
     expect(await s.shell.execute('ps --nope')).toBe(125);
     expect(s.out()).toBe("E:skiff: unknown flag: --nope\nSee 'skiff ps --help'.\n");
     expect(await s.shell.execute('rmi skiff/none')).toBe(1);
     expect(s.out()).toMatch(/^E:Error: No such image/);
     expect(await s.shell.execute('frobnicate')).toBe(127);
-    const caps = await api.capabilities();
-    if (!caps.runLinux) {
-      expect(await s.shell.execute('run skiff/busybox echo hi')).toBe(125);
-      expect(s.out()).toMatch(/Linux VM run path/);
-    }
+    expect(s.out()).toBe("E:skiff: 'frobnicate' is not a skiff command.\nSee 'help'.\n");
+    expect(await s.shell.execute('run --memory lots skiff/hello-wasm')).toBe(125);
+    expect(s.out()).toMatch(/^E:Error: invalid argument "lots" for "-m, --memory" flag/);
+    expect(await s.shell.execute('run -v /host/dir:/data skiff/hello-wasm')).toBe(125);
+    expect(s.out()).toMatch(/host directories cannot be mounted in a browser/);
     expect(await s.shell.execute('logs x')).toBe(125);
     expect(s.out()).toMatch(/logs is not available/);
   });

@@ -1,0 +1,16 @@
+import { serveSite, launch } from './harness.ts';
+const site = await serveSite();
+const browser = await launch();
+const page = await browser.newPage();
+page.on('console', (m) => console.log('console', m.type(), m.text().slice(0, 300)));
+page.on('pageerror', (m) => console.log('pageerror', m.message));
+page.on('worker', (w) => console.log('worker', w.url()));
+await page.goto(site.url);
+await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.getAttribute('data-state') ?? ''), null, { timeout: 90_000 });
+const t0 = Date.now();
+console.log(await page.evaluate(async () => { const p = (globalThis as any).skiffPage; const st = await p.execute('run --rm skiff/busybox echo hello from busybox'); return st + '\n' + p.text().slice(-400); }));
+console.log('first run ms', Date.now() - t0);
+const t1 = Date.now();
+console.log(await page.evaluate(async () => { const p = (globalThis as any).skiffPage; const st = await p.execute('run --rm skiff/busybox sh -c "uname -a; echo \\$((6*7))"'); return st + '\n' + p.text().slice(-300); }));
+console.log('second run ms', Date.now() - t1);
+await browser.close(); await site.close();

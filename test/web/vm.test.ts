@@ -1,0 +1,95 @@
+/**
+ * Linux containers in the browser: the built site in chromium boots our guest in v86 (in a worker
+ * started by the engine worker), runs skiff/busybox through crun over the 9P-served overlay, an
+ * interactive shell typed through xterm.js, and a volume whose data survives a reload (the VM
+ * then restores from its IndexedDB snapshot).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, removeBuild, serveSite, watchConsole, type Browser, type BrowserContext, type Page, type Site } from './harness.ts';
+
+let site: Site;
+let browser: Browser;
+let ctx: BrowserContext;
+let page: Page;
+let errors: string[];
+
+interface PageHandle { execute(line: string): Promise<number>; text(): string; idle(): Promise<void> }
+
+async function ready(p: Page): Promise<void> {
+  await p.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'ready', null, { timeout: 90_000 });
+  await p.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.idle());
+}
+
+async function sh(p: Page, line: string): Promise<{ status: number; out: string }> {
+  return p.evaluate(async (l) => {
+    const h = (globalThis as unknown as { skiffPage: PageHandle }).skiffPage;
+    await h.idle();
+    const before = h.text().length;
+    const status = await h.execute(l);
+    return { status, out: h.text().slice(before) };
+  }, line);
+}
+
+const text = (): Promise<string> => page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text());
+
+beforeAll(async () => {
+  site = await serveSite();
+  browser = await launch();
+  ctx = await browser.newContext();
+  page = await ctx.newPage();
+  errors = watchConsole(page);
+  await page.goto(site.url);
+  await ready(page);
+}, 240_000);
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await removeBuild();
+});
+
+describe('linux/386 containers in chromium', () => {
+  it('run --rm skiff/busybox echo hello (first run boots the VM)', { timeout: 180_000 }, async () => {
+    const t0 = Date.now();
+    const r = await sh(page, 'run --rm skiff/busybox echo hello');
+    expect(r.out).toMatch(/^ ?run --rm skiff\/busybox echo hello\nhello\n/);
+    expect(r.status).toBe(0);
+    console.log(`first busybox run (cold boot): ${Date.now() - t0} ms`);
+    expect(errors).toEqual([]);
+  });
+
+  it('exit codes, stderr, and the container\'s own hostname and pid namespace', { timeout: 120_000 }, async () => {
+    expect((await sh(page, `run --rm skiff/busybox sh -c 'echo oops >&2; exit 3'`)).status).toBe(3);
+    expect(await text()).toMatch(/\noops\n/);
+    const r = await sh(page, `run --rm --hostname boxy skiff/busybox sh -c 'hostname; echo pid $$'`);
+    expect(r.out).toMatch(/\nboxy\npid 1\n/);
+  });
+
+  it('an interactive shell typed through the terminal (a PTY in the guest)', { timeout: 120_000 }, async () => {
+    await page.click('#terminal');
+    await page.keyboard.type('run -it --rm skiff/busybox sh');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /\/ # $/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 60_000 });
+    await page.keyboard.type('echo $((6*7)) $(tty)');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /\n42 \/dev\/pts\/\d+\s*\n/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 30_000 });
+    await page.keyboard.type('exit 5');
+    await page.keyboard.press('Enter');
+    await page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.idle());
+    expect(await text()).toMatch(/skiff\$ $/);
+  });
+
+  it('a volume keeps its data across a reload; Linux and wasm containers share it', { timeout: 240_000 }, async () => {
+    expect((await sh(page, `run --rm -v notes:/data skiff/busybox sh -c 'echo written by linux > /data/note'`)).status).toBe(0);
+    await page.reload();
+    await ready(page);
+    const t0 = Date.now();
+    const r = await sh(page, 'run --rm -v notes:/data skiff/busybox cat /data/note');
+    console.log(`first busybox run after reload (snapshot restore): ${Date.now() - t0} ms`);
+    expect(r.out).toContain('\nwritten by linux\n');
+    const w = await sh(page, `run --rm -v notes:/data skiff/lua-wasm -e "io.write(io.open('/data/note'):read('a'))"`);
+    expect(w.out).toContain('\nwritten by linux\n');
+    expect((await sh(page, 'volume ls')).out).toMatch(/local\s+notes/);
+    const dbs = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+    expect(dbs).toContain('skiff-vm');
+  });
+});
