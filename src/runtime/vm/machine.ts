@@ -75,7 +75,12 @@ export class Machine {
 
   static async start(opts: MachineOptions = {}): Promise<Machine> {
     const m = new Machine(opts);
-    await m.startUp();
+    try {
+      await m.startUp();
+    } catch (err) {
+      await m.shutdown();
+      throw err instanceof SkiffError ? err : SkiffError.wrap(err, 'starting the VM');
+    }
     return m;
   }
 
@@ -105,7 +110,11 @@ export class Machine {
     }
   }
 
-  /** The current state, compressed as stored. */
+  /**
+   * The current state, compressed as stored. Host-side state is not in it: the automatic snapshot
+   * is taken before any 9P mount or process, so it has none; a caller saving later must save the
+   * 9P server's fids (P9Server.saveState) beside it.
+   */
   async saveSnapshot(): Promise<{ state: ArrayBuffer; rawBytes: number; ms: number }> {
     const saved = new Promise<Extract<WorkerToHost, { t: 'saved' }>>((r) => (this.savedWaiter = r));
     this.worker!.post({ t: 'save', encoding: ENCODING });
@@ -173,8 +182,10 @@ export class Machine {
     const transfer = [msg.bios, msg.bzimage, msg.initrd, msg.state].filter((b): b is ArrayBuffer => b !== undefined);
     const wasmModule = await w.wasmModule?.().catch(() => undefined);
     w.post({ ...msg, wasmPath: w.wasmPath, wasmModule }, transfer);
+    // The deadline below (with the console's last lines) is the one that fires, not these.
+    const helloMs = timeoutMs * 2;
     const ready = (async () => {
-      const hello = this.agent.hello({ timeoutMs });
+      const hello = this.agent.hello({ timeoutMs: helloMs });
       await started;
       if (restore) {
         this.agent.resetTransport();
@@ -182,7 +193,7 @@ export class Machine {
         // instead of two); both are idempotent, so they are simply repeated if nothing comes back.
         const again = setInterval(() => this.agent.hello({ ask: true, timeoutMs: 1000 }).catch(() => {}), 1000);
         try {
-          await Promise.all([this.agent.hello({ ask: true, timeoutMs }), this.setClockRetrying()]);
+          await Promise.all([this.agent.hello({ ask: true, timeoutMs: helloMs }), this.setClockRetrying()]);
         } finally {
           clearInterval(again);
         }
