@@ -174,6 +174,13 @@ describe('crun containers', () => {
     const r = await outcome(ex);
     expect(r.status.exitCode).toBe(5);
     expect(r.stdout).toMatch(/^ex \d+\n$/);
+    const tty = await m.agent.exec({
+      id, tty: true, rows: 20, cols: 70,
+      process: { terminal: true, args: ['sh', '-c', 'tty; stty size'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } },
+    });
+    const t = await outcome(tty);
+    expect(t.stdout).toMatch(/^\/dev\/pts\/\d+\r\n20 70\r\n$/);
+    expect(t.status.exitCode).toBe(0);
     await init.signal('KILL');
     await init.wait();
     await m.agent.delete({ id });
