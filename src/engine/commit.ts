@@ -45,10 +45,11 @@ export async function commitImage(ctx: EngineContext, o: CommitImageOptions): Pr
   const now = ctx.now().toISOString();
   const parentCfg = o.parent?.config;
   const layers: LayerRecord[] = [...(o.parent?.image.layers ?? [])];
+  const blobs: Uint8Array[] = [];
   if (o.layer) {
     const gz = await gzip(o.layer);
     layers.push({ digest: sha256Digest(gz), size: gz.byteLength, mediaType: MediaType.ociLayerGzip, diffId: sha256Digest(o.layer) as string as DiffID, uncompressedSize: o.layer.byteLength });
-    await putBlob(ctx.content, gz);
+    blobs.push(gz);
   }
   const platform = parentCfg ? { os: parentCfg.os, architecture: parentCfg.architecture, ...(parentCfg.variant ? { variant: parentCfg.variant } : {}) } : o.platform;
   if (!platform) throw new SkiffError('INVALID_ARGUMENT', 'committing an image without a parent needs a platform');
@@ -64,7 +65,8 @@ export async function commitImage(ctx: EngineContext, o: CommitImageOptions): Pr
     history,
   };
   const configBytes = encodeJson(config);
-  const configInfo = await putBlob(ctx.content, configBytes);
+  const configInfo = { digest: sha256Digest(configBytes), size: configBytes.byteLength };
+  blobs.push(configBytes);
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
@@ -72,7 +74,8 @@ export async function commitImage(ctx: EngineContext, o: CommitImageOptions): Pr
     layers: layers.map(ociLayer),
   };
   const manifestBytes = encodeJson(manifest);
-  const m = await putBlob(ctx.content, manifestBytes);
+  const m = { digest: sha256Digest(manifestBytes), size: manifestBytes.byteLength };
+  blobs.push(manifestBytes);
   const record: ImageRecord = {
     digest: m.digest,
     id: configInfo.digest,
@@ -88,6 +91,11 @@ export async function commitImage(ctx: EngineContext, o: CommitImageOptions): Pr
     ...(o.source ? { source: o.source } : {}),
   };
   await ctx.state.transaction(async (tx) => {
+    // Blobs land under the state lock, so a concurrent prune cannot sweep them before the record exists.
+    for (const b of blobs) await putBlob(ctx.content, b);
+    for (const l of o.parent?.image.layers ?? []) {
+      if (!(await ctx.content.has(l.digest))) throw new SkiffError('CONFLICT', `committing: layer ${l.digest} of the parent image was removed meanwhile`);
+    }
     await tx.put('images', record.digest, record);
     if (tag) await setTag(tx, tag, record.digest, now);
   });

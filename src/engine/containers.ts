@@ -144,10 +144,12 @@ export async function openOverlay(ctx: EngineContext, layers: LayerCache, rec: C
 
 /** Replace the container's saved upper layer with `tar` (an uncompressed diff). */
 export async function saveUpper(ctx: EngineContext, id: ContainerId, tar: Uint8Array): Promise<ContainerRecord> {
-  const info = await putBlob(ctx.content, tar);
+  // The blob is written under the state lock: a prune elsewhere sweeps unreferenced blobs under
+  // that lock too, so it cannot take this one between its write and the record naming it.
   return ctx.state.transaction(async (tx) => {
     const rec = await tx.get<ContainerRecord>('containers', id);
     if (!rec) throw new SkiffError('NOT_FOUND', `No such container: ${id}`);
+    const info = await putBlob(ctx.content, tar);
     const old = rec.upper?.digest;
     const next: ContainerRecord = { ...rec, upper: { digest: info.digest, size: info.size } };
     await tx.put('containers', id, next);

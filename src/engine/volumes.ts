@@ -43,10 +43,11 @@ export async function openVolume(ctx: EngineContext, rec: VolumeRecord): Promise
 }
 
 export async function saveVolume(ctx: EngineContext, name: string, tar: Uint8Array): Promise<VolumeRecord> {
-  const info = await putBlob(ctx.content, tar);
+  // Written under the state lock, like a container's layer (see containers.ts saveUpper).
   return ctx.state.transaction(async (tx) => {
     const rec = await tx.get<VolumeRecord>('volumes', name);
     if (!rec) throw new SkiffError('NOT_FOUND', `get ${name}: no such volume`);
+    const info = await putBlob(ctx.content, tar);
     const next: VolumeRecord = { ...rec, data: { digest: info.digest, size: info.size } };
     await tx.put('volumes', name, next);
     if (rec.data && rec.data.digest !== info.digest) await collectBlobs(ctx, tx, [rec.data.digest]);
