@@ -12,7 +12,7 @@ import { decodeKey, encodeKey, Mutex, type Collection, type StateStore, type Sta
 export interface NodeFsStateOptions {
   /** Directory holding the documents (e.g. $SKIFF_HOME/state). */
   root: string;
-  /** A lock held longer than this by a live process is still respected; dead owners are broken at once. */
+  /** A lock whose owner process is gone is broken at once; one held longer than this (default 10 min) is taken as hung and broken too. */
   staleMs?: number;
   /** Give up waiting for the lock after this long. */
   timeoutMs?: number;
@@ -29,8 +29,8 @@ export class NodeFsStateStore implements StateStore {
 
   constructor(options: NodeFsStateOptions) {
     this.root = options.root;
-    this.staleMs = options.staleMs ?? 60_000;
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.staleMs = options.staleMs ?? 600_000;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
   private file(c: Collection, key: string): string {
