@@ -51,15 +51,6 @@ function listFiles(dir: string): string[] {
     d.isDirectory() ? listFiles(join(dir, d.name)) : [relative(outDir, join(dir, d.name)).split('\\').join('/')]);
 }
 
-/**
- * Browser stand-ins for the engine's Node-only imports (until src/engine drops them; see
- * .notes/browser-compat.md). resolve.alias also applies inside worker bundles, plugins do not.
- */
-const browserAliases = [
-  { find: /^node:crypto$/, replacement: join(root, 'src/web/shims/node-crypto.ts') },
-  { find: /^\.\/node\.ts$/, replacement: join(root, 'src/web/shims/node-engine.ts') },
-];
-
 /** The dev server serves node_modules' v86.wasm where the build puts it (vm-images/v86.wasm). */
 function devStatic(): Plugin {
   return {
@@ -103,7 +94,6 @@ function finishSite(): Plugin {
         await build({
           configFile: false, root, base: './', logLevel: 'warn',
           plugins: [libWorkerUrl()],
-          resolve: { alias: browserAliases },
           optimizeDeps: { include: ['@bjorn3/browser_wasi_shim', 'comlink', 'idb-keyval'] },
           worker: { format: 'es' },
           build: {
@@ -131,7 +121,6 @@ export default defineConfig({
   base: './',
   publicDir: false,
   plugins: [finishSite(), devStatic()],
-  resolve: { alias: browserAliases },
   optimizeDeps: {
     // Everything the pages and workers import, optimized up front: a dependency discovered late
     // makes vite reload the page (mid-test, mid-run).
