@@ -103,6 +103,7 @@ describe('guest VM in Chromium', () => {
     expect(cold.boxed).toEqual({ stdout: 'in webbox as pid 1\n', status: { exitCode: 0, oomKilled: false } });
 
     const again = await runOn(page, false); // same origin: the snapshot is in IndexedDB now
+    console.info(`chromium: cold boot ${Math.round(cold.boot.readyMs)} ms, restore ${Math.round(again.boot.readyMs)} ms`);
     expect(again.boot.restored).toBe(true);
     expect(again.plain.status.exitCode).toBe(3);
     expect(Math.abs(again.guestEpoch - again.hostEpoch)).toBeLessThanOrEqual(2);
