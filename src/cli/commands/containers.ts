@@ -1,13 +1,11 @@
-/** Container commands: create, export, rm, ps, diff, container inspect. */
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+/** Container commands: create, export, commit, rename, rm, ps, diff, container inspect/prune. */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { SkiffError } from '../../errors.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
 import { ago, formatRows, humanSize, renderTemplate, table, truncate } from '../format.ts';
-import { collectOpt, out, type CliIO } from '../io.ts';
+import { collectOpt, out, writeFileAtomic, type CliIO } from '../io.ts';
 import { ReportedError } from './images.ts';
 import { parseChanges } from '../changes.ts';
 
@@ -91,14 +89,7 @@ export function registerContainerCommands(program: Command, container: Command, 
         await pipeline(Readable.from(chunks), io.stdout);
         return;
       }
-      const tmp = `${o.output}.skiff-tmp-${process.pid}`;
-      try {
-        await pipeline(Readable.from(chunks), createWriteStream(tmp));
-        await rename(tmp, o.output);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      }
+      await writeFileAtomic(o.output, chunks);
     });
   addExport(program.command('export'));
   addExport(container.command('export'));

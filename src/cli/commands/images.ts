@@ -1,6 +1,6 @@
-/** Image commands: load, images, image inspect, history, tag, rmi, image prune, save, image rollback. */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+/** Image commands: load, images, image inspect, history, tag, rmi, image prune, save, import, image rollback. */
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,7 +10,7 @@ import type { Digest } from '../../oci/digest.ts';
 import type { ImageSummary } from '../../engine/images.ts';
 import { parseReference, familiarReference } from '../../oci/reference.ts';
 import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../format.ts';
-import { collectOpt, out, type CliIO } from '../io.ts';
+import { collectOpt, out, writeFileAtomic, type CliIO } from '../io.ts';
 import { parseChanges } from '../changes.ts';
 import { parsePlatform } from '../../oci/platform.ts';
 import { progressBar } from '../progress.ts';
@@ -110,15 +110,7 @@ async function save(io: CliIO, refs: string[], opts: { output?: string; format?:
     await pipeline(Readable.from(chunks), io.stdout);
     return;
   }
-  // Written beside the target and renamed, so a failed save never leaves a truncated archive.
-  const tmp = `${opts.output}.skiff-tmp-${process.pid}`;
-  try {
-    await pipeline(Readable.from(chunks), createWriteStream(tmp));
-    await rename(tmp, opts.output);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(opts.output, chunks);
 }
 
 export function registerImageCommands(program: Command, image: Command, io: CliIO): void {
