@@ -4,7 +4,7 @@
  * skopeo with the same digests, in both docker-archive and oci-archive form.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, linkSync, writeFileSync, chmodSync, unlinkSync, writeFileSync as wf } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ beforeAll(() => {
   run('umoci', ['unpack', '--rootless', '--image', `${layout}:base`, b]);
   rmSync(join(r, 'dir/sub'), { recursive: true });
   unlinkSync(join(r, 'etc/motd.hard'));
-  wf(join(r, 'etc/new'), 'new\n');
+  writeFileSync(join(r, 'etc/new'), 'new\n');
   run('umoci', ['repack', '--image', `${layout}:base`, b]);
   run('umoci', ['config', '--image', `${layout}:base`, '--config.cmd', 'sh', '--config.env', 'A=1']);
   run('tar', ['-C', layout, '-cf', join(dir, 'umoci.tar'), '.']);
