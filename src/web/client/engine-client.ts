@@ -52,6 +52,7 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
         stdout: (d) => out.stdout(d),
         stderr: (d) => out.stderr(d),
         stdin: () => (out.stdin ? out.stdin() : Promise.resolve(null)),
+        status: (text) => out.status?.(text),
         started: (info) => out.started?.(info),
       };
       return api.run(req, proxy(sink));

@@ -61,6 +61,14 @@ export class SkiffRunElement extends HTMLElement {
   connectedCallback(): void {
     this.#sync();
     if (this.hasAttribute('autorun') && !this.#ran) queueMicrotask(() => void this.run());
+    // Without autorun, get the image (and the VM) ready while the reader reads, so Run is quick.
+    else if (!this.#ran && this.getAttribute('image')) void this.#client().api.prepare({ image: this.getAttribute('image')! }).catch(() => {});
+  }
+
+  #client(): ReturnType<typeof sharedEngineClient> {
+    const assets = this.getAttribute('assets');
+    // Components load only the images they run (on first use), not every bundled one.
+    return sharedEngineClient({ seedBundled: false, ...(assets ? { assetBase: new URL(assets, document.baseURI).href } : {}) });
   }
 
   attributeChangedCallback(): void {
@@ -100,9 +108,7 @@ export class SkiffRunElement extends HTMLElement {
       const workdir = this.getAttribute('workdir');
       const volume = (this.getAttribute('volume') ?? '').split(/\s+/).filter(Boolean);
       const run = volume.length ? parseRunFlags({ volume }) : undefined;
-      const assets = this.getAttribute('assets');
-      // Components load only the images they run (on first use), not every bundled one.
-      const client = sharedEngineClient({ seedBundled: false, ...(assets ? { assetBase: new URL(assets, document.baseURI).href } : {}) });
+      const client = this.#client();
       const out = new TextDecoder();
       const err = new TextDecoder();
       const started = performance.now();
@@ -112,6 +118,8 @@ export class SkiffRunElement extends HTMLElement {
       }, {
         stdout: (d) => this.#print(out.decode(d, { stream: true })),
         stderr: (d) => this.#print(err.decode(d, { stream: true }), 'err'),
+        status: (text) => { this.#status.textContent = text; },
+        started: () => { this.#status.textContent = 'running…'; },
       });
       this.#status.textContent = `exit ${r.exitCode} · ${Math.round(performance.now() - started)} ms`;
       this.#status.className = r.exitCode === 0 ? 'status ok' : 'status fail';

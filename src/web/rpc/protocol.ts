@@ -86,6 +86,8 @@ export interface OutputSink {
   stderr(data: Uint8Array): void;
   /** The next stdin bytes, null at end of input (only with `streamStdin`). */
   stdin?(): Promise<Uint8Array | null>;
+  /** What the engine is doing before the process starts ("starting the Linux VM"). */
+  status?(text: string): void;
   /** The process started (its container ID is what `kill` takes). `pty`: stdin goes to a real
    * terminal in the guest (the VM with -t), which echoes and edits itself: send keys raw. */
   started?(info: StartedInfo): void;
@@ -123,6 +125,8 @@ export interface EngineApi {
 
   /** Create and start a container, streaming its output; resolves when it exits. */
   run(request: RunRequest, sink: OutputSink): Promise<RunResult>;
+  /** Get ready to run `image` soon: load it, and start the VM for a Linux image (no-op if up). */
+  prepare(options: { image: string }): Promise<void>;
   /** Signal a process started by `run` (default SIGKILL); false if it is not running. */
   kill(options: { id: string; signal?: string | number }): Promise<boolean>;
 }

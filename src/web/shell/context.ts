@@ -36,6 +36,8 @@ export interface ShellContext {
   /** One progress bar, redrawn in place; `done()` clears it. */
   progress(label: string, done: number, total?: number): void;
   progressDone(): void;
+  /** A transient status line ("starting the Linux VM…"), cleared by progressDone. */
+  note?(text: string): void;
   capabilities(): Promise<Capabilities>;
   /** Hand the keyboard to a process (`run -i`); absent where there is no keyboard. */
   attachStdin?(): StdinAttachment;

@@ -57,6 +57,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
     pickFiles: () => pickFiles(input),
     progress: (l, d, t) => progress.update(l, d, t),
     progressDone: () => progress.done(),
+    note: (t) => progress.note(t),
     capabilities: () => client.api.capabilities(),
   };
   const shell = new Shell(ctx, undefined, () => term.clear());

@@ -3,6 +3,8 @@ import { humanSize } from '../../cli/format.ts';
 
 export interface ProgressView {
   update(label: string, done: number, total?: number): void;
+  /** A transient status line (dim), cleared by the next output or done(). */
+  note(text: string): void;
   done(): void;
 }
 
@@ -26,6 +28,11 @@ export function terminalProgress(write: (s: string) => void, columns: () => numb
         line = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}] ${humanSize(done)}/${humanSize(total)}`;
       } else line = humanSize(done);
       write(`\r\x1b[2K${text} ${line}`);
+      drawn = true;
+    },
+    note(text) {
+      if (label) label.textContent = text;
+      write(`\r\x1b[2K\x1b[2m${text}\x1b[0m`);
       drawn = true;
     },
     done() {

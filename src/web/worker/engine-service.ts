@@ -101,6 +101,10 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     // The engine's own run path (Engine.runContainer, issue 4) replaces runContainer here once
     // it takes the browser's runtimes; see .notes/browser-compat.md.
     run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => call((e) => runContainer(e, runtimes!, req, sink, running)),
+    prepare: (o) => call(async (e) => {
+      const image = await e.resolveImage({ ref: o.image });
+      if (image.platform.startsWith('linux/')) void runtimes!.warmVm().catch(() => {});
+    }),
     async kill(o) {
       const p = running.get(o.id);
       if (!p) return false;

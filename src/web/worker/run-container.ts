@@ -59,6 +59,7 @@ export async function runContainer(engine: Engine, runtimes: BrowserRuntimes, re
   if (!wasm && !image.platform.startsWith('linux/386')) {
     throw new SkiffError('UNSUPPORTED', `${req.image} is ${image.platform}: skiff runs linux/386 images (in the VM) and wasi/wasm images`);
   }
+  if (!wasm && !runtimes.vmStarted()) sink.status?.('starting the Linux VM…');
   const runtime: ContainerRuntime = await (wasm ? runtimes.wasi() : runtimes.vm());
   const rec = await engine.createContainer({ ...req, runtime: runtime.name });
   const tty = rec.process.tty;

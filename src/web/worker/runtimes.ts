@@ -7,16 +7,24 @@
 import type { ContainerRuntime } from '../../runtime/types.ts';
 import { canUseWorker } from '../../runtime/wasi/index.ts';
 import { WasiRuntime } from '../../runtime/wasi/runtime.ts';
+import type { VmRuntime } from '../../runtime/vm/container-runtime.ts';
 
 export interface BrowserRuntimes {
   wasi(): Promise<ContainerRuntime>;
   vm(): Promise<ContainerRuntime>;
+  /** True once the VM is booted or booting. */
+  vmStarted(): boolean;
+  /** Boot (or restore) the VM now, in the background. */
+  warmVm(): Promise<void>;
 }
 
 export function browserRuntimes(o: { assetBase: string; dbPrefix: string }): BrowserRuntimes {
   let wasi: Promise<ContainerRuntime> | undefined;
-  let vm: Promise<ContainerRuntime> | undefined;
-  return {
+  let vm: Promise<VmRuntime> | undefined;
+  let vmRuntime: VmRuntime | undefined;
+  const self: BrowserRuntimes = {
+    vmStarted: () => vmRuntime?.started ?? false,
+    warmVm: async () => { await (await self.vm() as VmRuntime).machine(); },
     wasi: () => (wasi ??= (async () => {
       const inBrowserWorker = typeof Worker === 'function' && canUseWorker();
       const spawn = inBrowserWorker ? (await import('./worker-spawn.ts')).wasiSpawner() : undefined;
@@ -28,14 +36,15 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string }): Bro
         import('../../runtime/vm/index.ts'),
         import('./worker-spawn.ts'),
       ]);
-      return new VmRuntime({
+      return (vmRuntime = new VmRuntime({
         thread: 'worker',
         machine: {
           artifacts: vmMod.httpArtifacts(new URL('vm-images/dist/', o.assetBase)),
           snapshots: vmMod.idbSnapshots(`${o.dbPrefix}-vm`),
           spawnWorker: vmWorkerSpawner(new URL('vm-images/v86.wasm', o.assetBase).href),
         },
-      });
+      }));
     })()),
   };
+  return self;
 }

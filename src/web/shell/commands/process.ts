@@ -75,13 +75,13 @@ export const processCommands: ShellCommand[] = [
         }, {
           stdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
           stderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
-          ...(stdin ? {
-            stdin: () => stdin.read(),
-            started: ({ id, pty }: StartedInfo) => {
-              stdin.setRaw(pty);
-              stdin.onInterrupt(() => void ctx.engine.api.kill({ id, signal: 'SIGINT' }));
-            },
-          } : {}),
+          status: (text) => ctx.note?.(text),
+          started: ({ id, pty }: StartedInfo) => {
+            ctx.progressDone();
+            stdin?.setRaw(pty);
+            stdin?.onInterrupt(() => void ctx.engine.api.kill({ id, signal: 'SIGINT' }));
+          },
+          ...(stdin ? { stdin: () => stdin.read() } : {}),
         });
         return r.exitCode;
       } finally {
