@@ -10,7 +10,7 @@ interface PageHandle { execute(line: string): Promise<number>; idle(): Promise<v
 const site = await serveSite();
 const browser = await launch();
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1100, height: 640 }, deviceScaleFactor: 1 });
+  const ctx = await browser.newContext({ viewport: { width: 1200, height: 640 }, deviceScaleFactor: 1 });
   const page = await ctx.newPage();
   await page.goto(site.url);
   await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'ready', null, { timeout: 90_000 });
@@ -18,7 +18,8 @@ try {
     const p = (globalThis as unknown as { skiffPage: PageHandle & { term: { clear(): void } } }).skiffPage;
     await p.idle();
     p.term.clear();
-    for (const line of ['images', 'run --rm skiff/hello-wasm hi there', `run --rm skiff/lua-wasm -e "print(_VERSION, ('skiff'):upper())"`, 'run --name notes skiff/sqlite-wasm :memory: "select sqlite_version();"', 'ps -a']) {
+    for (const line of ['images', 'run --rm skiff/busybox uname -srm', `run --rm -v notes:/data skiff/busybox sh -c 'echo hi from linux > /data/hello; ls -l /data'`,
+      `run --rm -v notes:/data skiff/lua-wasm -e "io.write(io.open('/data/hello'):read('a'), _VERSION, '\\n')"`, 'run --name db skiff/sqlite-wasm :memory: "select sqlite_version();"', 'ps -a']) {
       await p.execute(line);
     }
   });
@@ -28,8 +29,13 @@ try {
   await docs.setViewportSize({ width: 900, height: 1200 });
   await docs.goto(`${site.url}docs/example.html`);
   await docs.waitForFunction(() => [...document.querySelectorAll('skiff-run')].filter((e) => e.hasAttribute('autorun')).every((e) => !(e as unknown as { running: boolean }).running && (e as unknown as { output: string }).output !== ''), null, { timeout: 60_000 });
-  await docs.locator('#lua button').click();
-  await docs.waitForFunction(() => (document.querySelector('#lua') as unknown as { output: string }).output !== '');
+  for (const id of ['lua', 'writer', 'reader']) {
+    await docs.locator(`#${id} button`).click();
+    await docs.waitForFunction((sel) => {
+      const el = document.querySelector(sel) as unknown as { output: string; running: boolean };
+      return !el.running && el.output !== '';
+    }, `#${id}`, { timeout: 120_000 });
+  }
   await docs.screenshot({ path: join(ROOT, 'docs/components.png'), fullPage: true });
   await ctx.close();
 } finally {
