@@ -66,6 +66,11 @@ describe('security: loading bad archives', () => {
     await rejects(data.subarray(0, data.length - 3000), 'cut.tar', 'INVALID_ARCHIVE', [/truncat|unexpected end/i]);
   });
 
+  it('empty archive, and a tar that is no image archive', async () => {
+    await rejects(new Uint8Array(0), 'empty.tar', 'INVALID_ARCHIVE', ['the archive is empty']);
+    await rejects(tar([{ name: 'readme.txt', content: 'hi' }]), 'plain.tar', 'INVALID_ARCHIVE', ['no manifest.json', 'no index.json']);
+  });
+
   it('corrupt archive (garbage, bad header checksum)', async () => {
     await rejects(new Uint8Array(4096).fill(0x41), 'garbage.tar', 'INVALID_ARCHIVE', [/checksum/i]);
   });

@@ -34,6 +34,7 @@ export interface PlanOptions {
 }
 
 export function planArchive(listing: ArchiveListing, options: PlanOptions = {}): PlannedImage[] {
+  if (listing.files.size === 0 && listing.links.size === 0) throw invalidArchive(listing.archive, undefined, 'the archive is empty');
   checkBlobNames(listing);
   const has = (n: string): boolean => listing.files.has(n) || listing.links.has(n);
   if (has('manifest.json')) return planDocker(listing);
