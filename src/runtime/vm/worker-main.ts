@@ -16,9 +16,16 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
 
   async function boot(m: BootMessage): Promise<void> {
     const t0 = performance.now();
-    let initial: ArrayBuffer | undefined;
-    if (m.state) initial = m.stateEncoding === 'gzip' ? await inflate(m.state) : m.state;
-    const inflateMs = performance.now() - t0;
+    // A restore inflates the state while the emulator is built (wasm instance, devices), then
+    // loads it; the state is not passed as initial_state, which would serialise the two.
+    const restoring = m.state !== undefined;
+    let inflateMs = 0;
+    const state = m.state === undefined ? null
+      : (m.stateEncoding === 'gzip' ? inflate(m.state) : Promise.resolve(m.state)).then((s) => {
+        inflateMs = performance.now() - t0;
+        return s;
+      });
+    state?.catch(() => {});
     // Same devices on a cold boot and a restore: a state only loads into an identical machine.
     const module = m.wasmModule;
     const emu = new V86({
@@ -27,9 +34,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       memory_size: m.memoryBytes,
       vga_memory_size: 2 << 20,
       bios: { buffer: m.bios },
-      ...(initial
-        ? { initial_state: { buffer: initial } }
-        : { bzimage: { buffer: m.bzimage! }, initrd: { buffer: m.initrd! }, cmdline: m.cmdline }),
+      ...(restoring ? {} : { bzimage: { buffer: m.bzimage! }, initrd: { buffer: m.initrd! }, cmdline: m.cmdline }),
       virtio_console: true,
       filesystem: {
         handle9p: (req: Uint8Array, reply: (r: Uint8Array) => void) => {
@@ -38,7 +43,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
           ep.post({ t: 'p9', id, data: req.slice() });
         },
       },
-      autostart: true,
+      autostart: !restoring,
       disable_keyboard: true,
       disable_mouse: true,
       disable_speaker: true,
@@ -67,9 +72,18 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       } else if (byte !== 13 && serial.length < 4096) serial += String.fromCharCode(byte);
     });
     emu.add_listener('emulator-ready', () => plainAgentPort(emu));
-    // 'emulator-loaded', not 'emulator-ready': v86 sends ready before it applies initial_state,
-    // and console input sent in between lands in the fresh machine and is lost.
-    emu.add_listener('emulator-loaded' as 'emulator-ready', () => ep.post({ t: 'started', restored: Boolean(initial), ms: performance.now() - t0, inflateMs }));
+    // 'emulator-loaded' is the end of v86's construction (after 'emulator-ready'). Console input
+    // must wait for it, and on a restore for the state too, or it lands in a blank machine.
+    emu.add_listener('emulator-loaded' as 'emulator-ready', () => {
+      const go = async () => {
+        if (state) {
+          await emu.restore_state(await state);
+          await emu.run();
+        }
+        ep.post({ t: 'started', restored: restoring, ms: performance.now() - t0, inflateMs });
+      };
+      go().catch(fail);
+    });
     emu.add_listener('emulator-stopped', () => ep.post({ t: 'stopped' }));
   }
 
@@ -131,7 +145,10 @@ async function pipe(buf: ArrayBuffer, stream: CompressionStream | DecompressionS
   return new Response(new Blob([buf]).stream().pipeThrough(stream)).arrayBuffer();
 }
 
-type Zlib = { gzipSync(b: Uint8Array, o?: object): Uint8Array; gunzipSync(b: Uint8Array): Uint8Array };
+type Zlib = {
+  gzipSync(b: Uint8Array, o?: object): Uint8Array;
+  gunzip(b: Uint8Array, cb: (err: Error | null, out: Uint8Array) => void): void;
+};
 const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 // Node's zlib in one native call is ~2x faster than the stream API; imported through a variable
 // so browser bundles leave it out.
@@ -145,5 +162,7 @@ async function deflate(b: ArrayBuffer): Promise<ArrayBuffer> {
 }
 async function inflate(b: ArrayBuffer): Promise<ArrayBuffer> {
   const z = await zlib;
-  return z ? own(z.gunzipSync(new Uint8Array(b))) : pipe(b, new DecompressionStream('gzip'));
+  if (!z) return pipe(b, new DecompressionStream('gzip'));
+  // On libuv's thread pool, so it overlaps the emulator's construction.
+  return new Promise((resolve, reject) => z.gunzip(new Uint8Array(b), (err, out) => (err ? reject(err) : resolve(own(out)))));
 }
