@@ -5,8 +5,8 @@
  */
 import { SkiffError } from '../errors.ts';
 import { putBlob } from '../content/store.ts';
-import type { Digest } from '../oci/digest.ts';
 import type { ImageConfig } from '../oci/config.ts';
+import type { RunOptions } from '../runtime/spec/options.ts';
 import { Overlay } from '../fs/overlay.ts';
 import type { EngineContext } from './context.ts';
 import { collectBlobs } from './images.ts';
@@ -99,7 +99,19 @@ export async function findContainer(state: StateReader, ref: string): Promise<Co
   throw new SkiffError('NOT_FOUND', `No such container: ${ref}`);
 }
 
-export async function createContainerRecord(ctx: EngineContext, image: ImageRecord, config: ImageConfig, o: CreateContainerOptions): Promise<ContainerRecord> {
+/** The create options a `docker run` option set implies (explicit options win over these). */
+export function fromRunOptions(run: RunOptions | undefined): Partial<CreateContainerOptions> {
+  if (!run) return {};
+  return {
+    ...(run.cmd ? { cmd: run.cmd } : {}), ...(run.entrypoint ? { entrypoint: run.entrypoint } : {}),
+    ...(run.env ? { env: run.env } : {}), ...(run.workdir ? { workdir: run.workdir } : {}),
+    ...(run.user ? { user: run.user } : {}), ...(run.name ? { name: run.name } : {}),
+    ...(run.hostname ? { hostname: run.hostname } : {}), ...(run.labels ? { labels: run.labels } : {}),
+    ...(run.tty !== undefined ? { tty: run.tty } : {}), ...(run.interactive !== undefined ? { openStdin: run.interactive } : {}),
+  };
+}
+
+export async function createContainerRecord(ctx: EngineContext, image: ImageRecord, config: ImageConfig, o: CreateContainerOptions, extra: Pick<ContainerRecord, 'run' | 'mounts'> = {}): Promise<ContainerRecord> {
   if (o.name !== undefined && !NAME_RE.test(o.name)) {
     throw new SkiffError('INVALID_ARGUMENT', `Invalid container name (${o.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
@@ -126,6 +138,7 @@ export async function createContainerRecord(ctx: EngineContext, image: ImageReco
       state: 'created', created: ctx.now().toISOString(), upper: null,
       ...(o.runtimeData ? { runtimeData: o.runtimeData } : {}),
       ...(o.volumes?.length ? { volumes: [...new Set(o.volumes)] } : {}),
+      ...extra,
     };
     await tx.put('containers', id, rec);
     return rec;
@@ -165,7 +178,7 @@ export async function deleteContainerRecord(ctx: EngineContext, ref: string, for
       throw new SkiffError('CONFLICT', `cannot remove container "${rec.name}": container is ${rec.state}: stop the container before removing or force remove`);
     }
     await tx.delete('containers', rec.id);
-    if (rec.upper) await collectBlobs(ctx, tx, [rec.upper.digest as Digest]);
+    await collectBlobs(ctx, tx, [...(rec.upper ? [rec.upper.digest] : []), ...(rec.logs ? [rec.logs.digest] : [])]);
     return rec;
   });
 }

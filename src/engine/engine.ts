@@ -10,7 +10,7 @@ import type { Digest } from '../oci/digest.ts';
 import { normalizeReference, parseReference } from '../oci/reference.ts';
 import { commitImage, importImage, type ImportImageOptions } from './commit.ts';
 import {
-  createContainerRecord, deleteContainerRecord, findContainer, openOverlay, renameContainer, saveUpper,
+  createContainerRecord, deleteContainerRecord, findContainer, fromRunOptions, openOverlay, renameContainer, saveUpper,
   type CreateContainerOptions,
 } from './containers.ts';
 import type { EngineContext } from './context.ts';
@@ -20,6 +20,9 @@ import {
   rollbackImage, tagImage, type DiskUsage, type HistoryRow, type ImageSummary, type RemoveResult,
 } from './images.ts';
 import { LayerCache, type LayerCacheOptions } from './layers.ts';
+import { Lifecycle, resolveMounts, type ExecOptions, type LogEntry, type RuntimeFactories, type StartOptions } from './lifecycle.ts';
+import type { RunOptions } from '../runtime/spec/options.ts';
+import type { ExitStatus, ProcessIO, RuntimeProcess } from '../runtime/types.ts';
 import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/loader.ts';
 import { findImage } from './resolve.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
@@ -43,6 +46,8 @@ export interface EngineOptions {
   now?: () => Date;
   /** Bounds of the merged-layer-tree cache. */
   layerCache?: LayerCacheOptions;
+  /** Container runtimes by name ('vm', 'wasi'), created on first use. */
+  runtimes?: RuntimeFactories;
 }
 
 export interface OpenOptions {
@@ -50,6 +55,8 @@ export interface OpenOptions {
   home?: string;
   /** Load bundled images from vm-images/images/ on first use (default true). */
   bundled?: boolean;
+  /** Default: the VM and WASI runtimes (src/runtime/vm, src/runtime/wasi). */
+  runtimes?: RuntimeFactories;
 }
 
 export class Engine {
@@ -58,11 +65,13 @@ export class Engine {
   private readonly layers: LayerCache;
   private readonly overlays = new Map<ContainerId, Promise<Overlay>>();
   private readonly volumeFss = new Map<string, Promise<Overlay>>();
+  private readonly lifecycle: Lifecycle;
 
   constructor(options: EngineOptions) {
     this.ctx = { content: options.content, state: options.state, now: options.now ?? (() => new Date()) };
     this.bundled = options.bundled;
     this.layers = new LayerCache(options.content, options.layerCache);
+    this.lifecycle = new Lifecycle(this, options.runtimes ?? {});
   }
 
   /** An engine over $SKIFF_HOME on Node (node-fs content and state stores). */
@@ -191,10 +200,21 @@ export class Engine {
 
   // ---- containers ----
 
-  async createContainer(options: CreateContainerOptions): Promise<ContainerRecord> {
+  /**
+   * A container with its own writable layer, not started. `run` (runtime/spec RunOptions, e.g. from
+   * parseRunFlags) fills what the direct options leave out and is kept for the runtime; its `-v`
+   * volumes and the image's Volumes are resolved (and created) now.
+   */
+  async createContainer(options: CreateContainerOptions & { run?: RunOptions }): Promise<ContainerRecord> {
     const image = await this.resolveImage({ ref: options.image });
     const config = await loadConfig(this.ctx, image);
-    return createContainerRecord(this.ctx, image, config, options);
+    const { run, ...direct } = options;
+    const o: CreateContainerOptions = { ...fromRunOptions(run), ...direct };
+    const mounts = await resolveMounts(this, run, config.config ?? {});
+    const volumes = [...new Set([...(o.volumes ?? []), ...mounts.flatMap((m) => (m.type === 'volume' ? [m.name] : []))])];
+    return createContainerRecord(this.ctx, image, config, { ...o, ...(volumes.length ? { volumes } : {}) }, {
+      ...(run ? { run } : {}), ...(mounts.length ? { mounts } : {}),
+    });
   }
 
   inspectContainer(options: { id: string }): Promise<ContainerRecord> {
@@ -276,7 +296,13 @@ export class Engine {
   }
 
   async removeContainer(options: { id: string; force?: boolean }): Promise<ContainerRecord> {
-    const rec = await deleteContainerRecord(this.ctx, options.id, options.force ?? false);
+    const cur = await findContainer(this.ctx.state, options.id);
+    if (this.lifecycle.isRunning(cur.id)) {
+      if (!options.force) throw new SkiffError('CONFLICT', `cannot remove container "${cur.name}": container is running: stop the container before removing or force remove`);
+      await this.lifecycle.kill(cur.id).catch(() => {});
+      await this.lifecycle.wait(cur.id).catch(() => {});
+    }
+    const rec = await deleteContainerRecord(this.ctx, cur.id, options.force ?? false);
     this.overlays.delete(rec.id);
     return rec;
   }
@@ -297,6 +323,66 @@ export class Engine {
   /** `docker import`: a root filesystem tar (plain, gzip or zstd) becomes a one-layer image. */
   importImage(options: ImportImageOptions): Promise<ImageRecord> {
     return importImage(this.ctx, options);
+  }
+
+  // ---- lifecycle (over the runtimes given at construction) ----
+
+  /** Start the container's process on its runtime; `wait()` resolves after the exit is recorded. */
+  startContainer(options: { id: string } & StartOptions): Promise<RuntimeProcess> {
+    const { id, ...o } = options;
+    return this.lifecycle.start(id, o);
+  }
+
+  /** How the container's process ended (waits while it runs in this engine). */
+  waitContainer(options: { id: string }): Promise<ExitStatus> {
+    return this.lifecycle.wait(options.id);
+  }
+
+  killContainer(options: { id: string; signal?: string | number }): Promise<void> {
+    return this.lifecycle.kill(options.id, options.signal);
+  }
+
+  /** `docker stop`: the stop signal, then SIGKILL after `timeout` seconds. */
+  stopContainer(options: { id: string; timeout?: number }): Promise<ExitStatus | undefined> {
+    return this.lifecycle.stop(options.id, options.timeout);
+  }
+
+  async restartContainer(options: { id: string; timeout?: number } & StartOptions): Promise<RuntimeProcess> {
+    const { id, timeout, ...o } = options;
+    await this.lifecycle.stop(id, timeout);
+    return this.lifecycle.start(id, o);
+  }
+
+  /** Run another process in a running container. */
+  execContainer(options: { id: string } & ExecOptions): Promise<RuntimeProcess> {
+    const { id, ...o } = options;
+    return this.lifecycle.exec(id, o);
+  }
+
+  /** Output of the running process or of its last run, with timestamps. */
+  containerLogs(options: { id: string }): Promise<LogEntry[]> {
+    return this.lifecycle.logs(options.id);
+  }
+
+  /**
+   * `docker run`: create, start, feed `stdin` (then EOF) when given, wait. With `run.rm` the
+   * container is gone afterwards.
+   */
+  async runContainer(options: CreateContainerOptions & { run?: RunOptions; io?: ProcessIO; stdin?: Uint8Array | string; consoleSize?: { cols: number; rows: number } }): Promise<{ id: ContainerId; name: string; exit: ExitStatus }> {
+    const { io, stdin, consoleSize, ...create } = options;
+    const withStdin = stdin !== undefined ? { ...create, openStdin: true } : create;
+    const rec = await this.createContainer(withStdin);
+    const proc = await this.lifecycle.start(rec.id, { ...(io ? { io } : {}), ...(consoleSize ? { consoleSize } : {}) });
+    if (stdin !== undefined) {
+      proc.writeStdin(typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin);
+      proc.closeStdin();
+    }
+    return { id: rec.id, name: rec.name, exit: await proc.wait() };
+  }
+
+  /** Stop every running container and the runtimes (VM, workers). */
+  shutdown(): Promise<void> {
+    return this.lifecycle.shutdown();
   }
 
   // ---- volumes ----

@@ -5,6 +5,7 @@ import { NodeFsContentStore } from '../content/node-fs.ts';
 import { bundledFromDir, defaultBundledDir } from './bundled.ts';
 import { Engine, type OpenOptions } from './engine.ts';
 import { NodeFsStateStore } from './state/node-fs.ts';
+import type { RuntimeFactories } from './lifecycle.ts';
 
 export function defaultHome(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (env['SKIFF_HOME']) return env['SKIFF_HOME'];
@@ -13,11 +14,18 @@ export function defaultHome(env: NodeJS.ProcessEnv = process.env, platform = pro
   return join(env['XDG_DATA_HOME'] || join(homedir(), '.local', 'share'), 'skiff');
 }
 
+/** The Node runtimes, loaded on first use (the VM pulls in v86). */
+export const nodeRuntimes: RuntimeFactories = {
+  vm: async () => new (await import('../runtime/vm/container-runtime.ts')).VmRuntime(),
+  wasi: async () => new (await import('../runtime/wasi/runtime.ts')).WasiRuntime(),
+};
+
 export async function openNodeEngine(options: OpenOptions = {}): Promise<Engine> {
   const home = options.home ?? defaultHome();
   return new Engine({
     content: new NodeFsContentStore({ root: join(home, 'content') }),
     state: new NodeFsStateStore({ root: join(home, 'state') }),
     ...(options.bundled !== false ? { bundled: bundledFromDir(defaultBundledDir()) } : {}),
+    runtimes: options.runtimes ?? nodeRuntimes,
   });
 }

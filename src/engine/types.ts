@@ -1,5 +1,6 @@
 /** The engine's records: what the state store holds for images, tags and containers. */
 import type { ChainID, DiffID, Digest } from '../oci/digest.ts';
+import type { RunOptions } from '../runtime/spec/options.ts';
 
 declare const brand: unique symbol;
 /** 64 lowercase hex characters, as Docker's container IDs. */
@@ -86,6 +87,14 @@ export interface ContainerRecord {
   upper: { digest: Digest; size: number } | null;
   /** Named volumes the container mounts (they are not removed while it exists). */
   volumes?: string[];
+  /** Resolved `-v` mounts and the image's anonymous volumes, in mount order. */
+  mounts?: MountRecord[];
+  /** The run options it was created with (resources, tmpfs, --rm ...), for its runtime. */
+  run?: RunOptions;
+  /** How the last run ended, beyond the exit code. */
+  exit?: { oomKilled: boolean; signal?: string; error?: string };
+  /** Output of the last run, saved at exit (JSON lines of {t, s, d(base64)}). */
+  logs?: { digest: Digest; size: number } | null;
   /** Free-form per-runtime data (ports, mounts, pid ...), owned by the runtime. */
   runtimeData?: Record<string, unknown>;
 }
@@ -99,3 +108,7 @@ export interface VolumeRecord {
   /** The volume's content saved as one tar blob; null while never saved (empty). */
   data: { digest: Digest; size: number } | null;
 }
+
+export type MountRecord =
+  | { type: 'volume'; name: string; destination: string; readOnly: boolean; anonymous: boolean }
+  | { type: 'bind'; source: string; destination: string; readOnly: boolean };

@@ -1,0 +1,250 @@
+/**
+ * The container lifecycle over the runtime contract (runtime/types.ts): the engine owns the record,
+ * the overlay, volumes and logs; a `ContainerRuntime` ('vm' or 'wasi', created on first use) only
+ * runs the process. start → running; when the process ends, its runtime releases it, the writable
+ * layer, volumes and logs are saved, the record says how it ended, and `--rm` removes it.
+ */
+import { SkiffError } from '../errors.ts';
+import { putBlob } from '../content/store.ts';
+import type { FileSystem } from '../fs/types.ts';
+import type { RunOptions } from '../runtime/spec/options.ts';
+import { imageVolumes, type ImageRunConfig } from '../runtime/spec/process.ts';
+import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeName, RuntimeProcess } from '../runtime/types.ts';
+import type { Engine } from './engine.ts';
+import { collectBlobs } from './images.ts';
+import type { ContainerRecord, MountRecord } from './types.ts';
+
+export type RuntimeFactories = Partial<Record<RuntimeName, () => ContainerRuntime | Promise<ContainerRuntime>>>;
+
+export interface StartOptions {
+  io?: ProcessIO;
+  consoleSize?: { cols: number; rows: number };
+}
+
+export interface ExecOptions extends StartOptions {
+  cmd: string[];
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  tty?: boolean;
+  openStdin?: boolean;
+}
+
+export interface LogEntry {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  data: Uint8Array;
+}
+
+/** Output kept per container (oldest dropped past this), saved as one blob at exit. */
+const LOG_LIMIT = 8 << 20;
+
+class LogBuffer {
+  readonly entries: LogEntry[] = [];
+  private bytes = 0;
+  push(stream: LogEntry['stream'], data: Uint8Array): void {
+    this.entries.push({ time: new Date().toISOString(), stream, data: data.slice() });
+    this.bytes += data.byteLength;
+    while (this.bytes > LOG_LIMIT && this.entries.length > 1) this.bytes -= this.entries.shift()!.data.byteLength;
+  }
+  encode(): Uint8Array {
+    const lines = this.entries.map((e) => JSON.stringify({ t: e.time, s: e.stream, d: toBase64(e.data) }));
+    return new TextEncoder().encode(lines.join('\n') + (lines.length ? '\n' : ''));
+  }
+}
+
+function toBase64(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+function fromBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export function decodeLogs(blob: Uint8Array): LogEntry[] {
+  return new TextDecoder().decode(blob).split('\n').filter(Boolean).map((l) => {
+    const o = JSON.parse(l) as { t: string; s: LogEntry['stream']; d: string };
+    return { time: o.t, stream: o.s, data: fromBase64(o.d) };
+  });
+}
+
+/** Resolve `-v` specs and the image's Volumes into mounts, creating the volumes they name. */
+export async function resolveMounts(engine: Engine, run: RunOptions | undefined, image: ImageRunConfig): Promise<MountRecord[]> {
+  const out: MountRecord[] = [];
+  for (const v of run?.volumes ?? []) {
+    if (v.type === 'bind') out.push({ type: 'bind', source: v.source, destination: v.destination, readOnly: v.readOnly });
+    else {
+      const vol = await engine.createVolume(v.name ? { name: v.name } : {});
+      out.push({ type: 'volume', name: vol.name, destination: v.destination, readOnly: v.readOnly, anonymous: v.name === undefined });
+    }
+  }
+  const covered = [...out.map((m) => m.destination), ...(run?.tmpfs ?? []).map((t) => t.destination)];
+  for (const destination of imageVolumes(image, covered)) {
+    const vol = await engine.createVolume({});
+    out.push({ type: 'volume', name: vol.name, destination, readOnly: false, anonymous: true });
+  }
+  return out;
+}
+
+interface Running {
+  proc: RuntimeProcess;
+  runtime: ContainerRuntime;
+  exited: Promise<ExitStatus>;
+  logs: LogBuffer;
+}
+
+export class Lifecycle {
+  private readonly runtimes = new Map<RuntimeName, Promise<ContainerRuntime>>();
+  private readonly running = new Map<string, Running>();
+
+  constructor(private readonly engine: Engine, private readonly factories: RuntimeFactories) {}
+
+  runtime(name: string): Promise<ContainerRuntime> {
+    const key = name as RuntimeName;
+    let rt = this.runtimes.get(key);
+    if (!rt) {
+      const make = this.factories[key];
+      if (!make) throw new SkiffError('UNSUPPORTED', `no "${name}" runtime in this engine (it has: ${Object.keys(this.factories).join(', ') || 'none'})`);
+      rt = Promise.resolve().then(make);
+      this.runtimes.set(key, rt);
+      rt.catch(() => this.runtimes.delete(key));
+    }
+    return rt;
+  }
+
+  isRunning(id: string): boolean {
+    return this.running.has(id);
+  }
+
+  async start(ref: string, o: StartOptions = {}): Promise<RuntimeProcess> {
+    const e = this.engine;
+    const rec = await e.inspectContainer({ id: ref });
+    if (this.running.has(rec.id)) throw new SkiffError('CONFLICT', `container ${rec.name} is already running`);
+    const runtime = await this.runtime(rec.runtime);
+    const image: ImageRunConfig = (await e.imageConfig({ ref: rec.image })).config ?? {};
+    const rootfs = await e.containerFs({ id: rec.id });
+    const p = rec.process;
+    const run: RunOptions = {
+      ...(rec.run ?? {}), cmd: p.cmd, entrypoint: p.entrypoint, env: p.env, workdir: p.workdir,
+      ...(p.user ? { user: p.user } : {}), hostname: rec.hostname, tty: p.tty, interactive: p.openStdin, name: rec.name,
+    };
+    const volumes: MountedVolume[] = [];
+    for (const m of rec.mounts ?? []) volumes.push({ source: m.type === 'bind' ? m.source : m.name, destination: m.destination, readOnly: m.readOnly, fs: await this.mountFs(m) });
+    const logs = new LogBuffer();
+    const io: ProcessIO = {
+      onStdout: (d) => { logs.push('stdout', d); o.io?.onStdout(d); },
+      onStderr: (d) => { logs.push('stderr', d); o.io?.onStderr(d); },
+    };
+    let proc: RuntimeProcess;
+    try {
+      proc = await runtime.start({ id: rec.id, rootfs, image, run, volumes, tty: p.tty, openStdin: p.openStdin, io, ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}) });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      await e.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: 125, finishedAt: e.ctx.now().toISOString(), exit: { oomKilled: false, error: msg } } }).catch(() => {});
+      throw SkiffError.wrap(err, `starting container ${rec.name}`);
+    }
+    await e.updateContainer({ id: rec.id, patch: { state: 'running', startedAt: e.ctx.now().toISOString() } });
+    const exited = proc.wait().then((status) => this.finish(rec, runtime, status, logs), async (err: unknown) => {
+      await this.finish(rec, runtime, { exitCode: 125, oomKilled: false, error: String(err) }, logs);
+      throw err;
+    });
+    this.running.set(rec.id, { proc, runtime, exited, logs });
+    return { ...proc, wait: () => exited };
+  }
+
+  private async mountFs(m: MountRecord): Promise<FileSystem> {
+    if (m.type === 'volume') return this.engine.volumeFs({ name: m.name });
+    const hostDir = '../fs/host-dir.ts';
+    const { HostDirFileSystem } = (await import(/* @vite-ignore */ hostDir)) as typeof import('../fs/host-dir.ts');
+    return new HostDirFileSystem({ path: m.source, readOnly: m.readOnly });
+  }
+
+  /** After the process ended: release, save layer + volumes + logs, record the exit, --rm. */
+  private async finish(rec: ContainerRecord, runtime: ContainerRuntime, status: ExitStatus, logs: LogBuffer): Promise<ExitStatus> {
+    const e = this.engine;
+    try {
+      await runtime.release(rec.id).catch(() => {});
+      await e.persistContainer({ id: rec.id });
+      for (const m of rec.mounts ?? []) if (m.type === 'volume') await e.persistVolume({ name: m.name }).catch(() => {});
+      const blob = logs.encode();
+      await e.ctx.state.transaction(async (tx) => {
+        const cur = await tx.get<ContainerRecord>('containers', rec.id);
+        if (!cur) return;
+        const info = await putBlob(e.ctx.content, blob);
+        const exit = { oomKilled: status.oomKilled, ...(status.signal ? { signal: status.signal } : {}), ...(status.error ? { error: status.error } : {}) };
+        await tx.put('containers', rec.id, { ...cur, state: 'exited', exitCode: status.exitCode, finishedAt: e.ctx.now().toISOString(), exit, logs: { digest: info.digest, size: info.size } } satisfies ContainerRecord);
+        if (cur.logs && cur.logs.digest !== info.digest) await collectBlobs(e.ctx, tx, [cur.logs.digest]);
+      });
+      if (rec.run?.rm) {
+        await e.removeContainer({ id: rec.id, force: true });
+        for (const m of rec.mounts ?? []) if (m.type === 'volume' && m.anonymous) await e.removeVolume({ name: m.name }).catch(() => {});
+      }
+    } finally {
+      this.running.delete(rec.id);
+    }
+    return status;
+  }
+
+  async wait(ref: string): Promise<ExitStatus> {
+    const rec = await this.engine.inspectContainer({ id: ref });
+    const r = this.running.get(rec.id);
+    if (r) return r.exited;
+    if (rec.state === 'exited' || rec.state === 'dead') {
+      return { exitCode: rec.exitCode ?? 0, oomKilled: rec.exit?.oomKilled ?? false, ...(rec.exit?.signal ? { signal: rec.exit.signal } : {}), ...(rec.exit?.error ? { error: rec.exit.error } : {}) };
+    }
+    throw new SkiffError('CONFLICT', `container ${rec.name} is not running in this engine (state: ${rec.state})`);
+  }
+
+  async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
+    const rec = await this.engine.inspectContainer({ id: ref });
+    const r = this.running.get(rec.id);
+    if (!r) throw new SkiffError('CONFLICT', `cannot kill container ${rec.name}: container is not running`);
+    await r.proc.kill(signal);
+  }
+
+  /** SIGTERM (or the image's StopSignal), then SIGKILL after `timeout` seconds (default 10). */
+  async stop(ref: string, timeout?: number): Promise<ExitStatus | undefined> {
+    const rec = await this.engine.inspectContainer({ id: ref });
+    const r = this.running.get(rec.id);
+    if (!r) return undefined;
+    const seconds = timeout ?? rec.run?.stopTimeout ?? 10;
+    const signal = rec.run?.stopSignal ?? (await this.engine.imageConfig({ ref: rec.image })).config?.StopSignal ?? 'SIGTERM';
+    await r.proc.kill(signal).catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((res) => { timer = setTimeout(() => res('timeout'), seconds * 1000); });
+    const first = await Promise.race([r.exited, timedOut]);
+    clearTimeout(timer);
+    if (first === 'timeout') await r.proc.kill('SIGKILL').catch(() => {});
+    return r.exited;
+  }
+
+  async exec(ref: string, o: ExecOptions): Promise<RuntimeProcess> {
+    const rec = await this.engine.inspectContainer({ id: ref });
+    const r = this.running.get(rec.id);
+    if (!r) throw new SkiffError('CONFLICT', `container ${rec.name} is not running`);
+    return r.runtime.exec({
+      id: rec.id, args: o.cmd, tty: o.tty ?? false, openStdin: o.openStdin ?? false,
+      io: o.io ?? { onStdout: () => {}, onStderr: () => {} },
+      ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+      ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}),
+    });
+  }
+
+  async logs(ref: string): Promise<LogEntry[]> {
+    const rec = await this.engine.inspectContainer({ id: ref });
+    const r = this.running.get(rec.id);
+    if (r) return [...r.logs.entries];
+    return rec.logs ? decodeLogs(await this.engine.ctx.content.get(rec.logs.digest)) : [];
+  }
+
+  async shutdown(): Promise<void> {
+    for (const [id, r] of this.running) await r.proc.kill('SIGKILL').catch(() => {}), void id;
+    await Promise.allSettled([...this.running.values()].map((r) => r.exited));
+    for (const rt of this.runtimes.values()) await (await rt).shutdown().catch(() => {});
+    this.runtimes.clear();
+  }
+}
