@@ -72,6 +72,26 @@ describe('linux/386 containers in chromium', () => {
     await page.keyboard.type('echo $((6*7)) $(tty)');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => /\n42 \/dev\/pts\/\d+\s*\n/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 30_000 });
+    // The guest's terminal has the page's size, and follows it when the window changes.
+    const size = (): Promise<{ cols: number; rows: number }> => page.evaluate(() => {
+      const t = (globalThis as unknown as { skiffPage: { term: { cols: number; rows: number } } }).skiffPage.term;
+      return { cols: t.cols, rows: t.rows };
+    });
+    const sttySize = async (mark: string): Promise<string> => {
+      await page.keyboard.type(`echo ${mark}; stty size`);
+      await page.keyboard.press('Enter');
+      const re = new RegExp(`\\n${mark}\\s*\\n(\\d+ \\d+)\\s*\\n`);
+      await page.waitForFunction((src) => new RegExp(src).test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), re.source, { timeout: 30_000 });
+      return re.exec(await text())![1]!;
+    };
+    const before = await size();
+    expect(await sttySize('size-one')).toBe(`${before.rows} ${before.cols}`);
+    const vp = page.viewportSize()!;
+    await page.setViewportSize({ width: Math.round(vp.width * 0.6), height: Math.round(vp.height * 0.7) });
+    await expect.poll(async () => (await size()).cols).toBeLessThan(before.cols);
+    const after = await size();
+    expect(await sttySize('size-two')).toBe(`${after.rows} ${after.cols}`);
+    await page.setViewportSize(vp);
     await page.keyboard.type('exit 5');
     await page.keyboard.press('Enter');
     await page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.idle());

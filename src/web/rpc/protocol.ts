@@ -129,4 +129,6 @@ export interface EngineApi {
   prepare(options: { image: string }): Promise<void>;
   /** Signal a process started by `run` (default SIGKILL); false if it is not running. */
   kill(options: { id: string; signal?: string | number }): Promise<boolean>;
+  /** The terminal of a `-t` process changed size. */
+  resize(options: { id: string; cols: number; rows: number }): Promise<void>;
 }

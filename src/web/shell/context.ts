@@ -43,6 +43,8 @@ export interface ShellContext {
   attachStdin?(): StdinAttachment;
   /** The terminal's size (for `-t`). */
   size?(): { cols: number; rows: number };
+  /** Calls `cb` when the terminal is resized; returns the unsubscribe. */
+  onResize?(cb: (size: { cols: number; rows: number }) => void): () => void;
 }
 
 export interface ShellCommand {

@@ -87,6 +87,10 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
   let stdin: KeyboardStdin | undefined;
   ctx.attachStdin = () => (stdin = keyboardStdin((s) => term.write(s)));
   ctx.size = () => ({ cols: term.cols, rows: term.rows });
+  ctx.onResize = (cb) => {
+    const d = term.onResize(({ cols, rows }) => cb({ cols, rows }));
+    return () => d.dispose();
+  };
   term.onData((data) => {
     if (stdin?.attached) { stdin.feed(data); return; }
     if (running) return; // Typing while a command without -i runs goes nowhere, as in a shell.

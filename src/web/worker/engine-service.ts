@@ -105,6 +105,9 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       const image = await e.resolveImage({ ref: o.image });
       if (image.platform.startsWith('linux/')) void runtimes!.warmVm().catch(() => {});
     }),
+    async resize(o) {
+      await running.get(o.id)?.resize({ cols: o.cols, rows: o.rows });
+    },
     async kill(o) {
       const p = running.get(o.id);
       if (!p) return false;

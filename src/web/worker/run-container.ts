@@ -13,7 +13,7 @@ import { detectWasiImage } from '../../runtime/wasi/image.ts';
 import type { OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 import type { BrowserRuntimes } from './runtimes.ts';
 
-export type Running = Pick<RuntimeProcess, 'kill'>;
+export type Running = Pick<RuntimeProcess, 'kill' | 'resize'>;
 
 /**
  * `-v name:/dest` and the image's VOLUMEs as filesystems: named volumes are created on first use

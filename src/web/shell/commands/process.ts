@@ -67,6 +67,7 @@ export const processCommands: ShellCommand[] = [
       const out = decoder();
       const err = decoder();
       const stdin = f['interactive'] === true ? ctx.attachStdin?.() : undefined;
+      let unresize: (() => void) | undefined;
       try {
         const size = f['tty'] === true ? ctx.size?.() : undefined;
         const r = await ctx.engine.run({
@@ -78,6 +79,7 @@ export const processCommands: ShellCommand[] = [
           status: (text) => ctx.note?.(text),
           started: ({ id, pty }: StartedInfo) => {
             ctx.progressDone();
+            if (f['tty'] === true) unresize = ctx.onResize?.((s) => void ctx.engine.api.resize({ id, ...s }).catch(() => {}));
             stdin?.setRaw(pty);
             stdin?.onInterrupt(() => void ctx.engine.api.kill({ id, signal: 'SIGINT' }));
           },
@@ -86,6 +88,7 @@ export const processCommands: ShellCommand[] = [
         return r.exitCode;
       } finally {
         stdin?.detach();
+        unresize?.();
       }
     },
   },
