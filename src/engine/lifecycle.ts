@@ -179,6 +179,8 @@ export class Lifecycle {
         await tx.put('containers', rec.id, { ...cur, state: 'exited', exitCode: status.exitCode, finishedAt: e.ctx.now().toISOString(), exit, logs: { digest: info.digest, size: info.size } } satisfies ContainerRecord);
         if (cur.logs && cur.logs.digest !== info.digest) await collectBlobs(e.ctx, tx, [cur.logs.digest]);
       });
+      // No longer running: removal below must not wait for this very exit.
+      this.running.delete(rec.id);
       if (rec.run?.rm) {
         await e.removeContainer({ id: rec.id, force: true });
         for (const m of rec.mounts ?? []) if (m.type === 'volume' && m.anonymous) await e.removeVolume({ name: m.name }).catch(() => {});
