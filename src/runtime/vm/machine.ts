@@ -28,6 +28,11 @@ export interface MachineOptions {
   /** Log every agent frame and kernel console line (also on with SKIFF_TRACE=vm). */
   trace?: boolean | ((line: string) => void);
   onSerial?: (line: string) => void;
+  /**
+   * Node only: raise V8's wasm tier-up budget process-wide (see tuneWasmTiering in
+   * worker-node.ts); roughly halves cold boot and speeds the guest, delays other wasm's tier-up.
+   */
+  tuneWasmTiering?: boolean;
   /** Injectable worker factory; default worker_threads on Node, a Web Worker in the browser. */
   spawnWorker?: () => Promise<VmWorkerHandle>;
 }
@@ -132,6 +137,7 @@ export class Machine {
 
   private async startUp(): Promise<void> {
     const t0 = performance.now();
+    if (this.opts.tuneWasmTiering && isNode) ((await nodeOnly('./worker-node.ts')) as typeof import('./worker-node.ts')).tuneWasmTiering();
     const artifacts = this.opts.artifacts ?? (await defaultArtifacts());
     const snapshots = this.opts.snapshots === undefined ? await defaultSnapshots() : this.opts.snapshots;
     const { text, value: manifest } = await artifacts.manifest();
