@@ -151,6 +151,32 @@ describe('skiff CLI', () => {
     expect((await skiff('rmi', 'skiff/busybox')).code).toBe(0);
   });
 
+  it('logs prints what the last run wrote, with -t timestamps and --tail', async () => {
+    const { Engine } = await import('../../src/engine/engine.ts');
+    const te = new TextEncoder();
+    // A runtime that writes two lines to stdout and one to stderr, then exits.
+    const runtime = {
+      name: 'vm' as const,
+      async start(req: { io: { onStdout(d: Uint8Array): void; onStderr(d: Uint8Array): void } }) {
+        req.io.onStdout(te.encode('one\ntwo\n'));
+        req.io.onStderr(te.encode('oops\n'));
+        const s = Promise.resolve({ exitCode: 0, oomKilled: false });
+        return { writeStdin() {}, closeStdin() {}, kill: async () => {}, resize: async () => {}, wait: () => s };
+      },
+      async exec(): Promise<never> { throw new Error('no exec'); },
+      async release() {},
+      async shutdown() {},
+    };
+    const e = await Engine.open({ home, bundled: false, runtimes: { vm: () => runtime } });
+    await skiff('load', '-i', 'v1.tar');
+    const r = await e.runContainer({ image: 'app', name: 'logged' });
+    expect(r.exit.exitCode).toBe(0);
+    expect(await skiff('logs', 'logged')).toMatchObject({ code: 0, stdout: 'one\ntwo\n', stderr: 'oops\n' });
+    expect((await skiff('logs', '--tail', '1', 'logged')).stdout).toBe('two\n');
+    expect((await skiff('logs', '-t', 'logged')).stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z one\n\d{4}-\d\d-\d\dT[\d:.]+Z two\n$/);
+    expect((await skiff('rm', 'logged')).code).toBe(0);
+  });
+
   it('load reads STDIN when -i is not given', async () => {
     const r = await new Promise<Result>((resolve) => {
       const child = execFile(process.execPath, [bin, 'load'], { env: { ...process.env, SKIFF_HOME: home }, cwd: dir }, (err, stdout, stderr) =>

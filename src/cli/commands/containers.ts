@@ -170,6 +170,32 @@ export function registerContainerCommands(program: Command, container: Command, 
   addRename(program.command('rename'));
   addRename(container.command('rename'));
 
+  const addLogs = (c: Command): Command => c
+    .description("Fetch the logs of a container (its last run's output, as saved at exit)")
+    .argument('<container>')
+    .option('-t, --timestamps', 'Show timestamps')
+    .option('-n, --tail <lines>', 'Number of lines to show from the end of the logs')
+    .action(async (id: string, o) => {
+      const entries = await (await io.engine()).containerLogs({ id });
+      const render = (e: { time: string; data: Uint8Array }): string => {
+        const text = new TextDecoder().decode(e.data);
+        return o.timestamps ? text.split(/(?<=\n)/).map((l) => `${e.time} ${l}`).join('') : text;
+      };
+      let outText = entries.filter((e) => e.stream === 'stdout').map(render).join('');
+      let errText = entries.filter((e) => e.stream === 'stderr').map(render).join('');
+      if (o.tail !== undefined && o.tail !== 'all') {
+        const n = Number(o.tail);
+        if (!Number.isInteger(n) || n < 0) throw new SkiffError('INVALID_ARGUMENT', `invalid value "${o.tail}" for --tail: expected a number or "all"`);
+        const tail = (t: string): string => (n === 0 ? '' : t.split(/(?<=\n)/).slice(-n).join(''));
+        outText = tail(outText);
+        errText = tail(errText);
+      }
+      io.stdout.write(outText);
+      (io.stderr as NodeJS.WritableStream).write(errText);
+    });
+  addLogs(program.command('logs'));
+  addLogs(container.command('logs'));
+
   container.command('prune')
     .description('Remove all stopped containers')
     .option('-f, --force', 'Do not prompt for confirmation')
