@@ -13,3 +13,4 @@ export { MemoryStateStore } from './state/memory.ts';
 export { IdbStateStore, type IdbStateOptions } from './state/idb.ts';
 export { findImage } from './resolve.ts';
 export { takeLease } from './leases.ts';
+export { decodeLogs, type ExecOptions, type LogEntry, type RuntimeFactories, type StartOptions } from './lifecycle.ts';
