@@ -9,8 +9,13 @@
  *   exists, the VM snapshot are in IndexedDB);
  * - web.heap_mb: the page's memory after a run, workers included
  *   (performance.measureUserAgentSpecificMemory; JS heap of the page as the fallback).
- * The issue's metrics are for skiff/busybox (the VM); until the engine can run linux/386 images,
- * they are measured with skiff/hello-wasm and say so in their note.
+ * The issue's metrics are for skiff/busybox (the VM); where linux/386 cannot run they are measured
+ * with skiff/hello-wasm and say so in their note.
+ * 9P from the browser (as p9.* in Node), timed inside the guest with busybox `time` so container
+ * start is not counted:
+ * - web.p9_find_files_per_s: `find / -xdev` over skiff/tools' root filesystem (the overlay served
+ *   by the 9P server in the engine worker, the emulator in its own worker);
+ * - web.p9_read_mbps: `cat` of a 32 MiB file written by the same container into its layer.
  */
 import type { Metric } from './run.ts';
 import { launch, removeBuild, serveSite } from '../test/web/harness.ts';
@@ -71,15 +76,63 @@ export async function run(): Promise<Record<string, Metric>> {
       }
       await ctx.close();
     }
+    const p9 = image === 'skiff/busybox' ? await measure9p(site.url, browser) : {};
     const which = image === 'skiff/busybox' ? 'skiff/busybox echo hello' : 'skiff/hello-wasm (linux/386 run path not in the engine yet)';
     return {
       'web.first_output_cold_ms': { value: Math.round(median(cold)), unit: 'ms', note: `${which}; fresh profile, bundled images fetched+loaded; runs ${cold.map(Math.round).join('/')}` },
       'web.first_output_snapshot_ms': { value: Math.round(median(warm)), unit: 'ms', note: `${which}; reload, store in IndexedDB${image === 'skiff/busybox' ? ', VM snapshot' : ''}; runs ${warm.map(Math.round).join('/')}` },
       'web.heap_mb': { value: Math.round(heap / 1e5) / 10, unit: 'MB', note: heapHow },
+      ...p9,
     };
   } finally {
     await browser.close();
     await site.close();
     await removeBuild();
+  }
+}
+
+/** busybox `time` prints "real\t0m 1.23s" (or "real 0m1.230s"): seconds. */
+function realSeconds(text: string): number {
+  const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(text);
+  if (!m) throw new Error(`no "real" time in: ${text.slice(-300)}`);
+  return Number(m[1]) * 60 + Number(m[2]);
+}
+
+async function measure9p(siteUrl: string, browser: import('playwright-core').Browser): Promise<Record<string, Metric>> {
+  const ctx = await browser.newContext();
+  try {
+    const page = await ctx.newPage();
+    await page.goto(`${siteUrl}docs/example.html`);
+    // Strings, not functions: tsx would wrap named functions in a helper the page lacks.
+    const run = (image: string, script: string): Promise<string> => page.evaluate(`(async () => {
+      const key = Symbol.for('skiff.engineClient');
+      for (let i = 0; i < 600 && !globalThis[key]; i++) await new Promise((r) => setTimeout(r, 50));
+      const c = globalThis[key];
+      let out = '';
+      const dec = new TextDecoder();
+      const r = await c.run({ image: ${JSON.stringify(image)}, cmd: ['sh', '-c', ${JSON.stringify(script)}], rm: true },
+        { stdout: (d) => { out += dec.decode(d, { stream: true }); }, stderr: (d) => { out += dec.decode(d, { stream: true }); } });
+      if (r.exitCode !== 0) throw new Error('exit ' + r.exitCode + ': ' + out.slice(-300));
+      return out;
+    })()`) as Promise<string>;
+    const finds: number[] = [];
+    let files = 0;
+    for (let i = 0; i < 3; i++) {
+      const out = await run('skiff/tools', 'find / -xdev | wc -l; time find / -xdev > /dev/null');
+      files = Number(out.trim().split(/\s+/)[0]);
+      finds.push(realSeconds(out));
+    }
+    const cats: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      cats.push(realSeconds(await run('skiff/busybox', 'dd if=/dev/zero of=/big bs=1M count=32 2>/dev/null; sync; time cat /big > /dev/null')));
+    }
+    const f = median(finds);
+    const c = median(cats);
+    return {
+      'web.p9_find_files_per_s': { value: Math.round(files / f), unit: 'files/s', note: `find / -xdev over skiff/tools (${files} entries) in chromium, median of 3 (${finds.join(', ')} s); 9P server in the engine worker, emulator in its worker` },
+      'web.p9_read_mbps': { value: Math.round((32 * 1.048576 / c) * 10) / 10, unit: 'MB/s', note: `guest cat of 32 MiB over 9P in chromium, median of 3 (${cats.join(', ')} s)` },
+    };
+  } finally {
+    await ctx.close();
   }
 }
