@@ -6,7 +6,7 @@
  */
 import { SkiffError } from '../errors.ts';
 import { putBlob } from '../content/store.ts';
-import type { FileSystem } from '../fs/types.ts';
+import type { FileSystem, FsNode } from '../fs/types.ts';
 import type { RunOptions } from '../runtime/spec/options.ts';
 import { imageVolumes, type ImageRunConfig } from '../runtime/spec/process.ts';
 import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeName, RuntimeProcess } from '../runtime/types.ts';
@@ -79,15 +79,52 @@ export async function resolveMounts(engine: Engine, run: RunOptions | undefined,
     if (v.type === 'bind') out.push({ type: 'bind', source: v.source, destination: v.destination, readOnly: v.readOnly });
     else {
       const vol = await engine.createVolume(v.name ? { name: v.name } : {});
-      out.push({ type: 'volume', name: vol.name, destination: v.destination, readOnly: v.readOnly, anonymous: v.name === undefined });
+      out.push({ type: 'volume', name: vol.name, destination: v.destination, readOnly: v.readOnly, anonymous: v.name === undefined, copyData: v.copyData });
     }
   }
   const covered = [...out.map((m) => m.destination), ...(run?.tmpfs ?? []).map((t) => t.destination)];
   for (const destination of imageVolumes(image, covered)) {
     const vol = await engine.createVolume({});
-    out.push({ type: 'volume', name: vol.name, destination, readOnly: false, anonymous: true });
+    out.push({ type: 'volume', name: vol.name, destination, readOnly: false, anonymous: true, copyData: true });
   }
   return out;
+}
+
+/** Copy the tree at `path` in `from` (if it is a directory) into the root of `to`. */
+export function copyInto(from: FileSystem, path: string, to: FileSystem): void {
+  let src: FsNode;
+  try {
+    src = from.root();
+    for (const part of path.split('/').filter(Boolean)) src = from.lookup(src, part);
+  } catch {
+    return; // nothing at the mount point
+  }
+  if (from.stat(src).kind !== 'directory') return;
+  const copy = (s: FsNode, d: FsNode): void => {
+    for (const ent of from.readdir(s)) {
+      if (ent.name === '.' || ent.name === '..') continue;
+      const n = from.lookup(s, ent.name);
+      const st = from.stat(n);
+      const attr = { mode: st.mode, uid: st.uid, gid: st.gid };
+      let made: FsNode;
+      if (st.kind === 'directory') {
+        made = to.mkdir(d, ent.name, attr);
+        copy(n, made);
+      } else if (st.kind === 'symlink') {
+        made = to.symlink(d, ent.name, from.readlink(n), { uid: st.uid, gid: st.gid });
+        continue;
+      } else if (st.kind === 'file') {
+        made = to.create(d, ent.name, attr);
+        for (let off = 0; off < st.size; off += 1 << 20) to.write(made, off, from.read(n, off, Math.min(1 << 20, st.size - off)));
+      } else {
+        made = to.mknod(d, ent.name, st.kind, st.rdevMajor, st.rdevMinor, attr);
+      }
+      to.setattr(made, { mtimeMs: st.mtimeMs });
+    }
+  };
+  const rootSt = from.stat(src);
+  to.setattr(to.root(), { mode: rootSt.mode, uid: rootSt.uid, gid: rootSt.gid });
+  copy(src, to.root());
 }
 
 interface Running {
@@ -133,7 +170,14 @@ export class Lifecycle {
       ...(p.user ? { user: p.user } : {}), hostname: rec.hostname, tty: p.tty, interactive: p.openStdin, name: rec.name,
     };
     const volumes: MountedVolume[] = [];
-    for (const m of rec.mounts ?? []) volumes.push({ source: m.type === 'bind' ? m.source : m.name, destination: m.destination, readOnly: m.readOnly, fs: await this.mountFs(m) });
+    for (const m of rec.mounts ?? []) {
+      const fs = await this.mountFs(m);
+      // Docker fills a new, empty volume with what the image has at the mount point.
+      if (m.type === 'volume' && m.copyData && !(await e.inspectVolume({ name: m.name })).data && fs.readdir(fs.root()).length === 0) {
+        copyInto(rootfs, m.destination, fs);
+      }
+      volumes.push({ source: m.type === 'bind' ? m.source : m.name, destination: m.destination, readOnly: m.readOnly, fs });
+    }
     const logs = new LogBuffer();
     const io: ProcessIO = {
       onStdout: (d) => { logs.push('stdout', d); o.io?.onStdout(d); },

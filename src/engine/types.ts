@@ -110,5 +110,5 @@ export interface VolumeRecord {
 }
 
 export type MountRecord =
-  | { type: 'volume'; name: string; destination: string; readOnly: boolean; anonymous: boolean }
+  | { type: 'volume'; name: string; destination: string; readOnly: boolean; anonymous: boolean; copyData?: boolean }
   | { type: 'bind'; source: string; destination: string; readOnly: boolean };

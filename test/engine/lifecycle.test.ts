@@ -32,7 +32,8 @@ class ScriptedRuntime implements ContainerRuntime {
     try { f = root.lookup(root.root(), 'out'); } catch { f = root.create(root.root(), 'out', { mode: 0o644, uid: 0, gid: 0 }); }
     root.write(f, 0, te.encode('written by the process'));
     for (const v of req.volumes) {
-      const vf = v.fs.create(v.fs.root(), `from-${req.id.slice(0, 6)}`, { mode: 0o644, uid: 0, gid: 0 });
+      let vf;
+      try { vf = v.fs.lookup(v.fs.root(), `from-${req.id.slice(0, 6)}`); } catch { vf = v.fs.create(v.fs.root(), `from-${req.id.slice(0, 6)}`, { mode: 0o644, uid: 0, gid: 0 }); }
       v.fs.write(vf, 0, te.encode(v.destination));
     }
     let end!: (s: ExitStatus) => void;
@@ -119,6 +120,32 @@ describe('lifecycle (scripted runtime)', () => {
     expect(errs).toEqual(['stdin:piped']);
     await e.shutdown();
     expect(rt.shutDown).toBe(true);
+  });
+
+  it("a new volume starts with the image's content at its mount point (not with nocopy, not twice)", async () => {
+    const rt = new ScriptedRuntime();
+    const e = await engineWith(rt);
+    const { tar } = await import('./fixtures/images.ts');
+    await e.importImage({
+      data: tar([{ name: 'seed/', type: 'directory', mode: 0o750 }, { name: 'seed/conf', content: 'from the image', mode: 0o600 }, { name: 'seed/link', type: 'symlink', target: 'conf' }]),
+      ref: 'seeded:1', changes: { Volumes: { '/seed': {} }, Cmd: ['exit', '0'] },
+    });
+    const r = await e.runContainer({ image: 'seeded:1', run: parseRunFlags({ volume: ['keep:/other', 'bare:/seed2:nocopy'] }) });
+    const rec = await e.inspectContainer({ id: r.id });
+    const anon = rec.mounts!.find((m) => m.destination === '/seed')!;
+    expect(anon).toMatchObject({ type: 'volume', anonymous: true, copyData: true });
+    const fs = await e.volumeFs({ name: (anon as { name: string }).name });
+    const names = fs.readdir(fs.root()).map((d) => d.name).filter((n) => !n.startsWith('from-')).sort();
+    expect(names).toEqual(['conf', 'link']);
+    expect(td.decode(fs.read(fs.lookup(fs.root(), 'conf'), 0, 100))).toBe('from the image');
+    expect(fs.stat(fs.lookup(fs.root(), 'conf')).mode).toBe(0o600);
+    expect(fs.readlink(fs.lookup(fs.root(), 'link'))).toBe('conf');
+    expect(fs.stat(fs.root()).mode).toBe(0o750);
+    // a restart does not copy again over what the container changed
+    fs.unlink(fs.root(), 'conf');
+    await e.persistVolume({ name: (anon as { name: string }).name });
+    await e.startContainer({ id: r.id }).then((p) => p.wait());
+    expect(fs.readdir(fs.root()).map((d) => d.name)).not.toContain('conf');
   });
 
   it('an engine without that runtime says so', async () => {
