@@ -1,14 +1,16 @@
 /**
  * Node adapter: the emulator in a worker_threads Worker. Running from sources, the entry is bundled
- * once per process with esbuild (v86 included) into a temp file, as the WASI runner does: Node
- * cannot load TypeScript in a worker by itself.
+ * with esbuild (v86 included), as the WASI runner does: Node cannot load TypeScript in a worker by
+ * itself. The bundle is cached in the temp dir under a key of its inputs' sizes and mtimes, so a
+ * CLI command does not pay esbuild (50-200 ms here) on every start.
  */
-import { rmSync } from 'node:fs';
+import { readdirSync, renameSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { VmWorkerHandle } from './worker-handle.ts';
@@ -17,18 +19,38 @@ const fromSources = import.meta.url.endsWith('.ts');
 const entry = new URL(`../../../workers/vm-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
 let bundled: Promise<string> | null = null;
 
+/** What the bundle is made of: this directory, the entry and v86 (by version). */
+function bundleKey(): string {
+  const h = createHash('sha256');
+  const here = dirname(fileURLToPath(import.meta.url));
+  const files = [...readdirSync(here).filter((f) => f.endsWith('.ts')).map((f) => join(here, f)), fileURLToPath(entry),
+    createRequire(import.meta.url).resolve('v86/package.json'), fileURLToPath(new URL('../../errors.ts', import.meta.url))];
+  for (const f of files.sort()) {
+    const st = statSync(f);
+    h.update(`${f}:${st.size}:${st.mtimeMs}\n`);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
 function workerScript(): Promise<string> {
   if (!fromSources) return Promise.resolve(fileURLToPath(entry));
   bundled ??= (async () => {
+    const outfile = join(tmpdir(), `skiff-vm-worker-${bundleKey()}.mjs`);
+    try {
+      statSync(outfile);
+      return outfile;
+    } catch {
+      // not built yet
+    }
     const esbuild = await import('esbuild');
-    const outfile = join(tmpdir(), `skiff-vm-worker-${process.pid}-${Date.now()}.mjs`);
+    const tmp = `${outfile}.${process.pid}.tmp`;
     await esbuild.build({
       entryPoints: [fileURLToPath(entry)], bundle: true, format: 'esm', platform: 'node', target: 'node20',
-      outfile, logLevel: 'error',
+      outfile: tmp, logLevel: 'error',
       // libv86 probes for `require` when it loads its wasm; give the ESM bundle one.
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
-    process.once('exit', () => rmSync(outfile, { force: true }));
+    renameSync(tmp, outfile); // atomic: a concurrent process sees the whole file or none
     return outfile;
   })();
   return bundled;
