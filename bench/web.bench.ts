@@ -17,6 +17,7 @@
  *   by the 9P server in the engine worker, the emulator in its own worker);
  * - web.p9_read_mbps: `cat` of a 32 MiB file written by the same container into its layer.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import type { Metric } from './run.ts';
 import { launch, removeBuild, serveSite } from '../test/web/harness.ts';
 
@@ -77,7 +78,8 @@ export async function run(): Promise<Record<string, Metric>> {
       await ctx.close();
     }
     const p9 = image === 'skiff/busybox' ? await measure9p(site.url, browser) : {};
-    const which = image === 'skiff/busybox' ? 'skiff/busybox echo hello' : 'skiff/hello-wasm (linux/386 run path not in the engine yet)';
+    const load = `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
+    const which = `${image === 'skiff/busybox' ? 'skiff/busybox echo hello' : 'skiff/hello-wasm (linux/386 cannot run here)'}; ${load}`;
     return {
       'web.first_output_cold_ms': { value: Math.round(median(cold)), unit: 'ms', note: `${which}; fresh profile, bundled images fetched+loaded; runs ${cold.map(Math.round).join('/')}` },
       'web.first_output_snapshot_ms': { value: Math.round(median(warm)), unit: 'ms', note: `${which}; reload, store in IndexedDB${image === 'skiff/busybox' ? ', VM snapshot' : ''}; runs ${warm.map(Math.round).join('/')}` },

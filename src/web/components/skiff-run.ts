@@ -60,9 +60,10 @@ export class SkiffRunElement extends HTMLElement {
 
   connectedCallback(): void {
     this.#sync();
+    // Get the image (and, for Linux, the VM) ready at once: while the reader reads, or in
+    // parallel with an autorun's own setup.
+    if (!this.#ran && this.getAttribute('image')) void this.#client().api.prepare({ image: this.getAttribute('image')! }).catch(() => {});
     if (this.hasAttribute('autorun') && !this.#ran) queueMicrotask(() => void this.run());
-    // Without autorun, get the image (and the VM) ready while the reader reads, so Run is quick.
-    else if (!this.#ran && this.getAttribute('image')) void this.#client().api.prepare({ image: this.getAttribute('image')! }).catch(() => {});
   }
 
   #client(): ReturnType<typeof sharedEngineClient> {

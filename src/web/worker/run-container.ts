@@ -60,6 +60,9 @@ export async function runContainer(engine: Engine, runtimes: BrowserRuntimes, re
     throw new SkiffError('UNSUPPORTED', `${req.image} is ${image.platform}: skiff runs linux/386 images (in the VM) and wasi/wasm images`);
   }
   if (!wasm && !runtimes.vmStarted()) sink.status?.('starting the Linux VM…');
+  // The VM boots (or restores) while the container's record and overlay are made.
+  const warming = wasm ? undefined : runtimes.warmVm();
+  warming?.catch(() => {});
   const runtime: ContainerRuntime = await (wasm ? runtimes.wasi() : runtimes.vm());
   const rec = await engine.createContainer({ ...req, runtime: runtime.name });
   const tty = rec.process.tty;
