@@ -42,6 +42,12 @@ const LOG_LIMIT = 8 << 20;
 class LogBuffer {
   readonly entries: LogEntry[] = [];
   private bytes = 0;
+  constructor(earlier: LogEntry[] = []) {
+    for (const e of earlier) {
+      this.entries.push(e);
+      this.bytes += e.data.byteLength;
+    }
+  }
   push(stream: LogEntry['stream'], data: Uint8Array): void {
     this.entries.push({ time: new Date().toISOString(), stream, data: data.slice() });
     this.bytes += data.byteLength;
@@ -178,7 +184,8 @@ export class Lifecycle {
       }
       volumes.push({ source: m.type === 'bind' ? m.source : m.name, destination: m.destination, readOnly: m.readOnly, fs });
     }
-    const logs = new LogBuffer();
+    // Like Docker, a restarted container's log continues the earlier runs'.
+    const logs = new LogBuffer(rec.logs ? decodeLogs(await e.ctx.content.get(rec.logs.digest)) : []);
     const io: ProcessIO = {
       onStdout: (d) => { logs.push('stdout', d); o.io?.onStdout(d); },
       onStderr: (d) => { logs.push('stderr', d); o.io?.onStderr(d); },

@@ -111,6 +111,8 @@ describe('lifecycle (scripted runtime)', () => {
     await expect(e.killContainer({ id: c.id })).rejects.toMatchObject({ code: 'CONFLICT' });
     await e.restartContainer({ id: c.id });
     expect((await e.inspectContainer({ id: c.id })).state).toBe('running');
+    // the log goes on across runs
+    expect((await e.containerLogs({ id: c.id })).map((l) => td.decode(l.data))).toEqual(['ignore-term\n', 'ignore-term\n']);
     await e.removeContainer({ id: c.id, force: true });
     await expect(e.inspectContainer({ id: c.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
