@@ -246,6 +246,7 @@ export class Machine {
         this.log?.(`console: ${m.line}`);
         this.opts.onSerial?.(m.line);
         if (/Kernel panic|BUG: |Oops: /.test(m.line)) this.crash(new SkiffError('VM', `the guest kernel failed: ${m.line}`));
+        else if (/reboot: (Power down|System halted|Restarting)/.test(m.line)) this.crash(new SkiffError('VM', `the guest shut down (${m.line.trim()})`));
         break;
       case 'p9':
         void this.serve9p(m.id, m.data);
