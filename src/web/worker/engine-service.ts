@@ -45,7 +45,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   return {
     async init(init, onSeed): Promise<InitInfo> {
       runtimes ??= browserRuntimes({ assetBase: init.assetBase, dbPrefix: init.dbPrefix ?? 'skiff' });
-      const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
+      const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, runtimes, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
         seeder = x.seed;
         return x.engine;
       }));
@@ -98,8 +98,6 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     removeVolume: (o) => call((e) => e.removeVolume(o)),
     pruneVolumes: (o = {}) => call((e) => e.pruneVolumes(o)),
 
-    // The engine's own run path (Engine.runContainer, issue 4) replaces runContainer here once
-    // it takes the browser's runtimes; see .notes/browser-compat.md.
     run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => call((e) => runContainer(e, runtimes!, req, sink, running)),
     prepare: (o) => call(async (e) => {
       const image = await e.resolveImage({ ref: o.image });
@@ -108,11 +106,11 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     async resize(o) {
       await running.get(o.id)?.resize({ cols: o.cols, rows: o.rows });
     },
-    async kill(o) {
-      const p = running.get(o.id);
-      if (!p) return false;
-      await p.kill(o.signal ?? 'SIGKILL');
+    kill: (o) => call(async (e) => {
+      const rec = await e.inspectContainer({ id: o.id });
+      if (rec.state !== 'running') return false;
+      await e.killContainer({ id: rec.id, ...(o.signal !== undefined ? { signal: o.signal } : {}) });
       return true;
-    },
+    }),
   };
 }

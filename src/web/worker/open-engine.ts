@@ -12,6 +12,7 @@ import { SkiffError } from '../../errors.ts';
 import { normalizeReference } from '../../oci/reference.ts';
 import type { SeedProgress } from '../rpc/protocol.ts';
 import { httpBundled, type HttpBundled } from './bundled-http.ts';
+import type { BrowserRuntimes } from './runtimes.ts';
 import { probeIndexedDb } from './storage.ts';
 
 export interface BrowserEngineOptions {
@@ -20,6 +21,8 @@ export interface BrowserEngineOptions {
   dbPrefix?: string;
   /** How assets are fetched (tests serve them from disk). */
   fetch?: typeof fetch;
+  /** The container runtimes (runtimes.ts), created on first use. */
+  runtimes?: BrowserRuntimes;
 }
 
 export interface BrowserEngine {
@@ -39,6 +42,7 @@ export async function openBrowserEngine(o: BrowserEngineOptions): Promise<Browse
     content: new IdbContentStore({ dbName: `${prefix}-content` }),
     state: new IdbStateStore({ dbName: `${prefix}-state` }),
     bundled,
+    ...(o.runtimes ? { runtimes: { vm: o.runtimes.vm, wasi: o.runtimes.wasi } } : {}),
   });
   const meta = createStore(`${prefix}-web`, 'meta');
   return {

@@ -1,48 +1,20 @@
 /**
- * Interim `run` until the engine's own run path lands: create the container, start it on the
- * runtime its image needs (WASI or the VM) over its overlay, stream stdio, wait, persist the
- * writable layer and record the exit. engine-service.ts prefers `Engine.run` once it exists.
+ * `run` for the page over the engine's lifecycle (Engine.createContainer + startContainer, the
+ * runtimes given to the Engine by runtimes.ts): streams stdio through the sink, pumps the
+ * keyboard into stdin, reports start (for kill and resize) and returns the exit status.
  */
 import { SkiffError } from '../../errors.ts';
 import type { Engine } from '../../engine/engine.ts';
-import type { ImageManifest } from '../../oci/manifest.ts';
-import type { RunOptions } from '../../runtime/spec/options.ts';
-import { cleanPath, type NamedVolumeSpec, type VolumeSpec } from '../../runtime/spec/volumes.ts';
-import type { ContainerRuntime, MountedVolume, RuntimeProcess } from '../../runtime/types.ts';
-import { detectWasiImage } from '../../runtime/wasi/image.ts';
+import type { RuntimeProcess } from '../../runtime/types.ts';
 import type { OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 import type { BrowserRuntimes } from './runtimes.ts';
 
-export type Running = Pick<RuntimeProcess, 'kill' | 'resize'>;
-
-/**
- * `-v name:/dest` and the image's VOLUMEs as filesystems: named volumes are created on first use
- * (Docker's way), anonymous ones get a random name. Host directories exist only on Node.
- */
-async function resolveVolumes(engine: Engine, run: RunOptions, imageVolumes: string[]): Promise<{ mounted: MountedVolume[]; run: RunOptions }> {
-  const mounted: MountedVolume[] = [];
-  const specs: VolumeSpec[] = [...(run.volumes ?? [])];
-  for (const v of specs) {
-    if (v.type === 'bind') throw new SkiffError('UNSUPPORTED', `-v ${v.source}:${v.destination}: host directories cannot be mounted in a browser; use a named volume (-v name:${v.destination})`);
-  }
-  const named = specs as NamedVolumeSpec[];
-  const taken = new Set(named.map((v) => cleanPath(v.destination)));
-  for (const dest of imageVolumes) {
-    if (!taken.has(cleanPath(dest))) named.push({ type: 'volume', destination: dest, readOnly: false, copyData: true });
-  }
-  const out: NamedVolumeSpec[] = [];
-  for (const v of named) {
-    const rec = await engine.createVolume(v.name ? { name: v.name } : {});
-    out.push({ ...v, name: rec.name });
-    mounted.push({ source: rec.name, destination: v.destination, readOnly: v.readOnly, fs: await engine.volumeFs({ name: rec.name }) });
-  }
-  return { mounted, run: { ...run, ...(out.length ? { volumes: out } : {}) } };
-}
+export type Running = Pick<RuntimeProcess, 'resize'>;
 
 /** Feeds the sink's stdin into the process until EOF (or the process ends). */
-async function pumpStdin(sink: OutputSink, proc: RuntimeProcess, ended: Promise<unknown>): Promise<void> {
+export async function pumpStdin(sink: OutputSink, proc: RuntimeProcess, ended: Promise<unknown>): Promise<void> {
   let done = false;
-  void ended.finally(() => { done = true; });
+  void ended.finally(() => { done = true; }).catch(() => {});
   while (!done) {
     const chunk = await sink.stdin!();
     if (done) return;
@@ -51,58 +23,49 @@ async function pumpStdin(sink: OutputSink, proc: RuntimeProcess, ended: Promise<
   }
 }
 
-export async function runContainer(engine: Engine, runtimes: BrowserRuntimes, req: RunRequest, sink: OutputSink, running: Map<string, Running>): Promise<RunResult> {
-  const image = await engine.resolveImage({ ref: req.image });
-  const config = await engine.imageConfig({ ref: req.image });
-  const manifest = JSON.parse(new TextDecoder().decode(await engine.ctx.content.get(image.digest))) as ImageManifest;
-  const wasm = detectWasiImage(config, manifest) !== null;
-  if (!wasm && !image.platform.startsWith('linux/386')) {
-    throw new SkiffError('UNSUPPORTED', `${req.image} is ${image.platform}: skiff runs linux/386 images (in the VM) and wasi/wasm images`);
+/** Host directories exist only on Node: say so before anything is created. */
+export function refuseBinds(req: RunRequest): void {
+  for (const v of req.run?.volumes ?? []) {
+    if (v.type === 'bind') throw new SkiffError('UNSUPPORTED', `-v ${v.source}:${v.destination}: host directories cannot be mounted in a browser; use a named volume (-v name:${v.destination})`);
   }
-  if (!wasm && !runtimes.vmStarted()) sink.status?.('starting the Linux VM…');
-  // The VM boots (or restores) while the container's record and overlay are made.
-  const warming = wasm ? undefined : runtimes.warmVm();
-  warming?.catch(() => {});
-  const runtime: ContainerRuntime = await (wasm ? runtimes.wasi() : runtimes.vm());
-  const rec = await engine.createContainer({ ...req, runtime: runtime.name });
-  const tty = rec.process.tty;
-  const openStdin = req.streamStdin === true || req.stdin !== undefined;
-  let volumes: string[] = [];
+}
+
+/** Creates and starts the container; `wait` settles after the engine recorded the exit. */
+export async function startContainer(engine: Engine, runtimes: BrowserRuntimes, req: RunRequest, sink: OutputSink, running: Map<string, Running>): Promise<{ id: string; name: string; proc: RuntimeProcess }> {
+  refuseBinds(req);
+  const { run, rm, stdin, streamStdin, consoleSize, detach, ...create } = req;
+  void detach;
+  const openStdin = streamStdin === true || stdin !== undefined || create.openStdin === true;
+  const rec = await engine.createContainer({ ...create, openStdin, run: { ...run, ...(rm ? { rm: true } : {}) } });
+  if (rec.runtime === 'vm') {
+    if (!runtimes.vmStarted()) sink.status?.('starting the Linux VM…');
+    runtimes.warmVm().catch(() => {});
+  }
+  let proc: RuntimeProcess;
   try {
-    const rootfs = await engine.containerFs({ id: rec.id });
-    const base: RunOptions = {
-      ...req.run,
-      ...(req.env ? { env: req.env } : {}), ...(req.workdir ? { workdir: req.workdir } : {}), ...(req.user ? { user: req.user } : {}),
-      ...(req.entrypoint ? { entrypoint: req.entrypoint } : {}), ...(req.cmd ? { cmd: req.cmd } : {}),
-      hostname: rec.hostname, tty, interactive: openStdin, name: rec.name,
-    };
-    const { mounted, run } = await resolveVolumes(engine, base, Object.keys(config.config?.Volumes ?? {}));
-    volumes = mounted.map((m) => m.source);
-    const proc = await runtime.start({
-      id: rec.id, rootfs, image: config.config ?? {}, run,
-      volumes: mounted, tty, openStdin, ...(req.consoleSize ? { consoleSize: req.consoleSize } : {}),
-      io: { onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) },
+    proc = await engine.startContainer({
+      id: rec.id, io: { onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) },
+      ...(consoleSize ? { consoleSize } : {}),
     });
-    running.set(rec.id, proc);
-    await engine.updateContainer({ id: rec.id, patch: { state: 'running', startedAt: engine.ctx.now().toISOString() } });
-    sink.started?.({ id: rec.id, name: rec.name, runtime: runtime.name, pty: tty && runtime.name === 'vm' });
-    const exited = proc.wait();
-    if (req.streamStdin && sink.stdin) void pumpStdin(sink, proc, exited).catch(() => {});
-    else if (req.stdin !== undefined) {
-      proc.writeStdin(typeof req.stdin === 'string' ? new TextEncoder().encode(req.stdin) : req.stdin);
-      proc.closeStdin();
-    }
-    const exit = await exited.finally(() => running.delete(rec.id));
-    await runtime.release(rec.id);
-    if (exit.error) sink.stderr(new TextEncoder().encode(`skiff: ${exit.error}\n`));
-    await engine.persistContainer({ id: rec.id });
-    for (const name of volumes) await engine.persistVolume({ name });
-    await engine.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: exit.exitCode, finishedAt: engine.ctx.now().toISOString() } });
-    return { id: rec.id, name: rec.name, exitCode: exit.exitCode };
-  } catch (e) {
-    await engine.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: 125, finishedAt: engine.ctx.now().toISOString() } }).catch(() => {});
-    throw e;
-  } finally {
-    if (req.rm) await engine.removeContainer({ id: rec.id, force: true }).catch(() => {});
+  } catch (err) {
+    if (rm) await engine.removeContainer({ id: rec.id, force: true }).catch(() => {});
+    throw err;
   }
+  running.set(rec.id, proc);
+  const exited = proc.wait().finally(() => running.delete(rec.id));
+  exited.catch(() => {});
+  sink.started?.({ id: rec.id, name: rec.name, runtime: rec.runtime, pty: rec.process.tty && rec.runtime === 'vm' });
+  if (streamStdin && sink.stdin) void pumpStdin(sink, proc, exited).catch(() => {});
+  else if (stdin !== undefined) {
+    proc.writeStdin(typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin);
+    proc.closeStdin();
+  }
+  return { id: rec.id, name: rec.name, proc: { ...proc, wait: () => exited } };
+}
+
+export async function runContainer(engine: Engine, runtimes: BrowserRuntimes, req: RunRequest, sink: OutputSink, running: Map<string, Running>): Promise<RunResult> {
+  const { id, name, proc } = await startContainer(engine, runtimes, req, sink, running);
+  const exit = await proc.wait();
+  if (exit.error) sink.stderr(new TextEncoder().encode(`skiff: ${exit.error}\n`));
+  return { id, name, exitCode: exit.exitCode };
 }
