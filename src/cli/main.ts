@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.ts';
 import { isSkiffError } from '../errors.ts';
 import { registerContainerCommands } from './commands/containers.ts';
 import { registerImageCommands, ReportedError } from './commands/images.ts';
+import { ExitStatusError, registerRunCommands } from './commands/run.ts';
 import { registerSystemCommands } from './commands/system.ts';
 import { registerVolumeCommands } from './commands/volumes.ts';
 import type { CliIO } from './io.ts';
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIO, plugins: CommandPlugin[] = []): Command 
   const volume = program.command('volume').description('Manage volumes');
   registerImageCommands(program, image, io);
   registerContainerCommands(program, container, io);
+  registerRunCommands(program, container, io);
   registerSystemCommands(program, system, io);
   registerVolumeCommands(volume, io);
   for (const plugin of plugins) plugin(program, io);
@@ -84,16 +86,28 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      if (err.code === 'commander.executeSubCommandAsync') return 0;
-      return 125;
-    }
-    if (err instanceof ReportedError) return 1;
-    const msg = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`Error: ${msg}\n`);
-    if (process.env['SKIFF_DEBUG'] && err instanceof Error) io.stderr.write(`${err.stack}\n`);
-    if (!isSkiffError(err) && !process.env['SKIFF_DEBUG']) io.stderr.write('(an internal error: rerun with SKIFF_DEBUG=1 for a stack trace)\n');
-    return 1;
+    return report(err, io);
+  } finally {
+    // The VM and WASI workers live in this process: stop them so it can exit.
+    if (engine && !options.io?.engine) await engine.then((e) => e.shutdown(), () => {}).catch(() => {});
   }
+}
+
+function report(err: unknown, io: CliIO): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (err.code === 'commander.executeSubCommandAsync') return 0;
+    return 125;
+  }
+  if (err instanceof ReportedError) return 1;
+  if (err instanceof ExitStatusError) {
+    // The container's own status is passed on silently; skiff's failures (125+) say why.
+    if (err.message) io.stderr.write(`skiff: ${err.message}\n`);
+    return err.status;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  io.stderr.write(`Error: ${msg}\n`);
+  if (process.env['SKIFF_DEBUG'] && err instanceof Error) io.stderr.write(`${err.stack}\n`);
+  if (!isSkiffError(err) && !process.env['SKIFF_DEBUG']) io.stderr.write('(an internal error: rerun with SKIFF_DEBUG=1 for a stack trace)\n');
+  return 1;
 }

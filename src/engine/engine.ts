@@ -25,6 +25,7 @@ import type { RunOptions } from '../runtime/spec/options.ts';
 import type { ExitStatus, ProcessIO, RuntimeProcess } from '../runtime/types.ts';
 import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/loader.ts';
 import { findImage } from './resolve.ts';
+import { chooseRuntime } from './runtimes.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
 import type { StateStore } from './state/store.ts';
 import { writeTarChunks } from './tar-io.ts';
@@ -210,19 +211,22 @@ export class Engine {
     const config = await loadConfig(this.ctx, image);
     const { run, ...direct } = options;
     const o: CreateContainerOptions = { ...fromRunOptions(run), ...direct };
+    // Before anything is created: an image no runtime can run is refused here.
+    const runtime = o.runtime ?? (await chooseRuntime(this.ctx, image, config, o.image));
     const mounts = await resolveMounts(this, run, config.config ?? {});
     const volumes = [...new Set([...(o.volumes ?? []), ...mounts.flatMap((m) => (m.type === 'volume' ? [m.name] : []))])];
-    return createContainerRecord(this.ctx, image, config, { ...o, ...(volumes.length ? { volumes } : {}) }, {
+    return createContainerRecord(this.ctx, image, config, { ...o, runtime, ...(volumes.length ? { volumes } : {}) }, {
       ...(run ? { run } : {}), ...(mounts.length ? { mounts } : {}),
     });
   }
 
-  inspectContainer(options: { id: string }): Promise<ContainerRecord> {
-    return findContainer(this.ctx.state, options.id);
+  /** The record; one left "running" by a skiff process that is gone reads as exited. */
+  async inspectContainer(options: { id: string }): Promise<ContainerRecord> {
+    return this.lifecycle.reconcile(await findContainer(this.ctx.state, options.id));
   }
 
   async listContainers(options: { all?: boolean } = {}): Promise<ContainerRecord[]> {
-    const all = await this.ctx.state.list<ContainerRecord>('containers');
+    const all = await Promise.all((await this.ctx.state.list<ContainerRecord>('containers')).map((c) => this.lifecycle.reconcile(c)));
     const shown = options.all ? all : all.filter((c) => c.state === 'running' || c.state === 'paused');
     return shown.sort((a, b) => b.created.localeCompare(a.created));
   }
@@ -343,8 +347,8 @@ export class Engine {
   }
 
   /** `docker stop`: the stop signal, then SIGKILL after `timeout` seconds. */
-  stopContainer(options: { id: string; timeout?: number }): Promise<ExitStatus | undefined> {
-    return this.lifecycle.stop(options.id, options.timeout);
+  stopContainer(options: { id: string; timeout?: number; signal?: string }): Promise<ExitStatus | undefined> {
+    return this.lifecycle.stop(options.id, options.timeout, options.signal);
   }
 
   async restartContainer(options: { id: string; timeout?: number } & StartOptions): Promise<RuntimeProcess> {

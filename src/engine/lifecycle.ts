@@ -12,6 +12,7 @@ import { imageVolumes, type ImageRunConfig } from '../runtime/spec/process.ts';
 import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeName, RuntimeProcess } from '../runtime/types.ts';
 import type { Engine } from './engine.ts';
 import { collectBlobs } from './images.ts';
+import { ownedHere, ownerAlive, ownerOf, signalOwner, startFailureExitCode, thisOwner } from './owner.ts';
 import type { ContainerRecord, MountRecord } from './types.ts';
 
 export type RuntimeFactories = Partial<Record<RuntimeName, () => ContainerRuntime | Promise<ContainerRuntime>>>;
@@ -195,15 +196,29 @@ export class Lifecycle {
       proc = await runtime.start({ id: rec.id, rootfs, image, run, volumes, tty: p.tty, openStdin: p.openStdin, io, ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}) });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      await e.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: 125, finishedAt: e.ctx.now().toISOString(), exit: { oomKilled: false, error: msg } } }).catch(() => {});
+      await e.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: startFailureExitCode(err), finishedAt: e.ctx.now().toISOString(), exit: { oomKilled: false, error: msg } } }).catch(() => {});
+      // docker run --rm removes a container that could not start, too.
+      if (rec.run?.rm) await this.removeWithVolumes(rec).catch(() => {});
       throw SkiffError.wrap(err, `starting container ${rec.name}`);
     }
-    await e.updateContainer({ id: rec.id, patch: { state: 'running', startedAt: e.ctx.now().toISOString() } });
-    const exited = proc.wait().then((status) => this.finish(rec, runtime, status, logs), async (err: unknown) => {
+    const pid = (proc as { pid?: number }).pid;
+    // In the map before the record says "running" (so no reconcile sees it orphaned), and the
+    // exit handled only after that write (so a quick exit's record is not overwritten).
+    let release!: () => void;
+    const recorded = new Promise<void>((r) => (release = r));
+    const exited = recorded.then(() => proc.wait()).then((status) => this.finish(rec, runtime, status, logs), async (err: unknown) => {
       await this.finish(rec, runtime, { exitCode: 125, oomKilled: false, error: String(err) }, logs);
       throw err;
     });
     this.running.set(rec.id, { proc, runtime, exited, logs });
+    try {
+      await e.updateContainer({
+        id: rec.id,
+        patch: { state: 'running', startedAt: e.ctx.now().toISOString(), runtimeData: { ...rec.runtimeData, owner: thisOwner(), ...(pid ? { pid } : {}) } },
+      });
+    } finally {
+      release();
+    }
     return { ...proc, wait: () => exited };
   }
 
@@ -227,25 +242,57 @@ export class Lifecycle {
         if (!cur) return;
         const info = await putBlob(e.ctx.content, blob);
         const exit = { oomKilled: status.oomKilled, ...(status.signal ? { signal: status.signal } : {}), ...(status.error ? { error: status.error } : {}) };
-        await tx.put('containers', rec.id, { ...cur, state: 'exited', exitCode: status.exitCode, finishedAt: e.ctx.now().toISOString(), exit, logs: { digest: info.digest, size: info.size } } satisfies ContainerRecord);
+        const { owner: _o, pid: _p, ...runtimeData } = cur.runtimeData ?? {};
+        await tx.put('containers', rec.id, { ...cur, state: 'exited', exitCode: status.exitCode, finishedAt: e.ctx.now().toISOString(), exit, logs: { digest: info.digest, size: info.size }, runtimeData } satisfies ContainerRecord);
         if (cur.logs && cur.logs.digest !== info.digest) await collectBlobs(e.ctx, tx, [cur.logs.digest]);
       });
       // No longer running: removal below must not wait for this very exit.
       this.running.delete(rec.id);
-      if (rec.run?.rm) {
-        await e.removeContainer({ id: rec.id, force: true });
-        for (const m of rec.mounts ?? []) if (m.type === 'volume' && m.anonymous) await e.removeVolume({ name: m.name }).catch(() => {});
-      }
+      if (rec.run?.rm) await this.removeWithVolumes(rec);
     } finally {
       this.running.delete(rec.id);
     }
     return status;
   }
 
+  /** --rm: the container and its anonymous volumes. */
+  private async removeWithVolumes(rec: ContainerRecord): Promise<void> {
+    await this.engine.removeContainer({ id: rec.id, force: true });
+    for (const m of rec.mounts ?? []) if (m.type === 'volume' && m.anonymous) await this.engine.removeVolume({ name: m.name }).catch(() => {});
+  }
+
+  /**
+   * A record that says "running" while no live engine runs it (the skiff process that did was
+   * killed) is rewritten as exited, as Docker shows a container whose daemon died.
+   */
+  async reconcile(rec: ContainerRecord): Promise<ContainerRecord> {
+    if ((rec.state !== 'running' && rec.state !== 'paused') || this.running.has(rec.id)) return rec;
+    const owner = ownerOf(rec);
+    if (ownerAlive(owner) && !(ownedHere(rec) && !this.running.has(rec.id))) return rec;
+    const { owner: _o, pid: _p, ...runtimeData } = rec.runtimeData ?? {};
+    const error = `the skiff process that ran it${owner?.pid ? ` (pid ${owner.pid})` : ''} ended while it was running`;
+    return this.engine.updateContainer({
+      id: rec.id,
+      patch: { state: 'exited', exitCode: 137, finishedAt: this.engine.ctx.now().toISOString(), exit: { oomKilled: false, signal: 'SIGKILL', error }, runtimeData },
+    });
+  }
+
+  /** Waits (polling its record) for a container another process runs. */
+  private async waitElsewhere(ref: string, ms = Infinity): Promise<ContainerRecord> {
+    const t0 = Date.now();
+    for (;;) {
+      const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
+      if (rec.state !== 'running' && rec.state !== 'paused') return rec;
+      if (Date.now() - t0 >= ms) return rec;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   async wait(ref: string): Promise<ExitStatus> {
-    const rec = await this.engine.inspectContainer({ id: ref });
+    let rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
     const r = this.running.get(rec.id);
     if (r) return r.exited;
+    if (rec.state === 'running') rec = await this.waitElsewhere(rec.id);
     if (rec.state === 'exited' || rec.state === 'dead') {
       return { exitCode: rec.exitCode ?? 0, oomKilled: rec.exit?.oomKilled ?? false, ...(rec.exit?.signal ? { signal: rec.exit.signal } : {}), ...(rec.exit?.error ? { error: rec.exit.error } : {}) };
     }
@@ -253,22 +300,34 @@ export class Lifecycle {
   }
 
   async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
-    const rec = await this.engine.inspectContainer({ id: ref });
+    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
     const r = this.running.get(rec.id);
+    // Run by another skiff process: it passes the signal on (SIGKILL ends it, and the VM with it).
+    if (!r && rec.state === 'running' && signalOwner(ownerOf(rec), typeof signal === 'number' ? signal : normalSignal(signal))) return;
     if (!r) throw new SkiffError('CONFLICT', `cannot kill container ${rec.name}: container is not running`);
     await r.proc.kill(signal);
   }
 
   /** SIGTERM (or the image's StopSignal), then SIGKILL after `timeout` seconds (default 10). */
-  async stop(ref: string, timeout?: number): Promise<ExitStatus | undefined> {
-    const rec = await this.engine.inspectContainer({ id: ref });
+  async stop(ref: string, timeout?: number, stopSignal?: string): Promise<ExitStatus | undefined> {
+    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
     const r = this.running.get(rec.id);
-    if (!r) return undefined;
     const seconds = timeout ?? rec.run?.stopTimeout ?? 10;
-    const signal = rec.run?.stopSignal ?? (await this.engine.imageConfig({ ref: rec.image })).config?.StopSignal ?? 'SIGTERM';
+    const signal = stopSignal ?? rec.run?.stopSignal ?? (await this.engine.imageConfig({ ref: rec.image })).config?.StopSignal ?? 'SIGTERM';
+    if (!r) {
+      // Another skiff process runs it: the signal through that process, then SIGKILL to it.
+      const owner = ownerOf(rec);
+      if (rec.state !== 'running' || !signalOwner(owner, typeof signal === 'number' ? signal : normalSignal(signal))) return undefined;
+      let after = await this.waitElsewhere(rec.id, seconds < 0 ? Infinity : seconds * 1000);
+      if (after.state === 'running') {
+        signalOwner(owner, 'SIGKILL');
+        after = await this.waitElsewhere(rec.id, 5000);
+      }
+      return { exitCode: after.exitCode ?? 137, oomKilled: after.exit?.oomKilled ?? false, ...(after.exit?.signal ? { signal: after.exit.signal } : {}) };
+    }
     await r.proc.kill(signal).catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<'timeout'>((res) => { timer = setTimeout(() => res('timeout'), seconds * 1000); });
+    const timedOut = new Promise<'timeout'>((res) => { if (seconds >= 0) timer = setTimeout(() => res('timeout'), seconds * 1000); });
     const first = await Promise.race([r.exited, timedOut]);
     clearTimeout(timer);
     if (first === 'timeout') await r.proc.kill('SIGKILL').catch(() => {});
@@ -276,8 +335,12 @@ export class Lifecycle {
   }
 
   async exec(ref: string, o: ExecOptions): Promise<RuntimeProcess> {
-    const rec = await this.engine.inspectContainer({ id: ref });
+    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
     const r = this.running.get(rec.id);
+    if (!r && rec.state === 'running') {
+      const pid = ownerOf(rec)?.pid;
+      throw new SkiffError('CONFLICT', `container ${rec.name} runs in another skiff process${pid ? ` (pid ${pid})` : ''}, which holds its VM: exec works from the engine that started it`);
+    }
     if (!r) throw new SkiffError('CONFLICT', `container ${rec.name} is not running`);
     return r.runtime.exec({
       id: rec.id, args: o.cmd, tty: o.tty ?? false, openStdin: o.openStdin ?? false,
@@ -300,4 +363,11 @@ export class Lifecycle {
     for (const rt of this.runtimes.values()) await (await rt).shutdown().catch(() => {});
     this.runtimes.clear();
   }
+}
+
+/** "TERM", "sigterm", "15" -> what process.kill takes. */
+function normalSignal(sig: string): string | number {
+  if (/^\d+$/.test(sig)) return Number(sig);
+  const up = sig.toUpperCase();
+  return up.startsWith('SIG') ? up : `SIG${up}`;
 }

@@ -154,7 +154,7 @@ export class VmRuntime implements ContainerRuntime {
       this.dropExports(id);
       this.running.delete(id);
       await m.agent.delete({ id, force: true }).catch(() => {});
-      throw SkiffError.wrap(err, `starting container ${id.slice(0, 12)}`);
+      throw err;
     }
   }
 
@@ -255,15 +255,4 @@ function processOf(p: AgentProcess, io: ProcessIO, tty: boolean): VmProcess {
     resize: async (size) => { if (tty && !p.exit) await p.resize(size); },
     wait: () => wait,
   };
-}
-
-/**
- * Docker's exit code for a container that could not start: 127 when the command does not exist,
- * 126 when it cannot be executed, else 125 (skiff's own failure).
- */
-export function startFailureExitCode(err: unknown): number {
-  const msg = err instanceof Error ? err.message : String(err);
-  if (/not found in \$PATH|executable file .* not found|No such file or directory/i.test(msg) && /exec|executable|crun/.test(msg)) return 127;
-  if (/permission denied|EACCES/i.test(msg) && /exec|crun/.test(msg)) return 126;
-  return 125;
 }

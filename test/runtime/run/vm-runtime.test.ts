@@ -195,7 +195,7 @@ describe('VmRuntime on the guest', () => {
   }, 60_000);
 
   it('a missing command fails start with crun\'s reason', async () => {
-    await expect(start(['/no/such/binary'])).rejects.toThrow(/starting container .*no\/such\/binary/);
+    await expect(start(['/no/such/binary'])).rejects.toThrow(/crun create .*no\/such\/binary.* not found/);
   }, 60_000);
 });
 
