@@ -34,6 +34,7 @@ function session(): { shell: Shell; out: () => string; downloads: { name: string
       api,
       load: (file, o = {}) => api.load({ file, ...(o.name ? { name: o.name } : {}) }, o.onProgress),
       run: (req, out) => api.run(req, out),
+      exec: (req, out) => api.exec(req, out),
     },
     stdout: (s) => { text += s; },
     stderr: (s) => { text += `E:${s}`; },
@@ -98,6 +99,23 @@ describe('Shell over the engine service', () => {
     expect(s.out()).toMatch(/Read-only file system|read-only/i);
   });
 
+  it('logs (with timestamps), wait, and start again: the engine\'s lifecycle', async () => {
+    const s = session();
+    expect(await s.shell.execute('run --name hello skiff/hello-wasm one')).toBe(0);
+    s.out();
+    await s.shell.execute('logs hello');
+    const logs = s.out();
+    expect(logs).toContain('Hello from WebAssembly!\nargc=2\n');
+    await s.shell.execute('logs -t --tail 1 hello');
+    expect(s.out()).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z GREETING=hello from skiff\n$/);
+    expect(await s.shell.execute('start hello')).toBe(0);
+    await s.shell.execute('wait hello');
+    expect(s.out()).toBe('hello\n0\n');
+    await s.shell.execute('logs hello');
+    expect(s.out().split('Hello from WebAssembly!').length - 1).toBe(2);
+    expect(await s.shell.execute('rm hello')).toBe(0);
+  });
+
   it('save then load round-trips through a download and the file picker', async () => {
     const s = session();
     await s.shell.execute('tag skiff/hello-wasm skiff/copy:1');
@@ -123,8 +141,8 @@ describe('Shell over the engine service', () => {
     expect(s.out()).toMatch(/^E:Error: invalid argument "lots" for "-m, --memory" flag/);
     expect(await s.shell.execute('run -v /host/dir:/data skiff/hello-wasm')).toBe(125);
     expect(s.out()).toMatch(/host directories cannot be mounted in a browser/);
-    expect(await s.shell.execute('logs x')).toBe(125);
-    expect(s.out()).toMatch(/logs is not available/);
+    expect(await s.shell.execute('logs nobody')).toBe(1);
+    expect(s.out()).toBe('E:Error: No such container: nobody\n');
   });
 
   it('help lists every command; COMMAND --help shows its flags', async () => {

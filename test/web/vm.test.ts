@@ -98,6 +98,21 @@ describe('linux/386 containers in chromium', () => {
     expect(await text()).toMatch(/skiff\$ $/);
   });
 
+  it('run -d, exec, logs, stop: a background container', { timeout: 180_000 }, async () => {
+    const d = await sh(page, `run -d --name sleeper skiff/busybox sh -c 'echo started; exec sleep 1000'`);
+    expect(d.status).toBe(0);
+    expect(d.out).toMatch(/\n[0-9a-f]{64}\n/);
+    expect((await sh(page, 'ps')).out).toMatch(/Up .*sleeper/);
+    const x = await sh(page, `exec sleeper sh -c 'echo exec in $(hostname), pid 1 is $(cat /proc/1/comm)'`);
+    expect(x.status).toBe(0);
+    expect(x.out).toMatch(/\nexec in [0-9a-f]{12}, pid 1 is sleep\n/);
+    expect((await sh(page, 'logs sleeper')).out).toMatch(/\nstarted\n/);
+    expect((await sh(page, 'stop -t 1 sleeper')).status).toBe(0);
+    expect((await sh(page, 'wait sleeper')).out).toMatch(/wait sleeper\n137\n/);
+    expect((await sh(page, 'ps -a')).out).toMatch(/Exited \(137\).*sleeper/);
+    expect((await sh(page, 'rm sleeper')).status).toBe(0);
+  });
+
   it('a volume keeps its data across a reload; Linux and wasm containers share it', { timeout: 240_000 }, async () => {
     expect((await sh(page, `run --rm -v notes:/data skiff/busybox sh -c 'echo written by linux > /data/note'`)).status).toBe(0);
     await page.reload();

@@ -5,7 +5,7 @@
  */
 import { proxy, wrap, type Remote } from 'comlink';
 import { installErrorTransfer } from '../rpc/errors.ts';
-import type { EngineApi, InitInfo, OutputSink, RunRequest, RunResult, SeedProgress } from '../rpc/protocol.ts';
+import type { EngineApi, ExecRequest, InitInfo, OutputSink, RunRequest, RunResult, SeedProgress } from '../rpc/protocol.ts';
 import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
 import { defaultAssetBase, spawnEngineWorkerDefault } from './engine-worker-url.ts';
 
@@ -26,10 +26,22 @@ export interface EngineClient {
   readonly ready: Promise<InitInfo>;
   load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
   run(req: RunRequest, out: OutputSink): Promise<RunResult>;
+  exec(req: ExecRequest, out: OutputSink): Promise<RunResult>;
   terminate(): void;
 }
 
 const KEY = Symbol.for('skiff.engineClient');
+
+/** Every method exists on the proxy the worker sees, so give every one a body. */
+function fullSink(out: OutputSink): Required<OutputSink> {
+  return {
+    stdout: (d) => out.stdout(d),
+    stderr: (d) => out.stderr(d),
+    stdin: () => (out.stdin ? out.stdin() : Promise.resolve(null)),
+    status: (text) => out.status?.(text),
+    started: (info) => out.started?.(info),
+  };
+}
 
 export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   installErrorTransfer();
@@ -47,15 +59,11 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
     },
     async run(req, out) {
       await ready;
-      // Every method exists on the proxy the worker sees, so give every one a body.
-      const sink: Required<OutputSink> = {
-        stdout: (d) => out.stdout(d),
-        stderr: (d) => out.stderr(d),
-        stdin: () => (out.stdin ? out.stdin() : Promise.resolve(null)),
-        status: (text) => out.status?.(text),
-        started: (info) => out.started?.(info),
-      };
-      return api.run(req, proxy(sink));
+      return api.run(req, proxy(fullSink(out)));
+    },
+    async exec(req, out) {
+      await ready;
+      return api.exec(req, proxy(fullSink(out)));
     },
     terminate() {
       worker.terminate();

@@ -10,6 +10,7 @@ import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
 import type { ContainerRecord, VolumeRecord } from '../../engine/types.ts';
 import type { Change } from '../../fs/diff.ts';
 import type { RunOptions } from '../../runtime/spec/options.ts';
+import type { LogEntry } from '../../engine/lifecycle.ts';
 
 export interface InitOptions {
   /** Absolute URL under which vm-images/... is served (the bundled images, guest artifacts). */
@@ -63,6 +64,17 @@ export interface RunRequest extends CreateContainerOptions {
   /** Read stdin from the sink as the process wants it (`run -i` on the terminal). */
   streamStdin?: boolean;
   /** The terminal's size, for `-t`. */
+  consoleSize?: { cols: number; rows: number };
+}
+
+export interface ExecRequest {
+  id: string;
+  cmd: string[];
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  tty?: boolean;
+  streamStdin?: boolean;
   consoleSize?: { cols: number; rows: number };
 }
 
@@ -125,6 +137,17 @@ export interface EngineApi {
 
   /** Create and start a container, streaming its output; resolves when it exits. */
   run(request: RunRequest, sink: OutputSink): Promise<RunResult>;
+  /** `run -d`: create and start; resolves once started (output goes to the container's log). */
+  runDetached(request: RunRequest): Promise<{ id: string; name: string }>;
+  /** `start`: start a created or exited container in the background. */
+  startContainer(options: { id: string }): Promise<void>;
+  /** `exec`: run a command in a running container, streaming like `run`. */
+  exec(request: ExecRequest, sink: OutputSink): Promise<RunResult>;
+  /** `logs`: the container's output with timestamps (the running process's, or its last run's). */
+  logs(options: { id: string }): Promise<LogEntry[]>;
+  stopContainer(options: { id: string; timeout?: number }): Promise<void>;
+  /** `wait`: the exit code, once the container has exited. */
+  waitContainer(options: { id: string }): Promise<number>;
   /** Get ready to run `image` soon: load it, and start the VM for a Linux image (no-op if up). */
   prepare(options: { image: string }): Promise<void>;
   /** Signal a process started by `run` (default SIGKILL); false if it is not running. */

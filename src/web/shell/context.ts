@@ -4,13 +4,14 @@
  */
 import type { Remote } from 'comlink';
 import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
-import type { Capabilities, EngineApi, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
+import type { Capabilities, EngineApi, ExecRequest, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 import type { CommandSpec, FlagValues } from './flags.ts';
 
 export interface ShellEngine {
   readonly api: Remote<EngineApi> | EngineApi;
   load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
   run(req: RunRequest, out: OutputSink): Promise<RunResult>;
+  exec(req: ExecRequest, out: OutputSink): Promise<RunResult>;
 }
 
 /** The terminal's keyboard while a `run -i` process reads it. */

@@ -6,13 +6,14 @@
 import { SkiffError, isSkiffError } from '../../errors.ts';
 import { containerCommands } from './commands/containers.ts';
 import { imageCommands } from './commands/images.ts';
+import { lifecycleCommands } from './commands/lifecycle.ts';
 import { processCommands } from './commands/process.ts';
 import { volumeCommands } from './commands/volumes.ts';
 import type { ShellCommand, ShellContext } from './context.ts';
 import { helpText, parseFlags, UsageError } from './flags.ts';
 import { splitWords } from './words.ts';
 
-export const COMMANDS: readonly ShellCommand[] = [...processCommands, ...imageCommands, ...containerCommands, ...volumeCommands];
+export const COMMANDS: readonly ShellCommand[] = [...processCommands, ...lifecycleCommands, ...imageCommands, ...containerCommands, ...volumeCommands];
 
 const BUILTINS: Record<string, string> = {
   help: 'Show the commands, or `help COMMAND` for one',

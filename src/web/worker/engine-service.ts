@@ -8,7 +8,7 @@ import { SkiffError } from '../../errors.ts';
 import type { Capabilities, EngineApi, InitInfo, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 import { toSkiffError } from '../rpc/errors.ts';
 import { openBrowserEngine } from './open-engine.ts';
-import { runContainer, type Running } from './run-container.ts';
+import { pumpStdin, runContainer, startContainer, type Running } from './run-container.ts';
 import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
 
@@ -99,6 +99,35 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     pruneVolumes: (o = {}) => call((e) => e.pruneVolumes(o)),
 
     run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => call((e) => runContainer(e, runtimes!, req, sink, running)),
+    runDetached: (req) => call(async (e) => {
+      const quiet: OutputSink = { stdout: () => {}, stderr: () => {} };
+      const { id, name } = await startContainer(e, runtimes!, { ...req, streamStdin: false }, quiet, running);
+      return { id, name };
+    }),
+    startContainer: (o) => call(async (e) => {
+      const rec = await e.inspectContainer(o);
+      if (rec.runtime === 'vm') runtimes!.warmVm().catch(() => {});
+      const proc = await e.startContainer({ id: rec.id });
+      running.set(rec.id, proc);
+      void proc.wait().finally(() => running.delete(rec.id)).catch(() => {});
+    }),
+    exec: (req, sink) => call(async (e) => {
+      const rec = await e.inspectContainer({ id: req.id });
+      const proc = await e.execContainer({
+        id: rec.id, cmd: req.cmd, tty: req.tty ?? false, openStdin: req.streamStdin === true,
+        io: { onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) },
+        ...(req.env ? { env: req.env } : {}), ...(req.workdir ? { workdir: req.workdir } : {}), ...(req.user ? { user: req.user } : {}),
+        ...(req.consoleSize ? { consoleSize: req.consoleSize } : {}),
+      });
+      const exited = proc.wait();
+      sink.started?.({ id: rec.id, name: rec.name, runtime: rec.runtime, pty: (req.tty ?? false) && rec.runtime === 'vm' });
+      if (req.streamStdin && sink.stdin) void pumpStdin(sink, proc, exited).catch(() => {});
+      const exit = await exited;
+      return { id: rec.id, name: rec.name, exitCode: exit.exitCode };
+    }),
+    logs: (o) => call((e) => e.containerLogs(o)),
+    stopContainer: (o) => call(async (e) => { await e.stopContainer(o); }),
+    waitContainer: (o) => call(async (e) => (await e.waitContainer(o)).exitCode),
     prepare: (o) => call(async (e) => {
       const image = await e.resolveImage({ ref: o.image });
       if (image.platform.startsWith('linux/')) void runtimes!.warmVm().catch(() => {});

@@ -1,21 +1,47 @@
 /**
- * Commands that run processes: run now; exec and logs report clearly until the engine offers them.
- * Each is one entry here: when the engine grows `exec`/`logs`, replace the body with the call.
+ * Commands that run processes attached to the terminal: run (also -d) and exec; system df.
  * `run`'s flags are parsed by runtime/spec's parseRunFlags, the same parser the CLI uses.
  */
-import { SkiffError } from '../../../errors.ts';
 import { humanSize, table } from '../../../cli/format.ts';
 import type { DiskUsage } from '../../../engine/images.ts';
 import { parseRunFlags, type RunFlags } from '../../../runtime/spec/options.ts';
-import type { StartedInfo } from '../../rpc/protocol.ts';
+import type { OutputSink, RunResult, StartedInfo } from '../../rpc/protocol.ts';
 import { createFlags, createOptions } from './containers.ts';
-import { list, str, type ShellCommand } from '../context.ts';
+import { list, str, type ShellCommand, type ShellContext } from '../context.ts';
 import type { FlagValues } from '../flags.ts';
 
 const decoder = (): TextDecoder => new TextDecoder();
 
-function notYet(what: string): never {
-  throw new SkiffError('UNSUPPORTED', `${what} is not available in this build of the engine yet`);
+type Extra = { streamStdin?: boolean; consoleSize?: { cols: number; rows: number } };
+
+/**
+ * A process attached to the terminal (run, exec): output decoded as it streams, with -i the
+ * keyboard as stdin (raw when the guest has a PTY), with -t the terminal's size followed.
+ */
+async function attached(ctx: ShellContext, f: FlagValues, start: (extra: Extra, sink: OutputSink) => Promise<RunResult>): Promise<number> {
+  const out = decoder();
+  const err = decoder();
+  const stdin = f['interactive'] === true ? ctx.attachStdin?.() : undefined;
+  let unresize: (() => void) | undefined;
+  try {
+    const size = f['tty'] === true ? ctx.size?.() : undefined;
+    const r = await start({ ...(stdin ? { streamStdin: true } : {}), ...(size ? { consoleSize: size } : {}) }, {
+      stdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
+      stderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
+      status: (text) => ctx.note?.(text),
+      started: ({ id, pty }: StartedInfo) => {
+        ctx.progressDone();
+        if (f['tty'] === true) unresize = ctx.onResize?.((s) => void ctx.engine.api.resize({ id, ...s }).catch(() => {}));
+        stdin?.setRaw(pty);
+        stdin?.onInterrupt(() => void ctx.engine.api.kill({ id, signal: 'SIGINT' }));
+      },
+      ...(stdin ? { stdin: () => stdin.read() } : {}),
+    });
+    return r.exitCode;
+  } finally {
+    stdin?.detach();
+    unresize?.();
+  }
 }
 
 /** The shell's flag values in the shape runtime/spec's parser takes. */
@@ -61,51 +87,34 @@ export const processCommands: ShellCommand[] = [
     ] },
     aliases: ['container run'],
     async run(ctx, f, args) {
-      if (f['detach']) notYet('run -d (background containers)');
       // Checked here, so a bad flag is a usage-style error before anything is created.
       const run = parseRunFlags(runFlags(f, args.slice(1)));
-      const out = decoder();
-      const err = decoder();
-      const stdin = f['interactive'] === true ? ctx.attachStdin?.() : undefined;
-      let unresize: (() => void) | undefined;
-      try {
-        const size = f['tty'] === true ? ctx.size?.() : undefined;
-        const r = await ctx.engine.run({
-          ...createOptions(f, args), run, rm: f['rm'] === true,
-          ...(stdin ? { streamStdin: true } : {}), ...(size ? { consoleSize: size } : {}),
-        }, {
-          stdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
-          stderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
-          status: (text) => ctx.note?.(text),
-          started: ({ id, pty }: StartedInfo) => {
-            ctx.progressDone();
-            if (f['tty'] === true) unresize = ctx.onResize?.((s) => void ctx.engine.api.resize({ id, ...s }).catch(() => {}));
-            stdin?.setRaw(pty);
-            stdin?.onInterrupt(() => void ctx.engine.api.kill({ id, signal: 'SIGINT' }));
-          },
-          ...(stdin ? { stdin: () => stdin.read() } : {}),
-        });
-        return r.exitCode;
-      } finally {
-        stdin?.detach();
-        unresize?.();
+      const req = { ...createOptions(f, args), run, rm: f['rm'] === true };
+      if (f['detach']) {
+        const r = await ctx.engine.api.runDetached(req);
+        ctx.stdout(`${r.id}\n`);
+        return 0;
       }
+      return attached(ctx, f, (extra, sink) => ctx.engine.run({ ...req, ...extra }, sink));
     },
   },
   {
     spec: { name: 'exec', usage: '[OPTIONS] CONTAINER COMMAND [ARG...]', summary: 'Execute a command in a running container', minArgs: 2, stopAtPositional: true, flags: [
       { name: 'interactive', short: 'i', help: 'Keep STDIN open' },
       { name: 'tty', short: 't', help: 'Allocate a pseudo-TTY' },
+      { name: 'env', short: 'e', value: true, repeat: true, help: 'Set environment variables' },
+      { name: 'workdir', short: 'w', value: true, help: 'Working directory inside the container' },
+      { name: 'user', short: 'u', value: true, help: 'Username or UID' },
     ] },
     aliases: ['container exec'],
-    async run() { return notYet('exec'); },
-  },
-  {
-    spec: { name: 'logs', usage: '[OPTIONS] CONTAINER', summary: 'Fetch the logs of a container', minArgs: 1, maxArgs: 1, flags: [
-      { name: 'timestamps', short: 't', help: 'Show timestamps' },
-    ] },
-    aliases: ['container logs'],
-    async run() { return notYet('logs'); },
+    async run(ctx, f, args) {
+      const req = {
+        id: args[0]!, cmd: args.slice(1), tty: f['tty'] === true,
+        ...(list(f['env']).length ? { env: list(f['env']) } : {}),
+        ...(str(f['workdir']) ? { workdir: str(f['workdir'])! } : {}), ...(str(f['user']) ? { user: str(f['user'])! } : {}),
+      };
+      return attached(ctx, f, (extra, sink) => ctx.engine.exec({ ...req, ...extra }, sink));
+    },
   },
   {
     spec: { name: 'system df', usage: '', summary: 'Show disk usage (images, containers, volumes, the browser storage quota)', maxArgs: 0, flags: [] },
