@@ -39,7 +39,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   };
   const capabilities = async (): Promise<Capabilities> => ({
     // The VM's emulator needs Web Workers (the browser); Node has its own engine (src/engine/node.ts).
-    runLinux: typeof Worker === 'function', runWasm: true, exec: false, logs: false, volumes: true,
+    runLinux: typeof Worker === 'function', runWasm: true, exec: true, logs: true, volumes: true,
   });
 
   return {
