@@ -42,6 +42,10 @@ const LOG_LIMIT = 8 << 20;
 
 class LogBuffer {
   readonly entries: LogEntry[] = [];
+  /** Entries stored so far; the periodic save skips when nothing is new. */
+  saved = 0;
+  committed = 0;
+  timer?: ReturnType<typeof setInterval>;
   private bytes = 0;
   constructor(earlier: LogEntry[] = []) {
     for (const e of earlier) {
@@ -211,6 +215,11 @@ export class Lifecycle {
       throw err;
     });
     this.running.set(rec.id, { proc, runtime, exited, logs });
+    // While it runs, the log is stored every few seconds: `logs` from another process sees it.
+    logs.timer = setInterval(() => {
+      if (logs.entries.length !== logs.saved && this.running.has(rec.id)) void this.saveLogs(rec.id, logs).catch(() => {});
+    }, 2000);
+    (logs.timer as { unref?: () => void }).unref?.();
     try {
       await e.updateContainer({
         id: rec.id,
@@ -236,15 +245,11 @@ export class Lifecycle {
       await runtime.release(rec.id).catch(() => {});
       await e.persistContainer({ id: rec.id });
       for (const m of rec.mounts ?? []) if (m.type === 'volume') await e.persistVolume({ name: m.name }).catch(() => {});
-      const blob = logs.encode();
-      await e.ctx.state.transaction(async (tx) => {
-        const cur = await tx.get<ContainerRecord>('containers', rec.id);
-        if (!cur) return;
-        const info = await putBlob(e.ctx.content, blob);
-        const exit = { oomKilled: status.oomKilled, ...(status.signal ? { signal: status.signal } : {}), ...(status.error ? { error: status.error } : {}) };
+      clearInterval(logs.timer);
+      const exit = { oomKilled: status.oomKilled, ...(status.signal ? { signal: status.signal } : {}), ...(status.error ? { error: status.error } : {}) };
+      await this.saveLogs(rec.id, logs, (cur) => {
         const { owner: _o, pid: _p, ...runtimeData } = cur.runtimeData ?? {};
-        await tx.put('containers', rec.id, { ...cur, state: 'exited', exitCode: status.exitCode, finishedAt: e.ctx.now().toISOString(), exit, logs: { digest: info.digest, size: info.size }, runtimeData } satisfies ContainerRecord);
-        if (cur.logs && cur.logs.digest !== info.digest) await collectBlobs(e.ctx, tx, [cur.logs.digest]);
+        return { state: 'exited', exitCode: status.exitCode, finishedAt: e.ctx.now().toISOString(), exit, runtimeData };
       });
       // No longer running: removal below must not wait for this very exit.
       this.running.delete(rec.id);
@@ -253,6 +258,23 @@ export class Lifecycle {
       this.running.delete(rec.id);
     }
     return status;
+  }
+
+  /** Stores the log as a blob on the record (with `patch` applied in the same transaction). */
+  private async saveLogs(id: string, logs: LogBuffer, patch: (cur: ContainerRecord) => Partial<ContainerRecord> = () => ({})): Promise<void> {
+    const e = this.engine;
+    const blob = logs.encode();
+    const n = logs.entries.length;
+    logs.saved = n;
+    await e.ctx.state.transaction(async (tx) => {
+      const cur = await tx.get<ContainerRecord>('containers', id);
+      // A periodic save that lost the race to a later one must not put older logs back.
+      if (!cur || logs.committed > n) return;
+      logs.committed = n;
+      const info = await putBlob(e.ctx.content, blob);
+      await tx.put('containers', id, { ...cur, ...patch(cur), logs: { digest: info.digest, size: info.size } } satisfies ContainerRecord);
+      if (cur.logs && cur.logs.digest !== info.digest) await collectBlobs(e.ctx, tx, [cur.logs.digest]);
+    });
   }
 
   /** --rm: the container and its anonymous volumes. */

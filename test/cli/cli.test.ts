@@ -172,7 +172,9 @@ describe('skiff CLI', () => {
     const r = await e.runContainer({ image: 'app', name: 'logged' });
     expect(r.exit.exitCode).toBe(0);
     expect(await skiff('logs', 'logged')).toMatchObject({ code: 0, stdout: 'one\ntwo\n', stderr: 'oops\n' });
-    expect((await skiff('logs', '--tail', '1', 'logged')).stdout).toBe('two\n');
+    // --tail counts lines of the one log both streams go to, as Docker's json-file does.
+    expect(await skiff('logs', '--tail', '1', 'logged')).toMatchObject({ stdout: '', stderr: 'oops\n' });
+    expect(await skiff('logs', '--tail', '2', 'logged')).toMatchObject({ stdout: 'two\n', stderr: 'oops\n' });
     expect((await skiff('logs', '-t', 'logged')).stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z one\n\d{4}-\d\d-\d\dT[\d:.]+Z two\n$/);
     expect((await skiff('rm', 'logged')).code).toBe(0);
   });

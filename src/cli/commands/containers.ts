@@ -8,6 +8,7 @@ import { ago, formatRows, humanSize, renderTemplate, table, truncate } from '../
 import { collectOpt, out, writeFileAtomic, type CliIO } from '../io.ts';
 import { ReportedError } from './images.ts';
 import { parseChanges } from '../changes.ts';
+import { logLines } from '../log-lines.ts';
 
 function status(c: ContainerRecord, now = Date.now()): string {
   switch (c.state) {
@@ -28,8 +29,12 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
     Path: argv[0] ?? '',
     Args: argv.slice(1),
     State: {
-      Status: c.state, Running: c.state === 'running', Paused: c.state === 'paused', Dead: c.state === 'dead',
-      ExitCode: c.exitCode ?? 0, StartedAt: c.startedAt ?? '0001-01-01T00:00:00Z', FinishedAt: c.finishedAt ?? '0001-01-01T00:00:00Z',
+      Status: c.state, Running: c.state === 'running', Paused: c.state === 'paused', Restarting: false,
+      OOMKilled: c.exit?.oomKilled ?? false, Dead: c.state === 'dead',
+      // The container's init in the guest's pid namespace (Docker shows the host pid).
+      Pid: c.state === 'running' ? Number(c.runtimeData?.['pid'] ?? 0) : 0,
+      ExitCode: c.exitCode ?? 0, Error: c.exit?.error ?? '',
+      StartedAt: c.startedAt ?? '0001-01-01T00:00:00Z', FinishedAt: c.finishedAt ?? '0001-01-01T00:00:00Z',
     },
     Image: c.imageId,
     Name: `/${c.name}`,
@@ -171,27 +176,23 @@ export function registerContainerCommands(program: Command, container: Command, 
   addRename(container.command('rename'));
 
   const addLogs = (c: Command): Command => c
-    .description("Fetch the logs of a container (its last run's output, as saved at exit)")
+    .description('Fetch the logs of a container')
     .argument('<container>')
     .option('-t, --timestamps', 'Show timestamps')
-    .option('-n, --tail <lines>', 'Number of lines to show from the end of the logs')
+    .option('-n, --tail <lines>', 'Number of lines to show from the end of the logs', 'all')
+    .option('--since <time>', 'Show logs since a timestamp (e.g. "2013-01-02T13:23:37Z") or Unix seconds')
     .action(async (id: string, o) => {
-      const entries = await (await io.engine()).containerLogs({ id });
-      const render = (e: { time: string; data: Uint8Array }): string => {
-        const text = new TextDecoder().decode(e.data);
-        return o.timestamps ? text.split(/(?<=\n)/).map((l) => `${e.time} ${l}`).join('') : text;
-      };
-      let outText = entries.filter((e) => e.stream === 'stdout').map(render).join('');
-      let errText = entries.filter((e) => e.stream === 'stderr').map(render).join('');
-      if (o.tail !== undefined && o.tail !== 'all') {
-        const n = Number(o.tail);
-        if (!Number.isInteger(n) || n < 0) throw new SkiffError('INVALID_ARGUMENT', `invalid value "${o.tail}" for --tail: expected a number or "all"`);
-        const tail = (t: string): string => (n === 0 ? '' : t.split(/(?<=\n)/).slice(-n).join(''));
-        outText = tail(outText);
-        errText = tail(errText);
+      let tail: number | 'all' = 'all';
+      if (o.tail !== 'all') {
+        tail = Number(o.tail);
+        if (!Number.isInteger(tail)) throw new SkiffError('INVALID_ARGUMENT', `invalid value "${o.tail}" for --tail: expected a number or "all"`);
       }
-      io.stdout.write(outText);
-      (io.stderr as NodeJS.WritableStream).write(errText);
+      const since = o.since === undefined ? undefined : new Date(/^\d+(\.\d+)?$/.test(o.since) ? Number(o.since) * 1000 : o.since);
+      if (since && Number.isNaN(since.getTime())) throw new SkiffError('INVALID_ARGUMENT', `invalid value "${o.since}" for --since`);
+      const entries = await (await io.engine()).containerLogs({ id });
+      for (const l of logLines(entries, { timestamps: Boolean(o.timestamps), tail, ...(since ? { since } : {}) })) {
+        (l.stream === 'stdout' ? io.stdout : (io.stderr as NodeJS.WritableStream)).write(l.text);
+      }
     });
   addLogs(program.command('logs'));
   addLogs(container.command('logs'));
