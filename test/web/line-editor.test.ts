@@ -64,3 +64,33 @@ describe('LineEditor', () => {
     expect(ed.redrawAll()).toBe('\r\x1b[2K$ abc\x1b[2D');
   });
 });
+
+describe('Tab completion', () => {
+  const names = ['images', 'image ls', 'image load', 'inspect', 'ps', 'rm', 'rmi', 'run'];
+  const complete = (before: string): string[] => {
+    const words = before.split(/\s+/);
+    const typed = words.join(' ');
+    return [...new Set(names.filter((n) => n.startsWith(typed)).map((n) => n.split(' ')[words.length - 1]!))].sort();
+  };
+
+  it('one candidate completes with a space; several complete their common prefix, then list', () => {
+    const ed = new LineEditor('$ ', 200, complete);
+    ed.feed('ru\t');
+    expect(ed.line).toBe('run ');
+    const ed2 = new LineEditor('$ ', 200, complete);
+    ed2.feed('im\t');
+    expect(ed2.line).toBe('image');
+    const r = ed2.feed('\t');
+    expect(r.echo).toContain('image  images');
+    ed2.feed(' l\t');
+    expect(ed2.line).toBe('image l');
+    expect(ed2.feed('\t').echo).toContain('load  ls');
+  });
+
+  it('no candidate rings the bell; no completer ignores Tab', () => {
+    expect(new LineEditor('$ ', 200, complete).feed('zz\t').echo).toBe('zz\x07');
+    const plain = new LineEditor('$ ');
+    plain.feed('ps\t');
+    expect(plain.line).toBe('ps');
+  });
+});

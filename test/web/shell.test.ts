@@ -145,6 +145,15 @@ describe('Shell over the engine service', () => {
     expect(s.out()).toBe('E:Error: No such container: nobody\n');
   });
 
+  it('completes command words the way the terminal asks', () => {
+    const s = session();
+    expect(s.shell.complete('ima')).toEqual(['image', 'images']);
+    expect(s.shell.complete('image l')).toEqual(['list', 'load', 'ls']);
+    expect(s.shell.complete('skiff vol')).toEqual(['volume']);
+    expect(s.shell.complete('volume ')).toEqual(['create', 'inspect', 'list', 'ls', 'prune', 'remove', 'rm']);
+    expect(s.shell.complete('run busybox ec')).toEqual([]);
+  });
+
   it('help lists every command; COMMAND --help shows its flags', async () => {
     const s = session();
     await s.shell.execute('help');

@@ -31,9 +31,23 @@ export class Shell {
     }
   }
 
-  /** Command names for completion, longest first so "image ls" beats "image". */
+  /** Command names, for help and completion. */
   names(): string[] {
     return [...this.#byName.keys(), ...Object.keys(BUILTINS)].sort();
+  }
+
+  /** Completions of the command word(s) being typed ("ima" -> images, image ...; "image l" -> ls). */
+  complete(before: string): string[] {
+    const words = before.replace(/^\s*skiff\s+/, '').split(/\s+/);
+    if (words.length > 2) return [];
+    const typed = words.join(' ');
+    const hits = new Set<string>();
+    for (const n of this.names()) {
+      if (!n.startsWith(typed)) continue;
+      // Complete one word at a time: "image" before "image ls".
+      hits.add(n.split(' ').slice(0, words.length).join(' '));
+    }
+    return [...hits].map((h) => h.split(' ')[words.length - 1]!).filter((w, i, a) => a.indexOf(w) === i).sort();
   }
 
   /** Runs one line; never throws: errors are printed and become the status. */

@@ -1,7 +1,8 @@
 /**
  * A readline for xterm.js, sans-IO: `feed(data)` takes what the terminal sends (keys, pastes,
  * escape sequences) and returns the bytes to echo plus any completed lines. Editing: left/right,
- * home/end, backspace/delete, up/down history, Ctrl-A/E/U/K/W, Ctrl-C (drops the line), Ctrl-L.
+ * home/end, backspace/delete, up/down history, Ctrl-A/E/U/K/W, Ctrl-C (drops the line), Ctrl-L,
+ * Tab (completes with `complete`: the candidates for the text before the cursor).
  */
 export interface EditorOutput {
   echo: string;
@@ -18,7 +19,7 @@ export class LineEditor {
   #hIndex = 0;
   #draft = '';
 
-  constructor(readonly prompt: string, readonly maxHistory = 200) {}
+  constructor(readonly prompt: string, readonly maxHistory = 200, readonly complete?: (before: string) => string[]) {}
 
   get line(): string {
     return this.#buf;
@@ -64,6 +65,8 @@ export class LineEditor {
         this.#buf = '';
         this.#pos = 0;
         out.interrupted = true;
+      } else if (c === '\t') {
+        out.echo += this.#tab();
       } else if (code === 0x0c) {
         out.clear = true;
       } else if (code === 0x01) {
@@ -114,6 +117,23 @@ export class LineEditor {
         return '';
       default: return '';
     }
+  }
+
+  #tab(): string {
+    if (!this.complete) return '';
+    const before = this.#buf.slice(0, this.#pos);
+    const word = /\S*$/.exec(before)![0];
+    const cands = this.complete(before);
+    if (cands.length === 0) return '\x07';
+    let common = cands[0]!;
+    for (const c of cands) while (!c.startsWith(common)) common = common.slice(0, -1);
+    const add = common.slice(word.length) + (cands.length === 1 ? ' ' : '');
+    if (add) {
+      this.#buf = before + add + this.#buf.slice(this.#pos);
+      this.#pos += add.length;
+      return this.#redraw();
+    }
+    return `\r\n${cands.join('  ')}\r\n${this.#redraw()}`;
   }
 
   #recall(step: number): string {

@@ -61,7 +61,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
     capabilities: () => client.api.capabilities(),
   };
   const shell = new Shell(ctx, undefined, () => term.clear());
-  const editor = new LineEditor(PROMPT);
+  const editor = new LineEditor(PROMPT, 200, (before) => shell.complete(before));
 
   let busy: Promise<void> = Promise.resolve();
   let running = false;
