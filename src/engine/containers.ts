@@ -9,7 +9,8 @@ import type { ImageConfig } from '../oci/config.ts';
 import type { RunOptions } from '../runtime/spec/options.ts';
 import { Overlay } from '../fs/overlay.ts';
 import type { EngineContext } from './context.ts';
-import { collectBlobs } from './images.ts';
+import { collectBlobs, loadConfig } from './images.ts';
+import { withInitLayer } from './init-layer.ts';
 import type { LayerCache } from './layers.ts';
 import type { StateReader } from './state/store.ts';
 import { parseTar } from './tar-io.ts';
@@ -149,7 +150,8 @@ export async function createContainerRecord(ctx: EngineContext, image: ImageReco
 export async function openOverlay(ctx: EngineContext, layers: LayerCache, rec: ContainerRecord): Promise<Overlay> {
   const image = await ctx.state.get<ImageRecord>('images', rec.image);
   if (!image) throw new SkiffError('NOT_FOUND', `container ${rec.name}: its image ${rec.imageId} is gone`);
-  const lower = await layers.tree(image);
+  const config = rec.runtime === 'vm' ? (await loadConfig(ctx, image)).config ?? {} : {};
+  const lower = withInitLayer(await layers.tree(image), config, rec);
   if (!rec.upper) return new Overlay({ lower, now: () => ctx.now().getTime() });
   const blob = await ctx.content.get(rec.upper.digest);
   return Overlay.fromUpper({ lower, entries: parseTar(blob), now: () => ctx.now().getTime() });

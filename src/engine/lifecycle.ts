@@ -12,6 +12,7 @@ import { imageVolumes, type ImageRunConfig } from '../runtime/spec/process.ts';
 import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeName, RuntimeProcess } from '../runtime/types.ts';
 import type { Engine } from './engine.ts';
 import { collectBlobs } from './images.ts';
+import { recordRunOptions } from './init-layer.ts';
 import { ownedHere, ownerAlive, ownerOf, signalOwner, startFailureExitCode, thisOwner } from './owner.ts';
 import type { ContainerRecord, MountRecord } from './types.ts';
 
@@ -176,10 +177,7 @@ export class Lifecycle {
     const image: ImageRunConfig = (await e.imageConfig({ ref: rec.image })).config ?? {};
     const rootfs = await e.containerFs({ id: rec.id });
     const p = rec.process;
-    const run: RunOptions = {
-      ...(rec.run ?? {}), cmd: p.cmd, entrypoint: p.entrypoint, env: p.env, workdir: p.workdir,
-      ...(p.user ? { user: p.user } : {}), hostname: rec.hostname, tty: p.tty, interactive: p.openStdin, name: rec.name,
-    };
+    const run: RunOptions = recordRunOptions(rec);
     const volumes: MountedVolume[] = [];
     for (const m of rec.mounts ?? []) {
       const fs = await this.mountFs(m);
