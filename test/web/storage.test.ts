@@ -3,6 +3,7 @@
  * (Storage.overrideQuotaForOrigin) so IndexedDB throws QuotaExceededError. Seeding and loading
  * must then fail with one clear message, keep what was stored, and recover once there is room.
  */
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeArchives, type Archives } from './fixtures.ts';
 import { launch, removeBuild, serveSite, type Browser, type Page, type Site } from './harness.ts';
@@ -19,6 +20,7 @@ afterAll(async () => {
   await browser?.close();
   await site?.close();
   await removeBuild();
+  if (archives) await rm(archives.dir, { recursive: true, force: true });
 });
 
 interface PageHandle { execute(line: string): Promise<number>; text(): string; idle(): Promise<void> }

@@ -5,7 +5,7 @@
  * (IndexedDB), SkiffError codes across the worker boundary, offline after the first visit.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeArchives, type Archives } from './fixtures.ts';
@@ -23,6 +23,7 @@ afterAll(async () => {
   await browser?.close();
   await site?.close();
   await removeBuild();
+  if (archives) await rm(archives.dir, { recursive: true, force: true });
 });
 
 interface PageHandle { execute(line: string): Promise<number>; text(): string; idle(): Promise<void> }
