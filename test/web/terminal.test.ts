@@ -214,7 +214,7 @@ describe('terminal page (built site, chromium)', () => {
 });
 
 describe('offline after the first visit', () => {
-  it('the service worker serves the page, the engine and the bundled images', { timeout: 150_000 }, async () => {
+  it('the service worker serves the page, the engine, the bundled images and the guest', { timeout: 240_000 }, async () => {
     const ctx = await browser.newContext();
     try {
       const { page } = await openTerminal(ctx);
@@ -227,6 +227,9 @@ describe('offline after the first visit', () => {
       expect(repos((await sh(page, 'images')).out)).toEqual(BUNDLED);
       const r = await sh(page, 'run --rm skiff/hello-wasm offline');
       expect(r.out).toContain('argv[1]=offline');
+      // The guest (kernel, initrd, BIOS, v86.wasm) comes from the cache: the VM boots offline.
+      const linux = await sh(page, 'run --rm skiff/busybox echo linux offline');
+      expect(linux.out).toMatch(/\nlinux offline\n/);
       // The docs page and the component library were precached too.
       await page.goto(`${site.url}docs/example.html`);
       expect(await page.evaluate(() => customElements.get('skiff-run') !== undefined)).toBe(true);
