@@ -45,6 +45,8 @@ function fullSink(out: OutputSink): Required<OutputSink> {
 
 export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   installErrorTransfer();
+  // Ask that images and volumes not be evicted under storage pressure (only a page can ask).
+  void (globalThis.navigator as Navigator | undefined)?.storage?.persist?.().catch(() => false);
   const worker = (o.spawnWorker ?? spawnEngineWorkerDefault)();
   const api = wrap<EngineApi>(worker);
   const ready = api.init(
