@@ -78,10 +78,10 @@ export function buildTree(root: string): { src: string; paths: string[]; expecte
 /** bsdtar writes a pax header (with the exact mtime) only for entries that need one. */
 export type Producer = { name: string; make: (src: string, paths: string[], out: string) => void; mtime: 'fractional' | 'integer' | 'either'; xattrs: boolean };
 
-const bsdtar = process.env['SKIFF_BSDTAR'] ?? 'bsdtar';
+export const bsdtarCommand = process.env['SKIFF_BSDTAR'] ?? 'bsdtar';
 export function haveBsdtar(): boolean {
   try {
-    execFileSync(bsdtar, ['--version'], { stdio: 'pipe' });
+    execFileSync(bsdtarCommand, ['--version'], { stdio: 'pipe' });
     return true;
   } catch {
     return false;
@@ -106,5 +106,5 @@ export const PRODUCERS: Producer[] = [
   { name: 'python tarfile PAX_FORMAT', mtime: 'fractional', xattrs: false, make: pyTar('PAX_FORMAT') },
   { name: 'python tarfile GNU_FORMAT', mtime: 'integer', xattrs: false, make: pyTar('GNU_FORMAT') },
   { name: 'bsdtar (pax restricted)', mtime: 'either', xattrs: true,
-    make: (src, paths, out) => { execFileSync(bsdtar, ['--xattrs', '-C', src, '-cf', out, ...paths]); } },
+    make: (src, paths, out) => { execFileSync(bsdtarCommand, ['--xattrs', '-C', src, '-cf', out, ...paths]); } },
 ];

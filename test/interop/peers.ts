@@ -54,3 +54,21 @@ export function tarTree(bytes: Uint8Array): Map<string, TreeNode> {
   }
   return out;
 }
+
+/**
+ * `skiff export`, like `docker export`, includes the container's init layer: the mount points crun
+ * needs (/proc, /dev, /etc/hosts ...) that the image lacks, as empty directories and files owned by
+ * the image. Returns the exported paths the reference tree lacks, sorted, after checking that each
+ * is such a mount point (an empty file or a 0755 directory) and nothing the reference has is missing.
+ */
+export function initLayerExtras(exported: Map<string, TreeNode>, reference: Map<string, TreeNode>): string[] {
+  const missing = [...reference.keys()].filter((p) => !exported.has(p));
+  if (missing.length) throw new Error(`export lacks ${missing.length} paths of the image: ${missing.slice(0, 5).join(', ')}`);
+  const extras = [...exported.keys()].filter((p) => !reference.has(p)).sort();
+  for (const p of extras) {
+    const n = exported.get(p)!;
+    const mountPoint = (n.type === 'file' && n.data === '' && n.mode === 0o644) || (n.type === 'directory' && n.mode === 0o755);
+    if (!mountPoint) throw new Error(`export has ${p} (${n.type} ${n.mode.toString(8)}), which is neither in the image nor a mount point`);
+  }
+  return extras;
+}
