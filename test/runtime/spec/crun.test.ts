@@ -8,16 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildContainerBundle, type ContainerBundleOptions } from '../../../src/runtime/spec/container.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
 import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
-import { crunRun, crunUnavailable, makeBundle, type Bundle } from './crun.ts';
+import { crunRun, describeWithCrun, makeBundle, type Bundle } from './crun.ts';
 import { dir, file, rootfsFromLayers } from './rootfs.ts';
-
-const why = crunUnavailable();
-if (why) console.warn(`crun tests skipped: ${why}`);
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n';
 const GROUP = 'root:x:0:\napp:x:1000:\naudio:x:29:app\nvideo:x:44:app\n';
 
-describe.skipIf(why !== undefined)('generated bundles under the real crun', () => {
+describeWithCrun('generated bundles under the real crun', () => {
   let bundle: Bundle;
   let etcDir: string;
   let volDir: string;

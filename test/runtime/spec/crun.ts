@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { RuntimeSpec } from '../../../src/runtime/spec/types.ts';
 
 export const CRUN = '/usr/bin/crun';
@@ -23,6 +24,23 @@ export function crunUnavailable(): string | undefined {
   const probe = spawnSync('unshare', ['-m', 'true']);
   if (probe.status !== 0) return `unshare -m failed: ${probe.stderr.toString().trim()}`;
   return undefined;
+}
+
+/**
+ * describe() for suites that need the real crun. As root (CI) every prerequisite must be present,
+ * so a missing one fails the suite with the reason. Without root, crun cannot create the namespaces
+ * and mounts these tests need on this host: the suite is skipped, and the reason is printed.
+ */
+export function describeWithCrun(name: string, body: () => void): void {
+  const why = crunUnavailable();
+  if (why === undefined) {
+    describe(name, body);
+  } else if (process.getuid?.() === 0) {
+    describe(name, () => it('has crun, busybox and unshare', () => expect.fail(`${name}: ${why}`)));
+  } else {
+    console.warn(`skipped "${name}": ${why}`);
+    describe.skip(name, body);
+  }
 }
 
 export interface Bundle {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSkiffError } from '../../../src/errors.ts';
 import { buildContainerBundle } from '../../../src/runtime/spec/container.ts';
 import { buildExecProcess } from '../../../src/runtime/spec/exec.ts';
-import { crunExec, crunUnavailable, makeBundle, type Bundle } from './crun.ts';
+import { crunExec, describeWithCrun, makeBundle, type Bundle } from './crun.ts';
 import { dir, file, rootfsFromLayers } from './rootfs.ts';
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n';
@@ -67,10 +67,7 @@ describe('buildExecProcess', () => {
   });
 });
 
-const why = crunUnavailable();
-if (why) console.warn(`crun exec tests skipped: ${why}`);
-
-describe.skipIf(why !== undefined)('exec under the real crun', () => {
+describeWithCrun('exec under the real crun', () => {
   let bundle: Bundle;
   beforeAll(() => {
     bundle = makeBundle();

@@ -3,13 +3,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRuntimeSpec, type RuntimeSpecOptions } from '../../../src/runtime/spec/bundle.ts';
-import { crunExec, crunRun, crunSignal, crunUnavailable, makeBundle, type Bundle } from './crun.ts';
+import { crunExec, crunRun, crunSignal, describeWithCrun, makeBundle, type Bundle } from './crun.ts';
 import { buildSkiffInit } from './init-binary.ts';
 
-const why = crunUnavailable();
-if (why) console.warn(`--init tests skipped: ${why}`);
-
-describe.skipIf(why !== undefined)('--init under the real crun', () => {
+describeWithCrun('--init under the real crun', () => {
   let bundle: Bundle;
   let initPath: string;
 
