@@ -83,7 +83,13 @@ describe('Shell over the engine service', () => {
     expect(await s.shell.execute('export -o w.tar writer')).toBe(0);
     expect(s.downloads[0]!.name).toBe('w.tar');
     expect(new TextDecoder().decode(await s.downloads[0]!.blob.arrayBuffer())).toContain('note.txt');
-    expect(await s.shell.execute('rm writer')).toBe(0);
+    expect(await s.shell.execute('rename writer scribe')).toBe(0);
+    expect(await s.shell.execute('commit -m "a note" scribe skiff/noted:1')).toBe(0);
+    expect(s.out()).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(await s.shell.execute(`run --rm skiff/noted:1 -e "io.write(io.open('/note.txt'):read('a'))"`)).toBe(0);
+    expect(s.out()).toBe('hi');
+    expect(await s.shell.execute('rm scribe')).toBe(0);
+    expect(await s.shell.execute('rmi skiff/noted:1')).toBe(0);
   });
 
   it('a named volume outlives its containers and is shared between them', async () => {

@@ -128,6 +128,9 @@ export interface EngineApi {
   removeContainer(options: { id: string; force?: boolean }): Promise<ContainerRecord>;
   exportContainer(options: { id: string }): Promise<Blob>;
   containerChanges(options: { id: string }): Promise<Change[]>;
+  renameContainer(options: { id: string; name: string }): Promise<ContainerRecord>;
+  /** `commit`: the container's writable layer as a new image (tagged `ref` when given). */
+  commitContainer(options: { id: string; ref?: string; author?: string; message?: string }): Promise<{ id: string; digest: string }>;
 
   createVolume(options: { name?: string; labels?: Record<string, string> }): Promise<VolumeRecord>;
   listVolumes(): Promise<VolumeRecord[]>;

@@ -91,6 +91,11 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     removeContainer: (o) => call((e) => e.removeContainer(o)),
     exportContainer: (o) => call(async (e) => collectBlob(await e.exportContainer(o), 'application/x-tar')),
     containerChanges: (o) => call((e) => e.containerChanges(o)),
+    renameContainer: (o) => call((e) => e.renameContainer(o)),
+    commitContainer: (o) => call(async (e) => {
+      const img = await e.commitContainer(o);
+      return { id: img.id, digest: img.digest };
+    }),
 
     createVolume: (o) => call((e) => e.createVolume(o)),
     listVolumes: () => call((e) => e.listVolumes()),

@@ -109,6 +109,29 @@ export const containerCommands: ShellCommand[] = [
     },
   },
   {
+    spec: { name: 'rename', usage: 'CONTAINER NEW_NAME', summary: 'Rename a container', minArgs: 2, maxArgs: 2, flags: [] },
+    aliases: ['container rename'],
+    async run(ctx, _f, args) {
+      await ctx.engine.api.renameContainer({ id: args[0]!, name: args[1]! });
+      return 0;
+    },
+  },
+  {
+    spec: { name: 'commit', usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]', summary: "Create a new image from a container's changes", minArgs: 1, maxArgs: 2, flags: [
+      { name: 'author', short: 'a', value: true, help: 'Author' },
+      { name: 'message', short: 'm', value: true, help: 'Commit message' },
+    ] },
+    aliases: ['container commit'],
+    async run(ctx, f, args) {
+      const img = await ctx.engine.api.commitContainer({
+        id: args[0]!, ...(args[1] ? { ref: args[1] } : {}),
+        ...(str(f['author']) ? { author: str(f['author'])! } : {}), ...(str(f['message']) ? { message: str(f['message'])! } : {}),
+      });
+      ctx.stdout(`${img.id}\n`);
+      return 0;
+    },
+  },
+  {
     spec: { name: 'diff', usage: 'CONTAINER', summary: "Inspect changes to files or directories on a container's filesystem", minArgs: 1, maxArgs: 1, flags: [] },
     aliases: ['container diff'],
     async run(ctx, _f, args) {
