@@ -6,6 +6,7 @@
  */
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { SkiffError } from '../errors.ts';
+import { concatBytes } from '../util/bytes.ts';
 import { hasNodeZlib, nodeZlib } from './zlib-node.ts';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -173,7 +174,7 @@ export async function* decompressStream(
   }
   let compression = opts.compression ?? 'auto';
   if (compression === 'auto') {
-    const first = head.length === 1 ? head[0]! : concatBytes(head);
+    const first = concatBytes(head);
     compression = detectCompression(first);
   }
   async function* replay(): AsyncGenerator<Uint8Array> {
@@ -202,19 +203,6 @@ async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const c of chunks) parts.push(c);
   return concatBytes(parts);
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
 }
 
 export function gunzip(bytes: Uint8Array, opts: DecompressOptions & StreamImplOptions = {}): Promise<Uint8Array> {

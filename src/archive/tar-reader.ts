@@ -7,6 +7,7 @@
  * a body spread over chunks is copied once. So pushed chunks must not be reused by the caller.
  */
 import { SkiffError } from '../errors.ts';
+import { concatBytes } from '../util/bytes.ts';
 import { BLOCK, F, checksums, decodeUtf8, isZeroBlock, parsePaxRecords, parsePaxTime, readNumber, readString, type Field } from './tar-format.ts';
 import type { TarEntry, TarEntryType, TarHeader } from './types.ts';
 
@@ -82,7 +83,7 @@ export class TarParser {
             this.#parts.push(chunk.subarray(pos, pos + take));
             this.#got += take;
             pos += take;
-            if (this.#got === cur.size) this.#finish(concat(this.#parts, cur.size), out);
+            if (this.#got === cur.size) this.#finish(concatBytes(this.#parts, cur.size), out);
           }
           break;
         }
@@ -306,17 +307,6 @@ export class TarParser {
       }
     }
   }
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** Parse a whole archive held in memory. File bodies are subarrays of `bytes`. */

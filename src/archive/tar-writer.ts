@@ -6,6 +6,7 @@
  * the entry, and nothing depends on the clock.
  */
 import { SkiffError } from '../errors.ts';
+import { concatBytes } from '../util/bytes.ts';
 import { BLOCK, F, TYPEFLAG, checksums, encodePaxRecord, encodeUtf8, formatPaxTime, octalMax, writeBase256, writeOctal, writeString } from './tar-format.ts';
 import type { TarEntry, TarHeader } from './types.ts';
 
@@ -98,7 +99,7 @@ export class TarWriter {
     const out: Uint8Array[] = [];
     const recs = paxRecords(h, size);
     if (recs.length > 0) {
-      const paxData = concat(recs);
+      const paxData = concatBytes(recs);
       const base = h.name.replace(/\/+$/, '').split('/').pop() || 'entry';
       out.push(encodeHeader({
         name: fieldBytes(`PaxHeaders/${base}`, 100), mode: 0o644, uid: 0, gid: 0, size: paxData.length,
@@ -133,25 +134,14 @@ function clampTime(t: number): number {
   return s < 0 ? 0 : Math.min(s, octalMax(12));
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** A whole archive in one buffer. */
 export function writeTar(entries: Iterable<TarEntry>): Uint8Array {
   const w = new TarWriter();
   const parts: Uint8Array[] = [];
   for (const e of entries) parts.push(...w.add(e));
-  parts.push(w.finish());
-  return concat(parts);
+  // finish() is a shared constant: an empty archive must still be the caller's own buffer.
+  parts.push(w.finish().slice());
+  return concatBytes(parts);
 }
 
 /** The archive as a stream of chunks (file bodies are passed through, not copied). */

@@ -1,5 +1,6 @@
 /** An ingestion that hashes as it goes and keeps chunks in memory until commit (memory and idb backends). */
 import { createHasher, type Hasher } from '../oci/digest.ts';
+import { concatBytes } from '../util/bytes.ts';
 import { checkExpected, ingestionClosed, type BlobInfo, type Expected, type Ingestion } from './store.ts';
 
 export class BufferedIngestion implements Ingestion {
@@ -34,7 +35,7 @@ export class BufferedIngestion implements Ingestion {
     const chunks = this.#chunks;
     this.#chunks = [];
     checkExpected(info, expected);
-    return this.#persist(info, concat(chunks, this.#size));
+    return this.#persist(info, concatBytes(chunks, this.#size));
   }
 
   async abort(): Promise<void> {
@@ -43,14 +44,3 @@ export class BufferedIngestion implements Ingestion {
   }
 }
 
-export function concat(chunks: readonly Uint8Array[], size?: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const total = size ?? chunks.reduce((n, c) => n + c.byteLength, 0);
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
-}

@@ -5,6 +5,7 @@
  */
 import { FsError } from '../../fs/errno.ts';
 import type { CreateAttr, DirEntry, FileKind, FileSystem, FsNode, SetAttr, Stat, StatFs } from '../../fs/types.ts';
+import { concatBytes } from '../../util/bytes.ts';
 import type { ChannelClient } from './channel.ts';
 import type { WireNode } from './protocol.ts';
 
@@ -69,13 +70,7 @@ export class RemoteFileSystem implements FileSystem {
       total += got.length;
       if (got.length < want) break;
     }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatBytes(parts, total);
   }
   write(node: FsNode, offset: number, data: Uint8Array): number {
     return this.call('write', this.id(node), offset, data) as number;
