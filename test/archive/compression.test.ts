@@ -1,7 +1,7 @@
 /** gzip/zstd codecs against the system gzip and zstd, and decompression bombs. */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../src/errors.ts';
+import { expectSkiffError, expectSkiffRejection } from '../helpers/errors.ts';
 import {
   decompress, decompressStream, detectCompression, gunzip, gunzipStream, gzip, zstdCompress, zstdDecompressStream,
 } from '../../src/archive/compression.ts';
@@ -19,16 +19,7 @@ const collect = async (it: AsyncIterable<Uint8Array>): Promise<Buffer> => {
 function* chunks(b: Uint8Array, w: number): Generator<Uint8Array> {
   for (let i = 0; i < b.length; i += w) yield b.subarray(i, i + w);
 }
-async function expectInvalid(p: Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isSkiffError(e, 'INVALID_ARCHIVE'), String(e)).toBe(true);
-    expect((e as Error).message).toMatch(re);
-    return;
-  }
-  expect.unreachable(`expected INVALID_ARCHIVE matching ${re}`);
-}
+const expectInvalid = (p: Promise<unknown>, re: RegExp): Promise<void> => expectSkiffRejection(p, 'INVALID_ARCHIVE', re);
 
 // Compressible but not trivial: text-ish with random runs.
 const payload = (() => {
@@ -98,12 +89,7 @@ describe('zstd', () => {
     for (let i = 20; i < 60; i++) bad[i] = bad[i]! ^ 0xff;
     await expectInvalid(decompress(bad, { compression: 'zstd' }), /corrupt or truncated zstd/);
     await expectInvalid(collect(zstdDecompressStream([])), /empty zstd stream/);
-    try {
-      zstdCompress();
-      expect.unreachable();
-    } catch (e) {
-      expect(isSkiffError(e, 'UNSUPPORTED')).toBe(true);
-    }
+    expectSkiffError(() => zstdCompress(), 'UNSUPPORTED');
   });
 });
 

@@ -1,20 +1,11 @@
 /** Hostile and broken archives: each must fail with INVALID_ARCHIVE naming the entry and the rule. */
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../src/errors.ts';
+import { expectSkiffError } from '../helpers/errors.ts';
 import { readTar, TarParser } from '../../src/archive/tar-reader.ts';
 import { tarEntry, writeTar } from '../../src/archive/tar-writer.ts';
 import { checksums, encodePaxRecord } from '../../src/archive/tar-format.ts';
 
-function expectInvalid(fn: () => unknown, re: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isSkiffError(e, 'INVALID_ARCHIVE'), String(e)).toBe(true);
-    expect((e as Error).message).toMatch(re);
-    return;
-  }
-  expect.unreachable(`expected INVALID_ARCHIVE matching ${re}`);
-}
+const expectInvalid = (fn: () => unknown, re: RegExp): void => expectSkiffError(fn, 'INVALID_ARCHIVE', re);
 
 /** Overwrite bytes of the header at `block` offset and fix its checksum. */
 function patch(tar: Uint8Array, block: number, at: number, bytes: ArrayLike<number> | string): Uint8Array {

@@ -4,7 +4,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../src/errors.ts';
+import { expectSkiffError } from '../helpers/errors.ts';
 import { readTar } from '../../src/archive/tar-reader.ts';
 import { tarEntry, TarWriter, writeTar, writeTarStream } from '../../src/archive/tar-writer.ts';
 import type { TarEntry } from '../../src/archive/types.ts';
@@ -112,13 +112,7 @@ describe('tar writer', () => {
       [tarEntry({ name: 'm', mtime: NaN }), /"m": mtime must be a finite number/],
     ];
     for (const [e, re] of bad) {
-      try {
-        new TarWriter().add(e);
-        expect.unreachable();
-      } catch (err) {
-        expect(isSkiffError(err, 'INVALID_ARGUMENT')).toBe(true);
-        expect((err as Error).message).toMatch(re);
-      }
+      expectSkiffError(() => new TarWriter().add(e), 'INVALID_ARGUMENT', re);
     }
     const w = new TarWriter();
     w.finish();

@@ -1,22 +1,11 @@
 /** The ContentStore contract, run against every backend. */
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../src/errors.ts';
+import { expectSkiffRejection, skiffRejectionOf } from '../helpers/errors.ts';
 import { createHasher, sha256Digest, type Digest } from '../../src/oci/digest.ts';
 import { putBlob, putStream, type ContentStore } from '../../src/content/store.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-async function expectCode(p: Promise<unknown>, code: string, re?: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isSkiffError(e), String(e)).toBe(true);
-    expect((e as { code: string }).code).toBe(code);
-    if (re) expect((e as Error).message).toMatch(re);
-    return;
-  }
-  expect.unreachable(`expected ${code}`);
-}
 
 export function contentStoreConformance(name: string, make: () => Promise<ContentStore>): void {
   describe(`ContentStore conformance: ${name}`, () => {
@@ -43,9 +32,9 @@ export function contentStoreConformance(name: string, make: () => Promise<Conten
     it('missing blobs are NOT_FOUND naming the digest', async () => {
       const s = await make();
       const d = sha256Digest('absent');
-      await expectCode(s.get(d), 'NOT_FOUND', new RegExp(d));
-      await expectCode(s.info(d), 'NOT_FOUND', new RegExp(d));
-      await expectCode((async () => { for await (const _ of s.stream(d)) { /* drain */ } })(), 'NOT_FOUND', new RegExp(d));
+      await expectSkiffRejection(s.get(d), 'NOT_FOUND', new RegExp(d));
+      await expectSkiffRejection(s.info(d), 'NOT_FOUND', new RegExp(d));
+      await expectSkiffRejection((async () => { for await (const _ of s.stream(d)) { /* drain */ } })(), 'NOT_FOUND', new RegExp(d));
     });
 
     it('an ingestion is invisible until commit, streamed chunks hash correctly', async () => {
@@ -72,21 +61,16 @@ export function contentStoreConformance(name: string, make: () => Promise<Conten
       expect(h.digest()).toBe(d);
       // chunks stay valid after iteration (not a reused buffer)
       expect(sha256Digest(Buffer.concat(kept))).toBe(d);
-      await expectCode(ing.write(enc('x')), 'INVALID_ARGUMENT', /committed/);
+      await expectSkiffRejection(ing.write(enc('x')), 'INVALID_ARGUMENT', /committed/);
     });
 
     it('digest mismatch: DIGEST_MISMATCH naming both digests, nothing stored', async () => {
       const s = await make();
       const bytes = enc('actual content');
       const wrong = sha256Digest('other content');
-      try {
-        await putBlob(s, bytes, { expectedDigest: wrong });
-        expect.unreachable();
-      } catch (e) {
-        expect(isSkiffError(e, 'DIGEST_MISMATCH')).toBe(true);
-        expect((e as Error).message).toContain(wrong);
-        expect((e as Error).message).toContain(sha256Digest(bytes));
-      }
+      const err = await skiffRejectionOf(putBlob(s, bytes, { expectedDigest: wrong }), 'DIGEST_MISMATCH');
+      expect(err.message).toContain(wrong);
+      expect(err.message).toContain(sha256Digest(bytes));
       expect(await s.has(sha256Digest(bytes))).toBe(false);
       expect(await s.has(wrong)).toBe(false);
       expect(await s.list()).toEqual([]);
@@ -95,7 +79,7 @@ export function contentStoreConformance(name: string, make: () => Promise<Conten
     it('size mismatch: DIGEST_MISMATCH naming both sizes', async () => {
       const s = await make();
       const bytes = enc('twelve bytes');
-      await expectCode(putBlob(s, bytes, { expectedDigest: sha256Digest(bytes), expectedSize: 13 }), 'DIGEST_MISMATCH', /expected 13 bytes, got 12/);
+      await expectSkiffRejection(putBlob(s, bytes, { expectedDigest: sha256Digest(bytes), expectedSize: 13 }), 'DIGEST_MISMATCH', /expected 13 bytes, got 12/);
       expect(await s.list()).toEqual([]);
     });
 
@@ -105,7 +89,7 @@ export function contentStoreConformance(name: string, make: () => Promise<Conten
       await ing.write(enc('discard me'));
       await ing.abort();
       expect(await s.list()).toEqual([]);
-      await expectCode(ing.commit(), 'INVALID_ARGUMENT', /aborted/);
+      await expectSkiffRejection(ing.commit(), 'INVALID_ARGUMENT', /aborted/);
       const a = await putBlob(s, enc('same'));
       const b = await putStream(s, [enc('sa'), enc('me')]);
       expect(b).toEqual(a);

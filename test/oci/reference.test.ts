@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { familiarReference, formatReference, parseReference } from '../../src/oci/reference.ts';
-import { isSkiffError } from '../../src/errors.ts';
+import { expectSkiffError } from '../helpers/errors.ts';
 
 const D = 'sha256:' + 'ab'.repeat(32);
 
@@ -52,13 +52,7 @@ describe('reference', () => {
   ];
   for (const [input, re] of bad) {
     it(`rejects ${JSON.stringify(input.slice(0, 40))}`, () => {
-      try {
-        parseReference(input);
-        expect.unreachable();
-      } catch (e) {
-        expect(isSkiffError(e, 'INVALID_ARGUMENT')).toBe(true);
-        expect((e as Error).message).toMatch(re);
-      }
+      expectSkiffError(() => parseReference(input), 'INVALID_ARGUMENT', re);
     });
   }
 });

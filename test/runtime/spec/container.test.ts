@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../../src/errors.ts';
+import { codeAndMessage } from '../../helpers/errors.ts';
 import { buildContainerBundle, defaultGuestPaths } from '../../../src/runtime/spec/container.ts';
 import { parseRunFlags } from '../../../src/runtime/spec/options.ts';
 import { resolvePath } from '../../../src/runtime/spec/users.ts';
@@ -71,21 +71,13 @@ describe('buildContainerBundle', () => {
   });
 
   it('fails clearly: unknown user, bad image StopSignal, --init without a binary', () => {
-    const err = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (e) {
-        if (isSkiffError(e)) return `${e.code}: ${e.message}`;
-      }
-      return 'no error';
-    };
-    expect(err(() => buildContainerBundle({ id: 'i', image: { Cmd: ['x'], User: 'ghost' }, rootfs: rootfsFromLayers(layers), paths: defaultGuestPaths('i') }))).toBe(
+    expect(codeAndMessage(() => buildContainerBundle({ id: 'i', image: { Cmd: ['x'], User: 'ghost' }, rootfs: rootfsFromLayers(layers), paths: defaultGuestPaths('i') }))).toBe(
       'INVALID_ARGUMENT: unable to find user ghost: no matching entries in passwd file',
     );
-    expect(err(() => buildContainerBundle({ id: 'i', image: { Cmd: ['x'], StopSignal: 'SIGNOPE' }, paths: defaultGuestPaths('i') }))).toBe(
+    expect(codeAndMessage(() => buildContainerBundle({ id: 'i', image: { Cmd: ['x'], StopSignal: 'SIGNOPE' }, paths: defaultGuestPaths('i') }))).toBe(
       'INVALID_ARGUMENT: image config StopSignal: Invalid signal: SIGNOPE',
     );
-    expect(err(() => buildContainerBundle({ id: 'i', image: { Cmd: ['x'] }, run: { init: true }, paths: defaultGuestPaths('i') }))).toBe(
+    expect(codeAndMessage(() => buildContainerBundle({ id: 'i', image: { Cmd: ['x'] }, run: { init: true }, paths: defaultGuestPaths('i') }))).toBe(
       'UNSUPPORTED: --init needs an init binary in the guest (none configured for this runtime)',
     );
   });

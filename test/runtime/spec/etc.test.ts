@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../../src/errors.ts';
+import { messageOf } from '../../helpers/errors.ts';
 import { buildEtcFiles, parseExtraHost } from '../../../src/runtime/spec/etc.ts';
 
 describe('/etc/hosts, /etc/hostname, /etc/resolv.conf', () => {
@@ -38,16 +38,8 @@ describe('/etc/hosts, /etc/hostname, /etc/resolv.conf', () => {
   });
 
   it('rejects malformed --add-host and --dns values', () => {
-    const msg = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (err) {
-        if (isSkiffError(err, 'INVALID_ARGUMENT')) return err.message;
-      }
-      return 'no error';
-    };
-    expect(msg(() => parseExtraHost('justhost'))).toBe('bad format for add-host: "justhost"');
-    expect(msg(() => parseExtraHost('h:999.1.1.1'))).toBe('invalid IP address in add-host: "999.1.1.1"');
-    expect(msg(() => buildEtcFiles({ hostname: 'h', dns: ['dns.google'] }))).toBe('dns.google is not an ip address');
+    expect(messageOf(() => parseExtraHost('justhost'))).toBe('bad format for add-host: "justhost"');
+    expect(messageOf(() => parseExtraHost('h:999.1.1.1'))).toBe('invalid IP address in add-host: "999.1.1.1"');
+    expect(messageOf(() => buildEtcFiles({ hostname: 'h', dns: ['dns.google'] }))).toBe('dns.google is not an ip address');
   });
 });

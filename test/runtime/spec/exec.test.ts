@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../../src/errors.ts';
+import { codeAndMessage } from '../../helpers/errors.ts';
 import { buildContainerBundle } from '../../../src/runtime/spec/container.ts';
 import { buildExecProcess } from '../../../src/runtime/spec/exec.ts';
 import { crunExec, describeWithCrun, makeBundle, type Bundle } from './crun.ts';
@@ -49,19 +49,11 @@ describe('buildExecProcess', () => {
   });
 
   it('rejects an empty command, a relative -w and unknown users', () => {
-    const code = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (err) {
-        if (isSkiffError(err)) return `${err.code}: ${err.message}`;
-      }
-      return 'no error';
-    };
-    expect(code(() => buildExecProcess({ container: spec, cmd: [] }))).toBe('INVALID_ARGUMENT: no command specified');
-    expect(code(() => buildExecProcess({ container: spec, cmd: ['x'], workdir: 'rel' }))).toBe(
+    expect(codeAndMessage(() => buildExecProcess({ container: spec, cmd: [] }))).toBe('INVALID_ARGUMENT: no command specified');
+    expect(codeAndMessage(() => buildExecProcess({ container: spec, cmd: ['x'], workdir: 'rel' }))).toBe(
       "INVALID_ARGUMENT: the working directory 'rel' is invalid, it needs to be an absolute path",
     );
-    expect(code(() => buildExecProcess({ container: spec, cmd: ['x'], user: 'ghost', rootfs }))).toBe(
+    expect(codeAndMessage(() => buildExecProcess({ container: spec, cmd: ['x'], user: 'ghost', rootfs }))).toBe(
       'INVALID_ARGUMENT: unable to find user ghost: no matching entries in passwd file',
     );
   });

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../../src/errors.ts';
+import { errorOf } from '../../helpers/errors.ts';
 import {
   mergeEnv, parseCpus, parseEnvFile, parseEnvFlag, parseInteger, parseLabel, parseLabelFile, parseMemory, parseMemorySwap,
 } from '../../../src/runtime/spec/flags.ts';
-
-function errorOf(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    if (isSkiffError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parseMemory (go-units RAMInBytes)', () => {
   it.each([

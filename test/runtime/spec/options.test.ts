@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../../src/errors.ts';
+import { messageOf } from '../../helpers/errors.ts';
 import { parseRunFlags, validateContainerName, validateHostname, validateRunOptions } from '../../../src/runtime/spec/options.ts';
 import { bytes, nanoCpus } from '../../../src/runtime/spec/types.ts';
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (isSkiffError(err, 'INVALID_ARGUMENT')) return err.message;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parseRunFlags', () => {
   it('turns a full docker run command line into RunOptions', () => {

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../../src/errors.ts';
+import { errorOf } from '../../helpers/errors.ts';
 import {
   buildProcess, DEFAULT_PATH, ensureWorkingDirectory, imageVolumes, resolveArgs, resolveEnv, resolveWorkdir, type ImageRunConfig,
 } from '../../../src/runtime/spec/process.ts';
 import { resolvePath } from '../../../src/runtime/spec/users.ts';
 import { dir, file, rootfsFromLayers } from './rootfs.ts';
-
-function errorOf(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    if (isSkiffError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 const nginxLike: ImageRunConfig = {
   Entrypoint: ['/docker-entrypoint.sh'],

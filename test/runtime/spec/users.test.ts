@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../../src/errors.ts';
+import { messageOf } from '../../helpers/errors.ts';
 import { parseGroup, parsePasswd, parseUser, readTextFile, resolvePath, resolveUser } from '../../../src/runtime/spec/users.ts';
 import { dir, file, rootfsFromLayers, symlink, whiteout } from './rootfs.ts';
 
@@ -27,16 +27,6 @@ nogroup:x:65534:
 dev:x:2000:app
 dev2:x:2000:app
 `;
-
-function errorMessage(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (isSkiffError(err, 'INVALID_ARGUMENT')) return err.message;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 const image = rootfsFromLayers([dir('etc'), file('etc/passwd', PASSWD), file('etc/group', GROUP), dir('home'), dir('home/app')]);
 
@@ -89,21 +79,21 @@ describe('resolveUser through the image /etc/passwd and /etc/group (an Overlay)'
   });
 
   it('unknown names fail like Docker', () => {
-    expect(errorMessage(() => resolveUser('x', { rootfs: image }))).toBe('unable to find user x: no matching entries in passwd file');
-    expect(errorMessage(() => resolveUser('app:nosuch', { rootfs: image }))).toBe(
+    expect(messageOf(() => resolveUser('x', { rootfs: image }))).toBe('unable to find user x: no matching entries in passwd file');
+    expect(messageOf(() => resolveUser('app:nosuch', { rootfs: image }))).toBe(
       'unable to find group nosuch: no matching entries in group file',
     );
-    expect(errorMessage(() => resolveUser('2147483648', { rootfs: image }))).toBe('uids and gids must be in range 0-2147483647');
+    expect(messageOf(() => resolveUser('2147483648', { rootfs: image }))).toBe('uids and gids must be in range 0-2147483647');
   });
 
   it('without /etc/passwd numbers work and names fail naming the missing file', () => {
     const scratch = rootfsFromLayers([dir('bin'), file('bin/app', 'x')]);
     expect(resolveUser('1000:1000', { rootfs: scratch })).toEqual({ uid: 1000, gid: 1000, additionalGids: [], home: '/' });
     expect(resolveUser('', { rootfs: scratch })).toEqual({ uid: 0, gid: 0, additionalGids: [], home: '/' });
-    expect(errorMessage(() => resolveUser('app', { rootfs: scratch }))).toBe(
+    expect(messageOf(() => resolveUser('app', { rootfs: scratch }))).toBe(
       'unable to find user app: open /etc/passwd: no such file or directory',
     );
-    expect(errorMessage(() => resolveUser('0:wheel', { rootfs: scratch }))).toBe(
+    expect(messageOf(() => resolveUser('0:wheel', { rootfs: scratch }))).toBe(
       'unable to find group wheel: open /etc/group: no such file or directory',
     );
   });
@@ -117,12 +107,12 @@ describe('resolveUser through the image /etc/passwd and /etc/group (an Overlay)'
     expect(readTextFile(fs, '/etc/passwd')).toBe('svc:x:700:701::/srv:/bin/sh\n');
     expect(readTextFile(fs, '/etc/group')).toBeUndefined();
     expect(resolveUser('svc', { rootfs: fs })).toEqual({ uid: 700, gid: 701, additionalGids: [], home: '/srv', name: 'svc' });
-    expect(errorMessage(() => resolveUser('root', { rootfs: fs }))).toBe('unable to find user root: no matching entries in passwd file');
+    expect(messageOf(() => resolveUser('root', { rootfs: fs }))).toBe('unable to find user root: no matching entries in passwd file');
   });
 
   it('refuses a huge /etc/passwd instead of reading it', () => {
     const fs = rootfsFromLayers([dir('etc'), file('etc/passwd', 'x'.repeat(4 * 1024 * 1024 + 1))]);
-    expect(errorMessage(() => resolveUser('root', { rootfs: fs }))).toBe('/etc/passwd is 4194305 bytes, over the 4194304 bytes read for user lookups');
+    expect(messageOf(() => resolveUser('root', { rootfs: fs }))).toBe('/etc/passwd is 4194305 bytes, over the 4194304 bytes read for user lookups');
   });
 
   it('a symlink loop is an error, not a hang', () => {

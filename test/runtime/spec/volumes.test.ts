@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isSkiffError } from '../../../src/errors.ts';
+import { messageOf } from '../../helpers/errors.ts';
 import { cleanPath, mergeTmpfsOptions, parseTmpfs, parseVolumeSpec } from '../../../src/runtime/spec/volumes.ts';
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (isSkiffError(err, 'INVALID_ARGUMENT')) return err.message;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parseVolumeSpec: Docker Linux parser cases (moby linux_parser_test.go)', () => {
   it.each([
