@@ -3,9 +3,9 @@
  * (CompressionStream/DecompressionStream) and pure-JS sha256, tar round trip, all bundled with
  * esbuild and run in headless Chromium via playwright-core.
  */
-import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForBrowser, launchChromium } from '../helpers/browser.ts';
 
 const ENTRY = `
 import { IdbContentStore } from './src/content/idb.ts';
@@ -50,12 +50,8 @@ globalThis.skiffBrowserCheck = async () => {
 let browser: Browser;
 let bundle: string;
 beforeAll(async () => {
-  const out = await build({
-    stdin: { contents: ENTRY, resolveDir: process.cwd(), loader: 'ts', sourcefile: 'entry.ts' },
-    bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent',
-  });
-  bundle = out.outputFiles[0]!.text;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  bundle = await bundleForBrowser({ source: ENTRY });
+  browser = await launchChromium();
 });
 afterAll(async () => { await browser?.close(); });
 

@@ -3,9 +3,9 @@
  * headless Chromium. The same scenario runs in Node; both must produce the same merged view, diff
  * and restored upper.
  */
-import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForBrowser, launchChromium } from '../helpers/browser.ts';
 import { scenario } from './browser-scenario.ts';
 
 const ENTRY = `
@@ -16,12 +16,8 @@ globalThis.skiffFsCheck = () => scenario();
 let browser: Browser;
 let bundle: string;
 beforeAll(async () => {
-  const out = await build({
-    stdin: { contents: ENTRY, resolveDir: process.cwd(), loader: 'ts', sourcefile: 'entry.ts' },
-    bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent',
-  });
-  bundle = out.outputFiles[0]!.text;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  bundle = await bundleForBrowser({ source: ENTRY });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

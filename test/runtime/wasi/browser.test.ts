@@ -3,9 +3,9 @@
  * routed localhost origin (a secure context, which crossOriginIsolated needs), once crossOriginIsolated (COOP/COEP: the module runs in a Web Worker, kill works on
  * a busy loop) and once not (no SharedArrayBuffer: the module runs inline on the page).
  */
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForBrowser, launchChromium } from '../../helpers/browser.ts';
 import { fixture } from './helpers.ts';
 
 const PAGE_ENTRY = `
@@ -38,14 +38,11 @@ let workerJs: string;
 const modules: Record<string, Uint8Array> = {};
 
 beforeAll(async () => {
-  const common = { bundle: true, format: 'esm' as const, platform: 'browser' as const, write: false, logLevel: 'silent' as const, external: ['node:*', 'esbuild'] };
-  pageJs = (await build({ ...common, stdin: { contents: PAGE_ENTRY, resolveDir: process.cwd(), loader: 'ts', sourcefile: 'page.ts' } })).outputFiles![0]!.text;
-  workerJs = (await build({ ...common, entryPoints: ['workers/wasi-worker.ts'] })).outputFiles![0]!.text;
+  const external = ['node:*', 'esbuild'];
+  pageJs = await bundleForBrowser({ source: PAGE_ENTRY, external });
+  workerJs = await bundleForBrowser({ entryPoint: 'workers/wasi-worker.ts', external });
   for (const name of ['fsops', 'spin', 'trap']) modules[name] = fixture(name);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
