@@ -14,7 +14,7 @@
  * 9P from the browser (as p9.* in Node), timed inside the guest with busybox `time` so container
  * start is not counted:
  * - web.p9_find_files_per_s: `find / -xdev` over skiff/tools' root filesystem (the overlay served
- *   by the 9P server in the engine worker, the emulator in its own worker);
+ *   by the 9P server in the engine worker, the emulator beside it in the same worker);
  * - web.p9_read_mbps: `cat` of a 32 MiB file written by the same container into its layer.
  */
 import { availableParallelism, loadavg } from 'node:os';
@@ -131,7 +131,7 @@ async function measure9p(siteUrl: string, browser: import('playwright-core').Bro
     const f = median(finds);
     const c = median(cats);
     return {
-      'web.p9_find_files_per_s': { value: Math.round(files / f), unit: 'files/s', note: `find / -xdev over skiff/tools (${files} entries) in chromium, median of 3 (${finds.join(', ')} s); 9P server in the engine worker, emulator in its worker` },
+      'web.p9_find_files_per_s': { value: Math.round(files / f), unit: 'files/s', note: `find / -xdev over skiff/tools (${files} entries) in chromium, median of 3 (${finds.join(', ')} s); 9P server and emulator both in the engine worker` },
       'web.p9_read_mbps': { value: Math.round((32 * 1.048576 / c) * 10) / 10, unit: 'MB/s', note: `guest cat of 32 MiB over 9P in chromium, median of 3 (${cats.join(', ')} s)` },
     };
   } finally {

@@ -1,18 +1,34 @@
 /**
  * The emulator in the caller's own thread: the same `serveVmWorker` loop a worker runs, wired to
- * the Machine through microtasks instead of postMessage. Used on Node by VmRuntime so that the
- * guest's 9P requests reach the P9Server (and the containers' overlays, which live in the engine's
- * thread) with a function call per request instead of a structured-clone hop each way.
+ * the Machine through microtasks instead of postMessage. Used by VmRuntime so that the guest's 9P
+ * requests reach the P9Server (and the containers' overlays, which live in the engine's thread)
+ * with a function call per request instead of a structured-clone hop each way: on Node in the
+ * CLI's thread, in the browser inside the engine worker (never the page's main thread).
  *
  * Trade-off: the emulator's slices then share the event loop with the engine. On the CLI that is
- * all the process does; a page keeps the worker (worker-web.ts).
+ * all the process does; in the browser the engine worker mostly waits on IndexedDB meanwhile.
  */
-import { createRequire } from 'node:module';
 import type { VmWorkerHandle } from './worker-handle.ts';
 import { serveVmWorker } from './worker-main.ts';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.ts';
 
-export async function spawnInlineVmWorker(): Promise<VmWorkerHandle> {
+export interface InlineVmOptions {
+  /** Where v86.wasm is: a URL in the browser; default node_modules' copy on Node. */
+  wasmPath?: string;
+  /** v86.wasm compiled once per thread (the browser passes compileStreaming). */
+  wasmModule?: () => Promise<WebAssembly.Module>;
+}
+
+// Imported through a variable so browser bundles leave node:module out.
+const nodeOnly = (name: string) => import(/* @vite-ignore */ name);
+
+async function nodeWasmPath(): Promise<string> {
+  const { createRequire } = (await nodeOnly('node:module')) as typeof import('node:module');
+  return createRequire(import.meta.url).resolve('v86/build/v86.wasm');
+}
+
+export async function spawnInlineVmWorker(o: InlineVmOptions = {}): Promise<VmWorkerHandle> {
+  const wasmPath = o.wasmPath ?? (await nodeWasmPath());
   const toHost: ((m: WorkerToHost) => void)[] = [];
   const toWorker: ((m: HostToWorker) => void)[] = [];
   const errors: ((err: Error) => void)[] = [];
@@ -33,7 +49,8 @@ export async function spawnInlineVmWorker(): Promise<VmWorkerHandle> {
     onMessage: (cb) => void toWorker.push(cb),
   });
   return {
-    wasmPath: createRequire(import.meta.url).resolve('v86/build/v86.wasm'),
+    wasmPath,
+    ...(o.wasmModule ? { wasmModule: o.wasmModule } : {}),
     post: (m) => {
       if (closed) return;
       queueMicrotask(() => {

@@ -14,6 +14,8 @@ export interface EngineClientOptions {
   assetBase?: string;
   dbPrefix?: string;
   seedBundled?: boolean;
+  /** Where the emulator runs (InitOptions.vmThread). */
+  vmThread?: 'inline' | 'worker';
   onSeed?: (p: SeedProgress) => void;
   /** Replace the worker (tests, other bundlers). */
   spawnWorker?: () => Worker;
@@ -50,7 +52,7 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   const worker = (o.spawnWorker ?? spawnEngineWorkerDefault)();
   const api = wrap<EngineApi>(worker);
   const ready = api.init(
-    { assetBase: o.assetBase ?? defaultAssetBase(), ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}) },
+    { assetBase: o.assetBase ?? defaultAssetBase(), ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}) },
     o.onSeed ? proxy(o.onSeed) : undefined,
   );
   return {

@@ -12,6 +12,15 @@ import type { Change } from '../../fs/diff.ts';
 import type { RunOptions } from '../../runtime/spec/options.ts';
 import type { LogEntry } from '../../engine/lifecycle.ts';
 
+/** A named point in the engine worker's timeline (worker/timeline.ts). */
+export interface TimelineMark {
+  name: string;
+  /** Milliseconds since the epoch (performance.timeOrigin + performance.now()). */
+  at: number;
+  /** Extra figures (e.g. the Machine's boot phases). */
+  detail?: Record<string, number | string | boolean>;
+}
+
 export interface InitOptions {
   /** Absolute URL under which vm-images/... is served (the bundled images, guest artifacts). */
   assetBase: string;
@@ -19,6 +28,8 @@ export interface InitOptions {
   seedBundled?: boolean;
   /** IndexedDB database name prefix (tests); default "skiff". */
   dbPrefix?: string;
+  /** Where the emulator runs: 'inline' (default) in the engine worker beside the 9P server, or its own worker. */
+  vmThread?: 'inline' | 'worker';
 }
 
 export interface StorageInfo {
@@ -153,6 +164,8 @@ export interface EngineApi {
   waitContainer(options: { id: string }): Promise<number>;
   /** Get ready to run `image` soon: load it, and start the VM for a Linux image (no-op if up). */
   prepare(options: { image: string }): Promise<void>;
+  /** Named points in the engine worker since it started (wall-clock ms), for finding where time goes. */
+  timeline(): Promise<TimelineMark[]>;
   /** Signal a process started by `run` (default SIGKILL); false if it is not running. */
   kill(options: { id: string; signal?: string | number }): Promise<boolean>;
   /** The terminal of a `-t` process changed size. */

@@ -11,6 +11,7 @@ import { openBrowserEngine } from './open-engine.ts';
 import { pumpStdin, runContainer, startContainer, type Running } from './run-container.ts';
 import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
+import { mark, timed, timeline } from './timeline.ts';
 
 async function collectBlob(chunks: AsyncIterable<Uint8Array>, type: string): Promise<Blob> {
   const parts: Uint8Array<ArrayBuffer>[] = [];
@@ -44,13 +45,14 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
 
   return {
     async init(init, onSeed): Promise<InitInfo> {
-      runtimes ??= browserRuntimes({ assetBase: init.assetBase, dbPrefix: init.dbPrefix ?? 'skiff' });
+      mark('init');
+      runtimes ??= browserRuntimes({ assetBase: init.assetBase, dbPrefix: init.dbPrefix ?? 'skiff', ...(init.vmThread ? { vmThread: init.vmThread } : {}) });
       const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, runtimes, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
         seeder = x.seed;
         return x.engine;
       }));
       b.catch(() => { opened = undefined; });
-      await b;
+      await timed('engine.open', b);
       let seeded: string[] = [];
       let seedError: InitInfo['seedError'];
       if (init.seedBundled !== false) {
@@ -103,7 +105,10 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     removeVolume: (o) => call((e) => e.removeVolume(o)),
     pruneVolumes: (o = {}) => call((e) => e.pruneVolumes(o)),
 
-    run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => call((e) => runContainer(e, runtimes!, req, sink, running)),
+    run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => {
+      mark('run');
+      return call((e) => runContainer(e, runtimes!, req, sink, running));
+    },
     runDetached: (req) => call(async (e) => {
       const quiet: OutputSink = { stdout: () => {}, stderr: () => {} };
       const { id, name } = await startContainer(e, runtimes!, { ...req, streamStdin: false }, quiet, running);
@@ -134,9 +139,11 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     stopContainer: (o) => call(async (e) => { await e.stopContainer(o); }),
     waitContainer: (o) => call(async (e) => (await e.waitContainer(o)).exitCode),
     prepare: (o) => call(async (e) => {
-      const image = await e.resolveImage({ ref: o.image });
+      mark('prepare');
+      const image = await timed('prepare.image', e.resolveImage({ ref: o.image }));
       if (image.platform.startsWith('linux/')) void runtimes!.warmVm().catch(() => {});
     }),
+    timeline: async () => timeline(),
     async resize(o) {
       await running.get(o.id)?.resize({ cols: o.cols, rows: o.rows });
     },

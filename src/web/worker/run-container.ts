@@ -8,6 +8,7 @@ import type { Engine } from '../../engine/engine.ts';
 import type { RuntimeProcess } from '../../runtime/types.ts';
 import type { OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 import type { BrowserRuntimes } from './runtimes.ts';
+import { mark, timed } from './timeline.ts';
 
 export type Running = Pick<RuntimeProcess, 'resize'>;
 
@@ -36,17 +37,19 @@ export async function startContainer(engine: Engine, runtimes: BrowserRuntimes, 
   const { run, rm, stdin, streamStdin, consoleSize, detach, ...create } = req;
   void detach;
   const openStdin = streamStdin === true || stdin !== undefined || create.openStdin === true;
-  const rec = await engine.createContainer({ ...create, openStdin, run: { ...run, ...(rm ? { rm: true } : {}) } });
+  const rec = await timed('run.create', engine.createContainer({ ...create, openStdin, run: { ...run, ...(rm ? { rm: true } : {}) } }));
   if (rec.runtime === 'vm') {
     if (!runtimes.vmStarted()) sink.status?.('starting the Linux VM…');
     runtimes.warmVm().catch(() => {});
   }
   let proc: RuntimeProcess;
+  let firstOut = true;
+  const first = () => { if (firstOut) { firstOut = false; mark('run.first-output'); } };
   try {
-    proc = await engine.startContainer({
-      id: rec.id, io: { onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) },
+    proc = await timed('run.start', engine.startContainer({
+      id: rec.id, io: { onStdout: (d) => { first(); sink.stdout(d); }, onStderr: (d) => { first(); sink.stderr(d); } },
       ...(consoleSize ? { consoleSize } : {}),
-    });
+    }));
   } catch (err) {
     if (rm) await engine.removeContainer({ id: rec.id, force: true }).catch(() => {});
     throw err;
