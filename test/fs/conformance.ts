@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { TarEntry } from '../../src/archive/types.ts';
 import { FsError } from '../../src/fs/errno.ts';
 import type { FileSystem } from '../../src/fs/types.ts';
-import { bytes, dir, dumpFs, file, hardlink, resolve, symlink, text } from './helpers.ts';
+import { bytes, dir, dumpFs, errno, file, hardlink, resolve, symlink, text } from './helpers.ts';
 import { Model, ModelError } from './model.ts';
 import { baseEntries, outcome, randomOp, Rng } from './random-ops.ts';
 
@@ -17,16 +17,6 @@ export type FileSystemFactory = (entries: TarEntry[]) => FileSystem;
 
 const A = { mode: 0o644, uid: 1, gid: 2 };
 const D = { mode: 0o755, uid: 1, gid: 2 };
-
-function errno(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof FsError) return e.code;
-    throw e;
-  }
-  return 'ok';
-}
 
 export function fileSystemConformance(label: string, make: FileSystemFactory, options: { seeds?: number } = {}): void {
   const starter = () => make([dir('etc/'), file('etc/passwd', 'root:x:0:0', { mode: 0o600 }), dir('var/'), dir('var/empty/'), file('f', 'data'), hardlink('h', 'f'), symlink('s', 'etc')]);

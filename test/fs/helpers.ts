@@ -1,5 +1,6 @@
 /** Tar entry builders and tree dumps shared by the fs tests. */
 import type { TarEntry, TarHeader } from '../../src/archive/types.ts';
+import { FsError } from '../../src/fs/errno.ts';
 import type { FileSystem, FsNode } from '../../src/fs/types.ts';
 
 const enc = new TextEncoder();
@@ -35,6 +36,17 @@ export function text(b: Uint8Array): string {
 }
 export function bytes(s: string): Uint8Array {
   return enc.encode(s);
+}
+
+/** The errno `fn` fails with, or 'ok'; anything but an FsError propagates. */
+export function errno(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof FsError) return e.code;
+    throw e;
+  }
+  return 'ok';
 }
 
 /** Resolves a slash path without following symlinks. */

@@ -1,10 +1,9 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { FsError } from '../../src/fs/errno.ts';
 import { applyLayer, type LayerTree } from '../../src/fs/layer.ts';
 import { Overlay } from '../../src/fs/overlay.ts';
-import { bytes, dir, dumpFs, file, hardlink, readText, resolve, symlink, text } from './helpers.ts';
+import { bytes, dir, dumpFs, errno, file, hardlink, readText, resolve, symlink, text } from './helpers.ts';
 
 const A = { mode: 0o644, uid: 1000, gid: 1000 };
 const D = { mode: 0o755, uid: 0, gid: 0 };
@@ -12,16 +11,6 @@ const D = { mode: 0o755, uid: 0, gid: 0 };
 function lowerTree(): LayerTree {
   const l1 = applyLayer(null, [dir('etc/'), file('etc/passwd', 'root:x:0:0'), file('etc/hosts', 'localhost'), dir('usr/'), dir('usr/bin/'), file('usr/bin/tool', 'tool'), file('bin/busybox', 'BB', { mode: 0o755 })]);
   return applyLayer(l1, [hardlink('bin/sh', 'bin/busybox'), dir('var/'), dir('var/log/'), file('var/log/a', 'a'), file('var/log/b', 'b')]);
-}
-
-function errno(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof FsError) return e.code;
-    throw e;
-  }
-  return 'ok';
 }
 
 function clock() {

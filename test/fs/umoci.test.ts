@@ -4,7 +4,7 @@
  * `umoci raw add-layer` and unpacked by `umoci unpack`; the rootfs on disk must equal our merged view.
  */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, type Stats, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { writeTar } from '../../src/archive/tar-writer.ts';
 import { diffUpper } from '../../src/fs/diff.ts';
 import { applyLayer } from '../../src/fs/layer.ts';
 import { Overlay } from '../../src/fs/overlay.ts';
+import { dumpDisk } from './disk.ts';
 import { dir, dumpFs, file, hardlink } from './helpers.ts';
 import { Model } from './model.ts';
 import { baseEntries, outcome, randomOp, Rng } from './random-ops.ts';
@@ -39,30 +40,6 @@ function unpackWithUmoci(name: string, layers: TarEntry[][]): string {
   const bundle = join(work, `${name}-bundle`);
   umoci('unpack', '--image', `${layout}:t`, bundle);
   return join(bundle, 'rootfs');
-}
-
-/** The same canonical listing as helpers.dumpFs, read from a real directory tree (no xattrs). */
-function dumpDisk(root: string): string[] {
-  const lines: string[] = [];
-  const first = new Map<number, string>();
-  const kindOf = (st: Stats) =>
-    st.isDirectory() ? 'directory' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'chardev' : st.isBlockDevice() ? 'blockdev' : 'socket';
-  const walk = (abs: string, path: string): void => {
-    const st = lstatSync(abs);
-    const kind = kindOf(st);
-    let line = `${path || '/'} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} n${st.nlink}`;
-    if (kind === 'file') line += ` "${readFileSync(abs, 'utf8')}"`;
-    if (kind === 'symlink') line += ` -> ${readlinkSync(abs)}`;
-    if (kind !== 'directory' && st.nlink > 1) {
-      const f = first.get(Number(st.ino));
-      if (f) line += ` =${f}`;
-      else first.set(Number(st.ino), path);
-    }
-    lines.push(line);
-    if (kind === 'directory') for (const name of readdirSync(abs).sort()) walk(join(abs, name), `${path}/${name}`);
-  };
-  walk(root, '');
-  return lines;
 }
 
 const noXattrs = (lines: string[]) => lines.map((l) => l.replace(/ x\{[^}]*\}/, ''));
