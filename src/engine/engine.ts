@@ -357,6 +357,11 @@ export class Engine {
     return this.lifecycle.start(id, o);
   }
 
+  /** In the process running the container, on SIGUSR2: deliver what another process asked (see Lifecycle). */
+  takeContainerControl(options: { id: string }): Promise<void> {
+    return this.lifecycle.takeControl(options.id);
+  }
+
   /** Run another process in a running container. */
   execContainer(options: { id: string } & ExecOptions): Promise<RuntimeProcess> {
     const { id, ...o } = options;

@@ -322,10 +322,38 @@ export class Lifecycle {
   async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
     const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
     const r = this.running.get(rec.id);
-    // Run by another skiff process: it passes the signal on (SIGKILL ends it, and the VM with it).
-    if (!r && rec.state === 'running' && signalOwner(ownerOf(rec), typeof signal === 'number' ? signal : normalSignal(signal))) return;
+    if (!r && rec.state === 'running' && (await this.requestSignal(rec, signal))) return;
     if (!r) throw new SkiffError('CONFLICT', `cannot kill container ${rec.name}: container is not running`);
     await r.proc.kill(signal);
+  }
+
+  /**
+   * Asks the skiff process running the container to deliver `signal`: the signal is written on
+   * the record (`runtimeData.control`) and the owner gets SIGUSR2, on which it calls
+   * `takeControl` (the CLI does). Any signal works this way, SIGKILL included, and the owner
+   * saves the container's layer as usual when it ends.
+   */
+  private async requestSignal(rec: ContainerRecord, signal: string | number): Promise<boolean> {
+    const owner = ownerOf(rec);
+    if (!owner?.pid) return false;
+    await this.engine.updateContainer({ id: rec.id, patch: { runtimeData: { ...rec.runtimeData, control: { signal: String(signal) } } } });
+    return signalOwner(owner, 'SIGUSR2');
+  }
+
+  /**
+   * In the owning process, on SIGUSR2: delivers the signal another process asked for, or
+   * SIGUSR2 itself when none was asked (a plain `kill -USR2` of the CLI is passed on).
+   */
+  async takeControl(ref: string): Promise<void> {
+    const rec = await this.engine.inspectContainer({ id: ref });
+    const r = this.running.get(rec.id);
+    if (!r) return;
+    const asked = (rec.runtimeData?.['control'] as { signal?: string } | undefined)?.signal;
+    if (asked !== undefined) {
+      const { control: _c, ...runtimeData } = rec.runtimeData ?? {};
+      await this.engine.updateContainer({ id: rec.id, patch: { runtimeData } });
+    }
+    await r.proc.kill(asked === undefined ? 'SIGUSR2' : /^\d+$/.test(asked) ? Number(asked) : asked).catch(() => {});
   }
 
   /** SIGTERM (or the image's StopSignal), then SIGKILL after `timeout` seconds (default 10). */
@@ -335,12 +363,16 @@ export class Lifecycle {
     const seconds = timeout ?? rec.run?.stopTimeout ?? 10;
     const signal = stopSignal ?? rec.run?.stopSignal ?? (await this.engine.imageConfig({ ref: rec.image })).config?.StopSignal ?? 'SIGTERM';
     if (!r) {
-      // Another skiff process runs it: the signal through that process, then SIGKILL to it.
-      const owner = ownerOf(rec);
-      if (rec.state !== 'running' || !signalOwner(owner, typeof signal === 'number' ? signal : normalSignal(signal))) return undefined;
+      // Another skiff process runs it: the signals go through that process; if it does not
+      // answer at all, it is killed (and the VM with it).
+      if (rec.state !== 'running' || !(await this.requestSignal(rec, signal))) return undefined;
       let after = await this.waitElsewhere(rec.id, seconds < 0 ? Infinity : seconds * 1000);
       if (after.state === 'running') {
-        signalOwner(owner, 'SIGKILL');
+        await this.requestSignal(after, 'SIGKILL');
+        after = await this.waitElsewhere(rec.id, 10_000);
+      }
+      if (after.state === 'running') {
+        signalOwner(ownerOf(after), 'SIGKILL');
         after = await this.waitElsewhere(rec.id, 5000);
       }
       return { exitCode: after.exitCode ?? 137, oomKilled: after.exit?.oomKilled ?? false, ...(after.exit?.signal ? { signal: after.exit.signal } : {}) };
@@ -385,9 +417,3 @@ export class Lifecycle {
   }
 }
 
-/** "TERM", "sigterm", "15" -> what process.kill takes. */
-function normalSignal(sig: string): string | number {
-  if (/^\d+$/.test(sig)) return Number(sig);
-  const up = sig.toUpperCase();
-  return up.startsWith('SIG') ? up : `SIG${up}`;
-}

@@ -16,7 +16,9 @@ export function defaultHome(env: NodeJS.ProcessEnv = process.env, platform = pro
 
 /** The Node runtimes, loaded on first use (the VM pulls in v86). */
 export const nodeRuntimes: RuntimeFactories = {
-  vm: async () => new (await import('../runtime/vm/container-runtime.ts')).VmRuntime(),
+  // The emulator runs in this thread (9P served by a call, not a message hop) with V8's wasm
+  // tier-up budget raised: about half the cold boot, at the cost of later tier-up for other wasm.
+  vm: async () => new (await import('../runtime/vm/container-runtime.ts')).VmRuntime({ machine: { tuneWasmTiering: true } }),
   wasi: async () => new (await import('../runtime/wasi/runtime.ts')).WasiRuntime(),
 };
 

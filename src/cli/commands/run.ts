@@ -50,6 +50,7 @@ const PROXIED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'S
  */
 function wireTerminal(io: CliIO, target: {
   writeStdin(c: Uint8Array): void; closeStdin(): void; resize(s: { cols: number; rows: number }): Promise<void>; kill(sig: string): Promise<void>;
+  control?: () => Promise<void>;
 }, o: { tty: boolean; interactive: boolean }): () => void {
   const stdin = io.stdin as Stdin;
   const stdout = io.stdout as Stdout;
@@ -72,8 +73,9 @@ function wireTerminal(io: CliIO, target: {
     undo.push(() => process.off('SIGWINCH', onWinch));
   }
   // Ctrl-C on a raw TTY is a byte for the container; without a TTY it is SIGINT, passed on.
+  // SIGUSR2 may carry a request from another skiff process (kill/stop): see takeContainerControl.
   for (const sig of o.tty ? PROXIED : ['SIGINT' as const, ...PROXIED]) {
-    const h = () => void target.kill(sig).catch(() => {});
+    const h = () => void (sig === 'SIGUSR2' && target.control ? target.control() : target.kill(sig)).catch(() => {});
     process.on(sig, h);
     undo.push(() => process.off(sig, h));
   }
@@ -95,7 +97,10 @@ async function runAttached(io: CliIO, engine: Engine, id: string, o: { tty: bool
     throw await startFailure(err);
   }
   const p = proc;
-  const unwire = wireTerminal(io, { writeStdin: (c) => p.writeStdin(c), closeStdin: () => p.closeStdin(), resize: (s) => p.resize(s), kill: (sig) => p.kill(sig) }, o);
+  const unwire = wireTerminal(io, {
+    writeStdin: (c) => p.writeStdin(c), closeStdin: () => p.closeStdin(), resize: (s) => p.resize(s), kill: (sig) => p.kill(sig),
+    control: () => engine.takeContainerControl({ id }),
+  }, o);
   try {
     const exit = await p.wait();
     if (exit.error && exit.exitCode >= 125) (io.stderr as NodeJS.WritableStream).write(`skiff: ${exit.error}\n`);
@@ -203,7 +208,9 @@ export function registerRunCommands(program: Command, container: Command, io: Cl
     .argument('<container>')
     .action(async (id: string) => {
       const engine = await io.engine();
-      for (const sig of ['SIGINT', ...PROXIED] as NodeJS.Signals[]) process.on(sig, () => void engine.killContainer({ id, signal: sig }).catch(() => {}));
+      for (const sig of ['SIGINT', ...PROXIED] as NodeJS.Signals[]) {
+        process.on(sig, () => void (sig === 'SIGUSR2' ? engine.takeContainerControl({ id }) : engine.killContainer({ id, signal: sig })).catch(() => {}));
+      }
       try {
         await engine.startContainer({ id });
       } catch {

@@ -146,5 +146,15 @@ describe('skiff run (CLI)', () => {
     expect((await skiff(['logs', 'bg'])).stdout).toBe('started\ngot-term\n');
     expect((await skiff(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}}', 'bg'])).stdout).toBe('exited 9 false\n');
     expect((await skiff(['rm', 'bg'])).code).toBe(0);
+
+    // kill from another process: the holder delivers SIGKILL to the container and still saves
+    // its writable layer (the writes show in diff afterwards).
+    const k = await skiff(['run', '-d', '--name', 'bg2', 'skiff/busybox', 'sh', '-c', 'echo w > /written; while :; do sleep 1; done']);
+    expect(k.code).toBe(0);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await skiff(['kill', 'bg2'])).toMatchObject({ code: 0, stdout: 'bg2\n' });
+    expect(await skiff(['wait', 'bg2'])).toMatchObject({ code: 0, stdout: '137\n' });
+    expect((await skiff(['diff', 'bg2'])).stdout).toContain('A /written');
+    expect((await skiff(['rm', 'bg2'])).code).toBe(0);
   }, 240_000);
 });
