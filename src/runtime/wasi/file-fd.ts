@@ -3,6 +3,7 @@ import { Fd, wasi } from '@bjorn3/browser_wasi_shim';
 import { wasiErrno } from './errno.ts';
 import { filestatOf, RIGHTS, timesFromFlags, type WasiFilestat } from './filestat.ts';
 import type { Loc } from './namespace.ts';
+import { appendAtEnd, RemoteFileSystem } from './remote-fs.ts';
 
 export interface FileFdFlags {
   read: boolean;
@@ -53,16 +54,24 @@ export class FsFileFd extends Fd {
   }
 
   override fd_write(data: Uint8Array) {
-    if (this.flags.append) {
-      try {
-        this.pos = this.fs.stat(this.loc.node).size;
-      } catch (e) {
-        return { ret: wasiErrno(e), nwritten: 0 };
-      }
-    }
+    if (this.flags.append) return this.append(data);
     const r = this.fd_pwrite(data, BigInt(this.pos));
     this.pos += r.nwritten;
     return r;
+  }
+
+  /** O_APPEND: a worker's shared volume appends in one host call (RemoteFileSystem.append). */
+  private append(data: Uint8Array) {
+    if (!this.flags.write) return { ret: wasi.ERRNO_BADF, nwritten: 0 };
+    if (this.loc.mount.readOnly) return { ret: wasi.ERRNO_ROFS, nwritten: 0 };
+    try {
+      const fs = this.fs;
+      const { offset, written } = fs instanceof RemoteFileSystem ? fs.append(this.loc.node, data) : appendAtEnd(fs, this.loc.node, data);
+      this.pos = offset + written;
+      return { ret: wasi.ERRNO_SUCCESS, nwritten: written };
+    } catch (e) {
+      return { ret: wasiErrno(e), nwritten: 0 };
+    }
   }
 
   override fd_pwrite(data: Uint8Array, offset: bigint) {

@@ -75,6 +75,13 @@ export class RemoteFileSystem implements FileSystem {
   write(node: FsNode, offset: number, data: Uint8Array): number {
     return this.call('write', this.id(node), offset, data) as number;
   }
+  /**
+   * O_APPEND: find the end and write there in one host call, so appends from several workers to a
+   * shared volume never land on the same offset (a stat then a write could interleave).
+   */
+  append(node: FsNode, data: Uint8Array): { offset: number; written: number } {
+    return this.call('append', this.id(node), data) as { offset: number; written: number };
+  }
   create(dir: FsNode, name: string, attr: CreateAttr): FsNode {
     return this.node(this.call('create', this.id(dir), name, attr));
   }
@@ -117,6 +124,12 @@ export class RemoteFileSystem implements FileSystem {
 }
 
 /** Host side: runs one call on the real filesystem. Node handles are numbered per run. */
+/** Writes at the current end of the file; atomic as long as it runs in one synchronous call. */
+export function appendAtEnd(fs: FileSystem, node: FsNode, data: Uint8Array): { offset: number; written: number } {
+  const offset = fs.stat(node).size;
+  return { offset, written: fs.write(node, offset, data) };
+}
+
 export class FileSystemServer {
   private readonly byId = new Map<number, FsNode>();
   private readonly ids = new Map<FsNode, number>();
@@ -152,6 +165,7 @@ export class FileSystemServer {
       case 'readdir': return fs.readdir(this.node(a[0]));
       case 'read': return fs.read(this.node(a[0]), a[1] as number, a[2] as number);
       case 'write': return fs.write(this.node(a[0]), a[1] as number, a[2] as Uint8Array);
+      case 'append': return appendAtEnd(fs, this.node(a[0]), a[1] as Uint8Array);
       case 'create': return this.wire(fs.create(this.node(a[0]), a[1] as string, a[2] as CreateAttr));
       case 'mkdir': return this.wire(fs.mkdir(this.node(a[0]), a[1] as string, a[2] as CreateAttr));
       case 'mknod': return this.wire(fs.mknod(this.node(a[0]), a[1] as string, a[2] as 'fifo', a[3] as number, a[4] as number, a[5] as CreateAttr));
