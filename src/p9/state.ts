@@ -6,6 +6,7 @@
 import { SkiffError } from '../errors.ts';
 import { FsError } from '../fs/errno.ts';
 import type { FsNode } from '../fs/types.ts';
+import { fromBase64, toBase64 } from '../util/base64.ts';
 import { resolvePath, type Export, type Fid, type FidTable, type XattrState } from './fids.ts';
 import type { SavedLock } from './locks.ts';
 
@@ -32,19 +33,6 @@ export interface P9ServerState {
   locks: { export: string; locks: SavedLock[] }[];
   /** Export name -> qid serial, so qid paths stay the same across a restore where possible. */
   serials: Record<string, number>;
-}
-
-function toBase64(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-function fromBase64(s: string): Uint8Array {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }
 
 function saveXattr(x: XattrState): SavedXattr {

@@ -4,6 +4,7 @@
  * Sans-IO: bytes in, bytes out. Only the memory section's limits change; every other byte is copied.
  */
 import { SkiffError } from '../../errors.ts';
+import { concatBytes } from '../../util/bytes.ts';
 
 const MEMORY_SECTION = 5;
 export const WASM_PAGE_BYTES = 65536;
@@ -74,12 +75,5 @@ export function limitMemory(bytes: Uint8Array, maxPages: number): Uint8Array {
     out.push(Uint8Array.from([id, ...leb(body.length), ...body]));
     at = end;
   }
-  if (!changed) return bytes;
-  const result = new Uint8Array(out.reduce((n, p) => n + p.length, 0));
-  let w = 0;
-  for (const piece of out) {
-    result.set(piece, w);
-    w += piece.length;
-  }
-  return result;
+  return changed ? concatBytes(out) : bytes;
 }

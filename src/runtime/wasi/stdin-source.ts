@@ -1,3 +1,5 @@
+import { concatBytes } from '../../util/bytes.ts';
+
 /** What a caller can give as stdin, read on demand in pieces of at most `max` bytes. */
 export type StdinSource = Uint8Array | string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 
@@ -35,13 +37,7 @@ export class StdinReader {
       if (p.length === 0) break;
       parts.push(p.slice());
     }
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 
   /** Stop pulling from the source (the run ended). */
