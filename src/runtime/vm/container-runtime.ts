@@ -36,6 +36,8 @@ export interface VmRuntimeOptions {
   p9?: P9ServerOptions;
   /** The 9P mount's msize (the agent's default is 128 KiB). */
   msize?: number;
+  /** The 9P mount's cache mode (Linux v9fs: none, loose, mmap ...); default none. */
+  cache?: string;
   /** crun's cgroup for container `id` is `${cgroupParent}/${id}`. Default "/skiff". */
   cgroupParent?: string;
 }
@@ -94,7 +96,10 @@ export class VmRuntime implements ContainerRuntime {
       m.onCrash(() => this.forgetMachine(m));
       this.server.addExport(INIT_EXPORT, initExport(), { readOnly: true });
       // The export directory is mounted once; containers name their exports under it.
-      await m.agent.mount({ export: INIT_EXPORT, target: '/run/skiff/init', ...(this.options.msize ? { msize: this.options.msize } : {}) });
+      await m.agent.mount({
+        export: INIT_EXPORT, target: '/run/skiff/init',
+        ...(this.options.msize ? { msize: this.options.msize } : {}), ...(this.options.cache ? { cache: this.options.cache } : {}),
+      });
       return m;
     })();
     p.catch(() => {
