@@ -1,12 +1,13 @@
 // Shared helpers for the bundled-image tests. They use only real peers (tar,
 // skopeo, umoci, python3's tarfile, node:wasi), never skiff's own code: these
 // tests vouch for the archives our loader is tested against.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from '../helpers/exec.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST = join(REPO, 'vm-images', 'images', 'dist');
@@ -33,10 +34,6 @@ export function entry(name: string): ManifestEntry {
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-export function run(cmd: string, args: string[], opts: { cwd?: string; input?: string } = {}): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
 }
 
 const scratch: string[] = [];

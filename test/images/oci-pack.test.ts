@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EPOCH, REPO, blobPath, cleanup, extractArchive, listTar, readJson, run, tempDir } from './helpers.ts';
+import { run } from '../helpers/exec.ts';
+import { EPOCH, REPO, blobPath, cleanup, extractArchive, listTar, readJson, tempDir } from './helpers.ts';
 
 const PACK = join(REPO, 'vm-images', 'images', 'oci_pack.py');
 afterAll(cleanup);

@@ -4,7 +4,8 @@
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIST, cleanup, entry, readManifest, run, umociUnpack } from './helpers.ts';
+import { run } from '../helpers/exec.ts';
+import { DIST, cleanup, entry, readManifest, umociUnpack } from './helpers.ts';
 
 afterAll(cleanup);
 

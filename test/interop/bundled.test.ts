@@ -12,7 +12,8 @@ import { bundledFromDir, defaultBundledDir, readBundledManifest } from '../../sr
 import { Engine } from '../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import { drain } from '../engine/fixtures/images.ts';
-import { diskTree, initLayerExtras, run, tarTree } from './peers.ts';
+import { run } from '../helpers/exec.ts';
+import { diskTree, initLayerExtras, tarTree } from './peers.ts';
 
 const dist = defaultBundledDir();
 const rows = await readBundledManifest(dist);

@@ -1,17 +1,7 @@
-/** Helpers for round trips with real peers (umoci, skopeo): run them, walk their output trees. */
-import { execFileSync } from 'node:child_process';
+/** Helpers for round trips with real peers (umoci, skopeo): walk their output trees. */
 import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTar } from '../../src/archive/index.ts';
-
-export function run(cmd: string, args: string[], cwd?: string): string {
-  try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr || e.message}`);
-  }
-}
 
 export interface TreeNode {
   type: 'file' | 'directory' | 'symlink' | 'other';

@@ -13,7 +13,8 @@ import { Engine } from '../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import type { Digest } from '../../src/oci/digest.ts';
 import { drain } from '../engine/fixtures/images.ts';
-import { diskTree, initLayerExtras, run, tarTree } from './peers.ts';
+import { run } from '../helpers/exec.ts';
+import { diskTree, initLayerExtras, tarTree } from './peers.ts';
 
 let dir: string;
 let layout: string;
