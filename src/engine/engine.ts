@@ -300,11 +300,14 @@ export class Engine {
   }
 
   async removeContainer(options: { id: string; force?: boolean }): Promise<ContainerRecord> {
-    const cur = await findContainer(this.ctx.state, options.id);
-    if (this.lifecycle.isRunning(cur.id)) {
+    const cur = await this.inspectContainer({ id: options.id });
+    if (this.lifecycle.isRunning(cur.id) || (cur.state === 'running' && options.force)) {
       if (!options.force) throw new SkiffError('CONFLICT', `cannot remove container "${cur.name}": container is running: stop the container before removing or force remove`);
       await this.lifecycle.kill(cur.id).catch(() => {});
-      await this.lifecycle.wait(cur.id).catch(() => {});
+      // Another process's container: its exit (and saved layer) is waited for, within reason.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.lifecycle.wait(cur.id).catch(() => {}), new Promise((r) => (timer = setTimeout(r, 15_000)))]);
+      clearTimeout(timer);
     }
     const rec = await deleteContainerRecord(this.ctx, cur.id, options.force ?? false);
     this.overlays.delete(rec.id);

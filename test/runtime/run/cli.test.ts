@@ -156,5 +156,11 @@ describe('skiff run (CLI)', () => {
     expect(await skiff(['wait', 'bg2'])).toMatchObject({ code: 0, stdout: '137\n' });
     expect((await skiff(['diff', 'bg2'])).stdout).toContain('A /written');
     expect((await skiff(['rm', 'bg2'])).code).toBe(0);
-  }, 240_000);
+
+    // rm -f of a container another process runs: killed there first, then removed.
+    expect((await skiff(['run', '-d', '--name', 'bg3', 'skiff/busybox', 'sleep', '1000'])).code).toBe(0);
+    expect((await skiff(['rm', 'bg3'])).code).toBe(1);
+    expect(await skiff(['rm', '-f', 'bg3'])).toMatchObject({ code: 0, stdout: 'bg3\n' });
+    expect((await skiff(['ps', '-a', '--format', '{{.Names}}'])).stdout).not.toContain('bg3');
+  }, 300_000);
 });
