@@ -8,6 +8,7 @@
  * servers (crossOriginIsolated: SharedArrayBuffer for the WASI worker); without them everything
  * still works (see docs/browser.md).
  */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +45,26 @@ function copyStatic(): string[] {
     copied.push(dst);
   }
   return copied;
+}
+
+/**
+ * The VM snapshot the first visit restores instead of cold-booting (src/web/build/shipped-snapshot.ts:
+ * Node's cached state for these artifacts, or one boot of the guest here). In a child process: it
+ * runs the TypeScript sources through tsx. SKIFF_SHIP_SNAPSHOT=0 leaves it out (the site then
+ * cold-boots on a first visit); a failure is reported and leaves it out too.
+ */
+function shipSnapshot(): void {
+  if (process.env['SKIFF_SHIP_SNAPSHOT'] === '0') return;
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'src/web/build/shipped-snapshot.ts'), outDir], {
+      cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000,
+    });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { key: string; bytes: number; how: string; ms: number };
+    if (process.env['SKIFF_BUILD_VERBOSE']) console.log(`shipped VM snapshot ${r.key}: ${r.bytes} bytes (${r.how}, ${r.ms} ms)`);
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    console.warn(`skiff: no VM snapshot shipped with the site (first visits boot cold): ${(e.stderr || e.message).trim().split('\n').slice(-3).join(' / ')}`);
+  }
 }
 
 function listFiles(dir: string): string[] {
@@ -110,6 +131,7 @@ function finishSite(): Plugin {
         delete process.env['SKIFF_LIB_PASS'];
       }
       copyStatic();
+      shipSnapshot();
       const files = listFiles(outDir).filter((f) => f !== 'sw.js' && f !== 'precache.json' && !f.endsWith('.map'));
       writeFileSync(join(outDir, 'precache.json'), JSON.stringify({ version: Date.now().toString(36), files }, null, 1));
     },

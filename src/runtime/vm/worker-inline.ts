@@ -10,6 +10,7 @@
  */
 import type { VmWorkerHandle } from './worker-handle.ts';
 import { serveVmWorker } from './worker-main.ts';
+import { yieldInThread } from './yield-web.ts';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.ts';
 
 export interface InlineVmOptions {
@@ -17,7 +18,18 @@ export interface InlineVmOptions {
   wasmPath?: string;
   /** v86.wasm compiled once per thread (the browser passes compileStreaming). */
   wasmModule?: () => Promise<WebAssembly.Module>;
+  /**
+   * Browser: yield between slices in this thread (yield-web.ts) instead of through v86's helper
+   * worker. Off by default: in chromium on 2 loaded cores it measured no better (restore to agent
+   * ready 487-596 vs 451-761 ms; cold boot no faster), so the helper worker stays.
+   */
+  yieldInThread?: boolean;
+  /** Told whether the in-thread yield was installed (false: v86's own is in use). */
+  onYield?: (inThread: boolean) => void;
 }
+
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
+  && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined';
 
 // Imported through a variable so browser bundles leave node:module out.
 const nodeOnly = (name: string) => import(/* @vite-ignore */ name);
@@ -47,6 +59,7 @@ export async function spawnInlineVmWorker(o: InlineVmOptions = {}): Promise<VmWo
       });
     },
     onMessage: (cb) => void toWorker.push(cb),
+    ...(o.yieldInThread && !isNode ? { onEmulator: (emu: unknown) => o.onYield?.(yieldInThread(emu)) } : {}),
   });
   return {
     wasmPath,

@@ -71,7 +71,10 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
         serial = '';
       } else if (byte !== 13 && serial.length < 4096) serial += String.fromCharCode(byte);
     });
-    emu.add_listener('emulator-ready', () => plainAgentPort(emu));
+    emu.add_listener('emulator-ready', () => {
+      plainAgentPort(emu);
+      ep.onEmulator?.(emu);
+    });
     // 'emulator-loaded' is the end of v86's construction (after 'emulator-ready'). Console input
     // must wait for it, and on a restore for the state too, or it lands in a blank machine.
     emu.add_listener('emulator-loaded' as 'emulator-ready', () => {

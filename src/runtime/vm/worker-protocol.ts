@@ -38,4 +38,6 @@ export type WorkerToHost =
 export interface WorkerEndpoint {
   post(msg: WorkerToHost, transfer?: Transferable[]): void;
   onMessage(cb: (msg: HostToWorker) => void): void;
+  /** Called with each emulator once v86 built it (its `emulator-ready`): to tune how it yields. */
+  onEmulator?(emulator: unknown): void;
 }

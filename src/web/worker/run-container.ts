@@ -7,7 +7,7 @@ import { SkiffError } from '../../errors.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { RuntimeProcess } from '../../runtime/types.ts';
 import type { OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
-import type { BrowserRuntimes } from './runtimes.ts';
+import { p9Stats, type BrowserRuntimes } from './runtimes.ts';
 import { mark, timed } from './timeline.ts';
 
 export type Running = Pick<RuntimeProcess, 'resize'>;
@@ -43,8 +43,13 @@ export async function startContainer(engine: Engine, runtimes: BrowserRuntimes, 
     runtimes.warmVm().catch(() => {});
   }
   let proc: RuntimeProcess;
+  const p9Before = { ...p9Stats };
   let firstOut = true;
-  const first = () => { if (firstOut) { firstOut = false; mark('run.first-output'); } };
+  const first = () => {
+    if (!firstOut) return;
+    firstOut = false;
+    mark('run.first-output', { p9Requests: p9Stats.requests - p9Before.requests, p9Ms: Math.round(p9Stats.ms - p9Before.ms) });
+  };
   try {
     proc = await timed('run.start', engine.startContainer({
       id: rec.id, io: { onStdout: (d) => { first(); sink.stdout(d); }, onStderr: (d) => { first(); sink.stderr(d); } },
