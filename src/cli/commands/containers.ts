@@ -9,6 +9,7 @@ import { collectOpt, out, writeFileAtomic, type CliIO } from '../io.ts';
 import { ReportedError } from './images.ts';
 import { parseChanges } from '../changes.ts';
 import { logLines } from '../log-lines.ts';
+import { createFromFlags, ExitStatusError, withRunFlags } from './run.ts';
 
 function status(c: ContainerRecord, now = Date.now()): string {
   switch (c.state) {
@@ -53,31 +54,16 @@ function command(c: ContainerRecord): string {
 }
 
 export function registerContainerCommands(program: Command, container: Command, io: CliIO): void {
-  const addCreate = (c: Command): Command => c
+  const addCreate = (c: Command): Command => withRunFlags(c
     .description('Create a new container (without starting it)')
-    .argument('<image>').argument('[command...]')
-    .option('--name <name>', 'Assign a name to the container')
-    .option('-e, --env <KEY=value>', 'Set environment variables', collectOpt)
-    .option('-w, --workdir <dir>', 'Working directory inside the container')
-    .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
-    .option('--entrypoint <cmd>', 'Overwrite the default ENTRYPOINT of the image')
-    .option('-t, --tty', 'Allocate a pseudo-TTY')
-    .option('-i, --interactive', 'Keep STDIN open even if not attached')
-    .option('-l, --label <key=value>', 'Set meta data on a container', collectOpt)
-    .option('--hostname <name>', 'Container host name')
-    .passThroughOptions()
+    .argument('<image>').argument('[command...]'))
     .action(async (image: string, cmd: string[], o) => {
-      const labels: Record<string, string> = {};
-      for (const l of (o.label as string[] | undefined) ?? []) {
-        const i = l.indexOf('=');
-        labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+      let rec;
+      try {
+        rec = await createFromFlags(await io.engine(), image, cmd, o);
+      } catch (err) {
+        throw new ExitStatusError(125, (err as Error).message);
       }
-      const rec = await (await io.engine()).createContainer({
-        image, ...(cmd.length ? { cmd } : {}),
-        ...(o.name ? { name: o.name } : {}), ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}),
-        ...(o.user ? { user: o.user } : {}), ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint === '' ? [] : [o.entrypoint] } : {}),
-        tty: o.tty ?? false, openStdin: o.interactive ?? false, labels, ...(o.hostname ? { hostname: o.hostname } : {}),
-      });
       out(io, rec.id);
     });
   addCreate(program.command('create'));

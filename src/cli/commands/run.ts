@@ -129,16 +129,9 @@ async function startDetached(engine: Engine, id: string): Promise<void> {
   }
 }
 
-export function registerRunCommands(program: Command, container: Command, io: CliIO): void {
-  const both = (name: string, add: (c: Command) => Command) => {
-    add(program.command(name));
-    add(container.command(name));
-  };
-
-  both('run', (c) => c
-    .description('Create and run a new container from an image')
-    .argument('<image>').argument('[command...]')
-    .option('-d, --detach', 'Run container in background and print container ID')
+/** Docker's `run`/`create` flags (parsed by runtime/spec parseRunFlags). */
+export function withRunFlags(c: Command): Command {
+  return c
     .option('--rm', 'Automatically remove the container when it exits')
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-t, --tty', 'Allocate a pseudo-TTY')
@@ -164,34 +157,42 @@ export function registerRunCommands(program: Command, container: Command, io: Cl
     .option('--cap-drop <cap>', 'Drop Linux capabilities', collectOpt)
     .option('--group-add <group>', 'Add additional groups to join', collectOpt)
     .option('--security-opt <opt>', 'Security Options', collectOpt)
-    .passThroughOptions()
+    .passThroughOptions();
+}
+
+/** A container from `run`/`create` flags (env files read here, on the host). */
+export async function createFromFlags(engine: Engine, image: string, cmd: string[], o: Record<string, unknown>) {
+  const flags: RunFlags = {
+    ...(o as RunFlags), cmd,
+    envFile: ((o['envFile'] as string[] | undefined) ?? []).map((name) => {
+      try {
+        return { name, text: new Uint8Array(readFileSync(name)) };
+      } catch (err) {
+        throw new SkiffError('INVALID_ARGUMENT', `open ${name}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+      }
+    }),
+  };
+  const run = parseRunFlags(flags, { hostEnv: process.env });
+  return engine.createContainer({ image, run, tty: run.tty ?? false, openStdin: run.interactive ?? false });
+}
+
+export function registerRunCommands(program: Command, container: Command, io: CliIO): void {
+  const both = (name: string, add: (c: Command) => Command) => {
+    add(program.command(name));
+    add(container.command(name));
+  };
+
+  both('run', (c) => withRunFlags(c
+    .description('Create and run a new container from an image')
+    .argument('<image>').argument('[command...]')
+    .option('-d, --detach', 'Run container in background and print container ID'))
     .action(async (image: string, cmd: string[], o) => {
-      let flags: RunFlags;
       let engine: Engine;
       let id: string;
       try {
-        flags = {
-          ...o, cmd, volume: o.volume, label: o.label,
-          envFile: ((o.envFile as string[] | undefined) ?? []).map((name) => {
-            try {
-              return { name, text: new Uint8Array(readFileSync(name)) };
-            } catch (err) {
-              throw new SkiffError('INVALID_ARGUMENT', `open ${name}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
-            }
-          }),
-        };
         if (o.tty && o.interactive && !(io.stdin as Stdin).isTTY) throw new SkiffError('INVALID_ARGUMENT', 'the input device is not a TTY');
-        if (o.detach && o.rm) { /* allowed: the holder removes it at exit */ }
-        const run = parseRunFlags(flags, { hostEnv: process.env });
         engine = await io.engine();
-        const rec = await engine.createContainer({
-          image, run,
-          ...(run.cmd ? { cmd: run.cmd } : {}), ...(run.entrypoint ? { entrypoint: run.entrypoint } : {}),
-          ...(run.env ? { env: run.env } : {}), ...(run.workdir ? { workdir: run.workdir } : {}), ...(run.user ? { user: run.user } : {}),
-          ...(run.name ? { name: run.name } : {}), ...(run.hostname ? { hostname: run.hostname } : {}), ...(run.labels ? { labels: run.labels } : {}),
-          tty: run.tty ?? false, openStdin: run.interactive ?? false,
-        });
-        id = rec.id;
+        id = (await createFromFlags(engine, image, cmd, o)).id;
       } catch (err) {
         throw fail(125, err);
       }
