@@ -24,9 +24,10 @@ export function httpSnapshots(baseUrl: string | URL, fetchFn: typeof fetch = (..
   const base = new URL(String(baseUrl).endsWith('/') ? String(baseUrl) : `${String(baseUrl)}/`, globalThis.location?.href);
   return {
     async get(key) {
+      const url = new URL(shippedSnapshotFile(key), base);
       let res: Response;
       try {
-        res = await fetchFn(new URL(shippedSnapshotFile(key), base));
+        res = await fetchFn(url);
       } catch {
         return null; // offline before the first visit finished: boot cold
       }

@@ -7,6 +7,8 @@ import type { Engine } from '../../engine/engine.ts';
 import { SkiffError } from '../../errors.ts';
 import type { Capabilities, EngineApi, InitInfo, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 import { toSkiffError } from '../rpc/errors.ts';
+import { normalizeReference } from '../../oci/reference.ts';
+import type { HttpBundled } from './bundled-http.ts';
 import { openBrowserEngine } from './open-engine.ts';
 import { pumpStdin, runContainer, startContainer, type Running } from './run-container.ts';
 import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
@@ -24,6 +26,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   let opened: Promise<Engine> | undefined;
   // Set by init; repeated inits (several components, one worker) share one seeding pass.
   let seeder: ((onProgress?: Parameters<EngineApi['init']>[1]) => Promise<string[]>) | undefined;
+  let bundled: HttpBundled | undefined;
   let seeding: Promise<string[]> | undefined;
   const running = new Map<string, Running>();
   let runtimes: BrowserRuntimes | undefined;
@@ -49,6 +52,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       runtimes ??= browserRuntimes({ assetBase: init.assetBase, dbPrefix: init.dbPrefix ?? 'skiff', ...(init.vmThread ? { vmThread: init.vmThread } : {}) });
       const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, runtimes, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
         seeder = x.seed;
+        bundled = x.bundled;
         return x.engine;
       }));
       b.catch(() => { opened = undefined; });
@@ -140,8 +144,12 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     waitContainer: (o) => call(async (e) => (await e.waitContainer(o)).exitCode),
     prepare: (o) => call(async (e) => {
       mark('prepare');
+      // A bundled Linux image says so in the site's manifest: the VM restores while the image
+      // is fetched and loaded, not after.
+      const early = bundled ? await bundledIsLinux(bundled, o.image).catch(() => false) : false;
+      if (early) void runtimes!.warmVm().catch(() => {});
       const image = await timed('prepare.image', e.resolveImage({ ref: o.image }));
-      if (image.platform.startsWith('linux/')) void runtimes!.warmVm().catch(() => {});
+      if (!early && image.platform.startsWith('linux/')) void runtimes!.warmVm().catch(() => {});
     }),
     timeline: async () => timeline(),
     async resize(o) {
@@ -154,4 +162,10 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       return true;
     }),
   };
+}
+
+async function bundledIsLinux(bundled: HttpBundled, ref: string): Promise<boolean> {
+  const want = normalizeReference(ref);
+  const row = (await bundled.entries()).find((r) => normalizeReference(r.name) === want);
+  return (row?.platform as { os?: string } | undefined)?.os === 'linux';
 }

@@ -38,7 +38,7 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
       const m = await (await self.vm() as VmRuntime).machine();
       if (!reported) {
         reported = true;
-        mark('vm.ready', { restored: m.boot.restored, readyMs: Math.round(m.boot.readyMs), ...roundAll(m.boot.phases ?? {}) });
+        mark('vm.ready', { restored: m.boot.restored, snapshotKey: m.boot.snapshotKey, readyMs: Math.round(m.boot.readyMs), ...roundAll(m.boot.phases ?? {}) });
       }
     },
     wasi: () => (wasi ??= (async () => {
@@ -55,6 +55,8 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
         import('../../runtime/vm/snapshot-http.ts'),
       ]);
       const wasmUrl = new URL('vm-images/v86.wasm', o.assetBase).href;
+      // Compiling v86.wasm needs nothing else: start it now, not after the snapshot is read.
+      void compiledV86(wasmUrl).catch(() => {});
       const vmDir = new URL('vm-images/dist/', o.assetBase);
       const thread = o.vmThread ?? 'inline';
       vmRuntime = new VmRuntime({
