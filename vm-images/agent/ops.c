@@ -179,6 +179,12 @@ static void op_crun(uint32_t req, const struct jdoc *d, const char *op) {
     argv[n++] = "--detach";
     argv[n++] = "--process";
     argv[n++] = procfile;
+  } else if (!strcmp(op, "run")) {
+    /* One crun process for create + start: crun exits once the container runs (or has run). */
+    argv[n++] = "run";
+    argv[n++] = "--detach";
+    argv[n++] = "--bundle";
+    argv[n++] = bundle;
   } else {
     argv[n++] = "create";
     argv[n++] = "--bundle";
@@ -191,7 +197,7 @@ static void op_crun(uint32_t req, const struct jdoc *d, const char *op) {
   struct helper *h = helper_start(argv, exec ? H_EXEC : H_CREATE, req, p, c[0], c[1], c[2]);
   for (int i = 0; i < 3; i++) if (c[i] >= 0) close(c[i]);
   if (!h) { respond_err(req, errno, "%s %s: fork: %s", op, id, strerror(errno)); proc_free(p); goto out; }
-  h->then_start = !strcmp(op, "run");
+  h->then_start = 0; /* "run" is `crun run --detach` above */
   snprintf(h->id, sizeof h->id, "%s", id);
   snprintf(h->pidfile, sizeof h->pidfile, "%s", pidfile);
   snprintf(h->logfile, sizeof h->logfile, "%s", logfile);
