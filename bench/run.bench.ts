@@ -76,7 +76,7 @@ export async function run(): Promise<Record<string, Metric>> {
       return {
         'run.warm_ms': {
           value: r(median(warm)), unit: 'ms',
-          note: `Engine.runContainer busybox true --rm, VM up and warm, median of ${RUNS} (${warm.map(r).join(', ')}; the 3 runs before: ${first.map(r).join(', ')}); ${warmNote}. Bound by guest CPU on one emulated core: one `crun run --detach` (create ~150 ms: namespaces, ~20 mounts, cgroup, seccomp; start ~70 ms), the process ~35 ms (measured at load 3); crun delete runs after, in the background. Under load, and until v86 has compiled crun's code, 2-10x that`,
+          note: `Engine.runContainer busybox true --rm, VM up and warm, median of ${RUNS} (${warm.map(r).join(', ')}; the 3 runs before: ${first.map(r).join(', ')}); ${warmNote}. Bound by guest CPU on one emulated core: one crun run --detach (create ~150 ms: namespaces, ~20 mounts, cgroup, seccomp; start ~70 ms), the process ~35 ms (measured at load 3); crun delete runs after, in the background. Under load, and until v86 has compiled crun's code, 2-10x that`,
         },
         'run.cold_ms': {
           value: r(median(cold)), unit: 'ms',
