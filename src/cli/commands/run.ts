@@ -74,8 +74,17 @@ function wireTerminal(io: CliIO, target: {
   }
   // Ctrl-C on a raw TTY is a byte for the container; without a TTY it is SIGINT, passed on.
   // SIGUSR2 may carry a request from another skiff process (kill/stop): see takeContainerControl.
+  // A PID 1 without handlers ignores SIGINT/SIGTERM: the third one kills it (Docker's CLI does so).
+  let interrupts = 0;
   for (const sig of o.tty ? PROXIED : ['SIGINT' as const, ...PROXIED]) {
-    const h = () => void (sig === 'SIGUSR2' && target.control ? target.control() : target.kill(sig)).catch(() => {});
+    const h = () => {
+      if ((sig === 'SIGINT' || sig === 'SIGTERM') && ++interrupts >= 3) {
+        (io.stderr as NodeJS.WritableStream).write('skiff: got 3 interrupts, killing the container\n');
+        void target.kill('SIGKILL').catch(() => {});
+        return;
+      }
+      void (sig === 'SIGUSR2' && target.control ? target.control() : target.kill(sig)).catch(() => {});
+    };
     process.on(sig, h);
     undo.push(() => process.off(sig, h));
   }
