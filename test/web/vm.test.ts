@@ -1,6 +1,6 @@
 /**
- * Linux containers in the browser: the built site in chromium boots our guest in v86 (in a worker
- * started by the engine worker), runs skiff/busybox through crun over the 9P-served overlay, an
+ * Linux containers in the browser: the built site in chromium starts our guest in v86 (inside the
+ * engine worker, beside the 9P server; restored from the snapshot the build shipped), runs skiff/busybox through crun over the 9P-served overlay, an
  * interactive shell typed through xterm.js, and a volume whose data survives a reload (the VM
  * then restores from its IndexedDB snapshot).
  */
@@ -48,12 +48,12 @@ afterAll(async () => {
 });
 
 describe('linux/386 containers in chromium', () => {
-  it('run --rm skiff/busybox echo hello (first run boots the VM)', { timeout: 180_000 }, async () => {
+  it('run --rm skiff/busybox echo hello (first run starts the VM)', { timeout: 180_000 }, async () => {
     const t0 = Date.now();
     const r = await sh(page, 'run --rm skiff/busybox echo hello');
     expect(r.out).toMatch(/^ ?run --rm skiff\/busybox echo hello\nhello\n/);
     expect(r.status).toBe(0);
-    console.log(`first busybox run (cold boot): ${Date.now() - t0} ms`);
+    console.log(`first busybox run (VM from the shipped snapshot): ${Date.now() - t0} ms`);
     expect(errors).toEqual([]);
   });
 
