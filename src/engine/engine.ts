@@ -360,6 +360,11 @@ export class Engine {
     return this.lifecycle.start(id, o);
   }
 
+  /** Whether this engine runs the container (its VM or worker is in this process/page). */
+  isContainerLive(options: { id: string }): boolean {
+    return this.lifecycle.isRunning(options.id);
+  }
+
   /** In the process running the container, on SIGUSR2: deliver what another process asked (see Lifecycle). */
   takeContainerControl(options: { id: string }): Promise<void> {
     return this.lifecycle.takeControl(options.id);

@@ -246,7 +246,7 @@ export class Lifecycle {
       clearInterval(logs.timer);
       const exit = { oomKilled: status.oomKilled, ...(status.signal ? { signal: status.signal } : {}), ...(status.error ? { error: status.error } : {}) };
       await this.saveLogs(rec.id, logs, (cur) => {
-        const { owner: _o, pid: _p, ...runtimeData } = cur.runtimeData ?? {};
+        const { owner: _o, pid: _p, execSocket: _x, ...runtimeData } = cur.runtimeData ?? {};
         return { state: 'exited', exitCode: status.exitCode, finishedAt: e.ctx.now().toISOString(), exit, runtimeData };
       });
       // No longer running: removal below must not wait for this very exit.
@@ -289,7 +289,7 @@ export class Lifecycle {
     if ((rec.state !== 'running' && rec.state !== 'paused') || this.running.has(rec.id)) return rec;
     const owner = ownerOf(rec);
     if (ownerAlive(owner) && !(ownedHere(rec) && !this.running.has(rec.id))) return rec;
-    const { owner: _o, pid: _p, ...runtimeData } = rec.runtimeData ?? {};
+    const { owner: _o, pid: _p, execSocket: _x, ...runtimeData } = rec.runtimeData ?? {};
     const error = `the skiff process that ran it${owner?.pid ? ` (pid ${owner.pid})` : ''} ended while it was running`;
     return this.engine.updateContainer({
       id: rec.id,

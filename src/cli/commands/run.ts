@@ -16,6 +16,7 @@ import { startFailureExitCode } from '../../engine/owner.ts';
 import { parseRunFlags, type RunFlags } from '../../runtime/spec/options.ts';
 import type { ProcessIO } from '../../runtime/types.ts';
 import { collectOpt, out, type CliIO } from '../io.ts';
+import { remoteExec, serveExec } from '../exec-socket.ts';
 
 /** Thrown to end the command with this exit status (main.ts returns it). */
 export class ExitStatusError extends Error {
@@ -106,6 +107,8 @@ async function runAttached(io: CliIO, engine: Engine, id: string, o: { tty: bool
     throw await startFailure(err);
   }
   const p = proc;
+  // `skiff exec` from other terminals reaches this process's engine through a socket.
+  const stopServing = await serveExec(engine, id).catch(() => () => {});
   const unwire = wireTerminal(io, {
     writeStdin: (c) => p.writeStdin(c), closeStdin: () => p.closeStdin(), resize: (s) => p.resize(s), kill: (sig) => p.kill(sig),
     control: () => engine.takeContainerControl({ id }),
@@ -116,6 +119,7 @@ async function runAttached(io: CliIO, engine: Engine, id: string, o: { tty: bool
     return exit.exitCode;
   } finally {
     unwire();
+    stopServing();
   }
 }
 
@@ -226,7 +230,12 @@ export function registerRunCommands(program: Command, container: Command, io: Cl
       } catch {
         return; // the record holds the error
       }
-      await engine.waitContainer({ id });
+      const stopServing = await serveExec(engine, id).catch(() => () => {});
+      try {
+        await engine.waitContainer({ id });
+      } finally {
+        stopServing();
+      }
     });
 
   both('start', (c) => c
@@ -269,13 +278,18 @@ export function registerRunCommands(program: Command, container: Command, io: Cl
     .action(async (id: string, cmd: string[], o) => {
       const engine = await io.engine();
       const size = o.tty ? consoleSize(io) : undefined;
-      let p;
+      let p: { writeStdin(c: Uint8Array): void; closeStdin(): void; resize(s: { cols: number; rows: number }): Promise<void>; kill(sig: string): Promise<void>; wait(): Promise<{ exitCode: number }> };
+      const req = {
+        cmd, tty: Boolean(o.tty), openStdin: Boolean(o.interactive),
+        ...(o.env ? { env: o.env as string[] } : {}), ...(o.workdir ? { workdir: o.workdir as string } : {}), ...(o.user ? { user: o.user as string } : {}),
+        ...(size ? { consoleSize: size } : {}),
+      };
       try {
-        p = await engine.execContainer({
-          id, cmd, tty: Boolean(o.tty), openStdin: Boolean(o.interactive), io: outputTo(io),
-          ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
-          ...(size ? { consoleSize: size } : {}),
-        });
+        const rec = await engine.inspectContainer({ id });
+        const socket = rec.runtimeData?.['execSocket'];
+        p = !engine.isContainerLive({ id: rec.id }) && rec.state === 'running' && typeof socket === 'string'
+          ? await remoteExec(socket, req, outputTo(io))
+          : await engine.execContainer({ id, ...req, io: outputTo(io) });
       } catch (err) {
         if (isSkiffError(err) && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND' || err.code === 'INVALID_ARGUMENT' || err.code === 'UNSUPPORTED')) throw fail(1, err);
         throw await startFailure(err);

@@ -139,7 +139,12 @@ describe('skiff run (CLI)', () => {
       if (!logs.includes('started')) await new Promise((r) => setTimeout(r, 500));
     }
     expect(logs).toBe('started\n');
-    expect((await skiff(['exec', 'bg', 'true'])).stderr).toContain('runs in another skiff process');
+    // exec from another process goes through the holder's socket: output, stdin, exit code.
+    expect(await skiff(['exec', 'bg', 'sh', '-c', 'echo in-$(hostname); exit 6'])).toMatchObject({ code: 6, stdout: `in-${d.stdout.slice(0, 12)}\n` });
+    expect(await skiff(['exec', '-i', 'bg', 'cat'], 'piped\n')).toMatchObject({ code: 0, stdout: 'piped\n' });
+    const tty = await onPty(['exec', '-it', 'bg', 'sh'], ['WAIT:# ', 'stty size\r', 'WAIT:101', 'exit 2\r']);
+    expect(tty.out).toContain('33 101');
+    expect(tty.code).toBe(2);
     const stop = await skiff(['stop', 'bg']);
     expect(stop).toMatchObject({ code: 0, stdout: 'bg\n' });
     expect(await skiff(['wait', 'bg'])).toMatchObject({ code: 0, stdout: '9\n' });
