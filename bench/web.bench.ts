@@ -3,10 +3,11 @@
  * site (`vite build` + `vite preview`, COOP/COEP on). A page with one
  * `<skiff-run image=IMAGE cmd=... autorun>` (the library build, one script tag); time from
  * navigation start to the component's first output, median of 3:
- * - web.first_output_cold_ms: a fresh browser profile (no IndexedDB: the bundled images are
- *   fetched and loaded, no VM snapshot);
- * - web.first_output_snapshot_ms: the same profile reloaded (images and, once the VM run path
- *   exists, the VM snapshot are in IndexedDB);
+ * - web.first_output_cold_ms: a fresh browser profile (no IndexedDB: the bundled image is
+ *   fetched and loaded, the VM restores from the snapshot the build shipped with the site);
+ * - web.first_output_snapshot_ms: the same profile reloaded (image and VM snapshot in IndexedDB);
+ * - web.first_output_no_snapshot_ms: a fresh profile on a site without a shipped snapshot (404):
+ *   the VM boots cold (and saves its state) before the container starts;
  * - web.heap_mb: the page's memory after a run, workers included
  *   (performance.measureUserAgentSpecificMemory; JS heap of the page as the fallback).
  * The issue's metrics are for skiff/busybox (the VM); where linux/386 cannot run they are measured
@@ -47,13 +48,24 @@ export async function run(): Promise<Record<string, Metric>> {
     const cmd = image === 'skiff/busybox' ? 'echo hello' : 'hello';
     const html = `<!doctype html><title>bench</title><script type="module" src="./skiff-run.js"></script>
       <skiff-run id="b" image="${image}" cmd="${cmd}" autorun></skiff-run>`;
+    /** Where the time went, from the engine worker's timeline (ms since navigation). */
+    const phases: string[] = [];
     const firstOutput = async (page: import('playwright-core').Page): Promise<number> => {
       await page.goto(`${site.url}bench.html`);
       const h = await page.waitForFunction(() => {
         const el = document.querySelector('#b') as unknown as { output?: string } | null;
         return el?.output ? performance.now() : 0;
       }, null, { polling: 'raf', timeout: 120_000 });
-      return (await h.jsonValue()) as number;
+      const first = (await h.jsonValue()) as number;
+      if (image === 'skiff/busybox') {
+        const t = await page.evaluate(`(async () => {
+          const marks = await globalThis[Symbol.for('skiff.engineClient')].api.timeline();
+          const at = (n) => Math.round((marks.find((m) => m.name === n)?.at ?? NaN) - performance.timeOrigin);
+          return 'init ' + at('init') + ', vm ready ' + at('vm.ready') + ' (' + (marks.find((m) => m.name === 'vm.snapshot-from')?.detail?.from ?? '?') + '), started ' + at('run.start');
+        })()`) as string;
+        phases.push(`${Math.round(first)}: ${t}`);
+      }
+      return first;
     };
     const cold: number[] = [];
     const warm: number[] = [];
@@ -77,12 +89,25 @@ export async function run(): Promise<Record<string, Metric>> {
       }
       await ctx.close();
     }
+    const noSnap: number[] = [];
+    if (image === 'skiff/busybox') {
+      for (let i = 0; i < 3; i++) {
+        const ctx = await browser.newContext();
+        await ctx.route(`${site.url}bench.html`, (r) => r.fulfill({ contentType: 'text/html', headers: HEADERS, body: html }));
+        await ctx.route(/\/vm-images\/snapshots\//, (r) => r.fulfill({ status: 404, body: 'no shipped snapshot' }));
+        noSnap.push(await firstOutput(await ctx.newPage()));
+        await ctx.close();
+      }
+    }
+    // Where the time went in each run (engine-worker timeline, ms since navigation).
+    for (const p of phases) process.stderr.write(`  first output ${p}\n`);
     const p9 = image === 'skiff/busybox' ? await measure9p(site.url, browser) : {};
     const load = `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
     const which = `${image === 'skiff/busybox' ? 'skiff/busybox echo hello' : 'skiff/hello-wasm (linux/386 cannot run here)'}; ${load}`;
     return {
-      'web.first_output_cold_ms': { value: Math.round(median(cold)), unit: 'ms', note: `${which}; fresh profile, bundled images fetched+loaded; runs ${cold.map(Math.round).join('/')}` },
+      'web.first_output_cold_ms': { value: Math.round(median(cold)), unit: 'ms', note: `${which}; fresh profile, bundled image fetched+loaded, VM restored from the site's shipped snapshot; runs ${cold.map(Math.round).join('/')}` },
       'web.first_output_snapshot_ms': { value: Math.round(median(warm)), unit: 'ms', note: `${which}; reload, store in IndexedDB${image === 'skiff/busybox' ? ', VM snapshot' : ''}; runs ${warm.map(Math.round).join('/')}` },
+      ...(noSnap.length ? { 'web.first_output_no_snapshot_ms': { value: Math.round(median(noSnap)), unit: 'ms', note: `${which}; fresh profile, site without a shipped snapshot: cold boot + state save; runs ${noSnap.map(Math.round).join('/')}` } } : {}),
       'web.heap_mb': { value: Math.round(heap / 1e5) / 10, unit: 'MB', note: heapHow },
       ...p9,
     };

@@ -65,7 +65,7 @@ describe('the VM snapshot shipped with the site', () => {
       expect(detail(first.marks, 'vm.snapshot-from')).toEqual({ from: 'shipped' });
       expect(detail(first.marks, 'vm.ready')).toMatchObject({ restored: true, snapshotKey: shipped });
       // The shipped state is copied into IndexedDB a little after the restore.
-      await page.waitForTimeout(3000);
+      await page.waitForTimeout(1500);
       const again = await visit(page, `${site.url}visit.html`);
       expect(again.output).toBe('hello\n');
       expect(detail(again.marks, 'vm.snapshot-from')).toEqual({ from: 'local' });

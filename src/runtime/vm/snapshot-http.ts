@@ -41,14 +41,14 @@ export function httpSnapshots(baseUrl: string | URL, fetchFn: typeof fetch = (..
 }
 
 export interface LayeredSnapshotOptions {
-  /** Copy a shipped state into `local` this long after it was read (default 2000 ms); null: never. */
+  /** Copy a shipped state into `local` this long after it was read (default 500 ms: after the restore, which it would slow); null: never. */
   keepAfterMs?: number | null;
   /** Told where each get was answered from (timing, tests). */
   onGet?: (key: string, from: 'local' | 'shipped' | 'none') => void;
 }
 
 export function layeredSnapshots(local: SnapshotStore, shipped: SnapshotStore, o: LayeredSnapshotOptions = {}): SnapshotStore {
-  const keepAfterMs = o.keepAfterMs === undefined ? 2000 : o.keepAfterMs;
+  const keepAfterMs = o.keepAfterMs === undefined ? 500 : o.keepAfterMs;
   const pending = new Map<string, ReturnType<typeof setTimeout>>();
   const cancel = (key: string) => {
     clearTimeout(pending.get(key));
