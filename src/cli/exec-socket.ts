@@ -5,7 +5,7 @@
  * then frames [type u8][length u32 LE][payload] both ways. Node only.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SkiffError } from '../errors.ts';
@@ -60,6 +60,8 @@ export async function serveExec(engine: Engine, id: string): Promise<() => void>
   rmSync(path, { force: true });
   const server: Server = createServer((sock) => void handle(engine, id, sock));
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+  // Whoever can connect can run commands in the container: this user only.
+  chmodSync(path, 0o600);
   const rec = await engine.inspectContainer({ id });
   await engine.updateContainer({ id, patch: { runtimeData: { ...rec.runtimeData, execSocket: path } } });
   return () => {
