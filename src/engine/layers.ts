@@ -3,6 +3,8 @@
  * base layers) shares one immutable tree, and file bytes stay views of the decompressed layers.
  * The cache is bounded by entries and by the uncompressed bytes its layers hold (least recently
  * used first out); a tree a live overlay still uses stays alive through that overlay anyway.
+ * A CNCF Wasm artifact's module layer (a raw module, not a tar) becomes one read-only file,
+ * `/<digest hex>.wasm` (artifactModulePath), so the WASI backend runs it like any rootfs module.
  */
 import { SkiffError } from '../errors.ts';
 import type { ContentStore } from '../content/store.ts';
@@ -10,7 +12,19 @@ import { chainIds, type ChainID } from '../oci/digest.ts';
 import { isWasmLayerType, layerCompression } from '../oci/mediatypes.ts';
 import { applyLayer, type LayerTree } from '../fs/layer.ts';
 import { decompressLayer, parseTar } from './tar-io.ts';
-import type { ImageRecord } from './types.ts';
+import type { ImageRecord, LayerRecord } from './types.ts';
+import type { TarEntry } from '../archive/types.ts';
+
+/** Where an artifact image's module layer appears in its containers' root filesystem. */
+export function artifactModulePath(layer: Pick<LayerRecord, 'digest'>): string {
+  return `/${layer.digest.slice(layer.digest.indexOf(':') + 1)}.wasm`;
+}
+
+/** A raw wasm module layer as the single tar entry of a layer. */
+function moduleEntry(layer: LayerRecord, data: Uint8Array): TarEntry {
+  const header = { name: artifactModulePath(layer).slice(1), type: 'file' as const, mode: 0o555, uid: 0, gid: 0, size: data.byteLength, mtime: 0, linkname: '', devmajor: 0, devminor: 0 };
+  return { header, data };
+}
 
 export interface LayerCacheOptions {
   /** Most chains kept (default 64). */
@@ -39,7 +53,7 @@ export class LayerCache {
 
   /** The image's merged tree; null for an image without layers. */
   async tree(image: ImageRecord): Promise<LayerTree | null> {
-    const tarLayers = image.layers.filter((l) => !isWasmLayerType(l.mediaType));
+    const tarLayers = image.layers;
     if (tarLayers.length === 0) return null;
     const chains = chainIds(tarLayers.map((l) => l.diffId));
     let prev: Promise<LayerTree> | null = null;
@@ -55,6 +69,7 @@ export class LayerCache {
         const tree = (async (): Promise<LayerTree> => {
           const below: LayerTree | null = base ? await base : null;
           const blob = await this.content.get(layer.digest);
+          if (isWasmLayerType(layer.mediaType)) return applyLayer(below, [moduleEntry(layer, blob)]);
           const tar = await decompressLayer(blob, layerCompression(layer.mediaType));
           return applyLayer(below, parseTar(tar));
         })();
