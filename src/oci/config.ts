@@ -41,7 +41,12 @@ export interface ImageConfig {
 
 /** Parse and validate an image config; errors name the field ("image config: field \"rootfs.diff_ids[1]\" ..."). */
 export function parseImageConfig(input: string | Uint8Array | object, doc = 'image config'): ImageConfig {
-  const o = parseJsonObject(input, doc);
+  let o = parseJsonObject(input, doc);
+  // The CNCF Wasm artifact config (application/vnd.wasm.config.v0+json) names its layers in
+  // `layerDigests` and has no rootfs: its layers are uncompressed modules, so diff_id == digest.
+  if (!('rootfs' in o) && Array.isArray(o['layerDigests'])) {
+    o = { ...o, rootfs: { type: 'layers', diff_ids: o['layerDigests'] } };
+  }
   const rootfs = obj(o, 'rootfs', doc);
   const type = str(rootfs, 'type', doc, 'rootfs.type');
   if (type !== 'layers') fail(doc, 'rootfs.type', `must be "layers", got "${type}"`);

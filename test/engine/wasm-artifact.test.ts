@@ -34,9 +34,8 @@ async function helloModule(): Promise<Uint8Array> {
 
 function artifactArchive(module: Uint8Array, tag: string): { data: Uint8Array; layerDigest: string } {
   const layerDigest = sha256Digest(module);
-  const config = te.encode(JSON.stringify({ created: '2026-01-01T00:00:00Z', architecture: 'wasm', os: 'wasip1', layerDigests: [layerDigest],
-    // The loader (src/oci/config.ts) still requires rootfs: the spec's artifact config has only layerDigests.
-    rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
+  const config = te.encode(JSON.stringify({ created: '2026-01-01T00:00:00Z', architecture: 'wasm', os: 'wasip1', layerDigests: [layerDigest] }));
+  // As the CNCF Wasm OCI artifact spec writes it: no rootfs, the layers named by layerDigests.
   const manifest = te.encode(JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.wasm.config.v0+json',
     config: { mediaType: 'application/vnd.wasm.config.v0+json', digest: sha256Digest(config), size: config.byteLength },
