@@ -10,19 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SkiffError } from '../errors.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { ExecOptions } from '../engine/lifecycle.ts';
 import type { ExitStatus, ProcessIO } from '../runtime/types.ts';
 
 const enum F { Stdout = 1, Stderr = 2, Exit = 3, Error = 4, Stdin = 10, StdinEnd = 11, Resize = 12, Signal = 13 }
 
-export interface ExecRequest {
-  cmd: string[];
-  env?: string[];
-  workdir?: string;
-  user?: string;
-  tty?: boolean;
-  openStdin?: boolean;
-  consoleSize?: { cols: number; rows: number };
-}
+/** What an exec asks of the owning process: the engine's exec options without the local io. */
+export type ExecRequest = Omit<ExecOptions, 'io'>;
 
 function frame(type: F, payload: Uint8Array | string = new Uint8Array(0)): Uint8Array {
   const body = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
