@@ -1,4 +1,5 @@
 /** Docker's output conventions: go-units sizes and durations, padded tables. */
+import type { ContainerRecord } from '../engine/types.ts';
 
 /** go-units HumanSize: decimal units, 3 significant digits ("4.26MB", "1.2kB", "0B"). */
 export function humanSize(bytes: number): string {
@@ -89,4 +90,20 @@ export function formatRows(format: string | undefined, rows: Array<Record<string
     return cells.map((c) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + '\n';
   }
   return lines.join('\n') + (lines.length ? '\n' : '');
+}
+
+/** `docker ps`'s STATUS column ("Up 5 minutes", "Exited (0) 2 hours ago"). */
+export function containerStatus(c: ContainerRecord, now = Date.now()): string {
+  switch (c.state) {
+    case 'created': return 'Created';
+    case 'running': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')}`;
+    case 'paused': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')} (Paused)`;
+    case 'exited': return `Exited (${c.exitCode ?? 0}) ${ago(c.finishedAt, now)}`;
+    default: return 'Dead';
+  }
+}
+
+/** `docker ps`'s COMMAND: entrypoint then cmd, space-joined. */
+export function containerCommand(c: ContainerRecord): string {
+  return [...c.process.entrypoint, ...c.process.cmd].join(' ');
 }

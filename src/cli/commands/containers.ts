@@ -4,22 +4,12 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { SkiffError } from '../../errors.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
-import { ago, formatRows, humanSize, renderTemplate, table, truncate } from '../format.ts';
+import { ago, containerCommand as command, containerStatus as status, formatRows, humanSize, renderTemplate, table, truncate } from '../format.ts';
 import { collectOpt, out, writeFileAtomic, type CliIO } from '../io.ts';
 import { ReportedError } from './images.ts';
 import { parseChanges } from '../changes.ts';
 import { logLines } from '../log-lines.ts';
 import { createFromFlags, ExitStatusError, withRunFlags } from './run.ts';
-
-function status(c: ContainerRecord, now = Date.now()): string {
-  switch (c.state) {
-    case 'created': return 'Created';
-    case 'running': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')}`;
-    case 'paused': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')} (Paused)`;
-    case 'exited': return `Exited (${c.exitCode ?? 0}) ${ago(c.finishedAt, now)}`;
-    default: return 'Dead';
-  }
-}
 
 /** A container record shaped like `docker inspect`'s output (our own record under "Skiff"). */
 export function containerView(c: ContainerRecord): Record<string, unknown> {
@@ -47,10 +37,6 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
     },
     Skiff: c,
   };
-}
-
-function command(c: ContainerRecord): string {
-  return [...c.process.entrypoint, ...c.process.cmd].join(' ');
 }
 
 export function registerContainerCommands(program: Command, container: Command, io: CliIO): void {

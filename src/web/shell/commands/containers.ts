@@ -1,19 +1,8 @@
 /** Container commands of the browser shell: ps, create, rm, export, diff. */
-import { ago, table, truncate } from '../../../cli/format.ts';
+import { ago, containerCommand as command, containerStatus as status, table, truncate } from '../../../cli/format.ts';
 import type { CreateContainerOptions } from '../../../engine/containers.ts';
-import type { ContainerRecord } from '../../../engine/types.ts';
 import type { FlagSpec, FlagValues } from '../flags.ts';
 import { list, str, type ShellCommand } from '../context.ts';
-
-function status(c: ContainerRecord, now = Date.now()): string {
-  switch (c.state) {
-    case 'created': return 'Created';
-    case 'running': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')}`;
-    case 'paused': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')} (Paused)`;
-    case 'exited': return `Exited (${c.exitCode ?? 0}) ${ago(c.finishedAt, now)}`;
-    default: return 'Dead';
-  }
-}
 
 /** The flags `create` and `run` share, as Docker names them. */
 export const createFlags: FlagSpec[] = [
@@ -61,7 +50,6 @@ export const containerCommands: ShellCommand[] = [
       const full = f['no-trunc'] === true;
       const id = (s: string): string => (full ? s : s.slice(0, 12));
       if (f['quiet']) { ctx.stdout(rows.map((c) => `${id(c.id)}\n`).join('')); return 0; }
-      const command = (c: ContainerRecord): string => [...c.process.entrypoint, ...c.process.cmd].join(' ');
       ctx.stdout(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows.map((c) => [
         id(c.id), c.imageRef, JSON.stringify(full ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), '', c.name,
       ])));
