@@ -4,7 +4,7 @@
  * platform has them (one writer across tabs and workers), else an in-realm mutex.
  */
 import { createStore, del, get, keys as idbKeys, set, type UseStore } from 'idb-keyval';
-import { decodeKey, encodeKey, Mutex, type Collection, type StateStore, type StateTx } from './store.ts';
+import { decodeKey, encodeKey, listByKeys, Mutex, type Collection, type StateStore, type StateTx } from './store.ts';
 
 export interface IdbStateOptions {
   /** Database name; default "skiff-state". */
@@ -36,13 +36,8 @@ export class IdbStateStore implements StateStore {
       .sort();
   }
 
-  async list<T>(collection: Collection): Promise<T[]> {
-    const out: T[] = [];
-    for (const k of await this.keys(collection)) {
-      const v = await this.get<T>(collection, k);
-      if (v !== undefined) out.push(v);
-    }
-    return out;
+  list<T>(collection: Collection): Promise<T[]> {
+    return listByKeys<T>(this, collection);
   }
 
   transaction<R>(fn: (tx: StateTx) => Promise<R>): Promise<R> {

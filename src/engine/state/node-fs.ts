@@ -7,7 +7,7 @@
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SkiffError } from '../../errors.ts';
-import { decodeKey, encodeKey, Mutex, type Collection, type StateStore, type StateTx } from './store.ts';
+import { decodeKey, encodeKey, listByKeys, Mutex, type Collection, type StateStore, type StateTx } from './store.ts';
 
 export interface NodeFsStateOptions {
   /** Directory holding the documents (e.g. $SKIFF_HOME/state). */
@@ -66,13 +66,8 @@ export class NodeFsStateStore implements StateStore {
       .sort();
   }
 
-  async list<T>(collection: Collection): Promise<T[]> {
-    const out: T[] = [];
-    for (const k of await this.keys(collection)) {
-      const v = await this.get<T>(collection, k);
-      if (v !== undefined) out.push(v);
-    }
-    return out;
+  list<T>(collection: Collection): Promise<T[]> {
+    return listByKeys<T>(this, collection);
   }
 
   private async put(collection: Collection, key: string, value: unknown): Promise<void> {

@@ -18,6 +18,16 @@ export interface StateReader {
   list<T>(collection: Collection): Promise<T[]>;
 }
 
+/** `list` for backends that read one document per key: keys in order, documents gone meanwhile skipped. */
+export async function listByKeys<T>(reader: Pick<StateReader, 'get' | 'keys'>, collection: Collection): Promise<T[]> {
+  const out: T[] = [];
+  for (const k of await reader.keys(collection)) {
+    const v = await reader.get<T>(collection, k);
+    if (v !== undefined) out.push(v);
+  }
+  return out;
+}
+
 export interface StateTx extends StateReader {
   put<T>(collection: Collection, key: string, value: T): Promise<void>;
   delete(collection: Collection, key: string): Promise<void>;
