@@ -82,4 +82,18 @@ export function watchConsole(page: Page): string[] {
   return lines;
 }
 
+/** What the terminal page exposes to tests as `globalThis.skiffPage`. */
+export interface PageHandle { execute(line: string): Promise<number>; text(): string; idle(): Promise<void> }
+
+/** Runs a line in the page's shell; returns its status and only the output it printed. */
+export async function sh(page: Page, line: string): Promise<{ status: number; out: string }> {
+  return page.evaluate(async (l) => {
+    const p = (globalThis as unknown as { skiffPage: PageHandle }).skiffPage;
+    await p.idle();
+    const before = p.text().length;
+    const status = await p.execute(l);
+    return { status, out: p.text().slice(before) };
+  }, line);
+}
+
 export type { Browser, BrowserContext, Page };

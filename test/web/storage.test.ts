@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeArchives, type Archives } from './fixtures.ts';
-import { launch, removeBuild, serveSite, type Browser, type Page, type Site } from './harness.ts';
+import { launch, removeBuild, serveSite, type Browser, type Page, type Site, sh, type PageHandle } from './harness.ts';
 
 let site: Site;
 let browser: Browser;
@@ -23,22 +23,11 @@ afterAll(async () => {
   if (archives) await rm(archives.dir, { recursive: true, force: true });
 });
 
-interface PageHandle { execute(line: string): Promise<number>; text(): string; idle(): Promise<void> }
-
 async function ready(page: Page): Promise<void> {
   await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.getAttribute('data-state') ?? ''), null, { timeout: 90_000 });
   await page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.idle());
 }
 
-async function sh(page: Page, line: string): Promise<{ status: number; out: string }> {
-  return page.evaluate(async (l) => {
-    const p = (globalThis as unknown as { skiffPage: PageHandle }).skiffPage;
-    await p.idle();
-    const before = p.text().length;
-    const status = await p.execute(l);
-    return { status, out: p.text().slice(before) };
-  }, line);
-}
 
 function repos(out: string): string[] {
   return out.split('\n').slice(1).map((l) => l.split(/\s+/)[0]!).filter((r) => r.startsWith('skiff/')).sort();

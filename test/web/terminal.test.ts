@@ -9,7 +9,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeArchives, type Archives } from './fixtures.ts';
-import { launch, removeBuild, serveSite, watchConsole, type Browser, type BrowserContext, type Page, type Site } from './harness.ts';
+import { launch, removeBuild, serveSite, watchConsole, type Browser, type BrowserContext, type Page, type Site, sh, type PageHandle } from './harness.ts';
 
 let site: Site;
 let browser: Browser;
@@ -26,8 +26,6 @@ afterAll(async () => {
   if (archives) await rm(archives.dir, { recursive: true, force: true });
 });
 
-interface PageHandle { execute(line: string): Promise<number>; text(): string; idle(): Promise<void> }
-
 async function openTerminal(ctx: BrowserContext): Promise<{ page: Page; errors: string[] }> {
   const page = await ctx.newPage();
   const errors = watchConsole(page);
@@ -36,16 +34,6 @@ async function openTerminal(ctx: BrowserContext): Promise<{ page: Page; errors: 
   return { page, errors };
 }
 
-/** Runs a line in the page's shell; returns its status and only the output it printed. */
-async function sh(page: Page, line: string): Promise<{ status: number; out: string }> {
-  return page.evaluate(async (l) => {
-    const p = (globalThis as unknown as { skiffPage: PageHandle }).skiffPage;
-    await p.idle();
-    const before = p.text().length;
-    const status = await p.execute(l);
-    return { status, out: p.text().slice(before) };
-  }, line);
-}
 
 /** Drops bytes as a file named `name` on the page, the way a user's drag and drop arrives. */
 async function drop(page: Page, name: string, bytes: Buffer): Promise<void> {

@@ -5,7 +5,7 @@
  * then restores from its IndexedDB snapshot).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, removeBuild, serveSite, watchConsole, type Browser, type BrowserContext, type Page, type Site } from './harness.ts';
+import { launch, removeBuild, serveSite, watchConsole, type Browser, type BrowserContext, type Page, type Site, sh, type PageHandle } from './harness.ts';
 
 let site: Site;
 let browser: Browser;
@@ -13,22 +13,11 @@ let ctx: BrowserContext;
 let page: Page;
 let errors: string[];
 
-interface PageHandle { execute(line: string): Promise<number>; text(): string; idle(): Promise<void> }
-
 async function ready(p: Page): Promise<void> {
   await p.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'ready', null, { timeout: 90_000 });
   await p.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.idle());
 }
 
-async function sh(p: Page, line: string): Promise<{ status: number; out: string }> {
-  return p.evaluate(async (l) => {
-    const h = (globalThis as unknown as { skiffPage: PageHandle }).skiffPage;
-    await h.idle();
-    const before = h.text().length;
-    const status = await h.execute(l);
-    return { status, out: h.text().slice(before) };
-  }, line);
-}
 
 const text = (): Promise<string> => page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text());
 
