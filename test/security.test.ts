@@ -201,6 +201,91 @@ describe('security: loading bad archives', () => {
   });
 });
 
+/**
+ * `real` with layer `at` swapped for other bytes, keeping its config (so its diff_ids, ChainIDs and
+ * Docker image ID): an evil twin of a public image.
+ */
+function evilTwin(real: BuiltImage, at: number, files: Spec[], gzip = false): BuiltImage {
+  const raw = tar(files);
+  const bytes = gzip ? new Uint8Array(gzipSync(raw)) : raw;
+  const layer = { ...real.layers[at]!, bytes, digest: sha256Digest(bytes), mediaType: `application/vnd.oci.image.layer.v1.tar${gzip ? '+gzip' : ''}` };
+  const layers = real.layers.map((l, i) => (i === at ? layer : l));
+  const m = JSON.parse(new TextDecoder().decode(real.manifest)) as { layers: Array<{ mediaType: string; digest: string; size: number }> };
+  m.layers = layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.byteLength }));
+  const manifest = new TextEncoder().encode(JSON.stringify(m));
+  return { ...real, layers, manifest, manifestDigest: sha256Digest(manifest) };
+}
+
+describe('security: evil twins (two images claiming the same diff_ids)', () => {
+  const base: Spec[] = [{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', content: 'the real shell' }];
+  const evilBase: Spec[] = [{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', content: 'an evil shell' }];
+  const real = buildImage({ layers: [{ files: base, gzip: true }, { files: [{ name: 'app', content: 'real app' }] }] });
+
+  for (const [label, at, files, gzip] of [
+    ['the base layer swapped', 0, evilBase, true],
+    ['the top layer swapped', 1, [{ name: 'app', content: 'evil app' }], false],
+    ['the base layer swapped, stored uncompressed', 0, evilBase, false],
+  ] as Array<[string, number, Spec[], boolean]>) {
+    it(`OCI archive with a public image and its twin, ${label}: refused, naming the twin's layer`, async () => {
+      const evil = evilTwin(real, at, files, gzip);
+      const data = ociArchive([{ image: real, tags: ['docker.io/library/public:1'] }, { image: evil, tags: ['docker.io/library/public:evil'] }]);
+      await rejects(data, 'twins.tar', 'DIGEST_MISMATCH', [blobName(evil.layers[at]!.digest), `layer ${evil.layers[at]!.digest} uncompresses to`, `diff_id is ${real.layers[at]!.diffId}`]);
+    });
+  }
+
+  it('docker save archive with a public image and its twin (same config file): refused', async () => {
+    const evil = evilTwin(real, 0, evilBase, true);
+    const cfg = `${real.configDigest.slice(7)}.json`;
+    const layerFiles = (img: BuiltImage, dir: string): Spec[] => img.layers.map((l, i) => ({ name: `${dir}${i}/layer.tar`, content: l.bytes }));
+    const data = tar([
+      { name: cfg, content: real.config },
+      ...layerFiles(real, 'real'),
+      ...layerFiles(evil, 'evil'),
+      { name: 'manifest.json', content: JSON.stringify([
+        { Config: cfg, RepoTags: ['public:1'], Layers: ['real0/layer.tar', 'real1/layer.tar'] },
+        { Config: cfg, RepoTags: ['public:evil'], Layers: ['evil0/layer.tar', 'evil1/layer.tar'] },
+      ]) },
+    ]);
+    await rejects(data, 'twins-legacy.tar', 'DIGEST_MISMATCH', ['"evil0/layer.tar"', `layer ${evil.layers[0]!.digest} uncompresses to`, `diff_id is ${real.layers[0]!.diffId}`]);
+  });
+
+  it('the twin first, then the public image: refused too', async () => {
+    const evil = evilTwin(real, 1, [{ name: 'app', content: 'evil app' }]);
+    const data = ociArchive([{ image: evil, tags: ['docker.io/library/public:evil'] }, { image: real, tags: ['docker.io/library/public:1'] }]);
+    await rejects(data, 'twins-rev.tar', 'DIGEST_MISMATCH', [blobName(evil.layers[1]!.digest), 'diff_id']);
+  });
+
+  it('a true twin (the same tar compressed differently) loads, and each image reads its own, identical, bytes', async () => {
+    const plain = buildImage({ layers: [{ files: base }] });
+    const gz = evilTwin(plain, 0, base, true);
+    expect(gz.layers[0]!.digest).not.toBe(plain.layers[0]!.digest);
+    const r = await engine.loadArchive({ data: ociArchive([{ image: plain, tags: ['docker.io/library/p:plain'] }, { image: gz, tags: ['docker.io/library/p:gz'] }]), name: 'ok.tar' });
+    expect(r.images.map((i) => i.existed)).toEqual([false, false]);
+    for (const tag of ['p:plain', 'p:gz']) expect(await readImageFile(tag, 'bin/sh')).toBe('the real shell');
+  });
+
+  it('a long-lived engine that already serves the public image never serves the twin\'s bytes', async () => {
+    await engine.loadArchive({ data: ociArchive([{ image: real, tags: ['docker.io/library/public:1'] }]), name: 'public.tar' });
+    expect(await readImageFile('public:1', 'bin/sh')).toBe('the real shell');
+    const evil = evilTwin(real, 0, evilBase, true);
+    const data = ociArchive([{ image: real, tags: ['docker.io/library/public:1'] }, { image: evil, tags: ['docker.io/library/public:evil'] }]);
+    await rejects(data, 'twins.tar', 'DIGEST_MISMATCH', [blobName(evil.layers[0]!.digest)]);
+    await expect(engine.resolveImage({ ref: 'public:evil' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await readImageFile('public:1', 'bin/sh')).toBe('the real shell');
+  });
+});
+
+/** A file of a new container of `ref`, read through the engine's (long-lived) layer cache. */
+async function readImageFile(ref: string, path: string): Promise<string> {
+  const c = await engine.createContainer({ image: ref });
+  const fs = await engine.containerFs({ id: c.id });
+  let node = fs.root();
+  for (const part of path.split('/')) node = fs.lookup(node, part);
+  const text = new TextDecoder().decode(fs.read(node, 0, 1 << 20));
+  await engine.removeContainer({ id: c.id, force: true });
+  return text;
+}
+
 function findHeader(bytes: Uint8Array, name: string): number {
   const want = new TextEncoder().encode(name);
   for (let off = 0; off + 512 <= bytes.length; off += 512) {

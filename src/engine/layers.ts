@@ -1,6 +1,9 @@
 /**
- * Merged layer trees, cached per ChainID: every container of an image (and every image sharing
- * base layers) shares one immutable tree, and file bytes stay views of the decompressed layers.
+ * Merged layer trees, cached per stack of blobs: every container of an image (and every image
+ * sharing base layers) shares one immutable tree, and file bytes stay views of the decompressed
+ * layers. The key is the stack's blobs as stored (digest and media type of each layer), not its
+ * ChainID: a ChainID is only what the images' configs claim, and a tree built from one image's
+ * bytes must never be served to another image that merely claims the same diff_ids.
  * The cache is bounded by entries and by the uncompressed bytes its layers hold (least recently
  * used first out); a tree a live overlay still uses stays alive through that overlay anyway.
  * A CNCF Wasm artifact's module layer (a raw module, not a tar) becomes one read-only file,
@@ -8,7 +11,7 @@
  */
 import { SkiffError } from '../errors.ts';
 import type { ContentStore } from '../content/store.ts';
-import { chainIds, type ChainID } from '../oci/digest.ts';
+import { sha256Digest } from '../oci/digest.ts';
 import { isWasmLayerType, layerCompression } from '../oci/mediatypes.ts';
 import { applyLayer, type LayerTree } from '../fs/layer.ts';
 import { decompressLayer, parseTar } from './tar-io.ts';
@@ -33,6 +36,13 @@ export interface LayerCacheOptions {
   maxBytes?: number;
 }
 
+/** One key per layer of the stack: layer i's key covers the blobs of layers 0..i. */
+export function treeKeys(layers: readonly Pick<LayerRecord, 'digest' | 'mediaType'>[]): string[] {
+  const out: string[] = [];
+  for (const l of layers) out.push(sha256Digest(`${out.at(-1) ?? ''}\n${l.mediaType} ${l.digest}`));
+  return out;
+}
+
 interface Entry {
   tree: Promise<LayerTree>;
   /** Uncompressed bytes of this chain's own (top) layer. */
@@ -40,7 +50,7 @@ interface Entry {
 }
 
 export class LayerCache {
-  private readonly trees = new Map<ChainID, Entry>();
+  private readonly trees = new Map<string, Entry>();
   private readonly maxEntries: number;
   private readonly maxBytes: number;
   private bytes = 0;
@@ -55,7 +65,7 @@ export class LayerCache {
   async tree(image: ImageRecord): Promise<LayerTree | null> {
     const tarLayers = image.layers;
     if (tarLayers.length === 0) return null;
-    const chains = chainIds(tarLayers.map((l) => l.diffId));
+    const chains = treeKeys(tarLayers);
     let prev: Promise<LayerTree> | null = null;
     for (const [i, layer] of tarLayers.entries()) {
       const chain = chains[i]!;
@@ -93,14 +103,14 @@ export class LayerCache {
     return this.bytes;
   }
 
-  private drop(chain: ChainID): void {
+  private drop(chain: string): void {
     const e = this.trees.get(chain);
     if (!e) return;
     this.trees.delete(chain);
     this.bytes -= e.bytes;
   }
 
-  private evict(keep: ChainID): void {
+  private evict(keep: string): void {
     for (const chain of this.trees.keys()) {
       if (this.trees.size <= this.maxEntries && this.bytes <= this.maxBytes) return;
       if (chain !== keep) this.drop(chain);

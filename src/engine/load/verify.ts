@@ -40,8 +40,10 @@ function at(listing: ArchiveListing, entry: string, err: unknown): SkiffError {
 export type BytesOf = (file: ArchiveFile) => Promise<Uint8Array>;
 
 export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[], bytesOf: BytesOf, options: VerifyOptions = {}): Promise<VerifiedImage[]> {
-  // Layers already checked, by ChainID, so images sharing base layers check them once.
-  const checked = new Map<ChainID, LayerRecord>();
+  // Layers already checked, so images sharing base layers check them once. Keyed by the blob that
+  // was checked, not by ChainID alone: two images may claim the same diff_ids for different bytes
+  // (an evil twin of a public image), and each blob must be held to its own diff_id.
+  const checked = new Map<string, LayerRecord>();
   const total = plans.reduce((n, p) => n + p.manifest.layers.length, 0);
   let done = 0;
   const out: VerifiedImage[] = [];
@@ -87,9 +89,10 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
     for (const [i, desc] of plan.manifest.layers.entries()) {
       const file = plan.blobs.get(desc.digest)!;
       options.onLayer?.(done++, total, desc.digest);
-      const seen = checked.get(chains[i]!);
+      const key = `${chains[i]!} ${desc.mediaType} ${desc.digest}`;
+      const seen = checked.get(key);
       if (seen) {
-        layers.push({ ...seen, digest: desc.digest, size: desc.size, mediaType: desc.mediaType });
+        layers.push(seen);
         continue;
       }
       if (isWasmLayerType(desc.mediaType)) {
@@ -114,7 +117,7 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
       if (diffId !== diffIds[i]) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, diffId);
       apply(i, entries);
       const record: LayerRecord = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId, uncompressedSize: size };
-      checked.set(chains[i]!, record);
+      checked.set(key, record);
       layers.push(record);
     }
     out.push({
