@@ -1,7 +1,8 @@
 /**
  * Content store on a Node filesystem, laid out like an OCI image layout's blob directory:
  *   <root>/blobs/sha256/<hex>   committed blobs (read-only by convention)
- *   <root>/ingest/<random>      in-flight writes
+ *   <root>/ingest/<pid>-<start>-<time>-<random>   in-flight writes, named by their writer so that
+ *                               a killed writer's leftovers are swept when the store is opened
  * Commit = fsync the temp file, verify, rename into place (atomic on POSIX), fsync the directory.
  * Two writers of the same blob each rename their own complete temp file; the last rename wins and
  * both hold identical bytes, so concurrent processes both succeed and leave one correct file.
@@ -11,6 +12,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHand
 import { join } from 'node:path';
 import { SkiffError } from '../errors.ts';
 import { createHasher, digestHex, isDigest, type Digest, type Hasher } from '../oci/digest.ts';
+import { identityAlive, selfIdentity, type ProcessIdentity } from '../util/process-identity.ts';
 import { checkExpected, ingestionClosed, notFound, type BlobInfo, type ContentStore, type Expected, type Ingestion } from './store.ts';
 
 export interface NodeFsContentStoreOptions {
@@ -38,6 +40,7 @@ export class NodeFsContentStore implements ContentStore {
     this.#ready ??= (async () => {
       await mkdir(this.#blobDir, { recursive: true });
       await mkdir(this.#ingestDir, { recursive: true });
+      await this.pruneIngest();
     })().catch((e: unknown) => {
       this.#ready = undefined;
       throw storageError(e, `creating content store at ${this.root}`);
@@ -101,7 +104,11 @@ export class NodeFsContentStore implements ContentStore {
     }
   }
 
-  /** Remove in-flight files older than `olderThanMs` (left by crashed writers). Returns how many. */
+  /**
+   * Removes in-flight files whose writer process is gone (a killed `skiff load` leaves its
+   * partial blob here), and any older than `olderThanMs` (default a day). Runs when the store is
+   * first used; returns how many it removed.
+   */
   async pruneIngest(opts: { olderThanMs?: number } = {}): Promise<number> {
     const cutoff = Date.now() - (opts.olderThanMs ?? 24 * 3600_000);
     let names: string[];
@@ -114,8 +121,9 @@ export class NodeFsContentStore implements ContentStore {
     let n = 0;
     for (const name of names) {
       const p = join(this.#ingestDir, name);
+      const writer = ingestWriter(name);
       try {
-        if ((await stat(p)).mtimeMs < cutoff) {
+        if ((writer && !identityAlive(writer)) || (await stat(p)).mtimeMs < cutoff) {
           await rm(p, { force: true });
           n++;
         }
@@ -127,6 +135,8 @@ export class NodeFsContentStore implements ContentStore {
   }
 
   async list(): Promise<BlobInfo[]> {
+    // Listing is what prune does first: the first one in a process sweeps dead writers' ingest files.
+    await this.#init().catch(() => {});
     let names: string[];
     try {
       names = await readdir(this.#blobDir);
@@ -164,7 +174,8 @@ export class NodeFsContentStore implements ContentStore {
   /** @internal used by FileIngestion */
   async _tempFile(): Promise<{ path: string; fh: FileHandle }> {
     await this.#init();
-    const path = join(this.#ingestDir, `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`);
+    const me = selfIdentity();
+    const path = join(this.#ingestDir, `${me.pid}-${me.start || '0'}-${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`);
     try {
       return { path, fh: await open(path, 'wx') };
     } catch (e) {
@@ -254,4 +265,10 @@ function isENOENT(e: unknown): boolean {
 function storageError(e: unknown, context: string): SkiffError {
   if (e instanceof SkiffError) return SkiffError.wrap(e, context);
   return new SkiffError('STORAGE', `${context}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
+/** The writer named by an ingest file (pid-start-time-random); null for other names. */
+function ingestWriter(name: string): ProcessIdentity | null {
+  const m = /^(\d+)-(\d+)-[0-9a-z]+-[0-9a-f]+$/.exec(name);
+  return m ? { pid: Number(m[1]), start: m[2] === '0' ? '' : m[2]! } : null;
 }

@@ -35,6 +35,20 @@ describe('node-fs layout and processes', () => {
     expect(readdirSync(join(root, 'ingest'))).toEqual([]);
   });
 
+  it("a killed writer's in-flight file is swept when the store is next opened, a live one's is kept", async () => {
+    const root = join(base, 'sweep');
+    const live = new NodeFsContentStore({ root });
+    const ing = live.ingest();
+    await ing.write(new TextEncoder().encode('live'));
+    // What `skiff load` killed mid-blob leaves: a partial file named by a process that is gone.
+    writeFileSync(join(root, 'ingest', '999999999-12345-abc-0123456789abcdef'), new Uint8Array(1 << 20));
+    const reopened = new NodeFsContentStore({ root });
+    await reopened.list();
+    expect(readdirSync(join(root, 'ingest')).length).toBe(1);
+    await ing.commit();
+    expect(readdirSync(join(root, 'ingest'))).toEqual([]);
+  });
+
   it('two processes writing the same blob at once both succeed, one correct file remains', async () => {
     const root = join(base, 'race');
     const data = new Uint8Array(8 << 20).map((_, i) => (i * 2654435761) >>> 24);

@@ -100,28 +100,99 @@ describe('NodeFsStateStore across processes', () => {
     expect(Object.keys(index!).length).toBe(2 * per);
     for (const tag of ['p1', 'p2']) for (let i = 0; i < per; i++) expect(index![`${tag}-${i}`]).toBe(i);
     expect((await readdir(join(root, 'tags'))).filter((n) => n.startsWith('.tmp'))).toEqual([]);
-    expect(await readdir(root)).not.toContain('lock');
+    expect((await readdir(join(root, 'locks'))).filter((n) => n.startsWith('.tmp'))).toEqual([]);
   });
 
   it('breaks a lock left by a dead process', async () => {
     const root = await tempDir();
-    const { writeFile, mkdir } = await import('node:fs/promises');
-    await mkdir(root, { recursive: true });
-    await writeFile(join(root, 'lock'), '999999999 0 dead');
+    await plantLock(root, '999999999 -');
     const s = new NodeFsStateStore({ root, timeoutMs: 2000 });
     await s.transaction((tx) => tx.put('meta', 'k', { v: 1 }));
     expect(await s.get('meta', 'k')).toEqual({ v: 1 });
   });
 
+  it('does not wait for a lock whose pid now belongs to another process (start time differs)', async () => {
+    const root = await tempDir();
+    await plantLock(root, `${process.pid} 1`);
+    const s = new NodeFsStateStore({ root, timeoutMs: 1000 });
+    const t0 = Date.now();
+    await s.transaction((tx) => tx.put('meta', 'k', { v: 2 }));
+    expect(Date.now() - t0).toBeLessThan(900);
+  });
+
   it('waits for a live holder and times out with a CONFLICT naming the lock', async () => {
     const root = await tempDir();
-    const { writeFile, mkdir } = await import('node:fs/promises');
-    await mkdir(root, { recursive: true });
-    await writeFile(join(root, 'lock'), `${process.pid} 0 live`);
+    const holder = new NodeFsStateStore({ root });
+    let release!: () => void;
+    const held = holder.transaction(() => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 50));
     const s = new NodeFsStateStore({ root, timeoutMs: 200 });
     await expect(s.transaction(async () => 1)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('lock') });
+    release();
+    await held;
+    expect(await s.transaction(async () => 2)).toBe(2);
+  });
+
+  it('ten processes racing past a dead holder\'s lock lose no update, round after round', async () => {
+    const script = join(import.meta.dirname, 'fixtures', 'state-writer.ts');
+    const tags = Array.from({ length: 10 }, (_, i) => `w${i}`);
+    const per = 8;
+    for (let round = 0; round < 3; round++) {
+      const root = await tempDir();
+      await plantLock(root, '999999999 -');
+      // All start together (after their ~1 s of tsx start-up), so all find the dead lock at once.
+      const startAt = String(Date.now() + 4000);
+      await Promise.all(tags.map((tag) => run(process.execPath, ['--import', 'tsx', script, root, tag, String(per), startAt], { cwd: join(import.meta.dirname, '../..') })));
+      const index = await new NodeFsStateStore({ root }).get<Record<string, number>>('tags', 'index');
+      expect(Object.keys(index!).length, `round ${round}`).toBe(tags.length * per);
+    }
+  }, 180_000);
+
+  it('a transaction killed half-way through landing is finished by the next holder', async () => {
+    const root = await tempDir();
+    const s = new NodeFsStateStore({ root });
+    await s.transaction(async (tx) => { await tx.put('images', 'a', { v: 1 }); await tx.put('tags', 't', { to: 'a' }); });
+    // What a kill between the intent and the renames leaves: the intent and both temp files.
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await mkdir(join(root, 'locks'), { recursive: true });
+    const ops = [
+      { file: join(root, 'images', 'b.json'), tmp: join(root, 'images', '.tmp-1-1'), text: null },
+      { file: join(root, 'tags', 't.json'), tmp: join(root, 'tags', '.tmp-1-2'), text: null },
+      { file: join(root, 'images', 'a.json'), tmp: null, text: null },
+    ];
+    await writeFile(ops[0]!.tmp!, JSON.stringify({ v: 2 }));
+    await writeFile(ops[1]!.tmp!, JSON.stringify({ to: 'b' }));
+    await writeFile(join(root, 'images', '.tmp-99-9'), 'stray');
+    await writeFile(join(root, 'locks', 'intent.json'), JSON.stringify(ops));
+    await s.transaction(async () => {});
+    expect(await s.get('images', 'b')).toEqual({ v: 2 });
+    expect(await s.get('tags', 't')).toEqual({ to: 'b' });
+    expect(await s.get('images', 'a')).toBeUndefined();
+    expect((await readdir(join(root, 'images'))).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect(await readdir(join(root, 'locks'))).not.toContain('intent.json');
+  });
+
+  it('a transaction sees its own writes and deletes before they land', async () => {
+    const s = new NodeFsStateStore({ root: await tempDir() });
+    await s.transaction((tx) => tx.put('volumes', 'old', { n: 0 }));
+    await s.transaction(async (tx) => {
+      await tx.put('volumes', 'new', { n: 1 });
+      await tx.delete('volumes', 'old');
+      expect(await tx.get('volumes', 'new')).toEqual({ n: 1 });
+      expect(await tx.keys('volumes')).toEqual(['new']);
+      expect(await tx.list('volumes')).toEqual([{ n: 1 }]);
+    });
+    expect(await s.keys('volumes')).toEqual(['new']);
   });
 });
+
+/** A lock as a killed (or pid-reused) holder leaves it, in the old single-file form and the current one. */
+async function plantLock(root: string, owner: string): Promise<void> {
+  const { writeFile, mkdir } = await import('node:fs/promises');
+  await mkdir(join(root, 'locks'), { recursive: true });
+  await writeFile(join(root, 'lock'), `${owner.split(' ')[0]} 0 dead`);
+  await writeFile(join(root, 'locks', 'lock.1'), owner);
+}
 
 describe('NodeFsStateStore storage errors', () => {
   it('a store it cannot write fails with STORAGE naming the place', async () => {

@@ -1,21 +1,34 @@
 /**
- * State documents as files: <root>/<collection>/<encoded key>.json. Each write goes to a temp file
- * in the same directory and is renamed over the old one, so a reader (or a crash) sees the old or
- * the new document, never half of one. Transactions hold <root>/lock, created with O_EXCL; a lock
- * whose owner process is gone, or that is older than `staleMs`, is broken.
+ * State documents as files: <root>/<collection>/<encoded key>.json. A reader sees the old or the
+ * new document, never half of one (each is written to a temp file and renamed into place).
+ *
+ * Transactions hold the lock in <root>/locks (dir-lock.ts: sound across processes, a dead or
+ * pid-reused holder is taken over at once). Their writes are staged as fsynced temp files and land
+ * together at the end: with more than one, an intent file listing the renames is made durable
+ * first, so a process killed half-way through is finished by the next lock holder (roll forward)
+ * and a crash never leaves half a transaction. Directories are fsynced after the renames.
  */
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { SkiffError } from '../../errors.ts';
-import { decodeKey, encodeKey, listByKeys, Mutex, type Collection, type StateStore, type StateTx } from './store.ts';
+import { fsyncDir } from '../../util/fsync-dir.ts';
+import { DirLock } from './dir-lock.ts';
+import { decodeKey, encodeKey, listByKeys, Mutex, COLLECTIONS, type Collection, type StateStore, type StateTx } from './store.ts';
 
 export interface NodeFsStateOptions {
   /** Directory holding the documents (e.g. $SKIFF_HOME/state). */
   root: string;
-  /** A lock whose owner process is gone is broken at once; one held longer than this (default 10 min) is taken as hung and broken too. */
+  /** Where a holder cannot be identified by start time (no /proc): a lock older than this (default 10 min) is taken as hung. */
   staleMs?: number;
   /** Give up waiting for the lock after this long. */
   timeoutMs?: number;
+}
+
+/** One staged change: the final file and its new content's temp file (null: delete). */
+interface Staged {
+  file: string;
+  tmp: string | null;
+  text: string | null;
 }
 
 let tmpCounter = 0;
@@ -23,18 +36,23 @@ let tmpCounter = 0;
 export class NodeFsStateStore implements StateStore {
   readonly kind = 'node-fs' as const;
   readonly root: string;
-  private readonly staleMs: number;
   private readonly timeoutMs: number;
   private readonly mutex = new Mutex();
+  private readonly lockDir: DirLock;
+  private swept = false;
 
   constructor(options: NodeFsStateOptions) {
     this.root = options.root;
-    this.staleMs = options.staleMs ?? 600_000;
     this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.lockDir = new DirLock({ dir: join(this.root, 'locks'), what: 'state', ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}) });
   }
 
   private file(c: Collection, key: string): string {
     return join(this.root, c, encodeKey(key) + '.json');
+  }
+
+  private get intentPath(): string {
+    return join(this.root, 'locks', 'intent.json');
   }
 
   async get<T>(collection: Collection, key: string): Promise<T | undefined> {
@@ -45,11 +63,7 @@ export class NodeFsStateStore implements StateStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw storageError(err, `reading state ${collection}/${key}`);
     }
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new SkiffError('STORAGE', `reading state ${collection}/${key}: corrupt JSON document`, { cause: err });
-    }
+    return parse<T>(text, `${collection}/${key}`);
   }
 
   async keys(collection: Collection): Promise<string[]> {
@@ -70,92 +84,142 @@ export class NodeFsStateStore implements StateStore {
     return listByKeys<T>(this, collection);
   }
 
-  private async put(collection: Collection, key: string, value: unknown): Promise<void> {
-    try {
-      await this.write(collection, key, value);
-    } catch (err) {
-      throw storageError(err, `writing state ${collection}/${key}`);
-    }
+  transaction<R>(fn: (tx: StateTx) => Promise<R>): Promise<R> {
+    // The in-process mutex keeps this process's transactions from racing for the lock file.
+    return this.mutex.run(async () => {
+      let held;
+      try {
+        await mkdir(this.root, { recursive: true });
+        held = await this.lockDir.acquire(this.timeoutMs);
+        await this.recover();
+      } catch (err) {
+        if (held) await held.release().catch(() => {});
+        throw err instanceof SkiffError ? err : storageError(err, `locking state ${this.root}`);
+      }
+      const staged = new Map<string, Staged>();
+      const tx: StateTx = {
+        get: async <T>(c: Collection, k: string) => {
+          const s = staged.get(this.file(c, k));
+          if (s) return s.text === null ? undefined : parse<T>(s.text, `${c}/${k}`);
+          return this.get<T>(c, k);
+        },
+        keys: async (c) => {
+          const set = new Set(await this.keys(c));
+          const dir = join(this.root, c);
+          for (const s of staged.values()) {
+            if (dirname(s.file) !== dir) continue;
+            const k = decodeKey(s.file.slice(dir.length + 1, -5));
+            if (s.text === null) set.delete(k);
+            else set.add(k);
+          }
+          return [...set].sort();
+        },
+        list: (c) => listByKeys(tx, c),
+        put: async (c, k, v) => {
+          const file = this.file(c, k);
+          try {
+            await this.dropStaged(staged.get(file));
+            const text = JSON.stringify(v, null, 1);
+            staged.set(file, { file, tmp: await this.stage(dirname(file), text), text });
+          } catch (err) {
+            throw storageError(err, `writing state ${c}/${k}`);
+          }
+        },
+        delete: async (c, k) => {
+          const file = this.file(c, k);
+          await this.dropStaged(staged.get(file));
+          staged.set(file, { file, tmp: null, text: null });
+        },
+      };
+      try {
+        // As before the staging: what a transaction wrote before a throw is kept.
+        try {
+          return await fn(tx);
+        } finally {
+          await this.land([...staged.values()]);
+        }
+      } finally {
+        await held.release().catch(() => {});
+      }
+    });
   }
 
-  private async write(collection: Collection, key: string, value: unknown): Promise<void> {
-    const dir = join(this.root, collection);
+  /** Stray temp files of killed writers, and a half-landed transaction. Run holding the lock. */
+  private async recover(): Promise<void> {
+    let intent: Staged[] | null = null;
+    try {
+      intent = JSON.parse(await readFile(this.intentPath, 'utf8')) as Staged[];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') intent = null; // torn: its renames never started
+    }
+    if (intent) await this.apply(intent);
+    await rm(this.intentPath, { force: true });
+    if (this.swept && !intent) return;
+    this.swept = true;
+    // Holding the lock, every temp file in the collections is a dead writer's.
+    for (const c of COLLECTIONS) {
+      const dir = join(this.root, c);
+      for (const n of await readdir(dir).catch(() => [] as string[])) if (n.startsWith('.tmp-')) await rm(join(dir, n), { force: true });
+    }
+    await this.lockDir.sweep();
+  }
+
+  private async stage(dir: string, text: string): Promise<string> {
     await mkdir(dir, { recursive: true });
     const tmp = join(dir, `.tmp-${process.pid}-${++tmpCounter}`);
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(JSON.stringify(value, null, 1));
+      await fh.writeFile(text);
       await fh.sync();
     } finally {
       await fh.close();
     }
-    await rename(tmp, this.file(collection, key));
+    return tmp;
   }
 
-  private async del(collection: Collection, key: string): Promise<void> {
-    await rm(this.file(collection, key), { force: true }).catch((err: unknown) => {
-      throw storageError(err, `deleting state ${collection}/${key}`);
-    });
+  private async dropStaged(s: Staged | undefined): Promise<void> {
+    if (s?.tmp) await rm(s.tmp, { force: true });
   }
 
-  transaction<R>(fn: (tx: StateTx) => Promise<R>): Promise<R> {
-    // The in-process mutex keeps this process's transactions from racing for the lock file.
-    return this.mutex.run(async () => {
-      const release = await this.lock();
-      try {
-        return await fn({
-          get: (c, k) => this.get(c, k),
-          keys: (c) => this.keys(c),
-          list: (c) => this.list(c),
-          put: (c, k, v) => this.put(c, k, v),
-          delete: (c, k) => this.del(c, k),
-        });
-      } finally {
-        await release();
-      }
-    });
-  }
-
-  private async lock(): Promise<() => Promise<void>> {
-    await mkdir(this.root, { recursive: true }).catch((err: unknown) => {
-      throw storageError(err, `creating the state directory ${this.root}`);
-    });
-    const path = join(this.root, 'lock');
-    const token = `${process.pid} ${Date.now()} ${Math.random().toString(36).slice(2)}`;
-    const deadline = Date.now() + this.timeoutMs;
-    let wait = 2;
-    for (;;) {
-      try {
-        await writeFile(path, token, { flag: 'wx' });
-        return async () => {
-          // Only remove the lock if it is still ours (it may have been broken as stale).
-          const now = await readFile(path, 'utf8').catch(() => '');
-          if (now === token) await unlink(path).catch(() => {});
-        };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw storageError(err, `locking state ${path}`);
-      }
-      if (await this.isStale(path)) {
-        await unlink(path).catch(() => {});
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new SkiffError('CONFLICT', `locking state ${path}: still held by another skiff process after ${this.timeoutMs} ms`);
-      }
-      await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
-      wait = Math.min(wait * 2, 50);
-    }
-  }
-
-  private async isStale(path: string): Promise<boolean> {
+  /** Makes the staged changes real: through a durable intent when there is more than one. */
+  private async land(staged: Staged[]): Promise<void> {
+    if (staged.length === 0) return;
+    const ops = staged.map(({ file, tmp }) => ({ file, tmp, text: null }));
     try {
-      const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-      const pid = Number(text.split(' ')[0]);
-      if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) return true;
-      return Date.now() - st.mtimeMs > this.staleMs;
-    } catch {
-      return false; // vanished or half-written: just retry
+      if (ops.length > 1) {
+        const tmp = await this.stage(join(this.root, 'locks'), JSON.stringify(ops));
+        await rename(tmp, this.intentPath);
+        await fsyncDir(join(this.root, 'locks'));
+      }
+      await this.apply(ops);
+      if (ops.length > 1) await unlink(this.intentPath);
+    } catch (err) {
+      throw storageError(err, `committing state in ${this.root}`);
     }
+  }
+
+  private async apply(ops: Staged[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const op of ops) {
+      if (op.tmp) {
+        // Missing temp file: this rename already happened before a crash.
+        try {
+          await rename(op.tmp, op.file);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      } else await rm(op.file, { force: true });
+      dirs.add(dirname(op.file));
+    }
+    for (const d of dirs) await fsyncDir(d).catch(() => {});
+  }
+}
+
+function parse<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new SkiffError('STORAGE', `reading state ${what}: corrupt JSON document`, { cause: err });
   }
 }
 
@@ -163,11 +227,3 @@ function storageError(err: unknown, context: string): SkiffError {
   return new SkiffError('STORAGE', `${context}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
