@@ -1,21 +1,30 @@
 /**
- * A `FileSystem` over a directory of the host (Node only): `-v /host/path:/dest` bind mounts.
- * Nodes are keyed by the host's inode number and remember their parent and name, so a node stays
- * valid across renames (its path is rebuilt from its parents). Symlinks are never followed here:
- * `readlink` hands the target to the client, which resolves it in the container's namespace, and
- * files are opened with O_NOFOLLOW. Host errors become the same errno.
+ * A `FileSystem` over a directory of the host (Node on Linux only): `-v /host/path:/dest` binds.
  *
- * Ownership: creates chown to the caller's uid/gid when the host allows it (root) and silently
- * keep the host user's otherwise, as rootless Docker's bind mounts do.
+ * Containers are hostile to the host here, so no operation ever names a host path by string:
+ * a node is found by walking from the bind directory one component at a time through O_PATH
+ * handles (host-path.ts), checking each step's dev+ino against the node chain the client walked,
+ * refusing symlinks and non-directories in the middle. Operations on a node go through its
+ * verified handle (chmod, truncate, times, open); operations on a name go through its verified
+ * parent's handle. A node whose name was unlinked or replaced has no path any more and answers
+ * ENOENT instead of reaching whatever now has that name. Symlinks are never followed: `readlink`
+ * hands the target to the client, which resolves it in the container's namespace.
+ *
+ * Nodes are keyed by dev+ino and remember their parent and name, so a node stays valid across
+ * renames. Ownership: creates chown to the caller's uid/gid when the host allows it (root) and
+ * silently keep the host user's otherwise, as rootless Docker's bind mounts do.
  */
 import * as fs from 'node:fs';
-import { join } from 'node:path';
-import { Errno, FsError, fsError, type ErrnoName } from './errno.ts';
+import { realpathSync } from 'node:fs';
+import { fsError } from './errno.ts';
+import { checkFdPaths, fdPath, host, keyOf, openAt, openDir, walkBeneath } from './host-path.ts';
 import type { CreateAttr, DirEntry, FileKind, FileSystem, FsNode, SetAttr, Stat, StatFs } from './types.ts';
 
 interface HostNode extends FsNode {
+  readonly key: string;
+  /** null for the root and for a node with no known name (unlinked or replaced). */
   parent: HostNode | null;
-  name: string;
+  name: string | null;
   version: number;
 }
 
@@ -29,14 +38,15 @@ function kindOf(s: fs.Stats | fs.Dirent): FileKind {
   return 'socket';
 }
 
-function host<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof FsError) throw err;
-    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-    throw fsError(code in Errno ? (code as ErrnoName) : 'EIO', (err as Error).message);
+function checkName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw fsError('EINVAL', `bad name ${JSON.stringify(name)}`);
   }
+  if (Buffer.byteLength(name) > 255) throw fsError('ENAMETOOLONG', `name of ${name.length} characters`);
+}
+
+function close(fd: number): void {
+  fs.closeSync(fd);
 }
 
 export interface HostDirOptions {
@@ -46,26 +56,38 @@ export interface HostDirOptions {
 
 export class HostDirFileSystem implements FileSystem {
   readonly readOnly: boolean;
+  private readonly rootPath: string;
   private readonly rootNode: HostNode;
-  private readonly nodes = new Map<number, HostNode>();
+  private readonly rootDev: number;
+  private readonly nodes = new Map<string, HostNode>();
+  /** Inode numbers for nodes on other devices (mounts under the bind), so they cannot alias. */
+  private readonly foreignIno = new Map<string, number>();
 
-  constructor(private readonly options: HostDirOptions) {
+  constructor(options: HostDirOptions) {
+    checkFdPaths();
     this.readOnly = options.readOnly ?? false;
-    const st = host(() => fs.statSync(options.path));
+    this.rootPath = host(() => realpathSync(options.path));
+    const st = host(() => fs.statSync(this.rootPath));
     if (!st.isDirectory()) throw fsError('ENOTDIR', `${options.path} is not a directory`);
-    this.rootNode = { ino: st.ino, parent: null, name: '', version: 0 };
-    this.nodes.set(st.ino, this.rootNode);
+    this.rootDev = st.dev;
+    this.rootNode = { ino: st.ino, key: keyOf(st), parent: null, name: '', version: 0 };
+    this.nodes.set(this.rootNode.key, this.rootNode);
   }
 
-  private path(n: HostNode): string {
-    const parts: string[] = [];
-    for (let c: HostNode | null = n; c && c.parent; c = c.parent) parts.push(c.name);
-    return join(this.options.path, ...parts.reverse());
+  private inoOf(st: fs.Stats): number {
+    if (st.dev === this.rootDev) return st.ino;
+    const key = keyOf(st);
+    let ino = this.foreignIno.get(key);
+    if (ino === undefined) this.foreignIno.set(key, (ino = 2 ** 52 + this.foreignIno.size));
+    return ino;
   }
 
   private node(n: FsNode): HostNode {
     const h = n as HostNode;
-    if (this.nodes.get(h.ino) !== h) throw fsError('EBADF', 'not a node of this host directory');
+    if (this.nodes.get(h.key) !== h) {
+      if (typeof h.key === 'string' && h.name === null) throw fsError('ENOENT', 'the node was unlinked');
+      throw fsError('EBADF', 'not a node of this host directory');
+    }
     return h;
   }
 
@@ -73,13 +95,54 @@ export class HostDirFileSystem implements FileSystem {
     if (this.readOnly) throw fsError('EROFS');
   }
 
-  private child(dir: HostNode, name: string): HostNode {
-    if (name === '' || name === '.' || name === '..' || name.includes('/')) throw fsError('EINVAL', `bad name ${JSON.stringify(name)}`);
-    const st = host(() => fs.lstatSync(join(this.path(dir), name)));
-    let n = this.nodes.get(st.ino);
+  /** Root-first chain of nodes to `n`; ENOENT when a node on it has no name any more. */
+  private chain(n: HostNode): HostNode[] {
+    const out: HostNode[] = [];
+    for (let c: HostNode = n; c !== this.rootNode; c = c.parent!) {
+      if (c.name === null || !c.parent) throw fsError('ENOENT', 'the node was unlinked or replaced');
+      out.push(c);
+      if (out.length > 4096) throw fsError('ELOOP', 'node chain too deep');
+    }
+    return out.reverse();
+  }
+
+  /**
+   * Runs `fn` with a verified O_PATH handle on `n` and its fstat. The handle is closed after.
+   */
+  private pinned<T>(n: HostNode, fn: (fd: number, st: fs.Stats) => T): T {
+    const root = openDir(this.rootPath);
+    try {
+      if (keyOf(root.st) !== this.rootNode.key) throw fsError('ENOENT', `${this.rootPath} was replaced`);
+      const chain = this.chain(n);
+      const last = walkBeneath(root.fd, chain.map((c) => c.name!), (i, st) => {
+        if (keyOf(st) !== chain[i]!.key) throw fsError('ENOENT', `${chain.slice(0, i + 1).map((c) => c.name).join('/')} is another file now`);
+      });
+      if (!last) return fn(root.fd, root.st);
+      try {
+        return fn(last.fd, last.st);
+      } finally {
+        close(last.fd);
+      }
+    } finally {
+      close(root.fd);
+    }
+  }
+
+  /** Like pinned, for a directory: `at(name)` names an entry in exactly that directory. */
+  private inDir<T>(d: HostNode, fn: (at: (name: string) => string, fd: number) => T): T {
+    return this.pinned(d, (fd, st) => {
+      if (!st.isDirectory()) throw fsError('ENOTDIR', 'not a directory');
+      return fn((name) => fdPath(fd, name), fd);
+    });
+  }
+
+  /** The node for an entry just seen in `dir` (registering it, or renaming what we knew). */
+  private adopt(dir: HostNode, name: string, st: fs.Stats): HostNode {
+    const key = keyOf(st);
+    let n = this.nodes.get(key);
     if (!n) {
-      n = { ino: st.ino, parent: dir, name, version: 0 };
-      this.nodes.set(st.ino, n);
+      n = { ino: this.inoOf(st), key, parent: dir, name, version: 0 };
+      this.nodes.set(key, n);
     } else if (n !== this.rootNode) {
       n.parent = dir;
       n.name = name;
@@ -87,12 +150,26 @@ export class HostDirFileSystem implements FileSystem {
     return n;
   }
 
+  /** `dir`'s entry `name` is gone (unlinked or replaced): the node that had it forgets it. */
+  private forget(dir: HostNode, name: string, st: fs.Stats): void {
+    const n = this.nodes.get(keyOf(st));
+    if (!n || n === this.rootNode) return;
+    const gone = st.isDirectory() || st.nlink <= 1;
+    if (gone) this.nodes.delete(n.key);
+    if (gone || (n.parent === dir && n.name === name)) {
+      n.parent = null;
+      n.name = null;
+    }
+  }
+
   root(): FsNode {
     return this.rootNode;
   }
 
   lookup(dir: FsNode, name: string): FsNode {
-    return this.child(this.node(dir), name);
+    const d = this.node(dir);
+    checkName(name);
+    return this.inDir(d, (at) => this.adopt(d, name, host(() => fs.lstatSync(at(name)))));
   }
 
   parent(dir: FsNode): FsNode {
@@ -101,7 +178,7 @@ export class HostDirFileSystem implements FileSystem {
 
   stat(node: FsNode): Stat {
     const n = this.node(node);
-    const s = host(() => fs.lstatSync(this.path(n)));
+    const s = this.pinned(n, (_fd, st) => st);
     return {
       ino: n.ino, kind: kindOf(s), mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, nlink: s.nlink,
       size: s.isDirectory() ? 0 : s.size, rdevMajor: (s.rdev >> 8) & 0xfff, rdevMinor: (s.rdev & 0xff) | ((s.rdev >> 12) & 0xfff00),
@@ -109,46 +186,59 @@ export class HostDirFileSystem implements FileSystem {
     };
   }
 
+  /** Every change goes through the node's own verified handle, never a path that may have been replaced. */
   setattr(node: FsNode, attr: SetAttr): void {
     this.writable();
     const n = this.node(node);
-    const p = this.path(n);
-    host(() => {
-      if (attr.size !== undefined) fs.truncateSync(p, attr.size);
-      if (attr.mode !== undefined) fs.chmodSync(p, attr.mode & 0o7777);
-      if (attr.uid !== undefined || attr.gid !== undefined) this.chown(p, attr.uid ?? -1, attr.gid ?? -1);
-      if (attr.atimeMs !== undefined || attr.mtimeMs !== undefined) {
-        const s = fs.lstatSync(p);
-        fs.lutimesSync(p, (attr.atimeMs ?? s.atimeMs) / 1000, (attr.mtimeMs ?? s.mtimeMs) / 1000);
+    this.pinned(n, (fd, st) => host(() => {
+      const self = fdPath(fd);
+      if (attr.size !== undefined) {
+        if (st.isDirectory()) throw fsError('EISDIR', 'truncating a directory');
+        if (!st.isFile()) throw fsError('EINVAL', `truncating a ${kindOf(st)}`);
+        fs.truncateSync(self, attr.size);
       }
-    });
+      if (attr.mode !== undefined) {
+        if (st.isSymbolicLink()) throw fsError('EOPNOTSUPP', 'the mode of a symlink cannot change');
+        fs.chmodSync(self, attr.mode & 0o7777);
+      }
+      if (attr.uid !== undefined || attr.gid !== undefined) this.chown(self, attr.uid ?? -1, attr.gid ?? -1);
+      if (attr.atimeMs !== undefined || attr.mtimeMs !== undefined) {
+        fs.utimesSync(self, (attr.atimeMs ?? st.atimeMs) / 1000, (attr.mtimeMs ?? st.mtimeMs) / 1000);
+      }
+    }));
     n.version++;
   }
 
+  /** `p` is a magic link (or a name in a verified directory); chown follows it to that node only. */
   private chown(p: string, uid: number, gid: number): void {
     try {
-      fs.lchownSync(p, uid, gid);
+      fs.chownSync(p, uid, gid);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
     }
   }
 
   readdir(dir: FsNode): DirEntry[] {
-    const n = this.node(dir);
-    const p = this.path(n);
-    return host(() => fs.readdirSync(p, { withFileTypes: true })).map((d) => {
-      const ino = host(() => fs.lstatSync(join(p, d.name)).ino);
-      return { name: d.name, ino, kind: kindOf(d) };
-    });
+    const d = this.node(dir);
+    return this.inDir(d, (at, fd) => host(() => fs.readdirSync(fdPath(fd), { withFileTypes: true })).flatMap((e) => {
+      try {
+        return [{ name: e.name, ino: this.inoOf(fs.lstatSync(at(e.name))), kind: kindOf(e) }];
+      } catch {
+        return []; // removed while listing
+      }
+    }));
   }
 
+  /** Opens the node for I/O by reopening its verified handle; only regular files (a fifo would block). */
   private withFd<T>(n: HostNode, flags: number, fn: (fd: number) => T): T {
-    return host(() => {
-      const fd = fs.openSync(this.path(n), flags | fs.constants.O_NOFOLLOW);
+    return this.pinned(n, (pfd, st) => {
+      if (st.isDirectory()) throw fsError('EISDIR');
+      if (!st.isFile()) throw fsError('EINVAL', `I/O on a ${kindOf(st)} of a host directory`);
+      const fd = host(() => fs.openSync(fdPath(pfd), flags));
       try {
-        return fn(fd);
+        return host(() => fn(fd));
       } finally {
-        fs.closeSync(fd);
+        close(fd);
       }
     });
   }
@@ -179,26 +269,38 @@ export class HostDirFileSystem implements FileSystem {
     return k;
   }
 
-  private made(dir: HostNode, name: string, attr: { uid: number; gid: number }): HostNode {
-    this.chown(join(this.path(dir), name), attr.uid, attr.gid);
-    dir.version++;
-    return this.child(dir, name);
+  /** After creating `name` in `d`: chown it, register it. */
+  private made(d: HostNode, dirFd: number, name: string, attr: { uid: number; gid: number; mode?: number }): HostNode {
+    const { fd, st } = openAt(dirFd, name);
+    try {
+      if (attr.mode !== undefined) host(() => fs.chmodSync(fdPath(fd), attr.mode! & 0o7777)); // past the umask
+      host(() => this.chown(fdPath(fd), attr.uid, attr.gid));
+    } finally {
+      close(fd);
+    }
+    d.version++;
+    return this.adopt(d, name, st);
   }
 
   create(dir: FsNode, name: string, attr: CreateAttr): FsNode {
     this.writable();
     const d = this.node(dir);
-    host(() => fs.closeSync(fs.openSync(join(this.path(d), name), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, attr.mode & 0o7777)));
-    host(() => fs.chmodSync(join(this.path(d), name), attr.mode & 0o7777)); // past the umask
-    return this.made(d, name, attr);
+    checkName(name);
+    return this.inDir(d, (at, dfd) => {
+      const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = fs.constants;
+      close(host(() => fs.openSync(at(name), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, attr.mode & 0o7777)));
+      return this.made(d, dfd, name, attr);
+    });
   }
 
   mkdir(dir: FsNode, name: string, attr: CreateAttr): FsNode {
     this.writable();
     const d = this.node(dir);
-    host(() => fs.mkdirSync(join(this.path(d), name), { mode: attr.mode & 0o7777 }));
-    host(() => fs.chmodSync(join(this.path(d), name), attr.mode & 0o7777));
-    return this.made(d, name, attr);
+    checkName(name);
+    return this.inDir(d, (at, dfd) => {
+      host(() => fs.mkdirSync(at(name), { mode: attr.mode & 0o7777 }));
+      return this.made(d, dfd, name, attr);
+    });
   }
 
   mknod(): FsNode {
@@ -210,37 +312,61 @@ export class HostDirFileSystem implements FileSystem {
   symlink(dir: FsNode, name: string, target: string, attr: Omit<CreateAttr, 'mode'>): FsNode {
     this.writable();
     const d = this.node(dir);
-    host(() => fs.symlinkSync(target, join(this.path(d), name)));
-    return this.made(d, name, attr);
+    checkName(name);
+    return this.inDir(d, (at, dfd) => {
+      host(() => fs.symlinkSync(target, at(name)));
+      return this.made(d, dfd, name, attr);
+    });
   }
 
   link(dir: FsNode, name: string, target: FsNode): void {
     this.writable();
     const d = this.node(dir);
     const t = this.node(target);
-    host(() => fs.linkSync(this.path(t), join(this.path(d), name)));
+    checkName(name);
+    if (t === this.rootNode) throw fsError('EPERM', 'hard link to a directory');
+    this.chain(t);
+    const tName = t.name!;
+    this.inDir(t.parent!, (tAt) => this.inDir(d, (at) => {
+      host(() => fs.linkSync(tAt(tName), at(name)));
+      // The source name was checked a moment ago; if it changed meanwhile, undo rather than link another file.
+      const st = host(() => fs.lstatSync(at(name)));
+      if (keyOf(st) !== t.key) {
+        fs.unlinkSync(at(name));
+        throw fsError('ENOENT', 'the link target was replaced');
+      }
+    }));
     d.version++;
     t.version++;
   }
 
   readlink(node: FsNode): string {
     const n = this.node(node);
-    return host(() => fs.readlinkSync(this.path(n)));
+    if (n === this.rootNode) throw fsError('EINVAL', 'not a symlink');
+    this.chain(n);
+    return this.inDir(n.parent!, (at) => host(() => {
+      const st = fs.lstatSync(at(n.name!));
+      if (keyOf(st) !== n.key) throw fsError('ENOENT', 'the symlink was replaced');
+      if (!st.isSymbolicLink()) throw fsError('EINVAL', 'not a symlink');
+      return fs.readlinkSync(at(n.name!));
+    }));
   }
 
   unlink(dir: FsNode, name: string, options: { directory?: boolean } = {}): void {
     this.writable();
     const d = this.node(dir);
-    const p = join(this.path(d), name);
-    const st = host(() => fs.lstatSync(p));
-    if (options.directory) {
-      if (!st.isDirectory()) throw fsError('ENOTDIR');
-      host(() => fs.rmdirSync(p));
-    } else {
-      if (st.isDirectory()) throw fsError('EISDIR');
-      host(() => fs.unlinkSync(p));
-    }
-    if (st.nlink <= 1 || st.isDirectory()) this.nodes.delete(st.ino);
+    checkName(name);
+    this.inDir(d, (at) => {
+      const st = host(() => fs.lstatSync(at(name)));
+      if (options.directory) {
+        if (!st.isDirectory()) throw fsError('ENOTDIR');
+        host(() => fs.rmdirSync(at(name)));
+      } else {
+        if (st.isDirectory()) throw fsError('EISDIR');
+        host(() => fs.unlinkSync(at(name)));
+      }
+      this.forget(d, name, st);
+    });
     d.version++;
   }
 
@@ -248,14 +374,25 @@ export class HostDirFileSystem implements FileSystem {
     this.writable();
     const od = this.node(oldDir);
     const nd = this.node(newDir);
-    const from = join(this.path(od), oldName);
-    const st = host(() => fs.lstatSync(from));
-    host(() => fs.renameSync(from, join(this.path(nd), newName)));
-    const n = this.nodes.get(st.ino);
-    if (n) {
-      n.parent = nd;
-      n.name = newName;
-    }
+    checkName(oldName);
+    checkName(newName);
+    this.inDir(od, (from) => this.inDir(nd, (to) => {
+      const src = host(() => fs.lstatSync(from(oldName)));
+      let dst: fs.Stats | null = null;
+      try {
+        dst = fs.lstatSync(to(newName));
+      } catch {
+        dst = null;
+      }
+      host(() => fs.renameSync(from(oldName), to(newName)));
+      if (dst && keyOf(dst) === keyOf(src)) return; // two names of one inode: rename(2) does nothing
+      if (dst) this.forget(nd, newName, dst);
+      const n = this.nodes.get(keyOf(src));
+      if (n && n !== this.rootNode) {
+        n.parent = nd;
+        n.name = newName;
+      }
+    }));
     od.version++;
     nd.version++;
   }
@@ -278,8 +415,9 @@ export class HostDirFileSystem implements FileSystem {
     throw fsError('ENODATA');
   }
 
+  /** The host filesystem's own figures: what the bind directory can really hold. */
   statfs(): StatFs {
-    const s = host(() => fs.statfsSync(this.options.path));
+    const s = host(() => fs.statfsSync(this.rootPath));
     return { blockSize: s.bsize, blocks: s.blocks, blocksFree: s.bavail, files: s.files, filesFree: s.ffree, nameMax: 255 };
   }
 }

@@ -25,8 +25,16 @@ export function setattr(s: Session, msg: Tsetattr): Rsetattr {
   const fid = nodeFid(s, msg.fid);
   checkWritable(fid);
   const attr = setattrFrom(msg, s.now());
-  if (attr.size !== undefined && attr.size > s.maxFileSize) throw fsError('EFBIG', `size ${attr.size} over ${s.maxFileSize}`);
-  if (Object.keys(attr).length > 0) fid.exp.fs.setattr(fid.node, attr);
+  if (Object.keys(attr).length === 0) return { type: 'Rsetattr', tag: msg.tag };
+  // What Linux refuses by file kind, refused before the filesystem sees it: truncate(2) of
+  // anything but a regular file, a mode on a symlink (there is no lchmod).
+  const kind = fid.exp.fs.stat(fid.node).kind;
+  if (attr.size !== undefined) {
+    if (kind !== 'file') throw fsError(kind === 'directory' ? 'EISDIR' : 'EINVAL', `truncating a ${kind}`);
+    if (attr.size > s.maxFileSize) throw fsError('EFBIG', `size ${attr.size} over ${s.maxFileSize}`);
+  }
+  if (attr.mode !== undefined && kind === 'symlink') throw fsError('EOPNOTSUPP', 'the mode of a symlink cannot change');
+  fid.exp.fs.setattr(fid.node, attr);
   return { type: 'Rsetattr', tag: msg.tag };
 }
 
@@ -67,6 +75,8 @@ export function lcreate(s: Session, msg: Tlcreate): Rlcreate {
   checkWritable(fid);
   checkName(msg.name);
   const { fs } = fid.exp;
+  const dirKind = fs.stat(fid.node).kind;
+  if (dirKind !== 'directory') throw fsError('ENOTDIR', `Tlcreate in a ${dirKind}`);
   let node: FsNode;
   try {
     node = fs.create(fid.node, msg.name, { mode: msg.mode & 0o7777, uid: fid.uid, gid: msg.gid });

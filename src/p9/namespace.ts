@@ -51,6 +51,10 @@ export function walk(s: Session, msg: Twalk): Rwalk | Rlerror {
           throw fsError('ENOENT', `walk "..": fid ${msg.fid} names an unlinked node`);
         }
       } else if (name !== '.') {
+        // Only a directory has entries: a filesystem must never be asked to look inside a
+        // symlink or a file (a host directory would otherwise follow it out of the bind).
+        const kind = exp.fs.stat(node).kind;
+        if (kind !== 'directory') throw fsError('ENOTDIR', `walk "${name}": not a directory`);
         node = exp.fs.lookup(node, name);
         path?.push(name);
       }
@@ -66,9 +70,12 @@ export function walk(s: Session, msg: Twalk): Rwalk | Rlerror {
   return { type: 'Rwalk', tag: msg.tag, wqids };
 }
 
+/** A fid naming a directory of a writable export: where names are created or removed. */
 function dirFid(s: Session, id: number): Fid {
   const fid = nodeFid(s, id);
   checkWritable(fid);
+  const kind = fid.exp.fs.stat(fid.node).kind;
+  if (kind !== 'directory') throw fsError('ENOTDIR', `fid ${id} names a ${kind}, not a directory`);
   return fid;
 }
 
@@ -113,8 +120,11 @@ export function link(s: Session, msg: Tlink): Rlink {
 }
 
 function doRename(s: Session, from: Fid, fromName: string, to: Fid, toName: string): void {
-  checkWritable(from);
-  checkWritable(to);
+  for (const dir of [from, to]) {
+    checkWritable(dir);
+    const kind = dir.exp.fs.stat(dir.node).kind;
+    if (kind !== 'directory') throw fsError('ENOTDIR', `rename: fid ${dir.id} names a ${kind}, not a directory`);
+  }
   checkName(fromName);
   checkName(toName);
   if (from.exp !== to.exp) throw fsError('EXDEV', 'rename across exports');
