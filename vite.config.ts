@@ -10,9 +10,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, defineConfig, type Plugin } from 'vite';
+import { defaultSnapshotDir } from './src/runtime/vm/snapshot-node.ts';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const outDir = process.env['SKIFF_WEB_OUT'] ? resolve(process.env['SKIFF_WEB_OUT']) : join(root, 'dist');
@@ -27,13 +29,16 @@ export const isolationHeaders: Record<string, string> = process.env['SKIFF_NO_IS
 /** Files copied verbatim into dist/, at the same relative path. */
 const STATIC_DIRS = ['vm-images/images/dist', 'vm-images/dist'];
 const STATIC_FILES = [['node_modules/v86/build/v86.wasm', 'vm-images/v86.wasm']] as const;
+/** Where the build ships the VM snapshot (SHIPPED_DIR of src/web/build/shipped-snapshot.ts, which
+ * is not imported here: it pulls in the whole Machine). */
+const SNAPSHOT_DIR = 'vm-images/snapshots';
 
 function copyStatic(): string[] {
   const copied: string[] = [];
   for (const dir of STATIC_DIRS) {
     for (const f of readdirSync(join(root, dir))) {
       const src = join(root, dir, f);
-      if (!statSync(src).isFile() || f.endsWith('.txt')) continue;
+      if (!isShippedFile(dir, f)) continue;
       mkdirSync(join(outDir, dir), { recursive: true });
       copyFileSync(src, join(outDir, dir, f));
       copied.push(`${dir}/${f}`);
@@ -72,18 +77,72 @@ function listFiles(dir: string): string[] {
     d.isDirectory() ? listFiles(join(dir, d.name)) : [relative(outDir, join(dir, d.name)).split('\\').join('/')]);
 }
 
-/** The dev server serves node_modules' v86.wasm where the build puts it (vm-images/v86.wasm). */
+/** What copyStatic puts into dist/ from a STATIC_DIRS directory (the dev server serves the same). */
+function isShippedFile(dir: string, name: string): boolean {
+  return !name.endsWith('.txt') && statSync(join(root, dir, name), { throwIfNoEntry: false })?.isFile() === true;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.json': 'application/json', '.tar': 'application/x-tar', '.wasm': 'application/wasm',
+};
+function contentType(name: string): string {
+  return CONTENT_TYPES[extname(name)] ?? 'application/octet-stream';
+}
+
+/**
+ * The dev server serves the guest artifacts, the bundled images, v86.wasm and the VM snapshot as
+ * the built site does: raw bytes, 404 for what the site would not have. Without this, vite's
+ * transform middleware takes an extensionless path (vm-images/dist/bzImage) for a JS module and
+ * answers 500, and its HTML fallback answers a missing file with index.html. Snapshots come from
+ * Node's snapshot cache (what the build ships when it has the key), else 404: the VM boots cold.
+ * Runs before vite's own middlewares (registered directly in configureServer).
+ */
 function devStatic(): Plugin {
+  const notFound = (res: ServerResponse) => {
+    res.statusCode = 404;
+    res.end('not found');
+  };
+  const send = (req: IncomingMessage, res: ServerResponse, file: string, type: string) => {
+    let body: Buffer;
+    try {
+      body = readFileSync(file);
+    } catch {
+      return notFound(res);
+    }
+    for (const [k, v] of Object.entries(isolationHeaders)) res.setHeader(k, v);
+    res.setHeader('Content-Type', type);
+    res.setHeader('Content-Length', body.byteLength);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+  // connect strips the mount path: req.url is "/<name>[?query]". One plain file name, or null.
+  const nameOf = (req: IncomingMessage): string | null => {
+    try {
+      const name = decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1));
+      return /^[\w.-]+$/.test(name) && !name.startsWith('.') ? name : null;
+    } catch {
+      return null;
+    }
+  };
   return {
     name: 'skiff-dev-static',
     apply: 'serve',
     configureServer(server) {
       for (const [src, dst] of STATIC_FILES) {
-        server.middlewares.use(`/${dst}`, (_req, res) => {
-          res.setHeader('Content-Type', 'application/wasm');
-          res.end(readFileSync(join(root, src)));
+        server.middlewares.use(`/${dst}`, (req, res) => send(req, res, join(root, src), contentType(dst)));
+      }
+      for (const dir of STATIC_DIRS) {
+        server.middlewares.use(`/${dir}/`, (req, res) => {
+          const name = nameOf(req);
+          if (!name || !isShippedFile(dir, name)) return notFound(res);
+          send(req, res, join(root, dir, name), contentType(name));
         });
       }
+      server.middlewares.use(`/${SNAPSHOT_DIR}/`, (req, res) => {
+        const name = nameOf(req);
+        if (!name?.endsWith('.state')) return notFound(res);
+        send(req, res, join(defaultSnapshotDir(), name), 'application/octet-stream');
+      });
     },
   };
 }
@@ -142,6 +201,8 @@ export default defineConfig({
   root,
   base: './',
   publicDir: false,
+  // Two pages, no client-side routes: a missing file is a 404 (not index.html), in dev and preview.
+  appType: 'mpa',
   plugins: [finishSite(), devStatic()],
   optimizeDeps: {
     // Everything the pages and workers import, optimized up front: a dependency discovered late

@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The Debian peers (skopeo, umoci, chromium, crun, ...): present, installed, or one message naming the command.
+    globalSetup: ['test/helpers/peers-setup.ts'],
   },
 });

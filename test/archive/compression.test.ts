@@ -8,9 +8,10 @@ import {
 import { readTarStream } from '../../src/archive/tar-reader.ts';
 import { tarEntry, writeTar } from '../../src/archive/tar-writer.ts';
 import { pseudoRandom } from './fixtures.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 const sysGzip = (b: Uint8Array): Uint8Array => new Uint8Array(execFileSync('gzip', ['-c', '-6'], { input: b, maxBuffer: 1 << 30 }));
-const sysZstd = (b: Uint8Array): Uint8Array => new Uint8Array(execFileSync('zstd', ['-c', '-q', '-3'], { input: b, maxBuffer: 1 << 30 }));
+const sysZstd = (b: Uint8Array): Uint8Array => new Uint8Array(execFileSync(requireTool('zstd', 'zstd'), ['-c', '-q', '-3'], { input: b, maxBuffer: 1 << 30 }));
 const collect = async (it: AsyncIterable<Uint8Array>): Promise<Buffer> => {
   const parts: Uint8Array[] = [];
   for await (const c of it) parts.push(c);

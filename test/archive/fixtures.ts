@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, symlinkSync, linkSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { requireTool } from '../helpers/peers.ts';
 
 export const LONG_DIR = 'long/' + 'd'.repeat(120);
 export const LONG_FILE = `${LONG_DIR}/${'f'.repeat(120)}.txt`;
@@ -48,7 +49,7 @@ export function buildTree(root: string): { src: string; paths: string[]; expecte
   linkSync(join(src, 'a/hello.txt'), join(src, 'a/hard'));
   execFileSync('mkfifo', [join(src, 'a/fifo')]);
   // xattrs: Node has no API for them; Python's os.setxattr is the real syscall.
-  execFileSync('python3', ['-c', 'import os,sys; os.setxattr(sys.argv[1], "user.skiff", b"xattr-value\\x00\\xff")', join(src, 'a/hello.txt')]);
+  execFileSync(requireTool('python3', 'python3'), ['-c', 'import os,sys; os.setxattr(sys.argv[1], "user.skiff", b"xattr-value\\x00\\xff")', join(src, 'a/hello.txt')]);
   const paths: string[] = ['a', 'long', UNICODE, 'big.bin', 'block.bin'];
   const expected = new Map<string, Expected>();
   const walk = (rel: string): void => {
@@ -89,7 +90,7 @@ export function haveBsdtar(): boolean {
 }
 
 const pyTar = (format: string) => (src: string, paths: string[], out: string): void => {
-  execFileSync('python3', ['-c', `
+  execFileSync(requireTool('python3', 'python3'), ['-c', `
 import sys, tarfile, os
 os.chdir(sys.argv[1])
 with tarfile.open(sys.argv[2], 'w', format=tarfile.${format}) as t:

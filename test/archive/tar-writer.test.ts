@@ -9,6 +9,7 @@ import { readTar } from '../../src/archive/tar-reader.ts';
 import { tarEntry, TarWriter, writeTar, writeTarStream } from '../../src/archive/tar-writer.ts';
 import type { TarEntry } from '../../src/archive/types.ts';
 import { pseudoRandom } from './fixtures.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'skiff-tarw-')); });
@@ -98,7 +99,7 @@ describe('tar writer', () => {
     expect(lstatSync(join(out, 'dir/frac')).mtimeMs).toBe(1700000000250);
     expect(lstatSync(join(out, 'dir/old')).mtimeMs).toBe(-86400500);
     expect(lstatSync(join(out, 'dir/big.bin')).mode & 0o7777).toBe(0o755);
-    const xattr = execFileSync('python3', ['-c', 'import os,sys; sys.stdout.write(os.getxattr(sys.argv[1], "user.skiff").hex())', join(out, 'dir/xattr')]).toString();
+    const xattr = execFileSync(requireTool('python3', 'python3'), ['-c', 'import os,sys; sys.stdout.write(os.getxattr(sys.argv[1], "user.skiff").hex())', join(out, 'dir/xattr')]).toString();
     expect(xattr).toBe('0100ff41');
   });
 

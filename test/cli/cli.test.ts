@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTar } from '../../src/archive/index.ts';
 import { buildImage, dockerLegacyArchive, ociArchive } from '../engine/fixtures/images.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const bin = join(root, 'bin', 'skiff.js');
@@ -120,10 +121,10 @@ describe('skiff CLI', () => {
 
   it('save -o writes an archive skopeo reads; system df; image prune', async () => {
     expect((await skiff('save', '-o', 'app.tar', 'app')).code).toBe(0);
-    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `docker-archive:${join(dir, 'app.tar')}`], { encoding: 'utf8' }));
+    const inspect = JSON.parse(execFileSync(requireTool('skopeo', 'skopeo'), ['inspect', `docker-archive:${join(dir, 'app.tar')}`], { encoding: 'utf8' }));
     expect(inspect.Layers).toEqual(v1.layers.map((l) => l.diffId));
     expect((await skiff('save', '--format', 'oci', '-o', 'app-oci.tar', 'app')).code).toBe(0);
-    const raw = execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${join(dir, 'app-oci.tar')}`], { encoding: 'utf8' });
+    const raw = execFileSync(requireTool('skopeo', 'skopeo'), ['inspect', '--raw', `oci-archive:${join(dir, 'app-oci.tar')}`], { encoding: 'utf8' });
     expect(JSON.parse(raw).config.digest).toBe(v1.configDigest);
     const df = await skiff('system', 'df');
     expect(df.stdout).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+2\s+0\s+/);

@@ -7,6 +7,7 @@ import 'fake-indexeddb/auto';
 import { IdbContentStore } from '../../src/content/idb.ts';
 import { IdbStateStore } from '../../src/engine/state/idb.ts';
 import { buildImage, buildImageRaw, dockerLegacyArchive, dockerOciArchive, drain, ociArchive, ociMultiPlatformArchive, tar } from './fixtures/images.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 function engine(): Engine {
   return new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), now: () => new Date('2026-02-01T00:00:00Z') });
@@ -193,7 +194,7 @@ describe('loadArchive', () => {
   it('loads a zstd layer (compressed by the zstd tool)', async () => {
     const e = engine();
     const raw = tar([{ name: 'hello', content: 'zstd works\n' }]);
-    const zst = new Uint8Array(execFileSync('zstd', ['-q', '-c'], { input: raw }));
+    const zst = new Uint8Array(execFileSync(requireTool('zstd', 'zstd'), ['-q', '-c'], { input: raw }));
     const plain = buildImageRaw([{ raw }]);
     const { sha256Digest } = await import('../../src/oci/digest.ts');
     const te = new TextEncoder();

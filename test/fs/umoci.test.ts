@@ -19,12 +19,13 @@ import { Model } from './model.ts';
 import { baseEntries, outcome, randomOp, Rng } from './random-ops.ts';
 import { FsError } from '../../src/fs/errno.ts';
 import { ModelError } from './model.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'skiff-fs-umoci-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function umoci(...args: string[]): void {
-  execFileSync('umoci', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(requireTool('umoci', 'umoci'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /** Builds an image from our layers with umoci and unpacks it; returns the rootfs path. */
@@ -48,7 +49,7 @@ const belowRoot = (lines: string[]) => lines.slice(1);
 
 describe('layers we write, unpacked by umoci', () => {
   it('finds umoci installed', () => {
-    expect(execFileSync('umoci', ['--version']).toString()).toMatch(/umoci version/);
+    expect(execFileSync(requireTool('umoci', 'umoci'), ['--version']).toString()).toMatch(/umoci version/);
   });
 
   for (const opaqueMarkers of [false, true]) {

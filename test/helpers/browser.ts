@@ -5,6 +5,7 @@
  */
 import { build, type BuildOptions } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
+import { requireTool } from './peers.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -29,5 +30,5 @@ export async function bundleForBrowser(o: BundleOptions): Promise<string> {
 }
 
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  return chromium.launch({ executablePath: requireTool(CHROMIUM, 'chromium'), args: ARGS });
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../helpers/exec.ts';
 import { EPOCH, REPO, blobPath, cleanup, extractArchive, listTar, readJson, tempDir } from './helpers.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 const PACK = join(REPO, 'vm-images', 'images', 'oci_pack.py');
 afterAll(cleanup);
@@ -16,7 +17,7 @@ function pack(spec: object, out: string, env: Record<string, string | undefined>
   writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
   const childEnv = { ...process.env, ...env };
   if (env.SOURCE_DATE_EPOCH === undefined) delete childEnv.SOURCE_DATE_EPOCH;
-  return spawnSync('python3', [PACK, '--spec', join(dir, 'spec.json'), '--out', out], { encoding: 'utf8', env: childEnv });
+  return spawnSync(requireTool('python3', 'python3'), [PACK, '--spec', join(dir, 'spec.json'), '--out', out], { encoding: 'utf8', env: childEnv });
 }
 
 describe('oci_pack.py', () => {

@@ -9,13 +9,14 @@ import { parseImageConfig, configPlatform, envToMap } from '../../src/oci/config
 import { parseIndex, parseManifest, parseManifestOrIndex } from '../../src/oci/manifest.ts';
 import { MediaType, layerCompression } from '../../src/oci/mediatypes.ts';
 import { expectSkiffError } from '../helpers/errors.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 let dir: string;
 const blob = (layout: string, d: string): Buffer => readFileSync(join(dir, layout, 'blobs/sha256', d.slice(7)));
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'skiff-oci-'));
-  const run = (cmd: string, ...args: string[]): void => { execFileSync(cmd, args, { cwd: dir, stdio: 'pipe' }); };
+  const run = (cmd: string, ...args: string[]): void => { execFileSync(requireTool(cmd, cmd), args, { cwd: dir, stdio: 'pipe' }); };
   run('umoci', 'init', '--layout', 'lay');
   run('umoci', 'new', '--image', 'lay:t');
   run('umoci', 'config', '--image', 'lay:t', '--os', 'linux', '--architecture', '386',

@@ -19,6 +19,7 @@ import { Machine } from '../../src/runtime/vm/machine.ts';
 import type { AgentProcess } from '../../src/runtime/vm/agent-process.ts';
 import { dir, file, hardlink, readText, resolve, symlink, text } from '../fs/helpers.ts';
 import { busyboxConfig } from '../runtime/vm/bundle.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 const BIG = 8 << 20;
 const big = new Uint8Array(BIG);
@@ -37,7 +38,7 @@ function image() {
 function busyboxImage() {
   const applets = ['sh', 'ls', 'cat', 'echo', 'id', 'hostname', 'mkdir', 'mv', 'rm', 'ps', 'stat', 'sleep'];
   return applyLayer(null, [
-    dir('bin'), file('bin/busybox', readFileSync('/bin/busybox'), { mode: 0o755 }),
+    dir('bin'), file('bin/busybox', readFileSync(requireTool('/bin/busybox', 'busybox-static:i386')), { mode: 0o755 }),
     ...applets.map((a) => symlink(`bin/${a}`, 'busybox')),
     dir('etc'), file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n'),
     dir('proc'), dir('sys'), dir('dev'), dir('tmp', { mode: 0o1777 }),
@@ -92,7 +93,7 @@ function installProbe(): void {
   const dir = mkdtempSync(join(tmpdir(), 'p9probe-'));
   try {
     const out = join(dir, 'p9probe');
-    execFileSync('clang-16', [
+    execFileSync(requireTool('clang-16', 'clang-16'), [
       '--target=i386-linux-gnu', '-ffreestanding', '-nostdlib', '-static', '-fno-pic', '-O1',
       '-fuse-ld=/usr/lib/llvm-16/bin/ld.lld', '-o', out, new URL('./fixtures/p9probe.c', import.meta.url).pathname,
     ]);

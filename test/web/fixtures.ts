@@ -8,6 +8,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './harness.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 export interface Archives {
   dir: string;
@@ -22,7 +23,7 @@ export interface Archives {
 export async function makeArchives(): Promise<Archives> {
   const dir = await mkdtemp(join(tmpdir(), 'skiff-web-fixtures-'));
   const out = join(dir, 'dropped.tar');
-  execFileSync('skopeo', ['copy', '-q', `oci-archive:${join(ROOT, 'vm-images/images/dist/busybox.tar')}`, `docker-archive:${out}:skiff/dropped:v1`]);
+  execFileSync(requireTool('skopeo', 'skopeo'), ['copy', '-q', `oci-archive:${join(ROOT, 'vm-images/images/dist/busybox.tar')}`, `docker-archive:${out}:skiff/dropped:v1`]);
   const valid = await readFile(out);
   const truncated = valid.subarray(0, Math.floor(valid.length / 2));
   const corrupt = Buffer.from(valid);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeArchives, type Archives } from './fixtures.ts';
 import { launch, removeBuild, serveSite, watchConsole, type Browser, type BrowserContext, type Page, type Site, sh, type PageHandle } from './harness.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 let site: Site;
 let browser: Browser;
@@ -179,7 +180,7 @@ describe('terminal page (built site, chromium)', () => {
     expect(d.suggestedFilename()).toBe('hello.tar');
     const path = join(archives.dir, 'saved.tar');
     await d.saveAs(path);
-    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `docker-archive:${path}`], { encoding: 'utf8' })) as { Os: string; Architecture: string; RepoTags?: string[] };
+    const inspect = JSON.parse(execFileSync(requireTool('skopeo', 'skopeo'), ['inspect', `docker-archive:${path}`], { encoding: 'utf8' })) as { Os: string; Architecture: string; RepoTags?: string[] };
     expect(inspect.Os).toBe('wasi');
     expect(inspect.Architecture).toBe('wasm');
   });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireTool } from '../../helpers/peers.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const bin = join(root, 'bin', 'skiff.js');
@@ -66,7 +67,7 @@ while pump(1): pass
 _, st = os.waitpid(pid, 0)
 sys.stdout.write(json.dumps({'code': os.WEXITSTATUS(st) if os.WIFEXITED(st) else -1, 'out': out.decode('utf-8', 'replace')}))
 `;
-  const r = await execFileP('python3', ['-c', py, JSON.stringify([process.execPath, bin, ...args]), JSON.stringify(keys), String(size.rows), String(size.cols)], {
+  const r = await execFileP(requireTool('python3', 'python3'), ['-c', py, JSON.stringify([process.execPath, bin, ...args]), JSON.stringify(keys), String(size.rows), String(size.cols)], {
     env: { ...process.env, SKIFF_HOME: home }, cwd: dir, timeout: 240_000, maxBuffer: 16 << 20,
   });
   return JSON.parse(r.stdout) as { code: number; out: string };

@@ -12,6 +12,7 @@ import { Engine } from '../../../src/engine/engine.ts';
 import type { ProcessIO } from '../../../src/runtime/types.ts';
 import { logLines } from '../../../src/cli/log-lines.ts';
 import { buildImage, ociArchive } from '../../engine/fixtures/images.ts';
+import { requireTool } from '../../helpers/peers.ts';
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -225,7 +226,7 @@ describe('umoci fixture', () => {
       await engine.createVolume({ name: 'bb' });
       const bbFs = await engine.volumeFs({ name: 'bb' });
       const bb = bbFs.create(bbFs.root(), 'busybox', { mode: 0o755, uid: 0, gid: 0 });
-      bbFs.write(bb, 0, new Uint8Array(readFileSync('/bin/busybox')));
+      bbFs.write(bb, 0, new Uint8Array(readFileSync(requireTool('/bin/busybox', 'busybox-static:i386'))));
       const LISTING = [
         "find . -xdev -path ./.bb -prune -o -print0 | xargs -0 stat -c '%n|%F|%a|%s|%h|%u:%g|%Y' | sed 's/|directory|\\([0-7]*\\)|[0-9]*|/|directory|\\1|-|/' | LC_ALL=C sort",
         "find . -xdev -path ./.bb -prune -o -type f -print0 | xargs -0 md5sum | LC_ALL=C sort -k2",

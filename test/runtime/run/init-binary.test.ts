@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { skiffInitBinary } from '../../../src/runtime/vm/skiff-init-binary.ts';
 import { buildSkiffInit } from '../spec/init-binary.ts';
+import { requireTool } from '../../helpers/peers.ts';
 
 describe('embedded skiff-init', () => {
   it('matches a fresh build of skiff-init.c and is a static i386 ELF', () => {
@@ -16,7 +17,7 @@ describe('embedded skiff-init', () => {
       const built = new Uint8Array(readFileSync(out));
       const embedded = skiffInitBinary();
       expect(Buffer.from(embedded).equals(Buffer.from(built)), 'rebuild skiff-init-binary.ts (see its header)').toBe(true);
-      expect(execFileSync('file', ['-b', out], { encoding: 'utf8' })).toMatch(/ELF 32-bit LSB executable, Intel 80386.*statically linked/);
+      expect(execFileSync(requireTool('file', 'file'), ['-b', out], { encoding: 'utf8' })).toMatch(/ELF 32-bit LSB executable, Intel 80386.*statically linked/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,6 +8,7 @@ import { buildRuntimeSpec, type RuntimeSpecOptions } from '../../../src/runtime/
 import { DEFAULT_CAPABILITIES } from '../../../src/runtime/spec/capabilities.ts';
 import { parseTmpfs } from '../../../src/runtime/spec/volumes.ts';
 import type { OciMount, RuntimeSpec } from '../../../src/runtime/spec/types.ts';
+import { requireTool } from '../../helpers/peers.ts';
 
 const base: RuntimeSpecOptions = {
   process: { user: { uid: 0, gid: 0 }, args: ['/bin/sh'], env: ['PATH=/bin'], cwd: '/' },
@@ -157,7 +158,7 @@ describe('buildRuntimeSpec: from the run flags', () => {
 });
 
 describe('compared with what `crun spec` generates (crun 1.8.1)', () => {
-  const crun = '/usr/bin/crun';
+  const crun = requireTool('/usr/bin/crun', 'crun:i386');
   it('covers crun\'s mounts, masked and read-only paths, rlimits, and adds Docker\'s caps', () => {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-crunspec-'));
     try {

@@ -8,6 +8,7 @@ import { buildRuntimeSpec } from '../../../src/runtime/spec/bundle.ts';
 import { parseTmpfs } from '../../../src/runtime/spec/volumes.ts';
 import { assertValidRuntimeSpec, runtimeSpecProblems } from '../../../src/runtime/spec/validate.ts';
 import type { RuntimeSpec } from '../../../src/runtime/spec/types.ts';
+import { requireTool } from '../../helpers/peers.ts';
 
 const full = (): RuntimeSpec =>
   buildRuntimeSpec({
@@ -32,7 +33,7 @@ describe('runtime spec validation', () => {
     expect(runtimeSpecProblems(full())).toEqual([]);
     const dir = mkdtempSync(join(tmpdir(), 'skiff-validate-'));
     try {
-      execFileSync('/usr/bin/crun', ['spec'], { cwd: dir });
+      execFileSync(requireTool('/usr/bin/crun', 'crun:i386'), ['spec'], { cwd: dir });
       const theirs = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
       expect(runtimeSpecProblems(theirs)).toEqual([]);
     } finally {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireTool } from '../../helpers/peers.ts';
 
 const PAGE_ENTRY = `
 import { Machine } from './src/runtime/vm/machine.ts';
@@ -47,7 +48,7 @@ beforeAll(async () => {
   pageJs = (await build({ ...common, stdin: { contents: PAGE_ENTRY, resolveDir: root, loader: 'ts', sourcefile: 'page.ts' } })).outputFiles![0]!.text;
   workerJs = (await build({ ...common, entryPoints: ['workers/vm-worker.ts'] })).outputFiles![0]!.text;
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: requireTool('chromium', 'chromium'),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }, 60_000);

@@ -7,13 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 import { Overlay } from '../../../src/fs/overlay.ts';
 import { runWasi, type RunWasiOptions, type WasiExit } from '../../../src/runtime/wasi/index.ts';
+import { requireTool } from '../../helpers/peers.ts';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/wasi/', import.meta.url));
 let built = false;
 
 /** A module from test/fixtures/wasi/<name>.c, built with clang-16 on first use. */
 export function fixture(name: string): Uint8Array {
-  if (!built) {
+  if (!built && requireTool('clang-16', 'clang-16')) {
     execFileSync('sh', [join(fixtures, 'build.sh')], { stdio: 'inherit' });
     built = true;
   }
