@@ -5,3 +5,4 @@ export {
 export { P9Server, type P9ServerOptions, type ExportOptions, type P9ServerState } from './server.ts';
 export { describe as describeMessage, type TraceSink } from './trace.ts';
 export { toHandle9p, type Handle9p } from './v86.ts';
+export { secretName, isSecretName } from './exports-root.ts';

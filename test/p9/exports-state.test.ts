@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Errno } from '../../src/fs/errno.ts';
 import { Overlay } from '../../src/fs/overlay.ts';
 import { qidOf } from '../../src/p9/attr.ts';
+import { secretName } from '../../src/p9/exports-root.ts';
 import { DirentType, OpenFlags, QidType } from '../../src/p9/messages.ts';
 import { P9Server, type P9ServerState } from '../../src/p9/server.ts';
 import { bytes, readText, resolve, text } from '../fs/helpers.ts';
@@ -76,6 +77,28 @@ describe('P9Server exports', () => {
     c.walk(0, 4, 'c2/etc');
     expect(c.errno({ type: 'Trenameat', olddirfid: 3, oldname: 'passwd', newdirfid: 4, newname: 'p' })).toBe(Errno.EXDEV);
     expect(c.errno({ type: 'Tlink', dfid: 4, fid: 1, name: 'l' })).toBe(Errno.EXDEV);
+  });
+
+  it('gives a secret-named export only to whoever knows the whole name (one container)', () => {
+    const { a, server, c } = twoContainers();
+    const name = secretName('c-0123abcd');
+    expect(name).toMatch(/^c-0123abcd\.[0-9a-f]{32}$/);
+    expect(secretName('c-0123abcd')).not.toBe(name);
+    const mine = new Overlay({ lower: null });
+    server.addExport(name, mine);
+    c.attach(0, '');
+    // Not listed, not reachable by its label or any other name; reachable by the exact name.
+    const { entries } = c.readdirAll(0);
+    expect(entries.map((e) => e.name)).toEqual(['.', '..', 'c1', 'c2']);
+    expect(c.call({ type: 'Tgetattr', fid: 0, requestMask: 0x7ff }).nlink).toBe(4);
+    expect(c.errno({ type: 'Twalk', fid: 0, newfid: 1, wnames: ['c-0123abcd'] })).toBe(Errno.ENOENT);
+    expect(c.errno({ type: 'Twalk', fid: 0, newfid: 1, wnames: [name.slice(0, -1)] })).toBe(Errno.ENOENT);
+    expect(c.errno({ type: 'Tattach', fid: 1, afid: 0xffffffff, uname: '', aname: 'c-0123abcd', nUname: 0 })).toBe(Errno.ENOENT);
+    c.walk(0, 1, name);
+    c.call({ type: 'Tattach', fid: 2, afid: 0xffffffff, uname: '', aname: name, nUname: 0 });
+    c.call({ type: 'Tmkdir', dfid: 2, name: 'mine', mode: 0o755, gid: 0 });
+    expect(mine.readdir(mine.root()).map((e) => e.name)).toEqual(['mine']);
+    expect(a.readdir(a.root()).map((e) => e.name)).not.toContain('mine');
   });
 
   it('drops the fids of a removed export and refuses bad export names', () => {

@@ -12,6 +12,7 @@
  */
 import { SkiffError } from '../../errors.ts';
 import type { FileSystem } from '../../fs/types.ts';
+import { secretName } from '../../p9/exports-root.ts';
 import { P9Server, type P9ServerOptions } from '../../p9/server.ts';
 import { buildContainerBundle } from '../spec/container.ts';
 import { buildExecProcess } from '../spec/exec.ts';
@@ -120,8 +121,9 @@ export class VmRuntime implements ContainerRuntime {
     if (this.running.has(req.id)) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is already running`);
     const m = await this.machine();
     const id = req.id;
-    const rootName = `c-${id}`;
-    const etcName = `e-${id}`;
+    // Secret names: the shared 9P server gives an export to whoever names it (p9/exports-root.ts).
+    const rootName = secretName(`c-${id}`);
+    const etcName = secretName(`e-${id}`);
     const run = { ...req.run, tty: req.tty };
     const byDest = new Map<string, MountedVolume>(req.volumes.map((v) => [cleanPath(v.destination), v]));
     const volumeFor = (dest: string): MountedVolume => {
@@ -212,7 +214,7 @@ export class VmRuntime implements ContainerRuntime {
   private volumeExport(rec: Running, fs: FileSystem): string {
     let e = this.volumeExports.get(fs);
     if (!e) {
-      e = { name: `v-${this.nextVolume++}`, refs: 0 };
+      e = { name: secretName(`v-${this.nextVolume++}`), refs: 0 };
       this.server.addExport(e.name, fs);
       this.volumeExports.set(fs, e);
     }
