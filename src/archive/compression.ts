@@ -1,13 +1,15 @@
 /**
  * Layer compression: sniff gzip/zstd/plain by magic, gzip both ways through the platform's
  * CompressionStream/DecompressionStream (browsers and Node 18+ have them), zstd decode through
- * fzstd. Every decoder takes `maxOutputBytes` so a decompression bomb fails with a clear error
- * instead of exhausting memory.
+ * fzstd behind our own frame checks (zstd.ts). Every decoder takes `maxOutputBytes` so a
+ * decompression bomb fails with a clear error instead of exhausting memory.
  */
-import { Decompress as ZstdDecompress } from 'fzstd';
 import { SkiffError } from '../errors.ts';
 import { concatBytes } from '../util/bytes.ts';
 import { hasNodeZlib, nodeZlib } from './zlib-node.ts';
+import { zstdDecompressStream } from './zstd.ts';
+
+export { DEFAULT_MAX_ZSTD_WINDOW, ZstdScanner, zstdDecompressStream } from './zstd.ts';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -16,6 +18,10 @@ export interface DecompressOptions {
   maxOutputBytes?: number;
   /** Names the input in errors ("layer sha256:ab12"). */
   what?: string;
+  /** Largest zstd window accepted (DEFAULT_MAX_ZSTD_WINDOW). */
+  maxWindowBytes?: number;
+  /** The error for output over maxOutputBytes (a caller naming its own budget). */
+  overLimit?: (max: number) => SkiffError;
 }
 
 const BUFFER_DEFAULT_MAX = 2 ** 31;
@@ -28,7 +34,8 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
-function bomb(what: string, max: number): SkiffError {
+function bomb(what: string, max: number, opts: DecompressOptions = {}): SkiffError {
+  if (opts.overLimit) return opts.overLimit(max);
   return new SkiffError('INVALID_ARCHIVE', `${what}: decompressed size exceeds the limit of ${max} bytes (possible decompression bomb)`);
 }
 
@@ -72,7 +79,7 @@ async function* throughStream(
       }
       if (r.done) break;
       total += r.value.byteLength;
-      if (total > max) throw bomb(what, max);
+      if (total > max) throw bomb(what, max, opts);
       yield r.value;
     }
     await pump;
@@ -104,7 +111,7 @@ export async function* gunzipStream(
   let total = 0;
   for await (const c of nodeZlib('gunzip', source, (e) => corrupt(what, 'gzip', e))) {
     total += c.byteLength;
-    if (total > max) throw bomb(what, max);
+    if (total > max) throw bomb(what, max, opts);
     yield c;
   }
 }
@@ -112,39 +119,6 @@ export async function* gunzipStream(
 export function gzipStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: StreamImplOptions = {}): AsyncGenerator<Uint8Array> {
   if (opts.portable || !hasNodeZlib()) return throughStream(source, new CompressionStream('gzip'), 'gzip', {});
   return nodeZlib('gzip', source, (e) => corrupt('gzip', 'gzip', e));
-}
-
-export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: DecompressOptions = {}): AsyncGenerator<Uint8Array> {
-  const what = opts.what ?? 'zstd';
-  const max = opts.maxOutputBytes ?? Infinity;
-  let out: Uint8Array[] = [];
-  let total = 0;
-  const d = new ZstdDecompress((chunk) => {
-    total += chunk.byteLength;
-    if (total > max) throw bomb(what, max);
-    out.push(chunk);
-  });
-  let sawInput = false;
-  const feed = (chunk: Uint8Array, final: boolean): void => {
-    try {
-      d.push(chunk, final);
-    } catch (e) {
-      throw corrupt(what, 'zstd', e);
-    }
-  };
-  for await (const c of source) {
-    if (c.byteLength === 0) continue;
-    sawInput = true;
-    feed(c, false);
-    if (out.length) {
-      const ready = out;
-      out = [];
-      yield* ready;
-    }
-  }
-  if (!sawInput) throw new SkiffError('INVALID_ARCHIVE', `${what}: empty zstd stream`);
-  feed(new Uint8Array(0), true);
-  yield* out;
 }
 
 /** zstd encoding is not available in JS here; we read zstd layers but write gzip. */
@@ -193,7 +167,7 @@ export async function* decompressStream(
     let total = 0;
     for await (const c of replay()) {
       total += c.byteLength;
-      if (total > max) throw new SkiffError('INVALID_ARCHIVE', `${opts.what ?? 'input'}: size exceeds the limit of ${max} bytes`);
+      if (total > max) throw opts.overLimit?.(max) ?? new SkiffError('INVALID_ARCHIVE', `${opts.what ?? 'input'}: size exceeds the limit of ${max} bytes`);
       yield c;
     }
   }
