@@ -114,8 +114,8 @@ async function buildFixture(): Promise<{ uncompressed: number; blobs: string[] }
 
 /** In the child: one import into a fresh home; prints {ms, rssMb}. */
 async function child(archive: string, home: string): Promise<void> {
-  const { Engine } = await import('../src/engine/engine.ts');
-  const engine = await Engine.open({ home, bundled: false });
+  const { openEngine } = await import('../src/node.ts');
+  const engine = await openEngine({ home, bundled: false });
   const t0 = performance.now();
   await engine.loadArchive({ stream: createReadStream(archive, { highWaterMark: 1 << 20 }), name: 'image.tar' });
   const ms = performance.now() - t0;

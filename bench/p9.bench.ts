@@ -19,6 +19,7 @@ import { encode } from '../src/p9/codec.ts';
 import { NOFID } from '../src/p9/messages.ts';
 import { P9Server } from '../src/p9/server.ts';
 import { Machine } from '../src/runtime/vm/machine.ts';
+import { nodeMachineOptions } from '../src/node.ts';
 import type { TarEntry, TarHeader } from '../src/archive/types.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -91,8 +92,7 @@ async function measure(thread: 'inline' | 'worker'): Promise<ThreadFigures> {
   const server = new P9Server();
   server.addExport('c1', image());
   server.addExport('tools', await toolsImage());
-  const spawnWorker = thread === 'inline' ? (await import('../src/runtime/vm/worker-inline.ts')).spawnInlineVmWorker : undefined;
-  const m = await Machine.start({ handle9p: (r) => server.handle(r), snapshots: null, ...(spawnWorker ? { spawnWorker: () => spawnWorker() } : {}) });
+  const m = await Machine.start({ ...nodeMachineOptions({ thread, snapshots: null }), handle9p: (r) => server.handle(r) });
   try {
     await m.agent.mount({ export: 'c1', target: '/mnt/c1' });
     await m.agent.mount({ export: 'tools', target: '/mnt/tools' });

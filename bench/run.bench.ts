@@ -14,7 +14,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from './run.ts';
-import { Engine } from '../src/engine/engine.ts';
+import { openEngine } from '../src/node.ts';
 
 const RUNS = Number(process.env.SKIFF_BENCH_RUNS ?? 10);
 const BIN = fileURLToPath(new URL('../bin/skiff.js', import.meta.url));
@@ -32,7 +32,7 @@ export async function run(): Promise<Record<string, Metric>> {
   const savedHome = process.env.SKIFF_HOME;
   process.env.SKIFF_HOME = home;
   try {
-    const engine = await Engine.open({ home });
+    const engine = await openEngine({ home });
     try {
       // First run: loads the bundled image, boots (and snapshots) the VM.
       await engine.runContainer({ image: 'skiff/busybox', cmd: ['true'], run: { rm: true }, io: quiet });

@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 import type { Metric } from './run.ts';
 import { Overlay } from '../src/fs/overlay.ts';
-import { compileWasi, prewarmWasi, runWasi, type RunWasiOptions } from '../src/runtime/wasi/index.ts';
+import { compileWasi, runWasi, type RunWasiOptions } from '../src/runtime/wasi/index.ts';
+import { nodeWasiSpawn } from '../src/node.ts';
 
 const fixtures = fileURLToPath(new URL('../test/fixtures/wasi/', import.meta.url));
 
@@ -27,10 +28,10 @@ function median(xs: number[]): number {
 }
 
 async function ours(bytes: Uint8Array, args: string[], extra: Partial<RunWasiOptions> = {}): Promise<number> {
-  await prewarmWasi();
+  await nodeWasiSpawn().warm();
   const fs = new Overlay({ lower: null });
   const t0 = performance.now();
-  const exit = await runWasi({ module: bytes, args, mounts: [{ path: '/', fs }], onStdout: () => {}, ...extra }).exited;
+  const exit = await runWasi({ module: bytes, args, mounts: [{ path: '/', fs }], onStdout: () => {}, spawn: nodeWasiSpawn(), ...extra }).exited;
   const ms = performance.now() - t0;
   if (exit.exitCode !== 0) throw new Error(`${args[0]} exited ${exit.exitCode}`);
   return ms;
@@ -38,7 +39,7 @@ async function ours(bytes: Uint8Array, args: string[], extra: Partial<RunWasiOpt
 
 async function nodeWasi(mod: WebAssembly.Module, args: string[]): Promise<number> {
   // Our spare worker starts when our run ends: let it finish starting so it does not compete.
-  await prewarmWasi();
+  await nodeWasiSpawn().warm();
   const t0 = performance.now();
   const wasi = new WASI({ version: 'preview1', args, env: {}, returnOnExit: true, stdout: 2 });
   const inst = await WebAssembly.instantiate(mod, wasi.getImportObject() as WebAssembly.Imports);

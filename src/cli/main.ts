@@ -72,7 +72,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
-    engine: () => (engine ??= import('../engine/engine.ts').then(({ Engine }) => Engine.open(options.home ? { home: options.home } : {}))),
+    engine: () => (engine ??= import('../node.ts').then(({ openEngine }) => openEngine(options.home ? { home: options.home } : {}))),
     ...options.io,
   };
   let program: Command;

@@ -5,6 +5,7 @@
 import { SkiffError } from '../errors.ts';
 import type { ContentStore } from '../content/store.ts';
 import type { Overlay } from '../fs/overlay.ts';
+import type { FileSystem } from '../fs/types.ts';
 import type { ContainerConfig } from '../oci/config.ts';
 import type { Digest } from '../oci/digest.ts';
 import { normalizeReference, parseReference } from '../oci/reference.ts';
@@ -40,6 +41,9 @@ export interface BundledImages {
   names?(): Promise<string[]>;
 }
 
+/** Opens a directory of the host for a bind mount (src/node.ts); absent where there is none (browsers). */
+export type HostDirFactory = (o: { path: string; readOnly: boolean }) => FileSystem;
+
 export interface EngineOptions {
   content: ContentStore;
   state: StateStore;
@@ -49,15 +53,8 @@ export interface EngineOptions {
   layerCache?: LayerCacheOptions;
   /** Container runtimes by name ('vm', 'wasi'), created on first use. */
   runtimes?: RuntimeFactories;
-}
-
-export interface OpenOptions {
-  /** Data directory; default $SKIFF_HOME, else the platform data dir (e.g. ~/.local/share/skiff). */
-  home?: string;
-  /** Load bundled images from vm-images/images/ on first use (default true). */
-  bundled?: boolean;
-  /** Default: the VM and WASI runtimes (src/runtime/vm, src/runtime/wasi). */
-  runtimes?: RuntimeFactories;
+  /** Bind mounts (`-v /host/dir:/dest`); without it they are refused. */
+  hostDir?: HostDirFactory;
 }
 
 export class Engine {
@@ -72,15 +69,7 @@ export class Engine {
     this.ctx = { content: options.content, state: options.state, now: options.now ?? (() => new Date()) };
     this.bundled = options.bundled;
     this.layers = new LayerCache(options.content, options.layerCache);
-    this.lifecycle = new Lifecycle(this, options.runtimes ?? {});
-  }
-
-  /** An engine over $SKIFF_HOME on Node (node-fs content and state stores). */
-  static async open(options: OpenOptions = {}): Promise<Engine> {
-    // Hidden from bundlers: browser builds must not pull in the Node stores.
-    const nodeModule = './node.ts';
-    const { openNodeEngine } = (await import(/* @vite-ignore */ nodeModule)) as typeof import('./node.ts');
-    return openNodeEngine(options);
+    this.lifecycle = new Lifecycle(this, options.runtimes ?? {}, options.hostDir);
   }
 
   // ---- images ----

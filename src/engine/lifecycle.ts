@@ -10,7 +10,7 @@ import type { FileSystem, FsNode } from '../fs/types.ts';
 import type { RunOptions } from '../runtime/spec/options.ts';
 import { imageVolumes, type ImageRunConfig } from '../runtime/spec/process.ts';
 import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeName, RuntimeProcess } from '../runtime/types.ts';
-import type { Engine } from './engine.ts';
+import type { Engine, HostDirFactory } from './engine.ts';
 import { collectBlobs } from './images.ts';
 import { recordRunOptions } from './init-layer.ts';
 import { ownedHere, ownerAlive, ownerOf, signalOwner, startFailureExitCode, thisOwner } from './owner.ts';
@@ -150,7 +150,7 @@ export class Lifecycle {
   private readonly runtimes = new Map<RuntimeName, Promise<ContainerRuntime>>();
   private readonly running = new Map<string, Running>();
 
-  constructor(private readonly engine: Engine, private readonly factories: RuntimeFactories) {}
+  constructor(private readonly engine: Engine, private readonly factories: RuntimeFactories, private readonly hostDir?: HostDirFactory) {}
 
   runtime(name: string): Promise<ContainerRuntime> {
     const key = name as RuntimeName;
@@ -231,9 +231,8 @@ export class Lifecycle {
 
   private async mountFs(m: MountRecord): Promise<FileSystem> {
     if (m.type === 'volume') return this.engine.volumeFs({ name: m.name });
-    const hostDir = '../fs/host-dir.ts';
-    const { HostDirFileSystem } = (await import(/* @vite-ignore */ hostDir)) as typeof import('../fs/host-dir.ts');
-    return new HostDirFileSystem({ path: m.source, readOnly: m.readOnly });
+    if (!this.hostDir) throw new SkiffError('UNSUPPORTED', `bind mount of ${m.source}: there is no host directory to mount here`);
+    return this.hostDir({ path: m.source, readOnly: m.readOnly });
   }
 
   /** After the process ended: release, save layer + volumes + logs, record the exit, --rm. */

@@ -153,7 +153,7 @@ describe('skiff CLI', () => {
   });
 
   it('logs prints what the last run wrote, with -t timestamps and --tail', async () => {
-    const { Engine } = await import('../../src/engine/engine.ts');
+    const { openEngine } = await import('../../src/node.ts');
     const te = new TextEncoder();
     // A runtime that writes two lines to stdout and one to stderr, then exits.
     const runtime = {
@@ -168,7 +168,7 @@ describe('skiff CLI', () => {
       async release() {},
       async shutdown() {},
     };
-    const e = await Engine.open({ home, bundled: false, runtimes: { vm: () => runtime } });
+    const e = await openEngine({ home, bundled: false, runtimes: { vm: () => runtime } });
     await skiff('load', '-i', 'v1.tar');
     const r = await e.runContainer({ image: 'app', name: 'logged' });
     expect(r.exit.exitCode).toBe(0);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.ts';
+import { openEngine } from '../../src/node.ts';
 import { sha256Digest } from '../../src/oci/digest.ts';
 import type { ContainerRecord, ImageRecord, TagRecord } from '../../src/engine/types.ts';
 import { buildImage, dockerLegacyArchive, ociArchive } from './fixtures/images.ts';
@@ -36,7 +36,7 @@ describe('engine across processes', () => {
       run(process.execPath, ['--import', 'tsx', script, home, 'a', '6', ...archives], { cwd }),
       run(process.execPath, ['--import', 'tsx', script, home, 'b', '6', ...archives.reverse()], { cwd }),
     ]);
-    const e = await Engine.open({ home, bundled: false });
+    const e = await openEngine({ home, bundled: false });
     const { state, content } = e.ctx;
     const images = await state.list<ImageRecord>('images');
     const tags = await state.list<TagRecord>('tags');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readTar } from '../../src/archive/index.ts';
 import { MemoryContentStore } from '../../src/content/memory.ts';
 import { Engine } from '../../src/engine/engine.ts';
+import { openEngine } from '../../src/node.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import type { FileSystem, FsNode } from '../../src/fs/types.ts';
 import { buildImage, drain, ociArchive } from './fixtures/images.ts';
@@ -126,14 +127,14 @@ describe('containers on disk (Engine.open)', () => {
     const { join } = await import('node:path');
     const home = await mkdtemp(join(tmpdir(), 'skiff-home-'));
     try {
-      const e1 = await Engine.open({ home, bundled: false });
+      const e1 = await openEngine({ home, bundled: false });
       const img = buildImage({ layers: [{ files: [{ name: 'etc/', type: 'directory' }, { name: 'etc/a', content: 'a' }] }] });
       await e1.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/disk:1'] }]) });
       const c = await e1.createContainer({ image: 'disk:1', name: 'persist' });
       const fs = await e1.containerFs({ id: c.id });
       fs.write(fs.create(fs.lookup(fs.root(), 'etc'), 'b', { mode: 0o644, uid: 0, gid: 0 }), 0, te.encode('written'));
       await e1.persistContainer({ id: c.id });
-      const e2 = await Engine.open({ home, bundled: false });
+      const e2 = await openEngine({ home, bundled: false });
       const tar = await drain(await e2.exportContainer({ id: 'persist' }));
       const b = readTar(tar).find((x) => x.header.name.replace(/^\.?\//, '') === 'etc/b');
       expect(td.decode(b!.data)).toBe('written');

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryContentStore } from '../../src/content/memory.ts';
 import { bundledFromDir, defaultBundledDir } from '../../src/engine/bundled.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import { nodeRuntimes } from '../../src/engine/node.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
+import { nodeRuntimes } from '../../src/node.ts';
 import { parseRunFlags, type RunFlags } from '../../src/runtime/spec/options.ts';
 
 const td = new TextDecoder();

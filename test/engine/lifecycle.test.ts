@@ -10,6 +10,7 @@ import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import { parseRunFlags } from '../../src/runtime/spec/options.ts';
 import type { ContainerRuntime, ExitStatus, RuntimeProcess, StartContainerRequest } from '../../src/runtime/types.ts';
 import { WasiRuntime } from '../../src/runtime/wasi/runtime.ts';
+import { nodeWasiSpawn } from '../../src/node.ts';
 import { buildImage, ociArchive } from './fixtures/images.ts';
 
 const te = new TextEncoder();
@@ -158,7 +159,7 @@ describe('lifecycle (scripted runtime)', () => {
 });
 
 describe('lifecycle (real WASI runtime)', () => {
-  const e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()), runtimes: { wasi: () => new WasiRuntime() } });
+  const e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()), runtimes: { wasi: () => new WasiRuntime({ spawn: nodeWasiSpawn() }) } });
   afterAll(() => e.shutdown());
 
   it('runs the bundled hello-wasm image: output, exit, logs', async () => {

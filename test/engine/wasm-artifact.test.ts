@@ -13,6 +13,7 @@ import { MemoryContentStore } from '../../src/content/memory.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import { WasiRuntime } from '../../src/runtime/wasi/runtime.ts';
+import { nodeWasiSpawn } from '../../src/node.ts';
 import { sha256Digest } from '../../src/oci/digest.ts';
 import { tar } from './fixtures/images.ts';
 
@@ -51,7 +52,7 @@ function artifactArchive(module: Uint8Array, tag: string): { data: Uint8Array; l
 }
 
 describe('CNCF Wasm artifact images', () => {
-  const e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), runtimes: { wasi: () => new WasiRuntime() } });
+  const e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), runtimes: { wasi: () => new WasiRuntime({ spawn: nodeWasiSpawn() }) } });
   afterAll(() => e.shutdown());
 
   it('run --rm: the module layer runs as the command, output and exit code', async () => {

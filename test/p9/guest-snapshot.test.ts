@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Overlay } from '../../src/fs/overlay.ts';
 import { P9Server, type P9ServerState } from '../../src/p9/server.ts';
 import { Machine } from '../../src/runtime/vm/machine.ts';
+import { nodeMachineOptions } from '../../src/node.ts';
 import type { SnapshotStore } from '../../src/runtime/vm/snapshot-store.ts';
 import { readText } from '../fs/helpers.ts';
 import { lowerTree } from './client.ts';
@@ -27,7 +28,7 @@ describe('P9Server state across a VM snapshot', () => {
     const fs = new Overlay({ lower: lowerTree() });
     const before = new P9Server();
     before.addExport('c1', fs);
-    const m1 = await Machine.start({ handle9p: (r) => before.handle(r), snapshots: null });
+    const m1 = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), handle9p: (r) => before.handle(r), snapshots: null });
     machines.push(m1);
     await m1.agent.mkdir({ path: '/run/skiff/9p' }); // the agent does not create it yet
     await m1.agent.mount({ export: 'c1', target: '/mnt/c1' });
@@ -59,7 +60,7 @@ describe('P9Server state across a VM snapshot', () => {
     after.addExport('c1', fs);
     after.restoreState(state);
     const store: SnapshotStore = { get: async () => snapshot.state, put: async () => {}, delete: async () => {} };
-    const m2 = await Machine.start({ handle9p: (r) => after.handle(r), snapshots: store });
+    const m2 = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), handle9p: (r) => after.handle(r), snapshots: store });
     machines.push(m2);
     expect(m2.boot.restored).toBe(true);
     await m2.agent.writeFile({ path: '/tmp/go', data: '' });

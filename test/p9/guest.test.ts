@@ -16,6 +16,7 @@ import { Overlay } from '../../src/fs/overlay.ts';
 import { applyLayer } from '../../src/fs/layer.ts';
 import { P9Server } from '../../src/p9/server.ts';
 import { Machine } from '../../src/runtime/vm/machine.ts';
+import { nodeMachineOptions } from '../../src/node.ts';
 import type { AgentProcess } from '../../src/runtime/vm/agent-process.ts';
 import { dir, file, hardlink, readText, resolve, symlink, text } from '../fs/helpers.ts';
 import { busyboxConfig } from '../runtime/vm/bundle.ts';
@@ -111,7 +112,7 @@ beforeAll(async () => {
   server.addExport('c2', c2);
   server.addExport('box', box);
   server.addExport('img', img);
-  m = await Machine.start({ handle9p: (req) => server.handle(req), snapshots: null });
+  m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), handle9p: (req) => server.handle(req), snapshots: null });
   // The agent does not create its 9P mount point yet (vm-images/agent/ops.c op_mount).
   await m.agent.mkdir({ path: '/run/skiff/9p' });
   await m.agent.mount({ export: 'c1', target: '/mnt/c1' });

@@ -9,6 +9,7 @@ import {
   decodeJson, encodeFrame, encodeJson, FrameDecoder, frameName, FrameType, PROTOCOL_VERSION,
   type ExitStatus, type Frame, type HelloInfo,
 } from './protocol.ts';
+import { toBase64 } from '../../util/base64.ts';
 
 export interface AgentClientOptions {
   /** Sends bytes to the guest's console port (already chunked and paced). */
@@ -98,7 +99,7 @@ export class AgentClient implements ProcessControl {
   async writeFile(o: { path: string; data: Uint8Array | string; mode?: number }): Promise<void> {
     const fields: Record<string, unknown> = { path: o.path, mode: o.mode };
     if (typeof o.data === 'string') fields.text = o.data;
-    else fields.data = base64(o.data);
+    else fields.data = toBase64(o.data);
     await this.request('write_file', fields);
   }
 
@@ -263,12 +264,6 @@ function errnoCode(errno: number) {
 
 function jsonText(v: string | object | undefined): string | undefined {
   return v === undefined || typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
 }
 
 function describe(frame: Uint8Array): string {

@@ -6,9 +6,9 @@
  * config.json then names its exports there directly (root.path, bind sources), so a start costs a
  * single agent round trip (`run`: write config.json, crun create, crun start).
  *
- * Where the emulator runs (`thread`): on Node, in the engine's own thread (worker-inline.ts), so a
- * 9P request reaches the overlays the engine owns with a function call; in the browser, in a Web
- * Worker with each 9P message relayed to this thread.
+ * Where the emulator runs is the entry point's choice (the `spawnWorker` it passes): both run it
+ * in the engine's own thread (worker-inline.ts), so a 9P request reaches the overlays the engine
+ * owns with a function call; a worker (worker-node.ts, worker-web.ts) relays each 9P message.
  */
 import { SkiffError } from '../../errors.ts';
 import type { FileSystem } from '../../fs/types.ts';
@@ -23,17 +23,14 @@ import type { AgentProcess } from './agent-process.ts';
 import { etcExport, initExport } from './exports.ts';
 import { Machine, type MachineOptions } from './machine.ts';
 import { signalName, signalNumber } from './signals.ts';
-import type { VmWorkerHandle } from './worker-handle.ts';
 
 /** Where the agent mounts the 9P server's directory of exports (vm-images/agent/PROTOCOL.md). */
 export const GUEST_9P_ROOT = '/run/skiff/9p';
 const INIT_EXPORT = 'skiff-init';
 
 export interface VmRuntimeOptions {
-  /** Passed to Machine.start (artifacts, snapshots, memory, trace ...). */
-  machine?: Omit<MachineOptions, 'handle9p'>;
-  /** 'inline': the emulator in this thread (Node default); 'worker': a worker (browser default). */
-  thread?: 'inline' | 'worker';
+  /** Passed to Machine.start (artifacts, worker, snapshots, memory, trace ...). */
+  machine: Omit<MachineOptions, 'handle9p'>;
   p9?: P9ServerOptions;
   /** The 9P mount's msize (the agent's default is 128 KiB). */
   msize?: number;
@@ -57,10 +54,6 @@ interface Running {
   main: AgentProcess;
 }
 
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-  && typeof (globalThis as { window?: unknown }).window === 'undefined';
-const nodeOnly = (name: string) => import(/* @vite-ignore */ name);
-
 export class VmRuntime implements ContainerRuntime {
   readonly name = 'vm' as const;
   readonly server: P9Server;
@@ -71,7 +64,7 @@ export class VmRuntime implements ContainerRuntime {
   private nextVolume = 1;
   private deleting: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: VmRuntimeOptions = {}) {
+  constructor(private readonly options: VmRuntimeOptions) {
     this.server = new P9Server(options.p9 ?? {});
   }
 
@@ -87,13 +80,8 @@ export class VmRuntime implements ContainerRuntime {
   }
 
   private async boot(): Promise<Machine> {
-    const thread = this.options.thread ?? (isNode ? 'inline' : 'worker');
-    let spawnWorker: (() => Promise<VmWorkerHandle>) | undefined = this.options.machine?.spawnWorker;
-    if (!spawnWorker && thread === 'inline') {
-      spawnWorker = ((await nodeOnly('./worker-inline.ts')) as typeof import('./worker-inline.ts')).spawnInlineVmWorker;
-    }
     const p = (async () => {
-      const m = await Machine.start({ ...this.options.machine, ...(spawnWorker ? { spawnWorker } : {}), handle9p: (req) => this.server.handle(req) });
+      const m = await Machine.start({ ...this.options.machine, handle9p: (req) => this.server.handle(req) });
       m.onCrash(() => this.forgetMachine(m));
       this.server.addExport(INIT_EXPORT, initExport(), { readOnly: true });
       // The export directory is mounted once; containers name their exports under it.

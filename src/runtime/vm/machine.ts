@@ -1,13 +1,16 @@
 /**
- * The guest VM: v86 running our kernel, initramfs and agent in a worker (never on the main
- * thread). `Machine.start` restores the snapshot for these exact artifacts if there is one, else
+ * The guest VM: v86 running our kernel, initramfs and agent, in a worker or in the caller's own
+ * thread (never a page's main thread), whichever `spawnWorker` the entry point passes. `Machine.start` restores the snapshot for these exact artifacts if there is one, else
  * boots cold and saves one; either way it returns with the agent ready and the guest clock set.
  * Failures (kernel panic, worker death, boot timeout) surface as SkiffError VM.
  */
 import { SkiffError } from '../../errors.ts';
+import { Errno } from '../../fs/errno.ts';
+import { encode, peekHeader } from '../../p9/codec.ts';
+import { NOTAG } from '../../p9/messages.ts';
 import { AgentClient, type PingInfo } from './agent-client.ts';
 import { ARTIFACT_FILES, type ArtifactSource } from './artifacts.ts';
-import { snapshotKey, type SnapshotStore } from './snapshot-store.ts';
+import { openSnapshot, sealSnapshot, snapshotKey, type SnapshotStore } from './snapshot-store.ts';
 import type { VmWorkerHandle } from './worker-handle.ts';
 import type { BootMessage, StateEncoding, WorkerToHost } from './worker-protocol.ts';
 
@@ -15,9 +18,11 @@ import type { BootMessage, StateEncoding, WorkerToHost } from './worker-protocol
 export type P9Handler = (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 
 export interface MachineOptions {
-  /** Default: vm-images/dist on Node; required in the browser (e.g. httpArtifacts(url)). */
-  artifacts?: ArtifactSource;
-  /** Default: files under $SKIFF_HOME (Node) or IndexedDB (browser); null: never save or restore. */
+  /** Kernel, initramfs and BIOS (artifacts-node.ts on Node, httpArtifacts(url) in the browser). */
+  artifacts: ArtifactSource;
+  /** Starts the emulator: in this thread (worker-inline.ts) or a worker (worker-node.ts, worker-web.ts). */
+  spawnWorker: () => Promise<VmWorkerHandle>;
+  /** Where states are saved and restored (snapshot-node.ts, snapshot-idb.ts ...); absent or null: never. */
   snapshots?: SnapshotStore | null;
   /** Guest RAM; default the manifest's (128 MiB). */
   memoryMiB?: number;
@@ -25,16 +30,9 @@ export interface MachineOptions {
   requestTimeoutMs?: number;
   /** Serves the guest's 9P requests (the host9p device); can also be set later with set9pHandler. */
   handle9p?: P9Handler;
-  /** Log every agent frame and kernel console line (also on with SKIFF_TRACE=vm). */
+  /** Log every agent frame and kernel console line (the entry points turn SKIFF_TRACE=vm into this). */
   trace?: boolean | ((line: string) => void);
   onSerial?: (line: string) => void;
-  /**
-   * Node only: raise V8's wasm tier-up budget process-wide (see tuneWasmTiering in
-   * worker-node.ts); roughly halves cold boot and speeds the guest, delays other wasm's tier-up.
-   */
-  tuneWasmTiering?: boolean;
-  /** Injectable worker factory; default worker_threads on Node, a Web Worker in the browser. */
-  spawnWorker?: () => Promise<VmWorkerHandle>;
 }
 
 export interface BootReport {
@@ -50,8 +48,6 @@ export interface BootReport {
 }
 
 const ENCODING: StateEncoding = 'gzip';
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-  && typeof (globalThis as { window?: unknown }).window === 'undefined';
 
 export class Machine {
   readonly agent: AgentClient;
@@ -68,8 +64,7 @@ export class Machine {
   private lastPhases: BootReport['phases'];
 
   private constructor(private readonly opts: MachineOptions) {
-    const envTrace = isNode && /\bvm\b|^1$|^all$/.test((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.SKIFF_TRACE ?? '');
-    this.log = typeof opts.trace === 'function' ? opts.trace : opts.trace || envTrace ? (l) => console.error(`[vm] ${l}`) : null;
+    this.log = typeof opts.trace === 'function' ? opts.trace : opts.trace ? (l) => console.error(`[vm] ${l}`) : null;
     this.handler = opts.handle9p ?? null;
     this.agent = new AgentClient({
       write: (bytes) => this.worker?.post({ t: 'console', data: bytes }, [bytes.buffer as ArrayBuffer]),
@@ -78,7 +73,7 @@ export class Machine {
     });
   }
 
-  static async start(opts: MachineOptions = {}): Promise<Machine> {
+  static async start(opts: MachineOptions): Promise<Machine> {
     const m = new Machine(opts);
     try {
       await m.startUp();
@@ -137,16 +132,15 @@ export class Machine {
 
   private async startUp(): Promise<void> {
     const t0 = performance.now();
-    if (this.opts.tuneWasmTiering && isNode) ((await nodeOnly('./worker-node.ts')) as typeof import('./worker-node.ts')).tuneWasmTiering();
-    const artifacts = this.opts.artifacts ?? (await defaultArtifacts());
-    const snapshots = this.opts.snapshots === undefined ? await defaultSnapshots() : this.opts.snapshots;
+    const { artifacts } = this.opts;
+    const snapshots = this.opts.snapshots ?? null;
     const { text, value: manifest } = await artifacts.manifest();
     const memoryBytes = (this.opts.memoryMiB ?? manifest.memoryMiB ?? 128) * 1024 * 1024;
     const key = snapshotKey({ manifestText: text, v86Version: manifest.v86, memoryBytes, encoding: ENCODING });
     const bios = await artifacts.read(ARTIFACT_FILES.bios);
     const base = { t: 'boot' as const, memoryBytes, cmdline: manifest.cmdline, wasmPath: '' };
 
-    const state = snapshots ? await snapshots.get(key).catch(() => null) : null;
+    const state = snapshots ? await this.restorable(snapshots, key) : null;
     if (state) {
       try {
         await this.bootWith({ ...base, bios: bios.slice(0), state, stateEncoding: ENCODING }, true);
@@ -169,17 +163,32 @@ export class Machine {
       // Free pages full of boot leftovers (the unpacked initramfs) would be saved too.
       await this.agent.request('zero_free', {}, 120_000);
       const saved = await this.saveSnapshot();
-      await snapshots.put(key, saved.state);
       this.boot.savedBytes = saved.state.byteLength;
       this.boot.savedRawBytes = saved.rawBytes;
+      await snapshots.put(key, await sealSnapshot(key, saved.state));
+    }
+  }
+
+  /**
+   * The stored state for `key` if its seal holds (snapshot-store.ts). One that fails the check
+   * is deleted and traced: the guest boots cold and saves a good one, never restores a damaged one.
+   */
+  private async restorable(snapshots: SnapshotStore, key: string): Promise<ArrayBuffer | null> {
+    const sealed = await snapshots.get(key).catch(() => null);
+    if (!sealed) return null;
+    try {
+      return await openSnapshot(key, sealed);
+    } catch (err) {
+      this.log?.(`snapshot ${key} failed its check, booting cold: ${(err as Error).message}`);
+      await snapshots.delete(key).catch(() => {});
+      return null;
     }
   }
 
   private async bootWith(msg: BootMessage, restore: boolean): Promise<void> {
     const timeoutMs = this.opts.bootTimeoutMs ?? 60_000;
-    const spawn = this.opts.spawnWorker ?? (await defaultWorker());
     const tSpawn = performance.now();
-    const w = await spawn();
+    const w = await this.opts.spawnWorker();
     const workerMs = performance.now() - tSpawn;
     this.worker = w;
     w.onMessage((m) => this.onWorker(m));
@@ -269,9 +278,9 @@ export class Machine {
   private async serve9p(id: number, req: Uint8Array): Promise<void> {
     let reply: Uint8Array;
     try {
-      reply = this.handler ? await this.handler(req) : rlerror(req, 5);
+      reply = this.handler ? await this.handler(req) : rlerror(req);
     } catch {
-      reply = rlerror(req, 5);
+      reply = rlerror(req);
     }
     this.worker?.post({ t: 'p9-reply', id, data: reply });
   }
@@ -296,33 +305,7 @@ export class Machine {
   }
 }
 
-/** Rlerror for the request's tag: what the guest gets when no 9P server is installed. */
-function rlerror(req: Uint8Array, errno: number): Uint8Array {
-  const out = new Uint8Array(11);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, 11, true);
-  out[4] = 7; // Rlerror
-  out[5] = req[5] ?? 0;
-  out[6] = req[6] ?? 0;
-  dv.setUint32(7, errno, true);
-  return out;
-}
-
-// Node-only modules are imported through a variable so that browser bundlers leave them out.
-const nodeOnly = (name: string) => import(/* @vite-ignore */ name);
-
-async function defaultArtifacts(): Promise<ArtifactSource> {
-  if (isNode) return ((await nodeOnly('./artifacts-node.ts')) as typeof import('./artifacts-node.ts')).nodeArtifacts();
-  throw new SkiffError('INVALID_ARGUMENT', 'Machine.start: pass `artifacts` (e.g. httpArtifacts(url)) in the browser');
-}
-
-async function defaultSnapshots(): Promise<SnapshotStore> {
-  if (isNode) return ((await nodeOnly('./snapshot-node.ts')) as typeof import('./snapshot-node.ts')).nodeSnapshots();
-  return (await import('./snapshot-idb.ts')).idbSnapshots();
-}
-
-async function defaultWorker(): Promise<() => Promise<VmWorkerHandle>> {
-  if (isNode) return ((await nodeOnly('./worker-node.ts')) as typeof import('./worker-node.ts')).spawnNodeVmWorker;
-  const { spawnWebVmWorker } = await import('./worker-web.ts');
-  return () => spawnWebVmWorker();
+/** Rlerror EIO for the request's tag: what the guest gets when no 9P server is installed. */
+function rlerror(req: Uint8Array): Uint8Array {
+  return encode({ type: 'Rlerror', tag: peekHeader(req)?.tag ?? NOTAG, ecode: Errno.EIO });
 }

@@ -6,6 +6,8 @@
  *     -nostdlib -static -fuse-ld=lld -Wall -Werror -o skiff-init src/runtime/spec/skiff-init.c
  * and paste `base64 -w100 skiff-init` below; test/runtime/run/init-binary.test.ts checks the two agree.
  */
+import { fromBase64 } from '../../util/base64.ts';
+
 const BASE64 = [
   'f0VMRgEBAQAAAAAAAAAAAAIAAwABAAAA8BFAADQAAABQCAAAAAAAADQAIAAGACgACQAHAAYAAAA0AAAANABAADQAQADAAAAAwAAA',
   'AAQAAAAEAAAAAQAAAAAAAAAAAEAAAABAAOQBAADkAQAABAAAAAAQAAABAAAA8AEAAPARQADwEUAAJwUAACcFAAAFAAAAABAAAAEA',
@@ -44,8 +46,5 @@ const BASE64 = [
 ].join('');
 
 export function skiffInitBinary(): Uint8Array {
-  const s = atob(BASE64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+  return fromBase64(BASE64);
 }

@@ -9,13 +9,13 @@
  * all the process does; in the browser the engine worker mostly waits on IndexedDB meanwhile.
  */
 import type { VmWorkerHandle } from './worker-handle.ts';
-import { serveVmWorker } from './worker-main.ts';
+import { serveVmWorker, type StateGzip } from './worker-main.ts';
 import { yieldInThread } from './yield-web.ts';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.ts';
 
 export interface InlineVmOptions {
-  /** Where v86.wasm is: a URL in the browser; default node_modules' copy on Node. */
-  wasmPath?: string;
+  /** Where v86.wasm is: a URL in the browser, a path on Node (worker-node.ts v86WasmPath). */
+  wasmPath: string;
   /** v86.wasm compiled once per thread (the browser passes compileStreaming). */
   wasmModule?: () => Promise<WebAssembly.Module>;
   /**
@@ -26,21 +26,12 @@ export interface InlineVmOptions {
   yieldInThread?: boolean;
   /** Told whether the in-thread yield was installed (false: v86's own is in use). */
   onYield?: (inThread: boolean) => void;
+  /** How states are (de)compressed; default the web-standard streams. */
+  gzip?: StateGzip;
 }
 
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-  && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined';
-
-// Imported through a variable so browser bundles leave node:module out.
-const nodeOnly = (name: string) => import(/* @vite-ignore */ name);
-
-async function nodeWasmPath(): Promise<string> {
-  const { createRequire } = (await nodeOnly('node:module')) as typeof import('node:module');
-  return createRequire(import.meta.url).resolve('v86/build/v86.wasm');
-}
-
-export async function spawnInlineVmWorker(o: InlineVmOptions = {}): Promise<VmWorkerHandle> {
-  const wasmPath = o.wasmPath ?? (await nodeWasmPath());
+export async function spawnInlineVmWorker(o: InlineVmOptions): Promise<VmWorkerHandle> {
+  const { wasmPath } = o;
   const toHost: ((m: WorkerToHost) => void)[] = [];
   const toWorker: ((m: HostToWorker) => void)[] = [];
   const errors: ((err: Error) => void)[] = [];
@@ -59,8 +50,8 @@ export async function spawnInlineVmWorker(o: InlineVmOptions = {}): Promise<VmWo
       });
     },
     onMessage: (cb) => void toWorker.push(cb),
-    ...(o.yieldInThread && !isNode ? { onEmulator: (emu: unknown) => o.onYield?.(yieldInThread(emu)) } : {}),
-  });
+    ...(o.yieldInThread ? { onEmulator: (emu: unknown) => o.onYield?.(yieldInThread(emu)) } : {}),
+  }, o.gzip);
   return {
     wasmPath,
     ...(o.wasmModule ? { wasmModule: o.wasmModule } : {}),

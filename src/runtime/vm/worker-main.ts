@@ -1,12 +1,25 @@
 /**
  * Inside the emulator worker: owns the V86 instance. Console bytes, kernel serial lines and 9P
  * messages are relayed to the Machine on the main thread; states are (de)compressed here so the
- * main thread never does the heavy lifting.
+ * main thread never does the heavy lifting. How gzip is done is the caller's: the web-standard
+ * streams by default, Node's zlib where the Node entry points pass it (gzip-node.ts).
  */
 import { V86 } from 'v86';
 import type { BootMessage, HostToWorker, StateEncoding, WorkerEndpoint } from './worker-protocol.ts';
 
-export function serveVmWorker(ep: WorkerEndpoint): void {
+/** Compresses and inflates whole states. */
+export interface StateGzip {
+  gzip(raw: ArrayBuffer): Promise<ArrayBuffer>;
+  gunzip(gz: ArrayBuffer): Promise<ArrayBuffer>;
+}
+
+/** (De)CompressionStream: in every browser and in Node. */
+export const streamGzip: StateGzip = {
+  gzip: (b) => pipe(b, new CompressionStream('gzip')),
+  gunzip: (b) => pipe(b, new DecompressionStream('gzip')),
+};
+
+export function serveVmWorker(ep: WorkerEndpoint, codec: StateGzip = streamGzip): void {
   let emulator: V86 | null = null;
   const p9Replies = new Map<number, (reply: Uint8Array) => void>();
   let next9p = 1;
@@ -21,7 +34,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
     const restoring = m.state !== undefined;
     let inflateMs = 0;
     const state = m.state === undefined ? null
-      : (m.stateEncoding === 'gzip' ? inflate(m.state) : Promise.resolve(m.state)).then((s) => {
+      : (m.stateEncoding === 'gzip' ? codec.gunzip(m.state) : Promise.resolve(m.state)).then((s) => {
         inflateMs = performance.now() - t0;
         return s;
       });
@@ -94,7 +107,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
     if (!emulator) throw new Error('save: the emulator is not running');
     const t0 = performance.now();
     const raw = await emulator.save_state();
-    const state = encoding === 'gzip' ? await deflate(raw) : raw;
+    const state = encoding === 'gzip' ? await codec.gzip(raw) : raw;
     ep.post({ t: 'saved', state, rawBytes: raw.byteLength, ms: performance.now() - t0 }, [state]);
   }
 
@@ -146,26 +159,4 @@ function plainAgentPort(emu: V86): void {
 
 async function pipe(buf: ArrayBuffer, stream: CompressionStream | DecompressionStream): Promise<ArrayBuffer> {
   return new Response(new Blob([buf]).stream().pipeThrough(stream)).arrayBuffer();
-}
-
-type Zlib = {
-  gzipSync(b: Uint8Array, o?: object): Uint8Array;
-  gunzipSync(b: Uint8Array): Uint8Array;
-};
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-// Node's zlib in one native call is ~2x faster than the stream API; imported through a variable
-// so browser bundles leave it out.
-const zlibName = 'node:zlib';
-const zlib: Promise<Zlib | null> = isNode ? import(/* @vite-ignore */ zlibName).catch(() => null) : Promise.resolve(null);
-const own = (u: Uint8Array) => u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
-
-async function deflate(b: ArrayBuffer): Promise<ArrayBuffer> {
-  const z = await zlib;
-  return z ? own(z.gzipSync(new Uint8Array(b), { level: 6 })) : pipe(b, new CompressionStream('gzip'));
-}
-async function inflate(b: ArrayBuffer): Promise<ArrayBuffer> {
-  const z = await zlib;
-  // Synchronous: measured faster than zlib.gunzip on the thread pool, which on two busy cores
-  // competes with the emulator's construction instead of overlapping it.
-  return z ? own(z.gunzipSync(new Uint8Array(b))) : pipe(b, new DecompressionStream('gzip'));
 }

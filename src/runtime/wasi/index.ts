@@ -1,4 +1,4 @@
-export { runWasi, prewarmWasi, canUseWorker, type RunWasiOptions, type WasiProcess, type WasiExit } from './runner.ts';
+export { runWasi, canUseWorker, type RunWasiOptions, type WasiProcess, type WasiExit } from './runner.ts';
 export { detectWasiImage, isWasiImage, COMPAT_ANNOTATION, type WasiImage, type ConfigLike } from './image.ts';
 export { readModuleFile, assertWasmModule } from './module-file.ts';
 export { compileWasi, type CompileOptions } from './module-cache.ts';

@@ -19,7 +19,7 @@ import { FileSystemServer } from './remote-fs.ts';
 import { runModule, WasiSignal, type WasiOutcome } from './run-module.ts';
 import { StdinReader, type StdinSource } from './stdin-source.ts';
 import { bufferReader } from './stdio.ts';
-import { defaultSpawn, isNode, type PooledSpawn, type SpawnWorker, type WorkerHandle } from './worker-handle.ts';
+import type { PooledSpawn, SpawnWorker, WorkerHandle } from './worker-handle.ts';
 
 export interface RunWasiOptions {
   /** The module's bytes (compiled once and cached) or an already compiled module. */
@@ -41,14 +41,17 @@ export interface RunWasiOptions {
   cacheKey?: string;
   /** Report stdio as a terminal (`-t`). */
   tty?: boolean;
-  /** "auto" (default): a worker when SharedArrayBuffer exists, else inline. */
+  /** "auto" (default): a worker when `spawn` is given and a worker can block on this thread, else inline. */
   mode?: 'auto' | 'worker' | 'inline';
   /**
    * Log every WASI call ("wasi fd_write(1, ...) = 0") and filesystem call ("fs 0.lookup(1, \"etc\")").
-   * Default: to stderr when the SKIFF_TRACE_WASI environment variable is set (Node).
+   * src/node.ts turns SKIFF_TRACE_WASI on into one that writes to stderr.
    */
   trace?: (line: string) => void;
-  /** Injectable worker factory (tests, bundlers with their own worker URL). */
+  /**
+   * Starts the module's worker: the entry points pass theirs (src/node.ts worker_threads,
+   * src/browser.ts a Web Worker). Without one the module runs inline.
+   */
   spawn?: SpawnWorker;
 }
 
@@ -80,15 +83,35 @@ export interface WasiProcess {
 /** SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH (Linux i386 numbers). */
 const IGNORED_SIGNALS = new Set([17, 18, 19, 20, 21, 22, 23, 28]);
 
+/**
+ * Whether a worker can share memory with this thread: SharedArrayBuffer and Atomics exist, and
+ * where the platform knows about isolation (browsers) the context is crossOriginIsolated.
+ */
 export function canUseWorker(): boolean {
-  return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && (isNode() || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true);
+  return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+}
+
+let blocking: boolean | undefined;
+
+/** Whether Atomics.wait may block this thread (not a page's main thread), probed once. */
+function canBlock(): boolean {
+  if (blocking === undefined) {
+    try {
+      // Never waits: the value differs, and a thread that may not block throws before comparing.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      blocking = true;
+    } catch {
+      blocking = false;
+    }
+  }
+  return blocking;
 }
 
 export function runWasi(options: RunWasiOptions): WasiProcess {
-  const trace = options.trace ?? traceFromEnv();
-  const opts: RunWasiOptions = trace ? { ...options, trace } : options;
-  const mode = opts.mode === undefined || opts.mode === 'auto' ? (canUseWorker() ? 'worker' : 'inline') : opts.mode;
+  const opts = options;
+  const mode = opts.mode === undefined || opts.mode === 'auto' ? (opts.spawn && canUseWorker() ? 'worker' : 'inline') : opts.mode;
   if (mode === 'worker' && !canUseWorker()) throw new SkiffError('UNSUPPORTED', 'wasm worker mode needs SharedArrayBuffer (a crossOriginIsolated page)');
+  if (mode === 'worker' && !opts.spawn) throw new SkiffError('INVALID_ARGUMENT', 'wasm worker mode needs `spawn` (src/node.ts nodeWasiSpawn, src/browser.ts webWasiSpawn)');
   let killWith: number | null = null;
   let onKill: ((signal: number) => void) | null = null;
   let markStarted!: () => void;
@@ -129,12 +152,6 @@ export function runWasi(options: RunWasiOptions): WasiProcess {
   };
 }
 
-function traceFromEnv(): ((line: string) => void) | undefined {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  if (!env?.['SKIFF_TRACE_WASI']) return undefined;
-  return (line) => console.error(`[skiff wasi] ${line}`);
-}
-
 const OOM_SLACK_BYTES = 2 << 20;
 
 function exitOf(o: WasiOutcome, limitPages: number | undefined): WasiExit {
@@ -160,7 +177,7 @@ interface Common {
 
 async function runInline(opts: RunWasiOptions, c: Common, killed: () => number | null): Promise<WasiOutcome> {
   const stdin = await new StdinReader(opts.stdin).readAll();
-  const canBlock = isNode() || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+  const blocks = canBlock();
   return runModule({
     ...c,
     mounts: opts.mounts,
@@ -168,7 +185,7 @@ async function runInline(opts: RunWasiOptions, c: Common, killed: () => number |
     stdout: (d) => opts.onStdout?.(d),
     stderr: (d) => opts.onStderr?.(d),
     sleep: (ms) => {
-      if (canBlock) return void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      if (blocks) return void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
       const end = performance.now() + ms;
       while (performance.now() < end) { /* no way to block a page's main thread */ }
     },
@@ -191,7 +208,7 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
   const sab = createChannelBuffer();
   const channel = new ChannelServer(sab);
   const stdin = new StdinReader(opts.stdin);
-  const spawn = opts.spawn ?? (await defaultSpawn());
+  const spawn = opts.spawn!;
   const pool = 'replenish' in spawn ? (spawn as PooledSpawn) : null;
   const worker: WorkerHandle = await spawn();
   worker.ref?.();
@@ -250,9 +267,4 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
     void stdin.close();
     pool?.replenish();
   }
-}
-
-/** Start a spare worker now (and wait until it is ready), so the next `runWasi` starts warm. */
-export async function prewarmWasi(): Promise<void> {
-  if (canUseWorker()) await (await defaultSpawn()).warm();
 }

@@ -13,33 +13,12 @@ export interface WorkerHandle {
 
 export type SpawnWorker = () => WorkerHandle | Promise<WorkerHandle>;
 
-export function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === 'string' && typeof (globalThis as { window?: unknown }).window === 'undefined';
-}
-
 export type PooledSpawn = SpawnWorker & {
   /** Resolves when a spare worker is started and waiting. */
   warm(): Promise<void>;
   /** Start a spare in the background if none is waiting (called when a run ends). */
   replenish(): void;
 };
-
-let shared: PooledSpawn | null = null;
-
-/** The default for this environment (the Node adapter is loaded only in Node), keeping a spare. */
-export async function defaultSpawn(): Promise<PooledSpawn> {
-  if (!shared) {
-    // The Node adapter's path is hidden from bundlers, which would otherwise inline it (and its
-    // node: imports) into browser builds.
-    const nodeAdapter = './worker-node.ts';
-    const spawn: SpawnWorker = isNode()
-      ? ((await import(/* @vite-ignore */ nodeAdapter)) as typeof import('./worker-node.ts')).spawnNodeWorker
-      : async () => (await import('./worker-web.ts')).spawnWebWorker();
-    shared = withSpare(spawn);
-  }
-  return shared;
-}
 
 /**
  * Keeps one started worker waiting, so a run does not pay the worker's start (~20 ms in Node on an

@@ -1,37 +1,13 @@
 /**
- * Node adapter: a worker_threads Worker. Node cannot load TypeScript in a worker by itself (tsx's
- * loader in a worker costs ~300 ms a start), so when running from sources the worker entry is
- * bundled once per process with esbuild (~40 ms) into a temp file; a compiled build (.js) loads
- * its sibling entry directly.
+ * Node adapter: a worker_threads Worker running workers/wasi-worker-node.ts (bundled from sources
+ * by ../worker-bundle-node.ts, as the VM's worker is).
  */
 import { Worker } from 'node:worker_threads';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { rmSync } from 'node:fs';
+import { nodeWorkerScript } from '../worker-bundle-node.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
-const fromSources = import.meta.url.endsWith('.ts');
-const entry = new URL(`../../../workers/wasi-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
-
-let bundled: Promise<string> | null = null;
-
-function workerScript(): Promise<string> {
-  if (!fromSources) return Promise.resolve(fileURLToPath(entry));
-  bundled ??= (async () => {
-    // Hidden from bundlers: esbuild is only ever loaded in Node, from sources.
-    const esbuildName = 'esbuild';
-    const esbuild = (await import(/* @vite-ignore */ esbuildName)) as typeof import('esbuild');
-    const outfile = join(tmpdir(), `skiff-wasi-worker-${process.pid}-${Date.now()}.mjs`);
-    await esbuild.build({ entryPoints: [fileURLToPath(entry)], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile, logLevel: 'error' });
-    process.once('exit', () => rmSync(outfile, { force: true }));
-    return outfile;
-  })();
-  return bundled;
-}
-
 export async function spawnNodeWorker(): Promise<WorkerHandle> {
-  const w = new Worker(await workerScript(), { stdout: false, stderr: false });
+  const w = new Worker(await nodeWorkerScript('wasi-worker-node'), { stdout: false, stderr: false });
   // An idle spare must not keep the caller's process alive.
   w.unref();
   await new Promise<void>((resolve, reject) => {

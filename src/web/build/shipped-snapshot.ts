@@ -11,11 +11,11 @@
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { nodeArtifacts } from '../../runtime/vm/artifacts-node.ts';
 import { Machine } from '../../runtime/vm/machine.ts';
 import { shippedSnapshotFile } from '../../runtime/vm/snapshot-http.ts';
 import { nodeSnapshots } from '../../runtime/vm/snapshot-node.ts';
 import { snapshotKey, type SnapshotStore } from '../../runtime/vm/snapshot-store.ts';
+import { nodeMachineOptions } from '../../node.ts';
 
 /** Under the site's root; the browser reads it relative to vm-images/dist/ (SHIPPED_SNAPSHOT_DIR). */
 export const SHIPPED_DIR = 'vm-images/snapshots';
@@ -32,7 +32,7 @@ export interface ShippedSnapshot {
 export async function writeShippedSnapshot(o: { outDir: string; store?: SnapshotStore }): Promise<ShippedSnapshot> {
   const t0 = performance.now();
   const store = o.store ?? nodeSnapshots();
-  const artifacts = nodeArtifacts();
+  const { artifacts } = nodeMachineOptions();
   const { text, value } = await artifacts.manifest();
   // As Machine.startUp computes it (gzip is the encoding it stores).
   let key = snapshotKey({ manifestText: text, v86Version: value.v86, memoryBytes: (value.memoryMiB ?? 128) * 1024 * 1024, encoding: 'gzip' });
@@ -46,7 +46,7 @@ export async function writeShippedSnapshot(o: { outDir: string; store?: Snapshot
       put: async (k, s) => { saved = s.slice(0); await store.put(k, s); },
       delete: (k) => store.delete(k),
     };
-    const m = await Machine.start({ artifacts, snapshots: capturing, tuneWasmTiering: true });
+    const m = await Machine.start({ ...nodeMachineOptions(), artifacts, snapshots: capturing });
     key = m.boot.snapshotKey;
     await m.shutdown();
     state = saved ?? (await store.get(key));

@@ -42,7 +42,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     }
   };
   const capabilities = async (): Promise<Capabilities> => ({
-    // The VM's emulator needs Web Workers (the browser); Node has its own engine (src/engine/node.ts).
+    // The VM's emulator needs Web Workers (the browser); Node has its own entry point (src/node.ts).
     runLinux: typeof Worker === 'function', runWasm: true, exec: true, logs: true, volumes: true,
   });
 

@@ -1,17 +1,16 @@
 /**
- * The engine in a browser: IndexedDB content and state stores, bundled images over HTTP, and the
- * first-visit seeding that makes `images` list the bundled images. Seeding is remembered, so an
+ * The engine in a browser, over the browser platform's pieces (src/browser.ts: IndexedDB content
+ * and state stores, bundled images over HTTP), and the first-visit seeding that makes `images` list the bundled images. Seeding is remembered, so an
  * image the user removed stays removed after a reload.
  */
 import { createStore, get, set } from 'idb-keyval';
-import { IdbContentStore } from '../../content/idb.ts';
+import { browserBundled, browserStores } from '../../browser.ts';
 import { Engine } from '../../engine/engine.ts';
-import { IdbStateStore } from '../../engine/state/idb.ts';
 import { findImage } from '../../engine/resolve.ts';
 import { SkiffError } from '../../errors.ts';
 import { normalizeReference } from '../../oci/reference.ts';
 import type { SeedProgress } from '../rpc/protocol.ts';
-import { httpBundled, type HttpBundled } from './bundled-http.ts';
+import type { HttpBundled } from './bundled-http.ts';
 import type { BrowserRuntimes } from './runtimes.ts';
 import { probeIndexedDb } from './storage.ts';
 
@@ -37,10 +36,9 @@ export async function openBrowserEngine(o: BrowserEngineOptions): Promise<Browse
   // Its own database: opening an idb-keyval database before idb-keyval creates its object store
   // would leave the database without the store.
   await probeIndexedDb(`${prefix}-probe`);
-  const bundled = httpBundled(o.assetBase, o.fetch);
+  const bundled = browserBundled(o.assetBase, o.fetch);
   const engine = new Engine({
-    content: new IdbContentStore({ dbName: `${prefix}-content` }),
-    state: new IdbStateStore({ dbName: `${prefix}-state` }),
+    ...browserStores(prefix),
     bundled,
     ...(o.runtimes ? { runtimes: { vm: o.runtimes.vm, wasi: o.runtimes.wasi } } : {}),
   });

@@ -1,17 +1,12 @@
 /**
- * The container runtimes as the browser builds them, created on first use: the WASI runtime
- * (each module in its own worker when SharedArrayBuffer exists) and the VM runtime (guest
- * artifacts fetched from the site and checked against their manifest, snapshots in IndexedDB).
- * Worker scripts on another origin start through blob URLs (worker-spawn.ts).
- *
- * The emulator runs in this thread, the engine worker, beside the P9Server ('inline'): a 9P
- * request is then a function call instead of a postMessage hop each way (find over skiff/tools
- * ~2x faster). The page's main thread still never runs it. `vmThread: 'worker'` restores the
- * emulator's own worker.
+ * The container runtimes as the engine worker builds them, created on first use, from the browser
+ * platform's pieces (src/browser.ts): the WASI runtime (each module in its own worker when
+ * SharedArrayBuffer exists) and the VM runtime (artifacts and the shipped snapshot from the site,
+ * snapshots in IndexedDB, the emulator in this thread unless `vmThread: 'worker'`). Each piece is
+ * timed on the worker's timeline.
  */
+import { browserMachineOptions, browserWasiSpawn, v86WasmUrl } from '../../browser.ts';
 import type { ContainerRuntime } from '../../runtime/types.ts';
-import { canUseWorker } from '../../runtime/wasi/index.ts';
-import { WasiRuntime } from '../../runtime/wasi/runtime.ts';
 import type { VmRuntime } from '../../runtime/vm/container-runtime.ts';
 import type { ArtifactSource } from '../../runtime/vm/artifacts.ts';
 import type { SnapshotStore } from '../../runtime/vm/snapshot-store.ts';
@@ -42,38 +37,22 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
       }
     },
     wasi: () => (wasi ??= (async () => {
-      const inBrowserWorker = typeof Worker === 'function' && canUseWorker();
-      const spawn = inBrowserWorker ? (await import('./worker-spawn.ts')).wasiSpawner() : undefined;
+      const [{ WasiRuntime }, spawn] = await Promise.all([import('../../runtime/wasi/runtime.ts'), browserWasiSpawn()]);
       return new WasiRuntime(spawn ? { spawn } : {});
     })()),
     vm: () => (vm ??= (async () => {
-      const [{ VmRuntime }, vmMod, { vmWorkerSpawner }, { spawnInlineVmWorker }, { httpSnapshots, layeredSnapshots, SHIPPED_SNAPSHOT_DIR }] = await Promise.all([
-        import('../../runtime/vm/container-runtime.ts'),
-        import('../../runtime/vm/index.ts'),
-        import('./worker-spawn.ts'),
-        import('../../runtime/vm/worker-inline.ts'),
-        import('../../runtime/vm/snapshot-http.ts'),
-      ]);
-      const wasmUrl = new URL('vm-images/v86.wasm', o.assetBase).href;
+      const { VmRuntime } = await import('../../runtime/vm/container-runtime.ts');
+      const wasmUrl = v86WasmUrl(o.assetBase);
       // Compiling v86.wasm needs nothing else: start it now, not after the snapshot is read.
       void compiledV86(wasmUrl).catch(() => {});
-      const vmDir = new URL('vm-images/dist/', o.assetBase);
-      const thread = o.vmThread ?? 'inline';
+      const machine = browserMachineOptions({
+        assetBase: o.assetBase, dbPrefix: o.dbPrefix, ...(o.vmThread ? { thread: o.vmThread } : {}),
+        wasmModule: () => compiledV86(wasmUrl),
+        onYield: (inThread) => mark('vm.emulator', { yieldInThread: inThread }),
+        onSnapshotFrom: (_key, from) => mark('vm.snapshot-from', { from }),
+      });
       vmRuntime = new VmRuntime({
-        thread,
-        machine: {
-          artifacts: timedArtifacts(vmMod.httpArtifacts(vmDir)),
-          // IndexedDB first, else the state shipped with the site (a first visit restores it).
-          snapshots: timedSnapshots(layeredSnapshots(vmMod.idbSnapshots(`${o.dbPrefix}-vm`), httpSnapshots(new URL(SHIPPED_SNAPSHOT_DIR, vmDir)), {
-            onGet: (_key, from) => mark('vm.snapshot-from', { from }),
-          })),
-          spawnWorker: thread === 'inline'
-            ? () => spawnInlineVmWorker({
-              wasmPath: wasmUrl, wasmModule: () => compiledV86(wasmUrl),
-              onYield: (inThread) => mark('vm.emulator', { yieldInThread: inThread }),
-            })
-            : vmWorkerSpawner(wasmUrl),
-        },
+        machine: { ...machine, artifacts: timedArtifacts(machine.artifacts), snapshots: timedSnapshots(machine.snapshots!) },
       });
       count9p(vmRuntime);
       return vmRuntime;

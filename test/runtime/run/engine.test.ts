@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTar } from '../../../src/archive/index.ts';
 import { Engine } from '../../../src/engine/engine.ts';
+import { openEngine } from '../../../src/node.ts';
 import type { ProcessIO } from '../../../src/runtime/types.ts';
 import { logLines } from '../../../src/cli/log-lines.ts';
 import { buildImage, ociArchive } from '../../engine/fixtures/images.ts';
@@ -36,7 +37,7 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'skiff-run-engine-'));
-  engine = await Engine.open({ home });
+  engine = await openEngine({ home });
 }, 60_000);
 
 afterAll(async () => {
@@ -70,7 +71,7 @@ describe('Engine lifecycle, VM', () => {
     expect(names).toContain('f.txt');
     expect(names).not.toContain('bin/vi');
     // A fresh engine (a new process) sees the same layer.
-    const other = await Engine.open({ home });
+    const other = await openEngine({ home });
     try {
       expect((await other.containerChanges({ id: 'writer' })).map((c) => `${c.kind} ${c.path}`)).toContain('A /f.txt');
     } finally {
@@ -108,7 +109,7 @@ describe('Engine lifecycle, VM', () => {
     expect(after).toMatchObject({ state: 'exited', exitCode: 5 });
     expect(after.finishedAt! >= after.startedAt!).toBe(true);
     expect(after.runtimeData?.['owner']).toBeUndefined();
-    const other = await Engine.open({ home });
+    const other = await openEngine({ home });
     expect(logLines(await other.containerLogs({ id: c.id })).length).toBe(lines.length);
     await other.shutdown();
     await engine.removeContainer({ id: c.id });
@@ -209,7 +210,7 @@ describe('Engine lifecycle, WASI and shared volumes', () => {
     });
     expect(back.out()).toBe('from-wasm\n');
     // The volume outlives its containers and this engine.
-    const other = await Engine.open({ home });
+    const other = await openEngine({ home });
     const fs = await other.volumeFs({ name: 'shared' });
     expect(fs.readdir(fs.root()).map((e) => e.name).sort()).toEqual(['linux.txt', 'wasm.txt']);
     await other.shutdown();

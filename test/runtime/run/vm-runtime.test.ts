@@ -16,7 +16,8 @@ import { HostDirFileSystem } from '../../../src/fs/host-dir.ts';
 import { Overlay as OverlayClass } from '../../../src/fs/overlay.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
 import type { ExitStatus, MountedVolume, StartContainerRequest } from '../../../src/runtime/types.ts';
-import { VmRuntime, type VmProcess } from '../../../src/runtime/vm/container-runtime.ts';
+import type { VmRuntime, VmProcess } from '../../../src/runtime/vm/container-runtime.ts';
+import { nodeVmRuntime } from '../../../src/node.ts';
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -59,7 +60,7 @@ async function run(cmd: string[], flags: RunFlags = {}, extra: Partial<StartCont
 beforeAll(async () => {
   engine = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()) });
   image = (await engine.imageConfig({ ref: 'skiff/busybox' })).config ?? {};
-  rt = new VmRuntime();
+  rt = await nodeVmRuntime();
   await rt.machine();
 }, 240_000);
 

@@ -14,6 +14,7 @@ import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.
 import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
 import type { AgentProcess } from '../../../src/runtime/vm/agent-process.ts';
 import { Machine } from '../../../src/runtime/vm/machine.ts';
+import { nodeMachineOptions } from '../../../src/node.ts';
 import { buildSkiffInit } from './init-binary.ts';
 import { dir, file, rootfsFromLayers } from './rootfs.ts';
 
@@ -30,7 +31,7 @@ describe('generated bundles in the real guest', () => {
   beforeAll(async () => {
     // The guest artifacts are committed (CI verifies their manifest): missing ones are a failure.
     expect(existsSync(DIST), `${DIST} is missing (npm run vm:build)`).toBe(true);
-    m = await Machine.start({ snapshots: null });
+    m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: null });
     const prep = await m.agent.spawn({
       args: ['sh', '-c', `set -e; mkdir -p ${ROOT}/bin ${ROOT}/etc ${ROOT}/tmp; cp /bin/busybox ${ROOT}/bin/; /bin/busybox --install -s ${ROOT}/bin`],
     });

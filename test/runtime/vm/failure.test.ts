@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSkiffError } from '../../../src/errors.ts';
 import { Machine } from '../../../src/runtime/vm/machine.ts';
+import { nodeMachineOptions } from '../../../src/node.ts';
 import { nodeSnapshots } from '../../../src/runtime/vm/snapshot-node.ts';
 import { spawnNodeVmWorker } from '../../../src/runtime/vm/worker-node.ts';
 
@@ -18,14 +19,14 @@ describe('VM failures', () => {
       const w = await spawnNodeVmWorker();
       return { ...w, terminate: async () => { terminated++; await w.terminate(); } };
     };
-    const err = await Machine.start({ snapshots: null, bootTimeoutMs: 300, spawnWorker }).catch((e: unknown) => e);
+    const err = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: null, bootTimeoutMs: 300, spawnWorker }).catch((e: unknown) => e);
     expect(terminated).toBe(1);
     expect(isSkiffError(err, 'VM')).toBe(true);
     expect((err as Error).message).toMatch(/did not become ready within 300 ms \(cold boot\)/);
   });
 
   it('a guest that powers off is reported crashed, and its processes fail', async () => {
-    const m = await Machine.start({ snapshots: nodeSnapshots(home) });
+    const m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home) });
     const sleeper = await m.agent.spawn({ args: ['sleep', '60'] });
     const crashed = new Promise<Error>((r) => m.onCrash(r));
     // The agent powers the guest off (the kernel says so on its console), possibly before its

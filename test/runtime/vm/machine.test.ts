@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../../../src/runtime/vm/machine.ts';
+import { nodeMachineOptions } from '../../../src/node.ts';
 import { nodeSnapshots } from '../../../src/runtime/vm/snapshot-node.ts';
 import type { AgentProcess } from '../../../src/runtime/vm/agent-process.ts';
 import { busyboxConfig, prepareBusyboxRootfs } from './bundle.ts';
@@ -16,7 +17,7 @@ const home = mkdtempSync(join(tmpdir(), 'skiff-vm-test-'));
 let nextId = 1;
 
 beforeAll(async () => {
-  m = await Machine.start({ snapshots: nodeSnapshots(home) });
+  m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home) });
   await prepareBusyboxRootfs(m.agent, '/run/bb/rootfs');
 }, 180_000);
 

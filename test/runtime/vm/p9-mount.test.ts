@@ -11,6 +11,7 @@ import { applyLayer } from '../../../src/fs/layer.ts';
 import { Overlay } from '../../../src/fs/overlay.ts';
 import { P9Server } from '../../../src/p9/server.ts';
 import { Machine } from '../../../src/runtime/vm/machine.ts';
+import { nodeMachineOptions } from '../../../src/node.ts';
 import { nodeSnapshots } from '../../../src/runtime/vm/snapshot-node.ts';
 import { dir, file, readText } from '../../fs/helpers.ts';
 
@@ -24,8 +25,8 @@ beforeAll(async () => {
   server.addExport('a', a);
   server.addExport('b', b);
   // A cold boot saves the snapshot; the second start restores it with the handler installed.
-  await (await Machine.start({ snapshots: nodeSnapshots(home) })).shutdown();
-  m = await Machine.start({ snapshots: nodeSnapshots(home), handle9p: (req) => server.handle(req) });
+  await (await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home) })).shutdown();
+  m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home), handle9p: (req) => server.handle(req) });
 }, 240_000);
 
 afterAll(async () => {

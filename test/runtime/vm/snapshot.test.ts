@@ -1,16 +1,18 @@
 /**
  * Snapshots: a cold boot saves one, the next start restores it with the agent ready and the guest
  * clock set to the host's; a different manifest never restores it; a corrupt one falls back to a
- * cold boot. One cold boot and two restores for the file.
+ * cold boot, and so does a stored state whose bytes are not the ones sealed with it (a tampered
+ * entry), which must never be restored.
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Machine } from '../../../src/runtime/vm/machine.ts';
+import { nodeMachineOptions } from '../../../src/node.ts';
 import { nodeArtifacts } from '../../../src/runtime/vm/artifacts-node.ts';
 import { nodeSnapshots } from '../../../src/runtime/vm/snapshot-node.ts';
-import { snapshotKey } from '../../../src/runtime/vm/snapshot-store.ts';
+import { memorySnapshots, snapshotKey } from '../../../src/runtime/vm/snapshot-store.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'skiff-vm-snap-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -24,7 +26,7 @@ async function guestEpochMs(m: Machine): Promise<number> {
 describe('snapshots', () => {
   it('cold boot saves a snapshot; a restore is ready with the right clock', async () => {
     const store = nodeSnapshots(home);
-    const cold = await Machine.start({ snapshots: store });
+    const cold = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: store });
     expect(cold.boot.restored).toBe(false);
     expect(cold.boot.savedBytes).toBeGreaterThan(1_000_000);
     expect(cold.boot.savedBytes).toBeLessThan(8 * 1024 * 1024);
@@ -33,7 +35,7 @@ describe('snapshots', () => {
 
     // Long enough after the save that a clock left at the snapshot's time would be caught.
     await new Promise((r) => setTimeout(r, 4000));
-    const warm = await Machine.start({ snapshots: store });
+    const warm = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: store });
     expect(warm.boot.restored).toBe(true);
     expect(warm.boot.snapshotKey).toBe(cold.boot.snapshotKey);
     expect(Math.abs((await guestEpochMs(warm)) - Date.now())).toBeLessThan(2000);
@@ -58,12 +60,47 @@ describe('snapshots', () => {
     const { text, value } = await nodeArtifacts().manifest();
     const key = snapshotKey({ manifestText: text, v86Version: value.v86, memoryBytes: value.memoryMiB << 20, encoding: 'gzip' });
     writeFileSync(join(home, `${key}.state`), new Uint8Array(1000).fill(7));
-    const m = await Machine.start({ snapshots: nodeSnapshots(home), bootTimeoutMs: 120_000 });
+    const m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home), bootTimeoutMs: 120_000 });
     expect(m.boot.restored).toBe(false);
     expect((await m.health()).uptime_ms).toBeGreaterThan(0);
     await m.shutdown();
-    const restored = await Machine.start({ snapshots: nodeSnapshots(home) });
+    const restored = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home) });
     expect(restored.boot.restored).toBe(true);
     await restored.shutdown();
+  }, 300_000);
+
+  it('boots cold instead of restoring a state swapped into a stored entry', async () => {
+    const store = memorySnapshots();
+    const cold = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: store });
+    const key = cold.boot.snapshotKey;
+    // A valid state of this very machine, with a file the clean snapshot does not have: what a
+    // tampered entry would bring back.
+    const planted = await cold.agent.spawn({ args: ['sh', '-c', 'echo planted > /planted; sync'] });
+    expect((await planted.wait()).exitCode).toBe(0);
+    const evil = new Uint8Array((await cold.saveSnapshot()).state);
+    await cold.shutdown();
+    // The stored entry with its gzip stream replaced and whatever precedes the stream kept.
+    const stored = new Uint8Array((await store.get(key))!);
+    let gz = 0;
+    while (gz < stored.length && !(stored[gz] === 0x1f && stored[gz + 1] === 0x8b && stored[gz + 2] === 8)) gz++;
+    const swapped = new Uint8Array(gz + evil.length);
+    swapped.set(stored.subarray(0, gz));
+    swapped.set(evil, gz);
+    await store.put(key, swapped.buffer);
+
+    const lines: string[] = [];
+    const m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: store, trace: (l) => lines.push(l) });
+    try {
+      const probe = await m.agent.spawn({ args: ['sh', '-c', 'test -e /planted && echo restored-the-swap || echo clean'] });
+      const [out] = await Promise.all([probe.stdout.text(), probe.wait()]);
+      expect(out.trim()).toBe('clean');
+      expect(m.boot.restored).toBe(false);
+      expect(lines.some((l) => /failed its check, booting cold/.test(l))).toBe(true);
+      // The swapped entry was replaced by this boot's own sealed state.
+      expect(m.boot.savedBytes).toBeGreaterThan(1_000_000);
+      expect(new Uint8Array((await store.get(key))!)).not.toEqual(swapped);
+    } finally {
+      await m.shutdown();
+    }
   }, 300_000);
 });

@@ -12,6 +12,7 @@ import { applyLayer, type LayerTree } from '../../../src/fs/layer.ts';
 import { Overlay } from '../../../src/fs/overlay.ts';
 import type { FileSystem } from '../../../src/fs/types.ts';
 import { detectWasiImage, WasiRuntime } from '../../../src/runtime/wasi/index.ts';
+import { nodeWasiSpawn } from '../../../src/node.ts';
 import type { ImageManifest } from '../../../src/oci/manifest.ts';
 
 const dist = fileURLToPath(new URL('../../../vm-images/images/dist/', import.meta.url));
@@ -35,7 +36,7 @@ async function loadArchive(name: string): Promise<Loaded> {
 }
 
 async function run(img: Loaded, cmd: string[], volumes: { destination: string; fs: FileSystem }[] = [], stdin?: string) {
-  const rt = new WasiRuntime();
+  const rt = new WasiRuntime({ spawn: nodeWasiSpawn() });
   const out: string[] = [];
   const err: string[] = [];
   const proc = await rt.start({

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 import { Overlay } from '../../../src/fs/overlay.ts';
+import { nodeWasiSpawn } from '../../../src/node.ts';
 import { runWasi, type RunWasiOptions, type WasiExit } from '../../../src/runtime/wasi/index.ts';
 import { requireTool } from '../../helpers/peers.ts';
 
@@ -39,6 +40,7 @@ export async function capture(opts: Omit<RunWasiOptions, 'onStdout' | 'onStderr'
   let stdout = '';
   let stderr = '';
   const proc = runWasi({
+    spawn: nodeWasiSpawn(),
     ...opts,
     onStdout: (d) => (stdout += out.decode(d, { stream: true })),
     onStderr: (d) => (stderr += err.decode(d, { stream: true })),

@@ -2,9 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import { runWasi } from '../../../src/runtime/wasi/index.ts';
 import { isSkiffError } from '../../../src/errors.ts';
+import { nodeWasiSpawn } from '../../../src/node.ts';
 import { capture, emptyOverlay, fixture } from './helpers.ts';
 
 const root = () => [{ path: '/', fs: emptyOverlay() }];
+const spawn = nodeWasiSpawn();
+
+describe('where a module runs', () => {
+  it('in a worker only with a spawner: auto without one runs inline, worker without one is refused', async () => {
+    expect(runWasi({ spawn, module: fixture('hello'), args: ['hello'], mounts: root() }).mode).toBe('worker');
+    const inline = runWasi({ module: fixture('hello'), args: ['hello'], mounts: root() });
+    expect(inline.mode).toBe('inline');
+    expect((await inline.exited).exitCode).toBe(0);
+    expect(() => runWasi({ module: fixture('hello'), args: ['hello'], mounts: root(), mode: 'worker' })).toThrow(/needs `spawn`/);
+  });
+});
 
 describe('exit codes', () => {
   it('returns the code main returns, masked to 8 bits as on Linux', async () => {
@@ -32,7 +44,7 @@ describe('exit codes', () => {
 
 describe('kill', () => {
   it('stops a module spinning without WASI calls and reports 128+signal, caller stays responsive', async () => {
-    const proc = runWasi({ module: fixture('spin'), args: ['spin'], mounts: root(), mode: 'worker' });
+    const proc = runWasi({ spawn, module: fixture('spin'), args: ['spin'], mounts: root(), mode: 'worker' });
     // The caller's event loop keeps running while the module spins.
     let ticks = 0;
     const timer = setInterval(() => ticks++, 10);
@@ -47,19 +59,19 @@ describe('kill', () => {
   });
 
   it('SIGTERM gives 143; kill before start never runs the module', async () => {
-    const p1 = runWasi({ module: fixture('spin'), args: ['spin'], mounts: root() });
+    const p1 = runWasi({ spawn, module: fixture('spin'), args: ['spin'], mounts: root() });
     await new Promise((r) => setTimeout(r, 100));
     p1.kill('TERM');
     expect(await p1.exited).toEqual({ exitCode: 143, signal: 15 });
     let out = '';
-    const p2 = runWasi({ module: fixture('hello'), args: ['hello'], mounts: root(), onStdout: (d) => (out += new TextDecoder().decode(d)) });
+    const p2 = runWasi({ spawn, module: fixture('hello'), args: ['hello'], mounts: root(), onStdout: (d) => (out += new TextDecoder().decode(d)) });
     p2.kill(2);
     expect(await p2.exited).toEqual({ exitCode: 130, signal: 2 });
     expect(out).toBe('');
   });
 
   it('rejects an unknown signal name', () => {
-    const p = runWasi({ module: fixture('hello'), args: ['hello'], mounts: root() });
+    const p = runWasi({ spawn, module: fixture('hello'), args: ['hello'], mounts: root() });
     expect(() => p.kill('SIGNOPE')).toThrow(/Invalid signal: SIGNOPE/);
     p.kill();
     return p.exited;
@@ -77,11 +89,11 @@ describe('traps', () => {
   }
 
   it('rejects bytes that are not a module, and a module without _start, with clear errors', async () => {
-    const bad = runWasi({ module: new TextEncoder().encode('#!/bin/sh\necho hi\n'), args: ['x'], mounts: root() });
+    const bad = runWasi({ spawn, module: new TextEncoder().encode('#!/bin/sh\necho hi\n'), args: ['x'], mounts: root() });
     await expect(bad.exited).rejects.toThrow(/does not compile/);
     // A reactor-style module: memory but no _start.
     const reactor = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 0, 1, 7, 10, 1, 6, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, 0]);
-    const err = await runWasi({ module: reactor, args: ['x'], mounts: root() }).exited.catch((e: unknown) => e);
+    const err = await runWasi({ spawn, module: reactor, args: ['x'], mounts: root() }).exited.catch((e: unknown) => e);
     expect(isSkiffError(err, 'RUNTIME')).toBe(true);
     expect(String(err)).toMatch(/no _start export/);
   });
@@ -135,7 +147,7 @@ describe('memory limit', () => {
   });
 
   it('refuses a limit below what the module needs at start', async () => {
-    const p = runWasi({ module: fixture('fsops'), args: ['fsops'], mounts: root(), memoryLimitPages: 1 });
+    const p = runWasi({ spawn, module: fixture('fsops'), args: ['fsops'], mounts: root(), memoryLimitPages: 1 });
     await expect(p.exited).rejects.toThrow(/needs \d+ pages .* at start, over the memory limit of 1 pages/);
   });
 });

@@ -1,6 +1,7 @@
 /** The WASI backend through the engine's ContainerRuntime contract. */
 import { describe, expect, it } from 'vitest';
 import { WasiRuntime, wasiProcessOf } from '../../../src/runtime/wasi/index.ts';
+import { nodeWasiSpawn } from '../../../src/node.ts';
 import type { StartContainerRequest } from '../../../src/runtime/types.ts';
 import { bytes } from '../../../src/runtime/spec/types.ts';
 import { isSkiffError } from '../../../src/errors.ts';
@@ -36,7 +37,7 @@ describe('WasiRuntime', () => {
   it('runs the image entrypoint with Docker env/cwd rules, volumes, tmpfs and piped stdin', async () => {
     const out: string[] = [];
     const vol = emptyOverlay();
-    const rt = new WasiRuntime();
+    const rt = new WasiRuntime({ spawn: nodeWasiSpawn() });
     const req = request({
       out,
       run: { cmd: ['env', 'FROM_IMAGE', 'env', 'B', 'env', 'HOSTNAME', 'write', '/work/here.txt', 'x', 'env', 'PWD', 'write', '/vol/v', 'y', 'write', '/tmp/t', 'z', 'ls', '/tmp', 'stdin'], env: ['B=run'], tmpfs: [{ destination: '/tmp', options: [] }] },
@@ -59,7 +60,7 @@ describe('WasiRuntime', () => {
   });
 
   it('kill reports the signal by name; ignored signals do nothing; exit codes pass through', async () => {
-    const rt = new WasiRuntime();
+    const rt = new WasiRuntime({ spawn: nodeWasiSpawn() });
     const spin = await rt.start(request({ rootfs: rootfsWith('spin'), image: { Entrypoint: ['/app/spin.wasm'] } }));
     await spin.kill('SIGWINCH');
     await spin.kill('SIGTERM');
@@ -69,7 +70,7 @@ describe('WasiRuntime', () => {
   });
 
   it('a trap is the exit error; exec is unsupported; a missing entrypoint fails start', async () => {
-    const rt = new WasiRuntime();
+    const rt = new WasiRuntime({ spawn: nodeWasiSpawn() });
     const trap = await rt.start(request({ rootfs: rootfsWith('trap'), image: { Entrypoint: ['/app/trap.wasm'] } }));
     expect(await trap.wait()).toMatchObject({ exitCode: 134, oomKilled: false, error: expect.stringMatching(/wasm trap: unreachable/) });
     await expect(rt.exec({ id: ID, args: ['x'], tty: false, openStdin: false, io: { onStdout() {}, onStderr() {} } })).rejects.toThrow(/single module/);
@@ -82,7 +83,7 @@ describe('WasiRuntime', () => {
     const req = request({ run: { memory: bytes(16 << 20), cmd: ['alloc', '64'] } });
     expect(wasiProcessOf(req).memoryLimitPages).toBe(256);
     const out: string[] = [];
-    const rt = new WasiRuntime();
+    const rt = new WasiRuntime({ spawn: nodeWasiSpawn() });
     const p = await rt.start({ ...req, io: { onStdout: (d) => out.push(new TextDecoder().decode(d)), onStderr() {} } });
     expect(await p.wait()).toEqual({ exitCode: 1, oomKilled: true });
     expect(Number(/allocated (\d+) MiB/.exec(out.join(''))?.[1])).toBeLessThan(16);

@@ -1,0 +1,133 @@
+/**
+ * The Node entry point (package.json `exports`, condition "node"): the one place that knows it runs
+ * on Node. It builds the platform pieces (node-fs content and state stores under $SKIFF_HOME, the
+ * guest artifacts in vm-images/dist, VM snapshot files, worker_threads spawners, Node's zlib for VM
+ * states, host directories for bind mounts) and hands them to the environment-free engine and
+ * runtimes. The browser's twin is src/browser.ts.
+ *
+ * The VM and WASI runtimes are loaded on first use (the VM pulls in v86): a CLI command that runs
+ * no container does not pay for them.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { NodeFsContentStore } from './content/node-fs.ts';
+import { bundledFromDir, defaultBundledDir } from './engine/bundled.ts';
+import { Engine, type HostDirFactory } from './engine/engine.ts';
+import type { RuntimeFactories } from './engine/lifecycle.ts';
+import { NodeFsStateStore } from './engine/state/node-fs.ts';
+import { HostDirFileSystem } from './fs/host-dir.ts';
+import { nodeArtifacts } from './runtime/vm/artifacts-node.ts';
+import type { VmRuntime, VmRuntimeOptions } from './runtime/vm/container-runtime.ts';
+import type { MachineOptions } from './runtime/vm/machine.ts';
+import { nodeSnapshots } from './runtime/vm/snapshot-node.ts';
+import type { SnapshotStore } from './runtime/vm/snapshot-store.ts';
+import type { WasiRuntime, WasiRuntimeOptions } from './runtime/wasi/runtime.ts';
+import { withSpare, type PooledSpawn } from './runtime/wasi/worker-handle.ts';
+
+export * from './engine/index.ts';
+
+export interface OpenOptions {
+  /** Data directory; default $SKIFF_HOME, else the platform data dir (e.g. ~/.local/share/skiff). */
+  home?: string;
+  /** Load bundled images from vm-images/images/ on first use (default true). */
+  bundled?: boolean;
+  /** Default: the VM and WASI runtimes as Node runs them (nodeRuntimes). */
+  runtimes?: RuntimeFactories;
+}
+
+export function defaultHome(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  if (env['SKIFF_HOME']) return env['SKIFF_HOME'];
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'skiff');
+  if (platform === 'win32') return join(env['LOCALAPPDATA'] ?? join(homedir(), 'AppData', 'Local'), 'skiff');
+  return join(env['XDG_DATA_HOME'] || join(homedir(), '.local', 'share'), 'skiff');
+}
+
+/** An engine over `home` (default $SKIFF_HOME): what the CLI opens. */
+export async function openEngine(options: OpenOptions = {}): Promise<Engine> {
+  const home = options.home ?? defaultHome();
+  return new Engine({
+    content: new NodeFsContentStore({ root: join(home, 'content') }),
+    state: new NodeFsStateStore({ root: join(home, 'state') }),
+    ...(options.bundled !== false ? { bundled: bundledFromDir(defaultBundledDir()) } : {}),
+    runtimes: options.runtimes ?? nodeRuntimes,
+    hostDir: nodeHostDir,
+  });
+}
+
+/** Bind mounts: a directory of this machine. */
+export const nodeHostDir: HostDirFactory = (o) => new HostDirFileSystem(o);
+
+/** The Node runtimes, created on first use. */
+export const nodeRuntimes: RuntimeFactories = {
+  vm: () => nodeVmRuntime(),
+  wasi: () => nodeWasiRuntime(),
+};
+
+// ---- the VM ----
+
+export interface NodeMachineOptions {
+  /**
+   * 'inline' (the default, as the CLI runs it): the emulator in this thread, so a 9P request
+   * reaches the engine's overlays with a function call; 'worker': a worker_threads Worker.
+   */
+  thread?: 'inline' | 'worker';
+  /** Default: files under $SKIFF_HOME/vm/snapshots (or the cache dir); null: never save or restore. */
+  snapshots?: SnapshotStore | null;
+  /** Guest artifacts' directory; default the repository's vm-images/dist. */
+  artifactDir?: string;
+  /**
+   * Raise V8's wasm tier-up budget when the VM first boots (default true; worker-node.ts
+   * tuneWasmTiering): about half the cold boot, at the cost of later tier-up for other wasm.
+   */
+  tuneWasmTiering?: boolean;
+}
+
+/** Everything Machine.start needs on Node but the 9P handler. */
+export function nodeMachineOptions(o: NodeMachineOptions = {}): Omit<MachineOptions, 'handle9p'> {
+  const thread = o.thread ?? 'inline';
+  const tune = o.tuneWasmTiering ?? true;
+  const trace = vmTraceFromEnv();
+  return {
+    artifacts: nodeArtifacts(o.artifactDir),
+    snapshots: o.snapshots === undefined ? nodeSnapshots() : o.snapshots,
+    spawnWorker: async () => {
+      const node = await import('./runtime/vm/worker-node.ts');
+      if (tune) node.tuneWasmTiering();
+      if (thread === 'worker') return node.spawnNodeVmWorker();
+      const [{ spawnInlineVmWorker }, { nodeGzip }] = await Promise.all([import('./runtime/vm/worker-inline.ts'), import('./runtime/vm/gzip-node.ts')]);
+      return spawnInlineVmWorker({ wasmPath: node.v86WasmPath, gzip: nodeGzip });
+    },
+    ...(trace ? { trace } : {}),
+  };
+}
+
+/** SKIFF_TRACE=vm (or 1, all) logs every agent frame and console line to stderr. */
+function vmTraceFromEnv(): true | undefined {
+  return /\bvm\b|^1$|^all$/.test(process.env['SKIFF_TRACE'] ?? '') ? true : undefined;
+}
+
+/** The VM runtime as the CLI runs it; `machine` overrides parts of nodeMachineOptions(). */
+export async function nodeVmRuntime(o: Partial<VmRuntimeOptions> & { node?: NodeMachineOptions } = {}): Promise<VmRuntime> {
+  const { VmRuntime } = await import('./runtime/vm/container-runtime.ts');
+  const { node, machine, ...rest } = o;
+  return new VmRuntime({ ...rest, machine: { ...nodeMachineOptions(node), ...machine } });
+}
+
+// ---- WASI ----
+
+let wasiSpawn: PooledSpawn | undefined;
+
+/** worker_threads workers for wasm modules, one spare kept warm (shared by the whole process). */
+export function nodeWasiSpawn(): PooledSpawn {
+  return (wasiSpawn ??= withSpare(async () => (await import('./runtime/wasi/worker-node.ts')).spawnNodeWorker()));
+}
+
+/**
+ * The WASI runtime with Node's workers (each module in its own worker_threads Worker); with
+ * SKIFF_TRACE_WASI set, every WASI and filesystem call is logged to stderr.
+ */
+export async function nodeWasiRuntime(o: WasiRuntimeOptions = {}): Promise<WasiRuntime> {
+  const { WasiRuntime } = await import('./runtime/wasi/runtime.ts');
+  const trace = process.env['SKIFF_TRACE_WASI'] ? (line: string) => console.error(`[skiff wasi] ${line}`) : undefined;
+  return new WasiRuntime({ spawn: nodeWasiSpawn(), ...(trace ? { trace } : {}), ...o });
+}
