@@ -120,7 +120,7 @@ describe('commit', () => {
   });
 });
 
-describe('containers on disk (Engine.open)', () => {
+describe('containers on disk (openEngine)', () => {
   it('a later engine over the same $SKIFF_HOME sees the persisted writes', async () => {
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
