@@ -3,6 +3,11 @@
  * precache.json lists (the app, skiff-run.js, the bundled images, the guest artifacts); pages are
  * network-first (a fresh deploy wins when online), everything else cache-first. A new build has a
  * new precache version, so its install replaces the old cache.
+ *
+ * Answers come only from skiff's own cache, matched URL for URL: the origin's CacheStorage is
+ * shared with every other app on it, and `caches.match` would search all of their caches too
+ * (another app could plant a file we then serve cache-first). Query strings count: nothing of ours
+ * is requested with one, and ignoring them would let `x?anything` hit `x`.
  */
 const sw = globalThis as unknown as ServiceWorkerGlobalScope;
 
@@ -32,8 +37,14 @@ sw.addEventListener('activate', (event: ExtendableEvent) => {
   })());
 });
 
-async function fromCache(req: Request): Promise<Response | undefined> {
-  return (await caches.match(req, { ignoreSearch: true })) ?? undefined;
+/** Ours: the newest skiff-precache-<version> cache (activate deletes the older ones). */
+async function ownCache(): Promise<Cache | undefined> {
+  const mine = (await caches.keys()).filter((k) => k.startsWith(PREFIX));
+  return mine.length ? caches.open(mine[mine.length - 1]!) : undefined;
+}
+
+async function fromCache(req: Request | URL): Promise<Response | undefined> {
+  return (await (await ownCache())?.match(req instanceof URL ? req.href : req)) ?? undefined;
 }
 
 async function networkFirst(req: Request): Promise<Response> {
@@ -41,12 +52,17 @@ async function networkFirst(req: Request): Promise<Response> {
     const res = await fetch(req);
     if (res.ok) {
       const copy = res.clone();
-      const keys = (await caches.keys()).filter((k) => k.startsWith(PREFIX));
-      if (keys.length) void caches.open(keys[keys.length - 1]!).then((c) => c.put(req, copy));
+      void ownCache().then((c) => c?.put(req, copy));
     }
     return res;
   } catch (err) {
-    const hit = (await fromCache(req)) ?? (req.mode === 'navigate' ? await fromCache(new Request(new URL('./', sw.registration.scope))) : undefined);
+    // Offline: the page itself, else (a query string, an unknown page) the page without its query,
+    // else the terminal page.
+    const url = new URL(req.url);
+    url.search = '';
+    const hit = (await fromCache(req)) ?? (req.mode === 'navigate'
+      ? (await fromCache(url)) ?? (await fromCache(new URL('./', sw.registration.scope)))
+      : undefined);
     if (hit) return hit;
     throw err;
   }
