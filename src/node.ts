@@ -12,6 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFsContentStore } from './content/node-fs.ts';
 import { bundledFromDir, defaultBundledDir } from './engine/bundled.ts';
+import { NodeControlPlane } from './engine/control/node.ts';
 import { Engine, type HostDirFactory } from './engine/engine.ts';
 import type { RuntimeFactories } from './engine/lifecycle.ts';
 import { NodeFsStateStore } from './engine/state/node-fs.ts';
@@ -51,6 +52,7 @@ export async function openEngine(options: OpenOptions = {}): Promise<Engine> {
     ...(options.bundled !== false ? { bundled: bundledFromDir(defaultBundledDir()) } : {}),
     runtimes: options.runtimes ?? nodeRuntimes,
     hostDir: nodeHostDir,
+    control: new NodeControlPlane({ home }),
   });
 }
 

@@ -21,6 +21,7 @@ import {
   rollbackImage, tagImage, type DiskUsage, type HistoryRow, type ImageSummary, type RemoveResult,
 } from './images.ts';
 import { LayerCache, type LayerCacheOptions } from './layers.ts';
+import type { ControlPlane } from './control/types.ts';
 import { Lifecycle, resolveMounts, type ExecOptions, type LogEntry, type RuntimeFactories, type StartOptions } from './lifecycle.ts';
 import type { RunOptions } from '../runtime/spec/options.ts';
 import type { ExitStatus, ProcessIO, RuntimeProcess } from '../runtime/types.ts';
@@ -55,6 +56,8 @@ export interface EngineOptions {
   runtimes?: RuntimeFactories;
   /** Bind mounts (`-v /host/dir:/dest`); without it they are refused. */
   hostDir?: HostDirFactory;
+  /** How other processes reach the containers this engine runs, and it theirs (Node: engine/control/node.ts). */
+  control?: ControlPlane;
 }
 
 export class Engine {
@@ -69,7 +72,7 @@ export class Engine {
     this.ctx = { content: options.content, state: options.state, now: options.now ?? (() => new Date()) };
     this.bundled = options.bundled;
     this.layers = new LayerCache(options.content, options.layerCache);
-    this.lifecycle = new Lifecycle(this, options.runtimes ?? {}, options.hostDir);
+    this.lifecycle = new Lifecycle(this, options.runtimes ?? {}, options.hostDir, options.control);
   }
 
   // ---- images ----
@@ -352,11 +355,6 @@ export class Engine {
   /** Whether this engine runs the container (its VM or worker is in this process/page). */
   isContainerLive(options: { id: string }): boolean {
     return this.lifecycle.isRunning(options.id);
-  }
-
-  /** In the process running the container, on SIGUSR2: deliver what another process asked (see Lifecycle). */
-  takeContainerControl(options: { id: string }): Promise<void> {
-    return this.lifecycle.takeControl(options.id);
   }
 
   /** Run another process in a running container. */

@@ -13,7 +13,9 @@ import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeNam
 import type { Engine, HostDirFactory } from './engine.ts';
 import { collectBlobs } from './images.ts';
 import { recordRunOptions } from './init-layer.ts';
-import { ownedHere, ownerAlive, ownerOf, signalOwner, startFailureExitCode, thisOwner } from './owner.ts';
+import { remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
+import type { ControlPlane, ControlTarget, LogRecord } from './control/types.ts';
+import { localOwner, ownerAlive, ownerOf, startFailureExitCode } from './owner.ts';
 import type { ContainerRecord, MountRecord } from './types.ts';
 
 export type RuntimeFactories = Partial<Record<RuntimeName, () => ContainerRuntime | Promise<ContainerRuntime>>>;
@@ -43,6 +45,8 @@ const LOG_LIMIT = 8 << 20;
 
 class LogBuffer {
   readonly entries: LogEntry[] = [];
+  /** Followers (`logs -f` over the control channel). */
+  readonly listeners = new Set<(e: LogEntry) => void>();
   /** Entries stored so far; the periodic save skips when nothing is new. */
   saved = 0;
   committed = 0;
@@ -55,7 +59,9 @@ class LogBuffer {
     }
   }
   push(stream: LogEntry['stream'], data: Uint8Array): void {
-    this.entries.push({ time: new Date().toISOString(), stream, data: data.slice() });
+    const entry = { time: new Date().toISOString(), stream, data: data.slice() };
+    this.entries.push(entry);
+    for (const l of this.listeners) l(entry);
     this.bytes += data.byteLength;
     while (this.bytes > LOG_LIMIT && this.entries.length > 1) this.bytes -= this.entries.shift()!.data.byteLength;
   }
@@ -150,7 +156,36 @@ export class Lifecycle {
   private readonly runtimes = new Map<RuntimeName, Promise<ContainerRuntime>>();
   private readonly running = new Map<string, Running>();
 
-  constructor(private readonly engine: Engine, private readonly factories: RuntimeFactories, private readonly hostDir?: HostDirFactory) {}
+  /** This engine's identity on the records of the containers it runs. */
+  private readonly self;
+  /** How other processes' containers are reached (see control/remote.ts). */
+  private readonly remote: RemoteContext;
+
+  constructor(private readonly engine: Engine, private readonly factories: RuntimeFactories, private readonly hostDir?: HostDirFactory, private readonly control?: ControlPlane) {
+    this.self = control?.self ?? localOwner();
+    this.remote = { plane: control, reread: async (id) => this.reconcile(await this.engine.inspectContainer({ id })) };
+  }
+
+  /** What this engine's control socket serves: its own operations on the containers it runs. */
+  private controlTarget(): ControlTarget {
+    const get = (id: string) => {
+      const r = this.running.get(id);
+      if (!r) throw new SkiffError('CONFLICT', `container ${id.slice(0, 12)} is not running here`);
+      return r;
+    };
+    return {
+      owns: (id) => this.running.has(id),
+      signal: (id, sig) => get(id).proc.kill(/^\d+$/.test(sig) ? Number(sig) : sig),
+      resize: (id, size) => get(id).proc.resize(size),
+      wait: (id) => get(id).exited,
+      exec: (id, spec, io) => this.exec(id, { ...spec, io }),
+      logs: (id, onEntry?: (e: LogRecord) => void) => {
+        const logs = get(id).logs;
+        if (onEntry) logs.listeners.add(onEntry);
+        return { entries: [...logs.entries], unsubscribe: () => void (onEntry && logs.listeners.delete(onEntry)) };
+      },
+    };
+  }
 
   runtime(name: string): Promise<ContainerRuntime> {
     const key = name as RuntimeName;
@@ -219,9 +254,11 @@ export class Lifecycle {
     }, 2000);
     (logs.timer as { unref?: () => void }).unref?.();
     try {
+      // Reachable from other processes (stop, kill, exec, logs) before the record says so.
+      const owner = this.control ? await this.control.serve(this.controlTarget()).catch(() => this.self) : this.self;
       await e.updateContainer({
         id: rec.id,
-        patch: { state: 'running', startedAt: e.ctx.now().toISOString(), runtimeData: { ...rec.runtimeData, owner: thisOwner(), ...(pid ? { pid } : {}) } },
+        patch: { state: 'running', startedAt: e.ctx.now().toISOString(), runtimeData: { ...rec.runtimeData, owner, ...(pid ? { pid } : {}) } },
       });
     } finally {
       release();
@@ -287,7 +324,7 @@ export class Lifecycle {
   async reconcile(rec: ContainerRecord): Promise<ContainerRecord> {
     if ((rec.state !== 'running' && rec.state !== 'paused') || this.running.has(rec.id)) return rec;
     const owner = ownerOf(rec);
-    if (ownerAlive(owner) && !(ownedHere(rec) && !this.running.has(rec.id))) return rec;
+    if (ownerAlive(rec, this.self, this.running.has(rec.id), this.control)) return rec;
     const { owner: _o, pid: _p, execSocket: _x, ...runtimeData } = rec.runtimeData ?? {};
     const error = `the skiff process that ran it${owner?.pid ? ` (pid ${owner.pid})` : ''} ended while it was running`;
     return this.engine.updateContainer({
@@ -296,22 +333,11 @@ export class Lifecycle {
     });
   }
 
-  /** Waits (polling its record) for a container another process runs. */
-  private async waitElsewhere(ref: string, ms = Infinity): Promise<ContainerRecord> {
-    const t0 = Date.now();
-    for (;;) {
-      const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
-      if (rec.state !== 'running' && rec.state !== 'paused') return rec;
-      if (Date.now() - t0 >= ms) return rec;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
   async wait(ref: string): Promise<ExitStatus> {
-    let rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
+    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
     const r = this.running.get(rec.id);
     if (r) return r.exited;
-    if (rec.state === 'running') rec = await this.waitElsewhere(rec.id);
+    if (rec.state === 'running' || rec.state === 'paused') return remoteWait(this.remote, rec);
     if (rec.state === 'exited' || rec.state === 'dead') {
       return { exitCode: rec.exitCode ?? 0, oomKilled: rec.exit?.oomKilled ?? false, ...(rec.exit?.signal ? { signal: rec.exit.signal } : {}), ...(rec.exit?.error ? { error: rec.exit.error } : {}) };
     }
@@ -321,38 +347,9 @@ export class Lifecycle {
   async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
     const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
     const r = this.running.get(rec.id);
-    if (!r && rec.state === 'running' && (await this.requestSignal(rec, signal))) return;
+    if (!r && rec.state === 'running') return remoteKill(this.remote, rec, signal);
     if (!r) throw new SkiffError('CONFLICT', `cannot kill container ${rec.name}: container is not running`);
     await r.proc.kill(signal);
-  }
-
-  /**
-   * Asks the skiff process running the container to deliver `signal`: the signal is written on
-   * the record (`runtimeData.control`) and the owner gets SIGUSR2, on which it calls
-   * `takeControl` (the CLI does). Any signal works this way, SIGKILL included, and the owner
-   * saves the container's layer as usual when it ends.
-   */
-  private async requestSignal(rec: ContainerRecord, signal: string | number): Promise<boolean> {
-    const owner = ownerOf(rec);
-    if (!owner?.pid) return false;
-    await this.engine.updateContainer({ id: rec.id, patch: { runtimeData: { ...rec.runtimeData, control: { signal: String(signal) } } } });
-    return signalOwner(owner, 'SIGUSR2');
-  }
-
-  /**
-   * In the owning process, on SIGUSR2: delivers the signal another process asked for, or
-   * SIGUSR2 itself when none was asked (a plain `kill -USR2` of the CLI is passed on).
-   */
-  async takeControl(ref: string): Promise<void> {
-    const rec = await this.engine.inspectContainer({ id: ref });
-    const r = this.running.get(rec.id);
-    if (!r) return;
-    const asked = (rec.runtimeData?.['control'] as { signal?: string } | undefined)?.signal;
-    if (asked !== undefined) {
-      const { control: _c, ...runtimeData } = rec.runtimeData ?? {};
-      await this.engine.updateContainer({ id: rec.id, patch: { runtimeData } });
-    }
-    await r.proc.kill(asked === undefined ? 'SIGUSR2' : /^\d+$/.test(asked) ? Number(asked) : asked).catch(() => {});
   }
 
   /** SIGTERM (or the image's StopSignal), then SIGKILL after `timeout` seconds (default 10). */
@@ -362,19 +359,8 @@ export class Lifecycle {
     const seconds = timeout ?? rec.run?.stopTimeout ?? 10;
     const signal = stopSignal ?? rec.run?.stopSignal ?? (await this.engine.imageConfig({ ref: rec.image })).config?.StopSignal ?? 'SIGTERM';
     if (!r) {
-      // Another skiff process runs it: the signals go through that process; if it does not
-      // answer at all, it is killed (and the VM with it).
-      if (rec.state !== 'running' || !(await this.requestSignal(rec, signal))) return undefined;
-      let after = await this.waitElsewhere(rec.id, seconds < 0 ? Infinity : seconds * 1000);
-      if (after.state === 'running') {
-        await this.requestSignal(after, 'SIGKILL');
-        after = await this.waitElsewhere(rec.id, 10_000);
-      }
-      if (after.state === 'running') {
-        signalOwner(ownerOf(after), 'SIGKILL');
-        after = await this.waitElsewhere(rec.id, 5000);
-      }
-      return { exitCode: after.exitCode ?? 137, oomKilled: after.exit?.oomKilled ?? false, ...(after.exit?.signal ? { signal: after.exit.signal } : {}) };
+      // Another skiff process runs it: the signals go through that process (control/remote.ts).
+      return rec.state === 'running' ? remoteStop(this.remote, rec, String(signal), seconds) : undefined;
     }
     await r.proc.kill(signal).catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -389,8 +375,11 @@ export class Lifecycle {
     const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
     const r = this.running.get(rec.id);
     if (!r && rec.state === 'running') {
-      const pid = ownerOf(rec)?.pid;
-      throw new SkiffError('CONFLICT', `container ${rec.name} runs in another skiff process${pid ? ` (pid ${pid})` : ''}, which holds its VM: exec works from the engine that started it`);
+      const { io, cmd, env, workdir, user, tty, openStdin, consoleSize } = o;
+      return remoteExec(this.remote, rec, {
+        cmd, ...(env ? { env } : {}), ...(workdir ? { workdir } : {}), ...(user ? { user } : {}),
+        ...(tty !== undefined ? { tty } : {}), ...(openStdin !== undefined ? { openStdin } : {}), ...(consoleSize ? { consoleSize } : {}),
+      }, io ?? { onStdout: () => {}, onStderr: () => {} });
     }
     if (!r) throw new SkiffError('CONFLICT', `container ${rec.name} is not running`);
     return r.runtime.exec({
@@ -405,6 +394,9 @@ export class Lifecycle {
     const rec = await this.engine.inspectContainer({ id: ref });
     const r = this.running.get(rec.id);
     if (r) return [...r.logs.entries];
+    // Another process runs it: its live log, else what it last stored.
+    const live = rec.state === 'running' ? await remoteLogs(this.remote, rec).catch(() => undefined) : undefined;
+    if (live) return live;
     return rec.logs ? decodeLogs(await this.engine.ctx.content.get(rec.logs.digest)) : [];
   }
 
@@ -413,6 +405,7 @@ export class Lifecycle {
     await Promise.allSettled([...this.running.values()].map((r) => r.exited));
     for (const rt of this.runtimes.values()) await (await rt).shutdown().catch(() => {});
     this.runtimes.clear();
+    this.control?.close();
   }
 }
 

@@ -1,59 +1,34 @@
 /**
  * Which engine runs a container. The VM and the WASI workers live in the process (or page) whose
- * engine started the container, so the record names that owner (`runtimeData.owner`): another
- * skiff process can then tell a live container from one whose process is gone (killed, crashed)
- * and reach the live one through its process (signals; the owning CLI passes them on).
+ * engine started the container, so the record names that owner (`runtimeData.owner`): its
+ * session (a random nonce), and on Node its pid, start time and control socket (engine/control).
+ * Another process tells a live owner from a dead one, or from an unrelated process that got its
+ * pid since, by those; it reaches the live one only through its control socket.
  */
+import type { ControlPlane, Owner } from './control/types.ts';
 import type { ContainerRecord } from './types.ts';
 
-/** This engine instance (a random id), plus the process id on Node. */
-export interface Owner {
-  session: string;
-  pid?: number;
+export type { Owner } from './control/types.ts';
+export { ownerOf } from './control/remote.ts';
+
+function randomHex(bytes: number): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-const SESSION = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
-const nodeProcess = (globalThis as { process?: { pid?: number; kill?: (pid: number, sig: number | string) => boolean; versions?: { node?: string } } }).process;
-const onNode = typeof nodeProcess?.versions?.node === 'string';
-
-export function thisOwner(): Owner {
-  return onNode && nodeProcess?.pid ? { session: SESSION, pid: nodeProcess.pid } : { session: SESSION };
-}
-
-export function ownerOf(rec: ContainerRecord): Owner | undefined {
-  const o = rec.runtimeData?.['owner'] as Owner | undefined;
-  return o && typeof o.session === 'string' ? o : undefined;
-}
-
-export function ownedHere(rec: ContainerRecord): boolean {
-  return ownerOf(rec)?.session === SESSION;
+/** The identity of an engine with no control plane (a page): a session nothing else can reach. */
+export function localOwner(): Owner {
+  return { session: randomHex(16) };
 }
 
 /**
- * Is the owner still there? Ours: yes. Another Node process: if its pid answers signal 0. A page
- * cannot be asked, so another page's container counts as gone (its page was closed or reloaded).
+ * Does a live engine other than `self` run the container? Ours counts only while in our running
+ * map (`runningHere`); another engine's only when the control plane can vouch for its process.
  */
-export function ownerAlive(owner: Owner | undefined): boolean {
-  if (!owner) return false;
-  if (owner.session === SESSION) return true;
-  if (!onNode || owner.pid === undefined || typeof nodeProcess?.kill !== 'function') return false;
-  try {
-    nodeProcess.kill(owner.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
-}
-
-/** Sends a signal to the owning process (Node). False when there is none to send it to. */
-export function signalOwner(owner: Owner | undefined, signal: string | number): boolean {
-  if (!owner?.pid || owner.session === SESSION || !onNode || typeof nodeProcess?.kill !== 'function') return false;
-  try {
-    nodeProcess.kill(owner.pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
+export function ownerAlive(rec: ContainerRecord, self: Owner, runningHere: boolean, plane: ControlPlane | undefined): boolean {
+  const owner = rec.runtimeData?.['owner'] as Owner | undefined;
+  if (!owner || typeof owner.session !== 'string') return false;
+  if (owner.session === self.session) return runningHere;
+  return plane?.alive(owner) ?? false;
 }
 
 /**

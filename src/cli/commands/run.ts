@@ -2,8 +2,8 @@
  * Commands that run things: run, start, attach, exec, logs, stop, kill, wait, restart. The engine
  * (and its VM) lives in this process: a container runs while the command that started it runs.
  * `-d` (and `start` without `-a`) hand the container to a background skiff process that holds it
- * (`skiff __hold <id>`, detached, output kept as logs); `stop`, `kill` and `wait` reach it through
- * its record (signals go to the holder, which passes them on, as Docker's sig-proxy does).
+ * (`skiff __hold <id>`, detached, output kept as logs); `stop`, `kill`, `wait`, `exec` and `logs`
+ * from other processes reach it through the engine's control channel (engine/control).
  * Exit status: the container's; 125 when skiff itself fails, 126/127 as Docker for a command that
  * cannot be run.
  */
@@ -16,7 +16,6 @@ import { startFailureExitCode } from '../../engine/owner.ts';
 import { parseRunFlags, type RunFlags } from '../../runtime/spec/options.ts';
 import type { ProcessIO } from '../../runtime/types.ts';
 import { collectOpt, out, type CliIO } from '../io.ts';
-import { remoteExec, serveExec } from '../exec-socket.ts';
 
 /** Thrown to end the command with this exit status (main.ts returns it). */
 export class ExitStatusError extends Error {
@@ -51,7 +50,6 @@ const PROXIED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'S
  */
 function wireTerminal(io: CliIO, target: {
   writeStdin(c: Uint8Array): void; closeStdin(): void; resize(s: { cols: number; rows: number }): Promise<void>; kill(sig: string): Promise<void>;
-  control?: () => Promise<void>;
 }, o: { tty: boolean; interactive: boolean }): () => void {
   const stdin = io.stdin as Stdin;
   const stdout = io.stdout as Stdout;
@@ -74,7 +72,6 @@ function wireTerminal(io: CliIO, target: {
     undo.push(() => process.off('SIGWINCH', onWinch));
   }
   // Ctrl-C on a raw TTY is a byte for the container; without a TTY it is SIGINT, passed on.
-  // SIGUSR2 may carry a request from another skiff process (kill/stop): see takeContainerControl.
   // A PID 1 without handlers ignores SIGINT/SIGTERM: the third one kills it (Docker's CLI does so).
   let interrupts = 0;
   for (const sig of o.tty ? PROXIED : ['SIGINT' as const, ...PROXIED]) {
@@ -84,7 +81,7 @@ function wireTerminal(io: CliIO, target: {
         void target.kill('SIGKILL').catch(() => {});
         return;
       }
-      void (sig === 'SIGUSR2' && target.control ? target.control() : target.kill(sig)).catch(() => {});
+      void target.kill(sig).catch(() => {});
     };
     process.on(sig, h);
     undo.push(() => process.off(sig, h));
@@ -107,11 +104,8 @@ async function runAttached(io: CliIO, engine: Engine, id: string, o: { tty: bool
     throw await startFailure(err);
   }
   const p = proc;
-  // `skiff exec` from other terminals reaches this process's engine through a socket.
-  const stopServing = await serveExec(engine, id).catch(() => () => {});
   const unwire = wireTerminal(io, {
     writeStdin: (c) => p.writeStdin(c), closeStdin: () => p.closeStdin(), resize: (s) => p.resize(s), kill: (sig) => p.kill(sig),
-    control: () => engine.takeContainerControl({ id }),
   }, o);
   try {
     const exit = await p.wait();
@@ -119,7 +113,6 @@ async function runAttached(io: CliIO, engine: Engine, id: string, o: { tty: bool
     return exit.exitCode;
   } finally {
     unwire();
-    stopServing();
   }
 }
 
@@ -223,19 +216,14 @@ export function registerRunCommands(program: Command, container: Command, io: Cl
     .action(async (id: string) => {
       const engine = await io.engine();
       for (const sig of ['SIGINT', ...PROXIED] as NodeJS.Signals[]) {
-        process.on(sig, () => void (sig === 'SIGUSR2' ? engine.takeContainerControl({ id }) : engine.killContainer({ id, signal: sig })).catch(() => {}));
+        process.on(sig, () => void engine.killContainer({ id, signal: sig }).catch(() => {}));
       }
       try {
         await engine.startContainer({ id });
       } catch {
         return; // the record holds the error
       }
-      const stopServing = await serveExec(engine, id).catch(() => () => {});
-      try {
-        await engine.waitContainer({ id });
-      } finally {
-        stopServing();
-      }
+      await engine.waitContainer({ id });
     });
 
   both('start', (c) => c
@@ -285,11 +273,8 @@ export function registerRunCommands(program: Command, container: Command, io: Cl
         ...(size ? { consoleSize: size } : {}),
       };
       try {
-        const rec = await engine.inspectContainer({ id });
-        const socket = rec.runtimeData?.['execSocket'];
-        p = !engine.isContainerLive({ id: rec.id }) && rec.state === 'running' && typeof socket === 'string'
-          ? await remoteExec(socket, req, outputTo(io))
-          : await engine.execContainer({ id, ...req, io: outputTo(io) });
+        // The engine goes through the owning process when another one runs the container.
+        p = await engine.execContainer({ id, ...req, io: outputTo(io) });
       } catch (err) {
         if (isSkiffError(err) && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND' || err.code === 'INVALID_ARGUMENT' || err.code === 'UNSUPPORTED')) throw fail(1, err);
         throw await startFailure(err);

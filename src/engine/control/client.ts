@@ -1,0 +1,165 @@
+/**
+ * Another process's end of the control channel (Node): each operation is one connection that
+ * says hello first and goes on only when the socket answers with the session its record names,
+ * so nothing is asked of a process that merely sits at a stale path.
+ */
+import { createConnection, type Socket } from 'node:net';
+import { SkiffError, type SkiffErrorCode } from '../../errors.ts';
+import type { ExitStatus, ProcessIO, RuntimeProcess } from '../../runtime/types.ts';
+import {
+  CONTROL_VERSION, decodeLogEntry, encodeFrame, encodeJsonFrame, Frame, FrameReader, parseJson,
+  type ControlRequest, type ExecSpec, type FrameType, type WindowSize,
+} from './protocol.ts';
+import type { LogRecord, Owner, RemoteOwner } from './types.ts';
+
+/** An owner that accepts the connection but does not say hello in this time is taken as hung. */
+const HELLO_TIMEOUT_MS = 10_000;
+
+type Op = Exclude<ControlRequest, { op: 'hello' }> extends infer R ? (R extends unknown ? Omit<R, 'v' | 'id'> : never) : never;
+
+interface Conversation {
+  sock: Socket;
+  /** Frames after the request's reply. */
+  frames: AsyncIterableIterator<{ type: FrameType; payload: Uint8Array }>;
+  send(type: FrameType, payload?: Uint8Array | string): void;
+}
+
+function replyError(v: unknown): SkiffError {
+  const r = (typeof v === 'object' && v !== null ? v : {}) as { code?: unknown; message?: unknown };
+  const code = typeof r.code === 'string' ? (r.code as SkiffErrorCode) : 'RUNTIME';
+  return new SkiffError(code, typeof r.message === 'string' ? r.message : 'the owning skiff process refused the request');
+}
+
+/** A queue of frames read from `sock`, ending when it closes; a protocol error ends it with that error. */
+function frameQueue(sock: Socket): AsyncIterableIterator<{ type: FrameType; payload: Uint8Array }> {
+  const reader = new FrameReader();
+  const queue: { type: FrameType; payload: Uint8Array }[] = [];
+  let done = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  sock.on('data', (c: Buffer) => {
+    try {
+      queue.push(...reader.push(new Uint8Array(c)));
+    } catch (err) {
+      failure = err;
+      sock.destroy();
+    }
+    wake?.();
+  });
+  sock.on('close', () => { done = true; wake?.(); });
+  const it: AsyncIterableIterator<{ type: FrameType; payload: Uint8Array }> = {
+    async next() {
+      for (;;) {
+        if (queue.length) return { value: queue.shift()!, done: false };
+        if (failure) throw failure;
+        if (done) return { value: undefined, done: true };
+        await new Promise<void>((r) => (wake = r));
+      }
+    },
+    [Symbol.asyncIterator]() { return it; },
+  };
+  return it;
+}
+
+async function expectReply(frames: Conversation['frames']): Promise<Record<string, unknown>> {
+  const f = await frames.next();
+  if (f.done) throw new SkiffError('CONFLICT', 'the skiff process running the container closed the control connection');
+  if (f.value.type !== Frame.Reply) throw new SkiffError('RUNTIME', `control channel: expected a reply, got frame type ${f.value.type}`);
+  const r = parseJson(f.value.payload, 'reply') as Record<string, unknown>;
+  if (r['ok'] !== true) throw replyError(r);
+  return r;
+}
+
+/**
+ * Opens a conversation about container `id` with the owner at `owner.control`: hello answered by
+ * `owner.session` (else SkiffError CONFLICT), then `op` answered ok.
+ */
+async function open(owner: Owner, id: string, op: Op | undefined): Promise<Conversation> {
+  const path = owner.control;
+  if (!path) throw new SkiffError('CONFLICT', 'the owning process has no control socket');
+  const sock = createConnection(path);
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', (err) => reject(new SkiffError('CONFLICT', `the skiff process running the container does not answer (${err.message})`)));
+  });
+  sock.on('error', () => {});
+  const frames = frameQueue(sock);
+  const send = (type: FrameType, payload?: Uint8Array | string) => { if (!sock.destroyed) sock.write(encodeFrame(type, payload)); };
+  try {
+    sock.write(encodeJsonFrame(Frame.Request, { v: CONTROL_VERSION, op: 'hello', id }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hello = await Promise.race([
+      expectReply(frames),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new SkiffError('CONFLICT', `the skiff process running the container did not answer within ${HELLO_TIMEOUT_MS / 1000} s`)), HELLO_TIMEOUT_MS); }),
+    ]).finally(() => clearTimeout(timer));
+    if (hello['session'] !== owner.session || (owner.pid !== undefined && hello['pid'] !== owner.pid)) {
+      throw new SkiffError('CONFLICT', `the process at ${path} is not the one that runs container ${id.slice(0, 12)}`);
+    }
+    if (op) {
+      sock.write(encodeJsonFrame(Frame.Request, { v: CONTROL_VERSION, ...op, id }));
+      await expectReply(frames);
+    }
+  } catch (err) {
+    sock.destroy();
+    throw err;
+  }
+  return { sock, frames, send };
+}
+
+/** Reads frames to the end: the Exit status, or the error the server sent. */
+async function untilExit(c: Conversation, onFrame?: (type: FrameType, payload: Uint8Array) => void): Promise<ExitStatus | undefined> {
+  for await (const f of c.frames) {
+    if (f.type === Frame.Exit) return parseJson(f.payload, 'exit status') as ExitStatus;
+    if (f.type === Frame.Reply) throw replyError(parseJson(f.payload, 'reply'));
+    onFrame?.(f.type, f.payload);
+  }
+  return undefined;
+}
+
+/** Proves the owner (hello), then returns its operations on container `id`. */
+export async function connectOwner(owner: Owner, id: string): Promise<RemoteOwner> {
+  // A hello alone proves the owner before anything is asked of it.
+  (await open(owner, id, undefined)).sock.end();
+  return {
+    async signal(signal) {
+      (await open(owner, id, { op: 'signal', signal })).sock.end();
+    },
+    async resize(size: WindowSize) {
+      (await open(owner, id, { op: 'resize', size })).sock.end();
+    },
+    async wait(ms = Infinity) {
+      const c = await open(owner, id, { op: 'wait' });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<undefined>((r) => { if (ms !== Infinity) timer = setTimeout(() => r(undefined), ms); });
+      try {
+        return await Promise.race([untilExit(c).catch(() => undefined), timeout]);
+      } finally {
+        clearTimeout(timer);
+        c.sock.destroy();
+      }
+    },
+    async exec(spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess> {
+      const c = await open(owner, id, { op: 'exec', exec: spec });
+      const exited = untilExit(c, (type, payload) => {
+        if (type === Frame.Stdout) io.onStdout(payload);
+        else if (type === Frame.Stderr) io.onStderr(payload);
+      }).then((s) => s ?? Promise.reject(new SkiffError('RUNTIME', 'exec: the connection to the skiff process running the container closed')));
+      exited.catch(() => {});
+      return {
+        writeStdin: (chunk) => { for (let off = 0; off < chunk.length; off += 1 << 20) c.send(Frame.Stdin, chunk.subarray(off, off + (1 << 20))); },
+        closeStdin: () => c.send(Frame.StdinEnd),
+        resize: async (size) => c.send(Frame.Resize, JSON.stringify(size)),
+        kill: async (sig) => c.send(Frame.Signal, String(sig)),
+        wait: () => exited.finally(() => c.sock.end()),
+      };
+    },
+    async logs(onEntry?: (e: LogRecord) => void) {
+      const c = await open(owner, id, { op: 'logs', follow: onEntry !== undefined });
+      const entries: LogRecord[] = [];
+      const sink = onEntry ?? ((e: LogRecord) => void entries.push(e));
+      const done = untilExit(c, (type, payload) => { if (type === Frame.Log) sink(decodeLogEntry(payload)); }).then(() => {}, () => {});
+      if (!onEntry) await done;
+      return { entries, done };
+    },
+  };
+}

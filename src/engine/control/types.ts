@@ -1,0 +1,64 @@
+/**
+ * The control channel as the lifecycle sees it, free of any platform: a container runs in the
+ * process (or page) whose engine started it, and other processes reach it only through that
+ * owner. On Node the channel is a unix socket private to the user (control/node.ts); a page has
+ * none, so another page's containers cannot be reached (their record says who owns them).
+ */
+import type { ExitStatus, ProcessIO, RuntimeProcess } from '../../runtime/types.ts';
+import type { ExecSpec, WindowSize } from './protocol.ts';
+
+/** Who runs a container, as its record names it (`runtimeData.owner`). */
+export interface Owner {
+  /** Random per owning engine: the nonce a control socket must answer hello with. */
+  session: string;
+  /** Node: the owning process. */
+  pid?: number;
+  /** The owner's start time (Linux: /proc/<pid>/stat field 22), so a reused pid is not taken for it. */
+  start?: string;
+  /** The owner's control socket. */
+  control?: string;
+}
+
+export interface LogRecord {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  data: Uint8Array;
+}
+
+/** What the owning process serves: the lifecycle's own operations on the containers it runs. */
+export interface ControlTarget {
+  /** Does this engine run container `id` right now? Requests for any other id are refused. */
+  owns(id: string): boolean;
+  signal(id: string, signal: string): Promise<void>;
+  resize(id: string, size: WindowSize): Promise<void>;
+  wait(id: string): Promise<ExitStatus>;
+  exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess>;
+  /** The log so far; with `onEntry`, later entries too until the returned unsubscribe. */
+  logs(id: string, onEntry?: (e: LogRecord) => void): { entries: LogRecord[]; unsubscribe: () => void };
+}
+
+/** A proven connection to the process that owns one container. */
+export interface RemoteOwner {
+  signal(signal: string): Promise<void>;
+  resize(size: WindowSize): Promise<void>;
+  /** The exit status; undefined when `ms` passed first or the owner went away. */
+  wait(ms?: number): Promise<ExitStatus | undefined>;
+  exec(spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess>;
+  /** The log so far in `entries`; with `onEntry`, every entry goes there instead, until the container exits (`done`). */
+  logs(onEntry?: (e: LogRecord) => void): Promise<{ entries: LogRecord[]; done: Promise<void> }>;
+}
+
+/** This process's side of the channel: serves the containers it owns, reaches other owners. */
+export interface ControlPlane {
+  /** This engine's identity, with its control socket once `serve` has run. */
+  readonly self: Owner;
+  /** Starts serving `target` (once); resolves with the identity to store on records. */
+  serve(target: ControlTarget): Promise<Owner>;
+  /** Is `owner` still running? False for a pid now used by another process. */
+  alive(owner: Owner): boolean;
+  /** Connects to the owner of container `id` and checks its hello; undefined if it cannot be reached or proven. */
+  connect(owner: Owner, id: string): Promise<RemoteOwner | undefined>;
+  /** SIGKILLs the owner process when it is proven to be the owner (pid and start time); else false. */
+  killOwner(owner: Owner): boolean;
+  close(): void;
+}
