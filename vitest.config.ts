@@ -11,5 +11,7 @@ export default defineConfig({
     pool: 'forks',
     // The Debian peers (skopeo, umoci, chromium, crun, ...): present, installed, or one message naming the command.
     globalSetup: ['test/helpers/peers-setup.ts'],
+    // Native gzip and SHA-256 as src/node.ts installs them (test/helpers/node-natives.ts).
+    setupFiles: ['test/helpers/node-natives.ts'],
   },
 });

@@ -7,5 +7,6 @@ export default defineConfig({
     pool: 'forks',
     // The Debian peers (skopeo, umoci, chromium, crun, ...): present, installed, or one message naming the command.
     globalSetup: ['test/helpers/peers-setup.ts'],
+    setupFiles: ['test/helpers/node-natives.ts'],
   },
 });

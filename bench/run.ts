@@ -7,6 +7,7 @@
 import { readdir, writeFile, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { useNodeNatives } from '../src/node-natives.ts';
 
 export interface Metric {
   value: number;
@@ -14,6 +15,9 @@ export interface Metric {
   baseline?: number;
   note?: string;
 }
+
+// As every Node process skiff runs (src/node.ts): native gzip and SHA-256.
+useNodeNatives();
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

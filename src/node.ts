@@ -1,8 +1,8 @@
 /**
  * The Node entry point (package.json `exports`, condition "node"): the one place that knows it runs
  * on Node. It builds the platform pieces (node-fs content and state stores under $SKIFF_HOME, the
- * guest artifacts in vm-images/dist, VM snapshot files, worker_threads spawners, Node's zlib for VM
- * states, host directories for bind mounts) and hands them to the environment-free engine and
+ * guest artifacts in vm-images/dist, VM snapshot files, worker_threads spawners, Node's zlib and
+ * SHA-256, host directories for bind mounts) and hands them to the environment-free engine and
  * runtimes. The browser's twin is src/browser.ts.
  *
  * The VM and WASI runtimes are loaded on first use (the VM pulls in v86): a CLI command that runs
@@ -11,6 +11,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFsContentStore } from './content/node-fs.ts';
+import { useNodeNatives } from './node-natives.ts';
 import { bundledFromDir, defaultBundledDir } from './engine/bundled.ts';
 import { NodeControlPlane } from './engine/control/node.ts';
 import { Engine, type HostDirFactory } from './engine/engine.ts';
@@ -26,6 +27,9 @@ import type { WasiRuntime, WasiRuntimeOptions } from './runtime/wasi/runtime.ts'
 import { withSpare, type PooledSpawn } from './runtime/wasi/worker-handle.ts';
 
 export * from './engine/index.ts';
+
+// Native gzip and SHA-256 for everything this process does from here on.
+useNodeNatives();
 
 export interface OpenOptions {
   /** Data directory; default $SKIFF_HOME, else the platform data dir (e.g. ~/.local/share/skiff). */

@@ -1,7 +1,8 @@
 /**
  * Node fast path for gzip: zlib streams with 256 KiB output chunks run ~3x faster than Node's
- * DecompressionStream (which wraps the same zlib behind web streams with 16 KiB chunks). Reached
- * through process.getBuiltinModule so browser bundles never see a `node:` import.
+ * DecompressionStream (which wraps the same zlib behind web streams with 16 KiB chunks). The Node
+ * entry point installs Node's zlib here (src/node-natives.ts useNodeNatives); where nothing is
+ * installed (browsers) compression.ts uses the web-standard streams. No `node:` import here.
  */
 interface ZlibStream {
   write(chunk: Uint8Array): boolean;
@@ -11,15 +12,17 @@ interface ZlibStream {
   off(ev: string, fn: (...a: unknown[]) => void): void;
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
 }
-interface Zlib {
+export interface Zlib {
   createGunzip(o: { chunkSize: number }): ZlibStream;
   createGzip(o: { chunkSize: number; level?: number }): ZlibStream;
 }
 
-const zlib: Zlib | undefined = (() => {
-  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  return p?.getBuiltinModule?.('node:zlib') as Zlib | undefined;
-})();
+let zlib: Zlib | undefined;
+
+/** Makes gzip in this process go through `z` (Node's zlib module). */
+export function useNodeZlib(z: Zlib): void {
+  zlib = z;
+}
 
 export function hasNodeZlib(): boolean {
   return zlib !== undefined;

@@ -61,15 +61,16 @@ interface NodeHash {
   update(b: Uint8Array): unknown;
   digest(enc: 'hex'): string;
 }
-type NodeCreateHash = (algo: string) => NodeHash;
+export type NodeCreateHash = (algo: string) => NodeHash;
 
-// On Node use the native hash (several times faster than JS); getBuiltinModule keeps this module
-// free of a static `node:` import so browser bundles stay clean.
-const nodeCreateHash: NodeCreateHash | undefined = (() => {
-  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const mod = p?.getBuiltinModule?.('node:crypto') as { createHash?: NodeCreateHash } | undefined;
-  return mod?.createHash;
-})();
+// A native hash is several times faster than JS. The Node entry point installs crypto.createHash
+// (src/node-natives.ts useNodeNatives); browsers keep the pure-JS one. No `node:` import here.
+let nodeCreateHash: NodeCreateHash | undefined;
+
+/** Makes SHA-256 in this process go through `createHash` (Node's crypto.createHash). */
+export function useNativeSha256(createHash: NodeCreateHash): void {
+  nodeCreateHash = createHash;
+}
 
 /** A streaming SHA-256; `portable` forces the pure-JS implementation (what browsers get). */
 export function createHasher(opts: { portable?: boolean } = {}): Hasher {

@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipStream } from '../../src/archive/compression.ts';
 import { readTarStream } from '../../src/archive/tar-reader.ts';
+import { useNodeNatives } from '../../src/node-natives.ts';
 import { createHasher } from '../../src/oci/digest.ts';
+
+// What every Node process skiff runs has (src/node.ts); `--portable` bypasses it per call.
+useNodeNatives();
 
 const scratch = mkdtempSync(join(tmpdir(), 'skiff-speed-'));
 const portable = process.argv.includes('--portable');
