@@ -7,7 +7,7 @@
  * Catches dev-only breakage (optimizeDeps, worker URLs, v86.wasm, raw assets).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +18,16 @@ import { requireTool } from '../helpers/peers.ts';
 let server: ViteDevServer;
 let browser: Browser;
 let cacheDir: string;
+let home: string;
 let url: string;
+const savedHome = process.env['SKIFF_HOME'];
 
 beforeAll(async () => {
   requireTool('chromium', 'chromium');
+  // A fresh machine's: no Node snapshot cache, so the dev server has no VM snapshot to hand out
+  // and the page boots the guest cold from bzImage + initrd (what used to be HTTP 500).
+  home = await mkdtemp(join(tmpdir(), 'skiff-dev-home-'));
+  process.env['SKIFF_HOME'] = home;
   cacheDir = await mkdtemp(join(tmpdir(), 'skiff-vite-cache-'));
   server = await createServer({ configFile: join(ROOT, 'vite.config.ts'), cacheDir, logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
   await server.listen();
@@ -32,6 +38,9 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
   await rm(cacheDir, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
+  if (savedHome === undefined) delete process.env['SKIFF_HOME'];
+  else process.env['SKIFF_HOME'] = savedHome;
 });
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -56,18 +65,29 @@ it('serves the guest artifacts and bundled images as their bytes on disk, and 40
   expect(wasm.headers.get('content-type')).toBe('application/wasm');
   // A snapshot key nobody has, and a file the site does not have: 404 (the VM boots cold; vite's
   // fallback would have answered index.html, which a restore then chokes on).
-  for (const path of ['vm-images/snapshots/vm-0000.state', 'vm-images/dist/no-such-file', 'vm-images/dist/..%2Fmanifest.mjs']) {
+  for (const path of ['vm-images/snapshots/vm-0000.state', 'vm-images/dist/no-such-file', 'vm-images/dist/..%2Fmanifest.mjs', 'vm-images/snapshots/..%2F..%2Fetc%2Fpasswd']) {
     const res = await fetch(`${url}${path}`, { headers: { accept: '*/*' } });
     expect(res.status, path).toBe(404);
   }
+  // A snapshot Node's cache has is served as is (the built site ships the same file).
+  const state = new Uint8Array([1, 2, 3, 250]);
+  await mkdir(join(home, 'vm/snapshots'), { recursive: true });
+  await writeFile(join(home, 'vm/snapshots/vm-devtest.state'), state);
+  const res = await fetch(`${url}vm-images/snapshots/vm-devtest.state`);
+  expect(res.status).toBe(200);
+  expect(new Uint8Array(await res.arrayBuffer())).toEqual(state);
+  await rm(join(home, 'vm'), { recursive: true });
 });
 
 describe('the terminal page from the dev server', () => {
   let page: Page;
   let errors: string[];
+  /** "<status> <path>" of every vm-images request, the engine worker's included. */
+  const assets: string[] = [];
 
   beforeAll(async () => {
     page = await browser.newPage();
+    page.context().on('response', (r) => { if (r.url().includes('/vm-images/')) assets.push(`${r.status()} ${r.url().slice(url.length)}`); });
     errors = watchConsole(page);
     await page.goto(url);
     await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.getAttribute('data-state') ?? ''), null, { timeout: 180_000 });
@@ -82,7 +102,10 @@ describe('the terminal page from the dev server', () => {
     await page.keyboard.press('Enter');
     await waitForText(page, /run --rm skiff\/busybox echo hi\s*\nhi\n[^]*skiff\$ $/, 200_000);
     expect(await pageText(page)).not.toContain('fetching guest artifact');
-    console.log(`dev server: first busybox run ${Date.now() - t0} ms`);
+    console.log(`dev server: first busybox run (cold boot) ${Date.now() - t0} ms`);
+    // The guest booted cold from the dev server's files: no snapshot to restore, the kernel fetched.
+    expect(assets).toEqual(expect.arrayContaining(['200 vm-images/dist/bzImage', '200 vm-images/dist/initrd.lz4', '200 vm-images/v86.wasm']));
+    expect(assets.filter((a) => !a.startsWith('200 ') && !/^404 vm-images\/snapshots\/vm-[0-9a-f]+\.state$/.test(a))).toEqual([]);
     expect(errors).toEqual([]);
   });
 
