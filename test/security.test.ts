@@ -9,6 +9,8 @@ import { MemoryContentStore } from '../src/content/memory.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { MemoryStateStore } from '../src/engine/state/memory.ts';
 import { sha256Digest } from '../src/oci/digest.ts';
+import type { LoadLimits } from '../src/engine/load/limits.ts';
+import { gzipBombTar, gzipManyEntries } from './archive/bombs.ts';
 import { buildImage, buildImageRaw, dockerLegacyArchive, ociArchive, patchHeader, tar, type BuiltImage, type Spec } from './engine/fixtures/images.ts';
 
 let content: MemoryContentStore;
@@ -34,7 +36,7 @@ beforeEach(async () => {
 });
 
 /** Load `data` as `name`, expect failure with `code` and every phrase in `phrases`, and no change to the store. */
-async function rejects(data: Uint8Array, name: string, code: string, phrases: Array<string | RegExp>, extra: { maxLayerBytes?: number; stream?: boolean } = {}): Promise<void> {
+async function rejects(data: Uint8Array, name: string, code: string, phrases: Array<string | RegExp>, extra: Partial<LoadLimits> & { stream?: boolean } = {}): Promise<void> {
   const before = await snapshot();
   let caught: unknown;
   const { stream, ...opts } = extra;
@@ -201,19 +203,22 @@ describe('security: loading bad archives', () => {
   });
 });
 
+/** `img` with layer `at` replaced by `bytes`, keeping its config (so its diff_ids). */
+function withLayerBytes(img: BuiltImage, at: number, bytes: Uint8Array, mediaType: string): BuiltImage {
+  const layers = img.layers.map((l, i) => (i === at ? { ...l, bytes, digest: sha256Digest(bytes), mediaType } : l));
+  const m = JSON.parse(new TextDecoder().decode(img.manifest)) as { layers: Array<{ mediaType: string; digest: string; size: number }> };
+  m.layers = layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.byteLength }));
+  const manifest = new TextEncoder().encode(JSON.stringify(m));
+  return { ...img, layers, manifest, manifestDigest: sha256Digest(manifest) };
+}
+
 /**
  * `real` with layer `at` swapped for other bytes, keeping its config (so its diff_ids, ChainIDs and
  * Docker image ID): an evil twin of a public image.
  */
 function evilTwin(real: BuiltImage, at: number, files: Spec[], gzip = false): BuiltImage {
   const raw = tar(files);
-  const bytes = gzip ? new Uint8Array(gzipSync(raw)) : raw;
-  const layer = { ...real.layers[at]!, bytes, digest: sha256Digest(bytes), mediaType: `application/vnd.oci.image.layer.v1.tar${gzip ? '+gzip' : ''}` };
-  const layers = real.layers.map((l, i) => (i === at ? layer : l));
-  const m = JSON.parse(new TextDecoder().decode(real.manifest)) as { layers: Array<{ mediaType: string; digest: string; size: number }> };
-  m.layers = layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.byteLength }));
-  const manifest = new TextEncoder().encode(JSON.stringify(m));
-  return { ...real, layers, manifest, manifestDigest: sha256Digest(manifest) };
+  return withLayerBytes(real, at, gzip ? new Uint8Array(gzipSync(raw)) : raw, `application/vnd.oci.image.layer.v1.tar${gzip ? '+gzip' : ''}`);
 }
 
 describe('security: evil twins (two images claiming the same diff_ids)', () => {
@@ -272,6 +277,83 @@ describe('security: evil twins (two images claiming the same diff_ids)', () => {
     await rejects(data, 'twins.tar', 'DIGEST_MISMATCH', [blobName(evil.layers[0]!.digest)]);
     await expect(engine.resolveImage({ ref: 'public:evil' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await readImageFile('public:1', 'bin/sh')).toBe('the real shell');
+  });
+});
+
+describe('security: bombs and budgets', () => {
+  const gz = 'application/vnd.oci.image.layer.v1.tar+gzip';
+  const zst = 'application/vnd.oci.image.layer.v1.tar+zstd';
+  const one = (): BuiltImage => layerOf([{ name: 'a', content: 'x' }]);
+  const MiB = 1 << 20;
+
+  it('the 3 x 1 GiB gzip bomb (3 MB) is refused at the default per-image budget, streaming (no 1 GiB buffer)', async () => {
+    const bomb = gzipBombTar(3, 1024 * MiB);
+    expect(bomb.byteLength).toBeLessThan(4e6);
+    const img = withLayerBytes(one(), 0, bomb, gz);
+    const rssBefore = process.resourceUsage().maxRSS;
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'bomb3g.tar', 'INVALID_ARCHIVE',
+      [blobName(img.layers[0]!.digest), 'holds more than 1 GiB (1073741824 bytes) uncompressed', 'load options maxLayerBytes and maxImageBytes']);
+    // The old reader gathered each 1 GiB entry in memory (2 GiB with its copy).
+    expect((process.resourceUsage().maxRSS - rssBefore) / 1024).toBeLessThan(400);
+  }, 60_000);
+
+  it('per-layer budget (maxLayerBytes)', async () => {
+    const img = withLayerBytes(one(), 0, gzipBombTar(1, 16 * MiB), gz);
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'layer.tar', 'INVALID_ARCHIVE', [`layer ${img.layers[0]!.digest} holds more than 8 MiB`, 'maxLayerBytes'], { maxLayerBytes: 8 * MiB });
+  });
+
+  it('per-image budget counts every layer of the image, shared ones too', async () => {
+    const big = { files: [{ name: 'big', content: new Uint8Array(3 * MiB) }] };
+    const a = buildImage({ layers: [big, { files: [{ name: 'a', content: 'a' }] }] });
+    const b = buildImage({ layers: [big, { files: [{ name: 'b', content: new Uint8Array(2 * MiB) }] }] });
+    await rejects(ociArchive([{ image: a, tags: ['t/a:1'] }, { image: b, tags: ['t/b:1'] }]), 'image.tar', 'INVALID_ARCHIVE', ['image docker.io/t/b:1 holds more than 4 MiB', 'maxImageBytes'], { maxImageBytes: 4 * MiB });
+  });
+
+  it('per-load budget: images each within theirs, together over it', async () => {
+    const imgs = [1, 2, 3].map((i) => buildImage({ layers: [{ files: [{ name: `f${i}`, content: new Uint8Array(2 * MiB).fill(i) }] }] }));
+    await rejects(ociArchive(imgs.map((image, i) => ({ image, tags: [`t/i:${i}`] }))), 'load.tar', 'INVALID_ARCHIVE', ['load.tar (all its layers together) holds more than 5 MiB', 'maxLoadBytes'], { maxLoadBytes: 5 * MiB });
+  });
+
+  it('per-image entries: a directory of 5,000 entries', async () => {
+    const img = withLayerBytes(one(), 0, gzipManyEntries(5000), gz);
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'entries.tar', 'INVALID_ARCHIVE', ['image docker.io/t/x:1 holds more than 1000 entries', 'maxImageEntries'], { maxImageEntries: 1000 });
+  });
+
+  it('per-load entries, in the archive itself', async () => {
+    const img = one();
+    const junk: Spec[] = Array.from({ length: 300 }, (_, i) => ({ name: `junk/${i}`, content: '' }));
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }], junk), 'many.tar', 'INVALID_ARCHIVE', ['many.tar holds more than 100 entries', 'maxLoadEntries'], { maxLoadEntries: 100, stream: true });
+  });
+
+  it('a zstd layer declaring a 1.9 GiB window (9 bytes) is refused before fzstd allocates it', async () => {
+    const bomb = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, (20 << 3) | 7, 1, 0, 0]);
+    const img = withLayerBytes(one(), 0, bomb, zst);
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'zwin.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), 'needs a 1920 MiB window, over the limit of 8 MiB', 'maxZstdWindowBytes']);
+  });
+
+  it('a zstd-compressed archive declaring a huge window is refused the same way', async () => {
+    const bomb = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, (20 << 3) | 7, 1, 0, 0]);
+    await rejects(bomb, 'archive.tar.zst', 'INVALID_ARCHIVE', ['archive.tar.zst', 'needs a 1920 MiB window']);
+  });
+
+  it('zstd skippable frames around a layer are fine; tiny blocks under a big window are not', async () => {
+    const raw = tar([{ name: 'a', content: 'x' }]);
+    const { execFileSync } = await import('node:child_process');
+    const z = new Uint8Array(execFileSync('zstd', ['-c', '-q'], { input: raw }));
+    const skip = [0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+    const ok = withLayerBytes(one(), 0, new Uint8Array([...skip, ...z, ...skip]), zst);
+    await engine.loadArchive({ data: ociArchive([{ image: ok, tags: ['t/ok:1'] }]), name: 'skippable.tar' });
+    const tiny = Array.from({ length: 20_000 }, () => [8, 0, 0, 0x41]).flat();
+    const slow = withLayerBytes(one(), 0, new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 13 << 3, ...tiny, 1, 0, 0]), zst);
+    await rejects(ociArchive([{ image: slow, tags: ['t/x:1'] }]), 'tiny.tar', 'INVALID_ARCHIVE', [blobName(slow.layers[0]!.digest), 'zstd blocks too small for their 8 MiB window']);
+  });
+
+  it('a gzip-compressed archive that decompresses past maxArchiveBytes', async () => {
+    await rejects(gzipBombTar(1, 16 * MiB), 'archive.tar.gz', 'INVALID_ARCHIVE', ['archive.tar.gz (decompressed) holds more than 8 MiB', 'maxArchiveBytes'], { maxArchiveBytes: 8 * MiB });
+  });
+
+  it('limits must be positive numbers', async () => {
+    await expect(engine.loadArchive({ data: ociArchive([{ image: one() }]), maxImageBytes: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('maxImageBytes must be a positive number') });
   });
 });
 

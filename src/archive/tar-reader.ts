@@ -1,10 +1,14 @@
 /**
- * A sans-IO streaming tar parser. `push(chunk)` returns the entries completed by that chunk;
- * `end()` checks the archive ended cleanly. Handles ustar, pax (local and global headers,
- * SCHILY.xattr.*), GNU long names/links (L/K), GNU base-256 numbers and GNU atime/ctime.
+ * A sans-IO streaming tar parser. `write(chunk)` returns the events that chunk completes (an
+ * entry's header, pieces of its body, its end), so a body of any size streams through in the
+ * chunks it arrived in; `push(chunk)` returns whole entries instead, for callers that want
+ * bodies in one piece (and can afford them); `end()` checks the archive ended cleanly. Handles
+ * ustar, pax (local and global headers, SCHILY.xattr.*), GNU long names/links (L/K), GNU
+ * base-256 numbers and GNU atime/ctime.
  *
- * Zero-copy: a file body that lies within one pushed chunk is returned as a subarray of that chunk;
- * a body spread over chunks is copied once. So pushed chunks must not be reused by the caller.
+ * Zero-copy: body pieces are subarrays of the pushed chunks, and `push` returns a body that lies
+ * within one chunk as such a subarray (one spread over chunks is copied once). So pushed chunks
+ * must not be reused by the caller.
  */
 import { SkiffError } from '../errors.ts';
 import { concatBytes } from '../util/bytes.ts';
@@ -15,6 +19,12 @@ export interface TarParserOptions {
   /** Largest file body accepted (default 4 GiB - 1); bigger entries are rejected by name. */
   maxEntrySize?: number;
 }
+
+/** What `write` yields: a header, then its body in pieces (none for an empty body), then its end. */
+export type TarEvent =
+  | { kind: 'header'; header: TarHeader }
+  | { kind: 'data'; data: Uint8Array }
+  | { kind: 'end' };
 
 /** pax, GNU long-name and long-link bodies larger than this are rejected (as Go's archive/tar does). */
 const MAX_META_SIZE = 1 << 20;
@@ -35,6 +45,9 @@ export class TarParser {
   #cur: { kind: Kind; header: TarHeader; size: number } | undefined;
   #parts: Uint8Array[] = [];
   #got = 0;
+  /** The entry `push` is assembling. */
+  #entry: TarHeader | undefined;
+  #body: Uint8Array[] = [];
   #pad = 0;
   #pax: Map<string, Uint8Array> | undefined;
   #global = new Map<string, Uint8Array>();
@@ -46,8 +59,27 @@ export class TarParser {
     this.#maxEntrySize = opts.maxEntrySize ?? 2 ** 32 - 1;
   }
 
+  /** Whole entries completed by this chunk (bodies assembled). */
   push(chunk: Uint8Array): TarEntry[] {
-    const out: TarEntry[] = [];
+    const entries: TarEntry[] = [];
+    for (const ev of this.write(chunk)) {
+      if (ev.kind === 'header') {
+        this.#entry = ev.header;
+        this.#body = [];
+      } else if (ev.kind === 'data') this.#body.push(ev.data);
+      else {
+        const header = this.#entry!;
+        entries.push({ header, data: this.#body.length === 0 ? new Uint8Array(0) : concatBytes(this.#body, header.size) });
+        this.#entry = undefined;
+        this.#body = [];
+      }
+    }
+    return entries;
+  }
+
+  /** The events this chunk completes. */
+  write(chunk: Uint8Array): TarEvent[] {
+    const out: TarEvent[] = [];
     const n = chunk.length;
     let pos = 0;
     while (pos < n) {
@@ -73,18 +105,15 @@ export class TarParser {
         }
         case 'data': {
           const cur = this.#cur!;
-          const need = cur.size - this.#got;
-          const avail = n - pos;
-          if (this.#got === 0 && avail >= need) {
-            this.#finish(chunk.subarray(pos, pos + need), out);
-            pos += need;
-          } else {
-            const take = Math.min(need, avail);
-            this.#parts.push(chunk.subarray(pos, pos + take));
-            this.#got += take;
-            pos += take;
-            if (this.#got === cur.size) this.#finish(concatBytes(this.#parts, cur.size), out);
-          }
+          const take = Math.min(cur.size - this.#got, n - pos);
+          const piece = chunk.subarray(pos, pos + take);
+          this.#got += take;
+          pos += take;
+          // Entry bodies stream out; metadata bodies (at most MAX_META_SIZE) are gathered.
+          if (cur.kind === 'entry') {
+            if (cur.header.type === 'file') out.push({ kind: 'data', data: piece });
+          } else if (cur.kind !== 'skip') this.#parts.push(piece);
+          if (this.#got === cur.size) this.#finish(concatBytes(this.#parts), out);
           break;
         }
         case 'padding': {
@@ -124,7 +153,7 @@ export class TarParser {
     return new SkiffError('INVALID_ARCHIVE', `tar ${where}: ${rule}`);
   }
 
-  #onBlock(block: Uint8Array, out: TarEntry[]): void {
+  #onBlock(block: Uint8Array, out: TarEvent[]): void {
     if (this.#state === 'end1') {
       if (!isZeroBlock(block)) throw this.#error('', 'data after the end-of-archive zero block');
       this.#state = 'done';
@@ -214,11 +243,12 @@ export class TarParser {
     this.#cur = { kind, header, size };
     this.#parts = [];
     this.#got = 0;
+    if (kind === 'entry') out.push({ kind: 'header', header });
     if (size === 0) this.#finish(new Uint8Array(0), out);
     else this.#state = 'data';
   }
 
-  #finish(data: Uint8Array, out: TarEntry[]): void {
+  #finish(data: Uint8Array, out: TarEvent[]): void {
     const cur = this.#cur!;
     this.#parts = [];
     this.#offset += cur.size;
@@ -227,8 +257,8 @@ export class TarParser {
     this.#state = this.#pad === 0 ? 'header' : 'padding';
     switch (cur.kind) {
       case 'entry':
-        if (cur.header.type === 'directory' && cur.size > 0) data = new Uint8Array(0); // dumpdir body
-        out.push({ header: cur.header, data });
+        // (a dumpdir's body, the only other entry body, was dropped on the way)
+        out.push({ kind: 'end' });
         this.#cur = undefined;
         return;
       case 'pax':
@@ -317,9 +347,19 @@ export function readTar(bytes: Uint8Array, opts?: TarParserOptions): TarEntry[] 
   return entries;
 }
 
-/** Parse an archive as it streams in, yielding each entry as soon as it is complete. */
+/**
+ * Parse an archive as it streams in, yielding each entry as soon as it is complete. Every body
+ * is held whole: for archives whose entries may be large, use readTarEvents.
+ */
 export async function* readTarStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts?: TarParserOptions): AsyncGenerator<TarEntry> {
   const p = new TarParser(opts);
   for await (const chunk of source) yield* p.push(chunk);
+  p.end();
+}
+
+/** Parse an archive as it streams in, bodies in the pieces they arrive in (memory: one chunk). */
+export async function* readTarEvents(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts?: TarParserOptions): AsyncGenerator<TarEvent> {
+  const p = new TarParser(opts);
+  for await (const chunk of source) yield* p.write(chunk);
   p.end();
 }

@@ -1,5 +1,6 @@
 /** The engine's door to src/archive: tar reading/writing and layer decompression. */
 import { decompress, decompressStream, readTar, readTarStream, TarParser, TarWriter, type Compression } from '../archive/index.ts';
+import { SkiffError } from '../errors.ts';
 import { createHasher, type DiffID } from '../oci/digest.ts';
 import type { TarEntry } from '../archive/types.ts';
 
@@ -40,22 +41,42 @@ export interface LayerScan {
   entries: TarEntry[];
 }
 
+export interface ScanLimits {
+  /** Most uncompressed bytes (default DEFAULT_MAX_LAYER_BYTES). */
+  maxBytes?: number;
+  /** Most entries. */
+  maxEntries?: number;
+  maxWindowBytes?: number;
+  /** The errors for going over them (a caller naming its own budgets). */
+  overBytes?: (max: number) => SkiffError;
+  overEntries?: (max: number) => SkiffError;
+}
+
 /**
  * Decompress, hash and parse a layer in one streaming pass, keeping only the entries' headers:
  * memory stays at the compressed blob plus one decoder window, whatever the layer's size.
  */
-export async function scanLayer(blob: Uint8Array, compression: Compression, maxBytes = DEFAULT_MAX_LAYER_BYTES): Promise<LayerScan> {
+export async function scanLayer(blob: Uint8Array, compression: Compression, limits: number | ScanLimits = {}): Promise<LayerScan> {
+  const l = typeof limits === 'number' ? { maxBytes: limits } : limits;
+  const maxEntries = l.maxEntries ?? Infinity;
   const hasher = createHasher();
   const parser = new TarParser();
   const entries: TarEntry[] = [];
   let size = 0;
-  const keep = (list: TarEntry[]): void => {
-    for (const e of list) entries.push(e.data.byteLength > 0 ? { header: { ...e.header, size: 0 }, data: EMPTY } : e);
-  };
-  for await (const chunk of decompressStream([blob], { compression, maxOutputBytes: maxBytes })) {
+  const chunks = decompressStream([blob], {
+    compression, maxOutputBytes: l.maxBytes ?? DEFAULT_MAX_LAYER_BYTES,
+    ...(l.maxWindowBytes !== undefined ? { maxWindowBytes: l.maxWindowBytes } : {}),
+    ...(l.overBytes ? { overLimit: l.overBytes } : {}),
+  });
+  for await (const chunk of chunks) {
     hasher.update(chunk);
     size += chunk.byteLength;
-    keep(parser.push(chunk));
+    // Bodies stream past: only headers are kept (with size 0: structure only).
+    for (const ev of parser.write(chunk)) {
+      if (ev.kind !== 'header') continue;
+      if (entries.length >= maxEntries) throw l.overEntries?.(maxEntries) ?? new SkiffError('INVALID_ARCHIVE', `more than ${maxEntries} entries`);
+      entries.push({ header: ev.header.size > 0 ? { ...ev.header, size: 0 } : ev.header, data: EMPTY });
+    }
   }
   parser.end();
   return { diffId: hasher.digest() as string as DiffID, size, entries };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTar, readTarStream, TarParser } from '../../src/archive/tar-reader.ts';
 import type { TarEntry } from '../../src/archive/types.ts';
+import { tarEntry, writeTar } from '../../src/archive/tar-writer.ts';
 import { bsdtarCommand, buildTree, haveBsdtar, LONG_FILE, LONG_TARGET, MTIME, PRODUCERS, UNICODE, type Expected } from './fixtures.ts';
 
 let dir: string;
@@ -161,5 +162,33 @@ describe('re-chunking (property)', () => {
     const bytes = new Uint8Array(readFileSync(join(dir, 'rechunk-gnu.tar')));
     const big = readTar(bytes).find((e) => e.header.name === 'big.bin')!;
     expect(big.data.buffer).toBe(bytes.buffer);
+  });
+});
+
+describe('write(): events, bodies streamed in the pieces they arrive in', () => {
+  it('a body spread over many chunks is never gathered: each piece is a view of its chunk', () => {
+    const body = new Uint8Array(3 << 20).map((_, i) => i % 251);
+    const tar = writeTar([tarEntry({ name: 'big' }, body), tarEntry({ name: 'small' }, 'tail')]);
+    const p = new TarParser();
+    const kinds: string[] = [];
+    let got = 0;
+    let ok = true;
+    for (let off = 0; off < tar.length; off += 65536) {
+      const chunk = tar.slice(off, off + 65536);
+      for (const ev of p.write(chunk)) {
+        kinds.push(ev.kind === 'header' ? `header:${ev.header.name}` : ev.kind);
+        if (ev.kind === 'data') {
+          ok &&= ev.data.buffer === chunk.buffer && ev.data.byteLength <= 65536;
+          if (got < body.length) ok &&= ev.data.every((b, i) => b === body[got + i]);
+          got += ev.data.byteLength;
+        }
+      }
+    }
+    p.end();
+    expect(ok).toBe(true);
+    expect(got).toBe(body.length + 4);
+    expect(kinds[0]).toBe('header:big');
+    expect(kinds.filter((k) => k === 'data').length).toBe(50); // 49 pieces of big, one of small
+    expect(kinds.slice(-4)).toEqual(['end', 'header:small', 'data', 'end']);
   });
 });

@@ -22,6 +22,8 @@ export interface ArchiveListing {
   archive: string;
   files: Map<string, ArchiveFile>;
   links: Map<string, { type: 'symlink' | 'hardlink'; target: string }>;
+  /** Entries read, of every kind. */
+  entries: number;
 }
 
 export function invalidArchive(archive: string, entry: string | undefined, rule: string): SkiffError {

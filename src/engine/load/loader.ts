@@ -4,20 +4,20 @@
  * land in one state transaction, so a failed load leaves no tag and no image behind.
  */
 import { SkiffError } from '../../errors.ts';
-import { putBlob } from '../../content/store.ts';
-import { sha256Digest, type Digest } from '../../oci/digest.ts';
+import { putBlob, type Ingestion } from '../../content/store.ts';
+import { createHasher, type Digest, type Hasher } from '../../oci/digest.ts';
 import type { Platform } from '../../oci/platform.ts';
-import type { TarEntry } from '../../archive/types.ts';
-import { decompressStream, detectCompression } from '../../archive/index.ts';
+import { decompressStream, detectCompression, readTarEvents, TarParser, type TarEvent } from '../../archive/index.ts';
+import { concatBytes } from '../../util/bytes.ts';
 import type { EngineContext } from '../context.ts';
 import { takeLease } from '../leases.ts';
 import { collectBlobs } from '../images.ts';
 import { setTag } from '../tags.ts';
-import { parseTar, parseTarStream } from '../tar-io.ts';
 import type { ImageRecord } from '../types.ts';
 import { invalidArchive, normalizeArchivePath, type ArchiveFile, type ArchiveListing } from './listing.ts';
 import { planArchive } from './plan.ts';
 import { verifyImages, type BytesOf, type VerifiedImage } from './verify.ts';
+import { overLimit, resolveLimits, type LoadLimits } from './limits.ts';
 
 export interface LoadProgress {
   phase: 'reading' | 'verifying' | 'storing' | 'done';
@@ -26,7 +26,8 @@ export interface LoadProgress {
   total?: number;
 }
 
-export interface LoadArchiveOptions {
+/** Also every decompression bomb guard of limits.ts (maxImageBytes ...), DEFAULT_LOAD_LIMITS if not given. */
+export interface LoadArchiveOptions extends Partial<LoadLimits> {
   /** The whole archive in memory ... */
   data?: Uint8Array;
   /** ... or a stream of it. */
@@ -40,13 +41,8 @@ export interface LoadArchiveOptions {
   source?: string;
   /** Preferred platforms when an OCI index lists several. */
   platforms?: readonly Platform[];
-  /** Largest uncompressed layer accepted (decompression bomb guard); default 2 GiB. */
-  maxLayerBytes?: number;
-  /** Largest archive after decompression (when the archive itself is compressed); default 32 GiB. */
-  maxArchiveBytes?: number;
 }
 
-export const DEFAULT_MAX_ARCHIVE_BYTES = 32 * 2 ** 30;
 
 export interface LoadedImage {
   digest: Digest;
@@ -90,39 +86,72 @@ async function* counted(chunks: AsyncIterable<Uint8Array>, on: (n: number) => vo
 export const KEEP_IN_MEMORY_MAX = 1 << 20;
 
 /**
- * One pass over the archive: hash every file; keep small ones (JSON documents) in memory and put
- * big ones (layers) into the content store at once, recording in `added` what was not there yet
- * so a failed load can take it back out. Memory stays at one entry, not the archive.
+ * One pass over the archive: hash every file as its body streams by; keep small ones (JSON
+ * documents) in memory and write big ones (layers) into the content store as they come,
+ * recording in `added` what was not there yet so a failed load can take it back out. Memory
+ * stays at one read chunk plus the small files, whatever the entries' sizes.
+ * Without a store (`ctx` null: the archive is in memory already), bodies are kept as views.
  */
-export async function readListing(ctx: EngineContext | null, archive: string, entries: AsyncIterable<TarEntry> | Iterable<TarEntry>, added: Digest[]): Promise<ArchiveListing> {
-  const listing: ArchiveListing = { archive, files: new Map(), links: new Map() };
-  for await (const e of entries) {
-    const name = normalizeArchivePath(archive, e.header.name);
-    if (name === '') continue;
-    if (listing.files.has(name) || listing.links.has(name)) throw invalidArchive(archive, e.header.name, 'duplicate entry in the archive');
-    switch (e.header.type) {
-      case 'directory':
-        break;
-      case 'symlink':
-      case 'hardlink':
-        listing.links.set(name, { type: e.header.type, target: e.header.linkname });
-        break;
-      case 'file': {
-        const digest = sha256Digest(e.data);
-        const file: ArchiveFile = { name, digest, size: e.data.byteLength, magic: e.data.slice(0, 512) };
-        // Streamed entries may be views of a large read chunk: copy the small ones we keep.
-        if (!ctx) file.bytes = e.data;
-        else if (e.data.byteLength <= KEEP_IN_MEMORY_MAX) file.bytes = e.data.slice();
-        else if (!(await ctx.content.has(digest))) {
-          await putBlob(ctx.content, e.data, { expectedDigest: digest, expectedSize: e.data.byteLength });
+export async function readListing(ctx: EngineContext | null, archive: string, events: AsyncIterable<TarEvent> | Iterable<TarEvent>, added: Digest[], maxEntries = Infinity): Promise<ArchiveListing> {
+  const listing: ArchiveListing = { archive, files: new Map(), links: new Map(), entries: 0 };
+  // The file whose body is streaming by.
+  let cur: { name: string; hasher: Hasher; head: Uint8Array[]; parts: Uint8Array[] | null; ingest: Ingestion | null } | null = null;
+  try {
+    for await (const ev of events) {
+      if (ev.kind === 'data') {
+        if (!cur) continue;
+        // The first bytes, for sniffing the compression (copied: the view's chunk is transient).
+        if (cur.hasher.size < 512) cur.head.push(ev.data.slice(0, 512 - cur.hasher.size));
+        cur.hasher.update(ev.data);
+        if (cur.parts) {
+          cur.parts.push(ev.data);
+          // Too big to keep in memory: from here on it goes to the store.
+          if (ctx && cur.hasher.size > KEEP_IN_MEMORY_MAX) {
+            cur.ingest = ctx.content.ingest();
+            for (const p of cur.parts) await cur.ingest.write(p);
+            cur.parts = null;
+          }
+        } else await cur.ingest!.write(ev.data);
+        continue;
+      }
+      if (ev.kind === 'end') {
+        if (!cur) continue;
+        const { name, hasher, head, parts, ingest } = cur;
+        cur = null;
+        const size = hasher.size;
+        const digest = hasher.digest();
+        const file: ArchiveFile = { name, digest, size, magic: concatBytes(head) };
+        // Streamed pieces may be views of a large read chunk: copy the small files we keep.
+        if (parts) file.bytes = ctx && parts.length === 1 ? parts[0]!.slice() : concatBytes(parts, size);
+        else if (await ctx!.content.has(digest)) await ingest!.abort();
+        else {
+          await ingest!.commit({ expectedDigest: digest, expectedSize: size });
           added.push(digest);
         }
         listing.files.set(name, file);
-        break;
+        continue;
       }
-      default:
-        throw invalidArchive(archive, e.header.name, `unexpected ${e.header.type} entry in an image archive`);
+      const h = ev.header;
+      if (++listing.entries > maxEntries) throw overLimit(archive, 'maxLoadEntries', maxEntries, 'entries');
+      const name = normalizeArchivePath(archive, h.name);
+      if (name === '') continue;
+      if (listing.files.has(name) || listing.links.has(name)) throw invalidArchive(archive, h.name, 'duplicate entry in the archive');
+      switch (h.type) {
+        case 'directory':
+          break;
+        case 'symlink':
+        case 'hardlink':
+          listing.links.set(name, { type: h.type, target: h.linkname });
+          break;
+        case 'file':
+          cur = { name, hasher: createHasher(), head: [], parts: [], ingest: null };
+          break;
+        default:
+          throw invalidArchive(archive, h.name, `unexpected ${h.type} entry in an image archive`);
+      }
     }
+  } finally {
+    await cur?.ingest?.abort().catch(() => {});
   }
   return listing;
 }
@@ -132,6 +161,7 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
   const progress = opts.onProgress ?? (() => {});
   const added: Digest[] = [];
   if (!opts.data && !opts.stream) throw new SkiffError('INVALID_ARGUMENT', 'loadArchive needs `data` or `stream`');
+  const limits = resolveLimits(opts);
   // Like docker load, a gzip- or zstd-compressed archive is fine too; a plain one given whole is
   // parsed in place, anything else streams and stages its big blobs in the store, under a lease
   // so that a prune elsewhere leaves them be.
@@ -140,17 +170,19 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
   try {
     let listing: ArchiveListing;
     try {
-      let entries: AsyncIterable<TarEntry> | Iterable<TarEntry>;
-      const max = opts.maxArchiveBytes ?? DEFAULT_MAX_ARCHIVE_BYTES;
+      let events: AsyncIterable<TarEvent> | Iterable<TarEvent>;
       if (inMemory) {
         progress({ phase: 'reading', done: opts.data!.byteLength, total: opts.data!.byteLength });
-        entries = parseTar(opts.data!);
+        events = wholeTar(opts.data!);
       } else {
         const raw = opts.data ? [opts.data] : counted(chunksOf(opts.stream!), (n) => progress({ phase: 'reading', done: n, ...(opts.size ? { total: opts.size } : {}) }));
-        entries = parseTarStream(decompressStream(raw, { compression: 'auto', maxOutputBytes: max, what: archive }));
+        events = readTarEvents(decompressStream(raw, {
+          compression: 'auto', what: archive, maxOutputBytes: limits.maxArchiveBytes, maxWindowBytes: limits.maxZstdWindowBytes,
+          overLimit: (m) => overLimit(`${archive} (decompressed)`, 'maxArchiveBytes', m, 'bytes'),
+        }));
       }
       // Bytes given whole are already in memory: no need to stage them in the store.
-      listing = await readListing(inMemory ? null : ctx, archive, entries, added);
+      listing = await readListing(inMemory ? null : ctx, archive, events, added, limits.maxLoadEntries);
     } catch (err) {
       if (err instanceof SkiffError && err.message.startsWith(`loading ${archive}`)) throw err;
       const sys = err as NodeJS.ErrnoException;
@@ -171,7 +203,8 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
     const bytesOf: BytesOf = async (f) => f.bytes ?? ctx.content.get(f.digest);
     const verified = await verifyImages(listing, plans, bytesOf, {
       onLayer: (done, total) => progress({ phase: 'verifying', done, total }),
-      ...(opts.maxLayerBytes !== undefined ? { maxLayerBytes: opts.maxLayerBytes } : {}),
+      limits,
+      entriesRead: listing.entries,
     });
     const result = await commit(ctx, verified, opts.source ?? archive, progress, added);
     added.length = 0; // committed: the images own these blobs now
@@ -184,6 +217,13 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
   } finally {
     await release().catch(() => {});
   }
+}
+
+/** The events of a tar held whole (bodies are views of it). */
+function* wholeTar(bytes: Uint8Array): Iterable<TarEvent> {
+  const p = new TarParser();
+  yield* p.write(bytes);
+  p.end();
 }
 
 async function commit(ctx: EngineContext, verified: VerifiedImage[], source: string, progress: (p: LoadProgress) => void, added: Digest[]): Promise<LoadResult> {

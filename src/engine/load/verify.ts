@@ -10,11 +10,12 @@ import { chainIds, type ChainID, type DiffID, type Digest } from '../../oci/dige
 import { isConfigType, isTarLayerType, isWasmLayerType, layerCompression } from '../../oci/mediatypes.ts';
 import { formatPlatform } from '../../oci/platform.ts';
 import { applyLayer, type LayerTree } from '../../fs/layer.ts';
-import { scanLayer, type LayerScan } from '../tar-io.ts';
+import { scanLayer, type LayerScan, type ScanLimits } from '../tar-io.ts';
 import type { LayerRecord } from '../types.ts';
 import type { TarEntry } from '../../archive/types.ts';
 import type { ArchiveFile, ArchiveListing } from './listing.ts';
 import type { PlannedImage } from './plan.ts';
+import { DEFAULT_LOAD_LIMITS, overLimit, type LoadLimits } from './limits.ts';
 
 export interface VerifiedImage {
   plan: PlannedImage;
@@ -28,8 +29,10 @@ export interface VerifiedImage {
 export interface VerifyOptions {
   /** Called before each layer is checked. */
   onLayer?: (done: number, total: number, digest: Digest) => void;
-  /** Largest uncompressed layer accepted (a decompression bomb guard). */
-  maxLayerBytes?: number;
+  /** What the load may cost (decompression bomb guards); default DEFAULT_LOAD_LIMITS. */
+  limits?: LoadLimits;
+  /** Entries the load already read (the archive's own), counted against maxLoadEntries. */
+  entriesRead?: number;
 }
 
 function at(listing: ArchiveListing, entry: string, err: unknown): SkiffError {
@@ -43,7 +46,11 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
   // Layers already checked, so images sharing base layers check them once. Keyed by the blob that
   // was checked, not by ChainID alone: two images may claim the same diff_ids for different bytes
   // (an evil twin of a public image), and each blob must be held to its own diff_id.
-  const checked = new Map<string, LayerRecord>();
+  const checked = new Map<string, { record: LayerRecord; entries: number }>();
+  const limits = options.limits ?? DEFAULT_LOAD_LIMITS;
+  // Work done by this load: every layer checked for the first time.
+  let loadBytes = 0;
+  let loadEntries = options.entriesRead ?? 0;
   const total = plans.reduce((n, p) => n + p.manifest.layers.length, 0);
   let done = 0;
   const out: VerifiedImage[] = [];
@@ -65,14 +72,47 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
     }
     const chains = chainIds(diffIds);
     const layers: LayerRecord[] = [];
+    // What opening this image will hold in memory.
+    let imageBytes = 0;
+    let imageEntries = 0;
+    const image = `image ${plan.tags[0] ?? plan.manifestDigest}`;
+    const loadWhat = `${listing.archive} (all its layers together)`;
+    const chargeImage = (bytes: number, entries: number): void => {
+      imageBytes += bytes;
+      imageEntries += entries;
+      if (imageBytes > limits.maxImageBytes) throw overLimit(image, 'maxImageBytes', limits.maxImageBytes, 'bytes');
+      if (imageEntries > limits.maxImageEntries) throw overLimit(image, 'maxImageEntries', limits.maxImageEntries, 'entries');
+    };
+    /** A first check of layer i may cost what is left of the layer, image and load budgets. */
+    const budget = (i: number): ScanLimits => {
+      const layer = `layer ${plan.manifest.layers[i]!.digest}`;
+      const bytes = tightest([
+        [limits.maxLayerBytes, 'maxLayerBytes', layer],
+        [limits.maxImageBytes - imageBytes, 'maxImageBytes', image],
+        [limits.maxLoadBytes - loadBytes, 'maxLoadBytes', loadWhat],
+      ], 'bytes');
+      const entries = tightest([
+        [limits.maxImageEntries - imageEntries, 'maxImageEntries', image],
+        [limits.maxLoadEntries - loadEntries, 'maxLoadEntries', loadWhat],
+      ], 'entries');
+      return { maxBytes: bytes.max, overBytes: bytes.error, maxEntries: entries.max, overEntries: entries.error, maxWindowBytes: limits.maxZstdWindowBytes };
+    };
+    /** The smallest remaining budget, and the error naming every limit that sets it. */
+    const tightest = (cands: Array<[number, keyof LoadLimits, string]>, unit: 'bytes' | 'entries'): { max: number; error: () => SkiffError } => {
+      const max = Math.max(0, Math.min(...cands.map((c) => c[0])));
+      const binding = cands.filter((c) => Math.max(0, c[0]) === max);
+      return { max, error: () => overLimit(binding[0]![2], binding.map((c) => c[1]), limits[binding[0]![1]], unit) };
+    };
     // The structure of the layers below, rebuilt on demand when a shared base was checked earlier.
     let below: LayerTree | null = null;
     let belowCount = 0;
-    const scan = async (i: number): Promise<LayerScan> => {
+    const scan = async (i: number, first: boolean): Promise<LayerScan> => {
       const desc = plan.manifest.layers[i]!;
       const file = plan.blobs.get(desc.digest)!;
       try {
-        return await scanLayer(await bytesOf(file), layerCompression(desc.mediaType), options.maxLayerBytes);
+        // Catching up on a layer checked before: its costs were counted then.
+        const l: ScanLimits = first ? budget(i) : { maxBytes: limits.maxLayerBytes, maxWindowBytes: limits.maxZstdWindowBytes };
+        return await scanLayer(await bytesOf(file), layerCompression(desc.mediaType), l);
       } catch (err) {
         throw layerError(listing, file.name, i, n, err);
       }
@@ -92,13 +132,25 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
       const key = `${chains[i]!} ${desc.mediaType} ${desc.digest}`;
       const seen = checked.get(key);
       if (seen) {
-        layers.push(seen);
+        try {
+          chargeImage(seen.record.uncompressedSize, seen.entries);
+        } catch (err) {
+          throw layerError(listing, file.name, i, n, err);
+        }
+        layers.push(seen.record);
         continue;
       }
       if (isWasmLayerType(desc.mediaType)) {
         // A raw module is its own diff: nothing to unpack.
         if ((diffIds[i] as string) !== desc.digest) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, desc.digest);
-        layers.push({ digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId: diffIds[i]!, uncompressedSize: desc.size });
+        const record: LayerRecord = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId: diffIds[i]!, uncompressedSize: desc.size };
+        try {
+          chargeImage(desc.size, 1);
+        } catch (err) {
+          throw layerError(listing, file.name, i, n, err);
+        }
+        checked.set(key, { record, entries: 1 });
+        layers.push(record);
         continue;
       }
       if (!isTarLayerType(desc.mediaType)) {
@@ -111,13 +163,16 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
       }
       // Catch up on shared base layers checked for an earlier image.
       for (let j = belowCount; j < i; j++) {
-        if (isTarLayerType(plan.manifest.layers[j]!.mediaType)) apply(j, (await scan(j)).entries);
+        if (isTarLayerType(plan.manifest.layers[j]!.mediaType)) apply(j, (await scan(j, false)).entries);
       }
-      const { diffId, size, entries } = await scan(i);
+      const { diffId, size, entries } = await scan(i, true);
+      loadBytes += size;
+      loadEntries += entries.length;
+      chargeImage(size, entries.length); // within budget(i): cannot throw
       if (diffId !== diffIds[i]) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, diffId);
       apply(i, entries);
       const record: LayerRecord = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId, uncompressedSize: size };
-      checked.set(key, record);
+      checked.set(key, { record, entries: entries.length });
       layers.push(record);
     }
     out.push({
