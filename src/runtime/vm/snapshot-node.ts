@@ -1,5 +1,5 @@
 /** Snapshots as files: $SKIFF_HOME/vm/snapshots, else $XDG_CACHE_HOME/skiff or ~/.cache/skiff. */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SkiffError } from '../../errors.ts';
@@ -27,10 +27,28 @@ export function nodeSnapshots(dir: string = defaultSnapshotDir()): SnapshotStore
     },
     async put(key, state) {
       await mkdir(dir, { recursive: true });
-      // Write then rename: a crash mid-write leaves no truncated state under the real name.
+      // Write, fsync, rename, fsync the directory: a crash leaves the old state or the new one under
+      // the real name, never a truncated one (the seal would catch it, at the price of a cold boot).
       const tmp = `${file(key)}.${process.pid}.tmp`;
-      await writeFile(tmp, new Uint8Array(state));
-      await rename(tmp, file(key));
+      try {
+        const fh = await open(tmp, 'w', 0o600);
+        try {
+          await fh.writeFile(new Uint8Array(state));
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, file(key));
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw new SkiffError('STORAGE', `saving snapshot ${file(key)}: ${(err as Error).message}`, { cause: err });
+      }
+      const d = await open(dir, 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
     },
     async delete(key) {
       await rm(file(key), { force: true });

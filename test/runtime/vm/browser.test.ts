@@ -14,6 +14,7 @@ const PAGE_ENTRY = `
 import { Machine } from './src/runtime/vm/machine.ts';
 import { httpArtifacts } from './src/runtime/vm/artifacts.ts';
 import { spawnWebVmWorker } from './src/runtime/vm/worker-web.ts';
+import { idbSnapshots } from './src/runtime/vm/snapshot-idb.ts';
 import { busyboxConfig, prepareBusyboxRootfs } from './test/runtime/vm/bundle.ts';
 
 async function outcome(p) {
@@ -24,6 +25,7 @@ async function outcome(p) {
 globalThis.skiffVm = async (withContainer) => {
   const m = await Machine.start({
     artifacts: httpArtifacts('/vm/'),
+    snapshots: idbSnapshots(),
     spawnWorker: () => spawnWebVmWorker({ workerUrl: '/vm-worker.js', wasmUrl: '/v86.wasm' }),
   });
   const plain = await outcome(await m.agent.spawn({ args: ['sh', '-c', 'echo hello from $(uname -m); exit 3'] }));
