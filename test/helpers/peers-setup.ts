@@ -73,6 +73,6 @@ export default function setup(): void {
   const still = missingPeers();
   if (r.status !== 0 || still.length) {
     stop(`${plan.command.join(' ')} ${r.status !== 0 ? `failed (exit ${r.status ?? r.signal})` : 'ran'}`
-      + `${still.length ? `; still missing: ${names(still)}` : ''}. Fix what it reported above, then run: ${plan.command.join(' ')}`);
+      + `${still.length ? `; still missing: ${names(still)}` : ''}. Fix what it reported above, then run: ${plan.command.join(' ').replace(/^sudo -n /, 'sudo ')}`);
   }
 }
