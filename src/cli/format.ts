@@ -105,5 +105,5 @@ export function containerStatus(c: ContainerRecord, now = Date.now()): string {
 
 /** `docker ps`'s COMMAND: entrypoint then cmd, space-joined. */
 export function containerCommand(c: ContainerRecord): string {
-  return [...c.process.entrypoint, ...c.process.cmd].join(' ');
+  return c.spec.args.join(' ');
 }

@@ -1,21 +1,28 @@
 /**
- * Containers: a record in the state store plus a writable overlay over the image's merged layers.
+ * Containers: a record in the state store (with the spec resolved at create) plus a writable
+ * overlay over the image's merged layers.
  * The overlay lives in memory while this engine runs; `persistContainer` saves its upper layer as
  * an uncompressed tar diff blob (whiteouts included) so a later process sees the writes.
  */
 import { SkiffError } from '../errors.ts';
 import { putBlob } from '../content/store.ts';
 import type { ImageConfig } from '../oci/config.ts';
+import { resolveContainerSpec, type ContainerSpec } from '../runtime/spec/container-spec.ts';
 import type { RunOptions } from '../runtime/spec/options.ts';
 import { Overlay } from '../fs/overlay.ts';
 import type { EngineContext } from './context.ts';
-import { collectBlobs, loadConfig } from './images.ts';
+import { collectBlobs } from './images.ts';
 import { withInitLayer } from './init-layer.ts';
 import type { LayerCache } from './layers.ts';
 import type { StateReader } from './state/store.ts';
 import { parseTar } from './tar-io.ts';
-import type { ContainerId, ContainerRecord, ImageRecord, ProcessSpec } from './types.ts';
+import type { ContainerId, ContainerRecord, ImageRecord } from './types.ts';
 
+/**
+ * `docker create`. `run` (runtime/spec RunOptions, e.g. from parseRunFlags) is the option set; the
+ * direct fields are shorthands that win over it (`cmd` over `run.cmd`, `openStdin` over
+ * `run.interactive` ...). Both become one ContainerSpec at create (runtime/spec container-spec.ts).
+ */
 export interface CreateContainerOptions {
   /** Image reference, digest or ID. */
   image: string;
@@ -37,6 +44,7 @@ export interface CreateContainerOptions {
   /** Runtime to record; by default chosen from the image platform. */
   runtime?: string;
   runtimeData?: Record<string, unknown>;
+  run?: RunOptions;
 }
 
 /** Web Crypto: the same in browsers, workers and Node. */
@@ -57,70 +65,57 @@ function randomName(taken: Set<string>): string {
   }
 }
 
-export function runtimeFor(platform: string): string {
-  if (platform.startsWith('wasi/')) return 'wasi';
-  return 'vm';
-}
-
-export function processSpec(config: ImageConfig, o: CreateContainerOptions): ProcessSpec {
-  const c = config.config ?? {};
-  const env = new Map<string, string>();
-  for (const e of [...(c.Env ?? []), ...(o.env ?? [])]) {
-    const i = e.indexOf('=');
-    if (i <= 0) throw new SkiffError('INVALID_ARGUMENT', `invalid environment variable "${e}": expected KEY=value`);
-    env.set(e.slice(0, i), e.slice(i + 1));
-  }
-  if (!env.has('PATH')) env.set('PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-  const entrypoint = o.entrypoint ?? c.Entrypoint ?? [];
-  // Docker: a new entrypoint resets the image's Cmd.
-  const cmd = o.cmd && o.cmd.length > 0 ? o.cmd : o.entrypoint !== undefined ? [] : c.Cmd ?? [];
-  return {
-    entrypoint, cmd,
-    env: [...env].map(([k, v]) => `${k}=${v}`),
-    workdir: o.workdir ?? c.WorkingDir ?? '/',
-    user: o.user ?? c.User ?? '',
-    tty: o.tty ?? false,
-    openStdin: o.openStdin ?? false,
-  };
-}
-
 export async function findContainer(state: StateReader, ref: string): Promise<ContainerRecord> {
   if (!ref) throw new SkiffError('INVALID_ARGUMENT', 'container name or ID is empty');
   const byId = await state.get<ContainerRecord>('containers', ref);
-  if (byId) return byId;
+  if (byId) return fromStored(byId);
   const all = await state.list<ContainerRecord>('containers');
   const name = ref.replace(/^\//, '');
   const named = all.find((c) => c.name === name);
-  if (named) return named;
+  if (named) return fromStored(named);
   if (/^[0-9a-f]+$/.test(ref)) {
     const hits = all.filter((c) => c.id.startsWith(ref));
-    if (hits.length === 1) return hits[0]!;
+    if (hits.length === 1) return fromStored(hits[0]!);
     if (hits.length > 1) throw new SkiffError('INVALID_ARGUMENT', `container ID prefix "${ref}" is ambiguous: it matches ${hits.length} containers`);
   }
   throw new SkiffError('NOT_FOUND', `No such container: ${ref}`);
 }
 
-/** The create options a `docker run` option set implies (explicit options win over these). */
-export function fromRunOptions(run: RunOptions | undefined): Partial<CreateContainerOptions> {
-  if (!run) return {};
+/** The one option set a create resolves: `run` with the direct shorthands over it. */
+export function toRunOptions(o: CreateContainerOptions): RunOptions {
   return {
-    ...(run.cmd ? { cmd: run.cmd } : {}), ...(run.entrypoint ? { entrypoint: run.entrypoint } : {}),
-    ...(run.env ? { env: run.env } : {}), ...(run.workdir ? { workdir: run.workdir } : {}),
-    ...(run.user ? { user: run.user } : {}), ...(run.name ? { name: run.name } : {}),
-    ...(run.hostname ? { hostname: run.hostname } : {}), ...(run.labels ? { labels: run.labels } : {}),
-    ...(run.tty !== undefined ? { tty: run.tty } : {}), ...(run.interactive !== undefined ? { openStdin: run.interactive } : {}),
+    ...(o.run ?? {}),
+    ...(o.cmd ? { cmd: o.cmd } : {}), ...(o.entrypoint ? { entrypoint: o.entrypoint } : {}),
+    ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}),
+    ...(o.user ? { user: o.user } : {}), ...(o.name !== undefined ? { name: o.name } : {}),
+    ...(o.hostname ? { hostname: o.hostname } : {}), ...(o.labels ? { labels: o.labels } : {}),
+    ...(o.tty !== undefined ? { tty: o.tty } : {}), ...(o.openStdin !== undefined ? { interactive: o.openStdin } : {}),
   };
 }
 
-export async function createContainerRecord(ctx: EngineContext, image: ImageRecord, config: ImageConfig, o: CreateContainerOptions, extra: Pick<ContainerRecord, 'run' | 'mounts'> = {}): Promise<ContainerRecord> {
+export function newContainerId(): ContainerId {
+  return [...randomBytes(32)].map((x) => x.toString(16).padStart(2, '0')).join('') as ContainerId;
+}
+
+export interface NewContainer {
+  id: ContainerId;
+  /** The reference as the user wrote it. */
+  imageRef: string;
+  spec: ContainerSpec;
+  runtime: string;
+  name?: string;
+  labels?: Record<string, string>;
+  /** Named volumes it uses (must exist). */
+  volumes?: string[];
+  autoRemove?: boolean;
+  runtimeData?: Record<string, unknown>;
+}
+
+export async function createContainerRecord(ctx: EngineContext, image: ImageRecord, config: ImageConfig, o: NewContainer): Promise<ContainerRecord> {
   if (o.name !== undefined && !NAME_RE.test(o.name)) {
     throw new SkiffError('INVALID_ARGUMENT', `Invalid container name (${o.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
-  const spec = processSpec(config, o);
-  if (spec.entrypoint.length === 0 && spec.cmd.length === 0) {
-    throw new SkiffError('INVALID_ARGUMENT', `creating a container from ${o.image}: no command specified (the image has neither Entrypoint nor Cmd)`);
-  }
-  const id = [...randomBytes(32)].map((x) => x.toString(16).padStart(2, '0')).join('') as ContainerId;
+  const id = o.id;
   return ctx.state.transaction(async (tx) => {
     const all = await tx.list<ContainerRecord>('containers');
     const name = o.name?.replace(/^\//, '') ?? randomName(new Set(all.map((c) => c.name)));
@@ -128,30 +123,66 @@ export async function createContainerRecord(ctx: EngineContext, image: ImageReco
     if (clash) {
       throw new SkiffError('CONFLICT', `Conflict. The container name "/${name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
-    if (!(await tx.get<ImageRecord>('images', image.digest))) throw new SkiffError('NOT_FOUND', `No such image: ${o.image} (removed meanwhile)`);
+    if (!(await tx.get<ImageRecord>('images', image.digest))) throw new SkiffError('NOT_FOUND', `No such image: ${o.imageRef} (removed meanwhile)`);
     for (const v of o.volumes ?? []) {
       if (!(await tx.get('volumes', v))) throw new SkiffError('NOT_FOUND', `creating container ${name}: no such volume: ${v}`);
     }
     const rec: ContainerRecord = {
-      id, name, imageRef: o.image, image: image.digest, imageId: image.id, platform: image.platform,
-      process: spec, labels: { ...(config.config?.Labels ?? {}), ...(o.labels ?? {}) },
-      hostname: o.hostname ?? id.slice(0, 12), runtime: o.runtime ?? runtimeFor(image.platform),
-      state: 'created', created: ctx.now().toISOString(), upper: null,
+      id, name, imageRef: o.imageRef, image: image.digest, imageId: image.id, platform: image.platform,
+      spec: o.spec, labels: { ...(config.config?.Labels ?? {}), ...(o.labels ?? {}) },
+      runtime: o.runtime, state: 'created', created: ctx.now().toISOString(), upper: null,
+      ...(o.autoRemove ? { autoRemove: true } : {}),
       ...(o.runtimeData ? { runtimeData: o.runtimeData } : {}),
       ...(o.volumes?.length ? { volumes: [...new Set(o.volumes)] } : {}),
-      ...extra,
     };
     await tx.put('containers', id, rec);
     return rec;
   });
 }
 
+/** What records written before container specs held (skiff <= 986eef9). */
+interface LegacyContainerRecord {
+  process: { entrypoint: string[]; cmd: string[]; env: string[]; workdir: string; user: string; tty: boolean; openStdin: boolean };
+  hostname?: string;
+  run?: RunOptions;
+  mounts?: Array<{ type: 'volume'; name: string; destination: string; readOnly: boolean; anonymous: boolean; copyData?: boolean } | { type: 'bind'; source: string; destination: string; readOnly: boolean }>;
+}
+
+/**
+ * A record as stored, migrated on read: an older record (a `process` and the saved run options,
+ * no spec) gets its spec resolved from what it stored, by the same rules as a create. The image's
+ * Env was merged into `process.env` then (with a PATH default, which then stays in Config.Env); its StopSignal was read at stop time and is not kept
+ * (such a container stops with its `--stop-signal` or SIGTERM).
+ */
+export function fromStored(raw: ContainerRecord): ContainerRecord {
+  if ((raw as Partial<ContainerRecord>).spec) return raw;
+  const old = raw as unknown as ContainerRecord & LegacyContainerRecord;
+  const { process: p, hostname, run, mounts, ...rest } = old;
+  if (!p) throw new SkiffError('INVALID_ARGUMENT', `container ${raw.name ?? raw.id}: its record has neither a spec nor a process: remove it (skiff rm ${raw.id})`);
+  const { volumes: _v, rm, ...runRest } = run ?? {};
+  let spec: ContainerSpec;
+  try {
+    spec = resolveContainerSpec({
+      id: raw.id, image: {},
+      run: {
+        ...runRest, entrypoint: p.entrypoint, cmd: p.cmd, env: p.env, workdir: p.workdir, user: p.user,
+        ...(hostname ? { hostname } : {}), tty: p.tty, interactive: p.openStdin,
+      },
+    });
+  } catch (err) {
+    throw SkiffError.wrap(err, `container ${raw.name}: converting its record from an older skiff (remove it with skiff rm ${raw.name})`);
+  }
+  spec.mounts = (mounts ?? []).map((m) => m.type === 'volume'
+    ? { type: 'volume', name: m.name, destination: m.destination, readOnly: m.readOnly, anonymous: m.anonymous, copyData: m.copyData ?? false }
+    : { type: 'bind', source: m.source, destination: m.destination, readOnly: m.readOnly, propagation: 'rprivate' });
+  return { ...rest, spec, ...(rm ? { autoRemove: true } : {}) } as ContainerRecord;
+}
+
 /** Opens (or returns the live) overlay of a container. */
 export async function openOverlay(ctx: EngineContext, layers: LayerCache, rec: ContainerRecord): Promise<Overlay> {
   const image = await ctx.state.get<ImageRecord>('images', rec.image);
   if (!image) throw new SkiffError('NOT_FOUND', `container ${rec.name}: its image ${rec.imageId} is gone`);
-  const config = rec.runtime === 'vm' ? (await loadConfig(ctx, image)).config ?? {} : {};
-  const lower = withInitLayer(await layers.tree(image), config, rec);
+  const lower = withInitLayer(await layers.tree(image), rec);
   if (!rec.upper) return new Overlay({ lower, now: () => ctx.now().getTime() });
   const blob = await ctx.content.get(rec.upper.digest);
   return Overlay.fromUpper({ lower, entries: parseTar(blob), now: () => ctx.now().getTime() });

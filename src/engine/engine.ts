@@ -11,8 +11,8 @@ import type { Digest } from '../oci/digest.ts';
 import { normalizeReference, parseReference } from '../oci/reference.ts';
 import { commitImage, importImage, type ImportImageOptions } from './commit.ts';
 import {
-  createContainerRecord, deleteContainerRecord, findContainer, fromRunOptions, openOverlay, renameContainer, saveUpper,
-  type CreateContainerOptions,
+  createContainerRecord, deleteContainerRecord, findContainer, fromStored, newContainerId, openOverlay, renameContainer, saveUpper,
+  toRunOptions, type CreateContainerOptions,
 } from './containers.ts';
 import type { EngineContext } from './context.ts';
 import { exportEntries, fsChanges, upperDiff, type Change } from './fs-io.ts';
@@ -22,8 +22,8 @@ import {
 } from './images.ts';
 import { LayerCache, type LayerCacheOptions } from './layers.ts';
 import type { ControlPlane } from './control/types.ts';
-import { Lifecycle, resolveMounts, type ExecOptions, type LogEntry, type RuntimeFactories, type StartOptions } from './lifecycle.ts';
-import type { RunOptions } from '../runtime/spec/options.ts';
+import { Lifecycle, type ExecOptions, type LogEntry, type RuntimeFactories, type StartOptions } from './lifecycle.ts';
+import { resolveContainerSpec } from '../runtime/spec/container-spec.ts';
 import type { ExitStatus, ProcessIO, RuntimeProcess } from '../runtime/types.ts';
 import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/loader.ts';
 import { findImage } from './resolve.ts';
@@ -194,21 +194,25 @@ export class Engine {
   // ---- containers ----
 
   /**
-   * A container with its own writable layer, not started. `run` (runtime/spec RunOptions, e.g. from
-   * parseRunFlags) fills what the direct options leave out and is kept for the runtime; its `-v`
-   * volumes and the image's Volumes are resolved (and created) now.
+   * A container with its own writable layer, not started: its spec is resolved now, once (Docker's
+   * rules and errors, runtime/spec container-spec.ts), and the volumes it mounts (its `-v` ones,
+   * the image's Volumes) are created.
    */
-  async createContainer(options: CreateContainerOptions & { run?: RunOptions }): Promise<ContainerRecord> {
+  async createContainer(options: CreateContainerOptions): Promise<ContainerRecord> {
     const image = await this.resolveImage({ ref: options.image });
     const config = await loadConfig(this.ctx, image);
-    const { run, ...direct } = options;
-    const o: CreateContainerOptions = { ...fromRunOptions(run), ...direct };
     // Before anything is created: an image no runtime can run is refused here.
-    const runtime = o.runtime ?? (await chooseRuntime(this.ctx, image, config, o.image));
-    const mounts = await resolveMounts(this, run, config.config ?? {});
-    const volumes = [...new Set([...(o.volumes ?? []), ...mounts.flatMap((m) => (m.type === 'volume' ? [m.name] : []))])];
-    return createContainerRecord(this.ctx, image, config, { ...o, runtime, ...(volumes.length ? { volumes } : {}) }, {
-      ...(run ? { run } : {}), ...(mounts.length ? { mounts } : {}),
+    const runtime = options.runtime ?? (await chooseRuntime(this.ctx, image, config, options.image));
+    const run = toRunOptions(options);
+    const id = newContainerId();
+    const spec = resolveContainerSpec({ id, image: config.config ?? {}, run });
+    for (const m of spec.mounts) if (m.type === 'volume') m.name = (await this.createVolume(m.anonymous ? {} : { name: m.name })).name;
+    const volumes = [...new Set([...(options.volumes ?? []), ...spec.mounts.flatMap((m) => (m.type === 'volume' ? [m.name] : []))])];
+    return createContainerRecord(this.ctx, image, config, {
+      id, imageRef: options.image, spec, runtime,
+      ...(options.name !== undefined ? { name: options.name } : run.name ? { name: run.name } : {}),
+      ...(run.labels ? { labels: run.labels } : {}), ...(volumes.length ? { volumes } : {}),
+      ...(run.rm ? { autoRemove: true } : {}), ...(options.runtimeData ? { runtimeData: options.runtimeData } : {}),
     });
   }
 
@@ -218,7 +222,7 @@ export class Engine {
   }
 
   async listContainers(options: { all?: boolean } = {}): Promise<ContainerRecord[]> {
-    const all = await Promise.all((await this.ctx.state.list<ContainerRecord>('containers')).map((c) => this.lifecycle.reconcile(c)));
+    const all = await Promise.all((await this.ctx.state.list<ContainerRecord>('containers')).map((c) => this.lifecycle.reconcile(fromStored(c))));
     const shown = options.all ? all : all.filter((c) => c.state === 'running' || c.state === 'paused');
     return shown.sort((a, b) => b.created.localeCompare(a.created));
   }
@@ -273,7 +277,7 @@ export class Engine {
     return commitImage(this.ctx, {
       parent: { image, config }, layer,
       ...(options.changes ? { config: options.changes } : {}),
-      history: { created_by: [...rec.process.entrypoint, ...rec.process.cmd].join(' '), ...(options.message ? { comment: options.message } : {}) },
+      history: { created_by: rec.spec.args.join(' '), ...(options.message ? { comment: options.message } : {}) },
       ...(options.author ? { author: options.author } : {}),
       ...(options.ref ? { tag: options.ref } : {}),
       source: `commit:${rec.id}`,
@@ -372,7 +376,7 @@ export class Engine {
    * `docker run`: create, start, feed `stdin` (then EOF) when given, wait. With `run.rm` the
    * container is gone afterwards.
    */
-  async runContainer(options: CreateContainerOptions & { run?: RunOptions; io?: ProcessIO; stdin?: Uint8Array | string; consoleSize?: { cols: number; rows: number } }): Promise<{ id: ContainerId; name: string; exit: ExitStatus }> {
+  async runContainer(options: CreateContainerOptions & { io?: ProcessIO; stdin?: Uint8Array | string; consoleSize?: { cols: number; rows: number } }): Promise<{ id: ContainerId; name: string; exit: ExitStatus }> {
     const { io, stdin, consoleSize, ...create } = options;
     const withStdin = stdin !== undefined ? { ...create, openStdin: true } : create;
     const rec = await this.createContainer(withStdin);

@@ -5,7 +5,7 @@ export type { DiskUsage, HistoryRow, ImageSummary, RemoveResult } from './images
 export type { LoadArchiveOptions, LoadProgress, LoadResult, LoadedImage } from './load/loader.ts';
 export type { ArchiveFormat } from './save.ts';
 export type { Change } from './fs-io.ts';
-export type { ContainerId, ContainerRecord, ContainerState, ImageRecord, LayerRecord, ProcessSpec, TagRecord, VolumeRecord } from './types.ts';
+export type { ContainerId, ContainerRecord, ContainerState, ImageRecord, LayerRecord, TagRecord, VolumeRecord } from './types.ts';
 export type { CommitImageOptions, ImportImageOptions } from './commit.ts';
 export { commitImage } from './commit.ts';
 export type { Collection, StateStore, StateTx } from './state/store.ts';

@@ -7,12 +7,10 @@
 import { SkiffError } from '../errors.ts';
 import { putBlob } from '../content/store.ts';
 import type { FileSystem, FsNode } from '../fs/types.ts';
-import type { RunOptions } from '../runtime/spec/options.ts';
-import { imageVolumes, type ImageRunConfig } from '../runtime/spec/process.ts';
+import { signalName } from '../runtime/spec/signals.ts';
 import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeName, RuntimeProcess } from '../runtime/types.ts';
 import type { Engine, HostDirFactory } from './engine.ts';
 import { collectBlobs } from './images.ts';
-import { recordRunOptions } from './init-layer.ts';
 import { remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
 import type { ControlPlane, ControlTarget, LogRecord } from './control/types.ts';
 import { localOwner, ownerAlive, ownerOf, startFailureExitCode } from './owner.ts';
@@ -88,24 +86,6 @@ export function decodeLogs(blob: Uint8Array): LogEntry[] {
     const o = JSON.parse(l) as { t: string; s: LogEntry['stream']; d: string };
     return { time: o.t, stream: o.s, data: fromBase64(o.d) };
   });
-}
-
-/** Resolve `-v` specs and the image's Volumes into mounts, creating the volumes they name. */
-export async function resolveMounts(engine: Engine, run: RunOptions | undefined, image: ImageRunConfig): Promise<MountRecord[]> {
-  const out: MountRecord[] = [];
-  for (const v of run?.volumes ?? []) {
-    if (v.type === 'bind') out.push({ type: 'bind', source: v.source, destination: v.destination, readOnly: v.readOnly });
-    else {
-      const vol = await engine.createVolume(v.name ? { name: v.name } : {});
-      out.push({ type: 'volume', name: vol.name, destination: v.destination, readOnly: v.readOnly, anonymous: v.name === undefined, copyData: v.copyData });
-    }
-  }
-  const covered = [...out.map((m) => m.destination), ...(run?.tmpfs ?? []).map((t) => t.destination)];
-  for (const destination of imageVolumes(image, covered)) {
-    const vol = await engine.createVolume({});
-    out.push({ type: 'volume', name: vol.name, destination, readOnly: false, anonymous: true, copyData: true });
-  }
-  return out;
 }
 
 /** Copy the tree at `path` in `from` (if it is a directory) into the root of `to`. */
@@ -209,12 +189,9 @@ export class Lifecycle {
     const rec = await e.inspectContainer({ id: ref });
     if (this.running.has(rec.id)) throw new SkiffError('CONFLICT', `container ${rec.name} is already running`);
     const runtime = await this.runtime(rec.runtime);
-    const image: ImageRunConfig = (await e.imageConfig({ ref: rec.image })).config ?? {};
     const rootfs = await e.containerFs({ id: rec.id });
-    const p = rec.process;
-    const run: RunOptions = recordRunOptions(rec);
     const volumes: MountedVolume[] = [];
-    for (const m of rec.mounts ?? []) {
+    for (const m of rec.spec.mounts) {
       const fs = await this.mountFs(m);
       // Docker fills a new, empty volume with what the image has at the mount point.
       if (m.type === 'volume' && m.copyData && !(await e.inspectVolume({ name: m.name })).data && fs.readdir(fs.root()).length === 0) {
@@ -230,12 +207,12 @@ export class Lifecycle {
     };
     let proc: RuntimeProcess;
     try {
-      proc = await runtime.start({ id: rec.id, rootfs, image, run, volumes, tty: p.tty, openStdin: p.openStdin, io, ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}) });
+      proc = await runtime.start({ id: rec.id, rootfs, spec: rec.spec, volumes, io, ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}) });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       await e.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: startFailureExitCode(err), finishedAt: e.ctx.now().toISOString(), exit: { oomKilled: false, error: msg } } }).catch(() => {});
       // docker run --rm removes a container that could not start, too.
-      if (rec.run?.rm) await this.removeWithVolumes(rec).catch(() => {});
+      if (rec.autoRemove) await this.removeWithVolumes(rec).catch(() => {});
       throw SkiffError.wrap(err, `starting container ${rec.name}`);
     }
     const pid = (proc as { pid?: number }).pid;
@@ -278,7 +255,7 @@ export class Lifecycle {
     try {
       await runtime.release(rec.id).catch(() => {});
       await e.persistContainer({ id: rec.id });
-      for (const m of rec.mounts ?? []) if (m.type === 'volume') await e.persistVolume({ name: m.name }).catch(() => {});
+      for (const m of rec.spec.mounts) if (m.type === 'volume') await e.persistVolume({ name: m.name }).catch(() => {});
       clearInterval(logs.timer);
       const exit = { oomKilled: status.oomKilled, ...(status.signal ? { signal: status.signal } : {}), ...(status.error ? { error: status.error } : {}) };
       await this.saveLogs(rec.id, logs, (cur) => {
@@ -287,7 +264,7 @@ export class Lifecycle {
       });
       // No longer running: removal below must not wait for this very exit.
       this.running.delete(rec.id);
-      if (rec.run?.rm) await this.removeWithVolumes(rec);
+      if (rec.autoRemove) await this.removeWithVolumes(rec);
     } finally {
       this.running.delete(rec.id);
     }
@@ -314,7 +291,7 @@ export class Lifecycle {
   /** --rm: the container and its anonymous volumes. */
   private async removeWithVolumes(rec: ContainerRecord): Promise<void> {
     await this.engine.removeContainer({ id: rec.id, force: true });
-    for (const m of rec.mounts ?? []) if (m.type === 'volume' && m.anonymous) await this.engine.removeVolume({ name: m.name }).catch(() => {});
+    for (const m of rec.spec.mounts) if (m.type === 'volume' && m.anonymous) await this.engine.removeVolume({ name: m.name }).catch(() => {});
   }
 
   /**
@@ -356,8 +333,8 @@ export class Lifecycle {
   async stop(ref: string, timeout?: number, stopSignal?: string): Promise<ExitStatus | undefined> {
     const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
     const r = this.running.get(rec.id);
-    const seconds = timeout ?? rec.run?.stopTimeout ?? 10;
-    const signal = stopSignal ?? rec.run?.stopSignal ?? (await this.engine.imageConfig({ ref: rec.image })).config?.StopSignal ?? 'SIGTERM';
+    const seconds = timeout ?? rec.spec.stopTimeout;
+    const signal = stopSignal ?? signalName(rec.spec.stopSignal);
     if (!r) {
       // Another skiff process runs it: the signals go through that process (control/remote.ts).
       return rec.state === 'running' ? remoteStop(this.remote, rec, String(signal), seconds) : undefined;

@@ -1,6 +1,6 @@
 /** The engine's records: what the state store holds for images, tags and containers. */
 import type { ChainID, DiffID, Digest } from '../oci/digest.ts';
-import type { RunOptions } from '../runtime/spec/options.ts';
+import type { ContainerSpec, SpecMount } from '../runtime/spec/container-spec.ts';
 
 declare const brand: unique symbol;
 /** 64 lowercase hex characters, as Docker's container IDs. */
@@ -52,17 +52,6 @@ export interface TagRecord {
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'dead';
 
-/** What a runtime needs to start the process; filled from the image config, overridden by the user. */
-export interface ProcessSpec {
-  entrypoint: string[];
-  cmd: string[];
-  env: string[];
-  workdir: string;
-  user: string;
-  tty: boolean;
-  openStdin: boolean;
-}
-
 export interface ContainerRecord {
   id: ContainerId;
   name: string;
@@ -73,9 +62,9 @@ export interface ContainerRecord {
   /** Config digest (image ID). */
   imageId: Digest;
   platform: string;
-  process: ProcessSpec;
+  /** What it runs, resolved once at create (argv, env, cwd, user, mounts, limits ...). */
+  spec: ContainerSpec;
   labels: Record<string, string>;
-  hostname: string;
   /** Runtime that will run it ("vm", "wasi"); chosen from the platform, runtimes may override. */
   runtime: string;
   state: ContainerState;
@@ -87,10 +76,8 @@ export interface ContainerRecord {
   upper: { digest: Digest; size: number } | null;
   /** Named volumes the container mounts (they are not removed while it exists). */
   volumes?: string[];
-  /** Resolved `-v` mounts and the image's anonymous volumes, in mount order. */
-  mounts?: MountRecord[];
-  /** The run options it was created with (resources, tmpfs, --rm ...), for its runtime. */
-  run?: RunOptions;
+  /** `--rm`: removed (with its anonymous volumes) when its process ends. */
+  autoRemove?: boolean;
   /** How the last run ended, beyond the exit code. */
   exit?: { oomKilled: boolean; signal?: string; error?: string };
   /** Output of the last run, saved at exit (JSON lines of {t, s, d(base64)}). */
@@ -109,6 +96,5 @@ export interface VolumeRecord {
   data: { digest: Digest; size: number } | null;
 }
 
-export type MountRecord =
-  | { type: 'volume'; name: string; destination: string; readOnly: boolean; anonymous: boolean; copyData?: boolean }
-  | { type: 'bind'; source: string; destination: string; readOnly: boolean };
+/** A container's mount (its spec's `mounts`). */
+export type MountRecord = SpecMount;

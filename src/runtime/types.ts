@@ -1,12 +1,13 @@
 /**
  * The contract between the engine (src/engine/) and a container runtime (the VM backend in
  * src/runtime/vm/, the WASI backend in src/runtime/wasi/). The engine owns records, images, the
- * container's overlay and volumes; a runtime only turns "this filesystem + this process" into a
- * running process and reports how it ended. Runtimes never touch the state store.
+ * container's overlay and volumes; a runtime only turns "this filesystem + this spec" into a
+ * running process and reports how it ended. The spec was resolved at create (runtime/spec
+ * container-spec.ts): runtimes translate it, they never merge the image config again, and they
+ * never touch the state store.
  */
 import type { FileSystem } from '../fs/types.ts';
-import type { ImageRunConfig } from './spec/process.ts';
-import type { RunOptions } from './spec/options.ts';
+import type { ContainerSpec } from './spec/container-spec.ts';
 
 export type RuntimeName = 'vm' | 'wasi';
 
@@ -53,12 +54,9 @@ export interface StartContainerRequest {
   id: string;
   /** The container's root: its overlay (writable upper over the image's layers). */
   rootfs: FileSystem;
-  image: ImageRunConfig;
-  run: RunOptions;
-  /** Resolved volumes, in the order of `run.volumes` then the image's anonymous volumes. */
+  spec: ContainerSpec;
+  /** `spec.mounts` as filesystems, in the same order. */
   volumes: MountedVolume[];
-  tty: boolean;
-  openStdin: boolean;
   consoleSize?: { cols: number; rows: number };
   io: ProcessIO;
 }

@@ -95,8 +95,9 @@ describe('skiff CLI', () => {
     const ps = await skiff('ps', '-a');
     expect(ps.stdout).toMatch(new RegExp(`${id.slice(0, 12)}\\s+app\\s+"sh -c echo hi"\\s+.*Created\\s+web`));
     expect((await skiff('ps')).stdout.trim().split('\n').length).toBe(1);
+    // Config.Env as Docker's daemon merges it: -e first, then the image entries it did not set.
     expect((await skiff('inspect', '-f', '{{.Name}} {{.State.Status}} {{json .Config.Cmd}} {{.Config.Env}}', 'web')).stdout)
-      .toBe('/web created ["sh","-c","echo hi"] [PATH=/usr/bin:/bin X=1]\n');
+      .toBe('/web created ["sh","-c","echo hi"] [X=1 PATH=/usr/bin:/bin]\n');
     const refused = await skiff('rmi', 'app');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`container ${id.slice(0, 12)} is using its referenced image`);

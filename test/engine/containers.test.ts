@@ -36,16 +36,60 @@ describe('containers', () => {
     const { e, img } = await setup();
     const c = await e.createContainer({ image: 'box:1', name: 'web', env: ['A=1'], workdir: '/tmp' });
     expect(c).toMatchObject({ name: 'web', image: img.manifestDigest, imageId: img.configDigest, state: 'created', runtime: 'vm', platform: 'linux/386' });
-    expect(c.process).toMatchObject({ cmd: ['sh', '-c', 'echo hi'], entrypoint: [], workdir: '/tmp', env: ['PATH=/usr/bin:/bin', 'A=1'] });
+    expect(c.spec).toMatchObject({ args: ['sh', '-c', 'echo hi'], cmd: ['sh', '-c', 'echo hi'], entrypoint: [], cwd: '/tmp', env: ['A=1', 'PATH=/usr/bin:/bin'] });
     expect(c.id).toMatch(/^[0-9a-f]{64}$/);
     await expect(e.createContainer({ image: 'box:1', name: 'web' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('"/web" is already in use') });
     const ep = await e.createContainer({ image: 'box:1', entrypoint: ['/bin/sh'] });
-    expect(ep.process).toMatchObject({ entrypoint: ['/bin/sh'], cmd: [] });
+    expect(ep.spec).toMatchObject({ entrypoint: ['/bin/sh'], cmd: [], args: ['/bin/sh'] });
     expect((await e.listContainers({ all: true })).length).toBe(2);
     await expect(e.renameContainer({ id: ep.id, name: 'web' })).rejects.toMatchObject({ code: 'CONFLICT' });
     expect((await e.renameContainer({ id: ep.id, name: 'api' })).name).toBe('api');
     expect((await e.inspectContainer({ id: 'api' })).id).toBe(ep.id);
     expect(await e.listContainers()).toEqual([]);
+  });
+
+  it('create resolves the spec once, with Docker rules and errors at create time', async () => {
+    const { e } = await setup();
+    const { tar } = await import('./fixtures/images.ts');
+    await e.importImage({ data: tar([{ name: 'x', content: '' }]), ref: 'odd:1', changes: { Env: ['OK=1'], Cmd: ['run'], StopSignal: 'SIGQUIT' } });
+    // -e overrides the image's Env by key (Docker's Config.Env; PATH, HOSTNAME, TERM come at start).
+    const c = await e.createContainer({ image: 'odd:1', env: ['OK=2'], tty: true, run: { volumes: [{ type: 'volume', destination: '/scratch', readOnly: false, copyData: true }] } });
+    expect(c.spec.env).toEqual(['OK=2']);
+    expect(c.spec).toMatchObject({ args: ['run'], cwd: '/', stopSignal: 3, stopTimeout: 10, tty: true });
+    // The anonymous volume exists from create on, under the name the spec records.
+    const anon = c.spec.mounts[0]!;
+    expect(anon).toMatchObject({ type: 'volume', destination: '/scratch', anonymous: true });
+    expect((await e.inspectVolume({ name: (anon as { name: string }).name })).anonymous).toBe(true);
+    // A relative working directory (image or -w) is refused at create, and nothing is stored.
+    await e.importImage({ data: tar([{ name: 'x', content: '' }]), ref: 'rel:1', changes: { WorkingDir: 'app', Cmd: ['run'] } });
+    const before = (await e.listContainers({ all: true })).length;
+    await expect(e.createContainer({ image: 'rel:1' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: "the working directory 'app' is invalid, it needs to be an absolute path" });
+    await expect(e.createContainer({ image: 'odd:1', workdir: 'rel' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await e.listContainers({ all: true })).length).toBe(before);
+  });
+
+  it('a record written before container specs opens: its spec is resolved from what it stored', async () => {
+    const { e, state, img } = await setup();
+    const id = 'ab'.repeat(32);
+    const put = (key: string, rec: unknown) => state.transaction((tx) => tx.put('containers', key, rec));
+    await put(id, {
+      id, name: 'old', imageRef: 'box:1', image: img.manifestDigest, imageId: img.configDigest, platform: 'linux/386',
+      process: { entrypoint: ['/bin/sh'], cmd: ['-c', 'echo hi'], env: ['PATH=/usr/bin:/bin', 'A=1'], workdir: '/tmp', user: 'root', tty: false, openStdin: true },
+      labels: {}, hostname: 'oldhost', runtime: 'vm', state: 'exited', exitCode: 0, created: '2026-01-01T00:00:00.000Z', upper: null,
+      run: { rm: true, memory: 64 << 20, stopSignal: 2, tmpfs: [{ destination: '/run', options: ['noexec'] }] },
+      mounts: [{ type: 'volume', name: 'v1', destination: '/data', readOnly: false, anonymous: true, copyData: true }, { type: 'bind', source: '/h', destination: '/h', readOnly: true }],
+    });
+    const rec = await e.inspectContainer({ id: 'old' });
+    expect(rec).toMatchObject({ autoRemove: true, spec: {
+      args: ['/bin/sh', '-c', 'echo hi'], entrypoint: ['/bin/sh'], cmd: ['-c', 'echo hi'], cwd: '/tmp', user: 'root', hostname: 'oldhost', openStdin: true,
+      env: ['PATH=/usr/bin:/bin', 'A=1'], limits: { memory: 64 << 20 }, stopSignal: 2, tmpfs: [{ destination: '/run', options: ['noexec'] }],
+      mounts: [{ type: 'volume', name: 'v1', destination: '/data', anonymous: true, copyData: true }, { type: 'bind', source: '/h', destination: '/h', readOnly: true, propagation: 'rprivate' }],
+    } });
+    expect(rec).not.toHaveProperty('process');
+    expect((await e.listContainers({ all: true })).find((c) => c.id === id)?.spec.args).toEqual(['/bin/sh', '-c', 'echo hi']);
+    // One that cannot be converted says so, naming the container and the way out.
+    await put('cd'.repeat(32), { ...(await state.get<object>('containers', id))!, id: 'cd'.repeat(32), name: 'bad', process: { entrypoint: [], cmd: ['x'], env: [], workdir: 'rel', user: '', tty: false, openStdin: false } });
+    await expect(e.inspectContainer({ id: 'bad' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/container bad: converting its record from an older skiff.*skiff rm bad.*working directory 'rel'/) });
   });
 
   it('writes go to the container layer, persist, and show up in export and diff from a new engine', async () => {
@@ -108,7 +152,7 @@ describe('commit', () => {
     const hist = await e.history({ ref: 'box:committed' });
     expect(hist[0]).toMatchObject({ id: img.id, createdBy: 'sh -c echo hi', comment: 'add a file' });
     const c2 = await e.createContainer({ image: 'box:committed' });
-    expect(c2.process.cmd).toEqual(['/bin/sh', '-c', 'cat /etc/added']);
+    expect(c2.spec.cmd).toEqual(['/bin/sh', '-c', 'cat /etc/added']);
     const fs2 = await e.containerFs({ id: c2.id });
     expect(td.decode(fs2.read(walk(fs2, 'etc/added'), 0, 100))).toBe('new file');
     expect(() => walk(fs2, 'etc/passwd')).toThrow(/ENOENT/);

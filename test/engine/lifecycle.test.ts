@@ -26,7 +26,7 @@ class ScriptedRuntime implements ContainerRuntime {
 
   async start(req: StartContainerRequest): Promise<RuntimeProcess> {
     this.started.push(req);
-    const args = [...(req.run.entrypoint ?? []), ...(req.run.cmd ?? [])];
+    const args = req.spec.args;
     req.io.onStdout(te.encode(`${args.join(' ')}\n`));
     const root = req.rootfs;
     let f;
@@ -80,7 +80,7 @@ describe('lifecycle (scripted runtime)', () => {
     expect(out.join('')).toBe('exit 3\n');
     const rec = await e.inspectContainer({ id: r.id });
     expect(rec).toMatchObject({ state: 'exited', exitCode: 3, exit: { oomKilled: false } });
-    expect(rec.mounts?.map((m) => m.destination)).toEqual(['/scratch', '/data']);
+    expect(rec.spec.mounts.map((m) => m.destination)).toEqual(['/scratch', '/data']);
     expect(await e.containerChanges({ id: r.id })).toEqual([{ kind: 'A', path: '/out' }]);
     expect((await e.containerLogs({ id: r.id })).map((l) => [l.stream, td.decode(l.data)])).toEqual([['stdout', 'exit 3\n']]);
     expect(rt.released).toEqual([r.id]);
@@ -90,7 +90,7 @@ describe('lifecycle (scripted runtime)', () => {
 
     const rm = await e.runContainer({ image: 'app:1', run: parseRunFlags({ cmd: ['exit', '0'], rm: true, volume: ['/tmpvol'] }) });
     await expect(e.inspectContainer({ id: rm.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect((await e.listVolumes()).map((v) => v.name).sort()).toEqual(['named', rec.mounts![0]!.type === 'volume' ? rec.mounts![0]!.name : ''].sort());
+    expect((await e.listVolumes()).map((v) => v.name).sort()).toEqual(['named', rec.spec.mounts[0]!.type === 'volume' ? rec.spec.mounts[0]!.name : ''].sort());
   });
 
   it('start, exec, stop (TERM then KILL after the timeout), wait, restart, rm -f, stdin, shutdown', async () => {
@@ -135,7 +135,7 @@ describe('lifecycle (scripted runtime)', () => {
     });
     const r = await e.runContainer({ image: 'seeded:1', run: parseRunFlags({ volume: ['keep:/other', 'bare:/seed2:nocopy'] }) });
     const rec = await e.inspectContainer({ id: r.id });
-    const anon = rec.mounts!.find((m) => m.destination === '/seed')!;
+    const anon = rec.spec.mounts.find((m) => m.destination === '/seed')!;
     expect(anon).toMatchObject({ type: 'volume', anonymous: true, copyData: true });
     const fs = await e.volumeFs({ name: (anon as { name: string }).name });
     const names = fs.readdir(fs.root()).map((d) => d.name).filter((n) => !n.startsWith('from-')).sort();

@@ -77,7 +77,7 @@ describe('CNCF Wasm artifact images', () => {
     const path = `/${layerDigest.slice(7)}.wasm`;
     expect(keptOut.join('')).toContain(`argc=3\nargv[0]=${path}\nargv[1]=one\nargv[2]=two\n`);
     const rec = await e.inspectContainer({ id: kept.id });
-    expect(rec).toMatchObject({ runtime: 'wasi', process: { entrypoint: [path] } });
+    expect(rec).toMatchObject({ runtime: 'wasi', spec: { entrypoint: [path], args: [path, 'one', 'two'] } });
     const fs = await e.containerFs({ id: kept.id });
     const ino = fs.lookup(fs.root(), path.slice(1));
     expect(fs.read(ino, 0, module.byteLength + 1)).toEqual(module);

@@ -13,7 +13,7 @@ import { createFromFlags, ExitStatusError, withRunFlags } from './run.ts';
 
 /** A container record shaped like `docker inspect`'s output (our own record under "Skiff"). */
 export function containerView(c: ContainerRecord): Record<string, unknown> {
-  const argv = [...c.process.entrypoint, ...c.process.cmd];
+  const argv = c.spec.args;
   return {
     Id: c.id,
     Created: c.created,
@@ -31,9 +31,9 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
     Name: `/${c.name}`,
     Platform: c.platform,
     Config: {
-      Hostname: c.hostname, User: c.process.user, Tty: c.process.tty, OpenStdin: c.process.openStdin,
-      Env: c.process.env, Cmd: c.process.cmd, Entrypoint: c.process.entrypoint.length ? c.process.entrypoint : null,
-      WorkingDir: c.process.workdir, Image: c.imageRef, Labels: c.labels,
+      Hostname: c.spec.hostname, User: c.spec.user, Tty: c.spec.tty, OpenStdin: c.spec.openStdin,
+      Env: c.spec.env, Cmd: c.spec.cmd, Entrypoint: c.spec.entrypoint.length ? c.spec.entrypoint : null,
+      WorkingDir: c.spec.cwd, Image: c.imageRef, Labels: c.labels,
     },
     Skiff: c,
   };

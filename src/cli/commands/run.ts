@@ -236,7 +236,7 @@ export function registerRunCommands(program: Command, container: Command, io: Cl
       if (o.attach || o.interactive) {
         if (ids.length > 1) throw fail(125, 'you cannot start and attach multiple containers at once');
         const rec = await engine.inspectContainer({ id: ids[0]! });
-        const status = await runAttached(io, engine, rec.id, { tty: rec.process.tty, interactive: Boolean(o.interactive) && rec.process.openStdin });
+        const status = await runAttached(io, engine, rec.id, { tty: rec.spec.tty, interactive: Boolean(o.interactive) && rec.spec.openStdin });
         if (status !== 0) throw new ExitStatusError(status);
         return;
       }

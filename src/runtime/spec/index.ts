@@ -12,6 +12,7 @@ export * from './capabilities.ts';
 export * from './seccomp.ts';
 export * from './init.ts';
 export * from './bundle.ts';
+export * from './container-spec.ts';
 export * from './container.ts';
 export * from './exec.ts';
 export * from './validate.ts';

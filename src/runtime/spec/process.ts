@@ -7,12 +7,14 @@
  *     by key; HOME from passwd when still unset (what runc/crun do at exec time);
  *   - cwd = `-w`, else WorkingDir, else "/";
  *   - user = `-u`, else User, resolved through the image's /etc/passwd and /etc/group.
+ * container-spec.ts applies the first three once, at create; buildProcess resolves the user at start.
  */
 import { SkiffError } from '../../errors.ts';
 import { Errno, FsError } from '../../fs/errno.ts';
 import type { FileSystem, FsNode } from '../../fs/types.ts';
 import { envKey, mergeEnv } from './flags.ts';
 import type { RunOptions } from './options.ts';
+import type { ContainerSpec } from './container-spec.ts';
 import type { OciProcess, OciUser } from './types.ts';
 import { resolveAdditionalGroups, resolvePath, resolveUser, type ResolvedUser } from './users.ts';
 import { cleanPath } from './volumes.ts';
@@ -32,10 +34,7 @@ export interface ImageRunConfig {
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface ProcessOptions {
-  image: ImageRunConfig;
-  run?: RunOptions;
-  /** The container's hostname (HOSTNAME in the env). */
-  hostname: string;
+  spec: ContainerSpec;
   /** The container root, to resolve user and group names; without it names are an error. */
   rootfs?: FileSystem;
 }
@@ -47,8 +46,8 @@ export interface ContainerProcess {
 
 const invalid = (message: string): SkiffError => new SkiffError('INVALID_ARGUMENT', message);
 
-/** Entrypoint + Cmd after Docker's merge of run options over the image config. */
-export function resolveArgs(image: ImageRunConfig, run: Pick<RunOptions, 'entrypoint' | 'cmd'> = {}): string[] {
+/** Entrypoint and Cmd after Docker's merge of run options over the image config. */
+export function splitArgs(image: ImageRunConfig, run: Pick<RunOptions, 'entrypoint' | 'cmd'> = {}): { entrypoint: string[]; cmd: string[] } {
   let entrypoint: readonly string[];
   let cmd: readonly string[];
   if (run.entrypoint !== undefined) {
@@ -58,20 +57,34 @@ export function resolveArgs(image: ImageRunConfig, run: Pick<RunOptions, 'entryp
     entrypoint = image.Entrypoint ?? [];
     cmd = run.cmd !== undefined && run.cmd.length > 0 ? run.cmd : (image.Cmd ?? []);
   }
-  const args = [...entrypoint, ...cmd];
-  if (args.length === 0 || args[0] === '') throw invalid('no command specified');
-  return args;
+  const first = entrypoint[0] ?? cmd[0];
+  if (first === undefined || first === '') throw invalid('no command specified');
+  return { entrypoint: [...entrypoint], cmd: [...cmd] };
+}
+
+/** Entrypoint + Cmd after Docker's merge of run options over the image config. */
+export function resolveArgs(image: ImageRunConfig, run: Pick<RunOptions, 'entrypoint' | 'cmd'> = {}): string[] {
+  const { entrypoint, cmd } = splitArgs(image, run);
+  return [...entrypoint, ...cmd];
+}
+
+/** The container's configured env (Docker's Config.Env): `-e` first, then image entries it did not set. */
+export function configEnv(image: ImageRunConfig, run: Pick<RunOptions, 'env'>): string[] {
+  const userEnv = mergeEnv(run.env ?? []);
+  const userKeys = new Set(userEnv.map(envKey));
+  return [...userEnv, ...(image.Env ?? []).filter((e) => !userKeys.has(envKey(e)))].filter((e) => e.includes('='));
+}
+
+/** The process env from a configured env, as Docker's CreateDaemonEnvironment builds it at start. */
+export function daemonEnv(env: readonly string[], hostname: string, tty: boolean): string[] {
+  const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
+  if (tty) base.push('TERM=xterm');
+  return mergeEnv(base, env).filter((e) => e.includes('='));
 }
 
 /** The environment as Docker's CreateDaemonEnvironment builds it; HOME is added by the caller. */
 export function resolveEnv(image: ImageRunConfig, run: Pick<RunOptions, 'env' | 'tty'>, hostname: string): string[] {
-  const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
-  if (run.tty) base.push('TERM=xterm');
-  // Docker's merge: user env first, image entries whose key the user did not set appended.
-  const userEnv = mergeEnv(run.env ?? []);
-  const userKeys = new Set(userEnv.map(envKey));
-  const config = [...userEnv, ...(image.Env ?? []).filter((e) => !userKeys.has(envKey(e)))];
-  return mergeEnv(base, config).filter((e) => e.includes('='));
+  return daemonEnv(configEnv(image, run), hostname, run.tty === true);
 }
 
 export function resolveWorkdir(image: ImageRunConfig, run: Pick<RunOptions, 'workdir'> = {}): string {
@@ -82,28 +95,22 @@ export function resolveWorkdir(image: ImageRunConfig, run: Pick<RunOptions, 'wor
   return cleanPath(raw);
 }
 
-/** The OCI `process` object (without capabilities, rlimits: bundle.ts adds the security posture). */
+/**
+ * The OCI `process` object from a container's spec (without capabilities, rlimits: bundle.ts adds
+ * the security posture). Only the user and HOME are resolved here, through the rootfs as it is now.
+ */
 export function buildProcess(options: ProcessOptions): ContainerProcess {
-  const { image, hostname } = options;
-  const run = options.run ?? {};
-  const args = resolveArgs(image, run);
-  const userSpec = run.user !== undefined && run.user !== '' ? run.user : image.User ?? '';
+  const { spec } = options;
   const lookup = options.rootfs ? { rootfs: options.rootfs } : {};
-  const user = resolveUser(userSpec, lookup);
-  for (const gid of resolveAdditionalGroups(run.groupAdd ?? [], lookup)) {
+  const user = resolveUser(spec.user, lookup);
+  for (const gid of resolveAdditionalGroups(spec.groupAdd, lookup)) {
     if (!user.additionalGids.includes(gid)) user.additionalGids.push(gid);
   }
-  let env = resolveEnv(image, run, hostname);
+  let env = daemonEnv(spec.env, spec.hostname, spec.tty);
   if (!env.some((e) => envKey(e) === 'HOME')) env = [...env, `HOME=${user.home}`];
   const oci: OciUser = { uid: user.uid, gid: user.gid };
   if (user.additionalGids.length > 0) oci.additionalGids = user.additionalGids;
-  const process: OciProcess = {
-    terminal: run.tty === true,
-    user: oci,
-    args,
-    env,
-    cwd: resolveWorkdir(image, run),
-  };
+  const process: OciProcess = { terminal: spec.tty, user: oci, args: [...spec.args], env, cwd: spec.cwd };
   return { process, user };
 }
 

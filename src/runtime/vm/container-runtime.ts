@@ -112,7 +112,6 @@ export class VmRuntime implements ContainerRuntime {
     // Secret names: the shared 9P server gives an export to whoever names it (p9/exports-root.ts).
     const rootName = secretName(`c-${id}`);
     const etcName = secretName(`e-${id}`);
-    const run = { ...req.run, tty: req.tty };
     const byDest = new Map<string, MountedVolume>(req.volumes.map((v) => [cleanPath(v.destination), v]));
     const volumeFor = (dest: string): MountedVolume => {
       const v = byDest.get(cleanPath(dest));
@@ -123,14 +122,13 @@ export class VmRuntime implements ContainerRuntime {
     this.running.set(id, rec);
     try {
       const bundle = buildContainerBundle({
-        id, image: req.image, run, rootfs: req.rootfs,
+        id, spec: req.spec, rootfs: req.rootfs,
         paths: {
           root: `${GUEST_9P_ROOT}/${rootName}`,
           etcDir: `${GUEST_9P_ROOT}/${etcName}`,
           volume: (v) => `${GUEST_9P_ROOT}/${this.volumeExport(rec, volumeFor(v.destination).fs)}`,
           init: `${GUEST_9P_ROOT}/${INIT_EXPORT}/docker-init`,
         },
-        anonymousVolumeName: (dest) => volumeFor(dest).source,
         cgroupsPath: `${this.options.cgroupParent ?? '/skiff'}/${id}`,
         ...(req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
       });
@@ -140,11 +138,11 @@ export class VmRuntime implements ContainerRuntime {
       this.server.addExport(etcName, etcExport(bundle.etcFiles));
       rec.exports.push(etcName);
       const main = await m.agent.run({
-        id, bundle: `/run/skiff/c/${id}`, config: bundle.spec, tty: req.tty,
+        id, bundle: `/run/skiff/c/${id}`, config: bundle.spec, tty: req.spec.tty,
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
       });
       rec.main = main;
-      return processOf(main, req.io, req.tty);
+      return processOf(main, req.io, req.spec.tty);
     } catch (err) {
       this.dropExports(id);
       this.running.delete(id);

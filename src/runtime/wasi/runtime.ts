@@ -1,13 +1,13 @@
 /**
- * The WASI backend behind the engine's `ContainerRuntime` contract (runtime/types.ts): the image
- * config and run options become argv/env/cwd the way runtime/spec does it for Linux containers,
- * volumes and tmpfs become mounts, `--memory` caps linear memory, and each container is one
- * `runWasi` process in its own worker.
+ * The WASI backend behind the engine's `ContainerRuntime` contract (runtime/types.ts): the
+ * container's spec (resolved at create, runtime/spec container-spec.ts) becomes argv/env/cwd,
+ * volumes and tmpfs become preopened mounts, `--memory` caps linear memory, and each container is
+ * one `runWasi` process in its own worker. WASI has no users: HOME is "/" unless the env sets it.
  */
 import { SkiffError } from '../../errors.ts';
 import { Overlay } from '../../fs/overlay.ts';
 import type { ContainerRuntime, ExecRequest, ExitStatus, RuntimeProcess, StartContainerRequest } from '../types.ts';
-import { resolveArgs, resolveEnv, resolveWorkdir } from '../spec/process.ts';
+import { daemonEnv } from '../spec/process.ts';
 import { signalName } from '../spec/signals.ts';
 import { WASM_PAGE_BYTES } from './memory-limit.ts';
 import { readModuleFile } from './module-file.ts';
@@ -35,15 +35,15 @@ export interface WasiRuntimeOptions {
 
 /** What `start` would run, without running it (exported for tests and `inspect`). */
 export function wasiProcessOf(req: StartContainerRequest): { args: string[]; env: string[]; cwd: string; mounts: WasiMount[]; memoryLimitPages?: number } {
-  const args = resolveArgs(req.image, req.run);
-  let env = resolveEnv(req.image, { ...req.run, tty: req.tty }, req.run.hostname ?? req.id.slice(0, 12));
+  const { spec } = req;
+  let env = daemonEnv(spec.env, spec.hostname, spec.tty);
   if (!env.some((e) => e.startsWith('HOME='))) env = [...env, 'HOME=/'];
-  const cwd = resolveWorkdir(req.image, req.run);
-  const mounts: WasiMount[] = [{ path: '/', fs: req.rootfs, readOnly: req.run.readOnly ?? false }];
+  const mounts: WasiMount[] = [{ path: '/', fs: req.rootfs, readOnly: spec.security.readOnlyRootfs }];
   for (const v of req.volumes) mounts.push({ path: v.destination, fs: v.fs, readOnly: v.readOnly });
-  for (const t of req.run.tmpfs ?? []) mounts.push({ path: t.destination, fs: new Overlay({ lower: null }), readOnly: t.options.includes('ro') });
-  const out: ReturnType<typeof wasiProcessOf> = { args, env, cwd, mounts };
-  if (req.run.memory !== undefined && req.run.memory > 0) out.memoryLimitPages = Math.max(1, Math.floor(req.run.memory / WASM_PAGE_BYTES));
+  for (const t of spec.tmpfs) mounts.push({ path: t.destination, fs: new Overlay({ lower: null }), readOnly: t.options.includes('ro') });
+  const out: ReturnType<typeof wasiProcessOf> = { args: [...spec.args], env, cwd: spec.cwd, mounts };
+  const memory = spec.limits.memory;
+  if (memory !== undefined && memory > 0) out.memoryLimitPages = Math.max(1, Math.floor(memory / WASM_PAGE_BYTES));
   return out;
 }
 
@@ -59,16 +59,16 @@ export class WasiRuntime implements ContainerRuntime {
     const source = this.options.resolveModule
       ? await this.options.resolveModule(req, p.args, p.cwd)
       : { bytes: readModuleFile({ fs: req.rootfs, path: p.args[0]!, cwd: p.cwd, searchPath: p.env.find((e) => e.startsWith('PATH='))?.slice(5) }) };
-    const stdin = req.openStdin ? new StdinQueue() : undefined;
+    const stdin = req.spec.openStdin ? new StdinQueue() : undefined;
     const run: RunWasiOptions = {
       module: source.bytes,
       args: p.args,
       env: p.env,
       cwd: p.cwd,
       mounts: p.mounts,
-      tty: req.tty,
+      tty: req.spec.tty,
       onStdout: (d) => req.io.onStdout(d),
-      onStderr: (d) => (req.tty ? req.io.onStdout(d) : req.io.onStderr(d)),
+      onStderr: (d) => (req.spec.tty ? req.io.onStdout(d) : req.io.onStderr(d)),
     };
     if (stdin) run.stdin = stdin;
     if (source.cacheKey !== undefined) run.cacheKey = source.cacheKey;

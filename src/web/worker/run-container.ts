@@ -62,7 +62,7 @@ export async function startContainer(engine: Engine, runtimes: BrowserRuntimes, 
   running.set(rec.id, proc);
   const exited = proc.wait().finally(() => running.delete(rec.id));
   exited.catch(() => {});
-  sink.started?.({ id: rec.id, name: rec.name, runtime: rec.runtime, pty: rec.process.tty && rec.runtime === 'vm' });
+  sink.started?.({ id: rec.id, name: rec.name, runtime: rec.runtime, pty: rec.spec.tty && rec.runtime === 'vm' });
   if (streamStdin && sink.stdin) void pumpStdin(sink, proc, exited).catch(() => {});
   else if (stdin !== undefined) {
     proc.writeStdin(typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin);

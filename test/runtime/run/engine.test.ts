@@ -79,7 +79,8 @@ describe('Engine lifecycle, VM', () => {
     }
     // start again: the file is there.
     const io2 = sink();
-    await engine.updateContainer({ id: 'writer', patch: { process: { ...(await engine.inspectContainer({ id: 'writer' })).process, cmd: ['cat', '/f.txt'] } } });
+    const spec = (await engine.inspectContainer({ id: 'writer' })).spec;
+    await engine.updateContainer({ id: 'writer', patch: { spec: { ...spec, args: ['cat', '/f.txt'], entrypoint: [], cmd: ['cat', '/f.txt'] } } });
     await engine.startContainer({ id: 'writer', io: io2 });
     expect((await engine.waitContainer({ id: 'writer' })).exitCode).toBe(0);
     expect(io2.out()).toBe('one\n');

@@ -18,12 +18,14 @@ import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.
 import type { ExitStatus, MountedVolume, StartContainerRequest } from '../../../src/runtime/types.ts';
 import type { VmRuntime, VmProcess } from '../../../src/runtime/vm/container-runtime.ts';
 import { nodeVmRuntime } from '../../../src/node.ts';
+import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
+import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
 let engine: Engine;
 let rt: VmRuntime;
-let image: StartContainerRequest['image'];
+let image: ImageRunConfig;
 
 function read(fs: FileSystem, path: string): string {
   let n = fs.root();
@@ -42,7 +44,7 @@ async function start(cmd: string[], flags: RunFlags = {}, extra: Partial<StartCo
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const proc = await rt.start({
-    id: rec.id, rootfs, image, run: parseRunFlags({ ...flags, cmd }), volumes: [], tty: Boolean(flags.tty), openStdin: Boolean(flags.interactive),
+    id: rec.id, rootfs, spec: resolveContainerSpec({ id: rec.id, image, run: parseRunFlags({ ...flags, cmd }) }), volumes: [],
     io: { onStdout: (c) => out.push(c.slice()), onStderr: (c) => err.push(c.slice()) },
     ...extra,
   });

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildContainerBundle, type ContainerBundleOptions } from '../../../src/runtime/spec/container.ts';
+import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
 import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
 import { crunRun, describeWithCrun, makeBundle, type Bundle } from './crun.ts';
@@ -35,15 +36,13 @@ describeWithCrun('generated bundles under the real crun', () => {
     const rootfs = rootfsFromLayers([dir('etc'), file('etc/passwd', PASSWD), file('etc/group', GROUP)]);
     const b = buildContainerBundle({
       id: 'f00dfeedcafe0123456789',
-      image,
-      run: parseRunFlags(flags),
+      spec: resolveContainerSpec({ id: 'f00dfeedcafe0123456789', image, run: parseRunFlags(flags), anonymousVolumeName: (d) => `anon${d.replaceAll('/', '_')}` }),
       rootfs,
-      anonymousVolumeName: (d) => `anon${d.replaceAll('/', '_')}`,
       paths: {
         root: bundle.rootfs,
         etcDir,
         volume: (v) => {
-          const p = join(volDir, v.type === 'bind' ? v.source.replaceAll('/', '_') : v.name!);
+          const p = join(volDir, v.type === 'bind' ? v.source.replaceAll('/', '_') : v.name);
           mkdirSync(p, { recursive: true });
           return p;
         },

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeAndMessage } from '../../helpers/errors.ts';
 import { buildContainerBundle } from '../../../src/runtime/spec/container.ts';
+import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
 import { buildExecProcess } from '../../../src/runtime/spec/exec.ts';
 import { crunExec, describeWithCrun, makeBundle, type Bundle } from './crun.ts';
 import { dir, file, rootfsFromLayers } from './rootfs.ts';
@@ -14,8 +15,7 @@ const rootfs = rootfsFromLayers([dir('etc'), file('etc/passwd', PASSWD), file('e
 function container(paths: { root: string; etcDir: string } = { root: '/r', etcDir: '/e' }) {
   return buildContainerBundle({
     id: '0123456789abcdef',
-    image: { Cmd: ['sleep', '30'], Env: ['FOO=image', 'KEEP=1'], WorkingDir: '/tmp' },
-    run: { env: ['BAR=run'] },
+    spec: resolveContainerSpec({ id: '0123456789abcdef', image: { Cmd: ['sleep', '30'], Env: ['FOO=image', 'KEEP=1'], WorkingDir: '/tmp' }, run: { env: ['BAR=run'] } }),
     rootfs,
     createWorkdir: false,
     paths: { ...paths, volume: () => '/unused' },

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildContainerBundle } from '../../../src/runtime/spec/container.ts';
+import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
 import { buildExecProcess } from '../../../src/runtime/spec/exec.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
 import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
@@ -58,18 +59,18 @@ describe('generated bundles in the real guest', () => {
   /** Writes the /etc files, creates the volumes and starts the container; returns its process. */
   async function start(image: ImageRunConfig, flags: RunFlags) {
     const id = `s${++n}`;
-    const b = buildContainerBundle({
+    const c = resolveContainerSpec({ id: `${id}-0123456789abcdef`, image, run: parseRunFlags(flags) });
+    const b = { ...buildContainerBundle({
       id: `${id}-0123456789abcdef`,
-      image,
-      run: parseRunFlags(flags),
+      spec: c,
       rootfs: rootfsFromLayers([dir('etc'), file('etc/passwd', PASSWD), file('etc/group', GROUP)]),
       paths: { root: ROOT, etcDir: `/run/spec/${id}/etc`, volume: (v) => `/run/spec/volumes/${v.type === 'volume' ? v.name : 'bind'}`, init: '/run/spec/skiff-init' },
       cgroupsPath: `/skiff/${id}`,
-    });
+    }), c };
     await m.agent.writeFile({ path: `/run/spec/${id}/etc/hosts`, data: b.etcFiles.hosts });
     await m.agent.writeFile({ path: `/run/spec/${id}/etc/hostname`, data: b.etcFiles.hostname });
     await m.agent.writeFile({ path: `/run/spec/${id}/etc/resolv.conf`, data: b.etcFiles.resolvConf });
-    for (const v of b.volumes) if (v.type === 'volume') await m.agent.mkdir({ path: `/run/spec/volumes/${v.name}` });
+    for (const v of b.c.mounts) if (v.type === 'volume') await m.agent.mkdir({ path: `/run/spec/volumes/${v.name}` });
     const proc = await m.agent.run({ id, bundle: `/run/spec/${id}`, config: b.spec, tty: b.spec.process.terminal === true, rows: 24, cols: 80 });
     return { id, proc, bundle: b };
   }

@@ -4,6 +4,9 @@ import {
   buildProcess, DEFAULT_PATH, ensureWorkingDirectory, imageVolumes, resolveArgs, resolveEnv, resolveWorkdir, type ImageRunConfig,
 } from '../../../src/runtime/spec/process.ts';
 import { resolvePath } from '../../../src/runtime/spec/users.ts';
+import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
+import type { RunOptions } from '../../../src/runtime/spec/options.ts';
+import type { FileSystem } from '../../../src/fs/types.ts';
 import { dir, file, rootfsFromLayers } from './rootfs.ts';
 
 const nginxLike: ImageRunConfig = {
@@ -81,6 +84,11 @@ describe('WorkingDir', () => {
   });
 });
 
+/** The spec as create resolves it, then the process as a runtime builds it at start. */
+function processOf(image: ImageRunConfig, run: RunOptions, hostname: string, rootfs?: FileSystem) {
+  return buildProcess({ spec: resolveContainerSpec({ id: hostname, image, run: { ...run, hostname } }), ...(rootfs ? { rootfs } : {}) });
+}
+
 describe('buildProcess', () => {
   const rootfs = rootfsFromLayers([
     dir('etc'),
@@ -89,7 +97,7 @@ describe('buildProcess', () => {
   ]);
 
   it('combines args, env, cwd and the resolved user; HOME from passwd', () => {
-    const { process, user } = buildProcess({ image: nginxLike, run: { tty: true }, hostname: 'web', rootfs });
+    const { process, user } = processOf(nginxLike, { tty: true }, 'web', rootfs);
     expect(process).toEqual({
       terminal: true,
       user: { uid: 1000, gid: 1000, additionalGids: [29] },
@@ -101,7 +109,7 @@ describe('buildProcess', () => {
   });
 
   it('-u overrides the image user; an explicit HOME is kept', () => {
-    const { process } = buildProcess({ image: nginxLike, run: { user: '0', env: ['HOME=/custom'] }, hostname: 'h', rootfs });
+    const { process } = processOf(nginxLike, { user: '0', env: ['HOME=/custom'] }, 'h', rootfs);
     expect(process.user).toEqual({ uid: 0, gid: 0 });
     expect(process.env).toContain('HOME=/custom');
     expect(process.env.filter((e) => e.startsWith('HOME='))).toHaveLength(1);
@@ -109,18 +117,18 @@ describe('buildProcess', () => {
   });
 
   it('--group-add appends groups by name or number, once each', () => {
-    const { process } = buildProcess({ image: nginxLike, run: { groupAdd: ['audio', '4000', 'app', '29'] }, hostname: 'h', rootfs });
+    const { process } = processOf(nginxLike, { groupAdd: ['audio', '4000', 'app', '29'] }, 'h', rootfs);
     expect(process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [29, 4000, 1000] });
-    expect(errorOf(() => buildProcess({ image: nginxLike, run: { groupAdd: ['wheel'] }, hostname: 'h', rootfs })).message).toBe(
+    expect(errorOf(() => processOf(nginxLike, { groupAdd: ['wheel'] }, 'h', rootfs)).message).toBe(
       'unable to find group wheel: no matching entries in group file',
     );
   });
 
   it('names without a rootfs are an error; numbers are fine', () => {
-    expect(errorOf(() => buildProcess({ image: { Cmd: ['x'], User: 'app' }, hostname: 'h' })).message).toBe(
+    expect(errorOf(() => processOf({ Cmd: ['x'], User: 'app' }, {}, 'h')).message).toBe(
       'unable to find user app: open /etc/passwd: no such file or directory',
     );
-    expect(buildProcess({ image: { Cmd: ['x'], User: '5:6' }, hostname: 'h' }).process.user).toEqual({ uid: 5, gid: 6 });
+    expect(processOf({ Cmd: ['x'], User: '5:6' }, {}, 'h').process.user).toEqual({ uid: 5, gid: 6 });
   });
 });
 

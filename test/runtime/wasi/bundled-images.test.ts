@@ -11,6 +11,7 @@ import { readTar } from '../../../src/archive/tar-reader.ts';
 import { applyLayer, type LayerTree } from '../../../src/fs/layer.ts';
 import { Overlay } from '../../../src/fs/overlay.ts';
 import type { FileSystem } from '../../../src/fs/types.ts';
+import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
 import { detectWasiImage, WasiRuntime } from '../../../src/runtime/wasi/index.ts';
 import { nodeWasiSpawn } from '../../../src/node.ts';
 import type { ImageManifest } from '../../../src/oci/manifest.ts';
@@ -40,8 +41,9 @@ async function run(img: Loaded, cmd: string[], volumes: { destination: string; f
   const out: string[] = [];
   const err: string[] = [];
   const proc = await rt.start({
-    id: 'f'.repeat(64), rootfs: new Overlay({ lower: img.lower }), image: img.config.config, run: cmd.length ? { cmd } : {},
-    volumes: volumes.map((v) => ({ source: 'vol', readOnly: false, ...v })), tty: false, openStdin: stdin !== undefined,
+    id: 'f'.repeat(64), rootfs: new Overlay({ lower: img.lower }),
+    spec: resolveContainerSpec({ id: 'f'.repeat(64), image: img.config.config ?? {}, run: { ...(cmd.length ? { cmd } : {}), interactive: stdin !== undefined } }),
+    volumes: volumes.map((v) => ({ source: 'vol', readOnly: false, ...v })),
     io: { onStdout: (d) => out.push(dec.decode(d)), onStderr: (d) => err.push(dec.decode(d)) },
   });
   if (stdin !== undefined) {

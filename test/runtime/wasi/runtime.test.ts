@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { WasiRuntime, wasiProcessOf } from '../../../src/runtime/wasi/index.ts';
 import { nodeWasiSpawn } from '../../../src/node.ts';
 import type { StartContainerRequest } from '../../../src/runtime/types.ts';
+import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
+import type { RunOptions } from '../../../src/runtime/spec/options.ts';
+import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
 import { bytes } from '../../../src/runtime/spec/types.ts';
 import { isSkiffError } from '../../../src/errors.ts';
 import type { Overlay } from '../../../src/fs/overlay.ts';
@@ -17,19 +20,17 @@ function rootfsWith(name: string): Overlay {
   return fs;
 }
 
-function request(over: Partial<StartContainerRequest> & { out?: string[] }): StartContainerRequest {
-  const out = over.out ?? [];
+/** A start request whose spec is resolved as a create would, from `image` and `run`. */
+function request(over: Partial<Omit<StartContainerRequest, 'spec'>> & { out?: string[]; image?: ImageRunConfig; run?: RunOptions }): StartContainerRequest {
+  const { out = [], image = { Entrypoint: ['/app/fsops.wasm'], Env: ['FROM_IMAGE=yes', 'B=image'], WorkingDir: '/work' }, run = {}, ...rest } = over;
   const dec = new TextDecoder();
   return {
     id: ID,
     rootfs: rootfsWith('fsops'),
-    image: { Entrypoint: ['/app/fsops.wasm'], Env: ['FROM_IMAGE=yes', 'B=image'], WorkingDir: '/work' },
-    run: {},
+    spec: resolveContainerSpec({ id: ID, image, run }),
     volumes: [],
-    tty: false,
-    openStdin: false,
     io: { onStdout: (d) => out.push(dec.decode(d)), onStderr: (d) => out.push(`ERR:${dec.decode(d)}`) },
-    ...over,
+    ...rest,
   };
 }
 
@@ -40,9 +41,8 @@ describe('WasiRuntime', () => {
     const rt = new WasiRuntime({ spawn: nodeWasiSpawn() });
     const req = request({
       out,
-      run: { cmd: ['env', 'FROM_IMAGE', 'env', 'B', 'env', 'HOSTNAME', 'write', '/work/here.txt', 'x', 'env', 'PWD', 'write', '/vol/v', 'y', 'write', '/tmp/t', 'z', 'ls', '/tmp', 'stdin'], env: ['B=run'], tmpfs: [{ destination: '/tmp', options: [] }] },
+      run: { cmd: ['env', 'FROM_IMAGE', 'env', 'B', 'env', 'HOSTNAME', 'write', '/work/here.txt', 'x', 'env', 'PWD', 'write', '/vol/v', 'y', 'write', '/tmp/t', 'z', 'ls', '/tmp', 'stdin'], env: ['B=run'], tmpfs: [{ destination: '/tmp', options: [] }], interactive: true },
       volumes: [{ source: 'data', destination: '/vol', readOnly: false, fs: vol }],
-      openStdin: true,
     });
     const proc = await rt.start(req);
     proc.writeStdin(new TextEncoder().encode('piped '));
@@ -87,7 +87,10 @@ describe('WasiRuntime', () => {
     const p = await rt.start({ ...req, io: { onStdout: (d) => out.push(new TextDecoder().decode(d)), onStderr() {} } });
     expect(await p.wait()).toEqual({ exitCode: 1, oomKilled: true });
     expect(Number(/allocated (\d+) MiB/.exec(out.join(''))?.[1])).toBeLessThan(16);
-    await expect(rt.start(request({ run: { memory: bytes(65536) } }))).rejects.toThrow(/over the memory limit of 1 pages/);
+    // Docker refuses a limit under 6 MB at create; a runtime handed a smaller cap fails start.
+    expect(() => request({ run: { memory: bytes(65536) } })).toThrow(/Minimum memory limit allowed is 6MB/);
+    const tiny = request({});
+    await expect(rt.start({ ...tiny, spec: { ...tiny.spec, limits: { memory: bytes(65536) } } })).rejects.toThrow(/over the memory limit of 1 pages/);
     await rt.shutdown();
   });
 });
