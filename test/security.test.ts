@@ -357,6 +357,30 @@ describe('security: bombs and budgets', () => {
   });
 });
 
+describe('security: documents nested too deep (they would crash inspect later)', () => {
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+
+  it('a config with a value nested 100,000 deep', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const cfg = JSON.parse(new TextDecoder().decode(img.config)) as Record<string, unknown>;
+    const config = new TextEncoder().encode(JSON.stringify({ ...cfg, deep: 0 }).replace('"deep":0', `"deep":${deep}`));
+    const m = JSON.parse(new TextDecoder().decode(img.manifest)) as { config: { digest: string; size: number } };
+    m.config = { ...m.config, digest: sha256Digest(config), size: config.byteLength };
+    const manifest = new TextEncoder().encode(JSON.stringify(m));
+    const nested = { ...img, config, configDigest: sha256Digest(config), manifest, manifestDigest: sha256Digest(manifest) };
+    await rejects(ociArchive([{ image: nested, tags: ['t/x:1'] }]), 'deep-config.tar', 'INVALID_ARCHIVE', [blobName(nested.configDigest), 'nested more than 64 levels deep']);
+  });
+
+  it('an index.json nested 100,000 deep', async () => {
+    const data = tar([{ name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' }, { name: 'index.json', content: `{"schemaVersion":2,"manifests":[],"x":${deep}}` }]);
+    await rejects(data, 'deep-index.tar', 'INVALID_ARCHIVE', ['"index.json"', 'nested more than 64 levels deep']);
+  });
+
+  it('a docker manifest.json nested 100,000 deep', async () => {
+    await rejects(tar([{ name: 'manifest.json', content: deep }]), 'deep-manifest.tar', 'INVALID_ARCHIVE', ['"manifest.json"', 'nested more than 64 levels deep']);
+  });
+});
+
 /** A file of a new container of `ref`, read through the engine's (long-lived) layer cache. */
 async function readImageFile(ref: string, path: string): Promise<string> {
   const c = await engine.createContainer({ image: ref });

@@ -7,10 +7,46 @@ export function fail(doc: string, field: string, msg: string): never {
   throw new SkiffError('INVALID_ARGUMENT', `${doc}: field "${field}" ${msg}`);
 }
 
+/**
+ * Deepest nesting accepted in an image document. Real configs, manifests and indexes nest a few
+ * levels; a value nested thousands deep parses fine but overflows the stack of every recursive
+ * walk after it (inspect, display, structured clone), long after the load that accepted it.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Throws unless the JSON text nests at most `max` arrays/objects deep (a scan, no recursion). */
+export function checkJsonDepth(text: string, doc: string, max = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) throw new SkiffError('INVALID_ARGUMENT', `${doc}: nested more than ${max} levels deep (at character ${i})`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+/** The same bound for a value already parsed (iterative: a deep value must not overflow here either). */
+export function checkValueDepth(value: unknown, doc: string, max = MAX_JSON_DEPTH): void {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d + 1 > max) throw new SkiffError('INVALID_ARGUMENT', `${doc}: nested more than ${max} levels deep`);
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  }
+}
+
 export function parseJsonObject(input: string | Uint8Array | unknown, doc: string): Json {
   let v: unknown = input;
   if (input instanceof Uint8Array) v = new TextDecoder().decode(input);
-  if (typeof v === 'string') {
+  if (typeof v !== 'string') checkValueDepth(v, doc);
+  else {
+    checkJsonDepth(v, doc);
     try {
       v = JSON.parse(v);
     } catch (e) {

@@ -6,6 +6,7 @@
  */
 import { SkiffError } from '../../errors.ts';
 import type { Digest } from '../../oci/digest.ts';
+import { checkJsonDepth } from '../../oci/fields.ts';
 
 export interface ArchiveFile {
   name: string;
@@ -73,8 +74,14 @@ export function textOf(listing: ArchiveListing, f: ArchiveFile): string {
 }
 
 export function jsonOf(listing: ArchiveListing, f: ArchiveFile): unknown {
+  const text = textOf(listing, f);
   try {
-    return JSON.parse(textOf(listing, f));
+    checkJsonDepth(text, `entry "${f.name}"`);
+  } catch (err) {
+    throw invalidArchive(listing.archive, f.name, `${(err as Error).message.replace(/^entry "[^"]*": /, '')}`);
+  }
+  try {
+    return JSON.parse(text);
   } catch (err) {
     if (err instanceof SkiffError) throw err;
     throw invalidArchive(listing.archive, f.name, `not valid JSON (${(err as Error).message})`);

@@ -196,8 +196,9 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
     try {
       plans = planArchive(listing, opts.platforms ? { platforms: opts.platforms } : {});
     } catch (err) {
-      if (err instanceof SkiffError && err.message.startsWith(`loading ${archive}`)) throw err;
-      throw SkiffError.wrap(err, `loading ${archive}`);
+      const e = err instanceof SkiffError && err.message.startsWith(`loading ${archive}`) ? err : SkiffError.wrap(err, `loading ${archive}`);
+      // A manifest or index of the archive that does not parse is a bad archive, not a bad argument.
+      throw e.code === 'INTERNAL' || e.code === 'INVALID_ARGUMENT' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
     }
     if (plans.length === 0) throw invalidArchive(archive, undefined, 'holds no image');
     const bytesOf: BytesOf = async (f) => f.bytes ?? ctx.content.get(f.digest);

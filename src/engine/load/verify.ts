@@ -36,7 +36,9 @@ export interface VerifyOptions {
 }
 
 function at(listing: ArchiveListing, entry: string, err: unknown): SkiffError {
-  return SkiffError.wrap(err, `loading ${listing.archive}: entry "${entry}"`);
+  const e = SkiffError.wrap(err, `loading ${listing.archive}: entry "${entry}"`);
+  // A document of the archive that does not parse is a bad archive, not a bad argument.
+  return e.code === 'INTERNAL' || e.code === 'INVALID_ARGUMENT' ? new SkiffError('INVALID_ARCHIVE', e.message, { cause: err }) : e;
 }
 
 /** Where a file's bytes are: kept in memory, or already in the content store. */
