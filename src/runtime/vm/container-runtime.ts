@@ -79,7 +79,7 @@ export class VmRuntime implements ContainerRuntime {
     return this.machineP !== null;
   }
 
-  private async boot(): Promise<Machine> {
+  private boot(): Promise<Machine> {
     const p = (async () => {
       const m = await Machine.start({ ...this.options.machine, handle9p: (req) => this.server.handle(req) });
       m.onCrash(() => this.forgetMachine(m));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSkiffError } from '../../../src/errors.ts';
+import { VmRuntime } from '../../../src/runtime/vm/container-runtime.ts';
 import { Machine } from '../../../src/runtime/vm/machine.ts';
 import { nodeMachineOptions } from '../../../src/node.ts';
 import { nodeSnapshots } from '../../../src/runtime/vm/snapshot-node.ts';
@@ -40,4 +41,16 @@ describe('VM failures', () => {
     await expect(m.agent.ping()).rejects.toThrow(/the guest shut down/);
     await m.shutdown();
   }, 180_000);
+
+  it('a VM runtime whose boot failed boots again on the next use instead of keeping the failure', async () => {
+    let spawns = 0;
+    const rt = new VmRuntime({
+      machine: { ...nodeMachineOptions({ snapshots: null }), spawnWorker: async () => { spawns++; throw new Error(`no emulator (try ${spawns})`); } },
+    });
+    await expect(rt.machine()).rejects.toThrow(/no emulator \(try 1\)/);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(rt.started).toBe(false);
+    await expect(rt.machine()).rejects.toThrow(/no emulator \(try 2\)/);
+    expect(spawns).toBe(2);
+  });
 });
