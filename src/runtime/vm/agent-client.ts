@@ -18,6 +18,11 @@ export interface AgentClientOptions {
   timeoutMs?: number;
   /** Called with one line per frame in either direction. */
   trace?: (line: string) => void;
+  /**
+   * Called when the guest sends a frame that does not parse (a guest must never crash the host:
+   * the frame is dropped, and the request or process it was for fails with the same error).
+   */
+  onProtocolError?: (err: SkiffError) => void;
 }
 
 export interface PingInfo { uptime_ms: number; mem_free_kb: number; procs: number }
@@ -59,6 +64,9 @@ export class AgentClient implements ProcessControl {
   private dead: SkiffError | null = null;
   /** The last HELLO the agent sent. */
   info: HelloInfo | null = null;
+  /** Malformed frames received so far, and the last one's error. */
+  protocolErrors = 0;
+  lastProtocolError: SkiffError | null = null;
 
   constructor(private readonly opts: AgentClientOptions) {
     this.out = new CreditWriter(opts.write);
@@ -66,7 +74,27 @@ export class AgentClient implements ProcessControl {
 
   /** Bytes from the guest's console port. */
   receive(bytes: Uint8Array): void {
-    for (const f of this.decoder.push(bytes)) this.dispatch(f);
+    for (const f of this.decoder.push(bytes)) {
+      try {
+        this.dispatch(f);
+      } catch (err) {
+        // Nothing a guest sends may throw into the host's event loop.
+        this.malformed(f, err);
+      }
+    }
+  }
+
+  private malformed(f: Frame, err: unknown): void {
+    const why = err instanceof Error ? err.message : String(err);
+    const e = new SkiffError('VM', `guest agent sent a malformed ${frameName(f.type)} frame (channel ${f.channel}, ${f.payload.length} bytes): ${why}`, { cause: err });
+    this.protocolErrors++;
+    this.lastProtocolError = e;
+    this.opts.trace?.(`!! ${e.message}`);
+    try {
+      this.opts.onProtocolError?.(e);
+    } catch {
+      /* a reporting hook failing changes nothing */
+    }
   }
 
   /** Resolves at the agent's next HELLO; with `ask`, sends a HELLO request first (after a restore). */
@@ -209,10 +237,12 @@ export class AgentClient implements ProcessControl {
     if (this.opts.trace && f.type !== FrameType.Ack) this.opts.trace(`<- ${frameName(f.type)} ch=${f.channel} ${preview(f)}`);
     switch (f.type) {
       case FrameType.Ack:
+        if (f.payload.length !== 4) throw new Error(`an ACK carries 4 bytes`);
         this.out.ack(new DataView(f.payload.buffer, f.payload.byteOffset, 4).getUint32(0, true));
         break;
       case FrameType.Hello: {
-        const info = decodeJson<HelloInfo>(f);
+        const info = decodeObject<HelloInfo>(f);
+        if (typeof info.proto !== 'number') throw new Error('HELLO without a numeric "proto"');
         if (info.proto !== PROTOCOL_VERSION) {
           this.close(new SkiffError('VM', `guest agent speaks protocol ${info.proto}, this host speaks ${PROTOCOL_VERSION}`));
           return;
@@ -226,7 +256,14 @@ export class AgentClient implements ProcessControl {
         if (!p) return;
         this.pending.delete(f.channel);
         clearTimeout(p.timer);
-        const r = decodeJson<Record<string, unknown>>(f);
+        let r: Record<string, unknown>;
+        try {
+          r = decodeObject<Record<string, unknown>>(f);
+        } catch (err) {
+          // The request fails with the reason instead of timing out.
+          p.reject(new SkiffError('VM', `guest agent ${p.op}: malformed response (${(err as Error).message})`));
+          throw err;
+        }
         if (r.ok) p.resolve(r);
         else p.reject(new SkiffError(errnoCode(Number(r.errno)), `guest agent ${p.op}: ${String(r.error)}`));
         break;
@@ -244,13 +281,29 @@ export class AgentClient implements ProcessControl {
         const proc = this.procs.get(f.channel);
         if (!proc) return;
         this.procs.delete(f.channel);
-        proc._exit(decodeJson<ExitStatus>(f));
+        let status: ExitStatus;
+        try {
+          status = decodeObject<ExitStatus>(f);
+          if (!Number.isInteger(status.exitCode)) throw new Error('EXIT without an integer "exitCode"');
+        } catch (err) {
+          // The process fails with the reason instead of never exiting.
+          proc._fail(new SkiffError('VM', `guest agent: malformed exit status for process ${proc.pid} (${(err as Error).message})`));
+          throw err;
+        }
+        proc._exit({ ...status, oomKilled: status.oomKilled === true });
         break;
       }
       default:
         break;
     }
   }
+}
+
+/** A JSON object payload, or an Error saying why not. */
+function decodeObject<T>(f: Frame): T {
+  const v = decodeJson<unknown>(f);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('payload is not a JSON object');
+  return v as T;
 }
 
 function errnoCode(errno: number) {
