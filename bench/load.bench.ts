@@ -1,0 +1,74 @@
+/**
+ * What a decompression bomb costs the loading process:
+ * - load.bomb_peak_rss_mb: peak RSS of a child process that loads (streaming, into a Node-fs
+ *   store) an OCI archive whose one gzip layer is 3 MB and unpacks to three 1 GiB files; the load
+ *   is refused at the default per-image budget. Baseline: the same child loading a small image.
+ */
+import { execFileSync } from 'node:child_process';
+import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Metric } from './run.ts';
+
+const work = join(tmpdir(), 'skiff-bench-load');
+const self = fileURLToPath(import.meta.url);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+async function writeArchives(): Promise<{ bomb: string; small: string }> {
+  const { gzipBombTar } = await import('../test/archive/bombs.ts');
+  const { buildImage, ociArchive } = await import('../test/engine/fixtures/images.ts');
+  const { sha256Digest } = await import('../src/oci/digest.ts');
+  mkdirSync(work, { recursive: true });
+  const small = buildImage({ layers: [{ files: [{ name: 'a', content: 'x'.repeat(100_000) }], gzip: true }] });
+  // The bomb keeps the small image's config: its diff_id is never reached, the budget stops it first.
+  const bytes = gzipBombTar(3, 2 ** 30);
+  const m = JSON.parse(new TextDecoder().decode(small.manifest)) as { layers: Array<{ digest: string; size: number }> };
+  m.layers[0] = { ...m.layers[0]!, digest: sha256Digest(bytes), size: bytes.byteLength };
+  const manifest = new TextEncoder().encode(JSON.stringify(m));
+  const bomb = { ...small, manifest, manifestDigest: sha256Digest(manifest), layers: [{ ...small.layers[0]!, bytes, digest: sha256Digest(bytes) }] };
+  const paths = { bomb: join(work, 'bomb.tar'), small: join(work, 'small.tar') };
+  writeFileSync(paths.bomb, ociArchive([{ image: bomb, tags: ['docker.io/bench/bomb:1'] }]));
+  writeFileSync(paths.small, ociArchive([{ image: small, tags: ['docker.io/bench/small:1'] }]));
+  return paths;
+}
+
+/** In the child: one load into a fresh home; prints {ok, error, rssMb, ms}. */
+async function child(archive: string, home: string): Promise<void> {
+  const { openEngine } = await import('../src/node.ts');
+  const engine = await openEngine({ home, bundled: false });
+  const t0 = performance.now();
+  let error: string | undefined;
+  try {
+    await engine.loadArchive({ stream: createReadStream(archive, { highWaterMark: 1 << 20 }), name: 'bomb.tar' });
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  const ms = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ ok: error === undefined, error, ms, rssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+}
+
+function loadOnce(archive: string): { ok: boolean; error?: string; ms: number; rssMb: number } {
+  const home = join(work, 'home');
+  rmSync(home, { recursive: true, force: true });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--load-child', archive, home], { encoding: 'utf8', cwd: root });
+  rmSync(home, { recursive: true, force: true });
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+export async function run(): Promise<Record<string, Metric>> {
+  const paths = await writeArchives();
+  const bomb = loadOnce(paths.bomb);
+  const small = loadOnce(paths.small);
+  if (bomb.ok) throw new Error('the 3 x 1 GiB bomb loaded: the per-image budget did not stop it');
+  if (!small.ok) throw new Error(`the small image did not load: ${small.error}`);
+  rmSync(work, { recursive: true, force: true });
+  return {
+    'load.bomb_peak_rss_mb': {
+      value: Math.round(bomb.rssMb), unit: 'MB', baseline: Math.round(small.rssMb),
+      note: `3 MB gzip layer of 3 x 1 GiB files, refused in ${(bomb.ms / 1000).toFixed(1)} s (${bomb.error?.replace(/^.*: (layer|image)/, '$1').slice(0, 120)}); baseline: loading a small image`,
+    },
+  };
+}
+
+if (process.argv[2] === '--load-child') await child(process.argv[3]!, process.argv[4]!);
