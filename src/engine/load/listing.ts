@@ -60,14 +60,6 @@ export function resolveFile(listing: ArchiveListing, name: string, referrer: str
   throw invalidArchive(listing.archive, name, 'too many levels of links');
 }
 
-export type Sniffed = 'gzip' | 'zstd' | 'tar' | 'unknown';
-
-export function sniff(magic: Uint8Array): Sniffed {
-  if (magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
-  if (magic[0] === 0x28 && magic[1] === 0xb5 && magic[2] === 0x2f && magic[3] === 0xfd) return 'zstd';
-  return magic.length >= 262 && String.fromCharCode(...magic.subarray(257, 262)) === 'ustar' ? 'tar' : 'unknown';
-}
-
 export function textOf(listing: ArchiveListing, f: ArchiveFile): string {
   if (!f.bytes) throw invalidArchive(listing.archive, f.name, `too large for a JSON document (${f.size} bytes)`);
   return new TextDecoder().decode(f.bytes);

@@ -13,7 +13,8 @@ import { encodeJson, parseIndex, parseManifestOrIndex, type ImageManifest } from
 import { MediaType, isIndexType, isManifestType } from '../../oci/mediatypes.ts';
 import { pickManifest, type Platform } from '../../oci/platform.ts';
 import { normalizeReference, parseReference } from '../../oci/reference.ts';
-import { invalidArchive, jsonOf, resolveFile, sniff, type ArchiveFile, type ArchiveListing } from './listing.ts';
+import { detectCompression } from '../../archive/index.ts';
+import { invalidArchive, jsonOf, resolveFile, type ArchiveFile, type ArchiveListing } from './listing.ts';
 
 export interface PlannedImage {
   manifestDigest: Digest;
@@ -193,7 +194,7 @@ function checkNamedDigest(listing: ArchiveListing, name: string, f: ArchiveFile)
 
 function synthesize(config: ArchiveFile, layers: ArchiveFile[], tags: string[]): PlannedImage {
   const layerType = (f: ArchiveFile): string => {
-    const s = sniff(f.magic);
+    const s = detectCompression(f.magic);
     return s === 'gzip' ? MediaType.dockerLayerGzip : s === 'zstd' ? MediaType.dockerLayerZstd : MediaType.dockerLayer;
   };
   const manifest: ImageManifest = {
