@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseChanges } from '../../src/cli/changes.ts';
+import { parseChanges } from '../../src/cli/commands/changes.ts';
 
 describe('commit --change', () => {
   it('parses the instructions Docker accepts', () => {

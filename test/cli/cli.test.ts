@@ -67,7 +67,7 @@ describe('skiff CLI', () => {
     expect(await skiff('image', 'inspect', 'nope:1')).toMatchObject({ code: 1, stderr: expect.stringMatching(/^Error: No such image: nope:1 \(no registry access yet; bundled images: .*skiff\/busybox:latest/) });
     const bad = await skiff('images', '--bogus');
     expect(bad.code).toBe(125);
-    expect(bad.stderr).toContain("unknown option '--bogus'");
+    expect(bad.stderr).toBe("skiff: unknown flag: --bogus\nSee 'skiff images --help'.\n");
     expect((await skiff('frobnicate')).code).toBe(125);
     expect(await skiff('load', '-i', 'missing.tar')).toMatchObject({ code: 1, stderr: expect.stringContaining('missing.tar: no such file') });
     writeFileSync(join(dir, 'junk.tar'), 'not a tar at all'.repeat(100));
@@ -133,6 +133,31 @@ describe('skiff CLI', () => {
     const prune = await skiff('system', 'prune', '-a', '-f');
     expect(prune.stdout).toMatch(/^Deleted Images:\nuntagged: app:latest\n(deleted: sha256:[0-9a-f]{64}\n)+\nTotal reclaimed space: [\d.]+k?B\n$/);
     expect((await skiff('images', '-q')).stdout).toBe('');
+  });
+
+  it('image metadata and echoed input reach the terminal with control characters escaped', async () => {
+    // ESC ] 0 ; ... BEL retitles the window, ESC [ 2 J clears the screen, U+009B is a one-byte CSI.
+    const evil = '\x1b]0;pwned\x07\x1b[2Jmsg\u009b';
+    expect((await skiff('import', '-m', evil, '-c', 'CMD ["sh","-c","\\u001b[31mred"]', 'web.tar', 'evil:1')).code).toBe(0);
+    const raw = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+    const hist = await skiff('history', 'evil:1');
+    expect(hist.stdout).not.toMatch(raw);
+    expect(hist.stdout).toContain('\\x1b]0;pwned\\x07\\x1b[2Jmsg\\x9b');
+    expect((await skiff('history', '--no-trunc', '--format', '{{.Comment}}', 'evil:1')).stdout).toBe('\\x1b]0;pwned\\x07\\x1b[2Jmsg\\x9b\n');
+    await skiff('create', '--name', 'evil', 'evil:1');
+    const ps = await skiff('ps', '-a');
+    expect(ps.stdout).not.toMatch(raw);
+    expect(ps.stdout).toContain('"sh -c \\u001b[31mred"');
+    const inspect = (await skiff('image', 'inspect', 'evil:1')).stdout;
+    expect(inspect).not.toMatch(raw);
+    // Still JSON that parses back to the image's own bytes.
+    expect(JSON.parse(inspect)[0].Config.Cmd).toEqual(['sh', '-c', '\x1b[31mred']);
+    const err = await skiff('rmi', '\x1b[2Jnope');
+    expect(err.code).toBe(1);
+    expect(err.stderr).not.toMatch(raw);
+    expect(err.stderr).toContain('\\x1b[2Jnope');
+    expect((await skiff('rm', 'evil')).code).toBe(0);
+    expect((await skiff('rmi', 'evil:1')).code).toBe(0);
   });
 
   it('volume create, ls, inspect, rm', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatRows, humanDuration, humanSize, renderTemplate, table } from '../../src/cli/format.ts';
-import { progressBar } from '../../src/cli/progress.ts';
+import { formatRows, humanDuration, humanSize, renderTemplate, table } from '../../src/cli/present/format.ts';
+import { progressBar } from '../../src/cli/present/progress.ts';
 
 describe('cli formatting (Docker conventions)', () => {
   it('sizes like go-units HumanSize', () => {

@@ -141,14 +141,50 @@ describe('Shell over the engine service', () => {
     expect(s.out()).toBe("E:skiff: unknown flag: --nope\nSee 'skiff ps --help'.\n");
     expect(await s.shell.execute('rmi skiff/none')).toBe(1);
     expect(s.out()).toMatch(/^E:Error: No such image/);
-    expect(await s.shell.execute('frobnicate')).toBe(127);
-    expect(s.out()).toBe("E:skiff: 'frobnicate' is not a skiff command.\nSee 'help'.\n");
+    expect(await s.shell.execute('frobnicate')).toBe(125);
+    expect(s.out()).toBe("E:skiff: 'frobnicate' is not a skiff command.\nSee 'skiff --help'.\n");
     expect(await s.shell.execute('run --memory lots skiff/hello-wasm')).toBe(125);
-    expect(s.out()).toMatch(/^E:Error: invalid argument "lots" for "-m, --memory" flag/);
+    expect(s.out()).toMatch(/^E:skiff: invalid argument "lots" for "-m, --memory" flag/);
     expect(await s.shell.execute('run -v /host/dir:/data skiff/hello-wasm')).toBe(125);
     expect(s.out()).toMatch(/host directories cannot be mounted in a browser/);
     expect(await s.shell.execute('logs nobody')).toBe(1);
     expect(s.out()).toBe('E:Error: No such container: nobody\n');
+  });
+
+  it('takes every flag the CLI takes: host-only ones say why, the rest work', async () => {
+    const s = session();
+    expect(await s.shell.execute('run --rm --env-file my.env skiff/hello-wasm')).toBe(125);
+    expect(s.out()).toBe("E:skiff: --env-file: host files cannot be read in a browser\nSee 'skiff run --help'.\n");
+    expect(await s.shell.execute('load -i some.tar')).toBe(125);
+    expect(s.out()).toMatch(/--input: host files cannot be read in a browser/);
+    // Flags the old browser parser did not know (memory-swap, stop-signal, label-less caps, security-opt).
+    expect(await s.shell.execute('run --rm --memory 64m --memory-swap -1 --stop-signal SIGTERM --cap-drop ALL --group-add 10 --security-opt no-new-privileges -l a=b skiff/hello-wasm x')).toBe(0);
+    expect(s.out()).toContain('argv[1]=x');
+    expect(await s.shell.execute('run --rm --cap-add NOPE skiff/hello-wasm')).toBe(125);
+    expect(s.out()).toMatch(/^E:skiff: .*NOPE/);
+    for (const name of ['restart', 'container prune', 'system prune', 'image rollback', 'import', 'volume inspect', 'container inspect']) {
+      expect(await s.shell.execute(`${name} --help`)).toBe(0);
+      expect(s.out()).toContain(`Usage:  skiff ${name} `);
+    }
+  });
+
+  it('image metadata and echoed input are shown with control characters escaped', async () => {
+    const s = session();
+    expect(await s.shell.execute('tag skiff/hello-wasm skiff/plain:1')).toBe(0);
+    expect(await s.shell.execute('save skiff/plain:1')).toBe(0);
+    const tarBlob = s.downloads.pop()!.blob;
+    // A rootfs tar (any tar) imported with a hostile message: the message is the image's comment.
+    s.files.push(new File([tarBlob], 'r.tar'));
+    expect(await s.shell.execute(`import -m '\x1b]0;pwned\x07\x1b[2Jmsg\u009b' - skiff/evil:1`)).toBe(0);
+    s.out();
+    await s.shell.execute('history skiff/evil:1');
+    const h = s.out();
+    expect(h).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(h).toContain('\\x1b]0;pwned\\x07\\x1b[2Jmsg\\x9b');
+    expect(await s.shell.execute('rmi "\x1b[2Jnope"')).toBe(1);
+    expect(s.out()).toMatch(/^E:Error: invalid reference "\\x1b\[2Jnope"/);
+    await s.shell.execute('rmi skiff/evil:1 skiff/plain:1');
+    s.out();
   });
 
   it('completes command words the way the terminal asks', () => {

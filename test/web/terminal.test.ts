@@ -128,7 +128,8 @@ describe('terminal page (built site, chromium)', () => {
 
   it('SkiffError codes survive the worker boundary', async () => {
     const got = await page.evaluate(async () => {
-      const api = (globalThis as unknown as { skiffPage: { client: { api: { inspectImage(o: { ref: string }): Promise<unknown>; removeContainer(o: { id: string }): Promise<unknown> } } } }).skiffPage.client.api;
+      // The Engine's own API through the worker (client.api.engine), with the Engine's method names.
+      const api = (globalThis as unknown as { skiffPage: { client: { api: { engine: { inspectImage(o: { ref: string }): Promise<unknown>; removeContainer(o: { id: string }): Promise<unknown> } } } } }).skiffPage.client.api.engine;
       const out: unknown[] = [];
       for (const f of [() => api.inspectImage({ ref: 'skiff/none' }), () => api.inspectImage({ ref: 'Bad Ref!' }), () => api.removeContainer({ id: 'nope' })]) {
         try { await f(); out.push('no error'); } catch (e) { out.push({ name: (e as Error).name, code: (e as { code?: string }).code, message: (e as Error).message }); }

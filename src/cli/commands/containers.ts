@@ -1,15 +1,12 @@
-/** Container commands: create, export, commit, rename, rm, ps, diff, container inspect/prune. */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { Command } from 'commander';
+/** Container commands: ps, rm, export, diff, commit, rename, logs, container inspect/prune. */
 import { SkiffError } from '../../errors.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
-import { ago, containerCommand as command, containerStatus as status, formatRows, humanSize, renderTemplate, table, truncate } from '../format.ts';
-import { collectOpt, out, writeFileAtomic, type CliIO } from '../io.ts';
-import { ReportedError } from './images.ts';
-import { parseChanges } from '../changes.ts';
-import { logLines } from '../log-lines.ts';
-import { createFromFlags, ExitStatusError, withRunFlags } from './run.ts';
+import { displayText } from '../present/escape.ts';
+import { ago, containerCommand as command, containerStatus as status, formatRows, humanSize, table, truncate } from '../present/format.ts';
+import { logLines } from '../present/log-lines.ts';
+import { parseChanges } from './changes.ts';
+import { list, out, str, type Command } from './context.ts';
+import { each, printDocs } from './images.ts';
 
 /** A container record shaped like `docker inspect`'s output (our own record under "Skiff"). */
 export function containerView(c: ContainerRecord): Record<string, unknown> {
@@ -39,155 +36,121 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
   };
 }
 
-export function registerContainerCommands(program: Command, container: Command, io: CliIO): void {
-  const addCreate = (c: Command): Command => withRunFlags(c
-    .description('Create a new container (without starting it)')
-    .argument('<image>').argument('[command...]'))
-    .action(async (image: string, cmd: string[], o) => {
-      let rec;
-      try {
-        rec = await createFromFlags(await io.engine(), image, cmd, o);
-      } catch (err) {
-        throw new ExitStatusError(125, (err as Error).message);
-      }
-      out(io, rec.id);
+const ps: Command = {
+  name: 'ps', aliases: ['container ls', 'container list'], usage: '[OPTIONS]', summary: 'List containers', maxArgs: 0,
+  flags: [
+    { name: 'all', short: 'a', help: 'Show all containers (default shows just running)' },
+    { name: 'quiet', short: 'q', help: 'Only display container IDs' },
+    { name: 'no-trunc', help: "Don't truncate output" },
+    { name: 'format', value: 'string', help: '"table", "json" or a Go-style template' },
+  ],
+  async run(ctx, f) {
+    const rows = await ctx.engine.listContainers({ all: f['all'] === true });
+    const full = f['no-trunc'] === true;
+    const id = (s: string): string => (full ? s : s.slice(0, 12));
+    if (f['quiet']) return void out(ctx, rows.map((c) => id(c.id)).join('\n'));
+    const formatted = formatRows(str(f['format']), rows.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime })));
+    if (formatted !== undefined) return void ctx.stdout(formatted);
+    out(ctx, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows.map((c) => [
+      id(c.id), c.imageRef, JSON.stringify(full ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), '', c.name,
+    ])));
+  },
+};
+
+const rm: Command = {
+  name: 'rm', aliases: ['container rm', 'container remove'], usage: '[OPTIONS] CONTAINER [CONTAINER...]', summary: 'Remove one or more containers', minArgs: 1,
+  flags: [{ name: 'force', short: 'f', help: 'Force the removal of a running container' }],
+  run: (ctx, f, ids) => each(ctx, ids, async (id) => {
+    await ctx.engine.removeContainer({ id, force: f['force'] === true });
+    out(ctx, displayText(id));
+  }),
+};
+
+const exportCmd: Command = {
+  name: 'export', aliases: ['container export'], usage: '[OPTIONS] CONTAINER', minArgs: 1, maxArgs: 1,
+  summary: "Export a container's filesystem as a tar archive (in a browser, downloaded)",
+  flags: [{ name: 'output', short: 'o', value: 'string', help: 'Write to a file, instead of STDOUT (in a browser: the download\'s name)' }],
+  async run(ctx, f, [id]) {
+    const rec = await ctx.engine.inspectContainer({ id: id! });
+    const chunks = await ctx.engine.exportContainer({ id: rec.id });
+    const output = str(f['output']);
+    await ctx.host.writeArchive(chunks, { ...(output ? { output } : {}), defaultName: `${rec.name}.tar` });
+  },
+};
+
+const diff: Command = {
+  name: 'diff', aliases: ['container diff'], usage: 'CONTAINER', summary: "Inspect changes to files or directories on a container's filesystem", minArgs: 1, maxArgs: 1, flags: [],
+  async run(ctx, _f, [id]) {
+    for (const ch of await ctx.engine.containerChanges({ id: id! })) out(ctx, `${ch.kind} ${displayText(ch.path)}`);
+  },
+};
+
+const commit: Command = {
+  name: 'commit', aliases: ['container commit'], usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]', summary: "Create a new image from a container's changes", minArgs: 1, maxArgs: 2,
+  flags: [
+    { name: 'author', short: 'a', value: 'string', help: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
+    { name: 'message', short: 'm', value: 'string', help: 'Commit message' },
+    { name: 'change', short: 'c', value: 'list', repeat: true, help: 'Apply Dockerfile instruction to the created image' },
+  ],
+  async run(ctx, f, [id, repository]) {
+    const rec = await ctx.engine.inspectContainer({ id: id! });
+    const changes = list(f['change']).length ? parseChanges(list(f['change']), (await ctx.engine.imageConfig({ ref: rec.image })).config ?? {}) : undefined;
+    const image = await ctx.engine.commitContainer({
+      id: rec.id, ...(repository ? { ref: repository } : {}), ...(str(f['author']) ? { author: str(f['author'])! } : {}),
+      ...(str(f['message']) ? { message: str(f['message'])! } : {}), ...(changes ? { changes } : {}),
     });
-  addCreate(program.command('create'));
-  addCreate(container.command('create'));
+    out(ctx, image.id);
+  },
+};
 
-  const addExport = (c: Command): Command => c
-    .description("Export a container's filesystem as a tar archive")
-    .argument('<container>')
-    .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
-    .action(async (id: string, o) => {
-      const chunks = await (await io.engine()).exportContainer({ id });
-      if (!o.output) {
-        if (io.stdout.isTTY) throw new SkiffError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
-        await pipeline(Readable.from(chunks), io.stdout);
-        return;
-      }
-      await writeFileAtomic(o.output, chunks);
-    });
-  addExport(program.command('export'));
-  addExport(container.command('export'));
+const rename: Command = {
+  name: 'rename', aliases: ['container rename'], usage: 'CONTAINER NEW_NAME', summary: 'Rename a container', minArgs: 2, maxArgs: 2, flags: [],
+  async run(ctx, _f, [id, name]) {
+    await ctx.engine.renameContainer({ id: id!, name: name! });
+  },
+};
 
-  const addRm = (c: Command): Command => c
-    .description('Remove one or more containers')
-    .argument('<container...>')
-    .option('-f, --force', 'Force the removal of a running container')
-    .action(async (ids: string[], o) => {
-      const engine = await io.engine();
-      let failed = false;
-      for (const id of ids) {
-        try {
-          await engine.removeContainer({ id, force: o.force ?? false });
-          out(io, id);
-        } catch (err) {
-          (io.stderr as NodeJS.WritableStream).write(`Error: ${(err as Error).message}\n`);
-          failed = true;
-        }
-      }
-      if (failed) throw new ReportedError();
-    });
-  addRm(program.command('rm'));
-  addRm(container.command('rm').alias('remove'));
+const logs: Command = {
+  name: 'logs', aliases: ['container logs'], usage: '[OPTIONS] CONTAINER', summary: 'Fetch the logs of a container', minArgs: 1, maxArgs: 1,
+  flags: [
+    { name: 'timestamps', short: 't', help: 'Show timestamps' },
+    { name: 'tail', short: 'n', value: 'string', default: 'all', help: 'Number of lines to show from the end of the logs' },
+    { name: 'since', value: 'string', help: 'Show logs since a timestamp (e.g. "2013-01-02T13:23:37Z") or Unix seconds' },
+  ],
+  async run(ctx, f, [id]) {
+    const tailFlag = str(f['tail']) ?? 'all';
+    let tail: number | 'all' = 'all';
+    if (tailFlag !== 'all') {
+      tail = Number(tailFlag);
+      if (!Number.isInteger(tail)) throw new SkiffError('INVALID_ARGUMENT', `invalid value "${tailFlag}" for --tail: expected a number or "all"`);
+    }
+    const sinceFlag = str(f['since']);
+    const since = sinceFlag === undefined ? undefined : new Date(/^\d+(\.\d+)?$/.test(sinceFlag) ? Number(sinceFlag) * 1000 : sinceFlag);
+    if (since && Number.isNaN(since.getTime())) throw new SkiffError('INVALID_ARGUMENT', `invalid value "${sinceFlag}" for --since`);
+    const entries = await ctx.engine.containerLogs({ id: id! });
+    // The container's own output, as it wrote it (its terminal's business, as with `docker logs`).
+    for (const l of logLines(entries, { timestamps: f['timestamps'] === true, tail, ...(since ? { since } : {}) })) (l.stream === 'stdout' ? ctx.stdout : ctx.stderr)(l.text);
+  },
+};
 
-  const addPs = (c: Command): Command => c
-    .description('List containers')
-    .option('-a, --all', 'Show all containers (default shows just running)')
-    .option('-q, --quiet', 'Only display container IDs')
-    .option('--no-trunc', "Don't truncate output")
-    .option('--format <format>', '"table" or "json"')
-    .action(async (o) => {
-      const list = await (await io.engine()).listContainers({ all: o.all ?? false });
-      const id = (s: string): string => (o.trunc === false ? s : s.slice(0, 12));
-      if (o.quiet) return out(io, list.map((c) => id(c.id)).join('\n'));
-      const formatted = formatRows(o.format, list.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime })));
-      if (formatted !== undefined) return void io.stdout.write(formatted);
-      out(io, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], list.map((c) => [
-        id(c.id), c.imageRef, JSON.stringify(o.trunc === false ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), '', c.name,
-      ])));
-    });
-  addPs(program.command('ps'));
-  addPs(container.command('ls').alias('list'));
+const containerPrune: Command = {
+  name: 'container prune', usage: '[OPTIONS]', summary: 'Remove all stopped containers', maxArgs: 0,
+  flags: [{ name: 'force', short: 'f', help: 'Do not prompt for confirmation' }],
+  async run(ctx) {
+    const r = await ctx.engine.pruneContainers();
+    if (r.deleted.length) out(ctx, `Deleted Containers:\n${r.deleted.join('\n')}\n\n`);
+    out(ctx, `Total reclaimed space: ${humanSize(r.reclaimed)}`);
+  },
+};
 
-  const addDiff = (c: Command): Command => c
-    .description("Inspect changes to files or directories on a container's filesystem")
-    .argument('<container>')
-    .action(async (id: string) => {
-      for (const ch of await (await io.engine()).containerChanges({ id })) out(io, `${ch.kind} ${ch.path}`);
-    });
-  addDiff(program.command('diff'));
-  addDiff(container.command('diff'));
+const containerInspect: Command = {
+  name: 'container inspect', usage: '[OPTIONS] CONTAINER [CONTAINER...]', summary: 'Display detailed information on one or more containers', minArgs: 1,
+  flags: [{ name: 'format', short: 'f', value: 'string', help: 'Format the output using a Go-style template ({{.State.Status}})' }],
+  async run(ctx, f, ids) {
+    const docs: Array<Record<string, unknown>> = [];
+    for (const id of ids) docs.push(containerView(await ctx.engine.inspectContainer({ id })));
+    printDocs(ctx, docs, str(f['format']));
+  },
+};
 
-  const addCommit = (c: Command): Command => c
-    .description("Create a new image from a container's changes")
-    .argument('<container>').argument('[repository]', 'REPOSITORY[:TAG]')
-    .option('-a, --author <author>', 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
-    .option('-m, --message <message>', 'Commit message')
-    .option('-c, --change <instruction>', 'Apply Dockerfile instruction to the created image', collectOpt)
-    .action(async (id: string, repository: string | undefined, o) => {
-      const engine = await io.engine();
-      const rec = await engine.inspectContainer({ id });
-      const base = (await engine.imageConfig({ ref: rec.image })).config ?? {};
-      const changes = o.change ? parseChanges(o.change as string[], base) : undefined;
-      const image = await engine.commitContainer({
-        id, ...(repository ? { ref: repository } : {}), ...(o.author ? { author: o.author } : {}),
-        ...(o.message ? { message: o.message } : {}), ...(changes ? { changes } : {}),
-      });
-      out(io, image.id);
-    });
-  addCommit(program.command('commit'));
-  addCommit(container.command('commit'));
-
-  const addRename = (c: Command): Command => c
-    .description('Rename a container')
-    .argument('<container>').argument('<new-name>')
-    .action(async (id: string, name: string) => { await (await io.engine()).renameContainer({ id, name }); });
-  addRename(program.command('rename'));
-  addRename(container.command('rename'));
-
-  const addLogs = (c: Command): Command => c
-    .description('Fetch the logs of a container')
-    .argument('<container>')
-    .option('-t, --timestamps', 'Show timestamps')
-    .option('-n, --tail <lines>', 'Number of lines to show from the end of the logs', 'all')
-    .option('--since <time>', 'Show logs since a timestamp (e.g. "2013-01-02T13:23:37Z") or Unix seconds')
-    .action(async (id: string, o) => {
-      let tail: number | 'all' = 'all';
-      if (o.tail !== 'all') {
-        tail = Number(o.tail);
-        if (!Number.isInteger(tail)) throw new SkiffError('INVALID_ARGUMENT', `invalid value "${o.tail}" for --tail: expected a number or "all"`);
-      }
-      const since = o.since === undefined ? undefined : new Date(/^\d+(\.\d+)?$/.test(o.since) ? Number(o.since) * 1000 : o.since);
-      if (since && Number.isNaN(since.getTime())) throw new SkiffError('INVALID_ARGUMENT', `invalid value "${o.since}" for --since`);
-      const entries = await (await io.engine()).containerLogs({ id });
-      for (const l of logLines(entries, { timestamps: Boolean(o.timestamps), tail, ...(since ? { since } : {}) })) {
-        (l.stream === 'stdout' ? io.stdout : (io.stderr as NodeJS.WritableStream)).write(l.text);
-      }
-    });
-  addLogs(program.command('logs'));
-  addLogs(container.command('logs'));
-
-  container.command('prune')
-    .description('Remove all stopped containers')
-    .option('-f, --force', 'Do not prompt for confirmation')
-    .action(async () => {
-      const r = await (await io.engine()).pruneContainers();
-      if (r.deleted.length) out(io, `Deleted Containers:\n${r.deleted.join('\n')}\n\n`);
-      out(io, `Total reclaimed space: ${humanSize(r.reclaimed)}`);
-    });
-
-  container.command('inspect')
-    .description('Display detailed information on one or more containers')
-    .argument('<container...>')
-    .option('-f, --format <template>', 'Format the output using a Go-style template ({{.State.Status}})')
-    .action(async (ids: string[], o) => {
-      const engine = await io.engine();
-      const docs: Array<Record<string, unknown>> = [];
-      for (const id of ids) docs.push(containerView(await engine.inspectContainer({ id })));
-      if (o.format) return out(io, docs.map((d) => renderTemplate(o.format, d)).join('\n'));
-      out(io, JSON.stringify(docs, null, 4));
-    });
-}
-
+export const containerCommands: readonly Command[] = [ps, rm, exportCmd, diff, commit, rename, logs, containerInspect, containerPrune];

@@ -1,60 +1,47 @@
 /** Image commands: load, images, image inspect, history, tag, rmi, image prune, save, import, image rollback. */
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { Command } from 'commander';
 import { SkiffError } from '../../errors.ts';
 import type { Digest } from '../../oci/digest.ts';
 import type { ImageSummary } from '../../engine/images.ts';
-import { parseReference, familiarReference } from '../../oci/reference.ts';
-import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../format.ts';
-import { collectOpt, out, writeFileAtomic, type CliIO } from '../io.ts';
-import { parseChanges } from '../changes.ts';
 import { parsePlatform } from '../../oci/platform.ts';
-import { progressBar } from '../progress.ts';
+import { familiarReference, parseReference } from '../../oci/reference.ts';
+import { displayJson, displayText } from '../present/escape.ts';
+import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../present/format.ts';
+import { parseChanges } from './changes.ts';
+import { list, out, ReportedError, str, type Command, type CommandContext } from './context.ts';
 
-function familiar(ref: string): string {
-  return familiarReference(parseReference(ref));
+/** A reference as Docker prints it ("busybox:latest"), escaped for the terminal. */
+export function familiar(ref: string): string {
+  try {
+    return displayText(familiarReference(parseReference(ref)));
+  } catch {
+    return displayText(ref);
+  }
 }
 
-async function load(io: CliIO, opts: { input?: string; quiet?: boolean }): Promise<void> {
-  const engine = await io.engine();
-  const bar = opts.quiet ? { update() {}, finish() {} } : progressBar(io.stderr as NodeJS.WriteStream);
-  let stream: AsyncIterable<Uint8Array>;
-  let size: number | undefined;
-  let name = 'stdin';
-  if (opts.input) {
+/** Each failure printed as `Error: ...`, the rest still done; status 1 if any failed (Docker's way). */
+export async function each<T>(ctx: CommandContext, items: readonly T[], fn: (item: T) => Promise<void>, prefix = 'Error: '): Promise<number> {
+  let status = 0;
+  for (const item of items) {
     try {
-      size = (await stat(opts.input)).size;
+      await fn(item);
     } catch (err) {
-      throw new SkiffError('NOT_FOUND', `open ${opts.input}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+      ctx.stderr(`${prefix}${displayText((err as Error).message, { multiline: true })}\n`);
+      status = 1;
     }
-    stream = createReadStream(opts.input, { highWaterMark: 1 << 20 });
-    name = basename(opts.input);
-  } else {
-    if (io.stdin.isTTY) throw new SkiffError('INVALID_ARGUMENT', 'requested load from stdin, but stdin is empty');
-    stream = io.stdin as AsyncIterable<Uint8Array>;
   }
-  const res = await engine.loadArchive({
-    stream, name, ...(size !== undefined ? { size } : {}),
-    onProgress: (p) => {
-      if (p.phase === 'reading') bar.update('Reading', p.done, p.total);
-      else if (p.phase === 'verifying') bar.update('Verifying layers', p.done, p.total, 'items');
-      else if (p.phase === 'storing') bar.update('Storing blobs', p.done, p.total, 'items');
-    },
-  }).finally(() => bar.finish());
-  for (const img of res.images) {
-    if (img.tags.length === 0) out(io, `Loaded image ID: ${img.id}`);
-    for (const t of img.tags) out(io, `Loaded image: ${familiar(t)}`);
-  }
+  return status;
+}
+
+/** Documents as `inspect` prints them: JSON, or each through a --format template. */
+export function printDocs(ctx: CommandContext, docs: Array<Record<string, unknown>>, format: string | undefined): void {
+  if (format) out(ctx, docs.map((d) => renderTemplate(format, d)).join('\n'));
+  else out(ctx, displayJson(docs, 4));
 }
 
 /** `--filter dangling=true|false`, `reference=<glob>`, `platform=os/arch`. */
-function imageFilter(filters: string[] | undefined): (r: ImageSummary) => boolean {
+function imageFilter(filters: string[]): (r: ImageSummary) => boolean {
   const tests: Array<(r: ImageSummary) => boolean> = [];
-  for (const f of filters ?? []) {
+  for (const f of filters) {
     const i = f.indexOf('=');
     const [k, v] = i < 0 ? [f, ''] : [f.slice(0, i), f.slice(i + 1)];
     if (k === 'dangling') {
@@ -69,198 +56,182 @@ function imageFilter(filters: string[] | undefined): (r: ImageSummary) => boolea
   return (r) => tests.every((t) => t(r));
 }
 
-async function images(io: CliIO, reference: string | undefined, opts: { all?: boolean; quiet?: boolean; noTrunc?: boolean; digests?: boolean; format?: string; filter?: string[] }): Promise<void> {
-  const engine = await io.engine();
-  const rows = (await engine.listImages(reference ? { reference } : {})).filter(imageFilter(opts.filter));
-  const id = (d: string): string => (opts.noTrunc ? d : shortId(d));
-  if (opts.quiet) {
-    out(io, [...new Set(rows.map((r) => id(r.id)))].join('\n'));
-    return;
-  }
-  const formatted = formatRows(opts.format, rows.map((r) => ({
-    Containers: String(r.containers), CreatedAt: r.created ?? '', CreatedSince: ago(r.created), Digest: r.digest,
-    ID: id(r.id), Platform: r.platform, Repository: r.repository, Size: humanSize(r.size), Tag: r.tag,
-  })));
-  if (formatted !== undefined) return void io.stdout.write(formatted);
-  const headers = ['REPOSITORY', 'TAG', ...(opts.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'PLATFORM', 'SIZE'];
-  out(io, table(headers, rows.map((r) => [r.repository, r.tag, ...(opts.digests ? [r.digest] : []), id(r.id), ago(r.created), r.platform, humanSize(r.size)])));
-}
-
-async function history(io: CliIO, ref: string, opts: { noTrunc?: boolean; human?: boolean; quiet?: boolean; format?: string }): Promise<void> {
-  const rows = await (await io.engine()).history({ ref });
-  if (opts.quiet) return out(io, rows.map((r) => (opts.noTrunc ? r.id : r.id === '<missing>' ? r.id : shortId(r.id))).join('\n'));
-  const formatted = formatRows(opts.format, rows.map((r) => ({ ID: r.id, CreatedAt: r.created ?? '', CreatedSince: ago(r.created), CreatedBy: r.createdBy, Size: humanSize(r.size), Comment: r.comment })));
-  if (formatted !== undefined) return void io.stdout.write(formatted);
-  const human = opts.human !== false;
-  out(io, table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r) => [
-    r.id === '<missing>' || opts.noTrunc ? r.id : shortId(r.id),
-    human ? ago(r.created) : r.created ?? '',
-    opts.noTrunc ? r.createdBy : truncate(r.createdBy.replace(/\s+/g, ' '), 45),
-    human ? humanSize(r.size) : String(r.size),
-    r.comment,
-  ])));
-}
-
-async function save(io: CliIO, refs: string[], opts: { output?: string; format?: string }): Promise<void> {
-  const format = opts.format ?? 'docker';
-  if (format !== 'docker' && format !== 'oci') throw new SkiffError('INVALID_ARGUMENT', `unsupported --format "${format}" (use "docker" or "oci")`);
-  const chunks = await (await io.engine()).saveArchive({ refs, format });
-  if (!opts.output) {
-    if (io.stdout.isTTY) throw new SkiffError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
-    await pipeline(Readable.from(chunks), io.stdout);
-    return;
-  }
-  await writeFileAtomic(opts.output, chunks);
-}
-
-export function registerImageCommands(program: Command, image: Command, io: CliIO): void {
-  const addLoad = (c: Command): Command => c
-    .description('Load an image from a tar archive (docker save or OCI layout) or STDIN')
-    .option('-i, --input <file>', 'Read from tar archive file, instead of STDIN')
-    .option('-q, --quiet', 'Suppress the load output')
-    .action((o) => load(io, o));
-  addLoad(program.command('load'));
-  addLoad(image.command('load'));
-
-  const addImages = (c: Command): Command => c
-    .description('List images')
-    .argument('[repository]', 'REPOSITORY[:TAG] filter')
-    .option('-a, --all', 'Show all images')
-    .option('-q, --quiet', 'Only show image IDs')
-    .option('--no-trunc', "Don't truncate output")
-    .option('--digests', 'Show digests')
-    .option('-f, --filter <filter>', 'Filter output (dangling=true, reference=busy*, platform=linux/386)', collectOpt)
-    .option('--format <format>', '"table", "json" (one JSON object per line) or a Go-style template')
-    .action((r, o) => images(io, r, { ...o, noTrunc: o.trunc === false }));
-  addImages(program.command('images'));
-  addImages(image.command('ls').alias('list'));
-
-  image.command('inspect')
-    .description('Display detailed information on one or more images')
-    .argument('<image...>')
-    .option('-f, --format <template>', 'Format the output using a Go-style template ({{.Id}}, {{json .Config}})')
-    .action(async (refs: string[], o) => {
-      const engine = await io.engine();
-      const docs: Array<Record<string, unknown>> = [];
-      for (const ref of refs) docs.push(await engine.inspectImage({ ref }));
-      if (o.format) return out(io, docs.map((d) => renderTemplate(o.format, d)).join('\n'));
-      out(io, JSON.stringify(docs, null, 4));
-    });
-
-  const addHistory = (c: Command): Command => c
-    .description('Show the history of an image')
-    .argument('<image>')
-    .option('-H, --human', 'Print sizes and dates in human readable format (default true)', true)
-    .option('--no-human', 'Print raw sizes and dates')
-    .option('--no-trunc', "Don't truncate output")
-    .option('-q, --quiet', 'Only show image IDs')
-    .option('--format <format>', '"table" or "json"')
-    .action((ref, o) => history(io, ref, { ...o, noTrunc: o.trunc === false }));
-  addHistory(program.command('history'));
-  addHistory(image.command('history'));
-
-  const addTag = (c: Command): Command => c
-    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
-    .argument('<source>').argument('<target>')
-    .action(async (source, target) => { await (await io.engine()).tag({ source, target }); });
-  addTag(program.command('tag'));
-  addTag(image.command('tag'));
-
-  const addRmi = (c: Command): Command => c
-    .description('Remove one or more images')
-    .argument('<image...>')
-    .option('-f, --force', 'Force removal of the image')
-    .action(async (refs: string[], o) => {
-      const engine = await io.engine();
-      let failed: unknown;
-      for (const ref of refs) {
-        try {
-          const r = await engine.removeImage({ ref, force: o.force ?? false });
-          for (const t of r.untagged) out(io, `Untagged: ${familiar(t)}`);
-          for (const d of r.deleted) out(io, `Deleted: ${d}`);
-        } catch (err) {
-          // Like docker: report each failure, keep going, fail at the end.
-          (io.stderr as NodeJS.WritableStream).write(`Error: ${(err as Error).message}\n`);
-          failed = err;
-        }
+const load: Command = {
+  name: 'load', aliases: ['image load'], usage: '[OPTIONS]', maxArgs: 0,
+  summary: 'Load an image from a tar archive (docker save or OCI layout) or STDIN (in a browser: pick a file, or drop it on the page)',
+  flags: [
+    { name: 'input', short: 'i', value: 'file', help: 'Read from tar archive file, instead of STDIN', hostOnly: 'host files cannot be read in a browser: run `load` alone to pick a file' },
+    { name: 'quiet', short: 'q', help: 'Suppress the load output' },
+  ],
+  async run(ctx, f) {
+    const sources = await ctx.host.loadSources(str(f['input']));
+    return each(ctx, sources, async (src) => {
+      const bar = f['quiet'] ? { update() {}, finish() {} } : ctx.host.progress();
+      const res = await ctx.engine.loadArchive({
+        stream: src.stream, name: src.name, ...(src.size !== undefined ? { size: src.size } : {}),
+        onProgress: (p) => {
+          if (p.phase === 'reading') bar.update(`Reading ${displayText(src.name)}`, p.done, p.total);
+          else if (p.phase === 'verifying') bar.update('Verifying layers', p.done, p.total, 'items');
+          else if (p.phase === 'storing') bar.update('Storing blobs', p.done, p.total, 'items');
+        },
+      }).finally(() => bar.finish());
+      for (const img of res.images) {
+        if (img.tags.length === 0) out(ctx, `Loaded image ID: ${img.id}`);
+        for (const t of img.tags) out(ctx, `Loaded image: ${familiar(t)}`);
       }
-      if (failed) throw new ReportedError();
     });
-  addRmi(program.command('rmi'));
-  addRmi(image.command('rm').alias('remove'));
+  },
+};
 
-  image.command('prune')
-    .description('Remove unused images')
-    .option('-a, --all', 'Remove all unused images, not just dangling ones')
-    .option('-f, --force', 'Do not prompt for confirmation')
-    .action(async (o) => {
-      const r = await (await io.engine()).pruneImages({ all: o.all ?? false });
-      if (r.untagged.length + r.deleted.length > 0) {
-        out(io, 'Deleted Images:');
-        for (const t of r.untagged) out(io, `untagged: ${familiar(t)}`);
-        for (const d of r.deleted) out(io, `deleted: ${d}`);
-        out(io, '\n');
-      }
-      out(io, `Total reclaimed space: ${humanSize(r.reclaimed)}`);
+const images: Command = {
+  name: 'images', aliases: ['image ls', 'image list'], usage: '[OPTIONS] [REPOSITORY[:TAG]]', summary: 'List images', maxArgs: 1,
+  flags: [
+    { name: 'all', short: 'a', help: 'Show all images' },
+    { name: 'quiet', short: 'q', help: 'Only show image IDs' },
+    { name: 'no-trunc', help: "Don't truncate output" },
+    { name: 'digests', help: 'Show digests' },
+    { name: 'filter', short: 'f', value: 'filter', repeat: true, help: 'Filter output (dangling=true, reference=busy*, platform=linux/386)' },
+    { name: 'format', value: 'string', help: '"table", "json" (one JSON object per line) or a Go-style template' },
+  ],
+  async run(ctx, f, args) {
+    const rows = (await ctx.engine.listImages(args[0] ? { reference: args[0] } : {})).filter(imageFilter(list(f['filter'])));
+    const id = (d: string): string => (f['no-trunc'] ? d : shortId(d));
+    if (f['quiet']) return void out(ctx, [...new Set(rows.map((r) => id(r.id)))].join('\n'));
+    const formatted = formatRows(str(f['format']), rows.map((r) => ({
+      Containers: String(r.containers), CreatedAt: r.created ?? '', CreatedSince: ago(r.created), Digest: r.digest,
+      ID: id(r.id), Platform: r.platform, Repository: r.repository, Size: humanSize(r.size), Tag: r.tag,
+    })));
+    if (formatted !== undefined) return void ctx.stdout(formatted);
+    const digests = f['digests'] === true;
+    const headers = ['REPOSITORY', 'TAG', ...(digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'PLATFORM', 'SIZE'];
+    out(ctx, table(headers, rows.map((r) => [r.repository, r.tag, ...(digests ? [r.digest] : []), id(r.id), ago(r.created), r.platform, humanSize(r.size)])));
+  },
+};
+
+const imageInspect: Command = {
+  name: 'image inspect', usage: '[OPTIONS] IMAGE [IMAGE...]', summary: 'Display detailed information on one or more images', minArgs: 1,
+  flags: [{ name: 'format', short: 'f', value: 'string', help: 'Format the output using a Go-style template ({{.Id}}, {{json .Config}})' }],
+  async run(ctx, f, refs) {
+    const docs: Array<Record<string, unknown>> = [];
+    for (const ref of refs) docs.push(await ctx.engine.inspectImage({ ref }));
+    printDocs(ctx, docs, str(f['format']));
+  },
+};
+
+const history: Command = {
+  name: 'history', aliases: ['image history'], usage: '[OPTIONS] IMAGE', summary: 'Show the history of an image', minArgs: 1, maxArgs: 1,
+  flags: [
+    { name: 'human', short: 'H', default: true, help: 'Print sizes and dates in human readable format' },
+    { name: 'no-human', help: 'Print raw sizes and dates', hidden: true },
+    { name: 'no-trunc', help: "Don't truncate output" },
+    { name: 'quiet', short: 'q', help: 'Only show image IDs' },
+    { name: 'format', value: 'string', help: '"table", "json" or a Go-style template' },
+  ],
+  async run(ctx, f, args) {
+    const rows = await ctx.engine.history({ ref: args[0]! });
+    const full = f['no-trunc'] === true;
+    if (f['quiet']) return void out(ctx, rows.map((r) => (full || r.id === '<missing>' ? r.id : shortId(r.id))).join('\n'));
+    const formatted = formatRows(str(f['format']), rows.map((r) => ({ ID: r.id, CreatedAt: r.created ?? '', CreatedSince: ago(r.created), CreatedBy: r.createdBy, Size: humanSize(r.size), Comment: r.comment })));
+    if (formatted !== undefined) return void ctx.stdout(formatted);
+    const human = f['human'] !== false && f['no-human'] !== true;
+    out(ctx, table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r) => [
+      r.id === '<missing>' || full ? r.id : shortId(r.id),
+      human ? ago(r.created) : r.created ?? '',
+      full ? r.createdBy : truncate(r.createdBy.replace(/\s+/g, ' '), 45),
+      human ? humanSize(r.size) : String(r.size),
+      r.comment,
+    ])));
+  },
+};
+
+const tag: Command = {
+  name: 'tag', aliases: ['image tag'], usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]', summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', minArgs: 2, maxArgs: 2, flags: [],
+  async run(ctx, _f, args) {
+    await ctx.engine.tag({ source: args[0]!, target: args[1]! });
+  },
+};
+
+const rmi: Command = {
+  name: 'rmi', aliases: ['image rm', 'image remove'], usage: '[OPTIONS] IMAGE [IMAGE...]', summary: 'Remove one or more images', minArgs: 1,
+  flags: [{ name: 'force', short: 'f', help: 'Force removal of the image' }],
+  run: (ctx, f, refs) => each(ctx, refs, async (ref) => {
+    const r = await ctx.engine.removeImage({ ref, force: f['force'] === true });
+    for (const t of r.untagged) out(ctx, `Untagged: ${familiar(t)}`);
+    for (const d of r.deleted) out(ctx, `Deleted: ${d}`);
+  }),
+};
+
+const imagePrune: Command = {
+  name: 'image prune', usage: '[OPTIONS]', summary: 'Remove unused images', maxArgs: 0,
+  flags: [
+    { name: 'all', short: 'a', help: 'Remove all unused images, not just dangling ones' },
+    { name: 'force', short: 'f', help: 'Do not prompt for confirmation' },
+  ],
+  async run(ctx, f) {
+    const r = await ctx.engine.pruneImages({ all: f['all'] === true });
+    if (r.untagged.length + r.deleted.length > 0) {
+      out(ctx, 'Deleted Images:');
+      for (const t of r.untagged) out(ctx, `untagged: ${familiar(t)}`);
+      for (const d of r.deleted) out(ctx, `deleted: ${d}`);
+      out(ctx, '\n');
+    }
+    out(ctx, `Total reclaimed space: ${humanSize(r.reclaimed)}`);
+  },
+};
+
+const save: Command = {
+  name: 'save', aliases: ['image save'], usage: '[OPTIONS] IMAGE [IMAGE...]', minArgs: 1,
+  summary: 'Save one or more images to a tar archive (streamed to STDOUT by default; in a browser, downloaded)',
+  flags: [
+    { name: 'output', short: 'o', value: 'string', help: 'Write to a file, instead of STDOUT (in a browser: the download\'s name)' },
+    { name: 'format', value: 'string', help: '"docker" (default, docker load / docker-archive:) or "oci" (OCI image layout)' },
+  ],
+  async run(ctx, f, refs) {
+    const format = str(f['format']) ?? 'docker';
+    if (format !== 'docker' && format !== 'oci') throw new SkiffError('INVALID_ARGUMENT', `unsupported --format "${format}" (use "docker" or "oci")`);
+    const chunks = await ctx.engine.saveArchive({ refs, format });
+    const defaultName = `${refs.map((r) => familiar(r).replace(/[^A-Za-z0-9_.-]+/g, '_')).join('+')}.tar`;
+    const output = str(f['output']);
+    await ctx.host.writeArchive(chunks, { ...(output ? { output } : {}), defaultName });
+  },
+};
+
+const importImage: Command = {
+  name: 'import', aliases: ['image import'], usage: '[OPTIONS] file|- [REPOSITORY[:TAG]]', minArgs: 1, maxArgs: 2,
+  summary: 'Import the contents from a tarball (plain, gzip or zstd; - for STDIN) to create a filesystem image',
+  flags: [
+    { name: 'change', short: 'c', value: 'list', repeat: true, help: 'Apply Dockerfile instruction to the created image' },
+    { name: 'message', short: 'm', value: 'string', help: 'Set commit message for imported image' },
+    { name: 'platform', value: 'os/arch', help: 'Set platform of the image (default linux/386)' },
+  ],
+  async run(ctx, f, [file, repository]) {
+    const data = file === '-' ? await ctx.host.readStdin() : await ctx.host.readFile(file!);
+    const p = str(f['platform']) ? parsePlatform(str(f['platform'])!) : undefined;
+    const image = await ctx.engine.importImage({
+      data, name: file === '-' ? 'stdin' : file!.replace(/^.*\//, ''), ...(repository ? { ref: repository } : {}),
+      ...(p ? { platform: { os: p.os, architecture: p.architecture } } : {}), ...(str(f['message']) ? { message: str(f['message'])! } : {}),
+      ...(list(f['change']).length ? { changes: parseChanges(list(f['change'])) } : {}),
     });
+    out(ctx, image.id);
+  },
+};
 
-  const addSave = (c: Command): Command => c
-    .description('Save one or more images to a tar archive (streamed to STDOUT by default)')
-    .argument('<image...>')
-    .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
-    .option('--format <format>', '"docker" (default, docker load / docker-archive:) or "oci" (OCI image layout)')
-    .action((refs, o) => save(io, refs, o));
-  addSave(program.command('save'));
-  addSave(image.command('save'));
+const rollback: Command = {
+  name: 'image rollback', usage: '[OPTIONS] NAME[:TAG]', summary: 'Point a tag back at the image it named before (skiff)', minArgs: 1, maxArgs: 1,
+  flags: [
+    { name: 'to', value: 'digest', help: 'A manifest digest from the tag history' },
+    { name: 'list', help: 'Show the tag history instead (newest first)' },
+  ],
+  async run(ctx, f, [ref]) {
+    if (f['list']) {
+      const h = await ctx.engine.tagHistory({ ref: ref! });
+      return void out(ctx, table(['DIGEST', 'SINCE', 'CURRENT'], h.map((e, i) => [e.digest, ago(e.at), i === 0 ? '*' : ''])));
+    }
+    const r = await ctx.engine.rollbackImage({ ref: ref!, ...(str(f['to']) ? { to: str(f['to']) as Digest } : {}) });
+    out(ctx, `Rolled back ${familiar(r.ref)}: ${r.from} -> ${r.to}`);
+  },
+};
 
-  const addImport = (c: Command): Command => c
-    .description('Import the contents from a tarball to create a filesystem image')
-    .argument('<file>', 'a tar (plain, gzip or zstd) or - for STDIN').argument('[repository]', 'REPOSITORY[:TAG]')
-    .option('-c, --change <instruction>', 'Apply Dockerfile instruction to the created image', collectOpt)
-    .option('-m, --message <message>', 'Set commit message for imported image')
-    .option('--platform <os/arch>', 'Set platform of the image (default linux/386)')
-    .action(async (file: string, repository: string | undefined, o) => {
-      let data: Uint8Array;
-      if (file === '-') {
-        const parts: Buffer[] = [];
-        for await (const c of io.stdin) parts.push(Buffer.from(c as Uint8Array));
-        data = new Uint8Array(Buffer.concat(parts));
-      } else {
-        data = new Uint8Array(await readFile(file).catch((err: NodeJS.ErrnoException) => {
-          throw new SkiffError('NOT_FOUND', `open ${file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
-        }));
-      }
-      let platform: { os: string; architecture: string } | undefined;
-      if (o.platform) {
-        const p = parsePlatform(o.platform);
-        platform = { os: p.os, architecture: p.architecture };
-      }
-      const image = await (await io.engine()).importImage({
-        data, name: file === '-' ? 'stdin' : basename(file), ...(repository ? { ref: repository } : {}),
-        ...(platform ? { platform } : {}), ...(o.message ? { message: o.message } : {}),
-        ...(o.change ? { changes: parseChanges(o.change as string[]) } : {}),
-      });
-      out(io, image.id);
-    });
-  addImport(program.command('import'));
-  addImport(image.command('import'));
+export const imageCommands: readonly Command[] = [images, load, save, importImage, history, tag, rmi, imageInspect, imagePrune, rollback];
 
-  image.command('rollback')
-    .description('Point a tag back at the image it named before (skiff)')
-    .argument('<image>', 'NAME[:TAG]')
-    .option('--to <digest>', 'A manifest digest from the tag history')
-    .option('--list', 'Show the tag history instead (newest first)')
-    .action(async (ref, o) => {
-      const engine = await io.engine();
-      if (o.list) {
-        const h = await engine.tagHistory({ ref });
-        out(io, table(['DIGEST', 'SINCE', 'CURRENT'], h.map((e, i) => [e.digest, ago(e.at), i === 0 ? '*' : ''])));
-        return;
-      }
-      const r = await engine.rollbackImage({ ref, ...(o.to ? { to: o.to as Digest } : {}) });
-      out(io, `Rolled back ${familiar(r.ref)}: ${r.from} -> ${r.to}`);
-    });
-}
-
-/** Thrown after the error text was already printed. */
-export class ReportedError extends Error {}
+export { ReportedError };

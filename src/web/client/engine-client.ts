@@ -1,9 +1,11 @@
 /**
  * The page's handle on the engine worker. One worker per page: every `<skiff-run>` and the
  * terminal share it (the handle is kept on globalThis, so even two copies of the script share).
- * Calls are comlink proxies of EngineApi; errors arrive as SkiffErrors with their codes.
+ * Calls are comlink proxies of EngineApi (`api.engine` is the Engine's own API); errors arrive as
+ * SkiffErrors with their codes.
  */
 import { proxy, wrap, type Remote } from 'comlink';
+import { installEngineAdapters } from '../rpc/adapters.ts';
 import { installErrorTransfer } from '../rpc/errors.ts';
 import type { EngineApi, ExecRequest, InitInfo, OutputSink, RunRequest, RunResult, SeedProgress } from '../rpc/protocol.ts';
 import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
@@ -47,6 +49,7 @@ function fullSink(out: OutputSink): Required<OutputSink> {
 
 export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   installErrorTransfer();
+  installEngineAdapters();
   // Ask that images and volumes not be evicted under storage pressure (only a page can ask).
   void (globalThis.navigator as Navigator | undefined)?.storage?.persist?.().catch(() => false);
   const worker = (o.spawnWorker ?? spawnEngineWorkerDefault)();

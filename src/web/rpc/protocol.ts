@@ -4,13 +4,11 @@
  * Values are structured-cloneable (Blobs for archives, plain records for the rest); callbacks
  * are comlink proxies.
  */
+import type { CommandEngine } from '../../cli/commands/context.ts';
 import type { CreateContainerOptions } from '../../engine/containers.ts';
-import type { DiskUsage, HistoryRow, ImageSummary, RemoveResult } from '../../engine/images.ts';
+import type { ExecOptions } from '../../engine/lifecycle.ts';
 import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
-import type { ContainerRecord, VolumeRecord } from '../../engine/types.ts';
-import type { Change } from '../../fs/diff.ts';
 import type { RunOptions } from '../../runtime/spec/options.ts';
-import type { LogEntry } from '../../engine/lifecycle.ts';
 
 /** A named point in the engine worker's timeline (worker/timeline.ts). */
 export interface TimelineMark {
@@ -68,8 +66,6 @@ export interface RunRequest extends CreateContainerOptions {
   run?: RunOptions;
   /** Remove the container when it exits (`--rm`). */
   rm?: boolean;
-  /** Run in the background (`-d`): resolve once started, with exitCode undefined. */
-  detach?: boolean;
   /** Text or bytes given to the process as its whole stdin. */
   stdin?: string | Uint8Array;
   /** Read stdin from the sink as the process wants it (`run -i` on the terminal). */
@@ -78,16 +74,8 @@ export interface RunRequest extends CreateContainerOptions {
   consoleSize?: { cols: number; rows: number };
 }
 
-export interface ExecRequest {
-  id: string;
-  cmd: string[];
-  env?: string[];
-  workdir?: string;
-  user?: string;
-  tty?: boolean;
-  streamStdin?: boolean;
-  consoleSize?: { cols: number; rows: number };
-}
+/** `exec`: the engine's own request (Engine.execContainer) without its io, which is the sink. */
+export type ExecRequest = { id: string; streamStdin?: boolean } & Omit<ExecOptions, 'io' | 'openStdin'>;
 
 export interface RunResult {
   id: string;
@@ -116,39 +104,20 @@ export interface OutputSink {
   started?(info: StartedInfo): void;
 }
 
+/**
+ * The engine worker's API. `engine` is the Engine's own API (its methods, its types; streams and
+ * callbacks cross through rpc/adapters.ts), typed on the page as CommandEngine. The rest is what
+ * only the worker knows: its storage, the bundled images, the VM's warm-up, and `run`/`exec`
+ * streaming to a sink until the process exits (the page's terminal and <skiff-run>).
+ */
 export interface EngineApi {
   init(options: InitOptions, onSeed?: (p: SeedProgress) => void): Promise<InitInfo>;
   capabilities(): Promise<Capabilities>;
   storage(): Promise<StorageInfo>;
+  readonly engine: CommandEngine;
 
-  listImages(options?: { reference?: string }): Promise<ImageSummary[]>;
-  inspectImage(options: { ref: string }): Promise<Record<string, unknown>>;
-  history(options: { ref: string }): Promise<HistoryRow[]>;
-  tag(options: { source: string; target: string }): Promise<string>;
-  removeImage(options: { ref: string; force?: boolean }): Promise<RemoveResult>;
-  pruneImages(options?: { all?: boolean }): Promise<{ deleted: string[]; untagged: string[]; reclaimed: number }>;
-  diskUsage(): Promise<DiskUsage>;
-  /** Load a `docker save` or OCI archive; progress as the engine reports it. */
+  /** Load a `docker save` or OCI archive from a Blob (no stream is needed: the worker reads it). */
   load(options: { file: Blob; name?: string }, onProgress?: (p: LoadProgress) => void): Promise<LoadResult>;
-  /** The archive as one Blob (the page turns it into a download). */
-  save(options: { refs: string[]; format?: 'docker' | 'oci' }): Promise<Blob>;
-
-  listContainers(options?: { all?: boolean }): Promise<ContainerRecord[]>;
-  inspectContainer(options: { id: string }): Promise<ContainerRecord>;
-  createContainer(options: CreateContainerOptions): Promise<ContainerRecord>;
-  removeContainer(options: { id: string; force?: boolean }): Promise<ContainerRecord>;
-  exportContainer(options: { id: string }): Promise<Blob>;
-  containerChanges(options: { id: string }): Promise<Change[]>;
-  renameContainer(options: { id: string; name: string }): Promise<ContainerRecord>;
-  /** `commit`: the container's writable layer as a new image (tagged `ref` when given). */
-  commitContainer(options: { id: string; ref?: string; author?: string; message?: string }): Promise<{ id: string; digest: string }>;
-
-  createVolume(options: { name?: string; labels?: Record<string, string> }): Promise<VolumeRecord>;
-  listVolumes(): Promise<VolumeRecord[]>;
-  inspectVolume(options: { name: string }): Promise<VolumeRecord>;
-  removeVolume(options: { name: string; force?: boolean }): Promise<void>;
-  pruneVolumes(options?: { all?: boolean }): Promise<{ deleted: string[]; reclaimed: number }>;
-
   /** Create and start a container, streaming its output; resolves when it exits. */
   run(request: RunRequest, sink: OutputSink): Promise<RunResult>;
   /** `run -d`: create and start; resolves once started (output goes to the container's log). */
@@ -157,17 +126,10 @@ export interface EngineApi {
   startContainer(options: { id: string }): Promise<void>;
   /** `exec`: run a command in a running container, streaming like `run`. */
   exec(request: ExecRequest, sink: OutputSink): Promise<RunResult>;
-  /** `logs`: the container's output with timestamps (the running process's, or its last run's). */
-  logs(options: { id: string }): Promise<LogEntry[]>;
-  stopContainer(options: { id: string; timeout?: number }): Promise<void>;
-  /** `wait`: the exit code, once the container has exited. */
-  waitContainer(options: { id: string }): Promise<number>;
   /** Get ready to run `image` soon: load it, and start the VM for a Linux image (no-op if up). */
   prepare(options: { image: string }): Promise<void>;
   /** Named points in the engine worker since it started (wall-clock ms), for finding where time goes. */
   timeline(): Promise<TimelineMark[]>;
-  /** Signal a process started by `run` (default SIGKILL); false if it is not running. */
-  kill(options: { id: string; signal?: string | number }): Promise<boolean>;
-  /** The terminal of a `-t` process changed size. */
+  /** The terminal of a `-t` process started by `run`/`exec` changed size. */
   resize(options: { id: string; cols: number; rows: number }): Promise<void>;
 }

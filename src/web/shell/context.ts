@@ -1,11 +1,11 @@
 /**
- * What a shell command touches: text output, the engine worker, and the page's file affordances.
- * Sans-IO: the terminal page (xterm.js) and the tests provide these; commands never touch the DOM.
+ * What the browser terminal gives the shell: text output, the engine worker, and the page's file
+ * affordances. Sans-IO: the terminal page (xterm.js) and the tests provide these; the commands
+ * (the CLI's table, cli/commands) never touch the DOM.
  */
 import type { Remote } from 'comlink';
 import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
 import type { Capabilities, EngineApi, ExecRequest, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
-import type { CommandSpec, FlagValues } from './flags.ts';
 
 export interface ShellEngine {
   readonly api: Remote<EngineApi> | EngineApi;
@@ -46,20 +46,4 @@ export interface ShellContext {
   size?(): { cols: number; rows: number };
   /** Calls `cb` when the terminal is resized; returns the unsubscribe. */
   onResize?(cb: (size: { cols: number; rows: number }) => void): () => void;
-}
-
-export interface ShellCommand {
-  spec: CommandSpec;
-  /** Returns the exit status (Docker's: 0, 1 engine error, 125 usage). */
-  run(ctx: ShellContext, flags: FlagValues, args: string[]): Promise<number>;
-  /** Also reachable as `skiff image ls`, `skiff container rm`, ... */
-  aliases?: string[];
-}
-
-export function str(v: FlagValues[string]): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-export function list(v: FlagValues[string]): string[] {
-  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }

@@ -8,7 +8,6 @@ import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { sharedEngineClient, type EngineClient } from '../client/engine-client.ts';
 import { registerServiceWorker } from '../client/service-worker.ts';
-import { loadFiles } from '../shell/commands/images.ts';
 import type { ShellContext } from '../shell/context.ts';
 import { Shell } from '../shell/shell.ts';
 import { downloadBlob, installDropZone, pickFiles } from './files.ts';
@@ -107,7 +106,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
   installDropZone(document.body, (files) => {
     void queue(async () => {
       term.write(`\r\x1b[2K${PROMPT}load ${files.map((f) => f.name).join(' ')}\r\n`);
-      await loadFiles(ctx, files);
+      await shell.loadFiles(files);
       term.write(PROMPT + editor.line);
       await flush();
     });

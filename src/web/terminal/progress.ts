@@ -1,5 +1,5 @@
 /** A one-line progress bar drawn in the terminal (redrawn in place) and mirrored on a <progress>. */
-import { humanSize } from '../../cli/format.ts';
+import { humanSize } from '../../cli/present/format.ts';
 
 export interface ProgressView {
   update(label: string, done: number, total?: number): void;

@@ -1,11 +1,13 @@
 /**
- * The engine worker's API (EngineApi over comlink): an Engine on IndexedDB, opened by `init`.
+ * The engine worker's API (EngineApi over comlink): an Engine on IndexedDB, opened by `init`,
+ * exposed as itself (`engine`) plus what only the worker knows (seeding, storage, VM warm-up).
  * Every call waits for init, rewrites storage-quota errors into one clear message, and throws
  * SkiffErrors whose code survives the boundary (rpc/errors.ts).
  */
 import type { Engine } from '../../engine/engine.ts';
 import { SkiffError } from '../../errors.ts';
 import type { Capabilities, EngineApi, InitInfo, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
+import { installEngineAdapters } from '../rpc/adapters.ts';
 import { toSkiffError } from '../rpc/errors.ts';
 import { normalizeReference } from '../../oci/reference.ts';
 import type { HttpBundled } from './bundled-http.ts';
@@ -15,14 +17,10 @@ import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
 import { mark, timed, timeline } from './timeline.ts';
 
-async function collectBlob(chunks: AsyncIterable<Uint8Array>, type: string): Promise<Blob> {
-  const parts: Uint8Array<ArrayBuffer>[] = [];
-  for await (const c of chunks) parts.push(new Uint8Array(c));
-  return new Blob(parts, { type });
-}
-
 /** `fetch` replaces how assets are fetched (Node tests); the worker uses the global one. */
 export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi {
+  // The Engine's streams and callbacks cross comlink through these (a no-op without comlink).
+  installEngineAdapters();
   let opened: Promise<Engine> | undefined;
   // Set by init; repeated inits (several components, one worker) share one seeding pass.
   let seeder: ((onProgress?: Parameters<EngineApi['init']>[1]) => Promise<string[]>) | undefined;
@@ -77,37 +75,16 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     capabilities,
     storage: () => storageInfo(),
 
-    listImages: (o = {}) => call((e) => e.listImages(o)),
-    inspectImage: (o) => call((e) => e.inspectImage(o)),
-    history: (o) => call((e) => e.history(o)),
-    tag: (o) => call((e) => e.tag(o)),
-    removeImage: (o) => call((e) => e.removeImage(o)),
-    pruneImages: (o = {}) => call((e) => e.pruneImages(o)),
-    diskUsage: () => call((e) => e.diskUsage()),
+    // The Engine's own API: every method of Engine, called once init opened it.
+    engine: new Proxy({} as EngineApi['engine'], {
+      get: (_t, name) => typeof name !== 'string' || name === 'then' ? undefined
+        : (...args: unknown[]) => call((e) => (e as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!(...args)),
+    }),
     load: (o, onProgress) => call((e) => e.loadArchive({
       stream: o.file.stream(), size: o.file.size, name: o.name ?? (o.file as File).name ?? 'archive',
       source: o.name ?? (o.file as File).name ?? 'upload',
       ...(onProgress ? { onProgress } : {}),
     })),
-    save: (o) => call(async (e) => collectBlob(await e.saveArchive(o), 'application/x-tar')),
-
-    listContainers: (o = {}) => call((e) => e.listContainers(o)),
-    inspectContainer: (o) => call((e) => e.inspectContainer(o)),
-    createContainer: (o) => call((e) => e.createContainer(o)),
-    removeContainer: (o) => call((e) => e.removeContainer(o)),
-    exportContainer: (o) => call(async (e) => collectBlob(await e.exportContainer(o), 'application/x-tar')),
-    containerChanges: (o) => call((e) => e.containerChanges(o)),
-    renameContainer: (o) => call((e) => e.renameContainer(o)),
-    commitContainer: (o) => call(async (e) => {
-      const img = await e.commitContainer(o);
-      return { id: img.id, digest: img.digest };
-    }),
-
-    createVolume: (o) => call((e) => e.createVolume(o)),
-    listVolumes: () => call((e) => e.listVolumes()),
-    inspectVolume: (o) => call((e) => e.inspectVolume(o)),
-    removeVolume: (o) => call((e) => e.removeVolume(o)),
-    pruneVolumes: (o = {}) => call((e) => e.pruneVolumes(o)),
 
     run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => {
       mark('run');
@@ -127,11 +104,9 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     }),
     exec: (req, sink) => call(async (e) => {
       const rec = await e.inspectContainer({ id: req.id });
+      const { id: _id, streamStdin, ...options } = req;
       const proc = await e.execContainer({
-        id: rec.id, cmd: req.cmd, tty: req.tty ?? false, openStdin: req.streamStdin === true,
-        io: { onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) },
-        ...(req.env ? { env: req.env } : {}), ...(req.workdir ? { workdir: req.workdir } : {}), ...(req.user ? { user: req.user } : {}),
-        ...(req.consoleSize ? { consoleSize: req.consoleSize } : {}),
+        ...options, id: rec.id, openStdin: streamStdin === true, io: { onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) },
       });
       const exited = proc.wait();
       sink.started?.({ id: rec.id, name: rec.name, runtime: rec.runtime, pty: (req.tty ?? false) && rec.runtime === 'vm' });
@@ -139,9 +114,6 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       const exit = await exited;
       return { id: rec.id, name: rec.name, exitCode: exit.exitCode };
     }),
-    logs: (o) => call((e) => e.containerLogs(o)),
-    stopContainer: (o) => call(async (e) => { await e.stopContainer(o); }),
-    waitContainer: (o) => call(async (e) => (await e.waitContainer(o)).exitCode),
     prepare: (o) => call(async (e) => {
       mark('prepare');
       // A bundled Linux image says so in the site's manifest: the VM restores while the image
@@ -155,12 +127,6 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     async resize(o) {
       await running.get(o.id)?.resize({ cols: o.cols, rows: o.rows });
     },
-    kill: (o) => call(async (e) => {
-      const rec = await e.inspectContainer({ id: o.id });
-      if (rec.state !== 'running') return false;
-      await e.killContainer({ id: rec.id, ...(o.signal !== undefined ? { signal: o.signal } : {}) });
-      return true;
-    }),
   };
 }
 

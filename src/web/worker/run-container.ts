@@ -34,8 +34,7 @@ export function refuseBinds(req: RunRequest): void {
 /** Creates and starts the container; `wait` settles after the engine recorded the exit. */
 export async function startContainer(engine: Engine, runtimes: BrowserRuntimes, req: RunRequest, sink: OutputSink, running: Map<string, Running>): Promise<{ id: string; name: string; proc: RuntimeProcess }> {
   refuseBinds(req);
-  const { run, rm, stdin, streamStdin, consoleSize, detach, ...create } = req;
-  void detach;
+  const { run, rm, stdin, streamStdin, consoleSize, ...create } = req;
   const openStdin = streamStdin === true || stdin !== undefined || create.openStdin === true;
   const rec = await timed('run.create', engine.createContainer({ ...create, openStdin, run: { ...run, ...(rm ? { rm: true } : {}) } }));
   if (rec.runtime === 'vm') {

@@ -11,7 +11,7 @@ import { readTar } from '../../../src/archive/index.ts';
 import { Engine } from '../../../src/engine/engine.ts';
 import { openEngine } from '../../../src/node.ts';
 import type { ProcessIO } from '../../../src/runtime/types.ts';
-import { logLines } from '../../../src/cli/log-lines.ts';
+import { logLines } from '../../../src/cli/present/log-lines.ts';
 import { buildImage, ociArchive } from '../../engine/fixtures/images.ts';
 import { requireTool } from '../../helpers/peers.ts';
 

@@ -2,8 +2,8 @@
  * `--change` instructions for `skiff commit` (Docker accepts CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,
  * USER, VOLUME, WORKDIR): parsed to config fields. Exec form is JSON; shell form wraps in sh -c.
  */
-import { SkiffError } from '../errors.ts';
-import type { ContainerConfig } from '../oci/config.ts';
+import { SkiffError } from '../../errors.ts';
+import type { ContainerConfig } from '../../oci/config.ts';
 
 function argv(rest: string, what: string): string[] {
   const t = rest.trim();

@@ -1,12 +1,16 @@
 /** A one-line progress bar on a terminal; silent otherwise (pipes, CI logs). */
+import type { ProgressSink } from '../commands/context.ts';
+import { displayText } from './escape.ts';
 import { humanSize } from './format.ts';
 
-export interface ProgressSink {
-  update(label: string, done: number, total?: number, unit?: 'bytes' | 'items'): void;
-  finish(): void;
+/** What the bar draws on: a Node stream, or anything with the same three members. */
+export interface ProgressTarget {
+  isTTY?: boolean;
+  columns?: number;
+  write(text: string): unknown;
 }
 
-export function progressBar(stream: NodeJS.WriteStream): ProgressSink {
+export function progressBar(stream: ProgressTarget): ProgressSink {
   if (!stream.isTTY) return { update() {}, finish() {} };
   let last = 0;
   let drawn = false;
@@ -22,7 +26,7 @@ export function progressBar(stream: NodeJS.WriteStream): ProgressSink {
         const filled = Math.min(width, Math.round((done / total) * width));
         bar = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}] ${fmt(done)}/${fmt(total)}`;
       } else bar = fmt(done);
-      stream.write(`\r\x1b[2K${label} ${bar}`);
+      stream.write(`\r\x1b[2K${displayText(label)} ${bar}`);
       drawn = true;
     },
     finish() {

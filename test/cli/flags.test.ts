@@ -1,6 +1,6 @@
-/** The shell's sans-IO parsers: shell words (as sh splits them) and Docker-style flags. */
+/** The sans-IO parsers: shell words (as sh splits them, for the browser terminal) and the command table's Docker-style flags. */
 import { describe, expect, it } from 'vitest';
-import { helpText, parseFlags, UsageError, type CommandSpec } from '../../src/web/shell/flags.ts';
+import { helpText, hostOnlyFlags, parseFlags, UsageError, type CommandSpec } from '../../src/cli/commands/flags.ts';
 import { joinWords, splitWords } from '../../src/web/shell/words.ts';
 
 describe('splitWords', () => {
@@ -60,9 +60,17 @@ describe('parseFlags', () => {
     expect(err(['--bogus', 'x'])).toBe('unknown flag: --bogus');
     expect(err(['-z', 'x'])).toBe("unknown shorthand flag: 'z' in -z");
     expect(err(['--name'])).toBe('flag needs an argument: --name');
-    expect(err(['--rm=yes', 'x'])).toBe('flag --rm takes no value');
+    expect(err(['--rm=yes', 'x'])).toBe('invalid argument "yes" for "--rm" flag: strconv.ParseBool: parsing "yes": invalid syntax');
     expect(err([])).toMatch(/^"skiff run" requires at least 1 argument\.\nUsage:  skiff run \[OPTIONS\] IMAGE/);
     expect(err(['-e'])).toBe("flag needs an argument: 'e' in -e");
+  });
+
+  it('booleans take =true/=false (pflag); defaults apply; host-only flags are named', () => {
+    const spec: CommandSpec = { ...run, flags: [...run.flags, { name: 'tail', value: true, default: 'all', help: 'tail' }, { name: 'env-file', value: true, repeat: true, help: 'f', hostOnly: 'no host files here' }] };
+    expect(parseFlags(spec, ['--rm=false', '-t=true', 'img']).flags).toEqual({ rm: false, tty: true, tail: 'all' });
+    const { flags } = parseFlags(spec, ['--env-file', 'a.env', 'img']);
+    expect(hostOnlyFlags(spec, flags).map((f) => f.name)).toEqual(['env-file']);
+    expect(hostOnlyFlags(spec, parseFlags(spec, ['img']).flags)).toEqual([]);
   });
 
   it('maxArgs', () => {
@@ -73,6 +81,6 @@ describe('parseFlags', () => {
     const h = helpText(run);
     expect(h).toContain('Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]');
     for (const f of run.flags) expect(h).toContain(`--${f.name}`);
-    expect(h).toMatch(/-e, --env value/);
+    expect(h).toMatch(/-e, --env list/);
   });
 });

@@ -3,7 +3,7 @@
  * counts lines (across both streams), `-t` starts each line with the time its first byte arrived
  * (RFC 3339, as Docker), `--since` drops earlier chunks. A last line without a newline is kept.
  */
-import type { LogEntry } from '../engine/lifecycle.ts';
+import type { LogEntry } from '../../engine/lifecycle.ts';
 
 export interface LogLineOptions {
   timestamps?: boolean;

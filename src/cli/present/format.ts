@@ -1,5 +1,10 @@
-/** Docker's output conventions: go-units sizes and durations, padded tables. */
-import type { ContainerRecord } from '../engine/types.ts';
+/**
+ * Docker's output conventions: go-units sizes and durations, padded tables, Go-style templates.
+ * Neutral (no Node, no DOM): the CLI and the browser terminal print through the same helpers, and
+ * every value they lay out is escaped for display here (escape.ts), so no command has to remember.
+ */
+import type { ContainerRecord } from '../../engine/types.ts';
+import { displayJson, displayText } from './escape.ts';
 
 /** go-units HumanSize: decimal units, 3 significant digits ("4.26MB", "1.2kB", "0B"). */
 export function humanSize(bytes: number): string {
@@ -39,7 +44,8 @@ export function ago(iso: string | undefined, now = Date.now()): string {
 }
 
 /** Columns separated by at least three spaces, like Docker's tabwriter output. */
-export function table(headers: string[], rows: string[][]): string {
+export function table(headers: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map((c) => displayText(c)));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
@@ -64,8 +70,8 @@ export function renderTemplate(tpl: string, obj: Record<string, unknown>): strin
   return body.replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
     let v: unknown = obj;
     for (const k of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[k];
-    if (json) return JSON.stringify(v ?? null);
-    return goString(v);
+    if (json) return displayJson(v ?? null);
+    return displayText(goString(v));
   });
 }
 
@@ -81,7 +87,7 @@ function goString(v: unknown): string {
 /** Rows out in the user's --format: "json" (one object per line), a template, or undefined for the caller's table. */
 export function formatRows(format: string | undefined, rows: Array<Record<string, unknown>>): string | undefined {
   if (format === undefined || format === '' || format === 'table') return undefined;
-  if (format === 'json') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+  if (format === 'json') return rows.map((r) => displayJson(r)).join('\n') + (rows.length ? '\n' : '');
   const lines = rows.map((r) => renderTemplate(format, r));
   if (/^table\s/.test(format)) {
     const fields = [...format.matchAll(/\{\{\s*\.(\w+)\s*\}\}/g)].map((m) => m[1]!.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());

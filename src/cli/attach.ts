@@ -1,0 +1,136 @@
+/**
+ * A container attached to this Node process's terminal: the engine (and its VM) lives in this
+ * process, so a container runs while the command that started it runs. `-d` (and `start` without
+ * `-a`) hand the container to a background skiff process that holds it (`skiff __hold <id>`,
+ * detached, output kept as logs); `stop`, `kill`, `wait`, `exec` and `logs` from other processes
+ * reach it through the engine's control channel (engine/control).
+ */
+import { spawn } from 'node:child_process';
+import { SkiffError } from '../errors.ts';
+import type { Engine } from '../engine/engine.ts';
+import { startFailureExitCode } from '../engine/owner.ts';
+import { ExitStatusError } from './commands/context.ts';
+import { displayText } from './present/escape.ts';
+import type { CliIO } from './io.ts';
+import { ContainerOutput } from './output.ts';
+
+type Stdin = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (on: boolean) => void };
+type Stdout = CliIO['stdout'] & { rows?: number };
+
+export const PROXIED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
+export const BROKEN_PIPE_STATUS = 141;
+
+export function fail(status: number, err: unknown): ExitStatusError {
+  return new ExitStatusError(status, displayText(err instanceof Error ? err.message : String(err), { multiline: true }));
+}
+
+export async function startFailure(err: unknown): Promise<ExitStatusError> {
+  return fail(startFailureExitCode(err), err);
+}
+
+export interface AttachTarget {
+  writeStdin(c: Uint8Array): void;
+  closeStdin(): void;
+  resize(s: { cols: number; rows: number }): Promise<void>;
+  kill(sig: string): Promise<void>;
+}
+
+/**
+ * Wires this terminal to a running container: stdin (raw with a TTY), window size on SIGWINCH,
+ * and signals this process gets passed to the container. Returns the cleanup.
+ */
+export function wireTerminal(io: CliIO, target: AttachTarget, o: { tty: boolean; interactive: boolean }): () => void {
+  const stdin = io.stdin as Stdin;
+  const stdout = io.stdout as Stdout;
+  const undo: (() => void)[] = [];
+  if (o.interactive) {
+    if (o.tty && stdin.isTTY && stdin.setRawMode) {
+      stdin.setRawMode(true);
+      undo.push(() => stdin.setRawMode!(false));
+    }
+    const onData = (c: Buffer | string) => target.writeStdin(typeof c === 'string' ? new TextEncoder().encode(c) : new Uint8Array(c));
+    const onEnd = () => target.closeStdin();
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.resume();
+    undo.push(() => { stdin.off('data', onData); stdin.off('end', onEnd); stdin.pause(); });
+  }
+  if (o.tty && stdout.isTTY) {
+    const onWinch = () => void target.resize({ cols: stdout.columns ?? 80, rows: stdout.rows ?? 24 }).catch(() => {});
+    process.on('SIGWINCH', onWinch);
+    undo.push(() => process.off('SIGWINCH', onWinch));
+  }
+  // Ctrl-C on a raw TTY is a byte for the container; without a TTY it is SIGINT, passed on.
+  // A PID 1 without handlers ignores SIGINT/SIGTERM: the third one kills it (Docker's CLI does so).
+  let interrupts = 0;
+  for (const sig of o.tty ? PROXIED : ['SIGINT' as const, ...PROXIED]) {
+    const h = () => {
+      if ((sig === 'SIGINT' || sig === 'SIGTERM') && ++interrupts >= 3) {
+        io.stderr.write('skiff: got 3 interrupts, killing the container\n');
+        void target.kill('SIGKILL').catch(() => {});
+        return;
+      }
+      void target.kill(sig).catch(() => {});
+    };
+    process.on(sig, h);
+    undo.push(() => process.off(sig, h));
+  }
+  return () => { for (const u of undo.reverse()) u(); };
+}
+
+export function consoleSize(io: CliIO): { cols: number; rows: number } | undefined {
+  const s = io.stdout as Stdout;
+  return s.isTTY ? { cols: s.columns ?? 80, rows: s.rows ?? 24 } : undefined;
+}
+
+/**
+ * Runs the container attached to this terminal until it exits; returns its exit status. When
+ * the reader of our output goes away (EPIPE), the container is killed (its `--rm` still
+ * applies) and the status is 141, with nothing printed, as for any writer in a broken pipe.
+ */
+export async function runAttached(io: CliIO, engine: Engine, id: string, o: { tty: boolean; interactive: boolean }): Promise<number> {
+  const size = o.tty ? consoleSize(io) : undefined;
+  const output = new ContainerOutput(io.stdout, io.stderr);
+  let proc;
+  try {
+    proc = await engine.startContainer({ id, io: output.io(), ...(size ? { consoleSize: size } : {}) });
+  } catch (err) {
+    output.close();
+    throw await startFailure(err);
+  }
+  const p = proc;
+  output.onBroken = () => void p.kill('SIGKILL').catch(() => {});
+  const unwire = wireTerminal(io, {
+    writeStdin: (c) => p.writeStdin(c), closeStdin: () => p.closeStdin(), resize: (s) => p.resize(s), kill: (sig) => p.kill(sig),
+  }, o);
+  try {
+    const exit = await p.wait();
+    if (output.broken) return BROKEN_PIPE_STATUS;
+    if (exit.error && exit.exitCode >= 125) io.stderr.write(`skiff: ${displayText(exit.error, { multiline: true })}\n`);
+    return exit.exitCode;
+  } finally {
+    unwire();
+    output.close();
+  }
+}
+
+/** Hands the container to a detached `skiff __hold` process; resolves once it runs (or failed). */
+export async function startDetached(engine: Engine, id: string): Promise<void> {
+  const bin = process.argv[1];
+  if (!bin) throw new SkiffError('UNSUPPORTED', 'cannot find the skiff command to start a background process');
+  const child = spawn(process.execPath, [...process.execArgv, bin, '__hold', id], { detached: true, stdio: 'ignore', env: process.env });
+  child.unref();
+  const t0 = Date.now();
+  const before = (await engine.inspectContainer({ id })).runtimeData?.['error'];
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 150));
+    const rec = await engine.inspectContainer({ id });
+    if (rec.state === 'running' || rec.state === 'exited') return;
+    const err = rec.runtimeData?.['error'];
+    if (typeof err === 'string' && err !== before) throw fail(rec.exitCode ?? 125, err);
+    if (child.exitCode !== null && child.exitCode !== 0) throw fail(125, `the background skiff process exited with ${child.exitCode}`);
+    if (Date.now() - t0 > 180_000) throw fail(125, `container ${id.slice(0, 12)} did not start within 180 s`);
+  }
+}

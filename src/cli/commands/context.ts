@@ -1,0 +1,101 @@
+/**
+ * What a command of the table touches: the engine (the Engine's own API: the Engine itself in
+ * Node, its comlink proxy in a browser), text out, and a host for what differs between a Node
+ * process and a browser tab (files, stdin, attaching a process to a terminal). Nothing here
+ * imports Node or the DOM: src/cli/node/ and src/web/shell/ implement the host.
+ */
+import type { Engine } from '../../engine/engine.ts';
+import type { ExecOptions } from '../../engine/lifecycle.ts';
+import type { RunOptions } from '../../runtime/spec/options.ts';
+import type { CommandSpec, FlagValues } from './flags.ts';
+
+type Async<F> = F extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never;
+
+/** The Engine methods the commands call, with the Engine's own types (always async on the wire). */
+export type CommandEngine = {
+  [K in 'loadArchive' | 'listImages' | 'inspectImage' | 'imageConfig' | 'history' | 'tag' | 'removeImage' | 'pruneImages'
+    | 'diskUsage' | 'tagHistory' | 'rollbackImage' | 'saveArchive' | 'createContainer' | 'inspectContainer' | 'listContainers'
+    | 'renameContainer' | 'commitContainer' | 'exportContainer' | 'containerChanges' | 'removeContainer' | 'pruneContainers'
+    | 'importImage' | 'waitContainer' | 'killContainer' | 'stopContainer' | 'containerLogs' | 'createVolume' | 'inspectVolume'
+    | 'listVolumes' | 'removeVolume' | 'pruneVolumes']: Async<Engine[K]>
+};
+
+/** Where `load` reads an archive from. */
+export interface ArchiveSource {
+  stream: AsyncIterable<Uint8Array>;
+  name: string;
+  size?: number;
+}
+
+export interface ProgressSink {
+  update(label: string, done: number, total?: number, unit?: 'bytes' | 'items'): void;
+  finish(): void;
+}
+
+export interface RunRequest {
+  image: string;
+  run: RunOptions;
+  detach: boolean;
+}
+
+export interface CommandHost {
+  /** 'node' has the host's files and processes; 'browser' has neither. */
+  readonly kind: 'node' | 'browser';
+  /** The environment `-e KEY` (without a value) passes through; empty in a browser. */
+  readonly env: Record<string, string | undefined>;
+  /** A host file's bytes (`--env-file`, `import FILE`); SkiffError naming the path when absent. */
+  readFile(path: string): Promise<Uint8Array>;
+  /** STDIN's bytes (`import -`): the process's stdin, or a file the user picks. */
+  readStdin(): Promise<Uint8Array>;
+  /** Archives for `load`: `-i FILE` or STDIN in Node; picked (or dropped) files in a browser. */
+  loadSources(input: string | undefined): Promise<ArchiveSource[]>;
+  /** `save`/`export` output: `-o FILE` or STDOUT in Node; a download in a browser. */
+  writeArchive(chunks: AsyncIterable<Uint8Array>, o: { output?: string; defaultName: string }): Promise<void>;
+  progress(): ProgressSink;
+  /** Create-and-run's attaching half: with `detach`, the container's ID once it runs; else its exit status. */
+  run(req: RunRequest): Promise<{ id?: string; status: number }>;
+  /** `start` (in the background, or attached with `attach`: then the exit status). */
+  start(id: string, o: { attach: boolean; interactive: boolean }): Promise<number>;
+  /** `exec`: the engine's own request (Engine.execContainer) without io; the host attaches it. */
+  exec(req: { id: string } & Omit<ExecOptions, 'io' | 'consoleSize'>): Promise<number>;
+  /** `restart`: stop, then start in the background. */
+  restart(id: string, o: { timeout?: number }): Promise<void>;
+  /** An extra line for `system df` (the browser's storage quota). */
+  storageNote?(): Promise<string | undefined>;
+}
+
+export interface CommandContext {
+  engine: CommandEngine;
+  host: CommandHost;
+  /** Text as the terminal should print it ("\n" line ends). */
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export interface Command extends CommandSpec {
+  /** Returns the exit status (Docker's: 0, 1 engine error, 125 usage); throwing is an error. */
+  run(ctx: CommandContext, flags: FlagValues, args: string[]): Promise<number | void>;
+}
+
+/** Thrown to end the command with this exit status; a message is printed as `skiff: ...`. */
+export class ExitStatusError extends Error {
+  constructor(readonly status: number, message = '') {
+    super(message);
+  }
+}
+
+/** Thrown after the error text was already printed (exit status 1). */
+export class ReportedError extends Error {}
+
+export function str(v: FlagValues[string]): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function list(v: FlagValues[string]): string[] {
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
+/** A line out (a newline added when missing; nothing for ''). */
+export function out(ctx: CommandContext, text: string): void {
+  if (text !== '') ctx.stdout(text.endsWith('\n') ? text : `${text}\n`);
+}

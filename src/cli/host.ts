@@ -1,0 +1,127 @@
+/**
+ * The command table's host in a Node process (CommandHost): host files, STDIN, archives to a file
+ * or STDOUT, a progress bar on a terminal, and containers attached to this terminal or handed to
+ * a background holder (attach.ts).
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SkiffError, isSkiffError } from '../errors.ts';
+import { fail, runAttached, startDetached, startFailure, wireTerminal, consoleSize, BROKEN_PIPE_STATUS } from './attach.ts';
+import { ExitStatusError, type CommandContext, type CommandHost } from './commands/context.ts';
+import type { CliIO } from './io.ts';
+import { writeFileAtomic } from './io.ts';
+import { ContainerOutput } from './output.ts';
+import { progressBar } from './present/progress.ts';
+
+function notFound(path: string, err: unknown): SkiffError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new SkiffError('NOT_FOUND', `open ${path}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+}
+
+async function readAll(stream: AsyncIterable<unknown>): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(Buffer.from(c as Uint8Array));
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+export function nodeHost(io: CliIO): CommandHost {
+  return {
+    kind: 'node',
+    env: process.env,
+    async readFile(path) {
+      try {
+        return new Uint8Array(await readFile(path));
+      } catch (err) {
+        throw notFound(path, err);
+      }
+    },
+    readStdin: () => readAll(io.stdin as AsyncIterable<unknown>),
+    async loadSources(input) {
+      if (!input) {
+        if (io.stdin.isTTY) throw new SkiffError('INVALID_ARGUMENT', 'requested load from stdin, but stdin is empty');
+        return [{ stream: io.stdin as AsyncIterable<Uint8Array>, name: 'stdin' }];
+      }
+      let size: number;
+      try {
+        size = (await stat(input)).size;
+      } catch (err) {
+        throw notFound(input, err);
+      }
+      return [{ stream: createReadStream(input, { highWaterMark: 1 << 20 }), name: basename(input), size }];
+    },
+    async writeArchive(chunks, o) {
+      if (o.output) return writeFileAtomic(o.output, chunks);
+      if (io.stdout.isTTY) throw new SkiffError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      await pipeline(Readable.from(chunks), io.stdout);
+    },
+    progress: () => progressBar(io.stderr),
+    async run(req) {
+      const engine = await io.engine().catch((err) => { throw fail(125, err); });
+      let id: string;
+      try {
+        if (req.run.tty && req.run.interactive && !io.stdin.isTTY) throw new SkiffError('INVALID_ARGUMENT', 'the input device is not a TTY');
+        id = (await engine.createContainer({ image: req.image, run: req.run, tty: req.run.tty ?? false, openStdin: req.run.interactive ?? false })).id;
+      } catch (err) {
+        throw fail(125, err);
+      }
+      if (req.detach) {
+        await startDetached(engine, id).catch((err) => { throw err instanceof ExitStatusError ? err : fail(125, err); });
+        return { id, status: 0 };
+      }
+      return { status: await runAttached(io, engine, id, { tty: req.run.tty === true, interactive: req.run.interactive === true }) };
+    },
+    async start(id, o) {
+      const engine = await io.engine();
+      const rec = await engine.inspectContainer({ id });
+      if (o.attach) return runAttached(io, engine, rec.id, { tty: rec.spec.tty, interactive: o.interactive && rec.spec.openStdin });
+      if (rec.state !== 'running') await startDetached(engine, rec.id);
+      return 0;
+    },
+    async restart(id, o) {
+      const engine = await io.engine();
+      await engine.stopContainer({ id, ...o });
+      await startDetached(engine, (await engine.inspectContainer({ id })).id);
+    },
+    async exec(req) {
+      const engine = await io.engine();
+      const size = req.tty ? consoleSize(io) : undefined;
+      const output = new ContainerOutput(io.stdout, io.stderr);
+      const { id, ...rest } = req;
+      const opts = { ...rest, ...(size ? { consoleSize: size } : {}) };
+      let p;
+      try {
+        // The engine goes through the owning process when another one runs the container.
+        p = await engine.execContainer({ id, ...opts, io: output.io() });
+      } catch (err) {
+        output.close();
+        if (isSkiffError(err) && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND' || err.code === 'INVALID_ARGUMENT' || err.code === 'UNSUPPORTED')) throw fail(1, err);
+        throw await startFailure(err);
+      }
+      const proc = p;
+      output.onBroken = () => void proc.kill('SIGKILL').catch(() => {});
+      const unwire = wireTerminal(io, { ...proc, kill: (sig) => proc.kill(sig) }, { tty: req.tty ?? false, interactive: req.openStdin ?? false });
+      try {
+        const s = await proc.wait();
+        return output.broken ? BROKEN_PIPE_STATUS : s.exitCode;
+      } finally {
+        unwire();
+        output.close();
+      }
+    },
+  };
+}
+
+/** The table's context in Node: the engine opened on first use, text to the process's streams. */
+export function nodeContext(io: CliIO): CommandContext {
+  const engine = new Proxy({} as CommandContext['engine'], {
+    get: (_t, name: string) => async (...args: unknown[]) => {
+      const e = (await io.engine()) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      return e[name]!.apply(e, args);
+    },
+  });
+  return { engine, host: nodeHost(io), stdout: (t) => void io.stdout.write(t), stderr: (t) => void io.stderr.write(t) };
+}
+

@@ -1,0 +1,111 @@
+/**
+ * The command table's host in a browser tab (CommandHost): no host files or processes; archives
+ * come from the file picker (or a drop) and leave as downloads; a container runs in the engine
+ * worker with its output streamed to the terminal and the keyboard as its stdin.
+ */
+import { ExitStatusError, type CommandContext, type CommandEngine, type CommandHost } from '../../cli/commands/context.ts';
+import { displayText } from '../../cli/present/escape.ts';
+import { humanSize } from '../../cli/present/format.ts';
+import { SkiffError } from '../../errors.ts';
+import type { OutputSink, RunResult, StartedInfo } from '../rpc/protocol.ts';
+import type { ShellContext } from './context.ts';
+
+type Extra = { streamStdin?: boolean; consoleSize?: { cols: number; rows: number } };
+
+/**
+ * A process attached to the terminal (run, exec): output decoded as it streams, with -i the
+ * keyboard as stdin (raw when the guest has a PTY), with -t the terminal's size followed.
+ */
+async function attached(ctx: ShellContext, o: { tty: boolean; interactive: boolean }, start: (extra: Extra, sink: OutputSink) => Promise<RunResult>): Promise<number> {
+  const out = new TextDecoder();
+  const err = new TextDecoder();
+  const stdin = o.interactive ? ctx.attachStdin?.() : undefined;
+  const engine = ctx.engine.api.engine as unknown as CommandEngine;
+  let unresize: (() => void) | undefined;
+  try {
+    const size = o.tty ? ctx.size?.() : undefined;
+    const r = await start({ ...(stdin ? { streamStdin: true } : {}), ...(size ? { consoleSize: size } : {}) }, {
+      stdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
+      stderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
+      status: (text) => ctx.note?.(text),
+      started: ({ id, pty }: StartedInfo) => {
+        ctx.progressDone();
+        if (o.tty) unresize = ctx.onResize?.((s) => void ctx.engine.api.resize({ id, ...s }).catch(() => {}));
+        stdin?.setRaw(pty);
+        stdin?.onInterrupt(() => void engine.killContainer({ id, signal: 'SIGINT' }).catch(() => {}));
+      },
+      ...(stdin ? { stdin: () => stdin.read() } : {}),
+    });
+    return r.exitCode;
+  } finally {
+    stdin?.detach();
+    unresize?.();
+  }
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Blob> {
+  const parts: Uint8Array<ArrayBuffer>[] = [];
+  for await (const c of chunks) parts.push(new Uint8Array(c));
+  return new Blob(parts, { type: 'application/x-tar' });
+}
+
+const NO_FILES = 'host files cannot be read in a browser';
+
+/** `files`: archives dropped on the page, loaded by the next `load` instead of asking. */
+export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {}): CommandHost {
+  const api = ctx.engine.api;
+  return {
+    kind: 'browser',
+    env: {},
+    readFile: async (path) => { throw new SkiffError('UNSUPPORTED', `open ${displayText(path)}: ${NO_FILES}`); },
+    async readStdin() {
+      const [file] = await ctx.pickFiles();
+      if (!file) throw new SkiffError('INVALID_ARGUMENT', 'no file chosen');
+      return new Uint8Array(await file.arrayBuffer());
+    },
+    async loadSources() {
+      const files = dropped.files?.splice(0) ?? (await ctx.pickFiles());
+      if (files.length === 0) throw new SkiffError('INVALID_ARGUMENT', 'load: no file chosen (you can also drop archives on the page)');
+      return files.map((f) => ({ stream: f.stream() as unknown as AsyncIterable<Uint8Array>, name: f.name, size: f.size }));
+    },
+    async writeArchive(chunks, o) {
+      const blob = await collect(chunks);
+      const name = o.output ?? o.defaultName;
+      ctx.download(blob, name);
+    },
+    progress: () => ({ update: (label, done, total) => ctx.progress(label, done, total), finish: () => ctx.progressDone() }),
+    async run(req) {
+      const { run } = req;
+      const create = { image: req.image, run, tty: run.tty ?? false, openStdin: run.interactive ?? false, ...(run.rm ? { rm: true } : {}) };
+      try {
+        if (req.detach) return { id: (await api.runDetached(create)).id, status: 0 };
+        return { status: await attached(ctx, { tty: run.tty === true, interactive: run.interactive === true }, (extra, sink) => ctx.engine.run({ ...create, ...extra }, sink)) };
+      } catch (err) {
+        // Anything that stops the container from starting is skiff's failure (Docker's 125).
+        throw new ExitStatusError(125, displayText(err instanceof Error ? err.message : String(err), { multiline: true }));
+      }
+    },
+    async start(id, o) {
+      if (o.attach) throw new SkiffError('UNSUPPORTED', 'start -a/-i: attaching to a started container is not possible in the browser terminal yet; use run');
+      await api.startContainer({ id });
+      return 0;
+    },
+    async restart(id, o) {
+      await (api.engine as unknown as CommandEngine).stopContainer({ id, ...o });
+      await api.startContainer({ id });
+    },
+    exec: (req) => attached(ctx, { tty: req.tty === true, interactive: req.openStdin === true }, (extra, sink) => {
+      const { openStdin: _o, ...rest } = req;
+      return ctx.engine.exec({ ...rest, ...extra }, sink);
+    }),
+    async storageNote() {
+      const st = await api.storage();
+      return st.usage === undefined ? undefined : `Browser storage: ${humanSize(st.usage)} used of ${st.quota !== undefined ? humanSize(st.quota) : 'unknown'}${st.persisted ? ' (persistent)' : ''}`;
+    },
+  };
+}
+
+/** The table's context in a browser: the worker's Engine, the terminal's text. */
+export function browserContext(ctx: ShellContext, dropped: { files?: File[] } = {}): CommandContext {
+  return { engine: ctx.engine.api.engine as unknown as CommandEngine, host: browserHost(ctx, dropped), stdout: (t) => ctx.stdout(t), stderr: (t) => ctx.stderr(t) };
+}
