@@ -11,7 +11,8 @@ import { MemoryStateStore } from '../src/engine/state/memory.ts';
 import { sha256Digest } from '../src/oci/digest.ts';
 import type { LoadLimits } from '../src/engine/load/limits.ts';
 import { gzipBombTar, gzipManyEntries } from './archive/bombs.ts';
-import { buildImage, buildImageRaw, dockerLegacyArchive, ociArchive, patchHeader, tar, type BuiltImage, type Spec } from './engine/fixtures/images.ts';
+import { encodePaxRecord } from '../src/archive/tar-format.ts';
+import { buildImage, buildImageRaw, concat, dockerLegacyArchive, ociArchive, patchHeader, tar, type BuiltImage, type Spec } from './engine/fixtures/images.ts';
 
 let content: MemoryContentStore;
 let state: MemoryStateStore;
@@ -380,6 +381,141 @@ describe('security: documents nested too deep (they would crash inspect later)',
     await rejects(tar([{ name: 'manifest.json', content: deep }]), 'deep-manifest.tar', 'INVALID_ARCHIVE', ['"manifest.json"', 'nested more than 64 levels deep']);
   });
 });
+
+describe('security: more hostile layers', () => {
+  for (const [label, files, entry, rule] of [
+    ['.. after a directory, climbing two levels', [{ name: 'a/', type: 'directory' }, { name: 'a/../../x', content: 'x' }], 'a/../../x', /escapes the root/],
+    ['./.. at the start', [{ name: './../x', content: 'x' }], './../x', /escapes the root/],
+    ['.. three deep', [{ name: 'a/b/../../../etc/x', content: 'x' }], 'a/b/../../../etc/x', /escapes the root/],
+    ['a hard link to an absolute host path', [{ name: 'hl', type: 'hardlink', target: '/etc/passwd' }], 'hl', /hardlink target "\/etc\/passwd": absolute paths are not allowed/],
+    ['a hard link to a file in no layer', [{ name: 'hl', type: 'hardlink', target: 'etc/shadow' }], 'hl', /hardlink target "etc\/shadow" does not exist/],
+    ['a hard link through a symlink', [{ name: 'd/', type: 'directory' }, { name: 'd/f', content: 'x' }, { name: 's', type: 'symlink', target: 'd' }, { name: 'hl', type: 'hardlink', target: 's/f' }], 'hl', /goes through a symlink/],
+    ['a hard link to a directory', [{ name: 'd/', type: 'directory' }, { name: 'hl', type: 'hardlink', target: 'd' }], 'hl', /is a directory/],
+    ['a hard link to itself', [{ name: 'hl', type: 'hardlink', target: 'hl' }], 'hl', /hardlink to itself|does not exist/],
+    ['a write through a symlink climbing out', [{ name: 'up', type: 'symlink', target: '../..' }, { name: 'up/x', content: 'x' }], 'up/x', /symlink/],
+    ['a whiteout naming ..', [{ name: 'a/', type: 'directory' }, { name: 'a/.wh...', content: '' }], 'a/.wh...', /whiteout names no file/],
+    ['a file under a file', [{ name: 'a', content: 'x' }, { name: 'a/b', content: 'y' }], 'a/b', /parent "a" is not a directory/],
+    ['a name over 255 bytes', [{ name: 'n'.repeat(300), content: 'x' }], 'n'.repeat(300), /longer than 255 bytes/],
+  ] as Array<[string, Spec[], string, RegExp]>) {
+    it(`layer entry: ${label}`, async () => {
+      const img = layerOf(files);
+      await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'layer.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), entry.length > 100 ? 'n'.repeat(100) : `"${entry}"`, rule]);
+    });
+  }
+
+  it('a pax size record that overflows', async () => {
+    const raw = paxTar(encodePaxRecord('size', '99999999999999999999'));
+    const img = withLayerBytes(layerOf([{ name: 'a', content: 'x' }]), 0, raw, 'application/vnd.oci.image.layer.v1.tar');
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'pax.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), 'pax record size="99999999999999999999" is not a valid non-negative integer']);
+  });
+
+  it('a pax header over 1 MiB inside a layer', async () => {
+    const raw = paxTar(new Uint8Array((1 << 20) + 100).fill(0x61));
+    const img = withLayerBytes(layerOf([{ name: 'a', content: 'x' }]), 0, raw, 'application/vnd.oci.image.layer.v1.tar');
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'paxbig.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), 'pax header of 1048676 bytes exceeds the 1048576-byte limit']);
+  });
+
+  it('a GNU sparse entry inside a layer', async () => {
+    const raw = patchHeader(tar([{ name: 'sparse', content: 'x' }]), 0, [156, 1], 'S');
+    const img = withLayerBytes(layerOf([{ name: 'a', content: 'x' }]), 0, raw, 'application/vnd.oci.image.layer.v1.tar');
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'sparse.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), 'GNU sparse']);
+  });
+
+  it('a truncated gzip layer', async () => {
+    const full = new Uint8Array(gzipSync(tar([{ name: 'a', content: 'x'.repeat(50_000) }])));
+    const img = withLayerBytes(layerOf([{ name: 'a', content: 'x' }]), 0, full.subarray(0, full.length - 20), 'application/vnd.oci.image.layer.v1.tar+gzip');
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'cutgz.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), /corrupt or truncated gzip|unexpected end/i]);
+  });
+
+  it('a truncated zstd layer', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const full = new Uint8Array(execFileSync('zstd', ['-c', '-q'], { input: tar([{ name: 'a', content: 'x'.repeat(50_000) }]) }));
+    const img = withLayerBytes(layerOf([{ name: 'a', content: 'x' }]), 0, full.subarray(0, full.length - 5), 'application/vnd.oci.image.layer.v1.tar+zstd');
+    await rejects(ociArchive([{ image: img, tags: ['t/x:1'] }]), 'cutzst.tar', 'INVALID_ARCHIVE', [blobName(img.layers[0]!.digest), 'corrupt or truncated zstd data']);
+  });
+});
+
+describe('security: more hostile archives', () => {
+  for (const [label, flag, kind] of [['a character device', '3', 'chardev'], ['a block device', '4', 'blockdev'], ['a fifo', '6', 'fifo']] as const) {
+    it(`${label} in the archive itself`, async () => {
+      const dev = patchHeader(tar([{ name: 'dev/null', content: '' }]), 0, [156, 1], flag).subarray(0, 512);
+      const data = concat([dev, ociArchive([{ image: layerOf([{ name: 'a', content: 'x' }]) }])]);
+      await rejects(data, 'dev.tar', 'INVALID_ARCHIVE', ['"dev/null"', `unexpected ${kind} entry in an image archive`]);
+    });
+  }
+
+  it('a 2 MiB pax path in the archive itself', async () => {
+    const data = tar([{ name: `${'d/'.repeat(1 << 20)}x`, content: 'x' }]);
+    await rejects(data, 'longpath.tar', 'INVALID_ARCHIVE', [/pax header of \d+ bytes exceeds the 1048576-byte limit/]);
+  });
+
+  it('a config blob whose bytes differ from its digest', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const evil = { ...img, config: new TextEncoder().encode(new TextDecoder().decode(img.config).replace('"sh"', '"rm"')) };
+    await rejects(ociArchive([{ image: evil, tags: ['t/x:1'] }]), 'cfg.tar', 'DIGEST_MISMATCH', [blobName(img.configDigest), 'hashes to', sha256Digest(evil.config)]);
+  });
+
+  it('a manifest whose size differs from the index descriptor', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const data = tar([
+      { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: blobName(img.manifestDigest), content: img.manifest },
+      { name: 'index.json', content: JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: img.manifest.byteLength + 1 }] }) },
+    ]);
+    await rejects(data, 'msize.tar', 'DIGEST_MISMATCH', [blobName(img.manifestDigest), `${img.manifest.byteLength} bytes, but index.json manifests[0] says ${img.manifest.byteLength + 1}`]);
+  });
+
+  it('an index naming a config blob as its manifest', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const data = tar([
+      { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: blobName(img.configDigest), content: img.config },
+      { name: 'index.json', content: JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.configDigest, size: img.config.byteLength }] }) },
+    ]);
+    await rejects(data, 'confused.tar', 'INVALID_ARCHIVE', [`manifest ${img.configDigest}`, /field "(config|layers|schemaVersion)"/]);
+  });
+
+  it('docker manifest.json naming a layer outside the archive', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const data = tar([
+      { name: `${img.configDigest.slice(7)}.json`, content: img.config },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: `${img.configDigest.slice(7)}.json`, RepoTags: ['t/x:1'], Layers: ['../../etc/passwd'] }]) },
+    ]);
+    await rejects(data, 'outside2.tar', 'INVALID_ARCHIVE', ['"../../etc/passwd"', 'escapes the archive root']);
+  });
+
+  it('archive links that loop', async () => {
+    const img = layerOf([{ name: 'a', content: 'x' }]);
+    const data = tar([
+      { name: `${img.configDigest.slice(7)}.json`, content: img.config },
+      { name: 'l1', type: 'symlink', target: 'l2' },
+      { name: 'l2', type: 'symlink', target: 'l1' },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: `${img.configDigest.slice(7)}.json`, RepoTags: ['t/x:1'], Layers: ['l1'] }]) },
+    ]);
+    await rejects(data, 'loop.tar', 'INVALID_ARCHIVE', ['"l1"', 'too many levels of links']);
+  });
+
+  it('an unsupported oci-layout version', async () => {
+    const data = ociArchive([{ image: layerOf([{ name: 'a', content: 'x' }]) }]);
+    // Same length, so only the body changes and the header stays valid.
+    const patched = new Uint8Array([...new TextDecoder('latin1').decode(data).replace('"imageLayoutVersion":"1.0.0"', '"imageLayoutVersion":"9.0.0"')].map((c) => c.charCodeAt(0)));
+    await rejects(patched, 'layout.tar', 'UNSUPPORTED', ['"oci-layout"', 'imageLayoutVersion "9.0.0" is not supported']);
+  });
+});
+
+/** A layer tar whose one entry is preceded by a pax header holding `records`. */
+function paxTar(records: Uint8Array): Uint8Array {
+  const body = tar([{ name: 'victim', content: 'ok' }]);
+  let hdr = patchHeader(body.subarray(0, 512), 0, [0, 100], 'PaxHeaders/victim');
+  hdr = patchHeader(hdr, 0, [156, 1], 'x');
+  hdr = patchHeader(hdr, 0, [124, 12], records.length.toString(8).padStart(11, '0'));
+  const pad = (512 - (records.length % 512)) % 512;
+  const out = new Uint8Array(512 + records.length + pad + body.length);
+  out.set(hdr.subarray(0, 512));
+  out.set(records, 512);
+  out.set(body, 512 + records.length + pad);
+  return out;
+}
 
 /** A file of a new container of `ref`, read through the engine's (long-lived) layer cache. */
 async function readImageFile(ref: string, path: string): Promise<string> {

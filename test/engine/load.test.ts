@@ -58,6 +58,20 @@ describe('loadArchive', () => {
     expect(seen.at(-1)).toBe('done');
   });
 
+  it('streams layers bigger than a read chunk into the store: the blobs are the archive\'s bytes, byte for byte', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const big = new Uint8Array(randomBytes(5 << 20));
+    const img = buildImage({ layers: [{ files: [{ name: 'big', content: big }] }, { files: [{ name: 'small', content: 's' }], gzip: true }] });
+    const data = dockerLegacyArchive([{ image: img, tags: ['big:1'] }]);
+    const content = new MemoryContentStore();
+    const e = new Engine({ content, state: new MemoryStateStore() });
+    await e.loadArchive({ stream: (async function* () { for (let i = 0; i < data.length; i += 100_003) yield data.slice(i, i + 100_003); })(), name: 'big.tar' });
+    const rec = await e.resolveImage({ ref: 'big:1' });
+    expect(rec.layers.map((l) => l.digest)).toEqual(img.layers.map((l) => l.digest));
+    for (const l of img.layers) expect(Buffer.from(await content.get(l.digest)).equals(Buffer.from(l.bytes))).toBe(true);
+    expect(rec.layers[1]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+  });
+
   it('loads a gzip-compressed archive (docker save | gzip), from bytes and from a stream', async () => {
     const { gzipSync } = await import('node:zlib');
     const img = buildImage({ layers: [base] });
