@@ -6,7 +6,7 @@
  * pay esbuild (50-200 ms here) on every start, and an edited source is rebuilt. A compiled build
  * (.js) runs its sibling entry directly.
  */
-import { readdirSync, renameSync, statSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -39,6 +39,27 @@ function bundleKey(): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/** An hour: longer than any process takes from finding its bundle to starting a worker from it. */
+const STALE_MS = 3600_000;
+
+/**
+ * Bundles of older sources (and builds that died half-way, and the per-process bundles earlier
+ * versions wrote: skiff-vm-worker-*, skiff-wasi-worker-*), so that edits do not fill the temp dir.
+ */
+export function pruneOldBundles(name: NodeWorkerEntry, keep: string): void {
+  const dir = tmpdir();
+  const prefix = `skiff-${name.replace(/-node$/, '')}-`;
+  for (const f of readdirSync(dir)) {
+    const path = join(dir, f);
+    if (!f.startsWith(prefix) || path === keep) continue;
+    try {
+      if (Date.now() - statSync(path).mtimeMs > STALE_MS) rmSync(path, { force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
 export function nodeWorkerScript(name: NodeWorkerEntry): Promise<string> {
   const entry = fileURLToPath(new URL(`../../workers/${name}.${fromSources ? 'ts' : 'js'}`, import.meta.url));
   if (!fromSources) return Promise.resolve(entry);
@@ -60,6 +81,7 @@ export function nodeWorkerScript(name: NodeWorkerEntry): Promise<string> {
         banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
       });
       renameSync(tmp, outfile); // atomic: a concurrent process sees the whole file or none
+      pruneOldBundles(name, outfile);
       return outfile;
     })();
     p.catch(() => built.delete(name));
