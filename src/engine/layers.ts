@@ -14,9 +14,13 @@ import type { ContentStore } from '../content/store.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import { isWasmLayerType, layerCompression } from '../oci/mediatypes.ts';
 import { applyLayer, type LayerTree } from '../fs/layer.ts';
-import { decompressLayer, parseTar } from './tar-io.ts';
+import { decompress } from '../archive/index.ts';
+import { DEFAULT_MAX_LAYER_BYTES, parseTar } from './tar-io.ts';
 import type { ImageRecord, LayerRecord } from './types.ts';
 import type { TarEntry } from '../archive/types.ts';
+
+/** The largest window any zstd frame can declare that fzstd decodes (its own limit). */
+const MAX_ZSTD_WINDOW = 2145386496;
 
 /** Where an artifact image's module layer appears in its containers' root filesystem. */
 export function artifactModulePath(layer: Pick<LayerRecord, 'digest'>): string {
@@ -80,7 +84,12 @@ export class LayerCache {
           const below: LayerTree | null = base ? await base : null;
           const blob = await this.content.get(layer.digest);
           if (isWasmLayerType(layer.mediaType)) return applyLayer(below, [moduleEntry(layer, blob)]);
-          const tar = await decompressLayer(blob, layerCompression(layer.mediaType));
+          // The load checked this blob within the limits its caller chose (which may be above
+          // the defaults): opening it again must not refuse what was accepted then.
+          const tar = await decompress(blob, {
+            compression: layerCompression(layer.mediaType), what: `layer ${layer.digest}`,
+            maxOutputBytes: Math.max(DEFAULT_MAX_LAYER_BYTES, layer.uncompressedSize), maxWindowBytes: MAX_ZSTD_WINDOW,
+          });
           return applyLayer(below, parseTar(tar));
         })();
         entry = { tree, bytes: layer.uncompressedSize };

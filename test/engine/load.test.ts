@@ -8,6 +8,7 @@ import { IdbContentStore } from '../../src/content/idb.ts';
 import { IdbStateStore } from '../../src/engine/state/idb.ts';
 import { buildImage, buildImageRaw, dockerLegacyArchive, dockerOciArchive, drain, ociArchive, ociMultiPlatformArchive, tar } from './fixtures/images.ts';
 import { requireTool } from '../helpers/peers.ts';
+import { sha256Digest } from '../../src/oci/digest.ts';
 
 function engine(): Engine {
   return new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), now: () => new Date('2026-02-01T00:00:00Z') });
@@ -70,6 +71,25 @@ describe('loadArchive', () => {
     expect(rec.layers.map((l) => l.digest)).toEqual(img.layers.map((l) => l.digest));
     for (const l of img.layers) expect(Buffer.from(await content.get(l.digest)).equals(Buffer.from(l.bytes))).toBe(true);
     expect(rec.layers[1]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+  });
+
+  it('a zstd layer over the default window loads when maxZstdWindowBytes allows it, and its containers open', async () => {
+    const raw = tar([{ name: 'etc/', type: 'directory' }, { name: 'etc/motd', content: 'big window\n' }]);
+    const z = new Uint8Array(execFileSync('zstd', ['-c', '-q', '--long=24'], { input: raw }));
+    const img = buildImage({ layers: [{ files: [{ name: 'etc/', type: 'directory' }, { name: 'etc/motd', content: 'big window\n' }] }], layerMediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' });
+    const m = JSON.parse(new TextDecoder().decode(img.manifest)) as { layers: Array<{ digest: string; size: number }> };
+    const digest = sha256Digest(z);
+    m.layers[0] = { ...m.layers[0]!, digest, size: z.byteLength };
+    const manifest = new TextEncoder().encode(JSON.stringify(m));
+    const zimg = { ...img, manifest, manifestDigest: sha256Digest(manifest), layers: [{ ...img.layers[0]!, bytes: z, digest }] };
+    const data = ociArchive([{ image: zimg, tags: ['docker.io/library/z:1'] }]);
+    const e = engine();
+    await expect(e.loadArchive({ data, name: 'z.tar' })).rejects.toMatchObject({ code: 'INVALID_ARCHIVE', message: expect.stringContaining('needs a 16 MiB window, over the limit of 8 MiB') });
+    await e.loadArchive({ data, name: 'z.tar', maxZstdWindowBytes: 16 << 20 });
+    const c = await e.createContainer({ image: 'z:1' });
+    const fs = await e.containerFs({ id: c.id });
+    const motd = fs.lookup(fs.lookup(fs.root(), 'etc'), 'motd');
+    expect(new TextDecoder().decode(fs.read(motd, 0, 100))).toBe('big window\n');
   });
 
   it('loads a gzip-compressed archive (docker save | gzip), from bytes and from a stream', async () => {
