@@ -39,7 +39,7 @@ export class ContainerOutput {
   }
 
   io(): ProcessIO {
-    return { onStdout: (c) => void this.write(this.stdout, c), onStderr: (c) => void this.write(this.stderr, c) };
+    return { onStdout: (c) => this.write(this.stdout, c), onStderr: (c) => this.write(this.stderr, c) };
   }
 
   /** Resolves once the stream can take more (at once when it can). */
@@ -62,14 +62,26 @@ export class ContainerOutput {
     return this.#drained(stream);
   }
 
+  /** One waiter per stream, however many writes wait on it. */
+  readonly #drains = new Map<OutStream, Promise<void>>();
+
   #drained(stream: OutStream): Promise<void> {
     if (this.broken || !(stream.writableNeedDrain ?? (stream.writableLength ?? 0) > 0)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => { stream.off('drain', done); stream.off('close', done); stream.off('error', done); resolve(); };
-      stream.on('drain', done);
-      stream.on('close', done);
-      stream.on('error', done);
-    });
+    let p = this.#drains.get(stream);
+    if (!p) {
+      p = new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off('drain', done); stream.off('close', done); stream.off('error', done);
+          this.#drains.delete(stream);
+          resolve();
+        };
+        stream.on('drain', done);
+        stream.on('close', done);
+        stream.on('error', done);
+      });
+      this.#drains.set(stream, p);
+    }
+    return p;
   }
 
   #fail(err: NodeJS.ErrnoException): void {

@@ -21,10 +21,15 @@ export interface ExitStatus {
   error?: string;
 }
 
-/** stdio wiring. With a TTY, stdout carries the terminal's output and stderr is unused. */
+/**
+ * stdio wiring. With a TTY, stdout carries the terminal's output and stderr is unused. A sink
+ * that cannot take more yet returns a promise (backpressure; any other return value is ignored):
+ * a runtime that can pause its producer waits for it (the WASI worker does, every
+ * OUTPUT_SYNC_BYTES).
+ */
 export interface ProcessIO {
-  onStdout(chunk: Uint8Array): void;
-  onStderr(chunk: Uint8Array): void;
+  onStdout(chunk: Uint8Array): unknown;
+  onStderr(chunk: Uint8Array): unknown;
 }
 
 export interface RuntimeProcess {

@@ -118,6 +118,28 @@ describe('docs example page', () => {
     expect(r).toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('skiff/does-not-exist') });
   });
 
+  it('keeps only the newest max-output characters of a flood, in few nodes, and says what it dropped', async () => {
+    const r = await page.evaluate(() => new Promise<{ exit: number; output: string; spans: number; notice: string; hidden: boolean }>((resolve) => {
+      const el = document.createElement('skiff-run') as HTMLElement & { output: string; run(): Promise<unknown> };
+      el.setAttribute('image', 'skiff/lua-wasm');
+      el.setAttribute('max-output', '2000');
+      el.setAttribute('cmd', `-e "for i=1,100000 do io.write(i, '\\n') io.stderr:write(i % 5000 == 1 and 'tick\\n' or '') end"`);
+      el.addEventListener('skiff-exit', (e) => {
+        const root = el.shadowRoot!;
+        const notice = root.querySelector<HTMLElement>('.trimmed')!;
+        resolve({ exit: (e as CustomEvent).detail.exitCode, output: el.output, spans: root.querySelector('pre')!.childElementCount, notice: notice.textContent ?? '', hidden: notice.hidden === true });
+      });
+      document.body.append(el);
+      void el.run();
+    }));
+    expect(r.exit).toBe(0);
+    expect(r.output.length).toBe(2000);
+    expect(r.output.slice(-13)).toBe('99999\n100000\n');
+    expect(r.spans).toBeLessThanOrEqual(3);
+    expect(r.hidden).toBe(false);
+    expect(r.notice).toMatch(/^… [\d.]+[kM]B of earlier output not shown \(the last 2kB are kept\)$/);
+  });
+
   it('all components share one engine worker', async () => {
     expect(await page.locator('skiff-run').count()).toBeGreaterThanOrEqual(4);
     const engines = page.workers().filter((w) => /engine-worker/.test(w.url()));

@@ -123,7 +123,8 @@ describe('terminal page (built site, chromium)', () => {
   it('usage errors and engine errors are clear, with Docker exit codes', async () => {
     expect(await sh(page, 'images --bogus')).toMatchObject({ status: 125, out: expect.stringContaining('unknown flag: --bogus') });
     expect(await sh(page, 'rmi')).toMatchObject({ status: 125, out: expect.stringContaining('"skiff rmi" requires at least 1 argument') });
-    expect(await sh(page, 'inspect skiff/nothing-here')).toMatchObject({ status: 1, out: expect.stringContaining('No such image') });
+    // `inspect` is the CLI's (container or image): Docker's words for neither.
+    expect(await sh(page, 'inspect skiff/nothing-here')).toMatchObject({ status: 1, out: expect.stringContaining('No such object: skiff/nothing-here') });
   });
 
   it('SkiffError codes survive the worker boundary', async () => {

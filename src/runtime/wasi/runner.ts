@@ -33,8 +33,9 @@ export interface RunWasiOptions {
   /** Root filesystem at "/" plus volumes. */
   mounts: readonly WasiMount[];
   stdin?: StdinSource;
-  onStdout?: (data: Uint8Array) => void;
-  onStderr?: (data: Uint8Array) => void;
+  /** A returned promise is backpressure: the worker stops at its next sync point until it settles. */
+  onStdout?: (data: Uint8Array) => unknown;
+  onStderr?: (data: Uint8Array) => unknown;
   /** `--memory`: cap on linear memory in 64 KiB pages (needs `module` as bytes). */
   memoryLimitPages?: number;
   /** Cache key for the compiled module (e.g. the layer digest). */
@@ -212,6 +213,8 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
   const pool = 'replenish' in spawn ? (spawn as PooledSpawn) : null;
   const worker: WorkerHandle = await spawn();
   worker.ref?.();
+  // Settles once the sink took everything written so far (the latest write's promise: sinks keep order).
+  let output: Promise<unknown> = Promise.resolve();
   try {
     return await new Promise<WasiOutcome>((resolve, reject) => {
       let settled = false;
@@ -226,7 +229,10 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
       worker.onMessage((m: WorkerMessage) => {
         switch (m.t) {
           case 'call':
-            if (m.fs === -1 && m.op === 'stdin') {
+            if (m.fs === -1 && m.op === 'drain') {
+              // The worker waits here until what it wrote so far was taken (backpressure).
+              output.then(() => channel.replyValue(null), () => channel.replyValue(null));
+            } else if (m.fs === -1 && m.op === 'stdin') {
               stdin.read(m.args[0] as number).then((d) => channel.replyValue(d.slice()), (e: unknown) => channel.replyError(e));
             } else if (m.fs === -1 && m.op === 'more') {
               channel.replyMore();
@@ -242,7 +248,8 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
             return;
           case 'out':
             try {
-              (m.fd === 1 ? opts.onStdout : opts.onStderr)?.(m.data);
+              const taken = (m.fd === 1 ? opts.onStdout : opts.onStderr)?.(m.data);
+              if (taken instanceof Promise) output = taken;
             } catch (e) {
               finish(new SkiffError('RUNTIME', `output callback failed: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
             }

@@ -8,6 +8,9 @@ import type { HostMessage, StartMessage, WorkerMessage } from './protocol.ts';
 import { RemoteFileSystem } from './remote-fs.ts';
 import { runModule } from './run-module.ts';
 
+/** Bytes of output the module may write before it waits for the host's sink to catch up. */
+export const OUTPUT_SYNC_BYTES = 256 * 1024;
+
 export interface WorkerEndpoint {
   post(msg: WorkerMessage): void;
   onMessage(cb: (msg: HostMessage) => void): void;
@@ -37,6 +40,16 @@ async function run(ep: WorkerEndpoint, msg: StartMessage): Promise<void> {
     return { path: m.path, fs, readOnly: m.readOnly };
   });
   const nap = new Int32Array(new SharedArrayBuffer(4));
+  // Output is posted without waiting; every OUTPUT_SYNC_BYTES the module waits until the host's
+  // sink took it all, so a reader slower than the module bounds what is queued (backpressure).
+  let unsynced = 0;
+  const out = (fd: 1 | 2, data: Uint8Array): void => {
+    ep.post({ t: 'out', fd, data });
+    if ((unsynced += data.byteLength) >= OUTPUT_SYNC_BYTES) {
+      unsynced = 0;
+      channel.call(-1, 'drain', []);
+    }
+  };
   const outcome = await runModule({
     module: msg.module,
     args: msg.args,
@@ -46,8 +59,8 @@ async function run(ep: WorkerEndpoint, msg: StartMessage): Promise<void> {
     tty: msg.tty,
     stdin: (max) => channel.call(-1, 'stdin', [max]) as Uint8Array,
     // fd_write hands us a fresh copy of the module's bytes: post it as is.
-    stdout: (data) => ep.post({ t: 'out', fd: 1, data }),
-    stderr: (data) => ep.post({ t: 'out', fd: 2, data }),
+    stdout: (data) => out(1, data),
+    stderr: (data) => out(2, data),
     sleep: (ms) => void Atomics.wait(nap, 0, 0, ms),
     onStart: () => ep.post({ t: 'started' }),
     trace: msg.trace ? (line) => ep.post({ t: 'trace', line: `wasi ${line}` }) : undefined,

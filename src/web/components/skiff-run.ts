@@ -3,8 +3,9 @@
  * command (editable), a Run button and the output. Every element on a page shares one engine
  * worker. Contract: attributes `image`, `cmd` (shell words), `autorun`, `env` (space-separated
  * K=V), `workdir`, `volume` (space-separated `name:/path[:ro]`, as `-v`), `keep` (keep the
- * container after it exits), `assets` (base URL of vm-images/);
- * property `output` (text printed so far); events `skiff-exit` {exitCode} and `skiff-error`
+ * container after it exits), `assets` (base URL of vm-images/), `max-output` (characters of
+ * output kept, default 262144: the last ones, as Docker's log limits keep the newest; the element
+ * says how much it dropped); property `output` (the kept text printed so far); events `skiff-exit` {exitCode} and `skiff-error`
  * {code, message}. The library build (dist/skiff-run.js) registers the element on import.
  */
 import { SkiffError } from '../../errors.ts';
@@ -12,6 +13,8 @@ import { sharedEngineClient } from '../client/engine-client.ts';
 import { toSkiffError } from '../rpc/errors.ts';
 import { parseRunFlags } from '../../runtime/spec/options.ts';
 import { joinWords, splitWords } from '../shell/words.ts';
+import { humanSize } from '../../cli/present/format.ts';
+import { DEFAULT_OUTPUT_LIMIT, OutputBuffer, type OutputRun } from './output-buffer.ts';
 import { componentStyle } from './style.ts';
 
 export interface SkiffExitDetail { exitCode: number }
@@ -21,7 +24,8 @@ const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
 
 export class SkiffRunElement extends HTMLElement {
   static observedAttributes = ['image', 'cmd'];
-  #output = '';
+  #output: OutputBuffer = new OutputBuffer();
+  readonly #spans = new WeakMap<OutputRun, Text>();
   #running = false;
   #ran = false;
   readonly #root: ShadowRoot;
@@ -38,6 +42,7 @@ export class SkiffRunElement extends HTMLElement {
       <div class="bar"><span class="image" part="image"></span>
         <label class="prompt">$ <input class="cmd" part="command" spellcheck="false" aria-label="command"></label>
         <button class="run" part="run" type="button">Run</button></div>
+      <div class="trimmed" part="trimmed" hidden></div>
       <pre class="out" part="output" aria-live="polite"></pre>
       <div class="status" part="status"></div>`;
     this.#pre = this.#root.querySelector('pre')!;
@@ -51,7 +56,7 @@ export class SkiffRunElement extends HTMLElement {
 
   /** Text printed so far by the last run (stdout and stderr interleaved, escapes removed). */
   get output(): string {
-    return this.#output;
+    return this.#output.text();
   }
 
   get running(): boolean {
@@ -81,14 +86,32 @@ export class SkiffRunElement extends HTMLElement {
     if (document.activeElement !== this && !this.#running) this.#input.value = this.getAttribute('cmd') ?? '';
   }
 
-  #print(text: string, cls?: string): void {
-    const clean = text.replace(ANSI, '');
-    this.#output += clean;
-    const span = document.createElement('span');
-    if (cls) span.className = cls;
-    span.textContent = clean;
-    this.#pre.append(span);
+  #print(text: string, stream: OutputRun['stream'] = 'stdout'): void {
+    this.#output.append(text.replace(ANSI, ''), stream);
+    const dropped = this.#output.dropped;
+    const notice = this.#root.querySelector<HTMLElement>('.trimmed')!;
+    notice.hidden = dropped === 0;
+    if (dropped) notice.textContent = `… ${humanSize(dropped)} of earlier output not shown (the last ${humanSize(this.#output.limit)} are kept)`;
     this.#pre.scrollTop = this.#pre.scrollHeight;
+  }
+
+  /** A fresh buffer for a run, mirrored into the <pre> one span per run of a stream. */
+  #newOutput(): OutputBuffer {
+    this.#pre.textContent = '';
+    const limit = Number(this.getAttribute('max-output') ?? DEFAULT_OUTPUT_LIMIT);
+    return new OutputBuffer(Number.isFinite(limit) && limit > 0 ? limit : DEFAULT_OUTPUT_LIMIT, {
+      added: (run) => {
+        const span = document.createElement('span');
+        if (run.stream === 'stderr') span.className = 'err';
+        const node = document.createTextNode(run.text);
+        span.append(node);
+        this.#spans.set(run, node);
+        this.#pre.append(span);
+      },
+      grew: (run, text) => this.#spans.get(run)?.appendData(text),
+      trimmed: (run, n) => this.#spans.get(run)?.deleteData(0, n),
+      removed: (run) => this.#spans.get(run)?.parentElement?.remove(),
+    });
   }
 
   /** Runs the (edited) command once; resolves with the exit code, or undefined on an error. */
@@ -97,8 +120,8 @@ export class SkiffRunElement extends HTMLElement {
     this.#running = true;
     this.#ran = true;
     this.#button.disabled = true;
-    this.#output = '';
-    this.#pre.textContent = '';
+    this.#output = this.#newOutput();
+    this.#print('');
     this.#status.textContent = 'running…';
     this.#status.className = 'status';
     const image = this.getAttribute('image') ?? '';
@@ -118,7 +141,7 @@ export class SkiffRunElement extends HTMLElement {
         rm: !this.hasAttribute('keep'),
       }, {
         stdout: (d) => this.#print(out.decode(d, { stream: true })),
-        stderr: (d) => this.#print(err.decode(d, { stream: true }), 'err'),
+        stderr: (d) => this.#print(err.decode(d, { stream: true }), 'stderr'),
         status: (text) => { this.#status.textContent = text; },
         started: () => { this.#status.textContent = 'running…'; },
       });
@@ -128,7 +151,7 @@ export class SkiffRunElement extends HTMLElement {
       return r.exitCode;
     } catch (e) {
       const se = toSkiffError(e);
-      this.#print(`${se.message}\n`, 'err');
+      this.#print(`${se.message}\n`, 'stderr');
       this.#status.textContent = `error: ${se.code}`;
       this.#status.className = 'status fail';
       this.dispatchEvent(new CustomEvent<SkiffErrorDetail>('skiff-error', { detail: { code: se.code, message: se.message }, bubbles: true, composed: true }));

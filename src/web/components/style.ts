@@ -11,6 +11,7 @@ export const componentStyle = `
 .run:disabled { opacity: .5; cursor: progress; }
 .out { margin: 0; padding: .5em .7em; min-height: 2.9em; max-height: 18em; overflow: auto; white-space: pre-wrap; word-break: break-word; }
 .out .err { color: #bf616a; }
+.trimmed { padding: .3em .7em 0; font-size: 11px; opacity: .7; font-style: italic; }
 .status { padding: 0 .7em .3em; font-size: 11px; opacity: .7; min-height: 1.2em; }
 .status.ok { color: #a3be8c; }
 .status.fail { color: #bf616a; }
