@@ -353,6 +353,23 @@ describe('security: bombs and budgets', () => {
     await rejects(gzipBombTar(1, 16 * MiB), 'archive.tar.gz', 'INVALID_ARCHIVE', ['archive.tar.gz (decompressed) holds more than 8 MiB', 'maxArchiveBytes'], { maxArchiveBytes: 8 * MiB });
   });
 
+  it('a hundred 1 MiB files in an archive do not pile up in memory', async () => {
+    const { readListing, KEPT_IN_MEMORY_TOTAL } = await import('../src/engine/load/loader.ts');
+    const { readTarEvents } = await import('../src/archive/index.ts');
+    const mib = new Uint8Array(MiB).fill(7);
+    const data = tar(Array.from({ length: 100 }, (_, i) => ({ name: `junk/${i}`, content: mib })));
+    const added: string[] = [];
+    const listing = await readListing(engine.ctx, 'junk.tar', readTarEvents([data]), added as never[]);
+    const kept = [...listing.files.values()].reduce((n, f) => n + (f.bytes?.byteLength ?? 0), 0);
+    expect(kept).toBeLessThanOrEqual(KEPT_IN_MEMORY_TOTAL);
+    expect(listing.files.size).toBe(100);
+    for (const d of added) await content.delete(d as never);
+    // JSON documents are what the planner reads: a flood of them is refused instead.
+    const json = new TextEncoder().encode(`[${'0,'.repeat((MiB - 8) / 2)}0]`);
+    const flood = tar(Array.from({ length: 70 }, (_, i) => ({ name: `j/${i}.json`, content: json })));
+    await rejects(new Uint8Array(gzipSync(flood)), 'flood.tar.gz', 'INVALID_ARCHIVE', [`more than ${KEPT_IN_MEMORY_TOTAL} bytes of JSON documents`]);
+  });
+
   it('limits must be positive numbers', async () => {
     await expect(engine.loadArchive({ data: ociArchive([{ image: one() }]), maxImageBytes: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('maxImageBytes must be a positive number') });
   });

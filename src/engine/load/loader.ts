@@ -84,6 +84,12 @@ async function* counted(chunks: AsyncIterable<Uint8Array>, on: (n: number) => vo
 
 /** Files bigger than this go to the content store as they stream by, instead of staying in memory. */
 export const KEEP_IN_MEMORY_MAX = 1 << 20;
+/**
+ * Most bytes of small files kept in memory in all. Past it, small files go to the store too,
+ * except JSON documents (the planner reads those), which fail the load instead: thousands of
+ * 1 MiB files compress to almost nothing and must not pile up in memory.
+ */
+export const KEPT_IN_MEMORY_TOTAL = 64 << 20;
 
 /**
  * One pass over the archive: hash every file as its body streams by; keep small ones (JSON
@@ -96,6 +102,7 @@ export async function readListing(ctx: EngineContext | null, archive: string, ev
   const listing: ArchiveListing = { archive, files: new Map(), links: new Map(), entries: 0 };
   // The file whose body is streaming by.
   let cur: { name: string; hasher: Hasher; head: Uint8Array[]; parts: Uint8Array[] | null; ingest: Ingestion | null } | null = null;
+  let kept = 0;
   try {
     for await (const ev of events) {
       if (ev.kind === 'data') {
@@ -106,7 +113,7 @@ export async function readListing(ctx: EngineContext | null, archive: string, ev
         if (cur.parts) {
           cur.parts.push(ev.data);
           // Too big to keep in memory: from here on it goes to the store.
-          if (ctx && cur.hasher.size > KEEP_IN_MEMORY_MAX) {
+          if (ctx && (cur.hasher.size > KEEP_IN_MEMORY_MAX || (kept + cur.hasher.size > KEPT_IN_MEMORY_TOTAL && !looksLikeJson(cur.head[0]!)))) {
             cur.ingest = ctx.content.ingest();
             for (const p of cur.parts) await cur.ingest.write(p);
             cur.parts = null;
@@ -122,7 +129,10 @@ export async function readListing(ctx: EngineContext | null, archive: string, ev
         const digest = hasher.digest();
         const file: ArchiveFile = { name, digest, size, magic: concatBytes(head) };
         // Streamed pieces may be views of a large read chunk: copy the small files we keep.
-        if (parts) file.bytes = ctx && parts.length === 1 ? parts[0]!.slice() : concatBytes(parts, size);
+        if (parts) {
+          if (ctx && (kept += size) > KEPT_IN_MEMORY_TOTAL) throw invalidArchive(archive, name, `more than ${KEPT_IN_MEMORY_TOTAL} bytes of JSON documents in the archive`);
+          file.bytes = ctx && parts.length === 1 ? parts[0]!.slice() : concatBytes(parts, size);
+        }
         else if (await ctx!.content.has(digest)) await ingest!.abort();
         else {
           await ingest!.commit({ expectedDigest: digest, expectedSize: size });
@@ -218,6 +228,11 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
   } finally {
     await release().catch(() => {});
   }
+}
+
+/** A JSON document's first byte (tools write none with leading whitespace). */
+function looksLikeJson(head: Uint8Array): boolean {
+  return head[0] === 0x7b || head[0] === 0x5b;
 }
 
 /** The events of a tar held whole (bodies are views of it). */
