@@ -217,7 +217,7 @@ export async function loadArchive(ctx: EngineContext, opts: LoadArchiveOptions):
       limits,
       entriesRead: listing.entries,
     });
-    const result = await commit(ctx, verified, opts.source ?? archive, progress, added);
+    const result = await commitVerified(ctx, verified, opts.source ?? archive, progress, added);
     added.length = 0; // committed: the images own these blobs now
     progress({ phase: 'done', done: 1, total: 1 });
     return result;
@@ -242,7 +242,8 @@ function* wholeTar(bytes: Uint8Array): Iterable<TarEvent> {
   p.end();
 }
 
-async function commit(ctx: EngineContext, verified: VerifiedImage[], source: string, progress: (p: LoadProgress) => void, added: Digest[]): Promise<LoadResult> {
+/** Store verified images: records and tags in one transaction (also what a registry pull ends with). */
+export async function commitVerified(ctx: EngineContext, verified: VerifiedImage[], source: string, progress: (p: LoadProgress) => void, added: Digest[]): Promise<LoadResult> {
   // What is still only in memory; big files were stored while reading.
   const blobs = new Map<Digest, Uint8Array | undefined>();
   for (const v of verified) {

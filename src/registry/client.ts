@@ -1,0 +1,262 @@
+/**
+ * The distribution API's transport: one `fetch` (Node 20 and browsers alike), per-registry endpoint
+ * discovery (`GET /v2/` tells the scheme and how to authenticate), Bearer tokens per repository
+ * scope reused until they expire, Basic auth, and retries with backoff on 429/5xx and dropped
+ * connections. Everything above it (manifests, blobs, pull, push) only names a path and a scope.
+ *
+ * Credentials travel in the Authorization header only: no message, log or error built here
+ * contains them.
+ */
+import { SkiffError } from '../errors.ts';
+import { formatScope, mergeScopes, parseChallenges, parseScope, type Challenge, type Scope } from './challenge.ts';
+import { noCredentials, type CredentialStore, type Credentials } from './credentials.ts';
+import { encodeAuth } from './credentials.ts';
+import { registryEndpoint, type HostOptions } from './hosts.ts';
+import { backoffMs, DEFAULT_RETRY, isNetworkError, networkReason, retryableStatus, sleep, type RetryPolicy } from './retry.ts';
+import { readLimited, registryError } from './errors.ts';
+
+export interface RegistryClientOptions extends HostOptions {
+  fetch?: typeof fetch;
+  credentials?: CredentialStore;
+  retry?: Partial<RetryPolicy>;
+  sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds clock, for token expiry. */
+  now?: () => number;
+  /** Rewrites every URL before it is fetched (a browser's registry proxy). */
+  rewriteUrl?: (url: string) => string;
+  /** Called with one line per HTTP exchange (method, URL, status): never headers. */
+  trace?: (line: string) => void;
+}
+
+interface Endpoint {
+  domain: string;
+  /** "https://registry-1.docker.io" */
+  base: string;
+  /** From the ping: undefined when the registry needs no authentication. */
+  challenge?: Challenge;
+}
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+export interface RegistryRequest {
+  domain: string;
+  /** Scopes the request needs ("repository:library/alpine:pull"). */
+  scopes: Scope[];
+  method?: string;
+  /** A path on the registry ("/v2/library/alpine/manifests/latest") or an absolute URL (an upload Location). */
+  path: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  signal?: AbortSignal;
+  /** Retry 429/5xx/network failures (default true; a request whose body cannot be re-sent says false). */
+  retry?: boolean;
+}
+
+const TOKEN_MARGIN_MS = 2_000;
+const DEFAULT_TOKEN_SECONDS = 60;
+
+export class RegistryClient {
+  private readonly fetchFn: typeof fetch;
+  readonly credentials: CredentialStore;
+  private readonly policy: RetryPolicy;
+  private readonly endpoints = new Map<string, Promise<Endpoint>>();
+  private readonly tokens = new Map<string, CachedToken>();
+  /** Token fetches made (tests check reuse). */
+  tokenFetches = 0;
+
+  constructor(private readonly opts: RegistryClientOptions = {}) {
+    this.fetchFn = opts.fetch ?? ((...a) => globalThis.fetch(...a));
+    this.credentials = opts.credentials ?? noCredentials;
+    this.policy = { ...DEFAULT_RETRY, ...opts.retry };
+  }
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  /** fetch with the URL rewrite, tracing, and a clear error when the connection itself fails. */
+  private async send(url: string, init: RequestInit, domain: string): Promise<Response> {
+    const target = this.opts.rewriteUrl ? this.opts.rewriteUrl(url) : url;
+    try {
+      const res = await this.fetchFn(target, { ...init, redirect: 'follow' });
+      this.opts.trace?.(`${init.method ?? 'GET'} ${url} -> ${res.status}`);
+      return res;
+    } catch (err) {
+      this.opts.trace?.(`${init.method ?? 'GET'} ${url} -> ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  /** `GET /v2/` once per registry: which scheme answers, and the challenge to meet. */
+  endpoint(domain: string): Promise<Endpoint> {
+    let p = this.endpoints.get(domain);
+    if (!p) {
+      p = this.ping(domain);
+      this.endpoints.set(domain, p);
+      p.catch(() => this.endpoints.delete(domain));
+    }
+    return p;
+  }
+
+  private async ping(domain: string): Promise<Endpoint> {
+    const ep = registryEndpoint(domain, this.opts);
+    let lastErr: unknown;
+    for (const scheme of ep.schemes) {
+      const base = `${scheme}://${ep.host}`;
+      let res: Response;
+      try {
+        res = await this.withRetry(() => this.send(`${base}/v2/`, { method: 'GET' }, domain), domain, true);
+      } catch (err) {
+        lastErr = err;
+        continue; // an insecure registry: HTTPS failed, try HTTP
+      }
+      await res.body?.cancel().catch(() => {});
+      if (res.status === 200) return { domain, base };
+      if (res.status === 401) {
+        const ch = parseChallenges(res.headers.get('www-authenticate'));
+        const challenge = ch.find((c) => c.scheme === 'bearer') ?? ch.find((c) => c.scheme === 'basic');
+        if (!challenge) throw new SkiffError('REGISTRY', `registry ${domain} asks for authentication (HTTP 401) without a Bearer or Basic challenge`);
+        return { domain, base, challenge };
+      }
+      throw new SkiffError('REGISTRY', `registry ${domain}: ${base}/v2/ answered HTTP ${res.status}; not a registry speaking the distribution API (v2)?`);
+    }
+    throw unreachable(domain, lastErr);
+  }
+
+  /** Run `attempt`, retrying network failures and 429/5xx answers per the policy. */
+  private async withRetry(attempt: () => Promise<Response>, domain: string, retry: boolean, signal?: AbortSignal): Promise<Response> {
+    const wait = this.opts.sleep ?? sleep;
+    for (let n = 1; ; n++) {
+      let res: Response;
+      try {
+        res = await attempt();
+      } catch (err) {
+        if (!retry || !isNetworkError(err) || n >= this.policy.attempts || signal?.aborted) throw err;
+        await wait(backoffMs(this.policy, n, null));
+        continue;
+      }
+      if (!retry || !retryableStatus(res.status) || n >= this.policy.attempts) return res;
+      await res.body?.cancel().catch(() => {});
+      await wait(backoffMs(this.policy, n, res.headers.get('retry-after')));
+    }
+  }
+
+  /** The Authorization header value for `scopes`, fetching a token when none is cached. */
+  private async authorization(ep: Endpoint, scopes: Scope[], challenge = ep.challenge, fresh = false): Promise<string | undefined> {
+    if (!challenge) return undefined;
+    const creds = await this.credentials.get(ep.domain);
+    if (challenge.scheme === 'basic') return creds ? `Basic ${encodeAuth(creds)}` : undefined;
+    const token = await this.token(ep, challenge, scopes, creds, fresh);
+    return `Bearer ${token}`;
+  }
+
+  private async token(ep: Endpoint, challenge: Challenge, scopes: Scope[], creds: Credentials | undefined, fresh: boolean): Promise<string> {
+    const realm = challenge.params['realm'];
+    if (!realm) throw new SkiffError('REGISTRY', `registry ${ep.domain}: Bearer challenge without a realm`);
+    const service = challenge.params['service'];
+    const all = mergeScopes(scopes);
+    const key = [realm, service ?? '', creds?.username ?? '', ...all.map(formatScope)].join('|');
+    const cached = this.tokens.get(key);
+    if (cached && !fresh && cached.expiresAt > this.now()) return cached.token;
+    const url = new URL(realm, `${ep.base}/`);
+    if (service) url.searchParams.set('service', service);
+    for (const s of all) url.searchParams.append('scope', formatScope(s));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (creds) headers['authorization'] = `Basic ${encodeAuth(creds)}`;
+    this.tokenFetches++;
+    let res: Response;
+    try {
+      res = await this.withRetry(() => this.send(url.href, { method: 'GET', headers }, ep.domain), ep.domain, true);
+    } catch (err) {
+      throw unreachable(`${ep.domain} (token service ${url.origin})`, err);
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel().catch(() => {});
+      throw new SkiffError('REGISTRY', creds
+        ? `registry ${ep.domain}: unauthorized: incorrect username or password`
+        : `registry ${ep.domain}: the token service refused anonymous access (HTTP ${res.status}); log in first (skiff login ${ep.domain})`);
+    }
+    if (!res.ok) throw await registryError(res, `registry ${ep.domain}: fetching a token from ${url.origin}${url.pathname}`);
+    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
+    try {
+      body = JSON.parse(new TextDecoder().decode(await readLimited(res, 1 << 20, 'token response'))) as typeof body;
+    } catch (err) {
+      throw new SkiffError('REGISTRY', `registry ${ep.domain}: the token service answered something that is not JSON (${(err as Error).message})`);
+    }
+    const token = typeof body.token === 'string' && body.token ? body.token : typeof body.access_token === 'string' ? body.access_token : '';
+    if (!token) throw new SkiffError('REGISTRY', `registry ${ep.domain}: the token service answered without a token`);
+    const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    const issued = typeof body.issued_at === 'string' ? Date.parse(body.issued_at) : NaN;
+    // Trust our own clock for when it started: the service's may be skewed.
+    const start = Number.isFinite(issued) ? Math.min(issued, this.now()) : this.now();
+    this.tokens.set(key, { token, expiresAt: start + seconds * 1000 - TOKEN_MARGIN_MS });
+    return token;
+  }
+
+  /**
+   * One registry request, authenticated for its scopes. A 401 carrying a new challenge (expired
+   * token, more scope wanted) gets one fresh token and one more try; the answer is the caller's.
+   */
+  async request(req: RegistryRequest): Promise<Response> {
+    const ep = await this.endpoint(req.domain);
+    const url = /^https?:\/\//.test(req.path) ? req.path : `${ep.base}${req.path}`;
+    const method = req.method ?? 'GET';
+    const attempt = async (auth: string | undefined): Promise<Response> => {
+      const headers: Record<string, string> = { ...req.headers };
+      if (auth) headers['authorization'] = auth;
+      const init: RequestInit = { method, headers };
+      if (req.body) init.body = req.body as BodyInit;
+      if (req.signal) init.signal = req.signal;
+      try {
+        return await this.withRetry(() => this.send(url, init, req.domain), req.domain, req.retry !== false, req.signal);
+      } catch (err) {
+        throw unreachable(req.domain, err);
+      }
+    };
+    let res = await attempt(await this.authorization(ep, req.scopes));
+    if (res.status !== 401 || !ep.challenge) return res;
+    const ch = parseChallenges(res.headers.get('www-authenticate')).find((c) => c.scheme === ep.challenge!.scheme);
+    if (!ch) return res;
+    await res.body?.cancel().catch(() => {});
+    const more = (ch.params['scope'] ?? '').split(' ').map(parseScope).filter((s): s is Scope => s !== undefined);
+    res = await attempt(await this.authorization(ep, [...req.scopes, ...more], { ...ep.challenge, params: { ...ep.challenge.params, ...ch.params } }, true));
+    return res;
+  }
+
+  /**
+   * `login`: do these credentials open the registry? Basic: `/v2/` answers 200 with them. Bearer:
+   * the token service grants a token for them (Docker asks with no scope, too).
+   */
+  async checkLogin(domain: string, creds: Credentials): Promise<void> {
+    const ep = await this.endpoint(domain);
+    if (!ep.challenge) return;
+    if (ep.challenge.scheme === 'basic') {
+      const res = await this.withRetry(() => this.send(`${ep.base}/v2/`, { method: 'GET', headers: { authorization: `Basic ${encodeAuth(creds)}` } }, domain), domain, true)
+        .catch((err) => { throw unreachable(domain, err); });
+      await res.body?.cancel().catch(() => {});
+      if (res.status === 401 || res.status === 403) throw new SkiffError('REGISTRY', `registry ${domain}: unauthorized: incorrect username or password`);
+      if (!res.ok) throw new SkiffError('REGISTRY', `registry ${domain}: logging in: HTTP ${res.status}`);
+      return;
+    }
+    await this.token(ep, ep.challenge, [], creds, true);
+  }
+}
+
+function inBrowser(): boolean {
+  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown; process?: { versions?: { node?: string } } };
+  return !g.process?.versions?.node && (g.document !== undefined || g.WorkerGlobalScope !== undefined);
+}
+
+/** A connection that could not be made: one clear error naming the registry (and CORS in a browser). */
+export function unreachable(what: string, err: unknown): SkiffError {
+  if (err instanceof SkiffError) return err;
+  if ((err as Error)?.name === 'AbortError') return new SkiffError('CANCELLED', `registry ${what}: cancelled`);
+  if (inBrowser() && (err as Error)?.name === 'TypeError') {
+    return new SkiffError('REGISTRY', `cannot reach registry ${what} from this page: the browser blocked the request. A registry must send CORS headers `
+      + '(Docker Hub does not); give the engine a registry proxy URL (npm start serves one), see docs/browser.md', { cause: err });
+  }
+  return new SkiffError('REGISTRY', `cannot reach registry ${what}: ${networkReason(err)}`, { cause: err });
+}

@@ -1,0 +1,170 @@
+/**
+ * `pull`: reference -> manifest (through an index to the platform skiff runs) -> config and layers
+ * streamed into the content store, each verified against its digest -> the same checks and the
+ * same records as `skiff load` (engine/load verify + commitVerified), so a pulled image is stored
+ * exactly as a loaded one. A failed pull takes back the blobs it added: the store is as it was.
+ */
+import { SkiffError } from '../errors.ts';
+import { parseImageConfig, configPlatform } from '../oci/config.ts';
+import type { Digest } from '../oci/digest.ts';
+import { parseIndex, parseManifest, type ImageManifest } from '../oci/manifest.ts';
+import { isIndexType } from '../oci/mediatypes.ts';
+import { formatPlatform, parsePlatform, platformMatches, type Platform } from '../oci/platform.ts';
+import { familiarReference, formatReference, normalizeReference, parseReference, type ImageReference } from '../oci/reference.ts';
+import { detectWasiImage } from '../runtime/wasi/image.ts';
+import type { EngineContext } from '../engine/context.ts';
+import { takeLease } from '../engine/leases.ts';
+import { setTag } from '../engine/tags.ts';
+import type { ImageRecord } from '../engine/types.ts';
+import type { ArchiveFile, ArchiveListing } from '../engine/load/listing.ts';
+import type { PlannedImage } from '../engine/load/plan.ts';
+import { verifyImages } from '../engine/load/verify.ts';
+import { commitVerified } from '../engine/load/loader.ts';
+import { resolveLimits, type LoadLimits } from '../engine/load/limits.ts';
+import { fetchBlob, pool, type BlobProgress } from './blobs.ts';
+import type { RegistryClient } from './client.ts';
+import { chooseFromIndex, fetchManifest, RUNNABLE_TEXT, runnablePlatform, type FetchedManifest, type Repo } from './manifests.ts';
+
+/** One progress line, Docker's JSON-message shape: a layer's status, or the image's. */
+export interface PullEvent {
+  /** Short layer ID (12 hex), absent for whole-image lines. */
+  id?: string;
+  status: string;
+  current?: number;
+  total?: number;
+}
+
+export interface PullOptions {
+  ctx: EngineContext;
+  client: RegistryClient;
+  ref: string;
+  /** "linux/386", "wasi/wasm"...; default: the first of skiff's runnable platforms the image has. */
+  platform?: string | Platform;
+  onProgress?: (e: PullEvent) => void;
+  /** Blobs fetched at once (Docker's max-concurrent-downloads is 3). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  limits?: Partial<LoadLimits>;
+}
+
+export interface PullResult {
+  /** The fully qualified reference pulled. */
+  ref: string;
+  /** What `Digest:` shows: the index's digest when there was one, else the manifest's. */
+  digest: Digest;
+  image: ImageRecord;
+  platform: string;
+  /** True when the store had the image already (only the tag moved, if at all). */
+  existed: boolean;
+}
+
+const shortId = (d: string): string => d.slice(7, 19);
+
+async function resolveManifest(client: RegistryClient, repo: Repo, r: ImageReference, what: string, want: Platform | undefined, signal?: AbortSignal): Promise<{ top: FetchedManifest; manifest: FetchedManifest; fromIndex: boolean }> {
+  const top = await fetchManifest(client, repo, r.digest ?? r.tag ?? 'latest', what, signal);
+  let cur = top;
+  // An index may point at another index (rare); follow a few levels, no more.
+  for (let depth = 0; isIndexType(cur.mediaType); depth++) {
+    if (depth >= 4) throw new SkiffError('UNSUPPORTED', `${what}: indexes nested more than 4 deep`);
+    const index = parseIndex(cur.bytes, `index ${cur.digest}`);
+    const entry = chooseFromIndex(index, what, want);
+    cur = await fetchManifest(client, repo, entry.digest, `${what} (${entry.platform ? formatPlatform(entry.platform) : entry.digest})`, signal);
+    if (cur.digest !== entry.digest) throw new SkiffError('DIGEST_MISMATCH', `${what}: manifest ${entry.digest} hashes to ${cur.digest}`);
+  }
+  return { top, manifest: cur, fromIndex: cur !== top };
+}
+
+export async function pullImage(o: PullOptions): Promise<PullResult> {
+  const r = parseReference(o.ref);
+  const repo: Repo = { domain: r.domain, path: r.path };
+  const what = familiarReference(r);
+  const full = formatReference(r);
+  const emit = o.onProgress ?? (() => {});
+  const want = o.platform === undefined ? undefined : typeof o.platform === 'string' ? parsePlatform(o.platform) : o.platform;
+  const { ctx } = o;
+  try {
+    const { top, manifest: mf, fromIndex } = await resolveManifest(o.client, repo, r, what, want, o.signal);
+    const tag = r.tag !== undefined && r.digest === undefined ? normalizeReference(o.ref) : undefined;
+    if (r.tag !== undefined && r.digest === undefined) emit({ status: `${r.tag}: Pulling from ${r.path}` });
+    const manifest = parseManifest(mf.bytes, `manifest ${mf.digest}`);
+
+    // Already here: only the tag may need to move.
+    const have = await ctx.state.get<ImageRecord>('images', mf.digest);
+    if (have) {
+      const moved = tag ? await ctx.state.transaction(async (tx) => {
+        const before = await tx.get<{ digest: string }>('tags', tag);
+        await setTag(tx, tag, mf.digest, ctx.now().toISOString());
+        return before?.digest !== mf.digest;
+      }) : false;
+      emit({ status: `Digest: ${top.digest}` });
+      emit({ status: `Status: ${moved ? 'Downloaded newer image' : 'Image is up to date'} for ${what}` });
+      return { ref: full, digest: top.digest, image: have, platform: have.platform, existed: true };
+    }
+
+    const added: Digest[] = [];
+    const release = await takeLease(ctx);
+    try {
+      const cfgDesc = manifest.config;
+      if (await fetchBlob({ client: o.client, repo, desc: cfgDesc, store: ctx.content, ...(o.signal ? { signal: o.signal } : {}) })) added.push(cfgDesc.digest);
+      const configBytes = await ctx.content.get(cfgDesc.digest);
+      checkRunnable(what, manifest, configBytes, want, fromIndex);
+
+      for (const l of manifest.layers) emit({ id: shortId(l.digest), status: 'Pulling fs layer' });
+      await pool(manifest.layers, o.concurrency ?? 3, async (desc) => {
+        const id = shortId(desc.digest);
+        const fresh = await fetchBlob({
+          client: o.client, repo, desc, store: ctx.content, ...(o.signal ? { signal: o.signal } : {}),
+          onProgress: (p: BlobProgress) => {
+            if (p.phase === 'exists') emit({ id, status: 'Already exists' });
+            else if (p.phase === 'downloading') emit({ id, status: 'Downloading', current: p.current, total: p.total });
+            else if (p.phase === 'verifying') emit({ id, status: 'Verifying Checksum' });
+            else emit({ id, status: 'Download complete' });
+          },
+        });
+        if (fresh) added.push(desc.digest);
+      });
+
+      // The checks and records of `skiff load`, over an archive-like listing of what was fetched.
+      const file = (d: Digest, size: number, bytes?: Uint8Array): ArchiveFile => ({ name: `blobs/sha256/${d.slice(7)}`, digest: d, size, magic: new Uint8Array(0), ...(bytes ? { bytes } : {}) });
+      const blobs = new Map<Digest, ArchiveFile>([[cfgDesc.digest, file(cfgDesc.digest, cfgDesc.size, configBytes)]]);
+      for (const l of manifest.layers) blobs.set(l.digest, file(l.digest, l.size));
+      const listing: ArchiveListing = { archive: what, files: new Map([...blobs.values()].map((f) => [f.name, f])), links: new Map(), entries: 0 };
+      const plan: PlannedImage = { manifestDigest: mf.digest, manifestBytes: mf.bytes, manifestMediaType: mf.mediaType, manifest, blobs, tags: tag ? [tag] : [] };
+      const verified = await verifyImages(listing, [plan], async (f) => f.bytes ?? ctx.content.get(f.digest), {
+        limits: resolveLimits(o.limits ?? {}),
+        onLayer: (_done, _total, d) => emit({ id: shortId(d), status: 'Extracting' }),
+      });
+      for (const l of manifest.layers) emit({ id: shortId(l.digest), status: 'Pull complete' });
+      await commitVerified(ctx, verified, `registry:${full}`, () => {}, added);
+      added.length = 0;
+      const image = await ctx.state.get<ImageRecord>('images', mf.digest);
+      if (!image) throw new SkiffError('CONFLICT', `${what}: the image was removed by another process right after the pull`);
+      emit({ status: `Digest: ${top.digest}` });
+      emit({ status: `Status: Downloaded newer image for ${what}` });
+      return { ref: full, digest: top.digest, image, platform: image.platform, existed: false };
+    } catch (err) {
+      for (const d of added) await ctx.content.delete(d).catch(() => {});
+      throw err;
+    } finally {
+      await release().catch(() => {});
+    }
+  } catch (err) {
+    throw SkiffError.wrap(err, `pulling ${what}`);
+  }
+}
+
+/**
+ * A single image (no index to choose from) must run here unless the user asked for its platform:
+ * an amd64-only image is refused before its layers are fetched, naming what it is.
+ */
+function checkRunnable(what: string, manifest: ImageManifest, configBytes: Uint8Array, want: Platform | undefined, fromIndex: boolean): void {
+  const config = parseImageConfig(configBytes, `image config ${manifest.config.digest}`);
+  const p = configPlatform(config);
+  if (want) {
+    if (!platformMatches(want, p)) throw new SkiffError('NOT_FOUND', `${what}: image is ${formatPlatform(p)}, not the requested ${formatPlatform(want)}`);
+    return;
+  }
+  if (fromIndex) return;
+  if (runnablePlatform(p) || detectWasiImage(config, manifest)) return;
+  throw new SkiffError('UNSUPPORTED', `${what} offers ${formatPlatform(p)}; skiff runs ${RUNNABLE_TEXT} (choose one with --platform)`);
+}

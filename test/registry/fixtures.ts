@@ -1,0 +1,91 @@
+/**
+ * OCI layouts for the registry tests, written by this script (plain JSON and `tar`), never by
+ * skiff: the bundled busybox image (linux/386) beside an amd64 image in one multi-platform index,
+ * and an amd64-only image. skopeo copies them into the registry.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { run } from '../helpers/exec.ts';
+
+export const DIST = resolve(import.meta.dirname, '../../vm-images/images/dist');
+
+const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+interface Blob { digest: string; size: number; bytes: Buffer }
+
+function blob(dir: string, bytes: Buffer | string): Blob {
+  const b = Buffer.from(bytes);
+  const digest = sha(b);
+  writeFileSync(join(dir, 'blobs/sha256', digest.slice(7)), b);
+  return { digest, size: b.length, bytes: b };
+}
+
+/** A one-file gzip layer made by the system's tar; returns the layer blob and its diff_id. */
+function tarLayer(dir: string, file: string, content: string): { layer: Blob; diffId: string } {
+  const src = mkdtempSync(join(tmpdir(), 'skiff-layer-'));
+  writeFileSync(join(src, file), content);
+  const tarFile = join(src, '..', `${src.split('/').pop()}.tar`);
+  run('tar', ['--sort=name', '--owner=0', '--group=0', '--mtime=@0', '-C', src, '-cf', tarFile, file]);
+  const tar = readFileSync(tarFile);
+  run('gzip', ['-n', '-f', tarFile]);
+  return { layer: blob(dir, readFileSync(`${tarFile}.gz`)), diffId: sha(tar) };
+}
+
+function amd64Image(dir: string, label: string): Blob {
+  const { layer, diffId } = tarLayer(dir, 'hello.txt', `an amd64 image: ${label}\n`);
+  const config = blob(dir, JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/true'] }, rootfs: { type: 'layers', diff_ids: [diffId] } }));
+  return blob(dir, JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config.digest, size: config.size },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.size }],
+  }));
+}
+
+export interface Layouts {
+  dir: string;
+  /** oci:<multi>:latest is an index of linux/amd64 and linux/386 (bundled busybox). */
+  multi: string;
+  multiIndexDigest: string;
+  busyboxManifest: string;
+  amd64Manifest: string;
+  /** oci:<amd64>:latest is a single linux/amd64 manifest. */
+  amd64Only: string;
+}
+
+export function buildLayouts(): Layouts {
+  const root = mkdtempSync(join(tmpdir(), 'skiff-layouts-'));
+  const multi = join(root, 'multi');
+  mkdirSync(join(multi, 'blobs/sha256'), { recursive: true });
+  writeFileSync(join(multi, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  // The bundled busybox archive is an OCI layout: take its blobs as they are.
+  const bb = join(root, 'busybox');
+  mkdirSync(bb);
+  run('tar', ['-xf', join(DIST, 'busybox.tar'), '-C', bb]);
+  for (const f of readdirSync(join(bb, 'blobs/sha256'))) copyFileSync(join(bb, 'blobs/sha256', f), join(multi, 'blobs/sha256', f));
+  const bbIndex = JSON.parse(readFileSync(join(bb, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number }> };
+  const bbm = bbIndex.manifests[0]!;
+  const amd = amd64Image(multi, 'multi');
+  const index = blob(multi, JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.digest, size: amd.size, platform: { architecture: 'amd64', os: 'linux' } },
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: bbm.digest, size: bbm.size, platform: { architecture: '386', os: 'linux' } },
+    ],
+  }));
+  writeFileSync(join(multi, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
+  }));
+
+  const only = join(root, 'amd64');
+  mkdirSync(join(only, 'blobs/sha256'), { recursive: true });
+  writeFileSync(join(only, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const m = amd64Image(only, 'only');
+  writeFileSync(join(only, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
+  }));
+  return { dir: root, multi, multiIndexDigest: index.digest, busyboxManifest: bbm.digest, amd64Manifest: amd.digest, amd64Only: only };
+}

@@ -1,0 +1,168 @@
+/**
+ * Pulls from the real distribution registry (Debian's docker-registry on loopback), seeded by
+ * skopeo from archives skiff never wrote: by tag and digest, through a multi-platform index,
+ * refusals that name what an image offers, and a proxy that corrupts, cuts and fails requests.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryContentStore } from '../../src/content/memory.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { MemoryStateStore } from '../../src/engine/state/memory.ts';
+import { nodeWasiSpawn } from '../../src/node.ts';
+import { RegistryClient } from '../../src/registry/client.ts';
+import { pullImage, type PullEvent } from '../../src/registry/pull.ts';
+import { WasiRuntime } from '../../src/runtime/wasi/runtime.ts';
+import { SkiffError } from '../../src/errors.ts';
+import { buildLayouts, DIST, type Layouts } from './fixtures.ts';
+import { skopeoCopy, startProxy, startRegistry, type Proxy, type Running } from './servers.ts';
+
+const HELLO_DIGEST = 'sha256:74b06934ada51674219d2c2a4857ce7da179894a02437c8919610749b708bb64';
+const td = new TextDecoder();
+let reg: Running;
+let proxy: Proxy;
+let layouts: Layouts;
+
+function engine(): Engine {
+  return new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), runtimes: { wasi: () => new WasiRuntime({ spawn: nodeWasiSpawn() }) } });
+}
+const client = (): RegistryClient => new RegistryClient({ retry: { baseMs: 1, maxMs: 5 } });
+async function snapshot(e: Engine): Promise<{ blobs: string[]; images: number; tags: number }> {
+  return {
+    blobs: (await e.ctx.content.list()).map((b) => b.digest).sort(),
+    images: (await e.ctx.state.list('images')).length,
+    tags: (await e.ctx.state.list('tags')).length,
+  };
+}
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  proxy = await startProxy(reg);
+  layouts = buildLayouts();
+  skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/seed/hello-wasm:latest`);
+  skopeoCopy(`oci:${layouts.multi}:latest`, `docker://${reg.host}/seed/multi:latest`, ['--all']);
+  skopeoCopy(`oci:${layouts.amd64Only}:latest`, `docker://${reg.host}/seed/amd64:latest`);
+}, 60_000);
+afterAll(async () => {
+  await proxy?.stop();
+  await reg?.stop();
+});
+
+describe('pull from docker-registry', () => {
+  it('pulls by tag, records the image as load does, and runs it', async () => {
+    const e = engine();
+    const events: PullEvent[] = [];
+    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/hello-wasm`, onProgress: (p) => events.push(p) });
+    expect(r).toMatchObject({ ref: `${reg.host}/seed/hello-wasm:latest`, digest: HELLO_DIGEST, platform: 'wasi/wasm', existed: false });
+    expect(r.image.source).toBe(`registry:${reg.host}/seed/hello-wasm:latest`);
+    const [row] = await e.listImages();
+    expect(row).toMatchObject({ repository: `${reg.host}/seed/hello-wasm`, tag: 'latest', digest: HELLO_DIGEST });
+    // The image record is the one `skiff load` makes of the same archive.
+    const loaded = engine();
+    await loaded.loadArchive({ data: new Uint8Array(await import('node:fs').then((fs) => fs.readFileSync(`${DIST}/hello-wasm.tar`))) });
+    const [ref] = await loaded.ctx.state.list<{ digest: string }>('images');
+    const { loadedAt: _a, source: _s, ...mine } = r.image;
+    const { loadedAt: _b, source: _t, ...theirs } = ref as typeof r.image;
+    expect(mine).toEqual(theirs);
+    expect(events.map((p) => p.status)).toEqual(expect.arrayContaining(['latest: Pulling from seed/hello-wasm', 'Pulling fs layer', 'Download complete', 'Pull complete', `Digest: ${HELLO_DIGEST}`]));
+    const out: string[] = [];
+    const run = await e.runContainer({ image: `${reg.host}/seed/hello-wasm`, run: { rm: true }, io: { onStdout: (d) => out.push(td.decode(d)), onStderr: () => {} } });
+    expect(run.exit.exitCode).toBe(0);
+    expect(out.join('')).toContain('GREETING=hello from skiff');
+    await e.shutdown();
+  });
+
+  it('pulls by digest (no tag is set), and a second pull fetches no blob', async () => {
+    const e = engine();
+    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/hello-wasm@${HELLO_DIGEST}` });
+    expect(r.image.digest).toBe(HELLO_DIGEST);
+    expect(await e.ctx.state.list('tags')).toEqual([]);
+    expect((await e.resolveImage({ ref: `${reg.host}/seed/hello-wasm@${HELLO_DIGEST}` })).digest).toBe(HELLO_DIGEST);
+    proxy.log.length = 0;
+    const events: PullEvent[] = [];
+    const again = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/hello-wasm@${HELLO_DIGEST}`, onProgress: (p) => events.push(p) });
+    expect(again.existed).toBe(true);
+    expect(proxy.log.filter((l) => l.includes('/blobs/'))).toEqual([]);
+    expect(events.at(-1)!.status).toMatch(/^Status: Image is up to date/);
+  });
+
+  it('a digest that does not match the manifest it names is refused', async () => {
+    const e = engine();
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    await expect(pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/hello-wasm@${wrong}` })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/nothing-here:1` })).rejects.toThrow(/pulling .*seed\/nothing-here:1: manifest for .* not found/);
+  });
+
+  it('a multi-platform index pulls its linux/386 variant; --platform picks another', async () => {
+    const e = engine();
+    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi:latest` });
+    expect(r.digest).toBe(layouts.multiIndexDigest);
+    expect(r.image.digest).toBe(layouts.busyboxManifest);
+    expect(r.platform).toBe('linux/386');
+    const amd = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi:latest`, platform: 'linux/amd64' });
+    expect(amd.image.digest).toBe(layouts.amd64Manifest);
+    expect(amd.platform).toBe('linux/amd64');
+    await expect(pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi:latest`, platform: 'linux/arm64' }))
+      .rejects.toThrow(/no manifest for platform linux\/arm64; it offers linux\/amd64, linux\/386/);
+  });
+
+  it('an amd64-only image is refused naming its platform, and nothing is stored', async () => {
+    const e = engine();
+    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/amd64` }).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(SkiffError);
+    expect(err).toMatchObject({ code: 'UNSUPPORTED' });
+    expect((err as Error).message).toBe(`pulling ${reg.host}/seed/amd64:latest: ${reg.host}/seed/amd64:latest offers linux/amd64; skiff runs linux/386 and wasi/wasm (choose one with --platform)`);
+    expect(await snapshot(e)).toEqual({ blobs: [], images: 0, tags: 0 });
+  });
+
+  it('a blob corrupted in transit is refused and the store is unchanged', async () => {
+    const e = engine();
+    await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/hello-wasm` });
+    const before = await snapshot(e);
+    expect(before).toMatchObject({ images: 1, tags: 1 });
+    // busybox's layer through the proxy, with one byte flipped.
+    const busyLayer = 'sha256:b09c2ac72e36dffe187ff5ac45b8978d32758f42741729c3a6d778b8e8f64fa4';
+    proxy.corrupt.add(busyLayer);
+    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/multi` }).catch((x: unknown) => x);
+    expect(proxy.corrupt.size).toBe(0); // the proxy did flip it
+    expect(err).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect((err as Error).message).toContain(`blob ${busyLayer}`);
+    expect((err as Error).message).toContain('content digest mismatch');
+    // Neither the layer nor the config fetched before it stayed.
+    expect(await snapshot(e)).toEqual(before);
+    // The same pull without tampering works.
+    expect((await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/multi` })).image.digest).toBe(layouts.busyboxManifest);
+  });
+
+  it('a connection cut mid-layer resumes with a Range request', async () => {
+    const e = engine();
+    const busyLayer = 'sha256:b09c2ac72e36dffe187ff5ac45b8978d32758f42741729c3a6d778b8e8f64fa4';
+    proxy.log.length = 0;
+    proxy.cut.set(busyLayer, 300_000);
+    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/multi` });
+    expect(r.image.digest).toBe(layouts.busyboxManifest);
+    const gets = proxy.log.filter((l) => l.includes(busyLayer));
+    expect(gets).toHaveLength(2);
+    expect(gets[1]).toMatch(/ bytes=\d+-$/);
+    expect(Number(/bytes=(\d+)-/.exec(gets[1]!)![1])).toBeGreaterThan(0);
+  });
+
+  it('503 answers are retried', async () => {
+    const e = engine();
+    proxy.fail503 = 3;
+    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/hello-wasm` });
+    expect(r.digest).toBe(HELLO_DIGEST);
+    expect(proxy.fail503).toBe(0);
+  });
+
+  it('two pulls of the same image at once store each blob once', async () => {
+    const e = engine();
+    const [a, b] = await Promise.all([
+      pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi` }),
+      pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi` }),
+    ]);
+    expect(a.image.digest).toBe(b.image.digest);
+    const s = await snapshot(e);
+    expect(s.images).toBe(1);
+    expect(s.blobs).toEqual([...new Set(s.blobs)]);
+    expect(s.blobs).toHaveLength(3); // manifest, config, layer
+  });
+});
