@@ -2,7 +2,7 @@
  * The Node entry point (package.json `exports`, condition "node"): the one place that knows it runs
  * on Node. It builds the platform pieces (node-fs content and state stores under $SKIFF_HOME, the
  * guest artifacts in vm-images/dist, VM snapshot files, worker_threads spawners, Node's zlib and
- * SHA-256, host directories for bind mounts) and hands them to the environment-free engine and
+ * SHA-256 (for layers and VM states alike), host directories for bind mounts) and hands them to the environment-free engine and
  * runtimes. The browser's twin is src/browser.ts.
  *
  * The VM and WASI runtimes are loaded on first use (the VM pulls in v86): a CLI command that runs
@@ -100,8 +100,8 @@ export function nodeMachineOptions(o: NodeMachineOptions = {}): Omit<MachineOpti
       const node = await import('./runtime/vm/worker-node.ts');
       if (tune) node.tuneWasmTiering();
       if (thread === 'worker') return node.spawnNodeVmWorker();
-      const [{ spawnInlineVmWorker }, { nodeGzip }] = await Promise.all([import('./runtime/vm/worker-inline.ts'), import('./runtime/vm/gzip-node.ts')]);
-      return spawnInlineVmWorker({ wasmPath: node.v86WasmPath, gzip: nodeGzip });
+      const { spawnInlineVmWorker } = await import('./runtime/vm/worker-inline.ts');
+      return spawnInlineVmWorker({ wasmPath: node.v86WasmPath });
     },
     ...(trace ? { trace } : {}),
   };

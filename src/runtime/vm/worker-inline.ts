@@ -9,7 +9,7 @@
  * all the process does; in the browser the engine worker mostly waits on IndexedDB meanwhile.
  */
 import type { VmWorkerHandle } from './worker-handle.ts';
-import { serveVmWorker, type StateGzip } from './worker-main.ts';
+import { serveVmWorker } from './worker-main.ts';
 import { yieldInThread } from './yield-web.ts';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.ts';
 
@@ -26,8 +26,6 @@ export interface InlineVmOptions {
   yieldInThread?: boolean;
   /** Told whether the in-thread yield was installed (false: v86's own is in use). */
   onYield?: (inThread: boolean) => void;
-  /** How states are (de)compressed; default the web-standard streams. */
-  gzip?: StateGzip;
 }
 
 export async function spawnInlineVmWorker(o: InlineVmOptions): Promise<VmWorkerHandle> {
@@ -51,7 +49,7 @@ export async function spawnInlineVmWorker(o: InlineVmOptions): Promise<VmWorkerH
     },
     onMessage: (cb) => void toWorker.push(cb),
     ...(o.yieldInThread ? { onEmulator: (emu: unknown) => o.onYield?.(yieldInThread(emu)) } : {}),
-  }, o.gzip);
+  });
   return {
     wasmPath,
     ...(o.wasmModule ? { wasmModule: o.wasmModule } : {}),

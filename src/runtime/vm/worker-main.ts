@@ -1,25 +1,14 @@
 /**
  * Inside the emulator worker: owns the V86 instance. Console bytes, kernel serial lines and 9P
  * messages are relayed to the Machine on the main thread; states are (de)compressed here so the
- * main thread never does the heavy lifting. How gzip is done is the caller's: the web-standard
- * streams by default, Node's zlib where the Node entry points pass it (gzip-node.ts).
+ * main thread never does the heavy lifting. gzip is archive/'s, as for layers: Node's zlib where
+ * the entry point installed it (src/node-natives.ts), the web-standard streams elsewhere.
  */
 import { V86 } from 'v86';
+import { gunzip, gzip } from '../../archive/compression.ts';
 import type { BootMessage, HostToWorker, StateEncoding, WorkerEndpoint } from './worker-protocol.ts';
 
-/** Compresses and inflates whole states. */
-export interface StateGzip {
-  gzip(raw: ArrayBuffer): Promise<ArrayBuffer>;
-  gunzip(gz: ArrayBuffer): Promise<ArrayBuffer>;
-}
-
-/** (De)CompressionStream: in every browser and in Node. */
-export const streamGzip: StateGzip = {
-  gzip: (b) => pipe(b, new CompressionStream('gzip')),
-  gunzip: (b) => pipe(b, new DecompressionStream('gzip')),
-};
-
-export function serveVmWorker(ep: WorkerEndpoint, codec: StateGzip = streamGzip): void {
+export function serveVmWorker(ep: WorkerEndpoint): void {
   let emulator: V86 | null = null;
   const p9Replies = new Map<number, (reply: Uint8Array) => void>();
   let next9p = 1;
@@ -34,7 +23,7 @@ export function serveVmWorker(ep: WorkerEndpoint, codec: StateGzip = streamGzip)
     const restoring = m.state !== undefined;
     let inflateMs = 0;
     const state = m.state === undefined ? null
-      : (m.stateEncoding === 'gzip' ? codec.gunzip(m.state) : Promise.resolve(m.state)).then((s) => {
+      : (m.stateEncoding === 'gzip' ? gunzip(new Uint8Array(m.state), { what: 'VM state' }).then(own) : Promise.resolve(m.state)).then((s) => {
         inflateMs = performance.now() - t0;
         return s;
       });
@@ -107,7 +96,7 @@ export function serveVmWorker(ep: WorkerEndpoint, codec: StateGzip = streamGzip)
     if (!emulator) throw new Error('save: the emulator is not running');
     const t0 = performance.now();
     const raw = await emulator.save_state();
-    const state = encoding === 'gzip' ? await codec.gzip(raw) : raw;
+    const state = encoding === 'gzip' ? own(await gzip(new Uint8Array(raw))) : raw;
     ep.post({ t: 'saved', state, rawBytes: raw.byteLength, ms: performance.now() - t0 }, [state]);
   }
 
@@ -157,6 +146,9 @@ function plainAgentPort(emu: V86): void {
   };
 }
 
-async function pipe(buf: ArrayBuffer, stream: CompressionStream | DecompressionStream): Promise<ArrayBuffer> {
-  return new Response(new Blob([buf]).stream().pipeThrough(stream)).arrayBuffer();
+/** The bytes as an ArrayBuffer of their own (to hand to v86, or to transfer). */
+function own(u: Uint8Array): ArrayBuffer {
+  return u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && u.buffer instanceof ArrayBuffer
+    ? u.buffer
+    : u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
 }
