@@ -64,6 +64,8 @@ export class RegistryClient {
   private readonly policy: RetryPolicy;
   private readonly endpoints = new Map<string, Promise<Endpoint>>();
   private readonly tokens = new Map<string, CachedToken>();
+  /** Token fetches in flight, so blobs pushed or pulled at once share one. */
+  private readonly pending = new Map<string, Promise<string>>();
   /** Token fetches made (tests check reuse). */
   tokenFetches = 0;
 
@@ -104,11 +106,13 @@ export class RegistryClient {
   private async ping(domain: string): Promise<Endpoint> {
     const ep = registryEndpoint(domain, this.opts);
     let lastErr: unknown;
-    for (const scheme of ep.schemes) {
+    for (const [i, scheme] of ep.schemes.entries()) {
       const base = `${scheme}://${ep.host}`;
+      const last = i === ep.schemes.length - 1;
       let res: Response;
       try {
-        res = await this.withRetry(() => this.send(`${base}/v2/`, { method: 'GET' }, domain), domain, true);
+        // HTTPS with HTTP behind it (loopback, insecure registries): one try, then fall back.
+        res = await this.withRetry(() => this.send(`${base}/v2/`, { method: 'GET' }, domain), domain, last);
       } catch (err) {
         lastErr = err;
         continue; // an insecure registry: HTTPS failed, try HTTP
@@ -161,6 +165,18 @@ export class RegistryClient {
     const key = [realm, service ?? '', creds?.username ?? '', ...all.map(formatScope)].join('|');
     const cached = this.tokens.get(key);
     if (cached && !fresh && cached.expiresAt > this.now()) return cached.token;
+    const inflight = this.pending.get(key);
+    if (inflight && !fresh) return inflight;
+    const p = this.fetchToken(ep, realm, service, all, creds, key);
+    this.pending.set(key, p);
+    try {
+      return await p;
+    } finally {
+      if (this.pending.get(key) === p) this.pending.delete(key);
+    }
+  }
+
+  private async fetchToken(ep: Endpoint, realm: string, service: string | undefined, all: Scope[], creds: Credentials | undefined, key: string): Promise<string> {
     const url = new URL(realm, `${ep.base}/`);
     if (service) url.searchParams.set('service', service);
     for (const s of all) url.searchParams.append('scope', formatScope(s));
@@ -189,9 +205,8 @@ export class RegistryClient {
     const token = typeof body.token === 'string' && body.token ? body.token : typeof body.access_token === 'string' ? body.access_token : '';
     if (!token) throw new SkiffError('REGISTRY', `registry ${ep.domain}: the token service answered without a token`);
     const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
-    const issued = typeof body.issued_at === 'string' ? Date.parse(body.issued_at) : NaN;
-    // Trust our own clock for when it started: the service's may be skewed.
-    const start = Number.isFinite(issued) ? Math.min(issued, this.now()) : this.now();
+    // Expiry counted on our own clock from when the token arrived: the service's clock may be skewed.
+    const start = this.now();
     this.tokens.set(key, { token, expiresAt: start + seconds * 1000 - TOKEN_MARGIN_MS });
     return token;
   }

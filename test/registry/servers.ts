@@ -121,7 +121,7 @@ export async function startProxy(target: Running): Promise<Proxy> {
     const flip = req.method === 'GET' && digest !== undefined && p.corrupt.delete(digest);
     const cutAt = req.method === 'GET' && digest !== undefined ? p.cut.get(digest) : undefined;
     if (cutAt !== undefined) p.cut.delete(digest!);
-    const up = httpRequest({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (ur) => {
+    const up = httpRequest({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       let sent = 0;
       ur.on('data', (chunk: Buffer) => {
