@@ -16,6 +16,8 @@ export class FileContent {
   #chunks: (Uint8Array | null)[];
   /** Per chunk: set when this FileContent alone holds that chunk and may write into it. */
   #owned: boolean[];
+  /** Chunks changed since the last `takeChanges` (what an incremental save must store). */
+  #changed = new Set<number>();
 
   private constructor(size: number, chunks: (Uint8Array | null)[], owned: boolean[] = []) {
     this.#size = size;
@@ -97,12 +99,25 @@ export class FileContent {
     }
   }
 
+  /** Indexes of the chunks written or cut since the last call, ascending; forgets them. */
+  takeChanges(): number[] {
+    const out = [...this.#changed].sort((a, b) => a - b);
+    this.#changed.clear();
+    return out;
+  }
+
+  /** Whether chunk `ci` is a hole (reads as zeros, holds no bytes). */
+  isHole(ci: number): boolean {
+    return !this.#chunks[ci];
+  }
+
   write(offset: number, data: Uint8Array): number {
     const end = offset + data.length;
     if (end > this.#size) this.#resize(end);
     let pos = offset;
     while (pos < end) {
       const ci = Math.floor(pos / CHUNK_SIZE);
+      this.#changed.add(ci);
       const base = ci * CHUNK_SIZE;
       const stop = Math.min(end, base + CHUNK_SIZE);
       const chunk = this.#ownChunk(ci, stop - base);
@@ -121,6 +136,8 @@ export class FileContent {
     if (size === old) return;
     const n = Math.ceil(size / CHUNK_SIZE);
     if (size < old) {
+      // What is cut off must not come back from a saved copy if the file grows again.
+      for (let ci = Math.max(0, n - 1); ci < this.#chunks.length; ci++) this.#changed.add(ci);
       this.#chunks.length = n;
       if (this.#owned.length > n) this.#owned.length = n;
       const last = n - 1;

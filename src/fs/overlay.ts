@@ -29,6 +29,11 @@ export interface OverlayOptions {
   now?: () => number;
   /** What statfs reports as the size of the filesystem. Default 1 GiB. */
   capacityBytes?: number;
+  /**
+   * Called with each upper inode about to change (attributes, content or children), so a store
+   * can save only what changed (engine/snapshots). New inodes show up as changed children.
+   */
+  onChange?: (inode: Inode) => void;
 }
 
 export interface OverlayFromUpperOptions extends OverlayOptions {
@@ -51,6 +56,7 @@ export class Overlay implements FileSystem {
   readonly #root: OverlayNode;
   readonly #now: () => number;
   readonly #capacity: number;
+  readonly #onChange: (inode: Inode) => void;
   #nextIno = 1;
   /** Lazily built: every path of each hard-linked lower inode. */
   #lowerLinkPaths: Map<Inode, string[][]> | null = null;
@@ -60,6 +66,7 @@ export class Overlay implements FileSystem {
     this.readOnly = options.readOnly ?? false;
     this.#now = options.now ?? Date.now;
     this.#capacity = options.capacityBytes ?? 1 << 30;
+    this.#onChange = options.onChange ?? (() => {});
     this.#upperRoot = options.upper?.root ?? this.#lower.root.copyUp();
     this.#upperLinks = new Map(options.upper?.links ?? []);
     this.#root = this.#register(new OverlayNode(this.#nextIno++, null, '', this.#lower.root, this.#upperRoot));
@@ -461,7 +468,10 @@ export class Overlay implements FileSystem {
     if (u && count > 2) this.#upperLinks.set(u, count - 1);
     else if (u && count === 2) this.#upperLinks.delete(u);
     else c.orphan = true;
-    if (u) u.ctimeMs = now;
+    if (u) {
+      u.ctimeMs = now;
+      this.#onChange(u);
+    }
     c.version++;
   }
 
@@ -474,13 +484,17 @@ export class Overlay implements FileSystem {
 
   /** The node's upper inode, copying it (and its parents) up first. */
   #copyUp(n: OverlayNode): Inode {
-    if (n.upper) return n.upper;
+    if (n.upper) {
+      this.#onChange(n.upper);
+      return n.upper;
+    }
     const lower = n.lower!;
     if (!n.orphan && lower.kind !== 'directory' && linkCount(this.#lower.links, lower) > 1) return this.#copyUpLinked(n);
     const u = lower.copyUp();
     if (!n.orphan) this.#copyUp(n.parent).children!.set(n.name, u);
     n.upper = u;
     this.#byInode.set(u, n);
+    this.#onChange(u);
     return u;
   }
 
@@ -503,6 +517,7 @@ export class Overlay implements FileSystem {
     if (names > 1) this.#upperLinks.set(u, names);
     n.upper = u;
     this.#byInode.set(u, n);
+    this.#onChange(u);
     return u;
   }
 

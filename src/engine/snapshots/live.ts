@@ -1,0 +1,162 @@
+/**
+ * A writable layer or volume while it is in use: an Overlay whose upper tree is saved to a
+ * snapshot store as it changes. Every change notice from the overlay arms a short timer
+ * (`flushMs`, default 100 ms, not re-armed by later changes, so a steady writer is saved every
+ * ~100 ms); `flush()` saves at once (container exit, `persist*`, shutdown). A process killed
+ * mid-run therefore loses at most the changes of the last ~100 ms plus the batch being written,
+ * never what an earlier flush saved. (Overlay calls are synchronous, so a guest's write cannot
+ * wait for the disk; the bound is the timer.)
+ *
+ * This process keeps one LiveLayer per snapshot (the registry below, per store): engines in one
+ * process share it, and it is the snapshot's one writer for as long as it is open.
+ */
+import { SkiffError } from '../../errors.ts';
+import type { TarEntry } from '../../archive/types.ts';
+import { emptyLayerTree, type LayerTree } from '../../fs/layer.ts';
+import { Overlay } from '../../fs/overlay.ts';
+import { UpperTracker } from './records.ts';
+import type { SnapshotKey, SnapshotStore, SnapshotWriter } from './store.ts';
+
+export interface LiveLayerOptions {
+  /** The image's merged layers; null for a volume. */
+  lower: LayerTree | null;
+  now: () => number;
+  flushMs?: number;
+  /** An upper saved in the old form (one tar): loaded, then saved whole on the first flush. */
+  legacy?: () => Promise<Iterable<TarEntry>>;
+}
+
+export class LiveLayer {
+  readonly fs: Overlay;
+  readonly #writer: SnapshotWriter;
+  readonly #tracker: UpperTracker;
+  readonly #flushMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #error: unknown;
+  #closed = false;
+
+  private constructor(writer: SnapshotWriter, tracker: UpperTracker, make: (onChange: (i: Parameters<UpperTracker['notice']>[0]) => void) => Overlay, flushMs: number) {
+    this.#writer = writer;
+    this.#tracker = tracker;
+    this.#flushMs = flushMs;
+    this.fs = make((i) => {
+      tracker.notice(i);
+      this.#arm();
+    });
+  }
+
+  static async open(store: SnapshotStore, key: SnapshotKey, o: LiveLayerOptions): Promise<LiveLayer> {
+    const writer = await store.open(key);
+    try {
+      const legacy = writer.records.size === 0 && o.legacy ? await o.legacy() : null;
+      if (legacy) {
+        const { tracker } = UpperTracker.load(new Map(), () => emptyLayerTree().root);
+        const live = new LiveLayer(writer, tracker, (onChange) => Overlay.fromUpper({ lower: o.lower, entries: legacy, now: o.now, onChange }), o.flushMs ?? 100);
+        tracker.adoptRoot(live.fs.upperTree.root);
+        await live.flush();
+        return live;
+      }
+      const { tracker, tree } = UpperTracker.load(writer.records, () => (o.lower ?? emptyLayerTree()).root.copyUp());
+      return new LiveLayer(writer, tracker, (onChange) => new Overlay({ lower: o.lower, upper: tree, now: o.now, onChange }), o.flushMs ?? 100);
+    } catch (err) {
+      await writer.close().catch(() => {});
+      throw SkiffError.wrap(err, `opening ${key}`);
+    }
+  }
+
+  /** The snapshot as last saved, read-only (its writer is another process). */
+  static async view(store: SnapshotStore, key: SnapshotKey, o: LiveLayerOptions): Promise<Overlay> {
+    const { tree } = UpperTracker.load(await store.read(key), () => (o.lower ?? emptyLayerTree()).root.copyUp());
+    return new Overlay({ lower: o.lower, upper: tree, now: o.now, readOnly: true });
+  }
+
+  get key(): SnapshotKey {
+    return this.#writer.key;
+  }
+
+  /** Saves every change made so far; rejects with the error of a failed earlier save. */
+  flush(): Promise<void> {
+    const run = this.#chain.then(() => this.#flushNow());
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.#closed = true;
+      clearTimeout(this.#timer);
+      await this.#writer.close();
+    }
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    this.#timer = setTimeout(() => void this.flush().catch(() => {}), this.#flushMs);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  async #flushNow(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#error) throw SkiffError.wrap(this.#error, `saving ${this.key}`);
+    if (!this.#tracker.pending) return;
+    try {
+      await this.#writer.commit(this.#tracker.ops());
+    } catch (err) {
+      // The tracker now counts a batch the store may not hold: refuse to build on it.
+      this.#error = err;
+      throw SkiffError.wrap(err, `saving ${this.key}`);
+    }
+  }
+}
+
+const registry = new WeakMap<SnapshotStore, Map<SnapshotKey, Promise<LiveLayer>>>();
+
+function openIn(store: SnapshotStore): Map<SnapshotKey, Promise<LiveLayer>> {
+  let m = registry.get(store);
+  if (!m) registry.set(store, (m = new Map()));
+  return m;
+}
+
+/** This process's live layer for `key`, opened (as its writer) on first use. */
+export function openLive(store: SnapshotStore, key: SnapshotKey, o: () => Promise<LiveLayerOptions>): Promise<LiveLayer> {
+  const m = openIn(store);
+  let p = m.get(key);
+  if (!p) {
+    p = o().then((opts) => LiveLayer.open(store, key, opts));
+    m.set(key, p);
+    p.catch(() => m.delete(key));
+  }
+  return p;
+}
+
+export function liveLayer(store: SnapshotStore, key: SnapshotKey): Promise<LiveLayer> | undefined {
+  return registry.get(store)?.get(key);
+}
+
+/** Saves and closes this process's live layer for `key`, if any. */
+export async function closeLive(store: SnapshotStore, key: SnapshotKey): Promise<void> {
+  const p = registry.get(store)?.get(key);
+  if (!p) return;
+  registry.get(store)!.delete(key);
+  const live = await p.catch(() => null);
+  await live?.close();
+}
+
+export async function closeAllLive(store: SnapshotStore): Promise<void> {
+  const keys = [...(registry.get(store)?.keys() ?? [])];
+  for (const k of keys) await closeLive(store, k).catch(() => {});
+}
+
+/** Finds the live layer behind an overlay (persist calls get the overlay). */
+export async function liveOf(store: SnapshotStore, fs: Overlay): Promise<LiveLayer | undefined> {
+  for (const p of registry.get(store)?.values() ?? []) {
+    const l = await p.catch(() => null);
+    if (l?.fs === fs) return l;
+  }
+  return undefined;
+}
