@@ -9,6 +9,7 @@
  * There are no bind mounts here (no host directory), and gzip and hashing are the web-standard
  * ones (CompressionStream, crypto.subtle), which the engine uses by default.
  */
+import { IdbSnapshotStore } from './engine/snapshots/idb.ts';
 import { IdbContentStore } from './content/idb.ts';
 import { IdbStateStore } from './engine/state/idb.ts';
 import { httpArtifacts } from './runtime/vm/artifacts.ts';
@@ -21,9 +22,13 @@ import { httpBundled, type HttpBundled } from './web/worker/bundled-http.ts';
 
 export * from './engine/index.ts';
 
-/** The content and state stores: databases "<prefix>-content" and "<prefix>-state". */
-export function browserStores(prefix: string): { content: IdbContentStore; state: IdbStateStore } {
-  return { content: new IdbContentStore({ dbName: `${prefix}-content` }), state: new IdbStateStore({ dbName: `${prefix}-state` }) };
+/** The content, state and snapshot stores: databases "<prefix>-content", "<prefix>-state", "<prefix>-snapshots". */
+export function browserStores(prefix: string): { content: IdbContentStore; state: IdbStateStore; snapshots: IdbSnapshotStore } {
+  return {
+    content: new IdbContentStore({ dbName: `${prefix}-content` }),
+    state: new IdbStateStore({ dbName: `${prefix}-state` }),
+    snapshots: new IdbSnapshotStore({ dbName: `${prefix}-snapshots` }),
+  };
 }
 
 /** Bundled images from the site (vm-images/images/dist/ under `assetBase`), checked against their manifest. */

@@ -16,6 +16,7 @@ import { bundledFromDir, defaultBundledDir } from './engine/bundled.ts';
 import { NodeControlPlane } from './engine/control/node.ts';
 import { Engine, type HostDirFactory } from './engine/engine.ts';
 import type { RuntimeFactories } from './engine/lifecycle.ts';
+import { NodeFsSnapshotStore } from './engine/snapshots/node-fs.ts';
 import { NodeFsStateStore } from './engine/state/node-fs.ts';
 import { HostDirFileSystem } from './fs/host-dir.ts';
 import { nodeArtifacts } from './runtime/vm/artifacts-node.ts';
@@ -53,6 +54,7 @@ export async function openEngine(options: OpenOptions = {}): Promise<Engine> {
   return new Engine({
     content: new NodeFsContentStore({ root: join(home, 'content') }),
     state: new NodeFsStateStore({ root: join(home, 'state') }),
+    snapshots: new NodeFsSnapshotStore({ root: join(home, 'layers') }),
     ...(options.bundled !== false ? { bundled: bundledFromDir(defaultBundledDir()) } : {}),
     runtimes: options.runtimes ?? nodeRuntimes,
     hostDir: nodeHostDir,

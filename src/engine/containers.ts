@@ -1,21 +1,21 @@
 /**
  * Containers: a record in the state store (with the spec resolved at create) plus a writable
- * overlay over the image's merged layers.
- * The overlay lives in memory while this engine runs; `persistContainer` saves its upper layer as
- * an uncompressed tar diff blob (whiteouts included) so a later process sees the writes.
+ * overlay over the image's merged layers. The overlay lives in memory while this engine runs; its
+ * upper layer is saved to the snapshot store as it changes (engine/snapshots), so a later process
+ * sees the writes.
  */
 import { SkiffError } from '../errors.ts';
-import { putBlob } from '../content/store.ts';
 import type { ImageConfig } from '../oci/config.ts';
 import { resolveContainerSpec, type ContainerSpec } from '../runtime/spec/container-spec.ts';
 import type { RunOptions } from '../runtime/spec/options.ts';
-import { Overlay } from '../fs/overlay.ts';
+import type { Overlay } from '../fs/overlay.ts';
 import type { EngineContext } from './context.ts';
 import { collectBlobs } from './images.ts';
 import { withInitLayer } from './init-layer.ts';
 import type { LayerCache } from './layers.ts';
 import type { StateReader } from './state/store.ts';
-import { parseTar } from './tar-io.ts';
+import { dropSnapshot, openContainerUpper, saveContainerUpper } from './snapshots/engine-layers.ts';
+import { containerSnapshot } from './snapshots/store.ts';
 import type { ContainerId, ContainerRecord, ImageRecord } from './types.ts';
 
 /**
@@ -183,37 +183,27 @@ export async function openOverlay(ctx: EngineContext, layers: LayerCache, rec: C
   const image = await ctx.state.get<ImageRecord>('images', rec.image);
   if (!image) throw new SkiffError('NOT_FOUND', `container ${rec.name}: its image ${rec.imageId} is gone`);
   const lower = withInitLayer(await layers.tree(image), rec);
-  if (!rec.upper) return new Overlay({ lower, now: () => ctx.now().getTime() });
-  const blob = await ctx.content.get(rec.upper.digest);
-  return Overlay.fromUpper({ lower, entries: parseTar(blob), now: () => ctx.now().getTime() });
+  return openContainerUpper(ctx, rec, lower);
 }
 
-/** Replace the container's saved upper layer with `tar` (an uncompressed diff). */
-export async function saveUpper(ctx: EngineContext, id: ContainerId, tar: Uint8Array): Promise<ContainerRecord> {
-  // The blob is written under the state lock: a prune elsewhere sweeps unreferenced blobs under
-  // that lock too, so it cannot take this one between its write and the record naming it.
-  return ctx.state.transaction(async (tx) => {
-    const rec = await tx.get<ContainerRecord>('containers', id);
-    if (!rec) throw new SkiffError('NOT_FOUND', `No such container: ${id}`);
-    const info = await putBlob(ctx.content, tar);
-    const old = rec.upper?.digest;
-    const next: ContainerRecord = { ...rec, upper: { digest: info.digest, size: info.size } };
-    await tx.put('containers', id, next);
-    if (old && old !== info.digest) await collectBlobs(ctx, tx, [old]);
-    return next;
-  });
+/** Save what changed in the container's live writable layer (engine/snapshots); cost follows the change. */
+export function saveUpper(ctx: EngineContext, id: ContainerId, fs: Overlay): Promise<ContainerRecord> {
+  return saveContainerUpper(ctx, id, fs);
 }
 
 export async function deleteContainerRecord(ctx: EngineContext, ref: string, force: boolean): Promise<ContainerRecord> {
-  return ctx.state.transaction(async (tx) => {
+  const removed = await ctx.state.transaction(async (tx) => {
     const rec = await findContainer(tx, ref);
     if ((rec.state === 'running' || rec.state === 'paused') && !force) {
       throw new SkiffError('CONFLICT', `cannot remove container "${rec.name}": container is ${rec.state}: stop the container before removing or force remove`);
     }
     await tx.delete('containers', rec.id);
-    await collectBlobs(ctx, tx, [...(rec.upper ? [rec.upper.digest] : []), ...(rec.logs ? [rec.logs.digest] : [])]);
+    await collectBlobs(ctx, tx, [...(rec.upper?.digest ? [rec.upper.digest] : []), ...(rec.logs ? [rec.logs.digest] : [])]);
     return rec;
   });
+  // After the record: a crash in between leaves a snapshot no record names, which prune sweeps.
+  await dropSnapshot(ctx, containerSnapshot(removed.id)).catch(() => {}); // held by a live process: swept by a later prune
+  return removed;
 }
 
 export async function renameContainer(ctx: EngineContext, ref: string, name: string): Promise<ContainerRecord> {

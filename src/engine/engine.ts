@@ -32,6 +32,9 @@ import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts'
 import type { StateStore } from './state/store.ts';
 import { writeTarChunks } from './tar-io.ts';
 import type { ContainerId, ContainerRecord, ImageRecord, TagRecord, VolumeRecord } from './types.ts';
+import { closeAllLive } from './snapshots/live.ts';
+import { defaultSnapshots, sweepSnapshots } from './snapshots/engine-layers.ts';
+import type { SnapshotStore } from './snapshots/store.ts';
 import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVolume } from './volumes.ts';
 
 /** Where bundled images (skiff/busybox, ...) come from when they are not in the store yet. */
@@ -48,6 +51,8 @@ export type HostDirFactory = (o: { path: string; readOnly: boolean }) => FileSys
 export interface EngineOptions {
   content: ContentStore;
   state: StateStore;
+  /** Writable layers and volumes; default: in memory beside `state`. */
+  snapshots?: SnapshotStore;
   bundled?: BundledImages;
   now?: () => Date;
   /** Bounds of the merged-layer-tree cache. */
@@ -69,7 +74,7 @@ export class Engine {
   private readonly lifecycle: Lifecycle;
 
   constructor(options: EngineOptions) {
-    this.ctx = { content: options.content, state: options.state, now: options.now ?? (() => new Date()) };
+    this.ctx = { content: options.content, state: options.state, snapshots: options.snapshots ?? defaultSnapshots(options.state), now: options.now ?? (() => new Date()) };
     this.bundled = options.bundled;
     this.layers = new LayerCache(options.content, options.layerCache);
     this.lifecycle = new Lifecycle(this, options.runtimes ?? {}, options.hostDir, options.control);
@@ -231,7 +236,8 @@ export class Engine {
   async containerFs(options: { id: string } | string): Promise<Overlay> {
     const rec = await findContainer(this.ctx.state, typeof options === 'string' ? options : options.id);
     let fs = this.overlays.get(rec.id);
-    if (!fs) {
+    // A read-only view (another process was writing it) is not kept: it would go stale.
+    if (!fs || (await fs.catch(() => null))?.readOnly) {
       fs = openOverlay(this.ctx, this.layers, rec);
       this.overlays.set(rec.id, fs);
       fs.catch(() => this.overlays.delete(rec.id));
@@ -244,8 +250,7 @@ export class Engine {
     const rec = await findContainer(this.ctx.state, options.id);
     const fs = this.overlays.get(rec.id);
     if (!fs) return rec;
-    const tar = await collect(writeTarChunks(upperDiff(await fs)));
-    return saveUpper(this.ctx, rec.id, tar);
+    return saveUpper(this.ctx, rec.id, await fs);
   }
 
   /** `docker rename`. */
@@ -320,6 +325,7 @@ export class Engine {
         out.reclaimed += c.upper?.size ?? 0;
       }, () => {});
     }
+    await sweepSnapshots(this.ctx);
     return out;
   }
 
@@ -389,8 +395,9 @@ export class Engine {
   }
 
   /** Stop every running container and the runtimes (VM, workers). */
-  shutdown(): Promise<void> {
-    return this.lifecycle.shutdown();
+  async shutdown(): Promise<void> {
+    await this.lifecycle.shutdown();
+    await closeAllLive(this.ctx.snapshots);
   }
 
   // ---- volumes ----
@@ -423,7 +430,7 @@ export class Engine {
   async persistVolume(options: { name: string }): Promise<VolumeRecord> {
     const fs = this.volumeFss.get(options.name);
     if (!fs) return getVolume(this.ctx, options.name);
-    return saveVolume(this.ctx, options.name, await collect(writeTarChunks(exportEntries(await fs))));
+    return saveVolume(this.ctx, options.name, await fs);
   }
 
   async removeVolume(options: { name: string; force?: boolean }): Promise<void> {

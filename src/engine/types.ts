@@ -72,8 +72,11 @@ export interface ContainerRecord {
   created: string;
   startedAt?: string;
   finishedAt?: string;
-  /** The writable layer persisted as an uncompressed tar diff blob (with whiteouts); null when untouched. */
-  upper: { digest: Digest; size: number } | null;
+  /**
+   * The writable layer's stored size (it lives in the snapshot store, engine/snapshots); null while
+   * never saved. `digest`: a layer saved by an older skiff as one tar blob, moved on first use.
+   */
+  upper: { digest?: Digest; size: number } | null;
   /** Named volumes the container mounts (they are not removed while it exists). */
   volumes?: string[];
   /** `--rm`: removed (with its anonymous volumes) when its process ends. */
@@ -92,8 +95,8 @@ export interface VolumeRecord {
   labels: Record<string, string>;
   /** Created without a name (`-v /dest`): removed by a plain `volume prune`. */
   anonymous: boolean;
-  /** The volume's content saved as one tar blob; null while never saved (empty). */
-  data: { digest: Digest; size: number } | null;
+  /** The volume's stored size (snapshot store); null while never saved. `digest`: as ContainerRecord.upper. */
+  data: { digest?: Digest; size: number } | null;
 }
 
 /** A container's mount (its spec's `mounts`). */

@@ -1,15 +1,14 @@
 /**
- * Named volumes: a filesystem that outlives containers. Live as an Overlay (empty lower until the
- * first save); saved as one tar blob of the whole tree, so any later engine sees its content.
+ * Named volumes: a filesystem that outlives containers. Live as an Overlay over an empty lower,
+ * saved to the snapshot store as it changes (engine/snapshots), with one writing process at a time.
  * Containers name the volumes they use in `ContainerRecord.volumes`; a used volume is not removed.
  */
 import { SkiffError } from '../errors.ts';
-import { putBlob } from '../content/store.ts';
-import { applyLayer } from '../fs/layer.ts';
-import { Overlay } from '../fs/overlay.ts';
+import type { Overlay } from '../fs/overlay.ts';
 import type { EngineContext } from './context.ts';
 import { collectBlobs } from './images.ts';
-import { parseTar } from './tar-io.ts';
+import { claimSnapshot, dropSnapshot, openVolumeFs, saveVolumeFs, sweepSnapshots } from './snapshots/engine-layers.ts';
+import { volumeSnapshot, type SnapshotWriter } from './snapshots/store.ts';
 import type { ContainerRecord, VolumeRecord } from './types.ts';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -35,24 +34,14 @@ export async function getVolume(ctx: EngineContext, name: string): Promise<Volum
   return v;
 }
 
-export async function openVolume(ctx: EngineContext, rec: VolumeRecord): Promise<Overlay> {
-  const now = (): number => ctx.now().getTime();
-  if (!rec.data) return new Overlay({ lower: null, now });
-  const lower = applyLayer(null, parseTar(await ctx.content.get(rec.data.digest)));
-  return new Overlay({ lower, now });
+/** The volume's live filesystem: this process becomes its one writer (CONFLICT while another process is). */
+export function openVolume(ctx: EngineContext, rec: VolumeRecord): Promise<Overlay> {
+  return openVolumeFs(ctx, rec);
 }
 
-export async function saveVolume(ctx: EngineContext, name: string, tar: Uint8Array): Promise<VolumeRecord> {
-  // Written under the state lock, like a container's layer (see containers.ts saveUpper).
-  return ctx.state.transaction(async (tx) => {
-    const rec = await tx.get<VolumeRecord>('volumes', name);
-    if (!rec) throw new SkiffError('NOT_FOUND', `get ${name}: no such volume`);
-    const info = await putBlob(ctx.content, tar);
-    const next: VolumeRecord = { ...rec, data: { digest: info.digest, size: info.size } };
-    await tx.put('volumes', name, next);
-    if (rec.data && rec.data.digest !== info.digest) await collectBlobs(ctx, tx, [rec.data.digest]);
-    return next;
-  });
+/** Saves what changed in the volume (cost follows the change) and records its stored size. */
+export function saveVolume(ctx: EngineContext, name: string, fs: Overlay): Promise<VolumeRecord> {
+  return saveVolumeFs(ctx, name, fs);
 }
 
 function users(containers: ContainerRecord[], name: string): ContainerRecord[] {
@@ -60,35 +49,44 @@ function users(containers: ContainerRecord[], name: string): ContainerRecord[] {
 }
 
 export async function removeVolume(ctx: EngineContext, name: string, force: boolean): Promise<void> {
-  await ctx.state.transaction(async (tx) => {
+  const claimed = await ctx.state.transaction(async (tx) => {
     const rec = await tx.get<VolumeRecord>('volumes', name);
     if (!rec) {
-      if (force) return;
+      if (force) return undefined;
       throw new SkiffError('NOT_FOUND', `get ${name}: no such volume`);
     }
     const using = users(await tx.list<ContainerRecord>('containers'), name);
     if (using.length > 0) {
       throw new SkiffError('IN_USE', `remove ${name}: volume is in use - [${using.map((c) => c.id).join(', ')}]`);
     }
+    const writer = await claimSnapshot(ctx, volumeSnapshot(name));
     await tx.delete('volumes', name);
-    if (rec.data) await collectBlobs(ctx, tx, [rec.data.digest]);
+    if (rec.data?.digest) await collectBlobs(ctx, tx, [rec.data.digest]);
+    return writer;
   });
+  if (claimed) await dropSnapshot(ctx, volumeSnapshot(name), claimed);
 }
 
 /** Removes volumes no container uses; like Docker, only anonymous ones unless `all`. */
 export async function pruneVolumes(ctx: EngineContext, all: boolean): Promise<{ deleted: string[]; reclaimed: number }> {
-  return ctx.state.transaction(async (tx) => {
+  const claimed = new Map<string, SnapshotWriter>();
+  const out = await ctx.state.transaction(async (tx) => {
     const containers = await tx.list<ContainerRecord>('containers');
     const out = { deleted: [] as string[], reclaimed: 0 };
     for (const v of await tx.list<VolumeRecord>('volumes')) {
       if ((!all && !v.anonymous) || users(containers, v.name).length > 0) continue;
+      // One another process is writing is not unused: it stays.
+      const writer = await claimSnapshot(ctx, volumeSnapshot(v.name)).catch(() => null);
+      if (!writer) continue;
+      claimed.set(v.name, writer);
       await tx.delete('volumes', v.name);
-      if (v.data) {
-        await collectBlobs(ctx, tx, [v.data.digest]);
-        out.reclaimed += v.data.size;
-      }
+      if (v.data?.digest) await collectBlobs(ctx, tx, [v.data.digest]);
+      out.reclaimed += v.data?.size ?? 0;
       out.deleted.push(v.name);
     }
     return out;
   });
+  for (const [name, writer] of claimed) await dropSnapshot(ctx, volumeSnapshot(name), writer).catch(() => {});
+  await sweepSnapshots(ctx);
+  return out;
 }

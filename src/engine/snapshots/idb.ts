@@ -14,16 +14,21 @@ export interface IdbSnapshotOptions {
 }
 
 const RECORDS = 'records';
+const writersByDb = new Map<string, Set<SnapshotKey>>();
 const SNAPSHOTS = 'snapshots';
 
 export class IdbSnapshotStore implements SnapshotStore {
   readonly kind = 'idb' as const;
   readonly #name: string;
   #db: Promise<IDBDatabase> | undefined;
-  readonly #writers = new Set<SnapshotKey>();
+  readonly #writers: Set<SnapshotKey>;
 
   constructor(o: IdbSnapshotOptions = {}) {
     this.#name = o.dbName ?? 'skiff-snapshots';
+    // Per database, not per instance: two stores over one database in a realm share the rule.
+    let w = writersByDb.get(this.#name);
+    if (!w) writersByDb.set(this.#name, (w = new Set()));
+    this.#writers = w;
   }
 
   #open(): Promise<IDBDatabase> {
