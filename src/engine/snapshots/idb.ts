@@ -19,12 +19,14 @@ const SNAPSHOTS = 'snapshots';
 
 export class IdbSnapshotStore implements SnapshotStore {
   readonly kind = 'idb' as const;
+  readonly id: string;
   readonly #name: string;
   #db: Promise<IDBDatabase> | undefined;
   readonly #writers: Set<SnapshotKey>;
 
   constructor(o: IdbSnapshotOptions = {}) {
     this.#name = o.dbName ?? 'skiff-snapshots';
+    this.id = `idb:${this.#name}`;
     // Per database, not per instance: two stores over one database in a realm share the rule.
     let w = writersByDb.get(this.#name);
     if (!w) writersByDb.set(this.#name, (w = new Set()));

@@ -114,11 +114,20 @@ export class LiveLayer {
   }
 }
 
-const registry = new WeakMap<SnapshotStore, Map<SnapshotKey, Promise<LiveLayer>>>();
+// By the store's id where it has one: two engines of this process over one home share their live layers.
+const byObject = new WeakMap<SnapshotStore, Map<SnapshotKey, Promise<LiveLayer>>>();
+const byId = new Map<string, Map<SnapshotKey, Promise<LiveLayer>>>();
+const registry = {
+  get: (store: SnapshotStore) => (store.id !== undefined ? byId.get(store.id) : byObject.get(store)),
+};
 
 function openIn(store: SnapshotStore): Map<SnapshotKey, Promise<LiveLayer>> {
   let m = registry.get(store);
-  if (!m) registry.set(store, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    if (store.id !== undefined) byId.set(store.id, m);
+    else byObject.set(store, m);
+  }
   return m;
 }
 

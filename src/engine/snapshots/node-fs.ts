@@ -13,7 +13,7 @@
  * occasional work in proportion to the writes since the last compaction.
  */
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as zlib from 'node:zlib';
 import { SkiffError } from '../../errors.ts';
 import { fsyncDir } from '../../util/fsync-dir.ts';
@@ -39,10 +39,12 @@ const dec = new TextDecoder();
 export class NodeFsSnapshotStore implements SnapshotStore {
   readonly kind = 'node-fs' as const;
   readonly root: string;
+  readonly id: string;
   readonly #frameBytes: number;
 
   constructor(o: NodeFsSnapshotOptions) {
     this.root = o.root;
+    this.id = `node-fs:${resolve(o.root)}`;
     this.#frameBytes = o.frameBytes ?? 4 << 20;
   }
 

@@ -40,6 +40,8 @@ export interface SnapshotWriter {
 
 export interface SnapshotStore {
   readonly kind: 'memory' | 'node-fs' | 'idb';
+  /** Names the storage: two store objects with one id (one directory, one database) are one store to this process. */
+  readonly id?: string;
   open(key: SnapshotKey): Promise<SnapshotWriter>;
   read(key: SnapshotKey): Promise<Map<string, Uint8Array>>;
   remove(key: SnapshotKey): Promise<void>;
