@@ -68,6 +68,10 @@ describe('loadArchive', () => {
     const content = new MemoryContentStore();
     const e = new Engine({ content, state: new MemoryStateStore() });
     await e.loadArchive({ stream: (async function* () { for (let i = 0; i < data.length; i += 100_003) yield data.slice(i, i + 100_003); })(), name: 'big.tar' });
+    // and given whole (parsed a slice at a time, bodies kept as views of it)
+    const whole = engine();
+    await whole.loadArchive({ data, name: 'big.tar' });
+    expect((await whole.resolveImage({ ref: 'big:1' })).layers.map((l) => l.digest)).toEqual(img.layers.map((l) => l.digest));
     const rec = await e.resolveImage({ ref: 'big:1' });
     expect(rec.layers.map((l) => l.digest)).toEqual(img.layers.map((l) => l.digest));
     for (const l of img.layers) expect(Buffer.from(await content.get(l.digest)).equals(Buffer.from(l.bytes))).toBe(true);

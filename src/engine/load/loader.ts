@@ -131,7 +131,7 @@ export async function readListing(ctx: EngineContext | null, archive: string, ev
         // Streamed pieces may be views of a large read chunk: copy the small files we keep.
         if (parts) {
           if (ctx && (kept += size) > KEPT_IN_MEMORY_TOTAL) throw invalidArchive(archive, name, `more than ${KEPT_IN_MEMORY_TOTAL} bytes of JSON documents in the archive`);
-          file.bytes = ctx && parts.length === 1 ? parts[0]!.slice() : concatBytes(parts, size);
+          file.bytes = !ctx ? joinPieces(parts, size) : parts.length === 1 ? parts[0]!.slice() : concatBytes(parts, size);
         }
         else if (await ctx!.content.has(digest)) await ingest!.abort();
         else {
@@ -235,11 +235,23 @@ function looksLikeJson(head: Uint8Array): boolean {
   return head[0] === 0x7b || head[0] === 0x5b;
 }
 
-/** The events of a tar held whole (bodies are views of it). */
+/** The events of a tar held whole, a slice at a time so that a million headers never pile up. */
 function* wholeTar(bytes: Uint8Array): Iterable<TarEvent> {
   const p = new TarParser();
-  yield* p.write(bytes);
+  for (let off = 0; off < bytes.length; off += 1 << 20) yield* p.write(bytes.subarray(off, off + (1 << 20)));
   p.end();
+}
+
+/** Pieces that lie end to end in one buffer (slices of a tar held whole) as one view, else a copy. */
+function joinPieces(parts: Uint8Array[], size: number): Uint8Array {
+  const first = parts[0];
+  if (!first) return new Uint8Array(0);
+  let end = first.byteOffset;
+  for (const p of parts) {
+    if (p.buffer !== first.buffer || p.byteOffset !== end) return concatBytes(parts, size);
+    end += p.byteLength;
+  }
+  return new Uint8Array(first.buffer, first.byteOffset, size);
 }
 
 /** Store verified images: records and tags in one transaction (also what a registry pull ends with). */
