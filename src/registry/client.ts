@@ -260,16 +260,17 @@ export class RegistryClient {
   }
 }
 
-function inBrowser(): boolean {
-  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown; process?: { versions?: { node?: string } } };
-  return !g.process?.versions?.node && (g.document !== undefined || g.WorkerGlobalScope !== undefined);
-}
+/**
+ * What a browser's fetch throws for a request it blocked (CORS) or could not make: Chromium,
+ * Firefox, Safari. Node's says "fetch failed". Told apart by the error, not by asking where we run.
+ */
+const BROWSER_FETCH_FAILURE = /^(Failed to fetch|NetworkError when attempting to fetch resource\.?|Load failed)$/;
 
 /** A connection that could not be made: one clear error naming the registry (and CORS in a browser). */
 export function unreachable(what: string, err: unknown): SkiffError {
   if (err instanceof SkiffError) return err;
   if ((err as Error)?.name === 'AbortError') return new SkiffError('CANCELLED', `registry ${what}: cancelled`);
-  if (inBrowser() && (err as Error)?.name === 'TypeError') {
+  if ((err as Error)?.name === 'TypeError' && BROWSER_FETCH_FAILURE.test((err as Error).message)) {
     return new SkiffError('REGISTRY', `cannot reach registry ${what} from this page: the browser blocked the request. A registry must send CORS headers `
       + '(Docker Hub does not); give the engine a registry proxy URL (npm start serves one), see docs/browser.md', { cause: err });
   }
