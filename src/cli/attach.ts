@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { SkiffError } from '../errors.ts';
 import type { Engine } from '../engine/engine.ts';
-import { startFailureExitCode } from '../engine/owner.ts';
+import { startFailureExitCode } from '../runtime/start-failure.ts';
 import { ExitStatusError } from './commands/context.ts';
 import { displayText } from './present/escape.ts';
 import type { CliIO } from './io.ts';

@@ -351,6 +351,11 @@ export class Engine {
     return this.lifecycle.kill(options.id, options.signal);
   }
 
+  /** `docker container resize`: the TTY size of the container's main process. */
+  resizeContainer(options: { id: string; cols: number; rows: number }): Promise<void> {
+    return this.lifecycle.resize(options.id, { cols: options.cols, rows: options.rows });
+  }
+
   /** `docker stop`: the stop signal, then SIGKILL after `timeout` seconds. */
   stopContainer(options: { id: string; timeout?: number; signal?: string }): Promise<ExitStatus | undefined> {
     return this.lifecycle.stop(options.id, options.timeout, options.signal);
@@ -376,6 +381,15 @@ export class Engine {
   /** Output of the running process or of its last run, with timestamps. */
   containerLogs(options: { id: string }): Promise<LogEntry[]> {
     return this.lifecycle.logs(options.id);
+  }
+
+  /**
+   * `logs -f`: the output so far, then `onEntry` for each new chunk until the container exits
+   * (`done()` resolves then; a method, so the result crosses the worker boundary like a process).
+   */
+  async followContainerLogs(options: { id: string; onEntry: (e: LogEntry) => void }): Promise<{ entries: LogEntry[]; done(): Promise<void> }> {
+    const r = await this.lifecycle.followLogs(options.id, options.onEntry);
+    return { entries: r.entries, done: () => r.done };
   }
 
   /**

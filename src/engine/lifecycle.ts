@@ -11,9 +11,10 @@ import { signalName } from '../runtime/spec/signals.ts';
 import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeName, RuntimeProcess } from '../runtime/types.ts';
 import type { Engine, HostDirFactory } from './engine.ts';
 import { collectBlobs } from './images.ts';
-import { remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
+import { reach, remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
 import type { ControlPlane, ControlTarget, LogRecord } from './control/types.ts';
-import { localOwner, ownerAlive, ownerOf, startFailureExitCode } from './owner.ts';
+import { startFailureExitCode } from '../runtime/start-failure.ts';
+import { localOwner, ownerAlive, ownerOf } from './owner.ts';
 import type { ContainerRecord, MountRecord } from './types.ts';
 
 export type RuntimeFactories = Partial<Record<RuntimeName, () => ContainerRuntime | Promise<ContainerRuntime>>>;
@@ -329,6 +330,15 @@ export class Lifecycle {
     await r.proc.kill(signal);
   }
 
+  /** The TTY size of the container's main process (`docker container resize`), here or through its owner. */
+  async resize(ref: string, size: { cols: number; rows: number }): Promise<void> {
+    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
+    const r = this.running.get(rec.id);
+    if (r) return r.proc.resize(size);
+    if (rec.state !== 'running') throw new SkiffError('CONFLICT', `container ${rec.name} is not running`);
+    await (await reach(this.remote, rec)).resize(size);
+  }
+
   /** SIGTERM (or the image's StopSignal), then SIGKILL after `timeout` seconds (default 10). */
   async stop(ref: string, timeout?: number, stopSignal?: string): Promise<ExitStatus | undefined> {
     const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
@@ -373,8 +383,24 @@ export class Lifecycle {
     if (r) return [...r.logs.entries];
     // Another process runs it: its live log, else what it last stored.
     const live = rec.state === 'running' ? await remoteLogs(this.remote, rec).catch(() => undefined) : undefined;
-    if (live) return live;
+    if (live) return live.entries;
     return rec.logs ? decodeLogs(await this.engine.ctx.content.get(rec.logs.digest)) : [];
+  }
+
+  /**
+   * `logs -f`: the log so far, then each new entry (`onEntry`) until the container exits, here or
+   * in the process that runs it (`done`).
+   */
+  async followLogs(ref: string, onEntry: (e: LogEntry) => void): Promise<{ entries: LogEntry[]; done: Promise<void> }> {
+    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
+    const r = this.running.get(rec.id);
+    if (r) {
+      r.logs.listeners.add(onEntry);
+      const done = r.exited.then(() => {}, () => {}).finally(() => r.logs.listeners.delete(onEntry));
+      return { entries: [...r.logs.entries], done };
+    }
+    const live = rec.state === 'running' ? await remoteLogs(this.remote, rec, onEntry).catch(() => undefined) : undefined;
+    return live ?? { entries: await this.logs(rec.id), done: Promise.resolve() };
   }
 
   async shutdown(): Promise<void> {

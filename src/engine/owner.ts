@@ -30,14 +30,3 @@ export function ownerAlive(rec: ContainerRecord, self: Owner, runningHere: boole
   if (owner.session === self.session) return runningHere;
   return plane?.alive(owner) ?? false;
 }
-
-/**
- * Docker's exit status for a container that could not start: 127 when the command does not exist,
- * 126 when it cannot be executed, else 125 (the engine's own failure).
- */
-export function startFailureExitCode(err: unknown): number {
-  const msg = err instanceof Error ? err.message : String(err);
-  if (/executable file .* not found|not found in \$PATH|exec: .*: no such file or directory/i.test(msg)) return 127;
-  if (/permission denied|EACCES/i.test(msg) && /exec/i.test(msg)) return 126;
-  return 125;
-}

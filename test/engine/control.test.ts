@@ -38,7 +38,10 @@ afterAll(() => {
 class ScriptedRuntime implements ContainerRuntime {
   readonly name = 'vm' as const;
   readonly resized: { cols: number; rows: number }[] = [];
+  /** The main process's output, for a test to write more. */
+  io?: StartContainerRequest['io'];
   async start(req: StartContainerRequest): Promise<RuntimeProcess> {
+    this.io = req.io;
     req.io.onStdout(te.encode('main started\n'));
     let end!: (s: ExitStatus) => void;
     const done = new Promise<ExitStatus>((r) => (end = r));
@@ -151,6 +154,8 @@ describe('control channel', () => {
     expect((await cat.wait()).exitCode).toBe(0);
     expect(echoed.join('')).toBe('piped\n');
     expect(rt.resized).toContainEqual({ cols: 101, rows: 33 });
+    await other.resizeContainer({ id, cols: 120, rows: 40 });
+    expect(rt.resized).toContainEqual({ cols: 120, rows: 40 });
     // the live log, not the one stored every few seconds
     expect((await other.containerLogs({ id })).map((e) => td.decode(e.data)).join('')).toBe('main started\n');
     const waited = other.waitContainer({ id });
@@ -159,6 +164,35 @@ describe('control channel', () => {
     expect(await waited).toMatchObject({ exitCode: 143 });
     expect(out.join('')).toBe('main started\n');
     expect(await other.inspectContainer({ id })).toMatchObject({ state: 'exited', exitCode: 143 });
+  });
+
+  it('logs follow: what the owner has, then each new entry, until the container exits', async () => {
+    const { other, owner, id, rt } = await twoEngines();
+    const rec = await other.inspectContainer({ id });
+    const plane = new NodeControlPlane({ home: home() });
+    const link = await plane.connect(rec.runtimeData?.['owner'] as never, id);
+    expect(link).toBeDefined();
+    const seen: string[] = [];
+    const { entries, done } = await link!.logs((e) => seen.push(`${e.stream}:${td.decode(e.data)}`));
+    expect(entries.map((e) => td.decode(e.data))).toEqual(['main started\n']);
+    rt.io!.onStderr(te.encode('later\n'));
+    rt.io!.onStdout(new Uint8Array(3 << 20).fill(0x61)); // bigger than a frame: split, not refused
+    await owner.stopContainer({ id, timeout: 1 });
+    await done;
+    expect(seen[0]).toBe('stderr:later\n');
+    expect(seen.slice(1).map((s) => s.length - 'stdout:'.length).reduce((a, b) => a + b, 0)).toBe(3 << 20);
+    plane.close();
+  });
+
+  it('followContainerLogs from another engine: the log so far, then new output, ends when the container does', async () => {
+    const { other, owner, id, rt } = await twoEngines();
+    const later: string[] = [];
+    const { entries, done } = await other.followContainerLogs({ id, onEntry: (e) => later.push(td.decode(e.data)) });
+    expect(entries.map((e) => td.decode(e.data))).toEqual(['main started\n']);
+    rt.io!.onStdout(te.encode('more\n'));
+    await owner.killContainer({ id });
+    await done();
+    expect(later).toEqual(['more\n']);
   });
 
   it('a malformed Resize frame, an oversized frame or a bad request ends only that connection', async () => {

@@ -61,18 +61,30 @@ void respond_ok(uint32_t req, const char *fields) {
   free(b.p);
 }
 
-void respond_err(uint32_t req, int err, const char *fmt, ...) {
+static void vrespond_err(uint32_t req, int err, const char *reason, const char *fmt, va_list ap) {
   char msg[768];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
   struct jbuf b = {0};
   jb_fmt(&b, "{\"ok\":false,\"errno\":%d,\"error\":", err);
   jb_str(&b, msg);
+  if (reason) jb_fmt(&b, ",\"reason\":\"%s\"", reason);
   jb_raw(&b, "}", 1);
   send_frame(F_RESPONSE, req, b.p, b.len);
   free(b.p);
+}
+
+void respond_err(uint32_t req, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vrespond_err(req, err, NULL, fmt, ap);
+  va_end(ap);
+}
+
+void respond_err_reason(uint32_t req, int err, const char *reason, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vrespond_err(req, err, reason, fmt, ap);
+  va_end(ap);
 }
 
 static void hello(void) {

@@ -8,7 +8,7 @@
 #include "json.h"
 
 #define PROTO_VERSION 1
-#define AGENT_VERSION "0.1.0"
+#define AGENT_VERSION "0.2.0"
 
 enum frame_type {
   F_HELLO = 0x01,
@@ -59,6 +59,8 @@ struct helper {
 void send_frame(int type, uint32_t ch, const void *p, size_t n);
 void respond_ok(uint32_t req, const char *fields); /* fields: "" or ",\"k\":v..." */
 void respond_err(uint32_t req, int err, const char *fmt, ...);
+/* As respond_err, with a "reason" field (PROTOCOL.md: why a process could not be started). */
+void respond_err_reason(uint32_t req, int err, const char *reason, const char *fmt, ...);
 long long now_ms(void);
 
 /* proc.c */

@@ -212,14 +212,47 @@ static void crun_simple(uint32_t req, const char *verb, const char *id, int forc
   snprintf(h->id, sizeof h->id, "%s", id);
 }
 
+/*
+ * Why crun could not start a container's (or an exec's) process, for the host's exit status
+ * (126/127): "not-found" or "not-executable", NULL for any other failure. crun reports no status
+ * of its own (it exits 1) but logs "<time>: <message>: <strerror(errno)>": the errno is recovered
+ * by matching the strerror() text of the same glibc, and counts only on the lines crun writes
+ * about finding, opening or executing the process's executable (libcrun container.c: the
+ * executable lookup and the execv of container init / exec). Anything else is left to the
+ * generic failure (125).
+ */
+static const char *exec_failure_reason(const char *log) {
+  const char *line = log, *nl;
+  /* The error is crun's last line. */
+  while ((nl = strchr(line, '\n')) && nl[1]) line = nl + 1;
+  size_t len = strcspn(line, "\n");
+  int err = 0;
+  for (int e = 1; e < 134 && !err; e++) {
+    const char *s = strerror(e);
+    size_t n = strlen(s);
+    if (len >= n + 2 && !strncmp(line + len - n, s, n) && !strncmp(line + len - n - 2, ": ", 2)) err = e;
+  }
+  if (!err) return NULL;
+  /* crun 1.8.1 (the one in the initrd) writes the first three; later crun versions the others. */
+  int about_exec = strstr(line, "executable file `") || strstr(line, "open executable") || strstr(line, "exec container process") ||
+                   (strstr(line, "the path `") && (strstr(line, "not executable") || strstr(line, "not a regular file"))) ||
+                   strstr(line, ": open `");
+  if (!about_exec) return NULL;
+  if (err == ENOENT || err == ENOTDIR) return "not-found";
+  if (err == EACCES || err == EPERM || err == ENOEXEC || err == EISDIR) return "not-executable";
+  return NULL;
+}
+
 void helper_exited(struct helper *h, int status) {
   for (struct helper **pp = &helpers; *pp; pp = &(*pp)->next)
     if (*pp == h) { *pp = h->next; break; }
   int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   const char *verb = h->kind == H_CREATE ? "create" : h->kind == H_START ? "start" : h->kind == H_EXEC ? "exec" : "delete";
   if (!ok) {
-    char *log = h->logfile[0] ? slurp(h->logfile, 600) : strdup("");
-    respond_err(h->req, EIO, "crun %s %s failed (status %d): %s", verb, h->id, WIFEXITED(status) ? WEXITSTATUS(status) : -1, log);
+    char *log = h->logfile[0] ? slurp(h->logfile, 4096) : strdup("");
+    const char *reason = h->kind == H_CREATE || h->kind == H_EXEC ? exec_failure_reason(log) : NULL;
+    size_t n = strlen(log);
+    respond_err_reason(h->req, EIO, reason, "crun %s %s failed (status %d): %s", verb, h->id, WIFEXITED(status) ? WEXITSTATUS(status) : -1, n > 600 ? log + n - 600 : log);
     free(log);
     if ((h->kind == H_CREATE || h->kind == H_EXEC) && h->proc) proc_free(h->proc);
     free(h);

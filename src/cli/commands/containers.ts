@@ -1,5 +1,6 @@
 /** Container commands: ps, rm, export, diff, commit, rename, logs, container inspect/prune. */
 import { SkiffError } from '../../errors.ts';
+import type { LogEntry } from '../../engine/lifecycle.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
 import { displayText } from '../present/escape.ts';
 import { ago, containerCommand as command, containerStatus as status, formatRows, humanSize, table, truncate } from '../present/format.ts';
@@ -116,6 +117,7 @@ const logs: Command = {
     { name: 'timestamps', short: 't', help: 'Show timestamps' },
     { name: 'tail', short: 'n', value: 'string', default: 'all', help: 'Number of lines to show from the end of the logs' },
     { name: 'since', value: 'string', help: 'Show logs since a timestamp (e.g. "2013-01-02T13:23:37Z") or Unix seconds' },
+    { name: 'follow', short: 'f', help: 'Follow log output' },
   ],
   async run(ctx, f, [id]) {
     const tailFlag = str(f['tail']) ?? 'all';
@@ -127,9 +129,18 @@ const logs: Command = {
     const sinceFlag = str(f['since']);
     const since = sinceFlag === undefined ? undefined : new Date(/^\d+(\.\d+)?$/.test(sinceFlag) ? Number(sinceFlag) * 1000 : sinceFlag);
     if (since && Number.isNaN(since.getTime())) throw new SkiffError('INVALID_ARGUMENT', `invalid value "${sinceFlag}" for --since`);
-    const entries = await ctx.engine.containerLogs({ id: id! });
     // The container's own output, as it wrote it (its terminal's business, as with `docker logs`).
-    for (const l of logLines(entries, { timestamps: f['timestamps'] === true, tail, ...(since ? { since } : {}) })) (l.stream === 'stdout' ? ctx.stdout : ctx.stderr)(l.text);
+    const print = (entries: readonly LogEntry[], t: number | 'all') => {
+      for (const l of logLines(entries, { timestamps: f['timestamps'] === true, tail: t, ...(since ? { since } : {}) })) (l.stream === 'stdout' ? ctx.stdout : ctx.stderr)(l.text);
+    };
+    if (f['follow'] !== true) return print(await ctx.engine.containerLogs({ id: id! }), tail);
+    // New output waits until what was there is printed (--tail applies to that part).
+    let queued: LogEntry[] | null = [];
+    const { entries, done } = await ctx.engine.followContainerLogs({ id: id!, onEntry: (e) => (queued ? queued.push(e) : print([e], 'all')) });
+    print(entries, tail);
+    print(queued, 'all');
+    queued = null;
+    await done();
   },
 };
 

@@ -16,7 +16,7 @@ export type CommandEngine = {
   [K in 'loadArchive' | 'listImages' | 'inspectImage' | 'imageConfig' | 'history' | 'tag' | 'removeImage' | 'pruneImages'
     | 'diskUsage' | 'tagHistory' | 'rollbackImage' | 'saveArchive' | 'createContainer' | 'inspectContainer' | 'listContainers'
     | 'renameContainer' | 'commitContainer' | 'exportContainer' | 'containerChanges' | 'removeContainer' | 'pruneContainers'
-    | 'importImage' | 'waitContainer' | 'killContainer' | 'stopContainer' | 'containerLogs' | 'createVolume' | 'inspectVolume'
+    | 'importImage' | 'waitContainer' | 'killContainer' | 'stopContainer' | 'containerLogs' | 'followContainerLogs' | 'createVolume' | 'inspectVolume'
     | 'listVolumes' | 'removeVolume' | 'pruneVolumes']: Async<Engine[K]>
 };
 

@@ -5,6 +5,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { SkiffError, type SkiffErrorCode } from '../../errors.ts';
+import { isStartFailureReason, StartFailure } from '../../runtime/start-failure.ts';
 import type { ExitStatus, ProcessIO, RuntimeProcess } from '../../runtime/types.ts';
 import {
   CONTROL_VERSION, decodeLogEntry, encodeFrame, encodeJsonFrame, Frame, FrameReader, parseJson,
@@ -24,10 +25,13 @@ interface Conversation {
   send(type: FrameType, payload?: Uint8Array | string): void;
 }
 
+const CODES = new Set<string>(['NOT_FOUND', 'ALREADY_EXISTS', 'INVALID_ARGUMENT', 'INVALID_ARCHIVE', 'DIGEST_MISMATCH', 'UNSUPPORTED', 'CONFLICT', 'IN_USE', 'STORAGE', 'RUNTIME', 'VM', 'REGISTRY', 'CANCELLED', 'INTERNAL']);
+
 function replyError(v: unknown): SkiffError {
-  const r = (typeof v === 'object' && v !== null ? v : {}) as { code?: unknown; message?: unknown };
-  const code = typeof r.code === 'string' ? (r.code as SkiffErrorCode) : 'RUNTIME';
-  return new SkiffError(code, typeof r.message === 'string' ? r.message : 'the owning skiff process refused the request');
+  const r = (typeof v === 'object' && v !== null ? v : {}) as { code?: unknown; message?: unknown; reason?: unknown };
+  const code = typeof r.code === 'string' && CODES.has(r.code) ? (r.code as SkiffErrorCode) : 'RUNTIME';
+  const message = typeof r.message === 'string' ? r.message.slice(0, 4096) : 'the owning skiff process refused the request';
+  return isStartFailureReason(r.reason) ? new StartFailure(r.reason, code, message) : new SkiffError(code, message);
 }
 
 /** A queue of frames read from `sock`, ending when it closes; a protocol error ends it with that error. */
@@ -156,9 +160,17 @@ export async function connectOwner(owner: Owner, id: string): Promise<RemoteOwne
     async logs(onEntry?: (e: LogRecord) => void) {
       const c = await open(owner, id, { op: 'logs', follow: onEntry !== undefined });
       const entries: LogRecord[] = [];
-      const sink = onEntry ?? ((e: LogRecord) => void entries.push(e));
-      const done = untilExit(c, (type, payload) => { if (type === Frame.Log) sink(decodeLogEntry(payload)); }).then(() => {}, () => {});
-      if (!onEntry) await done;
+      let caughtUp!: () => void;
+      const before = new Promise<void>((r) => (caughtUp = r));
+      let sink: (e: LogRecord) => void = (e) => void entries.push(e);
+      const done = untilExit(c, (type, payload) => {
+        if (type === Frame.Log) sink(decodeLogEntry(payload));
+        else if (type === Frame.LogsCaughtUp && onEntry) {
+          sink = onEntry;
+          caughtUp();
+        }
+      }).then(() => {}, () => {}).finally(() => caughtUp());
+      await (onEntry ? before : done);
       return { entries, done };
     },
   };

@@ -4,7 +4,8 @@
  *
  *   client: Request {op:'hello', id}        server: Reply {ok, session, pid}   (proves the owner)
  *   client: Request {op: signal|resize|wait|exec|logs, id, ...}
- *   server: Reply {ok:true} or {ok:false, code, message}, then per op: Exit / Stdout / Stderr / Log
+ *   server: Reply {ok:true} or {ok:false, code, message}, then per op: Exit / Stdout / Stderr /
+ *           Log (follow: LogsCaughtUp after the entries the owner had)
  *   client (exec only, after the Reply): Stdin, StdinEnd, Resize, Signal
  *
  * Frames: [type u8][payload length u32 LE][payload]. Requests are JSON checked field by field
@@ -27,6 +28,8 @@ export const Frame = {
   Stderr: 4,
   Exit: 5,
   Log: 6,
+  /** Logs follow: the entries before this one were there already; later ones are new. */
+  LogsCaughtUp: 7,
   Stdin: 10,
   StdinEnd: 11,
   Resize: 12,

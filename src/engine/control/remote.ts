@@ -95,8 +95,9 @@ export async function remoteExec(ctx: RemoteContext, rec: ContainerRecord, spec:
   return (await reach(ctx, rec)).exec(spec, io);
 }
 
-export async function remoteLogs(ctx: RemoteContext, rec: ContainerRecord): Promise<LogRecord[] | undefined> {
+/** The owner's live log (with `onEntry`: followed until the container exits); undefined when it cannot be reached. */
+export async function remoteLogs(ctx: RemoteContext, rec: ContainerRecord, onEntry?: (e: LogRecord) => void): Promise<{ entries: LogRecord[]; done: Promise<void> } | undefined> {
   const owner = ownerOf(rec);
   const link = owner && ctx.plane ? await ctx.plane.connect(owner, rec.id) : undefined;
-  return link ? (await link.logs()).entries : undefined;
+  return link ? link.logs(onEntry) : undefined;
 }

@@ -7,6 +7,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { SkiffError } from '../../errors.ts';
+import { startFailureReason } from '../../runtime/start-failure.ts';
 import type { RuntimeProcess } from '../../runtime/types.ts';
 import {
   encodeFrame, encodeJsonFrame, encodeLogEntry, Frame, FrameReader, MAX_FRAME, parseJson, parseRequest, parseWindowSize,
@@ -17,6 +18,8 @@ import type { ControlTarget } from './types.ts';
 /** Stdin that arrives while an exec is still starting is queued up to this much, then refused. */
 const MAX_EARLY_BYTES = 4 << 20;
 const MAX_CONNECTIONS = 128;
+/** Log output queued for a follower that is not reading. */
+const MAX_FOLLOW_BACKLOG = 16 << 20;
 
 export interface ServerIdentity { session: string; pid: number }
 
@@ -30,9 +33,11 @@ export async function listenControl(path: string, target: ControlTarget, who: Se
   return server;
 }
 
-function errorReply(err: unknown): { ok: false; code: string; message: string } {
+function errorReply(err: unknown): { ok: false; code: string; message: string; reason?: string } {
   const e = err instanceof SkiffError ? err : SkiffError.wrap(err, 'control');
-  return { ok: false, code: e.code, message: e.message };
+  // An exec that could not start keeps its reason: the client's exit status is 126/127 too.
+  const reason = startFailureReason(err);
+  return { ok: false, code: e.code, message: e.message, ...(reason ? { reason } : {}) };
 }
 
 async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity): Promise<void> {
@@ -111,6 +116,8 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
       }
       case 'logs': {
         const sendEntry = (e: { time: string; stream: 'stdout' | 'stderr'; data: Uint8Array }) => {
+          // A follower that does not read is dropped rather than buffered without end.
+          if (sock.writableLength > MAX_FOLLOW_BACKLOG) return finish(new SkiffError('CANCELLED', 'control channel: the log follower does not keep up'));
           for (let off = 0; off < e.data.length || off === 0; off += MAX_FRAME - 128) {
             send(Frame.Log, encodeLogEntry({ ...e, data: e.data.subarray(off, off + MAX_FRAME - 128) }));
             if (e.data.length === 0) break;
@@ -119,6 +126,7 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
         const { entries, unsubscribe } = target.logs(req.id, req.follow ? sendEntry : undefined);
         send(Frame.Reply, '{"ok":true}');
         for (const e of entries) sendEntry(e);
+        if (req.follow) send(Frame.LogsCaughtUp);
         if (req.follow) await Promise.race([target.wait(req.id).catch(() => {}), closed]);
         unsubscribe();
         return finish();

@@ -44,7 +44,7 @@ export interface RemoteOwner {
   /** The exit status; undefined when `ms` passed first or the owner went away. */
   wait(ms?: number): Promise<ExitStatus | undefined>;
   exec(spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess>;
-  /** The log so far in `entries`; with `onEntry`, every entry goes there instead, until the container exits (`done`). */
+  /** The log so far; with `onEntry`, each later entry goes there until the container exits (`done`). */
   logs(onEntry?: (e: LogRecord) => void): Promise<{ entries: LogRecord[]; done: Promise<void> }>;
 }
 

@@ -3,6 +3,7 @@
  * and process handles. Transport-free: bytes come in through `receive`, go out through `write`.
  */
 import { SkiffError } from '../../errors.ts';
+import { isStartFailureReason, StartFailure } from '../start-failure.ts';
 import { AgentProcess, type ProcessControl } from './agent-process.ts';
 import { CreditWriter } from './flow.ts';
 import {
@@ -49,6 +50,13 @@ export interface ExecOptions extends ProcessOptions {
   id: string;
   /** OCI runtime-spec `process` object (or its JSON text). */
   process: string | object;
+}
+
+/** A request the agent did not answer in time (the caller may retry; other failures are final). */
+export class AgentTimeout extends SkiffError {
+  constructor(message: string) {
+    super('VM', message);
+  }
 }
 
 type Pending = { op: string; resolve: (v: Record<string, unknown>) => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> };
@@ -198,7 +206,7 @@ export class AgentClient implements ProcessControl {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new SkiffError('VM', `guest agent did not answer ${op} within ${timeoutMs} ms`));
+        reject(new AgentTimeout(`guest agent did not answer ${op} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { op, resolve, reject, timer });
       this.send(encodeJson(FrameType.Request, id, { op, ...fields }));
@@ -265,6 +273,7 @@ export class AgentClient implements ProcessControl {
           throw err;
         }
         if (r.ok) p.resolve(r);
+        else if (isStartFailureReason(r.reason)) p.reject(new StartFailure(r.reason, errnoCode(Number(r.errno)), `guest agent ${p.op}: ${String(r.error)}`));
         else p.reject(new SkiffError(errnoCode(Number(r.errno)), `guest agent ${p.op}: ${String(r.error)}`));
         break;
       }

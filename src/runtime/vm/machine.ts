@@ -8,7 +8,7 @@ import { SkiffError } from '../../errors.ts';
 import { Errno } from '../../fs/errno.ts';
 import { encode, peekHeader } from '../../p9/codec.ts';
 import { NOTAG } from '../../p9/messages.ts';
-import { AgentClient, type PingInfo } from './agent-client.ts';
+import { AgentClient, AgentTimeout, type PingInfo } from './agent-client.ts';
 import { ARTIFACT_FILES, type ArtifactSource } from './artifacts.ts';
 import { openSnapshot, sealSnapshot, snapshotKey, type SnapshotStore } from './snapshot-store.ts';
 import type { VmWorkerHandle } from './worker-handle.ts';
@@ -239,7 +239,7 @@ export class Machine {
         await this.agent.request('set_clock', { epoch_ms: Date.now() }, 2000 * attempt);
         return;
       } catch (err) {
-        if (attempt === 3 || !(err instanceof SkiffError && /did not answer/.test(err.message))) throw err;
+        if (attempt === 3 || !(err instanceof AgentTimeout)) throw err;
       }
     }
   }

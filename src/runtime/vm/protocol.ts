@@ -35,6 +35,18 @@ export interface HelloInfo {
   boot_ms: number;
 }
 
+/**
+ * A failed RESPONSE: the Linux errno and a message; for a `create`/`run`/`exec` whose process
+ * could not be started, agents from 0.2.0 on add `reason` (older ones leave it out; the host
+ * treats a missing or unknown reason as a generic failure, so the field needs no new proto).
+ */
+export interface ErrorResponse {
+  ok: false;
+  errno: number;
+  error: string;
+  reason?: 'not-found' | 'not-executable';
+}
+
 /** What an EXIT frame reports: exitCode is 128+signal when a signal killed the process. */
 export interface ExitStatus {
   exitCode: number;

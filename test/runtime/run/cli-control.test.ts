@@ -1,0 +1,94 @@
+/**
+ * The control channel between real skiff processes (bin/skiff.js over one temporary $SKIFF_HOME):
+ * `stop` never signals an unrelated process that got a dead owner's pid, the owner's socket is in a
+ * private directory, `exec` from another process gets Docker's 126/127 from the agent's
+ * structured start-failure reason, carried through the owner, and `logs -f` follows the owner's log.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const bin = join(root, 'bin', 'skiff.js');
+let dir: string;
+let home: string;
+
+interface Result { code: number; stdout: string; stderr: string }
+
+function skiff(args: string[], input?: string): Promise<Result> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SKIFF_HOME: home }, cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    if (input !== undefined) p.stdin.end(input);
+    else p.stdin.end();
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'skiff-cli-control-'));
+  home = join(dir, 'home');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('control channel between skiff processes', () => {
+  it('`skiff stop` leaves alone an unrelated process that now has the recorded owner pid', async () => {
+    const c = await skiff(['create', '--name', 'stale', 'skiff/busybox', 'sleep', '1000']);
+    expect(c.code).toBe(0);
+    const id = c.stdout.trim();
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    await new Promise((r) => sleeper.once('spawn', r));
+    try {
+      // As if a skiff process had run it and died, and the sleeper got its pid since.
+      const file = join(home, 'state', 'containers', `${id}.json`);
+      const rec = JSON.parse(readFileSync(file, 'utf8'));
+      writeFileSync(file, JSON.stringify({ ...rec, state: 'running', startedAt: new Date().toISOString(), runtimeData: { ...rec.runtimeData, owner: { session: 'f'.repeat(32), pid: sleeper.pid } } }));
+      expect(await skiff(['stop', '-t', '1', 'stale'])).toMatchObject({ code: 0, stdout: 'stale\n' });
+      expect(await skiff(['kill', 'stale'])).toMatchObject({ code: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(sleeper.exitCode).toBe(null);
+      expect(sleeper.signalCode).toBe(null);
+      expect((await skiff(['inspect', '-f', '{{.State.Status}}', 'stale'])).stdout).toBe('exited\n');
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    expect((await skiff(['rm', 'stale'])).code).toBe(0);
+  }, 120_000);
+
+  it('exec from another process: 127/126 from the agent\'s reason, through the owner\'s private socket', async () => {
+    const d = await skiff(['run', '-d', '--name', 'ctl', 'skiff/busybox', 'sh', '-c', 'echo up; while :; do sleep 1; done']);
+    expect(d.code).toBe(0);
+    const id = d.stdout.trim();
+    const sockets = readdirSync(join(home, 'run')).filter((n) => n.endsWith('.sock'));
+    expect(sockets.length).toBe(1);
+    expect(statSync(join(home, 'run')).mode & 0o777).toBe(0o700);
+    const missing = await skiff(['exec', 'ctl', '/no/such']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toMatch(/\/no\/such/);
+    expect((await skiff(['exec', 'ctl', '/etc/passwd'])).code).toBe(126);
+    expect(await skiff(['exec', 'ctl', 'sh', '-c', 'echo in-$(hostname)'])).toMatchObject({ code: 0, stdout: `in-${id.slice(0, 12)}\n` });
+    expect((await skiff(['logs', 'ctl'])).stdout).toBe('up\n');
+    // logs -f: what is there, then what the container prints later, until it stops.
+    const follower = spawn(process.execPath, [bin, 'logs', '-f', 'ctl'], { env: { ...process.env, SKIFF_HOME: home }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    follower.stdout.on('data', (d) => (followed += d));
+    const followerExit = new Promise<number | null>((r) => follower.on('close', (code) => r(code)));
+    for (let i = 0; i < 200 && !followed.includes('up'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(followed).toBe('up\n');
+    expect((await skiff(['exec', 'ctl', 'sh', '-c', 'echo later > /proc/1/fd/1'])).code).toBe(0);
+    for (let i = 0; i < 200 && !followed.includes('later'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(followed).toBe('up\nlater\n');
+    expect(await skiff(['stop', '-t', '1', 'ctl'])).toMatchObject({ code: 0, stdout: 'ctl\n' });
+    expect(await followerExit).toBe(0);
+    expect(await skiff(['wait', 'ctl'])).toMatchObject({ code: 0, stdout: '137\n' });
+    expect((await skiff(['rm', 'ctl'])).code).toBe(0);
+    // The holder is gone, and its socket with it.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(readdirSync(join(home, 'run')).filter((n) => n.endsWith('.sock'))).toEqual([]);
+  }, 400_000);
+});
