@@ -208,9 +208,9 @@ export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array> | 
     }
   };
   const tooCostly = (): SkiffError => new SkiffError('INVALID_ARCHIVE', `${what}: zstd blocks too small for their ${mib(window)} window (${work} bytes of window copying for ${total} bytes of output; possible decompression bomb; raise maxZstdWindowBytes to accept it)`);
-  // fzstd keeps an empty view of its input whenever a push ends exactly at a block boundary, and
-  // lets go of them only when a push leaves part of a block behind: so each group is fed with one
-  // byte of what follows it.
+  // Groups end at block boundaries, where fzstd keeps an empty view of the piece it was given
+  // until a push leaves part of a block behind (at the latest the end of a source chunk, unless
+  // it ends on a boundary too): views of buffers that are alive anyway, so fed without copying.
   for await (const chunk of source) {
     if (chunk.byteLength === 0) continue;
     let from = 0;
@@ -234,9 +234,9 @@ export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array> | 
       work += window;
       est += s.maxOut;
       if (work > ratio * (total + est) + allowance) {
-        yield* flush(Math.min(s.end + 1, chunk.length));
+        yield* flush(s.end);
         if (work > ratio * total + allowance) throw tooCostly();
-      } else if (est >= GROUP_OUTPUT) yield* flush(Math.min(s.end + 1, chunk.length));
+      } else if (est >= GROUP_OUTPUT) yield* flush(s.end);
     }
     yield* flush(chunk.length);
   }
