@@ -4,6 +4,7 @@
  * Secrets never reach a message: `redact` is what errors and logs may show of a credential.
  */
 import { SkiffError } from '../errors.ts';
+import { fromBase64, toBase64 } from '../util/base64.ts';
 import { credentialKey, domainOfKey } from './hosts.ts';
 
 export interface Credentials {
@@ -37,7 +38,7 @@ export function findAuth(doc: AuthsDocument, domain: string): Credentials | unde
   if (typeof entry.auth === 'string' && entry.auth !== '') {
     let text: string;
     try {
-      text = new TextDecoder().decode(Uint8Array.from(atob(entry.auth), (c) => c.charCodeAt(0)));
+      text = new TextDecoder().decode(fromBase64(entry.auth));
     } catch {
       throw new SkiffError('INVALID_ARGUMENT', `stored credentials for ${want}: "auth" is not base64`);
     }
@@ -50,10 +51,7 @@ export function findAuth(doc: AuthsDocument, domain: string): Credentials | unde
 }
 
 export function encodeAuth(c: Credentials): string {
-  const bytes = new TextEncoder().encode(`${c.username}:${c.password}`);
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
+  return toBase64(new TextEncoder().encode(`${c.username}:${c.password}`));
 }
 
 /** The document with `domain`'s entry set (or removed when `creds` is undefined), other keys kept. */
