@@ -32,9 +32,7 @@ function session(): { shell: Shell; out: () => string; downloads: { name: string
   const ctx: ShellContext = {
     engine: {
       api,
-      load: (file, o = {}) => api.load({ file, ...(o.name ? { name: o.name } : {}) }, o.onProgress),
       run: (req, out) => api.run(req, out),
-      exec: (req, out) => api.exec(req, out),
     },
     stdout: (s) => { text += s; },
     stderr: (s) => { text += `E:${s}`; },

@@ -99,6 +99,15 @@ describe('terminal page (built site, chromium)', () => {
     expect(r.status).toBe(0);
   });
 
+  it('start -a attaches a created container; exec-style attach through the Engine\'s own API in the worker', async () => {
+    expect((await sh(page, 'create --name attachme skiff/hello-wasm via-start')).status).toBe(0);
+    const r = await sh(page, 'start -a attachme');
+    expect(r).toMatchObject({ status: 0, out: expect.stringContaining('argv[1]=via-start') });
+    expect((await sh(page, 'start attachme')).out).toContain('attachme');
+    expect((await sh(page, 'wait attachme')).out).toMatch(/\n0\n/);
+    expect((await sh(page, 'rm attachme')).status).toBe(0);
+  });
+
   it('run -it: keystrokes are the process\'s stdin, Ctrl-D ends it, Ctrl-C kills it', async () => {
     const text = (): Promise<string> => page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text());
     await page.click('#terminal');

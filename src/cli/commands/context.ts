@@ -9,7 +9,7 @@ import type { ExecOptions } from '../../engine/lifecycle.ts';
 import type { RunOptions } from '../../runtime/spec/options.ts';
 import type { CommandSpec, FlagValues } from './flags.ts';
 
-type Async<F> = F extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never;
+export type Async<F> = F extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never;
 
 /** The Engine methods the commands call, with the Engine's own types (always async on the wire). */
 export type CommandEngine = {

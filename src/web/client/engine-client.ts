@@ -7,7 +7,7 @@
 import { proxy, wrap, type Remote } from 'comlink';
 import { installEngineAdapters } from '../rpc/adapters.ts';
 import { installErrorTransfer } from '../rpc/errors.ts';
-import type { EngineApi, ExecRequest, InitInfo, OutputSink, RunRequest, RunResult, SeedProgress } from '../rpc/protocol.ts';
+import type { EngineApi, InitInfo, OutputSink, RunRequest, RunResult, SeedProgress, WorkerEngine } from '../rpc/protocol.ts';
 import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
 import { defaultAssetBase, spawnEngineWorkerDefault } from './engine-worker-url.ts';
 
@@ -30,7 +30,6 @@ export interface EngineClient {
   readonly ready: Promise<InitInfo>;
   load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
   run(req: RunRequest, out: OutputSink): Promise<RunResult>;
-  exec(req: ExecRequest, out: OutputSink): Promise<RunResult>;
   terminate(): void;
 }
 
@@ -62,15 +61,13 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
     api, worker, ready,
     async load(file, lo = {}) {
       await ready;
-      return api.load({ file, ...(lo.name ? { name: lo.name } : {}) }, lo.onProgress ? proxy(lo.onProgress) : undefined);
+      // The Engine's own loadArchive: the Blob's stream and the progress callback cross as such.
+      const name = lo.name ?? (file as File).name ?? 'archive';
+      return (api.engine as unknown as WorkerEngine).loadArchive({ stream: file.stream() as unknown as AsyncIterable<Uint8Array>, size: file.size, name, source: name, ...(lo.onProgress ? { onProgress: lo.onProgress } : {}) });
     },
     async run(req, out) {
       await ready;
       return api.run(req, proxy(fullSink(out)));
-    },
-    async exec(req, out) {
-      await ready;
-      return api.exec(req, proxy(fullSink(out)));
     },
     terminate() {
       worker.terminate();

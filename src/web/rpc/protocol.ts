@@ -4,10 +4,10 @@
  * Values are structured-cloneable (Blobs for archives, plain records for the rest); callbacks
  * are comlink proxies.
  */
-import type { CommandEngine } from '../../cli/commands/context.ts';
+import type { Async, CommandEngine } from '../../cli/commands/context.ts';
+import type { Engine } from '../../engine/engine.ts';
 import type { CreateContainerOptions } from '../../engine/containers.ts';
-import type { ExecOptions } from '../../engine/lifecycle.ts';
-import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
+import type { LoadProgress } from '../../engine/load/loader.ts';
 import type { RunOptions } from '../../runtime/spec/options.ts';
 
 /** A named point in the engine worker's timeline (worker/timeline.ts). */
@@ -74,9 +74,6 @@ export interface RunRequest extends CreateContainerOptions {
   consoleSize?: { cols: number; rows: number };
 }
 
-/** `exec`: the engine's own request (Engine.execContainer) without its io, which is the sink. */
-export type ExecRequest = { id: string; streamStdin?: boolean } & Omit<ExecOptions, 'io' | 'openStdin'>;
-
 export interface RunResult {
   id: string;
   name: string;
@@ -105,31 +102,32 @@ export interface OutputSink {
 }
 
 /**
+ * The Engine's own API as the page sees it through the worker: the Engine's methods and types,
+ * every call async. A process (startContainer, execContainer) comes back as an object whose
+ * methods call the worker (rpc/adapters.ts); its `io` callbacks are called from there.
+ */
+export type WorkerEngine = CommandEngine & { [K in 'startContainer' | 'execContainer']: Async<Engine[K]> };
+
+/**
  * The engine worker's API. `engine` is the Engine's own API (its methods, its types; streams and
  * callbacks cross through rpc/adapters.ts), typed on the page as CommandEngine. The rest is what
- * only the worker knows: its storage, the bundled images, the VM's warm-up, and `run`/`exec`
+ * only the worker knows: its storage, the bundled images, the VM's warm-up, and `run`
  * streaming to a sink until the process exits (the page's terminal and <skiff-run>).
  */
 export interface EngineApi {
   init(options: InitOptions, onSeed?: (p: SeedProgress) => void): Promise<InitInfo>;
   capabilities(): Promise<Capabilities>;
   storage(): Promise<StorageInfo>;
-  readonly engine: CommandEngine;
+  readonly engine: WorkerEngine;
 
-  /** Load a `docker save` or OCI archive from a Blob (no stream is needed: the worker reads it). */
-  load(options: { file: Blob; name?: string }, onProgress?: (p: LoadProgress) => void): Promise<LoadResult>;
   /** Create and start a container, streaming its output; resolves when it exits. */
   run(request: RunRequest, sink: OutputSink): Promise<RunResult>;
   /** `run -d`: create and start; resolves once started (output goes to the container's log). */
   runDetached(request: RunRequest): Promise<{ id: string; name: string }>;
-  /** `start`: start a created or exited container in the background. */
-  startContainer(options: { id: string }): Promise<void>;
-  /** `exec`: run a command in a running container, streaming like `run`. */
-  exec(request: ExecRequest, sink: OutputSink): Promise<RunResult>;
   /** Get ready to run `image` soon: load it, and start the VM for a Linux image (no-op if up). */
   prepare(options: { image: string }): Promise<void>;
   /** Named points in the engine worker since it started (wall-clock ms), for finding where time goes. */
   timeline(): Promise<TimelineMark[]>;
-  /** The terminal of a `-t` process started by `run`/`exec` changed size. */
+  /** The terminal of a `-t` process started by `run` changed size. */
   resize(options: { id: string; cols: number; rows: number }): Promise<void>;
 }

@@ -4,14 +4,12 @@
  * (the CLI's table, cli/commands) never touch the DOM.
  */
 import type { Remote } from 'comlink';
-import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
-import type { Capabilities, EngineApi, ExecRequest, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
+import type { Capabilities, EngineApi, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
 
 export interface ShellEngine {
+  /** The worker's API; `api.engine` is the Engine's own. */
   readonly api: Remote<EngineApi> | EngineApi;
-  load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
   run(req: RunRequest, out: OutputSink): Promise<RunResult>;
-  exec(req: ExecRequest, out: OutputSink): Promise<RunResult>;
 }
 
 /** The terminal's keyboard while a `run -i` process reads it. */

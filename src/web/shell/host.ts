@@ -1,13 +1,14 @@
 /**
  * The command table's host in a browser tab (CommandHost): no host files or processes; archives
  * come from the file picker (or a drop) and leave as downloads; a container runs in the engine
- * worker with its output streamed to the terminal and the keyboard as its stdin.
+ * worker with its output streamed to the terminal and the keyboard as its stdin (attach.ts).
  */
 import { ExitStatusError, type CommandContext, type CommandEngine, type CommandHost } from '../../cli/commands/context.ts';
 import { displayText } from '../../cli/present/escape.ts';
 import { humanSize } from '../../cli/present/format.ts';
 import { SkiffError } from '../../errors.ts';
-import type { OutputSink, RunResult, StartedInfo } from '../rpc/protocol.ts';
+import type { OutputSink, RunResult, StartedInfo, WorkerEngine } from '../rpc/protocol.ts';
+import { attachProcess } from './attach.ts';
 import type { ShellContext } from './context.ts';
 
 type Extra = { streamStdin?: boolean; consoleSize?: { cols: number; rows: number } };
@@ -54,6 +55,7 @@ const NO_FILES = 'host files cannot be read in a browser';
 /** `files`: archives dropped on the page, loaded by the next `load` instead of asking. */
 export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {}): CommandHost {
   const api = ctx.engine.api;
+  const engine = api.engine as unknown as WorkerEngine;
   return {
     kind: 'browser',
     env: {},
@@ -86,18 +88,25 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
       }
     },
     async start(id, o) {
-      if (o.attach) throw new SkiffError('UNSUPPORTED', 'start -a/-i: attaching to a started container is not possible in the browser terminal yet; use run');
-      await api.startContainer({ id });
-      return 0;
+      const rec = await engine.inspectContainer({ id });
+      if (!o.attach) {
+        // In the background: the process lives in the worker; its output goes to the log.
+        if (rec.state !== 'running') await engine.startContainer({ id: rec.id });
+        return 0;
+      }
+      const interactive = o.interactive && rec.spec.openStdin;
+      return attachProcess(ctx, { tty: rec.spec.tty, interactive, pty: rec.spec.tty && rec.runtime === 'vm' },
+        (io, consoleSize) => engine.startContainer({ id: rec.id, io, ...(consoleSize ? { consoleSize } : {}) }));
     },
     async restart(id, o) {
-      await (api.engine as unknown as CommandEngine).stopContainer({ id, ...o });
-      await api.startContainer({ id });
+      await engine.stopContainer({ id, ...o });
+      await engine.startContainer({ id });
     },
-    exec: (req) => attached(ctx, { tty: req.tty === true, interactive: req.openStdin === true }, (extra, sink) => {
-      const { openStdin: _o, ...rest } = req;
-      return ctx.engine.exec({ ...rest, ...extra }, sink);
-    }),
+    async exec(req) {
+      const rec = await engine.inspectContainer({ id: req.id });
+      return attachProcess(ctx, { tty: req.tty === true, interactive: req.openStdin === true, pty: req.tty === true && rec.runtime === 'vm' },
+        (io, consoleSize) => engine.execContainer({ ...req, id: rec.id, io, ...(consoleSize ? { consoleSize } : {}) }));
+    },
     async storageNote() {
       const st = await api.storage();
       return st.usage === undefined ? undefined : `Browser storage: ${humanSize(st.usage)} used of ${st.quota !== undefined ? humanSize(st.quota) : 'unknown'}${st.persisted ? ' (persistent)' : ''}`;

@@ -80,11 +80,6 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       get: (_t, name) => typeof name !== 'string' || name === 'then' ? undefined
         : (...args: unknown[]) => call((e) => (e as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!(...args)),
     }),
-    load: (o, onProgress) => call((e) => e.loadArchive({
-      stream: o.file.stream(), size: o.file.size, name: o.name ?? (o.file as File).name ?? 'archive',
-      source: o.name ?? (o.file as File).name ?? 'upload',
-      ...(onProgress ? { onProgress } : {}),
-    })),
 
     run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => {
       mark('run');
@@ -94,25 +89,6 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       const quiet: OutputSink = { stdout: () => {}, stderr: () => {} };
       const { id, name } = await startContainer(e, runtimes!, { ...req, streamStdin: false }, quiet, running);
       return { id, name };
-    }),
-    startContainer: (o) => call(async (e) => {
-      const rec = await e.inspectContainer(o);
-      if (rec.runtime === 'vm') runtimes!.warmVm().catch(() => {});
-      const proc = await e.startContainer({ id: rec.id });
-      running.set(rec.id, proc);
-      void proc.wait().finally(() => running.delete(rec.id)).catch(() => {});
-    }),
-    exec: (req, sink) => call(async (e) => {
-      const rec = await e.inspectContainer({ id: req.id });
-      const { id: _id, streamStdin, ...options } = req;
-      const proc = await e.execContainer({
-        ...options, id: rec.id, openStdin: streamStdin === true, io: { onStdout: (d) => sink.stdout(d), onStderr: (d) => sink.stderr(d) },
-      });
-      const exited = proc.wait();
-      sink.started?.({ id: rec.id, name: rec.name, runtime: rec.runtime, pty: (req.tty ?? false) && rec.runtime === 'vm' });
-      if (req.streamStdin && sink.stdin) void pumpStdin(sink, proc, exited).catch(() => {});
-      const exit = await exited;
-      return { id: rec.id, name: rec.name, exitCode: exit.exitCode };
     }),
     prepare: (o) => call(async (e) => {
       mark('prepare');

@@ -1,0 +1,55 @@
+/**
+ * A container process (in the engine worker, reached through the Engine's own API) attached to
+ * the terminal: output decoded as it streams, with -i the keyboard as its stdin (raw when the
+ * guest has a PTY, which echoes and edits itself), with -t the terminal's size followed, Ctrl-C
+ * in cooked mode as SIGINT. Used by `exec` and `start -a`.
+ */
+import { displayText } from '../../cli/present/escape.ts';
+import type { ProcessIO, RuntimeProcess } from '../../runtime/types.ts';
+import type { ShellContext } from './context.ts';
+
+export interface AttachOptions {
+  tty: boolean;
+  interactive: boolean;
+  /** The process has a real terminal in the guest (the VM with -t): keys go raw. */
+  pty: boolean;
+}
+
+export async function attachProcess(ctx: ShellContext, o: AttachOptions, start: (io: ProcessIO, consoleSize?: { cols: number; rows: number }) => Promise<RuntimeProcess>): Promise<number> {
+  const out = new TextDecoder();
+  const err = new TextDecoder();
+  // Attached before the start, so keys typed meanwhile are not lost.
+  const stdin = o.interactive ? ctx.attachStdin?.() : undefined;
+  let unresize: (() => void) | undefined;
+  try {
+    const size = o.tty ? ctx.size?.() : undefined;
+    const proc = await start({
+      onStdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
+      onStderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
+    }, size);
+    ctx.progressDone();
+    if (o.tty) unresize = ctx.onResize?.((s) => void Promise.resolve(proc.resize(s)).catch(() => {}));
+    const exited = proc.wait();
+    let ended = false;
+    void exited.finally(() => { ended = true; }).catch(() => {});
+    if (stdin) {
+      stdin.setRaw(o.pty);
+      stdin.onInterrupt(() => void Promise.resolve(proc.kill('SIGINT')).catch(() => {}));
+      void (async () => {
+        while (!ended) {
+          const chunk = await stdin.read();
+          if (ended) return;
+          // Each write is awaited: the close must not overtake the last write on its way.
+          if (chunk === null) return void (await proc.closeStdin());
+          if (chunk.length) await proc.writeStdin(chunk);
+        }
+      })().catch(() => {});
+    }
+    const exit = await exited;
+    if (exit.error && exit.exitCode >= 125) ctx.stderr(`skiff: ${displayText(exit.error, { multiline: true })}\n`);
+    return exit.exitCode;
+  } finally {
+    stdin?.detach();
+    unresize?.();
+  }
+}
