@@ -6,7 +6,7 @@
  */
 import { SkiffError } from '../errors.ts';
 import { concatBytes } from '../util/bytes.ts';
-import { hasNodeZlib, nodeZlib } from './zlib-node.ts';
+import { hasNodeZlib, nodeTransform } from './zlib-node.ts';
 import { zstdDecompressStream } from './zstd.ts';
 
 export { DEFAULT_MAX_ZSTD_WINDOW, ZstdScanner, zstdDecompressStream } from './zstd.ts';
@@ -45,34 +45,60 @@ function corrupt(what: string, format: string, e: unknown): SkiffError {
   return new SkiffError('INVALID_ARCHIVE', `${what}: corrupt or truncated ${format} data (${msg})`, { cause: e });
 }
 
-/** Run bytes through a TransformStream-like pair, counting output against a limit. */
-async function* throughStream(
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  pair: { writable: WritableStream<BufferSource>; readable: ReadableStream<Uint8Array> },
-  format: string,
-  opts: DecompressOptions,
-): AsyncGenerator<Uint8Array> {
+/**
+ * A byte transform as `pipeThrough` drives it: the web-standard (De)CompressionStream pair, or
+ * Node's zlib stream (zlib-node.ts), behind one shape so that one pump serves both.
+ */
+export interface ByteTransform {
+  /** Resolves when the transform takes more. */
+  write(chunk: Uint8Array): Promise<void>;
+  end(): Promise<void>;
+  abort(err: unknown): void;
+  output: AsyncIterator<Uint8Array>;
+  /** The consumer stopped early. */
+  cancel(): Promise<void>;
+}
+
+function webTransform(pair: { writable: WritableStream<BufferSource>; readable: ReadableStream<Uint8Array> }): ByteTransform {
+  const writer = pair.writable.getWriter();
+  const reader = pair.readable.getReader();
+  return {
+    write: (chunk) => writer.write(chunk as Uint8Array<ArrayBuffer>),
+    end: () => writer.close(),
+    abort: (err) => { writer.abort(err).catch(() => {}); },
+    output: { next: () => reader.read() as Promise<IteratorResult<Uint8Array>> },
+    cancel: () => reader.cancel().catch(() => {}),
+  };
+}
+
+/**
+ * Feed `source` through `t` while yielding its output, counted against maxOutputBytes. Errors of
+ * the source are rethrown as they are; errors of the transform become `corrupt` data errors.
+ */
+async function* pipeThrough(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, t: ByteTransform, format: string, opts: DecompressOptions): AsyncGenerator<Uint8Array> {
   const what = opts.what ?? format;
   const max = opts.maxOutputBytes ?? Infinity;
-  const writer = pair.writable.getWriter();
   let sourceError: unknown;
+  let stopped = false;
   const pump = (async () => {
     try {
-      for await (const c of source) await writer.write(c as Uint8Array<ArrayBuffer>);
-      await writer.close();
+      for await (const c of source) {
+        if (stopped) return;
+        await t.write(c);
+      }
+      await t.end();
     } catch (e) {
       sourceError ??= e;
-      await writer.abort(e).catch(() => {});
+      t.abort(e);
     }
   })();
-  const reader = pair.readable.getReader();
   let total = 0;
-  let done = false;
+  let ok = false;
   try {
     for (;;) {
-      let r: ReadableStreamReadResult<Uint8Array>;
+      let r: IteratorResult<Uint8Array>;
       try {
-        r = await reader.read();
+        r = await t.output.next();
       } catch (e) {
         if (sourceError !== undefined) throw sourceError;
         throw corrupt(what, format, e);
@@ -84,10 +110,11 @@ async function* throughStream(
     }
     await pump;
     if (sourceError !== undefined) throw sourceError;
-    done = true;
+    ok = true;
   } finally {
-    if (!done) {
-      await reader.cancel().catch(() => {});
+    if (!ok) {
+      stopped = true;
+      await t.cancel();
       await pump.catch(() => {});
     }
   }
@@ -98,27 +125,19 @@ export interface StreamImplOptions {
   portable?: boolean;
 }
 
+// One gzip path: the same pump over Node's zlib where the Node entry point installed it (about 3x
+// faster: 256 KiB chunks), else over the web-standard streams. Transforms are made on first read.
 export async function* gunzipStream(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   opts: DecompressOptions & StreamImplOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  if (opts.portable || !hasNodeZlib()) {
-    yield* throughStream(source, new DecompressionStream('gzip'), 'gzip', opts);
-    return;
-  }
-  const what = opts.what ?? 'gzip';
-  const max = opts.maxOutputBytes ?? Infinity;
-  let total = 0;
-  for await (const c of nodeZlib('gunzip', source, (e) => corrupt(what, 'gzip', e))) {
-    total += c.byteLength;
-    if (total > max) throw bomb(what, max, opts);
-    yield c;
-  }
+  const t = opts.portable || !hasNodeZlib() ? webTransform(new DecompressionStream('gzip')) : nodeTransform('gunzip');
+  yield* pipeThrough(source, t, 'gzip', opts);
 }
 
-export function gzipStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: StreamImplOptions = {}): AsyncGenerator<Uint8Array> {
-  if (opts.portable || !hasNodeZlib()) return throughStream(source, new CompressionStream('gzip'), 'gzip', {});
-  return nodeZlib('gzip', source, (e) => corrupt('gzip', 'gzip', e));
+export async function* gzipStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: StreamImplOptions = {}): AsyncGenerator<Uint8Array> {
+  const t = opts.portable || !hasNodeZlib() ? webTransform(new CompressionStream('gzip')) : nodeTransform('gzip');
+  yield* pipeThrough(source, t, 'gzip', {});
 }
 
 /** zstd encoding is not available in JS here; we read zstd layers but write gzip. */

@@ -1,3 +1,5 @@
+import type { ByteTransform } from './compression.ts';
+
 /**
  * Node fast path for gzip: zlib streams with 256 KiB output chunks run ~3x faster than Node's
  * DecompressionStream (which wraps the same zlib behind web streams with 16 KiB chunks). The Node
@@ -28,52 +30,22 @@ export function hasNodeZlib(): boolean {
   return zlib !== undefined;
 }
 
-/**
- * Pipe `source` through a zlib transform; `onError` maps zlib and source errors. The consumer
- * stopping early (break/throw) destroys the transform.
- */
-export async function* nodeZlib(
-  kind: 'gunzip' | 'gzip',
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  mapError: (e: unknown) => unknown,
-): AsyncGenerator<Uint8Array> {
+/** A Node zlib stream as compression.ts's ByteTransform (256 KiB output chunks). */
+export function nodeTransform(kind: 'gunzip' | 'gzip'): ByteTransform {
   const z = kind === 'gunzip' ? zlib!.createGunzip({ chunkSize: 1 << 18 }) : zlib!.createGzip({ chunkSize: 1 << 18 });
-  let sourceError: unknown;
-  let stopped = false;
-  const pump = (async () => {
-    try {
-      for await (const c of source) {
-        if (stopped) return;
-        if (!z.write(c)) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => { z.off('drain', done); z.off('close', done); resolve(); };
-            z.once('drain', done);
-            z.once('close', done);
-          });
-        }
-      }
-      z.end();
-    } catch (e) {
-      sourceError = e;
-      z.destroy(e as Error);
-    }
-  })();
-  let ok = false;
-  try {
-    try {
-      for await (const out of z) yield out;
-    } catch (e) {
-      if (sourceError !== undefined) throw sourceError;
-      throw mapError(e);
-    }
-    await pump;
-    if (sourceError !== undefined) throw sourceError;
-    ok = true;
-  } finally {
-    if (!ok) {
-      stopped = true;
-      z.destroy();
-      await pump.catch(() => {});
-    }
-  }
+  return {
+    write: (chunk) => {
+      if (z.write(chunk)) return Promise.resolve();
+      // Backpressure: wait for room, or for the stream to go away (destroyed by the consumer).
+      return new Promise<void>((resolve) => {
+        const done = (): void => { z.off('drain', done); z.off('close', done); resolve(); };
+        z.once('drain', done);
+        z.once('close', done);
+      });
+    },
+    end: async () => { z.end(); },
+    abort: (err) => { z.destroy(err as Error); },
+    output: z[Symbol.asyncIterator](),
+    cancel: async () => { z.destroy(); },
+  };
 }
