@@ -6,13 +6,13 @@
  * a record whose owner pid now belongs to an unrelated process never gets that process signalled.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NodeFsContentStore } from '../../src/content/node-fs.ts';
-import { NodeControlPlane, ensurePrivateDir } from '../../src/engine/control/node.ts';
+import { NodeControlPlane, controlDir, ensurePrivateDir } from '../../src/engine/control/node.ts';
 import { processStart } from '../../src/engine/control/identity.ts';
 import { encodeFrame, encodeJsonFrame, Frame, FrameReader, MAX_JSON_FRAME, parseRequest } from '../../src/engine/control/protocol.ts';
 import { Engine } from '../../src/engine/engine.ts';
@@ -137,6 +137,20 @@ describe('control channel', () => {
     chmodSync(join(d, 'open'), 0o777);
     ensurePrivateDir(join(d, 'open'));
     expect(statSync(join(d, 'open')).mode & 0o777).toBe(0o700);
+    // Someone else's directory (as in a shared /tmp) is refused, not used.
+    if (process.getuid?.() === 0) {
+      mkdirSync(join(d, 'theirs'), { mode: 0o700 });
+      chownSync(join(d, 'theirs'), 65534, 65534);
+      expect(() => ensurePrivateDir(join(d, 'theirs'))).toThrow(/owned by uid 65534/);
+    }
+  });
+
+  it('falls back to $XDG_RUNTIME_DIR, then <tmpdir>/skiff-<uid>, when $SKIFF_HOME is too long for a socket address', () => {
+    const name = `${process.pid}-${'a'.repeat(32)}.sock`;
+    expect(controlDir({ home: '/h', env: {} }, name)).toBe('/h/run');
+    const long = `/${'x'.repeat(90)}`;
+    expect(controlDir({ home: long, env: { XDG_RUNTIME_DIR: '/run/user/1000' } }, name)).toBe('/run/user/1000/skiff');
+    expect(controlDir({ home: long, env: {} }, name)).toBe(join(tmpdir(), `skiff-${process.getuid?.()}`));
   });
 
   it('exec, logs, kill, stop and wait from another engine go through the owner', async () => {
