@@ -19,6 +19,7 @@ import type { RuntimeFactories } from './engine/lifecycle.ts';
 import { NodeFsSnapshotStore } from './engine/snapshots/node-fs.ts';
 import { NodeFsStateStore } from './engine/state/node-fs.ts';
 import { HostDirFileSystem } from './fs/host-dir.ts';
+import { nodeRegistryClient } from './registry/node.ts';
 import { nodeArtifacts } from './runtime/vm/artifacts-node.ts';
 import type { VmRuntime, VmRuntimeOptions } from './runtime/vm/container-runtime.ts';
 import type { MachineOptions } from './runtime/vm/machine.ts';
@@ -59,6 +60,7 @@ export async function openEngine(options: OpenOptions = {}): Promise<Engine> {
     runtimes: options.runtimes ?? nodeRuntimes,
     hostDir: nodeHostDir,
     control: new NodeControlPlane({ home }),
+    registry: nodeRegistryClient(home),
   });
 }
 

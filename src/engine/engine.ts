@@ -35,6 +35,8 @@ import type { ContainerId, ContainerRecord, ImageRecord, TagRecord, VolumeRecord
 import { closeAllLive } from './snapshots/live.ts';
 import { defaultSnapshots, sweepSnapshots } from './snapshots/engine-layers.ts';
 import type { SnapshotStore } from './snapshots/store.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import { engineLogin, engineLogout, enginePull, enginePush, type LoginOptions, type PullImageOptions, type PushImageOptions } from '../registry/engine-ops.ts';
 import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVolume } from './volumes.ts';
 
 /** Where bundled images (skiff/busybox, ...) come from when they are not in the store yet. */
@@ -63,6 +65,8 @@ export interface EngineOptions {
   hostDir?: HostDirFactory;
   /** How other processes reach the containers this engine runs, and it theirs (Node: engine/control/node.ts). */
   control?: ControlPlane;
+  /** Registry access (pull, push, login); without it those are refused. */
+  registry?: RegistryClient;
 }
 
 export class Engine {
@@ -72,10 +76,12 @@ export class Engine {
   private readonly overlays = new Map<ContainerId, Promise<Overlay>>();
   private readonly volumeFss = new Map<string, Promise<Overlay>>();
   private readonly lifecycle: Lifecycle;
+  private readonly registry: RegistryClient | undefined;
 
   constructor(options: EngineOptions) {
     this.ctx = { content: options.content, state: options.state, snapshots: options.snapshots ?? defaultSnapshots(options.state), now: options.now ?? (() => new Date()) };
     this.bundled = options.bundled;
+    this.registry = options.registry;
     this.layers = new LayerCache(options.content, options.layerCache);
     this.lifecycle = new Lifecycle(this, options.runtimes ?? {}, options.hostDir, options.control);
   }
@@ -85,6 +91,12 @@ export class Engine {
   loadArchive(options: LoadArchiveOptions): Promise<LoadResult> {
     return loadArchive(this.ctx, options);
   }
+
+  // Registry verbs: registry/engine-ops.ts.
+  pullImage(options: PullImageOptions) { return enginePull(this.ctx, this.registry, options); }
+  pushImage(options: PushImageOptions) { return enginePush(this.ctx, this.registry, options); }
+  login(options: LoginOptions) { return engineLogin(this.registry, options); }
+  logout(options: { registry?: string } = {}) { return engineLogout(this.registry, options); }
 
   listImages(options: { reference?: string } = {}): Promise<ImageSummary[]> {
     return listImages(this.ctx, options);

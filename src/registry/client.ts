@@ -241,6 +241,12 @@ export class RegistryClient {
     return res;
   }
 
+  /** Drop cached tokens and the endpoint of a registry (after `logout`, tokens got with old credentials go). */
+  forget(domain: string): void {
+    this.endpoints.delete(domain);
+    this.tokens.clear();
+  }
+
   /**
    * `login`: do these credentials open the registry? Basic: `/v2/` answers 200 with them. Bearer:
    * the token service grants a token for them (Docker asks with no scope, too).

@@ -12,6 +12,7 @@ import { displayText } from '../present/escape.ts';
 import { ExitStatusError, list, out, str, type Command, type CommandContext } from './context.ts';
 import type { FlagSpec, FlagValues } from './flags.ts';
 import { each } from './images.ts';
+import { pullFlags, pullForRun } from './registry.ts';
 
 const HOST_FILES = 'host files cannot be read in a browser';
 
@@ -80,11 +81,12 @@ function fail(err: unknown): ExitStatusError {
 const run: Command = {
   name: 'run', aliases: ['container run'], usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]', summary: 'Create and run a new container from an image',
   minArgs: 1, stopAtPositional: true,
-  flags: [...runFlags, { name: 'detach', short: 'd', help: 'Run container in background and print container ID' }],
+  flags: [...runFlags, ...pullFlags, { name: 'detach', short: 'd', help: 'Run container in background and print container ID' }],
   async run(ctx, f, [image, ...cmd]) {
     let opts: RunOptions;
     try {
       opts = await runOptions(ctx, f, cmd);
+      await pullForRun(ctx, image!, f);
     } catch (err) {
       throw fail(err);
     }
@@ -96,11 +98,12 @@ const run: Command = {
 
 const create: Command = {
   name: 'create', aliases: ['container create'], usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]', summary: 'Create a new container (without starting it)',
-  minArgs: 1, stopAtPositional: true, flags: runFlags,
+  minArgs: 1, stopAtPositional: true, flags: [...runFlags, ...pullFlags],
   async run(ctx, f, [image, ...cmd]) {
     let id: string;
     try {
       const opts = await runOptions(ctx, f, cmd);
+      await pullForRun(ctx, image!, f);
       id = (await ctx.engine.createContainer({ image: image!, run: opts, tty: opts.tty ?? false, openStdin: opts.interactive ?? false })).id;
     } catch (err) {
       throw fail(err);

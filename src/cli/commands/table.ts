@@ -11,12 +11,13 @@ import { ExitStatusError, ReportedError, type Command, type CommandContext } fro
 import { helpText, hostOnlyFlags, parseFlags, UsageError } from './flags.ts';
 import { imageCommands } from './images.ts';
 import { runCommands } from './run.ts';
+import { registryCommands } from './registry.ts';
 import { systemCommands } from './system.ts';
 import { volumeCommands } from './volumes.ts';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...containerCommands, ...volumeCommands, ...systemCommands];
+export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...systemCommands];
 
 /** Management commands ("skiff image ls"): the first word alone prints their list. */
 const GROUPS: Record<string, string> = { container: 'Manage containers', image: 'Manage images', system: 'Manage skiff', volume: 'Manage volumes' };

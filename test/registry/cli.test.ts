@@ -1,0 +1,117 @@
+/**
+ * The real `skiff` bin against docker-registry: pull (progress lines, -q), run pulling a missing
+ * image (and --pull never refusing to), push, and login/logout against a token-auth registry with
+ * the credentials written 0600 under $SKIFF_HOME, or read from Docker's config.json.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIST } from './fixtures.ts';
+import { skopeoCopy, skopeoInspect, startRegistry, startTokenServer, type Running, type TokenServer } from './servers.ts';
+
+const HELLO_DIGEST = 'sha256:74b06934ada51674219d2c2a4857ce7da179894a02437c8919610749b708bb64';
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
+let dir: string;
+let reg: Running;
+let tok: TokenServer;
+let authReg: Running;
+
+interface Result { code: number; stdout: string; stderr: string }
+
+function skiff(home: string, args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [bin, ...args], { env: { ...process.env, SKIFF_HOME: home, DOCKER_CONFIG: join(dir, 'no-docker'), ...o.env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout, stderr });
+    });
+    child.stdin!.end(o.input ?? '');
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'skiff-registry-cli-'));
+  reg = await startRegistry();
+  for (const repo of ['seed/hello', 'seed/hello2', 'seed/hello3']) skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/${repo}:latest`);
+  tok = await startTokenServer();
+  tok.users.set('alice', 'alice-secret');
+  authReg = await startRegistry({ token: { realm: tok.realm, service: tok.service, issuer: tok.issuer, certFile: tok.certFile } });
+}, 60_000);
+afterAll(async () => {
+  await reg?.stop();
+  await authReg?.stop();
+  await tok?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('skiff pull, push, run --pull, login, logout', () => {
+  it('pull prints Docker\'s lines and the reference; -q only the reference', async () => {
+    const home = join(dir, 'h1');
+    const r = await skiff(home, ['pull', `${reg.host}/seed/hello`]);
+    expect(r.code).toBe(0);
+    const id = 'sha256:918950d96c25c55b65678ff774d985234cf9bece7c3b5e54bc1697ceb1a1cd61'.slice(7, 19);
+    expect(r.stdout).toBe(`latest: Pulling from seed/hello\n${id}: Pull complete\nDigest: ${HELLO_DIGEST}\nStatus: Downloaded newer image for ${reg.host}/seed/hello:latest\n${reg.host}/seed/hello:latest\n`);
+    const again = await skiff(home, ['pull', `${reg.host}/seed/hello`]);
+    expect(again.stdout).toContain(`Status: Image is up to date for ${reg.host}/seed/hello:latest\n`);
+    expect(await skiff(home, ['pull', '-q', `${reg.host}/seed/hello@${HELLO_DIGEST}`])).toMatchObject({ code: 0, stdout: `${reg.host}/seed/hello@${HELLO_DIGEST}\n` });
+    const images = await skiff(home, ['images', '--format', '{{.Repository}}:{{.Tag}} {{.Platform}}']);
+    expect(images.stdout).toBe(`${reg.host}/seed/hello:latest wasi/wasm\n`);
+    const missing = await skiff(home, ['pull', `${reg.host}/seed/nope:1`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^Error: pulling .*seed\/nope:1: manifest for .*seed\/nope:1 not found: manifest unknown\n$/);
+  }, 60_000);
+
+  it('run pulls a missing image (stderr says so); --pull never does not', async () => {
+    const home = join(dir, 'h2');
+    const r = await skiff(home, ['run', '--rm', `${reg.host}/seed/hello2`]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Unable to find image '${reg.host}/seed/hello2:latest' locally\nlatest: Pulling from seed/hello2\n`);
+    expect(r.stdout).toContain('GREETING=hello from skiff');
+    const never = await skiff(home, ['run', '--rm', '--pull', 'never', `${reg.host}/seed/hello3`]);
+    expect(never.code).toBe(125);
+    expect(never.stderr).toContain(`No such image: ${reg.host}/seed/hello3`);
+    const bad = await skiff(home, ['create', '--pull', 'sometimes', `${reg.host}/seed/hello3`]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('invalid pull option');
+    // Present: no pull (nothing printed about one).
+    const present = await skiff(home, ['create', `${reg.host}/seed/hello2`]);
+    expect(present).toMatchObject({ code: 0, stderr: '' });
+  }, 60_000);
+
+  it('push prints the digest skopeo sees', async () => {
+    const home = join(dir, 'h3');
+    expect((await skiff(home, ['tag', 'skiff/hello-wasm', `${reg.host}/cli/hello:1`])).code).toBe(0);
+    const r = await skiff(home, ['push', `${reg.host}/cli/hello:1`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(`The push refers to repository [${reg.host}/cli/hello]`);
+    expect(r.stdout).toContain(`1: digest: ${HELLO_DIGEST} size: 456\n`);
+    expect(JSON.parse(skopeoInspect(`${reg.host}/cli/hello:1`)).Digest).toBe(HELLO_DIGEST);
+  }, 60_000);
+
+  it('login checks and stores credentials 0600; push uses them; logout removes them; Docker\'s config.json is read', async () => {
+    const home = join(dir, 'h4');
+    expect((await skiff(home, ['tag', 'skiff/hello-wasm', `${authReg.host}/team/app:1`])).code).toBe(0);
+    const denied = await skiff(home, ['push', `${authReg.host}/team/app:1`]);
+    expect(denied.code).toBe(1);
+    const wrong = await skiff(home, ['login', '-u', 'alice', '--password-stdin', authReg.host], { input: 'not-her-password\n' });
+    expect(wrong).toMatchObject({ code: 1, stderr: `Error: registry ${authReg.host}: unauthorized: incorrect username or password\n` });
+    const ok = await skiff(home, ['login', '-u', 'alice', '--password-stdin', authReg.host], { input: 'alice-secret\n' });
+    expect(ok).toMatchObject({ code: 0, stdout: 'Login Succeeded\n' });
+    const file = join(home, 'auth.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ auths: { [authReg.host]: { auth: Buffer.from('alice:alice-secret').toString('base64') } } });
+    const pushed = await skiff(home, ['push', `${authReg.host}/team/app:1`]);
+    expect(pushed.code).toBe(0);
+    expect(pushed.stdout + pushed.stderr).not.toContain('alice-secret');
+    expect(await skiff(home, ['logout', authReg.host])).toMatchObject({ code: 0, stdout: `Removing login credentials for ${authReg.host}\n` });
+    expect(await skiff(home, ['logout', authReg.host])).toMatchObject({ code: 0, stdout: `Not logged in to ${authReg.host}\n` });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ auths: {} });
+    // Docker's own file, as `docker login` writes it.
+    const docker = join(dir, 'docker');
+    mkdirSync(docker, { recursive: true });
+    writeFileSync(join(docker, 'config.json'), JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from('alice:alice-secret').toString('base64') } } }));
+    expect((await skiff(home, ['tag', 'skiff/hello-wasm', `${authReg.host}/team/app:2`])).code).toBe(0);
+    const viaDocker = await skiff(home, ['push', '-q', `${authReg.host}/team/app:2`], { env: { DOCKER_CONFIG: docker } });
+    expect(viaDocker).toMatchObject({ code: 0, stdout: `${authReg.host}/team/app:2\n` });
+  }, 60_000);
+});
