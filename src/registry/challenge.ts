@@ -49,7 +49,14 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
     if (s[i] === '=' && cur) {
       i++;
       skipWs();
-      const v = s[i] === '"' ? quoted() : token() ?? '';
+      // Unquoted values should be tokens; registries send bare URLs too, so take up to ',' or a space.
+      let v: string;
+      if (s[i] === '"') v = quoted();
+      else {
+        const from = i;
+        while (i < s.length && s[i] !== ',' && s[i] !== ' ' && s[i] !== '\t') i++;
+        v = s.slice(from, i);
+      }
       cur.params[t.toLowerCase()] = v;
       continue;
     }

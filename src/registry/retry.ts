@@ -38,7 +38,7 @@ export function isNetworkError(err: unknown): boolean {
 export function networkReason(err: unknown): string {
   const e = err as Error & { cause?: Error & { code?: string } };
   const c = e.cause;
-  if (c?.code) return `${c.code}${c.message && !c.message.includes(c.code) ? ` (${c.message})` : ''}`;
+  if (c?.code) return c.message?.includes(c.code) ? c.message : `${c.code}${c.message ? ` (${c.message})` : ''}`;
   return c?.message ?? e.message;
 }
 
