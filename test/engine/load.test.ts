@@ -97,6 +97,27 @@ describe('loadArchive', () => {
     expect(new TextDecoder().decode(fs.read(motd, 0, 100))).toBe('big window\n');
   });
 
+  it('a base shared by many images is unpacked once, not once per image', async () => {
+    const { readListing } = await import('../../src/engine/load/loader.ts');
+    const { planArchive } = await import('../../src/engine/load/plan.ts');
+    const { verifyImages } = await import('../../src/engine/load/verify.ts');
+    const { readTarEvents } = await import('../../src/archive/index.ts');
+    const shared = { files: [{ name: 'bin/', type: 'directory' as const }, { name: 'bin/sh', content: 'x'.repeat(100_000) }], gzip: true };
+    const imgs = Array.from({ length: 20 }, (_, i) => buildImage({ layers: [shared, { files: [{ name: `bin/app${i}`, content: `${i}` }] }] }));
+    const listing = await readListing(null, 'many.tar', readTarEvents([ociArchive(imgs.map((image, i) => ({ image, tags: [`docker.io/library/m:${i}`] })))]), []);
+    const reads = new Map<string, number>();
+    const verified = await verifyImages(listing, planArchive(listing), async (f) => {
+      reads.set(f.digest, (reads.get(f.digest) ?? 0) + 1);
+      return f.bytes!;
+    });
+    expect(verified.length).toBe(20);
+    expect(reads.get(imgs[0]!.layers[0]!.digest)).toBe(1);
+    // and a top layer that does not fit its base is still refused: bin/sh is a file, not a directory
+    const bad = buildImage({ layers: [shared, { files: [{ name: 'bin/sh/x', content: 'y' }] }] });
+    const l2 = await readListing(null, 'bad.tar', readTarEvents([ociArchive([{ image: imgs[0]!, tags: ['docker.io/library/m:0'] }, { image: bad, tags: ['docker.io/library/m:bad'] }])]), []);
+    await expect(verifyImages(l2, planArchive(l2), async (f) => f.bytes!)).rejects.toMatchObject({ code: 'INVALID_ARCHIVE', message: expect.stringMatching(/layer 2 of 2 .*"bin\/sh\/x".*parent "sh" is not a directory/) });
+  });
+
   it('loads a gzip-compressed archive (docker save | gzip), from bytes and from a stream', async () => {
     const { gzipSync } = await import('node:zlib');
     const img = buildImage({ layers: [base] });

@@ -49,6 +49,11 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
   // was checked, not by ChainID alone: two images may claim the same diff_ids for different bytes
   // (an evil twin of a public image), and each blob must be held to its own diff_id.
   const checked = new Map<string, { record: LayerRecord; entries: number }>();
+  // The structure (headers only) of every checked stack, by ChainID: once a layer's diff_id is
+  // verified, its tar is known to the byte, so the stack's structure depends on the ChainID alone.
+  // Images sharing a base start from its tree instead of unpacking the base again (path copying
+  // keeps these trees sharing every untouched directory).
+  const trees = new Map<ChainID, LayerTree | null>();
   const limits = options.limits ?? DEFAULT_LOAD_LIMITS;
   // Work done by this load: every layer checked for the first time.
   let loadBytes = 0;
@@ -105,25 +110,11 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
       const binding = cands.filter((c) => Math.max(0, c[0]) === max);
       return { max, error: () => overLimit(binding[0]![2], binding.map((c) => c[1]), limits[binding[0]![1]], unit) };
     };
-    // The structure of the layers below, rebuilt on demand when a shared base was checked earlier.
-    let below: LayerTree | null = null;
-    let belowCount = 0;
-    const scan = async (i: number, first: boolean): Promise<LayerScan> => {
+    const scan = async (i: number): Promise<LayerScan> => {
       const desc = plan.manifest.layers[i]!;
       const file = plan.blobs.get(desc.digest)!;
       try {
-        // Catching up on a layer checked before: its costs were counted then.
-        const l: ScanLimits = first ? budget(i) : { maxBytes: limits.maxLayerBytes, maxWindowBytes: limits.maxZstdWindowBytes };
-        return await scanLayer(await bytesOf(file), layerCompression(desc.mediaType), l);
-      } catch (err) {
-        throw layerError(listing, file.name, i, n, err);
-      }
-    };
-    const apply = (i: number, entries: TarEntry[]): void => {
-      const file = plan.blobs.get(plan.manifest.layers[i]!.digest)!;
-      try {
-        below = applyLayer(below, entries);
-        belowCount = i + 1;
+        return await scanLayer(await bytesOf(file), layerCompression(desc.mediaType), budget(i));
       } catch (err) {
         throw layerError(listing, file.name, i, n, err);
       }
@@ -131,6 +122,8 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
     for (const [i, desc] of plan.manifest.layers.entries()) {
       const file = plan.blobs.get(desc.digest)!;
       options.onLayer?.(done++, total, desc.digest);
+      // Layer i-1 of this image was checked (now or for an earlier image): its tree is there.
+      const below = i === 0 ? null : trees.get(chains[i - 1]!) ?? null;
       const key = `${chains[i]!} ${desc.mediaType} ${desc.digest}`;
       const seen = checked.get(key);
       if (seen) {
@@ -152,6 +145,7 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
           throw layerError(listing, file.name, i, n, err);
         }
         checked.set(key, { record, entries: 1 });
+        if (!trees.has(chains[i]!)) trees.set(chains[i]!, below);
         layers.push(record);
         continue;
       }
@@ -163,16 +157,16 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
         }
         throw new SkiffError('UNSUPPORTED', `loading ${listing.archive}: entry "${file.name}": layer media type "${desc.mediaType}" is not supported`);
       }
-      // Catch up on shared base layers checked for an earlier image.
-      for (let j = belowCount; j < i; j++) {
-        if (isTarLayerType(plan.manifest.layers[j]!.mediaType)) apply(j, (await scan(j, false)).entries);
-      }
-      const { diffId, size, entries } = await scan(i, true);
+      const { diffId, size, entries } = await scan(i);
       loadBytes += size;
       loadEntries += entries.length;
       chargeImage(size, entries.length); // within budget(i): cannot throw
       if (diffId !== diffIds[i]) throw mismatch(listing, file.name, desc.digest, diffIds[i]!, diffId);
-      apply(i, entries);
+      try {
+        trees.set(chains[i]!, applyLayer(below, entries));
+      } catch (err) {
+        throw layerError(listing, file.name, i, n, err);
+      }
       const record: LayerRecord = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, diffId, uncompressedSize: size };
       checked.set(key, { record, entries: entries.length });
       layers.push(record);
