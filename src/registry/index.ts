@@ -5,3 +5,4 @@ export { parseChallenges, type Challenge, type Scope } from './challenge.ts';
 export { chainCredentials, memoryCredentials, noCredentials, type CredentialStore, type Credentials } from './credentials.ts';
 export { registryEndpoint, isLoopback, loginDomain, DOCKER_HUB_HOST } from './hosts.ts';
 export { chooseFromIndex, RUNNABLE_PLATFORMS } from './manifests.ts';
+export { registryImages, type RegistryImageSource } from './source.ts';

@@ -166,3 +166,16 @@ describe('pull from docker-registry', () => {
     expect(s.blobs).toHaveLength(3); // manifest, config, layer
   });
 });
+
+describe('the registry as an image source', () => {
+  it('pulls a name it has, leaves IDs and unknown names to the chain, throws refusals', async () => {
+    const { registryImages } = await import('../../src/registry/source.ts');
+    const e = engine();
+    const src = registryImages({ client: client() });
+    const rec = await src.image(`${reg.host}/seed/hello-wasm:latest`, e.ctx);
+    expect(rec?.digest).toBe(HELLO_DIGEST);
+    expect(await src.image(rec!.id.slice(7, 19), e.ctx)).toBeUndefined();
+    expect(await src.image(`${reg.host}/seed/absent:1`, e.ctx)).toBeUndefined();
+    await expect(src.image(`${reg.host}/seed/amd64`, e.ctx)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+  });
+});
