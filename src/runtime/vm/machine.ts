@@ -111,9 +111,9 @@ export class Machine {
   }
 
   /**
-   * The current state, compressed as stored. Host-side state is not in it: the automatic snapshot
-   * is taken before any 9P mount or process, so it has none; a caller saving later must save the
-   * 9P server's fids (P9Server.saveState) beside it.
+   * The current state, compressed; a SnapshotStore keeps it sealed (sealSnapshot). Host-side state
+   * is not in it: the automatic snapshot is taken before any 9P mount or process, so it has none; a
+   * caller saving later must save the 9P server's fids (P9Server.saveState) beside it.
    */
   async saveSnapshot(): Promise<{ state: ArrayBuffer; rawBytes: number; ms: number }> {
     const saved = new Promise<Extract<WorkerToHost, { t: 'saved' }>>((r) => (this.savedWaiter = r));
