@@ -24,7 +24,7 @@ import { nodeArtifacts } from './runtime/vm/artifacts-node.ts';
 import type { VmRuntime, VmRuntimeOptions } from './runtime/vm/container-runtime.ts';
 import type { MachineOptions } from './runtime/vm/machine.ts';
 import { nodeSnapshots } from './runtime/vm/snapshot-node.ts';
-import type { SnapshotStore } from './runtime/vm/snapshot-store.ts';
+import type { VmSnapshotStore } from './runtime/vm/snapshot-store.ts';
 import type { WasiRuntime, WasiRuntimeOptions } from './runtime/wasi/runtime.ts';
 import { withSpare, type PooledSpawn } from './runtime/wasi/worker-handle.ts';
 
@@ -82,7 +82,7 @@ export interface NodeMachineOptions {
    */
   thread?: 'inline' | 'worker';
   /** Default: files under $SKIFF_HOME/vm/snapshots (or the cache dir); null: never save or restore. */
-  snapshots?: SnapshotStore | null;
+  snapshots?: VmSnapshotStore | null;
   /** Guest artifacts' directory; default the repository's vm-images/dist. */
   artifactDir?: string;
   /**

@@ -7,7 +7,7 @@ import { Overlay } from '../../src/fs/overlay.ts';
 import { P9Server, type P9ServerState } from '../../src/p9/server.ts';
 import { Machine } from '../../src/runtime/vm/machine.ts';
 import { nodeMachineOptions } from '../../src/node.ts';
-import { sealSnapshot, type SnapshotStore } from '../../src/runtime/vm/snapshot-store.ts';
+import { sealSnapshot, type VmSnapshotStore } from '../../src/runtime/vm/snapshot-store.ts';
 import { readText } from '../fs/helpers.ts';
 import { lowerTree } from './client.ts';
 
@@ -60,7 +60,7 @@ describe('P9Server state across a VM snapshot', () => {
     after.addExport('c1', fs);
     after.restoreState(state);
     // A store holds sealed entries (snapshot-store.ts): seal the state under the key asked for.
-    const store: SnapshotStore = { get: (key) => sealSnapshot(key, snapshot.state), put: async () => {}, delete: async () => {} };
+    const store: VmSnapshotStore = { get: (key) => sealSnapshot(key, snapshot.state), put: async () => {}, delete: async () => {} };
     const m2 = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), handle9p: (r) => after.handle(r), snapshots: store });
     machines.push(m2);
     expect(m2.boot.restored).toBe(true);

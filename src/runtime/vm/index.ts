@@ -5,7 +5,7 @@ export { ByteStream } from './byte-stream.ts';
 export { type ExitStatus, type HelloInfo, PROTOCOL_VERSION } from './protocol.ts';
 export { signalNumber, signalName, SIGNALS } from './signals.ts';
 export { httpArtifacts, ARTIFACT_FILES, type ArtifactSource, type ArtifactManifest } from './artifacts.ts';
-export { snapshotKey, memorySnapshots, SNAPSHOT_FORMAT, type SnapshotStore } from './snapshot-store.ts';
+export { snapshotKey, memorySnapshots, SNAPSHOT_FORMAT, type VmSnapshotStore } from './snapshot-store.ts';
 export { idbSnapshots } from './snapshot-idb.ts';
 export { spawnWebVmWorker } from './worker-web.ts';
 export type { VmWorkerHandle } from './worker-handle.ts';

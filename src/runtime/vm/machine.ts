@@ -10,7 +10,7 @@ import { encode, peekHeader } from '../../p9/codec.ts';
 import { NOTAG } from '../../p9/messages.ts';
 import { AgentClient, AgentTimeout, type PingInfo } from './agent-client.ts';
 import { ARTIFACT_FILES, type ArtifactSource } from './artifacts.ts';
-import { openSnapshot, sealSnapshot, snapshotKey, type SnapshotStore } from './snapshot-store.ts';
+import { openSnapshot, sealSnapshot, snapshotKey, type VmSnapshotStore } from './snapshot-store.ts';
 import type { VmWorkerHandle } from './worker-handle.ts';
 import type { BootMessage, StateEncoding, WorkerToHost } from './worker-protocol.ts';
 
@@ -23,7 +23,7 @@ export interface MachineOptions {
   /** Starts the emulator: in this thread (worker-inline.ts) or a worker (worker-node.ts, worker-web.ts). */
   spawnWorker: () => Promise<VmWorkerHandle>;
   /** Where states are saved and restored (snapshot-node.ts, snapshot-idb.ts ...); absent or null: never. */
-  snapshots?: SnapshotStore | null;
+  snapshots?: VmSnapshotStore | null;
   /** Guest RAM; default the manifest's (128 MiB). */
   memoryMiB?: number;
   bootTimeoutMs?: number;
@@ -111,7 +111,7 @@ export class Machine {
   }
 
   /**
-   * The current state, compressed; a SnapshotStore keeps it sealed (sealSnapshot). Host-side state
+   * The current state, compressed; a VmSnapshotStore keeps it sealed (sealSnapshot). Host-side state
    * is not in it: the automatic snapshot is taken before any 9P mount or process, so it has none; a
    * caller saving later must save the 9P server's fids (P9Server.saveState) beside it.
    */
@@ -173,7 +173,7 @@ export class Machine {
    * The stored state for `key` if its seal holds (snapshot-store.ts). One that fails the check
    * is deleted and traced: the guest boots cold and saves a good one, never restores a damaged one.
    */
-  private async restorable(snapshots: SnapshotStore, key: string): Promise<ArrayBuffer | null> {
+  private async restorable(snapshots: VmSnapshotStore, key: string): Promise<ArrayBuffer | null> {
     const sealed = await snapshots.get(key).catch(() => null);
     if (!sealed) return null;
     try {

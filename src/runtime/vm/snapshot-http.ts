@@ -9,7 +9,7 @@
  * writing 6-7 MB into IndexedDB costs more than the restore itself).
  */
 import { SkiffError } from '../../errors.ts';
-import type { SnapshotStore } from './snapshot-store.ts';
+import type { VmSnapshotStore } from './snapshot-store.ts';
 
 /** Where a build puts snapshots, relative to the guest artifacts' directory (vm-images/dist/). */
 export const SHIPPED_SNAPSHOT_DIR = '../snapshots/';
@@ -20,7 +20,7 @@ export function shippedSnapshotFile(key: string): string {
 }
 
 /** Snapshots served over HTTP under `baseUrl` (read-only). Network errors and 404s are misses. */
-export function httpSnapshots(baseUrl: string | URL, fetchFn: typeof fetch = (...a) => fetch(...a)): SnapshotStore {
+export function httpSnapshots(baseUrl: string | URL, fetchFn: typeof fetch = (...a) => fetch(...a)): VmSnapshotStore {
   const base = new URL(String(baseUrl).endsWith('/') ? String(baseUrl) : `${String(baseUrl)}/`, globalThis.location?.href);
   return {
     async get(key) {
@@ -47,7 +47,7 @@ export interface LayeredSnapshotOptions {
   onGet?: (key: string, from: 'local' | 'shipped' | 'none') => void;
 }
 
-export function layeredSnapshots(local: SnapshotStore, shipped: SnapshotStore, o: LayeredSnapshotOptions = {}): SnapshotStore {
+export function layeredSnapshots(local: VmSnapshotStore, shipped: VmSnapshotStore, o: LayeredSnapshotOptions = {}): VmSnapshotStore {
   const keepAfterMs = o.keepAfterMs === undefined ? 500 : o.keepAfterMs;
   const pending = new Map<string, ReturnType<typeof setTimeout>>();
   const cancel = (key: string) => {

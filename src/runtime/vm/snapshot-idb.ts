@@ -1,8 +1,8 @@
 /** Snapshots in IndexedDB (the browser), one entry per key in a dedicated database. */
 import { createStore, del, get, set } from 'idb-keyval';
-import type { SnapshotStore } from './snapshot-store.ts';
+import type { VmSnapshotStore } from './snapshot-store.ts';
 
-export function idbSnapshots(dbName = 'skiff-vm'): SnapshotStore {
+export function idbSnapshots(dbName = 'skiff-vm'): VmSnapshotStore {
   const store = createStore(dbName, 'snapshots');
   return {
     get: async (key) => ((await get<ArrayBuffer>(key, store)) ?? null),

@@ -3,14 +3,14 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SkiffError } from '../../errors.ts';
-import type { SnapshotStore } from './snapshot-store.ts';
+import type { VmSnapshotStore } from './snapshot-store.ts';
 
 export function defaultSnapshotDir(env: Record<string, string | undefined> = process.env): string {
   if (env.SKIFF_HOME) return join(env.SKIFF_HOME, 'vm', 'snapshots');
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'skiff', 'vm', 'snapshots');
 }
 
-export function nodeSnapshots(dir: string = defaultSnapshotDir()): SnapshotStore {
+export function nodeSnapshots(dir: string = defaultSnapshotDir()): VmSnapshotStore {
   const file = (key: string) => {
     if (!/^[\w.-]+$/.test(key)) throw new SkiffError('INVALID_ARGUMENT', `bad snapshot key ${JSON.stringify(key)}`);
     return join(dir, `${key}.state`);

@@ -15,7 +15,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { SkiffError } from '../../errors.ts';
 import { sha256Hex } from '../../util/sha256.ts';
 
-export interface SnapshotStore {
+export interface VmSnapshotStore {
   get(key: string): Promise<ArrayBuffer | null>;
   put(key: string, state: ArrayBuffer): Promise<void>;
   delete(key: string): Promise<void>;
@@ -60,7 +60,7 @@ export async function openSnapshot(key: string, sealed: ArrayBuffer): Promise<Ar
   return state.buffer;
 }
 
-export function memorySnapshots(): SnapshotStore {
+export function memorySnapshots(): VmSnapshotStore {
   const m = new Map<string, ArrayBuffer>();
   return {
     get: async (k) => m.get(k) ?? null,

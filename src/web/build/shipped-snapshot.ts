@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Machine } from '../../runtime/vm/machine.ts';
 import { shippedSnapshotFile } from '../../runtime/vm/snapshot-http.ts';
 import { nodeSnapshots } from '../../runtime/vm/snapshot-node.ts';
-import { snapshotKey, type SnapshotStore } from '../../runtime/vm/snapshot-store.ts';
+import { snapshotKey, type VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
 import { nodeMachineOptions } from '../../node.ts';
 
 /** Under the site's root; the browser reads it relative to vm-images/dist/ (SHIPPED_SNAPSHOT_DIR). */
@@ -29,7 +29,7 @@ export interface ShippedSnapshot {
   ms: number;
 }
 
-export async function writeShippedSnapshot(o: { outDir: string; store?: SnapshotStore }): Promise<ShippedSnapshot> {
+export async function writeShippedSnapshot(o: { outDir: string; store?: VmSnapshotStore }): Promise<ShippedSnapshot> {
   const t0 = performance.now();
   const store = o.store ?? nodeSnapshots();
   const { artifacts } = nodeMachineOptions();
@@ -41,7 +41,7 @@ export async function writeShippedSnapshot(o: { outDir: string; store?: Snapshot
   if (!state) {
     how = 'boot';
     let saved: ArrayBuffer | null = null;
-    const capturing: SnapshotStore = {
+    const capturing: VmSnapshotStore = {
       get: (k) => store.get(k),
       put: async (k, s) => { saved = s.slice(0); await store.put(k, s); },
       delete: (k) => store.delete(k),

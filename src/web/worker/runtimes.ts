@@ -9,7 +9,7 @@ import { browserMachineOptions, browserWasiSpawn, v86WasmUrl } from '../../brows
 import type { ContainerRuntime } from '../../runtime/types.ts';
 import type { VmRuntime } from '../../runtime/vm/container-runtime.ts';
 import type { ArtifactSource } from '../../runtime/vm/artifacts.ts';
-import type { SnapshotStore } from '../../runtime/vm/snapshot-store.ts';
+import type { VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
 import { mark, timed } from './timeline.ts';
 
 export interface BrowserRuntimes {
@@ -81,7 +81,7 @@ function timedArtifacts(a: ArtifactSource): ArtifactSource {
   };
 }
 
-function timedSnapshots(s: SnapshotStore): SnapshotStore {
+function timedSnapshots(s: VmSnapshotStore): VmSnapshotStore {
   return {
     get: (key) => timed('vm.snapshot-get', s.get(key)),
     put: (key, state) => timed('vm.snapshot-put', s.put(key, state)),
