@@ -51,6 +51,28 @@ for (const portable of [false, true]) {
       const back = execFileSync('gzip', ['-dc'], { input: ours, maxBuffer: 1 << 30 });
       expect(back.equals(Buffer.from(payload))).toBe(true);
     });
+    it('one pump for both: a failing source fails the stream with its own error; a consumer stopping early stops the source', async () => {
+      const gz = sysGzip(payload);
+      const boom = new Error('disk gone');
+      async function* failing(): AsyncGenerator<Uint8Array> {
+        yield gz.subarray(0, 5000);
+        throw boom;
+      }
+      await expect(collect(gunzipStream(failing(), { portable }))).rejects.toBe(boom);
+      let pulled = 0;
+      let closed = false;
+      async function* source(): AsyncGenerator<Uint8Array> {
+        try {
+          for (const c of chunks(gz, 4096)) { pulled++; yield c; }
+        } finally {
+          closed = true;
+        }
+      }
+      for await (const out of gunzipStream(source(), { portable })) { expect(out.length).toBeGreaterThan(0); break; }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(closed).toBe(true);
+      expect(pulled).toBeLessThan(Math.ceil(gz.length / 4096));
+    });
     it('multi-member gzip (concatenated) decodes fully', async () => {
       const a = sysGzip(payload.subarray(0, 1000));
       const b = sysGzip(payload.subarray(1000, 5000));
