@@ -16,6 +16,7 @@ import type { LayerCache } from './layers.ts';
 import type { StateReader } from './state/store.ts';
 import { dropSnapshot, openContainerUpper, saveContainerUpper } from './snapshots/engine-layers.ts';
 import { containerSnapshot } from './snapshots/store.ts';
+import { logsSnapshot } from './logs.ts';
 import type { ContainerId, ContainerRecord, ImageRecord } from './types.ts';
 
 /**
@@ -198,11 +199,11 @@ export async function deleteContainerRecord(ctx: EngineContext, ref: string, for
       throw new SkiffError('CONFLICT', `cannot remove container "${rec.name}": container is ${rec.state}: stop the container before removing or force remove`);
     }
     await tx.delete('containers', rec.id);
-    await collectBlobs(ctx, tx, [...(rec.upper?.digest ? [rec.upper.digest] : []), ...(rec.logs ? [rec.logs.digest] : [])]);
+    await collectBlobs(ctx, tx, [...(rec.upper?.digest ? [rec.upper.digest] : []), ...(rec.logs?.digest ? [rec.logs.digest] : [])]);
     return rec;
   });
   // After the record: a crash in between leaves a snapshot no record names, which prune sweeps.
-  await dropSnapshot(ctx, containerSnapshot(removed.id)).catch(() => {}); // held by a live process: swept by a later prune
+  for (const key of [containerSnapshot(removed.id), logsSnapshot(removed.id)]) await dropSnapshot(ctx, key).catch(() => {}); // held by a live process: swept by a later prune
   return removed;
 }
 

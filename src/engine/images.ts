@@ -169,7 +169,7 @@ export async function collectBlobs(ctx: EngineContext, tx: StateReader, candidat
   }
   for (const c of await tx.list<ContainerRecord>('containers')) {
     if (c.upper?.digest) live.add(c.upper.digest);
-    if (c.logs) live.add(c.logs.digest);
+    if (c.logs?.digest) live.add(c.logs.digest);
   }
   for (const v of await tx.list<VolumeRecord>('volumes')) if (v.data?.digest) live.add(v.data.digest);
   for (const d of new Set(candidates)) if (!live.has(d)) await ctx.content.delete(d);

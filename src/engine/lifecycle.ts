@@ -5,12 +5,11 @@
  * layer, volumes and logs are saved, the record says how it ended, and `--rm` removes it.
  */
 import { SkiffError } from '../errors.ts';
-import { putBlob } from '../content/store.ts';
 import type { FileSystem, FsNode } from '../fs/types.ts';
 import { signalName } from '../runtime/spec/signals.ts';
 import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeName, RuntimeProcess } from '../runtime/types.ts';
 import type { Engine, HostDirFactory } from './engine.ts';
-import { collectBlobs } from './images.ts';
+import { ContainerLog, readLogs, saveLogs, type LogEntry } from './logs.ts';
 import { reach, remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
 import type { ControlPlane, ControlTarget, LogRecord } from './control/types.ts';
 import { startFailureExitCode } from '../runtime/start-failure.ts';
@@ -33,61 +32,7 @@ export interface ExecOptions extends StartOptions {
   openStdin?: boolean;
 }
 
-export interface LogEntry {
-  time: string;
-  stream: 'stdout' | 'stderr';
-  data: Uint8Array;
-}
-
-/** Output kept per container (oldest dropped past this), saved as one blob at exit. */
-const LOG_LIMIT = 8 << 20;
-
-class LogBuffer {
-  readonly entries: LogEntry[] = [];
-  /** Followers (`logs -f` over the control channel). */
-  readonly listeners = new Set<(e: LogEntry) => void>();
-  /** Entries stored so far; the periodic save skips when nothing is new. */
-  saved = 0;
-  committed = 0;
-  timer?: ReturnType<typeof setInterval>;
-  private bytes = 0;
-  constructor(earlier: LogEntry[] = []) {
-    for (const e of earlier) {
-      this.entries.push(e);
-      this.bytes += e.data.byteLength;
-    }
-  }
-  push(stream: LogEntry['stream'], data: Uint8Array): void {
-    const entry = { time: new Date().toISOString(), stream, data: data.slice() };
-    this.entries.push(entry);
-    for (const l of this.listeners) l(entry);
-    this.bytes += data.byteLength;
-    while (this.bytes > LOG_LIMIT && this.entries.length > 1) this.bytes -= this.entries.shift()!.data.byteLength;
-  }
-  encode(): Uint8Array {
-    const lines = this.entries.map((e) => JSON.stringify({ t: e.time, s: e.stream, d: toBase64(e.data) }));
-    return new TextEncoder().encode(lines.join('\n') + (lines.length ? '\n' : ''));
-  }
-}
-
-function toBase64(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-function fromBase64(s: string): Uint8Array {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-export function decodeLogs(blob: Uint8Array): LogEntry[] {
-  return new TextDecoder().decode(blob).split('\n').filter(Boolean).map((l) => {
-    const o = JSON.parse(l) as { t: string; s: LogEntry['stream']; d: string };
-    return { time: o.t, stream: o.s, data: fromBase64(o.d) };
-  });
-}
+export { decodeLogs, type LogEntry } from './logs.ts';
 
 /** Copy the tree at `path` in `from` (if it is a directory) into the root of `to`. */
 export function copyInto(from: FileSystem, path: string, to: FileSystem): void {
@@ -130,7 +75,7 @@ interface Running {
   proc: RuntimeProcess;
   runtime: ContainerRuntime;
   exited: Promise<ExitStatus>;
-  logs: LogBuffer;
+  logs: ContainerLog;
 }
 
 export class Lifecycle {
@@ -201,7 +146,7 @@ export class Lifecycle {
       volumes.push({ source: m.type === 'bind' ? m.source : m.name, destination: m.destination, readOnly: m.readOnly, fs });
     }
     // Like Docker, a restarted container's log continues the earlier runs'.
-    const logs = new LogBuffer(rec.logs ? decodeLogs(await e.ctx.content.get(rec.logs.digest)) : []);
+    const logs = await ContainerLog.open(e.ctx, rec);
     const io: ProcessIO = {
       onStdout: (d) => { logs.push('stdout', d); o.io?.onStdout(d); },
       onStderr: (d) => { logs.push('stderr', d); o.io?.onStderr(d); },
@@ -210,6 +155,7 @@ export class Lifecycle {
     try {
       proc = await runtime.start({ id: rec.id, rootfs, spec: rec.spec, volumes, io, ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}) });
     } catch (err) {
+      await logs.close().catch(() => {});
       const msg = err instanceof Error ? err.message : String(err);
       await e.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: startFailureExitCode(err), finishedAt: e.ctx.now().toISOString(), exit: { oomKilled: false, error: msg } } }).catch(() => {});
       // docker run --rm removes a container that could not start, too.
@@ -226,11 +172,7 @@ export class Lifecycle {
       throw err;
     });
     this.running.set(rec.id, { proc, runtime, exited, logs });
-    // While it runs, the log is stored every few seconds: `logs` from another process sees it.
-    logs.timer = setInterval(() => {
-      if (logs.entries.length !== logs.saved && this.running.has(rec.id)) void this.saveLogs(rec.id, logs).catch(() => {});
-    }, 2000);
-    (logs.timer as { unref?: () => void }).unref?.();
+    // While it runs, the log saves what is new every ~250 ms (logs.ts): `logs` from another process sees it.
     try {
       // Reachable from other processes (stop, kill, exec, logs) before the record says so.
       const owner = this.control ? await this.control.serve(this.controlTarget()).catch(() => this.self) : this.self;
@@ -251,15 +193,14 @@ export class Lifecycle {
   }
 
   /** After the process ended: release, save layer + volumes + logs, record the exit, --rm. */
-  private async finish(rec: ContainerRecord, runtime: ContainerRuntime, status: ExitStatus, logs: LogBuffer): Promise<ExitStatus> {
+  private async finish(rec: ContainerRecord, runtime: ContainerRuntime, status: ExitStatus, logs: ContainerLog): Promise<ExitStatus> {
     const e = this.engine;
     try {
       await runtime.release(rec.id).catch(() => {});
       await e.persistContainer({ id: rec.id });
       for (const m of rec.spec.mounts) if (m.type === 'volume') await e.persistVolume({ name: m.name }).catch(() => {});
-      clearInterval(logs.timer);
       const exit = { oomKilled: status.oomKilled, ...(status.signal ? { signal: status.signal } : {}), ...(status.error ? { error: status.error } : {}) };
-      await this.saveLogs(rec.id, logs, (cur) => {
+      await saveLogs(e.ctx, rec.id, logs, (cur) => {
         const { owner: _o, pid: _p, execSocket: _x, ...runtimeData } = cur.runtimeData ?? {};
         return { state: 'exited', exitCode: status.exitCode, finishedAt: e.ctx.now().toISOString(), exit, runtimeData };
       });
@@ -270,23 +211,6 @@ export class Lifecycle {
       this.running.delete(rec.id);
     }
     return status;
-  }
-
-  /** Stores the log as a blob on the record (with `patch` applied in the same transaction). */
-  private async saveLogs(id: string, logs: LogBuffer, patch: (cur: ContainerRecord) => Partial<ContainerRecord> = () => ({})): Promise<void> {
-    const e = this.engine;
-    const blob = logs.encode();
-    const n = logs.entries.length;
-    logs.saved = n;
-    await e.ctx.state.transaction(async (tx) => {
-      const cur = await tx.get<ContainerRecord>('containers', id);
-      // A periodic save that lost the race to a later one must not put older logs back.
-      if (!cur || logs.committed > n) return;
-      logs.committed = n;
-      const info = await putBlob(e.ctx.content, blob);
-      await tx.put('containers', id, { ...cur, ...patch(cur), logs: { digest: info.digest, size: info.size } } satisfies ContainerRecord);
-      if (cur.logs && cur.logs.digest !== info.digest) await collectBlobs(e.ctx, tx, [cur.logs.digest]);
-    });
   }
 
   /** --rm: the container and its anonymous volumes. */
@@ -384,7 +308,7 @@ export class Lifecycle {
     // Another process runs it: its live log, else what it last stored.
     const live = rec.state === 'running' ? await remoteLogs(this.remote, rec).catch(() => undefined) : undefined;
     if (live) return live.entries;
-    return rec.logs ? decodeLogs(await this.engine.ctx.content.get(rec.logs.digest)) : [];
+    return readLogs(this.engine.ctx, rec);
   }
 
   /**

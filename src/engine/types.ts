@@ -83,8 +83,8 @@ export interface ContainerRecord {
   autoRemove?: boolean;
   /** How the last run ended, beyond the exit code. */
   exit?: { oomKilled: boolean; signal?: string; error?: string };
-  /** Output of the last run, saved at exit (JSON lines of {t, s, d(base64)}). */
-  logs?: { digest: Digest; size: number } | null;
+  /** The size of the output kept (engine/logs.ts appends it to the snapshot store); `digest`: one blob by an older skiff. */
+  logs?: { digest?: Digest; size: number } | null;
   /** Free-form per-runtime data (ports, mounts, pid ...), owned by the runtime. */
   runtimeData?: Record<string, unknown>;
 }

@@ -98,7 +98,7 @@ export async function sweepSnapshots(ctx: EngineContext): Promise<number> {
   let n = 0;
   for (const key of await ctx.snapshots.list()) {
     const [kind, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-    const known = kind === 'container' ? containers.has(name) : kind === 'volume' ? volumes.has(name) : true;
+    const known = kind === 'container' || kind === 'logs' ? containers.has(name) : kind === 'volume' ? volumes.has(name) : true;
     if (known) continue;
     await dropSnapshot(ctx, key).then(() => n++, () => {}); // held by a live process: its own business
   }
