@@ -15,6 +15,7 @@ import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, defineConfig, type Plugin } from 'vite';
 import { defaultSnapshotDir } from './src/runtime/vm/snapshot-node.ts';
+import { registryProxyPlugin } from './src/registry/proxy-node.ts';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const outDir = process.env['SKIFF_WEB_OUT'] ? resolve(process.env['SKIFF_WEB_OUT']) : join(root, 'dist');
@@ -203,7 +204,8 @@ export default defineConfig({
   publicDir: false,
   // Two pages, no client-side routes: a missing file is a 404 (not index.html), in dev and preview.
   appType: 'mpa',
-  plugins: [finishSite(), devStatic()],
+  // /registry-proxy/: registries without CORS (Docker Hub) for the page (src/registry/proxy.ts).
+  plugins: [finishSite(), devStatic(), registryProxyPlugin()],
   optimizeDeps: {
     // Everything the pages and workers import, optimized up front: a dependency discovered late
     // makes vite reload the page (mid-test, mid-run).

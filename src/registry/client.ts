@@ -118,6 +118,8 @@ export class RegistryClient {
         continue; // an insecure registry: HTTPS failed, try HTTP
       }
       await res.body?.cancel().catch(() => {});
+      // Through a proxy a failed HTTPS attempt is an answer (502), not an error: fall back the same.
+      if (!last && res.status !== 200 && res.status !== 401) continue;
       if (res.status === 200) return { domain, base };
       if (res.status === 401) {
         const ch = parseChallenges(res.headers.get('www-authenticate'));

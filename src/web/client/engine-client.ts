@@ -18,6 +18,8 @@ export interface EngineClientOptions {
   seedBundled?: boolean;
   /** Where the emulator runs (InitOptions.vmThread). */
   vmThread?: 'inline' | 'worker';
+  /** InitOptions.registryProxy. */
+  registryProxy?: string;
   onSeed?: (p: SeedProgress) => void;
   /** Replace the worker (tests, other bundlers). */
   spawnWorker?: () => Worker;
@@ -54,7 +56,7 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   const worker = (o.spawnWorker ?? spawnEngineWorkerDefault)();
   const api = wrap<EngineApi>(worker);
   const ready = api.init(
-    { assetBase: o.assetBase ?? defaultAssetBase(), ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}) },
+    { assetBase: o.assetBase ?? defaultAssetBase(), ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(o.registryProxy ? { registryProxy: o.registryProxy } : {}) },
     o.onSeed ? proxy(o.onSeed) : undefined,
   );
   return {

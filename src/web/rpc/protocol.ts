@@ -28,6 +28,8 @@ export interface InitOptions {
   dbPrefix?: string;
   /** Where the emulator runs: 'inline' (default) in the engine worker beside the 9P server, or its own worker. */
   vmThread?: 'inline' | 'worker';
+  /** A registry proxy (src/registry/proxy.ts) every registry request goes through, e.g. "<origin>/registry-proxy/". */
+  registryProxy?: string;
 }
 
 export interface StorageInfo {

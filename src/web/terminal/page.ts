@@ -46,6 +46,8 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
   const progress = terminalProgress((s) => term.write(s), () => term.cols, bar, barLabel);
 
   const client = sharedEngineClient({
+    // npm start and npm run preview serve one (vite.config.ts); a static host needs its own (docs/browser.md).
+    registryProxy: new URL('registry-proxy/', location.href).href,
     onSeed: (p) => progress.update(`Loading bundled ${p.image} (${p.index + 1}/${p.total}) ${p.phase}`, p.done, p.total && p.phase === 'reading' ? p.total : undefined),
   });
   const ctx: ShellContext = {

@@ -48,7 +48,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     async init(init, onSeed): Promise<InitInfo> {
       mark('init');
       runtimes ??= browserRuntimes({ assetBase: init.assetBase, dbPrefix: init.dbPrefix ?? 'skiff', ...(init.vmThread ? { vmThread: init.vmThread } : {}) });
-      const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, runtimes, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
+      const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, runtimes, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(init.registryProxy ? { registryProxy: init.registryProxy } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
         seeder = x.seed;
         bundled = x.bundled;
         return x.engine;

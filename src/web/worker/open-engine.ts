@@ -6,6 +6,7 @@
 import { createStore, get, set } from 'idb-keyval';
 import { browserBundled, browserStores } from '../../browser.ts';
 import { Engine } from '../../engine/engine.ts';
+import { browserRegistryClient } from '../../registry/browser.ts';
 import { findImage } from '../../engine/resolve.ts';
 import { SkiffError } from '../../errors.ts';
 import { normalizeReference } from '../../oci/reference.ts';
@@ -22,6 +23,8 @@ export interface BrowserEngineOptions {
   fetch?: typeof fetch;
   /** The container runtimes (runtimes.ts), created on first use. */
   runtimes?: BrowserRuntimes;
+  /** Registry requests go through this proxy (InitOptions.registryProxy); without it, straight to the registry (CORS permitting). */
+  registryProxy?: string;
 }
 
 export interface BrowserEngine {
@@ -40,6 +43,7 @@ export async function openBrowserEngine(o: BrowserEngineOptions): Promise<Browse
   const engine = new Engine({
     ...browserStores(prefix),
     bundled,
+    registry: browserRegistryClient({ dbPrefix: prefix, ...(o.registryProxy ? { proxy: o.registryProxy } : {}) }),
     ...(o.runtimes ? { runtimes: { vm: o.runtimes.vm, wasi: o.runtimes.wasi } } : {}),
   });
   const meta = createStore(`${prefix}-web`, 'meta');
