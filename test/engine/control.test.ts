@@ -75,12 +75,12 @@ function home(): string {
   return d;
 }
 
-function engineOver(dir: string, rt: ContainerRuntime = new ScriptedRuntime()): Engine {
+function engineOver(dir: string, rt: ContainerRuntime = new ScriptedRuntime(), helloTimeoutMs?: number): Engine {
   const e = new Engine({
     content: new NodeFsContentStore({ root: join(dir, 'content') }),
     state: new NodeFsStateStore({ root: join(dir, 'state') }),
     runtimes: { vm: () => rt },
-    control: new NodeControlPlane({ home: dir }),
+    control: new NodeControlPlane({ home: dir, ...(helloTimeoutMs ? { helloTimeoutMs } : {}) }),
   });
   engines.push(e);
   return e;
@@ -302,5 +302,28 @@ describe('control channel', () => {
     expect(sleeper.exitCode).toBe(null);
     expect(sleeper.signalCode).toBe(null);
     expect(() => process.kill(pid, 0)).not.toThrow();
+  });
+
+  it('an owner proven by pid and start time that accepts but never answers is killed by stop, and only then', async () => {
+    const dir = home();
+    const e = engineOver(dir, undefined, 500);
+    await e.loadArchive({ data: ociArchive([{ image: buildImage({ layers: [{ files: [{ name: 'bin/', type: 'directory' }] }], cmd: ['serve'] }), tags: ['docker.io/library/app:1'] }]) });
+    const sock = join(dir, 'hung.sock');
+    const hung = spawn(process.execPath, ['-e', `require('node:net').createServer(() => {}).listen(${JSON.stringify(sock)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(hung);
+    await new Promise((r) => hung.stdout!.once('data', r));
+    const exited = new Promise<string | null>((r) => hung.once('exit', (_code, sig) => r(sig)));
+    const c = await e.createContainer({ image: 'app:1' });
+    const owner = { session: 'd'.repeat(32), pid: hung.pid!, start: processStart(hung.pid!)!, control: sock };
+    await e.updateContainer({ id: c.id, patch: { state: 'running', startedAt: new Date().toISOString(), runtimeData: { owner } } });
+    // kill and exec do not get an answer, and do not kill it.
+    await expect(e.killContainer({ id: c.id, signal: 'SIGTERM' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(hung.exitCode).toBe(null);
+    expect(await e.inspectContainer({ id: c.id })).toMatchObject({ state: 'running' });
+    // stop: no answer within the timeout, so the proven owner is SIGKILLed and the record reconciled.
+    const status = await e.stopContainer({ id: c.id, timeout: 0 });
+    expect(await exited).toBe('SIGKILL');
+    expect(status).toMatchObject({ exitCode: 137 });
+    expect(await e.inspectContainer({ id: c.id })).toMatchObject({ state: 'exited' });
   });
 });

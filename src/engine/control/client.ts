@@ -14,7 +14,7 @@ import {
 import type { LogRecord, Owner, RemoteOwner } from './types.ts';
 
 /** An owner that accepts the connection but does not say hello in this time is taken as hung. */
-const HELLO_TIMEOUT_MS = 10_000;
+export const HELLO_TIMEOUT_MS = 10_000;
 
 type Op = Exclude<ControlRequest, { op: 'hello' }> extends infer R ? (R extends unknown ? Omit<R, 'v' | 'id'> : never) : never;
 
@@ -78,7 +78,7 @@ async function expectReply(frames: Conversation['frames']): Promise<Record<strin
  * Opens a conversation about container `id` with the owner at `owner.control`: hello answered by
  * `owner.session` (else SkiffError CONFLICT), then `op` answered ok.
  */
-async function open(owner: Owner, id: string, op: Op | undefined): Promise<Conversation> {
+async function open(owner: Owner, id: string, op: Op | undefined, helloMs = HELLO_TIMEOUT_MS): Promise<Conversation> {
   const path = owner.control;
   if (!path) throw new SkiffError('CONFLICT', 'the owning process has no control socket');
   const sock = createConnection(path);
@@ -94,7 +94,7 @@ async function open(owner: Owner, id: string, op: Op | undefined): Promise<Conve
     let timer: ReturnType<typeof setTimeout> | undefined;
     const hello = await Promise.race([
       expectReply(frames),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new SkiffError('CONFLICT', `the skiff process running the container did not answer within ${HELLO_TIMEOUT_MS / 1000} s`)), HELLO_TIMEOUT_MS); }),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new SkiffError('CONFLICT', `the skiff process running the container did not answer within ${helloMs / 1000} s`)), helloMs); }),
     ]).finally(() => clearTimeout(timer));
     if (hello['session'] !== owner.session || (owner.pid !== undefined && hello['pid'] !== owner.pid)) {
       throw new SkiffError('CONFLICT', `the process at ${path} is not the one that runs container ${id.slice(0, 12)}`);
@@ -121,18 +121,18 @@ async function untilExit(c: Conversation, onFrame?: (type: FrameType, payload: U
 }
 
 /** Proves the owner (hello), then returns its operations on container `id`. */
-export async function connectOwner(owner: Owner, id: string): Promise<RemoteOwner> {
+export async function connectOwner(owner: Owner, id: string, helloMs = HELLO_TIMEOUT_MS): Promise<RemoteOwner> {
   // A hello alone proves the owner before anything is asked of it.
-  (await open(owner, id, undefined)).sock.end();
+  (await open(owner, id, undefined, helloMs)).sock.end();
   return {
     async signal(signal) {
-      (await open(owner, id, { op: 'signal', signal })).sock.end();
+      (await open(owner, id, { op: 'signal', signal }, helloMs)).sock.end();
     },
     async resize(size: WindowSize) {
-      (await open(owner, id, { op: 'resize', size })).sock.end();
+      (await open(owner, id, { op: 'resize', size }, helloMs)).sock.end();
     },
     async wait(ms = Infinity) {
-      const c = await open(owner, id, { op: 'wait' });
+      const c = await open(owner, id, { op: 'wait' }, helloMs);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<undefined>((r) => { if (ms !== Infinity) timer = setTimeout(() => r(undefined), ms); });
       try {
@@ -143,7 +143,7 @@ export async function connectOwner(owner: Owner, id: string): Promise<RemoteOwne
       }
     },
     async exec(spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess> {
-      const c = await open(owner, id, { op: 'exec', exec: spec });
+      const c = await open(owner, id, { op: 'exec', exec: spec }, helloMs);
       const exited = untilExit(c, (type, payload) => {
         if (type === Frame.Stdout) io.onStdout(payload);
         else if (type === Frame.Stderr) io.onStderr(payload);
@@ -158,7 +158,7 @@ export async function connectOwner(owner: Owner, id: string): Promise<RemoteOwne
       };
     },
     async logs(onEntry?: (e: LogRecord) => void) {
-      const c = await open(owner, id, { op: 'logs', follow: onEntry !== undefined });
+      const c = await open(owner, id, { op: 'logs', follow: onEntry !== undefined }, helloMs);
       const entries: LogRecord[] = [];
       let caughtUp!: () => void;
       const before = new Promise<void>((r) => (caughtUp = r));

@@ -23,6 +23,8 @@ export interface NodeControlOptions {
   /** $SKIFF_HOME: the socket goes to <home>/run when the path fits. */
   home: string;
   env?: NodeJS.ProcessEnv;
+  /** How long an owner may take to answer hello before it counts as hung (default 10 s). */
+  helloTimeoutMs?: number;
 }
 
 function randomHex(bytes: number): string {
@@ -103,7 +105,7 @@ export class NodeControlPlane implements ControlPlane {
   async connect(owner: Owner, id: string): Promise<RemoteOwner | undefined> {
     if (!owner.control || !this.alive(owner)) return undefined;
     try {
-      return await connectOwner(owner, id);
+      return await connectOwner(owner, id, this.options.helloTimeoutMs);
     } catch {
       return undefined;
     }
