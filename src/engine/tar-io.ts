@@ -1,5 +1,5 @@
 /** The engine's door to src/archive: tar reading/writing and layer decompression. */
-import { decompress, decompressStream, readTar, readTarStream, TarParser, TarWriter, type Compression } from '../archive/index.ts';
+import { decompress, decompressStream, readTar, TarParser, TarWriter, type Compression } from '../archive/index.ts';
 import { SkiffError } from '../errors.ts';
 import { createHasher, type DiffID } from '../oci/digest.ts';
 import type { TarEntry } from '../archive/types.ts';
@@ -14,10 +14,6 @@ export function decompressLayer(bytes: Uint8Array, compression: Compression, max
 /** Entries of a tar held in memory; file bodies are views of `bytes`. */
 export function parseTar(bytes: Uint8Array): TarEntry[] {
   return readTar(bytes);
-}
-
-export function parseTarStream(chunks: AsyncIterable<Uint8Array>): AsyncIterable<TarEntry> {
-  return readTarStream(chunks);
 }
 
 /** The tar's chunks (file bodies passed through, not copied), end marker included. */
