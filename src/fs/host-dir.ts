@@ -315,7 +315,7 @@ export class HostDirFileSystem implements FileSystem {
     checkName(name);
     return this.inDir(d, (at, dfd) => {
       host(() => fs.symlinkSync(target, at(name)));
-      return this.made(d, dfd, name, attr);
+      return this.made(d, dfd, name, { uid: attr.uid, gid: attr.gid }); // a symlink has no mode
     });
   }
 
@@ -324,7 +324,13 @@ export class HostDirFileSystem implements FileSystem {
     const d = this.node(dir);
     const t = this.node(target);
     checkName(name);
-    if (t === this.rootNode) throw fsError('EPERM', 'hard link to a directory');
+    if (t === this.rootNode) {
+      // link(2) checks the new name before the kind of the target.
+      this.inDir(d, (at) => {
+        if (host(() => fs.lstatSync(at(name), { throwIfNoEntry: false }))) throw fsError('EEXIST');
+      });
+      throw fsError('EPERM', 'hard link to a directory');
+    }
     this.chain(t);
     const tName = t.name!;
     this.inDir(t.parent!, (tAt) => this.inDir(d, (at) => {

@@ -15,10 +15,33 @@ import { baseEntries, outcome, randomOp, Rng } from './random-ops.ts';
 
 export type FileSystemFactory = (entries: TarEntry[]) => FileSystem;
 
+/** What a backend cannot do; each case then checks that it refuses as Linux would there. */
+export interface ConformanceOptions {
+  seeds?: number;
+  /** mknod works (false: EPERM, as a bind mount without CAP_MKNOD). */
+  mknod?: boolean;
+  /** Extended attributes work (false: setxattr is EOPNOTSUPP, nothing is listed). */
+  xattrs?: boolean;
+  /**
+   * A node whose last name is gone stays usable (an in-memory layer), or answers ENOENT (a host
+   * directory: no name reaches it any more, and no other file may be reached in its place).
+   */
+  orphans?: boolean;
+  /** Where the escape cases' symlinks point outside the filesystem (a host file for a bind mount). */
+  outside?: string;
+}
+
 const A = { mode: 0o644, uid: 1, gid: 2 };
 const D = { mode: 0o755, uid: 1, gid: 2 };
 
-export function fileSystemConformance(label: string, make: FileSystemFactory, options: { seeds?: number } = {}): void {
+/** Strips what a backend without xattrs cannot hold, so the model agrees with it. */
+function withoutXattrs(entries: TarEntry[]): TarEntry[] {
+  return entries.map((e) => (e.header.xattrs ? { ...e, header: { ...e.header, xattrs: undefined } } : e));
+}
+
+export function fileSystemConformance(label: string, make: FileSystemFactory, options: ConformanceOptions = {}): void {
+  const caps = { mknod: options.mknod ?? true, xattrs: options.xattrs ?? true, orphans: options.orphans ?? true };
+  const outside = options.outside ?? '/etc/shadow';
   const starter = () => make([dir('etc/'), file('etc/passwd', 'root:x:0:0', { mode: 0o600 }), dir('var/'), dir('var/empty/'), file('f', 'data'), hardlink('h', 'f'), symlink('s', 'etc')]);
 
   describe(`FileSystem conformance: ${label}`, () => {
@@ -124,14 +147,18 @@ export function fileSystemConformance(label: string, make: FileSystemFactory, op
       expect(fs.stat(resolve(fs, 'var/third')).nlink).toBe(1);
     });
 
-    it('keeps an unlinked file usable through a held node', () => {
+    it(caps.orphans ? 'keeps an unlinked file usable through a held node' : 'answers ENOENT for a held node whose name was unlinked', () => {
       const fs = starter();
       const f = resolve(fs, 'etc/passwd');
       fs.unlink(resolve(fs, 'etc'), 'passwd');
+      expect(fs.readdir(resolve(fs, 'etc'))).toEqual([]);
+      if (!caps.orphans) {
+        for (const op of [() => fs.stat(f), () => fs.write(f, 0, bytes('R')), () => fs.setattr(f, { mode: 0o777 })]) expect(errno(op)).toBe('ENOENT');
+        return;
+      }
       expect(fs.stat(f).nlink).toBe(0);
       fs.write(f, 0, bytes('R'));
       expect(text(fs.read(f, 0, 4))).toBe('Root');
-      expect(fs.readdir(resolve(fs, 'etc'))).toEqual([]);
     });
 
     it('creates symlinks and device nodes', () => {
@@ -139,6 +166,10 @@ export function fileSystemConformance(label: string, make: FileSystemFactory, op
       const l = fs.symlink(fs.root(), 'l', '../target', { uid: 1, gid: 2 });
       expect(fs.stat(l)).toMatchObject({ kind: 'symlink', size: 9, uid: 1 });
       expect(fs.readlink(l)).toBe('../target');
+      if (!caps.mknod) {
+        expect(errno(() => fs.mknod(fs.root(), 'p', 'fifo', 0, 0, A))).toBe('EPERM');
+        return;
+      }
       const c = fs.mknod(fs.root(), 'null', 'chardev', 1, 3, { mode: 0o666, uid: 0, gid: 0 });
       expect(fs.stat(c)).toMatchObject({ kind: 'chardev', rdevMajor: 1, rdevMinor: 3, mode: 0o666 });
       expect(fs.stat(fs.mknod(fs.root(), 'p', 'fifo', 0, 0, A)).kind).toBe('fifo');
@@ -147,6 +178,11 @@ export function fileSystemConformance(label: string, make: FileSystemFactory, op
     it('stores xattrs with create/replace flags', () => {
       const fs = starter();
       const p = resolve(fs, 'etc/passwd');
+      if (!caps.xattrs) {
+        expect(errno(() => fs.setxattr(p, 'user.k', bytes('v')))).toBe('EOPNOTSUPP');
+        expect(fs.listxattr(p)).toEqual([]);
+        return;
+      }
       fs.setxattr(p, 'user.k', bytes('v'));
       expect(errno(() => fs.setxattr(p, 'user.k', bytes('w'), { create: true }))).toBe('EEXIST');
       expect(errno(() => fs.setxattr(p, 'user.n', bytes('w'), { replace: true }))).toBe('ENODATA');
@@ -180,9 +216,89 @@ export function fileSystemConformance(label: string, make: FileSystemFactory, op
       expect(st.blockSize).toBeGreaterThan(0);
     });
 
+    // Issue 10 High 1 and 2: what a bind mount let a container do to the host, as cases every
+    // backend must pass. The symlinks point inside (etc/passwd) and outside (options.outside).
+    for (const target of ['etc/passwd', '../etc/passwd', outside]) {
+      it(`setattr and writes on a node renamed over by a symlink (-> ${target}) reach neither the link nor its target`, () => {
+        const fs = starter();
+        const root = fs.root();
+        const victim = fs.create(root, 'victim', A); // a guest's open fd
+        fs.write(victim, 0, bytes('v'));
+        fs.symlink(root, 'a', target, { uid: 1, gid: 2 }); // ln -s target a
+        fs.rename(root, 'a', root, 'victim'); // mv -f a victim
+        const allowed = caps.orphans ? ['ok'] : ['ENOENT'];
+        for (const attr of [{ mode: 0o777 }, { size: 0 }, { size: 5000 }, { atimeMs: 7000, mtimeMs: 7000 }, { uid: 77, gid: 77 }]) {
+          expect(allowed).toContain(errno(() => fs.setattr(victim, attr)));
+        }
+        expect(allowed).toContain(errno(() => fs.write(victim, 0, bytes('pwned'))));
+        const link = resolve(fs, 'victim');
+        expect(fs.stat(link)).toMatchObject({ kind: 'symlink', uid: 1, gid: 2 });
+        expect(fs.readlink(link)).toBe(target);
+        expect(fs.stat(resolve(fs, 'etc/passwd'))).toMatchObject({ mode: 0o600, size: 10, uid: 0 });
+        expect(text(fs.read(resolve(fs, 'etc/passwd'), 0, 100))).toBe('root:x:0:0');
+        // The link itself has no mode or size to set.
+        expect(errno(() => fs.setattr(link, { mode: 0o777 }))).toBe('EOPNOTSUPP');
+        expect(errno(() => fs.setattr(link, { size: 0 }))).toBe('EINVAL');
+        expect(errno(() => fs.write(link, 0, bytes('x')))).toBe('EINVAL');
+      });
+    }
+
+    it('never looks through a symlink or a file: every directory operation on one is ENOTDIR', () => {
+      const fs = starter();
+      const root = fs.root();
+      fs.symlink(root, 'out', outside.replace(/\/[^/]*$/, '') || '/', { uid: 1, gid: 2 });
+      for (const p of ['s', 'out', 'f']) {
+        const n = resolve(fs, p);
+        const f = resolve(fs, 'f');
+        const cases: [string, () => unknown][] = [
+          ['lookup', () => fs.lookup(n, 'passwd')], ['readdir', () => fs.readdir(n)], ['create', () => fs.create(n, 'x', A)],
+          ['mkdir', () => fs.mkdir(n, 'x', D)], ['symlink', () => fs.symlink(n, 'x', '/', { uid: 1, gid: 2 })],
+          ['unlink', () => fs.unlink(n, 'passwd')], ['rmdir', () => fs.unlink(n, 'x', { directory: true })],
+          ['rename from', () => fs.rename(n, 'passwd', root, 'stolen')], ['rename into', () => fs.rename(root, 'h', n, 'x')],
+          ['link into', () => fs.link(n, 'x', f)],
+        ];
+        for (const [what, op] of cases) expect(`${p} ${what} ${errno(op)}`).toBe(`${p} ${what} ENOTDIR`);
+      }
+      expect(text(fs.read(resolve(fs, 'etc/passwd'), 0, 100))).toBe('root:x:0:0');
+      expect(fs.readdir(resolve(fs, 'etc')).map((e) => e.name)).toEqual(['passwd']);
+      expect(fs.readdir(root).map((e) => e.name).sort()).toEqual(['etc', 'f', 'h', 'out', 's', 'var']);
+    });
+
+    it('keeps names exact across rename and unlink: no node reaches a file that took its name', () => {
+      const fs = starter();
+      const root = fs.root();
+      const a = fs.create(root, 'a1', A);
+      const b = fs.create(root, 'b1', A);
+      fs.rename(root, 'a1', root, 'b1');
+      expect(resolve(fs, 'b1')).toBe(a);
+      if (caps.orphans) expect(fs.stat(b).nlink).toBe(0);
+      else expect(errno(() => fs.stat(b))).toBe('ENOENT');
+      fs.setattr(a, { mode: 0o640 });
+      expect(fs.stat(resolve(fs, 'b1')).mode).toBe(0o640);
+      // A directory moved keeps its children reachable through held nodes, under the new parent.
+      const d = fs.mkdir(root, 'd1', D);
+      const inner = fs.create(d, 'in', A);
+      fs.rename(root, 'd1', resolve(fs, 'var'), 'd2');
+      fs.write(inner, 0, bytes('x'));
+      expect(text(fs.read(resolve(fs, 'var/d2/in'), 0, 10))).toBe('x');
+      expect(fs.parent(d)).toBe(resolve(fs, 'var'));
+      // Unlinked, then the name reused: the old node never writes into the new file.
+      const u = fs.create(root, 'u', A);
+      fs.unlink(root, 'u');
+      const u2 = fs.create(root, 'u', A);
+      fs.write(u2, 0, bytes('new'));
+      expect(caps.orphans ? ['ok'] : ['ENOENT']).toContain(errno(() => fs.setattr(u, { size: 0, mode: 0o777 })));
+      expect(text(fs.read(u2, 0, 10))).toBe('new');
+      expect(fs.stat(u2).mode).toBe(0o644);
+      // Two names of one inode: renaming one over the other changes nothing.
+      fs.rename(root, 'f', root, 'h');
+      expect(fs.stat(resolve(fs, 'h')).nlink).toBe(2);
+      expect(resolve(fs, 'f')).toBe(resolve(fs, 'h'));
+    });
+
     for (let seed = 1; seed <= (options.seeds ?? 30); seed++) {
       it(`matches the reference model under random operations, seed ${seed}`, () => {
-        const entries = baseEntries();
+        const entries = caps.xattrs ? baseEntries() : withoutXattrs(baseEntries());
         const fs = make(entries);
         const m = new Model();
         m.applyLayer(entries);
@@ -191,6 +307,7 @@ export function fileSystemConformance(label: string, make: FileSystemFactory, op
         const log: string[] = [];
         for (let step = 0; step < 120; step++) {
           const op = randomOp(r, m);
+          if (!caps.xattrs && op.spec.op === 'xattr') continue;
           const want = outcome(() => op.model(m), ModelError);
           const got = outcome(() => op.fs(fs), FsError);
           log.push(`${op.text} => ${want}`);

@@ -4,6 +4,7 @@
  * touch. `untouched()` compares everything outside the bind (modes, owners, sizes, times, bytes,
  * names) with the state at creation.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,8 +81,10 @@ export function writeEntries(root: string, entries: readonly TarEntry[]): void {
       fs.symlinkSync(h.linkname, p);
     } else if (h.type === 'hardlink') {
       fs.linkSync(join(root, h.linkname), p);
+    } else if (h.type === 'fifo') {
+      execFileSync('mkfifo', ['-m', h.mode.toString(8), p]);
     } else {
-      throw new Error(`writeEntries: ${h.type} ${h.name} cannot be made without root's mknod`);
+      throw new Error(`writeEntries: ${h.type} ${h.name} is not made in a host directory`);
     }
     if (h.type !== 'symlink') fs.lchownSync(p, h.uid, h.gid);
   }
