@@ -105,6 +105,9 @@ export class RegistryClient {
 
   private async ping(domain: string): Promise<Endpoint> {
     const ep = registryEndpoint(domain, this.opts);
+    // What each scheme said, for the error when none worked (an HTTPS certificate problem
+    // should not hide behind the HTTP fallback's "400").
+    const tried: string[] = [];
     let lastErr: unknown;
     for (const [i, scheme] of ep.schemes.entries()) {
       const base = `${scheme}://${ep.host}`;
@@ -115,11 +118,10 @@ export class RegistryClient {
         res = await this.withRetry(() => this.send(`${base}/v2/`, { method: 'GET' }, domain), domain, last);
       } catch (err) {
         lastErr = err;
-        continue; // an insecure registry: HTTPS failed, try HTTP
+        tried.push(`${scheme}: ${networkReason(err)}`);
+        continue;
       }
       await res.body?.cancel().catch(() => {});
-      // Through a proxy a failed HTTPS attempt is an answer (502), not an error: fall back the same.
-      if (!last && res.status !== 200 && res.status !== 401) continue;
       if (res.status === 200) return { domain, base };
       if (res.status === 401) {
         const ch = parseChallenges(res.headers.get('www-authenticate'));
@@ -127,9 +129,12 @@ export class RegistryClient {
         if (!challenge) throw new SkiffError('REGISTRY', `registry ${domain} asks for authentication (HTTP 401) without a Bearer or Basic challenge`);
         return { domain, base, challenge };
       }
-      throw new SkiffError('REGISTRY', `registry ${domain}: ${base}/v2/ answered HTTP ${res.status}; not a registry speaking the distribution API (v2)?`);
+      // Through a proxy a failed HTTPS attempt is an answer (502), not an error: fall back the same.
+      tried.push(`${scheme}: ${base}/v2/ answered HTTP ${res.status}`);
+      lastErr = undefined;
     }
-    throw unreachable(domain, lastErr);
+    if (tried.length === 1 && lastErr) throw unreachable(domain, lastErr);
+    throw new SkiffError('REGISTRY', `registry ${domain} does not speak the distribution API (v2): ${tried.join('; ')}`, lastErr ? { cause: lastErr } : undefined);
   }
 
   /** Run `attempt`, retrying network failures and 429/5xx answers per the policy. */

@@ -115,3 +115,37 @@ describe('skiff pull, push, run --pull, login, logout', () => {
     expect(viaDocker).toMatchObject({ code: 0, stdout: `${authReg.host}/team/app:2\n` });
   }, 60_000);
 });
+
+describe('htpasswd Basic auth over TLS (a test CA through NODE_EXTRA_CA_CERTS)', () => {
+  it('login, push, pull back; without the CA the certificate error is named', async () => {
+    const { makeHtpasswd, makeTls } = await import('./servers.ts');
+    const tlsDir = join(dir, 'tls');
+    mkdirSync(tlsDir);
+    const tls = makeTls(tlsDir);
+    makeHtpasswd(join(tlsDir, 'htpasswd'), { carol: 'carols-secret' });
+    const basic = await startRegistry({ tls: { certFile: tls.certFile, keyFile: tls.keyFile }, htpasswd: join(tlsDir, 'htpasswd') });
+    try {
+      const env = { NODE_EXTRA_CA_CERTS: tls.caFile };
+      const home = join(dir, 'h5');
+      const noCa = await skiff(home, ['pull', `${basic.host}/x/y:1`]);
+      expect(noCa.code).toBe(1);
+      expect(noCa.stderr).toMatch(/https: .*(certificate|self.signed)/i);
+      expect(await skiff(home, ['login', '-u', 'carol', '--password-stdin', basic.host], { input: 'nope', env })).toMatchObject({ code: 1, stderr: `Error: registry ${basic.host}: unauthorized: incorrect username or password\n` });
+      expect(await skiff(home, ['login', '-u', 'carol', '--password-stdin', basic.host], { input: 'carols-secret\n', env })).toMatchObject({ code: 0, stdout: 'Login Succeeded\n' });
+      expect((await skiff(home, ['tag', 'skiff/hello-wasm', `${basic.host}/carol/hello:1`], { env })).code).toBe(0);
+      const pushed = await skiff(home, ['push', `${basic.host}/carol/hello:1`], { env });
+      expect(pushed).toMatchObject({ code: 0 });
+      expect(pushed.stdout).toContain(`1: digest: ${HELLO_DIGEST} size: 456`);
+      expect((await skiff(home, ['rmi', `${basic.host}/carol/hello:1`, 'skiff/hello-wasm'], { env })).code).toBe(0);
+      const pulled = await skiff(home, ['pull', '-q', `${basic.host}/carol/hello@${HELLO_DIGEST}`], { env });
+      expect(pulled).toMatchObject({ code: 0, stdout: `${basic.host}/carol/hello@${HELLO_DIGEST}\n` });
+      // Logged out: the registry refuses.
+      await skiff(home, ['logout', basic.host], { env });
+      const denied = await skiff(join(dir, 'h6'), ['pull', `${basic.host}/carol/hello:1`], { env });
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toMatch(/access denied for carol\/hello/);
+    } finally {
+      await basic.stop();
+    }
+  }, 90_000);
+});

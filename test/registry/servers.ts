@@ -32,14 +32,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(url: string, proc: ChildProcess, log: () => string): Promise<void> {
+async function waitReady(url: string, proc: ChildProcess, log: () => string, tls = false): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`docker-registry exited (${proc.exitCode}): ${log()}`);
     try {
       const res = await fetch(url);
       await res.body?.cancel();
-      if (res.status === 200 || res.status === 401) return;
+      // A TLS server answers plain HTTP with 400: it is up.
+      if (res.status === 200 || res.status === 401 || (tls && res.status === 400)) return;
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -49,6 +50,10 @@ async function waitReady(url: string, proc: ChildProcess, log: () => string): Pr
 export interface RegistryOptions {
   /** `auth: token` section: the registry checks JWTs signed by `issuer` for `realm`. */
   token?: { realm: string; service: string; issuer: string; certFile: string };
+  /** Serve HTTPS with this certificate and key (htpasswd auth wants TLS). */
+  tls?: { certFile: string; keyFile: string };
+  /** `auth: htpasswd` with this file (bcrypt entries). */
+  htpasswd?: string;
 }
 
 /** The real registry, its storage in a temporary directory removed at stop. */
@@ -58,17 +63,18 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
   const port = await freePort();
   const auth = opts.token
     ? `auth: {token: {realm: "${opts.token.realm}", service: "${opts.token.service}", issuer: "${opts.token.issuer}", rootcertbundle: "${opts.token.certFile}"}}\n`
-    : '';
+    : opts.htpasswd ? `auth: {htpasswd: {realm: "skiff-test", path: "${opts.htpasswd}"}}\n` : '';
+  const tls = opts.tls ? `, tls: {certificate: "${opts.tls.certFile}", key: "${opts.tls.keyFile}"}` : '';
   writeFileSync(join(dir, 'config.yml'), `version: 0.1
 log: {level: error, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:${port}}
+http: {addr: 127.0.0.1:${port}${tls}}
 ${auth}`);
   let out = '';
   const proc = spawn(bin, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });
-  await waitReady(`http://127.0.0.1:${port}/v2/`, proc, () => out);
+  await waitReady(`http://127.0.0.1:${port}/v2/`, proc, () => out, opts.tls !== undefined);
   return {
     host: `127.0.0.1:${port}`, port,
     async stop() {
@@ -223,4 +229,22 @@ export async function startTokenServer(): Promise<TokenServer> {
   t.realm = `http://${t.host}/token`;
   t.stop = () => new Promise((r) => { server.closeAllConnections(); server.close(() => { rmSync(dir, { recursive: true, force: true }); r(); }); });
   return t;
+}
+
+/** A test CA and a server certificate for 127.0.0.1 signed by it (openssl). */
+export function makeTls(dir: string): { caFile: string; certFile: string; keyFile: string } {
+  requireTool('openssl', 'openssl');
+  const f = (n: string): string => join(dir, n);
+  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=skiff test CA']);
+  run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('ext.cnf')]);
+  return { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key') };
+}
+
+/** An htpasswd file with bcrypt entries (python3's crypt, as `htpasswd -B` would write). */
+export function makeHtpasswd(file: string, users: Record<string, string>): void {
+  const lines = Object.entries(users).map(([u, p]) =>
+    `${u}:${run('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))', p]).trim()}`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
 }
