@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { SkiffError } from '../errors.ts';
 import type { Engine } from '../engine/engine.ts';
-import { startFailureExitCode } from '../runtime/start-failure.ts';
 import { ExitStatusError } from './commands/context.ts';
+import { startFailed } from './commands/run.ts';
 import { displayText } from './present/escape.ts';
 import type { CliIO } from './io.ts';
 import { ContainerOutput } from './output.ts';
@@ -26,9 +26,6 @@ export function fail(status: number, err: unknown): ExitStatusError {
   return new ExitStatusError(status, displayText(err instanceof Error ? err.message : String(err), { multiline: true }));
 }
 
-export async function startFailure(err: unknown): Promise<ExitStatusError> {
-  return fail(startFailureExitCode(err), err);
-}
 
 export interface AttachTarget {
   writeStdin(c: Uint8Array): void;
@@ -98,7 +95,7 @@ export async function runAttached(io: CliIO, engine: Engine, id: string, o: { tt
     proc = await engine.startContainer({ id, io: output.io(), ...(size ? { consoleSize: size } : {}) });
   } catch (err) {
     output.close();
-    throw await startFailure(err);
+    throw startFailed(err);
   }
   const p = proc;
   output.onBroken = () => void p.kill('SIGKILL').catch(() => {});

@@ -8,9 +8,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SkiffError, isSkiffError } from '../errors.ts';
-import { fail, runAttached, startDetached, startFailure, wireTerminal, consoleSize, BROKEN_PIPE_STATUS } from './attach.ts';
+import { SkiffError } from '../errors.ts';
+import { fail, runAttached, startDetached, wireTerminal, consoleSize, BROKEN_PIPE_STATUS } from './attach.ts';
 import { ExitStatusError, type CommandContext, type CommandHost } from './commands/context.ts';
+import { startFailed } from './commands/run.ts';
 import type { CliIO } from './io.ts';
 import { writeFileAtomic } from './io.ts';
 import { ContainerOutput } from './output.ts';
@@ -97,8 +98,7 @@ export function nodeHost(io: CliIO): CommandHost {
         p = await engine.execContainer({ id, ...opts, io: output.io() });
       } catch (err) {
         output.close();
-        if (isSkiffError(err) && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND' || err.code === 'INVALID_ARGUMENT' || err.code === 'UNSUPPORTED')) throw fail(1, err);
-        throw await startFailure(err);
+        throw startFailed(err, { exec: true });
       }
       const proc = p;
       output.onBroken = () => void proc.kill('SIGKILL').catch(() => {});

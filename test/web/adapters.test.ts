@@ -6,6 +6,7 @@
 import { expose, wrap } from 'comlink';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SkiffError } from '../../src/errors.ts';
+import { StartFailure, startFailureExitCode } from '../../src/runtime/start-failure.ts';
 import { installEngineAdapters } from '../../src/web/rpc/adapters.ts';
 import { installErrorTransfer } from '../../src/web/rpc/errors.ts';
 
@@ -41,6 +42,9 @@ const served = {
   async fail(): Promise<never> {
     throw new SkiffError('NOT_FOUND', 'No such container: nope');
   },
+  async failStart(): Promise<never> {
+    throw SkiffError.wrap(new StartFailure('not-found', 'RUNTIME', 'exec: "nope": not found'), 'starting container x');
+  },
 };
 expose(served, port1);
 const remote = wrap<typeof served>(port2) as unknown as typeof served;
@@ -68,7 +72,10 @@ describe('engine adapters over comlink', () => {
     await expect.poll(() => out).toEqual(['HI THERE']);
   });
 
-  it('errors keep their code', async () => {
+  it('errors keep their code, and a start failure its reason (126/127 on the page as in the CLI)', async () => {
     await expect(remote.fail()).rejects.toMatchObject({ name: 'SkiffError', code: 'NOT_FOUND', message: 'No such container: nope' });
+    const err = await remote.failStart().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'RUNTIME', message: 'starting container x: exec: "nope": not found' });
+    expect(startFailureExitCode(err)).toBe(127);
   });
 });

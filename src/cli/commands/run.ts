@@ -6,7 +6,8 @@
  * Exit status: the container's; 125 when skiff itself fails, 126/127 as Docker for a command that
  * cannot be run.
  */
-import { SkiffError } from '../../errors.ts';
+import { SkiffError, isSkiffError } from '../../errors.ts';
+import { startFailureExitCode, startFailureReason } from '../../runtime/start-failure.ts';
 import { parseRunFlags, type RunFlags, type RunOptions } from '../../runtime/spec/options.ts';
 import { displayText } from '../present/escape.ts';
 import { ExitStatusError, list, out, str, type Command, type CommandContext } from './context.ts';
@@ -76,6 +77,19 @@ export async function runOptions(ctx: CommandContext, f: FlagValues, cmd: string
 /** Anything that fails before the container runs is skiff's failure: 125, as Docker. */
 function fail(err: unknown): ExitStatusError {
   return err instanceof ExitStatusError ? err : new ExitStatusError(125, displayText(err instanceof Error ? err.message : String(err), { multiline: true }));
+}
+
+/**
+ * Docker's status for a process that did not start (both hosts): 127 for a command that does not
+ * exist, 126 for one that cannot be executed (the runtime's structured reason), else 125; for
+ * `exec`, a container that is not there or not running is the caller's error (1).
+ */
+export function startFailed(err: unknown, o: { exec?: boolean } = {}): ExitStatusError {
+  if (err instanceof ExitStatusError) return err;
+  const message = displayText(err instanceof Error ? err.message : String(err), { multiline: true });
+  if (startFailureReason(err)) return new ExitStatusError(startFailureExitCode(err), message);
+  if (o.exec && isSkiffError(err) && ['CONFLICT', 'NOT_FOUND', 'INVALID_ARGUMENT', 'UNSUPPORTED'].includes(err.code)) return new ExitStatusError(1, message);
+  return new ExitStatusError(startFailureExitCode(err), message);
 }
 
 const run: Command = {

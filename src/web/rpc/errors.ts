@@ -5,6 +5,7 @@
  */
 import { transferHandlers, type TransferHandler } from 'comlink';
 import { SkiffError, type SkiffErrorCode } from '../../errors.ts';
+import { StartFailure, startFailureReason, type StartFailureReason } from '../../runtime/start-failure.ts';
 
 interface WireError {
   isError: boolean;
@@ -16,6 +17,8 @@ interface WireErrorValue {
   message: string;
   stack?: string;
   code?: SkiffErrorCode;
+  /** Why a process could not start (126/127 on the page as in the CLI). */
+  reason?: StartFailureReason;
 }
 
 let installed = false;
@@ -32,6 +35,8 @@ export function installErrorTransfer(): void {
         const wire: WireErrorValue = { name: value.name, message: value.message, ...(value.stack ? { stack: value.stack } : {}) };
         if (value instanceof SkiffError) wire.code = value.code;
         else if (typeof (value as { code?: unknown }).code === 'string') wire.code = 'INTERNAL';
+        const reason = startFailureReason(value);
+        if (reason) wire.reason = reason;
         return [{ isError: true, value: wire }, []];
       }
       return [{ isError: false, value }, []];
@@ -47,7 +52,7 @@ export function reviveError(w: WireError): unknown {
   if (!w.isError) return w.value;
   const v = w.value as WireErrorValue;
   if (v.code) {
-    const e = new SkiffError(v.code, v.message);
+    const e = v.reason ? new StartFailure(v.reason, v.code, v.message) : new SkiffError(v.code, v.message);
     if (v.stack) e.stack = v.stack;
     return e;
   }

@@ -4,6 +4,7 @@
  * worker with its output streamed to the terminal and the keyboard as its stdin (attach.ts).
  */
 import { ExitStatusError, type CommandContext, type CommandEngine, type CommandHost } from '../../cli/commands/context.ts';
+import { startFailed } from '../../cli/commands/run.ts';
 import { displayText } from '../../cli/present/escape.ts';
 import { humanSize } from '../../cli/present/format.ts';
 import { SkiffError } from '../../errors.ts';
@@ -103,9 +104,9 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
       await engine.startContainer({ id });
     },
     async exec(req) {
-      const rec = await engine.inspectContainer({ id: req.id });
+      const rec = await engine.inspectContainer({ id: req.id }).catch((err: unknown) => { throw startFailed(err, { exec: true }); });
       return attachProcess(ctx, { tty: req.tty === true, interactive: req.openStdin === true, pty: req.tty === true && rec.runtime === 'vm' },
-        (io, consoleSize) => engine.execContainer({ ...req, id: rec.id, io, ...(consoleSize ? { consoleSize } : {}) }));
+        (io, consoleSize) => engine.execContainer({ ...req, id: rec.id, io, ...(consoleSize ? { consoleSize } : {}) }).catch((err: unknown) => { throw startFailed(err, { exec: true }); }));
     },
     async storageNote() {
       const st = await api.storage();

@@ -7,6 +7,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { sharedEngineClient, type EngineClient } from '../client/engine-client.ts';
+import { displayText } from '../../cli/present/escape.ts';
 import { registerServiceWorker } from '../client/service-worker.ts';
 import type { ShellContext } from '../shell/context.ts';
 import { Shell } from '../shell/shell.ts';
@@ -78,7 +79,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
   const runLine = (line: string, echo = false): Promise<number> => {
     let st = 0;
     return queue(async () => {
-      if (echo) term.write(`${line}\r\n`);
+      if (echo) term.write(`${displayText(line)}\r\n`);
       st = await shell.execute(line);
       term.write(PROMPT);
       await flush();
@@ -107,7 +108,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
 
   installDropZone(document.body, (files) => {
     void queue(async () => {
-      term.write(`\r\x1b[2K${PROMPT}load ${files.map((f) => f.name).join(' ')}\r\n`);
+      term.write(`\r\x1b[2K${PROMPT}load ${files.map((f) => displayText(f.name)).join(' ')}\r\n`);
       await shell.loadFiles(files);
       term.write(PROMPT + editor.line);
       await flush();
@@ -120,15 +121,15 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
     try {
       const info = await client.ready;
       progress.done();
-      if (info.seeded.length) write(`Loaded bundled images: ${info.seeded.join(', ')}\n`);
-      if (info.seedError) write(`\x1b[31mError: ${info.seedError.message}\x1b[0m\n`);
+      if (info.seeded.length) write(`Loaded bundled images: ${displayText(info.seeded.join(', '))}\n`);
+      if (info.seedError) write(`\x1b[31mError: ${displayText(info.seedError.message, { multiline: true })}\x1b[0m\n`);
       if (status) {
         status.textContent = `ready · ${info.crossOriginIsolated ? 'cross-origin isolated' : 'not isolated (no SharedArrayBuffer: wasm runs inline)'}`;
         status.dataset['state'] = 'ready';
       }
     } catch (err) {
       progress.done();
-      write(`\x1b[31mError: ${(err as Error).message}\x1b[0m\n`);
+      write(`\x1b[31mError: ${displayText((err as Error).message, { multiline: true })}\x1b[0m\n`);
       if (status) { status.textContent = `engine failed: ${(err as Error).message}`; status.dataset['state'] = 'error'; }
     }
     term.write(PROMPT);

@@ -1,4 +1,5 @@
 /** A one-line progress bar drawn in the terminal (redrawn in place) and mirrored on a <progress>. */
+import { displayText } from '../../cli/present/escape.ts';
 import { humanSize } from '../../cli/present/format.ts';
 
 export interface ProgressView {
@@ -27,12 +28,12 @@ export function terminalProgress(write: (s: string) => void, columns: () => numb
         const filled = Math.min(width, Math.round((done / total) * width));
         line = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}] ${humanSize(done)}/${humanSize(total)}`;
       } else line = humanSize(done);
-      write(`\r\x1b[2K${text} ${line}`);
+      write(`\r\x1b[2K${displayText(text)} ${line}`);
       drawn = true;
     },
     note(text) {
       if (label) label.textContent = text;
-      write(`\r\x1b[2K\x1b[2m${text}\x1b[0m`);
+      write(`\r\x1b[2K\x1b[2m${displayText(text)}\x1b[0m`);
       drawn = true;
     },
     done() {
