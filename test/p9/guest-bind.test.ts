@@ -11,6 +11,7 @@ import { HostDirFileSystem } from '../../src/fs/host-dir.ts';
 import { secretName } from '../../src/p9/exports-root.ts';
 import { P9Server } from '../../src/p9/server.ts';
 import type { AgentProcess } from '../../src/runtime/vm/agent-process.ts';
+import { nodeMachineOptions } from '../../src/node.ts';
 import { Machine } from '../../src/runtime/vm/machine.ts';
 import { hostFixture } from '../fs/host-fixture.ts';
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
   const server = new P9Server();
   const name = secretName('v-1');
   server.addExport(name, new HostDirFileSystem({ path: fx.bind }));
-  m = await Machine.start({ handle9p: (req) => server.handle(req), snapshots: null });
+  m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), handle9p: (req) => server.handle(req), snapshots: null });
   await m.agent.mkdir({ path: '/run/skiff/9p' });
   await m.agent.mount({ export: name, target: '/mnt/h' });
 }, 240_000);
