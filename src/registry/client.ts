@@ -26,6 +26,11 @@ export interface RegistryClientOptions extends HostOptions {
   rewriteUrl?: (url: string) => string;
   /** Called with one line per HTTP exchange (method, URL, status): never headers. */
   trace?: (line: string) => void;
+  /**
+   * fetch may send a request body as a stream (Node's undici does; browsers only over HTTP/2):
+   * then a big blob goes up in one streamed PUT instead of PATCH chunks.
+   */
+  streamBodies?: boolean;
 }
 
 interface Endpoint {
@@ -49,7 +54,8 @@ export interface RegistryRequest {
   /** A path on the registry ("/v2/library/alpine/manifests/latest") or an absolute URL (an upload Location). */
   path: string;
   headers?: Record<string, string>;
-  body?: Uint8Array;
+  /** Bytes, or a stream made anew for every try (a retry re-reads it). */
+  body?: Uint8Array | (() => AsyncIterable<Uint8Array>);
   signal?: AbortSignal;
   /** Retry 429/5xx/network failures (default true; a request whose body cannot be re-sent says false). */
   retry?: boolean;
@@ -66,6 +72,10 @@ export class RegistryClient {
   private readonly tokens = new Map<string, CachedToken>();
   /** Token fetches in flight, so blobs pushed or pulled at once share one. */
   private readonly pending = new Map<string, Promise<string>>();
+  get streamBodies(): boolean {
+    return this.opts.streamBodies === true;
+  }
+
   /** Token fetches made (tests check reuse). */
   tokenFetches = 0;
 
@@ -230,7 +240,11 @@ export class RegistryClient {
       const headers: Record<string, string> = { ...req.headers };
       if (auth) headers['authorization'] = auth;
       const init: RequestInit = { method, headers };
-      if (req.body) init.body = req.body as BodyInit;
+      if (req.body instanceof Uint8Array) init.body = req.body as BodyInit;
+      else if (req.body) {
+        init.body = toStream(req.body());
+        (init as { duplex?: string }).duplex = 'half';
+      }
       if (req.signal) init.signal = req.signal;
       try {
         return await this.withRetry(() => this.send(url, init, req.domain), req.domain, req.retry !== false, req.signal);
@@ -288,4 +302,18 @@ export function unreachable(what: string, err: unknown): SkiffError {
       + '(Docker Hub does not); give the engine a registry proxy URL (npm start serves one), see docs/browser.md', { cause: err });
   }
   return new SkiffError('REGISTRY', `cannot reach registry ${what}: ${networkReason(err)}`, { cause: err });
+}
+
+function toStream(it: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iter = it[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      const r = await iter.next();
+      if (r.done) c.close();
+      else c.enqueue(r.value);
+    },
+    async cancel(reason) {
+      await iter.return?.(reason);
+    },
+  });
 }

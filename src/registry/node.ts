@@ -41,5 +41,5 @@ export function nodeRegistryClient(home: string, env: NodeJS.ProcessEnv = proces
     // Commands that never reach a registry must not fail over it: say so and go on without the list.
     process.stderr.write(`skiff: ignoring insecure-registries: ${(err as Error).message}\n`);
   }
-  return new RegistryClient({ credentials: nodeCredentials(home), insecure, ...(trace ? { trace } : {}) });
+  return new RegistryClient({ credentials: nodeCredentials(home), insecure, streamBodies: true, ...(trace ? { trace } : {}) });
 }

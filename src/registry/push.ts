@@ -132,10 +132,21 @@ async function pushBlob(o: PushOptions, repo: Repo, d: Descriptor, from: string[
   if (!location) throw new SkiffError('REGISTRY', `uploading ${d.digest}: the registry gave no upload Location`);
   let url = new URL(location, `${base}/`);
   const monolithicMax = o.monolithicMax ?? DEFAULT_MONOLITHIC_MAX;
-  let body: Uint8Array | undefined;
+  let body: Uint8Array | (() => AsyncIterable<Uint8Array>) | undefined;
   if (d.size <= monolithicMax) {
     body = await o.ctx.content.get(d.digest);
     emit({ status: 'Pushing', current: 0, total: d.size });
+  } else if (client.streamBodies && o.chunkSize === undefined) {
+    // One streamed PUT, read from the store as it goes: memory stays at a chunk.
+    const store = o.ctx.content;
+    body = async function* () {
+      let sent = 0;
+      for await (const c of store.stream(d.digest, { chunkSize: 1 << 20 })) {
+        yield c;
+        sent += c.byteLength;
+        emit({ status: 'Pushing', current: sent, total: d.size });
+      }
+    };
   } else {
     // Chunked: each PATCH carries the next range; the registry answers with the next Location.
     let offset = 0;

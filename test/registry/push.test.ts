@@ -95,6 +95,20 @@ describe('push to docker-registry', () => {
     expect(readFileSync(`${dir}/blobs/sha256/${layer.digest.slice(7)}`).length).toBe(layer.size);
   });
 
+  it('streams a big blob in one PUT when fetch can send a stream (Node)', async () => {
+    const e = engine();
+    const img = await e.resolveImage({ ref: 'skiff/busybox' });
+    const target = `${proxy.host}/mine/streamed:1`;
+    await e.tag({ source: 'skiff/busybox', target });
+    proxy.log.length = 0;
+    const r = await pushImage({ ctx: e.ctx, client: new RegistryClient({ streamBodies: true }), ref: target, monolithicMax: 64 << 10 });
+    expect(r.digest).toBe(img.digest);
+    expect(proxy.log.filter((l) => l.startsWith('PATCH '))).toEqual([]);
+    expect(proxy.log.filter((l) => l.startsWith('PUT ') && l.includes('/blobs/uploads/'))).toHaveLength(2);
+    const back = await pullImage({ ctx: engine().ctx, client: client(), ref: `${reg.host}/mine/streamed:1` });
+    expect(back.image.layers).toEqual(img.layers);
+  });
+
   it('mounts blobs the registry holds in the repository the image was pulled from', async () => {
     const src = engine();
     await src.resolveImage({ ref: 'skiff/busybox' });

@@ -1,0 +1,153 @@
+/**
+ * Registry throughput against Debian's docker-registry on loopback, each side by side with skopeo
+ * in the same run (median of 3):
+ * - pull.mbps: `Engine.pullImage` of a 4-layer ~100 MB image into a fresh Node-fs store (every
+ *   blob verified as it streams, every layer checked as `load` checks it), in MB/s of blob bytes;
+ *   baseline: `skopeo copy docker://... oci:DIR` of the same image.
+ * - push.mbps: `Engine.pushImage` of that image to a new repository of a second registry (nothing
+ *   to mount or skip; big blobs in one streamed PUT); baseline: `skopeo copy oci:DIR docker://...`
+ *   to a new repository, with an empty blob-info cache (else skopeo mounts what it pushed before).
+ * - pull.peak_rss_mb: the pulling child's peak RSS (baseline: the largest layer in MB).
+ * The fixture (4 layers of 25 MB of incompressible data, gzip) is built once in $TMPDIR.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Metric } from './run.ts';
+
+const LAYERS = 4;
+const LAYER_BYTES = 25e6;
+const work = join(tmpdir(), 'skiff-bench-registry');
+const layout = join(work, 'layout-v1');
+const self = fileURLToPath(import.meta.url);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+function buildFixture(): { bytes: number; largest: number } {
+  const meta = join(layout, 'meta.json');
+  if (existsSync(meta)) return JSON.parse(readFileSync(meta, 'utf8'));
+  rmSync(layout, { recursive: true, force: true });
+  mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
+  const layers: Array<{ digest: string; size: number; diffId: string }> = [];
+  for (let i = 0; i < LAYERS; i++) {
+    const dir = mkdtempSync(join(work, 'layer-'));
+    writeFileSync(join(dir, `data${i}.bin`), randomBytes(LAYER_BYTES));
+    execFileSync('tar', ['--owner=0', '--group=0', '--mtime=@0', '-C', dir, '-cf', join(dir, 'l.tar'), `data${i}.bin`]);
+    const diffId = sha(readFileSync(join(dir, 'l.tar')));
+    execFileSync('gzip', ['-1', '-n', join(dir, 'l.tar')]);
+    const gz = readFileSync(join(dir, 'l.tar.gz'));
+    const digest = sha(gz);
+    writeFileSync(join(layout, 'blobs/sha256', digest.slice(7)), gz);
+    layers.push({ digest, size: gz.length, diffId });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const put = (o: unknown): { digest: string; size: number } => {
+    const b = Buffer.from(JSON.stringify(o));
+    writeFileSync(join(layout, 'blobs/sha256', sha(b).slice(7)), b);
+    return { digest: sha(b), size: b.length };
+  };
+  const config = put({ architecture: '386', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } });
+  const manifest = put({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+  });
+  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+  const m = { bytes: layers.reduce((n, l) => n + l.size, 0) + config.size + manifest.size, largest: Math.max(...layers.map((l) => l.size)) };
+  writeFileSync(meta, JSON.stringify(m));
+  return m;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+  });
+}
+
+async function startRegistry(): Promise<{ host: string; stop(): void }> {
+  const dir = mkdtempSync(join(work, 'reg-'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: ${dir}/data}}\nhttp: {addr: 127.0.0.1:${port}}\n`);
+  const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { host: `127.0.0.1:${port}`, stop: () => { proc.kill(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** skopeo with an empty $HOME: its blob-info cache would otherwise mount what an earlier run pushed. */
+function timed(cmd: string, args: string[]): number {
+  const home = mkdtempSync(join(work, 'skopeo-home-'));
+  const t0 = performance.now();
+  execFileSync(cmd, args, { stdio: 'ignore', env: { ...process.env, HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_CACHE_HOME: join(home, 'cache') } });
+  rmSync(home, { recursive: true, force: true });
+  return performance.now() - t0;
+}
+
+/** In the child: pull or push once; prints {ms, rssMb}. */
+async function child(op: string, ref: string, home: string, target?: string): Promise<void> {
+  const { openEngine } = await import('../src/node.ts');
+  const engine = await openEngine({ home, bundled: false });
+  if (op === 'push') await engine.tag({ source: ref, target: target! });
+  const t0 = performance.now();
+  if (op === 'pull') await engine.pullImage({ ref });
+  else await engine.pushImage({ ref: target! });
+  const ms = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ ms, rssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+}
+
+function inChild(args: string[]): { ms: number; rssMb: number } {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--registry-child', ...args], { encoding: 'utf8', cwd: root });
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+export async function run(): Promise<Record<string, Metric>> {
+  mkdirSync(work, { recursive: true });
+  const { bytes, largest } = buildFixture();
+  const src = await startRegistry();
+  const dst = await startRegistry();
+  try {
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${src.host}/bench/big:latest`]);
+    const pulls: Array<{ ms: number; rssMb: number }> = [];
+    const skopeoPulls: number[] = [];
+    const pushes: number[] = [];
+    const skopeoPushes: number[] = [];
+    const home = join(work, 'home');
+    for (let i = 0; i < 3; i++) {
+      rmSync(home, { recursive: true, force: true });
+      pulls.push(inChild(['pull', `${src.host}/bench/big:latest`, home]));
+      const out = join(work, `skopeo-out-${i}`);
+      rmSync(out, { recursive: true, force: true });
+      skopeoPulls.push(timed('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${src.host}/bench/big:latest`, `oci:${out}:latest`]));
+      rmSync(out, { recursive: true, force: true });
+      pushes.push(inChild(['push', `${src.host}/bench/big:latest`, home, `${dst.host}/bench/skiff${i}:latest`]).ms);
+      skopeoPushes.push(timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${dst.host}/bench/skopeo${i}:latest`]));
+    }
+    rmSync(home, { recursive: true, force: true });
+    const mb = bytes / 1e6;
+    const rate = (ms: number): number => Number((mb / (ms / 1000)).toFixed(1));
+    const note = `${LAYERS} gzip layers, ${mb.toFixed(0)} MB of blobs, loopback docker-registry; baseline: skopeo copy`;
+    return {
+      'pull.mbps': { value: rate(median(pulls.map((p) => p.ms))), unit: 'MB/s', baseline: rate(median(skopeoPulls)), note },
+      'push.mbps': { value: rate(median(pushes)), unit: 'MB/s', baseline: rate(median(skopeoPushes)), note },
+      'pull.peak_rss_mb': { value: Math.round(Math.max(...pulls.map((p) => p.rssMb))), unit: 'MB', baseline: Math.round(largest / 1e6), note: 'baseline: the largest layer' },
+    };
+  } finally {
+    src.stop();
+    dst.stop();
+  }
+}
+
+if (process.argv.includes('--registry-child')) {
+  const i = process.argv.indexOf('--registry-child');
+  await child(process.argv[i + 1]!, process.argv[i + 2]!, process.argv[i + 3]!, process.argv[i + 4]);
+}
