@@ -37,6 +37,7 @@ import { defaultSnapshots, sweepSnapshots } from './snapshots/engine-layers.ts';
 import type { SnapshotStore } from './snapshots/store.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { engineLogin, engineLogout, enginePull, enginePush, type LoginOptions, type PullImageOptions, type PushImageOptions } from '../registry/engine-ops.ts';
+import { build as runBuild, cacheUsage, pruneCache, runStepInContainer, type BuildOptions, type BuildResult } from '../build/index.ts';
 import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVolume } from './volumes.ts';
 
 /** Where bundled images (skiff/busybox, ...) come from when they are not in the store yet. */
@@ -206,6 +207,26 @@ export class Engine {
       items.set(image.digest, item);
     }
     return saveArchiveChunks(this.ctx, [...items.values()], options.format ?? 'docker');
+  }
+
+  /** `docker build` (src/build): RUN steps run as containers of this engine. */
+  build(options: BuildOptions): Promise<BuildResult> {
+    return runBuild({
+      ctx: this.ctx,
+      tree: (layers) => this.layers.tree({ id: 'sha256:build', layers } as unknown as ImageRecord),
+      resolveImage: (ref) => this.resolveImage({ ref }),
+      rawConfig: async (image) => JSON.parse(new TextDecoder().decode(await this.ctx.content.get(image.config.digest))),
+      runStep: (o) => runStepInContainer(this, o),
+    }, options);
+  }
+
+  /** `builder prune`: the build cache and the layers only it kept. */
+  pruneBuildCache(): Promise<{ deleted: number; reclaimed: number }> {
+    return pruneCache(this.ctx);
+  }
+
+  buildCacheUsage(): Promise<{ total: number; size: number }> {
+    return cacheUsage(this.ctx);
   }
 
   // ---- containers ----

@@ -1,0 +1,282 @@
+/**
+ * `docker build`: the Dockerfile parsed (parser.ts), its stages planned (stages.ts), the target's
+ * stage built with the stages it needs, step by step: metadata steps change the config, COPY/ADD
+ * and WORKDIR write into an overlay over the layers so far, RUN runs as a container of the
+ * lifecycle (BuildHost.runStep); each step's diff is its layer. Steps are looked up in the cache
+ * first (cache.ts). Only the finished image is written and tagged: a failed build leaves cache
+ * entries (as Docker's does) but no image and no tag.
+ */
+import { SkiffError } from '../errors.ts';
+import { Overlay } from '../fs/overlay.ts';
+import type { LayerTree } from '../fs/layer.ts';
+import type { ImageConfig } from '../oci/config.ts';
+import type { Digest } from '../oci/digest.ts';
+import { formatPlatform, normalizePlatform, parsePlatform } from '../oci/platform.ts';
+import type { EngineContext } from '../engine/context.ts';
+import { upperDiff } from '../engine/fs-io.ts';
+import { takeLease } from '../engine/leases.ts';
+import { writeTarChunks } from '../engine/tar-io.ts';
+import type { ImageRecord, LayerRecord } from '../engine/types.ts';
+import { concatBytes } from '../util/bytes.ts';
+import { cacheGet, cachePut, stepKey } from './cache.ts';
+import { openContext, type BuildContext, type BuildContextInput } from './context.ts';
+import { parseDockerfile, type Dockerfile, type Instruction } from './parser.ts';
+import { PlainProgress } from './progress.ts';
+import { findStage, planStages, targetStage, type Stage } from './stages.ts';
+import type { BuildConfig, StageState } from './state.ts';
+import { storeLayer, writeImage } from './image.ts';
+import { dispatch, type StepResult } from './steps.ts';
+
+export interface BuildOptions {
+  context: BuildContextInput;
+  /** The Dockerfile's text; default: `dockerfilePath` read from the context. */
+  dockerfile?: string;
+  /** Name of the Dockerfile in the context (default "Dockerfile"), also used in messages. */
+  dockerfilePath?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  labels?: Record<string, string>;
+  /** Target platform ("linux/386", "wasi/wasm"); default the base image's, else linux/386. */
+  platform?: string;
+  /** Plain progress text, as BuildKit prints it. */
+  onProgress?: (text: string) => void;
+}
+
+export interface BuildResult {
+  id: Digest;
+  digest: Digest;
+  tags: string[];
+  /** Per step: the instruction and whether the cache had it. */
+  steps: Array<{ stage: number; instruction: string; cached: boolean }>;
+  warnings: string[];
+}
+
+/** What a build needs from the engine (engine.ts builds it around itself). */
+export interface BuildHost {
+  ctx: EngineContext;
+  /** The merged tree of a stack of layers (the engine's layer cache). */
+  tree(layers: LayerRecord[]): Promise<LayerTree | null>;
+  resolveImage(ref: string, platform?: string): Promise<ImageRecord>;
+  /** The image's config as stored (all fields, OnBuild, Healthcheck ...). */
+  rawConfig(image: ImageRecord): Promise<ImageConfig & { config?: BuildConfig }>;
+  /** Runs `args` in a container of an image with these layers and config; returns the exit and the container's diff. */
+  runStep(o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }>;
+}
+
+export interface RunStepRequest {
+  layers: LayerRecord[];
+  config: ImageConfig;
+  args: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  onOutput(text: string): void;
+}
+
+export const DEFAULT_PLATFORM = 'linux/386';
+
+export interface BuildRun {
+  host: BuildHost;
+  df: Dockerfile;
+  file: string;
+  context: BuildContext;
+  opts: BuildOptions;
+  progress: PlainProgress;
+  stages: Stage[];
+  built: Map<number, Promise<StageState>>;
+  metaValues: Map<string, string>;
+  buildArgs: Record<string, string>;
+  usedArgs: Set<string>;
+  predefined: Record<string, string>;
+  steps: BuildResult['steps'];
+  multi: boolean;
+}
+
+function predefinedArgs(platform: string): Record<string, string> {
+  const p = normalizePlatform(parsePlatform(platform));
+  const build = { os: 'linux', architecture: '386' };
+  return {
+    TARGETPLATFORM: formatPlatform(p), TARGETOS: p.os, TARGETARCH: p.architecture, TARGETVARIANT: p.variant ?? '',
+    BUILDPLATFORM: `${build.os}/${build.architecture}`, BUILDOS: build.os, BUILDARCH: build.architecture, BUILDVARIANT: '',
+  };
+}
+
+export async function build(host: BuildHost, opts: BuildOptions): Promise<BuildResult> {
+  const say = opts.onProgress ?? (() => {});
+  const progress = new PlainProgress(say);
+  const file = opts.dockerfilePath ?? 'Dockerfile';
+  const v1 = progress.vertex(`[internal] load build definition from ${file}`);
+  const context = await openContext(opts.context);
+  let text = opts.dockerfile;
+  if (text === undefined) {
+    const raw = context.raw(file);
+    if (!raw) throw new SkiffError('NOT_FOUND', `failed to read dockerfile: open ${file}: no such file or directory`);
+    text = new TextDecoder().decode(raw);
+  }
+  v1.log(`transferring dockerfile: ${new TextEncoder().encode(text).byteLength}B done`);
+  v1.done();
+  const df = parseDockerfile(text, { file });
+  const buildArgs = opts.buildArgs ?? {};
+  const predefined = predefinedArgs(opts.platform ?? DEFAULT_PLATFORM);
+  const plan = planStages(df, buildArgs, predefined, file);
+  const target = targetStage(plan, opts.target);
+  const release = await takeLease(host.ctx);
+  try {
+    const run: BuildRun = {
+      host, df, file, context, opts, progress, stages: plan.stages, built: new Map(), metaValues: plan.metaValues,
+      buildArgs, usedArgs: new Set(plan.metaArgs.map((a) => a.name)), predefined, steps: [], multi: plan.stages.length > 1,
+    };
+    const final = await buildStage(run, target);
+    const ve = progress.vertex('exporting to image');
+    const config = finalConfig(host.ctx, final, opts.labels);
+    const image = await writeImage(host.ctx, { layers: final.layers, config, tags: opts.tags ?? [], source: `build:${file}` });
+    ve.log('exporting layers done');
+    ve.log(`writing image ${image.id} done`);
+    for (const t of opts.tags ?? []) ve.log(`naming to ${t} done`);
+    ve.done();
+    const warnings: string[] = [];
+    const unused = Object.keys(buildArgs).filter((k) => !run.usedArgs.has(k) && !(k in predefined) && !PROXY_ARGS.has(k));
+    if (unused.length) warnings.push(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`);
+    for (const w of warnings) say(`${w}\n`);
+    return { id: image.id, digest: image.digest, tags: opts.tags ?? [], steps: run.steps, warnings };
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/** Docker's predefined proxy args: usable without an ARG line, never in history. */
+const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
+
+function finalConfig(ctx: EngineContext, s: StageState, labels: Record<string, string> | undefined): ImageConfig {
+  const config: BuildConfig = { ...s.config };
+  if (labels && Object.keys(labels).length) config.Labels = { ...(config.Labels ?? {}), ...labels };
+  const { variant, architecture, os } = s.base;
+  return {
+    architecture, os, ...(variant ? { variant } : {}),
+    created: ctx.now().toISOString(),
+    ...(s.author ? { author: s.author } : {}),
+    config,
+    rootfs: { type: 'layers', diff_ids: s.layers.map((l) => l.diffId) },
+    history: s.history,
+  };
+}
+
+/** The stage's state after its last instruction (built once per build, on first need). */
+export function buildStage(run: BuildRun, stage: Stage): Promise<StageState> {
+  let p = run.built.get(stage.index);
+  if (!p) {
+    p = runStage(run, stage);
+    run.built.set(stage.index, p);
+  }
+  return p;
+}
+
+export function stageLabel(run: BuildRun, stage: Stage, i: number, n: number): string {
+  const name = run.multi ? `${stage.name ?? `stage-${stage.index}`} ` : '';
+  return `[${name}${i}/${n}]`;
+}
+
+/** Whether an instruction shows as its own vertex (BuildKit shows the filesystem steps). */
+export function isVertex(ins: Instruction): boolean {
+  return ins.cmd === 'run' || ins.cmd === 'copy' || ins.cmd === 'add' || ins.cmd === 'workdir';
+}
+
+async function runStage(run: BuildRun, stage: Stage): Promise<StageState> {
+  const { host, progress } = run;
+  let state: StageState;
+  const platform = stage.platform ?? run.opts.platform;
+  const n = 1 + stage.instructions.filter(isVertex).length;
+  const from = progress.vertex(`${stageLabel(run, stage, 1, n)} FROM ${stage.base}${stage.name ? ` AS ${stage.name}` : ''}`);
+  const parent = findStage(run.stages, stage.base, stage.index);
+  let onBuild: string[] = [];
+  if (parent) {
+    const s = await buildStage(run, parent);
+    state = { ...s, layers: [...s.layers], config: structuredClone(s.config), history: [...s.history], missed: false, args: new Map(), argOrder: [] };
+  } else if (stage.base.toLowerCase() === 'scratch') {
+    const p = normalizePlatform(parsePlatform(platform ?? DEFAULT_PLATFORM));
+    state = {
+      base: { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}), rootfs: { type: 'layers', diff_ids: [] } },
+      layers: [], config: {}, history: [], key: stepKey('scratch', [formatPlatform(p)]), missed: false, args: new Map(), argOrder: [],
+    };
+  } else {
+    let image: ImageRecord;
+    try {
+      image = await host.resolveImage(stage.base, platform);
+    } catch (err) {
+      from.error((err as Error).message);
+      throw SkiffError.wrap(err, `${run.file}:${stage.from.line}: FROM ${stage.base}`);
+    }
+    const cfg = await host.rawConfig(image);
+    const config: BuildConfig = structuredClone(cfg.config ?? {});
+    onBuild = config.OnBuild ?? [];
+    // The child does not inherit the triggers (they run here, once).
+    delete config.OnBuild;
+    state = {
+      base: cfg, baseImage: image, layers: [...image.layers], config, history: [...(cfg.history ?? [])],
+      key: stepKey('image', [image.id]), missed: false, args: new Map(), argOrder: [], ...(cfg.author ? { author: cfg.author } : {}),
+    };
+  }
+  from.done();
+  if (run.opts.noCache) state.missed = true;
+  let i = 1;
+  const triggers: Instruction[] = [];
+  for (const t of onBuild) {
+    const parsed = parseDockerfile(t, { file: `${run.file} (ONBUILD of ${stage.base})` }).instructions;
+    for (const x of parsed) triggers.push({ ...x, line: stage.from.line });
+  }
+  for (const ins of [...triggers, ...stage.instructions]) {
+    const label = isVertex(ins) ? stageLabel(run, stage, ++i, n) : undefined;
+    state = await runStep(run, stage, state, ins, label);
+  }
+  return state;
+}
+
+async function runStep(run: BuildRun, stage: Stage, state: StageState, ins: Instruction, label: string | undefined): Promise<StageState> {
+  const { host } = run;
+  const v = label ? run.progress.vertex(`${label} ${ins.original}`) : undefined;
+  let step: StepResult;
+  try {
+    step = await dispatch(run, stage, state, ins);
+  } catch (err) {
+    const e = SkiffError.wrap(err, `${run.file}:${ins.line}: ${ins.cmd.toUpperCase()}`);
+    v?.error(e.message);
+    throw e;
+  }
+  const key = stepKey(state.key, step.keyParts);
+  const next: StageState = { ...state, key, config: step.config, ...(step.state ?? {}) };
+  const cached = !state.missed ? await cacheGet(host.ctx, key) : undefined;
+  if (cached) {
+    v?.cached();
+    run.steps.push({ stage: stage.index, instruction: ins.original, cached: true });
+    return { ...next, config: cached.config, layers: cached.layer ? [...state.layers, cached.layer] : state.layers, history: [...state.history, cached.history] };
+  }
+  let layerTar: Uint8Array | null = null;
+  try {
+    if (step.apply) layerTar = await step.apply(v);
+  } catch (err) {
+    const e = SkiffError.wrap(err, `${run.file}:${ins.line}: ${ins.cmd.toUpperCase()}`);
+    v?.error(e.message);
+    throw e;
+  }
+  const layer = layerTar ? await storeLayer(host.ctx, layerTar) : undefined;
+  const now = host.ctx.now().toISOString();
+  const history = { created: now, created_by: step.createdBy, ...(step.comment ? { comment: step.comment } : {}), ...(layer ? {} : { empty_layer: true }) };
+  await cachePut(host.ctx, { key, ...(layer ? { layer } : {}), config: step.config, history, created: now, lastUsed: now });
+  v?.done();
+  run.steps.push({ stage: stage.index, instruction: ins.original, cached: false });
+  return { ...next, missed: true, layers: layer ? [...state.layers, layer] : state.layers, history: [...state.history, history] };
+}
+
+/** An overlay over the state's layers, for COPY/ADD/WORKDIR to write into. */
+export async function stepOverlay(run: BuildRun, state: StageState): Promise<Overlay> {
+  return new Overlay({ lower: await run.host.tree(state.layers) });
+}
+
+/** The overlay's writes as a layer tar; null when nothing changed. */
+export function overlayDiff(fs: Overlay): Uint8Array | null {
+  const entries = upperDiff(fs);
+  if (entries.length === 0) return null;
+  return concatBytes([...writeTarChunks(entries)]);
+}

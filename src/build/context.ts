@@ -1,0 +1,100 @@
+/**
+ * The build context: the files a build may COPY, as a sorted map of clean relative paths. It comes
+ * from a tar (`skiff build - < ctx.tar`, a dropped archive; gzip allowed) or from a map of paths to
+ * bytes (the Node CLI reads a directory into one; a page builds one from dropped files). The
+ * `.dockerignore` filter (ignore.ts) is applied here, once, except that the Dockerfile and
+ * `.dockerignore` themselves are always readable by the builder (not by COPY), as in Docker.
+ */
+import { SkiffError } from '../errors.ts';
+import { detectCompression, gunzip, readTar } from '../archive/index.ts';
+import { IgnoreMatcher } from './ignore.ts';
+
+export interface ContextEntry {
+  type: 'file' | 'directory' | 'symlink';
+  /** Permission bits. */
+  mode: number;
+  data: Uint8Array;
+  linkname?: string;
+}
+
+/** What callers pass: a tar (maybe gzip), or paths to bytes/strings (or full entries). */
+export type BuildContextInput = Uint8Array | Map<string, Uint8Array | string | ContextEntry> | Record<string, Uint8Array | string | ContextEntry>;
+
+export interface BuildContext {
+  /** Clean relative paths ("a/b.txt"), every parent directory present. */
+  entries: Map<string, ContextEntry>;
+  /** Read a file the builder itself needs (Dockerfile), ignoring .dockerignore. */
+  raw(path: string): Uint8Array | undefined;
+}
+
+/** "./a//b/" -> "a/b"; refuses paths leaving the context. */
+export function cleanRelative(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length === 0) continue; // Docker clamps at the context root
+      out.pop();
+    } else out.push(part);
+  }
+  return out.join('/');
+}
+
+const enc = new TextEncoder();
+
+async function fromInput(input: BuildContextInput): Promise<Map<string, ContextEntry>> {
+  const m = new Map<string, ContextEntry>();
+  if (input instanceof Uint8Array) {
+    let tar = input;
+    const c = detectCompression(tar.subarray(0, 4));
+    if (c === 'gzip') tar = await gunzip(tar);
+    else if (c !== 'none') throw new SkiffError('INVALID_ARGUMENT', `build context: a ${c} tar is not supported (plain or gzip)`);
+    let entries;
+    try {
+      entries = readTar(tar);
+    } catch (err) {
+      throw SkiffError.wrap(err, 'build context: reading the tar');
+    }
+    for (const e of entries) {
+      const p = cleanRelative(e.header.name);
+      if (!p) continue;
+      const t = e.header.type;
+      if (t === 'file' || t === 'hardlink') {
+        const target = t === 'hardlink' ? m.get(cleanRelative(e.header.linkname)) : undefined;
+        m.set(p, { type: 'file', mode: e.header.mode & 0o7777, data: target ? target.data : e.data });
+      } else if (t === 'directory') m.set(p, { type: 'directory', mode: e.header.mode & 0o7777, data: new Uint8Array(0) });
+      else if (t === 'symlink') m.set(p, { type: 'symlink', mode: 0o777, data: new Uint8Array(0), linkname: e.header.linkname });
+    }
+  } else {
+    const it = input instanceof Map ? input.entries() : Object.entries(input);
+    for (const [k, v] of it) {
+      const p = cleanRelative(k);
+      if (!p) continue;
+      if (typeof v === 'string') m.set(p, { type: 'file', mode: 0o644, data: enc.encode(v) });
+      else if (v instanceof Uint8Array) m.set(p, { type: 'file', mode: 0o644, data: v });
+      else m.set(p, v);
+    }
+  }
+  // Parents of every path exist as directories (a map or a tar may leave them implicit).
+  for (const p of [...m.keys()]) {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (!m.has(d)) m.set(d, { type: 'directory', mode: 0o755, data: new Uint8Array(0) });
+    }
+  }
+  return m;
+}
+
+export async function openContext(input: BuildContextInput, o: { dockerfile?: string } = {}): Promise<BuildContext> {
+  const all = await fromInput(input);
+  const ignoreFile = all.get('.dockerignore');
+  const matcher = ignoreFile?.type === 'file' ? IgnoreMatcher.parse(new TextDecoder().decode(ignoreFile.data)) : null;
+  const entries = new Map<string, ContextEntry>();
+  for (const p of [...all.keys()].sort()) {
+    if (matcher?.ignores(p)) continue;
+    entries.set(p, all.get(p)!);
+  }
+  void o;
+  return { entries, raw: (p) => { const e = all.get(cleanRelative(p)); return e?.type === 'file' ? e.data : undefined; } };
+}

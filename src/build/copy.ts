@@ -1,0 +1,225 @@
+/**
+ * COPY and ADD: which files (globs over the context or another stage's tree), where they land
+ * (Docker's rules: a destination ending in `/`, or several sources, is a directory; a directory
+ * source copies its contents; an existing directory destination receives the file), with
+ * --chown/--chmod; ADD also unpacks a local tar (plain or gzip). The step's cache key is a
+ * checksum of the sources' content and metadata, never their mtime.
+ */
+import { SkiffError } from '../errors.ts';
+import { detectCompression, gunzip, readTar } from '../archive/index.ts';
+import type { FileSystem, FsNode } from '../fs/types.ts';
+import { parseGroup, parsePasswd, readTextFile } from '../runtime/spec/users.ts';
+import { sha256Digest } from '../oci/digest.ts';
+import type { BuildContext } from './context.ts';
+import { cleanRelative } from './context.ts';
+import { isDir, resolvePath, walkTree, writeItem, type Owner, type WriteItem } from './fs-write.ts';
+
+/** One thing to copy: a path relative to the destination base, and what it is. */
+export interface SourceItem {
+  /** Path under the copy's target ('' = the target itself). */
+  rel: string;
+  item: Omit<WriteItem, 'owner'>;
+}
+
+/** A resolved source: a file or a directory tree (its contents copied), or a tar to unpack. */
+export interface Source {
+  /** The name as written (for messages) and its base name (where a file lands in a directory). */
+  name: string;
+  base: string;
+  isDir: boolean;
+  items: SourceItem[];
+  /** ADD of a local archive: unpacked into the destination. */
+  archive?: boolean;
+}
+
+const GLOB = /[*?[]/;
+
+function globRegex(p: string): RegExp {
+  let r = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '*') r += '[^/]*';
+    else if (c === '?') r += '[^/]';
+    else if (c === '[') {
+      const end = p.indexOf(']', i + 1);
+      if (end < 0) r += '\\[';
+      else { r += `[${p.slice(i + 1, end).replace(/^!/, '^')}]`; i = end; }
+    } else if (c === '\\' && i + 1 < p.length) r += `\\${p[++i]}`;
+    else r += c.replace(/[.+^${}()|\]]/g, '\\$&');
+  }
+  return new RegExp(`^${r}$`);
+}
+
+/** Sources from the build context. */
+export function contextSources(ctx: BuildContext, names: string[], o: { add: boolean }): Source[] {
+  const out: Source[] = [];
+  for (const name of names) {
+    if (o.add && /^[a-z][a-z0-9+.-]*:\/\//i.test(name)) {
+      throw new SkiffError('UNSUPPORTED', `ADD ${name}: downloading a URL needs network access, which this build does not have; download it into the build context and COPY it`);
+    }
+    const clean = cleanRelative(name);
+    let paths: string[];
+    if (GLOB.test(clean)) {
+      const re = globRegex(clean);
+      paths = [...ctx.entries.keys()].filter((p) => re.test(p));
+      if (paths.length === 0) throw new SkiffError('NOT_FOUND', `COPY failed: no source files were specified or matched "${name}"`);
+    } else paths = [clean];
+    for (const p of paths) {
+      const e = p === '' ? { type: 'directory' as const, mode: 0o755, data: new Uint8Array(0) } : ctx.entries.get(p);
+      if (!e) throw new SkiffError('NOT_FOUND', `"/${p}": not found (no such file in the build context, or excluded by .dockerignore)`);
+      const base = p.split('/').at(-1) ?? '';
+      if (e.type === 'directory') {
+        const prefix = p === '' ? '' : `${p}/`;
+        const items: SourceItem[] = [];
+        for (const [k, v] of ctx.entries) {
+          if (!k.startsWith(prefix) || k === p) continue;
+          items.push({ rel: k.slice(prefix.length), item: { kind: v.type, mode: v.mode, data: v.data, ...(v.linkname !== undefined ? { linkname: v.linkname } : {}) } });
+        }
+        out.push({ name, base, isDir: true, items: [{ rel: '', item: { kind: 'directory', mode: e.mode } }, ...items] });
+      } else if (e.type === 'symlink') {
+        // The top-level source is followed (within the context).
+        const target = cleanRelative(`${p.split('/').slice(0, -1).join('/')}/${e.linkname ?? ''}`);
+        const t = ctx.entries.get(target);
+        if (!t || t.type !== 'file') throw new SkiffError('NOT_FOUND', `"/${p}": not found (a symlink to ${e.linkname} outside the context or to a directory)`);
+        out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: t.mode, data: t.data } }] });
+      } else {
+        const archive = o.add && isArchive(e.data);
+        out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: e.mode, data: e.data } }], ...(archive ? { archive: true } : {}) });
+      }
+    }
+  }
+  return out;
+}
+
+/** Sources from another stage's (or image's) filesystem. */
+export function fsSources(fs: FileSystem, names: string[], from: string): Source[] {
+  const out: Source[] = [];
+  for (const name of names) {
+    const node = resolvePath(fs, name);
+    if (!node) throw new SkiffError('NOT_FOUND', `COPY --from=${from}: "${name}": not found`);
+    const st = fs.stat(node);
+    const base = name.split('/').filter(Boolean).at(-1) ?? '';
+    const itemOf = (n: FsNode): Omit<WriteItem, 'owner'> => {
+      const s = fs.stat(n);
+      if (s.kind === 'directory') return { kind: 'directory', mode: s.mode, mtimeMs: s.mtimeMs };
+      if (s.kind === 'symlink') return { kind: 'symlink', mode: 0o777, linkname: fs.readlink(n) };
+      return { kind: 'file', mode: s.mode, data: s.size ? fs.read(n, 0, s.size) : new Uint8Array(0), mtimeMs: s.mtimeMs };
+    };
+    if (st.kind === 'directory') {
+      const items: SourceItem[] = [{ rel: '', item: itemOf(node) }];
+      for (const { path, node: n } of walkTree(fs, node)) {
+        const k = fs.stat(n).kind;
+        if (k === 'file' || k === 'directory' || k === 'symlink') items.push({ rel: path, item: itemOf(n) });
+      }
+      out.push({ name, base, isDir: true, items });
+    } else out.push({ name, base, isDir: false, items: [{ rel: '', item: itemOf(node) }] });
+  }
+  return out;
+}
+
+function isArchive(data: Uint8Array): boolean {
+  const c = detectCompression(data.subarray(0, 4));
+  if (c !== 'none') return true;
+  if (data[0] === 0x42 && data[1] === 0x5a && data[2] === 0x68) return true; // bzip2
+  if (data[0] === 0xfd && data[1] === 0x37 && data[2] === 0x7a && data[3] === 0x58) return true; // xz
+  return data.byteLength >= 512 && new TextDecoder().decode(data.subarray(257, 262)) === 'ustar';
+}
+
+async function archiveItems(name: string, data: Uint8Array): Promise<SourceItem[]> {
+  let tar = data;
+  if (data[0] === 0x42 && data[1] === 0x5a && data[2] === 0x68) throw new SkiffError('UNSUPPORTED', `ADD ${name}: bzip2 archives cannot be unpacked here (no bzip2 decoder); use a gzip or plain tar`);
+  if (data[0] === 0xfd && data[1] === 0x37) throw new SkiffError('UNSUPPORTED', `ADD ${name}: xz archives cannot be unpacked here (no xz decoder); use a gzip or plain tar`);
+  const c = detectCompression(data.subarray(0, 4));
+  if (c === 'gzip') tar = await gunzip(data);
+  else if (c !== 'none') throw new SkiffError('UNSUPPORTED', `ADD ${name}: ${c} archives cannot be unpacked here; use a gzip or plain tar`);
+  const items: SourceItem[] = [];
+  let entries;
+  try {
+    entries = readTar(tar);
+  } catch (err) {
+    throw SkiffError.wrap(err, `ADD ${name}`);
+  }
+  for (const e of entries) {
+    const rel = cleanRelative(e.header.name);
+    if (!rel) continue;
+    const t = e.header.type;
+    const mtimeMs = e.header.mtime * 1000;
+    if (t === 'directory') items.push({ rel, item: { kind: 'directory', mode: e.header.mode & 0o7777, mtimeMs } });
+    else if (t === 'symlink') items.push({ rel, item: { kind: 'symlink', mode: 0o777, linkname: e.header.linkname } });
+    else if (t === 'file' || t === 'hardlink') {
+      const data2 = t === 'hardlink' ? (items.find((x) => x.rel === cleanRelative(e.header.linkname))?.item.data ?? new Uint8Array(0)) : e.data;
+      items.push({ rel, item: { kind: 'file', mode: e.header.mode & 0o7777, data: data2, mtimeMs } });
+    }
+  }
+  return items;
+}
+
+/** A checksum of what would be copied: paths, kinds, modes, contents, link targets; not times. */
+export function sourcesChecksum(sources: Source[]): string {
+  const parts: string[] = [];
+  for (const s of sources) {
+    parts.push(`src ${s.name} ${s.isDir ? 'dir' : 'file'}${s.archive ? ' archive' : ''}`);
+    for (const { rel, item } of s.items) {
+      parts.push(`${rel}\0${item.kind}\0${item.mode.toString(8)}\0${item.linkname ?? ''}\0${item.data ? sha256Digest(item.data) : ''}`);
+    }
+  }
+  return sha256Digest(parts.join('\n'));
+}
+
+/** `--chown=user[:group]`, names resolved in the image's /etc/passwd and /etc/group. */
+export function resolveChown(fs: FileSystem, spec: string): Owner {
+  const [u, g] = spec.split(':') as [string, string | undefined];
+  const passwd = parsePasswd(readTextFile(fs, '/etc/passwd') ?? '');
+  const groups = parseGroup(readTextFile(fs, '/etc/group') ?? '');
+  let uid: number;
+  let gid: number | undefined;
+  if (/^\d+$/.test(u)) uid = Number(u);
+  else {
+    const p = passwd.find((x) => x.name === u);
+    if (!p) throw new SkiffError('INVALID_ARGUMENT', `--chown=${spec}: unable to find user ${u}: no matching entries in passwd file`);
+    uid = p.uid;
+    gid = p.gid;
+  }
+  if (g !== undefined && g !== '') {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const grp = groups.find((x) => x.name === g);
+      if (!grp) throw new SkiffError('INVALID_ARGUMENT', `--chown=${spec}: unable to find group ${g}: no matching entries in group file`);
+      gid = grp.gid;
+    }
+  } else if (gid === undefined) gid = uid;
+  return { uid, gid: gid! };
+}
+
+export interface ApplyCopyOptions {
+  sources: Source[];
+  /** Absolute destination (WORKDIR applied), as written: a trailing `/` matters. */
+  dest: string;
+  owner: Owner;
+  chmod?: number;
+}
+
+/** Writes the sources into `fs` by Docker's destination rules. */
+export async function applyCopy(fs: FileSystem, o: ApplyCopyOptions): Promise<void> {
+  const { sources, dest, owner } = o;
+  const destIsDir = /\/\.?$/.test(dest) || dest === '.';
+  const fileCount = sources.length;
+  if (fileCount > 1 && !destIsDir) throw new SkiffError('INVALID_ARGUMENT', 'When using COPY with more than one source file, the destination must be a directory and end with a /');
+  const root = `/${dest.split('/').filter((x) => x && x !== '.').join('/')}`;
+  const mode = (m: number): number => (o.chmod !== undefined ? o.chmod : m);
+  for (const s of sources) {
+    const items = s.archive ? await archiveItems(s.name, s.items[0]!.item.data!) : s.items;
+    // A directory (or archive) fills the destination; a file lands inside it when it is a directory.
+    const into = s.isDir || s.archive ? root : destIsDir || isDir(fs, root) ? `${root === '/' ? '' : root}/${s.base}` : root;
+    if (s.archive || s.isDir) writeItem(fs, root, { kind: 'directory', mode: 0o755, owner }, owner);
+    for (const { rel, item } of items) {
+      if (s.isDir && rel === '' && !s.archive) {
+        // The source directory's own mode does not replace an existing destination's, except --chmod/--chown.
+        if (!isDir(fs, root)) writeItem(fs, root, { ...item, owner, mode: mode(item.mode) }, owner);
+        continue;
+      }
+      const path = rel ? `${into === '/' ? '' : into}/${rel}` : into;
+      writeItem(fs, path, { ...item, mode: item.kind === 'symlink' ? 0o777 : mode(item.mode), owner: s.archive ? { uid: 0, gid: 0 } : owner }, owner);
+    }
+  }
+}

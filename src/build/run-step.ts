@@ -1,0 +1,45 @@
+/**
+ * A RUN step as a container of the lifecycle: a transient image record for the state so far
+ * (its blobs are the build's own layers), a container created from it with the build's env,
+ * workdir and user (the one ContainerSpec, resolved at create), started and waited for; its
+ * writable layer's diff is the step's layer. The container and the transient record are removed
+ * afterwards, whatever happened.
+ */
+import type { Engine } from '../engine/engine.ts';
+import { upperDiff } from '../engine/fs-io.ts';
+import { writeTarChunks } from '../engine/tar-io.ts';
+import type { ImageRecord } from '../engine/types.ts';
+import { collectBlobs } from '../engine/images.ts';
+import { concatBytes } from '../util/bytes.ts';
+import type { RunStepRequest } from './builder.ts';
+import { writeImage } from './image.ts';
+
+export async function runStepInContainer(engine: Engine, o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }> {
+  const ctx = engine.ctx;
+  const image: ImageRecord = await writeImage(ctx, { layers: o.layers, config: o.config, source: 'build:step' });
+  let id: string | undefined;
+  try {
+    const rec = await engine.createContainer({
+      image: image.digest, cmd: o.args, entrypoint: [], env: o.env,
+      ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+    });
+    id = rec.id;
+    const dec = new TextDecoder();
+    const proc = await engine.startContainer({
+      id: rec.id,
+      io: { onStdout: (d) => o.onOutput(dec.decode(d, { stream: true })), onStderr: (d) => o.onOutput(dec.decode(d, { stream: true })) },
+    });
+    const exit = await proc.wait();
+    if (exit.exitCode !== 0) return { exitCode: exit.exitCode, diff: null };
+    const fs = await engine.containerFs({ id: rec.id });
+    const entries = upperDiff(fs);
+    return { exitCode: 0, diff: entries.length ? concatBytes([...writeTarChunks(entries)]) : null };
+  } finally {
+    if (id) await engine.removeContainer({ id, force: true }).catch(() => {});
+    // Only the transient record and its manifest/config go; the layers are the build's.
+    await ctx.state.transaction(async (tx) => {
+      await tx.delete('images', image.digest);
+      await collectBlobs(ctx, tx, [image.digest, image.config.digest]);
+    }).catch(() => {});
+  }
+}

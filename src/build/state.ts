@@ -1,0 +1,81 @@
+/** What a stage carries from step to step, and Docker's history strings for each instruction. */
+import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/config.ts';
+import type { ImageRecord, LayerRecord } from '../engine/types.ts';
+
+/** The image config's `config`, with the fields Docker writes that skiff's parser does not read. */
+export interface BuildConfig extends ContainerConfig {
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+  Shell?: string[];
+  OnBuild?: string[] | null;
+}
+
+export interface StageState {
+  /** The base image's config (platform, author ...) and the layers so far. */
+  base: ImageConfig;
+  baseImage?: ImageRecord;
+  layers: LayerRecord[];
+  config: BuildConfig;
+  history: HistoryEntry[];
+  /** The cache key of the state so far. */
+  key: string;
+  /** After the first miss, nothing later in the stage is looked up. */
+  missed: boolean;
+  /** ARGs declared in the stage: name -> value (undefined: declared without a value). */
+  args: Map<string, string | undefined>;
+  /** In order of declaration, for RUN's `|N A=b` history prefix. */
+  argOrder: string[];
+  author?: string;
+  /** A CMD was set in this stage (an ENTRYPOINT then keeps it). */
+  cmdSet?: boolean;
+}
+
+/** Go's %q of a []string: `["a" "b"]`, as BuildKit's history writes CMD and ENTRYPOINT. */
+export function goQuoteList(xs: readonly string[]): string {
+  return `[${xs.map((x) => JSON.stringify(x)).join(' ')}]`;
+}
+
+/** Go's %v of a []string: `[a b]`. */
+export function goList(xs: readonly string[]): string {
+  return `[${xs.join(' ')}]`;
+}
+
+/** Go's %v of a map[string]struct{}: `map[80/tcp:{} 443/tcp:{}]`, keys sorted. */
+export function goSet(keys: readonly string[]): string {
+  return `map[${[...keys].sort().map((k) => `${k}:{}`).join(' ')}]`;
+}
+
+/** The env a RUN sees: ENV entries, then the stage's ARGs with values (ENV wins). */
+export function runEnv(s: StageState): string[] {
+  const env = [...(s.config.Env ?? [])];
+  const have = new Set(env.map((e) => e.slice(0, e.indexOf('='))));
+  for (const name of s.argOrder) {
+    const v = s.args.get(name);
+    if (v !== undefined && !have.has(name)) env.push(`${name}=${v}`);
+  }
+  return env;
+}
+
+/** BuildKit's `|N A=b ...` prefix of a RUN's history (the stage's ARGs that have values). */
+export function argPrefix(s: StageState): string {
+  const pairs = s.argOrder.filter((n) => s.args.get(n) !== undefined).map((n) => `${n}=${s.args.get(n)}`);
+  return pairs.length ? `|${pairs.length} ${pairs.join(' ')} ` : '';
+}
+
+/** Variable lookup for expansion: ENV over ARG. */
+export function lookupIn(s: StageState): (name: string) => string | undefined {
+  const env = new Map<string, string>();
+  for (const e of s.config.Env ?? []) {
+    const i = e.indexOf('=');
+    env.set(e.slice(0, i), e.slice(i + 1));
+  }
+  return (name) => (env.has(name) ? env.get(name) : s.args.get(name));
+}
+
+export function setEnv(config: BuildConfig, key: string, value: string): void {
+  const env = (config.Env ?? []).filter((e) => e.slice(0, e.indexOf('=')) !== key);
+  const idx = (config.Env ?? []).findIndex((e) => e.slice(0, e.indexOf('=')) === key);
+  const entry = `${key}=${value}`;
+  if (idx >= 0) env.splice(idx, 0, entry);
+  else env.push(entry);
+  config.Env = env;
+}

@@ -1,0 +1,158 @@
+/** Builds without the VM: scratch and skiff/busybox bases, COPY/ADD, metadata, stages, the cache. */
+import { describe, expect, it } from 'vitest';
+import { gzip, readTar, writeTar, tarEntry } from '../../src/archive/index.ts';
+import { MemoryContentStore } from '../../src/content/memory.ts';
+import { bundledFromDir, defaultBundledDir } from '../../src/engine/bundled.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { MemoryStateStore } from '../../src/engine/state/memory.ts';
+import type { BuildOptions } from '../../src/build/index.ts';
+
+const dec = new TextDecoder();
+
+function engine(state = new MemoryStateStore(), content = new MemoryContentStore()): Engine {
+  return new Engine({ content, state, bundled: bundledFromDir(defaultBundledDir()) });
+}
+
+async function build(e: Engine, o: Partial<BuildOptions> & Pick<BuildOptions, 'context'>) {
+  let text = '';
+  const r = await e.build({ ...o, onProgress: (t) => { text += t; } });
+  return { ...r, text };
+}
+
+async function fileOf(e: Engine, ref: string, path: string): Promise<string | undefined> {
+  const rec = await e.createContainer({ image: ref, runtime: 'vm' });
+  const fs = await e.containerFs({ id: rec.id });
+  let n = fs.root();
+  try {
+    for (const p of path.split('/').filter(Boolean)) n = fs.lookup(n, p);
+    return dec.decode(fs.read(n, 0, fs.stat(n).size));
+  } catch {
+    return undefined;
+  } finally {
+    await e.removeContainer({ id: rec.id, force: true });
+  }
+}
+
+describe('build', () => {
+  it('builds metadata and COPY steps on busybox with Docker history and config', async () => {
+    const e = engine();
+    const r = await build(e, {
+      tags: ['demo:1'],
+      context: {
+        Dockerfile: 'FROM skiff/busybox\nARG V=1\nENV A=x B=${V:-none}\nWORKDIR /app\nCOPY hello.txt ./\nLABEL l="v 1"\nEXPOSE 80 53/udp\nCMD ["sh", "-c", "cat hello.txt"]\n',
+        'hello.txt': 'hi\n',
+      },
+    });
+    expect(r.steps.every((s) => !s.cached)).toBe(true);
+    const cfg = await e.imageConfig({ ref: 'demo:1' });
+    expect(cfg.config?.Env).toEqual(expect.arrayContaining(['A=x', 'B=1']));
+    expect(cfg.config?.WorkingDir).toBe('/app');
+    expect(cfg.config?.Labels).toEqual({ l: 'v 1' });
+    expect(cfg.config?.ExposedPorts).toEqual({ '80/tcp': {}, '53/udp': {} });
+    expect(cfg.config?.Cmd).toEqual(['sh', '-c', 'cat hello.txt']);
+    expect(await fileOf(e, 'demo:1', '/app/hello.txt')).toBe('hi\n');
+    const hist = await e.history({ ref: 'demo:1' });
+    expect(hist.slice(0, 7).map((h) => h.createdBy)).toEqual([
+      'CMD ["sh" "-c" "cat hello.txt"]', 'EXPOSE map[53/udp:{} 80/tcp:{}]', 'LABEL l=v 1', 'COPY hello.txt ./ # buildkit', 'WORKDIR /app', 'ENV A=x B=1', 'ARG V=1',
+    ]);
+    expect(hist[3]!.emptyLayer).toBe(false);
+    expect(hist[0]!.emptyLayer).toBe(true);
+    expect(r.text).toMatch(/#\d+ \[3\/3\] COPY hello.txt \.\//);
+  });
+
+  it('a second build is all cache; a changed file rebuilds from its COPY on; the cache survives a new engine', async () => {
+    const state = new MemoryStateStore();
+    const content = new MemoryContentStore();
+    const ctx = (b: string) => ({ Dockerfile: 'FROM skiff/busybox\nCOPY a /a\nENV X=1\nCOPY b /b\nLABEL z=1\n', a: 'A', b });
+    const e1 = engine(state, content);
+    const first = await build(e1, { context: ctx('B'), tags: ['c:1'] });
+    expect(first.steps.map((s) => s.cached)).toEqual([false, false, false, false]);
+    const again = await build(e1, { context: ctx('B'), tags: ['c:2'] });
+    expect(again.steps.map((s) => s.cached)).toEqual([true, true, true, true]);
+    expect(again.id).not.toBe('');
+    expect(again.text).toContain('CACHED');
+    const e2 = engine(state, content);
+    const changed = await build(e2, { context: ctx('B2'), tags: ['c:3'] });
+    expect(changed.steps.map((s) => s.cached)).toEqual([true, true, false, false]);
+    expect(await fileOf(e2, 'c:3', '/b')).toBe('B2');
+    const noCache = await build(e2, { context: ctx('B2'), noCache: true });
+    expect(noCache.steps.some((s) => s.cached)).toBe(false);
+  });
+
+  it('a changed build arg misses from its first use, not at its ARG', async () => {
+    const e = engine();
+    const ctx = { Dockerfile: 'FROM skiff/busybox\nARG V\nCOPY a /a\nENV E=$V\nLABEL x=y\n', a: 'A' };
+    await build(e, { context: ctx, buildArgs: { V: '1' } });
+    const r = await build(e, { context: ctx, buildArgs: { V: '2' } });
+    expect(r.steps.map((s) => s.cached)).toEqual([true, true, false, false]);
+  });
+
+  it('multi-stage with --target builds only the stages needed; COPY --from a stage', async () => {
+    const e = engine();
+    const Dockerfile = 'FROM scratch AS one\nCOPY a /a\nFROM scratch AS unused\nCOPY missing /x\nFROM skiff/busybox AS final\nCOPY --from=one /a /from-one\n';
+    const r = await build(e, { context: { Dockerfile, a: 'A' }, target: 'final', tags: ['ms:1'] });
+    expect(r.steps.map((s) => s.instruction)).toEqual(['COPY a /a', 'COPY --from=one /a /from-one']);
+    expect(await fileOf(e, 'ms:1', '/from-one')).toBe('A');
+    await expect(build(e, { context: { Dockerfile, a: 'A' }, target: 'nope' })).rejects.toThrow(/failed to reach build target nope/);
+    await expect(build(e, { context: { Dockerfile, a: 'A' }, target: 'unused' })).rejects.toThrow(/Dockerfile:4: COPY: .*missing.*not found/);
+  });
+
+  it('.dockerignore with ! exceptions and **', async () => {
+    const e = engine();
+    const r = await build(e, {
+      tags: ['ign:1'],
+      context: { Dockerfile: 'FROM scratch\nCOPY . /ctx/\n', '.dockerignore': '**/*.log\nsecret\n!keep.log\n', 'a.log': 'x', 'd/b.log': 'x', 'keep.log': 'k', secret: 's', 'ok.txt': 'ok' },
+    });
+    const img = await e.resolveImage({ ref: 'ign:1' });
+    const tar = readTar(await (await import('../../src/archive/index.ts')).gunzip(await e.ctx.content.get(img.layers[0]!.digest)));
+    const names = tar.map((t) => t.header.name.replace(/\/$/, '')).sort();
+    expect(names).toEqual(expect.arrayContaining(['ctx/keep.log', 'ctx/ok.txt', 'ctx/Dockerfile', 'ctx/.dockerignore']));
+    expect(names.some((n) => n.endsWith('a.log') || n.endsWith('b.log') || n.endsWith('secret'))).toBe(false);
+    void r;
+  });
+
+  it('ADD unpacks a local gzip tar; ADD of a URL and a bzip2 archive say why not', async () => {
+    const e = engine();
+    const tgz = await gzip(writeTar([tarEntry({ name: 'pkg/', type: 'directory' }), tarEntry({ name: 'pkg/f.txt' }, 'inside')]));
+    await build(e, { tags: ['add:1'], context: { Dockerfile: 'FROM skiff/busybox\nADD p.tgz /opt/\n', 'p.tgz': tgz } });
+    expect(await fileOf(e, 'add:1', '/opt/pkg/f.txt')).toBe('inside');
+    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD https://example.com/x /x\n' } })).rejects.toThrow(/Dockerfile:2: ADD: .*network/);
+    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD x.bz2 /\n', 'x.bz2': new Uint8Array([0x42, 0x5a, 0x68, 0x39, 1, 2]) } })).rejects.toThrow(/bzip2/);
+  });
+
+  it('COPY --chown/--chmod, file-to-dir rules, heredoc', async () => {
+    const e = engine();
+    await build(e, {
+      tags: ['own:1'],
+      context: { Dockerfile: 'FROM skiff/busybox\nCOPY --chown=1000:1000 --chmod=0600 a /dir/\nCOPY a /file\nCOPY <<EOF /hd.txt\nhello $HOSTNAME\nEOF\n', a: 'A' },
+    });
+    const rec = await e.createContainer({ image: 'own:1', runtime: 'vm' });
+    const fs = await e.containerFs({ id: rec.id });
+    const dir = fs.lookup(fs.root(), 'dir');
+    const st = fs.stat(fs.lookup(dir, 'a'));
+    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1000, 1000, 0o600]);
+    expect(fs.stat(fs.lookup(fs.root(), 'file')).kind).toBe('file');
+    const hd = fs.lookup(fs.root(), 'hd.txt');
+    expect(dec.decode(fs.read(hd, 0, 100))).toBe('hello \n');
+    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY a b /notdir\n', a: 'A', b: 'B' } })).rejects.toThrow(/must be a directory and end with a \//);
+  });
+
+  it('wasm: FROM scratch + COPY app.wasm + ENTRYPOINT for wasi/wasm; RUN there says why not', async () => {
+    const e = engine();
+    const wasm = await e.resolveImage({ ref: 'skiff/hello-wasm' });
+    void wasm;
+    const r = await build(e, { platform: 'wasi/wasm', tags: ['w:1'], context: { Dockerfile: 'FROM scratch\nCOPY app.wasm /\nENTRYPOINT ["/app.wasm"]\n', 'app.wasm': new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]) } });
+    const img = await e.resolveImage({ ref: 'w:1' });
+    expect(img.platform).toBe('wasi/wasm');
+    expect(r.id).toBe(img.id);
+    await expect(build(e, { platform: 'wasi/wasm', context: { Dockerfile: 'FROM scratch\nCOPY app.wasm /\nRUN echo\n', 'app.wasm': 'x' } })).rejects.toThrow(/RUN cannot run on a wasi\/wasm base/);
+  });
+
+  it('errors name file and line: unknown instruction, missing source, unknown --from image', async () => {
+    const e = engine();
+    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nFOO bar\n' } })).rejects.toThrow('Dockerfile:2: unknown instruction: FOO');
+    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY nope /\n' } })).rejects.toThrow(/Dockerfile:2: COPY: .*nope.*not found/);
+    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY --from=nosuch/img /x /\n' } })).rejects.toThrow(/Dockerfile:2: COPY/);
+    expect((await e.listImages()).filter((i) => i.repository !== '<none>' && !i.repository.startsWith('skiff/'))).toEqual([]);
+  });
+});
