@@ -110,18 +110,39 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
       checkRunnable(what, manifest, configBytes, want, fromIndex);
 
       for (const l of manifest.layers) emit({ id: shortId(l.digest), status: 'Pulling fs layer' });
-      await pool(manifest.layers, o.concurrency ?? 3, async (desc) => {
+      // Layers are checked in order while later ones still download: the check of layer i waits
+      // for layer i only. Every layer's arrival is a promise that settles either way.
+      const arrived = new Map<Digest, { promise: Promise<void>; resolve(): void; reject(e: unknown): void }>();
+      for (const l of manifest.layers) {
+        let resolve!: () => void;
+        let reject!: (e: unknown) => void;
+        const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+        promise.catch(() => {});
+        arrived.set(l.digest, { promise, resolve, reject });
+      }
+      const downloads = pool(manifest.layers, o.concurrency ?? 3, async (desc) => {
         const id = shortId(desc.digest);
-        const fresh = await fetchBlob({
-          client: o.client, repo, desc, store: ctx.content, ...(o.signal ? { signal: o.signal } : {}),
-          onProgress: (p: BlobProgress) => {
-            if (p.phase === 'exists') emit({ id, status: 'Already exists' });
-            else if (p.phase === 'downloading') emit({ id, status: 'Downloading', current: p.current, total: p.total });
-            else if (p.phase === 'verifying') emit({ id, status: 'Verifying Checksum' });
-            else emit({ id, status: 'Download complete' });
-          },
-        });
-        if (fresh) added.push(desc.digest);
+        try {
+          const fresh = await fetchBlob({
+            client: o.client, repo, desc, store: ctx.content, ...(o.signal ? { signal: o.signal } : {}),
+            onProgress: (p: BlobProgress) => {
+              if (p.phase === 'exists') emit({ id, status: 'Already exists' });
+              else if (p.phase === 'downloading') emit({ id, status: 'Downloading', current: p.current, total: p.total });
+              else if (p.phase === 'verifying') emit({ id, status: 'Verifying Checksum' });
+              else emit({ id, status: 'Download complete' });
+            },
+          });
+          if (fresh) added.push(desc.digest);
+          arrived.get(desc.digest)!.resolve();
+        } catch (err) {
+          arrived.get(desc.digest)!.reject(err);
+          throw err;
+        }
+      });
+      // A failed download stops the pool: the layers it never started must not be waited for.
+      const settled = downloads.then(() => undefined, (err: unknown) => {
+        for (const a of arrived.values()) a.reject(err);
+        return { err };
       });
 
       // The checks and records of `skiff load`, over an archive-like listing of what was fetched.
@@ -130,10 +151,23 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
       for (const l of manifest.layers) blobs.set(l.digest, file(l.digest, l.size));
       const listing: ArchiveListing = { archive: what, files: new Map([...blobs.values()].map((f) => [f.name, f])), links: new Map(), entries: 0 };
       const plan: PlannedImage = { manifestDigest: mf.digest, manifestBytes: mf.bytes, manifestMediaType: mf.mediaType, manifest, blobs, tags: tag ? [tag] : [] };
-      const verified = await verifyImages(listing, [plan], async (f) => f.bytes ?? ctx.content.get(f.digest), {
-        limits: resolveLimits(o.limits ?? {}),
-        onLayer: (_done, _total, d) => emit({ id: shortId(d), status: 'Extracting' }),
-      });
+      let verified;
+      try {
+        verified = await verifyImages(listing, [plan], async (f) => {
+          if (f.bytes) return f.bytes;
+          await arrived.get(f.digest)?.promise;
+          return ctx.content.get(f.digest);
+        }, {
+          limits: resolveLimits(o.limits ?? {}),
+          onLayer: (_done, _total, d) => emit({ id: shortId(d), status: 'Extracting' }),
+        });
+      } catch (err) {
+        // Nothing may still be writing when the blobs are taken back; a download's own error says more.
+        const failed = await settled;
+        throw failed ? failed.err : err;
+      }
+      const failed = await settled;
+      if (failed) throw failed.err;
       for (const l of manifest.layers) emit({ id: shortId(l.digest), status: 'Pull complete' });
       await commitVerified(ctx, verified, `registry:${full}`, () => {}, added);
       added.length = 0;

@@ -52,6 +52,9 @@ export interface Layouts {
   amd64Manifest: string;
   /** oci:<amd64>:latest is a single linux/amd64 manifest. */
   amd64Only: string;
+  /** oci:<layered>:latest: linux/386, three layers (layer blob digests in order). */
+  layered: string;
+  layeredLayers: string[];
 }
 
 export function buildLayouts(): Layouts {
@@ -87,5 +90,19 @@ export function buildLayouts(): Layouts {
     schemaVersion: 2,
     manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
   }));
-  return { dir: root, multi, multiIndexDigest: index.digest, busyboxManifest: bbm.digest, amd64Manifest: amd.digest, amd64Only: only };
+  const layered = join(root, 'layered');
+  mkdirSync(join(layered, 'blobs/sha256'), { recursive: true });
+  writeFileSync(join(layered, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const ls = [0, 1, 2].map((i) => tarLayer(layered, `file${i}.txt`, `layer ${i}\n`.repeat(20_000 * (i + 1))));
+  const lcfg = blob(layered, JSON.stringify({ architecture: '386', os: 'linux', config: { Cmd: ['/bin/true'] }, rootfs: { type: 'layers', diff_ids: ls.map((l) => l.diffId) } }));
+  const lm = blob(layered, JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: lcfg.digest, size: lcfg.size },
+    layers: ls.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.layer.digest, size: l.layer.size })),
+  }));
+  writeFileSync(join(layered, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: lm.digest, size: lm.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
+  }));
+  return { layered, layeredLayers: ls.map((l) => l.layer.digest), dir: root, multi, multiIndexDigest: index.digest, busyboxManifest: bbm.digest, amd64Manifest: amd.digest, amd64Only: only };
 }

@@ -40,6 +40,7 @@ beforeAll(async () => {
   skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/seed/hello-wasm:latest`);
   skopeoCopy(`oci:${layouts.multi}:latest`, `docker://${reg.host}/seed/multi:latest`, ['--all']);
   skopeoCopy(`oci:${layouts.amd64Only}:latest`, `docker://${reg.host}/seed/amd64:latest`);
+  skopeoCopy(`oci:${layouts.layered}:latest`, `docker://${reg.host}/seed/layered:latest`);
 }, 60_000);
 afterAll(async () => {
   await proxy?.stop();
@@ -130,6 +131,23 @@ describe('pull from docker-registry', () => {
     expect(await snapshot(e)).toEqual(before);
     // The same pull without tampering works.
     expect((await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/multi` })).image.digest).toBe(layouts.busyboxManifest);
+  });
+
+  it('several layers: a corrupt last layer fails the pull after the first ones were checked, leaving nothing', async () => {
+    const e = engine();
+    const [l0, l1, l2] = layouts.layeredLayers as [string, string, string];
+    proxy.corrupt.add(l2);
+    proxy.cut.set(l1, 100);
+    proxy.log.length = 0;
+    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/layered`, concurrency: 1 }).catch((x: unknown) => x as Error);
+    expect(err).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect(err.message).toContain(`blob ${l2}`);
+    expect(await snapshot(e)).toEqual({ blobs: [], images: 0, tags: 0 });
+    // The cut layer resumed with a Range request before the corrupt one came.
+    expect(proxy.log.filter((l) => l.includes(l1)).at(-1)).toMatch(/bytes=100-$/);
+    const ok = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/layered` });
+    expect(ok.image.layers.map((l) => l.digest)).toEqual([l0, l1, l2]);
+    expect((await snapshot(e)).blobs).toHaveLength(5);
   });
 
   it('a connection cut mid-layer resumes with a Range request', async () => {

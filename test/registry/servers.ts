@@ -131,21 +131,23 @@ export async function startProxy(target: Running): Promise<Proxy> {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       let sent = 0;
       ur.on('data', (chunk: Buffer) => {
+        if (sent === Infinity) return;
         let c = chunk;
         if (flip && sent === 0 && c.length > 0) {
           c = Buffer.from(c);
           c[Math.min(10, c.length - 1)]! ^= 0xff;
         }
         if (cutAt !== undefined && sent + c.length > cutAt) {
-          res.write(c.subarray(0, cutAt - sent));
-          res.socket?.destroy();
           ur.destroy();
+          // Cut once what came before the cut is on the wire.
+          res.write(c.subarray(0, cutAt - sent), () => setTimeout(() => res.socket?.destroy(), 20));
+          sent = Infinity;
           return;
         }
         sent += c.length;
         res.write(c);
       });
-      ur.on('end', () => res.end());
+      ur.on('end', () => { if (sent !== Infinity) res.end(); });
     });
     up.on('error', () => res.destroy());
     req.pipe(up);
