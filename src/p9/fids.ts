@@ -51,9 +51,77 @@ const utf8 = new TextEncoder();
 
 /** Generous cap so a hostile guest cannot grow the table without bound. */
 export const MAX_FIDS = 1 << 18;
+/** xattr values held by fids (Txattrwalk results, Txattrcreate buffers), all fids together. */
+export const MAX_XATTR_BYTES = 8 << 20;
+/** Readdir entries kept on fids, all together; past it the least recently listed fid lists again. */
+export const MAX_LISTED_ENTRIES = 1 << 18;
+
+function xattrBytes(fid: Fid | undefined): number {
+  if (!fid?.xattr) return 0;
+  return fid.xattr.mode === 'write' ? fid.xattr.size : fid.xattr.data.length;
+}
 
 export class FidTable {
   private readonly fids = new Map<number, Fid>();
+  private xattrTotal = 0;
+  /** Fids holding a listing, least recently listed first, with the listing's size. */
+  private readonly listed = new Map<Fid, number>();
+  private listedTotal = 0;
+
+  /** Bytes of xattr values held now (for tests and traces). */
+  get xattrBytes(): number {
+    return this.xattrTotal;
+  }
+
+  /** Readdir entries held now. */
+  get listedEntries(): number {
+    return this.listedTotal;
+  }
+
+  /** Throws ENOSPC if replacing `old` by `fid` would pass the xattr budget. */
+  private chargeXattr(old: Fid | undefined, fid: Fid): void {
+    const next = this.xattrTotal - xattrBytes(old) + xattrBytes(fid);
+    if (next > MAX_XATTR_BYTES && xattrBytes(fid) > 0) {
+      throw fsError('ENOSPC', `xattr buffers of all fids would hold ${next} bytes (max ${MAX_XATTR_BYTES})`);
+    }
+    this.xattrTotal = next;
+  }
+
+  private forget(fid: Fid | undefined): void {
+    if (!fid) return;
+    this.xattrTotal -= xattrBytes(fid);
+    this.dropListing(fid);
+  }
+
+  /** Gives `fid` a listing, evicting the least recently listed fids' listings to stay in budget. */
+  keepListing(fid: Fid, listing: DirListing): void {
+    this.dropListing(fid);
+    const n = listing.entries.length;
+    for (const [other, k] of this.listed) {
+      if (this.listedTotal + n <= MAX_LISTED_ENTRIES) break;
+      other.listing = undefined;
+      this.listed.delete(other);
+      this.listedTotal -= k;
+    }
+    fid.listing = listing;
+    this.listed.set(fid, n);
+    this.listedTotal += n;
+  }
+
+  dropListing(fid: Fid): void {
+    const k = this.listed.get(fid);
+    if (k !== undefined) {
+      this.listed.delete(fid);
+      this.listedTotal -= k;
+    }
+    fid.listing = undefined;
+  }
+
+  /** Turns `fid` into an xattr fid (Txattrcreate), within the xattr budget. */
+  setXattr(fid: Fid, xattr: XattrState): void {
+    this.chargeXattr(fid, { ...fid, xattr });
+    fid.xattr = xattr;
+  }
 
   get size(): number {
     return this.fids.size;
@@ -77,24 +145,32 @@ export class FidTable {
   add(fid: Fid): Fid {
     if (this.fids.has(fid.id)) throw fsError('EINVAL', `fid ${fid.id} is already in use`);
     if (this.fids.size >= MAX_FIDS) throw fsError('ENFILE', `fid table full (${MAX_FIDS})`);
+    this.chargeXattr(undefined, fid);
     this.fids.set(fid.id, fid);
     return fid;
   }
 
   /** Adds or replaces (Twalk with newfid == fid). */
   set(fid: Fid): void {
-    if (!this.fids.has(fid.id) && this.fids.size >= MAX_FIDS) throw fsError('ENFILE', `fid table full (${MAX_FIDS})`);
+    const old = this.fids.get(fid.id);
+    if (!old && this.fids.size >= MAX_FIDS) throw fsError('ENFILE', `fid table full (${MAX_FIDS})`);
+    this.chargeXattr(old, fid);
+    if (old) this.dropListing(old);
     this.fids.set(fid.id, fid);
   }
 
   delete(id: number): Fid | undefined {
     const fid = this.fids.get(id);
+    this.forget(fid);
     this.fids.delete(id);
     return fid;
   }
 
   clear(): void {
     this.fids.clear();
+    this.listed.clear();
+    this.listedTotal = 0;
+    this.xattrTotal = 0;
   }
 
   /** After rename(from -> to) in `exp`: fids at or under `from` move; fids at or under `to` were replaced. */
@@ -122,6 +198,7 @@ export class FidTable {
     for (const [id, fid] of this.fids) {
       if (fid.exp === exp) {
         dropped.push(fid);
+        this.forget(fid);
         this.fids.delete(id);
       }
     }

@@ -65,7 +65,7 @@ export function lopen(s: Session, msg: Tlopen): Rlopen {
   if (fid.openFlags !== null) throw fsError('EINVAL', `fid ${msg.fid} is already open`);
   openNode(s, fid, fid.node, msg.flags);
   fid.openFlags = msg.flags;
-  fid.listing = undefined;
+  s.fids.dropListing(fid);
   return { type: 'Rlopen', tag: msg.tag, qid: qidOf(fid.exp.fs.stat(fid.node), fid.exp.serial), iounit: 0 };
 }
 
@@ -90,7 +90,7 @@ export function lcreate(s: Session, msg: Tlcreate): Rlcreate {
   fid.node = node;
   fid.path = fid.path ? [...fid.path, msg.name] : null;
   fid.openFlags = msg.flags;
-  fid.listing = undefined;
+  s.fids.dropListing(fid);
   return { type: 'Rlcreate', tag: msg.tag, qid: qidOf(fs.stat(node), fid.exp.serial), iounit: 0 };
 }
 
@@ -144,18 +144,18 @@ export function readdir(s: Session, msg: Treaddir): Rreaddir {
     const atRoot = fid.path !== null && fid.path.length === 0;
     const parent = atRoot ? fid.node : fs.parent(fid.node);
     const parentSt = fs.stat(parent);
-    fid.listing = {
+    s.fids.keepListing(fid, {
       entries: [
         { name: '.', ino: st.ino, kind: 'directory' },
         { name: '..', ino: parentSt.ino, kind: 'directory' },
         ...fs.readdir(fid.node),
       ],
-    };
+    });
   }
   const budget = Math.min(msg.count, s.msize - IO_HEADER_SIZE);
   const out: Dirent[] = [];
   let used = 0;
-  const { entries } = fid.listing;
+  const { entries } = fid.listing!;
   for (let i = msg.offset; i < entries.length; i++) {
     const e = entries[i]!;
     const size = direntSize(utf8.encode(e.name).length);

@@ -45,7 +45,8 @@ export function xattrcreate(s: Session, msg: Txattrcreate): Rxattrcreate {
   checkXattrName(msg.name);
   if (msg.attrSize > XATTR_SIZE_MAX) throw fsError('E2BIG', `xattr value of ${msg.attrSize} bytes (max ${XATTR_SIZE_MAX})`);
   if (msg.flags & ~(XattrFlags.CREATE | XattrFlags.REPLACE)) throw fsError('EINVAL', `xattrcreate flags 0x${msg.flags.toString(16)}`);
-  fid.xattr = { mode: 'write', name: msg.name, size: msg.attrSize, flags: msg.flags, data: new Uint8Array(msg.attrSize), written: 0 };
+  // The buffer is the declared size (Twrite fills it at any offset), so all fids' buffers share one budget.
+  s.fids.setXattr(fid, { mode: 'write', name: msg.name, size: msg.attrSize, flags: msg.flags, data: new Uint8Array(msg.attrSize), written: 0 });
   return { type: 'Rxattrcreate', tag: msg.tag };
 }
 
