@@ -139,7 +139,7 @@ describe('pull from docker-registry', () => {
     proxy.corrupt.add(l2);
     proxy.cut.set(l1, 100);
     proxy.log.length = 0;
-    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/layered`, concurrency: 1 }).catch((x: unknown) => x as Error);
+    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/layered`, concurrency: 1 }).then(() => new Error('pulled'), (x: unknown) => x as Error);
     expect(err).toMatchObject({ code: 'DIGEST_MISMATCH' });
     expect(err.message).toContain(`blob ${l2}`);
     expect(await snapshot(e)).toEqual({ blobs: [], images: 0, tags: 0 });
