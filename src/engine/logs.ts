@@ -29,8 +29,9 @@ export interface ContainerLogOptions {
 }
 
 export class ContainerLog {
-  /** The entries kept (oldest first), for readers in this process. */
-  readonly entries: LogEntry[] = [];
+  /** Kept entries are [#head, length): dropping the oldest moves #head, not the array (shift is O(n)). */
+  readonly #entries: LogEntry[] = [];
+  #head = 0;
   /** Followers (`logs -f` over the control channel). */
   readonly listeners = new Set<(e: LogEntry) => void>();
   readonly #seqs: number[] = [];
@@ -71,6 +72,11 @@ export class ContainerLog {
     for (const l of this.listeners) l(entry);
   }
 
+  /** The entries kept (oldest first), for readers in this process; a copy. */
+  get entries(): LogEntry[] {
+    return this.#entries.slice(this.#head);
+  }
+
   /** Bytes of output kept. */
   get size(): number {
     return this.#bytes;
@@ -101,13 +107,19 @@ export class ContainerLog {
     const seq = this.#next++;
     this.#keep(seq, entry);
     this.#pending.set(`e${seq}`, encodeEntry(entry));
-    while (this.#bytes > this.#limit && this.entries.length > 1) {
-      const old = this.#seqs.shift()!;
-      this.#bytes -= this.entries.shift()!.data.byteLength;
+    while (this.#bytes > this.#limit && this.#entries.length - this.#head > 1) {
+      const old = this.#seqs[this.#head]!;
+      this.#bytes -= this.#entries[this.#head]!.data.byteLength;
+      this.#head++;
       const key = `e${old}`;
       // Never stored: nothing to delete. Stored: delete it in the same batch as the new ones.
       if (this.#pending.get(key)) this.#pending.delete(key);
       else this.#pending.set(key, null);
+    }
+    if (this.#head > 4096 && this.#head * 2 > this.#entries.length) {
+      this.#entries.splice(0, this.#head);
+      this.#seqs.splice(0, this.#head);
+      this.#head = 0;
     }
     if (this.#timer === undefined && !this.#closed) {
       this.#timer = setTimeout(() => void this.flush().catch(() => {}), this.#flushMs);
@@ -116,7 +128,7 @@ export class ContainerLog {
   }
 
   #keep(seq: number, entry: LogEntry): void {
-    this.entries.push(entry);
+    this.#entries.push(entry);
     this.#seqs.push(seq);
     this.#bytes += entry.data.byteLength;
   }
