@@ -40,7 +40,7 @@ export interface BootReport {
   /** From start() to agent ready with the clock set. */
   readyMs: number;
   snapshotKey: string;
-  /** Where the time went: worker up, emulator ready (state inflated and loaded), agent answered. */
+  /** Where the time went: waiting for the worker (started while the state was read), emulator ready (state inflated and loaded), agent answered. */
   phases?: { workerMs: number; emulatorMs: number; inflateMs: number; agentMs: number };
   /** Set when this start saved a new snapshot: its stored (gzip) and raw sizes. */
   savedBytes?: number;
@@ -137,27 +137,39 @@ export class Machine {
     const { text, value: manifest } = await artifacts.manifest();
     const memoryBytes = (this.opts.memoryMiB ?? manifest.memoryMiB ?? 128) * 1024 * 1024;
     const key = snapshotKey({ manifestText: text, v86Version: manifest.v86, memoryBytes, encoding: ENCODING });
-    const bios = await artifacts.read(ARTIFACT_FILES.bios);
     const base = { t: 'boot' as const, memoryBytes, cmdline: manifest.cmdline, wasmPath: '' };
-
-    const state = snapshots ? await this.restorable(snapshots, key) : null;
-    if (state) {
-      try {
-        await this.bootWith({ ...base, bios: bios.slice(0), state, stateEncoding: ENCODING }, true);
-        this.boot = { restored: true, readyMs: performance.now() - t0, snapshotKey: key, phases: this.lastPhases };
-        return;
-      } catch (err) {
-        // A state that does not load is dropped and the guest boots cold; the cause is traced.
-        this.log?.(`restoring snapshot ${key} failed, booting cold: ${(err as Error).message}`);
-        await snapshots!.delete(key).catch(() => {});
-        await this.worker?.terminate();
-        this.worker = null;
-        this.crashed = null;
-        this.agent.reopen();
+    // The emulator starts while the BIOS and the saved state are read and checked.
+    const first = this.opts.spawnWorker();
+    first.catch(() => {});
+    let handedOver = false;
+    const takeFirst = () => {
+      handedOver = true;
+      return first;
+    };
+    try {
+      const bios = await artifacts.read(ARTIFACT_FILES.bios);
+      const state = snapshots ? await this.restorable(snapshots, key) : null;
+      if (state) {
+        try {
+          await this.bootWith({ ...base, bios: bios.slice(0), state, stateEncoding: ENCODING }, true, takeFirst());
+          this.boot = { restored: true, readyMs: performance.now() - t0, snapshotKey: key, phases: this.lastPhases };
+          return;
+        } catch (err) {
+          // A state that does not load is dropped and the guest boots cold; the cause is traced.
+          this.log?.(`restoring snapshot ${key} failed, booting cold: ${(err as Error).message}`);
+          await snapshots!.delete(key).catch(() => {});
+          await this.worker?.terminate();
+          this.worker = null;
+          this.crashed = null;
+          this.agent.reopen();
+        }
       }
+      const [bzimage, initrd] = await Promise.all([artifacts.read(ARTIFACT_FILES.kernel), artifacts.read(ARTIFACT_FILES.initrd)]);
+      await this.bootWith({ ...base, bios, bzimage, initrd }, false, handedOver ? this.opts.spawnWorker() : takeFirst());
+    } finally {
+      // Failed before the emulator was used: it must not outlive this start.
+      if (!handedOver) void first.then((w) => w.terminate(), () => {});
     }
-    const [bzimage, initrd] = await Promise.all([artifacts.read(ARTIFACT_FILES.kernel), artifacts.read(ARTIFACT_FILES.initrd)]);
-    await this.bootWith({ ...base, bios, bzimage, initrd }, false);
     this.boot = { restored: false, readyMs: performance.now() - t0, snapshotKey: key, phases: this.lastPhases };
     if (snapshots) {
       // Free pages full of boot leftovers (the unpacked initramfs) would be saved too.
@@ -185,10 +197,10 @@ export class Machine {
     }
   }
 
-  private async bootWith(msg: BootMessage, restore: boolean): Promise<void> {
+  private async bootWith(msg: BootMessage, restore: boolean, worker: Promise<VmWorkerHandle>): Promise<void> {
     const timeoutMs = this.opts.bootTimeoutMs ?? 60_000;
     const tSpawn = performance.now();
-    const w = await this.opts.spawnWorker();
+    const w = await worker;
     const workerMs = performance.now() - tSpawn;
     this.worker = w;
     w.onMessage((m) => this.onWorker(m));

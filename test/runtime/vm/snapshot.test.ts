@@ -12,7 +12,7 @@ import { Machine } from '../../../src/runtime/vm/machine.ts';
 import { nodeMachineOptions } from '../../../src/node.ts';
 import { nodeArtifacts } from '../../../src/runtime/vm/artifacts-node.ts';
 import { nodeSnapshots } from '../../../src/runtime/vm/snapshot-node.ts';
-import { memorySnapshots, snapshotKey } from '../../../src/runtime/vm/snapshot-store.ts';
+import { memorySnapshots, sealSnapshot, snapshotKey } from '../../../src/runtime/vm/snapshot-store.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'skiff-vm-snap-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -59,9 +59,12 @@ describe('snapshots', () => {
   it('boots cold and replaces a snapshot that does not load', async () => {
     const { text, value } = await nodeArtifacts().manifest();
     const key = snapshotKey({ manifestText: text, v86Version: value.v86, memoryBytes: value.memoryMiB << 20, encoding: 'gzip' });
-    writeFileSync(join(home, `${key}.state`), new Uint8Array(1000).fill(7));
-    const m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home), bootTimeoutMs: 120_000 });
+    // Sealed, so it passes the check and reaches the emulator, which cannot inflate it.
+    writeFileSync(join(home, `${key}.state`), new Uint8Array(await sealSnapshot(key, new Uint8Array(1000).fill(7).buffer)));
+    const lines: string[] = [];
+    const m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home), bootTimeoutMs: 120_000, trace: (l) => lines.push(l) });
     expect(m.boot.restored).toBe(false);
+    expect(lines.some((l) => /^restoring snapshot vm-\w+ failed, booting cold: .*gzip/.test(l))).toBe(true);
     expect((await m.health()).uptime_ms).toBeGreaterThan(0);
     await m.shutdown();
     const restored = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home) });
