@@ -6,8 +6,9 @@
  * environment-free engine and runtimes. The Node twin is src/node.ts; where they differ in a
  * default (the emulator's thread) they agree: the engine's own thread.
  *
- * There are no bind mounts here (no host directory), and gzip and hashing are the web-standard
- * ones (CompressionStream, crypto.subtle), which the engine uses by default.
+ * There are no bind mounts here (no host directory), and gzip and hashing are what every JS
+ * environment has, which the layers below use unless an entry point installs others:
+ * (De)CompressionStream, SHA-256 in JS (streaming) and crypto.subtle (whole VM states).
  */
 import { IdbSnapshotStore } from './engine/snapshots/idb.ts';
 import { IdbContentStore } from './content/idb.ts';

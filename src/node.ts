@@ -1,9 +1,10 @@
 /**
  * The Node entry point (package.json `exports`, condition "node"): the one place that knows it runs
- * on Node. It builds the platform pieces (node-fs content and state stores under $SKIFF_HOME, the
- * guest artifacts in vm-images/dist, VM snapshot files, worker_threads spawners, Node's zlib and
- * SHA-256 (for layers and VM states alike), host directories for bind mounts) and hands them to the environment-free engine and
- * runtimes. The browser's twin is src/browser.ts.
+ * on Node. It builds the platform pieces (node-fs content, state and layer stores under
+ * $SKIFF_HOME, the guest artifacts in vm-images/dist, VM snapshot files, worker_threads spawners,
+ * Node's zlib and SHA-256 for layers and VM states alike, host directories for bind mounts, the
+ * control plane, the registry client) and hands them to the environment-free engine and runtimes.
+ * The browser's twin is src/browser.ts.
  *
  * The VM and WASI runtimes are loaded on first use (the VM pulls in v86): a CLI command that runs
  * no container does not pay for them.

@@ -1,7 +1,8 @@
 /**
- * The engine in a browser, over the browser platform's pieces (src/browser.ts: IndexedDB content
- * and state stores, bundled images over HTTP), and the first-visit seeding that makes `images` list the bundled images. Seeding is remembered, so an
- * image the user removed stays removed after a reload.
+ * The engine in a browser, over the browser platform's pieces (src/browser.ts: IndexedDB content,
+ * state and layer stores, bundled images over HTTP), and the first-visit seeding that makes
+ * `images` list the bundled images. Seeding is remembered, so an image the user removed stays
+ * removed after a reload.
  */
 import { createStore, get, set } from 'idb-keyval';
 import { browserBundled, browserStores } from '../../browser.ts';
