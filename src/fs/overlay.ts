@@ -15,6 +15,7 @@ import { Inode, linkCount } from './inode.ts';
 import { applyLayer, emptyLayerTree, type LayerTree } from './layer.ts';
 import { splitEntryPath, validName, WHITEOUT_PREFIX } from './path.ts';
 import { OverlayNode } from './overlay-node.ts';
+import { Quota, type QuotaOptions } from './quota.ts';
 import { hardLinkPaths, treeUsage } from './tree.ts';
 import type { CreateAttr, DirEntry, FileKind, FileSystem, FsNode, SetAttr, Stat, StatFs } from './types.ts';
 
@@ -27,8 +28,13 @@ export interface OverlayOptions {
   readOnly?: boolean;
   /** Clock for timestamps, milliseconds since the epoch. */
   now?: () => number;
-  /** What statfs reports as the size of the filesystem. Default 1 GiB. */
+  /** What statfs reports as the size of the filesystem when there is no quota. Default 1 GiB. */
   capacityBytes?: number;
+  /**
+   * Bytes and inodes the writable layer may hold (fs/quota.ts): past them writes, truncates,
+   * creates and copy-ups fail with ENOSPC, and statfs reports the limit and the usage.
+   */
+  quota?: QuotaOptions;
   /**
    * Called with each upper inode about to change (attributes, content or children), so a store
    * can save only what changed (engine/snapshots). New inodes show up as changed children.
@@ -56,6 +62,7 @@ export class Overlay implements FileSystem {
   readonly #root: OverlayNode;
   readonly #now: () => number;
   readonly #capacity: number;
+  readonly #quota: Quota | null;
   readonly #onChange: (inode: Inode) => void;
   #nextIno = 1;
   /** Lazily built: every path of each hard-linked lower inode. */
@@ -69,6 +76,7 @@ export class Overlay implements FileSystem {
     this.#onChange = options.onChange ?? (() => {});
     this.#upperRoot = options.upper?.root ?? this.#lower.root.copyUp();
     this.#upperLinks = new Map(options.upper?.links ?? []);
+    this.#quota = options.quota ? new Quota(options.quota, this.#upperRoot) : null;
     this.#root = this.#register(new OverlayNode(this.#nextIno++, null, '', this.#lower.root, this.#upperRoot));
   }
 
@@ -150,6 +158,7 @@ export class Overlay implements FileSystem {
     // Linux has no lchmod: a symlink's mode is always 0777.
     if (attr.mode !== undefined && n.inode.kind === 'symlink') throw fsError('EOPNOTSUPP', 'chmod of a symlink');
     const i = this.#copyUp(n);
+    if (attr.size !== undefined) this.#resized(i.size, attr.size);
     const now = this.#now();
     if (attr.mode !== undefined) i.mode = attr.mode & 0o7777;
     if (attr.uid !== undefined) i.uid = attr.uid;
@@ -187,6 +196,7 @@ export class Overlay implements FileSystem {
     if (offset < 0 || !Number.isSafeInteger(offset + data.length)) throw fsError('EINVAL', `offset ${offset}`);
     if (offset + data.length > MAX_FILE_SIZE) throw fsError('EFBIG', `offset ${offset}`);
     const i = this.#copyUp(n);
+    this.#resized(i.size, Math.max(i.size, offset + data.length));
     const written = i.content!.write(offset, data);
     i.mtimeMs = i.ctimeMs = this.#now();
     n.version++;
@@ -336,6 +346,7 @@ export class Overlay implements FileSystem {
 
   /** Capacity from the options; "used" counts what this container holds privately (its upper). */
   statfs(): StatFs {
+    if (this.#quota) return this.#quota.statfs(NAME_MAX);
     const blockSize = 4096;
     const blocks = Math.floor(this.#capacity / blockSize);
     const files = 1 << 20;
@@ -449,9 +460,17 @@ export class Overlay implements FileSystem {
   }
 
   #insertNew(d: OverlayNode, name: string, inode: Inode): OverlayNode {
+    this.#quota?.charge(0, 1);
     d.upper!.children!.set(name, inode);
     this.#touchDir(d, inode.ctimeMs);
     return this.#register(new OverlayNode(this.#nextIno++, d, name, null, inode));
+  }
+
+  /** A file of the upper layer goes from `from` to `to` bytes: ENOSPC past the quota, before any change. */
+  #resized(from: number, to: number): void {
+    if (!this.#quota || to === from) return;
+    if (to > from) this.#quota.charge(to - from);
+    else this.#quota.release(from - to);
   }
 
   #touchDir(d: OverlayNode, now: number): void {
@@ -467,7 +486,10 @@ export class Overlay implements FileSystem {
     const count = u ? linkCount(this.#upperLinks, u) : 1;
     if (u && count > 2) this.#upperLinks.set(u, count - 1);
     else if (u && count === 2) this.#upperLinks.delete(u);
-    else c.orphan = true;
+    else {
+      c.orphan = true;
+      if (u) this.#quota?.release(u.kind === 'file' ? u.size : 0, 1);
+    }
     if (u) {
       u.ctimeMs = now;
       this.#onChange(u);
@@ -490,6 +512,7 @@ export class Overlay implements FileSystem {
     }
     const lower = n.lower!;
     if (!n.orphan && lower.kind !== 'directory' && linkCount(this.#lower.links, lower) > 1) return this.#copyUpLinked(n);
+    this.#quota?.charge(lower.kind === 'file' ? lower.size : 0, 1);
     const u = lower.copyUp();
     if (!n.orphan) this.#copyUp(n.parent).children!.set(n.name, u);
     n.upper = u;
@@ -501,6 +524,7 @@ export class Overlay implements FileSystem {
   /** Copies up a hard-linked lower file under every name it still has in the merged view. */
   #copyUpLinked(n: OverlayNode): Inode {
     const lower = n.lower!;
+    this.#quota?.charge(lower.kind === 'file' ? lower.size : 0, 1);
     const u = lower.copyUp();
     let names = 0;
     for (const path of this.#linkPaths().get(lower) ?? []) {

@@ -21,6 +21,9 @@ fileSystemConformance('Overlay split across lower and upper', (entries) => {
   return Overlay.fromUpper({ lower, entries: entries.filter((e, k) => k % 2 === 1 && e.header.type !== 'hardlink') });
 });
 
+// With a quota that is never reached, nothing behaves differently.
+fileSystemConformance('Overlay with a quota', (entries) => new Overlay({ lower: applyLayer(null, entries), quota: { bytes: 1 << 30, inodes: 1 << 20 } }), { seeds: 10 });
+
 // A bind mount: a real host directory, with a sentinel beside it that no case may touch.
 const fx = hostFixture('skiff-conformance-');
 afterAll(() => {

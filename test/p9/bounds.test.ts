@@ -57,6 +57,20 @@ describe('9P server bounds', () => {
     expect(c.call({ type: 'Tlock', fid: 2, lockType: 1, flags: 0, start: 0, length: 0, procId: 9, clientId: 'g' }).status).toBe(0);
   });
 
+  it('passes an export quota on to the guest: ENOSPC for a write, the limit in Tstatfs', () => {
+    const fs = new Overlay({ lower: null, quota: { bytes: 1 << 20, inodes: 50 } });
+    const server = new P9Server();
+    server.addExport('q', fs);
+    const c = new TestClient(server);
+    c.version();
+    c.attach(0, 'q');
+    c.walk(0, 1, '');
+    c.call({ type: 'Tlcreate', fid: 1, name: 'f', flags: OpenFlags.WRONLY, mode: 0o644, gid: 0 });
+    c.call({ type: 'Twrite', fid: 1, offset: 0, data: new Uint8Array(60000) });
+    expect(c.errno({ type: 'Twrite', fid: 1, offset: (1 << 20) - 10, data: new Uint8Array(100) })).toBe(Errno.ENOSPC);
+    expect(c.call({ type: 'Tstatfs', fid: 0 })).toMatchObject({ bsize: 4096, blocks: 256, bfree: 256 - 15, bavail: 256 - 15, files: 50, ffree: 48 });
+  });
+
   it('bounds the readdir listings kept on fids: the least recently listed lists again', () => {
     const fs = new Overlay({ lower: null });
     const big = fs.mkdir(fs.root(), 'big', { mode: 0o755, uid: 0, gid: 0 });
