@@ -198,6 +198,10 @@ export class RegistryClient {
     if (service) url.searchParams.set('service', service);
     for (const s of all) url.searchParams.append('scope', formatScope(s));
     const headers: Record<string, string> = { accept: 'application/json' };
+    // A password goes to a token service over HTTPS only (or to one the user let use HTTP).
+    if (creds && url.protocol !== 'https:' && !registryEndpoint(url.host, this.opts).schemes.includes('http')) {
+      throw new SkiffError('REGISTRY', `registry ${ep.domain}: its token service ${url.origin} is not HTTPS; credentials are not sent over plain HTTP`);
+    }
     if (creds) headers['authorization'] = `Basic ${encodeAuth(creds)}`;
     this.tokenFetches++;
     let res: Response;
@@ -236,9 +240,12 @@ export class RegistryClient {
     const ep = await this.endpoint(req.domain);
     const url = /^https?:\/\//.test(req.path) ? req.path : `${ep.base}${req.path}`;
     const method = req.method ?? 'GET';
+    // An absolute URL comes from the registry (an upload's Location): credentials and tokens go
+    // only to the registry's own origin, never to a host a Location names.
+    const sameOrigin = new URL(url).origin === new URL(ep.base).origin;
     const attempt = async (auth: string | undefined): Promise<Response> => {
       const headers: Record<string, string> = { ...req.headers };
-      if (auth) headers['authorization'] = auth;
+      if (auth && sameOrigin) headers['authorization'] = auth;
       const init: RequestInit = { method, headers };
       if (req.body instanceof Uint8Array) init.body = req.body as BodyInit;
       else if (req.body) {

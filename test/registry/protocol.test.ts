@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatScope, mergeScopes, parseChallenges, parseScope } from '../../src/registry/challenge.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
-import { findAuth, withAuth } from '../../src/registry/credentials.ts';
+import { findAuth, memoryCredentials, withAuth } from '../../src/registry/credentials.ts';
 import { fileCredentials, nodeCredentials } from '../../src/registry/credentials-node.ts';
 import { credentialKey, domainOfKey, isLoopback, loginDomain, registryEndpoint } from '../../src/registry/hosts.ts';
 import { chooseFromIndex } from '../../src/registry/manifests.ts';
@@ -132,5 +132,37 @@ describe('RegistryClient over a scripted fetch', () => {
     expect(calls).toBe(6); // ping + 5 tries
     const down = new RegistryClient({ fetch: (async () => { throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }) }); }) as typeof fetch, retry: { attempts: 2, baseMs: 0, maxMs: 0 }, sleep: async () => {} });
     await expect(down.request({ domain: 'reg.example', scopes: [], path: '/v2/' })).rejects.toThrow('cannot reach registry reg.example: connect ECONNREFUSED 10.0.0.1:443');
+  });
+});
+
+describe('where credentials go', () => {
+  const basicRegistry = (seen: Array<{ url: string; auth: string | null }>, location: string) => (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = String(input);
+    const auth = new Headers(init?.headers).get('authorization');
+    seen.push({ url, auth });
+    if (url.endsWith('/v2/') && !auth) return new Response('', { status: 401, headers: { 'www-authenticate': 'Basic realm="r"' } });
+    if (url.includes('/blobs/uploads/') && init?.method === 'POST') return new Response('', { status: 202, headers: { location } });
+    return new Response('', { status: 201 });
+  }) as typeof fetch;
+
+  it('an upload Location on another host gets no Authorization header', async () => {
+    const seen: Array<{ url: string; auth: string | null }> = [];
+    const c = new RegistryClient({ fetch: basicRegistry(seen, 'https://evil.example/steal?x=1'), credentials: memoryCredentials({ 'reg.example': { username: 'u', password: 'secret' } }) });
+    const post = await c.request({ domain: 'reg.example', scopes: [], method: 'POST', path: '/v2/a/blobs/uploads/' });
+    expect(post.status).toBe(202);
+    await c.request({ domain: 'reg.example', scopes: [], method: 'PUT', path: new URL(post.headers.get('location')!).href });
+    expect(seen.find((s) => s.url.startsWith('https://evil.example/'))).toEqual({ url: 'https://evil.example/steal?x=1', auth: null });
+    expect(seen.find((s) => s.url.endsWith('/blobs/uploads/'))?.auth).toBe(`Basic ${btoa('u:secret')}`);
+  });
+
+  it('a password is not sent to a plain-HTTP token service of an HTTPS registry', async () => {
+    const seen: string[] = [];
+    const fetchFn = (async (input: string | URL | Request) => {
+      seen.push(String(input));
+      return new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token",service="s"' } });
+    }) as typeof fetch;
+    const c = new RegistryClient({ fetch: fetchFn, credentials: memoryCredentials({ 'reg.example': { username: 'u', password: 'secret' } }) });
+    await expect(c.request({ domain: 'reg.example', scopes: [], path: '/v2/a/manifests/1' })).rejects.toThrow('its token service http://auth.example is not HTTPS; credentials are not sent over plain HTTP');
+    expect(seen.some((u) => u.startsWith('http://auth.example'))).toBe(false);
   });
 });
