@@ -20,7 +20,7 @@ import type { ArchiveFile, ArchiveListing } from '../engine/load/listing.ts';
 import type { PlannedImage } from '../engine/load/plan.ts';
 import { verifyImages } from '../engine/load/verify.ts';
 import { commitVerified } from '../engine/load/loader.ts';
-import { resolveLimits, type LoadLimits } from '../engine/load/limits.ts';
+import { overLimit, resolveLimits, type LoadLimits } from '../engine/load/limits.ts';
 import { fetchBlob, pool, type BlobProgress } from './blobs.ts';
 import type { RegistryClient } from './client.ts';
 import { chooseFromIndex, fetchManifest, RUNNABLE_TEXT, runnablePlatform, type FetchedManifest, type Repo } from './manifests.ts';
@@ -101,6 +101,10 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
       return { ref: full, digest: top.digest, image: have, platform: have.platform, existed: true };
     }
 
+    // What the manifest claims is checked before a byte is fetched: a registry does not get to
+    // fill the disk (each blob is also held to its claimed size while it streams).
+    const limits = resolveLimits(o.limits ?? {});
+    checkSizes(what, manifest, limits);
     const added: Digest[] = [];
     const release = await takeLease(ctx);
     try {
@@ -158,7 +162,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
           await arrived.get(f.digest)?.promise;
           return ctx.content.get(f.digest);
         }, {
-          limits: resolveLimits(o.limits ?? {}),
+          limits,
           onLayer: (_done, _total, d) => emit({ id: shortId(d), status: 'Extracting' }),
         });
       } catch (err) {
@@ -201,4 +205,18 @@ function checkRunnable(what: string, manifest: ImageManifest, configBytes: Uint8
   if (fromIndex) return;
   if (runnablePlatform(p) || detectWasiImage(config, manifest)) return;
   throw new SkiffError('UNSUPPORTED', `${what} offers ${formatPlatform(p)}; skiff runs ${RUNNABLE_TEXT} (choose one with --platform)`);
+}
+
+/** Largest image config accepted (configs are JSON held in memory). */
+export const MAX_CONFIG_BYTES = 16 << 20;
+
+function checkSizes(what: string, m: ImageManifest, limits: LoadLimits): void {
+  if (m.config.size > MAX_CONFIG_BYTES) throw new SkiffError('REGISTRY', `${what}: its config claims ${m.config.size} bytes, more than the ${MAX_CONFIG_BYTES} allowed`);
+  let total = 0;
+  for (const l of m.layers) {
+    // A compressed layer is (within a few bytes) no bigger than what it unpacks to.
+    if (l.size > limits.maxLayerBytes) throw overLimit(`${what}: layer ${l.digest}`, 'maxLayerBytes', limits.maxLayerBytes, 'bytes');
+    total += l.size;
+  }
+  if (total > limits.maxImageBytes) throw overLimit(`${what}`, 'maxImageBytes', limits.maxImageBytes, 'bytes');
 }

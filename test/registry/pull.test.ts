@@ -150,6 +150,15 @@ describe('pull from docker-registry', () => {
     expect((await snapshot(e)).blobs).toHaveLength(5);
   });
 
+  it('layers bigger than the load limits allow are refused before a byte of them is fetched', async () => {
+    const e = engine();
+    proxy.log.length = 0;
+    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/layered`, limits: { maxLayerBytes: 100 } }).then(() => new Error('pulled'), (x: unknown) => x as Error);
+    expect(err.message).toMatch(/layer sha256:[0-9a-f]{64} holds more than 100 bytes uncompressed, the limit set by the load option maxLayerBytes/);
+    expect(proxy.log.filter((l) => l.includes('/blobs/'))).toEqual([]);
+    expect(await snapshot(e)).toEqual({ blobs: [], images: 0, tags: 0 });
+  });
+
   it('a connection cut mid-layer resumes with a Range request', async () => {
     const e = engine();
     const busyLayer = 'sha256:b09c2ac72e36dffe187ff5ac45b8978d32758f42741729c3a6d778b8e8f64fa4';
