@@ -84,9 +84,6 @@ export class ExitStatusError extends Error {
   }
 }
 
-/** Thrown after the error text was already printed (exit status 1). */
-export class ReportedError extends Error {}
-
 export function str(v: FlagValues[string]): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }

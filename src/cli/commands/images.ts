@@ -7,7 +7,7 @@ import { familiarReference, parseReference } from '../../oci/reference.ts';
 import { displayJson, displayText } from '../present/escape.ts';
 import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../present/format.ts';
 import { parseChanges } from './changes.ts';
-import { list, out, ReportedError, str, type Command, type CommandContext } from './context.ts';
+import { list, out, str, type Command, type CommandContext } from './context.ts';
 
 /** A reference as Docker prints it ("busybox:latest"), escaped for the terminal. */
 export function familiar(ref: string): string {
@@ -234,4 +234,3 @@ const rollback: Command = {
 
 export const imageCommands: readonly Command[] = [images, load, save, importImage, history, tag, rmi, imageInspect, imagePrune, rollback];
 
-export { ReportedError };

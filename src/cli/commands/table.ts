@@ -7,7 +7,7 @@
 import { isSkiffError } from '../../errors.ts';
 import { displayText } from '../present/escape.ts';
 import { containerCommands } from './containers.ts';
-import { ExitStatusError, ReportedError, type Command, type CommandContext } from './context.ts';
+import { ExitStatusError, type Command, type CommandContext } from './context.ts';
 import { helpText, hostOnlyFlags, parseFlags, UsageError } from './flags.ts';
 import { imageCommands } from './images.ts';
 import { runCommands } from './run.ts';
@@ -76,7 +76,7 @@ export class CommandTable {
       }
       return (await command.run(ctx, flags, args)) ?? 0;
     } catch (err) {
-      return report(err, command, ctx, o);
+      return report(err, ctx, o);
     }
   }
 
@@ -100,12 +100,11 @@ export class CommandTable {
   }
 }
 
-function report(err: unknown, command: Command, ctx: CommandContext, o: ExecuteOptions): number {
+function report(err: unknown, ctx: CommandContext, o: ExecuteOptions): number {
   if (err instanceof UsageError) {
     ctx.stderr(`skiff: ${displayText(err.message, { multiline: true })}\nSee 'skiff ${err.command} --help'.\n`);
     return 125;
   }
-  if (err instanceof ReportedError) return 1;
   if (err instanceof ExitStatusError) {
     // The container's own status is passed on silently; skiff's failures (125+) say why.
     if (err.message) ctx.stderr(`skiff: ${displayText(err.message, { multiline: true })}\n`);
@@ -114,6 +113,5 @@ function report(err: unknown, command: Command, ctx: CommandContext, o: ExecuteO
   const msg = err instanceof Error ? err.message : String(err);
   ctx.stderr(`Error: ${displayText(msg, { multiline: true })}\n`);
   if (!isSkiffError(err)) o.onInternalError?.(err);
-  void command;
   return 1;
 }
