@@ -1,5 +1,9 @@
-/** Snapshots as files: $SKIFF_HOME/vm/snapshots, else $XDG_CACHE_HOME/skiff or ~/.cache/skiff. */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+/**
+ * Snapshots as files: $SKIFF_HOME/vm/snapshots, else $XDG_CACHE_HOME/skiff or ~/.cache/skiff.
+ * Putting a state drops the other states there (older kernels, v86 versions, snapshot formats:
+ * megabytes each that nothing would ask for again) and temporary files a dead writer left.
+ */
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SkiffError } from '../../errors.ts';
@@ -49,9 +53,26 @@ export function nodeSnapshots(dir: string = defaultSnapshotDir()): VmSnapshotSto
       } finally {
         await d.close();
       }
+      await sweep(dir, `${key}.state`);
     },
     async delete(key) {
       await rm(file(key), { force: true });
     },
   };
+}
+
+/** An hour: far longer than a write of a state takes, so a temporary file this old has no writer. */
+const STALE_TMP_MS = 3600_000;
+
+async function sweep(dir: string, keep: string): Promise<void> {
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    if (f === keep) continue;
+    const path = join(dir, f);
+    if (f.endsWith('.state')) {
+      await rm(path, { force: true });
+    } else if (f.endsWith('.tmp')) {
+      const st = await stat(path).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > STALE_TMP_MS) await rm(path, { force: true });
+    }
+  }
 }

@@ -1,5 +1,5 @@
 /** VM snapshot files (snapshot-node.ts): whole files under the key's name, private, nothing stray. */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,5 +34,15 @@ describe('nodeSnapshots', () => {
     const err = await s.put('vm-k', new Uint8Array([2]).buffer).catch((e: unknown) => e);
     expect(isSkiffError(err, 'STORAGE')).toBe(true);
     expect(readdirSync(dir)).toEqual(['vm-k.state']);
+  });
+
+  it('a put drops the other states and temporary files a dead writer left, not a live one', async () => {
+    const dir = join(home, 'c');
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['vm-old-format.state', 'vm-other-kernel.state', 'vm-k.state.999.tmp', 'vm-k.state.998.tmp', 'notes.txt']) writeFileSync(join(dir, f), 'x');
+    const hoursAgo = (Date.now() - 2 * 3600_000) / 1000;
+    utimesSync(join(dir, 'vm-k.state.999.tmp'), hoursAgo, hoursAgo);
+    await nodeSnapshots(dir).put('vm-k', new Uint8Array([1]).buffer);
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'vm-k.state', 'vm-k.state.998.tmp']);
   });
 });
