@@ -36,7 +36,7 @@ import { closeAllLive } from './snapshots/live.ts';
 import { defaultSnapshots, sweepSnapshots } from './snapshots/engine-layers.ts';
 import type { SnapshotStore } from './snapshots/store.ts';
 import type { RegistryClient } from '../registry/client.ts';
-import { engineLogin, engineLogout, enginePull, enginePush, type LoginOptions, type PullImageOptions, type PushImageOptions } from '../registry/engine-ops.ts';
+import { engineLogin, engineLogout, enginePull, enginePush, engineTags, type LoginOptions, type PullImageOptions, type PushImageOptions } from '../registry/engine-ops.ts';
 import { build as runBuild, cacheUsage, pruneCache, runStepInContainer, type BuildOptions, type BuildResult } from '../build/index.ts';
 import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVolume } from './volumes.ts';
 
@@ -98,6 +98,7 @@ export class Engine {
   pushImage(options: PushImageOptions) { return enginePush(this.ctx, this.registry, options); }
   login(options: LoginOptions) { return engineLogin(this.registry, options); }
   logout(options: { registry?: string } = {}) { return engineLogout(this.registry, options); }
+  registryTags(options: { ref: string }) { return engineTags(this.registry, options); }
 
   listImages(options: { reference?: string } = {}): Promise<ImageSummary[]> {
     return listImages(this.ctx, options);

@@ -7,6 +7,8 @@ import type { EngineContext } from '../engine/context.ts';
 import type { Platform } from '../oci/platform.ts';
 import type { RegistryClient } from './client.ts';
 import { loginDomain } from './hosts.ts';
+import { listTags } from './manifests.ts';
+import { familiarName, parseReference } from '../oci/reference.ts';
 import { pullImage, type PullEvent, type PullResult } from './pull.ts';
 import { pushImage, type PushResult } from './push.ts';
 
@@ -60,4 +62,11 @@ export async function engineLogout(client: RegistryClient | undefined, o: { regi
   const removed = c.credentials.delete ? await c.credentials.delete(registry) : false;
   c.forget(registry);
   return { registry, removed };
+}
+
+/** The tags of the repository a reference names (`pull -a`). */
+export function engineTags(client: RegistryClient | undefined, o: { ref: string }): Promise<string[]> {
+  const r = parseReference(o.ref, { defaultTag: false });
+  if (r.tag !== undefined || r.digest !== undefined) throw new SkiffError('INVALID_ARGUMENT', `tag can't be used with --all-tags/-a`);
+  return listTags(need(client), { domain: r.domain, path: r.path }, familiarName(r));
 }

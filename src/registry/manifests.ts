@@ -95,3 +95,24 @@ export function chooseFromIndex(index: ImageIndex, what: string, want?: Platform
 export function runnablePlatform(p: Platform): boolean {
   return RUNNABLE_PLATFORMS.some((r) => platformMatches(r, p));
 }
+
+/** The repository's tags (`GET /v2/<name>/tags/list`, following `Link: <...>; rel="next"` pages). */
+export async function listTags(client: RegistryClient, repo: Repo, what: string, maxPages = 100): Promise<string[]> {
+  const out: string[] = [];
+  let path: string | undefined = `/v2/${repo.path}/tags/list`;
+  for (let page = 0; path && page < maxPages; page++) {
+    const res = await client.request({ domain: repo.domain, scopes: [repositoryScope(repo.path, ['pull'])], path });
+    if (!res.ok) throw await registryError(res, `tags of ${what}`, repo.path);
+    let doc: { tags?: unknown };
+    try {
+      doc = JSON.parse(new TextDecoder().decode(await readLimited(res, 4 << 20, `tags of ${what}`))) as { tags?: unknown };
+    } catch (err) {
+      throw SkiffError.wrap(err, `tags of ${what}`);
+    }
+    if (Array.isArray(doc.tags)) for (const t of doc.tags) if (typeof t === 'string') out.push(t);
+    const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+    // Only a next page on the same registry, as a path.
+    path = next && next.startsWith('/v2/') ? next : undefined;
+  }
+  return [...new Set(out)];
+}

@@ -32,7 +32,8 @@ function skiff(home: string, args: string[], o: { input?: string; env?: Record<s
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'skiff-registry-cli-'));
   reg = await startRegistry();
-  for (const repo of ['seed/hello', 'seed/hello2', 'seed/hello3']) skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/${repo}:latest`);
+  for (const repo of ['seed/hello', 'seed/hello2', 'seed/hello3', 'seed/tags']) skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/${repo}:latest`);
+  skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/seed/tags:v1`);
   tok = await startTokenServer();
   tok.users.set('alice', 'alice-secret');
   authReg = await startRegistry({ token: { realm: tok.realm, service: tok.service, issuer: tok.issuer, certFile: tok.certFile } });
@@ -59,6 +60,14 @@ describe('skiff pull, push, run --pull, login, logout', () => {
     const missing = await skiff(home, ['pull', `${reg.host}/seed/nope:1`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^Error: pulling .*seed\/nope:1: manifest for .*seed\/nope:1 not found: manifest unknown\n$/);
+  }, 60_000);
+
+  it('pull -a pulls every tag of the repository', async () => {
+    const home = join(dir, 'h7');
+    const r = await skiff(home, ['pull', '-a', '-q', `${reg.host}/seed/tags`]);
+    expect(r).toMatchObject({ code: 0, stdout: `${reg.host}/seed/tags:latest\n${reg.host}/seed/tags:v1\n` });
+    const tagged = await skiff(home, ['pull', '-a', `${reg.host}/seed/tags:v1`]);
+    expect(tagged).toMatchObject({ code: 1, stderr: "Error: tag can't be used with --all-tags/-a\n" });
   }, 60_000);
 
   it('run pulls a missing image (stderr says so); --pull never does not', async () => {

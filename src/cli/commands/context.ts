@@ -17,7 +17,7 @@ export type CommandEngine = {
     | 'diskUsage' | 'tagHistory' | 'rollbackImage' | 'saveArchive' | 'createContainer' | 'inspectContainer' | 'listContainers'
     | 'renameContainer' | 'commitContainer' | 'exportContainer' | 'containerChanges' | 'removeContainer' | 'pruneContainers'
     | 'importImage' | 'waitContainer' | 'killContainer' | 'stopContainer' | 'containerLogs' | 'followContainerLogs' | 'createVolume' | 'inspectVolume'
-    | 'listVolumes' | 'removeVolume' | 'pruneVolumes' | 'pullImage' | 'pushImage' | 'login' | 'logout']: Async<Engine[K]>
+    | 'listVolumes' | 'removeVolume' | 'pruneVolumes' | 'pullImage' | 'pushImage' | 'login' | 'logout' | 'registryTags']: Async<Engine[K]>
 };
 
 /** Where `load` reads an archive from. */

@@ -3,7 +3,7 @@
  * image (`--pull always|missing|never`, Docker's "Unable to find image 'x' locally"). Progress is
  * Docker's: a line per layer when it is done, a bar while bytes move.
  */
-import { isSkiffError } from '../../errors.ts';
+import { isSkiffError, SkiffError } from '../../errors.ts';
 import { familiarReference, parseReference } from '../../oci/reference.ts';
 import type { PullEvent } from '../../registry/pull.ts';
 import { displayText } from '../present/escape.ts';
@@ -50,11 +50,24 @@ const pull: Command = {
   name: 'pull', aliases: ['image pull'], usage: '[OPTIONS] NAME[:TAG|@DIGEST]', summary: 'Download an image from a registry', minArgs: 1, maxArgs: 1,
   flags: [
     { name: 'platform', value: 'string', help: 'Set platform if server is multi-platform capable (default: linux/386, then wasi/wasm)' },
+    { name: 'all-tags', short: 'a', help: 'Download all tagged images in the repository' },
     { name: 'quiet', short: 'q', help: 'Suppress verbose output' },
   ],
   async run(ctx, f, [ref]) {
-    const full = await pullWithOutput(ctx, ref!, { ...(str(f['platform']) ? { platform: str(f['platform'])! } : {}), quiet: f['quiet'] === true });
-    out(ctx, full);
+    const o = { ...(str(f['platform']) ? { platform: str(f['platform'])! } : {}), quiet: f['quiet'] === true };
+    if (f['all-tags'] !== true) return out(ctx, await pullWithOutput(ctx, ref!, o));
+    const tags = await ctx.engine.registryTags({ ref: ref! });
+    if (tags.length === 0) throw new SkiffError('NOT_FOUND', `${ref}: the repository has no tags`);
+    // Every tag is tried; the ones that cannot be pulled (no platform skiff runs, ...) are named at the end.
+    const failed: string[] = [];
+    for (const t of tags) {
+      try {
+        out(ctx, await pullWithOutput(ctx, `${ref!}:${t}`, o));
+      } catch (err) {
+        failed.push(`${t}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (failed.length) throw new SkiffError(failed.length === tags.length ? 'NOT_FOUND' : 'REGISTRY', `${failed.length} of ${tags.length} tags not pulled:\n${failed.join('\n')}`);
   },
 };
 
