@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { wasi } from '@bjorn3/browser_wasi_shim';
 import { HostDirFileSystem } from '../../src/fs/host-dir.ts';
+import { FsFileFd } from '../../src/runtime/wasi/file-fd.ts';
 import { bytes, errno, resolve, text } from './helpers.ts';
 import { hostFixture, type HostFixture } from './host-fixture.ts';
 
@@ -111,6 +113,18 @@ describe('HostDirFileSystem: no way out of the bind directory', () => {
     expect(resolve(h, 'g')).toBe(f);
     h.setattr(f, { mode: 0o640 });
     expect(fs.statSync(join(fx.bind, 'g')).mode & 0o777).toBe(0o640);
+  });
+
+  it("WASI's fd_filestat_set_size and set_times on an fd whose name was replaced reach no host file", () => {
+    const h = setup();
+    const mount = { path: '/h', fs: h, readOnly: false, dev: 9 };
+    const fd = new FsFileFd({ mount, node: resolve(h, 'b'), path: '/h/b' }, { read: true, write: true, append: false });
+    h.symlink(h.root(), 'a', fx.sentinel, { uid: 0, gid: 0 });
+    h.rename(h.root(), 'a', h.root(), 'b');
+    expect(fd.fd_filestat_set_size(0n)).toBe(wasi.ERRNO_NOENT);
+    expect(fd.fd_filestat_set_times(1n, 1n, wasi.FSTFLAGS_ATIM | wasi.FSTFLAGS_MTIM)).toBe(wasi.ERRNO_NOENT);
+    expect(fd.fd_pwrite(bytes('pwned'), 0n).ret).toBe(wasi.ERRNO_NOENT);
+    expect(fx.changes()).toEqual([]);
   });
 
   it('does setattr on the node itself: mode, size, times, a file with no permissions', () => {

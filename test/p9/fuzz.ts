@@ -28,7 +28,11 @@ export interface FuzzResult {
   errnos: Record<string, number>;
   elapsedMs: number;
   findings: string[];
+  /** Open descriptors of this process after the run minus before: a bind mount must hold none. */
+  fdGrowth: number;
 }
+
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(Errno).map(([k, v]) => [v, k]));
 
@@ -141,6 +145,7 @@ export function fuzz9p(options: { target: FuzzTarget; seed: number; messages: nu
   send({ type: 'Tversion', tag: 0xffff, msize: 65536, version: '9P2000.L' });
   send({ type: 'Tattach', tag: 1, fid: 0, afid: 0xffffffff, uname: 'root', aname: 'vol', nUname: 0 });
   const checkEvery = options.checkEvery ?? 2000;
+  const fdsBefore = openFds();
   const start = performance.now();
   try {
     for (let i = 0; i < options.messages; i++) {
@@ -169,5 +174,8 @@ export function fuzz9p(options: { target: FuzzTarget; seed: number; messages: nu
   } finally {
     fx?.cleanup();
   }
-  return { target: options.target, messages: options.messages, ok, errnos, elapsedMs: performance.now() - start, findings };
+  const elapsedMs = performance.now() - start;
+  const fdGrowth = openFds() - fdsBefore;
+  if (fdGrowth > 8) findings.push(`${fdGrowth} more open descriptors after the run`);
+  return { target: options.target, messages: options.messages, ok, errnos, elapsedMs, findings, fdGrowth };
 }
