@@ -12,6 +12,7 @@ import type { LayerTree } from '../fs/layer.ts';
 import type { ImageConfig } from '../oci/config.ts';
 import type { Digest } from '../oci/digest.ts';
 import { formatPlatform, normalizePlatform, parsePlatform } from '../oci/platform.ts';
+import { normalizeReference } from '../oci/reference.ts';
 import type { EngineContext } from '../engine/context.ts';
 import { upperDiff } from '../engine/fs-io.ts';
 import { takeLease } from '../engine/leases.ts';
@@ -105,6 +106,13 @@ function predefinedArgs(platform: string): Record<string, string> {
 
 export async function build(host: BuildHost, opts: BuildOptions): Promise<BuildResult> {
   const say = opts.onProgress ?? (() => {});
+  for (const t of opts.tags ?? []) {
+    try {
+      normalizeReference(t);
+    } catch (err) {
+      throw SkiffError.wrap(err, `invalid tag "${t}"`);
+    }
+  }
   const progress = new PlainProgress(say);
   const file = opts.dockerfilePath ?? 'Dockerfile';
   const v1 = progress.vertex(`[internal] load build definition from ${file}`);
@@ -134,7 +142,7 @@ export async function build(host: BuildHost, opts: BuildOptions): Promise<BuildR
     const image = await writeImage(host.ctx, { layers: final.layers, config, tags: opts.tags ?? [], source: `build:${file}` });
     ve.log('exporting layers done');
     ve.log(`writing image ${image.id} done`);
-    for (const t of opts.tags ?? []) ve.log(`naming to ${t} done`);
+    for (const t of opts.tags ?? []) ve.log(`naming to ${normalizeReference(t)} done`);
     ve.done();
     const warnings: string[] = [];
     const unused = Object.keys(buildArgs).filter((k) => !run.usedArgs.has(k) && !(k in predefined) && !PROXY_ARGS.has(k));
@@ -155,7 +163,8 @@ function finalConfig(ctx: EngineContext, s: StageState, labels: Record<string, s
   const { variant, architecture, os } = s.base;
   return {
     architecture, os, ...(variant ? { variant } : {}),
-    created: ctx.now().toISOString(),
+    // As BuildKit: the last step's time, so a fully cached rebuild is the same image (same ID).
+    created: s.history.at(-1)?.created ?? ctx.now().toISOString(),
     ...(s.author ? { author: s.author } : {}),
     config,
     rootfs: { type: 'layers', diff_ids: s.layers.map((l) => l.diffId) },

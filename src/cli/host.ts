@@ -16,6 +16,7 @@ import type { CliIO } from './io.ts';
 import { writeFileAtomic } from './io.ts';
 import { ContainerOutput } from './output.ts';
 import { progressBar } from './present/progress.ts';
+import { readBuildContext } from './build-context-node.ts';
 
 function notFound(path: string, err: unknown): SkiffError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -40,6 +41,7 @@ export function nodeHost(io: CliIO): CommandHost {
       }
     },
     readStdin: () => readAll(io.stdin as AsyncIterable<unknown>),
+    readBuildContext: (path) => readBuildContext(path, () => readAll(io.stdin as AsyncIterable<unknown>)),
     async loadSources(input) {
       if (!input) {
         if (io.stdin.isTTY) throw new SkiffError('INVALID_ARGUMENT', 'requested load from stdin, but stdin is empty');

@@ -4,6 +4,7 @@
  * process and a browser tab (files, stdin, attaching a process to a terminal). Nothing here
  * imports Node or the DOM: src/cli/node/ and src/web/shell/ implement the host.
  */
+import type { BuildContextInput } from '../../build/context.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { ExecOptions } from '../../engine/lifecycle.ts';
 import type { RunOptions } from '../../runtime/spec/options.ts';
@@ -17,7 +18,8 @@ export type CommandEngine = {
     | 'diskUsage' | 'tagHistory' | 'rollbackImage' | 'saveArchive' | 'createContainer' | 'inspectContainer' | 'listContainers'
     | 'renameContainer' | 'commitContainer' | 'exportContainer' | 'containerChanges' | 'removeContainer' | 'pruneContainers'
     | 'importImage' | 'waitContainer' | 'killContainer' | 'stopContainer' | 'containerLogs' | 'followContainerLogs' | 'createVolume' | 'inspectVolume'
-    | 'listVolumes' | 'removeVolume' | 'pruneVolumes' | 'pullImage' | 'pushImage' | 'login' | 'logout' | 'registryTags']: Async<Engine[K]>
+    | 'listVolumes' | 'removeVolume' | 'pruneVolumes' | 'pullImage' | 'pushImage' | 'login' | 'logout' | 'registryTags'
+    | 'build' | 'pruneBuildCache' | 'buildCacheUsage']: Async<Engine[K]>
 };
 
 /** Where `load` reads an archive from. */
@@ -45,6 +47,8 @@ export interface CommandHost {
   readonly env: Record<string, string | undefined>;
   /** A host file's bytes (`--env-file`, `import FILE`); SkiffError naming the path when absent. */
   readFile(path: string): Promise<Uint8Array>;
+  /** `build CONTEXT`: a directory (as a path map), a tar file, or `-` (a tar on STDIN); absent where there are no host files. */
+  readBuildContext?(path: string): Promise<BuildContextInput>;
   /** STDIN's bytes (`import -`): the process's stdin, or a file the user picks. */
   readStdin(): Promise<Uint8Array>;
   /** Archives for `load`: `-i FILE` or STDIN in Node; picked (or dropped) files in a browser. */

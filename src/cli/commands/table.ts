@@ -6,6 +6,7 @@
  */
 import { isSkiffError } from '../../errors.ts';
 import { displayText } from '../present/escape.ts';
+import { buildCommands } from './build.ts';
 import { containerCommands } from './containers.ts';
 import { ExitStatusError, type Command, type CommandContext } from './context.ts';
 import { helpText, hostOnlyFlags, parseFlags, UsageError } from './flags.ts';
@@ -17,10 +18,10 @@ import { volumeCommands } from './volumes.ts';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...systemCommands];
+export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...buildCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...systemCommands];
 
 /** Management commands ("skiff image ls"): the first word alone prints their list. */
-const GROUPS: Record<string, string> = { container: 'Manage containers', image: 'Manage images', system: 'Manage skiff', volume: 'Manage volumes' };
+const GROUPS: Record<string, string> = { builder: 'Manage builds', container: 'Manage containers', image: 'Manage images', system: 'Manage skiff', volume: 'Manage volumes' };
 
 export interface ExecuteOptions {
   /** Called for an error that is not a SkiffError (a bug): the CLI offers a stack trace. */

@@ -1,0 +1,88 @@
+/**
+ * `skiff build` (Docker's flags, BuildKit's plain progress on STDERR, the image ID on STDOUT with
+ * -q) and `skiff builder prune`. The context comes from the host (a directory, a tar file, or `-`
+ * for a tar on STDIN); a browser host without files says so.
+ */
+import { SkiffError } from '../../errors.ts';
+import { displayText } from '../present/escape.ts';
+import { humanSize } from '../present/format.ts';
+import { list, out, str, type Command } from './context.ts';
+import { UsageError } from './flags.ts';
+
+function keyValues(items: string[], flag: string, env?: Record<string, string | undefined>): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const it of items) {
+    const i = it.indexOf('=');
+    if (i === 0) throw new UsageError('build', `invalid argument "${it}" for "--${flag}" flag: empty key`);
+    if (i > 0) o[it.slice(0, i)] = it.slice(i + 1);
+    else if (env) {
+      // `--build-arg K` takes K from the environment, and is left out when it is not set there.
+      const v = env[it];
+      if (v !== undefined) o[it] = v;
+    } else o[it] = '';
+  }
+  return o;
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+const build: Command = {
+  name: 'build', aliases: ['image build', 'builder build'], usage: '[OPTIONS] PATH | -', minArgs: 1, maxArgs: 1,
+  summary: 'Build an image from a Dockerfile',
+  flags: [
+    { name: 'tag', short: 't', value: 'list', repeat: true, help: 'Name and optionally a tag in the "name:tag" format' },
+    { name: 'file', short: 'f', value: 'string', help: 'Name of the Dockerfile (default: "PATH/Dockerfile"); "-" reads it from STDIN' },
+    { name: 'build-arg', value: 'list', repeat: true, help: 'Set build-time variables' },
+    { name: 'target', value: 'string', help: 'Set the target build stage to build' },
+    { name: 'no-cache', help: 'Do not use cache when building the image' },
+    { name: 'label', value: 'list', repeat: true, help: 'Set metadata for an image' },
+    { name: 'quiet', short: 'q', help: 'Suppress the build output and print image ID on success' },
+    { name: 'iidfile', value: 'string', help: 'Write the image ID to the file' },
+    { name: 'progress', value: 'string', default: 'auto', help: 'Set type of progress output ("auto", "plain", "tty", "quiet")' },
+    { name: 'platform', value: 'string', help: 'Set target platform for build (linux/386, wasi/wasm)' },
+    { name: 'pull', help: 'Always attempt to pull a newer version of the image (bundled and local images are used as they are)' },
+  ],
+  async run(ctx, f, [path]) {
+    const progress = str(f['progress']) ?? 'auto';
+    if (!['auto', 'plain', 'tty', 'quiet', 'rawjson'].includes(progress)) throw new UsageError('build', `invalid progress mode "${progress}": use auto, plain, tty or quiet`);
+    if (!ctx.host.readBuildContext) throw new SkiffError('UNSUPPORTED', 'build: this terminal has no host files to use as a build context');
+    const file = str(f['file']);
+    if (path === '-' && file === '-') throw new UsageError('build', 'invalid argument: can\'t use stdin for both build context and dockerfile');
+    const context = await ctx.host.readBuildContext(path!);
+    let dockerfile: string | undefined;
+    let dockerfilePath: string | undefined;
+    if (file === '-') dockerfile = new TextDecoder().decode(await ctx.host.readStdin());
+    else if (file !== undefined) {
+      // -f names a file on the host (relative to the working directory, as in Docker).
+      dockerfile = new TextDecoder().decode(await ctx.host.readFile(file));
+      dockerfilePath = file.split('/').at(-1)!;
+    }
+    const quiet = f['quiet'] === true || progress === 'quiet';
+    const res = await ctx.engine.build({
+      context, tags: list(f['tag']), buildArgs: keyValues(list(f['build-arg']), 'build-arg', ctx.host.env),
+      labels: keyValues(list(f['label']), 'label'), noCache: f['no-cache'] === true,
+      ...(dockerfile !== undefined ? { dockerfile } : {}), ...(dockerfilePath ? { dockerfilePath } : {}),
+      ...(str(f['target']) ? { target: str(f['target'])! } : {}), ...(str(f['platform']) ? { platform: str(f['platform'])! } : {}),
+      ...(quiet ? {} : { onProgress: (t: string) => ctx.stderr(displayText(t, { multiline: true })) }),
+    });
+    const iid = str(f['iidfile']);
+    if (iid) await ctx.host.writeArchive(once(new TextEncoder().encode(res.id)), { output: iid, defaultName: 'iidfile' });
+    if (quiet) out(ctx, res.id);
+  },
+};
+
+const builderPrune: Command = {
+  name: 'builder prune', aliases: ['buildx prune'], usage: '[OPTIONS]', maxArgs: 0, summary: 'Remove build cache',
+  flags: [
+    { name: 'all', short: 'a', help: 'Remove all unused build cache, not just dangling ones' },
+    { name: 'force', short: 'f', help: 'Do not prompt for confirmation' },
+  ],
+  async run(ctx) {
+    const r = await ctx.engine.pruneBuildCache();
+    out(ctx, `Deleted build cache objects: ${r.deleted}\nTotal reclaimed space: ${humanSize(r.reclaimed)}`);
+  },
+};
+
+export const buildCommands: readonly Command[] = [build, builderPrune];

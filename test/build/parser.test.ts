@@ -1,0 +1,92 @@
+/** The sans-IO parts: parseDockerfile, variable expansion, .dockerignore matching. */
+import { describe, expect, it } from 'vitest';
+import { parseDockerfile } from '../../src/build/parser.ts';
+import { expandWord, expandWords, parseKeyValues } from '../../src/build/expand.ts';
+import { IgnoreMatcher } from '../../src/build/ignore.ts';
+
+describe('parseDockerfile', () => {
+  it('reads every instruction, case-insensitively, with flags, exec forms and lines', () => {
+    const df = parseDockerfile([
+      'from --platform=linux/386 busybox AS b',
+      'Run echo hi',
+      'RUN ["echo", "exec"]',
+      'cmd ["a"]', 'ENTRYPOINT /bin/x', 'ENV A=1', 'ARG B=2', 'WORKDIR /w', 'USER 1', 'LABEL k=v', 'EXPOSE 80',
+      'VOLUME /v', 'STOPSIGNAL SIGINT', 'HEALTHCHECK --interval=5s CMD true', 'SHELL ["/bin/sh", "-c"]',
+      'ONBUILD RUN x', 'MAINTAINER me', 'COPY --chown=1:1 a b', 'ADD x y',
+    ].join('\n'));
+    expect(df.instructions.map((i) => i.cmd)).toEqual(['from', 'run', 'run', 'cmd', 'entrypoint', 'env', 'arg', 'workdir', 'user', 'label', 'expose', 'volume', 'stopsignal', 'healthcheck', 'shell', 'onbuild', 'maintainer', 'copy', 'add']);
+    expect(df.instructions[0]).toMatchObject({ flags: ['--platform=linux/386'], rest: 'busybox AS b', line: 1 });
+    expect(df.instructions[2]!.json).toEqual(['echo', 'exec']);
+    expect(df.instructions[1]!.json).toBeUndefined();
+    expect(df.instructions[13]).toMatchObject({ flags: ['--interval=5s'], rest: 'CMD true' });
+    expect(df.instructions[17]).toMatchObject({ flags: ['--chown=1:1'], rest: 'a b', line: 18 });
+  });
+
+  it('joins continuations, skipping comment and empty lines inside, and counts lines', () => {
+    const df = parseDockerfile('# comment\nFROM x\n\nRUN a \\\n  # inner comment\n\n  b \\\n  c\nENV X=1\n');
+    expect(df.instructions[1]).toMatchObject({ cmd: 'run', rest: 'a   b   c', line: 4, endLine: 8 });
+    expect(df.instructions[2]!.line).toBe(9);
+  });
+
+  it('the escape directive changes the continuation character; syntax is noted', () => {
+    const df = parseDockerfile('# syntax=docker/dockerfile:1\n# escape=`\nFROM x\nRUN dir c:\\ `\n  && echo\n');
+    expect(df.escape).toBe('`');
+    expect(df.syntax).toBe('docker/dockerfile:1');
+    expect(df.instructions[1]!.rest).toBe('dir c:\\   && echo');
+    // A directive after a comment line is a comment.
+    expect(parseDockerfile('# hello\n# escape=`\nFROM x\n').escape).toBe('\\');
+    expect(() => parseDockerfile('# escape=x\nFROM x\n')).toThrow("Dockerfile:1: invalid escape token 'x' does not match ` or \\");
+  });
+
+  it('heredocs: bodies, quoted delimiters do not expand, <<- strips tabs, several per line', () => {
+    const df = parseDockerfile('FROM x\nRUN <<EOF\necho $A\nEOF\nCOPY <<"A" <<-B /d/\nraw $X\nA\n\tindented\n\tB\nENV Z=1\n');
+    expect(df.instructions[1]!.heredocs).toEqual([{ name: 'EOF', content: 'echo $A\n', expand: true, chomp: false }]);
+    expect(df.instructions[2]!.heredocs).toEqual([
+      { name: 'A', content: 'raw $X\n', expand: false, chomp: false },
+      { name: 'B', content: 'indented\n', expand: true, chomp: true },
+    ]);
+    expect(df.instructions[3]).toMatchObject({ cmd: 'env', line: 10 });
+    expect(() => parseDockerfile('FROM x\nRUN <<EOF\necho\n')).toThrow('Dockerfile:2: unterminated heredoc <<EOF');
+  });
+
+  it('errors name the file and line', () => {
+    expect(() => parseDockerfile('FROM x\n\nFOO bar\n', { file: 'Containerfile' })).toThrow('Containerfile:3: unknown instruction: FOO');
+  });
+});
+
+describe('expansion', () => {
+  const vars: Record<string, string> = { A: 'a', E: '', P: 'dir/file.tar.gz' };
+  const look = (n: string) => vars[n];
+  it('forms Docker supports', () => {
+    expect(expandWord('$A ${A} ${A}x', look)).toBe('a a ax');
+    expect(expandWord('${U:-def} ${E:-def} ${E-def} ${U-def}', look)).toBe('def def  def');
+    expect(expandWord('${A:+set} ${E:+set} ${E+set} ${U+set}', look)).toBe('set  set ');
+    expect(expandWord('${P#*/} ${P%.*} ${P%%.*} ${P##*.}', look)).toBe('file.tar.gz dir/file.tar dir/file gz');
+    expect(() => expandWord('${U:?must be set}', look)).toThrow('U: must be set');
+  });
+  it('quotes and escapes', () => {
+    expect(expandWord(`'$A' "$A" \\$A "\\$A" "a\\"b"`, look)).toBe(`$A a $A $A a"b`);
+    expect(expandWord('`$A', look, '`')).toBe('$A');
+    expect(expandWords('a "b c" $A', look)).toEqual(['a', 'b c', 'a']);
+  });
+  it('key=value lists and the old form', () => {
+    expect(parseKeyValues('X=1 Y="two words" Z=$A', look, '\\', 'ENV')).toEqual([['X', '1'], ['Y', 'two words'], ['Z', 'a']]);
+    expect(parseKeyValues('X  value with  spaces', look, '\\', 'ENV')).toEqual([['X', 'value with  spaces']]);
+    expect(() => parseKeyValues('X=1 Y', look, '\\', 'ENV')).toThrow(/can't find = in "Y"/);
+  });
+});
+
+describe('.dockerignore', () => {
+  it('patterns, ** and ! exceptions, parents excluding children, last match wins', () => {
+    const m = IgnoreMatcher.parse('# c\n*.log\n!keep.log\n**/tmp\nbuild\n!build/keep\n/abs\n');
+    expect(m.ignores('a.log')).toBe(true);
+    expect(m.ignores('d/a.log')).toBe(false); // * does not cross /
+    expect(m.ignores('keep.log')).toBe(false);
+    expect(m.ignores('x/y/tmp/f')).toBe(true);
+    expect(m.ignores('tmp')).toBe(true);
+    expect(m.ignores('build/out')).toBe(true);
+    expect(m.ignores('build/keep')).toBe(false);
+    expect(m.ignores('abs')).toBe(true);
+    expect(m.ignores('src/main.c')).toBe(false);
+  });
+});

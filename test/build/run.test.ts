@@ -1,0 +1,107 @@
+/**
+ * Builds that run: RUN steps in the VM on skiff/busybox (few builds: the VM is slow), the built
+ * image run; a wasm image built FROM scratch run by the WASI backend; `skiff save` of a built
+ * image read by skopeo.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryContentStore } from '../../src/content/memory.ts';
+import { bundledFromDir, defaultBundledDir } from '../../src/engine/bundled.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { MemoryStateStore } from '../../src/engine/state/memory.ts';
+import { nodeRuntimes } from '../../src/node.ts';
+import { run as exec } from '../helpers/exec.ts';
+import { requireTool } from '../helpers/peers.ts';
+
+const dec = new TextDecoder();
+const e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()), runtimes: nodeRuntimes });
+const dir = mkdtempSync(join(tmpdir(), 'skiff-build-'));
+afterAll(async () => {
+  await e.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function runImage(image: string, cmd?: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const io = { onStdout: (d: Uint8Array) => { out += dec.decode(d); }, onStderr: (d: Uint8Array) => { out += dec.decode(d); } };
+  const r = await e.runContainer({ image, ...(cmd ? { cmd } : {}), run: { rm: true }, io });
+  return { code: r.exit.exitCode, out };
+}
+
+const DOCKERFILE = `# syntax=docker/dockerfile:1
+FROM skiff/busybox AS base
+ARG GREETING=hello
+ENV APP=/app
+WORKDIR $APP
+COPY msg.txt .
+RUN echo "$GREETING from RUN" > run.txt && cat msg.txt && id -u
+RUN <<EOF
+mkdir -p /app/sub
+echo heredoc > /app/sub/h.txt
+EOF
+USER 1000
+RUN id -u > /tmp/uid
+CMD ["sh", "-c", "cat /app/run.txt /app/sub/h.txt /tmp/uid"]
+`;
+
+describe('build with RUN (VM)', () => {
+  it('runs RUN steps as containers, records Docker history, runs the image, caches a rebuild', { timeout: 600_000 }, async () => {
+    let text = '';
+    const ctx = { Dockerfile: DOCKERFILE, 'msg.txt': 'from context\n' };
+    const r = await e.build({ context: ctx, tags: ['built:1'], buildArgs: { GREETING: 'hi' }, onProgress: (t) => { text += t; } });
+    expect(text).toMatch(/#\d+ \[4\/6\] RUN echo "\$GREETING from RUN" > run.txt && cat msg.txt && id -u\n#\d+ \d+\.\d+ from context\n#\d+ \d+\.\d+ 0\n#\d+ DONE/);
+    const got = await runImage('built:1');
+    expect(got).toEqual({ code: 0, out: 'hi from RUN\nheredoc\n1000\n' });
+    const hist = await e.history({ ref: 'built:1' });
+    expect(hist.map((h) => h.createdBy).slice(0, 4)).toEqual([
+      'CMD ["sh" "-c" "cat /app/run.txt /app/sub/h.txt /tmp/uid"]',
+      'RUN |1 GREETING=hi /bin/sh -c id -u > /tmp/uid # buildkit',
+      'USER 1000',
+      'RUN |1 GREETING=hi /bin/sh -c mkdir -p /app/sub\necho heredoc > /app/sub/h.txt\n # buildkit',
+    ]);
+    const again = await e.build({ context: ctx, tags: ['built:2'], buildArgs: { GREETING: 'hi' } });
+    expect(again.steps.every((s) => s.cached)).toBe(true);
+    expect(again.id).toBe(r.id);
+    // A changed arg misses at its first use (the first RUN), not before.
+    const changed = await e.build({ context: ctx, buildArgs: { GREETING: 'yo' } });
+    expect(changed.steps.map((s) => s.cached)).toEqual([true, true, true, true, false, false, false, false, false]);
+  });
+
+  it('a failing RUN names the line and the exit code, and tags nothing', { timeout: 300_000 }, async () => {
+    const err = await e.build({ context: { Dockerfile: 'FROM skiff/busybox\nRUN echo out; exit 3\n' }, tags: ['fail:1'] }).catch((x: Error) => x);
+    expect(String(err)).toContain('Dockerfile:2: RUN: process "/bin/sh -c echo out; exit 3" did not complete successfully: exit code: 3');
+    await expect(e.resolveImage({ ref: 'fail:1' })).rejects.toThrow(/No such image/);
+    expect((await e.listContainers({ all: true })).length).toBe(0);
+  });
+
+  it('skopeo inspects `save` of a built image', { timeout: 120_000 }, async () => {
+    const skopeo = requireTool('skopeo', 'skopeo');
+    const chunks: Uint8Array[] = [];
+    for await (const c of await e.saveArchive({ refs: ['built:1'] })) chunks.push(c);
+    const file = join(dir, 'built.tar');
+    writeFileSync(file, Buffer.concat(chunks));
+    const res = exec(skopeo, ['inspect', '--config', `docker-archive:${file}`]);
+    const cfg = JSON.parse(res) as { config: { User: string; WorkingDir: string }; history: Array<{ created_by: string }> };
+    expect(cfg.config).toMatchObject({ User: '1000', WorkingDir: '/app' });
+    expect(cfg.history.at(-1)!.created_by).toBe('CMD ["sh" "-c" "cat /app/run.txt /app/sub/h.txt /tmp/uid"]');
+  });
+});
+
+describe('build a wasm image', () => {
+  it('FROM scratch + COPY app.wasm + ENTRYPOINT --platform wasi/wasm runs on the WASI backend', { timeout: 120_000 }, async () => {
+    const cfg = await e.imageConfig({ ref: 'skiff/hello-wasm' });
+    const rec = await e.createContainer({ image: 'skiff/hello-wasm' });
+    const fs = await e.containerFs({ id: rec.id });
+    const entry = (cfg.config?.Entrypoint ?? cfg.config?.Cmd ?? [])[0]!;
+    let n = fs.root();
+    for (const p of entry.split('/').filter(Boolean)) n = fs.lookup(n, p);
+    const wasm = fs.read(n, 0, fs.stat(n).size);
+    await e.removeContainer({ id: rec.id, force: true });
+    await e.build({ platform: 'wasi/wasm', tags: ['mywasm:1'], context: { Dockerfile: 'FROM scratch\nCOPY app.wasm /\nENTRYPOINT ["/app.wasm"]\n', 'app.wasm': wasm } });
+    const got = await runImage('mywasm:1');
+    expect(got.code).toBe(0);
+    expect(got.out).toContain('Hello from WebAssembly!\nargc=1\nargv[0]=/app.wasm\n');
+  });
+});
