@@ -22,7 +22,7 @@ function setup(): { ctx: EngineContext; batches: number[] } {
     kind: 'memory', read: (k) => inner.read(k), remove: (k) => inner.remove(k), list: () => inner.list(), usage: (k) => inner.usage(k),
     open: async (key) => {
       const w = await inner.open(key);
-      return { key, records: w.records, close: () => w.close(), commit: (ops: Iterable<RecordOp>) => {
+      return { key, records: w.records, get bytes() { return w.bytes; }, close: () => w.close(), commit: (ops: Iterable<RecordOp>) => {
         const list = [...ops];
         batches.push(list.reduce((n, o) => n + o.key.length + (o.value?.length ?? 0), 0));
         return w.commit(list);

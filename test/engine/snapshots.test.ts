@@ -84,9 +84,11 @@ describe.each(snapshotBackends)('SnapshotStore conformance: %s', (_name, make) =
     expect([...got.keys()].sort()).toEqual(['b', 'c']);
     expect(td.decode(got.get('b'))).toBe('3');
     expect(got.get('c')).toEqual(bytes(70_000));
+    expect(w.bytes).toBe([...got].reduce((n, [k, v]) => n + k.length + v.byteLength, 0));
     await w.close();
     const again = await s.open('container/c1');
     expect([...again.records.keys()].sort()).toEqual(['b', 'c']);
+    expect(again.bytes).toBe(1 + 1 + 1 + 70_000);
     await again.close();
     expect(await s.list()).toContain('container/c1');
     expect(await s.usage('container/c1')).toBeGreaterThan(70_000);

@@ -38,7 +38,7 @@ export async function saveContainerUpper(ctx: EngineContext, id: string, fs: Ove
   const key = containerSnapshot(id);
   const live = await liveLayer(ctx.snapshots, key)?.catch(() => undefined);
   if (live && live.fs === fs) await live.flush();
-  const size = await ctx.snapshots.usage(key);
+  const size = live ? live.storedBytes : await ctx.snapshots.usage(key);
   return ctx.state.transaction(async (tx) => {
     const rec = await tx.get<ContainerRecord>('containers', id);
     if (!rec) throw new SkiffError('NOT_FOUND', `No such container: ${id}`);
@@ -60,7 +60,7 @@ export async function saveVolumeFs(ctx: EngineContext, name: string, fs: Overlay
   const key = volumeSnapshot(name);
   const live = await liveLayer(ctx.snapshots, key)?.catch(() => undefined);
   if (live && live.fs === fs) await live.flush();
-  const size = await ctx.snapshots.usage(key);
+  const size = live ? live.storedBytes : await ctx.snapshots.usage(key);
   return ctx.state.transaction(async (tx) => {
     const rec = await tx.get<VolumeRecord>('volumes', name);
     if (!rec) throw new SkiffError('NOT_FOUND', `get ${name}: no such volume`);

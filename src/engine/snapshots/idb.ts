@@ -65,13 +65,21 @@ export class IdbSnapshotStore implements SnapshotStore {
       unlock = await holdWebLock(`skiff-snapshot:${this.#name}:${key}`, key);
       const records = await this.read(key);
       let open = true;
+      // Sizes of what is stored, so `bytes` needs no read of the whole snapshot.
+      const sizes = new Map([...records].map(([k, v]) => [k, k.length + v.byteLength]));
+      let bytes = [...sizes.values()].reduce((a, b) => a + b, 0);
       return {
         key,
         records,
+        get bytes() {
+          return bytes;
+        },
         commit: async (ops: Iterable<RecordOp>) => {
           if (!open) throw new SkiffError('CONFLICT', `${key}: writing after close`);
           const batch = [...ops];
           if (batch.length === 0) return;
+          const next = new Map<string, number>();
+          for (const op of batch) next.set(op.key, op.value ? op.key.length + op.value.byteLength : 0);
           await this.#tx('readwrite', (recs, snaps) => {
             for (const op of batch) {
               if (op.value) recs.put(op.value.slice(), [key, op.key]);
@@ -79,6 +87,11 @@ export class IdbSnapshotStore implements SnapshotStore {
             }
             snaps.put({ key }, key);
           });
+          for (const [k, n] of next) {
+            bytes += n - (sizes.get(k) ?? 0);
+            if (n) sizes.set(k, n);
+            else sizes.delete(k);
+          }
         },
         close: async () => {
           if (!open) return;

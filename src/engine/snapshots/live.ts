@@ -75,6 +75,11 @@ export class LiveLayer {
     return this.#writer.key;
   }
 
+  /** Bytes stored, as of the last flush. */
+  get storedBytes(): number {
+    return this.#writer.bytes;
+  }
+
   /** Saves every change made so far; rejects with the error of a failed earlier save. */
   flush(): Promise<void> {
     const run = this.#chain.then(() => this.#flushNow());

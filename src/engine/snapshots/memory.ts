@@ -16,17 +16,26 @@ export class MemorySnapshotStore implements SnapshotStore {
     this.#writers.add(key);
     const records = await this.read(key);
     let open = true;
+    let bytes = 0;
+    for (const [k, v] of records) bytes += k.length + v.byteLength;
     return {
       key,
       records,
+      get bytes() {
+        return bytes;
+      },
       commit: async (ops: Iterable<RecordOp>) => {
         if (!open) throw new SkiffError('CONFLICT', `${key}: writing after close`);
         const batch = [...ops].map((op) => ({ key: op.key, value: op.value && op.value.slice() }));
         let m = this.#snapshots.get(key);
         if (!m) this.#snapshots.set(key, (m = new Map()));
         for (const op of batch) {
-          if (op.value) m.set(op.key, op.value);
-          else m.delete(op.key);
+          const old = m.get(op.key);
+          if (old) bytes -= op.key.length + old.byteLength;
+          if (op.value) {
+            m.set(op.key, op.value);
+            bytes += op.key.length + op.value.byteLength;
+          } else m.delete(op.key);
         }
       },
       close: async () => {

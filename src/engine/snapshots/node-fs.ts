@@ -129,6 +129,7 @@ class JournalWriter implements SnapshotWriter {
   readonly records: Map<string, Uint8Array>;
   #index: Map<string, { off: number; len: number }>;
   #live = 0;
+  #bytes = 0;
   #closed = false;
   #chain: Promise<void> = Promise.resolve();
 
@@ -145,6 +146,11 @@ class JournalWriter implements SnapshotWriter {
     this.records = r.records;
     this.#index = r.index;
     for (const [k, v] of this.#index) this.#live += k.length + v.len + 16;
+    this.#bytes = this.#live - 16 * this.#index.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
   }
 
   commit(ops: Iterable<RecordOp>): Promise<void> {
@@ -162,10 +168,14 @@ class JournalWriter implements SnapshotWriter {
       await this.fh.datasync();
       for (const [k, loc] of changes.index) {
         const old = this.#index.get(k);
-        if (old) this.#live -= k.length + old.len + 16;
+        if (old) {
+          this.#live -= k.length + old.len + 16;
+          this.#bytes -= k.length + old.len;
+        }
         if (loc) {
           this.#index.set(k, loc);
           this.#live += k.length + loc.len + 16;
+          this.#bytes += k.length + loc.len;
         } else this.#index.delete(k);
       }
       this.size = changes.end;

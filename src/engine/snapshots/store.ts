@@ -19,7 +19,8 @@
  * - `read(key)` returns the committed records without becoming the writer (commit, diff and export
  *   of a container another process runs).
  * - `remove(key)` deletes a snapshot; CONFLICT while another live writer holds it.
- * - `list()` names every snapshot; `usage(key)` its stored bytes (what `system df` shows).
+ * - `list()` names every snapshot; `usage(key)` its stored bytes (what `system df` shows; a writer
+ *   knows its own as `bytes`).
  */
 export type SnapshotKey = string;
 
@@ -33,6 +34,8 @@ export interface SnapshotWriter {
   readonly key: SnapshotKey;
   /** The records as they were when opened (read once; the writer keeps no copy). */
   readonly records: ReadonlyMap<string, Uint8Array>;
+  /** Bytes the snapshot's records hold (keys and values), as of the last commit: no store round trip. */
+  readonly bytes: number;
   commit(ops: Iterable<RecordOp>): Promise<void>;
   /** Gives up being the writer. */
   close(): Promise<void>;
