@@ -108,11 +108,10 @@ function canBlock(): boolean {
   return blocking;
 }
 
-export function runWasi(options: RunWasiOptions): WasiProcess {
-  const opts = options;
+export function runWasi(opts: RunWasiOptions): WasiProcess {
   const mode = opts.mode === undefined || opts.mode === 'auto' ? (opts.spawn && canUseWorker() ? 'worker' : 'inline') : opts.mode;
   if (mode === 'worker' && !canUseWorker()) throw new SkiffError('UNSUPPORTED', 'wasm worker mode needs SharedArrayBuffer (a crossOriginIsolated page)');
-  if (mode === 'worker' && !opts.spawn) throw new SkiffError('INVALID_ARGUMENT', 'wasm worker mode needs `spawn` (src/node.ts nodeWasiSpawn, src/browser.ts webWasiSpawn)');
+  if (mode === 'worker' && !opts.spawn) throw new SkiffError('INVALID_ARGUMENT', 'wasm worker mode needs `spawn` (src/node.ts nodeWasiSpawn, src/browser.ts browserWasiSpawn)');
   let killWith: number | null = null;
   let onKill: ((signal: number) => void) | null = null;
   let markStarted!: () => void;
