@@ -16,7 +16,8 @@ import { MediaType, layerCompression, layerMediaType } from '../oci/mediatypes.t
 import { normalizeReference } from '../oci/reference.ts';
 import type { EngineContext } from './context.ts';
 import { setTag } from './tags.ts';
-import { decompressLayer, scanLayer } from './tar-io.ts';
+import { decompressLayer, parseTar, scanLayer } from './tar-io.ts';
+import { splitEntryPath } from '../fs/path.ts';
 import type { ImageRecord, LayerRecord } from './types.ts';
 
 export interface CommitImageOptions {
@@ -47,6 +48,12 @@ export async function commitImage(ctx: EngineContext, o: CommitImageOptions): Pr
   const layers: LayerRecord[] = [...(o.parent?.image.layers ?? [])];
   const blobs: Uint8Array[] = [];
   if (o.layer) {
+    // A container may hold paths deeper than PATH_MAX (made with *at calls); an image layer may
+    // not (every loader refuses it), so such a commit would make an image nothing can run.
+    for (const e of parseTar(o.layer)) {
+      const split = splitEntryPath(e.header.name);
+      if (!split.ok) throw new SkiffError('INVALID_ARGUMENT', `committing: ${JSON.stringify(e.header.name.length > 120 ? `${e.header.name.slice(0, 60)}...${e.header.name.slice(-40)}` : e.header.name)}: ${split.rule}; an image layer cannot hold it (move it higher in the tree first)`);
+    }
     const gz = await gzip(o.layer);
     layers.push({ digest: sha256Digest(gz), size: gz.byteLength, mediaType: MediaType.ociLayerGzip, diffId: sha256Digest(o.layer) as string as DiffID, uncompressedSize: o.layer.byteLength });
     blobs.push(gz);
