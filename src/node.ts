@@ -112,16 +112,24 @@ export function nodeMachineOptions(o: NodeMachineOptions = {}): Omit<MachineOpti
   };
 }
 
-/** SKIFF_TRACE=vm (or 1, all) logs every agent frame and console line to stderr. */
+/**
+ * SKIFF_TRACE, a comma-separated list: "vm" (or 1, all) logs every agent frame and console line,
+ * "9p" every 9P message, to stderr.
+ */
+function traced(topic: 'vm' | '9p'): boolean {
+  const topics = (process.env['SKIFF_TRACE'] ?? '').split(',').map((t) => t.trim());
+  return topics.includes(topic) || (topic === 'vm' && (topics.includes('1') || topics.includes('all')));
+}
+
 function vmTraceFromEnv(): true | undefined {
-  return /\bvm\b|^1$|^all$/.test(process.env['SKIFF_TRACE'] ?? '') ? true : undefined;
+  return traced('vm') ? true : undefined;
 }
 
 /** The VM runtime as the CLI runs it; `machine` overrides parts of nodeMachineOptions(). */
 export async function nodeVmRuntime(o: Partial<VmRuntimeOptions> & { node?: NodeMachineOptions } = {}): Promise<VmRuntime> {
   const { VmRuntime } = await import('./runtime/vm/container-runtime.ts');
-  const { node, machine, ...rest } = o;
-  return new VmRuntime({ ...rest, machine: { ...nodeMachineOptions(node), ...machine } });
+  const { node, machine, p9, ...rest } = o;
+  return new VmRuntime({ ...rest, p9: { ...(traced('9p') ? { trace: true } : {}), ...p9 }, machine: { ...nodeMachineOptions(node), ...machine } });
 }
 
 // ---- WASI ----

@@ -31,7 +31,7 @@ export type { P9ServerState } from './state.ts';
 export interface P9ServerOptions {
   /** Largest msize this server accepts (the client may ask for less). Default 512 KiB. */
   maxMsize?: number;
-  /** Log every message decoded and encoded, one line each: true (stderr), a sink, or SKIFF_TRACE=9p. */
+  /** Log every message decoded and encoded, one line each: true (stderr) or a sink (src/node.ts: SKIFF_TRACE=9p). */
   trace?: boolean | TraceSink;
   /** Clock for "now" in setattr and O_TRUNC, in ms since the epoch. */
   now?: () => number;

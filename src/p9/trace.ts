@@ -28,12 +28,9 @@ export function describe(msg: Message): string {
   return parts.join(' ');
 }
 
-/** The sink the `trace` option selects: a function, true (stderr), or SKIFF_TRACE containing "9p". */
+/** The sink the `trace` option selects: a function, or true (stderr). src/node.ts turns SKIFF_TRACE=9p into true. */
 export function traceSink(option: boolean | TraceSink | undefined): TraceSink | undefined {
   if (typeof option === 'function') return option;
   if (option === true) return (line) => console.error(line);
-  if (option === false) return undefined;
-  const env = typeof process !== 'undefined' ? process.env?.['SKIFF_TRACE'] : undefined;
-  if (env && env.split(',').map((s) => s.trim()).includes('9p')) return (line) => console.error(line);
   return undefined;
 }

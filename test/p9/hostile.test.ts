@@ -5,6 +5,7 @@ import { OpenFlags, type RMessage, type TMessage } from '../../src/p9/messages.t
 import { P9Server } from '../../src/p9/server.ts';
 import { bytes, dumpFs } from '../fs/helpers.ts';
 import { rng, setup } from './client.ts';
+import { nodeVmRuntime } from '../../src/node.ts';
 
 describe('P9Server under hostile input', () => {
   it('answers random bytes with Rlerror, never an exception', () => {
@@ -97,15 +98,16 @@ describe('P9Server under hostile input', () => {
     expect(c.call({ type: 'Tread', fid: 1, offset: Number.MAX_SAFE_INTEGER, count: 0xffffffff }).data.length).toBe(0);
   });
 
-  it('turns tracing on from SKIFF_TRACE=9p', () => {
+  it('turns tracing on from SKIFF_TRACE=9p (src/node.ts reads it for the VM runtime\'s server)', async () => {
     const old = process.env['SKIFF_TRACE'];
     const logged: unknown[] = [];
     const orig = console.error;
     console.error = (...a: unknown[]) => void logged.push(a.join(' '));
     try {
       process.env['SKIFF_TRACE'] = 'vm,9p';
-      new P9Server().handle(encode({ type: 'Tclunk', tag: 1, fid: 1 }));
+      (await nodeVmRuntime()).server.handle(encode({ type: 'Tclunk', tag: 1, fid: 1 }));
       process.env['SKIFF_TRACE'] = 'vm';
+      (await nodeVmRuntime()).server.handle(encode({ type: 'Tclunk', tag: 1, fid: 1 }));
       new P9Server().handle(encode({ type: 'Tclunk', tag: 1, fid: 1 }));
     } finally {
       console.error = orig;

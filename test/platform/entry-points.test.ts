@@ -19,7 +19,7 @@ function sources(dir: string): string[] {
 
 describe('entry points', () => {
   it('no module under src/ or workers/ asks which environment it is in', () => {
-    const sniffing = /process\??\.versions|getBuiltinModule|typeof window|WorkerGlobalScope !==|WorkerGlobalScope ===|isNode\b/;
+    const sniffing = /process\??\.versions|typeof process|getBuiltinModule|typeof window|WorkerGlobalScope !==|WorkerGlobalScope ===|isNode\b/;
     const hiddenImport = /import\(\s*\/\*\s*@vite-ignore/;
     const found: string[] = [];
     for (const f of [...sources(join(root, 'src')), ...sources(join(root, 'workers'))]) {
