@@ -6,3 +6,4 @@ export { applyLayer, emptyLayerTree, type ApplyLayerOptions, type LayerTree } fr
 export { Overlay, OverlayNode, MAX_FILE_SIZE, type OverlayOptions, type OverlayFromUpperOptions } from './overlay.ts';
 export { diffUpper, changes, exportMerged, type Change, type DiffUpperOptions } from './diff.ts';
 export { splitEntryPath, OPAQUE_MARKER, WHITEOUT_PREFIX, NAME_MAX, PATH_MAX } from './path.ts';
+export { Quota, type QuotaOptions } from './quota.ts';
