@@ -46,7 +46,24 @@ export function host<T>(fn: () => T): T {
  * (statx; 0 where the filesystem has none) are part of it.
  */
 export function keyOf(st: fs.Stats): string {
-  return `${st.dev}:${st.ino}:${st.mode & fs.constants.S_IFMT}:${st.birthtimeMs}`;
+  return `${st.dev}:${st.ino}:${st.mode & fs.constants.S_IFMT}:${realBirthTime() ? st.birthtimeMs : 0}`;
+}
+
+let btime: boolean | undefined;
+/**
+ * Whether Node's birth times come from statx. Where statx is missing (old kernels, seccomp
+ * profiles that refuse it) libuv reports ctime as the birth time, which changes with every
+ * chmod and would make a node another one. procfs has no birth time: statx reports 0 there.
+ */
+function realBirthTime(): boolean {
+  if (btime === undefined) {
+    try {
+      btime = fs.statSync('/proc').birthtimeMs === 0;
+    } catch {
+      btime = false;
+    }
+  }
+  return btime;
 }
 
 /** An O_PATH|O_NOFOLLOW handle on `name` inside directory descriptor `dirFd`, with its fstat. */
