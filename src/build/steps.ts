@@ -311,7 +311,8 @@ async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instr
     chmod = parseInt(chmodFlag, 8);
   }
   const dest = destRaw.startsWith('/') ? destRaw : `${config.WorkingDir ?? '/'}${(config.WorkingDir ?? '/').endsWith('/') ? '' : '/'}${destRaw}`;
-  const flagsText = ins.flags.length ? `${ins.flags.join(' ')} ` : '';
+  // BuildKit's message: --chown and --chmod (as written), sources and destination expanded; no --from or --link.
+  const flagsText = [chownFlag !== undefined ? `--chown=${chownFlag}` : '', chmodFlag !== undefined ? `--chmod=${chmodFlag}` : ''].filter(Boolean).map((f) => `${f} `).join('');
   const createdBy = `${name} ${flagsText}${srcNames.join(' ')} ${destRaw} # buildkit`;
   return {
     keyParts: [name, fromKey, sourcesChecksum(sources), dest, chownFlag ?? '', chmodFlag ?? ''], config, createdBy, comment: COMMENT,

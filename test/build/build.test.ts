@@ -93,6 +93,8 @@ describe('build', () => {
     const r = await build(e, { context: { Dockerfile, a: 'A' }, target: 'final', tags: ['ms:1'] });
     expect(r.steps.map((s) => s.instruction)).toEqual(['COPY a /a', 'COPY --from=one /a /from-one']);
     expect(await fileOf(e, 'ms:1', '/from-one')).toBe('A');
+    // BuildKit leaves --from (and --link) out of the history line.
+    expect((await e.history({ ref: 'ms:1' }))[0]!.createdBy).toBe('COPY /a /from-one # buildkit');
     await expect(build(e, { context: { Dockerfile, a: 'A' }, target: 'nope' })).rejects.toThrow(/failed to reach build target nope/);
     await expect(build(e, { context: { Dockerfile, a: 'A' }, target: 'unused' })).rejects.toThrow(/Dockerfile:4: COPY: .*missing.*not found/);
   });

@@ -90,3 +90,15 @@ describe('.dockerignore', () => {
     expect(m.ignores('src/main.c')).toBe(false);
   });
 });
+
+describe('filesToContext (browser)', () => {
+  const file = (name: string, text: string, rel = '') => ({ name, webkitRelativePath: rel, arrayBuffer: async () => new TextEncoder().encode(text).buffer as ArrayBuffer });
+  it('a picked folder loses its top directory; loose files keep their names; one tar is the context', async () => {
+    const { filesToContext } = await import('../../src/build/browser-context.ts');
+    const picked = await filesToContext([file('Dockerfile', 'FROM x', 'proj/Dockerfile'), file('a', 'A', 'proj/src/a')]);
+    expect([...(picked as Map<string, Uint8Array>).keys()]).toEqual(['Dockerfile', 'src/a']);
+    const loose = await filesToContext([file('Dockerfile', 'FROM x'), file('a', 'A')]);
+    expect([...(loose as Map<string, Uint8Array>).keys()]).toEqual(['Dockerfile', 'a']);
+    expect(await filesToContext([file('ctx.tar', 'T')])).toBeInstanceOf(Uint8Array);
+  });
+});

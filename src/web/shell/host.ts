@@ -7,6 +7,7 @@ import { ExitStatusError, type CommandContext, type CommandEngine, type CommandH
 import { startFailed } from '../../cli/commands/run.ts';
 import { displayText } from '../../cli/present/escape.ts';
 import { humanSize } from '../../cli/present/format.ts';
+import { filesToContext } from '../../build/browser-context.ts';
 import { SkiffError } from '../../errors.ts';
 import type { OutputSink, RunResult, StartedInfo, WorkerEngine } from '../rpc/protocol.ts';
 import { attachProcess } from './attach.ts';
@@ -65,6 +66,12 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
       const [file] = await ctx.pickFiles();
       if (!file) throw new SkiffError('INVALID_ARGUMENT', 'no file chosen');
       return new Uint8Array(await file.arrayBuffer());
+    },
+    async readBuildContext(path) {
+      // The context is what the user picks or dropped (a folder's files, or a context tar).
+      const files = dropped.files?.splice(0) ?? (await ctx.pickFiles());
+      if (files.length === 0) throw new SkiffError('INVALID_ARGUMENT', `build ${displayText(path)}: no files chosen (pick the context's files or a context tar, or drop them on the page)`);
+      return filesToContext(files);
     },
     async loadSources() {
       const files = dropped.files?.splice(0) ?? (await ctx.pickFiles());
