@@ -264,6 +264,25 @@ describe('NodeFsSnapshotStore journal', () => {
     expect(td.decode(got.get('k2'))).toBe('299');
   });
 
+  it('a compaction killed before or after its rename leaves one journal, the newest complete one', async () => {
+    const { readdir: ls, copyFile, writeFile: wf } = await import('node:fs/promises');
+    const root = await tempDir();
+    const s = new NodeFsSnapshotStore({ root });
+    const w = await s.open('volume/c');
+    await w.commit([{ key: 'k', value: te.encode('v1') }]);
+    await w.close();
+    const dir = join(root, 'volume%2Fc');
+    // Killed after the rename (journal.1 complete, journal.0 not yet deleted), and a temp file of one killed before.
+    await copyFile(join(dir, 'journal.0'), join(dir, 'journal.1'));
+    await wf(join(dir, '.tmp-journal.2'), new Uint8Array(100));
+    const again = await s.open('volume/c');
+    expect(td.decode(again.records.get('k'))).toBe('v1');
+    await again.commit([{ key: 'k', value: te.encode('v2') }]);
+    await again.close();
+    expect((await ls(dir)).filter((n) => n !== 'owner')).toEqual(['journal.1']);
+    expect(td.decode((await s.read('volume/c')).get('k'))).toBe('v2');
+  });
+
   it('refuses a second process as writer, naming it, and takes over from a killed one', async () => {
     const { spawn } = await import('node:child_process');
     const root = await tempDir();
