@@ -15,12 +15,12 @@ import { pushImage, type PushResult } from './push.ts';
 export interface PullImageOptions {
   ref: string;
   platform?: string | Platform;
-  onProgress?: (e: PullEvent) => void;
+  onProgress?: (e: PullEvent) => unknown;
 }
 
 export interface PushImageOptions {
   ref: string;
-  onProgress?: (e: PullEvent) => void;
+  onProgress?: (e: PullEvent) => unknown;
 }
 
 export interface LoginOptions {

@@ -23,6 +23,7 @@ import { commitVerified } from '../engine/load/loader.ts';
 import { overLimit, resolveLimits, type LoadLimits } from '../engine/load/limits.ts';
 import { fetchBlob, pool, type BlobProgress } from './blobs.ts';
 import type { RegistryClient } from './client.ts';
+import { progressEmitter } from './progress.ts';
 import { chooseFromIndex, fetchManifest, RUNNABLE_TEXT, runnablePlatform, type FetchedManifest, type Repo } from './manifests.ts';
 
 /** One progress line, Docker's JSON-message shape: a layer's status, or the image's. */
@@ -40,7 +41,7 @@ export interface PullOptions {
   ref: string;
   /** "linux/386", "wasi/wasm"...; default: the first of skiff's runnable platforms the image has. */
   platform?: string | Platform;
-  onProgress?: (e: PullEvent) => void;
+  onProgress?: (e: PullEvent) => unknown;
   /** Blobs fetched at once (Docker's max-concurrent-downloads is 3). */
   concurrency?: number;
   signal?: AbortSignal;
@@ -75,11 +76,19 @@ async function resolveManifest(client: RegistryClient, repo: Repo, r: ImageRefer
 }
 
 export async function pullImage(o: PullOptions): Promise<PullResult> {
+  const progress = progressEmitter(o.onProgress);
+  try {
+    return await pull(o, progress.emit);
+  } finally {
+    await progress.drain();
+  }
+}
+
+async function pull(o: PullOptions, emit: (e: PullEvent) => void): Promise<PullResult> {
   const r = parseReference(o.ref);
   const repo: Repo = { domain: r.domain, path: r.path };
   const what = familiarReference(r);
   const full = formatReference(r);
-  const emit = o.onProgress ?? (() => {});
   const want = o.platform === undefined ? undefined : typeof o.platform === 'string' ? parsePlatform(o.platform) : o.platform;
   const { ctx } = o;
   try {

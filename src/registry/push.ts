@@ -13,6 +13,7 @@ import { findImage, noSuchImage } from '../engine/resolve.ts';
 import type { ImageRecord } from '../engine/types.ts';
 import { repositoryScope, type Scope } from './challenge.ts';
 import type { RegistryClient } from './client.ts';
+import { progressEmitter } from './progress.ts';
 import { registryError } from './errors.ts';
 import type { Repo } from './manifests.ts';
 import { pool } from './blobs.ts';
@@ -23,7 +24,7 @@ export interface PushOptions {
   client: RegistryClient;
   /** The local image's reference; also where it goes ("localhost:5000/app:1"). */
   ref: string;
-  onProgress?: (e: PullEvent) => void;
+  onProgress?: (e: PullEvent) => unknown;
   concurrency?: number;
   /** Blobs up to this size go in one PUT; bigger ones in PATCH chunks of `chunkSize` (default 8 MiB each). */
   monolithicMax?: number;
@@ -46,12 +47,20 @@ const DEFAULT_MONOLITHIC_MAX = 16 << 20;
 const DEFAULT_CHUNK = 8 << 20;
 
 export async function pushImage(o: PushOptions): Promise<PushResult> {
+  const progress = progressEmitter(o.onProgress);
+  try {
+    return await push(o, progress.emit);
+  } finally {
+    await progress.drain();
+  }
+}
+
+async function push(o: PushOptions, emit: (e: PullEvent) => void): Promise<PushResult> {
   const r = parseReference(o.ref);
   if (r.digest) throw new SkiffError('INVALID_ARGUMENT', `push ${o.ref}: push a tag, not a digest`);
   const tag = r.tag ?? 'latest';
   const repo: Repo = { domain: r.domain, path: r.path };
   const what = familiarReference(r);
-  const emit = o.onProgress ?? (() => {});
   const found = await findImage(o.ctx.state, o.ref);
   if (!found) throw noSuchImage(o.ref);
   const image = found.image;

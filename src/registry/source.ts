@@ -16,7 +16,7 @@ import { pullImage, type PullEvent } from './pull.ts';
 export interface RegistrySourceOptions {
   client: RegistryClient;
   platform?: string | Platform;
-  onProgress?: (e: PullEvent) => void;
+  onProgress?: (e: PullEvent) => unknown;
 }
 
 /** Structurally the chain's ImageSource: { name, image(ref, ctx), hint() }. */

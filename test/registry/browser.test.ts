@@ -4,6 +4,8 @@
  * pushes, and logs in with the login kept in the page's IndexedDB; a registry reached without
  * the proxy fails with the CORS error text, not "Failed to fetch".
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch, removeBuild, serveSite, sh, watchConsole, type Browser, type Page, type Site } from '../web/harness.ts';
 import { DIST } from './fixtures.ts';
@@ -19,6 +21,7 @@ let errors: string[];
 beforeAll(async () => {
   reg = await startRegistry();
   skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/seed/hello:latest`);
+  skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/seed/component:latest`);
   site = await serveSite();
   browser = await launch();
   page = await browser.newPage();
@@ -36,8 +39,9 @@ afterAll(async () => {
 describe('registries from the terminal page (chromium)', () => {
   it('pulls through the preview server\'s proxy and runs the image; pushes back', async () => {
     const pull = await sh(page, `pull ${reg.host}/seed/hello`);
-    expect(pull.out).toContain(`Digest: ${HELLO_DIGEST}`);
-    expect(pull.out).toContain(`Status: Downloaded newer image for ${reg.host}/seed/hello:latest`);
+    // Every line before the prompt, in order: events crossing from the worker are waited for.
+    // (The page seeded the bundled hello-wasm: same manifest, so no layer is fetched, only tagged.)
+    expect(pull.out, pull.out).toMatch(new RegExp(`Pulling from seed/hello\nDigest: ${HELLO_DIGEST}\nStatus: Downloaded newer image for ${reg.host.replace(/\./g, '\\.')}/seed/hello:latest\n${reg.host.replace(/\./g, '\\.')}/seed/hello:latest\n`));
     expect(pull.status).toBe(0);
     const run = await sh(page, `run --rm ${reg.host}/seed/hello`);
     expect(run.out).toContain('GREETING=hello from skiff');
@@ -47,6 +51,27 @@ describe('registries from the terminal page (chromium)', () => {
     expect(push.out).toContain(`1: digest: ${HELLO_DIGEST} size: 456`);
     expect(JSON.parse(skopeoInspect(`${reg.host}/from/browser:1`)).Digest).toBe(HELLO_DIGEST);
     expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('<skiff-run registry-proxy> pulls the image it runs', async () => {
+    // A page of its own: the page's first element opens the shared engine (and says whether it pulls).
+    await writeFile(join(site.outDir, 'registry-component.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./skiff-run.js"></script><body></body>');
+    const comp = await browser.newPage();
+    const compErrors = watchConsole(comp);
+    await comp.goto(`${site.url}registry-component.html`);
+    await comp.waitForFunction(() => customElements.get('skiff-run') !== undefined);
+    const r = await comp.evaluate((image) => new Promise<unknown>((resolve) => {
+      const el = document.createElement('skiff-run');
+      el.setAttribute('image', image);
+      el.setAttribute('registry-proxy', '/registry-proxy/');
+      el.addEventListener('skiff-error', (e) => resolve({ error: (e as CustomEvent).detail }));
+      el.addEventListener('skiff-exit', (e) => resolve({ exit: (e as CustomEvent).detail.exitCode, output: (el as unknown as { output: string }).output }));
+      document.body.append(el);
+      void (el as unknown as { run(): Promise<unknown> }).run();
+    }), `${reg.host}/seed/component`);
+    expect(r).toMatchObject({ exit: 0, output: expect.stringContaining('GREETING=hello from skiff') });
+    expect(compErrors).toEqual([]);
+    await comp.close();
   }, 120_000);
 
   it('without the proxy, a registry without CORS headers is one clear error', async () => {

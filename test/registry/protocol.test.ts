@@ -166,3 +166,22 @@ describe('where credentials go', () => {
     expect(seen.some((u) => u.startsWith('http://auth.example'))).toBe(false);
   });
 });
+
+describe('progress across a boundary', () => {
+  it('waits for callbacks in flight, and sends byte counts at most every interval per layer', async () => {
+    const { progressEmitter } = await import('../../src/registry/progress.ts');
+    const delivered: string[] = [];
+    let t = 0;
+    const slow = (e: { status: string; current?: number }) => new Promise<void>((r) => setTimeout(() => { delivered.push(`${e.status}${e.current ?? ''}`); r(); }, 20));
+    const p = progressEmitter(slow, 100, () => t);
+    p.emit({ id: 'a', status: 'Downloading', current: 1, total: 10 });
+    t = 50;
+    p.emit({ id: 'a', status: 'Downloading', current: 5, total: 10 }); // dropped: within 100 ms
+    t = 60;
+    p.emit({ id: 'a', status: 'Downloading', current: 10, total: 10 }); // the last one always goes
+    p.emit({ status: 'Status: done' });
+    expect(delivered).toEqual([]);
+    await p.drain();
+    expect(delivered.sort()).toEqual(['Downloading1', 'Downloading10', 'Status: done']);
+  });
+});

@@ -74,7 +74,8 @@ export class SkiffRunElement extends HTMLElement {
   #client(): ReturnType<typeof sharedEngineClient> {
     const assets = this.getAttribute('assets');
     // Components load only the images they run (on first use), not every bundled one.
-    return sharedEngineClient({ seedBundled: false, ...(assets ? { assetBase: new URL(assets, document.baseURI).href } : {}) });
+    const proxy = this.getAttribute('registry-proxy');
+    return sharedEngineClient({ seedBundled: false, ...(assets ? { assetBase: new URL(assets, document.baseURI).href } : {}), ...(proxy ? { registryProxy: new URL(proxy, document.baseURI).href } : {}) });
   }
 
   attributeChangedCallback(): void {

@@ -12,6 +12,7 @@ import { toSkiffError } from '../rpc/errors.ts';
 import { normalizeReference } from '../../oci/reference.ts';
 import type { HttpBundled } from './bundled-http.ts';
 import { openBrowserEngine } from './open-engine.ts';
+import { pullIfMissing } from '../../registry/pull-missing.ts';
 import { pumpStdin, runContainer, startContainer, type Running } from './run-container.ts';
 import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
@@ -28,6 +29,8 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   let seeding: Promise<string[]> | undefined;
   const running = new Map<string, Running>();
   let runtimes: BrowserRuntimes | undefined;
+  // With a registry proxy configured, `run` pulls an image the store lacks (registry/pull-missing.ts).
+  let pullMissing = false;
   const engine = (): Promise<Engine> => {
     if (!opened) return Promise.reject(new SkiffError('INVALID_ARGUMENT', 'the engine worker was not initialised: call init({ assetBase }) first'));
     return opened;
@@ -47,6 +50,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   return {
     async init(init, onSeed): Promise<InitInfo> {
       mark('init');
+      if (init.registryProxy) pullMissing = true;
       runtimes ??= browserRuntimes({ assetBase: init.assetBase, dbPrefix: init.dbPrefix ?? 'skiff', ...(init.vmThread ? { vmThread: init.vmThread } : {}) });
       const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, runtimes, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(init.registryProxy ? { registryProxy: init.registryProxy } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
         seeder = x.seed;
@@ -83,10 +87,14 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
 
     run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => {
       mark('run');
-      return call((e) => runContainer(e, runtimes!, req, sink, running));
+      return call(async (e) => {
+        if (pullMissing) await pullIfMissing(e, req.image, (t) => sink.status?.(t));
+        return runContainer(e, runtimes!, req, sink, running);
+      });
     },
     runDetached: (req) => call(async (e) => {
       const quiet: OutputSink = { stdout: () => {}, stderr: () => {} };
+      if (pullMissing) await pullIfMissing(e, req.image);
       const { id, name } = await startContainer(e, runtimes!, { ...req, streamStdin: false }, quiet, running);
       return { id, name };
     }),
