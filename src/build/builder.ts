@@ -259,7 +259,9 @@ async function runStep(run: BuildRun, stage: Stage, state: StageState, ins: Inst
   if (cached) {
     v?.cached();
     run.steps.push({ stage: stage.index, instruction: ins.original, cached: true });
-    return { ...next, config: cached.config, layers: cached.layer ? [...state.layers, cached.layer] : state.layers, history: [...state.history, cached.history] };
+    // The line is this build's (an ARG's shows this build's value); the time is the cached step's.
+    const history = { ...cached.history, created_by: step.createdBy };
+    return { ...next, config: cached.config, layers: cached.layer ? [...state.layers, cached.layer] : state.layers, history: [...state.history, history] };
   }
   let layerTar: Uint8Array | null = null;
   try {

@@ -55,9 +55,13 @@ export function runEnv(s: StageState): string[] {
   return env;
 }
 
-/** BuildKit's `|N A=b ...` prefix of a RUN's history (the stage's ARGs that have values). */
+/**
+ * BuildKit's `|N A=b ...` prefix of a RUN's history: every ARG declared in the stage, with the
+ * value the RUN sees (an ENV of the same name wins; an ARG without a value shows as `A=`).
+ */
 export function argPrefix(s: StageState): string {
-  const pairs = s.argOrder.filter((n) => s.args.get(n) !== undefined).map((n) => `${n}=${s.args.get(n)}`);
+  const look = lookupIn(s);
+  const pairs = s.argOrder.map((n) => `${n}=${look(n) ?? ''}`);
   return pairs.length ? `|${pairs.length} ${pairs.join(' ')} ` : '';
 }
 

@@ -112,7 +112,8 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
         const value = name in run.buildArgs ? run.buildArgs[name] : def ?? run.metaValues.get(name) ?? run.predefined[name];
         args.set(name, value);
         if (!order.includes(name)) order.push(name);
-        shown.push(def !== undefined ? `${name}=${def}` : name);
+        // History shows the value the build resolved (build arg, global ARG, or default).
+        shown.push(value !== undefined ? `${name}=${value}` : name);
         keyParts.push(def !== undefined ? `${name}=${def}` : name);
       }
       // The value is not part of this step's key: a changed build arg misses where it is used.
@@ -264,6 +265,9 @@ async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instr
   const add = ins.cmd === 'add';
   checkFlags(ins, add ? ['chown', 'chmod', 'link', 'checksum', 'keep-git-dir'] : ['from', 'chown', 'chmod', 'link', 'parents', 'exclude'], run.file);
   const name = ins.cmd.toUpperCase();
+  for (const f of ['parents', 'exclude', 'keep-git-dir']) {
+    if (flagValue(ins, f) !== undefined) throw new SkiffError('UNSUPPORTED', `${name} --${f} is not supported by skiff's builder yet`);
+  }
   const lookup = lookupIn(s);
   const esc = run.df.escape;
   const args = ins.json ?? splitRaw(ins.rest, esc);
@@ -286,6 +290,7 @@ async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instr
       heredocSources.push({ name: h.name, base: h.name, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: 0o644, data: new TextEncoder().encode(content) } }] });
     } else plain.push(n);
   }
+  if (flagValue(ins, 'checksum') !== undefined) fail("checksum can't be specified for non-HTTP(S) sources");
   if (from !== undefined) {
     const st = findStage(run.stages, from, stage.index);
     let layers;

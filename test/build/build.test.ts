@@ -83,8 +83,10 @@ describe('build', () => {
     const e = engine();
     const ctx = { Dockerfile: 'FROM skiff/busybox\nARG V\nCOPY a /a\nENV E=$V\nLABEL x=y\n', a: 'A' };
     await build(e, { context: ctx, buildArgs: { V: '1' } });
-    const r = await build(e, { context: ctx, buildArgs: { V: '2' } });
+    const r = await build(e, { context: ctx, buildArgs: { V: '2' }, tags: ['arg:2'] });
     expect(r.steps.map((s) => s.cached)).toEqual([true, true, false, false]);
+    // The cached ARG step still shows this build's value.
+    expect((await e.history({ ref: 'arg:2' })).slice(0, 4).map((h) => h.createdBy)).toEqual(['LABEL x=y', 'ENV E=2', 'COPY a /a # buildkit', 'ARG V=2']);
   });
 
   it('multi-stage with --target builds only the stages needed; COPY --from a stage', async () => {

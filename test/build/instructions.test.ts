@@ -71,6 +71,8 @@ describe('instructions', () => {
     });
     const c = await raw('args:1');
     expect(c['config'].Env).toEqual(expect.arrayContaining(['T=latest', 'P=linux/386', 'N=unset']));
+    const hist = (c['history'] as Array<{ created_by: string }>).slice(-3).map((h) => h.created_by);
+    expect(hist).toEqual(['ARG TAG=latest', 'ARG TARGETPLATFORM=linux/386', 'ENV T=latest P=linux/386 N=unset']);
     expect(r.warnings).toEqual(['[Warning] One or more build-args [UNUSED] were not consumed']);
     expect(text).toContain('[Warning] One or more build-args [UNUSED] were not consumed');
   });
@@ -93,6 +95,8 @@ describe('instructions', () => {
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nSHELL /bin/bash -c\n' } })).rejects.toThrow('Dockerfile:2: SHELL: SHELL requires the arguments to be in JSON form');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --bogus=1 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: unknown flag: bogus');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE abc\n' } })).rejects.toThrow('Dockerfile:2: EXPOSE: invalid containerPort: abc');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --parents a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: COPY --parents is not supported');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nADD --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow("Dockerfile:2: ADD: checksum can't be specified for non-HTTP(S) sources");
     await expect(e.build({ context: { Dockerfile: 'FROM a b\n' } })).rejects.toThrow('Dockerfile:1: FROM requires either one or three arguments');
     await expect(e.build({ context: { Dockerfile: 'RUN x\nFROM scratch\n' } })).rejects.toThrow('Dockerfile:1: no build stage in current context');
     await expect(e.build({ context: {} })).rejects.toThrow(/failed to read dockerfile/);
