@@ -122,7 +122,7 @@ async function pull(o: PullOptions, emit: (e: PullEvent) => void): Promise<PullR
       const configBytes = await ctx.content.get(cfgDesc.digest);
       checkRunnable(what, manifest, configBytes, want, fromIndex);
 
-      for (const l of manifest.layers) emit({ id: shortId(l.digest), status: 'Pulling fs layer' });
+      for (const l of new Set(manifest.layers.map((x) => x.digest))) emit({ id: shortId(l), status: 'Pulling fs layer' });
       // Layers are checked in order while later ones still download: the check of layer i waits
       // for layer i only. Every layer's arrival is a promise that settles either way.
       const arrived = new Map<Digest, { promise: Promise<void>; resolve(): void; reject(e: unknown): void }>();
@@ -133,7 +133,9 @@ async function pull(o: PullOptions, emit: (e: PullEvent) => void): Promise<PullR
         promise.catch(() => {});
         arrived.set(l.digest, { promise, resolve, reject });
       }
-      const downloads = pool(manifest.layers, o.concurrency ?? 3, async (desc) => {
+      // A layer listed twice (it happens) is fetched once.
+      const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
+      const downloads = pool(unique, o.concurrency ?? 3, async (desc) => {
         const id = shortId(desc.digest);
         try {
           const fresh = await fetchBlob({
@@ -181,7 +183,7 @@ async function pull(o: PullOptions, emit: (e: PullEvent) => void): Promise<PullR
       }
       const failed = await settled;
       if (failed) throw failed.err;
-      for (const l of manifest.layers) emit({ id: shortId(l.digest), status: 'Pull complete' });
+      for (const l of new Set(manifest.layers.map((x) => x.digest))) emit({ id: shortId(l), status: 'Pull complete' });
       await commitVerified(ctx, verified, `registry:${full}`, () => {}, added);
       added.length = 0;
       const image = await ctx.state.get<ImageRecord>('images', mf.digest);

@@ -7,6 +7,7 @@
 import { SkiffError } from '../errors.ts';
 import type { Descriptor } from '../oci/descriptor.ts';
 import type { Digest } from '../oci/digest.ts';
+import { isNondistributable } from '../oci/mediatypes.ts';
 import { familiarReference, formatReference, parseReference } from '../oci/reference.ts';
 import type { EngineContext } from '../engine/context.ts';
 import { findImage, noSuchImage } from '../engine/resolve.ts';
@@ -65,11 +66,14 @@ async function push(o: PushOptions, emit: (e: PullEvent) => void): Promise<PushR
   if (!found) throw noSuchImage(o.ref);
   const image = found.image;
   try {
-    emit({ status: `The push refers to repository [${r.domain === 'docker.io' ? 'docker.io/' : ''}${formatReference({ domain: r.domain, path: r.path })}]` });
+    emit({ status: `The push refers to repository [${r.domain}/${r.path}]` });
     const from = mountSources(image, repo, o.mountFrom);
-    const descs: Descriptor[] = [...image.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })), { ...image.config }];
+    // Foreign (nondistributable) layers stay where their URLs say, as Docker leaves them; a layer
+    // listed twice goes up once.
+    const layers = [...new Map(image.layers.filter((l) => !isNondistributable(l.mediaType)).map((l) => [l.digest, l])).values()];
+    const descs: Descriptor[] = [...layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })), { ...image.config }];
     const blobs: PushResult['blobs'] = [];
-    for (const d of image.layers) emit({ id: d.digest.slice(7, 19), status: 'Preparing' });
+    for (const d of layers) emit({ id: d.digest.slice(7, 19), status: 'Preparing' });
     await pool(descs, o.concurrency ?? 3, async (d) => {
       const how = await pushBlob(o, repo, d, from, (e) => emit({ id: d.digest.slice(7, 19), ...e }));
       blobs.push({ digest: d.digest, how });
