@@ -260,12 +260,16 @@ export class RegistryClient {
       }
     };
     let res = await attempt(await this.authorization(ep, req.scopes));
-    if (res.status !== 401 || !ep.challenge) return res;
-    const ch = parseChallenges(res.headers.get('www-authenticate')).find((c) => c.scheme === ep.challenge!.scheme);
+    if (res.status !== 401) return res;
+    // A registry may let `/v2/` through and ask for credentials per repository: the challenge
+    // then comes with this answer.
+    const chs = parseChallenges(res.headers.get('www-authenticate'));
+    const ch = ep.challenge ? chs.find((c) => c.scheme === ep.challenge!.scheme) : chs.find((c) => c.scheme === 'bearer') ?? chs.find((c) => c.scheme === 'basic');
     if (!ch) return res;
     await res.body?.cancel().catch(() => {});
     const more = (ch.params['scope'] ?? '').split(' ').map(parseScope).filter((s): s is Scope => s !== undefined);
-    res = await attempt(await this.authorization(ep, [...req.scopes, ...more], { ...ep.challenge, params: { ...ep.challenge.params, ...ch.params } }, true));
+    const challenge = ep.challenge ? { ...ep.challenge, params: { ...ep.challenge.params, ...ch.params } } : ch;
+    res = await attempt(await this.authorization(ep, [...req.scopes, ...more], challenge, true));
     return res;
   }
 

@@ -185,3 +185,21 @@ describe('progress across a boundary', () => {
     expect(delivered.sort()).toEqual(['Downloading1', 'Downloading10', 'Status: done']);
   });
 });
+
+describe('a challenge that comes with a repository request', () => {
+  it('is met even when /v2/ asked for nothing', async () => {
+    const seen: Array<string | null> = [];
+    const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = String(input);
+      const auth = new Headers(init?.headers).get('authorization');
+      if (url.endsWith('/v2/')) return new Response('{}', { status: 200 });
+      if (url.startsWith('https://auth.example/token')) return Response.json({ token: 'tok-1', expires_in: 300 });
+      seen.push(auth);
+      return auth === 'Bearer tok-1' ? new Response('{}', { status: 200 }) : new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer realm="https://auth.example/token",service="s",scope="repository:a:pull"' } });
+    }) as typeof fetch;
+    const c = new RegistryClient({ fetch: fetchFn });
+    const res = await c.request({ domain: 'reg.example', scopes: [], path: '/v2/a/manifests/1' });
+    expect(res.status).toBe(200);
+    expect(seen).toEqual([null, 'Bearer tok-1']);
+  });
+});
