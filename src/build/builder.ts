@@ -116,10 +116,11 @@ export async function build(host: BuildHost, opts: BuildOptions): Promise<BuildR
   const progress = new PlainProgress(say);
   const file = opts.dockerfilePath ?? 'Dockerfile';
   const v1 = progress.vertex(`[internal] load build definition from ${file}`);
-  const context = await openContext(opts.context);
+  const context = await openContext(opts.context, { dockerfile: file });
   let text = opts.dockerfile;
   if (text === undefined) {
-    const raw = context.raw(file);
+    // Like the docker CLI, a lower-case "dockerfile" does when "Dockerfile" is absent.
+    const raw = context.raw(file) ?? (opts.dockerfilePath === undefined ? context.raw('dockerfile') : undefined);
     if (!raw) throw new SkiffError('NOT_FOUND', `failed to read dockerfile: open ${file}: no such file or directory`);
     text = new TextDecoder().decode(raw);
   }

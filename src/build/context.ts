@@ -15,6 +15,8 @@ export interface ContextEntry {
   mode: number;
   data: Uint8Array;
   linkname?: string;
+  /** Kept on COPY as Docker does (never part of the cache checksum). */
+  mtimeMs?: number;
 }
 
 /** What callers pass: a tar (maybe gzip), or paths to bytes/strings (or full entries). */
@@ -59,11 +61,12 @@ async function fromInput(input: BuildContextInput): Promise<Map<string, ContextE
       const p = cleanRelative(e.header.name);
       if (!p) continue;
       const t = e.header.type;
+      const mtimeMs = e.header.mtime * 1000;
       if (t === 'file' || t === 'hardlink') {
         const target = t === 'hardlink' ? m.get(cleanRelative(e.header.linkname)) : undefined;
-        m.set(p, { type: 'file', mode: e.header.mode & 0o7777, data: target ? target.data : e.data });
-      } else if (t === 'directory') m.set(p, { type: 'directory', mode: e.header.mode & 0o7777, data: new Uint8Array(0) });
-      else if (t === 'symlink') m.set(p, { type: 'symlink', mode: 0o777, data: new Uint8Array(0), linkname: e.header.linkname });
+        m.set(p, { type: 'file', mode: e.header.mode & 0o7777, data: target ? target.data : e.data, mtimeMs });
+      } else if (t === 'directory') m.set(p, { type: 'directory', mode: e.header.mode & 0o7777, data: new Uint8Array(0), mtimeMs });
+      else if (t === 'symlink') m.set(p, { type: 'symlink', mode: 0o777, data: new Uint8Array(0), linkname: e.header.linkname, mtimeMs });
     }
   } else {
     const it = input instanceof Map ? input.entries() : Object.entries(input);
@@ -88,13 +91,14 @@ async function fromInput(input: BuildContextInput): Promise<Map<string, ContextE
 
 export async function openContext(input: BuildContextInput, o: { dockerfile?: string } = {}): Promise<BuildContext> {
   const all = await fromInput(input);
-  const ignoreFile = all.get('.dockerignore');
+  // BuildKit prefers <Dockerfile>.dockerignore next to the Dockerfile over .dockerignore.
+  const own = o.dockerfile ? all.get(`${cleanRelative(o.dockerfile)}.dockerignore`) : undefined;
+  const ignoreFile = own ?? all.get('.dockerignore');
   const matcher = ignoreFile?.type === 'file' ? IgnoreMatcher.parse(new TextDecoder().decode(ignoreFile.data)) : null;
   const entries = new Map<string, ContextEntry>();
   for (const p of [...all.keys()].sort()) {
     if (matcher?.ignores(p)) continue;
     entries.set(p, all.get(p)!);
   }
-  void o;
   return { entries, raw: (p) => { const e = all.get(cleanRelative(p)); return e?.type === 'file' ? e.data : undefined; } };
 }

@@ -73,18 +73,18 @@ export function contextSources(ctx: BuildContext, names: string[], o: { add: boo
         const items: SourceItem[] = [];
         for (const [k, v] of ctx.entries) {
           if (!k.startsWith(prefix) || k === p) continue;
-          items.push({ rel: k.slice(prefix.length), item: { kind: v.type, mode: v.mode, data: v.data, ...(v.linkname !== undefined ? { linkname: v.linkname } : {}) } });
+          items.push({ rel: k.slice(prefix.length), item: { kind: v.type, mode: v.mode, data: v.data, ...(v.linkname !== undefined ? { linkname: v.linkname } : {}), ...(v.mtimeMs !== undefined ? { mtimeMs: v.mtimeMs } : {}) } });
         }
-        out.push({ name, base, isDir: true, items: [{ rel: '', item: { kind: 'directory', mode: e.mode } }, ...items] });
+        out.push({ name, base, isDir: true, items: [{ rel: '', item: { kind: 'directory', mode: e.mode, ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}) } }, ...items] });
       } else if (e.type === 'symlink') {
         // The top-level source is followed (within the context).
         const target = cleanRelative(`${p.split('/').slice(0, -1).join('/')}/${e.linkname ?? ''}`);
         const t = ctx.entries.get(target);
         if (!t || t.type !== 'file') throw new SkiffError('NOT_FOUND', `"/${p}": not found (a symlink to ${e.linkname} outside the context or to a directory)`);
-        out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: t.mode, data: t.data } }] });
+        out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: t.mode, data: t.data, ...(t.mtimeMs !== undefined ? { mtimeMs: t.mtimeMs } : {}) } }] });
       } else {
         const archive = o.add && isArchive(e.data);
-        out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: e.mode, data: e.data } }], ...(archive ? { archive: true } : {}) });
+        out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: e.mode, data: e.data, ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}) } }], ...(archive ? { archive: true } : {}) });
       }
     }
   }

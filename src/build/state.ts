@@ -83,3 +83,39 @@ export function setEnv(config: BuildConfig, key: string, value: string): void {
   else env.push(entry);
   config.Env = env;
 }
+
+/** Go's time.Duration String() of nanoseconds ("1m30s", "500ms", "0s"). */
+export function goDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  const neg = ns < 0;
+  let n = Math.abs(ns);
+  let out: string;
+  if (n < 1e3) out = `${n}ns`;
+  else if (n < 1e6) out = `${trim(n / 1e3)}µs`;
+  else if (n < 1e9) out = `${trim(n / 1e6)}ms`;
+  else {
+    const h = Math.floor(n / 3600e9);
+    n -= h * 3600e9;
+    const m = Math.floor(n / 60e9);
+    n -= m * 60e9;
+    out = `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${trim(n / 1e9)}s`;
+  }
+  return neg ? `-${out}` : out;
+}
+
+function trim(x: number): string {
+  return String(Number(x.toFixed(9)));
+}
+
+/** Go's %q of an int: a quoted rune ('A', '\x03'). */
+function goRune(n: number): string {
+  if (n >= 0x20 && n < 0x7f) return `'${n === 0x27 || n === 0x5c ? '\\' : ''}${String.fromCharCode(n)}'`;
+  if (n < 0x100) return `'\\x${n.toString(16).padStart(2, '0')}'`;
+  return `'\\u${n.toString(16).padStart(4, '0')}'`;
+}
+
+/** BuildKit's `HEALTHCHECK %q` of the config: `&{["CMD-SHELL" "x"] "30s" "5s" "0s" "0s" '\x03'}`. */
+export function goHealthcheck(h: NonNullable<BuildConfig['Healthcheck']>): string {
+  const d = (v: number | undefined): string => JSON.stringify(goDuration(v ?? 0));
+  return `&{${goQuoteList(h.Test)} ${d(h.Interval)} ${d(h.Timeout)} ${d(h.StartPeriod)} ${d(h.StartInterval)} ${goRune(h.Retries ?? 0)}}`;
+}

@@ -11,7 +11,7 @@ import { applyCopy, contextSources, fsSources, resolveChown, sourcesChecksum, ty
 import { mkdirAll } from './fs-write.ts';
 import type { Vertex } from './progress.ts';
 import { findStage, checkFlags, flagValue, type Stage } from './stages.ts';
-import { argPrefix, goList, goQuoteList, goSet, lookupIn, runEnv, setEnv, type BuildConfig, type StageState } from './state.ts';
+import { argPrefix, goHealthcheck, goList, goQuoteList, goSet, lookupIn, runEnv, setEnv, type BuildConfig, type StageState } from './state.ts';
 
 export interface StepResult {
   keyParts: string[];
@@ -129,7 +129,16 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
         keyParts: [`WORKDIR ${dir}`], config, createdBy: `WORKDIR ${dir}`, comment: COMMENT,
         apply: async () => {
           const fs = await stepOverlay(run, s);
-          mkdirAll(fs, dir, { uid: 0, gid: 0 });
+          // As BuildKit: the directories WORKDIR makes belong to the USER set before it.
+          let owner = { uid: 0, gid: 0 };
+          if (config.User) {
+            try {
+              owner = resolveChown(fs, config.User);
+            } catch {
+              owner = { uid: 0, gid: 0 };
+            }
+          }
+          mkdirAll(fs, dir, owner);
           return overlayDiff(fs);
         },
       };
@@ -205,7 +214,7 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
         }
         config.Healthcheck = hc;
       } else fail(`Unknown type "${first ?? ''}" in HEALTHCHECK (try CMD)`);
-      return meta(`HEALTHCHECK ${JSON.stringify(config.Healthcheck)}`);
+      return meta(`HEALTHCHECK ${goHealthcheck(config.Healthcheck)}`);
     }
     case 'onbuild': {
       const trigger = ins.rest.trim();

@@ -25,10 +25,10 @@ export async function readBuildContext(path: string, readStdin: () => Promise<Ui
       const s = await lstat(full);
       const mode = s.mode & 0o7777;
       if (s.isDirectory()) {
-        out.set(r, { type: 'directory', mode, data: new Uint8Array(0) });
+        out.set(r, { type: 'directory', mode, data: new Uint8Array(0), mtimeMs: s.mtimeMs });
         await walk(full, r);
       } else if (s.isSymbolicLink()) out.set(r, { type: 'symlink', mode: 0o777, data: new Uint8Array(0), linkname: await readlink(full) });
-      else if (s.isFile()) out.set(r, { type: 'file', mode, data: new Uint8Array(await readFile(full)) });
+      else if (s.isFile()) out.set(r, { type: 'file', mode, data: new Uint8Array(await readFile(full)), mtimeMs: s.mtimeMs });
     }
   };
   await walk(path, '');

@@ -53,7 +53,7 @@ describe('instructions', () => {
     const h = (c['history'] as Array<{ created_by: string; empty_layer?: boolean }>).slice(-9).map((x) => x.created_by);
     expect(h).toEqual([
       'MAINTAINER someone', 'SHELL [/bin/sh -ec]', 'ENTRYPOINT ["/bin/sh" "-ec" "echo hi"]', 'VOLUME [/data /logs]', 'STOPSIGNAL SIGQUIT',
-      expect.stringMatching(/^HEALTHCHECK /), 'ONBUILD COPY . /onbuild/', 'USER nobody', 'EXPOSE map[8000/udp:{} 8001/udp:{}]',
+      `HEALTHCHECK &{["CMD-SHELL" "wget -q localhost || exit 1"] "30s" "5s" "0s" "0s" '\\x03'}`, 'ONBUILD COPY . /onbuild/', 'USER nobody', 'EXPOSE map[8000/udp:{} 8001/udp:{}]',
     ]);
     // The child runs the triggers and does not inherit them.
     await e.build({ tags: ['child:1'], context: { Dockerfile: 'FROM meta:1\nLABEL child=1\n', 'f.txt': 'x' } });
@@ -101,5 +101,26 @@ describe('instructions', () => {
     await expect(e.build({ context: { Dockerfile: 'RUN x\nFROM scratch\n' } })).rejects.toThrow('Dockerfile:1: no build stage in current context');
     await expect(e.build({ context: {} })).rejects.toThrow(/failed to read dockerfile/);
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\n' }, tags: ['Bad Tag'] })).rejects.toThrow(/invalid tag "Bad Tag"/);
+  });
+
+  it('WORKDIR makes directories owned by USER; a Dockerfile.dockerignore wins over .dockerignore; mtimes kept', async () => {
+    await e.build({
+      tags: ['wd:1'], dockerfilePath: 'app.Dockerfile',
+      context: new Map<string, any>([
+        ['app.Dockerfile', 'FROM skiff/busybox\nUSER 1000:1000\nWORKDIR /out/made\nCOPY . /out/ctx/\n'],
+        ['app.Dockerfile.dockerignore', 'skip\n'], ['.dockerignore', 'keep\n'],
+        ['keep', { type: 'file', mode: 0o640, data: new TextEncoder().encode('k'), mtimeMs: 1_000_000_000_000 }], ['skip', 's'],
+      ]),
+    });
+    const rec = await e.createContainer({ image: 'wd:1', runtime: 'vm' });
+    const fs = await e.containerFs({ id: rec.id });
+    const out = fs.lookup(fs.root(), 'out');
+    const made = fs.stat(fs.lookup(out, 'made'));
+    expect([made.uid, made.gid]).toEqual([1000, 1000]);
+    const ctx = fs.lookup(out, 'ctx');
+    expect(fs.readdir(ctx).map((d) => d.name).filter((n) => n !== '.' && n !== '..').sort()).toEqual(['.dockerignore', 'app.Dockerfile', 'app.Dockerfile.dockerignore', 'keep']);
+    const keep = fs.stat(fs.lookup(ctx, 'keep'));
+    expect([keep.mode & 0o777, keep.mtimeMs]).toEqual([0o640, 1_000_000_000_000]);
+    await e.removeContainer({ id: rec.id, force: true });
   });
 });
