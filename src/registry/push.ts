@@ -74,7 +74,8 @@ async function push(o: PushOptions, emit: (e: PullEvent) => void): Promise<PushR
     const descs: Descriptor[] = [...layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })), { ...image.config }];
     const blobs: PushResult['blobs'] = [];
     for (const d of layers) emit({ id: d.digest.slice(7, 19), status: 'Preparing' });
-    await pool(descs, o.concurrency ?? 3, async (d) => {
+    // Docker's max-concurrent-uploads is 5.
+    await pool(descs, o.concurrency ?? 5, async (d) => {
       const how = await pushBlob(o, repo, d, from, (e) => emit({ id: d.digest.slice(7, 19), ...e }));
       blobs.push({ digest: d.digest, how });
     });
