@@ -85,6 +85,10 @@ describe('skiff pull, push, run --pull, login, logout', () => {
     // Present: no pull (nothing printed about one).
     const present = await skiff(home, ['create', `${reg.host}/seed/hello2`]);
     expect(present).toMatchObject({ code: 0, stderr: '' });
+    // --pull always asks the registry even so.
+    const always = await skiff(home, ['create', '--pull', 'always', `${reg.host}/seed/hello2`]);
+    expect(always.code).toBe(0);
+    expect(always.stderr).toBe(`latest: Pulling from seed/hello2\nDigest: ${HELLO_DIGEST}\nStatus: Image is up to date for ${reg.host}/seed/hello2:latest\n`);
   }, 60_000);
 
   it('push prints the digest skopeo sees', async () => {
