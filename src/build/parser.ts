@@ -56,7 +56,7 @@ export function parseError(file: string, line: number, message: string): SkiffEr
 }
 
 /** `# escape=` and `# syntax=` from the top lines; stops at the first line that is not a directive. */
-function readDirectives(lines: string[], file: string): { escape: '\\' | '`'; syntax?: string; first: number } {
+function readDirectives(lines: string[], file: string): { escape: '\\' | '`'; syntax?: string } {
   let escape: '\\' | '`' = '\\';
   let syntax: string | undefined;
   const seen = new Set<string>();
@@ -72,7 +72,7 @@ function readDirectives(lines: string[], file: string): { escape: '\\' | '`'; sy
       escape = m[2];
     } else if (key === 'syntax') syntax = m[2];
   }
-  return { escape, ...(syntax !== undefined ? { syntax } : {}), first: 0 };
+  return { escape, ...(syntax !== undefined ? { syntax } : {}) };
 }
 
 /** A JSON array of strings, or undefined (then the shell form applies, as Docker does). */
@@ -159,6 +159,9 @@ export function parseDockerfile(text: string, o: { file?: string } = {}): Docker
         if (!closed) throw parseError(file, start + 1, `unterminated heredoc <<${h[3]}`);
         heredocs.push({ name: h[3]!, content: body.length ? `${body.join('\n')}\n` : '', expand: h[2] === '', chomp: h[1] === '-' });
       }
+    }
+    if (rest.trim() === '' && heredocs.length === 0 && cmd !== 'from' && cmd !== 'arg') {
+      throw parseError(file, start + 1, `${cmd.toUpperCase()} requires at least one argument`);
     }
     const json = JSON_CMDS.has(cmd) ? parseJsonArray(rest) : undefined;
     out.push({

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tarEntry, writeTar } from '../../src/archive/index.ts';
+import { readTar, tarEntry, writeTar } from '../../src/archive/index.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 const dir = mkdtempSync(join(tmpdir(), 'skiff-build-cli-'));
@@ -37,6 +37,12 @@ describe('skiff build', { timeout: 300_000 }, () => {
     expect(hist.stdout.split('\n').slice(0, 3)).toEqual(['CMD ["cat" "/app/f"]', 'ENV MODE=test', 'COPY sub/ /app/ # buildkit']);
     const df = skiff(['system', 'df']);
     expect(df.stdout).toMatch(/Build Cache\s+3\s+0\s/);
+    const exported = skiff(['build', '-q', '--label', 'a=b', '-o', 'type=tar,dest=rootfs.tar', '-o', 'type=oci,dest=oci.tar', 'ctx']);
+    expect(exported.code).toBe(0);
+    const names = readTar(new Uint8Array(readFileSync(join(dir, 'rootfs.tar')))).map((t) => t.header.name);
+    expect(names).toEqual(expect.arrayContaining(['app/f', 'bin/busybox']));
+    expect(readTar(new Uint8Array(readFileSync(join(dir, 'oci.tar')))).map((t) => t.header.name)).toContain('index.json');
+    expect(skiff(['build', '-o', 'out-dir', 'ctx'])).toMatchObject({ code: 125, stderr: expect.stringContaining('local directory outputs are not supported') });
     const prune = skiff(['builder', 'prune', '-f']);
     expect(prune).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Deleted build cache objects: 3\nTotal reclaimed space: /) });
   });

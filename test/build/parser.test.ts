@@ -51,6 +51,7 @@ describe('parseDockerfile', () => {
 
   it('errors name the file and line', () => {
     expect(() => parseDockerfile('FROM x\n\nFOO bar\n', { file: 'Containerfile' })).toThrow('Containerfile:3: unknown instruction: FOO');
+    expect(() => parseDockerfile('FROM x\nRUN   \n')).toThrow('Dockerfile:2: RUN requires at least one argument');
   });
 });
 

@@ -28,6 +28,21 @@ async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
 }
 
+/** `-o type=tar,dest=out.tar` (also `docker` and `oci`); a bare path would be a local directory, which skiff does not write. */
+function parseOutput(spec: string): { type: 'tar' | 'docker' | 'oci'; dest: string } {
+  const kv = new Map<string, string>();
+  for (const part of spec.split(',')) {
+    const i = part.indexOf('=');
+    if (i < 0) throw new UsageError('build', `invalid output "${spec}": use type=tar|docker|oci,dest=<file> (local directory outputs are not supported)`);
+    kv.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  const type = kv.get('type');
+  if (type !== 'tar' && type !== 'docker' && type !== 'oci') throw new UsageError('build', `output type "${type ?? ''}" is not supported: use tar, docker or oci`);
+  const dest = kv.get('dest');
+  if (!dest) throw new UsageError('build', `output ${spec}: dest=<file> is required`);
+  return { type, dest };
+}
+
 const build: Command = {
   name: 'build', aliases: ['image build', 'builder build'], usage: '[OPTIONS] PATH | -', minArgs: 1, maxArgs: 1,
   summary: 'Build an image from a Dockerfile',
@@ -42,6 +57,7 @@ const build: Command = {
     { name: 'iidfile', value: 'string', help: 'Write the image ID to the file' },
     { name: 'progress', value: 'string', default: 'auto', help: 'Set type of progress output ("auto", "plain", "tty", "quiet")' },
     { name: 'platform', value: 'string', help: 'Set target platform for build (linux/386, wasi/wasm)' },
+    { name: 'output', short: 'o', value: 'list', repeat: true, help: 'Output destination (format: "type=tar|docker|oci,dest=<file>"; dest=- is STDOUT)' },
     { name: 'pull', help: 'Always attempt to pull a newer version of the image (bundled and local images are used as they are)' },
   ],
   async run(ctx, f, [path]) {
@@ -59,6 +75,7 @@ const build: Command = {
       dockerfile = new TextDecoder().decode(await ctx.host.readFile(file));
       dockerfilePath = file.split('/').at(-1)!;
     }
+    const outputs = list(f['output']).map(parseOutput);
     const quiet = f['quiet'] === true || progress === 'quiet';
     const res = await ctx.engine.build({
       context, tags: list(f['tag']), buildArgs: keyValues(list(f['build-arg']), 'build-arg', ctx.host.env),
@@ -69,6 +86,19 @@ const build: Command = {
     });
     const iid = str(f['iidfile']);
     if (iid) await ctx.host.writeArchive(once(new TextEncoder().encode(res.id)), { output: iid, defaultName: 'iidfile' });
+    for (const o of outputs) {
+      if (o.type === 'tar') {
+        // The image's root filesystem, as BuildKit's tar exporter writes it.
+        const c = await ctx.engine.createContainer({ image: res.id });
+        try {
+          await ctx.host.writeArchive(await ctx.engine.exportContainer({ id: c.id }), { ...(o.dest !== '-' ? { output: o.dest } : {}), defaultName: 'rootfs.tar' });
+        } finally {
+          await ctx.engine.removeContainer({ id: c.id, force: true });
+        }
+      } else {
+        await ctx.host.writeArchive(await ctx.engine.saveArchive({ refs: [res.id], format: o.type }), { ...(o.dest !== '-' ? { output: o.dest } : {}), defaultName: 'image.tar' });
+      }
+    }
     if (quiet) out(ctx, res.id);
   },
 };
