@@ -127,6 +127,11 @@ export async function build(host: BuildHost, opts: BuildOptions): Promise<BuildR
   v1.log(`transferring dockerfile: ${new TextEncoder().encode(text).byteLength}B done`);
   v1.done();
   const df = parseDockerfile(text, { file });
+  const vc = progress.vertex('[internal] load build context');
+  let bytes = 0;
+  for (const e of context.entries.values()) bytes += e.data.byteLength;
+  vc.log(`transferring context: ${bytes}B done`);
+  vc.done();
   const buildArgs = opts.buildArgs ?? {};
   const predefined = predefinedArgs(opts.platform ?? DEFAULT_PLATFORM);
   const plan = planStages(df, buildArgs, predefined, file);

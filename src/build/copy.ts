@@ -19,6 +19,8 @@ export interface SourceItem {
   /** Path under the copy's target ('' = the target itself). */
   rel: string;
   item: Omit<WriteItem, 'owner'>;
+  /** An archive member's own owner (ADD keeps it unless --chown). */
+  owner?: Owner;
 }
 
 /** A resolved source: a file or a directory tree (its contents copied), or a tar to unpack. */
@@ -144,11 +146,12 @@ async function archiveItems(name: string, data: Uint8Array): Promise<SourceItem[
     if (!rel) continue;
     const t = e.header.type;
     const mtimeMs = e.header.mtime * 1000;
-    if (t === 'directory') items.push({ rel, item: { kind: 'directory', mode: e.header.mode & 0o7777, mtimeMs } });
-    else if (t === 'symlink') items.push({ rel, item: { kind: 'symlink', mode: 0o777, linkname: e.header.linkname } });
+    const owner = { uid: e.header.uid, gid: e.header.gid };
+    if (t === 'directory') items.push({ rel, owner, item: { kind: 'directory', mode: e.header.mode & 0o7777, mtimeMs } });
+    else if (t === 'symlink') items.push({ rel, owner, item: { kind: 'symlink', mode: 0o777, linkname: e.header.linkname } });
     else if (t === 'file' || t === 'hardlink') {
       const data2 = t === 'hardlink' ? (items.find((x) => x.rel === cleanRelative(e.header.linkname))?.item.data ?? new Uint8Array(0)) : e.data;
-      items.push({ rel, item: { kind: 'file', mode: e.header.mode & 0o7777, data: data2, mtimeMs } });
+      items.push({ rel, owner, item: { kind: 'file', mode: e.header.mode & 0o7777, data: data2, mtimeMs } });
     }
   }
   return items;
@@ -196,6 +199,8 @@ export interface ApplyCopyOptions {
   /** Absolute destination (WORKDIR applied), as written: a trailing `/` matters. */
   dest: string;
   owner: Owner;
+  /** --chown was given (it then overrides an archive's owners too). */
+  chown?: boolean;
   chmod?: number;
 }
 
@@ -212,14 +217,14 @@ export async function applyCopy(fs: FileSystem, o: ApplyCopyOptions): Promise<vo
     // A directory (or archive) fills the destination; a file lands inside it when it is a directory.
     const into = s.isDir || s.archive ? root : destIsDir || isDir(fs, root) ? `${root === '/' ? '' : root}/${s.base}` : root;
     if (s.archive || s.isDir) writeItem(fs, root, { kind: 'directory', mode: 0o755, owner }, owner);
-    for (const { rel, item } of items) {
+    for (const { rel, item, owner: own } of items) {
       if (s.isDir && rel === '' && !s.archive) {
         // The source directory's own mode does not replace an existing destination's, except --chmod/--chown.
         if (!isDir(fs, root)) writeItem(fs, root, { ...item, owner, mode: mode(item.mode) }, owner);
         continue;
       }
       const path = rel ? `${into === '/' ? '' : into}/${rel}` : into;
-      writeItem(fs, path, { ...item, mode: item.kind === 'symlink' ? 0o777 : mode(item.mode), owner: s.archive ? { uid: 0, gid: 0 } : owner }, owner);
+      writeItem(fs, path, { ...item, mode: item.kind === 'symlink' ? 0o777 : mode(item.mode), owner: s.archive && own && !o.chown ? own : owner }, owner);
     }
   }
 }

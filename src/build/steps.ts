@@ -333,7 +333,7 @@ async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instr
     apply: async () => {
       const fs = await stepOverlay(run, s);
       const owner = chownFlag !== undefined ? resolveChown(fs, expandWord(chownFlag, lookup, esc)) : { uid: 0, gid: 0 };
-      await applyCopy(fs, { sources, dest, owner, ...(chmod !== undefined ? { chmod } : {}) });
+      await applyCopy(fs, { sources, dest, owner, chown: chownFlag !== undefined, ...(chmod !== undefined ? { chmod } : {}) });
       return overlayDiff(fs);
     },
   };

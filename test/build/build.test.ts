@@ -117,9 +117,15 @@ describe('build', () => {
 
   it('ADD unpacks a local gzip tar; ADD of a URL and a bzip2 archive say why not', async () => {
     const e = engine();
-    const tgz = await gzip(writeTar([tarEntry({ name: 'pkg/', type: 'directory' }), tarEntry({ name: 'pkg/f.txt' }, 'inside')]));
+    const tgz = await gzip(writeTar([tarEntry({ name: 'pkg/', type: 'directory' }), tarEntry({ name: 'pkg/f.txt', uid: 7, gid: 8 }, 'inside')]));
     await build(e, { tags: ['add:1'], context: { Dockerfile: 'FROM skiff/busybox\nADD p.tgz /opt/\n', 'p.tgz': tgz } });
     expect(await fileOf(e, 'add:1', '/opt/pkg/f.txt')).toBe('inside');
+    // The archive's owners are kept (no --chown).
+    const rec = await e.createContainer({ image: 'add:1', runtime: 'vm' });
+    const fs = await e.containerFs({ id: rec.id });
+    const st = fs.stat(fs.lookup(fs.lookup(fs.lookup(fs.root(), 'opt'), 'pkg'), 'f.txt'));
+    expect([st.uid, st.gid]).toEqual([7, 8]);
+    await e.removeContainer({ id: rec.id, force: true });
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD https://example.com/x /x\n' } })).rejects.toThrow(/Dockerfile:2: ADD: .*network/);
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD x.bz2 /\n', 'x.bz2': new Uint8Array([0x42, 0x5a, 0x68, 0x39, 1, 2]) } })).rejects.toThrow(/bzip2/);
   });
