@@ -324,7 +324,9 @@ async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instr
     if (!/^[0-7]{3,4}$/.test(chmodFlag)) fail(`invalid chmod parameter: ${chmodFlag}: it must be an octal mode such as 755`);
     chmod = parseInt(chmodFlag, 8);
   }
-  const dest = destRaw.startsWith('/') ? destRaw : `${config.WorkingDir ?? '/'}${(config.WorkingDir ?? '/').endsWith('/') ? '' : '/'}${destRaw}`;
+  // Absolute, `..` resolved within the root; a trailing `/` (or `.`) still says "a directory".
+  const dirLike = /(^|\/)\.?$/.test(destRaw) || destRaw === '.';
+  const dest = `${workdirPath(config.WorkingDir, destRaw)}${dirLike ? '/' : ''}`.replace(/\/+$/, '/');
   // BuildKit's message: --chown and --chmod (as written), sources and destination expanded; no --from or --link.
   const flagsText = [chownFlag !== undefined ? `--chown=${chownFlag}` : '', chmodFlag !== undefined ? `--chmod=${chmodFlag}` : ''].filter(Boolean).map((f) => `${f} `).join('');
   const createdBy = `${name} ${flagsText}${srcNames.join(' ')} ${destRaw} # buildkit`;

@@ -145,6 +145,10 @@ describe('build', () => {
     const hd = fs.lookup(fs.root(), 'hd.txt');
     expect(dec.decode(fs.read(hd, 0, 100))).toBe('hello \n');
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY a b /notdir\n', a: 'A', b: 'B' } })).rejects.toThrow(/must be a directory and end with a \//);
+    // `..` in a destination stays inside the image's root, as in a chroot.
+    await build(e, { tags: ['dots:1'], context: { Dockerfile: 'FROM skiff/busybox\nWORKDIR /w\nCOPY a ../../../up.txt\nCOPY a /../../etc/../dots/\n', a: 'A' } });
+    expect(await fileOf(e, 'dots:1', '/up.txt')).toBe('A');
+    expect(await fileOf(e, 'dots:1', '/dots/a')).toBe('A');
   });
 
   it('wasm: FROM scratch + COPY app.wasm + ENTRYPOINT for wasi/wasm; RUN there says why not', async () => {
