@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIST } from './fixtures.ts';
+import { DIST, wasmIndexLayout } from './fixtures.ts';
 import { skopeoCopy, skopeoInspect, startRegistry, startTokenServer, type Running, type TokenServer } from './servers.ts';
 
 const HELLO_DIGEST = 'sha256:74b06934ada51674219d2c2a4857ce7da179894a02437c8919610749b708bb64';
@@ -17,6 +17,7 @@ let dir: string;
 let reg: Running;
 let tok: TokenServer;
 let authReg: Running;
+let wasmIndex: ReturnType<typeof wasmIndexLayout>;
 
 interface Result { code: number; stdout: string; stderr: string }
 
@@ -34,6 +35,8 @@ beforeAll(async () => {
   reg = await startRegistry();
   for (const repo of ['seed/hello', 'seed/hello2', 'seed/hello3', 'seed/tags']) skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/${repo}:latest`);
   skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/seed/tags:v1`);
+  wasmIndex = wasmIndexLayout();
+  skopeoCopy(`oci:${wasmIndex.dir}:latest`, `docker://${reg.host}/seed/index:latest`, ['--all']);
   tok = await startTokenServer();
   tok.users.set('alice', 'alice-secret');
   authReg = await startRegistry({ token: { realm: tok.realm, service: tok.service, issuer: tok.issuer, certFile: tok.certFile } });
@@ -89,6 +92,18 @@ describe('skiff pull, push, run --pull, login, logout', () => {
     const always = await skiff(home, ['create', '--pull', 'always', `${reg.host}/seed/hello2`]);
     expect(always.code).toBe(0);
     expect(always.stderr).toBe(`latest: Pulling from seed/hello2\nDigest: ${HELLO_DIGEST}\nStatus: Image is up to date for ${reg.host}/seed/hello2:latest\n`);
+  }, 60_000);
+
+  it('run by an index\'s digest runs the platform manifest it pulled (wasi/wasm out of amd64 + wasm)', async () => {
+    const home = join(dir, 'h8');
+    const r = await skiff(home, ['run', '--rm', `${reg.host}/seed/index@${wasmIndex.indexDigest}`]);
+    expect(r.stderr).toContain(`Digest: ${wasmIndex.indexDigest}`);
+    expect(r.stdout).toContain('GREETING=hello from skiff');
+    expect(r.code).toBe(0);
+    const c = await skiff(home, ['create', `${reg.host}/seed/index@${wasmIndex.indexDigest}`]);
+    expect(c.code).toBe(0);
+    const ps = await skiff(home, ['ps', '-a', '--format', '{{.Image}}']);
+    expect(ps.stdout).toBe(`${reg.host}/seed/index@${wasmIndex.wasmManifest}\n`);
   }, 60_000);
 
   it('push prints the digest skopeo sees', async () => {

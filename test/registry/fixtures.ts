@@ -106,3 +106,24 @@ export function buildLayouts(): Layouts {
   }));
   return { layered, layeredLayers: ls.map((l) => l.layer.digest), dir: root, multi, multiIndexDigest: index.digest, busyboxManifest: bbm.digest, amd64Manifest: amd.digest, amd64Only: only };
 }
+
+/** oci:<dir>:latest: an index of linux/amd64 and the bundled hello-wasm (wasi/wasm). */
+export function wasmIndexLayout(): { dir: string; indexDigest: string; wasmManifest: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-wasm-index-'));
+  run('tar', ['-xf', join(DIST, 'hello-wasm.tar'), '-C', dir]);
+  const own = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number }> };
+  const hello = own.manifests[0]!;
+  const amd = amd64Image(dir, 'wasm-index');
+  const index = blob(dir, JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.digest, size: amd.size, platform: { architecture: 'amd64', os: 'linux' } },
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: hello.digest, size: hello.size, platform: { architecture: 'wasm', os: 'wasi' } },
+    ],
+  }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
+  }));
+  return { dir, indexDigest: index.digest, wasmManifest: hello.digest };
+}

@@ -4,7 +4,7 @@
  * Docker's: a line per layer when it is done, a bar while bytes move.
  */
 import { isSkiffError, SkiffError } from '../../errors.ts';
-import { familiarReference, parseReference } from '../../oci/reference.ts';
+import { familiarName, familiarReference, parseReference } from '../../oci/reference.ts';
 import type { PullEvent } from '../../registry/pull.ts';
 import { displayText } from '../present/escape.ts';
 import { out, str, type Command, type CommandContext } from './context.ts';
@@ -34,13 +34,13 @@ function progressPrinter(ctx: CommandContext, write: (t: string) => void, verb: 
   };
 }
 
-/** `pull` proper, shared with run/create: the pulled image's full reference. */
-async function pullWithOutput(ctx: CommandContext, ref: string, o: { platform?: string; quiet?: boolean; toStderr?: boolean }): Promise<string> {
+/** `pull` proper, shared with run/create: the pulled reference, and the manifest digest it stored. */
+async function pullWithOutput(ctx: CommandContext, ref: string, o: { platform?: string; quiet?: boolean; toStderr?: boolean }): Promise<{ ref: string; manifest: string }> {
   const write = (t: string): void => (o.toStderr ? ctx.stderr(t) : ctx.stdout(t));
   const p = o.quiet ? undefined : progressPrinter(ctx, write, 'Downloading');
   try {
     const r = await ctx.engine.pullImage({ ref, ...(o.platform ? { platform: o.platform } : {}), ...(p ? { onProgress: p.onProgress } : {}) });
-    return r.ref;
+    return { ref: r.ref, manifest: r.image.digest };
   } finally {
     p?.done();
   }
@@ -55,14 +55,14 @@ const pull: Command = {
   ],
   async run(ctx, f, [ref]) {
     const o = { ...(str(f['platform']) ? { platform: str(f['platform'])! } : {}), quiet: f['quiet'] === true };
-    if (f['all-tags'] !== true) return out(ctx, await pullWithOutput(ctx, ref!, o));
+    if (f['all-tags'] !== true) return out(ctx, (await pullWithOutput(ctx, ref!, o)).ref);
     const tags = await ctx.engine.registryTags({ ref: ref! });
     if (tags.length === 0) throw new SkiffError('NOT_FOUND', `${ref}: the repository has no tags`);
     // Every tag is tried; the ones that cannot be pulled (no platform skiff runs, ...) are named at the end.
     const failed: string[] = [];
     for (const t of tags) {
       try {
-        out(ctx, await pullWithOutput(ctx, `${ref!}:${t}`, o));
+        out(ctx, (await pullWithOutput(ctx, `${ref!}:${t}`, o)).ref);
       } catch (err) {
         failed.push(`${t}: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -126,19 +126,20 @@ export const pullFlags: readonly FlagSpec[] = [
 
 /**
  * Before `run`/`create`: pull `image` as the --pull policy says. "missing" pulls only when no
- * local (or bundled) image has that name, announcing it as Docker does, on stderr.
+ * local (or bundled) image has that name, announcing it as Docker does, on stderr. Returns the
+ * reference to create from: `image`, or, for a digest that named an index, the manifest pulled.
  */
-export async function pullForRun(ctx: CommandContext, image: string, f: FlagValues): Promise<void> {
+export async function pullForRun(ctx: CommandContext, image: string, f: FlagValues): Promise<string> {
   const policy = str(f['pull']) ?? 'missing';
   if (policy !== 'always' && policy !== 'missing' && policy !== 'never') {
     throw new UsageError('run', `invalid pull option: '${displayText(policy)}': must be one of "always", "missing" or "never"`);
   }
-  if (policy === 'never') return;
+  if (policy === 'never') return image;
   const platform = str(f['platform']);
   if (policy === 'missing') {
     try {
       await ctx.engine.inspectImage({ ref: image });
-      return;
+      return image;
     } catch (err) {
       if (!isSkiffError(err, 'NOT_FOUND')) throw err;
     }
@@ -146,9 +147,12 @@ export async function pullForRun(ctx: CommandContext, image: string, f: FlagValu
     try {
       shown = familiarReference(parseReference(image));
     } catch {
-      return; // not a name a registry could have: create says why
+      return image; // not a name a registry could have: create says why
     }
     ctx.stderr(`Unable to find image '${displayText(shown)}' locally\n`);
   }
-  await pullWithOutput(ctx, image, { ...(platform ? { platform } : {}), toStderr: true });
+  const pulled = await pullWithOutput(ctx, image, { ...(platform ? { platform } : {}), toStderr: true });
+  const r = parseReference(image);
+  // An image is stored under its manifest's digest; an index's digest names no local image.
+  return r.digest !== undefined && r.digest !== pulled.manifest ? `${familiarName(r)}@${pulled.manifest}` : image;
 }

@@ -98,13 +98,14 @@ const run: Command = {
   flags: [...runFlags, ...pullFlags, { name: 'detach', short: 'd', help: 'Run container in background and print container ID' }],
   async run(ctx, f, [image, ...cmd]) {
     let opts: RunOptions;
+    let ref: string;
     try {
       opts = await runOptions(ctx, f, cmd);
-      await pullForRun(ctx, image!, f);
+      ref = await pullForRun(ctx, image!, f);
     } catch (err) {
       throw fail(err);
     }
-    const r = await ctx.host.run({ image: image!, run: opts, detach: f['detach'] === true });
+    const r = await ctx.host.run({ image: ref, run: opts, detach: f['detach'] === true });
     if (r.id) out(ctx, r.id);
     return r.status;
   },
@@ -117,8 +118,8 @@ const create: Command = {
     let id: string;
     try {
       const opts = await runOptions(ctx, f, cmd);
-      await pullForRun(ctx, image!, f);
-      id = (await ctx.engine.createContainer({ image: image!, run: opts, tty: opts.tty ?? false, openStdin: opts.interactive ?? false })).id;
+      const ref = await pullForRun(ctx, image!, f);
+      id = (await ctx.engine.createContainer({ image: ref, run: opts, tty: opts.tty ?? false, openStdin: opts.interactive ?? false })).id;
     } catch (err) {
       throw fail(err);
     }
