@@ -26,6 +26,7 @@ import { PlainProgress } from './progress.ts';
 import { findStage, planStages, targetStage, type Stage } from './stages.ts';
 import type { BuildConfig, StageState } from './state.ts';
 import { storeLayer, writeImage } from './image.ts';
+import type { Source } from './copy.ts';
 import { dispatch, type StepResult } from './steps.ts';
 
 export interface BuildOptions {
@@ -73,8 +74,15 @@ export interface RunStepRequest {
   env: string[];
   workdir?: string;
   user?: string;
+  /** RUN --mount: cache volumes, tmpfs, and bind mounts filled from these sources. */
+  mounts?: StepMount[];
   onOutput(text: string): void;
 }
+
+export type StepMount =
+  | { kind: 'cache'; volume: string; target: string; readOnly: boolean }
+  | { kind: 'tmpfs'; target: string }
+  | { kind: 'bind'; target: string; sources: Source[] };
 
 export const DEFAULT_PLATFORM = 'linux/386';
 

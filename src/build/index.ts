@@ -5,3 +5,4 @@ export { IgnoreMatcher } from './ignore.ts';
 export { cacheUsage, pruneCache } from './cache.ts';
 export { runStepInContainer } from './run-step.ts';
 export type { BuildContextInput } from './context.ts';
+export { CACHE_VOLUME_PREFIX } from './run-mounts.ts';

@@ -13,15 +13,35 @@ import { collectBlobs } from '../engine/images.ts';
 import { concatBytes } from '../util/bytes.ts';
 import type { RunStepRequest } from './builder.ts';
 import { writeImage } from './image.ts';
+import { applyCopy } from './copy.ts';
+import { parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from '../runtime/spec/volumes.ts';
 
 export async function runStepInContainer(engine: Engine, o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }> {
   const ctx = engine.ctx;
   const image: ImageRecord = await writeImage(ctx, { layers: o.layers, config: o.config, source: 'build:step' });
   let id: string | undefined;
+  const transient: string[] = [];
   try {
+    const volumes: VolumeSpec[] = [];
+    const tmpfs: TmpfsSpec[] = [];
+    for (const m of o.mounts ?? []) {
+      if (m.kind === 'tmpfs') tmpfs.push(parseTmpfs(m.target));
+      else if (m.kind === 'cache') {
+        await engine.createVolume({ name: m.volume, labels: { 'skiff.build.cache': 'true' } });
+        volumes.push(parseVolumeSpec(`${m.volume}:${m.target}:${m.readOnly ? 'ro,' : ''}nocopy`));
+      } else {
+        // A bind mount of build files: a scratch volume filled with them, dropped afterwards.
+        const v = await engine.createVolume({ labels: { 'skiff.build.bind': 'true' } });
+        transient.push(v.name);
+        await applyCopy(await engine.volumeFs({ name: v.name }), { sources: m.sources, dest: '/', owner: { uid: 0, gid: 0 } });
+        await engine.persistVolume({ name: v.name });
+        volumes.push(parseVolumeSpec(`${v.name}:${m.target}:ro,nocopy`));
+      }
+    }
     const rec = await engine.createContainer({
       image: image.digest, cmd: o.args, entrypoint: [], env: o.env,
       ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+      ...(volumes.length || tmpfs.length ? { run: { ...(volumes.length ? { volumes } : {}), ...(tmpfs.length ? { tmpfs } : {}) } } : {}),
     });
     id = rec.id;
     const dec = new TextDecoder();
@@ -36,6 +56,7 @@ export async function runStepInContainer(engine: Engine, o: RunStepRequest): Pro
     return { exitCode: 0, diff: entries.length ? concatBytes([...writeTarChunks(entries)]) : null };
   } finally {
     if (id) await engine.removeContainer({ id, force: true }).catch(() => {});
+    for (const v of transient) await engine.removeVolume({ name: v, force: true }).catch(() => {});
     // Only the transient record and its manifest/config go; the layers are the build's.
     await ctx.state.transaction(async (tx) => {
       await tx.delete('images', image.digest);

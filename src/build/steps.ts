@@ -6,7 +6,8 @@ import { SkiffError } from '../errors.ts';
 import { Overlay } from '../fs/overlay.ts';
 import { expandWord, expandWords, parseKeyValues, splitRaw } from './expand.ts';
 import type { Instruction } from './parser.ts';
-import { buildStage, overlayDiff, stepOverlay, type BuildRun } from './builder.ts';
+import { buildStage, overlayDiff, stepOverlay, type BuildRun, type StepMount } from './builder.ts';
+import { cacheVolumeName, parseRunMount } from './run-mounts.ts';
 import { applyCopy, contextSources, fsSources, resolveChown, sourcesChecksum, type Source } from './copy.ts';
 import { mkdirAll } from './fs-write.ts';
 import type { Vertex } from './progress.ts';
@@ -226,7 +227,7 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
       return meta(`ONBUILD ${trigger}`);
     }
     case 'run':
-      return runStepOf(run, s, ins, config);
+      return runStepOf(run, stage, s, ins, config);
     case 'copy':
     case 'add':
       return copyStepOf(run, stage, s, ins, config);
@@ -234,9 +235,38 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
   fail(`unknown instruction: ${ins.cmd}`);
 }
 
-function runStepOf(run: BuildRun, s: StageState, ins: Instruction, config: BuildConfig): StepResult {
-  checkFlags(ins, ['network', 'security'], run.file);
-  if (ins.flags.some((f) => f.startsWith('--mount'))) throw new SkiffError('UNSUPPORTED', 'RUN --mount is not supported yet');
+async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<{ mounts: StepMount[]; key: string[] }> {
+  const mounts: StepMount[] = [];
+  const key: string[] = [];
+  const lookup = lookupIn(s);
+  for (const f of ins.flags) {
+    if (!f.startsWith('--mount=')) continue;
+    const m = parseRunMount(expandWord(f.slice('--mount='.length), lookup, run.df.escape));
+    const target = workdirPath(config.WorkingDir, m.target);
+    if (m.type === 'tmpfs') mounts.push({ kind: 'tmpfs', target });
+    else if (m.type === 'cache') mounts.push({ kind: 'cache', volume: cacheVolumeName(m.id!), target, readOnly: m.readOnly });
+    else {
+      let sources: Source[];
+      let from = 'context';
+      if (m.from !== undefined) {
+        const st = findStage(run.stages, m.from, stage.index);
+        const layers = st ? (await buildStage(run, st)).layers : (await run.host.resolveImage(m.from)).layers;
+        from = st ? `stage:${(await buildStage(run, st)).key}` : `image:${m.from}`;
+        sources = fsSources(new Overlay({ lower: await run.host.tree(layers), readOnly: true }), [m.source!], m.from);
+      } else sources = contextSources(run.context, [m.source!], { add: false });
+      if (!sources.every((x) => x.isDir)) throw new SkiffError('UNSUPPORTED', `RUN --mount=type=bind of the file ${m.source}: skiff binds directories only`);
+      mounts.push({ kind: 'bind', target, sources });
+      key.push(`bind ${from} ${target} ${sourcesChecksum(sources)}`);
+      continue;
+    }
+    key.push(`${m.type} ${target}`);
+  }
+  return { mounts, key };
+}
+
+async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<StepResult> {
+  checkFlags(ins, ['network', 'security', 'mount'], run.file);
+  const { mounts, key: mountKey } = await runMounts(run, stage, s, ins, config);
   let argv: string[];
   const h = ins.heredocs;
   if (!ins.json && h.length === 1 && /^<<-?\s*["']?\w[\w-]*["']?$/.test(ins.rest.trim())) {
@@ -253,7 +283,7 @@ function runStepOf(run: BuildRun, s: StageState, ins: Instruction, config: Build
   const createdBy = `RUN ${prefix}${argv.join(' ')} # buildkit`;
   const platform = [s.base.os, s.base.architecture].join('/');
   return {
-    keyParts: ['RUN', prefix, JSON.stringify(argv), JSON.stringify(config.Env ?? []), config.WorkingDir ?? '', config.User ?? ''], config, createdBy, comment: COMMENT,
+    keyParts: ['RUN', prefix, JSON.stringify(argv), JSON.stringify(config.Env ?? []), config.WorkingDir ?? '', config.User ?? '', ...mountKey], config, createdBy, comment: COMMENT,
     apply: async (v) => {
       if (s.base.os !== 'linux' || !['386', 'i386'].includes(s.base.architecture)) {
         throw new SkiffError('UNSUPPORTED', `RUN cannot run on a ${platform} base: skiff runs build commands in its linux/386 VM only (a wasm image has no shell; build its files elsewhere and COPY them in)`);
@@ -261,7 +291,7 @@ function runStepOf(run: BuildRun, s: StageState, ins: Instruction, config: Build
       if (s.layers.length === 0) throw new SkiffError('UNSUPPORTED', `RUN in a stage FROM scratch: the stage has no files yet, so there is no ${argv[0]} to run`);
       const r = await run.host.runStep({
         layers: s.layers, config: { ...s.base, config, rootfs: { type: 'layers', diff_ids: s.layers.map((l) => l.diffId) }, history: s.history },
-        args: argv, env, ...(config.WorkingDir ? { workdir: config.WorkingDir } : {}), ...(config.User ? { user: config.User } : {}),
+        args: argv, env, ...(mounts.length ? { mounts } : {}), ...(config.WorkingDir ? { workdir: config.WorkingDir } : {}), ...(config.User ? { user: config.User } : {}),
         onOutput: (t) => v?.output(t),
       });
       if (r.exitCode !== 0) throw new SkiffError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.exitCode}`);

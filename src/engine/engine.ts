@@ -37,7 +37,7 @@ import { defaultSnapshots, sweepSnapshots } from './snapshots/engine-layers.ts';
 import type { SnapshotStore } from './snapshots/store.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { engineLogin, engineLogout, enginePull, enginePush, engineTags, type LoginOptions, type PullImageOptions, type PushImageOptions } from '../registry/engine-ops.ts';
-import { build as runBuild, cacheUsage, pruneCache, runStepInContainer, type BuildOptions, type BuildResult } from '../build/index.ts';
+import { build as runBuild, CACHE_VOLUME_PREFIX, cacheUsage, pruneCache, runStepInContainer, type BuildOptions, type BuildResult } from '../build/index.ts';
 import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVolume } from './volumes.ts';
 
 /** Where bundled images (skiff/busybox, ...) come from when they are not in the store yet. */
@@ -222,8 +222,13 @@ export class Engine {
   }
 
   /** `builder prune`: the build cache and the layers only it kept. */
-  pruneBuildCache(): Promise<{ deleted: number; reclaimed: number }> {
-    return pruneCache(this.ctx);
+  async pruneBuildCache(): Promise<{ deleted: number; reclaimed: number }> {
+    const r = await pruneCache(this.ctx);
+    // RUN --mount=type=cache volumes go too.
+    for (const v of await this.listVolumes()) {
+      if (v.name.startsWith(CACHE_VOLUME_PREFIX)) await this.removeVolume({ name: v.name, force: true }).then(() => { r.deleted++; r.reclaimed += v.data?.size ?? 0; }, () => {});
+    }
+    return r;
   }
 
   buildCacheUsage(): Promise<{ total: number; size: number }> {

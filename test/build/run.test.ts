@@ -76,6 +76,28 @@ describe('build with RUN (VM)', () => {
     expect((await e.listContainers({ all: true })).length).toBe(0);
   });
 
+  it('RUN --mount: a cache volume kept across builds, a bind of context files, a tmpfs; none in the layer', { timeout: 600_000 }, async () => {
+    const ctx = {
+      Dockerfile: [
+        'FROM skiff/busybox',
+        "RUN --mount=type=cache,target=/cache sh -c 'echo x >> /cache/log; wc -l < /cache/log > /count'",
+        'RUN --mount=type=bind,source=sub,target=/src cat /src/f > /copied',
+        "RUN --mount=type=tmpfs,target=/t sh -c 'echo y > /t/y && ls /t > /tmpls'",
+        'CMD ["sh", "-c", "cat /count /copied /tmpls; ls /cache /src /t 2>/dev/null | wc -l"]',
+      ].join('\n'),
+      'sub/f': 'bound\n',
+    };
+    await e.build({ context: ctx, tags: ['mounts:1'], noCache: true });
+    await e.build({ context: ctx, tags: ['mounts:2'], noCache: true });
+    const got = await runImage('mounts:2');
+    expect(got.out.split(/\s+/).filter(Boolean)).toEqual(['2', 'bound', 'y', '0']);
+    expect((await e.listVolumes()).filter((v) => v.name.startsWith('skiff-build-cache-')).length).toBe(1);
+    expect((await e.listVolumes()).filter((v) => v.labels['skiff.build.bind']).length).toBe(0);
+    const pruned = await e.pruneBuildCache();
+    expect(pruned.deleted).toBeGreaterThan(0);
+    expect((await e.listVolumes()).filter((v) => v.name.startsWith('skiff-build-cache-')).length).toBe(0);
+  });
+
   it('skopeo inspects `save` of a built image', { timeout: 120_000 }, async () => {
     const skopeo = requireTool('skopeo', 'skopeo');
     const chunks: Uint8Array[] = [];
