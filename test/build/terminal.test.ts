@@ -1,0 +1,51 @@
+/**
+ * `build` in the page's terminal (built site, chromium): a two-stage Dockerfile from files the
+ * user picks, built in the engine worker, and the image run there.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, removeBuild, serveSite, sh, watchConsole, type Browser, type Site } from '../web/harness.ts';
+
+let site: Site;
+let browser: Browser;
+let dir: string;
+
+beforeAll(async () => {
+  [site, dir] = await Promise.all([serveSite(), mkdtemp(join(tmpdir(), 'skiff-tab-build-'))]);
+  browser = await launch();
+}, 240_000);
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await removeBuild();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('build in the browser terminal', () => {
+  it('builds a two-stage Dockerfile from picked files and runs the result', { timeout: 240_000 }, async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const errors = watchConsole(page);
+    await page.goto(site.url);
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.getAttribute('data-state') ?? ''), null, { timeout: 90_000 });
+    const dockerfile = join(dir, 'Dockerfile');
+    const note = join(dir, 'note.txt');
+    await writeFile(dockerfile, 'FROM skiff/hello-wasm AS src\nFROM scratch\nCOPY --from=src /hello.wasm /app.wasm\nCOPY note.txt /\nENV GREETING="built in a tab"\nENTRYPOINT ["/app.wasm"]\n');
+    await writeFile(note, 'note\n');
+    const chooser = page.waitForEvent('filechooser');
+    const build = sh(page, 'build --platform wasi/wasm -t tabbuild:1 .');
+    await (await chooser).setFiles([dockerfile, note]);
+    const r = await build;
+    expect(r.status).toBe(0);
+    expect(r.out).toMatch(/\[stage-1 2\/3\] COPY --from=src \/hello.wasm \/app.wasm/);
+    expect(r.out).toContain('naming to docker.io/library/tabbuild:1 done');
+    const ran = await sh(page, 'run --rm tabbuild:1');
+    expect(ran.status).toBe(0);
+    expect(ran.out).toContain('Hello from WebAssembly!');
+    expect(ran.out).toContain('GREETING=built in a tab');
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+});
