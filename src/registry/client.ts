@@ -14,6 +14,7 @@ import { encodeAuth } from './credentials.ts';
 import { registryEndpoint, type HostOptions } from './hosts.ts';
 import { backoffMs, DEFAULT_RETRY, isNetworkError, networkReason, retryableStatus, sleep, type RetryPolicy } from './retry.ts';
 import { readLimited, registryError } from './errors.ts';
+import { PROXY_ERROR_HEADER } from './proxy.ts';
 
 export interface RegistryClientOptions extends HostOptions {
   fetch?: typeof fetch;
@@ -95,6 +96,13 @@ export class RegistryClient {
     try {
       const res = await this.fetchFn(target, { ...init, redirect: 'follow' });
       this.opts.trace?.(`${init.method ?? 'GET'} ${url} -> ${res.status}`);
+      // Through a registry proxy, a registry that cannot be reached is a 502 saying so: the same
+      // network error as without the proxy (retried, HTTPS falling back, "cannot reach ...").
+      const proxyError = this.opts.rewriteUrl && res.status === 502 ? res.headers.get(PROXY_ERROR_HEADER) : null;
+      if (proxyError !== null) {
+        await res.body?.cancel().catch(() => {});
+        throw new TypeError('fetch failed', { cause: new Error(proxyError) });
+      }
       return res;
     } catch (err) {
       this.opts.trace?.(`${init.method ?? 'GET'} ${url} -> ${(err as Error).message}`);
@@ -144,7 +152,8 @@ export class RegistryClient {
       lastErr = undefined;
     }
     if (tried.length === 1 && lastErr) throw unreachable(domain, lastErr);
-    throw new SkiffError('REGISTRY', `registry ${domain} does not speak the distribution API (v2): ${tried.join('; ')}`, lastErr ? { cause: lastErr } : undefined);
+    const answered = tried.some((t) => t.includes(' answered HTTP '));
+    throw new SkiffError('REGISTRY', `${answered ? `registry ${domain} does not speak the distribution API (v2)` : `cannot reach registry ${domain}`}: ${tried.join('; ')}`, lastErr ? { cause: lastErr } : undefined);
   }
 
   /** Run `attempt`, retrying network failures and 429/5xx answers per the policy. */

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { FORWARD_REQUEST, FORWARD_RESPONSE, proxyTarget } from './proxy.ts';
+import { FORWARD_REQUEST, FORWARD_RESPONSE, PROXY_ERROR_HEADER, proxyTarget } from './proxy.ts';
 
 export const REGISTRY_PROXY_PATH = '/registry-proxy';
 
@@ -50,7 +50,9 @@ export function registryProxyMiddleware(o: { fetch?: typeof fetch } = {}) {
       Readable.fromWeb(up.body as import('node:stream/web').ReadableStream<Uint8Array>).on('error', () => res.destroy()).pipe(res);
     })().catch((err: Error & { cause?: { code?: string } }) => {
       if (res.headersSent) return void res.destroy();
-      res.writeHead(502, { 'content-type': 'text/plain' }).end(`skiff registry proxy: ${err.cause?.code ?? err.message}\n`);
+      // Said in a header the client turns back into the network error it was (registry/proxy.ts).
+      const reason = String(err.cause && 'message' in err.cause ? (err.cause as Error).message : err.message).replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+      res.writeHead(502, { 'content-type': 'text/plain', [PROXY_ERROR_HEADER]: reason }).end(`skiff registry proxy: ${reason}\n`);
     });
   };
 }

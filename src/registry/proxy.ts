@@ -47,3 +47,6 @@ export const FORWARD_RESPONSE = [
   'content-type', 'content-length', 'content-range', 'docker-content-digest', 'docker-distribution-api-version', 'docker-upload-uuid',
   'location', 'range', 'www-authenticate', 'retry-after', 'etag', 'accept-ranges',
 ];
+
+/** Set by the proxy on a 502 when the registry could not be reached: the network error's text. */
+export const PROXY_ERROR_HEADER = 'x-skiff-proxy-error';

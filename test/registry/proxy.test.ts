@@ -86,6 +86,14 @@ describe('registry proxy', () => {
     expect(back.image.digest).toBe(pushed.digest);
   });
 
+  it('a registry the proxy cannot reach is the same "cannot reach" error as without it', async () => {
+    const { freePort } = await import('./servers.ts');
+    const port = await freePort();
+    const client = new RegistryClient({ rewriteUrl: viaProxy(base), retry: { attempts: 2, baseMs: 1, maxMs: 2 } });
+    const err = await pullImage({ ctx: engine().ctx, client, ref: `127.0.0.1:${port}/x/y:1` }).then(() => new Error('pulled'), (e: unknown) => e as Error);
+    expect(err.message).toMatch(new RegExp(`^pulling 127\\.0\\.0\\.1:${port}/x/y:1: cannot reach registry 127\\.0\\.0\\.1:${port}: https: .*ECONNREFUSED.*; http: .*ECONNREFUSED`));
+  });
+
   it('refuses anything else with 403', async () => {
     const res = await fetch(`${base}http/${reg.host}/debug/vars`);
     expect(res.status).toBe(403);
