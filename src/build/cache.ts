@@ -9,6 +9,7 @@ import type { HistoryEntry } from '../oci/config.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import type { EngineContext } from '../engine/context.ts';
 import type { LayerRecord } from '../engine/types.ts';
+import type { StateReader } from '../engine/state/store.ts';
 import type { BuildConfig } from './state.ts';
 
 export const CACHE_PREFIX = 'build-cache-';
@@ -36,6 +37,17 @@ export async function cacheGet(ctx: EngineContext, key: string): Promise<CacheEn
 
 export async function cachePut(ctx: EngineContext, entry: CacheEntry): Promise<void> {
   await ctx.state.transaction((tx) => tx.put('meta', CACHE_PREFIX + entry.key, entry));
+}
+
+/** The layer blobs the cache entries hold (kept by the engine's blob collection). */
+export async function buildCacheBlobs(tx: Pick<StateReader, 'keys' | 'get'>): Promise<string[]> {
+  const out: string[] = [];
+  for (const k of await tx.keys('meta')) {
+    if (!k.startsWith(CACHE_PREFIX)) continue;
+    const e = await tx.get<CacheEntry>('meta', k);
+    if (e?.layer) out.push(e.layer.digest);
+  }
+  return out;
 }
 
 /** `builder prune`: every cache entry, and the layer blobs no image uses any more. */

@@ -4,6 +4,7 @@ import type { Digest } from '../oci/digest.ts';
 import { parseImageConfig, type HistoryEntry, type ImageConfig } from '../oci/config.ts';
 import { familiarName, normalizeReference, parseReference } from '../oci/reference.ts';
 import type { EngineContext } from './context.ts';
+import { buildCacheBlobs } from '../build/cache.ts';
 import { liveLeases } from './leases.ts';
 import { findImage, noSuchImage } from './resolve.ts';
 import type { StateReader, StateTx } from './state/store.ts';
@@ -172,7 +173,10 @@ export async function collectBlobs(ctx: EngineContext, tx: StateReader, candidat
     if (c.logs?.digest) live.add(c.logs.digest);
   }
   for (const v of await tx.list<VolumeRecord>('volumes')) if (v.data?.digest) live.add(v.data.digest);
-  for (const d of new Set(candidates)) if (!live.has(d)) await ctx.content.delete(d);
+  const doomed = [...new Set(candidates)].filter((d) => !live.has(d));
+  // The build cache's layers (src/build/cache.ts) stay until `builder prune`; read only when needed.
+  if (doomed.length) for (const d of await buildCacheBlobs(tx)) live.add(d);
+  for (const d of doomed) if (!live.has(d)) await ctx.content.delete(d);
 }
 
 export async function removeImage(ctx: EngineContext, ref: string, force = false): Promise<RemoveResult> {

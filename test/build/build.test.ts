@@ -77,6 +77,13 @@ describe('build', () => {
     expect(await fileOf(e2, 'c:3', '/b')).toBe('B2');
     const noCache = await build(e2, { context: ctx('B2'), noCache: true });
     expect(noCache.steps.some((s) => s.cached)).toBe(false);
+    // `image prune -a` takes the images, not the build cache's layers; `builder prune` takes those.
+    for (const t of ['c:1', 'c:2', 'c:3']) await e2.removeImage({ ref: t });
+    await e2.pruneImages({ all: true });
+    expect((await build(e2, { context: ctx('B') })).steps.map((s) => s.cached)).toEqual([true, true, true, true]);
+    const pruned = await e2.pruneBuildCache();
+    expect(pruned.deleted).toBeGreaterThanOrEqual(6);
+    expect((await build(e2, { context: ctx('B') })).steps.map((s) => s.cached)).toEqual([false, false, false, false]);
   });
 
   it('a changed build arg misses from its first use, not at its ARG', async () => {
