@@ -14,6 +14,7 @@ import { putBlob } from '../src/content/store.ts';
 import { collectBlobs } from '../src/engine/images.ts';
 import { ContainerLog, type LogEntry } from '../src/engine/logs.ts';
 import type { ContainerRecord } from '../src/engine/types.ts';
+import { Engine } from '../src/engine/engine.ts';
 import { toBase64 } from '../src/util/base64.ts';
 import { openEngine } from '../src/node.ts';
 import type { Metric } from './run.ts';
@@ -48,7 +49,7 @@ export async function run(): Promise<Record<string, Metric>> {
     const e = await openEngine({ home });
     const c = await e.createContainer({ image: 'skiff/hello-wasm' });
     const line = new TextEncoder().encode(`${'y'.repeat(99)}\n`);
-    const log = await ContainerLog.open(e.ctx, c, { flushMs: 3_600_000 });
+    const log = await ContainerLog.open(Engine.contextOf(e), c, { flushMs: 3_600_000 });
     const old = new OldLog();
     for (let i = 0; i < LIMIT / line.length; i++) {
       log.push('stdout', line);
@@ -65,12 +66,12 @@ export async function run(): Promise<Record<string, Metric>> {
       t0 = performance.now();
       for (let i = 0; i < LINES; i++) old.push('stdout', line);
       const blob = old.encode();
-      await e.ctx.state.transaction(async (tx) => {
+      await Engine.contextOf(e).state.transaction(async (tx) => {
         const cur = (await tx.get<ContainerRecord>('containers', c.id))!;
-        const info = await putBlob(e.ctx.content, blob);
+        const info = await putBlob(Engine.contextOf(e).content, blob);
         const prev = cur.runtimeData?.['benchLogs'] as string | undefined;
         await tx.put('containers', c.id, { ...cur, runtimeData: { ...cur.runtimeData, benchLogs: info.digest } });
-        if (prev && prev !== info.digest) await collectBlobs(e.ctx, tx, [prev as never]);
+        if (prev && prev !== info.digest) await collectBlobs(Engine.contextOf(e), tx, [prev as never]);
       });
       before.push(((performance.now() - t0) * 1000) / LINES);
     }

@@ -16,7 +16,7 @@ import { upperDiff } from '../src/engine/fs-io.ts';
 import { collectBlobs } from '../src/engine/images.ts';
 import { writeTarChunks } from '../src/engine/tar-io.ts';
 import type { ContainerRecord } from '../src/engine/types.ts';
-import type { Engine } from '../src/engine/engine.ts';
+import { Engine } from '../src/engine/engine.ts';
 import type { Overlay } from '../src/fs/overlay.ts';
 import { openEngine } from '../src/node.ts';
 import type { Metric } from './run.ts';
@@ -50,12 +50,12 @@ async function oldSave(e: Engine, id: string, fs: Overlay): Promise<void> {
   const tar = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let o = 0;
   for (const p of parts) { tar.set(p, o); o += p.byteLength; }
-  await e.ctx.state.transaction(async (tx) => {
+  await Engine.contextOf(e).state.transaction(async (tx) => {
     const rec = (await tx.get<ContainerRecord>('containers', id))!;
-    const info = await putBlob(e.ctx.content, tar);
+    const info = await putBlob(Engine.contextOf(e).content, tar);
     const old = (rec.runtimeData?.['benchBlob'] as string | undefined);
     await tx.put('containers', id, { ...rec, runtimeData: { ...rec.runtimeData, benchBlob: info.digest } });
-    if (old && old !== info.digest) await collectBlobs(e.ctx, tx, [old as never]);
+    if (old && old !== info.digest) await collectBlobs(Engine.contextOf(e), tx, [old as never]);
   });
 }
 

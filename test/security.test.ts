@@ -361,7 +361,7 @@ describe('security: bombs and budgets', () => {
     const mib = new Uint8Array(MiB).fill(7);
     const data = tar(Array.from({ length: 100 }, (_, i) => ({ name: `junk/${i}`, content: mib })));
     const added: string[] = [];
-    const listing = await readListing(engine.ctx, 'junk.tar', readTarEvents([data]), added as never[]);
+    const listing = await readListing(Engine.contextOf(engine), 'junk.tar', readTarEvents([data]), added as never[]);
     const kept = [...listing.files.values()].reduce((n, f) => n + (f.bytes?.byteLength ?? 0), 0);
     expect(kept).toBeLessThanOrEqual(KEPT_IN_MEMORY_TOTAL);
     expect(listing.files.size).toBe(100);

@@ -5,6 +5,7 @@
  * writable layer's diff is the step's layer. The container and the transient record are removed
  * afterwards, whatever happened.
  */
+import type { EngineContext } from '../engine/context.ts';
 import type { Engine } from '../engine/engine.ts';
 import { upperDiff } from '../engine/fs-io.ts';
 import { writeTarChunks } from '../engine/tar-io.ts';
@@ -16,8 +17,7 @@ import { writeImage } from './image.ts';
 import { applyCopy } from './copy.ts';
 import { parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from '../runtime/spec/volumes.ts';
 
-export async function runStepInContainer(engine: Engine, o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }> {
-  const ctx = engine.ctx;
+export async function runStepInContainer(engine: Engine, ctx: EngineContext, o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }> {
   const image: ImageRecord = await writeImage(ctx, { layers: o.layers, config: o.config, source: 'build:step' });
   let id: string | undefined;
   const transient: string[] = [];

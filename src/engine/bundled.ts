@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { SkiffError } from '../errors.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import { normalizeReference } from '../oci/reference.ts';
-import type { BundledImages } from './engine.ts';
+import type { BundledImages } from './image-store.ts';
 
 export interface BundledEntry {
   name: string;

@@ -1,8 +1,9 @@
 /**
- * Containers: a record in the state store (with the spec resolved at create) plus a writable
- * overlay over the image's merged layers. The overlay lives in memory while this engine runs; its
- * upper layer is saved to the snapshot store as it changes (engine/snapshots), so a later process
- * sees the writes.
+ * Container records and writable layers, the functions under container-store.ts: a record in the
+ * state store (with the spec resolved at create, migrated on read from older records) plus a
+ * writable overlay over the image's merged layers. The overlay lives in memory while an engine
+ * runs; its upper layer is saved to the snapshot store as it changes (engine/snapshots), so a
+ * later process sees the writes.
  */
 import { SkiffError } from '../errors.ts';
 import type { ImageConfig } from '../oci/config.ts';

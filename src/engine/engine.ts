@@ -1,62 +1,64 @@
 /**
- * The public engine: images and containers over a content store and a state store. The CLI and the
- * browser worker call this; every method takes one options object and throws `SkiffError`s.
+ * The public engine, a thin facade: images (image-store.ts, with its chain of image sources, and
+ * images.ts), containers (container-store.ts: records, writable layers, volumes) and their
+ * lifecycle (lifecycle.ts: create, run, start, attach, resize, wait, signal, exec, logs). The CLI
+ * and the browser worker call this; every method takes one options object and throws
+ * `SkiffError`s. None of the parts reaches back into the facade.
+ *
+ * `run` is `docker run` in one call, for the CLI and the browser terminal alike:
+ *   const r = await engine.runContainer({ image: 'skiff/busybox', run: parseRunFlags(flags),
+ *     io, stdin, consoleSize, onCreated, onStarted });          // r.exit when it ended
+ *   const c = await engine.runContainer({ ..., detach: true });  // c.process once it runs
+ * (lifecycle.ts RunContainerOptions describes the hooks).
  */
 import { SkiffError } from '../errors.ts';
 import type { ContentStore } from '../content/store.ts';
 import type { Overlay } from '../fs/overlay.ts';
-import type { FileSystem } from '../fs/types.ts';
 import type { ContainerConfig } from '../oci/config.ts';
 import type { Digest } from '../oci/digest.ts';
 import { normalizeReference, parseReference } from '../oci/reference.ts';
+import type { ExitStatus, RuntimeProcess } from '../runtime/types.ts';
 import { commitImage, importImage, type ImportImageOptions } from './commit.ts';
-import {
-  createContainerRecord, deleteContainerRecord, findContainer, fromStored, newContainerId, openOverlay, renameContainer, saveUpper,
-  toRunOptions, type CreateContainerOptions,
-} from './containers.ts';
+import { ContainerStore, type ContainerPatch } from './container-store.ts';
+import type { CreateContainerOptions } from './containers.ts';
 import type { EngineContext } from './context.ts';
+import type { ControlPlane } from './control/types.ts';
 import { exportEntries, fsChanges, upperDiff, type Change } from './fs-io.ts';
+import { bundledImages, ImageStore, localImages, type BundledImages, type ImageSource } from './image-store.ts';
 import {
-  diskUsage, history, inspectImage, listImages, loadConfig, pruneImages, removeImage, resolveImage,
+  diskUsage, history, inspectImage, listImages, pruneImages, removeImage,
   rollbackImage, tagImage, type DiskUsage, type HistoryRow, type ImageSummary, type RemoveResult,
 } from './images.ts';
 import { LayerCache, type LayerCacheOptions } from './layers.ts';
-import type { ControlPlane } from './control/types.ts';
-import { Lifecycle, type ExecOptions, type LogEntry, type RuntimeFactories, type StartOptions } from './lifecycle.ts';
-import { resolveContainerSpec } from '../runtime/spec/container-spec.ts';
-import type { ExitStatus, ProcessIO, RuntimeProcess } from '../runtime/types.ts';
+import {
+  Lifecycle, type ExecOptions, type HostDirFactory, type LogEntry, type RunContainerOptions, type RunResult,
+  type StartedContainer, type StartOptions,
+} from './lifecycle.ts';
 import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/loader.ts';
-import { findImage } from './resolve.ts';
-import { chooseRuntime } from './runtimes.ts';
+import { RuntimePool, type RuntimeFactories } from './runtime-pool.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
 import type { StateStore } from './state/store.ts';
 import { writeTarChunks } from './tar-io.ts';
 import type { ContainerId, ContainerRecord, ImageRecord, TagRecord, VolumeRecord } from './types.ts';
 import { closeAllLive } from './snapshots/live.ts';
-import { defaultSnapshots, sweepSnapshots } from './snapshots/engine-layers.ts';
+import { defaultSnapshots } from './snapshots/engine-layers.ts';
 import type { SnapshotStore } from './snapshots/store.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { engineLogin, engineLogout, enginePull, enginePush, engineTags, type LoginOptions, type PullImageOptions, type PushImageOptions } from '../registry/engine-ops.ts';
 import { build as runBuild, CACHE_VOLUME_PREFIX, cacheUsage, pruneCache, runStepInContainer, type BuildOptions, type BuildResult } from '../build/index.ts';
-import { createVolume, getVolume, openVolume, pruneVolumes, removeVolume, saveVolume } from './volumes.ts';
 
-/** Where bundled images (skiff/busybox, ...) come from when they are not in the store yet. */
-export interface BundledImages {
-  /** An archive for a fully qualified reference, or undefined if none is bundled under that name. */
-  find(ref: string): Promise<{ name: string; data: Uint8Array } | undefined>;
-  /** Names of the bundled images (for hints in "No such image" errors). */
-  names?(): Promise<string[]>;
-}
-
-/** Opens a directory of the host for a bind mount (src/node.ts); absent where there is none (browsers). */
-export type HostDirFactory = (o: { path: string; readOnly: boolean }) => FileSystem;
+export type { BundledImages, ImageSource } from './image-store.ts';
+export type { HostDirFactory } from './lifecycle.ts';
 
 export interface EngineOptions {
   content: ContentStore;
   state: StateStore;
   /** Writable layers and volumes; default: in memory beside `state`. */
   snapshots?: SnapshotStore;
+  /** Bundled images, an image source behind the local store. */
   bundled?: BundledImages;
+  /** More image sources, tried after the local store and the bundled images (a registry, ...). */
+  sources?: ImageSource[];
   now?: () => Date;
   /** Bounds of the merged-layer-tree cache. */
   layerCache?: LayerCacheOptions;
@@ -71,20 +73,31 @@ export interface EngineOptions {
 }
 
 export class Engine {
-  readonly ctx: EngineContext;
-  readonly bundled: BundledImages | undefined;
-  private readonly layers: LayerCache;
-  private readonly overlays = new Map<ContainerId, Promise<Overlay>>();
-  private readonly volumeFss = new Map<string, Promise<Overlay>>();
+  private readonly ctx: EngineContext;
+  private readonly images: ImageStore;
+  private readonly containers: ContainerStore;
   private readonly lifecycle: Lifecycle;
+  private readonly layers: LayerCache;
   private readonly registry: RegistryClient | undefined;
+
+  /**
+   * The stores and clock under an engine, for tests of the parts below the facade (load, pull,
+   * snapshots). Callers in src/ go through the facade's methods.
+   */
+  static contextOf(engine: Engine): EngineContext {
+    return engine.ctx;
+  }
 
   constructor(options: EngineOptions) {
     this.ctx = { content: options.content, state: options.state, snapshots: options.snapshots ?? defaultSnapshots(options.state), now: options.now ?? (() => new Date()) };
-    this.bundled = options.bundled;
     this.registry = options.registry;
+    this.images = new ImageStore(this.ctx, [localImages, ...(options.bundled ? [bundledImages(options.bundled)] : []), ...(options.sources ?? [])]);
     this.layers = new LayerCache(options.content, options.layerCache);
-    this.lifecycle = new Lifecycle(this, options.runtimes ?? {}, options.hostDir, options.control);
+    this.containers = new ContainerStore(this.ctx, this.layers);
+    this.lifecycle = new Lifecycle({
+      containers: this.containers, images: this.images, runtimes: new RuntimePool(options.runtimes ?? {}),
+      ...(options.hostDir ? { hostDir: options.hostDir } : {}), ...(options.control ? { control: options.control } : {}),
+    });
   }
 
   // ---- images ----
@@ -104,47 +117,26 @@ export class Engine {
     return listImages(this.ctx, options);
   }
 
-  /** The image record for a reference, ID or digest; loads a bundled image on first use. */
-  async resolveImage(options: { ref: string }): Promise<ImageRecord> {
-    const found = await findImage(this.ctx.state, options.ref);
-    if (found) return found.image;
-    if (this.bundled) {
-      let full: string | undefined;
-      try {
-        full = normalizeReference(options.ref);
-      } catch {
-        full = undefined;
-      }
-      const b = full ? await this.bundled.find(full) : undefined;
-      if (b) {
-        await this.loadArchive({ data: b.data, name: b.name, source: `bundled:${b.name}` });
-        const again = await findImage(this.ctx.state, options.ref);
-        if (again) return again.image;
-      }
-    }
-    try {
-      return (await resolveImage(this.ctx, options.ref)).image;
-    } catch (err) {
-      const names = await this.bundled?.names?.().catch(() => []);
-      if (err instanceof SkiffError && err.code === 'NOT_FOUND' && names?.length) {
-        throw new SkiffError('NOT_FOUND', `${err.message} (no registry access yet; bundled images: ${names.join(', ')})`, { cause: err });
-      }
-      throw err;
-    }
+  /** The image record for a reference, ID or digest, from the first image source that has it. */
+  resolveImage(options: { ref: string }): Promise<ImageRecord> {
+    return this.images.resolve(options.ref);
+  }
+
+  /** The image if the local store has it; no image source is asked. */
+  findImage(options: { ref: string }): Promise<ImageRecord | undefined> {
+    return this.images.local(options.ref);
   }
 
   async inspectImage(options: { ref: string }): Promise<Record<string, unknown>> {
-    await this.resolveImage(options);
-    return inspectImage(this.ctx, options.ref);
+    return inspectImage(this.ctx, await this.resolveImage(options));
   }
 
   async imageConfig(options: { ref: string }) {
-    return loadConfig(this.ctx, await this.resolveImage(options));
+    return this.images.config(await this.resolveImage(options));
   }
 
   async history(options: { ref: string }): Promise<HistoryRow[]> {
-    await this.resolveImage(options);
-    return history(this.ctx, options.ref);
+    return history(this.ctx, await this.resolveImage(options));
   }
 
   async tag(options: { source: string; target: string }): Promise<string> {
@@ -217,7 +209,7 @@ export class Engine {
       tree: (layers) => this.layers.tree({ id: 'sha256:build', layers } as unknown as ImageRecord),
       resolveImage: (ref) => this.resolveImage({ ref }),
       rawConfig: async (image) => JSON.parse(new TextDecoder().decode(await this.ctx.content.get(image.config.digest))),
-      runStep: (o) => runStepInContainer(this, o),
+      runStep: (o) => runStepInContainer(this, this.ctx, o),
     }, options);
   }
 
@@ -239,72 +231,39 @@ export class Engine {
 
   /**
    * A container with its own writable layer, not started: its spec is resolved now, once (Docker's
-   * rules and errors, runtime/spec container-spec.ts), and the volumes it mounts (its `-v` ones,
-   * the image's Volumes) are created.
+   * rules and errors, runtime/spec container-spec.ts), and the volumes it mounts are created.
    */
-  async createContainer(options: CreateContainerOptions): Promise<ContainerRecord> {
-    const image = await this.resolveImage({ ref: options.image });
-    const config = await loadConfig(this.ctx, image);
-    // Before anything is created: an image no runtime can run is refused here.
-    const runtime = options.runtime ?? (await chooseRuntime(this.ctx, image, config, options.image));
-    const run = toRunOptions(options);
-    const id = newContainerId();
-    const spec = resolveContainerSpec({ id, image: config.config ?? {}, run });
-    for (const m of spec.mounts) if (m.type === 'volume') m.name = (await this.createVolume(m.anonymous ? {} : { name: m.name })).name;
-    const volumes = [...new Set([...(options.volumes ?? []), ...spec.mounts.flatMap((m) => (m.type === 'volume' ? [m.name] : []))])];
-    return createContainerRecord(this.ctx, image, config, {
-      id, imageRef: options.image, spec, runtime,
-      ...(options.name !== undefined ? { name: options.name } : run.name ? { name: run.name } : {}),
-      ...(run.labels ? { labels: run.labels } : {}), ...(volumes.length ? { volumes } : {}),
-      ...(run.rm ? { autoRemove: true } : {}), ...(options.runtimeData ? { runtimeData: options.runtimeData } : {}),
-    });
+  createContainer(options: CreateContainerOptions): Promise<ContainerRecord> {
+    return this.lifecycle.create(options);
   }
 
   /** The record; one left "running" by a skiff process that is gone reads as exited. */
-  async inspectContainer(options: { id: string }): Promise<ContainerRecord> {
-    return this.lifecycle.reconcile(await findContainer(this.ctx.state, options.id));
+  inspectContainer(options: { id: string }): Promise<ContainerRecord> {
+    return this.lifecycle.inspect(options.id);
   }
 
-  async listContainers(options: { all?: boolean } = {}): Promise<ContainerRecord[]> {
-    const all = await Promise.all((await this.ctx.state.list<ContainerRecord>('containers')).map((c) => this.lifecycle.reconcile(fromStored(c))));
-    const shown = options.all ? all : all.filter((c) => c.state === 'running' || c.state === 'paused');
-    return shown.sort((a, b) => b.created.localeCompare(a.created));
+  listContainers(options: { all?: boolean } = {}): Promise<ContainerRecord[]> {
+    return this.lifecycle.list(options.all ?? false);
   }
 
-  /** The container's root filesystem (one live Overlay per container per engine), for runtimes. */
-  async containerFs(options: { id: string } | string): Promise<Overlay> {
-    const rec = await findContainer(this.ctx.state, typeof options === 'string' ? options : options.id);
-    let fs = this.overlays.get(rec.id);
-    // A read-only view (another process was writing it) is not kept: it would go stale.
-    if (!fs || (await fs.catch(() => null))?.readOnly) {
-      fs = openOverlay(this.ctx, this.layers, rec);
-      this.overlays.set(rec.id, fs);
-      fs.catch(() => this.overlays.delete(rec.id));
-    }
-    return fs;
+  /** The container's root filesystem (one live Overlay per container per engine). */
+  containerFs(options: { id: string } | string): Promise<Overlay> {
+    return this.containers.fs(typeof options === 'string' ? options : options.id);
   }
 
   /** Save the live overlay's writable layer so later processes see the writes. */
-  async persistContainer(options: { id: string }): Promise<ContainerRecord> {
-    const rec = await findContainer(this.ctx.state, options.id);
-    const fs = this.overlays.get(rec.id);
-    if (!fs) return rec;
-    return saveUpper(this.ctx, rec.id, await fs);
+  persistContainer(options: { id: string }): Promise<ContainerRecord> {
+    return this.containers.persist(options.id);
   }
 
   /** `docker rename`. */
   renameContainer(options: { id: string; name: string }): Promise<ContainerRecord> {
-    return renameContainer(this.ctx, options.id, options.name);
+    return this.containers.rename(options.id, options.name);
   }
 
-  /** Patch the record (state, exit code, runtime data): for runtimes. */
-  async updateContainer(options: { id: string; patch: Partial<Omit<ContainerRecord, 'id' | 'image' | 'imageId'>> }): Promise<ContainerRecord> {
-    return this.ctx.state.transaction(async (tx) => {
-      const rec = await findContainer(tx, options.id);
-      const next = { ...rec, ...options.patch };
-      await tx.put('containers', rec.id, next);
-      return next;
-    });
+  /** Patch the record (runtime data such as the exec socket). */
+  updateContainer(options: { id: string; patch: ContainerPatch }): Promise<ContainerRecord> {
+    return this.containers.update(options.id, options.patch);
   }
 
   /**
@@ -312,14 +271,13 @@ export class Engine {
    * tagged `ref` when given. The container is left as it is.
    */
   async commitContainer(options: { id: string; ref?: string; author?: string; message?: string; changes?: Partial<ContainerConfig> }): Promise<ImageRecord> {
-    const rec = await findContainer(this.ctx.state, options.id);
+    const rec = await this.containers.get(options.id);
     const image = await this.ctx.state.get<ImageRecord>('images', rec.image);
     if (!image) throw new SkiffError('NOT_FOUND', `committing ${rec.name}: its image ${rec.imageId} is gone`);
-    const config = await loadConfig(this.ctx, image);
-    const fs = await this.containerFs({ id: rec.id });
-    const layer = await collect(writeTarChunks(upperDiff(fs)));
+    const config = await this.images.config(image);
+    const fs = await this.containers.fs(rec.id);
     return commitImage(this.ctx, {
-      parent: { image, config }, layer,
+      parent: { image, config }, layer: collect(writeTarChunks(upperDiff(fs))),
       ...(options.changes ? { config: options.changes } : {}),
       history: { created_by: rec.spec.args.join(' '), ...(options.message ? { comment: options.message } : {}) },
       ...(options.author ? { author: options.author } : {}),
@@ -339,33 +297,13 @@ export class Engine {
     return fsChanges(await this.containerFs(options));
   }
 
-  async removeContainer(options: { id: string; force?: boolean }): Promise<ContainerRecord> {
-    const cur = await this.inspectContainer({ id: options.id });
-    if (this.lifecycle.isRunning(cur.id) || (cur.state === 'running' && options.force)) {
-      if (!options.force) throw new SkiffError('CONFLICT', `cannot remove container "${cur.name}": container is running: stop the container before removing or force remove`);
-      await this.lifecycle.kill(cur.id).catch(() => {});
-      // Another process's container: its exit (and saved layer) is waited for, within reason.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.lifecycle.wait(cur.id).catch(() => {}), new Promise((r) => (timer = setTimeout(r, 15_000)))]);
-      clearTimeout(timer);
-    }
-    const rec = await deleteContainerRecord(this.ctx, cur.id, options.force ?? false);
-    this.overlays.delete(rec.id);
-    return rec;
+  removeContainer(options: { id: string; force?: boolean }): Promise<ContainerRecord> {
+    return this.lifecycle.remove(options.id, options.force ?? false);
   }
 
   /** `docker container prune`: removes every container that is not running or paused. */
-  async pruneContainers(): Promise<{ deleted: ContainerId[]; reclaimed: number }> {
-    const out = { deleted: [] as ContainerId[], reclaimed: 0 };
-    for (const c of await this.ctx.state.list<ContainerRecord>('containers')) {
-      if (c.state === 'running' || c.state === 'paused') continue;
-      await this.removeContainer({ id: c.id }).then(() => {
-        out.deleted.push(c.id);
-        out.reclaimed += c.upper?.size ?? 0;
-      }, () => {});
-    }
-    await sweepSnapshots(this.ctx);
-    return out;
+  pruneContainers(): Promise<{ deleted: ContainerId[]; reclaimed: number }> {
+    return this.lifecycle.prune();
   }
 
   /** `docker import`: a root filesystem tar (plain, gzip or zstd) becomes a one-layer image. */
@@ -375,24 +313,36 @@ export class Engine {
 
   // ---- lifecycle (over the runtimes given at construction) ----
 
+  /** `docker run` (lifecycle.ts RunContainerOptions): create, start, stdin, wait; `detach` returns once started. */
+  runContainer(options: RunContainerOptions & { detach: true }): Promise<StartedContainer>;
+  runContainer(options: RunContainerOptions): Promise<RunResult>;
+  runContainer(options: RunContainerOptions): Promise<RunResult | StartedContainer> {
+    return this.lifecycle.run(options);
+  }
+
   /** Start the container's process on its runtime; `wait()` resolves after the exit is recorded. */
   startContainer(options: { id: string } & StartOptions): Promise<RuntimeProcess> {
     const { id, ...o } = options;
     return this.lifecycle.start(id, o);
   }
 
-  /** How the container's process ended (waits while it runs in this engine). */
+  /** `docker attach` to a container this engine runs: its output goes to `io` too until `detach()`. */
+  attachContainer(options: { id: string; io: StartOptions['io'] & object }): Promise<RuntimeProcess & { detach(): void }> {
+    return this.lifecycle.attach(options.id, options.io);
+  }
+
+  /** The TTY's window size, here or through the owning process. */
+  resizeContainer(options: { id: string; cols: number; rows: number }): Promise<void> {
+    return this.lifecycle.resize(options.id, { cols: options.cols, rows: options.rows });
+  }
+
+  /** How the container's process ended (waits while it runs). */
   waitContainer(options: { id: string }): Promise<ExitStatus> {
     return this.lifecycle.wait(options.id);
   }
 
   killContainer(options: { id: string; signal?: string | number }): Promise<void> {
     return this.lifecycle.kill(options.id, options.signal);
-  }
-
-  /** `docker container resize`: the TTY size of the container's main process. */
-  resizeContainer(options: { id: string; cols: number; rows: number }): Promise<void> {
-    return this.lifecycle.resize(options.id, { cols: options.cols, rows: options.rows });
   }
 
   /** `docker stop`: the stop signal, then SIGKILL after `timeout` seconds. */
@@ -431,22 +381,6 @@ export class Engine {
     return { entries: r.entries, done: () => r.done };
   }
 
-  /**
-   * `docker run`: create, start, feed `stdin` (then EOF) when given, wait. With `run.rm` the
-   * container is gone afterwards.
-   */
-  async runContainer(options: CreateContainerOptions & { io?: ProcessIO; stdin?: Uint8Array | string; consoleSize?: { cols: number; rows: number } }): Promise<{ id: ContainerId; name: string; exit: ExitStatus }> {
-    const { io, stdin, consoleSize, ...create } = options;
-    const withStdin = stdin !== undefined ? { ...create, openStdin: true } : create;
-    const rec = await this.createContainer(withStdin);
-    const proc = await this.lifecycle.start(rec.id, { ...(io ? { io } : {}), ...(consoleSize ? { consoleSize } : {}) });
-    if (stdin !== undefined) {
-      proc.writeStdin(typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin);
-      proc.closeStdin();
-    }
-    return { id: rec.id, name: rec.name, exit: await proc.wait() };
-  }
-
   /** Stop every running container and the runtimes (VM, workers). */
   async shutdown(): Promise<void> {
     await this.lifecycle.shutdown();
@@ -457,48 +391,37 @@ export class Engine {
 
   /** `docker volume create`; without a name, an anonymous volume with a random one. Idempotent. */
   createVolume(options: { name?: string; labels?: Record<string, string> } = {}): Promise<VolumeRecord> {
-    return createVolume(this.ctx, options);
+    return this.containers.createVolume(options);
   }
 
   inspectVolume(options: { name: string }): Promise<VolumeRecord> {
-    return getVolume(this.ctx, options.name);
+    return this.containers.volume(options.name);
   }
 
-  async listVolumes(): Promise<VolumeRecord[]> {
-    return this.ctx.state.list<VolumeRecord>('volumes');
+  listVolumes(): Promise<VolumeRecord[]> {
+    return this.containers.volumes();
   }
 
-  /** The volume's filesystem (one live Overlay per volume per engine), for runtimes to mount. */
-  async volumeFs(options: { name: string }): Promise<Overlay> {
-    let fs = this.volumeFss.get(options.name);
-    if (!fs) {
-      fs = getVolume(this.ctx, options.name).then((rec) => openVolume(this.ctx, rec));
-      this.volumeFss.set(options.name, fs);
-      fs.catch(() => this.volumeFss.delete(options.name));
-    }
-    return fs;
+  /** The volume's filesystem (one live Overlay per volume per engine). */
+  volumeFs(options: { name: string }): Promise<Overlay> {
+    return this.containers.volumeFs(options.name);
   }
 
   /** Save the live volume's content so later processes see it. */
-  async persistVolume(options: { name: string }): Promise<VolumeRecord> {
-    const fs = this.volumeFss.get(options.name);
-    if (!fs) return getVolume(this.ctx, options.name);
-    return saveVolume(this.ctx, options.name, await fs);
+  persistVolume(options: { name: string }): Promise<VolumeRecord> {
+    return this.containers.persistVolume(options.name);
   }
 
-  async removeVolume(options: { name: string; force?: boolean }): Promise<void> {
-    await removeVolume(this.ctx, options.name, options.force ?? false);
-    this.volumeFss.delete(options.name);
+  removeVolume(options: { name: string; force?: boolean }): Promise<void> {
+    return this.containers.removeVolume(options.name, options.force ?? false);
   }
 
-  async pruneVolumes(options: { all?: boolean } = {}): Promise<{ deleted: string[]; reclaimed: number }> {
-    const r = await pruneVolumes(this.ctx, options.all ?? false);
-    for (const n of r.deleted) this.volumeFss.delete(n);
-    return r;
+  pruneVolumes(options: { all?: boolean } = {}): Promise<{ deleted: string[]; reclaimed: number }> {
+    return this.containers.pruneVolumes(options.all ?? false);
   }
 }
 
-async function collect(chunks: Iterable<Uint8Array>): Promise<Uint8Array> {
+function collect(chunks: Iterable<Uint8Array>): Uint8Array {
   const parts = [...chunks];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let o = 0;

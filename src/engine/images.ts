@@ -46,12 +46,6 @@ export async function loadConfig(ctx: EngineContext, image: ImageRecord): Promis
   return parseImageConfig(bytes, `image config ${image.config.digest}`);
 }
 
-export async function resolveImage(ctx: EngineContext, ref: string): Promise<{ image: ImageRecord; tag?: TagRecord }> {
-  const r = await findImage(ctx.state, ref);
-  if (!r) throw noSuchImage(ref);
-  return r;
-}
-
 function splitRef(ref: string): { repository: string; tag: string } {
   const r = parseReference(ref);
   return { repository: familiarName(r), tag: r.tag ?? '<none>' };
@@ -90,8 +84,7 @@ export async function listImages(ctx: EngineContext, opts: { reference?: string 
   return out;
 }
 
-export async function inspectImage(ctx: EngineContext, ref: string): Promise<Record<string, unknown>> {
-  const { image } = await resolveImage(ctx, ref);
+export async function inspectImage(ctx: EngineContext, image: ImageRecord): Promise<Record<string, unknown>> {
   const config = await loadConfig(ctx, image);
   const tags = (await ctx.state.list<TagRecord>('tags')).filter((t) => t.digest === image.digest);
   return {
@@ -120,8 +113,7 @@ export async function inspectImage(ctx: EngineContext, ref: string): Promise<Rec
   };
 }
 
-export async function history(ctx: EngineContext, ref: string): Promise<HistoryRow[]> {
-  const { image } = await resolveImage(ctx, ref);
+export async function history(ctx: EngineContext, image: ImageRecord): Promise<HistoryRow[]> {
   const config = await loadConfig(ctx, image);
   const hist: HistoryEntry[] = config.history ?? image.layers.map(() => ({}));
   let layer = 0;

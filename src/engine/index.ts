@@ -1,4 +1,4 @@
-export { Engine, type BundledImages, type EngineOptions, type HostDirFactory } from './engine.ts';
+export { Engine, type BundledImages, type EngineOptions, type HostDirFactory, type ImageSource } from './engine.ts';
 export type { EngineContext } from './context.ts';
 export type { CreateContainerOptions } from './containers.ts';
 export type { DiskUsage, HistoryRow, ImageSummary, RemoveResult } from './images.ts';
@@ -14,6 +14,8 @@ export { IdbStateStore, type IdbStateOptions } from './state/idb.ts';
 export type { RecordOp, SnapshotKey, SnapshotStore, SnapshotWriter } from './snapshots/store.ts';
 export { MemorySnapshotStore } from './snapshots/memory.ts';
 export { IdbSnapshotStore, type IdbSnapshotOptions } from './snapshots/idb.ts';
-export { findImage } from './resolve.ts';
 export { takeLease } from './leases.ts';
-export { decodeLogs, type ExecOptions, type LogEntry, type RuntimeFactories, type StartOptions } from './lifecycle.ts';
+export {
+  decodeLogs, type ExecOptions, type LogEntry, type RunContainerOptions, type RunResult, type RuntimeFactories, type StartedContainer, type StartOptions,
+} from './lifecycle.ts';
+export type { ContainerSpec, SpecMount } from '../runtime/spec/container-spec.ts';

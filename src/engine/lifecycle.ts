@@ -1,26 +1,79 @@
 /**
- * The container lifecycle over the runtime contract (runtime/types.ts): the engine owns the record,
- * the overlay, volumes and logs; a `ContainerRuntime` ('vm' or 'wasi', created on first use) only
- * runs the process. start → running; when the process ends, its runtime releases it, the writable
- * layer, volumes and logs are saved, the record says how it ended, and `--rm` removes it.
+ * The container lifecycle: create, run, start, attach, resize, wait, signal (kill, stop), exec,
+ * logs and remove, over the container store (records, layers, volumes), the image store and the
+ * runtimes (runtime/types.ts). The store owns what is kept; a `ContainerRuntime` ('vm' or 'wasi')
+ * only runs the process. start → running; when the process ends, its runtime releases it, the
+ * writable layer, volumes and logs are saved, the record says how it ended, and `--rm` removes it.
+ * A container another process runs is reached through that process's control channel
+ * (control/remote.ts), behind `remote`.
  */
 import { SkiffError } from '../errors.ts';
-import type { FileSystem, FsNode } from '../fs/types.ts';
+import type { FileSystem } from '../fs/types.ts';
+import { resolveContainerSpec } from '../runtime/spec/container-spec.ts';
 import { signalName } from '../runtime/spec/signals.ts';
-import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeName, RuntimeProcess } from '../runtime/types.ts';
-import type { Engine, HostDirFactory } from './engine.ts';
-import { ContainerLog, readLogs, saveLogs, type LogEntry } from './logs.ts';
+import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeProcess } from '../runtime/types.ts';
+import type { ContainerStore } from './container-store.ts';
+import { newContainerId, toRunOptions, type CreateContainerOptions } from './containers.ts';
 import { reach, remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
 import type { ControlPlane, ControlTarget, LogRecord } from './control/types.ts';
+import type { ImageStore } from './image-store.ts';
 import { startFailureExitCode } from '../runtime/start-failure.ts';
+import type { ContainerLog, LogEntry } from './logs.ts';
 import { localOwner, ownerAlive, ownerOf } from './owner.ts';
-import type { ContainerRecord, MountRecord } from './types.ts';
+import type { RuntimePool } from './runtime-pool.ts';
+import type { ContainerId, ContainerRecord, MountRecord } from './types.ts';
+import { copyInto } from './volume-seed.ts';
 
-export type RuntimeFactories = Partial<Record<RuntimeName, () => ContainerRuntime | Promise<ContainerRuntime>>>;
+export type { RuntimeFactories } from './runtime-pool.ts';
+
+/** Opens a directory of the host for a bind mount (src/node.ts); absent where there is none (browsers). */
+export type HostDirFactory = (o: { path: string; readOnly: boolean }) => FileSystem;
 
 export interface StartOptions {
+  /** Output (with a TTY, all of it on onStdout). */
   io?: ProcessIO;
   consoleSize?: { cols: number; rows: number };
+}
+
+/**
+ * `docker run` in one call: create, start, feed stdin, wait, with the hooks a terminal needs.
+ *   - `io`, `consoleSize`: output and the TTY's size (`run.tty` / `tty` asks for a TTY);
+ *   - `stdin`: bytes or text (written, then EOF) or a stream (a keyboard: pumped until it ends or
+ *     the process exits); giving it opens stdin;
+ *   - `onCreated(rec)`: after create, before start (print the id, say "starting the VM…");
+ *   - `onStarted({container, process})`: once it runs: the handle for resize, signals and stdin;
+ *   - `detach`: return once started (`docker run -d`); the exit is recorded all the same;
+ *   - `run.rm` (`--rm`): the container and its anonymous volumes are removed when it ends, or
+ *     when it could not start.
+ */
+export interface RunContainerOptions extends CreateContainerOptions, StartOptions {
+  stdin?: Uint8Array | string | AsyncIterable<Uint8Array>;
+  detach?: boolean;
+  onCreated?(container: ContainerRecord): void | Promise<void>;
+  onStarted?(started: { container: ContainerRecord; process: RuntimeProcess }): void;
+}
+
+export interface StartedContainer {
+  id: ContainerId;
+  name: string;
+  runtime: string;
+  process: RuntimeProcess;
+}
+
+export interface RunResult {
+  id: ContainerId;
+  name: string;
+  exit: ExitStatus;
+}
+
+/** What the lifecycle works over. None of it reaches back into the lifecycle or the facade. */
+export interface LifecycleParts {
+  containers: ContainerStore;
+  images: ImageStore;
+  runtimes: RuntimePool;
+  /** Bind mounts (`-v /host/dir:/dest`); without it they are refused at start. */
+  hostDir?: HostDirFactory;
+  control?: ControlPlane;
 }
 
 export interface ExecOptions extends StartOptions {
@@ -34,62 +87,37 @@ export interface ExecOptions extends StartOptions {
 
 export { decodeLogs, type LogEntry } from './logs.ts';
 
-/** Copy the tree at `path` in `from` (if it is a directory) into the root of `to`. */
-export function copyInto(from: FileSystem, path: string, to: FileSystem): void {
-  let src: FsNode;
-  try {
-    src = from.root();
-    for (const part of path.split('/').filter(Boolean)) src = from.lookup(src, part);
-  } catch {
-    return; // nothing at the mount point
-  }
-  if (from.stat(src).kind !== 'directory') return;
-  const copy = (s: FsNode, d: FsNode): void => {
-    for (const ent of from.readdir(s)) {
-      if (ent.name === '.' || ent.name === '..') continue;
-      const n = from.lookup(s, ent.name);
-      const st = from.stat(n);
-      const attr = { mode: st.mode, uid: st.uid, gid: st.gid };
-      let made: FsNode;
-      if (st.kind === 'directory') {
-        made = to.mkdir(d, ent.name, attr);
-        copy(n, made);
-      } else if (st.kind === 'symlink') {
-        made = to.symlink(d, ent.name, from.readlink(n), { uid: st.uid, gid: st.gid });
-        continue;
-      } else if (st.kind === 'file') {
-        made = to.create(d, ent.name, attr);
-        for (let off = 0; off < st.size; off += 1 << 20) to.write(made, off, from.read(n, off, Math.min(1 << 20, st.size - off)));
-      } else {
-        made = to.mknod(d, ent.name, st.kind, st.rdevMajor, st.rdevMinor, attr);
-      }
-      to.setattr(made, { mtimeMs: st.mtimeMs });
-    }
-  };
-  const rootSt = from.stat(src);
-  to.setattr(to.root(), { mode: rootSt.mode, uid: rootSt.uid, gid: rootSt.gid });
-  copy(src, to.root());
-}
-
 interface Running {
   proc: RuntimeProcess;
   runtime: ContainerRuntime;
   exited: Promise<ExitStatus>;
   logs: ContainerLog;
+  /** Attached outputs beyond the starter's (`attach`). */
+  outputs: Set<ProcessIO>;
 }
 
-export class Lifecycle {
-  private readonly runtimes = new Map<RuntimeName, Promise<ContainerRuntime>>();
-  private readonly running = new Map<string, Running>();
+const NO_IO: ProcessIO = { onStdout: () => {}, onStderr: () => {} };
 
+export class Lifecycle {
+  private readonly running = new Map<string, Running>();
+  private readonly containers: ContainerStore;
+  private readonly images: ImageStore;
+  private readonly runtimes: RuntimePool;
+  private readonly hostDir: HostDirFactory | undefined;
+  private readonly control: ControlPlane | undefined;
   /** This engine's identity on the records of the containers it runs. */
   private readonly self;
   /** How other processes' containers are reached (see control/remote.ts). */
   private readonly remote: RemoteContext;
 
-  constructor(private readonly engine: Engine, private readonly factories: RuntimeFactories, private readonly hostDir?: HostDirFactory, private readonly control?: ControlPlane) {
-    this.self = control?.self ?? localOwner();
-    this.remote = { plane: control, reread: async (id) => this.reconcile(await this.engine.inspectContainer({ id })) };
+  constructor(parts: LifecycleParts) {
+    this.containers = parts.containers;
+    this.images = parts.images;
+    this.runtimes = parts.runtimes;
+    this.hostDir = parts.hostDir;
+    this.control = parts.control;
+    this.self = this.control?.self ?? localOwner();
+    this.remote = { plane: this.control, reread: (id) => this.inspect(id) };
   }
 
   /** What this engine's control socket serves: its own operations on the containers it runs. */
@@ -113,43 +141,79 @@ export class Lifecycle {
     };
   }
 
-  runtime(name: string): Promise<ContainerRuntime> {
-    const key = name as RuntimeName;
-    let rt = this.runtimes.get(key);
-    if (!rt) {
-      const make = this.factories[key];
-      if (!make) throw new SkiffError('UNSUPPORTED', `no "${name}" runtime in this engine (it has: ${Object.keys(this.factories).join(', ') || 'none'})`);
-      rt = Promise.resolve().then(make);
-      this.runtimes.set(key, rt);
-      rt.catch(() => this.runtimes.delete(key));
-    }
-    return rt;
-  }
-
+  /** Whether this engine runs the container (its VM or worker is in this process/page). */
   isRunning(id: string): boolean {
     return this.running.has(id);
   }
 
+  /** The record; one left "running" by a skiff process that is gone reads as exited. */
+  async inspect(ref: string): Promise<ContainerRecord> {
+    return this.reconcile(await this.containers.get(ref));
+  }
+
+  async list(all: boolean): Promise<ContainerRecord[]> {
+    const recs = await Promise.all((await this.containers.list()).map((c) => this.reconcile(c)));
+    const shown = all ? recs : recs.filter((c) => c.state === 'running' || c.state === 'paused');
+    return shown.sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /**
+   * `docker create`: the image from the image store (bundled ones load on first use), its runtime
+   * (an image no runtime can run is refused here), the spec resolved once with Docker's errors,
+   * the volumes it mounts created, then the record.
+   */
+  async create(options: CreateContainerOptions): Promise<ContainerRecord> {
+    const image = await this.images.resolve(options.image);
+    const config = await this.images.config(image);
+    const runtime = options.runtime ?? (await this.images.runtimeFor(image, config, options.image));
+    const run = toRunOptions(options);
+    const id = newContainerId();
+    const spec = resolveContainerSpec({ id, image: config.config ?? {}, run });
+    for (const m of spec.mounts) if (m.type === 'volume') m.name = (await this.containers.createVolume(m.anonymous ? {} : { name: m.name })).name;
+    const volumes = [...new Set([...(options.volumes ?? []), ...spec.mounts.flatMap((m) => (m.type === 'volume' ? [m.name] : []))])];
+    return this.containers.create(image, config, {
+      id, imageRef: options.image, spec, runtime,
+      ...(run.name !== undefined ? { name: run.name } : {}), ...(run.labels ? { labels: run.labels } : {}),
+      ...(volumes.length ? { volumes } : {}), ...(run.rm ? { autoRemove: true } : {}),
+      ...(options.runtimeData ? { runtimeData: options.runtimeData } : {}),
+    });
+  }
+
+  /** `docker run` (see RunContainerOptions): the one orchestration the CLI and the browser share. */
+  run(o: RunContainerOptions & { detach: true }): Promise<StartedContainer>;
+  run(o: RunContainerOptions): Promise<RunResult>;
+  async run(o: RunContainerOptions): Promise<RunResult | StartedContainer> {
+    const { io, stdin, consoleSize, detach, onCreated, onStarted, ...create } = o;
+    const rec = await this.create(stdin !== undefined ? { ...create, openStdin: true } : create);
+    await onCreated?.(rec);
+    const proc = await this.start(rec.id, { ...(io ? { io } : {}), ...(consoleSize ? { consoleSize } : {}) });
+    onStarted?.({ container: rec, process: proc });
+    if (stdin !== undefined) feedStdin(proc, stdin);
+    if (detach) return { id: rec.id, name: rec.name, runtime: rec.runtime, process: proc };
+    return { id: rec.id, name: rec.name, exit: await proc.wait() };
+  }
+
+  /** Starts the container's process on its runtime; `wait()` resolves after the exit is recorded. */
   async start(ref: string, o: StartOptions = {}): Promise<RuntimeProcess> {
-    const e = this.engine;
-    const rec = await e.inspectContainer({ id: ref });
+    const store = this.containers;
+    const rec = await this.inspect(ref);
     if (this.running.has(rec.id)) throw new SkiffError('CONFLICT', `container ${rec.name} is already running`);
-    const runtime = await this.runtime(rec.runtime);
-    const rootfs = await e.containerFs({ id: rec.id });
+    const runtime = await this.runtimes.get(rec.runtime);
+    const rootfs = await store.fs(rec.id);
     const volumes: MountedVolume[] = [];
     for (const m of rec.spec.mounts) {
       const fs = await this.mountFs(m);
-      // Docker fills a new, empty volume with what the image has at the mount point.
-      if (m.type === 'volume' && m.copyData && !(await e.inspectVolume({ name: m.name })).data && fs.readdir(fs.root()).length === 0) {
+      if (m.type === 'volume' && m.copyData && !(await store.volume(m.name)).data && fs.readdir(fs.root()).length === 0) {
         copyInto(rootfs, m.destination, fs);
       }
       volumes.push({ source: m.type === 'bind' ? m.source : m.name, destination: m.destination, readOnly: m.readOnly, fs });
     }
     // Like Docker, a restarted container's log continues the earlier runs'.
-    const logs = await ContainerLog.open(e.ctx, rec);
+    const logs = await store.openLog(rec);
+    const outputs = new Set<ProcessIO>(o.io ? [o.io] : []);
     const io: ProcessIO = {
-      onStdout: (d) => { logs.push('stdout', d); o.io?.onStdout(d); },
-      onStderr: (d) => { logs.push('stderr', d); o.io?.onStderr(d); },
+      onStdout: (d) => { logs.push('stdout', d); for (const x of outputs) x.onStdout(d); },
+      onStderr: (d) => { logs.push('stderr', d); for (const x of outputs) x.onStderr(d); },
     };
     let proc: RuntimeProcess;
     try {
@@ -157,7 +221,7 @@ export class Lifecycle {
     } catch (err) {
       await logs.close().catch(() => {});
       const msg = err instanceof Error ? err.message : String(err);
-      await e.updateContainer({ id: rec.id, patch: { state: 'exited', exitCode: startFailureExitCode(err), finishedAt: e.ctx.now().toISOString(), exit: { oomKilled: false, error: msg } } }).catch(() => {});
+      await store.update(rec.id, { state: 'exited', exitCode: startFailureExitCode(err), finishedAt: store.now().toISOString(), exit: { oomKilled: false, error: msg } }).catch(() => {});
       // docker run --rm removes a container that could not start, too.
       if (rec.autoRemove) await this.removeWithVolumes(rec).catch(() => {});
       throw SkiffError.wrap(err, `starting container ${rec.name}`);
@@ -171,38 +235,57 @@ export class Lifecycle {
       await this.finish(rec, runtime, { exitCode: 125, oomKilled: false, error: String(err) }, logs);
       throw err;
     });
-    this.running.set(rec.id, { proc, runtime, exited, logs });
+    this.running.set(rec.id, { proc, runtime, exited, logs, outputs });
     // While it runs, the log saves what is new every ~250 ms (logs.ts): `logs` from another process sees it.
     try {
       // Reachable from other processes (stop, kill, exec, logs) before the record says so.
       const owner = this.control ? await this.control.serve(this.controlTarget()).catch(() => this.self) : this.self;
-      await e.updateContainer({
-        id: rec.id,
-        patch: { state: 'running', startedAt: e.ctx.now().toISOString(), runtimeData: { ...rec.runtimeData, owner, ...(pid ? { pid } : {}) } },
-      });
+      await store.update(rec.id, (cur) => ({ state: 'running', startedAt: store.now().toISOString(), runtimeData: { ...cur.runtimeData, owner, ...(pid ? { pid } : {}) } }));
     } finally {
       release();
     }
     return { ...proc, wait: () => exited };
   }
 
+  /**
+   * `docker attach` to a container this engine runs: its output from now on goes to `io` too;
+   * the handle writes stdin (when it was created with it open), resizes, signals, waits, and
+   * `detach` stops the output.
+   */
+  async attach(ref: string, io: ProcessIO): Promise<RuntimeProcess & { detach(): void }> {
+    const rec = await this.inspect(ref);
+    const r = this.running.get(rec.id);
+    if (!r) throw new SkiffError('CONFLICT', rec.state === 'running' ? `container ${rec.name} runs in another skiff process: attach works from the engine that started it` : `You cannot attach to a stopped container, start it first`);
+    r.outputs.add(io);
+    return { ...r.proc, wait: () => r.exited, detach: () => void r.outputs.delete(io) };
+  }
+
+  /** The TTY's window size (a no-op without a TTY). */
+  async resize(ref: string, size: { cols: number; rows: number }): Promise<void> {
+    const rec = await this.inspect(ref);
+    const r = this.running.get(rec.id);
+    if (r) return r.proc.resize(size);
+    if (rec.state !== 'running') throw new SkiffError('CONFLICT', `container ${rec.name} is not running`);
+    await (await reach(this.remote, rec)).resize(size);
+  }
+
   private async mountFs(m: MountRecord): Promise<FileSystem> {
-    if (m.type === 'volume') return this.engine.volumeFs({ name: m.name });
+    if (m.type === 'volume') return this.containers.volumeFs(m.name);
     if (!this.hostDir) throw new SkiffError('UNSUPPORTED', `bind mount of ${m.source}: there is no host directory to mount here`);
     return this.hostDir({ path: m.source, readOnly: m.readOnly });
   }
 
   /** After the process ended: release, save layer + volumes + logs, record the exit, --rm. */
   private async finish(rec: ContainerRecord, runtime: ContainerRuntime, status: ExitStatus, logs: ContainerLog): Promise<ExitStatus> {
-    const e = this.engine;
+    const store = this.containers;
     try {
       await runtime.release(rec.id).catch(() => {});
-      await e.persistContainer({ id: rec.id });
-      for (const m of rec.spec.mounts) if (m.type === 'volume') await e.persistVolume({ name: m.name }).catch(() => {});
+      await store.persist(rec.id);
+      for (const m of rec.spec.mounts) if (m.type === 'volume') await store.persistVolume(m.name).catch(() => {});
       const exit = { oomKilled: status.oomKilled, ...(status.signal ? { signal: status.signal } : {}), ...(status.error ? { error: status.error } : {}) };
-      await saveLogs(e.ctx, rec.id, logs, (cur) => {
+      await store.saveLog(rec.id, logs, (cur) => {
         const { owner: _o, pid: _p, execSocket: _x, ...runtimeData } = cur.runtimeData ?? {};
-        return { state: 'exited', exitCode: status.exitCode, finishedAt: e.ctx.now().toISOString(), exit, runtimeData };
+        return { state: 'exited', exitCode: status.exitCode, finishedAt: store.now().toISOString(), exit, runtimeData };
       });
       // No longer running: removal below must not wait for this very exit.
       this.running.delete(rec.id);
@@ -215,8 +298,36 @@ export class Lifecycle {
 
   /** --rm: the container and its anonymous volumes. */
   private async removeWithVolumes(rec: ContainerRecord): Promise<void> {
-    await this.engine.removeContainer({ id: rec.id, force: true });
-    for (const m of rec.spec.mounts) if (m.type === 'volume' && m.anonymous) await this.engine.removeVolume({ name: m.name }).catch(() => {});
+    await this.remove(rec.id, true);
+    for (const m of rec.spec.mounts) if (m.type === 'volume' && m.anonymous) await this.containers.removeVolume(m.name, false).catch(() => {});
+  }
+
+  /** `docker rm`: a running container only with `force` (killed, its exit awaited within reason). */
+  async remove(ref: string, force: boolean): Promise<ContainerRecord> {
+    const cur = await this.inspect(ref);
+    if (this.running.has(cur.id) || (cur.state === 'running' && force)) {
+      if (!force) throw new SkiffError('CONFLICT', `cannot remove container "${cur.name}": container is running: stop the container before removing or force remove`);
+      await this.kill(cur.id).catch(() => {});
+      // Another process's container: its exit (and saved layer) is waited for, within reason.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.wait(cur.id).catch(() => {}), new Promise((r) => (timer = setTimeout(r, 15_000)))]);
+      clearTimeout(timer);
+    }
+    return this.containers.remove(cur.id, force);
+  }
+
+  /** `docker container prune`: removes every container that is not running or paused. */
+  async prune(): Promise<{ deleted: ContainerId[]; reclaimed: number }> {
+    const out = { deleted: [] as ContainerId[], reclaimed: 0 };
+    for (const c of await this.containers.list()) {
+      if (c.state === 'running' || c.state === 'paused') continue;
+      await this.remove(c.id, false).then(() => {
+        out.deleted.push(c.id);
+        out.reclaimed += c.upper?.size ?? 0;
+      }, () => {});
+    }
+    await this.containers.sweep();
+    return out;
   }
 
   /**
@@ -229,14 +340,11 @@ export class Lifecycle {
     if (ownerAlive(rec, this.self, this.running.has(rec.id), this.control)) return rec;
     const { owner: _o, pid: _p, execSocket: _x, ...runtimeData } = rec.runtimeData ?? {};
     const error = `the skiff process that ran it${owner?.pid ? ` (pid ${owner.pid})` : ''} ended while it was running`;
-    return this.engine.updateContainer({
-      id: rec.id,
-      patch: { state: 'exited', exitCode: 137, finishedAt: this.engine.ctx.now().toISOString(), exit: { oomKilled: false, signal: 'SIGKILL', error }, runtimeData },
-    });
+    return this.containers.update(rec.id, { state: 'exited', exitCode: 137, finishedAt: this.containers.now().toISOString(), exit: { oomKilled: false, signal: 'SIGKILL', error }, runtimeData });
   }
 
   async wait(ref: string): Promise<ExitStatus> {
-    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
+    const rec = await this.inspect(ref);
     const r = this.running.get(rec.id);
     if (r) return r.exited;
     if (rec.state === 'running' || rec.state === 'paused') return remoteWait(this.remote, rec);
@@ -247,25 +355,16 @@ export class Lifecycle {
   }
 
   async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
-    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
+    const rec = await this.inspect(ref);
     const r = this.running.get(rec.id);
     if (!r && rec.state === 'running') return remoteKill(this.remote, rec, signal);
     if (!r) throw new SkiffError('CONFLICT', `cannot kill container ${rec.name}: container is not running`);
     await r.proc.kill(signal);
   }
 
-  /** The TTY size of the container's main process (`docker container resize`), here or through its owner. */
-  async resize(ref: string, size: { cols: number; rows: number }): Promise<void> {
-    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
-    const r = this.running.get(rec.id);
-    if (r) return r.proc.resize(size);
-    if (rec.state !== 'running') throw new SkiffError('CONFLICT', `container ${rec.name} is not running`);
-    await (await reach(this.remote, rec)).resize(size);
-  }
-
   /** SIGTERM (or the image's StopSignal), then SIGKILL after `timeout` seconds (default 10). */
   async stop(ref: string, timeout?: number, stopSignal?: string): Promise<ExitStatus | undefined> {
-    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
+    const rec = await this.inspect(ref);
     const r = this.running.get(rec.id);
     const seconds = timeout ?? rec.spec.stopTimeout;
     const signal = stopSignal ?? signalName(rec.spec.stopSignal);
@@ -283,32 +382,32 @@ export class Lifecycle {
   }
 
   async exec(ref: string, o: ExecOptions): Promise<RuntimeProcess> {
-    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
+    const rec = await this.inspect(ref);
     const r = this.running.get(rec.id);
     if (!r && rec.state === 'running') {
       const { io, cmd, env, workdir, user, tty, openStdin, consoleSize } = o;
       return remoteExec(this.remote, rec, {
         cmd, ...(env ? { env } : {}), ...(workdir ? { workdir } : {}), ...(user ? { user } : {}),
         ...(tty !== undefined ? { tty } : {}), ...(openStdin !== undefined ? { openStdin } : {}), ...(consoleSize ? { consoleSize } : {}),
-      }, io ?? { onStdout: () => {}, onStderr: () => {} });
+      }, io ?? NO_IO);
     }
     if (!r) throw new SkiffError('CONFLICT', `container ${rec.name} is not running`);
     return r.runtime.exec({
       id: rec.id, args: o.cmd, tty: o.tty ?? false, openStdin: o.openStdin ?? false,
-      io: o.io ?? { onStdout: () => {}, onStderr: () => {} },
+      io: o.io ?? NO_IO,
       ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
       ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}),
     });
   }
 
   async logs(ref: string): Promise<LogEntry[]> {
-    const rec = await this.engine.inspectContainer({ id: ref });
+    const rec = await this.containers.get(ref);
     const r = this.running.get(rec.id);
     if (r) return [...r.logs.entries];
     // Another process runs it: its live log, else what it last stored.
     const live = rec.state === 'running' ? await remoteLogs(this.remote, rec).catch(() => undefined) : undefined;
     if (live) return live.entries;
-    return readLogs(this.engine.ctx, rec);
+    return this.containers.readLog(rec);
   }
 
   /**
@@ -316,7 +415,7 @@ export class Lifecycle {
    * in the process that runs it (`done`).
    */
   async followLogs(ref: string, onEntry: (e: LogEntry) => void): Promise<{ entries: LogEntry[]; done: Promise<void> }> {
-    const rec = await this.reconcile(await this.engine.inspectContainer({ id: ref }));
+    const rec = await this.inspect(ref);
     const r = this.running.get(rec.id);
     if (r) {
       r.logs.listeners.add(onEntry);
@@ -330,9 +429,25 @@ export class Lifecycle {
   async shutdown(): Promise<void> {
     for (const [id, r] of this.running) await r.proc.kill('SIGKILL').catch(() => {}), void id;
     await Promise.allSettled([...this.running.values()].map((r) => r.exited));
-    for (const rt of this.runtimes.values()) await (await rt).shutdown().catch(() => {});
-    this.runtimes.clear();
+    await this.runtimes.shutdown();
     this.control?.close();
   }
 }
 
+/** `run`'s stdin: bytes or text then EOF, or a stream pumped until it ends or the process exits. */
+function feedStdin(proc: RuntimeProcess, stdin: Uint8Array | string | AsyncIterable<Uint8Array>): void {
+  if (typeof stdin === 'string' || stdin instanceof Uint8Array) {
+    proc.writeStdin(typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin);
+    proc.closeStdin();
+    return;
+  }
+  let ended = false;
+  proc.wait().finally(() => { ended = true; }).catch(() => {});
+  void (async () => {
+    for await (const chunk of stdin) {
+      if (ended) return;
+      if (chunk.length) proc.writeStdin(chunk);
+    }
+    if (!ended) proc.closeStdin();
+  })().catch(() => {});
+}

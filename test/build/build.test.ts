@@ -115,7 +115,7 @@ describe('build', () => {
       context: { Dockerfile: 'FROM scratch\nCOPY . /ctx/\n', '.dockerignore': '**/*.log\nsecret\n!keep.log\n', 'a.log': 'x', 'd/b.log': 'x', 'keep.log': 'k', secret: 's', 'ok.txt': 'ok' },
     });
     const img = await e.resolveImage({ ref: 'ign:1' });
-    const tar = readTar(await (await import('../../src/archive/index.ts')).gunzip(await e.ctx.content.get(img.layers[0]!.digest)));
+    const tar = readTar(await (await import('../../src/archive/index.ts')).gunzip(await Engine.contextOf(e).content.get(img.layers[0]!.digest)));
     const names = tar.map((t) => t.header.name.replace(/\/$/, '')).sort();
     expect(names).toEqual(expect.arrayContaining(['ctx/keep.log', 'ctx/ok.txt', 'ctx/Dockerfile', 'ctx/.dockerignore']));
     expect(names.some((n) => n.endsWith('a.log') || n.endsWith('b.log') || n.endsWith('secret'))).toBe(false);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../../src/node.ts';
+import { NodeFsContentStore } from '../../src/content/node-fs.ts';
+import { NodeFsStateStore } from '../../src/engine/state/node-fs.ts';
 import { sha256Digest } from '../../src/oci/digest.ts';
 import type { ContainerRecord, ImageRecord, TagRecord } from '../../src/engine/types.ts';
 import { buildImage, dockerLegacyArchive, ociArchive } from './fixtures/images.ts';
@@ -37,7 +39,9 @@ describe('engine across processes', () => {
       run(process.execPath, ['--import', 'tsx', script, home, 'b', '6', ...archives.reverse()], { cwd }),
     ]);
     const e = await openEngine({ home, bundled: false });
-    const { state, content } = e.ctx;
+    // The stores the engine keeps under $SKIFF_HOME, read directly (the engine does not hand them out).
+    const state = new NodeFsStateStore({ root: join(home, 'state') });
+    const content = new NodeFsContentStore({ root: join(home, 'content') });
     const images = await state.list<ImageRecord>('images');
     const tags = await state.list<TagRecord>('tags');
     const containers = await state.list<ContainerRecord>('containers');

@@ -125,13 +125,13 @@ describe('containers', () => {
     fs.mkdir(fs.root(), 'data', { mode: 0o755, uid: 0, gid: 0 });
     const rec = await e.persistContainer({ id: 'u1' });
     expect(rec.upper!.size).toBeGreaterThan(0);
-    expect(await e.ctx.snapshots.list()).toEqual([`container/${c.id}`]);
+    expect(await Engine.contextOf(e).snapshots.list()).toEqual([`container/${c.id}`]);
     const forced = await e.removeImage({ ref: 'box:1', force: true });
     expect(forced).toEqual({ untagged: ['docker.io/library/box:1'], deleted: [] });
     // the image stays (dangling) while the container needs it
     expect((await e.listImages()).map((i) => i.repository)).toEqual(['<none>']);
     await e.removeContainer({ id: 'u1' });
-    expect(await e.ctx.snapshots.list()).toEqual([]);
+    expect(await Engine.contextOf(e).snapshots.list()).toEqual([]);
     await expect(e.inspectContainer({ id: 'u1' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'No such container: u1' });
     const pruned = await e.pruneImages();
     expect(pruned.deleted.length).toBe(1);

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../../src/node.ts';
 import { sha256Digest } from '../../src/oci/digest.ts';
 import type { ContainerRecord, ImageRecord, TagRecord, VolumeRecord } from '../../src/engine/types.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { buildImage, ociArchive } from './fixtures/images.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -86,7 +87,7 @@ async function strays(dir: string): Promise<string[]> {
 /** The state after a kill: every tag names an image, every image's blobs verify, every record has what it names. */
 async function checkConsistent(h: string): Promise<void> {
   const e = await openEngine({ home: h, bundled: false });
-  const { state, content, snapshots } = e.ctx;
+  const { state, content, snapshots } = Engine.contextOf(e);
   const images = await state.list<ImageRecord>('images');
   const byDigest = new Set(images.map((i) => i.digest));
   for (const t of await state.list<TagRecord>('tags')) expect(byDigest.has(t.digest), `tag ${t.ref}`).toBe(true);

@@ -21,6 +21,7 @@ class ScriptedRuntime implements ContainerRuntime {
   readonly name = 'vm' as const;
   readonly started: StartContainerRequest[] = [];
   readonly released: string[] = [];
+  readonly resized: Array<{ cols: number; rows: number }> = [];
   shutDown = false;
   private ends = new Map<string, (s: ExitStatus) => void>();
 
@@ -49,7 +50,7 @@ class ScriptedRuntime implements ContainerRuntime {
         if (sig === 'SIGTERM' && args.includes('ignore-term')) return;
         end({ exitCode: 128 + (sig === 'SIGKILL' || sig === 9 ? 9 : 15), signal: sig === 'SIGKILL' || sig === 9 ? 'SIGKILL' : 'SIGTERM', oomKilled: false });
       },
-      resize: async () => {},
+      resize: async (size) => void this.resized.push(size),
       wait: () => done,
     };
   }
@@ -123,6 +124,42 @@ describe('lifecycle (scripted runtime)', () => {
     expect(errs).toEqual(['stdin:piped']);
     await e.shutdown();
     expect(rt.shutDown).toBe(true);
+  });
+
+  it('run is the one orchestration: hooks in order, streamed stdin, detach, attach, resize, --rm', async () => {
+    const rt = new ScriptedRuntime();
+    const e = await engineWith(rt);
+    const seen: string[] = [];
+    const keys = (async function* () {
+      yield te.encode('typed ');
+      await new Promise((r) => setTimeout(r, 10));
+      yield te.encode('slowly');
+    })();
+    const r = await e.runContainer({
+      image: 'app:1', run: { rm: true, tty: true }, stdin: keys, consoleSize: { cols: 80, rows: 24 },
+      io: { onStdout: (d) => seen.push(`out:${td.decode(d)}`), onStderr: (d) => seen.push(`err:${td.decode(d)}`) },
+      onCreated: async (c) => { seen.push(`created ${c.spec.tty} ${c.spec.openStdin} ${c.autoRemove}`); },
+      onStarted: ({ container, process }) => { seen.push(`started ${container.name}`); void process.resize({ cols: 100, rows: 30 }); },
+    });
+    expect(r.exit).toEqual({ exitCode: 0, oomKilled: false });
+    expect(seen).toEqual(['created true true true', 'out:serve\n', `started ${r.name}`, 'err:stdin:typed slowly']);
+    expect(rt.resized).toEqual([{ cols: 100, rows: 30 }]);
+    expect(rt.started.at(-1)?.consoleSize).toEqual({ cols: 80, rows: 24 });
+    await expect(e.inspectContainer({ id: r.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // -d: back once started; attach sees later output; resize through the engine; the exit is recorded.
+    const d = await e.runContainer({ image: 'app:1', cmd: ['ignore-term'], detach: true });
+    expect((await e.inspectContainer({ id: d.id })).state).toBe('running');
+    const attached: string[] = [];
+    const a = await e.attachContainer({ id: d.id, io: { onStdout: (x) => attached.push(td.decode(x)), onStderr: (x) => attached.push(td.decode(x)) } });
+    await e.resizeContainer({ id: d.name, cols: 120, rows: 40 });
+    expect(rt.resized.at(-1)).toEqual({ cols: 120, rows: 40 });
+    a.closeStdin();
+    expect(await a.wait()).toEqual({ exitCode: 0, oomKilled: false });
+    expect(attached).toEqual(['stdin:']);
+    expect(await e.inspectContainer({ id: d.id })).toMatchObject({ state: 'exited', exitCode: 0 });
+    await expect(e.attachContainer({ id: d.id, io: { onStdout() {}, onStderr() {} } })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('start it first') });
+    await expect(e.resizeContainer({ id: d.id, cols: 1, rows: 1 })).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
   it("a new volume starts with the image's content at its mount point (not with nocopy, not twice)", async () => {

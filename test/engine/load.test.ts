@@ -176,13 +176,14 @@ describe('loadArchive', () => {
 
   it('prune sweeps blobs a crashed load left behind, but not while a load holds a lease', async () => {
     const content = new MemoryContentStore();
-    const e = new Engine({ content, state: new MemoryStateStore() });
+    const state = new MemoryStateStore();
+    const e = new Engine({ content, state });
     const img = buildImage({ layers: [base] });
     await e.loadArchive({ data: ociArchive([{ image: img, tags: ['docker.io/library/keep:1'] }]) });
     const { putBlob } = await import('../../src/content/store.ts');
     const orphan = await putBlob(content, new TextEncoder().encode('staged by a load that crashed'));
     const { takeLease } = await import('../../src/engine/leases.ts');
-    const release = await takeLease(e.ctx);
+    const release = await takeLease(Engine.contextOf(e));
     await e.pruneImages();
     expect(await content.has(orphan.digest)).toBe(true);
     await release();

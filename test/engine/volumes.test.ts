@@ -49,7 +49,7 @@ describe('volumes', () => {
     await e2.removeContainer({ id: c.id });
     const all = await e2.pruneVolumes({ all: true });
     expect(all.deleted).toEqual(['data']);
-    expect(await e2.ctx.snapshots.list()).toEqual([]);
+    expect(await Engine.contextOf(e2).snapshots.list()).toEqual([]);
     await expect(e2.inspectVolume({ name: 'data' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await e2.removeVolume({ name: 'data', force: true });
   });
@@ -70,7 +70,7 @@ describe('volumes', () => {
     const rec = await e.persistVolume({ name: 'old' });
     expect(rec.data!.digest).toBeUndefined();
     expect(await content.has(blob.digest)).toBe(false);
-    const got = await e.ctx.snapshots.read('volume/old');
+    const got = await Engine.contextOf(e).snapshots.read('volume/old');
     expect(got.size).toBeGreaterThan(3);
   });
 

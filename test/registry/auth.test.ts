@@ -42,7 +42,7 @@ describe('Bearer tokens (a Docker Hub-like token server)', () => {
     await e.tag({ source: 'skiff/hello-wasm', target: `${reg.host}/pub/hello:1` });
     const alice = new RegistryClient({ credentials: memoryCredentials({ [reg.host]: { username: 'alice', password: PASSWORD } }) });
     tok.requests.length = 0;
-    const pushed = await pushImage({ ctx: e.ctx, client: alice, ref: `${reg.host}/pub/hello:1` });
+    const pushed = await pushImage({ ctx: Engine.contextOf(e), client: alice, ref: `${reg.host}/pub/hello:1` });
     expect(tok.requests).toEqual([{ scopes: ['repository:pub/hello:pull,push'], user: 'alice' }]);
     expect(alice.tokenFetches).toBe(1);
 
@@ -50,21 +50,21 @@ describe('Bearer tokens (a Docker Hub-like token server)', () => {
     const anon = new RegistryClient({ now: () => clock });
     tok.requests.length = 0;
     const fresh = engine();
-    const pulled = await pullImage({ ctx: fresh.ctx, client: anon, ref: `${reg.host}/pub/hello:1` });
+    const pulled = await pullImage({ ctx: Engine.contextOf(fresh), client: anon, ref: `${reg.host}/pub/hello:1` });
     expect(pulled.image.digest).toBe(pushed.digest);
     // Manifest, config and layer requests: one token, asked for anonymously, pull only.
     expect(tok.requests).toEqual([{ scopes: ['repository:pub/hello:pull'] }]);
-    await pullImage({ ctx: engine().ctx, client: anon, ref: `${reg.host}/pub/hello:1` });
+    await pullImage({ ctx: Engine.contextOf(engine()), client: anon, ref: `${reg.host}/pub/hello:1` });
     expect(anon.tokenFetches).toBe(1);
     // Past its expiry (300 s), a new one.
     clock += 301_000;
-    await pullImage({ ctx: engine().ctx, client: anon, ref: `${reg.host}/pub/hello:1` });
+    await pullImage({ ctx: Engine.contextOf(engine()), client: anon, ref: `${reg.host}/pub/hello:1` });
     expect(anon.tokenFetches).toBe(2);
   });
 
   it('a private repository anonymously: access denied, with the way out', async () => {
     const e = engine();
-    const err = await pullImage({ ctx: e.ctx, client: new RegistryClient(), ref: `${reg.host}/priv/app:1` }).then(() => { throw new Error("expected a failure"); }, (x: unknown) => x as Error);
+    const err = await pullImage({ ctx: Engine.contextOf(e), client: new RegistryClient(), ref: `${reg.host}/priv/app:1` }).then(() => { throw new Error("expected a failure"); }, (x: unknown) => x as Error);
     expect(err).toMatchObject({ code: 'REGISTRY' });
     expect(err.message).toMatch(/access denied for priv\/app, repository does not exist or may require 'skiff login' \(HTTP 401\)/);
   });
@@ -75,7 +75,7 @@ describe('Bearer tokens (a Docker Hub-like token server)', () => {
     await e.tag({ source: 'skiff/hello-wasm', target: `${reg.host}/priv/app:1` });
     const wrong = 'wr0ng-secret-value';
     const client = new RegistryClient({ credentials: memoryCredentials({ [reg.host]: { username: 'alice', password: wrong } }) });
-    const err = await pushImage({ ctx: e.ctx, client, ref: `${reg.host}/priv/app:1` }).then(() => { throw new Error("expected a failure"); }, (x: unknown) => x as Error);
+    const err = await pushImage({ ctx: Engine.contextOf(e), client, ref: `${reg.host}/priv/app:1` }).then(() => { throw new Error("expected a failure"); }, (x: unknown) => x as Error);
     expect(err.message).toBe(`pushing ${reg.host}/priv/app:1: registry ${reg.host}: unauthorized: incorrect username or password`);
     const login = await client.checkLogin(reg.host, { username: 'alice', password: wrong }).then(() => { throw new Error("expected a failure"); }, (x: unknown) => x as Error);
     expect(login?.message).toMatch(/incorrect username or password/);

@@ -70,7 +70,7 @@ describe('registry proxy', () => {
   it('a pull through it, and a push with a token fetched through it', async () => {
     const client = new RegistryClient({ rewriteUrl: viaProxy(base) });
     const e = engine();
-    const r = await pullImage({ ctx: e.ctx, client, ref: `${reg.host}/seed/hello` });
+    const r = await pullImage({ ctx: Engine.contextOf(e), client, ref: `${reg.host}/seed/hello` });
     expect(r.platform).toBe('wasi/wasm');
     expect(seen.some((l) => l.includes(`/https/${reg.host}/v2/`))).toBe(true); // HTTPS tried first, as for any loopback registry
     expect(seen.some((l) => l.startsWith(`GET ${REGISTRY_PROXY_PATH}/http/${reg.host}/v2/seed/hello/blobs/sha256:`))).toBe(true);
@@ -79,10 +79,10 @@ describe('registry proxy', () => {
     await e.tag({ source: 'skiff/hello-wasm', target: `${authReg.host}/bob/app:1` });
     const bob = new RegistryClient({ rewriteUrl: viaProxy(base), credentials: memoryCredentials({ [authReg.host]: { username: 'bob', password: 'bobs-secret' } }) });
     seen.length = 0;
-    const pushed = await pushImage({ ctx: e.ctx, client: bob, ref: `${authReg.host}/bob/app:1` });
+    const pushed = await pushImage({ ctx: Engine.contextOf(e), client: bob, ref: `${authReg.host}/bob/app:1` });
     expect(seen.some((l) => l.startsWith(`GET ${REGISTRY_PROXY_PATH}/http/${tok.host}/token?`))).toBe(true);
     expect(seen.some((l) => l.startsWith(`PUT ${REGISTRY_PROXY_PATH}/http/${authReg.host}/v2/bob/app/manifests/1`))).toBe(true);
-    const back = await pullImage({ ctx: engine().ctx, client: bob, ref: `${authReg.host}/bob/app:1` });
+    const back = await pullImage({ ctx: Engine.contextOf(engine()), client: bob, ref: `${authReg.host}/bob/app:1` });
     expect(back.image.digest).toBe(pushed.digest);
   });
 

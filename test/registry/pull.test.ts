@@ -27,9 +27,9 @@ function engine(): Engine {
 const client = (): RegistryClient => new RegistryClient({ retry: { baseMs: 1, maxMs: 5 } });
 async function snapshot(e: Engine): Promise<{ blobs: string[]; images: number; tags: number }> {
   return {
-    blobs: (await e.ctx.content.list()).map((b) => b.digest).sort(),
-    images: (await e.ctx.state.list('images')).length,
-    tags: (await e.ctx.state.list('tags')).length,
+    blobs: (await Engine.contextOf(e).content.list()).map((b) => b.digest).sort(),
+    images: (await Engine.contextOf(e).state.list('images')).length,
+    tags: (await Engine.contextOf(e).state.list('tags')).length,
   };
 }
 
@@ -51,7 +51,7 @@ describe('pull from docker-registry', () => {
   it('pulls by tag, records the image as load does, and runs it', async () => {
     const e = engine();
     const events: PullEvent[] = [];
-    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/hello-wasm`, onProgress: (p) => events.push(p) });
+    const r = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/hello-wasm`, onProgress: (p) => events.push(p) });
     expect(r).toMatchObject({ ref: `${reg.host}/seed/hello-wasm:latest`, digest: HELLO_DIGEST, platform: 'wasi/wasm', existed: false });
     expect(r.image.source).toBe(`registry:${reg.host}/seed/hello-wasm:latest`);
     const [row] = await e.listImages();
@@ -59,7 +59,7 @@ describe('pull from docker-registry', () => {
     // The image record is the one `skiff load` makes of the same archive.
     const loaded = engine();
     await loaded.loadArchive({ data: new Uint8Array(await import('node:fs').then((fs) => fs.readFileSync(`${DIST}/hello-wasm.tar`))) });
-    const [ref] = await loaded.ctx.state.list<{ digest: string }>('images');
+    const [ref] = await Engine.contextOf(loaded).state.list<{ digest: string }>('images');
     const { loadedAt: _a, source: _s, ...mine } = r.image;
     const { loadedAt: _b, source: _t, ...theirs } = ref as typeof r.image;
     expect(mine).toEqual(theirs);
@@ -73,13 +73,13 @@ describe('pull from docker-registry', () => {
 
   it('pulls by digest (no tag is set), and a second pull fetches no blob', async () => {
     const e = engine();
-    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/hello-wasm@${HELLO_DIGEST}` });
+    const r = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/hello-wasm@${HELLO_DIGEST}` });
     expect(r.image.digest).toBe(HELLO_DIGEST);
-    expect(await e.ctx.state.list('tags')).toEqual([]);
+    expect(await Engine.contextOf(e).state.list('tags')).toEqual([]);
     expect((await e.resolveImage({ ref: `${reg.host}/seed/hello-wasm@${HELLO_DIGEST}` })).digest).toBe(HELLO_DIGEST);
     proxy.log.length = 0;
     const events: PullEvent[] = [];
-    const again = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/hello-wasm@${HELLO_DIGEST}`, onProgress: (p) => events.push(p) });
+    const again = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/hello-wasm@${HELLO_DIGEST}`, onProgress: (p) => events.push(p) });
     expect(again.existed).toBe(true);
     expect(proxy.log.filter((l) => l.includes('/blobs/'))).toEqual([]);
     expect(events.at(-1)!.status).toMatch(/^Status: Image is up to date/);
@@ -88,26 +88,26 @@ describe('pull from docker-registry', () => {
   it('a digest that does not match the manifest it names is refused', async () => {
     const e = engine();
     const wrong = `sha256:${'0'.repeat(64)}`;
-    await expect(pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/hello-wasm@${wrong}` })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/nothing-here:1` })).rejects.toThrow(/pulling .*seed\/nothing-here:1: manifest for .* not found/);
+    await expect(pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/hello-wasm@${wrong}` })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/nothing-here:1` })).rejects.toThrow(/pulling .*seed\/nothing-here:1: manifest for .* not found/);
   });
 
   it('a multi-platform index pulls its linux/386 variant; --platform picks another', async () => {
     const e = engine();
-    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi:latest` });
+    const r = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/multi:latest` });
     expect(r.digest).toBe(layouts.multiIndexDigest);
     expect(r.image.digest).toBe(layouts.busyboxManifest);
     expect(r.platform).toBe('linux/386');
-    const amd = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi:latest`, platform: 'linux/amd64' });
+    const amd = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/multi:latest`, platform: 'linux/amd64' });
     expect(amd.image.digest).toBe(layouts.amd64Manifest);
     expect(amd.platform).toBe('linux/amd64');
-    await expect(pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi:latest`, platform: 'linux/arm64' }))
+    await expect(pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/multi:latest`, platform: 'linux/arm64' }))
       .rejects.toThrow(/no manifest for platform linux\/arm64; it offers linux\/amd64, linux\/386/);
   });
 
   it('an amd64-only image is refused naming its platform, and nothing is stored', async () => {
     const e = engine();
-    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/amd64` }).catch((x: unknown) => x);
+    const err = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/amd64` }).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(SkiffError);
     expect(err).toMatchObject({ code: 'UNSUPPORTED' });
     expect((err as Error).message).toBe(`pulling ${reg.host}/seed/amd64:latest: ${reg.host}/seed/amd64:latest offers linux/amd64; skiff runs linux/386 and wasi/wasm (choose one with --platform)`);
@@ -116,13 +116,13 @@ describe('pull from docker-registry', () => {
 
   it('a blob corrupted in transit is refused and the store is unchanged', async () => {
     const e = engine();
-    await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/hello-wasm` });
+    await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/hello-wasm` });
     const before = await snapshot(e);
     expect(before).toMatchObject({ images: 1, tags: 1 });
     // busybox's layer through the proxy, with one byte flipped.
     const busyLayer = 'sha256:b09c2ac72e36dffe187ff5ac45b8978d32758f42741729c3a6d778b8e8f64fa4';
     proxy.corrupt.add(busyLayer);
-    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/multi` }).catch((x: unknown) => x);
+    const err = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/multi` }).catch((x: unknown) => x);
     expect(proxy.corrupt.size).toBe(0); // the proxy did flip it
     expect(err).toMatchObject({ code: 'DIGEST_MISMATCH' });
     expect((err as Error).message).toContain(`blob ${busyLayer}`);
@@ -130,7 +130,7 @@ describe('pull from docker-registry', () => {
     // Neither the layer nor the config fetched before it stayed.
     expect(await snapshot(e)).toEqual(before);
     // The same pull without tampering works.
-    expect((await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/multi` })).image.digest).toBe(layouts.busyboxManifest);
+    expect((await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/multi` })).image.digest).toBe(layouts.busyboxManifest);
   });
 
   it('several layers: a corrupt last layer fails the pull after the first ones were checked, leaving nothing', async () => {
@@ -139,13 +139,13 @@ describe('pull from docker-registry', () => {
     proxy.corrupt.add(l2);
     proxy.cut.set(l1, 100);
     proxy.log.length = 0;
-    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/layered`, concurrency: 1 }).then(() => new Error('pulled'), (x: unknown) => x as Error);
+    const err = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/layered`, concurrency: 1 }).then(() => new Error('pulled'), (x: unknown) => x as Error);
     expect(err).toMatchObject({ code: 'DIGEST_MISMATCH' });
     expect(err.message).toContain(`blob ${l2}`);
     expect(await snapshot(e)).toEqual({ blobs: [], images: 0, tags: 0 });
     // The cut layer resumed with a Range request before the corrupt one came.
     expect(proxy.log.filter((l) => l.includes(l1)).at(-1)).toMatch(/bytes=100-$/);
-    const ok = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/layered` });
+    const ok = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/layered` });
     expect(ok.image.layers.map((l) => l.digest)).toEqual([l0, l1, l2]);
     expect((await snapshot(e)).blobs).toHaveLength(5);
   });
@@ -153,7 +153,7 @@ describe('pull from docker-registry', () => {
   it('layers bigger than the load limits allow are refused before a byte of them is fetched', async () => {
     const e = engine();
     proxy.log.length = 0;
-    const err = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/layered`, limits: { maxLayerBytes: 100 } }).then(() => new Error('pulled'), (x: unknown) => x as Error);
+    const err = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/layered`, limits: { maxLayerBytes: 100 } }).then(() => new Error('pulled'), (x: unknown) => x as Error);
     expect(err.message).toMatch(/layer sha256:[0-9a-f]{64} holds more than 100 bytes uncompressed, the limit set by the load option maxLayerBytes/);
     expect(proxy.log.filter((l) => l.includes('/blobs/'))).toEqual([]);
     expect(await snapshot(e)).toEqual({ blobs: [], images: 0, tags: 0 });
@@ -164,7 +164,7 @@ describe('pull from docker-registry', () => {
     const busyLayer = 'sha256:b09c2ac72e36dffe187ff5ac45b8978d32758f42741729c3a6d778b8e8f64fa4';
     proxy.log.length = 0;
     proxy.cut.set(busyLayer, 300_000);
-    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/multi` });
+    const r = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/multi` });
     expect(r.image.digest).toBe(layouts.busyboxManifest);
     const gets = proxy.log.filter((l) => l.includes(busyLayer));
     expect(gets).toHaveLength(2);
@@ -175,7 +175,7 @@ describe('pull from docker-registry', () => {
   it('503 answers are retried', async () => {
     const e = engine();
     proxy.fail503 = 3;
-    const r = await pullImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/seed/hello-wasm` });
+    const r = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/hello-wasm` });
     expect(r.digest).toBe(HELLO_DIGEST);
     expect(proxy.fail503).toBe(0);
   });
@@ -183,8 +183,8 @@ describe('pull from docker-registry', () => {
   it('two pulls of the same image at once store each blob once', async () => {
     const e = engine();
     const [a, b] = await Promise.all([
-      pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi` }),
-      pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/seed/multi` }),
+      pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/multi` }),
+      pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/multi` }),
     ]);
     expect(a.image.digest).toBe(b.image.digest);
     const s = await snapshot(e);
@@ -199,10 +199,10 @@ describe('the registry as an image source', () => {
     const { registryImages } = await import('../../src/registry/source.ts');
     const e = engine();
     const src = registryImages({ client: client() });
-    const rec = await src.image(`${reg.host}/seed/hello-wasm:latest`, e.ctx);
+    const rec = await src.image(`${reg.host}/seed/hello-wasm:latest`, Engine.contextOf(e));
     expect(rec?.digest).toBe(HELLO_DIGEST);
-    expect(await src.image(rec!.id.slice(7, 19), e.ctx)).toBeUndefined();
-    expect(await src.image(`${reg.host}/seed/absent:1`, e.ctx)).toBeUndefined();
-    await expect(src.image(`${reg.host}/seed/amd64`, e.ctx)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    expect(await src.image(rec!.id.slice(7, 19), Engine.contextOf(e))).toBeUndefined();
+    expect(await src.image(`${reg.host}/seed/absent:1`, Engine.contextOf(e))).toBeUndefined();
+    await expect(src.image(`${reg.host}/seed/amd64`, Engine.contextOf(e))).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 });

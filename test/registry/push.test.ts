@@ -44,7 +44,7 @@ describe('push to docker-registry', () => {
     const target = `${reg.host}/mine/hello:1`;
     await e.tag({ source: 'skiff/hello-wasm', target });
     const statuses: string[] = [];
-    const r = await pushImage({ ctx: e.ctx, client: client(), ref: target, onProgress: (p) => statuses.push(`${p.id ?? ''} ${p.status}`.trim()) });
+    const r = await pushImage({ ctx: Engine.contextOf(e), client: client(), ref: target, onProgress: (p) => statuses.push(`${p.id ?? ''} ${p.status}`.trim()) });
     expect(r).toMatchObject({ tag: '1', digest: img.digest, size: img.manifestSize });
     expect(r.blobs.map((b) => b.how).sort()).toEqual(['uploaded', 'uploaded']);
     expect(statuses[0]).toBe(`The push refers to repository [${reg.host}/mine/hello]`);
@@ -52,18 +52,18 @@ describe('push to docker-registry', () => {
     const inspected = JSON.parse(skopeoInspect(target)) as { Digest: string; Architecture: string; Os: string };
     expect(inspected).toMatchObject({ Digest: img.digest, Architecture: 'wasm', Os: 'wasi' });
     // The manifest's bytes are ours exactly.
-    expect(skopeoInspect(target, true)).toBe(td.decode(await e.ctx.content.get(img.digest)));
+    expect(skopeoInspect(target, true)).toBe(td.decode(await Engine.contextOf(e).content.get(img.digest)));
 
     // Pushing again: every blob is there already.
-    const again = await pushImage({ ctx: e.ctx, client: client(), ref: target });
+    const again = await pushImage({ ctx: Engine.contextOf(e), client: client(), ref: target });
     expect(again.blobs.map((b) => b.how)).toEqual(['exists', 'exists']);
 
     await e.removeImage({ ref: target });
     await e.removeImage({ ref: 'skiff/hello-wasm' });
-    expect(await e.ctx.content.list()).toEqual([]);
-    const byTag = await pullImage({ ctx: e.ctx, client: client(), ref: target });
+    expect(await Engine.contextOf(e).content.list()).toEqual([]);
+    const byTag = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: target });
     expect(byTag.image.digest).toBe(img.digest);
-    const byDigest = await pullImage({ ctx: engine().ctx, client: client(), ref: `${reg.host}/mine/hello@${img.digest}` });
+    const byDigest = await pullImage({ ctx: Engine.contextOf(engine()), client: client(), ref: `${reg.host}/mine/hello@${img.digest}` });
     expect(byDigest.image.digest).toBe(img.digest);
     const out: string[] = [];
     const run = await e.runContainer({ image: target, run: { rm: true }, io: { onStdout: (d) => out.push(td.decode(d)), onStderr: () => {} } });
@@ -78,7 +78,7 @@ describe('push to docker-registry', () => {
     const target = `${proxy.host}/mine/busybox:chunked`;
     await e.tag({ source: 'skiff/busybox', target });
     proxy.log.length = 0;
-    const r = await pushImage({ ctx: e.ctx, client: client(), ref: target, monolithicMax: 64 << 10, chunkSize: 256 << 10 });
+    const r = await pushImage({ ctx: Engine.contextOf(e), client: client(), ref: target, monolithicMax: 64 << 10, chunkSize: 256 << 10 });
     expect(r.digest).toBe(img.digest);
     const layer = img.layers[0]!;
     // 1067304 bytes in 256 KiB chunks: 5 PATCHes, then the closing PUT.
@@ -101,11 +101,11 @@ describe('push to docker-registry', () => {
     const target = `${proxy.host}/mine/streamed:1`;
     await e.tag({ source: 'skiff/busybox', target });
     proxy.log.length = 0;
-    const r = await pushImage({ ctx: e.ctx, client: new RegistryClient({ streamBodies: true }), ref: target, monolithicMax: 64 << 10 });
+    const r = await pushImage({ ctx: Engine.contextOf(e), client: new RegistryClient({ streamBodies: true }), ref: target, monolithicMax: 64 << 10 });
     expect(r.digest).toBe(img.digest);
     expect(proxy.log.filter((l) => l.startsWith('PATCH '))).toEqual([]);
     expect(proxy.log.filter((l) => l.startsWith('PUT ') && l.includes('/blobs/uploads/'))).toHaveLength(2);
-    const back = await pullImage({ ctx: engine().ctx, client: client(), ref: `${reg.host}/mine/streamed:1` });
+    const back = await pullImage({ ctx: Engine.contextOf(engine()), client: client(), ref: `${reg.host}/mine/streamed:1` });
     expect(back.image.layers).toEqual(img.layers);
   });
 
@@ -113,13 +113,13 @@ describe('push to docker-registry', () => {
     const src = engine();
     await src.resolveImage({ ref: 'skiff/busybox' });
     await src.tag({ source: 'skiff/busybox', target: `${reg.host}/team/base:1` });
-    await pushImage({ ctx: src.ctx, client: client(), ref: `${reg.host}/team/base:1` });
+    await pushImage({ ctx: Engine.contextOf(src), client: client(), ref: `${reg.host}/team/base:1` });
     const e = engine();
-    const pulled = await pullImage({ ctx: e.ctx, client: client(), ref: `${reg.host}/team/base:1` });
+    const pulled = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/team/base:1` });
     await e.tag({ source: `${reg.host}/team/base:1`, target: `${proxy.host}/team/copy:1` });
     proxy.log.length = 0;
     // Through the proxy: same registry, but it is another domain, so say where to mount from.
-    const r = await pushImage({ ctx: e.ctx, client: client(), ref: `${proxy.host}/team/copy:1`, mountFrom: ['team/base'] });
+    const r = await pushImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/team/copy:1`, mountFrom: ['team/base'] });
     expect(r.digest).toBe(pulled.image.digest);
     expect(r.blobs.map((b) => b.how).sort()).toEqual(['mounted', 'mounted']);
     expect(proxy.log.filter((l) => l.startsWith('POST ') && l.includes('mount=') && l.includes('from=team%2Fbase'))).toHaveLength(2);

@@ -11,9 +11,10 @@ import { buildEtcFiles, type EtcFiles } from './etc.ts';
 import type { InitBinary } from './init.ts';
 import type { BindMount } from './mounts.ts';
 import type { ContainerSpec, SpecMount } from './container-spec.ts';
-import { buildProcess, ensureWorkingDirectory } from './process.ts';
-import type { OciSeccomp, RuntimeSpec } from './types.ts';
-import type { ResolvedUser } from './users.ts';
+import { envKey } from './flags.ts';
+import { daemonEnv, ensureWorkingDirectory } from './process.ts';
+import type { OciProcess, OciSeccomp, OciUser, RuntimeSpec } from './types.ts';
+import { resolveAdditionalGroups, resolveUser, type ResolvedUser } from './users.ts';
 
 export type GuestPaths = ContainerBundleOptions['paths'] & { bundle: string };
 
@@ -37,6 +38,36 @@ export function defaultGuestPaths(id: string, options: { init?: string } = {}): 
   };
   if (options.init !== undefined) paths.init = options.init;
   return paths;
+}
+
+export interface ProcessOptions {
+  spec: ContainerSpec;
+  /** The container root, to resolve user and group names; without it names are an error. */
+  rootfs?: FileSystem;
+}
+
+export interface ContainerProcess {
+  process: OciProcess;
+  user: ResolvedUser;
+}
+
+/**
+ * The OCI `process` object from a container's spec (without capabilities, rlimits: bundle.ts adds
+ * the security posture). Only the user and HOME are resolved here, through the rootfs as it is now.
+ */
+export function buildProcess(options: ProcessOptions): ContainerProcess {
+  const { spec } = options;
+  const lookup = options.rootfs ? { rootfs: options.rootfs } : {};
+  const user = resolveUser(spec.user, lookup);
+  for (const gid of resolveAdditionalGroups(spec.groupAdd, lookup)) {
+    if (!user.additionalGids.includes(gid)) user.additionalGids.push(gid);
+  }
+  let env = daemonEnv(spec.env, spec.hostname, spec.tty);
+  if (!env.some((e) => envKey(e) === 'HOME')) env = [...env, `HOME=${user.home}`];
+  const oci: OciUser = { uid: user.uid, gid: user.gid };
+  if (user.additionalGids.length > 0) oci.additionalGids = user.additionalGids;
+  const process: OciProcess = { terminal: spec.tty, user: oci, args: [...spec.args], env, cwd: spec.cwd };
+  return { process, user };
 }
 
 export interface ContainerBundleOptions {

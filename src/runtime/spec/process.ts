@@ -7,16 +7,15 @@
  *     by key; HOME from passwd when still unset (what runc/crun do at exec time);
  *   - cwd = `-w`, else WorkingDir, else "/";
  *   - user = `-u`, else User, resolved through the image's /etc/passwd and /etc/group.
- * container-spec.ts applies the first three once, at create; buildProcess resolves the user at start.
+ * container-spec.ts applies the first three once, at create; container.ts buildProcess resolves the
+ * user at start.
  */
 import { SkiffError } from '../../errors.ts';
 import { Errno, FsError } from '../../fs/errno.ts';
 import type { FileSystem, FsNode } from '../../fs/types.ts';
 import { envKey, mergeEnv } from './flags.ts';
 import type { RunOptions } from './options.ts';
-import type { ContainerSpec } from './container-spec.ts';
-import type { OciProcess, OciUser } from './types.ts';
-import { resolveAdditionalGroups, resolvePath, resolveUser, type ResolvedUser } from './users.ts';
+import { resolvePath } from './users.ts';
 import { cleanPath } from './volumes.ts';
 
 /** The image config's `config` object (image-spec config.md); a fuller type is assignable to it. */
@@ -32,17 +31,6 @@ export interface ImageRunConfig {
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-export interface ProcessOptions {
-  spec: ContainerSpec;
-  /** The container root, to resolve user and group names; without it names are an error. */
-  rootfs?: FileSystem;
-}
-
-export interface ContainerProcess {
-  process: OciProcess;
-  user: ResolvedUser;
-}
 
 const invalid = (message: string): SkiffError => new SkiffError('INVALID_ARGUMENT', message);
 
@@ -93,25 +81,6 @@ export function resolveWorkdir(image: ImageRunConfig, run: Pick<RunOptions, 'wor
     throw invalid(`the working directory '${raw}' is invalid, it needs to be an absolute path`);
   }
   return cleanPath(raw);
-}
-
-/**
- * The OCI `process` object from a container's spec (without capabilities, rlimits: bundle.ts adds
- * the security posture). Only the user and HOME are resolved here, through the rootfs as it is now.
- */
-export function buildProcess(options: ProcessOptions): ContainerProcess {
-  const { spec } = options;
-  const lookup = options.rootfs ? { rootfs: options.rootfs } : {};
-  const user = resolveUser(spec.user, lookup);
-  for (const gid of resolveAdditionalGroups(spec.groupAdd, lookup)) {
-    if (!user.additionalGids.includes(gid)) user.additionalGids.push(gid);
-  }
-  let env = daemonEnv(spec.env, spec.hostname, spec.tty);
-  if (!env.some((e) => envKey(e) === 'HOME')) env = [...env, `HOME=${user.home}`];
-  const oci: OciUser = { uid: user.uid, gid: user.gid };
-  if (user.additionalGids.length > 0) oci.additionalGids = user.additionalGids;
-  const process: OciProcess = { terminal: spec.tty, user: oci, args: [...spec.args], env, cwd: spec.cwd };
-  return { process, user };
 }
 
 /**

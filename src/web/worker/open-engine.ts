@@ -8,7 +8,6 @@ import { createStore, get, set } from 'idb-keyval';
 import { browserBundled, browserStores } from '../../browser.ts';
 import { Engine } from '../../engine/engine.ts';
 import { browserRegistryClient } from '../../registry/browser.ts';
-import { findImage } from '../../engine/resolve.ts';
 import { SkiffError } from '../../errors.ts';
 import { normalizeReference } from '../../oci/reference.ts';
 import type { SeedProgress } from '../rpc/protocol.ts';
@@ -55,7 +54,7 @@ export async function openBrowserEngine(o: BrowserEngineOptions): Promise<Browse
       const todo = (await bundled.entries()).filter((e) => !done.has(e.sha256));
       const loaded: string[] = [];
       for (const [index, e] of todo.entries()) {
-        if (!(await findImage(engine.ctx.state, e.name))) {
+        if (!(await engine.findImage({ ref: e.name }))) {
           const found = await bundled.find(normalizeReference(e.name));
           if (!found) throw new SkiffError('INTERNAL', `bundled image ${e.name} vanished from its manifest`);
           await engine.loadArchive({

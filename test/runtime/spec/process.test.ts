@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { errorOf } from '../../helpers/errors.ts';
 import {
-  buildProcess, DEFAULT_PATH, ensureWorkingDirectory, imageVolumes, resolveArgs, resolveEnv, resolveWorkdir, type ImageRunConfig,
+  DEFAULT_PATH, ensureWorkingDirectory, imageVolumes, resolveArgs, resolveEnv, resolveWorkdir, type ImageRunConfig,
 } from '../../../src/runtime/spec/process.ts';
 import { resolvePath } from '../../../src/runtime/spec/users.ts';
 import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
+import { buildProcess } from '../../../src/runtime/spec/container.ts';
 import type { RunOptions } from '../../../src/runtime/spec/options.ts';
 import type { FileSystem } from '../../../src/fs/types.ts';
 import { dir, file, rootfsFromLayers } from './rootfs.ts';
