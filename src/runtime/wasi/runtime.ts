@@ -58,7 +58,7 @@ export class WasiRuntime implements ContainerRuntime {
     const p = wasiProcessOf(req);
     const source = this.options.resolveModule
       ? await this.options.resolveModule(req, p.args, p.cwd)
-      : { bytes: readModuleFile({ fs: req.rootfs, path: p.args[0]!, cwd: p.cwd, searchPath: p.env.find((e) => e.startsWith('PATH='))?.slice(5) }) };
+      : moduleOf(req, p);
     const stdin = req.spec.openStdin ? new StdinQueue() : undefined;
     const run: RunWasiOptions = {
       module: source.bytes,
@@ -105,6 +105,23 @@ export class WasiRuntime implements ContainerRuntime {
     for (const p of all) p.kill('SIGKILL');
     await Promise.allSettled(all.map((p) => p.exited));
     this.running.clear();
+  }
+}
+
+/**
+ * The module argv[0] names, read from the container's root. Failures read as Docker's for a
+ * command that is missing (exit 127) or not executable (126): the engine records those codes.
+ */
+function moduleOf(req: StartContainerRequest, p: ReturnType<typeof wasiProcessOf>): WasiModuleSource {
+  const argv0 = p.args[0]!;
+  try {
+    return { bytes: readModuleFile({ fs: req.rootfs, path: argv0, cwd: p.cwd, searchPath: p.env.find((e) => e.startsWith('PATH='))?.slice(5) }) };
+  } catch (err) {
+    if (!(err instanceof SkiffError)) throw err;
+    const why = err.code === 'NOT_FOUND'
+      ? (argv0.includes('/') ? 'no such file or directory' : 'executable file not found in $PATH')
+      : 'permission denied';
+    throw new SkiffError(err.code, `exec: "${argv0}": ${why} (${err.message})`, { cause: err });
   }
 }
 
