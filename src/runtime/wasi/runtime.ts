@@ -9,6 +9,7 @@ import { Overlay } from '../../fs/overlay.ts';
 import type { ContainerRuntime, ExecRequest, ExitStatus, RuntimeProcess, StartContainerRequest } from '../types.ts';
 import { daemonEnv } from '../spec/process.ts';
 import { signalName } from '../spec/signals.ts';
+import { StartFailure } from '../start-failure.ts';
 import { WASM_PAGE_BYTES } from './memory-limit.ts';
 import { readModuleFile } from './module-file.ts';
 import type { WasiMount } from './namespace.ts';
@@ -109,8 +110,9 @@ export class WasiRuntime implements ContainerRuntime {
 }
 
 /**
- * The module argv[0] names, read from the container's root. Failures read as Docker's for a
- * command that is missing (exit 127) or not executable (126): the engine records those codes.
+ * The module argv[0] names, read from the container's root. A missing one is Docker's "command
+ * not found" (exit 127), one that is not a wasm module (or not a file) its "cannot execute" (126):
+ * the engine records those exit codes as for a Linux container.
  */
 function moduleOf(req: StartContainerRequest, p: ReturnType<typeof wasiProcessOf>): WasiModuleSource {
   const argv0 = p.args[0]!;
@@ -118,10 +120,9 @@ function moduleOf(req: StartContainerRequest, p: ReturnType<typeof wasiProcessOf
     return { bytes: readModuleFile({ fs: req.rootfs, path: argv0, cwd: p.cwd, searchPath: p.env.find((e) => e.startsWith('PATH='))?.slice(5) }) };
   } catch (err) {
     if (!(err instanceof SkiffError)) throw err;
-    const why = err.code === 'NOT_FOUND'
-      ? (argv0.includes('/') ? 'no such file or directory' : 'executable file not found in $PATH')
-      : 'permission denied';
-    throw new SkiffError(err.code, `exec: "${argv0}": ${why} (${err.message})`, { cause: err });
+    const missing = err.code === 'NOT_FOUND';
+    const why = missing ? (argv0.includes('/') ? 'no such file or directory' : 'executable file not found in $PATH') : 'permission denied';
+    throw new StartFailure(missing ? 'not-found' : 'not-executable', err.code, `exec: "${argv0}": ${why} (${err.message})`, { cause: err });
   }
 }
 
