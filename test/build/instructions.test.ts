@@ -9,7 +9,7 @@ const e = new Engine({ content: new MemoryContentStore(), state: new MemoryState
 
 async function raw(ref: string): Promise<Record<string, any>> {
   const img = await e.resolveImage({ ref });
-  return JSON.parse(new TextDecoder().decode(await e.ctx.content.get(img.config.digest)));
+  return JSON.parse(new TextDecoder().decode(await Engine.contextOf(e).content.get(img.config.digest)));
 }
 
 async function paths(ref: string): Promise<string[]> {
