@@ -90,7 +90,7 @@ describe('registry proxy', () => {
     const { freePort } = await import('./servers.ts');
     const port = await freePort();
     const client = new RegistryClient({ rewriteUrl: viaProxy(base), retry: { attempts: 2, baseMs: 1, maxMs: 2 } });
-    const err = await pullImage({ ctx: engine().ctx, client, ref: `127.0.0.1:${port}/x/y:1` }).then(() => new Error('pulled'), (e: unknown) => e as Error);
+    const err = await pullImage({ ctx: Engine.contextOf(engine()), client, ref: `127.0.0.1:${port}/x/y:1` }).then(() => new Error('pulled'), (e: unknown) => e as Error);
     expect(err.message).toMatch(new RegExp(`^pulling 127\\.0\\.0\\.1:${port}/x/y:1: cannot reach registry 127\\.0\\.0\\.1:${port}: https: .*ECONNREFUSED.*; http: .*ECONNREFUSED`));
   });
 
