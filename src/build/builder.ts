@@ -40,6 +40,8 @@ export interface BuildOptions {
   target?: string;
   noCache?: boolean;
   labels?: Record<string, string>;
+  /** Pull every FROM image first (`--pull`); without it, only missing ones are pulled. */
+  pull?: boolean;
   /** Target platform ("linux/386", "wasi/wasm"); default the base image's, else linux/386. */
   platform?: string;
   /** Plain progress text, as BuildKit prints it. */

@@ -207,7 +207,18 @@ export class Engine {
     return runBuild({
       ctx: this.ctx,
       tree: (layers) => this.layers.tree({ id: 'sha256:build', layers } as unknown as ImageRecord),
-      resolveImage: (ref) => this.resolveImage({ ref }),
+      // A base that is not here is pulled when the engine has registry access (always with --pull).
+      resolveImage: async (ref, platform) => {
+        const pull = () => this.pullImage({ ref, ...(platform ? { platform } : {}) });
+        if (options.pull && this.registry) await pull();
+        try {
+          return await this.resolveImage({ ref });
+        } catch (err) {
+          if (!this.registry || !(err instanceof SkiffError && err.code === 'NOT_FOUND')) throw err;
+          await pull();
+          return this.resolveImage({ ref });
+        }
+      },
       rawConfig: async (image) => JSON.parse(new TextDecoder().decode(await this.ctx.content.get(image.config.digest))),
       runStep: (o) => runStepInContainer(this, this.ctx, o),
     }, options);

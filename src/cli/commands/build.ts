@@ -58,7 +58,7 @@ const build: Command = {
     { name: 'progress', value: 'string', default: 'auto', help: 'Set type of progress output ("auto", "plain", "tty", "quiet")' },
     { name: 'platform', value: 'string', help: 'Set target platform for build (linux/386, wasi/wasm)' },
     { name: 'output', short: 'o', value: 'list', repeat: true, help: 'Output destination (format: "type=tar|docker|oci,dest=<file>"; dest=- is STDOUT)' },
-    { name: 'pull', help: 'Always attempt to pull a newer version of the image (bundled and local images are used as they are)' },
+    { name: 'pull', help: 'Always attempt to pull a newer version of the image' },
   ],
   async run(ctx, f, [path]) {
     const progress = str(f['progress']) ?? 'auto';
@@ -79,7 +79,7 @@ const build: Command = {
     const quiet = f['quiet'] === true || progress === 'quiet';
     const res = await ctx.engine.build({
       context, tags: list(f['tag']), buildArgs: keyValues(list(f['build-arg']), 'build-arg', ctx.host.env),
-      labels: keyValues(list(f['label']), 'label'), noCache: f['no-cache'] === true,
+      labels: keyValues(list(f['label']), 'label'), noCache: f['no-cache'] === true, ...(f['pull'] === true ? { pull: true } : {}),
       ...(dockerfile !== undefined ? { dockerfile } : {}), ...(dockerfilePath ? { dockerfilePath } : {}),
       ...(str(f['target']) ? { target: str(f['target'])! } : {}), ...(str(f['platform']) ? { platform: str(f['platform'])! } : {}),
       ...(quiet ? {} : { onProgress: (t: string) => ctx.stderr(displayText(t, { multiline: true })) }),
