@@ -3,7 +3,7 @@
  * context itself; otherwise the files by their folder-relative path (`webkitRelativePath` when a
  * folder was picked, its top directory dropped, as `docker build DIR` sees DIR's contents) or name.
  */
-import type { BuildContextInput } from './context.ts';
+import type { ContextEntry } from './context.ts';
 
 interface FileLike {
   name: string;
@@ -11,7 +11,7 @@ interface FileLike {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
-export async function filesToContext(files: readonly FileLike[]): Promise<BuildContextInput> {
+export async function filesToContext(files: readonly FileLike[]): Promise<Uint8Array | Map<string, ContextEntry | Uint8Array>> {
   if (files.length === 1 && /\.(tar|tar\.gz|tgz)$/i.test(files[0]!.name)) return new Uint8Array(await files[0]!.arrayBuffer());
   const rel = files.map((f) => f.webkitRelativePath || f.name);
   const tops = new Set(rel.map((r) => r.split('/')[0]));

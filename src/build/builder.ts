@@ -9,6 +9,7 @@
 import { SkiffError } from '../errors.ts';
 import { Overlay } from '../fs/overlay.ts';
 import type { LayerTree } from '../fs/layer.ts';
+import type { FileSystem } from '../fs/types.ts';
 import type { ImageConfig } from '../oci/config.ts';
 import type { Digest } from '../oci/digest.ts';
 import { formatPlatform, normalizePlatform, parsePlatform } from '../oci/platform.ts';
@@ -65,6 +66,8 @@ export interface BuildHost {
   resolveImage(ref: string, platform?: string): Promise<ImageRecord>;
   /** The image's config as stored (all fields, OnBuild, Healthcheck ...). */
   rawConfig(image: ImageRecord): Promise<ImageConfig & { config?: BuildConfig }>;
+  /** Opens a host directory read-only, for a context given as a path (Node). */
+  openDir?: (path: string) => FileSystem;
   /** Runs `args` in a container of an image with these layers and config; returns the exit and the container's diff. */
   runStep(o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }>;
 }
@@ -126,7 +129,7 @@ export async function build(host: BuildHost, opts: BuildOptions): Promise<BuildR
   const progress = new PlainProgress(say);
   const file = opts.dockerfilePath ?? 'Dockerfile';
   const v1 = progress.vertex(`[internal] load build definition from ${file}`);
-  const context = await openContext(opts.context, { dockerfile: file });
+  const context = await openContext(opts.context, { dockerfile: file, ...(host.openDir ? { openDir: host.openDir } : {}) });
   let text = opts.dockerfile;
   if (text === undefined) {
     // Like the docker CLI, a lower-case "dockerfile" does when "Dockerfile" is absent.

@@ -7,6 +7,9 @@
  */
 import { SkiffError } from '../errors.ts';
 import { detectCompression, gunzip, readTar } from '../archive/index.ts';
+import type { FileSystem } from '../fs/types.ts';
+import { filesToContext } from './browser-context.ts';
+import { walkTree } from './fs-write.ts';
 import { IgnoreMatcher } from './ignore.ts';
 
 export interface ContextEntry {
@@ -19,8 +22,33 @@ export interface ContextEntry {
   mtimeMs?: number;
 }
 
-/** What callers pass: a tar (maybe gzip), or paths to bytes/strings (or full entries). */
-export type BuildContextInput = Uint8Array | Map<string, Uint8Array | string | ContextEntry> | Record<string, Uint8Array | string | ContextEntry>;
+/**
+ * What callers pass: a tar (maybe gzip; bytes or a Blob), paths to bytes/strings (or full
+ * entries), files a page was given (File[] or a FileList), or a host directory's path (where the
+ * engine can open host directories: Node).
+ */
+export type BuildContextInput =
+  | Uint8Array | Blob | string | ArrayLike<File>
+  | Map<string, Uint8Array | string | ContextEntry> | Record<string, Uint8Array | string | ContextEntry>;
+
+export interface OpenContextOptions {
+  /** The Dockerfile's path in the context (its own .dockerignore). */
+  dockerfile?: string;
+  /** Opens a host directory read-only (the engine's hostDir); absent where there are none. */
+  openDir?: (path: string) => FileSystem;
+}
+
+/** A filesystem tree (a host directory) as context entries: kinds, modes, mtimes, link targets. */
+function fromFs(fs: FileSystem): Map<string, ContextEntry> {
+  const m = new Map<string, ContextEntry>();
+  for (const { path, node } of walkTree(fs, fs.root())) {
+    const st = fs.stat(node);
+    if (st.kind === 'directory') m.set(path, { type: 'directory', mode: st.mode, data: new Uint8Array(0), mtimeMs: st.mtimeMs });
+    else if (st.kind === 'symlink') m.set(path, { type: 'symlink', mode: 0o777, data: new Uint8Array(0), linkname: fs.readlink(node), mtimeMs: st.mtimeMs });
+    else if (st.kind === 'file') m.set(path, { type: 'file', mode: st.mode, data: st.size ? fs.read(node, 0, st.size) : new Uint8Array(0), mtimeMs: st.mtimeMs });
+  }
+  return m;
+}
 
 export interface BuildContext {
   /** Clean relative paths ("a/b.txt"), every parent directory present. */
@@ -44,7 +72,21 @@ export function cleanRelative(p: string): string {
 
 const enc = new TextEncoder();
 
-async function fromInput(input: BuildContextInput): Promise<Map<string, ContextEntry>> {
+async function fromInput(input: BuildContextInput, o: OpenContextOptions): Promise<Map<string, ContextEntry>> {
+  if (typeof input === 'string') {
+    if (!o.openDir) throw new SkiffError('UNSUPPORTED', `build context "${input}": this engine cannot open host directories; pass the files or a tar`);
+    let fs: FileSystem;
+    try {
+      fs = o.openDir(input);
+    } catch (err) {
+      throw new SkiffError('NOT_FOUND', `unable to prepare context: path "${input}" not found`, { cause: err });
+    }
+    return fromFs(fs);
+  }
+  if (typeof Blob !== 'undefined' && input instanceof Blob) input = new Uint8Array(await input.arrayBuffer());
+  else if (!(input instanceof Uint8Array) && !(input instanceof Map) && typeof (input as ArrayLike<File>).length === 'number') {
+    input = await filesToContext(Array.from(input as ArrayLike<File>));
+  }
   const m = new Map<string, ContextEntry>();
   if (input instanceof Uint8Array) {
     let tar = input;
@@ -89,8 +131,8 @@ async function fromInput(input: BuildContextInput): Promise<Map<string, ContextE
   return m;
 }
 
-export async function openContext(input: BuildContextInput, o: { dockerfile?: string } = {}): Promise<BuildContext> {
-  const all = await fromInput(input);
+export async function openContext(input: BuildContextInput, o: OpenContextOptions = {}): Promise<BuildContext> {
+  const all = await fromInput(input, o);
   // BuildKit prefers <Dockerfile>.dockerignore next to the Dockerfile over .dockerignore.
   const own = o.dockerfile ? all.get(`${cleanRelative(o.dockerfile)}.dockerignore`) : undefined;
   const ignoreFile = own ?? all.get('.dockerignore');

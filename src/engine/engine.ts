@@ -79,6 +79,8 @@ export class Engine {
   private readonly lifecycle: Lifecycle;
   private readonly layers: LayerCache;
   private readonly registry: RegistryClient | undefined;
+  /** For build contexts given as a host directory's path. */
+  private readonly hostDir: HostDirFactory | undefined;
 
   /**
    * The stores and clock under an engine, for tests of the parts below the facade (load, pull,
@@ -91,6 +93,7 @@ export class Engine {
   constructor(options: EngineOptions) {
     this.ctx = { content: options.content, state: options.state, snapshots: options.snapshots ?? defaultSnapshots(options.state), now: options.now ?? (() => new Date()) };
     this.registry = options.registry;
+    this.hostDir = options.hostDir;
     this.images = new ImageStore(this.ctx, [localImages, ...(options.bundled ? [bundledImages(options.bundled)] : []), ...(options.sources ?? [])]);
     this.layers = new LayerCache(options.content, options.layerCache);
     this.containers = new ContainerStore(this.ctx, this.layers);
@@ -221,6 +224,7 @@ export class Engine {
       },
       rawConfig: async (image) => JSON.parse(new TextDecoder().decode(await this.ctx.content.get(image.config.digest))),
       runStep: (o) => runStepInContainer(this, this.ctx, o),
+      ...(this.hostDir ? { openDir: (path: string) => this.hostDir!({ path, readOnly: true }) } : {}),
     }, options);
   }
 

@@ -176,4 +176,34 @@ describe('build', () => {
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY --from=nosuch/img /x /\n' } })).rejects.toThrow(/Dockerfile:2: COPY/);
     expect((await e.listImages()).filter((i) => i.repository !== '<none>' && !i.repository.startsWith('skiff/'))).toEqual([]);
   });
+
+  it('contexts: a host directory path (where the engine opens host directories), a Blob tar, File objects', async () => {
+    const { nodeHostDir } = await import('../../src/node.ts');
+    const { mkdtempSync, writeFileSync, symlinkSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-ctx-'));
+    try {
+      writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /c/\n');
+      writeFileSync(join(dir, 'f.txt'), 'host');
+      symlinkSync('f.txt', join(dir, 'link'));
+      const e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), hostDir: nodeHostDir });
+      await e.build({ context: dir, tags: ['dir:1'] });
+      const img = await e.resolveImage({ ref: 'dir:1' });
+      const { gunzip } = await import('../../src/archive/index.ts');
+      const tar = readTar(await gunzip(await Engine.contextOf(e).content.get(img.layers[0]!.digest)));
+      expect(new TextDecoder().decode(tar.find((t) => t.header.name === 'c/f.txt')?.data)).toBe('host');
+      expect(tar.find((t) => t.header.name === 'c/link')?.header).toMatchObject({ type: 'symlink', linkname: 'f.txt' });
+      await expect(engine().build({ context: dir })).rejects.toThrow(/cannot open host directories/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const e2 = engine();
+    const blob = new Blob([writeTar([tarEntry({ name: 'Dockerfile' }, 'FROM scratch\nCOPY x /x\n'), tarEntry({ name: 'x' }, 'from blob')])]);
+    await e2.build({ context: blob, tags: ['blob:1'] });
+    const files = [new File(['FROM scratch\nCOPY y /y\n'], 'Dockerfile'), new File(['from files'], 'y')];
+    await e2.build({ context: files, tags: ['files:1'] });
+    expect((await e2.resolveImage({ ref: 'blob:1' })).layers.length).toBe(1);
+    expect((await e2.resolveImage({ ref: 'files:1' })).layers.length).toBe(1);
+  });
 });
