@@ -199,7 +199,7 @@ describe('build', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     const e2 = engine();
-    const blob = new Blob([writeTar([tarEntry({ name: 'Dockerfile' }, 'FROM scratch\nCOPY x /x\n'), tarEntry({ name: 'x' }, 'from blob')])]);
+    const blob = new Blob([new Uint8Array(writeTar([tarEntry({ name: 'Dockerfile' }, 'FROM scratch\nCOPY x /x\n'), tarEntry({ name: 'x' }, 'from blob')]))]);
     await e2.build({ context: blob, tags: ['blob:1'] });
     const files = [new File(['FROM scratch\nCOPY y /y\n'], 'Dockerfile'), new File(['from files'], 'y')];
     await e2.build({ context: files, tags: ['files:1'] });
