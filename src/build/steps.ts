@@ -10,6 +10,7 @@ import { buildStage, overlayDiff, stepOverlay, type BuildRun, type StepMount } f
 import { cacheVolumeName, parseRunMount } from './run-mounts.ts';
 import { applyCopy, contextSources, fsSources, resolveChown, sourcesChecksum, type Source } from './copy.ts';
 import { mkdirAll } from './fs-write.ts';
+import { parseSignal } from '../runtime/spec/signals.ts';
 import type { Vertex } from './progress.ts';
 import { findStage, checkFlags, flagValue, type Stage } from './stages.ts';
 import { argPrefix, goHealthcheck, goList, goQuoteList, goSet, lookupIn, runEnv, setEnv, type BuildConfig, type StageState } from './state.ts';
@@ -191,6 +192,8 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
       noFlags();
       const w = words();
       if (w.length !== 1) fail('STOPSIGNAL requires exactly one argument');
+      // Validated as Docker does (the name is kept as written).
+      parseSignal(w[0]!);
       config.StopSignal = w[0]!;
       return meta(`STOPSIGNAL ${w[0]}`);
     }

@@ -99,6 +99,7 @@ describe('instructions', () => {
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nADD --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow("Dockerfile:2: ADD: checksum can't be specified for non-HTTP(S) sources");
     await expect(e.build({ context: { Dockerfile: 'FROM skiff/busybox\nRUN --mount=type=secret,id=x true\n' } })).rejects.toThrow('Dockerfile:2: RUN: RUN --mount=type=secret is not supported');
     await expect(e.build({ context: { Dockerfile: 'FROM skiff/busybox\nRUN --mount=type=cache true\n' } })).rejects.toThrow('Dockerfile:2: RUN: mount type=cache: target is required');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nSTOPSIGNAL SIGBOGUS\n' } })).rejects.toThrow('Dockerfile:2: STOPSIGNAL: Invalid signal: SIGBOGUS');
     await expect(e.build({ context: { Dockerfile: 'FROM a b\n' } })).rejects.toThrow('Dockerfile:1: FROM requires either one or three arguments');
     await expect(e.build({ context: { Dockerfile: 'RUN x\nFROM scratch\n' } })).rejects.toThrow('Dockerfile:1: no build stage in current context');
     await expect(e.build({ context: {} })).rejects.toThrow(/failed to read dockerfile/);
