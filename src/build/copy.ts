@@ -212,6 +212,11 @@ export async function applyCopy(fs: FileSystem, o: ApplyCopyOptions): Promise<vo
   if (fileCount > 1 && !destIsDir) throw new SkiffError('INVALID_ARGUMENT', 'When using COPY with more than one source file, the destination must be a directory and end with a /');
   const root = `/${dest.split('/').filter((x) => x && x !== '.').join('/')}`;
   const mode = (m: number): number => (o.chmod !== undefined ? o.chmod : m);
+  // A directory destination that exists as something else is Docker's error, not a replacement.
+  const existing = resolvePath(fs, root);
+  if (existing && fs.stat(existing).kind !== 'directory' && (destIsDir || sources.some((x) => x.isDir || x.archive))) {
+    throw new SkiffError('INVALID_ARGUMENT', `cannot copy to non-directory: ${root}`);
+  }
   for (const s of sources) {
     const items = s.archive ? await archiveItems(s.name, s.items[0]!.item.data!) : s.items;
     // A directory (or archive) fills the destination; a file lands inside it when it is a directory.

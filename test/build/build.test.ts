@@ -152,6 +152,7 @@ describe('build', () => {
     const hd = fs.lookup(fs.root(), 'hd.txt');
     expect(dec.decode(fs.read(hd, 0, 100))).toBe('hello \n');
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY a b /notdir\n', a: 'A', b: 'B' } })).rejects.toThrow(/must be a directory and end with a \//);
+    await expect(build(e, { context: { Dockerfile: 'FROM skiff/busybox\nCOPY a /etc/passwd/\n', a: 'A' } })).rejects.toThrow('Dockerfile:2: COPY: cannot copy to non-directory: /etc/passwd');
     // `..` in a destination stays inside the image's root, as in a chroot.
     await build(e, { tags: ['dots:1'], context: { Dockerfile: 'FROM skiff/busybox\nWORKDIR /w\nCOPY a ../../../up.txt\nCOPY a /../../etc/../dots/\n', a: 'A' } });
     expect(await fileOf(e, 'dots:1', '/up.txt')).toBe('A');
