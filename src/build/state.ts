@@ -2,12 +2,8 @@
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/config.ts';
 import type { ImageRecord, LayerRecord } from '../engine/types.ts';
 
-/** The image config's `config`, with the fields Docker writes that skiff's parser does not read. */
-export interface BuildConfig extends ContainerConfig {
-  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
-  Shell?: string[];
-  OnBuild?: string[] | null;
-}
+/** The image config's `config` as a build changes it. */
+export type BuildConfig = ContainerConfig;
 
 export interface StageState {
   /** The base image's config (platform, author ...) and the layers so far. */

@@ -16,6 +16,10 @@ export interface ContainerConfig {
   Labels?: Record<string, string>;
   StopSignal?: string;
   ArgsEscaped?: boolean;
+  /** Docker's extensions (builds write them; inspect shows them). Durations in nanoseconds. */
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+  Shell?: string[];
+  OnBuild?: string[];
 }
 
 export interface HistoryEntry {
@@ -101,6 +105,21 @@ function parseContainerConfig(o: Json, doc: string): ContainerConfig {
   const sig = optStr(o, 'StopSignal', doc, p('StopSignal'));
   if (sig !== undefined && sig !== '') cc.StopSignal = sig;
   if (typeof o['ArgsEscaped'] === 'boolean') cc.ArgsEscaped = o['ArgsEscaped'];
+  const shell = optStrArray(o, 'Shell', doc, p('Shell'));
+  if (shell) cc.Shell = shell;
+  const onBuild = optStrArray(o, 'OnBuild', doc, p('OnBuild'));
+  if (onBuild) cc.OnBuild = onBuild;
+  const hc = o['Healthcheck'];
+  if (isObject(hc)) {
+    const test = optStrArray(hc, 'Test', doc, p('Healthcheck.Test'));
+    if (test) {
+      const h: NonNullable<ContainerConfig['Healthcheck']> = { Test: test };
+      for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+        if (typeof hc[k] === 'number') h[k] = hc[k];
+      }
+      cc.Healthcheck = h;
+    }
+  }
   return cc;
 }
 

@@ -48,6 +48,8 @@ describe('instructions', () => {
       Healthcheck: { Test: ['CMD-SHELL', 'wget -q localhost || exit 1'], Interval: 30e9, Timeout: 5e9, Retries: 3 },
       OnBuild: ['COPY . /onbuild/'], User: 'nobody', ExposedPorts: { '8000/udp': {}, '8001/udp': {} },
     });
+    // inspect shows Docker's extensions too.
+    expect((await e.inspectImage({ ref: 'meta:1' }))['Config']).toMatchObject({ Shell: ['/bin/sh', '-ec'], OnBuild: ['COPY . /onbuild/'], Healthcheck: { Test: ['CMD-SHELL', 'wget -q localhost || exit 1'], Retries: 3 } });
     // ENTRYPOINT resets the base image's CMD.
     expect(c['config'].Cmd).toBeUndefined();
     const h = (c['history'] as Array<{ created_by: string; empty_layer?: boolean }>).slice(-9).map((x) => x.created_by);
