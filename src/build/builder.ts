@@ -221,7 +221,7 @@ async function runStage(run: BuildRun, stage: Stage): Promise<StageState> {
   let onBuild: string[] = [];
   if (parent) {
     const s = await buildStage(run, parent);
-    state = { ...s, layers: [...s.layers], config: structuredClone(s.config), history: [...s.history], missed: false, args: new Map(), argOrder: [] };
+    state = { ...s, layers: [...s.layers], config: structuredClone(s.config), history: [...s.history], missed: false, args: new Map(), argOrder: [], cmdSet: false };
   } else if (stage.base.toLowerCase() === 'scratch') {
     const p = normalizePlatform(parsePlatform(platform ?? DEFAULT_PLATFORM));
     state = {

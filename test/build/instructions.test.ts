@@ -128,4 +128,14 @@ describe('instructions', () => {
     expect([keep.mode & 0o777, keep.mtimeMs]).toEqual([0o640, 1_000_000_000_000]);
     await e.removeContainer({ id: rec.id, force: true });
   });
+
+  it('a stage built FROM an earlier stage: its CMD counts as inherited (ENTRYPOINT resets it), ARGs do not carry over', async () => {
+    await e.build({
+      tags: ['stages:1'], buildArgs: { A: 'x' },
+      context: { Dockerfile: 'FROM scratch AS base\nARG A\nCMD ["base"]\nFROM base\nENTRYPOINT ["/e"]\nENV SEEN=${A:-none}\n' },
+    });
+    const c = await raw('stages:1');
+    expect(c['config'].Cmd).toBeUndefined();
+    expect(c['config'].Env).toEqual(['SEEN=none']);
+  });
 });
