@@ -7,6 +7,7 @@
  */
 import { isSkiffError } from '../errors.ts';
 import type { EngineContext } from '../engine/context.ts';
+import type { ImageSource } from '../engine/image-store.ts';
 import type { ImageRecord } from '../engine/types.ts';
 import type { Platform } from '../oci/platform.ts';
 import { parseReference } from '../oci/reference.ts';
@@ -19,11 +20,10 @@ export interface RegistrySourceOptions {
   onProgress?: (e: PullEvent) => unknown;
 }
 
-/** Structurally the chain's ImageSource: { name, image(ref, ctx), hint() }. */
-export interface RegistryImageSource {
+/** The chain's ImageSource (engine/image-store.ts), named "registry". */
+export interface RegistryImageSource extends ImageSource {
   readonly name: 'registry';
   image(ref: string, ctx: EngineContext): Promise<ImageRecord | undefined>;
-  hint(): Promise<string | undefined>;
 }
 
 const HEX = /^(?:sha256:)?[0-9a-f]{1,64}$/;
@@ -47,6 +47,5 @@ export function registryImages(o: RegistrySourceOptions): RegistryImageSource {
         throw err;
       }
     },
-    hint: async () => undefined,
   };
 }

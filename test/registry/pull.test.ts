@@ -205,4 +205,20 @@ describe('the registry as an image source', () => {
     expect(await src.image(`${reg.host}/seed/absent:1`, Engine.contextOf(e))).toBeUndefined();
     await expect(src.image(`${reg.host}/seed/amd64`, Engine.contextOf(e))).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
+
+  it('in an engine\'s chain, after the local store and the bundled images: create and run pull what they lack', async () => {
+    const { registryImages } = await import('../../src/registry/source.ts');
+    const e = new Engine({
+      content: new MemoryContentStore(), state: new MemoryStateStore(),
+      sources: [registryImages({ client: client() })],
+      runtimes: { wasi: () => new WasiRuntime({ spawn: nodeWasiSpawn() }) },
+    });
+    const out: string[] = [];
+    const r = await e.runContainer({ image: `${reg.host}/seed/hello-wasm`, run: { rm: true }, io: { onStdout: (d) => out.push(td.decode(d)), onStderr: () => {} } });
+    expect(r.exit.exitCode).toBe(0);
+    expect(out.join('')).toContain('GREETING=hello from skiff');
+    expect((await e.listImages()).map((i) => i.ref)).toEqual([`${reg.host}/seed/hello-wasm:latest`]);
+    await expect(e.createContainer({ image: `${reg.host}/seed/absent:1` })).rejects.toThrow(`No such image: ${reg.host}/seed/absent:1`);
+    await e.shutdown();
+  });
 });
