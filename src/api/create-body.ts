@@ -1,0 +1,167 @@
+/**
+ * `POST /containers/create`'s body (Docker's Config + HostConfig) into the engine's create
+ * options. Every field is type-checked first: a wrong type is a 400 naming the field, the way
+ * Go's JSON decoder names it ("HostConfig.Memory"). What skiff has no runtime for yet (restart
+ * policy, network mode, port bindings) is recorded in runtimeData so inspect shows it back.
+ */
+import type { CreateContainerOptions } from '../engine/containers.ts';
+import type { RunOptions } from '../runtime/spec/options.ts';
+import { parseSignal } from '../runtime/spec/signals.ts';
+import { parseTmpfs, parseVolumeSpec } from '../runtime/spec/volumes.ts';
+import { badRequest } from './errors.ts';
+
+type Json = Record<string, unknown>;
+type Kind = 'string' | 'number' | 'boolean' | 'object' | 'strings' | 'strslice' | 'array';
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/** The value at `obj[key]` checked against `kind` (null/absent: undefined); 400 naming `path` otherwise. */
+export function field<T>(obj: Json, key: string, kind: Kind, path: string): T | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  const bad = (): never => {
+    throw badRequest(`invalid value for field ${path}: expected ${kind === 'strings' || kind === 'strslice' ? 'an array of strings' : `a ${kind}`}, got ${typeName(v)} ${JSON.stringify(v)}`);
+  };
+  switch (kind) {
+    case 'string': case 'number': case 'boolean':
+      if (typeof v !== kind) bad();
+      return v as T;
+    case 'object':
+      if (typeof v !== 'object' || Array.isArray(v)) bad();
+      return v as T;
+    case 'array':
+      if (!Array.isArray(v)) bad();
+      return v as T;
+    case 'strslice':
+    case 'strings':
+      // Docker's StrSlice: a string is a one-element list.
+      if (kind === 'strslice' && typeof v === 'string') return [v] as T;
+      if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) bad();
+      return v as T;
+  }
+}
+
+export interface DockerRecorded {
+  restartPolicy: { Name: string; MaximumRetryCount: number };
+  networkMode: string;
+  portBindings: Record<string, unknown>;
+  exposedPorts: Record<string, unknown>;
+  consoleSize?: { rows: number; cols: number };
+  attachStdin: boolean;
+  stdinOnce: boolean;
+  domainname: string;
+}
+
+/** The key in a container's runtimeData under which the API keeps what it recorded. */
+export const RECORDED = 'dockerApi';
+
+export function createOptions(body: Json, name: string | undefined): CreateContainerOptions {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object (Docker\'s container Config)');
+  const image = field<string>(body, 'Image', 'string', 'Config.Image');
+  if (!image) throw badRequest('field Image is required: name the image the container runs');
+  const host = field<Json>(body, 'HostConfig', 'object', 'HostConfig') ?? {};
+  const h = <T>(key: string, kind: Kind): T | undefined => field<T>(host, key, kind, `HostConfig.${key}`);
+  const c = <T>(key: string, kind: Kind): T | undefined => field<T>(body, key, kind, `Config.${key}`);
+  const run: RunOptions = {};
+  const env = c<string[]>('Env', 'strings');
+  if (env?.length) run.env = env;
+  const workdir = c<string>('WorkingDir', 'string');
+  if (workdir) run.workdir = workdir;
+  const user = c<string>('User', 'string');
+  if (user) run.user = user;
+  const entrypoint = c<string[]>('Entrypoint', 'strslice');
+  if (entrypoint) run.entrypoint = entrypoint.length === 1 && entrypoint[0] === '' ? [] : entrypoint;
+  const cmd = c<string[]>('Cmd', 'strslice');
+  if (cmd?.length) run.cmd = cmd;
+  const hostname = c<string>('Hostname', 'string');
+  if (hostname) run.hostname = hostname;
+  const tty = c<boolean>('Tty', 'boolean') ?? false;
+  const openStdin = c<boolean>('OpenStdin', 'boolean') ?? false;
+  if (tty) run.tty = true;
+  if (openStdin) run.interactive = true;
+  const labels = c<Record<string, string>>('Labels', 'object');
+  if (labels && Object.keys(labels).length) {
+    for (const [k, v] of Object.entries(labels)) if (typeof v !== 'string') throw badRequest(`invalid value for field Config.Labels.${k}: expected a string`);
+    run.labels = labels;
+  }
+  const stopSignal = c<string>('StopSignal', 'string');
+  if (stopSignal) run.stopSignal = parseSignal(stopSignal);
+  const stopTimeout = c<number>('StopTimeout', 'number');
+  if (stopTimeout !== undefined) run.stopTimeout = stopTimeout;
+
+  const memory = h<number>('Memory', 'number');
+  if (memory) run.memory = memory as RunOptions['memory'] & number;
+  const swap = h<number>('MemorySwap', 'number');
+  if (swap) run.memorySwap = swap as NonNullable<RunOptions['memorySwap']>;
+  const nano = h<number>('NanoCpus', 'number');
+  const quota = h<number>('CpuQuota', 'number');
+  const period = h<number>('CpuPeriod', 'number') || 100_000;
+  if (nano) run.cpus = nano as NonNullable<RunOptions['cpus']>;
+  else if (quota && quota > 0) run.cpus = Math.round((quota / period) * 1e9) as NonNullable<RunOptions['cpus']>;
+  const pids = h<number>('PidsLimit', 'number');
+  if (pids) run.pidsLimit = pids;
+  if (h<boolean>('ReadonlyRootfs', 'boolean')) run.readOnly = true;
+  if (h<boolean>('Init', 'boolean')) run.init = true;
+  if (h<boolean>('AutoRemove', 'boolean')) run.rm = true;
+  const capAdd = h<string[]>('CapAdd', 'strings');
+  if (capAdd?.length) run.capAdd = capAdd;
+  const capDrop = h<string[]>('CapDrop', 'strings');
+  if (capDrop?.length) run.capDrop = capDrop;
+  const groupAdd = h<string[]>('GroupAdd', 'strings');
+  if (groupAdd?.length) run.groupAdd = groupAdd;
+  for (const opt of h<string[]>('SecurityOpt', 'strings') ?? []) {
+    const [k, v = 'true'] = opt.split(/[=:]/, 2) as [string, string?];
+    if (k === 'seccomp') run.seccomp = v === 'unconfined' ? 'unconfined' : 'default';
+    else if (k === 'no-new-privileges') run.noNewPrivileges = v !== 'false';
+    else throw badRequest(`invalid value for field HostConfig.SecurityOpt: unsupported option "${opt}"`);
+  }
+
+  // Binds ("src:dst[:opts]"), Mounts (typed) and the image-style Config.Volumes all become -v specs.
+  const volumes: string[] = [...(h<string[]>('Binds', 'strings') ?? [])];
+  const tmpfs: string[] = Object.entries(h<Record<string, string>>('Tmpfs', 'object') ?? {}).map(([p, o]) => (o ? `${p}:${o}` : p));
+  (h<Json[]>('Mounts', 'array') ?? []).forEach((m, i) => {
+    const at = `HostConfig.Mounts[${i}]`;
+    if (typeof m !== 'object' || m === null) throw badRequest(`invalid value for field ${at}: expected an object`);
+    const type = field<string>(m, 'Type', 'string', `${at}.Type`) ?? 'volume';
+    const target = field<string>(m, 'Target', 'string', `${at}.Target`);
+    if (!target) throw badRequest(`field ${at}.Target is required`);
+    const source = field<string>(m, 'Source', 'string', `${at}.Source`) ?? '';
+    const ro = field<boolean>(m, 'ReadOnly', 'boolean', `${at}.ReadOnly`) ? ':ro' : '';
+    if (type === 'tmpfs') {
+      const t = field<Json>(m, 'TmpfsOptions', 'object', `${at}.TmpfsOptions`) ?? {};
+      const size = field<number>(t, 'SizeBytes', 'number', `${at}.TmpfsOptions.SizeBytes`);
+      const mode = field<number>(t, 'Mode', 'number', `${at}.TmpfsOptions.Mode`);
+      const opts = [...(size ? [`size=${size}`] : []), ...(mode ? [`mode=${mode.toString(8)}`] : []), ...(ro ? ['ro'] : [])];
+      tmpfs.push(opts.length ? `${target}:${opts.join(',')}` : target);
+    } else if (type === 'bind' || type === 'volume') {
+      if (type === 'bind' && !source) throw badRequest(`field ${at}.Source is required for a bind mount`);
+      volumes.push(source ? `${source}:${target}${ro}` : target);
+    } else {
+      throw badRequest(`invalid value for field ${at}.Type: mount type "${type}" is not supported (bind, volume, tmpfs)`);
+    }
+  });
+  for (const dest of Object.keys(c<Json>('Volumes', 'object') ?? {})) volumes.push(dest);
+  if (volumes.length) run.volumes = volumes.map(parseVolumeSpec);
+  if (tmpfs.length) run.tmpfs = tmpfs.map(parseTmpfs);
+  if (name) run.name = name.replace(/^\//, '');
+
+  const restart = h<Json>('RestartPolicy', 'object') ?? {};
+  const cs = h<number[]>('ConsoleSize', 'array');
+  const recorded: DockerRecorded = {
+    restartPolicy: { Name: field<string>(restart, 'Name', 'string', 'HostConfig.RestartPolicy.Name') || 'no', MaximumRetryCount: field<number>(restart, 'MaximumRetryCount', 'number', 'HostConfig.RestartPolicy.MaximumRetryCount') ?? 0 },
+    networkMode: h<string>('NetworkMode', 'string') || 'default',
+    portBindings: h<Json>('PortBindings', 'object') ?? {},
+    exposedPorts: c<Json>('ExposedPorts', 'object') ?? {},
+    attachStdin: c<boolean>('AttachStdin', 'boolean') ?? false,
+    stdinOnce: c<boolean>('StdinOnce', 'boolean') ?? false,
+    domainname: c<string>('Domainname', 'string') ?? '',
+    ...(cs && cs.length === 2 && cs[0]! > 0 && cs[1]! > 0 ? { consoleSize: { rows: cs[0]!, cols: cs[1]! } } : {}),
+  };
+  if (!['no', 'always', 'on-failure', 'unless-stopped', ''].includes(recorded.restartPolicy.Name)) {
+    throw badRequest(`invalid value for field HostConfig.RestartPolicy.Name: invalid restart policy "${recorded.restartPolicy.Name}"`);
+  }
+  if (recorded.restartPolicy.Name !== 'no' && run.rm) throw badRequest('conflicting options: cannot combine HostConfig.AutoRemove with HostConfig.RestartPolicy (restart policies are kept only)');
+  return { image, run, tty, openStdin, runtimeData: { [RECORDED]: recorded } };
+}

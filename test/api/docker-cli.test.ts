@@ -1,0 +1,223 @@
+/**
+ * The Docker Engine API driven by the real `docker` client (Debian's docker.io; its daemon is
+ * never started) against `skiff system serve` in a child process over a temporary $SKIFF_HOME:
+ * the request sequences docker run/logs/exec/stop/rm/ps/images/inspect/volume make, stdin, exit
+ * codes, errors in Docker's words, and state shared with the skiff CLI.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireTool } from '../helpers/peers.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const bin = join(root, 'bin', 'skiff.js');
+let dir: string;
+let home: string;
+let sock: string;
+let serve: ChildProcess;
+let docker: string;
+
+interface Result { code: number; stdout: string; stderr: string }
+
+function runTool(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { env: { ...process.env, ...env }, cwd: dir, maxBuffer: 64 << 20, timeout: 90_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+const dockerEnv = () => ({ DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'docker-config'), DOCKER_BUILDKIT: '0' });
+const d = (...args: string[]) => runTool(docker, args, dockerEnv());
+const dIn = (input: string, ...args: string[]) => runTool(docker, args, dockerEnv(), input);
+const skiff = (...args: string[]) => runTool(process.execPath, [bin, ...args], { SKIFF_HOME: home });
+
+/** A raw request on the socket: status and parsed JSON body. */
+function api(method: string, path: string, body?: string): Promise<{ status: number; json: { message?: string } & Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, method, path, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+beforeAll(async () => {
+  docker = requireTool('docker', 'docker.io');
+  dir = mkdtempSync(join(tmpdir(), 'skiff-api-'));
+  home = join(dir, 'home');
+  sock = join(home, 'docker.sock');
+  serve = spawn(process.execPath, [bin, 'system', 'serve'], { env: { ...process.env, SKIFF_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let said = '';
+  await new Promise<void>((resolve, reject) => {
+    serve.stdout!.on('data', (c: Buffer) => { said += c.toString(); if (said.includes('Serving')) resolve(); });
+    serve.stderr!.on('data', (c: Buffer) => (said += c.toString()));
+    serve.on('exit', (code) => reject(new Error(`skiff system serve exited (${code}): ${said}`)));
+  });
+  expect(said).toContain(`unix://${sock}`);
+});
+
+afterAll(async () => {
+  if (serve && serve.exitCode === null) {
+    const exited = new Promise((r) => serve.once('exit', r));
+    serve.kill('SIGTERM');
+    await exited;
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('skiff system serve', () => {
+  it('listens on a socket only its user can use, and removes it on exit', () => {
+    const st = statSync(sock);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+  });
+
+  it('docker version negotiates API 1.43 with skiff', async () => {
+    const r = await d('version', '--format', '{{.Server.Platform.Name}} {{.Server.APIVersion}} {{.Client.APIVersion}}');
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toMatch(/^skiff \S+ 1\.43 1\.43$/);
+  });
+});
+
+describe('docker run through the API', () => {
+  it('runs the bundled WebAssembly image', async () => {
+    const r = await d('run', '--rm', 'skiff/hello-wasm');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Hello from WebAssembly!');
+  }, 120_000);
+
+  it('runs busybox: output on the right streams, the exit code passed through, --rm removes it', async () => {
+    const hi = await d('run', '--rm', 'skiff/busybox', 'echo', 'hi');
+    expect(hi).toMatchObject({ code: 0, stdout: 'hi\n' });
+    const r = await d('run', '--rm', '--name', 'streams', 'skiff/busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('err\n');
+    expect((await d('ps', '-a', '--format', '{{.Names}}')).stdout).not.toContain('streams');
+  }, 180_000);
+
+  it('passes stdin with -i', async () => {
+    const r = await dIn('one\ntwo\n', 'run', '-i', '--rm', 'skiff/busybox', 'wc', '-l');
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout.trim()).toBe('2');
+  }, 120_000);
+
+  it('run -d, logs, exec, stop, ps -a, rm', async () => {
+    const started = await d('run', '-d', '--name', 'ticker', 'skiff/busybox', 'sh', '-c', 'echo first; echo warn >&2; while true; do sleep 1; done');
+    expect(started.code).toBe(0);
+    const id = started.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    // The output is there once the shell ran its first lines.
+    let logs: Result | undefined;
+    for (let i = 0; i < 50; i++) {
+      logs = await d('logs', 'ticker');
+      if (logs.stdout.includes('first') && logs.stderr.includes('warn')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(logs).toMatchObject({ code: 0, stdout: 'first\n', stderr: 'warn\n' });
+    const stamped = await d('logs', '--timestamps', '--tail', '1', 'ticker');
+    expect(stamped.stdout + stamped.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (first|warn)\n$/);
+    expect((await d('ps', '--format', '{{.ID}} {{.Names}} {{.Status}}')).stdout).toMatch(new RegExp(`^${id.slice(0, 12)} ticker Up `, 'm'));
+    const ex = await d('exec', 'ticker', 'sh', '-c', 'echo in-exec; exit 4');
+    expect(ex).toMatchObject({ code: 4, stdout: 'in-exec\n' });
+    // The skiff CLI sees the container the API runs.
+    expect((await skiff('ps', '--format', '{{.Names}} {{.State}}')).stdout).toContain('ticker running');
+    expect(await d('stop', '-t', '1', 'ticker')).toMatchObject({ code: 0, stdout: 'ticker\n' });
+    const ps = await d('ps', '-a', '--filter', 'name=ticker', '--format', '{{.Names}} {{.Status}}');
+    expect(ps.stdout).toMatch(/^ticker Exited \((137|143)\) /);
+    expect(await d('rm', 'ticker')).toMatchObject({ code: 0, stdout: 'ticker\n' });
+    expect((await d('ps', '-aq')).stdout).not.toContain(id.slice(0, 12));
+  }, 180_000);
+
+  it('records HostConfig: mounts, tmpfs, limits, restart policy, network mode', async () => {
+    const c = await d('create', '--name', 'cfg', '-v', 'data:/data', '--tmpfs', '/scratch:size=1m', '-m', '64m', '--pids-limit', '50', '--cpus', '0.5',
+      '--restart', 'on-failure:3', '--network', 'none', '-e', 'A=1', 'skiff/busybox', 'true');
+    expect(c.code).toBe(0);
+    const r = await d('inspect', '--format', '{{json .HostConfig}}|{{json .Mounts}}|{{.State.Status}}|{{.Name}}|{{json .Config.Env}}', 'cfg');
+    const [host, mounts, status, name, env] = r.stdout.trim().split('|');
+    expect(JSON.parse(host!)).toMatchObject({ Memory: 64 << 20, PidsLimit: 50, NanoCpus: 5e8, NetworkMode: 'none', RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 }, Binds: ['data:/data'] });
+    expect(JSON.parse(host!).Tmpfs['/scratch']).toContain('size=1m');
+    expect(JSON.parse(mounts!)).toEqual(expect.arrayContaining([expect.objectContaining({ Type: 'volume', Name: 'data', Destination: '/data' }), expect.objectContaining({ Type: 'tmpfs', Destination: '/scratch' })]));
+    expect([status, name]).toEqual(['created', '/cfg']);
+    expect(JSON.parse(env!)).toContain('A=1');
+    // Shared state: the skiff CLI sees and removes it; docker then does not find it.
+    expect((await skiff('rm', 'cfg')).code).toBe(0);
+    const gone = await d('inspect', 'cfg');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('No such object: cfg');
+    expect((await d('volume', 'rm', 'data')).code).toBe(0);
+  }, 120_000);
+});
+
+describe('images and volumes through the API', () => {
+  it('docker images and image inspect', async () => {
+    await d('run', '--rm', 'skiff/busybox', 'true');
+    const r = await d('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}');
+    expect(r.stdout).toMatch(/^skiff\/busybox:latest [0-9a-f]{12}$/m);
+    const i = await d('image', 'inspect', '--format', '{{.Os}} {{index .RepoTags 0}}', 'skiff/busybox');
+    expect(i.stdout.trim()).toBe('linux skiff/busybox:latest');
+    expect((await d('tag', 'skiff/busybox', 'mine:v1')).code).toBe(0);
+    expect((await d('images', '--format', '{{.Repository}}:{{.Tag}}')).stdout).toContain('mine:v1');
+    expect((await d('rmi', 'mine:v1')).stdout).toContain('Untagged: mine:v1');
+  }, 120_000);
+
+  it('docker volume create, ls, inspect, rm', async () => {
+    expect(await d('volume', 'create', '--label', 'k=v', 'vol1')).toMatchObject({ code: 0, stdout: 'vol1\n' });
+    expect((await d('volume', 'ls', '--format', '{{.Driver}} {{.Name}}')).stdout).toContain('local vol1');
+    expect((await d('volume', 'inspect', '--format', '{{.Labels.k}}', 'vol1')).stdout.trim()).toBe('v');
+    expect(await d('volume', 'rm', 'vol1')).toMatchObject({ code: 0, stdout: 'vol1\n' });
+    const again = await d('volume', 'inspect', 'vol1');
+    expect(again.code).toBe(1);
+  }, 60_000);
+});
+
+describe('errors in Docker\'s shape', () => {
+  it('docker inspect of nothing: exit 1, "No such object"', async () => {
+    const r = await d('inspect', 'nosuch');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Error: No such object: nosuch');
+  });
+
+  it('docker rm of a missing container: Docker\'s "No such container"', async () => {
+    const r = await d('rm', 'nosuch');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('No such container: nosuch');
+  });
+
+  it('an endpoint skiff does not implement: 501 JSON naming it', async () => {
+    const r = await api('POST', '/v1.43/swarm/init', '{}');
+    expect(r).toEqual({ status: 501, json: { message: 'skiff does not implement POST /swarm/init' } });
+    const c = await d('network', 'create', 'net1');
+    expect(c.code).toBe(1);
+    expect(c.stderr).toContain('skiff does not implement POST /networks/create');
+  });
+
+  it('a malformed body: 400 naming the field', async () => {
+    const r = await api('POST', '/v1.43/containers/create', JSON.stringify({ Image: 'skiff/busybox', HostConfig: { Memory: 'lots' } }));
+    expect(r.status).toBe(400);
+    expect(r.json.message).toContain('HostConfig.Memory');
+    const noImage = await api('POST', '/containers/create', JSON.stringify({ Cmd: ['true'] }));
+    expect(noImage.status).toBe(400);
+    expect(noImage.json.message).toContain('Image');
+    const bad = await api('POST', '/containers/create', '{"Image":');
+    expect(bad.status).toBe(400);
+  });
+
+  it('an API version out of range is refused; /_ping carries the headers', async () => {
+    expect((await api('GET', '/v1.99/info')).status).toBe(400);
+    expect((await api('GET', '/v1.12/info')).status).toBe(400);
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      request({ socketPath: sock, method: 'HEAD', path: '/_ping' }, (res) => { res.resume(); resolve(res.headers); }).on('error', reject).end();
+    });
+    expect(headers).toMatchObject({ 'api-version': '1.43', ostype: 'linux', 'docker-experimental': 'false' });
+  });
+});
