@@ -138,24 +138,21 @@ export function imageRoutes(r: Router, engine: Engine): void {
     } catch (err) {
       throw badRequest(`invalid reference format: ${ref}${isSkiffError(err) ? `: ${err.message}` : ''}`);
     }
-    // A bundled image (skiff/busybox) needs no registry: loading it is the pull.
-    const bundled = await engine.bundled?.find(normalizeReference(ref)).catch(() => undefined);
     const w = jsonLines(call);
+    const local = await engine.findImage({ ref }).catch(() => undefined);
     try {
-      if (bundled) {
-        await engine.resolveImage({ ref });
-        await w.line({ status: `Status: Image is up to date for ${ref} (bundled with skiff)` });
-      } else {
-        await engine.pullImage({
-          ref, ...(platform ? { platform } : {}),
-          onProgress: (e) => w.line({
-            status: e.status, ...(e.id ? { id: e.id } : {}),
-            ...(e.current !== undefined ? { progressDetail: { current: e.current, ...(e.total !== undefined ? { total: e.total } : {}) } } : {}),
-          }),
-        });
-      }
+      await engine.pullImage({
+        ref, ...(platform ? { platform } : {}),
+        onProgress: (e) => w.line({
+          status: e.status, ...(e.id ? { id: e.id } : {}),
+          ...(e.current !== undefined ? { progressDetail: { current: e.current, ...(e.total !== undefined ? { total: e.total } : {}) } } : {}),
+        }),
+      });
     } catch (err) {
-      await w.fail(err);
+      // An image bundled with skiff (skiff/busybox) is in no registry: its bundle is the pull.
+      const bundled = local ? undefined : await engine.resolveImage({ ref }).catch(() => undefined);
+      if (bundled) await w.line({ status: `Status: Downloaded newer image for ${familiar(ref)} (bundled with skiff)` });
+      else await w.fail(err);
     }
     w.end();
   });
