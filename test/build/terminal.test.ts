@@ -45,6 +45,15 @@ describe('build in the browser terminal', () => {
     expect(ran.status).toBe(0);
     expect(ran.out).toContain('Hello from WebAssembly!');
     expect(ran.out).toContain('GREETING=built in a tab');
+    // -f names a file of the picked context.
+    const other = join(dir, 'other.Dockerfile');
+    await writeFile(other, 'FROM skiff/hello-wasm\nLABEL picked=yes\n');
+    const chooser2 = page.waitForEvent('filechooser');
+    const build2 = sh(page, 'build -q -f other.Dockerfile -t tabbuild:2 .');
+    await (await chooser2).setFiles([other]);
+    const r2 = await build2;
+    expect(r2.status).toBe(0);
+    expect((await sh(page, 'inspect -f {{.Config.Labels.picked}} tabbuild:2')).out).toContain('yes');
     expect(errors).toEqual([]);
     await ctx.close();
   });

@@ -70,7 +70,10 @@ const build: Command = {
     let dockerfile: string | undefined;
     let dockerfilePath: string | undefined;
     if (file === '-') dockerfile = new TextDecoder().decode(await ctx.host.readStdin());
-    else if (file !== undefined) {
+    else if (file !== undefined && ctx.host.kind === 'browser') {
+      // No host files in a page: -f names a file of the context the user picked.
+      dockerfilePath = file.replace(/^\.\//, '');
+    } else if (file !== undefined) {
       // -f names a file on the host (relative to the working directory, as in Docker).
       dockerfile = new TextDecoder().decode(await ctx.host.readFile(file));
       dockerfilePath = file.split('/').at(-1)!;
