@@ -96,12 +96,12 @@ export function imageRoutes(r: Router, engine: Engine): void {
   });
 
   r.add('POST /images/load', async (call) => {
-    const quiet = bool(call.query, 'quiet');
     const result = await engine.loadArchive({ stream: call.bodyStream(), name: 'the request body', source: 'api:load' });
     const w = jsonLines(call);
     for (const img of result.images) {
       const lines = img.tags.length ? img.tags.map((t) => `Loaded image: ${familiar(t)}\n`) : [`Loaded image ID: ${img.id}\n`];
-      for (const l of lines) if (!quiet) await w.line({ stream: l });
+      // quiet (what docker load sends when not on a terminal) drops progress only, as Docker.
+      for (const l of lines) await w.line({ stream: l });
     }
     w.end();
   });

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Engine } from '../engine/engine.ts';
+import { archiveRoutes } from './archive.ts';
 import { HttpCall, UpgradeCall, type Call } from './call.ts';
 import { containerRoutes } from './containers.ts';
 import { errorResponse } from './errors.ts';
@@ -42,6 +43,7 @@ export function apiRouter(o: ApiServerOptions): Router {
   systemRoutes(r, o.engine, { home: o.home ?? '' });
   containerRoutes(r, o.engine, hub);
   execRoutes(r, o.engine);
+  archiveRoutes(r, o.engine);
   imageRoutes(r, o.engine);
   volumeRoutes(r, o.engine);
   networkRoutes(r);

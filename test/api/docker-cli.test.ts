@@ -158,7 +158,77 @@ describe('docker run through the API', () => {
   }, 120_000);
 });
 
+describe('files, changes and lifecycle verbs through the API', () => {
+  it('docker cp both ways (tar semantics), diff, export', async () => {
+    const { mkdirSync, readFileSync, writeFileSync, existsSync } = await import('node:fs');
+    const src = join(dir, 'cp-src');
+    mkdirSync(join(src, 'sub'), { recursive: true });
+    writeFileSync(join(src, 'a.txt'), 'one\n');
+    writeFileSync(join(src, 'sub', 'b.txt'), 'two\n');
+    expect((await d('create', '--name', 'cp', 'skiff/busybox', 'cat', '/dst/a.txt', '/dst/sub/b.txt', '/etc/f.txt')).code).toBe(0);
+    // A directory to a path that does not exist: it becomes that path (as docker cp does).
+    expect(await d('cp', src, 'cp:/dst')).toMatchObject({ code: 0 });
+    expect(await d('cp', join(src, 'a.txt'), 'cp:/etc/f.txt')).toMatchObject({ code: 0 });
+    const run = await d('start', '-a', 'cp');
+    expect(run).toMatchObject({ code: 0, stdout: 'one\ntwo\none\n' });
+    expect(await d('cp', 'cp:/etc/passwd', join(dir, 'passwd'))).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, 'passwd'), 'utf8')).toMatch(/^root:x:0:0:/);
+    expect(await d('cp', 'cp:/dst', join(dir, 'back'))).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, 'back', 'sub', 'b.txt'), 'utf8')).toBe('two\n');
+    const missing = await d('cp', 'cp:/nosuch', dir);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Could not find the file /nosuch in container');
+    expect(existsSync(join(dir, 'nosuch'))).toBe(false);
+    const diff = await d('diff', 'cp');
+    expect(diff.stdout).toMatch(/^A \/dst\/sub\/b\.txt$/m);
+    expect(diff.stdout).toMatch(/^C \/etc$/m);
+    expect(await d('export', '-o', join(dir, 'cp.tar'), 'cp')).toMatchObject({ code: 0 });
+    const { readTar } = await import('../../src/archive/index.ts');
+    const names = readTar(new Uint8Array(readFileSync(join(dir, 'cp.tar')))).map((e) => e.header.name);
+    expect(names).toEqual(expect.arrayContaining(['dst/a.txt', 'etc/f.txt', 'bin/busybox']));
+    expect((await d('rm', 'cp')).code).toBe(0);
+  }, 120_000);
+
+  it('kill, restart, wait, container prune', async () => {
+    expect((await d('run', '-d', '--name', 'lc', 'skiff/busybox', 'sleep', '1000')).code).toBe(0);
+    expect(await d('kill', '--signal', 'KILL', 'lc')).toMatchObject({ code: 0, stdout: 'lc\n' });
+    expect(await d('wait', 'lc')).toMatchObject({ code: 0, stdout: '137\n' });
+    expect((await d('restart', '-t', '1', 'lc')).code).toBe(0);
+    expect((await d('inspect', '--format', '{{.State.Running}}', 'lc')).stdout.trim()).toBe('true');
+    expect((await d('kill', 'lc')).code).toBe(0);
+    expect((await d('wait', 'lc')).stdout).toBe('137\n');
+    const again = await d('kill', 'lc');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('is not running');
+    const pruned = await d('container', 'prune', '-f');
+    expect(pruned.stdout).toContain('Deleted Containers:');
+    expect((await d('ps', '-a', '--format', '{{.Names}}')).stdout).not.toMatch(/^lc$/m);
+  }, 120_000);
+});
+
 describe('images and volumes through the API', () => {
+  it('docker build (classic builder), save, rmi, load, history', async () => {
+    const { mkdirSync, writeFileSync, statSync: st } = await import('node:fs');
+    const ctx = join(dir, 'build-ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM skiff/busybox AS base\nRUN echo built > /built.txt\nFROM skiff/busybox\nCOPY --from=base /built.txt /b.txt\nCOPY hello.txt /h.txt\nCMD ["cat", "/b.txt", "/h.txt"]\n');
+    writeFileSync(join(ctx, 'hello.txt'), 'hello\n');
+    const b = await d('build', '-t', 'multi:1', ctx);
+    expect(b.code).toBe(0);
+    expect(b.stdout).toMatch(/Successfully built [0-9a-f]{12}/);
+    expect(b.stdout).toContain('Successfully tagged multi:1');
+    expect(await d('run', '--rm', 'multi:1')).toMatchObject({ code: 0, stdout: 'built\nhello\n' });
+    expect((await d('history', '--format', '{{.CreatedBy}}', 'multi:1')).stdout).toContain('COPY hello.txt /h.txt');
+    expect((await d('save', '-o', join(dir, 'multi.tar'), 'multi:1')).code).toBe(0);
+    expect(st(join(dir, 'multi.tar')).size).toBeGreaterThan(1000);
+    expect((await d('rmi', 'multi:1')).stdout).toContain('Untagged: multi:1');
+    const loaded = await d('load', '-i', join(dir, 'multi.tar'));
+    expect(loaded).toMatchObject({ code: 0, stdout: 'Loaded image: multi:1\n' });
+    expect(await d('run', '--rm', 'multi:1')).toMatchObject({ code: 0, stdout: 'built\nhello\n' });
+    const broken = await d('build', '-t', 'bad', '-f', 'Nope', ctx);
+    expect(broken.code).not.toBe(0);
+  }, 240_000);
+
   it('docker images and image inspect', async () => {
     await d('run', '--rm', 'skiff/busybox', 'true');
     const r = await d('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}');
