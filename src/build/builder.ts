@@ -46,7 +46,7 @@ export interface BuildOptions {
   /** Target platform ("linux/386", "wasi/wasm"); default the base image's, else linux/386. */
   platform?: string;
   /** Plain progress text, as BuildKit prints it. */
-  onProgress?: (text: string) => void;
+  onProgress?: (text: string) => unknown;
 }
 
 export interface BuildResult {
@@ -118,7 +118,18 @@ function predefinedArgs(platform: string): Record<string, string> {
 }
 
 export async function build(host: BuildHost, opts: BuildOptions): Promise<BuildResult> {
-  const say = opts.onProgress ?? (() => {});
+  // The sink may be a proxy across a worker boundary (each call a message, answered in order):
+  // the build resolves only after the last line's answer, so no output trails the result.
+  let last: unknown;
+  const say = (text: string): void => { last = opts.onProgress?.(text); };
+  try {
+    return await buildWith(host, opts, say);
+  } finally {
+    await Promise.resolve(last).catch(() => {});
+  }
+}
+
+async function buildWith(host: BuildHost, opts: BuildOptions, say: (text: string) => void): Promise<BuildResult> {
   for (const t of opts.tags ?? []) {
     try {
       normalizeReference(t);

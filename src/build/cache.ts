@@ -51,7 +51,7 @@ export async function buildCacheBlobs(tx: Pick<StateReader, 'keys' | 'get'>): Pr
 }
 
 /** `builder prune`: every cache entry, and the layer blobs no image uses any more. */
-export async function pruneCache(ctx: EngineContext): Promise<{ deleted: number; reclaimed: number }> {
+export async function pruneCache(ctx: EngineContext): Promise<{ deleted: string[]; reclaimed: number }> {
   const { collectBlobs } = await import('../engine/images.ts');
   return ctx.state.transaction(async (tx) => {
     const keys = (await tx.keys('meta')).filter((k) => k.startsWith(CACHE_PREFIX));
@@ -67,7 +67,8 @@ export async function pruneCache(ctx: EngineContext): Promise<{ deleted: number;
     let reclaimed = 0;
     const seen = new Set<string>();
     for (const l of blobs) if (before.has(l.digest) && !after.has(l.digest) && !seen.has(l.digest)) { seen.add(l.digest); reclaimed += l.size; }
-    return { deleted: keys.length, reclaimed };
+    // IDs as BuildKit prints cache records: 25 characters.
+    return { deleted: keys.map((k) => k.slice(CACHE_PREFIX.length, CACHE_PREFIX.length + 25)), reclaimed };
   });
 }
 

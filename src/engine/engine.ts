@@ -229,11 +229,11 @@ export class Engine {
   }
 
   /** `builder prune`: the build cache and the layers only it kept. */
-  async pruneBuildCache(): Promise<{ deleted: number; reclaimed: number }> {
+  async pruneBuildCache(): Promise<{ deleted: string[]; reclaimed: number }> {
     const r = await pruneCache(this.ctx);
     // RUN --mount=type=cache volumes go too.
     for (const v of await this.listVolumes()) {
-      if (v.name.startsWith(CACHE_VOLUME_PREFIX)) await this.removeVolume({ name: v.name, force: true }).then(() => { r.deleted++; r.reclaimed += v.data?.size ?? 0; }, () => {});
+      if (v.name.startsWith(CACHE_VOLUME_PREFIX)) await this.removeVolume({ name: v.name, force: true }).then(() => { r.deleted.push(v.name); r.reclaimed += v.data?.size ?? 0; }, () => {});
     }
     return r;
   }

@@ -44,7 +44,7 @@ describe('skiff build', { timeout: 300_000 }, () => {
     expect(readTar(new Uint8Array(readFileSync(join(dir, 'oci.tar')))).map((t) => t.header.name)).toContain('index.json');
     expect(skiff(['build', '-o', 'out-dir', 'ctx'])).toMatchObject({ code: 125, stderr: expect.stringContaining('local directory outputs are not supported') });
     const prune = skiff(['builder', 'prune', '-f']);
-    expect(prune).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Deleted build cache objects: 3\nTotal reclaimed space: /) });
+    expect(prune).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Deleted build cache objects:\n[0-9a-f]{25}\n[0-9a-f]{25}\n[0-9a-f]{25}\n\nTotal reclaimed space: /) });
   });
 
   it('a tar on stdin with -f from the host; errors exit 1 with the line', () => {

@@ -94,7 +94,7 @@ describe('build with RUN (VM)', () => {
     expect((await e.listVolumes()).filter((v) => v.name.startsWith('skiff-build-cache-')).length).toBe(1);
     expect((await e.listVolumes()).filter((v) => v.labels['skiff.build.bind']).length).toBe(0);
     const pruned = await e.pruneBuildCache();
-    expect(pruned.deleted).toBeGreaterThan(0);
+    expect(pruned.deleted.some((d) => d.startsWith('skiff-build-cache-'))).toBe(true);
     expect((await e.listVolumes()).filter((v) => v.name.startsWith('skiff-build-cache-')).length).toBe(0);
   });
 

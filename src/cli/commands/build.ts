@@ -114,7 +114,9 @@ const builderPrune: Command = {
   ],
   async run(ctx) {
     const r = await ctx.engine.pruneBuildCache();
-    out(ctx, `Deleted build cache objects: ${r.deleted}\nTotal reclaimed space: ${humanSize(r.reclaimed)}`);
+    // Docker's shape: the IDs, then the total.
+    if (r.deleted.length) out(ctx, `Deleted build cache objects:\n${r.deleted.join('\n')}\n\n`);
+    out(ctx, `Total reclaimed space: ${humanSize(r.reclaimed)}`);
   },
 };
 
