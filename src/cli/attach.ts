@@ -11,6 +11,8 @@ import type { Engine } from '../engine/engine.ts';
 import { ExitStatusError } from './commands/context.ts';
 import { startFailed } from './commands/run.ts';
 import { displayText } from './present/escape.ts';
+import type { CreateContainerOptions } from '../engine/containers.ts';
+import type { ExitStatus, ProcessIO, RuntimeProcess } from '../runtime/types.ts';
 import type { CliIO } from './io.ts';
 import { ContainerOutput } from './output.ts';
 
@@ -82,28 +84,24 @@ export function consoleSize(io: CliIO): { cols: number; rows: number } | undefin
   return s.isTTY ? { cols: s.columns ?? 80, rows: s.rows ?? 24 } : undefined;
 }
 
+type Started = (p: RuntimeProcess) => void;
+
 /**
- * Runs the container attached to this terminal until it exits; returns its exit status. When
+ * A container process attached to this terminal until it exits; returns its exit status. When
  * the reader of our output goes away (EPIPE), the container is killed (its `--rm` still
  * applies) and the status is 141, with nothing printed, as for any writer in a broken pipe.
+ * `start` begins the process with our output sink and calls `started` once it runs.
  */
-export async function runAttached(io: CliIO, engine: Engine, id: string, o: { tty: boolean; interactive: boolean }): Promise<number> {
-  const size = o.tty ? consoleSize(io) : undefined;
+export async function attachToTerminal(io: CliIO, o: { tty: boolean; interactive: boolean }, start: (sink: ProcessIO, size: { cols: number; rows: number } | undefined, started: Started) => Promise<ExitStatus>): Promise<number> {
   const output = new ContainerOutput(io.stdout, io.stderr);
-  let proc;
+  let unwire = (): void => {};
   try {
-    proc = await engine.startContainer({ id, io: output.io(), ...(size ? { consoleSize: size } : {}) });
-  } catch (err) {
-    output.close();
-    throw startFailed(err);
-  }
-  const p = proc;
-  output.onBroken = () => void p.kill('SIGKILL').catch(() => {});
-  const unwire = wireTerminal(io, {
-    writeStdin: (c) => p.writeStdin(c), closeStdin: () => p.closeStdin(), resize: (s) => p.resize(s), kill: (sig) => p.kill(sig),
-  }, o);
-  try {
-    const exit = await p.wait();
+    const exit = await start(output.io(), o.tty ? consoleSize(io) : undefined, (p) => {
+      output.onBroken = () => void p.kill('SIGKILL').catch(() => {});
+      unwire = wireTerminal(io, {
+        writeStdin: (c) => p.writeStdin(c), closeStdin: () => p.closeStdin(), resize: (s) => p.resize(s), kill: (sig) => p.kill(sig),
+      }, o);
+    });
     if (output.broken) return BROKEN_PIPE_STATUS;
     if (exit.error && exit.exitCode >= 125) io.stderr.write(`skiff: ${displayText(exit.error, { multiline: true })}\n`);
     return exit.exitCode;
@@ -111,6 +109,36 @@ export async function runAttached(io: CliIO, engine: Engine, id: string, o: { tt
     unwire();
     output.close();
   }
+}
+
+/** `skiff start -a`: a created container started and attached to this terminal. */
+export function startAttached(io: CliIO, engine: Engine, id: string, o: { tty: boolean; interactive: boolean }): Promise<number> {
+  return attachToTerminal(io, o, async (sink, size, started) => {
+    const p = await engine.startContainer({ id, io: sink, ...(size ? { consoleSize: size } : {}) }).catch((err: unknown) => { throw startFailed(err); });
+    started(p);
+    return p.wait();
+  });
+}
+
+/**
+ * `skiff run` in this terminal through the engine's one run (Engine.runContainer: create, start,
+ * wait, `--rm`); this process adds the terminal (stdin, size, signals) once it runs. A failure
+ * before the container exists is skiff's (125); one at start is 126/127 as the runtime says.
+ */
+export function runInTerminal(io: CliIO, engine: Engine, create: CreateContainerOptions): Promise<number> {
+  let created = false;
+  return attachToTerminal(io, { tty: create.tty === true, interactive: create.openStdin === true }, async (sink, size, started) => {
+    try {
+      const r = await engine.runContainer({
+        ...create, io: sink, ...(size ? { consoleSize: size } : {}),
+        onCreated: () => { created = true; },
+        onStarted: ({ process: p }) => started(p),
+      });
+      return r.exit;
+    } catch (err) {
+      throw created ? startFailed(err) : fail(125, err);
+    }
+  });
 }
 
 /** Hands the container to a detached `skiff __hold` process; resolves once it runs (or failed). */

@@ -9,12 +9,11 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SkiffError } from '../errors.ts';
-import { fail, runAttached, startDetached, wireTerminal, consoleSize, BROKEN_PIPE_STATUS } from './attach.ts';
+import { attachToTerminal, fail, runInTerminal, startAttached, startDetached } from './attach.ts';
 import { ExitStatusError, type CommandContext, type CommandHost } from './commands/context.ts';
 import { startFailed } from './commands/run.ts';
 import type { CliIO } from './io.ts';
 import { writeFileAtomic } from './io.ts';
-import { ContainerOutput } from './output.ts';
 import { progressBar } from './present/progress.ts';
 import { readBuildContext } from './build-context-node.ts';
 
@@ -63,23 +62,18 @@ export function nodeHost(io: CliIO): CommandHost {
     progress: () => progressBar(io.stderr),
     async run(req) {
       const engine = await io.engine().catch((err) => { throw fail(125, err); });
-      let id: string;
-      try {
-        if (req.run.tty && req.run.interactive && !io.stdin.isTTY) throw new SkiffError('INVALID_ARGUMENT', 'the input device is not a TTY');
-        id = (await engine.createContainer({ image: req.image, run: req.run, tty: req.run.tty ?? false, openStdin: req.run.interactive ?? false })).id;
-      } catch (err) {
-        throw fail(125, err);
-      }
-      if (req.detach) {
-        await startDetached(engine, id).catch((err) => { throw err instanceof ExitStatusError ? err : fail(125, err); });
-        return { id, status: 0 };
-      }
-      return { status: await runAttached(io, engine, id, { tty: req.run.tty === true, interactive: req.run.interactive === true }) };
+      const create = { image: req.image, run: req.run, tty: req.run.tty ?? false, openStdin: req.run.interactive ?? false };
+      if (create.tty && create.openStdin && !io.stdin.isTTY) throw fail(125, 'the input device is not a TTY');
+      if (!req.detach) return { status: await runInTerminal(io, engine, create) };
+      // -d: the container lives in a background skiff process (this one exits).
+      const id = (await engine.createContainer(create).catch((err) => { throw fail(125, err); })).id;
+      await startDetached(engine, id).catch((err) => { throw err instanceof ExitStatusError ? err : fail(125, err); });
+      return { id, status: 0 };
     },
     async start(id, o) {
       const engine = await io.engine();
       const rec = await engine.inspectContainer({ id });
-      if (o.attach) return runAttached(io, engine, rec.id, { tty: rec.spec.tty, interactive: o.interactive && rec.spec.openStdin });
+      if (o.attach) return startAttached(io, engine, rec.id, { tty: rec.spec.tty, interactive: o.interactive && rec.spec.openStdin });
       if (rec.state !== 'running') await startDetached(engine, rec.id);
       return 0;
     },
@@ -90,28 +84,13 @@ export function nodeHost(io: CliIO): CommandHost {
     },
     async exec(req) {
       const engine = await io.engine();
-      const size = req.tty ? consoleSize(io) : undefined;
-      const output = new ContainerOutput(io.stdout, io.stderr);
-      const { id, ...rest } = req;
-      const opts = { ...rest, ...(size ? { consoleSize: size } : {}) };
-      let p;
-      try {
-        // The engine goes through the owning process when another one runs the container.
-        p = await engine.execContainer({ id, ...opts, io: output.io() });
-      } catch (err) {
-        output.close();
-        throw startFailed(err, { exec: true });
-      }
-      const proc = p;
-      output.onBroken = () => void proc.kill('SIGKILL').catch(() => {});
-      const unwire = wireTerminal(io, { ...proc, kill: (sig) => proc.kill(sig) }, { tty: req.tty ?? false, interactive: req.openStdin ?? false });
-      try {
-        const s = await proc.wait();
-        return output.broken ? BROKEN_PIPE_STATUS : s.exitCode;
-      } finally {
-        unwire();
-        output.close();
-      }
+      const { id, ...options } = req;
+      // The engine goes through the owning process when another one runs the container.
+      return attachToTerminal(io, { tty: req.tty ?? false, interactive: req.openStdin ?? false }, async (sink, size, started) => {
+        const p = await engine.execContainer({ id, ...options, io: sink, ...(size ? { consoleSize: size } : {}) }).catch((err: unknown) => { throw startFailed(err, { exec: true }); });
+        started(p);
+        return p.wait();
+      });
     },
   };
 }

@@ -98,6 +98,12 @@ interface Running {
 
 const NO_IO: ProcessIO = { onStdout: () => {}, onStderr: () => {} };
 
+/** The outputs' promises (if any) as one: undefined when every output took the chunk at once. */
+function backpressure(results: unknown[]): Promise<unknown> | undefined {
+  const waiting = results.filter((r): r is Promise<unknown> => r instanceof Promise);
+  return waiting.length === 0 ? undefined : waiting.length === 1 ? waiting[0] : Promise.all(waiting);
+}
+
 export class Lifecycle {
   private readonly running = new Map<string, Running>();
   private readonly containers: ContainerStore;
@@ -212,8 +218,10 @@ export class Lifecycle {
     const logs = await store.openLog(rec);
     const outputs = new Set<ProcessIO>(o.io ? [o.io] : []);
     const io: ProcessIO = {
-      onStdout: (d) => { logs.push('stdout', d); for (const x of outputs) x.onStdout(d); },
-      onStderr: (d) => { logs.push('stderr', d); for (const x of outputs) x.onStderr(d); },
+      // An output that cannot take more yet returns a promise: passed back to the runtime
+      // (backpressure, ProcessIO), it waits for the slowest attached output.
+      onStdout: (d) => { logs.push('stdout', d); return backpressure([...outputs].map((x) => x.onStdout(d))); },
+      onStderr: (d) => { logs.push('stderr', d); return backpressure([...outputs].map((x) => x.onStderr(d))); },
     };
     let proc: RuntimeProcess;
     try {

@@ -32,7 +32,6 @@ function session(): { shell: Shell; out: () => string; downloads: { name: string
   const ctx: ShellContext = {
     engine: {
       api,
-      run: (req, out) => api.run(req, out),
     },
     stdout: (s) => { text += s; },
     stderr: (s) => { text += `E:${s}`; },

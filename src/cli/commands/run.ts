@@ -66,12 +66,15 @@ async function toRunFlags(ctx: CommandContext, f: FlagValues, cmd: string[]): Pr
 /** `run`/`create` flags parsed and checked; a bind mount where the host has no files is refused here. */
 export async function runOptions(ctx: CommandContext, f: FlagValues, cmd: string[]): Promise<RunOptions> {
   const run = parseRunFlags(await toRunFlags(ctx, f, cmd), { hostEnv: ctx.host.env });
-  if (ctx.host.kind === 'browser') {
-    for (const v of run.volumes ?? []) {
-      if (v.type === 'bind') throw new SkiffError('UNSUPPORTED', `-v ${v.source}:${v.destination}: host directories cannot be mounted in a browser; use a named volume (-v name:${v.destination})`);
-    }
-  }
+  if (ctx.host.kind === 'browser') refuseHostBinds(run);
   return run;
+}
+
+/** Where there are no host directories (a browser), a bind mount is refused before anything is created. */
+export function refuseHostBinds(run: RunOptions | undefined): void {
+  for (const v of run?.volumes ?? []) {
+    if (v.type === 'bind') throw new SkiffError('UNSUPPORTED', `-v ${v.source}:${v.destination}: host directories cannot be mounted in a browser; use a named volume (-v name:${v.destination})`);
+  }
 }
 
 /** Anything that fails before the container runs is skiff's failure: 125, as Docker. */

@@ -1,14 +1,17 @@
 /**
  * The page's handle on the engine worker. One worker per page: every `<skiff-run>` and the
  * terminal share it (the handle is kept on globalThis, so even two copies of the script share).
- * Calls are comlink proxies of EngineApi (`api.engine` is the Engine's own API); errors arrive as
- * SkiffErrors with their codes.
+ * Calls are comlink proxies of EngineApi (`api.engine` is the Engine's own API, typed as
+ * WorkerEngine: comlink reaches a nested object's methods by path); errors arrive as SkiffErrors
+ * with their codes. `run` is the Engine's runContainer with a sink, for <skiff-run> and scripts.
  */
 import { proxy, wrap, type Remote } from 'comlink';
 import { installEngineAdapters } from '../rpc/adapters.ts';
 import { installErrorTransfer } from '../rpc/errors.ts';
-import type { EngineApi, InitInfo, OutputSink, RunRequest, RunResult, SeedProgress, WorkerEngine } from '../rpc/protocol.ts';
+import type { CreateContainerOptions } from '../../engine/containers.ts';
 import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
+import type { RunOptions } from '../../runtime/spec/options.ts';
+import type { EngineApi, InitInfo, SeedProgress, WorkerEngine } from '../rpc/protocol.ts';
 import { defaultAssetBase, spawnEngineWorkerDefault } from './engine-worker-url.ts';
 
 export interface EngineClientOptions {
@@ -25,28 +28,54 @@ export interface EngineClientOptions {
   spawnWorker?: () => Worker;
 }
 
+/** `client.run`: what to run (the Engine's create options) and how. */
+export interface RunRequest extends CreateContainerOptions {
+  /** Docker's run flags as parsed by runtime/spec (the CLI's parser): volumes, limits, tmpfs ... */
+  run?: RunOptions;
+  /** Remove the container when it exits (`--rm`). */
+  rm?: boolean;
+  /** Text or bytes given to the process as its whole stdin. */
+  stdin?: string | Uint8Array;
+  /** The terminal's size, for `-t`. */
+  consoleSize?: { cols: number; rows: number };
+}
+
+export interface RunResult {
+  id: string;
+  name: string;
+  exitCode: number;
+}
+
+export interface StartedInfo {
+  id: string;
+  name: string;
+  runtime: string;
+  /** stdin goes to a real terminal in the guest (the VM with -t), which echoes and edits itself. */
+  pty: boolean;
+}
+
+/** Where a run's output goes, as it streams. */
+export interface OutputSink {
+  stdout(data: Uint8Array): void;
+  stderr(data: Uint8Array): void;
+  /** What the engine is doing before the process starts ("starting the Linux VM…"). */
+  status?(text: string): void;
+  /** The process started (its container ID is what `kill` takes). */
+  started?(info: StartedInfo): void;
+}
+
 export interface EngineClient {
   readonly api: Remote<EngineApi>;
   readonly worker: Worker;
   /** Resolves once the stores are open and the bundled images seeded. */
   readonly ready: Promise<InitInfo>;
   load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
+  /** The Engine's own run (create, start, wait, `--rm`) with its output streamed to `out`. */
   run(req: RunRequest, out: OutputSink): Promise<RunResult>;
   terminate(): void;
 }
 
 const KEY = Symbol.for('skiff.engineClient');
-
-/** Every method exists on the proxy the worker sees, so give every one a body. */
-function fullSink(out: OutputSink): Required<OutputSink> {
-  return {
-    stdout: (d) => out.stdout(d),
-    stderr: (d) => out.stderr(d),
-    stdin: () => (out.stdin ? out.stdin() : Promise.resolve(null)),
-    status: (text) => out.status?.(text),
-    started: (info) => out.started?.(info),
-  };
-}
 
 export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   installErrorTransfer();
@@ -69,7 +98,18 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
     },
     async run(req, out) {
       await ready;
-      return api.run(req, proxy(fullSink(out)));
+      const { rm, run, ...create } = req;
+      const engine = api.engine as unknown as WorkerEngine;
+      const r = await engine.runContainer({
+        ...create, run: { ...run, ...(rm ? { rm: true } : {}) },
+        io: { onStdout: (d) => out.stdout(d), onStderr: (d) => out.stderr(d) },
+        onCreated: async (rec) => {
+          if (out.status && rec.runtime === 'vm' && !(await api.vmStarted())) out.status('starting the Linux VM…');
+        },
+        onStarted: ({ container: c }) => out.started?.({ id: c.id, name: c.name, runtime: c.runtime, pty: c.spec.tty && c.runtime === 'vm' }),
+      });
+      if (r.exit.error) out.stderr(new TextEncoder().encode(`skiff: ${r.exit.error}\n`));
+      return { id: r.id, name: r.name, exitCode: r.exit.exitCode };
     },
     terminate() {
       worker.terminate();

@@ -2,7 +2,7 @@
  * A container process (in the engine worker, reached through the Engine's own API) attached to
  * the terminal: output decoded as it streams, with -i the keyboard as its stdin (raw when the
  * guest has a PTY, which echoes and edits itself), with -t the terminal's size followed, Ctrl-C
- * in cooked mode as SIGINT. Used by `exec` and `start -a`.
+ * in cooked mode as SIGINT. Used by `run`, `exec` and `start -a`.
  */
 import { displayText } from '../../cli/present/escape.ts';
 import type { ProcessIO, RuntimeProcess } from '../../runtime/types.ts';
@@ -11,11 +11,15 @@ import type { ShellContext } from './context.ts';
 export interface AttachOptions {
   tty: boolean;
   interactive: boolean;
+}
+
+export interface Attached {
+  process: RuntimeProcess;
   /** The process has a real terminal in the guest (the VM with -t): keys go raw. */
   pty: boolean;
 }
 
-export async function attachProcess(ctx: ShellContext, o: AttachOptions, start: (io: ProcessIO, consoleSize?: { cols: number; rows: number }) => Promise<RuntimeProcess>): Promise<number> {
+export async function attachProcess(ctx: ShellContext, o: AttachOptions, start: (io: ProcessIO, consoleSize?: { cols: number; rows: number }) => Promise<Attached>): Promise<number> {
   const out = new TextDecoder();
   const err = new TextDecoder();
   // Attached before the start, so keys typed meanwhile are not lost.
@@ -23,7 +27,7 @@ export async function attachProcess(ctx: ShellContext, o: AttachOptions, start: 
   let unresize: (() => void) | undefined;
   try {
     const size = o.tty ? ctx.size?.() : undefined;
-    const proc = await start({
+    const { process: proc, pty } = await start({
       onStdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
       onStderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
     }, size);
@@ -33,7 +37,7 @@ export async function attachProcess(ctx: ShellContext, o: AttachOptions, start: 
     let ended = false;
     void exited.finally(() => { ended = true; }).catch(() => {});
     if (stdin) {
-      stdin.setRaw(o.pty);
+      stdin.setRaw(pty);
       stdin.onInterrupt(() => void Promise.resolve(proc.kill('SIGINT')).catch(() => {}));
       void (async () => {
         while (!ended) {

@@ -4,12 +4,11 @@
  * (the CLI's table, cli/commands) never touch the DOM.
  */
 import type { Remote } from 'comlink';
-import type { Capabilities, EngineApi, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
+import type { Capabilities, EngineApi } from '../rpc/protocol.ts';
 
 export interface ShellEngine {
   /** The worker's API; `api.engine` is the Engine's own. */
   readonly api: Remote<EngineApi> | EngineApi;
-  run(req: RunRequest, out: OutputSink): Promise<RunResult>;
 }
 
 /** The terminal's keyboard while a `run -i` process reads it. */

@@ -3,48 +3,15 @@
  * come from the file picker (or a drop) and leave as downloads; a container runs in the engine
  * worker with its output streamed to the terminal and the keyboard as its stdin (attach.ts).
  */
-import { ExitStatusError, type CommandContext, type CommandEngine, type CommandHost } from '../../cli/commands/context.ts';
+import { ExitStatusError, type CommandContext, type CommandHost } from '../../cli/commands/context.ts';
 import { startFailed } from '../../cli/commands/run.ts';
 import { displayText } from '../../cli/present/escape.ts';
 import { humanSize } from '../../cli/present/format.ts';
 import { filesToContext } from '../../build/browser-context.ts';
 import { SkiffError } from '../../errors.ts';
-import type { OutputSink, RunResult, StartedInfo, WorkerEngine } from '../rpc/protocol.ts';
+import type { WorkerEngine } from '../rpc/protocol.ts';
 import { attachProcess } from './attach.ts';
 import type { ShellContext } from './context.ts';
-
-type Extra = { streamStdin?: boolean; consoleSize?: { cols: number; rows: number } };
-
-/**
- * A process attached to the terminal (run, exec): output decoded as it streams, with -i the
- * keyboard as stdin (raw when the guest has a PTY), with -t the terminal's size followed.
- */
-async function attached(ctx: ShellContext, o: { tty: boolean; interactive: boolean }, start: (extra: Extra, sink: OutputSink) => Promise<RunResult>): Promise<number> {
-  const out = new TextDecoder();
-  const err = new TextDecoder();
-  const stdin = o.interactive ? ctx.attachStdin?.() : undefined;
-  const engine = ctx.engine.api.engine as unknown as CommandEngine;
-  let unresize: (() => void) | undefined;
-  try {
-    const size = o.tty ? ctx.size?.() : undefined;
-    const r = await start({ ...(stdin ? { streamStdin: true } : {}), ...(size ? { consoleSize: size } : {}) }, {
-      stdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
-      stderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
-      status: (text) => ctx.note?.(text),
-      started: ({ id, pty }: StartedInfo) => {
-        ctx.progressDone();
-        if (o.tty) unresize = ctx.onResize?.((s) => void ctx.engine.api.resize({ id, ...s }).catch(() => {}));
-        stdin?.setRaw(pty);
-        stdin?.onInterrupt(() => void engine.killContainer({ id, signal: 'SIGINT' }).catch(() => {}));
-      },
-      ...(stdin ? { stdin: () => stdin.read() } : {}),
-    });
-    return r.exitCode;
-  } finally {
-    stdin?.detach();
-    unresize?.();
-  }
-}
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Blob> {
   const parts: Uint8Array<ArrayBuffer>[] = [];
@@ -86,14 +53,23 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
     progress: () => ({ update: (label, done, total) => ctx.progress(label, done, total), finish: () => ctx.progressDone() }),
     async run(req) {
       const { run } = req;
-      const create = { image: req.image, run, tty: run.tty ?? false, openStdin: run.interactive ?? false, ...(run.rm ? { rm: true } : {}) };
-      try {
-        if (req.detach) return { id: (await api.runDetached(create)).id, status: 0 };
-        return { status: await attached(ctx, { tty: run.tty === true, interactive: run.interactive === true }, (extra, sink) => ctx.engine.run({ ...create, ...extra }, sink)) };
-      } catch (err) {
-        // Anything that stops the container from starting is skiff's failure (Docker's 125).
-        throw new ExitStatusError(125, displayText(err instanceof Error ? err.message : String(err), { multiline: true }));
+      const create = { image: req.image, run, tty: run.tty ?? false, openStdin: run.interactive ?? false };
+      if (req.detach) {
+        const c = await engine.runContainer({ ...create, detach: true }).catch((err: unknown) => { throw startFailed(err); });
+        return { id: c.id, status: 0 };
       }
+      let created = false;
+      // The Engine's own run (create, start, wait, --rm) in the worker; the terminal attaches once it runs.
+      return { status: await attachProcess(ctx, { tty: create.tty, interactive: create.openStdin }, (io, consoleSize) => new Promise((resolve, reject) => {
+        engine.runContainer({
+          ...create, io, ...(consoleSize ? { consoleSize } : {}),
+          onCreated: async (rec) => {
+            created = true;
+            if (rec.runtime === 'vm' && !(await api.vmStarted())) ctx.note?.('starting the Linux VM…');
+          },
+          onStarted: ({ container, process }) => resolve({ process, pty: container.spec.tty && container.runtime === 'vm' }),
+        }).catch((err: unknown) => reject(created ? startFailed(err) : new ExitStatusError(125, displayText(err instanceof Error ? err.message : String(err), { multiline: true }))));
+      })) };
     },
     async start(id, o) {
       const rec = await engine.inspectContainer({ id });
@@ -103,8 +79,10 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
         return 0;
       }
       const interactive = o.interactive && rec.spec.openStdin;
-      return attachProcess(ctx, { tty: rec.spec.tty, interactive, pty: rec.spec.tty && rec.runtime === 'vm' },
-        (io, consoleSize) => engine.startContainer({ id: rec.id, io, ...(consoleSize ? { consoleSize } : {}) }));
+      return attachProcess(ctx, { tty: rec.spec.tty, interactive }, async (io, consoleSize) => ({
+        process: await engine.startContainer({ id: rec.id, io, ...(consoleSize ? { consoleSize } : {}) }).catch((err: unknown) => { throw startFailed(err); }),
+        pty: rec.spec.tty && rec.runtime === 'vm',
+      }));
     },
     async restart(id, o) {
       await engine.stopContainer({ id, ...o });
@@ -112,8 +90,10 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
     },
     async exec(req) {
       const rec = await engine.inspectContainer({ id: req.id }).catch((err: unknown) => { throw startFailed(err, { exec: true }); });
-      return attachProcess(ctx, { tty: req.tty === true, interactive: req.openStdin === true, pty: req.tty === true && rec.runtime === 'vm' },
-        (io, consoleSize) => engine.execContainer({ ...req, id: rec.id, io, ...(consoleSize ? { consoleSize } : {}) }).catch((err: unknown) => { throw startFailed(err, { exec: true }); }));
+      return attachProcess(ctx, { tty: req.tty === true, interactive: req.openStdin === true }, async (io, consoleSize) => ({
+        process: await engine.execContainer({ ...req, id: rec.id, io, ...(consoleSize ? { consoleSize } : {}) }).catch((err: unknown) => { throw startFailed(err, { exec: true }); }),
+        pty: req.tty === true && rec.runtime === 'vm',
+      }));
     },
     async storageNote() {
       const st = await api.storage();
@@ -124,5 +104,5 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
 
 /** The table's context in a browser: the worker's Engine, the terminal's text. */
 export function browserContext(ctx: ShellContext, dropped: { files?: File[] } = {}): CommandContext {
-  return { engine: ctx.engine.api.engine as unknown as CommandEngine, host: browserHost(ctx, dropped), stdout: (t) => ctx.stdout(t), stderr: (t) => ctx.stderr(t) };
+  return { engine: ctx.engine.api.engine as unknown as WorkerEngine, host: browserHost(ctx, dropped), stdout: (t) => ctx.stdout(t), stderr: (t) => ctx.stderr(t) };
 }

@@ -6,14 +6,15 @@
  */
 import type { Engine } from '../../engine/engine.ts';
 import { SkiffError } from '../../errors.ts';
-import type { Capabilities, EngineApi, InitInfo, OutputSink, RunRequest, RunResult } from '../rpc/protocol.ts';
+import type { RunContainerOptions } from '../../engine/lifecycle.ts';
+import type { Capabilities, EngineApi, InitInfo } from '../rpc/protocol.ts';
 import { installEngineAdapters } from '../rpc/adapters.ts';
 import { toSkiffError } from '../rpc/errors.ts';
 import { normalizeReference } from '../../oci/reference.ts';
 import type { HttpBundled } from './bundled-http.ts';
 import { openBrowserEngine } from './open-engine.ts';
 import { pullIfMissing } from '../../registry/pull-missing.ts';
-import { pumpStdin, runContainer, startContainer, type Running } from './run-container.ts';
+import { observedRun } from './observed-run.ts';
 import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
 import { mark, timed, timeline } from './timeline.ts';
@@ -27,7 +28,6 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   let seeder: ((onProgress?: Parameters<EngineApi['init']>[1]) => Promise<string[]>) | undefined;
   let bundled: HttpBundled | undefined;
   let seeding: Promise<string[]> | undefined;
-  const running = new Map<string, Running>();
   let runtimes: BrowserRuntimes | undefined;
   // With a registry proxy configured, `run` pulls an image the store lacks (registry/pull-missing.ts).
   let pullMissing = false;
@@ -79,25 +79,21 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     capabilities,
     storage: () => storageInfo(),
 
-    // The Engine's own API: every method of Engine, called once init opened it.
+    // The Engine's own API: every method of Engine, called once init opened it. `runContainer`
+    // also marks the worker's timeline, starts the VM's restore as soon as it is known to be
+    // needed, and (with a registry proxy) pulls an image the store lacks (registry/pull-missing.ts).
     engine: new Proxy({} as EngineApi['engine'], {
       get: (_t, name) => typeof name !== 'string' || name === 'then' ? undefined
-        : (...args: unknown[]) => call((e) => (e as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!(...args)),
+        : (...args: unknown[]) => call(async (e) => {
+          const method = (e as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!;
+          if (name !== 'runContainer') return method.apply(e, args);
+          const o = args[0] as RunContainerOptions;
+          if (pullMissing) await pullIfMissing(e, o.image);
+          return method.call(e, observedRun(o, runtimes!));
+        }),
     }),
 
-    run: (req: RunRequest, sink: OutputSink): Promise<RunResult> => {
-      mark('run');
-      return call(async (e) => {
-        if (pullMissing) await pullIfMissing(e, req.image, (t) => sink.status?.(t));
-        return runContainer(e, runtimes!, req, sink, running);
-      });
-    },
-    runDetached: (req) => call(async (e) => {
-      const quiet: OutputSink = { stdout: () => {}, stderr: () => {} };
-      if (pullMissing) await pullIfMissing(e, req.image);
-      const { id, name } = await startContainer(e, runtimes!, { ...req, streamStdin: false }, quiet, running);
-      return { id, name };
-    }),
+    vmStarted: async () => runtimes?.vmStarted() ?? false,
     prepare: (o) => call(async (e) => {
       mark('prepare');
       // A bundled Linux image says so in the site's manifest: the VM restores while the image
@@ -108,9 +104,6 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       if (!early && image.platform.startsWith('linux/')) void runtimes!.warmVm().catch(() => {});
     }),
     timeline: async () => timeline(),
-    async resize(o) {
-      await running.get(o.id)?.resize({ cols: o.cols, rows: o.rows });
-    },
   };
 }
 
