@@ -11,7 +11,7 @@ import type { ExitStatus } from '../runtime/types.ts';
 import type { Call } from './call.ts';
 import { outputConnection } from './connection.ts';
 import { createOptions } from './create-body.ts';
-import { badRequest } from './errors.ts';
+import { ApiError, badRequest, conflict } from './errors.ts';
 import type { Hub } from './hub.ts';
 import { bool, filters, int, time } from './query.ts';
 import type { Router } from './router.ts';
@@ -40,6 +40,17 @@ export function logLines(entries: LogEntry[]): LogEntry[] {
     if (start < e.data.length) out.push({ ...e, data: e.data.subarray(start) });
   }
   return out;
+}
+
+/** `ps` output as Docker's top answer: the header's words as Titles, the last column keeps its spaces. */
+export function parseTop(text: string): { Titles: string[]; Processes: string[][] } {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const titles = (lines.shift() ?? '').trim().split(/\s+/);
+  const processes = lines.map((l) => {
+    const words = l.trim().split(/\s+/);
+    return [...words.slice(0, titles.length - 1), words.slice(titles.length - 1).join(' ')];
+  });
+  return { Titles: titles, Processes: processes };
 }
 
 /** RFC 3339 with nanoseconds, as Docker prints log timestamps. */
@@ -266,6 +277,20 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub): void {
       await w.write(c);
     }
     w.end();
+  });
+
+  r.add('GET /containers/{id}/top', async (call) => {
+    const rec = await find(call);
+    if (!isRunning(rec)) throw conflict(`Container ${rec.id} is not running`);
+    // skiff's containers run in a VM (or a wasm worker): no host `ps` sees them, so `ps` runs inside.
+    const args = (call.query.get('ps_args') || '-ef').split(/\s+/).filter(Boolean);
+    const chunks: Uint8Array[] = [];
+    const errs: Uint8Array[] = [];
+    const proc = await engine.execContainer({ id: rec.id, cmd: ['ps', ...args], io: { onStdout: (d) => void chunks.push(d), onStderr: (d) => void errs.push(d) } });
+    const status = await proc.wait();
+    const text = new TextDecoder().decode(Buffer.concat(chunks));
+    if (status.exitCode !== 0) throw new ApiError(500, `ps ${args.join(' ')} in the container exited ${status.exitCode}: ${new TextDecoder().decode(Buffer.concat(errs)).trim() || status.error || 'no ps in the image?'}`);
+    call.send(200, parseTop(text));
   });
 
   r.add('GET /containers/{id}/changes', async (call) => {

@@ -111,7 +111,16 @@ describe('docker run through the API', () => {
     expect(r.stdout.trim()).toBe('2');
   }, 120_000);
 
-  it('run -d, logs, exec, stop, ps -a, rm', async () => {
+  it('run -t on a terminal (through script(1)): a TTY in the container, raw output', async () => {
+    requireTool('script', 'util-linux');
+    const line = `${docker} run -t --rm skiff/busybox sh -c 'tty; echo $TERM'`;
+    const r = await runTool('script', ['-qec', line, '/dev/null'], dockerEnv());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\/dev\/pts\/\d+\r*\n/);
+    expect(r.stdout).toMatch(/xterm\r*\n/);
+  }, 120_000);
+
+  it('run -d, logs, exec, top, stop, ps -a, rm', async () => {
     const started = await d('run', '-d', '--name', 'ticker', 'skiff/busybox', 'sh', '-c', 'echo first; echo warn >&2; while true; do sleep 1; done');
     expect(started.code).toBe(0);
     const id = started.stdout.trim();
@@ -127,6 +136,9 @@ describe('docker run through the API', () => {
     const stamped = await d('logs', '--timestamps', '--tail', '1', 'ticker');
     expect(stamped.stdout + stamped.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (first|warn)\n$/);
     expect((await d('ps', '--format', '{{.ID}} {{.Names}} {{.Status}}')).stdout).toMatch(new RegExp(`^${id.slice(0, 12)} ticker Up `, 'm'));
+    const top = await d('top', 'ticker');
+    expect(top.stdout).toMatch(/^PID\s+USER\s+.*COMMAND/);
+    expect(top.stdout).toMatch(/^1\s+root\s+.*sh -c echo first/m);
     const ex = await d('exec', 'ticker', 'sh', '-c', 'echo in-exec; exit 4');
     expect(ex).toMatchObject({ code: 4, stdout: 'in-exec\n' });
     // The skiff CLI sees the container the API runs.

@@ -1,0 +1,64 @@
+/**
+ * docker push and docker pull through the API against the real registry (Debian's
+ * docker-registry on loopback): what `POST /images/{name}/push` and `POST /images/create` stream.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { requireTool } from '../helpers/peers.ts';
+import { startRegistry, type Running } from '../registry/servers.ts';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
+let dir: string;
+let serve: ChildProcess;
+let reg: Running;
+let docker: string;
+
+function d(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(docker, args, { env: { ...process.env, DOCKER_HOST: `unix://${join(dir, 'home', 'docker.sock')}`, DOCKER_CONFIG: join(dir, 'docker-config') }, timeout: 90_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  docker = requireTool('docker', 'docker.io');
+  reg = await startRegistry();
+  dir = mkdtempSync(join(tmpdir(), 'skiff-api-reg-'));
+  serve = spawn(process.execPath, [bin, 'system', 'serve'], { env: { ...process.env, SKIFF_HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let said = '';
+  await new Promise<void>((resolve, reject) => {
+    serve.stdout!.on('data', (c: Buffer) => { said += c.toString(); if (said.includes('Serving')) resolve(); });
+    serve.stderr!.on('data', (c: Buffer) => (said += c.toString()));
+    serve.on('exit', (code) => reject(new Error(`skiff system serve exited (${code}): ${said}`)));
+  });
+});
+
+afterAll(async () => {
+  if (serve && serve.exitCode === null) {
+    const exited = new Promise((r) => serve.once('exit', r));
+    serve.kill('SIGTERM');
+    await exited;
+  }
+  await reg?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+it('docker push, rmi, pull, run against the loopback registry', async () => {
+  const ref = `${reg.host}/api/busybox:1`;
+  expect((await d('tag', 'skiff/busybox', ref)).code).toBe(0);
+  const pushed = await d('push', ref);
+  expect(pushed.stderr).toBe('');
+  expect(pushed.code).toBe(0);
+  expect((await d('rmi', ref)).code).toBe(0);
+  expect((await d('images', '--format', '{{.Repository}}')).stdout).not.toContain(`${reg.host}/api/busybox`);
+  const pulled = await d('pull', ref);
+  expect(pulled.code).toBe(0);
+  expect((await d('run', '--rm', ref, 'echo', 'pulled')).stdout).toBe('pulled\n');
+  const missing = await d('pull', `${reg.host}/api/nosuch:1`);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/not found|unknown/i);
+}, 180_000);
