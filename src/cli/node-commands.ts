@@ -1,12 +1,12 @@
 /**
  * Commands only a Node process has: `__hold` (the background process that keeps a `-d`
- * container running), `system serve` (the Docker Engine API, commands/serve.ts) and `demo` (the tour `npm start` ran before the browser page existed).
+ * container running), `system serve` (the Docker Engine API, serve.ts) and `demo` (the tour `npm start` ran before the browser page existed).
  */
 import type { Command } from './commands/context.ts';
 import { out } from './commands/context.ts';
 import { humanSize, table } from './present/format.ts';
 import { PROXIED } from './attach.ts';
-import { serveCommand } from './commands/serve.ts';
+import { serveCommand } from './serve.ts';
 import type { CliIO } from './io.ts';
 
 export function nodeCommands(io: CliIO): Command[] {

@@ -4,8 +4,8 @@
  * cli/node-commands.ts): containers started through the API run in it, and the skiff CLI sees and
  * reaches them through the engine's state and control channel, as it does its own.
  */
-import type { Engine } from '../../engine/engine.ts';
-import { out, str, type Command } from './context.ts';
+import type { Engine } from '../engine/engine.ts';
+import { out, str, type Command } from './commands/context.ts';
 
 export function serveCommand(engine: () => Promise<Engine>): Command {
   return {
@@ -17,7 +17,7 @@ export function serveCommand(engine: () => Promise<Engine>): Command {
     ],
     async run(ctx, f) {
       const [{ createApiServer, listenOn, parseListenAddress, API_VERSION }, { defaultHome }, { join }] = await Promise.all([
-        import('../../api/index.ts'), import('../../node.ts'), import('node:path'),
+        import('../api/index.ts'), import('../node.ts'), import('node:path'),
       ]);
       const home = defaultHome();
       const addr = parseListenAddress(str(f['host']) ?? `unix://${join(home, 'docker.sock')}`);
