@@ -54,7 +54,7 @@ export interface RunOptions {
   noNewPrivileges?: boolean;
 }
 
-/** Raw flag values, as commander (or a form) hands them over. */
+/** Raw flag values, as the command table's parser (or a form) hands them over. */
 export interface RunFlags {
   env?: string[];
   /** `--env-file` contents in flag order; a name makes errors point at the file. */
