@@ -13,6 +13,7 @@ import { outputConnection } from './connection.ts';
 import { createOptions } from './create-body.ts';
 import { ApiError, badRequest, conflict } from './errors.ts';
 import type { Hub } from './hub.ts';
+import type { EventLog } from './events.ts';
 import { bool, filters, int, time } from './query.ts';
 import type { Router } from './router.ts';
 import { MULTIPLEXED_STREAM, RAW_STREAM } from './stream.ts';
@@ -58,12 +59,14 @@ export function nanoTime(iso: string): string {
   return iso.replace(/\.(\d+)Z$/, (_m, f: string) => `.${f.padEnd(9, '0')}Z`).replace(/:(\d\d)Z$/, ':$1.000000000Z');
 }
 
-export function containerRoutes(r: Router, engine: Engine, hub: Hub): void {
+export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: EventLog): void {
   const find = (call: Call) => engine.inspectContainer({ id: call.params['id']! });
+  const emit = (rec: ContainerRecord, action: string, extra: Record<string, string> = {}) => events.emit('container', action, rec.id, { name: rec.name, image: rec.imageRef, ...rec.labels, ...extra });
 
   r.add('POST /containers/create', async (call) => {
     const opts = createOptions(await call.json(), call.query.get('name') ?? undefined);
     const rec = await engine.createContainer(opts);
+    emit(rec, 'create');
     call.send(201, { Id: rec.id, Warnings: [] });
   });
 
@@ -125,6 +128,7 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub): void {
       await f.done();
       return conn.end();
     }
+    emit(rec, 'attach');
     const detach = hub.attach(rec.id, { output: out, end: () => conn.end() });
     call.onAbort(detach);
   });
@@ -219,7 +223,10 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub): void {
   });
 
   r.add('POST /containers/{id}/kill', async (call) => {
-    await engine.killContainer({ id: call.params['id']!, signal: call.query.get('signal') || 'SIGKILL' });
+    const rec = await find(call);
+    const signal = call.query.get('signal') || 'SIGKILL';
+    await engine.killContainer({ id: rec.id, signal });
+    emit(rec, 'kill', { signal });
     call.send(204);
   });
 
@@ -229,6 +236,7 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub): void {
     const t = int(call.query, 't') ?? int(call.query, 'timeout');
     const signal = call.query.get('signal') || undefined;
     await engine.stopContainer({ id: rec.id, ...(t !== undefined ? { timeout: t } : {}), ...(signal ? { signal } : {}) });
+    emit(rec, 'stop');
     call.send(204);
   });
 
@@ -237,6 +245,7 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub): void {
     const t = int(call.query, 't') ?? int(call.query, 'timeout');
     if (isRunning(rec) || hub.process(rec.id)) await engine.stopContainer({ id: rec.id, ...(t !== undefined ? { timeout: t } : {}) });
     await hub.start(rec.id);
+    emit(rec, 'restart');
     call.send(204);
   });
 
@@ -251,12 +260,14 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub): void {
   r.add('POST /containers/{id}/rename', async (call) => {
     const name = call.query.get('name');
     if (!name) throw badRequest('rename: query parameter name is required');
-    await engine.renameContainer({ id: call.params['id']!, name });
+    const rec = await engine.renameContainer({ id: call.params['id']!, name });
+    emit(rec, 'rename');
     call.send(204);
   });
 
   r.add('DELETE /containers/{id}', async (call) => {
     const rec = await engine.removeContainer({ id: call.params['id']!, force: bool(call.query, 'force') });
+    emit(rec, 'destroy');
     // `-v`: the anonymous volumes go with it (named ones stay, as Docker).
     if (bool(call.query, 'v')) {
       for (const m of rec.spec.mounts) if (m.type === 'volume' && m.anonymous) await engine.removeVolume({ name: m.name }).catch(() => {});

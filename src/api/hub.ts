@@ -8,6 +8,7 @@
 import type { Engine } from '../engine/engine.ts';
 import type { ExitStatus, RuntimeProcess } from '../runtime/types.ts';
 import { RECORDED, type DockerRecorded } from './create-body.ts';
+import { EventLog } from './events.ts';
 
 export interface Attachment {
   output(stream: 'stdout' | 'stderr', data: Uint8Array): Promise<void> | void;
@@ -17,7 +18,9 @@ export interface Attachment {
 
 interface Live {
   proc: RuntimeProcess;
-  /** Stdin written before the process started, in order. */
+  name: string;
+  image: string;
+  autoRemove: boolean;
 }
 
 export class Hub {
@@ -26,7 +29,7 @@ export class Hub {
   readonly #startWaiters = new Map<string, Array<(p: RuntimeProcess) => void>>();
   readonly #exitWaiters = new Map<string, Array<(s: ExitStatus) => void>>();
 
-  constructor(readonly engine: Engine) {}
+  constructor(readonly engine: Engine, readonly events: EventLog = new EventLog()) {}
 
   attach(id: string, a: Attachment): () => void {
     let set = this.#attached.get(id);
@@ -82,7 +85,8 @@ export class Hub {
       io: { onStdout: (d) => fan('stdout', d), onStderr: (d) => fan('stderr', d) },
       ...(recorded?.consoleSize ? { consoleSize: recorded.consoleSize } : {}),
     });
-    this.#live.set(rec.id, { proc });
+    this.#live.set(rec.id, { proc, name: rec.name, image: rec.imageRef, autoRemove: rec.autoRemove ?? false });
+    this.events.emit('container', 'start', rec.id, { name: rec.name, image: rec.imageRef });
     this.#fire(this.#startWaiters, rec.id, proc);
     void proc.wait().then(
       (status) => this.#exited(rec.id, status),
@@ -92,7 +96,14 @@ export class Hub {
   }
 
   #exited(id: string, status: ExitStatus): void {
+    const live = this.#live.get(id);
     this.#live.delete(id);
+    if (live) {
+      const attrs = { name: live.name, image: live.image };
+      this.events.emit('container', 'die', id, { ...attrs, exitCode: String(status.exitCode) });
+      // --rm: the engine removed it before the exit resolved.
+      if (live.autoRemove) this.events.emit('container', 'destroy', id, attrs);
+    }
     for (const a of this.#attached.get(id) ?? []) a.end();
     this.#attached.delete(id);
     this.#fire(this.#exitWaiters, id, status);

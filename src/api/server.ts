@@ -12,6 +12,7 @@ import { archiveRoutes } from './archive.ts';
 import { HttpCall, UpgradeCall, type Call } from './call.ts';
 import { containerRoutes } from './containers.ts';
 import { errorResponse } from './errors.ts';
+import { EventLog } from './events.ts';
 import { execRoutes } from './exec.ts';
 import { Hub } from './hub.ts';
 import { imageRoutes } from './images.ts';
@@ -39,13 +40,15 @@ const REPLY_HEADERS = {
 
 export function apiRouter(o: ApiServerOptions): Router {
   const r = new Router();
-  const hub = new Hub(o.engine);
+  const events = new EventLog();
+  const hub = new Hub(o.engine, events);
   systemRoutes(r, o.engine, { home: o.home ?? '' });
-  containerRoutes(r, o.engine, hub);
+  r.add('GET /events', (call) => events.serve(call));
+  containerRoutes(r, o.engine, hub, events);
   execRoutes(r, o.engine);
   archiveRoutes(r, o.engine);
-  imageRoutes(r, o.engine);
-  volumeRoutes(r, o.engine);
+  imageRoutes(r, o.engine, events);
+  volumeRoutes(r, o.engine, events);
   networkRoutes(r);
   pluginRoutes(r);
   return r;

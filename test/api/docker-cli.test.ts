@@ -170,6 +170,33 @@ describe('docker run through the API', () => {
   }, 120_000);
 });
 
+describe('state shared with the skiff CLI, events', () => {
+  it('a container `skiff run -d` started (another process) is listed, logged and stopped through the API', async () => {
+    const started = await skiff('run', '-d', '--name', 'fromcli', 'skiff/busybox', 'sh', '-c', 'echo cli-says-hi; while true; do sleep 1; done');
+    expect(started.code).toBe(0);
+    expect((await d('ps', '--format', '{{.Names}} {{.State}}')).stdout).toContain('fromcli running');
+    let logs = '';
+    for (let i = 0; i < 50 && !logs.includes('cli-says-hi'); i++) {
+      logs = (await d('logs', 'fromcli')).stdout;
+      if (!logs.includes('cli-says-hi')) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(logs).toBe('cli-says-hi\n');
+    expect(await d('exec', 'fromcli', 'echo', 'exec-across')).toMatchObject({ code: 0, stdout: 'exec-across\n' });
+    expect((await d('stop', '-t', '1', 'fromcli')).code).toBe(0);
+    expect((await skiff('ps', '-a', '--format', '{{.Names}} {{.State}}')).stdout).toContain('fromcli exited');
+    expect((await d('rm', 'fromcli')).code).toBe(0);
+  }, 120_000);
+
+  it('docker events replays what happened through the API (since/until)', async () => {
+    const t0 = Math.floor(Date.now() / 1000);
+    expect((await d('run', '--rm', '--name', 'evt', 'skiff/busybox', 'true')).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1100));
+    const ev = await d('events', '--since', String(t0), '--until', String(Math.ceil(Date.now() / 1000)), '--filter', 'container=evt', '--format', '{{.Action}} {{.Actor.Attributes.name}}');
+    expect(ev.code).toBe(0);
+    expect(ev.stdout.trim().split('\n')).toEqual(['create evt', 'attach evt', 'start evt', 'die evt', 'destroy evt']);
+  }, 60_000);
+});
+
 describe('files, changes and lifecycle verbs through the API', () => {
   it('docker cp both ways (tar semantics), diff, export', async () => {
     const { mkdirSync, readFileSync, writeFileSync, existsSync } = await import('node:fs');
