@@ -29,6 +29,9 @@ interface ExecRecord {
   proc?: RuntimeProcess;
 }
 
+/** How long a finished exec stays inspectable. */
+const EXEC_KEEP_MS = 10 * 60_000;
+
 function newExecId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
@@ -109,6 +112,8 @@ export function execRoutes(r: Router, engine: Engine): void {
     e.running = false;
     delete e.proc;
     conn?.end();
+    // Clients inspect an exec right after its stream ends; later, the record only takes memory.
+    setTimeout(() => execs.delete(e.id), EXEC_KEEP_MS).unref();
   });
 
   r.add('POST /exec/{id}/resize', async (call) => {

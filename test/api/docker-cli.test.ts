@@ -105,6 +105,13 @@ describe('docker run through the API', () => {
     expect((await d('ps', '-a', '--format', '{{.Names}}')).stdout).not.toContain('streams');
   }, 180_000);
 
+  it('logs -f follows until the container exits', async () => {
+    const id = (await d('run', '-d', 'skiff/busybox', 'sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.3; done')).stdout.trim();
+    const f = await d('logs', '-f', id);
+    expect(f).toMatchObject({ code: 0, stdout: 'line 1\nline 2\nline 3\n' });
+    expect((await d('rm', id)).code).toBe(0);
+  }, 120_000);
+
   it('passes stdin with -i', async () => {
     const r = await dIn('one\ntwo\n', 'run', '-i', '--rm', 'skiff/busybox', 'wc', '-l');
     expect(r).toMatchObject({ code: 0 });

@@ -58,6 +58,11 @@ it('docker push, rmi, pull, run against the loopback registry', async () => {
   const pulled = await d('pull', ref);
   expect(pulled.code).toBe(0);
   expect((await d('run', '--rm', ref, 'echo', 'pulled')).stdout).toBe('pulled\n');
+  // docker run of an image that is not here: create says 404, the client pulls, creates again.
+  expect((await d('rmi', ref)).code).toBe(0);
+  const implicit = await d('run', '--rm', ref, 'echo', 'implicit');
+  expect(implicit.stdout).toBe('implicit\n');
+  expect(implicit.stderr).toContain(`Unable to find image '${ref}' locally`);
   const missing = await d('pull', `${reg.host}/api/nosuch:1`);
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/not found|unknown/i);
