@@ -6,10 +6,12 @@
  * afterwards, whatever happened.
  */
 import type { EngineContext } from '../engine/context.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { CreateContainerOptions } from '../engine/containers.ts';
+import type { Overlay } from '../fs/overlay.ts';
+import type { ProcessIO, RuntimeProcess } from '../runtime/types.ts';
 import { upperDiff } from '../engine/fs-io.ts';
 import { writeTarChunks } from '../engine/tar-io.ts';
-import type { ImageRecord } from '../engine/types.ts';
+import type { ContainerRecord, ImageRecord, VolumeRecord } from '../engine/types.ts';
 import { collectBlobs } from '../engine/images.ts';
 import { concatBytes } from '../util/bytes.ts';
 import type { RunStepRequest } from './builder.ts';
@@ -17,7 +19,19 @@ import { writeImage } from './image.ts';
 import { applyCopy } from './copy.ts';
 import { parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from '../runtime/spec/volumes.ts';
 
-export async function runStepInContainer(engine: Engine, ctx: EngineContext, o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }> {
+/** The engine's verbs a RUN step uses (the facade's own methods; typed here so build/ does not import engine.ts back). */
+export interface StepEngine {
+  createVolume(o: { name?: string; labels?: Record<string, string> }): Promise<VolumeRecord>;
+  volumeFs(o: { name: string }): Promise<Overlay>;
+  persistVolume(o: { name: string }): Promise<VolumeRecord>;
+  removeVolume(o: { name: string; force?: boolean }): Promise<void>;
+  createContainer(o: CreateContainerOptions): Promise<ContainerRecord>;
+  startContainer(o: { id: string; io?: ProcessIO }): Promise<RuntimeProcess>;
+  containerFs(o: { id: string }): Promise<Overlay>;
+  removeContainer(o: { id: string; force?: boolean }): Promise<unknown>;
+}
+
+export async function runStepInContainer(engine: StepEngine, ctx: EngineContext, o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }> {
   const image: ImageRecord = await writeImage(ctx, { layers: o.layers, config: o.config, source: 'build:step' });
   let id: string | undefined;
   const transient: string[] = [];

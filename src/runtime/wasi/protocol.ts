@@ -3,7 +3,13 @@
  * module. Only types: the codec is in channel.ts, the two ends in host.ts and worker-main.ts.
  */
 import type { FileKind } from '../../fs/types.ts';
-import type { WasiOutcome } from './run-module.ts';
+
+/** How a module run ended, and the linear memory it had then (wasm memory never shrinks: that is the peak). */
+export type WasiOutcome = (
+  | { kind: 'exit'; exitCode: number }
+  | { kind: 'trap'; exitCode: number; message: string }
+  | { kind: 'signal'; exitCode: number; signal: number }
+) & { memoryBytes?: number };
 
 /** A filesystem the worker reaches through the channel; `fs` indexes the host's list. */
 export interface RemoteMount {

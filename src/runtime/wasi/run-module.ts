@@ -7,6 +7,7 @@ import { FsError } from '../../fs/errno.ts';
 import { SkiffError } from '../../errors.ts';
 import { FsDirFd } from './dir-fd.ts';
 import { createWasiContext } from './imports.ts';
+import type { WasiOutcome } from './protocol.ts';
 import { Namespace, splitPath, type WasiMount, type Walk } from './namespace.ts';
 import { InputStreamFd, OutputStreamFd, type SyncReader, type SyncWriter } from './stdio.ts';
 
@@ -29,12 +30,7 @@ export interface RunModuleOptions {
   onStart?: () => void;
 }
 
-/** How it ended, and the linear memory it had then (wasm memory never shrinks: that is the peak). */
-export type WasiOutcome = (
-  | { kind: 'exit'; exitCode: number }
-  | { kind: 'trap'; exitCode: number; message: string }
-  | { kind: 'signal'; exitCode: number; signal: number }
-) & { memoryBytes?: number };
+export type { WasiOutcome } from './protocol.ts';
 
 /** wasmtime's convention: a trap ends the process like SIGABRT (128 + 6). */
 export const TRAP_EXIT_CODE = 134;
