@@ -63,6 +63,8 @@ export class VmRuntime implements ContainerRuntime {
   private readonly volumeExports = new Map<FileSystem, { name: string; refs: number }>();
   private nextVolume = 1;
   private deleting: Promise<void> = Promise.resolve();
+  /** Containers whose `crun delete` is still queued: starting one again waits for it. */
+  private readonly pendingDeletes = new Map<string, Promise<void>>();
 
   constructor(private readonly options: VmRuntimeOptions) {
     this.server = new P9Server(options.p9 ?? {});
@@ -108,6 +110,8 @@ export class VmRuntime implements ContainerRuntime {
   async start(req: StartContainerRequest): Promise<VmProcess> {
     if (this.running.has(req.id)) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is already running`);
     const m = await this.machine();
+    // A restart right after an exit: crun still knows the id until the queued delete ran.
+    await this.pendingDeletes.get(req.id);
     const id = req.id;
     // Secret names: the shared 9P server gives an export to whoever names it (p9/exports-root.ts).
     const rootName = secretName(`c-${id}`);
@@ -180,7 +184,10 @@ export class VmRuntime implements ContainerRuntime {
     if (m && m.state === 'running') {
       // `crun delete` (state dir, cgroup) takes ~0.3-1 s of guest time and nothing waits for
       // it: the container's processes are gone. Deletes run one after another, in the background.
-      this.deleting = this.deleting.then(() => m.agent.delete({ id, force: true }).catch(() => {}));
+      const done = this.deleting.then(() => m.agent.delete({ id, force: true }).catch(() => {}));
+      this.deleting = done;
+      this.pendingDeletes.set(id, done);
+      void done.then(() => { if (this.pendingDeletes.get(id) === done) this.pendingDeletes.delete(id); });
     }
   }
 
