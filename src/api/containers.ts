@@ -7,6 +7,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { LogEntry } from '../engine/lifecycle.ts';
 import type { ContainerRecord } from '../engine/types.ts';
 import { isSkiffError } from '../errors.ts';
+import { startFailureExitCode } from '../runtime/start-failure.ts';
 import type { ExitStatus } from '../runtime/types.ts';
 import type { Call } from './call.ts';
 import { outputConnection } from './connection.ts';
@@ -107,6 +108,11 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
       // The engine recorded the failed start; attached clients and waiters learn of it now.
       const after = await engine.inspectContainer({ id: rec.id }).catch(() => rec);
       hub.failed(rec.id, statusOf(after));
+      // Docker's CLI turns these words into run's exit status (127 / 126), so they are Docker's.
+      const msg = err instanceof Error ? err.message : String(err);
+      const code = startFailureExitCode(err);
+      if (code === 127) throw badRequest(`${msg}: exec: "${rec.spec.args[0]}": executable file not found in $PATH`);
+      if (code === 126) throw badRequest(`${msg}: exec: "${rec.spec.args[0]}": permission denied`);
       throw err;
     }
     call.send(204);

@@ -112,6 +112,13 @@ describe('docker run through the API', () => {
     expect((await d('rm', id)).code).toBe(0);
   }, 120_000);
 
+  it('a command that cannot start: Docker\'s exit statuses 127 and 126', async () => {
+    const missing = await d('run', '--rm', 'skiff/busybox', 'nosuchcmd');
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain('executable file not found in $PATH');
+    expect((await d('run', '--rm', 'skiff/busybox', '/etc/passwd')).code).toBe(126);
+  }, 120_000);
+
   it('passes stdin with -i', async () => {
     const r = await dIn('one\ntwo\n', 'run', '-i', '--rm', 'skiff/busybox', 'wc', '-l');
     expect(r).toMatchObject({ code: 0 });
