@@ -40,7 +40,8 @@ function statHeader(t: Target): string {
   const linkTarget = s.kind === 'symlink' ? t.fs.readlink(t.node) : '';
   const stat = { name: t.name, size: s.size, mode: (s.mode & 0o777) + kindBits, mtime: new Date(s.mtimeMs).toISOString(), linkTarget };
   // Go's uint32 FileMode: the sum above stays exact (no bitwise ops on the sign bit).
-  return Buffer.from(JSON.stringify(stat)).toString('base64');
+  // btoa wants Latin-1: the UTF-8 bytes of the JSON, one char each.
+  return btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(stat))));
 }
 
 /** The tree at `t` as tar entries named from its last component ("hostname", "etc/", "etc/passwd"). */

@@ -1,12 +1,13 @@
 /**
  * One API request as a handler sees it: path parameters, the query, the body (bytes, JSON or a
  * stream), and ways to answer (JSON, a streamed body, or a hijacked connection for attach and
- * exec). Two transports sit under it: a normal request (Node's ServerResponse) and one that came
- * with `Upgrade: tcp` (Node hands over the raw socket; we write the HTTP ourselves).
+ * exec). Transports implement it: Node's http server (call-node.ts: a normal request, and one
+ * that came with `Upgrade: tcp`) and the fetch API (fetch.ts: pages, service workers).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { badRequest } from './errors.ts';
+
+export type RequestHeaders = Record<string, string | string[] | undefined>;
 
 export interface StreamWriter {
   /** Resolves when the peer took the chunk (backpressure); never rejects. */
@@ -20,7 +21,7 @@ export interface Call {
   readonly path: string;
   readonly params: Record<string, string>;
   readonly query: URLSearchParams;
-  readonly headers: IncomingMessage['headers'];
+  readonly headers: RequestHeaders;
   /** The API version the client asked for (its path prefix), or the server's own. */
   readonly version: string;
   body(): Promise<Uint8Array>;
@@ -36,37 +37,33 @@ export interface Call {
   onAbort(f: () => void): void;
 }
 
-const enc = new TextEncoder();
+export const enc = new TextEncoder();
 
-function writeTo(stream: NodeJS.WritableStream, chunk: Uint8Array | string): Promise<void> {
-  return new Promise((resolve) => {
-    const ok = stream.write(typeof chunk === 'string' ? enc.encode(chunk) : chunk);
-    if (ok) resolve();
-    else {
-      const done = () => { stream.off('drain', done); stream.off('close', done); resolve(); };
-      stream.on('drain', done);
-      stream.on('close', done);
-    }
-  });
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.byteLength; }
+  return out;
 }
 
-interface Base {
-  method: string; path: string; params: Record<string, string>; query: URLSearchParams; version: string; req: IncomingMessage;
+
+export interface Base {
+  method: string; path: string; params: Record<string, string>; query: URLSearchParams; version: string; headers: RequestHeaders;
   /** Sent with every answer (API-Version, OSType ...). */
   replyHeaders: Record<string, string>;
 }
 
-abstract class CallBase implements Call {
+export abstract class CallBase implements Call {
   readonly method: string;
   readonly path: string;
   readonly params: Record<string, string>;
   readonly query: URLSearchParams;
   readonly version: string;
-  readonly headers: IncomingMessage['headers'];
+  readonly headers: RequestHeaders;
   #aborted = false;
   readonly #onAbort: Array<() => void> = [];
   constructor(b: Base) {
-    this.method = b.method; this.path = b.path; this.params = b.params; this.query = b.query; this.version = b.version; this.headers = b.req.headers;
+    this.method = b.method; this.path = b.path; this.params = b.params; this.query = b.query; this.version = b.version; this.headers = b.headers;
   }
   get aborted(): boolean { return this.#aborted; }
   protected abort(): void {
@@ -82,7 +79,7 @@ abstract class CallBase implements Call {
   async body(): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
     for await (const c of this.bodyStream()) parts.push(c);
-    return Buffer.concat(parts);
+    return concatBytes(parts);
   }
   async json<T>(): Promise<T> {
     const text = new TextDecoder().decode(await this.body()).trim();
@@ -98,92 +95,3 @@ abstract class CallBase implements Call {
   abstract hijack(contentType: string): Duplex | StreamWriter;
 }
 
-/** A request answered through Node's ServerResponse. */
-export class HttpCall extends CallBase {
-  constructor(b: Base, private readonly res: ServerResponse) {
-    super(b);
-    for (const [k, v] of Object.entries(b.replyHeaders)) res.setHeader(k, v);
-    res.on('close', () => this.abort());
-  }
-  bodyStream(): AsyncIterable<Uint8Array> {
-    return this.#req();
-  }
-  async *#req(): AsyncIterable<Uint8Array> {
-    for await (const c of this.reqStream) yield c as Uint8Array;
-  }
-  private get reqStream(): IncomingMessage { return (this.res as unknown as { req: IncomingMessage }).req; }
-  send(status: number, value?: unknown): void {
-    if (this.res.headersSent) return void this.res.end();
-    if (value === undefined) {
-      this.res.writeHead(status).end();
-      return;
-    }
-    const body = JSON.stringify(value);
-    this.res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
-  }
-  begin(status: number, contentType: string, headers: Record<string, string> = {}): StreamWriter {
-    this.res.writeHead(status, { 'Content-Type': contentType, ...headers });
-    this.res.flushHeaders();
-    return { write: (c) => (this.aborted ? Promise.resolve() : writeTo(this.res, c)), end: () => this.res.end() };
-  }
-  /** Without an Upgrade header: the output as a streamed body (no stdin). */
-  hijack(contentType: string): StreamWriter {
-    return this.begin(200, contentType);
-  }
-}
-
-const REASONS: Record<number, string> = { 101: 'UPGRADED', 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 501: 'Not Implemented' };
-
-/** A request that came with `Upgrade: tcp`: the raw socket, its body read by Content-Length. */
-export class UpgradeCall extends CallBase {
-  #bodyRead = false;
-  readonly #extra: Record<string, string>;
-  constructor(b: Base, private readonly socket: Duplex, private head: Buffer) {
-    super(b);
-    this.#extra = b.replyHeaders;
-    socket.on('close', () => this.abort());
-    socket.on('error', () => this.abort());
-  }
-  async *bodyStream(): AsyncIterable<Uint8Array> {
-    if (this.#bodyRead) return;
-    this.#bodyRead = true;
-    let left = Number(this.headers['content-length'] ?? 0);
-    let buf = this.head;
-    this.head = Buffer.alloc(0);
-    while (left > 0) {
-      if (buf.length === 0) buf = await new Promise<Buffer>((resolve) => {
-        const onData = (c: Buffer) => { this.socket.off('end', onEnd); this.socket.pause(); resolve(c); };
-        const onEnd = () => { this.socket.off('data', onData); resolve(Buffer.alloc(0)); };
-        this.socket.once('data', onData);
-        this.socket.once('end', onEnd);
-        this.socket.resume();
-      });
-      if (buf.length === 0) return;
-      const take = buf.subarray(0, left);
-      left -= take.length;
-      yield take;
-      buf = buf.subarray(take.length);
-    }
-    // What follows the body is the client's stdin: give it back to the socket.
-    if (buf.length) this.socket.unshift(buf);
-  }
-  #head(status: number, headers: Record<string, string | number>): void {
-    const lines = [`HTTP/1.1 ${status} ${REASONS[status] ?? ''}`, ...Object.entries({ ...this.#extra, ...headers }).map(([k, v]) => `${k}: ${v}`)];
-    this.socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-  }
-  send(status: number, value?: unknown): void {
-    const body = value === undefined ? '' : JSON.stringify(value);
-    this.#head(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
-    this.socket.end(body);
-  }
-  begin(status: number, contentType: string, headers: Record<string, string> = {}): StreamWriter {
-    this.#head(status, { 'Content-Type': contentType, Connection: 'close', ...headers });
-    return { write: (c) => (this.aborted ? Promise.resolve() : writeTo(this.socket, c)), end: () => this.socket.end() };
-  }
-  hijack(contentType: string): Duplex {
-    this.#head(101, { 'Content-Type': contentType, Connection: 'Upgrade', Upgrade: 'tcp' });
-    if (this.head.length) this.socket.unshift(this.head);
-    this.head = Buffer.alloc(0);
-    return this.socket;
-  }
-}

@@ -9,7 +9,7 @@ import type { ContainerRecord } from '../engine/types.ts';
 import { isSkiffError } from '../errors.ts';
 import { startFailureExitCode } from '../runtime/start-failure.ts';
 import type { ExitStatus } from '../runtime/types.ts';
-import type { Call } from './call.ts';
+import { concatBytes, type Call } from './call.ts';
 import { outputConnection } from './connection.ts';
 import { createOptions } from './create-body.ts';
 import { ApiError, badRequest, conflict } from './errors.ts';
@@ -144,7 +144,7 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
       sock.on('data', () => {});
       return;
     }
-    sock.on('data', (d: Buffer) => void hub.whenStarted(rec.id).then((p) => p.writeStdin(new Uint8Array(d))));
+    sock.on('data', (d: Uint8Array) => void hub.whenStarted(rec.id).then((p) => p.writeStdin(new Uint8Array(d))));
     // The client closed its stdin: with StdinOnce (docker run -i) the container's stdin closes too.
     sock.on('end', () => { if (recordedOf(rec).stdinOnce) void hub.whenStarted(rec.id).then((p) => p.closeStdin()); });
   }
@@ -305,8 +305,8 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
     const errs: Uint8Array[] = [];
     const proc = await engine.execContainer({ id: rec.id, cmd: ['ps', ...args], io: { onStdout: (d) => void chunks.push(d), onStderr: (d) => void errs.push(d) } });
     const status = await proc.wait();
-    const text = new TextDecoder().decode(Buffer.concat(chunks));
-    if (status.exitCode !== 0) throw new ApiError(500, `ps ${args.join(' ')} in the container exited ${status.exitCode}: ${new TextDecoder().decode(Buffer.concat(errs)).trim() || status.error || 'no ps in the image?'}`);
+    const text = new TextDecoder().decode(concatBytes(chunks));
+    if (status.exitCode !== 0) throw new ApiError(500, `ps ${args.join(' ')} in the container exited ${status.exitCode}: ${new TextDecoder().decode(concatBytes(errs)).trim() || status.error || 'no ps in the image?'}`);
     call.send(200, parseTop(text));
   });
 

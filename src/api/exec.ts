@@ -102,7 +102,7 @@ export function execRoutes(r: Router, engine: Engine): void {
     if (conn?.stdin) {
       const sock = conn.stdin;
       if (e.attachStdin) {
-        sock.on('data', (d: Buffer) => proc.writeStdin(new Uint8Array(d)));
+        sock.on('data', (d: Uint8Array) => proc.writeStdin(new Uint8Array(d)));
         sock.on('end', () => proc.closeStdin());
       } else sock.on('data', () => {});
     }

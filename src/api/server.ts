@@ -7,55 +7,33 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Engine } from '../engine/engine.ts';
-import { archiveRoutes } from './archive.ts';
-import { HttpCall, UpgradeCall, type Call } from './call.ts';
-import { containerRoutes } from './containers.ts';
+import type { Call } from './call.ts';
+import { HttpCall, UpgradeCall } from './call-node.ts';
 import { errorResponse } from './errors.ts';
-import { EventLog } from './events.ts';
-import { execRoutes } from './exec.ts';
-import { Hub } from './hub.ts';
-import { imageRoutes } from './images.ts';
-import { networkRoutes, pluginRoutes } from './networks.ts';
 import { API_VERSION, Router } from './router.ts';
-import { systemRoutes } from './system.ts';
-import { volumeRoutes } from './volumes.ts';
+import { apiRouter, type ApiOptions } from './routes.ts';
+import { goArch } from './system.ts';
+import { arch, cpus, hostname, release, totalmem } from 'node:os';
 
-export interface ApiServerOptions {
-  engine: Engine;
-  /** Reported as DockerRootDir; default "". */
-  home?: string;
+export interface ApiServerOptions extends ApiOptions {
   /** Called for every request that failed with a 5xx (logging). */
   onError?(err: unknown, method: string, path: string): void;
   /** One line per request (method, path, status), for `serve --debug`. */
   log?(line: string): void;
 }
 
-const REPLY_HEADERS = {
+export const REPLY_HEADERS = {
   'API-Version': API_VERSION,
   'OSType': 'linux',
   'Docker-Experimental': 'false',
   'Server': 'skiff (linux)',
 };
 
-export function apiRouter(o: ApiServerOptions): Router {
-  const r = new Router();
-  const events = new EventLog();
-  const hub = new Hub(o.engine, events);
-  systemRoutes(r, o.engine, { home: o.home ?? '' });
-  r.add('GET /events', (call) => events.serve(call));
-  containerRoutes(r, o.engine, hub, events);
-  execRoutes(r, o.engine);
-  archiveRoutes(r, o.engine);
-  imageRoutes(r, o.engine, events);
-  volumeRoutes(r, o.engine, events);
-  networkRoutes(r);
-  pluginRoutes(r);
-  return r;
-}
-
 export function createApiServer(o: ApiServerOptions): Server {
-  const router = apiRouter(o);
+  const router = apiRouter({
+    ...o,
+    host: o.host ?? { arch: goArch(arch()), ncpu: cpus().length, memTotal: totalmem(), hostname: hostname(), kernel: release(), runtime: `node ${process.version}` },
+  });
   const server = createServer();
 
   async function dispatch(req: IncomingMessage, make: (b: ConstructorParameters<typeof HttpCall>[0]) => Call, fail: (status: number, message: string) => void): Promise<void> {
@@ -65,7 +43,7 @@ export function createApiServer(o: ApiServerOptions): Server {
     try {
       const { path, version } = Router.version(url.pathname);
       const { handler, params } = router.match(method, path);
-      call = make({ method, path, params, query: url.searchParams, version, req, replyHeaders: REPLY_HEADERS });
+      call = make({ method, path, params, query: url.searchParams, version, headers: req.headers, replyHeaders: REPLY_HEADERS });
       await handler(call);
     } catch (err) {
       const { status, message } = errorResponse(err);

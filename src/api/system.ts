@@ -1,16 +1,30 @@
 /** /_ping, /version, /info: what clients ask first (the API version they negotiate down to). */
-import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import type { Engine } from '../engine/engine.ts';
 import { VERSION } from '../cli/commands/table.ts';
 import type { Router } from './router.ts';
 import { API_VERSION, MIN_API_VERSION } from './router.ts';
 
+/** What /version and /info tell about the machine (Node: from node:os, server.ts). */
+export interface HostInfo {
+  /** Go's names: amd64, 386, arm64. */
+  arch: string;
+  ncpu: number;
+  memTotal: number;
+  hostname: string;
+  kernel: string;
+  /** "node v20..." or the browser's user agent. */
+  runtime: string;
+}
+
+export const UNKNOWN_HOST: HostInfo = { arch: 'wasm', ncpu: 1, memTotal: 0, hostname: 'skiff', kernel: '', runtime: 'javascript' };
+
 /** Node's arch names as Go's (what Docker reports). */
-export function goArch(a: string = arch()): string {
+export function goArch(a: string): string {
   return ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[a] ?? a;
 }
 
-export function systemRoutes(r: Router, engine: Engine, o: { home: string }): void {
+export function systemRoutes(r: Router, engine: Engine, o: { home: string; host: HostInfo }): void {
+  const h = o.host;
   r.add('GET /_ping', async (call) => {
     // HEAD goes through here too: the headers carry what matters (Node drops the body).
     const w = call.begin(200, 'text/plain; charset=utf-8', { 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' });
@@ -19,7 +33,7 @@ export function systemRoutes(r: Router, engine: Engine, o: { home: string }): vo
   });
 
   r.add('GET /version', async (call) => {
-    const details = { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: goArch(), KernelVersion: release(), GitCommit: '', GoVersion: `node ${process.version}` };
+    const details = { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: h.arch, KernelVersion: h.kernel, GitCommit: '', GoVersion: h.runtime };
     call.send(200, {
       Platform: { Name: `skiff ${VERSION}` },
       Components: [{ Name: 'Engine', Version: VERSION, Details: details }],
@@ -32,7 +46,7 @@ export function systemRoutes(r: Router, engine: Engine, o: { home: string }): vo
     const count = (s: string) => containers.filter((c) => c.state === s).length;
     const images = await engine.listImages();
     call.send(200, {
-      ID: 'skiff', Name: hostname(), ServerVersion: VERSION,
+      ID: 'skiff', Name: h.hostname, ServerVersion: VERSION,
       Containers: containers.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
       ContainersStopped: containers.length - count('running') - count('paused'),
       Images: new Set(images.map((i) => i.id)).size,
@@ -41,8 +55,8 @@ export function systemRoutes(r: Router, engine: Engine, o: { home: string }): vo
       MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, PidsLimit: true,
       OomKillDisable: false, IPv4Forwarding: false, Debug: false, NFd: 0, NGoroutines: 0, SystemTime: new Date().toISOString(),
       LoggingDriver: 'local', CgroupDriver: 'none', CgroupVersion: '2', NEventsListener: 0,
-      KernelVersion: release(), OperatingSystem: 'skiff (user-space containers)', OSVersion: VERSION, OSType: 'linux',
-      Architecture: goArch(), NCPU: cpus().length, MemTotal: totalmem(),
+      KernelVersion: h.kernel, OperatingSystem: 'skiff (user-space containers)', OSVersion: VERSION, OSType: 'linux',
+      Architecture: h.arch, NCPU: h.ncpu, MemTotal: h.memTotal,
       IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: [], Mirrors: [] },
       GenericResources: null, HttpProxy: '', HttpsProxy: '', NoProxy: '', Labels: [], ExperimentalBuild: false,
       Runtimes: { vm: { path: 'skiff-vm' }, wasi: { path: 'skiff-wasi' } }, DefaultRuntime: 'vm',

@@ -1,0 +1,40 @@
+/**
+ * Every route of the API on one Router, over one engine: shared by the Node server (server.ts)
+ * and the fetch handler (fetch.ts).
+ */
+import type { Engine } from '../engine/engine.ts';
+import { archiveRoutes } from './archive.ts';
+import { containerRoutes } from './containers.ts';
+import { EventLog } from './events.ts';
+import { execRoutes } from './exec.ts';
+import { Hub } from './hub.ts';
+import { imageRoutes } from './images.ts';
+import { networkRoutes, pluginRoutes } from './networks.ts';
+import { Router } from './router.ts';
+import { systemRoutes, UNKNOWN_HOST, type HostInfo } from './system.ts';
+import { volumeRoutes } from './volumes.ts';
+
+export interface ApiOptions {
+  engine: Engine;
+  /** Reported as DockerRootDir; default "". */
+  home?: string;
+  /** The machine as /version and /info report it. */
+  host?: HostInfo;
+}
+
+export function apiRouter(o: ApiOptions): Router {
+  const r = new Router();
+  const events = new EventLog();
+  const hub = new Hub(o.engine, events);
+  systemRoutes(r, o.engine, { home: o.home ?? '', host: o.host ?? UNKNOWN_HOST });
+  r.add('GET /events', (call) => events.serve(call));
+  containerRoutes(r, o.engine, hub, events);
+  execRoutes(r, o.engine);
+  archiveRoutes(r, o.engine);
+  imageRoutes(r, o.engine, events);
+  volumeRoutes(r, o.engine, events);
+  networkRoutes(r);
+  pluginRoutes(r);
+  return r;
+}
+
