@@ -1,48 +1,21 @@
 /**
- * /containers/*: create, start, attach, wait, logs, kill, stop, restart, resize, list, inspect,
- * remove, prune, rename, export, changes. Containers started here run in this process (hub.ts);
- * ones another skiff process runs are stopped, killed, waited for and followed through the engine.
+ * /containers/*: create, start, kill, stop, restart, resize, list, inspect, remove, prune,
+ * rename, export, changes, top; attach, wait and logs stream (container-streams.ts). Containers
+ * started here run in this process (hub.ts); ones another skiff process runs are stopped, killed
+ * and inspected through the engine.
  */
 import type { Engine } from '../engine/engine.ts';
-import type { LogEntry } from '../engine/lifecycle.ts';
 import type { ContainerRecord } from '../engine/types.ts';
-import { isSkiffError } from '../errors.ts';
 import { startFailureExitCode } from '../runtime/start-failure.ts';
-import type { ExitStatus } from '../runtime/types.ts';
 import { concatBytes, type Call } from './call.ts';
-import { outputConnection } from './connection.ts';
 import { createOptions } from './create-body.ts';
 import { ApiError, badRequest, conflict } from './errors.ts';
 import type { Hub } from './hub.ts';
+import { containerStreamRoutes, isRunning, statusOf } from './container-streams.ts';
 import type { EventLog } from './events.ts';
-import { bool, filters, int, time } from './query.ts';
+import { bool, filters, int } from './query.ts';
 import type { Router } from './router.ts';
-import { MULTIPLEXED_STREAM, RAW_STREAM } from './stream.ts';
-import { containerInspect, containerSummary, recordedOf } from './views.ts';
-
-const enc = new TextEncoder();
-
-function statusOf(rec: ContainerRecord): ExitStatus {
-  return { exitCode: rec.exitCode ?? 0, oomKilled: rec.exit?.oomKilled ?? false, ...(rec.exit?.error ? { error: rec.exit.error } : {}) };
-}
-
-const isRunning = (rec: ContainerRecord): boolean => rec.state === 'running' || rec.state === 'paused';
-
-/** Log chunks split at line ends (Docker keeps one entry per line: `tail` counts lines). */
-export function logLines(entries: LogEntry[]): LogEntry[] {
-  const out: LogEntry[] = [];
-  for (const e of entries) {
-    let start = 0;
-    for (let i = 0; i < e.data.length; i++) {
-      if (e.data[i] === 0x0a) {
-        out.push({ ...e, data: e.data.subarray(start, i + 1) });
-        start = i + 1;
-      }
-    }
-    if (start < e.data.length) out.push({ ...e, data: e.data.subarray(start) });
-  }
-  return out;
-}
+import { containerInspect, containerSummary } from './views.ts';
 
 /** `ps` output as Docker's top answer: the header's words as Titles, the last column keeps its spaces. */
 export function parseTop(text: string): { Titles: string[]; Processes: string[][] } {
@@ -53,11 +26,6 @@ export function parseTop(text: string): { Titles: string[]; Processes: string[][
     return [...words.slice(0, titles.length - 1), words.slice(titles.length - 1).join(' ')];
   });
   return { Titles: titles, Processes: processes };
-}
-
-/** RFC 3339 with nanoseconds, as Docker prints log timestamps. */
-export function nanoTime(iso: string): string {
-  return iso.replace(/\.(\d+)Z$/, (_m, f: string) => `.${f.padEnd(9, '0')}Z`).replace(/:(\d\d)Z$/, ':$1.000000000Z');
 }
 
 export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: EventLog): void {
@@ -118,115 +86,7 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
     call.send(204);
   });
 
-  r.add('POST /containers/{id}/attach', async (call) => {
-    const rec = await find(call);
-    const q = call.query;
-    const want = { stdout: bool(q, 'stdout'), stderr: bool(q, 'stderr') };
-    const conn = outputConnection(call.hijack(rec.spec.tty ? RAW_STREAM : MULTIPLEXED_STREAM), rec.spec.tty);
-    const out = (kind: 'stdout' | 'stderr', d: Uint8Array) => (want[kind] ? conn.write(kind, d) : undefined);
-    if (bool(q, 'logs')) for (const e of await engine.containerLogs({ id: rec.id })) await out(e.stream, e.data);
-    if (!bool(q, 'stream')) return conn.end();
-    if (conn.stdin) wireStdin(conn.stdin, rec, bool(q, 'stdin'));
-    if (isRunning(rec) && !hub.process(rec.id)) {
-      // Run by another skiff process: its output as it comes, through the engine.
-      const f = await engine.followContainerLogs({ id: rec.id, onEntry: (e) => void out(e.stream, e.data) });
-      call.onAbort(() => conn.end());
-      await f.done();
-      return conn.end();
-    }
-    emit(rec, 'attach');
-    const detach = hub.attach(rec.id, { output: out, end: () => conn.end() });
-    call.onAbort(detach);
-  });
-
-  function wireStdin(sock: NonNullable<ReturnType<typeof outputConnection>['stdin']>, rec: ContainerRecord, stdin: boolean): void {
-    if (!stdin || !rec.spec.openStdin) {
-      sock.on('data', () => {});
-      return;
-    }
-    sock.on('data', (d: Uint8Array) => void hub.whenStarted(rec.id).then((p) => p.writeStdin(new Uint8Array(d))));
-    // The client closed its stdin: with StdinOnce (docker run -i) the container's stdin closes too.
-    sock.on('end', () => { if (recordedOf(rec).stdinOnce) void hub.whenStarted(rec.id).then((p) => p.closeStdin()); });
-  }
-
-  r.add('POST /containers/{id}/wait', async (call) => {
-    const rec = await find(call);
-    const condition = call.query.get('condition') || 'not-running';
-    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw badRequest(`invalid value for query parameter condition: "${condition}" (not-running, next-exit, removed)`);
-    const w = call.begin(200, 'application/json');
-    let status: ExitStatus;
-    try {
-      if (hub.process(rec.id) || isRunning(rec)) status = await engine.waitContainer({ id: rec.id });
-      else if (condition === 'not-running') status = statusOf(rec);
-      else status = await nextExit(rec.id, call);
-      if (condition === 'removed') await gone(rec.id, call);
-    } catch (err) {
-      await w.write(JSON.stringify({ StatusCode: -1, Error: { Message: err instanceof Error ? err.message : String(err) } }));
-      return w.end();
-    }
-    await w.write(JSON.stringify({ StatusCode: status.exitCode, Error: status.error ? { Message: status.error } : null }) + '\n');
-    w.end();
-  });
-
-  /** The next exit: of a start through this server, or of a run another skiff process starts. */
-  async function nextExit(id: string, call: Call): Promise<ExitStatus> {
-    const here = hub.nextExit(id);
-    for (;;) {
-      const tick = new Promise<'tick'>((res) => setTimeout(() => res('tick'), 500));
-      const first = await Promise.race([here, tick]);
-      if (first !== 'tick') return first;
-      if (call.aborted) throw new Error('client went away');
-      const rec = await engine.inspectContainer({ id }).catch(() => undefined);
-      if (rec && isRunning(rec) && !hub.process(id)) return engine.waitContainer({ id });
-    }
-  }
-
-  async function gone(id: string, call: Call): Promise<void> {
-    while (!call.aborted) {
-      try {
-        await engine.inspectContainer({ id });
-      } catch (err) {
-        if (isSkiffError(err, 'NOT_FOUND')) return;
-        throw err;
-      }
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  }
-
-  r.add('GET /containers/{id}/logs', async (call) => {
-    const rec = await find(call);
-    const q = call.query;
-    const want = { stdout: bool(q, 'stdout'), stderr: bool(q, 'stderr') };
-    if (!want.stdout && !want.stderr) throw badRequest('Bad parameters: you must choose at least one stream');
-    const since = time(q, 'since');
-    const until = time(q, 'until');
-    const stamps = bool(q, 'timestamps');
-    const tailRaw = q.get('tail');
-    const tail = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
-    if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw badRequest(`invalid value for query parameter tail: "${tailRaw}"`);
-    const w = outputConnection(call.begin(200, rec.spec.tty ? RAW_STREAM : MULTIPLEXED_STREAM), rec.spec.tty);
-    const keep = (e: LogEntry): boolean => {
-      const t = Date.parse(e.time);
-      return want[e.stream] && (since === undefined || t >= since) && (until === undefined || t <= until);
-    };
-    const emit = (e: LogEntry): Promise<void> => w.write(e.stream, stamps ? new Uint8Array([...enc.encode(`${nanoTime(e.time)} `), ...e.data]) : e.data);
-    const backlog = (entries: LogEntry[]): LogEntry[] => {
-      const lines = logLines(entries).filter(keep);
-      return tail === undefined ? lines : tail === 0 ? [] : lines.slice(-tail);
-    };
-    if (!bool(q, 'follow')) {
-      for (const e of backlog(await engine.containerLogs({ id: rec.id }))) await emit(e);
-      return w.end();
-    }
-    // Live entries queue up until the backlog is out, so the order holds.
-    let live: LogEntry[] | null = [];
-    const f = await engine.followContainerLogs({ id: rec.id, onEntry: (e) => { if (live) live.push(e); else if (keep(e)) void emit(e); } });
-    for (const e of backlog(f.entries)) await emit(e);
-    for (const e of logLines(live)) if (keep(e)) await emit(e);
-    live = null;
-    await Promise.race([f.done(), new Promise<void>((res) => call.onAbort(res))]);
-    w.end();
-  });
+  containerStreamRoutes(r, engine, hub, events);
 
   r.add('POST /containers/{id}/kill', async (call) => {
     const rec = await find(call);
