@@ -6,6 +6,7 @@
  */
 import { SkiffError } from '../errors.ts';
 import { concatBytes } from '../util/bytes.ts';
+import type { ByteTransform } from './types.ts';
 import { hasNodeZlib, nodeTransform } from './zlib-node.ts';
 import { zstdDecompressStream } from './zstd.ts';
 
@@ -45,19 +46,6 @@ function corrupt(what: string, format: string, e: unknown): SkiffError {
   return new SkiffError('INVALID_ARCHIVE', `${what}: corrupt or truncated ${format} data (${msg})`, { cause: e });
 }
 
-/**
- * A byte transform as `pipeThrough` drives it: the web-standard (De)CompressionStream pair, or
- * Node's zlib stream (zlib-node.ts), behind one shape so that one pump serves both.
- */
-export interface ByteTransform {
-  /** Resolves when the transform takes more. */
-  write(chunk: Uint8Array): Promise<void>;
-  end(): Promise<void>;
-  abort(err: unknown): void;
-  output: AsyncIterator<Uint8Array>;
-  /** The consumer stopped early. */
-  cancel(): Promise<void>;
-}
 
 function webTransform(pair: { writable: WritableStream<BufferSource>; readable: ReadableStream<Uint8Array> }): ByteTransform {
   const writer = pair.writable.getWriter();

@@ -38,3 +38,17 @@ export interface TarEntry {
   /** File body (size bytes); empty for everything else. */
   data: Uint8Array;
 }
+
+/**
+ * A byte transform as `pipeThrough` drives it: the web-standard (De)CompressionStream pair, or
+ * Node's zlib stream (zlib-node.ts), behind one shape so that one pump serves both.
+ */
+export interface ByteTransform {
+  /** Resolves when the transform takes more. */
+  write(chunk: Uint8Array): Promise<void>;
+  end(): Promise<void>;
+  abort(err: unknown): void;
+  output: AsyncIterator<Uint8Array>;
+  /** The consumer stopped early. */
+  cancel(): Promise<void>;
+}

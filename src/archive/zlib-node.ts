@@ -1,4 +1,4 @@
-import type { ByteTransform } from './compression.ts';
+import type { ByteTransform } from './types.ts';
 
 /**
  * Node fast path for gzip: zlib streams with 256 KiB output chunks run ~3x faster than Node's

@@ -5,7 +5,14 @@
  * before it returns or throws: the page never prints a layer line after the prompt. Byte counts
  * are sent at most every `intervalMs` per layer (and always the last one).
  */
-import type { PullEvent } from './pull.ts';
+/** One progress line, Docker's JSON-message shape: a layer's status, or the image's. */
+export interface PullEvent {
+  /** Short layer ID (12 hex), absent for whole-image lines. */
+  id?: string;
+  status: string;
+  current?: number;
+  total?: number;
+}
 
 export type ProgressCallback = (e: PullEvent) => unknown;
 

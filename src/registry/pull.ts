@@ -23,17 +23,10 @@ import { commitVerified } from '../engine/load/loader.ts';
 import { overLimit, resolveLimits, type LoadLimits } from '../engine/load/limits.ts';
 import { fetchBlob, pool, type BlobProgress } from './blobs.ts';
 import type { RegistryClient } from './client.ts';
-import { progressEmitter } from './progress.ts';
+import { progressEmitter, type PullEvent } from './progress.ts';
+export type { PullEvent } from './progress.ts';
 import { chooseFromIndex, fetchManifest, RUNNABLE_TEXT, runnablePlatform, type FetchedManifest, type Repo } from './manifests.ts';
 
-/** One progress line, Docker's JSON-message shape: a layer's status, or the image's. */
-export interface PullEvent {
-  /** Short layer ID (12 hex), absent for whole-image lines. */
-  id?: string;
-  status: string;
-  current?: number;
-  total?: number;
-}
 
 export interface PullOptions {
   ctx: EngineContext;
