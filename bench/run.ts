@@ -38,7 +38,8 @@ for (const file of files) {
   process.stderr.write(`bench: ${area}\n`);
   const got = await mod.run(filter);
   for (const [k, v] of Object.entries(got)) {
-    if (filter && !k.startsWith(filter)) continue;
+    // A filter naming the area keeps all its metrics (registry.bench.ts reports pull.* and push.*).
+    if (filter && filter !== area && !k.startsWith(filter)) continue;
     results[k] = v;
     process.stderr.write(`  ${k} = ${v.value} ${v.unit}${v.baseline !== undefined ? ` (baseline ${v.baseline})` : ''}\n`);
   }
