@@ -15,6 +15,7 @@ import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimePro
 import type { ContainerStore } from './container-store.ts';
 import { newContainerId, toRunOptions, type CreateContainerOptions } from './containers.ts';
 import { reach, remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
+import type { ExecSpec } from './control/protocol.ts';
 import type { ControlPlane, ControlTarget, LogRecord } from './control/types.ts';
 import type { ImageStore } from './image-store.ts';
 import { startFailureExitCode } from '../runtime/start-failure.ts';
@@ -76,14 +77,8 @@ export interface LifecycleParts {
   control?: ControlPlane;
 }
 
-export interface ExecOptions extends StartOptions {
-  cmd: string[];
-  env?: string[];
-  workdir?: string;
-  user?: string;
-  tty?: boolean;
-  openStdin?: boolean;
-}
+/** The exec that also crosses the control channel (ExecSpec), plus the local io. */
+export interface ExecOptions extends StartOptions, ExecSpec {}
 
 export { decodeLogs, type LogEntry } from './logs.ts';
 

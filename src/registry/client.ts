@@ -15,6 +15,7 @@ import { registryEndpoint, type HostOptions } from './hosts.ts';
 import { backoffMs, DEFAULT_RETRY, isNetworkError, networkReason, retryableStatus, sleep, type RetryPolicy } from './retry.ts';
 import { readLimited, registryError } from './errors.ts';
 import { PROXY_ERROR_HEADER } from './proxy.ts';
+import { toReadableStream } from '../util/streams.ts';
 
 export interface RegistryClientOptions extends HostOptions {
   fetch?: typeof fetch;
@@ -258,7 +259,7 @@ export class RegistryClient {
       const init: RequestInit = { method, headers };
       if (req.body instanceof Uint8Array) init.body = req.body as BodyInit;
       else if (req.body) {
-        init.body = toStream(req.body());
+        init.body = toReadableStream(req.body());
         (init as { duplex?: string }).duplex = 'half';
       }
       if (req.signal) init.signal = req.signal;
@@ -322,18 +323,4 @@ export function unreachable(what: string, err: unknown): SkiffError {
       + '(Docker Hub does not); give the engine a registry proxy URL (npm start serves one), see docs/browser.md', { cause: err });
   }
   return new SkiffError('REGISTRY', `cannot reach registry ${what}: ${networkReason(err)}`, { cause: err });
-}
-
-function toStream(it: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const iter = it[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      const r = await iter.next();
-      if (r.done) c.close();
-      else c.enqueue(r.value);
-    },
-    async cancel(reason) {
-      await iter.return?.(reason);
-    },
-  });
 }

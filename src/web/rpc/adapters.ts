@@ -9,15 +9,12 @@
  * Install in every realm that talks to the engine (the page and the worker), before the first call.
  */
 import { expose, transferHandlers, wrap, type TransferHandler } from 'comlink';
+import { toReadableStream } from '../../util/streams.ts';
 
 type Plain = Record<string, unknown>;
 
 const FN = '__skiffFn';
 const MAX_DEPTH = 3;
-
-function isStream(v: unknown): v is ReadableStream<Uint8Array> {
-  return typeof ReadableStream !== 'undefined' && v instanceof ReadableStream;
-}
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<Uint8Array> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
@@ -27,21 +24,6 @@ function isPlain(v: unknown): v is Plain {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
-}
-
-function toStream(it: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  if (isStream(it)) return it;
-  const iter = it[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      const r = await iter.next();
-      if (r.done) c.close();
-      else c.enqueue(r.value);
-    },
-    async cancel(reason) {
-      await iter.return?.(reason);
-    },
-  });
 }
 
 /** Whether `v` (a plain object) holds a function or a stream within MAX_DEPTH levels. */
@@ -59,7 +41,7 @@ function encode(v: unknown, transfer: Transferable[], depth = 0): unknown {
     return { [FN]: port2 };
   }
   if (isAsyncIterable(v)) {
-    const s = toStream(v);
+    const s = toReadableStream(v);
     transfer.push(s as unknown as Transferable);
     return s;
   }

@@ -1,0 +1,21 @@
+/** Stream adapters shared by the registry client (upload bodies) and the page <-> worker RPC. */
+
+/**
+ * An async iterable of bytes as a ReadableStream (what fetch bodies and postMessage transfers
+ * take), pulled lazily; cancelling the stream ends the iterator. A ReadableStream is returned
+ * as it is.
+ */
+export function toReadableStream(it: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  if (typeof ReadableStream !== 'undefined' && it instanceof ReadableStream) return it as ReadableStream<Uint8Array>;
+  const iter = it[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      const r = await iter.next();
+      if (r.done) c.close();
+      else c.enqueue(r.value);
+    },
+    async cancel(reason) {
+      await iter.return?.(reason);
+    },
+  });
+}
