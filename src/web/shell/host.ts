@@ -21,6 +21,27 @@ async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Blob> {
 
 const NO_FILES = 'host files cannot be read in a browser';
 
+/** A folder dropped on the page (page.ts reads it), waiting to be the next `build`'s context. */
+export interface DroppedFolder {
+  name: string;
+  files: Map<string, Uint8Array>;
+}
+
+/** A ShellContext whose page can hold a dropped folder; the next build takes it instead of asking. */
+export interface FolderDropTarget {
+  droppedFolder?: DroppedFolder;
+}
+
+/** `build PATH` on a dropped folder: `.` or the folder's name is all of it, else a folder inside it. */
+function folderContext(folder: DroppedFolder, path: string): Map<string, Uint8Array> {
+  const rel = path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  if (rel === '' || rel === '.' || rel === folder.name) return folder.files;
+  const sub = new Map<string, Uint8Array>();
+  for (const [k, v] of folder.files) if (k.startsWith(`${rel}/`)) sub.set(k.slice(rel.length + 1), v);
+  if (sub.size === 0) throw new SkiffError('NOT_FOUND', `build ${displayText(path)}: no folder ${displayText(rel)} in the dropped folder ${displayText(folder.name)} (use \`build .\`)`);
+  return sub;
+}
+
 /** `files`: archives dropped on the page, loaded by the next `load` instead of asking. */
 export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {}): CommandHost {
   const api = ctx.engine.api;
@@ -35,7 +56,15 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
       return new Uint8Array(await file.arrayBuffer());
     },
     async readBuildContext(path) {
-      // The context is what the user picks or dropped (a folder's files, or a context tar).
+      // The context is a folder dropped on the page (used once), else what the user picks (a
+      // folder's files, or a context tar).
+      const holder = ctx as ShellContext & FolderDropTarget;
+      const folder = holder.droppedFolder;
+      if (folder) {
+        const files = folderContext(folder, path); // a wrong PATH keeps the folder for the next try
+        holder.droppedFolder = undefined;
+        return files;
+      }
       const files = dropped.files?.splice(0) ?? (await ctx.pickFiles());
       if (files.length === 0) throw new SkiffError('INVALID_ARGUMENT', `build ${displayText(path)}: no files chosen (pick the context's files or a context tar, or drop them on the page)`);
       return filesToContext(files);

@@ -1,7 +1,8 @@
 /**
  * The demo page: an xterm.js terminal running the `skiff` shell against the shared engine
- * worker. Archives dropped on the page (or chosen with `load`) load with a progress bar; `save`
- * and `export` download. `window.skiffPage` exposes the pieces for tests and the console.
+ * worker. Archives dropped on the page (or chosen with `load`) load with a progress bar; a dropped
+ * folder becomes the next `build`'s context; `save` and `export` download.
+ * `window.skiffPage` exposes the pieces for tests and the console.
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
@@ -11,7 +12,8 @@ import { displayText } from '../../cli/present/escape.ts';
 import { registerServiceWorker } from '../client/service-worker.ts';
 import type { ShellContext } from '../shell/context.ts';
 import { Shell } from '../shell/shell.ts';
-import { downloadBlob, installDropZone, pickFiles } from './files.ts';
+import type { DroppedFolder, FolderDropTarget } from '../shell/host.ts';
+import { downloadBlob, hasFolder, installDropZone, pickFiles, readEntries } from './files.ts';
 import { LineEditor } from './line-editor.ts';
 import { terminalProgress } from './progress.ts';
 import { keyboardStdin, type KeyboardStdin } from './stdin.ts';
@@ -51,7 +53,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
     registryProxy: new URL('registry-proxy/', location.href).href,
     onSeed: (p) => progress.update(`Loading bundled ${p.image} (${p.index + 1}/${p.total}) ${p.phase}`, p.done, p.total && p.phase === 'reading' ? p.total : undefined),
   });
-  const ctx: ShellContext = {
+  const ctx: ShellContext & FolderDropTarget = {
     engine: client,
     stdout: write,
     stderr: (s) => write(`\x1b[31m${s}\x1b[0m`),
@@ -106,16 +108,29 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
     }
   });
 
-  installDropZone(document.body, (files) => {
+  installDropZone(document.body, (dropped) => {
     void queue(async () => {
-      term.write(`\r\x1b[2K${PROMPT}load ${files.map((f) => displayText(f.name)).join(' ')}\r\n`);
-      await shell.loadFiles(files);
+      if (hasFolder(dropped)) {
+        // A folder is a build context, held for the next `build` (the picker is not asked).
+        const name = dropped.entries.length === 1 ? dropped.entries[0]!.name : `${dropped.entries.length} items`;
+        term.write(`\r\x1b[2K`);
+        try {
+          const folder: DroppedFolder = { name, files: await readEntries(dropped.entries) };
+          ctx.droppedFolder = folder;
+          write(`context ${displayText(name)}: ${folder.files.size} files; type \x1b[1mbuild -t NAME .\x1b[0m to build it\n`);
+        } catch (err) {
+          write(`\x1b[31mError: reading the dropped folder ${displayText(name)}: ${displayText((err as Error).message)}\x1b[0m\n`);
+        }
+      } else {
+        term.write(`\r\x1b[2K${PROMPT}load ${dropped.files.map((f) => displayText(f.name)).join(' ')}\r\n`);
+        await shell.loadFiles(dropped.files);
+      }
       term.write(PROMPT + editor.line);
       await flush();
     });
   });
 
-  write('skiff: containers in your browser. Type \x1b[1mhelp\x1b[0m; drop a docker save or OCI archive to load it.\n');
+  write('skiff: containers in your browser. Type \x1b[1mhelp\x1b[0m; drop a docker save or OCI archive to load it, or a folder to build it.\n');
   if (status) status.textContent = 'starting the engine…';
   void queue(async () => {
     try {
