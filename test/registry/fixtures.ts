@@ -43,6 +43,37 @@ function amd64Image(dir: string, label: string): Blob {
   }));
 }
 
+const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const INDEX = 'application/vnd.oci.image.index.v1+json';
+
+/** An empty OCI layout directory (blobs written by `blob`, index.json by `tagLatest`). */
+function newLayout(dir: string): string {
+  mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  return dir;
+}
+
+/** The layout's index.json: one descriptor (a manifest or an index), tagged latest. */
+function tagLatest(dir: string, mediaType: string, d: { digest: string; size: number }): void {
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType, digest: d.digest, size: d.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
+  }));
+}
+
+/** An image index of a linux/amd64 manifest and one other platform's, tagged latest. */
+function indexWithAmd64(dir: string, amd: Blob, other: { digest: string; size: number }, platform: { architecture: string; os: string }): Blob {
+  const index = blob(dir, JSON.stringify({
+    schemaVersion: 2, mediaType: INDEX,
+    manifests: [
+      { mediaType: MANIFEST, digest: amd.digest, size: amd.size, platform: { architecture: 'amd64', os: 'linux' } },
+      { mediaType: MANIFEST, digest: other.digest, size: other.size, platform },
+    ],
+  }));
+  tagLatest(dir, INDEX, index);
+  return index;
+}
+
 export interface Layouts {
   dir: string;
   /** oci:<multi>:latest is an index of linux/amd64 and linux/386 (bundled busybox). */
@@ -59,9 +90,7 @@ export interface Layouts {
 
 export function buildLayouts(): Layouts {
   const root = mkdtempSync(join(tmpdir(), 'skiff-layouts-'));
-  const multi = join(root, 'multi');
-  mkdirSync(join(multi, 'blobs/sha256'), { recursive: true });
-  writeFileSync(join(multi, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const multi = newLayout(join(root, 'multi'));
   // The bundled busybox archive is an OCI layout: take its blobs as they are.
   const bb = join(root, 'busybox');
   mkdirSync(bb);
@@ -70,40 +99,20 @@ export function buildLayouts(): Layouts {
   const bbIndex = JSON.parse(readFileSync(join(bb, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number }> };
   const bbm = bbIndex.manifests[0]!;
   const amd = amd64Image(multi, 'multi');
-  const index = blob(multi, JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [
-      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.digest, size: amd.size, platform: { architecture: 'amd64', os: 'linux' } },
-      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: bbm.digest, size: bbm.size, platform: { architecture: '386', os: 'linux' } },
-    ],
-  }));
-  writeFileSync(join(multi, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
-  }));
+  const index = indexWithAmd64(multi, amd, bbm, { architecture: '386', os: 'linux' });
 
-  const only = join(root, 'amd64');
-  mkdirSync(join(only, 'blobs/sha256'), { recursive: true });
-  writeFileSync(join(only, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const only = newLayout(join(root, 'amd64'));
   const m = amd64Image(only, 'only');
-  writeFileSync(join(only, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
-  }));
-  const layered = join(root, 'layered');
-  mkdirSync(join(layered, 'blobs/sha256'), { recursive: true });
-  writeFileSync(join(layered, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  tagLatest(only, MANIFEST, m);
+  const layered = newLayout(join(root, 'layered'));
   const ls = [0, 1, 2].map((i) => tarLayer(layered, `file${i}.txt`, `layer ${i}\n`.repeat(20_000 * (i + 1))));
   const lcfg = blob(layered, JSON.stringify({ architecture: '386', os: 'linux', config: { Cmd: ['/bin/true'] }, rootfs: { type: 'layers', diff_ids: ls.map((l) => l.diffId) } }));
   const lm = blob(layered, JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    schemaVersion: 2, mediaType: MANIFEST,
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: lcfg.digest, size: lcfg.size },
     layers: ls.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.layer.digest, size: l.layer.size })),
   }));
-  writeFileSync(join(layered, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: lm.digest, size: lm.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
-  }));
+  tagLatest(layered, MANIFEST, lm);
   return { layered, layeredLayers: ls.map((l) => l.layer.digest), dir: root, multi, multiIndexDigest: index.digest, busyboxManifest: bbm.digest, amd64Manifest: amd.digest, amd64Only: only };
 }
 
@@ -114,16 +123,6 @@ export function wasmIndexLayout(): { dir: string; indexDigest: string; wasmManif
   const own = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number }> };
   const hello = own.manifests[0]!;
   const amd = amd64Image(dir, 'wasm-index');
-  const index = blob(dir, JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [
-      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.digest, size: amd.size, platform: { architecture: 'amd64', os: 'linux' } },
-      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: hello.digest, size: hello.size, platform: { architecture: 'wasm', os: 'wasi' } },
-    ],
-  }));
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
-  }));
+  const index = indexWithAmd64(dir, amd, hello, { architecture: 'wasm', os: 'wasi' });
   return { dir, indexDigest: index.digest, wasmManifest: hello.digest };
 }
