@@ -7,20 +7,11 @@
  * - build.run_step_overhead_ms: `FROM skiff/busybox` + `RUN ["true"]` built --no-cache, minus a
  *   plain Engine.runContainer of `true` (--rm), medians of 7 taken alternately. Target: under 100 ms.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Metric } from './run.ts';
+import { loadNote, median, quiet, withSkiffHome } from './util.ts';
 import { openEngine } from '../src/node.ts';
 
 const RUNS = Number(process.env.SKIFF_BENCH_RUNS ?? 10);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-const load = () => `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
-const quiet = { onStdout: () => {}, onStderr: () => {} };
 
 const TEN = {
   Dockerfile: [
@@ -31,10 +22,7 @@ const TEN = {
 };
 
 export async function run(): Promise<Record<string, Metric>> {
-  const home = mkdtempSync(join(tmpdir(), 'skiff-bench-build-'));
-  const savedHome = process.env.SKIFF_HOME;
-  process.env.SKIFF_HOME = home;
-  try {
+  return withSkiffHome('skiff-bench-build-', async (home) => {
     const engine = await openEngine({ home });
     try {
       // Boot the VM and load the image first: the metrics are the build's own cost.
@@ -45,7 +33,7 @@ export async function run(): Promise<Record<string, Metric>> {
         await engine.build({ context: TEN, noCache: true, tags: ['bench:ten'] });
         cold.push(performance.now() - t0);
       }
-      const coldNote = load();
+      const coldNote = loadNote();
       const first = await engine.build({ context: TEN, tags: ['bench:ten'] });
       const cached: number[] = [];
       for (let i = 0; i < RUNS; i++) {
@@ -72,15 +60,11 @@ export async function run(): Promise<Record<string, Metric>> {
         'build.cached_ms': { value: r(median(cached)), unit: 'ms', note: `the same build all CACHED, same image ID, median of ${RUNS} (${cached.map(r).join(', ')}); target < 150 ms` },
         'build.run_step_overhead_ms': {
           value: r(median(step) - median(plain)), unit: 'ms', baseline: r(median(plain)),
-          note: `FROM skiff/busybox + RUN ["true"] --no-cache (${step.map(r).join(', ')}) minus run --rm busybox true (${plain.map(r).join(', ')}); target < 100 ms; ${load()}`,
+          note: `FROM skiff/busybox + RUN ["true"] --no-cache (${step.map(r).join(', ')}) minus run --rm busybox true (${plain.map(r).join(', ')}); target < 100 ms; ${loadNote()}`,
         },
       };
     } finally {
       await engine.shutdown().catch(() => {});
     }
-  } finally {
-    if (savedHome === undefined) delete process.env.SKIFF_HOME;
-    else process.env.SKIFF_HOME = savedHome;
-    rmSync(home, { recursive: true, force: true });
-  }
+  });
 }

@@ -18,6 +18,7 @@ import { createGzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from './run.ts';
+import { median, writeOciImage } from './util.ts';
 
 const FIXTURE_VERSION = 'v1';
 const LAYERS = 4;
@@ -26,11 +27,6 @@ const work = join(tmpdir(), 'skiff-bench-import');
 const fixtureDir = join(work, FIXTURE_VERSION);
 const archivePath = join(fixtureDir, 'image.tar');
 const self = fileURLToPath(import.meta.url);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function listFiles(root: string, out: string[], limit: number, acc = { bytes: 0 }): void {
   let names: string[];
@@ -91,20 +87,7 @@ async function buildFixture(): Promise<{ uncompressed: number; blobs: string[] }
     layers.push({ digest, diffId: `sha256:${diff.digest('hex')}`, size: gz.length });
     uncompressed += size;
   }
-  const put = (obj: unknown): { digest: string; size: number } => {
-    const b = Buffer.from(JSON.stringify(obj));
-    const digest = `sha256:${createHash('sha256').update(b).digest('hex')}`;
-    writeFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), b);
-    return { digest, size: b.length };
-  };
-  const config = put({ architecture: '386', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } });
-  const manifest = put({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
-  });
-  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'io.containerd.image.name': 'docker.io/bench/big:latest' } }] }));
+  writeOciImage(layout, layers, { 'io.containerd.image.name': 'docker.io/bench/big:latest' });
   execFileSync('tar', ['-C', layout, '-cf', archivePath, '.']);
   const blobs = layers.map((l) => join(layout, 'blobs', 'sha256', l.digest.slice(7)));
   const m = { uncompressed, blobs };

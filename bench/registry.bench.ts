@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from './run.ts';
+import { median, writeOciImage } from './util.ts';
 
 const LAYERS = 4;
 const LAYER_BYTES = 25e6;
@@ -26,7 +27,6 @@ const layout = join(work, 'layout-v1');
 const self = fileURLToPath(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 function buildFixture(): { bytes: number; largest: number } {
@@ -47,19 +47,7 @@ function buildFixture(): { bytes: number; largest: number } {
     layers.push({ digest, size: gz.length, diffId });
     rmSync(dir, { recursive: true, force: true });
   }
-  const put = (o: unknown): { digest: string; size: number } => {
-    const b = Buffer.from(JSON.stringify(o));
-    writeFileSync(join(layout, 'blobs/sha256', sha(b).slice(7)), b);
-    return { digest: sha(b), size: b.length };
-  };
-  const config = put({ architecture: '386', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } });
-  const manifest = put({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
-  });
-  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+  const { config, manifest } = writeOciImage(layout, layers, { 'org.opencontainers.image.ref.name': 'latest' });
   const m = { bytes: layers.reduce((n, l) => n + l.size, 0) + config.size + manifest.size, largest: Math.max(...layers.map((l) => l.size)) };
   writeFileSync(meta, JSON.stringify(m));
   return m;

@@ -9,29 +9,17 @@
  * The note carries the load average: the emulator runs at whatever CPU other processes leave.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from './run.ts';
+import { loadNote, median, quiet, withSkiffHome } from './util.ts';
 import { openEngine } from '../src/node.ts';
 
 const RUNS = Number(process.env.SKIFF_BENCH_RUNS ?? 10);
 const BIN = fileURLToPath(new URL('../bin/skiff.js', import.meta.url));
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-const load = () => `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
-const quiet = { onStdout: () => {}, onStderr: () => {} };
-
 export async function run(): Promise<Record<string, Metric>> {
-  const home = mkdtempSync(join(tmpdir(), 'skiff-bench-run-'));
   // The VM snapshot goes under $SKIFF_HOME too, where the `skiff run` processes below find it.
-  const savedHome = process.env.SKIFF_HOME;
-  process.env.SKIFF_HOME = home;
-  try {
+  return withSkiffHome('skiff-bench-run-', async (home) => {
     const engine = await openEngine({ home });
     try {
       // First run: loads the bundled image, boots (and snapshots) the VM.
@@ -51,7 +39,7 @@ export async function run(): Promise<Record<string, Metric>> {
         warm.push(performance.now() - t0);
         if (r.exit.exitCode !== 0) throw new Error(`run true exited ${r.exit.exitCode}`);
       }
-      const warmNote = load();
+      const warmNote = loadNote();
       const c = await engine.createContainer({ image: 'skiff/busybox', cmd: ['sleep', '1000'] });
       await engine.startContainer({ id: c.id, io: quiet });
       const execs: number[] = [];
@@ -80,7 +68,7 @@ export async function run(): Promise<Record<string, Metric>> {
         },
         'run.cold_ms': {
           value: r(median(cold)), unit: 'ms',
-          note: `new process: skiff run --rm skiff/busybox true from a stored snapshot, spawn to exit, median of 3 (${cold.map(r).join(', ')}); ${load()}. Adds to run.warm_ms: Node + tsx compiling the sources, snapshot gunzip + restore (vm.restore_ms), the first crun after a restore`,
+          note: `new process: skiff run --rm skiff/busybox true from a stored snapshot, spawn to exit, median of 3 (${cold.map(r).join(', ')}); ${loadNote()}. Adds to run.warm_ms: Node + tsx compiling the sources, snapshot gunzip + restore (vm.restore_ms), the first crun after a restore`,
         },
         'exec.ms': {
           value: r(median(execs)), unit: 'ms',
@@ -90,9 +78,5 @@ export async function run(): Promise<Record<string, Metric>> {
     } finally {
       await engine.shutdown().catch(() => {});
     }
-  } finally {
-    if (savedHome === undefined) delete process.env.SKIFF_HOME;
-    else process.env.SKIFF_HOME = savedHome;
-    rmSync(home, { recursive: true, force: true });
-  }
+  });
 }

@@ -1,0 +1,57 @@
+/** Helpers the benches share: medians, the load note, and the fixtures' OCI image writer. */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** For a metric's note: the emulator runs at whatever CPU other processes leave. */
+export const loadNote = (): string => `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
+
+/** Process io that drops the output. */
+export const quiet = { onStdout: () => {}, onStderr: () => {} };
+
+/**
+ * `fn` over a fresh $SKIFF_HOME (set in the environment too, where child `skiff` processes and
+ * the VM snapshot look), restored and removed after.
+ */
+export async function withSkiffHome<T>(prefix: string, fn: (home: string) => Promise<T>): Promise<T> {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const savedHome = process.env.SKIFF_HOME;
+  process.env.SKIFF_HOME = home;
+  try {
+    return await fn(home);
+  } finally {
+    if (savedHome === undefined) delete process.env.SKIFF_HOME;
+    else process.env.SKIFF_HOME = savedHome;
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+export interface LayerBlob { digest: string; size: number; diffId: string }
+
+/**
+ * A linux/386 image over gzip `layers` already in `layout`'s blobs/sha256: its config and
+ * manifest written there, then oci-layout and an index.json naming the manifest with `annotations`.
+ */
+export function writeOciImage(layout: string, layers: LayerBlob[], annotations: Record<string, string>): { config: { digest: string; size: number }; manifest: { digest: string; size: number } } {
+  const put = (obj: unknown): { digest: string; size: number } => {
+    const b = Buffer.from(JSON.stringify(obj));
+    const digest = `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    writeFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), b);
+    return { digest, size: b.length };
+  };
+  const config = put({ architecture: '386', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } });
+  const manifest = put({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+  });
+  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations }] }));
+  return { config, manifest };
+}
