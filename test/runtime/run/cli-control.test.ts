@@ -9,25 +9,14 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSkiff, skiffBin, type SkiffResult } from '../../helpers/skiff-cli.ts';
 
-const root = join(import.meta.dirname, '..', '..', '..');
-const bin = join(root, 'bin', 'skiff.js');
+const bin = skiffBin;
 let dir: string;
 let home: string;
 
-interface Result { code: number; stdout: string; stderr: string }
-
-function skiff(args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SKIFF_HOME: home }, cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    if (input !== undefined) p.stdin.end(input);
-    else p.stdin.end();
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function skiff(args: string[], input?: string): Promise<SkiffResult> {
+  return runSkiff(args, { home, cwd: dir, input });
 }
 
 beforeAll(() => {

@@ -4,33 +4,22 @@
  * terminal), host directories and named volumes, and a detached container driven from other
  * processes (ps, logs, stop, wait, rm).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSkiff, skiffBin, type SkiffResult } from '../../helpers/skiff-cli.ts';
 import { requireTool } from '../../helpers/peers.ts';
 
-const root = join(import.meta.dirname, '..', '..', '..');
-const bin = join(root, 'bin', 'skiff.js');
+const bin = skiffBin;
 const execFileP = promisify(execFile);
 let dir: string;
 let home: string;
 
-interface Result { code: number; stdout: string; stderr: string }
-
-async function skiff(args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SKIFF_HOME: home }, cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    if (input !== undefined) p.stdin.end(input);
-    else p.stdin.end();
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function skiff(args: string[], input?: string): Promise<SkiffResult> {
+  return runSkiff(args, { home, cwd: dir, input });
 }
 
 /** Runs skiff on a pseudo-terminal of rows x cols, typing `keys` (with pauses at '|'). */
