@@ -5,30 +5,27 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, removeBuild, serveSite, sh, watchConsole, type Browser, type Site } from '../web/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { sh, watchConsole } from '../web/harness.ts';
+import { useBuiltSite } from '../web/suite.ts';
 
-let site: Site;
-let browser: Browser;
 let dir: string;
 
-beforeAll(async () => {
-  [site, dir] = await Promise.all([serveSite(), mkdtemp(join(tmpdir(), 'skiff-tab-build-'))]);
-  browser = await launch();
-}, 240_000);
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-  await removeBuild();
-  if (dir) await rm(dir, { recursive: true, force: true });
+const web = useBuiltSite({
+  setup: async () => {
+    dir = await mkdtemp(join(tmpdir(), 'skiff-tab-build-'));
+  },
+  cleanup: async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  },
 });
 
 describe('build in the browser terminal', () => {
   it('builds a two-stage Dockerfile from picked files and runs the result', { timeout: 240_000 }, async () => {
-    const ctx = await browser.newContext();
+    const ctx = await web.browser.newContext();
     const page = await ctx.newPage();
     const errors = watchConsole(page);
-    await page.goto(site.url);
+    await page.goto(web.site.url);
     await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.getAttribute('data-state') ?? ''), null, { timeout: 90_000 });
     const dockerfile = join(dir, 'Dockerfile');
     const note = join(dir, 'note.txt');

@@ -7,21 +7,11 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, removeBuild, serveSite, watchConsole, type Browser, type Page, type Site } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { watchConsole, type Page } from './harness.ts';
+import { useBuiltSite } from './suite.ts';
 
-let site: Site;
-let browser: Browser;
-
-beforeAll(async () => {
-  site = await serveSite();
-  browser = await launch();
-}, 240_000);
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-  await removeBuild();
-});
+const web = useBuiltSite();
 
 const HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 const HTML = `<!doctype html><title>first visit</title><script type="module" src="./skiff-run.js"></script>
@@ -48,25 +38,25 @@ const detail = (marks: Mark[], name: string) => marks.find((m) => m.name === nam
 
 describe('the VM snapshot shipped with the site', () => {
   it('vite build wrote exactly one state under vm-images/snapshots', () => {
-    const files = readdirSync(join(site.outDir, 'vm-images/snapshots'));
+    const files = readdirSync(join(web.site.outDir, 'vm-images/snapshots'));
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^vm-[0-9a-f]{32}\.state$/);
   });
 
   it('a first visit restores it (under the key the browser computes), a reload restores from IndexedDB', { timeout: 300_000 }, async () => {
-    const shipped = readdirSync(join(site.outDir, 'vm-images/snapshots'))[0]!.replace(/\.state$/, '');
-    const ctx = await browser.newContext();
+    const shipped = readdirSync(join(web.site.outDir, 'vm-images/snapshots'))[0]!.replace(/\.state$/, '');
+    const ctx = await web.browser.newContext();
     try {
-      await ctx.route(`${site.url}visit.html`, (r) => r.fulfill({ contentType: 'text/html', headers: HEADERS, body: HTML }));
+      await ctx.route(`${web.site.url}visit.html`, (r) => r.fulfill({ contentType: 'text/html', headers: HEADERS, body: HTML }));
       const page = await ctx.newPage();
       const errors = watchConsole(page);
-      const first = await visit(page, `${site.url}visit.html`);
+      const first = await visit(page, `${web.site.url}visit.html`);
       expect(first.output).toBe('hello\n');
       expect(detail(first.marks, 'vm.snapshot-from')).toEqual({ from: 'shipped' });
       expect(detail(first.marks, 'vm.ready')).toMatchObject({ restored: true, snapshotKey: shipped });
       // The shipped state is copied into IndexedDB a little after the restore.
       await page.waitForTimeout(1500);
-      const again = await visit(page, `${site.url}visit.html`);
+      const again = await visit(page, `${web.site.url}visit.html`);
       expect(again.output).toBe('hello\n');
       expect(detail(again.marks, 'vm.snapshot-from')).toEqual({ from: 'local' });
       expect(detail(again.marks, 'vm.ready')).toMatchObject({ restored: true, snapshotKey: shipped });
@@ -78,12 +68,12 @@ describe('the VM snapshot shipped with the site', () => {
   });
 
   it('without a shipped state for the key the VM boots cold and still runs', { timeout: 300_000 }, async () => {
-    const ctx = await browser.newContext();
+    const ctx = await web.browser.newContext();
     try {
-      await ctx.route(`${site.url}visit.html`, (r) => r.fulfill({ contentType: 'text/html', headers: HEADERS, body: HTML }));
+      await ctx.route(`${web.site.url}visit.html`, (r) => r.fulfill({ contentType: 'text/html', headers: HEADERS, body: HTML }));
       await ctx.route(/\/vm-images\/snapshots\//, (r) => r.fulfill({ status: 404, body: 'gone' }));
       const page = await ctx.newPage();
-      const v = await visit(page, `${site.url}visit.html`);
+      const v = await visit(page, `${web.site.url}visit.html`);
       expect(v.output).toBe('hello\n');
       expect(detail(v.marks, 'vm.snapshot-from')).toEqual({ from: 'none' });
       expect(detail(v.marks, 'vm.ready')).toMatchObject({ restored: false });

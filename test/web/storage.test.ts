@@ -4,23 +4,20 @@
  * must then fail with one clear message, keep what was stored, and recover once there is room.
  */
 import { rm } from 'node:fs/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { makeArchives, type Archives } from './fixtures.ts';
-import { launch, removeBuild, serveSite, type Browser, type Page, type Site, sh, type PageHandle } from './harness.ts';
+import { sh, type Page, type PageHandle } from './harness.ts';
+import { useBuiltSite } from './suite.ts';
 
-let site: Site;
-let browser: Browser;
 let archives: Archives;
 
-beforeAll(async () => {
-  [site, archives] = await Promise.all([serveSite(), makeArchives()]);
-  browser = await launch();
-}, 240_000);
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-  await removeBuild();
-  if (archives) await rm(archives.dir, { recursive: true, force: true });
+const web = useBuiltSite({
+  setup: async () => {
+    archives = await makeArchives();
+  },
+  cleanup: async () => {
+    if (archives) await rm(archives.dir, { recursive: true, force: true });
+  },
 });
 
 async function ready(page: Page): Promise<void> {
@@ -34,13 +31,13 @@ function repos(out: string): string[] {
 }
 
 it('a full quota is a clear error; what was stored stays; more room lets seeding finish', async () => {
-  const ctx = await browser.newContext();
+  const ctx = await web.browser.newContext();
   try {
     const page = await ctx.newPage();
     const cdp = await ctx.newCDPSession(page);
-    const origin = new URL(site.url).origin;
+    const origin = new URL(web.site.url).origin;
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 3_000_000 });
-    await page.goto(site.url);
+    await page.goto(web.site.url);
     await ready(page);
     const text = await page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text());
     expect(text).toMatch(/Error: loading the bundled images: the browser's storage quota for this site is full: this was not stored; remove images \(rmi\)/);

@@ -9,28 +9,25 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeArchives, type Archives } from './fixtures.ts';
-import { launch, removeBuild, serveSite, watchConsole, type Browser, type BrowserContext, type Page, type Site, sh, type PageHandle } from './harness.ts';
+import { watchConsole, type BrowserContext, type Page, sh, type PageHandle } from './harness.ts';
+import { useBuiltSite } from './suite.ts';
 import { requireTool } from '../helpers/peers.ts';
 
-let site: Site;
-let browser: Browser;
 let archives: Archives;
 
-beforeAll(async () => {
-  [site, archives] = await Promise.all([serveSite(), makeArchives()]);
-  browser = await launch();
-}, 240_000);
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-  await removeBuild();
-  if (archives) await rm(archives.dir, { recursive: true, force: true });
+const web = useBuiltSite({
+  setup: async () => {
+    archives = await makeArchives();
+  },
+  cleanup: async () => {
+    if (archives) await rm(archives.dir, { recursive: true, force: true });
+  },
 });
 
 async function openTerminal(ctx: BrowserContext): Promise<{ page: Page; errors: string[] }> {
   const page = await ctx.newPage();
   const errors = watchConsole(page);
-  await page.goto(site.url);
+  await page.goto(web.site.url);
   await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.getAttribute('data-state') ?? ''), null, { timeout: 90_000 });
   return { page, errors };
 }
@@ -63,7 +60,7 @@ describe('terminal page (built site, chromium)', () => {
   let errors: string[];
 
   beforeAll(async () => {
-    ctx = await browser.newContext({ acceptDownloads: true });
+    ctx = await web.browser.newContext({ acceptDownloads: true });
     ({ page, errors } = await openTerminal(ctx));
   }, 120_000);
   afterAll(async () => { await ctx?.close(); });
@@ -215,7 +212,7 @@ describe('terminal page (built site, chromium)', () => {
 
 describe('offline after the first visit', () => {
   it('the service worker serves the page, the engine, the bundled images and the guest', { timeout: 240_000 }, async () => {
-    const ctx = await browser.newContext();
+    const ctx = await web.browser.newContext();
     try {
       const { page } = await openTerminal(ctx);
       await page.evaluate(async () => { await navigator.serviceWorker.ready; });
@@ -231,7 +228,7 @@ describe('offline after the first visit', () => {
       const linux = await sh(page, 'run --rm skiff/busybox echo linux offline');
       expect(linux.out).toMatch(/\nlinux offline\n/);
       // The docs page and the component library were precached too.
-      await page.goto(`${site.url}docs/example.html`);
+      await page.goto(`${web.site.url}docs/example.html`);
       expect(await page.evaluate(() => customElements.get('skiff-run') !== undefined)).toBe(true);
       expect(await page.evaluate(async () => (await fetch('../skiff-run.js')).ok)).toBe(true);
     } finally {
