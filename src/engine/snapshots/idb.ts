@@ -7,6 +7,7 @@
  */
 import { SkiffError } from '../../errors.ts';
 import type { RecordOp, SnapshotKey, SnapshotStore, SnapshotWriter } from './store.ts';
+import { snapshotWriter } from './writer.ts';
 
 export interface IdbSnapshotOptions {
   /** Database name; default "skiff-snapshots". */
@@ -64,42 +65,31 @@ export class IdbSnapshotStore implements SnapshotStore {
     try {
       unlock = await holdWebLock(`skiff-snapshot:${this.#name}:${key}`, key);
       const records = await this.read(key);
-      let open = true;
       // Sizes of what is stored, so `bytes` needs no read of the whole snapshot.
       const sizes = new Map([...records].map(([k, v]) => [k, k.length + v.byteLength]));
-      let bytes = [...sizes.values()].reduce((a, b) => a + b, 0);
-      return {
-        key,
-        records,
-        get bytes() {
-          return bytes;
-        },
-        commit: async (ops: Iterable<RecordOp>) => {
-          if (!open) throw new SkiffError('CONFLICT', `${key}: writing after close`);
-          const batch = [...ops];
-          if (batch.length === 0) return;
-          const next = new Map<string, number>();
-          for (const op of batch) next.set(op.key, op.value ? op.key.length + op.value.byteLength : 0);
-          await this.#tx('readwrite', (recs, snaps) => {
-            for (const op of batch) {
-              if (op.value) recs.put(op.value.slice(), [key, op.key]);
-              else recs.delete([key, op.key]);
-            }
-            snaps.put({ key }, key);
-          });
-          for (const [k, n] of next) {
-            bytes += n - (sizes.get(k) ?? 0);
-            if (n) sizes.set(k, n);
-            else sizes.delete(k);
+      const apply = async (batch: RecordOp[]): Promise<number> => {
+        if (batch.length === 0) return 0;
+        const next = new Map<string, number>();
+        for (const op of batch) next.set(op.key, op.value ? op.key.length + op.value.byteLength : 0);
+        await this.#tx('readwrite', (recs, snaps) => {
+          for (const op of batch) {
+            if (op.value) recs.put(op.value.slice(), [key, op.key]);
+            else recs.delete([key, op.key]);
           }
-        },
-        close: async () => {
-          if (!open) return;
-          open = false;
-          this.#writers.delete(key);
-          unlock();
-        },
+          snaps.put({ key }, key);
+        });
+        let delta = 0;
+        for (const [k, n] of next) {
+          delta += n - (sizes.get(k) ?? 0);
+          if (n) sizes.set(k, n);
+          else sizes.delete(k);
+        }
+        return delta;
       };
+      return snapshotWriter(key, records, apply, () => {
+        this.#writers.delete(key);
+        unlock();
+      });
     } catch (err) {
       this.#writers.delete(key);
       unlock();

@@ -5,6 +5,7 @@
  */
 import { SkiffError } from '../../errors.ts';
 import type { RecordOp, SnapshotKey, SnapshotStore, SnapshotWriter } from './store.ts';
+import { snapshotWriter } from './writer.ts';
 
 export class MemorySnapshotStore implements SnapshotStore {
   readonly kind = 'memory' as const;
@@ -15,34 +16,22 @@ export class MemorySnapshotStore implements SnapshotStore {
     if (this.#writers.has(key)) throw new SkiffError('CONFLICT', `${key.replace('/', ' ')} is already open for writing in this process`);
     this.#writers.add(key);
     const records = await this.read(key);
-    let open = true;
-    let bytes = 0;
-    for (const [k, v] of records) bytes += k.length + v.byteLength;
-    return {
-      key,
-      records,
-      get bytes() {
-        return bytes;
-      },
-      commit: async (ops: Iterable<RecordOp>) => {
-        if (!open) throw new SkiffError('CONFLICT', `${key}: writing after close`);
-        const batch = [...ops].map((op) => ({ key: op.key, value: op.value && op.value.slice() }));
-        let m = this.#snapshots.get(key);
-        if (!m) this.#snapshots.set(key, (m = new Map()));
-        for (const op of batch) {
-          const old = m.get(op.key);
-          if (old) bytes -= op.key.length + old.byteLength;
-          if (op.value) {
-            m.set(op.key, op.value);
-            bytes += op.key.length + op.value.byteLength;
-          } else m.delete(op.key);
-        }
-      },
-      close: async () => {
-        if (open) this.#writers.delete(key);
-        open = false;
-      },
+    const apply = async (ops: RecordOp[]): Promise<number> => {
+      const batch = ops.map((op) => ({ key: op.key, value: op.value && op.value.slice() }));
+      let m = this.#snapshots.get(key);
+      if (!m) this.#snapshots.set(key, (m = new Map()));
+      let delta = 0;
+      for (const op of batch) {
+        const old = m.get(op.key);
+        if (old) delta -= op.key.length + old.byteLength;
+        if (op.value) {
+          m.set(op.key, op.value);
+          delta += op.key.length + op.value.byteLength;
+        } else m.delete(op.key);
+      }
+      return delta;
     };
+    return snapshotWriter(key, records, apply, () => this.#writers.delete(key));
   }
 
   async read(key: SnapshotKey): Promise<Map<string, Uint8Array>> {
