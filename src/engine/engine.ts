@@ -14,6 +14,7 @@
 import { SkiffError } from '../errors.ts';
 import type { ContentStore } from '../content/store.ts';
 import type { Overlay } from '../fs/overlay.ts';
+import type { QuotaOptions } from '../fs/quota.ts';
 import type { ContainerConfig } from '../oci/config.ts';
 import type { Digest } from '../oci/digest.ts';
 import { normalizeReference, parseReference } from '../oci/reference.ts';
@@ -70,7 +71,16 @@ export interface EngineOptions {
   control?: ControlPlane;
   /** Registry access (pull, push, login); without it those are refused. */
   registry?: RegistryClient;
+  /**
+   * The quota of each writable layer without `--storage-opt size=` and of each volume (they live
+   * in this process's memory): past it writes fail with ENOSPC. Default DEFAULT_STORAGE_QUOTA;
+   * `{}` for none.
+   */
+  storageQuota?: QuotaOptions;
 }
+
+/** 1 GiB and a million inodes: what a host process can hold a few of. */
+export const DEFAULT_STORAGE_QUOTA: Readonly<QuotaOptions> = Object.freeze({ bytes: 2 ** 30, inodes: 1_000_000 });
 
 export class Engine {
   private readonly ctx: EngineContext;
@@ -91,7 +101,7 @@ export class Engine {
   }
 
   constructor(options: EngineOptions) {
-    this.ctx = { content: options.content, state: options.state, snapshots: options.snapshots ?? defaultSnapshots(options.state), now: options.now ?? (() => new Date()) };
+    this.ctx = { content: options.content, state: options.state, snapshots: options.snapshots ?? defaultSnapshots(options.state), now: options.now ?? (() => new Date()), storageQuota: options.storageQuota ?? DEFAULT_STORAGE_QUOTA };
     this.registry = options.registry;
     this.hostDir = options.hostDir;
     this.images = new ImageStore(this.ctx, [localImages, ...(options.bundled ? [bundledImages(options.bundled)] : []), ...(options.sources ?? [])]);

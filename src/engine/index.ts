@@ -1,4 +1,4 @@
-export { Engine, type BundledImages, type EngineOptions, type HostDirFactory, type ImageSource } from './engine.ts';
+export { DEFAULT_STORAGE_QUOTA, Engine, type BundledImages, type EngineOptions, type HostDirFactory, type ImageSource } from './engine.ts';
 export type { EngineContext } from './context.ts';
 export type { CreateContainerOptions } from './containers.ts';
 export type { DiskUsage, HistoryRow, ImageSummary, RemoveResult } from './images.ts';

@@ -45,6 +45,7 @@ export const runFlags: readonly FlagSpec[] = [
   { name: 'cap-drop', value: 'list', repeat: true, help: 'Drop Linux capabilities' },
   { name: 'group-add', value: 'list', repeat: true, help: 'Add additional groups to join' },
   { name: 'security-opt', value: 'list', repeat: true, help: 'Security Options' },
+  { name: 'storage-opt', value: 'list', repeat: true, help: 'Storage driver options for the container (size=N: writable layer quota)' },
 ];
 
 /** The flag values in the shape runtime/spec's parser takes; host files read through the host. */
@@ -54,7 +55,7 @@ async function toRunFlags(ctx: CommandContext, f: FlagValues, cmd: string[]): Pr
   const flags: RunFlags = {
     cmd, env: list(f['env']), envFile: await files('env-file'), labelFile: await files('label-file'), label: list(f['label']),
     volume: list(f['volume']), tmpfs: list(f['tmpfs']), capAdd: list(f['cap-add']), capDrop: list(f['cap-drop']),
-    groupAdd: list(f['group-add']), securityOpt: list(f['security-opt']),
+    groupAdd: list(f['group-add']), securityOpt: list(f['security-opt']), storageOpt: list(f['storage-opt']),
     rm: f['rm'] === true, interactive: f['interactive'] === true, tty: f['tty'] === true, readOnly: f['read-only'] === true, init: f['init'] === true,
   };
   const strings: Array<[string, keyof RunFlags]> = [['name', 'name'], ['workdir', 'workdir'], ['user', 'user'], ['hostname', 'hostname'], ['entrypoint', 'entrypoint'],

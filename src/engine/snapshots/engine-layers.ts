@@ -10,6 +10,7 @@
 import { SkiffError } from '../../errors.ts';
 import type { LayerTree } from '../../fs/layer.ts';
 import type { Overlay } from '../../fs/overlay.ts';
+import type { QuotaOptions } from '../../fs/quota.ts';
 import type { EngineContext } from '../context.ts';
 import { collectBlobs } from '../images.ts';
 import { parseTar } from '../tar-io.ts';
@@ -21,10 +22,17 @@ import type { StateStore } from '../state/store.ts';
 
 const now = (ctx: EngineContext) => (): number => ctx.now().getTime();
 
+/** A container's `--storage-opt size=` over the engine's default; inodes always the default's. */
+function containerQuota(ctx: EngineContext, rec: ContainerRecord): { quota?: QuotaOptions } {
+  const size = rec.spec?.limits?.storageSize;
+  const q: QuotaOptions = { ...ctx.storageQuota, ...(size ? { bytes: size } : {}) };
+  return q.bytes === undefined && q.inodes === undefined ? {} : { quota: q };
+}
+
 export async function openContainerUpper(ctx: EngineContext, rec: ContainerRecord, lower: LayerTree | null): Promise<Overlay> {
   const key = containerSnapshot(rec.id);
   const legacy = rec.upper?.digest;
-  const opts = { lower, now: now(ctx), ...(legacy ? { legacy: async () => parseTar(await ctx.content.get(legacy)) } : {}) };
+  const opts = { lower, now: now(ctx), ...containerQuota(ctx, rec), ...(legacy ? { legacy: async () => parseTar(await ctx.content.get(legacy)) } : {}) };
   try {
     return (await openLive(ctx.snapshots, key, async () => opts)).fs;
   } catch (err) {
@@ -52,7 +60,7 @@ export async function saveContainerUpper(ctx: EngineContext, id: string, fs: Ove
 
 export async function openVolumeFs(ctx: EngineContext, rec: VolumeRecord): Promise<Overlay> {
   const legacy = rec.data?.digest;
-  const opts = { lower: null, now: now(ctx), ...(legacy ? { legacy: async () => parseTar(await ctx.content.get(legacy)) } : {}) };
+  const opts = { lower: null, now: now(ctx), ...(ctx.storageQuota ? { quota: ctx.storageQuota } : {}), ...(legacy ? { legacy: async () => parseTar(await ctx.content.get(legacy)) } : {}) };
   return (await openLive(ctx.snapshots, volumeSnapshot(rec.name), async () => opts)).fs;
 }
 

@@ -14,6 +14,7 @@ import { SkiffError } from '../../errors.ts';
 import type { TarEntry } from '../../archive/types.ts';
 import { emptyLayerTree, type LayerTree } from '../../fs/layer.ts';
 import { Overlay } from '../../fs/overlay.ts';
+import type { QuotaOptions } from '../../fs/quota.ts';
 import { UpperTracker } from './records.ts';
 import type { SnapshotKey, SnapshotStore, SnapshotWriter } from './store.ts';
 
@@ -21,10 +22,14 @@ export interface LiveLayerOptions {
   /** The image's merged layers; null for a volume. */
   lower: LayerTree | null;
   now: () => number;
+  /** Bytes and inodes the layer may hold (writes past them fail with ENOSPC); absent: no limit. */
+  quota?: QuotaOptions;
   flushMs?: number;
   /** An upper saved in the old form (one tar): loaded, then saved whole on the first flush. */
   legacy?: () => Promise<Iterable<TarEntry>>;
 }
+
+const quota = (o: LiveLayerOptions): { quota?: QuotaOptions } => (o.quota ? { quota: o.quota } : {});
 
 export class LiveLayer {
   readonly fs: Overlay;
@@ -52,13 +57,13 @@ export class LiveLayer {
       const legacy = writer.records.size === 0 && o.legacy ? await o.legacy() : null;
       if (legacy) {
         const { tracker } = UpperTracker.load(new Map(), () => emptyLayerTree().root);
-        const live = new LiveLayer(writer, tracker, (onChange) => Overlay.fromUpper({ lower: o.lower, entries: legacy, now: o.now, onChange }), o.flushMs ?? 100);
+        const live = new LiveLayer(writer, tracker, (onChange) => Overlay.fromUpper({ lower: o.lower, entries: legacy, now: o.now, onChange, ...quota(o) }), o.flushMs ?? 100);
         tracker.adoptRoot(live.fs.upperTree.root);
         await live.flush();
         return live;
       }
       const { tracker, tree } = UpperTracker.load(writer.records, () => (o.lower ?? emptyLayerTree()).root.copyUp());
-      return new LiveLayer(writer, tracker, (onChange) => new Overlay({ lower: o.lower, upper: tree, now: o.now, onChange }), o.flushMs ?? 100);
+      return new LiveLayer(writer, tracker, (onChange) => new Overlay({ lower: o.lower, upper: tree, now: o.now, onChange, ...quota(o) }), o.flushMs ?? 100);
     } catch (err) {
       await writer.close().catch(() => {});
       throw SkiffError.wrap(err, `opening ${key}`);

@@ -45,7 +45,8 @@ export interface ContainerSpec {
   /** `-v` mounts, then the image's Volumes not covered by `-v`/`--tmpfs` (anonymous volumes). */
   mounts: SpecMount[];
   tmpfs: TmpfsSpec[];
-  limits: { memory?: Bytes; memorySwap?: Bytes | -1; cpus?: NanoCpus; pidsLimit?: number };
+  /** `storageSize`: `--storage-opt size=` (the writable layer's byte quota); absent: the engine's default. */
+  limits: { memory?: Bytes; memorySwap?: Bytes | -1; cpus?: NanoCpus; pidsLimit?: number; storageSize?: Bytes };
   security: {
     readOnlyRootfs: boolean;
     capAdd: string[];
@@ -117,6 +118,7 @@ export function resolveContainerSpec(o: ResolveSpecOptions): ContainerSpec {
       ...(run.memorySwap !== undefined ? { memorySwap: run.memorySwap } : {}),
       ...(run.cpus !== undefined ? { cpus: run.cpus } : {}),
       ...(run.pidsLimit !== undefined ? { pidsLimit: run.pidsLimit } : {}),
+      ...(run.storageSize ? { storageSize: run.storageSize } : {}),
     },
     security: {
       readOnlyRootfs: run.readOnly === true,

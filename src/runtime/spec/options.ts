@@ -52,6 +52,11 @@ export interface RunOptions {
   seccomp?: 'default' | 'unconfined';
   /** `--security-opt no-new-privileges=false`; skiff defaults to true (Docker to false). */
   noNewPrivileges?: boolean;
+  /**
+   * `--storage-opt size=`: most bytes the writable layer may hold (fs/quota.ts); past it writes fail
+   * with ENOSPC. Absent or 0: the engine's default quota (EngineOptions.storageQuota).
+   */
+  storageSize?: Bytes;
 }
 
 /** Raw flag values, as the command table's parser (or a form) hands them over. */
@@ -83,6 +88,7 @@ export interface RunFlags {
   capDrop?: string[];
   groupAdd?: string[];
   securityOpt?: string[];
+  storageOpt?: string[];
   labelFile?: (string | Uint8Array | { name: string; text: string | Uint8Array })[];
 }
 
@@ -154,6 +160,7 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
   if (flags.capDrop?.length) out.capDrop = [...flags.capDrop];
   if (flags.groupAdd?.length) out.groupAdd = [...flags.groupAdd];
   for (const opt of flags.securityOpt ?? []) Object.assign(out, parseSecurityOpt(opt));
+  for (const opt of flags.storageOpt ?? []) Object.assign(out, parseStorageOpt(opt));
   validateRunOptions(out, options.availableCpus === undefined ? {} : { availableCpus: options.availableCpus });
   return out;
 }
@@ -168,6 +175,18 @@ export function parseSecurityOpt(value: string): Pick<RunOptions, 'seccomp' | 'n
   if (key === 'seccomp') throw invalid(`--security-opt seccomp=${v ?? ''}: custom seccomp profiles are not supported (use unconfined or default)`);
   if (key === 'apparmor' || key === 'label') throw invalid(`--security-opt ${key}: not supported (no ${key === 'label' ? 'SELinux' : 'AppArmor'} in the guest)`);
   throw invalid(`invalid --security-opt: "${value}"`);
+}
+
+/**
+ * `--storage-opt`: `size=` in go-units RAMInBytes syntax (as Docker's overlay2 reads it: "64m",
+ * "1.5G", "512MiB"), the one option a writable layer in memory has.
+ */
+export function parseStorageOpt(value: string): Pick<RunOptions, 'storageSize'> {
+  const eq = value.indexOf('=');
+  if (eq < 0) throw invalid(`invalid storage option "${value}": want key=value`);
+  const key = value.slice(0, eq).trim().toLowerCase();
+  if (key !== 'size') throw invalid(`--storage-opt ${value.slice(0, eq)}: unknown option (only size is supported)`);
+  return { storageSize: flag(value.slice(eq + 1), '--storage-opt size', parseMemory) };
 }
 
 const HOSTNAME = /^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9!-/:-@[-`{-~]*[a-zA-Z0-9])\.)*([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9!-/:-@[-`{-~]*[a-zA-Z0-9])$/;
@@ -201,6 +220,9 @@ export function validateRunOptions(o: RunOptions, limits: { availableCpus?: numb
   const cpus = limits.availableCpus ?? 1;
   if (o.cpus !== undefined && o.cpus !== 0 && (o.cpus < 10_000_000 || o.cpus > cpus * 1e9)) {
     throw invalid(`Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
+  }
+  if (o.storageSize !== undefined && !(Number.isSafeInteger(o.storageSize) && o.storageSize >= 0)) {
+    throw invalid(`invalid storage size ${String(o.storageSize)}: a whole number of bytes, not negative`);
   }
   if (o.stopTimeout !== undefined && o.stopTimeout < -1) throw invalid(`invalid stop timeout: ${o.stopTimeout}`);
   // Unknown capability names fail here, before anything runs.

@@ -43,6 +43,8 @@ export async function openBrowserEngine(o: BrowserEngineOptions): Promise<Browse
   const engine = new Engine({
     ...browserStores(prefix),
     bundled,
+    // Lower than Node's default: a tab is killed for its memory sooner than a process.
+    storageQuota: { bytes: 256 * 2 ** 20, inodes: 1_000_000 },
     registry: browserRegistryClient({ dbPrefix: prefix, ...(o.registryProxy ? { proxy: o.registryProxy } : {}) }),
     ...(o.runtimes ? { runtimes: { vm: o.runtimes.vm, wasi: o.runtimes.wasi } } : {}),
   });
