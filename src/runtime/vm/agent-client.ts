@@ -24,6 +24,8 @@ export interface AgentClientOptions {
    * the frame is dropped, and the request or process it was for fails with the same error).
    */
   onProtocolError?: (err: SkiffError) => void;
+  /** Called whenever the number of requests awaiting an answer changes (Machine: no pause meanwhile). */
+  onOutstanding?: (n: number) => void;
 }
 
 export interface PingInfo { uptime_ms: number; mem_free_kb: number; procs: number }
@@ -186,6 +188,7 @@ export class AgentClient implements ProcessControl {
     this.dead = err;
     for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(err); }
     this.pending.clear();
+    this.outstandingChanged();
     for (const p of this.procs.values()) p._fail(err);
     this.procs.clear();
   }
@@ -206,9 +209,11 @@ export class AgentClient implements ProcessControl {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.outstandingChanged();
         reject(new AgentTimeout(`guest agent did not answer ${op} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { op, resolve, reject, timer });
+      this.outstandingChanged();
       this.send(encodeJson(FrameType.Request, id, { op, ...fields }));
     });
   }
@@ -234,6 +239,10 @@ export class AgentClient implements ProcessControl {
       this.procs.delete(channel);
       throw err;
     }
+  }
+
+  private outstandingChanged(): void {
+    this.opts.onOutstanding?.(this.pending.size);
   }
 
   private send(frame: Uint8Array): void {
@@ -263,6 +272,7 @@ export class AgentClient implements ProcessControl {
         const p = this.pending.get(f.channel);
         if (!p) return;
         this.pending.delete(f.channel);
+        this.outstandingChanged();
         clearTimeout(p.timer);
         let r: Record<string, unknown>;
         try {

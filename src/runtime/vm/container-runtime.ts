@@ -21,6 +21,7 @@ import { cleanPath } from '../spec/volumes.ts';
 import type { ContainerRuntime, ExecRequest, ExitStatus, MountedVolume, ProcessIO, RuntimeProcess, StartContainerRequest } from '../types.ts';
 import type { AgentProcess } from './agent-process.ts';
 import { etcExport, initExport } from './exports.ts';
+import { OutputGate } from './flow.ts';
 import { Machine, type MachineOptions } from './machine.ts';
 import { signalName, signalNumber } from './signals.ts';
 
@@ -65,6 +66,8 @@ export class VmRuntime implements ContainerRuntime {
   private deleting: Promise<void> = Promise.resolve();
   /** Containers whose `crun delete` is still queued: starting one again waits for it. */
   private readonly pendingDeletes = new Map<string, Promise<void>>();
+  /** Output the containers' sinks have not accepted yet: past its mark the guest is paused. */
+  readonly outputGate = new OutputGate((paused) => void this.machineP?.then((m) => m.pauseForOutput(paused), () => {}));
 
   constructor(private readonly options: VmRuntimeOptions) {
     this.server = new P9Server(options.p9 ?? {});
@@ -146,7 +149,7 @@ export class VmRuntime implements ContainerRuntime {
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
       });
       rec.main = main;
-      return processOf(main, req.io, req.spec.tty);
+      return processOf(main, req.io, req.spec.tty, this.outputGate);
     } catch (err) {
       this.dropExports(id);
       this.running.delete(id);
@@ -169,7 +172,7 @@ export class VmRuntime implements ContainerRuntime {
         id: req.id, process, tty: req.tty,
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
       });
-      return processOf(p, req.io, req.tty);
+      return processOf(p, req.io, req.tty, this.outputGate);
     } catch (err) {
       throw SkiffError.wrap(err, `exec in container ${req.id.slice(0, 12)}`);
     }
@@ -231,10 +234,15 @@ export class VmRuntime implements ContainerRuntime {
   }
 }
 
-/** The agent's process as a RuntimeProcess: stdio forwarded, the exit mapped to Docker's terms. */
-function processOf(p: AgentProcess, io: ProcessIO, tty: boolean): VmProcess {
-  p.stdout.on((c) => { if (c) io.onStdout(c); });
-  p.stderr.on((c) => { if (c) (tty ? io.onStdout(c) : io.onStderr(c)); });
+/**
+ * The agent's process as a RuntimeProcess: stdio forwarded (what a sink has not accepted yet
+ * counts towards the gate), the exit mapped to Docker's terms.
+ */
+function processOf(p: AgentProcess, io: ProcessIO, tty: boolean, gate: OutputGate): VmProcess {
+  p.stdout.on((c) => { if (c) gate.delivered(p, c.length, io.onStdout(c)); });
+  p.stderr.on((c) => { if (c) gate.delivered(p, c.length, tty ? io.onStdout(c) : io.onStderr(c)); });
+  // No more output comes after the exit: its unaccepted bytes no longer hold the guest.
+  void p.wait().then(() => gate.release(p), () => gate.release(p));
   const wait = p.wait().then(
     (s): ExitStatus => ({ exitCode: s.exitCode, oomKilled: s.oomKilled, ...(s.signal ? { signal: signalName(s.signal) } : {}) }),
     (err): ExitStatus => ({ exitCode: 255, oomKilled: false, error: err instanceof Error ? err.message : String(err) }),
@@ -245,6 +253,9 @@ function processOf(p: AgentProcess, io: ProcessIO, tty: boolean): VmProcess {
     closeStdin: () => { if (!tty) p.closeStdin(); },
     kill: async (signal) => {
       if (p.exit) return;
+      // A paused guest must see the signal: the request itself resumes it (Machine.pauseForOutput),
+      // and the process's held bytes stop counting so it can go on to exit.
+      gate.release(p);
       try {
         await p.signal(signalNumber(signal));
       } catch (err) {

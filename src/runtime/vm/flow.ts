@@ -78,3 +78,69 @@ export class CreditWriter {
     return out;
   }
 }
+
+/**
+ * Guest-to-host backpressure. The agent has no flow control towards the host (PROTOCOL.md), so
+ * the only brake on a guest process's output is stopping the whole emulator. A sink that returns
+ * a promise has not accepted the chunk yet (runtime/types.ts ProcessIO); once more than HIGH such
+ * bytes are held across the VM's processes, `setPaused(true)`; once at most LOW, `setPaused(false)`.
+ * An owner's bytes are dropped from the count when it is released (killed, exited), so a reader
+ * that never drains cannot keep the VM stopped past the end of what it reads.
+ */
+export const OUTPUT_HIGH = 1 << 20;
+export const OUTPUT_LOW = 256 << 10;
+
+export class OutputGate {
+  private readonly held = new Map<object, { bytes: number }>();
+  private total = 0;
+  private paused = false;
+
+  constructor(private readonly setPaused: (paused: boolean) => void, private readonly high = OUTPUT_HIGH, private readonly low = OUTPUT_LOW) {}
+
+  /** `result` is what the sink returned for `n` bytes of `owner`'s output. */
+  delivered(owner: object, n: number, result: unknown): void {
+    if (!(result instanceof Promise) || n === 0) return;
+    let rec = this.held.get(owner);
+    if (!rec) this.held.set(owner, (rec = { bytes: 0 }));
+    const r = rec;
+    r.bytes += n;
+    this.total += n;
+    const done = () => {
+      if (this.held.get(owner) !== r) return; // released meanwhile
+      r.bytes -= n;
+      this.total -= n;
+      if (r.bytes === 0) this.held.delete(owner);
+      this.update();
+    };
+    result.then(done, done);
+    this.update();
+  }
+
+  /** Forget `owner`'s held bytes: no more output is expected from it, or it is being killed. */
+  release(owner: object): void {
+    const rec = this.held.get(owner);
+    if (!rec) return;
+    this.held.delete(owner);
+    this.total -= rec.bytes;
+    this.update();
+  }
+
+  /** Bytes handed to sinks that have not accepted them yet. */
+  get buffered(): number {
+    return this.total;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  private update(): void {
+    if (!this.paused && this.total > this.high) {
+      this.paused = true;
+      this.setPaused(true);
+    } else if (this.paused && this.total <= this.low) {
+      this.paused = false;
+      this.setPaused(false);
+    }
+  }
+}

@@ -23,6 +23,9 @@ export type HostToWorker =
   | { t: 'console'; data: Uint8Array }
   | { t: 'p9-reply'; id: number; data: Uint8Array }
   | { t: 'save'; encoding: StateEncoding }
+  /** Stop / restart the CPU without tearing anything down (output backpressure, machine.ts). */
+  | { t: 'pause' }
+  | { t: 'resume' }
   | { t: 'stop' };
 
 export type WorkerToHost =
