@@ -88,6 +88,29 @@ describe('terminal page (built site, chromium)', () => {
     await page.waitForFunction(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text().includes("'nosuchcommand' is not a skiff command"));
   });
 
+  it('keys typed while a command runs wait for the prompt (type-ahead), and Ctrl-C drops them', async () => {
+    const text = () => page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text());
+    await page.click('#terminal');
+    const before = (await text()).length;
+    // The second line is typed at once, while the first command still runs: not one key is lost.
+    await page.keyboard.type('run --rm skiff/busybox sh -c "sleep 1; echo first-done"\r');
+    await page.keyboard.type('run --rm skiff/hello-wasm typed-ahead\r');
+    await page.waitForFunction(() => /argv\[1\]=typed-ahead/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 120_000 });
+    const t = (await text()).slice(before);
+    expect(t.indexOf('first-done')).toBeLessThan(t.indexOf('argv[1]=typed-ahead'));
+    expect(t).toContain('skiff$ run --rm skiff/hello-wasm typed-ahead');
+    expect(t).not.toContain('is not a skiff command');
+    // Ctrl-C while a command runs flushes what was typed ahead, as a TTY does.
+    await page.keyboard.type('run --rm skiff/busybox sh -c "sleep 1; echo second-done"\r');
+    await page.keyboard.type('echo-never-run');
+    await page.keyboard.press('Control+C');
+    await page.waitForFunction(() => /second-done\n(.*\n)*skiff\$ $/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 60_000 });
+    // Had the keys survived, this line would read "echo-never-runversion" and fail.
+    await page.keyboard.type('version\r');
+    await page.waitForFunction(() => /skiff\$ version\n/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 30_000 });
+    expect((await text()).slice(before)).not.toContain('echo-never-run');
+  });
+
   it('runs a wasm image and prints its output', async () => {
     const r = await sh(page, 'run --rm skiff/hello-wasm one "two words"');
     expect(r.out).toContain('Hello from WebAssembly!');

@@ -69,10 +69,18 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
 
   let busy: Promise<void> = Promise.resolve();
   let running = false;
+  // Keys typed while a command without -i runs (or while the page starts) wait for the prompt, as
+  // a TTY buffers type-ahead for the shell; Ctrl-C drops them, as a TTY flushes its input.
+  let typeahead = '';
   const queue = (job: () => Promise<void>): Promise<void> => {
     busy = busy.then(async () => {
       running = true;
-      try { await job(); } finally { running = false; }
+      try { await job(); } finally {
+        running = false;
+        const keys = typeahead;
+        typeahead = '';
+        if (keys) onKeys(keys);
+      }
     });
     return busy;
   };
@@ -97,7 +105,10 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
   };
   term.onData((data) => {
     if (stdin?.attached) { stdin.feed(data); return; }
-    if (running) return; // Typing while a command without -i runs goes nowhere, as in a shell.
+    if (running) { typeahead = data.includes('\x03') ? '' : (typeahead + data).slice(-4096); return; }
+    onKeys(data);
+  });
+  function onKeys(data: string): void {
     const r = editor.feed(data);
     if (r.clear) { term.clear(); term.write(`\r\x1b[2K${editor.redrawAll()}`); }
     if (r.echo) term.write(r.echo);
@@ -106,7 +117,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
       if (line.trim() === '') { term.write(PROMPT); continue; }
       void runLine(line);
     }
-  });
+  }
 
   installDropZone(document.body, (dropped) => {
     void queue(async () => {
