@@ -104,12 +104,12 @@ describe('terminal page (built site, chromium)', () => {
     await page.keyboard.type('run --rm skiff/busybox sh -c "sleep 1; echo second-done"\r');
     await page.keyboard.type('echo-never-run');
     await page.keyboard.press('Control+C');
-    await page.waitForFunction(() => /second-done\n(.*\n)*skiff\$ $/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 60_000 });
+    await page.waitForFunction(() => /second-done\n(.*\n)*skiff\$ $/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 120_000 });
     // Had the keys survived, this line would read "echo-never-runversion" and fail.
     await page.keyboard.type('version\r');
     await page.waitForFunction(() => /skiff\$ version\n/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 30_000 });
     expect((await text()).slice(before)).not.toContain('echo-never-run');
-  });
+  }, 240_000); // the page's first Linux container: the VM starts in Chromium, slow under load
 
   it('runs a wasm image and prints its output', async () => {
     const r = await sh(page, 'run --rm skiff/hello-wasm one "two words"');
