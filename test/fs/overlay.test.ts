@@ -218,7 +218,7 @@ describe('Overlay', () => {
     expect(fs.readdir(resolve(fs, 'etc')).map((e) => e.name)).toEqual(['passwd']);
   });
 
-  it('frees deleted files once no handle holds them (no leak for temp files)', () => {
+  it('frees deleted files once no handle holds them (no leak for temp files)', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
     const fs = new Overlay({ lower: null });
@@ -233,8 +233,15 @@ describe('Overlay', () => {
     const held = fs.create(fs.root(), 'held', A);
     fs.write(held, 0, mib);
     fs.unlink(fs.root(), 'held');
-    gc();
-    const grown = process.memoryUsage().arrayBuffers - before;
+    // V8 frees ArrayBuffer backing stores on a background thread after gc(): on a loaded machine
+    // the count lags, so settle for the lowest of a few collections a moment apart. A leak keeps
+    // the 400 MiB whatever the wait.
+    let grown = Infinity;
+    for (let i = 0; i < 10 && grown >= 64 << 20; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 50));
+      grown = Math.min(grown, process.memoryUsage().arrayBuffers - before);
+    }
     expect(grown).toBeLessThan(64 << 20); // 400 MiB were written and deleted
     expect(fs.read(held, 0, 4)).toEqual(new Uint8Array(4)); // a held handle keeps its file alive
   });

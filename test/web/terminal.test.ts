@@ -100,8 +100,11 @@ describe('terminal page (built site, chromium)', () => {
     expect(t.indexOf('first-done')).toBeLessThan(t.indexOf('argv[1]=typed-ahead'));
     expect(t).toContain('skiff$ run --rm skiff/hello-wasm typed-ahead');
     expect(t).not.toContain('is not a skiff command');
+    // The wasm command prints before it ends: wait for its prompt, or the next line would itself be
+    // type-ahead, and the Ctrl-C below would rightly drop it too.
+    await page.evaluate(() => (globalThis as unknown as { skiffPage: PageHandle }).skiffPage.idle());
     // Ctrl-C while a command runs flushes what was typed ahead, as a TTY does.
-    await page.keyboard.type('run --rm skiff/busybox sh -c "sleep 1; echo second-done"\r');
+    await page.keyboard.type('run --rm skiff/busybox sh -c "sleep 2; echo second-done"\r');
     await page.keyboard.type('echo-never-run');
     await page.keyboard.press('Control+C');
     await page.waitForFunction(() => /second-done\n(.*\n)*skiff\$ $/.test((globalThis as unknown as { skiffPage: PageHandle }).skiffPage.text()), null, { timeout: 120_000 });
@@ -249,7 +252,7 @@ describe('offline after the first visit', () => {
       expect(r.out).toContain('argv[1]=offline');
       // The guest (kernel, initrd, BIOS, v86.wasm) comes from the cache: the VM boots offline.
       const linux = await sh(page, 'run --rm skiff/busybox echo linux offline');
-      expect(linux.out).toMatch(/\nlinux offline\n/);
+      expect(linux.out, linux.out).toMatch(/\nlinux offline\n/);
       // The docs page and the component library were precached too.
       await page.goto(`${web.site.url}docs/example.html`);
       expect(await page.evaluate(() => customElements.get('skiff-run') !== undefined)).toBe(true);
