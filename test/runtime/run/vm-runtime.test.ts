@@ -5,27 +5,19 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryContentStore } from '../../../src/content/memory.ts';
-import { bundledFromDir, defaultBundledDir } from '../../../src/engine/bundled.ts';
-import { Engine } from '../../../src/engine/engine.ts';
-import { MemoryStateStore } from '../../../src/engine/state/memory.ts';
+import { describe, expect, it } from 'vitest';
 import type { Overlay } from '../../../src/fs/overlay.ts';
 import type { FileSystem } from '../../../src/fs/types.ts';
 import { HostDirFileSystem } from '../../../src/fs/host-dir.ts';
 import { Overlay as OverlayClass } from '../../../src/fs/overlay.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
 import type { ExitStatus, MountedVolume, StartContainerRequest } from '../../../src/runtime/types.ts';
-import type { VmRuntime, VmProcess } from '../../../src/runtime/vm/container-runtime.ts';
-import { nodeVmRuntime } from '../../../src/node.ts';
-import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
-import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
+import type { VmProcess } from '../../../src/runtime/vm/container-runtime.ts';
+import { useGuest } from '../../helpers/guest.ts';
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
-let engine: Engine;
-let rt: VmRuntime;
-let image: ImageRunConfig;
+const guest = useGuest();
 
 function read(fs: FileSystem, path: string): string {
   let n = fs.root();
@@ -39,36 +31,19 @@ function exists(fs: FileSystem, path: string): boolean {
 interface Started { id: string; rootfs: Overlay; proc: VmProcess; out: () => string; err: () => string }
 
 async function start(cmd: string[], flags: RunFlags = {}, extra: Partial<StartContainerRequest> = {}): Promise<Started> {
-  const rec = await engine.createContainer({ image: 'skiff/busybox', cmd });
-  const rootfs = await engine.containerFs({ id: rec.id });
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
-  const proc = await rt.start({
-    id: rec.id, rootfs, spec: resolveContainerSpec({ id: rec.id, image, run: parseRunFlags({ ...flags, cmd }) }), volumes: [],
-    io: { onStdout: (c) => out.push(c.slice()), onStderr: (c) => err.push(c.slice()) },
-    ...extra,
-  });
+  const s = await guest.start(cmd, { onStdout: (c) => out.push(c.slice()), onStderr: (c) => err.push(c.slice()) }, flags, extra);
   const join = (xs: Uint8Array[]) => xs.map((x) => dec.decode(x)).join('');
-  return { id: rec.id, rootfs, proc, out: () => join(out), err: () => join(err) };
+  return { ...s, out: () => join(out), err: () => join(err) };
 }
 
 async function run(cmd: string[], flags: RunFlags = {}, extra: Partial<StartContainerRequest> = {}): Promise<{ status: ExitStatus; out: string; err: string; rootfs: Overlay }> {
   const s = await start(cmd, flags, extra);
   const status = await s.proc.wait();
-  await rt.release(s.id);
+  await guest.rt.release(s.id);
   return { status, out: s.out(), err: s.err(), rootfs: s.rootfs };
 }
-
-beforeAll(async () => {
-  engine = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()) });
-  image = (await engine.imageConfig({ ref: 'skiff/busybox' })).config ?? {};
-  rt = await nodeVmRuntime();
-  await rt.machine();
-}, 240_000);
-
-afterAll(async () => {
-  await rt?.shutdown();
-});
 
 describe('VmRuntime on the guest', () => {
   it('runs echo hello: output, exit code, PID 1, hostname and env', async () => {
@@ -77,7 +52,7 @@ describe('VmRuntime on the guest', () => {
     expect(r.out).toBe('hello\npid=1\nboxy\nbar\nboxy\n');
     expect(r.status).toEqual({ exitCode: 3, oomKilled: false });
     // Every export of that container is gone again.
-    expect(rt.server.exportNames().filter((n) => n !== 'skiff-init')).toEqual([]);
+    expect(guest.rt.server.exportNames().filter((n) => n !== 'skiff-init')).toEqual([]);
   }, 60_000);
 
   it('lands writes, deletes and renames in the container overlay', async () => {
@@ -95,7 +70,7 @@ describe('VmRuntime on the guest', () => {
     s.proc.writeStdin(enc.encode('hi there\n'));
     s.proc.closeStdin();
     const status = await s.proc.wait();
-    await rt.release(s.id);
+    await guest.rt.release(s.id);
     expect(s.out()).toBe('hi there\n');
     expect(status.exitCode).toBe(0);
   }, 60_000);
@@ -113,7 +88,7 @@ describe('VmRuntime on the guest', () => {
     s.proc.writeStdin(enc.encode('\x03'));
     s.proc.writeStdin(enc.encode('echo after-$?; exit 4\n'));
     const status = await s.proc.wait();
-    await rt.release(s.id);
+    await guest.rt.release(s.id);
     expect(s.out()).toContain('after-130');
     expect(status.exitCode).toBe(4);
   }, 90_000);
@@ -124,20 +99,20 @@ describe('VmRuntime on the guest', () => {
     await until(() => exists(a.rootfs, 'only-a') && exists(b.rootfs, 'only-b'));
     const seen: Uint8Array[] = [];
     const io = { onStdout: (c: Uint8Array) => seen.push(c.slice()), onStderr: (c: Uint8Array) => seen.push(c.slice()) };
-    const ea = await rt.exec({ id: a.id, args: ['sh', '-c', 'ls /only-*; ps -o pid,comm | grep -c sleep'], tty: false, openStdin: false, io });
+    const ea = await guest.rt.exec({ id: a.id, args: ['sh', '-c', 'ls /only-*; ps -o pid,comm | grep -c sleep'], tty: false, openStdin: false, io });
     expect(await ea.wait()).toEqual({ exitCode: 0, oomKilled: false });
     expect(seen.map((x) => dec.decode(x)).join('')).toBe('/only-a\n1\n');
     expect(exists(b.rootfs, 'only-a')).toBe(false);
     await a.proc.kill('SIGKILL');
     expect(await a.proc.wait()).toEqual({ exitCode: 137, signal: 'SIGKILL', oomKilled: false });
-    await rt.release(a.id);
+    await guest.rt.release(a.id);
     // b is untouched by a's death.
-    const eb = await rt.exec({ id: b.id, args: ['cat', '/only-b'], tty: false, openStdin: false, io: { onStdout: (c) => seen.push(c.slice()), onStderr: () => {} } });
+    const eb = await guest.rt.exec({ id: b.id, args: ['cat', '/only-b'], tty: false, openStdin: false, io: { onStdout: (c) => seen.push(c.slice()), onStderr: () => {} } });
     expect((await eb.wait()).exitCode).toBe(0);
     await b.proc.kill('KILL');
     await b.proc.wait();
-    await rt.release(b.id);
-    await expect(rt.exec({ id: b.id, args: ['true'], tty: false, openStdin: false, io })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await guest.rt.release(b.id);
+    await expect(guest.rt.exec({ id: b.id, args: ['true'], tty: false, openStdin: false, io })).rejects.toMatchObject({ code: 'CONFLICT' });
   }, 90_000);
 
   it('--memory OOM-kills with 137 and oomKilled while another container keeps running', async () => {
@@ -146,12 +121,12 @@ describe('VmRuntime on the guest', () => {
     expect(r.out).not.toContain('survived');
     expect(r.status).toMatchObject({ exitCode: 137, oomKilled: true });
     const seen: string[] = [];
-    const e = await rt.exec({ id: other.id, args: ['echo', 'alive'], tty: false, openStdin: false, io: { onStdout: (c) => seen.push(dec.decode(c)), onStderr: () => {} } });
+    const e = await guest.rt.exec({ id: other.id, args: ['echo', 'alive'], tty: false, openStdin: false, io: { onStdout: (c) => seen.push(dec.decode(c)), onStderr: () => {} } });
     expect((await e.wait()).exitCode).toBe(0);
     expect(seen.join('')).toBe('alive\n');
     await other.proc.kill(9);
     await other.proc.wait();
-    await rt.release(other.id);
+    await guest.rt.release(other.id);
   }, 120_000);
 
   it('--pids-limit contains a fork bomb', async () => {
