@@ -1,0 +1,125 @@
+/**
+ * The network peer's Node pieces: real sockets for the guest's outbound TCP and UDP (rootless, as
+ * slirp4netns does it), the host resolver for DNS, and a listener per published port that pipes
+ * each accepted connection into the guest. src/node.ts passes these to the VM runtime.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { SkiffError } from '../errors.ts';
+import { lateEvents, pipe, type Duplex, type DuplexEvents } from './duplex.ts';
+import type { UpstreamResolver } from './dns.ts';
+import type { Dialer, NetPeer } from './peer.ts';
+
+/** A connected Node socket as a Duplex reporting to `events`. */
+export function socketDuplex(s: Socket, events: DuplexEvents): Duplex {
+  s.on('data', (b: Buffer) => events.data(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)));
+  s.on('end', () => events.end());
+  s.on('drain', () => events.drain());
+  s.on('error', () => {});
+  s.on('close', (hadError) => events.close(hadError ? 'ECONNRESET' : undefined));
+  s.setNoDelay(true);
+  return {
+    write: (b) => s.write(b),
+    end: () => s.end(),
+    destroy: () => { s.resetAndDestroy?.() ?? s.destroy(); },
+    pause: () => s.pause(),
+    resume: () => s.resume(),
+  };
+}
+
+const UDP_IDLE_MS = 30_000;
+
+/** Outbound through this process's own sockets. */
+export function nodeDialer(opts: { connectTimeoutMs?: number } = {}): Dialer {
+  const flows = new Map<string, { sock: UdpSocket; timer: ReturnType<typeof setTimeout> }>();
+  return {
+    tcp(host, port, events) {
+      return new Promise((resolve, reject) => {
+        const s = connect({ host, port, allowHalfOpen: true });
+        const timer = setTimeout(() => { s.destroy(); reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })); }, opts.connectTimeoutMs ?? 20_000);
+        s.once('error', (err) => { clearTimeout(timer); reject(err); });
+        s.once('connect', () => {
+          clearTimeout(timer);
+          s.removeAllListeners('error');
+          resolve(socketDuplex(s, events));
+        });
+      });
+    },
+    udp(host, port, payload, reply, flowKey) {
+      let flow = flows.get(flowKey);
+      if (!flow) {
+        const sock = createSocket('udp4');
+        sock.on('message', (m) => { reply(new Uint8Array(m)); });
+        sock.on('error', () => { clearTimeout(flows.get(flowKey)?.timer); flows.delete(flowKey); sock.close(); });
+        sock.unref();
+        flow = { sock, timer: setTimeout(() => {}, 0) };
+        flows.set(flowKey, flow);
+      }
+      clearTimeout(flow.timer);
+      const f = flow;
+      f.timer = setTimeout(() => { flows.delete(flowKey); f.sock.close(); }, UDP_IDLE_MS);
+      f.timer.unref?.();
+      f.sock.send(payload, port, host);
+    },
+  };
+}
+
+/** The host's resolver (what getaddrinfo answers, /etc/hosts included). */
+export const nodeUpstream: UpstreamResolver = async (name) => {
+  const found = await lookup(name, { family: 4, all: true });
+  return found.map((a) => a.address);
+};
+
+export interface PublishedPort {
+  /** Host address the listener binds (default 127.0.0.1). */
+  hostIp?: string;
+  /** 0: any free port (then read `port` from the result). */
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+export interface PortListener {
+  readonly hostIp: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on hostIp:hostPort and forwards each connection to containerIp:containerPort through
+ * the peer. Fails with a SkiffError naming the address when the port cannot be bound (in use).
+ */
+export async function publishTcp(peer: NetPeer, p: PublishedPort): Promise<PortListener> {
+  const hostIp = p.hostIp && p.hostIp !== '' ? p.hostIp : '127.0.0.1';
+  const open = new Set<Socket>();
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => {
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
+    const guestEvents = lateEvents();
+    const hostEvents = lateEvents();
+    let guest: Duplex;
+    try {
+      guest = peer.connect(p.containerIp, p.containerPort, guestEvents);
+    } catch {
+      sock.destroy();
+      return;
+    }
+    pipe(socketDuplex(sock, hostEvents), hostEvents, guest, guestEvents);
+    sock.resume();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new SkiffError(err.code === 'EADDRINUSE' ? 'IN_USE' : 'RUNTIME',
+      `publishing ${hostIp}:${p.hostPort} -> ${p.containerIp}:${p.containerPort}: ${err.code === 'EADDRINUSE' ? 'the port is already in use' : err.message}`)));
+    server.listen(p.hostPort, hostIp, () => resolve());
+  });
+  const addr = server.address();
+  return {
+    hostIp,
+    port: typeof addr === 'object' && addr ? addr.port : p.hostPort,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of open) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
