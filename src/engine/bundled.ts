@@ -4,11 +4,11 @@
  * store on first use, after its archive's sha256 is checked against the manifest.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { SkiffError } from '../errors.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import { normalizeReference } from '../oci/reference.ts';
+import { packageRoot } from '../util/package-root-node.ts';
 import type { BundledImages } from './image-store.ts';
 
 export interface BundledEntry {
@@ -21,7 +21,7 @@ export interface BundledEntry {
 }
 
 export function defaultBundledDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'vm-images', 'images', 'dist');
+  return join(packageRoot(), 'vm-images', 'images', 'dist');
 }
 
 export async function readBundledManifest(dir: string): Promise<BundledEntry[]> {

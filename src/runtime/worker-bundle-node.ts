@@ -3,8 +3,8 @@
  * workers/wasi-worker-node.ts). Node cannot load TypeScript in a worker by itself (tsx's loader in
  * a worker costs ~300 ms a start), so running from sources the entry is bundled with esbuild (v86
  * included) into the temp dir, under a key of its inputs' sizes and mtimes: a CLI command does not
- * pay esbuild (50-200 ms here) on every start, and an edited source is rebuilt. A compiled build
- * (.js) runs its sibling entry directly.
+ * pay esbuild (50-200 ms here) on every start, and an edited source is rebuilt. The compiled CLI
+ * (dist-node/, scripts/build-node.mjs) runs the worker entries compiled beside it.
  */
 import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -61,8 +61,9 @@ export function pruneOldBundles(name: NodeWorkerEntry, keep: string): void {
 }
 
 export function nodeWorkerScript(name: NodeWorkerEntry): Promise<string> {
-  const entry = fileURLToPath(new URL(`../../workers/${name}.${fromSources ? 'ts' : 'js'}`, import.meta.url));
-  if (!fromSources) return Promise.resolve(entry);
+  // Compiled, every module of the build sits in one directory (scripts/build-node.mjs), the worker entries too.
+  if (!fromSources) return Promise.resolve(fileURLToPath(new URL(`./${name}.js`, import.meta.url)));
+  const entry = fileURLToPath(new URL(`../../workers/${name}.ts`, import.meta.url));
   let p = built.get(name);
   if (!p) {
     p = (async () => {

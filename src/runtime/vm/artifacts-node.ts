@@ -1,11 +1,11 @@
 /** Artifacts from a directory on disk; by default the repository's vm-images/dist. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SkiffError } from '../../errors.ts';
+import { packageRoot } from '../../util/package-root-node.ts';
 import { checkArtifact, parseManifest, type ArtifactManifest, type ArtifactSource } from './artifacts.ts';
 
-export const DEFAULT_ARTIFACT_DIR = fileURLToPath(new URL('../../../vm-images/dist/', import.meta.url));
+export const DEFAULT_ARTIFACT_DIR = join(packageRoot(), 'vm-images', 'dist');
 
 export function nodeArtifacts(dir: string = DEFAULT_ARTIFACT_DIR): ArtifactSource {
   let manifest: Promise<{ text: string; value: ArtifactManifest }> | null = null;
