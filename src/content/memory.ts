@@ -27,6 +27,17 @@ export class MemoryContentStore implements ContentStore {
     return sliceStream(this.get(digest), opts.chunkSize);
   }
 
+  async readRange(digest: Digest, offset: number, length: number): Promise<Uint8Array> {
+    return this.readRangeSync(digest, offset, length);
+  }
+
+  /** A view of the stored array (no copy); callers must not mutate it. */
+  readRangeSync(digest: Digest, offset: number, length: number): Uint8Array {
+    const b = this.#blobs.get(digest);
+    if (!b) throw notFound(digest);
+    return b.subarray(offset, offset + length);
+  }
+
   async list(): Promise<BlobInfo[]> {
     return [...this.#blobs].map(([digest, b]) => ({ digest, size: b.byteLength }));
   }

@@ -30,6 +30,14 @@ export interface Provider {
    * NOT_FOUND (on first iteration) if absent.
    */
   stream(digest: Digest, opts?: { chunkSize?: number }): AsyncIterable<Uint8Array>;
+  /**
+   * Bytes [offset, offset + length) of a blob (fewer at its end), without reading the rest: how
+   * image layers are read on demand (engine/layer-data.ts). Absent: `readRange` below falls back
+   * to `get`, which holds the whole blob.
+   */
+  readRange?(digest: Digest, offset: number, length: number): Promise<Uint8Array>;
+  /** The same, synchronously, where the backend can (Node's files): reads then never wait. */
+  readRangeSync?(digest: Digest, offset: number, length: number): Uint8Array;
 }
 
 export interface Expected {
@@ -99,6 +107,12 @@ export function checkExpected(actual: BlobInfo, expected: Expected | undefined):
 export async function* sliceStream(whole: Promise<Uint8Array>, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
   const b = await whole;
   for (let i = 0; i < b.length; i += chunkSize) yield b.subarray(i, i + chunkSize);
+}
+
+/** A byte range of a blob, through the backend's `readRange` when it has one. */
+export async function readRange(store: Provider, digest: Digest, offset: number, length: number): Promise<Uint8Array> {
+  if (store.readRange) return store.readRange(digest, offset, length);
+  return (await store.get(digest)).subarray(offset, offset + length);
 }
 
 export function notFound(digest: Digest): SkiffError {

@@ -105,7 +105,7 @@ export class Engine {
     this.registry = options.registry;
     this.hostDir = options.hostDir;
     this.images = new ImageStore(this.ctx, [localImages, ...(options.bundled ? [bundledImages(options.bundled)] : []), ...(options.sources ?? [])]);
-    this.layers = new LayerCache(options.content, options.layerCache);
+    this.layers = new LayerCache(options.content, { ...options.layerCache, state: options.state });
     this.containers = new ContainerStore(this.ctx, this.layers);
     this.lifecycle = new Lifecycle({
       containers: this.containers, images: this.images, runtimes: new RuntimePool(options.runtimes ?? {}),

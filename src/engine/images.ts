@@ -6,6 +6,7 @@ import { familiarName, normalizeReference, parseReference } from '../oci/referen
 import type { EngineContext } from './context.ts';
 import { buildCacheBlobs } from '../build/cache.ts';
 import { liveLeases } from './leases.ts';
+import { layerDataBytes, layerDataKey, layerDataRecords } from './layer-index.ts';
 import { findImage, noSuchImage } from './resolve.ts';
 import type { StateReader, StateTx } from './state/store.ts';
 import { rollbackTag, setTag } from './tags.ts';
@@ -165,7 +166,17 @@ export async function collectBlobs(ctx: EngineContext, tx: StateReader, candidat
     if (c.logs?.digest) live.add(c.logs.digest);
   }
   for (const v of await tx.list<VolumeRecord>('volumes')) if (v.data?.digest) live.add(v.data.digest);
-  const doomed = [...new Set(candidates)].filter((d) => !live.has(d));
+  // A live layer keeps its layer data (uncompressed copy, index); a layer going away takes its own.
+  const extra: Digest[] = [];
+  const records = await layerDataRecords(tx);
+  for (const r of records) if (live.has(r.layer)) { live.add(r.copy); live.add(r.index); }
+  const asked = new Set(candidates);
+  for (const r of records) {
+    if (live.has(r.layer) || !asked.has(r.layer)) continue;
+    extra.push(r.copy, r.index);
+    if ('delete' in tx) await (tx as StateTx).delete('meta', layerDataKey(r.layer));
+  }
+  const doomed = [...new Set([...candidates, ...extra])].filter((d) => !live.has(d));
   // The build cache's layers (src/build/cache.ts) stay until `builder prune`; read only when needed.
   if (doomed.length) for (const d of await buildCacheBlobs(tx)) live.add(d);
   for (const d of doomed) if (!live.has(d)) await ctx.content.delete(d);
@@ -225,6 +236,16 @@ export async function pruneImages(ctx: EngineContext, opts: { all?: boolean } = 
       out.deleted.push(img.id);
     }
     const removed = images.filter((i) => !keep.has(i.digest));
+    // Layer data of layers no container uses is a cache: freed here, made again on next use.
+    const inUse = new Set(images.filter((i) => used.has(i.digest)).flatMap((i) => i.layers.map((l) => l.digest as string)));
+    const freed: Digest[] = [];
+    for (const r of await layerDataRecords(tx)) {
+      if (inUse.has(r.layer)) continue;
+      await tx.delete('meta', layerDataKey(r.layer));
+      freed.push(r.index);
+      if (r.copy !== r.layer) freed.push(r.copy);
+    }
+    if (freed.length) await collectBlobs(ctx, tx, freed);
     await collectBlobs(ctx, tx, removed.flatMap((i) => [i.digest, i.config.digest, ...i.layers.map((l) => l.digest)]));
     // Blobs nothing references (left by a load that crashed) go too, unless a load is running.
     if ((await liveLeases(ctx, tx)).length === 0) await collectBlobs(ctx, tx, (await ctx.content.list()).map((b) => b.digest));
@@ -236,13 +257,16 @@ export async function pruneImages(ctx: EngineContext, opts: { all?: boolean } = 
 
 export interface DiskUsage {
   images: { total: number; active: number; size: number; reclaimable: number };
+  /** Uncompressed copies and indexes of image layers (engine/layer-index.ts): reclaimable unless a container uses them. */
+  layerData: { total: number; active: number; size: number; reclaimable: number };
   containers: { total: number; active: number; size: number; reclaimable: number };
   volumes: { total: number; active: number; size: number; reclaimable: number };
 }
 
 export async function diskUsage(ctx: EngineContext): Promise<DiskUsage> {
-  const [images, containers, volumes, blobs] = await Promise.all([
+  const [images, containers, volumes, blobs, records] = await Promise.all([
     ctx.state.list<ImageRecord>('images'), ctx.state.list<ContainerRecord>('containers'), ctx.state.list<VolumeRecord>('volumes'), ctx.content.list(),
+    layerDataRecords(ctx.state),
   ]);
   const sizes = new Map(blobs.map((b) => [b.digest as string, b.size]));
   const used = new Set(containers.map((c) => c.image as string));
@@ -253,8 +277,12 @@ export async function diskUsage(ctx: EngineContext): Promise<DiskUsage> {
   const size = sum(all);
   const upper = containers.map((c) => c.upper?.size ?? 0);
   const running = containers.filter((c) => c.state === 'running' || c.state === 'paused');
+  const activeLayers = new Set(images.filter((i) => used.has(i.digest)).flatMap((i) => i.layers.map((l) => l.digest as string)));
+  const ldActive = records.filter((r) => activeLayers.has(r.layer));
+  const ldSize = records.reduce((n, r) => n + layerDataBytes(r), 0);
   return {
     images: { total: images.length, active: images.filter((i) => used.has(i.digest)).length, size, reclaimable: size - sum(active) },
+    layerData: { total: records.length, active: ldActive.length, size: ldSize, reclaimable: ldSize - ldActive.reduce((n, r) => n + layerDataBytes(r), 0) },
     containers: {
       total: containers.length, active: running.length, size: upper.reduce((a, b) => a + b, 0),
       reclaimable: containers.filter((c) => !running.includes(c)).reduce((a, c) => a + (c.upper?.size ?? 0), 0),

@@ -1,7 +1,8 @@
 /**
  * Merged layer trees, cached per stack of blobs: every container of an image (and every image
- * sharing base layers) shares one immutable tree, and file bytes stay views of the decompressed
- * layers. The key is the stack's blobs as stored (digest and media type of each layer), not its
+ * sharing base layers) shares one immutable tree. A tree holds metadata only: file bytes are read
+ * from the layer's stored copy when read (engine/layer-index.ts, fs/layer-data.ts), through one
+ * bounded chunk cache per engine, so memory does not grow with the image. The key is the stack's blobs as stored (digest and media type of each layer), not its
  * ChainID: a ChainID is only what the images' configs claim, and a tree built from one image's
  * bytes must never be served to another image that merely claims the same diff_ids.
  * The cache is bounded by entries and by the uncompressed bytes its layers hold (least recently
@@ -12,15 +13,13 @@
 import { SkiffError } from '../errors.ts';
 import type { ContentStore } from '../content/store.ts';
 import { sha256Digest } from '../oci/digest.ts';
-import { isWasmLayerType, layerCompression } from '../oci/mediatypes.ts';
+import { isWasmLayerType } from '../oci/mediatypes.ts';
 import { applyLayer, type LayerTree } from '../fs/layer.ts';
-import { decompress } from '../archive/index.ts';
-import { DEFAULT_MAX_LAYER_BYTES, parseTar } from './tar-io.ts';
+import { ChunkCache, DEFAULT_CHUNK_CACHE_BYTES } from '../fs/chunk-cache.ts';
+import type { StateStore } from './state/store.ts';
+import { openLayerData } from './layer-index.ts';
 import type { ImageRecord, LayerRecord } from './types.ts';
 import type { TarEntry } from '../archive/types.ts';
-
-/** The largest window any zstd frame can declare that fzstd decodes (its own limit). */
-const MAX_ZSTD_WINDOW = 2145386496;
 
 /** Where an artifact image's module layer appears in its containers' root filesystem. */
 export function artifactModulePath(layer: Pick<LayerRecord, 'digest'>): string {
@@ -36,8 +35,12 @@ function moduleEntry(layer: LayerRecord, data: Uint8Array): TarEntry {
 export interface LayerCacheOptions {
   /** Most chains kept (default 64). */
   maxEntries?: number;
-  /** Most uncompressed layer bytes kept (default 768 MB). */
+  /** Most uncompressed layer bytes the cached trees stand for (default 768 MB). */
   maxBytes?: number;
+  /** Bytes of file data kept in memory, all layers together (default 64 MiB; the page passes 32). */
+  chunkCacheBytes?: number;
+  /** Where layer data records live (engine/layer-index.ts); without it, in this process only. */
+  state?: StateStore;
 }
 
 /** One key per layer of the stack: layer i's key covers the blobs of layers 0..i. */
@@ -58,11 +61,16 @@ export class LayerCache {
   private readonly maxEntries: number;
   private readonly maxBytes: number;
   private bytes = 0;
+  private readonly state: StateStore | undefined;
+  /** File bytes of every layer, read on demand. */
+  readonly chunks: ChunkCache;
 
   constructor(private readonly content: ContentStore, options: LayerCacheOptions | number = {}) {
     const o = typeof options === 'number' ? { maxEntries: options } : options;
     this.maxEntries = o.maxEntries ?? 64;
     this.maxBytes = o.maxBytes ?? 768e6;
+    this.state = o.state;
+    this.chunks = new ChunkCache(o.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
   }
 
   /** The image's merged tree; null for an image without layers. */
@@ -82,15 +90,9 @@ export class LayerCache {
         const base: Promise<LayerTree> | null = prev;
         const tree = (async (): Promise<LayerTree> => {
           const below: LayerTree | null = base ? await base : null;
-          const blob = await this.content.get(layer.digest);
-          if (isWasmLayerType(layer.mediaType)) return applyLayer(below, [moduleEntry(layer, blob)]);
-          // The load checked this blob within the limits its caller chose (which may be above
-          // the defaults): opening it again must not refuse what was accepted then.
-          const tar = await decompress(blob, {
-            compression: layerCompression(layer.mediaType), what: `layer ${layer.digest}`,
-            maxOutputBytes: Math.max(DEFAULT_MAX_LAYER_BYTES, layer.uncompressedSize), maxWindowBytes: MAX_ZSTD_WINDOW,
-          });
-          return applyLayer(below, parseTar(tar));
+          if (isWasmLayerType(layer.mediaType)) return applyLayer(below, [moduleEntry(layer, await this.content.get(layer.digest))]);
+          const stores = { content: this.content, ...(this.state ? { state: this.state } : {}) };
+          return applyLayer(below, await openLayerData(stores, layer, this.chunks));
         })();
         entry = { tree, bytes: layer.uncompressedSize };
         this.trees.set(chain, entry);

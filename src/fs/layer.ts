@@ -20,6 +20,11 @@ export interface LayerTree {
   readonly links: ReadonlyMap<Inode, number>;
 }
 
+/** A tar entry whose file bytes are read on demand (`content`, with `data` empty): engine/layer-index.ts. */
+export interface LayerEntry extends TarEntry {
+  content?: FileContent;
+}
+
 export interface ApplyLayerOptions {
   /** Copy file bytes instead of viewing the entry's buffer (when the caller reuses buffers). */
   copyData?: boolean;
@@ -154,6 +159,12 @@ class LayerBuilder {
     let node: Inode;
     switch (h.type) {
       case 'file': {
+        const lazy = (entry as LayerEntry).content;
+        if (lazy) {
+          if (lazy.size !== h.size) throw invalid(h.name, `data is ${lazy.size} bytes, header says ${h.size}`);
+          node = Inode.file(h.mode, h.uid, h.gid, 0, lazy);
+          break;
+        }
         if (entry.data.length !== h.size) throw invalid(h.name, `data is ${entry.data.length} bytes, header says ${h.size}`);
         const bytes = this.#opts.copyData ? entry.data.slice() : entry.data;
         node = Inode.file(h.mode, h.uid, h.gid, 0, FileContent.fromBytes(bytes));

@@ -195,6 +195,8 @@ export class Overlay implements FileSystem {
     this.#writable();
     if (offset < 0 || !Number.isSafeInteger(offset + data.length)) throw fsError('EINVAL', `offset ${offset}`);
     if (offset + data.length > MAX_FILE_SIZE) throw fsError('EFBIG', `offset ${offset}`);
+    // An image file's bytes may still be in the store: wait for them (PendingIO) before any change.
+    n.inode.content!.prepareWrite(offset, data.length);
     const i = this.#copyUp(n);
     this.#resized(i.size, Math.max(i.size, offset + data.length));
     const written = i.content!.write(offset, data);

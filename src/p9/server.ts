@@ -9,6 +9,7 @@
  */
 import { SkiffError } from '../errors.ts';
 import { Errno, FsError, fsError } from '../fs/errno.ts';
+import { PendingIO, retryAfterIO } from '../fs/pending-io.ts';
 import type { FileSystem } from '../fs/types.ts';
 import { qidOf } from './attr.ts';
 import { decode, decodeErrorTag, encode, P9DecodeError, peekHeader } from './codec.ts';
@@ -109,8 +110,25 @@ export class P9Server implements Session {
     return [...this.exports.keys()];
   }
 
-  /** One whole request in, one whole reply out. Never throws. */
+  /**
+   * One whole request in, one whole reply out. Never throws. For filesystems that never wait: a
+   * request whose bytes must come from an asynchronous store (PendingIO) answers EAGAIN here;
+   * `handleAsync` waits for them instead.
+   */
   handle(request: Uint8Array): Uint8Array {
+    return this.respond(request, false) as Uint8Array;
+  }
+
+  /**
+   * As `handle`, but a request that needs bytes from an asynchronous store (image layers in
+   * IndexedDB) is answered when they arrive: a promise then, the reply itself otherwise. The
+   * guest matches replies by tag, so later requests may be answered first (v86 allows it).
+   */
+  handleAsync(request: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    return this.respond(request, true);
+  }
+
+  private respond(request: Uint8Array, canWait: boolean): Uint8Array | Promise<Uint8Array> {
     let msg: TMessage;
     try {
       if (this.negotiated && request.length > this.negotiated) {
@@ -130,8 +148,27 @@ export class P9Server implements Session {
     try {
       reply = this.dispatch(msg);
     } catch (err) {
-      reply = { type: 'Rlerror', tag: msg.tag, ecode: errnoOf(err) };
-      if (this.trace) this.trace(`9p !! ${msg.type}: ${(err as Error)?.message ?? String(err)}`);
+      if (canWait && err instanceof PendingIO) return this.later(msg, err);
+      reply = this.failed(msg, err);
+    }
+    return this.reply(reply);
+  }
+
+  private failed(msg: TMessage, err: unknown): RMessage {
+    if (this.trace) this.trace(`9p !! ${msg.type}: ${(err as Error)?.message ?? String(err)}`);
+    return { type: 'Rlerror', tag: msg.tag, ecode: errnoOf(err) };
+  }
+
+  /** Runs `msg` again once the bytes it waited for are cached (it changed nothing when it threw). */
+  private async later(msg: TMessage, pending: PendingIO): Promise<Uint8Array> {
+    // The request buffer may be reused once we return: keep what the message views of it.
+    if (msg.type === 'Twrite') msg = { ...msg, data: msg.data.slice() };
+    this.trace?.(`9p .. ${msg.type} tag ${msg.tag} waits for the content store`);
+    let reply: RMessage;
+    try {
+      reply = await retryAfterIO(() => this.dispatch(msg), pending);
+    } catch (err) {
+      reply = this.failed(msg, err);
     }
     return this.reply(reply);
   }

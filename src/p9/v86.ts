@@ -6,9 +6,12 @@ import type { P9Server } from './server.ts';
 
 export type Handle9p = (request: Uint8Array, reply: (response: Uint8Array) => void) => void;
 
-export function toHandle9p(server: Pick<P9Server, 'handle'>): Handle9p {
+export function toHandle9p(server: Pick<P9Server, 'handleAsync'>): Handle9p {
   return (request, reply) => {
-    // v86 may reuse the request buffer after we return: handle() decodes before returning.
-    reply(server.handle(request));
+    // v86 may reuse the request buffer after we return: handleAsync() decodes before returning
+    // and copies what a request that waits for the content store still needs.
+    const r = server.handleAsync(request);
+    if (r instanceof Uint8Array) reply(r);
+    else void r.then(reply);
   };
 }

@@ -14,7 +14,7 @@ export const systemCommands: readonly Command[] = [
       const du = await ctx.engine.diskUsage();
       const bc = await ctx.engine.buildCacheUsage();
       // The build cache's layers are all reclaimable by `builder prune` (those images share stay).
-      const rows: Array<[string, typeof du.images]> = [['Images', du.images], ['Containers', du.containers], ['Local Volumes', du.volumes], ['Build Cache', { total: bc.total, active: 0, size: bc.size, reclaimable: bc.size }]];
+      const rows: Array<[string, typeof du.images]> = [['Images', du.images], ['Containers', du.containers], ['Local Volumes', du.volumes], ['Layer Data', du.layerData], ['Build Cache', { total: bc.total, active: 0, size: bc.size, reclaimable: bc.size }]];
       const pct = (r: typeof du.images): string => (r.size > 0 ? ` (${Math.round((r.reclaimable / r.size) * 100)}%)` : '');
       const formatted = formatRows(str(f['format']), rows.map(([type, r]) => ({ Type: type, TotalCount: String(r.total), Active: String(r.active), Size: humanSize(r.size), Reclaimable: `${humanSize(r.reclaimable)}${pct(r)}` })));
       if (formatted !== undefined) return void ctx.stdout(formatted);

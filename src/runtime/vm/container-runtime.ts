@@ -86,7 +86,7 @@ export class VmRuntime implements ContainerRuntime {
 
   private boot(): Promise<Machine> {
     const p = (async () => {
-      const m = await Machine.start({ ...this.options.machine, handle9p: (req) => this.server.handle(req) });
+      const m = await Machine.start({ ...this.options.machine, handle9p: (req) => this.server.handleAsync(req) });
       m.onCrash(() => this.forgetMachine(m));
       this.server.addExport(INIT_EXPORT, initExport(), { readOnly: true });
       // The export directory is mounted once; containers name their exports under it.

@@ -8,6 +8,7 @@
  * takes effect at the module's next WASI call only if that call ever happens.
  */
 import { SkiffError } from '../../errors.ts';
+import { retryAfterIO } from '../../fs/pending-io.ts';
 import type { FileSystem } from '../../fs/types.ts';
 import { parseSignal } from '../spec/signals.ts';
 import { ChannelServer, createChannelBuffer } from './channel.ts';
@@ -239,7 +240,11 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
               try {
                 const server = servers[m.fs];
                 if (!server) throw new Error(`no filesystem #${m.fs}`);
-                channel.replyValue(server.handle(m.op, m.args));
+                // Image bytes in an asynchronous store (IndexedDB): the worker stays blocked on
+                // the channel until they arrive, so the module sees an ordinary synchronous read.
+                const value = retryAfterIO(() => server.handle(m.op, m.args));
+                if (value instanceof Promise) value.then((v) => channel.replyValue(v), (e: unknown) => channel.replyError(e));
+                else channel.replyValue(value);
               } catch (e) {
                 channel.replyError(e);
               }
