@@ -24,6 +24,7 @@ import { nodeRegistryClient } from './registry/node.ts';
 import { nodeArtifacts } from './runtime/vm/artifacts-node.ts';
 import type { VmRuntime, VmRuntimeOptions } from './runtime/vm/container-runtime.ts';
 import type { MachineOptions } from './runtime/vm/machine.ts';
+import type { VmNetworkOptions } from './runtime/vm/network.ts';
 import { nodeSnapshots } from './runtime/vm/snapshot-node.ts';
 import type { VmSnapshotStore } from './runtime/vm/snapshot-store.ts';
 import type { WasiRuntime, WasiRuntimeOptions } from './runtime/wasi/runtime.ts';
@@ -114,9 +115,9 @@ export function nodeMachineOptions(o: NodeMachineOptions = {}): Omit<MachineOpti
 
 /**
  * SKIFF_TRACE, a comma-separated list: "vm" (or 1, all) logs every agent frame and console line,
- * "9p" every 9P message, to stderr.
+ * "9p" every 9P message, "net" every connection the network peer opens or refuses, to stderr.
  */
-function traced(topic: 'vm' | '9p'): boolean {
+function traced(topic: 'vm' | '9p' | 'net'): boolean {
   const topics = (process.env['SKIFF_TRACE'] ?? '').split(',').map((t) => t.trim());
   return topics.includes(topic) || (topic === 'vm' && (topics.includes('1') || topics.includes('all')));
 }
@@ -128,8 +129,20 @@ function vmTraceFromEnv(): true | undefined {
 /** The VM runtime as the CLI runs it; `machine` overrides parts of nodeMachineOptions(). */
 export async function nodeVmRuntime(o: Partial<VmRuntimeOptions> & { node?: NodeMachineOptions } = {}): Promise<VmRuntime> {
   const { VmRuntime } = await import('./runtime/vm/container-runtime.ts');
-  const { node, machine, p9, ...rest } = o;
-  return new VmRuntime({ ...rest, p9: { ...(traced('9p') ? { trace: true } : {}), ...p9 }, machine: { ...nodeMachineOptions(node), ...machine } });
+  const { node, machine, p9, network, ...rest } = o;
+  return new VmRuntime({
+    ...rest,
+    p9: { ...(traced('9p') ? { trace: true } : {}), ...p9 },
+    machine: { ...nodeMachineOptions(node), ...machine },
+    network: { ...(await nodeNetwork()), ...network },
+  });
+}
+
+/** The guest NIC's host side on Node: this process's sockets and resolver, listeners for `-p`. */
+export async function nodeNetwork(): Promise<VmNetworkOptions> {
+  const net = await import('./net/node.ts');
+  const trace = traced('net') ? (line: string) => console.error(`[skiff net] ${line}`) : undefined;
+  return { dialer: net.nodeDialer(), upstream: net.nodeUpstream, publish: net.publishTcp, ...(trace ? { trace } : {}) };
 }
 
 // ---- WASI ----

@@ -23,6 +23,7 @@ import type { AgentProcess } from './agent-process.ts';
 import { etcExport, initExport } from './exports.ts';
 import { OutputGate } from './flow.ts';
 import { Machine, type MachineOptions } from './machine.ts';
+import { VmNetwork, type NetworkStartFields, type PortBinding, type VmNetworkOptions } from './network.ts';
 import { signalName, signalNumber } from './signals.ts';
 
 /** Where the agent mounts the 9P server's directory of exports (vm-images/agent/PROTOCOL.md). */
@@ -39,11 +40,15 @@ export interface VmRuntimeOptions {
   cache?: string;
   /** crun's cgroup for container `id` is `${cgroupParent}/${id}`. Default "/skiff". */
   cgroupParent?: string;
+  /** The guest NIC's host side: outbound, DNS upstream, published ports (network.ts). */
+  network?: VmNetworkOptions;
 }
 
 /** A RuntimeProcess that also knows its pid in the guest's root pid namespace. */
 export interface VmProcess extends RuntimeProcess {
   readonly pid: number;
+  /** The published ports as bound (real host ports), for the record, `port` and `ps`. */
+  ports?: PortBinding[];
 }
 
 interface Running {
@@ -58,6 +63,7 @@ interface Running {
 export class VmRuntime implements ContainerRuntime {
   readonly name = 'vm' as const;
   readonly server: P9Server;
+  readonly network: VmNetwork;
   private machineP: Promise<Machine> | null = null;
   private readonly running = new Map<string, Running>();
   /** One export per volume filesystem, shared by the containers that mount it. */
@@ -71,6 +77,7 @@ export class VmRuntime implements ContainerRuntime {
 
   constructor(private readonly options: VmRuntimeOptions) {
     this.server = new P9Server(options.p9 ?? {});
+    this.network = new VmNetwork(options.network ?? {});
   }
 
   /** The guest, booted or restored on first call; a crashed one is replaced on the next call. */
@@ -88,6 +95,7 @@ export class VmRuntime implements ContainerRuntime {
     const p = (async () => {
       const m = await Machine.start({ ...this.options.machine, handle9p: (req) => this.server.handleAsync(req) });
       m.onCrash(() => this.forgetMachine(m));
+      this.network.attach(m);
       this.server.addExport(INIT_EXPORT, initExport(), { readOnly: true });
       // The export directory is mounted once; containers name their exports under it.
       await m.agent.mount({
@@ -106,6 +114,7 @@ export class VmRuntime implements ContainerRuntime {
   private forgetMachine(m: Machine): void {
     void m;
     this.machineP = null;
+    this.network.detach();
     for (const id of [...this.running.keys()]) this.dropExports(id);
     if (this.server.lookupExport(INIT_EXPORT)) this.server.removeExport(INIT_EXPORT);
   }
@@ -144,13 +153,19 @@ export class VmRuntime implements ContainerRuntime {
       rec.exports.push(rootName);
       this.server.addExport(etcName, etcExport(bundle.etcFiles));
       rec.exports.push(etcName);
+      // Ports are bound before the process starts, as Docker does: a port in use fails the start.
+      const net = req as typeof req & NetworkStartFields;
+      const ports = await this.network.addContainer(id, net.network, net.ports);
       const main = await m.agent.run({
         id, bundle: `/run/skiff/c/${id}`, config: bundle.spec, tty: req.spec.tty,
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
       });
       rec.main = main;
-      return processOf(main, req.io, req.spec.tty, this.outputGate);
+      const proc = processOf(main, req.io, req.spec.tty, this.outputGate);
+      if (ports.length) proc.ports = ports;
+      return proc;
     } catch (err) {
+      await this.network.removeContainer(id);
       this.dropExports(id);
       this.running.delete(id);
       await m.agent.delete({ id, force: true }).catch(() => {});
@@ -183,6 +198,7 @@ export class VmRuntime implements ContainerRuntime {
     if (!rec) return;
     this.running.delete(id);
     this.dropExports(id, rec);
+    await this.network.removeContainer(id);
     const m = this.machineP ? await this.machineP.catch(() => null) : null;
     if (m && m.state === 'running') {
       // `crun delete` (state dir, cgroup) takes ~0.3-1 s of guest time and nothing waits for
@@ -197,7 +213,8 @@ export class VmRuntime implements ContainerRuntime {
   async shutdown(): Promise<void> {
     const p = this.machineP;
     this.machineP = null;
-    for (const id of [...this.running.keys()]) this.dropExports(id);
+    this.network.detach();
+    for (const id of [...this.running.keys()]) { this.dropExports(id); await this.network.removeContainer(id); }
     this.running.clear();
     if (p) await (await p.catch(() => null))?.shutdown();
   }

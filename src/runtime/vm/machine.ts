@@ -54,6 +54,7 @@ export class Machine {
   boot!: BootReport;
   private worker: VmWorkerHandle | null = null;
   private handler: P9Handler | null;
+  private netHandler: ((frames: Uint8Array[]) => void) | null = null;
   private serialTail: string[] = [];
   private crashed: SkiffError | null = null;
   private stopped = false;
@@ -92,6 +93,20 @@ export class Machine {
   /** Installs (or removes) the 9P handler; requests that arrive with none get Rlerror EIO. */
   set9pHandler(handler: P9Handler | null): void {
     this.handler = handler;
+  }
+
+  /**
+   * Where the guest NIC's frames go (the host-side peer, src/net); frames sent while none is set
+   * are dropped, as on an unplugged cable.
+   */
+  setNetHandler(handler: ((frames: Uint8Array[]) => void) | null): void {
+    this.netHandler = handler;
+  }
+
+  /** Frames for the guest's NIC. */
+  sendFrames(frames: Uint8Array[]): void {
+    if (!frames.length || this.state !== 'running') return;
+    this.worker?.post({ t: 'net', frames }, frames.map((f) => f.buffer as ArrayBuffer));
   }
 
   /** Called once if the VM dies after start (panic, worker death); calls fail with the same error. */
@@ -300,6 +315,9 @@ export class Machine {
         break;
       case 'p9':
         void this.serve9p(m.id, m.data);
+        break;
+      case 'net':
+        this.netHandler?.(m.frames);
         break;
       case 'started':
         this.startedWaiter?.(m);

@@ -21,8 +21,11 @@ export interface VmSnapshotStore {
   delete(key: string): Promise<void>;
 }
 
-/** Bumped when what a snapshot contains changes (e.g. the point at which it is taken). 2: sealed. */
-export const SNAPSHOT_FORMAT = 2;
+/**
+ * Bumped when what a snapshot contains changes (e.g. the point at which it is taken). 2: sealed.
+ * 3: the machine has a virtio-net NIC (a state only loads into identical devices).
+ */
+export const SNAPSHOT_FORMAT = 3;
 
 export function snapshotKey(o: { manifestText: string; v86Version: string; memoryBytes: number; encoding: string }): string {
   const text = JSON.stringify([SNAPSHOT_FORMAT, o.v86Version, o.memoryBytes, o.encoding, o.manifestText]);

@@ -6,10 +6,12 @@
  */
 import { V86 } from 'v86';
 import { gunzip, gzip } from '../../archive/compression.ts';
+import { startNetPump, type NetPump } from './net-pump.ts';
 import type { BootMessage, HostToWorker, StateEncoding, WorkerEndpoint } from './worker-protocol.ts';
 
 export function serveVmWorker(ep: WorkerEndpoint): void {
   let emulator: V86 | null = null;
+  let net: NetPump | null = null;
   const p9Replies = new Map<number, (reply: Uint8Array) => void>();
   let next9p = 1;
   let serial = '';
@@ -40,6 +42,8 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       bios: { buffer: m.bios },
       ...(restoring ? {} : { bzimage: { buffer: m.bzimage! }, initrd: { buffer: m.initrd! }, cmdline: m.cmdline }),
       virtio_console: true,
+      // The guest's uplink to the host-side peer (src/net); no relay_url: v86 adds no adapter of its own.
+      net_device: { type: 'virtio' },
       filesystem: {
         handle9p: (req: Uint8Array, reply: (r: Uint8Array) => void) => {
           const id = next9p++;
@@ -77,6 +81,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
     });
     emu.add_listener('emulator-ready', () => {
       plainAgentPort(emu);
+      net = startNetPump(emu, (msg, transfer) => ep.post(msg, transfer));
       ep.onEmulator?.(emu);
     });
     // 'emulator-loaded' is the end of v86's construction (after 'emulator-ready'). Console input
@@ -110,6 +115,9 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       case 'console':
         (emulator as unknown as { bus?: { send(e: string, d: unknown): void } } | null)?.bus?.send(`virtio-console${AGENT_PORT}-input-bytes`, m.data);
         break;
+      case 'net':
+        net?.deliver(m.frames);
+        break;
       case 'p9-reply': {
         const reply = p9Replies.get(m.id);
         p9Replies.delete(m.id);
@@ -129,6 +137,8 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
         break;
       case 'stop':
         paused = false;
+        net?.stop();
+        net = null;
         Promise.resolve(emulator?.destroy()).then(() => ep.post({ t: 'stopped' }), fail);
         emulator = null;
         break;

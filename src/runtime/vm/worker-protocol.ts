@@ -22,6 +22,8 @@ export type HostToWorker =
   | BootMessage
   | { t: 'console'; data: Uint8Array }
   | { t: 'p9-reply'; id: number; data: Uint8Array }
+  /** Ethernet frames for the guest's NIC (net-pump.ts). */
+  | { t: 'net'; frames: Uint8Array[] }
   | { t: 'save'; encoding: StateEncoding }
   /** Stop / restart the CPU without tearing anything down (output backpressure, machine.ts). */
   | { t: 'pause' }
@@ -34,6 +36,8 @@ export type WorkerToHost =
   | { t: 'console'; data: Uint8Array }
   | { t: 'serial'; line: string }
   | { t: 'p9'; id: number; data: Uint8Array }
+  /** Ethernet frames the guest's NIC sent, one message per emulator slice. */
+  | { t: 'net'; frames: Uint8Array[] }
   | { t: 'saved'; state: ArrayBuffer; rawBytes: number; ms: number }
   | { t: 'error'; message: string }
   | { t: 'stopped' };

@@ -1,0 +1,145 @@
+/**
+ * The VM's network: one host-side peer (src/net NetPeer) per running machine, wired to the guest's
+ * virtio-net NIC, and what each container adds to it at start: `--add-host X:host-gateway`
+ * (its addresses may reach the host's loopback through 10.0.2.2) and its published ports (a
+ * listener per port, from the entry point's `publish`, forwarding into the container's address).
+ * The entry point supplies the platform parts: Node's sockets and resolver (src/net/node.ts), a
+ * Wisp relay in a page, or nothing (outbound then fails at once).
+ */
+import { SkiffError } from '../../errors.ts';
+import type { NameResolver, UpstreamResolver } from '../../net/dns.ts';
+import { NetPeer, type Dialer } from '../../net/peer.ts';
+import type { Machine } from './machine.ts';
+
+/** One published port as the runtime binds it; `hostPort` 0: any free port. */
+export interface PortMapping {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  proto: 'tcp' | 'udp';
+}
+
+/** What a listener reports once bound (hostPort is the real one). */
+export interface PortBinding extends PortMapping {
+  containerIp: string;
+}
+
+export interface PortListenerHandle {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface VmNetworkOptions {
+  /** Outbound connections (Node: nodeDialer(); page: a Wisp dialer); null or absent: none. */
+  dialer?: Dialer | null;
+  /** host-gateway's target (the host's loopback); default `dialer`. */
+  loopback?: Dialer | null;
+  upstream?: UpstreamResolver;
+  /** Container names (the engine's networks); can be set later with `setResolver`. */
+  resolve?: NameResolver;
+  /** Binds a published TCP port (Node: publishTcp); absent: `-p` fails with UNSUPPORTED. */
+  publish?: (peer: NetPeer, p: { hostIp: string; hostPort: number; containerIp: string; containerPort: number }) => Promise<PortListenerHandle>;
+  trace?: (line: string) => void;
+}
+
+/**
+ * The part of a container's network the host side needs (structurally runtime/types.ts
+ * RuntimeNetwork, which the engine passes in StartContainerRequest.network).
+ */
+export interface ContainerNetworkLike {
+  interfaces: { ip: string }[];
+  extraHosts: { host: string; ip: string }[];
+}
+
+/** What StartContainerRequest carries for the network (the engine fills both). */
+export interface NetworkStartFields {
+  network?: ContainerNetworkLike;
+  ports?: PortMapping[];
+}
+
+const HOST_GATEWAY = '10.0.2.2';
+const TICK_MS = 50;
+
+export class VmNetwork {
+  private current: { machine: Machine; peer: NetPeer; timer: ReturnType<typeof setInterval> } | null = null;
+  private resolver: NameResolver | undefined;
+  private readonly gatewaySources = new Set<string>();
+  private readonly byContainer = new Map<string, { sources: string[]; listeners: PortListenerHandle[] }>();
+
+  constructor(private readonly opts: VmNetworkOptions = {}) {
+    this.resolver = opts.resolve;
+  }
+
+  /** The engine's name resolver (engine/network-dns.ts); consulted per query, so it may change. */
+  setResolver(resolve: NameResolver | undefined): void {
+    this.resolver = resolve;
+  }
+
+  /** The peer of the running machine (tests, benches, the page's port route). */
+  get peer(): NetPeer | null {
+    return this.current?.peer ?? null;
+  }
+
+  /** Plugs a freshly started machine's NIC into a new peer. */
+  attach(machine: Machine): NetPeer {
+    this.detach();
+    const peer = new NetPeer({
+      send: (frames) => machine.sendFrames(frames),
+      dialer: this.opts.dialer ?? null,
+      loopback: this.opts.loopback ?? this.opts.dialer ?? null,
+      resolve: (name, src) => this.resolver?.(name, src) ?? null,
+      upstream: this.opts.upstream,
+      hostGatewaySources: this.gatewaySources,
+      trace: this.opts.trace,
+    });
+    machine.setNetHandler((frames) => peer.input(frames));
+    const timer = setInterval(() => peer.tick(), TICK_MS);
+    (timer as { unref?: () => void }).unref?.();
+    this.current = { machine, peer, timer };
+    peer.probeGuest();
+    return peer;
+  }
+
+  detach(): void {
+    if (!this.current) return;
+    clearInterval(this.current.timer);
+    this.current.machine.setNetHandler(null);
+    this.current = null;
+  }
+
+  /** At container start: host-gateway sources and published ports. Fails (and undoes) if a port cannot be bound. */
+  async addContainer(id: string, network: ContainerNetworkLike | undefined, ports: PortMapping[] = []): Promise<PortBinding[]> {
+    await this.removeContainer(id);
+    const ips = (network?.interfaces ?? []).map((i) => i.ip);
+    const entry = { sources: [] as string[], listeners: [] as PortListenerHandle[] };
+    this.byContainer.set(id, entry);
+    if (network?.extraHosts.some((h) => h.ip === HOST_GATEWAY)) for (const ip of ips) { this.gatewaySources.add(ip); entry.sources.push(ip); }
+    const bound: PortBinding[] = [];
+    if (!ports.length) return bound;
+    const peer = this.peer;
+    const containerIp = ips[0];
+    try {
+      if (!containerIp) throw new SkiffError('INVALID_ARGUMENT', 'published ports need a network with an address (not --network none, host or container:)');
+      if (!peer) throw new SkiffError('INTERNAL', 'the VM network is not attached');
+      for (const p of ports) {
+        if (p.proto !== 'tcp') throw new SkiffError('UNSUPPORTED', `publishing ${p.containerPort}/${p.proto}: only TCP ports can be published`);
+        if (!this.opts.publish) throw new SkiffError('UNSUPPORTED', `publishing ${p.containerPort}/tcp: this environment cannot listen on host ports`);
+        const l = await this.opts.publish(peer, { hostIp: p.hostIp, hostPort: p.hostPort, containerIp, containerPort: p.containerPort });
+        entry.listeners.push(l);
+        bound.push({ ...p, hostIp: p.hostIp || '127.0.0.1', hostPort: l.port, containerIp });
+      }
+    } catch (err) {
+      await this.removeContainer(id);
+      throw err;
+    }
+    return bound;
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    const e = this.byContainer.get(id);
+    if (!e) return;
+    this.byContainer.delete(id);
+    for (const ip of e.sources) this.gatewaySources.delete(ip);
+    await Promise.all(e.listeners.map((l) => l.close().catch(() => {})));
+  }
+}
