@@ -80,8 +80,8 @@ export function browserMachineOptions(o: BrowserMachineOptions): Omit<MachineOpt
         ...(o.wasmModule ? { wasmModule: o.wasmModule } : {}),
         ...(o.onYield ? { onYield: o.onYield } : {}),
       })
-      // The worker script's URL comes from vite (worker-spawn.ts), loaded only when asked for.
-      : async () => (await import('./web/worker/worker-spawn.ts')).vmWorkerSpawner(wasmUrl)(),
+      // The worker script's URL comes from vite (vm-worker-spawn.ts), loaded only when asked for.
+      : async () => (await import('./web/worker/vm-worker-spawn.ts')).vmWorkerSpawner(wasmUrl)(),
   };
 }
 

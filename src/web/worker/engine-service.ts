@@ -89,7 +89,12 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
           if (name !== 'runContainer') return method.apply(e, args);
           const o = args[0] as RunContainerOptions;
           if (pullMissing) await pullIfMissing(e, o.image);
-          return method.call(e, observedRun(o, runtimes!));
+          const run = observedRun(o, runtimes!);
+          try {
+            return await method.call(e, run.options);
+          } finally {
+            run.settled();
+          }
         }),
     }),
 
@@ -102,6 +107,8 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       if (early) void runtimes!.warmVm().catch(() => {});
       const image = await timed('prepare.image', e.resolveImage({ ref: o.image }));
       if (!early && image.platform.startsWith('linux/')) void runtimes!.warmVm().catch(() => {});
+      // A wasm container's start then neither imports the runtime nor waits for a worker.
+      if (!image.platform.startsWith('linux/')) void runtimes!.warmWasi().catch(() => {});
     }),
     timeline: async () => timeline(),
   };

@@ -4,13 +4,23 @@
  * SharedArrayBuffer exists) and the VM runtime (artifacts and the shipped snapshot from the site,
  * snapshots in IndexedDB, the emulator in this thread unless `vmThread: 'worker'`). Each piece is
  * timed on the worker's timeline.
+ *
+ * The emulator shares this thread with everything else the engine does, and restoring it is
+ * heavy synchronous work (the state read and checked, V86 built, `restore_state`: 0.3-0.9 s on
+ * 2 loaded cores). A wasm container starting meanwhile (a docs page with a wasm and a Linux
+ * example) needs this thread for its every step and system call, so it would print only after
+ * the restore. `holdVm` lets such a start go first: the VM's restore waits at its heavy steps
+ * while a hold is open, for at most VM_HOLD_MAX_MS (vm-hold.ts).
  */
 import { browserMachineOptions, browserWasiSpawn, v86WasmUrl } from '../../browser.ts';
 import type { ContainerRuntime } from '../../runtime/types.ts';
 import type { VmRuntime } from '../../runtime/vm/container-runtime.ts';
 import type { ArtifactSource } from '../../runtime/vm/artifacts.ts';
 import type { VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
+import type { VmWorkerHandle } from '../../runtime/vm/worker-handle.ts';
+import type { PooledSpawn } from '../../runtime/wasi/worker-handle.ts';
 import { mark, timed } from './timeline.ts';
+import { bootAfter, holdGate } from './vm-hold.ts';
 
 export interface BrowserRuntimes {
   wasi(): Promise<ContainerRuntime>;
@@ -19,14 +29,26 @@ export interface BrowserRuntimes {
   vmStarted(): boolean;
   /** Boot (or restore) the VM now, in the background. */
   warmVm(): Promise<void>;
+  /** Load the WASI runtime and start a spare wasm worker now, before a wasm container asks. */
+  warmWasi(): Promise<void>;
+  /** Hold the VM's heavy restore steps until the returned release is called (or vm-hold.ts VM_HOLD_MAX_MS). */
+  holdVm(): () => void;
 }
+
 
 export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThread?: 'inline' | 'worker' }): BrowserRuntimes {
   let wasi: Promise<ContainerRuntime> | undefined;
   let vm: Promise<VmRuntime> | undefined;
   let vmRuntime: VmRuntime | undefined;
+  let wasiSpawn: PooledSpawn | undefined;
   let reported = false;
+  const gate = holdGate({ onWaited: (step, ms) => mark('vm.held', { step, ms }) });
   const self: BrowserRuntimes = {
+    holdVm: () => gate.hold(),
+    warmWasi: async () => {
+      await self.wasi();
+      await wasiSpawn?.warm();
+    },
     vmStarted: () => vmRuntime?.started ?? false,
     warmVm: async () => {
       if (!vmRuntime?.started) mark('vm.warm');
@@ -38,6 +60,7 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
     },
     wasi: () => (wasi ??= (async () => {
       const [{ WasiRuntime }, spawn] = await Promise.all([import('../../runtime/wasi/runtime.ts'), browserWasiSpawn()]);
+      wasiSpawn = spawn;
       return new WasiRuntime(spawn ? { spawn } : {});
     })()),
     vm: () => (vm ??= (async () => {
@@ -52,7 +75,11 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
         onSnapshotFrom: (_key, from) => mark('vm.snapshot-from', { from }),
       });
       vmRuntime = new VmRuntime({
-        machine: { ...machine, artifacts: timedArtifacts(machine.artifacts), snapshots: timedSnapshots(machine.snapshots!) },
+        machine: {
+          ...machine, artifacts: timedArtifacts(machine.artifacts),
+          snapshots: timedSnapshots(machine.snapshots!, () => gate.passed('snapshot read')),
+          spawnWorker: async () => bootAfter(await machine.spawnWorker(), () => gate.passed('emulator build')),
+        },
       });
       count9p(vmRuntime);
       return vmRuntime;
@@ -81,9 +108,9 @@ function timedArtifacts(a: ArtifactSource): ArtifactSource {
   };
 }
 
-function timedSnapshots(s: VmSnapshotStore): VmSnapshotStore {
+function timedSnapshots(s: VmSnapshotStore, before: () => Promise<void>): VmSnapshotStore {
   return {
-    get: (key) => timed('vm.snapshot-get', s.get(key)),
+    get: (key) => before().then(() => timed('vm.snapshot-get', s.get(key))),
     put: (key, state) => timed('vm.snapshot-put', s.put(key, state)),
     delete: (key) => s.delete(key),
   };

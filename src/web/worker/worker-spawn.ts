@@ -1,14 +1,13 @@
 /**
- * The workers the engine worker starts: one per wasm container (keeping a spare warm), and the
- * VM's emulator. Normally their scripts sit on our origin; when skiff-run.js is served from
- * another origin (a CDN) a worker cannot start from that URL, so a same-origin blob URL imports it.
+ * The workers the engine worker starts for wasm containers: one per container, keeping a spare
+ * warm. Normally their scripts sit on our origin; when skiff-run.js is served from another origin
+ * (a CDN) a worker cannot start from that URL, so a same-origin blob URL imports it. The VM's own
+ * worker (vm-worker-spawn.ts) is a module apart: the library build inlines what it references
+ * (v86.wasm, 2.8 MB of base64), which the wasm path must not load.
  */
 import { webWorkerSpawner, type PooledSpawn } from '../../runtime/wasi/index.ts';
 // vite bundles the worker entry and gives its URL (relative to the site's base).
 import wasiWorkerUrl from '../../../workers/wasi-worker.ts?worker&url';
-import vmWorkerUrl from '../../../workers/vm-worker.ts?worker&url';
-import { spawnWebVmWorker } from '../../runtime/vm/worker-web.ts';
-import type { VmWorkerHandle } from '../../runtime/vm/worker-handle.ts';
 
 let spawner: PooledSpawn | undefined;
 
@@ -20,9 +19,4 @@ export function sameOriginScriptUrl(url: URL, here: string = globalThis.location
 
 export function wasiSpawner(): PooledSpawn {
   return (spawner ??= webWorkerSpawner(sameOriginScriptUrl(new URL(wasiWorkerUrl, import.meta.url))));
-}
-
-/** The emulator's worker; v86.wasm from the site's assets (vm-images/v86.wasm). */
-export function vmWorkerSpawner(wasmUrl: string): () => Promise<VmWorkerHandle> {
-  return () => spawnWebVmWorker({ workerUrl: sameOriginScriptUrl(new URL(vmWorkerUrl, import.meta.url)), wasmUrl });
 }
