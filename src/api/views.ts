@@ -7,6 +7,7 @@ import type { ContainerRecord, VolumeRecord } from '../engine/types.ts';
 import { containerCommand, containerStatus } from '../cli/present/format.ts';
 import { signalName } from '../runtime/spec/signals.ts';
 import { RECORDED, type DockerRecorded } from './create-body.ts';
+import { networkSettingsView } from '../engine/network-views.ts';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -59,7 +60,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
     ExecIDs: null,
     HostConfig: {
       Binds: binds.length ? binds : null,
-      NetworkMode: r.networkMode,
+      NetworkMode: c.spec.network && c.spec.network.mode !== 'bridge' ? c.spec.network.mode : r.networkMode,
       PortBindings: r.portBindings,
       RestartPolicy: r.restartPolicy,
       AutoRemove: c.autoRemove ?? false,
@@ -90,7 +91,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Volumes: null, WorkingDir: s.cwd, Entrypoint: s.entrypoint.length ? s.entrypoint : null,
       OnBuild: null, Labels: c.labels, StopSignal: signalName(s.stopSignal), StopTimeout: s.stopTimeout,
     },
-    NetworkSettings: { Bridge: '', SandboxID: '', Ports: {}, Networks: {}, IPAddress: '', Gateway: '', MacAddress: '' },
+    NetworkSettings: networkSettingsView(c, []),
   };
 }
 

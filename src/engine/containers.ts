@@ -18,6 +18,7 @@ import type { StateReader } from './state/store.ts';
 import { dropSnapshot, openContainerUpper, saveContainerUpper } from './snapshots/engine-layers.ts';
 import { containerSnapshot } from './snapshots/store.ts';
 import { logsSnapshot } from './logs.ts';
+import { bindEndpoints } from './networks.ts';
 import type { ContainerId, ContainerRecord, ImageRecord } from './types.ts';
 
 /**
@@ -129,9 +130,12 @@ export async function createContainerRecord(ctx: EngineContext, image: ImageReco
     for (const v of o.volumes ?? []) {
       if (!(await tx.get('volumes', v))) throw new SkiffError('NOT_FOUND', `creating container ${name}: no such volume: ${v}`);
     }
+    // Networks named and addresses allocated under the same lock as the record's write.
+    const net = o.spec.network;
+    const spec = net ? { ...o.spec, network: { ...net, endpoints: await bindEndpoints(tx, ctx.now, net.mode, net.endpoints, all.map(fromStored), id) } } : o.spec;
     const rec: ContainerRecord = {
       id, name, imageRef: o.imageRef, image: image.digest, imageId: image.id, platform: image.platform,
-      spec: o.spec, labels: { ...(config.config?.Labels ?? {}), ...(o.labels ?? {}) },
+      spec, labels: { ...(config.config?.Labels ?? {}), ...(o.labels ?? {}) },
       runtime: o.runtime, state: 'created', created: ctx.now().toISOString(), upper: null,
       ...(o.autoRemove ? { autoRemove: true } : {}),
       ...(o.runtimeData ? { runtimeData: o.runtimeData } : {}),

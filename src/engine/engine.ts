@@ -46,6 +46,13 @@ import { defaultSnapshots } from './snapshots/engine-layers.ts';
 import type { SnapshotStore } from './snapshots/store.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { engineLogin, engineLogout, enginePull, enginePush, engineTags, type LoginOptions, type PullImageOptions, type PushImageOptions } from '../registry/engine-ops.ts';
+import {
+  connectNetwork, createNetwork, disconnectNetwork, getNetwork, listNetworks, pruneNetworks, removeNetwork,
+  type CreateNetworkOptions, type NetworkRecord,
+} from './networks.ts';
+import { resolveAddress, resolveName } from './network-dns.ts';
+import { refreshEndpoints, runtimeNetwork } from './network-runtime.ts';
+import { refuseNetworking } from '../runtime/spec/network.ts';
 import { build as runBuild, CACHE_VOLUME_PREFIX, cacheUsage, pruneCache, runStepInContainer, type BuildOptions, type BuildResult } from '../build/index.ts';
 
 export type { BundledImages, ImageSource } from './image-store.ts';
@@ -110,6 +117,8 @@ export class Engine {
     this.lifecycle = new Lifecycle({
       containers: this.containers, images: this.images, runtimes: new RuntimePool(options.runtimes ?? {}),
       ...(options.hostDir ? { hostDir: options.hostDir } : {}), ...(options.control ? { control: options.control } : {}),
+      // Records from before networks (no spec.network) keep their loopback-only namespace.
+      networkFor: async (rec, runningHere) => rec.spec.network ? runtimeNetwork(this.ctx, await refreshEndpoints(this.ctx, rec.id), runningHere) : undefined,
     });
   }
 
@@ -444,7 +453,74 @@ export class Engine {
   pruneVolumes(options: { all?: boolean } = {}): Promise<{ deleted: string[]; reclaimed: number }> {
     return this.containers.pruneVolumes(options.all ?? false);
   }
+
+  // ---- networks (networks.ts; the guest side is the VM runtime's) ----
+
+  /** `docker network create` (bridge driver): a subnet of its own, the next free one unless given. */
+  createNetwork(options: CreateNetworkOptions): Promise<NetworkRecord> {
+    return createNetwork(this.ctx, options);
+  }
+
+  /** Every network, Docker's predefined bridge, host and none included. */
+  listNetworks(): Promise<NetworkRecord[]> {
+    return listNetworks(this.ctx);
+  }
+
+  /** By id, name or unique id prefix. */
+  inspectNetwork(options: { id: string }): Promise<NetworkRecord> {
+    return getNetwork(this.ctx, options.id);
+  }
+
+  removeNetwork(options: { id: string }): Promise<NetworkRecord> {
+    return removeNetwork(this.ctx, options.id);
+  }
+
+  async pruneNetworks(): Promise<{ deleted: string[] }> {
+    return { deleted: await pruneNetworks(this.ctx) };
+  }
+
+  /** `docker network connect`: recorded, and plugged in now when this engine runs the container. */
+  async connectNetwork(options: { network: string; container: string; aliases?: string[]; ip?: string }): Promise<void> {
+    const before = await this.lifecycle.inspect(options.container);
+    if (before.runtime === 'wasi') refuseNetworking({ mode: options.network, endpoints: {}, extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] }, before.runtime);
+    const { container, network } = await connectNetwork(this.ctx, options);
+    if (!this.lifecycle.isRunning(container.id)) return;
+    const net = await runtimeNetwork(this.ctx, container, (id) => this.lifecycle.isRunning(id));
+    const added = net.interfaces.find((i) => i.networkId === network.id);
+    try {
+      if (added) await this.lifecycle.hotplug(container.id, 'connect', added);
+    } catch (err) {
+      await disconnectNetwork(this.ctx, { network: options.network, container: container.id, force: true }).catch(() => {});
+      throw SkiffError.wrap(err, `connecting ${container.name} to ${options.network}`);
+    }
+  }
+
+  /** `docker network disconnect`: recorded, and unplugged now when this engine runs the container. */
+  async disconnectNetwork(options: { network: string; container: string; force?: boolean }): Promise<void> {
+    const before = await this.lifecycle.inspect(options.container);
+    const net = before.spec.network && this.lifecycle.isRunning(before.id) ? await runtimeNetwork(this.ctx, before, () => true).catch(() => undefined) : undefined;
+    const { network, endpoint } = await disconnectNetwork(this.ctx, options);
+    const iface = net?.interfaces.find((i) => i.networkId === endpoint.networkId && i.ip === endpoint.ip);
+    if (iface) await this.lifecycle.hotplug(before.id, 'disconnect', iface).catch((err) => {
+      throw SkiffError.wrap(err, `disconnecting ${before.name} from ${network.name}`);
+    });
+  }
+
+  /**
+   * Docker's embedded DNS for the host-side DNS server: addresses of running containers on the
+   * same user network as `sourceIp` named `name` (name, short id, alias); undefined: not ours.
+   */
+  resolveName(options: { name: string; sourceIp: string }): Promise<string[] | undefined> {
+    return resolveName(this.ctx.state, options.name, options.sourceIp);
+  }
+
+  /** PTR for an address on the asker's own user network: "<name>.<network>". */
+  resolveAddress(options: { ip: string; sourceIp: string }): Promise<string | undefined> {
+    return resolveAddress(this.ctx.state, options.ip, options.sourceIp);
+  }
 }
+
+export type { NetworkRecord, CreateNetworkOptions } from './networks.ts';
 
 function collect(chunks: Iterable<Uint8Array>): Uint8Array {
   const parts = [...chunks];

@@ -10,8 +10,9 @@
 import { SkiffError } from '../errors.ts';
 import type { FileSystem } from '../fs/types.ts';
 import { resolveContainerSpec } from '../runtime/spec/container-spec.ts';
+import { refuseNetworking } from '../runtime/spec/network.ts';
 import { signalName } from '../runtime/spec/signals.ts';
-import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeProcess } from '../runtime/types.ts';
+import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeInterface, RuntimeNetwork, RuntimeProcess } from '../runtime/types.ts';
 import type { ContainerStore } from './container-store.ts';
 import { newContainerId, toRunOptions, type CreateContainerOptions } from './containers.ts';
 import { reach, remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
@@ -75,6 +76,8 @@ export interface LifecycleParts {
   /** Bind mounts (`-v /host/dir:/dest`); without it they are refused at start. */
   hostDir?: HostDirFactory;
   control?: ControlPlane;
+  /** The container's network for its start (engine/network-runtime.ts); absent: loopback only. */
+  networkFor?: (rec: ContainerRecord, runningHere: (id: string) => boolean) => Promise<RuntimeNetwork | undefined>;
 }
 
 /** The exec that also crosses the control channel (ExecSpec), plus the local io. */
@@ -106,6 +109,7 @@ export class Lifecycle {
   private readonly runtimes: RuntimePool;
   private readonly hostDir: HostDirFactory | undefined;
   private readonly control: ControlPlane | undefined;
+  private readonly networkFor: LifecycleParts['networkFor'];
   /** This engine's identity on the records of the containers it runs. */
   private readonly self;
   /** How other processes' containers are reached (see control/remote.ts). */
@@ -117,6 +121,7 @@ export class Lifecycle {
     this.runtimes = parts.runtimes;
     this.hostDir = parts.hostDir;
     this.control = parts.control;
+    this.networkFor = parts.networkFor;
     this.self = this.control?.self ?? localOwner();
     this.remote = { plane: this.control, reread: (id) => this.inspect(id) };
   }
@@ -140,6 +145,19 @@ export class Lifecycle {
         return { entries: [...logs.entries], unsubscribe: () => void (onEntry && logs.listeners.delete(onEntry)) };
       },
     };
+  }
+
+  /**
+   * `network connect`/`disconnect` reaching a running container: its runtime plugs the interface
+   * in or out now. False when it runs elsewhere or its runtime cannot (the record changed anyway:
+   * the next start has it).
+   */
+  async hotplug(id: string, change: 'connect' | 'disconnect', iface: RuntimeInterface): Promise<boolean> {
+    const r = this.running.get(id);
+    const fn = r?.runtime[change];
+    if (!r || !fn) return false;
+    await fn.call(r.runtime, id, iface);
+    return true;
   }
 
   /** Whether this engine runs the container (its VM or worker is in this process/page). */
@@ -170,6 +188,7 @@ export class Lifecycle {
     const run = toRunOptions(options);
     const id = newContainerId();
     const spec = resolveContainerSpec({ id, image: config.config ?? {}, run });
+    if (runtime === 'wasi') refuseNetworking(spec.network, runtime);
     for (const m of spec.mounts) if (m.type === 'volume') m.name = (await this.containers.createVolume(m.anonymous ? {} : { name: m.name })).name;
     const volumes = [...new Set([...(options.volumes ?? []), ...spec.mounts.flatMap((m) => (m.type === 'volume' ? [m.name] : []))])];
     return this.containers.create(image, config, {
@@ -220,7 +239,8 @@ export class Lifecycle {
     };
     let proc: RuntimeProcess;
     try {
-      proc = await runtime.start({ id: rec.id, rootfs, spec: rec.spec, volumes, io, ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}) });
+      const network = await this.networkFor?.(rec, (id) => this.running.has(id));
+      proc = await runtime.start({ id: rec.id, rootfs, spec: rec.spec, volumes, io, ...(network ? { network } : {}), ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}) });
     } catch (err) {
       await logs.close().catch(() => {});
       const msg = err instanceof Error ? err.message : String(err);

@@ -54,9 +54,46 @@ export interface MountedVolume {
   fs: FileSystem;
 }
 
+/** One interface a container gets on a bridge in the guest (engine/network-runtime.ts builds it). */
+export interface RuntimeInterface {
+  /** The network's name and id (for messages and inspect). */
+  network: string;
+  networkId: string;
+  /** The guest bridge ("docker0", "br-<12 hex>"); created by the runtime on first use. */
+  bridge: string;
+  /** "172.18.0.0/16" and the bridge's address in it. */
+  subnet: string;
+  gateway: string;
+  /** The container's address, prefix and MAC. */
+  ip: string;
+  prefixLen: number;
+  mac: string;
+  /** `--internal`: nothing leaves the guest from this network. */
+  internal: boolean;
+}
+
+/**
+ * The container's network as a runtime needs it. `none`: its own namespace with loopback only;
+ * `bridge`: its own namespace with `interfaces` (eth0, eth1 ... in order; the first non-internal
+ * one carries the default route); `container`: the namespace of container `container` (running in
+ * the same runtime); `host`: the runtime's own network (the guest VM's namespace).
+ */
+export interface RuntimeNetwork {
+  mode: 'none' | 'bridge' | 'container' | 'host';
+  container?: string;
+  interfaces: RuntimeInterface[];
+  /** /etc/hosts extra lines and resolv.conf servers (`host-gateway` already replaced). */
+  extraHosts: { host: string; ip: string }[];
+  nameservers: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+}
+
 export interface StartContainerRequest {
   /** 64-hex container id. */
   id: string;
+  /** Absent: loopback only (as `none`), what every container had before networks. */
+  network?: RuntimeNetwork;
   /** The container's root: its overlay (writable upper over the image's layers). */
   rootfs: FileSystem;
   spec: ContainerSpec;
@@ -85,6 +122,12 @@ export interface ContainerRuntime {
   start(request: StartContainerRequest): Promise<RuntimeProcess>;
   /** Run an extra process inside a running container. */
   exec(request: ExecRequest): Promise<RuntimeProcess>;
+  /**
+   * `network connect` / `disconnect` on a running container (the interface appears or goes at
+   * once). Absent: the runtime cannot; the change applies at the container's next start.
+   */
+  connect?(id: string, iface: RuntimeInterface): Promise<void>;
+  disconnect?(id: string, iface: RuntimeInterface): Promise<void>;
   /** Release what the runtime holds for a container after its main process ended. */
   release(id: string): Promise<void>;
   /** Stop everything (VM shutdown, workers terminated). */

@@ -19,7 +19,8 @@ export type CommandEngine = {
     | 'renameContainer' | 'commitContainer' | 'exportContainer' | 'containerChanges' | 'removeContainer' | 'pruneContainers'
     | 'importImage' | 'waitContainer' | 'killContainer' | 'stopContainer' | 'containerLogs' | 'followContainerLogs' | 'createVolume' | 'inspectVolume'
     | 'listVolumes' | 'removeVolume' | 'pruneVolumes' | 'pullImage' | 'pushImage' | 'login' | 'logout' | 'registryTags'
-    | 'build' | 'pruneBuildCache' | 'buildCacheUsage']: Async<Engine[K]>
+    | 'build' | 'pruneBuildCache' | 'buildCacheUsage' | 'createNetwork' | 'listNetworks' | 'inspectNetwork' | 'removeNetwork'
+    | 'pruneNetworks' | 'connectNetwork' | 'disconnectNetwork']: Async<Engine[K]>
 };
 
 /** Where `load` reads an archive from. */

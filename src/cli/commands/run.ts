@@ -46,6 +46,13 @@ export const runFlags: readonly FlagSpec[] = [
   { name: 'group-add', value: 'list', repeat: true, help: 'Add additional groups to join' },
   { name: 'security-opt', value: 'list', repeat: true, help: 'Security Options' },
   { name: 'storage-opt', value: 'list', repeat: true, help: 'Storage driver options for the container (size=N: writable layer quota)' },
+  { name: 'network', value: 'string', help: 'Connect a container to a network (bridge, none, host = the guest VM, container:NAME, or a network)' },
+  { name: 'network-alias', value: 'list', repeat: true, help: 'Add network-scoped alias for the container' },
+  { name: 'ip', value: 'string', help: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'add-host', value: 'list', repeat: true, help: 'Add a custom host-to-IP mapping (host:ip, or host:host-gateway)' },
+  { name: 'dns', value: 'list', repeat: true, help: 'Set custom DNS servers' },
+  { name: 'dns-search', value: 'list', repeat: true, help: 'Set custom DNS search domains' },
+  { name: 'dns-option', value: 'list', repeat: true, help: 'Set DNS options' },
 ];
 
 /** The flag values in the shape runtime/spec's parser takes; host files read through the host. */
@@ -56,10 +63,11 @@ async function toRunFlags(ctx: CommandContext, f: FlagValues, cmd: string[]): Pr
     cmd, env: list(f['env']), envFile: await files('env-file'), labelFile: await files('label-file'), label: list(f['label']),
     volume: list(f['volume']), tmpfs: list(f['tmpfs']), capAdd: list(f['cap-add']), capDrop: list(f['cap-drop']),
     groupAdd: list(f['group-add']), securityOpt: list(f['security-opt']), storageOpt: list(f['storage-opt']),
+    networkAlias: list(f['network-alias']), addHost: list(f['add-host']), dns: list(f['dns']), dnsSearch: list(f['dns-search']), dnsOption: list(f['dns-option']),
     rm: f['rm'] === true, interactive: f['interactive'] === true, tty: f['tty'] === true, readOnly: f['read-only'] === true, init: f['init'] === true,
   };
   const strings: Array<[string, keyof RunFlags]> = [['name', 'name'], ['workdir', 'workdir'], ['user', 'user'], ['hostname', 'hostname'], ['entrypoint', 'entrypoint'],
-    ['memory', 'memory'], ['memory-swap', 'memorySwap'], ['cpus', 'cpus'], ['pids-limit', 'pidsLimit'], ['stop-timeout', 'stopTimeout'], ['stop-signal', 'stopSignal']];
+    ['memory', 'memory'], ['memory-swap', 'memorySwap'], ['cpus', 'cpus'], ['pids-limit', 'pidsLimit'], ['stop-timeout', 'stopTimeout'], ['stop-signal', 'stopSignal'], ['network', 'network'], ['ip', 'ip']];
   for (const [flag, key] of strings) if (s(flag) !== undefined) (flags as Record<string, unknown>)[key] = s(flag);
   return flags;
 }

@@ -15,13 +15,14 @@ import { runCommands } from './run.ts';
 import { registryCommands } from './registry.ts';
 import { systemCommands } from './system.ts';
 import { volumeCommands } from './volumes.ts';
+import { networkCommands } from './networks.ts';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...buildCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...systemCommands];
+export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...buildCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...networkCommands, ...systemCommands];
 
 /** Management commands ("skiff image ls"): the first word alone prints their list. */
-const GROUPS: Record<string, string> = { builder: 'Manage builds', container: 'Manage containers', image: 'Manage images', system: 'Manage skiff', volume: 'Manage volumes' };
+const GROUPS: Record<string, string> = { builder: 'Manage builds', container: 'Manage containers', image: 'Manage images', system: 'Manage skiff', volume: 'Manage volumes', network: 'Manage networks' };
 
 export interface ExecuteOptions {
   /** Called for an error that is not a SkiffError (a bug): the CLI offers a stack trace. */

@@ -7,9 +7,9 @@
  * file), across tabs for IndexedDB (Web Locks when present). Inside a transaction, read-modify-write
  * of shared indexes (the tag index) cannot interleave with another writer.
  */
-export type Collection = 'images' | 'tags' | 'containers' | 'volumes' | 'meta';
+export type Collection = 'images' | 'tags' | 'containers' | 'volumes' | 'networks' | 'meta';
 
-export const COLLECTIONS: readonly Collection[] = ['images', 'tags', 'containers', 'volumes', 'meta'];
+export const COLLECTIONS: readonly Collection[] = ['images', 'tags', 'containers', 'volumes', 'networks', 'meta'];
 
 export interface StateReader {
   get<T>(collection: Collection, key: string): Promise<T | undefined>;

@@ -58,6 +58,13 @@ export interface RuntimeSpecOptions {
   /** Size of /dev/shm in bytes (Docker's default 64 MiB). */
   shmSize?: number;
   annotations?: Record<string, string>;
+  /** A network namespace path to join, or "host" for none of its own; absent: a new one (loopback only). */
+  networkNamespace?: string;
+}
+
+function namespaces(net: string | undefined): OciNamespace[] {
+  if (net === 'host') return NAMESPACES.filter((t) => t !== 'network').map((type) => ({ type }));
+  return NAMESPACES.map((type) => (type === 'network' && net !== undefined ? { type, path: net } : { type }));
 }
 
 export function buildRuntimeSpec(o: RuntimeSpecOptions): RuntimeSpec {
@@ -91,7 +98,7 @@ export function buildRuntimeSpec(o: RuntimeSpecOptions): RuntimeSpec {
     hostname: o.hostname,
     mounts: mergeMounts(defaultMounts(o.shmSize === undefined ? {} : { shmSize: o.shmSize }), user),
     linux: {
-      namespaces: NAMESPACES.map((type) => ({ type })),
+      namespaces: namespaces(o.networkNamespace),
       resources: buildResources(o.resources ?? {}),
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],

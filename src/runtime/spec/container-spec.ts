@@ -16,6 +16,7 @@ import { configEnv, imageVolumes, resolveWorkdir, splitArgs, type ImageRunConfig
 import { parseSignal, type SignalNumber } from './signals.ts';
 import type { Bytes, NanoCpus } from './types.ts';
 import type { Propagation, TmpfsSpec } from './volumes.ts';
+import { resolveNetworkOptions, type SpecNetwork } from './network.ts';
 
 /** A volume or host directory in the container, in mount order. Every volume has its name by now. */
 export type SpecMount =
@@ -60,6 +61,11 @@ export interface ContainerSpec {
   stopSignal: SignalNumber;
   /** Seconds between the stop signal and SIGKILL. */
   stopTimeout: number;
+  /**
+   * `--network`, aliases, `--ip`, `--add-host`, `--dns`: network.ts. Absent (records from before
+   * networks): loopback only. Endpoints get their addresses from the engine (engine/networks.ts).
+   */
+  network?: SpecNetwork;
 }
 
 export interface ResolveSpecOptions {
@@ -130,5 +136,6 @@ export function resolveContainerSpec(o: ResolveSpecOptions): ContainerSpec {
     init: run.init === true,
     stopSignal,
     stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+    network: resolveNetworkOptions(run),
   };
 }

@@ -14,6 +14,7 @@ import type { ContainerSpec, SpecMount } from './container-spec.ts';
 import { envKey } from './flags.ts';
 import { daemonEnv, ensureWorkingDirectory } from './process.ts';
 import type { OciProcess, OciSeccomp, OciUser, RuntimeSpec } from './types.ts';
+import type { RuntimeNetwork } from '../types.ts';
 import { resolveAdditionalGroups, resolveUser, type ResolvedUser } from './users.ts';
 
 export type GuestPaths = ContainerBundleOptions['paths'] & { bundle: string };
@@ -94,6 +95,13 @@ export interface ContainerBundleOptions {
   seccomp?: boolean | OciSeccomp;
   capAdd?: string[];
   capDrop?: string[];
+  /** The container's network (its /etc files); absent: loopback only. */
+  network?: RuntimeNetwork;
+  /**
+   * The network namespace crun joins: a path the runtime prepared, or "host" for the runtime's own
+   * namespace; absent: crun makes a new one (loopback only).
+   */
+  netns?: string;
 }
 
 export interface ContainerBundle {
@@ -133,6 +141,17 @@ export function buildContainerBundle(o: ContainerBundleOptions): ContainerBundle
     seccomp: o.seccomp ?? c.security.seccomp !== 'unconfined',
     ...(c.security.noNewPrivileges !== undefined ? { noNewPrivileges: c.security.noNewPrivileges } : {}),
     ...(o.cgroupsPath !== undefined ? { cgroupsPath: o.cgroupsPath } : {}),
+    ...(o.netns !== undefined ? { networkNamespace: o.netns } : {}),
   });
-  return { spec, etcFiles: buildEtcFiles({ hostname: c.hostname }), user };
+  return { spec, etcFiles: etcFilesFor(c.hostname, o.network), user };
+}
+
+/** Docker's /etc files for a container on `network` (its first interface's address in hosts). */
+export function etcFilesFor(hostname: string, network: RuntimeNetwork | undefined): EtcFiles {
+  if (!network) return buildEtcFiles({ hostname });
+  const address = network.interfaces[0]?.ip;
+  return buildEtcFiles({
+    hostname, networked: network.mode !== 'none', extraHosts: network.extraHosts, dns: network.nameservers,
+    dnsSearch: network.dnsSearch, dnsOptions: network.dnsOptions, ...(address ? { address } : {}),
+  });
 }

@@ -13,8 +13,10 @@ import { capabilitySet } from './capabilities.ts';
 import { parseSignal, type SignalNumber } from './signals.ts';
 import type { Bytes, NanoCpus } from './types.ts';
 import { cleanPath, parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from './volumes.ts';
+import { parseAddHosts, resolveNetworkOptions, type NetworkRunOptions } from './network.ts';
 
-export interface RunOptions {
+/** The network part (network.ts): `--network`, `--network-alias`, `--ip`, `--add-host`, `--dns*`. */
+export interface RunOptions extends NetworkRunOptions {
   /** `KEY=VALUE`, env files first then `-e`, later keys overriding. */
   env?: string[];
   workdir?: string;
@@ -90,6 +92,13 @@ export interface RunFlags {
   securityOpt?: string[];
   storageOpt?: string[];
   labelFile?: (string | Uint8Array | { name: string; text: string | Uint8Array })[];
+  network?: string;
+  networkAlias?: string[];
+  ip?: string;
+  addHost?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
 }
 
 export const DEFAULT_STOP_TIMEOUT = 10;
@@ -161,6 +170,13 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
   if (flags.groupAdd?.length) out.groupAdd = [...flags.groupAdd];
   for (const opt of flags.securityOpt ?? []) Object.assign(out, parseSecurityOpt(opt));
   for (const opt of flags.storageOpt ?? []) Object.assign(out, parseStorageOpt(opt));
+  if (flags.network !== undefined && flags.network !== '') out.network = flags.network;
+  if (flags.networkAlias?.length) out.networkAliases = [...flags.networkAlias];
+  if (flags.ip !== undefined && flags.ip !== '') out.ip = flags.ip;
+  if (flags.addHost?.length) out.extraHosts = parseAddHosts(flags.addHost);
+  if (flags.dns?.length) out.dns = [...flags.dns];
+  if (flags.dnsSearch?.length) out.dnsSearch = [...flags.dnsSearch];
+  if (flags.dnsOption?.length) out.dnsOptions = [...flags.dnsOption];
   validateRunOptions(out, options.availableCpus === undefined ? {} : { availableCpus: options.availableCpus });
   return out;
 }
@@ -227,6 +243,7 @@ export function validateRunOptions(o: RunOptions, limits: { availableCpus?: numb
   if (o.stopTimeout !== undefined && o.stopTimeout < -1) throw invalid(`invalid stop timeout: ${o.stopTimeout}`);
   // Unknown capability names fail here, before anything runs.
   capabilitySet({ add: o.capAdd ?? [], drop: o.capDrop ?? [] });
+  resolveNetworkOptions(o);
   const seen = new Set<string>();
   for (const dest of [...(o.volumes ?? []), ...(o.tmpfs ?? [])].map((m) => cleanPath(m.destination))) {
     if (seen.has(dest)) throw invalid(`Duplicate mount point: ${dest}`);

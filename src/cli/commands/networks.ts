@@ -1,0 +1,139 @@
+/** network create, ls, inspect, rm, prune, connect, disconnect (engine/networks.ts). */
+import { SkiffError } from '../../errors.ts';
+import type { NetworkRecord } from '../../engine/networks.ts';
+import { networkView } from '../../engine/network-views.ts';
+import { displayText } from '../present/escape.ts';
+import { formatRows, table } from '../present/format.ts';
+import { list, out, str, type Command } from './context.ts';
+import { each, printDocs } from './images.ts';
+
+function keyValues(items: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of items) {
+    const i = l.indexOf('=');
+    out[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+  }
+  return out;
+}
+
+function row(n: NetworkRecord): Record<string, unknown> {
+  return {
+    ID: n.id.slice(0, 12), Name: n.name, Driver: n.driver, Scope: 'local', IPv6: 'false', Internal: String(n.internal),
+    CreatedAt: n.created, Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
+  };
+}
+
+/** `--filter` for `network ls`: name= (substring), id= (prefix), driver=, type=custom|builtin, label=. */
+function networkFilter(filters: string[]): (n: NetworkRecord) => boolean {
+  const tests: Array<(n: NetworkRecord) => boolean> = [];
+  for (const f of filters) {
+    const i = f.indexOf('=');
+    const [k, v] = i < 0 ? [f, ''] : [f.slice(0, i), f.slice(i + 1)];
+    if (k === 'name') tests.push((n) => n.name.includes(v));
+    else if (k === 'id') tests.push((n) => n.id.startsWith(v));
+    else if (k === 'driver') tests.push((n) => n.driver === v);
+    else if (k === 'type' && (v === 'custom' || v === 'builtin')) tests.push((n) => n.predefined === (v === 'builtin'));
+    else if (k === 'label') {
+      const j = v.indexOf('=');
+      tests.push(j < 0 ? (n) => v in n.labels : (n) => n.labels[v.slice(0, j)] === v.slice(j + 1));
+    } else throw new SkiffError('INVALID_ARGUMENT', `invalid filter '${f}'`);
+  }
+  return (n) => tests.every((t) => t(n));
+}
+
+export const networkCommands: readonly Command[] = [
+  {
+    name: 'network create', usage: '[OPTIONS] NETWORK', summary: 'Create a network', minArgs: 1, maxArgs: 1,
+    flags: [
+      { name: 'driver', short: 'd', value: 'string', help: 'Driver to manage the Network (bridge only)' },
+      { name: 'subnet', value: 'list', repeat: true, help: 'Subnet in CIDR format that represents a network segment' },
+      { name: 'gateway', value: 'list', repeat: true, help: 'IPv4 Gateway for the master subnet' },
+      { name: 'internal', help: 'Restrict external access to the network' },
+      { name: 'attachable', help: 'Enable manual container attachment' },
+      { name: 'label', value: 'list', repeat: true, help: 'Set metadata on a network' },
+      { name: 'opt', short: 'o', value: 'list', repeat: true, help: 'Set driver specific options' },
+      { name: 'ipv6', help: 'Enable IPv6 networking (not supported: the guest has no IPv6)' },
+    ],
+    async run(ctx, f, [name]) {
+      if (f['ipv6']) throw new SkiffError('UNSUPPORTED', 'IPv6 networks are not supported: the guest kernel has no IPv6');
+      const subnets = list(f['subnet']);
+      const gateways = list(f['gateway']);
+      if (subnets.length > 1 || gateways.length > 1) throw new SkiffError('UNSUPPORTED', 'one --subnet (and --gateway) per network');
+      const n = await ctx.engine.createNetwork({
+        name: name!, ...(str(f['driver']) ? { driver: str(f['driver'])! } : {}),
+        ...(subnets[0] ? { subnet: subnets[0] } : {}), ...(gateways[0] ? { gateway: gateways[0] } : {}),
+        internal: f['internal'] === true, attachable: f['attachable'] === true,
+        labels: keyValues(list(f['label'])), options: keyValues(list(f['opt'])),
+      });
+      out(ctx, n.id);
+    },
+  },
+  {
+    name: 'network ls', aliases: ['network list'], usage: '[OPTIONS]', summary: 'List networks', maxArgs: 0,
+    flags: [
+      { name: 'quiet', short: 'q', help: 'Only display network IDs' },
+      { name: 'no-trunc', help: 'Do not truncate the output' },
+      { name: 'filter', short: 'f', value: 'list', repeat: true, help: 'Provide filter values (e.g. "driver=bridge")' },
+      { name: 'format', value: 'string', help: '"table", "json" or a Go-style template' },
+    ],
+    async run(ctx, f) {
+      const nets = (await ctx.engine.listNetworks()).filter(networkFilter(list(f['filter']))).sort((a, b) => a.name.localeCompare(b.name));
+      const id = (n: NetworkRecord) => (f['no-trunc'] ? n.id : n.id.slice(0, 12));
+      if (f['quiet']) return void out(ctx, nets.map(id).join('\n'));
+      const formatted = formatRows(str(f['format']), nets.map(row));
+      if (formatted !== undefined) return void ctx.stdout(formatted);
+      out(ctx, table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n), n.name, n.driver, 'local'])));
+    },
+  },
+  {
+    name: 'network inspect', usage: '[OPTIONS] NETWORK [NETWORK...]', summary: 'Display detailed information on one or more networks', minArgs: 1,
+    flags: [{ name: 'format', short: 'f', value: 'string', help: 'Format the output using a Go-style template' }],
+    async run(ctx, f, names) {
+      const containers = await ctx.engine.listContainers({ all: true });
+      const docs: Array<Record<string, unknown>> = [];
+      for (const id of names) docs.push(networkView(await ctx.engine.inspectNetwork({ id }), containers));
+      printDocs(ctx, docs, str(f['format']));
+    },
+  },
+  {
+    name: 'network rm', aliases: ['network remove'], usage: '[OPTIONS] NETWORK [NETWORK...]', summary: 'Remove one or more networks', minArgs: 1,
+    flags: [{ name: 'force', short: 'f', help: 'Do not error if the network does not exist' }],
+    run: (ctx, f, names) => each(ctx, names, async (id) => {
+      try {
+        await ctx.engine.removeNetwork({ id });
+      } catch (err) {
+        if (f['force'] && err instanceof Error && (err as SkiffError).code === 'NOT_FOUND') return;
+        throw err;
+      }
+      out(ctx, displayText(id));
+    }, 'Error response from daemon: '),
+  },
+  {
+    name: 'network prune', usage: '[OPTIONS]', summary: 'Remove all unused networks', maxArgs: 0,
+    flags: [{ name: 'force', short: 'f', help: 'Do not prompt for confirmation' }],
+    async run(ctx) {
+      const r = await ctx.engine.pruneNetworks();
+      if (r.deleted.length) out(ctx, `Deleted Networks:\n${r.deleted.map((d) => displayText(d)).join('\n')}\n`);
+    },
+  },
+  {
+    name: 'network connect', usage: '[OPTIONS] NETWORK CONTAINER', summary: 'Connect a container to a network', minArgs: 2, maxArgs: 2,
+    flags: [
+      { name: 'alias', value: 'list', repeat: true, help: 'Add network-scoped alias for the container' },
+      { name: 'ip', value: 'string', help: 'IPv4 address (e.g., "172.30.100.104")' },
+    ],
+    async run(ctx, f, [network, container]) {
+      await ctx.engine.connectNetwork({
+        network: network!, container: container!,
+        ...(list(f['alias']).length ? { aliases: list(f['alias']) } : {}), ...(str(f['ip']) ? { ip: str(f['ip'])! } : {}),
+      });
+    },
+  },
+  {
+    name: 'network disconnect', usage: '[OPTIONS] NETWORK CONTAINER', summary: 'Disconnect a container from a network', minArgs: 2, maxArgs: 2,
+    flags: [{ name: 'force', short: 'f', help: 'Force the container to disconnect from a network' }],
+    async run(ctx, f, [network, container]) {
+      await ctx.engine.disconnectNetwork({ network: network!, container: container!, force: f['force'] === true });
+    },
+  },
+];
