@@ -56,6 +56,11 @@ export class ChunkHasher {
 
 export class LayerData {
   readonly #prefix: string;
+  /**
+   * Chunks a PendingIO brought, held until the macrotask after they arrived: the caller's retry
+   * runs before that and finds them even when a read spans more chunks than the cache keeps.
+   */
+  readonly #held = new Map<number, Uint8Array>();
 
   /** `id` names the copy in errors and cache keys (its digest); `hashes` as ChunkHasher made them. */
   constructor(readonly id: string, readonly size: number, private readonly hashes: string, private readonly source: ChunkSource, private readonly cache: ChunkCache) {
@@ -77,11 +82,11 @@ export class LayerData {
     const chunks: Uint8Array[] = [];
     let missing: number[] | null = null;
     for (let ci = first; ci <= last; ci++) {
-      const c = this.cache.get(this.#prefix + ci) ?? (this.source.readSync ? this.#loadSync(ci) : undefined);
+      const c = this.#cached(ci) ?? (this.source.readSync ? this.#loadSync(ci) : undefined);
       if (c) chunks.push(c);
       else (missing ??= []).push(ci);
     }
-    if (missing) throw new PendingIO(Promise.all(missing.map((ci) => this.#load(ci))), `layer ${this.id}`);
+    if (missing) throw this.#pending(missing);
     const out = new Uint8Array(end - offset);
     for (let k = 0; k < chunks.length; k++) {
       const base = (first + k) * LAYER_CHUNK;
@@ -112,10 +117,22 @@ export class LayerData {
   }
 
   #chunkSync(ci: number): Uint8Array {
-    const hit = this.cache.get(this.#prefix + ci);
+    const hit = this.#cached(ci);
     if (hit) return hit;
     if (this.source.readSync) return this.#loadSync(ci);
-    throw new PendingIO(this.#load(ci), `layer ${this.id}`);
+    throw this.#pending([ci]);
+  }
+
+  #cached(ci: number): Uint8Array | undefined {
+    return this.cache.get(this.#prefix + ci) ?? this.#held.get(ci);
+  }
+
+  #pending(missing: number[]): PendingIO {
+    const wait = Promise.all(missing.map((ci) => this.#load(ci))).then((chunks) => {
+      missing.forEach((ci, k) => this.#held.set(ci, chunks[k]!));
+      setTimeout(() => { for (const ci of missing) if (this.#held.get(ci) === chunks[missing.indexOf(ci)]) this.#held.delete(ci); }, 0);
+    });
+    return new PendingIO(wait, `layer ${this.id}`);
   }
 
   #loadSync(ci: number): Uint8Array {
