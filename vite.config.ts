@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { build, defineConfig, type Plugin } from 'vite';
 import { defaultSnapshotDir } from './src/runtime/vm/snapshot-node.ts';
 import { registryProxyPlugin } from './src/registry/proxy-node.ts';
+import { wispRelayPlugin } from './src/net/wisp-relay-node.ts';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const outDir = process.env['SKIFF_WEB_OUT'] ? resolve(process.env['SKIFF_WEB_OUT']) : join(root, 'dist');
@@ -205,7 +206,7 @@ export default defineConfig({
   // Two pages, no client-side routes: a missing file is a 404 (not index.html), in dev and preview.
   appType: 'mpa',
   // /registry-proxy/: registries without CORS (Docker Hub) for the page (src/registry/proxy.ts).
-  plugins: [finishSite(), devStatic(), registryProxyPlugin()],
+  plugins: [finishSite(), devStatic(), registryProxyPlugin(), wispRelayPlugin()],
   optimizeDeps: {
     // Everything the pages and workers import, optimized up front: a dependency discovered late
     // makes vite reload the page (mid-test, mid-run).

@@ -86,3 +86,15 @@ export async function startWispRelay(o: { host?: string; port?: number } = {}): 
     close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
 }
+
+/** Where `npm start` (and `vite preview`) serve the relay: the page's own origin, this path. */
+export const WISP_RELAY_PATH = '/_skiff/wisp';
+
+type UpgradeServer = { httpServer: { on(ev: 'upgrade', cb: (req: IncomingMessage, socket: NodeDuplex) => void): unknown } | null };
+
+/** A vite plugin: the Wisp relay on the dev and preview servers (loopback by vite's default host). */
+export function wispRelayPlugin(): { name: string; configureServer(s: UpgradeServer): void; configurePreviewServer(s: UpgradeServer): void } {
+  const handle = wispUpgradeHandler(WISP_RELAY_PATH);
+  const attach = (s: UpgradeServer) => { s.httpServer?.on('upgrade', (req, socket) => { handle(req, socket); }); };
+  return { name: 'skiff-wisp-relay', configureServer: attach, configurePreviewServer: attach };
+}

@@ -16,7 +16,7 @@ export const CLOSE_REASON = { VOLUNTARY: 0x02, NETWORK: 0x03, INVALID: 0x41, UNR
 
 export interface WispPacket { type: number; stream: number; payload: Uint8Array }
 
-export function encodeWisp(type: number, stream: number, payload: Uint8Array): Uint8Array {
+export function encodeWisp(type: number, stream: number, payload: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(5 + payload.length);
   out[0] = type;
   new DataView(out.buffer).setUint32(1, stream, true);
@@ -45,7 +45,7 @@ export const readU32le = (p: Uint8Array) => (p.length >= 4 ? new DataView(p.buff
 export interface WebSocketLike {
   binaryType: string;
   readyState: number;
-  send(data: Uint8Array): void;
+  send(data: Uint8Array<ArrayBuffer>): void;
   close(): void;
   addEventListener(type: 'open' | 'message' | 'close' | 'error', cb: (ev: { data?: unknown }) => void): void;
 }

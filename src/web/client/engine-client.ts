@@ -23,6 +23,8 @@ export interface EngineClientOptions {
   vmThread?: 'inline' | 'worker';
   /** InitOptions.registryProxy. */
   registryProxy?: string;
+  /** InitOptions.wispRelay. */
+  wispRelay?: string;
   onSeed?: (p: SeedProgress) => void;
   /** Replace the worker (tests, other bundlers). */
   spawnWorker?: () => Worker;
@@ -85,7 +87,7 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   const worker = (o.spawnWorker ?? spawnEngineWorkerDefault)();
   const api = wrap<EngineApi>(worker);
   const ready = api.init(
-    { assetBase: o.assetBase ?? defaultAssetBase(), ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(o.registryProxy ? { registryProxy: o.registryProxy } : {}) },
+    { assetBase: o.assetBase ?? defaultAssetBase(), ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(o.registryProxy ? { registryProxy: o.registryProxy } : {}), ...(o.wispRelay ? { wispRelay: o.wispRelay } : {}) },
     o.onSeed ? proxy(o.onSeed) : undefined,
   );
   return {

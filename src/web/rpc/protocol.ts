@@ -28,6 +28,8 @@ export interface InitOptions {
   vmThread?: 'inline' | 'worker';
   /** A registry proxy (src/registry/proxy.ts) every registry request goes through, e.g. "<origin>/registry-proxy/". */
   registryProxy?: string;
+  /** A Wisp relay (ws:// or wss://) for the containers' outbound TCP; none: outbound fails at once. */
+  wispRelay?: string;
 }
 
 export interface StorageInfo {

@@ -51,6 +51,9 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
   const client = sharedEngineClient({
     // npm start and npm run preview serve one (vite.config.ts); a static host needs its own (docs/browser.md).
     registryProxy: new URL('registry-proxy/', location.href).href,
+    // The containers' outbound TCP: the Wisp relay npm start serves (vite.config.ts); where there is
+    // none the WebSocket fails and every connection is refused at once.
+    wispRelay: new URL('/_skiff/wisp', location.href.replace(/^http/, 'ws')).href,
     onSeed: (p) => progress.update(`Loading bundled ${p.image} (${p.index + 1}/${p.total}) ${p.phase}`, p.done, p.total && p.phase === 'reading' ? p.total : undefined),
   });
   const ctx: ShellContext & FolderDropTarget = {

@@ -51,7 +51,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     async init(init, onSeed): Promise<InitInfo> {
       mark('init');
       if (init.registryProxy) pullMissing = true;
-      runtimes ??= browserRuntimes({ assetBase: init.assetBase, dbPrefix: init.dbPrefix ?? 'skiff', ...(init.vmThread ? { vmThread: init.vmThread } : {}) });
+      runtimes ??= browserRuntimes({ assetBase: init.assetBase, dbPrefix: init.dbPrefix ?? 'skiff', ...(init.vmThread ? { vmThread: init.vmThread } : {}), ...(init.wispRelay ? { wispRelay: init.wispRelay } : {}) });
       const b = (opened ??= openBrowserEngine({ assetBase: init.assetBase, runtimes, ...(init.dbPrefix ? { dbPrefix: init.dbPrefix } : {}), ...(init.registryProxy ? { registryProxy: init.registryProxy } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }).then((x) => {
         seeder = x.seed;
         bundled = x.bundled;

@@ -36,7 +36,7 @@ export interface BrowserRuntimes {
 }
 
 
-export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThread?: 'inline' | 'worker' }): BrowserRuntimes {
+export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThread?: 'inline' | 'worker'; wispRelay?: string }): BrowserRuntimes {
   let wasi: Promise<ContainerRuntime> | undefined;
   let vm: Promise<VmRuntime> | undefined;
   let vmRuntime: VmRuntime | undefined;
@@ -64,7 +64,7 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
       return new WasiRuntime(spawn ? { spawn } : {});
     })()),
     vm: () => (vm ??= (async () => {
-      const { VmRuntime } = await import('../../runtime/vm/container-runtime.ts');
+      const [{ VmRuntime }, { wispDialer }] = await Promise.all([import('../../runtime/vm/container-runtime.ts'), import('../../net/wisp.ts')]);
       const wasmUrl = v86WasmUrl(o.assetBase);
       // Compiling v86.wasm needs nothing else: start it now, not after the snapshot is read.
       void compiledV86(wasmUrl).catch(() => {});
@@ -80,6 +80,8 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
           snapshots: timedSnapshots(machine.snapshots!, () => gate.passed('snapshot read')),
           spawnWorker: async () => bootAfter(await machine.spawnWorker(), () => gate.passed('emulator build')),
         },
+        // Outbound TCP only through a Wisp relay; without one a container's connection fails at once.
+        network: { dialer: o.wispRelay ? wispDialer(o.wispRelay, (url) => new WebSocket(url)) : null },
       });
       count9p(vmRuntime);
       return vmRuntime;
