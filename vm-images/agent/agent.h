@@ -8,7 +8,7 @@
 #include "json.h"
 
 #define PROTO_VERSION 1
-#define AGENT_VERSION "0.2.0"
+#define AGENT_VERSION "0.2.1"
 
 enum frame_type {
   F_HELLO = 0x01,
@@ -78,6 +78,11 @@ void stash_orphan(pid_t pid, int status);
 int take_orphan(pid_t pid, int *status);
 void read_cgroup(struct proc *p);
 long long read_oom_kill(const char *cgroup);
+
+/* crun.c */
+#define CRUN_PATH "/usr/bin/crun"
+void crun_image_init(void);              /* once, at start: the sealed copy of crun */
+int crun_image_fd(const char *path);     /* that copy's fd when `path` is crun, else -1 */
 
 /* ops.c */
 void handle_request(uint32_t req, const char *json, size_t len);

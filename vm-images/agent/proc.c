@@ -72,10 +72,12 @@ pid_t spawn_with_stdio(char **argv, char **envp, const char *cwd, int in, int ou
   dup2(in, 0);
   dup2(out, 1);
   dup2(err, 2);
-  for (int fd = 3; fd < 1024; fd++) close(fd);
+  int image = crun_image_fd(argv[0]); /* crun.c: close-on-exec, gone once crun runs */
+  for (int fd = 3; fd < 1024; fd++) if (fd != image) close(fd);
   if (cwd && *cwd && chdir(cwd) < 0) { dprintf(2, "chdir %s: %s\n", cwd, strerror(errno)); _exit(126); }
   static char *defenv[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL};
   char **env = envp && envp[0] ? envp : defenv;
+  if (image >= 0) fexecve(image, argv, env); /* on failure, by path below */
   execvpe(argv[0], argv, env);
   dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
   _exit(errno == ENOENT ? 127 : 126);

@@ -187,6 +187,26 @@ describe('crun containers', () => {
     await m.agent.delete({ id });
   });
 
+  it('starts crun once, from the agent\'s sealed copy of it (crun does not clone itself again)', async () => {
+    const id = `c${nextId++}`;
+    const bundle = `/run/bundles/${id}`;
+    await (await m.agent.spawn({ args: ['sh', '-c', `mkdir -p ${bundle} && ln -s /run/bb/rootfs ${bundle}/rootfs`] })).wait();
+    const init = await m.agent.create({ id, bundle, config: busyboxConfig({ args: ['true'] }) });
+    // Until `start` the container's process is still crun, waiting on its exec fifo.
+    const probe = await outcome(await m.agent.spawn({ args: ['sh', '-c', `
+      for f in /proc/1/fd/*; do case "$(readlink $f)" in /memfd:crun_cloned*) copy=$f;; esac; done
+      stat -L -c %i "$copy" /proc/${init.pid}/exe
+      readlink /proc/${init.pid}/exe`] }));
+    const [agentCopy, running, link] = probe.stdout.trim().split('\n');
+    expect(agentCopy).toMatch(/^\d+$/);
+    // The same inode: crun found itself already sealed (CVE-2019-5736) and did not make its own copy.
+    expect(running).toBe(agentCopy);
+    expect(link).toMatch(/^\/memfd:crun_cloned/);
+    await m.agent.start({ id });
+    expect(await init.wait()).toEqual({ exitCode: 0, oomKilled: false });
+    await m.agent.delete({ id });
+  });
+
   it('fails a broken bundle with crun\'s own message', async () => {
     await expect(m.agent.run({ id: 'broken', bundle: '/run/nope', config: '{"ociVersion":"1.0.0"' }))
       .rejects.toThrow(/crun create broken failed/);
