@@ -93,3 +93,47 @@ export async function answerQuery(msg: Uint8Array, sourceIp: string, opts: { res
   if (addrs.length === 0 && q.question.type === TYPE_A) return buildResponse(q, RCODE_NXDOMAIN);
   return buildResponse(q, RCODE_OK, addrs);
 }
+
+/** A query for `name`'s A records (id `id`, recursion desired). */
+export function buildQuery(id: number, name: string, type = TYPE_A): Uint8Array {
+  const labels = name.replace(/\.$/, '').split('.').filter(Boolean).map((l) => new TextEncoder().encode(l));
+  const out = new Uint8Array(12 + labels.reduce((n, l) => n + l.length + 1, 0) + 5);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, id);
+  v.setUint16(2, 0x0100);
+  v.setUint16(4, 1);
+  let o = 12;
+  for (const l of labels) { out[o++] = l.length; out.set(l, o); o += l.length; }
+  out[o++] = 0;
+  v.setUint16(o, type);
+  v.setUint16(o + 2, 1);
+  return out;
+}
+
+/** The rcode and A-record addresses of a response (names are skipped, compressed or not). */
+export function parseAnswer(msg: Uint8Array): { id: number; rcode: number; addrs: string[] } | null {
+  if (msg.length < 12) return null;
+  const v = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
+  const skipName = (o: number): number => {
+    while (o < msg.length) {
+      const len = msg[o];
+      if (len === 0) return o + 1;
+      if ((len & 0xc0) === 0xc0) return o + 2;
+      o += len + 1;
+    }
+    return -1;
+  };
+  let o = 12;
+  for (let q = v.getUint16(4); q > 0; q--) { o = skipName(o); if (o < 0) return null; o += 4; }
+  const addrs: string[] = [];
+  for (let a = v.getUint16(6); a > 0; a--) {
+    o = skipName(o);
+    if (o < 0 || o + 10 > msg.length) return null;
+    const type = v.getUint16(o);
+    const len = v.getUint16(o + 8);
+    if (o + 10 + len > msg.length) return null;
+    if (type === TYPE_A && len === 4) addrs.push(Array.from(msg.subarray(o + 10, o + 14)).join('.'));
+    o += 10 + len;
+  }
+  return { id: v.getUint16(0), rcode: v.getUint16(2) & 15, addrs };
+}

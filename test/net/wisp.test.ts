@@ -6,6 +6,8 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerQuery } from '../../src/net/dns.ts';
+import { dnsOverTcp } from '../../src/net/dns-tcp.ts';
 import { lateEvents } from '../../src/net/duplex.ts';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../../src/net/frames.ts';
 import { wispDialer } from '../../src/net/wisp.ts';
@@ -95,5 +97,33 @@ describe('Wisp', () => {
     none.tcp(C, '93.184.216.34', { srcPort: 40002, dstPort: 80, flags: TCP_SYN, seq: 1 });
     expect(none.take()[0].icmp).toMatchObject({ type: 3, code: 13 });
     await settle();
+  });
+
+  it('resolves names upstream with DNS over TCP through the relay (a page has no resolver of its own)', async () => {
+    // A nameserver on loopback speaking DNS over TCP, answering from a table.
+    const table: Record<string, string[]> = { 'example.test': ['192.0.2.80'] };
+    const ns = createServer((s) => {
+      let buf = Buffer.alloc(0);
+      s.on('data', async (d) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+        const r = await answerQuery(new Uint8Array(buf.subarray(2, 2 + buf.readUInt16BE(0))), '', {
+          upstream: async (n) => { if (table[n]) return table[n]; throw Object.assign(new Error('nx'), { code: 'ENOTFOUND' }); },
+        });
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(r!.length);
+        s.end(Buffer.concat([len, r!]));
+      });
+    });
+    await new Promise<void>((r) => ns.listen(0, '127.0.0.1', () => r()));
+    try {
+      const upstream = dnsOverTcp(wispDialer(relay.url, nodeWebSocket), { host: '127.0.0.1', port: (ns.address() as { port: number }).port });
+      expect(await upstream('example.test')).toEqual(['192.0.2.80']);
+      await expect(upstream('missing.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      const dead = dnsOverTcp(wispDialer('ws://127.0.0.1:1/', nodeWebSocket));
+      await expect(dead('example.test')).rejects.toBeTruthy();
+    } finally {
+      ns.close();
+    }
   });
 });

@@ -35,7 +35,6 @@ export interface BrowserRuntimes {
   holdVm(): () => void;
 }
 
-
 export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThread?: 'inline' | 'worker'; wispRelay?: string }): BrowserRuntimes {
   let wasi: Promise<ContainerRuntime> | undefined;
   let vm: Promise<VmRuntime> | undefined;
@@ -64,7 +63,9 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
       return new WasiRuntime(spawn ? { spawn } : {});
     })()),
     vm: () => (vm ??= (async () => {
-      const [{ VmRuntime }, { wispDialer }] = await Promise.all([import('../../runtime/vm/container-runtime.ts'), import('../../net/wisp.ts')]);
+      const [{ VmRuntime }, { wispDialer }, { dnsOverTcp }] = await Promise.all([
+        import('../../runtime/vm/container-runtime.ts'), import('../../net/wisp.ts'), import('../../net/dns-tcp.ts')]);
+      const dialer = o.wispRelay ? wispDialer(o.wispRelay, (url) => new WebSocket(url)) : null;
       const wasmUrl = v86WasmUrl(o.assetBase);
       // Compiling v86.wasm needs nothing else: start it now, not after the snapshot is read.
       void compiledV86(wasmUrl).catch(() => {});
@@ -80,8 +81,9 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
           snapshots: timedSnapshots(machine.snapshots!, () => gate.passed('snapshot read')),
           spawnWorker: async () => bootAfter(await machine.spawnWorker(), () => gate.passed('emulator build')),
         },
-        // Outbound TCP only through a Wisp relay; without one a container's connection fails at once.
-        network: { dialer: o.wispRelay ? wispDialer(o.wispRelay, (url) => new WebSocket(url)) : null },
+        // Outbound TCP (and DNS, over TCP) only through a Wisp relay; without one a container's
+        // connection fails at once and names outside its networks do not resolve (SERVFAIL).
+        network: { dialer, ...(dialer ? { upstream: dnsOverTcp(dialer) } : {}) },
       });
       count9p(vmRuntime);
       return vmRuntime;
