@@ -37,6 +37,9 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
     const rec = await engine.createContainer(opts);
     emit(rec, 'create');
     call.send(201, { Id: rec.id, Warnings: [] });
+    // Docker's clients attach and ask to wait before they start: the root filesystem opens meanwhile
+    // (the one live overlay start will use) instead of on start's path.
+    void engine.containerFs({ id: rec.id }).catch(() => {});
   });
 
   r.add('GET /containers/json', async (call) => {
