@@ -1,7 +1,10 @@
 /**
  * Content store in IndexedDB (the browser's durable store), via idb-keyval with its own database.
- * Each blob is two keys written in one transaction, so a commit is atomic:
+ * A blob's keys are written in one transaction, so a commit is atomic:
  *   "blob/<digest>" -> Uint8Array      "info/<digest>" -> { size }
+ * or, for blobs over PART_BYTES, one record per 1 MiB part (so a range read fetches only the
+ * parts it covers: image layers read on demand):
+ *   "part/<digest>/<i>" -> Uint8Array  "info/<digest>" -> { size, parts }
  * has/info/list read only the small info records.
  */
 import { createStore, delMany, get, getMany, keys, setMany, type UseStore } from 'idb-keyval';
@@ -18,6 +21,15 @@ export interface IdbContentStoreOptions {
 
 const BLOB = 'blob/';
 const INFO = 'info/';
+const PART = 'part/';
+/** Blobs above this are stored in parts of this size. */
+export const PART_BYTES = 1 << 20;
+
+interface Info {
+  size: number;
+  /** Present when stored in parts. */
+  parts?: number;
+}
 
 export class IdbContentStore implements ContentStore {
   readonly #store: UseStore;
@@ -37,9 +49,33 @@ export class IdbContentStore implements ContentStore {
   }
 
   async get(digest: Digest): Promise<Uint8Array> {
+    const i = await this.#info(digest);
+    if (i?.parts !== undefined) return this.readRange(digest, 0, i.size);
     const b = await wrap(get<Uint8Array>(BLOB + digest, this.#store), `reading ${digest}`);
     if (!b) throw notFound(digest);
     return b;
+  }
+
+  async readRange(digest: Digest, offset: number, length: number): Promise<Uint8Array> {
+    const i = await this.#info(digest);
+    if (!i) throw notFound(digest);
+    const end = Math.min(i.size, offset + length);
+    if (end <= offset) return new Uint8Array(0);
+    if (i.parts === undefined) return (await this.get(digest)).subarray(offset, end);
+    const first = Math.floor(offset / PART_BYTES);
+    const last = Math.floor((end - 1) / PART_BYTES);
+    const keys: string[] = [];
+    for (let p = first; p <= last; p++) keys.push(`${PART}${digest}/${p}`);
+    const parts = await wrap(getMany<Uint8Array>(keys, this.#store), `reading ${digest}`);
+    const out = new Uint8Array(end - offset);
+    parts.forEach((part, k) => {
+      if (!part) throw new SkiffError('STORAGE', `IndexedDB: part ${first + k} of ${digest} is missing`);
+      const base = (first + k) * PART_BYTES;
+      const from = Math.max(offset, base) - base;
+      const to = Math.min(end, base + part.length) - base;
+      if (to > from) out.set(part.subarray(from, to), base + from - offset);
+    });
+    return out;
   }
 
   stream(digest: Digest, opts: { chunkSize?: number } = {}): AsyncIterable<Uint8Array> {
@@ -62,20 +98,30 @@ export class IdbContentStore implements ContentStore {
     return new BufferedIngestion(async (info, bytes) => {
       if (await this.has(info.digest)) return info;
       // Structured clone copies the whole backing buffer; store exactly the blob's bytes.
+      if (bytes.byteLength > PART_BYTES) {
+        const entries: [string, unknown][] = [];
+        const n = Math.ceil(bytes.byteLength / PART_BYTES);
+        for (let p = 0; p < n; p++) entries.push([`${PART}${info.digest}/${p}`, bytes.slice(p * PART_BYTES, (p + 1) * PART_BYTES)]);
+        entries.push([INFO + info.digest, { size: info.size, parts: n } satisfies Info]);
+        await wrap(setMany(entries, this.#store), `committing ${info.digest}`);
+        return info;
+      }
       const exact = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-      await wrap(setMany([[BLOB + info.digest, exact], [INFO + info.digest, { size: info.size }]], this.#store), `committing ${info.digest}`);
+      await wrap(setMany([[BLOB + info.digest, exact], [INFO + info.digest, { size: info.size } satisfies Info]], this.#store), `committing ${info.digest}`);
       return info;
     });
   }
 
   async delete(digest: Digest): Promise<boolean> {
-    if (!(await this.has(digest))) return false;
-    await wrap(delMany([INFO + digest, BLOB + digest], this.#store), `deleting ${digest}`);
+    const i = await this.#info(digest);
+    if (!i) return false;
+    const parts = Array.from({ length: i.parts ?? 0 }, (_, p) => `${PART}${digest}/${p}`);
+    await wrap(delMany([INFO + digest, BLOB + digest, ...parts], this.#store), `deleting ${digest}`);
     return true;
   }
 
-  #info(digest: Digest): Promise<{ size: number } | undefined> {
-    return wrap(get<{ size: number }>(INFO + digest, this.#store), `reading ${digest}`);
+  #info(digest: Digest): Promise<Info | undefined> {
+    return wrap(get<Info>(INFO + digest, this.#store), `reading ${digest}`);
   }
 }
 

@@ -64,6 +64,23 @@ export class FileContent {
     return this.#size;
   }
 
+  /**
+   * Holds the base's bytes in memory from now on (shared views, not owned), so every later read
+   * is synchronous: for a container's changed files, saved from an asynchronous store.
+   */
+  async materialize(): Promise<void> {
+    const base = this.#base;
+    if (!base || base.syncReads) return;
+    for (let ci = 0; ci < this.#chunks.length; ci++) {
+      const n = this.#baseSpan(ci);
+      if (this.#chunks[ci] !== undefined || n === 0) continue;
+      const bytes = await base.readAsync(this.#baseOffset + ci * CHUNK_SIZE, n);
+      // The file may have changed while the bytes came: only a slot still from the base takes them.
+      const now = this.#baseSpan(ci);
+      if (ci < this.#chunks.length && this.#chunks[ci] === undefined && this.#base === base) this.#chunks[ci] = now > 0 ? bytes.subarray(0, now) : null;
+    }
+  }
+
   /** Bytes of chunk `ci` that come from the base (0 without one). */
   #baseSpan(ci: number): number {
     if (!this.#base) return 0;

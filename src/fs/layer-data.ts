@@ -68,6 +68,11 @@ export class LayerData {
     if (hashes.length !== Math.ceil(size / LAYER_CHUNK) * CHUNK_HASH_HEX) throw new FsError('EIO', `layer ${id}: chunk digests do not match its size`);
   }
 
+  /** Whether reads never wait (the store reads synchronously). */
+  get syncReads(): boolean {
+    return this.source.readSync !== undefined;
+  }
+
   /** Bytes [offset, offset + length), synchronously; PendingIO when a chunk must come from an async store. */
   read(offset: number, length: number): Uint8Array {
     const end = Math.min(this.size, offset + length);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectSkiffRejection, skiffRejectionOf } from '../helpers/errors.ts';
 import { createHasher, sha256Digest, type Digest } from '../../src/oci/digest.ts';
-import { putBlob, putStream, type ContentStore } from '../../src/content/store.ts';
+import { putBlob, putStream, readRange, type ContentStore } from '../../src/content/store.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -108,6 +108,21 @@ export function contentStoreConformance(name: string, make: () => Promise<Conten
       const same = await Promise.all([1, 2, 3].map(() => putBlob(s, enc('dup'))));
       expect(new Set(same.map((x) => x.digest as Digest)).size).toBe(1);
       expect(new TextDecoder().decode(await s.get(same[0]!.digest))).toBe('dup');
+    });
+
+    it('range reads: any piece of a blob, across 1 MiB parts, short at the end; none after delete', async () => {
+      const s = await make();
+      const bytes = new Uint8Array(2.5 * (1 << 20) + 7).map((_, i) => (i * 7919 + (i >> 13)) % 251);
+      const { digest } = await putBlob(s, bytes);
+      for (const [off, len] of [[0, 10], [(1 << 20) - 5, 10], [1_000_000, 1_200_000], [bytes.length - 3, 100], [0, bytes.length]] as const) {
+        const got = await readRange(s, digest, off, len);
+        expect(Buffer.compare(got, bytes.subarray(off, off + len)), `${off}+${len}`).toBe(0);
+        if (s.readRangeSync) expect(Buffer.compare(s.readRangeSync(digest, off, len), bytes.subarray(off, off + len))).toBe(0);
+      }
+      expect((await readRange(s, digest, bytes.length + 10, 5)).length).toBe(0);
+      expect(Buffer.compare(await s.get(digest), bytes)).toBe(0);
+      expect(await s.delete(digest)).toBe(true);
+      await expectSkiffRejection(readRange(s, digest, 0, 1), 'NOT_FOUND', new RegExp(digest));
     });
   });
 }

@@ -226,4 +226,21 @@ describe('image layers read on demand', () => {
       expect((err as FsError).message).toMatch(new RegExp(`EIO: layer ${top.copy}: chunk \\d+ .*corrupted`));
     }
   }, 60_000);
+
+  it('a container of an async-store image saves a changed image file whole, and it reads back the same', async () => {
+    const s = await loaded();
+    const store = asyncOnly(s.content);
+    const e = new Engine({ content: store, state: s.state, layerCache: { chunkCacheBytes: MiB } });
+    const c = await e.createContainer({ image: s.image.digest });
+    const fs = await e.containerFs({ id: c.id });
+    const node = lookupPath(fs, '/data/big');
+    await retryAfterIO(() => fs.write(node, 10, new Uint8Array([9, 9])));
+    await e.persistContainer({ id: c.id });
+    const want = expected.get('/data/big')!.slice();
+    want.set([9, 9], 10);
+    const again = new Engine({ content: store, state: s.state, snapshots: Engine.contextOf(e).snapshots, layerCache: { chunkCacheBytes: MiB } });
+    const fs2 = await again.containerFs({ id: c.id });
+    const got = await retryAfterIO(() => fs2.read(lookupPath(fs2, '/data/big'), 0, want.length));
+    expect(Buffer.compare(got, want)).toBe(0);
+  }, 60_000);
 });

@@ -115,6 +115,7 @@ export class LiveLayer {
     if (this.#error) throw SkiffError.wrap(this.#error, `saving ${this.key}`);
     if (!this.#tracker.pending) return;
     try {
+      await this.#tracker.prepare();
       await this.#writer.commit(this.#tracker.ops());
     } catch (err) {
       // The tracker now counts a batch the store may not hold: refuse to build on it.

@@ -119,6 +119,14 @@ export class UpperTracker {
   }
 
   /**
+   * Brings the image bytes of changed files into memory before `ops()` reads them synchronously:
+   * from an asynchronous store (IndexedDB) they would not be there. A no-op where reads are sync.
+   */
+  async prepare(): Promise<void> {
+    for (const i of this.#changed) if (i.kind === 'file' && i.content) await i.content.materialize();
+  }
+
+  /**
    * The batch that brings the store up to date, computed as it is consumed (chunk bytes are read
    * one at a time). Consume it whole and commit it: the tracker counts it as stored.
    */

@@ -45,6 +45,8 @@ export async function openBrowserEngine(o: BrowserEngineOptions): Promise<Browse
     bundled,
     // Lower than Node's default: a tab is killed for its memory sooner than a process.
     storageQuota: { bytes: 256 * 2 ** 20, inodes: 1_000_000 },
+    // Image file bytes come from IndexedDB on demand: keep half of Node's cache of them.
+    layerCache: { chunkCacheBytes: 32 * 2 ** 20 },
     registry: browserRegistryClient({ dbPrefix: prefix, ...(o.registryProxy ? { proxy: o.registryProxy } : {}) }),
     ...(o.runtimes ? { runtimes: { vm: o.runtimes.vm, wasi: o.runtimes.wasi } } : {}),
   });
