@@ -33,6 +33,8 @@ export interface MachineOptions {
   /** Log every agent frame and kernel console line (the entry points turn SKIFF_TRACE=vm into this). */
   trace?: boolean | ((line: string) => void);
   onSerial?: (line: string) => void;
+  /** Told at each step of a start (timelines: the browser's EngineApi.timeline); `ms` in detail is the step's length. */
+  onPhase?: (name: string, detail?: Record<string, number>) => void;
 }
 
 export interface BootReport {
@@ -41,7 +43,11 @@ export interface BootReport {
   readyMs: number;
   snapshotKey: string;
   /** Where the time went: waiting for the worker (started while the state was read), emulator ready (state inflated and loaded), agent answered. */
-  phases?: { workerMs: number; emulatorMs: number; inflateMs: number; agentMs: number };
+  phases?: {
+    workerMs: number; emulatorMs: number; inflateMs: number; agentMs: number;
+    /** Within emulatorMs: V86 built and its BIOS loaded (overlaps inflateMs), then `restore_state`. */
+    loadedMs?: number; restoreMs?: number;
+  };
   /** Set when this start saved a new snapshot: its stored (gzip) and raw sizes. */
   savedBytes?: number;
   savedRawBytes?: number;
@@ -191,8 +197,11 @@ export class Machine {
       return first;
     };
     try {
-      const bios = await artifacts.read(ARTIFACT_FILES.bios);
+      // The BIOS is fetched while the state is read and checked.
+      const biosRead = artifacts.read(ARTIFACT_FILES.bios);
+      biosRead.catch(() => {});
       const state = snapshots ? await this.restorable(snapshots, key) : null;
+      const bios = await biosRead;
       if (state) {
         try {
           await this.bootWith({ ...base, bios: bios.slice(0), state, stateEncoding: ENCODING }, true, takeFirst());
@@ -230,10 +239,15 @@ export class Machine {
    * is deleted and traced: the guest boots cold and saves a good one, never restores a damaged one.
    */
   private async restorable(snapshots: VmSnapshotStore, key: string): Promise<ArrayBuffer | null> {
+    const t0 = performance.now();
     const sealed = await snapshots.get(key).catch(() => null);
     if (!sealed) return null;
+    this.opts.onPhase?.('snapshot-read', { ms: Math.round(performance.now() - t0), bytes: sealed.byteLength });
     try {
-      return await openSnapshot(key, sealed);
+      const t1 = performance.now();
+      const state = await openSnapshot(key, sealed);
+      this.opts.onPhase?.('snapshot-checked', { ms: Math.round(performance.now() - t1) });
+      return state;
     } catch (err) {
       this.log?.(`snapshot ${key} failed its check, booting cold: ${(err as Error).message}`);
       await snapshots.delete(key).catch(() => {});
@@ -274,7 +288,11 @@ export class Machine {
         await this.setClockRetrying();
       }
       const s = await started;
-      this.lastPhases = { workerMs, emulatorMs: s.ms, inflateMs: s.inflateMs, agentMs: performance.now() - tSpawn - workerMs - s.ms };
+      this.lastPhases = {
+        workerMs, emulatorMs: s.ms, inflateMs: s.inflateMs, agentMs: performance.now() - tSpawn - workerMs - s.ms,
+        ...(s.loadedMs !== undefined ? { loadedMs: s.loadedMs } : {}), ...(s.restoreMs !== undefined ? { restoreMs: s.restoreMs } : {}),
+      };
+      this.opts.onPhase?.('agent-ready', { ms: Math.round(this.lastPhases.agentMs) });
     })();
     ready.catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -320,6 +338,10 @@ export class Machine {
         this.netHandler?.(m.frames);
         break;
       case 'started':
+        this.opts.onPhase?.('emulator-started', {
+          ms: Math.round(m.ms), inflateMs: Math.round(m.inflateMs),
+          ...(m.loadedMs !== undefined ? { loadedMs: Math.round(m.loadedMs) } : {}), ...(m.restoreMs !== undefined ? { restoreMs: Math.round(m.restoreMs) } : {}),
+        });
         this.startedWaiter?.(m);
         break;
       case 'saved':

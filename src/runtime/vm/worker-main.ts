@@ -88,11 +88,16 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
     // must wait for it, and on a restore for the state too, or it lands in a blank machine.
     emu.add_listener('emulator-loaded' as 'emulator-ready', () => {
       const go = async () => {
+        const loadedMs = performance.now() - t0;
+        let restoreMs: number | undefined;
         if (state) {
-          await emu.restore_state(await state);
+          const s = await state;
+          const t1 = performance.now();
+          await emu.restore_state(s);
           await emu.run();
+          restoreMs = performance.now() - t1;
         }
-        ep.post({ t: 'started', restored: restoring, ms: performance.now() - t0, inflateMs });
+        ep.post({ t: 'started', restored: restoring, ms: performance.now() - t0, inflateMs, loadedMs, ...(restoreMs !== undefined ? { restoreMs } : {}) });
       };
       go().catch(fail);
     });

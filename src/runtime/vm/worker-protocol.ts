@@ -31,8 +31,11 @@ export type HostToWorker =
   | { t: 'stop' };
 
 export type WorkerToHost =
-  /** ms: boot message to emulator ready; inflateMs: decompressing the state (restore only). */
-  | { t: 'started'; restored: boolean; ms: number; inflateMs: number }
+  /**
+   * ms: boot message to emulator ready; inflateMs: decompressing the state (restore only);
+   * loadedMs: V86 built (its 'emulator-loaded'); restoreMs: `restore_state` and run (restore only).
+   */
+  | { t: 'started'; restored: boolean; ms: number; inflateMs: number; loadedMs?: number; restoreMs?: number }
   | { t: 'console'; data: Uint8Array }
   | { t: 'serial'; line: string }
   | { t: 'p9'; id: number; data: Uint8Array }

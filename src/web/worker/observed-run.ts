@@ -19,7 +19,10 @@ export function observedRun(o: RunContainerOptions, runtimes: BrowserRuntimes): 
     if (!firstOut) return;
     firstOut = false;
     releaseVm?.();
-    mark('run.first-output', { p9Requests: p9Stats.requests - p9Before.requests, p9Ms: Math.round(p9Stats.ms - p9Before.ms) });
+    mark('run.first-output', {
+      p9Requests: p9Stats.requests - p9Before.requests, p9Ms: Math.round(p9Stats.ms - p9Before.ms),
+      p9Waited: p9Stats.waited - p9Before.waited, p9WaitMs: Math.round(p9Stats.waitMs - p9Before.waitMs),
+    });
   };
   const io = o.io;
   return {

@@ -4,7 +4,7 @@
  * cold boot, and so does a stored state whose bytes are not the ones sealed with it (a tampered
  * entry), which must never be restored.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,9 +35,16 @@ describe('snapshots', () => {
 
     // Long enough after the save that a clock left at the snapshot's time would be caught.
     await new Promise((r) => setTimeout(r, 4000));
-    const warm = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: store });
+    const phases: [string, Record<string, number> | undefined][] = [];
+    const warm = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: store, onPhase: (name, detail) => phases.push([name, detail]) });
     expect(warm.boot.restored).toBe(true);
     expect(warm.boot.snapshotKey).toBe(cold.boot.snapshotKey);
+    // The start's steps, in order, with what they measured (the browser's timeline shows these).
+    expect(phases.map(([n]) => n)).toEqual(['snapshot-read', 'snapshot-checked', 'emulator-started', 'agent-ready']);
+    expect(phases[0]![1]!.bytes).toBe(cold.boot.savedBytes! + readFileSync(join(home, `${cold.boot.snapshotKey}.state`)).indexOf(10) + 1);
+    expect(phases[2]![1]!.restoreMs).toBeGreaterThan(0);
+    expect(warm.boot.phases!.restoreMs).toBeGreaterThan(0);
+    expect(warm.boot.phases!.loadedMs).toBeGreaterThan(0);
     expect(Math.abs((await guestEpochMs(warm)) - Date.now())).toBeLessThan(2000);
     // The restored agent is fully usable: a process, stdin and an exit code.
     const p = await warm.agent.spawn({ args: ['sh', '-c', 'read x; exit $x'] });
