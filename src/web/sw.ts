@@ -72,8 +72,58 @@ async function cacheFirst(req: Request): Promise<Response> {
   return (await fromCache(req)) ?? fetch(req);
 }
 
+// ---- published ports: /_skiff/ports/<port>/... is the container's server, through a skiff page ----
+
+const PORTS = '_skiff/ports/';
+const PORT_TIMEOUT_MS = 30_000;
+
+type PortReply = { ok: true; response: { status: number; statusText: string; headers: [string, string][]; body: Uint8Array<ArrayBuffer> } } | { ok: false; status: number; error: string };
+
+function askPage(client: Client, port: number, request: unknown): Promise<PortReply> {
+  return new Promise((resolve, reject) => {
+    const ch = new MessageChannel();
+    const timer = setTimeout(() => reject(new Error('the page did not answer')), PORT_TIMEOUT_MS);
+    ch.port1.onmessage = (ev) => { clearTimeout(timer); resolve(ev.data as PortReply); };
+    client.postMessage({ t: 'skiff-port-request', port, request }, [ch.port2]);
+  });
+}
+
+const plain = (status: number, text: string) => new Response(text + '\n', { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+
+async function portResponse(req: Request, rel: string): Promise<Response> {
+  const url = new URL(req.url);
+  const m = /^_skiff\/ports\/(\d{1,5})(\/.*)?$/.exec(rel.split('?')[0]!);
+  if (!m) return plain(404, 'not a published port path: /_skiff/ports/<port>/');
+  if (m[2] === undefined) return Response.redirect(`${url.origin}${url.pathname}/${url.search}`, 301);
+  const path = m[2] + url.search;
+  const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(await req.arrayBuffer());
+  const request = { method: req.method, path, headers: [...req.headers], ...(body ? { body } : {}) };
+  const pages = await sw.clients.matchAll({ type: 'window' });
+  if (!pages.length) return plain(502, 'no skiff page is open to reach the container (ports are served by the page\'s engine)');
+  let last: PortReply | undefined;
+  for (const page of pages) {
+    try {
+      last = await askPage(page, Number(m[1]), request);
+    } catch (err) {
+      last = { ok: false, status: 504, error: (err as Error).message };
+    }
+    if (last.ok) {
+      const r = last.response;
+      const headers = new Headers();
+      for (const [k, v] of r.headers) { try { headers.append(k, v); } catch { /* a header the platform refuses */ } }
+      // The app is cross-origin isolated: a frame of it must say so too, or it is blocked.
+      headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
+      headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+      return new Response(req.method === 'HEAD' || r.status === 204 || r.status === 304 ? null : r.body, { status: r.status, statusText: r.statusText, headers });
+    }
+  }
+  return plain(last && !last.ok ? last.status : 502, `port ${m[1]}: ${last && !last.ok ? last.error : 'no answer'}`);
+}
+
 sw.addEventListener('fetch', (event: FetchEvent) => {
   const req = event.request;
+  const rel = req.url.startsWith(sw.registration.scope) ? req.url.slice(sw.registration.scope.length) : '';
+  if (rel.startsWith(PORTS)) { event.respondWith(portResponse(req, rel)); return; }
   if (req.method !== 'GET' || new URL(req.url).origin !== sw.location.origin) return;
   event.respondWith(req.mode === 'navigate' ? networkFirst(req) : cacheFirst(req));
 });

@@ -8,6 +8,7 @@
  */
 import { SkiffError } from '../../errors.ts';
 import type { NameResolver, UpstreamResolver } from '../../net/dns.ts';
+import { httpThroughPeer, type HttpRequestLike, type HttpResponseLike } from '../../net/http-port.ts';
 import { NetPeer, type Dialer } from '../../net/peer.ts';
 import type { Machine } from './machine.ts';
 
@@ -37,7 +38,10 @@ export interface VmNetworkOptions {
   upstream?: UpstreamResolver;
   /** Container names (the engine's networks); can be set later with `setResolver`. */
   resolve?: NameResolver;
-  /** Binds a published TCP port (Node: publishTcp); absent: `-p` fails with UNSUPPORTED. */
+  /**
+   * Binds a published TCP port (Node: publishTcp). Absent (a page): ports are only recorded and
+   * served through `portRequest` (the service worker's /_skiff/ports/<port>/ route).
+   */
   publish?: (peer: NetPeer, p: { hostIp: string; hostPort: number; containerIp: string; containerPort: number }) => Promise<PortListenerHandle>;
   trace?: (line: string) => void;
 }
@@ -65,6 +69,8 @@ export class VmNetwork {
   private resolver: NameResolver | undefined;
   private readonly gatewaySources = new Set<string>();
   private readonly byContainer = new Map<string, { sources: string[]; listeners: PortListenerHandle[] }>();
+  /** Ports published without a host listener (a page): host port -> the container's address. */
+  private readonly virtualPorts = new Map<number, { ip: string; port: number }>();
 
   constructor(private readonly opts: VmNetworkOptions = {}) {
     this.resolver = opts.resolve;
@@ -123,8 +129,8 @@ export class VmNetwork {
       if (!peer) throw new SkiffError('INTERNAL', 'the VM network is not attached');
       for (const p of ports) {
         if (p.proto !== 'tcp') throw new SkiffError('UNSUPPORTED', `publishing ${p.containerPort}/${p.proto}: only TCP ports can be published`);
-        if (!this.opts.publish) throw new SkiffError('UNSUPPORTED', `publishing ${p.containerPort}/tcp: this environment cannot listen on host ports`);
-        const l = await this.opts.publish(peer, { hostIp: p.hostIp, hostPort: p.hostPort, containerIp, containerPort: p.containerPort });
+        const target = { hostIp: p.hostIp, hostPort: p.hostPort, containerIp, containerPort: p.containerPort };
+        const l = this.opts.publish ? await this.opts.publish(peer, target) : this.publishVirtual(target);
         entry.listeners.push(l);
         bound.push({ ...p, hostIp: p.hostIp || '127.0.0.1', hostPort: l.port, containerIp });
       }
@@ -133,6 +139,28 @@ export class VmNetwork {
       throw err;
     }
     return bound;
+  }
+
+  /** One HTTP exchange with whatever a published port leads to (the page's port route). */
+  async portRequest(hostPort: number, req: HttpRequestLike): Promise<HttpResponseLike> {
+    const target = this.virtualPorts.get(hostPort);
+    if (!target) throw new SkiffError('NOT_FOUND', `no container publishes port ${hostPort}`);
+    const peer = this.peer;
+    if (!peer) throw new SkiffError('CONFLICT', 'the Linux VM is not running');
+    return httpThroughPeer(peer, target, req);
+  }
+
+  /** Published ports that have no host listener, as host port -> container address. */
+  get pagePorts(): ReadonlyMap<number, { ip: string; port: number }> {
+    return this.virtualPorts;
+  }
+
+  private publishVirtual(t: { hostPort: number; containerIp: string; containerPort: number }): PortListenerHandle {
+    let port = t.hostPort;
+    if (port === 0) for (port = 32768; this.virtualPorts.has(port); port++);
+    if (this.virtualPorts.has(port)) throw new SkiffError('IN_USE', `port ${port} is already published by another container`);
+    this.virtualPorts.set(port, { ip: t.containerIp, port: t.containerPort });
+    return { port, close: async () => { if (this.virtualPorts.get(port)?.ip === t.containerIp) this.virtualPorts.delete(port); } };
   }
 
   async removeContainer(id: string): Promise<void> {

@@ -4,6 +4,7 @@
  * Values are structured-cloneable records; byte streams, callbacks and objects of methods (a
  * process) cross through rpc/adapters.ts.
  */
+import type { HttpRequestLike, HttpResponseLike } from '../../net/http-port.ts';
 import type { Async, CommandEngine } from '../../cli/commands/context.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { LoadProgress } from '../../engine/load/loader.ts';
@@ -86,4 +87,6 @@ export interface EngineApi {
   prepare(options: { image: string }): Promise<void>;
   /** Named points in the engine worker since it started (wall-clock ms), for finding where time goes. */
   timeline(): Promise<TimelineMark[]>;
+  /** One HTTP exchange with a container's published port (the service worker's /_skiff/ports/<port>/ route). */
+  portRequest(port: number, request: HttpRequestLike): Promise<HttpResponseLike>;
 }

@@ -9,6 +9,7 @@ import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { sharedEngineClient, type EngineClient } from '../client/engine-client.ts';
 import { displayText } from '../../cli/present/escape.ts';
+import { bridgePortsToServiceWorker } from '../client/ports-bridge.ts';
 import { registerServiceWorker } from '../client/service-worker.ts';
 import type { ShellContext } from '../shell/context.ts';
 import { Shell } from '../shell/shell.ts';
@@ -165,6 +166,8 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
   });
   term.focus();
   void registerServiceWorker();
+  // Published ports open at /_skiff/ports/<port>/: the service worker asks this page's engine.
+  bridgePortsToServiceWorker({ portRequest: (port, r) => client.api.portRequest(port, r) });
 
   return {
     term, client, shell,

@@ -111,6 +111,10 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       if (!image.platform.startsWith('linux/')) void runtimes!.warmWasi().catch(() => {});
     }),
     timeline: async () => timeline(),
+    portRequest: async (port, request) => {
+      if (!runtimes?.vmStarted()) throw new SkiffError('NOT_FOUND', `no container publishes port ${port} (the Linux VM is not running)`);
+      return runtimes.portRequest(port, request);
+    },
   };
 }
 

@@ -13,6 +13,7 @@
  * while a hold is open, for at most VM_HOLD_MAX_MS (vm-hold.ts).
  */
 import { browserMachineOptions, browserWasiSpawn, v86WasmUrl } from '../../browser.ts';
+import type { HttpRequestLike, HttpResponseLike } from '../../net/http-port.ts';
 import type { ContainerRuntime } from '../../runtime/types.ts';
 import type { VmRuntime } from '../../runtime/vm/container-runtime.ts';
 import { ARTIFACT_FILES, type ArtifactSource } from '../../runtime/vm/artifacts.ts';
@@ -31,6 +32,8 @@ export interface BrowserRuntimes {
   warmVm(): Promise<void>;
   /** Load the WASI runtime and start a spare wasm worker now, before a wasm container asks. */
   warmWasi(): Promise<void>;
+  /** One HTTP exchange with a published port's container (VmNetwork.portRequest). */
+  portRequest(port: number, request: HttpRequestLike): Promise<HttpResponseLike>;
   /** Hold the VM's heavy restore steps until the returned release is called (or vm-hold.ts VM_HOLD_MAX_MS). */
   holdVm(): () => void;
 }
@@ -49,6 +52,7 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
       await wasiSpawn?.warm();
     },
     vmStarted: () => vmRuntime?.started ?? false,
+    portRequest: async (port, request) => (await self.vm() as VmRuntime).network.portRequest(port, request),
     warmVm: async () => {
       if (!vmRuntime?.started) mark('vm.warm');
       const m = await (await self.vm() as VmRuntime).machine();

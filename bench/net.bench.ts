@@ -1,0 +1,152 @@
+/**
+ * Networking (issue 16), on Node, each figure beside the same work between two processes on the
+ * host's loopback in the same run:
+ * - net.http_rps: small GETs (keep-alive off, 4 at a time) to busybox httpd in the guest through a
+ *   published port; baseline: the same busybox httpd run as a host process on 127.0.0.1.
+ * - net.tcp_mbps: 32 MB from a host server to `nc` in the guest (via host-gateway), and 32 MB from
+ *   the guest to a host server; the value is the slower direction. Baseline: `busybox nc` as a host
+ *   process doing the same download from the same server.
+ * The guest runs the tools in its own namespace (test/net/vm-guest.ts); a container adds a veth
+ * and a bridge hop inside the guest, a few percent of guest CPU.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { publishTcp } from '../src/net/node.ts';
+import { bootNetGuest } from '../test/net/vm-guest.ts';
+import type { Metric } from './run.ts';
+
+const MB = 1024 * 1024;
+const TRANSFER = 32 * MB;
+const HTTP_SECONDS = 6;
+const BODY = 'hello from busybox httpd\n';
+
+function get(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let n = 0;
+      res.on('data', (c: Buffer) => (n += c.length));
+      res.on('error', reject);
+      res.on('end', () => (n === BODY.length ? resolve() : reject(new Error(`short body: ${n} bytes`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** GETs for `seconds`, `parallel` at a time; requests per second. */
+async function rps(port: number, seconds = HTTP_SECONDS, parallel = 4): Promise<number> {
+  // Until the server listens (a refused connection is reset), then once more to warm it.
+  for (let i = 0; ; i++) {
+    try { await get(port); break; } catch (err) { if (i > 100) throw err; await new Promise((r) => setTimeout(r, 100)); }
+  }
+  await get(port);
+  let done = 0;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (performance.now() < end) { await get(port); done++; }
+  }));
+  return done / ((performance.now() - t0) / 1000);
+}
+
+/** A server that sends TRANSFER bytes to whoever connects, or counts what it is sent. */
+async function transferServer(mode: 'send' | 'sink'): Promise<{ server: Server; port: number; next(): Promise<number> }> {
+  const waiters: ((ms: number) => void)[] = [];
+  const chunk = Buffer.alloc(256 * 1024, 0x5a);
+  const server = createServer((s: Socket) => {
+    const t0 = performance.now();
+    let got = 0;
+    const done = () => waiters.shift()?.((performance.now() - t0));
+    if (mode === 'send') {
+      let sent = 0;
+      const pump = () => {
+        while (sent < TRANSFER) {
+          sent += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      s.on('close', done);
+      s.on('error', () => {});
+      s.resume();
+      pump();
+    } else {
+      s.on('data', (d: Buffer) => (got += d.length));
+      s.on('end', () => { if (got < TRANSFER) waiters.shift()?.(NaN); else done(); s.end(); });
+      s.on('error', () => {});
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return { server, port, next: () => new Promise<number>((r) => waiters.push(r)) };
+}
+
+const mbps = (ms: number) => (TRANSFER / MB) / (ms / 1000);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function run(cmd: string, args: string[]): ChildProcess {
+  return spawn(cmd, args, { stdio: 'ignore' });
+}
+
+export async function run_(): Promise<Record<string, Metric>> {
+  const www = mkdtempSync(join(tmpdir(), 'skiff-net-bench-'));
+  writeFileSync(join(www, 'index.html'), BODY);
+  const send = await transferServer('send');
+  const sink = await transferServer('sink');
+  const g = await bootNetGuest();
+  try {
+    // --- HTTP: busybox httpd on the host's loopback, then in the guest through a published port
+    const hostPort = 20000 + Math.floor(Math.random() * 20000);
+    const hostHttpd = run('busybox', ['httpd', '-f', '-p', `127.0.0.1:${hostPort}`, '-h', www]);
+    await new Promise((r) => setTimeout(r, 300));
+    const baseRps = await rps(hostPort);
+    hostHttpd.kill();
+    await g.sh(`mkdir -p /run/www && printf '${BODY.replace('\n', '\\n')}' > /run/www/index.html`);
+    const httpd = await g.background('exec httpd -f -p 10.0.2.15:8080 -h /run/www');
+    const l = await publishTcp(g.network.peer!, { hostPort: 0, containerIp: '10.0.2.15', containerPort: 8080 });
+    const guestRps = await rps(l.port);
+    await l.close();
+    await httpd.kill();
+
+    // --- TCP: 32 MB down (host -> guest) and up (guest -> host), and the loopback baseline
+    g.network.peer!.hostGatewaySources.add('10.0.2.15');
+    const base: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = send.next();
+      run('busybox', ['nc', '127.0.0.1', String(send.port)]);
+      base.push(mbps(await t));
+    }
+    await g.sh(`dd if=/dev/zero of=/run/32m bs=65536 count=${TRANSFER / 65536} 2>/dev/null`, 300_000);
+    const down: number[] = [];
+    const up: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const t = send.next();
+      await g.sh(`nc 10.0.2.2 ${send.port} > /dev/null`, 300_000);
+      down.push(mbps(await t));
+      // From a file in the guest's tmpfs: a pipe (dd | nc) measures the emulated scheduler, not the network.
+      const u = sink.next();
+      await g.sh(`nc 10.0.2.2 ${sink.port} < /run/32m`, 300_000);
+      up.push(mbps(await u));
+    }
+    await g.sh('rm -f /run/32m');
+    const load = loadavg()[0].toFixed(2);
+    return {
+      'net.http_rps': { value: Math.round(guestRps), unit: 'req/s', baseline: Math.round(baseRps), note: `busybox httpd, keep-alive off, 4 parallel; baseline: the same httpd on host loopback; load ${load}` },
+      'net.tcp_mbps': {
+        value: Math.round(Math.min(median(down), median(up)) * 10) / 10, unit: 'MB/s', baseline: Math.round(median(base) * 10) / 10,
+        note: `32 MB, slower direction; down (host->guest) ${median(down).toFixed(1)}, up ${median(up).toFixed(1)} MB/s; baseline: busybox nc on host loopback; load ${load}`,
+      },
+    };
+  } finally {
+    await g.stop();
+    send.server.close();
+    sink.server.close();
+    rmSync(www, { recursive: true, force: true });
+  }
+}
+
+export { run_ as run };
