@@ -37,6 +37,8 @@ export interface NetPeerOptions {
   upstream?: UpstreamResolver;
   /** Container IPs given `--add-host X:host-gateway`; the engine keeps it current. */
   hostGatewaySources?: Set<string>;
+  /** Container subnets outside 172.16.0.0/12 (kept current by the VM runtime): never routed out. */
+  containerSubnets?: Set<string>;
   maxConnections?: number;
   now?: () => number;
   trace?: (line: string) => void;
@@ -247,7 +249,7 @@ export class NetPeer {
   }
 
   private policy() {
-    return { hostGatewaySources: this.hostGatewaySources, outbound: !!this.opts.dialer };
+    return { hostGatewaySources: this.hostGatewaySources, outbound: !!this.opts.dialer, ...(this.opts.containerSubnets ? { containerSubnets: this.opts.containerSubnets } : {}) };
   }
 
   private sendArp(op: number, mac: Mac, targetIp: Ip): void {

@@ -147,8 +147,18 @@ describe('NetPeer', () => {
   it('keeps networks apart and the host loopback closed unless host-gateway was given', async () => {
     const { dialer, streams } = fakeDialer();
     const loop = fakeDialer();
-    const g = new GuestSim({ dialer, loopback: loop.dialer });
+    const subnets = new Set<string>();
+    const g = new GuestSim({ dialer, loopback: loop.dialer, containerSubnets: subnets });
     g.tcp(C, '172.18.0.3', { srcPort: 4000, dstPort: 80, flags: TCP_SYN, seq: 5 });
+    expect(g.take()[0].icmp).toMatchObject({ type: 3, code: 13 });
+    // A user network past 172.31 (192.168.x.0/20) is a container subnet too once the runtime knows it.
+    g.tcp(C, '192.168.16.5', { srcPort: 4003, dstPort: 80, flags: TCP_SYN, seq: 5 });
+    await settle();
+    expect(streams.map((s) => s.host)).toEqual(['192.168.16.5']);
+    streams.length = 0;
+    g.take();
+    subnets.add('192.168.16.0/20');
+    g.tcp(C, '192.168.16.6', { srcPort: 4004, dstPort: 80, flags: TCP_SYN, seq: 5 });
     expect(g.take()[0].icmp).toMatchObject({ type: 3, code: 13 });
     g.tcp(C, '10.0.2.2', { srcPort: 4001, dstPort: 8080, flags: TCP_SYN, seq: 5 });
     expect(g.take()[0].tcp!.flags & TCP_RST).toBeTruthy();

@@ -51,7 +51,7 @@ export interface VmNetworkOptions {
  * RuntimeNetwork, which the engine passes in StartContainerRequest.network).
  */
 export interface ContainerNetworkLike {
-  interfaces: { ip: string }[];
+  interfaces: { ip: string; subnet?: string }[];
   extraHosts: { host: string; ip: string }[];
 }
 
@@ -68,6 +68,8 @@ export class VmNetwork {
   private current: { machine: Machine; peer: NetPeer; timer: ReturnType<typeof setInterval> } | null = null;
   private resolver: NameResolver | undefined;
   private readonly gatewaySources = new Set<string>();
+  /** Every container subnet seen in this runtime: traffic toward one never leaves through the host. */
+  private readonly subnets = new Set<string>();
   private readonly byContainer = new Map<string, { sources: string[]; listeners: PortListenerHandle[] }>();
   /** Ports published without a host listener (a page): host port -> the container's address. */
   private readonly virtualPorts = new Map<number, { ip: string; port: number }>();
@@ -96,6 +98,7 @@ export class VmNetwork {
       resolve: (name, src) => this.resolver?.(name, src) ?? null,
       upstream: this.opts.upstream,
       hostGatewaySources: this.gatewaySources,
+      containerSubnets: this.subnets,
       trace: this.opts.trace,
     });
     machine.setNetHandler((frames) => peer.input(frames));
@@ -117,6 +120,7 @@ export class VmNetwork {
   async addContainer(id: string, network: ContainerNetworkLike | undefined, ports: PortMapping[] = []): Promise<PortBinding[]> {
     await this.removeContainer(id);
     const ips = (network?.interfaces ?? []).map((i) => i.ip);
+    for (const i of network?.interfaces ?? []) if (i.subnet) this.subnets.add(i.subnet);
     const entry = { sources: [] as string[], listeners: [] as PortListenerHandle[] };
     this.byContainer.set(id, entry);
     if (network?.extraHosts.some((h) => h.ip === HOST_GATEWAY)) for (const ip of ips) { this.gatewaySources.add(ip); entry.sources.push(ip); }
