@@ -1,6 +1,7 @@
 /** Reading the module a container runs out of its root filesystem (platform and compat images). */
 import { SkiffError } from '../../errors.ts';
 import { FsError } from '../../fs/errno.ts';
+import { PendingIO } from '../../fs/pending-io.ts';
 import type { FileSystem } from '../../fs/types.ts';
 import { Namespace } from './namespace.ts';
 
@@ -39,6 +40,8 @@ export function readModuleFile(opts: { fs: FileSystem; path: string; cwd?: strin
     assertWasmModule(bytes, `entrypoint ${opts.path}`);
     return bytes;
   } catch (e) {
+    // Bytes still on their way from an asynchronous store: the caller waits and reads again.
+    if (e instanceof PendingIO) throw e;
     if (e instanceof FsError) throw new SkiffError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', `entrypoint ${opts.path}: ${e.message}`, { cause: e });
     throw e;
   }

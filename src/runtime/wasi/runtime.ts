@@ -12,6 +12,7 @@ import { signalName } from '../spec/signals.ts';
 import { StartFailure } from '../start-failure.ts';
 import { WASM_PAGE_BYTES } from './memory-limit.ts';
 import { readModuleFile } from './module-file.ts';
+import { retryAfterIO } from '../../fs/pending-io.ts';
 import type { WasiMount } from './namespace.ts';
 import { runWasi, type RunWasiOptions, type WasiExit, type WasiProcess } from './runner.ts';
 import { StdinQueue } from './stdin-source.ts';
@@ -59,7 +60,7 @@ export class WasiRuntime implements ContainerRuntime {
     const p = wasiProcessOf(req);
     const source = this.options.resolveModule
       ? await this.options.resolveModule(req, p.args, p.cwd)
-      : moduleOf(req, p);
+      : await moduleOf(req, p);
     const stdin = req.spec.openStdin ? new StdinQueue() : undefined;
     const run: RunWasiOptions = {
       module: source.bytes,
@@ -114,10 +115,11 @@ export class WasiRuntime implements ContainerRuntime {
  * not found" (exit 127), one that is not a wasm module (or not a file) its "cannot execute" (126):
  * the engine records those exit codes as for a Linux container.
  */
-function moduleOf(req: StartContainerRequest, p: ReturnType<typeof wasiProcessOf>): WasiModuleSource {
+async function moduleOf(req: StartContainerRequest, p: ReturnType<typeof wasiProcessOf>): Promise<WasiModuleSource> {
   const argv0 = p.args[0]!;
   try {
-    return { bytes: readModuleFile({ fs: req.rootfs, path: argv0, cwd: p.cwd, searchPath: p.env.find((e) => e.startsWith('PATH='))?.slice(5) }) };
+    // Image bytes may live in an asynchronous store (IndexedDB): the read waits for them.
+    return { bytes: await retryAfterIO(() => readModuleFile({ fs: req.rootfs, path: argv0, cwd: p.cwd, searchPath: p.env.find((e) => e.startsWith('PATH='))?.slice(5) })) };
   } catch (err) {
     if (!(err instanceof SkiffError)) throw err;
     const missing = err.code === 'NOT_FOUND';

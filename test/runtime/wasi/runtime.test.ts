@@ -9,6 +9,7 @@ import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
 import { bytes } from '../../../src/runtime/spec/types.ts';
 import { isSkiffError } from '../../../src/errors.ts';
 import type { Overlay } from '../../../src/fs/overlay.ts';
+import { PendingIO } from '../../../src/fs/pending-io.ts';
 import { emptyOverlay, fixture } from './helpers.ts';
 
 const ID = 'c0ffee'.repeat(10) + 'abcd';
@@ -57,6 +58,27 @@ describe('WasiRuntime', () => {
     expect(rootfs.readdir(work).map((e) => e.name)).toEqual(['here.txt']);
     expect(vol.readdir(vol.root()).map((e) => e.name)).toEqual(['v']);
     expect(rootfs.readdir(rootfs.lookup(rootfs.root(), 'tmp'))).toEqual([]);
+  });
+
+  it('waits for a module whose bytes come from an asynchronous store (image layers in IndexedDB)', async () => {
+    const out: string[] = [];
+    const rootfs = rootfsWith('fsops');
+    // The first read of the module answers "on its way" (PendingIO), as a layer chunk not cached yet does.
+    let arrived = false;
+    let waits = 0;
+    const read = rootfs.read.bind(rootfs);
+    rootfs.read = (node, offset, length) => {
+      if (!arrived) {
+        waits++;
+        throw new PendingIO(new Promise<void>((r) => setTimeout(() => { arrived = true; r(); }, 20)), 'layer sha256:test');
+      }
+      return read(node, offset, length);
+    };
+    const rt = new WasiRuntime({ spawn: nodeWasiSpawn() });
+    const proc = await rt.start(request({ out, rootfs, run: { cmd: ['env', 'FROM_IMAGE'] } }));
+    expect(await proc.wait()).toEqual({ exitCode: 0, oomKilled: false });
+    expect(out.join('')).toBe('yes\n');
+    expect(waits).toBe(1);
   });
 
   it('kill reports the signal by name; ignored signals do nothing; exit codes pass through', async () => {
