@@ -115,7 +115,9 @@ export class Engine {
     this.layers = new LayerCache(options.content, { ...options.layerCache, state: options.state });
     this.containers = new ContainerStore(this.ctx, this.layers);
     this.lifecycle = new Lifecycle({
-      containers: this.containers, images: this.images, runtimes: new RuntimePool(options.runtimes ?? {}),
+      containers: this.containers, images: this.images,
+      // Container names on user networks: what the VM's DNS server (src/net) asks the engine.
+      runtimes: new RuntimePool(options.runtimes ?? {}, (rt) => rt.setNameResolver?.((name, sourceIp) => resolveName(this.ctx.state, name, sourceIp))),
       ...(options.hostDir ? { hostDir: options.hostDir } : {}), ...(options.control ? { control: options.control } : {}),
       // Records from before networks (no spec.network) keep their loopback-only namespace.
       networkFor: async (rec, runningHere) => rec.spec.network ? runtimeNetwork(this.ctx, await refreshEndpoints(this.ctx, rec.id), runningHere) : undefined,

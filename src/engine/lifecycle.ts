@@ -240,7 +240,10 @@ export class Lifecycle {
     let proc: RuntimeProcess;
     try {
       const network = await this.networkFor?.(rec, (id) => this.running.has(id));
-      proc = await runtime.start({ id: rec.id, rootfs, spec: rec.spec, volumes, io, ...(network ? { network } : {}), ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}) });
+      proc = await runtime.start({
+        id: rec.id, rootfs, spec: rec.spec, volumes, io, ...(network ? { network } : {}), ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}),
+        ...(rec.spec.ports?.length ? { ports: rec.spec.ports } : {}),
+      });
     } catch (err) {
       await logs.close().catch(() => {});
       const msg = err instanceof Error ? err.message : String(err);
@@ -250,6 +253,8 @@ export class Lifecycle {
       throw SkiffError.wrap(err, `starting container ${rec.name}`);
     }
     const pid = (proc as { pid?: number }).pid;
+    // The published ports as bound (a host port 0 became a real one): `port` and `ps` read them.
+    const ports = (proc as { ports?: unknown[] }).ports;
     // In the map before the record says "running" (so no reconcile sees it orphaned), and the
     // exit handled only after that write (so a quick exit's record is not overwritten).
     let release!: () => void;
@@ -263,7 +268,7 @@ export class Lifecycle {
     try {
       // Reachable from other processes (stop, kill, exec, logs) before the record says so.
       const owner = this.control ? await this.control.serve(this.controlTarget()).catch(() => this.self) : this.self;
-      await store.update(rec.id, (cur) => ({ state: 'running', startedAt: store.now().toISOString(), runtimeData: { ...cur.runtimeData, owner, ...(pid ? { pid } : {}) } }));
+      await store.update(rec.id, (cur) => ({ state: 'running', startedAt: store.now().toISOString(), runtimeData: { ...cur.runtimeData, owner, ...(pid ? { pid } : {}), ports: ports ?? [] } }));
     } finally {
       release();
     }

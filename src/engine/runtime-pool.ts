@@ -10,7 +10,8 @@ export type RuntimeFactories = Partial<Record<RuntimeName, () => ContainerRuntim
 export class RuntimePool {
   private readonly made = new Map<RuntimeName, Promise<ContainerRuntime>>();
 
-  constructor(private readonly factories: RuntimeFactories) {}
+  /** `onMade` sees each runtime once, when made (the engine hands it its name resolver). */
+  constructor(private readonly factories: RuntimeFactories, private readonly onMade?: (rt: ContainerRuntime) => void) {}
 
   /** The runtime named `name`; UNSUPPORTED when this engine has none by that name. */
   get(name: string): Promise<ContainerRuntime> {
@@ -19,7 +20,7 @@ export class RuntimePool {
     if (!rt) {
       const make = this.factories[key];
       if (!make) throw new SkiffError('UNSUPPORTED', `no "${name}" runtime in this engine (it has: ${Object.keys(this.factories).join(', ') || 'none'})`);
-      rt = Promise.resolve().then(make);
+      rt = Promise.resolve().then(make).then((made) => { this.onMade?.(made); return made; });
       this.made.set(key, rt);
       rt.catch(() => this.made.delete(key));
     }

@@ -20,7 +20,7 @@ export const RCODE_NOTIMP = 4;
  * Answers for `name` asked by a container at `sourceIp`: its IPv4 addresses, or null when the
  * name is not the engine's (then upstream decides). The engine's networks model implements it.
  */
-export type NameResolver = (name: string, sourceIp: string) => string[] | null | Promise<string[] | null>;
+export type NameResolver = (name: string, sourceIp: string) => string[] | null | undefined | Promise<string[] | null | undefined>;
 
 /** Upstream lookup of A records; throws an Error with code 'ENOTFOUND' (NXDOMAIN) or anything else (SERVFAIL). */
 export type UpstreamResolver = (name: string) => Promise<string[]>;

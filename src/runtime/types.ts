@@ -6,6 +6,7 @@
  * container-spec.ts): runtimes translate it, they never merge the image config again, and they
  * never touch the state store.
  */
+import type { PortMapping } from './spec/ports.ts';
 import type { FileSystem } from '../fs/types.ts';
 import type { ContainerSpec } from './spec/container-spec.ts';
 
@@ -94,6 +95,8 @@ export interface StartContainerRequest {
   id: string;
   /** Absent: loopback only (as `none`), what every container had before networks. */
   network?: RuntimeNetwork;
+  /** `-p`/`-P` (spec.ports): bound by the runtime before the process starts; a port in use fails the start. */
+  ports?: PortMapping[];
   /** The container's root: its overlay (writable upper over the image's layers). */
   rootfs: FileSystem;
   spec: ContainerSpec;
@@ -132,4 +135,9 @@ export interface ContainerRuntime {
   release(id: string): Promise<void>;
   /** Stop everything (VM shutdown, workers terminated). */
   shutdown(): Promise<void>;
+  /**
+   * Where a runtime with networking (the VM's DNS server at 10.0.2.3) asks for container names:
+   * the addresses of `name` as seen from `sourceIp`, undefined when the name is not the engine's.
+   */
+  setNameResolver?(resolve: (name: string, sourceIp: string) => Promise<string[] | undefined>): void;
 }

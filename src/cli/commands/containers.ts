@@ -1,5 +1,6 @@
-/** Container commands: ps, rm, export, diff, commit, rename, logs, container inspect/prune. */
+/** Container commands: ps, rm, export, diff, commit, rename, logs, port, container inspect/prune. */
 import { SkiffError } from '../../errors.ts';
+import { boundPorts, formatBinding, portsColumn } from '../../runtime/spec/ports.ts';
 import type { LogEntry } from '../../engine/lifecycle.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
 import { displayText } from '../present/escape.ts';
@@ -50,10 +51,10 @@ const ps: Command = {
     const full = f['no-trunc'] === true;
     const id = (s: string): string => (full ? s : s.slice(0, 12));
     if (f['quiet']) return void out(ctx, rows.map((c) => id(c.id)).join('\n'));
-    const formatted = formatRows(str(f['format']), rows.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime })));
+    const formatted = formatRows(str(f['format']), rows.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime, Ports: portsColumn(boundPorts(c)) })));
     if (formatted !== undefined) return void ctx.stdout(formatted);
     out(ctx, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows.map((c) => [
-      id(c.id), c.imageRef, JSON.stringify(full ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), '', c.name,
+      id(c.id), c.imageRef, JSON.stringify(full ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), portsColumn(boundPorts(c)), c.name,
     ])));
   },
 };
@@ -111,6 +112,23 @@ const rename: Command = {
   },
 };
 
+const port: Command = {
+  name: 'port', aliases: ['container port'], usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', summary: 'List port mappings or a specific mapping for the container', minArgs: 1, maxArgs: 2, flags: [],
+  async run(ctx, _f, [id, which]) {
+    const rec = await ctx.engine.inspectContainer({ id: id! });
+    let ports = boundPorts(rec);
+    if (which !== undefined) {
+      const m = /^(\d{1,5})(?:\/(tcp|udp))?$/i.exec(which);
+      if (!m) throw new SkiffError('INVALID_ARGUMENT', `invalid port "${which}": expected PRIVATE_PORT[/PROTO]`);
+      const proto = (m[2] ?? 'tcp').toLowerCase();
+      ports = ports.filter((p) => p.containerPort === Number(m[1]) && p.proto === proto);
+      if (!ports.length) throw new SkiffError('NOT_FOUND', `no public port '${m[1]}/${proto}' published for ${rec.name}`);
+      return void out(ctx, ports.map((p) => `${p.hostIp || '127.0.0.1'}:${p.hostPort}`).join('\n'));
+    }
+    if (ports.length) out(ctx, ports.map(formatBinding).join('\n'));
+  },
+};
+
 const logs: Command = {
   name: 'logs', aliases: ['container logs'], usage: '[OPTIONS] CONTAINER', summary: 'Fetch the logs of a container', minArgs: 1, maxArgs: 1,
   flags: [
@@ -164,4 +182,4 @@ const containerInspect: Command = {
   },
 };
 
-export const containerCommands: readonly Command[] = [ps, rm, exportCmd, diff, commit, rename, logs, containerInspect, containerPrune];
+export const containerCommands: readonly Command[] = [ps, rm, exportCmd, diff, commit, rename, logs, port, containerInspect, containerPrune];

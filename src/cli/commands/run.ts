@@ -53,6 +53,8 @@ export const runFlags: readonly FlagSpec[] = [
   { name: 'dns', value: 'list', repeat: true, help: 'Set custom DNS servers' },
   { name: 'dns-search', value: 'list', repeat: true, help: 'Set custom DNS search domains' },
   { name: 'dns-option', value: 'list', repeat: true, help: 'Set DNS options' },
+  { name: 'publish', short: 'p', value: 'list', repeat: true, help: "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto]; 127.0.0.1 unless an ip is given)" },
+  { name: 'publish-all', short: 'P', help: 'Publish all exposed ports to random ports' },
 ];
 
 /** The flag values in the shape runtime/spec's parser takes; host files read through the host. */
@@ -64,6 +66,7 @@ async function toRunFlags(ctx: CommandContext, f: FlagValues, cmd: string[]): Pr
     volume: list(f['volume']), tmpfs: list(f['tmpfs']), capAdd: list(f['cap-add']), capDrop: list(f['cap-drop']),
     groupAdd: list(f['group-add']), securityOpt: list(f['security-opt']), storageOpt: list(f['storage-opt']),
     networkAlias: list(f['network-alias']), addHost: list(f['add-host']), dns: list(f['dns']), dnsSearch: list(f['dns-search']), dnsOption: list(f['dns-option']),
+    publish: list(f['publish']), publishAll: f['publish-all'] === true,
     rm: f['rm'] === true, interactive: f['interactive'] === true, tty: f['tty'] === true, readOnly: f['read-only'] === true, init: f['init'] === true,
   };
   const strings: Array<[string, keyof RunFlags]> = [['name', 'name'], ['workdir', 'workdir'], ['user', 'user'], ['hostname', 'hostname'], ['entrypoint', 'entrypoint'],

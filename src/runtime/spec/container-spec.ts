@@ -17,6 +17,7 @@ import { parseSignal, type SignalNumber } from './signals.ts';
 import type { Bytes, NanoCpus } from './types.ts';
 import type { Propagation, TmpfsSpec } from './volumes.ts';
 import { resolveNetworkOptions, type SpecNetwork } from './network.ts';
+import { resolvePorts, type PortMapping } from './ports.ts';
 
 /** A volume or host directory in the container, in mount order. Every volume has its name by now. */
 export type SpecMount =
@@ -66,6 +67,8 @@ export interface ContainerSpec {
    * networks): loopback only. Endpoints get their addresses from the engine (engine/networks.ts).
    */
   network?: SpecNetwork;
+  /** `-p` and `-P` (ports.ts); absent: nothing published. */
+  ports?: PortMapping[];
 }
 
 export interface ResolveSpecOptions {
@@ -137,5 +140,6 @@ export function resolveContainerSpec(o: ResolveSpecOptions): ContainerSpec {
     stopSignal,
     stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
     network: resolveNetworkOptions(run),
+    ...((run.publish?.length || run.publishAll) ? { ports: resolvePorts({ publish: run.publish, publishAll: run.publishAll, exposed: o.image.ExposedPorts ?? undefined }) } : {}),
   };
 }

@@ -14,6 +14,7 @@ import { parseSignal, type SignalNumber } from './signals.ts';
 import type { Bytes, NanoCpus } from './types.ts';
 import { cleanPath, parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from './volumes.ts';
 import { parseAddHosts, resolveNetworkOptions, type NetworkRunOptions } from './network.ts';
+import { parsePublish, type PortMapping } from './ports.ts';
 
 /** The network part (network.ts): `--network`, `--network-alias`, `--ip`, `--add-host`, `--dns*`. */
 export interface RunOptions extends NetworkRunOptions {
@@ -40,6 +41,10 @@ export interface RunOptions extends NetworkRunOptions {
   /** Seconds to wait after the stop signal before SIGKILL (Docker's default 10). */
   stopTimeout?: number;
   stopSignal?: SignalNumber;
+  /** `-p`: ports to publish (ports.ts). */
+  publish?: PortMapping[];
+  /** `-P`: publish every exposed port on a free host port. */
+  publishAll?: boolean;
   tty?: boolean;
   interactive?: boolean;
   name?: string;
@@ -99,6 +104,8 @@ export interface RunFlags {
   dns?: string[];
   dnsSearch?: string[];
   dnsOption?: string[];
+  publish?: string[];
+  publishAll?: boolean;
 }
 
 export const DEFAULT_STOP_TIMEOUT = 10;
@@ -177,6 +184,8 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
   if (flags.dns?.length) out.dns = [...flags.dns];
   if (flags.dnsSearch?.length) out.dnsSearch = [...flags.dnsSearch];
   if (flags.dnsOption?.length) out.dnsOptions = [...flags.dnsOption];
+  if (flags.publish?.length) out.publish = flags.publish.flatMap((p) => flag(p, '-p, --publish', parsePublish));
+  if (flags.publishAll) out.publishAll = true;
   validateRunOptions(out, options.availableCpus === undefined ? {} : { availableCpus: options.availableCpus });
   return out;
 }

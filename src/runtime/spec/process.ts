@@ -28,6 +28,7 @@ export interface ImageRunConfig {
   Volumes?: Record<string, object> | null;
   StopSignal?: string;
   Labels?: Record<string, string> | null;
+  ExposedPorts?: Record<string, object> | null;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

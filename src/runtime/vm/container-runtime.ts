@@ -23,7 +23,7 @@ import type { AgentProcess } from './agent-process.ts';
 import { etcExport, initExport } from './exports.ts';
 import { OutputGate } from './flow.ts';
 import { Machine, type MachineOptions } from './machine.ts';
-import { VmNetwork, type NetworkStartFields, type PortBinding, type VmNetworkOptions } from './network.ts';
+import { VmNetwork, type PortBinding, type VmNetworkOptions } from './network.ts';
 import { signalName, signalNumber } from './signals.ts';
 
 /** Where the agent mounts the 9P server's directory of exports (vm-images/agent/PROTOCOL.md). */
@@ -154,8 +154,7 @@ export class VmRuntime implements ContainerRuntime {
       this.server.addExport(etcName, etcExport(bundle.etcFiles));
       rec.exports.push(etcName);
       // Ports are bound before the process starts, as Docker does: a port in use fails the start.
-      const net = req as typeof req & NetworkStartFields;
-      const ports = await this.network.addContainer(id, net.network, net.ports);
+      const ports = await this.network.addContainer(id, req.network, req.ports);
       const main = await m.agent.run({
         id, bundle: `/run/skiff/c/${id}`, config: bundle.spec, tty: req.spec.tty,
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
@@ -217,6 +216,10 @@ export class VmRuntime implements ContainerRuntime {
     for (const id of [...this.running.keys()]) { this.dropExports(id); await this.network.removeContainer(id); }
     this.running.clear();
     if (p) await (await p.catch(() => null))?.shutdown();
+  }
+
+  setNameResolver(resolve: (name: string, sourceIp: string) => Promise<string[] | undefined>): void {
+    this.network.setResolver(resolve);
   }
 
   /** Container ids this runtime is running (or has not released). */

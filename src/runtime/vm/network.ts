@@ -10,15 +10,10 @@ import { SkiffError } from '../../errors.ts';
 import type { NameResolver, UpstreamResolver } from '../../net/dns.ts';
 import { httpThroughPeer, type HttpRequestLike, type HttpResponseLike } from '../../net/http-port.ts';
 import { NetPeer, type Dialer } from '../../net/peer.ts';
+import type { PortMapping } from '../spec/ports.ts';
 import type { Machine } from './machine.ts';
 
-/** One published port as the runtime binds it; `hostPort` 0: any free port. */
-export interface PortMapping {
-  hostIp: string;
-  hostPort: number;
-  containerPort: number;
-  proto: 'tcp' | 'udp';
-}
+export type { PortMapping };
 
 /** What a listener reports once bound (hostPort is the real one). */
 export interface PortBinding extends PortMapping {
@@ -53,12 +48,6 @@ export interface VmNetworkOptions {
 export interface ContainerNetworkLike {
   interfaces: { ip: string; subnet?: string }[];
   extraHosts: { host: string; ip: string }[];
-}
-
-/** What StartContainerRequest carries for the network (the engine fills both). */
-export interface NetworkStartFields {
-  network?: ContainerNetworkLike;
-  ports?: PortMapping[];
 }
 
 const HOST_GATEWAY = '10.0.2.2';
