@@ -18,6 +18,7 @@ import { observedRun } from './observed-run.ts';
 import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
 import { mark, timed, timeline } from './timeline.ts';
+import { warmFiles } from './warm-rootfs.ts';
 
 /** `fetch` replaces how assets are fetched (Node tests); the worker uses the global one. */
 export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi {
@@ -89,7 +90,13 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
           if (name !== 'runContainer') return method.apply(e, args);
           const o = args[0] as RunContainerOptions;
           if (pullMissing) await pullIfMissing(e, o.image);
-          const run = observedRun(o, runtimes!);
+          const run = observedRun(o, runtimes!, (id) => {
+            const t0 = performance.now();
+            e.containerFs({ id }).then((fs) => warmFiles(fs)).then(
+              (w) => mark('run.warm-rootfs', { ...w, ms: Math.round(performance.now() - t0) }),
+              () => mark('run.warm-rootfs!'),
+            );
+          });
           try {
             return await method.call(e, run.options);
           } finally {

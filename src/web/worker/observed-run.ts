@@ -10,7 +10,8 @@ import type { RunContainerOptions } from '../../engine/lifecycle.ts';
 import { p9Stats, type BrowserRuntimes } from './runtimes.ts';
 import { mark } from './timeline.ts';
 
-export function observedRun(o: RunContainerOptions, runtimes: BrowserRuntimes): { options: RunContainerOptions; settled(): void } {
+/** `warm(id)`: read a new Linux container's image files into memory while the VM restores (warm-rootfs.ts). */
+export function observedRun(o: RunContainerOptions, runtimes: BrowserRuntimes, warm?: (containerId: string) => void): { options: RunContainerOptions; settled(): void } {
   mark('run');
   const p9Before = { ...p9Stats };
   let firstOut = true;
@@ -31,7 +32,10 @@ export function observedRun(o: RunContainerOptions, runtimes: BrowserRuntimes): 
       ...(io ? { io: { onStdout: (d) => { first(); return io.onStdout(d); }, onStderr: (d) => { first(); return io.onStderr(d); } } } : {}),
       onCreated: async (rec) => {
         mark('run.create');
-        if (rec.runtime === 'vm') runtimes.warmVm().catch(() => {});
+        if (rec.runtime === 'vm') {
+          runtimes.warmVm().catch(() => {});
+          warm?.(rec.id);
+        }
         else if (rec.runtime === 'wasi' && firstOut) releaseVm = runtimes.holdVm();
         await o.onCreated?.(rec);
       },
