@@ -11,6 +11,7 @@ import { concatBytes, type Call } from './call.ts';
 import { createOptions } from './create-body.ts';
 import { ApiError, badRequest, conflict } from './errors.ts';
 import type { Hub } from './hub.ts';
+import type { RestartPolicies } from './restart.ts';
 import { containerStreamRoutes, isRunning, statusOf } from './container-streams.ts';
 import type { EventLog } from './events.ts';
 import { bool, filters, int } from './query.ts';
@@ -28,7 +29,7 @@ export function parseTop(text: string): { Titles: string[]; Processes: string[][
   return { Titles: titles, Processes: processes };
 }
 
-export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: EventLog): void {
+export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: EventLog, policies: RestartPolicies): void {
   const find = (call: Call) => engine.inspectContainer({ id: call.params['id']! });
   const emit = (rec: ContainerRecord, action: string, extra: Record<string, string> = {}) => events.emit('container', action, rec.id, { name: rec.name, image: rec.imageRef, ...rec.labels, ...extra });
 
@@ -68,11 +69,18 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
     call.send(200, rows.map(containerSummary));
   });
 
-  r.add('GET /containers/{id}/json', async (call) => call.send(200, containerInspect(await find(call))));
+  r.add('GET /containers/{id}/json', async (call) => {
+    const rec = await find(call);
+    const view = containerInspect(rec);
+    // Between an exit and the policy's restart, Docker says "restarting".
+    if (policies.pending(rec.id)) Object.assign(view['State'] as object, { Status: 'restarting', Restarting: true });
+    call.send(200, view);
+  });
 
   r.add('POST /containers/{id}/start', async (call) => {
     const rec = await find(call);
     if (hub.process(rec.id) || isRunning(rec)) return call.send(304);
+    await policies.startedByHand(rec.id);
     try {
       await hub.start(rec.id);
     } catch (err) {
@@ -94,6 +102,7 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
   r.add('POST /containers/{id}/kill', async (call) => {
     const rec = await find(call);
     const signal = call.query.get('signal') || 'SIGKILL';
+    await policies.stoppedByHand(rec.id);
     await engine.killContainer({ id: rec.id, signal });
     emit(rec, 'kill', { signal });
     call.send(204);
@@ -101,6 +110,8 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
 
   r.add('POST /containers/{id}/stop', async (call) => {
     const rec = await find(call);
+    // Before the not-running answer: a stop also cancels a restart the policy has pending.
+    await policies.stoppedByHand(rec.id);
     if (!isRunning(rec) && !hub.process(rec.id)) return call.send(304);
     const t = int(call.query, 't') ?? int(call.query, 'timeout');
     const signal = call.query.get('signal') || undefined;
@@ -112,7 +123,9 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
   r.add('POST /containers/{id}/restart', async (call) => {
     const rec = await find(call);
     const t = int(call.query, 't') ?? int(call.query, 'timeout');
+    await policies.stoppedByHand(rec.id);
     if (isRunning(rec) || hub.process(rec.id)) await engine.stopContainer({ id: rec.id, ...(t !== undefined ? { timeout: t } : {}) });
+    await policies.startedByHand(rec.id);
     await hub.start(rec.id);
     emit(rec, 'restart');
     call.send(204);
@@ -136,6 +149,7 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
 
   r.add('DELETE /containers/{id}', async (call) => {
     const rec = await engine.removeContainer({ id: call.params['id']!, force: bool(call.query, 'force') });
+    policies.cancel(rec.id);
     emit(rec, 'destroy');
     // `-v`: the anonymous volumes go with it (named ones stay, as Docker).
     if (bool(call.query, 'v')) {

@@ -1,13 +1,14 @@
 /**
  * `POST /containers/create`'s body (Docker's Config + HostConfig) into the engine's create
  * options. Every field is type-checked first: a wrong type is a 400 naming the field, the way
- * Go's JSON decoder names it ("HostConfig.Memory"). What skiff has no runtime for yet (restart
- * policy, network mode, port bindings) is recorded in runtimeData so inspect shows it back.
+ * Go's JSON decoder names it ("HostConfig.Memory"). What the API itself keeps (restart policy,
+ * port bindings as asked) is recorded in runtimeData so inspect shows it back.
  */
 import type { CreateContainerOptions } from '../engine/containers.ts';
 import type { RunOptions } from '../runtime/spec/options.ts';
 import { parseSignal } from '../runtime/spec/signals.ts';
 import { parseTmpfs, parseVolumeSpec } from '../runtime/spec/volumes.ts';
+import { parseAddHosts } from '../runtime/spec/network.ts';
 import { badRequest } from './errors.ts';
 
 type Json = Record<string, unknown>;
@@ -52,6 +53,10 @@ export interface DockerRecorded {
   attachStdin: boolean;
   stdinOnce: boolean;
   domainname: string;
+  /** Restarts by the policy since the last start by hand (restart.ts). */
+  restartCount?: number;
+  /** Stopped or killed through the API: policies leave it stopped (restart.ts). */
+  manuallyStopped?: boolean;
 }
 
 /** The key in a container's runtimeData under which the API keeps what it recorded. */
@@ -146,11 +151,11 @@ export function createOptions(body: Json, name: string | undefined): CreateConta
   if (volumes.length) run.volumes = volumes.map(parseVolumeSpec);
   if (tmpfs.length) run.tmpfs = tmpfs.map(parseTmpfs);
   if (name) run.name = name.replace(/^\//, '');
+  networkOptions(run, body, host);
 
-  const restart = h<Json>('RestartPolicy', 'object') ?? {};
   const cs = h<number[]>('ConsoleSize', 'array');
   const recorded: DockerRecorded = {
-    restartPolicy: { Name: field<string>(restart, 'Name', 'string', 'HostConfig.RestartPolicy.Name') || 'no', MaximumRetryCount: field<number>(restart, 'MaximumRetryCount', 'number', 'HostConfig.RestartPolicy.MaximumRetryCount') ?? 0 },
+    restartPolicy: restartPolicyOf(h<Json>('RestartPolicy', 'object') ?? {}, 'HostConfig.RestartPolicy'),
     networkMode: h<string>('NetworkMode', 'string') || 'default',
     portBindings: h<Json>('PortBindings', 'object') ?? {},
     exposedPorts: c<Json>('ExposedPorts', 'object') ?? {},
@@ -159,9 +164,46 @@ export function createOptions(body: Json, name: string | undefined): CreateConta
     domainname: c<string>('Domainname', 'string') ?? '',
     ...(cs && cs.length === 2 && cs[0]! > 0 && cs[1]! > 0 ? { consoleSize: { rows: cs[0]!, cols: cs[1]! } } : {}),
   };
-  if (!['no', 'always', 'on-failure', 'unless-stopped', ''].includes(recorded.restartPolicy.Name)) {
-    throw badRequest(`invalid value for field HostConfig.RestartPolicy.Name: invalid restart policy "${recorded.restartPolicy.Name}"`);
-  }
-  if (recorded.restartPolicy.Name !== 'no' && run.rm) throw badRequest('conflicting options: cannot combine HostConfig.AutoRemove with HostConfig.RestartPolicy (restart policies are kept only)');
+  if (recorded.restartPolicy.Name !== 'no' && run.rm) throw badRequest('conflicting options: cannot combine HostConfig.AutoRemove with HostConfig.RestartPolicy');
   return { image, run, tty, openStdin, runtimeData: { [RECORDED]: recorded } };
+}
+
+/** Docker's RestartPolicy object, checked: no | always | unless-stopped | on-failure (with MaximumRetryCount). */
+export function restartPolicyOf(o: Json, path: string): DockerRecorded['restartPolicy'] {
+  const name = field<string>(o, 'Name', 'string', `${path}.Name`) || 'no';
+  const max = field<number>(o, 'MaximumRetryCount', 'number', `${path}.MaximumRetryCount`) ?? 0;
+  if (!['no', 'always', 'on-failure', 'unless-stopped'].includes(name)) throw badRequest(`invalid value for field ${path}.Name: invalid restart policy "${name}"`);
+  if (!Number.isInteger(max) || max < 0) throw badRequest(`invalid value for field ${path}.MaximumRetryCount: must be a whole number from 0 up`);
+  if (max > 0 && name !== 'on-failure') throw badRequest(`invalid value for field ${path}.MaximumRetryCount: maximum retry count can only be used with 'on-failure'`);
+  return { Name: name, MaximumRetryCount: max };
+}
+
+/**
+ * The network part: HostConfig.NetworkMode ("default" is the bridge), the endpoint of that
+ * network in NetworkingConfig.EndpointsConfig (aliases, a fixed IPv4 address), ExtraHosts and DNS.
+ */
+function networkOptions(run: RunOptions, body: Json, host: Json): void {
+  const mode = field<string>(host, 'NetworkMode', 'string', 'HostConfig.NetworkMode');
+  if (mode && mode !== 'default') run.network = mode;
+  const eps = field<Json>(field<Json>(body, 'NetworkingConfig', 'object', 'NetworkingConfig') ?? {}, 'EndpointsConfig', 'object', 'NetworkingConfig.EndpointsConfig') ?? {};
+  const names = Object.keys(eps);
+  if (names.length > 1) throw badRequest('invalid value for field NetworkingConfig.EndpointsConfig: a container is created on one network (connect it to more afterwards), as API 1.43');
+  const epName = names[0];
+  if (epName !== undefined) {
+    const at = `NetworkingConfig.EndpointsConfig.${epName}`;
+    const ep = field<Json>(eps, epName, 'object', at) ?? {};
+    if (!run.network && epName !== 'bridge') run.network = epName;
+    const aliases = field<string[]>(ep, 'Aliases', 'strings', `${at}.Aliases`);
+    if (aliases?.length) run.networkAliases = aliases;
+    const ip = field<string>(field<Json>(ep, 'IPAMConfig', 'object', `${at}.IPAMConfig`) ?? {}, 'IPv4Address', 'string', `${at}.IPAMConfig.IPv4Address`);
+    if (ip) run.ip = ip;
+  }
+  const extra = field<string[]>(host, 'ExtraHosts', 'strings', 'HostConfig.ExtraHosts');
+  if (extra?.length) run.extraHosts = parseAddHosts(extra);
+  const dns = field<string[]>(host, 'Dns', 'strings', 'HostConfig.Dns');
+  if (dns?.length) run.dns = dns;
+  const search = field<string[]>(host, 'DnsSearch', 'strings', 'HostConfig.DnsSearch');
+  if (search?.length) run.dnsSearch = search;
+  const opts = field<string[]>(host, 'DnsOptions', 'strings', 'HostConfig.DnsOptions');
+  if (opts?.length) run.dnsOptions = opts;
 }

@@ -1,14 +1,14 @@
 /**
  * `GET /events`: Docker's event stream (JSON lines) of what happens through this API server:
- * container create/start/die/destroy/kill/stop/rename, image pull/push/tag/untag/delete/load/
- * build, volume create/destroy. Recent events are kept so `since` can replay them; with `until`
+ * container create/start/die/destroy/kill/stop/rename/pause/unpause/update, image pull/push/tag/
+ * untag/delete/load/build, volume create/destroy, network create/destroy/connect/disconnect. Recent events are kept so `since` can replay them; with `until`
  * the stream ends there. The skiff CLI's own actions in other processes are not seen here.
  */
 import type { Call } from './call.ts';
 import { filters, time } from './query.ts';
 
 export interface DockerEvent {
-  Type: 'container' | 'image' | 'volume';
+  Type: 'container' | 'image' | 'volume' | 'network';
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: 'local';
@@ -50,7 +50,7 @@ export class EventLog {
       if (until !== undefined && ms > until) return false;
       const any = (key: string, v: string | undefined) => !f[key]?.length || (v !== undefined && f[key]!.includes(v));
       const named = (key: string) => !f[key]?.length || (e.Type === key && f[key]!.some((x) => e.Actor.ID.startsWith(x) || e.Actor.Attributes['name'] === x));
-      return any('type', e.Type) && any('event', e.Action) && named('container') && named('image') && named('volume')
+      return any('type', e.Type) && any('event', e.Action) && named('container') && named('image') && named('volume') && named('network')
         && (!f['label']?.length || f['label'].every((l) => { const [k, v] = l.split('=', 2) as [string, string?]; return k in e.Actor.Attributes && (v === undefined || e.Actor.Attributes[k] === v); }));
     };
     const w = call.begin(200, 'application/json');

@@ -18,6 +18,7 @@ export interface Attachment {
 
 interface Live {
   proc: RuntimeProcess;
+  startedAt: number;
   name: string;
   image: string;
   autoRemove: boolean;
@@ -28,6 +29,9 @@ export class Hub {
   readonly #live = new Map<string, Live>();
   readonly #startWaiters = new Map<string, Array<(p: RuntimeProcess) => void>>();
   readonly #exitWaiters = new Map<string, Array<(s: ExitStatus) => void>>();
+
+  /** Told of every exit of a container this server started, with how long it ran (restart policies). */
+  onExit?: (id: string, status: ExitStatus, ranMs: number) => void;
 
   constructor(readonly engine: Engine, readonly events: EventLog = new EventLog()) {}
 
@@ -85,7 +89,7 @@ export class Hub {
       io: { onStdout: (d) => fan('stdout', d), onStderr: (d) => fan('stderr', d) },
       ...(recorded?.consoleSize ? { consoleSize: recorded.consoleSize } : {}),
     });
-    this.#live.set(rec.id, { proc, name: rec.name, image: rec.imageRef, autoRemove: rec.autoRemove ?? false });
+    this.#live.set(rec.id, { proc, startedAt: Date.now(), name: rec.name, image: rec.imageRef, autoRemove: rec.autoRemove ?? false });
     this.events.emit('container', 'start', rec.id, { name: rec.name, image: rec.imageRef });
     this.#fire(this.#startWaiters, rec.id, proc);
     void proc.wait().then(
@@ -107,6 +111,7 @@ export class Hub {
     for (const a of this.#attached.get(id) ?? []) a.end();
     this.#attached.delete(id);
     this.#fire(this.#exitWaiters, id, status);
+    if (live) this.onExit?.(id, status, Date.now() - live.startedAt);
   }
 
   /** A start that failed: attached clients get their connection closed, waiters the status. */

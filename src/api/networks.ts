@@ -1,33 +1,120 @@
 /**
- * /networks, read-only: Docker's three predefined networks, so clients that list or inspect them
- * (`docker inspect` probes every object type, compose looks for "bridge") get Docker's answers.
- * skiff has no user networks yet: creating one is a 501 naming the endpoint (router.ts).
- * Plugins likewise: there are none, so listing is empty and inspecting one is Docker's 404.
+ * /networks over the engine's network model (engine/networks.ts: Docker's bridge model with the
+ * predefined bridge, host and none): list (with Docker's filters), inspect, create, remove,
+ * prune, connect and disconnect, in Docker's JSON shapes (engine/network-views.ts). Plugins: there
+ * are none, so listing is empty and inspecting one is Docker's 404.
  */
-import type { Router } from './router.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { NetworkRecord } from '../engine/networks.ts';
+import { networkView } from '../engine/network-views.ts';
+import { field } from './create-body.ts';
+import { badRequest, notFound } from './errors.ts';
+import type { EventLog } from './events.ts';
 import { filters } from './query.ts';
-import { notFound } from './errors.ts';
+import type { Router } from './router.ts';
 
-const PREDEFINED = ['bridge', 'host', 'none'].map((name, i) => ({
-  Name: name,
-  // Stable IDs: 64 hex digits derived from the name's position.
-  Id: `${String(i + 1).repeat(64)}`,
-  Created: '1970-01-01T00:00:00Z', Scope: 'local', Driver: name === 'bridge' ? 'bridge' : name === 'host' ? 'host' : 'null',
-  EnableIPv6: false, IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false, Attachable: false, Ingress: false,
-  ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: {}, Labels: {},
-}));
+type Json = Record<string, unknown>;
 
-export function networkRoutes(r: Router): void {
+function strings(o: Json | undefined, path: string): Record<string, string> | undefined {
+  if (!o) return undefined;
+  for (const [k, v] of Object.entries(o)) if (typeof v !== 'string') throw badRequest(`invalid value for field ${path}.${k}: expected a string`);
+  return o as Record<string, string>;
+}
+
+/** Docker's network filters: name (substring), id (prefix), label, driver, type (custom | builtin), dangling. */
+function matches(n: NetworkRecord, f: Record<string, string[]>, used: Set<string>): boolean {
+  const tests: Record<string, (v: string) => boolean> = {
+    name: (v) => n.name.includes(v),
+    id: (v) => n.id.startsWith(v),
+    driver: (v) => n.driver === v,
+    type: (v) => (v === 'custom' ? !n.predefined : v === 'builtin' ? n.predefined : false),
+    label: (v) => { const [k, x] = v.split('=', 2) as [string, string?]; return k in n.labels && (x === undefined || n.labels[k] === x); },
+    dangling: (v) => (v === 'true' || v === '1') === (!n.predefined && !used.has(n.id)),
+  };
+  return Object.entries(f).every(([k, values]) => {
+    const t = tests[k];
+    if (!t) throw badRequest(`invalid filter '${k}'`);
+    return k === 'label' ? values.every(t) : values.some(t);
+  });
+}
+
+export function networkRoutes(r: Router, engine: Engine, events: EventLog): void {
+  const emit = (n: NetworkRecord, action: string, extra: Record<string, string> = {}) => events.emit('network', action, n.id, { name: n.name, type: n.driver, ...extra });
+  const find = async (id: string) => engine.inspectNetwork({ id }).catch((err: unknown) => {
+    throw err instanceof Error && /not found/.test(err.message) ? notFound(`network ${id} not found`) : err;
+  });
+
   r.add('GET /networks', async (call) => {
     const f = filters(call.query);
-    const names = f['name'] ?? [];
-    call.send(200, PREDEFINED.filter((n) => names.length === 0 || names.some((x) => n.Name.includes(x))));
+    const [nets, containers] = await Promise.all([engine.listNetworks(), engine.listContainers({ all: true })]);
+    const used = new Set(containers.flatMap((c) => Object.values(c.spec.network?.endpoints ?? {}).map((e) => e.networkId)));
+    call.send(200, nets.filter((n) => matches(n, f, used)).map((n) => networkView(n, containers)));
   });
+
   r.add('GET /networks/{id}', async (call) => {
-    const id = call.params['id']!;
-    const n = PREDEFINED.find((x) => x.Name === id || (id.length >= 1 && x.Id.startsWith(id)));
-    if (!n) throw notFound(`network ${id} not found`);
-    call.send(200, n);
+    const n = await find(call.params['id']!);
+    call.send(200, networkView(n, await engine.listContainers({ all: true })));
+  });
+
+  r.add('POST /networks/create', async (call) => {
+    const body = await call.json();
+    const name = field<string>(body, 'Name', 'string', 'Name');
+    if (!name) throw badRequest('field Name is required: name the network');
+    if (field<boolean>(body, 'EnableIPv6', 'boolean', 'EnableIPv6')) throw badRequest('invalid value for field EnableIPv6: skiff\'s networks are IPv4 only');
+    const ipam = field<Json>(body, 'IPAM', 'object', 'IPAM') ?? {};
+    const configs = field<Json[]>(ipam, 'Config', 'array', 'IPAM.Config') ?? [];
+    if (configs.length > 1) throw badRequest('invalid value for field IPAM.Config: skiff takes one IPv4 subnet per network');
+    const cfg = configs[0] ?? {};
+    const subnet = field<string>(cfg, 'Subnet', 'string', 'IPAM.Config[0].Subnet');
+    const gateway = field<string>(cfg, 'Gateway', 'string', 'IPAM.Config[0].Gateway');
+    const driver = field<string>(body, 'Driver', 'string', 'Driver');
+    const labels = strings(field<Json>(body, 'Labels', 'object', 'Labels'), 'Labels');
+    const options = strings(field<Json>(body, 'Options', 'object', 'Options'), 'Options');
+    const n = await engine.createNetwork({
+      name, ...(driver ? { driver } : {}), ...(subnet ? { subnet } : {}), ...(gateway ? { gateway } : {}),
+      internal: field<boolean>(body, 'Internal', 'boolean', 'Internal') ?? false,
+      attachable: field<boolean>(body, 'Attachable', 'boolean', 'Attachable') ?? false,
+      ...(labels ? { labels } : {}), ...(options ? { options } : {}),
+    });
+    emit(n, 'create');
+    call.send(201, { Id: n.id, Warning: '' });
+  });
+
+  r.add('DELETE /networks/{id}', async (call) => {
+    const n = await find(call.params['id']!);
+    await engine.removeNetwork({ id: n.id });
+    emit(n, 'destroy');
+    call.send(204);
+  });
+
+  r.add('POST /networks/prune', async (call) => {
+    const { deleted } = await engine.pruneNetworks();
+    call.send(200, { NetworksDeleted: deleted.length ? deleted : null });
+  });
+
+  r.add('POST /networks/{id}/connect', async (call) => {
+    const n = await find(call.params['id']!);
+    const body = await call.json();
+    const container = field<string>(body, 'Container', 'string', 'Container');
+    if (!container) throw badRequest('field Container is required');
+    const ep = field<Json>(body, 'EndpointConfig', 'object', 'EndpointConfig') ?? {};
+    const aliases = field<string[]>(ep, 'Aliases', 'strings', 'EndpointConfig.Aliases');
+    const ip = field<string>(field<Json>(ep, 'IPAMConfig', 'object', 'EndpointConfig.IPAMConfig') ?? {}, 'IPv4Address', 'string', 'EndpointConfig.IPAMConfig.IPv4Address');
+    await engine.connectNetwork({ network: n.id, container, ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}) });
+    const rec = await engine.inspectContainer({ id: container });
+    emit(n, 'connect', { container: rec.id });
+    call.send(200);
+  });
+
+  r.add('POST /networks/{id}/disconnect', async (call) => {
+    const n = await find(call.params['id']!);
+    const body = await call.json();
+    const container = field<string>(body, 'Container', 'string', 'Container');
+    if (!container) throw badRequest('field Container is required');
+    const rec = await engine.inspectContainer({ id: container });
+    await engine.disconnectNetwork({ network: n.id, container: rec.id, force: field<boolean>(body, 'Force', 'boolean', 'Force') ?? false });
+    emit(n, 'disconnect', { container: rec.id });
+    call.send(200);
   });
 }
 

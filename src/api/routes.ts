@@ -13,6 +13,8 @@ import { networkRoutes, pluginRoutes } from './networks.ts';
 import { Router } from './router.ts';
 import { systemRoutes, UNKNOWN_HOST, type HostInfo } from './system.ts';
 import { volumeRoutes } from './volumes.ts';
+import { RestartPolicies } from './restart.ts';
+import { resourceRoutes } from './stats.ts';
 
 export interface ApiOptions {
   engine: Engine;
@@ -20,6 +22,11 @@ export interface ApiOptions {
   home?: string;
   /** The machine as /version and /info report it. */
   host?: HostInfo;
+  /**
+   * Start what the containers' restart policies say a starting daemon starts (`always`, and
+   * `unless-stopped` unless stopped by hand): `skiff system serve` does.
+   */
+  resumeRestartPolicies?: boolean;
 }
 
 export function apiRouter(o: ApiOptions): Router {
@@ -28,12 +35,16 @@ export function apiRouter(o: ApiOptions): Router {
   const hub = new Hub(o.engine, events);
   systemRoutes(r, o.engine, { home: o.home ?? '', host: o.host ?? UNKNOWN_HOST });
   r.add('GET /events', (call) => events.serve(call));
-  containerRoutes(r, o.engine, hub, events);
+  const policies = new RestartPolicies(o.engine, (id) => hub.start(id));
+  hub.onExit = (id, status, ranMs) => void policies.exited(id, status, ranMs).catch(() => {});
+  if (o.resumeRestartPolicies) void policies.resume().catch(() => {});
+  containerRoutes(r, o.engine, hub, events, policies);
+  resourceRoutes(r, o.engine, events, (id) => policies.changed(id));
   execRoutes(r, o.engine);
   archiveRoutes(r, o.engine);
   imageRoutes(r, o.engine, events);
   volumeRoutes(r, o.engine, events);
-  networkRoutes(r);
+  networkRoutes(r, o.engine, events);
   pluginRoutes(r);
   return r;
 }

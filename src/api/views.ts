@@ -22,6 +22,8 @@ export function recordedOf(c: ContainerRecord): DockerRecorded {
     stdinOnce: r?.stdinOnce ?? false,
     domainname: r?.domainname ?? '',
     ...(r?.consoleSize ? { consoleSize: r.consoleSize } : {}),
+    ...(r?.restartCount ? { restartCount: r.restartCount } : {}),
+    ...(r?.manuallyStopped ? { manuallyStopped: true } : {}),
   };
 }
 
@@ -53,7 +55,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
     Image: c.imageId,
     ResolvConfPath: '', HostnamePath: '', HostsPath: '', LogPath: '',
     Name: `/${c.name}`,
-    RestartCount: 0,
+    RestartCount: r.restartCount ?? 0,
     Driver: 'skiff',
     Platform: 'linux',
     MountLabel: '', ProcessLabel: '', AppArmorProfile: '',

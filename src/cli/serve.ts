@@ -25,6 +25,8 @@ export function serveCommand(engine: () => Promise<Engine>): Command {
       const debug = f['debug'] === true;
       const server = createApiServer({
         engine: e, home,
+        // Docker's daemon start: containers whose restart policy says so start again.
+        resumeRestartPolicies: true,
         onError: (err, method, path) => ctx.stderr(`skiff serve: ${method} ${path}: ${err instanceof Error ? (debug ? err.stack : err.message) : String(err)}\n`),
         ...(debug ? { log: (line: string) => ctx.stderr(`skiff serve: ${line}\n`) } : {}),
       });

@@ -18,7 +18,7 @@ import type { QuotaOptions } from '../fs/quota.ts';
 import type { ContainerConfig } from '../oci/config.ts';
 import type { Digest } from '../oci/digest.ts';
 import { normalizeReference, parseReference } from '../oci/reference.ts';
-import type { ExitStatus, RuntimeProcess } from '../runtime/types.ts';
+import type { ExitStatus, LimitUpdate, ResourceStats, RuntimeProcess } from '../runtime/types.ts';
 import { commitImage, importImage, type ImportImageOptions } from './commit.ts';
 import { ContainerStore, type ContainerPatch } from './container-store.ts';
 import type { CreateContainerOptions } from './containers.ts';
@@ -390,6 +390,25 @@ export class Engine {
     const { id, timeout, ...o } = options;
     await this.lifecycle.stop(id, timeout);
     return this.lifecycle.start(id, o);
+  }
+
+  /** `docker pause`: the container's processes frozen (cgroup freezer); the record says paused. */
+  pauseContainer(options: { id: string }): Promise<ContainerRecord> {
+    return this.lifecycle.freeze(options.id, true);
+  }
+
+  unpauseContainer(options: { id: string }): Promise<ContainerRecord> {
+    return this.lifecycle.freeze(options.id, false);
+  }
+
+  /** One sample of a running container's CPU, memory, pids, I/O and network counters. */
+  containerStats(options: { id: string }): Promise<ResourceStats> {
+    return this.lifecycle.stats(options.id);
+  }
+
+  /** `docker update`: new limits for the running process and for later starts. */
+  updateContainerResources(options: { id: string; limits: LimitUpdate }): Promise<ContainerRecord> {
+    return this.lifecycle.update(options.id, options.limits);
   }
 
   /** Whether this engine runs the container (its VM or worker is in this process/page). */

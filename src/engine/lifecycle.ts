@@ -12,7 +12,7 @@ import type { FileSystem } from '../fs/types.ts';
 import { resolveContainerSpec } from '../runtime/spec/container-spec.ts';
 import { refuseNetworking } from '../runtime/spec/network.ts';
 import { signalName } from '../runtime/spec/signals.ts';
-import type { ContainerRuntime, ExitStatus, MountedVolume, ProcessIO, RuntimeInterface, RuntimeNetwork, RuntimeProcess } from '../runtime/types.ts';
+import type { ContainerRuntime, ExitStatus, LimitUpdate, MountedVolume, ProcessIO, ResourceStats, RuntimeInterface, RuntimeNetwork, RuntimeProcess } from '../runtime/types.ts';
 import type { ContainerStore } from './container-store.ts';
 import { newContainerId, toRunOptions, type CreateContainerOptions } from './containers.ts';
 import { reach, remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
@@ -25,6 +25,7 @@ import { localOwner, ownerAlive, ownerOf } from './owner.ts';
 import type { RuntimePool } from './runtime-pool.ts';
 import type { ContainerId, ContainerRecord, MountRecord } from './types.ts';
 import { copyInto } from './volume-seed.ts';
+import { freezeHere, statsHere, updateHere } from './resources.ts';
 
 export type { RuntimeFactories } from './runtime-pool.ts';
 
@@ -135,7 +136,7 @@ export class Lifecycle {
     };
     return {
       owns: (id) => this.running.has(id),
-      signal: (id, sig) => get(id).proc.kill(/^\d+$/.test(sig) ? Number(sig) : sig),
+      signal: (id, sig) => this.signalHere(get(id), id, /^\d+$/.test(sig) ? Number(sig) : sig),
       resize: (id, size) => get(id).proc.resize(size),
       wait: (id) => get(id).exited,
       exec: (id, spec, io) => this.exec(id, { ...spec, io }),
@@ -144,6 +145,9 @@ export class Lifecycle {
         if (onEntry) logs.listeners.add(onEntry);
         return { entries: [...logs.entries], unsubscribe: () => void (onEntry && logs.listeners.delete(onEntry)) };
       },
+      freeze: async (id, frozen) => void (await freezeHere(this.containers, get(id).runtime, await this.inspect(id), frozen)),
+      stats: async (id) => statsHere(get(id).runtime, await this.inspect(id)),
+      update: async (id, limits) => void (await updateHere(this.containers, get(id).runtime, await this.inspect(id), limits)),
     };
   }
 
@@ -387,7 +391,14 @@ export class Lifecycle {
     const r = this.running.get(rec.id);
     if (!r && rec.state === 'running') return remoteKill(this.remote, rec, signal);
     if (!r) throw new SkiffError('CONFLICT', `cannot kill container ${rec.name}: container is not running`);
+    await this.signalHere(r, rec.id, signal);
+  }
+
+  /** A signal to the process; a paused container is thawed after it, as Docker does, so it can act on it. */
+  private async signalHere(r: Running, id: string, signal: string | number): Promise<void> {
     await r.proc.kill(signal);
+    const rec = await this.containers.get(id).catch(() => undefined);
+    if (rec?.state === 'paused') await freezeHere(this.containers, r.runtime, rec, false).catch(() => {});
   }
 
   /** SIGTERM (or the image's StopSignal), then SIGKILL after `timeout` seconds (default 10). */
@@ -400,13 +411,41 @@ export class Lifecycle {
       // Another skiff process runs it: the signals go through that process (control/remote.ts).
       return rec.state === 'running' ? remoteStop(this.remote, rec, String(signal), seconds) : undefined;
     }
-    await r.proc.kill(signal).catch(() => {});
+    await this.signalHere(r, rec.id, signal).catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<'timeout'>((res) => { if (seconds >= 0) timer = setTimeout(() => res('timeout'), seconds * 1000); });
     const first = await Promise.race([r.exited, timedOut]);
     clearTimeout(timer);
     if (first === 'timeout') await r.proc.kill('SIGKILL').catch(() => {});
     return r.exited;
+  }
+
+  /** `docker pause` (frozen) / `unpause`: here, or through the process that runs it. */
+  async freeze(ref: string, frozen: boolean): Promise<ContainerRecord> {
+    const rec = await this.inspect(ref);
+    const r = this.running.get(rec.id);
+    if (r) return freezeHere(this.containers, r.runtime, rec, frozen);
+    if (rec.state !== 'running' && rec.state !== 'paused') throw new SkiffError('CONFLICT', `Container ${rec.id} is not running`);
+    await (await reach(this.remote, rec)).freeze(frozen);
+    return this.inspect(rec.id);
+  }
+
+  /** A sample of a running container's resource use. */
+  async stats(ref: string): Promise<ResourceStats> {
+    const rec = await this.inspect(ref);
+    const r = this.running.get(rec.id);
+    if (r) return statsHere(r.runtime, rec);
+    if (rec.state !== 'running' && rec.state !== 'paused') throw new SkiffError('CONFLICT', `Container ${rec.id} is not running`);
+    return (await reach(this.remote, rec)).stats();
+  }
+
+  /** `docker update`: a running container's limits now, and the record's for later starts. */
+  async update(ref: string, limits: LimitUpdate): Promise<ContainerRecord> {
+    const rec = await this.inspect(ref);
+    const r = this.running.get(rec.id);
+    if (r || (rec.state !== 'running' && rec.state !== 'paused')) return updateHere(this.containers, r?.runtime, rec, limits);
+    await (await reach(this.remote, rec)).update(limits);
+    return this.inspect(rec.id);
   }
 
   async exec(ref: string, o: ExecOptions): Promise<RuntimeProcess> {

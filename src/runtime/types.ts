@@ -140,4 +140,52 @@ export interface ContainerRuntime {
    * the addresses of `name` as seen from `sourceIp`, undefined when the name is not the engine's.
    */
   setNameResolver?(resolve: (name: string, sourceIp: string) => Promise<string[] | undefined>): void;
+  /** Freeze (`true`) or thaw the container's processes (`docker pause`); absent: UNSUPPORTED. */
+  freeze?(id: string, frozen: boolean): Promise<void>;
+  /** Resource use now, from the container's cgroup; absent: UNSUPPORTED. */
+  stats?(id: string): Promise<ResourceStats>;
+  /** New limits for a running container (`docker update`); absent: UNSUPPORTED. */
+  updateLimits?(id: string, limits: LimitUpdate): Promise<void>;
+}
+
+/** A sample of a running container's resource use (cgroup v2 counters and the guest's clock). */
+export interface ResourceStats {
+  /** CPU time the container used, ns (cpu.stat usage_usec), user and system parts. */
+  cpuNs: number;
+  cpuUserNs: number;
+  cpuSystemNs: number;
+  /** CPU time the whole machine spent (busy + idle), ns, on `onlineCpus` CPUs: the denominator. */
+  systemNs: number;
+  onlineCpus: number;
+  /** Throttling under a CPU quota (cpu.stat nr_periods, nr_throttled, throttled_usec in ns). */
+  throttling: { periods: number; throttledPeriods: number; throttledNs: number };
+  /** memory.current, and the limit (memory.max, or the machine's memory when unlimited). */
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  /** memory.stat's counters (anon, file, inactive_file ...). */
+  memoryStat: Record<string, number>;
+  pids: number;
+  /** pids.max; undefined when unlimited. */
+  pidsLimit?: number;
+  /** Bytes the container read and wrote through its root filesystem (volumes are exports shared between containers). */
+  io: { readBytes: number; writeBytes: number; reads: number; writes: number };
+  /** Its network interfaces (without loopback): bytes and packets each way. */
+  networks: Record<string, { rxBytes: number; rxPackets: number; rxErrors: number; rxDropped: number; txBytes: number; txPackets: number; txErrors: number; txDropped: number }>;
+  frozen: boolean;
+}
+
+/** `docker update`: each given field replaces the running container's limit (-1: unlimited). */
+export interface LimitUpdate {
+  memory?: number;
+  /** memory + swap, as Docker counts it; -1 unlimited. */
+  memorySwap?: number;
+  /** memory.low (Docker's --memory-reservation). */
+  memoryReservation?: number;
+  /** Nano CPUs (--cpus); 0 removes the quota. */
+  cpus?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  /** cgroup v1 shares (Docker's --cpu-shares), converted to cpu.weight. */
+  cpuShares?: number;
+  pidsLimit?: number;
 }

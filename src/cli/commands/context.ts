@@ -20,7 +20,8 @@ export type CommandEngine = {
     | 'importImage' | 'waitContainer' | 'killContainer' | 'stopContainer' | 'containerLogs' | 'followContainerLogs' | 'createVolume' | 'inspectVolume'
     | 'listVolumes' | 'removeVolume' | 'pruneVolumes' | 'pullImage' | 'pushImage' | 'login' | 'logout' | 'registryTags'
     | 'build' | 'pruneBuildCache' | 'buildCacheUsage' | 'createNetwork' | 'listNetworks' | 'inspectNetwork' | 'removeNetwork'
-    | 'pruneNetworks' | 'connectNetwork' | 'disconnectNetwork']: Async<Engine[K]>
+    | 'pruneNetworks' | 'connectNetwork' | 'disconnectNetwork' | 'pauseContainer' | 'unpauseContainer' | 'containerStats'
+    | 'updateContainerResources' | 'execContainer']: Async<Engine[K]>
 };
 
 /** Where `load` reads an archive from. */
@@ -67,6 +68,8 @@ export interface CommandHost {
   restart(id: string, o: { timeout?: number }): Promise<void>;
   /** An extra line for `system df` (the browser's storage quota). */
   storageNote?(): Promise<string | undefined>;
+  /** Calls `cb` on Ctrl-C while a command that runs until interrupted (`stats`) runs; returns the unsubscribe. Node: absent (SIGINT ends the process, as Docker's CLI). */
+  onInterrupt?(cb: () => void): () => void;
 }
 
 export interface CommandContext {

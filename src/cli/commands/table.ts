@@ -16,10 +16,11 @@ import { registryCommands } from './registry.ts';
 import { systemCommands } from './system.ts';
 import { volumeCommands } from './volumes.ts';
 import { networkCommands } from './networks.ts';
+import { resourceCommands } from './resources.ts';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...buildCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...networkCommands, ...systemCommands];
+export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...buildCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...networkCommands, ...resourceCommands, ...systemCommands];
 
 /** Management commands ("skiff image ls"): the first word alone prints their list. */
 const GROUPS: Record<string, string> = { builder: 'Manage builds', container: 'Manage containers', image: 'Manage images', system: 'Manage skiff', volume: 'Manage volumes', network: 'Manage networks' };

@@ -6,7 +6,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { SkiffError, type SkiffErrorCode } from '../../errors.ts';
 import { isStartFailureReason, StartFailure } from '../../runtime/start-failure.ts';
-import type { ExitStatus, ProcessIO, RuntimeProcess } from '../../runtime/types.ts';
+import type { ExitStatus, ProcessIO, ResourceStats, RuntimeProcess } from '../../runtime/types.ts';
 import {
   CONTROL_VERSION, decodeLogEntry, encodeFrame, encodeJsonFrame, Frame, FrameReader, parseJson,
   type ControlRequest, type ExecSpec, type FrameType, type WindowSize,
@@ -23,6 +23,8 @@ interface Conversation {
   /** Frames after the request's reply. */
   frames: AsyncIterableIterator<{ type: FrameType; payload: Uint8Array }>;
   send(type: FrameType, payload?: Uint8Array | string): void;
+  /** The request's reply (hello's when there was no request). */
+  reply: Record<string, unknown>;
 }
 
 const CODES = new Set<string>(['NOT_FOUND', 'ALREADY_EXISTS', 'INVALID_ARGUMENT', 'INVALID_ARCHIVE', 'DIGEST_MISMATCH', 'UNSUPPORTED', 'CONFLICT', 'IN_USE', 'STORAGE', 'RUNTIME', 'VM', 'REGISTRY', 'CANCELLED', 'INTERNAL']);
@@ -99,15 +101,13 @@ async function open(owner: Owner, id: string, op: Op | undefined, helloMs = HELL
     if (hello['session'] !== owner.session || (owner.pid !== undefined && hello['pid'] !== owner.pid)) {
       throw new SkiffError('CONFLICT', `the process at ${path} is not the one that runs container ${id.slice(0, 12)}`);
     }
-    if (op) {
-      sock.write(encodeJsonFrame(Frame.Request, { v: CONTROL_VERSION, ...op, id }));
-      await expectReply(frames);
-    }
+    if (!op) return { sock, frames, send, reply: hello };
+    sock.write(encodeJsonFrame(Frame.Request, { v: CONTROL_VERSION, ...op, id }));
+    return { sock, frames, send, reply: await expectReply(frames) };
   } catch (err) {
     sock.destroy();
     throw err;
   }
-  return { sock, frames, send };
 }
 
 /** Reads frames to the end: the Exit status, or the error the server sent. */
@@ -156,6 +156,19 @@ export async function connectOwner(owner: Owner, id: string, helloMs = HELLO_TIM
         kill: async (sig) => c.send(Frame.Signal, String(sig)),
         wait: () => exited.finally(() => c.sock.end()),
       };
+    },
+    async freeze(frozen: boolean) {
+      (await open(owner, id, { op: 'freeze', frozen }, helloMs)).sock.end();
+    },
+    async stats() {
+      const c = await open(owner, id, { op: 'stats' }, helloMs);
+      c.sock.end();
+      const stats = c.reply['stats'];
+      if (typeof stats !== 'object' || stats === null || typeof (stats as ResourceStats).cpuNs !== 'number') throw new SkiffError('RUNTIME', 'control channel: the stats reply carries no stats');
+      return stats as ResourceStats;
+    },
+    async update(limits) {
+      (await open(owner, id, { op: 'update', limits }, helloMs)).sock.end();
     },
     async logs(onEntry?: (e: LogRecord) => void) {
       const c = await open(owner, id, { op: 'logs', follow: onEntry !== undefined }, helloMs);

@@ -3,8 +3,8 @@
  * this process owns. One connection carries one conversation:
  *
  *   client: Request {op:'hello', id}        server: Reply {ok, session, pid}   (proves the owner)
- *   client: Request {op: signal|resize|wait|exec|logs, id, ...}
- *   server: Reply {ok:true} or {ok:false, code, message}, then per op: Exit / Stdout / Stderr /
+ *   client: Request {op: signal|resize|wait|exec|logs|freeze|stats|update, id, ...}
+ *   server: Reply {ok:true} (stats: {ok:true, stats}) or {ok:false, code, message}, then per op: Exit / Stdout / Stderr /
  *           Log (follow: LogsCaughtUp after the entries the owner had)
  *   client (exec only, after the Reply): Stdin, StdinEnd, Resize, Signal
  *
@@ -13,6 +13,7 @@
  * client sends, and one bad frame ends that connection, never the owning process.
  */
 import { SkiffError } from '../../errors.ts';
+import type { LimitUpdate } from '../../runtime/types.ts';
 
 export const CONTROL_VERSION = 1;
 export const FRAME_HEADER = 5;
@@ -47,7 +48,10 @@ export type ControlRequest =
   | { v: 1; op: 'resize'; id: string; size: WindowSize }
   | { v: 1; op: 'wait'; id: string }
   | { v: 1; op: 'logs'; id: string; follow: boolean }
-  | { v: 1; op: 'exec'; id: string; exec: ExecSpec };
+  | { v: 1; op: 'exec'; id: string; exec: ExecSpec }
+  | { v: 1; op: 'freeze'; id: string; frozen: boolean }
+  | { v: 1; op: 'stats'; id: string }
+  | { v: 1; op: 'update'; id: string; limits: LimitUpdate };
 
 /** An exec as it crosses the channel: the engine's exec options without the local io. */
 export interface ExecSpec {
@@ -204,9 +208,23 @@ function execSpec(v: unknown): ExecSpec {
   };
 }
 
+const LIMIT_FIELDS = ['memory', 'memorySwap', 'memoryReservation', 'cpus', 'cpuQuota', 'cpuPeriod', 'cpuShares', 'pidsLimit'] as const;
+
+function limitUpdate(v: unknown): LimitUpdate {
+  const o = object(v, 'limits', LIMIT_FIELDS);
+  const out: LimitUpdate = {};
+  for (const k of LIMIT_FIELDS) {
+    const x = o[k];
+    if (x === undefined) continue;
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < -1) throw bad(`limits.${k} must be an integer from -1 up`);
+    out[k] = x;
+  }
+  return out;
+}
+
 /** A client's request, checked field by field; throws SkiffError INVALID_ARGUMENT. */
 export function parseRequest(v: unknown): ControlRequest {
-  const head = object(v, 'request', ['v', 'op', 'id', 'signal', 'size', 'follow', 'exec']);
+  const head = object(v, 'request', ['v', 'op', 'id', 'signal', 'size', 'follow', 'exec', 'frozen', 'limits']);
   if (head['v'] !== CONTROL_VERSION) throw bad(`request version ${String(head['v'])} is not ${CONTROL_VERSION}`);
   const id = containerId(head['id']);
   const only = (...fields: string[]) => object(v, `${String(head['op'])} request`, ['v', 'op', 'id', ...fields]);
@@ -217,6 +235,9 @@ export function parseRequest(v: unknown): ControlRequest {
     case 'resize': only('size'); return { v: 1, op: 'resize', id, size: parseWindowSize(head['size']) };
     case 'logs': only('follow'); return { v: 1, op: 'logs', id, follow: head['follow'] === undefined ? false : bool(head['follow'], 'follow') };
     case 'exec': only('exec'); return { v: 1, op: 'exec', id, exec: execSpec(head['exec']) };
+    case 'freeze': only('frozen'); return { v: 1, op: 'freeze', id, frozen: bool(head['frozen'], 'frozen') };
+    case 'stats': only(); return { v: 1, op: 'stats', id };
+    case 'update': only('limits'); return { v: 1, op: 'update', id, limits: limitUpdate(head['limits']) };
     default: throw bad(`unknown op ${JSON.stringify(head['op'])?.slice(0, 40)}`);
   }
 }

@@ -131,6 +131,17 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
         unsubscribe();
         return finish();
       }
+      case 'freeze':
+        await target.freeze(req.id, req.frozen);
+        send(Frame.Reply, '{"ok":true}');
+        return finish();
+      case 'stats':
+        send(Frame.Reply, JSON.stringify({ ok: true, stats: await target.stats(req.id) }));
+        return finish();
+      case 'update':
+        await target.update(req.id, req.limits);
+        send(Frame.Reply, '{"ok":true}');
+        return finish();
       case 'exec':
         return await serveExec(req, target, send, finish, closed, after, (h) => (onFrame = h));
     }

@@ -4,7 +4,7 @@
  * owner. On Node the channel is a unix socket private to the user (control/node.ts); a page has
  * none, so another page's containers cannot be reached (their record says who owns them).
  */
-import type { ExitStatus, ProcessIO, RuntimeProcess } from '../../runtime/types.ts';
+import type { ExitStatus, LimitUpdate, ProcessIO, ResourceStats, RuntimeProcess } from '../../runtime/types.ts';
 import type { ExecSpec, WindowSize } from './protocol.ts';
 
 /** Who runs a container, as its record names it (`runtimeData.owner`). */
@@ -35,6 +35,10 @@ export interface ControlTarget {
   exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess>;
   /** The log so far; with `onEntry`, later entries too until the returned unsubscribe. */
   logs(id: string, onEntry?: (e: LogRecord) => void): { entries: LogRecord[]; unsubscribe: () => void };
+  /** `pause` / `unpause` (the record is updated by the owner). */
+  freeze(id: string, frozen: boolean): Promise<void>;
+  stats(id: string): Promise<ResourceStats>;
+  update(id: string, limits: LimitUpdate): Promise<void>;
 }
 
 /** A proven connection to the process that owns one container. */
@@ -46,6 +50,9 @@ export interface RemoteOwner {
   exec(spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess>;
   /** The log so far; with `onEntry`, each later entry goes there until the container exits (`done`). */
   logs(onEntry?: (e: LogRecord) => void): Promise<{ entries: LogRecord[]; done: Promise<void> }>;
+  freeze(frozen: boolean): Promise<void>;
+  stats(): Promise<ResourceStats>;
+  update(limits: LimitUpdate): Promise<void>;
 }
 
 /** This process's side of the channel: serves the containers it owns, reaches other owners. */

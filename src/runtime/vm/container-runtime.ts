@@ -18,8 +18,9 @@ import { buildContainerBundle } from '../spec/container.ts';
 import { buildExecProcess } from '../spec/exec.ts';
 import type { RuntimeSpec } from '../spec/types.ts';
 import { cleanPath } from '../spec/volumes.ts';
-import type { ContainerRuntime, ExecRequest, ExitStatus, MountedVolume, ProcessIO, RuntimeProcess, StartContainerRequest } from '../types.ts';
+import type { ContainerRuntime, ExecRequest, ExitStatus, LimitUpdate, MountedVolume, ProcessIO, ResourceStats, RuntimeProcess, StartContainerRequest } from '../types.ts';
 import type { AgentProcess } from './agent-process.ts';
+import { countingFs, freezeCgroup, newIoCounter, readCgroupStats, updateCgroup, type IoCounter } from './cgroups.ts';
 import { etcExport, initExport } from './exports.ts';
 import { OutputGate } from './flow.ts';
 import { Machine, type MachineOptions } from './machine.ts';
@@ -58,6 +59,8 @@ interface Running {
   exports: string[];
   volumes: FileSystem[];
   main: AgentProcess;
+  /** Bytes the guest read and wrote through the root export (stats). */
+  io: IoCounter;
 }
 
 export class VmRuntime implements ContainerRuntime {
@@ -134,7 +137,7 @@ export class VmRuntime implements ContainerRuntime {
       if (!v) throw new SkiffError('INTERNAL', `container ${id.slice(0, 12)}: the volume at ${dest} was not resolved to a filesystem`);
       return v;
     };
-    const rec: Running = { id, spec: undefined as unknown as RuntimeSpec, rootfs: req.rootfs, exports: [], volumes: [], main: undefined as unknown as AgentProcess };
+    const rec: Running = { id, spec: undefined as unknown as RuntimeSpec, rootfs: req.rootfs, exports: [], volumes: [], main: undefined as unknown as AgentProcess, io: newIoCounter() };
     this.running.set(id, rec);
     try {
       const bundle = buildContainerBundle({
@@ -149,7 +152,7 @@ export class VmRuntime implements ContainerRuntime {
         ...(req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
       });
       rec.spec = bundle.spec;
-      this.server.addExport(rootName, req.rootfs);
+      this.server.addExport(rootName, countingFs(req.rootfs, rec.io));
       rec.exports.push(rootName);
       this.server.addExport(etcName, etcExport(bundle.etcFiles));
       rec.exports.push(etcName);
@@ -190,6 +193,28 @@ export class VmRuntime implements ContainerRuntime {
     } catch (err) {
       throw SkiffError.wrap(err, `exec in container ${req.id.slice(0, 12)}`);
     }
+  }
+
+  /** The container's cgroup in the guest (as crun names it from config.json's cgroupsPath). */
+  private cgroup(id: string): { rec: Running; dir: string } {
+    const rec = this.running.get(id);
+    if (!rec || !rec.main || rec.main.exit) throw new SkiffError('CONFLICT', `container ${id.slice(0, 12)} is not running`);
+    return { rec, dir: `/sys/fs/cgroup${this.options.cgroupParent ?? '/skiff'}/${id}` };
+  }
+
+  async freeze(id: string, frozen: boolean): Promise<void> {
+    const { dir } = this.cgroup(id);
+    await freezeCgroup((await this.machine()).agent, dir, frozen);
+  }
+
+  async stats(id: string): Promise<ResourceStats> {
+    const { rec, dir } = this.cgroup(id);
+    return readCgroupStats((await this.machine()).agent, dir, rec.main.pid, rec.io);
+  }
+
+  async updateLimits(id: string, limits: LimitUpdate): Promise<void> {
+    const { dir } = this.cgroup(id);
+    await updateCgroup((await this.machine()).agent, dir, limits);
   }
 
   async release(id: string): Promise<void> {

@@ -124,6 +124,12 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
         pty: req.tty === true && rec.runtime === 'vm',
       }));
     },
+    onInterrupt(cb) {
+      const keys = ctx.attachStdin?.();
+      if (!keys) return () => {};
+      keys.onInterrupt(cb);
+      return () => keys.detach();
+    },
     async storageNote() {
       const st = await api.storage();
       return st.usage === undefined ? undefined : `Browser storage: ${humanSize(st.usage)} used of ${st.quota !== undefined ? humanSize(st.quota) : 'unknown'}${st.persisted ? ' (persistent)' : ''}`;

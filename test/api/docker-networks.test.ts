@@ -1,0 +1,51 @@
+/**
+ * `docker network` through the API over the engine's network model: create with a subnet, list
+ * and filter, inspect (members with their addresses while they run), connect/disconnect, the
+ * in-use refusal, prune and remove; a container created on a user network with an alias and a
+ * fixed address, as docker run and compose ask for it.
+ */
+import { describe, expect, it } from 'vitest';
+import { useServe } from './serve-harness.ts';
+
+const served = useServe('skiff-api-net-');
+const d = (...a: string[]) => served.d(...a);
+
+describe('docker network through the API', () => {
+  it('create, ls, inspect, run on it with an alias and an address, connect, disconnect, rm, prune', async () => {
+    const created = await d('network', 'create', '--subnet', '172.30.0.0/16', '--label', 'app=demo', 'appnet');
+    expect(created.code, created.stderr).toBe(0);
+    const id = created.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect((await d('network', 'create', 'appnet')).stderr).toContain('network with name appnet already exists');
+    const ls = await d('network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}');
+    expect(ls.stdout.split('\n').sort().filter(Boolean)).toEqual(['appnet bridge local', 'bridge bridge local', 'host host local', 'none null local']);
+    expect((await d('network', 'ls', '-q', '--filter', 'label=app=demo')).stdout.trim()).toBe(id.slice(0, 12));
+    expect((await d('network', 'ls', '--filter', 'type=custom', '--format', '{{.Name}}')).stdout).toBe('appnet\n');
+    expect((await d('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Internal}}', 'appnet')).stdout).toBe('172.30.0.0/16 172.30.0.1 false\n');
+
+    const run = await d('run', '-d', '--name', 'web1', '--network', 'appnet', '--network-alias', 'web', '--ip', '172.30.0.10', 'skiff/busybox', 'sleep', '1000');
+    expect(run.code, run.stderr).toBe(0);
+    expect((await d('inspect', '-f', '{{.HostConfig.NetworkMode}} {{.NetworkSettings.Networks.appnet.IPAddress}} {{.NetworkSettings.Networks.appnet.Aliases}}', 'web1')).stdout).toBe('appnet 172.30.0.10 [web]\n');
+    const members = await d('network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}', 'appnet');
+    expect(members.stdout).toBe('web1 172.30.0.10/16\n');
+    const inUse = await d('network', 'rm', 'appnet');
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toContain('has active endpoints');
+
+    expect((await d('create', '--name', 'other', 'skiff/busybox', 'true')).code).toBe(0);
+    expect((await d('network', 'connect', '--alias', 'second', 'appnet', 'other')).code).toBe(0);
+    expect((await d('inspect', '-f', '{{.NetworkSettings.Networks.appnet.Aliases}}', 'other')).stdout).toBe('[second]\n');
+    expect((await d('network', 'disconnect', 'appnet', 'other')).code).toBe(0);
+    expect((await d('inspect', '-f', '{{json .NetworkSettings.Networks}}', 'other')).stdout).not.toContain('appnet');
+
+    expect((await d('rm', '-f', 'web1', 'other')).code).toBe(0);
+    expect(await d('network', 'rm', 'appnet')).toMatchObject({ code: 0, stdout: 'appnet\n' });
+    const gone = await d('network', 'inspect', 'appnet');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('network appnet not found');
+    expect((await d('network', 'create', 'spare')).code).toBe(0);
+    const pruned = await d('network', 'prune', '-f');
+    expect(pruned.stdout).toContain('spare');
+    expect((await d('network', 'rm', 'bridge')).stderr).toContain('bridge is a pre-defined network and cannot be removed');
+  }, 180_000);
+});
