@@ -9,6 +9,7 @@ import type { RunOptions } from '../runtime/spec/options.ts';
 import { parseSignal } from '../runtime/spec/signals.ts';
 import { parseTmpfs, parseVolumeSpec } from '../runtime/spec/volumes.ts';
 import { parseAddHosts } from '../runtime/spec/network.ts';
+import type { PortMapping } from '../runtime/spec/ports.ts';
 import { badRequest } from './errors.ts';
 
 type Json = Record<string, unknown>;
@@ -53,6 +54,7 @@ export interface DockerRecorded {
   attachStdin: boolean;
   stdinOnce: boolean;
   domainname: string;
+  publishAllPorts?: boolean;
   /** Restarts by the policy since the last start by hand (restart.ts). */
   restartCount?: number;
   /** Stopped or killed through the API: policies leave it stopped (restart.ts). */
@@ -152,6 +154,7 @@ export function createOptions(body: Json, name: string | undefined): CreateConta
   if (tmpfs.length) run.tmpfs = tmpfs.map(parseTmpfs);
   if (name) run.name = name.replace(/^\//, '');
   networkOptions(run, body, host);
+  portOptions(run, host);
 
   const cs = h<number[]>('ConsoleSize', 'array');
   const recorded: DockerRecorded = {
@@ -159,6 +162,7 @@ export function createOptions(body: Json, name: string | undefined): CreateConta
     networkMode: h<string>('NetworkMode', 'string') || 'default',
     portBindings: h<Json>('PortBindings', 'object') ?? {},
     exposedPorts: c<Json>('ExposedPorts', 'object') ?? {},
+    ...(h<boolean>('PublishAllPorts', 'boolean') ? { publishAllPorts: true } : {}),
     attachStdin: c<boolean>('AttachStdin', 'boolean') ?? false,
     stdinOnce: c<boolean>('StdinOnce', 'boolean') ?? false,
     domainname: c<string>('Domainname', 'string') ?? '',
@@ -206,4 +210,24 @@ function networkOptions(run: RunOptions, body: Json, host: Json): void {
   if (search?.length) run.dnsSearch = search;
   const opts = field<string[]>(host, 'DnsOptions', 'strings', 'HostConfig.DnsOptions');
   if (opts?.length) run.dnsOptions = opts;
+}
+
+/** HostConfig.PortBindings ({"80/tcp": [{HostIp, HostPort}]}) and PublishAllPorts as `-p` / `-P`. */
+function portOptions(run: RunOptions, host: Json): void {
+  const publish: PortMapping[] = [];
+  for (const [key, list] of Object.entries(field<Json>(host, 'PortBindings', 'object', 'HostConfig.PortBindings') ?? {})) {
+    const at = `HostConfig.PortBindings.${key}`;
+    const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(key);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw badRequest(`invalid value for field ${at}: "${key}" is not a port ("80/tcp")`);
+    const bindings = list === null ? [] : field<Json[]>({ list }, 'list', 'array', at) ?? [];
+    // A port named with no binding still publishes it, on any free host port (Docker).
+    for (const [i, b] of (bindings.length ? bindings : [{}]).entries()) {
+      if (typeof b !== 'object' || b === null) throw badRequest(`invalid value for field ${at}[${i}]: expected an object`);
+      const hostPort = field<string>(b, 'HostPort', 'string', `${at}[${i}].HostPort`) ?? '';
+      if (hostPort !== '' && !/^\d{1,5}$/.test(hostPort)) throw badRequest(`invalid value for field ${at}[${i}].HostPort: "${hostPort}" is not a port`);
+      publish.push({ hostIp: field<string>(b, 'HostIp', 'string', `${at}[${i}].HostIp`) ?? '', hostPort: hostPort === '' ? 0 : Number(hostPort), containerPort: Number(m[1]), proto: (m[2] ?? 'tcp') as 'tcp' | 'udp' });
+    }
+  }
+  if (publish.length) run.publish = publish;
+  if (field<boolean>(host, 'PublishAllPorts', 'boolean', 'HostConfig.PublishAllPorts')) run.publishAll = true;
 }

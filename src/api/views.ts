@@ -8,6 +8,15 @@ import { containerCommand, containerStatus } from '../cli/present/format.ts';
 import { signalName } from '../runtime/spec/signals.ts';
 import { RECORDED, type DockerRecorded } from './create-body.ts';
 import { networkSettingsView } from '../engine/network-views.ts';
+import { boundPorts } from '../runtime/spec/ports.ts';
+
+/** NetworkSettings.Ports: each published port with its bound host address while it runs (null before). */
+export function portsView(c: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
+  const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  for (const p of c.spec.ports ?? []) out[`${p.containerPort}/${p.proto}`] ??= null;
+  for (const p of boundPorts(c)) (out[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp || '127.0.0.1', HostPort: String(p.hostPort) });
+  return out;
+}
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -22,6 +31,7 @@ export function recordedOf(c: ContainerRecord): DockerRecorded {
     stdinOnce: r?.stdinOnce ?? false,
     domainname: r?.domainname ?? '',
     ...(r?.consoleSize ? { consoleSize: r.consoleSize } : {}),
+    ...(r?.publishAllPorts ? { publishAllPorts: true } : {}),
     ...(r?.restartCount ? { restartCount: r.restartCount } : {}),
     ...(r?.manuallyStopped ? { manuallyStopped: true } : {}),
   };
@@ -80,7 +90,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Init: s.init,
       Runtime: c.runtime,
       LogConfig: { Type: 'local', Config: {} },
-      Privileged: false, PublishAllPorts: false, Mounts: null,
+      Privileged: false, PublishAllPorts: r.publishAllPorts ?? false, Mounts: null,
     },
     GraphDriver: { Name: 'skiff', Data: null },
     Mounts: mountsView(c),
@@ -93,7 +103,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Volumes: null, WorkingDir: s.cwd, Entrypoint: s.entrypoint.length ? s.entrypoint : null,
       OnBuild: null, Labels: c.labels, StopSignal: signalName(s.stopSignal), StopTimeout: s.stopTimeout,
     },
-    NetworkSettings: networkSettingsView(c, []),
+    NetworkSettings: { ...networkSettingsView(c, []), Ports: portsView(c) },
   };
 }
 
@@ -105,7 +115,7 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
     ImageID: c.imageId,
     Command: containerCommand(c),
     Created: Math.floor(Date.parse(c.created) / 1000),
-    Ports: [],
+    Ports: boundPorts(c).map((p) => ({ IP: p.hostIp || '127.0.0.1', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto })),
     Labels: c.labels,
     State: c.state,
     Status: containerStatus(c),
