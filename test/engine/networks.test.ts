@@ -134,6 +134,9 @@ describe('networks', () => {
     expect(await e.resolveName({ name: 'api', sourceIp: dflt.spec.network!.endpoints['bridge']!.ip! })).toBeUndefined();
     expect(await e.resolveName({ name: 'example.com', sourceIp: from })).toBeUndefined();
     expect(await e.resolveName({ name: 'api', sourceIp: '10.0.2.2' })).toBeUndefined();
+    // A container answers for every user network it is on, whichever of its addresses asks.
+    await e.connectNetwork({ network: 'front', container: 'plain' });
+    expect(await e.resolveName({ name: 'api', sourceIp: dflt.spec.network!.endpoints['bridge']!.ip! })).toEqual([api.spec.network!.endpoints['front']!.ip]);
     // A stopped container is not answered for.
     await e.killContainer({ id: 'api' });
     await e.waitContainer({ id: 'api' });

@@ -204,7 +204,7 @@ extern void stage1(void);
 
 int main(int argc, char **argv) {
   if (!strcmp(argv[0], "/init") && getpid() == 1) stage1(); /* run by the kernel from the initramfs */
-  if (argc > 1 && !strcmp(argv[1], "--init")) setup_system();
+  if (argc > 1 && !strcmp(argv[1], "--init")) { setup_system(); net_boot(); }
   crun_image_init();
   signal(SIGPIPE, SIG_IGN);
   sigset_t ss;

@@ -416,6 +416,8 @@ void handle_request(uint32_t req, const char *json, size_t len) {
       if (p->pty >= 0) set_winsize(p->pty, p->rows, p->cols);
       respond_ok(req, "");
     }
+  } else if (!strncmp(op, "net_", 4)) {
+    op_net(req, &d, op); /* net.c */
   } else if (!strcmp(op, "zero_free")) {
     op_zero_free(req);
   } else if (!strcmp(op, "shutdown")) {

@@ -18,7 +18,7 @@ import { buildContainerBundle } from '../spec/container.ts';
 import { buildExecProcess } from '../spec/exec.ts';
 import type { RuntimeSpec } from '../spec/types.ts';
 import { cleanPath } from '../spec/volumes.ts';
-import type { ContainerRuntime, ExecRequest, ExitStatus, LimitUpdate, MountedVolume, ProcessIO, ResourceStats, RuntimeProcess, StartContainerRequest } from '../types.ts';
+import type { ContainerRuntime, ExecRequest, ExitStatus, LimitUpdate, MountedVolume, ProcessIO, ResourceStats, RuntimeInterface, RuntimeProcess, StartContainerRequest } from '../types.ts';
 import type { AgentProcess } from './agent-process.ts';
 import { countingFs, freezeCgroup, newIoCounter, readCgroupStats, updateCgroup, type IoCounter } from './cgroups.ts';
 import { etcExport, initExport } from './exports.ts';
@@ -26,6 +26,7 @@ import { OutputGate } from './flow.ts';
 import { Machine, type MachineOptions } from './machine.ts';
 import { VmNetwork, type PortBinding, type VmNetworkOptions } from './network.ts';
 import { signalName, signalNumber } from './signals.ts';
+import { GuestNetworks, netnsOf } from './guest-network.ts';
 
 /** Where the agent mounts the 9P server's directory of exports (vm-images/agent/PROTOCOL.md). */
 export const GUEST_9P_ROOT = '/run/skiff/9p';
@@ -68,6 +69,8 @@ export class VmRuntime implements ContainerRuntime {
   readonly server: P9Server;
   readonly network: VmNetwork;
   private machineP: Promise<Machine> | null = null;
+  /** Containers' namespaces, bridges and veths in the guest (guest-network.ts). */
+  private readonly guestNet = new GuestNetworks();
   private readonly running = new Map<string, Running>();
   /** One export per volume filesystem, shared by the containers that mount it. */
   private readonly volumeExports = new Map<FileSystem, { name: string; refs: number }>();
@@ -150,6 +153,8 @@ export class VmRuntime implements ContainerRuntime {
         },
         cgroupsPath: `${this.options.cgroupParent ?? '/skiff'}/${id}`,
         ...(req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
+        ...(req.network ? { network: req.network } : {}),
+        ...(netnsOf(id, req.network) ? { netns: netnsOf(id, req.network)! } : {}),
       });
       rec.spec = bundle.spec;
       this.server.addExport(rootName, countingFs(req.rootfs, rec.io));
@@ -158,6 +163,7 @@ export class VmRuntime implements ContainerRuntime {
       rec.exports.push(etcName);
       // Ports are bound before the process starts, as Docker does: a port in use fails the start.
       const ports = await this.network.addContainer(id, req.network, req.ports);
+      await this.guestNet.setup(m.agent, id, req.network);
       const main = await m.agent.run({
         id, bundle: `/run/skiff/c/${id}`, config: bundle.spec, tty: req.spec.tty,
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
@@ -171,8 +177,20 @@ export class VmRuntime implements ContainerRuntime {
       this.dropExports(id);
       this.running.delete(id);
       await m.agent.delete({ id, force: true }).catch(() => {});
+      await this.guestNet.teardown(m.agent, id);
       throw err;
     }
+  }
+
+  /** `network connect` on a running container: a new eth<N> on the network's bridge. */
+  async connect(id: string, iface: RuntimeInterface): Promise<void> {
+    if (!this.running.has(id)) throw new SkiffError('CONFLICT', `container ${id.slice(0, 12)} is not running`);
+    await this.guestNet.connect((await this.machine()).agent, id, iface);
+  }
+
+  async disconnect(id: string, iface: RuntimeInterface): Promise<void> {
+    if (!this.running.has(id)) return;
+    await this.guestNet.disconnect((await this.machine()).agent, id, iface);
   }
 
   async exec(req: ExecRequest): Promise<VmProcess> {
@@ -225,6 +243,8 @@ export class VmRuntime implements ContainerRuntime {
     await this.network.removeContainer(id);
     const m = this.machineP ? await this.machineP.catch(() => null) : null;
     if (m && m.state === 'running') {
+      // Before a restart of the same id can set up again (the processes are gone: nothing holds it).
+      await this.guestNet.teardown(m.agent, id);
       // `crun delete` (state dir, cgroup) takes ~0.3-1 s of guest time and nothing waits for
       // it: the container's processes are gone. Deletes run one after another, in the background.
       const done = this.deleting.then(() => m.agent.delete({ id, force: true }).catch(() => {}));
