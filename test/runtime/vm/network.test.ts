@@ -10,7 +10,7 @@ import { MemoryContentStore } from '../../../src/content/memory.ts';
 import { bundledFromDir, defaultBundledDir } from '../../../src/engine/bundled.ts';
 import { Engine } from '../../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../../src/engine/state/memory.ts';
-import { nodeVmRuntime } from '../../../src/node.ts';
+import { nodeRuntimes } from '../../../src/node.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
 
 const td = new TextDecoder();
@@ -52,14 +52,8 @@ const fetch = (url: string, tries = 10): string[] => ['sh', '-c', `for i in $(se
 beforeAll(async () => {
   e = new Engine({
     content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()),
-    runtimes: {
-      vm: async () => {
-        const rt = await nodeVmRuntime();
-        // The host-side DNS peer asks the engine for container names (engine/network-dns.ts).
-        rt.network.setResolver(async (name, sourceIp) => (await e.resolveName({ name, sourceIp })) ?? null);
-        return rt;
-      },
-    },
+    // The engine hands the runtime its resolver: the host-side DNS peer asks it for container names.
+    runtimes: { vm: nodeRuntimes.vm! },
   });
   await e.createNetwork({ name: 'front' });
   await e.createNetwork({ name: 'back' });
