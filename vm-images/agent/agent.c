@@ -1,6 +1,7 @@
 /* skiff guest agent: PID 1 after init's switch_root. One poll loop multiplexes the host port,
  * the children's stdio and SIGCHLD. Frames are described in PROTOCOL.md. */
 #include "agent.h"
+#include "net.h"
 
 #include <dirent.h>
 #include <errno.h>

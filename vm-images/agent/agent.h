@@ -8,7 +8,7 @@
 #include "json.h"
 
 #define PROTO_VERSION 1
-#define AGENT_VERSION "0.3.0"
+#define AGENT_VERSION "0.2.1"
 
 enum frame_type {
   F_HELLO = 0x01,
@@ -83,10 +83,6 @@ long long read_oom_kill(const char *cgroup);
 #define CRUN_PATH "/usr/bin/crun"
 void crun_image_init(void);              /* once, at start: the sealed copy of crun */
 int crun_image_fd(const char *path);     /* that copy's fd when `path` is crun, else -1 */
-
-/* net.c */
-void net_boot(void);
-void op_net(uint32_t req, const struct jdoc *d, const char *op);
 
 /* ops.c */
 void handle_request(uint32_t req, const char *json, size_t len);

@@ -15,6 +15,7 @@
  * addresses are parsed with inet_pton, prefixes range-checked. See PROTOCOL.md (net_* ops). */
 #define _GNU_SOURCE
 #include "agent.h"
+#include "net.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>

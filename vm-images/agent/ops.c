@@ -2,6 +2,7 @@
  * out when the helper exits, so the loop keeps serving other processes meanwhile. */
 #define _GNU_SOURCE
 #include "agent.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>

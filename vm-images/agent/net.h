@@ -1,0 +1,11 @@
+/* Container networks in the guest (net.c): boot-time uplink, bridges, namespaces, veths. */
+#ifndef SKIFF_NET_H
+#define SKIFF_NET_H
+#include <stdint.h>
+
+#include "json.h"
+
+void net_boot(void);                                              /* once, at PID 1 start */
+void op_net(uint32_t req, const struct jdoc *d, const char *op);  /* the net_* requests */
+
+#endif
