@@ -13,6 +13,7 @@ import { applyCopy, contextSources, fsSources, resolveChown, sourcesChecksum, ty
 import { findStage, checkFlags, flagValue, type Stage } from './stages.ts';
 import { argPrefix, lookupIn, runEnv, type BuildConfig, type StageState } from './state.ts';
 import { COMMENT, fail, shellArgs, workdirPath, type StepResult } from './steps.ts';
+import { retryAfterIO } from '../fs/pending-io.ts';
 
 async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<{ mounts: StepMount[]; key: string[] }> {
   const mounts: StepMount[] = [];
@@ -31,7 +32,8 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
         const st = findStage(run.stages, m.from, stage.index);
         const layers = st ? (await buildStage(run, st)).layers : (await run.host.resolveImage(m.from)).layers;
         from = st ? `stage:${(await buildStage(run, st)).key}` : `image:${m.from}`;
-        sources = fsSources(new Overlay({ lower: await run.host.tree(layers), readOnly: true }), [m.source!], m.from);
+        const stageFs = new Overlay({ lower: await run.host.tree(layers), readOnly: true });
+        sources = await retryAfterIO(() => fsSources(stageFs, [m.source!], m.from!));
       } else sources = contextSources(run.context, [m.source!], { add: false });
       if (!sources.every((x) => x.isDir)) throw new SkiffError('UNSUPPORTED', `RUN --mount=type=bind of the file ${m.source}: skiff binds directories only`);
       mounts.push({ kind: 'bind', target, sources });
@@ -123,7 +125,7 @@ export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins
       fromKey = `image:${image.id}`;
     }
     const fs = new Overlay({ lower: await run.host.tree(layers), readOnly: true });
-    sources = fsSources(fs, plain, from);
+    sources = await retryAfterIO(() => fsSources(fs, plain, from));
   } else sources = contextSources(run.context, plain, { add });
   sources = [...sources, ...heredocSources];
   const chownFlag = flagValue(ins, 'chown');
@@ -143,7 +145,7 @@ export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins
     keyParts: [name, fromKey, sourcesChecksum(sources), dest, chownFlag ?? '', chmodFlag ?? ''], config, createdBy, comment: COMMENT,
     apply: async () => {
       const fs = await stepOverlay(run, s);
-      const owner = chownFlag !== undefined ? resolveChown(fs, expandWord(chownFlag, lookup, esc)) : { uid: 0, gid: 0 };
+      const owner = chownFlag !== undefined ? await retryAfterIO(() => resolveChown(fs, expandWord(chownFlag, lookup, esc))) : { uid: 0, gid: 0 };
       await applyCopy(fs, { sources, dest, owner, chown: chownFlag !== undefined, ...(chmod !== undefined ? { chmod } : {}) });
       return overlayDiff(fs);
     },

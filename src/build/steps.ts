@@ -13,6 +13,7 @@ import { parseSignal } from '../runtime/spec/signals.ts';
 import type { Vertex } from './progress.ts';
 import { checkFlags, flagValue, type Stage } from './stages.ts';
 import { goHealthcheck, goList, goQuoteList, goSet, lookupIn, setEnv, type BuildConfig, type StageState } from './state.ts';
+import { retryAfterIO } from '../fs/pending-io.ts';
 
 export interface StepResult {
   keyParts: string[];
@@ -134,7 +135,7 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
           let owner = { uid: 0, gid: 0 };
           if (config.User) {
             try {
-              owner = resolveChown(fs, config.User);
+              owner = await retryAfterIO(() => resolveChown(fs, config.User!));
             } catch {
               owner = { uid: 0, gid: 0 };
             }

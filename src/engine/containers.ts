@@ -188,7 +188,7 @@ export function fromStored(raw: ContainerRecord): ContainerRecord {
 export async function openOverlay(ctx: EngineContext, layers: LayerCache, rec: ContainerRecord): Promise<Overlay> {
   const image = await ctx.state.get<ImageRecord>('images', rec.image);
   if (!image) throw new SkiffError('NOT_FOUND', `container ${rec.name}: its image ${rec.imageId} is gone`);
-  const lower = withInitLayer(await layers.tree(image), rec);
+  const lower = await withInitLayer(await layers.tree(image), rec);
   return openContainerUpper(ctx, rec, lower);
 }
 

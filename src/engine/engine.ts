@@ -126,12 +126,22 @@ export class Engine {
 
   // ---- images ----
 
-  loadArchive(options: LoadArchiveOptions): Promise<LoadResult> {
-    return loadArchive(this.ctx, options);
+  /** Loads, then makes each new image's layer data (random access for containers: layer-index.ts). */
+  async loadArchive(options: LoadArchiveOptions): Promise<LoadResult> {
+    const r = await loadArchive(this.ctx, options);
+    for (const i of r.images) {
+      const image = i.existed ? undefined : await this.images.local(i.digest);
+      if (image) await this.layers.prepare(image);
+    }
+    return r;
   }
 
   // Registry verbs: registry/engine-ops.ts.
-  pullImage(options: PullImageOptions) { return enginePull(this.ctx, this.registry, options); }
+  async pullImage(options: PullImageOptions) {
+    const r = await enginePull(this.ctx, this.registry, options);
+    if (!r.existed) await this.layers.prepare(r.image);
+    return r;
+  }
   pushImage(options: PushImageOptions) { return enginePush(this.ctx, this.registry, options); }
   login(options: LoginOptions) { return engineLogin(this.registry, options); }
   logout(options: { registry?: string } = {}) { return engineLogout(this.registry, options); }
@@ -343,8 +353,10 @@ export class Engine {
   }
 
   /** `docker import`: a root filesystem tar (plain, gzip or zstd) becomes a one-layer image. */
-  importImage(options: ImportImageOptions): Promise<ImageRecord> {
-    return importImage(this.ctx, options);
+  async importImage(options: ImportImageOptions): Promise<ImageRecord> {
+    const image = await importImage(this.ctx, options);
+    await this.layers.prepare(image);
+    return image;
   }
 
   // ---- lifecycle (over the runtimes given at construction) ----

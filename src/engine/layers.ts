@@ -17,7 +17,7 @@ import { isWasmLayerType } from '../oci/mediatypes.ts';
 import { applyLayer, type LayerTree } from '../fs/layer.ts';
 import { ChunkCache, DEFAULT_CHUNK_CACHE_BYTES } from '../fs/chunk-cache.ts';
 import type { StateStore } from './state/store.ts';
-import { openLayerData } from './layer-index.ts';
+import { ensureLayerData, openLayerData } from './layer-index.ts';
 import type { ImageRecord, LayerRecord } from './types.ts';
 import type { TarEntry } from '../archive/types.ts';
 
@@ -106,6 +106,19 @@ export class LayerCache {
       return await prev!;
     } catch (err) {
       throw SkiffError.wrap(err, `unpacking image ${image.id}`);
+    }
+  }
+
+  /**
+   * Makes the layer data of `image`'s tar layers now (engine/layer-index.ts), as load, import and
+   * pull do, so its first container does not wait for it. Layers that have theirs are skipped.
+   */
+  async prepare(image: ImageRecord): Promise<void> {
+    const stores = { content: this.content, ...(this.state ? { state: this.state } : {}) };
+    for (const layer of image.layers) {
+      if (isWasmLayerType(layer.mediaType)) continue;
+      // Removed meanwhile (a prune in another process): nothing to prepare, and nothing lost.
+      await ensureLayerData(stores, layer).catch((e: unknown) => { if ((e as { code?: string }).code !== 'NOT_FOUND') throw e; });
     }
   }
 

@@ -228,7 +228,7 @@ export class Lifecycle {
     for (const m of rec.spec.mounts) {
       const fs = await this.mountFs(m);
       if (m.type === 'volume' && m.copyData && !(await store.volume(m.name)).data && fs.readdir(fs.root()).length === 0) {
-        copyInto(rootfs, m.destination, fs);
+        await copyInto(rootfs, m.destination, fs);
       }
       volumes.push({ source: m.type === 'bind' ? m.source : m.name, destination: m.destination, readOnly: m.readOnly, fs });
     }

@@ -3,9 +3,10 @@
  * the copy, file system to file system, keeping modes, owners, mtimes, symlinks and device nodes.
  */
 import type { FileSystem, FsNode } from '../fs/types.ts';
+import { retryAfterIO } from '../fs/pending-io.ts';
 
 /** Copy the tree at `path` in `from` (if it is a directory) into the root of `to`. */
-export function copyInto(from: FileSystem, path: string, to: FileSystem): void {
+export async function copyInto(from: FileSystem, path: string, to: FileSystem): Promise<void> {
   let src: FsNode;
   try {
     src = from.root();
@@ -14,7 +15,7 @@ export function copyInto(from: FileSystem, path: string, to: FileSystem): void {
     return; // nothing at the mount point
   }
   if (from.stat(src).kind !== 'directory') return;
-  const copy = (s: FsNode, d: FsNode): void => {
+  const copy = async (s: FsNode, d: FsNode): Promise<void> => {
     for (const ent of from.readdir(s)) {
       if (ent.name === '.' || ent.name === '..') continue;
       const n = from.lookup(s, ent.name);
@@ -23,13 +24,14 @@ export function copyInto(from: FileSystem, path: string, to: FileSystem): void {
       let made: FsNode;
       if (st.kind === 'directory') {
         made = to.mkdir(d, ent.name, attr);
-        copy(n, made);
+        await copy(n, made);
       } else if (st.kind === 'symlink') {
         made = to.symlink(d, ent.name, from.readlink(n), { uid: st.uid, gid: st.gid });
         continue;
       } else if (st.kind === 'file') {
         made = to.create(d, ent.name, attr);
-        for (let off = 0; off < st.size; off += 1 << 20) to.write(made, off, from.read(n, off, Math.min(1 << 20, st.size - off)));
+        // Image bytes from an async store (IndexedDB) come when they come: each read waits for its own.
+        for (let off = 0; off < st.size; off += 1 << 20) to.write(made, off, await retryAfterIO(() => from.read(n, off, Math.min(1 << 20, st.size - off))));
       } else {
         made = to.mknod(d, ent.name, st.kind, st.rdevMajor, st.rdevMinor, attr);
       }
@@ -38,5 +40,5 @@ export function copyInto(from: FileSystem, path: string, to: FileSystem): void {
   };
   const rootSt = from.stat(src);
   to.setattr(to.root(), { mode: rootSt.mode, uid: rootSt.uid, gid: rootSt.gid });
-  copy(src, to.root());
+  await copy(src, to.root());
 }

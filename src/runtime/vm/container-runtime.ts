@@ -27,6 +27,7 @@ import { Machine, type MachineOptions } from './machine.ts';
 import { VmNetwork, type PortBinding, type VmNetworkOptions } from './network.ts';
 import { signalName, signalNumber } from './signals.ts';
 import { GuestNetworks, netnsOf } from './guest-network.ts';
+import { retryAfterIO } from '../../fs/pending-io.ts';
 
 /** Where the agent mounts the 9P server's directory of exports (vm-images/agent/PROTOCOL.md). */
 export const GUEST_9P_ROOT = '/run/skiff/9p';
@@ -143,7 +144,8 @@ export class VmRuntime implements ContainerRuntime {
     const rec: Running = { id, spec: undefined as unknown as RuntimeSpec, rootfs: req.rootfs, exports: [], volumes: [], main: undefined as unknown as AgentProcess, io: newIoCounter() };
     this.running.set(id, rec);
     try {
-      const bundle = buildContainerBundle({
+      // Reads /etc/passwd and /etc/group of the image: from an async store it waits for their bytes.
+      const bundle = await retryAfterIO(() => buildContainerBundle({
         id, spec: req.spec, rootfs: req.rootfs,
         paths: {
           root: `${GUEST_9P_ROOT}/${rootName}`,
@@ -155,7 +157,7 @@ export class VmRuntime implements ContainerRuntime {
         ...(req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
         ...(req.network ? { network: req.network } : {}),
         ...(netnsOf(id, req.network) ? { netns: netnsOf(id, req.network)! } : {}),
-      });
+      }));
       rec.spec = bundle.spec;
       this.server.addExport(rootName, countingFs(req.rootfs, rec.io));
       rec.exports.push(rootName);
@@ -197,11 +199,11 @@ export class VmRuntime implements ContainerRuntime {
     const rec = this.running.get(req.id);
     if (!rec || !rec.main || rec.main.exit) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is not running`);
     const m = await this.machine();
-    const process = buildExecProcess({
+    const process = await retryAfterIO(() => buildExecProcess({
       container: rec.spec, cmd: req.args, rootfs: rec.rootfs, tty: req.tty,
       ...(req.env ? { env: req.env } : {}), ...(req.user ? { user: req.user } : {}), ...(req.workdir ? { workdir: req.workdir } : {}),
       ...(req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
-    });
+    }));
     try {
       const p = await m.agent.exec({
         id: req.id, process, tty: req.tty,

@@ -57,7 +57,8 @@ export class WasiRuntime implements ContainerRuntime {
 
   async start(req: StartContainerRequest): Promise<RuntimeProcess> {
     if (this.running.has(req.id)) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is already running`);
-    const p = wasiProcessOf(req);
+    // Both read the image (/etc/passwd, the module): from an async store they wait for its bytes.
+    const p = await retryAfterIO(() => wasiProcessOf(req));
     const source = this.options.resolveModule
       ? await this.options.resolveModule(req, p.args, p.cwd)
       : await moduleOf(req, p);
