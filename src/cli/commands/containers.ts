@@ -1,4 +1,5 @@
 /** Container commands: ps, rm, export, diff, commit, rename, logs, port, container inspect/prune. */
+import { networkSettingsView } from '../../engine/network-views.ts';
 import { SkiffError } from '../../errors.ts';
 import { boundPorts, formatBinding, portsColumn } from '../../runtime/spec/ports.ts';
 import type { LogEntry } from '../../engine/lifecycle.ts';
@@ -34,6 +35,8 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
       Env: c.spec.env, Cmd: c.spec.cmd, Entrypoint: c.spec.entrypoint.length ? c.spec.entrypoint : null,
       WorkingDir: c.spec.cwd, Image: c.imageRef, Labels: c.labels,
     },
+    HostConfig: { NetworkMode: c.spec.network?.mode ?? 'none' },
+    NetworkSettings: networkSettingsView(c, []),
     Skiff: c,
   };
 }

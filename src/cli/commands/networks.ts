@@ -113,7 +113,7 @@ export const networkCommands: readonly Command[] = [
     flags: [{ name: 'force', short: 'f', help: 'Do not prompt for confirmation' }],
     async run(ctx) {
       const r = await ctx.engine.pruneNetworks();
-      if (r.deleted.length) out(ctx, `Deleted Networks:\n${r.deleted.map((d) => displayText(d)).join('\n')}\n`);
+      if (r.deleted.length) out(ctx, `Deleted Networks:\n${r.deleted.map((d) => displayText(d)).join('\n')}\n\n`);
     },
   },
   {

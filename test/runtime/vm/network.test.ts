@@ -103,6 +103,16 @@ describe('container networks in the guest', () => {
     expect(r).toMatchObject({ code: 0, out: 'lo\n--\n--\n1\n' });
   }, 120_000);
 
+  it('container:NAME shares the other container\'s namespace; host is the guest VM\'s own', async () => {
+    const owner = await detached({ name: 'owner', network: 'front', cmd: ['sleep', '600'] });
+    const addr = ['sh', '-c', 'ip -4 addr show eth0 | grep -o "inet [0-9./]*"'];
+    expect((await run({ network: 'container:owner', cmd: addr })).out).toBe(`inet ${await ipOn(owner, 'front')}/16\n`);
+    expect((await run({ network: 'host', cmd: addr })).out).toBe('inet 10.0.2.15/24\n');
+    await e.killContainer({ id: 'owner' });
+    await e.waitContainer({ id: 'owner' });
+    expect(await run({ network: 'container:owner', cmd: ['true'] }).catch((err: Error) => err.message)).toContain('cannot join network namespace of a non running container');
+  }, 120_000);
+
   it('/etc/hosts, /etc/hostname and /etc/resolv.conf as Docker writes them', async () => {
     const r = await run({
       network: 'front', hostname: 'box', addHost: ['gw.local:host-gateway', 'db.local:10.1.2.3'], dnsSearch: ['example.test'],
