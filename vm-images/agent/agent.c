@@ -207,6 +207,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[0], "/init") && getpid() == 1) stage1(); /* run by the kernel from the initramfs */
   if (argc > 1 && !strcmp(argv[1], "--init")) { setup_system(); net_boot(); }
   crun_image_init();
+  crun_zygote_start();
   signal(SIGPIPE, SIG_IGN);
   sigset_t ss;
   sigemptyset(&ss);
@@ -231,6 +232,7 @@ int main(int argc, char **argv) {
     pf[n] = (struct pollfd){sfd, POLLIN, 0}; who[n] = NULL; kind[n++] = 0;
     /* Stop reading the port while stdin backlog is large: the host's credit then runs out. */
     if (backlog < (1u << 18)) { pf[n] = (struct pollfd){port, POLLIN, 0}; who[n] = NULL; kind[n++] = 1; }
+    if (crun_zygote_fd() >= 0) { pf[n] = (struct pollfd){crun_zygote_fd(), POLLIN, 0}; who[n] = NULL; kind[n++] = 7; }
     int timeout = -1;
     for (struct proc *p = procs; p && n < 250; p = p->next) {
       if (p->csock >= 0) { pf[n] = (struct pollfd){p->csock, POLLIN, 0}; who[n] = p; kind[n++] = 2; }
@@ -257,6 +259,7 @@ int main(int argc, char **argv) {
           if (pf[i].revents & (POLLIN | POLLHUP | POLLERR)) pump(p->pty, F_STDOUT, p, &p->pty);
           break;
         case 6: flush_stdin(p); break;
+        case 7: crun_zygote_read(); break;
         default: break;
       }
     }

@@ -8,7 +8,7 @@
 #include "json.h"
 
 #define PROTO_VERSION 1
-#define AGENT_VERSION "0.2.1"
+#define AGENT_VERSION "0.3.0"
 
 enum frame_type {
   F_HELLO = 0x01,
@@ -83,6 +83,10 @@ long long read_oom_kill(const char *cgroup);
 #define CRUN_PATH "/usr/bin/crun"
 void crun_image_init(void);              /* once, at start: the sealed copy of crun */
 int crun_image_fd(const char *path);     /* that copy's fd when `path` is crun, else -1 */
+void crun_zygote_start(void);            /* once, after crun_image_init (crun-zygote.c) */
+int crun_zygote_fd(void);                /* the zygote's socket for the main loop's poll, or -1 */
+void crun_zygote_read(void);             /* its exit reports: helper_exited for each */
+pid_t crun_spawn(char **argv, int in, int out, int err); /* a crun helper: from the zygote, else fork+exec */
 
 /* ops.c */
 void handle_request(uint32_t req, const char *json, size_t len);

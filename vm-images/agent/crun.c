@@ -1,4 +1,4 @@
-/* crun executed from a sealed memfd made once.
+/* crun executed from a sealed memfd made once, and forked from a zygote.
  *
  * crun 1.8.1 guards against CVE-2019-5736 (a container overwriting the runtime's binary through
  * /proc/<pid>/exe) with a constructor that, on every start, copies /usr/bin/crun into a memfd,
@@ -13,10 +13,13 @@
 #define _GNU_SOURCE
 #include "agent.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,4 +48,91 @@ fail:
 
 int crun_image_fd(const char *path) {
   return path && !strcmp(path, CRUN_PATH) ? image : -1;
+}
+
+/* ---- the crun zygote (crun-zygote.c): crun forked ready-linked instead of executed ---- */
+
+#define ZYGOTE_SHIM "/lib/skiff-crun-zygote.so"
+
+static int zsock = -1;
+
+void crun_zygote_start(void) {
+  if (image < 0 || access(ZYGOTE_SHIM, R_OK) < 0) return;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return;
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(nul, 0); dup2(nul, 1); dup2(nul, 2);
+    dup2(sv[1], 3); /* without close-on-exec: the zygote's end */
+    for (int fd = 4; fd < 1024; fd++) if (fd != image) close(fd);
+    setsid();
+    char *argv[] = {"crun", NULL};
+    char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+                   "LD_PRELOAD=" ZYGOTE_SHIM, "SKIFF_CRUN_ZYGOTE=3", NULL};
+    fexecve(image, argv, env);
+    _exit(127);
+  }
+  close(sv[1]);
+  if (nul >= 0) close(nul);
+  if (pid < 0) { close(sv[0]); return; }
+  zsock = sv[0];
+}
+
+int crun_zygote_fd(void) { return zsock; }
+
+/* A child the zygote reaped: its helper gets the status as if the agent had reaped it. If the
+ * zygote dies, its running children are re-parented to the agent and reaped by the main loop. */
+static void zygote_exited(pid_t pid, int status) {
+  for (struct helper *h = helpers; h; h = h->next)
+    if (h->pid == pid) { helper_exited(h, status); return; }
+}
+
+static int zygote_recv(int32_t m[3], int flags) {
+  ssize_t n;
+  while ((n = recv(zsock, m, 3 * sizeof(int32_t), flags)) < 0 && errno == EINTR) {}
+  if (n == 0 || (n < 0 && errno != EAGAIN)) { close(zsock); zsock = -1; return -1; }
+  return n == 3 * (ssize_t)sizeof(int32_t) ? 1 : 0;
+}
+
+void crun_zygote_read(void) {
+  int32_t m[3];
+  while (zsock >= 0 && zygote_recv(m, MSG_DONTWAIT) > 0)
+    if (m[0] == 2) zygote_exited(m[1], m[2]);
+}
+
+pid_t crun_spawn(char **argv, int in, int out, int err) {
+  if (zsock >= 0) {
+    char buf[4096];
+    size_t n = 0;
+    for (int i = 0; argv[i]; i++) {
+      size_t l = strlen(argv[i]) + 1;
+      if (n + l > sizeof buf) { n = 0; break; }
+      memcpy(buf + n, argv[i], l);
+      n += l;
+    }
+    int fds[3] = {in, out, err};
+    char ctl[CMSG_SPACE(sizeof fds)];
+    memset(ctl, 0, sizeof ctl);
+    struct iovec iov = {buf, n};
+    struct msghdr mh = {0};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(cm), fds, sizeof fds);
+    if (n && sendmsg(zsock, &mh, MSG_NOSIGNAL) == (ssize_t)n) {
+      /* The answer comes at once; exits of earlier children that arrive first are handled. */
+      int32_t m[3];
+      while (zsock >= 0 && zygote_recv(m, 0) >= 0) {
+        if (m[0] == 1) { if (m[1] > 0) return m[1]; errno = -m[1]; return -1; }
+        if (m[0] == 2) zygote_exited(m[1], m[2]);
+      }
+    }
+  }
+  return spawn_with_stdio(argv, NULL, "/", in, out, err, 0);
 }

@@ -70,7 +70,7 @@ static char *slurp(const char *path, size_t max) {
 static struct helper *helper_start(char **argv, enum helper_kind kind, uint32_t req, struct proc *p,
                                    int in, int out, int err) {
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-  pid_t pid = spawn_with_stdio(argv, NULL, "/", in >= 0 ? in : nul, out >= 0 ? out : nul, err >= 0 ? err : nul, 0);
+  pid_t pid = crun_spawn(argv, in >= 0 ? in : nul, out >= 0 ? out : nul, err >= 0 ? err : nul);
   close(nul);
   if (pid < 0) return NULL;
   struct helper *h = calloc(1, sizeof *h);

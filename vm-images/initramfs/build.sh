@@ -29,6 +29,8 @@ done
 cp -L /lib/ld-linux.so.2 lib/ld-linux.so.2
 gcc -m32 -shared -fPIC -Os -nostdlib -Wl,-soname,libsystemd.so.0 \
   -Wl,--version-script="$here/libsystemd-stub.map" -o lib/libsystemd.so.0 "$here/libsystemd-stub.c"
+# The agent's crun zygote (agent/crun-zygote.c): crun forked ready-linked instead of executed.
+gcc -m32 -shared -fPIC -Os -Wall -o lib/skiff-crun-zygote.so "$root/agent/crun-zygote.c"
 strip --strip-unneeded lib/*.so* usr/bin/crun
 
 # The kernel runs /init: the agent itself, which does stage 1 (agent/stage1.c) when called so.

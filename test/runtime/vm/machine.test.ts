@@ -211,4 +211,17 @@ describe('crun containers', () => {
     await expect(m.agent.run({ id: 'broken', bundle: '/run/nope', config: '{"ociVersion":"1.0.0"' }))
       .rejects.toThrow(/crun create broken failed/);
   });
+
+  // Last: it kills the zygote, so the tests above ran with it.
+  it('forks crun from a zygote made at start, and falls back to executing crun once the zygote is gone', async () => {
+    const find = await outcome(await m.agent.spawn({ args: ['sh', '-c', `
+      for p in /proc/[0-9]*; do if grep -q SKIFF_CRUN_ZYGOTE= $p/environ 2>/dev/null; then echo \${p#/proc/} $(readlink $p/exe); fi; done`] }));
+    const [pid, exe] = find.stdout.trim().split(' ');
+    expect(Number(pid)).toBeGreaterThan(1);
+    expect(exe).toMatch(/^\/memfd:crun_cloned/);
+    await (await m.agent.spawn({ args: ['kill', '-9', pid!] })).wait();
+    const { id, proc } = await container({ args: ['sh', '-c', 'echo after; exit 4'] });
+    expect(await outcome(proc)).toEqual({ stdout: 'after\n', stderr: '', status: { exitCode: 4, oomKilled: false } });
+    await m.agent.delete({ id });
+  });
 });
