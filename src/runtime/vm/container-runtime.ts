@@ -25,6 +25,7 @@ import { etcExport, initExport } from './exports.ts';
 import { OutputGate } from './flow.ts';
 import { Machine, type MachineOptions } from './machine.ts';
 import { VmNetwork, type PortBinding, type VmNetworkOptions } from './network.ts';
+import { SeccompFilters } from './seccomp-filters.ts';
 import { signalName, signalNumber } from './signals.ts';
 import { GuestNetworks, netnsOf } from './guest-network.ts';
 import { retryAfterIO } from '../../fs/pending-io.ts';
@@ -79,6 +80,8 @@ export class VmRuntime implements ContainerRuntime {
   private deleting: Promise<void> = Promise.resolve();
   /** Containers whose `crun delete` is still queued: starting one again waits for it. */
   private readonly pendingDeletes = new Map<string, Promise<void>>();
+  /** Seccomp profiles crun has compiled once, handed to later containers as BPF (seccomp-filters.ts). */
+  private readonly seccomp = new SeccompFilters();
   /** Output the containers' sinks have not accepted yet: past its mark the guest is paused. */
   readonly outputGate = new OutputGate((paused) => void this.machineP?.then((m) => m.pauseForOutput(paused), () => {}));
 
@@ -166,10 +169,12 @@ export class VmRuntime implements ContainerRuntime {
       // Ports are bound before the process starts, as Docker does: a port in use fails the start.
       const ports = await this.network.addContainer(id, req.network, req.ports);
       await this.guestNet.setup(m.agent, id, req.network);
+      const { config, profile } = this.seccomp.prepare(bundle.spec);
       const main = await m.agent.run({
-        id, bundle: `/run/skiff/c/${id}`, config: bundle.spec, tty: req.spec.tty,
+        id, bundle: `/run/skiff/c/${id}`, config, tty: req.spec.tty,
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
       });
+      if (profile) this.seccomp.learn(m.agent, id, profile);
       rec.main = main;
       const proc = processOf(main, req.io, req.spec.tty, this.outputGate);
       if (ports.length) proc.ports = ports;

@@ -179,6 +179,42 @@ describe('VmRuntime on the guest', () => {
   it('a missing command fails start with crun\'s reason', async () => {
     await expect(start(['/no/such/binary'])).rejects.toThrow(/crun create .*no\/such\/binary.* not found/);
   }, 60_000);
+
+  it('gives later containers the seccomp filter crun compiled for the first, and it still bites', async () => {
+    const probe = ['sh', '-c', 'grep Seccomp: /proc/self/status | tr -s "\\t " " "; unshare -U true 2>/dev/null && echo unshare-allowed || echo unshare-refused'];
+    const agent = (await guest.rt.machine()).agent;
+    const config = async (id: string) => {
+      const p = await agent.spawn({ args: ['cat', `/run/skiff/c/${id}/config.json`] });
+      return JSON.parse(await p.stdout.text()) as { linux: { seccomp?: unknown }; annotations?: Record<string, string> };
+    };
+    const confined = ['Seccomp: 2', 'unshare-refused', ''].join('\n');
+    // The first filter is read back in the background: within a few starts the next ones use it.
+    let precompiled: string | undefined;
+    for (let i = 0; i < 4 && !precompiled; i++) {
+      const s = await start(probe);
+      const status = await s.proc.wait();
+      await guest.rt.release(s.id);
+      expect(s.out()).toBe(confined);
+      expect(status.exitCode).toBe(0);
+      const c = await config(s.id);
+      if (c.annotations?.['run.oci.seccomp_bpf_data']) {
+        expect(c.linux.seccomp).toBeUndefined();
+        precompiled = c.annotations['run.oci.seccomp_bpf_data'];
+      } else {
+        expect(c.linux.seccomp).toBeDefined();
+      }
+    }
+    expect(precompiled, 'no container got the precompiled filter').toBeDefined();
+    // Whole BPF instructions (8 bytes each): the profile (spec/seccomp.ts) makes dozens.
+    expect(Buffer.from(precompiled!, 'base64').length % 8).toBe(0);
+    expect(Buffer.from(precompiled!, 'base64').length).toBeGreaterThan(30 * 8);
+    // An unconfined container gets no filter at all, cached or not.
+    const u = await start(probe, { securityOpt: ['seccomp=unconfined'] });
+    await u.proc.wait();
+    await guest.rt.release(u.id);
+    expect(u.out()).toBe(['Seccomp: 0', 'unshare-allowed', ''].join('\n'));
+    expect((await config(u.id)).annotations?.['run.oci.seccomp_bpf_data']).toBeUndefined();
+  }, 180_000);
 });
 
 async function until(cond: () => boolean, ms = 30_000): Promise<void> {
