@@ -44,10 +44,10 @@ async function ipOn(id: string, network: string): Promise<string> {
 /** busybox httpd serving `text` at / on port 80. */
 const httpd = (text: string): string[] => ['sh', '-c', `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`];
 /**
- * wget with retries while the server comes up; prints the body or "FAIL". (`timeout`, not wget's
+ * wget with retries while the server comes up (a refused early try says nothing); prints the body or "FAIL". (`timeout`, not wget's
  * own -T: Debian's busybox 1.35 wget segfaults with -T.)
  */
-const fetch = (url: string, tries = 10): string[] => ['sh', '-c', `for i in $(seq ${tries}); do timeout 3 wget -qO- ${url} && exit 0; sleep 0.3; done; echo FAIL; exit 1`];
+const fetch = (url: string, tries = 10): string[] => ['sh', '-c', `for i in $(seq ${tries}); do timeout 3 wget -qO- ${url} 2>/dev/null && exit 0; sleep 0.3; done; echo FAIL; exit 1`];
 
 beforeAll(async () => {
   e = new Engine({
