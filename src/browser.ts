@@ -58,6 +58,8 @@ export interface BrowserMachineOptions {
   onYield?: (inThread: boolean) => void;
   /** Told where each snapshot read was answered from (IndexedDB, the site, nowhere). */
   onSnapshotFrom?: LayeredSnapshotOptions['onGet'];
+  /** The site's state for `key` as the page fetched it (client/snapshot-prefetch.ts); null or undefined: fetch it here. */
+  pageSnapshot?: (key: string) => Promise<ArrayBuffer | null> | undefined;
 }
 
 /**
@@ -68,7 +70,11 @@ export interface BrowserMachineOptions {
 export function browserMachineOptions(o: BrowserMachineOptions): Omit<MachineOptions, 'handle9p'> {
   const vmDir = new URL('vm-images/dist/', o.assetBase);
   const wasmUrl = v86WasmUrl(o.assetBase);
-  const snapshots = layeredSnapshots(idbSnapshots(`${o.dbPrefix}-vm`), httpSnapshots(new URL(SHIPPED_SNAPSHOT_DIR, vmDir)), {
+  const http = httpSnapshots(new URL(SHIPPED_SNAPSHOT_DIR, vmDir));
+  const shipped: typeof http = o.pageSnapshot
+    ? { ...http, get: async (key) => (await o.pageSnapshot!(key)) ?? http.get(key) }
+    : http;
+  const snapshots = layeredSnapshots(idbSnapshots(`${o.dbPrefix}-vm`), shipped, {
     ...(o.onSnapshotFrom ? { onGet: o.onSnapshotFrom } : {}),
   });
   return {

@@ -54,11 +54,15 @@ describe('the VM snapshot shipped with the site', () => {
       expect(first.output).toBe('hello\n');
       expect(detail(first.marks, 'vm.snapshot-from')).toEqual({ from: 'shipped' });
       expect(detail(first.marks, 'vm.ready')).toMatchObject({ restored: true, snapshotKey: shipped });
+      // The page downloaded it (client/snapshot-prefetch.ts), under the same key, and handed it over.
+      expect(first.marks.filter((m) => m.name === 'vm.snapshot-page').map((m) => m.detail)).toEqual([{ fetching: true }, { bytes: expect.any(Number) }]);
+      expect(detail(first.marks, 'vm.snapshot-read').bytes).toBe(first.marks.filter((m) => m.name === 'vm.snapshot-page').at(-1)!.detail!.bytes);
       // The shipped state is copied into IndexedDB a little after the restore.
       await page.waitForTimeout(1500);
       const again = await visit(page, `${web.site.url}visit.html`);
       expect(again.output).toBe('hello\n');
       expect(detail(again.marks, 'vm.snapshot-from')).toEqual({ from: 'local' });
+      expect(again.marks.some((m) => m.name === 'vm.snapshot-page')).toBe(false);
       expect(detail(again.marks, 'vm.ready')).toMatchObject({ restored: true, snapshotKey: shipped });
       console.log(`first output: first visit ${first.firstMs} ms, reload ${again.firstMs} ms`);
       expect(errors).toEqual([]);

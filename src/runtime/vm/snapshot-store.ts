@@ -32,6 +32,14 @@ export function snapshotKey(o: { manifestText: string; v86Version: string; memor
   return `vm-${bytesToHex(sha256(new TextEncoder().encode(text))).slice(0, 32)}`;
 }
 
+/**
+ * The key of a Machine started with the manifest's memory size and gzip states (every browser
+ * engine, and the snapshot a build ships): what a page computes to find the shipped file.
+ */
+export function defaultSnapshotKey(manifestText: string, manifest: { v86: string; memoryMiB?: number }): string {
+  return snapshotKey({ manifestText, v86Version: manifest.v86, memoryBytes: (manifest.memoryMiB ?? 128) * 1024 * 1024, encoding: 'gzip' });
+}
+
 const MAGIC = 'skiff-vm-state';
 /** Longer than any header this code writes (magic, version, a key, a digest). */
 const MAX_HEADER = 256;

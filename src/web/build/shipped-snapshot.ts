@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Machine } from '../../runtime/vm/machine.ts';
 import { shippedSnapshotFile } from '../../runtime/vm/snapshot-http.ts';
 import { nodeSnapshots } from '../../runtime/vm/snapshot-node.ts';
-import { snapshotKey, type VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
+import { defaultSnapshotKey, type VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
 import { nodeMachineOptions } from '../../node.ts';
 
 /** Under the site's root; the browser reads it relative to vm-images/dist/ (SHIPPED_SNAPSHOT_DIR). */
@@ -34,8 +34,8 @@ export async function writeShippedSnapshot(o: { outDir: string; store?: VmSnapsh
   const store = o.store ?? nodeSnapshots();
   const { artifacts } = nodeMachineOptions();
   const { text, value } = await artifacts.manifest();
-  // As Machine.startUp computes it (gzip is the encoding it stores).
-  let key = snapshotKey({ manifestText: text, v86Version: value.v86, memoryBytes: (value.memoryMiB ?? 128) * 1024 * 1024, encoding: 'gzip' });
+  // As Machine.startUp computes it (gzip is the encoding it stores), and a page before a first visit's restore.
+  let key = defaultSnapshotKey(text, value);
   let state = await store.get(key);
   let how: ShippedSnapshot['how'] = 'cache';
   if (!state) {

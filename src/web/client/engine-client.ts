@@ -13,6 +13,7 @@ import type { LoadProgress, LoadResult } from '../../engine/load/loader.ts';
 import type { RunOptions } from '../../runtime/spec/options.ts';
 import type { EngineApi, InitInfo, SeedProgress, WorkerEngine } from '../rpc/protocol.ts';
 import { defaultAssetBase, spawnEngineWorkerDefault } from './engine-worker-url.ts';
+import { prefetchShippedSnapshot } from './snapshot-prefetch.ts';
 
 export interface EngineClientOptions {
   /** Base URL of vm-images/... (default: beside the page, or beside skiff-run.js). */
@@ -74,6 +75,11 @@ export interface EngineClient {
   load(file: Blob, o?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<LoadResult>;
   /** The Engine's own run (create, start, wait, `--rm`) with its output streamed to `out`. */
   run(req: RunRequest, out: OutputSink): Promise<RunResult>;
+  /**
+   * Get ready to run `image` (EngineApi.prepare); for a bundled Linux image on a first visit the
+   * page also starts the VM snapshot's download itself (snapshot-prefetch.ts).
+   */
+  prepare(image: string): Promise<void>;
   terminate(): void;
 }
 
@@ -84,14 +90,19 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   installEngineAdapters();
   // Ask that images and volumes not be evicted under storage pressure (only a page can ask).
   void (globalThis.navigator as Navigator | undefined)?.storage?.persist?.().catch(() => false);
+  const assetBase = o.assetBase ?? defaultAssetBase();
   const worker = (o.spawnWorker ?? spawnEngineWorkerDefault)();
   const api = wrap<EngineApi>(worker);
   const ready = api.init(
-    { assetBase: o.assetBase ?? defaultAssetBase(), ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(o.registryProxy ? { registryProxy: o.registryProxy } : {}), ...(o.wispRelay ? { wispRelay: o.wispRelay } : {}) },
+    { assetBase, ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(o.registryProxy ? { registryProxy: o.registryProxy } : {}), ...(o.wispRelay ? { wispRelay: o.wispRelay } : {}) },
     o.onSeed ? proxy(o.onSeed) : undefined,
   );
   return {
     api, worker, ready,
+    prepare(image) {
+      void prefetchShippedSnapshot(api, { assetBase, dbPrefix: o.dbPrefix ?? 'skiff', image }).catch(() => {});
+      return api.prepare({ image });
+    },
     async load(file, lo = {}) {
       await ready;
       // The Engine's own loadArchive: the Blob's stream and the progress callback cross as such.

@@ -85,6 +85,14 @@ export interface EngineApi {
   vmStarted(): Promise<boolean>;
   /** Get ready to run `image` soon: load it, and start the VM for a Linux image (no-op if up). */
   prepare(options: { image: string }): Promise<void>;
+  /**
+   * The page is fetching the site's VM snapshot for `key` itself (a first visit: the page can start
+   * ~0.3 s before this worker could, client/snapshot-prefetch.ts): a restore that needs it waits for
+   * `snapshotFetched` instead of downloading it again.
+   */
+  snapshotFetching(key: string): Promise<void>;
+  /** What that fetch got (transferred), or null: the worker then fetches it itself. */
+  snapshotFetched(key: string, state: ArrayBuffer | null): Promise<void>;
   /** Named points in the engine worker since it started (wall-clock ms), for finding where time goes. */
   timeline(): Promise<TimelineMark[]>;
   /** One HTTP exchange with a container's published port (the service worker's /_skiff/ports/<port>/ route). */

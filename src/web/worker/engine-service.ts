@@ -117,6 +117,8 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       // A wasm container's start then neither imports the runtime nor waits for a worker.
       if (!image.platform.startsWith('linux/')) void runtimes!.warmWasi().catch(() => {});
     }),
+    snapshotFetching: async (key) => runtimes?.pageFetching(key),
+    snapshotFetched: async (key, state) => runtimes?.pageFetched(key, state),
     timeline: async () => timeline(),
     portRequest: async (port, request) => {
       if (!runtimes?.vmStarted()) throw new SkiffError('NOT_FOUND', `no container publishes port ${port} (the Linux VM is not running)`);

@@ -36,6 +36,9 @@ export interface BrowserRuntimes {
   portRequest(port: number, request: HttpRequestLike): Promise<HttpResponseLike>;
   /** Hold the VM's heavy restore steps until the returned release is called (or vm-hold.ts VM_HOLD_MAX_MS). */
   holdVm(): () => void;
+  /** The page fetches the site's snapshot for `key` (EngineApi.snapshotFetching): a restore waits for `pageFetched`. */
+  pageFetching(key: string): void;
+  pageFetched(key: string, state: ArrayBuffer | null): void;
 }
 
 export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThread?: 'inline' | 'worker'; wispRelay?: string }): BrowserRuntimes {
@@ -45,7 +48,20 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
   let wasiSpawn: PooledSpawn | undefined;
   let reported = false;
   const gate = holdGate({ onWaited: (step, ms) => mark('vm.held', { step, ms }) });
+  // Shipped snapshots the page is fetching, by key; each is handed out once.
+  const fromPage = new Map<string, { state: Promise<ArrayBuffer | null>; settle(s: ArrayBuffer | null): void }>();
   const self: BrowserRuntimes = {
+    pageFetching: (key) => {
+      if (fromPage.has(key)) return;
+      let settle!: (s: ArrayBuffer | null) => void;
+      const state = new Promise<ArrayBuffer | null>((r) => (settle = r));
+      fromPage.set(key, { state, settle });
+      mark('vm.snapshot-page', { fetching: true });
+    },
+    pageFetched: (key, state) => {
+      fromPage.get(key)?.settle(state);
+      mark('vm.snapshot-page', { bytes: state?.byteLength ?? 0 });
+    },
     holdVm: () => gate.hold(),
     warmWasi: async () => {
       await self.wasi();
@@ -75,6 +91,11 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
         wasmModule: () => compiledV86(wasmUrl),
         onYield: (inThread) => mark('vm.emulator', { yieldInThread: inThread }),
         onSnapshotFrom: (_key, from) => mark('vm.snapshot-from', { from }),
+        pageSnapshot: (key) => {
+          const p = fromPage.get(key);
+          // Handed out once: a later start (after a crash) reads IndexedDB or the site again.
+          return p?.state.finally(() => { if (fromPage.get(key) === p) fromPage.delete(key); });
+        },
       });
       // The manifest and the BIOS are fetched while the VM's code is imported (~0.1 s).
       const artifacts = prefetched(timedArtifacts(machine.artifacts), [ARTIFACT_FILES.bios]);
