@@ -9,6 +9,14 @@ export type Mac = Uint8Array;
 /** An IPv4 address as an unsigned 32-bit number (10.0.2.2 = 0x0a000202). */
 export type Ip = number;
 
+/**
+ * The guest link's MTU (v86's virtio-net reports it to the driver; worker-main.ts configures the
+ * NIC with it). Ethernet's: a larger one makes Linux post multi-page receive buffers (1024 of
+ * them: ~20 MB of a 128 MB guest at 16 KiB), containers' veths stay at 1500 anyway, and under
+ * load no gain showed (measured 1500 / 16384 / 65000, /work/shared/notes/networking.md).
+ */
+export const LINK_MTU = 1500;
+
 export const ETH_ARP = 0x0806;
 export const ETH_IPV4 = 0x0800;
 export const PROTO_ICMP = 1;
@@ -43,6 +51,8 @@ export interface TcpSegment {
   srcPort: number; dstPort: number; seq: number; ack: number; flags: number; window: number;
   /** From a SYN's options; absent when the segment carried none. */
   mss?: number;
+  /** Window scale shift (RFC 7323) from a SYN's options; absent: no scaling offered. */
+  wscale?: number;
   payload: Uint8Array;
 }
 export interface IcmpMessage { type: number; code: number; rest: Uint8Array }
@@ -163,14 +173,15 @@ export function parseTcp(p: Uint8Array): TcpSegment | null {
     const len = p[i + 1];
     if (len < 2 || i + len > off) break;
     if (kind === 2 && len === 4) seg.mss = v.getUint16(i + 2);
+    if (kind === 3 && len === 3) seg.wscale = Math.min(p[i + 2], 14);
     i += len;
   }
   return seg;
 }
 
-/** The TCP header (with an MSS option when `mss` is set) and payload; buildIpv4 fills the checksum. */
+/** The TCP header (with MSS and window-scale options when set) and payload; buildIpv4 fills the checksum. */
 export function buildTcp(s: TcpSegment): Uint8Array {
-  const hl = s.mss !== undefined ? 24 : 20;
+  const hl = 20 + (s.mss !== undefined ? 4 : 0) + (s.wscale !== undefined ? 4 : 0);
   const p = new Uint8Array(hl + s.payload.length);
   const v = view(p);
   v.setUint16(0, s.srcPort);
@@ -180,10 +191,18 @@ export function buildTcp(s: TcpSegment): Uint8Array {
   p[12] = (hl / 4) << 4;
   p[13] = s.flags;
   v.setUint16(14, s.window);
+  let o = 20;
   if (s.mss !== undefined) {
-    p[20] = 2;
-    p[21] = 4;
-    v.setUint16(22, s.mss);
+    p[o] = 2;
+    p[o + 1] = 4;
+    v.setUint16(o + 2, s.mss);
+    o += 4;
+  }
+  if (s.wscale !== undefined) {
+    p[o] = 1; // NOP, to keep the options 4-aligned
+    p[o + 1] = 3;
+    p[o + 2] = 3;
+    p[o + 3] = s.wscale;
   }
   p.set(s.payload, hl);
   return p;

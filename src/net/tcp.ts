@@ -2,14 +2,15 @@
  * One TCP connection between the peer (us) and a guest endpoint, sans-IO: segments come in through
  * `receive`, go out through `hooks.send`, time passes through `tick(now)`. The link is a virtual
  * wire with no reordering, so this is deliberately small: in-order receive only (anything else is
- * answered with a duplicate ACK), go-back-N retransmission on timeout or three duplicate ACKs, no
- * window scaling, SACK or timestamps (none is offered, so Linux uses none).
+ * answered with a duplicate ACK), go-back-N retransmission on timeout or three duplicate ACKs,
+ * window scaling when the guest offers it (a 64 KiB window is a handful of segments at our MTU),
+ * no SACK or timestamps (not offered, so Linux uses neither).
  *
  * Backpressure both ways: `write` returns false past a high-water mark and `onDrain` says when to
  * write again; when `onData` returns false, incoming bytes wait here and the window we advertise
  * shrinks to zero until `resume()`, so a guest sending faster than the host consumes simply stalls.
  */
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpSegment } from './frames.ts';
+import { LINK_MTU, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpSegment } from './frames.ts';
 
 export interface TcpHooks {
   /** A segment to deliver to the guest (ports are filled in; the peer adds IP and Ethernet). */
@@ -29,7 +30,12 @@ export type TcpError = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT';
 
 export type TcpState = 'syn-sent' | 'syn-received' | 'open' | 'closed';
 
+/** The largest segment either side sends: the guest link's MTU less the IP and TCP headers. */
+const MAX_MSS = LINK_MTU - 40;
 const RCV_CAP = 65535;
+/** Our window scale: windows up to 1 MiB once both sides scale. */
+const OUR_SHIFT = 5;
+const RCV_CAP_SCALED = 1 << 20;
 const HIGH_WATER = 256 * 1024;
 const LOW_WATER = 64 * 1024;
 const RTO_MS = 400;
@@ -50,6 +56,9 @@ export class TcpConnection {
   private sndUna: number;
   private sndNxt: number;
   private sndWnd = 0;
+  /** Window scaling (RFC 7323), on when both SYNs carried the option. */
+  private scaling = false;
+  private sndShift = 0;
   /** Unacknowledged and unsent bytes; queue[0] starts at `queueSeq`. */
   private queue: Uint8Array[] = [];
   private queued = 0;
@@ -85,7 +94,8 @@ export class TcpConnection {
     const c = new TcpConnection(hooks, { active: false, ...opts });
     c.rcvNxt = (syn.seq + 1) >>> 0;
     c.sndWnd = syn.window;
-    c.mss = Math.min(syn.mss ?? 536, 1460);
+    c.mss = Math.min(syn.mss ?? 536, MAX_MSS);
+    if (syn.wscale !== undefined) { c.scaling = true; c.sndShift = syn.wscale; }
     return c;
   }
 
@@ -169,7 +179,8 @@ export class TcpConnection {
     if (this.state === 'syn-sent') {
       if ((seg.flags & (TCP_SYN | TCP_ACK)) !== (TCP_SYN | TCP_ACK) || seg.ack !== ((this.iss + 1) >>> 0)) return;
       this.rcvNxt = (seg.seq + 1) >>> 0;
-      this.mss = Math.min(seg.mss ?? 536, 1460);
+      this.mss = Math.min(seg.mss ?? 536, MAX_MSS);
+      if (seg.wscale !== undefined) { this.scaling = true; this.sndShift = seg.wscale; }
       this.sndUna = seg.ack;
       this.sndWnd = seg.window;
       this.state = 'open';
@@ -181,7 +192,7 @@ export class TcpConnection {
     }
     if (seg.flags & TCP_SYN) {
       // The guest repeated its SYN: our SYN-ACK (if sent) was lost.
-      if (this.state === 'syn-received' && this.sndNxt !== this.iss) this.hooks.send(this.seg(TCP_SYN | TCP_ACK, this.iss, new Uint8Array(0), 1460));
+      if (this.state === 'syn-received' && this.sndNxt !== this.iss) this.hooks.send(this.seg(TCP_SYN | TCP_ACK, this.iss, new Uint8Array(0), MAX_MSS));
       return;
     }
     if (!(seg.flags & TCP_ACK)) return;
@@ -204,7 +215,7 @@ export class TcpConnection {
     this.rto = Math.min(this.rto * 2, RTO_MAX_MS);
     this.rtoAt = now + this.rto;
     if (this.state === 'syn-sent' || this.state === 'syn-received') {
-      this.hooks.send(this.seg(this.state === 'syn-sent' ? TCP_SYN : TCP_SYN | TCP_ACK, this.iss, new Uint8Array(0), 1460));
+      this.hooks.send(this.seg(this.state === 'syn-sent' ? TCP_SYN : TCP_SYN | TCP_ACK, this.iss, new Uint8Array(0), MAX_MSS));
       return;
     }
     if (this.sndWnd === 0 && this.sndNxt === this.sndUna) {
@@ -225,7 +236,7 @@ export class TcpConnection {
     if (this.state === 'syn-received') {
       if (this.sndNxt === this.iss || ack !== ((this.iss + 1) >>> 0)) return;
       this.sndUna = ack;
-      this.sndWnd = seg.window;
+      this.sndWnd = this.scaled(seg.window);
       this.state = 'open';
       this.resetTimer();
       this.hooks.onOpen?.();
@@ -236,13 +247,13 @@ export class TcpConnection {
       if (this.finSeq >= 0 && seqLt(this.finSeq, ack)) n -= 1;
       this.dropAcked(Math.min(n, this.queued));
       this.sndUna = ack;
-      this.sndWnd = seg.window;
+      this.sndWnd = this.scaled(seg.window);
       this.dupAcks = 0;
       this.resetTimer();
       if (this.sndUna !== this.sndNxt) this.rtoAt = this.now + this.rto;
     } else if (ack === this.sndUna) {
-      const grew = seg.window > this.sndWnd;
-      this.sndWnd = seg.window;
+      const grew = this.scaled(seg.window) > this.sndWnd;
+      this.sndWnd = this.scaled(seg.window);
       // An answer to a zero-window probe: the guest is alive, only busy.
       if (seg.window === 0) this.retries = 0;
       if (grew) this.pump();
@@ -353,11 +364,16 @@ export class TcpConnection {
   }
 
   private window(): number {
-    return Math.max(0, RCV_CAP - this.heldBytes);
+    return Math.max(0, (this.scaling ? RCV_CAP_SCALED : RCV_CAP) - this.heldBytes);
+  }
+
+  /** A window field of a segment other than a SYN, in bytes. */
+  private scaled(field: number): number {
+    return field * 2 ** this.sndShift;
   }
 
   private sendSyn(): void {
-    this.hooks.send(this.seg(this.state === 'syn-sent' ? TCP_SYN : TCP_SYN | TCP_ACK, this.iss, new Uint8Array(0), 1460));
+    this.hooks.send(this.seg(this.state === 'syn-sent' ? TCP_SYN : TCP_SYN | TCP_ACK, this.iss, new Uint8Array(0), MAX_MSS));
     this.sndNxt = (this.iss + 1) >>> 0;
     this.rtoAt = this.now + this.rto;
   }
@@ -369,7 +385,12 @@ export class TcpConnection {
 
   private seg(flags: number, seq: number, payload: Uint8Array, mss?: number): TcpSegment {
     if (flags & TCP_ACK) this.needAck = false;
-    return { srcPort: 0, dstPort: 0, seq: seq >>> 0, ack: flags & TCP_ACK ? this.rcvNxt : 0, flags, window: this.window(), mss, payload };
+    const syn = (flags & TCP_SYN) !== 0;
+    // A SYN's window is never scaled; the others are, once both sides agreed.
+    const window = Math.min(65535, syn || !this.scaling ? this.window() : Math.floor(this.window() / 2 ** OUR_SHIFT));
+    // Offered in our SYN, and in a SYN-ACK only to a guest that offered it.
+    const wscale = syn && (this.state === 'syn-sent' || this.scaling) ? OUR_SHIFT : undefined;
+    return { srcPort: 0, dstPort: 0, seq: seq >>> 0, ack: flags & TCP_ACK ? this.rcvNxt : 0, flags, window, mss, ...(wscale !== undefined ? { wscale } : {}), payload };
   }
 
   private resetTimer(): void {

@@ -239,6 +239,29 @@ describe('NetPeer', () => {
     expect(g.take().filter((r) => r.tcp).at(-1)!.tcp!.window).toBe(65535);
   });
 
+  it('scales windows when the guest offers it (RFC 7323): both directions', async () => {
+    const { dialer, streams } = fakeDialer();
+    const g = new GuestSim({ dialer });
+    g.tcp(C, '5.6.7.8', { srcPort: 33001, dstPort: 80, flags: TCP_SYN, seq: 1000, mss: 1460, wscale: 7 });
+    await settle();
+    const synAck = g.take().find((r) => r.tcp)!.tcp!;
+    expect(synAck.wscale).toBe(5);
+    const ack = (synAck.seq + 1) >>> 0;
+    // Window field 100 << 7 = 12800 bytes the peer may send.
+    g.tcp(C, '5.6.7.8', { srcPort: 33001, dstPort: 80, flags: TCP_ACK, seq: 1001, ack, window: 100 });
+    streams[0].events.data(new Uint8Array(50_000));
+    await settle();
+    const sent = g.take().map((r) => r.tcp!).filter((t) => t.payload.length);
+    expect(sent.reduce((n, t) => n + t.payload.length, 0)).toBe(12_800);
+    // Ours: 1 MiB >> 5 = 32768 in the field, more than the unscaled 65535 would allow.
+    g.tcp(C, '5.6.7.8', { srcPort: 33001, dstPort: 80, flags: TCP_ACK | TCP_PSH, seq: 1001, ack, window: 100, payload: te.encode('x') });
+    expect(g.take().find((r) => r.tcp)!.tcp!.window).toBe(32768);
+    // A guest that offers no scaling gets none.
+    g.tcp(C, '5.6.7.8', { srcPort: 33002, dstPort: 80, flags: TCP_SYN, seq: 1, mss: 1460 });
+    await settle();
+    expect(g.take().find((r) => r.tcp)!.tcp!.wscale).toBeUndefined();
+  });
+
   it('a connection flood is capped: SYNs past the limit are reset, the peer stays responsive', async () => {
     const never: Dialer = { tcp: () => new Promise(() => {}) };
     const g = new GuestSim({ dialer: never, maxConnections: 64 });

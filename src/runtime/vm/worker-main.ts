@@ -6,6 +6,7 @@
  */
 import { V86 } from 'v86';
 import { gunzip, gzip } from '../../archive/compression.ts';
+import { LINK_MTU } from '../../net/frames.ts';
 import { startNetPump, type NetPump } from './net-pump.ts';
 import type { BootMessage, HostToWorker, StateEncoding, WorkerEndpoint } from './worker-protocol.ts';
 
@@ -43,7 +44,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       ...(restoring ? {} : { bzimage: { buffer: m.bzimage! }, initrd: { buffer: m.initrd! }, cmdline: m.cmdline }),
       virtio_console: true,
       // The guest's uplink to the host-side peer (src/net); no relay_url: v86 adds no adapter of its own.
-      net_device: { type: 'virtio' },
+      net_device: { type: 'virtio', mtu: LINK_MTU },
       filesystem: {
         handle9p: (req: Uint8Array, reply: (r: Uint8Array) => void) => {
           const id = next9p++;
