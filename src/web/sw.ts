@@ -120,10 +120,37 @@ async function portResponse(req: Request, rel: string): Promise<Response> {
   return plain(last && !last.ok ? last.status : 502, `port ${m[1]}: ${last && !last.ok ? last.error : 'no answer'}`);
 }
 
+// ---- the Docker Engine API: /_skiff/docker/v1.43/... answered by an open skiff page's engine ----
+
+const DOCKER = '_skiff/docker/';
+
+type DockerReply = { ok: true; response: { status: number; statusText: string; headers: [string, string][]; body: ReadableStream<Uint8Array> | null } } | { ok: false; status: number; error: string };
+
+async function dockerResponse(req: Request, rel: string): Promise<Response> {
+  const url = new URL(req.url);
+  // Only same-origin code: a page of another origin must not drive this origin's containers.
+  const origin = req.headers.get('origin');
+  if (origin && origin !== url.origin) return new Response(JSON.stringify({ message: 'the Engine API is served to same-origin code only' }), { status: 403, headers: { 'content-type': 'application/json' } });
+  const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(await req.arrayBuffer());
+  const request = { method: req.method, path: `/${rel.slice(DOCKER.length).split('?')[0]}${url.search}`, headers: [...req.headers], ...(body && body.length ? { body } : {}) };
+  const pages = await sw.clients.matchAll({ type: 'window' });
+  if (!pages.length) return new Response(JSON.stringify({ message: 'no skiff page is open: the Engine API is served by a page\'s engine' }), { status: 502, headers: { 'content-type': 'application/json' } });
+  const reply = await new Promise<DockerReply>((resolve) => {
+    const ch = new MessageChannel();
+    const timer = setTimeout(() => resolve({ ok: false, status: 504, error: 'the page did not answer' }), PORT_TIMEOUT_MS);
+    ch.port1.onmessage = (ev) => { clearTimeout(timer); resolve(ev.data as DockerReply); };
+    pages[0]!.postMessage({ t: 'skiff-docker-request', request }, [ch.port2]);
+  });
+  if (!reply.ok) return new Response(JSON.stringify({ message: reply.error }), { status: reply.status, headers: { 'content-type': 'application/json' } });
+  const r = reply.response;
+  return new Response(req.method === 'HEAD' || r.status === 204 || r.status === 304 ? null : r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
+}
+
 sw.addEventListener('fetch', (event: FetchEvent) => {
   const req = event.request;
   const rel = req.url.startsWith(sw.registration.scope) ? req.url.slice(sw.registration.scope.length) : '';
   if (rel.startsWith(PORTS)) { event.respondWith(portResponse(req, rel)); return; }
+  if (rel.startsWith(DOCKER)) { event.respondWith(dockerResponse(req, rel)); return; }
   if (req.method !== 'GET' || new URL(req.url).origin !== sw.location.origin) return;
   event.respondWith(req.mode === 'navigate' ? networkFirst(req) : cacheFirst(req));
 });

@@ -86,6 +86,8 @@ describe('the skiff verbs', () => {
     expect(await skiff('pause', 'spin')).toMatchObject({ code: 0, stdout: 'spin\n' });
     expect((await d('inspect', '-f', '{{.State.Status}}', 'spin')).stdout).toBe('paused\n');
     expect((await skiff('stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}}', 'spin')).stdout).toBe('spin 0.00%\n');
+    expect((await skiff('info', '--format', '{{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}}')).stdout).toBe('1 0 1\n');
+    expect((await skiff('info')).stdout).toMatch(/^Client:\n Version: +\S+\n[^]*\nServer:\n Containers: 1\n  Running: 0\n  Paused: 1\n  Stopped: 0\n Images: \d+\n/);
     expect(await skiff('unpause', 'spin')).toMatchObject({ code: 0, stdout: 'spin\n' });
     expect(await skiff('update', '--memory', '24m', '--pids-limit', '9', 'spin')).toMatchObject({ code: 0, stdout: 'spin\n' });
     expect((await d('exec', 'spin', 'cat', '/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/pids.max')).stdout).toBe(`${24 << 20}\n9\n`);

@@ -1,8 +1,9 @@
 /** system df, system prune, and `inspect` (a container or an image). */
 import { SkiffError } from '../../errors.ts';
 import { displayText } from '../present/escape.ts';
-import { formatRows, humanSize, table } from '../present/format.ts';
+import { formatRows, humanSize, renderTemplate, table } from '../present/format.ts';
 import { out, str, type Command } from './context.ts';
+import { VERSION } from './version.ts';
 import { containerView } from './containers.ts';
 import { familiar, printDocs } from './images.ts';
 
@@ -58,6 +59,34 @@ export const systemCommands: readonly Command[] = [
         docs.push(doc);
       }
       printDocs(ctx, docs, str(f['format']));
+    },
+  },
+  {
+    name: 'info', aliases: ['system info'], usage: '[OPTIONS]', summary: 'Display system-wide information', maxArgs: 0,
+    flags: [{ name: 'format', short: 'f', value: 'string', help: '"json" or a Go-style template' }],
+    async run(ctx, f) {
+      const [containers, images, volumes, networks] = await Promise.all([
+        ctx.engine.listContainers({ all: true }), ctx.engine.listImages(), ctx.engine.listVolumes(), ctx.engine.listNetworks(),
+      ]);
+      const count = (s: string) => containers.filter((c) => c.state === s).length;
+      // Docker's /info field names, so `--format '{{.ContainersRunning}}'` reads as with Docker.
+      const doc = {
+        Containers: containers.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
+        ContainersStopped: containers.length - count('running') - count('paused'), Images: images.length,
+        Volumes: volumes.length, Networks: networks.length, ServerVersion: VERSION, Driver: 'skiff', OSType: 'linux',
+        OperatingSystem: ctx.host.kind === 'browser' ? 'skiff in a browser (Linux guest in v86, WebAssembly)' : 'skiff (Linux guest in v86, WebAssembly)',
+        Runtimes: { vm: { path: 'v86 + crun' }, wasi: { path: 'WASI preview 1' } }, CgroupVersion: '2',
+      };
+      const format = str(f['format']);
+      if (format) return void out(ctx, format === 'json' ? JSON.stringify(doc) : renderTemplate(format, doc));
+      out(ctx, [
+        'Client:', ` Version:    ${VERSION}`, ` Context:    ${ctx.host.kind === 'browser' ? 'browser' : 'default'}`, '',
+        'Server:', ` Containers: ${doc.Containers}`, `  Running: ${doc.ContainersRunning}`, `  Paused: ${doc.ContainersPaused}`, `  Stopped: ${doc.ContainersStopped}`,
+        ` Images: ${doc.Images}`, ` Volumes: ${doc.Volumes}`, ` Networks: ${doc.Networks}`, ` Server Version: ${VERSION}`,
+        ' Storage Driver: skiff (an overlay over content-addressed layers)', ` Cgroup Version: ${doc.CgroupVersion}`,
+        ' Runtimes: vm wasi', ' Default Runtime: by image (linux/386: vm, wasi/wasm: wasi)',
+        ` Operating System: ${doc.OperatingSystem}`, ' OSType: linux',
+      ].join('\n'));
     },
   },
 ];

@@ -17,8 +17,9 @@ import { systemCommands } from './system.ts';
 import { volumeCommands } from './volumes.ts';
 import { networkCommands } from './networks.ts';
 import { resourceCommands } from './resources.ts';
+import { VERSION } from './version.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...buildCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...networkCommands, ...resourceCommands, ...systemCommands];
 

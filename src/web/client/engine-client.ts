@@ -14,6 +14,7 @@ import type { RunOptions } from '../../runtime/spec/options.ts';
 import type { EngineApi, InitInfo, SeedProgress, WorkerEngine } from '../rpc/protocol.ts';
 import { defaultAssetBase, spawnEngineWorkerDefault } from './engine-worker-url.ts';
 import { prefetchShippedSnapshot } from './snapshot-prefetch.ts';
+import { dockerFetch, type DockerFetch } from './docker.ts';
 
 export interface EngineClientOptions {
   /** Base URL of vm-images/... (default: beside the page, or beside skiff-run.js). */
@@ -80,6 +81,8 @@ export interface EngineClient {
    * page also starts the VM snapshot's download itself (snapshot-prefetch.ts).
    */
   prepare(image: string): Promise<void>;
+  /** The Docker Engine API as `fetch` (client/docker.ts): `docker('/v1.43/containers/json')`. */
+  readonly docker: DockerFetch;
   terminate(): void;
 }
 
@@ -97,8 +100,9 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
     { assetBase, ...(o.dbPrefix ? { dbPrefix: o.dbPrefix } : {}), ...(o.seedBundled === false ? { seedBundled: false } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(o.registryProxy ? { registryProxy: o.registryProxy } : {}), ...(o.wispRelay ? { wispRelay: o.wispRelay } : {}) },
     o.onSeed ? proxy(o.onSeed) : undefined,
   );
+  const docker = dockerFetch({ dockerRequest: async (r) => { await ready; return api.dockerRequest(r); } });
   return {
-    api, worker, ready,
+    api, worker, ready, docker,
     prepare(image) {
       void prefetchShippedSnapshot(api, { assetBase, dbPrefix: o.dbPrefix ?? 'skiff', image }).catch(() => {});
       return api.prepare({ image });

@@ -10,6 +10,7 @@
  */
 import { SkiffError } from '../../errors.ts';
 import { sharedEngineClient } from '../client/engine-client.ts';
+import type { DockerFetch } from '../client/docker.ts';
 import { toSkiffError } from '../rpc/errors.ts';
 import { parseRunFlags } from '../../runtime/spec/options.ts';
 import { joinWords, splitWords } from '../shell/words.ts';
@@ -170,6 +171,14 @@ export class SkiffRunElement extends HTMLElement {
 }
 
 if (!customElements.get('skiff-run')) customElements.define('skiff-run', SkiffRunElement);
+
+/**
+ * The Docker Engine API over the page's engine, as `fetch` (client/docker.ts): `await
+ * skiffDocker()('/v1.43/containers/json')`. The same engine worker as the page's elements.
+ */
+export function skiffDocker(o: { assets?: string } = {}): DockerFetch {
+  return sharedEngineClient({ seedBundled: false, ...(o.assets ? { assetBase: new URL(o.assets, document.baseURI).href } : {}) }).docker;
+}
 
 declare global {
   interface HTMLElementTagNameMap { 'skiff-run': SkiffRunElement }

@@ -97,4 +97,22 @@ export interface EngineApi {
   timeline(): Promise<TimelineMark[]>;
   /** One HTTP exchange with a container's published port (the service worker's /_skiff/ports/<port>/ route). */
   portRequest(port: number, request: HttpRequestLike): Promise<HttpResponseLike>;
+  /** One Docker Engine API request (client/docker.ts): answered by the API's router over this engine. */
+  dockerRequest(request: DockerRequestLike): Promise<DockerResponseLike>;
+}
+
+/** An Engine API request as it crosses to the worker: the path after any route prefix, with its query. */
+export interface DockerRequestLike {
+  method: string;
+  path: string;
+  headers: [string, string][];
+  body?: Uint8Array;
+}
+
+/** The answer; `body` crosses as a transferred ReadableStream (rpc/adapters.ts), null when empty. */
+export interface DockerResponseLike {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  body: AsyncIterable<Uint8Array> | null;
 }

@@ -10,6 +10,7 @@ import '@xterm/xterm/css/xterm.css';
 import { sharedEngineClient, type EngineClient } from '../client/engine-client.ts';
 import { displayText } from '../../cli/present/escape.ts';
 import { bridgePortsToServiceWorker } from '../client/ports-bridge.ts';
+import { bridgeDockerToServiceWorker } from '../client/docker.ts';
 import { registerServiceWorker } from '../client/service-worker.ts';
 import type { ShellContext } from '../shell/context.ts';
 import { Shell } from '../shell/shell.ts';
@@ -168,6 +169,8 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
   void registerServiceWorker();
   // Published ports open at /_skiff/ports/<port>/: the service worker asks this page's engine.
   bridgePortsToServiceWorker({ portRequest: (port, r) => client.api.portRequest(port, r) });
+  // The Engine API at /_skiff/docker/... for same-origin code: the service worker asks this page.
+  bridgeDockerToServiceWorker({ dockerRequest: (r) => client.api.dockerRequest(r) });
 
   return {
     term, client, shell,

@@ -19,6 +19,7 @@ import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
 import { mark, timed, timeline } from './timeline.ts';
 import { warmFiles } from './warm-rootfs.ts';
+import { apiFetchHandler } from '../../api/fetch.ts';
 
 /** `fetch` replaces how assets are fetched (Node tests); the worker uses the global one. */
 export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi {
@@ -30,6 +31,8 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   let bundled: HttpBundled | undefined;
   let seeding: Promise<string[]> | undefined;
   let runtimes: BrowserRuntimes | undefined;
+  // The Engine API's router (src/api), made on the first dockerRequest.
+  let docker: ((r: Request) => Promise<Response>) | undefined;
   // With a registry proxy configured, `run` pulls an image the store lacks (registry/pull-missing.ts).
   let pullMissing = false;
   const engine = (): Promise<Engine> => {
@@ -120,6 +123,26 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     snapshotFetching: async (key) => runtimes?.pageFetching(key),
     snapshotFetched: async (key, state) => runtimes?.pageFetched(key, state),
     timeline: async () => timeline(),
+    dockerRequest: (request) => call(async (e) => {
+      docker ??= apiFetchHandler({ engine: e });
+      const body = request.body ? new Uint8Array(request.body) : null;
+      const r = await docker(new Request(new URL(request.path, 'http://docker'), { method: request.method, headers: request.headers, ...(body ? { body } : {}) }));
+      // An async generator crosses the worker boundary as a transferred stream (rpc/adapters.ts).
+      const stream = r.body;
+      async function* chunks(): AsyncIterable<Uint8Array> {
+        const reader = stream!.getReader();
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return;
+            yield value;
+          }
+        } finally {
+          reader.releaseLock();
+        }
+      }
+      return { status: r.status, statusText: r.statusText, headers: [...r.headers], body: stream ? chunks() : null };
+    }),
     portRequest: async (port, request) => {
       if (!runtimes?.vmStarted()) throw new SkiffError('NOT_FOUND', `no container publishes port ${port} (the Linux VM is not running)`);
       return runtimes.portRequest(port, request);
