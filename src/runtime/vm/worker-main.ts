@@ -8,6 +8,7 @@ import { V86 } from 'v86';
 import { gunzip, gzip } from '../../archive/compression.ts';
 import { LINK_MTU } from '../../net/frames.ts';
 import { startNetPump, type NetPump } from './net-pump.ts';
+import { restoreFresh } from './restore-memory.ts';
 import type { BootMessage, HostToWorker, StateEncoding, WorkerEndpoint } from './worker-protocol.ts';
 
 export function serveVmWorker(ep: WorkerEndpoint): void {
@@ -94,7 +95,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
         if (state) {
           const s = await state;
           const t1 = performance.now();
-          await emu.restore_state(s);
+          await restoreFresh(emu, s);
           await emu.run();
           restoreMs = performance.now() - t1;
         }
