@@ -135,8 +135,9 @@ describe('the guest NIC through the host-side peer', () => {
       const t0 = performance.now();
       await g.machine.health();
       expect(performance.now() - t0).toBeLessThan(3000);
+      // Reading again: the flow resumes (how fast is the loaded guest's business, not this test's).
       sock!.resume();
-      await new Promise((r) => setTimeout(r, 3000));
+      for (let i = 0; i < 200 && received < 1 << 20; i++) await new Promise((r) => setTimeout(r, 100));
       expect(received).toBeGreaterThan(1 << 20);
     } finally {
       await flood.kill();
