@@ -65,12 +65,22 @@ describe('prefetchShippedSnapshot', () => {
     expect(await prefetchShippedSnapshot(api, { assetBase: BASE, dbPrefix: `t${n}`, image: 'busybox', fetch: s.fetch })).toBe('busy');
   });
 
-  it('fetches nothing for a wasm image, or when IndexedDB already holds a snapshot', async () => {
+  it('fetches nothing for a wasm image; the manifests are read once per page', async () => {
     const { prefetchShippedSnapshot } = await import('../../src/web/client/snapshot-prefetch.ts');
     const s = site();
     const { api, calls } = fakeApi();
-    expect(await prefetchShippedSnapshot(api, { assetBase: BASE, dbPrefix: `t${n}`, image: 'skiff/hello-wasm', fetch: s.fetch })).toBe('not-linux');
+    for (const image of ['skiff/hello-wasm', 'hello-wasm', 'skiff/hello-wasm:latest']) {
+      expect(await prefetchShippedSnapshot(api, { assetBase: BASE, dbPrefix: `t${n}`, image, fetch: s.fetch })).toBe('not-linux');
+    }
+    expect(calls).toEqual([]);
+    expect(s.asked.sort()).toEqual(['vm-images/dist/manifest.json', 'vm-images/images/dist/manifest.json']);
+  });
+
+  it('fetches nothing when IndexedDB already holds a snapshot (a reload)', async () => {
+    const { prefetchShippedSnapshot } = await import('../../src/web/client/snapshot-prefetch.ts');
     await set('vm-older', new ArrayBuffer(1), createStore(`t${n}-vm`, 'snapshots'));
+    const s = site();
+    const { api, calls } = fakeApi();
     expect(await prefetchShippedSnapshot(api, { assetBase: BASE, dbPrefix: `t${n}`, image: 'skiff/busybox', fetch: s.fetch })).toBe('stored');
     expect(calls).toEqual([]);
     expect(s.asked.some((p) => p.startsWith('vm-images/snapshots/'))).toBe(false);

@@ -18,6 +18,13 @@ export type PrefetchOutcome = 'not-linux' | 'stored' | 'fetched' | 'failed' | 'b
 
 /** One download per page, whichever element asks first. */
 let started = false;
+/** What the decision reads, once per page whatever the number of elements (by URL / database). */
+const once = new Map<string, Promise<unknown>>();
+const memo = <T>(key: string, make: () => Promise<T>): Promise<T> => {
+  let p = once.get(key) as Promise<T> | undefined;
+  if (!p) once.set(key, (p = make()));
+  return p;
+};
 
 export async function prefetchShippedSnapshot(
   api: Pick<Remote<EngineApi>, 'snapshotFetching' | 'snapshotFetched'>,
@@ -28,9 +35,9 @@ export async function prefetchShippedSnapshot(
   const vmDir = new URL('vm-images/dist/', o.assetBase);
   const [stored, linux, manifest] = await Promise.all([
     // The worker's snapshot store (snapshot-idb.ts): any entry means it was stored before.
-    keys(createStore(`${o.dbPrefix}-vm`, 'snapshots')).then((k) => k.length > 0, () => true),
+    memo(`idb ${o.dbPrefix}`, () => keys(createStore(`${o.dbPrefix}-vm`, 'snapshots')).then((k) => k.length > 0, () => true)),
     bundledLinux(o.assetBase, o.image, get),
-    get(new URL('manifest.json', vmDir)).then((r) => (r.ok ? r.text() : null), () => null),
+    memo(new URL('manifest.json', vmDir).href, () => get(new URL('manifest.json', vmDir)).then((r) => (r.ok ? r.text() : null), () => null)),
   ]);
   if (!linux) return 'not-linux';
   if (stored) return 'stored';
@@ -57,13 +64,20 @@ export async function prefetchShippedSnapshot(
 
 /** Whether the site's bundled images list `image` as a Linux one (vm-images/images/dist/manifest.json). */
 async function bundledLinux(assetBase: string, image: string, get: typeof fetch): Promise<boolean> {
+  const url = new URL('vm-images/images/dist/manifest.json', assetBase).href;
+  const rows = await memo(url, async () => {
+    try {
+      const res = await get(url);
+      return res.ok ? (await res.json()) as { name: string; platform?: { os?: string } }[] : [];
+    } catch {
+      return [];
+    }
+  });
+  let want: string;
   try {
-    const res = await get(new URL('vm-images/images/dist/manifest.json', assetBase));
-    if (!res.ok) return false;
-    const want = normalizeReference(image);
-    const rows = (await res.json()) as { name: string; platform?: { os?: string } }[];
-    return rows.some((r) => r.platform?.os === 'linux' && normalizeReference(r.name) === want);
+    want = normalizeReference(image);
   } catch {
-    return false;
+    return false; // a bad reference: the run reports it
   }
+  return rows.some((r) => r.platform?.os === 'linux' && normalizeReference(r.name) === want);
 }

@@ -92,14 +92,20 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
           const method = (e as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!;
           if (name !== 'runContainer') return method.apply(e, args);
           const o = args[0] as RunContainerOptions;
+          // Until this run is known to be a Linux one, the VM's heavy restore steps wait for it: a
+          // wasm container's start needs this thread (vm-hold.ts). Known at once for a bundled
+          // or stored Linux image; otherwise at create, first output or the end of the run.
+          const releaseVm = runtimes!.holdVm();
+          void isLinuxImage(e, bundled, o.image).then((linux) => { if (linux) releaseVm(); }, releaseVm);
           if (pullMissing) await pullIfMissing(e, o.image);
           const run = observedRun(o, runtimes!, (id) => {
             const t0 = performance.now();
-            e.containerFs({ id }).then((fs) => warmFiles(fs)).then(
+            // Between files the warm-up yields to a wasm start as the VM's restore does.
+            e.containerFs({ id }).then((fs) => warmFiles(fs, undefined, () => runtimes!.vmUnheld('warm rootfs'))).then(
               (w) => mark('run.warm-rootfs', { ...w, ms: Math.round(performance.now() - t0) }),
               () => mark('run.warm-rootfs!'),
             );
-          });
+          }, releaseVm);
           try {
             return await method.call(e, run.options);
           } finally {
@@ -148,6 +154,15 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       return runtimes.portRequest(port, request);
     },
   };
+}
+
+/** Whether `ref` names a Linux image, by the site's bundled manifest or the store (false when neither knows it). */
+async function isLinuxImage(e: Engine, bundled: HttpBundled | undefined, ref: string): Promise<boolean> {
+  const [inBundle, stored] = await Promise.all([
+    bundled ? bundledIsLinux(bundled, ref).catch(() => false) : false,
+    e.findImage({ ref }).then((i) => i?.platform.startsWith('linux/') ?? false, () => false),
+  ]);
+  return inBundle || stored;
 }
 
 async function bundledIsLinux(bundled: HttpBundled, ref: string): Promise<boolean> {

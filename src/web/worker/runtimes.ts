@@ -36,6 +36,8 @@ export interface BrowserRuntimes {
   portRequest(port: number, request: HttpRequestLike): Promise<HttpResponseLike>;
   /** Hold the VM's heavy restore steps until the returned release is called (or vm-hold.ts VM_HOLD_MAX_MS). */
   holdVm(): () => void;
+  /** Resolves once no hold is open (other VM-related background work waits here too). */
+  vmUnheld(step: string): Promise<void>;
   /** The page fetches the site's snapshot for `key` (EngineApi.snapshotFetching): a restore waits for `pageFetched`. */
   pageFetching(key: string): void;
   pageFetched(key: string, state: ArrayBuffer | null): void;
@@ -63,6 +65,7 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
       mark('vm.snapshot-page', { bytes: state?.byteLength ?? 0 });
     },
     holdVm: () => gate.hold(),
+    vmUnheld: (step) => gate.passed(step),
     warmWasi: async () => {
       await self.wasi();
       await wasiSpawn?.warm();

@@ -13,8 +13,11 @@ import type { FileSystem, FsNode } from '../../fs/types.ts';
 /** Most bytes warmed per container: the page's chunk cache is 32 MiB. */
 export const WARM_BUDGET_BYTES = 8 << 20;
 
-/** Reads regular files (depth first, in directory order) until `budget` bytes were read; returns what it read. */
-export async function warmFiles(fs: FileSystem, budget: number = WARM_BUDGET_BYTES): Promise<{ files: number; bytes: number }> {
+/**
+ * Reads regular files (depth first, in directory order) until `budget` bytes were read; returns
+ * what it read. `before` is awaited before each file (to yield to more urgent work).
+ */
+export async function warmFiles(fs: FileSystem, budget: number = WARM_BUDGET_BYTES, before?: () => Promise<void>): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
   const dirs: FsNode[] = [fs.root()];
@@ -39,6 +42,7 @@ export async function warmFiles(fs: FileSystem, budget: number = WARM_BUDGET_BYT
       }
       const size = Math.min(fs.stat(node).size, budget - bytes);
       if (size <= 0) continue;
+      await before?.();
       await retryAfterIO(() => fs.read(node, 0, size));
       files++;
       bytes += size;
