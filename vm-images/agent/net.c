@@ -399,14 +399,14 @@ static int parse_iface(const struct jdoc *d, int t, struct iface *f, char *err, 
   else if (f->prefix < 8 || f->prefix > 30) { snprintf(err, errlen, "bad prefix %d", f->prefix); ok = 0; }
   else if ((f->ip & mask(f->prefix)) != (f->gw & mask(f->prefix)) || f->ip == f->gw) { snprintf(err, errlen, "address %s not in the gateway's subnet", ip); ok = 0; }
   else if (parse_mac(mac, f->mac)) { snprintf(err, errlen, "bad MAC"); ok = 0; }
-  else if (f->index < 0 || f->index > 99) { snprintf(err, errlen, "bad interface index"); ok = 0; }
+  else if (f->index < 0 || f->index > 15) { snprintf(err, errlen, "bad interface index"); ok = 0; }
   if (ok) snprintf(f->bridge, sizeof f->bridge, "%s", bridge);
   free(bridge); free(ip); free(gw); free(mac);
   return ok ? 0 : -1;
 }
 
 static void host_veth(char out[IFNAMSIZ], const char *id, int index) {
-  snprintf(out, IFNAMSIZ, "v%.11s%d", id, index); /* "v" + 11 hex + up to 2 digits: <= 14 */
+  snprintf(out, IFNAMSIZ, "v%.13s%x", id, index & 15); /* "v" + 13 hex of the id + the index: 15 */
 }
 
 /* One interface eth<index> in namespace `nsfd` (netlink socket `in` opened there). */
@@ -416,7 +416,15 @@ static int plug(int fd, int in, int nsfd, const char *id, const struct iface *f,
   char host[IFNAMSIZ], peer[IFNAMSIZ];
   host_veth(host, id, f->index);
   snprintf(peer, sizeof peer, "eth%d", f->index);
-  if ((e = veth_create(fd, host, peer, nsfd))) { snprintf(err, errlen, "veth %s: %s", host, strerror(-e)); return e; }
+  e = veth_create(fd, host, peer, nsfd);
+  if (e == -EEXIST) {
+    /* A namespace the kernel has not finished destroying (that is asynchronous) still holds the
+     * pair of this container's previous run: delete it and go on. */
+    int stale = ifindex(host);
+    if (stale > 0) link_del(fd, stale);
+    e = veth_create(fd, host, peer, nsfd);
+  }
+  if (e) { snprintf(err, errlen, "veth %s: %s", host, strerror(-e)); return e; }
   int hidx = ifindex(host), bidx = ifindex(f->bridge);
   e = link_set(fd, hidx, IFLA_MASTER, &bidx, 4);
   if (!e) e = link_up(fd, hidx);
@@ -455,11 +463,33 @@ static int configure_inside(int in, int nsfd, const struct iface *f, int default
 
 static void ns_path(char *out, size_t n, const char *id) { snprintf(out, n, NETNS_DIR "/%s", id); }
 
+/* Unpins the namespace and deletes this container's host-side veths now (their peers go with
+ * them), rather than whenever the kernel's asynchronous namespace cleanup gets to it. */
+static void netns_drop(const char *id) {
+  char path[128], host[IFNAMSIZ];
+  ns_path(path, sizeof path, id);
+  umount2(path, MNT_DETACH);
+  unlink(path);
+  int fd = nl_open();
+  if (fd < 0) return;
+  for (int i = 0; i < 16; i++) {
+    host_veth(host, id, i);
+    int h = ifindex(host);
+    if (h > 0) link_del(fd, h);
+  }
+  close(fd);
+}
+
 /* A new network namespace pinned at NETNS_DIR/<id>, lo up. Returns its fd or -errno. */
 static int netns_create(const char *id, char *err, size_t errlen) {
   char path[128];
   ns_path(path, sizeof path, id);
   int f = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+  if (f < 0 && errno == EEXIST) {
+    /* Left by a run whose teardown never came (the host went away): unpin it and start over. */
+    netns_drop(id);
+    f = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+  }
   if (f < 0) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -errno; }
   close(f);
   int e = 0;
@@ -478,13 +508,6 @@ static int netns_create(const char *id, char *err, size_t errlen) {
     close(in);
   }
   return nsfd;
-}
-
-static void netns_drop(const char *id) {
-  char path[128];
-  ns_path(path, sizeof path, id);
-  umount2(path, MNT_DETACH);
-  unlink(path);
 }
 
 static void op_setup(uint32_t req, const struct jdoc *d, const char *id) {
@@ -556,7 +579,7 @@ void op_net(uint32_t req, const struct jdoc *d, const char *op) {
     int index = (int)jnum(d, jget(d, 0, "index"), -1);
     char host[IFNAMSIZ];
     int fd = nl_open(), e = -EINVAL;
-    if (index >= 0 && index <= 99 && fd >= 0) {
+    if (index >= 0 && index <= 15 && fd >= 0) {
       host_veth(host, id, index);
       int h = ifindex(host);
       e = h > 0 ? link_del(fd, h) : -ENODEV;

@@ -59,6 +59,7 @@ export class GuestNetworks {
     if (slots.has(iface.networkId)) return;
     let index = 0;
     while ([...slots.values()].includes(index)) index++;
+    if (index > 15) throw new SkiffError('UNSUPPORTED', `container ${id.slice(0, 12)}: at most 16 networks per container`);
     // The first interface that can carry a default route gets it (none yet: all were internal or gone).
     await agent.request('net_connect', { id, iface: wire(iface, index), default_route: slots.size === 0 && !iface.internal });
     slots.set(iface.networkId, index);

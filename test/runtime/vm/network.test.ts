@@ -96,6 +96,10 @@ describe('container networks in the guest', () => {
     expect(ip).toMatch(/^172\.17\.0\.\d+$/);
     const r = await run({ cmd: ['sh', '-c', `for i in $(seq 10); do timeout 3 wget -qO- http://${ip}/ && break; sleep 0.3; done; timeout 3 wget -qO- http://plainweb/ || echo NONAME`] });
     expect(r.out).toBe('hello-bridge\nNONAME\n');
+    // A restart (namespace torn down and built again under the same id) keeps the address.
+    await e.restartContainer({ id: srv, timeout: 1 });
+    expect(await ipOn(srv, 'bridge')).toBe(ip);
+    expect((await run({ cmd: fetch(`http://${ip}/`) })).out).toBe('hello-bridge\n');
   }, 240_000);
 
   it('--network none: loopback only, no route', async () => {
