@@ -1,0 +1,71 @@
+/**
+ * Networking in the page (built site, chromium): a container's published port shows in an iframe
+ * at /_skiff/ports/<port>/ (the service worker asks the page's engine, no listener anywhere), and
+ * a container reaches a server this test starts on the host's loopback through the Wisp relay the
+ * site serves at /_skiff/wisp (host-gateway), refused at once without host-gateway.
+ */
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sh, watchConsole, type BrowserContext, type Page } from '../web/harness.ts';
+import { useBuiltSite } from '../web/suite.ts';
+
+const web = useBuiltSite();
+let ctx: BrowserContext;
+let page: Page;
+let host: Server;
+let hostPort = 0;
+
+beforeAll(async () => {
+  host = createServer((req, res) => res.end(`host loopback says hi ${req.url}`));
+  await new Promise<void>((r) => host.listen(0, '127.0.0.1', () => r()));
+  hostPort = (host.address() as { port: number }).port;
+  ctx = await web.browser.newContext();
+  page = await ctx.newPage();
+  watchConsole(page);
+  await page.goto(web.site.url);
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await page.reload(); // now controlled by the service worker
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'ready', null, { timeout: 120_000 });
+}, 300_000);
+
+afterAll(async () => {
+  await ctx?.close();
+  host?.close();
+});
+
+describe('networking in the page', () => {
+  it("an iframe shows a container's published port through the service worker", async () => {
+    const r = await sh(page, 'run -d --name web -p 8080:80 skiff/busybox sh -c "mkdir -p /www && echo hello-from-the-page-container > /www/index.html && exec httpd -f -p 80 -h /www"');
+    expect(r.status, r.out).toBe(0);
+    const ports = await sh(page, 'port web');
+    expect(ports.out).toContain('80/tcp -> 127.0.0.1:8080');
+    let body = '';
+    for (let i = 0; i < 40 && !body.includes('hello-from-the-page-container'); i++) {
+      body = await page.evaluate(async () => {
+        const frame = document.createElement('iframe');
+        frame.src = '/_skiff/ports/8080/';
+        document.body.append(frame);
+        await new Promise((res) => frame.addEventListener('load', res, { once: true }));
+        const text = frame.contentDocument?.body?.textContent ?? '';
+        frame.remove();
+        return text;
+      });
+      if (!body.includes('hello')) await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(body).toContain('hello-from-the-page-container');
+    // A port nobody publishes: a clear 404 from the route, not a hang.
+    const missing = await page.evaluate(async () => { const res = await fetch('/_skiff/ports/9999/'); return { status: res.status, text: await res.text() }; });
+    expect(missing).toMatchObject({ status: 404, text: expect.stringMatching(/no container publishes port 9999/) });
+    await sh(page, 'rm -f web');
+  }, 240_000);
+
+  it('a container reaches the host loopback through the Wisp relay with host-gateway, refused without', async () => {
+    const ok = await sh(page, `run --rm --add-host h:host-gateway skiff/busybox wget -qO- http://h:${hostPort}/relay`);
+    expect(ok.out).toContain('host loopback says hi /relay');
+    const t0 = Date.now();
+    const refused = await sh(page, `run --rm skiff/busybox sh -c "wget -qO- http://10.0.2.2:${hostPort}/ 2>&1; echo exit=$?"`);
+    expect(refused.out).toMatch(/refused[\s\S]*exit=1/i);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  }, 240_000);
+});
