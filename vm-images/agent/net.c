@@ -5,7 +5,7 @@
  * Per network: a bridge holding the gateway address. Isolation without netfilter, by policy
  * routing: traffic entering from a bridge may reach its own subnet (rule 100, main table) or the
  * uplink table 200 (10.0.2.0/24, default via 10.0.2.2, and a `prohibit` route per bridge subnet);
- * an internal network's traffic is prohibited past its own subnet. Rule 300 prohibits whatever
+ * an internal network's traffic is prohibited past its own subnet but for the DNS server 10.0.2.3. Rule 300 prohibits whatever
  * table 200 did not match, so a guest without an uplink still isolates.
  * Per container: a network namespace bind-mounted at /run/skiff/netns/<id> (crun joins it by
  * path), lo up, and one veth per network: the host end on the bridge, the other end eth<N> in the
@@ -335,12 +335,19 @@ void net_boot(void) {
 
 /* ---- bridges ---- */
 
+static uint32_t dns_server(void) {
+  uint32_t ip = 0;
+  parse_ip("10.0.2.3", &ip);
+  return ip;
+}
+
 static void bridge_forget(int fd, int i) {
   struct bridge *b = &bridges[i];
   int idx = ifindex(b->name);
   if (idx > 0) link_del(fd, idx);
   rule(fd, 0, 100, b->name, b->subnet, b->prefix, RT_TABLE_MAIN);
-  rule(fd, 0, 200, b->name, 0, 0, b->internal ? 0 : UPLINK_TABLE);
+  if (b->internal) rule(fd, 0, 200, b->name, dns_server(), 32, UPLINK_TABLE);
+  else rule(fd, 0, 200, b->name, 0, 0, UPLINK_TABLE);
   rule(fd, 0, 300, b->name, 0, 0, 0);
   route_del(fd, UPLINK_TABLE, b->subnet, b->prefix, RTN_PROHIBIT);
   bridges[i] = bridges[--nbridges];
@@ -365,7 +372,8 @@ static int bridge_ensure(int fd, const char *name, uint32_t gw, int prefix, int 
   if (idx <= 0) { snprintf(err, errlen, "bridge %s vanished", name); return -ENODEV; }
   if ((e = addr_add(fd, idx, gw, prefix)) || (e = link_up(fd, idx))) { snprintf(err, errlen, "configure bridge %s: %s", name, strerror(-e)); return e; }
   e = rule(fd, 1, 100, name, subnet, prefix, RT_TABLE_MAIN);
-  if (!e || e == -EEXIST) e = internal ? 0 : rule(fd, 1, 200, name, 0, 0, UPLINK_TABLE);
+  /* An internal network reaches nothing past its bridge but the DNS server (names of its peers). */
+  if (!e || e == -EEXIST) e = internal ? rule(fd, 1, 200, name, dns_server(), 32, UPLINK_TABLE) : rule(fd, 1, 200, name, 0, 0, UPLINK_TABLE);
   if (!e || e == -EEXIST) e = rule(fd, 1, 300, name, 0, 0, 0);
   if (!e || e == -EEXIST) e = route_add(fd, UPLINK_TABLE, subnet, prefix, 0, 0, RTN_PROHIBIT);
   if (e && e != -EEXIST) { snprintf(err, errlen, "isolate bridge %s: %s", name, strerror(-e)); return e; }
@@ -457,6 +465,8 @@ static int configure_inside(int in, int nsfd, const struct iface *f, int default
   if (idx <= 0) { snprintf(err, errlen, "%s missing in the namespace", peer); return -ENODEV; }
   int e = addr_add(in, idx, f->ip, f->prefix);
   if (!e && default_route) e = route_add(in, RT_TABLE_MAIN, 0, 0, f->gw, idx, RTN_UNICAST);
+  /* No default route on an internal network, but its names still resolve through the gateway. */
+  else if (!e && f->internal) e = route_add(in, RT_TABLE_MAIN, dns_server(), 32, f->gw, idx, RTN_UNICAST);
   if (e) snprintf(err, errlen, "%s address/route: %s", peer, strerror(-e));
   return e;
 }

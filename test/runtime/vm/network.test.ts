@@ -47,7 +47,7 @@ const httpd = (text: string): string[] => ['sh', '-c', `mkdir -p /www && echo ${
  * wget with retries while the server comes up (a refused early try says nothing); prints the body or "FAIL". (`timeout`, not wget's
  * own -T: Debian's busybox 1.35 wget segfaults with -T.)
  */
-const fetch = (url: string, tries = 10): string[] => ['sh', '-c', `for i in $(seq ${tries}); do timeout 3 wget -qO- ${url} 2>/dev/null && exit 0; sleep 0.3; done; echo FAIL; exit 1`];
+const fetch = (url: string, tries = 30): string[] => ['sh', '-c', `for i in $(seq ${tries}); do timeout 3 wget -qO- ${url} 2>/tmp/err && exit 0; sleep 0.3; done; echo FAIL; cat /tmp/err; exit 1`];
 
 beforeAll(async () => {
   e = new Engine({
@@ -101,6 +101,14 @@ describe('container networks in the guest', () => {
     expect(await ipOn(srv, 'bridge')).toBe(ip);
     expect((await run({ cmd: fetch(`http://${ip}/`) })).out).toBe('hello-bridge\n');
   }, 240_000);
+
+  it('an internal network: its containers reach each other (names included), nothing outside', async () => {
+    await e.createNetwork({ name: 'sealed', internal: true });
+    const inner = await detached({ name: 'inner', network: 'sealed', cmd: httpd('hello-inner') });
+    const r = await run({ network: 'sealed', cmd: ['sh', '-c', 'for i in $(seq 10); do timeout 3 wget -qO- http://inner/ 2>/dev/null && break; sleep 0.3; done; ip route | grep -c default; timeout 3 wget -qO- http://10.0.2.2/ >/dev/null 2>&1 || echo OUT-BLOCKED'] });
+    expect(r.out).toBe('hello-inner\n0\nOUT-BLOCKED\n');
+    expect(await ipOn(inner, 'sealed')).toMatch(/^172\.\d+\.0\.2$/);
+  }, 120_000);
 
   it('--network none: loopback only, no route', async () => {
     const r = await run({ network: 'none', cmd: ['sh', '-c', 'ls /sys/class/net; echo --; ip route; echo --; ip -o addr show lo | grep -c 127.0.0.1'] });
