@@ -14,6 +14,7 @@ import { findStage, checkFlags, flagValue, type Stage } from './stages.ts';
 import { argPrefix, lookupIn, runEnv, type BuildConfig, type StageState } from './state.ts';
 import { COMMENT, fail, shellArgs, workdirPath, type StepResult } from './steps.ts';
 import { retryAfterIO } from '../fs/pending-io.ts';
+import { materializeTree } from '../fs/tree.ts';
 
 async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<{ mounts: StepMount[]; key: string[] }> {
   const mounts: StepMount[] = [];
@@ -147,6 +148,7 @@ export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins
       const fs = await stepOverlay(run, s);
       const owner = chownFlag !== undefined ? await retryAfterIO(() => resolveChown(fs, expandWord(chownFlag, lookup, esc))) : { uid: 0, gid: 0 };
       await applyCopy(fs, { sources, dest, owner, chown: chownFlag !== undefined, ...(chmod !== undefined ? { chmod } : {}) });
+      await materializeTree(fs.upperTree.root); // diffs read synchronously (image bytes from IndexedDB)
       return overlayDiff(fs);
     },
   };

@@ -18,6 +18,7 @@ import type { RunStepRequest } from './builder.ts';
 import { writeImage } from './image.ts';
 import { applyCopy } from './copy.ts';
 import { parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from '../runtime/spec/volumes.ts';
+import { materializeTree } from '../fs/tree.ts';
 
 /** The engine's verbs a RUN step uses (the facade's own methods; typed here so build/ does not import engine.ts back). */
 export interface StepEngine {
@@ -66,6 +67,7 @@ export async function runStepInContainer(engine: StepEngine, ctx: EngineContext,
     const exit = await proc.wait();
     if (exit.exitCode !== 0) return { exitCode: exit.exitCode, diff: null };
     const fs = await engine.containerFs({ id: rec.id });
+    await materializeTree(fs.upperTree.root); // diffs read synchronously (image bytes from IndexedDB)
     const entries = upperDiff(fs);
     return { exitCode: 0, diff: entries.length ? concatBytes([...writeTarChunks(entries)]) : null };
   } finally {

@@ -14,6 +14,7 @@ import type { Vertex } from './progress.ts';
 import { checkFlags, flagValue, type Stage } from './stages.ts';
 import { goHealthcheck, goList, goQuoteList, goSet, lookupIn, setEnv, type BuildConfig, type StageState } from './state.ts';
 import { retryAfterIO } from '../fs/pending-io.ts';
+import { materializeTree } from '../fs/tree.ts';
 
 export interface StepResult {
   keyParts: string[];
@@ -141,6 +142,7 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
             }
           }
           mkdirAll(fs, dir, owner);
+          await materializeTree(fs.upperTree.root); // diffs read synchronously (image bytes from IndexedDB)
           return overlayDiff(fs);
         },
       };

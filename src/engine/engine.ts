@@ -24,7 +24,7 @@ import { ContainerStore, type ContainerPatch } from './container-store.ts';
 import type { CreateContainerOptions } from './containers.ts';
 import type { EngineContext } from './context.ts';
 import type { ControlPlane } from './control/types.ts';
-import { exportEntries, fsChanges, upperDiff, type Change } from './fs-io.ts';
+import { exportEntriesAsync, fsChanges, materializeTree, upperDiff, type Change } from './fs-io.ts';
 import { bundledImages, ImageStore, localImages, type BundledImages, type ImageSource } from './image-store.ts';
 import {
   diskUsage, history, inspectImage, listImages, pruneImages, removeImage,
@@ -39,7 +39,7 @@ import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/lo
 import { RuntimePool, type RuntimeFactories } from './runtime-pool.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
 import type { StateStore } from './state/store.ts';
-import { writeTarChunks } from './tar-io.ts';
+import { writeTarChunks, writeTarChunksAsync } from './tar-io.ts';
 import type { ContainerId, ContainerRecord, ImageRecord, TagRecord, VolumeRecord } from './types.ts';
 import { closeAllLive } from './snapshots/live.ts';
 import { defaultSnapshots } from './snapshots/engine-layers.ts';
@@ -322,6 +322,8 @@ export class Engine {
     if (!image) throw new SkiffError('NOT_FOUND', `committing ${rec.name}: its image ${rec.imageId} is gone`);
     const config = await this.images.config(image);
     const fs = await this.containers.fs(rec.id);
+    // diffUpper reads synchronously: image bytes of changed files from an async store come first.
+    await materializeTree(fs.upperTree.root);
     return commitImage(this.ctx, {
       parent: { image, config }, layer: collect(writeTarChunks(upperDiff(fs))),
       ...(options.changes ? { config: options.changes } : {}),
@@ -335,7 +337,7 @@ export class Engine {
   /** The container's merged filesystem as one tar (`docker export`). */
   async exportContainer(options: { id: string }): Promise<AsyncIterable<Uint8Array>> {
     const fs = await this.containerFs(options);
-    return toAsync(writeTarChunks(exportEntries(fs)));
+    return writeTarChunksAsync(exportEntriesAsync(fs));
   }
 
   /** `docker diff`: paths added (A), changed (C) and deleted (D) in the writable layer. */
@@ -561,8 +563,4 @@ function collect(chunks: Iterable<Uint8Array>): Uint8Array {
   let o = 0;
   for (const p of parts) { out.set(p, o); o += p.byteLength; }
   return out;
-}
-
-async function* toAsync(chunks: Iterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  yield* chunks;
 }

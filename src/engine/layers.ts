@@ -111,14 +111,16 @@ export class LayerCache {
 
   /**
    * Makes the layer data of `image`'s tar layers now (engine/layer-index.ts), as load, import and
-   * pull do, so its first container does not wait for it. Layers that have theirs are skipped.
+   * pull do, so its first container does not wait for it. Layers that have theirs are skipped;
+   * failures are left for the first use to report.
    */
   async prepare(image: ImageRecord): Promise<void> {
     const stores = { content: this.content, ...(this.state ? { state: this.state } : {}) };
     for (const layer of image.layers) {
       if (isWasmLayerType(layer.mediaType)) continue;
-      // Removed meanwhile (a prune in another process): nothing to prepare, and nothing lost.
-      await ensureLayerData(stores, layer).catch((e: unknown) => { if ((e as { code?: string }).code !== 'NOT_FOUND') throw e; });
+      // The data is a cache: the image is stored whatever happens here (a prune took the layer
+      // meanwhile, the storage quota is full ...), and its first use makes it again or says why not.
+      await ensureLayerData(stores, layer).catch(() => undefined);
     }
   }
 

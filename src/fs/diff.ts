@@ -9,6 +9,7 @@ import { SkiffError } from '../errors.ts';
 import type { Inode } from './inode.ts';
 import type { Overlay } from './overlay.ts';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './path.ts';
+import { retryAfterIO } from './pending-io.ts';
 import type { FileSystem, FsNode, Stat } from './types.ts';
 
 export interface Change {
@@ -180,6 +181,36 @@ export function changes(overlay: Overlay): Change[] {
 
 /** Every node of `fs` as tar entries, root ('./') first, parents before children, links kept. */
 export function* exportMerged(fs: FileSystem): Generator<TarEntry> {
+  for (const e of mergedWalk(fs)) {
+    const node = e.node;
+    if (node) withData(e, wholeFile(e.header.name, () => fs.read(node, 0, e.header.size)));
+    yield e;
+  }
+}
+
+/**
+ * exportMerged for filesystems whose reads may wait (image bytes in IndexedDB): each file's bytes
+ * are awaited when the synchronous read says they are on their way (fs/pending-io.ts).
+ */
+export async function* exportMergedAsync(fs: FileSystem): AsyncGenerator<TarEntry> {
+  for (const e of mergedWalk(fs)) {
+    const node = e.node;
+    if (node) withData(e, await retryAfterIO(() => wholeFile(e.header.name, () => fs.read(node, 0, e.header.size))));
+    yield e;
+  }
+}
+
+/** A file entry (header.size the stat's) takes its bytes; `node` is dropped. */
+function withData(e: WalkEntry, data: Uint8Array): void {
+  e.data = data;
+  e.header.size = data.length;
+  delete e.node;
+}
+
+/** A merged tree's entries in export order; a file's entry carries its node for the caller to read. */
+type WalkEntry = TarEntry & { node?: FsNode };
+
+function* mergedWalk(fs: FileSystem): Generator<WalkEntry> {
   const seen = new Map<number, string>();
   const root = fs.root();
   yield statEntry(fs, root, fs.stat(root), './')!;
@@ -211,7 +242,7 @@ export function* exportMerged(fs: FileSystem): Generator<TarEntry> {
   }
 }
 
-function statEntry(fs: FileSystem, node: FsNode, s: Stat, name: string): TarEntry | null {
+function statEntry(fs: FileSystem, node: FsNode, s: Stat, name: string): WalkEntry | null {
   if (s.kind === 'socket') return null;
   const h = baseHeader(name, s.kind, s);
   const names = fs.listxattr(node);
@@ -220,9 +251,8 @@ function statEntry(fs: FileSystem, node: FsNode, s: Stat, name: string): TarEntr
   h.devminor = s.rdevMinor;
   if (s.kind === 'symlink') h.linkname = fs.readlink(node);
   if (s.kind === 'file') {
-    const data = wholeFile(name, () => fs.read(node, 0, s.size));
-    h.size = data.length;
-    return { header: h, data };
+    h.size = s.size;
+    return { header: h, data: EMPTY, node };
   }
   return { header: h, data: EMPTY };
 }

@@ -36,3 +36,20 @@ export function treeUsage(root: Inode): { bytes: number; inodes: number } {
   }
   return { bytes, inodes: seen.size };
 }
+
+/**
+ * Holds in memory the image bytes of every file of a (container's upper) tree, so synchronous
+ * readers (diffUpper for commit and build) never meet an asynchronous store's PendingIO. Only
+ * files copied up from the image have such bytes; a no-op where the store reads synchronously.
+ */
+export async function materializeTree(root: Inode): Promise<void> {
+  const seen = new Set<Inode>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    if (node.content) await node.content.materialize();
+    if (node.children) for (const child of node.children.values()) stack.push(child);
+  }
+}

@@ -9,6 +9,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decompress, readTar } from '../../src/archive/index.ts';
 import { NodeFsContentStore } from '../../src/content/node-fs.ts';
 import type { ContentStore } from '../../src/content/store.ts';
 import { Engine } from '../../src/engine/engine.ts';
@@ -242,5 +243,30 @@ describe('image layers read on demand', () => {
     const fs2 = await again.containerFs({ id: c.id });
     const got = await retryAfterIO(() => fs2.read(lookupPath(fs2, '/data/big'), 0, want.length));
     expect(Buffer.compare(got, want)).toBe(0);
+  }, 60_000);
+
+  it('export and commit of a container read image bytes from an async-only store (waiting, not failing)', async () => {
+    const s = await loaded();
+    const store = asyncOnly(s.content);
+    const e = new Engine({ content: store, state: s.state, layerCache: { chunkCacheBytes: MiB } });
+    const c = await e.createContainer({ image: s.image.digest });
+    const fs = await e.containerFs({ id: c.id });
+    // chmod copies the file up without touching its bytes: they still come from the image.
+    fs.setattr(lookupPath(fs, '/data/one-chunk-and-a-byte'), { mode: 0o600 });
+    const parts: Uint8Array[] = [];
+    for await (const chunk of await e.exportContainer({ id: c.id })) parts.push(chunk);
+    const files = new Map<string, Uint8Array>();
+    const key = (n: string) => `/${n.replace(/^\.?\//, '')}`;
+    for (const x of readTar(Buffer.concat(parts))) {
+      if (x.header.type === 'file') files.set(key(x.header.name), x.data);
+      else if (x.header.type === 'hardlink') files.set(key(x.header.name), files.get(key(x.header.linkname))!);
+    }
+    for (const [p, want] of expected) expect(Buffer.compare(files.get(p)!, want), p).toBe(0);
+    const committed = await e.commitContainer({ id: c.id, ref: 'lazy-commit:1' });
+    const top = committed.layers.at(-1)!;
+    const layer = readTar(await decompress(await store.get(top.digest)));
+    const f = layer.find((x) => x.header.name.endsWith('one-chunk-and-a-byte'))!;
+    expect(f.header.mode & 0o777).toBe(0o600);
+    expect(Buffer.compare(f.data, expected.get('/data/one-chunk-and-a-byte')!)).toBe(0);
   }, 60_000);
 });

@@ -8,7 +8,9 @@
  * takes effect at the module's next WASI call only if that call ever happens.
  */
 import { SkiffError } from '../../errors.ts';
+import { Overlay } from '../../fs/overlay.ts';
 import { retryAfterIO } from '../../fs/pending-io.ts';
+import { materializeTree } from '../../fs/tree.ts';
 import type { FileSystem } from '../../fs/types.ts';
 import { parseSignal } from '../spec/signals.ts';
 import { ChannelServer, createChannelBuffer } from './channel.ts';
@@ -178,6 +180,14 @@ interface Common {
 
 async function runInline(opts: RunWasiOptions, c: Common, killed: () => number | null): Promise<WasiOutcome> {
   const stdin = await new StdinReader(opts.stdin).readAll();
+  // Inline, nothing can wait for image bytes from an asynchronous store (IndexedDB) mid-call:
+  // they are brought into memory first, as every file's were before layers were read on demand.
+  for (const m of opts.mounts) {
+    if (m.fs instanceof Overlay) {
+      await materializeTree(m.fs.lowerTree.root);
+      await materializeTree(m.fs.upperTree.root);
+    }
+  }
   const blocks = canBlock();
   return runModule({
     ...c,
