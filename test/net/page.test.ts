@@ -38,6 +38,7 @@ describe('networking in the page', () => {
   it("an iframe shows a container's published port through the service worker", async () => {
     const r = await sh(page, 'run -d --name web -p 8080:80 skiff/busybox sh -c "mkdir -p /www && echo hello-from-the-page-container > /www/index.html && exec httpd -f -p 80 -h /www"');
     expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain(`80/tcp is published at ${new URL('_skiff/ports/8080/', web.site.url).href}`);
     const ports = await sh(page, 'port web');
     expect(ports.out).toContain('80/tcp -> 127.0.0.1:8080');
     let body = '';

@@ -66,6 +66,8 @@ export interface CommandHost {
   exec(req: { id: string } & Omit<ExecOptions, 'io' | 'consoleSize'>): Promise<number>;
   /** `restart`: stop, then start in the background. */
   restart(id: string, o: { timeout?: number }): Promise<void>;
+  /** Where a published port opens (a page: its /_skiff/ports/<port>/ route); absent: nothing to print. */
+  portUrl?(hostPort: number): string;
   /** An extra line for `system df` (the browser's storage quota). */
   storageNote?(): Promise<string | undefined>;
   /** Calls `cb` on Ctrl-C while a command that runs until interrupted (`stats`) runs; returns the unsubscribe. Node: absent (SIGINT ends the process, as Docker's CLI). */

@@ -7,6 +7,7 @@
  * cannot be run.
  */
 import { SkiffError, isSkiffError } from '../../errors.ts';
+import { boundPorts } from '../../runtime/spec/ports.ts';
 import { startFailureExitCode, startFailureReason } from '../../runtime/start-failure.ts';
 import { parseRunFlags, type RunFlags, type RunOptions } from '../../runtime/spec/options.ts';
 import { displayText } from '../present/escape.ts';
@@ -121,7 +122,16 @@ const run: Command = {
       throw fail(err);
     }
     const r = await ctx.host.run({ image: ref, run: opts, detach: f['detach'] === true });
-    if (r.id) out(ctx, r.id);
+    if (r.id) {
+      out(ctx, r.id);
+      // In a page a published port has no host listener: say where it opens.
+      const portUrl = ctx.host.portUrl?.bind(ctx.host);
+      if (portUrl && (opts.publish?.length || opts.publishAll)) {
+        for (const p of boundPorts(await ctx.engine.inspectContainer({ id: r.id }))) {
+          ctx.stderr(`${p.containerPort}/${p.proto} is published at ${portUrl(p.hostPort)}\n`);
+        }
+      }
+    }
     return r.status;
   },
 };

@@ -49,6 +49,8 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
   return {
     kind: 'browser',
     env: {},
+    // The service worker serves published ports under the page's own origin (src/web/sw.ts).
+    portUrl: (port) => new URL(`_skiff/ports/${port}/`, globalThis.location?.href ?? 'http://localhost/').href,
     readFile: async (path) => { throw new SkiffError('UNSUPPORTED', `open ${displayText(path)}: ${NO_FILES}`); },
     async readStdin() {
       const [file] = await ctx.pickFiles();
