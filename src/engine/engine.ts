@@ -120,7 +120,7 @@ export class Engine {
       runtimes: new RuntimePool(options.runtimes ?? {}, (rt) => rt.setNameResolver?.((name, sourceIp) => resolveName(this.ctx.state, name, sourceIp))),
       ...(options.hostDir ? { hostDir: options.hostDir } : {}), ...(options.control ? { control: options.control } : {}),
       // Records from before networks (no spec.network) keep their loopback-only namespace.
-      networkFor: async (rec, runningHere) => rec.spec.network ? runtimeNetwork(this.ctx, await refreshEndpoints(this.ctx, rec.id), runningHere) : undefined,
+      networkFor: async (rec, runningHere) => rec.spec.network ? runtimeNetwork(this.ctx, await refreshEndpoints(this.ctx, rec), runningHere) : undefined,
     });
   }
 
@@ -534,10 +534,10 @@ export class Engine {
   async disconnectNetwork(options: { network: string; container: string; force?: boolean }): Promise<void> {
     const before = await this.lifecycle.inspect(options.container);
     const net = before.spec.network && this.lifecycle.isRunning(before.id) ? await runtimeNetwork(this.ctx, before, () => true).catch(() => undefined) : undefined;
-    const { network, endpoint } = await disconnectNetwork(this.ctx, options);
+    const { endpoint } = await disconnectNetwork(this.ctx, options);
     const iface = net?.interfaces.find((i) => i.networkId === endpoint.networkId && i.ip === endpoint.ip);
     if (iface) await this.lifecycle.hotplug(before.id, 'disconnect', iface).catch((err) => {
-      throw SkiffError.wrap(err, `disconnecting ${before.name} from ${network.name}`);
+      throw SkiffError.wrap(err, `disconnecting ${before.name} from ${options.network}`);
     });
   }
 

@@ -20,7 +20,11 @@ export function specNetwork(rec: ContainerRecord): SpecNetwork {
  * The record with every endpoint on a network that exists (re-bound by name when its network was
  * replaced); NOT_FOUND "network X not found" when one is gone.
  */
-export async function refreshEndpoints(ctx: EngineContext, id: string): Promise<ContainerRecord> {
+export async function refreshEndpoints(ctx: EngineContext, rec: ContainerRecord): Promise<ContainerRecord> {
+  // The common case (every network still there) reads only: no lock on a container's start path.
+  const ids = new Set((await ctx.state.list<NetworkRecord>('networks')).map((n) => n.id));
+  if (Object.values(rec.spec.network?.endpoints ?? {}).every((e) => ids.has(e.networkId))) return rec;
+  const id = rec.id;
   return ctx.state.transaction(async (tx) => {
     const rec = await findContainer(tx, id);
     const net = rec.spec.network;

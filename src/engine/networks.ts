@@ -278,8 +278,8 @@ export async function connectNetwork(ctx: EngineContext, o: ConnectOptions): Pro
   });
 }
 
-/** `network disconnect`: the endpoint (and its address) is dropped from the record. */
-export async function disconnectNetwork(ctx: EngineContext, o: { network: string; container: string; force?: boolean }): Promise<{ container: ContainerRecord; network: NetworkRecord; endpoint: SpecEndpoint }> {
+/** `network disconnect`: the endpoint (and its address) is dropped; with `force`, also one whose network is gone. */
+export async function disconnectNetwork(ctx: EngineContext, o: { network: string; container: string; force?: boolean }): Promise<{ container: ContainerRecord; endpoint: SpecEndpoint }> {
   return ctx.state.transaction(async (tx) => {
     const all = await networksIn(tx, ctx.now);
     const rec = await findContainer(tx, o.container);
@@ -296,6 +296,6 @@ export async function disconnectNetwork(ctx: EngineContext, o: { network: string
     const { [name]: endpoint, ...rest } = spec.endpoints;
     const next: ContainerRecord = { ...rec, spec: { ...rec.spec, network: { ...spec, endpoints: rest } } };
     await tx.put('containers', rec.id, next);
-    return { container: next, network: net ?? { ...predefined('none', ''), name, id: endpoint!.networkId, driver: 'bridge', predefined: false }, endpoint: endpoint! };
+    return { container: next, endpoint: endpoint! };
   });
 }
