@@ -16,6 +16,7 @@ import type { CliIO } from './io.ts';
 import { writeFileAtomic } from './io.ts';
 import { progressBar } from './present/progress.ts';
 import { readBuildContext } from './build-context-node.ts';
+import { extractToHost, packHostPath } from './host-copy.ts';
 
 function notFound(path: string, err: unknown): SkiffError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -32,6 +33,8 @@ export function nodeHost(io: CliIO): CommandHost {
   return {
     kind: 'node',
     env: process.env,
+    packHostPath,
+    extractToHost,
     async readFile(path) {
       try {
         return new Uint8Array(await readFile(path));

@@ -39,7 +39,7 @@ import { loadArchive, type LoadArchiveOptions, type LoadResult } from './load/lo
 import { RuntimePool, type RuntimeFactories } from './runtime-pool.ts';
 import { saveArchiveChunks, type ArchiveFormat, type SaveItem } from './save.ts';
 import type { StateStore } from './state/store.ts';
-import { writeTarChunks, writeTarChunksAsync } from './tar-io.ts';
+import { parseTar, writeTarChunks, writeTarChunksAsync } from './tar-io.ts';
 import type { ContainerId, ContainerRecord, ImageRecord, TagRecord, VolumeRecord } from './types.ts';
 import { closeAllLive } from './snapshots/live.ts';
 import { defaultSnapshots } from './snapshots/engine-layers.ts';
@@ -51,6 +51,7 @@ import {
   type CreateNetworkOptions, type NetworkRecord,
 } from './networks.ts';
 import { resolveAddress, resolveName } from './network-dns.ts';
+import { entriesAt, extractInto, statPath, type PathStat } from './container-copy.ts';
 import { refreshEndpoints, runtimeNetwork } from './network-runtime.ts';
 import { refuseNetworking } from '../runtime/spec/network.ts';
 import { build as runBuild, CACHE_VOLUME_PREFIX, cacheUsage, pruneCache, runStepInContainer, type BuildOptions, type BuildResult } from '../build/index.ts';
@@ -340,6 +341,33 @@ export class Engine {
     return writeTarChunksAsync(exportEntriesAsync(fs));
   }
 
+  /** `docker cp`'s stat of a path in the container (Docker's PathStat). */
+  async statContainerPath(options: { id: string; path: string }): Promise<PathStat> {
+    return statPath(await this.containerFs(options), options.path);
+  }
+
+  /** `docker cp` out: the tree at `path` as a tar whose entries are named from its last component. */
+  async copyFromContainer(options: { id: string; path: string }): Promise<{ stat: PathStat; tar: AsyncIterable<Uint8Array> }> {
+    const fs = await this.containerFs(options);
+    const stat = statPath(fs, options.path);
+    return { stat, tar: writeTarChunksAsync(entriesAt(fs, options.path)) };
+  }
+
+  /** `docker cp` in: a tar extracted into the directory at `path`, then saved with the writable layer. */
+  async copyIntoContainer(options: { id: string; path: string; tar: Uint8Array | AsyncIterable<Uint8Array>; noOverwriteDirNonDir?: boolean }): Promise<void> {
+    const rec = await this.inspectContainer(options);
+    if (rec.spec.security.readOnlyRootfs) throw new SkiffError('CONFLICT', `container ${rec.name}'s root filesystem is read-only`);
+    const bytes = options.tar instanceof Uint8Array ? options.tar : collect(await fromAsync(options.tar));
+    let entries;
+    try {
+      entries = parseTar(bytes);
+    } catch (err) {
+      throw new SkiffError('INVALID_ARCHIVE', `not a tar archive: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    extractInto(await this.containerFs({ id: rec.id }), options.path, entries, { noOverwriteDirNonDir: options.noOverwriteDirNonDir ?? false });
+    await this.persistContainer({ id: rec.id });
+  }
+
   /** `docker diff`: paths added (A), changed (C) and deleted (D) in the writable layer. */
   async containerChanges(options: { id: string }): Promise<Change[]> {
     return fsChanges(await this.containerFs(options));
@@ -563,4 +591,10 @@ function collect(chunks: Iterable<Uint8Array>): Uint8Array {
   let o = 0;
   for (const p of parts) { out.set(p, o); o += p.byteLength; }
   return out;
+}
+
+async function fromAsync(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks) parts.push(c);
+  return parts;
 }

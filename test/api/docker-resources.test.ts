@@ -94,6 +94,16 @@ describe('the skiff verbs', () => {
     const top = await skiff('top', 'spin');
     expect(top.stdout).toMatch(/^PID +USER +.*COMMAND\n/);
     expect(top.stdout).toContain('sh -c while true; do :; done');
+    // attach: the output from now on, and the container's exit status.
+    expect((await d('run', '-d', '--name', 'late', 'skiff/busybox', 'sh', '-c', 'echo early; while [ ! -e /go ]; do sleep 0.2; done; echo late; echo late-err >&2; exit 3')).code).toBe(0);
+    const attaching = skiff('attach', 'late');
+    // Time for the attaching CLI to start and follow (a loaded machine), then the container goes on.
+    await new Promise((r) => setTimeout(r, 8000));
+    expect((await d('exec', 'late', 'touch', '/go')).code).toBe(0);
+    const attached = await attaching;
+    expect(attached).toMatchObject({ code: 3, stdout: 'late\n', stderr: 'late-err\n' });
+    expect((await skiff('attach', 'late')).stderr).toContain('You cannot attach to a stopped container');
+    expect((await d('rm', 'late')).code).toBe(0);
     const usage = await skiff('update', 'spin');
     expect(usage.code).toBe(125);
     expect(usage.stderr).toContain('you must provide one or more flags');

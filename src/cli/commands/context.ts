@@ -21,7 +21,7 @@ export type CommandEngine = {
     | 'listVolumes' | 'removeVolume' | 'pruneVolumes' | 'pullImage' | 'pushImage' | 'login' | 'logout' | 'registryTags'
     | 'build' | 'pruneBuildCache' | 'buildCacheUsage' | 'createNetwork' | 'listNetworks' | 'inspectNetwork' | 'removeNetwork'
     | 'pruneNetworks' | 'connectNetwork' | 'disconnectNetwork' | 'pauseContainer' | 'unpauseContainer' | 'containerStats'
-    | 'updateContainerResources' | 'execContainer']: Async<Engine[K]>
+    | 'updateContainerResources' | 'execContainer' | 'statContainerPath' | 'copyFromContainer' | 'copyIntoContainer']: Async<Engine[K]>
 };
 
 /** Where `load` reads an archive from. */
@@ -70,6 +70,10 @@ export interface CommandHost {
   portUrl?(hostPort: number): string;
   /** An extra line for `system df` (the browser's storage quota). */
   storageNote?(): Promise<string | undefined>;
+  /** `cp SRC CONTAINER:DEST`: the host path as a tar whose entries are named from its last component; absent in a browser. */
+  packHostPath?(path: string): Promise<{ tar: Uint8Array; dir: boolean }>;
+  /** `cp CONTAINER:SRC DEST`: the tar (entries named from `src.name`) placed at the host path `dest` by Docker's rules; absent in a browser. */
+  extractToHost?(dest: string, tar: Uint8Array, src: { name: string; dir: boolean; path: string }): Promise<void>;
   /** Calls `cb` on Ctrl-C while a command that runs until interrupted (`stats`) runs; returns the unsubscribe. Node: absent (SIGINT ends the process, as Docker's CLI). */
   onInterrupt?(cb: () => void): () => void;
 }

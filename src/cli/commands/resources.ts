@@ -1,5 +1,5 @@
 /**
- * The verbs of a running container's resources: pause, unpause, update, stats, top. Docker's
+ * The verbs of a running container: pause, unpause, update, stats, top, attach. Docker's
  * flags and output: `stats` prints Docker's table (CPU % as the CLI computes it from two samples,
  * binary memory units, decimal I/O), live every second until interrupted or with --no-stream once.
  */
@@ -185,4 +185,31 @@ const top: Command = {
   },
 };
 
-export const resourceCommands: readonly Command[] = [stats, pause, unpause, update, top];
+const attach: Command = {
+  name: 'attach', aliases: ['container attach'], usage: '[OPTIONS] CONTAINER', minArgs: 1, maxArgs: 1,
+  summary: "Attach to a running container's output until it exits (its exit status is attach's)",
+  flags: [
+    { name: 'no-stdin', help: 'Do not attach STDIN (skiff attaches output only)' },
+    { name: 'sig-proxy', help: 'Proxy all received signals to the process (skiff: Ctrl-C detaches)' },
+  ],
+  async run(ctx, _f, [id]) {
+    const rec = await ctx.engine.inspectContainer({ id: id! });
+    if (!live(rec)) throw new ExitStatusError(1, 'You cannot attach to a stopped container, start it first');
+    // From now on, as Docker's attach (no backlog: that is `logs`); here or through the process running it.
+    const dec = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+    const f = await ctx.engine.followContainerLogs({ id: rec.id, onEntry: (e) => (e.stream === 'stdout' ? ctx.stdout : ctx.stderr)(dec[e.stream].decode(e.data, { stream: true })) });
+    let detach!: (v: undefined) => void;
+    const detached = new Promise<undefined>((r) => (detach = r));
+    const off = ctx.host.onInterrupt?.(() => detach(undefined));
+    try {
+      const status = await Promise.race([ctx.engine.waitContainer({ id: rec.id }), detached]);
+      if (!status) return 0;
+      await f.done();
+      return status.exitCode;
+    } finally {
+      off?.();
+    }
+  },
+};
+
+export const resourceCommands: readonly Command[] = [stats, pause, unpause, update, top, attach];
