@@ -2,11 +2,12 @@
  * The host-side peer against a real Linux guest (v86 virtio-net, the guest's own network
  * namespace): the guest fetches from a server on the host's loopback through host-gateway, is
  * refused at once without it, resolves names through 10.0.2.3, reaches a non-loopback host
- * address as "the network", and a server in the guest answers a real HTTP client on the host
- * through a published port. Containers on bridges are net-guest's side (test/engine networking).
+ * address as "the network", sends UDP out and gets the answers, and a server in the guest answers
+ * a real HTTP client on the host through a published port. Containers: test/net/containers.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
+import { createSocket } from 'node:dgram';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +70,27 @@ describe('the guest NIC through the host-side peer', () => {
     expect(external, 'this machine has no non-loopback IPv4 address').toBeTruthy();
     const r = await g.sh(`wget -q -O - http://${external}:${port}/out`);
     expect(r.out).toBe('hello from the host, /out');
+  }, 120_000);
+
+  it('UDP goes out through a real socket and the answers come back (busybox tftp from a loopback server)', async (ctx) => {
+    if (noNic) return ctx.skip();
+    // A one-file TFTP server (RFC 1350): RRQ -> DATA block 1 (short: the last), then the client's ACK.
+    const content = 'sent over UDP\n';
+    const tftp = createSocket('udp4');
+    tftp.on('message', (m, from) => {
+      if (m.readUInt16BE(0) !== 1) return; // only read requests
+      const data = Buffer.concat([Buffer.from([0, 3, 0, 1]), Buffer.from(content)]);
+      tftp.send(data, from.port, from.address);
+    });
+    await new Promise<void>((r) => tftp.bind(0, '127.0.0.1', () => r()));
+    g.network.peer!.hostGatewaySources.add('10.0.2.15');
+    try {
+      const r = await g.sh(`cd /tmp && tftp -g -r file -l /tmp/got 10.0.2.2 ${tftp.address().port} && cat /tmp/got`);
+      expect(r.out).toBe(content);
+    } finally {
+      g.network.peer!.hostGatewaySources.delete('10.0.2.15');
+      tftp.close();
+    }
   }, 120_000);
 
   it('answers DNS at 10.0.2.3: engine names, then the host resolver, NXDOMAIN fast', async (ctx) => {
