@@ -146,8 +146,8 @@ export async function ensureLayerData(s: LayerDataStores, layer: Pick<LayerRecor
   return buildLayerData(s, layer);
 }
 
-/** The layer's entries (file bodies read on demand through `cache`) for applyLayer. */
-export async function openLayerData(s: LayerDataStores, layer: LayerRecord, cache: ChunkCache): Promise<LayerEntry[]> {
+/** The layer's entries (file bodies read on demand through `cache`) for applyLayer, and the copy they read. */
+export async function openLayerData(s: LayerDataStores, layer: LayerRecord, cache: ChunkCache): Promise<{ entries: LayerEntry[]; copy: Digest }> {
   const rec = await ensureLayerData(s, layer);
   const raw = await s.content.get(rec.index);
   if (createHasher().update(raw).digest() !== rec.index) throw new SkiffError('DIGEST_MISMATCH', `layer ${layer.digest}: its index ${rec.index} is corrupted in the content store (remove the image and load it again)`);
@@ -160,7 +160,7 @@ export async function openLayerData(s: LayerDataStores, layer: LayerRecord, cach
     ...(store.readRangeSync ? { readSync: (offset: number, length: number) => store.readRangeSync!(copy, offset, length) } : {}),
   }, cache);
   const empty = new Uint8Array(0);
-  return doc.entries.map((e): LayerEntry => {
+  const entries = doc.entries.map((e): LayerEntry => {
     const [name, type, mode, uid, gid, mtime, size, offset, linkname, devmajor, devminor, extra] = e;
     const header: TarHeader = { name, type, mode, uid, gid, size, mtime, linkname, devmajor, devminor };
     if (extra?.atime !== undefined) header.atime = extra.atime;
@@ -170,6 +170,7 @@ export async function openLayerData(s: LayerDataStores, layer: LayerRecord, cach
     if (type === 'file') entry.content = size === 0 ? FileContent.empty() : FileContent.fromLayer(data, offset, size);
     return entry;
   });
+  return { entries, copy };
 }
 
 /** Every layer data record (state `meta`). */

@@ -12,6 +12,7 @@
  */
 import { SkiffError } from '../errors.ts';
 import type { ContentStore } from '../content/store.ts';
+import type { Digest } from '../oci/digest.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import { isWasmLayerType } from '../oci/mediatypes.ts';
 import { applyLayer, type LayerTree } from '../fs/layer.ts';
@@ -52,6 +53,8 @@ export function treeKeys(layers: readonly Pick<LayerRecord, 'digest' | 'mediaTyp
 
 interface Entry {
   tree: Promise<LayerTree>;
+  /** The layer data copy the tree reads from, once made. */
+  copy?: Digest;
   /** Uncompressed bytes of this chain's own (top) layer. */
   bytes: number;
 }
@@ -79,22 +82,35 @@ export class LayerCache {
     if (tarLayers.length === 0) return null;
     const chains = treeKeys(tarLayers);
     let prev: Promise<LayerTree> | null = null;
+    let stale = false;
     for (const [i, layer] of tarLayers.entries()) {
       const chain = chains[i]!;
       let entry = this.trees.get(chain);
+      // A tree whose layer's data was pruned meanwhile (by any process) reads from nowhere: made
+      // again, with every tree above it (containers still on the old tree keep their copy: prune
+      // never takes the data of a layer a container uses).
+      if (entry?.copy && (stale || !(await this.content.has(entry.copy)))) {
+        stale = true;
+        this.drop(chain);
+        entry = undefined;
+      }
       if (entry) {
         // Refresh recency.
         this.trees.delete(chain);
         this.trees.set(chain, entry);
       } else {
         const base: Promise<LayerTree> | null = prev;
+        const made: Entry = { tree: Promise.resolve(null as unknown as LayerTree), bytes: layer.uncompressedSize };
         const tree = (async (): Promise<LayerTree> => {
           const below: LayerTree | null = base ? await base : null;
           if (isWasmLayerType(layer.mediaType)) return applyLayer(below, [moduleEntry(layer, await this.content.get(layer.digest))]);
           const stores = { content: this.content, ...(this.state ? { state: this.state } : {}) };
-          return applyLayer(below, await openLayerData(stores, layer, this.chunks));
+          const { entries, copy } = await openLayerData(stores, layer, this.chunks);
+          made.copy = copy;
+          return applyLayer(below, entries);
         })();
-        entry = { tree, bytes: layer.uncompressedSize };
+        made.tree = tree;
+        entry = made;
         this.trees.set(chain, entry);
         this.bytes += entry.bytes;
         tree.catch(() => this.drop(chain));

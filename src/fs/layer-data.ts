@@ -141,13 +141,33 @@ export class LayerData {
   }
 
   #loadSync(ci: number): Uint8Array {
-    const c = this.#verify(ci, this.source.readSync!(ci * LAYER_CHUNK, this.#span(ci)));
+    let bytes: Uint8Array;
+    try {
+      bytes = this.source.readSync!(ci * LAYER_CHUNK, this.#span(ci));
+    } catch (e) {
+      throw this.#storeError(e);
+    }
+    const c = this.#verify(ci, bytes);
     this.cache.set(this.#prefix + ci, c);
     return c;
   }
 
   #load(ci: number): Promise<Uint8Array> {
-    return this.cache.load(this.#prefix + ci, async () => this.#verify(ci, await this.source.read(ci * LAYER_CHUNK, this.#span(ci))));
+    return this.cache.load(this.#prefix + ci, async () => {
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.source.read(ci * LAYER_CHUNK, this.#span(ci));
+      } catch (e) {
+        throw this.#storeError(e);
+      }
+      return this.#verify(ci, bytes);
+    });
+  }
+
+  /** Filesystem calls fail with errnos only: a store failure is an EIO that says what failed. */
+  #storeError(e: unknown): FsError {
+    if (e instanceof FsError) return e;
+    return new FsError('EIO', `layer ${this.id}: ${(e as Error)?.message ?? String(e)}`);
   }
 
   #span(ci: number): number {

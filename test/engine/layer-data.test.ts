@@ -269,4 +269,35 @@ describe('image layers read on demand', () => {
     expect(f.header.mode & 0o777).toBe(0o600);
     expect(Buffer.compare(f.data, expected.get('/data/one-chunk-and-a-byte')!)).toBe(0);
   }, 60_000);
+
+  it('system df counts the layer data; prune frees what no container uses, and the next use makes it again', async () => {
+    const s = await loaded();
+    const e = new Engine({ content: s.content, state: s.state });
+    await e.loadArchive({ data: archive, name: 'image.tar' }); // existed: nothing new, data made on first use below
+    const c = await e.createContainer({ image: s.image.digest });
+    await e.containerFs({ id: c.id });
+    const records = await layerDataRecords(s.state);
+    expect(records.map((r) => r.layer).sort()).toEqual(s.image.layers.map((l) => l.digest).sort());
+    const du = await e.diskUsage();
+    const copies = records.reduce((n, r) => n + r.copySize + r.indexSize, 0);
+    expect(du.layerData).toEqual({ total: 2, active: 2, size: copies, reclaimable: 0 });
+    // In use by a container: prune keeps it.
+    await e.pruneImages({ all: true });
+    expect((await layerDataRecords(s.state)).length).toBe(2);
+    for (const r of records) expect(await s.content.has(r.copy)).toBe(true);
+    await e.removeContainer({ id: c.id });
+    expect((await e.diskUsage()).layerData).toMatchObject({ total: 2, active: 0, reclaimable: copies });
+    // Tagged but unused: the image stays, its layer data goes (a cache), and comes back on use.
+    await e.tag({ source: s.image.digest, target: 'kept:1' });
+    const pruned = await e.pruneImages();
+    expect(pruned.deleted).toEqual([]);
+    expect(pruned.reclaimed).toBe(copies);
+    expect(await layerDataRecords(s.state)).toEqual([]);
+    for (const r of records) expect(await s.content.has(r.copy)).toBe(false);
+    expect(await s.content.has(s.image.layers[0]!.digest)).toBe(true);
+    const c2 = await e.createContainer({ image: 'kept:1' });
+    const fs = await e.containerFs({ id: c2.id });
+    expect(Buffer.compare(fs.read(lookupPath(fs, '/data/big'), 0, 2_000_000), expected.get('/data/big')!)).toBe(0);
+    expect((await layerDataRecords(s.state)).length).toBe(2);
+  }, 60_000);
 });
