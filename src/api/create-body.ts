@@ -5,7 +5,7 @@
  * port bindings as asked) is recorded in runtimeData so inspect shows it back.
  */
 import type { CreateContainerOptions } from '../engine/containers.ts';
-import type { RunOptions } from '../runtime/spec/options.ts';
+import { parseStorageOpt, type RunOptions } from '../runtime/spec/options.ts';
 import { parseSignal } from '../runtime/spec/signals.ts';
 import { parseTmpfs, parseVolumeSpec } from '../runtime/spec/volumes.ts';
 import { parseAddHosts } from '../runtime/spec/network.ts';
@@ -110,6 +110,15 @@ export function createOptions(body: Json, name: string | undefined): CreateConta
   const pids = h<number>('PidsLimit', 'number');
   if (pids) run.pidsLimit = pids;
   if (h<boolean>('ReadonlyRootfs', 'boolean')) run.readOnly = true;
+  // {"size": "64m"}: the writable layer's quota, as `--storage-opt size=`; other keys are refused by name.
+  for (const [k, v] of Object.entries(h<Json>('StorageOpt', 'object') ?? {})) {
+    if (typeof v !== 'string') throw badRequest(`invalid value for field HostConfig.StorageOpt.${k}: expected a string`);
+    try {
+      Object.assign(run, parseStorageOpt(`${k}=${v}`));
+    } catch (err) {
+      throw badRequest(`invalid value for field HostConfig.StorageOpt.${k}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   if (h<boolean>('Init', 'boolean')) run.init = true;
   if (h<boolean>('AutoRemove', 'boolean')) run.rm = true;
   const capAdd = h<string[]>('CapAdd', 'strings');

@@ -87,6 +87,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       MemorySwap: s.limits.memorySwap ?? 0,
       NanoCpus: s.limits.cpus ?? 0,
       PidsLimit: s.limits.pidsLimit ?? null,
+      StorageOpt: s.limits.storageSize ? { size: String(s.limits.storageSize) } : null,
       Init: s.init,
       Runtime: c.runtime,
       LogConfig: { Type: 'local', Config: {} },

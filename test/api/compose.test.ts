@@ -35,7 +35,10 @@ describe('docker-compose through the API', () => {
     const dir = join(served.dir, 'app');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'docker-compose.yml'), COMPOSE);
-    const dc = (...args: string[]) => runTool(compose, ['-p', 'demo', ...args], served.dockerEnv(), { cwd: dir });
+    // compose gives each request 60 s; a guest booting cold on a loaded machine can take longer, so
+    // the VM is started first and the timeout raised (load, not a hang: the server answers every request).
+    const dc = (...args: string[]) => runTool(compose, ['-p', 'demo', ...args], { ...served.dockerEnv(), COMPOSE_HTTP_TIMEOUT: '240' }, { cwd: dir });
+    expect((await d('run', '--rm', 'skiff/busybox', 'true')).code).toBe(0);
 
     const up = await dc('up', '-d');
     expect(up.code, up.stderr).toBe(0);

@@ -70,6 +70,13 @@ describe('docker stats, pause, unpause, update', () => {
     const bad = await served.api('POST', '/v1.43/containers/upd/update', JSON.stringify({ Memory: '1g' }));
     expect(bad.status).toBe(400);
     expect(bad.json.message).toContain('Memory');
+    // HostConfig.StorageOpt is the writable layer's quota, as --storage-opt size=.
+    expect((await d('create', '--name', 'quota', '--storage-opt', 'size=2m', 'skiff/busybox', 'true')).code).toBe(0);
+    expect((await d('inspect', '-f', '{{json .HostConfig.StorageOpt}}', 'quota')).stdout).toBe(`{"size":"${2 << 20}"}\n`);
+    const badOpt = await served.api('POST', '/v1.43/containers/create', JSON.stringify({ Image: 'skiff/busybox', HostConfig: { StorageOpt: { dm_basesize: '1g' } } }));
+    expect(badOpt.status).toBe(400);
+    expect(badOpt.json.message).toContain('HostConfig.StorageOpt.dm_basesize');
+    expect((await d('rm', 'quota')).code).toBe(0);
     // A stopped container's update is kept for its next start.
     expect((await d('update', '--memory', '16m', 'upd')).code).toBe(0);
     expect((await d('inspect', '-f', '{{.HostConfig.Memory}}', 'upd')).stdout).toBe(`${16 << 20}\n`);

@@ -4,6 +4,7 @@ import { displayText } from '../present/escape.ts';
 import { formatRows, humanSize, renderTemplate, table } from '../present/format.ts';
 import { out, str, type Command } from './context.ts';
 import { VERSION } from './version.ts';
+import { API_VERSION, MIN_API_VERSION } from '../../api/router.ts';
 import { containerView } from './containers.ts';
 import { familiar, printDocs } from './images.ts';
 
@@ -86,6 +87,25 @@ export const systemCommands: readonly Command[] = [
         ' Storage Driver: skiff (an overlay over content-addressed layers)', ` Cgroup Version: ${doc.CgroupVersion}`,
         ' Runtimes: vm wasi', ' Default Runtime: by image (linux/386: vm, wasi/wasm: wasi)',
         ` Operating System: ${doc.OperatingSystem}`, ' OSType: linux',
+      ].join('\n'));
+    },
+  },
+  {
+    name: 'version', usage: '[OPTIONS]', summary: 'Show the skiff version information', maxArgs: 0,
+    flags: [{ name: 'format', short: 'f', value: 'string', help: '"json" or a Go-style template' }],
+    async run(ctx, f) {
+      const where = ctx.host.kind === 'browser' ? 'browser' : 'node';
+      // Docker's field names (`--format '{{.Server.APIVersion}}'`); the Engine API is src/api's.
+      const doc = {
+        Client: { Platform: { Name: 'skiff' }, Version: VERSION, APIVersion: API_VERSION, Os: where, Context: where === 'browser' ? 'browser' : 'default' },
+        Server: { Platform: { Name: 'skiff' }, Version: VERSION, APIVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: '386 (guest), wasm (WASI)' },
+      };
+      const format = str(f['format']);
+      if (format) return void out(ctx, format === 'json' ? JSON.stringify(doc) : renderTemplate(format, doc));
+      out(ctx, [
+        'Client:', ` Version:           ${VERSION}`, ` API version:       ${API_VERSION}`, ` Context:           ${doc.Client.Context}`, '',
+        'Server: skiff', ' Engine:', `  Version:          ${VERSION}`, `  API version:      ${API_VERSION} (minimum version ${MIN_API_VERSION})`,
+        `  OS/Arch:          linux/386 (the guest), wasi/wasm`, `  Runs in:          ${where === 'browser' ? 'this browser tab' : 'this Node process (or skiff system serve)'}`,
       ].join('\n'));
     },
   },

@@ -63,7 +63,7 @@ export class CommandTable {
       if (!hit || hit.rest.length) return this.#unknown(ctx, name);
       return ctx.stdout(helpText(hit.command)), 0;
     }
-    if (first === '--version' || first === '-v' || first === 'version') {
+    if (first === '--version' || first === '-v') {
       return ctx.stdout(`skiff version ${VERSION}${ctx.host.kind === 'browser' ? ' (browser)' : ''}\n`), 0;
     }
     const hit = this.find(words);
