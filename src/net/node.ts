@@ -29,6 +29,8 @@ export function socketDuplex(s: Socket, events: DuplexEvents): Duplex {
 }
 
 const UDP_IDLE_MS = 30_000;
+/** UDP flows (a socket each) kept at once; a guest spraying source ports recycles the oldest. */
+const MAX_UDP_FLOWS = 256;
 
 /** Outbound through this process's own sockets. */
 export function nodeDialer(opts: { connectTimeoutMs?: number } = {}): Dialer {
@@ -48,21 +50,31 @@ export function nodeDialer(opts: { connectTimeoutMs?: number } = {}): Dialer {
     },
     udp(host, port, payload, reply, flowKey) {
       let flow = flows.get(flowKey);
+      if (!flow && flows.size >= MAX_UDP_FLOWS) {
+        const [oldKey, old] = flows.entries().next().value!;
+        clearTimeout(old.timer);
+        flows.delete(oldKey);
+        closeQuietly(old.sock);
+      }
       if (!flow) {
         const sock = createSocket('udp4');
         sock.on('message', (m) => { reply(new Uint8Array(m)); });
-        sock.on('error', () => { clearTimeout(flows.get(flowKey)?.timer); flows.delete(flowKey); sock.close(); });
+        sock.on('error', () => { clearTimeout(flows.get(flowKey)?.timer); flows.delete(flowKey); closeQuietly(sock); });
         sock.unref();
         flow = { sock, timer: setTimeout(() => {}, 0) };
         flows.set(flowKey, flow);
       }
       clearTimeout(flow.timer);
       const f = flow;
-      f.timer = setTimeout(() => { flows.delete(flowKey); f.sock.close(); }, UDP_IDLE_MS);
+      f.timer = setTimeout(() => { flows.delete(flowKey); closeQuietly(f.sock); }, UDP_IDLE_MS);
       f.timer.unref?.();
       f.sock.send(payload, port, host);
     },
   };
+}
+
+function closeQuietly(sock: UdpSocket): void {
+  try { sock.close(); } catch { /* already closed */ }
 }
 
 /** The host's resolver (what getaddrinfo answers, /etc/hosts included). */
