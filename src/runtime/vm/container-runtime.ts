@@ -30,6 +30,8 @@ import { signalName, signalNumber } from './signals.ts';
 import { GuestNetworks, netnsOf } from './guest-network.ts';
 import { retryAfterIO } from '../../fs/pending-io.ts';
 
+/** How long after a container's exit its `crun delete` waits (release). */
+const DELETE_DELAY_MS = 1000;
 /** Where the agent mounts the 9P server's directory of exports (vm-images/agent/PROTOCOL.md). */
 export const GUEST_9P_ROOT = '/run/skiff/9p';
 const INIT_EXPORT = 'skiff-init';
@@ -78,8 +80,8 @@ export class VmRuntime implements ContainerRuntime {
   private readonly volumeExports = new Map<FileSystem, { name: string; refs: number }>();
   private nextVolume = 1;
   private deleting: Promise<void> = Promise.resolve();
-  /** Containers whose `crun delete` is still queued: starting one again waits for it. */
-  private readonly pendingDeletes = new Map<string, Promise<void>>();
+  /** Containers whose `crun delete` is still queued: starting one again runs it at once and waits. */
+  private readonly pendingDeletes = new Map<string, { done: Promise<void>; now: () => void }>();
   /** Seccomp profiles crun has compiled once, handed to later containers as BPF (seccomp-filters.ts). */
   private readonly seccomp = new SeccompFilters();
   /** Output the containers' sinks have not accepted yet: past its mark the guest is paused. */
@@ -133,7 +135,11 @@ export class VmRuntime implements ContainerRuntime {
     if (this.running.has(req.id)) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is already running`);
     const m = await this.machine();
     // A restart right after an exit: crun still knows the id until the queued delete ran.
-    await this.pendingDeletes.get(req.id);
+    const pending = this.pendingDeletes.get(req.id);
+    if (pending) {
+      for (const p of this.pendingDeletes.values()) p.now(); // deletes run in order: the earlier ones too
+      await pending.done;
+    }
     const id = req.id;
     // Secret names: the shared 9P server gives an export to whoever names it (p9/exports-root.ts).
     const rootName = secretName(`c-${id}`);
@@ -252,12 +258,22 @@ export class VmRuntime implements ContainerRuntime {
     if (m && m.state === 'running') {
       // Before a restart of the same id can set up again (the processes are gone: nothing holds it).
       await this.guestNet.teardown(m.agent, id);
-      // `crun delete` (state dir, cgroup) takes ~0.3-1 s of guest time and nothing waits for
-      // it: the container's processes are gone. Deletes run one after another, in the background.
-      const done = this.deleting.then(() => m.agent.delete({ id, force: true }).catch(() => {}));
+      // `crun delete` (state dir, cgroup) costs guest CPU and nothing waits for it: the container's
+      // processes are gone. Deletes run one after another, in the background, and only after a
+      // pause: the emulator shares the engine's thread, so a delete run at once slows the layer and
+      // log saving that follow this exit, and a CLI process that exits right after its container
+      // would spend it on a VM about to stop. The pause's timer does not keep a process alive.
+      let now!: () => void;
+      const due = new Promise<void>((resolve) => {
+        now = resolve;
+        const t = setTimeout(resolve, DELETE_DELAY_MS);
+        (t as { unref?: () => void }).unref?.();
+      });
+      const done = Promise.all([this.deleting, due]).then(() => (m.state === 'running' ? m.agent.delete({ id, force: true }).catch(() => {}) : undefined));
       this.deleting = done;
-      this.pendingDeletes.set(id, done);
-      void done.then(() => { if (this.pendingDeletes.get(id) === done) this.pendingDeletes.delete(id); });
+      const entry = { done, now };
+      this.pendingDeletes.set(id, entry);
+      void done.then(() => { if (this.pendingDeletes.get(id) === entry) this.pendingDeletes.delete(id); });
     }
   }
 
