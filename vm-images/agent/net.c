@@ -473,21 +473,14 @@ static int configure_inside(int in, int nsfd, const struct iface *f, int default
 
 static void ns_path(char *out, size_t n, const char *id) { snprintf(out, n, NETNS_DIR "/%s", id); }
 
-/* Unpins the namespace and deletes this container's host-side veths now (their peers go with
- * them), rather than whenever the kernel's asynchronous namespace cleanup gets to it. */
+/* Unpins the namespace. Its veths go when the kernel destroys it (asynchronously, after the last
+ * process left): deleting them here costs a synchronous RCU grace period (~100 ms of guest time)
+ * on every container exit; a quick restart finds the old pair and deletes it then (plug). */
 static void netns_drop(const char *id) {
-  char path[128], host[IFNAMSIZ];
+  char path[128];
   ns_path(path, sizeof path, id);
   umount2(path, MNT_DETACH);
   unlink(path);
-  int fd = nl_open();
-  if (fd < 0) return;
-  for (int i = 0; i < 16; i++) {
-    host_veth(host, id, i);
-    int h = ifindex(host);
-    if (h > 0) link_del(fd, h);
-  }
-  close(fd);
 }
 
 /* A new network namespace pinned at NETNS_DIR/<id>, lo up. Returns its fd or -errno. */
