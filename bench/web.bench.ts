@@ -53,6 +53,9 @@ export async function run(): Promise<Record<string, Metric>> {
       <skiff-run id="b" image="${image}" cmd="${cmd}" autorun></skiff-run>`;
     /** Where the time went, from the engine worker's timeline (ms since navigation). */
     const phases: string[] = [];
+    let lastPhases = '';
+    /** The phases of the run whose time is the median, for the metric's note. */
+    const phaseOf = new Map<number, string>();
     const firstOutput = async (page: import('playwright-core').Page): Promise<number> => {
       await page.goto(`${site.url}bench.html`);
       const h = await page.waitForFunction(() => {
@@ -64,9 +67,16 @@ export async function run(): Promise<Record<string, Metric>> {
         const t = await page.evaluate(`(async () => {
           const marks = await globalThis[Symbol.for('skiff.engineClient')].api.timeline();
           const at = (n) => Math.round((marks.find((m) => m.name === n)?.at ?? NaN) - performance.timeOrigin);
-          return 'init ' + at('init') + ', vm ready ' + at('vm.ready') + ' (' + (marks.find((m) => m.name === 'vm.snapshot-from')?.detail?.from ?? '?') + '), started ' + at('run.start');
+          const d = (n) => marks.find((m) => m.name === n)?.detail ?? {};
+          const emu = d('vm.emulator-started');
+          const out = d('run.first-output');
+          return 'init ' + at('init') + ', vm.warm ' + at('vm.warm') + ', snapshot read ' + at('vm.snapshot-read') + ' (' + (d('vm.snapshot-from').from ?? '?') + (marks.some((m) => m.name === 'vm.snapshot-page') ? ', by the page' : '') + ')'
+            + ', checked ' + at('vm.snapshot-checked') + ', emulator ' + at('vm.emulator-started') + ' (build ' + emu.loadedMs + ', inflate ' + emu.inflateMs + ', restore ' + emu.restoreMs + ')'
+            + ', agent ' + at('vm.agent-ready') + ', vm ready ' + at('vm.ready') + ', created ' + at('run.create') + ', started ' + at('run.start')
+            + ', 9P before output ' + out.p9Requests + ' (' + out.p9Waited + ' waited ' + out.p9WaitMs + ' ms)';
         })()`) as string;
         phases.push(`${Math.round(first)}: ${t}`);
+        lastPhases = t;
       }
       return first;
     };
@@ -79,7 +89,9 @@ export async function run(): Promise<Record<string, Metric>> {
       await ctx.route(`${site.url}bench.html`, (r) => r.fulfill({ contentType: 'text/html', headers: HEADERS, body: html }));
       const page = await ctx.newPage();
       cold.push(await firstOutput(page));
+      phaseOf.set(cold.at(-1)!, lastPhases);
       warm.push(await firstOutput(page));
+      phaseOf.set(warm.at(-1)!, lastPhases);
       if (i === 0) {
         await page.waitForFunction(() => !(document.querySelector('#b') as unknown as { running: boolean }).running);
         const m = await page.evaluate(async () => {
@@ -113,6 +125,12 @@ export async function run(): Promise<Record<string, Metric>> {
       await page.goto(`${site.url}docs/example.html`);
       const h = await page.waitForFunction(() => ((document.querySelector('#wasm') as unknown as { output?: string } | null)?.output ? performance.now() : 0), null, { polling: 'raf', timeout: 120_000 });
       docsWasm.push((await h.jsonValue()) as number);
+      phaseOf.set(docsWasm.at(-1)!, await page.evaluate(`(async () => {
+        const marks = await globalThis[Symbol.for('skiff.engineClient')].api.timeline();
+        const at = (n) => Math.round((marks.find((m) => m.name === n)?.at ?? NaN) - performance.timeOrigin);
+        const held = marks.filter((m) => m.name === 'vm.held').map((m) => m.detail.step + ' ' + m.detail.ms + ' ms');
+        return 'init ' + at('init') + ', VM held for it: ' + (held.join(', ') || 'no') + ', VM ready ' + at('vm.ready');
+      })()`) as string);
       await ctx.close();
     }
     // Where the time went in each run (engine-worker timeline, ms since navigation).
@@ -121,10 +139,10 @@ export async function run(): Promise<Record<string, Metric>> {
     const load = `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
     const which = `${image === 'skiff/busybox' ? 'skiff/busybox echo hello' : 'skiff/hello-wasm (linux/386 cannot run here)'}; ${load}`;
     return {
-      'web.first_output_cold_ms': { value: Math.round(median(cold)), unit: 'ms', note: `${which}; fresh profile, bundled image fetched+loaded, VM restored from the site's shipped snapshot; runs ${cold.map(Math.round).join('/')}` },
-      'web.first_output_snapshot_ms': { value: Math.round(median(warm)), unit: 'ms', note: `${which}; reload, store in IndexedDB${image === 'skiff/busybox' ? ', VM snapshot' : ''}; runs ${warm.map(Math.round).join('/')}` },
+      'web.first_output_cold_ms': { value: Math.round(median(cold)), unit: 'ms', note: `${which}; fresh profile, bundled image fetched+loaded, VM restored from the site's shipped snapshot; runs ${cold.map(Math.round).join('/')}${phaseOf.get(median(cold)) ? `; median run's timeline (ms since navigation): ${phaseOf.get(median(cold))}` : ''}` },
+      'web.first_output_snapshot_ms': { value: Math.round(median(warm)), unit: 'ms', note: `${which}; reload, store in IndexedDB${image === 'skiff/busybox' ? ', VM snapshot' : ''}; runs ${warm.map(Math.round).join('/')}${phaseOf.get(median(warm)) ? `; median run's timeline (ms since navigation): ${phaseOf.get(median(warm))}` : ''}` },
       ...(noSnap.length ? { 'web.first_output_no_snapshot_ms': { value: Math.round(median(noSnap)), unit: 'ms', note: `${which}; fresh profile, site without a shipped snapshot: cold boot + state save; runs ${noSnap.map(Math.round).join('/')}` } } : {}),
-      'web.first_output_wasm_ms': { value: Math.round(median(docsWasm)), unit: 'ms', note: `docs/example.html reloaded (store and VM snapshot in IndexedDB): #wasm (skiff/hello-wasm) first output while #linux restores the VM; ${load}; runs ${docsWasm.map(Math.round).join('/')}` },
+      'web.first_output_wasm_ms': { value: Math.round(median(docsWasm)), unit: 'ms', note: `docs/example.html reloaded (store and VM snapshot in IndexedDB): #wasm (skiff/hello-wasm) first output while #linux restores the VM; ${load}; runs ${docsWasm.map(Math.round).join('/')}; median run: ${phaseOf.get(median(docsWasm)) ?? ''}` },
       'web.heap_mb': { value: Math.round(heap / 1e5) / 10, unit: 'MB', note: heapHow },
       ...p9,
     };
