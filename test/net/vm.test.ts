@@ -101,8 +101,10 @@ describe('the guest NIC through the host-side peer', () => {
     expect(host.out).toContain('127.0.0.1');
     const t0 = performance.now();
     const nx = await g.sh('nslookup no-such-name.invalid 10.0.2.3; echo "exit $?"');
-    expect(nx.out + nx.err).toMatch(/NXDOMAIN|can't resolve|exit 1/);
-    expect(performance.now() - t0).toBeLessThan(15_000); // a SERVFAIL from a slow host resolver makes nslookup retry once
+    // Only our server's answer says NXDOMAIN. (busybox nslookup sometimes gives its A and AAAA
+    // queries one id, the guest clock being coarse, and ignores one answer until a 5 s retry.)
+    expect(nx.out + nx.err).toMatch(/NXDOMAIN/);
+    expect(performance.now() - t0).toBeLessThan(20_000);
   }, 120_000);
 
   it('a server in the guest answers a host HTTP client through a published port', async (ctx) => {
