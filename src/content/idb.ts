@@ -7,11 +7,12 @@
  *   "part/<digest>/<i>" -> Uint8Array  "info/<digest>" -> { size, parts }
  * has/info/list read only the small info records.
  */
-import { createStore, delMany, get, getMany, keys, setMany, type UseStore } from 'idb-keyval';
+import { createStore, delMany, get, getMany, keys, set, setMany, type UseStore } from 'idb-keyval';
 import { SkiffError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import { BufferedIngestion } from './buffered.ts';
-import { notFound, sliceStream, type BlobInfo, type ContentStore, type Ingestion } from './store.ts';
+import { checkExpected, ingestionClosed, notFound, sliceStream, type BlobInfo, type ContentStore, type Expected, type Ingestion } from './store.ts';
+import { createHasher } from '../oci/digest.ts';
 
 export interface IdbContentStoreOptions {
   /** IndexedDB database name (default "skiff-content"); one object store lives in it. */
@@ -94,7 +95,11 @@ export class IdbContentStore implements ContentStore {
     return out;
   }
 
-  ingest(): Ingestion {
+  ingest(expected?: Expected): Ingestion {
+    // The digest known up front (a layer's uncompressed copy, by its diff_id): parts go to their
+    // final keys as they fill, so a big blob never sits whole in the tab's memory. They are
+    // invisible until the info record is written at commit.
+    if (expected?.expectedDigest) return new PartIngestion(this.#store, expected);
     return new BufferedIngestion(async (info, bytes) => {
       if (await this.has(info.digest)) return info;
       // Structured clone copies the whole backing buffer; store exactly the blob's bytes.
@@ -130,5 +135,90 @@ async function wrap<T>(p: Promise<T>, context: string): Promise<T> {
     return await p;
   } catch (e) {
     throw new SkiffError('STORAGE', `IndexedDB: ${context}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
+}
+
+/** An ingestion of a blob whose digest is known: 1 MiB parts written as they fill (see `ingest`). */
+class PartIngestion implements Ingestion {
+  readonly #hasher = createHasher();
+  readonly #digest: Digest;
+  #buf = new Uint8Array(PART_BYTES);
+  #fill = 0;
+  #parts = 0;
+  #size = 0;
+  #state: 'open' | 'committed' | 'aborted' = 'open';
+  /** Whether the blob is stored already: then nothing is written (its parts must not be touched). */
+  readonly #exists: Promise<boolean>;
+
+  constructor(private readonly store: UseStore, private readonly expected: Expected) {
+    this.#digest = expected.expectedDigest!;
+    this.#exists = get<Info>(INFO + this.#digest, store).then((i) => i !== undefined, () => false);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#state !== 'open') throw ingestionClosed(this.#state);
+    this.#hasher.update(chunk);
+    this.#size += chunk.byteLength;
+    let at = 0;
+    while (at < chunk.byteLength) {
+      const n = Math.min(PART_BYTES - this.#fill, chunk.byteLength - at);
+      this.#buf.set(chunk.subarray(at, at + n), this.#fill);
+      this.#fill += n;
+      at += n;
+      if (this.#fill === PART_BYTES) await this.#flush();
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#fill === 0) return;
+    if (await this.#exists) {
+      this.#fill = 0;
+      return;
+    }
+    const part = this.#fill === PART_BYTES ? this.#buf : this.#buf.slice(0, this.#fill);
+    await wrap(set(`${PART}${this.#digest}/${this.#parts}`, part, this.store), `writing ${this.#digest}`);
+    this.#parts++;
+    this.#buf = new Uint8Array(PART_BYTES);
+    this.#fill = 0;
+  }
+
+  async commit(expected?: Expected): Promise<BlobInfo> {
+    if (this.#state !== 'open') throw ingestionClosed(this.#state);
+    this.#state = 'committed';
+    const info: BlobInfo = { digest: this.#hasher.digest(), size: this.#size };
+    try {
+      checkExpected(info, { ...this.expected, ...expected });
+      if (await this.#exists) return info;
+      await this.#flush();
+      if (this.#size <= PART_BYTES) {
+        // Small after all: one record, as `get` expects for blobs of that size.
+        const whole = this.#parts ? await wrap(get<Uint8Array>(`${PART}${this.#digest}/0`, this.store), `reading ${this.#digest}`) : new Uint8Array(0);
+        await wrap(setMany([[BLOB + info.digest, whole ?? new Uint8Array(0)], [INFO + info.digest, { size: info.size } satisfies Info]], this.store), `committing ${info.digest}`);
+        await this.#dropParts();
+        return info;
+      }
+      await wrap(set(INFO + info.digest, { size: info.size, parts: this.#parts } satisfies Info, this.store), `committing ${info.digest}`);
+      return info;
+    } catch (e) {
+      await this.#dropParts().catch(() => {});
+      throw e;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.#state !== 'open') return;
+    this.#state = 'aborted';
+    await this.#dropParts();
+  }
+
+  async #dropParts(): Promise<void> {
+    // Never the parts of a blob stored under this digest (committed by another writer meanwhile).
+    if (await get<Info>(INFO + this.#digest, this.store).then((i) => i?.parts !== undefined, () => false)) return;
+    const keys = Array.from({ length: this.#parts }, (_, p) => `${PART}${this.#digest}/${p}`);
+    if (keys.length) await wrap(delMany(keys, this.store), `discarding ${this.#digest}`);
   }
 }

@@ -55,7 +55,12 @@ export interface Ingestion {
 }
 
 export interface Ingester {
-  ingest(): Ingestion;
+  /**
+   * `expected`, when known up front, lets a backend place the bytes where they will live as they
+   * arrive (IndexedDB writes parts instead of holding the blob in memory). A hint: pass it to
+   * `commit` too, which is what checks it on every backend.
+   */
+  ingest(expected?: Expected): Ingestion;
 }
 
 export interface Manager {

@@ -85,7 +85,7 @@ interface IndexDoc {
  */
 export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>): Promise<LayerDataRecord> {
   const compression = layerCompression(layer.mediaType);
-  const ingest = compression === 'none' ? null : s.content.ingest();
+  const ingest = compression === 'none' ? null : s.content.ingest({ expectedDigest: layer.diffId as string as Digest });
   const parser = new TarParser();
   const hasher = createHasher();
   const chunks = new ChunkHasher();

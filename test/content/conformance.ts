@@ -124,5 +124,30 @@ export function contentStoreConformance(name: string, make: () => Promise<Conten
       expect(await s.delete(digest)).toBe(true);
       await expectSkiffRejection(readRange(s, digest, 0, 1), 'NOT_FOUND', new RegExp(digest));
     });
+
+    it('an ingestion told its digest up front: stores the blob, refuses other bytes, keeps an existing blob intact', async () => {
+      const s = await make();
+      const bytes = new Uint8Array(2.5 * (1 << 20)).map((_, i) => (i * 31 + (i >> 11)) % 251);
+      const digest = sha256Digest(bytes);
+      const write = async (b: Uint8Array) => {
+        const ing = s.ingest({ expectedDigest: digest });
+        for (let at = 0; at < b.length; at += 300_001) await ing.write(b.subarray(at, at + 300_001));
+        return ing.commit({ expectedDigest: digest });
+      };
+      const wrong = bytes.slice();
+      wrong[2_000_000] ^= 1;
+      await expectSkiffRejection(write(wrong), 'DIGEST_MISMATCH', new RegExp(digest));
+      expect(await s.has(digest)).toBe(false);
+      expect(await write(bytes)).toEqual({ digest, size: bytes.length });
+      expect(Buffer.compare(await readRange(s, digest, 1_000_000, 1_500_000), bytes.subarray(1_000_000, 2_500_000))).toBe(0);
+      // Wrong bytes for a blob already stored: refused, and the stored blob is untouched.
+      await expectSkiffRejection(write(wrong), 'DIGEST_MISMATCH', new RegExp(digest));
+      expect(Buffer.compare(await s.get(digest), bytes)).toBe(0);
+      const small = enc('small blob');
+      const ing = s.ingest({ expectedDigest: sha256Digest(small) });
+      await ing.write(small);
+      await ing.commit();
+      expect(new TextDecoder().decode(await s.get(sha256Digest(small)))).toBe('small blob');
+    });
   });
 }
