@@ -7,13 +7,16 @@
  *   the image and the VM snapshot, wall clock from spawn to exit, median of 3; the compiled CLI
  *   (built first, as `npm install` does), beside the same runs from the sources through tsx.
  * - exec.ms: Engine.execContainer of `true` into a running container, median of RUNS.
+ * - run.guest_minstr, exec.guest_minstr: the guest instructions (millions) each of those cost,
+ *   median: the guest's work, which the machine's load does not change (the wall times above it
+ *   does, 5-10x at a load of 20).
  * The note carries the load average: the emulator runs at whatever CPU other processes leave.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from './run.ts';
 import { loadNote, median, quiet, withSkiffHome } from './util.ts';
-import { openEngine } from '../src/node.ts';
+import { nodeRuntimes, nodeVmRuntime, openEngine } from '../src/node.ts';
 // @ts-expect-error: plain JavaScript without declarations
 import { buildNode } from '../scripts/build-node.mjs';
 
@@ -23,7 +26,11 @@ const BIN = fileURLToPath(new URL('../bin/skiff.js', import.meta.url));
 export async function run(): Promise<Record<string, Metric>> {
   // The VM snapshot goes under $SKIFF_HOME too, where the `skiff run` processes below find it.
   return withSkiffHome('skiff-bench-run-', async (home) => {
-    const engine = await openEngine({ home });
+    const vm = await nodeVmRuntime();
+    const engine = await openEngine({ home, runtimes: { ...nodeRuntimes, vm: () => vm } });
+    const count = async () => (await vm.machine()).instructions();
+    // v86's counter is 32 bits: a difference is taken modulo 2^32.
+    const mInstr = (a: number, b: number) => ((b - a) >>> 0) / 1e6;
     try {
       // First run: loads the bundled image, boots (and snapshots) the VM.
       await engine.runContainer({ image: 'skiff/busybox', cmd: ['true'], run: { rm: true }, io: quiet });
@@ -36,21 +43,27 @@ export async function run(): Promise<Record<string, Metric>> {
         first.push(performance.now() - t0);
       }
       const warm: number[] = [];
+      const warmInstr: number[] = [];
       for (let i = 0; i < RUNS; i++) {
+        const i0 = await count();
         const t0 = performance.now();
         const r = await engine.runContainer({ image: 'skiff/busybox', cmd: ['true'], run: { rm: true }, io: quiet });
         warm.push(performance.now() - t0);
+        warmInstr.push(mInstr(i0, await count()));
         if (r.exit.exitCode !== 0) throw new Error(`run true exited ${r.exit.exitCode}`);
       }
       const warmNote = loadNote();
       const c = await engine.createContainer({ image: 'skiff/busybox', cmd: ['sleep', '1000'] });
       await engine.startContainer({ id: c.id, io: quiet });
       const execs: number[] = [];
+      const execInstr: number[] = [];
       for (let i = 0; i < RUNS + 3; i++) {
+        const i0 = await count();
         const t0 = performance.now();
         const p = await engine.execContainer({ id: c.id, cmd: ['true'], io: quiet });
         const s = await p.wait();
         if (i >= 3) execs.push(performance.now() - t0);
+        if (i >= 3) execInstr.push(mInstr(i0, await count()));
         if (s.exitCode !== 0) throw new Error(`exec true exited ${s.exitCode}`);
       }
       await engine.killContainer({ id: c.id });
@@ -76,6 +89,14 @@ export async function run(): Promise<Record<string, Metric>> {
         'run.cold_ms': {
           value: r(median(cold)), unit: 'ms', baseline: r(median(coldSources)),
           note: `new process: skiff run --rm skiff/busybox true from a stored snapshot, spawn to exit, median of 3 (${cold.map(r).join(', ')}); baseline: the same from the sources through tsx (${coldSources.map(r).join(', ')}); ${loadNote()}. Adds to run.warm_ms: Node start, snapshot gunzip + restore (vm.restore_ms), the first crun after a restore (v86 interprets guest code until it has compiled it again)`,
+        },
+        'run.guest_minstr': {
+          value: Math.round(median(warmInstr) * 10) / 10, unit: 'M instructions',
+          note: `guest instructions per run.warm_ms run (v86's counter), median of ${RUNS} (${warmInstr.map((x) => x.toFixed(1)).join(', ')}): crun run, the process, its exit, net setup/teardown, and on average one earlier container's crun delete (they run 1 s after an exit). Before issue 13's agent work: crun run alone 22-24 M, crun delete 9.3 M`,
+        },
+        'exec.guest_minstr': {
+          value: Math.round(median(execInstr) * 10) / 10, unit: 'M instructions',
+          note: `guest instructions per exec.ms exec, median of ${RUNS} (${execInstr.map((x) => x.toFixed(1)).join(', ')}). Before issue 13's agent work: crun exec alone 12.9 M`,
         },
         'exec.ms': {
           value: r(median(execs)), unit: 'ms',

@@ -67,6 +67,7 @@ export class Machine {
   private crashListeners: ((err: SkiffError) => void)[] = [];
   private savedWaiter: ((m: Extract<WorkerToHost, { t: 'saved' }>) => void) | null = null;
   private startedWaiter: ((m: Extract<WorkerToHost, { t: 'started' }>) => void) | null = null;
+  private countWaiters: ((n: number) => void)[] = [];
   private readonly log: ((line: string) => void) | null;
   private lastPhases: BootReport['phases'];
   /** pauseForOutput's wish, the agent's unanswered requests, and what the emulator was told. */
@@ -170,6 +171,16 @@ export class Machine {
     this.worker!.post({ t: 'save', encoding: ENCODING });
     const m = await this.orCrash(saved);
     return { state: m.state, rawBytes: m.rawBytes, ms: m.ms };
+  }
+
+  /**
+   * Guest instructions executed so far, modulo 2^32 (v86's counter): the difference across a step
+   * is the guest work it cost, whatever the host's load (benches report it beside wall times).
+   */
+  async instructions(): Promise<number> {
+    const got = new Promise<number>((r) => this.countWaiters.push(r));
+    this.worker!.post({ t: 'count' });
+    return this.orCrash(got);
   }
 
   async shutdown(): Promise<void> {
@@ -346,6 +357,9 @@ export class Machine {
         break;
       case 'saved':
         this.savedWaiter?.(m);
+        break;
+      case 'count':
+        this.countWaiters.shift()?.(m.instructions);
         break;
       case 'error':
         this.crash(new SkiffError('VM', `emulator: ${m.message}`));

@@ -142,6 +142,9 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
         paused = false;
         emulator?.run().catch(fail);
         break;
+      case 'count':
+        ep.post({ t: 'count', instructions: (emulator as unknown as { get_instruction_counter?: () => number } | null)?.get_instruction_counter?.() ?? 0 });
+        break;
       case 'stop':
         paused = false;
         net?.stop();

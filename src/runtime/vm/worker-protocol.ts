@@ -28,6 +28,8 @@ export type HostToWorker =
   /** Stop / restart the CPU without tearing anything down (output backpressure, machine.ts). */
   | { t: 'pause' }
   | { t: 'resume' }
+  /** Asks for the guest instruction count (a load-independent measure of guest work: benches). */
+  | { t: 'count' }
   | { t: 'stop' };
 
 export type WorkerToHost =
@@ -43,6 +45,8 @@ export type WorkerToHost =
   | { t: 'net'; frames: Uint8Array[] }
   | { t: 'saved'; state: ArrayBuffer; rawBytes: number; ms: number }
   | { t: 'error'; message: string }
+  /** v86's instruction counter (u32: wraps every 2^32 instructions). */
+  | { t: 'count'; instructions: number }
   | { t: 'stopped' };
 
 export interface WorkerEndpoint {

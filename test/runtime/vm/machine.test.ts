@@ -50,6 +50,14 @@ describe('guest agent', () => {
     expect(h.mem_free_kb).toBeGreaterThan(50_000);
   });
 
+  it('counts the guest instructions a step costs (v86\'s counter, for benches)', async () => {
+    const a = await m.instructions();
+    await (await m.agent.spawn({ args: ['sh', '-c', 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done'] })).wait();
+    const b = await m.instructions();
+    // A 2000-step shell loop is millions of instructions; the counter is 32 bits.
+    expect(((b - a) >>> 0) / 1e6).toBeGreaterThan(1);
+  });
+
   it('runs a guest process with separate stdout, stderr and the exact exit code', async () => {
     const r = await outcome(await m.agent.spawn({ args: ['sh', '-c', 'echo out; echo err >&2; exit 7'] }));
     expect(r).toEqual({ stdout: 'out\n', stderr: 'err\n', status: { exitCode: 7, oomKilled: false } });
