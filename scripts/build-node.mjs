@@ -99,6 +99,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.exit(0);
   }
   const t0 = performance.now();
-  const { outDir } = await buildNode({ outDir: process.argv[2] ? join(process.cwd(), process.argv[2]) : OUT_DIR });
-  process.stderr.write(`build-node: ${relative(process.cwd(), outDir) || '.'} in ${Math.round(performance.now() - t0)} ms\n`);
+  try {
+    const { outDir } = await buildNode({ outDir: process.argv[2] ? join(process.cwd(), process.argv[2]) : OUT_DIR });
+    process.stderr.write(`build-node: ${relative(process.cwd(), outDir) || '.'} in ${Math.round(performance.now() - t0)} ms\n`);
+  } catch (err) {
+    // Loud, but not fatal for `npm install` (prepare): bin/skiff.js then runs the sources.
+    process.stderr.write(`build-node: the compiled CLI was not built (bin/skiff.js will run the sources): ${err instanceof Error ? err.message : err}\n`);
+    process.exitCode = process.env.npm_lifecycle_event === 'prepare' ? 0 : 1;
+  }
 }
