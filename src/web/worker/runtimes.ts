@@ -17,7 +17,7 @@ import type { HttpRequestLike, HttpResponseLike } from '../../net/http-port.ts';
 import type { ContainerRuntime } from '../../runtime/types.ts';
 import type { VmRuntime } from '../../runtime/vm/container-runtime.ts';
 import { ARTIFACT_FILES, type ArtifactSource } from '../../runtime/vm/artifacts.ts';
-import type { VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
+import { defaultSnapshotKey, type VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
 import type { VmWorkerHandle } from '../../runtime/vm/worker-handle.ts';
 import type { PooledSpawn } from '../../runtime/wasi/worker-handle.ts';
 import { mark, timed } from './timeline.ts';
@@ -100,8 +100,13 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
           return p?.state.finally(() => { if (fromPage.get(key) === p) fromPage.delete(key); });
         },
       });
-      // The manifest and the BIOS are fetched while the VM's code is imported (~0.1 s).
+      // The manifest and the BIOS are fetched while the VM's code is imported (~0.1 s), and the
+      // snapshot is read under the key the Machine will compute from that manifest.
       const artifacts = prefetched(timedArtifacts(machine.artifacts), [ARTIFACT_FILES.bios]);
+      const snapshots = readEarly(
+        timedSnapshots(machine.snapshots!, () => gate.passed('snapshot read')),
+        artifacts.manifest().then(({ text, value }) => defaultSnapshotKey(text, value)),
+      );
       // So is the emulator's own module (v86), which the inline spawn would import only when asked.
       if ((o.vmThread ?? 'inline') === 'inline') void import('../../runtime/vm/worker-inline.ts').catch(() => {});
       const [{ VmRuntime }, { wispDialer }, { dnsOverTcp }] = await Promise.all([
@@ -111,7 +116,7 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
         machine: {
           ...machine, artifacts,
           onPhase: (name, detail) => mark(`vm.${name}`, detail),
-          snapshots: timedSnapshots(machine.snapshots!, () => gate.passed('snapshot read')),
+          snapshots,
           spawnWorker: async () => bootAfter(await machine.spawnWorker(), () => gate.passed('emulator build')),
         },
         // Outbound TCP (and DNS, over TCP) only through a Wisp relay; without one a container's
@@ -163,6 +168,28 @@ function prefetched(a: ArtifactSource, names: string[]): ArtifactSource {
       early.delete(name);
       return p ?? a.read(name);
     },
+  };
+}
+
+/**
+ * `s` with the state for the key `early` resolves to read now; the first get of that key is
+ * answered from that read, any other get reads `s` (a key computed otherwise just misses the head start).
+ */
+function readEarly(s: VmSnapshotStore, early: Promise<string>): VmSnapshotStore {
+  const first = early.then((key) => ({ key, state: s.get(key) }));
+  first.then(({ state }) => state.catch(() => {}), () => {});
+  let used = false;
+  return {
+    get: async (key) => {
+      const e = await first.catch(() => null);
+      if (e && !used && e.key === key) {
+        used = true;
+        return e.state;
+      }
+      return s.get(key);
+    },
+    put: (key, state) => s.put(key, state),
+    delete: (key) => s.delete(key),
   };
 }
 
