@@ -13,7 +13,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFile
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, defineConfig, type Plugin } from 'vite';
+import { build, defineConfig, transformWithOxc, type Plugin } from 'vite';
 import { defaultSnapshotDir } from './src/runtime/vm/snapshot-node.ts';
 import { registryProxyPlugin } from './src/registry/proxy-node.ts';
 import { wispRelayPlugin } from './src/net/wisp-relay-node.ts';
@@ -140,6 +140,18 @@ function devStatic(): Plugin {
           send(req, res, join(root, dir, name), contentType(name));
         });
       }
+      // The service worker (`<skiff-run port>` registers sw.js?ports-only in dev too): compiled
+      // from source on each request (the build writes dist/sw.js).
+      server.middlewares.use('/sw.js', (req, res, next) => {
+        if ((req.url ?? '/').split('?')[0] !== '/') return next();
+        const file = join(root, 'src/web/sw.ts');
+        transformWithOxc(readFileSync(file, 'utf8'), file, { lang: 'ts', target: 'es2022' }).then((r) => {
+          for (const [k, v] of Object.entries(isolationHeaders)) res.setHeader(k, v);
+          res.setHeader('Content-Type', 'text/javascript');
+          res.setHeader('Cache-Control', 'no-cache');
+          res.end(r.code);
+        }, next);
+      });
       server.middlewares.use(`/${SNAPSHOT_DIR}/`, (req, res) => {
         const name = nameOf(req);
         if (!name?.endsWith('.state')) return notFound(res);

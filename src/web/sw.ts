@@ -12,6 +12,11 @@
 const sw = globalThis as unknown as ServiceWorkerGlobalScope;
 
 const PREFIX = 'skiff-precache-';
+/**
+ * `sw.js?ports-only` (what a `<skiff-run port>` registers when the origin has no skiff worker):
+ * only the /_skiff/ routes, no precache and no caching.
+ */
+const PORTS_ONLY = new URL(sw.location.href).searchParams.has('ports-only');
 
 async function precacheList(): Promise<{ version: string; files: string[] }> {
   const res = await fetch(new URL('precache.json', sw.registration.scope), { cache: 'no-store' });
@@ -21,6 +26,7 @@ async function precacheList(): Promise<{ version: string; files: string[] }> {
 
 sw.addEventListener('install', (event: ExtendableEvent) => {
   event.waitUntil((async () => {
+    if (PORTS_ONLY) return sw.skipWaiting();
     const { version, files } = await precacheList();
     const cache = await caches.open(PREFIX + version);
     const urls = ['./', ...files].map((f) => new URL(f, sw.registration.scope).href);
@@ -31,7 +37,7 @@ sw.addEventListener('install', (event: ExtendableEvent) => {
 
 sw.addEventListener('activate', (event: ExtendableEvent) => {
   event.waitUntil((async () => {
-    const { version } = await precacheList().catch(() => ({ version: '' }));
+    const { version } = PORTS_ONLY ? { version: '' } : await precacheList().catch(() => ({ version: '' }));
     if (version) for (const k of await caches.keys()) if (k.startsWith(PREFIX) && k !== PREFIX + version) await caches.delete(k);
     await sw.clients.claim();
   })());
@@ -98,7 +104,8 @@ async function portResponse(req: Request, rel: string): Promise<Response> {
   const path = m[2] + url.search;
   const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(await req.arrayBuffer());
   const request = { method: req.method, path, headers: [...req.headers], ...(body ? { body } : {}) };
-  const pages = await sw.clients.matchAll({ type: 'window' });
+  // Not the frames showing a port: they have no engine and would only time out.
+  const pages = (await sw.clients.matchAll({ type: 'window' })).filter((c) => !c.url.startsWith(sw.registration.scope + PORTS));
   if (!pages.length) return plain(502, 'no skiff page is open to reach the container (ports are served by the page\'s engine)');
   let last: PortReply | undefined;
   for (const page of pages) {
@@ -151,6 +158,6 @@ sw.addEventListener('fetch', (event: FetchEvent) => {
   const rel = req.url.startsWith(sw.registration.scope) ? req.url.slice(sw.registration.scope.length) : '';
   if (rel.startsWith(PORTS)) { event.respondWith(portResponse(req, rel)); return; }
   if (rel.startsWith(DOCKER)) { event.respondWith(dockerResponse(req, rel)); return; }
-  if (req.method !== 'GET' || new URL(req.url).origin !== sw.location.origin) return;
+  if (PORTS_ONLY || req.method !== 'GET' || new URL(req.url).origin !== sw.location.origin) return;
   event.respondWith(req.mode === 'navigate' ? networkFirst(req) : cacheFirst(req));
 });

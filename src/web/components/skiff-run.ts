@@ -5,7 +5,9 @@
  * K=V), `workdir`, `volume` (space-separated `name:/path[:ro]`, as `-v`), `keep` (keep the
  * container after it exits), `assets` (base URL of vm-images/), `max-output` (characters of
  * output kept, default 262144: the last ones, as Docker's log limits keep the newest; the element
- * says how much it dropped); property `output` (the kept text printed so far); events `skiff-exit` {exitCode} and `skiff-error`
+ * says how much it dropped), `port` (a TCP port of the container to publish: once it listens, a
+ * frame under the output shows what it serves, through the service worker's /_skiff/ports/ path,
+ * and the Run button stops the container); property `output` (the kept text printed so far); events `skiff-exit` {exitCode} and `skiff-error`
  * {code, message}. The library build (dist/skiff-run.js) registers the element on import.
  */
 import { SkiffError } from '../../errors.ts';
@@ -17,6 +19,9 @@ import { joinWords, splitWords } from '../shell/words.ts';
 import { humanSize } from '../../cli/present/format.ts';
 import { DEFAULT_OUTPUT_LIMIT, OutputBuffer, type OutputRun } from './output-buffer.ts';
 import { componentStyle } from './style.ts';
+import { followPort, parsePortAttribute, type PreviewView } from './port-preview.ts';
+import { defaultAssetBase } from '../client/engine-worker-url.ts';
+import type { WorkerEngine } from '../rpc/protocol.ts';
 
 export interface SkiffExitDetail { exitCode: number }
 export interface SkiffErrorDetail { code: string; message: string }
@@ -35,6 +40,9 @@ export class SkiffRunElement extends HTMLElement {
   readonly #button: HTMLButtonElement;
   readonly #label: HTMLElement;
   readonly #status: HTMLElement;
+  readonly #preview: HTMLElement;
+  /** The running container's ID while a `port` run can be stopped. */
+  #stoppable: string | undefined;
 
   constructor() {
     super();
@@ -45,13 +53,15 @@ export class SkiffRunElement extends HTMLElement {
         <button class="run" part="run" type="button">Run</button></div>
       <div class="trimmed" part="trimmed" hidden></div>
       <pre class="out" part="output" aria-live="polite"></pre>
-      <div class="status" part="status"></div>`;
+      <div class="status" part="status"></div>
+      <div class="preview" part="preview" hidden><div class="link"></div></div>`;
     this.#pre = this.#root.querySelector('pre')!;
     this.#input = this.#root.querySelector('input')!;
     this.#button = this.#root.querySelector('button')!;
     this.#label = this.#root.querySelector('.image')!;
     this.#status = this.#root.querySelector('.status')!;
-    this.#button.addEventListener('click', () => void this.run());
+    this.#preview = this.#root.querySelector('.preview')!;
+    this.#button.addEventListener('click', () => void (this.#stoppable ? this.stop() : this.run()));
     this.#input.addEventListener('keydown', (e) => { if (e.key === 'Enter') void this.run(); });
   }
 
@@ -70,6 +80,11 @@ export class SkiffRunElement extends HTMLElement {
     // parallel with an autorun's own setup.
     if (!this.#ran && this.getAttribute('image')) void this.#client().prepare(this.getAttribute('image')!).catch(() => {});
     if (this.hasAttribute('autorun') && !this.#ran) queueMicrotask(() => void this.run());
+  }
+
+  #assetBase(): string | undefined {
+    const assets = this.getAttribute('assets');
+    return assets ? new URL(assets, document.baseURI).href : undefined;
   }
 
   #client(): ReturnType<typeof sharedEngineClient> {
@@ -127,13 +142,17 @@ export class SkiffRunElement extends HTMLElement {
     this.#status.textContent = 'running…';
     this.#status.className = 'status';
     const image = this.getAttribute('image') ?? '';
+    this.#clearPreview();
+    let alive = true;
     try {
       if (!image) throw new SkiffError('INVALID_ARGUMENT', '<skiff-run> needs an image attribute');
+      const portAttr = this.getAttribute('port');
+      const port = portAttr === null ? undefined : parsePortAttribute(portAttr);
       const words = splitWords(this.#input.value);
       const env = (this.getAttribute('env') ?? '').split(/\s+/).filter(Boolean);
       const workdir = this.getAttribute('workdir');
       const volume = (this.getAttribute('volume') ?? '').split(/\s+/).filter(Boolean);
-      const run = volume.length ? parseRunFlags({ volume }) : undefined;
+      const run = volume.length || port ? parseRunFlags({ ...(volume.length ? { volume } : {}), ...(port ? { publish: [String(port)] } : {}) }) : undefined;
       const client = this.#client();
       const out = new TextDecoder();
       const err = new TextDecoder();
@@ -145,7 +164,15 @@ export class SkiffRunElement extends HTMLElement {
         stdout: (d) => this.#print(out.decode(d, { stream: true })),
         stderr: (d) => this.#print(err.decode(d, { stream: true }), 'stderr'),
         status: (text) => { this.#status.textContent = text; },
-        started: () => { this.#status.textContent = 'running…'; },
+        started: ({ id }) => {
+          this.#status.textContent = 'running…';
+          if (port === undefined) return;
+          this.#stoppable = id;
+          this.#button.textContent = 'Stop';
+          this.#button.disabled = false;
+          followPort({ client, assetBase: this.#assetBase() ?? defaultAssetBase(), id, port, alive: () => alive && this.#stoppable === id, view: this.#previewView() })
+            .catch((e) => this.#print(`${toSkiffError(e).message}\n`, 'stderr'));
+        },
       });
       this.#status.textContent = `exit ${r.exitCode} · ${Math.round(performance.now() - started)} ms`;
       this.#status.className = r.exitCode === 0 ? 'status ok' : 'status fail';
@@ -159,9 +186,58 @@ export class SkiffRunElement extends HTMLElement {
       this.dispatchEvent(new CustomEvent<SkiffErrorDetail>('skiff-error', { detail: { code: se.code, message: se.message }, bubbles: true, composed: true }));
       return undefined;
     } finally {
+      alive = false;
+      this.#stoppable = undefined;
       this.#running = false;
       this.#button.disabled = false;
+      this.#button.textContent = 'Run';
+      // The server is gone: its frame would show an error page; the link stays as a record.
+      this.#preview.querySelector('iframe')?.remove();
     }
+  }
+
+  /** Stops a `port` run's container (the Run button reads Stop meanwhile). */
+  async stop(): Promise<void> {
+    const id = this.#stoppable;
+    if (!id) return;
+    this.#button.disabled = true;
+    await (this.#client().api.engine as unknown as WorkerEngine).killContainer({ id }).catch(() => {});
+  }
+
+  /** The frame showing the `port` run's server, once it listens (null before). */
+  get preview(): HTMLIFrameElement | null {
+    return this.#preview.querySelector('iframe');
+  }
+
+  #clearPreview(): void {
+    this.#preview.hidden = true;
+    this.#preview.querySelector('iframe')?.remove();
+    this.#preview.querySelector('.link')!.textContent = '';
+  }
+
+  #previewView(): PreviewView {
+    const link = this.#preview.querySelector<HTMLElement>('.link')!;
+    return {
+      note: ({ text, href }) => {
+        this.#preview.hidden = false;
+        link.textContent = '';
+        if (!href || !text.includes(href)) { link.textContent = text; return; }
+        const a = document.createElement('a');
+        a.href = href;
+        a.target = '_blank';
+        a.rel = 'noopener';
+        a.textContent = href;
+        const [before, after] = [text.slice(0, text.indexOf(href)), text.slice(text.indexOf(href) + href.length)];
+        link.append(before, a, after);
+      },
+      show: (url) => {
+        const frame = document.createElement('iframe');
+        frame.title = 'what the container serves';
+        frame.setAttribute('part', 'frame');
+        frame.src = url;
+        this.#preview.append(frame);
+      },
+    };
   }
 
   /** The command as shell words, quoted back (what the input shows). */

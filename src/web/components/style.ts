@@ -15,4 +15,8 @@ export const componentStyle = `
 .status { padding: 0 .7em .3em; font-size: 11px; opacity: .7; min-height: 1.2em; }
 .status.ok { color: #a3be8c; }
 .status.fail { color: #bf616a; }
+.preview { border-top: 1px solid #2a3038; }
+.preview .link { padding: .3em .7em; font-size: 11px; word-break: break-all; }
+.preview a { color: #88c0d0; }
+.preview iframe { display: block; width: 100%; height: 16em; border: 0; background: #fff; }
 `;
