@@ -93,10 +93,17 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
           if (name !== 'runContainer') return method.apply(e, args);
           const o = args[0] as RunContainerOptions;
           // Until this run is known to be a Linux one, the VM's heavy restore steps wait for it: a
-          // wasm container's start needs this thread (vm-hold.ts). Known at once for a bundled
-          // or stored Linux image; otherwise at create, first output or the end of the run.
+          // wasm container's start needs this thread (vm-hold.ts). Known here for a bundled or
+          // stored Linux image; otherwise at create, first output or the end of the run.
           const releaseVm = runtimes!.holdVm();
-          void isLinuxImage(e, bundled, o.image).then((linux) => { if (linux) releaseVm(); }, releaseVm);
+          const linux = await isLinuxImage(e, bundled, o.image).catch(() => false);
+          if (linux) {
+            releaseVm();
+            // Its create, its rootfs warm-up and the restore would all wait for a wasm start's
+            // hold anyway; creating it now would make that wasm container's create wait behind
+            // it (the state store's lock) instead.
+            await runtimes!.vmUnheld('linux create');
+          }
           if (pullMissing) await pullIfMissing(e, o.image);
           const run = observedRun(o, runtimes!, (id) => {
             const t0 = performance.now();
