@@ -7,6 +7,8 @@
  * worker and the emulator included) once the run ended; Debian minus busybox, medians of 3, each
  * sample a fresh page (a fresh engine worker) of one profile, alternating. The browser has no
  * peak figure: this is what the tab holds after the run, not the process's peak RSS as on Node.
+ * Chromium counts JS heaps and ArrayBuffers (a 100 MB Uint8Array in a worker adds 100 MB) but
+ * not WebAssembly memory: the emulator's guest RAM is not in either figure (the same for both).
  * Skipped (no metric) when the fixture is missing and cannot be built here.
  */
 import { readFileSync } from 'node:fs';
@@ -51,7 +53,7 @@ export async function run(): Promise<Record<string, Metric>> {
     return {
       'mem.image_growth_mb_chromium': {
         value: r(median(mb.debian) - median(mb.busybox)), unit: 'MB',
-        note: `chromium, built site, <skiff-run> running \`true\` then performance.measureUserAgentSpecificMemory() (page + workers; after the run, no peak figure in a browser): Debian bookworm i386 (190 MB unpacked, imported into IndexedDB through the page in ${r(importMs / 1000)} s) ${mb.debian.map(r).join(', ')} MB minus skiff/busybox ${mb.busybox.map(r).join(', ')} MB, medians of 3, a fresh page each; ${loadNote()}`,
+        note: `chromium, built site, <skiff-run> running \`true\` then performance.measureUserAgentSpecificMemory() (page + workers: JS heaps and ArrayBuffers, not the emulator's WebAssembly memory; after the run, no peak figure in a browser): Debian bookworm i386 (190 MB unpacked, imported into IndexedDB through the page in ${r(importMs / 1000)} s) ${mb.debian.map(r).join(', ')} MB minus skiff/busybox ${mb.busybox.map(r).join(', ')} MB, medians of 3, a fresh page each; ${loadNote()}`,
       },
     };
   } finally {
