@@ -134,7 +134,9 @@ async function wrap<T>(p: Promise<T>, context: string): Promise<T> {
   try {
     return await p;
   } catch (e) {
-    throw new SkiffError('STORAGE', `IndexedDB: ${context}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    // A QuotaExceededError may come with an empty message: its name is then what says why.
+    const why = (e as Error)?.message || (e as Error)?.name || String(e);
+    throw new SkiffError('STORAGE', `IndexedDB: ${context}: ${why}`, { cause: e });
   }
 }
 
