@@ -139,11 +139,30 @@ export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord
   }
 }
 
-/** The layer's record, made now if it is missing or its blobs are gone (pruned). */
+/** Builds in flight per content store and layer: one writer per copy (see ensureLayerData). */
+const building = new WeakMap<ContentStore, Map<string, Promise<LayerDataRecord>>>();
+
+/**
+ * The layer's record, made now if it is missing or its blobs are gone (pruned). Callers that ask
+ * for the same layer while it is being made (load's prepare beside a container's first read) share
+ * the one build: two ingestions of the same copy would write the same parts at once.
+ */
 export async function ensureLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>): Promise<LayerDataRecord> {
-  const rec = await getRecord(s, layer.digest);
-  if (rec && (await s.content.has(rec.index)) && (await s.content.has(rec.copy))) return rec;
-  return buildLayerData(s, layer);
+  let inFlight = building.get(s.content);
+  if (!inFlight) building.set(s.content, (inFlight = new Map()));
+  const pending = inFlight.get(layer.digest);
+  if (pending) return pending;
+  const p = (async () => {
+    const rec = await getRecord(s, layer.digest);
+    if (rec && (await s.content.has(rec.index)) && (await s.content.has(rec.copy))) return rec;
+    return buildLayerData(s, layer);
+  })();
+  inFlight.set(layer.digest, p);
+  try {
+    return await p;
+  } finally {
+    inFlight.delete(layer.digest);
+  }
 }
 
 /** The layer's entries (file bodies read on demand through `cache`) for applyLayer, and the copy they read. */
