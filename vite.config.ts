@@ -8,8 +8,9 @@
  * servers (crossOriginIsolated: SharedArrayBuffer for the WASI worker); without them everything
  * still works (see docs/browser.md).
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +100,24 @@ function contentType(name: string): string {
  * Node's snapshot cache (what the build ships when it has the key), else 404: the VM boots cold.
  * Runs before vite's own middlewares (registered directly in configureServer).
  */
+let devSnapshot: Promise<string> | undefined;
+
+/** The shipped snapshot for the dev server (one Node boot of the guest, ~2-8 s), in a temp site dir. */
+function makeDevSnapshot(): Promise<string> {
+  const site = mkdtempSync(join(tmpdir(), 'skiff-dev-snapshot-'));
+  return new Promise((ok, fail) => {
+    execFile(process.execPath, ['--import', 'tsx', join(root, 'src/web/build/shipped-snapshot.ts'), site], { cwd: root, timeout: 300_000 }, (err, _out, stderr) => {
+      if (err) {
+        console.warn(`skiff: no VM snapshot for the dev server (first visits boot cold): ${String(stderr || err.message).trim().split('\n').slice(-3).join(' / ')}`);
+        devSnapshot = undefined; // the next request may try again
+        fail(err);
+      } else {
+        ok(join(site, SNAPSHOT_DIR));
+      }
+    });
+  });
+}
+
 function devStatic(): Plugin {
   const notFound = (res: ServerResponse) => {
     res.statusCode = 404;
@@ -130,6 +149,10 @@ function devStatic(): Plugin {
     name: 'skiff-dev-static',
     apply: 'serve',
     configureServer(server) {
+      server.httpServer?.once('close', () => {
+        void devSnapshot?.then((dir) => rmSync(dirname(dirname(dir)), { recursive: true, force: true }), () => {});
+        devSnapshot = undefined;
+      });
       for (const [src, dst] of STATIC_FILES) {
         server.middlewares.use(`/${dst}`, (req, res) => send(req, res, join(root, src), contentType(dst)));
       }
@@ -155,7 +178,12 @@ function devStatic(): Plugin {
       server.middlewares.use(`/${SNAPSHOT_DIR}/`, (req, res) => {
         const name = nameOf(req);
         if (!name?.endsWith('.state')) return notFound(res);
-        send(req, res, join(defaultSnapshotDir(), name), 'application/octet-stream');
+        const cached = join(defaultSnapshotDir(), name);
+        if (existsSync(cached)) return send(req, res, cached, 'application/octet-stream');
+        // Not in Node's cache (a fresh machine): make what the build would ship, once per server,
+        // rather than answer 404: a page's first visit would log a failed request and boot cold.
+        devSnapshot ??= makeDevSnapshot();
+        devSnapshot.then((dir) => send(req, res, join(dir, name), 'application/octet-stream'), () => notFound(res));
       });
     },
   };
