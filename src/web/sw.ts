@@ -153,6 +153,11 @@ async function dockerResponse(req: Request, rel: string): Promise<Response> {
   return new Response(req.method === 'HEAD' || r.status === 204 || r.status === 304 ? null : r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
 }
 
+// A page loaded past the worker (a hard reload) asks to be controlled, to answer for its ports.
+sw.addEventListener('message', (event: ExtendableMessageEvent) => {
+  if ((event.data as { t?: string } | null)?.t === 'skiff-claim') event.waitUntil(sw.clients.claim());
+});
+
 sw.addEventListener('fetch', (event: FetchEvent) => {
   const req = event.request;
   const rel = req.url.startsWith(sw.registration.scope) ? req.url.slice(sw.registration.scope.length) : '';

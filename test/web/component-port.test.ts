@@ -75,6 +75,13 @@ describe('<skiff-run port> on the built site', () => {
       // Gone with the container: the route says so at once.
       const after = await page.evaluate(async (u) => (await fetch(u)).status, shown.frameSrc);
       expect(after).toBe(404);
+      // A hard reload loads the page past the worker (uncontrolled): the element asks it to claim the page.
+      const cdp = await ctx.newCDPSession(page);
+      await Promise.all([page.waitForEvent('load'), cdp.send('Page.reload', { ignoreCache: true })]);
+      expect(await page.evaluate(() => navigator.serviceWorker.controller)).toBeNull();
+      const again2 = await runAndPreview(page);
+      checkShown(again2, web.site.url);
+      expect(await stop(page)).toMatchObject({ exited: true, frame: false });
     } finally {
       await ctx.close();
     }

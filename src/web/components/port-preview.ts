@@ -45,9 +45,14 @@ function ensureServiceWorker(assetBase: string): Promise<boolean> {
         return false;
       }
     }
-    // The worker claims open pages when it activates.
-    await Promise.race([sw.ready, new Promise((r) => setTimeout(r, 30_000))]);
-    if (!sw.controller) await new Promise((r) => { sw.addEventListener('controllerchange', r, { once: true }); setTimeout(r, 10_000); });
+    // The worker claims open pages when it activates; a page loaded past an active one (a hard
+    // reload) asks it to.
+    const reg = await Promise.race([sw.ready, new Promise<undefined>((r) => setTimeout(r, 30_000))]);
+    if (!sw.controller) {
+      const changed = new Promise((r) => { sw.addEventListener('controllerchange', r, { once: true }); setTimeout(r, 10_000); });
+      reg?.active?.postMessage({ t: 'skiff-claim' });
+      await changed;
+    }
     return sw.controller !== null;
   })();
 }
