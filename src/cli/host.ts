@@ -17,7 +17,6 @@ import { writeFileAtomic } from './io.ts';
 import { progressBar } from './present/progress.ts';
 import { readBuildContext } from './build-context-node.ts';
 import { extractToHost, packHostPath } from './host-copy.ts';
-import { separateVmWarning, userNetworksOf } from './network-warning.ts';
 
 function notFound(path: string, err: unknown): SkiffError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -68,8 +67,6 @@ export function nodeHost(io: CliIO): CommandHost {
       const engine = await io.engine().catch((err) => { throw fail(125, err); });
       const create = { image: req.image, run: req.run, tty: req.run.tty ?? false, openStdin: req.run.interactive ?? false };
       if (create.tty && create.openStdin && !io.stdin.isTTY) throw fail(125, 'the input device is not a TTY');
-      const warning = await separateVmWarning(engine, userNetworksOf({ run: req.run })).catch(() => undefined);
-      if (warning) io.stderr.write(warning);
       if (!req.detach) return { status: await runInTerminal(io, engine, create) };
       // -d: the container lives in a background skiff process (this one exits).
       const id = (await engine.createContainer(create).catch((err) => { throw fail(125, err); })).id;
@@ -79,8 +76,6 @@ export function nodeHost(io: CliIO): CommandHost {
     async start(id, o) {
       const engine = await io.engine();
       const rec = await engine.inspectContainer({ id });
-      const warning = rec.state === 'running' ? undefined : await separateVmWarning(engine, userNetworksOf({ endpoints: rec.spec.network?.endpoints ?? {} }), rec.id).catch(() => undefined);
-      if (warning) io.stderr.write(warning);
       if (o.attach) return startAttached(io, engine, rec.id, { tty: rec.spec.tty, interactive: o.interactive && rec.spec.openStdin });
       if (rec.state !== 'running') await startDetached(engine, rec.id);
       return 0;

@@ -24,6 +24,7 @@ import { ContainerStore, type ContainerPatch } from './container-store.ts';
 import type { CreateContainerOptions } from './containers.ts';
 import type { EngineContext } from './context.ts';
 import type { ControlPlane } from './control/types.ts';
+import { PeerDirectory } from './peer-directory.ts';
 import { exportEntriesAsync, fsChanges, materializeTree, upperDiff, type Change } from './fs-io.ts';
 import { bundledImages, ImageStore, localImages, type BundledImages, type ImageSource } from './image-store.ts';
 import {
@@ -118,7 +119,11 @@ export class Engine {
     this.lifecycle = new Lifecycle({
       containers: this.containers, images: this.images,
       // Container names on user networks: what the VM's DNS server (src/net) asks the engine.
-      runtimes: new RuntimePool(options.runtimes ?? {}, (rt) => rt.setNameResolver?.((name, sourceIp) => resolveName(this.ctx.state, name, sourceIp))),
+      runtimes: new RuntimePool(options.runtimes ?? {}, (rt) => {
+        rt.setNameResolver?.((name, sourceIp) => resolveName(this.ctx.state, name, sourceIp));
+        // Containers of other processes' VMs on the same networks (Node: engine/peer-directory.ts).
+        if (options.control) rt.setPeerDirectory?.(new PeerDirectory(this.containers, options.control));
+      }),
       ...(options.hostDir ? { hostDir: options.hostDir } : {}), ...(options.control ? { control: options.control } : {}),
       // Records from before networks (no spec.network) keep their loopback-only namespace.
       networkFor: async (rec, runningHere) => rec.spec.network ? runtimeNetwork(this.ctx, await refreshEndpoints(this.ctx, rec), runningHere) : undefined,

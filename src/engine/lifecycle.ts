@@ -148,6 +148,8 @@ export class Lifecycle {
       freeze: async (id, frozen) => void (await freezeHere(this.containers, get(id).runtime, await this.inspect(id), frozen)),
       stats: async (id) => statsHere(get(id).runtime, await this.inspect(id)),
       update: async (id, limits) => void (await updateHere(this.containers, get(id).runtime, await this.inspect(id), limits)),
+      // Checked by the runtime (same network, known sender) before it reaches the guest.
+      packet: (id, p) => void this.running.get(id)?.runtime.relayIn?.(p).catch(() => {}),
     };
   }
 

@@ -12,7 +12,7 @@
 import { answerQuery, type NameResolver, type UpstreamResolver } from './dns.ts';
 import { lateEvents, pipe, type Duplex, type DuplexEvents } from './duplex.ts';
 import {
-  buildArp, buildEth, buildIcmp, buildIpv4, buildTcp, buildUdp, ETH_ARP, ETH_IPV4, ipFromString, ipToString,
+  buildArp, buildEth, buildIcmp, buildIpv4, buildTcp, buildUdp, ETH_ARP, ETH_IPV4, ipFromString, ipToString, LINK_MTU,
   parseArp, parseEth, parseIcmp, parseIpv4, parseTcp, parseUdp, PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_RST, TCP_SYN,
   transportChecksumOk, type Ip, type Ipv4Packet, type Mac, type TcpSegment,
 } from './frames.ts';
@@ -40,6 +40,11 @@ export interface NetPeerOptions {
   /** Container subnets outside 172.16.0.0/12 (kept current by the VM runtime): never routed out. */
   containerSubnets?: Set<string>;
   maxConnections?: number;
+  /**
+   * Packets for a container of the same network in another VM (another skiff process): true when
+   * taken (relayed as they are, the guest's IPv4 packet), false to handle them here as usual.
+   */
+  relay?: (packet: Uint8Array, ip: Ipv4Packet) => boolean;
   now?: () => number;
   trace?: (line: string) => void;
 }
@@ -57,7 +62,7 @@ export class NetPeer {
   private out: Uint8Array[] = [];
   private nextPort = 40000;
   private readonly now: () => number;
-  readonly stats = { framesIn: 0, framesOut: 0, dropped: 0, refused: 0 };
+  readonly stats = { framesIn: 0, framesOut: 0, dropped: 0, refused: 0, relayed: 0, injected: 0 };
 
   constructor(private readonly opts: NetPeerOptions) {
     this.hostGatewaySources = opts.hostGatewaySources ?? new Set();
@@ -111,6 +116,21 @@ export class NetPeer {
     return guestSide(entry.conn);
   }
 
+  /**
+   * An IPv4 packet relayed from another VM's peer, delivered to the guest as if routed by
+   * 10.0.2.2. The caller checked who may send it (VmNetwork); this checks it is one well-formed,
+   * unfragmented IPv4 packet of at most the link MTU, and returns false (dropped) otherwise.
+   */
+  inject(packet: Uint8Array): boolean {
+    const ip = packet.length <= LINK_MTU ? parseIpv4(packet) : null;
+    if (!ip || ip.fragmented || ip.header.length + ip.payload.length !== packet.length) { this.stats.dropped++; return false; }
+    this.stats.injected++;
+    const frame = buildEth(this.guestMac ?? BROADCAST, GATEWAY_MAC, ETH_IPV4, packet);
+    if (this.guestMac) this.queue(frame);
+    else if (this.awaitingMac.length < 256) { this.awaitingMac.push(frame); if (this.awaitingMac.length === 1) this.sendArp(1, BROADCAST, GUEST_NET.guest); }
+    return true;
+  }
+
   /** Ask the guest for its MAC (after a restore nothing may have come from it yet). */
   probeGuest(): void {
     this.sendArp(1, BROADCAST, GUEST_NET.guest);
@@ -125,6 +145,7 @@ export class NetPeer {
     const ip = parseIpv4(eth.payload);
     if (!ip || ip.fragmented) { this.stats.dropped++; return; }
     this.learn(eth.src);
+    if (this.opts.relay?.(eth.payload.subarray(0, ip.header.length + ip.payload.length), ip)) { this.stats.relayed++; return; }
     if (ip.proto === PROTO_TCP) this.tcp(ip);
     else if (ip.proto === PROTO_UDP) this.udp(ip);
     else if (ip.proto === PROTO_ICMP) this.icmp(ip);

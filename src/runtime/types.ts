@@ -140,6 +140,13 @@ export interface ContainerRuntime {
    * the addresses of `name` as seen from `sourceIp`, undefined when the name is not the engine's.
    */
   setNameResolver?(resolve: (name: string, sourceIp: string) => Promise<string[] | undefined>): void;
+  /**
+   * Cross-VM networking (Node: every skiff process has its own VM): who runs the containers of
+   * other processes, each with a way to hand it packets (engine/peer-directory.ts).
+   */
+  setPeerDirectory?(dir: { list(): Promise<{ ip: string; networkId: string; deliver(packet: Uint8Array): void }[]> }): void;
+  /** A packet another process relayed for one of this runtime's containers: injected when allowed. */
+  relayIn?(packet: Uint8Array): Promise<boolean>;
   /** Freeze (`true`) or thaw the container's processes (`docker pause`); absent: UNSUPPORTED. */
   freeze?(id: string, frozen: boolean): Promise<void>;
   /** Resource use now, from the container's cgroup; absent: UNSUPPORTED. */

@@ -10,12 +10,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, ociArchive } from '../engine/fixtures/images.ts';
-import { MemoryContentStore } from '../../src/content/memory.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { MemoryStateStore } from '../../src/engine/state/memory.ts';
-import { parseRunFlags } from '../../src/runtime/spec/options.ts';
-import { separateVmWarning, userNetworksOf } from '../../src/cli/network-warning.ts';
-import type { ControlPlane } from '../../src/engine/control/types.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 const execFileP = promisify(execFile);
@@ -82,24 +76,4 @@ describe('skiff network', () => {
     await skiff('network', 'create', 'spare');
     expect((await skiff('network', 'prune', '-f')).stdout).toBe('Deleted Networks:\nspare\n\n');
   }, 120_000);
-});
-
-describe('the separate-VM warning (Node: one VM per holding process)', () => {
-  it('names running containers of other processes on the same user network, and nothing else', async () => {
-    // A control plane that vouches for every other owner: the containers below run "elsewhere".
-    const control = { self: { session: 'this-process' }, serve: async () => ({ session: 'this-process' }), alive: () => true, connect: async () => undefined, killOwner: () => false, close: async () => {} } as unknown as ControlPlane;
-    const e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), control });
-    await e.loadArchive({ data: ociArchive([{ image: buildImage({ layers: [{ files: [{ name: 'bin/', type: 'directory' }] }] }), tags: ['docker.io/library/v:1'] }]) });
-    await e.createNetwork({ name: 'shared' });
-    const other = await e.createContainer({ image: 'v:1', name: 'elsewhere', run: parseRunFlags({ network: 'shared' }) });
-    await e.createContainer({ image: 'v:1', name: 'plain' });
-    expect(userNetworksOf({ run: parseRunFlags({ network: 'shared' }) })).toEqual(['shared']);
-    expect(userNetworksOf({ run: parseRunFlags({}) })).toEqual([]);
-    // Not running: no warning. Running in another process (not live in this engine): warned.
-    expect(await separateVmWarning(e, ['shared'])).toBeUndefined();
-    await e.updateContainer({ id: other.id, patch: { state: 'running', runtimeData: { owner: { session: 'a-holder-process' } } } });
-    expect(await separateVmWarning(e, ['shared'])).toMatch(/^skiff: warning: elsewhere on network shared run in other skiff processes/);
-    expect(await separateVmWarning(e, ['shared'], other.id)).toBeUndefined();
-    expect(await separateVmWarning(e, [])).toBeUndefined();
-  });
 });

@@ -573,7 +573,37 @@ static void op_connect(uint32_t req, const struct jdoc *d, const char *id) {
   else respond_ok(req, "");
 }
 
+/* A container of the same network running in another VM (another skiff process): the bridge
+ * answers ARP for it (proxy_arp) and a /32 through 10.0.2.2 sends its packets out eth0, where
+ * the host peer relays them to the process that runs it. The bridge must exist already. */
+static void op_remote(uint32_t req, const struct jdoc *d) {
+  char *bridge = jstr(d, jget(d, 0, "bridge")), *ip = jstr(d, jget(d, 0, "ip"));
+  int add = jbool(d, jget(d, 0, "add"), 1), found = -1;
+  uint32_t a = 0, gw = 0;
+  parse_ip("10.0.2.2", &gw);
+  for (int i = 0; valid_bridge(bridge) && i < nbridges; i++) if (!strcmp(bridges[i].name, bridge)) found = i;
+  if (found < 0 || parse_ip(ip, &a) || (a & mask(bridges[found].prefix)) != bridges[found].subnet) {
+    respond_err(req, EINVAL, "net_remote: need a bridge of this guest and an address in its subnet");
+  } else {
+    char path[96];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/proxy_arp", bridge);
+    if (add) put_sysctl(path, "1");
+    /* Proxy replies to broadcast ARP are otherwise delayed by up to proxy_delay (0.8 s). */
+    snprintf(path, sizeof path, "/proc/sys/net/ipv4/neigh/%s/proxy_delay", bridge);
+    if (add) put_sysctl(path, "0");
+    int fd = nl_open(), eth = ifindex("eth0"), e = fd < 0 || eth <= 0 ? -ENODEV : 0;
+    if (!e) e = add ? route_add(fd, RT_TABLE_MAIN, a, 32, gw, eth, RTN_UNICAST) : route_del(fd, RT_TABLE_MAIN, a, 32, RTN_UNICAST);
+    if (fd >= 0) close(fd);
+    if (e == -ESRCH && !add) e = 0;
+    if (e) respond_err(req, -e, "net_remote %s %s: %s", bridge, ip, strerror(-e));
+    else respond_ok(req, "");
+  }
+  free(bridge);
+  free(ip);
+}
+
 void op_net(uint32_t req, const struct jdoc *d, const char *op) {
+  if (!strcmp(op, "net_remote")) { op_remote(req, d); return; }
   char *id = jstr(d, jget(d, 0, "id"));
   if (!valid_id(id)) { respond_err(req, EINVAL, "%s: need a hex container id", op); free(id); return; }
   if (!strcmp(op, "net_setup")) op_setup(req, d, id);

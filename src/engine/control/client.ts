@@ -8,13 +8,15 @@ import { SkiffError, type SkiffErrorCode } from '../../errors.ts';
 import { isStartFailureReason, StartFailure } from '../../runtime/start-failure.ts';
 import type { ExitStatus, ProcessIO, ResourceStats, RuntimeProcess } from '../../runtime/types.ts';
 import {
-  CONTROL_VERSION, decodeLogEntry, encodeFrame, encodeJsonFrame, Frame, FrameReader, parseJson,
+  CONTROL_VERSION, decodeLogEntry, encodeFrame, encodeJsonFrame, Frame, FrameReader, MAX_PACKET, parseJson,
   type ControlRequest, type ExecSpec, type FrameType, type WindowSize,
 } from './protocol.ts';
-import type { LogRecord, Owner, RemoteOwner } from './types.ts';
+import type { LogRecord, Owner, PacketChannel, RemoteOwner } from './types.ts';
 
 /** An owner that accepts the connection but does not say hello in this time is taken as hung. */
 export const HELLO_TIMEOUT_MS = 10_000;
+/** Relayed packets queued on a socket the owner does not read, before new ones are dropped. */
+const MAX_PACKET_BACKLOG = 256 << 10;
 
 type Op = Exclude<ControlRequest, { op: 'hello' }> extends infer R ? (R extends unknown ? Omit<R, 'v' | 'id'> : never) : never;
 
@@ -169,6 +171,20 @@ export async function connectOwner(owner: Owner, id: string, helloMs = HELLO_TIM
     },
     async update(limits) {
       (await open(owner, id, { op: 'update', limits }, helloMs)).sock.end();
+    },
+    async packets(): Promise<PacketChannel> {
+      const c = await open(owner, id, { op: 'packets' }, helloMs);
+      const closed = new Promise<void>((r) => c.sock.once('close', () => r()));
+      return {
+        // Packets are datagrams: past a backlog they are dropped and TCP in the guests retransmits.
+        send: (p) => {
+          if (c.sock.destroyed || c.sock.writableLength > MAX_PACKET_BACKLOG || p.length > MAX_PACKET) return false;
+          c.send(Frame.Packet, p);
+          return true;
+        },
+        closed,
+        close: () => c.sock.destroy(),
+      };
     },
     async logs(onEntry?: (e: LogRecord) => void) {
       const c = await open(owner, id, { op: 'logs', follow: onEntry !== undefined }, helloMs);

@@ -7,6 +7,7 @@
  *   server: Reply {ok:true} (stats: {ok:true, stats}) or {ok:false, code, message}, then per op: Exit / Stdout / Stderr /
  *           Log (follow: LogsCaughtUp after the entries the owner had)
  *   client (exec only, after the Reply): Stdin, StdinEnd, Resize, Signal
+ *   client (packets only, after the Reply): Packet frames, until it closes
  *
  * Frames: [type u8][payload length u32 LE][payload]. Requests are JSON checked field by field
  * (unknown fields, wrong types and oversized values are refused): the server trusts nothing a
@@ -35,7 +36,11 @@ export const Frame = {
   StdinEnd: 11,
   Resize: 12,
   Signal: 13,
+  /** `packets`: one IPv4 packet for a container of the owner's VM (at most MAX_PACKET bytes). */
+  Packet: 20,
 } as const;
+/** A relayed packet: the guest link's MTU. */
+export const MAX_PACKET = 1500;
 export type FrameType = (typeof Frame)[keyof typeof Frame];
 const KNOWN = new Set<number>(Object.values(Frame));
 const JSON_FRAMES = new Set<number>([Frame.Request, Frame.Reply, Frame.Exit, Frame.Resize]);
@@ -51,7 +56,9 @@ export type ControlRequest =
   | { v: 1; op: 'exec'; id: string; exec: ExecSpec }
   | { v: 1; op: 'freeze'; id: string; frozen: boolean }
   | { v: 1; op: 'stats'; id: string }
-  | { v: 1; op: 'update'; id: string; limits: LimitUpdate };
+  | { v: 1; op: 'update'; id: string; limits: LimitUpdate }
+  /** Cross-VM networking: Packet frames follow, each checked and injected by the owner. */
+  | { v: 1; op: 'packets'; id: string };
 
 /** An exec as it crosses the channel: the engine's exec options without the local io. */
 export interface ExecSpec {
@@ -237,6 +244,7 @@ export function parseRequest(v: unknown): ControlRequest {
     case 'exec': only('exec'); return { v: 1, op: 'exec', id, exec: execSpec(head['exec']) };
     case 'freeze': only('frozen'); return { v: 1, op: 'freeze', id, frozen: bool(head['frozen'], 'frozen') };
     case 'stats': only(); return { v: 1, op: 'stats', id };
+    case 'packets': only(); return { v: 1, op: 'packets', id };
     case 'update': only('limits'); return { v: 1, op: 'update', id, limits: limitUpdate(head['limits']) };
     default: throw bad(`unknown op ${JSON.stringify(head['op'])?.slice(0, 40)}`);
   }

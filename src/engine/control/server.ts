@@ -10,7 +10,7 @@ import { SkiffError } from '../../errors.ts';
 import { startFailureReason } from '../../runtime/start-failure.ts';
 import type { RuntimeProcess } from '../../runtime/types.ts';
 import {
-  encodeFrame, encodeJsonFrame, encodeLogEntry, Frame, FrameReader, MAX_FRAME, parseJson, parseRequest, parseWindowSize,
+  encodeFrame, encodeJsonFrame, encodeLogEntry, Frame, FrameReader, MAX_FRAME, MAX_PACKET, parseJson, parseRequest, parseWindowSize,
   type ControlRequest, type FrameType,
 } from './protocol.ts';
 import type { ControlTarget } from './types.ts';
@@ -142,6 +142,22 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
         await target.update(req.id, req.limits);
         send(Frame.Reply, '{"ok":true}');
         return finish();
+      case 'packets': {
+        const deliver = target.packet;
+        if (!deliver) throw new SkiffError('UNSUPPORTED', 'this skiff process relays no packets');
+        send(Frame.Reply, '{"ok":true}');
+        const id = req.id;
+        const take = (type: FrameType, payload: Uint8Array) => {
+          if (type !== Frame.Packet || payload.length > MAX_PACKET || payload.length < 20) throw new SkiffError('INVALID_ARGUMENT', 'control channel: only packets of 20 to 1500 bytes here');
+          // The container may have stopped: the connection ends, the sender reconnects to whoever runs its target.
+          if (!target.owns(id)) throw new SkiffError('CONFLICT', `container ${id.slice(0, 12)} is not run by this process`);
+          deliver.call(target, id, payload.slice());
+        };
+        for (const f of after.splice(0)) take(f.type, f.payload);
+        onFrame = take;
+        await closed;
+        return finish();
+      }
       case 'exec':
         return await serveExec(req, target, send, finish, closed, after, (h) => (onFrame = h));
     }

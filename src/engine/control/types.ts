@@ -39,6 +39,16 @@ export interface ControlTarget {
   freeze(id: string, frozen: boolean): Promise<void>;
   stats(id: string): Promise<ResourceStats>;
   update(id: string, limits: LimitUpdate): Promise<void>;
+  /** A packet relayed from another VM for the VM that runs `id` (checked there); absent: refused. */
+  packet?(id: string, packet: Uint8Array): void;
+}
+
+/** A one-way stream of IPv4 packets to the VM of one container in another process. */
+export interface PacketChannel {
+  /** Queues one packet; false when dropped (the owner does not keep up, or the channel closed). */
+  send(packet: Uint8Array): boolean;
+  readonly closed: Promise<void>;
+  close(): void;
 }
 
 /** A proven connection to the process that owns one container. */
@@ -53,6 +63,8 @@ export interface RemoteOwner {
   freeze(frozen: boolean): Promise<void>;
   stats(): Promise<ResourceStats>;
   update(limits: LimitUpdate): Promise<void>;
+  /** Opens the packet relay into the container's VM (cross-process networking). */
+  packets(): Promise<PacketChannel>;
 }
 
 /** This process's side of the channel: serves the containers it owns, reaches other owners. */

@@ -24,7 +24,7 @@ import { countingFs, freezeCgroup, newIoCounter, readCgroupStats, updateCgroup, 
 import { etcExport, initExport } from './exports.ts';
 import { OutputGate } from './flow.ts';
 import { Machine, type MachineOptions } from './machine.ts';
-import { VmNetwork, type PortBinding, type VmNetworkOptions } from './network.ts';
+import { VmNetwork, type PeerDirectory, type PortBinding, type VmNetworkOptions } from './network.ts';
 import { SeccompFilters } from './seccomp-filters.ts';
 import { signalName, signalNumber } from './signals.ts';
 import { GuestNetworks, netnsOf } from './guest-network.ts';
@@ -175,6 +175,8 @@ export class VmRuntime implements ContainerRuntime {
       // Ports are bound before the process starts, as Docker does: a port in use fails the start.
       const ports = await this.network.addContainer(id, req.network, req.ports);
       await this.guestNet.setup(m.agent, id, req.network);
+      // Containers of its networks in other VMs (the bridge exists now); a name lookup or a packet from one refreshes too.
+      void this.network.refreshRemotes().catch(() => {});
       const { config, profile } = this.seccomp.prepare(bundle.spec);
       const main = await m.agent.run({
         id, bundle: `/run/skiff/c/${id}`, config, tty: req.spec.tty,
@@ -288,6 +290,14 @@ export class VmRuntime implements ContainerRuntime {
 
   setNameResolver(resolve: (name: string, sourceIp: string) => Promise<string[] | undefined>): void {
     this.network.setResolver(resolve);
+  }
+
+  setPeerDirectory(dir: PeerDirectory): void {
+    this.network.setPeerDirectory(dir);
+  }
+
+  relayIn(packet: Uint8Array): Promise<boolean> {
+    return this.network.relayIn(packet);
   }
 
   /** Container ids this runtime is running (or has not released). */

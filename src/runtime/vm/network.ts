@@ -10,6 +10,10 @@ import { SkiffError } from '../../errors.ts';
 import type { NameResolver, UpstreamResolver } from '../../net/dns.ts';
 import { httpThroughPeer, type HttpRequestLike, type HttpResponseLike } from '../../net/http-port.ts';
 import { NetPeer, type Dialer } from '../../net/peer.ts';
+import { parseIpv4 } from '../../net/frames.ts';
+import { inCidr, parseCidr } from '../../net/policy.ts';
+import { ipFromString } from '../../net/frames.ts';
+import { RemoteRoutes, type RemoteContainer } from './remote-routes.ts';
 import type { PortMapping } from '../spec/ports.ts';
 import type { Machine } from './machine.ts';
 
@@ -46,11 +50,23 @@ export interface VmNetworkOptions {
  * RuntimeNetwork, which the engine passes in StartContainerRequest.network).
  */
 export interface ContainerNetworkLike {
-  interfaces: { ip: string; subnet?: string }[];
+  interfaces: { ip: string; subnet?: string; networkId?: string; bridge?: string }[];
   extraHosts: { host: string; ip: string }[];
 }
 
 const HOST_GATEWAY = '10.0.2.2';
+
+/** A running container of another skiff process (its VM), as the engine's state store lists it. */
+export interface PeerEndpoint {
+  ip: string;
+  networkId: string;
+  deliver(packet: Uint8Array): void;
+}
+
+/** Who runs where (the engine: running records owned by other live processes). */
+export interface PeerDirectory {
+  list(): Promise<PeerEndpoint[]>;
+}
 const TICK_MS = 50;
 
 export class VmNetwork {
@@ -63,8 +79,57 @@ export class VmNetwork {
   /** Ports published without a host listener (a page): host port -> the container's address. */
   private readonly virtualPorts = new Map<number, { ip: string; port: number }>();
 
+  /** Local interfaces by address: their network, for matching containers of other VMs. */
+  private readonly localIfaces = new Map<string, { networkId: string; subnet: string; bridge: string; owner: string }>();
+  private directory: PeerDirectory | undefined;
+  /** Containers of the same networks in other VMs (remote-routes.ts). */
+  readonly remote: RemoteRoutes;
+
   constructor(private readonly opts: VmNetworkOptions = {}) {
     this.resolver = opts.resolve;
+    this.remote = new RemoteRoutes({
+      guestRoute: async (bridge, ip, add) => { await this.current?.machine.agent.request('net_remote', { bridge, ip, add }); },
+      refresh: () => this.refreshRemotes(),
+    });
+  }
+
+  /** Where containers of other VMs are found (Node: the engine over its state store and control sockets). */
+  setPeerDirectory(dir: PeerDirectory | undefined): void {
+    this.directory = dir;
+  }
+
+  /**
+   * Re-reads who runs where and updates the guest's routes. Called after a local start, when a
+   * name resolves to an address no VM here knows, and when an unknown source relays a packet.
+   */
+  async refreshRemotes(): Promise<void> {
+    const dir = this.directory;
+    if (!dir || !this.current || this.localIfaces.size === 0) return;
+    const byNetwork = new Map<string, { subnet: string; bridge: string }>();
+    for (const l of this.localIfaces.values()) byNetwork.set(l.networkId, l);
+    const list: RemoteContainer[] = [];
+    for (const e of await dir.list()) {
+      const net = byNetwork.get(e.networkId);
+      if (net && !this.localIfaces.has(e.ip) && inCidr(ipFromString(e.ip), parseCidr(net.subnet))) list.push({ ip: e.ip, subnet: net.subnet, bridge: net.bridge, deliver: e.deliver });
+    }
+    await this.remote.set(list);
+  }
+
+  /** A packet another process relayed for a container of this VM: injected when it may enter. */
+  async relayIn(packet: Uint8Array): Promise<boolean> {
+    const peer = this.peer;
+    const ip = peer ? parseIpv4(packet) : null;
+    if (!peer || !ip) return false;
+    return this.remote.inbound(packet, ip, (p) => peer.inject(p));
+  }
+
+  /** Names answered with an address in one of our networks that no VM here knows: look again first. */
+  private async resolveAndLearn(name: string, src: string): Promise<string[] | null | undefined> {
+    const ips = await this.resolver?.(name, src);
+    if (ips && this.directory && ips.some((ip) => !this.localIfaces.has(ip) && !this.remote.has(ip) && [...this.localIfaces.values()].some((l) => inCidr(ipFromString(ip), parseCidr(l.subnet))))) {
+      await this.refreshRemotes().catch((err) => this.opts.trace?.(`remote containers: ${(err as Error).message}`));
+    }
+    return ips;
   }
 
   /** The engine's name resolver (engine/network-dns.ts); consulted per query, so it may change. */
@@ -84,7 +149,8 @@ export class VmNetwork {
       send: (frames) => machine.sendFrames(frames),
       dialer: this.opts.dialer ?? null,
       loopback: this.opts.loopback ?? this.opts.dialer ?? null,
-      resolve: (name, src) => this.resolver?.(name, src) ?? null,
+      resolve: (name, src) => this.resolveAndLearn(name, src),
+      relay: (packet, ip) => this.remote.outbound(packet, ip),
       upstream: this.opts.upstream,
       hostGatewaySources: this.gatewaySources,
       containerSubnets: this.subnets,
@@ -110,6 +176,11 @@ export class VmNetwork {
     await this.removeContainer(id);
     const ips = (network?.interfaces ?? []).map((i) => i.ip);
     for (const i of network?.interfaces ?? []) if (i.subnet) this.subnets.add(i.subnet);
+    for (const i of network?.interfaces ?? []) {
+      if (!i.subnet || !i.networkId || !i.bridge) continue;
+      this.localIfaces.set(i.ip, { networkId: i.networkId, subnet: i.subnet, bridge: i.bridge, owner: id });
+      this.remote.addLocal(i.ip, i.subnet);
+    }
     const entry = { sources: [] as string[], listeners: [] as PortListenerHandle[] };
     this.byContainer.set(id, entry);
     if (network?.extraHosts.some((h) => h.ip === HOST_GATEWAY)) for (const ip of ips) { this.gatewaySources.add(ip); entry.sources.push(ip); }
@@ -157,6 +228,7 @@ export class VmNetwork {
   }
 
   async removeContainer(id: string): Promise<void> {
+    for (const [ip, l] of this.localIfaces) if (l.owner === id) { this.localIfaces.delete(ip); this.remote.removeLocal(ip); }
     const e = this.byContainer.get(id);
     if (!e) return;
     this.byContainer.delete(id);
