@@ -21,6 +21,19 @@ export interface PeerEndpoint {
 
 export class PeerDirectory {
   private readonly channels = new Map<string, { channel: PacketChannel | null; waiting: Uint8Array[] }>();
+  private readonly listeners = new Set<() => void>();
+
+  /**
+   * `cb` runs when an owner went away or could not be reached: the table that led there is stale
+   * (an address may now belong to a container of another process), so the runtime lists again.
+   */
+  onChange(cb: () => void): void {
+    this.listeners.add(cb);
+  }
+
+  private changed(): void {
+    for (const cb of this.listeners) cb();
+  }
 
   constructor(private readonly containers: ContainerStore, private readonly plane: ControlPlane) {}
 
@@ -48,11 +61,11 @@ export class PeerDirectory {
     void (async () => {
       const remote = await this.plane.connect(owner, id);
       const channel = remote ? await remote.packets().catch(() => null) : null;
-      if (!channel) { this.channels.delete(key); return; }
+      if (!channel) { this.channels.delete(key); this.changed(); return; }
       entry.channel = channel;
       for (const p of entry.waiting.splice(0)) channel.send(p);
-      void channel.closed.then(() => { if (this.channels.get(key) === entry) this.channels.delete(key); });
-    })().catch(() => this.channels.delete(key));
+      void channel.closed.then(() => { if (this.channels.get(key) === entry) this.channels.delete(key); this.changed(); });
+    })().catch(() => { this.channels.delete(key); this.changed(); });
   }
 
   close(): void {

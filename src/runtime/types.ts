@@ -144,7 +144,7 @@ export interface ContainerRuntime {
    * Cross-VM networking (Node: every skiff process has its own VM): who runs the containers of
    * other processes, each with a way to hand it packets (engine/peer-directory.ts).
    */
-  setPeerDirectory?(dir: { list(): Promise<{ ip: string; networkId: string; deliver(packet: Uint8Array): void }[]> }): void;
+  setPeerDirectory?(dir: { list(): Promise<{ ip: string; networkId: string; deliver(packet: Uint8Array): void }[]>; onChange?(cb: () => void): void }): void;
   /** A packet another process relayed for one of this runtime's containers: injected when allowed. */
   relayIn?(packet: Uint8Array): Promise<boolean>;
   /** Freeze (`true`) or thaw the container's processes (`docker pause`); absent: UNSUPPORTED. */

@@ -174,6 +174,8 @@ export async function connectOwner(owner: Owner, id: string, helloMs = HELLO_TIM
     },
     async packets(): Promise<PacketChannel> {
       const c = await open(owner, id, { op: 'packets' }, helloMs);
+      // A relay never keeps a CLI process alive once its own containers are done.
+      c.sock.unref();
       const closed = new Promise<void>((r) => c.sock.once('close', () => r()));
       return {
         // Packets are datagrams: past a backlog they are dropped and TCP in the guests retransmits.

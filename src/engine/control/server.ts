@@ -146,6 +146,8 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
         const deliver = target.packet;
         if (!deliver) throw new SkiffError('UNSUPPORTED', 'this skiff process relays no packets');
         send(Frame.Reply, '{"ok":true}');
+        // Another VM's relay into ours must not keep this process alive after its containers ended.
+        sock.unref();
         const id = req.id;
         const take = (type: FrameType, payload: Uint8Array) => {
           if (type !== Frame.Packet || payload.length > MAX_PACKET || payload.length < 20) throw new SkiffError('INVALID_ARGUMENT', 'control channel: only packets of 20 to 1500 bytes here');

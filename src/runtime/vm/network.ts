@@ -66,6 +66,8 @@ export interface PeerEndpoint {
 /** Who runs where (the engine: running records owned by other live processes). */
 export interface PeerDirectory {
   list(): Promise<PeerEndpoint[]>;
+  /** Called back when an owner went away (the table is stale). */
+  onChange?(cb: () => void): void;
 }
 const TICK_MS = 50;
 
@@ -82,6 +84,8 @@ export class VmNetwork {
   /** Local interfaces by address: their network, for matching containers of other VMs. */
   private readonly localIfaces = new Map<string, { networkId: string; subnet: string; bridge: string; owner: string }>();
   private directory: PeerDirectory | undefined;
+  private refreshing: Promise<void> = Promise.resolve();
+  private nextRefresh: Promise<void> | null = null;
   /** Containers of the same networks in other VMs (remote-routes.ts). */
   readonly remote: RemoteRoutes;
 
@@ -96,13 +100,22 @@ export class VmNetwork {
   /** Where containers of other VMs are found (Node: the engine over its state store and control sockets). */
   setPeerDirectory(dir: PeerDirectory | undefined): void {
     this.directory = dir;
+    dir?.onChange?.(() => { if (this.directory === dir) void this.refreshRemotes().catch(() => {}); });
   }
 
   /**
    * Re-reads who runs where and updates the guest's routes. Called after a local start, when a
    * name resolves to an address no VM here knows, and when an unknown source relays a packet.
    */
-  async refreshRemotes(): Promise<void> {
+  refreshRemotes(): Promise<void> {
+    // One at a time (guest routes follow the table in order); callers meanwhile share the next one.
+    this.nextRefresh ??= this.refreshing.then(() => { this.nextRefresh = null; return this.refreshNow(); });
+    const p = this.nextRefresh;
+    this.refreshing = p.catch(() => {});
+    return p;
+  }
+
+  private async refreshNow(): Promise<void> {
     const dir = this.directory;
     if (!dir || !this.current || this.localIfaces.size === 0) return;
     const byNetwork = new Map<string, { subnet: string; bridge: string }>();
