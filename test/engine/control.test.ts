@@ -250,6 +250,44 @@ describe('control channel', () => {
     expect((await p.wait()).exitCode).toBe(0);
   });
 
+  it('packets: each relayed packet reaches the runtime; an oversized or foreign frame ends only that connection', async () => {
+    const dir = home();
+    const relayed: number[] = [];
+    const rt = Object.assign(new ScriptedRuntime(), { relayIn: async (p: Uint8Array) => { relayed.push(p.length); return true; } });
+    const owner = engineOver(dir, rt);
+    await owner.loadArchive({ data: ociArchive([{ image: buildImage({ layers: [{ files: [{ name: 'bin/', type: 'directory' }] }], cmd: ['serve'] }), tags: ['docker.io/library/app:1'] }]) });
+    const c = await owner.createContainer({ image: 'app:1' });
+    await owner.startContainer({ id: c.id, io: { onStdout: () => {}, onStderr: () => {} } });
+    const path = ((await owner.inspectContainer({ id: c.id })).runtimeData?.['owner'] as { control: string }).control;
+    const a = await raw(path);
+    a.request({ v: 1, op: 'hello', id: c.id });
+    a.request({ v: 1, op: 'packets', id: c.id });
+    a.sock.write(encodeFrame(Frame.Packet, new Uint8Array(40)));
+    a.sock.write(encodeFrame(Frame.Packet, new Uint8Array(1500)));
+    await a.until(() => relayed.length >= 2);
+    expect(relayed).toEqual([40, 1500]);
+    a.sock.write(encodeFrame(Frame.Packet, new Uint8Array(1501)));
+    await a.until(() => a.closed);
+    expect(JSON.parse(a.frames.at(-1)!.text)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    const b = await raw(path);
+    b.request({ v: 1, op: 'hello', id: c.id });
+    b.request({ v: 1, op: 'packets', id: c.id });
+    b.sock.write(encodeFrame(Frame.Stdin, new Uint8Array(40)));
+    await b.until(() => b.closed);
+    expect(b.closed).toBe(true);
+    expect(relayed).toEqual([40, 1500]);
+    // Through the client side too: the channel delivers, and the owner still serves.
+    const plane = new NodeControlPlane({ home: dir });
+    const remote = await plane.connect((await owner.inspectContainer({ id: c.id })).runtimeData?.['owner'] as never, c.id);
+    const ch = await remote!.packets();
+    expect(ch.send(new Uint8Array(60))).toBe(true);
+    expect(ch.send(new Uint8Array(1501))).toBe(false);
+    await a.until(() => relayed.length >= 3);
+    expect(relayed).toEqual([40, 1500, 60]);
+    ch.close();
+    plane.close();
+  });
+
   it('a request cannot name another container than the ones the process runs, nor override its id', async () => {
     const { id, rec, owner } = await twoEngines();
     const path = (rec.runtimeData?.['owner'] as { control: string }).control;
