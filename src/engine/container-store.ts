@@ -7,9 +7,10 @@
 import type { Overlay } from '../fs/overlay.ts';
 import type { ImageConfig } from '../oci/config.ts';
 import {
-  createContainerRecord, deleteContainerRecord, findContainer, fromStored, openOverlay, renameContainer, saveUpper,
+  createContainerRecord, deleteContainerRecord, openOverlay, renameContainer, saveUpper,
   type NewContainer,
 } from './containers.ts';
+import { findContainer, fromStored } from './container-records.ts';
 import type { EngineContext } from './context.ts';
 import type { LayerCache } from './layers.ts';
 import { ContainerLog, readLogs, saveLogs, type LogEntry } from './logs.ts';

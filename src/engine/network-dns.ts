@@ -8,7 +8,7 @@
  * Sans-IO core (`answerName`, over records) plus a reader over the state store (`resolveName`).
  */
 import { ipToInt, isIpv4, parseSubnet, subnetContains } from '../runtime/spec/network.ts';
-import { fromStored } from './containers.ts';
+import { fromStored } from './container-records.ts';
 import type { NetworkRecord } from './networks.ts';
 import type { StateReader } from './state/store.ts';
 import type { ContainerRecord } from './types.ts';

@@ -8,7 +8,7 @@ import { SkiffError } from '../errors.ts';
 import { DNS_SERVER, HOST_GATEWAY, LOOPBACK_ONLY, networkModeKind, type SpecEndpoint, type SpecNetwork } from '../runtime/spec/network.ts';
 import type { RuntimeInterface, RuntimeNetwork } from '../runtime/types.ts';
 import type { EngineContext } from './context.ts';
-import { findContainer, fromStored } from './containers.ts';
+import { findContainer, fromStored } from './container-records.ts';
 import { allocateEndpoint, networksIn, type NetworkRecord } from './networks.ts';
 import type { ContainerRecord } from './types.ts';
 

@@ -14,7 +14,7 @@ import {
   type SpecEndpoint, type Subnet,
 } from '../runtime/spec/network.ts';
 import type { EngineContext } from './context.ts';
-import { findContainer, fromStored } from './containers.ts';
+import { findContainer, fromStored } from './container-records.ts';
 import type { StateReader, StateTx } from './state/store.ts';
 import type { ContainerRecord } from './types.ts';
 
