@@ -92,14 +92,7 @@ export class LayerData {
       else (missing ??= []).push(ci);
     }
     if (missing) throw this.#pending(missing);
-    const out = new Uint8Array(end - offset);
-    for (let k = 0; k < chunks.length; k++) {
-      const base = (first + k) * LAYER_CHUNK;
-      const from = Math.max(offset, base) - base;
-      const to = Math.min(end, base + LAYER_CHUNK) - base;
-      out.set(chunks[k]!.subarray(from, to), base + from - offset);
-    }
-    return out;
+    return assemble(chunks, first, offset, end);
   }
 
   /** The same, waiting for the store when it must. */
@@ -111,14 +104,7 @@ export class LayerData {
     const waits: Promise<Uint8Array>[] = [];
     for (let ci = first; ci <= last; ci++) waits.push(this.#load(ci));
     const chunks = await Promise.all(waits);
-    const out = new Uint8Array(end - offset);
-    for (let k = 0; k < chunks.length; k++) {
-      const base = (first + k) * LAYER_CHUNK;
-      const from = Math.max(offset, base) - base;
-      const to = Math.min(end, base + LAYER_CHUNK) - base;
-      out.set(chunks[k]!.subarray(from, to), base + from - offset);
-    }
-    return out;
+    return assemble(chunks, first, offset, end);
   }
 
   #chunkSync(ci: number): Uint8Array {
@@ -182,4 +168,16 @@ export class LayerData {
     }
     return bytes;
   }
+}
+
+/** Bytes [offset, end) of the copy, out of its chunks `first`, `first + 1`, ... that cover them. */
+function assemble(chunks: Uint8Array[], first: number, offset: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - offset);
+  for (let k = 0; k < chunks.length; k++) {
+    const base = (first + k) * LAYER_CHUNK;
+    const from = Math.max(offset, base) - base;
+    const to = Math.min(end, base + LAYER_CHUNK) - base;
+    out.set(chunks[k]!.subarray(from, to), base + from - offset);
+  }
+  return out;
 }
