@@ -9,6 +9,7 @@ import { createHasher, type Digest, type Hasher } from '../../oci/digest.ts';
 import type { Platform } from '../../oci/platform.ts';
 import { decompressStream, detectCompression, readTarEvents, TarParser, type TarEvent } from '../../archive/index.ts';
 import { concatBytes } from '../../util/bytes.ts';
+import { chunksOf } from '../../util/streams.ts';
 import type { EngineContext } from '../context.ts';
 import { takeLease } from '../leases.ts';
 import { collectBlobs } from '../images.ts';
@@ -54,23 +55,6 @@ export interface LoadedImage {
 
 export interface LoadResult {
   images: LoadedImage[];
-}
-
-async function* chunksOf(s: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
-  if (Symbol.asyncIterator in s) {
-    yield* s as AsyncIterable<Uint8Array>;
-    return;
-  }
-  const reader = (s as ReadableStream<Uint8Array>).getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
 }
 
 async function* counted(chunks: AsyncIterable<Uint8Array>, on: (n: number) => void): AsyncIterable<Uint8Array> {

@@ -20,6 +20,7 @@ import { explainStorageError, storageInfo } from './storage.ts';
 import { mark, timed, timeline } from './timeline.ts';
 import { warmFiles } from './warm-rootfs.ts';
 import { apiFetchHandler } from '../../api/fetch.ts';
+import { chunksOf } from '../../util/streams.ts';
 
 /** `fetch` replaces how assets are fetched (Node tests); the worker uses the global one. */
 export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi {
@@ -141,20 +142,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       const body = request.body ? new Uint8Array(request.body) : null;
       const r = await docker(new Request(new URL(request.path, 'http://docker'), { method: request.method, headers: request.headers, ...(body ? { body } : {}) }));
       // An async generator crosses the worker boundary as a transferred stream (rpc/adapters.ts).
-      const stream = r.body;
-      async function* chunks(): AsyncIterable<Uint8Array> {
-        const reader = stream!.getReader();
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) return;
-            yield value;
-          }
-        } finally {
-          reader.releaseLock();
-        }
-      }
-      return { status: r.status, statusText: r.statusText, headers: [...r.headers], body: stream ? chunks() : null };
+      return { status: r.status, statusText: r.statusText, headers: [...r.headers], body: r.body ? chunksOf(r.body) : null };
     }),
     portRequest: async (port, request) => {
       if (!runtimes?.vmStarted()) throw new SkiffError('NOT_FOUND', `no container publishes port ${port} (the Linux VM is not running)`);
