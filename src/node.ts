@@ -15,6 +15,7 @@ import { NodeFsContentStore } from './content/node-fs.ts';
 import { useNodeNatives } from './node-natives.ts';
 import { bundledFromDir, defaultBundledDir } from './engine/bundled.ts';
 import { NodeControlPlane } from './engine/control/node.ts';
+import { NodeFsEventJournal } from './engine/events/node-fs.ts';
 import { Engine, type HostDirFactory } from './engine/engine.ts';
 import type { RuntimeFactories } from './engine/lifecycle.ts';
 import { NodeFsSnapshotStore } from './engine/snapshots/node-fs.ts';
@@ -63,6 +64,8 @@ export async function openEngine(options: OpenOptions = {}): Promise<Engine> {
     hostDir: nodeHostDir,
     control: new NodeControlPlane({ home }),
     registry: nodeRegistryClient(home),
+    // Docker's events, from every skiff process over this home (`skiff events`, GET /events).
+    events: new NodeFsEventJournal({ dir: join(home, 'events') }),
   });
 }
 

@@ -12,7 +12,7 @@ import type { ExitStatus } from '../runtime/types.ts';
 import { enc, type Call } from './call.ts';
 import { outputConnection } from './connection.ts';
 import { badRequest } from './errors.ts';
-import type { EventLog } from './events.ts';
+import { containerEvent } from './events.ts';
 import type { Hub } from './hub.ts';
 import { bool, time } from './query.ts';
 import type { Router } from './router.ts';
@@ -46,9 +46,8 @@ export function nanoTime(iso: string): string {
   return iso.replace(/\.(\d+)Z$/, (_m, f: string) => `.${f.padEnd(9, '0')}Z`).replace(/:(\d\d)Z$/, ':$1.000000000Z');
 }
 
-export function containerStreamRoutes(r: Router, engine: Engine, hub: Hub, events: EventLog): void {
+export function containerStreamRoutes(r: Router, engine: Engine, hub: Hub): void {
   const find = (call: Call) => engine.inspectContainer({ id: call.params['id']! });
-  const emit = (rec: ContainerRecord, action: string) => events.emit('container', action, rec.id, { name: rec.name, image: rec.imageRef, ...rec.labels });
 
   r.add('POST /containers/{id}/attach', async (call) => {
     const rec = await find(call);
@@ -66,7 +65,7 @@ export function containerStreamRoutes(r: Router, engine: Engine, hub: Hub, event
       await f.done();
       return conn.end();
     }
-    emit(rec, 'attach');
+    containerEvent(engine, rec, 'attach');
     const detach = hub.attach(rec.id, { output: out, end: () => conn.end() });
     call.onAbort(detach);
   });

@@ -13,7 +13,7 @@ import { ApiError, badRequest, conflict } from './errors.ts';
 import type { Hub } from './hub.ts';
 import type { RestartPolicies } from './restart.ts';
 import { containerStreamRoutes, isRunning, statusOf } from './container-streams.ts';
-import type { EventLog } from './events.ts';
+import { containerEvent } from './events.ts';
 import { bool, filters, int } from './query.ts';
 import type { Router } from './router.ts';
 import { containerInspect, containerSummary } from './views.ts';
@@ -29,14 +29,12 @@ export function parseTop(text: string): { Titles: string[]; Processes: string[][
   return { Titles: titles, Processes: processes };
 }
 
-export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: EventLog, policies: RestartPolicies): void {
+export function containerRoutes(r: Router, engine: Engine, hub: Hub, policies: RestartPolicies): void {
   const find = (call: Call) => engine.inspectContainer({ id: call.params['id']! });
-  const emit = (rec: ContainerRecord, action: string, extra: Record<string, string> = {}) => events.emit('container', action, rec.id, { name: rec.name, image: rec.imageRef, ...rec.labels, ...extra });
 
   r.add('POST /containers/create', async (call) => {
     const opts = createOptions(await call.json(), call.query.get('name') ?? undefined);
     const rec = await engine.createContainer(opts);
-    emit(rec, 'create');
     call.send(201, { Id: rec.id, Warnings: [] });
     // Docker's clients attach and ask to wait before they start: the root filesystem opens meanwhile
     // (the one live overlay start will use) instead of on start's path.
@@ -97,14 +95,13 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
     call.send(204);
   });
 
-  containerStreamRoutes(r, engine, hub, events);
+  containerStreamRoutes(r, engine, hub);
 
   r.add('POST /containers/{id}/kill', async (call) => {
     const rec = await find(call);
     const signal = call.query.get('signal') || 'SIGKILL';
     await policies.stoppedByHand(rec.id);
     await engine.killContainer({ id: rec.id, signal });
-    emit(rec, 'kill', { signal });
     call.send(204);
   });
 
@@ -116,7 +113,6 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
     const t = int(call.query, 't') ?? int(call.query, 'timeout');
     const signal = call.query.get('signal') || undefined;
     await engine.stopContainer({ id: rec.id, ...(t !== undefined ? { timeout: t } : {}), ...(signal ? { signal } : {}) });
-    emit(rec, 'stop');
     call.send(204);
   });
 
@@ -127,7 +123,7 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
     if (isRunning(rec) || hub.process(rec.id)) await engine.stopContainer({ id: rec.id, ...(t !== undefined ? { timeout: t } : {}) });
     await policies.startedByHand(rec.id);
     await hub.start(rec.id);
-    emit(rec, 'restart');
+    containerEvent(engine, rec, 'restart');
     call.send(204);
   });
 
@@ -142,15 +138,13 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, events: Eve
   r.add('POST /containers/{id}/rename', async (call) => {
     const name = call.query.get('name');
     if (!name) throw badRequest('rename: query parameter name is required');
-    const rec = await engine.renameContainer({ id: call.params['id']!, name });
-    emit(rec, 'rename');
+    await engine.renameContainer({ id: call.params['id']!, name });
     call.send(204);
   });
 
   r.add('DELETE /containers/{id}', async (call) => {
     const rec = await engine.removeContainer({ id: call.params['id']!, force: bool(call.query, 'force') });
     policies.cancel(rec.id);
-    emit(rec, 'destroy');
     // `-v`: the anonymous volumes go with it (named ones stay, as Docker).
     if (bool(call.query, 'v')) {
       for (const m of rec.spec.mounts) if (m.type === 'volume' && m.anonymous) await engine.removeVolume({ name: m.name }).catch(() => {});

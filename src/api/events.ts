@@ -1,69 +1,48 @@
 /**
- * `GET /events`: Docker's event stream (JSON lines) of what happens through this API server:
- * container create/start/die/destroy/kill/stop/rename/pause/unpause/update, image pull/push/tag/
- * untag/delete/load/build, volume create/destroy, network create/destroy/connect/disconnect. Recent events are kept so `since` can replay them; with `until`
- * the stream ends there. The skiff CLI's own actions in other processes are not seen here.
+ * `GET /events`: Docker's event stream (JSON lines) from the engine's journal, which every skiff
+ * process over the same home appends to (engine/events/): what the CLI, `-d` keepers and this
+ * server do alike. `since` replays the journal from then; with `until` the stream ends there;
+ * `filters` are Docker's (an unknown key is a 400).
  */
+import type { Engine } from '../engine/engine.ts';
+import type { EngineEvent } from '../engine/events/types.ts';
+import type { ContainerRecord } from '../engine/types.ts';
 import type { Call } from './call.ts';
-import { filters, time } from './query.ts';
+import { badRequest } from './errors.ts';
+import { filters } from './query.ts';
+import { parseEventTime } from '../engine/events/filter.ts';
 
-export interface DockerEvent {
-  Type: 'container' | 'image' | 'volume' | 'network';
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: 'local';
-  time: number;
-  timeNano: number;
-  /** Old-style fields docker-py and older CLIs read. */
-  status?: string;
-  id?: string;
-  from?: string;
+export type DockerEvent = EngineEvent;
+
+/** Serve one `GET /events` request. */
+export async function serveEvents(engine: Engine, call: Call): Promise<void> {
+  const f = filters(call.query);
+  const time = (name: 'since' | 'until'): number | undefined => {
+    const v = call.query.get(name);
+    if (v === null || v === '' || v === '0') return undefined;
+    try {
+      return parseEventTime(v, Date.now(), name);
+    } catch (err) {
+      throw badRequest(err instanceof Error ? err.message : String(err));
+    }
+  };
+  const since = time('since');
+  const until = time('until');
+  let w: ReturnType<Call['begin']> | undefined;
+  const pending: EngineEvent[] = [];
+  // Filters and times are checked (400) before the 200 begins.
+  const watch = await engine.watchEvents({
+    ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}), filters: f,
+    onEvent: (e) => { if (w) void w.write(`${JSON.stringify(e)}\n`); else pending.push(e); },
+  });
+  w = call.begin(200, 'application/json');
+  for (const e of pending) void w.write(`${JSON.stringify(e)}\n`);
+  call.onAbort(() => watch.stop());
+  await watch.done();
+  w.end();
 }
 
-const KEEP = 1000;
-
-export class EventLog {
-  readonly #past: DockerEvent[] = [];
-  readonly #listeners = new Set<(e: DockerEvent) => void>();
-  constructor(private readonly now: () => number = () => Date.now()) {}
-
-  emit(type: DockerEvent['Type'], action: string, id: string, attributes: Record<string, string> = {}): void {
-    const ms = this.now();
-    const e: DockerEvent = {
-      Type: type, Action: action, Actor: { ID: id, Attributes: attributes }, scope: 'local',
-      time: Math.floor(ms / 1000), timeNano: ms * 1_000_000,
-      ...(type === 'container' ? { status: action, id, ...(attributes['image'] ? { from: attributes['image'] } : {}) } : {}),
-    };
-    this.#past.push(e);
-    if (this.#past.length > KEEP) this.#past.shift();
-    for (const l of this.#listeners) l(e);
-  }
-
-  /** Serve one `GET /events` request. */
-  async serve(call: Call): Promise<void> {
-    const f = filters(call.query);
-    const since = time(call.query, 'since');
-    const until = time(call.query, 'until');
-    const match = (e: DockerEvent): boolean => {
-      const ms = e.timeNano / 1_000_000;
-      if (since !== undefined && ms < since) return false;
-      if (until !== undefined && ms > until) return false;
-      const any = (key: string, v: string | undefined) => !f[key]?.length || (v !== undefined && f[key]!.includes(v));
-      const named = (key: string) => !f[key]?.length || (e.Type === key && f[key]!.some((x) => e.Actor.ID.startsWith(x) || e.Actor.Attributes['name'] === x));
-      return any('type', e.Type) && any('event', e.Action) && named('container') && named('image') && named('volume') && named('network')
-        && (!f['label']?.length || f['label'].every((l) => { const [k, v] = l.split('=', 2) as [string, string?]; return k in e.Actor.Attributes && (v === undefined || e.Actor.Attributes[k] === v); }));
-    };
-    const w = call.begin(200, 'application/json');
-    const send = (e: DockerEvent) => void w.write(`${JSON.stringify(e)}\n`);
-    if (since !== undefined) for (const e of this.#past) if (match(e)) send(e);
-    if (until !== undefined && until <= this.now()) return w.end();
-    const listener = (e: DockerEvent) => { if (match(e)) send(e); };
-    this.#listeners.add(listener);
-    await new Promise<void>((resolve) => {
-      call.onAbort(resolve);
-      if (until !== undefined) setTimeout(resolve, until - this.now());
-    });
-    this.#listeners.delete(listener);
-    w.end();
-  }
+/** An event this server performs itself (an attach, a policy's restart), with Docker's container attributes. */
+export function containerEvent(engine: Engine, rec: ContainerRecord, action: string): void {
+  engine.recordEvent({ type: 'container', action, id: rec.id, attributes: { ...rec.labels, image: rec.imageRef, name: rec.name } });
 }

@@ -8,7 +8,6 @@
 import type { Engine } from '../engine/engine.ts';
 import type { ExitStatus, RuntimeProcess } from '../runtime/types.ts';
 import { RECORDED, type DockerRecorded } from './create-body.ts';
-import { EventLog } from './events.ts';
 
 export interface Attachment {
   output(stream: 'stdout' | 'stderr', data: Uint8Array): Promise<void> | void;
@@ -33,7 +32,7 @@ export class Hub {
   /** Told of every exit of a container this server started, with how long it ran (restart policies). */
   onExit?: (id: string, status: ExitStatus, ranMs: number) => void;
 
-  constructor(readonly engine: Engine, readonly events: EventLog = new EventLog()) {}
+  constructor(readonly engine: Engine) {}
 
   attach(id: string, a: Attachment): () => void {
     let set = this.#attached.get(id);
@@ -90,7 +89,6 @@ export class Hub {
       ...(recorded?.consoleSize ? { consoleSize: recorded.consoleSize } : {}),
     });
     this.#live.set(rec.id, { proc, startedAt: Date.now(), name: rec.name, image: rec.imageRef, autoRemove: rec.autoRemove ?? false });
-    this.events.emit('container', 'start', rec.id, { name: rec.name, image: rec.imageRef });
     this.#fire(this.#startWaiters, rec.id, proc);
     void proc.wait().then(
       (status) => this.#exited(rec.id, status),
@@ -102,12 +100,6 @@ export class Hub {
   #exited(id: string, status: ExitStatus): void {
     const live = this.#live.get(id);
     this.#live.delete(id);
-    if (live) {
-      const attrs = { name: live.name, image: live.image };
-      this.events.emit('container', 'die', id, { ...attrs, exitCode: String(status.exitCode) });
-      // --rm: the engine removed it before the exit resolved.
-      if (live.autoRemove) this.events.emit('container', 'destroy', id, attrs);
-    }
     for (const a of this.#attached.get(id) ?? []) a.end();
     this.#attached.delete(id);
     this.#fire(this.#exitWaiters, id, status);

@@ -11,7 +11,6 @@ import type { Call, StreamWriter } from './call.ts';
 import { badRequest } from './errors.ts';
 import { bool, filters } from './query.ts';
 import type { Router } from './router.ts';
-import type { EventLog } from './events.ts';
 
 const unix = (iso: string | undefined): number => (iso ? Math.floor(Date.parse(iso) / 1000) : 0);
 
@@ -43,7 +42,7 @@ function refOf(repo: string, tag: string | null): string {
   return tag.startsWith('sha256:') ? `${repo}@${tag}` : `${repo}:${tag}`;
 }
 
-export function imageRoutes(r: Router, engine: Engine, events: EventLog): void {
+export function imageRoutes(r: Router, engine: Engine): void {
   const name = (call: Call) => call.params['name']!;
 
   r.add('GET /images/json', async (call) => {
@@ -80,14 +79,11 @@ export function imageRoutes(r: Router, engine: Engine, events: EventLog): void {
     if (!repo) throw badRequest('tag: query parameter repo is required');
     const target = refOf(repo, call.query.get('tag') || 'latest');
     await engine.tag({ source: name(call), target });
-    events.emit('image', 'tag', (await engine.resolveImage({ ref: target })).id, { name: familiar(target) });
     call.send(201);
   });
 
   r.add('DELETE /images/{name*}', async (call) => {
     const res = await engine.removeImage({ ref: name(call), force: bool(call.query, 'force') });
-    for (const t of res.untagged) events.emit('image', 'untag', t, { name: familiar(t) });
-    for (const d of res.deleted) events.emit('image', 'delete', d, {});
     call.send(200, [...res.untagged.map((t) => ({ Untagged: familiar(t) })), ...res.deleted.map((d) => ({ Deleted: d }))]);
   });
 
@@ -104,7 +100,6 @@ export function imageRoutes(r: Router, engine: Engine, events: EventLog): void {
     const result = await engine.loadArchive({ stream: call.bodyStream(), name: 'the request body', source: 'api:load' });
     const w = jsonLines(call);
     for (const img of result.images) {
-      events.emit('image', 'load', img.id, img.tags.length ? { name: familiar(img.tags[0]!) } : {});
       const lines = img.tags.length ? img.tags.map((t) => `Loaded image: ${familiar(t)}\n`) : [`Loaded image ID: ${img.id}\n`];
       // quiet (what docker load sends when not on a terminal) drops progress only, as Docker.
       for (const l of lines) await w.line({ stream: l });
@@ -154,7 +149,6 @@ export function imageRoutes(r: Router, engine: Engine, events: EventLog): void {
           ...(e.current !== undefined ? { progressDetail: { current: e.current, ...(e.total !== undefined ? { total: e.total } : {}) } } : {}),
         }),
       });
-      events.emit('image', 'pull', familiar(ref), { name: familiar(ref) });
     } catch (err) {
       // An image bundled with skiff (skiff/busybox) is in no registry: its bundle is the pull.
       const bundled = local ? undefined : await engine.resolveImage({ ref }).catch(() => undefined);
@@ -169,7 +163,6 @@ export function imageRoutes(r: Router, engine: Engine, events: EventLog): void {
     const w = jsonLines(call);
     try {
       await engine.pushImage({ ref, onProgress: (e) => w.line({ status: e.status, ...(e.id ? { id: e.id } : {}) }) });
-      events.emit('image', 'push', familiar(ref), { name: familiar(ref) });
     } catch (err) {
       await w.fail(err);
     }
@@ -208,7 +201,6 @@ export function imageRoutes(r: Router, engine: Engine, events: EventLog): void {
         onProgress: (text) => { if (!quiet) void w.line({ stream: text.endsWith('\n') ? text : `${text}\n` }); },
       });
       await w.line({ aux: { ID: res.id } });
-      for (const t of res.tags) events.emit('image', 'tag', res.id, { name: familiar(t) });
       if (!quiet) await w.line({ stream: `Successfully built ${res.id.slice(7, 19)}\n` });
       for (const t of res.tags) if (!quiet) await w.line({ stream: `Successfully tagged ${familiar(t)}\n` });
     } catch (err) {

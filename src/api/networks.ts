@@ -9,7 +9,6 @@ import type { NetworkRecord } from '../engine/networks.ts';
 import { networkView } from '../engine/network-views.ts';
 import { field } from './create-body.ts';
 import { badRequest, notFound } from './errors.ts';
-import type { EventLog } from './events.ts';
 import { filters } from './query.ts';
 import type { Router } from './router.ts';
 
@@ -38,8 +37,7 @@ function matches(n: NetworkRecord, f: Record<string, string[]>, used: Set<string
   });
 }
 
-export function networkRoutes(r: Router, engine: Engine, events: EventLog): void {
-  const emit = (n: NetworkRecord, action: string, extra: Record<string, string> = {}) => events.emit('network', action, n.id, { name: n.name, type: n.driver, ...extra });
+export function networkRoutes(r: Router, engine: Engine): void {
   const find = async (id: string) => engine.inspectNetwork({ id }).catch((err: unknown) => {
     throw err instanceof Error && /not found/.test(err.message) ? notFound(`network ${id} not found`) : err;
   });
@@ -76,14 +74,12 @@ export function networkRoutes(r: Router, engine: Engine, events: EventLog): void
       attachable: field<boolean>(body, 'Attachable', 'boolean', 'Attachable') ?? false,
       ...(labels ? { labels } : {}), ...(options ? { options } : {}),
     });
-    emit(n, 'create');
     call.send(201, { Id: n.id, Warning: '' });
   });
 
   r.add('DELETE /networks/{id}', async (call) => {
     const n = await find(call.params['id']!);
     await engine.removeNetwork({ id: n.id });
-    emit(n, 'destroy');
     call.send(204);
   });
 
@@ -101,8 +97,6 @@ export function networkRoutes(r: Router, engine: Engine, events: EventLog): void
     const aliases = field<string[]>(ep, 'Aliases', 'strings', 'EndpointConfig.Aliases');
     const ip = field<string>(field<Json>(ep, 'IPAMConfig', 'object', 'EndpointConfig.IPAMConfig') ?? {}, 'IPv4Address', 'string', 'EndpointConfig.IPAMConfig.IPv4Address');
     await engine.connectNetwork({ network: n.id, container, ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}) });
-    const rec = await engine.inspectContainer({ id: container });
-    emit(n, 'connect', { container: rec.id });
     call.send(200);
   });
 
@@ -113,7 +107,6 @@ export function networkRoutes(r: Router, engine: Engine, events: EventLog): void
     if (!container) throw badRequest('field Container is required');
     const rec = await engine.inspectContainer({ id: container });
     await engine.disconnectNetwork({ network: n.id, container: rec.id, force: field<boolean>(body, 'Force', 'boolean', 'Force') ?? false });
-    emit(n, 'disconnect', { container: rec.id });
     call.send(200);
   });
 }

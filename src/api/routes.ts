@@ -5,7 +5,7 @@
 import type { Engine } from '../engine/engine.ts';
 import { archiveRoutes } from './archive.ts';
 import { containerRoutes } from './containers.ts';
-import { EventLog } from './events.ts';
+import { serveEvents } from './events.ts';
 import { execRoutes } from './exec.ts';
 import { Hub } from './hub.ts';
 import { imageRoutes } from './images.ts';
@@ -31,20 +31,19 @@ export interface ApiOptions {
 
 export function apiRouter(o: ApiOptions): Router {
   const r = new Router();
-  const events = new EventLog();
-  const hub = new Hub(o.engine, events);
+  const hub = new Hub(o.engine);
   systemRoutes(r, o.engine, { home: o.home ?? '', host: o.host ?? UNKNOWN_HOST });
-  r.add('GET /events', (call) => events.serve(call));
+  r.add('GET /events', (call) => serveEvents(o.engine, call));
   const policies = new RestartPolicies(o.engine, (id) => hub.start(id));
   hub.onExit = (id, status, ranMs) => void policies.exited(id, status, ranMs).catch(() => {});
   if (o.resumeRestartPolicies) void policies.resume().catch(() => {});
-  containerRoutes(r, o.engine, hub, events, policies);
-  resourceRoutes(r, o.engine, events, (id) => policies.changed(id));
+  containerRoutes(r, o.engine, hub, policies);
+  resourceRoutes(r, o.engine, (id) => policies.changed(id));
   execRoutes(r, o.engine);
   archiveRoutes(r, o.engine);
-  imageRoutes(r, o.engine, events);
-  volumeRoutes(r, o.engine, events);
-  networkRoutes(r, o.engine, events);
+  imageRoutes(r, o.engine);
+  volumeRoutes(r, o.engine);
+  networkRoutes(r, o.engine);
   pluginRoutes(r);
   return r;
 }

@@ -12,7 +12,7 @@ import type { Call } from './call.ts';
 import { isRunning } from './container-streams.ts';
 import { field, RECORDED, restartPolicyOf, type DockerRecorded } from './create-body.ts';
 import { badRequest, conflict } from './errors.ts';
-import type { EventLog } from './events.ts';
+import { containerEvent } from './events.ts';
 import { bool } from './query.ts';
 import type { Router } from './router.ts';
 import { recordedOf } from './views.ts';
@@ -81,19 +81,18 @@ export function updateBody(body: Record<string, unknown>): { limits: LimitUpdate
   return { limits, ...(rp && rp['Name'] !== undefined ? { restart: restartPolicyOf(rp, 'RestartPolicy') } : {}) };
 }
 
-export function resourceRoutes(r: Router, engine: Engine, events: EventLog, onRestartPolicy: (id: string) => void): void {
+export function resourceRoutes(r: Router, engine: Engine, onRestartPolicy: (id: string) => void): void {
   const find = (call: Call) => engine.inspectContainer({ id: call.params['id']! });
-  const emit = (rec: ContainerRecord, action: string) => events.emit('container', action, rec.id, { name: rec.name, image: rec.imageRef, ...rec.labels });
 
   r.add('POST /containers/{id}/pause', async (call) => {
     const rec = await find(call);
     if (!isRunning(rec)) throw conflict(`Container ${rec.id} is not running`);
-    emit(await engine.pauseContainer({ id: rec.id }), 'pause');
+    await engine.pauseContainer({ id: rec.id });
     call.send(204);
   });
 
   r.add('POST /containers/{id}/unpause', async (call) => {
-    emit(await engine.unpauseContainer({ id: call.params['id']! }), 'unpause');
+    await engine.unpauseContainer({ id: call.params['id']! });
     call.send(204);
   });
 
@@ -107,7 +106,8 @@ export function resourceRoutes(r: Router, engine: Engine, events: EventLog, onRe
       after = await engine.updateContainer({ id: rec.id, patch: { runtimeData: { ...after.runtimeData, [RECORDED]: recorded } } });
       onRestartPolicy(rec.id);
     }
-    emit(after, 'update');
+    // Limits report themselves (the engine); a restart policy alone is this server's change.
+    if (!Object.keys(limits).length) containerEvent(engine, after, 'update');
     call.send(200, { Warnings: [] });
   });
 

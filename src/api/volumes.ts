@@ -6,9 +6,8 @@ import { badRequest } from './errors.ts';
 import { bool, filters } from './query.ts';
 import type { Router } from './router.ts';
 import { volumeView } from './views.ts';
-import type { EventLog } from './events.ts';
 
-export function volumeRoutes(r: Router, engine: Engine, events: EventLog): void {
+export function volumeRoutes(r: Router, engine: Engine): void {
   r.add('GET /volumes', async (call) => {
     const f = filters(call.query);
     let vols = await engine.listVolumes();
@@ -29,7 +28,6 @@ export function volumeRoutes(r: Router, engine: Engine, events: EventLog): void 
     const driver = field<string>(body, 'Driver', 'string', 'Driver');
     if (driver && driver !== 'local') throw badRequest(`invalid value for field Driver: volume driver "${driver}" is not supported (only "local")`);
     const v = await engine.createVolume({ ...(name ? { name } : {}), ...(labels ? { labels } : {}) });
-    events.emit('volume', 'create', v.name, { driver: 'local' });
     call.send(201, volumeView(v));
   });
 
@@ -37,7 +35,6 @@ export function volumeRoutes(r: Router, engine: Engine, events: EventLog): void 
   r.add('GET /volumes/{name}', async (call) => call.send(200, volumeView(await engine.inspectVolume({ name: name(call) }))));
   r.add('DELETE /volumes/{name}', async (call) => {
     await engine.removeVolume({ name: name(call), force: bool(call.query, 'force') });
-    events.emit('volume', 'destroy', name(call), { driver: 'local' });
     call.send(204);
   });
   r.add('POST /volumes/prune', async (call) => {

@@ -17,7 +17,7 @@ import type { Overlay } from '../fs/overlay.ts';
 import type { QuotaOptions } from '../fs/quota.ts';
 import type { ContainerConfig } from '../oci/config.ts';
 import type { Digest } from '../oci/digest.ts';
-import { normalizeReference, parseReference } from '../oci/reference.ts';
+import { familiarName, familiarReference, normalizeReference, parseReference } from '../oci/reference.ts';
 import type { ExitStatus, LimitUpdate, ResourceStats, RuntimeProcess } from '../runtime/types.ts';
 import { commitImage, importImage, type ImportImageOptions } from './commit.ts';
 import { ContainerStore, type ContainerPatch } from './container-store.ts';
@@ -55,6 +55,10 @@ import { resolveAddress, resolveName } from './network-dns.ts';
 import { entriesAt, extractInto, statPath, type PathStat } from './container-copy.ts';
 import { refreshEndpoints, runtimeNetwork } from './network-runtime.ts';
 import { refuseNetworking } from '../runtime/spec/network.ts';
+import { EventRecorder } from './events/recorder.ts';
+import { MemoryEventJournal } from './events/memory.ts';
+import type { EventJournal, EngineEvent, EventType } from './events/types.ts';
+import { watchEvents, type EventWatch, type WatchEventsOptions } from './events/watch.ts';
 import { build as runBuild, CACHE_VOLUME_PREFIX, cacheUsage, pruneCache, runStepInContainer, type BuildOptions, type BuildResult } from '../build/index.ts';
 
 export type { BundledImages, ImageSource } from './image-store.ts';
@@ -86,6 +90,11 @@ export interface EngineOptions {
    * `{}` for none.
    */
   storageQuota?: QuotaOptions;
+  /**
+   * Where Docker's events go and are read from: the journal every engine over the same home
+   * shares (Node: events/node-fs.ts); default: this engine's memory (a page, a test).
+   */
+  events?: EventJournal;
 }
 
 /** 1 GiB and a million inodes: what a host process can hold a few of. */
@@ -100,6 +109,7 @@ export class Engine {
   private readonly registry: RegistryClient | undefined;
   /** For build contexts given as a host directory's path. */
   private readonly hostDir: HostDirFactory | undefined;
+  private readonly events: EventRecorder;
 
   /**
    * The stores and clock under an engine, for tests of the parts below the facade (load, pull,
@@ -110,14 +120,18 @@ export class Engine {
   }
 
   constructor(options: EngineOptions) {
-    this.ctx = { content: options.content, state: options.state, snapshots: options.snapshots ?? defaultSnapshots(options.state), now: options.now ?? (() => new Date()), storageQuota: options.storageQuota ?? DEFAULT_STORAGE_QUOTA };
+    this.events = new EventRecorder(options.events ?? new MemoryEventJournal());
+    this.ctx = {
+      content: options.content, state: options.state, snapshots: options.snapshots ?? defaultSnapshots(options.state),
+      now: options.now ?? (() => new Date()), storageQuota: options.storageQuota ?? DEFAULT_STORAGE_QUOTA, recorder: this.events,
+    };
     this.registry = options.registry;
     this.hostDir = options.hostDir;
     this.images = new ImageStore(this.ctx, [localImages, ...(options.bundled ? [bundledImages(options.bundled)] : []), ...(options.sources ?? [])]);
     this.layers = new LayerCache(options.content, { ...options.layerCache, state: options.state });
     this.containers = new ContainerStore(this.ctx, this.layers);
     this.lifecycle = new Lifecycle({
-      containers: this.containers, images: this.images,
+      containers: this.containers, images: this.images, events: this.events,
       // Container names on user networks: what the VM's DNS server (src/net) asks the engine.
       runtimes: new RuntimePool(options.runtimes ?? {}, (rt) => {
         rt.setNameResolver?.((name, sourceIp) => resolveName(this.ctx.state, name, sourceIp));
@@ -138,6 +152,7 @@ export class Engine {
     for (const i of r.images) {
       const image = i.existed ? undefined : await this.images.local(i.digest);
       if (image) await this.layers.prepare(image);
+      this.events.image('load', i.id, i.tags[0] !== undefined ? familiarRef(i.tags[0]) : i.id);
     }
     return r;
   }
@@ -146,9 +161,14 @@ export class Engine {
   async pullImage(options: PullImageOptions) {
     const r = await enginePull(this.ctx, this.registry, options);
     if (!r.existed) await this.layers.prepare(r.image);
+    this.events.image('pull', familiarRef(r.ref), familiarRef(r.ref, true));
     return r;
   }
-  pushImage(options: PushImageOptions) { return enginePush(this.ctx, this.registry, options); }
+  async pushImage(options: PushImageOptions) {
+    const r = await enginePush(this.ctx, this.registry, options);
+    this.events.image('push', familiarRef(r.ref), familiarRef(r.ref, true));
+    return r;
+  }
   login(options: LoginOptions) { return engineLogin(this.registry, options); }
   logout(options: { registry?: string } = {}) { return engineLogout(this.registry, options); }
   registryTags(options: { ref: string }) { return engineTags(this.registry, options); }
@@ -180,26 +200,40 @@ export class Engine {
   }
 
   async tag(options: { source: string; target: string }): Promise<string> {
-    await this.resolveImage({ ref: options.source });
-    return tagImage(this.ctx, options.source, options.target);
+    const image = await this.resolveImage({ ref: options.source });
+    const r = await tagImage(this.ctx, options.source, options.target);
+    this.events.image('tag', image.id, familiarRef(options.target));
+    return r;
   }
 
   /** `docker rmi`: untag, and delete the image when no tag and no container is left. */
-  removeImage(options: { ref: string; force?: boolean }): Promise<RemoveResult> {
-    return removeImage(this.ctx, options.ref, options.force ?? false);
+  async removeImage(options: { ref: string; force?: boolean }): Promise<RemoveResult> {
+    const image = await this.images.local(options.ref);
+    const r = await removeImage(this.ctx, options.ref, options.force ?? false);
+    for (const t of r.untagged) this.events.image('untag', image?.id ?? t, familiarRef(t));
+    for (const d of r.deleted) this.events.image('delete', d, d);
+    return r;
   }
 
   /** Remove one tag only (never the image). */
   async untag(options: { ref: string }): Promise<void> {
     const ref = normalizeReference(options.ref);
-    await this.ctx.state.transaction(async (tx) => {
-      if (!(await tx.get<TagRecord>('tags', ref))) throw new SkiffError('NOT_FOUND', `No such image: ${options.ref}`);
+    const tag = await this.ctx.state.transaction(async (tx) => {
+      const t = await tx.get<TagRecord>('tags', ref);
+      if (!t) throw new SkiffError('NOT_FOUND', `No such image: ${options.ref}`);
       await tx.delete('tags', ref);
+      return t;
     });
+    const image = await this.images.local(tag.digest).catch(() => undefined);
+    this.events.image('untag', image?.id ?? tag.digest, familiarRef(ref));
   }
 
-  pruneImages(options: { all?: boolean } = {}) {
-    return pruneImages(this.ctx, options);
+  async pruneImages(options: { all?: boolean } = {}) {
+    const r = await pruneImages(this.ctx, options);
+    for (const t of r.untagged) this.events.image('untag', t, familiarRef(t));
+    for (const d of r.deleted) this.events.image('delete', d, d);
+    this.events.emit('image', 'prune', '', { reclaimed: String(r.reclaimed) });
+    return r;
   }
 
   diskUsage(): Promise<DiskUsage> {
@@ -214,8 +248,12 @@ export class Engine {
     return [...t.history, { digest: t.digest, at: t.updatedAt }].reverse();
   }
 
-  rollbackImage(options: { ref: string; to?: Digest }) {
-    return rollbackImage(this.ctx, options.ref, options.to);
+  async rollbackImage(options: { ref: string; to?: Digest }) {
+    const r = await rollbackImage(this.ctx, options.ref, options.to);
+    // The tag moved back: Docker's word for a tag pointing somewhere new.
+    const image = await this.resolveImage({ ref: options.ref }).catch(() => undefined);
+    if (image) this.events.image('tag', image.id, familiarRef(options.ref));
+    return r;
   }
 
   /** The archive as chunks; nothing is read until iterated. Refs are resolved first (NOT_FOUND early). */
@@ -239,12 +277,13 @@ export class Engine {
       for (const t of tags) if (!item.tags.includes(t)) item.tags.push(t);
       items.set(image.digest, item);
     }
+    for (const i of items.values()) this.events.image('save', i.image.id, i.image.id);
     return saveArchiveChunks(this.ctx, [...items.values()], options.format ?? 'docker');
   }
 
   /** `docker build` (src/build): RUN steps run as containers of this engine. */
-  build(options: BuildOptions): Promise<BuildResult> {
-    return runBuild({
+  async build(options: BuildOptions): Promise<BuildResult> {
+    const r = await runBuild({
       ctx: this.ctx,
       tree: (layers) => this.layers.tree({ id: 'sha256:build', layers } as unknown as ImageRecord),
       // A base that is not here is pulled when the engine has registry access (always with --pull).
@@ -263,6 +302,9 @@ export class Engine {
       runStep: (o) => runStepInContainer(this, this.ctx, o),
       ...(this.hostDir ? { openDir: (path: string) => this.hostDir!({ path, readOnly: true }) } : {}),
     }, options);
+    // Docker's classic builder reports the result's tags (its RUN steps' containers report themselves).
+    for (const t of r.tags) this.events.image('tag', r.id, familiarRef(t));
+    return r;
   }
 
   /** `builder prune`: the build cache and the layers only it kept. */
@@ -309,8 +351,11 @@ export class Engine {
   }
 
   /** `docker rename`. */
-  renameContainer(options: { id: string; name: string }): Promise<ContainerRecord> {
-    return this.containers.rename(options.id, options.name);
+  async renameContainer(options: { id: string; name: string }): Promise<ContainerRecord> {
+    const before = await this.containers.get(options.id);
+    const rec = await this.containers.rename(options.id, options.name);
+    this.events.container(rec, 'rename', { oldName: `/${before.name}` });
+    return rec;
   }
 
   /** Patch the record (runtime data such as the exec socket). */
@@ -330,7 +375,7 @@ export class Engine {
     const fs = await this.containers.fs(rec.id);
     // diffUpper reads synchronously: image bytes of changed files from an async store come first.
     await materializeTree(fs.upperTree.root);
-    return commitImage(this.ctx, {
+    const made = await commitImage(this.ctx, {
       parent: { image, config }, layer: collect(writeTarChunks(upperDiff(fs))),
       ...(options.changes ? { config: options.changes } : {}),
       history: { created_by: rec.spec.args.join(' '), ...(options.message ? { comment: options.message } : {}) },
@@ -338,6 +383,9 @@ export class Engine {
       ...(options.ref ? { tag: options.ref } : {}),
       source: `commit:${rec.id}`,
     });
+    this.events.container(rec, 'commit', { comment: options.message ?? '', imageID: made.id, ...(options.ref ? { imageRef: familiarRef(options.ref) } : {}) });
+    if (options.ref) this.events.image('tag', made.id, familiarRef(options.ref));
+    return made;
   }
 
   /** The container's merged filesystem as one tar (`docker export`). */
@@ -391,6 +439,7 @@ export class Engine {
   async importImage(options: ImportImageOptions): Promise<ImageRecord> {
     const image = await importImage(this.ctx, options);
     await this.layers.prepare(image);
+    this.events.image('import', image.id, image.id);
     return image;
   }
 
@@ -436,7 +485,9 @@ export class Engine {
   async restartContainer(options: { id: string; timeout?: number } & StartOptions): Promise<RuntimeProcess> {
     const { id, timeout, ...o } = options;
     await this.lifecycle.stop(id, timeout);
-    return this.lifecycle.start(id, o);
+    const proc = await this.lifecycle.start(id, o);
+    this.events.container(await this.containers.get(id), 'restart');
+    return proc;
   }
 
   /** `docker pause`: the container's processes frozen (cgroup freezer); the record says paused. */
@@ -522,11 +573,29 @@ export class Engine {
     return this.containers.pruneVolumes(options.all ?? false);
   }
 
+  // ---- events (events/: Docker's, from every process over the same home) ----
+
+  /**
+   * `docker events`: with `since`, the journal's events from then (to `until`); then, unless
+   * `until` has passed, each new one as it happens, until `until` or `stop()`. Docker's filters
+   * (an unknown key is INVALID_ARGUMENT).
+   */
+  watchEvents(options: WatchEventsOptions): Promise<EventWatch> {
+    return watchEvents(this.events.journal, options);
+  }
+
+  /** An event a surface performs itself (an API client's `attach`), into the same journal. */
+  recordEvent(options: { type: EventType; action: string; id: string; attributes?: Record<string, string> }): EngineEvent {
+    return this.events.emit(options.type, options.action, options.id, options.attributes ?? {});
+  }
+
   // ---- networks (networks.ts; the guest side is the VM runtime's) ----
 
   /** `docker network create` (bridge driver): a subnet of its own, the next free one unless given. */
-  createNetwork(options: CreateNetworkOptions): Promise<NetworkRecord> {
-    return createNetwork(this.ctx, options);
+  async createNetwork(options: CreateNetworkOptions): Promise<NetworkRecord> {
+    const n = await createNetwork(this.ctx, options);
+    this.events.network('create', n);
+    return n;
   }
 
   /** Every network, Docker's predefined bridge, host and none included. */
@@ -539,12 +608,18 @@ export class Engine {
     return getNetwork(this.ctx, options.id);
   }
 
-  removeNetwork(options: { id: string }): Promise<NetworkRecord> {
-    return removeNetwork(this.ctx, options.id);
+  async removeNetwork(options: { id: string }): Promise<NetworkRecord> {
+    const n = await removeNetwork(this.ctx, options.id);
+    this.events.network('destroy', n);
+    return n;
   }
 
   async pruneNetworks(): Promise<{ deleted: string[] }> {
-    return { deleted: await pruneNetworks(this.ctx) };
+    const before = await listNetworks(this.ctx);
+    const deleted = await pruneNetworks(this.ctx);
+    for (const n of before) if (deleted.includes(n.name) || deleted.includes(n.id)) this.events.network('destroy', n);
+    this.events.emit('network', 'prune', '', {});
+    return { deleted };
   }
 
   /** `docker network connect`: recorded, and plugged in now when this engine runs the container. */
@@ -552,6 +627,7 @@ export class Engine {
     const before = await this.lifecycle.inspect(options.container);
     if (before.runtime === 'wasi') refuseNetworking({ mode: options.network, endpoints: {}, extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] }, before.runtime);
     const { container, network } = await connectNetwork(this.ctx, options);
+    this.events.network('connect', network, { container: container.id });
     if (!this.lifecycle.isRunning(container.id)) return;
     const net = await runtimeNetwork(this.ctx, container, (id) => this.lifecycle.isRunning(id));
     const added = net.interfaces.find((i) => i.networkId === network.id);
@@ -568,6 +644,8 @@ export class Engine {
     const before = await this.lifecycle.inspect(options.container);
     const net = before.spec.network && this.lifecycle.isRunning(before.id) ? await runtimeNetwork(this.ctx, before, () => true).catch(() => undefined) : undefined;
     const { endpoint } = await disconnectNetwork(this.ctx, options);
+    const network = await getNetwork(this.ctx, endpoint.networkId).catch(() => undefined);
+    if (network) this.events.network('disconnect', network, { container: before.id });
     const iface = net?.interfaces.find((i) => i.networkId === endpoint.networkId && i.ip === endpoint.ip);
     if (iface) await this.lifecycle.hotplug(before.id, 'disconnect', iface).catch((err) => {
       throw SkiffError.wrap(err, `disconnecting ${before.name} from ${options.network}`);
@@ -589,6 +667,16 @@ export class Engine {
 }
 
 export type { NetworkRecord, CreateNetworkOptions } from './networks.ts';
+
+/** "busybox:latest" as Docker's events name an image (`nameOnly`: "busybox"). */
+function familiarRef(ref: string, nameOnly = false): string {
+  try {
+    const r = parseReference(ref);
+    return nameOnly ? familiarName(r) : familiarReference(r);
+  } catch {
+    return ref;
+  }
+}
 
 function collect(chunks: Iterable<Uint8Array>): Uint8Array {
   const parts = [...chunks];

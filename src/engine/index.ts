@@ -19,3 +19,6 @@ export {
   decodeLogs, type ExecOptions, type LogEntry, type RunContainerOptions, type RunResult, type RuntimeFactories, type StartedContainer, type StartOptions,
 } from './lifecycle.ts';
 export type { ContainerSpec, SpecMount } from '../runtime/spec/container-spec.ts';
+export type { EngineEvent, EventJournal, EventType } from './events/types.ts';
+export { MemoryEventJournal } from './events/memory.ts';
+export type { EventWatch, WatchEventsOptions } from './events/watch.ts';

@@ -11,7 +11,8 @@ import { SkiffError } from '../errors.ts';
 import type { FileSystem } from '../fs/types.ts';
 import { resolveContainerSpec } from '../runtime/spec/container-spec.ts';
 import { refuseNetworking } from '../runtime/spec/network.ts';
-import { signalName } from '../runtime/spec/signals.ts';
+import { parseSignal, signalName } from '../runtime/spec/signals.ts';
+import { NO_EVENTS, type EventRecorder } from './events/recorder.ts';
 import type { ContainerRuntime, ExitStatus, LimitUpdate, MountedVolume, ProcessIO, ResourceStats, RuntimeInterface, RuntimeNetwork, RuntimeProcess } from '../runtime/types.ts';
 import type { ContainerStore } from './container-store.ts';
 import { newContainerId, toRunOptions, type CreateContainerOptions } from './containers.ts';
@@ -77,6 +78,8 @@ export interface LifecycleParts {
   /** Bind mounts (`-v /host/dir:/dest`); without it they are refused at start. */
   hostDir?: HostDirFactory;
   control?: ControlPlane;
+  /** Docker's events of what this lifecycle does (events/recorder.ts); absent: not recorded. */
+  events?: EventRecorder;
   /** The container's network for its start (engine/network-runtime.ts); absent: loopback only. */
   networkFor?: (rec: ContainerRecord, runningHere: (id: string) => boolean) => Promise<RuntimeNetwork | undefined>;
 }
@@ -111,6 +114,7 @@ export class Lifecycle {
   private readonly hostDir: HostDirFactory | undefined;
   private readonly control: ControlPlane | undefined;
   private readonly networkFor: LifecycleParts['networkFor'];
+  private readonly events: EventRecorder;
   /** This engine's identity on the records of the containers it runs. */
   private readonly self;
   /** How other processes' containers are reached (see control/remote.ts). */
@@ -123,6 +127,7 @@ export class Lifecycle {
     this.hostDir = parts.hostDir;
     this.control = parts.control;
     this.networkFor = parts.networkFor;
+    this.events = parts.events ?? NO_EVENTS;
     this.self = this.control?.self ?? localOwner();
     this.remote = { plane: this.control, reread: (id) => this.inspect(id) };
   }
@@ -197,12 +202,14 @@ export class Lifecycle {
     if (runtime === 'wasi') refuseNetworking(spec.network, runtime);
     for (const m of spec.mounts) if (m.type === 'volume') m.name = (await this.containers.createVolume(m.anonymous ? {} : { name: m.name })).name;
     const volumes = [...new Set([...(options.volumes ?? []), ...spec.mounts.flatMap((m) => (m.type === 'volume' ? [m.name] : []))])];
-    return this.containers.create(image, config, {
+    const rec = await this.containers.create(image, config, {
       id, imageRef: options.image, spec, runtime,
       ...(run.name !== undefined ? { name: run.name } : {}), ...(run.labels ? { labels: run.labels } : {}),
       ...(volumes.length ? { volumes } : {}), ...(run.rm ? { autoRemove: true } : {}),
       ...(options.runtimeData ? { runtimeData: options.runtimeData } : {}),
     });
+    this.events.container(rec, 'create');
+    return rec;
   }
 
   /** `docker run` (see RunContainerOptions): the one orchestration the CLI and the browser share. */
@@ -274,7 +281,9 @@ export class Lifecycle {
     try {
       // Reachable from other processes (stop, kill, exec, logs) before the record says so.
       const owner = this.control ? await this.control.serve(this.controlTarget()).catch(() => this.self) : this.self;
-      await store.update(rec.id, (cur) => ({ state: 'running', startedAt: store.now().toISOString(), runtimeData: { ...cur.runtimeData, owner, ...(pid ? { pid } : {}), ports: ports ?? [] } }));
+      const now = await store.update(rec.id, (cur) => ({ state: 'running', startedAt: store.now().toISOString(), runtimeData: { ...cur.runtimeData, owner, ...(pid ? { pid } : {}), ports: ports ?? [] } }));
+      this.attachments(now, 'mount', 'connect');
+      this.events.container(rec, 'start');
     } finally {
       release();
     }
@@ -291,6 +300,7 @@ export class Lifecycle {
     const r = this.running.get(rec.id);
     if (!r) throw new SkiffError('CONFLICT', rec.state === 'running' ? `container ${rec.name} runs in another skiff process: attach works from the engine that started it` : `You cannot attach to a stopped container, start it first`);
     r.outputs.add(io);
+    this.events.container(rec, 'attach');
     return { ...r.proc, wait: () => r.exited, detach: () => void r.outputs.delete(io) };
   }
 
@@ -309,6 +319,20 @@ export class Lifecycle {
     return this.hostDir({ path: m.source, readOnly: m.readOnly });
   }
 
+  /**
+   * Docker's events for a container's volumes and networks as it starts (mount, connect) or ends
+   * (unmount, disconnect).
+   */
+  private attachments(rec: ContainerRecord, volume: 'mount' | 'unmount', network: 'connect' | 'disconnect'): void {
+    for (const m of rec.spec.mounts) {
+      if (m.type === 'volume') this.events.volume(volume, m.name, { container: rec.id, ...(volume === 'mount' ? { destination: m.destination, propagation: '', 'read/write': String(!m.readOnly) } : {}) });
+    }
+    // A wasm module has no network to connect (runtime/spec/network.ts refuses one).
+    for (const [name, e] of Object.entries(rec.runtime === 'wasi' ? {} : rec.spec.network?.endpoints ?? {})) {
+      if (e.networkId) this.events.network(network, { id: e.networkId, name, driver: name === 'host' || name === 'none' ? name : 'bridge' }, { container: rec.id });
+    }
+  }
+
   /** After the process ended: release, save layer + volumes + logs, record the exit, --rm. */
   private async finish(rec: ContainerRecord, runtime: ContainerRuntime, status: ExitStatus, logs: ContainerLog): Promise<ExitStatus> {
     const store = this.containers;
@@ -317,6 +341,11 @@ export class Lifecycle {
       await store.persist(rec.id);
       for (const m of rec.spec.mounts) if (m.type === 'volume') await store.persistVolume(m.name).catch(() => {});
       const exit = { oomKilled: status.oomKilled, ...(status.signal ? { signal: status.signal } : {}), ...(status.error ? { error: status.error } : {}) };
+      if (status.oomKilled) this.events.container(rec, 'oom');
+      const started = Date.parse((await store.get(rec.id).catch(() => rec)).startedAt ?? '');
+      const ran: Record<string, string> = Number.isNaN(started) ? {} : { execDuration: String(Math.max(0, Math.round((Date.now() - started) / 1000))) };
+      this.events.container(rec, 'die', { exitCode: String(status.exitCode), ...ran });
+      this.attachments(await store.get(rec.id).catch(() => rec), 'unmount', 'disconnect');
       await store.saveLog(rec.id, logs, (cur) => {
         const { owner: _o, pid: _p, execSocket: _x, ...runtimeData } = cur.runtimeData ?? {};
         return { state: 'exited', exitCode: status.exitCode, finishedAt: store.now().toISOString(), exit, runtimeData };
@@ -347,7 +376,9 @@ export class Lifecycle {
       await Promise.race([this.wait(cur.id).catch(() => {}), new Promise((r) => (timer = setTimeout(r, 15_000)))]);
       clearTimeout(timer);
     }
-    return this.containers.remove(cur.id, force);
+    const gone = await this.containers.remove(cur.id, force);
+    this.events.container(cur, 'destroy');
+    return gone;
   }
 
   /** `docker container prune`: removes every container that is not running or paused. */
@@ -361,6 +392,7 @@ export class Lifecycle {
       }, () => {});
     }
     await this.containers.sweep();
+    this.events.emit('container', 'prune', '', { reclaimed: String(out.reclaimed) });
     return out;
   }
 
@@ -400,6 +432,7 @@ export class Lifecycle {
   private async signalHere(r: Running, id: string, signal: string | number): Promise<void> {
     await r.proc.kill(signal);
     const rec = await this.containers.get(id).catch(() => undefined);
+    if (rec) this.events.container(rec, 'kill', { signal: String(signalNumber(signal)) });
     if (rec?.state === 'paused') await freezeHere(this.containers, r.runtime, rec, false).catch(() => {});
   }
 
@@ -411,25 +444,35 @@ export class Lifecycle {
     const signal = stopSignal ?? signalName(rec.spec.stopSignal);
     if (!r) {
       // Another skiff process runs it: the signals go through that process (control/remote.ts).
-      return rec.state === 'running' ? remoteStop(this.remote, rec, String(signal), seconds) : undefined;
+      if (rec.state !== 'running') return undefined;
+      const status = await remoteStop(this.remote, rec, String(signal), seconds);
+      this.events.container(rec, 'stop');
+      return status;
     }
     await this.signalHere(r, rec.id, signal).catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<'timeout'>((res) => { if (seconds >= 0) timer = setTimeout(() => res('timeout'), seconds * 1000); });
     const first = await Promise.race([r.exited, timedOut]);
     clearTimeout(timer);
-    if (first === 'timeout') await r.proc.kill('SIGKILL').catch(() => {});
-    return r.exited;
+    if (first === 'timeout') await this.signalHere(r, rec.id, 'SIGKILL').catch(() => {});
+    const status = await r.exited;
+    this.events.container(rec, 'stop');
+    return status;
   }
 
   /** `docker pause` (frozen) / `unpause`: here, or through the process that runs it. */
   async freeze(ref: string, frozen: boolean): Promise<ContainerRecord> {
     const rec = await this.inspect(ref);
     const r = this.running.get(rec.id);
-    if (r) return freezeHere(this.containers, r.runtime, rec, frozen);
-    if (rec.state !== 'running' && rec.state !== 'paused') throw new SkiffError('CONFLICT', `Container ${rec.id} is not running`);
-    await (await reach(this.remote, rec)).freeze(frozen);
-    return this.inspect(rec.id);
+    let after: ContainerRecord;
+    if (r) after = await freezeHere(this.containers, r.runtime, rec, frozen);
+    else {
+      if (rec.state !== 'running' && rec.state !== 'paused') throw new SkiffError('CONFLICT', `Container ${rec.id} is not running`);
+      await (await reach(this.remote, rec)).freeze(frozen);
+      after = await this.inspect(rec.id);
+    }
+    this.events.container(rec, frozen ? 'pause' : 'unpause');
+    return after;
   }
 
   /** A sample of a running container's resource use. */
@@ -445,9 +488,14 @@ export class Lifecycle {
   async update(ref: string, limits: LimitUpdate): Promise<ContainerRecord> {
     const rec = await this.inspect(ref);
     const r = this.running.get(rec.id);
-    if (r || (rec.state !== 'running' && rec.state !== 'paused')) return updateHere(this.containers, r?.runtime, rec, limits);
-    await (await reach(this.remote, rec)).update(limits);
-    return this.inspect(rec.id);
+    let after: ContainerRecord;
+    if (r || (rec.state !== 'running' && rec.state !== 'paused')) after = await updateHere(this.containers, r?.runtime, rec, limits);
+    else {
+      await (await reach(this.remote, rec)).update(limits);
+      after = await this.inspect(rec.id);
+    }
+    this.events.container(rec, 'update');
+    return after;
   }
 
   async exec(ref: string, o: ExecOptions): Promise<RuntimeProcess> {
@@ -461,12 +509,19 @@ export class Lifecycle {
       }, io ?? NO_IO);
     }
     if (!r) throw new SkiffError('CONFLICT', `container ${rec.name} is not running`);
-    return r.runtime.exec({
+    // Docker's exec events name the command in their action ("exec_start: sh -c ...").
+    const execID = randomHex();
+    const cmd = o.cmd.join(' ');
+    this.events.container(rec, `exec_create: ${cmd}`, { execID });
+    const proc = await r.runtime.exec({
       id: rec.id, args: o.cmd, tty: o.tty ?? false, openStdin: o.openStdin ?? false,
       io: o.io ?? NO_IO,
       ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
       ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}),
     });
+    this.events.container(rec, `exec_start: ${cmd}`, { execID });
+    void proc.wait().then((s) => this.events.container(rec, 'exec_die', { execID, exitCode: String(s.exitCode) }), () => {});
+    return proc;
   }
 
   async logs(ref: string): Promise<LogEntry[]> {
@@ -519,4 +574,17 @@ function feedStdin(proc: RuntimeProcess, stdin: Uint8Array | string | AsyncItera
     }
     if (!ended) proc.closeStdin();
   })().catch(() => {});
+}
+
+/** Docker's kill event gives the signal as a number. */
+function signalNumber(signal: string | number): number | string {
+  try {
+    return parseSignal(signal);
+  } catch {
+    return signal;
+  }
+}
+
+function randomHex(): string {
+  return [...globalThis.crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -19,13 +19,17 @@ export async function createVolume(ctx: EngineContext, o: { name?: string; label
   if (!NAME_RE.test(name)) {
     throw new SkiffError('INVALID_ARGUMENT', `"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
   }
-  return ctx.state.transaction(async (tx) => {
+  let made = false;
+  const rec = await ctx.state.transaction(async (tx) => {
     const existing = await tx.get<VolumeRecord>('volumes', name);
     if (existing) return existing; // Docker: creating an existing volume returns it
     const rec: VolumeRecord = { name, created: ctx.now().toISOString(), labels: o.labels ?? {}, anonymous, data: null };
     await tx.put('volumes', name, rec);
+    made = true;
     return rec;
   });
+  if (made) ctx.recorder?.volume('create', name);
+  return rec;
 }
 
 export async function getVolume(ctx: EngineContext, name: string): Promise<VolumeRecord> {
@@ -65,6 +69,7 @@ export async function removeVolume(ctx: EngineContext, name: string, force: bool
     return writer;
   });
   if (claimed) await dropSnapshot(ctx, volumeSnapshot(name), claimed);
+  if (claimed !== undefined) ctx.recorder?.volume('destroy', name);
 }
 
 /** Removes volumes no container uses; like Docker, only anonymous ones unless `all`. */
@@ -88,5 +93,7 @@ export async function pruneVolumes(ctx: EngineContext, all: boolean): Promise<{ 
   });
   for (const [name, writer] of claimed) await dropSnapshot(ctx, volumeSnapshot(name), writer).catch(() => {});
   await sweepSnapshots(ctx);
+  for (const name of out.deleted) ctx.recorder?.volume('destroy', name);
+  ctx.recorder?.emit('volume', 'prune', '', { reclaimed: String(out.reclaimed) });
   return out;
 }

@@ -18,11 +18,12 @@ import { volumeCommands } from './volumes.ts';
 import { networkCommands } from './networks.ts';
 import { resourceCommands } from './resources.ts';
 import { cp } from './cp.ts';
+import { eventsCommand } from './events.ts';
 import { VERSION } from './version.ts';
 
 export { VERSION };
 
-export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...buildCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...networkCommands, ...resourceCommands, cp, ...systemCommands];
+export const COMMANDS: readonly Command[] = [...runCommands, ...imageCommands, ...buildCommands, ...registryCommands, ...containerCommands, ...volumeCommands, ...networkCommands, ...resourceCommands, cp, ...systemCommands, eventsCommand];
 
 /** Management commands ("skiff image ls"): the first word alone prints their list. */
 const GROUPS: Record<string, string> = { builder: 'Manage builds', container: 'Manage containers', image: 'Manage images', system: 'Manage skiff', volume: 'Manage volumes', network: 'Manage networks' };
