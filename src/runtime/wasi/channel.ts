@@ -26,7 +26,8 @@ export class ChannelClient {
   private readonly body: Uint8Array;
   calls = 0;
 
-  constructor(sab: SharedArrayBuffer, private readonly post: (m: CallMessage) => void) {
+  /** Told when the worker stops and starts running the module around each wait (stats: usage.ts). */
+  constructor(sab: SharedArrayBuffer, private readonly post: (m: CallMessage) => void, private readonly meter?: { pause(): void; resume(): void }) {
     this.head = new Int32Array(sab, 0, 4);
     this.body = new Uint8Array(sab, HEADER);
   }
@@ -66,7 +67,9 @@ export class ChannelClient {
   private roundTrip(msg: CallMessage): { status: number; bytes: Uint8Array; more: number } {
     Atomics.store(this.head, 0, 0);
     this.post(msg);
+    this.meter?.pause();
     Atomics.wait(this.head, 0, 0);
+    this.meter?.resume();
     const len = this.head[2]!;
     return { status: this.head[1]!, bytes: this.body.slice(0, len), more: this.head[3]! };
   }

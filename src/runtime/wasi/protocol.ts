@@ -30,6 +30,8 @@ export interface StartMessage {
   tty: boolean;
   /** The synchronous reply area (see channel.ts). */
   sab: SharedArrayBuffer;
+  /** Where the worker keeps its CPU time and memory for `stats` (usage.ts). */
+  usage?: SharedArrayBuffer;
   trace: boolean;
 }
 

@@ -10,6 +10,7 @@ import { createWasiContext } from './imports.ts';
 import type { WasiOutcome } from './protocol.ts';
 import { Namespace, splitPath, type WasiMount, type Walk } from './namespace.ts';
 import { InputStreamFd, OutputStreamFd, type SyncReader, type SyncWriter } from './stdio.ts';
+import type { UsageMeter } from './usage.ts';
 
 export interface RunModuleOptions {
   module: WebAssembly.Module;
@@ -28,6 +29,8 @@ export interface RunModuleOptions {
   trace?: (line: string) => void;
   /** Called once the module is instantiated, just before `_start`. */
   onStart?: () => void;
+  /** Told the module's memory and when it starts and stops running (`stats`). */
+  usage?: UsageMeter;
 }
 
 export type { WasiOutcome } from './protocol.ts';
@@ -61,7 +64,10 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   // capture every absolute path (measured under node:wasi too). Absolute paths must stay right;
   // the cwd is created and announced as PWD, which Go's wasip1 runtime and shells honour.
   const env = opts.env.some((e) => e.startsWith('PWD=')) ? opts.env : [...opts.env, `PWD=${opts.cwd}`];
-  const ctx = createWasiContext({ args: opts.args, env, fds, sleep: opts.sleep, checkpoint: opts.checkpoint, trace: opts.trace });
+  // Every WASI call samples the memory for `stats` (a module that grows it and never waits on the caller).
+  const usage = opts.usage;
+  const checkpoint = usage ? () => { usage.sample(); opts.checkpoint?.(); } : opts.checkpoint;
+  const ctx = createWasiContext({ args: opts.args, env, fds, sleep: opts.sleep, checkpoint, trace: opts.trace });
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(opts.module, { wasi_snapshot_preview1: ctx.imports as WebAssembly.ModuleImports });
@@ -73,7 +79,12 @@ export async function runModule(opts: RunModuleOptions): Promise<WasiOutcome> {
   if (typeof exports._start !== 'function') throw new SkiffError('RUNTIME', 'wasm module is not a WASI command: no _start export');
   opts.onStart?.();
   const memory = exports.memory;
-  const ended = (o: WasiOutcome): WasiOutcome => ({ ...o, memoryBytes: memory.buffer.byteLength });
+  opts.usage?.watch(memory);
+  opts.usage?.resume();
+  const ended = (o: WasiOutcome): WasiOutcome => {
+    opts.usage?.pause();
+    return { ...o, memoryBytes: memory.buffer.byteLength };
+  };
   try {
     const code = ctx.wasi.start(instance as unknown as Parameters<typeof ctx.wasi.start>[0]);
     return ended({ kind: 'exit', exitCode: code & 255 });

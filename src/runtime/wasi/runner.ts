@@ -23,6 +23,7 @@ import { runModule, WasiSignal, type WasiOutcome } from './run-module.ts';
 import { StdinReader, type StdinSource } from './stdin-source.ts';
 import { bufferReader } from './stdio.ts';
 import type { PooledSpawn, SpawnWorker, WorkerHandle } from './worker-handle.ts';
+import { readUsage, UsageMeter, USAGE_BYTES } from './usage.ts';
 
 export interface RunWasiOptions {
   /** The module's bytes (compiled once and cached) or an already compiled module. */
@@ -82,6 +83,8 @@ export interface WasiProcess {
   readonly exited: Promise<WasiExit>;
   /** Stop the process; it exits with 128 + signal, as Docker reports. Default SIGKILL. */
   kill(signal?: string | number): void;
+  /** CPU time its thread spent running the module (ms) and its linear memory now (usage.ts). */
+  usage(): { cpuMs: number; memoryBytes: number };
 }
 
 /** SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH (Linux i386 numbers). */
@@ -119,6 +122,8 @@ export function runWasi(opts: RunWasiOptions): WasiProcess {
   let onKill: ((signal: number) => void) | null = null;
   let markStarted!: () => void;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
+  // Shared with the worker; a plain buffer inline (a page without SharedArrayBuffer runs inline).
+  const usage = mode === 'worker' ? new SharedArrayBuffer(USAGE_BYTES) : new ArrayBuffer(USAGE_BYTES);
   const exited = (async (): Promise<WasiExit> => {
     if (opts.module instanceof WebAssembly.Module && opts.memoryLimitPages) {
       throw new SkiffError('INVALID_ARGUMENT', 'memoryLimitPages needs the module as bytes, not compiled');
@@ -126,7 +131,7 @@ export function runWasi(opts: RunWasiOptions): WasiProcess {
     const module = opts.module instanceof WebAssembly.Module ? opts.module : await compileWasi(opts.module, opts);
     if (killWith !== null) return { exitCode: 128 + killWith, signal: killWith };
     const env = Array.isArray(opts.env) ? [...opts.env] : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
-    const common = { module, args: [...opts.args], env, cwd: opts.cwd ?? '/', tty: opts.tty ?? false, onStart: markStarted };
+    const common = { module, args: [...opts.args], env, cwd: opts.cwd ?? '/', tty: opts.tty ?? false, onStart: markStarted, usage };
     const outcome = mode === 'worker'
       ? await runInWorker(opts, common, (cb) => {
           onKill = cb;
@@ -144,6 +149,7 @@ export function runWasi(opts: RunWasiOptions): WasiProcess {
     mode,
     started: startedOrFailed,
     exited,
+    usage: () => readUsage(usage),
     kill(signal: string | number = 'SIGKILL') {
       const n = parseSignal(signal);
       // No handlers exist in WASI: a signal whose default action is to ignore (or stop) does nothing.
@@ -176,6 +182,7 @@ interface Common {
   cwd: string;
   tty: boolean;
   onStart: () => void;
+  usage: SharedArrayBuffer | ArrayBuffer;
 }
 
 async function runInline(opts: RunWasiOptions, c: Common, killed: () => number | null): Promise<WasiOutcome> {
@@ -189,14 +196,16 @@ async function runInline(opts: RunWasiOptions, c: Common, killed: () => number |
     }
   }
   const blocks = canBlock();
+  const meter = new UsageMeter(c.usage);
   return runModule({
     ...c,
+    usage: meter,
     mounts: opts.mounts,
     stdin: bufferReader(stdin),
     stdout: (d) => opts.onStdout?.(d),
     stderr: (d) => opts.onStderr?.(d),
     sleep: (ms) => {
-      if (blocks) return void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      if (blocks) return void meter.blocked(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms));
       const end = performance.now() + ms;
       while (performance.now() < end) { /* no way to block a page's main thread */ }
     },
@@ -281,7 +290,7 @@ async function runInWorker(opts: RunWasiOptions, c: Common, setKill: (cb: (signa
             return finish(new SkiffError(m.code as SkiffError['code'], m.message));
         }
       });
-      worker.post({ t: 'start', module: c.module, args: c.args, env: c.env, cwd: c.cwd, mounts, tty: c.tty, sab, trace: opts.trace !== undefined });
+      worker.post({ t: 'start', module: c.module, args: c.args, env: c.env, cwd: c.cwd, mounts, tty: c.tty, sab, trace: opts.trace !== undefined, ...(c.usage instanceof SharedArrayBuffer ? { usage: c.usage } : {}) });
     });
   } finally {
     void worker.terminate();

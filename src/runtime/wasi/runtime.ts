@@ -6,7 +6,7 @@
  */
 import { SkiffError } from '../../errors.ts';
 import { Overlay } from '../../fs/overlay.ts';
-import type { ContainerRuntime, ExecRequest, ExitStatus, RuntimeProcess, StartContainerRequest } from '../types.ts';
+import type { ContainerRuntime, ExecRequest, ExitStatus, ResourceStats, RuntimeProcess, StartContainerRequest } from '../types.ts';
 import { daemonEnv } from '../spec/process.ts';
 import { signalName } from '../spec/signals.ts';
 import { StartFailure } from '../start-failure.ts';
@@ -52,6 +52,8 @@ export function wasiProcessOf(req: StartContainerRequest): { args: string[]; env
 export class WasiRuntime implements ContainerRuntime {
   readonly name = 'wasi' as const;
   private readonly running = new Map<string, WasiProcess>();
+  /** --memory per running container, as the stats' limit. */
+  private readonly limits = new Map<string, number>();
 
   constructor(private readonly options: WasiRuntimeOptions = {}) {}
 
@@ -81,7 +83,8 @@ export class WasiRuntime implements ContainerRuntime {
     if (this.options.trace) run.trace = this.options.trace;
     const proc = runWasi(run);
     this.running.set(req.id, proc);
-    const forget = () => this.running.get(req.id) === proc && this.running.delete(req.id);
+    this.limits.set(req.id, p.memoryLimitPages !== undefined ? p.memoryLimitPages * WASM_PAGE_BYTES : WASM32_MAX_BYTES);
+    const forget = () => this.running.get(req.id) === proc && this.running.delete(req.id) && this.limits.delete(req.id);
     proc.exited.then(forget, forget);
     await proc.started;
     const wait = proc.exited.then(statusOf);
@@ -98,9 +101,31 @@ export class WasiRuntime implements ContainerRuntime {
     throw new SkiffError('UNSUPPORTED', `exec into ${req.id.slice(0, 12)}: a wasm container runs a single module, it has no other processes to start`);
   }
 
+  /**
+   * `docker stats` for a module: its linear memory, the CPU time its thread spent running it
+   * (usage.ts), one process. The machine's time is wall time on every CPU, so a module that never
+   * waits reads as 100% (one core), as a busy single-threaded process does under Docker.
+   */
+  async stats(id: string): Promise<ResourceStats> {
+    const proc = this.running.get(id);
+    if (!proc) throw new SkiffError('CONFLICT', `container ${id.slice(0, 12)} is not running`);
+    const { cpuMs, memoryBytes } = proc.usage();
+    const cpus = Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+    const cpuNs = Math.round(cpuMs * 1e6);
+    return {
+      cpuNs, cpuUserNs: cpuNs, cpuSystemNs: 0,
+      systemNs: Math.round((performance.timeOrigin + performance.now()) * 1e6 * cpus), onlineCpus: cpus,
+      throttling: { periods: 0, throttledPeriods: 0, throttledNs: 0 },
+      memoryBytes, memoryLimitBytes: this.limits.get(id) ?? WASM32_MAX_BYTES, memoryStat: {},
+      pids: 1, pidsLimit: 1,
+      io: { readBytes: 0, writeBytes: 0, reads: 0, writes: 0 }, networks: {}, frozen: false,
+    };
+  }
+
   async release(id: string): Promise<void> {
     this.running.get(id)?.kill('SIGKILL');
     this.running.delete(id);
+    this.limits.delete(id);
   }
 
   async shutdown(): Promise<void> {
@@ -128,6 +153,9 @@ async function moduleOf(req: StartContainerRequest, p: ReturnType<typeof wasiPro
     throw new StartFailure(missing ? 'not-found' : 'not-executable', err.code, `exec: "${argv0}": ${why} (${err.message})`, { cause: err });
   }
 }
+
+/** What a 32-bit linear memory can grow to: the limit of a module run without --memory. */
+const WASM32_MAX_BYTES = 65536 * WASM_PAGE_BYTES;
 
 function statusOf(e: WasiExit): ExitStatus {
   const s: ExitStatus = { exitCode: e.exitCode, oomKilled: e.oomKilled === true };

@@ -7,6 +7,7 @@ import { ChannelClient } from './channel.ts';
 import type { HostMessage, StartMessage, WorkerMessage } from './protocol.ts';
 import { RemoteFileSystem } from './remote-fs.ts';
 import { runModule } from './run-module.ts';
+import { UsageMeter } from './usage.ts';
 
 /** Bytes of output the module may write before it waits for the host's sink to catch up. */
 export const OUTPUT_SYNC_BYTES = 256 * 1024;
@@ -29,10 +30,11 @@ export function serveWasiWorker(ep: WorkerEndpoint): void {
 }
 
 async function run(ep: WorkerEndpoint, msg: StartMessage): Promise<void> {
+  const meter = msg.usage ? new UsageMeter(msg.usage) : undefined;
   const channel = new ChannelClient(msg.sab, (m) => {
     if (msg.trace) ep.post({ t: 'trace', line: `fs ${m.fs}.${m.op}(${m.args.map((a) => (a instanceof Uint8Array ? `<${a.length} bytes>` : JSON.stringify(a))).join(', ')})` });
     ep.post(m);
-  });
+  }, meter);
   const fss = new Map<number, RemoteFileSystem>();
   const mounts = msg.mounts.map((m) => {
     let fs = fss.get(m.fs);
@@ -61,7 +63,12 @@ async function run(ep: WorkerEndpoint, msg: StartMessage): Promise<void> {
     // fd_write hands us a fresh copy of the module's bytes: post it as is.
     stdout: (data) => out(1, data),
     stderr: (data) => out(2, data),
-    sleep: (ms) => void Atomics.wait(nap, 0, 0, ms),
+    sleep: (ms) => {
+      meter?.pause();
+      Atomics.wait(nap, 0, 0, ms);
+      meter?.resume();
+    },
+    ...(meter ? { usage: meter } : {}),
     onStart: () => ep.post({ t: 'started' }),
     trace: msg.trace ? (line) => ep.post({ t: 'trace', line: `wasi ${line}` }) : undefined,
   });
