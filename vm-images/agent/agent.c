@@ -91,9 +91,10 @@ void respond_err_reason(uint32_t req, int err, const char *reason, const char *f
 static void hello(void) {
   struct timespec ts;
   clock_gettime(CLOCK_BOOTTIME, &ts);
-  char msg[160];
-  int n = snprintf(msg, sizeof msg, "{\"proto\":%d,\"agent\":\"%s\",\"ready\":true,\"boot_ms\":%lld}",
-                   PROTO_VERSION, AGENT_VERSION, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+  char msg[224], dev[64] = "";
+  if (devices_cgroup()) snprintf(dev, sizeof dev, ",\"devices_cgroup\":\"%s\"", devices_cgroup());
+  int n = snprintf(msg, sizeof msg, "{\"proto\":%d,\"agent\":\"%s\",\"ready\":true,\"boot_ms\":%lld%s}",
+                   PROTO_VERSION, AGENT_VERSION, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, dev);
   send_frame(F_HELLO, 0, msg, (size_t)n);
 }
 
@@ -205,7 +206,7 @@ extern void stage1(void);
 
 int main(int argc, char **argv) {
   if (!strcmp(argv[0], "/init") && getpid() == 1) stage1(); /* run by the kernel from the initramfs */
-  if (argc > 1 && !strcmp(argv[1], "--init")) { setup_system(); net_boot(); }
+  if (argc > 1 && !strcmp(argv[1], "--init")) { setup_system(); devices_init("/skiff"); net_boot(); }
   crun_image_init();
   crun_zygote_start();
   signal(SIGPIPE, SIG_IGN);

@@ -8,7 +8,7 @@
 #include "json.h"
 
 #define PROTO_VERSION 1
-#define AGENT_VERSION "0.3.0"
+#define AGENT_VERSION "0.3.1"
 
 enum frame_type {
   F_HELLO = 0x01,
@@ -87,6 +87,10 @@ void crun_zygote_start(void);            /* once, after crun_image_init (crun-zy
 int crun_zygote_fd(void);                /* the zygote's socket for the main loop's poll, or -1 */
 void crun_zygote_read(void);             /* its exit reports: helper_exited for each */
 pid_t crun_spawn(char **argv, int in, int out, int err); /* a crun helper: from the zygote, else fork+exec */
+
+/* devices.c */
+void devices_init(const char *parent);   /* once, at boot: Docker's device policy on that cgroup */
+const char *devices_cgroup(void);        /* the cgroup it is attached to (for HELLO), or NULL */
 
 /* ops.c */
 void handle_request(uint32_t req, const char *json, size_t len);

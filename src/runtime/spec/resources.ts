@@ -2,8 +2,11 @@
  * cgroup v2 limits from the run flags, expressed in the runtime-spec's (v1-shaped) fields, which
  * crun 1.8.1 converts for the unified hierarchy: memory.limit -> memory.max, memory.swap (memory +
  * swap) -> memory.swap.max = swap - limit, pids.limit -> pids.max, cpu quota/period -> cpu.max.
- * Devices: deny all, then Docker's default allow list (enforced by crun through an eBPF program,
- * which is why the guest kernel has CGROUP_BPF).
+ * Devices: deny all, then Docker's default allow list (enforced by a cgroup BPF program, which is
+ * why the guest kernel has CGROUP_BPF: crun compiles one per container, or in the VM the agent's
+ * one program on the containers' parent cgroup stands in for this exact list, see
+ * runtime/vm/device-cgroup.ts; a change here must be made in vm-images/agent/devices.c too, which
+ * test/runtime/vm/device-cgroup.test.ts checks).
  */
 import type { OciDeviceRule, OciResources } from './types.ts';
 

@@ -21,6 +21,7 @@ import { cleanPath } from '../spec/volumes.ts';
 import type { ContainerRuntime, ExecRequest, ExitStatus, LimitUpdate, MountedVolume, ProcessIO, ResourceStats, RuntimeInterface, RuntimeProcess, StartContainerRequest } from '../types.ts';
 import type { AgentProcess } from './agent-process.ts';
 import { countingFs, freezeCgroup, newIoCounter, readCgroupStats, updateCgroup, type IoCounter } from './cgroups.ts';
+import { placeCgroup } from './device-cgroup.ts';
 import { etcExport, initExport } from './exports.ts';
 import { OutputGate } from './flow.ts';
 import { Machine, type MachineOptions } from './machine.ts';
@@ -66,6 +67,8 @@ interface Running {
   main: AgentProcess;
   /** Bytes the guest read and wrote through the root export (stats). */
   io: IoCounter;
+  /** Its cgroup directory in the guest (device-cgroup.ts places it). */
+  cgroupDir: string;
 }
 
 export class VmRuntime implements ContainerRuntime {
@@ -90,6 +93,10 @@ export class VmRuntime implements ContainerRuntime {
   constructor(private readonly options: VmRuntimeOptions) {
     this.server = new P9Server(options.p9 ?? {});
     this.network = new VmNetwork(options.network ?? {});
+  }
+
+  private get cgroupParent(): string {
+    return this.options.cgroupParent ?? '/skiff';
   }
 
   /** The guest, booted or restored on first call; a crashed one is replaced on the next call. */
@@ -150,7 +157,7 @@ export class VmRuntime implements ContainerRuntime {
       if (!v) throw new SkiffError('INTERNAL', `container ${id.slice(0, 12)}: the volume at ${dest} was not resolved to a filesystem`);
       return v;
     };
-    const rec: Running = { id, spec: undefined as unknown as RuntimeSpec, rootfs: req.rootfs, exports: [], volumes: [], main: undefined as unknown as AgentProcess, io: newIoCounter() };
+    const rec: Running = { id, spec: undefined as unknown as RuntimeSpec, rootfs: req.rootfs, exports: [], volumes: [], main: undefined as unknown as AgentProcess, io: newIoCounter(), cgroupDir: '' };
     this.running.set(id, rec);
     try {
       // Reads /etc/passwd and /etc/group of the image: from an async store it waits for their bytes.
@@ -162,7 +169,7 @@ export class VmRuntime implements ContainerRuntime {
           volume: (v) => `${GUEST_9P_ROOT}/${this.volumeExport(rec, volumeFor(v.destination).fs)}`,
           init: `${GUEST_9P_ROOT}/${INIT_EXPORT}/docker-init`,
         },
-        cgroupsPath: `${this.options.cgroupParent ?? '/skiff'}/${id}`,
+        cgroupsPath: `${this.cgroupParent}/${id}`,
         ...(req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
         ...(req.network ? { network: req.network } : {}),
         ...(netnsOf(id, req.network) ? { netns: netnsOf(id, req.network)! } : {}),
@@ -177,7 +184,10 @@ export class VmRuntime implements ContainerRuntime {
       await this.guestNet.setup(m.agent, id, req.network);
       // Containers of its networks in other VMs (the bridge exists now); a name lookup or a packet from one refreshes too.
       void this.network.refreshRemotes().catch(() => {});
-      const { config, profile } = this.seccomp.prepare(bundle.spec);
+      // Docker's default device rules are enforced by the agent's policy on the parent cgroup.
+      const placed = placeCgroup(bundle.spec, id, this.cgroupParent, m.agent.info?.devices_cgroup);
+      rec.cgroupDir = `/sys/fs/cgroup${placed.cgroupsPath}`;
+      const { config, profile } = this.seccomp.prepare(placed.config);
       const main = await m.agent.run({
         id, bundle: `/run/skiff/c/${id}`, config, tty: req.spec.tty,
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
@@ -232,7 +242,7 @@ export class VmRuntime implements ContainerRuntime {
   private cgroup(id: string): { rec: Running; dir: string } {
     const rec = this.running.get(id);
     if (!rec || !rec.main || rec.main.exit) throw new SkiffError('CONFLICT', `container ${id.slice(0, 12)} is not running`);
-    return { rec, dir: `/sys/fs/cgroup${this.options.cgroupParent ?? '/skiff'}/${id}` };
+    return { rec, dir: rec.cgroupDir };
   }
 
   async freeze(id: string, frozen: boolean): Promise<void> {

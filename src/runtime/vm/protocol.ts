@@ -33,6 +33,8 @@ export interface HelloInfo {
   agent: string;
   ready: boolean;
   boot_ms: number;
+  /** Agent 0.3.1 on: the cgroup whose BPF program enforces Docker's default device rules (device-cgroup.ts). */
+  devices_cgroup?: string;
 }
 
 /**
