@@ -145,7 +145,7 @@ export async function nodeVmRuntime(o: Partial<VmRuntimeOptions> & { node?: Node
 export async function nodeNetwork(): Promise<VmNetworkOptions> {
   const net = await import('./net/node.ts');
   const trace = traced('net') ? (line: string) => console.error(`[skiff net] ${line}`) : undefined;
-  return { dialer: net.nodeDialer(), upstream: net.nodeUpstream, publish: net.publishTcp, ...(trace ? { trace } : {}) };
+  return { dialer: net.nodeDialer(), upstream: net.nodeUpstream, publish: net.publishPort, ...(trace ? { trace } : {}) };
 }
 
 // ---- WASI ----

@@ -132,6 +132,22 @@ export function buildIpv4(src: Ip, dst: Ip, proto: number, payload: Uint8Array, 
   return p;
 }
 
+/**
+ * Writes the TCP or UDP checksum of the IPv4 packet `p` (header length `hl`) in place, over the
+ * pseudo-header: for packets whose checksum the guest left to its NIC (offload.ts).
+ */
+export function fillTransportChecksum(p: Uint8Array, hl: number): void {
+  const proto = p[9];
+  if (proto !== PROTO_TCP && proto !== PROTO_UDP) return;
+  const v = view(p);
+  const at = hl + (proto === PROTO_TCP ? 16 : 6);
+  const body = p.subarray(hl, v.getUint16(2));
+  if (body.length < at - hl + 2) return;
+  v.setUint16(at, 0);
+  const sum = checksum(body, pseudoSum(v.getUint32(12), v.getUint32(16), proto, body.length));
+  v.setUint16(at, proto === PROTO_UDP && sum === 0 ? 0xffff : sum);
+}
+
 /** True when a TCP or UDP payload's checksum (over the pseudo-header) holds; UDP 0 means none. */
 export function transportChecksumOk(ip: Ipv4Packet): boolean {
   if (ip.proto === PROTO_UDP && ip.payload.length >= 8 && ip.payload[6] === 0 && ip.payload[7] === 0) return true;

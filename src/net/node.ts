@@ -1,7 +1,8 @@
 /**
  * The network peer's Node pieces: real sockets for the guest's outbound TCP and UDP (rootless, as
- * slirp4netns does it), the host resolver for DNS, and a listener per published port that pipes
- * each accepted connection into the guest. src/node.ts passes these to the VM runtime.
+ * slirp4netns does it), the host resolver for DNS, and a socket per published port: a TCP
+ * listener piping each accepted connection into the guest, or a UDP socket forwarding datagrams
+ * both ways, a flow per host peer. src/node.ts passes these to the VM runtime.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -9,7 +10,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { SkiffError } from '../errors.ts';
 import { lateEvents, pipe, type Duplex, type DuplexEvents } from './duplex.ts';
 import type { UpstreamResolver } from './dns.ts';
-import type { Dialer, NetPeer } from './peer.ts';
+import type { Dialer, NetPeer, UdpFlow } from './peer.ts';
 
 /** A connected Node socket as a Duplex reporting to `events`. */
 export function socketDuplex(s: Socket, events: DuplexEvents): Duplex {
@@ -84,6 +85,8 @@ export const nodeUpstream: UpstreamResolver = async (name) => {
 };
 
 export interface PublishedPort {
+  /** Default tcp. */
+  proto?: 'tcp' | 'udp';
   /** Host address the listener binds (default 127.0.0.1). */
   hostIp?: string;
   /** 0: any free port (then read `port` from the result). */
@@ -121,8 +124,7 @@ export async function publishTcp(peer: NetPeer, p: PublishedPort): Promise<PortL
     sock.resume();
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new SkiffError(err.code === 'EADDRINUSE' ? 'IN_USE' : 'RUNTIME',
-      `publishing ${hostIp}:${p.hostPort} -> ${p.containerIp}:${p.containerPort}: ${err.code === 'EADDRINUSE' ? 'the port is already in use' : err.message}`)));
+    server.once('error', (err: NodeJS.ErrnoException) => reject(bindError(err, hostIp, p)));
     server.listen(p.hostPort, hostIp, () => resolve());
   });
   const addr = server.address();
@@ -134,4 +136,71 @@ export async function publishTcp(peer: NetPeer, p: PublishedPort): Promise<PortL
       server.close(() => resolve());
     }),
   };
+}
+
+function bindError(err: NodeJS.ErrnoException, hostIp: string, p: PublishedPort): SkiffError {
+  const inUse = err.code === 'EADDRINUSE';
+  const proto = p.proto === 'udp' ? '/udp' : '';
+  return new SkiffError(inUse ? 'IN_USE' : 'RUNTIME',
+    `publishing ${hostIp}:${p.hostPort}${proto} -> ${p.containerIp}:${p.containerPort}${proto}: ${inUse ? 'the port is already in use' : err.message}`);
+}
+
+/** A published UDP flow unused this long is forgotten (Docker's userland proxy: 90 s). */
+export const UDP_PUBLISH_IDLE_MS = 90_000;
+/** Host peers of one published UDP port at once; past it the least recently used flow goes. */
+const MAX_PUBLISHED_FLOWS = 1024;
+
+/**
+ * Binds a UDP socket on hostIp:hostPort and forwards each datagram to containerIp:containerPort
+ * through the peer, a flow (its own source port toward the guest) per host peer address, so the
+ * container's answers go back to the peer that asked. Flows idle for UDP_PUBLISH_IDLE_MS close.
+ */
+export async function publishUdp(peer: NetPeer, p: PublishedPort, opts: { idleMs?: number } = {}): Promise<PortListener> {
+  const hostIp = p.hostIp && p.hostIp !== '' ? p.hostIp : '127.0.0.1';
+  const idleMs = opts.idleMs ?? UDP_PUBLISH_IDLE_MS;
+  const sock = createSocket('udp4');
+  // Map order is recency: a flow used again moves to the end, the first one is the oldest.
+  const flows = new Map<string, { flow: UdpFlow; timer: ReturnType<typeof setTimeout> }>();
+  const drop = (k: string) => {
+    const f = flows.get(k);
+    if (!f) return;
+    clearTimeout(f.timer);
+    f.flow.close();
+    flows.delete(k);
+  };
+  sock.on('message', (msg, from) => {
+    const k = `${from.address}:${from.port}`;
+    let f = flows.get(k);
+    if (f) flows.delete(k);
+    else {
+      if (flows.size >= MAX_PUBLISHED_FLOWS) drop(flows.keys().next().value!);
+      try {
+        f = { flow: peer.udpFlow(p.containerIp, p.containerPort, (reply) => sock.send(reply, from.port, from.address)), timer: setTimeout(() => {}, 0) };
+      } catch {
+        return; // no free local port: the datagram is lost, as UDP allows
+      }
+    }
+    clearTimeout(f.timer);
+    f.timer = setTimeout(() => drop(k), idleMs);
+    f.timer.unref?.();
+    flows.set(k, f);
+    f.flow.send(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', (err: NodeJS.ErrnoException) => { closeQuietly(sock); reject(bindError(err, hostIp, p)); });
+    sock.bind(p.hostPort, hostIp, () => { sock.removeAllListeners('error'); sock.on('error', () => {}); resolve(); });
+  });
+  return {
+    hostIp,
+    port: sock.address().port,
+    close: async () => {
+      for (const k of [...flows.keys()]) drop(k);
+      closeQuietly(sock);
+    },
+  };
+}
+
+/** publishTcp or publishUdp by the port's protocol (the VM runtime's `publish`). */
+export function publishPort(peer: NetPeer, p: PublishedPort): Promise<PortListener> {
+  return p.proto === 'udp' ? publishUdp(peer, p) : publishTcp(peer, p);
 }

@@ -41,6 +41,11 @@ export interface NetPeerOptions {
   containerSubnets?: Set<string>;
   maxConnections?: number;
   /**
+   * The guest's NIC offers checksum offload (net-pump.ts, offload.ts): its TCP and UDP checksums
+   * may be left partial, so they are not checked (the link is a memory copy, nothing corrupts it).
+   */
+  checksumOffload?: boolean;
+  /**
    * Packets for a container of the same network in another VM (another skiff process): true when
    * taken (relayed as they are, the guest's IPv4 packet), false to handle them here as usual.
    */
@@ -54,6 +59,13 @@ const BROADCAST: Mac = Uint8Array.of(255, 255, 255, 255, 255, 255);
 
 interface Entry { conn: TcpConnection; events: DuplexEvents; touched: boolean }
 
+/** A UDP flow from the host into the guest (a published UDP port's peer on the host). */
+export interface UdpFlow {
+  /** One datagram to the guest's address and port, from 10.0.2.2 and the flow's own port. */
+  send(payload: Uint8Array): void;
+  close(): void;
+}
+
 export class NetPeer {
   readonly hostGatewaySources: Set<string>;
   private guestMac: Mac | null = null;
@@ -61,6 +73,9 @@ export class NetPeer {
   private conns = new Map<string, Entry>();
   private out: Uint8Array[] = [];
   private nextPort = 40000;
+  /** Published UDP flows by `guestIp:guestPort>localPort`: where the guest's answers go. */
+  private udpFlows = new Map<string, (payload: Uint8Array) => void>();
+  private nextUdpPort = 40000;
   private readonly now: () => number;
   readonly stats = { framesIn: 0, framesOut: 0, dropped: 0, refused: 0, relayed: 0, injected: 0 };
 
@@ -117,6 +132,30 @@ export class NetPeer {
   }
 
   /**
+   * A UDP flow into the guest (published UDP ports): datagrams to `ip:port` from 10.0.2.2 and a
+   * local port of the flow's own, so that what the guest answers to that port reaches `onReply`.
+   */
+  udpFlow(ip: string, port: number, onReply: (payload: Uint8Array) => void): UdpFlow {
+    const dst = ipFromString(ip);
+    let local = 0;
+    for (let i = 0; i < 20000 && !local; i++) {
+      const p = this.nextUdpPort;
+      this.nextUdpPort = p >= 60999 ? 40000 : p + 1;
+      if (!this.udpFlows.has(key(dst, port, GUEST_NET.gateway, p))) local = p;
+    }
+    if (!local) throw new Error('no free local port for a UDP flow into the guest');
+    const k = key(dst, port, GUEST_NET.gateway, local);
+    this.udpFlows.set(k, onReply);
+    return {
+      send: (payload) => {
+        if (this.udpFlows.get(k) !== onReply) return;
+        this.emitIp(GUEST_NET.gateway, dst, PROTO_UDP, buildUdp(local, port, payload));
+      },
+      close: () => { if (this.udpFlows.get(k) === onReply) this.udpFlows.delete(k); },
+    };
+  }
+
+  /**
    * An IPv4 packet relayed from another VM's peer, delivered to the guest as if routed by
    * 10.0.2.2. The caller checked who may send it (VmNetwork); this checks it is one well-formed,
    * unfragmented IPv4 packet of at most the link MTU, and returns false (dropped) otherwise.
@@ -168,7 +207,7 @@ export class NetPeer {
 
   private tcp(ip: Ipv4Packet): void {
     const seg = parseTcp(ip.payload);
-    if (!seg || !transportChecksumOk(ip)) { this.stats.dropped++; return; }
+    if (!seg || !this.checksumOk(ip)) { this.stats.dropped++; return; }
     const k = key(ip.src, seg.srcPort, ip.dst, seg.dstPort);
     const e = this.conns.get(k);
     if (e) {
@@ -229,9 +268,17 @@ export class NetPeer {
     this.emitIp(GUEST_NET.gateway, ip.src, PROTO_ICMP, buildIcmp(3, code, quote));
   }
 
+  private checksumOk(ip: Ipv4Packet): boolean {
+    return this.opts.checksumOffload === true || transportChecksumOk(ip);
+  }
+
   private udp(ip: Ipv4Packet): void {
     const d = parseUdp(ip.payload);
-    if (!d || !transportChecksumOk(ip)) { this.stats.dropped++; return; }
+    if (!d || !this.checksumOk(ip)) { this.stats.dropped++; return; }
+    if (ip.dst === GUEST_NET.gateway) {
+      const flow = this.udpFlows.get(key(ip.src, d.srcPort, ip.dst, d.dstPort));
+      if (flow) { flow(d.payload.slice()); return; }
+    }
     const v = decide(ip.src, ipToString(ip.src), ip.dst, ipToString(ip.dst), d.dstPort, 'udp', this.policy());
     const reply = (payload: Uint8Array) => {
       this.emitIp(ip.dst, ip.src, PROTO_UDP, buildUdp(d.dstPort, d.srcPort, payload));

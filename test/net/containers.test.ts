@@ -3,17 +3,25 @@
  * container published with `-p` answers a real HTTP client on the host (a fixed port and a `-P`
  * one, read back as `port` does); a container fetches from a server this test starts on the host's
  * loopback through `--add-host host.docker.internal:host-gateway`, and without it is refused at
- * once; `--network none` has no route; a port already in use fails the start with its address.
+ * once; `--network none` has no route; a port already in use fails the start with its address;
+ * `-p HOST:CONTAINER/udp` forwards a real host UDP client's datagrams to a UDP server in the
+ * container (fixtures/udpecho.c) and its answers back, a flow per client.
  */
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryContentStore } from '../../src/content/memory.ts';
 import { bundledFromDir, defaultBundledDir } from '../../src/engine/bundled.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
-import { nodeRuntimes } from '../../src/node.ts';
+import { nodeHostDir, nodeRuntimes } from '../../src/node.ts';
 import { parseRunFlags, type RunFlags } from '../../src/runtime/spec/options.ts';
-import { boundPorts } from '../../src/runtime/spec/ports.ts';
+import { boundPorts, formatBinding, portsColumn } from '../../src/runtime/spec/ports.ts';
+import { requireTool } from '../helpers/peers.ts';
 
 const td = new TextDecoder();
 let e: Engine;
@@ -58,7 +66,7 @@ beforeAll(async () => {
   host = createServer((req, res) => res.end(`from the host loopback ${req.url}`));
   await new Promise<void>((r) => host.listen(0, '127.0.0.1', () => r()));
   hostPort = (host.address() as { port: number }).port;
-  e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()), runtimes: { vm: nodeRuntimes.vm! } });
+  e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()), runtimes: { vm: nodeRuntimes.vm! }, hostDir: nodeHostDir });
   const probe = await run({ cmd: ['sh', '-c', 'test -e /sys/class/net/eth0 && echo yes || echo no'] });
   if (probe.out.trim() !== 'yes') {
     noNic = 'the container has no eth0 (vm-images/dist from before container networks)';
@@ -109,5 +117,43 @@ describe('containers and the host', () => {
     expect(r.out).toMatch(/unreachable|exit 1/i);
     expect(r.out).not.toMatch(/from the host loopback/);
     expect(r.out).not.toMatch(/default/);
+  }, 240_000);
+
+  it('-p HOST:CONTAINER/udp: a host UDP client reaches a UDP server in the container and gets its answers', async (ctx) => {
+    if (noNic) return ctx.skip();
+    // busybox has no UDP server: a libc-free one, built for i386 like test/p9's probe, bind-mounted in.
+    const dir = mkdtempSync(join(tmpdir(), 'udpecho-'));
+    execFileSync(requireTool('clang-16', 'clang-16'), [
+      '--target=i386-linux-gnu', '-ffreestanding', '-nostdlib', '-static', '-fno-pic', '-O1',
+      '-fuse-ld=/usr/lib/llvm-16/bin/ld.lld', '-o', join(dir, 'udpecho'), new URL('./fixtures/udpecho.c', import.meta.url).pathname,
+    ]);
+    const c = await e.runContainer({ image: 'skiff/busybox', run: parseRunFlags({ publish: ['127.0.0.1::7/udp', '7'], volume: [`${dir}:/probe:ro`], cmd: ['/probe/udpecho', '7'] }), detach: true });
+    const clients: ReturnType<typeof createSocket>[] = [];
+    try {
+      const ports = boundPorts(await e.inspectContainer({ id: c.id }));
+      const udp = ports.find((p) => p.proto === 'udp')!;
+      expect(udp).toMatchObject({ hostIp: '127.0.0.1', containerPort: 7 });
+      expect(ports.find((p) => p.proto === 'tcp')).toMatchObject({ containerPort: 7 }); // 7/tcp beside 7/udp, as Docker allows
+      expect(formatBinding(udp)).toBe(`7/udp -> 127.0.0.1:${udp.hostPort}`);
+      expect(portsColumn(ports)).toContain(`127.0.0.1:${udp.hostPort}->7/udp`);
+      // Two host clients, each retrying until the server listens; each gets its own answers.
+      const ask = async (text: string) => {
+        const s = createSocket('udp4');
+        clients.push(s);
+        const answer = new Promise<string>((r) => s.on('message', (m) => r(td.decode(m))));
+        for (let i = 0; i < 120; i++) {
+          s.send(text, udp.hostPort, '127.0.0.1');
+          const got = await Promise.race([answer, new Promise<null>((r) => setTimeout(() => r(null), 500))]);
+          if (got !== null) return got;
+        }
+        throw new Error(`no UDP answer to ${text}`);
+      };
+      expect(await ask('one')).toBe('echo:one');
+      expect(await ask('two')).toBe('echo:two');
+    } finally {
+      for (const s of clients) s.close();
+      await e.removeContainer({ id: c.id, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 240_000);
 });

@@ -5,7 +5,7 @@
  * it up for containers. Guest commands run as plain processes (`spawn`), no container needed.
  */
 import { nodeMachineOptions } from '../../src/node.ts';
-import { nodeDialer, nodeUpstream, publishTcp } from '../../src/net/node.ts';
+import { nodeDialer, nodeUpstream, publishPort } from '../../src/net/node.ts';
 import { Machine } from '../../src/runtime/vm/machine.ts';
 import { VmNetwork, type VmNetworkOptions } from '../../src/runtime/vm/network.ts';
 
@@ -28,7 +28,7 @@ export async function bootNetGuest(opts: VmNetworkOptions = {}): Promise<NetGues
   // SKIFF_VM_ARTIFACTS: another build of the guest (a kernel being worked on) instead of vm-images/dist.
   const artifactDir = process.env['SKIFF_VM_ARTIFACTS'];
   const machine = await Machine.start({ ...nodeMachineOptions({ snapshots: null, ...(artifactDir ? { artifactDir } : {}) }), bootTimeoutMs: 120_000, requestTimeoutMs: 120_000 });
-  const network = new VmNetwork({ dialer: nodeDialer(), upstream: nodeUpstream, publish: publishTcp, ...opts });
+  const network = new VmNetwork({ dialer: nodeDialer(), upstream: nodeUpstream, publish: publishPort, ...opts });
   network.attach(machine);
   const sh = async (script: string, timeoutMs = 60_000) => {
     const p = await machine.agent.spawn({ args: ['/bin/sh', '-c', script], env: ['PATH=/bin:/sbin:/usr/bin:/usr/sbin'] });

@@ -38,10 +38,11 @@ export interface VmNetworkOptions {
   /** Container names (the engine's networks); can be set later with `setResolver`. */
   resolve?: NameResolver;
   /**
-   * Binds a published TCP port (Node: publishTcp). Absent (a page): ports are only recorded and
-   * served through `portRequest` (the service worker's /_skiff/ports/<port>/ route).
+   * Binds a published port, TCP or UDP (Node: publishPort). Absent (a page): TCP ports are only
+   * recorded and served through `portRequest` (the service worker's /_skiff/ports/<port>/ route);
+   * UDP ones are refused (a page has no UDP to offer).
    */
-  publish?: (peer: NetPeer, p: { hostIp: string; hostPort: number; containerIp: string; containerPort: number }) => Promise<PortListenerHandle>;
+  publish?: (peer: NetPeer, p: { proto: 'tcp' | 'udp'; hostIp: string; hostPort: number; containerIp: string; containerPort: number }) => Promise<PortListenerHandle>;
   trace?: (line: string) => void;
 }
 
@@ -167,6 +168,8 @@ export class VmNetwork {
       upstream: this.opts.upstream,
       hostGatewaySources: this.gatewaySources,
       containerSubnets: this.subnets,
+      // net-pump.ts offers the guest's NIC checksum and segmentation offload (net/offload.ts).
+      checksumOffload: true,
       trace: this.opts.trace,
     });
     machine.setNetHandler((frames) => peer.input(frames));
@@ -205,8 +208,10 @@ export class VmNetwork {
       if (!containerIp) throw new SkiffError('INVALID_ARGUMENT', 'published ports need a network with an address (not --network none, host or container:)');
       if (!peer) throw new SkiffError('INTERNAL', 'the VM network is not attached');
       for (const p of ports) {
-        if (p.proto !== 'tcp') throw new SkiffError('UNSUPPORTED', `publishing ${p.containerPort}/${p.proto}: only TCP ports can be published`);
-        const target = { hostIp: p.hostIp, hostPort: p.hostPort, containerIp, containerPort: p.containerPort };
+        if (p.proto === 'udp' && !this.opts.publish) {
+          throw new SkiffError('UNSUPPORTED', `publishing ${p.containerPort}/udp: UDP ports cannot be published in the browser (a page reaches a container only over HTTP, at /_skiff/ports/<port>/)`);
+        }
+        const target = { proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp, containerPort: p.containerPort };
         const l = this.opts.publish ? await this.opts.publish(peer, target) : this.publishVirtual(target);
         entry.listeners.push(l);
         bound.push({ ...p, hostIp: p.hostIp || '127.0.0.1', hostPort: l.port, containerIp });

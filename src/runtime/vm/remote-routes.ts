@@ -9,6 +9,7 @@
  */
 import { inCidr, parseCidr } from '../../net/policy.ts';
 import { ipToString, type Ipv4Packet } from '../../net/frames.ts';
+import { wirePackets } from '../../net/offload.ts';
 
 export interface RemoteContainer {
   ip: string;
@@ -61,7 +62,8 @@ export class RemoteRoutes {
     const src = ipToString(ip.src);
     if (this.local.get(src) !== r.subnet || !inCidr(ip.src, parseCidr(r.subnet))) { this.stats.refused++; return true; }
     this.stats.out++;
-    r.deliver(packet.slice());
+    // The guest's offloads (net/offload.ts): the other guest gets wire-sized packets with checksums.
+    for (const p of wirePackets(packet, ip)) r.deliver(p);
     return true;
   }
 
