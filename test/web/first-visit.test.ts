@@ -54,6 +54,9 @@ describe('the VM snapshot shipped with the site', () => {
       expect(first.output).toBe('hello\n');
       expect(detail(first.marks, 'vm.snapshot-from')).toEqual({ from: 'shipped' });
       expect(detail(first.marks, 'vm.ready')).toMatchObject({ restored: true, snapshotKey: shipped });
+      // The restore started on the page's early message (web/worker/early-vm.ts), with the v86.wasm it compiled.
+      expect(detail(first.marks, 'vm.start')).toEqual({ by: 'page' });
+      expect(first.marks.some((m) => m.name === 'vm.v86-from-page')).toBe(true);
       // The page downloaded it (client/snapshot-prefetch.ts), under the same key, and handed it over.
       expect(first.marks.filter((m) => m.name === 'vm.snapshot-page').map((m) => m.detail)).toEqual([{ fetching: true }, { bytes: expect.any(Number) }]);
       expect(detail(first.marks, 'vm.snapshot-read').bytes).toBe(first.marks.filter((m) => m.name === 'vm.snapshot-page').at(-1)!.detail!.bytes);
@@ -63,6 +66,7 @@ describe('the VM snapshot shipped with the site', () => {
       expect(again.output).toBe('hello\n');
       expect(detail(again.marks, 'vm.snapshot-from')).toEqual({ from: 'local' });
       expect(again.marks.some((m) => m.name === 'vm.snapshot-page')).toBe(false);
+      expect(detail(again.marks, 'vm.start')).toEqual({ by: 'page' });
       expect(detail(again.marks, 'vm.ready')).toMatchObject({ restored: true, snapshotKey: shipped });
       console.log(`first output: first visit ${first.firstMs} ms, reload ${again.firstMs} ms`);
       expect(errors).toEqual([]);

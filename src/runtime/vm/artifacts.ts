@@ -46,10 +46,14 @@ export function checkArtifact(name: string, bytes: ArrayBuffer, m: ArtifactManif
   return bytes;
 }
 
-/** Artifacts served over HTTP (the browser, or any fetch-capable runtime). */
-export function httpArtifacts(baseUrl: string | URL, fetchFn: typeof fetch = fetch): ArtifactSource {
+/**
+ * Artifacts served over HTTP (the browser, or any fetch-capable runtime). `manifestText`: the
+ * manifest as already read from there (the page read it), checked as a fetched one is.
+ */
+export function httpArtifacts(baseUrl: string | URL, fetchFn: typeof fetch = fetch, manifestText?: string): ArtifactSource {
   const base = new URL(String(baseUrl).endsWith('/') ? String(baseUrl) : `${String(baseUrl)}/`, globalThis.location?.href);
-  let manifest: Promise<{ text: string; value: ArtifactManifest }> | null = null;
+  let manifest: Promise<{ text: string; value: ArtifactManifest }> | null = manifestText === undefined ? null
+    : Promise.resolve().then(() => ({ text: manifestText, value: parseManifest(manifestText, base.href) }));
   const get = async (name: string) => {
     const res = await fetchFn(new URL(name, base));
     if (!res.ok) throw new SkiffError('VM', `fetching guest artifact ${new URL(name, base).href}: HTTP ${res.status}`);

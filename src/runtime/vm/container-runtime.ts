@@ -40,6 +40,12 @@ const INIT_EXPORT = 'skiff-init';
 export interface VmRuntimeOptions {
   /** Passed to Machine.start (artifacts, worker, snapshots, memory, trace ...). */
   machine: Omit<MachineOptions, 'handle9p'>;
+  /**
+   * A Machine started before this runtime existed (the browser's engine worker restores the VM
+   * while the engine loads, web/worker/early-vm.ts), for the first boot; this runtime installs
+   * its 9P handler. Undefined, or one that failed to start: Machine.start with `machine`.
+   */
+  adopt?: () => Promise<Machine> | undefined;
   p9?: P9ServerOptions;
   /** The 9P mount's msize (the agent's default is 128 KiB). */
   msize?: number;
@@ -112,7 +118,11 @@ export class VmRuntime implements ContainerRuntime {
 
   private boot(): Promise<Machine> {
     const p = (async () => {
-      const m = await Machine.start({ ...this.options.machine, handle9p: (req) => this.server.handleAsync(req) });
+      const handle9p = (req: Uint8Array) => this.server.handleAsync(req);
+      const early = this.options.adopt?.();
+      const m = early
+        ? await early.then((x) => { x.set9pHandler(handle9p); return x; }, () => Machine.start({ ...this.options.machine, handle9p }))
+        : await Machine.start({ ...this.options.machine, handle9p });
       m.onCrash(() => this.forgetMachine(m));
       this.network.attach(m);
       this.server.addExport(INIT_EXPORT, initExport(), { readOnly: true });

@@ -15,6 +15,8 @@ import type { EngineApi, InitInfo, SeedProgress, WorkerEngine } from '../rpc/pro
 import { defaultAssetBase, spawnEngineWorkerDefault } from './engine-worker-url.ts';
 import { prefetchShippedSnapshot } from './snapshot-prefetch.ts';
 import { dockerFetch, type DockerFetch } from './docker.ts';
+import type { EarlyMessage } from '../worker/early-vm.ts';
+import { v86WasmUrl } from '../../browser-machine.ts';
 
 export interface EngineClientOptions {
   /** Base URL of vm-images/... (default: beside the page, or beside skiff-run.js). */
@@ -101,10 +103,35 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
     o.onSeed ? proxy(o.onSeed) : undefined,
   );
   const docker = dockerFetch({ dockerRequest: async (r) => { await ready; return api.dockerRequest(r); } });
+  const dbPrefix = o.dbPrefix ?? 'skiff';
+  // Answered by the worker's entry at once, not after the engine's code loaded (worker/early-vm.ts).
+  const early = (m: EarlyMessage, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
   return {
     api, worker, ready, docker,
     prepare(image) {
-      void prefetchShippedSnapshot(api, { assetBase, dbPrefix: o.dbPrefix ?? 'skiff', image }).catch(() => {});
+      void prefetchShippedSnapshot({
+        snapshotFetching: async (key) => early({ skiffEarly: 'snapshot-fetching', key }),
+        snapshotFetched: async (key, state) => early({ skiffEarly: 'snapshot-fetched', key, state }, state ? [state] : []),
+      }, {
+        assetBase, dbPrefix, image,
+        // The page learns this while the worker's thread starts: the worker restores the VM at once.
+        onLinux: (manifest) => {
+          // v86.wasm compiles here meanwhile too (off this thread), for the emulator in the engine worker.
+          const v86 = o.vmThread === 'worker' || typeof WebAssembly.compileStreaming !== 'function' ? undefined : v86WasmUrl(assetBase);
+          early({ skiffEarly: 'vm', assetBase, dbPrefix, ...(manifest ? { manifest } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(v86 ? { v86 } : {}) });
+          if (v86) {
+            // Whatever happens the worker is told: it waits for this before compiling itself.
+            const none = () => early({ skiffEarly: 'v86', url: v86, module: null });
+            WebAssembly.compileStreaming(fetch(v86)).then((module) => {
+              try {
+                early({ skiffEarly: 'v86', url: v86, module });
+              } catch {
+                none(); // a module that cannot cross (DataCloneError)
+              }
+            }, none);
+          }
+        },
+      }).catch(() => {});
       return api.prepare({ image });
     },
     async load(file, lo = {}) {

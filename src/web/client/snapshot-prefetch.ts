@@ -3,11 +3,11 @@
  * image connects. The engine worker would ask for it only once its script loaded, its stores
  * opened and the VM's code arrived (~0.3-0.5 s later on a first visit, while the same visit also
  * downloads the image and the emulator); the 6.4 MB state is the longest download on the path to
- * the first output. The worker takes the bytes (transferred, EngineApi.snapshotFetched) instead of
+ * the first output. The worker takes the bytes (the client transfers them in an early message,
+ * worker/early-vm.ts, so that a restore the worker's entry started gets them) instead of
  * fetching them again. Nothing is fetched when IndexedDB already holds a snapshot (a reload), when
  * the image is not a bundled Linux one, or when the site ships none (404: the worker boots cold).
  */
-import { transfer, type Remote } from 'comlink';
 import { createStore, keys } from 'idb-keyval';
 import { normalizeReference } from '../../oci/reference.ts';
 import { SHIPPED_SNAPSHOT_DIR, shippedSnapshotFile } from '../../runtime/vm/snapshot-http.ts';
@@ -27,8 +27,12 @@ const memo = <T>(key: string, make: () => Promise<T>): Promise<T> => {
 };
 
 export async function prefetchShippedSnapshot(
-  api: Pick<Remote<EngineApi>, 'snapshotFetching' | 'snapshotFetched'>,
-  o: { assetBase: string; dbPrefix: string; image: string; fetch?: typeof fetch },
+  api: Pick<EngineApi, 'snapshotFetching' | 'snapshotFetched'>,
+  o: {
+    assetBase: string; dbPrefix: string; image: string; fetch?: typeof fetch;
+    /** Told as soon as the image is known to be a bundled Linux one, with the guest's manifest (null: unreadable). */
+    onLinux?: (vmManifest: string | null) => void;
+  },
 ): Promise<PrefetchOutcome> {
   if (started) return 'busy';
   const get = o.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
@@ -40,6 +44,7 @@ export async function prefetchShippedSnapshot(
     memo(new URL('manifest.json', vmDir).href, () => get(new URL('manifest.json', vmDir)).then((r) => (r.ok ? r.text() : null), () => null)),
   ]);
   if (!linux) return 'not-linux';
+  o.onLinux?.(manifest);
   if (stored) return 'stored';
   if (!manifest) return 'failed';
   if (started) return 'busy';
@@ -58,7 +63,7 @@ export async function prefetchShippedSnapshot(
   } catch {
     // offline or refused: the worker tries itself
   }
-  await api.snapshotFetched(key, state ? transfer(state, [state]) : null);
+  await api.snapshotFetched(key, state);
   return state ? 'fetched' : 'failed';
 }
 

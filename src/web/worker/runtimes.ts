@@ -12,16 +12,13 @@
  * the restore. `holdVm` lets such a start go first: the VM's restore waits at its heavy steps
  * while a hold is open, for at most VM_HOLD_MAX_MS (vm-hold.ts).
  */
-import { browserMachineOptions, browserWasiSpawn, v86WasmUrl } from '../../browser.ts';
+import { browserWasiSpawn } from '../../browser.ts';
 import type { HttpRequestLike, HttpResponseLike } from '../../net/http-port.ts';
 import type { ContainerRuntime } from '../../runtime/types.ts';
 import type { VmRuntime } from '../../runtime/vm/container-runtime.ts';
-import { ARTIFACT_FILES, type ArtifactSource } from '../../runtime/vm/artifacts.ts';
-import { defaultSnapshotKey, type VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
-import type { VmWorkerHandle } from '../../runtime/vm/worker-handle.ts';
 import type { PooledSpawn } from '../../runtime/wasi/worker-handle.ts';
+import { pageFetched, pageFetching, startVm, takeVm, vmGate, vmMachineOptions } from './early-vm.ts';
 import { mark, timed } from './timeline.ts';
-import { bootAfter, holdGate } from './vm-hold.ts';
 
 export interface BrowserRuntimes {
   wasi(): Promise<ContainerRuntime>;
@@ -49,21 +46,10 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
   let vmRuntime: VmRuntime | undefined;
   let wasiSpawn: PooledSpawn | undefined;
   let reported = false;
-  const gate = holdGate({ onWaited: (step, ms) => mark('vm.held', { step, ms }) });
-  // Shipped snapshots the page is fetching, by key; each is handed out once.
-  const fromPage = new Map<string, { state: Promise<ArrayBuffer | null>; settle(s: ArrayBuffer | null): void }>();
+  const gate = vmGate;
   const self: BrowserRuntimes = {
-    pageFetching: (key) => {
-      if (fromPage.has(key)) return;
-      let settle!: (s: ArrayBuffer | null) => void;
-      const state = new Promise<ArrayBuffer | null>((r) => (settle = r));
-      fromPage.set(key, { state, settle });
-      mark('vm.snapshot-page', { fetching: true });
-    },
-    pageFetched: (key, state) => {
-      fromPage.get(key)?.settle(state);
-      mark('vm.snapshot-page', { bytes: state?.byteLength ?? 0 });
-    },
+    pageFetching,
+    pageFetched,
     holdVm: () => gate.hold(),
     vmUnheld: (step) => gate.passed(step),
     warmWasi: async () => {
@@ -77,6 +63,7 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
       const m = await (await self.vm() as VmRuntime).machine();
       if (!reported) {
         reported = true;
+        markAgentRequests(m.agent);
         mark('vm.ready', { restored: m.boot.restored, snapshotKey: m.boot.snapshotKey, readyMs: Math.round(m.boot.readyMs), ...roundAll(m.boot.phases ?? {}) });
       }
     },
@@ -86,39 +73,17 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
       return new WasiRuntime(spawn ? { spawn } : {});
     })()),
     vm: () => (vm ??= (async () => {
-      const wasmUrl = v86WasmUrl(o.assetBase);
-      // Compiling v86.wasm needs nothing else: start it now, not after the snapshot is read.
-      void compiledV86(wasmUrl).catch(() => {});
-      const machine = browserMachineOptions({
-        assetBase: o.assetBase, dbPrefix: o.dbPrefix, ...(o.vmThread ? { thread: o.vmThread } : {}),
-        wasmModule: () => compiledV86(wasmUrl),
-        onYield: (inThread) => mark('vm.emulator', { yieldInThread: inThread }),
-        onSnapshotFrom: (_key, from) => mark('vm.snapshot-from', { from }),
-        pageSnapshot: (key) => {
-          const p = fromPage.get(key);
-          // Handed out once: a later start (after a crash) reads IndexedDB or the site again.
-          return p?.state.finally(() => { if (fromPage.get(key) === p) fromPage.delete(key); });
-        },
-      });
-      // The manifest and the BIOS are fetched while the VM's code is imported (~0.1 s), and the
-      // snapshot is read under the key the Machine will compute from that manifest.
-      const artifacts = prefetched(timedArtifacts(machine.artifacts), [ARTIFACT_FILES.bios]);
-      const snapshots = readEarly(
-        timedSnapshots(machine.snapshots!, () => gate.passed('snapshot read')),
-        artifacts.manifest().then(({ text, value }) => defaultSnapshotKey(text, value)),
-      );
-      // So is the emulator's own module (v86), which the inline spawn would import only when asked.
-      if ((o.vmThread ?? 'inline') === 'inline') void import('../../runtime/vm/worker-inline.ts').catch(() => {});
+      // The restore starts now if the entry did not start it (early-vm.ts), while the rest of the
+      // VM's code (the runtime, networking) is imported.
+      const place = { assetBase: o.assetBase, dbPrefix: o.dbPrefix, ...(o.vmThread ? { vmThread: o.vmThread } : {}) };
+      startVm(place);
       const [{ VmRuntime }, { wispDialer }, { dnsOverTcp }] = await Promise.all([
         import('../../runtime/vm/container-runtime.ts'), import('../../net/wisp.ts'), import('../../net/dns-tcp.ts')]);
       const dialer = o.wispRelay ? wispDialer(o.wispRelay, (url) => new WebSocket(url)) : null;
       vmRuntime = new VmRuntime({
-        machine: {
-          ...machine, artifacts,
-          onPhase: (name, detail) => mark(`vm.${name}`, detail),
-          snapshots,
-          spawnWorker: async () => bootAfter(await machine.spawnWorker(), () => gate.passed('emulator build')),
-        },
+        // For boots after the first (a crashed guest is replaced).
+        machine: vmMachineOptions(place),
+        adopt: () => takeVm(place),
         // Outbound TCP (and DNS, over TCP) only through a Wisp relay; without one a container's
         // connection fails at once and names outside its networks do not resolve (SERVFAIL).
         network: { dialer, ...(dialer ? { upstream: dnsOverTcp(dialer) } : {}) },
@@ -130,75 +95,26 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
   return self;
 }
 
-let v86Module: Promise<WebAssembly.Module> | undefined;
+/** How many agent requests after VM ready are marked (`vm.agent <op>` when answered): the first run's. */
+const AGENT_MARKS = 12;
 
-/** v86.wasm compiled once per engine worker, streaming (compiles while it downloads). */
-export function compiledV86(url: string): Promise<WebAssembly.Module> {
-  v86Module ??= timed('vm.v86-compile', WebAssembly.compileStreaming(fetch(url)));
-  v86Module.catch(() => { v86Module = undefined; });
-  return v86Module;
+/**
+ * Marks the first AGENT_MARKS agent requests on the timeline with their length, so that a first
+ * output's time splits into host work and the guest's (crun's create+start is `vm.agent run`).
+ */
+function markAgentRequests(agent: { request(op: string, fields: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown>> }): void {
+  const request = agent.request.bind(agent);
+  let left = AGENT_MARKS;
+  agent.request = (op, fields, timeoutMs) => {
+    const p = request(op, fields, timeoutMs);
+    if (--left <= 0) agent.request = request;
+    void timed(`vm.agent ${op}`, p).catch(() => {});
+    return p;
+  };
 }
 
 function roundAll(o: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v)]));
-}
-
-function timedArtifacts(a: ArtifactSource): ArtifactSource {
-  return {
-    manifest: () => timed('vm.manifest', a.manifest()),
-    read: (name) => timed(`vm.read ${name}`, a.read(name)),
-  };
-}
-
-/**
- * `a` with the manifest and `names` requested now; the first read of each is answered from that
- * request, later ones read again (the Machine hands the buffers it gets to the emulator).
- */
-function prefetched(a: ArtifactSource, names: string[]): ArtifactSource {
-  void a.manifest().catch(() => {});
-  const early = new Map(names.map((n) => {
-    const p = a.read(n);
-    p.catch(() => {});
-    return [n, p] as const;
-  }));
-  return {
-    manifest: () => a.manifest(),
-    read: (name) => {
-      const p = early.get(name);
-      early.delete(name);
-      return p ?? a.read(name);
-    },
-  };
-}
-
-/**
- * `s` with the state for the key `early` resolves to read now; the first get of that key is
- * answered from that read, any other get reads `s` (a key computed otherwise just misses the head start).
- */
-function readEarly(s: VmSnapshotStore, early: Promise<string>): VmSnapshotStore {
-  const first = early.then((key) => ({ key, state: s.get(key) }));
-  first.then(({ state }) => state.catch(() => {}), () => {});
-  let used = false;
-  return {
-    get: async (key) => {
-      const e = await first.catch(() => null);
-      if (e && !used && e.key === key) {
-        used = true;
-        return e.state;
-      }
-      return s.get(key);
-    },
-    put: (key, state) => s.put(key, state),
-    delete: (key) => s.delete(key),
-  };
-}
-
-function timedSnapshots(s: VmSnapshotStore, before: () => Promise<void>): VmSnapshotStore {
-  return {
-    get: (key) => before().then(() => timed('vm.snapshot-get', s.get(key))),
-    put: (key, state) => timed('vm.snapshot-put', s.put(key, state)),
-    delete: (key) => s.delete(key),
-  };
 }
 
 /**
