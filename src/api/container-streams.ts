@@ -8,11 +8,12 @@ import type { Engine } from '../engine/engine.ts';
 import type { LogEntry } from '../engine/lifecycle.ts';
 import type { ContainerRecord } from '../engine/types.ts';
 import { isSkiffError } from '../errors.ts';
-import type { ExitStatus } from '../runtime/types.ts';
+import type { ExitStatus, RuntimeProcess } from '../runtime/types.ts';
 import { enc, type Call } from './call.ts';
 import { outputConnection } from './connection.ts';
 import { badRequest } from './errors.ts';
 import { containerEvent } from './events.ts';
+import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from '../util/detach-keys.ts';
 import type { Hub } from './hub.ts';
 import { bool, time } from './query.ts';
 import type { Router } from './router.ts';
@@ -52,32 +53,59 @@ export function containerStreamRoutes(r: Router, engine: Engine, hub: Hub): void
   r.add('POST /containers/{id}/attach', async (call) => {
     const rec = await find(call);
     const q = call.query;
+    let keys: Uint8Array;
+    try {
+      keys = parseDetachKeys(q.get('detachKeys') || DEFAULT_DETACH_KEYS);
+    } catch (err) {
+      throw badRequest(err instanceof Error ? err.message : String(err));
+    }
     const want = { stdout: bool(q, 'stdout'), stderr: bool(q, 'stderr') };
     const conn = outputConnection(call.hijack(rec.spec.tty ? RAW_STREAM : MULTIPLEXED_STREAM), rec.spec.tty);
     const out = (kind: 'stdout' | 'stderr', d: Uint8Array) => (want[kind] ? conn.write(kind, d) : undefined);
     if (bool(q, 'logs')) for (const e of await engine.containerLogs({ id: rec.id })) await out(e.stream, e.data);
     if (!bool(q, 'stream')) return conn.end();
-    if (conn.stdin) wireStdin(conn.stdin, rec, bool(q, 'stdin'));
     if (isRunning(rec) && !hub.process(rec.id)) {
-      // Run by another skiff process: its output as it comes, through the engine.
-      const f = await engine.followContainerLogs({ id: rec.id, onEntry: (e) => void out(e.stream, e.data) });
-      call.onAbort(() => conn.end());
-      await f.done();
-      return conn.end();
+      // Run by another skiff process: attached through the engine (that process's control channel),
+      // stdin, resize and detach keys included; it records the attach.
+      const p = await engine.attachContainer({ id: rec.id, io: { onStdout: (d) => out('stdout', d), onStderr: (d) => out('stderr', d) } });
+      let left = false;
+      const leave = () => {
+        if (left) return;
+        left = true;
+        p.detach();
+        conn.end();
+      };
+      if (conn.stdin) wireStdin(conn.stdin, rec, bool(q, 'stdin'), Promise.resolve(p), keys, leave);
+      call.onAbort(leave);
+      await p.wait().catch(() => undefined);
+      return leave();
     }
     containerEvent(engine, rec, 'attach');
-    const detach = hub.attach(rec.id, { output: out, end: () => conn.end() });
+    let detach = () => {};
+    if (conn.stdin) wireStdin(conn.stdin, rec, bool(q, 'stdin'), hub.whenStarted(rec.id), keys, () => { detach(); conn.end(); });
+    detach = hub.attach(rec.id, { output: out, end: () => conn.end() });
     call.onAbort(detach);
   });
 
-  function wireStdin(sock: NonNullable<ReturnType<typeof outputConnection>['stdin']>, rec: ContainerRecord, stdin: boolean): void {
+  /** The client's stdin to the process, Docker's detach keys (`leave`) taken out of it. */
+  function wireStdin(sock: NonNullable<ReturnType<typeof outputConnection>['stdin']>, rec: ContainerRecord, stdin: boolean, proc: Promise<RuntimeProcess>, keys: Uint8Array, leave: () => void): void {
     if (!stdin || !rec.spec.openStdin) {
       sock.on('data', () => {});
       return;
     }
-    sock.on('data', (d: Uint8Array) => void hub.whenStarted(rec.id).then((p) => p.writeStdin(new Uint8Array(d))));
+    const scanner = new DetachScanner(keys);
+    let detached = false;
+    sock.on('data', (d: Uint8Array) => {
+      if (detached) return;
+      const s = scanner.push(new Uint8Array(d));
+      if (s.data.length) void proc.then((p) => p.writeStdin(s.data));
+      if (s.detached) {
+        detached = true;
+        leave();
+      }
+    });
     // The client closed its stdin: with StdinOnce (docker run -i) the container's stdin closes too.
-    sock.on('end', () => { if (recordedOf(rec).stdinOnce) void hub.whenStarted(rec.id).then((p) => p.closeStdin()); });
+    sock.on('end', () => { if (!detached && recordedOf(rec).stdinOnce) void proc.then((p) => p.closeStdin()); });
   }
 
   r.add('POST /containers/{id}/wait', async (call) => {

@@ -15,6 +15,7 @@ import type { CreateContainerOptions } from '../engine/containers.ts';
 import type { ExitStatus, ProcessIO, RuntimeProcess } from '../runtime/types.ts';
 import type { CliIO } from './io.ts';
 import { ContainerOutput } from './output.ts';
+import { DetachScanner } from '../util/detach-keys.ts';
 
 type Stdin = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (on: boolean) => void };
 type Stdout = CliIO['stdout'] & { rows?: number };
@@ -40,7 +41,7 @@ export interface AttachTarget {
  * Wires this terminal to a running container: stdin (raw with a TTY), window size on SIGWINCH,
  * and signals this process gets passed to the container. Returns the cleanup.
  */
-export function wireTerminal(io: CliIO, target: AttachTarget, o: { tty: boolean; interactive: boolean }): () => void {
+export function wireTerminal(io: CliIO, target: AttachTarget, o: { tty: boolean; interactive: boolean; proxySignals?: boolean }): () => void {
   const stdin = io.stdin as Stdin;
   const stdout = io.stdout as Stdout;
   const undo: (() => void)[] = [];
@@ -64,7 +65,7 @@ export function wireTerminal(io: CliIO, target: AttachTarget, o: { tty: boolean;
   // Ctrl-C on a raw TTY is a byte for the container; without a TTY it is SIGINT, passed on.
   // A PID 1 without handlers ignores SIGINT/SIGTERM: the third one kills it (Docker's CLI does so).
   let interrupts = 0;
-  for (const sig of o.tty ? PROXIED : ['SIGINT' as const, ...PROXIED]) {
+  for (const sig of o.proxySignals === false ? [] : o.tty ? PROXIED : ['SIGINT' as const, ...PROXIED]) {
     const h = () => {
       if ((sig === 'SIGINT' || sig === 'SIGTERM') && ++interrupts >= 3) {
         io.stderr.write('skiff: got 3 interrupts, killing the container\n');
@@ -139,6 +140,48 @@ export function runInTerminal(io: CliIO, engine: Engine, create: CreateContainer
       throw created ? startFailed(err) : fail(125, err);
     }
   });
+}
+
+/**
+ * `skiff attach`: a running container (run here or by another skiff process, reached through its
+ * control channel) attached to this terminal: its output from now on, this terminal's stdin (raw
+ * with a TTY) and size, signals passed on (`--sig-proxy`), until it exits (its status is ours) or
+ * the detach keys are typed (0; it runs on). As Docker without `--stdin-once`, the end of our
+ * stdin leaves the container's open.
+ */
+export async function attachRunning(io: CliIO, engine: Engine, id: string, o: { stdin: boolean; sigProxy: boolean; detachKeys: Uint8Array }): Promise<number> {
+  const rec = await engine.inspectContainer({ id });
+  if (rec.state !== 'running' && rec.state !== 'paused') throw fail(1, 'You cannot attach to a stopped container, start it first');
+  const tty = rec.spec.tty;
+  const interactive = o.stdin && rec.spec.openStdin;
+  if (interactive && tty && !(io.stdin as Stdin).isTTY) throw fail(1, 'the input device is not a TTY');
+  const output = new ContainerOutput(io.stdout, io.stderr);
+  const p = await engine.attachContainer({ id: rec.id, io: output.io() });
+  let detach!: () => void;
+  const detached = new Promise<'detached'>((r) => (detach = () => { p.detach(); r('detached'); }));
+  output.onBroken = detach;
+  const scanner = new DetachScanner(o.detachKeys);
+  const unwire = wireTerminal(io, {
+    writeStdin: (c) => {
+      const s = scanner.push(c);
+      if (s.data.length) p.writeStdin(s.data);
+      if (s.detached) detach();
+    },
+    closeStdin: () => {},
+    resize: (s) => p.resize(s),
+    kill: (sig) => p.kill(sig),
+  }, { tty, interactive, proxySignals: o.sigProxy && !tty });
+  const size = tty ? consoleSize(io) : undefined;
+  if (size) void p.resize(size).catch(() => {});
+  try {
+    const r = await Promise.race([p.wait(), detached]);
+    if (r === 'detached') return output.broken ? BROKEN_PIPE_STATUS : 0;
+    if (output.broken) return BROKEN_PIPE_STATUS;
+    return r.exitCode;
+  } finally {
+    unwire();
+    output.close();
+  }
 }
 
 /** Hands the container to a detached `skiff __hold` process; resolves once it runs (or failed). */

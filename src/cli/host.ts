@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SkiffError } from '../errors.ts';
-import { attachToTerminal, fail, runInTerminal, startAttached, startDetached } from './attach.ts';
+import { attachRunning, attachToTerminal, fail, runInTerminal, startAttached, startDetached } from './attach.ts';
 import { ExitStatusError, type CommandContext, type CommandHost } from './commands/context.ts';
 import { startFailed } from './commands/run.ts';
 import type { CliIO } from './io.ts';
@@ -84,6 +84,9 @@ export function nodeHost(io: CliIO): CommandHost {
       const engine = await io.engine();
       await engine.stopContainer({ id, ...o });
       await startDetached(engine, (await engine.inspectContainer({ id })).id);
+    },
+    async attach(id, o) {
+      return attachRunning(io, await io.engine(), id, o);
     },
     async exec(req) {
       const engine = await io.engine();

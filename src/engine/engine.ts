@@ -458,7 +458,10 @@ export class Engine {
     return this.lifecycle.start(id, o);
   }
 
-  /** `docker attach` to a container this engine runs: its output goes to `io` too until `detach()`. */
+  /**
+   * `docker attach`: the container's output goes to `io` too until `detach()`; the handle's stdin,
+   * resize and signals reach it. Here, or through the control channel of the process that runs it.
+   */
   attachContainer(options: { id: string; io: StartOptions['io'] & object }): Promise<RuntimeProcess & { detach(): void }> {
     return this.lifecycle.attach(options.id, options.io);
   }

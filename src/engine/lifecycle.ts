@@ -145,6 +145,7 @@ export class Lifecycle {
       resize: (id, size) => get(id).proc.resize(size),
       wait: (id) => get(id).exited,
       exec: (id, spec, io) => this.exec(id, { ...spec, io }),
+      attach: (id, io) => this.attach(id, io),
       logs: (id, onEntry?: (e: LogRecord) => void) => {
         const logs = get(id).logs;
         if (onEntry) logs.listeners.add(onEntry);
@@ -291,14 +292,15 @@ export class Lifecycle {
   }
 
   /**
-   * `docker attach` to a container this engine runs: its output from now on goes to `io` too;
-   * the handle writes stdin (when it was created with it open), resizes, signals, waits, and
-   * `detach` stops the output.
+   * `docker attach`: the container's output from now on goes to `io` too; the handle writes
+   * stdin (when it was created with it open), resizes, signals, waits, and `detach` stops the
+   * output and leaves the container running. Here, or through the process that runs it.
    */
   async attach(ref: string, io: ProcessIO): Promise<RuntimeProcess & { detach(): void }> {
     const rec = await this.inspect(ref);
     const r = this.running.get(rec.id);
-    if (!r) throw new SkiffError('CONFLICT', rec.state === 'running' ? `container ${rec.name} runs in another skiff process: attach works from the engine that started it` : `You cannot attach to a stopped container, start it first`);
+    if (!r && (rec.state === 'running' || rec.state === 'paused')) return (await reach(this.remote, rec)).attach(io);
+    if (!r) throw new SkiffError('CONFLICT', 'You cannot attach to a stopped container, start it first');
     r.outputs.add(io);
     this.events.container(rec, 'attach');
     return { ...r.proc, wait: () => r.exited, detach: () => void r.outputs.delete(io) };

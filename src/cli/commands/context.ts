@@ -21,7 +21,7 @@ export type CommandEngine = {
     | 'listVolumes' | 'removeVolume' | 'pruneVolumes' | 'pullImage' | 'pushImage' | 'login' | 'logout' | 'registryTags'
     | 'build' | 'pruneBuildCache' | 'buildCacheUsage' | 'createNetwork' | 'listNetworks' | 'inspectNetwork' | 'removeNetwork'
     | 'pruneNetworks' | 'connectNetwork' | 'disconnectNetwork' | 'pauseContainer' | 'unpauseContainer' | 'containerStats'
-    | 'updateContainerResources' | 'execContainer' | 'statContainerPath' | 'copyFromContainer' | 'copyIntoContainer' | 'watchEvents']: Async<Engine[K]>
+    | 'updateContainerResources' | 'execContainer' | 'statContainerPath' | 'copyFromContainer' | 'copyIntoContainer' | 'watchEvents' | 'attachContainer']: Async<Engine[K]>
 };
 
 /** Where `load` reads an archive from. */
@@ -64,6 +64,11 @@ export interface CommandHost {
   start(id: string, o: { attach: boolean; interactive: boolean }): Promise<number>;
   /** `exec`: the engine's own request (Engine.execContainer) without io; the host attaches it. */
   exec(req: { id: string } & Omit<ExecOptions, 'io' | 'consoleSize'>): Promise<number>;
+  /**
+   * `attach`: a running container (here or in the process that runs it) attached until it exits
+   * (its status) or the detach keys are typed (0). Absent: output only, Ctrl-C detaches.
+   */
+  attach?(id: string, o: { stdin: boolean; sigProxy: boolean; detachKeys: Uint8Array }): Promise<number>;
   /** `restart`: stop, then start in the background. */
   restart(id: string, o: { timeout?: number }): Promise<void>;
   /** Where a published port opens (a page: its /_skiff/ports/<port>/ route); absent: nothing to print. */

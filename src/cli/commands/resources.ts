@@ -11,6 +11,7 @@ import { formatRows, humanSize, table } from '../present/format.ts';
 import { ExitStatusError, str, type Command } from './context.ts';
 import { UsageError } from './flags.ts';
 import { each } from './images.ts';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.ts';
 
 /** go-units BytesSize: binary units, 4 significant digits ("84KiB", "106.2MiB"). */
 export function bytesSize(bytes: number): string {
@@ -187,24 +188,32 @@ const top: Command = {
 
 const attach: Command = {
   name: 'attach', aliases: ['container attach'], usage: '[OPTIONS] CONTAINER', minArgs: 1, maxArgs: 1,
-  summary: "Attach to a running container's output until it exits (its exit status is attach's)",
+  summary: 'Attach local standard input, output, and error streams to a running container',
   flags: [
-    { name: 'no-stdin', help: 'Do not attach STDIN (skiff attaches output only)' },
-    { name: 'sig-proxy', help: 'Proxy all received signals to the process (skiff: Ctrl-C detaches)' },
+    { name: 'no-stdin', help: 'Do not attach STDIN' },
+    { name: 'sig-proxy', default: true, help: 'Proxy all received signals to the process (without a TTY)' },
+    { name: 'detach-keys', value: 'string', help: `Override the key sequence for detaching a container (default "${DEFAULT_DETACH_KEYS}")` },
   ],
-  async run(ctx, _f, [id]) {
+  async run(ctx, f, [id]) {
     const rec = await ctx.engine.inspectContainer({ id: id! });
     if (!live(rec)) throw new ExitStatusError(1, 'You cannot attach to a stopped container, start it first');
+    let detachKeys: Uint8Array;
+    try {
+      detachKeys = parseDetachKeys(str(f['detach-keys']) ?? DEFAULT_DETACH_KEYS);
+    } catch (err) {
+      throw new UsageError('attach', err instanceof Error ? err.message : String(err));
+    }
+    if (ctx.host.attach) return ctx.host.attach(rec.id, { stdin: f['no-stdin'] !== true, sigProxy: f['sig-proxy'] !== false, detachKeys });
     // From now on, as Docker's attach (no backlog: that is `logs`); here or through the process running it.
     const dec = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-    const f = await ctx.engine.followContainerLogs({ id: rec.id, onEntry: (e) => (e.stream === 'stdout' ? ctx.stdout : ctx.stderr)(dec[e.stream].decode(e.data, { stream: true })) });
+    const follow = await ctx.engine.followContainerLogs({ id: rec.id, onEntry: (e) => (e.stream === 'stdout' ? ctx.stdout : ctx.stderr)(dec[e.stream].decode(e.data, { stream: true })) });
     let detach!: (v: undefined) => void;
     const detached = new Promise<undefined>((r) => (detach = r));
     const off = ctx.host.onInterrupt?.(() => detach(undefined));
     try {
       const status = await Promise.race([ctx.engine.waitContainer({ id: rec.id }), detached]);
       if (!status) return 0;
-      await f.done();
+      await follow.done();
       return status.exitCode;
     } finally {
       off?.();

@@ -122,6 +122,26 @@ async function untilExit(c: Conversation, onFrame?: (type: FrameType, payload: U
   return undefined;
 }
 
+async function converseProcess(owner: Owner, id: string, op: Op, io: ProcessIO, helloMs: number): Promise<RuntimeProcess> {
+  return processOver(await open(owner, id, op, helloMs), io, op.op);
+}
+
+/** An exec's or attach's process as the client holds it: frames both ways over the conversation. */
+function processOver(c: Conversation, io: ProcessIO, what: string): RuntimeProcess {
+  const exited = untilExit(c, (type, payload) => {
+    if (type === Frame.Stdout) io.onStdout(payload);
+    else if (type === Frame.Stderr) io.onStderr(payload);
+  }).then((s) => s ?? Promise.reject(new SkiffError('RUNTIME', `${what}: the connection to the skiff process running the container closed`)));
+  exited.catch(() => {});
+  return {
+    writeStdin: (chunk) => { for (let off = 0; off < chunk.length; off += 1 << 20) c.send(Frame.Stdin, chunk.subarray(off, off + (1 << 20))); },
+    closeStdin: () => c.send(Frame.StdinEnd),
+    resize: async (size) => c.send(Frame.Resize, JSON.stringify(size)),
+    kill: async (sig) => c.send(Frame.Signal, String(sig)),
+    wait: () => exited.finally(() => c.sock.end()),
+  };
+}
+
 /** Proves the owner (hello), then returns its operations on container `id`. */
 export async function connectOwner(owner: Owner, id: string, helloMs = HELLO_TIMEOUT_MS): Promise<RemoteOwner> {
   // A hello alone proves the owner before anything is asked of it.
@@ -144,20 +164,14 @@ export async function connectOwner(owner: Owner, id: string, helloMs = HELLO_TIM
         c.sock.destroy();
       }
     },
-    async exec(spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess> {
-      const c = await open(owner, id, { op: 'exec', exec: spec }, helloMs);
-      const exited = untilExit(c, (type, payload) => {
-        if (type === Frame.Stdout) io.onStdout(payload);
-        else if (type === Frame.Stderr) io.onStderr(payload);
-      }).then((s) => s ?? Promise.reject(new SkiffError('RUNTIME', 'exec: the connection to the skiff process running the container closed')));
-      exited.catch(() => {});
-      return {
-        writeStdin: (chunk) => { for (let off = 0; off < chunk.length; off += 1 << 20) c.send(Frame.Stdin, chunk.subarray(off, off + (1 << 20))); },
-        closeStdin: () => c.send(Frame.StdinEnd),
-        resize: async (size) => c.send(Frame.Resize, JSON.stringify(size)),
-        kill: async (sig) => c.send(Frame.Signal, String(sig)),
-        wait: () => exited.finally(() => c.sock.end()),
-      };
+    exec(spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess> {
+      return converseProcess(owner, id, { op: 'exec', exec: spec }, io, helloMs);
+    },
+    async attach(io: ProcessIO): Promise<RuntimeProcess & { detach(): void }> {
+      const c = await open(owner, id, { op: 'attach' }, helloMs);
+      const p = processOver(c, io, 'attach');
+      // Closing the connection detaches: the owner stops sending output, the container runs on.
+      return { ...p, detach: () => void c.sock.destroy() };
     },
     async freeze(frozen: boolean) {
       (await open(owner, id, { op: 'freeze', frozen }, helloMs)).sock.end();

@@ -3,10 +3,11 @@
  * this process owns. One connection carries one conversation:
  *
  *   client: Request {op:'hello', id}        server: Reply {ok, session, pid}   (proves the owner)
- *   client: Request {op: signal|resize|wait|exec|logs|freeze|stats|update, id, ...}
+ *   client: Request {op: signal|resize|wait|exec|attach|logs|freeze|stats|update, id, ...}
  *   server: Reply {ok:true} (stats: {ok:true, stats}) or {ok:false, code, message}, then per op: Exit / Stdout / Stderr /
  *           Log (follow: LogsCaughtUp after the entries the owner had)
- *   client (exec only, after the Reply): Stdin, StdinEnd, Resize, Signal
+ *   client (exec and attach, after the Reply): Stdin, StdinEnd, Resize, Signal; closing an
+ *           attach detaches (the container runs on), closing an exec closes its stdin
  *   client (packets only, after the Reply): Packet frames, until it closes
  *
  * Frames: [type u8][payload length u32 LE][payload]. Requests are JSON checked field by field
@@ -54,6 +55,8 @@ export type ControlRequest =
   | { v: 1; op: 'wait'; id: string }
   | { v: 1; op: 'logs'; id: string; follow: boolean }
   | { v: 1; op: 'exec'; id: string; exec: ExecSpec }
+  /** `docker attach`: output from now on, stdin/resize/signals in, the exit at the end. */
+  | { v: 1; op: 'attach'; id: string }
   | { v: 1; op: 'freeze'; id: string; frozen: boolean }
   | { v: 1; op: 'stats'; id: string }
   | { v: 1; op: 'update'; id: string; limits: LimitUpdate }
@@ -244,6 +247,7 @@ export function parseRequest(v: unknown): ControlRequest {
     case 'exec': only('exec'); return { v: 1, op: 'exec', id, exec: execSpec(head['exec']) };
     case 'freeze': only('frozen'); return { v: 1, op: 'freeze', id, frozen: bool(head['frozen'], 'frozen') };
     case 'stats': only(); return { v: 1, op: 'stats', id };
+    case 'attach': only(); return { v: 1, op: 'attach', id };
     case 'packets': only(); return { v: 1, op: 'packets', id };
     case 'update': only('limits'); return { v: 1, op: 'update', id, limits: limitUpdate(head['limits']) };
     default: throw bad(`unknown op ${JSON.stringify(head['op'])?.slice(0, 40)}`);

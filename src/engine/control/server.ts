@@ -8,7 +8,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { SkiffError } from '../../errors.ts';
 import { startFailureReason } from '../../runtime/start-failure.ts';
-import type { RuntimeProcess } from '../../runtime/types.ts';
+import type { ProcessIO, RuntimeProcess } from '../../runtime/types.ts';
 import {
   encodeFrame, encodeJsonFrame, encodeLogEntry, Frame, FrameReader, MAX_FRAME, MAX_PACKET, parseJson, parseRequest, parseWindowSize,
   type ControlRequest, type FrameType,
@@ -161,18 +161,29 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
         return finish();
       }
       case 'exec':
-        return await serveExec(req, target, send, finish, closed, after, (h) => (onFrame = h));
+        return await serveProcess(req.id, (io) => target.exec(req.id, req.exec, io), (p) => p.closeStdin(), send, finish, closed, after, (h) => (onFrame = h));
+      case 'attach': {
+        // An attacher that does not read is dropped (detached), never buffered without end.
+        const bounded = () => sock.writableLength > MAX_FOLLOW_BACKLOG;
+        return await serveProcess(req.id, (io) => target.attach(req.id, io), (p) => p.detach(), send, finish, closed, after, (h) => (onFrame = h), bounded);
+      }
     }
   } catch (err) {
     finish(err);
   }
 }
 
-async function serveExec(
-  req: Extract<ControlRequest, { op: 'exec' }>, target: ControlTarget,
+/**
+ * An exec or an attach: the process's output to the client, the client's stdin, resizes and
+ * signals to the process, its exit status at the end. When the client goes away, `gone` (an
+ * exec's stdin closes; an attach detaches). `tooSlow`: the client is dropped (attach).
+ */
+async function serveProcess<P extends RuntimeProcess>(
+  id: string, start: (io: ProcessIO) => Promise<P>, gone: (p: P) => void,
   send: (type: FrameType, payload?: Uint8Array | string) => void, finish: (err?: unknown) => void, closed: Promise<void>,
   early: { type: FrameType; payload: Uint8Array }[],
   setHandler: (h: (type: FrameType, payload: Uint8Array) => void) => void,
+  tooSlow?: () => boolean,
 ): Promise<void> {
   // Client frames may come before the process exists: queued (bounded) until it does.
   let earlyBytes = early.reduce((n, f) => n + f.payload.length, 0);
@@ -182,9 +193,9 @@ async function serveExec(
     else if (type === Frame.StdinEnd) p.closeStdin();
     else if (type === Frame.Resize) void p.resize(parseWindowSize(parseJson(payload, 'resize'))).catch(() => {});
     else if (type === Frame.Signal) {
-      const sig = parseRequest({ v: 1, op: 'signal', id: req.id, signal: new TextDecoder().decode(payload) });
+      const sig = parseRequest({ v: 1, op: 'signal', id, signal: new TextDecoder().decode(payload) });
       void p.kill((sig as { signal: string }).signal).catch(() => {});
-    } else throw new SkiffError('INVALID_ARGUMENT', `control channel: frame type ${type} has no place in an exec`);
+    } else throw new SkiffError('INVALID_ARGUMENT', `control channel: frame type ${type} has no place in an exec or attach`);
   };
   setHandler((type, payload) => {
     if (proc) return deliver(proc, type, payload);
@@ -194,13 +205,19 @@ async function serveExec(
   });
   // Output may come before exec() returns: it follows the reply, in order.
   let held: { type: FrameType; d: Uint8Array }[] | null = [];
+  let dropped = false;
   const chunked = (type: FrameType) => (d: Uint8Array) => {
+    if (dropped) return;
+    if (!held && tooSlow?.()) {
+      dropped = true;
+      return finish(new SkiffError('CANCELLED', 'control channel: the attached client does not keep up'));
+    }
     for (let off = 0; off < d.length; off += MAX_FRAME) {
       if (held) held.push({ type, d: d.slice(off, off + MAX_FRAME) });
       else send(type, d.subarray(off, off + MAX_FRAME));
     }
   };
-  const p = await target.exec(req.id, req.exec, { onStdout: chunked(Frame.Stdout), onStderr: chunked(Frame.Stderr) });
+  const p = await start({ onStdout: chunked(Frame.Stdout), onStderr: chunked(Frame.Stderr) });
   send(Frame.Reply, '{"ok":true}');
   for (const h of held) send(h.type, h.d);
   held = null;
@@ -211,9 +228,10 @@ async function serveExec(
   }
   early.length = 0;
   proc = p;
-  // A client that goes away is like one that closed its stdin: the exec runs to its end.
-  void closed.then(() => p.closeStdin());
-  const status = await p.wait();
+  // A client that goes away: an exec runs to its end (stdin closed), an attached container runs on.
+  void closed.then(() => gone(p));
+  const status = await Promise.race([p.wait(), closed.then(() => undefined)]);
+  if (!status) return finish();
   send(Frame.Exit, JSON.stringify(status));
   finish();
 }

@@ -33,6 +33,8 @@ export interface ControlTarget {
   resize(id: string, size: WindowSize): Promise<void>;
   wait(id: string): Promise<ExitStatus>;
   exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess>;
+  /** `docker attach`: the container's output from now on to `io` too, until `detach()`. */
+  attach(id: string, io: ProcessIO): Promise<RuntimeProcess & { detach(): void }>;
   /** The log so far; with `onEntry`, later entries too until the returned unsubscribe. */
   logs(id: string, onEntry?: (e: LogRecord) => void): { entries: LogRecord[]; unsubscribe: () => void };
   /** `pause` / `unpause` (the record is updated by the owner). */
@@ -58,6 +60,8 @@ export interface RemoteOwner {
   /** The exit status; undefined when `ms` passed first or the owner went away. */
   wait(ms?: number): Promise<ExitStatus | undefined>;
   exec(spec: ExecSpec, io: ProcessIO): Promise<RuntimeProcess>;
+  /** `docker attach`: output from now on; stdin, resize and signals to the container; `detach()` leaves it running. */
+  attach(io: ProcessIO): Promise<RuntimeProcess & { detach(): void }>;
   /** The log so far; with `onEntry`, each later entry goes there until the container exits (`done`). */
   logs(onEntry?: (e: LogRecord) => void): Promise<{ entries: LogRecord[]; done: Promise<void> }>;
   freeze(frozen: boolean): Promise<void>;

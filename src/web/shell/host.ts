@@ -115,6 +115,14 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
         pty: rec.spec.tty && rec.runtime === 'vm',
       }));
     },
+    async attach(id, o) {
+      // The keyboard as its stdin (with -i), its output from now on; Ctrl-C is SIGINT, as with sig-proxy.
+      const rec = await engine.inspectContainer({ id });
+      return attachProcess(ctx, { tty: rec.spec.tty, interactive: o.stdin && rec.spec.openStdin }, async (io) => ({
+        process: await engine.attachContainer({ id: rec.id, io }),
+        pty: rec.spec.tty && rec.runtime === 'vm',
+      }));
+    },
     async restart(id, o) {
       await engine.stopContainer({ id, ...o });
       await engine.startContainer({ id });
