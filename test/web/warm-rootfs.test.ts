@@ -1,10 +1,12 @@
 /**
- * web/worker/warm-rootfs: a container's files are read once, in the background, waiting for bytes
- * that come from an asynchronous store; hard links count once; a budget bounds what is read.
+ * web/worker/warm-rootfs: a container's files are read once, in the background, a chunk at a
+ * time, waiting for bytes that come from an asynchronous store; hard links count once; a budget
+ * bounds what is read.
  */
 import { describe, expect, it } from 'vitest';
 import { Overlay } from '../../src/fs/overlay.ts';
 import { PendingIO } from '../../src/fs/pending-io.ts';
+import { LAYER_CHUNK } from '../../src/fs/layer-data.ts';
 import { warmFiles } from '../../src/web/worker/warm-rootfs.ts';
 
 const attr = { mode: 0o755, uid: 0, gid: 0 };
@@ -42,6 +44,21 @@ describe('warmFiles', () => {
     expect(w).toEqual({ files: 2, bytes: 300_000 + 26 });
     expect(waits()).toBe(2);
     expect([...reads.values()].sort((a, b) => a - b)).toEqual([26, 300_000]);
+  });
+
+  it('asks for one chunk at a time, so that other reads of the store are not queued behind a whole file', async () => {
+    const { fs } = rootfs();
+    const asked: [number, number][] = [];
+    const read = fs.read.bind(fs);
+    fs.read = (node, offset, length) => {
+      asked.push([offset, length]);
+      return read(node, offset, length);
+    };
+    await warmFiles(fs);
+    const busybox = asked.filter(([, n]) => n !== 26);
+    expect(Math.max(...busybox.map(([, n]) => n))).toBe(LAYER_CHUNK);
+    // 300 000 bytes: five chunks, each asked until it arrived, in order.
+    expect([...new Set(busybox.map(([o]) => o))]).toEqual([0, 1, 2, 3, 4].map((i) => i * LAYER_CHUNK));
   });
 
   it('stops at the budget, reading only the part of a file that fits', async () => {
