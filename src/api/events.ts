@@ -11,6 +11,7 @@ import type { Call } from './call.ts';
 import { badRequest } from './errors.ts';
 import { filters } from './query.ts';
 import { parseEventTime } from '../engine/events/filter.ts';
+import { containerAttributes } from '../engine/events/recorder.ts';
 
 export type DockerEvent = EngineEvent;
 
@@ -42,7 +43,7 @@ export async function serveEvents(engine: Engine, call: Call): Promise<void> {
   w.end();
 }
 
-/** An event this server performs itself (an attach, a policy's restart), with Docker's container attributes. */
+/** An event this server performs itself (an attach, a restart), with Docker's container attributes. */
 export function containerEvent(engine: Engine, rec: ContainerRecord, action: string): void {
-  engine.recordEvent({ type: 'container', action, id: rec.id, attributes: { ...rec.labels, image: rec.imageRef, name: rec.name } });
+  engine.recordEvent({ type: 'container', action, id: rec.id, attributes: containerAttributes(rec) });
 }

@@ -191,11 +191,14 @@ export async function startDetached(engine: Engine, id: string): Promise<void> {
   const child = spawn(process.execPath, [...process.execArgv, bin, '__hold', id], { detached: true, stdio: 'ignore', env: process.env });
   child.unref();
   const t0 = Date.now();
-  const before = (await engine.inspectContainer({ id })).runtimeData?.['error'];
+  const was = await engine.inspectContainer({ id });
+  const before = was.runtimeData?.['error'];
   for (;;) {
     await new Promise((r) => setTimeout(r, 150));
     const rec = await engine.inspectContainer({ id });
-    if (rec.state === 'running' || rec.state === 'exited') return;
+    // This start's doing, not the state of an earlier run (restart of an exited container).
+    if (rec.state === 'running' && rec.startedAt !== was.startedAt) return;
+    if (rec.state === 'exited' && rec.finishedAt !== was.finishedAt) return;
     const err = rec.runtimeData?.['error'];
     if (typeof err === 'string' && err !== before) throw fail(rec.exitCode ?? 125, err);
     if (child.exitCode !== null && child.exitCode !== 0) throw fail(125, `the background skiff process exited with ${child.exitCode}`);

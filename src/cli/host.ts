@@ -83,7 +83,9 @@ export function nodeHost(io: CliIO): CommandHost {
     async restart(id, o) {
       const engine = await io.engine();
       await engine.stopContainer({ id, ...o });
-      await startDetached(engine, (await engine.inspectContainer({ id })).id);
+      const rec = await engine.inspectContainer({ id });
+      await startDetached(engine, rec.id);
+      await engine.recordContainerEvent({ id: rec.id, action: 'restart' });
     },
     async attach(id, o) {
       return attachRunning(io, await io.engine(), id, o);

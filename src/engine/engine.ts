@@ -592,6 +592,11 @@ export class Engine {
     return this.events.emit(options.type, options.action, options.id, options.attributes ?? {});
   }
 
+  /** A container's event a surface performs itself (a `restart` made of stop and a start elsewhere), with Docker's attributes. */
+  async recordContainerEvent(options: { id: string; action: string }): Promise<void> {
+    this.events.container(await this.containers.get(options.id), options.action);
+  }
+
   // ---- networks (networks.ts; the guest side is the VM runtime's) ----
 
   /** `docker network create` (bridge driver): a subnet of its own, the next free one unless given. */

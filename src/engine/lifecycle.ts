@@ -282,9 +282,10 @@ export class Lifecycle {
     try {
       // Reachable from other processes (stop, kill, exec, logs) before the record says so.
       const owner = this.control ? await this.control.serve(this.controlTarget()).catch(() => this.self) : this.self;
-      const now = await store.update(rec.id, (cur) => ({ state: 'running', startedAt: store.now().toISOString(), runtimeData: { ...cur.runtimeData, owner, ...(pid ? { pid } : {}), ports: ports ?? [] } }));
-      this.attachments(now, 'mount', 'connect');
+      // Reported before the record says running: whoever waits for that (a restart) reports after.
+      this.attachments(await store.get(rec.id).catch(() => rec), 'mount', 'connect');
       this.events.container(rec, 'start');
+      await store.update(rec.id, (cur) => ({ state: 'running', startedAt: store.now().toISOString(), runtimeData: { ...cur.runtimeData, owner, ...(pid ? { pid } : {}), ports: ports ?? [] } }));
     } finally {
       release();
     }

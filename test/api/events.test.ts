@@ -42,23 +42,28 @@ describe('events shared by every skiff process', () => {
 
   it('a `-d` keeper records its container\'s start and die; each side replays the other\'s with --since/--until', async () => {
     const t0 = String(Math.floor(Date.now() / 1000));
-    const run = await skiff('run', '-d', '--name', 'kept', '--label', 'evt=1', 'skiff/busybox', 'sh', '-c', 'sleep 1; exit 3');
+    const run = await skiff('run', '-d', '--name', 'kept', '--label', 'evt=1', 'skiff/busybox', 'sh', '-c', 'sleep 3; exit 3');
     expect(run.code).toBe(0);
+    expect((await skiff('wait', 'kept')).stdout.trim()).toBe('3');
+    // restart: a new keeper runs it; the CLI process that asked records the restart.
+    expect((await skiff('restart', 'kept')).code).toBe(0);
     expect((await skiff('wait', 'kept')).stdout.trim()).toBe('3');
     // The API server removes it: its destroy is in the same journal.
     expect((await d('rm', 'kept')).code).toBe(0);
     await new Promise((r) => setTimeout(r, 1100));
     const fromDocker = await d('events', '--since', t0, '--until', now(), '--filter', 'container=kept', '--format', '{{.Action}} {{.Actor.Attributes.exitCode}}');
     expect(fromDocker.stderr).toBe('');
-    expect(fromDocker.stdout.trim().split('\n')).toEqual(['create <no value>', 'start <no value>', 'die 3', 'destroy <no value>']);
+    expect(fromDocker.stdout.trim().split('\n')).toEqual(['create <no value>', 'start <no value>', 'die 3', 'start <no value>', 'restart <no value>', 'die 3', 'destroy <no value>']);
     const fromSkiff = await skiff('events', '--since', '2m', '--until', '0s', '--filter', 'label=evt=1');
     expect(fromSkiff.code).toBe(0);
     const lines = fromSkiff.stdout.trim().split('\n');
-    expect(lines.map((l) => l.split(' ').slice(1, 3).join(' '))).toEqual(['container create', 'container start', 'container die', 'container destroy']);
+    expect(lines.map((l) => l.split(' ').slice(1, 3).join(' '))).toEqual(['container create', 'container start', 'container die', 'container start', 'container restart', 'container die', 'container destroy']);
     // Docker's line: RFC 3339 time (nanoseconds), type, action, actor, sorted attributes.
     expect(lines[2]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d) container die [0-9a-f]{64} \(evt=1, execDuration=\d+, exitCode=3, image=skiff\/busybox, name=kept\)$/);
     const json = await skiff('events', '--since', t0, '--until', now(), '--filter', 'event=die', '--filter', 'container=kept', '--format', '{{json .}}');
-    const e = JSON.parse(json.stdout) as Record<string, unknown>;
+    const dies = json.stdout.trim().split('\n');
+    expect(dies).toHaveLength(2);
+    const e = JSON.parse(dies[0]!) as Record<string, unknown>;
     expect(e).toMatchObject({ Type: 'container', Action: 'die', status: 'die', from: 'skiff/busybox', scope: 'local' });
     expect(e['timeNano']).toBeGreaterThanOrEqual(Number(t0) * 1e9);
   }, 240_000);

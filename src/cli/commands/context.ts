@@ -21,7 +21,7 @@ export type CommandEngine = {
     | 'listVolumes' | 'removeVolume' | 'pruneVolumes' | 'pullImage' | 'pushImage' | 'login' | 'logout' | 'registryTags'
     | 'build' | 'pruneBuildCache' | 'buildCacheUsage' | 'createNetwork' | 'listNetworks' | 'inspectNetwork' | 'removeNetwork'
     | 'pruneNetworks' | 'connectNetwork' | 'disconnectNetwork' | 'pauseContainer' | 'unpauseContainer' | 'containerStats'
-    | 'updateContainerResources' | 'execContainer' | 'statContainerPath' | 'copyFromContainer' | 'copyIntoContainer' | 'watchEvents' | 'attachContainer']: Async<Engine[K]>
+    | 'updateContainerResources' | 'execContainer' | 'statContainerPath' | 'copyFromContainer' | 'copyIntoContainer' | 'watchEvents' | 'attachContainer' | 'recordContainerEvent']: Async<Engine[K]>
 };
 
 /** Where `load` reads an archive from. */

@@ -16,7 +16,7 @@ export class EventRecorder {
   }
 
   container(rec: Pick<ContainerRecord, 'id' | 'name' | 'imageRef' | 'labels'>, action: string, extra: Record<string, string> = {}): void {
-    this.emit('container', action, rec.id, { ...rec.labels, image: rec.imageRef, name: rec.name, ...extra });
+    this.emit('container', action, rec.id, { ...containerAttributes(rec), ...extra });
   }
 
   /** `id`: the image ID (sha256:...) or, for pull/push, the reference; `name` the reference. */
@@ -31,6 +31,11 @@ export class EventRecorder {
   network(action: string, n: { id: string; name: string; driver: string }, extra: Record<string, string> = {}): void {
     this.emit('network', action, n.id, { name: n.name, type: n.driver, ...extra });
   }
+}
+
+/** Docker's attributes of a container's events: its labels, then its image and name. */
+export function containerAttributes(rec: Pick<ContainerRecord, 'name' | 'imageRef' | 'labels'>): Record<string, string> {
+  return { ...rec.labels, image: rec.imageRef, name: rec.name };
 }
 
 /** For engine code handed a context without a journal (tests of the parts below the facade). */

@@ -126,6 +126,7 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
     async restart(id, o) {
       await engine.stopContainer({ id, ...o });
       await engine.startContainer({ id });
+      await engine.recordContainerEvent({ id, action: 'restart' });
     },
     async exec(req) {
       const rec = await engine.inspectContainer({ id: req.id }).catch((err: unknown) => { throw startFailed(err, { exec: true }); });
