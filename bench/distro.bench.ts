@@ -7,7 +7,9 @@
  * Baseline of each: the same command on the guest's own tmpfs, no 9P at all (a --tmpfs mount in a
  *   container holding the files python loads, found with ldd, and /usr's tree with empty files; the
  *   python run under chroot), measured in the same run: the floor that guest CPU alone sets.
- * The note has the 9P requests per command by type, as the guest sent them.
+ * The note has the same without the guest's cache of container roots (VmRuntime.guestCache off
+ * for alternate containers), a second run in the same container, and the 9P requests per command
+ * by type, as the guest sent them.
  * Skipped (no metrics) when the fixture is not built and cannot be built here.
  */
 import type { Metric } from './run.ts';
@@ -15,6 +17,7 @@ import { loadNote, median, withSkiffHome } from './util.ts';
 import { nodeRuntimes, nodeVmRuntime, openEngine } from '../src/node.ts';
 import { parseRunFlags } from '../src/runtime/spec/options.ts';
 import type { Engine } from '../src/engine/engine.ts';
+import type { VmRuntime } from '../src/runtime/vm/container-runtime.ts';
 import { BIG_IMAGE, bigImagePath, importBigImage } from '../test/helpers/big-image.ts';
 import { countRequests } from './p9-count.ts';
 
@@ -41,24 +44,34 @@ export async function run(): Promise<Record<string, Metric>> {
   }
   return withSkiffHome('skiff-bench-distro-', async (home) => {
     const counter = countRequests();
+    let vm: VmRuntime | undefined;
     const engine = await openEngine({
       home,
-      runtimes: { ...nodeRuntimes, vm: async () => counter.attach(await nodeVmRuntime()) },
+      runtimes: { ...nodeRuntimes, vm: async () => (vm = counter.attach(await nodeVmRuntime())) },
     });
     try {
       await importBigImage(engine);
       // First run: VM boot or restore, the layer's data copy and index.
       await sh(engine, 'true');
-      const got = { python: [] as number[], ls: [] as number[], pythonTmpfs: [] as number[], lsTmpfs: [] as number[] };
-      const requests = { python: '', ls: '' };
+      const got = {
+        python: [] as number[], ls: [] as number[], pythonTmpfs: [] as number[], lsTmpfs: [] as number[],
+        pythonUncached: [] as number[], lsUncached: [] as number[],
+      };
+      const requests = { python: '', ls: '', pythonUncached: '', lsUncached: '' };
       for (let i = 0; i < RUNS; i++) {
-        for (const [which, cmd] of [['python', PYTHON], ['ls', LS]] as const) {
-          counter.reset();
-          const out = await sh(engine, timed(which, cmd));
-          got[which].push(figure(out, which));
-          requests[which] = counter.text();
+        for (const cached of [true, false]) {
+          vm!.guestCache = cached;
+          for (const [which, cmd] of [['python', PYTHON], ['ls', LS]] as const) {
+            const key = cached ? which : (`${which}Uncached` as const);
+            counter.reset();
+            got[key].push(figure(await sh(engine, timed(which, cmd)), which));
+            requests[key] = counter.text();
+          }
         }
       }
+      vm!.guestCache = true;
+      // Again in the same container: what the guest kept from the first time.
+      const again = await sh(engine, [timed('python', PYTHON), timed('pythonAgain', PYTHON), timed('ls', LS), timed('lsAgain', LS)].join('\n'));
       const tmpfsRuns = Math.max(3, Math.ceil(RUNS / 2));
       const script = [REPLICA, ...Array.from({ length: tmpfsRuns }, () => [
         timed('pythonTmpfs', `chroot /fast ${PYTHON}`), timed('lsTmpfs', 'ls -R /fast/tree/usr > /dev/null'),
@@ -74,11 +87,11 @@ export async function run(): Promise<Record<string, Metric>> {
       return {
         'distro.python_start_ms': {
           value: r(median(got.python)), unit: 'ms', baseline: r(median(got.pythonTmpfs)),
-          note: `\`${PYTHON}\` in a fresh ${BIG_IMAGE} container, timed in the guest, median of ${RUNS} (${list(got.python)}); baseline: the same under chroot in a tmpfs copy of its files (${list(got.pythonTmpfs)}); 9P requests: ${requests.python}; ${note}`,
+          note: `\`${PYTHON}\` in a fresh ${BIG_IMAGE} container, timed in the guest, median of ${RUNS} (${list(got.python)}); baseline: the same under chroot in a tmpfs copy of its files (${list(got.pythonTmpfs)}); without the guest cache (VmRuntime.guestCache false, alternating): ${r(median(got.pythonUncached))} (${list(got.pythonUncached)}); again in the same container: ${r(figure(again, 'pythonAgain'))}; 9P requests: ${requests.python}, without the cache ${requests.pythonUncached}; ${note}`,
         },
         'distro.ls_usr_ms': {
           value: r(median(got.ls)), unit: 'ms', baseline: r(median(got.lsTmpfs)),
-          note: `\`${LS}\` (8659 entries) in a fresh container, timed in the guest, median of ${RUNS} (${list(got.ls)}); baseline: the same over /usr's tree (empty files) in a tmpfs (${list(got.lsTmpfs)}); 9P requests: ${requests.ls}; ${note}`,
+          note: `\`${LS}\` (8659 entries) in a fresh container, timed in the guest, median of ${RUNS} (${list(got.ls)}); baseline: the same over /usr's tree (empty files) in a tmpfs (${list(got.lsTmpfs)}); without the guest cache (alternating): ${r(median(got.lsUncached))} (${list(got.lsUncached)}); again in the same container: ${r(figure(again, 'lsAgain'))}; 9P requests: ${requests.ls}, without the cache ${requests.lsUncached}; ${note}`,
         },
       };
     } finally {

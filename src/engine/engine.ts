@@ -418,6 +418,8 @@ export class Engine {
       throw new SkiffError('INVALID_ARCHIVE', `not a tar archive: ${err instanceof Error ? err.message : String(err)}`);
     }
     extractInto(await this.containerFs({ id: rec.id }), options.path, entries, { noOverwriteDirNonDir: options.noOverwriteDirNonDir ?? false });
+    // Before it returns: the container sees the copy at once, not what its guest cached before.
+    await this.lifecycle.filesChanged(rec.id);
     await this.persistContainer({ id: rec.id });
   }
 

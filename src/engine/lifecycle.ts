@@ -463,6 +463,12 @@ export class Lifecycle {
     return status;
   }
 
+  /** The engine changed a container's files itself (cp): its runtime, if it runs here, drops what it cached. */
+  async filesChanged(id: string): Promise<void> {
+    const r = this.running.get(id);
+    if (r) await r.runtime.filesChanged?.(id);
+  }
+
   /** `docker pause` (frozen) / `unpause`: here, or through the process that runs it. */
   async freeze(ref: string, frozen: boolean): Promise<ContainerRecord> {
     const rec = await this.inspect(ref);

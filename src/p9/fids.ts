@@ -20,6 +20,8 @@ export interface Export {
   serial: number;
   /** The synthetic directory of export names (exports-root.ts). */
   readonly isExportsRoot?: boolean;
+  /** Getattr answers below the root say the guest may cache them (ExportOptions.cacheable). */
+  readonly cacheable?: boolean;
 }
 
 /** Readdir listing captured at offset 0, so later offsets (cookies) index a stable list. */

@@ -8,7 +8,7 @@ import { direntType, getattrReply, qidOf, setattrFrom } from './attr.ts';
 import { direntSize, encodeDirents } from './codec.ts';
 import { checkName, checkWritable, liveFid, nodeFid, type Fid, type Session } from './fids.ts';
 import {
-  IO_HEADER_SIZE, OpenFlags, V9FS_MAGIC,
+  IO_HEADER_SIZE, OpenFlags, QID_CACHEABLE, V9FS_MAGIC,
   type Dirent, type Qid, type Rfsync, type Rgetattr, type Rlcreate, type Rlopen, type Rread, type Rreaddir,
   type Rreadlink, type Rsetattr, type Rstatfs, type Rwrite, type Tfsync, type Tgetattr, type Tlcreate,
   type Tlopen, type Tread, type Treaddir, type Treadlink, type Tsetattr, type Tstatfs, type Twrite,
@@ -18,7 +18,15 @@ const utf8 = new TextEncoder();
 
 export function getattr(s: Session, msg: Tgetattr): Rgetattr {
   const fid = nodeFid(s, msg.fid);
-  return getattrReply(msg.tag, fid.exp.fs.stat(fid.node), fid.exp.serial);
+  const st = fid.exp.fs.stat(fid.node);
+  const reply = getattrReply(msg.tag, st, fid.exp.serial);
+  // Never the export's root: the guest pins it (a mount's source) and a pool may rebind the name.
+  // Never a file with several names: the guest holds one inode per name, and a write through one
+  // would leave the others' cached size and times stale.
+  if (fid.exp.cacheable && fid.path?.length !== 0 && (st.kind === 'directory' || st.nlink <= 1)) {
+    reply.qid = { ...reply.qid, type: reply.qid.type | QID_CACHEABLE };
+  }
+  return reply;
 }
 
 export function setattr(s: Session, msg: Tsetattr): Rsetattr {

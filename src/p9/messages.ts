@@ -57,6 +57,13 @@ export const QidType = {
   DIR: 0x80, APPEND: 0x40, EXCL: 0x20, MOUNT: 0x10, AUTH: 0x08, TMP: 0x04, SYMLINK: 0x02, LINK: 0x01, FILE: 0,
 } as const;
 
+/**
+ * Set in an Rgetattr's qid.type: the guest may keep this file's attributes and its name (and
+ * names found missing in this directory) until told otherwise. Skiff's guest kernel reads it
+ * (vm-images/kernel/skiff-9p-cache.patch); 9P calls the bit QTTMP, which Linux v9fs ignores.
+ */
+export const QID_CACHEABLE = QidType.TMP;
+
 export const GetattrMask = {
   MODE: 0x1, NLINK: 0x2, UID: 0x4, GID: 0x8, RDEV: 0x10, ATIME: 0x20, MTIME: 0x40, CTIME: 0x80,
   INO: 0x100, SIZE: 0x200, BLOCKS: 0x400, BTIME: 0x800, GEN: 0x1000, DATA_VERSION: 0x2000,

@@ -45,6 +45,14 @@ export interface P9ServerOptions {
 
 export interface ExportOptions {
   readOnly?: boolean;
+  /**
+   * Only this server and its caller change the files (a container's root: the guest through this
+   * server, the engine through `skiff cp`): getattr answers below the export's root carry
+   * QID_CACHEABLE, and the caller must have the guest drop what it cached (a new epoch,
+   * vm-images/kernel/skiff-9p-cache.patch) whenever it changes the files itself. Never for
+   * filesystems that change behind the server's back (bind mounts of host directories).
+   */
+  cacheable?: boolean;
 }
 
 /** Smallest msize that still carries a useful Tread/Twrite. */
@@ -91,7 +99,9 @@ export class P9Server implements Session {
     }
     const serial = this.nextSerial++;
     if (serial > 0x1fffff) throw new SkiffError('INTERNAL', '9P export serials exhausted');
-    this.exports.set(name, { name, fs, readOnly: Boolean(options.readOnly) || fs.readOnly, locks: new LockTable(), serial });
+    this.exports.set(name, {
+      name, fs, readOnly: Boolean(options.readOnly) || fs.readOnly, locks: new LockTable(), serial, cacheable: Boolean(options.cacheable),
+    });
   }
 
   lookupExport(name: string): Export | undefined {

@@ -131,6 +131,12 @@ export interface ContainerRuntime {
    */
   connect?(id: string, iface: RuntimeInterface): Promise<void>;
   disconnect?(id: string, iface: RuntimeInterface): Promise<void>;
+  /**
+   * The engine changed the running container's root filesystem from outside (`cp` into it): a
+   * runtime that caches its files (the VM's guest) forgets what may have changed before this
+   * returns. Absent: the runtime caches nothing.
+   */
+  filesChanged?(id: string): Promise<void>;
   /** Release what the runtime holds for a container after its main process ended. */
   release(id: string): Promise<void>;
   /** Stop everything (VM shutdown, workers terminated). */

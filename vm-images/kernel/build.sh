@@ -13,6 +13,13 @@ if [ ! -d "$BUILD/linux-source-6.1" ]; then
   tar -C "$BUILD" -xf "$SRC_TAR"
 fi
 cd "$BUILD/linux-source-6.1"
+# Our patches to Debian's source (each says what and why at its top), applied once: a tree that
+# already has one is left alone, a tree where one applies neither way is an error.
+for p in "$here"/*.patch; do
+  [ -e "$p" ] || continue
+  if patch -p1 -R --dry-run -s -f < "$p" >/dev/null 2>&1; then continue; fi
+  patch -p1 -s -f < "$p" || { echo "kernel: $(basename "$p") does not apply" >&2; exit 1; }
+done
 make -s ARCH=i386 tinyconfig >/dev/null
 # Merge the fragment, then resolve dependencies; anything the fragment asked for that did not
 # survive olddefconfig is an error (a silently dropped option cost hours before).

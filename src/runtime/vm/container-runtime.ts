@@ -36,6 +36,8 @@ const DELETE_DELAY_MS = 1000;
 /** Where the agent mounts the 9P server's directory of exports (vm-images/agent/PROTOCOL.md). */
 export const GUEST_9P_ROOT = '/run/skiff/9p';
 const INIT_EXPORT = 'skiff-init';
+/** Any write starts a new epoch of the guest's 9P cache (vm-images/kernel/skiff-9p-cache.patch). */
+const GUEST_CACHE_EPOCH = '/sys/fs/9p/skiff_epoch';
 
 export interface VmRuntimeOptions {
   /** Passed to Machine.start (artifacts, worker, snapshots, memory, trace ...). */
@@ -51,6 +53,11 @@ export interface VmRuntimeOptions {
   msize?: number;
   /** The 9P mount's cache mode (Linux v9fs: none, loose, mmap ...); default none. */
   cache?: string;
+  /**
+   * Let the guest cache container roots' entries and attributes (ExportOptions.cacheable; default
+   * true). false: every lookup and stat asks the server, as before (benches compare the two).
+   */
+  guestCache?: boolean;
   /** crun's cgroup for container `id` is `${cgroupParent}/${id}`. Default "/skiff". */
   cgroupParent?: string;
   /** The guest NIC's host side: outbound, DNS upstream, published ports (network.ts). */
@@ -82,6 +89,8 @@ export class VmRuntime implements ContainerRuntime {
   readonly server: P9Server;
   readonly network: VmNetwork;
   private machineP: Promise<Machine> | null = null;
+  /** VmRuntimeOptions.guestCache, for containers started from now on (benches compare both). */
+  guestCache: boolean;
   /** Containers' namespaces, bridges and veths in the guest (guest-network.ts). */
   private readonly guestNet = new GuestNetworks();
   private readonly running = new Map<string, Running>();
@@ -98,6 +107,7 @@ export class VmRuntime implements ContainerRuntime {
 
   constructor(private readonly options: VmRuntimeOptions) {
     this.server = new P9Server(options.p9 ?? {});
+    this.guestCache = options.guestCache ?? true;
     this.network = new VmNetwork(options.network ?? {});
   }
 
@@ -185,7 +195,8 @@ export class VmRuntime implements ContainerRuntime {
         ...(netnsOf(id, req.network) ? { netns: netnsOf(id, req.network)! } : {}),
       }));
       rec.spec = bundle.spec;
-      this.server.addExport(rootName, countingFs(req.rootfs, rec.io));
+      // Cacheable in the guest: only the guest (through 9P) and the engine (filesChanged) change it.
+      this.server.addExport(rootName, countingFs(req.rootfs, rec.io), { cacheable: this.guestCache });
       rec.exports.push(rootName);
       this.server.addExport(etcName, etcExport(bundle.etcFiles));
       rec.exports.push(etcName);
@@ -215,6 +226,17 @@ export class VmRuntime implements ContainerRuntime {
       await this.guestNet.teardown(m.agent, id);
       throw err;
     }
+  }
+
+  /**
+   * The engine changed a running container's root filesystem itself (`skiff cp`, the API's archive
+   * PUT): the guest keeps what the 9P server marked cacheable, so it starts a new cache epoch
+   * (vm-images/kernel/skiff-9p-cache.patch) and revalidates each cached entry at its next use.
+   */
+  async filesChanged(id: string): Promise<void> {
+    if (!this.running.has(id) || !this.machineP) return;
+    const m = await this.machine();
+    await m.agent.writeFile({ path: GUEST_CACHE_EPOCH, data: '1' });
   }
 
   /** `network connect` on a running container: a new eth<N> on the network's bridge. */
