@@ -13,8 +13,6 @@ import { filters } from './query.ts';
 import { parseEventTime } from '../engine/events/filter.ts';
 import { containerAttributes } from '../engine/events/recorder.ts';
 
-export type DockerEvent = EngineEvent;
-
 /** Serve one `GET /events` request. */
 export async function serveEvents(engine: Engine, call: Call): Promise<void> {
   const f = filters(call.query);

@@ -18,9 +18,6 @@ export interface Attachment {
 interface Live {
   proc: RuntimeProcess;
   startedAt: number;
-  name: string;
-  image: string;
-  autoRemove: boolean;
 }
 
 export class Hub {
@@ -88,7 +85,7 @@ export class Hub {
       io: { onStdout: (d) => fan('stdout', d), onStderr: (d) => fan('stderr', d) },
       ...(recorded?.consoleSize ? { consoleSize: recorded.consoleSize } : {}),
     });
-    this.#live.set(rec.id, { proc, startedAt: Date.now(), name: rec.name, image: rec.imageRef, autoRemove: rec.autoRemove ?? false });
+    this.#live.set(rec.id, { proc, startedAt: Date.now() });
     this.#fire(this.#startWaiters, rec.id, proc);
     void proc.wait().then(
       (status) => this.#exited(rec.id, status),
