@@ -304,7 +304,8 @@ export class Lifecycle {
     if (!r) throw new SkiffError('CONFLICT', 'You cannot attach to a stopped container, start it first');
     r.outputs.add(io);
     this.events.container(rec, 'attach');
-    return { ...r.proc, wait: () => r.exited, detach: () => void r.outputs.delete(io) };
+    // Signals from an attached client are kills as any other (recorded, a paused container thawed).
+    return { ...r.proc, kill: (sig) => this.signalHere(r, rec.id, sig), wait: () => r.exited, detach: () => void r.outputs.delete(io) };
   }
 
   /** The TTY's window size (a no-op without a TTY). */
