@@ -185,7 +185,10 @@ export class TcpConnection {
       this.sndWnd = seg.window;
       this.state = 'open';
       this.resetTimer();
-      this.sendAck();
+      // The ACK of the SYN-ACK rides on the first data segment when the host side has bytes
+      // waiting (a published port's request): one frame, one guest interrupt fewer per
+      // connection. Otherwise flushAck sends it at the end of the batch.
+      this.needAck = true;
       this.hooks.onOpen?.();
       this.pump();
       return;

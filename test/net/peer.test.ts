@@ -183,7 +183,8 @@ describe('NetPeer', () => {
     expect(syn.flags).toBe(TCP_SYN);
     expect(macToString(out.find((r) => r.tcp)!.eth!.dst)).toBe(macToString(GUEST_MAC));
     g.tcp(C, '10.0.2.2', { srcPort: 80, dstPort: syn.srcPort, flags: TCP_SYN | TCP_ACK, seq: 500, ack: syn.seq + 1, mss: 1460 });
-    g.take();
+    const [ack] = g.take(); // nothing written yet: a bare ACK at the end of the batch
+    expect(ack.tcp).toMatchObject({ flags: TCP_ACK, ack: 501 });
     d.write(te.encode('hello'));
     await settle();
     const first = g.take().find((r) => r.tcp)!.tcp!;
@@ -198,6 +199,21 @@ describe('NetPeer', () => {
     expect(got).toEqual(['world']);
     g.advance(5000);
     expect(g.take().filter((r) => r.tcp?.payload.length)).toEqual([]);
+  });
+
+  it('sends bytes written before the guest answered on the ACK of its SYN-ACK: one frame', async () => {
+    const g = new GuestSim();
+    g.arpWhoHas('10.0.2.2');
+    g.take();
+    const d = g.peer.connect(C, 80, lateEvents());
+    d.write(te.encode('GET / HTTP/1.0\r\n\r\n'));
+    await settle();
+    const syn = g.take().find((r) => r.tcp)!.tcp!;
+    g.tcp(C, '10.0.2.2', { srcPort: 80, dstPort: syn.srcPort, flags: TCP_SYN | TCP_ACK, seq: 500, ack: syn.seq + 1, mss: 1460 });
+    const out = g.take().filter((r) => r.tcp);
+    expect(out).toHaveLength(1);
+    expect(out[0].tcp).toMatchObject({ flags: TCP_ACK | TCP_PSH, ack: 501, seq: syn.seq + 1 });
+    expect(td.decode(out[0].tcp!.payload)).toBe('GET / HTTP/1.0\r\n\r\n');
   });
 
   it('respects the guest window and closes its own when the host consumer is paused', async () => {
