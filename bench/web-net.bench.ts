@@ -1,0 +1,173 @@
+/**
+ * Networking in the browser (issue 16's targets "in the browser as on Node"), in Debian's chromium
+ * against the built site, the page's own engine running the VM:
+ * - web.net_http_rps: small GETs of busybox httpd in a container published with `-p 8080:80`,
+ *   fetched by the page at /_skiff/ports/8080/ (the service worker asks the page's engine, which
+ *   opens a TCP connection into the guest per request: keep-alive off), 4 at a time, after 2 s of
+ *   warm-up. Baseline: the same loop fetching a small static file of the site (same origin).
+ * - web.net_tcp_mbps: 32 MB from a server this process runs on the host's loopback to a container,
+ *   and 32 MB back, through the site's Wisp relay (`--add-host h:host-gateway`); `nc -e dd bs=64k`
+ *   in the container as in bench/net.bench.ts; down timed in the container (busybox time), up by
+ *   the host server from connect to the last byte; the value is the slower direction. Baseline: the page fetching a 32 MB static file of the site.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { Metric } from './run.ts';
+import { launch, removeBuild, serveSite, sh, watchConsole, type Page } from '../test/web/harness.ts';
+
+const MB = 1024 * 1024;
+const TRANSFER = 32 * MB;
+const BODY = 'hello from busybox httpd\n';
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mbps = (ms: number) => (TRANSFER / MB) / (ms / 1000);
+
+/** GETs of `url` from the page, `parallel` at a time, for `seconds` after `warmMs`; requests per second. */
+function pageRps(page: Page, url: string, seconds = 6, parallel = 4, warmMs = 2000): Promise<number> {
+  // A string, not a function: tsx's name helper (__name) does not exist in the page.
+  return page.evaluate(`(async () => {
+    const url = ${JSON.stringify(url)}, body = ${JSON.stringify(BODY)}, parallel = ${parallel};
+    const get = async () => {
+      const res = await fetch(url, { cache: 'no-store' });
+      const text = await res.text();
+      if (res.status !== 200 || text !== body) throw new Error('GET ' + url + ': ' + res.status + ' ' + text.slice(0, 200));
+    };
+    const loop = async (ms) => {
+      let done = 0;
+      const end = performance.now() + ms;
+      await Promise.all(Array.from({ length: parallel }, async () => { while (performance.now() < end) { await get(); done++; } }));
+      return done;
+    };
+    for (let i = 0; ; i++) {
+      try { await get(); break; } catch (err) { if (i > 120) throw err; await new Promise((r) => setTimeout(r, 250)); }
+    }
+    await loop(${warmMs});
+    const t0 = performance.now();
+    const done = await loop(${seconds * 1000});
+    return done / ((performance.now() - t0) / 1000);
+  })()`) as Promise<number>;
+}
+
+/**
+ * A host server that sends TRANSFER bytes to whoever connects, or takes them. `next()` is one
+ * upload's ms, connect to last byte: Wisp v1 has no half-close, so the container's FIN never
+ * reaches this socket as an end (src/net/wisp.ts); the server hangs up once it has everything.
+ */
+async function transferServer(mode: 'send' | 'sink'): Promise<{ server: Server; port: number; next(): Promise<number> }> {
+  const waiters: ((ms: number) => void)[] = [];
+  const chunk = Buffer.alloc(256 * 1024, 0x5a);
+  const server = createServer((s: Socket) => {
+    const t0 = performance.now();
+    s.on('error', () => {});
+    if (mode === 'send') {
+      let sent = 0;
+      const pump = () => {
+        while (sent < TRANSFER) {
+          sent += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      s.resume();
+      pump();
+    } else {
+      let got = 0;
+      s.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= TRANSFER) { waiters.shift()?.(performance.now() - t0); s.destroy(); }
+      });
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, port: (server.address() as { port: number }).port, next: () => new Promise<number>((r) => waiters.push(r)) };
+}
+
+/** busybox `time`'s "real" line in `out`, in ms. */
+function realMs(out: string): number {
+  const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(out);
+  if (!m) throw new Error(`no time in: ${out.slice(-300)}`);
+  return (Number(m[1]) * 60 + Number(m[2])) * 1000;
+}
+
+/** Progress on stderr: a browser bench under load runs for minutes. */
+const step = (what: string) => process.stderr.write(`  web-net: ${what}\n`);
+
+async function shOk(page: Page, line: string): Promise<string> {
+  const r = await sh(page, line);
+  if (r.status !== 0) throw new Error(`${line}: exit ${r.status}: ${r.out.slice(-400)}`);
+  return r.out;
+}
+
+export async function run(): Promise<Record<string, Metric>> {
+  const site = await serveSite();
+  // Same-origin static files for the baselines.
+  writeFileSync(join(site.outDir, 'bench-small.txt'), BODY);
+  writeFileSync(join(site.outDir, 'bench-32m.bin'), Buffer.alloc(TRANSFER, 0x5a));
+  const browser = await launch();
+  const send = await transferServer('send');
+  const sink = await transferServer('sink');
+  try {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const errors = watchConsole(page);
+    await page.goto(site.url);
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.reload(); // now controlled by the service worker
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'ready', null, { timeout: 300_000 });
+
+    step('page ready');
+    // --- HTTP through the service worker's port route
+    const baseRps = await pageRps(page, '/bench-small.txt');
+    await shOk(page, `run -d --name web -p 8080:80 skiff/busybox sh -c "mkdir -p /www && echo ${BODY.trim()} > /www/index.html && exec httpd -f -p 80 -h /www"`);
+    step(`static file: ${baseRps.toFixed(0)} req/s; container started`);
+    const guestRps = await pageRps(page, '/_skiff/ports/8080/');
+    step(`published port: ${guestRps.toFixed(0)} req/s`);
+    await shOk(page, 'rm -f web');
+
+    // --- TCP through the Wisp relay: the page's fetch of a static file, then the container both ways
+    const base: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      base.push(await page.evaluate(async (n) => {
+        const t0 = performance.now();
+        const b = await (await fetch('/bench-32m.bin', { cache: 'no-store' })).arrayBuffer();
+        if (b.byteLength !== n) throw new Error(`short static file: ${b.byteLength}`);
+        return performance.now() - t0;
+      }, TRANSFER));
+    }
+    // Down is timed in the container (busybox time): the host server's side ends when the relay
+    // has the bytes, long before the guest does.
+    const down = async () => mbps(realMs(await shOk(page, `run --rm --add-host h:host-gateway skiff/busybox sh -c "time nc h ${send.port} -e dd of=/dev/null bs=64k"`)));
+    // From /dev/zero: a file in the container's layer would be 32 MB through 9P into the page's store first.
+    const up = async () => { const t = sink.next(); await shOk(page, `run --rm --add-host h:host-gateway skiff/busybox nc h ${sink.port} -e dd if=/dev/zero bs=64k count=${TRANSFER / 65536}`); return mbps(await t); };
+    step(`static 32 MB: ${mbps(median(base)).toFixed(1)} MB/s`);
+    step(`warm-up down: ${(await down()).toFixed(1)} MB/s (discarded: v86 JIT)`);
+    const downs: number[] = [];
+    const ups: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      downs.push(await down());
+      ups.push(await up());
+      step(`down ${downs.at(-1)!.toFixed(1)}, up ${ups.at(-1)!.toFixed(1)} MB/s`);
+    }
+    if (errors.length) process.stderr.write(`web-net: page errors: ${errors.join('; ')}\n`);
+    const load = loadavg()[0]!.toFixed(2);
+    return {
+      'web.net_http_rps': {
+        value: Math.round(guestRps), unit: 'req/s', baseline: Math.round(baseRps),
+        note: `chromium: busybox httpd in a container at /_skiff/ports/8080/ through the service worker, 4 parallel after 2 s warm-up; baseline: a static file of the site, same loop; load ${load}`,
+      },
+      'web.net_tcp_mbps': {
+        value: Math.round(Math.min(median(downs), median(ups)) * 10) / 10, unit: 'MB/s', baseline: Math.round(mbps(median(base)) * 10) / 10,
+        note: `chromium: 32 MB host <-> container through the site's Wisp relay, slower direction; down ${median(downs).toFixed(1)}, up ${median(ups).toFixed(1)} MB/s (nc -e dd bs=64k); baseline: the page fetching a 32 MB static file; load ${load}`,
+      },
+    };
+  } finally {
+    await browser.close();
+    send.server.close();
+    sink.server.close();
+    rmSync(join(site.outDir, 'bench-32m.bin'), { force: true });
+    await site.close();
+    await removeBuild();
+  }
+}
