@@ -6,7 +6,7 @@
 import { SkiffError } from '../../errors.ts';
 import type { BundledImages } from '../../engine/engine.ts';
 import type { BundledEntry } from '../../engine/bundled.ts';
-import { sha256Digest } from '../../oci/digest.ts';
+import { sha256Hex } from '../../util/sha256.ts';
 import { normalizeReference } from '../../oci/reference.ts';
 
 export const BUNDLED_DIR = 'vm-images/images/dist/';
@@ -30,7 +30,8 @@ export function httpBundled(assetBase: string, fetchFn: typeof fetch = (...a) =>
       if (!row) return undefined;
       const url = new URL(row.file, base);
       const data = await fetchBytes(url, fetchFn, `bundled image ${row.name}`);
-      const got = sha256Digest(data);
+      // crypto.subtle where there is one: off this thread, which the VM's restore shares on a first visit.
+      const got = `sha256:${await sha256Hex(data)}`;
       const want = row.sha256.startsWith('sha256:') ? row.sha256 : `sha256:${row.sha256}`;
       if (got !== want) throw new SkiffError('DIGEST_MISMATCH', `bundled image ${row.name}: ${url.href} hashes to ${got}, manifest.json says ${want}`);
       return { name: row.file, data };
