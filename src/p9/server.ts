@@ -10,10 +10,10 @@
 import { SkiffError } from '../errors.ts';
 import { Errno, FsError, fsError } from '../fs/errno.ts';
 import { PendingIO, retryAfterIO } from '../fs/pending-io.ts';
-import type { FileSystem } from '../fs/types.ts';
+import type { FileSystem, FsNode } from '../fs/types.ts';
 import { qidOf } from './attr.ts';
 import { decode, decodeErrorTag, encode, P9DecodeError, peekHeader } from './codec.ts';
-import { FidTable, nodeFid, type Export, type Fid, type Session } from './fids.ts';
+import { FidTable, nodeFid, resolvePath, type Export, type Fid, type Session } from './fids.ts';
 import * as io from './io.ts';
 import { LockTable } from './locks.ts';
 import {
@@ -28,6 +28,8 @@ import { commitXattr, xattrcreate, xattrwalk } from './xattr.ts';
 import { ExportsRoot } from './exports-root.ts';
 
 export type { P9ServerState } from './state.ts';
+
+const STALE_NODE: FsNode = Object.freeze({ ino: -1 });
 
 export interface P9ServerOptions {
   /** Largest msize this server accepts (the client may ask for less). Default 512 KiB. */
@@ -114,6 +116,37 @@ export class P9Server implements Session {
     if (!exp) throw new SkiffError('NOT_FOUND', `9P export "${name}" does not exist`);
     this.fids.dropExport(exp);
     this.exports.delete(name);
+  }
+
+  /**
+   * Points export `name` at another filesystem, keeping the fids the guest holds on it: each is
+   * resolved again by its path in `fs` (as after a snapshot restore: one whose path is missing
+   * there answers ENOENT but to Tclunk). A pooled container's root is bound this way to the
+   * container that claims it (runtime/vm/pool.ts); its qids get a new serial, so no inode of the
+   * old filesystem aliases one of the new in the guest.
+   */
+  retargetExport(name: string, fs: FileSystem, options: ExportOptions = {}): void {
+    const old = this.exports.get(name);
+    if (!old) throw new SkiffError('NOT_FOUND', `9P export "${name}" does not exist`);
+    const serial = this.nextSerial++;
+    if (serial > 0x1fffff) throw new SkiffError('INTERNAL', '9P export serials exhausted');
+    const exp: Export = { name, fs, readOnly: Boolean(options.readOnly) || fs.readOnly, locks: new LockTable(), serial, cacheable: Boolean(options.cacheable) };
+    this.exports.set(name, exp);
+    for (const fid of [...this.fids.values()]) {
+      if (fid.exp !== old) continue;
+      let node: FsNode = STALE_NODE;
+      let stale = fid.stale === true || fid.path === null;
+      if (!stale) {
+        try {
+          node = resolvePath(exp, fid.path!);
+        } catch (err) {
+          if (!(err instanceof FsError)) throw err;
+          stale = true;
+        }
+      }
+      // Open state, listings and xattr buffers belonged to the old node: the guest reopens.
+      this.fids.set({ id: fid.id, exp, node, path: stale ? null : fid.path, uid: fid.uid, openFlags: fid.openFlags, ...(stale ? { stale: true } : {}) });
+    }
   }
 
   exportNames(): string[] {

@@ -176,3 +176,28 @@ describe('P9Server saveState/restoreState', () => {
     expect(() => other.restoreState({} as P9ServerState)).toThrow(/not a skiff-p9-state/);
   });
 });
+
+describe('P9Server retargetExport', () => {
+  it('points an export at another filesystem, its fids resolved again by path, with a new qid serial', () => {
+    const { a, b, server, c } = twoContainers();
+    c.attach(0, '');
+    c.walk(0, 1, 'c1');            // the export's root, as a mount pins it
+    c.walk(0, 2, 'c1/etc');        // a directory the guest keeps a dentry of
+    c.walk(0, 3, 'c1/etc/passwd');
+    c.call({ type: 'Tlopen', fid: 3, flags: OpenFlags.RDONLY });
+    c.walk(0, 4, 'c2/etc');        // another export: untouched
+    b.unlink(resolve(b, 'etc'), 'hostname');
+    const oldSerial = server.lookupExport('c1')!.serial;
+    server.retargetExport('c1', b);
+    // Reads and walks now reach b, from the fids the guest already holds.
+    expect(text(c.readAll(3))).toBe('root:x:0:0:root:/root:/bin/sh\n');
+    expect(c.call({ type: 'Twalk', fid: 2, newfid: 5, wnames: ['passwd'] }).wqids[0]!.path).toBe(qpath(resolve(b, 'etc/passwd').ino, server.lookupExport('c1')!.serial));
+    expect(server.lookupExport('c1')!.serial).not.toBe(oldSerial);
+    expect(c.errno({ type: 'Twalk', fid: 2, newfid: 6, wnames: ['hostname'] })).toBe(Errno.ENOENT);
+    c.call({ type: 'Tlcreate', fid: 1, name: 'made', flags: OpenFlags.WRONLY, mode: 0o644, gid: 0 });
+    expect(() => resolve(b, 'made')).not.toThrow();
+    expect(() => resolve(a, 'made')).toThrow();
+    expect(c.call({ type: 'Tgetattr', fid: 4, requestMask: 1 }).qid.path).toBe(qpath(resolve(b, 'etc').ino, 2));
+    expect(() => server.retargetExport('nope', a)).toThrow(/does not exist/);
+  });
+});

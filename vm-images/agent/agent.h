@@ -8,7 +8,7 @@
 #include "json.h"
 
 #define PROTO_VERSION 1
-#define AGENT_VERSION "0.3.1"
+#define AGENT_VERSION "0.4.0"
 
 enum frame_type {
   F_HELLO = 0x01,
@@ -37,6 +37,7 @@ struct proc {
   size_t inlen;
   int in_close;       /* close stdin once inbuf drains */
   int rows, cols;     /* initial window size for a pty that crun has yet to send */
+  int claim_fd;       /* a pooled container's claim pipe (pool.c) until claimed, else -1 */
   struct proc *next;
 };
 
@@ -87,6 +88,7 @@ void crun_zygote_start(void);            /* once, after crun_image_init (crun-zy
 int crun_zygote_fd(void);                /* the zygote's socket for the main loop's poll, or -1 */
 void crun_zygote_read(void);             /* its exit reports: helper_exited for each */
 pid_t crun_spawn(char **argv, int in, int out, int err); /* a crun helper: from the zygote, else fork+exec */
+pid_t crun_spawn_fds(char **argv, const int *fds, int nfds); /* fds become 0..nfds-1 (3-5; more than 3 needs the zygote) */
 
 /* devices.c */
 void devices_init(const char *parent);   /* once, at boot: Docker's device policy on that cgroup */
@@ -94,6 +96,12 @@ const char *devices_cgroup(void);        /* the cgroup it is attached to (for HE
 
 /* ops.c */
 void handle_request(uint32_t req, const char *json, size_t len);
+int mkdir_p(const char *path, mode_t mode);
+int write_file(const char *path, const void *data, size_t n, mode_t mode);
+
+/* pool.c */
+#define POOL_INIT "/sbin/skiff-pool-init"
+void op_pool_claim(uint32_t req, const struct jdoc *d);
 void helper_exited(struct helper *h, int status);
 
 #endif

@@ -4,7 +4,8 @@
  * linking of crun and five libraries, their constructors): in the emulator that is most of a
  * `crun delete`, half of a `crun exec`. The agent starts crun once with this shim preloaded and
  * SKIFF_CRUN_ZYGOTE=<fd>; the shim swaps crun's main for a loop that, per request on that
- * socket (SOCK_SEQPACKET: argv as NUL-terminated strings, stdin/stdout/stderr as SCM_RIGHTS),
+ * socket (SOCK_SEQPACKET: argv as NUL-terminated strings, stdin/stdout/stderr and up to two more
+ * fds, which become fds 3 and 4 for `--preserve-fds`, as SCM_RIGHTS),
  * forks a child which calls crun's real main() with that argv: an already linked and initialized
  * crun, as a fresh exec would be (the zygote itself never runs main, so no state of a previous
  * command carries over). The zygote answers {1, pid} at once and {2, pid, wait status} when the
@@ -33,9 +34,11 @@ static void reply(int sock, int32_t kind, int32_t pid, int32_t status) {
   while (send(sock, m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
 }
 
+#define MAX_FDS 5
+
 static void serve_one(int sock, int sfd) {
   static char buf[65536];
-  char ctl[CMSG_SPACE(3 * sizeof(int))];
+  char ctl[CMSG_SPACE(MAX_FDS * sizeof(int))];
   struct iovec iov = {buf, sizeof buf - 1};
   struct msghdr mh = {0};
   mh.msg_iov = &iov;
@@ -45,20 +48,26 @@ static void serve_one(int sock, int sfd) {
   ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
   if (n == 0) _exit(0); /* the agent is gone */
   if (n < 0) return;
-  int fds[3] = {-1, -1, -1};
+  int fds[MAX_FDS], nfds = 0;
   struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-  if (cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(3 * sizeof(int))) memcpy(fds, CMSG_DATA(cm), sizeof fds);
+  if (cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len >= CMSG_LEN(3 * sizeof(int))) {
+    nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    if (nfds > MAX_FDS) nfds = MAX_FDS;
+    memcpy(fds, CMSG_DATA(cm), (size_t)nfds * sizeof(int));
+  }
   buf[n] = 0;
   char *argv[64];
   int argc = 0;
   for (char *s = buf; s < buf + n && argc < 63; s += strlen(s) + 1) argv[argc++] = s;
   argv[argc] = NULL;
-  pid_t pid = fds[0] >= 0 && argc > 0 ? fork() : -1;
+  pid_t pid = nfds >= 3 && argc > 0 ? fork() : -1;
   if (pid == 0) {
+    /* Out of the way of 0-4 first, then into place (dup2 clears close-on-exec there). */
+    for (int i = 0; i < nfds; i++) fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 16);
     close(sock);
     close(sfd);
-    for (int i = 0; i < 3; i++) dup2(fds[i], i); /* dup2 clears close-on-exec on 0-2 */
-    for (int i = 0; i < 3; i++) if (fds[i] > 2) close(fds[i]);
+    for (int i = 0; i < nfds; i++) dup2(fds[i], i);
+    for (int i = 0; i < nfds; i++) close(fds[i]);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -66,7 +75,7 @@ static void serve_one(int sock, int sfd) {
     setsid();
     exit(crun_main(argc, argv, environ));
   }
-  for (int i = 0; i < 3; i++) if (fds[i] >= 0) close(fds[i]);
+  for (int i = 0; i < nfds; i++) close(fds[i]);
   reply(sock, 1, pid < 0 ? -errno : pid, 0);
 }
 

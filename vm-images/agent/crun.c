@@ -102,7 +102,12 @@ void crun_zygote_read(void) {
 }
 
 pid_t crun_spawn(char **argv, int in, int out, int err) {
-  if (zsock >= 0) {
+  int fds[3] = {in, out, err};
+  return crun_spawn_fds(argv, fds, 3);
+}
+
+pid_t crun_spawn_fds(char **argv, const int *fds, int nfds) {
+  if (zsock >= 0 && nfds >= 3 && nfds <= 5) {
     char buf[4096];
     size_t n = 0;
     for (int i = 0; argv[i]; i++) {
@@ -111,20 +116,19 @@ pid_t crun_spawn(char **argv, int in, int out, int err) {
       memcpy(buf + n, argv[i], l);
       n += l;
     }
-    int fds[3] = {in, out, err};
-    char ctl[CMSG_SPACE(sizeof fds)];
+    char ctl[CMSG_SPACE(5 * sizeof(int))];
     memset(ctl, 0, sizeof ctl);
     struct iovec iov = {buf, n};
     struct msghdr mh = {0};
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
     mh.msg_control = ctl;
-    mh.msg_controllen = sizeof ctl;
+    mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof fds);
-    memcpy(CMSG_DATA(cm), fds, sizeof fds);
+    cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
     if (n && sendmsg(zsock, &mh, MSG_NOSIGNAL) == (ssize_t)n) {
       /* The answer comes at once; exits of earlier children that arrive first are handled. */
       int32_t m[3];
@@ -134,5 +138,6 @@ pid_t crun_spawn(char **argv, int in, int out, int err) {
       }
     }
   }
-  return spawn_with_stdio(argv, NULL, "/", in, out, err, 0);
+  if (nfds != 3) { errno = ENOSYS; return -1; } /* extra fds need the zygote */
+  return spawn_with_stdio(argv, NULL, "/", fds[0], fds[1], fds[2], 0);
 }

@@ -513,30 +513,44 @@ static int netns_create(const char *id, char *err, size_t errlen) {
   return nsfd;
 }
 
-static void op_setup(uint32_t req, const struct jdoc *d, const char *id) {
-  char err[200] = "";
-  int ifs = jget(d, 0, "ifaces");
-  if (ifs >= 0 && d->tok[ifs].type != J_ARR) { respond_err(req, EINVAL, "net_setup: ifaces must be an array"); return; }
+/* The interfaces of a request's `ifaces` array (at most 16) into f; returns how many, or -1. */
+static int parse_ifaces(const struct jdoc *d, int ifs, struct iface f[16], char *err, size_t errlen) {
+  if (ifs >= 0 && d->tok[ifs].type != J_ARR) { snprintf(err, errlen, "ifaces must be an array"); return -1; }
   int n = ifs < 0 ? 0 : d->tok[ifs].size;
-  if (n > 16) { respond_err(req, EINVAL, "net_setup: at most 16 interfaces"); return; }
-  struct iface f[16];
+  if (n > 16) { snprintf(err, errlen, "at most 16 interfaces"); return -1; }
   for (int i = 0, t = ifs + 1; i < n; i++, t = d->tok[t].next) {
-    if (d->tok[t].type != J_OBJ || parse_iface(d, t, &f[i], err, sizeof err)) { respond_err(req, EINVAL, "net_setup %.12s: interface %d: %s", id, i, err[0] ? err : "not an object"); return; }
+    char why[120] = "";
+    if (d->tok[t].type != J_OBJ || parse_iface(d, t, &f[i], why, sizeof why)) { snprintf(err, errlen, "interface %d: %s", i, why[0] ? why : "not an object"); return -1; }
   }
-  int nsfd = netns_create(id, err, sizeof err);
-  if (nsfd < 0) { respond_err(req, -nsfd, "net_setup %.12s: %s", id, err); return; }
+  return n;
+}
+
+/* Every interface into namespace `nsfd` (pinned under `id`), the default route via the first
+ * non-internal gateway. On failure the caller drops the namespace (the veths go with it). */
+static int plug_all(int nsfd, const char *id, const struct iface *f, int n, char *err, size_t errlen) {
   int fd = nl_open(), in = nl_open_in(nsfd), e = fd < 0 || in < 0 ? -EIO : 0;
-  if (e) snprintf(err, sizeof err, "netlink: %s", strerror(errno));
+  if (e) snprintf(err, errlen, "netlink: %s", strerror(errno));
   int routed = 0;
   for (int i = 0; i < n && !e; i++) {
-    int r = plug(fd, in, nsfd, id, &f[i], err, sizeof err);
+    int r = plug(fd, in, nsfd, id, &f[i], err, errlen);
     if (r < 0) { e = r; break; }
     int def = !routed && !f[i].internal;
-    if ((e = configure_inside(in, nsfd, &f[i], def, err, sizeof err))) break;
+    if ((e = configure_inside(in, nsfd, &f[i], def, err, errlen))) break;
     routed |= def;
   }
   if (fd >= 0) close(fd);
   if (in >= 0) close(in);
+  return e;
+}
+
+static void op_setup(uint32_t req, const struct jdoc *d, const char *id) {
+  char err[200] = "";
+  struct iface f[16];
+  int n = parse_ifaces(d, jget(d, 0, "ifaces"), f, err, sizeof err);
+  if (n < 0) { respond_err(req, EINVAL, "net_setup %.12s: %s", id, err); return; }
+  int nsfd = netns_create(id, err, sizeof err);
+  if (nsfd < 0) { respond_err(req, -nsfd, "net_setup %.12s: %s", id, err); return; }
+  int e = plug_all(nsfd, id, f, n, err, sizeof err);
   close(nsfd);
   if (e) {
     netns_drop(id); /* the veths go with the namespace */
@@ -546,6 +560,30 @@ static void op_setup(uint32_t req, const struct jdoc *d, const char *id) {
   char out[200];
   snprintf(out, sizeof out, ",\"netns\":\"" NETNS_DIR "/%s\"", id);
   respond_ok(req, out);
+}
+
+/* A pooled container is claimed (pool.c): the namespace pinned under the pool's id `from` (made
+ * by net_setup with no interfaces, joined by the pooled container) is pinned under the
+ * container's id `to` instead, and gets the interfaces of `ifaces` as net_setup would give them. */
+int net_adopt(const char *from, const char *to, const struct jdoc *d, int ifaces, char *err, size_t errlen) {
+  struct iface f[16];
+  if (!valid_id(from) || !valid_id(to)) { snprintf(err, errlen, "need hex ids"); return -EINVAL; }
+  int n = parse_ifaces(d, ifaces, f, err, errlen);
+  if (n < 0) return -EINVAL;
+  char src[128], dst[128];
+  ns_path(src, sizeof src, from);
+  ns_path(dst, sizeof dst, to);
+  int fd = open(dst, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+  if (fd < 0 && errno == EEXIST) { netns_drop(to); fd = open(dst, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400); }
+  if (fd < 0) { snprintf(err, errlen, "%s: %s", dst, strerror(errno)); return -errno; }
+  close(fd);
+  if (mount(src, dst, NULL, MS_BIND, NULL) < 0) { int e = errno; unlink(dst); snprintf(err, errlen, "pin %s: %s", dst, strerror(e)); return -e; }
+  netns_drop(from);
+  int nsfd = open(dst, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0) { snprintf(err, errlen, "open %s: %s", dst, strerror(errno)); return -errno; }
+  int e = plug_all(nsfd, to, f, n, err, errlen);
+  close(nsfd);
+  return e;
 }
 
 /* Hot plug (network connect) into a running container's namespace. */

@@ -25,7 +25,7 @@
 #define RUNDIR "/run/skiff"
 #define P9ROOT "/run/skiff/9p"
 
-static int mkdir_p(const char *path, mode_t mode) {
+int mkdir_p(const char *path, mode_t mode) {
   char tmp[512];
   snprintf(tmp, sizeof tmp, "%s", path);
   for (char *s = tmp + 1; *s; s++) {
@@ -38,7 +38,7 @@ static int mkdir_p(const char *path, mode_t mode) {
   return 0;
 }
 
-static int write_file(const char *path, const void *data, size_t n, mode_t mode) {
+int write_file(const char *path, const void *data, size_t n, mode_t mode) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');
@@ -66,11 +66,13 @@ static char *slurp(const char *path, size_t max) {
   return b;
 }
 
-/* crun helper with /dev/null or the process's pipes as stdio. */
-static struct helper *helper_start(char **argv, enum helper_kind kind, uint32_t req, struct proc *p,
-                                   int in, int out, int err) {
+/* crun helper with /dev/null or the process's pipes as stdio, and `extra` as fds 3, 4 (pool). */
+static struct helper *helper_start_fds(char **argv, enum helper_kind kind, uint32_t req, struct proc *p,
+                                       int in, int out, int err, const int *extra, int nextra) {
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-  pid_t pid = crun_spawn(argv, in >= 0 ? in : nul, out >= 0 ? out : nul, err >= 0 ? err : nul);
+  int fds[5] = {in >= 0 ? in : nul, out >= 0 ? out : nul, err >= 0 ? err : nul, -1, -1};
+  for (int i = 0; i < nextra && i < 2; i++) fds[3 + i] = extra[i];
+  pid_t pid = crun_spawn_fds(argv, fds, 3 + (nextra < 2 ? nextra : 2));
   close(nul);
   if (pid < 0) return NULL;
   struct helper *h = calloc(1, sizeof *h);
@@ -81,6 +83,11 @@ static struct helper *helper_start(char **argv, enum helper_kind kind, uint32_t 
   h->next = helpers;
   helpers = h;
   return h;
+}
+
+static struct helper *helper_start(char **argv, enum helper_kind kind, uint32_t req, struct proc *p,
+                                   int in, int out, int err) {
+  return helper_start_fds(argv, kind, req, p, in, out, err, NULL, 0);
 }
 
 /* Pipes for a non-TTY process: the child's ends are returned in c[3], ours go into p. */
@@ -145,6 +152,9 @@ static void op_crun(uint32_t req, const struct jdoc *d, const char *op) {
   char *id = jstr(d, jget(d, 0, "id"));
   char *bundle = jstr(d, jget(d, 0, "bundle"));
   int exec = !strcmp(op, "exec");
+  /* pool_add: `run` whose process is skiff-pool-init (fd 3) waiting on its claim pipe (fd 4). */
+  int pool = !strcmp(op, "pool_add");
+  int extra[2] = {-1, -1};
   char *json = jstr(d, jget(d, 0, exec ? "process" : "config"));
   int tty = jbool(d, jget(d, 0, "tty"), 0);
   char path[256], pidfile[96], logfile[96], procfile[96];
@@ -165,6 +175,18 @@ static void op_crun(uint32_t req, const struct jdoc *d, const char *op) {
   p->cols = (int)jnum(d, jget(d, 0, "cols"), 80);
   int c[3] = {-1, -1, -1};
   if (tty ? console_socket(p) : make_pipes(p, c)) { respond_err(req, errno, "%s %s: stdio: %s", op, id, strerror(errno)); proc_free(p); goto out; }
+  if (pool) {
+    int cp[2];
+    if (tty || (extra[0] = open(POOL_INIT, O_RDONLY | O_CLOEXEC)) < 0 || pipe2(cp, O_CLOEXEC) < 0) {
+      respond_err(req, tty ? EINVAL : errno, "pool_add %s: %s", id, tty ? "no TTY in the pool" : strerror(errno));
+      for (int i = 0; i < 3; i++) if (c[i] >= 0) close(c[i]);
+      if (extra[0] >= 0) close(extra[0]);
+      proc_free(p);
+      goto out;
+    }
+    extra[1] = cp[0];
+    p->claim_fd = cp[1];
+  }
   char logarg[112], pidarg[112], sockarg[96];
   snprintf(logarg, sizeof logarg, "--log=file:%s", logfile);
   snprintf(pidarg, sizeof pidarg, "--pid-file=%s", pidfile);
@@ -180,10 +202,11 @@ static void op_crun(uint32_t req, const struct jdoc *d, const char *op) {
     argv[n++] = "--detach";
     argv[n++] = "--process";
     argv[n++] = procfile;
-  } else if (!strcmp(op, "run")) {
+  } else if (!strcmp(op, "run") || pool) {
     /* One crun process for create + start: crun exits once the container runs (or has run). */
     argv[n++] = "run";
     argv[n++] = "--detach";
+    if (pool) argv[n++] = "--preserve-fds=2";
     argv[n++] = "--bundle";
     argv[n++] = bundle;
   } else {
@@ -195,8 +218,9 @@ static void op_crun(uint32_t req, const struct jdoc *d, const char *op) {
   if (tty) argv[n++] = sockarg;
   argv[n++] = id;
   argv[n] = NULL;
-  struct helper *h = helper_start(argv, exec ? H_EXEC : H_CREATE, req, p, c[0], c[1], c[2]);
+  struct helper *h = helper_start_fds(argv, exec ? H_EXEC : H_CREATE, req, p, c[0], c[1], c[2], extra, pool ? 2 : 0);
   for (int i = 0; i < 3; i++) if (c[i] >= 0) close(c[i]);
+  for (int i = 0; i < 2; i++) if (extra[i] >= 0) close(extra[i]);
   if (!h) { respond_err(req, errno, "%s %s: fork: %s", op, id, strerror(errno)); proc_free(p); goto out; }
   h->then_start = 0; /* "run" is `crun run --detach` above */
   snprintf(h->id, sizeof h->id, "%s", id);
@@ -396,8 +420,10 @@ void handle_request(uint32_t req, const char *json, size_t len) {
     free(path);
   } else if (!strcmp(op, "spawn")) {
     op_spawn(req, &d);
-  } else if (!strcmp(op, "create") || !strcmp(op, "run") || !strcmp(op, "exec")) {
+  } else if (!strcmp(op, "create") || !strcmp(op, "run") || !strcmp(op, "exec") || !strcmp(op, "pool_add")) {
     op_crun(req, &d, op);
+  } else if (!strcmp(op, "pool_claim")) {
+    op_pool_claim(req, &d);
   } else if (!strcmp(op, "start") || !strcmp(op, "delete")) {
     char *id = jstr(&d, jget(&d, 0, "id"));
     if (!id || !*id) respond_err(req, EINVAL, "%s: need an id", op);

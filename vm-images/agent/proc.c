@@ -23,7 +23,7 @@ static int norphans;
 struct proc *proc_new(uint32_t ch) {
   struct proc *p = calloc(1, sizeof *p);
   p->ch = ch;
-  p->in_fd = p->out_fd = p->err_fd = p->pty = p->csock = -1;
+  p->in_fd = p->out_fd = p->err_fd = p->pty = p->csock = p->claim_fd = -1;
   p->next = procs;
   procs = p;
   return p;
@@ -38,7 +38,7 @@ struct proc *proc_by_ch(uint32_t ch) {
 void proc_free(struct proc *p) {
   for (struct proc **pp = &procs; *pp; pp = &(*pp)->next)
     if (*pp == p) { *pp = p->next; break; }
-  int fds[] = {p->in_fd, p->out_fd, p->err_fd, p->pty, p->csock};
+  int fds[] = {p->in_fd, p->out_fd, p->err_fd, p->pty, p->csock, p->claim_fd};
   for (unsigned i = 0; i < sizeof fds / sizeof *fds; i++)
     if (fds[i] >= 0) close(fds[i]);
   if (p->csock_path[0]) unlink(p->csock_path);

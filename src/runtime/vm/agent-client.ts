@@ -169,6 +169,50 @@ export class AgentClient implements ProcessControl {
     return this.startProcess('exec', o, { id: o.id, process: jsonText(o.process) });
   }
 
+  /**
+   * A pooled container (PROTOCOL.md "Container pool"): `crun run` of `config`, whose process is
+   * skiff-pool-init waiting to be claimed. `channel` is the caller's (pool channels are kept apart
+   * from the client's own numbering, so a restored snapshot's pool never collides with them).
+   */
+  poolAdd(o: CreateOptions & { channel: number }): Promise<AgentProcess> {
+    return this.startProcess('pool_add', o, { id: o.id, bundle: o.bundle, config: jsonText(o.config) }, o.channel);
+  }
+
+  /** Adopts a pool channel this client did not open itself (after a snapshot restore). */
+  adoptChannel(channel: number, pid: number): AgentProcess {
+    const proc = new AgentProcess(channel, false, this);
+    proc.pid = pid;
+    this.procs.set(channel, proc);
+    return proc;
+  }
+
+  /**
+   * Claims the pooled container on `poolChannel` for container `id` (pool.ts builds the fields):
+   * its process becomes the returned handle, on a new channel.
+   */
+  async poolClaim(o: {
+    poolChannel: number; poolId: string; id: string; config: string; hostname: string;
+    cgroup: Array<[string, string]>; claim: Uint8Array; netnsFrom?: string; ifaces?: unknown[];
+  }): Promise<AgentProcess> {
+    const channel = this.nextChannel++;
+    const proc = new AgentProcess(channel, false, this);
+    this.procs.set(channel, proc);
+    try {
+      const r = await this.request('pool_claim', {
+        pool_channel: o.poolChannel, channel, pool_id: o.poolId, id: o.id, config: o.config, hostname: o.hostname,
+        cgroup: o.cgroup.flat(), claim: toBase64(o.claim),
+        ...(o.netnsFrom ? { netns_from: o.netnsFrom, ifaces: o.ifaces ?? [] } : {}),
+      });
+      proc.pid = Number(r.pid ?? 0);
+      // The pool's own handle is done: its process now speaks on `channel`.
+      this.procs.delete(o.poolChannel);
+      return proc;
+    } catch (err) {
+      this.procs.delete(channel);
+      throw err;
+    }
+  }
+
   async delete(o: { id: string; force?: boolean }): Promise<void> {
     await this.request('delete', { id: o.id, force: o.force });
   }
@@ -226,8 +270,8 @@ export class AgentClient implements ProcessControl {
     }
   }
 
-  private async startProcess(op: string, o: ProcessOptions, fields: Record<string, unknown>): Promise<AgentProcess> {
-    const channel = this.nextChannel++;
+  private async startProcess(op: string, o: ProcessOptions, fields: Record<string, unknown>, fixedChannel?: number): Promise<AgentProcess> {
+    const channel = fixedChannel ?? this.nextChannel++;
     const proc = new AgentProcess(channel, Boolean(o.tty), this);
     // Registered before the request: a container's output can precede the answer to `run`.
     this.procs.set(channel, proc);

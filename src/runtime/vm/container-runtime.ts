@@ -28,7 +28,10 @@ import { Machine, type MachineOptions } from './machine.ts';
 import { VmNetwork, type PeerDirectory, type PortBinding, type VmNetworkOptions } from './network.ts';
 import { SeccompFilters } from './seccomp-filters.ts';
 import { signalName, signalNumber } from './signals.ts';
-import { GuestNetworks, netnsOf } from './guest-network.ts';
+import { GuestNetworks, netnsOf, wire } from './guest-network.ts';
+import { ContainerPool, type PoolState } from './pool.ts';
+import { AgentTimeout } from './agent-client.ts';
+import type { P9ServerState } from '../../p9/server.ts';
 import { retryAfterIO } from '../../fs/pending-io.ts';
 
 /** How long after a container's exit its `crun delete` waits (release). */
@@ -62,7 +65,18 @@ export interface VmRuntimeOptions {
   cgroupParent?: string;
   /** The guest NIC's host side: outbound, DNS upstream, published ports (network.ts). */
   network?: VmNetworkOptions;
+  /** Containers kept prepared in the guest (pool.ts) and in its snapshot; default 1, 0 for none. */
+  pool?: number;
 }
+
+/** What the snapshot holds of the host side (Machine's prepareSnapshot, restoredHost). */
+interface HostState {
+  p9: P9ServerState;
+  pool: PoolState;
+}
+
+/** After a claim, the pool is filled again this much later: not while the claimed container starts. */
+const POOL_REFILL_DELAY_MS = 1500;
 
 /** A RuntimeProcess that also knows its pid in the guest's root pid namespace. */
 export interface VmProcess extends RuntimeProcess {
@@ -80,7 +94,7 @@ interface Running {
   main: AgentProcess;
   /** Bytes the guest read and wrote through the root export (stats). */
   io: IoCounter;
-  /** Its cgroup directory in the guest (device-cgroup.ts places it). */
+  /** Its cgroup directory in the guest (device-cgroup.ts places it; a pooled container keeps the pool's). */
   cgroupDir: string;
 }
 
@@ -102,6 +116,13 @@ export class VmRuntime implements ContainerRuntime {
   private readonly pendingDeletes = new Map<string, { done: Promise<void>; now: () => void }>();
   /** Seccomp profiles crun has compiled once, handed to later containers as BPF (seccomp-filters.ts). */
   private readonly seccomp = new SeccompFilters();
+  /** Containers prepared in the guest (pool.ts). */
+  private readonly pool: ContainerPool;
+  private poolSize: number;
+  private refill: ReturnType<typeof setTimeout> | null = null;
+  private filling: Promise<void> | null = null;
+  /** The guest has the export directory mounted (and the pool), from its snapshot or a prepare. */
+  private guestPrepared = false;
   /** Output the containers' sinks have not accepted yet: past its mark the guest is paused. */
   readonly outputGate = new OutputGate((paused) => void this.machineP?.then((m) => m.pauseForOutput(paused), () => {}));
 
@@ -109,6 +130,8 @@ export class VmRuntime implements ContainerRuntime {
     this.server = new P9Server(options.p9 ?? {});
     this.guestCache = options.guestCache ?? true;
     this.network = new VmNetwork(options.network ?? {});
+    this.poolSize = options.pool ?? 1;
+    this.pool = new ContainerPool(this.server, { root9p: GUEST_9P_ROOT, init: `${GUEST_9P_ROOT}/${INIT_EXPORT}/docker-init`, cgroupParent: this.cgroupParent });
   }
 
   private get cgroupParent(): string {
@@ -121,6 +144,40 @@ export class VmRuntime implements ContainerRuntime {
     return this.machineP;
   }
 
+  /** Containers started by claiming a pooled one (pool.ts), since this runtime was made. */
+  pooledStarts = 0;
+
+  /**
+   * How many containers the pool keeps ready from now on; 0 stops claiming (a smaller size leaves
+   * ready slots in place, unused until it grows again).
+   */
+  setPoolSize(n: number): void {
+    this.poolSize = Math.max(0, Math.floor(n));
+  }
+
+  /** Fills the pool now (booting the guest if need be); resolves to the number of ready slots. */
+  async fillPool(): Promise<number> {
+    await this.fill(await this.machine());
+    return this.pool.ready;
+  }
+
+  /** Adds pooled containers up to the pool's size; one fill at a time (a refill and fillPool share it). */
+  private fill(m: Machine): Promise<void> {
+    if (this.filling) return this.filling;
+    const p = (async () => {
+      while (this.pool.ready < this.poolSize && m.state === 'running') await this.pool.add(m.agent);
+    })();
+    this.filling = p;
+    const done = () => { if (this.filling === p) this.filling = null; };
+    p.then(done, done);
+    return p;
+  }
+
+  /** The 9P exports of the pool's unclaimed slots (no container's). */
+  poolExportNames(): string[] {
+    return this.pool.exportNames();
+  }
+
   /** True once a machine is up (or coming up). */
   get started(): boolean {
     return this.machineP !== null;
@@ -128,31 +185,73 @@ export class VmRuntime implements ContainerRuntime {
 
   private boot(): Promise<Machine> {
     const p = (async () => {
+      this.guestPrepared = false;
       const handle9p = (req: Uint8Array) => this.server.handleAsync(req);
+      const options: MachineOptions = {
+        ...this.options.machine, handle9p,
+        prepareSnapshot: async (machine) => {
+          await this.prepareGuest(machine);
+          await this.fill(machine);
+          return (): HostState => ({ p9: this.server.saveState(), pool: this.pool.state() });
+        },
+      };
       const early = this.options.adopt?.();
       const m = early
-        ? await early.then((x) => { x.set9pHandler(handle9p); return x; }, () => Machine.start({ ...this.options.machine, handle9p }))
-        : await Machine.start({ ...this.options.machine, handle9p });
+        ? await early.then((x) => { x.set9pHandler(handle9p); return x; }, () => Machine.start(options))
+        : await Machine.start(options);
+      // The host side its snapshot holds (the guest makes no 9P request before a container runs).
+      this.restoreHost(m, m.restoredHost as HostState | null);
       m.onCrash(() => this.forgetMachine(m));
       this.network.attach(m);
-      this.server.addExport(INIT_EXPORT, initExport(), { readOnly: true });
-      // The export directory is mounted once; containers name their exports under it.
-      await m.agent.mount({
-        export: INIT_EXPORT, target: '/run/skiff/init',
-        ...(this.options.msize ? { msize: this.options.msize } : {}), ...(this.options.cache ? { cache: this.options.cache } : {}),
-      });
+      if (!this.guestPrepared) await this.prepareGuest(m);
+      this.schedulePoolRefill(m, 0);
       return m;
     })();
     p.catch(() => {
       if (this.machineP === p) this.machineP = null;
+      this.pool.clear();
       if (this.server.lookupExport(INIT_EXPORT)) this.server.removeExport(INIT_EXPORT);
     });
     return p;
   }
 
+  /** The export directory mounted once; containers name their exports under it. */
+  private async prepareGuest(m: Machine): Promise<void> {
+    if (!this.server.lookupExport(INIT_EXPORT)) this.server.addExport(INIT_EXPORT, initExport(), { readOnly: true });
+    await m.agent.mount({
+      export: INIT_EXPORT, target: '/run/skiff/init',
+      ...(this.options.msize ? { msize: this.options.msize } : {}), ...(this.options.cache ? { cache: this.options.cache } : {}),
+    });
+    this.guestPrepared = true;
+  }
+
+  /** Before a restored guest runs: the exports and fids its snapshot holds, and its pool. */
+  private restoreHost(m: Machine, saved: HostState | null): void {
+    this.pool.clear();
+    if (this.server.lookupExport(INIT_EXPORT)) this.server.removeExport(INIT_EXPORT);
+    this.guestPrepared = false;
+    if (!saved) return;
+    this.server.addExport(INIT_EXPORT, initExport(), { readOnly: true });
+    this.pool.restore(m.agent, saved.pool);
+    this.server.restoreState(saved.p9);
+    this.guestPrepared = true;
+  }
+
+  /** Fills the pool again in the background, `delayMs` from now (the claimed container starts first). */
+  private schedulePoolRefill(m: Machine, delayMs = POOL_REFILL_DELAY_MS): void {
+    if (this.refill || this.pool.ready >= this.poolSize) return;
+    this.refill = setTimeout(() => {
+      this.refill = null;
+      if (m.state !== 'running' || this.pool.ready >= this.poolSize) return;
+      void this.machineP?.then((current) => (current === m ? this.fill(m) : undefined)).catch(() => {});
+    }, delayMs);
+    (this.refill as { unref?: () => void }).unref?.();
+  }
+
   private forgetMachine(m: Machine): void {
     void m;
     this.machineP = null;
+    this.pool.clear();
     this.network.detach();
     for (const id of [...this.running.keys()]) this.dropExports(id);
     if (this.server.lookupExport(INIT_EXPORT)) this.server.removeExport(INIT_EXPORT);
@@ -180,6 +279,8 @@ export class VmRuntime implements ContainerRuntime {
     const rec: Running = { id, spec: undefined as unknown as RuntimeSpec, rootfs: req.rootfs, exports: [], volumes: [], main: undefined as unknown as AgentProcess, io: newIoCounter(), cgroupDir: '' };
     this.running.set(id, rec);
     try {
+      const pooled = await this.startPooled(m, req, rec);
+      if (pooled) return pooled;
       // Reads /etc/passwd and /etc/group of the image: from an async store it waits for their bytes.
       const bundle = await retryAfterIO(() => buildContainerBundle({
         id, spec: req.spec, rootfs: req.rootfs,
@@ -237,6 +338,66 @@ export class VmRuntime implements ContainerRuntime {
     if (!this.running.has(id) || !this.machineP) return;
     const m = await this.machine();
     await m.agent.writeFile({ path: GUEST_CACHE_EPOCH, data: '1' });
+  }
+
+  /**
+   * Starts the container by claiming a pooled one (pool.ts) when it fits the pool's profile; null
+   * (nothing done) when it does not, or when the claim failed before the process ran (the slot is
+   * dropped; crun's path follows).
+   */
+  private async startPooled(m: Machine, req: StartContainerRequest, rec: Running): Promise<VmProcess | null> {
+    const slot = this.poolSize > 0 ? this.pool.peek() : null;
+    const network = req.network;
+    if (!slot || req.spec.tty || req.spec.mounts.length || network?.mode === 'host' || network?.mode === 'container') return null;
+    const netns = network ? netnsOf(req.id, network) : undefined;
+    const id = req.id;
+    const found = await retryAfterIO(() => {
+      const bundle = buildContainerBundle({
+        id, spec: req.spec, rootfs: req.rootfs,
+        paths: {
+          root: `${GUEST_9P_ROOT}/${slot.rootName}`, etcDir: `${GUEST_9P_ROOT}/${slot.etcName}`,
+          volume: () => { throw new SkiffError('INTERNAL', 'a pooled container has no volumes'); },
+          init: `${GUEST_9P_ROOT}/${INIT_EXPORT}/docker-init`,
+        },
+        cgroupsPath: `${this.cgroupParent}/${id}`, ...(network ? { network } : {}), ...(netns ? { netns } : {}),
+      });
+      const placed = placeCgroup(bundle.spec, id, this.cgroupParent, m.agent.info?.devices_cgroup);
+      const plan = this.pool.plan(slot, id, placed.config, req.rootfs, (network?.interfaces ?? []).map((i, n) => wire(i, n)));
+      return plan && { plan, bundle };
+    });
+    if (!found) return null;
+    // Ports are bound before the process starts, as Docker does: a port in use fails the start.
+    const ports = await this.network.addContainer(id, network, req.ports);
+    if (!this.pool.take(slot)) return null; // claimed meanwhile: crun's path
+    rec.spec = found.bundle.spec;
+    // Cacheable in the guest as crun's path makes it (the export's root itself never is: io.ts).
+    this.server.retargetExport(slot.rootName, countingFs(req.rootfs, rec.io), { cacheable: this.guestCache });
+    rec.exports.push(slot.rootName);
+    this.server.retargetExport(slot.etcName, etcExport(found.bundle.etcFiles));
+    rec.exports.push(slot.etcName);
+    rec.cgroupDir = `/sys/fs/cgroup${slot.config.linux.cgroupsPath}`;
+    let main: AgentProcess;
+    try {
+      main = await this.pool.claim(m.agent, slot, id, found.plan);
+    } catch (err) {
+      if (err instanceof AgentTimeout) throw err; // its process may be running: no second start
+      // The slot is spent: whatever the claim did goes with it.
+      await m.agent.delete({ id, force: true }).catch(() => {});
+      await m.agent.delete({ id: slot.poolId, force: true }).catch(() => {});
+      for (const ns of [id, slot.poolId]) await m.agent.request('net_teardown', { id: ns }).catch(() => {});
+      await this.network.removeContainer(id);
+      this.dropExports(id, rec);
+      rec.cgroupDir = '';
+      this.schedulePoolRefill(m);
+      return null;
+    }
+    this.guestNet.adopted(id, network?.interfaces ?? []);
+    this.pooledStarts++;
+    rec.main = main;
+    this.schedulePoolRefill(m);
+    const proc = processOf(main, req.io, false, this.outputGate);
+    if (ports.length) proc.ports = ports;
+    return proc;
   }
 
   /** `network connect` on a running container: a new eth<N> on the network's bridge. */
@@ -324,6 +485,9 @@ export class VmRuntime implements ContainerRuntime {
   async shutdown(): Promise<void> {
     const p = this.machineP;
     this.machineP = null;
+    if (this.refill) clearTimeout(this.refill);
+    this.refill = null;
+    this.pool.clear();
     this.network.detach();
     for (const id of [...this.running.keys()]) { this.dropExports(id); await this.network.removeContainer(id); }
     this.running.clear();

@@ -19,7 +19,8 @@ export function netnsOf(id: string, network: RuntimeNetwork | undefined): string
   return `${NETNS_DIR}/${id}`;
 }
 
-function wire(iface: RuntimeInterface, index: number): Record<string, unknown> {
+/** An interface as the agent's net_* requests take it. */
+export function wire(iface: RuntimeInterface, index: number): Record<string, unknown> {
   return {
     bridge: iface.bridge, ip: iface.ip, prefix: iface.prefixLen, gateway: iface.gateway, mac: iface.mac,
     internal: iface.internal, index,
@@ -40,6 +41,16 @@ export class GuestNetworks {
     } catch (err) {
       throw SkiffError.wrap(err, `container ${id.slice(0, 12)}: setting up its network`);
     }
+    this.slots.set(id, slots);
+  }
+
+  /**
+   * A pooled container's namespace, pinned under `id` by its claim, which gave it `interfaces`
+   * (pool.ts); torn down as one net_setup made (a container with no network gets one too: lo only).
+   */
+  adopted(id: string, interfaces: readonly RuntimeInterface[]): void {
+    const slots = new Map<string, number>();
+    interfaces.forEach((i, n) => slots.set(i.networkId, n));
     this.slots.set(id, slots);
   }
 

@@ -11,6 +11,7 @@ import { NOTAG } from '../../p9/messages.ts';
 import { AgentClient, AgentTimeout, type PingInfo } from './agent-client.ts';
 import { ARTIFACT_FILES, type ArtifactSource } from './artifacts.ts';
 import { openSnapshot, sealSnapshot, snapshotKey, type VmSnapshotStore } from './snapshot-store.ts';
+import { joinHostState, splitHostState } from './host-state.ts';
 import type { VmWorkerHandle } from './worker-handle.ts';
 import type { BootMessage, StateEncoding, WorkerToHost } from './worker-protocol.ts';
 
@@ -35,6 +36,14 @@ export interface MachineOptions {
   onSerial?: (line: string) => void;
   /** Told at each step of a start (timelines: the browser's EngineApi.timeline); `ms` in detail is the step's length. */
   onPhase?: (name: string, detail?: Record<string, number>) => void;
+  /**
+   * Guest setup the boot snapshot should hold (container-runtime.ts: the 9P mount and the
+   * container pool): run after a cold boot, before the state is saved. It resolves to a function
+   * called right before the save (after the guest dropped its caches) that gives the host side of
+   * that setup (JSON-able), stored with the state (host-state.ts); a machine restored from it
+   * has it as `restoredHost`.
+   */
+  prepareSnapshot?: (m: Machine) => Promise<() => unknown>;
 }
 
 export interface BootReport {
@@ -58,6 +67,11 @@ const ENCODING: StateEncoding = 'gzip';
 export class Machine {
   readonly agent: AgentClient;
   boot!: BootReport;
+  /**
+   * The host side of the guest setup its snapshot holds (MachineOptions.prepareSnapshot), for the
+   * runtime to put back before the guest uses it; null after a cold boot or for a state with none.
+   */
+  restoredHost: unknown = null;
   private worker: VmWorkerHandle | null = null;
   private handler: P9Handler | null;
   private netHandler: ((frames: Uint8Array[]) => void) | null = null;
@@ -163,8 +177,8 @@ export class Machine {
 
   /**
    * The current state, compressed; a VmSnapshotStore keeps it sealed (sealSnapshot). Host-side state
-   * is not in it: the automatic snapshot is taken before any 9P mount or process, so it has none; a
-   * caller saving later must save the 9P server's fids (P9Server.saveState) beside it.
+   * is not in it: the automatic snapshot carries what `prepareSnapshot` gives beside it; a caller
+   * saving at another time must save the 9P server's fids (P9Server.saveState) beside it.
    */
   async saveSnapshot(): Promise<{ state: ArrayBuffer; rawBytes: number; ms: number }> {
     const saved = new Promise<Extract<WorkerToHost, { t: 'saved' }>>((r) => (this.savedWaiter = r));
@@ -211,10 +225,12 @@ export class Machine {
       // The BIOS is fetched while the state is read and checked.
       const biosRead = artifacts.read(ARTIFACT_FILES.bios);
       biosRead.catch(() => {});
-      const state = snapshots ? await this.restorable(snapshots, key) : null;
+      const stored = snapshots ? await this.restorable(snapshots, key) : null;
       const bios = await biosRead;
-      if (state) {
+      if (stored) {
         try {
+          const { state, host } = splitHostState(stored);
+          this.restoredHost = host;
           await this.bootWith({ ...base, bios: bios.slice(0), state, stateEncoding: ENCODING }, true, takeFirst());
           this.boot = { restored: true, readyMs: performance.now() - t0, snapshotKey: key, phases: this.lastPhases };
           return;
@@ -226,6 +242,7 @@ export class Machine {
           this.worker = null;
           this.crashed = null;
           this.agent.reopen();
+          this.restoredHost = null;
         }
       }
       const [bzimage, initrd] = await Promise.all([artifacts.read(ARTIFACT_FILES.kernel), artifacts.read(ARTIFACT_FILES.initrd)]);
@@ -236,12 +253,15 @@ export class Machine {
     }
     this.boot = { restored: false, readyMs: performance.now() - t0, snapshotKey: key, phases: this.lastPhases };
     if (snapshots) {
+      const capture = this.opts.prepareSnapshot ? await this.opts.prepareSnapshot(this) : null;
       // Free pages full of boot leftovers (the unpacked initramfs) would be saved too.
       await this.agent.request('zero_free', {}, 120_000);
+      const host = capture ? capture() : null;
       const saved = await this.saveSnapshot();
-      this.boot.savedBytes = saved.state.byteLength;
+      const stored = joinHostState(host, saved.state);
+      this.boot.savedBytes = stored.byteLength;
       this.boot.savedRawBytes = saved.rawBytes;
-      await snapshots.put(key, await sealSnapshot(key, saved.state));
+      await snapshots.put(key, await sealSnapshot(key, stored));
     }
   }
 

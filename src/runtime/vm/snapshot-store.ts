@@ -23,9 +23,10 @@ export interface VmSnapshotStore {
 
 /**
  * Bumped when what a snapshot contains changes (e.g. the point at which it is taken). 2: sealed.
- * 3: the machine has a virtio-net NIC (a state only loads into identical devices).
+ * 3: the machine has a virtio-net NIC (a state only loads into identical devices). 4: the host side
+ * of the guest setup (host-state.ts: 9P fids, the container pool) precedes the state.
  */
-export const SNAPSHOT_FORMAT = 3;
+export const SNAPSHOT_FORMAT = 4;
 
 export function snapshotKey(o: { manifestText: string; v86Version: string; memoryBytes: number; encoding: string }): string {
   const text = JSON.stringify([SNAPSHOT_FORMAT, o.v86Version, o.memoryBytes, o.encoding, o.manifestText]);

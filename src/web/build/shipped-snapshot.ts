@@ -11,7 +11,7 @@
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Machine } from '../../runtime/vm/machine.ts';
+import { VmRuntime } from '../../runtime/vm/container-runtime.ts';
 import { shippedSnapshotFile } from '../../runtime/vm/snapshot-http.ts';
 import { nodeSnapshots } from '../../runtime/vm/snapshot-node.ts';
 import { defaultSnapshotKey, type VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
@@ -46,9 +46,12 @@ export async function writeShippedSnapshot(o: { outDir: string; store?: VmSnapsh
       put: async (k, s) => { saved = s.slice(0); await store.put(k, s); },
       delete: (k) => store.delete(k),
     };
-    const m = await Machine.start({ ...nodeMachineOptions(), artifacts, snapshots: capturing });
+    // Through the VM runtime, so that the state holds what its snapshots hold: the 9P mount and the
+    // container pool (runtime/vm/pool.ts), whose first claim spares a first visit crun's start.
+    const vm = new VmRuntime({ machine: { ...nodeMachineOptions(), artifacts, snapshots: capturing } });
+    const m = await vm.machine();
     key = m.boot.snapshotKey;
-    await m.shutdown();
+    await vm.shutdown();
     state = saved ?? (await store.get(key));
     if (!state) throw new Error(`shipped snapshot: the guest booted but no state was saved under ${key}`);
   }
