@@ -199,8 +199,9 @@ export class VmRuntime implements ContainerRuntime {
       const m = early
         ? await early.then((x) => { x.set9pHandler(handle9p); return x; }, () => Machine.start(options))
         : await Machine.start(options);
-      // The host side its snapshot holds (the guest makes no 9P request before a container runs).
-      this.restoreHost(m, m.restoredHost as HostState | null);
+      // A restored guest: the host side its snapshot holds (it makes no 9P request before a
+      // container runs). A cold boot that saved a snapshot has prepared the guest already.
+      if (m.boot.restored) this.restoreHost(m, m.restoredHost as HostState | null);
       m.onCrash(() => this.forgetMachine(m));
       this.network.attach(m);
       if (!this.guestPrepared) await this.prepareGuest(m);
