@@ -118,7 +118,7 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
         onLinux: (manifest) => {
           // v86.wasm compiles here meanwhile too (off this thread), for the emulator in the engine worker.
           const v86 = o.vmThread === 'worker' || typeof WebAssembly.compileStreaming !== 'function' ? undefined : v86WasmUrl(assetBase);
-          early({ skiffEarly: 'vm', assetBase, dbPrefix, ...(manifest ? { manifest } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(v86 ? { v86 } : {}) });
+          early({ skiffEarly: 'vm', assetBase, dbPrefix, image, ...(manifest ? { manifest } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(v86 ? { v86 } : {}) });
           if (v86) {
             // Whatever happens the worker is told: it waits for this before compiling itself.
             const none = () => early({ skiffEarly: 'v86', url: v86, module: null });

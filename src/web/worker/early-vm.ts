@@ -15,6 +15,7 @@
  * module's too: an early restore waits at the same steps.
  */
 import { browserMachineOptions, v86WasmUrl } from '../../browser-machine.ts';
+import { normalizeReference } from '../../oci/reference.ts';
 import { Machine, type MachineOptions } from '../../runtime/vm/machine.ts';
 import type { VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
 import { mark, timed } from './timeline.ts';
@@ -26,7 +27,7 @@ export type EarlyMessage =
    * Restore the VM now: the page runs a bundled Linux image; `manifest`: the guest's manifest.json
    * as the page read it; `v86`: the page compiles v86.wasm from this URL and sends it (a 'v86' message).
    */
-  | { skiffEarly: 'vm'; assetBase: string; dbPrefix: string; manifest?: string; vmThread?: 'inline' | 'worker'; v86?: string }
+  | { skiffEarly: 'vm'; assetBase: string; dbPrefix: string; image: string; manifest?: string; vmThread?: 'inline' | 'worker'; v86?: string }
   /** v86.wasm compiled by the page (null: it could not; compiled here then). */
   | { skiffEarly: 'v86'; url: string; module: WebAssembly.Module | null }
   | { skiffEarly: 'snapshot-fetching'; key: string }
@@ -49,6 +50,11 @@ export const vmGate = holdGate({ onWaited: (step, ms) => mark('vm.held', { step,
 export function onEarlyMessage(m: EarlyMessage): void {
   switch (m.skiffEarly) {
     case 'vm':
+      try {
+        linuxImages.add(normalizeReference(m.image));
+      } catch {
+        // not a reference the page should have sent: the run finds out the usual way
+      }
       if (m.v86) v86FromPage(m.v86);
       startVm({ assetBase: m.assetBase, dbPrefix: m.dbPrefix, ...(m.vmThread ? { vmThread: m.vmThread } : {}) }, m.manifest, 'page');
       break;
@@ -62,6 +68,21 @@ export function onEarlyMessage(m: EarlyMessage): void {
     case 'snapshot-fetched':
       pageFetched(m.key, m.state);
       break;
+  }
+}
+
+/** Bundled Linux images, as the page found them in the site's manifest (normalized references). */
+const linuxImages = new Set<string>();
+
+/**
+ * Whether the page said `ref` is a bundled Linux image: such a run need not hold the VM's restore
+ * while it finds out (runtimes.ts holdVm; the restore is then on its critical path).
+ */
+export function pageSaysLinux(ref: string): boolean {
+  try {
+    return linuxImages.has(normalizeReference(ref));
+  } catch {
+    return false;
   }
 }
 

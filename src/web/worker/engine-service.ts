@@ -19,6 +19,7 @@ import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
 import { mark, timed, timeline } from './timeline.ts';
 import { warmFiles } from './warm-rootfs.ts';
+import { pageSaysLinux } from './early-vm.ts';
 import { apiFetchHandler } from '../../api/fetch.ts';
 import { chunksOf } from '../../util/streams.ts';
 
@@ -96,7 +97,8 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
           // Until this run is known to be a Linux one, the VM's heavy restore steps wait for it: a
           // wasm container's start needs this thread (vm-hold.ts). Known here for a bundled or
           // stored Linux image; otherwise at create, first output or the end of the run.
-          const releaseVm = runtimes!.holdVm();
+          // (The page may have said already: early-vm.ts.)
+          const releaseVm = pageSaysLinux(o.image) ? () => {} : runtimes!.holdVm();
           const linux = await isLinuxImage(e, bundled, o.image).catch(() => false);
           if (linux) {
             releaseVm();
