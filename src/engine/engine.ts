@@ -391,6 +391,7 @@ export class Engine {
   /** The container's merged filesystem as one tar (`docker export`). */
   async exportContainer(options: { id: string }): Promise<AsyncIterable<Uint8Array>> {
     const fs = await this.containerFs(options);
+    this.events.container(await this.containers.get(options.id), 'export');
     return writeTarChunksAsync(exportEntriesAsync(fs));
   }
 
@@ -403,6 +404,7 @@ export class Engine {
   async copyFromContainer(options: { id: string; path: string }): Promise<{ stat: PathStat; tar: AsyncIterable<Uint8Array> }> {
     const fs = await this.containerFs(options);
     const stat = statPath(fs, options.path);
+    this.events.container(await this.containers.get(options.id), 'archive-path', { path: options.path });
     return { stat, tar: writeTarChunksAsync(entriesAt(fs, options.path)) };
   }
 
@@ -421,6 +423,7 @@ export class Engine {
     // Before it returns: the container sees the copy at once, not what its guest cached before.
     await this.lifecycle.filesChanged(rec.id);
     await this.persistContainer({ id: rec.id });
+    this.events.container(rec, 'extract-to-dir', { path: options.path });
   }
 
   /** `docker diff`: paths added (A), changed (C) and deleted (D) in the writable layer. */

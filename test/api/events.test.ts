@@ -68,6 +68,20 @@ describe('events shared by every skiff process', () => {
     expect(e['timeNano']).toBeGreaterThanOrEqual(Number(t0) * 1e9);
   }, 240_000);
 
+  it('cp and export report archive-path, extract-to-dir and export', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const t0 = String(Math.floor(Date.now() / 1000));
+    writeFileSync(join(served.dir, 'f.txt'), 'x\n');
+    expect((await skiff('create', '--name', 'cpev', 'skiff/busybox')).code).toBe(0);
+    expect((await skiff('cp', 'f.txt', 'cpev:/tmp/')).code).toBe(0);
+    expect((await skiff('cp', 'cpev:/etc/hostname', 'h.txt')).code).toBe(0);
+    expect((await skiff('export', 'cpev', '-o', 'cpev.tar')).code).toBe(0);
+    const ev = await skiff('events', '--since', t0, '--until', '0s', '--filter', 'container=cpev', '--format', '{{.Action}} {{.Actor.Attributes.path}}');
+    expect(ev.stdout.trim().split('\n')).toEqual(['create <no value>', 'extract-to-dir /tmp/', 'archive-path /etc/hostname', 'export <no value>']);
+    expect((await skiff('rm', 'cpev')).code).toBe(0);
+  }, 60_000);
+
   it('GET /events answers Docker\'s JSON shape and ends at until', async () => {
     const t0 = Math.floor(Date.now() / 1000);
     expect((await d('volume', 'create', 'api-vol')).code).toBe(0);

@@ -74,6 +74,9 @@ describe('skiff cp', () => {
 describe('cp placement rules and the host-side guard', () => {
   it('copyPlan follows docker cp\'s table', () => {
     expect(copyPlan({ path: '/a/f', dir: false }, { path: 'x/new', exists: false, dir: false })).toEqual({ into: 'x', rename: 'new' });
+    // A bare name is in the current directory (`docker cp c:/etc/passwd out.txt`).
+    expect(copyPlan({ path: '/a/f', dir: false }, { path: 'new', exists: false, dir: false })).toEqual({ into: '.', rename: 'new' });
+    expect(copyPlan({ path: '/a/f', dir: false }, { path: '/new', exists: false, dir: false })).toEqual({ into: '/', rename: 'new' });
     expect(copyPlan({ path: '/a/f', dir: false }, { path: 'x', exists: true, dir: true })).toEqual({ into: 'x' });
     expect(() => copyPlan({ path: '/a/f', dir: false }, { path: 'nodir/', exists: false, dir: false })).toThrow(/does not exist/);
     expect(copyPlan({ path: '/a/d/.', dir: true }, { path: 'x', exists: true, dir: true })).toEqual({ into: 'x', rename: '.' });

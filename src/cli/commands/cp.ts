@@ -21,7 +21,12 @@ export interface CopyPlan {
   rename?: string;
 }
 
-const parent = (p: string): string => p.replace(/\/+$/, '').replace(/\/[^/]*$/, '') || (p.startsWith('/') ? '/' : '.');
+/** The directory holding `p`: "." for a bare name ("out.txt"), "/" for a top-level path. */
+const parent = (p: string): string => {
+  const t = p.replace(/\/+$/, '');
+  const i = t.lastIndexOf('/');
+  return i > 0 ? t.slice(0, i) : i === 0 || p.startsWith('/') ? '/' : '.';
+};
 const base = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? '';
 
 /** Docker's cp rules (the docker cp reference): where the source lands at `dest`. */
