@@ -73,10 +73,12 @@ export async function run(): Promise<Record<string, Metric>> {
       await buildNode();
       const cold: number[] = [];
       const coldSources: number[] = [];
+      const coldCrun: number[] = [];
       for (let i = 0; i < 3; i++) {
-        for (const [fromSources, into] of [['0', cold], ['1', coldSources]] as const) {
+        // The last: the compiled CLI again, with the container pool unused (crun's create + start after the restore).
+        for (const [fromSources, into, pool] of [['0', cold, '1'], ['1', coldSources, '1'], ['0', coldCrun, '0']] as const) {
           const t0 = performance.now();
-          execFileSync(process.execPath, [BIN, 'run', '--rm', 'skiff/busybox', 'true'], { env: { ...process.env, SKIFF_HOME: home, SKIFF_FROM_SOURCES: fromSources }, stdio: 'ignore' });
+          execFileSync(process.execPath, [BIN, 'run', '--rm', 'skiff/busybox', 'true'], { env: { ...process.env, SKIFF_HOME: home, SKIFF_FROM_SOURCES: fromSources, SKIFF_VM_POOL: pool }, stdio: 'ignore' });
           into.push(performance.now() - t0);
         }
       }
@@ -88,7 +90,7 @@ export async function run(): Promise<Record<string, Metric>> {
         },
         'run.cold_ms': {
           value: r(median(cold)), unit: 'ms', baseline: r(median(coldSources)),
-          note: `new process: skiff run --rm skiff/busybox true from a stored snapshot, spawn to exit, median of 3 (${cold.map(r).join(', ')}); baseline: the same from the sources through tsx (${coldSources.map(r).join(', ')}); ${loadNote()}. Adds to run.warm_ms: Node start, snapshot gunzip + restore (vm.restore_ms), the first crun after a restore (v86 interprets guest code until it has compiled it again)`,
+          note: `new process: skiff run --rm skiff/busybox true from a stored snapshot, spawn to exit, median of 3 (${cold.map(r).join(', ')}); baseline: the same from the sources through tsx (${coldSources.map(r).join(', ')}); ${loadNote()}. Phases: Node start, snapshot gunzip + restore (vm.restore_ms), then the container: claimed from the pool the snapshot holds (runtime/vm/pool.ts: crun's create + start was done before the snapshot), the process, its exit. With the pool unused (SKIFF_VM_POOL=0: crun create + start right after the restore, which v86 interprets until it has compiled crun's code again): ${coldCrun.map(r).join(', ')} (median ${r(median(coldCrun))})`,
         },
         'run.guest_minstr': {
           value: Math.round(median(warmInstr) * 10) / 10, unit: 'M instructions',

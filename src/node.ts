@@ -129,11 +129,16 @@ function vmTraceFromEnv(): true | undefined {
   return traced('vm') ? true : undefined;
 }
 
-/** The VM runtime as the CLI runs it; `machine` overrides parts of nodeMachineOptions(). */
+/**
+ * The VM runtime as the CLI runs it; `machine` overrides parts of nodeMachineOptions().
+ * SKIFF_VM_POOL=<n> sets the container pool's size (runtime/vm/pool.ts; 0: every start takes crun's path).
+ */
 export async function nodeVmRuntime(o: Partial<VmRuntimeOptions> & { node?: NodeMachineOptions } = {}): Promise<VmRuntime> {
   const { VmRuntime } = await import('./runtime/vm/container-runtime.ts');
   const { node, machine, p9, network, ...rest } = o;
+  const pool = process.env['SKIFF_VM_POOL'];
   return new VmRuntime({
+    ...(pool !== undefined && /^\d+$/.test(pool) ? { pool: Number(pool) } : {}),
     ...rest,
     p9: { ...(traced('9p') ? { trace: true } : {}), ...p9 },
     machine: { ...nodeMachineOptions(node), ...machine },
