@@ -10,7 +10,7 @@
  * skiff process) must look like wire traffic again: `wirePackets` completes its checksum and
  * cuts a TCP super-segment into link-MTU segments, as a real NIC would.
  */
-import { checksum, fillTransportChecksum, LINK_MTU, PROTO_TCP, type Ipv4Packet } from './frames.ts';
+import { checksum, fillTransportChecksum, LINK_MTU, parseIpv4, PROTO_TCP, type Ipv4Packet } from './frames.ts';
 
 const TCP_FIN_PSH = 0x09;
 const TCP_CWR = 0x80;
@@ -49,4 +49,45 @@ export function wirePackets(packet: Uint8Array, ip: Ipv4Packet, mtu = LINK_MTU):
     out.push(p);
   }
   return out;
+}
+
+/** virtio_net_hdr (v1, 12 bytes, little-endian) flags and GSO types the receive side uses. */
+const HDR_DATA_VALID = 2;
+const GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_LEN = 12;
+
+/**
+ * The receive direction: a frame for the guest behind the virtio_net header its driver reads.
+ * `csum` (the guest took VIRTIO_NET_F_GUEST_CSUM): our checksums are always complete, so the
+ * guest is told not to verify them. `gso` (it took GUEST_TSO4): a TCP frame carrying more than
+ * one link-MTU segment is marked as what it is, a coalesced TCP packet (as GRO makes), so the
+ * guest takes it whole and can still forward it to a container's 1500-byte veth (a big packet
+ * with DF set and no GSO mark would be refused there).
+ */
+export function withRxHeader(frame: Uint8Array, o: { csum: boolean; gso: boolean }, mtu = LINK_MTU): Uint8Array {
+  const out = new Uint8Array(VIRTIO_NET_HDR_LEN + frame.length);
+  out.set(frame, VIRTIO_NET_HDR_LEN);
+  if (o.csum) out[0] = HDR_DATA_VALID;
+  const ipv4 = frame.length >= 34 && frame[12] === 0x08 && frame[13] === 0x00;
+  if (o.gso && ipv4 && frame[14 + 9] === PROTO_TCP && frame.length - 14 > mtu) {
+    const ihl = (frame[14] & 15) * 4;
+    const thl = frame.length >= 14 + ihl + 13 ? (frame[14 + ihl + 12] >> 4) * 4 : 0;
+    const v = new DataView(out.buffer);
+    out[1] = GSO_TCPV4;
+    v.setUint16(2, 14 + ihl + thl, true); // hdr_len
+    v.setUint16(4, mtu - ihl - thl, true); // gso_size: the segments the guest would cut it into
+  }
+  return out;
+}
+
+/** A frame too big for a guest without GSO receive (a state saved before it): link-MTU frames. */
+export function splitFrame(frame: Uint8Array, mtu = LINK_MTU): Uint8Array[] {
+  const ip = frame.length > 14 + mtu && frame[12] === 0x08 && frame[13] === 0x00 ? parseIpv4(frame.subarray(14)) : null;
+  if (!ip) return [];
+  return wirePackets(frame.subarray(14), ip, mtu).map((p) => {
+    const f = new Uint8Array(14 + p.length);
+    f.set(frame.subarray(0, 14));
+    f.set(p, 14);
+    return f;
+  });
 }

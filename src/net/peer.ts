@@ -46,6 +46,12 @@ export interface NetPeerOptions {
    */
   checksumOffload?: boolean;
   /**
+   * The largest TCP segment sent to the guest when its NIC takes coalesced frames (net-pump.ts
+   * marks them GSO); default: the connection's MSS. 32 KiB: two fill the 64 KiB window a Linux
+   * receiver starts with, so its ACK-every-second-segment rule keeps the flow going.
+   */
+  segmentSize?: number;
+  /**
    * Packets for a container of the same network in another VM (another skiff process): true when
    * taken (relayed as they are, the guest's IPv4 packet), false to handle them here as usual.
    */
@@ -125,7 +131,7 @@ export class NetPeer {
     if (!local) throw new Error('no free local port for a connection into the guest');
     const k = key(dst, port, GUEST_NET.gateway, local);
     const entry = { events, touched: false } as Entry;
-    entry.conn = new TcpConnection(this.tcpHooks(entry, GUEST_NET.gateway, local, dst, port), { active: true, now: this.now() });
+    entry.conn = new TcpConnection(this.tcpHooks(entry, GUEST_NET.gateway, local, dst, port), { active: true, now: this.now(), segment: this.opts.segmentSize });
     this.conns.set(k, entry);
     this.flush();
     return guestSide(entry.conn);
@@ -227,7 +233,7 @@ export class NetPeer {
     const dialer = v.kind === 'host-loopback' ? (this.opts.loopback ?? this.opts.dialer) : this.opts.dialer;
     if (!dialer) return this.reject(ip, seg, { kind: 'unreachable', reason: 'no dialer' });
     const entry = { events: lateEvents(), touched: false } as Entry;
-    entry.conn = TcpConnection.fromSyn(this.tcpHooks(entry, ip.dst, seg.dstPort, ip.src, seg.srcPort), seg, { now: this.now() });
+    entry.conn = TcpConnection.fromSyn(this.tcpHooks(entry, ip.dst, seg.dstPort, ip.src, seg.srcPort), seg, { now: this.now(), segment: this.opts.segmentSize });
     this.conns.set(k, entry);
     const hostEvents = lateEvents();
     this.opts.trace?.(`tcp ${ipToString(ip.src)}:${seg.srcPort} -> ${v.host}:${v.port} (${v.kind})`);

@@ -79,7 +79,11 @@ export class TcpConnection {
   private retries = 0;
   private now = 0;
 
-  constructor(private readonly hooks: TcpHooks, opts: { active: boolean; iss?: number; now?: number }) {
+  /** Largest segment we send: the MSS, or more when the guest's NIC takes coalesced frames (GSO). */
+  private readonly segment: number;
+
+  constructor(private readonly hooks: TcpHooks, opts: { active: boolean; iss?: number; now?: number; segment?: number }) {
+    this.segment = opts.segment ?? 0;
     this.iss = (opts.iss ?? (Math.random() * 0x100000000)) >>> 0;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
@@ -90,7 +94,7 @@ export class TcpConnection {
   }
 
   /** Passive open: the guest's SYN. The SYN-ACK waits for `accept()` (the host side connected). */
-  static fromSyn(hooks: TcpHooks, syn: TcpSegment, opts: { iss?: number; now?: number } = {}): TcpConnection {
+  static fromSyn(hooks: TcpHooks, syn: TcpSegment, opts: { iss?: number; now?: number; segment?: number } = {}): TcpConnection {
     const c = new TcpConnection(hooks, { active: false, ...opts });
     c.rcvNxt = (syn.seq + 1) >>> 0;
     c.sndWnd = syn.window;
@@ -310,7 +314,7 @@ export class TcpConnection {
       const inFlight = (this.sndNxt - this.sndUna) >>> 0;
       const room = this.sndWnd - inFlight;
       if (unsent <= 0 || room <= 0) break;
-      const n = Math.min(unsent, room, this.mss);
+      const n = Math.min(unsent, room, Math.max(this.mss, this.segment));
       const last = n === unsent;
       this.hooks.send(this.seg(TCP_ACK | (last ? TCP_PSH : 0), this.sndNxt, this.bytesAt(offset, n)));
       this.sndNxt = (this.sndNxt + n) >>> 0;

@@ -2,12 +2,14 @@
  * Containers and the host, through the engine (issue 16's proof on Node): busybox httpd in a
  * container published with `-p` answers a real HTTP client on the host (a fixed port and a `-P`
  * one, read back as `port` does); a container fetches from a server this test starts on the host's
- * loopback through `--add-host host.docker.internal:host-gateway`, and without it is refused at
+ * loopback through `--add-host host.docker.internal:host-gateway` (3 MB of it intact: coalesced
+ * frames forwarded to the container's veth), and without it is refused at
  * once; `--network none` has no route; a port already in use fails the start with its address;
  * `-p HOST:CONTAINER/udp` forwards a real host UDP client's datagrams to a UDP server in the
  * container (fixtures/udpecho.c) and its answers back, a flow per client.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -29,6 +31,8 @@ let host: Server;
 let hostPort = 0;
 /** Set while vm-images/dist still has a kernel without virtio-net (the cases say so and skip). */
 let noNic = '';
+/** A download big enough for coalesced (GSO) frames, which the guest must forward to the container's veth. */
+const BIG = 3 * 1024 * 1024 + 17;
 
 async function run(flags: RunFlags): Promise<{ code: number; out: string }> {
   const out: string[] = [];
@@ -63,7 +67,7 @@ async function getRetrying(port: number): Promise<{ status: number; body: string
 const httpd = (text: string): string[] => ['sh', '-c', `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`];
 
 beforeAll(async () => {
-  host = createServer((req, res) => res.end(`from the host loopback ${req.url}`));
+  host = createServer((req, res) => res.end(req.url === '/big' ? Buffer.alloc(BIG, 0x78) : `from the host loopback ${req.url}`));
   await new Promise<void>((r) => host.listen(0, '127.0.0.1', () => r()));
   hostPort = (host.address() as { port: number }).port;
   e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()), runtimes: { vm: nodeRuntimes.vm! }, hostDir: nodeHostDir });
@@ -105,6 +109,8 @@ describe('containers and the host', () => {
     if (noNic) return ctx.skip();
     const ok = await run({ addHost: ['host.docker.internal:host-gateway'], cmd: ['wget', '-qO-', `http://host.docker.internal:${hostPort}/hi`] });
     expect(ok).toEqual({ code: 0, out: 'from the host loopback /hi' });
+    const big = await run({ addHost: ['host.docker.internal:host-gateway'], cmd: ['sh', '-c', `wget -qO- http://host.docker.internal:${hostPort}/big | md5sum`] });
+    expect(big.out.trim()).toBe(`${createHash('md5').update(Buffer.alloc(BIG, 0x78)).digest('hex')}  -`);
     const t0 = performance.now();
     const refused = await run({ cmd: ['sh', '-c', `wget -qO- http://10.0.2.2:${hostPort}/ 2>&1; echo "exit $?"`] });
     expect(refused.out).toMatch(/refused[\s\S]*exit 1/i);

@@ -170,6 +170,7 @@ export class VmNetwork {
       containerSubnets: this.subnets,
       // net-pump.ts offers the guest's NIC checksum and segmentation offload (net/offload.ts).
       checksumOffload: true,
+      segmentSize: 32 * 1024,
       trace: this.opts.trace,
     });
     machine.setNetHandler((frames) => peer.input(frames));
