@@ -293,6 +293,9 @@ export class Machine {
     const workerMs = performance.now() - tSpawn;
     this.worker = w;
     w.onMessage((m) => this.onWorker(m));
+    // In this thread: the guest's 9P requests call the handler directly (no message hops, and
+    // a synchronous answer reaches the guest before its 9P client sleeps).
+    w.setDirect9p?.((req) => this.direct9p(req));
     w.onError((err) => this.crash(new SkiffError('VM', `the emulator worker died: ${err.message}`, { cause: err })));
     const started = new Promise<Extract<WorkerToHost, { t: 'started' }>>((r) => (this.startedWaiter = r));
     const transfer = [msg.bios, msg.bzimage, msg.initrd, msg.state].filter((b): b is ArrayBuffer => b !== undefined);
@@ -387,6 +390,15 @@ export class Machine {
       case 'stopped':
         if (!this.stopped) this.crash(new SkiffError('VM', 'the emulator stopped unexpectedly'));
         break;
+    }
+  }
+
+  private direct9p(req: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    try {
+      const r = this.handler ? this.handler(req) : rlerror(req);
+      return r instanceof Uint8Array ? r : r.catch(() => rlerror(req));
+    } catch {
+      return rlerror(req);
     }
   }
 

@@ -1,5 +1,5 @@
 /** The emulator worker as the Machine sees it, whatever runs it (worker_threads or Web Worker). */
-import type { HostToWorker, WorkerToHost } from './worker-protocol.ts';
+import type { Direct9p, HostToWorker, WorkerToHost } from './worker-protocol.ts';
 
 export interface VmWorkerHandle {
   post(msg: HostToWorker, transfer?: Transferable[]): void;
@@ -11,4 +11,6 @@ export interface VmWorkerHandle {
   wasmPath: string;
   /** v86.wasm compiled (cached per process), if this environment can hand modules to workers. */
   wasmModule?: () => Promise<WebAssembly.Module>;
+  /** Only for an emulator in the Machine's own thread: lets it call the Machine's 9P handler directly. */
+  setDirect9p?(handler: Direct9p | null): void;
 }

@@ -11,7 +11,7 @@
 import type { VmWorkerHandle } from './worker-handle.ts';
 import { serveVmWorker } from './worker-main.ts';
 import { yieldInThread } from './yield-web.ts';
-import type { HostToWorker, WorkerToHost } from './worker-protocol.ts';
+import type { Direct9p, HostToWorker, WorkerToHost } from './worker-protocol.ts';
 
 export interface InlineVmOptions {
   /** Where v86.wasm is: a URL in the browser, a path on Node (worker-node.ts v86WasmPath). */
@@ -34,7 +34,9 @@ export async function spawnInlineVmWorker(o: InlineVmOptions): Promise<VmWorkerH
   const toWorker: ((m: HostToWorker) => void)[] = [];
   const errors: ((err: Error) => void)[] = [];
   let closed = false;
+  let direct9p: Direct9p | null = null;
   serveVmWorker({
+    direct9p: () => (closed ? null : direct9p),
     post: (m) => {
       if (closed) return;
       // Asynchronous like a real port: v86 calls us from inside its event dispatch.
@@ -61,6 +63,7 @@ export async function spawnInlineVmWorker(o: InlineVmOptions): Promise<VmWorkerH
     },
     onMessage: (cb) => void toHost.push(cb),
     onError: (cb) => void errors.push(cb),
+    setDirect9p: (handler) => { direct9p = handler; },
     terminate: async () => {
       if (closed) return;
       // Stop the emulator before dropping the wiring, so its timers end with it.

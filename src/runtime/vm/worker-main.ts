@@ -48,6 +48,14 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       net_device: { type: 'virtio', mtu: LINK_MTU },
       filesystem: {
         handle9p: (req: Uint8Array, reply: (r: Uint8Array) => void) => {
+          const direct = ep.direct9p?.();
+          if (direct) {
+            // v86 hands the reply to the guest at once when it comes back within this call.
+            const r = direct(req);
+            if (r instanceof Uint8Array) reply(r);
+            else void r.then(reply);
+            return;
+          }
           const id = next9p++;
           p9Replies.set(id, reply);
           ep.post({ t: 'p9', id, data: req.slice() });

@@ -54,4 +54,13 @@ export interface WorkerEndpoint {
   onMessage(cb: (msg: HostToWorker) => void): void;
   /** Called with each emulator once v86 built it (its `emulator-ready`): to tune how it yields. */
   onEmulator?(emulator: unknown): void;
+  /**
+   * In the host's own thread (worker-inline.ts): the host's 9P handler, called directly. A reply
+   * it returns at once reaches the guest inside the same virtqueue notification, so the guest's
+   * 9P client never sleeps and the emulator never yields for it; null: relay as messages.
+   */
+  direct9p?(): Direct9p | null;
 }
+
+/** A 9P handler the emulator may call in its own call stack (never throws). */
+export type Direct9p = (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
