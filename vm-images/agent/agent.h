@@ -8,7 +8,7 @@
 #include "json.h"
 
 #define PROTO_VERSION 1
-#define AGENT_VERSION "0.4.0"
+#define AGENT_VERSION "0.4.1"
 
 enum frame_type {
   F_HELLO = 0x01,

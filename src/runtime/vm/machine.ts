@@ -8,6 +8,7 @@ import { SkiffError } from '../../errors.ts';
 import { Errno } from '../../fs/errno.ts';
 import { encode, peekHeader } from '../../p9/codec.ts';
 import { NOTAG } from '../../p9/messages.ts';
+import { toBase64 } from '../../util/base64.ts';
 import { AgentClient, AgentTimeout, type PingInfo } from './agent-client.ts';
 import { ARTIFACT_FILES, type ArtifactSource } from './artifacts.ts';
 import { openSnapshot, sealSnapshot, snapshotKey, type VmSnapshotStore } from './snapshot-store.ts';
@@ -344,7 +345,9 @@ export class Machine {
   private async setClockRetrying(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.agent.request('set_clock', { epoch_ms: Date.now() }, 2000 * attempt);
+        // With fresh random bytes: the guest has no entropy source of its own (PROTOCOL.md set_clock).
+        const seed = toBase64(crypto.getRandomValues(new Uint8Array(32)));
+        await this.agent.request('set_clock', { epoch_ms: Date.now(), seed }, 2000 * attempt);
         return;
       } catch (err) {
         if (attempt === 3 || !(err instanceof AgentTimeout)) throw err;

@@ -227,6 +227,16 @@ describe('crun containers', () => {
     const [pid, exe] = find.stdout.trim().split(' ');
     expect(Number(pid)).toBeGreaterThan(1);
     expect(exe).toMatch(/^\/memfd:crun_cloned/);
+    // It mapped all of crun's and libc's code at start, with an anon_vma, so that fork copies
+    // those page table entries into every crun child instead of the child faulting them in.
+    const smaps = (await outcome(await m.agent.spawn({ args: ['cat', `/proc/${pid}/smaps`] }))).stdout;
+    const text = [...smaps.matchAll(/^[0-9a-f]+-[0-9a-f]+ r-xp [^\n]*(crun_cloned|libc\.so\.6)[^\n]*\n(?:(?![0-9a-f]+-)[^\n]*\n)*/gm)].map((e) => e[0]);
+    expect(text).toHaveLength(2);
+    for (const e of text) {
+      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(e)?.[1]);
+      expect(kb('Rss')).toBe(kb('Size'));
+      expect(kb('Anonymous')).toBe(4);
+    }
     await (await m.agent.spawn({ args: ['kill', '-9', pid!] })).wait();
     const { id, proc } = await container({ args: ['sh', '-c', 'echo after; exit 4'] });
     expect(await outcome(proc)).toEqual({ stdout: 'after\n', stderr: '', status: { exitCode: 4, oomKilled: false } });

@@ -46,6 +46,10 @@ describe('snapshots', () => {
     expect(warm.boot.phases!.restoreMs).toBeGreaterThan(0);
     expect(warm.boot.phases!.loadedMs).toBeGreaterThan(0);
     expect(Math.abs((await guestEpochMs(warm)) - Date.now())).toBeLessThan(2000);
+    // The host seeded the kernel's random generator with the clock (the guest has no entropy
+    // source): 256 bits credited make it ready, and each restore gets bytes of its own.
+    const entropy = await warm.agent.spawn({ args: ['cat', '/proc/sys/kernel/random/entropy_avail'] });
+    expect((await entropy.stdout.text()).trim()).toBe('256');
     // The restored agent is fully usable: a process, stdin and an exit code.
     const p = await warm.agent.spawn({ args: ['sh', '-c', 'read x; exit $x'] });
     p.write('9\n');
