@@ -65,14 +65,21 @@ export const VIRTIO_NET_HDR_LEN = 12;
  * with DF set and no GSO mark would be refused there).
  */
 export function withRxHeader(frame: Uint8Array, o: { csum: boolean; gso: boolean }, mtu = LINK_MTU): Uint8Array {
-  const out = new Uint8Array(VIRTIO_NET_HDR_LEN + frame.length);
-  out.set(frame, VIRTIO_NET_HDR_LEN);
+  // A frame built with headroom (peer.ts) gets its header in place; any other is copied once.
+  let out: Uint8Array;
+  if (frame.byteOffset === VIRTIO_NET_HDR_LEN && frame.buffer.byteLength === VIRTIO_NET_HDR_LEN + frame.length) {
+    out = new Uint8Array(frame.buffer, frame.byteOffset - VIRTIO_NET_HDR_LEN, VIRTIO_NET_HDR_LEN + frame.length);
+    out.fill(0, 0, VIRTIO_NET_HDR_LEN);
+  } else {
+    out = new Uint8Array(VIRTIO_NET_HDR_LEN + frame.length);
+    out.set(frame, VIRTIO_NET_HDR_LEN);
+  }
   if (o.csum) out[0] = HDR_DATA_VALID;
   const ipv4 = frame.length >= 34 && frame[12] === 0x08 && frame[13] === 0x00;
   if (o.gso && ipv4 && frame[14 + 9] === PROTO_TCP && frame.length - 14 > mtu) {
     const ihl = (frame[14] & 15) * 4;
     const thl = frame.length >= 14 + ihl + 13 ? (frame[14 + ihl + 12] >> 4) * 4 : 0;
-    const v = new DataView(out.buffer);
+    const v = new DataView(out.buffer, out.byteOffset, VIRTIO_NET_HDR_LEN);
     out[1] = GSO_TCPV4;
     v.setUint16(2, 14 + ihl + thl, true); // hdr_len
     v.setUint16(4, mtu - ihl - thl, true); // gso_size: the segments the guest would cut it into

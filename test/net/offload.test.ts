@@ -10,7 +10,7 @@ import {
   transportChecksumOk,
 } from '../../src/net/frames.ts';
 import { splitFrame, VIRTIO_NET_HDR_LEN, wirePackets, withRxHeader } from '../../src/net/offload.ts';
-import { buildEth, ETH_IPV4, parseEth } from '../../src/net/frames.ts';
+import { buildEth, buildTcpFrame, ETH_IPV4, parseEth } from '../../src/net/frames.ts';
 import { GuestSim, settle } from './guest-sim.ts';
 import type { Duplex } from '../../src/net/duplex.ts';
 import type { Dialer } from '../../src/net/peer.ts';
@@ -110,6 +110,19 @@ describe('the receive direction', () => {
     expect([...small.subarray(0, VIRTIO_NET_HDR_LEN)]).toEqual([2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     // A guest that negotiated neither (a state saved before): an empty header, as v86 writes it.
     expect([...withRxHeader(tcpFrame(100), { csum: false, gso: false }).subarray(0, VIRTIO_NET_HDR_LEN)]).toEqual(new Array(12).fill(0));
+  });
+
+  it('writes the header in place into a frame built with headroom, the same bytes as a copy', () => {
+    const seg = { srcPort: 80, dstPort: 40000, seq: 9, ack: 1, flags: TCP_ACK, window: 100, payload: bytes(20000) };
+    const roomy = buildTcpFrame(mac, mac, A, B, seg, VIRTIO_NET_HDR_LEN);
+    expect(roomy.byteOffset).toBe(VIRTIO_NET_HDR_LEN);
+    const plain = roomy.slice();
+    expect(parseTcp(parseIpv4(parseEth(plain)!.payload)!.payload)!.payload).toEqual(bytes(20000));
+    expect(transportChecksumOk(parseIpv4(parseEth(plain)!.payload)!)).toBe(true);
+    const copied = withRxHeader(plain, { csum: true, gso: true });
+    const inPlace = withRxHeader(roomy, { csum: true, gso: true });
+    expect(inPlace.buffer).toBe(roomy.buffer);
+    expect(inPlace).toEqual(copied);
   });
 
   it('splits a big frame into MTU frames for a guest without GSO receive', () => {
