@@ -205,7 +205,8 @@ export class VmRuntime implements ContainerRuntime {
       m.onCrash(() => this.forgetMachine(m));
       this.network.attach(m);
       if (!this.guestPrepared) await this.prepareGuest(m);
-      this.schedulePoolRefill(m, 0);
+      // A guest whose snapshot had no pool fills it later: not while the first container starts.
+      this.schedulePoolRefill(m);
       return m;
     })();
     p.catch(() => {

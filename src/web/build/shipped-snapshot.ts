@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { VmRuntime } from '../../runtime/vm/container-runtime.ts';
 import { shippedSnapshotFile } from '../../runtime/vm/snapshot-http.ts';
 import { nodeSnapshots } from '../../runtime/vm/snapshot-node.ts';
-import { defaultSnapshotKey, type VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
+import { splitHostState } from '../../runtime/vm/host-state.ts';
+import { defaultSnapshotKey, openSnapshot, type VmSnapshotStore } from '../../runtime/vm/snapshot-store.ts';
 import { nodeMachineOptions } from '../../node.ts';
 
 /** Under the site's root; the browser reads it relative to vm-images/dist/ (SHIPPED_SNAPSHOT_DIR). */
@@ -38,6 +39,8 @@ export async function writeShippedSnapshot(o: { outDir: string; store?: VmSnapsh
   let key = defaultSnapshotKey(text, value);
   let state = await store.get(key);
   let how: ShippedSnapshot['how'] = 'cache';
+  // Only a state the VM runtime made: it holds the container pool (a bare Machine's has none).
+  if (state && !(await holdsPool(key, state))) state = null;
   if (!state) {
     how = 'boot';
     let saved: ArrayBuffer | null = null;
@@ -62,6 +65,15 @@ export async function writeShippedSnapshot(o: { outDir: string; store?: VmSnapsh
   const file = join(dir, shippedSnapshotFile(key));
   await writeFile(file, new Uint8Array(state));
   return { key, file, bytes: state.byteLength, how, ms: Math.round(performance.now() - t0) };
+}
+
+async function holdsPool(key: string, sealed: ArrayBuffer): Promise<boolean> {
+  try {
+    const { host } = splitHostState(await openSnapshot(key, sealed));
+    return ((host as { pool?: { slots?: unknown[] } } | null)?.pool?.slots?.length ?? 0) > 0;
+  } catch {
+    return false;
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
