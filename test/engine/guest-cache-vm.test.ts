@@ -5,7 +5,9 @@
  * that is missing), so a cache that kept it would answer stale: (a) a file written on the host
  * into a bind mount, (b) a named volume changed by another container and by the engine outside
  * the guest, (c) `cp` into the container (new names in image directories, replaced content), (d)
- * its own writes from a second process; and nothing is lost when it exits.
+ * its own writes from a second process; and nothing is lost when it exits. A container claimed
+ * from the pool (whose root was a placeholder the guest looked at: never cacheable, pool.ts) sees
+ * its own image.
  */
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,11 +22,13 @@ import type { Overlay } from '../../src/fs/overlay.ts';
 import { MessageCode } from '../../src/p9/messages.ts';
 import { nodeHostDir, nodeVmRuntime } from '../../src/node.ts';
 import { parseRunFlags } from '../../src/runtime/spec/options.ts';
+import type { VmRuntime } from '../../src/runtime/vm/container-runtime.ts';
 
 const td = new TextDecoder();
 const te = new TextEncoder();
 const bind = fs.mkdtempSync(join(tmpdir(), 'skiff-guest-cache-'));
 let e: Engine;
+let vm: VmRuntime | undefined;
 let id: string;
 /** 9P requests the guest sent, by type code. */
 const sent = new Map<number, number>();
@@ -59,7 +63,7 @@ beforeAll(async () => {
     content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()), hostDir: nodeHostDir,
     runtimes: {
       vm: async () => {
-        const rt = await nodeVmRuntime();
+        const rt = (vm = await nodeVmRuntime());
         const handle = rt.server.handleAsync.bind(rt.server);
         rt.server.handleAsync = (req) => {
           sent.set(req[4]!, (sent.get(req[4]!) ?? 0) + 1);
@@ -125,6 +129,21 @@ describe("the guest's cache of a container's files", () => {
     const after = await sh('cat /etc/cp-new; cat /srv/f; stat -c %s /srv/f; ls /etc | grep -c cp-new; tail -n 1 /etc/passwd; stat -c %s /etc/passwd');
     expect(after).toBe(`copied in\nnew and longer\n15\n1\ncp:x:9:9::/:/bin/sh\n${te.encode(passwd).length + 20}\n`);
   }, 120_000);
+
+  it("a container claimed from the pool sees its image's attributes, not the placeholder root's the guest looked at", async () => {
+    const rt = vm!;
+    await rt.fillPool();
+    const before = rt.pooledStarts;
+    const out: string[] = [];
+    const r = await e.runContainer({ image: 'skiff/busybox', cmd: ['sh', '-c', 'stat -c "%h %Y %a" /etc /proc /dev; ls /etc | head -n 3'], io: { onStdout: (d) => out.push(td.decode(d)), onStderr: (d) => out.push(td.decode(d)) } });
+    expect(r.exit.exitCode).toBe(0);
+    expect(rt.pooledStarts).toBe(before + 1);
+    const ov = await e.containerFs({ id: r.id });
+    const st = ov.stat(ov.lookup(ov.root(), 'etc'));
+    const lines = out.join('').split('\n');
+    expect(lines[0]).toBe(`${st.nlink} ${Math.floor(st.mtimeMs / 1000)} ${(st.mode & 0o7777).toString(8)}`);
+    expect(lines.slice(3, 6)).toEqual(ov.readdir(ov.lookup(ov.root(), 'etc')).map((d) => d.name).sort().slice(0, 3));
+  }, 180_000);
 
   it('(d) sees its own writes from a second process, and keeps them all when it exits', async () => {
     expect(await sh('cat /srv/d 2>&1 || true; stat -c %s /etc/group; ls /srv')).toMatch(/^cat: can't open '\/srv\/d': No such file or directory\n\d+\nf\n$/);

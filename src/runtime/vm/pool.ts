@@ -126,6 +126,8 @@ export class ContainerPool {
 
   private addExports(slot: Pick<PoolSlot, 'rootName' | 'etcName' | 'config'>): void {
     const { root, etc } = this.placeholders(slot.config);
+    // Not cacheable: the guest keeps nothing of the placeholder it could serve once the export is
+    // retargeted to a container's root (cacheable entries are trusted until a new cache epoch).
     this.server.addExport(slot.rootName, root);
     this.server.addExport(slot.etcName, etc);
   }
