@@ -139,6 +139,30 @@ function writeIpv4(p: Uint8Array, src: Ip, dst: Ip, proto: number, ttl = 64): vo
 }
 
 /**
+ * An IPv4 packet (20-byte header, as buildIpv4 makes) larger than `mtu` as fragments (RFC 791):
+ * for UDP toward the guest, which reassembles them; a whole oversized datagram with DF set would
+ * be refused where the guest forwards it to a container's 1500-byte veth.
+ */
+export function fragmentIpv4(p: Uint8Array, mtu: number): Uint8Array[] {
+  if (p.length <= mtu) return [p];
+  const step = Math.floor((mtu - 20) / 8) * 8;
+  const out: Uint8Array[] = [];
+  for (let off = 20; off < p.length; off += step) {
+    const n = Math.min(step, p.length - off);
+    const f = new Uint8Array(20 + n);
+    f.set(p.subarray(0, 20));
+    f.set(p.subarray(off, off + n), 20);
+    const v = view(f);
+    v.setUint16(2, f.length);
+    v.setUint16(6, (off + n < p.length ? 0x2000 : 0) | ((off - 20) / 8)); // MF, offset; no DF
+    v.setUint16(10, 0);
+    v.setUint16(10, checksum(f.subarray(0, 20)));
+    out.push(f);
+  }
+  return out;
+}
+
+/**
  * A whole Ethernet frame for one TCP segment in one allocation (a bulk transfer makes a thousand
  * 32 KiB frames per 32 MB: building the layers one copy at a time kept the GC busy 28% of the
  * time). `headroom` bytes before the frame stay free for the NIC's own header (net-pump.ts).

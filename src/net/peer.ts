@@ -12,7 +12,7 @@
 import { answerQuery, type NameResolver, type UpstreamResolver } from './dns.ts';
 import { lateEvents, pipe, type Duplex, type DuplexEvents } from './duplex.ts';
 import {
-  buildArp, buildEth, buildIcmp, buildIpv4, buildTcp, buildTcpFrame, buildUdp, ETH_ARP, ETH_IPV4, ipFromString, ipToString, LINK_MTU,
+  buildArp, buildEth, buildIcmp, buildIpv4, buildTcp, buildTcpFrame, buildUdp, ETH_ARP, ETH_IPV4, fragmentIpv4, ipFromString, ipToString, LINK_MTU,
   parseArp, parseEth, parseIcmp, parseIpv4, parseTcp, parseUdp, PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_RST, TCP_SYN,
   transportChecksumOk, type Ip, type Ipv4Packet, type Mac, type TcpSegment,
 } from './frames.ts';
@@ -336,7 +336,17 @@ export class NetPeer {
   }
 
   private emitIp(src: Ip, dst: Ip, proto: number, payload: Uint8Array): void {
-    const frame = buildEth(this.guestMac ?? BROADCAST, GATEWAY_MAC, ETH_IPV4, buildIpv4(src, dst, proto, payload));
+    const packet = buildIpv4(src, dst, proto, payload);
+    // A datagram past the MTU goes in fragments (TCP never: its big frames are GSO, net-pump.ts).
+    if (packet.length > LINK_MTU && proto !== PROTO_TCP) {
+      for (const f of fragmentIpv4(packet, LINK_MTU)) this.emitIpPacket(f);
+      return;
+    }
+    this.emitIpPacket(packet);
+  }
+
+  private emitIpPacket(packet: Uint8Array): void {
+    const frame = buildEth(this.guestMac ?? BROADCAST, GATEWAY_MAC, ETH_IPV4, packet);
     if (this.guestMac) { this.queue(frame); return; }
     if (this.awaitingMac.length < 256) this.awaitingMac.push(frame);
     if (this.awaitingMac.length === 1) this.sendArp(1, BROADCAST, GUEST_NET.guest);

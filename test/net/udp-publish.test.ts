@@ -6,7 +6,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ipToString } from '../../src/net/frames.ts';
+import { ipToString, parseUdp, transportChecksumOk } from '../../src/net/frames.ts';
 import { publishUdp, type PortListener } from '../../src/net/node.ts';
 import { VmNetwork } from '../../src/runtime/vm/network.ts';
 import type { Machine } from '../../src/runtime/vm/machine.ts';
@@ -78,6 +78,27 @@ describe('publishUdp', () => {
     g.udp(C, '10.0.2.2', 54, ra.udp!.srcPort, te.encode('stray'));
     g.udp(C, '10.0.2.2', 53, ra.udp!.srcPort, te.encode('ok'));
     expect(await a.next()).toBe('ok');
+  });
+
+  it('a datagram past the link MTU reaches the guest in fragments it can reassemble', async () => {
+    const g = new GuestSim();
+    g.arpWhoHas('10.0.2.2');
+    g.take();
+    const l = await publish(g);
+    const a = await client();
+    const big = Uint8Array.from({ length: 4000 }, (_, i) => i & 255);
+    a.send(big, l.port, '127.0.0.1');
+    let frags: ReturnType<GuestSim['take']> = [];
+    for (let i = 0; i < 200 && frags.length < 3; i++) { await new Promise((r) => setTimeout(r, 5)); frags.push(...g.take().filter((r) => r.ip)); }
+    expect(frags.map((f) => f.ip!.header.length + f.ip!.payload.length)).toEqual([1500, 1500, 20 + 4008 - 2 * 1480]);
+    const flagsOffsets = frags.map((f) => new DataView(f.ip!.header.buffer, f.ip!.header.byteOffset).getUint16(6));
+    expect(flagsOffsets).toEqual([0x2000, 0x2000 | 185, 370]); // MF, offsets in 8-byte units, no DF
+    const whole = new Uint8Array(4008);
+    let at = 0;
+    for (const f of frags) { whole.set(f.ip!.payload, at); at += f.ip!.payload.length; }
+    const ip = { ...frags[0].ip!, payload: whole, fragmented: false };
+    expect(transportChecksumOk(ip)).toBe(true);
+    expect(parseUdp(whole)!.payload).toEqual(big);
   });
 
   it('forgets idle flows, and a closed port is unbound', async () => {
