@@ -18,6 +18,7 @@ import {
 } from './frames.ts';
 import { VIRTIO_NET_HDR_LEN } from './offload.ts';
 import { decide, GUEST_NET, type Verdict } from './policy.ts';
+import { Reassembler } from './reassembly.ts';
 import { LINGER_MS, TcpConnection, type TcpError } from './tcp.ts';
 
 /** Opens host-side streams for the guest's connections. Rejects with an Error whose `code` says why (ECONNREFUSED ...). */
@@ -86,6 +87,7 @@ export class NetPeer {
   /** Published UDP flows by `guestIp:guestPort>localPort`: where the guest's answers go. */
   private udpFlows = new Map<string, (payload: Uint8Array) => void>();
   private nextUdpPort = 40000;
+  private readonly fragments = new Reassembler();
   private readonly now: () => number;
   readonly stats = { framesIn: 0, framesOut: 0, dropped: 0, refused: 0, relayed: 0, injected: 0 };
 
@@ -116,6 +118,7 @@ export class NetPeer {
   /** Retransmissions, probes and lingering connections; call every ~50 ms. */
   tick(): void {
     const now = this.now();
+    this.fragments.expire(now);
     for (const [key, e] of this.conns) {
       e.conn.tick(now);
       if (e.conn.state === 'closed' && now - e.conn.closedAt > LINGER_MS) this.conns.delete(key);
@@ -191,10 +194,13 @@ export class NetPeer {
     if (!eth) return;
     if (eth.type === ETH_ARP) return this.arp(eth.payload);
     if (eth.type !== ETH_IPV4) return;
-    const ip = parseIpv4(eth.payload);
-    if (!ip || ip.fragmented) { this.stats.dropped++; return; }
+    const parsed = parseIpv4(eth.payload);
+    if (!parsed) { this.stats.dropped++; return; }
     this.learn(eth.src);
-    if (this.opts.relay?.(eth.payload.subarray(0, ip.header.length + ip.payload.length), ip)) { this.stats.relayed++; return; }
+    // A fragmented datagram (UDP past the MTU) is handled here once whole; never relayed.
+    const ip = parsed.fragmented ? (parsed.proto === PROTO_TCP ? null : this.fragments.add(parsed, this.now())) : parsed;
+    if (!ip) return;
+    if (!parsed.fragmented && this.opts.relay?.(eth.payload.subarray(0, ip.header.length + ip.payload.length), ip)) { this.stats.relayed++; return; }
     if (ip.proto === PROTO_TCP) this.tcp(ip);
     else if (ip.proto === PROTO_UDP) this.udp(ip);
     else if (ip.proto === PROTO_ICMP) this.icmp(ip);

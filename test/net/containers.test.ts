@@ -156,6 +156,9 @@ describe('containers and the host', () => {
       };
       expect(await ask('one')).toBe('echo:one');
       expect(await ask('two')).toBe('echo:two');
+      // Past the link MTU both ways: IP fragments in (the peer), fragments out (the guest), reassembled.
+      const big = 'z'.repeat(3000);
+      expect(await ask(big)).toBe(`echo:${big}`);
     } finally {
       for (const s of clients) s.close();
       await e.removeContainer({ id: c.id, force: true });

@@ -6,11 +6,12 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ipToString, parseUdp, transportChecksumOk } from '../../src/net/frames.ts';
+import { buildEth, buildIpv4, buildUdp, ETH_IPV4, fragmentIpv4, ipFromString, ipToString, parseUdp, PROTO_UDP, transportChecksumOk } from '../../src/net/frames.ts';
+import { GATEWAY_MAC } from '../../src/net/peer.ts';
 import { publishUdp, type PortListener } from '../../src/net/node.ts';
 import { VmNetwork } from '../../src/runtime/vm/network.ts';
 import type { Machine } from '../../src/runtime/vm/machine.ts';
-import { GuestSim, settle } from './guest-sim.ts';
+import { GuestSim, GUEST_MAC, settle } from './guest-sim.ts';
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -80,7 +81,7 @@ describe('publishUdp', () => {
     expect(await a.next()).toBe('ok');
   });
 
-  it('a datagram past the link MTU reaches the guest in fragments it can reassemble', async () => {
+  it('a datagram past the link MTU goes to the guest in fragments, and its fragmented answer comes back whole', async () => {
     const g = new GuestSim();
     g.arpWhoHas('10.0.2.2');
     g.take();
@@ -99,6 +100,21 @@ describe('publishUdp', () => {
     const ip = { ...frags[0].ip!, payload: whole, fragmented: false };
     expect(transportChecksumOk(ip)).toBe(true);
     expect(parseUdp(whole)!.payload).toEqual(big);
+    // The container answers with a datagram as big: the guest fragments it, the peer reassembles,
+    // out of order too; a duplicate (overlapping) piece spoils only its own datagram.
+    const answer = Uint8Array.from({ length: 3500 }, (_, i) => (i * 3) & 255);
+    const flowPort = parseUdp(whole)!.srcPort;
+    const sendFragmented = (payload: Uint8Array, order: number[], dup = false) => {
+      const pieces = fragmentIpv4(buildIpv4(ipFromString(C), ipFromString('10.0.2.2'), PROTO_UDP, buildUdp(53, flowPort, payload)), 1500);
+      const frames = order.map((i) => buildEth(GATEWAY_MAC, GUEST_MAC, ETH_IPV4, pieces[i]!));
+      if (dup) frames.push(frames[0]!);
+      g.peer.input(frames);
+    };
+    sendFragmented(answer, [2, 0, 1]);
+    expect(await a.next()).toBe(td.decode(answer));
+    sendFragmented(te.encode('x'.repeat(2000)), [0, 0, 1]); // overlap: dropped
+    sendFragmented(te.encode('y'.repeat(2000)), [1, 0]);
+    expect(await a.next()).toBe('y'.repeat(2000));
   });
 
   it('forgets idle flows, and a closed port is unbound', async () => {
