@@ -14,6 +14,10 @@ import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.t
 import { parseRunFlags } from '../../../src/runtime/spec/options.ts';
 import type { VmProcess, VmRuntime } from '../../../src/runtime/vm/container-runtime.ts';
 import { useGuest } from '../../helpers/guest.ts';
+import { MemoryContentStore } from '../../../src/content/memory.ts';
+import { bundledFromDir, defaultBundledDir } from '../../../src/engine/bundled.ts';
+import { Engine } from '../../../src/engine/engine.ts';
+import { MemoryStateStore } from '../../../src/engine/state/memory.ts';
 
 const dec = new TextDecoder();
 const guest = useGuest();
@@ -160,6 +164,43 @@ describe('the container pool', () => {
     }
     await expect(start(['/no/such/binary'])).rejects.toThrow(/crun create .*no\/such\/binary.* not found/);
     expect(guest.rt.poolExportNames().length).toBe(2); // the slot is still there
+  }, 240_000);
+});
+
+describe('the container pool on networks', () => {
+  it('wires a claimed container as net_setup does: names on a user network, connect, container: join', async () => {
+    const td = new TextDecoder();
+    // An engine over the same runtime, so that it names containers and routes networks for it.
+    const e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()), runtimes: { vm: () => guest.rt } });
+    const run = async (flags: RunFlags) => {
+      const out: string[] = [];
+      const r = await e.runContainer({ image: 'skiff/busybox', run: parseRunFlags({ rm: true, ...flags }), io: { onStdout: (d) => out.push(td.decode(d)), onStderr: (d) => out.push(td.decode(d)) } });
+      return { code: r.exit.exitCode, out: out.join('') };
+    };
+    await e.createNetwork({ name: 'pfront' });
+    await e.createNetwork({ name: 'pback' });
+    guest.rt.setPoolSize(1);
+    expect(await guest.rt.fillPool()).toBe(1);
+    const before = guest.rt.pooledStarts;
+    const web = (await e.runContainer({ image: 'skiff/busybox', run: parseRunFlags({ name: 'pweb', network: 'pfront', cmd: ['sh', '-c', 'mkdir -p /www && echo hello-pool > /www/index.html && exec httpd -f -p 80 -h /www'] }), detach: true })).id;
+    expect(guest.rt.pooledStarts).toBe(before + 1);
+    const ip = (await e.inspectContainer({ id: web })).spec.network!.endpoints['pfront']!.ip!;
+    guest.rt.setPoolSize(0);
+    try {
+      const got = await run({ network: 'pfront', cmd: ['sh', '-c', 'for i in $(seq 30); do timeout 3 wget -qO- http://pweb/ 2>/dev/null && exit 0; sleep 0.3; done; echo FAIL'] });
+      expect(got.out).toBe('hello-pool\n');
+      const joined = await run({ network: 'container:pweb', cmd: ['sh', '-c', 'ip -o -4 addr show eth0 | awk \'{print $4}\''] });
+      expect(joined.out).toBe(`${ip}/16\n`);
+      await e.connectNetwork({ network: 'pback', container: 'pweb' });
+      const out: string[] = [];
+      const p = await e.execContainer({ id: web, cmd: ['sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "; ip route | grep -c default'], io: { onStdout: (d) => out.push(td.decode(d)), onStderr: (d) => out.push(td.decode(d)) } });
+      expect((await p.wait()).exitCode).toBe(0);
+      expect(out.join('')).toBe('eth0 eth1 lo 1\n');
+    } finally {
+      guest.rt.setPoolSize(1);
+      await e.killContainer({ id: web }).catch(() => {});
+      await e.waitContainer({ id: web }).catch(() => {});
+    }
   }, 240_000);
 });
 
