@@ -94,7 +94,7 @@ export async function run(): Promise<Record<string, Metric>> {
         },
         'run.guest_minstr': {
           value: Math.round(median(warmInstr) * 10) / 10, unit: 'M instructions',
-          note: `guest instructions per run.warm_ms run (v86's counter), median of ${RUNS} (${warmInstr.map((x) => x.toFixed(1)).join(', ')}): crun run, the process, its exit, net setup/teardown, and on average one earlier container's crun delete (they run 1 s after an exit). Before issue 13's agent work: crun run alone 22-24 M, crun delete 9.3 M`,
+          note: `guest instructions per run.warm_ms run (v86's counter), median of ${RUNS} (${warmInstr.map((x) => x.toFixed(1)).join(', ')}): crun run (or a claim of the pooled container, runtime/vm/pool.ts: ~5 M in all for such a run), the process, its exit, net setup/teardown, and on average one earlier container's crun delete (they run 1 s after an exit); the pool's refill (a crun run, 1.5 s after a claim) falls in a later run's window. Before issue 13's agent work: crun run alone 22-24 M, crun delete 9.3 M`,
         },
         'exec.guest_minstr': {
           value: Math.round(median(execInstr) * 10) / 10, unit: 'M instructions',
