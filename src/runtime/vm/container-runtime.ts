@@ -77,6 +77,8 @@ interface HostState {
 
 /** After a claim, the pool is filled again this much later: not while the claimed container starts. */
 const POOL_REFILL_DELAY_MS = 1500;
+/** A refill due while a container starts tries again this much later. */
+const REFILL_RETRY_MS = 300;
 
 /** A RuntimeProcess that also knows its pid in the guest's root pid namespace. */
 export interface VmProcess extends RuntimeProcess {
@@ -121,6 +123,8 @@ export class VmRuntime implements ContainerRuntime {
   private poolSize: number;
   private refill: ReturnType<typeof setTimeout> | null = null;
   private filling: Promise<void> | null = null;
+  /** Container starts in progress (a refill waits for none). */
+  private starting = 0;
   /** The guest has the export directory mounted (and the pool), from its snapshot or a prepare. */
   private guestPrepared = false;
   /** Output the containers' sinks have not accepted yet: past its mark the guest is paused. */
@@ -245,6 +249,8 @@ export class VmRuntime implements ContainerRuntime {
     this.refill = setTimeout(() => {
       this.refill = null;
       if (m.state !== 'running' || this.pool.ready >= this.poolSize) return;
+      // Never beside a start: the guest has one CPU, and the start is what someone waits for.
+      if (this.starting > 0) { this.schedulePoolRefill(m, REFILL_RETRY_MS); return; }
       void this.machineP?.then((current) => (current === m ? this.fill(m) : undefined)).catch(() => {});
     }, delayMs);
     (this.refill as { unref?: () => void }).unref?.();
@@ -260,6 +266,15 @@ export class VmRuntime implements ContainerRuntime {
   }
 
   async start(req: StartContainerRequest): Promise<VmProcess> {
+    this.starting++;
+    try {
+      return await this.startOne(req);
+    } finally {
+      this.starting--;
+    }
+  }
+
+  private async startOne(req: StartContainerRequest): Promise<VmProcess> {
     if (this.running.has(req.id)) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is already running`);
     const m = await this.machine();
     // A restart right after an exit: crun still knows the id until the queued delete ran.
