@@ -111,7 +111,7 @@ describe('the container pool', () => {
     const cpu = await run(['cat', '/sys/fs/cgroup/cpu.max', '/sys/fs/cgroup/memory.max'], { cpus: '0.5' });
     expect(cpu.pooled).toBe(true);
     expect(cpu.out).toBe('50000 100000\nmax\n');
-  }, 240_000);
+  }, 480_000);
 
   it('two consecutive claimed containers see neither the other\'s files nor its processes', async () => {
     const a = await start(['sh', '-c', 'echo secret > /tmp/a-file; echo ready; sleep 100']);
