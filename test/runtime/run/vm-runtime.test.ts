@@ -128,7 +128,10 @@ describe('VmRuntime on the guest', () => {
     await other.proc.kill(9);
     await other.proc.wait();
     await guest.rt.release(other.id);
-  }, 120_000);
+    // 300 s, not 120: after other containers ran in this VM the OOM kill comes only after the
+    // 16 MiB cgroup thrashes its page cache (15-60 s quiet, with the guest's 9P cache on the
+    // longer end; 5 s as the VM's first container). Known, not yet mended: see the README's limits.
+  }, 300_000);
 
   it('--pids-limit contains a fork bomb', async () => {
     // Only shell builtins after the bomb: while it runs, the shell itself may not be able to fork.
