@@ -18,7 +18,8 @@ import { BIG_IMAGE, bigImagePath, importBigImage } from '../test/helpers/big-ima
 const RUNS = Number(process.env.SKIFF_BENCH_RUNS ?? 10);
 const BIN = fileURLToPath(new URL('../bin/skiff.js', import.meta.url));
 /** Prints the process's peak RSS (KiB) to stderr as it exits, whatever ends it. */
-const PEAK_RSS_HOOK = 'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>writeSync(2,`\\nmaxrss_kib ${process.resourceUsage().maxRSS}\\n`))';
+// VmHWM, not getrusage's maxRSS: that keeps the bench process's own RSS across fork + exec (util.ts peakRssMb).
+const PEAK_RSS_HOOK = 'data:text/javascript,import{writeSync,readFileSync}from"node:fs";process.on("exit",()=>{let k=process.resourceUsage().maxRSS;try{k=Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync("/proc/self/status","utf8"))[1])}catch{}writeSync(2,`\\nmaxrss_kib ${k}\\n`)})';
 
 export async function run(): Promise<Record<string, Metric>> {
   if (!bigImagePath()) {

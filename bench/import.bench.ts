@@ -18,7 +18,7 @@ import { createGzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from './run.ts';
-import { median, writeOciImage } from './util.ts';
+import { median, peakRssMb, writeOciImage } from './util.ts';
 
 const FIXTURE_VERSION = 'v1';
 const LAYERS = 4;
@@ -102,7 +102,7 @@ async function child(archive: string, home: string): Promise<void> {
   const t0 = performance.now();
   await engine.loadArchive({ stream: createReadStream(archive, { highWaterMark: 1 << 20 }), name: 'image.tar' });
   const ms = performance.now() - t0;
-  process.stdout.write(JSON.stringify({ ms, rssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+  process.stdout.write(JSON.stringify({ ms, rssMb: peakRssMb() }) + '\n');
 }
 
 function importOnce(): { ms: number; rssMb: number } {

@@ -7,11 +7,12 @@
  *   1,000,000 empty files (refused at the default per-image entry budget).
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from './run.ts';
+import { peakRssMb } from './util.ts';
 
 const work = join(tmpdir(), 'skiff-bench-load');
 const self = fileURLToPath(import.meta.url);
@@ -35,18 +36,6 @@ async function writeArchives(): Promise<{ bomb: string; small: string; entries: 
   writeFileSync(paths.entries, ociArchive([{ image: withLayer(gzipManyEntries(1_000_000)), tags: ['docker.io/bench/entries:1'] }]));
   writeFileSync(paths.small, ociArchive([{ image: small, tags: ['docker.io/bench/small:1'] }]));
   return paths;
-}
-
-/**
- * This process's own peak RSS: VmHWM belongs to the address space exec made, while getrusage's
- * maxRSS keeps the parent's peak across fork + exec (and the parent built gigabyte fixtures).
- */
-function peakRssMb(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch { /* not Linux */ }
-  return process.resourceUsage().maxRSS / 1024;
 }
 
 /** In the child: one load into a fresh home; prints {ok, error, rssMb, ms}. */

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from './run.ts';
-import { median, writeOciImage } from './util.ts';
+import { median, peakRssMb, writeOciImage } from './util.ts';
 
 const LAYERS = 4;
 const LAYER_BYTES = 25e6;
@@ -90,7 +90,7 @@ async function child(op: string, ref: string, home: string, target?: string): Pr
   if (op === 'pull') await engine.pullImage({ ref });
   else await engine.pushImage({ ref: target! });
   const ms = performance.now() - t0;
-  process.stdout.write(JSON.stringify({ ms, rssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+  process.stdout.write(JSON.stringify({ ms, rssMb: peakRssMb() }) + '\n');
 }
 
 function inChild(args: string[]): { ms: number; rssMb: number } {

@@ -1,6 +1,6 @@
 /** Helpers the benches share: medians, the load note, and the fixtures' OCI image writer. */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +13,19 @@ export function median(xs: number[]): number {
 export const loadNote = (): string => `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
 
 /** Process io that drops the output. */
+/**
+ * This process's own peak RSS (MB), for benches that measure a child: VmHWM belongs to the address
+ * space exec made, while getrusage's maxRSS keeps the parent's RSS across fork + exec (so a child of
+ * a bench process that grew to 1 GB read ~1 GB whatever it did itself).
+ */
+export function peakRssMb(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch { /* not Linux */ }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
 export const quiet = { onStdout: () => {}, onStderr: () => {} };
 
 /**
