@@ -109,6 +109,8 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   return {
     api, worker, ready, docker,
     prepare(image) {
+      // Until the page knows what `image` is, a wasm start's hold is open in the worker already.
+      early({ skiffEarly: 'hold', image });
       void prefetchShippedSnapshot({
         snapshotFetching: async (key) => early({ skiffEarly: 'snapshot-fetching', key }),
         snapshotFetched: async (key, state) => early({ skiffEarly: 'snapshot-fetched', key, state }, state ? [state] : []),
@@ -131,7 +133,11 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
             }, none);
           }
         },
-      }).catch(() => {});
+      }).then((outcome) => {
+        // A Linux image (its 'vm' message ended the hold) or not known here ('busy': the first
+        // visit's download is under way): only a wasm image keeps its hold until its run.
+        if (outcome !== 'not-linux') early({ skiffEarly: 'unhold', image });
+      }, () => early({ skiffEarly: 'unhold', image }));
       return api.prepare({ image });
     },
     async load(file, lo = {}) {

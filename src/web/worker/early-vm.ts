@@ -30,6 +30,13 @@ export type EarlyMessage =
   | { skiffEarly: 'vm'; assetBase: string; dbPrefix: string; image: string; manifest?: string; vmThread?: 'inline' | 'worker'; v86?: string }
   /** v86.wasm compiled by the page (null: it could not; compiled here then). */
   | { skiffEarly: 'v86'; url: string; module: WebAssembly.Module | null }
+  /**
+   * An element will run `image`: hold the VM's heavy restore steps (vm-hold.ts) until the page
+   * says it is a Linux image ('vm' or 'unhold') or its run opens its own hold (a wasm start then
+   * goes first even when the page's early restore is ahead of the engine's code).
+   */
+  | { skiffEarly: 'hold'; image: string }
+  | { skiffEarly: 'unhold'; image: string }
   | { skiffEarly: 'snapshot-fetching'; key: string }
   | { skiffEarly: 'snapshot-fetched'; key: string; state: ArrayBuffer | null };
 
@@ -55,12 +62,19 @@ export function onEarlyMessage(m: EarlyMessage): void {
       } catch {
         // not a reference the page should have sent: the run finds out the usual way
       }
+      endEarlyHold(m.image);
       if (m.v86) v86FromPage(m.v86);
       startVm({ assetBase: m.assetBase, dbPrefix: m.dbPrefix, ...(m.vmThread ? { vmThread: m.vmThread } : {}) }, m.manifest, 'page');
       break;
     case 'v86':
       pageV86.get(m.url)?.(m.module);
       pageV86.delete(m.url);
+      break;
+    case 'hold':
+      if (!earlyHolds.has(m.image)) earlyHolds.set(m.image, vmGate.hold());
+      break;
+    case 'unhold':
+      endEarlyHold(m.image);
       break;
     case 'snapshot-fetching':
       pageFetching(m.key);
@@ -69,6 +83,18 @@ export function onEarlyMessage(m: EarlyMessage): void {
       pageFetched(m.key, m.state);
       break;
   }
+}
+
+/** Holds the page opened for the images its elements will run (by reference as the page wrote it). */
+const earlyHolds = new Map<string, () => void>();
+
+/**
+ * Ends the page's early hold for `image` (no effect when none is open). A wasm run calls it once its
+ * own hold is open (engine-service.ts), so the gate stays closed in between.
+ */
+export function endEarlyHold(image: string): void {
+  earlyHolds.get(image)?.();
+  earlyHolds.delete(image);
 }
 
 /** Bundled Linux images, as the page found them in the site's manifest (normalized references). */

@@ -19,7 +19,7 @@ import { browserRuntimes, type BrowserRuntimes } from './runtimes.ts';
 import { explainStorageError, storageInfo } from './storage.ts';
 import { mark, timed, timeline } from './timeline.ts';
 import { warmFiles } from './warm-rootfs.ts';
-import { pageSaysLinux } from './early-vm.ts';
+import { endEarlyHold, pageSaysLinux } from './early-vm.ts';
 import { apiFetchHandler } from '../../api/fetch.ts';
 import { chunksOf } from '../../util/streams.ts';
 
@@ -99,6 +99,7 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
           // stored Linux image; otherwise at create, first output or the end of the run.
           // (The page may have said already: early-vm.ts.)
           const releaseVm = pageSaysLinux(o.image) ? () => {} : runtimes!.holdVm();
+          endEarlyHold(o.image);
           const linux = await isLinuxImage(e, bundled, o.image).catch(() => false);
           if (linux) {
             releaseVm();
