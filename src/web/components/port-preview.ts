@@ -4,10 +4,8 @@
  * the service worker (sw.ts) serves by asking this page's engine (ports-bridge.ts). The link is
  * shown at once; the frame waits until the server answers, so a reader never sees a refused page.
  *
- * The page must be controlled by skiff's service worker for that path: if the origin has none
- * yet, an element registers it in its ports-only mode (no precache: an element should not make
- * the page download the whole site; under the dev server no cache at all). The terminal page's
- * own registration of the full worker replaces it later, and serves the ports the same way.
+ * The page must be controlled by skiff's service worker for that path (service-worker.ts
+ * ensurePortsServiceWorker).
  */
 import { SkiffError } from '../../errors.ts';
 import type { HttpRequestLike } from '../../net/http-port.ts';
@@ -15,6 +13,7 @@ import { boundPorts } from '../../runtime/spec/ports.ts';
 import type { EngineClient } from '../client/engine-client.ts';
 import type { WorkerEngine } from '../rpc/protocol.ts';
 import { bridgePortsToServiceWorker } from '../client/ports-bridge.ts';
+import { ensurePortsServiceWorker } from '../client/service-worker.ts';
 
 /** The `port` attribute: one TCP port of the container, 1-65535. */
 export function parsePortAttribute(value: string): number {
@@ -24,39 +23,6 @@ export function parsePortAttribute(value: string): number {
 }
 
 const bridged = new WeakSet<EngineClient>();
-let controlled: Promise<boolean> | undefined;
-
-/** Makes sure the service worker serves /_skiff/ports/ to this page; false if it cannot. */
-function ensureServiceWorker(assetBase: string): Promise<boolean> {
-  return controlled ??= (async () => {
-    const sw = globalThis.navigator?.serviceWorker;
-    if (!sw) return false;
-    if (sw.controller) return true;
-    // The worker lives beside the site's assets (the page's origin only).
-    const base = new URL(assetBase, document.baseURI);
-    if (base.origin !== location.origin) return false;
-    const existing = await sw.getRegistration(base.href).catch(() => undefined);
-    if (!existing) {
-      const url = new URL('sw.js?ports-only', base);
-      try {
-        await sw.register(url, { type: 'module', scope: base.href });
-      } catch (err) {
-        console.warn(`skiff: no service worker for the port preview: ${(err as Error).message}`);
-        return false;
-      }
-    }
-    // The worker claims open pages when it activates; a page loaded past an active one (a hard
-    // reload) asks it to.
-    const reg = await Promise.race([sw.ready, new Promise<undefined>((r) => setTimeout(r, 30_000))]);
-    if (!sw.controller) {
-      const changed = new Promise((r) => { sw.addEventListener('controllerchange', r, { once: true }); setTimeout(r, 10_000); });
-      reg?.active?.postMessage({ t: 'skiff-claim' });
-      await changed;
-    }
-    return sw.controller !== null;
-  })();
-}
-
 export interface PreviewView {
   /** Where the link and the notes go. */
   note(html: { text: string; href?: string }): void;
@@ -77,7 +43,7 @@ export async function followPort(o: {
     bridged.add(client);
     bridgePortsToServiceWorker({ portRequest: (p, r) => client.api.portRequest(p, r) });
   }
-  const swReady = ensureServiceWorker(o.assetBase);
+  const swReady = ensurePortsServiceWorker(o.assetBase);
   const engine = client.api.engine as unknown as WorkerEngine;
   const rec = await engine.inspectContainer({ id });
   const hostPort = boundPorts(rec).find((p) => p.containerPort === port && p.proto === 'tcp')?.hostPort;

@@ -11,7 +11,8 @@ import { sharedEngineClient, type EngineClient } from '../client/engine-client.t
 import { displayText } from '../../cli/present/escape.ts';
 import { bridgePortsToServiceWorker } from '../client/ports-bridge.ts';
 import { bridgeDockerToServiceWorker } from '../client/docker.ts';
-import { registerServiceWorker } from '../client/service-worker.ts';
+import { ensurePortsServiceWorker, registerServiceWorker } from '../client/service-worker.ts';
+import { defaultAssetBase } from '../client/engine-worker-url.ts';
 import type { ShellContext } from '../shell/context.ts';
 import { Shell } from '../shell/shell.ts';
 import type { DroppedFolder, FolderDropTarget } from '../shell/host.ts';
@@ -166,7 +167,9 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
     term.write(PROMPT);
   });
   term.focus();
-  void registerServiceWorker();
+  // Under the dev server (`npm start`) there is no offline worker: the ports-only one serves the
+  // /_skiff/ports/ links that `run -p` prints.
+  void registerServiceWorker().then((reg) => { if (!reg) void ensurePortsServiceWorker(defaultAssetBase()); });
   // Published ports open at /_skiff/ports/<port>/: the service worker asks this page's engine.
   bridgePortsToServiceWorker({ portRequest: (port, r) => client.api.portRequest(port, r) });
   // The Engine API at /_skiff/docker/... for same-origin code: the service worker asks this page.
