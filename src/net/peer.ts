@@ -126,15 +126,20 @@ export class NetPeer {
     this.flush();
   }
 
+  /** The gateway's next local port (40000-60999, round robin) that `taken` does not claim; 0 if none in 20000 tries. */
+  private freeLocalPort(counter: 'nextPort' | 'nextUdpPort', taken: (port: number) => boolean): number {
+    for (let i = 0; i < 20000; i++) {
+      const p = this[counter];
+      this[counter] = p >= 60999 ? 40000 : p + 1;
+      if (!taken(p)) return p;
+    }
+    return 0;
+  }
+
   /** A connection from the host into the guest (published ports): to `ip:port` from 10.0.2.2. */
   connect(ip: string, port: number, events: DuplexEvents): Duplex {
     const dst = ipFromString(ip);
-    let local = 0;
-    for (let i = 0; i < 20000 && !local; i++) {
-      const p = this.nextPort;
-      this.nextPort = p >= 60999 ? 40000 : p + 1;
-      if (!this.conns.has(key(dst, port, GUEST_NET.gateway, p))) local = p;
-    }
+    const local = this.freeLocalPort('nextPort', (p) => this.conns.has(key(dst, port, GUEST_NET.gateway, p)));
     if (!local) throw new Error('no free local port for a connection into the guest');
     const k = key(dst, port, GUEST_NET.gateway, local);
     const entry = { events, touched: false } as Entry;
@@ -150,12 +155,7 @@ export class NetPeer {
    */
   udpFlow(ip: string, port: number, onReply: (payload: Uint8Array) => void): UdpFlow {
     const dst = ipFromString(ip);
-    let local = 0;
-    for (let i = 0; i < 20000 && !local; i++) {
-      const p = this.nextUdpPort;
-      this.nextUdpPort = p >= 60999 ? 40000 : p + 1;
-      if (!this.udpFlows.has(key(dst, port, GUEST_NET.gateway, p))) local = p;
-    }
+    const local = this.freeLocalPort('nextUdpPort', (p) => this.udpFlows.has(key(dst, port, GUEST_NET.gateway, p)));
     if (!local) throw new Error('no free local port for a UDP flow into the guest');
     const k = key(dst, port, GUEST_NET.gateway, local);
     this.udpFlows.set(k, onReply);
