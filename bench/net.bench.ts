@@ -15,13 +15,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { publishTcp } from '../src/net/node.ts';
 import { bootNetGuest } from '../test/net/vm-guest.ts';
 import type { Metric } from './run.ts';
+import { transferServer } from './util.ts';
 
 const MB = 1024 * 1024;
 const TRANSFER = 32 * MB;
@@ -76,38 +76,6 @@ function rps(port: number, seconds = HTTP_SECONDS, parallel = 4, warmMs = 2000):
   }).finally(() => void w.terminate());
 }
 
-/** A server that sends TRANSFER bytes to whoever connects, or counts what it is sent. */
-async function transferServer(mode: 'send' | 'sink'): Promise<{ server: Server; port: number; next(): Promise<number> }> {
-  const waiters: ((ms: number) => void)[] = [];
-  const chunk = Buffer.alloc(256 * 1024, 0x5a);
-  const server = createServer((s: Socket) => {
-    const t0 = performance.now();
-    let got = 0;
-    const done = () => waiters.shift()?.((performance.now() - t0));
-    if (mode === 'send') {
-      let sent = 0;
-      const pump = () => {
-        while (sent < TRANSFER) {
-          sent += chunk.length;
-          if (!s.write(chunk)) return void s.once('drain', pump);
-        }
-        s.end();
-      };
-      s.on('close', done);
-      s.on('error', () => {});
-      s.resume();
-      pump();
-    } else {
-      s.on('data', (d: Buffer) => (got += d.length));
-      s.on('end', () => { if (got < TRANSFER) waiters.shift()?.(NaN); else done(); s.end(); });
-      s.on('error', () => {});
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  return { server, port, next: () => new Promise<number>((r) => waiters.push(r)) };
-}
-
 const mbps = (ms: number) => (TRANSFER / MB) / (ms / 1000);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -118,8 +86,8 @@ function run(cmd: string, args: string[]): ChildProcess {
 export async function run_(): Promise<Record<string, Metric>> {
   const www = mkdtempSync(join(tmpdir(), 'skiff-net-bench-'));
   writeFileSync(join(www, 'index.html'), BODY);
-  const send = await transferServer('send');
-  const sink = await transferServer('sink');
+  const send = await transferServer('send', TRANSFER);
+  const sink = await transferServer('sink', TRANSFER);
   const g = await bootNetGuest();
   try {
     // --- HTTP: busybox httpd on the host's loopback, then in the guest through a published port

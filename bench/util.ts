@@ -1,6 +1,7 @@
 /** Helpers the benches share: medians, the load note, and the fixtures' OCI image writer. */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -67,4 +68,45 @@ export function writeOciImage(layout: string, layers: LayerBlob[], annotations: 
   writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations }] }));
   return { config, manifest };
+}
+
+/**
+ * A loopback server that sends `bytes` to whoever connects (`send`), or takes them (`sink`).
+ * `next()` resolves with one connection's ms: a send until the socket closes; a sink until the
+ * peer's end (NaN if it sent fewer than `bytes`), or, with `sinkUntil: 'bytes'`, until `bytes`
+ * arrived, when the server hangs up itself (for a path without half-close, such as Wisp v1).
+ */
+export async function transferServer(mode: 'send' | 'sink', bytes: number, o: { sinkUntil?: 'end' | 'bytes' } = {}): Promise<{ server: Server; port: number; next(): Promise<number> }> {
+  const waiters: ((ms: number) => void)[] = [];
+  const chunk = Buffer.alloc(256 * 1024, 0x5a);
+  const server = createServer((s: Socket) => {
+    const t0 = performance.now();
+    const done = () => waiters.shift()?.(performance.now() - t0);
+    s.on('error', () => {});
+    if (mode === 'send') {
+      let sent = 0;
+      const pump = () => {
+        while (sent < bytes) {
+          sent += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      s.on('close', done);
+      s.resume();
+      pump();
+    } else if (o.sinkUntil === 'bytes') {
+      let got = 0;
+      s.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= bytes) { done(); s.destroy(); }
+      });
+    } else {
+      let got = 0;
+      s.on('data', (d: Buffer) => (got += d.length));
+      s.on('end', () => { if (got < bytes) waiters.shift()?.(NaN); else done(); s.end(); });
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, port: (server.address() as { port: number }).port, next: () => new Promise<number>((r) => waiters.push(r)) };
 }

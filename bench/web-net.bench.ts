@@ -11,10 +11,10 @@
  *   the host server from connect to the last byte; the value is the slower direction. Baseline: the page fetching a 32 MB static file of the site.
  */
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Metric } from './run.ts';
+import { transferServer } from './util.ts';
 import { launch, removeBuild, serveSite, sh, watchConsole, type Page } from '../test/web/harness.ts';
 
 const MB = 1024 * 1024;
@@ -49,40 +49,6 @@ function pageRps(page: Page, url: string, seconds = 6, parallel = 4, warmMs = 20
   })()`) as Promise<number>;
 }
 
-/**
- * A host server that sends TRANSFER bytes to whoever connects, or takes them. `next()` is one
- * upload's ms, connect to last byte: Wisp v1 has no half-close, so the container's FIN never
- * reaches this socket as an end (src/net/wisp.ts); the server hangs up once it has everything.
- */
-async function transferServer(mode: 'send' | 'sink'): Promise<{ server: Server; port: number; next(): Promise<number> }> {
-  const waiters: ((ms: number) => void)[] = [];
-  const chunk = Buffer.alloc(256 * 1024, 0x5a);
-  const server = createServer((s: Socket) => {
-    const t0 = performance.now();
-    s.on('error', () => {});
-    if (mode === 'send') {
-      let sent = 0;
-      const pump = () => {
-        while (sent < TRANSFER) {
-          sent += chunk.length;
-          if (!s.write(chunk)) return void s.once('drain', pump);
-        }
-        s.end();
-      };
-      s.resume();
-      pump();
-    } else {
-      let got = 0;
-      s.on('data', (d: Buffer) => {
-        got += d.length;
-        if (got >= TRANSFER) { waiters.shift()?.(performance.now() - t0); s.destroy(); }
-      });
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { server, port: (server.address() as { port: number }).port, next: () => new Promise<number>((r) => waiters.push(r)) };
-}
-
 /** busybox `time`'s "real" line in `out`, in ms. */
 function realMs(out: string): number {
   const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(out);
@@ -105,8 +71,9 @@ export async function run(): Promise<Record<string, Metric>> {
   writeFileSync(join(site.outDir, 'bench-small.txt'), BODY);
   writeFileSync(join(site.outDir, 'bench-32m.bin'), Buffer.alloc(TRANSFER, 0x5a));
   const browser = await launch();
-  const send = await transferServer('send');
-  const sink = await transferServer('sink');
+  const send = await transferServer('send', TRANSFER);
+  // Wisp v1 has no half-close: the container's FIN never reaches the sink as an end (src/net/wisp.ts).
+  const sink = await transferServer('sink', TRANSFER, { sinkUntil: 'bytes' });
   try {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
