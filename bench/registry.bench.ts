@@ -1,12 +1,13 @@
 /**
  * Registry throughput against Debian's docker-registry on loopback, each side by side with skopeo
- * in the same run (median of 3):
- * - pull.mbps: `Engine.pullImage` of a 4-layer ~100 MB image into a fresh Node-fs store (every
+ * in the same run (median of 5, the two sides alternating which goes first):
+ * - pull.mbps: `Engine.pullImage` of a 4-layer ~100 MB image into an empty Node-fs store (every
  *   blob verified as it streams, every layer checked as `load` checks it), in MB/s of blob bytes;
- *   baseline: `skopeo copy docker://... oci:DIR` of the same image.
- * - push.mbps: `Engine.pushImage` of that image to a new repository of a second registry (nothing
- *   to mount or skip; big blobs in one streamed PUT); baseline: `skopeo copy oci:DIR docker://...`
- *   to a new repository, with an empty blob-info cache (else skopeo mounts what it pushed before).
+ *   baseline: `skopeo copy docker://... oci:DIR` of the same image into an empty layout.
+ * - push.mbps: `Engine.pushImage` of that image to a registry started empty for that one push
+ *   (nothing to mount or skip); baseline: `skopeo copy oci:DIR docker://...` the same way. Before,
+ *   both pushed to new repositories of one long-lived registry, and skopeo (as root its blob-info
+ *   cache ignores $HOME) mounted the blobs its earlier runs had pushed: 2 of 3 runs uploaded nothing.
  * - pull.peak_rss_mb: the pulling child's peak RSS (baseline: the largest layer in MB).
  * The fixture (4 layers of 25 MB of incompressible data, gzip) is built once in $TMPDIR.
  */
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from './run.ts';
-import { median, peakRssMb, writeOciImage } from './util.ts';
+import { loadNote, median, peakRssMb, writeOciImage } from './util.ts';
 
 const LAYERS = 4;
 const LAYER_BYTES = 25e6;
@@ -72,7 +73,11 @@ async function startRegistry(): Promise<{ host: string; stop(): void }> {
   return { host: `127.0.0.1:${port}`, stop: () => { proc.kill(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-/** skopeo with an empty $HOME: its blob-info cache would otherwise mount what an earlier run pushed. */
+/**
+ * skopeo with an empty $HOME. As root its blob-info cache is /var/lib/containers/cache whatever
+ * $HOME says, and it mounts blobs it saw in another repository of the same registry: so every
+ * push below goes to a registry started for it (fresh storage, new port: nothing to mount or skip).
+ */
 function timed(cmd: string, args: string[]): number {
   const home = mkdtempSync(join(work, 'skopeo-home-'));
   const t0 = performance.now();
@@ -98,11 +103,22 @@ function inChild(args: string[]): { ms: number; rssMb: number } {
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
+/** A registry with nothing in it for one push. */
+async function freshPush(push: (host: string) => number): Promise<number> {
+  const dst = await startRegistry();
+  try {
+    return push(dst.host);
+  } finally {
+    dst.stop();
+  }
+}
+
+const RUNS = 5;
+
 export async function run(): Promise<Record<string, Metric>> {
   mkdirSync(work, { recursive: true });
   const { bytes, largest } = buildFixture();
   const src = await startRegistry();
-  const dst = await startRegistry();
   try {
     execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${src.host}/bench/big:latest`]);
     const pulls: Array<{ ms: number; rssMb: number }> = [];
@@ -110,28 +126,41 @@ export async function run(): Promise<Record<string, Metric>> {
     const pushes: number[] = [];
     const skopeoPushes: number[] = [];
     const home = join(work, 'home');
-    for (let i = 0; i < 3; i++) {
-      rmSync(home, { recursive: true, force: true });
-      pulls.push(inChild(['pull', `${src.host}/bench/big:latest`, home]));
-      const out = join(work, `skopeo-out-${i}`);
-      rmSync(out, { recursive: true, force: true });
-      skopeoPulls.push(timed('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${src.host}/bench/big:latest`, `oci:${out}:latest`]));
-      rmSync(out, { recursive: true, force: true });
-      pushes.push(inChild(['push', `${src.host}/bench/big:latest`, home, `${dst.host}/bench/skiff${i}:latest`]).ms);
-      skopeoPushes.push(timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${dst.host}/bench/skopeo${i}:latest`]));
+    const out = join(work, 'skopeo-out');
+    // Alternated: skiff first in even runs, skopeo first in odd ones. Each pull starts from an
+    // empty store / directory, each push goes to a registry of its own.
+    for (let i = 0; i < RUNS; i++) {
+      const skiffPull = (): void => {
+        rmSync(home, { recursive: true, force: true });
+        pulls.push(inChild(['pull', `${src.host}/bench/big:latest`, home]));
+      };
+      const skopeoPull = (): void => {
+        rmSync(out, { recursive: true, force: true });
+        skopeoPulls.push(timed('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${src.host}/bench/big:latest`, `oci:${out}:latest`]));
+        rmSync(out, { recursive: true, force: true });
+      };
+      const skiffPush = async (): Promise<void> => {
+        pushes.push(await freshPush((host) => inChild(['push', `${src.host}/bench/big:latest`, home, `${host}/bench/skiff:latest`]).ms));
+      };
+      const skopeoPush = async (): Promise<void> => {
+        skopeoPushes.push(await freshPush((host) => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/bench/skopeo:latest`])));
+      };
+      // The push reads the store the pull just filled.
+      if (i % 2 === 0) { skiffPull(); skopeoPull(); await skiffPush(); await skopeoPush(); }
+      else { skopeoPull(); skiffPull(); await skopeoPush(); await skiffPush(); }
     }
     rmSync(home, { recursive: true, force: true });
     const mb = bytes / 1e6;
     const rate = (ms: number): number => Number((mb / (ms / 1000)).toFixed(1));
-    const note = `${LAYERS} gzip layers, ${mb.toFixed(0)} MB of blobs, loopback docker-registry; baseline: skopeo copy`;
+    const list = (xs: number[]): string => xs.map((x) => rate(x)).join(', ');
+    const note = `${LAYERS} gzip layers, ${mb.toFixed(0)} MB of blobs, loopback docker-registry, median of ${RUNS} alternated runs`;
     return {
-      'pull.mbps': { value: rate(median(pulls.map((p) => p.ms))), unit: 'MB/s', baseline: rate(median(skopeoPulls)), note },
-      'push.mbps': { value: rate(median(pushes)), unit: 'MB/s', baseline: rate(median(skopeoPushes)), note },
-      'pull.peak_rss_mb': { value: Math.round(Math.max(...pulls.map((p) => p.rssMb))), unit: 'MB', baseline: Math.round(largest / 1e6), note: 'baseline: the largest layer' },
+      'pull.mbps': { value: rate(median(pulls.map((p) => p.ms))), unit: 'MB/s', baseline: rate(median(skopeoPulls)), note: `${note}, each into an empty store: skiff ${list(pulls.map((p) => p.ms))}; baseline skopeo copy to an empty OCI layout ${list(skopeoPulls)}; ${loadNote()}` },
+      'push.mbps': { value: rate(median(pushes)), unit: 'MB/s', baseline: rate(median(skopeoPushes)), note: `${note}, each to a registry started empty for it (nothing to skip or mount): skiff ${list(pushes)}; baseline skopeo copy from an OCI layout ${list(skopeoPushes)}; ${loadNote()}` },
+      'pull.peak_rss_mb': { value: Math.round(Math.max(...pulls.map((p) => p.rssMb))), unit: 'MB', baseline: Math.round(largest / 1e6), note: `peak RSS of the pulling process (${pulls.map((p) => Math.round(p.rssMb)).join(', ')}); baseline: the largest layer` },
     };
   } finally {
     src.stop();
-    dst.stop();
   }
 }
 
