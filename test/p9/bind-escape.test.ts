@@ -48,6 +48,20 @@ describe('9P over a bind mount: no escape', () => {
     expect(fx.changes()).toEqual([]);
   });
 
+  it('times and owner set on a symlink in the bind change the link, never what it points to (High 1, last component)', () => {
+    const c = bindServer();
+    c.call({ type: 'Tsymlink', fid: 0, name: 'esc', symtgt: fx.sentinel, gid: 0 });
+    const uid = process.getuid!();
+    const gid = process.getgid!();
+    for (const [fid, name] of [[3, 'out'], [4, 'esc']] as const) {
+      c.walk(0, fid, name);
+      c.call({ type: 'Tsetattr', fid, ...zero, valid: SetattrMask.ATIME | SetattrMask.ATIME_SET | SetattrMask.MTIME | SetattrMask.MTIME_SET, atimeSec: 7, mtimeSec: 7 });
+      c.call({ type: 'Tsetattr', fid, ...zero, valid: SetattrMask.UID | SetattrMask.GID, uid, gid });
+      expect(fs.lstatSync(join(fx.bind, name)).mtimeMs).toBe(7000);
+    }
+    expect(fx.changes()).toEqual([]);
+  });
+
   it('raw walks, creates and renames through a symlink to a host directory are refused (High 2)', () => {
     const c = bindServer();
     // A walk stops at the symlink: a short Rwalk, and the new fid is not made.
