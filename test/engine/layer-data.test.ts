@@ -24,6 +24,7 @@ import type { FileSystem, FsNode } from '../../src/fs/types.ts';
 import { decode, encode } from '../../src/p9/codec.ts';
 import { NOFID, NONUNAME, type RMessage, type TMessage } from '../../src/p9/messages.ts';
 import { P9Server } from '../../src/p9/server.ts';
+import { requireTool } from '../helpers/peers.ts';
 import { capture, fixture } from '../runtime/wasi/helpers.ts';
 
 const SCRIPT = join(import.meta.dirname, '..', 'fixtures', 'make-lazy-layers-image.sh');
@@ -37,6 +38,7 @@ const expected = new Map<string, Uint8Array>();
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'skiff-lazy-'));
+  requireTool('umoci', 'umoci');
   execFileSync('bash', [SCRIPT, join(dir, 'fixture')], { stdio: ['ignore', 'ignore', 'inherit'] });
   rootfs = join(dir, 'fixture', 'rootfs');
   archive = new Uint8Array(readFileSync(join(dir, 'fixture', 'image.tar')));

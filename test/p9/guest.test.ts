@@ -55,6 +55,8 @@ const box = new Overlay({ lower: busyboxImage() });
 function umociImage(scratch: string): { lower: LayerTree; oracle: string } {
   const out = join(scratch, 'umoci');
   const layout = join(scratch, 'layout');
+  // The script's own missing-tool message would be swallowed with its stderr: name the packages here.
+  for (const tool of ['umoci', 'skopeo']) requireTool(tool, tool);
   execFileSync('bash', [new URL('../fixtures/make-umoci-image.sh', import.meta.url).pathname, out], { stdio: 'ignore' });
   execFileSync('mkdir', ['-p', layout]);
   execFileSync('tar', ['-xf', join(out, 'umoci-layers.tar'), '-C', layout]);

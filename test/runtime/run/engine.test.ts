@@ -222,6 +222,7 @@ describe('umoci fixture', () => {
   it('the merged view inside the container equals `umoci unpack`', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-umoci-'));
     try {
+      for (const tool of ['umoci', 'skopeo']) requireTool(tool, tool);
       execFileSync('bash', [new URL('../../fixtures/make-umoci-image.sh', import.meta.url).pathname, dir], { stdio: 'ignore' });
       await engine.loadArchive({ data: new Uint8Array(readFileSync(join(dir, 'umoci-layers.docker.tar'))) });
       // Busybox comes in through a volume; the listing leaves it and the mount points out.
