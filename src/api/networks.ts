@@ -38,9 +38,8 @@ function matches(n: NetworkRecord, f: Record<string, string[]>, used: Set<string
 }
 
 export function networkRoutes(r: Router, engine: Engine): void {
-  const find = async (id: string) => engine.inspectNetwork({ id }).catch((err: unknown) => {
-    throw err instanceof Error && /not found/.test(err.message) ? notFound(`network ${id} not found`) : err;
-  });
+  // The engine's NOT_FOUND ("network X not found") is already Docker's 404 (errors.ts).
+  const find = (id: string) => engine.inspectNetwork({ id });
 
   r.add('GET /networks', async (call) => {
     const f = filters(call.query);

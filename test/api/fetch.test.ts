@@ -36,6 +36,11 @@ it('answers /_ping with Docker\'s headers, errors as Docker\'s JSON', async () =
   const missing = await api(new Request(url('/v1.43/containers/nosuch/json')));
   expect(missing.status).toBe(404);
   expect(await missing.json()).toEqual({ message: 'No such container: nosuch' });
+  // A missing network is the engine's NOT_FOUND passed through by its code, not by its wording.
+  const noNet = await api(new Request(url('/v1.43/networks/nosuchnet')));
+  expect(noNet.status).toBe(404);
+  expect(await noNet.json()).toEqual({ message: 'network nosuchnet not found' });
+  expect((await api(new Request(url('/v1.43/networks/nosuchnet'), { method: 'DELETE' }))).status).toBe(404);
   const unimpl = await post('/v1.43/swarm/init', {});
   expect(unimpl.status).toBe(501);
   expect((await unimpl.json()).message).toBe('skiff does not implement POST /swarm/init');
