@@ -2,27 +2,14 @@
  * The build cache, Docker's rules: a step's key is its parent's key plus the instruction after
  * expansion (with the build args it sees; COPY/ADD with a checksum of the sources), so changing
  * one step misses it and every step after it in the stage. Entries live in the state store's
- * `meta` collection (they survive restarts); their layers are blobs checked on every hit, so a
- * pruned blob is a miss, never a broken image.
+ * `meta` collection (they survive restarts; cache-records.ts); their layers are blobs checked on
+ * every hit, so a pruned blob is a miss, never a broken image.
  */
-import type { HistoryEntry } from '../oci/config.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import type { EngineContext } from '../engine/context.ts';
+import { collectBlobs } from '../engine/images.ts';
 import type { LayerRecord } from '../engine/types.ts';
-import type { StateReader } from '../engine/state/store.ts';
-import type { BuildConfig } from './state.ts';
-
-export const CACHE_PREFIX = 'build-cache-';
-
-export interface CacheEntry {
-  key: string;
-  /** The step's layer; absent for a metadata step. */
-  layer?: LayerRecord;
-  config: BuildConfig;
-  history: HistoryEntry;
-  created: string;
-  lastUsed: string;
-}
+import { CACHE_PREFIX, type CacheEntry } from './cache-records.ts';
 
 export function stepKey(parent: string, parts: readonly string[]): string {
   return sha256Digest(`${parent}\n${parts.join('\n')}`).slice(7);
@@ -39,20 +26,8 @@ export async function cachePut(ctx: EngineContext, entry: CacheEntry): Promise<v
   await ctx.state.transaction((tx) => tx.put('meta', CACHE_PREFIX + entry.key, entry));
 }
 
-/** The layer blobs the cache entries hold (kept by the engine's blob collection). */
-export async function buildCacheBlobs(tx: Pick<StateReader, 'keys' | 'get'>): Promise<string[]> {
-  const out: string[] = [];
-  for (const k of await tx.keys('meta')) {
-    if (!k.startsWith(CACHE_PREFIX)) continue;
-    const e = await tx.get<CacheEntry>('meta', k);
-    if (e?.layer) out.push(e.layer.digest);
-  }
-  return out;
-}
-
 /** `builder prune`: every cache entry, and the layer blobs no image uses any more. */
 export async function pruneCache(ctx: EngineContext): Promise<{ deleted: string[]; reclaimed: number }> {
-  const { collectBlobs } = await import('../engine/images.ts');
   return ctx.state.transaction(async (tx) => {
     const keys = (await tx.keys('meta')).filter((k) => k.startsWith(CACHE_PREFIX));
     const blobs: LayerRecord[] = [];

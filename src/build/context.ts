@@ -10,6 +10,7 @@ import { detectCompression, gunzip, readTar } from '../archive/index.ts';
 import type { FileSystem } from '../fs/types.ts';
 import { filesToContext } from './browser-context.ts';
 import { walkTree } from './fs-write.ts';
+import { cleanRelative } from './context-path.ts';
 import { IgnoreMatcher } from './ignore.ts';
 
 export interface ContextEntry {
@@ -55,19 +56,6 @@ export interface BuildContext {
   entries: Map<string, ContextEntry>;
   /** Read a file the builder itself needs (Dockerfile), ignoring .dockerignore. */
   raw(path: string): Uint8Array | undefined;
-}
-
-/** "./a//b/" -> "a/b"; refuses paths leaving the context. */
-export function cleanRelative(p: string): string {
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length === 0) continue; // Docker clamps at the context root
-      out.pop();
-    } else out.push(part);
-  }
-  return out.join('/');
 }
 
 const enc = new TextEncoder();

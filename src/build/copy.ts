@@ -11,7 +11,7 @@ import type { FileSystem, FsNode } from '../fs/types.ts';
 import { parseGroup, parsePasswd, readTextFile } from '../runtime/spec/users.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import type { BuildContext } from './context.ts';
-import { cleanRelative } from './context.ts';
+import { cleanRelative } from './context-path.ts';
 import { isDir, resolvePath, walkTree, writeItem, type Owner, type WriteItem } from './fs-write.ts';
 
 /** One thing to copy: a path relative to the destination base, and what it is. */

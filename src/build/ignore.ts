@@ -4,7 +4,7 @@
  * path component, `**` spans any number; `!` re-includes. A path is excluded when the last pattern
  * that matches it, or any of its parent directories, is not an exception.
  */
-import { cleanRelative } from './context.ts';
+import { cleanRelative } from './context-path.ts';
 
 interface Pattern {
   re: RegExp;

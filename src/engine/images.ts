@@ -4,7 +4,7 @@ import type { Digest } from '../oci/digest.ts';
 import { parseImageConfig, type HistoryEntry, type ImageConfig } from '../oci/config.ts';
 import { familiarName, normalizeReference, parseReference } from '../oci/reference.ts';
 import type { EngineContext } from './context.ts';
-import { buildCacheBlobs } from '../build/cache.ts';
+import { buildCacheBlobs } from '../build/cache-records.ts';
 import { liveLeases } from './leases.ts';
 import { layerDataBytes, layerDataKey, layerDataRecords } from './layer-index.ts';
 import { findImage, noSuchImage } from './resolve.ts';
