@@ -25,7 +25,7 @@ import { openContext, type BuildContext, type BuildContextInput } from './contex
 import { parseDockerfile, type Dockerfile, type Instruction } from './parser.ts';
 import { PlainProgress } from './progress.ts';
 import { findStage, planStages, targetStage, type Stage } from './stages.ts';
-import type { BuildConfig, StageState } from './state.ts';
+import { varsOf, type BuildConfig, type StageState } from './state.ts';
 import { storeLayer, writeImage } from './image.ts';
 import type { Source } from './copy.ts';
 import { dispatch, type StepResult } from './steps.ts';
@@ -90,6 +90,8 @@ export type StepMount =
   | { kind: 'bind'; target: string; sources: Source[] };
 
 export const DEFAULT_PLATFORM = 'linux/386';
+/** Docker's default PATH for Linux images (BuildKit's system.DefaultPathEnv). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface BuildRun {
   host: BuildHost;
@@ -108,13 +110,17 @@ export interface BuildRun {
   multi: boolean;
 }
 
-function predefinedArgs(platform: string): Record<string, string> {
+/** BuildKit's predefined ARGs (a --build-arg of the same name overrides one). */
+function predefinedArgs(platform: string, target: string | undefined, overrides: Record<string, string>): Record<string, string> {
   const p = normalizePlatform(parsePlatform(platform));
   const build = { os: 'linux', architecture: '386' };
-  return {
-    TARGETPLATFORM: formatPlatform(p), TARGETOS: p.os, TARGETARCH: p.architecture, TARGETVARIANT: p.variant ?? '',
-    BUILDPLATFORM: `${build.os}/${build.architecture}`, BUILDOS: build.os, BUILDARCH: build.architecture, BUILDVARIANT: '',
+  const out: Record<string, string> = {
+    BUILDPLATFORM: `${build.os}/${build.architecture}`, BUILDOS: build.os, BUILDOSVERSION: '', BUILDARCH: build.architecture, BUILDVARIANT: '',
+    TARGETPLATFORM: formatPlatform(p), TARGETOS: p.os, TARGETOSVERSION: '', TARGETARCH: p.architecture, TARGETVARIANT: p.variant ?? '',
+    TARGETSTAGE: target || 'default',
   };
+  for (const k of Object.keys(out)) if (Object.hasOwn(overrides, k)) out[k] = overrides[k]!;
+  return out;
 }
 
 export async function build(host: BuildHost, opts: BuildOptions): Promise<BuildResult> {
@@ -157,9 +163,11 @@ async function buildWith(host: BuildHost, opts: BuildOptions, say: (text: string
   vc.log(`transferring context: ${bytes}B done`);
   vc.done();
   const buildArgs = opts.buildArgs ?? {};
-  const predefined = predefinedArgs(opts.platform ?? DEFAULT_PLATFORM);
-  const plan = planStages(df, buildArgs, predefined, file);
+  let plan = planStages(df, buildArgs, predefinedArgs(opts.platform ?? DEFAULT_PLATFORM, opts.target, buildArgs), file);
   const target = targetStage(plan, opts.target);
+  // TARGETSTAGE names the target (the last stage's name when --target is not given).
+  const predefined = predefinedArgs(opts.platform ?? DEFAULT_PLATFORM, opts.target || target.name, buildArgs);
+  plan = planStages(df, buildArgs, predefined, file);
   const release = await takeLease(host.ctx);
   try {
     const run: BuildRun = {
@@ -232,12 +240,13 @@ async function runStage(run: BuildRun, stage: Stage): Promise<StageState> {
   let onBuild: string[] = [];
   if (parent) {
     const s = await buildStage(run, parent);
-    state = { ...s, layers: [...s.layers], config: structuredClone(s.config), history: [...s.history], missed: false, args: new Map(), argOrder: [], cmdSet: false };
+    // As BuildKit: the stage inherits the parent's variables and its ARGs (not its CMD tracking).
+    state = { ...s, layers: [...s.layers], config: structuredClone(s.config), history: [...s.history], missed: false, vars: new Map(s.vars), args: new Map(s.args), argOrder: [...s.argOrder], cmdSet: false };
   } else if (stage.base.toLowerCase() === 'scratch') {
     const p = normalizePlatform(parsePlatform(platform ?? DEFAULT_PLATFORM));
     state = {
       base: { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}), rootfs: { type: 'layers', diff_ids: [] } },
-      layers: [], config: {}, history: [], key: stepKey('scratch', [formatPlatform(p)]), missed: false, args: new Map(), argOrder: [],
+      layers: [], config: {}, history: [], key: stepKey('scratch', [formatPlatform(p)]), missed: false, vars: new Map(), args: new Map(), argOrder: [],
     };
   } else {
     let image: ImageRecord;
@@ -254,8 +263,15 @@ async function runStage(run: BuildRun, stage: Stage): Promise<StageState> {
     delete config.OnBuild;
     state = {
       base: cfg, baseImage: image, layers: [...image.layers], config, history: [...(cfg.history ?? [])],
-      key: stepKey('image', [image.id]), missed: false, args: new Map(), argOrder: [], ...(cfg.author ? { author: cfg.author } : {}),
+      key: stepKey('image', [image.id]), missed: false, vars: new Map(), args: new Map(), argOrder: [], ...(cfg.author ? { author: cfg.author } : {}),
     };
+  }
+  if (!parent) {
+    // BuildKit makes sure PATH is always set (except on Windows): the image gets Docker's default.
+    if (!(state.config.Env ?? []).some((e) => e.startsWith('PATH=')) && state.base.os !== 'windows') {
+      state.config.Env = [...(state.config.Env ?? []), `PATH=${DEFAULT_PATH}`];
+    }
+    state.vars = varsOf(state.config.Env);
   }
   from.done();
   if (run.opts.noCache) state.missed = true;
@@ -291,7 +307,7 @@ async function runStep(run: BuildRun, stage: Stage, state: StageState, ins: Inst
     run.steps.push({ stage: stage.index, instruction: ins.original, cached: true });
     // The line is this build's (an ARG's shows this build's value); the time is the cached step's.
     const history = { ...cached.history, created_by: step.createdBy };
-    return { ...next, config: cached.config, layers: cached.layer ? [...state.layers, cached.layer] : state.layers, history: [...state.history, history] };
+    return { ...next, config: cached.config, layers: cached.layer ? [...state.layers, cached.layer] : state.layers, history: step.noHistory ? state.history : [...state.history, history] };
   }
   let layerTar: Uint8Array | null = null;
   try {
@@ -307,7 +323,7 @@ async function runStep(run: BuildRun, stage: Stage, state: StageState, ins: Inst
   await cachePut(host.ctx, { key, ...(layer ? { layer } : {}), config: step.config, history, created: now, lastUsed: now });
   v?.done();
   run.steps.push({ stage: stage.index, instruction: ins.original, cached: false });
-  return { ...next, missed: true, layers: layer ? [...state.layers, layer] : state.layers, history: [...state.history, history] };
+  return { ...next, missed: true, layers: layer ? [...state.layers, layer] : state.layers, history: step.noHistory ? state.history : [...state.history, history] };
 }
 
 /** An overlay over the state's layers, for COPY/ADD/WORKDIR to write into. */

@@ -12,6 +12,7 @@ import { parseGroup, parsePasswd, readTextFile } from '../runtime/spec/users.ts'
 import { sha256Digest } from '../oci/digest.ts';
 import type { BuildContext } from './context.ts';
 import { cleanRelative } from './context-path.ts';
+import { IgnoreMatcher } from './ignore.ts';
 import { isDir, resolvePath, walkTree, writeItem, type Owner, type WriteItem } from './fs-write.ts';
 
 /** One thing to copy: a path relative to the destination base, and what it is. */
@@ -53,7 +54,7 @@ function globRegex(p: string): RegExp {
 }
 
 /** Sources from the build context. */
-export function contextSources(ctx: BuildContext, names: string[], o: { add: boolean }): Source[] {
+export function contextSources(ctx: BuildContext, names: string[], o: { add: boolean; unpack?: boolean }): Source[] {
   const out: Source[] = [];
   for (const name of names) {
     if (o.add && /^[a-z][a-z0-9+.-]*:\/\//i.test(name)) {
@@ -63,8 +64,8 @@ export function contextSources(ctx: BuildContext, names: string[], o: { add: boo
     let paths: string[];
     if (GLOB.test(clean)) {
       const re = globRegex(clean);
+      // BuildKit allows a wildcard that matches nothing (AllowEmptyWildcard).
       paths = [...ctx.entries.keys()].filter((p) => re.test(p));
-      if (paths.length === 0) throw new SkiffError('NOT_FOUND', `COPY failed: no source files were specified or matched "${name}"`);
     } else paths = [clean];
     for (const p of paths) {
       const e = p === '' ? { type: 'directory' as const, mode: 0o755, data: new Uint8Array(0) } : ctx.entries.get(p);
@@ -85,7 +86,7 @@ export function contextSources(ctx: BuildContext, names: string[], o: { add: boo
         if (!t || t.type !== 'file') throw new SkiffError('NOT_FOUND', `"/${p}": not found (a symlink to ${e.linkname} outside the context or to a directory)`);
         out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: t.mode, data: t.data, ...(t.mtimeMs !== undefined ? { mtimeMs: t.mtimeMs } : {}) } }] });
       } else {
-        const archive = o.add && isArchive(e.data);
+        const archive = o.add && (o.unpack ?? true) && isArchive(e.data);
         out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: e.mode, data: e.data, ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}) } }], ...(archive ? { archive: true } : {}) });
       }
     }
@@ -194,6 +195,68 @@ export function resolveChown(fs: FileSystem, spec: string): Owner {
   return { uid, gid: gid! };
 }
 
+/** --chmod: an octal mode, or a symbolic one (`u+x,go=r`) applied to each file's own mode. */
+export type ChmodSpec = number | { symbolic: string };
+
+export function parseChmod(v: string): ChmodSpec {
+  if (/^[0-7]+$/.test(v)) {
+    const n = parseInt(v, 8);
+    if (n <= 0o7777) return n;
+  }
+  if (/^[0-9]+$/.test(v)) fail(`invalid chmod parameter: '${v}'. it should be octal string and between 0 and 07777`);
+  for (const clause of v.split(',')) {
+    if (!/^[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+$/.test(clause)) fail(`invalid chmod parameter: '${v}'. it should be octal string and between 0 and 07777`);
+  }
+  return { symbolic: v };
+}
+
+function fail(message: string): never {
+  throw new SkiffError('INVALID_ARGUMENT', message);
+}
+
+/** A symbolic mode applied to `mode` (chmod(1)'s rules; no umask: `+x` alone means `a+x`). */
+export function applySymbolic(spec: string, mode: number, isDir: boolean): number {
+  let m = mode & 0o7777;
+  for (const clause of spec.split(',')) {
+    const who = /^[ugoa]*/.exec(clause)![0];
+    const mask = who === '' || who.includes('a') ? 0o7777 : (who.includes('u') ? 0o4700 : 0) | (who.includes('g') ? 0o2070 : 0) | (who.includes('o') ? 0o1007 : 0);
+    for (const [, op, perms] of clause.slice(who.length).matchAll(/([-+=])([rwxXstugo]*)/g)) {
+      let bits = 0;
+      for (const c of perms!) {
+        if (c === 'r') bits |= 0o444;
+        else if (c === 'w') bits |= 0o222;
+        else if (c === 'x') bits |= 0o111;
+        else if (c === 'X') { if (isDir || m & 0o111) bits |= 0o111; }
+        else if (c === 's') bits |= 0o6000;
+        else if (c === 't') bits |= 0o1000;
+        else {
+          const src = c === 'u' ? (m >> 6) & 7 : c === 'g' ? (m >> 3) & 7 : m & 7;
+          bits |= src * 0o111;
+        }
+      }
+      bits &= mask;
+      if (op === '+') m |= bits;
+      else if (op === '-') m &= ~bits;
+      else m = (m & ~(mask & 0o7777)) | bits;
+    }
+  }
+  return m;
+}
+
+/** --exclude: drops the files (and directories) the patterns match, relative to each source. */
+export function excludeSources(sources: Source[], patterns: string[]): Source[] {
+  const matcher = IgnoreMatcher.parse(patterns.join('\n'));
+  const out: Source[] = [];
+  for (const s of sources) {
+    if (!s.isDir) {
+      if (!matcher.ignores(cleanRelative(s.name)) && !matcher.ignores(s.base)) out.push(s);
+      continue;
+    }
+    out.push({ ...s, items: s.items.filter((x) => x.rel === '' || !matcher.ignores(x.rel)) });
+  }
+  return out;
+}
+
 export interface ApplyCopyOptions {
   sources: Source[];
   /** Absolute destination (WORKDIR applied), as written: a trailing `/` matters. */
@@ -201,7 +264,9 @@ export interface ApplyCopyOptions {
   owner: Owner;
   /** --chown was given (it then overrides an archive's owners too). */
   chown?: boolean;
-  chmod?: number;
+  chmod?: ChmodSpec;
+  /** COPY or ADD, for messages. */
+  what?: string;
 }
 
 /** Writes the sources into `fs` by Docker's destination rules. */
@@ -209,9 +274,10 @@ export async function applyCopy(fs: FileSystem, o: ApplyCopyOptions): Promise<vo
   const { sources, dest, owner } = o;
   const destIsDir = /\/\.?$/.test(dest) || dest === '.';
   const fileCount = sources.length;
-  if (fileCount > 1 && !destIsDir) throw new SkiffError('INVALID_ARGUMENT', 'When using COPY with more than one source file, the destination must be a directory and end with a /');
+  if (fileCount > 1 && !destIsDir) throw new SkiffError('INVALID_ARGUMENT', `When using ${o.what ?? 'COPY'} with more than one source file, the destination must be a directory and end with a /`);
   const root = `/${dest.split('/').filter((x) => x && x !== '.').join('/')}`;
-  const mode = (m: number): number => (o.chmod !== undefined ? o.chmod : m);
+  const chmod = o.chmod;
+  const mode = (m: number, dir = false): number => (chmod === undefined ? m : typeof chmod === 'number' ? chmod : applySymbolic(chmod.symbolic, m, dir));
   // A directory destination that exists as something else is Docker's error, not a replacement.
   const existing = resolvePath(fs, root);
   if (existing && fs.stat(existing).kind !== 'directory' && (destIsDir || sources.some((x) => x.isDir || x.archive))) {
@@ -225,11 +291,11 @@ export async function applyCopy(fs: FileSystem, o: ApplyCopyOptions): Promise<vo
     for (const { rel, item, owner: own } of items) {
       if (s.isDir && rel === '' && !s.archive) {
         // The source directory's own mode does not replace an existing destination's, except --chmod/--chown.
-        if (!isDir(fs, root)) writeItem(fs, root, { ...item, owner, mode: mode(item.mode) }, owner);
+        if (!isDir(fs, root)) writeItem(fs, root, { ...item, owner, mode: mode(item.mode, true) }, owner);
         continue;
       }
       const path = rel ? `${into === '/' ? '' : into}/${rel}` : into;
-      writeItem(fs, path, { ...item, mode: item.kind === 'symlink' ? 0o777 : mode(item.mode), owner: s.archive && own && !o.chown ? own : owner }, owner);
+      writeItem(fs, path, { ...item, mode: item.kind === 'symlink' ? 0o777 : mode(item.mode, item.kind === 'directory'), owner: s.archive && own && !o.chown ? own : owner }, owner);
     }
   }
 }

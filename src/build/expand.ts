@@ -1,139 +1,301 @@
 /**
- * Docker's variable substitution and word splitting (BuildKit's shell lexer, in its behaviour):
- * `$X`, `${X}`, `${X:-d}`, `${X-d}`, `${X:+a}`, `${X+a}`, `${X:?msg}`, `${X?msg}`, prefix/suffix
- * removal (`${X#p}`, `${X%p}`); single quotes are literal, double quotes expand; the escape
- * character escapes the next one (inside double quotes only `$`, `"` and itself). Quotes are
- * removed from the result, as the shell would.
+ * Docker's variable substitution and word splitting, as BuildKit's shell lexer behaves:
+ * `$X`, `${X}`, `${X:-d}`, `${X-d}`, `${X:+a}`, `${X+a}`, `${X:?msg}`, `${X?msg}`, prefix and
+ * suffix removal (`${X#p}`, `${X##p}`, `${X%p}`, `${X%%p}`) and replacement (`${X/p/r}`,
+ * `${X//p/r}`). Single quotes are literal, double quotes expand; the escape character escapes the
+ * next one (inside double quotes only `"`, `$` and itself). Quotes are removed from the result.
+ * The words inside `${...}` are read the same way (quotes and nested `$` included).
  */
 import { SkiffError } from '../errors.ts';
 
 export type Lookup = (name: string) => string | undefined;
 
-interface Lexer {
-  s: string;
-  i: number;
-  escape: string;
-  lookup: Lookup;
+export interface ExpandOptions {
+  /** Quotes are ordinary characters (heredoc bodies: BuildKit's SkipProcessQuotes). */
+  skipQuotes?: boolean;
   /** Variable names read (to key the cache on the build args a step uses). */
-  used: Set<string>;
+  used?: Set<string>;
 }
 
-function globToRegex(p: string, greedy: boolean): string {
-  let r = '';
-  for (const c of p) r += c === '*' ? (greedy ? '.*' : '.*?') : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  return r;
+class Lexer {
+  i = 0;
+  constructor(readonly s: string, readonly escape: string, readonly lookup: Lookup, readonly o: ExpandOptions) {}
+
+  peek(): string | undefined {
+    return this.s[this.i];
+  }
+
+  next(): string | undefined {
+    return this.s[this.i++];
+  }
+
+  get(name: string): string | undefined {
+    this.o.used?.add(name);
+    return this.lookup(name);
+  }
 }
 
-function readVar(lx: Lexer): string {
-  const { s } = lx;
-  if (s[lx.i] !== '{') {
-    const m = /^([a-zA-Z_][a-zA-Z0-9_]*|[0-9*#?$!@-])/.exec(s.slice(lx.i));
-    if (!m) return '$';
-    lx.i += m[0].length;
-    lx.used.add(m[0]);
-    return lx.lookup(m[0]) ?? '';
-  }
-  lx.i++;
-  const m = /^[a-zA-Z_][a-zA-Z0-9_]*|^[0-9*#?$!@-]/.exec(s.slice(lx.i));
-  if (!m) throw new SkiffError('INVALID_ARGUMENT', `failed to process "${s}": missing ':' in substitution`);
-  const name = m[0];
-  lx.i += name.length;
-  lx.used.add(name);
-  const value = lx.lookup(name);
-  if (s[lx.i] === '}') {
-    lx.i++;
-    return value ?? '';
-  }
-  let op = s[lx.i]!;
-  lx.i++;
-  let colon = false;
-  if (op === ':') {
-    colon = true;
-    op = s[lx.i]!;
-    lx.i++;
-    if (!'-+?'.includes(op)) throw new SkiffError('INVALID_ARGUMENT', `failed to process "${s}": unsupported modifier (${op}) in substitution`);
-  } else if (op === '#' || op === '%') {
-    const greedy = s[lx.i] === op;
-    if (greedy) lx.i++;
-    const pat = readWord(lx, '}', true);
-    const v = value ?? '';
-    const re = op === '#' ? new RegExp(`^${globToRegex(pat, greedy)}`, 's') : new RegExp(`${globToRegex(pat, greedy)}$`, 's');
-    if (op === '%' && !greedy) {
-      // Shortest suffix: try from the end.
-      for (let k = v.length; k >= 0; k--) if (new RegExp(`^${globToRegex(pat, true)}$`, 's').test(v.slice(k))) return v.slice(0, k);
-      return v;
-    }
-    return v.replace(re, '');
-  } else if (!'-+?'.includes(op)) {
-    throw new SkiffError('INVALID_ARGUMENT', `failed to process "${s}": missing ':' in substitution`);
-  }
-  const word = readWord(lx, '}', true);
-  const set = value !== undefined && (!colon || value !== '');
-  if (op === '-') return set ? value! : word;
-  if (op === '+') return set ? word : '';
-  if (!set) throw new SkiffError('INVALID_ARGUMENT', `failed to process "${s}": ${name}: ${word || 'is not allowed to be unset'}`);
-  return value!;
-}
+/** Collects a word list the way ProcessWords does: unquoted whitespace (also in a variable's value) splits. */
+class Words {
+  words: string[] = [];
+  buf = '';
+  inWord = false;
 
-/** Until `stop` (consumed) or the end; quotes and escapes handled, quotes removed. */
-function readWord(lx: Lexer, stop: string, inBrace = false): string {
-  const { s, escape } = lx;
-  let out = '';
-  while (lx.i < s.length) {
-    const c = s[lx.i]!;
-    if (c === stop) { lx.i++; return out; }
-    if (c === escape) {
-      lx.i++;
-      if (lx.i < s.length) out += s[lx.i++];
-      continue;
-    }
-    if (c === "'" && !inBrace) {
-      const end = s.indexOf("'", lx.i + 1);
-      if (end < 0) throw new SkiffError('INVALID_ARGUMENT', `failed to process "${s}": unexpected end of statement while looking for matching single-quote`);
-      out += s.slice(lx.i + 1, end);
-      lx.i = end + 1;
-      continue;
-    }
-    if (c === '"' && !inBrace) {
-      lx.i++;
-      for (;;) {
-        if (lx.i >= s.length) throw new SkiffError('INVALID_ARGUMENT', `failed to process "${s}": unexpected end of statement while looking for matching double-quote`);
-        const d = s[lx.i]!;
-        if (d === '"') { lx.i++; break; }
-        if (d === escape && '"$'.concat(escape).includes(s[lx.i + 1] ?? '')) { out += s[lx.i + 1]; lx.i += 2; continue; }
-        if (d === '$') { lx.i++; out += readVar(lx); continue; }
-        out += d;
-        lx.i++;
+  add(c: string): void {
+    if (/\s/.test(c)) {
+      if (this.inWord && this.buf) {
+        this.words.push(this.buf);
+        this.buf = '';
+        this.inWord = false;
       }
-      continue;
+    } else this.raw(c);
+  }
+
+  raw(s: string): void {
+    this.buf += s;
+    this.inWord = true;
+  }
+
+  done(): string[] {
+    if (this.buf) this.words.push(this.buf);
+    return this.words;
+  }
+}
+
+class LexError extends Error {}
+
+/** Reads until `stop` (consumed) or the end; returns the text and its words. */
+function processStopOn(lx: Lexer, stop: string | undefined, rawEscapes: boolean): { text: string; words: string[] } {
+  let text = '';
+  const words = new Words();
+  while (lx.peek() !== undefined) {
+    const c = lx.peek()!;
+    if (stop !== undefined && c === stop) {
+      lx.next();
+      return { text, words: words.done() };
     }
     if (c === '$') {
-      lx.i++;
-      out += readVar(lx);
+      const v = processDollar(lx);
+      text += v;
+      for (const ch of v) words.add(ch);
+      continue;
+    }
+    if (!lx.o.skipQuotes && (c === "'" || c === '"')) {
+      const v = c === "'" ? singleQuote(lx) : doubleQuote(lx, rawEscapes);
+      text += v;
+      words.raw(v);
+      continue;
+    }
+    lx.next();
+    if (c === lx.escape) {
+      if (rawEscapes) {
+        text += c;
+        words.raw(c);
+      }
+      const n = lx.next();
+      if (n === undefined) break;
+      text += n;
+      words.raw(n);
+      continue;
+    }
+    text += c;
+    words.add(c);
+  }
+  if (stop !== undefined) throw new LexError(`unexpected end of statement while looking for matching ${stop}`);
+  return { text, words: words.done() };
+}
+
+function singleQuote(lx: Lexer): string {
+  lx.next();
+  let out = '';
+  for (;;) {
+    const c = lx.next();
+    if (c === undefined) throw new LexError('unexpected end of statement while looking for matching single-quote');
+    if (c === "'") return out;
+    out += c;
+  }
+}
+
+function doubleQuote(lx: Lexer, rawEscapes: boolean): string {
+  lx.next();
+  let out = '';
+  for (;;) {
+    const c = lx.peek();
+    if (c === undefined) throw new LexError('unexpected end of statement while looking for matching double-quote');
+    if (c === '"') {
+      lx.next();
+      return out;
+    }
+    if (c === '$') {
+      out += processDollar(lx);
+      continue;
+    }
+    lx.next();
+    if (c === lx.escape) {
+      if (rawEscapes) out += c;
+      const n = lx.peek();
+      if (n === undefined) continue;
+      if (n === '"' || n === '$' || n === lx.escape) {
+        out += lx.next();
+        continue;
+      }
+      out += c;
       continue;
     }
     out += c;
-    lx.i++;
   }
-  if (stop === '}') throw new SkiffError('INVALID_ARGUMENT', `failed to process "${s}": syntax error: missing '}'`);
+}
+
+const SPECIAL = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
+
+function processName(lx: Lexer): string {
+  let name = '';
+  for (;;) {
+    const c = lx.peek();
+    if (c === undefined) return name;
+    if (name === '' && /[0-9]/.test(c)) {
+      while (lx.peek() !== undefined && /[0-9]/.test(lx.peek()!)) name += lx.next();
+      return name;
+    }
+    if (name === '' && SPECIAL.has(c)) return lx.next()!;
+    if (!/[\p{L}\p{N}_]/u.test(c)) return name;
+    name += lx.next();
+  }
+}
+
+/** A shell pattern (`*`, `?`, `\x`) as a regular expression source. */
+function patternRegex(p: string, greedy: boolean): string {
+  let out = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '*') out += greedy ? '[\\s\\S]*' : '[\\s\\S]*?';
+    else if (c === '?') out += '[\\s\\S]';
+    else if (c === '\\') {
+      const n = p[i + 1];
+      if (n === '}' || n === '/') continue;
+      if (n !== '*' && n !== '?' && n !== '\\') throw new LexError(`invalid pattern (${p}) in substitution: invalid escape '\\${n ?? ''}'`);
+      out += `\\${n}`;
+      i++;
+    } else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
   return out;
 }
 
-/** One word: the whole text expanded, quotes removed, whitespace kept. */
-export function expandWord(text: string, lookup: Lookup, escape = '\\', used = new Set<string>()): string {
-  const lx: Lexer = { s: text, i: 0, escape, lookup, used };
-  return readWord(lx, '\u0000');
+function trimPrefix(pattern: string, value: string, greedy: boolean): string {
+  const m = new RegExp(`^(?:${patternRegex(pattern, greedy)})`).exec(value);
+  return m ? value.slice(m[0].length) : value;
+}
+
+function trimSuffix(pattern: string, value: string, greedy: boolean): string {
+  // The shortest (or longest) suffix: try each start, from the end (shortest) or the start (longest).
+  const re = new RegExp(`^(?:${patternRegex(pattern, true)})$`);
+  if (greedy) {
+    for (let k = 0; k <= value.length; k++) if (re.test(value.slice(k))) return value.slice(0, k);
+  } else {
+    for (let k = value.length; k >= 0; k--) if (re.test(value.slice(k))) return value.slice(0, k);
+  }
+  return value;
+}
+
+function processDollar(lx: Lexer): string {
+  lx.next();
+  if (lx.peek() !== '{') {
+    const name = processName(lx);
+    if (name === '') return '$';
+    return lx.get(name) ?? '';
+  }
+  lx.next();
+  const first = lx.peek();
+  if (first === undefined) throw new LexError("syntax error: missing '}'");
+  if (first === '{' || first === '}' || first === ':') throw new LexError('syntax error: bad substitution');
+  const name = processName(lx);
+  let ch = lx.next();
+  let chs = ch ?? '\uFFFD';
+  if (ch === '}') return lx.get(name) ?? '';
+  if (ch === '/') {
+    const all = lx.peek() === '/';
+    if (all) lx.next();
+    let pattern: string;
+    let repl: string;
+    try {
+      pattern = processStopOn(lx, '/', true).text;
+    } catch (err) {
+      if (lx.peek() === undefined) throw new LexError("syntax error: missing '/' in ${}");
+      throw err;
+    }
+    try {
+      repl = processStopOn(lx, '}', true).text;
+    } catch (err) {
+      if (lx.peek() === undefined) throw new LexError("syntax error: missing '}'");
+      throw err;
+    }
+    const value = lx.get(name) ?? '';
+    const re = new RegExp(patternRegex(pattern, true), all ? 'g' : '');
+    return value.replace(re, () => repl);
+  }
+  let nullIsUnset = false;
+  if (ch === ':') {
+    nullIsUnset = true;
+    ch = lx.next();
+    chs += ch ?? '';
+  }
+  if (ch === undefined || !'+-?#%'.includes(ch)) throw new LexError(`unsupported modifier (${chs}) in substitution`);
+  const rawEscapes = ch === '#' || ch === '%';
+  if (nullIsUnset && rawEscapes) throw new LexError(`unsupported modifier (${chs}) in substitution`);
+  let word: string;
+  try {
+    word = processStopOn(lx, '}', rawEscapes).text;
+  } catch (err) {
+    if (lx.peek() === undefined) throw new LexError("syntax error: missing '}'");
+    throw err;
+  }
+  const value = lx.get(name);
+  const set = value !== undefined;
+  const empty = !set || (nullIsUnset && value === '');
+  switch (ch) {
+    case '-':
+      return empty ? word : value!;
+    case '+':
+      return empty ? '' : word;
+    case '?':
+      if (!set) throw new LexError(`${name}: ${word || 'is not allowed to be unset'}`);
+      if (nullIsUnset && value === '') throw new LexError(`${name}: ${word || 'is not allowed to be empty'}`);
+      return value!;
+    default: {
+      const greedy = word[0] === ch;
+      const pat = greedy ? word.slice(1) : word;
+      return ch === '%' ? trimSuffix(pat, value ?? '', greedy) : trimPrefix(pat, value ?? '', greedy);
+    }
+  }
+}
+
+function run<T>(text: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof LexError) throw new SkiffError('INVALID_ARGUMENT', `failed to process "${text}": ${err.message}`);
+    throw err;
+  }
+}
+
+/** One word (BuildKit's ProcessWord): the whole text expanded, quotes removed, whitespace kept. */
+export function expandWord(text: string, lookup: Lookup, escape = '\\', o: ExpandOptions | Set<string> = {}): string {
+  const opts = o instanceof Set ? { used: o } : o;
+  return run(text, () => processStopOn(new Lexer(text, escape, lookup, opts), undefined, false).text);
 }
 
 /**
- * Words split at unquoted whitespace, each expanded (a variable's value is not split again, as
- * in BuildKit's ProcessWords).
+ * Words (BuildKit's ProcessWords, used for EXPOSE): split at unquoted whitespace, a variable's
+ * value split too.
  */
-export function expandWords(text: string, lookup: Lookup, escape = '\\', used = new Set<string>()): string[] {
-  return splitRaw(text, escape).map((w) => expandWord(w, lookup, escape, used));
+export function expandWords(text: string, lookup: Lookup, escape = '\\', used?: Set<string>): string[] {
+  return run(text, () => processStopOn(new Lexer(text, escape, lookup, used ? { used } : {}), undefined, false).words);
 }
 
-/** Split at unquoted, unescaped whitespace, keeping quotes and escapes (for a later expandWord). */
+/**
+ * The Dockerfile parser's word split (parseWords): at unquoted whitespace, quotes and escapes
+ * kept for a later expandWord.
+ */
 export function splitRaw(text: string, escape = '\\'): string[] {
   const words: string[] = [];
   let cur = '';
@@ -142,9 +304,13 @@ export function splitRaw(text: string, escape = '\\'): string[] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quote) {
+      if (c === escape && quote !== "'") {
+        if (i + 1 === text.length) { quote = ''; continue; }
+        cur += c + text[++i]!;
+        continue;
+      }
       cur += c;
-      if (c === escape && quote === '"' && i + 1 < text.length) cur += text[++i];
-      else if (c === quote) quote = '';
+      if (c === quote) quote = '';
       continue;
     }
     if (/\s/.test(c)) {
@@ -154,32 +320,46 @@ export function splitRaw(text: string, escape = '\\'): string[] {
       continue;
     }
     has = true;
+    if (c === escape) {
+      if (i + 1 === text.length) continue;
+      cur += c + text[++i]!;
+      continue;
+    }
     cur += c;
-    if (c === escape && i + 1 < text.length) cur += text[++i];
-    else if (c === '"' || c === "'") quote = c;
+    if (c === '"' || c === "'") quote = c;
   }
   if (has) words.push(cur);
   return words;
 }
 
+/** Whitespace split, as the parser does for FROM, EXPOSE, and COPY/ADD/VOLUME in shell form. */
+export function splitWhitespace(text: string): string[] {
+  return text.trim() === '' ? [] : text.trim().split(/[\t\v\f\r ]+/);
+}
+
 /**
- * `KEY=value KEY2="v 2"` (or the old `KEY value words`) for ENV, LABEL: pairs, values expanded
- * (keys too, as Docker does).
+ * `KEY=value KEY2="v 2"` (or the old `KEY value words`) for ENV, LABEL: pairs, keys and values
+ * expanded, as Docker does.
  */
 export function parseKeyValues(text: string, lookup: Lookup, escape: string, what: string, used?: Set<string>): Array<[string, string]> {
   const words = splitRaw(text, escape);
   if (words.length === 0) throw new SkiffError('INVALID_ARGUMENT', `${what} requires at least one argument`);
+  const ex = (w: string): string => expandWord(w, lookup, escape, used ? { used } : {});
+  let pairs: Array<[string, string]>;
   if (!words[0]!.includes('=')) {
-    // Old form: the first word is the key, the rest of the line (whitespace kept) the value.
-    const key = words[0]!;
-    const value = text.trim().slice(key.length).trim();
-    if (!value) throw new SkiffError('INVALID_ARGUMENT', `${what} must have two arguments`);
-    return [[expandWord(key, lookup, escape, used), expandWord(value, lookup, escape, used)]];
+    // Old form: the first whitespace-delimited part is the key, the rest of the line the value.
+    const m = /^(\S+)[\t\v\f\r ]+([\s\S]*)$/.exec(text.trim());
+    if (!m) throw new SkiffError('INVALID_ARGUMENT', `${what} must have two arguments`);
+    pairs = [[m[1]!, m[2]!]];
+  } else {
+    pairs = words.map((w) => {
+      const eq = w.indexOf('=');
+      if (eq < 0) throw new SkiffError('INVALID_ARGUMENT', `Syntax error - can't find = in "${w}". Must be of the form: name=value`);
+      return [w.slice(0, eq), w.slice(eq + 1)];
+    });
   }
-  return words.map((w) => {
-    const eq = w.indexOf('=');
-    if (eq === 0) throw new SkiffError('INVALID_ARGUMENT', `${what} names can not be blank`);
-    if (eq < 0) throw new SkiffError('INVALID_ARGUMENT', `Syntax error - can't find = in "${w}". Must be of the form: name=value`);
-    return [expandWord(w.slice(0, eq), lookup, escape, used), expandWord(w.slice(eq + 1), lookup, escape, used)];
+  return pairs.map(([k, v]) => {
+    if (k === '') throw new SkiffError('INVALID_ARGUMENT', `${what} names can not be blank`);
+    return [ex(k), ex(v)];
   });
 }

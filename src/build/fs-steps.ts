@@ -5,12 +5,12 @@
  */
 import { SkiffError } from '../errors.ts';
 import { Overlay } from '../fs/overlay.ts';
-import { expandWord, splitRaw } from './expand.ts';
-import type { Instruction } from './parser.ts';
+import { expandWord, splitWhitespace } from './expand.ts';
+import { chompHeredoc, parseHeredocWord, type Instruction } from './parser.ts';
 import { buildStage, overlayDiff, stepOverlay, type BuildRun, type StepMount } from './builder.ts';
 import { cacheVolumeName, parseRunMount } from './run-mounts.ts';
-import { applyCopy, contextSources, fsSources, resolveChown, sourcesChecksum, type Source } from './copy.ts';
-import { findStage, checkFlags, flagValue, type Stage } from './stages.ts';
+import { applyCopy, contextSources, excludeSources, fsSources, parseChmod, resolveChown, sourcesChecksum, type ChmodSpec, type Source } from './copy.ts';
+import { findStage, checkFlags, flagBool, flagValue, flagValues, type Stage } from './stages.ts';
 import { argPrefix, lookupIn, runEnv, type BuildConfig, type StageState } from './state.ts';
 import { COMMENT, fail, shellArgs, workdirPath, type StepResult } from './steps.ts';
 import { retryAfterIO } from '../fs/pending-io.ts';
@@ -46,26 +46,43 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
   return { mounts, key };
 }
 
+/** BuildKit's "(first line...)" summary of a heredoc, for the progress line. */
+export function summarizeHeredoc(doc: string): string {
+  const lines = doc.trim().split(/\r?\n/);
+  return lines[0]! + (lines.length > 1 ? '...' : '');
+}
+
 export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<StepResult> {
-  checkFlags(ins, ['network', 'security', 'mount'], run.file);
+  checkFlags(ins, { network: 'string', security: 'string', mount: 'strings' }, run.file);
   const { mounts, key: mountKey } = await runMounts(run, stage, s, ins, config);
   let argv: string[];
   const h = ins.heredocs;
-  if (!ins.json && h.length === 1 && /^<<-?\s*["']?\w[\w-]*["']?$/.test(ins.rest.trim())) {
-    // A lone heredoc is the script itself.
-    const body = h[0]!.expand ? expandWord(h[0]!.content, lookupIn(s), run.df.escape) : h[0]!.content;
-    argv = shellArgs(config, body);
+  const lone = h.length > 0 && !ins.json ? parseHeredocWord(ins.rest) : undefined;
+  const extraKey: string[] = [];
+  if (lone) {
+    // A lone heredoc is the script itself, given to the shell as written (the shell expands it,
+    // not the builder); one starting with `#!` is run as a file, as BuildKit does.
+    const data = h[0]!.chomp ? chompHeredoc(h[0]!.content) : h[0]!.content;
+    if (data.startsWith('#!') && s.base.os !== 'windows') {
+      const name = h[0]!.name;
+      mounts.push({
+        kind: 'bind', target: '/dev/pipes',
+        sources: [{ name, base: name, isDir: true, items: [{ rel: '', item: { kind: 'directory', mode: 0o755 } }, { rel: name, item: { kind: 'file', mode: 0o755, data: new TextEncoder().encode(data) } }] }],
+      });
+      extraKey.push(`heredoc ${name} ${data}`);
+      argv = shellArgs(config, `/dev/pipes/${name}`);
+    } else argv = shellArgs(config, data);
   } else if (ins.json) argv = ins.json;
   else {
     // Heredocs after a command go to the shell as written: it reads them itself.
-    argv = shellArgs(config, h.length ? `${ins.rest}\n${h.map((x) => `${x.content}${x.name}`).join('\n')}` : ins.rest);
+    argv = shellArgs(config, h.length ? `${ins.rest}${h.map((x) => `\n${x.content}${x.name}`).join('')}` : ins.rest);
   }
   const env = runEnv(s);
   const prefix = argPrefix(s);
   const createdBy = `RUN ${prefix}${argv.join(' ')} # buildkit`;
   const platform = [s.base.os, s.base.architecture].join('/');
   return {
-    keyParts: ['RUN', prefix, JSON.stringify(argv), JSON.stringify(config.Env ?? []), config.WorkingDir ?? '', config.User ?? '', ...mountKey], config, createdBy, comment: COMMENT,
+    keyParts: ['RUN', prefix, JSON.stringify(argv), JSON.stringify(env), config.WorkingDir ?? '', config.User ?? '', ...mountKey, ...extraKey], config, createdBy, comment: COMMENT,
     apply: async (v) => {
       if (s.base.os !== 'linux' || !['386', 'i386'].includes(s.base.architecture)) {
         throw new SkiffError('UNSUPPORTED', `RUN cannot run on a ${platform} base: skiff runs build commands in its linux/386 VM only (a wasm image has no shell; build its files elsewhere and COPY them in)`);
@@ -82,72 +99,91 @@ export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins:
   };
 }
 
+const URL_SOURCE = /^https?:\/\//;
+
 export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<StepResult> {
   const add = ins.cmd === 'add';
-  checkFlags(ins, add ? ['chown', 'chmod', 'link', 'checksum', 'keep-git-dir'] : ['from', 'chown', 'chmod', 'link', 'parents', 'exclude'], run.file);
+  checkFlags(ins, add
+    ? { chown: 'string', chmod: 'string', link: 'bool', 'keep-git-dir': 'bool', checksum: 'string', unpack: 'bool', exclude: 'strings' }
+    : { from: 'string', chown: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'strings' }, run.file);
   const name = ins.cmd.toUpperCase();
-  for (const f of ['parents', 'exclude', 'keep-git-dir']) {
-    if (flagValue(ins, f) !== undefined) throw new SkiffError('UNSUPPORTED', `${name} --${f} is not supported by skiff's builder yet`);
-  }
+  if (flagBool(ins, 'parents')) throw new SkiffError('UNSUPPORTED', `${name} --parents is not supported by skiff's builder yet`);
   const lookup = lookupIn(s);
   const esc = run.df.escape;
-  const args = ins.json ?? splitRaw(ins.rest, esc);
-  if (args.length < 2) fail(`${name} requires at least two arguments, but only one was provided. Destination could not be determined.`);
-  const expanded = ins.json ? args.map((a) => expandWord(a, lookup, esc)) : args.map((a) => (/^<<-?/.test(a) ? a : expandWord(a, lookup, esc)));
-  const destRaw = expanded.at(-1)!;
-  const srcNames = expanded.slice(0, -1);
-  const fromFlag = flagValue(ins, 'from');
-  const from = fromFlag !== undefined ? expandWord(fromFlag, lookup, esc) : undefined;
-  let sources: Source[];
-  let fromKey = 'context';
+  const args = ins.json ?? splitWhitespace(ins.rest);
+  if (args.length < 2) fail(`${name} requires at least two arguments, but only one was provided. Destination could not be determined`);
+  if (parseHeredocWord(args.at(-1)!)) fail(`${name} cannot accept a heredoc as a destination`);
   const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
   const heredocSources: Source[] = [];
+  const heredocNames: string[] = [];
   const plain: string[] = [];
-  for (const n of srcNames) {
-    const m = /^<<-?["']?([\w-]+)["']?$/.exec(n);
-    const h = m ? heredocs.get(m[1]!) : undefined;
-    if (h) {
-      const content = h.expand ? expandWord(h.content, lookup, esc) : h.content;
-      heredocSources.push({ name: h.name, base: h.name, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: 0o644, data: new TextEncoder().encode(content) } }] });
-    } else plain.push(n);
+  for (const a of args.slice(0, -1)) {
+    const hw = ins.json ? undefined : parseHeredocWord(a);
+    if (hw) {
+      const h = heredocs.get(hw.name);
+      let content = h?.content ?? '';
+      if (hw.chomp) content = chompHeredoc(content);
+      // BuildKit expands an unquoted heredoc body with quotes left alone and `\` as the escape.
+      if (hw.expand) content = expandWord(content, lookup, '\\', { skipQuotes: true });
+      heredocNames.push(hw.name);
+      heredocSources.push({ name: hw.name, base: hw.name.split('/').at(-1)!, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: 0o644, data: new TextEncoder().encode(content) } }] });
+    } else plain.push(expandWord(a, lookup, esc));
   }
-  if (flagValue(ins, 'checksum') !== undefined) fail("checksum can't be specified for non-HTTP(S) sources");
-  if (from !== undefined) {
-    const st = findStage(run.stages, from, stage.index);
+  const destRaw = expandWord(args.at(-1)!, lookup, esc);
+  const chownFlag = flagValue(ins, 'chown') ? expandWord(flagValue(ins, 'chown')!, lookup, esc) : undefined;
+  const chmodFlag = flagValue(ins, 'chmod') ? expandWord(flagValue(ins, 'chmod')!, lookup, esc) : undefined;
+  const checksum = flagValue(ins, 'checksum') ? expandWord(flagValue(ins, 'checksum')!, lookup, esc) : undefined;
+  const excludes = flagValues(ins, 'exclude');
+  let chmod: ChmodSpec | undefined;
+  if (chmodFlag !== undefined) chmod = parseChmod(chmodFlag);
+  if (checksum) {
+    if (plain.length !== 1) fail("checksum can't be specified for multiple sources");
+    if (!URL_SOURCE.test(plain[0]!)) fail('checksum requires HTTP(S) or Git sources');
+  }
+  if (!add) for (const p of plain) if (URL_SOURCE.test(p)) fail("source can't be a URL for COPY");
+  const fromFlag = flagValue(ins, 'from');
+  let sources: Source[];
+  let fromKey = 'context';
+  if (fromFlag) {
+    // BuildKit refuses variables in --from (the stage graph is fixed before any expansion).
+    if (expandWord(fromFlag, () => undefined, esc) !== fromFlag) fail('variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround');
+    const from = fromFlag;
+    let st: Stage | undefined;
+    if (/^\d+$/.test(from)) {
+      st = run.stages[Number(from)];
+      if (!st) fail(`invalid stage index ${from}`);
+    } else st = run.stages.filter((x) => x.name === from.toLowerCase()).at(-1);
+    if (st && st.index >= stage.index) fail(`cannot copy from stage "${from}", it needs to be defined before current stage "${stage.name ?? `stage-${stage.index}`}"`);
     let layers;
     if (st) {
       const built = await buildStage(run, st);
       layers = built.layers;
       fromKey = `stage:${built.key}`;
     } else {
-      if (from === String(stage.index) || run.stages.some((x) => x.name === from.toLowerCase())) fail(`invalid --from: stage ${from} is not defined before this one`);
       const image = await run.host.resolveImage(from);
       layers = image.layers;
       fromKey = `image:${image.id}`;
     }
     const fs = new Overlay({ lower: await run.host.tree(layers), readOnly: true });
     sources = await retryAfterIO(() => fsSources(fs, plain, from));
-  } else sources = contextSources(run.context, plain, { add });
-  sources = [...sources, ...heredocSources];
-  const chownFlag = flagValue(ins, 'chown');
-  const chmodFlag = flagValue(ins, 'chmod');
-  let chmod: number | undefined;
-  if (chmodFlag !== undefined) {
-    if (!/^[0-7]{3,4}$/.test(chmodFlag)) fail(`invalid chmod parameter: ${chmodFlag}: it must be an octal mode such as 755`);
-    chmod = parseInt(chmodFlag, 8);
+  } else {
+    const unpack = add ? flagBool(ins, 'unpack') ?? true : false;
+    sources = contextSources(run.context, plain, { add, unpack });
   }
+  if (excludes.length) sources = excludeSources(sources, excludes);
+  sources = [...sources, ...heredocSources];
   // Absolute, `..` resolved within the root; a trailing `/` (or `.`) still says "a directory".
   const dirLike = /(^|\/)\.?$/.test(destRaw) || destRaw === '.';
   const dest = `${workdirPath(config.WorkingDir, destRaw)}${dirLike ? '/' : ''}`.replace(/\/+$/, '/');
-  // BuildKit's message: --chown and --chmod (as written), sources and destination expanded; no --from or --link.
-  const flagsText = [chownFlag !== undefined ? `--chown=${chownFlag}` : '', chmodFlag !== undefined ? `--chmod=${chmodFlag}` : ''].filter(Boolean).map((f) => `${f} `).join('');
-  const createdBy = `${name} ${flagsText}${srcNames.join(' ')} ${destRaw} # buildkit`;
+  // BuildKit's history line: --chown and --chmod, path sources, then heredocs, then the destination, all expanded.
+  const flagsText = [chownFlag ? ` --chown=${chownFlag}` : '', chmodFlag ? ` --chmod=${chmodFlag}` : ''].join('');
+  const createdBy = `${name}${flagsText}${plain.map((p) => ` ${p}`).join('')}${heredocNames.map((h) => ` <<${h}`).join('')} ${destRaw} # buildkit`;
   return {
-    keyParts: [name, fromKey, sourcesChecksum(sources), dest, chownFlag ?? '', chmodFlag ?? ''], config, createdBy, comment: COMMENT,
+    keyParts: [name, fromKey, sourcesChecksum(sources), dest, chownFlag ?? '', chmodFlag ?? '', excludes.join('\n')], config, createdBy, comment: COMMENT,
     apply: async () => {
       const fs = await stepOverlay(run, s);
-      const owner = chownFlag !== undefined ? await retryAfterIO(() => resolveChown(fs, expandWord(chownFlag, lookup, esc))) : { uid: 0, gid: 0 };
-      await applyCopy(fs, { sources, dest, owner, chown: chownFlag !== undefined, ...(chmod !== undefined ? { chmod } : {}) });
+      const owner = chownFlag ? await retryAfterIO(() => resolveChown(fs, chownFlag)) : { uid: 0, gid: 0 };
+      await applyCopy(fs, { sources, dest, owner, chown: chownFlag !== undefined, ...(chmod !== undefined ? { chmod } : {}), what: name });
       await materializeTree(fs.upperTree.root); // diffs read synchronously (image bytes from IndexedDB)
       return overlayDiff(fs);
     },

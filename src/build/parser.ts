@@ -48,22 +48,28 @@ export const INSTRUCTIONS = new Set([
 ]);
 const HEREDOC_CMDS = new Set(['run', 'copy', 'add']);
 const JSON_CMDS = new Set(['run', 'cmd', 'entrypoint', 'shell', 'copy', 'add', 'volume']);
-const DIRECTIVE = /^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$/;
-const HEREDOC = /<<(-?)\s*(["']?)([a-zA-Z_][a-zA-Z0-9_-]*)\2/g;
+const DIRECTIVE = /^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+const DIRECTIVES = new Set(['syntax', 'escape', 'check']);
+const HEREDOC_WORD = /^(\d*)<<(-?)\s*([^<]*)$/;
 
 export function parseError(file: string, line: number, message: string): SkiffError {
   return new SkiffError('INVALID_ARGUMENT', `${file}:${line}: ${message}`);
 }
 
-/** `# escape=` and `# syntax=` from the top lines; stops at the first line that is not a directive. */
+/**
+ * Parser directives from the top lines, as BuildKit's DirectiveParser reads them: `#`, then
+ * `key=value` with a known key (syntax, escape, check); the first other line ends them (a
+ * `# foo=bar` with an unknown key is a comment and ends them too).
+ */
 function readDirectives(lines: string[], file: string): { escape: '\\' | '`'; syntax?: string } {
   let escape: '\\' | '`' = '\\';
   let syntax: string | undefined;
   const seen = new Set<string>();
-  let i = 0;
-  for (; i < lines.length; i++) {
-    const m = DIRECTIVE.exec(lines[i]!);
-    if (!m) break;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/^\s+/, '');
+    if (!line.startsWith('#')) break;
+    const m = DIRECTIVE.exec(line.slice(1).replace(/^\s+/, ''));
+    if (!m || !DIRECTIVES.has(m[1]!.toLowerCase())) break;
     const key = m[1]!.toLowerCase();
     if (seen.has(key)) throw parseError(file, i + 1, `only one ${key} parser directive can be used`);
     seen.add(key);
@@ -75,99 +81,245 @@ function readDirectives(lines: string[], file: string): { escape: '\\' | '`'; sy
   return { escape, ...(syntax !== undefined ? { syntax } : {}) };
 }
 
-/** A JSON array of strings, or undefined (then the shell form applies, as Docker does). */
+/**
+ * The exec form: a JSON array of strings, or undefined (then the shell form applies, as Docker
+ * does when the text is not valid JSON). A valid JSON array holding a non-string is an error.
+ */
 export function parseJsonArray(text: string): string[] | undefined {
-  const t = text.trim();
+  const t = text.replace(/^\s+/, '');
   if (!t.startsWith('[')) return undefined;
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(t);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
+    v = JSON.parse(t);
   } catch {
     return undefined;
   }
-  return undefined;
+  if (!Array.isArray(v)) return undefined;
+  if (!v.every((x) => typeof x === 'string')) throw new SkiffError('INVALID_ARGUMENT', 'when using JSON array syntax, arrays must be comprised of strings only');
+  return v as string[];
 }
 
-/** Leading `--flag[=value]` words, and what follows. */
-function splitFlags(text: string): { flags: string[]; rest: string } {
+/**
+ * Leading `--flag[=value]` words (quotes and escapes removed, as BuildKit's extractBuilderFlags
+ * does), and what follows; a lone `--` ends the flags.
+ */
+export function splitFlags(text: string, escape: string): { flags: string[]; rest: string } {
   const flags: string[] = [];
-  let rest = text.trimStart();
+  let pos = 0;
   for (;;) {
-    const m = /^--[^\s=]+(=\S*)?(\s+|$)/.exec(rest);
-    if (!m || rest.startsWith('-- ')) break;
-    flags.push(m[0].trim());
-    rest = rest.slice(m[0].length);
+    while (pos < text.length && /\s/.test(text[pos]!)) pos++;
+    if (!text.startsWith('--', pos)) return { flags, rest: text.slice(pos) };
+    let word = '';
+    let quote = '';
+    let blankOK = false;
+    for (; pos < text.length; pos++) {
+      const c = text[pos]!;
+      if (quote) {
+        if (c === quote) { quote = ''; continue; }
+        if (c === escape) {
+          if (pos + 1 === text.length) { quote = ''; continue; }
+          word += text[++pos];
+          continue;
+        }
+        word += c;
+        continue;
+      }
+      if (/\s/.test(c)) break;
+      if (c === '"' || c === "'") { quote = c; blankOK = true; continue; }
+      if (c === escape) {
+        if (pos + 1 === text.length) continue;
+        word += text[++pos];
+        continue;
+      }
+      word += c;
+    }
+    if (word === '--') return { flags, rest: text.slice(pos).trimStart() };
+    if (blankOK || word) flags.push(word);
   }
-  return { flags, rest };
+}
+
+/** BuildKit's word split of a line with raw quotes and escapes, `<<` glued to what follows. */
+function heredocWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let quote = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      cur += c;
+      if (c === '\\' && quote === '"' && i + 1 < line.length) cur += line[++i];
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '<' && line[i + 1] === '<') {
+      cur += '<<';
+      i += 2;
+      while (i < line.length && /[ \t\r]/.test(line[i]!)) cur += line[i++];
+      i--;
+      continue;
+    }
+    if (/\s/.test(c)) {
+      if (cur) words.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += c;
+    if (c === '\\' && i + 1 < line.length) cur += line[++i];
+    else if (c === '"' || c === "'") quote = c;
+  }
+  if (cur) words.push(cur);
+  return words;
+}
+
+/** A heredoc word (`<<EOF`, `<<-"EOF"`, `3<<IN`): its name, and whether the body expands. */
+export function parseHeredocWord(word: string): Omit<Heredoc, 'content'> | undefined {
+  const m = HEREDOC_WORD.exec(word);
+  if (!m || !m[3]) return undefined;
+  // The name with quotes removed; a quote anywhere in it turns expansion off.
+  let name = '';
+  let quoted = false;
+  let quote = '';
+  const raw = m[3];
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (quote) {
+      if (c === quote) { quote = ''; continue; }
+      if (c === '\\' && quote === '"' && i + 1 < raw.length && '"$\\'.includes(raw[i + 1]!)) { name += raw[++i]; continue; }
+      name += c;
+      continue;
+    }
+    if (c === '"' || c === "'") { quote = c; quoted = true; continue; }
+    if (c === '\\' && i + 1 < raw.length) { name += raw[++i]; continue; }
+    if (/\s/.test(c)) return undefined;
+    name += c;
+  }
+  if (!name) return undefined;
+  return { name, expand: !quoted, chomp: m[2] === '-' };
+}
+
+/** `<<-` bodies: leading tabs removed from every line. */
+export function chompHeredoc(content: string): string {
+  return content.replace(/^\t+/gm, '');
 }
 
 export function parseDockerfile(text: string, o: { file?: string } = {}): Dockerfile {
   const file = o.file ?? 'Dockerfile';
+  if (text.length === 0) throw new SkiffError('INVALID_ARGUMENT', 'the Dockerfile cannot be empty');
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
   const { escape, syntax } = readDirectives(lines, file);
   const out: Instruction[] = [];
   const isComment = (l: string): boolean => /^\s*#/.test(l);
-  const continues = (l: string): boolean => {
+  // BuildKit's rule: the escape character last (trailing blanks aside), not preceded by another one.
+  const continuation = (l: string): string | undefined => {
     const t = l.replace(/[ \t]+$/, '');
-    if (!t.endsWith(escape)) return false;
-    // An escaped escape character does not continue the line.
-    let n = 0;
-    for (let k = t.length - 1; k >= 0 && t[k] === escape; k--) n++;
-    return n % 2 === 1;
+    if (!t.endsWith(escape)) return undefined;
+    if (t.length > 1 && t[t.length - 2] === escape) return undefined;
+    return t.slice(0, -1);
   };
   let i = 0;
   while (i < lines.length) {
-    const raw = lines[i]!;
-    if (raw.trim() === '' || isComment(raw)) {
+    const raw = lines[i]!.replace(/^\s+/, '');
+    if (raw === '' || isComment(raw)) {
       i++;
       continue;
     }
     const start = i;
     let logical = '';
-    let cur = raw;
+    let cur: string = raw;
     for (;;) {
-      if (continues(cur)) {
-        const t = cur.replace(/[ \t]+$/, '');
-        logical += t.slice(0, -1);
-        i++;
-        // Comment and empty lines inside a continuation are skipped, as Docker does.
-        while (i < lines.length && (isComment(lines[i]!) || lines[i]!.trim() === '')) i++;
-        if (i >= lines.length) break;
-        cur = lines[i]!;
-        continue;
-      }
-      logical += cur;
+      const cont = continuation(cur);
       i++;
-      break;
+      if (cont === undefined) {
+        logical += cur;
+        break;
+      }
+      logical += cont;
+      // Comment and empty lines inside a continuation are skipped, as Docker does.
+      while (i < lines.length && (isComment(lines[i]!) || lines[i]!.trim() === '')) i++;
+      if (i >= lines.length) break;
+      cur = lines[i]!;
     }
     const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(logical);
     if (!m) continue;
     const cmd = m[1]!.toLowerCase();
-    if (!INSTRUCTIONS.has(cmd)) throw parseError(file, start + 1, `unknown instruction: ${m[1]}`);
-    const { flags, rest } = cmd === 'onbuild' ? { flags: [], rest: m[2]! } : splitFlags(m[2]!);
+    if (!INSTRUCTIONS.has(cmd)) throw parseError(file, start + 1, `unknown instruction: ${m[1]}${suggest(m[1]!)}`);
+    let flags: string[] = [];
+    let rest = m[2]!;
+    let inner = cmd;
+    let innerRest = rest;
+    if (cmd === 'onbuild') {
+      const sub = /^\s*(\S+)\s*([\s\S]*)$/.exec(rest);
+      inner = sub?.[1]?.toLowerCase() ?? '';
+      innerRest = sub ? splitFlags(sub[2]!, escape).rest : '';
+    } else ({ flags, rest } = splitFlags(rest, escape));
+    rest = rest.trim();
+    const json = JSON_CMDS.has(cmd) ? wrap(file, start + 1, () => parseJsonArray(rest)) : undefined;
     const heredocs: Heredoc[] = [];
-    if (HEREDOC_CMDS.has(cmd) && !rest.trimStart().startsWith('[')) {
-      for (const h of rest.matchAll(HEREDOC)) {
+    const innerJson = cmd === 'onbuild' ? JSON_CMDS.has(inner) && wrap(file, start + 1, () => parseJsonArray(innerRest)) : json;
+    if (HEREDOC_CMDS.has(inner) && !innerJson && logical.includes('<<')) {
+      for (const w of heredocWords(logical)) {
+        const h = parseHeredocWord(w);
+        if (!h) continue;
         const body: string[] = [];
         let closed = false;
         while (i < lines.length) {
           const l = lines[i++]!;
-          const cmp = h[1] ? l.replace(/^\t+/, '') : l;
-          if (cmp === h[3]) { closed = true; break; }
-          body.push(cmp);
+          if ((h.chomp ? l.replace(/^\t+/, '') : l) === h.name) { closed = true; break; }
+          body.push(l);
         }
-        if (!closed) throw parseError(file, start + 1, `unterminated heredoc <<${h[3]}`);
-        heredocs.push({ name: h[3]!, content: body.length ? `${body.join('\n')}\n` : '', expand: h[2] === '', chomp: h[1] === '-' });
+        if (!closed) throw parseError(file, start + 1, 'unterminated heredoc');
+        heredocs.push({ ...h, content: body.length ? `${body.join('\n')}\n` : '' });
       }
     }
-    if (rest.trim() === '' && heredocs.length === 0 && cmd !== 'from' && cmd !== 'arg') {
-      throw parseError(file, start + 1, `${cmd.toUpperCase()} requires at least one argument`);
+    const nargs = json ? json.length : rest.split(/[\t\v\f\r ]+/).filter(Boolean).length;
+    if ((cmd === 'copy' || cmd === 'add') && nargs < 2) {
+      throw parseError(file, start + 1, `${cmd.toUpperCase()} requires at least two arguments, but only one was provided. Destination could not be determined`);
     }
-    const json = JSON_CMDS.has(cmd) ? parseJsonArray(rest) : undefined;
+    if (rest === '' && heredocs.length === 0 && !json && cmd !== 'from') {
+      const one = ['user', 'workdir', 'stopsignal', 'maintainer'].includes(cmd);
+      if (cmd === 'copy' || cmd === 'add') throw parseError(file, start + 1, `${cmd.toUpperCase()} requires at least two arguments, but only one was provided. Destination could not be determined`);
+      if (one || !['cmd', 'entrypoint'].includes(cmd)) throw parseError(file, start + 1, `${cmd.toUpperCase()} requires ${one ? 'exactly' : 'at least'} one argument`);
+    }
     out.push({
-      cmd, original: logical.trim(), line: start + 1, endLine: i, flags, rest: rest.trim(),
+      cmd, original: logical.trim(), line: start + 1, endLine: i, flags, rest,
       ...(json ? { json } : {}), heredocs,
     });
   }
+  if (out.length === 0) throw parseError(file, lines.length, 'file with no instructions');
   return { escape, ...(syntax !== undefined ? { syntax } : {}), instructions: out };
+}
+
+function wrap<T>(file: string, line: number, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw parseError(file, line, (err as Error).message);
+  }
+}
+
+/** BuildKit's " (did you mean X?)": the first closest name under distance 3, in the word's case. */
+export function suggest(word: string, options: Iterable<string> = INSTRUCTIONS, caseSensitive = false): string {
+  const w = caseSensitive ? word : word.toLowerCase();
+  let best = '';
+  let min = 3;
+  for (const name of options) {
+    const o = caseSensitive ? name : name.toLowerCase();
+    if (o === w) return '';
+    const d = levenshtein(w, o);
+    if (d < min) { best = o; min = d; }
+  }
+  if (!best) return '';
+  const cased = caseSensitive || word === word.toLowerCase() ? best : word === word.toUpperCase() ? best.toUpperCase() : best;
+  return ` (did you mean ${cased}?)`;
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }

@@ -5,9 +5,9 @@
  * `--target` build skips the rest, as BuildKit does.
  */
 import { SkiffError } from '../errors.ts';
-import { expandWord, expandWords } from './expand.ts';
+import { expandWord, splitRaw, splitWhitespace } from './expand.ts';
 import type { Dockerfile, Instruction } from './parser.ts';
-import { parseError } from './parser.ts';
+import { parseError, suggest } from './parser.ts';
 
 export interface MetaArg {
   name: string;
@@ -31,21 +31,52 @@ export interface StagePlan {
   stages: Stage[];
 }
 
+export type FlagType = 'string' | 'bool' | 'strings';
+
+/** The flag's last value (a bool flag written bare is "true"), or undefined when absent. */
 export function flagValue(ins: Instruction, name: string): string | undefined {
   let v: string | undefined;
   for (const f of ins.flags) {
-    const m = /^--([^=]+)(?:=(.*))?$/.exec(f);
-    if (m && m[1] === name) v = m[2] ?? '';
+    const m = /^--([^=]*)(=([\s\S]*))?$/.exec(f);
+    if (m && m[1] === name) v = m[2] !== undefined ? m[3]! : 'true';
   }
   return v;
 }
 
-/** Flags other than the allowed ones are errors (Docker: "unknown flag: x"). */
-export function checkFlags(ins: Instruction, allowed: string[], file: string): void {
+/** Every value of a repeatable flag (`--exclude`). */
+export function flagValues(ins: Instruction, name: string): string[] {
+  const out: string[] = [];
   for (const f of ins.flags) {
-    const name = /^--([^=]+)/.exec(f)?.[1] ?? f;
-    if (!allowed.includes(name)) throw parseError(file, ins.line, `${ins.cmd.toUpperCase()}: unknown flag: ${name}`);
+    const m = /^--([^=]*)=([\s\S]*)$/.exec(f);
+    if (m && m[1] === name) out.push(m[2]!);
   }
+  return out;
+}
+
+/** The flags as BuildKit's BFlags checks them: known names, values where needed, bools, no repeats. */
+export function checkFlags(ins: Instruction, allowed: Record<string, FlagType>, file: string): void {
+  const seen = new Set<string>();
+  const err = (m: string): never => { throw new SkiffError('INVALID_ARGUMENT', m); };
+  for (const f of ins.flags) {
+    const eq = f.indexOf('=');
+    const flag = eq < 0 ? f : f.slice(0, eq);
+    const value = eq < 0 ? undefined : f.slice(eq + 1);
+    const name = flag.slice(2);
+    const type = Object.hasOwn(allowed, name) ? allowed[name] : undefined;
+    if (!type) err(`unknown flag: ${flag}${suggest(name, Object.keys(allowed), true)}`);
+    if (seen.has(name) && type !== 'strings') err(`duplicate flag specified: ${flag}`);
+    seen.add(name);
+    if (type === 'bool') {
+      if (value === '') err(`missing a value on flag: ${flag}`);
+      if (value !== undefined && !['true', 'false'].includes(value.toLowerCase())) err(`expecting boolean value for flag ${flag}, not: ${value}`);
+    } else if (value === undefined) err(`missing a value on flag: ${flag}`);
+  }
+}
+
+/** A bool flag's value (`--link`, `--link=true`). */
+export function flagBool(ins: Instruction, name: string): boolean | undefined {
+  const v = flagValue(ins, name);
+  return v === undefined ? undefined : v.toLowerCase() === 'true';
 }
 
 /**
@@ -61,46 +92,75 @@ export function planStages(df: Dockerfile, buildArgs: Record<string, string>, pr
   for (; i < ins.length && ins[i]!.cmd !== 'from'; i++) {
     const x = ins[i]!;
     if (x.cmd !== 'arg') throw parseError(file, x.line, 'no build stage in current context');
-    for (const word of x.rest.split(/\s+/).filter(Boolean)) {
+    if (x.flags.length) throw parseError(file, x.line, `unknown flag: ${x.flags[0]!.split('=')[0]}`);
+    const words = splitRaw(x.rest, df.escape);
+    if (words.length === 0) throw parseError(file, x.line, 'ARG requires at least one argument');
+    for (const word of words) {
       const eq = word.indexOf('=');
       const name = eq < 0 ? word : word.slice(0, eq);
-      const def = eq < 0 ? undefined : expandWord(word.slice(eq + 1), (n) => metaValues.get(n), df.escape);
-      const value = name in buildArgs ? buildArgs[name] : def;
+      if (name === '') throw parseError(file, x.line, 'ARG names can not be blank');
+      let value: string | undefined;
+      if (Object.hasOwn(buildArgs, name)) value = buildArgs[name];
+      else if (eq >= 0) {
+        try {
+          value = expandWord(word.slice(eq + 1), (n) => metaValues.get(n), df.escape);
+        } catch (err) {
+          throw parseError(file, x.line, (err as Error).message);
+        }
+      }
       metaArgs.push({ name, ...(value !== undefined ? { value } : {}) });
+      // An ARG without a value leaves an earlier value (or a predefined one) in place, as BuildKit does.
       if (value !== undefined) metaValues.set(name, value);
-      else metaValues.delete(name);
     }
   }
   for (; i < ins.length; i++) {
     const x = ins[i]!;
     if (x.cmd === 'from') {
-      checkFlags(x, ['platform'], file);
-      const words = expandWords(x.rest, (n) => metaValues.get(n), df.escape);
-      if (words.length !== 1 && !(words.length === 3 && words[1]!.toLowerCase() === 'as')) {
-        throw parseError(file, x.line, 'FROM requires either one or three arguments');
+      // Split at whitespace first; only the base name is expanded (a stage name is taken as written).
+      const args = splitWhitespace(x.rest);
+      if (args.length === 3 && args[1]!.toLowerCase() === 'as') {
+        if (!/^[a-z][a-z0-9-_.]*$/.test(args[2]!.toLowerCase())) throw parseError(file, x.line, `invalid name for build stage: "${args[2]}", name can't start with a number or contain symbols`);
+      } else if (args.length !== 1) throw parseError(file, x.line, 'FROM requires either one or three arguments');
+      try {
+        checkFlags(x, { platform: 'string' }, file);
+      } catch (e) {
+        throw parseError(file, x.line, (e as Error).message);
       }
-      const name = words.length === 3 ? words[2]!.toLowerCase() : undefined;
-      if (name !== undefined) {
-        if (!/^[a-z][a-z0-9-_.]*$/.test(name)) throw parseError(file, x.line, `invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
-        if (stages.some((s) => s.name === name)) throw parseError(file, x.line, `duplicate stage name "${name}"`);
+      const name = args.length === 3 ? args[2]!.toLowerCase() : undefined;
+      let base: string;
+      let platform: string | undefined;
+      const look = (n: string): string | undefined => metaValues.get(n);
+      try {
+        base = expandWord(args[0]!, look, df.escape);
+      } catch (err) {
+        throw parseError(file, x.line, (err as Error).message);
       }
-      const platform = flagValue(x, 'platform');
-      if (!words[0]) throw parseError(file, x.line, 'base name (' + x.rest + ') should not be blank');
+      if (!base) throw parseError(file, x.line, `base name (${args[0]}) should not be blank`);
+      const pf = flagValue(x, 'platform');
+      if (pf !== undefined && pf !== '') {
+        try {
+          platform = expandWord(pf, look, df.escape);
+        } catch (err) {
+          throw parseError(file, x.line, `failed to process arguments for platform ${pf}: ${(err as Error).message}`);
+        }
+        if (!platform) throw parseError(file, x.line, `empty platform value from expression ${pf}`);
+      }
       stages.push({
-        index: stages.length, base: words[0], from: x, instructions: [],
+        index: stages.length, base, from: x, instructions: [],
         ...(name !== undefined ? { name } : {}),
-        ...(platform !== undefined ? { platform: expandWord(platform, (n) => metaValues.get(n), df.escape) } : {}),
+        ...(platform !== undefined ? { platform } : {}),
       });
     } else stages.at(-1)!.instructions.push(x);
   }
-  if (stages.length === 0) throw new SkiffError('INVALID_ARGUMENT', `${file}: the Dockerfile has no FROM instruction (file with no instructions)`);
+  if (stages.length === 0) throw new SkiffError('INVALID_ARGUMENT', `${file}: dockerfile contains no stages to build`);
   return { metaArgs, stages, metaValues };
 }
 
 /** The stage a name or index refers to, if it is one defined before `before`. */
 export function findStage(stages: Stage[], ref: string, before: number): Stage | undefined {
   const lower = ref.toLowerCase();
-  const named = stages.find((s) => s.name === lower && s.index < before);
+  // With duplicate names (a lint warning in BuildKit, not an error) the latest one counts.
+  const named = stages.filter((s) => s.name === lower && s.index < before).at(-1);
   if (named) return named;
   if (/^\d+$/.test(ref)) {
     const n = Number(ref);
@@ -112,7 +172,10 @@ export function findStage(stages: Stage[], ref: string, before: number): Stage |
 /** The stage to build: `--target` by name, else the last. */
 export function targetStage(plan: StagePlan, target: string | undefined): Stage {
   if (target === undefined || target === '') return plan.stages.at(-1)!;
-  const s = plan.stages.find((x) => x.name === target.toLowerCase());
-  if (!s) throw new SkiffError('NOT_FOUND', `failed to reach build target ${target} in Dockerfile`);
+  const s = plan.stages.filter((x) => x.name === target.toLowerCase()).at(-1);
+  if (!s) {
+    const names = plan.stages.map((x) => x.name ?? `stage-${x.index}`);
+    throw new SkiffError('NOT_FOUND', `target stage "${target}" could not be found${suggest(target, names, true)}`);
+  }
   return s;
 }

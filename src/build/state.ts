@@ -16,7 +16,12 @@ export interface StageState {
   key: string;
   /** After the first miss, nothing later in the stage is looked up. */
   missed: boolean;
-  /** ARGs declared in the stage: name -> value (undefined: declared without a value). */
+  /**
+   * The variables RUN sees and words expand with (BuildKit's state env): the base image's Env,
+   * then ENV and ARG values in order, the last write winning.
+   */
+  vars: Map<string, string>;
+  /** ARGs declared in the stage (and the stages it is built FROM): name -> value (undefined: declared without a value). */
   args: Map<string, string | undefined>;
   /** In order of declaration, for RUN's `|N A=b` history prefix. */
   argOrder: string[];
@@ -40,15 +45,9 @@ export function goSet(keys: readonly string[]): string {
   return `map[${[...keys].sort().map((k) => `${k}:{}`).join(' ')}]`;
 }
 
-/** The env a RUN sees: ENV entries, then the stage's ARGs with values (ENV wins). */
+/** The env a RUN sees: the state's variables (ENV and ARG values, in order). */
 export function runEnv(s: StageState): string[] {
-  const env = [...(s.config.Env ?? [])];
-  const have = new Set(env.map((e) => e.slice(0, e.indexOf('='))));
-  for (const name of s.argOrder) {
-    const v = s.args.get(name);
-    if (v !== undefined && !have.has(name)) env.push(`${name}=${v}`);
-  }
-  return env;
+  return [...s.vars].map(([k, v]) => `${k}=${v}`);
 }
 
 /**
@@ -56,19 +55,23 @@ export function runEnv(s: StageState): string[] {
  * value the RUN sees (an ENV of the same name wins; an ARG without a value shows as `A=`).
  */
 export function argPrefix(s: StageState): string {
-  const look = lookupIn(s);
-  const pairs = s.argOrder.map((n) => `${n}=${look(n) ?? ''}`);
+  const pairs = s.argOrder.map((n) => `${n}=${s.vars.get(n) ?? s.args.get(n) ?? ''}`);
   return pairs.length ? `|${pairs.length} ${pairs.join(' ')} ` : '';
 }
 
-/** Variable lookup for expansion: ENV over ARG. */
+/** Variable lookup for expansion: the state's variables. */
 export function lookupIn(s: StageState): (name: string) => string | undefined {
-  const env = new Map<string, string>();
-  for (const e of s.config.Env ?? []) {
+  return (name) => s.vars.get(name);
+}
+
+/** The variables of an image config's Env. */
+export function varsOf(env: readonly string[] | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of env ?? []) {
     const i = e.indexOf('=');
-    env.set(e.slice(0, i), e.slice(i + 1));
+    m.set(i < 0 ? e : e.slice(0, i), i < 0 ? '' : e.slice(i + 1));
   }
-  return (name) => (env.has(name) ? env.get(name) : s.args.get(name));
+  return m;
 }
 
 export function setEnv(config: BuildConfig, key: string, value: string): void {
@@ -103,15 +106,8 @@ function trim(x: number): string {
   return String(Number(x.toFixed(9)));
 }
 
-/** Go's %q of an int: a quoted rune ('A', '\x03'). */
-function goRune(n: number): string {
-  if (n >= 0x20 && n < 0x7f) return `'${n === 0x27 || n === 0x5c ? '\\' : ''}${String.fromCharCode(n)}'`;
-  if (n < 0x100) return `'\\x${n.toString(16).padStart(2, '0')}'`;
-  return `'\\u${n.toString(16).padStart(4, '0')}'`;
-}
-
-/** BuildKit's `HEALTHCHECK %q` of the config: `&{["CMD-SHELL" "x"] "30s" "5s" "0s" "0s" '\x03'}`. */
+/** BuildKit's `HEALTHCHECK %+v` of the config: `{Test:[CMD-SHELL x] Interval:30s Timeout:0s StartPeriod:0s StartInterval:0s Retries:3}`. */
 export function goHealthcheck(h: NonNullable<BuildConfig['Healthcheck']>): string {
-  const d = (v: number | undefined): string => JSON.stringify(goDuration(v ?? 0));
-  return `&{${goQuoteList(h.Test)} ${d(h.Interval)} ${d(h.Timeout)} ${d(h.StartPeriod)} ${d(h.StartInterval)} ${goRune(h.Retries ?? 0)}}`;
+  const d = (v: number | undefined): string => goDuration(v ?? 0);
+  return `{Test:${goList(h.Test)} Interval:${d(h.Interval)} Timeout:${d(h.Timeout)} StartPeriod:${d(h.StartPeriod)} StartInterval:${d(h.StartInterval)} Retries:${h.Retries ?? 0}}`;
 }

@@ -3,8 +3,8 @@
  * BuildKit writes `created_by`), and for filesystem steps an `apply` that makes the layer.
  */
 import { SkiffError } from '../errors.ts';
-import { expandWord, expandWords, parseKeyValues, splitRaw } from './expand.ts';
-import type { Instruction } from './parser.ts';
+import { expandWord, expandWords, parseKeyValues, splitRaw, splitWhitespace } from './expand.ts';
+import { parseJsonArray, type Instruction } from './parser.ts';
 import { overlayDiff, stepOverlay, type BuildRun } from './builder.ts';
 import { resolveChown } from './copy.ts';
 import { mkdirAll } from './fs-write.ts';
@@ -12,7 +12,7 @@ import { copyStepOf, runStepOf } from './fs-steps.ts';
 import { parseSignal } from '../runtime/spec/signals.ts';
 import type { Vertex } from './progress.ts';
 import { checkFlags, flagValue, type Stage } from './stages.ts';
-import { goHealthcheck, goList, goQuoteList, goSet, lookupIn, setEnv, type BuildConfig, type StageState } from './state.ts';
+import { goHealthcheck, goList, goQuoteList, lookupIn, setEnv, type BuildConfig, type StageState } from './state.ts';
 import { retryAfterIO } from '../fs/pending-io.ts';
 import { materializeTree } from '../fs/tree.ts';
 
@@ -22,6 +22,8 @@ export interface StepResult {
   createdBy: string;
   comment?: string;
   state?: Partial<StageState>;
+  /** No history entry (ONBUILD: BuildKit records none). */
+  noHistory?: boolean;
   /** Makes the step's layer (null: nothing changed). */
   apply?: (v: Vertex | undefined) => Promise<Uint8Array | null>;
 }
@@ -32,16 +34,34 @@ export function fail(message: string): never {
   throw new SkiffError('INVALID_ARGUMENT', message);
 }
 
-/** Docker's durations ("30s", "1m30s", "500ms") in nanoseconds. */
-function duration(flag: string, v: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+/** Go's time.ParseDuration ("30s", "1m30s", "500ms", "1.5h") in nanoseconds; BuildKit's messages. */
+export function parseGoDuration(v: string): number {
+  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  const bad = (): never => fail(`time: invalid duration ${JSON.stringify(v)}`);
+  let t = v;
+  let sign = 1;
+  if (t[0] === '-' || t[0] === '+') { if (t[0] === '-') sign = -1; t = t.slice(1); }
+  if (t === '0') return 0;
+  if (t === '') bad();
   let total = 0;
-  let m: RegExpExecArray | null;
-  let end = 0;
-  while ((m = re.exec(v))) { total += Number(m[1]) * unit[m[2]!]!; end = re.lastIndex; }
-  if (!v || end !== v.length) fail(`--${flag}: invalid duration "${v}"`);
-  return Math.round(total);
+  while (t) {
+    const m = /^(\d*(?:\.\d*)?)([a-zµμ]*)/.exec(t)!;
+    if (!m[1] || m[1] === '.') bad();
+    if (!m[2]) fail(`time: missing unit in duration ${JSON.stringify(v)}`);
+    if (!Object.hasOwn(unit, m[2]!)) fail(`time: unknown unit ${JSON.stringify(m[2])} in duration ${JSON.stringify(v)}`);
+    total += Number(m[1]) * unit[m[2]!]!;
+    t = t.slice(m[0].length);
+  }
+  return sign * Math.round(total);
+}
+
+function healthInterval(ins: Instruction, flag: string): number | undefined {
+  const v = flagValue(ins, flag);
+  if (v === undefined || v === '') return undefined;
+  const d = parseGoDuration(v);
+  if (d === 0) return undefined;
+  if (d < 1e6) fail(`Interval "${flag}" cannot be less than 1ms`);
+  return d;
 }
 
 /** The shell form as argv: the stage's SHELL (default /bin/sh -c) plus the command line. */
@@ -49,17 +69,35 @@ export function shellArgs(config: BuildConfig, cmdline: string): string[] {
   return [...(config.Shell ?? ['/bin/sh', '-c']), cmdline];
 }
 
-function exposePorts(words: string[]): string[] {
-  const out: string[] = [];
-  for (const w of words) {
-    const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(w);
-    if (!m) fail(`invalid containerPort: ${w}`);
-    const proto = (m[3] ?? 'tcp').toLowerCase();
-    const lo = Number(m[1]);
-    const hi = m[2] ? Number(m[2]) : lo;
-    if (hi < lo || hi > 65535) fail(`invalid range specified for container port: ${w}`);
-    for (let p = lo; p <= hi; p++) out.push(`${p}/${proto}`);
+/** One EXPOSE word as BuildKit's port parser reads it: `[ip:][hostPort:]port[-end][/proto]`. */
+function exposePort(raw: string): string[] {
+  const parts = raw.split(':');
+  const container = parts.at(-1)!;
+  const slash = container.indexOf('/');
+  const port = slash < 0 ? container : container.slice(0, slash);
+  const proto = slash < 0 ? '' : container.slice(slash + 1);
+  if (port === '') fail(`invalid port: "${raw}": no port specified`);
+  if (!['', 'tcp', 'udp', 'sctp'].includes(proto.toLowerCase())) fail(`invalid port: "${raw}": invalid proto: ${proto}`);
+  const num = (x: string): number => {
+    if (!/^[+-]?\d+$/.test(x)) throw new Error();
+    const n = Number(x);
+    if (n < 0 || n > 65535) throw new Error();
+    return n;
+  };
+  let lo: number;
+  let hi: number;
+  try {
+    const dash = port.indexOf('-');
+    const a = dash < 0 ? port : port.slice(0, dash);
+    const b = dash < 0 ? a : port.slice(dash + 1);
+    lo = num(a);
+    hi = b === a ? lo : num(b);
+    if (hi < lo) throw new Error();
+  } catch {
+    return fail(`invalid containerPort: ${port}`);
   }
+  const out: string[] = [];
+  for (let p = lo; p <= hi; p++) out.push(`${p}/${(proto || 'tcp').toLowerCase()}`);
   return out;
 }
 
@@ -78,15 +116,19 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
   const esc = run.df.escape;
   const lookup = lookupIn(s);
   const config: BuildConfig = structuredClone(s.config);
-  const words = (): string[] => expandWords(ins.rest, lookup, esc);
-  const noFlags = (): void => checkFlags(ins, [], run.file);
+  const word = (w: string): string => expandWord(w, lookup, esc);
+  const noFlags = (): void => checkFlags(ins, {}, run.file);
   const meta = (createdBy: string, extra: Partial<StepResult> = {}): StepResult => ({ keyParts: [createdBy], config, createdBy, comment: COMMENT, ...extra });
   switch (ins.cmd) {
     case 'env': {
       noFlags();
       const pairs = parseKeyValues(ins.rest, lookup, esc, 'ENV');
-      for (const [k, v] of pairs) setEnv(config, k, v);
-      return meta(`ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      const vars = new Map(s.vars);
+      for (const [k, v] of pairs) {
+        setEnv(config, k, v);
+        vars.set(k, v);
+      }
+      return meta(`ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, { state: { vars } });
     }
     case 'label': {
       noFlags();
@@ -101,6 +143,7 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
     case 'arg': {
       noFlags();
       const args = new Map(s.args);
+      const vars = new Map(s.vars);
       const order = [...s.argOrder];
       const shown: string[] = [];
       const keyParts: string[] = ['ARG'];
@@ -109,27 +152,29 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
       for (const w of raw) {
         const eq = w.indexOf('=');
         const name = eq < 0 ? w : w.slice(0, eq);
-        if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) fail(`invalid ARG name "${name}"`);
-        const def = eq < 0 ? undefined : expandWord(w.slice(eq + 1), (n) => (args.has(n) ? args.get(n) : lookup(n)), esc);
+        if (name === '') fail('ARG names can not be blank');
         run.usedArgs.add(name);
-        const value = name in run.buildArgs ? run.buildArgs[name] : def ?? run.metaValues.get(name) ?? run.predefined[name];
+        // BuildKit's order: a --build-arg, else the default (expanded with the variables so far),
+        // else (no default) the value of the global ARG of that name.
+        let value: string | undefined;
+        if (Object.hasOwn(run.buildArgs, name)) value = run.buildArgs[name];
+        else if (eq >= 0) value = expandWord(w.slice(eq + 1), (n) => vars.get(n), esc);
+        else value = run.metaValues.get(name);
         args.set(name, value);
+        if (value !== undefined) vars.set(name, value);
         if (!order.includes(name)) order.push(name);
-        // History shows the value the build resolved (build arg, global ARG, or default).
         shown.push(value !== undefined ? `${name}=${value}` : name);
-        keyParts.push(def !== undefined ? `${name}=${def}` : name);
+        keyParts.push(eq >= 0 ? `${name}=${w.slice(eq + 1)}` : name);
       }
       // The value is not part of this step's key: a changed build arg misses where it is used.
-      return { keyParts, config, createdBy: `ARG ${shown.join(' ')}`, comment: COMMENT, state: { args, argOrder: order } };
+      return { keyParts, config, createdBy: `ARG ${shown.join(' ')}`, comment: COMMENT, state: { args, vars, argOrder: order } };
     }
     case 'workdir': {
       noFlags();
-      const w = words();
-      if (w.length !== 1) fail('WORKDIR requires exactly one argument');
-      const dir = workdirPath(config.WorkingDir, w[0]!);
+      const dir = workdirPath(config.WorkingDir, word(ins.rest));
       config.WorkingDir = dir;
       return {
-        keyParts: [`WORKDIR ${dir}`], config, createdBy: `WORKDIR ${dir}`, comment: COMMENT,
+        keyParts: [`WORKDIR ${dir}`, config.User ?? ''], config, createdBy: `WORKDIR ${dir}`, comment: COMMENT,
         apply: async () => {
           const fs = await stepOverlay(run, s);
           // As BuildKit: the directories WORKDIR makes belong to the USER set before it.
@@ -149,19 +194,21 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
     }
     case 'user': {
       noFlags();
-      const w = words();
-      if (w.length !== 1) fail('USER requires exactly one argument');
-      config.User = w[0]!;
-      return meta(`USER ${w[0]}`);
+      config.User = word(ins.rest);
+      return meta(`USER ${config.User}`);
     }
     case 'cmd':
     case 'entrypoint': {
       noFlags();
       const argv = ins.json ?? shellArgs(config, ins.rest);
       const name = ins.cmd.toUpperCase();
-      if (ins.cmd === 'cmd') config.Cmd = argv;
-      else {
-        config.Entrypoint = argv;
+      if (ins.cmd === 'cmd') {
+        config.Cmd = argv;
+        config.ArgsEscaped = true;
+      } else {
+        // `ENTRYPOINT []` clears it.
+        if (argv.length === 0) delete config.Entrypoint;
+        else config.Entrypoint = argv;
         // An ENTRYPOINT resets a CMD inherited from the base image (not one set in this stage).
         if (!s.cmdSet) delete config.Cmd;
       }
@@ -176,60 +223,82 @@ export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: 
     }
     case 'expose': {
       noFlags();
-      const ports = exposePorts(words());
-      if (ports.length === 0) fail('EXPOSE requires at least one argument');
+      // BuildKit sorts the words as written, then expands each (a value may hold several ports).
+      const raw = splitWhitespace(ins.rest).sort();
+      if (raw.length === 0) fail('EXPOSE requires at least one argument');
+      const ports = raw.flatMap((w) => expandWords(w, lookup, esc)).flatMap(exposePort);
       config.ExposedPorts = { ...(config.ExposedPorts ?? {}) };
       for (const p of ports) config.ExposedPorts[p] = {};
-      return meta(`EXPOSE ${goSet(ports)}`);
+      return meta(`EXPOSE ${goList(ports)}`);
     }
     case 'volume': {
       noFlags();
-      const vols = ins.json ?? words();
-      if (vols.length === 0 || vols.some((v) => v.trim() === '')) fail('VOLUME specified can not be an empty string');
+      const raw = ins.json ?? splitWhitespace(ins.rest);
+      if (raw.length === 0) fail('VOLUME requires at least one argument');
+      const vols = raw.map((v) => {
+        if (v.trim() === '') fail('VOLUME specified can not be an empty string');
+        const x = word(v.trim());
+        if (x === '') fail('VOLUME specified can not be an empty string');
+        return x;
+      });
       config.Volumes = { ...(config.Volumes ?? {}) };
       for (const v of vols) config.Volumes[v] = {};
       return meta(`VOLUME ${goList(vols)}`);
     }
     case 'stopsignal': {
       noFlags();
-      const w = words();
-      if (w.length !== 1) fail('STOPSIGNAL requires exactly one argument');
-      // Validated as Docker does (the name is kept as written).
-      parseSignal(w[0]!);
-      config.StopSignal = w[0]!;
-      return meta(`STOPSIGNAL ${w[0]}`);
+      const sig = word(ins.rest);
+      parseSignal(sig);
+      config.StopSignal = sig;
+      return meta(`STOPSIGNAL ${sig}`);
     }
     case 'healthcheck': {
-      checkFlags(ins, ['interval', 'timeout', 'start-period', 'start-interval', 'retries'], run.file);
-      const first = ins.rest.split(/\s+/)[0]?.toUpperCase();
-      if (first === 'NONE') {
-        if (ins.rest.trim().split(/\s+/).length > 1) fail('HEALTHCHECK NONE takes no arguments');
+      const m = /^(\S+)\s*([\s\S]*)$/.exec(ins.rest);
+      const typ = (m?.[1] ?? '').toUpperCase();
+      const after = m?.[2] ?? '';
+      if (!m) fail('HEALTHCHECK requires at least one argument');
+      if (typ === 'NONE') {
+        // BuildKit reads no flags for NONE.
+        if (after.trim() !== '') fail('HEALTHCHECK NONE takes no arguments');
         config.Healthcheck = { Test: ['NONE'] };
-      } else if (first === 'CMD') {
-        const after = ins.rest.trim().slice(3).trim();
-        const json = after.startsWith('[') ? (() => { try { return JSON.parse(after) as string[]; } catch { return undefined; } })() : undefined;
-        const hc: NonNullable<BuildConfig['Healthcheck']> = { Test: json ? ['CMD', ...json] : ['CMD-SHELL', after] };
+      } else {
+        checkFlags(ins, { interval: 'string', timeout: 'string', 'start-period': 'string', 'start-interval': 'string', retries: 'string' }, run.file);
+        if (typ !== 'CMD') fail(`Unknown type ${JSON.stringify(typ)} in HEALTHCHECK (try CMD)`);
+        let json: string[] | undefined;
+        try {
+          json = parseJsonArray(after);
+        } catch (err) {
+          fail((err as Error).message);
+        }
+        const cmd = json ?? (after.trim() ? [after.trim()] : []);
+        if (cmd.length === 0) fail('Missing command after HEALTHCHECK CMD');
+        const hc: NonNullable<BuildConfig['Healthcheck']> = { Test: [json ? 'CMD' : 'CMD-SHELL', ...cmd] };
         for (const [flag, field] of [['interval', 'Interval'], ['timeout', 'Timeout'], ['start-period', 'StartPeriod'], ['start-interval', 'StartInterval']] as const) {
-          const v = flagValue(ins, flag);
-          if (v !== undefined) hc[field] = duration(flag, v);
+          const d = healthInterval(ins, flag);
+          if (d !== undefined) hc[field] = d;
         }
         const r = flagValue(ins, 'retries');
-        if (r !== undefined) {
-          if (!/^\d+$/.test(r) || Number(r) < 1) fail(`--retries cannot be less than 1 (got ${r})`);
-          hc.Retries = Number(r);
+        if (r !== undefined && r !== '') {
+          if (!/^[+-]?\d+$/.test(r) || Math.abs(Number(r)) > 2 ** 31 - 1) fail(`strconv.ParseInt: parsing ${JSON.stringify(r)}: ${/^[+-]?\d+$/.test(r) ? 'value out of range' : 'invalid syntax'}`);
+          if (Number(r) < 0) fail(`--retries cannot be negative (${Number(r)})`);
+          if (Number(r) > 0) hc.Retries = Number(r);
         }
         config.Healthcheck = hc;
-      } else fail(`Unknown type "${first ?? ''}" in HEALTHCHECK (try CMD)`);
+      }
       return meta(`HEALTHCHECK ${goHealthcheck(config.Healthcheck)}`);
     }
     case 'onbuild': {
       const trigger = ins.rest.trim();
       const t = trigger.split(/\s+/)[0]?.toUpperCase() ?? '';
+      if (!trigger) fail('ONBUILD requires at least one argument');
       if (t === 'ONBUILD') fail('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
       if (t === 'FROM' || t === 'MAINTAINER') fail(`${t} isn't allowed as an ONBUILD trigger`);
-      if (!trigger) fail('ONBUILD requires at least one argument');
-      config.OnBuild = [...(config.OnBuild ?? []), trigger];
-      return meta(`ONBUILD ${trigger}`);
+      // The trigger as written (heredoc bodies appended), to be parsed again in the child build.
+      let expr = ins.original.replace(/^\s*ONBUILD\s*/i, '');
+      for (const h of ins.heredocs) expr += `\n${h.content}${h.name}`;
+      config.OnBuild = [...(config.OnBuild ?? []), expr];
+      // BuildKit writes no history entry for ONBUILD.
+      return meta(`ONBUILD ${expr}`, { noHistory: true });
     }
     case 'run':
       return runStepOf(run, stage, s, ins, config);

@@ -53,7 +53,7 @@ describe('build', () => {
     expect(await fileOf(e, 'demo:1', '/app/hello.txt')).toBe('hi\n');
     const hist = await e.history({ ref: 'demo:1' });
     expect(hist.slice(0, 7).map((h) => h.createdBy)).toEqual([
-      'CMD ["sh" "-c" "cat hello.txt"]', 'EXPOSE map[53/udp:{} 80/tcp:{}]', 'LABEL l=v 1', 'COPY hello.txt ./ # buildkit', 'WORKDIR /app', 'ENV A=x B=1', 'ARG V=1',
+      'CMD ["sh" "-c" "cat hello.txt"]', 'EXPOSE [53/udp 80/tcp]', 'LABEL l=v 1', 'COPY hello.txt ./ # buildkit', 'WORKDIR /app', 'ENV A=x B=1', 'ARG V=1',
     ]);
     expect(hist[3]!.emptyLayer).toBe(false);
     expect(hist[0]!.emptyLayer).toBe(true);
@@ -104,7 +104,7 @@ describe('build', () => {
     expect(await fileOf(e, 'ms:1', '/from-one')).toBe('A');
     // BuildKit leaves --from (and --link) out of the history line.
     expect((await e.history({ ref: 'ms:1' }))[0]!.createdBy).toBe('COPY /a /from-one # buildkit');
-    await expect(build(e, { context: { Dockerfile, a: 'A' }, target: 'nope' })).rejects.toThrow(/failed to reach build target nope/);
+    await expect(build(e, { context: { Dockerfile, a: 'A' }, target: 'nope' })).rejects.toThrow(/target stage "nope" could not be found/);
     await expect(build(e, { context: { Dockerfile, a: 'A' }, target: 'unused' })).rejects.toThrow(/Dockerfile:4: COPY: .*missing.*not found/);
   });
 

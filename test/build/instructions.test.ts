@@ -52,10 +52,11 @@ describe('instructions', () => {
     expect((await e.inspectImage({ ref: 'meta:1' }))['Config']).toMatchObject({ Shell: ['/bin/sh', '-ec'], OnBuild: ['COPY . /onbuild/'], Healthcheck: { Test: ['CMD-SHELL', 'wget -q localhost || exit 1'], Retries: 3 } });
     // ENTRYPOINT resets the base image's CMD.
     expect(c['config'].Cmd).toBeUndefined();
-    const h = (c['history'] as Array<{ created_by: string; empty_layer?: boolean }>).slice(-9).map((x) => x.created_by);
+    // BuildKit's lines (ONBUILD writes none).
+    const h = (c['history'] as Array<{ created_by: string; empty_layer?: boolean }>).slice(-8).map((x) => x.created_by);
     expect(h).toEqual([
       'MAINTAINER someone', 'SHELL [/bin/sh -ec]', 'ENTRYPOINT ["/bin/sh" "-ec" "echo hi"]', 'VOLUME [/data /logs]', 'STOPSIGNAL SIGQUIT',
-      `HEALTHCHECK &{["CMD-SHELL" "wget -q localhost || exit 1"] "30s" "5s" "0s" "0s" '\\x03'}`, 'ONBUILD COPY . /onbuild/', 'USER nobody', 'EXPOSE map[8000/udp:{} 8001/udp:{}]',
+      'HEALTHCHECK {Test:[CMD-SHELL wget -q localhost || exit 1] Interval:30s Timeout:5s StartPeriod:0s StartInterval:0s Retries:3}', 'USER nobody', 'EXPOSE [8000/udp 8001/udp]',
     ]);
     // The child runs the triggers and does not inherit them.
     await e.build({ tags: ['child:1'], context: { Dockerfile: 'FROM meta:1\nLABEL child=1\n', 'f.txt': 'x' } });
@@ -95,10 +96,27 @@ describe('instructions', () => {
 
   it('SHELL needs JSON; unknown flags and bad arguments are errors with lines', async () => {
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nSHELL /bin/bash -c\n' } })).rejects.toThrow('Dockerfile:2: SHELL: SHELL requires the arguments to be in JSON form');
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --bogus=1 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: unknown flag: bogus');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --bogus=1 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: unknown flag: --bogus');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --chmod=1 --chmod=2 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: duplicate flag specified: --chmod');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --from a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: missing a value on flag: --from');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --link=maybe a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: expecting boolean value for flag --link, not: maybe');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: unknown flag: --checksum');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY http://example.com/a /\n' } })).rejects.toThrow("Dockerfile:2: COPY: source can't be a URL for COPY");
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nARG S=x\nCOPY --from=$S a /\n' } })).rejects.toThrow('variable expansion is not supported for --from');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --from=5 a /\n' } })).rejects.toThrow('invalid stage index 5');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS first\nCOPY --from=later a /\nFROM scratch AS later\n' }, target: 'first' })).rejects.toThrow('cannot copy from stage "later", it needs to be defined before current stage "first"');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY a <<EOF\nx\nEOF\n', a: '' } })).rejects.toThrow('COPY cannot accept a heredoc as a destination');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --chmod=99 a /\n', a: '' } })).rejects.toThrow("invalid chmod parameter: '99'. it should be octal string and between 0 and 07777");
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nHEALTHCHECK --retries=-1 CMD true\n' } })).rejects.toThrow('--retries cannot be negative (-1)');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nHEALTHCHECK --interval=1us CMD true\n' } })).rejects.toThrow('Interval "interval" cannot be less than 1ms');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nHEALTHCHECK --timeout=5 CMD true\n' } })).rejects.toThrow('time: missing unit in duration "5"');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nHEALTHCHECK CMD\n' } })).rejects.toThrow('Missing command after HEALTHCHECK CMD');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE 80/xyz\n' } })).rejects.toThrow('invalid port: "80/xyz": invalid proto: xyz');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE 90-80\n' } })).rejects.toThrow('invalid containerPort: 90-80');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS a\n' }, target: 'A1' })).rejects.toThrow('target stage "A1" could not be found (did you mean a?)');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE abc\n' } })).rejects.toThrow('Dockerfile:2: EXPOSE: invalid containerPort: abc');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --parents a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: COPY --parents is not supported');
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nADD --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow("Dockerfile:2: ADD: checksum can't be specified for non-HTTP(S) sources");
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nADD --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: ADD: checksum requires HTTP(S) or Git sources');
     await expect(e.build({ context: { Dockerfile: 'FROM skiff/busybox\nRUN --mount=type=secret,id=x true\n' } })).rejects.toThrow('Dockerfile:2: RUN: RUN --mount=type=secret is not supported');
     await expect(e.build({ context: { Dockerfile: 'FROM skiff/busybox\nRUN --mount=type=cache true\n' } })).rejects.toThrow('Dockerfile:2: RUN: mount type=cache: target is required');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nSTOPSIGNAL SIGBOGUS\n' } })).rejects.toThrow('Dockerfile:2: STOPSIGNAL: Invalid signal: SIGBOGUS');
@@ -129,13 +147,48 @@ describe('instructions', () => {
     await e.removeContainer({ id: rec.id, force: true });
   });
 
-  it('a stage built FROM an earlier stage: its CMD counts as inherited (ENTRYPOINT resets it), ARGs do not carry over', async () => {
+  it('a stage built FROM an earlier stage: its CMD counts as inherited (ENTRYPOINT resets it), its ARGs carry over (BuildKit)', async () => {
     await e.build({
       tags: ['stages:1'], buildArgs: { A: 'x' },
       context: { Dockerfile: 'FROM scratch AS base\nARG A\nCMD ["base"]\nFROM base\nENTRYPOINT ["/e"]\nENV SEEN=${A:-none}\n' },
     });
     const c = await raw('stages:1');
     expect(c['config'].Cmd).toBeUndefined();
-    expect(c['config'].Env).toEqual(['SEEN=none']);
+    // BuildKit always sets PATH (Docker's default when the base has none).
+    expect(c['config'].Env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'SEEN=x']);
+  });
+
+  it('BuildKit details: ONBUILD has no history, EXPOSE sorted as written, VOLUME/WORKDIR/USER take the whole line, CMD sets ArgsEscaped', async () => {
+    await e.build({
+      tags: ['bk:1'],
+      context: {
+        Dockerfile: [
+          'FROM scratch', 'ENV P="90 8080/udp" D="my dir"', 'EXPOSE 80 $P 443', 'WORKDIR /$D', 'USER 1:2', 'VOLUME $D /v2', 'CMD echo hi',
+          'HEALTHCHECK --interval=0s --retries=0 CMD ["true"]', 'ENTRYPOINT []', 'LABEL a="b c" d=e', 'ONBUILD RUN echo x',
+        ].join('\n'),
+      },
+    });
+    const c = await raw('bk:1');
+    expect(c['config']).toMatchObject({
+      ExposedPorts: { '80/tcp': {}, '90/tcp': {}, '8080/udp': {}, '443/tcp': {} }, WorkingDir: '/my dir', User: '1:2', Volumes: { 'my dir': {}, '/v2': {} },
+      Cmd: ['/bin/sh', '-c', 'echo hi'], ArgsEscaped: true, Healthcheck: { Test: ['CMD', 'true'] }, Labels: { a: 'b c', d: 'e' }, OnBuild: ['RUN echo x'],
+    });
+    expect(c['config'].Entrypoint).toBeUndefined();
+    expect(c['config'].Healthcheck).toEqual({ Test: ['CMD', 'true'] });
+    const h = (c['history'] as Array<{ created_by: string }>).map((x) => x.created_by);
+    expect(h).toEqual([
+      'ENV P=90 8080/udp D=my dir', 'EXPOSE [90/tcp 8080/udp 443/tcp 80/tcp]', 'WORKDIR /my dir', 'USER 1:2', 'VOLUME [my dir /v2]', 'CMD ["/bin/sh" "-c" "echo hi"]',
+      'HEALTHCHECK {Test:[CMD true] Interval:0s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}', 'ENTRYPOINT []', 'LABEL a=b c d=e',
+    ]);
+  });
+
+  it('ARG as BuildKit resolves it: a later ARG overrides an earlier ENV in the state; RUN history prefix dedups', async () => {
+    await e.build({
+      tags: ['argenv:1'], buildArgs: { G: 'cli' },
+      context: { Dockerfile: 'ARG G=global\nARG H=h\nFROM scratch\nENV V=env\nARG V=arg\nARG G\nARG H\nARG H=own\nENV OUT="$V $G $H"\n' },
+    });
+    const c = await raw('argenv:1');
+    expect(c['config'].Env).toContain('OUT=arg cli own');
+    expect(c['config'].Env).toContain('V=env');
   });
 });

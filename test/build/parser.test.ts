@@ -43,15 +43,59 @@ describe('parseDockerfile', () => {
     expect(df.instructions[1]!.heredocs).toEqual([{ name: 'EOF', content: 'echo $A\n', expand: true, chomp: false }]);
     expect(df.instructions[2]!.heredocs).toEqual([
       { name: 'A', content: 'raw $X\n', expand: false, chomp: false },
-      { name: 'B', content: 'indented\n', expand: true, chomp: true },
+      // The body is kept as written; `<<-` is applied where it is used (BuildKit's ChompHeredocContent).
+      { name: 'B', content: '\tindented\n', expand: true, chomp: true },
     ]);
     expect(df.instructions[3]).toMatchObject({ cmd: 'env', line: 10 });
-    expect(() => parseDockerfile('FROM x\nRUN <<EOF\necho\n')).toThrow('Dockerfile:2: unterminated heredoc <<EOF');
+    expect(() => parseDockerfile('FROM x\nRUN <<EOF\necho\n')).toThrow('Dockerfile:2: unterminated heredoc');
   });
 
   it('errors name the file and line', () => {
     expect(() => parseDockerfile('FROM x\n\nFOO bar\n', { file: 'Containerfile' })).toThrow('Containerfile:3: unknown instruction: FOO');
     expect(() => parseDockerfile('FROM x\nRUN   \n')).toThrow('Dockerfile:2: RUN requires at least one argument');
+  });
+});
+
+describe('parseDockerfile follows BuildKit', () => {
+  it('directives: only known keys at the very top; an unknown one ends them', () => {
+    expect(parseDockerfile('# foo=bar\n# escape=`\nFROM x\n').escape).toBe('\\');
+    expect(parseDockerfile('# check=skip=all\n# escape=`\nFROM x\n').escape).toBe('`');
+    expect(parseDockerfile('  # escape=`\nFROM x\n').escape).toBe('`');
+    expect(() => parseDockerfile('# escape=`\n# ESCAPE=`\nFROM x\n')).toThrow('only one escape parser directive can be used');
+    expect(parseDockerfile('FROM x\n# escape=`\nRUN a \\\n b\n').instructions[1]!.rest).toBe('a  b');
+  });
+
+  it('an escaped escape character does not continue the line; nor does a tripled one', () => {
+    const df = parseDockerfile('FROM x\nRUN echo a\\\\\nRUN echo b\\\\\\\nRUN c\n');
+    expect(df.instructions.map((i) => i.rest)).toEqual(['x', 'echo a\\\\', 'echo b\\\\\\', 'c']);
+  });
+
+  it('flags: quotes and escapes removed, `--` ends them', () => {
+    const df = parseDockerfile('FROM x\nCOPY --chown="a b" --chmod=7\\55 -- --weird /d\n');
+    expect(df.instructions[1]).toMatchObject({ flags: ['--chown=a b', '--chmod=755'], rest: '--weird /d' });
+  });
+
+  it('JSON: a non-string element is an error; invalid JSON is the shell form', () => {
+    expect(() => parseDockerfile('FROM x\nCMD ["a", 1]\n')).toThrow('Dockerfile:2: when using JSON array syntax, arrays must be comprised of strings only');
+    expect(parseDockerfile('FROM x\nCMD [a, b]\n').instructions[1]!.json).toBeUndefined();
+    expect(parseDockerfile('FROM x\nENTRYPOINT []\n').instructions[1]!.json).toEqual([]);
+  });
+
+  it('heredocs are words of the line: quoted `<<` is not one; fd prefixes; ONBUILD RUN <<EOF', () => {
+    expect(parseDockerfile('FROM x\nRUN echo "<<EOF"\n').instructions[1]!.heredocs).toEqual([]);
+    const df = parseDockerfile('FROM x\nRUN <<EOF 3<<\'IN1\' awk -f -\nBEGIN\nEOF\nin $x\nIN1\nONBUILD RUN <<EOF\necho hi\nEOF\n');
+    expect(df.instructions[1]!.heredocs).toEqual([
+      { name: 'EOF', content: 'BEGIN\n', expand: true, chomp: false }, { name: 'IN1', content: 'in $x\n', expand: false, chomp: false },
+    ]);
+    expect(df.instructions[2]!.heredocs).toEqual([{ name: 'EOF', content: 'echo hi\n', expand: true, chomp: false }]);
+  });
+
+  it('errors as BuildKit words them', () => {
+    expect(() => parseDockerfile('')).toThrow('the Dockerfile cannot be empty');
+    expect(() => parseDockerfile('# just a comment\n')).toThrow('file with no instructions');
+    expect(() => parseDockerfile('FROM x\nRUNN echo\n')).toThrow('Dockerfile:2: unknown instruction: RUNN (did you mean RUN?)');
+    expect(() => parseDockerfile('FROM x\ncopy a\n')).toThrow('COPY requires at least two arguments, but only one was provided. Destination could not be determined');
+    expect(() => parseDockerfile('FROM x\nWORKDIR\n')).toThrow('WORKDIR requires exactly one argument');
   });
 });
 
@@ -64,6 +108,24 @@ describe('expansion', () => {
     expect(expandWord('${A:+set} ${E:+set} ${E+set} ${U+set}', look)).toBe('set  set ');
     expect(expandWord('${P#*/} ${P%.*} ${P%%.*} ${P##*.}', look)).toBe('file.tar.gz dir/file.tar dir/file gz');
     expect(() => expandWord('${U:?must be set}', look)).toThrow('U: must be set');
+    expect(() => expandWord('${E:?}', look)).toThrow('failed to process "${E:?}": E: is not allowed to be empty');
+    expect(() => expandWord('${U?}', look)).toThrow('U: is not allowed to be unset');
+  });
+  it('BuildKit lexer details: quotes inside ${}, replacement, errors', () => {
+    expect(expandWord('${U:-"a b"} ${U:-\'$A\'} ${U:-$A}', look)).toBe("a b $A a");
+    expect(expandWord('${P/file/x} ${P//[.]/_} ${P//./_}', look)).toBe('dir/x.tar.gz dir/file.tar.gz dir/file_tar_gz');
+    expect(expandWord('$1 $$ ${A}b $Ab', (n) => ({ '1': 'one', A: 'a' } as Record<string, string>)[n])).toBe('one  ab ');
+    expect(() => expandWord('${}', look)).toThrow('failed to process "${}": syntax error: bad substitution');
+    expect(() => expandWord('${A', look)).toThrow('unsupported modifier (\uFFFD) in substitution');
+    expect(() => expandWord('${A:-x', look)).toThrow("syntax error: missing '}'");
+    expect(() => expandWord('${A:#x}', look)).toThrow('unsupported modifier (:#) in substitution');
+    expect(() => expandWord('${A*}', look)).toThrow('unsupported modifier (*) in substitution');
+    expect(() => expandWord('"abc', look)).toThrow('unexpected end of statement while looking for matching double-quote');
+    // Heredoc bodies: quotes are plain characters, `\` still escapes.
+    expect(expandWord('"$A" \'$A\' \\$A', look, '\\', { skipQuotes: true })).toBe('"a" \'a\' $A');
+  });
+  it('ProcessWords splits a variable\'s value too (EXPOSE)', () => {
+    expect(expandWords('$V "b c"', (n) => (n === 'V' ? '80 81' : undefined))).toEqual(['80', '81', 'b c']);
   });
   it('quotes and escapes', () => {
     expect(expandWord(`'$A' "$A" \\$A "\\$A" "a\\"b"`, look)).toBe(`$A a $A $A a"b`);
