@@ -110,6 +110,8 @@ export class Engine {
   /** For build contexts given as a host directory's path. */
   private readonly hostDir: HostDirFactory | undefined;
   private readonly events: EventRecorder;
+  /** Layer data being made after a pull; shutdown waits for it. */
+  private readonly preparing = new Set<Promise<void>>();
 
   /**
    * The stores and clock under an engine, for tests of the parts below the facade (load, pull,
@@ -160,7 +162,13 @@ export class Engine {
   // Registry verbs: registry/engine-ops.ts.
   async pullImage(options: PullImageOptions) {
     const r = await enginePull(this.ctx, this.registry, options);
-    if (!r.existed) await this.layers.prepare(r.image);
+    // The pull verified every layer (digest, diff_id, structure); the layer data (an uncompressed
+    // copy, made and checked against the diff_id again) follows in the background. A container
+    // that needs it first joins that build (layer-index.ts ensureLayerData).
+    if (!r.existed) {
+      const p = this.layers.prepare(r.image).finally(() => this.preparing.delete(p));
+      this.preparing.add(p);
+    }
     this.events.image('pull', familiarRef(r.ref), familiarRef(r.ref, true));
     return r;
   }
@@ -544,6 +552,7 @@ export class Engine {
 
   /** Stop every running container and the runtimes (VM, workers). */
   async shutdown(): Promise<void> {
+    await Promise.all(this.preparing);
     await this.lifecycle.shutdown();
     await closeAllLive(this.ctx.snapshots);
   }

@@ -132,12 +132,18 @@ export class LayerCache {
    */
   async prepare(image: ImageRecord): Promise<void> {
     const stores = { content: this.content, ...(this.state ? { state: this.state } : {}) };
-    for (const layer of image.layers) {
-      if (isWasmLayerType(layer.mediaType)) continue;
-      // The data is a cache: the image is stored whatever happens here (a prune took the layer
-      // meanwhile, the storage quota is full ...), and its first use makes it again or says why not.
-      await ensureLayerData(stores, layer).catch(() => undefined);
-    }
+    const layers = image.layers.filter((l) => !isWasmLayerType(l.mediaType));
+    // A few at once: each is a decompression (off the main thread on Node) and a write.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < layers.length) {
+        const layer = layers[next++]!;
+        // The data is a cache: the image is stored whatever happens here (a prune took the layer
+        // meanwhile, the storage quota is full ...), and its first use makes it again or says why not.
+        await ensureLayerData(stores, layer).catch(() => undefined);
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
   }
 
   /** Bytes of uncompressed layers the cache holds. */

@@ -50,16 +50,17 @@ export interface ScanLimits {
 
 /**
  * Decompress, hash and parse a layer in one streaming pass, keeping only the entries' headers:
- * memory stays at the compressed blob plus one decoder window, whatever the layer's size.
+ * memory stays at the compressed blob (or, given a stream, one chunk of it) plus one decoder
+ * window, whatever the layer's size.
  */
-export async function scanLayer(blob: Uint8Array, compression: Compression, limits: number | ScanLimits = {}): Promise<LayerScan> {
+export async function scanLayer(blob: Uint8Array | AsyncIterable<Uint8Array>, compression: Compression, limits: number | ScanLimits = {}): Promise<LayerScan> {
   const l = typeof limits === 'number' ? { maxBytes: limits } : limits;
   const maxEntries = l.maxEntries ?? Infinity;
   const hasher = createHasher();
   const parser = new TarParser();
   const entries: TarEntry[] = [];
   let size = 0;
-  const chunks = decompressStream([blob], {
+  const chunks = decompressStream(blob instanceof Uint8Array ? [blob] : blob, {
     compression, maxOutputBytes: l.maxBytes ?? DEFAULT_MAX_LAYER_BYTES,
     ...(l.maxWindowBytes !== undefined ? { maxWindowBytes: l.maxWindowBytes } : {}),
     ...(l.overBytes ? { overLimit: l.overBytes } : {}),

@@ -30,13 +30,30 @@ export interface FetchBlobOptions {
   signal?: AbortSignal;
   retry?: Partial<RetryPolicy>;
   wait?: (ms: number) => Promise<void>;
+  /** Also given the blob's bytes in order as they are stored (a layer's scan: layer-scan.ts). */
+  tee?: BlobTee;
 }
+
+export interface BlobTee {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Every byte was given. */
+  end(): void;
+  /** The download started over: what was given is not the blob. */
+  abandon(): void;
+}
+
+/**
+ * Bytes gathered before a write to the store: fetch hands over 16-64 KiB pieces, and a write per
+ * piece (a round trip to the file system's threads each) was the pull's largest cost.
+ */
+const WRITE_BYTES = 1 << 20;
 
 /** Fetch one blob into the store; false when it was there already. */
 export async function fetchBlob(o: FetchBlobOptions): Promise<boolean> {
   const { desc, repo } = o;
   const progress = o.onProgress ?? (() => {});
   if (await o.store.has(desc.digest)) {
+    o.tee?.abandon(); // nothing to scan as it comes: the caller reads the stored blob
     progress({ digest: desc.digest, phase: 'exists', current: desc.size, total: desc.size });
     return false;
   }
@@ -45,6 +62,22 @@ export async function fetchBlob(o: FetchBlobOptions): Promise<boolean> {
   const what = `blob ${desc.digest} of ${repo.domain}/${repo.path}`;
   let ing: Ingestion = o.store.ingest();
   let failures = 0;
+  // Received, not yet written: always the bytes right after ing.size.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (pendingBytes === 0) return;
+    const chunk = pending.length === 1 ? pending[0]! : concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    await (o.tee ? Promise.all([ing.write(chunk), o.tee.write(chunk)]) : ing.write(chunk));
+    progress({ digest: desc.digest, phase: 'downloading', current: ing.size, total: desc.size });
+  };
+  const restart = async (): Promise<void> => {
+    await ing.abort();
+    ing = o.store.ingest();
+    o.tee?.abandon();
+  };
   try {
     for (;;) {
       const offset = ing.size;
@@ -59,15 +92,11 @@ export async function fetchBlob(o: FetchBlobOptions): Promise<boolean> {
         if (!m || Number(m[1]) !== offset) {
           // A range other than the one asked for: start over rather than splice wrong bytes.
           await res.body?.cancel().catch(() => {});
-          await ing.abort();
-          ing = o.store.ingest();
+          await restart();
           continue;
         }
       } else if (res.status === 200) {
-        if (offset > 0) {
-          await ing.abort(); // the registry ignored Range: the whole blob comes again
-          ing = o.store.ingest();
-        }
+        if (offset > 0) await restart(); // the registry ignored Range: the whole blob comes again
       } else {
         throw await registryError(res, what, repo.path);
       }
@@ -77,15 +106,18 @@ export async function fetchBlob(o: FetchBlobOptions): Promise<boolean> {
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
-          if (ing.size + value.byteLength > desc.size) {
+          if (ing.size + pendingBytes + value.byteLength > desc.size) {
             await reader.cancel().catch(() => {});
             throw new SkiffError('DIGEST_MISMATCH', `${what}: the registry sent more than the ${desc.size} bytes its descriptor says`);
           }
-          await ing.write(value);
-          progress({ digest: desc.digest, phase: 'downloading', current: ing.size, total: desc.size });
+          pending.push(value);
+          pendingBytes += value.byteLength;
+          if (pendingBytes >= WRITE_BYTES) await flush();
         }
+        await flush();
       } catch (err) {
         if (!isNetworkError(err) || o.signal?.aborted) throw err;
+        await flush(); // what arrived before the cut is good: resume after it
         if (++failures >= policy.attempts) throw new SkiffError('REGISTRY', `${what}: connection lost ${failures} times, last at byte ${ing.size} of ${desc.size}: ${networkReason(err)}`, { cause: err });
         await wait(backoffMs(policy, failures, null));
         continue; // resume from ing.size
@@ -98,6 +130,7 @@ export async function fetchBlob(o: FetchBlobOptions): Promise<boolean> {
       }
       break;
     }
+    o.tee?.end();
     progress({ digest: desc.digest, phase: 'verifying', current: desc.size, total: desc.size });
     try {
       await ing.commit({ expectedDigest: desc.digest, expectedSize: desc.size });
@@ -107,9 +140,17 @@ export async function fetchBlob(o: FetchBlobOptions): Promise<boolean> {
     progress({ digest: desc.digest, phase: 'done', current: desc.size, total: desc.size });
     return true;
   } catch (err) {
+    o.tee?.abandon();
     await ing.abort().catch(() => {});
     throw err;
   }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.byteLength; }
+  return out;
 }
 
 /** Run `tasks` with at most `limit` at once; the first failure stops new ones and is thrown after the running ones settle. */

@@ -22,6 +22,9 @@ import { verifyImages } from '../engine/load/verify.ts';
 import { commitVerified } from '../engine/load/loader.ts';
 import { overLimit, resolveLimits, type LoadLimits } from '../engine/load/limits.ts';
 import { fetchBlob, pool, type BlobProgress } from './blobs.ts';
+import { StreamingScan } from './layer-scan.ts';
+import { scanLayer } from '../engine/tar-io.ts';
+import { isTarLayerType, layerCompression } from '../oci/mediatypes.ts';
 import type { RegistryClient } from './client.ts';
 import { progressEmitter, type PullEvent } from './progress.ts';
 export type { PullEvent } from './progress.ts';
@@ -128,11 +131,21 @@ async function pull(o: PullOptions, emit: (e: PullEvent) => void): Promise<PullR
       }
       // A layer listed twice (it happens) is fetched once.
       const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
+      // Each tar layer is scanned as it arrives (layer-scan.ts), within the layer's own budget;
+      // verify below holds the result to the image's.
+      const scans = new Map<Digest, StreamingScan>();
+      for (const l of unique) {
+        if (!isTarLayerType(l.mediaType)) continue;
+        let compression;
+        try { compression = layerCompression(l.mediaType); } catch { continue; } // verify names it
+        scans.set(l.digest, new StreamingScan(compression, { maxBytes: limits.maxLayerBytes, maxEntries: limits.maxImageEntries, maxWindowBytes: limits.maxZstdWindowBytes }));
+      }
       const downloads = pool(unique, o.concurrency ?? 3, async (desc) => {
         const id = shortId(desc.digest);
         try {
           const fresh = await fetchBlob({
             client: o.client, repo, desc, store: ctx.content, ...(o.signal ? { signal: o.signal } : {}),
+            ...(scans.has(desc.digest) ? { tee: scans.get(desc.digest)! } : {}),
             onProgress: (p: BlobProgress) => {
               if (p.phase === 'exists') emit({ id, status: 'Already exists' });
               else if (p.phase === 'downloading') emit({ id, status: 'Downloading', current: p.current, total: p.total });
@@ -168,6 +181,12 @@ async function pull(o: PullOptions, emit: (e: PullEvent) => void): Promise<PullR
         }, {
           limits,
           onLayer: (_done, _total, d) => emit({ id: shortId(d), status: 'Extracting' }),
+          // The scan made while the layer downloaded; a layer the store had (or one whose
+          // download started over) is read back from the store, a chunk at a time.
+          scan: async (f, compression, budget) => {
+            await arrived.get(f.digest)?.promise;
+            return (await scans.get(f.digest)?.within(budget)) ?? scanLayer(ctx.content.stream(f.digest), compression, budget);
+          },
         });
       } catch (err) {
         // Nothing may still be writing when the blobs are taken back; a download's own error says more.

@@ -172,6 +172,34 @@ describe('pull from docker-registry', () => {
     expect(Number(/bytes=(\d+)-/.exec(gets[1]!)![1])).toBeGreaterThan(0);
   });
 
+  it('a registry that ignores the Range of a resumed layer sends it whole: the pull starts the layer over and checks it', async () => {
+    const e = engine();
+    const [, l1] = layouts.layeredLayers as [string, string, string];
+    proxy.log.length = 0;
+    proxy.cut.set(l1, 100);
+    proxy.ignoreRange.add(l1);
+    const r = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/layered` });
+    expect(proxy.ignoreRange.size).toBe(0);
+    expect(proxy.log.filter((l) => l.includes(l1))).toEqual([expect.stringMatching(/^GET \S+$/), expect.stringMatching(/ bytes=100-$/)]);
+    // The layer's scan saw its first 100 bytes twice and was dropped; the layer was checked from the store.
+    expect(r.image.layers.map((l) => l.uncompressedSize)).toEqual([163840, 327680, 491520]);
+    expect((await snapshot(e)).blobs).toHaveLength(5);
+  });
+
+  it('a layer that unpacks to more than the limits is refused while it streams, naming the limit it broke, leaving nothing', async () => {
+    const e = engine();
+    // Layers unpack to 160, 320 and 480 KiB: the second goes over a 200 kB layer limit...
+    let err = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/layered`, limits: { maxLayerBytes: 200_000 } }).then(() => new Error('pulled'), (x: unknown) => x as Error);
+    expect(err).toMatchObject({ code: 'INVALID_ARCHIVE' });
+    expect(err.message).toContain(`layer 2 of 3`);
+    expect(err.message).toMatch(/layer sha256:[0-9a-f]{64} holds more than [\d.]+ KiB \(200000 bytes\) uncompressed, the limit set by the load option maxLayerBytes /);
+    expect(await snapshot(e)).toEqual({ blobs: [], images: 0, tags: 0 });
+    // ... and, with no layer limit, the first two together go over a 400 kB image limit.
+    err = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/layered`, limits: { maxImageBytes: 400_000 } }).then(() => new Error('pulled'), (x: unknown) => x as Error);
+    expect(err.message).toMatch(/holds more than [\d.]+ KiB \(400000 bytes\) uncompressed, the limit set by the load option maxImageBytes /);
+    expect(await snapshot(e)).toEqual({ blobs: [], images: 0, tags: 0 });
+  });
+
   it('503 answers are retried', async () => {
     const e = engine();
     proxy.fail503 = 3;

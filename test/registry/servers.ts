@@ -108,12 +108,14 @@ export interface Proxy extends Running {
   cut: Map<string, number>;
   /** Answer this many 503s before passing requests through. */
   fail503: number;
+  /** Drop the Range header of the next ranged GET of this blob (the whole blob comes, 200). */
+  ignoreRange: Set<string>;
 }
 
 /** An HTTP proxy in front of `target` that tampers with blob bodies on demand. */
 export async function startProxy(target: Running): Promise<Proxy> {
   const p: Proxy = {
-    host: '', port: 0, log: [], corrupt: new Set(), cut: new Map(), fail503: 0,
+    host: '', port: 0, log: [], corrupt: new Set(), cut: new Map(), fail503: 0, ignoreRange: new Set(),
     stop: async () => {},
   };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -127,7 +129,9 @@ export async function startProxy(target: Running): Promise<Proxy> {
     const flip = req.method === 'GET' && digest !== undefined && p.corrupt.delete(digest);
     const cutAt = req.method === 'GET' && digest !== undefined ? p.cut.get(digest) : undefined;
     if (cutAt !== undefined) p.cut.delete(digest!);
-    const up = httpRequest({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+    const headers = { ...req.headers };
+    if (req.method === 'GET' && digest !== undefined && headers.range && p.ignoreRange.delete(digest)) delete headers.range;
+    const up = httpRequest({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       let sent = 0;
       ur.on('data', (chunk: Buffer) => {

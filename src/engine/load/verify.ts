@@ -13,6 +13,7 @@ import { applyLayer, type LayerTree } from '../../fs/layer.ts';
 import { scanLayer, type LayerScan, type ScanLimits } from '../tar-io.ts';
 import type { LayerRecord } from '../types.ts';
 import type { TarEntry } from '../../archive/types.ts';
+import type { Compression } from '../../archive/index.ts';
 import type { ArchiveFile, ArchiveListing } from './listing.ts';
 import type { PlannedImage } from './plan.ts';
 import { DEFAULT_LOAD_LIMITS, overLimit, type LoadLimits } from './limits.ts';
@@ -33,6 +34,11 @@ export interface VerifyOptions {
   limits?: LoadLimits;
   /** Entries the load already read (the archive's own), counted against maxLoadEntries. */
   entriesRead?: number;
+  /**
+   * How a tar layer is scanned (default: scanLayer over bytesOf). A registry pull scans each
+   * layer while it downloads and hands the result over here (registry/layer-scan.ts).
+   */
+  scan?: (file: ArchiveFile, compression: Compression, limits: ScanLimits) => Promise<LayerScan>;
 }
 
 function at(listing: ArchiveListing, entry: string, err: unknown): SkiffError {
@@ -114,7 +120,8 @@ export async function verifyImages(listing: ArchiveListing, plans: PlannedImage[
       const desc = plan.manifest.layers[i]!;
       const file = plan.blobs.get(desc.digest)!;
       try {
-        return await scanLayer(await bytesOf(file), layerCompression(desc.mediaType), budget(i));
+        const compression = layerCompression(desc.mediaType);
+        return await (options.scan ? options.scan(file, compression, budget(i)) : scanLayer(await bytesOf(file), compression, budget(i)));
       } catch (err) {
         throw layerError(listing, file.name, i, n, err);
       }
