@@ -66,6 +66,8 @@ export interface BuildHost {
   resolveImage(ref: string, platform?: string): Promise<ImageRecord>;
   /** The image's config as stored (all fields, OnBuild, Healthcheck ...). */
   rawConfig(image: ImageRecord): Promise<ImageConfig & { config?: BuildConfig }>;
+  /** Downloads for ADD <url> (default the global fetch). */
+  fetch?: typeof fetch;
   /** Opens a host directory read-only, for a context given as a path (Node). */
   openDir?: (path: string) => FileSystem;
   /** Runs `args` in a container of an image with these layers and config; returns the exit and the container's diff. */

@@ -9,7 +9,7 @@ import { expandWord, splitWhitespace } from './expand.ts';
 import { chompHeredoc, parseHeredocWord, type Instruction } from './parser.ts';
 import { buildStage, overlayDiff, stepOverlay, type BuildRun, type StepMount } from './builder.ts';
 import { cacheVolumeName, parseRunMount } from './run-mounts.ts';
-import { applyCopy, contextSources, excludeSources, fsSources, parseChmod, resolveChown, sourcesChecksum, type ChmodSpec, type Source } from './copy.ts';
+import { applyCopy, contextSources, excludeSources, fsSources, parseChmod, resolveChown, sourcesChecksum, urlSource, type ChmodSpec, type Source } from './copy.ts';
 import { findStage, checkFlags, flagBool, flagValue, flagValues, type Stage } from './stages.ts';
 import { argPrefix, lookupIn, runEnv, type BuildConfig, type StageState } from './state.ts';
 import { COMMENT, fail, shellArgs, workdirPath, type StepResult } from './steps.ts';
@@ -168,7 +168,12 @@ export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins
     sources = await retryAfterIO(() => fsSources(fs, plain, from));
   } else {
     const unpack = add ? flagBool(ins, 'unpack') ?? true : false;
-    sources = contextSources(run.context, plain, { add, unpack });
+    // ADD of a URL downloads it (never unpacked); the other sources come from the context, in order.
+    sources = [];
+    for (const p of plain) {
+      if (add && URL_SOURCE.test(p)) sources.push(await urlSource(p, checksum, run.host.fetch));
+      else sources.push(...contextSources(run.context, [p], { add, unpack }));
+    }
   }
   if (excludes.length) sources = excludeSources(sources, excludes);
   sources = [...sources, ...heredocSources];

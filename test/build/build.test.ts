@@ -133,8 +133,37 @@ describe('build', () => {
     const st = fs.stat(fs.lookup(fs.lookup(fs.lookup(fs.root(), 'opt'), 'pkg'), 'f.txt'));
     expect([st.uid, st.gid]).toEqual([7, 8]);
     await e.removeContainer({ id: rec.id, force: true });
-    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD https://example.com/x /x\n' } })).rejects.toThrow(/Dockerfile:2: ADD: .*network/);
+    // A closed port: the download fails with a clear error.
+    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD http://127.0.0.1:1/x /x\n' } })).rejects.toThrow(/Dockerfile:2: ADD: ADD http:\/\/127.0.0.1:1\/x: the download failed/);
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD x.bz2 /\n', 'x.bz2': new Uint8Array([0x42, 0x5a, 0x68, 0x39, 1, 2]) } })).rejects.toThrow(/bzip2/);
+  });
+
+  it('ADD <url> as BuildKit: named after the URL, mode 0600, Last-Modified kept, not unpacked, --checksum verified', async () => {
+    const { createServer } = await import('node:http');
+    const tgz = await gzip(writeTar([tarEntry({ name: 'f.txt' }, 'x')]));
+    const server = createServer((req, res) => {
+      if (req.url === '/files/a.tgz') {
+        res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' });
+        res.end(tgz);
+      } else { res.writeHead(404); res.end(); }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const e = engine();
+      const { sha256Digest } = await import('../../src/oci/digest.ts');
+      await build(e, { tags: ['url:1'], context: { Dockerfile: `FROM skiff/busybox\nADD ${url}/files/a.tgz /dl/\nADD --checksum=${sha256Digest(tgz)} ${url}/files/a.tgz /named\n` } });
+      const rec = await e.createContainer({ image: 'url:1', runtime: 'vm' });
+      const fs = await e.containerFs({ id: rec.id });
+      const st = fs.stat(fs.lookup(fs.lookup(fs.root(), 'dl'), 'a.tgz'));
+      expect([st.mode & 0o7777, st.size, st.mtimeMs]).toEqual([0o600, tgz.byteLength, Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')]);
+      expect(fs.stat(fs.lookup(fs.root(), 'named')).size).toBe(tgz.byteLength);
+      await e.removeContainer({ id: rec.id, force: true });
+      await expect(build(e, { context: { Dockerfile: `FROM scratch\nADD ${url}/nope /x\n` } })).rejects.toThrow('invalid response status 404');
+      await expect(build(e, { context: { Dockerfile: `FROM scratch\nADD --checksum=sha256:${'0'.repeat(64)} ${url}/files/a.tgz /x\n` } })).rejects.toThrow(`digest mismatch for ${url}/files/a.tgz`);
+    } finally {
+      server.close();
+    }
   });
 
   it('COPY --chown/--chmod, file-to-dir rules, heredoc', async () => {

@@ -191,4 +191,38 @@ describe('instructions', () => {
     expect(c['config'].Env).toContain('OUT=arg cli own');
     expect(c['config'].Env).toContain('V=env');
   });
+
+  it('COPY as BuildKit: empty wildcards, symbolic --chmod, --exclude, ADD --unpack=false, heredoc bodies keep quotes, the history line expanded', async () => {
+    const tgz = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    await e.build({
+      tags: ['cp:1'],
+      context: {
+        Dockerfile: [
+          'FROM skiff/busybox', 'ARG U=1000', 'ENV D=/out',
+          'COPY a.txt nomatch* $D/w/', 'COPY --chmod=u+x,g-r --chown=$U:$U a.txt $D/sym', 'COPY --exclude=*.log --exclude=sub/skip dir $D/ex/',
+          'ADD --unpack=false p.tgz $D/', 'COPY <<EOF <<-"RAW" $D/h/', 'say "$D" \\$D', 'EOF', '\tkeep $D', '\tRAW',
+        ].join('\n'),
+        'a.txt': { type: 'file', mode: 0o644, data: new TextEncoder().encode('a') } as never, 'p.tgz': tgz,
+        'dir/x.log': 'l', 'dir/y': 'y', 'dir/sub/skip': 's', 'dir/sub/keep': 'k',
+      },
+    });
+    expect(await paths('cp:1')).toEqual([
+      '/out/ex', '/out/ex/sub', '/out/ex/sub/keep', '/out/ex/y', '/out/h', '/out/h/EOF', '/out/h/RAW', '/out/p.tgz', '/out/sym', '/out/w', '/out/w/a.txt',
+    ]);
+    const rec = await e.createContainer({ image: 'cp:1', runtime: 'vm' });
+    const fs = await e.containerFs({ id: rec.id });
+    const out = fs.lookup(fs.root(), 'out');
+    const sym = fs.stat(fs.lookup(out, 'sym'));
+    expect([sym.mode & 0o7777, sym.uid, sym.gid]).toEqual([0o704, 1000, 1000]);
+    const text = (n: ReturnType<typeof fs.root>): string => new TextDecoder().decode(fs.read(n, 0, fs.stat(n).size));
+    const h = fs.lookup(out, 'h');
+    expect(text(fs.lookup(h, 'EOF'))).toBe('say "/out" $D\n');
+    expect(text(fs.lookup(h, 'RAW'))).toBe('keep $D\n');
+    await e.removeContainer({ id: rec.id, force: true });
+    const hist = ((await raw('cp:1'))['history'] as Array<{ created_by: string }>).slice(-5).map((x) => x.created_by);
+    expect(hist).toEqual([
+      'COPY a.txt nomatch* /out/w/ # buildkit', 'COPY --chown=1000:1000 --chmod=u+x,g-r a.txt /out/sym # buildkit', 'COPY dir /out/ex/ # buildkit',
+      'ADD p.tgz /out/ # buildkit', 'COPY <<EOF <<RAW /out/h/ # buildkit',
+    ]);
+  });
 });

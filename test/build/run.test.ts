@@ -98,6 +98,37 @@ describe('build with RUN (VM)', () => {
     expect((await e.listVolumes()).filter((v) => v.name.startsWith('skiff-build-cache-')).length).toBe(0);
   });
 
+  it('heredocs as BuildKit runs them: the shell expands RUN bodies, #! bodies run as files, <<- strips tabs, COPY keeps quotes', { timeout: 600_000 }, async () => {
+    const ctx = {
+      Dockerfile: [
+        'FROM skiff/busybox',
+        'ARG name=world',
+        'RUN mkdir /dest',
+        'COPY <<EOF /dest/q2',
+        'Hello "${name}"! \\$name',
+        'EOF',
+        'RUN <<EOF',
+        'name="new world"',
+        'echo "Hello ${name}!" > /dest/r2',
+        'EOF',
+        'RUN <<-EOF',
+        '\techo "bar" > /dest/bar-run',
+        '\tEOF',
+        'RUN <<EOF',
+        '#!/bin/sh',
+        'echo "shebang $0" > /dest/sb',
+        'EOF',
+        'RUN <<EOF sh > /dest/piped',
+        'echo piped',
+        'EOF',
+        'CMD ["sh", "-c", "cat /dest/q2 /dest/r2 /dest/bar-run /dest/sb /dest/piped"]',
+      ].join('\n'),
+    };
+    await e.build({ context: ctx, tags: ['heredoc:1'] });
+    const got = await runImage('heredoc:1');
+    expect(got.out).toBe('Hello "world"! $name\nHello new world!\nbar\nshebang /dev/pipes/EOF\npiped\n');
+  });
+
   it('skopeo inspects `save` of a built image', { timeout: 120_000 }, async () => {
     const skopeo = requireTool('skopeo', 'skopeo');
     const chunks: Uint8Array[] = [];
