@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Overlay } from '../../../src/fs/overlay.ts';
 import type { FileSystem } from '../../../src/fs/types.ts';
 import { HostDirFileSystem } from '../../../src/fs/host-dir.ts';
+import { isSecretName } from '../../../src/p9/exports-root.ts';
 import { Overlay as OverlayClass } from '../../../src/fs/overlay.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
 import type { ExitStatus, MountedVolume, StartContainerRequest } from '../../../src/runtime/types.ts';
@@ -180,6 +181,28 @@ describe('VmRuntime on the guest', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('names every export of a running container (root, /etc, volume, bind) with a secret: raw 9P cannot guess one (issue 10 High 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-bind-'));
+    const vol: FileSystem = new OverlayClass({ lower: null });
+    const pool = new Set(guest.rt.poolExportNames());
+    const before = new Set(guest.rt.server.exportNames());
+    try {
+      const s = await start(['sh', '-c', 'echo up > /data/up; sleep 100'], { volume: ['vol1:/data', `${dir}:/h`] }, {
+        volumes: [{ source: 'vol1', destination: '/data', readOnly: false, fs: vol }, { source: dir, destination: '/h', readOnly: false, fs: new HostDirFileSystem({ path: dir }) }],
+      });
+      await until(() => exists(vol, 'up'));
+      const mine = guest.rt.server.exportNames().filter((n) => !before.has(n) && !pool.has(n));
+      // Root, its /etc files, the volume and the bind at least; every one unguessable, none listed.
+      expect(mine.length).toBeGreaterThanOrEqual(4);
+      for (const n of mine) expect(isSecretName(n), n).toBe(true);
+      await s.proc.kill('KILL');
+      await s.proc.wait();
+      await guest.rt.release(s.id);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('a missing command fails start with crun\'s reason', async () => {
     await expect(start(['/no/such/binary'])).rejects.toThrow(/crun create .*no\/such\/binary.* not found/);
