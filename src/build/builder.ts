@@ -236,14 +236,16 @@ async function runStage(run: BuildRun, stage: Stage): Promise<StageState> {
   const { host, progress } = run;
   let state: StageState;
   const platform = stage.platform ?? run.opts.platform;
-  const n = 1 + stage.instructions.filter(isVertex).length;
-  const from = progress.vertex(`${stageLabel(run, stage, 1, n)} FROM ${stage.base}${stage.name ? ` AS ${stage.name}` : ''}`);
   const parent = findStage(run.stages, stage.base, stage.index);
   let onBuild: string[] = [];
+  let image: ImageRecord | undefined;
   if (parent) {
     const s = await buildStage(run, parent);
-    // As BuildKit: the stage inherits the parent's variables and its ARGs (not its CMD tracking).
+    // As BuildKit: the stage inherits the parent's variables and its ARGs (not its CMD tracking);
+    // the parent stage's own ONBUILD triggers run here and are not inherited.
     state = { ...s, layers: [...s.layers], config: structuredClone(s.config), history: [...s.history], missed: false, vars: new Map(s.vars), args: new Map(s.args), argOrder: [...s.argOrder], cmdSet: false };
+    onBuild = state.config.OnBuild ?? [];
+    delete state.config.OnBuild;
   } else if (stage.base.toLowerCase() === 'scratch') {
     const p = normalizePlatform(parsePlatform(platform ?? DEFAULT_PLATFORM));
     state = {
@@ -251,11 +253,9 @@ async function runStage(run: BuildRun, stage: Stage): Promise<StageState> {
       layers: [], config: {}, history: [], key: stepKey('scratch', [formatPlatform(p)]), missed: false, vars: new Map(), args: new Map(), argOrder: [],
     };
   } else {
-    let image: ImageRecord;
     try {
       image = await host.resolveImage(stage.base, platform);
     } catch (err) {
-      from.error((err as Error).message);
       throw SkiffError.wrap(err, `${run.file}:${stage.from.line}: FROM ${stage.base}`);
     }
     const cfg = await host.rawConfig(image);
@@ -275,13 +275,19 @@ async function runStage(run: BuildRun, stage: Stage): Promise<StageState> {
     }
     state.vars = varsOf(state.config.Env);
   }
-  from.done();
   if (run.opts.noCache) state.missed = true;
-  let i = 1;
   const triggers: Instruction[] = [];
   for (const t of onBuild) {
     const parsed = parseDockerfile(t, { file: `${run.file} (ONBUILD of ${stage.base})` }).instructions;
+    if (parsed.length !== 1) throw new SkiffError('INVALID_ARGUMENT', `${run.file}:${stage.from.line}: onbuild trigger should be a single expression`);
     for (const x of parsed) triggers.push({ ...x, line: stage.from.line });
+  }
+  // BuildKit numbers the filesystem steps; FROM counts (and shows) only for an image base.
+  const n = (image ? 1 : 0) + [...triggers, ...stage.instructions].filter(isVertex).length;
+  let i = 0;
+  if (image) {
+    const from = progress.vertex(`${stageLabel(run, stage, ++i, n)} FROM ${stage.base}${stage.name ? ` AS ${stage.name}` : ''}`);
+    from.done();
   }
   for (const ins of [...triggers, ...stage.instructions]) {
     const label = isVertex(ins) ? stageLabel(run, stage, ++i, n) : undefined;

@@ -22,8 +22,17 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
   const lookup = lookupIn(s);
   for (const f of ins.flags) {
     if (!f.startsWith('--mount=')) continue;
-    const m = parseRunMount(expandWord(f.slice('--mount='.length), lookup, run.df.escape));
+    const raw = f.slice('--mount='.length);
+    if (/(^|,)from=[^,]*\$[^,]/i.test(raw)) fail("'from' doesn't support variable expansion, define alias stage instead");
+    const m = parseRunMount(expandWord(raw, lookup, run.df.escape));
+    if (m.type === 'secret') {
+      // No secrets reach skiff builds: BuildKit leaves an unrequired missing secret out.
+      if (m.required) throw new SkiffError('NOT_FOUND', `secret ${m.id || m.source || m.target.split('/').at(-1)}: not found`);
+      continue;
+    }
+    // BuildKit joins the target to the working directory (an empty one is the directory itself).
     const target = workdirPath(config.WorkingDir, m.target);
+    if (target === '/') fail('invalid mount target "/"');
     if (m.type === 'tmpfs') mounts.push({ kind: 'tmpfs', target });
     else if (m.type === 'cache') mounts.push({ kind: 'cache', volume: cacheVolumeName(m.id!), target, readOnly: m.readOnly });
     else {
@@ -54,6 +63,10 @@ export function summarizeHeredoc(doc: string): string {
 
 export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<StepResult> {
   checkFlags(ins, { network: 'string', security: 'string', mount: 'strings' }, run.file);
+  const network = flagValue(ins, 'network');
+  if (network !== undefined && !['default', 'none', 'host'].includes(network)) fail(`invalid network mode "${network}"`);
+  const security = flagValue(ins, 'security');
+  if (security !== undefined && !['sandbox', 'insecure'].includes(security)) fail(`security "${security}" is not valid`);
   const { mounts, key: mountKey } = await runMounts(run, stage, s, ins, config);
   let argv: string[];
   const h = ins.heredocs;

@@ -1,47 +1,129 @@
 /**
- * `RUN --mount=...` (BuildKit's syntax: comma-separated key=value, `type` default `bind`):
+ * `RUN --mount=...` as BuildKit's frontend reads it (CSV fields, `key=value` or a bare flag,
+ * `type` default `bind`, keys case-insensitive, its error messages):
  * - type=cache: a volume kept across builds (keyed by `id`, default the target), never part of
  *   the layer nor of the cache key; `builder prune` removes them.
  * - type=tmpfs: an empty tmpfs at the target.
  * - type=bind: the context (or `from=` a stage/image) directory at `source`, read-only unless `rw`,
  *   its writes discarded; its content checksum joins the step's cache key.
- * secret and ssh mounts are refused with a clear error.
+ * - type=secret: skiff builds get no secrets, so as BuildKit does for a secret that was not
+ *   given, the mount is left out, or the step fails when `required` is set.
+ * - type=ssh: refused with a clear error (no agent is forwarded).
  */
 import { SkiffError } from '../errors.ts';
 import { sha256Digest } from '../oci/digest.ts';
+import { suggest } from './parser.ts';
 
 export const CACHE_VOLUME_PREFIX = 'skiff-build-cache-';
 
+const TYPES = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
+const KEYS = ['type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'size', 'mode', 'uid', 'gid', 'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'env'];
+
 export interface RunMount {
-  type: 'cache' | 'tmpfs' | 'bind';
+  type: 'cache' | 'tmpfs' | 'bind' | 'secret' | 'ssh';
+  /** As written ('' when absent: BuildKit then mounts at the working directory). */
   target: string;
   /** cache: the volume's id; bind: the source path. */
   id?: string;
   source?: string;
   from?: string;
   readOnly: boolean;
+  required: boolean;
+}
+
+function fail(message: string): never {
+  throw new SkiffError('INVALID_ARGUMENT', message);
+}
+
+/** CSV fields (Go's encoding/csv: `"` quotes a field, `""` inside is a quote). */
+function csvFields(spec: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < spec.length; i++) {
+    const c = spec[i]!;
+    if (quoted) {
+      if (c === '"' && spec[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"' && cur === '') quoted = true;
+    else if (c === ',') { out.push(cur); cur = ''; } else cur += c;
+  }
+  if (quoted) fail(`failed to parse csv mounts: parse error: extraneous or missing " in quoted-field`);
+  out.push(cur);
+  return out;
+}
+
+function parseBool(key: string, v: string): boolean {
+  const t = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+  const f = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+  if (t.includes(v)) return true;
+  if (f.includes(v)) return false;
+  return fail(`invalid value for ${key}: ${v}`);
 }
 
 export function parseRunMount(spec: string): RunMount {
-  const kv = new Map<string, string>();
-  for (const part of spec.split(',')) {
-    if (!part) continue;
-    const i = part.indexOf('=');
-    kv.set((i < 0 ? part : part.slice(0, i)).toLowerCase(), i < 0 ? 'true' : part.slice(i + 1));
+  const m: RunMount = { type: 'bind', target: '', readOnly: true, required: false };
+  let roAuto = true;
+  let fileInfo = false;
+  let sharing: string | undefined;
+  for (const field of csvFields(spec)) {
+    const eq = field.indexOf('=');
+    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
+    const value = eq < 0 ? '' : field.slice(eq + 1);
+    if (eq < 0) {
+      if (key === 'readonly' || key === 'ro') { m.readOnly = true; roAuto = false; } else if (key === 'readwrite' || key === 'rw') { m.readOnly = false; roAuto = false; } else if (key === 'required' && (m.type === 'secret' || m.type === 'ssh')) m.required = true;
+      else if (key === 'required') fail(`unexpected key '${key}' for mount type '${m.type}'`);
+      else fail(`invalid field '${field}' must be a key=value pair`);
+      continue;
+    }
+    switch (key) {
+      case 'type': {
+        const t = value.toLowerCase();
+        if (!TYPES.includes(t)) fail(`unsupported mount type "${value}"${suggest(value, TYPES, true)}`);
+        m.type = t as RunMount['type'];
+        break;
+      }
+      case 'from': m.from = value; break;
+      case 'source': case 'src': m.source = value; break;
+      case 'target': case 'dst': case 'destination': m.target = value; break;
+      case 'readonly': case 'ro': m.readOnly = parseBool(key, value); roAuto = false; break;
+      case 'readwrite': case 'rw': m.readOnly = !parseBool(key, value); roAuto = false; break;
+      case 'required':
+        if (m.type !== 'secret' && m.type !== 'ssh') fail(`unexpected key '${key}' for mount type '${m.type}'`);
+        m.required = parseBool(key, value);
+        break;
+      case 'size':
+        if (m.type !== 'tmpfs') fail(`unexpected key '${key}' for mount type '${m.type}'`);
+        break;
+      case 'id': m.id = value; break;
+      case 'sharing':
+        if (!['shared', 'private', 'locked'].includes(value.toLowerCase())) fail(`unsupported sharing value "${value}"`);
+        sharing = value;
+        break;
+      case 'mode':
+        if (!/^[0-7]+$/.test(value)) fail(`invalid value ${value} for mode`);
+        fileInfo = true;
+        break;
+      case 'uid': case 'gid':
+        if (!/^\d+$/.test(value)) fail(`invalid value ${value} for ${key}`);
+        fileInfo = true;
+        break;
+      case 'env': break;
+      default: fail(`unexpected key '${key}' in '${field}'${suggest(key, KEYS, true)}`);
+    }
   }
-  const type = kv.get('type') ?? 'bind';
-  const target = kv.get('target') ?? kv.get('dst') ?? kv.get('destination');
-  if (type === 'secret' || type === 'ssh') throw new SkiffError('UNSUPPORTED', `RUN --mount=type=${type} is not supported by skiff's builder`);
-  if (type !== 'cache' && type !== 'tmpfs' && type !== 'bind') throw new SkiffError('INVALID_ARGUMENT', `unsupported mount type "${type}"`);
-  if (!target) throw new SkiffError('INVALID_ARGUMENT', `mount ${spec}: target is required`);
-  const ro = kv.get('readonly') ?? kv.get('ro');
-  const rw = kv.get('readwrite') ?? kv.get('rw');
-  const readOnly = type === 'bind' ? rw !== 'true' : ro === 'true';
-  const m: RunMount = { type, target, readOnly };
-  if (type === 'cache') m.id = kv.get('id') ?? target;
-  if (type === 'bind') m.source = kv.get('source') ?? kv.get('src') ?? '/';
-  const from = kv.get('from');
-  if (from !== undefined) m.from = from;
+  if (fileInfo && m.type !== 'cache' && m.type !== 'secret' && m.type !== 'ssh') fail(`mode not allowed for "${m.type}" type mounts`);
+  if (roAuto) m.readOnly = !(m.type === 'cache' || m.type === 'tmpfs');
+  if (m.type === 'secret') {
+    if (m.from !== undefined) fail('secret mount should not have a from');
+    if (sharing !== undefined) fail('secret mount should not define sharing');
+    if (!m.source && !m.target && !m.id) fail('invalid secret mount. one of source, target required');
+    if (m.source && m.id) fail("both source and id can't be set");
+  }
+  if (sharing !== undefined && m.type !== 'cache') fail(`invalid cache sharing set for ${m.type} mount`);
+  if (m.type === 'ssh') throw new SkiffError('UNSUPPORTED', 'RUN --mount=type=ssh is not supported by skiff\'s builder (no SSH agent is forwarded to builds)');
+  if (m.type === 'cache') m.id = m.id || m.target;
+  if (m.type === 'bind') m.source = m.source ?? '/';
   return m;
 }
 
