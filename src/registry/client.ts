@@ -322,5 +322,11 @@ export function unreachable(what: string, err: unknown): SkiffError {
     return new SkiffError('REGISTRY', `cannot reach registry ${what} from this page: the browser blocked the request. A registry must send CORS headers `
       + '(Docker Hub does not); give the engine a registry proxy URL (npm start serves one), see docs/browser.md', { cause: err });
   }
-  return new SkiffError('REGISTRY', `cannot reach registry ${what}: ${networkReason(err)}`, { cause: err });
+  const reason = networkReason(err);
+  if (/ERR_SSL_WRONG_VERSION_NUMBER|wrong version number/.test(reason)) {
+    // A plain-HTTP registry asked for HTTPS: say so, and the way out (as Docker does).
+    return new SkiffError('REGISTRY', `cannot reach registry ${what}: http: server gave HTTP response to HTTPS client; `
+      + `a registry served over plain HTTP must be listed in "insecure-registries" (skiff's config.json, $SKIFF_HOME/config.json on Node)`, { cause: err });
+  }
+  return new SkiffError('REGISTRY', `cannot reach registry ${what}: ${reason}`, { cause: err });
 }

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST, wasmIndexLayout } from './fixtures.ts';
@@ -167,6 +167,24 @@ describe('htpasswd Basic auth over TLS (a test CA through NODE_EXTRA_CA_CERTS)',
       expect((await skiff(home, ['rmi', `${basic.host}/carol/hello:1`, 'skiff/hello-wasm'], { env })).code).toBe(0);
       const pulled = await skiff(home, ['pull', '-q', `${basic.host}/carol/hello@${HELLO_DIGEST}`], { env });
       expect(pulled).toMatchObject({ code: 0, stdout: `${basic.host}/carol/hello@${HELLO_DIGEST}\n` });
+      // Basic auth sends the password with every request: none of it shows in the trace of a pull,
+      // in inspect, in a saved archive, or in an error.
+      const secrets = ['carols-secret', Buffer.from('carol:carols-secret').toString('base64')];
+      const traced = await skiff(home, ['pull', `${basic.host}/carol/hello:1`], { env: { ...env, SKIFF_TRACE: 'registry' } });
+      expect(traced.code).toBe(0);
+      expect(traced.stderr).toContain(`[skiff registry] GET https://${basic.host}/v2/carol/hello/manifests/1 -> 200`);
+      const inspected = await skiff(home, ['image', 'inspect', `${basic.host}/carol/hello:1`], { env });
+      expect(inspected.code).toBe(0);
+      expect(inspected.stdout).toContain(`${basic.host}/carol/hello:1`);
+      const archive = join(dir, 'carol.tar');
+      expect((await skiff(home, ['save', '-o', archive, `${basic.host}/carol/hello:1`], { env })).code).toBe(0);
+      const saved = readFileSync(archive).toString('latin1');
+      expect(saved).toContain(`${basic.host}/carol/hello:1`);
+      const missing = await skiff(home, ['pull', `${basic.host}/carol/nothing:1`], { env });
+      expect(missing.code).toBe(1);
+      for (const s of secrets) {
+        for (const text of [traced.stdout, traced.stderr, inspected.stdout, saved, missing.stderr]) expect(text).not.toContain(s);
+      }
       // Logged out: the registry refuses.
       await skiff(home, ['logout', basic.host], { env });
       const denied = await skiff(join(dir, 'h6'), ['pull', `${basic.host}/carol/hello:1`], { env });
@@ -176,4 +194,31 @@ describe('htpasswd Basic auth over TLS (a test CA through NODE_EXTRA_CA_CERTS)',
       await basic.stop();
     }
   }, 90_000);
+});
+
+describe('insecure-registries ($SKIFF_HOME/config.json, Docker\'s daemon.json key)', () => {
+  it('a plain-HTTP registry on a non-loopback address is refused until the config lists it', async () => {
+    const ip = Object.values(networkInterfaces()).flat().find((i) => i?.family === 'IPv4' && !i.internal)?.address;
+    if (!ip) throw new Error('this test needs a non-loopback IPv4 address on the machine');
+    const lan = await startRegistry({ addr: ip });
+    try {
+      skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${lan.host}/seed/hello:latest`);
+      const home = join(dir, 'h9');
+      const https = await skiff(home, ['pull', `${lan.host}/seed/hello`]);
+      expect(https.code).toBe(1);
+      expect(https.stderr).toBe(`Error: pulling ${lan.host}/seed/hello:latest: cannot reach registry ${lan.host}: http: server gave HTTP response to HTTPS client; a registry served over plain HTTP must be listed in "insecure-registries" (skiff's config.json, $SKIFF_HOME/config.json on Node)\n`);
+      mkdirSync(home, { recursive: true });
+      writeFileSync(join(home, 'config.json'), JSON.stringify({ 'insecure-registries': [lan.host] }));
+      expect(await skiff(home, ['pull', '-q', `${lan.host}/seed/hello`])).toMatchObject({ code: 0, stdout: `${lan.host}/seed/hello:latest\n` });
+      // The host alone (any port) is listed as Docker allows too; a malformed list is named and ignored.
+      writeFileSync(join(home, 'config.json'), JSON.stringify({ 'insecure-registries': [ip] }));
+      expect(await skiff(home, ['pull', '-q', `${lan.host}/seed/hello`])).toMatchObject({ code: 0 });
+      writeFileSync(join(home, 'config.json'), JSON.stringify({ 'insecure-registries': 'nope' }));
+      const bad = await skiff(home, ['pull', '-q', `${lan.host}/seed/hello`]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('skiff: ignoring insecure-registries: ');
+    } finally {
+      await lan.stop();
+    }
+  }, 60_000);
 });

@@ -4,7 +4,12 @@
  * refusals that name what an image offers, and a proxy that corrupts, cuts and fails requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryContentStore } from '../../src/content/memory.ts';
+import { NodeFsContentStore } from '../../src/content/node-fs.ts';
+import { NodeFsStateStore } from '../../src/engine/state/node-fs.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import { nodeWasiSpawn } from '../../src/node.ts';
@@ -209,16 +214,27 @@ describe('pull from docker-registry', () => {
   });
 
   it('two pulls of the same image at once store each blob once', async () => {
-    const e = engine();
-    const [a, b] = await Promise.all([
-      pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/multi` }),
-      pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/multi` }),
-    ]);
-    expect(a.image.digest).toBe(b.image.digest);
-    const s = await snapshot(e);
-    expect(s.images).toBe(1);
-    expect(s.blobs).toEqual([...new Set(s.blobs)]);
-    expect(s.blobs).toHaveLength(3); // manifest, config, layer
+    // On disk, as the CLI stores: two processes' worth of pulls into one store and state.
+    const root = mkdtempSync(join(tmpdir(), 'skiff-pull-twice-'));
+    try {
+      const e = new Engine({ content: new NodeFsContentStore({ root: join(root, 'content') }), state: new NodeFsStateStore({ root: join(root, 'state') }) });
+      const [a, b] = await Promise.all([
+        pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/layered` }),
+        pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${reg.host}/seed/layered` }),
+      ]);
+      expect(a.image.digest).toBe(b.image.digest);
+      expect([a.existed, b.existed]).toEqual([false, false]); // both ran whole: neither found the other's image
+      const s = await snapshot(e);
+      expect(s.images).toBe(1);
+      expect(s.tags).toBe(1);
+      // manifest, config, 3 layers: each once, and no ingestion left behind.
+      expect(readdirSync(join(root, 'content/blobs/sha256')).sort()).toEqual(s.blobs.map((d) => d.slice(7)));
+      expect(s.blobs).toHaveLength(5);
+      expect(readdirSync(join(root, 'content/ingest'))).toEqual([]);
+      expect(s.blobs).toEqual([a.image.digest, a.image.config.digest, ...layouts.layeredLayers].sort());
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

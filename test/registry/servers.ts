@@ -15,7 +15,7 @@ import { run } from '../helpers/exec.ts';
 import { requireTool } from '../helpers/peers.ts';
 
 export interface Running {
-  /** "127.0.0.1:PORT" */
+  /** "127.0.0.1:PORT" (or the address it was started on) */
   host: string;
   port: number;
   stop(): Promise<void>;
@@ -54,6 +54,8 @@ export interface RegistryOptions {
   tls?: { certFile: string; keyFile: string };
   /** `auth: htpasswd` with this file (bcrypt entries). */
   htpasswd?: string;
+  /** The address to listen on (default 127.0.0.1). */
+  addr?: string;
 }
 
 /** The real registry, its storage in a temporary directory removed at stop. */
@@ -61,6 +63,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
   const bin = requireTool('docker-registry', 'docker-registry');
   const dir = mkdtempSync(join(tmpdir(), 'skiff-registry-'));
   const port = await freePort();
+  const addr = opts.addr ?? '127.0.0.1';
   const auth = opts.token
     ? `auth: {token: {realm: "${opts.token.realm}", service: "${opts.token.service}", issuer: "${opts.token.issuer}", rootcertbundle: "${opts.token.certFile}"}}\n`
     : opts.htpasswd ? `auth: {htpasswd: {realm: "skiff-test", path: "${opts.htpasswd}"}}\n` : '';
@@ -68,15 +71,15 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
   writeFileSync(join(dir, 'config.yml'), `version: 0.1
 log: {level: error, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:${port}${tls}}
+http: {addr: ${addr}:${port}${tls}}
 ${auth}`);
   let out = '';
   const proc = spawn(bin, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });
-  await waitReady(`http://127.0.0.1:${port}/v2/`, proc, () => out, opts.tls !== undefined);
+  await waitReady(`http://${addr}:${port}/v2/`, proc, () => out, opts.tls !== undefined);
   return {
-    host: `127.0.0.1:${port}`, port,
+    host: `${addr}:${port}`, port,
     async stop() {
       if (proc.exitCode === null) {
         const gone = new Promise((r) => proc.once('exit', r));
