@@ -11,6 +11,11 @@ interface Pattern {
   exclusion: boolean;
 }
 
+/**
+ * A pattern as moby/patternmatcher compiles it: `*` and `?` within one component, `**` any depth
+ * (a following `/` eaten; at the end, anything), `[`/`]` passed to the regexp as written (so
+ * `[^a]` negates, `[!a]` does not), `\x` escapes, `.+()|{}$` literal.
+ */
 function toRegex(pattern: string): RegExp {
   let r = '^';
   for (let i = 0; i < pattern.length; i++) {
@@ -18,25 +23,20 @@ function toRegex(pattern: string): RegExp {
     if (c === '*') {
       if (pattern[i + 1] === '*') {
         i++;
-        // "**/" matches zero or more directories; a trailing "**" anything.
-        if (pattern[i + 1] === '/') {
-          i++;
-          r += '(.*/)?';
-        } else r += '.*';
+        if (pattern[i + 1] === '/') i++;
+        r += i + 1 >= pattern.length ? '.*' : '(.*/)?';
       } else r += '[^/]*';
     } else if (c === '?') r += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) r += '\\[';
-      else {
-        const body = pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
-        r += `[${body}]`;
-        i = end;
-      }
-    } else if (c === '\\' && i + 1 < pattern.length) r += `\\${pattern[++i]}`;
-    else r += c.replace(/[.+^${}()|\]]/g, '\\$&');
+    else if ('.+()|{}$'.includes(c)) r += `\\${c}`;
+    else if (c === '\\') r += i + 1 < pattern.length ? `\\${pattern[++i]}` : '\\\\';
+    else r += c;
   }
-  return new RegExp(`${r}$`);
+  try {
+    return new RegExp(`${r}$`);
+  } catch {
+    // filepath.ErrBadPattern: a pattern that cannot match.
+    return /(?!)/;
+  }
 }
 
 export class IgnoreMatcher {
@@ -44,9 +44,11 @@ export class IgnoreMatcher {
 
   static parse(text: string): IgnoreMatcher {
     const patterns: Pattern[] = [];
-    for (const rawLine of text.split(/\r?\n/)) {
+    for (const rawLine of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+      // A comment only when `#` is the line's first character (an indented `#` is a pattern).
+      if (rawLine.startsWith('#')) continue;
       let line = rawLine.trim();
-      if (!line || line.startsWith('#')) continue;
+      if (!line) continue;
       const exclusion = line.startsWith('!');
       if (exclusion) line = line.slice(1).trim();
       const clean = cleanRelative(line);

@@ -152,6 +152,16 @@ describe('.dockerignore', () => {
     expect(m.ignores('abs')).toBe(true);
     expect(m.ignores('src/main.c')).toBe(false);
   });
+  it('as moby/patternmatcher: [!x] is not a negation, ** mid-pattern spans directories, only a leading # comments', () => {
+    const m = IgnoreMatcher.parse('[!a].txt\na**z\n  #x\n\\#y\nf[^o]o\n');
+    expect(m.ignores('!.txt')).toBe(true);
+    expect(m.ignores('b.txt')).toBe(false);
+    expect(m.ignores('ab/c/z')).toBe(true);
+    expect(m.ignores('#x')).toBe(true);
+    expect(m.ignores('#y')).toBe(true);
+    expect(m.ignores('fxo')).toBe(true);
+    expect(m.ignores('foo')).toBe(false);
+  });
 });
 
 describe('filesToContext (browser)', () => {
