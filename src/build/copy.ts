@@ -111,7 +111,7 @@ function downloadName(url: string, disposition: string | null): string {
  * ADD of an http(s) URL, as BuildKit does: the body saved under the URL's file name with mode
  * 0600 and the Last-Modified time, never unpacked; `--checksum` verified.
  */
-export async function urlSource(url: string, checksum: string | undefined, fetchImpl: typeof fetch = globalThis.fetch): Promise<Source> {
+export async function urlSource(url: string, checksum: string | undefined, fetchImpl: typeof fetch = globalThis.fetch, unpack = false): Promise<Source> {
   if (!fetchImpl) throw new SkiffError('UNSUPPORTED', `ADD ${url}: this engine has no fetch to download it`);
   let resp: Response;
   try {
@@ -129,7 +129,8 @@ export async function urlSource(url: string, checksum: string | undefined, fetch
   const lm = resp.headers.get('last-modified');
   const mtimeMs = lm ? Date.parse(lm) : NaN;
   const base = downloadName(url, resp.headers.get('content-disposition'));
-  return { name: url, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: 0o600, data, ...(Number.isFinite(mtimeMs) ? { mtimeMs } : {}) } }] };
+  // `ADD --unpack=true <url>` unpacks a downloaded archive; by default it is kept as downloaded.
+  return { name: url, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: 0o600, data, ...(Number.isFinite(mtimeMs) ? { mtimeMs } : {}) } }], ...(unpack && isArchive(data) ? { archive: true } : {}) };
 }
 
 /** Sources from another stage's (or image's) filesystem. */

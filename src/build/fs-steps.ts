@@ -10,6 +10,7 @@ import { chompHeredoc, parseHeredocWord, type Instruction } from './parser.ts';
 import { buildStage, overlayDiff, stepOverlay, type BuildRun, type StepMount } from './builder.ts';
 import { cacheVolumeName, parseRunMount } from './run-mounts.ts';
 import { applyCopy, contextSources, excludeSources, fsSources, parseChmod, resolveChown, sourcesChecksum, urlSource, type ChmodSpec, type Source } from './copy.ts';
+import { contextParentsSources, fsParentsSources } from './copy-parents.ts';
 import { findStage, checkFlags, flagBool, flagValue, flagValues, type Stage } from './stages.ts';
 import { argPrefix, lookupIn, runEnv, type BuildConfig, type StageState } from './state.ts';
 import { COMMENT, fail, shellArgs, workdirPath, type StepResult } from './steps.ts';
@@ -120,7 +121,7 @@ export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins
     ? { chown: 'string', chmod: 'string', link: 'bool', 'keep-git-dir': 'bool', checksum: 'string', unpack: 'bool', exclude: 'strings' }
     : { from: 'string', chown: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'strings' }, run.file);
   const name = ins.cmd.toUpperCase();
-  if (flagBool(ins, 'parents')) throw new SkiffError('UNSUPPORTED', `${name} --parents is not supported by skiff's builder yet`);
+  const parents = flagBool(ins, 'parents') ?? false;
   const lookup = lookupIn(s);
   const esc = run.df.escape;
   const args = ins.json ?? splitWhitespace(ins.rest);
@@ -178,13 +179,14 @@ export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins
       fromKey = `image:${image.id}`;
     }
     const fs = new Overlay({ lower: await run.host.tree(layers), readOnly: true });
-    sources = await retryAfterIO(() => fsSources(fs, plain, from));
+    sources = await retryAfterIO(() => (parents ? fsParentsSources(fs, plain) : fsSources(fs, plain, from)));
   } else {
     const unpack = add ? flagBool(ins, 'unpack') ?? true : false;
     // ADD of a URL downloads it (never unpacked); the other sources come from the context, in order.
     sources = [];
     for (const p of plain) {
-      if (add && URL_SOURCE.test(p)) sources.push(await urlSource(p, checksum, run.host.fetch));
+      if (add && URL_SOURCE.test(p)) sources.push(await urlSource(p, checksum, run.host.fetch, flagBool(ins, 'unpack') === true));
+      else if (parents) sources.push(...contextParentsSources(run.context, [p]));
       else sources.push(...contextSources(run.context, [p], { add, unpack }));
     }
   }
@@ -194,7 +196,7 @@ export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins
   const dirLike = /(^|\/)\.?$/.test(destRaw) || destRaw === '.';
   const dest = `${workdirPath(config.WorkingDir, destRaw)}${dirLike ? '/' : ''}`.replace(/\/+$/, '/');
   // BuildKit's history line: --chown and --chmod, path sources, then heredocs, then the destination, all expanded.
-  const flagsText = [chownFlag ? ` --chown=${chownFlag}` : '', chmodFlag ? ` --chmod=${chmodFlag}` : ''].join('');
+  const flagsText = [parents ? ' --parents' : '', chownFlag ? ` --chown=${chownFlag}` : '', chmodFlag ? ` --chmod=${chmodFlag}` : ''].join('');
   const createdBy = `${name}${flagsText}${plain.map((p) => ` ${p}`).join('')}${heredocNames.map((h) => ` <<${h}`).join('')} ${destRaw} # buildkit`;
   return {
     keyParts: [name, fromKey, sourcesChecksum(sources), dest, chownFlag ?? '', chmodFlag ?? '', excludes.join('\n')], config, createdBy, comment: COMMENT,

@@ -115,7 +115,6 @@ describe('instructions', () => {
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE 90-80\n' } })).rejects.toThrow('invalid containerPort: 90-80');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS a\n' }, target: 'A1' })).rejects.toThrow('target stage "A1" could not be found (did you mean a?)');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE abc\n' } })).rejects.toThrow('Dockerfile:2: EXPOSE: invalid containerPort: abc');
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --parents a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: COPY --parents is not supported');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nADD --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: ADD: checksum requires HTTP(S) or Git sources');
     // No secrets reach skiff builds: a required one is "not found" (an optional one is left out, as BuildKit does).
     await expect(e.build({ context: { Dockerfile: 'FROM skiff/busybox\nRUN --mount=type=secret,id=x,required true\n' } })).rejects.toThrow('Dockerfile:2: RUN: secret x: not found');
@@ -238,5 +237,28 @@ describe('instructions', () => {
     expect(c['config'].Labels).toEqual({ base: '1', from: 'trigger', child: '1' });
     expect(c['config'].OnBuild).toBeUndefined();
     expect((c['history'] as Array<{ created_by: string }>).map((h) => h.created_by)).toEqual(['LABEL base=1', 'LABEL from=trigger', 'LABEL child=1']);
+  });
+
+  it('COPY --parents keeps the source directories (the reference\'s examples), also --from a stage', async () => {
+    await e.build({
+      tags: ['parents:1'],
+      context: {
+        Dockerfile: [
+          'FROM skiff/busybox AS files', 'COPY . /ctx/',
+          'FROM skiff/busybox', 'COPY ./x/a.txt ./y/a.txt /out/no_parents/', 'COPY --parents ./x/a.txt ./y/a.txt /out/parents/',
+          'COPY --parents ./x/./y/*.txt /out/pivot/', 'COPY --parents ./src/**/*.txt /out/deep/', 'COPY --parents --from=files /ctx/./src/x /out/staged/',
+        ].join('\n'),
+        'x/a.txt': 'xa', 'y/a.txt': 'ya', 'x/y/a.txt': 'xya', 'x/y/b.txt': 'xyb', 'src/a.txt': '1', 'src/x/b.txt': '2', 'src/x/y/c.txt': '3', 'src/x/y/d.md': '4',
+      },
+    });
+    expect(await paths('parents:1')).toEqual([
+      '/out/deep', '/out/deep/src', '/out/deep/src/a.txt', '/out/deep/src/x', '/out/deep/src/x/b.txt', '/out/deep/src/x/y', '/out/deep/src/x/y/c.txt',
+      '/out/no_parents', '/out/no_parents/a.txt',
+      '/out/parents', '/out/parents/x', '/out/parents/x/a.txt', '/out/parents/y', '/out/parents/y/a.txt',
+      '/out/pivot', '/out/pivot/y', '/out/pivot/y/a.txt', '/out/pivot/y/b.txt',
+      '/out/staged', '/out/staged/src', '/out/staged/src/x', '/out/staged/src/x/b.txt', '/out/staged/src/x/y', '/out/staged/src/x/y/c.txt', '/out/staged/src/x/y/d.md',
+    ]);
+    const h = ((await raw('parents:1'))['history'] as Array<{ created_by: string }>).at(-1)!.created_by;
+    expect(h).toBe('COPY --parents /ctx/./src/x /out/staged/ # buildkit');
   });
 });
