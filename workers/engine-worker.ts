@@ -9,8 +9,11 @@ import { expose } from 'comlink';
 import { installErrorTransfer } from '../src/web/rpc/errors.ts';
 import { isEarlyMessage, onEarlyMessage } from '../src/web/worker/early-vm.ts';
 import { createEngineService } from '../src/web/worker/engine-service.ts';
+import { mark } from '../src/web/worker/timeline.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
+// Its script loaded and evaluated: `ms` since the page created the worker (its time origin).
+mark('worker.loaded', { ms: Math.round(performance.now()) });
 // comlink's listeners, each wrapped to leave the early messages out.
 const wrapped = new Map<EventListenerOrEventListenerObject, (e: MessageEvent) => void>();
 installErrorTransfer();

@@ -76,6 +76,25 @@ describe('docs example page', () => {
     expect(r).toMatchObject({ exit: 0, output: 'hello from busybox\n' });
   });
 
+  it('the VM waited for the wasm component: none of its steps ran before the hold ended', async () => {
+    // early-vm.ts startVm: the page's 'vm' message comes while the wasm element's hold is open
+    // (it autoruns: client prepare({ run })), so even the VM's light steps wait for it.
+    const marks = await page.evaluate(`globalThis[Symbol.for('skiff.engineClient')].api.timeline()`) as { name: string; at: number; detail?: Record<string, unknown> }[];
+    const at = (pred: (m: { name: string; detail?: Record<string, unknown> }) => boolean) => marks.find(pred)?.at;
+    const opened = at((m) => m.name === 'vm.held' && m.detail?.['step'] === 'vm start');
+    expect(opened, marks.map((m) => m.name).join(' ')).toBeDefined();
+    expect(at((m) => m.name === 'vm.start')).toBeLessThanOrEqual(opened!);
+    for (const step of ['vm.manifest', 'vm.v86-compile', 'vm.snapshot-read', 'vm.emulator-started']) {
+      expect(at((m) => m.name === step), step).toBeGreaterThanOrEqual(opened!);
+    }
+    // The page left v86's compile to the worker (it would take the cores the wasm start needs).
+    expect(marks.some((m) => m.name === 'vm.v86-from-page')).toBe(false);
+    // The worker's script: loaded (ms since the page created it) before init.
+    const loaded = marks.find((m) => m.name === 'worker.loaded');
+    expect(loaded?.detail?.['ms']).toEqual(expect.any(Number));
+    expect(loaded!.at).toBeLessThanOrEqual(at((m) => m.name === 'init')!);
+  });
+
   it('a Linux and a wasm component share a volume', { timeout: 180_000 }, async () => {
     for (const id of ['#writer', '#reader']) await page.evaluate((sel) => { delete (document.querySelector(sel) as unknown as { __outcome?: unknown }).__outcome; }, id);
     let done = outcome(page, '#writer');

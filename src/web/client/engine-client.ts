@@ -80,9 +80,11 @@ export interface EngineClient {
   run(req: RunRequest, out: OutputSink): Promise<RunResult>;
   /**
    * Get ready to run `image` (EngineApi.prepare); for a bundled Linux image on a first visit the
-   * page also starts the VM snapshot's download itself (snapshot-prefetch.ts).
+   * page also starts the VM snapshot's download itself (snapshot-prefetch.ts). `run`: it runs at
+   * once (an autorun element): until it is known to be a Linux image, or its run prints, the VM's
+   * restore waits (a wasm container's start goes first: worker/vm-hold.ts).
    */
-  prepare(image: string): Promise<void>;
+  prepare(image: string, o?: { run?: boolean }): Promise<void>;
   /** The Docker Engine API as `fetch` (client/docker.ts): `docker('/v1.43/containers/json')`. */
   readonly docker: DockerFetch;
   terminate(): void;
@@ -106,11 +108,37 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   const dbPrefix = o.dbPrefix ?? 'skiff';
   // Answered by the worker's entry at once, not after the engine's code loaded (worker/early-vm.ts).
   const early = (m: EarlyMessage, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+  // Images of runs about to start that may be wasm ones (a hold is open for each in the worker).
+  const holding = new Set<string>();
+  /** `run`: the Engine's own run (create, start, wait, `--rm`) with its output streamed to `out`. */
+  const runOnce = async (req: RunRequest, out: OutputSink): Promise<RunResult> => {
+    await ready;
+    const { rm, run, ...create } = req;
+    const engine = api.engine as unknown as WorkerEngine;
+    const r = await engine.runContainer({
+      ...create, run: { ...run, ...(rm ? { rm: true } : {}) },
+      io: { onStdout: (d) => out.stdout(d), onStderr: (d) => out.stderr(d) },
+      onCreated: async (rec) => {
+        if (out.status && rec.runtime === 'vm' && !(await api.vmStarted())) out.status('starting the Linux VM…');
+      },
+      onStarted: ({ container: c }) => out.started?.({ id: c.id, name: c.name, runtime: c.runtime, pty: c.spec.tty && c.runtime === 'vm' }),
+    });
+    if (r.exit.error) out.stderr(new TextEncoder().encode(`skiff: ${r.exit.error}\n`));
+    return { id: r.id, name: r.name, exitCode: r.exit.exitCode };
+  };
   return {
     api, worker, ready, docker,
-    prepare(image) {
-      // Until the page knows what `image` is, a wasm start's hold is open in the worker already.
-      early({ skiffEarly: 'hold', image });
+    prepare(image, po = {}) {
+      // Until the page knows what `image` is, a wasm start's hold is open in the worker already
+      // (an element that waits for its Run button holds nothing: it would only delay the VM).
+      if (po.run) {
+        early({ skiffEarly: 'hold', image });
+        holding.add(image);
+      }
+      const unhold = () => {
+        holding.delete(image);
+        early({ skiffEarly: 'unhold', image });
+      };
       void prefetchShippedSnapshot({
         snapshotFetching: async (key) => early({ skiffEarly: 'snapshot-fetching', key }),
         snapshotFetched: async (key, state) => early({ skiffEarly: 'snapshot-fetched', key, state }, state ? [state] : []),
@@ -118,8 +146,11 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
         assetBase, dbPrefix, image,
         // The page learns this while the worker's thread starts: the worker restores the VM at once.
         onLinux: (manifest) => {
-          // v86.wasm compiles here meanwhile too (off this thread), for the emulator in the engine worker.
-          const v86 = o.vmThread === 'worker' || typeof WebAssembly.compileStreaming !== 'function' ? undefined : v86WasmUrl(assetBase);
+          holding.delete(image);
+          // v86.wasm compiles here meanwhile too (off this thread), for the emulator in the engine
+          // worker; not while another element's run may be a wasm one that goes first (the compile
+          // takes the cores it needs; the worker compiles once that run printed).
+          const v86 = o.vmThread === 'worker' || typeof WebAssembly.compileStreaming !== 'function' || holding.size ? undefined : v86WasmUrl(assetBase);
           early({ skiffEarly: 'vm', assetBase, dbPrefix, image, ...(manifest ? { manifest } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(v86 ? { v86 } : {}) });
           if (v86) {
             // Whatever happens the worker is told: it waits for this before compiling itself.
@@ -136,8 +167,8 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
       }).then((outcome) => {
         // A Linux image (its 'vm' message ended the hold) or not known here ('busy': the first
         // visit's download is under way): only a wasm image keeps its hold until its run.
-        if (outcome !== 'not-linux') early({ skiffEarly: 'unhold', image });
-      }, () => early({ skiffEarly: 'unhold', image }));
+        if (outcome !== 'not-linux' && po.run) unhold();
+      }, () => { if (po.run) unhold(); });
       return api.prepare({ image });
     },
     async load(file, lo = {}) {
@@ -147,19 +178,11 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
       return (api.engine as unknown as WorkerEngine).loadArchive({ stream: file.stream() as unknown as AsyncIterable<Uint8Array>, size: file.size, name, source: name, ...(lo.onProgress ? { onProgress: lo.onProgress } : {}) });
     },
     async run(req, out) {
-      await ready;
-      const { rm, run, ...create } = req;
-      const engine = api.engine as unknown as WorkerEngine;
-      const r = await engine.runContainer({
-        ...create, run: { ...run, ...(rm ? { rm: true } : {}) },
-        io: { onStdout: (d) => out.stdout(d), onStderr: (d) => out.stderr(d) },
-        onCreated: async (rec) => {
-          if (out.status && rec.runtime === 'vm' && !(await api.vmStarted())) out.status('starting the Linux VM…');
-        },
-        onStarted: ({ container: c }) => out.started?.({ id: c.id, name: c.name, runtime: c.runtime, pty: c.spec.tty && c.runtime === 'vm' }),
-      });
-      if (r.exit.error) out.stderr(new TextEncoder().encode(`skiff: ${r.exit.error}\n`));
-      return { id: r.id, name: r.name, exitCode: r.exit.exitCode };
+      try {
+        return await runOnce(req, out);
+      } finally {
+        holding.delete(req.image);
+      }
     },
     terminate() {
       worker.terminate();

@@ -78,7 +78,7 @@ export class SkiffRunElement extends HTMLElement {
     this.#sync();
     // Get the image (and, for Linux, the VM) ready at once: while the reader reads, or in
     // parallel with an autorun's own setup.
-    if (!this.#ran && this.getAttribute('image')) void this.#client().prepare(this.getAttribute('image')!).catch(() => {});
+    if (!this.#ran && this.getAttribute('image')) void this.#client().prepare(this.getAttribute('image')!, { run: this.hasAttribute('autorun') }).catch(() => {});
     if (this.hasAttribute('autorun') && !this.#ran) queueMicrotask(() => void this.run());
   }
 

@@ -123,10 +123,15 @@ let started: { key: string; machine: Promise<Machine> } | undefined;
 export function startVm(p: VmPlace, manifest?: string, by: 'page' | 'engine' = 'engine'): void {
   if (started) return;
   mark('vm.start', { by });
-  const machine = Machine.start(vmMachineOptions(p, manifest));
+  // Not even the VM's light steps run while a wasm start's hold is open (vm-hold.ts): the
+  // manifest and BIOS reads, v86's compile and its 0.36 MB JS chunk, the runtime's import all
+  // took this thread (and the page's cores) from the wasm container, 0.1-0.2 s under load.
+  const machine = vmGate.passed('vm start').then(() => {
+    // The runtime that adopts it (runtimes.ts) is asked for next.
+    void import('../../runtime/vm/container-runtime.ts').catch(() => {});
+    return Machine.start(vmMachineOptions(p, manifest));
+  });
   machine.catch(() => {});
-  // The runtime that adopts it (runtimes.ts) is asked for next.
-  void import('../../runtime/vm/container-runtime.ts').catch(() => {});
   started = { key: placeKey(p), machine };
 }
 

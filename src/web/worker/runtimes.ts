@@ -77,6 +77,8 @@ export function browserRuntimes(o: { assetBase: string; dbPrefix: string; vmThre
       // VM's code (the runtime, networking) is imported.
       const place = { assetBase: o.assetBase, dbPrefix: o.dbPrefix, ...(o.vmThread ? { vmThread: o.vmThread } : {}) };
       startVm(place);
+      // Its code (0.1 MB) is not parsed on this thread while a wasm start goes first.
+      await gate.passed('vm code');
       const [{ VmRuntime }, { wispDialer }, { dnsOverTcp }] = await Promise.all([
         import('../../runtime/vm/container-runtime.ts'), import('../../net/wisp.ts'), import('../../net/dns-tcp.ts')]);
       const dialer = o.wispRelay ? wispDialer(o.wispRelay, (url) => new WebSocket(url)) : null;
