@@ -40,6 +40,8 @@ export interface OverlayOptions {
    * can save only what changed (engine/snapshots). New inodes show up as changed children.
    */
   onChange?: (inode: Inode) => void;
+  /** fsync: makes every change so far durable (the writable layer's store, engine/snapshots/live.ts). */
+  onSync?: () => Promise<void> | void;
 }
 
 export interface OverlayFromUpperOptions extends OverlayOptions {
@@ -64,6 +66,7 @@ export class Overlay implements FileSystem {
   readonly #capacity: number;
   readonly #quota: Quota | null;
   readonly #onChange: (inode: Inode) => void;
+  readonly #onSync: (() => Promise<void> | void) | undefined;
   #nextIno = 1;
   /** Lazily built: every path of each hard-linked lower inode. */
   #lowerLinkPaths: Map<Inode, string[][]> | null = null;
@@ -74,6 +77,7 @@ export class Overlay implements FileSystem {
     this.#now = options.now ?? Date.now;
     this.#capacity = options.capacityBytes ?? 1 << 30;
     this.#onChange = options.onChange ?? (() => {});
+    this.#onSync = options.onSync;
     this.#upperRoot = options.upper?.root ?? this.#lower.root.copyUp();
     this.#upperLinks = new Map(options.upper?.links ?? []);
     this.#quota = options.quota ? new Quota(options.quota, this.#upperRoot) : null;
@@ -344,6 +348,10 @@ export class Overlay implements FileSystem {
     if (i.xattrs!.size === 0) i.xattrs = null;
     i.ctimeMs = this.#now();
     n.version++;
+  }
+
+  sync(): Promise<void> | void {
+    return this.#onSync?.();
   }
 
   /** Capacity from the options; "used" counts what this container holds privately (its upper). */

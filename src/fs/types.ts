@@ -100,4 +100,10 @@ export interface FileSystem {
   listxattr(node: FsNode): string[];
   removexattr(node: FsNode, name: string): void;
   statfs(): StatFs;
+  /**
+   * fsync(2): every change made so far is durable once the promise settles (it rejects when saving
+   * failed). Absent, or settled at once, where writes are durable as they land (a host
+   * directory: the host's kernel holds them when this process dies).
+   */
+  sync?(): Promise<void> | void;
 }

@@ -208,7 +208,14 @@ function fsidOf(name: string): number {
 }
 
 export function fsync(s: Session, msg: Tfsync): Rfsync {
-  // Writes are applied to the in-memory layer as they arrive: nothing is buffered here.
   nodeFid(s, msg.fid);
   return { type: 'Rfsync', tag: msg.tag };
+}
+
+/**
+ * What Rfsync waits for: writes reach the export's filesystem as they arrive, but a writable
+ * layer is saved to its store on a timer; its `sync` saves now (the server answers after).
+ */
+export function synced(s: Session, msg: Tfsync): Promise<void> | void {
+  return nodeFid(s, msg.fid).exp.fs.sync?.();
 }

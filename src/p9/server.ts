@@ -194,7 +194,25 @@ export class P9Server implements Session {
       if (canWait && err instanceof PendingIO) return this.later(msg, err);
       reply = this.failed(msg, err);
     }
+    if (msg.type === 'Tfsync' && reply.type === 'Rfsync') return this.afterSync(msg, reply, canWait);
     return this.reply(reply);
+  }
+
+  /** Rfsync once the export's filesystem says the writes are durable (Rlerror if saving failed). */
+  private afterSync(msg: TMessage, reply: RMessage, canWait: boolean): Uint8Array | Promise<Uint8Array> {
+    let saved: Promise<void> | void;
+    try {
+      saved = io.synced(this, msg as Extract<TMessage, { type: 'Tfsync' }>);
+    } catch (err) {
+      return this.reply(this.failed(msg, err));
+    }
+    if (!saved) return this.reply(reply);
+    // A caller that cannot wait (handle()) still starts the save; only the reply cannot tell.
+    if (!canWait) {
+      saved.catch(() => {});
+      return this.reply(reply);
+    }
+    return saved.then(() => this.reply(reply), (err: unknown) => this.reply(this.failed(msg, err)));
   }
 
   private failed(msg: TMessage, err: unknown): RMessage {

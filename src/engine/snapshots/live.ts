@@ -5,7 +5,8 @@
  * ~100 ms); `flush()` saves at once (container exit, `persist*`, shutdown). A process killed
  * mid-run therefore loses at most the changes of the last ~100 ms plus the batch being written,
  * never what an earlier flush saved. (Overlay calls are synchronous, so a guest's write cannot
- * wait for the disk; the bound is the timer.)
+ * wait for the disk; the bound is the timer.) An fsync in the container (`Overlay.sync`, 9P
+ * Tfsync) saves at once and is answered after the save, so what a program synced survives.
  *
  * This process keeps one LiveLayer per snapshot (the registry below, per store): engines in one
  * process share it, and it is the snapshot's one writer for as long as it is open.
@@ -13,7 +14,7 @@
 import { SkiffError } from '../../errors.ts';
 import type { TarEntry } from '../../archive/types.ts';
 import { emptyLayerTree, type LayerTree } from '../../fs/layer.ts';
-import { Overlay } from '../../fs/overlay.ts';
+import { Overlay, type OverlayOptions } from '../../fs/overlay.ts';
 import type { QuotaOptions } from '../../fs/quota.ts';
 import { UpperTracker } from './records.ts';
 import type { SnapshotKey, SnapshotStore, SnapshotWriter } from './store.ts';
@@ -29,6 +30,8 @@ export interface LiveLayerOptions {
   legacy?: () => Promise<Iterable<TarEntry>>;
 }
 
+type Hooks = Required<Pick<OverlayOptions, 'onChange' | 'onSync'>>;
+
 const quota = (o: LiveLayerOptions): { quota?: QuotaOptions } => (o.quota ? { quota: o.quota } : {});
 
 export class LiveLayer {
@@ -41,13 +44,17 @@ export class LiveLayer {
   #error: unknown;
   #closed = false;
 
-  private constructor(writer: SnapshotWriter, tracker: UpperTracker, make: (onChange: (i: Parameters<UpperTracker['notice']>[0]) => void) => Overlay, flushMs: number) {
+  private constructor(writer: SnapshotWriter, tracker: UpperTracker, make: (hooks: Hooks) => Overlay, flushMs: number) {
     this.#writer = writer;
     this.#tracker = tracker;
     this.#flushMs = flushMs;
-    this.fs = make((i) => {
-      tracker.notice(i);
-      this.#arm();
+    this.fs = make({
+      onChange: (i) => {
+        tracker.notice(i);
+        this.#arm();
+      },
+      // fsync in the container (9P Tfsync): its reply waits for this save.
+      onSync: () => this.flush(),
     });
   }
 
@@ -57,13 +64,13 @@ export class LiveLayer {
       const legacy = writer.records.size === 0 && o.legacy ? await o.legacy() : null;
       if (legacy) {
         const { tracker } = UpperTracker.load(new Map(), () => emptyLayerTree().root);
-        const live = new LiveLayer(writer, tracker, (onChange) => Overlay.fromUpper({ lower: o.lower, entries: legacy, now: o.now, onChange, ...quota(o) }), o.flushMs ?? 100);
+        const live = new LiveLayer(writer, tracker, (hooks) => Overlay.fromUpper({ lower: o.lower, entries: legacy, now: o.now, ...hooks, ...quota(o) }), o.flushMs ?? 100);
         tracker.adoptRoot(live.fs.upperTree.root);
         await live.flush();
         return live;
       }
       const { tracker, tree } = UpperTracker.load(writer.records, () => (o.lower ?? emptyLayerTree()).root.copyUp());
-      return new LiveLayer(writer, tracker, (onChange) => new Overlay({ lower: o.lower, upper: tree, now: o.now, onChange, ...quota(o) }), o.flushMs ?? 100);
+      return new LiveLayer(writer, tracker, (hooks) => new Overlay({ lower: o.lower, upper: tree, now: o.now, ...hooks, ...quota(o) }), o.flushMs ?? 100);
     } catch (err) {
       await writer.close().catch(() => {});
       throw SkiffError.wrap(err, `opening ${key}`);
