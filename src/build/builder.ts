@@ -110,6 +110,8 @@ export interface BuildRun {
   predefined: Record<string, string>;
   steps: BuildResult['steps'];
   multi: boolean;
+  /** SOURCE_DATE_EPOCH as a time, when given. */
+  epoch?: Date;
 }
 
 /** BuildKit's predefined ARGs (a --build-arg of the same name overrides one). */
@@ -176,6 +178,11 @@ async function buildWith(host: BuildHost, opts: BuildOptions, say: (text: string
       host, df, file, context, opts, progress, stages: plan.stages, built: new Map(), metaValues: plan.metaValues,
       buildArgs, usedArgs: new Set(plan.metaArgs.map((a) => a.name)), predefined, steps: [], multi: plan.stages.length > 1,
     };
+    const sde = buildArgs['SOURCE_DATE_EPOCH'] ?? plan.metaValues.get('SOURCE_DATE_EPOCH');
+    if (sde) {
+      if (!/^\d+$/.test(sde)) throw new SkiffError('INVALID_ARGUMENT', `invalid SOURCE_DATE_EPOCH: ${sde}`);
+      run.epoch = new Date(Number(sde) * 1000);
+    }
     const final = await buildStage(run, target);
     const ve = progress.vertex('exporting to image');
     const config = finalConfig(host.ctx, final, opts.labels);
@@ -185,7 +192,7 @@ async function buildWith(host: BuildHost, opts: BuildOptions, say: (text: string
     for (const t of opts.tags ?? []) ve.log(`naming to ${normalizeReference(t)} done`);
     ve.done();
     const warnings: string[] = [];
-    const unused = Object.keys(buildArgs).filter((k) => !run.usedArgs.has(k) && !(k in predefined) && !PROXY_ARGS.has(k));
+    const unused = Object.keys(buildArgs).filter((k) => !run.usedArgs.has(k) && !(k in predefined) && !PROXY_ARGS.has(k) && k !== 'SOURCE_DATE_EPOCH' && !k.startsWith('BUILDKIT_'));
     if (unused.length) warnings.push(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`);
     for (const w of warnings) say(`${w}\n`);
     return { id: image.id, digest: image.digest, tags: opts.tags ?? [], steps: run.steps, warnings };
@@ -195,7 +202,7 @@ async function buildWith(host: BuildHost, opts: BuildOptions, say: (text: string
 }
 
 /** Docker's predefined proxy args: usable without an ARG line, never in history. */
-const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
+export const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
 
 function finalConfig(ctx: EngineContext, s: StageState, labels: Record<string, string> | undefined): ImageConfig {
   const config: BuildConfig = { ...s.config };
@@ -314,7 +321,7 @@ async function runStep(run: BuildRun, stage: Stage, state: StageState, ins: Inst
     v?.cached();
     run.steps.push({ stage: stage.index, instruction: ins.original, cached: true });
     // The line is this build's (an ARG's shows this build's value); the time is the cached step's.
-    const history = { ...cached.history, created_by: step.createdBy };
+    const history = { ...cached.history, created_by: step.createdBy, ...(run.epoch ? { created: run.epoch.toISOString() } : {}) };
     return { ...next, config: cached.config, layers: cached.layer ? [...state.layers, cached.layer] : state.layers, history: step.noHistory ? state.history : [...state.history, history] };
   }
   let layerTar: Uint8Array | null = null;
@@ -326,7 +333,8 @@ async function runStep(run: BuildRun, stage: Stage, state: StageState, ins: Inst
     throw e;
   }
   const layer = layerTar ? await storeLayer(host.ctx, layerTar) : undefined;
-  const now = host.ctx.now().toISOString();
+  // SOURCE_DATE_EPOCH (a build arg or global ARG) fixes the history times, as BuildKit does.
+  const now = (run.epoch ?? host.ctx.now()).toISOString();
   const history = { created: now, created_by: step.createdBy, ...(step.comment ? { comment: step.comment } : {}), ...(layer ? {} : { empty_layer: true }) };
   await cachePut(host.ctx, { key, ...(layer ? { layer } : {}), config: step.config, history, created: now, lastUsed: now });
   v?.done();

@@ -92,6 +92,14 @@ export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins:
     argv = shellArgs(config, h.length ? `${ins.rest}${h.map((x) => `\n${x.content}${x.name}`).join('')}` : ins.rest);
   }
   const env = runEnv(s);
+  // Docker's predefined proxy args reach RUN without an ARG line, and stay out of history and the cache key.
+  // BuildKit matches the names case-insensitively and sets both spellings (HTTP_PROXY and http_proxy).
+  const proxy: string[] = [];
+  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY']) {
+    const key = Object.keys(run.buildArgs).sort().filter((k) => k.toUpperCase() === name).at(-1);
+    if (key === undefined) continue;
+    for (const n of [name, name.toLowerCase()]) if (!s.vars.has(n)) proxy.push(`${n}=${run.buildArgs[key]}`);
+  }
   const prefix = argPrefix(s);
   const createdBy = `RUN ${prefix}${argv.join(' ')} # buildkit`;
   const platform = [s.base.os, s.base.architecture].join('/');
@@ -104,7 +112,7 @@ export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins:
       if (s.layers.length === 0) throw new SkiffError('UNSUPPORTED', `RUN in a stage FROM scratch: the stage has no files yet, so there is no ${argv[0]} to run`);
       const r = await run.host.runStep({
         layers: s.layers, config: { ...s.base, config, rootfs: { type: 'layers', diff_ids: s.layers.map((l) => l.diffId) }, history: s.history },
-        args: argv, env, ...(mounts.length ? { mounts } : {}), ...(config.WorkingDir ? { workdir: config.WorkingDir } : {}), ...(config.User ? { user: config.User } : {}),
+        args: argv, env: [...env, ...proxy], ...(mounts.length ? { mounts } : {}), ...(config.WorkingDir ? { workdir: config.WorkingDir } : {}), ...(config.User ? { user: config.User } : {}),
         onOutput: (t) => v?.output(t),
       });
       if (r.exitCode !== 0) throw new SkiffError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.exitCode}`);

@@ -261,4 +261,14 @@ describe('instructions', () => {
     const h = ((await raw('parents:1'))['history'] as Array<{ created_by: string }>).at(-1)!.created_by;
     expect(h).toBe('COPY --parents /ctx/./src/x /out/staged/ # buildkit');
   });
+
+  it('SOURCE_DATE_EPOCH fixes the image and history times, cached steps too', async () => {
+    const ctx = { Dockerfile: 'FROM scratch\nCOPY f /\nLABEL a=b\n', f: 'x' };
+    for (let i = 0; i < 2; i++) {
+      await e.build({ tags: ['sde:1'], buildArgs: { SOURCE_DATE_EPOCH: '1700000000' }, context: ctx });
+      const c = await raw('sde:1');
+      expect(c['created']).toBe('2023-11-14T22:13:20.000Z');
+      expect((c['history'] as Array<{ created: string }>).map((h) => h.created)).toEqual(['2023-11-14T22:13:20.000Z', '2023-11-14T22:13:20.000Z']);
+    }
+  });
 });

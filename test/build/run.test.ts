@@ -121,12 +121,16 @@ describe('build with RUN (VM)', () => {
         'RUN <<EOF sh > /dest/piped',
         'echo piped',
         'EOF',
-        'CMD ["sh", "-c", "cat /dest/q2 /dest/r2 /dest/bar-run /dest/sb /dest/piped"]',
+        'RUN echo "proxy=$HTTP_PROXY" > /dest/proxy',
+        'CMD ["sh", "-c", "cat /dest/q2 /dest/r2 /dest/bar-run /dest/sb /dest/piped /dest/proxy"]',
       ].join('\n'),
     };
-    await e.build({ context: ctx, tags: ['heredoc:1'] });
+    // A predefined proxy arg reaches RUN without an ARG line and stays out of history.
+    await e.build({ context: ctx, tags: ['heredoc:1'], buildArgs: { http_proxy: 'http://proxy.invalid:3128' } });
     const got = await runImage('heredoc:1');
-    expect(got.out).toBe('Hello "world"! $name\nHello new world!\nbar\nshebang /dev/pipes/EOF\npiped\n');
+    expect(got.out).toBe('Hello "world"! $name\nHello new world!\nbar\nshebang /dev/pipes/EOF\npiped\nproxy=http://proxy.invalid:3128\n');
+    const hist = await e.history({ ref: 'heredoc:1' });
+    expect(hist[1]!.createdBy).toBe('RUN |1 name=world /bin/sh -c echo "proxy=$HTTP_PROXY" > /dest/proxy # buildkit');
   });
 
   it('skopeo inspects `save` of a built image', { timeout: 120_000 }, async () => {
