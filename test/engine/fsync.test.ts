@@ -2,6 +2,7 @@
  * fsync in a container is durable (issue 10 Medium 8): a writable layer is saved to its snapshot
  * store on a timer, but a 9P Tfsync saves at once and its reply waits for the save, so what a
  * program synced survives its owner being killed right after; a failed save is the guest's EIO.
+ * The same for a wasm module's fd_sync through its worker's channel.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { decode, encode } from '../../src/p9/codec.ts';
 import { NOFID, OpenFlags, type RMessage, type TMessage } from '../../src/p9/messages.ts';
 import { P9Server } from '../../src/p9/server.ts';
 import { TestClient } from '../p9/client.ts';
+import { capture, fixture } from '../runtime/wasi/helpers.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -82,4 +84,21 @@ it('a save that fails is the guest\'s EIO on fsync, not a silent success', async
   const reply = decode(await fsync()) as RMessage;
   expect(reply).toMatchObject({ type: 'Rlerror', ecode: Errno.EIO });
   await live.close().catch(() => {});
+});
+
+it('fsync in a wasm module (WASI fd_sync from its worker) returns after the save', { timeout: 120_000 }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'skiff-fsync-'));
+  dirs.push(root);
+  const store = new NodeFsSnapshotStore({ root });
+  const live = await LiveLayer.open(store, KEY, opts);
+  const module = fixture('fsops');
+  const args = (sync: boolean) => ['fsops', 'write', '/f', 'from wasm\n', ...(sync ? ['sync', '/f'] : [])];
+  // Without fsync the write is in the layer but not in its store when the module exits.
+  const plain = await capture({ module, args: args(false), mounts: [{ path: '/', fs: live.fs }], mode: 'worker' });
+  expect(plain.stdout).toBe('ok\n');
+  expect(await stored(store)).toBeUndefined();
+  const synced = await capture({ module, args: args(true), mounts: [{ path: '/', fs: live.fs }], mode: 'worker' });
+  expect(synced.stdout).toBe('ok\nok\n');
+  expect(await stored(store)).toBe('from wasm\n');
+  await live.close();
 });

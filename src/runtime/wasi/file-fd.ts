@@ -102,6 +102,20 @@ export class FsFileFd extends Fd {
     return { ret: wasi.ERRNO_SUCCESS, offset: BigInt(this.pos) };
   }
 
+  /**
+   * fsync and fdatasync: a writable layer or volume saves now. Through a worker's channel the call
+   * returns after the save (remote-fs.ts); a module run inline cannot wait, so the save runs behind it.
+   */
+  override fd_sync(): number {
+    try {
+      const saving = this.fs.sync?.();
+      if (saving) saving.catch(() => {});
+      return wasi.ERRNO_SUCCESS;
+    } catch (e) {
+      return wasiErrno(e);
+    }
+  }
+
   override fd_filestat_set_size(size: bigint): number {
     if (this.loc.mount.readOnly) return wasi.ERRNO_ROFS;
     try {

@@ -121,6 +121,10 @@ export class RemoteFileSystem implements FileSystem {
   statfs(): StatFs {
     return this.call('statfs') as StatFs;
   }
+  /** Returns once the host's filesystem holds the writes durably (the host answers after its save). */
+  sync(): void {
+    this.call('sync');
+  }
 }
 
 /** Host side: runs one call on the real filesystem. Node handles are numbered per run. */
@@ -179,6 +183,8 @@ export class FileSystemServer {
       case 'listxattr': return fs.listxattr(this.node(a[0]));
       case 'removexattr': return fs.removexattr(this.node(a[0]), a[1] as string);
       case 'statfs': return fs.statfs();
+      // A promise: the runner replies when it settles, so the worker's fsync waits for the save.
+      case 'sync': return fs.sync?.();
       default: throw new FsError('ENOSYS', `unknown filesystem op "${op}"`);
     }
   }
