@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIST, wasmIndexLayout } from './fixtures.ts';
+import { buildLayouts, DIST, wasmIndexLayout, type Layouts } from './fixtures.ts';
 import { skopeoCopy, skopeoInspect, startRegistry, startTokenServer, type Running, type TokenServer } from './servers.ts';
 
 const HELLO_DIGEST = 'sha256:74b06934ada51674219d2c2a4857ce7da179894a02437c8919610749b708bb64';
@@ -18,6 +18,7 @@ let reg: Running;
 let tok: TokenServer;
 let authReg: Running;
 let wasmIndex: ReturnType<typeof wasmIndexLayout>;
+let layouts: Layouts;
 
 interface Result { code: number; stdout: string; stderr: string }
 
@@ -37,6 +38,8 @@ beforeAll(async () => {
   skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/seed/tags:v1`);
   wasmIndex = wasmIndexLayout();
   skopeoCopy(`oci:${wasmIndex.dir}:latest`, `docker://${reg.host}/seed/index:latest`, ['--all']);
+  layouts = buildLayouts();
+  skopeoCopy(`oci:${layouts.layered}:latest`, `docker://${reg.host}/seed/layered:latest`);
   tok = await startTokenServer();
   tok.users.set('alice', 'alice-secret');
   authReg = await startRegistry({ token: { realm: tok.realm, service: tok.service, issuer: tok.issuer, certFile: tok.certFile } });
@@ -63,6 +66,24 @@ describe('skiff pull, push, run --pull, login, logout', () => {
     const missing = await skiff(home, ['pull', `${reg.host}/seed/nope:1`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^Error: pulling .*seed\/nope:1: manifest for .*seed\/nope:1 not found: manifest unknown\n$/);
+  }, 60_000);
+
+  it('on a terminal, a bar per layer redrawn in place under the done lines, as Docker draws', async () => {
+    const home = join(dir, 'h10');
+    // `script` gives the pull a pseudo-terminal; what it drew comes back raw.
+    const raw = await new Promise<string>((resolve, reject) => {
+      execFile('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} pull ${reg.host}/seed/layered`, '/dev/null'],
+        { env: { ...process.env, SKIFF_HOME: home, DOCKER_CONFIG: join(dir, 'no-docker') } }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    const ids = layouts.layeredLayers.map((d) => d.slice(7, 19));
+    // The three layers' rows, drawn as one block...
+    expect(raw).toContain(`${ids[0]}: Pulling fs layer\r\r\n${ids[1]}: Pulling fs layer\r\r\n${ids[2]}: Pulling fs layer`);
+    // ... redrawn from its first line (up two lines, erase down) ...
+    expect(raw).toContain('\r\x1b[2A\x1b[J');
+    // ... and each layer's line once it is done, in the order they finish.
+    const done = [...raw.matchAll(/([0-9a-f]{12}): Pull complete/g)].map((m) => m[1]);
+    expect(done.sort()).toEqual([...ids].sort());
+    expect(raw).toContain(`Status: Downloaded newer image for ${reg.host}/seed/layered:latest`);
   }, 60_000);
 
   it('pull -a pulls every tag of the repository', async () => {

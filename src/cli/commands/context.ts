@@ -33,6 +33,8 @@ export interface ArchiveSource {
 
 export interface ProgressSink {
   update(label: string, done: number, total?: number, unit?: 'bytes' | 'items'): void;
+  /** A block of lines redrawn in place (a pull's bar per layer, as Docker draws); where absent, one bar. */
+  lines?(rows: string[]): void;
   finish(): void;
 }
 

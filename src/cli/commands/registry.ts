@@ -7,28 +7,45 @@ import { isSkiffError, SkiffError } from '../../errors.ts';
 import { familiarName, familiarReference, parseReference } from '../../oci/reference.ts';
 import type { PullEvent } from '../../registry/pull.ts';
 import { displayText } from '../present/escape.ts';
+import { barText } from '../present/progress.ts';
 import { out, str, type Command, type CommandContext } from './context.ts';
 import { UsageError, type FlagSpec, type FlagValues } from './flags.ts';
 
 const LINE_STATUSES = /^(Already exists|Pull complete|Pushed|Layer already exists|Mounted from .*)$/;
 
-/** An onProgress that prints Docker's lines to `write` and drives the host's bar for byte counts. */
-function progressPrinter(ctx: CommandContext, write: (t: string) => void, verb: string): { onProgress: (e: PullEvent) => void; done: () => void } {
+/**
+ * An onProgress that prints Docker's lines to `write` (a layer's line once it is done) and, on a
+ * terminal, a bar per layer still moving, redrawn in place below them as Docker draws (a host
+ * whose progress draws one line gets one bar for all layers instead).
+ * @internal exported for tests
+ */
+export function progressPrinter(ctx: Pick<CommandContext, 'host'>, write: (t: string) => void, verb: string): { onProgress: (e: PullEvent) => void; done: () => void } {
   const bar = ctx.host.progress();
   const moving = new Map<string, { current: number; total: number }>();
+  /** Per layer not yet done: its row (status, and a bar while bytes move). */
+  const rows = new Map<string, string>();
+  const draw = (): void => bar.lines?.([...rows].map(([id, row]) => `${id}: ${row}`));
   return {
     onProgress(e) {
-      if (e.id && (e.status === 'Downloading' || e.status === 'Pushing') && e.total) {
-        moving.set(e.id, { current: e.current ?? 0, total: e.total });
+      if (e.id && !LINE_STATUSES.test(e.status)) {
+        const bytes = (e.status === 'Downloading' || e.status === 'Pushing') && e.total;
+        if (bar.lines) {
+          rows.set(e.id, bytes ? `${e.status} ${barText(e.current ?? 0, e.total!, 30)}` : e.status);
+          draw();
+          return;
+        }
+        if (!bytes) return;
+        moving.set(e.id, { current: e.current ?? 0, total: e.total! });
         let cur = 0;
         let tot = 0;
         for (const m of moving.values()) { cur += m.current; tot += m.total; }
         bar.update(`${verb} ${moving.size} layer${moving.size === 1 ? '' : 's'}`, cur, tot);
         return;
       }
-      if (e.id && !LINE_STATUSES.test(e.status)) return;
+      if (e.id) rows.delete(e.id);
       bar.finish();
       write(`${displayText(e.id ? `${e.id}: ${e.status}` : e.status)}\n`);
+      if (rows.size) draw();
     },
     done: () => bar.finish(),
   };

@@ -34,6 +34,8 @@ export interface ShellContext {
   /** One progress bar, redrawn in place; `done()` clears it. */
   progress(label: string, done: number, total?: number): void;
   progressDone(): void;
+  /** A block of lines redrawn in place (a pull's bar per layer), cleared by progressDone. */
+  progressLines?(rows: string[]): void;
   /** A transient status line ("starting the Linux VM…"), cleared by progressDone. */
   note?(text: string): void;
   capabilities(): Promise<Capabilities>;

@@ -81,7 +81,10 @@ export function browserHost(ctx: ShellContext, dropped: { files?: File[] } = {})
       const name = o.output ?? o.defaultName;
       ctx.download(blob, name);
     },
-    progress: () => ({ update: (label, done, total) => ctx.progress(label, done, total), finish: () => ctx.progressDone() }),
+    progress: () => ({
+      update: (label, done, total) => ctx.progress(label, done, total), finish: () => ctx.progressDone(),
+      ...(ctx.progressLines ? { lines: (rows: string[]) => ctx.progressLines!(rows) } : {}),
+    }),
     async run(req) {
       const { run } = req;
       const create = { image: req.image, run, tty: run.tty ?? false, openStdin: run.interactive ?? false };

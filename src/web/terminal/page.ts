@@ -67,6 +67,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
     pickFiles: () => pickFiles(input),
     progress: (l, d, t) => progress.update(l, d, t),
     progressDone: () => progress.done(),
+    progressLines: (rows) => progress.lines(rows),
     note: (t) => progress.note(t),
     capabilities: () => client.api.capabilities(),
   };
