@@ -271,4 +271,19 @@ describe('instructions', () => {
       expect((c['history'] as Array<{ created: string }>).map((h) => h.created)).toEqual(['2023-11-14T22:13:20.000Z', '2023-11-14T22:13:20.000Z']);
     }
   });
+
+  it('COPY heredoc special symbols as BuildKit writes them (escapes processed unless the delimiter is quoted)', async () => {
+    const docs: Array<[string, string, string]> = [
+      ['EOF', 'quotefile', '"quotes in file"'], ['EOF', 'slashfile1', '\\'], ['EOF', 'slashfile2', '\\\\'], ['EOF', 'slashfile3', '\\$'],
+      ['"EOF"', 'rawslashfile1', '\\'], ['"EOF"', 'rawslashfile2', '\\\\'], ['"EOF"', 'rawslashfile3', '\\$'],
+    ];
+    const lines = ['FROM scratch', 'CMD ["x"]', ...docs.flatMap(([d, f, body]) => [`COPY <<${d} /out/${f}`, body, 'EOF'])];
+    await e.build({ tags: ['hd:1'], context: { Dockerfile: lines.join('\n') } });
+    const rec = await e.createContainer({ image: 'hd:1', runtime: 'vm' });
+    const fs = await e.containerFs({ id: rec.id });
+    const out = fs.lookup(fs.root(), 'out');
+    const text = (f: string): string => { const n = fs.lookup(out, f); return new TextDecoder().decode(fs.read(n, 0, fs.stat(n).size)); };
+    expect(docs.map(([, f]) => text(f))).toEqual(['"quotes in file"\n', '\n', '\\\n', '$\n', '\\\n', '\\\\\n', '\\$\n']);
+    await e.removeContainer({ id: rec.id, force: true });
+  });
 });
