@@ -122,6 +122,8 @@ export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins:
 }
 
 const URL_SOURCE = /^https?:\/\//;
+/** What BuildKit takes for a Git source: git@host:path, git:// and ssh:// URLs, http(s) URLs of a `.git` path (with a `#ref`). */
+const GIT_SOURCE = /^(?:git@[^:]+:|git:\/\/|ssh:\/\/|https?:\/\/[^#?]+\.git(?:[#?].*)?$)/;
 
 export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<StepResult> {
   const add = ins.cmd === 'add';
@@ -161,6 +163,11 @@ export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins
   if (checksum) {
     if (plain.length !== 1) fail("checksum can't be specified for multiple sources");
     if (!URL_SOURCE.test(plain[0]!)) fail('checksum requires HTTP(S) or Git sources');
+  }
+  for (const p of plain) {
+    if (!GIT_SOURCE.test(p)) continue;
+    if (!add) fail("source can't be a git ref for COPY");
+    throw new SkiffError('UNSUPPORTED', `ADD ${p}: adding a Git repository is not supported by skiff's builder; clone it into the build context and COPY it`);
   }
   if (!add) for (const p of plain) if (URL_SOURCE.test(p)) fail("source can't be a URL for COPY");
   const fromFlag = flagValue(ins, 'from');

@@ -102,6 +102,8 @@ describe('instructions', () => {
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --link=maybe a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: expecting boolean value for flag --link, not: maybe');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: unknown flag: --checksum');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY http://example.com/a /\n' } })).rejects.toThrow("Dockerfile:2: COPY: source can't be a URL for COPY");
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY https://github.com/moby/buildkit.git /\n' } })).rejects.toThrow("source can't be a git ref for COPY");
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nADD git@github.com:moby/buildkit.git /src\n' } })).rejects.toThrow('adding a Git repository is not supported');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nARG S=x\nCOPY --from=$S a /\n' } })).rejects.toThrow('variable expansion is not supported for --from');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --from=5 a /\n' } })).rejects.toThrow('invalid stage index 5');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS first\nCOPY --from=later a /\nFROM scratch AS later\n' }, target: 'first' })).rejects.toThrow('cannot copy from stage "later", it needs to be defined before current stage "first"');
