@@ -1,6 +1,7 @@
 /**
  * Chromium, the built site served by `vite preview` (which mounts the registry proxy), and the
- * real docker-registry on loopback: the terminal pulls through the proxy, runs what it pulled,
+ * real docker-registry on loopback: the terminal pulls through the proxy (images it has a bundle
+ * of, and images whose layers it must fetch), runs what it pulled,
  * pushes, and logs in with the login kept in the page's IndexedDB; a registry reached without
  * the proxy fails with the CORS error text, not "Failed to fetch".
  */
@@ -8,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch, removeBuild, serveSite, sh, watchConsole, type Browser, type Page, type Site } from '../web/harness.ts';
-import { DIST } from './fixtures.ts';
+import { DIST, helloVariantLayout } from './fixtures.ts';
 import { skopeoCopy, skopeoInspect, startRegistry, type Running } from './servers.ts';
 
 const HELLO_DIGEST = 'sha256:74b06934ada51674219d2c2a4857ce7da179894a02437c8919610749b708bb64';
@@ -17,11 +18,17 @@ let browser: Browser;
 let reg: Running;
 let page: Page;
 let errors: string[];
+let variant: ReturnType<typeof helloVariantLayout>;
+let componentVariant: ReturnType<typeof helloVariantLayout>;
 
 beforeAll(async () => {
   reg = await startRegistry();
   skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/seed/hello:latest`);
-  skopeoCopy(`oci-archive:${DIST}/hello-wasm.tar`, `docker://${reg.host}/seed/component:latest`);
+  // Images the page has no bundle of: their pulls fetch a layer through the proxy.
+  variant = helloVariantLayout('browser');
+  skopeoCopy(`oci:${variant.dir}:latest`, `docker://${reg.host}/seed/variant:latest`);
+  componentVariant = helloVariantLayout('component');
+  skopeoCopy(`oci:${componentVariant.dir}:latest`, `docker://${reg.host}/seed/component:latest`);
   site = await serveSite();
   browser = await launch();
   page = await browser.newPage();
@@ -50,8 +57,16 @@ describe('registries from the terminal page (chromium)', () => {
     const push = await sh(page, `push ${reg.host}/from/browser:1`);
     expect(push.out).toContain(`1: digest: ${HELLO_DIGEST} size: 456`);
     expect(JSON.parse(skopeoInspect(`${reg.host}/from/browser:1`)).Digest).toBe(HELLO_DIGEST);
+    // An image the page has nothing of: its layer comes through the proxy, is checked, and runs.
+    const fresh = await sh(page, `pull ${reg.host}/seed/variant`);
+    expect(fresh.status).toBe(0);
+    expect(fresh.out).toContain(`${variant.layer.slice(7, 19)}: Pull complete\n`);
+    expect(fresh.out).toContain(`Status: Downloaded newer image for ${reg.host}/seed/variant:latest\n`);
+    const ran = await sh(page, `run --rm ${reg.host}/seed/variant`);
+    expect(ran.out).toContain('argv[1]=browser');
+    expect(ran.status).toBe(0);
     expect(errors).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 
   it('<skiff-run registry-proxy> pulls the image it runs', async () => {
     // A page of its own: the page's first element opens the shared engine (and says whether it pulls).
@@ -69,7 +84,7 @@ describe('registries from the terminal page (chromium)', () => {
       document.body.append(el);
       void (el as unknown as { run(): Promise<unknown> }).run();
     }), `${reg.host}/seed/component`);
-    expect(r).toMatchObject({ exit: 0, output: expect.stringContaining('GREETING=hello from skiff') });
+    expect(r).toMatchObject({ exit: 0, output: expect.stringContaining('argv[1]=component') });
     expect(compErrors).toEqual([]);
     await comp.close();
   }, 120_000);

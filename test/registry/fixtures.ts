@@ -126,3 +126,37 @@ export function wasmIndexLayout(): { dir: string; indexDigest: string; wasmManif
   const index = indexWithAmd64(dir, amd, hello, { architecture: 'wasm', os: 'wasi' });
   return { dir, indexDigest: index.digest, wasmManifest: hello.digest };
 }
+
+/**
+ * oci:<dir>:latest: the bundled hello-wasm with one more file in its layer and <label> as its
+ * entrypoint's argument (hello.wasm prints its argv): an image no bundle has, so a pull fetches
+ * its layer, and a run shows it ran this config.
+ */
+export function helloVariantLayout(label: string): { dir: string; manifest: string; layer: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-hello-variant-'));
+  const src = mkdtempSync(join(tmpdir(), 'skiff-hello-src-'));
+  run('tar', ['-xf', join(DIST, 'hello-wasm.tar'), '-C', src]);
+  const own = JSON.parse(readFileSync(join(src, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+  const m = JSON.parse(readFileSync(join(src, 'blobs/sha256', own.manifests[0]!.digest.slice(7)), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string }>; annotations?: Record<string, string> };
+  const cfg = JSON.parse(readFileSync(join(src, 'blobs/sha256', m.config.digest.slice(7)), 'utf8')) as { config: { Entrypoint: string[] }; rootfs: { diff_ids: string[] } };
+  const root = join(src, 'rootfs');
+  mkdirSync(root);
+  run('tar', ['-xzf', join(src, 'blobs/sha256', m.layers[0]!.digest.slice(7)), '-C', root]);
+  writeFileSync(join(root, 'variant.txt'), `${label}\n`);
+  newLayout(dir);
+  const tarFile = join(src, 'layer.tar');
+  run('tar', ['--sort=name', '--owner=0', '--group=0', '--mtime=@0', '-C', root, '-cf', tarFile, '.']);
+  const diffId = sha(readFileSync(tarFile));
+  run('gzip', ['-n', '-f', tarFile]);
+  const layer = blob(dir, readFileSync(`${tarFile}.gz`));
+  cfg.config.Entrypoint = [...cfg.config.Entrypoint, label];
+  cfg.rootfs.diff_ids = [diffId];
+  const config = blob(dir, JSON.stringify(cfg));
+  const manifest = blob(dir, JSON.stringify({
+    schemaVersion: 2, mediaType: MANIFEST, ...(m.annotations ? { annotations: m.annotations } : {}),
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config.digest, size: config.size },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.size }],
+  }));
+  tagLatest(dir, MANIFEST, manifest);
+  return { dir, manifest: manifest.digest, layer: layer.digest };
+}
