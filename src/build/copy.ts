@@ -122,8 +122,12 @@ export async function urlSource(url: string, checksum: string | undefined, fetch
   if (!resp.ok) throw new SkiffError('NOT_FOUND', `failed to load cache key: invalid response status ${resp.status}`);
   const data = new Uint8Array(await resp.arrayBuffer());
   if (checksum) {
-    const got = sha256Digest(data);
-    if (!/^sha256:[0-9a-f]{64}$/.test(checksum) && !/^[a-z0-9]+:/.test(checksum)) throw new SkiffError('INVALID_ARGUMENT', `invalid checksum digest format`);
+    const m = /^([a-z0-9]+):([0-9a-f]+)$/.exec(checksum);
+    if (!m) throw new SkiffError('INVALID_ARGUMENT', `invalid checksum digest format: ${checksum}`);
+    const algo = { sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' }[m[1]!];
+    if (!algo) throw new SkiffError('INVALID_ARGUMENT', `unsupported digest algorithm: ${m[1]}`);
+    const hex = [...new Uint8Array(await crypto.subtle.digest(algo, data))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const got = `${m[1]}:${hex}`;
     if (got !== checksum) throw new SkiffError('DIGEST_MISMATCH', `digest mismatch for ${url}: ${got} (expected: ${checksum})`);
   }
   const lm = resp.headers.get('last-modified');
@@ -312,7 +316,8 @@ export interface ApplyCopyOptions {
 export async function applyCopy(fs: FileSystem, o: ApplyCopyOptions): Promise<void> {
   const { sources, dest, owner } = o;
   const destIsDir = /\/\.?$/.test(dest) || dest === '.';
-  const fileCount = sources.length;
+  // Archives unpack into a directory, so only the other sources count (BuildKit's ADD *.tar /dest works).
+  const fileCount = sources.filter((x) => !x.archive).length + (sources.some((x) => x.archive) ? 1 : 0);
   if (fileCount > 1 && !destIsDir) throw new SkiffError('INVALID_ARGUMENT', `When using ${o.what ?? 'COPY'} with more than one source file, the destination must be a directory and end with a /`);
   const root = `/${dest.split('/').filter((x) => x && x !== '.').join('/')}`;
   const chmod = o.chmod;

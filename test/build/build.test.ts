@@ -135,6 +135,12 @@ describe('build', () => {
     await e.removeContainer({ id: rec.id, force: true });
     // A closed port: the download fails with a clear error.
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD http://127.0.0.1:1/x /x\n' } })).rejects.toThrow(/Dockerfile:2: ADD: ADD http:\/\/127.0.0.1:1\/x: the download failed/);
+    // Several archives unpack into one destination, with or without a trailing slash.
+    const t1 = writeTar([tarEntry({ name: 'foo' }, 'content0')]);
+    const t2 = writeTar([tarEntry({ name: 'bar' }, 'content1')]);
+    await build(e, { tags: ['add:2'], context: { Dockerfile: 'FROM skiff/busybox\nADD *.tar /dest\n', 'a.tar': t1, 'b.tar': t2 } });
+    expect([await fileOf(e, 'add:2', '/dest/foo'), await fileOf(e, 'add:2', '/dest/bar')]).toEqual(['content0', 'content1']);
+    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY a b /dest\n', a: 'a', b: 'b' } })).rejects.toThrow('When using COPY with more than one source file, the destination must be a directory and end with a /');
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD x.bz2 /\n', 'x.bz2': new Uint8Array([0x42, 0x5a, 0x68, 0x39, 1, 2]) } })).rejects.toThrow(/bzip2/);
   });
 
@@ -161,6 +167,9 @@ describe('build', () => {
       await e.removeContainer({ id: rec.id, force: true });
       await expect(build(e, { context: { Dockerfile: `FROM scratch\nADD ${url}/nope /x\n` } })).rejects.toThrow('invalid response status 404');
       await expect(build(e, { context: { Dockerfile: `FROM scratch\nADD --checksum=sha256:${'0'.repeat(64)} ${url}/files/a.tgz /x\n` } })).rejects.toThrow(`digest mismatch for ${url}/files/a.tgz`);
+      await expect(build(e, { context: { Dockerfile: `FROM scratch\nADD --checksum=md5:7e55db001d319a94b0b713529a756623 ${url}/files/a.tgz /x\n` } })).rejects.toThrow('unsupported digest algorithm');
+      const { createHash } = await import('node:crypto');
+      await build(e, { context: { Dockerfile: `FROM scratch\nENV D=sha512:${createHash('sha512').update(tgz).digest('hex')} L=${url}/files/a.tgz\nADD --checksum=\${D} \${L} /x\n` } });
     } finally {
       server.close();
     }
