@@ -102,3 +102,25 @@ describe('registry proxy', () => {
     expect(post.status).toBe(403);
   });
 });
+
+describe('the servers that mount it', () => {
+  it('`npm start` (the vite dev server, same config as `npm run preview`) serves it at /registry-proxy/', async () => {
+    const { createServer: createViteServer } = await import('vite');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const cacheDir = await mkdtemp(join(tmpdir(), 'skiff-vite-cache-'));
+    const vite = await createViteServer({ configFile: join(import.meta.dirname, '../../vite.config.ts'), cacheDir, logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+    try {
+      await vite.listen();
+      const url = vite.resolvedUrls!.local[0]!;
+      const client = new RegistryClient({ rewriteUrl: viaProxy(`${url}registry-proxy/`) });
+      const r = await pullImage({ ctx: Engine.contextOf(engine()), client, ref: `${reg.host}/seed/hello` });
+      expect(r.platform).toBe('wasi/wasm');
+      expect((await fetch(`${url}registry-proxy/http/${reg.host}/debug/vars`)).status).toBe(403);
+    } finally {
+      await vite.close();
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
