@@ -70,6 +70,8 @@ export class P9Server implements Session {
   readonly maxFileSize: number;
   private negotiated = 0;
   private nextSerial = 1;
+  /** Replies still to come, by tag: requests waiting for the content store or an fsync's save. */
+  private readonly waiting = new Map<number, Promise<Uint8Array>>();
   private readonly exportsRoot: Export = {
     name: '', fs: new ExportsRoot(() => [...this.exports.keys()]), readOnly: true, locks: new LockTable(),
     serial: 0, isExportsRoot: true,
@@ -187,15 +189,29 @@ export class P9Server implements Session {
       return this.reply({ type: 'Rlerror', tag, ecode: errno });
     }
     this.trace?.(`9p <- ${describe(msg)}`);
+    // The client reuses a tag once Rflush arrives, so a reply still to come goes out before it.
+    const flushed = msg.type === 'Tflush' ? this.waiting.get(msg.oldtag) : undefined;
+    if (flushed) return flushed.then(() => this.reply({ type: 'Rflush', tag: msg.tag }));
     let reply: RMessage;
     try {
       reply = this.dispatch(msg);
     } catch (err) {
-      if (canWait && err instanceof PendingIO) return this.later(msg, err);
+      if (canWait && err instanceof PendingIO) return this.track(msg.tag, this.later(msg, err));
       reply = this.failed(msg, err);
     }
-    if (msg.type === 'Tfsync' && reply.type === 'Rfsync') return this.afterSync(msg, reply, canWait);
+    if (msg.type === 'Tfsync' && reply.type === 'Rfsync') {
+      const r = this.afterSync(msg, reply, canWait);
+      return r instanceof Promise ? this.track(msg.tag, r) : r;
+    }
     return this.reply(reply);
+  }
+
+  private track(tag: number, p: Promise<Uint8Array>): Promise<Uint8Array> {
+    this.waiting.set(tag, p);
+    void p.finally(() => {
+      if (this.waiting.get(tag) === p) this.waiting.delete(tag);
+    });
+    return p;
   }
 
   /** Rfsync once the export's filesystem says the writes are durable (Rlerror if saving failed). */
@@ -251,7 +267,8 @@ export class P9Server implements Session {
     switch (msg.type) {
       case 'Tauth': throw fsError('EOPNOTSUPP', 'no authentication: attach with afid NOFID');
       case 'Tattach': return this.attach(msg);
-      case 'Tflush': return { type: 'Rflush', tag: msg.tag }; // requests complete synchronously
+      // Nothing waits under oldtag (respond() holds Rflush back behind a reply still to come).
+      case 'Tflush': return { type: 'Rflush', tag: msg.tag };
       case 'Twalk': return ns.walk(this, msg);
       case 'Tgetattr': return io.getattr(this, msg);
       case 'Tsetattr': return io.setattr(this, msg);
