@@ -366,7 +366,7 @@ export class Engine {
     return rec;
   }
 
-  /** Patch the record (runtime data such as the exec socket). */
+  /** Patch the record (runtime data such as what the Engine API records about restarts and stats). */
   updateContainer(options: { id: string; patch: ContainerPatch }): Promise<ContainerRecord> {
     return this.containers.update(options.id, options.patch);
   }
