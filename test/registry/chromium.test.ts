@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch, removeBuild, serveSite, sh, watchConsole, type Browser, type Page, type Site } from '../web/harness.ts';
 import { DIST, helloVariantLayout } from './fixtures.ts';
-import { skopeoCopy, skopeoInspect, startRegistry, type Running } from './servers.ts';
+import { skopeoCopy, skopeoInspect, startRegistry, startTokenServer, type Running, type TokenServer } from './servers.ts';
 
 const HELLO_DIGEST = 'sha256:74b06934ada51674219d2c2a4857ce7da179894a02437c8919610749b708bb64';
 let site: Site;
 let browser: Browser;
 let reg: Running;
+let tok: TokenServer;
+let authReg: Running;
 let page: Page;
 let errors: string[];
 let variant: ReturnType<typeof helloVariantLayout>;
@@ -29,6 +31,9 @@ beforeAll(async () => {
   skopeoCopy(`oci:${variant.dir}:latest`, `docker://${reg.host}/seed/variant:latest`);
   componentVariant = helloVariantLayout('component');
   skopeoCopy(`oci:${componentVariant.dir}:latest`, `docker://${reg.host}/seed/component:latest`);
+  tok = await startTokenServer();
+  tok.users.set('alice', 'alice-secret');
+  authReg = await startRegistry({ token: { realm: tok.realm, service: tok.service, issuer: tok.issuer, certFile: tok.certFile } });
   site = await serveSite();
   browser = await launch();
   page = await browser.newPage();
@@ -41,6 +46,8 @@ afterAll(async () => {
   await site?.close();
   await removeBuild();
   await reg?.stop();
+  await authReg?.stop();
+  await tok?.stop();
 });
 
 describe('registries from the terminal page (chromium)', () => {
@@ -87,6 +94,30 @@ describe('registries from the terminal page (chromium)', () => {
     expect(r).toMatchObject({ exit: 0, output: expect.stringContaining('argv[1]=component') });
     expect(compErrors).toEqual([]);
     await comp.close();
+  }, 120_000);
+
+  it('login keeps the credentials in the origin\'s IndexedDB (never localStorage); push uses them; logout removes them', async () => {
+    expect((await sh(page, `tag skiff/hello-wasm ${authReg.host}/alice/app:1`)).status).toBe(0);
+    const denied = await sh(page, `push ${authReg.host}/alice/app:1`);
+    expect(denied.status).not.toBe(0);
+    const login = await sh(page, `login -u alice -p alice-secret ${authReg.host}`);
+    expect(login.out).toContain('Login Succeeded');
+    const pushed = await sh(page, `push ${authReg.host}/alice/app:1`);
+    expect(pushed.out).toContain(`1: digest: ${HELLO_DIGEST} size: 456`);
+    expect(pushed.out).not.toContain('alice-secret');
+    const stored = () => page.evaluate(async () => {
+      const names = (await indexedDB.databases()).map((d) => d.name!).filter((n) => n.endsWith('-registry'));
+      const rows: unknown[] = [];
+      for (const name of names) {
+        const db = await new Promise<IDBDatabase>((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+        rows.push(...await new Promise<unknown[]>((res, rej) => { const r = db.transaction('auths').objectStore('auths').getAll(); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); }));
+        db.close();
+      }
+      return { rows, localStorage: localStorage.length };
+    });
+    expect(await stored()).toEqual({ rows: [{ username: 'alice', password: 'alice-secret' }], localStorage: 0 });
+    expect((await sh(page, `logout ${authReg.host}`)).out).toContain(`Removing login credentials for ${authReg.host}`);
+    expect(await stored()).toEqual({ rows: [], localStorage: 0 });
   }, 120_000);
 
   it('without the proxy, a registry without CORS headers is one clear error', async () => {
