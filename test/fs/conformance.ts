@@ -243,6 +243,19 @@ export function fileSystemConformance(label: string, make: FileSystemFactory, op
       });
     }
 
+    it('times set on a symlink change the link, never what it points to (inside or outside)', () => {
+      const fs = starter();
+      const root = fs.root();
+      const before = fs.stat(resolve(fs, 'etc/passwd')).mtimeMs;
+      for (const [name, target] of [['in', 'etc/passwd'], ['up', '../etc/passwd'], ['out', outside], ['dir', 'etc']]) {
+        fs.symlink(root, name!, target!, { uid: 1, gid: 2 });
+        fs.setattr(resolve(fs, name!), { atimeMs: 7000, mtimeMs: 7000 });
+        expect(fs.stat(resolve(fs, name!)).mtimeMs).toBe(7000);
+      }
+      expect(fs.stat(resolve(fs, 'etc/passwd')).mtimeMs).toBe(before);
+      expect(fs.stat(resolve(fs, 'etc')).mtimeMs).not.toBe(7000);
+    });
+
     it('never looks through a symlink or a file: every directory operation on one is ENOTDIR', () => {
       const fs = starter();
       const root = fs.root();
