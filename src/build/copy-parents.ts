@@ -26,7 +26,7 @@ export function splitParents(src: string): { parent: string; pattern: string } {
 }
 
 /** One --parents source from `entries` (paths relative to the pivot, parents before children). */
-function select(name: string, pattern: string, entries: Array<[string, Item]>): Source {
+function select(name: string, pattern: string, entries: Array<[string, Item]>, owners?: Map<string, { uid: number; gid: number }>): Source {
   const matcher = IgnoreMatcher.parse(pattern);
   const items: SourceItem[] = [{ rel: '', item: { kind: 'directory', mode: 0o755 } }];
   const dirsNeeded = new Set<string>();
@@ -34,7 +34,8 @@ function select(name: string, pattern: string, entries: Array<[string, Item]>): 
     if (!matcher.ignores(p)) continue;
     const parts = p.split('/');
     for (let k = 1; k < parts.length; k++) dirsNeeded.add(parts.slice(0, k).join('/'));
-    items.push({ rel: p, item });
+    const owner = owners?.get(p);
+    items.push({ rel: p, item, ...(owner ? { owner } : {}) });
   }
   if (items.length === 1 && !hasWildcards(pattern)) throw new SkiffError('NOT_FOUND', `"/${pattern}": not found`);
   // The directories leading to a match are made with their own metadata.
@@ -62,14 +63,17 @@ export function fsParentsSources(fs: FileSystem, names: string[]): Source[] {
     const { parent, pattern } = splitParents(name);
     const root = resolvePath(fs, `/${parent}`);
     const entries: Array<[string, Item]> = [];
+    // Files from another stage keep their owners (unless --chown).
+    const owners = new Map<string, { uid: number; gid: number }>();
     if (root && fs.stat(root).kind === 'directory') {
       for (const { path, node } of walkTree(fs, root)) {
         const st = fs.stat(node);
+        owners.set(path, { uid: st.uid, gid: st.gid });
         if (st.kind === 'directory') entries.push([path, { kind: 'directory', mode: st.mode, mtimeMs: st.mtimeMs }]);
         else if (st.kind === 'symlink') entries.push([path, { kind: 'symlink', mode: 0o777, linkname: fs.readlink(node) }]);
         else if (st.kind === 'file') entries.push([path, { kind: 'file', mode: st.mode, data: st.size ? fs.read(node, 0, st.size) : new Uint8Array(0), mtimeMs: st.mtimeMs }]);
       }
     }
-    return select(name, pattern, entries);
+    return select(name, pattern, entries, owners);
   });
 }

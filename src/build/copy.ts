@@ -13,7 +13,7 @@ import { sha256Digest } from '../oci/digest.ts';
 import type { BuildContext } from './context.ts';
 import { cleanRelative } from './context-path.ts';
 import { IgnoreMatcher } from './ignore.ts';
-import { isDir, resolvePath, walkTree, writeItem, type Owner, type WriteItem } from './fs-write.ts';
+import { isDir, mkdirAll, resolvePath, walkTree, writeItem, type Owner, type WriteItem } from './fs-write.ts';
 
 /** One thing to copy: a path relative to the destination base, and what it is. */
 export interface SourceItem {
@@ -54,6 +54,34 @@ function globRegex(p: string): RegExp {
 }
 
 /** Sources from the build context. */
+/**
+ * A context path with every symlink on the way followed (the last one too), relative targets
+ * from the link's directory, absolute ones from the context root, `..` clamped at the root, as
+ * BuildKit's FollowSymlinks copy does. undefined when something on the way is missing.
+ */
+export function resolveInContext(ctx: BuildContext, path: string): string | undefined {
+  const todo = path.split('/').filter((x) => x && x !== '.').reverse();
+  const done: string[] = [];
+  let hops = 0;
+  while (todo.length) {
+    const part = todo.pop()!;
+    if (part === '..') { done.pop(); continue; }
+    const cur = [...done, part].join('/');
+    const e = ctx.entries.get(cur);
+    if (!e) return undefined;
+    if (e.type === 'symlink') {
+      if (++hops > 40) return undefined;
+      const target = e.linkname ?? '';
+      if (target.startsWith('/')) done.length = 0;
+      todo.push(...target.split('/').filter((x) => x && x !== '.').reverse());
+      continue;
+    }
+    done.push(part);
+  }
+  return done.join('/');
+}
+
+/** Sources from the build context. */
 export function contextSources(ctx: BuildContext, names: string[], o: { add: boolean; unpack?: boolean }): Source[] {
   const out: Source[] = [];
   for (const name of names) {
@@ -63,25 +91,22 @@ export function contextSources(ctx: BuildContext, names: string[], o: { add: boo
       const re = globRegex(clean);
       // BuildKit allows a wildcard that matches nothing (AllowEmptyWildcard).
       paths = [...ctx.entries.keys()].filter((p) => re.test(p));
+      // A matched directory is copied whole: what lies inside it is not matched again.
+      paths = paths.filter((p) => !paths.some((q) => q !== p && p.startsWith(`${q}/`) && ctx.entries.get(q)?.type === 'directory'));
     } else paths = [clean];
     for (const p of paths) {
-      const e = p === '' ? { type: 'directory' as const, mode: 0o755, data: new Uint8Array(0) } : ctx.entries.get(p);
+      const real = p === '' ? '' : resolveInContext(ctx, p);
+      const e = real === '' ? { type: 'directory' as const, mode: 0o755, data: new Uint8Array(0) } : real === undefined ? undefined : ctx.entries.get(real);
       if (!e) throw new SkiffError('NOT_FOUND', `"/${p}": not found (no such file in the build context, or excluded by .dockerignore)`);
       const base = p.split('/').at(-1) ?? '';
       if (e.type === 'directory') {
-        const prefix = p === '' ? '' : `${p}/`;
+        const prefix = real === '' ? '' : `${real}/`;
         const items: SourceItem[] = [];
         for (const [k, v] of ctx.entries) {
-          if (!k.startsWith(prefix) || k === p) continue;
+          if (!k.startsWith(prefix) || k === real) continue;
           items.push({ rel: k.slice(prefix.length), item: { kind: v.type, mode: v.mode, data: v.data, ...(v.linkname !== undefined ? { linkname: v.linkname } : {}), ...(v.mtimeMs !== undefined ? { mtimeMs: v.mtimeMs } : {}) } });
         }
         out.push({ name, base, isDir: true, items: [{ rel: '', item: { kind: 'directory', mode: e.mode, ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}) } }, ...items] });
-      } else if (e.type === 'symlink') {
-        // The top-level source is followed (within the context).
-        const target = cleanRelative(`${p.split('/').slice(0, -1).join('/')}/${e.linkname ?? ''}`);
-        const t = ctx.entries.get(target);
-        if (!t || t.type !== 'file') throw new SkiffError('NOT_FOUND', `"/${p}": not found (a symlink to ${e.linkname} outside the context or to a directory)`);
-        out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: t.mode, data: t.data, ...(t.mtimeMs !== undefined ? { mtimeMs: t.mtimeMs } : {}) } }] });
       } else {
         const archive = o.add && (o.unpack ?? true) && isArchive(e.data);
         out.push({ name, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: e.mode, data: e.data, ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}) } }], ...(archive ? { archive: true } : {}) });
@@ -145,6 +170,8 @@ export function fsSources(fs: FileSystem, names: string[], from: string): Source
     if (!node) throw new SkiffError('NOT_FOUND', `COPY --from=${from}: "${name}": not found`);
     const st = fs.stat(node);
     const base = name.split('/').filter(Boolean).at(-1) ?? '';
+    // Files from another stage or image keep their owners (unless --chown), as BuildKit copies them.
+    const ownerOf = (n: FsNode): Owner => { const st2 = fs.stat(n); return { uid: st2.uid, gid: st2.gid }; };
     const itemOf = (n: FsNode): Omit<WriteItem, 'owner'> => {
       const s = fs.stat(n);
       if (s.kind === 'directory') return { kind: 'directory', mode: s.mode, mtimeMs: s.mtimeMs };
@@ -152,13 +179,13 @@ export function fsSources(fs: FileSystem, names: string[], from: string): Source
       return { kind: 'file', mode: s.mode, data: s.size ? fs.read(n, 0, s.size) : new Uint8Array(0), mtimeMs: s.mtimeMs };
     };
     if (st.kind === 'directory') {
-      const items: SourceItem[] = [{ rel: '', item: itemOf(node) }];
+      const items: SourceItem[] = [{ rel: '', item: itemOf(node), owner: ownerOf(node) }];
       for (const { path, node: n } of walkTree(fs, node)) {
         const k = fs.stat(n).kind;
-        if (k === 'file' || k === 'directory' || k === 'symlink') items.push({ rel: path, item: itemOf(n) });
+        if (k === 'file' || k === 'directory' || k === 'symlink') items.push({ rel: path, item: itemOf(n), owner: ownerOf(n) });
       }
       out.push({ name, base, isDir: true, items });
-    } else out.push({ name, base, isDir: false, items: [{ rel: '', item: itemOf(node) }] });
+    } else out.push({ name, base, isDir: false, items: [{ rel: '', item: itemOf(node), owner: ownerOf(node) }] });
   }
   return out;
 }
@@ -322,6 +349,8 @@ export async function applyCopy(fs: FileSystem, o: ApplyCopyOptions): Promise<vo
   const root = `/${dest.split('/').filter((x) => x && x !== '.').join('/')}`;
   const chmod = o.chmod;
   const mode = (m: number, dir = false): number => (chmod === undefined ? m : typeof chmod === 'number' ? chmod : applySymbolic(chmod.symbolic, m, dir));
+  // BuildKit makes the destination's missing parents with the --chmod mode too.
+  const pmode = mode(0o755, true);
   // A directory destination that exists as something else is Docker's error, not a replacement.
   const existing = resolvePath(fs, root);
   if (existing && fs.stat(existing).kind !== 'directory' && (destIsDir || sources.some((x) => x.isDir || x.archive))) {
@@ -331,15 +360,16 @@ export async function applyCopy(fs: FileSystem, o: ApplyCopyOptions): Promise<vo
     const items = s.archive ? await archiveItems(s.name, s.items[0]!.item.data!) : s.items;
     // A directory (or archive) fills the destination; a file lands inside it when it is a directory.
     const into = s.isDir || s.archive ? root : destIsDir || isDir(fs, root) ? `${root === '/' ? '' : root}/${s.base}` : root;
-    if (s.archive || s.isDir) writeItem(fs, root, { kind: 'directory', mode: 0o755, owner }, owner);
+    // An archive fills the destination directory, made when missing; an existing one keeps its metadata.
+    if (s.archive && !isDir(fs, root)) mkdirAll(fs, root, owner, pmode);
     for (const { rel, item, owner: own } of items) {
       if (s.isDir && rel === '' && !s.archive) {
         // The source directory's own mode does not replace an existing destination's, except --chmod/--chown.
-        if (!isDir(fs, root)) writeItem(fs, root, { ...item, owner, mode: mode(item.mode, true) }, owner);
+        if (!isDir(fs, root)) writeItem(fs, root, { ...item, owner: own && !o.chown ? own : owner, mode: mode(item.mode, true) }, owner, pmode);
         continue;
       }
       const path = rel ? `${into === '/' ? '' : into}/${rel}` : into;
-      writeItem(fs, path, { ...item, mode: item.kind === 'symlink' ? 0o777 : mode(item.mode, item.kind === 'directory'), owner: s.archive && own && !o.chown ? own : owner }, owner);
+      writeItem(fs, path, { ...item, mode: item.kind === 'symlink' ? 0o777 : mode(item.mode, item.kind === 'directory'), owner: own && !o.chown ? own : owner }, owner, pmode);
     }
   }
 }

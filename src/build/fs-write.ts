@@ -97,15 +97,15 @@ export interface WriteItem {
   mtimeMs?: number;
 }
 
-/** Writes one item at `path` (parents made with `parentOwner`); an existing non-directory is replaced. */
-export function writeItem(fs: FileSystem, path: string, item: WriteItem, parentOwner: Owner): void {
+/** Writes one item at `path` (parents made with `parentOwner` and `parentMode`); an existing non-directory is replaced. */
+export function writeItem(fs: FileSystem, path: string, item: WriteItem, parentOwner: Owner, parentMode = 0o755): void {
   const parts = splitPath(path);
   const name = parts.pop();
   if (name === undefined) {
     if (item.kind === 'directory') fs.setattr(fs.root(), { mode: item.mode, uid: item.owner.uid, gid: item.owner.gid });
     return;
   }
-  const dir = mkdirAll(fs, `/${parts.join('/')}`, parentOwner);
+  const dir = mkdirAll(fs, `/${parts.join('/')}`, parentOwner, parentMode);
   let existing: FsNode | undefined;
   try {
     existing = fs.lookup(dir, name);

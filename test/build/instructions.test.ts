@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryContentStore } from '../../src/content/memory.ts';
 import { bundledFromDir, defaultBundledDir } from '../../src/engine/bundled.ts';
 import { Engine } from '../../src/engine/engine.ts';
+import { tarEntry, writeTar } from '../../src/archive/index.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 
 const e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()) });
@@ -286,6 +287,39 @@ describe('instructions', () => {
     const out = fs.lookup(fs.root(), 'out');
     const text = (f: string): string => { const n = fs.lookup(out, f); return new TextDecoder().decode(fs.read(n, 0, fs.stat(n).size)); };
     expect(docs.map(([, f]) => text(f))).toEqual(['"quotes in file"\n', '\n', '\\\n', '$\n', '\\\n', '\\\\\n', '\\$\n']);
+    await e.removeContainer({ id: rec.id, force: true });
+  });
+
+  it('COPY ownership and links as BuildKit: --from keeps owners, existing directories untouched, --chmod parents, symlinks followed', async () => {
+    const own = writeTar([
+      tarEntry({ name: 'file', uid: 100, gid: 200 }, 'f'), tarEntry({ name: 'dir/', type: 'directory', uid: 100, gid: 200 }),
+      tarEntry({ name: 'dir/subdir/', type: 'directory', uid: 101, gid: 201 }), tarEntry({ name: 'dir/subdir/nestedfile', uid: 102, gid: 202 }, 'n'),
+    ]);
+    const exist = writeTar([tarEntry({ name: 'existingdir/', type: 'directory', uid: 500, gid: 600, mode: 0o750 }), tarEntry({ name: 'existingdir/existingsubdir/', type: 'directory', uid: 501, gid: 601 })]);
+    const link = (to: string) => ({ type: 'symlink', mode: 0o777, data: new Uint8Array(0), linkname: to });
+    await e.build({
+      tags: ['own:1'],
+      context: {
+        Dockerfile: [
+          'FROM skiff/busybox AS source', 'ADD own.tar /',
+          'FROM skiff/busybox', 'ADD exist.tar /', 'COPY --from=source /file /out/', 'COPY --from=source /dir/. /existingdir',
+          'COPY --from=source --chown=300:400 /dir /dir2', 'COPY --chmod=777 foo /parent/foo', 'COPY --chmod=770 foo /parent/sub/foo',
+          'COPY link/foo /out/viaLink', 'COPY sub/l* /out/alllinks/', 'CMD ["x"]',
+        ].join('\n'),
+        'own.tar': own, 'exist.tar': exist, foo: 'foo', link: link('sub') as never, 'sub/foo': 'via link', 'sub/lfile': 'lfile',
+        'sub/l0': link('subfile') as never, 'sub/subfile': 'subfile', 'sub/l1': link('second') as never, 'sub/second': link('baz') as never, 'sub/baz': 'baz',
+      },
+    });
+    const rec = await e.createContainer({ image: 'own:1', runtime: 'vm' });
+    const fs = await e.containerFs({ id: rec.id });
+    const at = (p: string) => { let n = fs.root(); for (const x of p.split('/').filter(Boolean)) n = fs.lookup(n, x); return n; };
+    const owner = (p: string) => { const st = fs.stat(at(p)); return `${st.uid}:${st.gid}`; };
+    const text = (p: string) => new TextDecoder().decode(fs.read(at(p), 0, fs.stat(at(p)).size));
+    expect(['/out/file', '/existingdir', '/existingdir/existingsubdir', '/existingdir/subdir', '/existingdir/subdir/nestedfile', '/dir2', '/dir2/subdir/nestedfile'].map(owner))
+      .toEqual(['100:200', '500:600', '501:601', '101:201', '102:202', '300:400', '300:400']);
+    expect(fs.stat(at('/existingdir')).mode & 0o7777).toBe(0o750);
+    expect([fs.stat(at('/parent')).mode & 0o7777, fs.stat(at('/parent/sub')).mode & 0o7777]).toEqual([0o777, 0o770]);
+    expect([text('/out/viaLink'), text('/out/alllinks/l0'), text('/out/alllinks/l1'), text('/out/alllinks/lfile')]).toEqual(['via link', 'subfile', 'baz', 'lfile']);
     await e.removeContainer({ id: rec.id, force: true });
   });
 });
