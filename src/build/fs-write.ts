@@ -49,7 +49,7 @@ export interface Owner {
 }
 
 /** mkdir -p; new directories get `mode` and `owner`. Returns the last directory. */
-export function mkdirAll(fs: FileSystem, path: string, owner: Owner, mode = 0o755): FsNode {
+export function mkdirAll(fs: FileSystem, path: string, owner: Owner, mode = 0o755, depth = 0): FsNode {
   let cur = fs.root();
   let sofar = '';
   for (const name of splitPath(path)) {
@@ -59,10 +59,32 @@ export function mkdirAll(fs: FileSystem, path: string, owner: Owner, mode = 0o75
       cur = existing;
       continue;
     }
+    // A symlink to a missing directory: the directory is made where it points (inside the
+    // root), as a copy through it in BuildKit does; the link stays.
+    const link = hasEntry(fs, cur, name) ? fs.lookup(cur, name) : undefined;
+    if (link && fs.stat(link).kind === 'symlink' && depth < 40) {
+      const target = fs.readlink(link);
+      const base = target.startsWith('/') ? target : `${sofar.split('/').slice(0, -1).join('/')}/${target}`;
+      const made = mkdirAll(fs, normalizeAbs(base), owner, mode, depth + 1);
+      cur = made;
+      sofar = normalizeAbs(base);
+      continue;
+    }
     if (hasEntry(fs, cur, name)) removeEntry(fs, cur, name);
     cur = fs.mkdir(cur, name, { mode, uid: owner.uid, gid: owner.gid });
   }
   return cur;
+}
+
+/** "/a/../b/./c" -> "/b/c", `..` clamped at the root. */
+function normalizeAbs(p: string): string {
+  const out: string[] = [];
+  for (const x of p.split('/')) {
+    if (!x || x === '.') continue;
+    if (x === '..') out.pop();
+    else out.push(x);
+  }
+  return `/${out.join('/')}`;
 }
 
 function hasEntry(fs: FileSystem, dir: FsNode, name: string): boolean {

@@ -322,4 +322,15 @@ describe('instructions', () => {
     expect([text('/out/viaLink'), text('/out/alllinks/l0'), text('/out/alllinks/l1'), text('/out/alllinks/lfile')]).toEqual(['via link', 'subfile', 'baz', 'lfile']);
     await e.removeContainer({ id: rec.id, force: true });
   });
+
+  it('COPY into a symlink to a missing directory makes the directory where it points (BuildKit\'s SymlinkDestination)', async () => {
+    const t = writeTar([tarEntry({ name: 'symlink', type: 'symlink', linkname: '../tmp/symlink-target' })]);
+    await e.build({ tags: ['symdest:1'], context: { Dockerfile: 'FROM scratch\nADD t.tar /\nCOPY foo /symlink/\nCMD ["x"]\n', 't.tar': t, foo: 'content' } });
+    const rec = await e.createContainer({ image: 'symdest:1', runtime: 'vm' });
+    const fs = await e.containerFs({ id: rec.id });
+    const n = fs.lookup(fs.lookup(fs.lookup(fs.root(), 'tmp'), 'symlink-target'), 'foo');
+    expect(new TextDecoder().decode(fs.read(n, 0, fs.stat(n).size))).toBe('content');
+    expect(fs.stat(fs.lookup(fs.root(), 'symlink')).kind).toBe('symlink');
+    await e.removeContainer({ id: rec.id, force: true });
+  });
 });
