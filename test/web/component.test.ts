@@ -3,8 +3,10 @@
  * element's contract (output, skiff-exit, skiff-error, editable command), the one-script-tag
  * library build on a page of another origin, and a server without COOP/COEP headers.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch, removeBuild, serveSite, watchConsole, type Browser, type Page, type Site } from './harness.ts';
 
@@ -93,6 +95,15 @@ describe('docs example page', () => {
     const loaded = marks.find((m) => m.name === 'worker.loaded');
     expect(loaded?.detail?.['ms']).toEqual(expect.any(Number));
     expect(loaded!.at).toBeLessThanOrEqual(at((m) => m.name === 'init')!);
+  });
+
+  it("the engine worker's script leaves out the Docker API (a chunk loaded on the first dockerRequest)", () => {
+    // Parsed before the worker answers anything: a page's first run needs none of the API's code.
+    const scripts = [...readdirSync(join(site.outDir, 'assets')).filter((f) => /^engine-worker-.*\.js$/.test(f)).map((f) => join(site.outDir, 'assets', f)), join(site.outDir, 'skiff-engine-worker.js')];
+    expect(scripts).toHaveLength(2);
+    for (const f of scripts) expect(readFileSync(f, 'utf8'), f).not.toContain('Docker-Experimental');
+    const chunks = readdirSync(join(site.outDir, 'lib')).map((f) => readFileSync(join(site.outDir, 'lib', f), 'utf8'));
+    expect(chunks.some((c) => c.includes('Docker-Experimental'))).toBe(true);
   });
 
   it('a Linux and a wasm component share a volume', { timeout: 180_000 }, async () => {

@@ -20,7 +20,6 @@ import { explainStorageError, storageInfo } from './storage.ts';
 import { mark, timed, timeline } from './timeline.ts';
 import { warmFiles } from './warm-rootfs.ts';
 import { endEarlyHold, pageSaysLinux } from './early-vm.ts';
-import { apiFetchHandler } from '../../api/fetch.ts';
 import { chunksOf } from '../../util/streams.ts';
 
 /** `fetch` replaces how assets are fetched (Node tests); the worker uses the global one. */
@@ -33,8 +32,10 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   let bundled: HttpBundled | undefined;
   let seeding: Promise<string[]> | undefined;
   let runtimes: BrowserRuntimes | undefined;
-  // The Engine API's router (src/api), made on the first dockerRequest.
-  let docker: ((r: Request) => Promise<Response>) | undefined;
+  // The Engine API's router (src/api), made on the first dockerRequest. Its code (the API, the
+  // Dockerfile builder, the CLI's tables it reuses: ~0.15 MB) is a chunk of its own: the worker's
+  // script is parsed before anything runs, and a page's first run needs none of it.
+  let docker: Promise<(r: Request) => Promise<Response>> | undefined;
   // With a registry proxy configured, `run` pulls an image the store lacks (registry/pull-missing.ts).
   let pullMissing = false;
   const engine = (): Promise<Engine> => {
@@ -141,9 +142,10 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
     snapshotFetched: async (key, state) => runtimes?.pageFetched(key, state),
     timeline: async () => timeline(),
     dockerRequest: (request) => call(async (e) => {
-      docker ??= apiFetchHandler({ engine: e });
+      docker ??= import('../../api/fetch.ts').then(({ apiFetchHandler }) => apiFetchHandler({ engine: e }));
+      docker.catch(() => { docker = undefined; });
       const body = request.body ? new Uint8Array(request.body) : null;
-      const r = await docker(new Request(new URL(request.path, 'http://docker'), { method: request.method, headers: request.headers, ...(body ? { body } : {}) }));
+      const r = await (await docker)(new Request(new URL(request.path, 'http://docker'), { method: request.method, headers: request.headers, ...(body ? { body } : {}) }));
       // An async generator crosses the worker boundary as a transferred stream (rpc/adapters.ts).
       return { status: r.status, statusText: r.statusText, headers: [...r.headers], body: r.body ? chunksOf(r.body) : null };
     }),
