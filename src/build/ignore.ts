@@ -4,6 +4,7 @@
  * path component, `**` spans any number; `!` re-includes. A path is excluded when the last pattern
  * that matches it, or any of its parent directories, is not an exception.
  */
+import { SkiffError } from '../errors.ts';
 import { cleanRelative } from './context-path.ts';
 
 interface Pattern {
@@ -51,6 +52,7 @@ export class IgnoreMatcher {
       if (!line) continue;
       const exclusion = line.startsWith('!');
       if (exclusion) line = line.slice(1).trim();
+      if (exclusion && !line) throw new SkiffError('INVALID_ARGUMENT', 'failed to parse .dockerignore: illegal exclusion pattern: "!"');
       const clean = cleanRelative(line);
       if (!clean) continue;
       patterns.push({ re: toRegex(clean), exclusion });

@@ -161,6 +161,7 @@ describe('.dockerignore', () => {
     expect(m.ignores('#y')).toBe(true);
     expect(m.ignores('fxo')).toBe(true);
     expect(m.ignores('foo')).toBe(false);
+    expect(() => IgnoreMatcher.parse('a\n!\n')).toThrow('illegal exclusion pattern: "!"');
   });
 });
 
