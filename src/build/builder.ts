@@ -29,6 +29,7 @@ import { varsOf, type BuildConfig, type StageState } from './state.ts';
 import { storeLayer, writeImage } from './image.ts';
 import type { Source } from './copy.ts';
 import { dispatch, type StepResult } from './steps.ts';
+import { validateDockerfile } from './validate.ts';
 
 export interface BuildOptions {
   context: BuildContextInput;
@@ -161,6 +162,7 @@ async function buildWith(host: BuildHost, opts: BuildOptions, say: (text: string
   v1.log(`transferring dockerfile: ${new TextEncoder().encode(text).byteLength}B done`);
   v1.done();
   const df = parseDockerfile(text, { file });
+  validateDockerfile(df, file);
   const vc = progress.vertex('[internal] load build context');
   let bytes = 0;
   for (const e of context.entries.values()) bytes += e.data.byteLength;

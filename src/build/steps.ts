@@ -14,6 +14,7 @@ import type { Vertex } from './progress.ts';
 import { checkFlags, flagValue, type Stage } from './stages.ts';
 import { goHealthcheck, goList, goQuoteList, lookupIn, setEnv, type BuildConfig, type StageState } from './state.ts';
 import { retryAfterIO } from '../fs/pending-io.ts';
+import { parseGoDuration } from './validate.ts';
 import { materializeTree } from '../fs/tree.ts';
 
 export interface StepResult {
@@ -32,27 +33,6 @@ export const COMMENT = 'buildkit.dockerfile.v0';
 
 export function fail(message: string): never {
   throw new SkiffError('INVALID_ARGUMENT', message);
-}
-
-/** Go's time.ParseDuration ("30s", "1m30s", "500ms", "1.5h") in nanoseconds; BuildKit's messages. */
-export function parseGoDuration(v: string): number {
-  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  const bad = (): never => fail(`time: invalid duration ${JSON.stringify(v)}`);
-  let t = v;
-  let sign = 1;
-  if (t[0] === '-' || t[0] === '+') { if (t[0] === '-') sign = -1; t = t.slice(1); }
-  if (t === '0') return 0;
-  if (t === '') bad();
-  let total = 0;
-  while (t) {
-    const m = /^(\d*(?:\.\d*)?)([a-zµμ]*)/.exec(t)!;
-    if (!m[1] || m[1] === '.') bad();
-    if (!m[2]) fail(`time: missing unit in duration ${JSON.stringify(v)}`);
-    if (!Object.hasOwn(unit, m[2]!)) fail(`time: unknown unit ${JSON.stringify(m[2])} in duration ${JSON.stringify(v)}`);
-    total += Number(m[1]) * unit[m[2]!]!;
-    t = t.slice(m[0].length);
-  }
-  return sign * Math.round(total);
 }
 
 function healthInterval(ins: Instruction, flag: string): number | undefined {

@@ -116,6 +116,11 @@ describe('instructions', () => {
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nHEALTHCHECK CMD\n' } })).rejects.toThrow('Missing command after HEALTHCHECK CMD');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE 80/xyz\n' } })).rejects.toThrow('invalid port: "80/xyz": invalid proto: xyz');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE 90-80\n' } })).rejects.toThrow('invalid containerPort: 90-80');
+    // As BuildKit, the whole file is checked: a bad instruction in a stage the target does not need fails too.
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nSHELL /bin/sh -c\nFROM scratch\nLABEL a=b\n' } })).rejects.toThrow('Dockerfile:2: SHELL: SHELL requires the arguments to be in JSON form');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nONBUILD FROM x\nFROM scratch\n' } })).rejects.toThrow("FROM isn't allowed as an ONBUILD trigger");
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nLABEL a\nFROM scratch\n' } })).rejects.toThrow('LABEL must have two arguments');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nMAINTAINER --boo joe\nFROM scratch\n' } })).rejects.toThrow('unknown flag: --boo');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS a\n' }, target: 'A1' })).rejects.toThrow('target stage "A1" could not be found (did you mean a?)');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE abc\n' } })).rejects.toThrow('Dockerfile:2: EXPOSE: invalid containerPort: abc');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nADD --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: ADD: checksum requires HTTP(S) or Git sources');
