@@ -243,7 +243,7 @@ export function parseDockerfile(text: string, o: { file?: string } = {}): Docker
     const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(logical);
     if (!m) continue;
     const cmd = m[1]!.toLowerCase();
-    if (!INSTRUCTIONS.has(cmd)) throw parseError(file, start + 1, `unknown instruction: ${m[1]}${suggest(m[1]!)}`);
+    if (!INSTRUCTIONS.has(cmd)) throw parseError(file, start + 1, `dockerfile parse error on line ${start + 1}: unknown instruction: ${m[1]}${suggest(m[1]!)}`);
     let flags: string[] = [];
     let rest = m[2]!;
     let inner = cmd;

@@ -104,7 +104,8 @@ export function validateDockerfile(df: Dockerfile, file: string): void {
     try {
       check(ins, df.escape);
     } catch (err) {
-      throw parseError(file, ins.line, `${ins.cmd.toUpperCase()}: ${(err as Error).message}`);
+      // BuildKit's wording for errors of this phase.
+      throw parseError(file, ins.line, `dockerfile parse error on line ${ins.line}: ${(err as Error).message}`);
     }
   }
 }

@@ -210,7 +210,7 @@ describe('build', () => {
 
   it('errors name file and line: unknown instruction, missing source, unknown --from image', async () => {
     const e = engine();
-    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nFOO bar\n' } })).rejects.toThrow('Dockerfile:2: unknown instruction: FOO');
+    await expect(build(e, { context: { Dockerfile: 'FROM scratch\nFOO bar\n' } })).rejects.toThrow('Dockerfile:2: dockerfile parse error on line 2: unknown instruction: FOO');
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY nope /\n' } })).rejects.toThrow(/Dockerfile:2: COPY: .*nope.*not found/);
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY --from=nosuch/img /x /\n' } })).rejects.toThrow(/Dockerfile:2: COPY/);
     expect((await e.listImages()).filter((i) => i.repository !== '<none>' && !i.repository.startsWith('skiff/'))).toEqual([]);

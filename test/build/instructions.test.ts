@@ -96,12 +96,12 @@ describe('instructions', () => {
   });
 
   it('SHELL needs JSON; unknown flags and bad arguments are errors with lines', async () => {
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nSHELL /bin/bash -c\n' } })).rejects.toThrow('Dockerfile:2: SHELL: SHELL requires the arguments to be in JSON form');
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --bogus=1 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: unknown flag: --bogus');
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --chmod=1 --chmod=2 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: duplicate flag specified: --chmod');
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --from a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: missing a value on flag: --from');
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --link=maybe a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: expecting boolean value for flag --link, not: maybe');
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: COPY: unknown flag: --checksum');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nSHELL /bin/bash -c\n' } })).rejects.toThrow('Dockerfile:2: dockerfile parse error on line 2: SHELL requires the arguments to be in JSON form');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --bogus=1 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: dockerfile parse error on line 2: unknown flag: --bogus');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --chmod=1 --chmod=2 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: dockerfile parse error on line 2: duplicate flag specified: --chmod');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --from a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: dockerfile parse error on line 2: missing a value on flag: --from');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --link=maybe a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: dockerfile parse error on line 2: expecting boolean value for flag --link, not: maybe');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: dockerfile parse error on line 2: unknown flag: --checksum');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY http://example.com/a /\n' } })).rejects.toThrow("Dockerfile:2: COPY: source can't be a URL for COPY");
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nCOPY https://github.com/moby/buildkit.git /\n' } })).rejects.toThrow("source can't be a git ref for COPY");
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nADD git@github.com:moby/buildkit.git /src\n' } })).rejects.toThrow('adding a Git repository is not supported');
@@ -117,7 +117,7 @@ describe('instructions', () => {
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE 80/xyz\n' } })).rejects.toThrow('invalid port: "80/xyz": invalid proto: xyz');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE 90-80\n' } })).rejects.toThrow('invalid containerPort: 90-80');
     // As BuildKit, the whole file is checked: a bad instruction in a stage the target does not need fails too.
-    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nSHELL /bin/sh -c\nFROM scratch\nLABEL a=b\n' } })).rejects.toThrow('Dockerfile:2: SHELL: SHELL requires the arguments to be in JSON form');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nSHELL /bin/sh -c\nFROM scratch\nLABEL a=b\n' } })).rejects.toThrow('Dockerfile:2: dockerfile parse error on line 2: SHELL requires the arguments to be in JSON form');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nONBUILD FROM x\nFROM scratch\n' } })).rejects.toThrow("FROM isn't allowed as an ONBUILD trigger");
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nLABEL a\nFROM scratch\n' } })).rejects.toThrow('LABEL must have two arguments');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nMAINTAINER --boo joe\nFROM scratch\n' } })).rejects.toThrow('unknown flag: --boo');

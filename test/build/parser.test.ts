@@ -51,7 +51,7 @@ describe('parseDockerfile', () => {
   });
 
   it('errors name the file and line', () => {
-    expect(() => parseDockerfile('FROM x\n\nFOO bar\n', { file: 'Containerfile' })).toThrow('Containerfile:3: unknown instruction: FOO');
+    expect(() => parseDockerfile('FROM x\n\nFOO bar\n', { file: 'Containerfile' })).toThrow('Containerfile:3: dockerfile parse error on line 3: unknown instruction: FOO');
     expect(() => parseDockerfile('FROM x\nRUN   \n')).toThrow('Dockerfile:2: RUN requires at least one argument');
   });
 });
@@ -93,7 +93,7 @@ describe('parseDockerfile follows BuildKit', () => {
   it('errors as BuildKit words them', () => {
     expect(() => parseDockerfile('')).toThrow('the Dockerfile cannot be empty');
     expect(() => parseDockerfile('# just a comment\n')).toThrow('file with no instructions');
-    expect(() => parseDockerfile('FROM x\nRUNN echo\n')).toThrow('Dockerfile:2: unknown instruction: RUNN (did you mean RUN?)');
+    expect(() => parseDockerfile('FROM x\nRUNN echo\n')).toThrow('Dockerfile:2: dockerfile parse error on line 2: unknown instruction: RUNN (did you mean RUN?)');
     expect(() => parseDockerfile('FROM x\ncopy a\n')).toThrow('COPY requires at least two arguments, but only one was provided. Destination could not be determined');
     expect(() => parseDockerfile('FROM x\nWORKDIR\n')).toThrow('WORKDIR requires exactly one argument');
   });
