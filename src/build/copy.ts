@@ -6,7 +6,7 @@
  * checksum of the sources' content and metadata, never their mtime.
  */
 import { SkiffError } from '../errors.ts';
-import { detectCompression, gunzip, readTar } from '../archive/index.ts';
+import { decompress, detectCompression, readTar } from '../archive/index.ts';
 import type { FileSystem, FsNode } from '../fs/types.ts';
 import { parseGroup, parsePasswd, readTextFile } from '../runtime/spec/users.ts';
 import { sha256Digest } from '../oci/digest.ts';
@@ -198,20 +198,24 @@ function isArchive(data: Uint8Array): boolean {
   return data.byteLength >= 512 && new TextDecoder().decode(data.subarray(257, 262)) === 'ustar';
 }
 
-async function archiveItems(name: string, data: Uint8Array): Promise<SourceItem[]> {
+/**
+ * An ADD source's archive members, or undefined when it is no tar after all (BuildKit then
+ * copies the file as it is, compressed or not).
+ */
+async function archiveItems(name: string, data: Uint8Array): Promise<SourceItem[] | undefined> {
   let tar = data;
-  if (data[0] === 0x42 && data[1] === 0x5a && data[2] === 0x68) throw new SkiffError('UNSUPPORTED', `ADD ${name}: bzip2 archives cannot be unpacked here (no bzip2 decoder); use a gzip or plain tar`);
-  if (data[0] === 0xfd && data[1] === 0x37) throw new SkiffError('UNSUPPORTED', `ADD ${name}: xz archives cannot be unpacked here (no xz decoder); use a gzip or plain tar`);
+  if (data[0] === 0x42 && data[1] === 0x5a && data[2] === 0x68) throw new SkiffError('UNSUPPORTED', `ADD ${name}: bzip2 archives cannot be unpacked here (no bzip2 decoder); use a gzip, zstd or plain tar`);
+  if (data[0] === 0xfd && data[1] === 0x37) throw new SkiffError('UNSUPPORTED', `ADD ${name}: xz archives cannot be unpacked here (no xz decoder); use a gzip, zstd or plain tar`);
   const c = detectCompression(data.subarray(0, 4));
-  if (c === 'gzip') tar = await gunzip(data);
-  else if (c !== 'none') throw new SkiffError('UNSUPPORTED', `ADD ${name}: ${c} archives cannot be unpacked here; use a gzip or plain tar`);
-  const items: SourceItem[] = [];
   let entries;
   try {
+    if (c !== 'none') tar = await decompress(data, { compression: c });
     entries = readTar(tar);
-  } catch (err) {
-    throw SkiffError.wrap(err, `ADD ${name}`);
+  } catch {
+    return undefined;
   }
+  if (entries.length === 0 && tar.some((b) => b !== 0)) return undefined;
+  const items: SourceItem[] = [];
   for (const e of entries) {
     const rel = cleanRelative(e.header.name);
     if (!rel) continue;
@@ -356,8 +360,11 @@ export async function applyCopy(fs: FileSystem, o: ApplyCopyOptions): Promise<vo
   if (existing && fs.stat(existing).kind !== 'directory' && (destIsDir || sources.some((x) => x.isDir || x.archive))) {
     throw new SkiffError('INVALID_ARGUMENT', `cannot copy to non-directory: ${root}`);
   }
-  for (const s of sources) {
-    const items = s.archive ? await archiveItems(s.name, s.items[0]!.item.data!) : s.items;
+  for (let s of sources) {
+    const unpacked = s.archive ? await archiveItems(s.name, s.items[0]!.item.data!) : undefined;
+    // Not a tar after all: copied as the file it is.
+    if (s.archive && !unpacked) s = { ...s, archive: false };
+    const items = unpacked ?? s.items;
     // A directory (or archive) fills the destination; a file lands inside it when it is a directory.
     const into = s.isDir || s.archive ? root : destIsDir || isDir(fs, root) ? `${root === '/' ? '' : root}/${s.base}` : root;
     // An archive fills the destination directory, made when missing; an existing one keeps its metadata.

@@ -140,6 +140,17 @@ describe('build', () => {
     const t2 = writeTar([tarEntry({ name: 'bar' }, 'content1')]);
     await build(e, { tags: ['add:2'], context: { Dockerfile: 'FROM skiff/busybox\nADD *.tar /dest\n', 'a.tar': t1, 'b.tar': t2 } });
     expect([await fileOf(e, 'add:2', '/dest/foo'), await fileOf(e, 'add:2', '/dest/bar')]).toEqual(['content0', 'content1']);
+    // zstd tars unpack too (a frame of one raw block, made here); a gzip file that holds no tar is copied as it is.
+    const tz = writeTar([tarEntry({ name: 'z.txt' }, 'zstd member')]);
+    const frame = new Uint8Array(4 + 1 + 2 + 3 + tz.byteLength);
+    frame.set([0x28, 0xb5, 0x2f, 0xfd, 0x60, (tz.byteLength - 256) & 0xff, (tz.byteLength - 256) >> 8]);
+    const bh = (tz.byteLength << 3) | 1;
+    frame.set([bh & 0xff, (bh >> 8) & 0xff, (bh >> 16) & 0xff], 7);
+    frame.set(tz, 10);
+    const notTar = await gzip(new TextEncoder().encode('just text, no tar'));
+    await build(e, { tags: ['add:3'], context: { Dockerfile: 'FROM skiff/busybox\nADD t.tar.zst /z/\nADD n.gz /n/\n', 't.tar.zst': frame, 'n.gz': notTar } });
+    expect(await fileOf(e, 'add:3', '/z/z.txt')).toBe('zstd member');
+    expect(await fileOf(e, 'add:3', '/n/n.gz')).toBe(dec.decode(notTar));
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nCOPY a b /dest\n', a: 'a', b: 'b' } })).rejects.toThrow('When using COPY with more than one source file, the destination must be a directory and end with a /');
     await expect(build(e, { context: { Dockerfile: 'FROM scratch\nADD x.bz2 /\n', 'x.bz2': new Uint8Array([0x42, 0x5a, 0x68, 0x39, 1, 2]) } })).rejects.toThrow(/bzip2/);
   });
