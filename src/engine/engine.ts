@@ -59,7 +59,7 @@ import { EventRecorder } from './events/recorder.ts';
 import { MemoryEventJournal } from './events/memory.ts';
 import type { EventJournal, EngineEvent, EventType } from './events/types.ts';
 import { watchEvents, type EventWatch, type WatchEventsOptions } from './events/watch.ts';
-import { build as runBuild, CACHE_VOLUME_PREFIX, cacheUsage, pruneCache, runStepInContainer, type BuildOptions, type BuildResult } from '../build/index.ts';
+import type { BuildOptions, BuildResult } from '../build/index.ts';
 
 export type { BundledImages, ImageSource } from './image-store.ts';
 export type { HostDirFactory } from './lifecycle.ts';
@@ -291,6 +291,7 @@ export class Engine {
 
   /** `docker build` (src/build): RUN steps run as containers of this engine. */
   async build(options: BuildOptions): Promise<BuildResult> {
+    const { build: runBuild, runStepInContainer } = await builder();
     const r = await runBuild({
       ctx: this.ctx,
       tree: (layers) => this.layers.tree({ id: 'sha256:build', layers } as unknown as ImageRecord),
@@ -317,6 +318,7 @@ export class Engine {
 
   /** `builder prune`: the build cache and the layers only it kept. */
   async pruneBuildCache(): Promise<{ deleted: string[]; reclaimed: number }> {
+    const { pruneCache, CACHE_VOLUME_PREFIX } = await builder();
     const r = await pruneCache(this.ctx);
     // RUN --mount=type=cache volumes go too.
     for (const v of await this.listVolumes()) {
@@ -325,8 +327,8 @@ export class Engine {
     return r;
   }
 
-  buildCacheUsage(): Promise<{ total: number; size: number }> {
-    return cacheUsage(this.ctx);
+  async buildCacheUsage(): Promise<{ total: number; size: number }> {
+    return (await builder()).cacheUsage(this.ctx);
   }
 
   // ---- containers ----
@@ -712,4 +714,12 @@ async function fromAsync(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[
   const parts: Uint8Array[] = [];
   for await (const c of chunks) parts.push(c);
   return parts;
+}
+
+/**
+ * The Dockerfile builder's code, loaded on first use: in the browser the engine worker's script is
+ * parsed before its first answer, and a page's runs need none of it.
+ */
+function builder(): Promise<typeof import('../build/index.ts')> {
+  return import('../build/index.ts');
 }
