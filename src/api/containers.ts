@@ -7,6 +7,7 @@
 import type { Engine } from '../engine/engine.ts';
 import type { ContainerRecord } from '../engine/types.ts';
 import { startFailureExitCode } from '../runtime/start-failure.ts';
+import { filterContainers, filtersWantAll } from '../engine/container-filter.ts';
 import { concatBytes, type Call } from './call.ts';
 import { createOptions } from './create-body.ts';
 import { ApiError, badRequest, conflict } from './errors.ts';
@@ -43,25 +44,9 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, policies: R
 
   r.add('GET /containers/json', async (call) => {
     const f = filters(call.query);
-    const all = bool(call.query, 'all') || Boolean(f['status']?.length || f['exited']?.length);
-    let rows = await engine.listContainers({ all });
-    const label = (c: ContainerRecord, l: string): boolean => {
-      const [k, v] = l.split('=', 2) as [string, string?];
-      return k in c.labels && (v === undefined || c.labels[k] === v);
-    };
-    const tests: Record<string, (c: ContainerRecord, v: string) => boolean> = {
-      status: (c, v) => c.state === v,
-      name: (c, v) => c.name.includes(v.replace(/^\//, '')),
-      id: (c, v) => c.id.startsWith(v),
-      label,
-      ancestor: (c, v) => c.imageRef === v || c.imageId === v || c.imageId.startsWith(`sha256:${v}`),
-      exited: (c, v) => c.state === 'exited' && String(c.exitCode ?? 0) === v,
-    };
-    for (const [k, values] of Object.entries(f)) {
-      const t = tests[k];
-      if (!t) throw badRequest(`invalid filter '${k}'`);
-      rows = rows.filter((c) => (k === 'label' ? values.every((v) => t(c, v)) : values.some((v) => t(c, v))));
-    }
+    const all = bool(call.query, 'all') || filtersWantAll(f);
+    // An unknown key or health value is INVALID_ARGUMENT: Docker's 400.
+    let rows = filterContainers(await engine.listContainers({ all }), f);
     const limit = int(call.query, 'limit');
     if (limit !== undefined && limit > 0) rows = rows.slice(0, limit);
     call.send(200, rows.map(containerSummary));

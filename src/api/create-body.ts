@@ -7,6 +7,7 @@
 import type { CreateContainerOptions } from '../engine/containers.ts';
 import { parseStorageOpt, type RunOptions } from '../runtime/spec/options.ts';
 import { parseSignal } from '../runtime/spec/signals.ts';
+import type { HealthConfig } from '../runtime/spec/health.ts';
 import { parseTmpfs, parseVolumeSpec } from '../runtime/spec/volumes.ts';
 import { parseAddHosts } from '../runtime/spec/network.ts';
 import type { PortMapping } from '../runtime/spec/ports.ts';
@@ -64,6 +65,17 @@ export interface DockerRecorded {
 /** The key in a container's runtimeData under which the API keeps what it recorded. */
 export const RECORDED = 'dockerApi';
 
+/** Config.Healthcheck, each field type-checked (durations: nanoseconds); the daemon's checks follow at create. */
+function healthcheckOf(hc: Json): HealthConfig {
+  const out: HealthConfig = { Test: field<string[]>(hc, 'Test', 'strings', 'Config.Healthcheck.Test') ?? [] };
+  for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+    const v = field<number>(hc, k, 'number', `Config.Healthcheck.${k}`);
+    if (v !== undefined && !Number.isSafeInteger(v)) throw badRequest(`invalid value for field Config.Healthcheck.${k}: expected a whole number, got ${v}`);
+    if (v) out[k] = v;
+  }
+  return out;
+}
+
 export function createOptions(body: Json, name: string | undefined): CreateContainerOptions {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object (Docker\'s container Config)');
   const image = field<string>(body, 'Image', 'string', 'Config.Image');
@@ -97,6 +109,8 @@ export function createOptions(body: Json, name: string | undefined): CreateConta
   if (stopSignal) run.stopSignal = parseSignal(stopSignal);
   const stopTimeout = c<number>('StopTimeout', 'number');
   if (stopTimeout !== undefined) run.stopTimeout = stopTimeout;
+  const health = c<Json>('Healthcheck', 'object');
+  if (health) run.healthcheck = healthcheckOf(health);
 
   const memory = h<number>('Memory', 'number');
   if (memory) run.memory = memory as RunOptions['memory'] & number;

@@ -9,6 +9,7 @@ import { signalName } from '../runtime/spec/signals.ts';
 import { RECORDED, type DockerRecorded } from './create-body.ts';
 import { networkSettingsView } from '../engine/network-views.ts';
 import { boundPorts } from '../runtime/spec/ports.ts';
+import { healthStatusOf } from '../engine/container-filter.ts';
 
 /** NetworkSettings.Ports: each published port with its bound host address while it runs (null before). */
 export function portsView(c: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
@@ -61,6 +62,8 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Pid: c.state === 'running' ? Number(c.runtimeData?.['pid'] ?? 0) : 0,
       ExitCode: c.exitCode ?? 0, Error: c.exit?.error ?? '',
       StartedAt: c.startedAt ?? ZERO_TIME, FinishedAt: c.finishedAt ?? ZERO_TIME,
+      // Docker omits Health for a container that never had a healthcheck.
+      ...(c.health ? { Health: c.health } : {}),
     },
     Image: c.imageId,
     ResolvConfPath: '', HostnamePath: '', HostsPath: '', LogPath: '',
@@ -103,6 +106,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Env: s.env, Cmd: s.cmd.length ? s.cmd : null, Image: c.imageRef,
       Volumes: null, WorkingDir: s.cwd, Entrypoint: s.entrypoint.length ? s.entrypoint : null,
       OnBuild: null, Labels: c.labels, StopSignal: signalName(s.stopSignal), StopTimeout: s.stopTimeout,
+      ...(s.healthcheck ? { Healthcheck: s.healthcheck.config } : {}),
     },
     NetworkSettings: { ...networkSettingsView(c, []), Ports: portsView(c) },
   };
@@ -120,6 +124,8 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
     Labels: c.labels,
     State: c.state,
     Status: containerStatus(c),
+    // API 1.52's summary of the health (older clients ignore it).
+    Health: { Status: healthStatusOf(c), FailingStreak: c.health?.FailingStreak ?? 0 },
     HostConfig: { NetworkMode: recordedOf(c).networkMode },
     NetworkSettings: { Networks: {} },
     Mounts: mountsView(c),

@@ -27,6 +27,8 @@ import type { RuntimePool } from './runtime-pool.ts';
 import type { ContainerId, ContainerRecord, MountRecord } from './types.ts';
 import { copyInto } from './volume-seed.ts';
 import { freezeHere, statsHere, updateHere } from './resources.ts';
+import { HealthMonitor } from './health.ts';
+import { refuseHealthcheck } from '../runtime/spec/health.ts';
 
 export type { RuntimeFactories } from './runtime-pool.ts';
 
@@ -96,6 +98,8 @@ interface Running {
   logs: ContainerLog;
   /** Attached outputs beyond the starter's (`attach`). */
   outputs: Set<ProcessIO>;
+  /** Its healthcheck's probes (engine/health.ts), while it runs. */
+  health?: HealthMonitor;
 }
 
 const NO_IO: ProcessIO = { onStdout: () => {}, onStderr: () => {} };
@@ -201,6 +205,7 @@ export class Lifecycle {
     const id = newContainerId();
     const spec = resolveContainerSpec({ id, image: config.config ?? {}, run });
     if (runtime === 'wasi') refuseNetworking(spec.network, runtime);
+    refuseHealthcheck(spec.healthcheck, runtime, image.platform);
     for (const m of spec.mounts) if (m.type === 'volume') m.name = (await this.containers.createVolume(m.anonymous ? {} : { name: m.name })).name;
     const volumes = [...new Set([...(options.volumes ?? []), ...spec.mounts.flatMap((m) => (m.type === 'volume' ? [m.name] : []))])];
     const rec = await this.containers.create(image, config, {
@@ -285,7 +290,14 @@ export class Lifecycle {
       // Reported before the record says running: whoever waits for that (a restart) reports after.
       this.attachments(await store.get(rec.id).catch(() => rec), 'mount', 'connect');
       this.events.container(rec, 'start');
-      await store.update(rec.id, (cur) => ({ state: 'running', startedAt: store.now().toISOString(), runtimeData: { ...cur.runtimeData, owner, ...(pid ? { pid } : {}), ports: ports ?? [] } }));
+      // A healthcheck starts over at each start (Docker's initHealthMonitor); its log carries on.
+      const probe = rec.spec.healthcheck?.probe;
+      const now = await store.update(rec.id, (cur) => ({
+        state: 'running', startedAt: store.now().toISOString(), runtimeData: { ...cur.runtimeData, owner, ...(pid ? { pid } : {}), ports: ports ?? [] },
+        ...(probe ? { health: { Status: 'starting' as const, FailingStreak: 0, Log: cur.health?.Log ?? [] } } : {}),
+      }));
+      const entry = this.running.get(rec.id);
+      if (probe && entry) entry.health = this.monitorHealth(now, runtime, probe);
     } finally {
       release();
     }
@@ -337,10 +349,27 @@ export class Lifecycle {
     }
   }
 
+  /** The probes of a container this engine runs, through its runtime's exec, recorded on its record. */
+  private monitorHealth(rec: ContainerRecord, runtime: ContainerRuntime, probe: string[]): HealthMonitor {
+    const store = this.containers;
+    return new HealthMonitor({
+      id: rec.id, healthcheck: { ...rec.spec.healthcheck!, probe }, startedAt: Date.parse(rec.startedAt ?? '') || Date.now(),
+      exec: (args, io) => runtime.exec({ id: rec.id, args, tty: false, openStdin: false, io }),
+      read: () => store.get(rec.id).catch(() => undefined),
+      update: (next) => store.update(rec.id, (cur) => {
+        const health = next(cur);
+        return health ? { health } : {};
+      }).catch(() => undefined),
+      event: (action, attributes) => this.events.container(rec, action, attributes),
+    });
+  }
+
   /** After the process ended: release, save layer + volumes + logs, record the exit, --rm. */
   private async finish(rec: ContainerRecord, runtime: ContainerRuntime, status: ExitStatus, logs: ContainerLog): Promise<ExitStatus> {
     const store = this.containers;
     try {
+      // No probe outlives the process or writes after the exit is recorded.
+      await this.running.get(rec.id)?.health?.stop();
       await runtime.release(rec.id).catch(() => {});
       await store.persist(rec.id);
       for (const m of rec.spec.mounts) if (m.type === 'volume') await store.persistVolume(m.name).catch(() => {});
@@ -352,7 +381,8 @@ export class Lifecycle {
       this.attachments(await store.get(rec.id).catch(() => rec), 'unmount', 'disconnect');
       await store.saveLog(rec.id, logs, (cur) => {
         const { owner: _o, pid: _p, execSocket: _x, ...runtimeData } = cur.runtimeData ?? {};
-        return { state: 'exited', exitCode: status.exitCode, finishedAt: store.now().toISOString(), exit, runtimeData };
+        // Docker marks a stopped monitor's container unhealthy ("for compatibility").
+        return { state: 'exited', exitCode: status.exitCode, finishedAt: store.now().toISOString(), exit, runtimeData, ...(cur.health ? { health: { ...cur.health, Status: 'unhealthy' as const } } : {}) };
       });
       // No longer running: removal below must not wait for this very exit.
       this.running.delete(rec.id);
@@ -410,7 +440,7 @@ export class Lifecycle {
     if (ownerAlive(rec, this.self, this.running.has(rec.id), this.control)) return rec;
     const { owner: _o, pid: _p, execSocket: _x, ...runtimeData } = rec.runtimeData ?? {};
     const error = `the skiff process that ran it${owner?.pid ? ` (pid ${owner.pid})` : ''} ended while it was running`;
-    return this.containers.update(rec.id, { state: 'exited', exitCode: 137, finishedAt: this.containers.now().toISOString(), exit: { oomKilled: false, signal: 'SIGKILL', error }, runtimeData });
+    return this.containers.update(rec.id, { state: 'exited', exitCode: 137, finishedAt: this.containers.now().toISOString(), exit: { oomKilled: false, signal: 'SIGKILL', error }, runtimeData, ...(rec.health ? { health: { ...rec.health, Status: 'unhealthy' as const } } : {}) });
   }
 
   async wait(ref: string): Promise<ExitStatus> {

@@ -87,6 +87,26 @@ export interface ContainerRecord {
   logs?: { digest?: Digest; size: number } | null;
   /** Free-form per-runtime data (ports, mounts, pid ...), owned by the runtime. */
   runtimeData?: Record<string, unknown>;
+  /** The healthcheck's state (engine/health.ts), written by the process that runs the container. */
+  health?: ContainerHealth;
+}
+
+/** One probe's result, as Docker's State.Health.Log entries (times RFC 3339). */
+export interface HealthResult {
+  Start: string;
+  End: string;
+  /** 0 healthy; anything else a failure; -1 when it could not run or timed out. */
+  ExitCode: number;
+  /** stdout and stderr, at most 4096 bytes then "...". */
+  Output: string;
+}
+
+/** Docker's State.Health: kept while the container has a healthcheck (engine/health.ts). */
+export interface ContainerHealth {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  /** The last 5 results, oldest first. */
+  Log: HealthResult[];
 }
 
 export interface VolumeRecord {

@@ -9,6 +9,9 @@ import { ago, containerCommand as command, containerStatus as status, formatRows
 import { logLines } from '../present/log-lines.ts';
 import { parseChanges } from './changes.ts';
 import { list, out, str, type Command } from './context.ts';
+import { UsageError } from './flags.ts';
+import { filterContainers, filtersWantAll } from '../../engine/container-filter.ts';
+import { parseFilterArgs } from '../../engine/events/filter.ts';
 import { each, printDocs } from './images.ts';
 
 /** A container record shaped like `docker inspect`'s output (our own record under "Skiff"). */
@@ -26,6 +29,7 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
       Pid: c.state === 'running' ? Number(c.runtimeData?.['pid'] ?? 0) : 0,
       ExitCode: c.exitCode ?? 0, Error: c.exit?.error ?? '',
       StartedAt: c.startedAt ?? '0001-01-01T00:00:00Z', FinishedAt: c.finishedAt ?? '0001-01-01T00:00:00Z',
+      ...(c.health ? { Health: c.health } : {}),
     },
     Image: c.imageId,
     Name: `/${c.name}`,
@@ -34,6 +38,7 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
       Hostname: c.spec.hostname, User: c.spec.user, Tty: c.spec.tty, OpenStdin: c.spec.openStdin,
       Env: c.spec.env, Cmd: c.spec.cmd, Entrypoint: c.spec.entrypoint.length ? c.spec.entrypoint : null,
       WorkingDir: c.spec.cwd, Image: c.imageRef, Labels: c.labels,
+      ...(c.spec.healthcheck ? { Healthcheck: c.spec.healthcheck.config } : {}),
     },
     HostConfig: { NetworkMode: c.spec.network?.mode ?? 'none' },
     NetworkSettings: networkSettingsView(c, []),
@@ -48,9 +53,16 @@ const ps: Command = {
     { name: 'quiet', short: 'q', help: 'Only display container IDs' },
     { name: 'no-trunc', help: "Don't truncate output" },
     { name: 'format', value: 'string', help: '"table", "json" or a Go-style template' },
+    { name: 'filter', short: 'f', value: 'filter', repeat: true, help: 'Filter output based on conditions provided (status, name, id, label, ancestor, exited, health=starting|healthy|unhealthy|none)' },
   ],
   async run(ctx, f) {
-    const rows = await ctx.engine.listContainers({ all: f['all'] === true });
+    let filters;
+    try {
+      filters = parseFilterArgs(list(f['filter']));
+    } catch (err) {
+      throw new UsageError('ps', err instanceof Error ? err.message : String(err));
+    }
+    const rows = filterContainers(await ctx.engine.listContainers({ all: f['all'] === true || filtersWantAll(filters) }), filters);
     const full = f['no-trunc'] === true;
     const id = (s: string): string => (full ? s : s.slice(0, 12));
     if (f['quiet']) return void out(ctx, rows.map((c) => id(c.id)).join('\n'));

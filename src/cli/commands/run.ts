@@ -56,6 +56,13 @@ export const runFlags: readonly FlagSpec[] = [
   { name: 'dns-option', value: 'list', repeat: true, help: 'Set DNS options' },
   { name: 'publish', short: 'p', value: 'list', repeat: true, help: "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto]; 127.0.0.1 unless an ip is given)" },
   { name: 'publish-all', short: 'P', help: 'Publish all exposed ports to random ports' },
+  { name: 'health-cmd', value: 'string', help: 'Command to run to check health' },
+  { name: 'health-interval', value: 'duration', help: 'Time between running the check (ms|s|m|h) (default 0s)' },
+  { name: 'health-timeout', value: 'duration', help: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
+  { name: 'health-retries', value: 'int', help: 'Consecutive failures needed to report unhealthy' },
+  { name: 'health-start-period', value: 'duration', help: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
+  { name: 'health-start-interval', value: 'duration', help: 'Time between running the check during the start period (ms|s|m|h) (default 0s)' },
+  { name: 'no-healthcheck', help: 'Disable any container-specified HEALTHCHECK' },
 ];
 
 /** The flag values in the shape runtime/spec's parser takes; host files read through the host. */
@@ -69,9 +76,12 @@ async function toRunFlags(ctx: CommandContext, f: FlagValues, cmd: string[]): Pr
     networkAlias: list(f['network-alias']), addHost: list(f['add-host']), dns: list(f['dns']), dnsSearch: list(f['dns-search']), dnsOption: list(f['dns-option']),
     publish: list(f['publish']), publishAll: f['publish-all'] === true,
     rm: f['rm'] === true, interactive: f['interactive'] === true, tty: f['tty'] === true, readOnly: f['read-only'] === true, init: f['init'] === true,
+    noHealthcheck: f['no-healthcheck'] === true,
   };
   const strings: Array<[string, keyof RunFlags]> = [['name', 'name'], ['workdir', 'workdir'], ['user', 'user'], ['hostname', 'hostname'], ['entrypoint', 'entrypoint'],
-    ['memory', 'memory'], ['memory-swap', 'memorySwap'], ['cpus', 'cpus'], ['pids-limit', 'pidsLimit'], ['stop-timeout', 'stopTimeout'], ['stop-signal', 'stopSignal'], ['network', 'network'], ['ip', 'ip']];
+    ['memory', 'memory'], ['memory-swap', 'memorySwap'], ['cpus', 'cpus'], ['pids-limit', 'pidsLimit'], ['stop-timeout', 'stopTimeout'], ['stop-signal', 'stopSignal'], ['network', 'network'], ['ip', 'ip'],
+    ['health-cmd', 'healthCmd'], ['health-interval', 'healthInterval'], ['health-timeout', 'healthTimeout'], ['health-retries', 'healthRetries'],
+    ['health-start-period', 'healthStartPeriod'], ['health-start-interval', 'healthStartInterval']];
   for (const [flag, key] of strings) if (s(flag) !== undefined) (flags as Record<string, unknown>)[key] = s(flag);
   return flags;
 }

@@ -102,7 +102,8 @@ export function formatRows(format: string | undefined, rows: Array<Record<string
 export function containerStatus(c: ContainerRecord, now = Date.now()): string {
   switch (c.state) {
     case 'created': return 'Created';
-    case 'running': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')}`;
+    // Docker's State.String(): the health after the uptime, "health: starting" spelled out.
+    case 'running': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')}${c.health ? ` (${c.health.Status === 'starting' ? 'health: starting' : c.health.Status})` : ''}`;
     case 'paused': return `Up ${ago(c.startedAt, now).replace(/ ago$/, '')} (Paused)`;
     case 'exited': return `Exited (${c.exitCode ?? 0}) ${ago(c.finishedAt, now)}`;
     default: return 'Dead';

@@ -18,6 +18,7 @@ import type { Bytes, NanoCpus } from './types.ts';
 import type { Propagation, TmpfsSpec } from './volumes.ts';
 import { resolveNetworkOptions, type SpecNetwork } from './network.ts';
 import { resolvePorts, type PortMapping } from './ports.ts';
+import { resolveHealthcheck, type SpecHealthcheck } from './health.ts';
 
 /** A volume or host directory in the container, in mount order. Every volume has its name by now. */
 export type SpecMount =
@@ -69,6 +70,8 @@ export interface ContainerSpec {
   network?: SpecNetwork;
   /** `-p` and `-P` (ports.ts); absent: nothing published. */
   ports?: PortMapping[];
+  /** The image's HEALTHCHECK merged with `--health-*` (health.ts); absent: none configured. */
+  healthcheck?: SpecHealthcheck;
 }
 
 export interface ResolveSpecOptions {
@@ -111,6 +114,7 @@ export function resolveContainerSpec(o: ResolveSpecOptions): ContainerSpec {
       throw SkiffError.wrap(err, 'image config StopSignal');
     }
   }
+  const healthcheck = resolveHealthcheck(o.image.Healthcheck ?? undefined, run.healthcheck, o.image.Shell);
   return {
     args: [...entrypoint, ...cmd], entrypoint, cmd,
     env: configEnv(o.image, run),
@@ -140,6 +144,7 @@ export function resolveContainerSpec(o: ResolveSpecOptions): ContainerSpec {
     stopSignal,
     stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
     network: resolveNetworkOptions(run),
+    ...(healthcheck ? { healthcheck } : {}),
     ...((run.publish?.length || run.publishAll) ? { ports: resolvePorts({ publish: run.publish, publishAll: run.publishAll, exposed: o.image.ExposedPorts ?? undefined }) } : {}),
   };
 }

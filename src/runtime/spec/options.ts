@@ -15,6 +15,7 @@ import type { Bytes, NanoCpus } from './types.ts';
 import { cleanPath, parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from './volumes.ts';
 import { parseAddHosts, resolveNetworkOptions, type NetworkRunOptions } from './network.ts';
 import { parsePublish, type PortMapping } from './ports.ts';
+import { parseHealthFlags, validateHealthConfig, type HealthConfig, type HealthFlags } from './health.ts';
 
 /** The network part (network.ts): `--network`, `--network-alias`, `--ip`, `--add-host`, `--dns*`. */
 export interface RunOptions extends NetworkRunOptions {
@@ -64,10 +65,15 @@ export interface RunOptions extends NetworkRunOptions {
    * with ENOSPC. Absent or 0: the engine's default quota (EngineOptions.storageQuota).
    */
   storageSize?: Bytes;
+  /**
+   * `--health-*` / `--no-healthcheck` or the API's Config.Healthcheck (health.ts): merged over the
+   * image's at create (an empty Test or a zero field takes the image's).
+   */
+  healthcheck?: HealthConfig;
 }
 
 /** Raw flag values, as the command table's parser (or a form) hands them over. */
-export interface RunFlags {
+export interface RunFlags extends HealthFlags {
   env?: string[];
   /** `--env-file` contents in flag order; a name makes errors point at the file. */
   envFile?: (string | Uint8Array | { name: string; text: string | Uint8Array })[];
@@ -186,6 +192,8 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
   if (flags.dnsOption?.length) out.dnsOptions = [...flags.dnsOption];
   if (flags.publish?.length) out.publish = flags.publish.flatMap((p) => flag(p, '-p, --publish', parsePublish));
   if (flags.publishAll) out.publishAll = true;
+  const health = parseHealthFlags(flags);
+  if (health) out.healthcheck = health;
   validateRunOptions(out, options.availableCpus === undefined ? {} : { availableCpus: options.availableCpus });
   return out;
 }
@@ -253,6 +261,7 @@ export function validateRunOptions(o: RunOptions, limits: { availableCpus?: numb
   // Unknown capability names fail here, before anything runs.
   capabilitySet({ add: o.capAdd ?? [], drop: o.capDrop ?? [] });
   resolveNetworkOptions(o);
+  validateHealthConfig(o.healthcheck);
   const seen = new Set<string>();
   for (const dest of [...(o.volumes ?? []), ...(o.tmpfs ?? [])].map((m) => cleanPath(m.destination))) {
     if (seen.has(dest)) throw invalid(`Duplicate mount point: ${dest}`);

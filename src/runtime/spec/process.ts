@@ -10,6 +10,7 @@
  * container-spec.ts applies the first three once, at create; container.ts buildProcess resolves the
  * user at start.
  */
+import type { HealthConfig } from './health.ts';
 import { SkiffError } from '../../errors.ts';
 import { Errno, FsError } from '../../fs/errno.ts';
 import type { FileSystem, FsNode } from '../../fs/types.ts';
@@ -29,6 +30,9 @@ export interface ImageRunConfig {
   StopSignal?: string;
   Labels?: Record<string, string> | null;
   ExposedPorts?: Record<string, object> | null;
+  Healthcheck?: HealthConfig | null;
+  /** SHELL: what a CMD-SHELL healthcheck runs through. */
+  Shell?: string[] | null;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
