@@ -7,6 +7,8 @@
  */
 import { SkiffError } from '../errors.ts';
 import { decompress, detectCompression, readTar } from '../archive/index.ts';
+import { bunzip2, isBzip2 } from '../archive/bzip2.ts';
+import { isXz, unxz } from '../archive/xz.ts';
 import type { FileSystem, FsNode } from '../fs/types.ts';
 import { parseGroup, parsePasswd, readTextFile } from '../runtime/spec/users.ts';
 import { sha256Digest } from '../oci/digest.ts';
@@ -190,11 +192,12 @@ export function fsSources(fs: FileSystem, names: string[], from: string): Source
   return out;
 }
 
+/** What ADD unpacks at most from one archive (a bound against decompression bombs). */
+const MAX_UNPACKED = 8 * 1024 * 1024 * 1024;
+
 function isArchive(data: Uint8Array): boolean {
   const c = detectCompression(data.subarray(0, 4));
-  if (c !== 'none') return true;
-  if (data[0] === 0x42 && data[1] === 0x5a && data[2] === 0x68) return true; // bzip2
-  if (data[0] === 0xfd && data[1] === 0x37 && data[2] === 0x7a && data[3] === 0x58) return true; // xz
+  if (c !== 'none' || isBzip2(data) || isXz(data)) return true;
   return data.byteLength >= 512 && new TextDecoder().decode(data.subarray(257, 262)) === 'ustar';
 }
 
@@ -204,14 +207,16 @@ function isArchive(data: Uint8Array): boolean {
  */
 async function archiveItems(name: string, data: Uint8Array): Promise<SourceItem[] | undefined> {
   let tar = data;
-  if (data[0] === 0x42 && data[1] === 0x5a && data[2] === 0x68) throw new SkiffError('UNSUPPORTED', `ADD ${name}: bzip2 archives cannot be unpacked here (no bzip2 decoder); use a gzip, zstd or plain tar`);
-  if (data[0] === 0xfd && data[1] === 0x37) throw new SkiffError('UNSUPPORTED', `ADD ${name}: xz archives cannot be unpacked here (no xz decoder); use a gzip, zstd or plain tar`);
   const c = detectCompression(data.subarray(0, 4));
   let entries;
   try {
-    if (c !== 'none') tar = await decompress(data, { compression: c });
+    if (isBzip2(data)) tar = bunzip2(data, { maxOutputBytes: MAX_UNPACKED });
+    else if (isXz(data)) tar = unxz(data, { maxOutputBytes: MAX_UNPACKED });
+    else if (c !== 'none') tar = await decompress(data, { compression: c, maxOutputBytes: MAX_UNPACKED });
     entries = readTar(tar);
-  } catch {
+  } catch (err) {
+    // An xz filter skiff cannot undo is said as such; other failures mean "no archive".
+    if (err instanceof SkiffError && err.code === 'UNSUPPORTED') throw SkiffError.wrap(err, `ADD ${name}`);
     return undefined;
   }
   if (entries.length === 0 && tar.some((b) => b !== 0)) return undefined;
