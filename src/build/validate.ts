@@ -98,11 +98,30 @@ function check(ins: Instruction, escape: string): void {
   }
 }
 
+/** `COPY --from` as BuildKit's stage graph checks it: an index must exist, a stage cannot copy from itself. */
+function checkFrom(ins: Instruction, names: Array<string | undefined>, current: number): void {
+  const from = flagValue(ins, 'from');
+  if (!from) return;
+  if (/^\d+$/.test(from)) {
+    if (Number(from) >= names.length) fail(`invalid stage index ${from}`);
+    if (Number(from) === current) fail(`circular dependency detected on stage: ${names[current] ?? `stage-${current}`}`);
+  } else if (names.lastIndexOf(from.toLowerCase()) === current) fail(`circular dependency detected on stage: ${from.toLowerCase()}`);
+}
+
 /** Every instruction of the file, checked as BuildKit's instructions.Parse does. */
 export function validateDockerfile(df: Dockerfile, file: string): void {
+  const names: Array<string | undefined> = [];
   for (const ins of df.instructions) {
+    if (ins.cmd !== 'from') continue;
+    const w = ins.rest.trim().split(/[\t\v\f\r ]+/);
+    names.push(w.length === 3 && w[1]!.toLowerCase() === 'as' ? w[2]!.toLowerCase() : undefined);
+  }
+  let current = -1;
+  for (const ins of df.instructions) {
+    if (ins.cmd === 'from') current++;
     try {
       check(ins, df.escape);
+      if (ins.cmd === 'copy' && current >= 0) checkFrom(ins, names, current);
     } catch (err) {
       // BuildKit's wording for errors of this phase.
       throw parseError(file, ins.line, `dockerfile parse error on line ${ins.line}: ${(err as Error).message}`);

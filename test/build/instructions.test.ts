@@ -121,6 +121,8 @@ describe('instructions', () => {
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nONBUILD FROM x\nFROM scratch\n' } })).rejects.toThrow("FROM isn't allowed as an ONBUILD trigger");
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nLABEL a\nFROM scratch\n' } })).rejects.toThrow('LABEL must have two arguments');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nMAINTAINER --boo joe\nFROM scratch\n' } })).rejects.toThrow('unknown flag: --boo');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS self\nCOPY --from=self a /\n' } })).rejects.toThrow('circular dependency detected on stage: self');
+    await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nCOPY --from=7 a /\nFROM scratch\n' } })).rejects.toThrow('invalid stage index 7');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS a\n' }, target: 'A1' })).rejects.toThrow('target stage "A1" could not be found (did you mean a?)');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nEXPOSE abc\n' } })).rejects.toThrow('Dockerfile:2: EXPOSE: invalid containerPort: abc');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch\nADD --checksum=sha256:00 a /\n', a: '' } })).rejects.toThrow('Dockerfile:2: ADD: checksum requires HTTP(S) or Git sources');
