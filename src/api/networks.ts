@@ -5,7 +5,10 @@
  * are none, so listing is empty and inspecting one is Docker's 404.
  */
 import type { Engine } from '../engine/engine.ts';
-import type { NetworkRecord } from '../engine/networks.ts';
+import type { NetworkRecord, PruneNetworkFilters } from '../engine/networks.ts';
+import { NO_IPV6, type IpamRequest } from '../engine/network-ipam.ts';
+import { SkiffError } from '../errors.ts';
+import { parseEventTime } from '../engine/events/filter.ts';
 import { networkView } from '../engine/network-views.ts';
 import { field } from './create-body.ts';
 import { badRequest, notFound } from './errors.ts';
@@ -20,12 +23,13 @@ function strings(o: Json | undefined, path: string): Record<string, string> | un
   return o as Record<string, string>;
 }
 
-/** Docker's network filters: name (substring), id (prefix), label, driver, type (custom | builtin), dangling. */
+/** Docker's network filters: name (substring), id (prefix), label, driver, scope, type (custom | builtin), dangling. */
 function matches(n: NetworkRecord, f: Record<string, string[]>, used: Set<string>): boolean {
   const tests: Record<string, (v: string) => boolean> = {
     name: (v) => n.name.includes(v),
     id: (v) => n.id.startsWith(v),
     driver: (v) => n.driver === v,
+    scope: (v) => v === 'local',
     type: (v) => (v === 'custom' ? !n.predefined : v === 'builtin' ? n.predefined : false),
     label: (v) => { const [k, x] = v.split('=', 2) as [string, string?]; return k in n.labels && (x === undefined || n.labels[k] === x); },
     dangling: (v) => (v === 'true' || v === '1') === (!n.predefined && !used.has(n.id)),
@@ -57,20 +61,36 @@ export function networkRoutes(r: Router, engine: Engine): void {
     const body = await call.json();
     const name = field<string>(body, 'Name', 'string', 'Name');
     if (!name) throw badRequest('field Name is required: name the network');
-    if (field<boolean>(body, 'EnableIPv6', 'boolean', 'EnableIPv6')) throw badRequest('invalid value for field EnableIPv6: skiff\'s networks are IPv4 only');
-    const ipam = field<Json>(body, 'IPAM', 'object', 'IPAM') ?? {};
-    const configs = field<Json[]>(ipam, 'Config', 'array', 'IPAM.Config') ?? [];
-    if (configs.length > 1) throw badRequest('invalid value for field IPAM.Config: skiff takes one IPv4 subnet per network');
-    const cfg = configs[0] ?? {};
-    const subnet = field<string>(cfg, 'Subnet', 'string', 'IPAM.Config[0].Subnet');
-    const gateway = field<string>(cfg, 'Gateway', 'string', 'IPAM.Config[0].Gateway');
+    // CheckDuplicate is ignored, as by dockerd since API 1.44: a name is always checked.
+    field<boolean>(body, 'CheckDuplicate', 'boolean', 'CheckDuplicate');
+    const ipam = field<Json>(body, 'IPAM', 'object', 'IPAM');
+    const configs = ipam ? field<Json[]>(ipam, 'Config', 'array', 'IPAM.Config') ?? [] : [];
+    const config: IpamRequest[] = configs.map((c, i) => {
+      const at = `IPAM.Config[${i}]`;
+      if (typeof c !== 'object' || c === null || Array.isArray(c)) throw badRequest(`invalid value for field ${at}: expected an object`);
+      const subnet = field<string>(c, 'Subnet', 'string', `${at}.Subnet`);
+      const ipRange = field<string>(c, 'IPRange', 'string', `${at}.IPRange`);
+      const gateway = field<string>(c, 'Gateway', 'string', `${at}.Gateway`);
+      const aux = strings(field<Json>(c, 'AuxiliaryAddresses', 'object', `${at}.AuxiliaryAddresses`), `${at}.AuxiliaryAddresses`);
+      return { ...(subnet ? { subnet } : {}), ...(ipRange ? { ipRange } : {}), ...(gateway ? { gateway } : {}), ...(aux && Object.keys(aux).length ? { auxAddresses: aux } : {}) };
+    });
+    const ipamDriver = ipam ? field<string>(ipam, 'Driver', 'string', 'IPAM.Driver') : undefined;
+    const ipamOptions = ipam ? strings(field<Json>(ipam, 'Options', 'object', 'IPAM.Options'), 'IPAM.Options') : undefined;
     const driver = field<string>(body, 'Driver', 'string', 'Driver');
     const labels = strings(field<Json>(body, 'Labels', 'object', 'Labels'), 'Labels');
     const options = strings(field<Json>(body, 'Options', 'object', 'Options'), 'Options');
+    const scope = field<string>(body, 'Scope', 'string', 'Scope');
+    const configFrom = field<Json>(body, 'ConfigFrom', 'object', 'ConfigFrom');
+    const from = configFrom ? field<string>(configFrom, 'Network', 'string', 'ConfigFrom.Network') : undefined;
+    const enableIPv6 = field<boolean>(body, 'EnableIPv6', 'boolean', 'EnableIPv6');
     const n = await engine.createNetwork({
-      name, ...(driver ? { driver } : {}), ...(subnet ? { subnet } : {}), ...(gateway ? { gateway } : {}),
+      name, ...(driver ? { driver } : {}),
+      ...(ipam ? { ipam: { ...(ipamDriver ? { driver: ipamDriver } : {}), config, ...(ipamOptions ? { options: ipamOptions } : {}) } } : {}),
       internal: field<boolean>(body, 'Internal', 'boolean', 'Internal') ?? false,
       attachable: field<boolean>(body, 'Attachable', 'boolean', 'Attachable') ?? false,
+      ...(enableIPv6 !== undefined ? { enableIPv6 } : {}), ...(scope ? { scope } : {}),
+      ingress: field<boolean>(body, 'Ingress', 'boolean', 'Ingress') ?? false,
+      configOnly: field<boolean>(body, 'ConfigOnly', 'boolean', 'ConfigOnly') ?? false, ...(from ? { configFrom: from } : {}),
       ...(labels ? { labels } : {}), ...(options ? { options } : {}),
     });
     call.send(201, { Id: n.id, Warning: '' });
@@ -83,7 +103,15 @@ export function networkRoutes(r: Router, engine: Engine): void {
   });
 
   r.add('POST /networks/prune', async (call) => {
-    const { deleted } = await engine.pruneNetworks();
+    const f = filters(call.query);
+    const pf: PruneNetworkFilters = {};
+    for (const [k, values] of Object.entries(f)) {
+      if (k === 'until') { for (const v of values) pf.until = parseEventTime(v, Date.now(), 'until'); }
+      else if (k === 'label') pf.label = values;
+      else if (k === 'label!') pf.notLabel = values;
+      else throw badRequest(`invalid filter '${k}'`);
+    }
+    const { deleted } = await engine.pruneNetworks(pf);
     call.send(200, { NetworksDeleted: deleted.length ? deleted : null });
   });
 
@@ -94,7 +122,10 @@ export function networkRoutes(r: Router, engine: Engine): void {
     if (!container) throw badRequest('field Container is required');
     const ep = field<Json>(body, 'EndpointConfig', 'object', 'EndpointConfig') ?? {};
     const aliases = field<string[]>(ep, 'Aliases', 'strings', 'EndpointConfig.Aliases');
-    const ip = field<string>(field<Json>(ep, 'IPAMConfig', 'object', 'EndpointConfig.IPAMConfig') ?? {}, 'IPv4Address', 'string', 'EndpointConfig.IPAMConfig.IPv4Address');
+    const ipamCfg = field<Json>(ep, 'IPAMConfig', 'object', 'EndpointConfig.IPAMConfig') ?? {};
+    const ip = field<string>(ipamCfg, 'IPv4Address', 'string', 'EndpointConfig.IPAMConfig.IPv4Address');
+    const ip6 = field<string>(ipamCfg, 'IPv6Address', 'string', 'EndpointConfig.IPAMConfig.IPv6Address');
+    if (ip6) throw new SkiffError('UNSUPPORTED', `${ip6}: ${NO_IPV6}`);
     await engine.connectNetwork({ network: n.id, container, ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}) });
     call.send(200);
   });

@@ -49,7 +49,7 @@ import type { RegistryClient } from '../registry/client.ts';
 import { engineLogin, engineLogout, enginePull, enginePush, engineTags, type LoginOptions, type PullImageOptions, type PushImageOptions } from '../registry/engine-ops.ts';
 import {
   connectNetwork, createNetwork, disconnectNetwork, getNetwork, listNetworks, pruneNetworks, removeNetwork,
-  type CreateNetworkOptions, type NetworkRecord,
+  type CreateNetworkOptions, type NetworkRecord, type PruneNetworkFilters,
 } from './networks.ts';
 import { resolveAddress, resolveName } from './network-dns.ts';
 import { entriesAt, extractInto, statPath, type PathStat } from './container-copy.ts';
@@ -638,9 +638,10 @@ export class Engine {
     return n;
   }
 
-  async pruneNetworks(): Promise<{ deleted: string[] }> {
+  /** `docker network prune` (filters: until, label, label!). */
+  async pruneNetworks(filters: PruneNetworkFilters = {}): Promise<{ deleted: string[] }> {
     const before = await listNetworks(this.ctx);
-    const deleted = await pruneNetworks(this.ctx);
+    const deleted = await pruneNetworks(this.ctx, filters);
     for (const n of before) if (deleted.includes(n.name) || deleted.includes(n.id)) this.events.network('destroy', n);
     this.events.emit('network', 'prune', '', {});
     return { deleted };
@@ -690,7 +691,7 @@ export class Engine {
   }
 }
 
-export type { NetworkRecord, CreateNetworkOptions } from './networks.ts';
+export type { NetworkRecord, CreateNetworkOptions, PruneNetworkFilters } from './networks.ts';
 
 /** "busybox:latest" as Docker's events name an image (`nameOnly`: "busybox"). */
 function familiarRef(ref: string, nameOnly = false): string {

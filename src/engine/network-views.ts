@@ -20,9 +20,17 @@ export function networkView(net: NetworkRecord, containers: ContainerRecord[]): 
   }
   return {
     Name: net.name, Id: net.id, Created: net.created, Scope: 'local', Driver: net.driver, EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: net.subnet ? [{ Subnet: net.subnet, Gateway: net.gateway }] : [] },
+    IPAM: { Driver: 'default', Options: net.ipamOptions ? { ...net.ipamOptions } : null, Config: net.subnet ? [ipamConfigView(net)] : [] },
     Internal: net.internal, Attachable: net.attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: members, Options: { ...net.options }, Labels: { ...net.labels },
+  };
+}
+
+/** One IPAM.Config entry as dockerd shows it: IPRange and AuxiliaryAddresses only when set. */
+function ipamConfigView(net: NetworkRecord): Record<string, unknown> {
+  return {
+    Subnet: net.subnet, ...(net.ipRange ? { IPRange: net.ipRange } : {}), Gateway: net.gateway,
+    ...(net.auxAddresses && Object.keys(net.auxAddresses).length ? { AuxiliaryAddresses: { ...net.auxAddresses } } : {}),
   };
 }
 

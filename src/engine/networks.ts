@@ -9,10 +9,9 @@
  * Errors follow the Docker daemon's words (the API helper maps codes to statuses).
  */
 import { SkiffError } from '../errors.ts';
-import {
-  formatSubnet, intToIp, ipToInt, isIpv4, macForIp, maskOf, networkModeKind, parseSubnet, subnetContains, subnetsOverlap,
-  type SpecEndpoint, type Subnet,
-} from '../runtime/spec/network.ts';
+import { intToIp, ipToInt, macForIp, networkModeKind, parseSubnet, type SpecEndpoint } from '../runtime/spec/network.ts';
+import { NO_IPV6, UPLINK_SUBNET, allocatePools, parsePrefix, pickAddress, refuseIpv6, validateIpamRequests, type IpamPool, type IpamRequest } from './network-ipam.ts';
+import { checkBridgeOptions } from './network-options.ts';
 import type { EngineContext } from './context.ts';
 import { findContainer, fromStored } from './container-records.ts';
 import type { StateReader, StateTx } from './state/store.ts';
@@ -30,6 +29,12 @@ export interface NetworkRecord {
   subnet: string;
   /** The bridge's own address in the guest; "" for host and none. */
   gateway: string;
+  /** `--ip-range`: dynamic addresses come from it only (absent: the whole subnet). */
+  ipRange?: string;
+  /** `--aux-address name=ip`: reserved, never given to a container. */
+  auxAddresses?: Record<string, string>;
+  /** IPAM.Options as given (`--ipam-opt`); absent: Docker's null. */
+  ipamOptions?: Record<string, string>;
   /** True when the user gave `--subnet` (Docker allows `--ip` only then). */
   userSubnet: boolean;
   /** `--internal`: no route out of the guest. */
@@ -47,10 +52,19 @@ export interface CreateNetworkOptions {
   name: string;
   /** Only "bridge" (the default) creates a network here. */
   driver?: string;
+  /** Shorthands for one IPAM.Config entry (the CLI's --subnet/--gateway before `ipam` existed). */
   subnet?: string;
   gateway?: string;
+  /** IPAM as the Engine API's POST /networks/create takes it (the CLI consolidates its flags into it). */
+  ipam?: { driver?: string; config?: IpamRequest[]; options?: Record<string, string> };
   internal?: boolean;
   attachable?: boolean;
+  enableIPv6?: boolean;
+  /** "" or "local"; "swarm" and "global" are refused as a daemon outside a swarm refuses them. */
+  scope?: string;
+  ingress?: boolean;
+  configOnly?: boolean;
+  configFrom?: string;
   labels?: Record<string, string>;
   options?: Record<string, string>;
 }
@@ -104,49 +118,74 @@ export async function getNetwork(ctx: EngineContext, ref: string): Promise<Netwo
   return pickNetwork(await listNetworks(ctx), ref);
 }
 
-/** Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20 blocks. */
-function* defaultPools(): Generator<Subnet> {
-  for (let b = 18; b <= 31; b++) yield { base: ipToInt(`172.${b}.0.0`), prefixLen: 16 };
-  for (let c = 0; c < 256; c += 16) yield { base: ipToInt(`192.168.${c}.0`), prefixLen: 20 };
+/** The network's one IPAM pool (bridge networks only). */
+export function poolOf(net: NetworkRecord): IpamPool {
+  return {
+    subnet: net.subnet, gateway: net.gateway, ...(net.ipRange ? { ipRange: net.ipRange } : {}),
+    ...(net.auxAddresses ? { auxAddresses: net.auxAddresses } : {}),
+  };
 }
 
 export async function createNetwork(ctx: EngineContext, o: CreateNetworkOptions): Promise<NetworkRecord> {
-  const driver = o.driver ?? 'bridge';
-  if (driver !== 'bridge') {
-    if (driver === 'host' || driver === 'null') throw new SkiffError('UNSUPPORTED', `only one instance of "${driver}" network is allowed`);
-    throw new SkiffError('NOT_FOUND', `plugin "${driver}" not found: skiff networks use the bridge driver`);
-  }
-  if (!NAME_RE.test(o.name)) throw new SkiffError('INVALID_ARGUMENT', `invalid network name "${o.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-  let wanted: Subnet | undefined;
-  if (o.subnet) wanted = parseSubnet(o.subnet);
-  if (wanted && wanted.prefixLen > 30) throw new SkiffError('INVALID_ARGUMENT', `invalid subnet ${o.subnet}: too small for a gateway and a container`);
-  if (o.gateway !== undefined && o.gateway !== '') {
-    if (!wanted) throw new SkiffError('INVALID_ARGUMENT', 'a gateway needs a subnet (--subnet)');
-    if (!isIpv4(o.gateway) || !subnetContains(wanted, ipToInt(o.gateway))) throw new SkiffError('INVALID_ARGUMENT', `no matching subnet for gateway ${o.gateway}`);
-  }
+  const { reqs, options } = checkCreate(o);
   return ctx.state.transaction(async (tx) => {
     const all = await networksIn(tx, ctx.now);
     if (all.some((n) => n.name === o.name)) throw new SkiffError('CONFLICT', `network with name ${o.name} already exists`);
     const taken = all.filter((n) => n.subnet).map((n) => parseSubnet(n.subnet));
     // The guest's own uplink must stay routable.
-    taken.push(parseSubnet('10.0.2.0/24'));
-    let subnet = wanted;
-    if (subnet) {
-      if (taken.some((t) => subnetsOverlap(t, subnet!))) throw new SkiffError('CONFLICT', 'Pool overlaps with other one on this address space');
-    } else {
-      for (const p of defaultPools()) if (!taken.some((t) => subnetsOverlap(t, p))) { subnet = p; break; }
-      if (!subnet) throw new SkiffError('CONFLICT', 'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
-    }
+    taken.push(parseSubnet(UPLINK_SUBNET));
+    const pools = allocatePools(reqs, taken);
+    if (pools.length > 1) throw new SkiffError('INVALID_ARGUMENT', 'bridge driver doesn\'t support multiple subnets');
     const id = randomHex(32);
+    const bridgeName = options['com.docker.network.bridge.name'];
+    const clash = bridgeName && all.find((n) => n.options['com.docker.network.bridge.name'] === bridgeName || n.bridge === bridgeName);
+    if (clash) throw new SkiffError('CONFLICT', `cannot create network ${id} (${bridgeName}): conflicts with network ${clash.id} (${bridgeName}): networks have same bridge name`);
+    const pool = pools[0]!;
     const rec: NetworkRecord = {
       id, name: o.name, driver: 'bridge', created: ctx.now().toISOString(),
-      subnet: formatSubnet(subnet), gateway: o.gateway || intToIp(subnet.base + 1), userSubnet: wanted !== undefined,
-      internal: o.internal === true, attachable: o.attachable === true, labels: { ...(o.labels ?? {}) }, options: { ...(o.options ?? {}) },
+      subnet: pool.subnet, gateway: pool.gateway, ...(pool.ipRange ? { ipRange: pool.ipRange } : {}),
+      ...(pool.auxAddresses ? { auxAddresses: pool.auxAddresses } : {}), ...(o.ipam?.options ? { ipamOptions: { ...o.ipam.options } } : {}),
+      userSubnet: reqs.some((r) => r.subnet && parsePrefix(r.subnet).addr !== 0),
+      internal: o.internal === true, attachable: o.attachable === true, labels: { ...(o.labels ?? {}) }, options,
       bridge: `br-${id.slice(0, 12)}`, predefined: false,
     };
     await tx.put('networks', id, rec);
     return rec;
   });
+}
+
+/** What dockerd checks before it allocates anything, in its order; the IPAM requests to allocate. */
+function checkCreate(o: CreateNetworkOptions): { reqs: IpamRequest[]; options: Record<string, string> } {
+  if (['bridge', 'host', 'none', 'default'].includes(o.name)) throw new SkiffError('CONFLICT', `operation is not permitted on predefined ${o.name} network `);
+  if (!o.name.trim()) throw new SkiffError('INVALID_ARGUMENT', 'invalid name: name is empty');
+  if (!NAME_RE.test(o.name)) throw new SkiffError('INVALID_ARGUMENT', `invalid network name "${o.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  const driver = o.driver || 'bridge';
+  if (driver !== 'bridge') {
+    if (driver === 'host' || driver === 'null') throw new SkiffError('UNSUPPORTED', `only one instance of "${driver}" network is allowed`);
+    if (driver === 'overlay') throw new SkiffError('UNSUPPORTED', 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.');
+    if (driver === 'macvlan' || driver === 'ipvlan') throw new SkiffError('UNSUPPORTED', `${driver} networks are not supported: skiff's containers sit on bridges inside its VM, which has no parent interface to share`);
+    throw new SkiffError('NOT_FOUND', `plugin "${driver}" not found`);
+  }
+  const options = { ...(o.options ?? {}) };
+  const ipv6Opt = options['com.docker.network.enable_ipv6'];
+  if (ipv6Opt !== undefined && o.enableIPv6 === undefined && !/^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.test(ipv6Opt)) {
+    throw new SkiffError('INVALID_ARGUMENT', 'driver-opt "com.docker.network.enable_ipv6" is not a valid bool');
+  }
+  if (o.enableIPv6 || (o.enableIPv6 === undefined && ipv6Opt !== undefined && /^(1|t|T|TRUE|true|True)$/.test(ipv6Opt))) throw new SkiffError('UNSUPPORTED', NO_IPV6);
+  const reqs: IpamRequest[] = o.ipam?.config?.map((c) => ({ ...c })) ?? [];
+  if (o.subnet || o.gateway) reqs.push({ ...(o.subnet ? { subnet: o.subnet } : {}), ...(o.gateway ? { gateway: o.gateway } : {}) });
+  refuseIpv6(reqs);
+  validateIpamRequests(reqs);
+  const scope = o.scope ?? '';
+  if (scope === 'swarm') throw new SkiffError('UNSUPPORTED', 'cannot create a swarm scoped network when swarm is not active');
+  if (scope !== '' && scope !== 'local') throw new SkiffError('UNSUPPORTED', `network scope "${scope}": skiff has local networks only (one VM, no cluster)`);
+  if (o.ingress) throw new SkiffError('UNSUPPORTED', 'Ingress network can only be global scope network');
+  if (o.configOnly || o.configFrom) throw new SkiffError('UNSUPPORTED', 'configuration-only networks (--config-only, --config-from) are not supported');
+  const ipamDriver = o.ipam?.driver || 'default';
+  if (ipamDriver === 'null') throw new SkiffError('INVALID_ARGUMENT', 'ipv4 pool is empty');
+  if (ipamDriver !== 'default') throw new SkiffError('NOT_FOUND', `plugin "${ipamDriver}" not found`);
+  checkBridgeOptions(options);
+  return { reqs, options };
 }
 
 /** Containers (stored records) with an endpoint on network `id`. */
@@ -170,13 +209,33 @@ export async function removeNetwork(ctx: EngineContext, ref: string): Promise<Ne
   });
 }
 
-/** `network prune`: user networks no container refers to. */
-export async function pruneNetworks(ctx: EngineContext): Promise<string[]> {
+/** `network prune`'s filters, as Docker's: `until` (created before, ms), `label` and `label!` (k or k=v). */
+export interface PruneNetworkFilters {
+  until?: number;
+  label?: string[];
+  notLabel?: string[];
+}
+
+function hasLabel(labels: Record<string, string>, f: string): boolean {
+  const i = f.indexOf('=');
+  return i < 0 ? f in labels : labels[f.slice(0, i)] === f.slice(i + 1);
+}
+
+/** Whether `n` passes prune's filters. */
+export function prunable(n: NetworkRecord, f: PruneNetworkFilters = {}): boolean {
+  if (f.until !== undefined && Date.parse(n.created) >= f.until) return false;
+  if (f.label && !f.label.every((l) => hasLabel(n.labels, l))) return false;
+  if (f.notLabel && f.notLabel.some((l) => hasLabel(n.labels, l))) return false;
+  return true;
+}
+
+/** `network prune`: user networks no container refers to (and that pass `filters`). */
+export async function pruneNetworks(ctx: EngineContext, filters: PruneNetworkFilters = {}): Promise<string[]> {
   return ctx.state.transaction(async (tx) => {
     const containers = (await tx.list<ContainerRecord>('containers')).map(fromStored);
     const deleted: string[] = [];
     for (const n of await networksIn(tx, ctx.now)) {
-      if (n.predefined || attachedTo(containers, n.id).length > 0) continue;
+      if (n.predefined || attachedTo(containers, n.id).length > 0 || !prunable(n, filters)) continue;
       await tx.delete('networks', n.id);
       deleted.push(n.name);
     }
@@ -184,9 +243,9 @@ export async function pruneNetworks(ctx: EngineContext): Promise<string[]> {
   });
 }
 
-/** Addresses in use on network `net` (gateway included), from every container's endpoints. */
+/** Addresses containers hold on network `net` (the reserved ones are network-ipam.ts reservedIn). */
 function usedAddresses(containers: ContainerRecord[], net: NetworkRecord, except?: string): Set<number> {
-  const used = new Set<number>([ipToInt(net.gateway)]);
+  const used = new Set<number>();
   for (const c of containers) {
     if (c.id === except) continue;
     for (const e of Object.values(c.spec.network?.endpoints ?? {})) if (e.networkId === net.id && e.ip) used.add(ipToInt(e.ip));
@@ -194,28 +253,24 @@ function usedAddresses(containers: ContainerRecord[], net: NetworkRecord, except
   return used;
 }
 
-/** Gives endpoint `e` on `net` an address (its `requestedIp`, else the lowest free one). */
+/**
+ * Gives endpoint `e` on `net` an address: its `requestedIp` (anywhere in the subnet but the
+ * reserved addresses), else the lowest free one inside the network's --ip-range (or subnet).
+ */
 export function allocateEndpoint(net: NetworkRecord, e: SpecEndpoint, containers: ContainerRecord[], self?: string): SpecEndpoint {
   if (net.driver !== 'bridge') throw new SkiffError('INTERNAL', `network ${net.name} has no addresses`);
   const subnet = parseSubnet(net.subnet);
-  const used = usedAddresses(containers, net, self);
-  let ip: number | undefined;
-  if (e.requestedIp) {
-    if (!net.userSubnet) throw new SkiffError('INVALID_ARGUMENT', 'user specified IP address is supported only when connecting to networks with user configured subnets');
-    const want = ipToInt(e.requestedIp);
-    const last = (subnet.base | (~maskOf(subnet.prefixLen) >>> 0)) >>> 0;
-    if (!subnetContains(subnet, want) || want === subnet.base || want === last) {
-      throw new SkiffError('INVALID_ARGUMENT', `invalid address ${e.requestedIp}: it does not belong to any of this network's subnets`);
-    }
-    if (used.has(want)) throw new SkiffError('CONFLICT', `Address already in use: ${e.requestedIp} on network ${net.name}`);
-    ip = want;
-  } else {
-    const size = 2 ** (32 - subnet.prefixLen);
-    for (let i = 1; i < size - 1; i++) {
-      if (!used.has(subnet.base + i)) { ip = subnet.base + i; break; }
-    }
-    if (ip === undefined) throw new SkiffError('CONFLICT', `no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`);
+  if (e.requestedIp && !net.userSubnet) {
+    throw new SkiffError('INVALID_ARGUMENT', 'user specified IP address is supported only when connecting to networks with user configured subnets');
   }
+  let ip: number | undefined;
+  try {
+    ip = pickAddress(poolOf(net), usedAddresses(containers, net, self), e.requestedIp);
+  } catch (err) {
+    if (err instanceof SkiffError && err.message === 'Address already in use') throw new SkiffError('CONFLICT', `Address already in use: ${e.requestedIp} on network ${net.name}`);
+    throw err;
+  }
+  if (ip === undefined) throw new SkiffError('CONFLICT', `no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`);
   const addr = intToIp(ip);
   return {
     ...e, networkId: net.id, ip: addr, prefixLen: subnet.prefixLen, gateway: net.gateway, mac: macForIp(addr),

@@ -76,4 +76,28 @@ describe('skiff network', () => {
     await skiff('network', 'create', 'spare');
     expect((await skiff('network', 'prune', '-f')).stdout).toBe('Deleted Networks:\nspare\n\n');
   }, 120_000);
+  it('IPAM flags grouped as the docker CLI groups them, inspect\'s IPAM, ls and prune filters', async () => {
+    const made = await skiff('network', 'create', '--subnet', '10.60.0.0/16', '--ip-range', '10.60.4.0/24', '--aux-address', 'gw2=10.60.4.1', '--label', 'tier=ipam', 'ipamnet');
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse((await skiff('network', 'inspect', '-f', '{{json .IPAM}}', 'ipamnet')).stdout)).toEqual({
+      Driver: 'default', Options: {}, Config: [{ Subnet: '10.60.0.0/16', IPRange: '10.60.4.0/24', Gateway: '10.60.4.0', AuxiliaryAddresses: { gw2: '10.60.4.1' } }],
+    });
+    // Dynamic addresses skip the gateway and the auxiliary address; --ip may sit outside the range.
+    expect((await skiff('create', '--name', 'r1', '--network', 'ipamnet', 'app')).code).toBe(0);
+    expect(JSON.parse((await skiff('inspect', 'r1')).stdout)[0].NetworkSettings.Networks.ipamnet.NetworkID).toBe(made.stdout.trim());
+    expect(await skiff('network', 'create', '--subnet', '10.61.0.0/16', '--ip-range', '10.62.0.0/24', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining('no matching subnet for range 10.62.0.0/24') });
+    expect(await skiff('network', 'create', '--subnet', '10.61.0.0/16', '--aux-address', 'a=10.9.9.9', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining('no matching subnet for aux-address 10.9.9.9') });
+    expect(await skiff('network', 'create', '--gateway', '10.61.0.1', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining('every ip-range or gateway must have a corresponding subnet') });
+    expect(await skiff('network', 'create', '--subnet', '10.61.0.0/16', '--subnet', '10.62.0.0/16', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining('bridge driver doesn\'t support multiple subnets') });
+    expect(await skiff('network', 'create', '--ipv6', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining('CONFIG_IPV6 is not set') });
+    expect(await skiff('network', 'connect', '--ip6', 'fd00::5', 'ipamnet', 'r1')).toMatchObject({ code: 1, stderr: expect.stringContaining('IPv6 is not supported') });
+    await skiff('network', 'create', '--label', 'tier=spare', 'spare2');
+    expect((await skiff('network', 'ls', '--filter', 'dangling=true', '--format', '{{.Name}}')).stdout).toBe('spare2\n');
+    expect((await skiff('network', 'ls', '--filter', 'dangling=false', '--filter', 'type=custom', '--format', '{{.Name}}')).stdout).toBe('ipamnet\n');
+    expect((await skiff('network', 'prune', '-f', '--filter', 'label=tier=other')).stdout).toBe('');
+    expect((await skiff('network', 'prune', '-f', '--filter', 'until=1h')).stdout).toBe('');
+    expect((await skiff('network', 'prune', '-f', '--filter', 'label!=tier=ipam')).stdout).toBe('Deleted Networks:\nspare2\n\n');
+    expect((await skiff('rm', 'r1')).code).toBe(0);
+    expect((await skiff('network', 'rm', 'ipamnet')).code).toBe(0);
+  }, 120_000);
 });

@@ -62,7 +62,8 @@ describe('networks', () => {
     await expect(e.createNetwork({ name: 'x', subnet: '10.0.2.0/23' })).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(e.createNetwork({ name: 'x', subnet: '10.1.0.1/16' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('10.1.0.0/16') });
     await expect(e.createNetwork({ name: 'x', subnet: '10.1.0.0/16', gateway: '10.2.0.1' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(e.createNetwork({ name: 'x', driver: 'overlay' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('plugin "overlay" not found') });
+    await expect(e.createNetwork({ name: 'x', driver: 'overlay' })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('This node is not a swarm manager') });
+    await expect(e.createNetwork({ name: 'x', driver: 'weave' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'plugin "weave" not found' });
     await expect(e.createNetwork({ name: '-x' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect((await e.inspectNetwork({ id: a.id.slice(0, 5) })).name).toBe('a');
     await expect(e.inspectNetwork({ id: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'network nope not found' });

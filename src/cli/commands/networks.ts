@@ -1,11 +1,14 @@
 /** network create, ls, inspect, rm, prune, connect, disconnect (engine/networks.ts). */
 import { SkiffError } from '../../errors.ts';
-import type { NetworkRecord } from '../../engine/networks.ts';
+import type { NetworkRecord, PruneNetworkFilters } from '../../engine/networks.ts';
+import { parseEventTime } from '../../engine/events/filter.ts';
 import { networkView } from '../../engine/network-views.ts';
 import { displayText } from '../present/escape.ts';
 import { formatRows, table } from '../present/format.ts';
 import { list, out, str, type Command } from './context.ts';
 import { each, printDocs } from './images.ts';
+import { consolidateIpam } from './network-ipam-flags.ts';
+import { NO_IPV6 } from '../../engine/network-ipam.ts';
 
 function keyValues(items: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -16,6 +19,11 @@ function keyValues(items: string[]): Record<string, string> {
   return out;
 }
 
+/** Go's string/IP slice flags: repeated, and each value split at commas. */
+function commaList(v: Parameters<typeof list>[0]): string[] {
+  return list(v).flatMap((x) => x.split(',')).filter((x) => x !== '');
+}
+
 function row(n: NetworkRecord): Record<string, unknown> {
   return {
     ID: n.id.slice(0, 12), Name: n.name, Driver: n.driver, Scope: 'local', IPv6: 'false', Internal: String(n.internal),
@@ -23,22 +31,45 @@ function row(n: NetworkRecord): Record<string, unknown> {
   };
 }
 
-/** `--filter` for `network ls`: name= (substring), id= (prefix), driver=, type=custom|builtin, label=. */
-function networkFilter(filters: string[]): (n: NetworkRecord) => boolean {
-  const tests: Array<(n: NetworkRecord) => boolean> = [];
+/** `--filter` for `network ls`: name= (substring), id= (prefix), driver=, scope=, type=custom|builtin, label=, dangling=. */
+function networkFilter(filters: string[], used: Set<string>): (n: NetworkRecord) => boolean {
+  const groups = new Map<string, Array<(n: NetworkRecord) => boolean>>();
   for (const f of filters) {
     const i = f.indexOf('=');
     const [k, v] = i < 0 ? [f, ''] : [f.slice(0, i), f.slice(i + 1)];
-    if (k === 'name') tests.push((n) => n.name.includes(v));
-    else if (k === 'id') tests.push((n) => n.id.startsWith(v));
-    else if (k === 'driver') tests.push((n) => n.driver === v);
-    else if (k === 'type' && (v === 'custom' || v === 'builtin')) tests.push((n) => n.predefined === (v === 'builtin'));
-    else if (k === 'label') {
+    let t: (n: NetworkRecord) => boolean;
+    if (k === 'name') t = (n) => n.name.includes(v);
+    else if (k === 'id') t = (n) => n.id.startsWith(v);
+    else if (k === 'driver') t = (n) => n.driver === v;
+    else if (k === 'scope') t = () => v === 'local';
+    else if (k === 'type') {
+      if (v !== 'custom' && v !== 'builtin') throw new SkiffError('INVALID_ARGUMENT', `invalid filter: 'type'='${v}'`);
+      t = (n) => n.predefined === (v === 'builtin');
+    } else if (k === 'dangling') {
+      if (!/^(true|false|1|0)$/.test(v)) throw new SkiffError('INVALID_ARGUMENT', `invalid filter 'dangling=${v}'`);
+      t = (n) => (v === 'true' || v === '1') === (!n.predefined && !used.has(n.id));
+    } else if (k === 'label') {
       const j = v.indexOf('=');
-      tests.push(j < 0 ? (n) => v in n.labels : (n) => n.labels[v.slice(0, j)] === v.slice(j + 1));
-    } else throw new SkiffError('INVALID_ARGUMENT', `invalid filter '${f}'`);
+      t = j < 0 ? (n) => v in n.labels : (n) => n.labels[v.slice(0, j)] === v.slice(j + 1);
+    } else throw new SkiffError('INVALID_ARGUMENT', `invalid filter '${k}'`);
+    groups.set(k, [...(groups.get(k) ?? []), t]);
   }
-  return (n) => tests.every((t) => t(n));
+  // As Docker: values of one key are alternatives, except labels, which must all match.
+  return (n) => [...groups].every(([k, ts]) => (k === 'label' ? ts.every((t) => t(n)) : ts.some((t) => t(n))));
+}
+
+/** `network prune --filter`: until=<time>, label=k[=v], label!=k[=v]. */
+function pruneFilters(filters: string[], now: number): PruneNetworkFilters {
+  const out: PruneNetworkFilters = {};
+  for (const f of filters) {
+    const i = f.indexOf('=');
+    const [k, v] = i < 0 ? [f, ''] : [f.slice(0, i), f.slice(i + 1)];
+    if (k === 'until') out.until = parseEventTime(v, now, 'until');
+    else if (k === 'label') (out.label ??= []).push(v);
+    else if (k === 'label!') (out.notLabel ??= []).push(v);
+    else throw new SkiffError('INVALID_ARGUMENT', `invalid filter '${k}'`);
+  }
+  return out;
 }
 
 export const networkCommands: readonly Command[] = [
@@ -47,22 +78,29 @@ export const networkCommands: readonly Command[] = [
     flags: [
       { name: 'driver', short: 'd', value: 'string', help: 'Driver to manage the Network (bridge only)' },
       { name: 'subnet', value: 'list', repeat: true, help: 'Subnet in CIDR format that represents a network segment' },
+      { name: 'ip-range', value: 'list', repeat: true, help: 'Allocate container ip from a sub-range' },
       { name: 'gateway', value: 'list', repeat: true, help: 'IPv4 Gateway for the master subnet' },
+      { name: 'aux-address', value: 'list', repeat: true, help: 'Auxiliary IPv4 addresses used by Network driver' },
+      { name: 'ipam-driver', value: 'string', help: 'IP Address Management Driver (default "default")' },
+      { name: 'ipam-opt', value: 'list', repeat: true, help: 'Set IPAM driver specific options' },
       { name: 'internal', help: 'Restrict external access to the network' },
       { name: 'attachable', help: 'Enable manual container attachment' },
       { name: 'label', value: 'list', repeat: true, help: 'Set metadata on a network' },
       { name: 'opt', short: 'o', value: 'list', repeat: true, help: 'Set driver specific options' },
-      { name: 'ipv6', help: 'Enable IPv6 networking (not supported: the guest has no IPv6)' },
+      { name: 'scope', value: 'string', help: 'Control the network\'s scope (local only)' },
+      { name: 'ingress', help: 'Create swarm routing-mesh network (not supported)' },
+      { name: 'config-only', help: 'Create a configuration only network (not supported)' },
+      { name: 'config-from', value: 'string', help: 'The network from which to copy the configuration (not supported)' },
+      { name: 'ipv6', help: 'Enable IPv6 networking (not supported: the guest kernel has no IPv6)' },
     ],
     async run(ctx, f, [name]) {
-      if (f['ipv6']) throw new SkiffError('UNSUPPORTED', 'IPv6 networks are not supported: the guest kernel has no IPv6');
-      const subnets = list(f['subnet']);
-      const gateways = list(f['gateway']);
-      if (subnets.length > 1 || gateways.length > 1) throw new SkiffError('UNSUPPORTED', 'one --subnet (and --gateway) per network');
+      const config = consolidateIpam({ subnets: commaList(f['subnet']), ipRanges: commaList(f['ip-range']), gateways: commaList(f['gateway']), auxAddresses: list(f['aux-address']) });
       const n = await ctx.engine.createNetwork({
-        name: name!, ...(str(f['driver']) ? { driver: str(f['driver'])! } : {}),
-        ...(subnets[0] ? { subnet: subnets[0] } : {}), ...(gateways[0] ? { gateway: gateways[0] } : {}),
-        internal: f['internal'] === true, attachable: f['attachable'] === true,
+        name: name!, driver: str(f['driver']) ?? 'bridge',
+        ipam: { driver: str(f['ipam-driver']) ?? 'default', config, options: keyValues(list(f['ipam-opt'])) },
+        internal: f['internal'] === true, attachable: f['attachable'] === true, enableIPv6: f['ipv6'] === true,
+        ...(str(f['scope']) ? { scope: str(f['scope'])! } : {}), ingress: f['ingress'] === true,
+        configOnly: f['config-only'] === true, ...(str(f['config-from']) ? { configFrom: str(f['config-from'])! } : {}),
         labels: keyValues(list(f['label'])), options: keyValues(list(f['opt'])),
       });
       out(ctx, n.id);
@@ -77,7 +115,9 @@ export const networkCommands: readonly Command[] = [
       { name: 'format', value: 'string', help: '"table", "json" or a Go-style template' },
     ],
     async run(ctx, f) {
-      const nets = (await ctx.engine.listNetworks()).filter(networkFilter(list(f['filter']))).sort((a, b) => a.name.localeCompare(b.name));
+      const containers = await ctx.engine.listContainers({ all: true });
+      const used = new Set(containers.flatMap((c) => Object.values(c.spec.network?.endpoints ?? {}).map((e) => e.networkId)));
+      const nets = (await ctx.engine.listNetworks()).filter(networkFilter(list(f['filter']), used)).sort((a, b) => a.name.localeCompare(b.name));
       const id = (n: NetworkRecord) => (f['no-trunc'] ? n.id : n.id.slice(0, 12));
       if (f['quiet']) return void out(ctx, nets.map(id).join('\n'));
       const formatted = formatRows(str(f['format']), nets.map(row));
@@ -110,9 +150,12 @@ export const networkCommands: readonly Command[] = [
   },
   {
     name: 'network prune', usage: '[OPTIONS]', summary: 'Remove all unused networks', maxArgs: 0,
-    flags: [{ name: 'force', short: 'f', help: 'Do not prompt for confirmation' }],
-    async run(ctx) {
-      const r = await ctx.engine.pruneNetworks();
+    flags: [
+      { name: 'force', short: 'f', help: 'Do not prompt for confirmation' },
+      { name: 'filter', value: 'list', repeat: true, help: 'Provide filter values (e.g. "until=<timestamp>")' },
+    ],
+    async run(ctx, f) {
+      const r = await ctx.engine.pruneNetworks(pruneFilters(list(f['filter']), Date.now()));
       if (r.deleted.length) out(ctx, `Deleted Networks:\n${r.deleted.map((d) => displayText(d)).join('\n')}\n\n`);
     },
   },
@@ -121,8 +164,10 @@ export const networkCommands: readonly Command[] = [
     flags: [
       { name: 'alias', value: 'list', repeat: true, help: 'Add network-scoped alias for the container' },
       { name: 'ip', value: 'string', help: 'IPv4 address (e.g., "172.30.100.104")' },
+      { name: 'ip6', value: 'string', help: 'IPv6 address (not supported: the guest kernel has no IPv6)' },
     ],
     async run(ctx, f, [network, container]) {
+      if (str(f['ip6'])) throw new SkiffError('UNSUPPORTED', `${str(f['ip6'])}: ${NO_IPV6}`);
       await ctx.engine.connectNetwork({
         network: network!, container: container!,
         ...(list(f['alias']).length ? { aliases: list(f['alias']) } : {}), ...(str(f['ip']) ? { ip: str(f['ip'])! } : {}),
