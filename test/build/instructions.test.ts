@@ -340,4 +340,15 @@ describe('instructions', () => {
     expect(fs.stat(fs.lookup(fs.root(), 'symlink')).kind).toBe('symlink');
     await e.removeContainer({ id: rec.id, force: true });
   });
+
+  it('FROM scratch with only ENV: no layers, one history entry (BuildKit\'s ScratchConfig); FROM a stage named by a predefined ARG', async () => {
+    await e.build({ tags: ['scratchcfg:1'], context: { Dockerfile: 'FROM scratch\nENV foo=bar\n' } });
+    const c = await raw('scratchcfg:1');
+    expect(c['rootfs']).toEqual({ type: 'layers', diff_ids: [] });
+    expect(c['history']).toHaveLength(1);
+    expect(c['history'][0]).toMatchObject({ created_by: 'ENV foo=bar', empty_layer: true });
+    expect(c['config'].Env).toContain('foo=bar');
+    await e.build({ tags: ['platstage:1'], context: { Dockerfile: 'FROM scratch AS build-linux\nLABEL from=linux\nFROM build-${TARGETOS}\nLABEL two=1\n' } });
+    expect((await raw('platstage:1'))['config'].Labels).toEqual({ from: 'linux', two: '1' });
+  });
 });
