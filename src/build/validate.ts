@@ -5,7 +5,7 @@
  * checks run again where a step is dispatched; this pass only makes them whole-file.
  */
 import { SkiffError } from '../errors.ts';
-import { expandWord, parseKeyValues, splitRaw } from './expand.ts';
+import { expandWord, splitRaw } from './expand.ts';
 import { parseError, parseHeredocWord, parseJsonArray, type Dockerfile, type Instruction } from './parser.ts';
 import { checkFlags, flagValue, type FlagType } from './stages.ts';
 
@@ -52,9 +52,21 @@ function check(ins: Instruction, escape: string): void {
   checkFlags(ins, FLAGS[cmd] ?? {}, '');
   switch (cmd) {
     case 'env':
-    case 'label':
-      parseKeyValues(ins.rest, (n) => `$${n}`, escape, cmd.toUpperCase());
+    case 'label': {
+      // The form only: values are expanded where the step runs (a bad ${} in an unused stage is no error).
+      const what = cmd.toUpperCase();
+      const words = splitRaw(ins.rest, escape);
+      if (words.length === 0) fail(`${what} requires at least one argument`);
+      if (!words[0]!.includes('=')) {
+        if (!/^\S+[\t\v\f\r ]+\S/.test(ins.rest.trim())) fail(`${what} must have two arguments`);
+        break;
+      }
+      for (const w of words) {
+        if (!w.includes('=')) fail(`Syntax error - can't find = in ${JSON.stringify(w)}. Must be of the form: name=value`);
+        if (w.startsWith('=')) fail(`${what} names can not be blank`);
+      }
       break;
+    }
     case 'arg':
       for (const w of splitRaw(ins.rest, escape)) if (w.startsWith('=')) fail('ARG names can not be blank');
       break;

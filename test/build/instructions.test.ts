@@ -120,6 +120,8 @@ describe('instructions', () => {
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nSHELL /bin/sh -c\nFROM scratch\nLABEL a=b\n' } })).rejects.toThrow('Dockerfile:2: dockerfile parse error on line 2: SHELL requires the arguments to be in JSON form');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nONBUILD FROM x\nFROM scratch\n' } })).rejects.toThrow("FROM isn't allowed as an ONBUILD trigger");
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nLABEL a\nFROM scratch\n' } })).rejects.toThrow('LABEL must have two arguments');
+    // Expansion waits for the step: a bad substitution in a stage that is not built is no error.
+    await e.build({ context: { Dockerfile: 'FROM scratch AS unused\nENV A=${}\nFROM scratch\nLABEL ok=1\n' } });
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nMAINTAINER --boo joe\nFROM scratch\n' } })).rejects.toThrow('unknown flag: --boo');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS self\nCOPY --from=self a /\n' } })).rejects.toThrow('circular dependency detected on stage: self');
     await expect(e.build({ context: { Dockerfile: 'FROM scratch AS unused\nCOPY --from=7 a /\nFROM scratch\n' } })).rejects.toThrow('invalid stage index 7');
