@@ -111,6 +111,18 @@ describe('health monitor', () => {
     expect(h.stats().execs).toBe(execs);
   });
 
+  it('probes at the start interval while starting in the start period, then at the interval', async () => {
+    const h = harness([{ exit: 1 }, { exit: 1 }, { exit: 0 }], { Interval: 10_000 * MS, StartPeriod: 5_000 * MS, StartInterval: 20 * MS, Retries: 1 });
+    await until(() => h.rec.health?.Status === 'healthy');
+    // Two failures inside the start period did not count (retries 1 would have made it unhealthy).
+    expect(h.events.filter((e) => e.startsWith('health_status'))).toEqual(['health_status: healthy']);
+    const n = h.stats().execs;
+    await new Promise((r) => setTimeout(r, 200));
+    // Healthy now: the next probe waits the 10 s interval.
+    expect(h.stats().execs).toBe(n);
+    await h.mon.stop();
+  });
+
   it('does not count failures inside the start period while starting', () => {
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     const r = (s: number, code: number): HealthResult => ({ Start: new Date(t0 + s * 1000).toISOString(), End: new Date(t0 + s * 1000).toISOString(), ExitCode: code, Output: '' });
