@@ -2,7 +2,8 @@
  * `docker network` through the API over the engine's network model: create with a subnet, list
  * and filter, inspect (members with their addresses while they run), connect/disconnect, the
  * in-use refusal, prune and remove; a container created on a user network with an alias and a
- * fixed address, as docker run and compose ask for it.
+ * fixed address, as docker run and compose ask for it; IPAM options (--ip-range, --aux-address,
+ * --gateway) with the docker CLI's and dockerd's error texts.
  */
 import { describe, expect, it } from 'vitest';
 import { useServe } from './serve-harness.ts';
@@ -47,6 +48,37 @@ describe('docker network through the API', () => {
     const pruned = await d('network', 'prune', '-f');
     expect(pruned.stdout).toContain('spare');
     expect((await d('network', 'rm', 'bridge')).stderr).toContain('bridge is a pre-defined network and cannot be removed');
+  }, 180_000);
+
+  it('IPAM: --subnet, --ip-range, --gateway, --aux-address as dockerd takes them; the container\'s address comes from the range', async () => {
+    const created = await d('network', 'create', '--subnet', '172.28.0.0/16', '--ip-range', '172.28.5.0/24', '--gateway', '172.28.5.254',
+      '--aux-address', 'my-router=172.28.5.1', '--aux-address', 'nas=172.28.1.5', '-o', 'com.example.note=kept', 'ranged');
+    expect(created.code, created.stderr).toBe(0);
+    const ipam = JSON.parse((await d('network', 'inspect', '-f', '{{json .IPAM}}', 'ranged')).stdout);
+    expect(ipam).toEqual({ Driver: 'default', Options: {}, Config: [{ Subnet: '172.28.0.0/16', IPRange: '172.28.5.0/24', Gateway: '172.28.5.254', AuxiliaryAddresses: { 'my-router': '172.28.5.1', nas: '172.28.1.5' } }] });
+    expect((await d('network', 'inspect', '-f', '{{json .Options}} {{.EnableIPv6}}', 'ranged')).stdout).toBe('{"com.example.note":"kept"} false\n');
+    // The docker CLI's own grouping errors, then dockerd's (answered by skiff).
+    expect((await d('network', 'create', '--subnet', '10.1.0.0/16', '--gateway', '10.2.0.1', 'x')).stderr).toContain('no matching subnet for gateway 10.2.0.1');
+    expect((await d('network', 'create', '--subnet', '10.1.0.0/16', '--subnet', '10.1.2.0/24', 'x')).stderr).toContain('multiple overlapping subnet configuration is not supported');
+    expect((await d('network', 'create', '--subnet', '10.1.0.0/16', '--subnet', '10.3.0.0/16', 'x')).stderr).toBe('Error response from daemon: bridge driver doesn\'t support multiple subnets\n');
+    expect((await d('network', 'create', '--subnet', '172.28.9.0/24', 'x')).stderr).toBe('Error response from daemon: Pool overlaps with other one on this address space\n');
+    expect((await d('network', 'create', '--subnet', '10.1.0.1/16', 'x')).stderr).toBe('Error response from daemon: invalid network config:\ninvalid subnet 10.1.0.1/16: it should be 10.1.0.0/16\n');
+    expect((await d('network', 'create', '--ipv6', 'x')).stderr).toContain('IPv6 is not supported: skiff\'s guest kernel is built without IPv6');
+    expect((await d('network', 'create', '-d', 'weave', 'x')).stderr).toBe('Error response from daemon: plugin "weave" not found\n');
+    const def = await d('network', 'create', 'pooled');
+    expect(def.code, def.stderr).toBe(0);
+    expect((await d('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} [{{.IPRange}}]{{end}}', 'pooled')).stdout).toMatch(/^172\.(1[89]|2\d|3[01])\.0\.0\/16 172\.\d+\.0\.1 \[\]\n$/);
+    expect((await d('network', 'ls', '--filter', 'dangling=true', '--format', '{{.Name}}')).stdout.split('\n').filter(Boolean).sort()).toEqual(['pooled', 'ranged']);
+
+    const run = await d('run', '-d', '--name', 'inrange', '--network', 'ranged', 'skiff/busybox', 'sleep', '1000');
+    expect(run.code, run.stderr).toBe(0);
+    // 172.28.5.0 is the range's first free address (dockerd hands it out too); .1 is the router's.
+    expect((await d('inspect', '-f', '{{.NetworkSettings.Networks.ranged.IPAddress}}/{{.NetworkSettings.Networks.ranged.IPPrefixLen}} {{.NetworkSettings.Networks.ranged.Gateway}}', 'inrange')).stdout).toBe('172.28.5.0/16 172.28.5.254\n');
+    expect((await d('run', '--rm', '--network', 'ranged', '--ip', '172.28.1.5', 'skiff/busybox', 'true')).stderr).toContain('Address already in use');
+    expect((await d('rm', '-f', 'inrange')).code).toBe(0);
+    expect((await d('network', 'prune', '-f', '--filter', 'label=none')).stdout).toBe('');
+    const pruned = (await d('network', 'prune', '-f')).stdout.split('\n');
+    expect([pruned[0], ...pruned.slice(1, 3).sort()]).toEqual(['Deleted Networks:', 'pooled', 'ranged']);
   }, 180_000);
 
   it('published ports: -p as PortBindings, bound at start, docker port and ps show them', async () => {

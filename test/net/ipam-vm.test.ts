@@ -1,0 +1,57 @@
+/**
+ * A network's IPAM options on the real guest: on a network created with --subnet, --ip-range,
+ * --gateway and --aux-address, a container started without --ip gets the first free address of
+ * the range (the auxiliary one skipped) with the subnet's prefix length and the given gateway as
+ * its default route, and reaches a container that has a --ip outside the range, by name and by
+ * address. (A second IPv4 subnet on one bridge network is refused, as Docker's bridge driver
+ * refuses it; the guest agent's bridges hold one gateway each.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryContentStore } from '../../src/content/memory.ts';
+import { bundledFromDir, defaultBundledDir } from '../../src/engine/bundled.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { MemoryStateStore } from '../../src/engine/state/memory.ts';
+import { nodeRuntimes } from '../../src/node.ts';
+import { parseRunFlags, type RunFlags } from '../../src/runtime/spec/options.ts';
+
+const td = new TextDecoder();
+let e: Engine;
+
+async function run(flags: RunFlags): Promise<{ code: number; out: string }> {
+  const out: string[] = [];
+  const r = await e.runContainer({
+    image: 'skiff/busybox', run: parseRunFlags({ rm: true, ...flags }),
+    io: { onStdout: (d) => out.push(td.decode(d)), onStderr: (d) => out.push(td.decode(d)) },
+  });
+  return { code: r.exit.exitCode, out: out.join('') };
+}
+
+beforeAll(async () => {
+  e = new Engine({ content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()), runtimes: { vm: nodeRuntimes.vm! } });
+}, 300_000);
+
+afterAll(async () => {
+  await e?.shutdown();
+}, 120_000);
+
+describe('--ip-range, --aux-address and --gateway in the guest', () => {
+  it('a dynamic address from the range, the subnet\'s prefix and gateway, and a peer outside the range reachable', async () => {
+    await e.createNetwork({ name: 'ranged', ipam: { config: [{ subnet: '10.77.0.0/16', ipRange: '10.77.9.0/29', gateway: '10.77.0.1', auxAddresses: { nas: '10.77.9.0' } }] } });
+    const srv = await e.runContainer({
+      image: 'skiff/busybox', detach: true,
+      run: parseRunFlags({ name: 'srv', network: 'ranged', ip: '10.77.200.5', cmd: ['sh', '-c', 'mkdir -p /www && echo served-from-srv > /www/index.html && exec httpd -f -p 80 -h /www'] }),
+    });
+    expect((await e.inspectContainer({ id: srv.id })).spec.network!.endpoints['ranged']!.ip).toBe('10.77.200.5');
+    const script = [
+      'ip -4 addr show eth0 | grep inet', 'ip route | grep default',
+      // The server may still be starting: retry (busybox wget's -T segfaults; `timeout` bounds each try).
+      'for u in http://srv/ http://10.77.200.5/; do for i in $(seq 30); do timeout 3 wget -qO- $u && break; sleep 0.3; done; done',
+    ].join('; ');
+    const r = await run({ network: 'ranged', cmd: ['sh', '-c', script] });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/inet 10\.77\.9\.1\/16 /);
+    expect(r.out).toMatch(/default via 10\.77\.0\.1 dev eth0/);
+    expect(r.out.match(/served-from-srv/g)).toHaveLength(2);
+    await e.removeContainer({ id: srv.id, force: true });
+  }, 300_000);
+});
