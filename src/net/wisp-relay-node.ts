@@ -4,11 +4,15 @@
  * CONNECT becomes a net.Socket; credit (CONTINUE) is refilled only while the socket is not
  * backed up, so a fast page cannot make the relay buffer without bound. An open proxy: bind it to
  * loopback (the default) unless you mean it.
+ *
+ * It speaks v2's handshake (INFO after the first CONTINUE) to offer skiff's SHUTDOWN extension
+ * (wisp.ts): a client that lists it too may half-close a stream, and the socket then sends its FIN
+ * while the answer keeps coming. v1 clients ignore the INFO and never send SHUTDOWN.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex as NodeDuplex } from 'node:stream';
-import { CLOSE_REASON, decodeWisp, encodeWisp, readU32le, u32le, WISP } from './wisp.ts';
+import { CLOSE_REASON, decodeWisp, encodeWisp, infoExtensions, infoPayload, readU32le, SHUTDOWN_EXTENSION, u32le, WISP } from './wisp.ts';
 import { acceptUpgrade, encodeFrame, FrameReader } from './websocket-node.ts';
 
 const CREDIT = 128;
@@ -16,6 +20,8 @@ const CREDIT = 128;
 /** Serves one upgraded WebSocket as a Wisp connection. */
 export function serveWisp(socket: NodeDuplex): void {
   const streams = new Map<number, { sock: Socket; sent: number }>();
+  /** The client answered our INFO listing SHUTDOWN. */
+  let halfClose = false;
   const send = (type: number, id: number, payload: Uint8Array) => { if (!socket.destroyed) socket.write(encodeFrame(encodeWisp(type, id, payload))); };
   const close = (id: number, reason: number) => {
     const s = streams.get(id);
@@ -28,6 +34,10 @@ export function serveWisp(socket: NodeDuplex): void {
     message: (b) => {
       const p = decodeWisp(b);
       if (!p) return;
+      if (p.stream === 0) {
+        if (p.type === WISP.INFO) halfClose = infoExtensions(p.payload).includes(SHUTDOWN_EXTENSION);
+        return;
+      }
       if (p.type === WISP.CONNECT) {
         const port = p.payload.length >= 3 ? p.payload[1] | (p.payload[2] << 8) : 0;
         const host = new TextDecoder().decode(p.payload.subarray(3));
@@ -48,6 +58,9 @@ export function serveWisp(socket: NodeDuplex): void {
       if (p.type === WISP.DATA) {
         const ok = s.sock.write(p.payload);
         if (++s.sent >= CREDIT / 2 && ok) { s.sent = 0; send(WISP.CONTINUE, p.stream, u32le(CREDIT)); }
+      } else if (p.type === WISP.SHUTDOWN && halfClose) {
+        // The client's side is done: FIN to the server, keep reading its answer.
+        s.sock.end();
       } else if (p.type === WISP.CLOSE) {
         streams.delete(p.stream);
         if (p.payload[0] === CLOSE_REASON.VOLUNTARY) s.sock.end(); else s.sock.destroy();
@@ -61,6 +74,7 @@ export function serveWisp(socket: NodeDuplex): void {
   socket.on('error', () => {});
   socket.on('close', () => { for (const s of streams.values()) s.sock.destroy(); streams.clear(); });
   send(WISP.CONTINUE, 0, u32le(CREDIT));
+  send(WISP.INFO, 0, infoPayload([SHUTDOWN_EXTENSION]));
 }
 
 /** Handles an HTTP server's `upgrade` for `path` (others are left to their owners, e.g. vite's HMR). */

@@ -5,6 +5,7 @@
  * site serves at /_skiff/wisp (host-gateway), refused at once without host-gateway.
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as tcpServer, type Server as TcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sh, watchConsole, type BrowserContext, type Page } from '../web/harness.ts';
 import { useBuiltSite } from '../web/suite.ts';
@@ -14,11 +15,21 @@ let ctx: BrowserContext;
 let page: Page;
 let host: Server;
 let hostPort = 0;
+/** Answers only after its client's EOF (how `sort` or an upload sink behave). */
+let sizer: TcpServer;
+let sizerPort = 0;
 
 beforeAll(async () => {
   host = createServer((req, res) => res.end(`host loopback says hi ${req.url}`));
   await new Promise<void>((r) => host.listen(0, '127.0.0.1', () => r()));
   hostPort = (host.address() as { port: number }).port;
+  sizer = tcpServer((s) => {
+    let n = 0;
+    s.on('data', (d) => { n += d.length; });
+    s.on('end', () => s.end(`got ${n} bytes after EOF\n`));
+  });
+  await new Promise<void>((r) => sizer.listen(0, '127.0.0.1', () => r()));
+  sizerPort = (sizer.address() as { port: number }).port;
   ctx = await web.browser.newContext();
   page = await ctx.newPage();
   watchConsole(page);
@@ -32,6 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ctx?.close();
   host?.close();
+  sizer?.close();
 });
 
 describe('networking in the page', () => {
@@ -68,5 +80,12 @@ describe('networking in the page', () => {
     const refused = await sh(page, `run --rm skiff/busybox sh -c "wget -qO- http://10.0.2.2:${hostPort}/ 2>&1; echo exit=$?"`);
     expect(refused.out).toMatch(/refused[\s\S]*exit=1/i);
     expect(Date.now() - t0).toBeLessThan(30_000);
+  }, 240_000);
+
+  it("a container's half-close reaches a host server through the relay as EOF, and its answer comes back", async () => {
+    // busybox nc shuts its sending side at stdin's end and keeps reading (Wisp itself has no
+    // half-close: the site's relay and the page's client agree on skiff's SHUTDOWN extension).
+    const r = await sh(page, `run --rm --add-host h:host-gateway skiff/busybox sh -c "echo hello | timeout 30 nc h ${sizerPort}; echo exit=$?"`);
+    expect(r.out).toMatch(/got 6 bytes after EOF[\s\S]*exit=0/);
   }, 240_000);
 });

@@ -55,13 +55,84 @@ describe('Wisp', () => {
     const s = await dialer.tcp('127.0.0.1', echoPort, ev);
     let total = 0;
     for (let i = 0; i < 400; i++) { s.write(te.encode(`m${i};`)); total += `m${i};`.length; }
-    await until(() => got.reduce((n, b) => n + b.length, 0) >= total);
+    // Every answer carries an "echo:" prefix: count the bytes without them.
+    await until(() => td.decode(Buffer.concat(got)).replaceAll('echo:', '').length >= total);
     const text = td.decode(Buffer.concat(got));
     expect(text.replaceAll('echo:', '')).toBe(Array.from({ length: 400 }, (_, i) => `m${i};`).join(''));
     s.write(te.encode('bye'));
     s.end(); // a half-close: the answer still comes
     await until(() => ended);
     expect(td.decode(got.at(-1))).toMatch(/bye$/);
+  });
+
+  it('a half-close reaches the server as its EOF, and the answer it sends after it still arrives', async () => {
+    // A server that answers only once its client is done sending (as `sort`, or an upload sink).
+    const sizer = createServer((s) => {
+      let n = 0;
+      s.on('data', (d) => { n += d.length; });
+      s.on('end', () => s.end(`got ${n} bytes\n`));
+    });
+    await new Promise<void>((r) => sizer.listen(0, '127.0.0.1', () => r()));
+    try {
+      const dialer = wispDialer(relay.url, nodeWebSocket);
+      const ev = lateEvents();
+      const got: Uint8Array[] = [];
+      let ended = false;
+      let closeError: string | undefined = 'open';
+      ev.data = (b) => got.push(b);
+      ev.end = () => { ended = true; };
+      ev.close = (e) => { closeError = e; };
+      const s = await dialer.tcp('127.0.0.1', (sizer.address() as { port: number }).port, ev);
+      // More than one credit window, so the SHUTDOWN has to wait behind queued DATA.
+      const chunk = new Uint8Array(1000).fill(7);
+      for (let i = 0; i < 300; i++) s.write(chunk);
+      s.end();
+      await until(() => ended);
+      expect(td.decode(Buffer.concat(got))).toBe('got 300000 bytes\n');
+      await until(() => closeError !== 'open');
+      expect(closeError).toBeUndefined();
+    } finally {
+      sizer.close();
+    }
+  });
+
+  it('against a relay without the SHUTDOWN extension (v1) an end sends nothing: the stream stays open for the answer', async () => {
+    // A v1 relay: CONTINUE only, no INFO; it records what the client sends.
+    const { createServer: httpServer } = await import('node:http');
+    const { acceptUpgrade, encodeFrame, FrameReader } = await import('../../src/net/websocket-node.ts');
+    const { WISP, encodeWisp, decodeWisp, u32le } = await import('../../src/net/wisp.ts');
+    const seen: number[] = [];
+    const server = httpServer();
+    server.on('upgrade', (req, socket) => {
+      if (!acceptUpgrade(req, socket)) return;
+      const reader = new FrameReader({
+        message: (b) => {
+          const p = decodeWisp(b)!;
+          seen.push(p.type);
+          if (p.type === WISP.CONNECT) socket.write(encodeFrame(encodeWisp(WISP.DATA, p.stream, te.encode('hello'))));
+        },
+        close: () => socket.end(), ping: () => {}, error: () => socket.destroy(),
+      });
+      socket.on('data', (c: Buffer) => reader.push(new Uint8Array(c)));
+      socket.write(encodeFrame(encodeWisp(WISP.CONTINUE, 0, u32le(32))));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const dialer = wispDialer(`ws://127.0.0.1:${(server.address() as { port: number }).port}/`, nodeWebSocket);
+      const ev = lateEvents();
+      const got: Uint8Array[] = [];
+      ev.data = (b) => got.push(b);
+      const s = await dialer.tcp('127.0.0.1', 9, ev);
+      s.write(te.encode('x'));
+      s.end();
+      await until(() => got.length > 0);
+      await settle();
+      expect(td.decode(got[0])).toBe('hello');
+      expect(seen).toEqual([WISP.CONNECT, WISP.DATA]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('a refused target closes with "refused"; a dead relay fails the dial at once', async () => {
