@@ -202,6 +202,33 @@ function libWorkerUrl(): Plugin {
   };
 }
 
+/**
+ * The engine worker's script in one file: every module its entry imports statically goes into the
+ * entry's own chunk. Rolldown would otherwise put what the entry shares with its lazily imported
+ * chunks (the Docker API, the builder, the VM runtime) into small common chunks, each one more
+ * request after the entry's parse and before the worker can take its first message.
+ */
+function engineWorkerChunks(entry: string) {
+  type Ctx = { getModuleInfo(id: string): { importedIds: readonly string[] } | null };
+  // One chunking pass per bundle (the app's build makes one per worker): no engine entry, no group.
+  const cores = new WeakMap<Ctx, Set<string>>();
+  const coreOf = (ctx: Ctx): Set<string> => {
+    let core = cores.get(ctx);
+    if (core) return core;
+    core = new Set();
+    for (const todo = [entry]; todo.length;) {
+      const m = todo.pop()!;
+      const info = core.has(m) ? null : ctx.getModuleInfo(m);
+      if (!info) continue;
+      core.add(m);
+      todo.push(...info.importedIds);
+    }
+    cores.set(ctx, core);
+    return core;
+  };
+  return { groups: [{ debugName: 'engine-worker', name: (id: string, ctx: Ctx) => (coreOf(ctx).has(id) ? 'engine-worker' : null) }] };
+}
+
 /** After the site: the library build, the static assets, and the service worker's precache list. */
 function finishSite(): Plugin {
   let isBuild = false;
@@ -230,7 +257,7 @@ function finishSite(): Plugin {
                 // The worker's lazily imported modules may import what they share with it from
                 // the entry itself, rather than from common chunks the entry would wait for.
                 preserveEntrySignatures: 'allow-extension',
-                output: { chunkFileNames: 'lib/[name]-[hash].js', assetFileNames: 'lib/[name]-[hash][extname]' },
+                output: { chunkFileNames: 'lib/[name]-[hash].js', assetFileNames: 'lib/[name]-[hash][extname]', ...(name === 'skiff-engine-worker' ? { codeSplitting: engineWorkerChunks(join(root, entry)) } : {}) },
               },
             },
           });
@@ -260,7 +287,7 @@ export default defineConfig({
     include: ['@bjorn3/browser_wasi_shim', 'comlink', 'idb-keyval', '@xterm/xterm', '@xterm/addon-fit', 'fzstd', '@noble/hashes/sha2.js', '@noble/hashes/utils.js', 'v86'],
     entries: ['index.html', 'docs/example.html'],
   },
-  worker: { format: 'es' },
+  worker: { format: 'es', rolldownOptions: { output: { codeSplitting: engineWorkerChunks(join(root, 'workers/engine-worker.ts')) } } },
   server: { headers: isolationHeaders, cors: true, fs: { allow: [root] } },
   // The site is static and public: any page may load skiff-run.js and its assets (CORS).
   preview: { headers: isolationHeaders, cors: true },

@@ -10,7 +10,14 @@
  *   the VM boots cold (and saves its state) before the container starts;
  * - web.first_output_wasm_ms: docs/example.html reloaded (images and VM snapshot in IndexedDB),
  *   navigation to the first output of its wasm element (`#wasm`, skiff/hello-wasm), while its
- *   Linux element restores the VM in the same engine worker;
+ *   Linux element restores the VM in the same engine worker. Its note splits it: the page creates
+ *   the worker, the worker's script loads (`worker.loaded`), init, the run, its create, its first
+ *   output in the worker; the VM's start waits for that output (`vm.held` 'vm start'). A/B of the
+ *   docs page (sites served side by side, alternated, medians; /work/wt/notes/wasm-first.md): the
+ *   worker's part (init -> first output) 234 ms at 0cdcc5e, 109-207 before the VM's start was held
+ *   and the worker's script trimmed, ~110 after, with the worker's script load 109 -> 76 ms; the
+ *   rest is the page's own start (its scripts and the worker's from the server), 200-600 ms at
+ *   load 10-15 and the larger part of the figure there;
  * - web.heap_mb: the page's memory after a run, workers included
  *   (performance.measureUserAgentSpecificMemory; JS heap of the page as the fallback).
  * The issue's metrics are for skiff/busybox (the VM); where linux/386 cannot run they are measured
@@ -129,7 +136,10 @@ export async function run(): Promise<Record<string, Metric>> {
         const marks = await globalThis[Symbol.for('skiff.engineClient')].api.timeline();
         const at = (n) => Math.round((marks.find((m) => m.name === n)?.at ?? NaN) - performance.timeOrigin);
         const held = marks.filter((m) => m.name === 'vm.held').map((m) => m.detail.step + ' ' + m.detail.ms + ' ms');
-        return 'init ' + at('init') + ', VM held for it: ' + (held.join(', ') || 'no') + ', VM ready ' + at('vm.ready');
+        const loaded = marks.find((m) => m.name === 'worker.loaded');
+        const created = loaded ? Math.round(loaded.at - loaded.detail.ms - performance.timeOrigin) : NaN;
+        return 'worker created ' + created + ', loaded ' + at('worker.loaded') + ', init ' + at('init') + ', run ' + at('run') + ', created ' + at('run.create')
+          + ', first output (worker) ' + at('run.first-output') + ', VM held for it: ' + (held.join(', ') || 'no') + ', VM ready ' + at('vm.ready');
       })()`) as string);
       await ctx.close();
     }
