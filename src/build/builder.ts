@@ -90,7 +90,9 @@ export interface RunStepRequest {
 export type StepMount =
   | { kind: 'cache'; volume: string; target: string; readOnly: boolean }
   | { kind: 'tmpfs'; target: string }
-  | { kind: 'bind'; target: string; sources: Source[] };
+  | { kind: 'bind'; target: string; sources: Source[] }
+  /** A bind of one file: placed at `target` for the step only, never part of its layer. */
+  | { kind: 'file'; target: string; data: Uint8Array; mode: number };
 
 export const DEFAULT_PLATFORM = 'linux/386';
 /** Docker's default PATH for Linux images (BuildKit's system.DefaultPathEnv). */

@@ -46,8 +46,9 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
         const stageFs = new Overlay({ lower: await run.host.tree(layers), readOnly: true });
         sources = await retryAfterIO(() => fsSources(stageFs, [m.source!], m.from!));
       } else sources = contextSources(run.context, [m.source!], { add: false });
-      if (!sources.every((x) => x.isDir)) throw new SkiffError('UNSUPPORTED', `RUN --mount=type=bind of the file ${m.source}: skiff binds directories only`);
-      mounts.push({ kind: 'bind', target, sources });
+      const file = sources.length === 1 && !sources[0]!.isDir ? sources[0]!.items[0]!.item : undefined;
+      if (file) mounts.push({ kind: 'file', target, data: file.data ?? new Uint8Array(0), mode: file.mode });
+      else mounts.push({ kind: 'bind', target, sources });
       key.push(`bind ${from} ${target} ${sourcesChecksum(sources)}`);
       continue;
     }

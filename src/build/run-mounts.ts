@@ -4,8 +4,8 @@
  * - type=cache: a volume kept across builds (keyed by `id`, default the target), never part of
  *   the layer nor of the cache key; `builder prune` removes them.
  * - type=tmpfs: an empty tmpfs at the target.
- * - type=bind: the context (or `from=` a stage/image) directory at `source`, read-only unless `rw`,
- *   its writes discarded; its content checksum joins the step's cache key.
+ * - type=bind: the context (or `from=` a stage/image) directory or file at `source`, read-only
+ *   unless `rw`, its writes discarded; its content checksum joins the step's cache key.
  * - type=secret: skiff builds get no secrets, so as BuildKit does for a secret that was not
  *   given, the mount is left out, or the step fails when `required` is set.
  * - type=ssh: refused with a clear error (no agent is forwarded).

@@ -11,11 +11,12 @@ import type { Overlay } from '../fs/overlay.ts';
 import type { ProcessIO, RuntimeProcess } from '../runtime/types.ts';
 import { upperDiff } from '../engine/fs-io.ts';
 import { writeTarChunks } from '../engine/tar-io.ts';
-import type { ContainerRecord, ImageRecord, VolumeRecord } from '../engine/types.ts';
+import type { ContainerRecord, ImageRecord, LayerRecord, VolumeRecord } from '../engine/types.ts';
+import { tarEntry, writeTar } from '../archive/index.ts';
 import { collectBlobs } from '../engine/images.ts';
 import { concatBytes } from '../util/bytes.ts';
 import type { RunStepRequest } from './builder.ts';
-import { writeImage } from './image.ts';
+import { storeLayer, writeImage } from './image.ts';
 import { applyCopy } from './copy.ts';
 import { parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from '../runtime/spec/volumes.ts';
 import { materializeTree } from '../fs/tree.ts';
@@ -33,13 +34,24 @@ export interface StepEngine {
 }
 
 export async function runStepInContainer(engine: StepEngine, ctx: EngineContext, o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }> {
-  const image: ImageRecord = await writeImage(ctx, { layers: o.layers, config: o.config, source: 'build:step' });
+  // Binds of single files: a transient layer under the container holds them (volumes are
+  // directories); the step's layer leaves them out, as a bind mount's content would be.
+  const files = (o.mounts ?? []).flatMap((m) => (m.kind === 'file' ? [m] : []));
+  let filesLayer: LayerRecord | undefined;
+  if (files.length) {
+    filesLayer = await storeLayer(ctx, writeTar(files.map((f) => tarEntry({ name: f.target.replace(/^\/+/, ''), mode: f.mode }, f.data))));
+  }
+  const layers = filesLayer ? [...o.layers, filesLayer] : o.layers;
+  const config = filesLayer ? { ...o.config, rootfs: { type: 'layers' as const, diff_ids: [...o.config.rootfs.diff_ids, filesLayer.diffId] } } : o.config;
+  const image: ImageRecord = await writeImage(ctx, { layers, config, source: 'build:step' });
+  const hidden = new Set(files.map((f) => f.target.replace(/^\/+/, '')));
   let id: string | undefined;
   const transient: string[] = [];
   try {
     const volumes: VolumeSpec[] = [];
     const tmpfs: TmpfsSpec[] = [];
     for (const m of o.mounts ?? []) {
+      if (m.kind === 'file') continue;
       if (m.kind === 'tmpfs') tmpfs.push(parseTmpfs(m.target));
       else if (m.kind === 'cache') {
         await engine.createVolume({ name: m.volume, labels: { 'skiff.build.cache': 'true' } });
@@ -68,7 +80,13 @@ export async function runStepInContainer(engine: StepEngine, ctx: EngineContext,
     if (exit.exitCode !== 0) return { exitCode: exit.exitCode, diff: null };
     const fs = await engine.containerFs({ id: rec.id });
     await materializeTree(fs.upperTree.root); // diffs read synchronously (image bytes from IndexedDB)
-    const entries = upperDiff(fs);
+    // The bound files (and their removal) stay out of the layer.
+    const entries = upperDiff(fs).filter((e) => {
+      const name = e.header.name.replace(/^\.?\/+/, '').replace(/\/$/, '');
+      const base = name.split('/').at(-1) ?? '';
+      const plain = base.startsWith('.wh.') ? [...name.split('/').slice(0, -1), base.slice(4)].join('/') : name;
+      return !hidden.has(plain);
+    });
     return { exitCode: 0, diff: entries.length ? concatBytes([...writeTarChunks(entries)]) : null };
   } finally {
     if (id) await engine.removeContainer({ id, force: true }).catch(() => {});
@@ -76,7 +94,7 @@ export async function runStepInContainer(engine: StepEngine, ctx: EngineContext,
     // Only the transient record and its manifest/config go; the layers are the build's.
     await ctx.state.transaction(async (tx) => {
       await tx.delete('images', image.digest);
-      await collectBlobs(ctx, tx, [image.digest, image.config.digest]);
+      await collectBlobs(ctx, tx, [image.digest, image.config.digest, ...(filesLayer ? [filesLayer.digest] : [])]);
     }).catch(() => {});
   }
 }

@@ -133,6 +133,21 @@ describe('build with RUN (VM)', () => {
     expect(hist[1]!.createdBy).toBe('RUN |1 name=world /bin/sh -c echo "proxy=$HTTP_PROXY" > /dest/proxy # buildkit');
   });
 
+  it('RUN --mount=type=bind of single files (the context\'s and a stage\'s): there for the step, not in its layer', { timeout: 600_000 }, async () => {
+    const ctx = {
+      Dockerfile: [
+        'FROM skiff/busybox AS other', 'RUN echo staged > /made.txt',
+        'FROM skiff/busybox', 'WORKDIR /src',
+        'RUN --mount=type=bind,source=go.sum,target=go.sum --mount=type=bind,from=other,source=/made.txt,target=/etc/made.txt cat go.sum /etc/made.txt > /both',
+        'CMD ["sh", "-c", "cat /both; ls /src/go.sum /etc/made.txt 2>/dev/null | wc -l"]',
+      ].join('\n'),
+      'go.sum': 'sum line\n',
+    };
+    await e.build({ context: ctx, tags: ['filebind:1'] });
+    const got = await runImage('filebind:1');
+    expect(got.out.split('\n').map((l) => l.trim())).toEqual(['sum line', 'staged', '0', '']);
+  });
+
   it('skopeo inspects `save` of a built image', { timeout: 120_000 }, async () => {
     const skopeo = requireTool('skopeo', 'skopeo');
     const chunks: Uint8Array[] = [];
