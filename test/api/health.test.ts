@@ -64,6 +64,9 @@ describe('healthchecks', () => {
 
     const events = await served.skiff('events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=hc', '--filter', 'event=health_status', '--format', '{{.Action}}');
     expect(events.stdout.split('\n').filter(Boolean)).toEqual(['health_status: healthy', 'health_status: unhealthy']);
+    // The docker client's events (through the API's /events) say it the same way; Docker's prefix match on "health_status".
+    const dEvents = await served.d('events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=hc', '--filter', 'event=health_status', '--format', '{{.Action}} {{.Actor.Attributes.name}}');
+    expect(dEvents.stdout.split('\n').filter(Boolean)).toEqual(['health_status: healthy hc', 'health_status: unhealthy hc']);
 
     // Stopped: Docker's monitor leaves it unhealthy; started again: starting over, healthy again.
     expect((await served.skiff('stop', '-t', '1', 'hc')).code).toBe(0);
@@ -84,6 +87,24 @@ describe('healthchecks', () => {
     expect(Date.parse(h.Log[0]!.End) - Date.parse(h.Log[0]!.Start)).toBeLessThan(4_000);
     expect((await served.d('ps', '--filter', 'name=slow', '--format', '{{.Status}}')).stdout.trim()).toMatch(/\(unhealthy\)$/);
     expect((await served.d('rm', '-f', 'slow')).code).toBe(0);
+  }, 300_000);
+
+  it('an image built with HEALTHCHECK is probed without any flag', async () => {
+    const ctxDir = join(served.dir, 'hc-image');
+    mkdirSync(ctxDir, { recursive: true });
+    writeFileSync(join(ctxDir, 'Dockerfile'), 'FROM skiff/busybox\nHEALTHCHECK --interval=200ms --retries=2 CMD ["test", "-e", "/etc/passwd"]\n');
+    const built = await served.skiff('build', '-q', '-t', 'hc-image', ctxDir);
+    expect(built.code, built.stderr).toBe(0);
+    const run = await served.skiff('run', '-d', '--name', 'fromimage', 'hc-image', 'sleep', '1000');
+    expect(run.code, run.stderr).toBe(0);
+    await poll('healthy', healthOf('fromimage'), is('healthy'));
+    expect(JSON.parse((await served.skiff('inspect', '-f', '{{json .Config.Healthcheck}}', 'fromimage')).stdout)).toMatchObject({ Test: ['CMD', 'test', '-e', '/etc/passwd'], Interval: 200_000_000, Retries: 2 });
+    // --no-healthcheck turns the image's off: no health state at all.
+    const off = await served.skiff('run', '-d', '--name', 'nohc', '--no-healthcheck', 'hc-image', 'sleep', '1000');
+    expect(off.code, off.stderr).toBe(0);
+    expect((await served.skiff('ps', '-q', '--filter', 'health=none', '--filter', 'name=nohc')).stdout.trim()).toBe(off.stdout.trim().slice(0, 12));
+    expect((await served.skiff('inspect', '-f', '{{json .Config.Healthcheck}}', 'nohc')).stdout.trim()).toContain('"NONE"');
+    expect((await served.skiff('rm', '-f', 'fromimage', 'nohc')).code).toBe(0);
   }, 300_000);
 
   it('flag errors as docker reports them', async () => {
