@@ -23,22 +23,34 @@ function strings(o: Json | undefined, path: string): Record<string, string> | un
   return o as Record<string, string>;
 }
 
-/** Docker's network filters: name (substring), id (prefix), label, driver, scope, type (custom | builtin), dangling. */
+/** Docker's network filters: name (substring), id (prefix), label, label!, driver, scope, type (custom | builtin), dangling, until. */
 function matches(n: NetworkRecord, f: Record<string, string[]>, used: Set<string>): boolean {
+  const hasLabel = (v: string) => { const [k, x] = v.split('=', 2) as [string, string?]; return k in n.labels && (x === undefined || n.labels[k] === x); };
   const tests: Record<string, (v: string) => boolean> = {
     name: (v) => n.name.includes(v),
     id: (v) => n.id.startsWith(v),
     driver: (v) => n.driver === v,
     scope: (v) => v === 'local',
     type: (v) => (v === 'custom' ? !n.predefined : v === 'builtin' ? n.predefined : false),
-    label: (v) => { const [k, x] = v.split('=', 2) as [string, string?]; return k in n.labels && (x === undefined || n.labels[k] === x); },
+    label: hasLabel,
+    'label!': (v) => !hasLabel(v),
     dangling: (v) => (v === 'true' || v === '1') === (!n.predefined && !used.has(n.id)),
+    until: (v) => Date.parse(n.created) <= parseEventTime(v, Date.now(), 'until'),
   };
   return Object.entries(f).every(([k, values]) => {
     const t = tests[k];
     if (!t) throw badRequest(`invalid filter '${k}'`);
-    return k === 'label' ? values.every(t) : values.some(t);
+    return k === 'label' || k === 'label!' ? values.every(t) : values.some(t);
   });
+}
+
+/** dockerd's checks of the list filters' values (daemon/network/filter.go), before any match. */
+function checkListFilters(f: Record<string, string[]>): void {
+  for (const v of f['type'] ?? []) if (v !== 'custom' && v !== 'builtin') throw badRequest(`invalid filter: 'type'='${v}'`);
+  const dangling = f['dangling'] ?? [];
+  if (dangling.length > 1) throw badRequest('got more than one value for filter key "dangling"');
+  if (dangling.length && !/^(true|false|1|0)$/.test(dangling[0]!)) throw badRequest('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
+  if ((f['until'] ?? []).length > 1) throw badRequest('more than one until filter specified');
 }
 
 export function networkRoutes(r: Router, engine: Engine): void {
@@ -47,6 +59,7 @@ export function networkRoutes(r: Router, engine: Engine): void {
 
   r.add('GET /networks', async (call) => {
     const f = filters(call.query);
+    checkListFilters(f);
     const [nets, containers] = await Promise.all([engine.listNetworks(), engine.listContainers({ all: true })]);
     const used = new Set(containers.flatMap((c) => Object.values(c.spec.network?.endpoints ?? {}).map((e) => e.networkId)));
     call.send(200, nets.filter((n) => matches(n, f, used)).map((n) => networkView(n, containers)));

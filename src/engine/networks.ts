@@ -223,7 +223,7 @@ function hasLabel(labels: Record<string, string>, f: string): boolean {
 
 /** Whether `n` passes prune's filters. */
 export function prunable(n: NetworkRecord, f: PruneNetworkFilters = {}): boolean {
-  if (f.until !== undefined && Date.parse(n.created) >= f.until) return false;
+  if (f.until !== undefined && Date.parse(n.created) > f.until) return false;
   if (f.label && !f.label.every((l) => hasLabel(n.labels, l))) return false;
   if (f.notLabel && f.notLabel.some((l) => hasLabel(n.labels, l))) return false;
   return true;

@@ -70,6 +70,9 @@ describe('docker network through the API', () => {
     expect((await d('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} [{{.IPRange}}]{{end}}', 'pooled')).stdout).toMatch(/^172\.(1[89]|2\d|3[01])\.0\.0\/16 172\.\d+\.0\.1 \[\]\n$/);
     expect((await d('network', 'ls', '--filter', 'dangling=true', '--format', '{{.Name}}')).stdout.split('\n').filter(Boolean).sort()).toEqual(['pooled', 'ranged']);
 
+    const badFilter = await served.api('GET', `/v1.43/networks?filters=${encodeURIComponent('{"dangling":["maybe"]}')}`);
+    expect([badFilter.status, badFilter.json.message]).toEqual([400, 'invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")']);
+    expect((await d('network', 'ls', '--filter', 'label!=none', '--filter', 'type=custom', '-q')).stdout.split('\n').filter(Boolean)).toHaveLength(2);
     const run = await d('run', '-d', '--name', 'inrange', '--network', 'ranged', 'skiff/busybox', 'sleep', '1000');
     expect(run.code, run.stderr).toBe(0);
     // 172.28.5.0 is the range's first free address (dockerd hands it out too); .1 is the router's.

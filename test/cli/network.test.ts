@@ -94,6 +94,11 @@ describe('skiff network', () => {
     await skiff('network', 'create', '--label', 'tier=spare', 'spare2');
     expect((await skiff('network', 'ls', '--filter', 'dangling=true', '--format', '{{.Name}}')).stdout).toBe('spare2\n');
     expect((await skiff('network', 'ls', '--filter', 'dangling=false', '--filter', 'type=custom', '--format', '{{.Name}}')).stdout).toBe('ipamnet\n');
+    expect((await skiff('network', 'ls', '--filter', 'label!=tier=ipam', '--filter', 'type=custom', '--format', '{{.Name}}')).stdout).toBe('spare2\n');
+    expect((await skiff('network', 'ls', '--filter', 'until=1h', '--filter', 'type=custom', '--format', '{{.Name}}')).stdout).toBe('');
+    expect(await skiff('network', 'ls', '--filter', 'type=bogus')).toMatchObject({ code: 1, stderr: expect.stringContaining("invalid filter: 'type'='bogus'") });
+    expect(await skiff('network', 'connect', '--ip', 'nope', 'ipamnet', 'r1')).toMatchObject({ code: 1, stderr: expect.stringContaining('invalid argument "nope" for "--ip" flag') });
+    expect(await skiff('network', 'connect', '--ip', '10.60.4.1', 'bridge', 'r1')).toMatchObject({ code: 1, stderr: expect.stringContaining('user specified IP address is supported only when connecting to networks with user configured subnets') });
     expect((await skiff('network', 'prune', '-f', '--filter', 'label=tier=other')).stdout).toBe('');
     expect((await skiff('network', 'prune', '-f', '--filter', 'until=1h')).stdout).toBe('');
     expect((await skiff('network', 'prune', '-f', '--filter', 'label!=tier=ipam')).stdout).toBe('Deleted Networks:\nspare2\n\n');

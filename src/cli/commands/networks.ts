@@ -9,6 +9,7 @@ import { list, out, str, type Command } from './context.ts';
 import { each, printDocs } from './images.ts';
 import { consolidateIpam } from './network-ipam-flags.ts';
 import { NO_IPV6 } from '../../engine/network-ipam.ts';
+import { isIpv4 } from '../../runtime/spec/network.ts';
 
 function keyValues(items: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -31,7 +32,7 @@ function row(n: NetworkRecord): Record<string, unknown> {
   };
 }
 
-/** `--filter` for `network ls`: name= (substring), id= (prefix), driver=, scope=, type=custom|builtin, label=, dangling=. */
+/** `--filter` for `network ls`: name= (substring), id= (prefix), driver=, scope=, type=custom|builtin, label=, label!=, dangling=, until=. */
 function networkFilter(filters: string[], used: Set<string>): (n: NetworkRecord) => boolean {
   const groups = new Map<string, Array<(n: NetworkRecord) => boolean>>();
   for (const f of filters) {
@@ -46,16 +47,20 @@ function networkFilter(filters: string[], used: Set<string>): (n: NetworkRecord)
       if (v !== 'custom' && v !== 'builtin') throw new SkiffError('INVALID_ARGUMENT', `invalid filter: 'type'='${v}'`);
       t = (n) => n.predefined === (v === 'builtin');
     } else if (k === 'dangling') {
-      if (!/^(true|false|1|0)$/.test(v)) throw new SkiffError('INVALID_ARGUMENT', `invalid filter 'dangling=${v}'`);
+      if (!/^(true|false|1|0)$/.test(v)) throw new SkiffError('INVALID_ARGUMENT', 'invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
       t = (n) => (v === 'true' || v === '1') === (!n.predefined && !used.has(n.id));
-    } else if (k === 'label') {
+    } else if (k === 'label' || k === 'label!') {
       const j = v.indexOf('=');
-      t = j < 0 ? (n) => v in n.labels : (n) => n.labels[v.slice(0, j)] === v.slice(j + 1);
+      const has = j < 0 ? (n: NetworkRecord) => v in n.labels : (n: NetworkRecord) => n.labels[v.slice(0, j)] === v.slice(j + 1);
+      t = k === 'label' ? has : (n) => !has(n);
+    } else if (k === 'until') {
+      const until = parseEventTime(v, Date.now(), 'until');
+      t = (n) => Date.parse(n.created) <= until;
     } else throw new SkiffError('INVALID_ARGUMENT', `invalid filter '${k}'`);
     groups.set(k, [...(groups.get(k) ?? []), t]);
   }
   // As Docker: values of one key are alternatives, except labels, which must all match.
-  return (n) => [...groups].every(([k, ts]) => (k === 'label' ? ts.every((t) => t(n)) : ts.some((t) => t(n))));
+  return (n) => [...groups].every(([k, ts]) => (k === 'label' || k === 'label!' ? ts.every((t) => t(n)) : ts.some((t) => t(n))));
 }
 
 /** `network prune --filter`: until=<time>, label=k[=v], label!=k[=v]. */
@@ -168,6 +173,8 @@ export const networkCommands: readonly Command[] = [
     ],
     async run(ctx, f, [network, container]) {
       if (str(f['ip6'])) throw new SkiffError('UNSUPPORTED', `${str(f['ip6'])}: ${NO_IPV6}`);
+      const ip = str(f['ip']);
+      if (ip && !isIpv4(ip) && !ip.includes(':')) throw new SkiffError('INVALID_ARGUMENT', `invalid argument "${ip}" for "--ip" flag: invalid string being converted to IP address: ${ip}`);
       await ctx.engine.connectNetwork({
         network: network!, container: container!,
         ...(list(f['alias']).length ? { aliases: list(f['alias']) } : {}), ...(str(f['ip']) ? { ip: str(f['ip'])! } : {}),
