@@ -27,6 +27,14 @@ describe('cli formatting (Docker conventions)', () => {
     expect(formatRows(undefined, [row])).toBeUndefined();
   });
 
+  it('templates: range over a list and a map\'s values (key order), nested, with the dot as each element', () => {
+    const net = { Name: 'n', IPAM: { Config: [{ Subnet: '10.1.0.0/16', Gateway: '10.1.0.1' }, { Subnet: '10.2.0.0/16' }] }, Containers: { b: { Name: 'two' }, a: { Name: 'one' } } };
+    expect(renderTemplate('{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}};{{end}}', net)).toBe('10.1.0.0/16 10.1.0.1;10.2.0.0/16 <no value>;');
+    expect(renderTemplate('{{.Name}}:{{range .Containers}} {{.Name}}{{end}}', net)).toBe('n: one two');
+    expect(renderTemplate('{{range .Nope}}x{{end}}{{range .IPAM.Config}}{{range .Missing}}y{{end}}{{json .Subnet}}{{end}}', net)).toBe('"10.1.0.0/16""10.2.0.0/16"');
+    expect(renderTemplate('{{if .Name}}kept{{end}}', net)).toBe('{{if .Name}}kept{{end}}');
+  });
+
   it('the progress bar draws only on a terminal', () => {
     const written: string[] = [];
     const tty = { isTTY: true, columns: 100, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;

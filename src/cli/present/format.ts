@@ -63,16 +63,59 @@ export function truncate(s: string, n: number): string {
 
 /**
  * Docker's --format, the commonly used subset of Go templates: `{{.Field}}`, `{{.A.B}}`,
- * `{{json .}}`, `{{json .Field}}`, `\t`/`\n` escapes, and a leading `table ` that prints a header.
+ * `{{json .}}`, `{{json .Field}}`, `{{range .List}}...{{end}}` (over a list, or a map's values in
+ * key order, as Go ranges; the dot is each element inside), `\t`/`\n` escapes, and a leading
+ * `table ` that prints a header. Other actions are printed as written.
  */
 export function renderTemplate(tpl: string, obj: Record<string, unknown>): string {
   const body = tpl.replace(/^table\s+/, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  return body.replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
-    let v: unknown = obj;
-    for (const k of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[k];
-    if (json) return displayJson(v ?? null);
-    return displayText(goString(v));
-  });
+  return renderNodes(parseTemplate(body), obj);
+}
+
+type TemplateNode = string | { path: string; json: boolean } | { range: string; body: TemplateNode[] };
+
+function parseTemplate(body: string): TemplateNode[] {
+  const root: TemplateNode[] = [];
+  const stack: TemplateNode[][] = [root];
+  let last = 0;
+  for (const m of body.matchAll(/\{\{\s*(.*?)\s*\}\}/g)) {
+    const top = stack[stack.length - 1]!;
+    top.push(body.slice(last, m.index));
+    last = m.index + m[0].length;
+    const action = m[1]!;
+    let r: RegExpExecArray | null;
+    if ((r = /^range\s+\.([\w.]*)$/.exec(action))) {
+      const node = { range: r[1]!, body: [] as TemplateNode[] };
+      top.push(node);
+      stack.push(node.body);
+    } else if (action === 'end' && stack.length > 1) stack.pop();
+    else if ((r = /^(json\s+)?\.([\w.]*)$/.exec(action))) top.push({ path: r[2]!, json: r[1] !== undefined });
+    else top.push(m[0]);
+  }
+  stack[stack.length - 1]!.push(body.slice(last));
+  return root;
+}
+
+function lookup(dot: unknown, path: string): unknown {
+  let v = dot;
+  for (const k of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[k];
+  return v;
+}
+
+function renderNodes(nodes: TemplateNode[], dot: unknown): string {
+  let out = '';
+  for (const n of nodes) {
+    if (typeof n === 'string') out += n;
+    else if ('range' in n) {
+      const v = lookup(dot, n.range);
+      const items = Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v).sort().map((k) => (v as Record<string, unknown>)[k]) : [];
+      for (const item of items) out += renderNodes(n.body, item);
+    } else {
+      const v = lookup(dot, n.path);
+      out += n.json ? displayJson(v ?? null) : displayText(goString(v));
+    }
+  }
+  return out;
 }
 
 /** Go's default %v formatting, which templates use: [a b], map[k:v], <no value>. */
