@@ -10,7 +10,8 @@
  * processes); a status change is the event `health_status: <status>`.
  *
  * A paused container is not probed (an exec into a frozen cgroup would only hang): like Docker,
- * whose monitor stops on pause, it reads unhealthy until a probe after unpause succeeds.
+ * whose monitor stops on pause (the probe under way cancelled), it reads unhealthy until a probe
+ * after unpause succeeds. The owner says so at once (`paused()`); the loop also checks the record.
  */
 import type { ProcessIO, RuntimeProcess } from '../runtime/types.ts';
 import { formatGoDuration, healthSchedule, type SpecHealthcheck } from '../runtime/spec/health.ts';
@@ -76,6 +77,8 @@ export class HealthMonitor {
   private stopped = false;
   private wake: (() => void) | undefined;
   private probe: RuntimeProcess | undefined;
+  /** Bumped by a pause: a probe that was under way then is not recorded. */
+  private pauses = 0;
   private readonly loop: Promise<void>;
   private readonly schedule;
   private readonly now: () => number;
@@ -94,26 +97,41 @@ export class HealthMonitor {
     await this.loop;
   }
 
+  /** The container was just frozen here: the probe under way is killed and dropped, and the state says unhealthy now. */
+  async paused(): Promise<void> {
+    this.pauses++;
+    void this.probe?.kill('SIGKILL').catch(() => {});
+    this.wake?.();
+    if (!this.stopped) await this.markUnhealthy();
+  }
+
   private async run(): Promise<void> {
     let status: ContainerHealth['Status'] = 'starting';
     for (;;) {
       const inStart = this.now() - this.p.startedAt < this.schedule.startPeriodMs && status === 'starting';
+      const pauses = this.pauses;
       await this.sleep(inStart ? this.schedule.startIntervalMs : this.schedule.intervalMs);
       if (this.stopped) return;
+      // Woken by a pause: marked unhealthy below, then the next interval.
+      const woken = pauses !== this.pauses;
       const rec = await this.p.read();
       if (this.stopped || !rec) return;
-      if (rec.state === 'paused') {
-        if (rec.health && rec.health.Status !== 'unhealthy') {
-          await this.p.update((cur) => (cur.health ? { ...cur.health, Status: 'unhealthy' } : undefined));
-          status = 'unhealthy';
-        }
+      if (rec.state === 'paused' || woken) {
+        if (rec.health?.Status !== 'unhealthy') status = await this.markUnhealthy();
         continue;
       }
       if (rec.state !== 'running') continue;
+      const before = this.pauses;
       const result = await this.runProbe();
       if (this.stopped) return;
+      if (before !== this.pauses) {
+        status = await this.markUnhealthy();
+        continue;
+      }
       let changed: string | undefined;
       const after = await this.p.update((cur) => {
+        // Paused while this was being written: the pause's unhealthy stands.
+        if (before !== this.pauses) return undefined;
         const next = nextHealth(cur.health, result, { startedAt: this.p.startedAt, ...this.schedule });
         if (next.Status !== (cur.health?.Status ?? 'starting')) changed = next.Status;
         return next;
@@ -121,6 +139,12 @@ export class HealthMonitor {
       status = after?.health?.Status ?? status;
       if (changed) this.p.event(`health_status: ${changed}`);
     }
+  }
+
+  /** Paused: Docker's stopped monitor leaves the container unhealthy (no event: Docker logs none for it). */
+  private async markUnhealthy(): Promise<'unhealthy'> {
+    await this.p.update((cur) => (cur.health && cur.health.Status !== 'unhealthy' ? { ...cur.health, Status: 'unhealthy' } : undefined));
+    return 'unhealthy';
   }
 
   private sleep(ms: number): Promise<void> {

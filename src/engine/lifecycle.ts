@@ -155,7 +155,7 @@ export class Lifecycle {
         if (onEntry) logs.listeners.add(onEntry);
         return { entries: [...logs.entries], unsubscribe: () => void (onEntry && logs.listeners.delete(onEntry)) };
       },
-      freeze: async (id, frozen) => void (await freezeHere(this.containers, get(id).runtime, await this.inspect(id), frozen)),
+      freeze: async (id, frozen) => void (await this.freezeLocal(get(id), await this.inspect(id), frozen)),
       stats: async (id) => statsHere(get(id).runtime, await this.inspect(id)),
       update: async (id, limits) => void (await updateHere(this.containers, get(id).runtime, await this.inspect(id), limits)),
       // Checked by the runtime (same network, known sender) before it reaches the guest.
@@ -505,13 +505,20 @@ export class Lifecycle {
     const rec = await this.inspect(ref);
     const r = this.running.get(rec.id);
     let after: ContainerRecord;
-    if (r) after = await freezeHere(this.containers, r.runtime, rec, frozen);
+    if (r) after = await this.freezeLocal(r, rec, frozen);
     else {
       if (rec.state !== 'running' && rec.state !== 'paused') throw new SkiffError('CONFLICT', `Container ${rec.id} is not running`);
       await (await reach(this.remote, rec)).freeze(frozen);
       after = await this.inspect(rec.id);
     }
     this.events.container(rec, frozen ? 'pause' : 'unpause');
+    return after;
+  }
+
+  /** Pause/unpause here; a pause stops the healthcheck's probe under way (it would hang in the frozen cgroup). */
+  private async freezeLocal(r: Running, rec: ContainerRecord, frozen: boolean): Promise<ContainerRecord> {
+    const after = await freezeHere(this.containers, r.runtime, rec, frozen);
+    if (frozen) await r.health?.paused();
     return after;
   }
 

@@ -99,6 +99,14 @@ describe('healthchecks', () => {
     expect(run.code, run.stderr).toBe(0);
     await poll('healthy', healthOf('fromimage'), is('healthy'));
     expect(JSON.parse((await served.skiff('inspect', '-f', '{{json .Config.Healthcheck}}', 'fromimage')).stdout)).toMatchObject({ Test: ['CMD', 'test', '-e', '/etc/passwd'], Interval: 200_000_000, Retries: 2 });
+    // Paused: no probe into the frozen container, unhealthy at once (Docker's stopped monitor); unpaused: probed again.
+    expect((await served.skiff('pause', 'fromimage')).code).toBe(0);
+    expect((await served.skiff('inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', 'fromimage')).stdout.trim()).toBe('paused unhealthy');
+    const frozenLog = (await served.skiff('inspect', '-f', '{{json .State.Health.Log}}', 'fromimage')).stdout;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await served.skiff('inspect', '-f', '{{json .State.Health.Log}}', 'fromimage')).stdout).toBe(frozenLog);
+    expect((await served.skiff('unpause', 'fromimage')).code).toBe(0);
+    await poll('healthy after unpause', healthOf('fromimage'), is('healthy'));
     // --no-healthcheck turns the image's off: no health state at all.
     const off = await served.skiff('run', '-d', '--name', 'nohc', '--no-healthcheck', 'hc-image', 'sleep', '1000');
     expect(off.code, off.stderr).toBe(0);

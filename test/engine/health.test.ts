@@ -123,6 +123,21 @@ describe('health monitor', () => {
     await h.mon.stop();
   });
 
+  it('a pause kills the probe under way, drops its result and reads unhealthy at once', async () => {
+    const h = harness([{ exit: 0 }, { hang: true }, { exit: 0 }], { Interval: 20 * MS, Timeout: 60_000 * MS });
+    await until(() => h.rec.health?.Status === 'healthy');
+    await until(() => h.stats().execs === 2);
+    h.rec.state = 'paused';
+    await h.mon.paused();
+    expect(h.rec.health?.Status).toBe('unhealthy');
+    expect(h.kills).toEqual(['SIGKILL']);
+    expect(h.rec.health!.Log.map((l) => l.ExitCode)).toEqual([0]);
+    h.rec.state = 'running';
+    await until(() => h.rec.health?.Status === 'healthy');
+    await h.mon.stop();
+    expect(h.rec.health!.Log.map((l) => l.ExitCode)).toEqual([0, 0]);
+  });
+
   it('does not count failures inside the start period while starting', () => {
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     const r = (s: number, code: number): HealthResult => ({ Start: new Date(t0 + s * 1000).toISOString(), End: new Date(t0 + s * 1000).toISOString(), ExitCode: code, Output: '' });
