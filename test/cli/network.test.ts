@@ -90,6 +90,7 @@ describe('skiff network', () => {
     expect(await skiff('network', 'create', '--subnet', '10.61.0.0/16', '--aux-address', 'a=10.9.9.9', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining('no matching subnet for aux-address 10.9.9.9') });
     expect(await skiff('network', 'create', '--gateway', '10.61.0.1', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining('every ip-range or gateway must have a corresponding subnet') });
     expect(await skiff('network', 'create', '--subnet', '10.61.0.0/16', '--subnet', '10.62.0.0/16', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining('bridge driver doesn\'t support multiple subnets') });
+    expect(await skiff('network', 'create', '--label', '=x', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining("invalid label '=x': empty name") });
     expect(await skiff('network', 'create', '--ipv6', 'bad')).toMatchObject({ code: 1, stderr: expect.stringContaining('CONFIG_IPV6 is not set') });
     expect(await skiff('network', 'connect', '--ip6', 'fd00::5', 'ipamnet', 'r1')).toMatchObject({ code: 1, stderr: expect.stringContaining('IPv6 is not supported') });
     await skiff('network', 'create', '--label', 'tier=spare', 'spare2');

@@ -99,6 +99,11 @@ export const networkCommands: readonly Command[] = [
       { name: 'ipv6', help: 'Enable IPv6 networking (not supported: the guest kernel has no IPv6)' },
     ],
     async run(ctx, f, [name]) {
+      for (const l of list(f['label'])) {
+        const key = l.split('=')[0]!.replace(/^\s+/, '');
+        if (!key) throw new SkiffError('INVALID_ARGUMENT', `invalid argument "${l}" for "--label" flag: invalid label '${l}': empty name`);
+        if (/\s/.test(key)) throw new SkiffError('INVALID_ARGUMENT', `invalid argument "${l}" for "--label" flag: label '${key}' contains whitespaces`);
+      }
       const config = consolidateIpam({ subnets: commaList(f['subnet']), ipRanges: commaList(f['ip-range']), gateways: commaList(f['gateway']), auxAddresses: list(f['aux-address']) });
       const n = await ctx.engine.createNetwork({
         name: name!, driver: str(f['driver']) ?? 'bridge',
