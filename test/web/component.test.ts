@@ -91,6 +91,8 @@ describe('docs example page', () => {
     }
     // The page left v86's compile to the worker (it would take the cores the wasm start needs).
     expect(marks.some((m) => m.name === 'vm.v86-from-page')).toBe(false);
+    // The wasm element's module worker was started at prepare (runtimes.ts warmWasi), before its run printed.
+    expect(at((m) => m.name === 'wasi.spare')).toBeLessThanOrEqual(at((m) => m.name === 'run.first-output')!);
     // The worker's script: loaded (ms since the page created it) before init.
     const loaded = marks.find((m) => m.name === 'worker.loaded');
     expect(loaded?.detail?.['ms']).toEqual(expect.any(Number));
