@@ -48,6 +48,8 @@ export interface BuildOptions {
   platform?: string;
   /** Plain progress text, as BuildKit prints it. */
   onProgress?: (text: string) => unknown;
+  /** `--secret id=...`: values RUN --mount=type=secret exposes (never in a layer, history or cache key). */
+  secrets?: Record<string, Uint8Array | string>;
 }
 
 export interface BuildResult {

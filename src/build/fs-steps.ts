@@ -17,9 +17,10 @@ import { COMMENT, fail, shellArgs, workdirPath, type StepResult } from './steps.
 import { retryAfterIO } from '../fs/pending-io.ts';
 import { materializeTree } from '../fs/tree.ts';
 
-async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<{ mounts: StepMount[]; key: string[] }> {
+async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<{ mounts: StepMount[]; key: string[]; env: string[] }> {
   const mounts: StepMount[] = [];
   const key: string[] = [];
+  const env: string[] = [];
   const lookup = lookupIn(s);
   for (const f of ins.flags) {
     if (!f.startsWith('--mount=')) continue;
@@ -27,8 +28,16 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
     if (/(^|,)from=[^,]*\$[^,]/i.test(raw)) fail("'from' doesn't support variable expansion, define alias stage instead");
     const m = parseRunMount(expandWord(raw, lookup, run.df.escape));
     if (m.type === 'secret') {
-      // No secrets reach skiff builds: BuildKit leaves an unrequired missing secret out.
-      if (m.required) throw new SkiffError('NOT_FOUND', `secret ${m.id || m.source || m.target.split('/').at(-1)}: not found`);
+      const id = m.id || m.source || m.target.split('/').filter(Boolean).at(-1) || m.env || '';
+      const value = run.opts.secrets && Object.hasOwn(run.opts.secrets, id) ? run.opts.secrets[id] : undefined;
+      // BuildKit leaves a secret that was not given out, unless it is required.
+      if (value === undefined) {
+        if (m.required) throw new SkiffError('NOT_FOUND', `secret ${id}: not found`);
+        continue;
+      }
+      const data = typeof value === 'string' ? new TextEncoder().encode(value) : value;
+      if (m.env) env.push(`${m.env}=${new TextDecoder().decode(data)}`);
+      if (!m.env || m.target) mounts.push({ kind: 'file', target: workdirPath(config.WorkingDir, m.target || `/run/secrets/${id}`), data, mode: m.mode ?? 0o400 });
       continue;
     }
     // BuildKit joins the target to the working directory (an empty one is the directory itself).
@@ -54,7 +63,7 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
     }
     key.push(`${m.type} ${target}`);
   }
-  return { mounts, key };
+  return { mounts, key, env };
 }
 
 /** BuildKit's "(first line...)" summary of a heredoc, for the progress line. */
@@ -69,7 +78,7 @@ export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins:
   if (network !== undefined && !['default', 'none', 'host'].includes(network)) fail(`invalid network mode "${network}"`);
   const security = flagValue(ins, 'security');
   if (security !== undefined && !['sandbox', 'insecure'].includes(security)) fail(`security "${security}" is not valid`);
-  const { mounts, key: mountKey } = await runMounts(run, stage, s, ins, config);
+  const { mounts, key: mountKey, env: secretEnv } = await runMounts(run, stage, s, ins, config);
   let argv: string[];
   const h = ins.heredocs;
   const lone = h.length > 0 && !ins.json ? parseHeredocWord(ins.rest) : undefined;
@@ -113,7 +122,7 @@ export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins:
       if (s.layers.length === 0) throw new SkiffError('UNSUPPORTED', `RUN in a stage FROM scratch: the stage has no files yet, so there is no ${argv[0]} to run`);
       const r = await run.host.runStep({
         layers: s.layers, config: { ...s.base, config, rootfs: { type: 'layers', diff_ids: s.layers.map((l) => l.diffId) }, history: s.history },
-        args: argv, env: [...env, ...proxy], ...(mounts.length ? { mounts } : {}), ...(config.WorkingDir ? { workdir: config.WorkingDir } : {}), ...(config.User ? { user: config.User } : {}),
+        args: argv, env: [...env, ...proxy, ...secretEnv], ...(mounts.length ? { mounts } : {}), ...(config.WorkingDir ? { workdir: config.WorkingDir } : {}), ...(config.User ? { user: config.User } : {}),
         onOutput: (t) => v?.output(t),
       });
       if (r.exitCode !== 0) throw new SkiffError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.exitCode}`);

@@ -6,8 +6,9 @@
  * - type=tmpfs: an empty tmpfs at the target.
  * - type=bind: the context (or `from=` a stage/image) directory or file at `source`, read-only
  *   unless `rw`, its writes discarded; its content checksum joins the step's cache key.
- * - type=secret: skiff builds get no secrets, so as BuildKit does for a secret that was not
- *   given, the mount is left out, or the step fails when `required` is set.
+ * - type=secret: the build's `secrets` by id, as a file (default /run/secrets/<id>, mode 0400)
+ *   or an environment variable (`env=`), for the step only; one that was not given is left out,
+ *   or fails the step when `required` is set, as BuildKit does.
  * - type=ssh: refused with a clear error (no agent is forwarded).
  */
 import { SkiffError } from '../errors.ts';
@@ -29,6 +30,10 @@ export interface RunMount {
   from?: string;
   readOnly: boolean;
   required: boolean;
+  /** secret: the variable to set instead of (or beside) a file. */
+  env?: string;
+  /** secret: the file's mode (octal), default 0400. */
+  mode?: number;
 }
 
 function fail(message: string): never {
@@ -102,13 +107,14 @@ export function parseRunMount(spec: string): RunMount {
         break;
       case 'mode':
         if (!/^[0-7]+$/.test(value)) fail(`invalid value ${value} for mode`);
+        m.mode = parseInt(value, 8);
         fileInfo = true;
         break;
       case 'uid': case 'gid':
         if (!/^\d+$/.test(value)) fail(`invalid value ${value} for ${key}`);
         fileInfo = true;
         break;
-      case 'env': break;
+      case 'env': m.env = value; break;
       default: fail(`unexpected key '${key}' in '${field}'${suggest(key, KEYS, true)}`);
     }
   }

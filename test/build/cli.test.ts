@@ -59,4 +59,13 @@ describe('skiff build', { timeout: 300_000 }, () => {
     expect(skiff(['build', 'nowhere']).stderr).toContain('unable to prepare context: path "nowhere" not found');
     expect(skiff(['build']).code).toBe(125);
   });
+
+  it('--secret: read from a host file or the environment by id; malformed or unset ones are errors', () => {
+    writeFileSync(join(dir, 'secret.txt'), 's3cret');
+    writeFileSync(join(dir, 'Plain.dockerfile'), 'FROM scratch\nLABEL ok=1\n');
+    const tar = writeTar([tarEntry({ name: 'x' }, 'x')]);
+    expect(skiff(['build', '-q', '-f', 'Plain.dockerfile', '--secret', 'id=tok,src=secret.txt', '--secret', 'id=e,env=HOME', '-'], tar).code).toBe(0);
+    expect(skiff(['build', '-q', '-f', 'Plain.dockerfile', '--secret', 'bogus', '-'], tar)).toMatchObject({ code: 125, stderr: expect.stringContaining('invalid secret "bogus"') });
+    expect(skiff(['build', '-q', '-f', 'Plain.dockerfile', '--secret', 'id=e,env=SKIFF_NO_SUCH_VAR', '-'], tar).stderr).toContain('secret e: environment variable SKIFF_NO_SUCH_VAR is not set');
+  });
 });

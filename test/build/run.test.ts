@@ -148,6 +148,24 @@ describe('build with RUN (VM)', () => {
     expect(got.out.split('\n').map((l) => l.trim())).toEqual(['sum line', 'staged', '0', '']);
   });
 
+  it('RUN --mount=type=secret: a file (default /run/secrets/<id>) or a variable for the step only; a missing optional one is left out', { timeout: 600_000 }, async () => {
+    const ctx = {
+      Dockerfile: [
+        'FROM skiff/busybox',
+        'RUN --mount=type=secret,id=tok cat /run/secrets/tok > /a',
+        'RUN --mount=type=secret,id=tok,env=TOKEN echo "$TOKEN" > /b',
+        'RUN --mount=type=secret,id=missing cat /run/secrets/missing 2>/dev/null || echo none > /c',
+        'CMD ["sh", "-c", "cat /a /b /c; ls /run/secrets 2>/dev/null | wc -l; env | grep -c TOKEN"]',
+      ].join('\n'),
+    };
+    await e.build({ context: ctx, tags: ['secret:1'], secrets: { tok: 's3cret' } });
+    const got = await runImage('secret:1');
+    expect(got.out).toBe('s3crets3cret\nnone\n0\n0\n');
+    const hist = await e.history({ ref: 'secret:1' });
+    expect(hist.some((h) => h.createdBy.includes('s3cret'))).toBe(false);
+    await expect(e.build({ context: { Dockerfile: 'FROM skiff/busybox\nRUN --mount=type=secret,id=need,required true\n' } })).rejects.toThrow('secret need: not found');
+  });
+
   it('skopeo inspects `save` of a built image', { timeout: 120_000 }, async () => {
     const skopeo = requireTool('skopeo', 'skopeo');
     const chunks: Uint8Array[] = [];

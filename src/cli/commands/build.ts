@@ -43,6 +43,37 @@ function parseOutput(spec: string): { type: 'tar' | 'docker' | 'oci'; dest: stri
   return { type, dest };
 }
 
+/**
+ * `--secret id=ID[,src=FILE|,env=VAR][,type=file|env]` as docker build takes it: a file read from
+ * the host, or a variable of the environment (type=env, or env=), by id.
+ */
+async function readSecrets(specs: string[], readFile: (p: string) => Promise<Uint8Array>, env: Record<string, string | undefined>): Promise<Record<string, Uint8Array>> {
+  const out: Record<string, Uint8Array> = {};
+  for (const spec of specs) {
+    const kv = new Map<string, string>();
+    for (const part of spec.split(',')) {
+      const i = part.indexOf('=');
+      if (i < 0) throw new UsageError('build', `invalid secret "${spec}": use id=ID,src=FILE or id=ID,env=VAR`);
+      kv.set(part.slice(0, i).trim().toLowerCase(), part.slice(i + 1).trim());
+    }
+    const src = kv.get('src') ?? kv.get('source');
+    const envName = kv.get('env');
+    const type = kv.get('type') ?? (envName !== undefined ? 'env' : 'file');
+    if (type !== 'file' && type !== 'env') throw new UsageError('build', `invalid secret type "${type}": use file or env`);
+    const id = kv.get('id') ?? (type === 'env' ? envName ?? src : src?.split('/').at(-1));
+    if (!id) throw new UsageError('build', `invalid secret "${spec}": an id is required`);
+    if (type === 'env') {
+      const v = env[envName ?? src ?? id];
+      if (v === undefined) throw new SkiffError('NOT_FOUND', `secret ${id}: environment variable ${envName ?? src ?? id} is not set`);
+      out[id] = new TextEncoder().encode(v);
+    } else {
+      if (!src) throw new UsageError('build', `invalid secret "${spec}": src=FILE is required`);
+      out[id] = await readFile(src);
+    }
+  }
+  return out;
+}
+
 const build: Command = {
   name: 'build', aliases: ['image build', 'builder build'], usage: '[OPTIONS] PATH | -', minArgs: 1, maxArgs: 1,
   summary: 'Build an image from a Dockerfile',
@@ -59,6 +90,7 @@ const build: Command = {
     { name: 'platform', value: 'string', help: 'Set target platform for build (linux/386, wasi/wasm)' },
     { name: 'output', short: 'o', value: 'list', repeat: true, help: 'Output destination (format: "type=tar|docker|oci,dest=<file>"; dest=- is STDOUT)' },
     { name: 'pull', help: 'Always attempt to pull a newer version of the image' },
+    { name: 'secret', value: 'list', repeat: true, help: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]" or "id=mysecret,env=VAR")' },
   ],
   async run(ctx, f, [path]) {
     const progress = str(f['progress']) ?? 'auto';
@@ -79,12 +111,15 @@ const build: Command = {
       dockerfilePath = file.split('/').at(-1)!;
     }
     const outputs = list(f['output']).map(parseOutput);
+    const secretSpecs = list(f['secret']);
+    const secrets = secretSpecs.length ? await readSecrets(secretSpecs, (p) => ctx.host.readFile(p), ctx.host.env ?? {}) : undefined;
     const quiet = f['quiet'] === true || progress === 'quiet';
     const res = await ctx.engine.build({
       context, tags: list(f['tag']), buildArgs: keyValues(list(f['build-arg']), 'build-arg', ctx.host.env),
       labels: keyValues(list(f['label']), 'label'), noCache: f['no-cache'] === true, ...(f['pull'] === true ? { pull: true } : {}),
       ...(dockerfile !== undefined ? { dockerfile } : {}), ...(dockerfilePath ? { dockerfilePath } : {}),
       ...(str(f['target']) ? { target: str(f['target'])! } : {}), ...(str(f['platform']) ? { platform: str(f['platform'])! } : {}),
+      ...(secrets ? { secrets } : {}),
       ...(quiet ? {} : { onProgress: (t: string) => ctx.stderr(displayText(t, { multiline: true })) }),
     });
     const iid = str(f['iidfile']);
