@@ -83,6 +83,7 @@ describe('skiff network', () => {
       Driver: 'default', Options: {}, Config: [{ Subnet: '10.60.0.0/16', IPRange: '10.60.4.0/24', Gateway: '10.60.4.0', AuxiliaryAddresses: { gw2: '10.60.4.1' } }],
     });
     expect((await skiff('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.IPRange}} {{.Gateway}}{{end}}', 'ipamnet')).stdout).toBe('10.60.0.0/16 10.60.4.0/24 10.60.4.0\n');
+    expect((await skiff('network', 'inspect', '-v', '-f', '{{.Name}} {{.Scope}}', 'ipamnet')).stdout).toBe('ipamnet local\n');
     // Dynamic addresses skip the gateway and the auxiliary address; --ip may sit outside the range.
     expect((await skiff('create', '--name', 'r1', '--network', 'ipamnet', 'app')).code).toBe(0);
     expect(JSON.parse((await skiff('inspect', 'r1')).stdout)[0].NetworkSettings.Networks.ipamnet.NetworkID).toBe(made.stdout.trim());

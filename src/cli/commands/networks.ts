@@ -137,7 +137,11 @@ export const networkCommands: readonly Command[] = [
   },
   {
     name: 'network inspect', usage: '[OPTIONS] NETWORK [NETWORK...]', summary: 'Display detailed information on one or more networks', minArgs: 1,
-    flags: [{ name: 'format', short: 'f', value: 'string', help: 'Format the output using a Go-style template' }],
+    flags: [
+      { name: 'format', short: 'f', value: 'string', help: 'Format the output using a Go-style template' },
+      // Docker's verbose output adds swarm services and peers; a local network shows the same document.
+      { name: 'verbose', short: 'v', help: 'Verbose output for diagnostics' },
+    ],
     async run(ctx, f, names) {
       const containers = await ctx.engine.listContainers({ all: true });
       const docs: Array<Record<string, unknown>> = [];
