@@ -5,6 +5,8 @@
  * Records live in the state store's `networks` collection; the three predefined networks (bridge,
  * host, none) are written on first use. The guest side (bridges, veths, namespaces) is built by
  * the VM runtime from `runtimeNetwork` (network-runtime.ts); names are answered by dns.ts.
+ * Subnets, --ip-range, gateways and auxiliary addresses follow Docker's default IPAM
+ * (network-ipam.ts); driver options are checked in network-options.ts.
  *
  * Errors follow the Docker daemon's words (the API helper maps codes to statuses).
  */
