@@ -22,7 +22,7 @@ import type { ImageRecord, LayerRecord } from '../engine/types.ts';
 import { concatBytes } from '../util/bytes.ts';
 import { cacheGet, cachePut, stepKey } from './cache.ts';
 import { openContext, type BuildContext, type BuildContextInput } from './context.ts';
-import { parseDockerfile, type Dockerfile, type Instruction } from './parser.ts';
+import { parseDockerfile, progressName, type Dockerfile, type Instruction } from './parser.ts';
 import { PlainProgress } from './progress.ts';
 import { findStage, planStages, targetStage, type Stage } from './stages.ts';
 import { varsOf, type BuildConfig, type StageState } from './state.ts';
@@ -311,7 +311,7 @@ async function runStage(run: BuildRun, stage: Stage): Promise<StageState> {
 
 async function runStep(run: BuildRun, stage: Stage, state: StageState, ins: Instruction, label: string | undefined): Promise<StageState> {
   const { host } = run;
-  const v = label ? run.progress.vertex(`${label} ${ins.original}`) : undefined;
+  const v = label ? run.progress.vertex(`${label} ${progressName(ins)}`) : undefined;
   let step: StepResult;
   try {
     step = await dispatch(run, stage, state, ins);

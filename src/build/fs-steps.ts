@@ -66,12 +66,6 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
   return { mounts, key, env };
 }
 
-/** BuildKit's "(first line...)" summary of a heredoc, for the progress line. */
-export function summarizeHeredoc(doc: string): string {
-  const lines = doc.trim().split(/\r?\n/);
-  return lines[0]! + (lines.length > 1 ? '...' : '');
-}
-
 export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<StepResult> {
   checkFlags(ins, { network: 'string', security: 'string', mount: 'strings' }, run.file);
   const network = flagValue(ins, 'network');

@@ -197,6 +197,13 @@ export function parseHeredocWord(word: string): Omit<Heredoc, 'content'> | undef
   return { name, expand: !quoted, chomp: m[2] === '-' };
 }
 
+/** BuildKit's progress name of a RUN whose script is one heredoc: `RUN <<EOF (first line...)`. */
+export function progressName(ins: Instruction): string {
+  if (ins.cmd !== 'run' || ins.json || ins.heredocs.length === 0 || !parseHeredocWord(ins.rest)) return ins.original;
+  const lines = ins.heredocs[0]!.content.trim().split(/\r?\n/);
+  return `${ins.original} (${lines[0]!}${lines.length > 1 ? '...' : ''})`;
+}
+
 /** `<<-` bodies: leading tabs removed from every line. */
 export function chompHeredoc(content: string): string {
   return content.replace(/^\t+/gm, '');

@@ -1,6 +1,6 @@
 /** The sans-IO parts: parseDockerfile, variable expansion, .dockerignore matching. */
 import { describe, expect, it } from 'vitest';
-import { parseDockerfile } from '../../src/build/parser.ts';
+import { parseDockerfile, progressName } from '../../src/build/parser.ts';
 import { expandWord, expandWords, parseKeyValues } from '../../src/build/expand.ts';
 import { IgnoreMatcher } from '../../src/build/ignore.ts';
 
@@ -88,6 +88,11 @@ describe('parseDockerfile follows BuildKit', () => {
       { name: 'EOF', content: 'BEGIN\n', expand: true, chomp: false }, { name: 'IN1', content: 'in $x\n', expand: false, chomp: false },
     ]);
     expect(df.instructions[2]!.heredocs).toEqual([{ name: 'EOF', content: 'echo hi\n', expand: true, chomp: false }]);
+  });
+
+  it('a RUN whose script is a heredoc shows its first line in the progress, as BuildKit names the step', () => {
+    const df = parseDockerfile('FROM x\nRUN <<EOF\necho a\necho b\nEOF\nRUN <<EOF\n  one  \nEOF\nRUN cat <<EOF\nx\nEOF\n');
+    expect(df.instructions.slice(1).map(progressName)).toEqual(['RUN <<EOF (echo a...)', 'RUN <<EOF (one)', 'RUN cat <<EOF']);
   });
 
   it('errors as BuildKit words them', () => {
