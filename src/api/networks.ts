@@ -139,7 +139,8 @@ export function networkRoutes(r: Router, engine: Engine): void {
     const ip = field<string>(ipamCfg, 'IPv4Address', 'string', 'EndpointConfig.IPAMConfig.IPv4Address');
     const ip6 = field<string>(ipamCfg, 'IPv6Address', 'string', 'EndpointConfig.IPAMConfig.IPv6Address');
     if (ip6) throw new SkiffError('UNSUPPORTED', `${ip6}: ${NO_IPV6}`);
-    await engine.connectNetwork({ network: n.id, container, ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}) });
+    const links = field<string[]>(ep, 'Links', 'strings', 'EndpointConfig.Links');
+    await engine.connectNetwork({ network: n.id, container, ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}), ...(links?.length ? { links } : {}) });
     call.send(200);
   });
 

@@ -648,7 +648,7 @@ export class Engine {
   }
 
   /** `docker network connect`: recorded, and plugged in now when this engine runs the container. */
-  async connectNetwork(options: { network: string; container: string; aliases?: string[]; ip?: string }): Promise<void> {
+  async connectNetwork(options: { network: string; container: string; aliases?: string[]; ip?: string; links?: string[] }): Promise<void> {
     const before = await this.lifecycle.inspect(options.container);
     if (before.runtime === 'wasi') refuseNetworking({ mode: options.network, endpoints: {}, extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] }, before.runtime);
     const { container, network } = await connectNetwork(this.ctx, options);

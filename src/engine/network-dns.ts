@@ -7,7 +7,7 @@
  *
  * Sans-IO core (`answerName`, over records) plus a reader over the state store (`resolveName`).
  */
-import { ipToInt, isIpv4, parseSubnet, subnetContains } from '../runtime/spec/network.ts';
+import { ipToInt, isIpv4, parseLink, parseSubnet, subnetContains } from '../runtime/spec/network.ts';
 import { fromStored } from './container-records.ts';
 import type { NetworkRecord } from './networks.ts';
 import type { StateReader } from './state/store.ts';
@@ -45,14 +45,18 @@ export function askerNetworks(networks: NetworkRecord[], containers: ContainerRe
 
 /**
  * Addresses for `name` as seen from `sourceIp`; undefined when this resolver has no answer (the
- * caller forwards upstream or says NXDOMAIN). A trailing dot and "<name>.<network>" both work.
+ * caller forwards upstream or says NXDOMAIN). A trailing dot and "<name>.<network>" both work; a
+ * link alias of the asker's endpoint on a network stands for the linked container's name there.
  */
 export function answerName(networks: NetworkRecord[], containers: ContainerRecord[], name: string, sourceIp: string): string[] | undefined {
   const ips: string[] = [];
+  const asker = containers.find((c) => live(c) && Object.values(c.spec.network?.endpoints ?? {}).some((e) => e.ip === sourceIp));
   for (const net of askerNetworks(networks, containers, sourceIp)) {
     let q = name.toLowerCase().replace(/\.$/, '');
     const suffix = `.${net.name.toLowerCase()}`;
     if (q.endsWith(suffix)) q = q.slice(0, -suffix.length);
+    const link = (asker?.spec.network?.endpoints[net.name]?.links ?? []).map(parseLink).find((l) => l.alias.toLowerCase() === q);
+    if (link) q = link.name.toLowerCase();
     for (const c of containers) {
       if (!live(c)) continue;
       const e = c.spec.network?.endpoints[net.name];

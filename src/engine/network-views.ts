@@ -59,9 +59,9 @@ export function networkSettingsView(c: ContainerRecord, networks: NetworkRecord[
   };
 }
 
-function endpointView(e: { networkId: string; aliases: string[]; requestedIp?: string; ip?: string; prefixLen?: number; gateway?: string; mac?: string; endpointId?: string }, live: boolean, c: ContainerRecord): Record<string, unknown> {
+function endpointView(e: { networkId: string; aliases: string[]; links?: string[]; requestedIp?: string; ip?: string; prefixLen?: number; gateway?: string; mac?: string; endpointId?: string }, live: boolean, c: ContainerRecord): Record<string, unknown> {
   return {
-    IPAMConfig: e.requestedIp ? { IPv4Address: e.requestedIp } : null, Links: null,
+    IPAMConfig: e.requestedIp ? { IPv4Address: e.requestedIp } : null, Links: e.links?.length ? [...e.links] : null,
     Aliases: e.aliases.length ? [...e.aliases] : null, MacAddress: live ? e.mac ?? '' : '',
     NetworkID: e.networkId, EndpointID: live ? e.endpointId ?? '' : '',
     Gateway: live ? e.gateway ?? '' : '', IPAddress: live ? e.ip ?? '' : '', IPPrefixLen: live ? e.prefixLen ?? 0 : 0,

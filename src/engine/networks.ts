@@ -11,7 +11,7 @@
  * Errors follow the Docker daemon's words (the API helper maps codes to statuses).
  */
 import { SkiffError } from '../errors.ts';
-import { intToIp, ipToInt, macForIp, networkModeKind, parseSubnet, type SpecEndpoint } from '../runtime/spec/network.ts';
+import { intToIp, ipToInt, macForIp, networkModeKind, parseLink, parseSubnet, type SpecEndpoint } from '../runtime/spec/network.ts';
 import { NO_IPV6, UPLINK_SUBNET, allocatePools, parsePrefix, pickAddress, refuseIpv6, validateIpamRequests, type IpamPool, type IpamRequest } from './network-ipam.ts';
 import { checkBridgeOptions } from './network-options.ts';
 import type { EngineContext } from './context.ts';
@@ -313,6 +313,8 @@ export interface ConnectOptions {
   container: string;
   aliases?: string[];
   ip?: string;
+  /** `--link NAME[:ALIAS]` (network-dns.ts parseLink). */
+  links?: string[];
 }
 
 /** `network connect`: the record gets an endpoint (and address) on the network. */
@@ -328,7 +330,10 @@ export async function connectNetwork(ctx: EngineContext, o: ConnectOptions): Pro
     if (Object.values(spec.endpoints).some((e) => e.networkId === net.id)) throw new SkiffError('CONFLICT', `endpoint with name ${rec.name} already exists in network ${net.name}`);
     if (o.aliases?.length && net.predefined) throw new SkiffError('INVALID_ARGUMENT', 'network-scoped alias is supported only for containers in user defined networks');
     const containers = (await tx.list<ContainerRecord>('containers')).map(fromStored);
-    const e = allocateEndpoint(net, { networkId: net.id, aliases: [...(o.aliases ?? [])], ...(o.ip ? { requestedIp: o.ip } : {}) }, containers, rec.id);
+    for (const l of o.links ?? []) parseLink(l);
+    const e = allocateEndpoint(net, {
+      networkId: net.id, aliases: [...(o.aliases ?? [])], ...(o.ip ? { requestedIp: o.ip } : {}), ...(o.links?.length ? { links: [...o.links] } : {}),
+    }, containers, rec.id);
     const next: ContainerRecord = { ...rec, spec: { ...rec.spec, network: { ...spec, endpoints: { ...spec.endpoints, [net.name]: e } } } };
     await tx.put('containers', rec.id, next);
     return { container: next, network: net };

@@ -105,7 +105,10 @@ describe('skiff network', () => {
     expect((await skiff('network', 'prune', '-f', '--filter', 'label=tier=other')).stdout).toBe('');
     expect((await skiff('network', 'prune', '-f', '--filter', 'until=1h')).stdout).toBe('');
     expect((await skiff('network', 'prune', '-f', '--filter', 'label!=tier=ipam')).stdout).toBe('Deleted Networks:\nspare2\n\n');
-    expect((await skiff('rm', 'r1')).code).toBe(0);
+    expect((await skiff('create', '--name', 'r2', 'app')).code).toBe(0);
+    expect((await skiff('network', 'connect', '--link', 'r1:one', 'ipamnet', 'r2')).code).toBe(0);
+    expect((await skiff('inspect', '-f', '{{json .NetworkSettings.Networks.ipamnet.Links}}', 'r2')).stdout).toBe('["r1:one"]\n');
+    expect((await skiff('rm', 'r1', 'r2')).code).toBe(0);
     expect((await skiff('network', 'rm', 'ipamnet')).code).toBe(0);
   }, 120_000);
 });

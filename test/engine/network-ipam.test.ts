@@ -3,14 +3,15 @@
  * flag grouping in cli/commands/network-ipam-flags.ts), on the inputs `docker network create`
  * takes, with dockerd's and the docker CLI's error texts; and through the engine: --ip-range for
  * dynamic addresses only, --aux-address never given out, --ip anywhere else in the subnet,
- * default pools, IPv6 and unsupported driver options refused with their reason.
+ * default pools, IPv6 and unsupported driver options refused with their reason; connect --link
+ * aliases answered by the network's DNS for the linking container only.
  */
 import { describe, expect, it } from 'vitest';
 import { consolidateIpam } from '../../src/cli/commands/network-ipam-flags.ts';
 import { MemoryContentStore } from '../../src/content/memory.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { allocatePools, defaultPoolBlocks, pickAddress, validateIpamRequests } from '../../src/engine/network-ipam.ts';
-import { networkView } from '../../src/engine/network-views.ts';
+import { networkSettingsView, networkView } from '../../src/engine/network-views.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import { formatSubnet, intToIp, parseSubnet } from '../../src/runtime/spec/network.ts';
 import { parseRunFlags } from '../../src/runtime/spec/options.ts';
@@ -153,6 +154,25 @@ describe('networks with --ip-range and --aux-address', () => {
     expect(kept.options).toEqual({ 'com.docker.network.bridge.name': 'skiffbr0', 'com.docker.network.driver.mtu': '1500', 'com.example.note': 'hi' });
     expect(kept.bridge).toBe(`br-${kept.id.slice(0, 12)}`);
     await expect(e.createNetwork({ name: 'again', options: { 'com.docker.network.bridge.name': 'skiffbr0' } })).rejects.toMatchObject({ message: expect.stringMatching(/^cannot create network [0-9a-f]{64} \(skiffbr0\): conflicts with network [0-9a-f]{64} \(skiffbr0\): networks have same bridge name$/) });
+  });
+
+  it('network connect --link NAME:ALIAS: the alias resolves to NAME\'s address for the linking container only', async () => {
+    const { e, run } = await engine();
+    await e.createNetwork({ name: 'linked', ipam: { config: [{ subnet: '10.50.0.0/24' }] } });
+    const db = await run({ network: 'linked', name: 'db' });
+    const app = await run({ name: 'app' });
+    const other = await run({ network: 'linked', name: 'other' });
+    await expect(e.connectNetwork({ network: 'linked', container: 'app', links: ['db:a:b'] })).rejects.toMatchObject({ message: 'bad format for links: db:a:b' });
+    await e.connectNetwork({ network: 'linked', container: 'app', links: ['db:database'] });
+    const appRec = await e.inspectContainer({ id: app.id });
+    const from = appRec.spec.network!.endpoints['linked']!.ip!;
+    const dbIp = db.spec.network!.endpoints['linked']!.ip!;
+    expect(await e.resolveName({ name: 'database', sourceIp: from })).toEqual([dbIp]);
+    expect(await e.resolveName({ name: 'database.linked', sourceIp: from })).toEqual([dbIp]);
+    expect(await e.resolveName({ name: 'db', sourceIp: from })).toEqual([dbIp]);
+    expect(await e.resolveName({ name: 'database', sourceIp: other.spec.network!.endpoints['linked']!.ip! })).toBeUndefined();
+    const settings = networkSettingsView(appRec, await e.listNetworks()) as { Networks: Record<string, { Links: unknown }> };
+    expect(settings.Networks['linked']!.Links).toEqual(['db:database']);
   });
 
   it('prunes by until and label', async () => {

@@ -179,6 +179,7 @@ export const networkCommands: readonly Command[] = [
       { name: 'alias', value: 'list', repeat: true, help: 'Add network-scoped alias for the container' },
       { name: 'ip', value: 'string', help: 'IPv4 address (e.g., "172.30.100.104")' },
       { name: 'ip6', value: 'string', help: 'IPv6 address (not supported: the guest kernel has no IPv6)' },
+      { name: 'link', value: 'list', repeat: true, help: 'Add link to another container (NAME[:ALIAS], resolved on user networks)' },
     ],
     async run(ctx, f, [network, container]) {
       if (str(f['ip6'])) throw new SkiffError('UNSUPPORTED', `${str(f['ip6'])}: ${NO_IPV6}`);
@@ -187,6 +188,7 @@ export const networkCommands: readonly Command[] = [
       await ctx.engine.connectNetwork({
         network: network!, container: container!,
         ...(list(f['alias']).length ? { aliases: list(f['alias']) } : {}), ...(str(f['ip']) ? { ip: str(f['ip'])! } : {}),
+        ...(list(f['link']).length ? { links: list(f['link']) } : {}),
       });
     },
   },

@@ -18,6 +18,11 @@ export interface SpecEndpoint {
   networkId: string;
   /** `--network-alias`: more names the network's DNS answers with this container's address. */
   aliases: string[];
+  /**
+   * `network connect --link NAME[:ALIAS]`, as given: on a user network, ALIAS resolves (for this
+   * container only) to NAME's address on the network, as Docker's embedded DNS answers it.
+   */
+  links?: string[];
   /** `--ip`: the address asked for; the allocator takes it or fails. */
   requestedIp?: string;
   /** Filled in by the engine at create/connect: the address, prefix, gateway and MAC. */
@@ -103,6 +108,16 @@ export function resolveNetworkOptions(o: NetworkRunOptions): SpecNetwork {
 }
 
 /** `--add-host` values, parsed (Docker's errors: etc.ts). */
+/** Docker's opts.ParseLink: "name:alias" or "name" (alias = name); "/name:/c/alias" from old records. */
+export function parseLink(link: string): { name: string; alias: string } {
+  if (link === '') throw invalid('empty string specified for links');
+  const parts = link.split(':');
+  if (parts.length > 2) throw invalid(`bad format for links: ${link}`);
+  if (parts.length === 1) return { name: link, alias: link };
+  if (parts[0]!.startsWith('/')) return { name: parts[0]!.slice(1), alias: parts[1]!.split('/').pop()! };
+  return { name: parts[0]!, alias: parts[1]! };
+}
+
 export function parseAddHosts(values: string[]): { host: string; ip: string }[] {
   return values.map(parseExtraHost);
 }
