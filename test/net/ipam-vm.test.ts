@@ -3,7 +3,8 @@
  * --gateway and --aux-address, a container started without --ip gets the first free address of
  * the range (the auxiliary one skipped) with the subnet's prefix length and the given gateway as
  * its default route, and reaches a container that has a --ip outside the range, by name and by
- * address. (A second IPv4 subnet on one bridge network is refused, as Docker's bridge driver
+ * address; a `network connect --link srv:srvlinked` alias resolves for the linking container only.
+ * (A second IPv4 subnet on one bridge network is refused, as Docker's bridge driver
  * refuses it; the guest agent's bridges hold one gateway each.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +53,17 @@ describe('--ip-range, --aux-address and --gateway in the guest', () => {
     expect(r.out).toMatch(/inet 10\.77\.9\.1\/16 /);
     expect(r.out).toMatch(/default via 10\.77\.0\.1 dev eth0/);
     expect(r.out.match(/served-from-srv/g)).toHaveLength(2);
+
+    // network connect --link srv:srvlinked: "srvlinked" resolves to srv for the linking container only.
+    const linker = await e.runContainer({ image: 'skiff/busybox', detach: true, run: parseRunFlags({ name: 'linker', cmd: ['sleep', '600'] }) });
+    await e.connectNetwork({ network: 'ranged', container: 'linker', links: ['srv:srvlinked'] });
+    const out: string[] = [];
+    const p = await e.execContainer({ id: linker.id, cmd: ['sh', '-c', 'timeout 5 wget -qO- http://srvlinked/'], io: { onStdout: (d) => out.push(td.decode(d)), onStderr: (d) => out.push(td.decode(d)) } });
+    expect((await p.wait()).exitCode, out.join('')).toBe(0);
+    expect(out.join('')).toContain('served-from-srv');
+    const other = await run({ network: 'ranged', cmd: ['sh', '-c', 'nslookup srvlinked 10.0.2.3 >/dev/null 2>&1 && echo resolved || echo unknown'] });
+    expect(other.out.trim()).toBe('unknown');
+    await e.removeContainer({ id: linker.id, force: true });
     await e.removeContainer({ id: srv.id, force: true });
   }, 300_000);
 });
