@@ -97,10 +97,10 @@ function decodeSymbol(b: Bits, t: Table): number {
 class Output {
   buf = new Uint8Array(1 << 16);
   len = 0;
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number, private readonly overLimit?: (max: number) => SkiffError) {}
 
   push(byte: number): void {
-    if (this.len >= this.max) throw new SkiffError('INVALID_ARCHIVE', `bzip2: output larger than ${this.max} bytes`);
+    if (this.len >= this.max) throw this.overLimit?.(this.max) ?? new SkiffError('INVALID_ARCHIVE', `bzip2: output larger than ${this.max} bytes`);
     if (this.len >= this.buf.length) {
       const next = new Uint8Array(Math.min(this.buf.length * 2, Math.max(this.max, this.buf.length + 1)));
       next.set(this.buf);
@@ -243,8 +243,9 @@ export function isBzip2(data: Uint8Array): boolean {
   return data.length >= 4 && data[0] === 0x42 && data[1] === 0x5a && data[2] === 0x68 && data[3]! >= 0x31 && data[3]! <= 0x39;
 }
 
-export function bunzip2(data: Uint8Array, opts: { maxOutputBytes?: number } = {}): Uint8Array {
-  const out = new Output(opts.maxOutputBytes ?? 4 * 1024 * 1024 * 1024);
+/** `overLimit`: the error for output past `maxOutputBytes` (a caller naming its own budget). */
+export function bunzip2(data: Uint8Array, opts: { maxOutputBytes?: number; overLimit?: (max: number) => SkiffError } = {}): Uint8Array {
+  const out = new Output(opts.maxOutputBytes ?? 2 ** 31, opts.overLimit);
   const b = new Bits(data);
   let streams = 0;
   while (b.bytePos + 4 <= b.length) {

@@ -29,11 +29,11 @@ function crc32(data: Uint8Array): number {
 class Out {
   buf = new Uint8Array(1 << 16);
   len = 0;
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number, private readonly overLimit?: (max: number) => SkiffError) {}
 
   ensure(extra: number): void {
     const need = this.len + extra;
-    if (need > this.max) throw new SkiffError('INVALID_ARCHIVE', `xz: output larger than ${this.max} bytes`);
+    if (need > this.max) throw this.overLimit?.(this.max) ?? new SkiffError('INVALID_ARCHIVE', `xz: output larger than ${this.max} bytes`);
     if (need <= this.buf.length) return;
     let size = this.buf.length;
     while (size < need) size *= 2;
@@ -316,8 +316,9 @@ export function isXz(data: Uint8Array): boolean {
 
 const CHECK_SIZE = [0, 4, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64];
 
-export function unxz(data: Uint8Array, opts: { maxOutputBytes?: number } = {}): Uint8Array {
-  const out = new Out(opts.maxOutputBytes ?? 4 * 1024 * 1024 * 1024);
+/** `overLimit`: the error for output past `maxOutputBytes` (a caller naming its own budget). */
+export function unxz(data: Uint8Array, opts: { maxOutputBytes?: number; overLimit?: (max: number) => SkiffError } = {}): Uint8Array {
+  const out = new Out(opts.maxOutputBytes ?? 2 ** 31, opts.overLimit);
   let pos = 0;
   let streams = 0;
   while (pos < data.length) {

@@ -12,6 +12,7 @@ import { isXz, unxz } from '../archive/xz.ts';
 import type { FileSystem, FsNode } from '../fs/types.ts';
 import { parseGroup, parsePasswd, readTextFile } from '../runtime/spec/users.ts';
 import { sha256Digest } from '../oci/digest.ts';
+import { DEFAULT_MAX_LAYER_BYTES } from '../engine/tar-io.ts';
 import type { BuildContext } from './context.ts';
 import { cleanRelative } from './context-path.ts';
 import { IgnoreMatcher } from './ignore.ts';
@@ -138,7 +139,7 @@ function downloadName(url: string, disposition: string | null): string {
  * ADD of an http(s) URL, as BuildKit does: the body saved under the URL's file name with mode
  * 0600 and the Last-Modified time, never unpacked; `--checksum` verified.
  */
-export async function urlSource(url: string, checksum: string | undefined, fetchImpl: typeof fetch = globalThis.fetch, unpack = false): Promise<Source> {
+export async function urlSource(url: string, checksum: string | undefined, fetchImpl: typeof fetch = globalThis.fetch, unpack = false, maxBytes = MAX_UNPACKED): Promise<Source> {
   if (!fetchImpl) throw new SkiffError('UNSUPPORTED', `ADD ${url}: this engine has no fetch to download it`);
   let resp: Response;
   try {
@@ -147,7 +148,7 @@ export async function urlSource(url: string, checksum: string | undefined, fetch
     throw new SkiffError('REGISTRY', `ADD ${url}: the download failed (${(err as Error).message}); where the network is closed, put the file in the build context and COPY it`, { cause: err });
   }
   if (!resp.ok) throw new SkiffError('NOT_FOUND', `failed to load cache key: invalid response status ${resp.status}`);
-  const data = new Uint8Array(await resp.arrayBuffer());
+  const data = await boundedBody(url, resp, maxBytes);
   if (checksum) {
     const m = /^([a-z0-9]+):([0-9a-f]+)$/.exec(checksum);
     if (!m) throw new SkiffError('INVALID_ARGUMENT', `invalid checksum digest format: ${checksum}`);
@@ -162,6 +163,37 @@ export async function urlSource(url: string, checksum: string | undefined, fetch
   const base = downloadName(url, resp.headers.get('content-disposition'));
   // `ADD --unpack=true <url>` unpacks a downloaded archive; by default it is kept as downloaded.
   return { name: url, base, isDir: false, items: [{ rel: '', item: { kind: 'file', mode: 0o600, data, ...(Number.isFinite(mtimeMs) ? { mtimeMs } : {}) } }], ...(unpack && isArchive(data) ? { archive: true } : {}) };
+}
+
+/**
+ * A download's body, refused past `max` bytes (it is held in memory, and a layer cannot hold more
+ * anyway): by its Content-Length before reading, else as it streams.
+ */
+async function boundedBody(url: string, resp: Response, max: number): Promise<Uint8Array<ArrayBuffer>> {
+  const tooLarge = (): SkiffError => new SkiffError('INVALID_ARGUMENT', `ADD ${url}: the download is larger than the limit of ${max} bytes`);
+  const declared = Number(resp.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    await resp.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!resp.body) return new Uint8Array(await resp.arrayBuffer());
+  const reader = resp.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.byteLength; }
+  return out;
 }
 
 /** Sources from another stage's (or image's) filesystem. */
@@ -192,8 +224,11 @@ export function fsSources(fs: FileSystem, names: string[], from: string): Source
   return out;
 }
 
-/** What ADD unpacks at most from one archive (a bound against decompression bombs). */
-const MAX_UNPACKED = 8 * 1024 * 1024 * 1024;
+/**
+ * What ADD downloads or unpacks at most from one source (a bound against decompression bombs):
+ * it is held in memory, and one layer holds no more than this anyway (engine/tar-io.ts).
+ */
+const MAX_UNPACKED = DEFAULT_MAX_LAYER_BYTES;
 
 function isArchive(data: Uint8Array): boolean {
   const c = detectCompression(data.subarray(0, 4));
@@ -205,18 +240,21 @@ function isArchive(data: Uint8Array): boolean {
  * An ADD source's archive members, or undefined when it is no tar after all (BuildKit then
  * copies the file as it is, compressed or not).
  */
-async function archiveItems(name: string, data: Uint8Array): Promise<SourceItem[] | undefined> {
+export async function archiveItems(name: string, data: Uint8Array, max = MAX_UNPACKED): Promise<SourceItem[] | undefined> {
   let tar = data;
   const c = detectCompression(data.subarray(0, 4));
+  // A bomb is refused as such, not copied as a file that "holds no tar".
+  const overLimit = (m: number): SkiffError => new SkiffError('UNSUPPORTED', `ADD ${name}: the archive unpacks to more than the limit of ${m} bytes (possible decompression bomb)`);
+  const bound = { maxOutputBytes: max, overLimit };
   let entries;
   try {
-    if (isBzip2(data)) tar = bunzip2(data, { maxOutputBytes: MAX_UNPACKED });
-    else if (isXz(data)) tar = unxz(data, { maxOutputBytes: MAX_UNPACKED });
-    else if (c !== 'none') tar = await decompress(data, { compression: c, maxOutputBytes: MAX_UNPACKED });
+    if (isBzip2(data)) tar = bunzip2(data, bound);
+    else if (isXz(data)) tar = unxz(data, bound);
+    else if (c !== 'none') tar = await decompress(data, { compression: c, ...bound });
     entries = readTar(tar);
   } catch (err) {
-    // An xz filter skiff cannot undo is said as such; other failures mean "no archive".
-    if (err instanceof SkiffError && err.code === 'UNSUPPORTED') throw SkiffError.wrap(err, `ADD ${name}`);
+    // An xz filter skiff cannot undo, or a bomb, is said as such; other failures mean "no archive".
+    if (err instanceof SkiffError && err.code === 'UNSUPPORTED') throw err.message.startsWith(`ADD ${name}`) ? err : SkiffError.wrap(err, `ADD ${name}`);
     return undefined;
   }
   if (entries.length === 0 && tar.some((b) => b !== 0)) return undefined;
