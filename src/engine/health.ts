@@ -148,13 +148,21 @@ export class HealthMonitor {
   }
 
   private sleep(ms: number): Promise<void> {
+    const until = Date.now() + ms; // timers run on the real clock, whatever `now` says
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
+      let t: ReturnType<typeof setTimeout>;
+      // Timers take at most 2^31-1 ms (a longer one fires at once): a longer interval is slept in steps.
+      const arm = (): void => {
+        const left = until - Date.now();
+        if (left <= 0) return done();
+        t = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      };
       function done(): void {
         clearTimeout(t);
         resolve();
       }
       this.wake = done;
+      arm();
     });
   }
 
@@ -205,10 +213,19 @@ export class HealthMonitor {
 
 const TIMED_OUT = Symbol('timed out');
 
+/** The longest delay setTimeout honours; Docker's durations go far beyond it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 async function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const until = Date.now() + ms;
+  const arm = (r: (v: typeof TIMED_OUT) => void): void => {
+    const left = until - Date.now();
+    if (left <= 0) r(TIMED_OUT);
+    else timer = setTimeout(() => arm(r), Math.min(left, MAX_TIMER_MS));
+  };
   try {
-    return await Promise.race([p, new Promise<typeof TIMED_OUT>((r) => (timer = setTimeout(() => r(TIMED_OUT), ms)))]);
+    return await Promise.race([p, new Promise<typeof TIMED_OUT>(arm)]);
   } finally {
     clearTimeout(timer);
   }

@@ -138,6 +138,22 @@ describe('health monitor', () => {
     expect(h.rec.health!.Log.map((l) => l.ExitCode)).toEqual([0, 0]);
   });
 
+  it('an interval or timeout past 2^31-1 ms is waited for, not fired at once as setTimeout would', async () => {
+    const day = 24 * 3600 * 1000 * MS;
+    const h = harness([{ exit: 0 }], { Interval: 30 * day });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(h.stats().execs).toBe(0);
+    expect(h.rec.health?.Status).toBe('starting');
+    await h.mon.stop();
+    const t = harness([{ hang: true }], { Interval: 10 * MS, Timeout: 30 * day });
+    await until(() => t.stats().execs === 1);
+    await new Promise((r) => setTimeout(r, 150));
+    // Still running its 30-day timeout: not killed, nothing recorded.
+    expect(t.kills).toEqual([]);
+    expect(t.rec.health!.Log).toEqual([]);
+    await t.mon.stop();
+  });
+
   it('does not count failures inside the start period while starting', () => {
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     const r = (s: number, code: number): HealthResult => ({ Start: new Date(t0 + s * 1000).toISOString(), End: new Date(t0 + s * 1000).toISOString(), ExitCode: code, Output: '' });
