@@ -17,7 +17,8 @@ const HEALTHS = ['none', 'starting', 'healthy', 'unhealthy'];
 function label(c: ContainerRecord, l: string): boolean {
   const eq = l.indexOf('=');
   const k = eq < 0 ? l : l.slice(0, eq);
-  return k in c.labels && (eq < 0 || c.labels[k] === l.slice(eq + 1));
+  // Own keys only: `label=constructor` must not match every record through Object's prototype.
+  return Object.hasOwn(c.labels, k) && (eq < 0 || c.labels[k] === l.slice(eq + 1));
 }
 
 const TESTS: Record<string, (c: ContainerRecord, v: string) => boolean> = {
