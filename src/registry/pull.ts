@@ -173,6 +173,8 @@ async function pull(o: PullOptions, emit: (e: PullEvent) => void): Promise<PullR
       // A failed download stops the pool: the layers it never started must not be waited for.
       const settled = downloads.then(() => undefined, (err: unknown) => {
         for (const a of arrived.values()) a.reject(err);
+        // Scans of layers never fetched would wait for bytes forever, each holding its decoder.
+        for (const s of scans.values()) s.abandon();
         return { err };
       });
 

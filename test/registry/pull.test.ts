@@ -3,7 +3,7 @@
  * skopeo from archives skiff never wrote: by tag and digest, through a multi-platform index,
  * refusals that name what an image offers, and a proxy that corrupts, cuts and fails requests.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import { nodeWasiSpawn } from '../../src/node.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { pullImage, type PullEvent } from '../../src/registry/pull.ts';
+import { StreamingScan } from '../../src/registry/layer-scan.ts';
 import { WasiRuntime } from '../../src/runtime/wasi/runtime.ts';
 import { SkiffError } from '../../src/errors.ts';
 import { buildLayouts, DIST, type Layouts } from './fixtures.ts';
@@ -153,6 +154,25 @@ describe('pull from docker-registry', () => {
     const ok = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/layered` });
     expect(ok.image.layers.map((l) => l.digest)).toEqual([l0, l1, l2]);
     expect((await snapshot(e)).blobs).toHaveLength(5);
+  });
+
+  it('a failed pull leaves no layer scan waiting for bytes (each holds a decoder)', async () => {
+    const e = engine();
+    const [l0] = layouts.layeredLayers as [string, string, string];
+    const settled = new Set<StreamingScan>();
+    const spies = [vi.spyOn(StreamingScan.prototype, 'end'), vi.spyOn(StreamingScan.prototype, 'abandon')];
+    for (const s of spies) s.mockImplementation(function (this: StreamingScan) { settled.add(this); });
+    try {
+      proxy.corrupt.add(l0);
+      // One at a time: the first layer fails, the other two are never started.
+      const err = await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/layered`, concurrency: 1 }).then(() => new Error('pulled'), (x: unknown) => x as Error);
+      expect(err).toMatchObject({ code: 'DIGEST_MISMATCH' });
+      expect(settled.size).toBe(3);
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+    // Spied out, the real abandon never ran: a pull now is unaffected.
+    expect((await pullImage({ ctx: Engine.contextOf(e), client: client(), ref: `${proxy.host}/seed/layered` })).image.layers).toHaveLength(3);
   });
 
   it('layers bigger than the load limits allow are refused before a byte of them is fetched', async () => {
