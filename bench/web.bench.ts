@@ -12,12 +12,10 @@
  *   navigation to the first output of its wasm element (`#wasm`, skiff/hello-wasm), while its
  *   Linux element restores the VM in the same engine worker. Its note splits it: the page creates
  *   the worker, the worker's script loads (`worker.loaded`), init, the run, its create, its first
- *   output in the worker; the VM's start waits for that output (`vm.held` 'vm start'). A/B of the
- *   docs page (sites served side by side, alternated, medians; /work/wt/notes/wasm-first.md): the
- *   worker's part (init -> first output) 234 ms at 0cdcc5e, 109-207 before the VM's start was held
- *   and the worker's script trimmed, ~110 after, with the worker's script load 109 -> 76 ms; the
- *   rest is the page's own start (its scripts and the worker's from the server), 200-600 ms at
- *   load 10-15 and the larger part of the figure there;
+ *   output in the worker; the VM's start waits for that output (`vm.held` 'vm start'). Side by side
+ *   (built sites served at once, alternated, medians of 6, load 24-27): init -> first output
+ *   233 ms at 0cdcc5e, 277 at 6535f58, 150 at 962b62e (VM start held, worker script 513 -> 392 KB
+ *   in one file); the page's part before the worker exists is the larger part under such load;
  * - web.heap_mb: the page's memory after a run, workers included
  *   (performance.measureUserAgentSpecificMemory; JS heap of the page as the fallback).
  * The issue's metrics are for skiff/busybox (the VM); where linux/386 cannot run they are measured
