@@ -65,13 +65,15 @@ export function fsParentsSources(fs: FileSystem, names: string[]): Source[] {
     const entries: Array<[string, Item]> = [];
     // Files from another stage keep their owners (unless --chown).
     const owners = new Map<string, { uid: number; gid: number }>();
+    // Only what the pattern selects is read: the stage may be a whole distribution.
+    const matcher = IgnoreMatcher.parse(pattern);
     if (root && fs.stat(root).kind === 'directory') {
       for (const { path, node } of walkTree(fs, root)) {
         const st = fs.stat(node);
         owners.set(path, { uid: st.uid, gid: st.gid });
         if (st.kind === 'directory') entries.push([path, { kind: 'directory', mode: st.mode, mtimeMs: st.mtimeMs }]);
         else if (st.kind === 'symlink') entries.push([path, { kind: 'symlink', mode: 0o777, linkname: fs.readlink(node) }]);
-        else if (st.kind === 'file') entries.push([path, { kind: 'file', mode: st.mode, data: st.size ? fs.read(node, 0, st.size) : new Uint8Array(0), mtimeMs: st.mtimeMs }]);
+        else if (st.kind === 'file') entries.push([path, { kind: 'file', mode: st.mode, data: st.size && matcher.ignores(path) ? fs.read(node, 0, st.size) : new Uint8Array(0), mtimeMs: st.mtimeMs }]);
       }
     }
     return select(name, pattern, entries, owners);
