@@ -75,6 +75,9 @@ export function nextHealth(cur: ContainerHealth | undefined, result: HealthResul
 
 export class HealthMonitor {
   private stopped = false;
+  /** Settles when stop() is called: an exec still starting is not waited for then. */
+  private readonly stopping: Promise<typeof STOPPED>;
+  private stopNow!: () => void;
   private wake: (() => void) | undefined;
   private probe: RuntimeProcess | undefined;
   /** Bumped by a pause: a probe that was under way then is not recorded. */
@@ -86,12 +89,14 @@ export class HealthMonitor {
   constructor(private readonly p: HealthMonitorParts) {
     this.schedule = healthSchedule(p.healthcheck.config);
     this.now = p.now ?? Date.now;
+    this.stopping = new Promise((r) => (this.stopNow = () => r(STOPPED)));
     this.loop = this.run().catch(() => {});
   }
 
   /** Stops probing: a probe under way is killed and waited for; nothing is written after this resolves. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopNow();
     this.wake?.();
     await this.probe?.kill('SIGKILL').catch(() => {});
     await this.loop;
@@ -178,8 +183,9 @@ export class HealthMonitor {
     try {
       const io: ProcessIO = { onStdout: (d) => out.write(d), onStderr: (d) => out.write(d) };
       const starting = this.p.exec(args, io);
-      const started = await raceTimeout(starting, START_TIMEOUT_MS);
-      if (started === TIMED_OUT) {
+      // Stopped while it starts (the container exited): the exec is not waited for, only killed when it comes.
+      const started = await raceTimeout(Promise.race([starting, this.stopping]), START_TIMEOUT_MS);
+      if (started === TIMED_OUT || started === STOPPED) {
         void starting.then((late) => late.kill('SIGKILL'), () => {}).catch(() => {});
         return failed(`timed out starting health check for container ${this.p.id}`);
       }
@@ -212,6 +218,7 @@ export class HealthMonitor {
 }
 
 const TIMED_OUT = Symbol('timed out');
+const STOPPED = Symbol('stopped');
 
 /** The longest delay setTimeout honours; Docker's durations go far beyond it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -10,7 +10,7 @@ import type { ProcessIO, RuntimeProcess } from '../../src/runtime/types.ts';
 
 const MS = 1_000_000;
 
-interface Probe { exit?: number; out?: string; hang?: boolean }
+interface Probe { exit?: number; out?: string; hang?: boolean; neverStarts?: boolean }
 
 function harness(probes: Probe[], config: { Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number; StartInterval?: number }) {
   const rec = { id: 'c1', state: 'running', health: { Status: 'starting', FailingStreak: 0, Log: [] } } as unknown as ContainerRecord;
@@ -24,6 +24,7 @@ function harness(probes: Probe[], config: { Interval?: number; Timeout?: number;
     healthcheck: { config: { Test: ['CMD', 'probe'], ...config }, probe: ['probe'] },
     async exec(_args, io: ProcessIO): Promise<RuntimeProcess> {
       const p = probes[Math.min(execs++, probes.length - 1)]!;
+      if (p.neverStarts) return new Promise<RuntimeProcess>(() => {});
       running++;
       most = Math.max(most, running);
       let done!: (s: { exitCode: number; oomKilled: boolean }) => void;
@@ -152,6 +153,14 @@ describe('health monitor', () => {
     expect(t.kills).toEqual([]);
     expect(t.rec.health!.Log).toEqual([]);
     await t.mon.stop();
+  });
+
+  it('stop() does not wait for an exec that is still starting (the container\'s exit would be recorded up to 30 s late)', async () => {
+    const h = harness([{ neverStarts: true }], { Interval: 10 * MS });
+    await until(() => h.stats().execs === 1);
+    const r = await Promise.race([h.mon.stop().then(() => 'stopped'), new Promise((res) => setTimeout(() => res('hung'), 3000))]);
+    expect(r).toBe('stopped');
+    expect(h.rec.health!.Log).toEqual([]);
   });
 
   it('does not count failures inside the start period while starting', () => {
