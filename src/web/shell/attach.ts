@@ -27,11 +27,15 @@ export async function attachProcess(ctx: ShellContext, o: AttachOptions, start: 
   let unresize: (() => void) | undefined;
   try {
     const size = o.tty ? ctx.size?.() : undefined;
+    // A status line ("starting the Linux VM…") goes before the first output: a quick command's
+    // output can arrive before the start's answer does.
+    let cleared = false;
+    const clear = () => { if (!cleared) { cleared = true; ctx.progressDone(); } };
     const { process: proc, pty } = await start({
-      onStdout: (d) => ctx.stdout(out.decode(d, { stream: true })),
-      onStderr: (d) => ctx.stderr(err.decode(d, { stream: true })),
+      onStdout: (d) => { clear(); ctx.stdout(out.decode(d, { stream: true })); },
+      onStderr: (d) => { clear(); ctx.stderr(err.decode(d, { stream: true })); },
     }, size);
-    ctx.progressDone();
+    clear();
     if (o.tty) unresize = ctx.onResize?.((s) => void Promise.resolve(proc.resize(s)).catch(() => {}));
     const exited = proc.wait();
     let ended = false;
