@@ -75,9 +75,8 @@ export function nextHealth(cur: ContainerHealth | undefined, result: HealthResul
 
 export class HealthMonitor {
   private stopped = false;
-  /** Settles when stop() is called: an exec still starting is not waited for then. */
-  private readonly stopping: Promise<typeof STOPPED>;
-  private stopNow!: () => void;
+  /** While a probe's exec starts: stop() ends the wait for it (a per-probe promise, so nothing accumulates). */
+  private cancelStart: (() => void) | undefined;
   private wake: (() => void) | undefined;
   private probe: RuntimeProcess | undefined;
   /** Bumped by a pause: a probe that was under way then is not recorded. */
@@ -89,14 +88,13 @@ export class HealthMonitor {
   constructor(private readonly p: HealthMonitorParts) {
     this.schedule = healthSchedule(p.healthcheck.config);
     this.now = p.now ?? Date.now;
-    this.stopping = new Promise((r) => (this.stopNow = () => r(STOPPED)));
     this.loop = this.run().catch(() => {});
   }
 
   /** Stops probing: a probe under way is killed and waited for; nothing is written after this resolves. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.stopNow();
+    this.cancelStart?.();
     this.wake?.();
     await this.probe?.kill('SIGKILL').catch(() => {});
     await this.loop;
@@ -184,7 +182,9 @@ export class HealthMonitor {
       const io: ProcessIO = { onStdout: (d) => out.write(d), onStderr: (d) => out.write(d) };
       const starting = this.p.exec(args, io);
       // Stopped while it starts (the container exited): the exec is not waited for, only killed when it comes.
-      const started = await raceTimeout(Promise.race([starting, this.stopping]), START_TIMEOUT_MS);
+      const stopping = new Promise<typeof STOPPED>((r) => (this.cancelStart = () => r(STOPPED)));
+      if (this.stopped) this.cancelStart?.();
+      const started = await raceTimeout(Promise.race([starting, stopping]), START_TIMEOUT_MS).finally(() => (this.cancelStart = undefined));
       if (started === TIMED_OUT || started === STOPPED) {
         void starting.then((late) => late.kill('SIGKILL'), () => {}).catch(() => {});
         return failed(`timed out starting health check for container ${this.p.id}`);
