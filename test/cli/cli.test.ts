@@ -55,6 +55,9 @@ describe('skiff CLI', () => {
     expect((await skiff('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}')).stdout).toBe(`app:latest ${v1.configDigest.slice(7, 19)}\n`);
     expect((await skiff('image', 'inspect', '--format', '{{.Id}} {{json .Config.Cmd}}', 'app')).stdout).toBe(`${v1.configDigest} ["sh"]\n`);
     expect((await skiff('images', '-f', 'reference=ap*', '--format', '{{.Repository}}')).stdout).toBe('app\n');
+    // Go templates as Docker users write them; docker/cli's table headers (IMAGE ID, not ID).
+    expect((await skiff('images', '--format', 'table {{.Repository}}\\t{{.ID}}\\t{{.Tag}}')).stdout).toBe(`REPOSITORY   IMAGE ID       TAG\napp          ${v1.configDigest.slice(7, 19)}   latest\n`);
+    expect((await skiff('image', 'inspect', '-f', '{{with .Config}}{{join .Cmd " "}}{{end}} {{if eq .Os "linux"}}{{.Architecture | printf "%q"}}{{end}}', 'app')).stdout).toBe('sh "386"\n');
     expect((await skiff('images', '-f', 'dangling=true', '-q')).stdout).toBe('');
     expect(await skiff('images', '-f', 'colour=red')).toMatchObject({ code: 1, stderr: expect.stringContaining("invalid filter 'colour'") });
     const hist = await skiff('history', 'app');
@@ -98,6 +101,10 @@ describe('skiff CLI', () => {
     // Config.Env as Docker's daemon merges it: -e first, then the image entries it did not set.
     expect((await skiff('inspect', '-f', '{{.Name}} {{.State.Status}} {{json .Config.Cmd}} {{.Config.Env}}', 'web')).stdout)
       .toBe('/web created ["sh","-c","echo hi"] [X=1 PATH=/usr/bin:/bin]\n');
+    expect((await skiff('inspect', '-f', '{{range $i, $a := .Config.Cmd}}{{if $i}},{{end}}{{$a}}{{end}} {{len .Config.Env}} {{index .Config.Env 0}}', 'web')).stdout).toBe('sh,-c,echo hi 2 X=1\n');
+    expect((await skiff('ps', '-a', '--format', '{{if eq .State "created"}}{{.Names | upper}}{{else}}up{{end}} {{printf "%.5s" .Command}}')).stdout).toBe('WEB sh -c\n');
+    expect((await skiff('ps', '-a', '--format', 'table {{.ID}}\\t{{.Names}}')).stdout).toBe(`CONTAINER ID   NAMES\n${id.slice(0, 12)}   web\n`);
+    expect(await skiff('ps', '--format', '{{if .Names}}')).toMatchObject({ code: 1, stdout: '', stderr: 'Error: template parsing error: template: :1: unexpected EOF\n' });
     const refused = await skiff('rmi', 'app');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`container ${id.slice(0, 12)} is using its referenced image`);

@@ -32,7 +32,7 @@ describe('cli formatting (Docker conventions)', () => {
     expect(renderTemplate('{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}};{{end}}', net)).toBe('10.1.0.0/16 10.1.0.1;10.2.0.0/16 <no value>;');
     expect(renderTemplate('{{.Name}}:{{range .Containers}} {{.Name}}{{end}}', net)).toBe('n: one two');
     expect(renderTemplate('{{range .Nope}}x{{end}}{{range .IPAM.Config}}{{range .Missing}}y{{end}}{{json .Subnet}}{{end}}', net)).toBe('"10.1.0.0/16""10.2.0.0/16"');
-    expect(renderTemplate('{{if .Name}}kept{{end}}', net)).toBe('{{if .Name}}kept{{end}}');
+    expect(renderTemplate('{{if .Name}}kept{{end}}', net)).toBe('kept');
   });
 
   it('the progress bar draws only on a terminal', () => {

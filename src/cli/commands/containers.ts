@@ -5,6 +5,7 @@ import { boundPorts, formatBinding, portsColumn } from '../../runtime/spec/ports
 import type { LogEntry } from '../../engine/lifecycle.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
 import { displayText } from '../present/escape.ts';
+import { PS_HEADERS } from '../present/headers.ts';
 import { ago, containerCommand as command, containerStatus as status, formatRows, humanSize, table, truncate } from '../present/format.ts';
 import { logLines } from '../present/log-lines.ts';
 import { parseChanges } from './changes.ts';
@@ -66,7 +67,7 @@ const ps: Command = {
     const full = f['no-trunc'] === true;
     const id = (s: string): string => (full ? s : s.slice(0, 12));
     if (f['quiet']) return void out(ctx, rows.map((c) => id(c.id)).join('\n'));
-    const formatted = formatRows(str(f['format']), rows.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime, Ports: portsColumn(boundPorts(c)) })));
+    const formatted = formatRows(str(f['format']), rows.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime, Ports: portsColumn(boundPorts(c)) })), PS_HEADERS);
     if (formatted !== undefined) return void ctx.stdout(formatted);
     out(ctx, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows.map((c) => [
       id(c.id), c.imageRef, JSON.stringify(full ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), portsColumn(boundPorts(c)), c.name,

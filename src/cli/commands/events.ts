@@ -63,6 +63,7 @@ export const eventsCommand: Command = {
     const format = str(f['format']);
     // `{{json .}}` is the API's JSON of the event; other templates see Go's field names.
     const whole = format !== undefined && (format === 'json' || /^\s*\{\{\s*json\s+\.\s*\}\}\s*$/.test(format));
+    if (format && !whole) formatRows(format, []); // a template's syntax error before any event, as Docker parses first
     const print = (e: EngineEvent) => ctx.stdout(whole ? `${displayJson(e)}\n` : format ? formatRows(format, [templateView(e)]) ?? eventLine(e) : eventLine(e));
     const watch = await ctx.engine.watchEvents({ ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}), filters, onEvent: print });
     const off = ctx.host.onInterrupt?.(() => void watch.stop());

@@ -5,6 +5,7 @@ import type { ImageSummary } from '../../engine/images.ts';
 import { parsePlatform } from '../../oci/platform.ts';
 import { familiarReference, parseReference } from '../../oci/reference.ts';
 import { displayJson, displayText } from '../present/escape.ts';
+import { HISTORY_HEADERS, IMAGES_HEADERS } from '../present/headers.ts';
 import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../present/format.ts';
 import { parseChanges } from './changes.ts';
 import { list, out, str, type Command, type CommandContext } from './context.ts';
@@ -100,7 +101,7 @@ const images: Command = {
     const formatted = formatRows(str(f['format']), rows.map((r) => ({
       Containers: String(r.containers), CreatedAt: r.created ?? '', CreatedSince: ago(r.created), Digest: r.digest,
       ID: id(r.id), Platform: r.platform, Repository: r.repository, Size: humanSize(r.size), Tag: r.tag,
-    })));
+    })), IMAGES_HEADERS);
     if (formatted !== undefined) return void ctx.stdout(formatted);
     const digests = f['digests'] === true;
     const headers = ['REPOSITORY', 'TAG', ...(digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'PLATFORM', 'SIZE'];
@@ -131,7 +132,7 @@ const history: Command = {
     const rows = await ctx.engine.history({ ref: args[0]! });
     const full = f['no-trunc'] === true;
     if (f['quiet']) return void out(ctx, rows.map((r) => (full || r.id === '<missing>' ? r.id : shortId(r.id))).join('\n'));
-    const formatted = formatRows(str(f['format']), rows.map((r) => ({ ID: r.id, CreatedAt: r.created ?? '', CreatedSince: ago(r.created), CreatedBy: r.createdBy, Size: humanSize(r.size), Comment: r.comment })));
+    const formatted = formatRows(str(f['format']), rows.map((r) => ({ ID: r.id, CreatedAt: r.created ?? '', CreatedSince: ago(r.created), CreatedBy: r.createdBy, Size: humanSize(r.size), Comment: r.comment })), HISTORY_HEADERS);
     if (formatted !== undefined) return void ctx.stdout(formatted);
     const human = f['human'] !== false && f['no-human'] !== true;
     out(ctx, table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r) => [

@@ -4,6 +4,7 @@ import type { NetworkRecord, PruneNetworkFilters } from '../../engine/networks.t
 import { parseEventTime } from '../../engine/events/filter.ts';
 import { networkView } from '../../engine/network-views.ts';
 import { displayText } from '../present/escape.ts';
+import { NETWORK_HEADERS } from '../present/headers.ts';
 import { formatRows, table } from '../present/format.ts';
 import { list, out, str, type Command } from './context.ts';
 import { each, printDocs } from './images.ts';
@@ -130,7 +131,7 @@ export const networkCommands: readonly Command[] = [
       const nets = (await ctx.engine.listNetworks()).filter(networkFilter(list(f['filter']), used)).sort((a, b) => a.name.localeCompare(b.name));
       const id = (n: NetworkRecord) => (f['no-trunc'] ? n.id : n.id.slice(0, 12));
       if (f['quiet']) return void out(ctx, nets.map(id).join('\n'));
-      const formatted = formatRows(str(f['format']), nets.map(row));
+      const formatted = formatRows(str(f['format']), nets.map(row), NETWORK_HEADERS);
       if (formatted !== undefined) return void ctx.stdout(formatted);
       out(ctx, table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n), n.name, n.driver, 'local'])));
     },

@@ -7,6 +7,7 @@ import type { ContainerRecord } from '../../engine/types.ts';
 import type { LimitUpdate, ResourceStats } from '../../runtime/types.ts';
 import { parseMemory } from '../../runtime/spec/flags.ts';
 import { displayText } from '../present/escape.ts';
+import { STATS_HEADERS } from '../present/headers.ts';
 import { formatRows, humanSize, table } from '../present/format.ts';
 import { ExitStatusError, str, type Command } from './context.ts';
 import { UsageError } from './flags.ts';
@@ -51,7 +52,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const live = (c: ContainerRecord) => c.state === 'running' || c.state === 'paused';
 
 function printStats(rows: StatsRow[], format: string | undefined): string {
-  const formatted = formatRows(format, rows as unknown as Array<Record<string, unknown>>);
+  const formatted = formatRows(format, rows as unknown as Array<Record<string, unknown>>, STATS_HEADERS);
   if (formatted !== undefined) return formatted;
   return table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'],
     rows.map((r) => [r.ID, r.Name, r.CPUPerc, r.MemUsage, r.MemPerc, r.NetIO, r.BlockIO, r.PIDs]));

@@ -1,6 +1,7 @@
 /** system df, system prune, and `inspect` (a container or an image). */
 import { SkiffError } from '../../errors.ts';
 import { displayText } from '../present/escape.ts';
+import { DF_HEADERS } from '../present/headers.ts';
 import { formatRows, humanSize, renderTemplate, table } from '../present/format.ts';
 import { out, str, type Command } from './context.ts';
 import { VERSION } from './version.ts';
@@ -18,7 +19,7 @@ export const systemCommands: readonly Command[] = [
       // The build cache's layers are all reclaimable by `builder prune` (those images share stay).
       const rows: Array<[string, typeof du.images]> = [['Images', du.images], ['Containers', du.containers], ['Local Volumes', du.volumes], ['Layer Data', du.layerData], ['Build Cache', { total: bc.total, active: 0, size: bc.size, reclaimable: bc.size }]];
       const pct = (r: typeof du.images): string => (r.size > 0 ? ` (${Math.round((r.reclaimable / r.size) * 100)}%)` : '');
-      const formatted = formatRows(str(f['format']), rows.map(([type, r]) => ({ Type: type, TotalCount: String(r.total), Active: String(r.active), Size: humanSize(r.size), Reclaimable: `${humanSize(r.reclaimable)}${pct(r)}` })));
+      const formatted = formatRows(str(f['format']), rows.map(([type, r]) => ({ Type: type, TotalCount: String(r.total), Active: String(r.active), Size: humanSize(r.size), Reclaimable: `${humanSize(r.reclaimable)}${pct(r)}` })), DF_HEADERS);
       if (formatted !== undefined) return void ctx.stdout(formatted);
       out(ctx, table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], rows.map(([type, r]) => [type, String(r.total), String(r.active), humanSize(r.size), `${humanSize(r.reclaimable)}${pct(r)}`])));
       const note = await ctx.host.storageNote?.();

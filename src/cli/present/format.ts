@@ -1,10 +1,12 @@
 /**
- * Docker's output conventions: go-units sizes and durations, padded tables, Go-style templates.
+ * Docker's output conventions: go-units sizes and durations, padded tables, --format templates.
  * Neutral (no Node, no DOM): the CLI and the browser terminal print through the same helpers, and
  * every value they lay out is escaped for display here (escape.ts), so no command has to remember.
  */
 import type { ContainerRecord } from '../../engine/types.ts';
 import { displayJson, displayText } from './escape.ts';
+import { compileTemplate, unescapeFormat } from './template.ts';
+import { HEADER_FUNCS } from './template-funcs.ts';
 
 /** go-units HumanSize: decimal units, 3 significant digits ("4.26MB", "1.2kB", "0B"). */
 export function humanSize(bytes: number): string {
@@ -62,83 +64,46 @@ export function truncate(s: string, n: number): string {
 }
 
 /**
- * Docker's --format, the commonly used subset of Go templates: `{{.Field}}`, `{{.A.B}}`,
- * `{{json .}}`, `{{json .Field}}`, `{{range .List}}...{{end}}` (over a list, or a map's values in
- * key order, as Go ranges; the dot is each element inside), `\t`/`\n` escapes, and a leading
- * `table ` that prints a header. Other actions are printed as written.
+ * Docker's --format template (Go text/template, template.ts) for one document: `\t`/`\n` escapes
+ * and a leading `table ` are taken as Docker's formatter takes them.
  */
-export function renderTemplate(tpl: string, obj: Record<string, unknown>): string {
-  const body = tpl.replace(/^table\s+/, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  return renderNodes(parseTemplate(body), obj);
+export function renderTemplate(tpl: string, obj: unknown): string {
+  return compileTemplate(unescapeFormat(tpl.replace(/^table\s+/, ''))).execute(obj);
 }
 
-type TemplateNode = string | { path: string; json: boolean } | { range: string; body: TemplateNode[] };
+const headerFallback = (field: string): string => field.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
 
-function parseTemplate(body: string): TemplateNode[] {
-  const root: TemplateNode[] = [];
-  const stack: TemplateNode[][] = [root];
-  let last = 0;
-  for (const m of body.matchAll(/\{\{\s*(.*?)\s*\}\}/g)) {
-    const top = stack[stack.length - 1]!;
-    top.push(body.slice(last, m.index));
-    last = m.index + m[0].length;
-    const action = m[1]!;
-    let r: RegExpExecArray | null;
-    if ((r = /^range\s+\.([\w.]*)$/.exec(action))) {
-      const node = { range: r[1]!, body: [] as TemplateNode[] };
-      top.push(node);
-      stack.push(node.body);
-    } else if (action === 'end' && stack.length > 1) stack.pop();
-    else if ((r = /^(json\s+)?\.([\w.]*)$/.exec(action))) top.push({ path: r[2]!, json: r[1] !== undefined });
-    else top.push(m[0]);
-  }
-  stack[stack.length - 1]!.push(body.slice(last));
-  return root;
-}
-
-function lookup(dot: unknown, path: string): unknown {
-  let v = dot;
-  for (const k of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[k];
-  return v;
-}
-
-function renderNodes(nodes: TemplateNode[], dot: unknown): string {
-  let out = '';
-  for (const n of nodes) {
-    if (typeof n === 'string') out += n;
-    else if ('range' in n) {
-      const v = lookup(dot, n.range);
-      const items = Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v).sort().map((k) => (v as Record<string, unknown>)[k]) : [];
-      for (const item of items) out += renderNodes(n.body, item);
-    } else {
-      const v = lookup(dot, n.path);
-      out += n.json ? displayJson(v ?? null) : displayText(goString(v));
-    }
-  }
-  return out;
-}
-
-/** Go's default %v formatting, which templates use: [a b], map[k:v], <no value>. */
-function goString(v: unknown): string {
-  if (v === undefined) return '<no value>';
-  if (v === null) return '<nil>';
-  if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`;
-  if (typeof v === 'object') return `map[${Object.keys(v).sort().map((k) => `${k}:${goString((v as Record<string, unknown>)[k])}`).join(' ')}]`;
-  return String(v);
-}
-
-/** Rows out in the user's --format: "json" (one object per line), a template, or undefined for the caller's table. */
-export function formatRows(format: string | undefined, rows: Array<Record<string, unknown>>): string | undefined {
+/**
+ * Rows out in the user's --format: "json" (one object per line), a template, or undefined for the
+ * caller's table. A `table ...` template gets a header row the way docker/cli makes one: the same
+ * template run over the command's header names (`headers`, e.g. ID -> "CONTAINER ID"; other fields
+ * spelled CamelCase -> "CAMEL CASE"), Docker's functions passing the header through; then the
+ * columns are aligned as Docker's tabwriter does (cells at least 10 wide, 3 spaces of padding).
+ */
+export function formatRows(format: string | undefined, rows: Array<Record<string, unknown>>, headers: Record<string, string> = {}): string | undefined {
   if (format === undefined || format === '' || format === 'table') return undefined;
   if (format === 'json') return rows.map((r) => displayJson(r)).join('\n') + (rows.length ? '\n' : '');
-  const lines = rows.map((r) => renderTemplate(format, r));
-  if (/^table\s/.test(format)) {
-    const fields = [...format.matchAll(/\{\{\s*\.(\w+)\s*\}\}/g)].map((m) => m[1]!.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
-    const cells = [fields, ...lines.map((l) => l.split('\t'))];
-    const widths = fields.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
-    return cells.map((c) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + '\n';
+  const isTable = /^table\s/.test(format);
+  const tpl = compileTemplate(unescapeFormat(isTable ? format.replace(/^table\s+/, '') : format));
+  const lines = rows.map((r) => tpl.execute(r));
+  if (!isTable) return lines.map((l) => `${l}\n`).join('');
+  const names = new Set([...format.matchAll(/(?:^|[^\w$)\].])\.([A-Za-z_]\w*)/g)].map((m) => m[1]!));
+  const headerRow = Object.fromEntries([...names].map((n) => [n, headers[n] ?? headerFallback(n)]));
+  let header: string;
+  try {
+    header = tpl.execute(headerRow, { funcs: HEADER_FUNCS });
+  } catch {
+    header = [...names].map((n) => headerRow[n]).join('\t');
   }
-  return lines.join('\n') + (lines.length ? '\n' : '');
+  return tabwriter([header, ...lines].map((l) => `${l}\n`).join(''));
+}
+
+/** Go's text/tabwriter as docker/cli sets it up (minwidth 10, padding 3): tab-terminated cells form columns. */
+function tabwriter(text: string): string {
+  const lines = text.replace(/\n$/, '').split('\n').map((l) => l.split('\t'));
+  const widths: number[] = [];
+  for (const cells of lines) cells.slice(0, -1).forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, Math.max(10, [...c].length + 3)); });
+  return lines.map((cells) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! - ([...c].length - c.length)))).join('')).join('\n') + '\n';
 }
 
 /** `docker ps`'s STATUS column ("Up 5 minutes", "Exited (0) 2 hours ago"). */
