@@ -6,6 +6,7 @@
  * first (cache.ts). Only the finished image is written and tagged: a failed build leaves cache
  * entries (as Docker's does) but no image and no tag.
  */
+import type { StartSecrets } from '../runtime/secrets.ts';
 import { SkiffError } from '../errors.ts';
 import { Overlay } from '../fs/overlay.ts';
 import type { LayerTree } from '../fs/layer.ts';
@@ -86,6 +87,8 @@ export interface RunStepRequest {
   user?: string;
   /** RUN --mount: cache volumes, tmpfs, and bind mounts filled from these sources. */
   mounts?: StepMount[];
+  /** RUN --mount=type=secret: for the step's process only (StartOptions.secrets), never stored. */
+  secrets?: StartSecrets;
   onOutput(text: string): void;
 }
 

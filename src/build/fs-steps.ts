@@ -16,11 +16,14 @@ import { argPrefix, lookupIn, runEnv, type BuildConfig, type StageState } from '
 import { COMMENT, fail, shellArgs, workdirPath, type StepResult } from './steps.ts';
 import { retryAfterIO } from '../fs/pending-io.ts';
 import { materializeTree } from '../fs/tree.ts';
+import type { StartSecrets } from '../runtime/secrets.ts';
 
-async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<{ mounts: StepMount[]; key: string[]; env: string[] }> {
+async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<{ mounts: StepMount[]; key: string[]; secrets: Required<StartSecrets> }> {
   const mounts: StepMount[] = [];
   const key: string[] = [];
-  const env: string[] = [];
+  // BuildKit gives secrets to the process only: never in the step's container record, a layer,
+  // its history or the cache key (their values do not make a cache miss).
+  const secrets: Required<StartSecrets> = { env: {}, files: [] };
   const lookup = lookupIn(s);
   for (const f of ins.flags) {
     if (!f.startsWith('--mount=')) continue;
@@ -36,8 +39,10 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
         continue;
       }
       const data = typeof value === 'string' ? new TextEncoder().encode(value) : value;
-      if (m.env) env.push(`${m.env}=${new TextDecoder().decode(data)}`);
-      if (!m.env || m.target) mounts.push({ kind: 'file', target: workdirPath(config.WorkingDir, m.target || `/run/secrets/${id}`), data, mode: m.mode ?? 0o400 });
+      if (m.env) secrets.env[m.env] = new TextDecoder().decode(data);
+      if (!m.env || m.target) {
+        secrets.files.push({ path: workdirPath(config.WorkingDir, m.target || `/run/secrets/${id}`), data, mode: m.mode ?? 0o400, uid: m.uid ?? 0, gid: m.gid ?? 0 });
+      }
       continue;
     }
     // BuildKit joins the target to the working directory (an empty one is the directory itself).
@@ -63,7 +68,7 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
     }
     key.push(`${m.type} ${target}`);
   }
-  return { mounts, key, env };
+  return { mounts, key, secrets };
 }
 
 export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins: Instruction, config: BuildConfig): Promise<StepResult> {
@@ -72,7 +77,7 @@ export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins:
   if (network !== undefined && !['default', 'none', 'host'].includes(network)) fail(`invalid network mode "${network}"`);
   const security = flagValue(ins, 'security');
   if (security !== undefined && !['sandbox', 'insecure'].includes(security)) fail(`security "${security}" is not valid`);
-  const { mounts, key: mountKey, env: secretEnv } = await runMounts(run, stage, s, ins, config);
+  const { mounts, key: mountKey, secrets } = await runMounts(run, stage, s, ins, config);
   let argv: string[];
   const h = ins.heredocs;
   const lone = h.length > 0 && !ins.json ? parseHeredocWord(ins.rest) : undefined;
@@ -116,7 +121,8 @@ export async function runStepOf(run: BuildRun, stage: Stage, s: StageState, ins:
       if (s.layers.length === 0) throw new SkiffError('UNSUPPORTED', `RUN in a stage FROM scratch: the stage has no files yet, so there is no ${argv[0]} to run`);
       const r = await run.host.runStep({
         layers: s.layers, config: { ...s.base, config, rootfs: { type: 'layers', diff_ids: s.layers.map((l) => l.diffId) }, history: s.history },
-        args: argv, env: [...env, ...proxy, ...secretEnv], ...(mounts.length ? { mounts } : {}), ...(config.WorkingDir ? { workdir: config.WorkingDir } : {}), ...(config.User ? { user: config.User } : {}),
+        args: argv, env: [...env, ...proxy], ...(mounts.length ? { mounts } : {}),
+        ...(Object.keys(secrets.env).length || secrets.files.length ? { secrets } : {}), ...(config.WorkingDir ? { workdir: config.WorkingDir } : {}), ...(config.User ? { user: config.User } : {}),
         onOutput: (t) => v?.output(t),
       });
       if (r.exitCode !== 0) throw new SkiffError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.exitCode}`);

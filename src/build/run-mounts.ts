@@ -34,6 +34,9 @@ export interface RunMount {
   env?: string;
   /** secret: the file's mode (octal), default 0400. */
   mode?: number;
+  /** secret, cache: the owner's uid and gid (default 0). */
+  uid?: number;
+  gid?: number;
 }
 
 function fail(message: string): never {
@@ -112,6 +115,7 @@ export function parseRunMount(spec: string): RunMount {
         break;
       case 'uid': case 'gid':
         if (!/^\d+$/.test(value)) fail(`invalid value ${value} for ${key}`);
+        if (key === 'uid') m.uid = Number(value); else m.gid = Number(value);
         fileInfo = true;
         break;
       case 'env': m.env = value; break;

@@ -20,6 +20,26 @@ import { storeLayer, writeImage } from './image.ts';
 import { applyCopy } from './copy.ts';
 import { parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from '../runtime/spec/volumes.ts';
 import { materializeTree } from '../fs/tree.ts';
+import { retryAfterIO } from '../fs/pending-io.ts';
+import type { StartSecrets } from '../runtime/secrets.ts';
+import type { FileSystem } from '../fs/types.ts';
+
+/** `path` and those of its parents that `fs` does not have yet, relative ("run/secrets/x"). */
+async function missingPaths(fs: FileSystem, path: string): Promise<string[]> {
+  const names = path.split('/').filter(Boolean);
+  const out: string[] = [];
+  let node = fs.root();
+  for (let i = 0; i < names.length; i++) {
+    try {
+      node = await retryAfterIO(() => fs.lookup(node, names[i]!));
+      if (i === names.length - 1) out.push(names.join('/'));
+    } catch {
+      for (let j = i; j < names.length; j++) out.push(names.slice(0, j + 1).join('/'));
+      break;
+    }
+  }
+  return out;
+}
 
 /** The engine's verbs a RUN step uses (the facade's own methods; typed here so build/ does not import engine.ts back). */
 export interface StepEngine {
@@ -28,7 +48,7 @@ export interface StepEngine {
   persistVolume(o: { name: string }): Promise<VolumeRecord>;
   removeVolume(o: { name: string; force?: boolean }): Promise<void>;
   createContainer(o: CreateContainerOptions): Promise<ContainerRecord>;
-  startContainer(o: { id: string; io?: ProcessIO }): Promise<RuntimeProcess>;
+  startContainer(o: { id: string; io?: ProcessIO; secrets?: StartSecrets }): Promise<RuntimeProcess>;
   containerFs(o: { id: string }): Promise<Overlay>;
   removeContainer(o: { id: string; force?: boolean }): Promise<unknown>;
 }
@@ -71,9 +91,12 @@ export async function runStepInContainer(engine: StepEngine, ctx: EngineContext,
       ...(volumes.length || tmpfs.length ? { run: { ...(volumes.length ? { volumes } : {}), ...(tmpfs.length ? { tmpfs } : {}) } } : {}),
     });
     id = rec.id;
+    // Secret files are mounted over stubs the runtime creates in the writable layer (the target
+    // and its missing parents): those stay out of the step's layer, as BuildKit removes them.
+    for (const f of o.secrets?.files ?? []) for (const p of await missingPaths(await engine.containerFs({ id: rec.id }), f.path)) hidden.add(p);
     const dec = new TextDecoder();
     const proc = await engine.startContainer({
-      id: rec.id,
+      id: rec.id, ...(o.secrets ? { secrets: o.secrets } : {}),
       io: { onStdout: (d) => o.onOutput(dec.decode(d, { stream: true })), onStderr: (d) => o.onOutput(dec.decode(d, { stream: true })) },
     });
     const exit = await proc.wait();

@@ -14,6 +14,7 @@ import { refuseNetworking } from '../runtime/spec/network.ts';
 import { parseSignal, signalName } from '../runtime/spec/signals.ts';
 import { NO_EVENTS, type EventRecorder } from './events/recorder.ts';
 import type { ContainerRuntime, ExitStatus, LimitUpdate, MountedVolume, ProcessIO, ResourceStats, RuntimeInterface, RuntimeNetwork, RuntimeProcess } from '../runtime/types.ts';
+import type { StartSecrets } from '../runtime/secrets.ts';
 import type { ContainerStore } from './container-store.ts';
 import { newContainerId, toRunOptions, type CreateContainerOptions } from './containers.ts';
 import { reach, remoteExec, remoteKill, remoteLogs, remoteStop, remoteWait, type RemoteContext } from './control/remote.ts';
@@ -39,6 +40,11 @@ export interface StartOptions {
   /** Output (with a TTY, all of it on onStdout). */
   io?: ProcessIO;
   consoleSize?: { cols: number; rows: number };
+  /**
+   * Process-only variables and in-memory files for this start (build secrets, runtime/secrets.ts):
+   * handed to the runtime only, never stored in the record, its spec, a layer or the log.
+   */
+  secrets?: StartSecrets;
 }
 
 /**
@@ -261,7 +267,7 @@ export class Lifecycle {
       const network = await this.networkFor?.(rec, (id) => this.running.has(id));
       proc = await runtime.start({
         id: rec.id, rootfs, spec: rec.spec, volumes, io, ...(network ? { network } : {}), ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}),
-        ...(rec.spec.ports?.length ? { ports: rec.spec.ports } : {}),
+        ...(rec.spec.ports?.length ? { ports: rec.spec.ports } : {}), ...(o.secrets ? { secrets: o.secrets } : {}),
       });
     } catch (err) {
       await logs.close().catch(() => {});

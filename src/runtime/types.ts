@@ -9,6 +9,7 @@
 import type { PortMapping } from './spec/ports.ts';
 import type { FileSystem } from '../fs/types.ts';
 import type { ContainerSpec } from './spec/container-spec.ts';
+import type { StartSecrets } from './secrets.ts';
 
 export type RuntimeName = 'vm' | 'wasi';
 
@@ -53,6 +54,8 @@ export interface MountedVolume {
   destination: string;
   readOnly: boolean;
   fs: FileSystem;
+  /** Mount this file of `fs` (a name in its root) rather than its root (a secret file, runtime/secrets.ts). */
+  file?: string;
 }
 
 /** One interface a container gets on a bridge in the guest (engine/network-runtime.ts builds it). */
@@ -104,6 +107,11 @@ export interface StartContainerRequest {
   volumes: MountedVolume[];
   consoleSize?: { cols: number; rows: number };
   io: ProcessIO;
+  /**
+   * Process-only variables and in-memory files (build secrets): for this run only, never in the
+   * stored spec; a runtime merges them with runtime/secrets.ts withSecrets.
+   */
+  secrets?: StartSecrets;
 }
 
 export interface ExecRequest {

@@ -18,6 +18,7 @@ import { buildContainerBundle } from '../spec/container.ts';
 import { buildExecProcess } from '../spec/exec.ts';
 import type { RuntimeSpec } from '../spec/types.ts';
 import { cleanPath } from '../spec/volumes.ts';
+import { withSecrets } from '../secrets.ts';
 import type { ContainerRuntime, ExecRequest, ExitStatus, LimitUpdate, MountedVolume, ProcessIO, ResourceStats, RuntimeInterface, RuntimeProcess, StartContainerRequest } from '../types.ts';
 import type { AgentProcess } from './agent-process.ts';
 import { countingFs, freezeCgroup, newIoCounter, readCgroupStats, updateCgroup, type IoCounter } from './cgroups.ts';
@@ -268,7 +269,8 @@ export class VmRuntime implements ContainerRuntime {
   async start(req: StartContainerRequest): Promise<VmProcess> {
     this.starting++;
     try {
-      return await this.startOne(req);
+      // Build secrets: into the guest's config.json and in-memory exports only (runtime/secrets.ts).
+      return await this.startOne(withSecrets(req));
     } finally {
       this.starting--;
     }
@@ -304,7 +306,10 @@ export class VmRuntime implements ContainerRuntime {
         paths: {
           root: `${GUEST_9P_ROOT}/${rootName}`,
           etcDir: `${GUEST_9P_ROOT}/${etcName}`,
-          volume: (v) => `${GUEST_9P_ROOT}/${this.volumeExport(rec, volumeFor(v.destination).fs)}`,
+          volume: (v) => {
+            const mounted = volumeFor(v.destination);
+            return `${GUEST_9P_ROOT}/${this.volumeExport(rec, mounted.fs)}${mounted.file ? `/${mounted.file}` : ''}`;
+          },
           init: `${GUEST_9P_ROOT}/${INIT_EXPORT}/docker-init`,
         },
         cgroupsPath: `${this.cgroupParent}/${id}`,

@@ -16,6 +16,7 @@ import { retryAfterIO } from '../../fs/pending-io.ts';
 import type { WasiMount } from './namespace.ts';
 import { runWasi, type RunWasiOptions, type WasiExit, type WasiProcess } from './runner.ts';
 import { StdinQueue } from './stdin-source.ts';
+import { withSecrets } from '../secrets.ts';
 
 export interface WasiModuleSource {
   bytes: Uint8Array;
@@ -57,7 +58,10 @@ export class WasiRuntime implements ContainerRuntime {
 
   constructor(private readonly options: WasiRuntimeOptions = {}) {}
 
-  async start(req: StartContainerRequest): Promise<RuntimeProcess> {
+  async start(request: StartContainerRequest): Promise<RuntimeProcess> {
+    // A preopen is a directory: a secret file cannot be placed alone at its path.
+    if (request.secrets?.files?.length) throw new SkiffError('UNSUPPORTED', 'secret files are not supported by the WASI runtime (use a secret as an environment variable)');
+    const req = withSecrets(request);
     if (this.running.has(req.id)) throw new SkiffError('CONFLICT', `container ${req.id.slice(0, 12)} is already running`);
     // Both read the image (/etc/passwd, the module): from an async store they wait for its bytes.
     const p = await retryAfterIO(() => wasiProcessOf(req));
