@@ -4,6 +4,7 @@
  */
 import type { Engine } from '../engine/engine.ts';
 import { archiveRoutes } from './archive.ts';
+import { commitRoutes } from './commit.ts';
 import { containerRoutes } from './containers.ts';
 import { serveEvents } from './events.ts';
 import { execRoutes } from './exec.ts';
@@ -42,6 +43,7 @@ export function apiRouter(o: ApiOptions): Router {
   execRoutes(r, o.engine);
   archiveRoutes(r, o.engine);
   imageRoutes(r, o.engine);
+  commitRoutes(r, o.engine);
   volumeRoutes(r, o.engine);
   networkRoutes(r, o.engine);
   pluginRoutes(r);

@@ -26,8 +26,11 @@ export interface CommitImageOptions {
   platform?: { os: string; architecture: string };
   /** An uncompressed layer tar (whiteouts allowed); none for a config-only change. */
   layer?: Uint8Array;
-  /** Replaces these fields of config.config. */
+  /** Replaces these fields of config.config (all of it with `replaceConfig`, as a commit does). */
   config?: Partial<ContainerConfig>;
+  replaceConfig?: boolean;
+  /** Docker's `container` and `container_config` of a committed image (V1Image fields). */
+  container?: { id: string; config: ContainerConfig };
   history?: Omit<HistoryEntry, 'created' | 'empty_layer'>;
   author?: string;
   /** Tag to point at the new image. */
@@ -67,7 +70,8 @@ export async function commitImage(ctx: EngineContext, o: CommitImageOptions): Pr
     ...platform,
     created: now,
     ...(o.author ? { author: o.author } : {}),
-    config: { ...(parentCfg?.config ?? {}), ...(o.config ?? {}) },
+    ...(o.container ? { container: o.container.id, container_config: o.container.config } : {}),
+    config: o.replaceConfig ? { ...(o.config ?? {}) } : { ...(parentCfg?.config ?? {}), ...(o.config ?? {}) },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     history,
   };

@@ -20,6 +20,7 @@ import type { Digest } from '../oci/digest.ts';
 import { familiarName, familiarReference, normalizeReference, parseReference } from '../oci/reference.ts';
 import type { ExitStatus, LimitUpdate, ResourceStats, RuntimeProcess } from '../runtime/types.ts';
 import { commitImage, importImage, type ImportImageOptions } from './commit.ts';
+import { commitConfig, commitCreatedBy, containerConfigOf } from './commit-config.ts';
 import { ContainerStore, type ContainerPatch } from './container-store.ts';
 import type { CreateContainerOptions } from './containers.ts';
 import type { EngineContext } from './context.ts';
@@ -63,6 +64,20 @@ import type { BuildOptions, BuildResult } from '../build/index.ts';
 
 export type { BundledImages, ImageSource } from './image-store.ts';
 export type { HostDirFactory } from './lifecycle.ts';
+
+export interface CommitContainerOptions {
+  id: string;
+  /** The new image's tag. */
+  ref?: string;
+  author?: string;
+  message?: string;
+  /** Dockerfile lines (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR). */
+  changes?: string[];
+  /** The API body: a config used in place of the container's (what it leaves empty still comes from the container). */
+  config?: ContainerConfig;
+  /** Default true: a running container is frozen while its layer is read. */
+  pause?: boolean;
+}
 
 export interface EngineOptions {
   content: ContentStore;
@@ -374,28 +389,57 @@ export class Engine {
   }
 
   /**
-   * `docker commit`: a new image = the container's image + its writable layer (+ config changes),
-   * tagged `ref` when given. The container is left as it is.
+   * `docker commit`: a new image = the container's image + its writable layer, configured as
+   * Docker's daemon does (commit-config.ts): the container's Config (or `config`, the API body),
+   * `changes` applied as Dockerfile lines, merged over the container's Config. A running container
+   * is paused while its layer is read unless `pause` is false (Docker ignores a pause that fails:
+   * a runtime without a freezer commits unpaused); it is unpaused after, even when the commit fails.
    */
-  async commitContainer(options: { id: string; ref?: string; author?: string; message?: string; changes?: Partial<ContainerConfig> }): Promise<ImageRecord> {
-    const rec = await this.containers.get(options.id);
+  async commitContainer(options: CommitContainerOptions): Promise<ImageRecord> {
+    const rec = await this.lifecycle.inspect(options.id);
+    if (rec.state === 'dead') throw new SkiffError('CONFLICT', `You cannot commit container ${rec.id} which is Dead`);
+    // A bad reference is refused before anything is paused or written.
+    const tag = options.ref !== undefined ? normalizeReference(options.ref) : undefined;
     const image = await this.ctx.state.get<ImageRecord>('images', rec.image);
     if (!image) throw new SkiffError('NOT_FOUND', `committing ${rec.name}: its image ${rec.imageId} is gone`);
-    const config = await this.images.config(image);
+    const parent = await this.images.config(image);
+    // What the Engine API recorded at create (api/create-body.ts RECORDED): Config.ExposedPorts.
+    const recorded = (rec.runtimeData?.['dockerApi'] as { exposedPorts?: Record<string, unknown> } | undefined)?.exposedPorts;
+    const own = containerConfigOf(rec, parent.config ?? {}, recorded);
+    const config = await commitConfig(own, { ...(options.config ? { body: options.config } : {}), ...(options.changes ? { changes: options.changes } : {}) });
+    let paused = false;
+    if (options.pause !== false && rec.state === 'running') {
+      paused = await this.lifecycle.freeze(rec.id, true).then(() => true, () => false);
+    }
+    try {
+      const made = await commitImage(this.ctx, {
+        parent: { image, config: parent }, ...(await this.containerDiff(rec)),
+        config, replaceConfig: true, container: { id: rec.id, config: own },
+        history: { created_by: commitCreatedBy(own), ...(options.message ? { comment: options.message } : {}) },
+        ...(options.author ? { author: options.author } : {}),
+        ...(tag ? { tag } : {}),
+        source: `commit:${rec.id}`,
+      });
+      this.events.container(rec, 'commit', { comment: options.message ?? '', imageID: made.id, imageRef: tag ? familiarRef(tag) : '' });
+      if (tag) this.events.image('tag', made.id, familiarRef(tag));
+      return made;
+    } finally {
+      if (paused) await this.lifecycle.freeze(rec.id, false).catch(() => {});
+    }
+  }
+
+  /**
+   * The writable layer as a tar, none when nothing changed (Docker then records an empty_layer
+   * history entry and no layer). A container another process runs is asked to save its live
+   * layer first (control op `persist`): what it wrote up to now is in the commit.
+   */
+  private async containerDiff(rec: ContainerRecord): Promise<{ layer?: Uint8Array }> {
+    await this.lifecycle.persistLayer(rec.id);
     const fs = await this.containers.fs(rec.id);
     // diffUpper reads synchronously: image bytes of changed files from an async store come first.
     await materializeTree(fs.upperTree.root);
-    const made = await commitImage(this.ctx, {
-      parent: { image, config }, layer: collect(writeTarChunks(upperDiff(fs))),
-      ...(options.changes ? { config: options.changes } : {}),
-      history: { created_by: rec.spec.args.join(' '), ...(options.message ? { comment: options.message } : {}) },
-      ...(options.author ? { author: options.author } : {}),
-      ...(options.ref ? { tag: options.ref } : {}),
-      source: `commit:${rec.id}`,
-    });
-    this.events.container(rec, 'commit', { comment: options.message ?? '', imageID: made.id, ...(options.ref ? { imageRef: familiarRef(options.ref) } : {}) });
-    if (options.ref) this.events.image('tag', made.id, familiarRef(options.ref));
-    return made;
+    const tar = collect(writeTarChunks(upperDiff(fs)));
+    return parseTar(tar).length === 0 ? {} : { layer: tar };
   }
 
   /** The container's merged filesystem as one tar (`docker export`). */

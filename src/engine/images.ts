@@ -86,7 +86,10 @@ export async function listImages(ctx: EngineContext, opts: { reference?: string 
 }
 
 export async function inspectImage(ctx: EngineContext, image: ImageRecord): Promise<Record<string, unknown>> {
-  const config = await loadConfig(ctx, image);
+  const bytes = await ctx.content.get(image.config.digest);
+  const config = parseImageConfig(bytes, `image config ${image.config.digest}`);
+  // A committed image's V1 fields (API 1.43 shows them; later versions dropped them).
+  const v1 = JSON.parse(new TextDecoder().decode(bytes)) as { container?: unknown; container_config?: unknown };
   const tags = (await ctx.state.list<TagRecord>('tags')).filter((t) => t.digest === image.digest);
   return {
     Id: image.id,
@@ -94,6 +97,8 @@ export async function inspectImage(ctx: EngineContext, image: ImageRecord): Prom
     RepoDigests: [...new Set(tags.map((t) => `${familiarName(parseReference(t.ref))}@${image.digest}`))],
     Created: config.created ?? '',
     Author: config.author ?? '',
+    Container: typeof v1.container === 'string' ? v1.container : '',
+    ...(v1.container_config && typeof v1.container_config === 'object' ? { ContainerConfig: v1.container_config } : {}),
     Config: config.config ?? {},
     Architecture: config.architecture,
     ...(config.variant ? { Variant: config.variant } : {}),

@@ -162,6 +162,10 @@ export class Lifecycle {
         return { entries: [...logs.entries], unsubscribe: () => void (onEntry && logs.listeners.delete(onEntry)) };
       },
       freeze: async (id, frozen) => void (await this.freezeLocal(get(id), await this.inspect(id), frozen)),
+      persist: async (id) => {
+        get(id);
+        await this.containers.persist(id);
+      },
       stats: async (id) => statsHere(get(id).runtime, await this.inspect(id)),
       update: async (id, limits) => void (await updateHere(this.containers, get(id).runtime, await this.inspect(id), limits)),
       // Checked by the runtime (same network, known sender) before it reaches the guest.
@@ -526,6 +530,16 @@ export class Lifecycle {
     const after = await freezeHere(this.containers, r.runtime, rec, frozen);
     if (frozen) await r.health?.paused();
     return after;
+  }
+
+  /**
+   * The container's writable layer saved to the store: here, or by the process that runs it (its
+   * live overlay holds writes newer than the store's), so a reader in this process sees them all.
+   */
+  async persistLayer(ref: string): Promise<void> {
+    const rec = await this.inspect(ref);
+    if (this.running.has(rec.id) || (rec.state !== 'running' && rec.state !== 'paused')) return;
+    await (await reach(this.remote, rec)).persist();
   }
 
   /** A sample of a running container's resource use. */

@@ -80,7 +80,7 @@ export function parseImageConfig(input: string | Uint8Array | object, doc = 'ima
   return c;
 }
 
-function parseContainerConfig(o: Json, doc: string): ContainerConfig {
+export function parseContainerConfig(o: Json, doc: string): ContainerConfig {
   const p = (k: string): string => `config.${k}`;
   const cc: ContainerConfig = {};
   const user = optStr(o, 'User', doc, p('User'));

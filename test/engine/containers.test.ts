@@ -146,7 +146,7 @@ describe('commit', () => {
     const fs = await e.containerFs({ id: c.id });
     fs.write(fs.create(walk(fs, 'etc'), 'added', { mode: 0o640, uid: 0, gid: 0 }), 0, te.encode('new file'));
     fs.unlink(walk(fs, 'etc'), 'passwd');
-    const img = await e.commitContainer({ id: 'cm', ref: 'box:committed', message: 'add a file', changes: { Cmd: ['/bin/sh', '-c', 'cat /etc/added'] } });
+    const img = await e.commitContainer({ id: 'cm', ref: 'box:committed', message: 'add a file', changes: ['CMD ["/bin/sh", "-c", "cat /etc/added"]'] });
     expect(img.layers.length).toBe(3);
     expect(img.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
     const hist = await e.history({ ref: 'box:committed' });

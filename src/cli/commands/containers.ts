@@ -8,7 +8,6 @@ import { displayText } from '../present/escape.ts';
 import { PS_HEADERS } from '../present/headers.ts';
 import { ago, containerCommand as command, containerStatus as status, formatRows, humanSize, table, truncate } from '../present/format.ts';
 import { logLines } from '../present/log-lines.ts';
-import { parseChanges } from './changes.ts';
 import { list, out, str, type Command } from './context.ts';
 import { UsageError } from './flags.ts';
 import { filterContainers, filtersWantAll } from '../../engine/container-filter.ts';
@@ -109,13 +108,13 @@ const commit: Command = {
     { name: 'author', short: 'a', value: 'string', help: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
     { name: 'message', short: 'm', value: 'string', help: 'Commit message' },
     { name: 'change', short: 'c', value: 'list', repeat: true, help: 'Apply Dockerfile instruction to the created image' },
+    { name: 'pause', short: 'p', default: true, help: 'Pause container during commit' },
   ],
   async run(ctx, f, [id, repository]) {
-    const rec = await ctx.engine.inspectContainer({ id: id! });
-    const changes = list(f['change']).length ? parseChanges(list(f['change']), (await ctx.engine.imageConfig({ ref: rec.image })).config ?? {}) : undefined;
+    const changes = list(f['change']);
     const image = await ctx.engine.commitContainer({
-      id: rec.id, ...(repository ? { ref: repository } : {}), ...(str(f['author']) ? { author: str(f['author'])! } : {}),
-      ...(str(f['message']) ? { message: str(f['message'])! } : {}), ...(changes ? { changes } : {}),
+      id: id!, ...(repository ? { ref: repository } : {}), ...(str(f['author']) ? { author: str(f['author'])! } : {}),
+      ...(str(f['message']) ? { message: str(f['message'])! } : {}), ...(changes.length ? { changes } : {}), pause: f['pause'] !== false,
     });
     out(ctx, image.id);
   },

@@ -7,7 +7,7 @@ import { familiarReference, parseReference } from '../../oci/reference.ts';
 import { displayJson, displayText } from '../present/escape.ts';
 import { HISTORY_HEADERS, IMAGES_HEADERS } from '../present/headers.ts';
 import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../present/format.ts';
-import { parseChanges } from './changes.ts';
+import { applyChanges } from '../../engine/commit-config.ts';
 import { list, out, str, type Command, type CommandContext } from './context.ts';
 
 /** A reference as Docker prints it ("busybox:latest"), escaped for the terminal. */
@@ -211,7 +211,7 @@ const importImage: Command = {
     const image = await ctx.engine.importImage({
       data, name: file === '-' ? 'stdin' : file!.replace(/^.*\//, ''), ...(repository ? { ref: repository } : {}),
       ...(p ? { platform: { os: p.os, architecture: p.architecture } } : {}), ...(str(f['message']) ? { message: str(f['message'])! } : {}),
-      ...(list(f['change']).length ? { changes: parseChanges(list(f['change'])) } : {}),
+      ...(list(f['change']).length ? { changes: await applyChanges({}, list(f['change'])) } : {}),
     });
     out(ctx, image.id);
   },

@@ -176,6 +176,9 @@ export async function connectOwner(owner: Owner, id: string, helloMs = HELLO_TIM
     async freeze(frozen: boolean) {
       (await open(owner, id, { op: 'freeze', frozen }, helloMs)).sock.end();
     },
+    async persist() {
+      (await open(owner, id, { op: 'persist' }, helloMs)).sock.end();
+    },
     async stats() {
       const c = await open(owner, id, { op: 'stats' }, helloMs);
       c.sock.end();

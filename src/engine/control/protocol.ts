@@ -58,6 +58,8 @@ export type ControlRequest =
   /** `docker attach`: output from now on, stdin/resize/signals in, the exit at the end. */
   | { v: 1; op: 'attach'; id: string }
   | { v: 1; op: 'freeze'; id: string; frozen: boolean }
+  /** `docker commit` from another process: save the live writable layer so the caller reads it. */
+  | { v: 1; op: 'persist'; id: string }
   | { v: 1; op: 'stats'; id: string }
   | { v: 1; op: 'update'; id: string; limits: LimitUpdate }
   /** Cross-VM networking: Packet frames follow, each checked and injected by the owner. */
@@ -247,6 +249,7 @@ export function parseRequest(v: unknown): ControlRequest {
     case 'exec': only('exec'); return { v: 1, op: 'exec', id, exec: execSpec(head['exec']) };
     case 'freeze': only('frozen'); return { v: 1, op: 'freeze', id, frozen: bool(head['frozen'], 'frozen') };
     case 'stats': only(); return { v: 1, op: 'stats', id };
+    case 'persist': only(); return { v: 1, op: 'persist', id };
     case 'attach': only(); return { v: 1, op: 'attach', id };
     case 'packets': only(); return { v: 1, op: 'packets', id };
     case 'update': only('limits'); return { v: 1, op: 'update', id, limits: limitUpdate(head['limits']) };

@@ -135,6 +135,10 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
         await target.freeze(req.id, req.frozen);
         send(Frame.Reply, '{"ok":true}');
         return finish();
+      case 'persist':
+        await target.persist(req.id);
+        send(Frame.Reply, '{"ok":true}');
+        return finish();
       case 'stats':
         send(Frame.Reply, JSON.stringify({ ok: true, stats: await target.stats(req.id) }));
         return finish();

@@ -39,6 +39,8 @@ export interface ControlTarget {
   logs(id: string, onEntry?: (e: LogRecord) => void): { entries: LogRecord[]; unsubscribe: () => void };
   /** `pause` / `unpause` (the record is updated by the owner). */
   freeze(id: string, frozen: boolean): Promise<void>;
+  /** Saves the container's live writable layer to the store (a commit in another process reads it next). */
+  persist(id: string): Promise<void>;
   stats(id: string): Promise<ResourceStats>;
   update(id: string, limits: LimitUpdate): Promise<void>;
   /** A packet relayed from another VM for the VM that runs `id` (checked there); absent: refused. */
@@ -65,6 +67,7 @@ export interface RemoteOwner {
   /** The log so far; with `onEntry`, each later entry goes there until the container exits (`done`). */
   logs(onEntry?: (e: LogRecord) => void): Promise<{ entries: LogRecord[]; done: Promise<void> }>;
   freeze(frozen: boolean): Promise<void>;
+  persist(): Promise<void>;
   stats(): Promise<ResourceStats>;
   update(limits: LimitUpdate): Promise<void>;
   /** Opens the packet relay into the container's VM (cross-process networking). */

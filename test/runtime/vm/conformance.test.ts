@@ -15,7 +15,7 @@ runtimeConformance({
   async image(e) {
     // busybox with the suite's Env and WorkingDir (committed: no VM needed for that).
     const c = await e.createContainer({ image: 'skiff/busybox', cmd: ['true'] });
-    await e.commitContainer({ id: c.id, ref: 'conformance/vm:1', changes: { Env: ['FROM_IMAGE=yes', 'B=image'], WorkingDir: '/work', Cmd: ['true'] } });
+    await e.commitContainer({ id: c.id, ref: 'conformance/vm:1', changes: ['ENV FROM_IMAGE=yes B=image', 'WORKDIR /work', 'CMD ["true"]'] });
     await e.removeContainer({ id: c.id });
     return 'conformance/vm:1';
   },
