@@ -118,6 +118,10 @@ describe('Go text/template for --format', () => {
       .toBe('CONTAINER ID   NAMES      STATUS\nabc123         WEB        Up 2 minutes\ndef            DATABASE   Exited (0)\n');
     expect(formatRows('table {{.Names}}: {{.CreatedBy}}', rows, PS_HEADERS)).toBe('NAMES: CREATED BY\nweb: x\ndatabase: y\n');
     expect(formatRows('{{.Names}}', rows)).toBe('web\ndatabase\n');
+    // ps rows carry docker/cli's .Labels string and .Label "key" method (absent from json, as in Docker).
+    const labelled = [{ Names: 'web', Labels: 'a=1,tier=x', Label: (k: unknown) => (k === 'tier' ? 'x' : '') }];
+    expect(formatRows('table {{.Names}}\t{{.Label "tier"}}|{{.Label "none"}}\t{{.Labels}}', labelled, PS_HEADERS)).toBe('NAMES     LABEL|LABEL   LABELS\nweb       x|            a=1,tier=x\n');
+    expect(formatRows('json', labelled)).toBe('{"Names":"web","Labels":"a=1,tier=x"}\n');
     expect(formatRows('table {{.Names}}', [], PS_HEADERS)).toBe('NAMES\n');
     expect(() => formatRows('table {{.Names', rows)).toThrow('template parsing error: template: :1: unclosed action');
   });

@@ -46,6 +46,14 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
   };
 }
 
+/** docker/cli's `.Labels` ("k=v,k2=v2", here in key order) and `.Label "k"` ("" when unset) for ps --format. */
+function labelFields(labels: Record<string, string>): { Labels: string; Label: (key: unknown) => string } {
+  return {
+    Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
+    Label: (key) => (typeof key === 'string' && Object.prototype.hasOwnProperty.call(labels, key) ? labels[key]! : ''),
+  };
+}
+
 const ps: Command = {
   name: 'ps', aliases: ['container ls', 'container list'], usage: '[OPTIONS]', summary: 'List containers', maxArgs: 0,
   flags: [
@@ -66,7 +74,7 @@ const ps: Command = {
     const full = f['no-trunc'] === true;
     const id = (s: string): string => (full ? s : s.slice(0, 12));
     if (f['quiet']) return void out(ctx, rows.map((c) => id(c.id)).join('\n'));
-    const formatted = formatRows(str(f['format']), rows.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime, Ports: portsColumn(boundPorts(c)) })), PS_HEADERS);
+    const formatted = formatRows(str(f['format']), rows.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime, Ports: portsColumn(boundPorts(c)), ...labelFields(c.labels) })), PS_HEADERS);
     if (formatted !== undefined) return void ctx.stdout(formatted);
     out(ctx, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows.map((c) => [
       id(c.id), c.imageRef, JSON.stringify(full ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), portsColumn(boundPorts(c)), c.name,
