@@ -5,7 +5,8 @@
  * disk is what is there while the step runs), the image's layers, history or config, nor the
  * cache key. The plumbing (runtime/secrets.ts withSecrets) is checked without a VM first.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -136,6 +137,39 @@ describe('build secrets (VM)', () => {
       expect(r2.id).toBe(r.id);
     } finally {
       await e.shutdown();
+    }
+  });
+});
+
+describe('build secrets: skiff build killed mid-step (VM, the real bin)', () => {
+  it('leaves neither secret under $SKIFF_HOME', { timeout: 900_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-secrets-kill-'));
+    try {
+      const killedHome = join(dir, 'home');
+      const FILE = 'kIlLeD-fIlE-5e2a90';
+      const ENV = 'kIlLeD-eNv-0b7c31';
+      mkdirSync(join(dir, 'ctx'));
+      writeFileSync(join(dir, 'tok.txt'), FILE);
+      writeFileSync(join(dir, 'ctx', 'Dockerfile'), 'FROM skiff/busybox\nRUN --mount=type=secret,id=tok --mount=type=secret,id=key,env=KEY sh -c \'md5sum /run/secrets/tok; echo "step-$((6*7))"; sleep 600\'\n');
+      const bin = join(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
+      const child = spawn(process.execPath, [bin, 'build', '--progress=plain', '--secret', 'id=tok,src=tok.txt', '--secret', 'id=key,env=SKIFF_TEST_KEY', 'ctx'], {
+        cwd: dir, env: { ...process.env, SKIFF_HOME: killedHome, SKIFF_TEST_KEY: ENV }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.stdout.resume();
+      const exited = new Promise<void>((r) => child.on('exit', () => r()));
+      const t0 = Date.now();
+      while (!err.includes('step-42') && child.exitCode === null && Date.now() - t0 < 600_000) await new Promise((r) => setTimeout(r, 200));
+      expect(err).toContain(`${md5(FILE)}  /run/secrets/tok`);
+      child.kill('SIGKILL');
+      await exited;
+      // What the kill left: the step container's record and log, the content store.
+      expect(readdirSync(join(killedHome, 'state', 'containers')).length).toBeGreaterThan(0);
+      expect(filesWith(killedHome, FILE)).toEqual([]);
+      expect(filesWith(killedHome, ENV)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
