@@ -44,6 +44,7 @@ describe('Go text/template for --format', () => {
     expect(run('{{(index .NetworkSettings.Ports "80/tcp") }}')).toBe('[map[HostIp:0.0.0.0 HostPort:8080]]');
     expect(run('{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}')).toBe('8080');
     expect(run('{{index .Config.Labels "com.example.tier"}}|{{index .Config.Labels "missing"}}|{{index .Args 1}}')).toBe('front||echo hi');
+    expect(run('[{{index .Labels "a"}}][{{index .Nil "a"}}][{{index .Objs "a"}}]', { Labels: {}, Nil: null, Objs: { b: { X: 1 } } })).toBe('[][][<no value>]');
     expect(run('{{len .Mounts}} {{len .Name}} {{len .Config.Labels}} {{len "é"}}')).toBe('1 4 2 2');
     expect(run('{{slice .Args 1}} {{slice .Name 1 3}} {{slice .Args 0 0}}')).toBe('[echo hi] we []');
   });
@@ -65,7 +66,7 @@ describe('Go text/template for --format', () => {
   });
 
   it('literals, whitespace trimming, comments, \\t and \\n', () => {
-    expect(run('{{"\\u00e9\\x41\\t"}}|{{`raw\\n`}}|{{\'a\'}}|{{-3}}|{{1.5}}|{{0x1F}}|{{true}}|{{nil | print}}')).toBe('éA\t|raw\n|97|-3|1.5|31|true|<nil>');
+    expect(run('{{"\\u00e9\\x41\\t"}}|{{`raw\\n`}}|{{\'a\'}}|{{-3}}|{{1.5}} {{0.00001}} {{0.0001}}|{{0x1F}}|{{true}}|{{nil | print}}')).toBe('éA\t|raw\n|97|-3|1.5 1e-05 0.0001|31|true|<nil>');
     expect(run('a  {{- .Config.Image -}}  b\n{{- /* a comment */ -}}\n c{{/* another */}}')).toBe('abusyboxbc');
     expect(run('{{.Name}}\\t{{.Config.Image}}\\n')).toBe('/web\tbusybox\n');
   });
@@ -123,6 +124,7 @@ describe('Go text/template for --format', () => {
     expect(formatRows('table {{.Names}}\t{{.Label "tier"}}|{{.Label "none"}}\t{{.Labels}}', labelled, PS_HEADERS)).toBe('NAMES     LABEL|LABEL   LABELS\nweb       x|            a=1,tier=x\n');
     expect(formatRows('json', labelled)).toBe('{"Names":"web","Labels":"a=1,tier=x"}\n');
     expect(formatRows('table {{.Names}}', [], PS_HEADERS)).toBe('NAMES\n');
+    expect(formatRows('table {{$.Names}}\\t{{with $x := .ID}}{{$x}}{{end}}', rows, PS_HEADERS)).toBe('NAMES      CONTAINER ID\nweb        abc123\ndatabase   def\n');
     expect(() => formatRows('table {{.Names', rows)).toThrow('template parsing error: template: :1: unclosed action');
   });
 });

@@ -87,7 +87,7 @@ export function formatRows(format: string | undefined, rows: Array<Record<string
   const tpl = compileTemplate(unescapeFormat(isTable ? format.replace(/^table\s+/, '') : format));
   const lines = rows.map((r) => tpl.execute(r));
   if (!isTable) return lines.map((l) => `${l}\n`).join('');
-  const names = new Set([...format.matchAll(/(?:^|[^\w$)\].])\.([A-Za-z_]\w*)/g)].map((m) => m[1]!));
+  const names = new Set([...format.matchAll(/(?:^|[^\w)\].])\.([A-Za-z_]\w*)/g)].map((m) => m[1]!));
   const header1 = (n: string) => headers[n] ?? headerFallback(n);
   // A method-like field (ps's `.Label "k"`) answers its header whatever its arguments.
   const headerRow = Object.fromEntries([...names].map((n) => [n, typeof rows[0]?.[n] === 'function' ? () => header1(n) : header1(n)]));

@@ -24,6 +24,8 @@ export function goString(v: unknown): string {
   if (v === null) return '<nil>';
   if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`;
   if (typeof v === 'object') return `map[${Object.keys(v).sort().map((k) => `${k}:${goString((v as Record<string, unknown>)[k])}`).join(' ')}]`;
+  // float64's %v is %g: an exponent below 1e-4 (JS waits until 1e-7), at least two digits ("1e-05").
+  if (typeof v === 'number' && v !== 0 && Math.abs(v) < 1e-4) return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
   return String(v);
 }
 
@@ -117,10 +119,10 @@ function index(v: unknown, ...keys: unknown[]): unknown {
     } else if (v && typeof v === 'object') {
       const m = v as Record<string, unknown>;
       const key = str(k, 'key');
-      // A missing key gives the map's zero value: "" for a string map (Docker's labels), else nil.
-      const vals = Object.values(m);
-      v = Object.prototype.hasOwnProperty.call(m, key) ? m[key] : vals.length && vals.every((x) => typeof x === 'string') ? '' : undefined;
-    } else if (v === undefined || v === null) throw new Error('index of untyped nil');
+      // A missing key gives the map's zero value: "" for a string map (Docker's labels, even empty), else nil.
+      v = Object.prototype.hasOwnProperty.call(m, key) ? m[key] : Object.values(m).every((x) => typeof x === 'string') ? '' : undefined;
+    } else if ((v === undefined || v === null) && typeof k === 'string') v = ''; // a nil map[string]string (Docker's Labels: null)
+    else if (v === undefined || v === null) throw new Error('index of untyped nil');
     else throw new Error(`can't index item of type ${goType(v)}`);
   }
   return v;
