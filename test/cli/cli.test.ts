@@ -171,6 +171,7 @@ describe('skiff CLI', () => {
   it('volume create, ls, inspect, rm', async () => {
     expect((await skiff('volume', 'create', '--label', 'a=b', 'vol1')).stdout).toBe('vol1\n');
     expect((await skiff('volume', 'ls')).stdout).toMatch(/^DRIVER\s+VOLUME NAME\nlocal\s+vol1\n$/);
+    expect((await skiff('volume', 'ls', '--format', 'table {{.Name}}\\t{{.Driver}}\\t{{.Label "a"}}:{{.Labels}}')).stdout).toBe('VOLUME NAME   DRIVER    LABEL:LABELS\nvol1          local     b:a=b\n');
     expect((await skiff('volume', 'inspect', '-f', '{{.Name}} {{.Driver}} {{.Labels}}', 'vol1')).stdout).toBe('vol1 local map[a:b]\n');
     expect((await skiff('volume', 'rm', 'vol1')).stdout).toBe('vol1\n');
     expect(await skiff('volume', 'rm', 'vol1')).toMatchObject({ code: 1, stderr: 'Error: get vol1: no such volume\n' });

@@ -5,7 +5,7 @@ import { boundPorts, formatBinding, portsColumn } from '../../runtime/spec/ports
 import type { LogEntry } from '../../engine/lifecycle.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
 import { displayText } from '../present/escape.ts';
-import { PS_HEADERS } from '../present/headers.ts';
+import { labelFields, PS_HEADERS } from '../present/headers.ts';
 import { ago, containerCommand as command, containerStatus as status, formatRows, humanSize, table, truncate } from '../present/format.ts';
 import { logLines } from '../present/log-lines.ts';
 import { list, out, str, type Command } from './context.ts';
@@ -43,14 +43,6 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
     HostConfig: { NetworkMode: c.spec.network?.mode ?? 'none' },
     NetworkSettings: networkSettingsView(c, []),
     Skiff: c,
-  };
-}
-
-/** docker/cli's `.Labels` ("k=v,k2=v2", here in key order) and `.Label "k"` ("" when unset) for ps --format. */
-function labelFields(labels: Record<string, string>): { Labels: string; Label: (key: unknown) => string } {
-  return {
-    Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
-    Label: (key) => (typeof key === 'string' && Object.prototype.hasOwnProperty.call(labels, key) ? labels[key]! : ''),
   };
 }
 

@@ -4,7 +4,7 @@ import type { NetworkRecord, PruneNetworkFilters } from '../../engine/networks.t
 import { parseEventTime } from '../../engine/events/filter.ts';
 import { networkView } from '../../engine/network-views.ts';
 import { displayText } from '../present/escape.ts';
-import { NETWORK_HEADERS } from '../present/headers.ts';
+import { labelFields, NETWORK_HEADERS } from '../present/headers.ts';
 import { formatRows, table } from '../present/format.ts';
 import { list, out, str, type Command } from './context.ts';
 import { each, printDocs } from './images.ts';
@@ -29,7 +29,7 @@ function commaList(v: Parameters<typeof list>[0]): string[] {
 function row(n: NetworkRecord): Record<string, unknown> {
   return {
     ID: n.id.slice(0, 12), Name: n.name, Driver: n.driver, Scope: 'local', IPv6: 'false', Internal: String(n.internal),
-    CreatedAt: n.created, Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    CreatedAt: n.created, ...labelFields(n.labels),
   };
 }
 

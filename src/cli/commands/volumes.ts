@@ -1,7 +1,7 @@
 /** volume create, ls, inspect, rm, prune. */
 import type { VolumeRecord } from '../../engine/types.ts';
 import { displayText } from '../present/escape.ts';
-import { VOLUME_HEADERS } from '../present/headers.ts';
+import { labelFields, VOLUME_HEADERS } from '../present/headers.ts';
 import { formatRows, humanSize, table } from '../present/format.ts';
 import { list, out, str, type Command } from './context.ts';
 import { each, printDocs } from './images.ts';
@@ -37,7 +37,7 @@ export const volumeCommands: readonly Command[] = [
     async run(ctx, f) {
       const vols = await ctx.engine.listVolumes();
       if (f['quiet']) return void out(ctx, vols.map((v) => displayText(v.name)).join('\n'));
-      const formatted = formatRows(str(f['format']), vols.map(view), VOLUME_HEADERS);
+      const formatted = formatRows(str(f['format']), vols.map((v) => ({ ...view(v), ...labelFields(v.labels) })), VOLUME_HEADERS);
       if (formatted !== undefined) return void ctx.stdout(formatted);
       out(ctx, table(['DRIVER', 'VOLUME NAME'], vols.map((v) => ['local', v.name])));
     },

@@ -1,8 +1,16 @@
 /**
  * Table headers for `--format 'table ...'`, as docker/cli's formatter contexts name each field
  * (cli/command/formatter/*.go). A field missing here is spelled from its name (CreatedBy ->
- * "CREATED BY") by formatRows.
+ * "CREATED BY") by formatRows. Also the label fields docker/cli's list contexts add to a row.
  */
+
+/** docker/cli's `.Labels` ("k=v,k2=v2", here in key order) and `.Label "k"` ("" when unset) for the ls commands' --format rows (a method in Docker; JSON leaves it out here too). */
+export function labelFields(labels: Record<string, string>): { Labels: string; Label: (key: unknown) => string } {
+  return {
+    Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
+    Label: (key) => (typeof key === 'string' && Object.prototype.hasOwnProperty.call(labels, key) ? labels[key]! : ''),
+  };
+}
 
 export const PS_HEADERS: Record<string, string> = {
   ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS',
