@@ -102,7 +102,7 @@ describe('skiff CLI', () => {
     expect((await skiff('inspect', '-f', '{{.Name}} {{.State.Status}} {{json .Config.Cmd}} {{.Config.Env}}', 'web')).stdout)
       .toBe('/web created ["sh","-c","echo hi"] [X=1 PATH=/usr/bin:/bin]\n');
     expect((await skiff('inspect', '-f', '{{range $i, $a := .Config.Cmd}}{{if $i}},{{end}}{{$a}}{{end}} {{len .Config.Env}} {{index .Config.Env 0}}', 'web')).stdout).toBe('sh,-c,echo hi 2 X=1\n');
-    expect((await skiff('ps', '-a', '--format', '{{if eq .State "created"}}{{.Names | upper}}{{else}}up{{end}} {{printf "%.5s" .Command}}')).stdout).toBe('WEB sh -c\n');
+    expect((await skiff('ps', '-a', '--format', '{{if eq .State "created"}}{{.Names | upper}}{{else}}up{{end}} {{.Command}} {{slice .CreatedAt 20}}')).stdout).toBe('WEB "sh -c echo hi" +0000 UTC\n');
     expect((await skiff('ps', '-a', '--format', '{{.Names}} [{{.Label "none"}}] [{{.Labels}}]')).stdout).toBe('web [] []\n');
     expect((await skiff('ps', '-a', '--format', 'table {{.ID}}\\t{{.Names}}')).stdout).toBe(`CONTAINER ID   NAMES\n${id.slice(0, 12)}   web\n`);
     expect(await skiff('ps', '--format', '{{if .Names}}')).toMatchObject({ code: 1, stdout: '', stderr: 'Error: template parsing error: template: :1: unexpected EOF\n' });

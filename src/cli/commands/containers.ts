@@ -6,7 +6,7 @@ import type { LogEntry } from '../../engine/lifecycle.ts';
 import type { ContainerRecord } from '../../engine/types.ts';
 import { displayText } from '../present/escape.ts';
 import { labelFields, PS_HEADERS } from '../present/headers.ts';
-import { ago, containerCommand as command, containerStatus as status, formatRows, humanSize, table, truncate } from '../present/format.ts';
+import { ago, containerCommand as command, containerStatus as status, formatRows, goTime, humanSize, table, truncate } from '../present/format.ts';
 import { logLines } from '../present/log-lines.ts';
 import { list, out, str, type Command } from './context.ts';
 import { UsageError } from './flags.ts';
@@ -66,7 +66,12 @@ const ps: Command = {
     const full = f['no-trunc'] === true;
     const id = (s: string): string => (full ? s : s.slice(0, 12));
     if (f['quiet']) return void out(ctx, rows.map((c) => id(c.id)).join('\n'));
-    const formatted = formatRows(str(f['format']), rows.map((c) => ({ ID: id(c.id), Image: c.imageRef, Command: command(c), CreatedAt: c.created, RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime, Ports: portsColumn(boundPorts(c)), ...labelFields(c.labels) })), PS_HEADERS);
+    const formatted = formatRows(str(f['format']), rows.map((c) => ({
+      // As docker/cli's container context: the command quoted (and cut to 20 without --no-trunc), CreatedAt as Go prints a time.
+      ID: id(c.id), Image: c.imageRef, Command: JSON.stringify(full ? command(c) : truncate(command(c), 20)), CreatedAt: goTime(c.created),
+      RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime,
+      Ports: portsColumn(boundPorts(c)), ...labelFields(c.labels),
+    })), PS_HEADERS);
     if (formatted !== undefined) return void ctx.stdout(formatted);
     out(ctx, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows.map((c) => [
       id(c.id), c.imageRef, JSON.stringify(full ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), portsColumn(boundPorts(c)), c.name,

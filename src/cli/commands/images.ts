@@ -6,7 +6,7 @@ import { parsePlatform } from '../../oci/platform.ts';
 import { familiarReference, parseReference } from '../../oci/reference.ts';
 import { displayJson, displayText } from '../present/escape.ts';
 import { HISTORY_HEADERS, IMAGES_HEADERS } from '../present/headers.ts';
-import { ago, formatRows, humanSize, renderTemplate, shortId, table, truncate } from '../present/format.ts';
+import { ago, formatRows, goTime, humanSize, renderTemplate, shortId, table, truncate } from '../present/format.ts';
 import { applyChanges } from '../../engine/commit-config.ts';
 import { list, out, str, type Command, type CommandContext } from './context.ts';
 
@@ -99,7 +99,7 @@ const images: Command = {
     const id = (d: string): string => (f['no-trunc'] ? d : shortId(d));
     if (f['quiet']) return void out(ctx, [...new Set(rows.map((r) => id(r.id)))].join('\n'));
     const formatted = formatRows(str(f['format']), rows.map((r) => ({
-      Containers: String(r.containers), CreatedAt: r.created ?? '', CreatedSince: ago(r.created), Digest: r.digest,
+      Containers: String(r.containers), CreatedAt: goTime(r.created), CreatedSince: ago(r.created), Digest: r.digest,
       ID: id(r.id), Platform: r.platform, Repository: r.repository, Size: humanSize(r.size), Tag: r.tag,
     })), IMAGES_HEADERS);
     if (formatted !== undefined) return void ctx.stdout(formatted);

@@ -54,6 +54,13 @@ export function table(headers: string[], rawRows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
 
+/** Go's time.Time.String() in UTC ("2026-12-05 05:43:12 +0000 UTC"), as docker/cli's ps and images print CreatedAt. */
+export function goTime(iso: string | undefined): string {
+  const t = iso ? Date.parse(iso) : NaN;
+  if (Number.isNaN(t)) return '';
+  return `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
 /** "sha256:abcdef..." -> "abcdef012345" (Docker's short IDs). */
 export function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
