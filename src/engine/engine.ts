@@ -29,10 +29,11 @@ import { PeerDirectory } from './peer-directory.ts';
 import { exportEntriesAsync, fsChanges, materializeTree, upperDiff, type Change } from './fs-io.ts';
 import { bundledImages, ImageStore, localImages, type BundledImages, type ImageSource } from './image-store.ts';
 import {
-  diskUsage, history, inspectImage, listImages, pruneImages, removeImage,
+  diskUsage, history, inspectImage, keepLayerData, listImages, pruneImages, removeImage,
   rollbackImage, tagImage, type DiskUsage, type HistoryRow, type ImageSummary, type RemoveResult,
 } from './images.ts';
 import { LayerCache, type LayerCacheOptions } from './layers.ts';
+import { takeLease } from './leases.ts';
 import {
   Lifecycle, type ExecOptions, type HostDirFactory, type LogEntry, type RunContainerOptions, type RunResult,
   type StartedContainer, type StartOptions,
@@ -168,10 +169,25 @@ export class Engine {
     const r = await loadArchive(this.ctx, options);
     for (const i of r.images) {
       const image = i.existed ? undefined : await this.images.local(i.digest);
-      if (image) await this.layers.prepare(image);
+      if (image) await this.prepareLayers(image);
       this.events.image('load', i.id, i.tags[0] !== undefined ? familiarRef(i.tags[0]) : i.id);
     }
     return r;
+  }
+
+  /**
+   * Makes the image's layer data (layers.ts prepare), kept only while an image lists each layer
+   * (an rmi or prune meanwhile: images.ts keepLayerData), under a lease so that prune's sweep of
+   * unreferenced blobs leaves the copies made before their record is written.
+   */
+  private async prepareLayers(image: ImageRecord): Promise<void> {
+    // The data is a cache: a state store refusing the lease must not fail the load or the pull.
+    const release = await takeLease(this.ctx).catch(() => undefined);
+    try {
+      await this.layers.prepare(image, keepLayerData(this.ctx));
+    } finally {
+      await release?.().catch(() => {});
+    }
   }
 
   // Registry verbs: registry/engine-ops.ts.
@@ -181,7 +197,7 @@ export class Engine {
     // copy, made and checked against the diff_id again) follows in the background. A container
     // that needs it first joins that build (layer-index.ts ensureLayerData).
     if (!r.existed) {
-      const p = this.layers.prepare(r.image).finally(() => this.preparing.delete(p));
+      const p = this.prepareLayers(r.image).finally(() => this.preparing.delete(p));
       this.preparing.add(p);
     }
     this.events.image('pull', familiarRef(r.ref), familiarRef(r.ref, true));
@@ -497,7 +513,7 @@ export class Engine {
   /** `docker import`: a root filesystem tar (plain, gzip or zstd) becomes a one-layer image. */
   async importImage(options: ImportImageOptions): Promise<ImageRecord> {
     const image = await importImage(this.ctx, options);
-    await this.layers.prepare(image);
+    await this.prepareLayers(image);
     this.events.image('import', image.id, image.id);
     return image;
   }

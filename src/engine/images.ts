@@ -6,7 +6,7 @@ import { familiarName, normalizeReference, parseReference } from '../oci/referen
 import type { EngineContext } from './context.ts';
 import { buildCacheBlobs } from '../build/cache-records.ts';
 import { liveLeases } from './leases.ts';
-import { layerDataBytes, layerDataKey, layerDataRecords } from './layer-index.ts';
+import { layerDataBytes, layerDataKey, layerDataRecords, type LayerDataGuard } from './layer-index.ts';
 import { findImage, noSuchImage } from './resolve.ts';
 import type { StateReader, StateTx } from './state/store.ts';
 import { rollbackTag, setTag } from './tags.ts';
@@ -185,6 +185,20 @@ export async function collectBlobs(ctx: EngineContext, tx: StateReader, candidat
   // The build cache's layers (src/build/cache.ts) stay until `builder prune`; read only when needed.
   if (doomed.length) for (const d of await buildCacheBlobs(tx)) live.add(d);
   for (const d of doomed) if (!live.has(d)) await ctx.content.delete(d);
+}
+
+/**
+ * The guard of the layer data made after a load, import or pull (layers.ts prepare): kept only if
+ * an image still lists the layer. An `rmi` or prune that ran while it was made found no record to
+ * free; its copy and index are freed here instead (unless something else keeps them: a copy can be
+ * another layer's blob or another record's copy), in the same transaction that would record them.
+ */
+export function keepLayerData(ctx: EngineContext): LayerDataGuard {
+  return async (tx, rec) => {
+    const listed = (await tx.list<ImageRecord>('images')).some((i) => i.layers.some((l) => l.digest === rec.layer));
+    if (!listed) await collectBlobs(ctx, tx, rec.copy === rec.layer ? [rec.index] : [rec.copy, rec.index]);
+    return listed;
+  };
 }
 
 export async function removeImage(ctx: EngineContext, ref: string, force = false): Promise<RemoveResult> {

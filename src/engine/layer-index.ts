@@ -24,7 +24,7 @@ import { ChunkHasher, LayerData, LAYER_CHUNK } from '../fs/layer-data.ts';
 import type { LayerEntry } from '../fs/layer.ts';
 import { createHasher, digestHex, type Digest, type DiffID } from '../oci/digest.ts';
 import { layerCompression } from '../oci/mediatypes.ts';
-import type { StateStore } from './state/store.ts';
+import type { StateStore, StateTx } from './state/store.ts';
 import { DEFAULT_MAX_LAYER_BYTES } from './tar-io.ts';
 import type { LayerRecord } from './types.ts';
 
@@ -50,6 +50,21 @@ export interface LayerDataStores {
   state?: StateStore;
 }
 
+/**
+ * Decides, in the transaction that would record a freshly built layer's data, whether it is still
+ * wanted; false means its blobs were dealt with and no record is written. The background build
+ * after a pull or load asks whether an image still lists the layer: an `rmi` while it streamed
+ * must not leave a record (and a copy) for a layer nothing has any more.
+ */
+export type LayerDataGuard = (tx: StateTx, rec: LayerDataRecord) => Promise<boolean>;
+
+/** What a guarded build ends with when its guard refused the record (see LayerDataGuard). */
+export class LayerDataDiscarded extends SkiffError {
+  constructor(layer: Digest) {
+    super('NOT_FOUND', `layer ${layer}: no image lists it any more, its data was not kept`);
+  }
+}
+
 const memoryRecords = new WeakMap<ContentStore, Map<string, LayerDataRecord>>();
 
 export function layerDataKey(layer: Digest): string {
@@ -61,11 +76,19 @@ async function getRecord(s: LayerDataStores, layer: Digest): Promise<LayerDataRe
   return memoryRecords.get(s.content)?.get(layer);
 }
 
-async function putRecord(s: LayerDataStores, rec: LayerDataRecord): Promise<void> {
-  if (s.state) return s.state.transaction((tx) => tx.put('meta', layerDataKey(rec.layer), rec));
+/** Records the layer data; false if `guard` refused it. */
+async function putRecord(s: LayerDataStores, rec: LayerDataRecord, guard?: LayerDataGuard): Promise<boolean> {
+  if (s.state) {
+    return s.state.transaction(async (tx) => {
+      if (guard && !(await guard(tx, rec))) return false;
+      await tx.put('meta', layerDataKey(rec.layer), rec);
+      return true;
+    });
+  }
   let m = memoryRecords.get(s.content);
   if (!m) memoryRecords.set(s.content, (m = new Map()));
   m.set(rec.layer, rec);
+  return true;
 }
 
 /** One entry in the index: header fields the tree needs, and where the body starts in the copy. */
@@ -83,7 +106,7 @@ interface IndexDoc {
  * Streams the layer blob once: decompresses, verifies the diff_id, stores the copy (unless the
  * blob is already uncompressed) and the index. Memory: one decoder window and the headers.
  */
-export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>): Promise<LayerDataRecord> {
+export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>, guard?: LayerDataGuard): Promise<LayerDataRecord> {
   const compression = layerCompression(layer.mediaType);
   const ingest = compression === 'none' ? null : s.content.ingest({ expectedDigest: layer.diffId as string as Digest });
   const parser = new TarParser();
@@ -131,37 +154,51 @@ export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord
     await ib.write(bytes);
     const index = await ib.commit();
     const rec: LayerDataRecord = { layer: layer.digest, diffId: layer.diffId, copy: copy.digest, copySize: copy.size, index: index.digest, indexSize: index.size };
-    await putRecord(s, rec);
+    if (!(await putRecord(s, rec, guard))) throw new LayerDataDiscarded(layer.digest);
     return rec;
   } catch (err) {
     await ingest?.abort().catch(() => {});
+    if (err instanceof LayerDataDiscarded) throw err;
     throw SkiffError.wrap(err, `indexing layer ${layer.digest}`);
   }
 }
 
 /** Builds in flight per content store and layer: one writer per copy (see ensureLayerData). */
-const building = new WeakMap<ContentStore, Map<string, Promise<LayerDataRecord>>>();
+const building = new WeakMap<ContentStore, Map<string, { p: Promise<LayerDataRecord>; guarded: boolean }>>();
 
 /**
  * The layer's record, made now if it is missing or its blobs are gone (pruned). Callers that ask
  * for the same layer while it is being made (load's prepare beside a container's first read) share
- * the one build: two ingestions of the same copy would write the same parts at once.
+ * the one build: two ingestions of the same copy would write the same parts at once. A caller
+ * without a guard (a container's or a build's tree) that joined a guarded build its guard then
+ * discarded makes its own.
  */
-export async function ensureLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>): Promise<LayerDataRecord> {
+export async function ensureLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>, guard?: LayerDataGuard): Promise<LayerDataRecord> {
   let inFlight = building.get(s.content);
   if (!inFlight) building.set(s.content, (inFlight = new Map()));
-  const pending = inFlight.get(layer.digest);
-  if (pending) return pending;
+  for (;;) {
+    const pending = inFlight.get(layer.digest);
+    if (!pending) break;
+    if (guard || !pending.guarded) return pending.p;
+    try {
+      return await pending.p;
+    } catch (err) {
+      if (!(err instanceof LayerDataDiscarded)) throw err;
+      // The discarded build's entry may still be in the map for a moment: wait it out.
+      if (inFlight.get(layer.digest) === pending) inFlight.delete(layer.digest);
+    }
+  }
   const p = (async () => {
     const rec = await getRecord(s, layer.digest);
     if (rec && (await s.content.has(rec.index)) && (await s.content.has(rec.copy))) return rec;
-    return buildLayerData(s, layer);
+    return buildLayerData(s, layer, guard);
   })();
-  inFlight.set(layer.digest, p);
+  const entry = { p, guarded: guard !== undefined };
+  inFlight.set(layer.digest, entry);
   try {
     return await p;
   } finally {
-    inFlight.delete(layer.digest);
+    if (inFlight.get(layer.digest) === entry) inFlight.delete(layer.digest);
   }
 }
 
