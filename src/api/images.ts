@@ -137,7 +137,7 @@ export function imageRoutes(r: Router, engine: Engine): void {
     try {
       normalizeReference(ref);
     } catch (err) {
-      throw badRequest(`invalid reference format: ${ref}${isSkiffError(err) ? `: ${err.message}` : ''}`);
+      throw badRequest(isSkiffError(err) ? err.message : 'invalid reference format');
     }
     const w = jsonLines(call);
     const local = await engine.findImage({ ref }).catch(() => undefined);

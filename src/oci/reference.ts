@@ -33,69 +33,83 @@ const domainName = `${domainNameComponent}(?:\\.${domainNameComponent})*`;
 const host = `(?:${domainName}|${ipv6address})`;
 const domainAndPort = `${host}(?::[0-9]+)?`;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
+// A digest as the reference grammar shapes it (algorithm ":" at least 32 hex); its validity is checked after.
+const DIGEST_SHAPE_RE = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 const DOMAIN_RE = new RegExp(`^${domainAndPort}$`);
 const PATH_RE = new RegExp(`^${pathComponent}(?:/${pathComponent})*$`);
 const ANCHORED_ID_RE = /^[a-f0-9]{64}$/;
 
-function invalid(ref: string, why: string): never {
-  throw new SkiffError('INVALID_ARGUMENT', `invalid reference "${ref}": ${why}`);
+// Docker's own texts (distribution/reference, opencontainers/go-digest), so scripts and users matching
+// on them see the same words: "invalid reference format", "repository name must be lowercase", ...
+const INVALID_FORMAT = 'invalid reference format';
+
+function invalid(message: string): never {
+  throw new SkiffError('INVALID_ARGUMENT', message);
+}
+
+/** The digest checks go-digest makes once the reference grammar matched; skiff fetches sha256 only. */
+function checkDigest(d: string): Digest {
+  const colon = d.indexOf(':');
+  const algo = d.slice(0, colon);
+  const encoded = d.slice(colon + 1);
+  if (algo !== 'sha256') throw new SkiffError('UNSUPPORTED', `unsupported digest algorithm: ${algo} (only sha256)`);
+  if (encoded.length !== 64) invalid('invalid checksum digest length');
+  if (!/^[0-9a-f]{64}$/.test(encoded)) invalid('invalid checksum digest format');
+  return parseDigest(d, 'digest');
 }
 
 /**
  * Parse a user-facing reference into its normalized form. A reference with neither tag nor digest
- * gets the tag "latest" unless `defaultTag: false`.
+ * gets the tag "latest" unless `defaultTag: false`. Checks run in the order Docker's
+ * ParseNormalizedNamed runs them, so the same input gets the same error.
  */
 export function parseReference(ref: string, opts: { defaultTag?: boolean } = {}): ImageReference {
-  if (typeof ref !== 'string' || ref === '') invalid(String(ref), 'empty reference');
-  if (ANCHORED_ID_RE.test(ref)) invalid(ref, 'cannot specify 64-byte hexadecimal strings as a repository name');
-  let rest = ref;
-  let digest: Digest | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    const d = rest.slice(at + 1);
-    try {
-      digest = parseDigest(d, 'digest');
-    } catch (e) {
-      invalid(ref, (e as Error).message);
-    }
-    rest = rest.slice(0, at);
-  }
-  let tag: string | undefined;
-  // A tag is after the last ':' that follows the last '/', so "localhost:5000/a" has none.
-  const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) invalid(ref, `tag "${tag}" must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
-  }
-  if (rest === '') invalid(ref, 'repository name is empty');
-  if (rest.length > NAME_TOTAL_LENGTH_MAX) invalid(ref, `repository name must not be longer than ${NAME_TOTAL_LENGTH_MAX} characters`);
+  if (typeof ref !== 'string') invalid(INVALID_FORMAT);
+  if (ANCHORED_ID_RE.test(ref)) invalid(`invalid repository name (${ref}), cannot specify 64-byte hexadecimal strings`);
 
   // splitDockerDomain: the first component is a registry if it has '.', ':' or is "localhost"
   // (or has uppercase, which a path component cannot).
   let domain: string;
-  let path: string;
-  const slash = rest.indexOf('/');
-  const first = slash >= 0 ? rest.slice(0, slash) : '';
+  let remainder: string;
+  const slash = ref.indexOf('/');
+  const first = slash >= 0 ? ref.slice(0, slash) : '';
   if (slash < 0 || (!/[.:]/.test(first) && first !== 'localhost' && first.toLowerCase() === first)) {
     domain = DEFAULT_DOMAIN;
-    path = rest;
+    remainder = ref;
   } else {
     domain = first;
-    path = rest.slice(slash + 1);
+    remainder = ref.slice(slash + 1);
   }
   if (domain === LEGACY_DEFAULT_DOMAIN) domain = DEFAULT_DOMAIN;
-  if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = OFFICIAL_REPO_PREFIX + path;
+  if (domain === DEFAULT_DOMAIN && !remainder.includes('/')) remainder = OFFICIAL_REPO_PREFIX + remainder;
+  // Docker names the repository up to the first ':' of the remainder (a digest's ':' included).
+  const remoteName = remainder.includes(':') ? remainder.slice(0, remainder.indexOf(':')) : remainder;
+  if (remoteName.toLowerCase() !== remoteName) invalid(`${INVALID_FORMAT}: repository name (${remoteName}) must be lowercase`);
 
-  if (!DOMAIN_RE.test(domain)) invalid(ref, `registry "${domain}" is not a valid host[:port]`);
-  if (path.toLowerCase() !== path && PATH_RE.test(path.toLowerCase())) invalid(ref, 'repository name must be lowercase');
-  if (!PATH_RE.test(path)) {
-    invalid(ref, `repository "${path}" must be lowercase components of [a-z0-9] joined by '.', '_', '__' or '-', separated by '/'`);
+  let rest = remainder;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  const path = rest;
+  const matches = DOMAIN_RE.test(domain) && PATH_RE.test(path)
+    && (tag === undefined || TAG_RE.test(tag)) && (digest === undefined || DIGEST_SHAPE_RE.test(digest));
+  if (!matches) invalid(INVALID_FORMAT);
+  if (domain.length + 1 + path.length > NAME_TOTAL_LENGTH_MAX) {
+    invalid(`repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
   }
   const out: ImageReference = { domain, path };
   if (tag !== undefined) out.tag = tag;
   else if (digest === undefined && opts.defaultTag !== false) out.tag = DEFAULT_TAG;
-  if (digest !== undefined) out.digest = digest;
+  if (digest !== undefined) out.digest = checkDigest(digest);
   return out;
 }
 

@@ -62,7 +62,7 @@ describe('skiff commit: the container config becomes the image config', () => {
     expect(missing.stderr).toContain('No such container: nosuch');
     const ref = await skiff('commit', 'src', 'Bad:Ref');
     expect(ref.code).not.toBe(0);
-    expect(ref.stderr).toMatch(/invalid reference.*must be lowercase/i);
+    expect(ref.stderr).toContain('invalid reference format: repository name (library/Bad) must be lowercase');
   }, 120_000);
 });
 
@@ -91,6 +91,7 @@ describe('docker commit through the API', () => {
     expect(bad.stderr.trim()).toBe('Error response from daemon: run is not a valid change command');
     const ref = await served.api('POST', '/v1.43/commit?container=dsrc&repo=Bad');
     expect(ref.status).toBe(400);
+    expect(ref.json.message).toBe('invalid reference format: repository name (library/Bad) must be lowercase');
     // The API body is a config used in place of the container's; what it leaves empty is the container's.
     const body = await served.api('POST', '/v1.43/commit?container=dsrc&repo=x/body&tag=1', JSON.stringify({ Cmd: ['echo', 'from body'], Labels: { b: '1' } }));
     expect(body.status).toBe(201);

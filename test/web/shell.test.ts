@@ -179,7 +179,7 @@ describe('Shell over the engine service', () => {
     expect(h).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
     expect(h).toContain('\\x1b]0;pwned\\x07\\x1b[2Jmsg\\x9b');
     expect(await s.shell.execute('rmi "\x1b[2Jnope"')).toBe(1);
-    expect(s.out()).toMatch(/^E:Error: invalid reference "\\x1b\[2Jnope"/);
+    expect(s.out()).toMatch(/^E:Error: invalid reference format: repository name \(library\/\\x1b\[2Jnope\) must be lowercase/);
     await s.shell.execute('rmi skiff/evil:1 skiff/plain:1');
     s.out();
   });
