@@ -14,6 +14,7 @@ import type { RunOptions } from '../../runtime/spec/options.ts';
 import type { EngineApi, InitInfo, SeedProgress, WorkerEngine } from '../rpc/protocol.ts';
 import { defaultAssetBase, spawnEngineWorkerDefault } from './engine-worker-url.ts';
 import { prefetchShippedSnapshot } from './snapshot-prefetch.ts';
+import { RunHolds } from './run-holds.ts';
 import { dockerFetch, type DockerFetch } from './docker.ts';
 import type { EarlyMessage } from '../worker/early-vm.ts';
 import { v86WasmUrl } from '../../browser-machine.ts';
@@ -82,7 +83,8 @@ export interface EngineClient {
    * Get ready to run `image` (EngineApi.prepare); for a bundled Linux image on a first visit the
    * page also starts the VM snapshot's download itself (snapshot-prefetch.ts). `run`: it runs at
    * once (an autorun element): until it is known to be a Linux image, or its run prints, the VM's
-   * restore waits (a wasm container's start goes first: worker/vm-hold.ts).
+   * restore waits (a wasm container's start goes first: worker/vm-hold.ts). Each such call opens
+   * its own hold, ended by the next run of `image` when that run ends (run-holds.ts).
    */
   prepare(image: string, o?: { run?: boolean }): Promise<void>;
   /** The Docker Engine API as `fetch` (client/docker.ts): `docker('/v1.43/containers/json')`. */
@@ -108,8 +110,8 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
   const dbPrefix = o.dbPrefix ?? 'skiff';
   // Answered by the worker's entry at once, not after the engine's code loaded (worker/early-vm.ts).
   const early = (m: EarlyMessage, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
-  // Images of runs about to start that may be wasm ones (a hold is open for each in the worker).
-  const holding = new Set<string>();
+  // Runs about to start or running that may be wasm ones: one hold each (run-holds.ts).
+  const holds = new RunHolds(early);
   /** `run`: the Engine's own run (create, start, wait, `--rm`) with its output streamed to `out`. */
   const runOnce = async (req: RunRequest, out: OutputSink): Promise<RunResult> => {
     await ready;
@@ -131,14 +133,7 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
     prepare(image, po = {}) {
       // Until the page knows what `image` is, a wasm start's hold is open in the worker already
       // (an element that waits for its Run button holds nothing: it would only delay the VM).
-      if (po.run) {
-        early({ skiffEarly: 'hold', image });
-        holding.add(image);
-      }
-      const unhold = () => {
-        holding.delete(image);
-        early({ skiffEarly: 'unhold', image });
-      };
+      const hold = po.run ? holds.hold(image) : undefined;
       void prefetchShippedSnapshot({
         snapshotFetching: async (key) => early({ skiffEarly: 'snapshot-fetching', key }),
         snapshotFetched: async (key, state) => early({ skiffEarly: 'snapshot-fetched', key, state }, state ? [state] : []),
@@ -146,11 +141,11 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
         assetBase, dbPrefix, image,
         // The page learns this while the worker's thread starts: the worker restores the VM at once.
         onLinux: (manifest) => {
-          holding.delete(image);
+          holds.linux(image);
           // v86.wasm compiles here meanwhile too (off this thread), for the emulator in the engine
           // worker; not while another element's run may be a wasm one that goes first (the compile
           // takes the cores it needs; the worker compiles once that run printed).
-          const v86 = o.vmThread === 'worker' || typeof WebAssembly.compileStreaming !== 'function' || holding.size ? undefined : v86WasmUrl(assetBase);
+          const v86 = o.vmThread === 'worker' || typeof WebAssembly.compileStreaming !== 'function' || holds.size ? undefined : v86WasmUrl(assetBase);
           early({ skiffEarly: 'vm', assetBase, dbPrefix, image, ...(manifest ? { manifest } : {}), ...(o.vmThread ? { vmThread: o.vmThread } : {}), ...(v86 ? { v86 } : {}) });
           if (v86) {
             // Whatever happens the worker is told: it waits for this before compiling itself.
@@ -167,8 +162,8 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
       }).then((outcome) => {
         // A Linux image (its 'vm' message ended the hold) or not known here ('busy': the first
         // visit's download is under way): only a wasm image keeps its hold until its run.
-        if (outcome !== 'not-linux' && po.run) unhold();
-      }, () => { if (po.run) unhold(); });
+        if (outcome !== 'not-linux' && hold) holds.end(hold);
+      }, () => { if (hold) holds.end(hold); });
       return api.prepare({ image });
     },
     async load(file, lo = {}) {
@@ -178,10 +173,11 @@ export function createEngineClient(o: EngineClientOptions = {}): EngineClient {
       return (api.engine as unknown as WorkerEngine).loadArchive({ stream: file.stream() as unknown as AsyncIterable<Uint8Array>, size: file.size, name, source: name, ...(lo.onProgress ? { onProgress: lo.onProgress } : {}) });
     },
     async run(req, out) {
+      const hold = holds.claim(req.image);
       try {
         return await runOnce(req, out);
       } finally {
-        holding.delete(req.image);
+        if (hold) holds.end(hold);
       }
     },
     terminate() {
