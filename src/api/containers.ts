@@ -49,7 +49,13 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, policies: R
     let rows = filterContainers(await engine.listContainers({ all }), f);
     const limit = int(call.query, 'limit');
     if (limit !== undefined && limit > 0) rows = rows.slice(0, limit);
-    call.send(200, rows.map(containerSummary));
+    // size=1 (docker ps -s): the writable layer, and the rootfs it makes with the image (Docker's SizeRootFs).
+    if (!bool(call.query, 'size')) return call.send(200, rows.map(containerSummary));
+    const images = new Map((await engine.listImages()).map((i) => [i.id as string, i.size]));
+    call.send(200, rows.map((c) => {
+      const rw = c.upper?.size ?? 0;
+      return { ...containerSummary(c), SizeRw: rw, SizeRootFs: rw + (images.get(c.imageId) ?? 0) };
+    }));
   });
 
   r.add('GET /containers/{id}/json', async (call) => {

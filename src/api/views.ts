@@ -127,7 +127,8 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
     // API 1.52's summary of the health (older clients ignore it).
     Health: { Status: healthStatusOf(c), FailingStreak: c.health?.FailingStreak ?? 0 },
     HostConfig: { NetworkMode: recordedOf(c).networkMode },
-    NetworkSettings: { Networks: {} },
+    // The CLI's ps --format {{.Networks}} lists these keys.
+    NetworkSettings: { Networks: networkSettingsView(c, [])['Networks'] },
     Mounts: mountsView(c),
   };
 }

@@ -119,6 +119,11 @@ describe('docker run through the API', () => {
     expect(JSON.parse(mounts!)).toEqual(expect.arrayContaining([expect.objectContaining({ Type: 'volume', Name: 'data', Destination: '/data' }), expect.objectContaining({ Type: 'tmpfs', Destination: '/scratch' })]));
     expect([status, name]).toEqual(['created', '/cfg']);
     expect(JSON.parse(env!)).toContain('A=1');
+    // docker ps -s asks for sizes (size=1) and lists the networks from the summary, as skiff ps shows them.
+    const row = ['ps', '-a', '-s', '--filter', 'name=cfg', '--format', '{{.Networks}}|{{.Size}}'];
+    const dockerRow = (await d(...row)).stdout;
+    expect(dockerRow).toMatch(/^none\|0B \(virtual [\d.]+[kM]?B\)\n$/);
+    expect((await skiff(...row)).stdout).toBe(dockerRow);
     // Shared state: the skiff CLI sees and removes it; docker then does not find it.
     expect((await skiff('rm', 'cfg')).code).toBe(0);
     const gone = await d('inspect', 'cfg');

@@ -3,7 +3,7 @@
  * $SKIFF_HOME: Docker's commands, output shapes, exit codes; two loads at once.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,6 +40,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 'v2.tar'), ociArchive([{ image: v2, tags: ['docker.io/library/app:latest'] }]));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const truncate15 = (s: string): string => (s.length > 15 ? `${s.slice(0, 14)}…` : s);
 
 describe('skiff CLI', () => {
   it('load, images (table and json), inspect, history', async () => {
@@ -175,6 +176,28 @@ describe('skiff CLI', () => {
     expect((await skiff('volume', 'inspect', '-f', '{{.Name}} {{.Driver}} {{.Labels}}', 'vol1')).stdout).toBe('vol1 local map[a:b]\n');
     expect((await skiff('volume', 'rm', 'vol1')).stdout).toBe('vol1\n');
     expect(await skiff('volume', 'rm', 'vol1')).toMatchObject({ code: 1, stderr: 'Error: get vol1: no such volume\n' });
+  });
+
+  it("ps rows carry docker/cli's .Mounts, .Networks and .Size; ps -s adds the SIZE column", async () => {
+    expect((await skiff('load', '-i', 'v1.tar')).code).toBe(0);
+    const imageSize = (await skiff('images', '--format', '{{.Size}}', 'app')).stdout.trim();
+    expect(imageSize).toMatch(/^[\d.]+k?B$/);
+    const host = join(dir, 'a-long-host-directory');
+    mkdirSync(host);
+    expect((await skiff('create', '--name', 'mnt1', '-v', 'a-volume-with-a-long-name:/data', '-v', `${host}:/mnt`, 'app', 'sh')).code).toBe(0);
+    expect((await skiff('create', '--name', 'mnt2', '--network', 'none', 'app', 'sh')).code).toBe(0);
+    const f = ['--filter', 'name=mnt', '--format', '{{.Names}}|{{.Mounts}}|{{.Networks}}|{{.Size}}'];
+    // Names and sources cut to 15 columns as docker/cli's Ellipsis cuts them; --no-trunc shows them whole.
+    expect((await skiff('ps', '-a', ...f)).stdout).toBe([
+      `mnt2||none|0B (virtual ${imageSize})`,
+      `mnt1|a-volume-with-…,${truncate15(host)}|bridge|0B (virtual ${imageSize})`, ''].join('\n'));
+    expect((await skiff('ps', '-a', '--no-trunc', '--filter', 'name=mnt1', '--format', '{{.Mounts}}')).stdout).toBe(`a-volume-with-a-long-name,${host}\n`);
+    const table = (await skiff('ps', '-a', '-s', '--filter', 'name=mnt2')).stdout.split('\n');
+    expect(table[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\s+SIZE$/);
+    expect(table[1]).toMatch(new RegExp(`\\smnt2\\s+0B \\(virtual ${imageSize.replace('.', '\\.')}\\)$`));
+    expect((await skiff('ps', '-a', '--filter', 'name=mnt2')).stdout).not.toContain('SIZE');
+    expect((await skiff('rm', 'mnt1', 'mnt2')).code).toBe(0);
+    expect((await skiff('volume', 'rm', 'a-volume-with-a-long-name')).code).toBe(0);
   });
 
   it('demo (npm start) tours the bundled busybox image and cleans up after itself', async () => {

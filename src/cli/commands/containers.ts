@@ -46,12 +46,33 @@ export function containerView(c: ContainerRecord): Record<string, unknown> {
   };
 }
 
+/** docker/cli's .Mounts: each mount's volume name, or a bind's source; cut to 15 columns unless --no-trunc. */
+function mountsColumn(c: ContainerRecord, full: boolean): string {
+  return c.spec.mounts.map((m) => (m.type === 'bind' ? m.source : m.name)).map((n) => (full ? n : truncate(n, 15))).join(',');
+}
+
+/** docker/cli's .Networks: the names of the networks the container is attached to, sorted. */
+function networksColumn(c: ContainerRecord): string {
+  return Object.keys(networkSettingsView(c, [])['Networks'] as Record<string, unknown>).sort().join(',');
+}
+
+/**
+ * docker/cli's .Size: the writable layer's size, and beside it the virtual size (image + writable
+ * layer) when the image is known. Skiff keeps the size with the record, so it costs nothing without -s.
+ */
+function sizeColumn(c: ContainerRecord, imageSize: number | undefined): string {
+  const rw = c.upper?.size ?? 0;
+  const virtual = rw + (imageSize ?? 0);
+  return virtual > 0 ? `${humanSize(rw)} (virtual ${humanSize(virtual)})` : humanSize(rw);
+}
+
 const ps: Command = {
   name: 'ps', aliases: ['container ls', 'container list'], usage: '[OPTIONS]', summary: 'List containers', maxArgs: 0,
   flags: [
     { name: 'all', short: 'a', help: 'Show all containers (default shows just running)' },
     { name: 'quiet', short: 'q', help: 'Only display container IDs' },
     { name: 'no-trunc', help: "Don't truncate output" },
+    { name: 'size', short: 's', help: 'Display total file sizes' },
     { name: 'format', value: 'string', help: '"table", "json" or a Go-style template' },
     { name: 'filter', short: 'f', value: 'filter', repeat: true, help: 'Filter output based on conditions provided (status, name, id, label, ancestor, exited, health=starting|healthy|unhealthy|none)' },
   ],
@@ -66,15 +87,19 @@ const ps: Command = {
     const full = f['no-trunc'] === true;
     const id = (s: string): string => (full ? s : s.slice(0, 12));
     if (f['quiet']) return void out(ctx, rows.map((c) => id(c.id)).join('\n'));
+    const imageSizes = new Map((await ctx.engine.listImages()).map((i) => [i.id as string, i.size]));
+    const size = (c: ContainerRecord): string => sizeColumn(c, imageSizes.get(c.imageId));
     const formatted = formatRows(str(f['format']), rows.map((c) => ({
       // As docker/cli's container context: the command quoted (and cut to 20 without --no-trunc), CreatedAt as Go prints a time.
       ID: id(c.id), Image: c.imageRef, Command: JSON.stringify(full ? command(c) : truncate(command(c), 20)), CreatedAt: goTime(c.created),
       RunningFor: ago(c.created), State: c.state, Status: status(c), Names: c.name, Platform: c.platform, Runtime: c.runtime,
-      Ports: portsColumn(boundPorts(c)), ...labelFields(c.labels),
+      Ports: portsColumn(boundPorts(c)), Mounts: mountsColumn(c, full), Networks: networksColumn(c), Size: size(c), ...labelFields(c.labels),
     })), PS_HEADERS);
     if (formatted !== undefined) return void ctx.stdout(formatted);
-    out(ctx, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows.map((c) => [
+    const withSize = f['size'] === true;
+    out(ctx, table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...(withSize ? ['SIZE'] : [])], rows.map((c) => [
       id(c.id), c.imageRef, JSON.stringify(full ? command(c) : truncate(command(c), 20)), ago(c.created), status(c), portsColumn(boundPorts(c)), c.name,
+      ...(withSize ? [size(c)] : []),
     ])));
   },
 };
