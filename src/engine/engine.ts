@@ -128,6 +128,8 @@ export class Engine {
   private readonly events: EventRecorder;
   /** Layer data being made after a pull; shutdown waits for it. */
   private readonly preparing = new Set<Promise<void>>();
+  /** Layer data builds under way (prepareLayers), with their image's manifest digest. */
+  private readonly building = new Map<AbortController, Digest>();
 
   /**
    * The stores and clock under an engine, for tests of the parts below the facade (load, pull,
@@ -183,11 +185,19 @@ export class Engine {
   private async prepareLayers(image: ImageRecord): Promise<void> {
     // The data is a cache: a state store refusing the lease must not fail the load or the pull.
     const release = await takeLease(this.ctx).catch(() => undefined);
+    const stop = new AbortController();
+    this.building.set(stop, image.digest);
     try {
-      await this.layers.prepare(image, keepLayerData(this.ctx));
+      await this.layers.prepare(image, { guard: keepLayerData(this.ctx), signal: stop.signal });
     } finally {
+      this.building.delete(stop);
       await release?.().catch(() => {});
     }
+  }
+
+  /** Stops the layer data builds of images no longer stored (after an rmi or prune deleted some). */
+  private async stopBuildsOfRemoved(): Promise<void> {
+    for (const [stop, digest] of this.building) if (!(await this.ctx.state.get('images', digest))) stop.abort();
   }
 
   // Registry verbs: registry/engine-ops.ts.
@@ -249,6 +259,7 @@ export class Engine {
   async removeImage(options: { ref: string; force?: boolean }): Promise<RemoveResult> {
     const image = await this.images.local(options.ref);
     const r = await removeImage(this.ctx, options.ref, options.force ?? false);
+    if (r.deleted.length) await this.stopBuildsOfRemoved();
     for (const t of r.untagged) this.events.image('untag', image?.id ?? t, familiarRef(t));
     for (const d of r.deleted) this.events.image('delete', d, d);
     return r;
@@ -269,6 +280,7 @@ export class Engine {
 
   async pruneImages(options: { all?: boolean } = {}) {
     const r = await pruneImages(this.ctx, options);
+    if (r.deleted.length) await this.stopBuildsOfRemoved();
     for (const t of r.untagged) this.events.image('untag', t, familiarRef(t));
     for (const d of r.deleted) this.events.image('delete', d, d);
     this.events.emit('image', 'prune', '', { reclaimed: String(r.reclaimed) });

@@ -106,7 +106,14 @@ interface IndexDoc {
  * Streams the layer blob once: decompresses, verifies the diff_id, stores the copy (unless the
  * blob is already uncompressed) and the index. Memory: one decoder window and the headers.
  */
-export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>, guard?: LayerDataGuard): Promise<LayerDataRecord> {
+export interface LayerDataBuild {
+  /** Whether the data is still wanted when made (see LayerDataGuard). */
+  guard?: LayerDataGuard;
+  /** Aborted: the build stops (its image was removed meanwhile) with LayerDataDiscarded. */
+  signal?: AbortSignal;
+}
+
+export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>, o: LayerDataBuild = {}): Promise<LayerDataRecord> {
   const compression = layerCompression(layer.mediaType);
   const ingest = compression === 'none' ? null : s.content.ingest({ expectedDigest: layer.diffId as string as Digest });
   const parser = new TarParser();
@@ -122,6 +129,7 @@ export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord
       compression, what: `layer ${layer.digest}`, maxOutputBytes: Math.max(DEFAULT_MAX_LAYER_BYTES, layer.uncompressedSize), maxWindowBytes: MAX_ZSTD_WINDOW,
     });
     for await (const chunk of stream) {
+      if (o.signal?.aborted) throw new LayerDataDiscarded(layer.digest);
       hasher.update(chunk);
       chunks.update(chunk);
       for (const ev of parser.write(chunk)) {
@@ -143,6 +151,7 @@ export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord
       pos += chunk.byteLength;
     }
     parser.end();
+    if (o.signal?.aborted) throw new LayerDataDiscarded(layer.digest);
     const diffId = hasher.digest();
     if (diffId !== (layer.diffId as string)) {
       throw new SkiffError('DIGEST_MISMATCH', `its uncompressed content is ${diffId}, the image config says diff_id ${layer.diffId}`);
@@ -154,7 +163,7 @@ export async function buildLayerData(s: LayerDataStores, layer: Pick<LayerRecord
     await ib.write(bytes);
     const index = await ib.commit();
     const rec: LayerDataRecord = { layer: layer.digest, diffId: layer.diffId, copy: copy.digest, copySize: copy.size, index: index.digest, indexSize: index.size };
-    if (!(await putRecord(s, rec, guard))) throw new LayerDataDiscarded(layer.digest);
+    if (!(await putRecord(s, rec, o.guard))) throw new LayerDataDiscarded(layer.digest);
     return rec;
   } catch (err) {
     await ingest?.abort().catch(() => {});
@@ -170,16 +179,17 @@ const building = new WeakMap<ContentStore, Map<string, { p: Promise<LayerDataRec
  * The layer's record, made now if it is missing or its blobs are gone (pruned). Callers that ask
  * for the same layer while it is being made (load's prepare beside a container's first read) share
  * the one build: two ingestions of the same copy would write the same parts at once. A caller
- * without a guard (a container's or a build's tree) that joined a guarded build its guard then
- * discarded makes its own.
+ * without a guard or signal (a container's or a build's tree) that joined a build its guard
+ * discarded or its signal stopped makes its own.
  */
-export async function ensureLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>, guard?: LayerDataGuard): Promise<LayerDataRecord> {
+export async function ensureLayerData(s: LayerDataStores, layer: Pick<LayerRecord, 'digest' | 'mediaType' | 'diffId' | 'uncompressedSize'>, o: LayerDataBuild = {}): Promise<LayerDataRecord> {
+  const guarded = o.guard !== undefined || o.signal !== undefined;
   let inFlight = building.get(s.content);
   if (!inFlight) building.set(s.content, (inFlight = new Map()));
   for (;;) {
     const pending = inFlight.get(layer.digest);
     if (!pending) break;
-    if (guard || !pending.guarded) return pending.p;
+    if (guarded || !pending.guarded) return pending.p;
     try {
       return await pending.p;
     } catch (err) {
@@ -191,9 +201,9 @@ export async function ensureLayerData(s: LayerDataStores, layer: Pick<LayerRecor
   const p = (async () => {
     const rec = await getRecord(s, layer.digest);
     if (rec && (await s.content.has(rec.index)) && (await s.content.has(rec.copy))) return rec;
-    return buildLayerData(s, layer, guard);
+    return buildLayerData(s, layer, o);
   })();
-  const entry = { p, guarded: guard !== undefined };
+  const entry = { p, guarded };
   inFlight.set(layer.digest, entry);
   try {
     return await p;

@@ -18,7 +18,7 @@ import { isWasmLayerType } from '../oci/mediatypes.ts';
 import { applyLayer, type LayerTree } from '../fs/layer.ts';
 import { ChunkCache, DEFAULT_CHUNK_CACHE_BYTES } from '../fs/chunk-cache.ts';
 import type { StateStore } from './state/store.ts';
-import { ensureLayerData, openLayerData, type LayerDataGuard } from './layer-index.ts';
+import { ensureLayerData, openLayerData, type LayerDataBuild } from './layer-index.ts';
 import type { ImageRecord, LayerRecord } from './types.ts';
 import type { TarEntry } from '../archive/types.ts';
 
@@ -128,20 +128,21 @@ export class LayerCache {
   /**
    * Makes the layer data of `image`'s tar layers now (engine/layer-index.ts), as load, import and
    * pull do, so its first container does not wait for it. Layers that have theirs are skipped;
-   * failures are left for the first use to report. `guard` decides, when a layer's data is made,
-   * whether it is still wanted (engine/images.ts keepLayerData: the image may be gone by then).
+   * failures are left for the first use to report. `o.guard` decides, when a layer's data is made,
+   * whether it is still wanted (engine/images.ts keepLayerData: the image may be gone by then);
+   * `o.signal` stops it (the engine's rmi and prune, for the images they removed).
    */
-  async prepare(image: ImageRecord, guard?: LayerDataGuard): Promise<void> {
+  async prepare(image: ImageRecord, o: LayerDataBuild = {}): Promise<void> {
     const stores = { content: this.content, ...(this.state ? { state: this.state } : {}) };
     const layers = image.layers.filter((l) => !isWasmLayerType(l.mediaType));
     // A few at once: each is a decompression (off the main thread on Node) and a write.
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < layers.length) {
+      while (next < layers.length && !o.signal?.aborted) {
         const layer = layers[next++]!;
         // The data is a cache: the image is stored whatever happens here (a prune took the layer
         // meanwhile, the storage quota is full ...), and its first use makes it again or says why not.
-        await ensureLayerData(stores, layer, guard).catch(() => undefined);
+        await ensureLayerData(stores, layer, o).catch(() => undefined);
       }
     };
     await Promise.all([worker(), worker(), worker()]);

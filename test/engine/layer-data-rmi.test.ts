@@ -1,7 +1,8 @@
 /**
  * The layer data made after a load (engine.ts prepareLayers) races an `rmi` or `image prune` of
  * the image: the build that was streaming when the image went must leave no `layerdata-` record and
- * no copy or index behind (before, only `system prune` reclaimed them). The layer blob is read from
+ * no copy or index behind (before, only `system prune` reclaimed them), and is stopped rather than
+ * finished; with another image still listing the layer it is kept. The layer blob is read from
  * a snapshot taken when its stream opens, as an open file keeps reading after an unlink.
  */
 import { describe, expect, it } from 'vitest';
@@ -24,6 +25,10 @@ function gatedStore(state: MemoryStateStore) {
   const streaming = new Promise<void>((r) => (opened = r));
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
+  /** Ingestions begun after the gate opened: a stopped build begins none (no index). */
+  const after = { ingests: 0, open: false };
+  const ingest = content.ingest.bind(content);
+  content.ingest = (...a: Parameters<MemoryContentStore['ingest']>) => { if (after.open) after.ingests++; return ingest(...a); };
   content.stream = (digest, opts) => (async function* () {
     if ((await state.list<ImageRecord>('images')).length === 0) return yield* inner(digest, opts);
     const bytes = await content.get(digest);
@@ -31,7 +36,7 @@ function gatedStore(state: MemoryStateStore) {
     await gate;
     yield bytes;
   })();
-  return { content, streaming, release };
+  return { content, streaming, release: () => { after.open = true; release(); }, after };
 }
 
 const image = () => buildImage({ layers: [{ gzip: true, files: [{ name: 'etc/', type: 'directory' }, { name: 'etc/motd', content: 'hello\n'.repeat(500) }] }] });
@@ -45,12 +50,14 @@ async function raced(remove: (e: Engine) => Promise<unknown>) {
   await remove(e);
   g.release();
   await loading;
-  return { e, state, content: g.content };
+  return { e, state, content: g.content, after: g.after };
 }
 
 describe('layer data built while its image is removed', () => {
   it('rmi during the build: no record, no copy, no index, nothing reclaimable', async () => {
-    const { e, state, content } = await raced((e) => e.removeImage({ ref: REF }));
+    const { e, state, content, after } = await raced((e) => e.removeImage({ ref: REF }));
+    // The rmi stopped the build: it wrote no index.
+    expect(after.ingests).toBe(0);
     expect(await layerDataRecords(state)).toEqual([]);
     expect(await content.list()).toEqual([]);
     const df = await e.diskUsage();
@@ -59,17 +66,19 @@ describe('layer data built while its image is removed', () => {
   });
 
   it('image prune -a during the build: the same', async () => {
-    const { e, state, content } = await raced((e) => e.pruneImages({ all: true }));
+    const { e, state, content, after } = await raced((e) => e.pruneImages({ all: true }));
+    expect(after.ingests).toBe(0);
     expect(await layerDataRecords(state)).toEqual([]);
     expect(await content.list()).toEqual([]);
     expect((await e.diskUsage()).layerData.reclaimable).toBe(0);
   });
 
   it('another image listing the layer keeps the data made', async () => {
-    const { e, state, content } = await raced(async (e) => {
+    const { e, state, content, after } = await raced(async (e) => {
       await e.tag({ source: REF, target: 'docker.io/library/other:1' });
       await e.removeImage({ ref: REF });
     });
+    expect(after.ingests).toBe(1);
     const [rec] = await layerDataRecords(state);
     expect(rec).toBeDefined();
     expect(await content.has(rec!.copy)).toBe(true);
@@ -102,7 +111,7 @@ describe('layer data built while its image is removed', () => {
     const layer = { digest: blob.digest, mediaType: 'application/vnd.oci.image.layer.v1.tar', diffId: sha256Digest(raw) as string as DiffID, uncompressedSize: raw.length };
     const s = { content, state };
     // Both asked in one tick: the second joins the first's build.
-    const guarded = ensureLayerData(s, layer, async () => false);
+    const guarded = ensureLayerData(s, layer, { guard: async () => false });
     const plain = ensureLayerData(s, layer);
     await expect(guarded).rejects.toBeInstanceOf(LayerDataDiscarded);
     const rec = await plain;
