@@ -224,7 +224,12 @@ function networkOptions(run: RunOptions, body: Json, host: Json): void {
     if (aliases?.length) run.networkAliases = aliases;
     const ip = field<string>(field<Json>(ep, 'IPAMConfig', 'object', `${at}.IPAMConfig`) ?? {}, 'IPv4Address', 'string', `${at}.IPAMConfig.IPv4Address`);
     if (ip) run.ip = ip;
+    const links = field<string[]>(ep, 'Links', 'strings', `${at}.Links`);
+    if (links?.length) run.links = links;
   }
+  // docker run --link sends HostConfig.Links, and on a user network the endpoint's Links too: one list.
+  const hostLinks = field<string[]>(host, 'Links', 'strings', 'HostConfig.Links');
+  if (hostLinks?.length) run.links = [...new Set([...(run.links ?? []), ...hostLinks])];
   const extra = field<string[]>(host, 'ExtraHosts', 'strings', 'HostConfig.ExtraHosts');
   if (extra?.length) run.extraHosts = parseAddHosts(extra);
   const dns = field<string[]>(host, 'Dns', 'strings', 'HostConfig.Dns');

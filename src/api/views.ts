@@ -8,6 +8,8 @@ import { containerCommand, containerStatus } from '../cli/present/format.ts';
 import { signalName } from '../runtime/spec/signals.ts';
 import { RECORDED, type DockerRecorded } from './create-body.ts';
 import { networkSettingsView } from '../engine/network-views.ts';
+import { legacyLinks } from '../engine/network-links.ts';
+import { parseLink } from '../runtime/spec/network.ts';
 import { boundPorts } from '../runtime/spec/ports.ts';
 import { healthStatusOf } from '../engine/container-filter.ts';
 
@@ -76,6 +78,8 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
     HostConfig: {
       Binds: binds.length ? binds : null,
       NetworkMode: c.spec.network && c.spec.network.mode !== 'bridge' ? c.spec.network.mode : r.networkMode,
+      // Legacy links as Docker lists them: "/NAME:/THIS/ALIAS" (user-network links live in the endpoint).
+      Links: legacyLinks(c.spec.network).length ? legacyLinks(c.spec.network).map(parseLink).map((l) => `/${l.name}:/${c.name}/${l.alias}`) : null,
       PortBindings: r.portBindings,
       RestartPolicy: r.restartPolicy,
       AutoRemove: c.autoRemove ?? false,

@@ -14,6 +14,7 @@ import type { EngineContext } from './context.ts';
 import { collectBlobs } from './images.ts';
 import { withInitLayer } from './init-layer.ts';
 import type { LayerCache } from './layers.ts';
+import { checkLinks } from './network-links.ts';
 import { dropSnapshot, openContainerUpper, saveContainerUpper } from './snapshots/engine-layers.ts';
 import { containerSnapshot } from './snapshots/store.ts';
 import { logsSnapshot } from './logs.ts';
@@ -116,6 +117,7 @@ export async function createContainerRecord(ctx: EngineContext, image: ImageReco
     }
     // Networks named and addresses allocated under the same lock as the record's write.
     const net = o.spec.network;
+    await checkLinks(tx, net);
     const spec = net ? { ...o.spec, network: { ...net, endpoints: await bindEndpoints(tx, ctx.now, net.mode, net.endpoints, all.map(fromStored), id) } } : o.spec;
     const rec: ContainerRecord = {
       id, name, imageRef: o.imageRef, image: image.digest, imageId: image.id, platform: image.platform,

@@ -9,6 +9,7 @@ import { DNS_SERVER, HOST_GATEWAY, LOOPBACK_ONLY, networkModeKind, type SpecEndp
 import type { RuntimeInterface, RuntimeNetwork } from '../runtime/types.ts';
 import type { EngineContext } from './context.ts';
 import { findContainer, fromStored } from './container-records.ts';
+import { linkHosts } from './network-links.ts';
 import { allocateEndpoint, networksIn, type NetworkRecord } from './networks.ts';
 import type { ContainerRecord } from './types.ts';
 
@@ -83,5 +84,7 @@ export async function runtimeNetwork(ctx: EngineContext, rec: ContainerRecord, i
     if (!net) throw new SkiffError('NOT_FOUND', `network ${e.networkId} not found`);
     interfaces.push(iface(net, e));
   }
-  return { mode: 'bridge', interfaces, ...base };
+  // Legacy links (default bridge): their /etc/hosts lines, from the linked containers as they run now.
+  const links = await linkHosts(ctx.state, rec);
+  return { mode: 'bridge', interfaces, ...base, extraHosts: [...base.extraHosts, ...links] };
 }

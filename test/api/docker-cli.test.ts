@@ -133,6 +133,18 @@ describe('docker run through the API', () => {
   }, 120_000);
 });
 
+describe('docker run --link through the API', () => {
+  it('HostConfig.Links: a legacy link to a container is recorded as Docker lists it; to no container, dockerd\'s error', async () => {
+    expect((await d('create', '--name', 'lksrc', 'skiff/busybox', 'true')).code).toBe(0);
+    expect((await d('create', '--name', 'lkuser', '--link', 'lksrc:db', 'skiff/busybox', 'true')).code).toBe(0);
+    expect((await d('inspect', '--format', '{{json .HostConfig.Links}}', 'lkuser')).stdout).toBe('["/lksrc:/lkuser/db"]\n');
+    const bad = await d('create', '--link', 'nosuch:x', 'skiff/busybox', 'true');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('could not get container for nosuch: No such container: nosuch');
+    expect((await d('rm', 'lkuser', 'lksrc')).code).toBe(0);
+  }, 120_000);
+});
+
 describe('state shared with the skiff CLI, events', () => {
   it('a container `skiff run -d` started (another process) is listed, logged and stopped through the API', async () => {
     const started = await skiff('run', '-d', '--name', 'fromcli', 'skiff/busybox', 'sh', '-c', 'echo cli-says-hi; while true; do sleep 1; done');

@@ -173,6 +173,39 @@ describe('networks', () => {
     expect((await e.pruneNetworks()).deleted).toEqual(['unused']);
   });
 
+  it('run --link: a legacy link on the default bridge is an /etc/hosts line; on a user network an alias for the linker only', async () => {
+    const { e, rt, run } = await setup();
+    const db = await run({ name: 'db', hostname: 'dbhost' });
+    const dbIp = db.spec.network!.endpoints['bridge']!.ip!;
+    const app = await run({ name: 'app', link: ['db:database', 'db'] });
+    const hosts = etcFilesFor('app', rt.started.at(-1)!.network).hosts;
+    // Docker's line: the alias, the linked container's hostname, and its name unless the alias is the name.
+    expect(hosts).toContain(`${dbIp}\tdatabase dbhost db\n`);
+    expect(hosts).toContain(`${dbIp}\tdb dbhost\n`);
+    expect(app.spec.network!.links).toEqual(['db:database', 'db']);
+    // Errors as dockerd words them: at create a name that is no container, at start one not running.
+    await expect(run({ link: ['nosuch:x'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: 'could not get container for nosuch: No such container: nosuch' });
+    const stopped = await e.createContainer({ image: 'v:1', runtime: 'vm', run: parseRunFlags({ name: 'idle' }) });
+    const linker = await e.createContainer({ image: 'v:1', runtime: 'vm', run: parseRunFlags({ name: 'linker', link: ['idle:i'] }) });
+    await expect(e.startContainer({ id: linker.id })).rejects.toMatchObject({ message: expect.stringMatching(/: Cannot link to a non running container: \/idle AS \/linker\/i$/) });
+    await e.startContainer({ id: stopped.id });
+    await e.startContainer({ id: linker.id });
+    expect(etcFilesFor('linker', rt.started.at(-1)!.network).hosts).toMatch(/\ti [0-9a-f]{12} idle\n/);
+    expect(() => parseRunFlags({ network: 'host', link: ['db'] })).toThrow("conflicting options: host type networking can't be used with links");
+    expect(() => parseRunFlags({ network: 'container:db', link: ['db'] })).toThrow("conflicting options: container type network can't be used with links");
+    expect(() => parseRunFlags({ link: ['a:b:c'] })).toThrow('bad format for links: a:b:c');
+
+    // A user network: no /etc/hosts line; the alias resolves for the linking container only.
+    await e.createNetwork({ name: 'backend', subnet: '10.60.0.0/24' });
+    const api = await run({ name: 'api', network: 'backend' });
+    const web = await run({ name: 'web', network: 'backend', link: ['api:svc'] });
+    const other = await run({ name: 'other', network: 'backend' });
+    expect(rt.started.at(-2)!.network!.extraHosts).toEqual([]);
+    const apiIp = api.spec.network!.endpoints['backend']!.ip!;
+    expect(await e.resolveName({ name: 'svc', sourceIp: web.spec.network!.endpoints['backend']!.ip! })).toEqual([apiIp]);
+    expect(await e.resolveName({ name: 'svc', sourceIp: other.spec.network!.endpoints['backend']!.ip! })).toBeUndefined();
+  });
+
   it('refuses real networking on the WASI runtime (no sockets in preview1)', async () => {
     const { e } = await setup();
     await e.createNetwork({ name: 'n' });

@@ -19,8 +19,10 @@ export interface SpecEndpoint {
   /** `--network-alias`: more names the network's DNS answers with this container's address. */
   aliases: string[];
   /**
-   * `network connect --link NAME[:ALIAS]`, as given: on a user network, ALIAS resolves (for this
-   * container only) to NAME's address on the network, as Docker's embedded DNS answers it.
+   * `--link NAME[:ALIAS]` (run, create, network connect), as given: on a user network, ALIAS
+   * resolves (for this container only) to NAME's address on the network, as Docker's embedded DNS
+   * answers it; on the default bridge, Docker's legacy link: an /etc/hosts line written at start
+   * (engine/network-links.ts).
    */
   links?: string[];
   /** `--ip`: the address asked for; the allocator takes it or fails. */
@@ -39,6 +41,11 @@ export interface SpecNetwork {
   mode: string;
   /** Keyed by network name; empty for none, host and container: modes. */
   endpoints: Record<string, SpecEndpoint>;
+  /**
+   * `--link NAME[:ALIAS]` as given (Docker's HostConfig.Links). On a user network they are also the
+   * endpoint's links (resolved by the DNS); on the default bridge and none, Docker's legacy links.
+   */
+  links?: string[];
   /** `--add-host name:ip`; ip may be "host-gateway" (the host-side peer, 10.0.2.2). */
   extraHosts: { host: string; ip: string }[];
   dns: string[];
@@ -52,6 +59,8 @@ export interface NetworkRunOptions {
   network?: string;
   networkAliases?: string[];
   ip?: string;
+  /** `--link NAME[:ALIAS]` (HostConfig.Links). */
+  links?: string[];
   extraHosts?: { host: string; ip: string }[];
   dns?: string[];
   dnsSearch?: string[];
@@ -89,6 +98,11 @@ export function resolveNetworkOptions(o: NetworkRunOptions): SpecNetwork {
     if (kind !== 'user') throw invalid('user specified IP address is supported on user defined networks only');
   }
   if (aliases.length > 0 && kind !== 'user') throw invalid('network-scoped alias is supported only for containers in user defined networks');
+  const links = o.links ?? [];
+  for (const l of links) parseLink(l);
+  // Docker's validateNetMode: a namespace not its own has no place for a link.
+  if (links.length && kind === 'host') throw invalid("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  if (links.length && kind === 'container') throw invalid("conflicting options: container type network can't be used with links. This would result in undefined behavior");
   if (kind === 'none' || kind === 'host' || kind === 'container') {
     // Docker's conflict checks for modes that have no network of their own.
     if (kind === 'container' && (o.dns?.length || o.extraHosts?.length)) {
@@ -98,10 +112,10 @@ export function resolveNetworkOptions(o: NetworkRunOptions): SpecNetwork {
   for (const ns of o.dns ?? []) if (!isIpAddress(ns)) throw invalid(`${ns} is not an ip address`);
   const endpoints: Record<string, SpecEndpoint> = {};
   if (kind === 'bridge' || kind === 'user') {
-    endpoints[mode] = { networkId: '', aliases: [...aliases], ...(o.ip ? { requestedIp: o.ip } : {}) };
+    endpoints[mode] = { networkId: '', aliases: [...aliases], ...(o.ip ? { requestedIp: o.ip } : {}), ...(links.length && kind === 'user' ? { links: [...links] } : {}) };
   }
   return {
-    mode, endpoints,
+    mode, endpoints, ...(links.length ? { links: [...links] } : {}),
     extraHosts: (o.extraHosts ?? []).map((h) => ({ ...h })),
     dns: [...(o.dns ?? [])], dnsSearch: [...(o.dnsSearch ?? [])], dnsOptions: [...(o.dnsOptions ?? [])],
   };
@@ -186,7 +200,7 @@ export function refuseNetworking(n: SpecNetwork | undefined, runtime: string): v
   if (!n) return;
   const kind = networkModeKind(n.mode);
   const asked = kind === 'user' || kind === 'host' || kind === 'container'
-    || Object.values(n.endpoints).some((e) => e.aliases.length > 0 || e.requestedIp);
+    || Object.values(n.endpoints).some((e) => e.aliases.length > 0 || e.requestedIp) || n.links?.length;
   if (asked) {
     throw new SkiffError('UNSUPPORTED', `--network ${n.mode}: the ${runtime} runtime has no networking (WASI preview1 has no sockets); use the default network or --network none`);
   }

@@ -106,6 +106,7 @@ export interface RunFlags extends HealthFlags {
   network?: string;
   networkAlias?: string[];
   ip?: string;
+  link?: string[];
   addHost?: string[];
   dns?: string[];
   dnsSearch?: string[];
@@ -186,6 +187,7 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
   if (flags.network !== undefined && flags.network !== '') out.network = flags.network;
   if (flags.networkAlias?.length) out.networkAliases = [...flags.networkAlias];
   if (flags.ip !== undefined && flags.ip !== '') out.ip = flags.ip;
+  if (flags.link?.length) out.links = [...flags.link];
   if (flags.addHost?.length) out.extraHosts = parseAddHosts(flags.addHost);
   if (flags.dns?.length) out.dns = [...flags.dns];
   if (flags.dnsSearch?.length) out.dnsSearch = [...flags.dnsSearch];
