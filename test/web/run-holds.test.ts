@@ -1,7 +1,7 @@
 /**
  * The page's VM holds for wasm starts (web/client/run-holds.ts), one per prepared run: two
  * autorun elements of one image each keep theirs until their own run ends; a hold no run claims
- * ends after VM_HOLD_MAX_MS; a Linux image's holds end at once. Through the real engine client
+ * ends after VM_HOLD_MAX_MS; a Linux image's holds end at once. The worker counts them per image. Through the real engine client
  * (its worker a comlink endpoint on a MessageChannel, the site's files a stubbed fetch): while a
  * wasm run may still go first the page leaves v86.wasm's compile to the worker, and compiles it
  * again once none may.
@@ -37,16 +37,17 @@ describe('RunHolds', () => {
     expect(posted).toEqual([{ skiffEarly: 'hold', image: WASM }, { skiffEarly: 'hold', image: WASM }]);
   });
 
-  it('unclaimed holds: unhold goes when the image\'s last one ends, and after the time limit', async () => {
+  it('unclaimed holds: each one ending, or timing out, tells the worker', async () => {
     const posted: EarlyMessage[] = [];
     const holds = new RunHolds((m) => posted.push(m), 30);
     const a = holds.hold(WASM);
     holds.hold(WASM);
     holds.end(a);
-    expect(posted.filter((m) => m.skiffEarly === 'unhold')).toEqual([]);
+    expect(posted.filter((m) => m.skiffEarly === 'unhold')).toHaveLength(1);
+    expect(holds.size).toBe(1);
     await tick(60);
     expect(holds.size).toBe(0);
-    expect(posted.filter((m) => m.skiffEarly === 'unhold')).toEqual([{ skiffEarly: 'unhold', image: WASM }]);
+    expect(posted.filter((m) => m.skiffEarly === 'unhold')).toHaveLength(2);
   });
 
   it('a Linux image\'s holds end at once, claimed or not; other images keep theirs', () => {
@@ -58,6 +59,40 @@ describe('RunHolds', () => {
     holds.linux(LINUX);
     expect(holds.size).toBe(1);
     expect(holds.claim(LINUX)).toBeUndefined();
+  });
+});
+
+describe('the worker\'s early holds (early-vm.ts)', () => {
+  beforeEach(() => { vi.resetModules(); });
+
+  it('two holds of one image keep the VM gate closed until both runs started', async () => {
+    const { onEarlyMessage, endEarlyHold, vmGate } = await import('../../src/web/worker/early-vm.ts');
+    let passed = false;
+    onEarlyMessage({ skiffEarly: 'hold', image: WASM });
+    onEarlyMessage({ skiffEarly: 'hold', image: WASM });
+    void vmGate.passed('test').then(() => { passed = true; });
+    endEarlyHold(WASM);
+    await tick(20);
+    expect(passed).toBe(false);
+    endEarlyHold(WASM);
+    await tick();
+    expect(passed).toBe(true);
+    // More ends than holds: nothing (no hold of another run is taken).
+    endEarlyHold(WASM);
+  });
+
+  it('an unhold ends one hold', async () => {
+    const { onEarlyMessage, vmGate } = await import('../../src/web/worker/early-vm.ts');
+    let passed = false;
+    onEarlyMessage({ skiffEarly: 'hold', image: WASM });
+    onEarlyMessage({ skiffEarly: 'hold', image: WASM });
+    void vmGate.passed('test').then(() => { passed = true; });
+    onEarlyMessage({ skiffEarly: 'unhold', image: WASM });
+    await tick(20);
+    expect(passed).toBe(false);
+    onEarlyMessage({ skiffEarly: 'unhold', image: WASM });
+    await tick();
+    expect(passed).toBe(true);
   });
 });
 

@@ -8,8 +8,8 @@
  * worker's). While any hold is open the page does not compile v86.wasm itself: a wasm start may
  * need the cores first (engine-client.ts).
  *
- * The worker keeps one early hold per image: 'hold' is posted for every hold (repeats are
- * ignored there) and 'unhold' only when no unclaimed hold of that image is left.
+ * The worker counts early holds per image (worker/early-vm.ts): 'hold' for every hold, 'unhold'
+ * for every unclaimed one that ends here; a claimed one the run's start ends there.
  */
 import type { EarlyMessage } from '../worker/early-vm.ts';
 import { VM_HOLD_MAX_MS } from '../worker/vm-hold.ts';
@@ -49,12 +49,12 @@ export class RunHolds {
     return undefined;
   }
 
-  /** Ends a hold (again: nothing). An unclaimed one tells the worker when it was its image's last. */
+  /** Ends a hold (again: nothing); the worker is told of an unclaimed one. */
   end(hold: RunHold): void {
     const h = hold as State;
     if (!this.open.delete(h)) return;
     clearTimeout(h.timer);
-    if (!h.claimed && !this.unclaimed(h.image)) this.post({ skiffEarly: 'unhold', image: h.image });
+    if (!h.claimed) this.post({ skiffEarly: 'unhold', image: h.image });
   }
 
   /** `image` is a Linux one: its holds end (the 'vm' message the caller posts ends the worker's). */
@@ -69,10 +69,5 @@ export class RunHolds {
   /** Holds open, claimed or not. */
   get size(): number {
     return this.open.size;
-  }
-
-  private unclaimed(image: string): boolean {
-    for (const h of this.open) if (h.image === image && !h.claimed) return true;
-    return false;
   }
 }

@@ -62,7 +62,8 @@ export function onEarlyMessage(m: EarlyMessage): void {
       } catch {
         // not a reference the page should have sent: the run finds out the usual way
       }
-      endEarlyHold(m.image);
+      // A Linux image: none of its runs need the VM held back.
+      while (earlyHolds.has(m.image)) endEarlyHold(m.image);
       if (m.v86) v86FromPage(m.v86);
       startVm({ assetBase: m.assetBase, dbPrefix: m.dbPrefix, ...(m.vmThread ? { vmThread: m.vmThread } : {}) }, m.manifest, 'page');
       break;
@@ -70,9 +71,12 @@ export function onEarlyMessage(m: EarlyMessage): void {
       pageV86.get(m.url)?.(m.module);
       pageV86.delete(m.url);
       break;
-    case 'hold':
-      if (!earlyHolds.has(m.image)) earlyHolds.set(m.image, vmGate.hold());
+    case 'hold': {
+      const held = earlyHolds.get(m.image);
+      if (held) held.push(vmGate.hold());
+      else earlyHolds.set(m.image, [vmGate.hold()]);
       break;
+    }
     case 'unhold':
       endEarlyHold(m.image);
       break;
@@ -85,16 +89,21 @@ export function onEarlyMessage(m: EarlyMessage): void {
   }
 }
 
-/** Holds the page opened for the images its elements will run (by reference as the page wrote it). */
-const earlyHolds = new Map<string, () => void>();
+/**
+ * Holds the page opened for the images its elements will run (by reference as the page wrote it),
+ * one per element that will run (client/run-holds.ts): two elements of one image hold until both
+ * runs started.
+ */
+const earlyHolds = new Map<string, Array<() => void>>();
 
 /**
- * Ends the page's early hold for `image` (no effect when none is open). A wasm run calls it once its
- * own hold is open (engine-service.ts), so the gate stays closed in between.
+ * Ends one of the page's early holds for `image` (no effect when none is open). A wasm run calls it
+ * once its own hold is open (engine-service.ts), so the gate stays closed in between.
  */
 export function endEarlyHold(image: string): void {
-  earlyHolds.get(image)?.();
-  earlyHolds.delete(image);
+  const held = earlyHolds.get(image);
+  held?.shift()?.();
+  if (held?.length === 0) earlyHolds.delete(image);
 }
 
 /** Bundled Linux images, as the page found them in the site's manifest (normalized references). */
