@@ -3,7 +3,8 @@
  * --gateway and --aux-address, a container started without --ip gets the first free address of
  * the range (the auxiliary one skipped) with the subnet's prefix length and the given gateway as
  * its default route, and reaches a container that has a --ip outside the range, by name and by
- * address; a `network connect --link srv:srvlinked` alias resolves for the linking container only.
+ * address; a `network connect --link srv:srvlinked` alias resolves for the linking container only;
+ * `run --link` on the default bridge writes Docker's legacy /etc/hosts line and the alias answers.
  * (A second IPv4 subnet on one bridge network is refused, as Docker's bridge driver
  * refuses it; the guest agent's bridges hold one gateway each.)
  */
@@ -65,5 +66,18 @@ describe('--ip-range, --aux-address and --gateway in the guest', () => {
     expect(other.out.trim()).toBe('unknown');
     await e.removeContainer({ id: linker.id, force: true });
     await e.removeContainer({ id: srv.id, force: true });
+  }, 300_000);
+
+  it('run --link NAME:ALIAS on the default bridge: the alias is in /etc/hosts and reaches NAME', async () => {
+    const db = await e.runContainer({
+      image: 'skiff/busybox', detach: true,
+      run: parseRunFlags({ name: 'legacydb', hostname: 'dbhost', cmd: ['sh', '-c', 'mkdir -p /www && echo from-legacydb > /www/index.html && exec httpd -f -p 80 -h /www'] }),
+    });
+    const ip = (await e.inspectContainer({ id: db.id })).spec.network!.endpoints['bridge']!.ip!;
+    const r = await run({ link: ['legacydb:database'], cmd: ['sh', '-c', 'grep database /etc/hosts; for i in $(seq 30); do timeout 3 wget -qO- http://database/ && break; sleep 0.3; done'] });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain(`${ip}\tdatabase dbhost legacydb\n`);
+    expect(r.out).toContain('from-legacydb');
+    await e.removeContainer({ id: db.id, force: true });
   }, 300_000);
 });
