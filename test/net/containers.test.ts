@@ -22,6 +22,7 @@ import { Engine } from '../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import { nodeHostDir, nodeRuntimes } from '../../src/node.ts';
 import { parseRunFlags, type RunFlags } from '../../src/runtime/spec/options.ts';
+import { runBusybox, type BusyboxRun } from '../helpers/run-busybox.ts';
 import { boundPorts, formatBinding, portsColumn } from '../../src/runtime/spec/ports.ts';
 import { requireTool } from '../helpers/peers.ts';
 
@@ -34,13 +35,8 @@ let noNic = '';
 /** A download big enough for coalesced (GSO) frames, which the guest must forward to the container's veth. */
 const BIG = 3 * 1024 * 1024 + 17;
 
-async function run(flags: RunFlags): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const r = await e.runContainer({
-    image: 'skiff/busybox', run: parseRunFlags({ rm: true, ...flags }),
-    io: { onStdout: (d) => out.push(td.decode(d)), onStderr: (d) => out.push(td.decode(d)) },
-  });
-  return { code: r.exit.exitCode, out: out.join('') };
+function run(flags: RunFlags): Promise<BusyboxRun> {
+  return runBusybox(e, flags);
 }
 
 function get(port: number): Promise<{ status: number; body: string }> {

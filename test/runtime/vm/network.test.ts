@@ -12,18 +12,13 @@ import { Engine } from '../../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../../src/engine/state/memory.ts';
 import { nodeRuntimes } from '../../../src/node.ts';
 import { parseRunFlags, type RunFlags } from '../../../src/runtime/spec/options.ts';
+import { runBusybox, type BusyboxRun } from '../../helpers/run-busybox.ts';
 
 const td = new TextDecoder();
 let e: Engine;
 
-async function run(flags: RunFlags): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const r = await e.runContainer({
-    image: 'skiff/busybox', run: parseRunFlags({ rm: true, ...flags }),
-    io: { onStdout: (d) => out.push(td.decode(d)), onStderr: (d) => err.push(td.decode(d)) },
-  });
-  return { code: r.exit.exitCode, out: out.join(''), err: err.join('') };
+function run(flags: RunFlags): Promise<BusyboxRun> {
+  return runBusybox(e, flags, { separate: true });
 }
 
 async function detached(flags: RunFlags): Promise<string> {
