@@ -9,20 +9,8 @@ import { Overlay } from '../fs/overlay.ts';
 import type { SpecMount } from './spec/container-spec.ts';
 import type { MountedVolume, StartContainerRequest } from './types.ts';
 
-/** One file for the process only: `path` absolute in the container, its bytes, mode and owner. */
-export interface SecretFile {
-  path: string;
-  data: Uint8Array;
-  mode: number;
-  uid: number;
-  gid: number;
-}
-
-/** What `StartOptions.secrets` carries: never persisted, never shown. */
-export interface StartSecrets {
-  env?: Record<string, string>;
-  files?: SecretFile[];
-}
+// The shapes live beside the runtime contract that carries them (types.ts imports nothing back).
+export type { SecretFile, StartSecrets } from './types.ts';
 
 /** The name of the one file in a secret's in-memory filesystem (what the bind mounts). */
 export const SECRET_FILE = 'secret';

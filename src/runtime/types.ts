@@ -9,7 +9,6 @@
 import type { PortMapping } from './spec/ports.ts';
 import type { FileSystem } from '../fs/types.ts';
 import type { ContainerSpec } from './spec/container-spec.ts';
-import type { StartSecrets } from './secrets.ts';
 
 export type RuntimeName = 'vm' | 'wasi';
 
@@ -209,4 +208,19 @@ export interface LimitUpdate {
   /** cgroup v1 shares (Docker's --cpu-shares), converted to cpu.weight. */
   cpuShares?: number;
   pidsLimit?: number;
+}
+
+/** One file for the process only: `path` absolute in the container, its bytes, mode and owner. */
+export interface SecretFile {
+  path: string;
+  data: Uint8Array;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** What `StartOptions.secrets` carries: never persisted, never shown. */
+export interface StartSecrets {
+  env?: Record<string, string>;
+  files?: SecretFile[];
 }
