@@ -6,121 +6,29 @@
  * first (cache.ts). Only the finished image is written and tagged: a failed build leaves cache
  * entries (as Docker's does) but no image and no tag.
  */
-import type { StartSecrets } from '../runtime/secrets.ts';
 import { SkiffError } from '../errors.ts';
-import { Overlay } from '../fs/overlay.ts';
-import type { LayerTree } from '../fs/layer.ts';
-import type { FileSystem } from '../fs/types.ts';
 import type { ImageConfig } from '../oci/config.ts';
-import type { Digest } from '../oci/digest.ts';
 import { formatPlatform, normalizePlatform, parsePlatform } from '../oci/platform.ts';
 import { normalizeReference } from '../oci/reference.ts';
 import type { EngineContext } from '../engine/context.ts';
-import { upperDiff } from '../engine/fs-io.ts';
 import { takeLease } from '../engine/leases.ts';
-import { writeTarChunks } from '../engine/tar-io.ts';
-import type { ImageRecord, LayerRecord } from '../engine/types.ts';
-import { concatBytes } from '../util/bytes.ts';
+import type { ImageRecord } from '../engine/types.ts';
 import { cacheGet, cachePut, stepKey } from './cache.ts';
-import { openContext, type BuildContext, type BuildContextInput } from './context.ts';
+import { openContext } from './context.ts';
 import { parseDockerfile, progressName, type Dockerfile, type Instruction } from './parser.ts';
 import { PlainProgress } from './progress.ts';
 import { findStage, planStages, targetStage, type Stage } from './stages.ts';
 import { varsOf, type BuildConfig, type StageState } from './state.ts';
 import { storeLayer, writeImage } from './image.ts';
-import type { Source } from './copy.ts';
 import { dispatch, type StepResult } from './steps.ts';
+import { overlayDiff, stepOverlay, type BuildHost, type BuildOptions, type BuildResult, type BuildRun } from './build-run.ts';
+
+export type { BuildHost, BuildOptions, BuildResult, BuildRun, RunStepRequest, StepMount } from './build-run.ts';
 import { validateDockerfile } from './validate.ts';
-
-export interface BuildOptions {
-  context: BuildContextInput;
-  /** The Dockerfile's text; default: `dockerfilePath` read from the context. */
-  dockerfile?: string;
-  /** Name of the Dockerfile in the context (default "Dockerfile"), also used in messages. */
-  dockerfilePath?: string;
-  tags?: string[];
-  buildArgs?: Record<string, string>;
-  target?: string;
-  noCache?: boolean;
-  labels?: Record<string, string>;
-  /** Pull every FROM image first (`--pull`); without it, only missing ones are pulled. */
-  pull?: boolean;
-  /** Target platform ("linux/386", "wasi/wasm"); default the base image's, else linux/386. */
-  platform?: string;
-  /** Plain progress text, as BuildKit prints it. */
-  onProgress?: (text: string) => unknown;
-  /** `--secret id=...`: values RUN --mount=type=secret exposes (never in a layer, history or cache key). */
-  secrets?: Record<string, Uint8Array | string>;
-}
-
-export interface BuildResult {
-  id: Digest;
-  digest: Digest;
-  tags: string[];
-  /** Per step: the instruction and whether the cache had it. */
-  steps: Array<{ stage: number; instruction: string; cached: boolean }>;
-  warnings: string[];
-}
-
-/** What a build needs from the engine (engine.ts builds it around itself). */
-export interface BuildHost {
-  ctx: EngineContext;
-  /** The merged tree of a stack of layers (the engine's layer cache). */
-  tree(layers: LayerRecord[]): Promise<LayerTree | null>;
-  resolveImage(ref: string, platform?: string): Promise<ImageRecord>;
-  /** The image's config as stored (all fields, OnBuild, Healthcheck ...). */
-  rawConfig(image: ImageRecord): Promise<ImageConfig & { config?: BuildConfig }>;
-  /** Downloads for ADD <url> (default the global fetch). */
-  fetch?: typeof fetch;
-  /** Opens a host directory read-only, for a context given as a path (Node). */
-  openDir?: (path: string) => FileSystem;
-  /** Runs `args` in a container of an image with these layers and config; returns the exit and the container's diff. */
-  runStep(o: RunStepRequest): Promise<{ exitCode: number; diff: Uint8Array | null }>;
-}
-
-export interface RunStepRequest {
-  layers: LayerRecord[];
-  config: ImageConfig;
-  args: string[];
-  env: string[];
-  workdir?: string;
-  user?: string;
-  /** RUN --mount: cache volumes, tmpfs, and bind mounts filled from these sources. */
-  mounts?: StepMount[];
-  /** RUN --mount=type=secret: for the step's process only (StartOptions.secrets), never stored. */
-  secrets?: StartSecrets;
-  onOutput(text: string): void;
-}
-
-export type StepMount =
-  | { kind: 'cache'; volume: string; target: string; readOnly: boolean }
-  | { kind: 'tmpfs'; target: string }
-  | { kind: 'bind'; target: string; sources: Source[] }
-  /** A bind of one file: placed at `target` for the step only, never part of its layer. */
-  | { kind: 'file'; target: string; data: Uint8Array; mode: number };
 
 export const DEFAULT_PLATFORM = 'linux/386';
 /** Docker's default PATH for Linux images (BuildKit's system.DefaultPathEnv). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-export interface BuildRun {
-  host: BuildHost;
-  df: Dockerfile;
-  file: string;
-  context: BuildContext;
-  opts: BuildOptions;
-  progress: PlainProgress;
-  stages: Stage[];
-  built: Map<number, Promise<StageState>>;
-  metaValues: Map<string, string>;
-  buildArgs: Record<string, string>;
-  usedArgs: Set<string>;
-  predefined: Record<string, string>;
-  steps: BuildResult['steps'];
-  multi: boolean;
-  /** SOURCE_DATE_EPOCH as a time, when given. */
-  epoch?: Date;
-}
 
 /** BuildKit's predefined ARGs (a --build-arg of the same name overrides one). */
 function predefinedArgs(platform: string, target: string | undefined, overrides: Record<string, string>): Record<string, string> {
@@ -186,6 +94,7 @@ async function buildWith(host: BuildHost, opts: BuildOptions, say: (text: string
     const run: BuildRun = {
       host, df, file, context, opts, progress, stages: plan.stages, built: new Map(), metaValues: plan.metaValues,
       buildArgs, usedArgs: new Set(plan.metaArgs.map((a) => a.name)), predefined, steps: [], multi: plan.stages.length > 1,
+      buildStage: (stage) => buildStage(run, stage),
     };
     const sde = buildArgs['SOURCE_DATE_EPOCH'] ?? plan.metaValues.get('SOURCE_DATE_EPOCH');
     if (sde) {
@@ -351,14 +260,3 @@ async function runStep(run: BuildRun, stage: Stage, state: StageState, ins: Inst
   return { ...next, missed: true, layers: layer ? [...state.layers, layer] : state.layers, history: step.noHistory ? state.history : [...state.history, history] };
 }
 
-/** An overlay over the state's layers, for COPY/ADD/WORKDIR to write into. */
-export async function stepOverlay(run: BuildRun, state: StageState): Promise<Overlay> {
-  return new Overlay({ lower: await run.host.tree(state.layers) });
-}
-
-/** The overlay's writes as a layer tar; null when nothing changed. */
-export function overlayDiff(fs: Overlay): Uint8Array | null {
-  const entries = upperDiff(fs);
-  if (entries.length === 0) return null;
-  return concatBytes([...writeTarChunks(entries)]);
-}

@@ -7,13 +7,12 @@ import { SkiffError } from '../errors.ts';
 import { Overlay } from '../fs/overlay.ts';
 import { expandWord, splitWhitespace } from './expand.ts';
 import { chompHeredoc, parseHeredocWord, type Instruction } from './parser.ts';
-import { buildStage, overlayDiff, stepOverlay, type BuildRun, type StepMount } from './builder.ts';
+import { COMMENT, fail, overlayDiff, shellArgs, stepOverlay, workdirPath, type BuildRun, type StepMount, type StepResult } from './build-run.ts';
 import { cacheVolumeName, parseRunMount } from './run-mounts.ts';
 import { applyCopy, contextSources, excludeSources, fsSources, parseChmod, resolveChown, sourcesChecksum, urlSource, type ChmodSpec, type Source } from './copy.ts';
 import { contextParentsSources, fsParentsSources } from './copy-parents.ts';
 import { findStage, checkFlags, flagBool, flagValue, flagValues, type Stage } from './stages.ts';
 import { argPrefix, lookupIn, runEnv, type BuildConfig, type StageState } from './state.ts';
-import { COMMENT, fail, shellArgs, workdirPath, type StepResult } from './steps.ts';
 import { retryAfterIO } from '../fs/pending-io.ts';
 import { materializeTree } from '../fs/tree.ts';
 import type { StartSecrets } from '../runtime/secrets.ts';
@@ -55,8 +54,8 @@ async function runMounts(run: BuildRun, stage: Stage, s: StageState, ins: Instru
       let from = 'context';
       if (m.from !== undefined) {
         const st = findStage(run.stages, m.from, stage.index);
-        const layers = st ? (await buildStage(run, st)).layers : (await run.host.resolveImage(m.from)).layers;
-        from = st ? `stage:${(await buildStage(run, st)).key}` : `image:${m.from}`;
+        const layers = st ? (await run.buildStage(st)).layers : (await run.host.resolveImage(m.from)).layers;
+        from = st ? `stage:${(await run.buildStage(st)).key}` : `image:${m.from}`;
         const stageFs = new Overlay({ lower: await run.host.tree(layers), readOnly: true });
         sources = await retryAfterIO(() => fsSources(stageFs, [m.source!], m.from!));
       } else sources = contextSources(run.context, [m.source!], { add: false });
@@ -195,7 +194,7 @@ export async function copyStepOf(run: BuildRun, stage: Stage, s: StageState, ins
     if (st && st.index >= stage.index) fail(`cannot copy from stage "${from}", it needs to be defined before current stage "${stage.name ?? `stage-${stage.index}`}"`);
     let layers;
     if (st) {
-      const built = await buildStage(run, st);
+      const built = await run.buildStage(st);
       layers = built.layers;
       fromKey = `stage:${built.key}`;
     } else {

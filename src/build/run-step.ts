@@ -15,7 +15,7 @@ import type { ContainerRecord, ImageRecord, LayerRecord, VolumeRecord } from '..
 import { tarEntry, writeTar } from '../archive/index.ts';
 import { collectBlobs } from '../engine/images.ts';
 import { concatBytes } from '../util/bytes.ts';
-import type { RunStepRequest } from './builder.ts';
+import type { RunStepRequest } from './build-run.ts';
 import { storeLayer, writeImage } from './image.ts';
 import { applyCopy } from './copy.ts';
 import { parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from '../runtime/spec/volumes.ts';

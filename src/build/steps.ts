@@ -2,10 +2,11 @@
  * One instruction: what it changes in the config, its cache key parts, its history line (as
  * BuildKit writes `created_by`), and for filesystem steps an `apply` that makes the layer.
  */
-import { SkiffError } from '../errors.ts';
 import { expandWord, expandWords, parseKeyValues, splitRaw, splitWhitespace } from './expand.ts';
 import { parseJsonArray, type Instruction } from './parser.ts';
-import { overlayDiff, stepOverlay, type BuildRun } from './builder.ts';
+import { COMMENT, fail, overlayDiff, shellArgs, stepOverlay, workdirPath, type BuildRun, type StepResult } from './build-run.ts';
+
+export type { StepResult } from './build-run.ts';
 import { resolveChown } from './copy.ts';
 import { mkdirAll } from './fs-write.ts';
 import { copyStepOf, runStepOf } from './fs-steps.ts';
@@ -17,24 +18,6 @@ import { retryAfterIO } from '../fs/pending-io.ts';
 import { parseGoDuration } from './validate.ts';
 import { materializeTree } from '../fs/tree.ts';
 
-export interface StepResult {
-  keyParts: string[];
-  config: BuildConfig;
-  createdBy: string;
-  comment?: string;
-  state?: Partial<StageState>;
-  /** No history entry (ONBUILD: BuildKit records none). */
-  noHistory?: boolean;
-  /** Makes the step's layer (null: nothing changed). */
-  apply?: (v: Vertex | undefined) => Promise<Uint8Array | null>;
-}
-
-export const COMMENT = 'buildkit.dockerfile.v0';
-
-export function fail(message: string): never {
-  throw new SkiffError('INVALID_ARGUMENT', message);
-}
-
 function healthInterval(ins: Instruction, flag: string): number | undefined {
   const v = flagValue(ins, flag);
   if (v === undefined || v === '') return undefined;
@@ -42,11 +25,6 @@ function healthInterval(ins: Instruction, flag: string): number | undefined {
   if (d === 0) return undefined;
   if (d < 1e6) fail(`Interval "${flag}" cannot be less than 1ms`);
   return d;
-}
-
-/** The shell form as argv: the stage's SHELL (default /bin/sh -c) plus the command line. */
-export function shellArgs(config: BuildConfig, cmdline: string): string[] {
-  return [...(config.Shell ?? ['/bin/sh', '-c']), cmdline];
 }
 
 /** One EXPOSE word as BuildKit's port parser reads it: `[ip:][hostPort:]port[-end][/proto]`. */
@@ -79,17 +57,6 @@ function exposePort(raw: string): string[] {
   const out: string[] = [];
   for (let p = lo; p <= hi; p++) out.push(`${p}/${(proto || 'tcp').toLowerCase()}`);
   return out;
-}
-
-export function workdirPath(cur: string | undefined, p: string): string {
-  const joined = p.startsWith('/') ? p : `${cur ?? '/'}/${p}`;
-  const parts: string[] = [];
-  for (const x of joined.split('/')) {
-    if (!x || x === '.') continue;
-    if (x === '..') parts.pop();
-    else parts.push(x);
-  }
-  return `/${parts.join('/')}`;
 }
 
 export async function dispatch(run: BuildRun, stage: Stage, s: StageState, ins: Instruction): Promise<StepResult> {

@@ -69,9 +69,5 @@ it('src/ and workers/ import each other in no cycle', { timeout: 120_000 }, asyn
   }
   expect(graph.size).toBeGreaterThan(300);
   const found = cycles(graph).map((c) => c.map((f) => relative(root, join(root, f))));
-  // Known, in the Dockerfile builder (issue 11's area, being changed as this was written): the
-  // step dispatcher and the RUN/COPY step builders call back into builder.ts. Remove this entry
-  // when they stop; any other cycle fails here.
-  const known = [['src/build/builder.ts', 'src/build/fs-steps.ts', 'src/build/steps.ts']];
-  expect(found).toEqual(known);
+  expect(found).toEqual([]);
 });
