@@ -29,7 +29,9 @@ export async function watchEvents(journal: EventJournal, o: WatchEventsOptions, 
     throw new SkiffError('INVALID_ARGUMENT', `\`since\` time (${iso(o.since)}) cannot be after \`until\` time (${iso(o.until)})`);
   }
   const inRange = (e: EngineEvent) => {
-    const ms = e.timeNano / 1e6;
+    // timeNano (~1.7e21) is past 2^53: as a double it is off by up to ~0.13 ms, so an event of the
+    // very millisecond `until` names could read as later. Events are stamped in whole ms.
+    const ms = Math.round(e.timeNano / 1e6);
     return (o.since === undefined || ms >= o.since) && (o.until === undefined || ms <= o.until);
   };
   let from: JournalCursor;
