@@ -6,6 +6,7 @@
  */
 import { SkiffError } from '../errors.ts';
 import type { StartSecrets } from '../runtime/types.ts';
+import { cleanPath } from '../runtime/spec/volumes.ts';
 import { Overlay } from '../fs/overlay.ts';
 import type { LayerTree } from '../fs/layer.ts';
 import type { FileSystem } from '../fs/types.ts';
@@ -148,14 +149,7 @@ export function shellArgs(config: BuildConfig, cmdline: string): string[] {
   return [...(config.Shell ?? ['/bin/sh', '-c']), cmdline];
 }
 
-/** WORKDIR's path rule: relative to the current one, `.` and `..` resolved lexically. */
+/** WORKDIR's path rule: relative to the current one, `.` and `..` resolved lexically (Go's Clean). */
 export function workdirPath(cur: string | undefined, p: string): string {
-  const joined = p.startsWith('/') ? p : `${cur ?? '/'}/${p}`;
-  const parts: string[] = [];
-  for (const x of joined.split('/')) {
-    if (!x || x === '.') continue;
-    if (x === '..') parts.pop();
-    else parts.push(x);
-  }
-  return `/${parts.join('/')}`;
+  return cleanPath(p.startsWith('/') ? p : `${cur ?? '/'}/${p}`);
 }

@@ -3,6 +3,7 @@
  * image's symlinks (clamped to the root, as a chroot would), creating parents, replacing files.
  */
 import type { FileSystem, FsNode } from '../fs/types.ts';
+import { cleanPath } from '../runtime/spec/volumes.ts';
 
 export function splitPath(p: string): string[] {
   return p.split('/').filter((x) => x !== '' && x !== '.');
@@ -65,26 +66,14 @@ export function mkdirAll(fs: FileSystem, path: string, owner: Owner, mode = 0o75
     if (link && fs.stat(link).kind === 'symlink' && depth < 40) {
       const target = fs.readlink(link);
       const base = target.startsWith('/') ? target : `${sofar.split('/').slice(0, -1).join('/')}/${target}`;
-      const made = mkdirAll(fs, normalizeAbs(base), owner, mode, depth + 1);
-      cur = made;
-      sofar = normalizeAbs(base);
+      sofar = cleanPath(base);
+      cur = mkdirAll(fs, sofar, owner, mode, depth + 1);
       continue;
     }
     if (hasEntry(fs, cur, name)) removeEntry(fs, cur, name);
     cur = fs.mkdir(cur, name, { mode, uid: owner.uid, gid: owner.gid });
   }
   return cur;
-}
-
-/** "/a/../b/./c" -> "/b/c", `..` clamped at the root. */
-function normalizeAbs(p: string): string {
-  const out: string[] = [];
-  for (const x of p.split('/')) {
-    if (!x || x === '.') continue;
-    if (x === '..') out.pop();
-    else out.push(x);
-  }
-  return `/${out.join('/')}`;
 }
 
 function hasEntry(fs: FileSystem, dir: FsNode, name: string): boolean {
