@@ -10,7 +10,7 @@ import { parseSignal } from '../runtime/spec/signals.ts';
 import type { HealthConfig } from '../runtime/spec/health.ts';
 import { parseTmpfs, parseVolumeSpec } from '../runtime/spec/volumes.ts';
 import { parseAddHosts } from '../runtime/spec/network.ts';
-import type { PortMapping } from '../runtime/spec/ports.ts';
+import { parseExpose, type PortMapping } from '../runtime/spec/ports.ts';
 import { badRequest } from './errors.ts';
 
 type Json = Record<string, unknown>;
@@ -178,6 +178,16 @@ export function createOptions(body: Json, name: string | undefined): CreateConta
   if (name) run.name = name.replace(/^\//, '');
   networkOptions(run, body, host);
   portOptions(run, host);
+  // Config.ExposedPorts: docker/cli puts --expose and the published ports there; the daemon adds the image's.
+  const expose = Object.keys(c<Json>('ExposedPorts', 'object') ?? {}).flatMap((k) => {
+    if (!/^\d{1,5}(\/[a-zA-Z]+)?$/.test(k)) throw badRequest(`invalid value for field Config.ExposedPorts: "${k}" is not a port ("80/tcp")`);
+    try {
+      return parseExpose(k);
+    } catch (err) {
+      throw badRequest(`invalid value for field Config.ExposedPorts: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+  if (expose.length) run.expose = [...new Set(expose)];
 
   const cs = h<number[]>('ConsoleSize', 'array');
   const recorded: DockerRecorded = {

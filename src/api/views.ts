@@ -105,7 +105,8 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
     Config: {
       Hostname: s.hostname, Domainname: r.domainname, User: s.user,
       AttachStdin: r.attachStdin, AttachStdout: true, AttachStderr: true,
-      ExposedPorts: Object.keys(r.exposedPorts).length ? r.exposedPorts : null,
+      // The create-time merge (image EXPOSE, --expose, published); records from before it: what the API got.
+      ExposedPorts: s.exposedPorts?.length ? Object.fromEntries(s.exposedPorts.map((k) => [k, {}])) : Object.keys(r.exposedPorts).length ? r.exposedPorts : null,
       Tty: s.tty, OpenStdin: s.openStdin, StdinOnce: r.stdinOnce,
       Env: s.env, Cmd: s.cmd.length ? s.cmd : null, Image: c.imageRef,
       Volumes: null, WorkingDir: s.cwd, Entrypoint: s.entrypoint.length ? s.entrypoint : null,

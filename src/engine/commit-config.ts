@@ -29,7 +29,7 @@ const set = (ks: Iterable<string>): Record<string, object> => Object.fromEntries
 /** The container's Config in image-config form (Docker's container.Config after the create-time merge). */
 export function containerConfigOf(rec: ContainerRecord, image: ContainerConfig, recordedPorts: Record<string, unknown> = {}): ContainerConfig {
   const s = rec.spec;
-  const ports = new Set([...keys(image.ExposedPorts), ...keys(recordedPorts), ...(s.ports ?? []).map((p) => `${p.containerPort}/${p.proto}`)]);
+  const ports = new Set([...keys(image.ExposedPorts), ...keys(recordedPorts), ...(s.exposedPorts ?? []), ...(s.ports ?? []).map((p) => `${p.containerPort}/${p.proto}`)]);
   // `-v /dest` (and the image's VOLUMEs) are anonymous volumes: Config.Volumes; named ones and binds are HostConfig's.
   const volumes = new Set([...keys(image.Volumes), ...s.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => m.destination)]);
   const labels = { ...(image.Labels ?? {}), ...rec.labels };

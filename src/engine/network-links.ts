@@ -4,10 +4,11 @@
  *    linking container only (network-dns.ts); nothing is checked at create, as Docker;
  *  - on the default bridge (and `none`) it is a legacy link: at create NAME must name a container
  *    (followed through `container:` modes, not `host`), and at start it must be running on the
- *    default bridge; the linking container's /etc/hosts then gets "IP  ALIAS HOSTNAME [NAME]".
- * Docker's legacy ALIAS_PORT_* / ALIAS_ENV_* variables are not set.
+ *    default bridge; the linking container's /etc/hosts then gets "IP  ALIAS HOSTNAME [NAME]" and
+ *    its process Docker's ALIAS_PORT_* / ALIAS_NAME / ALIAS_ENV_* variables (runtime/spec/link-env.ts).
  */
 import { SkiffError } from '../errors.ts';
+import { linkEnv } from '../runtime/spec/link-env.ts';
 import { networkModeKind, parseLink, type SpecNetwork } from '../runtime/spec/network.ts';
 import { findContainer } from './container-records.ts';
 import type { StateReader } from './state/store.ts';
@@ -46,11 +47,15 @@ export async function checkLinks(state: StateReader, network: SpecNetwork | unde
 }
 
 /**
- * At start (Docker's setupLinkedContainers and its sandbox's extra hosts): the /etc/hosts lines of
- * `rec`'s legacy links. A linked container removed since is left out, as Docker drops its link.
+ * At start (Docker's setupLinkedContainers and its sandbox's extra hosts): the /etc/hosts lines
+ * and the process variables of `rec`'s legacy links, in link order (Docker walks a map: any
+ * order). A linked container removed since is left out, as Docker drops its link.
  */
-export async function linkHosts(state: StateReader, rec: ContainerRecord): Promise<{ host: string; ip: string }[]> {
-  const out: { host: string; ip: string }[] = [];
+export async function legacyLinkSetup(state: StateReader, rec: ContainerRecord): Promise<{ hosts: { host: string; ip: string }[]; env: string[] }> {
+  const hosts: { host: string; ip: string }[] = [];
+  const env: string[] = [];
+  // Docker's variables need the linking container on the default bridge itself (not `none`).
+  const onBridge = rec.spec.network?.endpoints['bridge'] !== undefined;
   for (const l of legacyLinks(rec.spec.network)) {
     const { name, alias } = parseLink(l);
     let child: ContainerRecord;
@@ -67,7 +72,13 @@ export async function linkHosts(state: StateReader, rec: ContainerRecord): Promi
     if (!ip) throw new SkiffError('CONFLICT', `Cannot link to /${child.name}, as it does not belong to the default network`);
     // The alias, the child's hostname, and its name unless the alias is the name (Docker's order).
     const names = [alias, child.spec.hostname, ...(alias === child.name ? [] : [child.name])];
-    out.push({ host: names.join(' '), ip });
+    hosts.push({ host: names.join(' '), ip });
+    if (onBridge) env.push(...linkEnv({ name: `/${rec.name}/${alias}`, ip, env: child.spec.env, exposedPorts: child.spec.exposedPorts ?? legacyExposed(child) }));
   }
-  return out;
+  return { hosts, env };
+}
+
+/** A record from before spec.exposedPorts: its published ports are all it says it exposes. */
+function legacyExposed(child: ContainerRecord): string[] {
+  return (child.spec.ports ?? []).map((p) => `${p.containerPort}/${p.proto}`);
 }

@@ -9,7 +9,7 @@ import { DNS_SERVER, HOST_GATEWAY, LOOPBACK_ONLY, networkModeKind, type SpecEndp
 import type { RuntimeInterface, RuntimeNetwork } from '../runtime/types.ts';
 import type { EngineContext } from './context.ts';
 import { findContainer, fromStored } from './container-records.ts';
-import { linkHosts } from './network-links.ts';
+import { legacyLinkSetup } from './network-links.ts';
 import { allocateEndpoint, networksIn, type NetworkRecord } from './networks.ts';
 import type { ContainerRecord } from './types.ts';
 
@@ -84,7 +84,7 @@ export async function runtimeNetwork(ctx: EngineContext, rec: ContainerRecord, i
     if (!net) throw new SkiffError('NOT_FOUND', `network ${e.networkId} not found`);
     interfaces.push(iface(net, e));
   }
-  // Legacy links (default bridge): their /etc/hosts lines, from the linked containers as they run now.
-  const links = await linkHosts(ctx.state, rec);
-  return { mode: 'bridge', interfaces, ...base, extraHosts: [...base.extraHosts, ...links] };
+  // Legacy links (default bridge): their /etc/hosts lines and variables, from the linked containers as they run now.
+  const links = await legacyLinkSetup(ctx.state, rec);
+  return { mode: 'bridge', interfaces, ...base, extraHosts: [...base.extraHosts, ...links.hosts], ...(links.env.length ? { linkEnv: links.env } : {}) };
 }

@@ -90,6 +90,11 @@ export interface RuntimeNetwork {
   nameservers: string[];
   dnsSearch: string[];
   dnsOptions: string[];
+  /**
+   * Docker's legacy link variables (engine/network-links.ts): the process env gets them after
+   * PATH/HOSTNAME/TERM and before the container's own Env, which wins on a clash.
+   */
+  linkEnv?: string[];
 }
 
 export interface StartContainerRequest {

@@ -143,6 +143,28 @@ describe('docker run --link through the API', () => {
     expect(bad.stderr).toContain('could not get container for nosuch: No such container: nosuch');
     expect((await d('rm', 'lkuser', 'lksrc')).code).toBe(0);
   }, 120_000);
+
+  it("docker run --link on the default bridge: the linked container's --expose, -p and env as Docker's legacy variables", async () => {
+    expect((await d('run', '-d', '--name', 'lkenvsrc', '--expose', '5432', '-p', '127.0.0.1::8080', '-e', 'PGPASS=hunter2', 'skiff/busybox', 'sleep', '600')).code).toBe(0);
+    const ip = (await d('inspect', '--format', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'lkenvsrc')).stdout.trim();
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect((await d('inspect', '--format', '{{json .Config.ExposedPorts}}', 'lkenvsrc')).stdout).toBe('{"5432/tcp":{},"8080/tcp":{}}\n');
+    const r = await d('run', '--rm', '--name', 'lkenvweb', '--link', 'lkenvsrc:pg-db', 'skiff/busybox', 'env');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('PG_DB_')).sort()).toEqual([
+      'PG_DB_ENV_PGPASS=hunter2', 'PG_DB_NAME=/lkenvweb/pg-db', `PG_DB_PORT=tcp://${ip}:5432`,
+      `PG_DB_PORT_5432_TCP=tcp://${ip}:5432`, `PG_DB_PORT_5432_TCP_ADDR=${ip}`, 'PG_DB_PORT_5432_TCP_PORT=5432', 'PG_DB_PORT_5432_TCP_PROTO=tcp',
+      `PG_DB_PORT_8080_TCP=tcp://${ip}:8080`, `PG_DB_PORT_8080_TCP_ADDR=${ip}`, 'PG_DB_PORT_8080_TCP_PORT=8080', 'PG_DB_PORT_8080_TCP_PROTO=tcp',
+    ]);
+    // On a user network a link is an alias only: no variables.
+    expect((await d('network', 'create', 'lknet')).code).toBe(0);
+    expect((await d('run', '-d', '--name', 'lkusrc', '--network', 'lknet', '--expose', '80', 'skiff/busybox', 'sleep', '600')).code).toBe(0);
+    const u = await d('run', '--rm', '--network', 'lknet', '--link', 'lkusrc:svc', 'skiff/busybox', 'env');
+    expect(u.code, u.stderr).toBe(0);
+    expect(u.stdout).not.toContain('SVC_');
+    expect((await d('rm', '-f', 'lkenvsrc', 'lkusrc')).code).toBe(0);
+    expect((await d('network', 'rm', 'lknet')).code).toBe(0);
+  }, 300_000);
 });
 
 describe('state shared with the skiff CLI, events', () => {

@@ -78,6 +78,13 @@ describe('create body', () => {
     expect(msg({ Cmd: ['true'] })).toMatch(/^400 .*Image/);
     expect(msg([1])).toMatch(/^400 /);
     expect(msg({ Image: 'x', HostConfig: { Binds: ['relative:/x:zz'] } })).toMatch(/^400 /);
+    expect(msg({ Image: 'x', ExposedPorts: { '80/icmp': {} } })).toBe('400 invalid value for field Config.ExposedPorts: invalid protocol "icmp" for --expose: 80/icmp (tcp, udp or sctp)');
+    expect(msg({ Image: 'x', ExposedPorts: { 'http': {} } })).toBe('400 invalid value for field Config.ExposedPorts: "http" is not a port ("80/tcp")');
+  });
+
+  it('Config.ExposedPorts (docker run --expose and -p) become the exposed ports', () => {
+    const o = createOptions({ Image: 'x', ExposedPorts: { '5432/tcp': {}, '53/udp': {}, '7/sctp': {} } }, undefined);
+    expect(o.run!.expose).toEqual(['5432/tcp', '53/udp', '7/sctp']);
   });
 });
 

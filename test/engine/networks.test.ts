@@ -8,7 +8,7 @@ import { MemoryContentStore } from '../../src/content/memory.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { MemoryStateStore } from '../../src/engine/state/memory.ts';
 import { networkSettingsView, networkView } from '../../src/engine/network-views.ts';
-import { etcFilesFor } from '../../src/runtime/spec/container.ts';
+import { buildProcess, etcFilesFor } from '../../src/runtime/spec/container.ts';
 import { parseRunFlags } from '../../src/runtime/spec/options.ts';
 import type { ContainerRuntime, ExitStatus, RuntimeInterface, RuntimeProcess, StartContainerRequest } from '../../src/runtime/types.ts';
 import { buildImage, ociArchive } from './fixtures/images.ts';
@@ -204,6 +204,42 @@ describe('networks', () => {
     const apiIp = api.spec.network!.endpoints['backend']!.ip!;
     expect(await e.resolveName({ name: 'svc', sourceIp: web.spec.network!.endpoints['backend']!.ip! })).toEqual([apiIp]);
     expect(await e.resolveName({ name: 'svc', sourceIp: other.spec.network!.endpoints['backend']!.ip! })).toBeUndefined();
+  });
+
+  it("run --link on the default bridge: Docker's legacy variables from the linked container's exposed ports and env, after PATH/HOSTNAME, under the linker's own env", async () => {
+    const { e, rt, run } = await setup();
+    const db = await run({ name: 'pg-main', expose: ['5432', '9000-9001/udp'], publish: ['8080'], env: ['POSTGRES_USER=app', 'LANG=C'] });
+    expect(db.spec.exposedPorts).toEqual(['5432/tcp', '8080/tcp', '9000/udp', '9001/udp']);
+    const ip = db.spec.network!.endpoints['bridge']!.ip!;
+    await run({ name: 'web', link: ['pg-main:pg-db'], env: ['PG_DB_ENV_LANG=mine'] });
+    const net = rt.started.at(-1)!.network!;
+    expect(net.linkEnv).toEqual([
+      `PG_DB_PORT=tcp://${ip}:5432`,
+      `PG_DB_PORT_5432_TCP=tcp://${ip}:5432`, `PG_DB_PORT_5432_TCP_ADDR=${ip}`, 'PG_DB_PORT_5432_TCP_PORT=5432', 'PG_DB_PORT_5432_TCP_PROTO=tcp',
+      `PG_DB_PORT_8080_TCP=tcp://${ip}:8080`, `PG_DB_PORT_8080_TCP_ADDR=${ip}`, 'PG_DB_PORT_8080_TCP_PORT=8080', 'PG_DB_PORT_8080_TCP_PROTO=tcp',
+      `PG_DB_PORT_9000_UDP=udp://${ip}:9000`, `PG_DB_PORT_9000_UDP_ADDR=${ip}`, 'PG_DB_PORT_9000_UDP_PORT=9000', 'PG_DB_PORT_9000_UDP_PROTO=udp',
+      `PG_DB_PORT_9001_UDP=udp://${ip}:9001`, `PG_DB_PORT_9001_UDP_ADDR=${ip}`, 'PG_DB_PORT_9001_UDP_PORT=9001', 'PG_DB_PORT_9001_UDP_PROTO=udp',
+      `PG_DB_PORT_9000_UDP_START=udp://${ip}:9000`, 'PG_DB_PORT_9000_UDP_PORT_START=9000', `PG_DB_PORT_9000_UDP_END=udp://${ip}:9001`, 'PG_DB_PORT_9000_UDP_PORT_END=9001',
+      'PG_DB_NAME=/web/pg-db',
+      'PG_DB_ENV_POSTGRES_USER=app', 'PG_DB_ENV_LANG=C',
+    ]);
+    // The process: PATH, HOSTNAME, the link variables, then the container's Env (which wins on a clash).
+    const env = buildProcess({ spec: rt.started.at(-1)!.spec, linkEnv: net.linkEnv! }).process.env;
+    expect(env.slice(0, 3)).toEqual([expect.stringMatching(/^PATH=/), expect.stringMatching(/^HOSTNAME=/), `PG_DB_PORT=tcp://${ip}:5432`]);
+    expect(env).toContain('PG_DB_ENV_LANG=mine');
+    expect(env).not.toContain('PG_DB_ENV_LANG=C');
+
+    // Not on a user network (there a link is only an alias), nor without a link.
+    await e.createNetwork({ name: 'backend' });
+    await run({ name: 'api', network: 'backend', expose: ['80'] });
+    await run({ name: 'front', network: 'backend', link: ['api:svc'] });
+    expect(rt.started.at(-1)!.network!.linkEnv).toBeUndefined();
+    await run({ name: 'plain' });
+    expect(rt.started.at(-1)!.network!.linkEnv).toBeUndefined();
+    // A linked container with nothing exposed: only its name and env.
+    await run({ name: 'bare', env: ['X=1'] });
+    await run({ name: 'user', link: ['bare'] });
+    expect(rt.started.at(-1)!.network!.linkEnv).toEqual(['BARE_NAME=/user/bare', 'BARE_ENV_X=1']);
   });
 
   it('refuses real networking on the WASI runtime (no sockets in preview1)', async () => {

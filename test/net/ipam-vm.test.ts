@@ -4,7 +4,8 @@
  * the range (the auxiliary one skipped) with the subnet's prefix length and the given gateway as
  * its default route, and reaches a container that has a --ip outside the range, by name and by
  * address; a `network connect --link srv:srvlinked` alias resolves for the linking container only;
- * `run --link` on the default bridge writes Docker's legacy /etc/hosts line and the alias answers.
+ * `run --link` on the default bridge writes Docker's legacy /etc/hosts line and the alias answers,
+ * and sets Docker's legacy DB_PORT_* / DB_NAME / DB_ENV_* variables.
  * (A second IPv4 subnet on one bridge network is refused, as Docker's bridge driver
  * refuses it; the guest agent's bridges hold one gateway each.)
  */
@@ -74,6 +75,28 @@ describe('--ip-range, --aux-address and --gateway in the guest', () => {
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain(`${ip}\tdatabase dbhost legacydb\n`);
     expect(r.out).toContain('from-legacydb');
+    await e.removeContainer({ id: db.id, force: true });
+  }, 300_000);
+
+  it("run --link on the default bridge: Docker's DB_PORT_* / DB_NAME / DB_ENV_* variables in the linking process", async () => {
+    const db = await e.runContainer({
+      image: 'skiff/busybox', detach: true,
+      run: parseRunFlags({ name: 'envdb', expose: ['5432', '6000-6001/udp'], env: ['DB_SECRET=s3cret', 'MODE=primary'], cmd: ['sleep', '600'] }),
+    });
+    const ip = (await e.inspectContainer({ id: db.id })).spec.network!.endpoints['bridge']!.ip!;
+    const r = await run({ name: 'envweb', link: ['envdb:db'], env: ['DB_ENV_MODE=overridden'], cmd: ['env'] });
+    expect(r.code, r.out).toBe(0);
+    const env = r.out.split('\n').filter((l) => l.startsWith('DB_')).sort();
+    expect(env).toEqual([
+      'DB_ENV_DB_SECRET=s3cret', 'DB_ENV_MODE=overridden', 'DB_NAME=/envweb/db',
+      `DB_PORT=tcp://${ip}:5432`,
+      `DB_PORT_5432_TCP=tcp://${ip}:5432`, `DB_PORT_5432_TCP_ADDR=${ip}`, 'DB_PORT_5432_TCP_PORT=5432', 'DB_PORT_5432_TCP_PROTO=tcp',
+      `DB_PORT_6000_UDP=udp://${ip}:6000`, `DB_PORT_6000_UDP_ADDR=${ip}`, `DB_PORT_6000_UDP_END=udp://${ip}:6001`, 'DB_PORT_6000_UDP_PORT=6000',
+      'DB_PORT_6000_UDP_PORT_END=6001', 'DB_PORT_6000_UDP_PORT_START=6000', 'DB_PORT_6000_UDP_PROTO=udp', `DB_PORT_6000_UDP_START=udp://${ip}:6000`,
+      `DB_PORT_6001_UDP=udp://${ip}:6001`, `DB_PORT_6001_UDP_ADDR=${ip}`, 'DB_PORT_6001_UDP_PORT=6001', 'DB_PORT_6001_UDP_PROTO=udp',
+    ]);
+    // PATH and HOME of the linked container are not passed on; HOSTNAME is the linker's own.
+    expect(r.out).not.toMatch(/^DB_ENV_(PATH|HOME)=/m);
     await e.removeContainer({ id: db.id, force: true });
   }, 300_000);
 });

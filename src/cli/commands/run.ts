@@ -57,6 +57,7 @@ export const runFlags: readonly FlagSpec[] = [
   { name: 'dns-option', value: 'list', repeat: true, help: 'Set DNS options' },
   { name: 'publish', short: 'p', value: 'list', repeat: true, help: "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto]; 127.0.0.1 unless an ip is given)" },
   { name: 'publish-all', short: 'P', help: 'Publish all exposed ports to random ports' },
+  { name: 'expose', value: 'list', repeat: true, help: 'Expose a port or a range of ports' },
   { name: 'health-cmd', value: 'string', help: 'Command to run to check health' },
   { name: 'health-interval', value: 'duration', help: 'Time between running the check (ms|s|m|h) (default 0s)' },
   { name: 'health-timeout', value: 'duration', help: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
@@ -75,7 +76,7 @@ async function toRunFlags(ctx: CommandContext, f: FlagValues, cmd: string[]): Pr
     volume: list(f['volume']), tmpfs: list(f['tmpfs']), capAdd: list(f['cap-add']), capDrop: list(f['cap-drop']),
     groupAdd: list(f['group-add']), securityOpt: list(f['security-opt']), storageOpt: list(f['storage-opt']),
     networkAlias: list(f['network-alias']), link: list(f['link']), addHost: list(f['add-host']), dns: list(f['dns']), dnsSearch: list(f['dns-search']), dnsOption: list(f['dns-option']),
-    publish: list(f['publish']), publishAll: f['publish-all'] === true,
+    publish: list(f['publish']), publishAll: f['publish-all'] === true, expose: list(f['expose']),
     rm: f['rm'] === true, interactive: f['interactive'] === true, tty: f['tty'] === true, readOnly: f['read-only'] === true, init: f['init'] === true,
     noHealthcheck: f['no-healthcheck'] === true,
   };

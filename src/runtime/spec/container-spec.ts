@@ -17,7 +17,7 @@ import { parseSignal, type SignalNumber } from './signals.ts';
 import type { Bytes, NanoCpus } from './types.ts';
 import type { Propagation, TmpfsSpec } from './volumes.ts';
 import { resolveNetworkOptions, type SpecNetwork } from './network.ts';
-import { resolvePorts, type PortMapping } from './ports.ts';
+import { mergeExposedPorts, resolvePorts, type PortMapping } from './ports.ts';
 import { resolveHealthcheck, type SpecHealthcheck } from './health.ts';
 
 /** A volume or host directory in the container, in mount order. Every volume has its name by now. */
@@ -70,6 +70,12 @@ export interface ContainerSpec {
   network?: SpecNetwork;
   /** `-p` and `-P` (ports.ts); absent: nothing published. */
   ports?: PortMapping[];
+  /**
+   * Docker's Config.ExposedPorts ("5432/tcp"): the image's EXPOSE, `--expose` and the published
+   * ports (ports.ts mergeExposedPorts); what a legacy link's variables list. Absent: none (or a
+   * record from before it was kept).
+   */
+  exposedPorts?: string[];
   /** The image's HEALTHCHECK merged with `--health-*` (health.ts); absent: none configured. */
   healthcheck?: SpecHealthcheck;
 }
@@ -114,6 +120,12 @@ export function resolveContainerSpec(o: ResolveSpecOptions): ContainerSpec {
       throw SkiffError.wrap(err, 'image config StopSignal');
     }
   }
+  // -P publishes `--expose` ports too: Docker's Config.ExposedPorts holds both.
+  const exposed = mergeExposedPorts(o.image.ExposedPorts ?? undefined, run.expose ?? [], []);
+  const ports = (run.publish?.length || run.publishAll)
+    ? resolvePorts({ publish: run.publish, publishAll: run.publishAll, exposed: Object.fromEntries(exposed.map((k) => [k, {}])) })
+    : undefined;
+  const exposedPorts = mergeExposedPorts(o.image.ExposedPorts ?? undefined, run.expose ?? [], ports ?? []);
   const healthcheck = resolveHealthcheck(o.image.Healthcheck ?? undefined, run.healthcheck, o.image.Shell);
   return {
     args: [...entrypoint, ...cmd], entrypoint, cmd,
@@ -145,6 +157,7 @@ export function resolveContainerSpec(o: ResolveSpecOptions): ContainerSpec {
     stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
     network: resolveNetworkOptions(run),
     ...(healthcheck ? { healthcheck } : {}),
-    ...((run.publish?.length || run.publishAll) ? { ports: resolvePorts({ publish: run.publish, publishAll: run.publishAll, exposed: o.image.ExposedPorts ?? undefined }) } : {}),
+    ...(ports ? { ports } : {}),
+    ...(exposedPorts.length ? { exposedPorts } : {}),
   };
 }

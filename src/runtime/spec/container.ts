@@ -45,6 +45,8 @@ export interface ProcessOptions {
   spec: ContainerSpec;
   /** The container root, to resolve user and group names; without it names are an error. */
   rootfs?: FileSystem;
+  /** Docker's legacy link variables (RuntimeNetwork.linkEnv). */
+  linkEnv?: readonly string[];
 }
 
 export interface ContainerProcess {
@@ -63,7 +65,7 @@ export function buildProcess(options: ProcessOptions): ContainerProcess {
   for (const gid of resolveAdditionalGroups(spec.groupAdd, lookup)) {
     if (!user.additionalGids.includes(gid)) user.additionalGids.push(gid);
   }
-  let env = daemonEnv(spec.env, spec.hostname, spec.tty);
+  let env = daemonEnv(spec.env, spec.hostname, spec.tty, options.linkEnv);
   if (!env.some((e) => envKey(e) === 'HOME')) env = [...env, `HOME=${user.home}`];
   const oci: OciUser = { uid: user.uid, gid: user.gid };
   if (user.additionalGids.length > 0) oci.additionalGids = user.additionalGids;
@@ -112,7 +114,7 @@ export interface ContainerBundle {
 
 export function buildContainerBundle(o: ContainerBundleOptions): ContainerBundle {
   const c = o.spec;
-  const { process, user } = buildProcess({ spec: c, ...(o.rootfs ? { rootfs: o.rootfs } : {}) });
+  const { process, user } = buildProcess({ spec: c, ...(o.rootfs ? { rootfs: o.rootfs } : {}), ...(o.network?.linkEnv ? { linkEnv: o.network.linkEnv } : {}) });
   if (o.rootfs && (o.createWorkdir ?? true) && !o.rootfs.readOnly) {
     ensureWorkingDirectory(o.rootfs, process.cwd, { uid: user.uid, gid: user.gid });
   }

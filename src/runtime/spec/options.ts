@@ -14,7 +14,7 @@ import { parseSignal, type SignalNumber } from './signals.ts';
 import type { Bytes, NanoCpus } from './types.ts';
 import { cleanPath, parseTmpfs, parseVolumeSpec, type TmpfsSpec, type VolumeSpec } from './volumes.ts';
 import { parseAddHosts, resolveNetworkOptions, type NetworkRunOptions } from './network.ts';
-import { parsePublish, type PortMapping } from './ports.ts';
+import { parseExpose, parsePublish, type PortMapping } from './ports.ts';
 import { parseHealthFlags, validateHealthConfig, type HealthConfig, type HealthFlags } from './health.ts';
 
 /** The network part (network.ts): `--network`, `--network-alias`, `--ip`, `--add-host`, `--dns*`. */
@@ -46,6 +46,8 @@ export interface RunOptions extends NetworkRunOptions {
   publish?: PortMapping[];
   /** `-P`: publish every exposed port on a free host port. */
   publishAll?: boolean;
+  /** `--expose`: more exposed ports, as Config.ExposedPorts keys ("8000/tcp"; ports.ts parseExpose). */
+  expose?: string[];
   tty?: boolean;
   interactive?: boolean;
   name?: string;
@@ -113,6 +115,7 @@ export interface RunFlags extends HealthFlags {
   dnsOption?: string[];
   publish?: string[];
   publishAll?: boolean;
+  expose?: string[];
 }
 
 export const DEFAULT_STOP_TIMEOUT = 10;
@@ -194,6 +197,7 @@ export function parseRunFlags(flags: RunFlags, options: ParseRunFlagsOptions = {
   if (flags.dnsOption?.length) out.dnsOptions = [...flags.dnsOption];
   if (flags.publish?.length) out.publish = flags.publish.flatMap((p) => flag(p, '-p, --publish', parsePublish));
   if (flags.publishAll) out.publishAll = true;
+  if (flags.expose?.length) out.expose = [...new Set(flags.expose.flatMap(parseExpose))];
   const health = parseHealthFlags(flags);
   if (health) out.healthcheck = health;
   validateRunOptions(out, options.availableCpus === undefined ? {} : { availableCpus: options.availableCpus });

@@ -62,6 +62,48 @@ export function exposedPorts(exposed: Record<string, unknown> | undefined): { po
   return out;
 }
 
+/** Protocols a port may be exposed with (Docker's; skiff publishes TCP and UDP only). */
+const EXPOSE_PROTOS = new Set(['tcp', 'udp', 'sctp']);
+
+/**
+ * One `--expose` value, `PORT[-END][/PROTO]` as docker/cli reads it (network.ParsePortRange), as
+ * Config.ExposedPorts keys ("8000/tcp", ...). Docker's message: "invalid range format for --expose: ...".
+ */
+export function parseExpose(value: string): string[] {
+  const bad = (why: string): SkiffError => invalid(`invalid range format for --expose: ${why}`);
+  if (value === '') throw bad('invalid port range: value is empty');
+  const slash = value.indexOf('/');
+  const range = slash < 0 ? value : value.slice(0, slash);
+  const proto = slash < 0 || value.slice(slash + 1) === '' ? 'tcp' : value.slice(slash + 1).toLowerCase();
+  const dash = range.indexOf('-');
+  const [start, end] = dash < 0 ? [range, range] : [range.slice(0, dash), range.slice(dash + 1)];
+  const num = (s: string, which: string): number => {
+    if (s === '') throw bad(`invalid ${which} port '${s}': value is empty`);
+    if (!/^\d+$/.test(s)) throw bad(`invalid ${which} port '${s}': invalid syntax`);
+    if (Number(s) > 65535) throw bad(`invalid ${which} port '${s}': value out of range`);
+    return Number(s);
+  };
+  const lo = num(start, 'start');
+  const hi = start === end ? lo : num(end, 'end');
+  if (hi < lo) throw bad(`invalid port range: ${value}`);
+  if (!EXPOSE_PROTOS.has(proto)) throw invalid(`invalid protocol "${proto}" for --expose: ${value} (tcp, udp or sctp)`);
+  const out: string[] = [];
+  for (let p = lo; p <= hi; p++) out.push(`${p}/${proto}`);
+  return out;
+}
+
+/**
+ * Docker's Config.ExposedPorts after create: the image's EXPOSE, `--expose` and every published
+ * port (docker/cli adds those), as "PORT/PROTO" keys, each once, sorted as Docker's JSON map prints.
+ */
+export function mergeExposedPorts(image: Record<string, unknown> | undefined, expose: readonly string[], publish: readonly PortMapping[]): string[] {
+  const keys = new Set<string>();
+  for (const k of Object.keys(image ?? {})) keys.add(k.includes('/') ? k.toLowerCase() : `${k}/tcp`);
+  for (const k of expose) keys.add(k);
+  for (const p of publish) keys.add(`${p.containerPort}/${p.proto}`);
+  return [...keys].sort();
+}
+
 /** The spec's ports: every `-p`, then (with `-P`) each exposed port not already published. */
 export function resolvePorts(o: { publish?: PortMapping[]; publishAll?: boolean; exposed?: Record<string, unknown> }): PortMapping[] {
   const out = [...(o.publish ?? [])];

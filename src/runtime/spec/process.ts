@@ -68,11 +68,14 @@ export function configEnv(image: ImageRunConfig, run: Pick<RunOptions, 'env'>): 
   return [...userEnv, ...(image.Env ?? []).filter((e) => !userKeys.has(envKey(e)))].filter((e) => e.includes('='));
 }
 
-/** The process env from a configured env, as Docker's CreateDaemonEnvironment builds it at start. */
-export function daemonEnv(env: readonly string[], hostname: string, tty: boolean): string[] {
+/**
+ * The process env from a configured env, as Docker's CreateDaemonEnvironment builds it at start:
+ * PATH, HOSTNAME, TERM, the legacy links' variables, then the configured env over them by key.
+ */
+export function daemonEnv(env: readonly string[], hostname: string, tty: boolean, linked: readonly string[] = []): string[] {
   const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
   if (tty) base.push('TERM=xterm');
-  return mergeEnv(base, env).filter((e) => e.includes('='));
+  return mergeEnv([...base, ...linked], env).filter((e) => e.includes('='));
 }
 
 /** The environment as Docker's CreateDaemonEnvironment builds it; HOME is added by the caller. */

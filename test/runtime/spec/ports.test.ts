@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRunFlags } from '../../../src/runtime/spec/options.ts';
 import { resolveContainerSpec } from '../../../src/runtime/spec/container-spec.ts';
-import { boundPorts, formatBinding, parsePublish, portsColumn, resolvePorts } from '../../../src/runtime/spec/ports.ts';
+import { boundPorts, formatBinding, parseExpose, parsePublish, portsColumn, resolvePorts } from '../../../src/runtime/spec/ports.ts';
 
 describe('published ports', () => {
   it('parses every -p form Docker accepts for IPv4', () => {
@@ -51,5 +51,25 @@ describe('published ports', () => {
     expect(boundPorts({ state: 'running', runtimeData: { ports: 'junk' } })).toEqual([]);
     expect(portsColumn(boundPorts({ state: 'running', runtimeData: { ports } }))).toBe('127.0.0.1:32768->80/tcp');
     expect(formatBinding(ports[0]!)).toBe('80/tcp -> 127.0.0.1:32768');
+  });
+
+  it('--expose as docker/cli reads it: a port or a range, tcp by default, each port once in Config.ExposedPorts', () => {
+    expect(parseExpose('5432')).toEqual(['5432/tcp']);
+    expect(parseExpose('53/UDP')).toEqual(['53/udp']);
+    expect(parseExpose('7000-7002/sctp')).toEqual(['7000/sctp', '7001/sctp', '7002/sctp']);
+    expect(parseExpose('9-9')).toEqual(['9/tcp']);
+    expect(() => parseExpose('abc')).toThrow("invalid range format for --expose: invalid start port 'abc': invalid syntax");
+    expect(() => parseExpose('70000')).toThrow("invalid range format for --expose: invalid start port '70000': value out of range");
+    expect(() => parseExpose('10-5')).toThrow('invalid range format for --expose: invalid port range: 10-5');
+    expect(() => parseExpose('1-x')).toThrow("invalid end port 'x'");
+    expect(() => parseExpose('80/icmp')).toThrow('invalid protocol "icmp" for --expose: 80/icmp (tcp, udp or sctp)');
+    expect(() => parseRunFlags({ expose: ['8080:80'] })).toThrow(/invalid range format for --expose/);
+    // The image's EXPOSE, --expose and the published ports, sorted; -P publishes --expose ports too.
+    const run = parseRunFlags({ expose: ['8000-8001', '53/udp', '8000'], publish: ['127.0.0.1:9090:90'], publishAll: true });
+    expect(run.expose).toEqual(['8000/tcp', '8001/tcp', '53/udp']);
+    const spec = resolveContainerSpec({ id: 'c1', image: { Cmd: ['sh'], ExposedPorts: { '80/tcp': {} } }, run });
+    expect(spec.exposedPorts).toEqual(['53/udp', '80/tcp', '8000/tcp', '8001/tcp', '90/tcp']);
+    expect(spec.ports!.map((p) => `${p.containerPort}/${p.proto}`)).toEqual(['90/tcp', '53/udp', '80/tcp', '8000/tcp', '8001/tcp']);
+    expect(resolveContainerSpec({ id: 'c2', image: { Cmd: ['sh'] }, run: {} }).exposedPorts).toBeUndefined();
   });
 });
