@@ -86,14 +86,17 @@ describe('--ip-range, --aux-address and --gateway in the guest', () => {
     const ip = (await e.inspectContainer({ id: db.id })).spec.network!.endpoints['bridge']!.ip!;
     const r = await run({ name: 'envweb', link: ['envdb:db'], env: ['DB_ENV_MODE=overridden'], cmd: ['env'] });
     expect(r.code, r.out).toBe(0);
-    const env = r.out.split('\n').filter((l) => l.startsWith('DB_')).sort();
-    expect(env).toEqual([
-      'DB_ENV_DB_SECRET=s3cret', 'DB_ENV_MODE=overridden', 'DB_NAME=/envweb/db',
+    // In Docker's order: PATH, HOSTNAME, the link's variables, then the container's own Env (which
+    // replaces a link variable of the same name in place).
+    const lines = r.out.split('\n').filter(Boolean);
+    expect(lines.slice(0, 2).map((l) => l.split('=')[0])).toEqual(['PATH', 'HOSTNAME']);
+    expect(lines.filter((l) => l.startsWith('DB_'))).toEqual([
       `DB_PORT=tcp://${ip}:5432`,
       `DB_PORT_5432_TCP=tcp://${ip}:5432`, `DB_PORT_5432_TCP_ADDR=${ip}`, 'DB_PORT_5432_TCP_PORT=5432', 'DB_PORT_5432_TCP_PROTO=tcp',
-      `DB_PORT_6000_UDP=udp://${ip}:6000`, `DB_PORT_6000_UDP_ADDR=${ip}`, `DB_PORT_6000_UDP_END=udp://${ip}:6001`, 'DB_PORT_6000_UDP_PORT=6000',
-      'DB_PORT_6000_UDP_PORT_END=6001', 'DB_PORT_6000_UDP_PORT_START=6000', 'DB_PORT_6000_UDP_PROTO=udp', `DB_PORT_6000_UDP_START=udp://${ip}:6000`,
+      `DB_PORT_6000_UDP=udp://${ip}:6000`, `DB_PORT_6000_UDP_ADDR=${ip}`, 'DB_PORT_6000_UDP_PORT=6000', 'DB_PORT_6000_UDP_PROTO=udp',
       `DB_PORT_6001_UDP=udp://${ip}:6001`, `DB_PORT_6001_UDP_ADDR=${ip}`, 'DB_PORT_6001_UDP_PORT=6001', 'DB_PORT_6001_UDP_PROTO=udp',
+      `DB_PORT_6000_UDP_START=udp://${ip}:6000`, 'DB_PORT_6000_UDP_PORT_START=6000', `DB_PORT_6000_UDP_END=udp://${ip}:6001`, 'DB_PORT_6000_UDP_PORT_END=6001',
+      'DB_NAME=/envweb/db', 'DB_ENV_DB_SECRET=s3cret', 'DB_ENV_MODE=overridden',
     ]);
     // PATH and HOME of the linked container are not passed on; HOSTNAME is the linker's own.
     expect(r.out).not.toMatch(/^DB_ENV_(PATH|HOME)=/m);
