@@ -74,6 +74,13 @@ describe('legacy link variables (Docker daemon/links)', () => {
     expect(env.some((e) => e.startsWith('X_PORT_80_TCP_START'))).toBe(false);
   });
 
+  it('two runs of one protocol: each gets its bounds, the first once the gap is seen, the second at the last port', () => {
+    const env = linkEnv({ name: '/a/b', ip: '1.2.3.4', env: [], exposedPorts: ['84/tcp', '80/tcp', '83/tcp', '81/tcp'] });
+    const per = (n: number): string[] => [`B_PORT_${n}_TCP=tcp://1.2.3.4:${n}`, `B_PORT_${n}_TCP_ADDR=1.2.3.4`, `B_PORT_${n}_TCP_PORT=${n}`, `B_PORT_${n}_TCP_PROTO=tcp`];
+    const run = (a: number, z: number): string[] => [`B_PORT_${a}_TCP_START=tcp://1.2.3.4:${a}`, `B_PORT_${a}_TCP_PORT_START=${a}`, `B_PORT_${a}_TCP_END=tcp://1.2.3.4:${z}`, `B_PORT_${a}_TCP_PORT_END=${z}`];
+    expect(env).toEqual(['B_PORT=tcp://1.2.3.4:80', ...per(80), ...per(81), ...per(83), ...run(80, 81), ...per(84), ...run(83, 84), 'B_NAME=/a/b']);
+  });
+
   it('no exposed port: only the name and the env', () => {
     expect(linkEnv({ name: '/web/cache', ip: IP, env: ['A=1'], exposedPorts: [] })).toEqual(['CACHE_NAME=/web/cache', 'CACHE_ENV_A=1']);
   });
