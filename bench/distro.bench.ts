@@ -7,9 +7,12 @@
  * Baseline of each: the same command on the guest's own tmpfs, no 9P at all (a --tmpfs mount in a
  *   container holding the files python loads, found with ldd, and /usr's tree with empty files; the
  *   python run under chroot), measured in the same run: the floor that guest CPU alone sets.
- * The note has the same without the guest's cache of container roots (VmRuntime.guestCache off
- * for alternate containers), a second run in the same container, and the 9P requests per command
- * by type, as the guest sent them.
+ * Figures are for later containers of the image (median): the first container in the VM is
+ * reported apart (cold: the guest's page cache holds none of python's files yet). The note has,
+ * from the same run with alternating containers, the same without image files shared between
+ * containers (VmRuntime.shareImageFiles off: each container faults python into its own page
+ * cache) and without the guest's cache of container roots either (guestCache off), a second run
+ * in the same container, and the 9P requests per command by type, as the guest sent them.
  * Skipped (no metrics) when the fixture is not built and cannot be built here.
  */
 import type { Metric } from './run.ts';
@@ -55,21 +58,27 @@ export async function run(): Promise<Record<string, Metric>> {
       await sh(engine, 'true');
       const got = {
         python: [] as number[], ls: [] as number[], pythonTmpfs: [] as number[], lsTmpfs: [] as number[],
-        pythonUncached: [] as number[], lsUncached: [] as number[],
+        pythonUnshared: [] as number[], lsUnshared: [] as number[], pythonUncached: [] as number[], lsUncached: [] as number[],
       };
-      const requests = { python: '', ls: '', pythonUncached: '', lsUncached: '' };
+      const requests = { python: '', ls: '', pythonUnshared: '', lsUnshared: '', pythonUncached: '', lsUncached: '', pythonCold: '' };
+      const mode = (cache: boolean, share: boolean) => { vm!.guestCache = cache; vm!.server.shareImageFiles = share; };
+      // The first container of the image that runs python in this VM: nothing of it cached yet.
+      counter.reset();
+      const pythonCold = figure(await sh(engine, timed('python', PYTHON)), 'python');
+      requests.pythonCold = counter.text();
+      const modes = [['', true, true], ['Unshared', true, false], ['Uncached', false, false]] as const;
       for (let i = 0; i < RUNS; i++) {
-        for (const cached of [true, false]) {
-          vm!.guestCache = cached;
+        for (const [suffix, cache, share] of modes) {
+          mode(cache, share);
           for (const [which, cmd] of [['python', PYTHON], ['ls', LS]] as const) {
-            const key = cached ? which : (`${which}Uncached` as const);
+            const key = `${which}${suffix}` as const;
             counter.reset();
             got[key].push(figure(await sh(engine, timed(which, cmd)), which));
             requests[key] = counter.text();
           }
         }
       }
-      vm!.guestCache = true;
+      mode(true, true);
       // Again in the same container: what the guest kept from the first time.
       const again = await sh(engine, [timed('python', PYTHON), timed('pythonAgain', PYTHON), timed('ls', LS), timed('lsAgain', LS)].join('\n'));
       const tmpfsRuns = Math.max(3, Math.ceil(RUNS / 2));
@@ -87,11 +96,11 @@ export async function run(): Promise<Record<string, Metric>> {
       return {
         'distro.python_start_ms': {
           value: r(median(got.python)), unit: 'ms', baseline: r(median(got.pythonTmpfs)),
-          note: `\`${PYTHON}\` in a fresh ${BIG_IMAGE} container, timed in the guest, median of ${RUNS} (${list(got.python)}); baseline: the same under chroot in a tmpfs copy of its files (${list(got.pythonTmpfs)}); without the guest cache (VmRuntime.guestCache false, alternating): ${r(median(got.pythonUncached))} (${list(got.pythonUncached)}); again in the same container: ${r(figure(again, 'pythonAgain'))}; 9P requests: ${requests.python}, without the cache ${requests.pythonUncached}; ${note}`,
+          note: `\`${PYTHON}\` in a fresh ${BIG_IMAGE} container after the first, timed in the guest, median of ${RUNS} (${list(got.python)}); the first container of the image in the VM (cold page cache): ${r(pythonCold)}; baseline: the same under chroot in a tmpfs copy of its files (${list(got.pythonTmpfs)}); alternating in the same run, without image files shared between containers (VmRuntime.shareImageFiles false): ${r(median(got.pythonUnshared))} (${list(got.pythonUnshared)}), and without the guest cache either (guestCache false): ${r(median(got.pythonUncached))} (${list(got.pythonUncached)}); again in the same container: ${r(figure(again, 'pythonAgain'))}; 9P requests: ${requests.python}, first container ${requests.pythonCold}, unshared ${requests.pythonUnshared}, uncached ${requests.pythonUncached}; ${note}`,
         },
         'distro.ls_usr_ms': {
           value: r(median(got.ls)), unit: 'ms', baseline: r(median(got.lsTmpfs)),
-          note: `\`${LS}\` (8659 entries) in a fresh container, timed in the guest, median of ${RUNS} (${list(got.ls)}); baseline: the same over /usr's tree (empty files) in a tmpfs (${list(got.lsTmpfs)}); without the guest cache (alternating): ${r(median(got.lsUncached))} (${list(got.lsUncached)}); again in the same container: ${r(figure(again, 'lsAgain'))}; 9P requests: ${requests.ls}, without the cache ${requests.lsUncached}; ${note}`,
+          note: `\`${LS}\` (8659 entries) in a fresh container, timed in the guest, median of ${RUNS} (${list(got.ls)}); baseline: the same over /usr's tree (empty files) in a tmpfs (${list(got.lsTmpfs)}); alternating: without shared image files ${r(median(got.lsUnshared))} (${list(got.lsUnshared)}), without the guest cache either ${r(median(got.lsUncached))} (${list(got.lsUncached)}); again in the same container: ${r(figure(again, 'lsAgain'))}; 9P requests: ${requests.ls}, unshared ${requests.lsUnshared}, uncached ${requests.lsUncached}; ${note}`,
         },
       };
     } finally {

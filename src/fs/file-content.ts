@@ -65,6 +65,17 @@ export class FileContent {
   }
 
   /**
+   * `<copy digest>@<offset>+<size>` while every byte is still the layer copy's (the content of an
+   * image file): the same in every process for the same file of the same layer. Null otherwise.
+   */
+  get baseKey(): string | null {
+    const base = this.#base;
+    if (!base || this.#size === 0 || this.#size !== this.#baseSize) return null;
+    for (let ci = 0; ci < this.#chunks.length; ci++) if (this.#chunks[ci] !== undefined) return null;
+    return `${base.id}@${this.#baseOffset}+${this.#size}`;
+  }
+
+  /**
    * Holds the base's bytes in memory from now on (shared views, not owned), so every later read
    * is synchronous: for a container's changed files, saved from an asynchronous store.
    */

@@ -354,6 +354,35 @@ export class Overlay implements FileSystem {
     return this.#onSync?.();
   }
 
+  /**
+   * An untouched image file (no upper, one name, bytes a range of a layer copy): its content key
+   * with its attributes, which is what a guest shares between containers (src/p9/share.ts).
+   */
+  imageFileKey(node: FsNode, options?: { lower?: boolean }): string | null {
+    const n = this.#node(node);
+    const l = n.lower;
+    if (!l || l.kind !== 'file') return null;
+    if (!options?.lower && (n.upper || n.orphan || linkCount(this.#lower.links, l) !== 1)) return null;
+    const key = l.content?.baseKey;
+    return key ? `${key} ${l.mode} ${l.uid} ${l.gid} ${l.atimeMs} ${l.mtimeMs} ${l.ctimeMs}` : null;
+  }
+
+  /** The bytes of the image file `node` started as, even after a copy-up changed its own. */
+  readImageFile(node: FsNode, offset: number, length: number): Uint8Array {
+    const l = this.#node(node).lower;
+    if (!l || l.kind !== 'file') throw fsError('EINVAL', 'not an image file');
+    if (offset < 0 || length < 0) throw fsError('EINVAL', 'negative offset or length');
+    return l.content!.read(offset, length);
+  }
+
+  /** Copies a file up (its own copy from now on), as any change would. */
+  copyUpFile(node: FsNode): void {
+    this.#file(node);
+    this.#writable();
+    // An image file's bytes may still be in the store: the copy shares them, reads none.
+    this.#copyUp(this.#node(node));
+  }
+
   /** Capacity from the options; "used" counts what this container holds privately (its upper). */
   statfs(): StatFs {
     if (this.#quota) return this.#quota.statfs(NAME_MAX);

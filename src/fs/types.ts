@@ -106,4 +106,15 @@ export interface FileSystem {
    * directory: the host's kernel holds them when this process dies).
    */
   sync?(): Promise<void> | void;
+  /**
+   * Image file sharing (src/p9/share.ts): for a regular file that is still its image layer's file
+   * (never changed here, one name), a key naming those bytes and attributes, the same in every
+   * process for the same file of the same layer copy; null otherwise. `lower`: the key of the
+   * image file the node started as, even if it was changed (copied up) since.
+   */
+  imageFileKey?(node: FsNode, options?: { lower?: boolean }): string | null;
+  /** The bytes of the image file the node started as (before any change here), for readers opened while it was shared. */
+  readImageFile?(node: FsNode, offset: number, length: number): Uint8Array;
+  /** Gives the node its own copy now (an open for writing of a shared image file: its key goes). */
+  copyUpFile?(node: FsNode): void;
 }

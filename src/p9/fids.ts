@@ -6,6 +6,7 @@
 import type { FileKind, FileSystem, FsNode } from '../fs/types.ts';
 import { fsError } from '../fs/errno.ts';
 import type { LockTable } from './locks.ts';
+import type { SharedFiles } from './share.ts';
 
 export interface Export {
   readonly name: string;
@@ -47,6 +48,11 @@ export interface Fid {
   xattr?: XattrState;
   /** Restored from a snapshot but its path no longer resolves: only Tclunk works. */
   stale?: boolean;
+  /**
+   * Opened while its node was a shared image file (share.ts): the key it was shared under. It
+   * reads that image file for its whole life, whatever the container does to the node since.
+   */
+  frozen?: string;
 }
 
 const utf8 = new TextEncoder();
@@ -244,6 +250,8 @@ export interface Session {
   now(): number;
   /** An export by name (not the exports root). */
   lookupExport(name: string): Export | undefined;
+  /** Image files shared between exports (share.ts); null while sharing is off. */
+  readonly shared: SharedFiles | null;
 }
 
 /** A fid whose node is usable (not stale after a restore). */

@@ -7,6 +7,7 @@ import type { DirEntry, FsNode } from '../fs/types.ts';
 import { direntType, getattrReply, qidOf, setattrFrom } from './attr.ts';
 import { direntSize, encodeDirents } from './codec.ts';
 import { checkName, checkWritable, liveFid, nodeFid, type Fid, type Session } from './fids.ts';
+import { shareKeyOf, sharedQid, sharedQidOf } from './share.ts';
 import {
   IO_HEADER_SIZE, OpenFlags, QID_CACHEABLE, V9FS_MAGIC,
   type Dirent, type Qid, type Rfsync, type Rgetattr, type Rlcreate, type Rlopen, type Rread, type Rreaddir,
@@ -24,7 +25,7 @@ export function getattr(s: Session, msg: Tgetattr): Rgetattr {
   // Never a file with several names: the guest holds one inode per name, and a write through one
   // would leave the others' cached size and times stale.
   if (fid.exp.cacheable && fid.path?.length !== 0 && (st.kind === 'directory' || st.nlink <= 1)) {
-    reply.qid = { ...reply.qid, type: reply.qid.type | QID_CACHEABLE };
+    reply.qid = sharedQidOf(s.shared, fid.exp, fid.node) ?? { ...reply.qid, type: reply.qid.type | QID_CACHEABLE };
   }
   return reply;
 }
@@ -55,26 +56,42 @@ const wantsRead = (flags: number) => {
   return acc === OpenFlags.RDONLY || acc === OpenFlags.RDWR;
 };
 
-/** Checks and side effects of opening `node` with Linux open flags (O_TRUNC truncates). */
-function openNode(s: Session, fid: Fid, node: FsNode, flags: number): void {
+/**
+ * Checks and side effects of opening `node` with Linux open flags (O_TRUNC truncates); the qid
+ * to answer with. A shared image file (share.ts) opened for writing or truncating is copied up
+ * first, so the answer carries the container's own qid; opened otherwise, the fid reads that
+ * image file from now on (`frozen`).
+ */
+function openNode(s: Session, fid: Fid, node: FsNode, flags: number): Qid {
   const st = fid.exp.fs.stat(node);
   if (st.kind === 'directory' && (wantsWrite(flags) || flags & OpenFlags.TRUNC)) throw fsError('EISDIR', 'opening a directory for writing');
   if (st.kind !== 'directory' && flags & OpenFlags.DIRECTORY) throw fsError('ENOTDIR', 'O_DIRECTORY on a non-directory');
   if (st.kind === 'symlink') throw fsError('ELOOP', 'opening a symlink');
-  if (wantsWrite(flags) || flags & OpenFlags.TRUNC) checkWritable(fid);
+  const writes = wantsWrite(flags) || (flags & OpenFlags.TRUNC) !== 0;
+  if (writes) checkWritable(fid);
+  const key = st.kind === 'file' ? shareKeyOf(s.shared, fid.exp, node) : null;
+  if (key !== null && writes) fid.exp.fs.copyUpFile!(node);
   if (flags & OpenFlags.TRUNC && st.kind === 'file' && st.size !== 0) {
     const now = s.now();
     fid.exp.fs.setattr(node, { size: 0, mtimeMs: now, ctimeMs: now });
   }
+  if (key !== null && !writes) {
+    const id = s.shared!.idOf(key);
+    if (id !== null) {
+      fid.frozen = key;
+      return sharedQid(id);
+    }
+  }
+  return qidOf(fid.exp.fs.stat(node), fid.exp.serial);
 }
 
 export function lopen(s: Session, msg: Tlopen): Rlopen {
   const fid = nodeFid(s, msg.fid);
   if (fid.openFlags !== null) throw fsError('EINVAL', `fid ${msg.fid} is already open`);
-  openNode(s, fid, fid.node, msg.flags);
+  const qid = openNode(s, fid, fid.node, msg.flags);
   fid.openFlags = msg.flags;
   s.fids.dropListing(fid);
-  return { type: 'Rlopen', tag: msg.tag, qid: qidOf(fid.exp.fs.stat(fid.node), fid.exp.serial), iounit: 0 };
+  return { type: 'Rlopen', tag: msg.tag, qid, iounit: 0 };
 }
 
 export function lcreate(s: Session, msg: Tlcreate): Rlcreate {
@@ -86,6 +103,7 @@ export function lcreate(s: Session, msg: Tlcreate): Rlcreate {
   const dirKind = fs.stat(fid.node).kind;
   if (dirKind !== 'directory') throw fsError('ENOTDIR', `Tlcreate in a ${dirKind}`);
   let node: FsNode;
+  let qid: Qid | undefined;
   try {
     node = fs.create(fid.node, msg.name, { mode: msg.mode & 0o7777, uid: fid.uid, gid: msg.gid });
   } catch (err) {
@@ -93,13 +111,13 @@ export function lcreate(s: Session, msg: Tlcreate): Rlcreate {
     if (!(err instanceof FsError) || err.code !== 'EEXIST' || msg.flags & OpenFlags.EXCL) throw err;
     node = fs.lookup(fid.node, msg.name);
     if (fs.stat(node).kind === 'directory') throw fsError('EISDIR', `O_CREAT on directory "${msg.name}"`);
-    openNode(s, fid, node, msg.flags);
+    qid = openNode(s, fid, node, msg.flags);
   }
   fid.node = node;
   fid.path = fid.path ? [...fid.path, msg.name] : null;
   fid.openFlags = msg.flags;
   s.fids.dropListing(fid);
-  return { type: 'Rlcreate', tag: msg.tag, qid: qidOf(fs.stat(node), fid.exp.serial), iounit: 0 };
+  return { type: 'Rlcreate', tag: msg.tag, qid: qid ?? qidOf(fs.stat(node), fid.exp.serial), iounit: 0 };
 }
 
 export function read(s: Session, msg: Tread): Rread {
@@ -114,6 +132,8 @@ export function read(s: Session, msg: Tread): Rread {
   const kind = fs.stat(fid.node).kind;
   if (kind === 'directory') throw fsError('EISDIR', 'Tread on a directory (use Treaddir)');
   if (kind !== 'file') throw fsError('EINVAL', `Tread on a ${kind}`);
+  // Opened while shared: the guest's shared page cache fills through this fid (share.ts).
+  if (fid.frozen !== undefined) return { type: 'Rread', tag: msg.tag, data: fs.readImageFile!(fid.node, msg.offset, count) };
   return { type: 'Rread', tag: msg.tag, data: fs.read(fid.node, msg.offset, count) };
 }
 
@@ -181,6 +201,11 @@ function direntQid(s: Session, fid: Fid, e: DirEntry): Qid {
   if (fid.exp.isExportsRoot && e.name !== '.' && e.name !== '..') {
     const exp = s.lookupExport(e.name);
     if (exp) return qidOf(exp.fs.stat(exp.fs.root()), exp.serial);
+  }
+  // d_ino must be st_ino: a shared image file's entry carries its shared qid.
+  if (e.kind === 'file' && s.shared && fid.exp.cacheable && fid.exp.fs.imageFileKey) {
+    const q = sharedQidOf(s.shared, fid.exp, fid.exp.fs.lookup(fid.node, e.name));
+    if (q) return q;
   }
   return qidOf({ kind: e.kind, ino: e.ino, version: 0 }, fid.exp.serial);
 }

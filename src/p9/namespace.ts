@@ -5,6 +5,7 @@
 import { fsError } from '../fs/errno.ts';
 import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, type FsNode } from '../fs/types.ts';
 import { qidOf } from './attr.ts';
+import { sharedQidOf } from './share.ts';
 import {
   checkName, checkWritable, childPath, nodeFid, parentOf, type Fid, type Session,
 } from './fids.ts';
@@ -58,7 +59,8 @@ export function walk(s: Session, msg: Twalk): Rwalk | Rlerror {
         node = exp.fs.lookup(node, name);
         path?.push(name);
       }
-      wqids.push(qidOf(exp.fs.stat(node), exp.serial));
+      const st = exp.fs.stat(node);
+      wqids.push((st.kind === 'file' ? sharedQidOf(s.shared, exp, node) : null) ?? qidOf(st, exp.serial));
     } catch (err) {
       // Per walk(5): an error on the first name is an error; later, a short Rwalk.
       if (wqids.length === 0) throw err;

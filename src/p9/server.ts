@@ -22,6 +22,7 @@ import {
   type Tgetlock, type Tlock, type Tversion,
 } from './messages.ts';
 import * as ns from './namespace.ts';
+import { SharedFiles } from './share.ts';
 import { restoreFids, saveFids, type P9ServerState } from './state.ts';
 import { describe, traceSink, type TraceSink } from './trace.ts';
 import { commitXattr, xattrcreate, xattrwalk } from './xattr.ts';
@@ -43,6 +44,12 @@ export interface P9ServerOptions {
    * keeps per-chunk tables, so a hostile `truncate -s 1P` must not reach it.
    */
   maxFileSize?: number;
+  /**
+   * Untouched image files of cacheable exports get one qid in every export (share.ts), so the
+   * guest shares their inode and page cache between containers. Only for a guest whose kernel
+   * knows the QID_SHARED bit (vm-images/kernel/skiff-9p-share.patch). Default false.
+   */
+  shareImageFiles?: boolean;
 }
 
 export interface ExportOptions {
@@ -70,6 +77,9 @@ export class P9Server implements Session {
   readonly maxFileSize: number;
   private negotiated = 0;
   private nextSerial = 1;
+  /** P9ServerOptions.shareImageFiles; may change at any time (files opened meanwhile stay as they were). */
+  shareImageFiles: boolean;
+  private readonly sharedFiles = new SharedFiles();
   /** Replies still to come, by tag: requests waiting for the content store or an fsync's save. */
   private readonly waiting = new Map<number, Promise<Uint8Array>>();
   private readonly exportsRoot: Export = {
@@ -85,6 +95,17 @@ export class P9Server implements Session {
     this.trace = traceSink(options.trace);
     this.clock = options.now ?? Date.now;
     this.maxFileSize = options.maxFileSize ?? 2 ** 36;
+    this.shareImageFiles = options.shareImageFiles ?? false;
+  }
+
+  /** The ids of shared image files, while sharing is on (Session.shared). */
+  get shared(): SharedFiles | null {
+    return this.shareImageFiles ? this.sharedFiles : null;
+  }
+
+  /** How many image files got a shared id so far (also while sharing is off: the ids restored). */
+  get sharedFileCount(): number {
+    return this.sharedFiles.size;
   }
 
   /** The msize agreed by Tversion (0 before it). */
@@ -146,8 +167,11 @@ export class P9Server implements Session {
           stale = true;
         }
       }
+      // A fid the guest's shared page cache fills through must keep reading that image file.
+      if (!stale && fid.frozen !== undefined && exp.fs.imageFileKey?.(node, { lower: true }) !== fid.frozen) stale = true;
+      const frozen = !stale && fid.frozen !== undefined ? { frozen: fid.frozen } : {};
       // Open state, listings and xattr buffers belonged to the old node: the guest reopens.
-      this.fids.set({ id: fid.id, exp, node, path: stale ? null : fid.path, uid: fid.uid, openFlags: fid.openFlags, ...(stale ? { stale: true } : {}) });
+      this.fids.set({ id: fid.id, exp, node, path: stale ? null : fid.path, uid: fid.uid, openFlags: fid.openFlags, ...frozen, ...(stale ? { stale: true } : {}) });
     }
   }
 
@@ -349,7 +373,7 @@ export class P9Server implements Session {
 
   /** JSON-able fid table, msize and locks, to store beside a VM snapshot. */
   saveState(): P9ServerState {
-    return saveFids(this.fids, this.negotiated, this.exports);
+    return saveFids(this.fids, this.negotiated, this.exports, this.sharedFiles);
   }
 
   /**
@@ -357,7 +381,7 @@ export class P9Server implements Session {
    * names); fids whose path no longer resolves stay allocated but answer ENOENT.
    */
   restoreState(state: P9ServerState): void {
-    this.negotiated = restoreFids(state, this.fids, this.exports, this.exportsRoot);
+    this.negotiated = restoreFids(state, this.fids, this.exports, this.exportsRoot, this.sharedFiles);
     this.nextSerial = Math.max(this.nextSerial, ...[...this.exports.values()].map((e) => e.serial + 1));
   }
 }

@@ -9,6 +9,7 @@ import type { FsNode } from '../fs/types.ts';
 import { fromBase64, toBase64 } from '../util/base64.ts';
 import { resolvePath, type Export, type Fid, type FidTable, type XattrState } from './fids.ts';
 import type { SavedLock } from './locks.ts';
+import type { SharedFiles } from './share.ts';
 
 export type SavedXattr =
   | { mode: 'read'; data: string }
@@ -24,6 +25,8 @@ export interface SavedFid {
   openFlags: number | null;
   /** Base64 payloads for xattr fids. */
   xattr?: SavedXattr;
+  /** Opened while its node was a shared image file: the key (share.ts). */
+  frozen?: string;
 }
 
 export interface P9ServerState {
@@ -33,6 +36,11 @@ export interface P9ServerState {
   locks: { export: string; locks: SavedLock[] }[];
   /** Export name -> qid serial, so qid paths stay the same across a restore where possible. */
   serials: Record<string, number>;
+  /**
+   * Shared image files' keys and ids (share.ts): the restored guest holds inodes by these ids.
+   * Absent in states saved before sharing existed.
+   */
+  shared?: [string, number][];
 }
 
 function saveXattr(x: XattrState): SavedXattr {
@@ -47,28 +55,34 @@ function loadXattr(x: SavedXattr): XattrState {
     : { mode: 'write', name: x.name, size: x.size, flags: x.flags, data: fromBase64(x.data), written: x.written };
 }
 
-export function saveFids(fids: FidTable, msize: number, exports: ReadonlyMap<string, Export>): P9ServerState {
+export function saveFids(fids: FidTable, msize: number, exports: ReadonlyMap<string, Export>, shared: SharedFiles): P9ServerState {
   const saved: SavedFid[] = [];
   for (const f of fids.values()) {
     saved.push({
       fid: f.id, export: f.exp.isExportsRoot ? null : f.exp.name, path: f.stale || !f.path ? null : [...f.path], uid: f.uid,
       openFlags: f.openFlags, ...(f.xattr ? { xattr: saveXattr(f.xattr) } : {}),
+      ...(f.frozen !== undefined && !f.stale ? { frozen: f.frozen } : {}),
     });
   }
   const locks = [...exports.values()].map((e) => ({ export: e.name, locks: e.locks.save() })).filter((l) => l.locks.length > 0);
   const serials = Object.fromEntries([...exports.values()].map((e) => [e.name, e.serial]));
-  return { format: 'skiff-p9-state/1', msize, fids: saved, locks, serials };
+  return { format: 'skiff-p9-state/1', msize, fids: saved, locks, serials, ...(shared.size > 0 ? { shared: shared.save() } : {}) };
 }
 
 const STALE_NODE: FsNode = Object.freeze({ ino: -1 });
 
 /** Rebuilds the fid table; returns the msize to use. */
-export function restoreFids(state: P9ServerState, fids: FidTable, exports: ReadonlyMap<string, Export>, exportsRoot: Export): number {
+export function restoreFids(state: P9ServerState, fids: FidTable, exports: ReadonlyMap<string, Export>, exportsRoot: Export, shared: SharedFiles): number {
   if (state?.format !== 'skiff-p9-state/1' || !Array.isArray(state.fids)) {
     throw new SkiffError('INVALID_ARGUMENT', 'restoring 9P state: not a skiff-p9-state/1 object');
   }
   for (const f of state.fids) {
     if (f.export !== null && !exports.has(f.export)) throw new SkiffError('NOT_FOUND', `restoring 9P state: fid ${f.fid} needs export "${f.export}", which is not added`);
+  }
+  try {
+    shared.restore(state.shared);
+  } catch (err) {
+    throw new SkiffError('INVALID_ARGUMENT', `restoring 9P state: ${(err as Error).message}`);
   }
   restoreSerials(state.serials ?? {}, exports);
   fids.clear();
@@ -84,9 +98,12 @@ export function restoreFids(state: P9ServerState, fids: FidTable, exports: Reado
         stale = true;
       }
     }
+    // A fid the guest's shared page cache fills through reads that image file or nothing.
+    if (!stale && f.frozen !== undefined && exp.fs.imageFileKey?.(node, { lower: true }) !== f.frozen) stale = true;
     const fid: Fid = {
       id: f.fid, exp, node, path: stale ? null : [...f.path!], uid: f.uid, openFlags: f.openFlags,
       ...(f.xattr ? { xattr: loadXattr(f.xattr) } : {}), ...(stale ? { stale: true } : {}),
+      ...(!stale && f.frozen !== undefined ? { frozen: f.frozen } : {}),
     };
     fids.set(fid);
   }

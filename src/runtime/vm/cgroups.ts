@@ -27,6 +27,12 @@ export function countingFs(fs: FileSystem, c: IoCounter): FileSystem {
         c.readBytes += data.length;
         return data;
       };
+      if (key === 'readImageFile' && v) return (node: Parameters<FileSystem['read']>[0], offset: number, length: number) => {
+        const data = target.readImageFile!(node, offset, length);
+        c.reads++;
+        c.readBytes += data.length;
+        return data;
+      };
       if (key === 'write') return (node: Parameters<FileSystem['write']>[0], offset: number, data: Uint8Array) => {
         const n = target.write(node, offset, data);
         c.writes++;

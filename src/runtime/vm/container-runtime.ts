@@ -62,6 +62,12 @@ export interface VmRuntimeOptions {
    * true). false: every lookup and stat asks the server, as before (benches compare the two).
    */
   guestCache?: boolean;
+  /**
+   * The guest shares the inode and page cache of untouched image files among the containers of
+   * an image (P9ServerOptions.shareImageFiles, src/p9/share.ts; default true). false: each
+   * container reads its image's files into its own page cache, as before (benches compare).
+   */
+  shareImageFiles?: boolean;
   /** crun's cgroup for container `id` is `${cgroupParent}/${id}`. Default "/skiff". */
   cgroupParent?: string;
   /** The guest NIC's host side: outbound, DNS upstream, published ports (network.ts). */
@@ -132,7 +138,7 @@ export class VmRuntime implements ContainerRuntime {
   readonly outputGate = new OutputGate((paused) => void this.machineP?.then((m) => m.pauseForOutput(paused), () => {}));
 
   constructor(private readonly options: VmRuntimeOptions) {
-    this.server = new P9Server(options.p9 ?? {});
+    this.server = new P9Server({ shareImageFiles: options.shareImageFiles ?? true, ...options.p9 });
     this.guestCache = options.guestCache ?? true;
     this.network = new VmNetwork(options.network ?? {});
     this.poolSize = options.pool ?? 1;
