@@ -135,6 +135,16 @@ export function runtimeConformance(b: ConformanceBackend): void {
       expect(r.out).toBe('piped input\nsecond line\n');
     }, b.timeout);
 
+    it('stdin: without openStdin (no -i) the program reads EOF at once, as from /dev/null', async () => {
+      const c = collector();
+      const proc = await e.startContainer({ id: (await e.createContainer({ image, entrypoint: [p.stdin()[0]!], cmd: p.stdin().slice(1) })).id, io: c.io });
+      // A runtime that leaves stdin open makes `cat` wait forever: give it 30 s, then kill it.
+      const timer = setTimeout(() => void proc.kill('SIGKILL').catch(() => {}), 30_000);
+      const exit = await proc.wait().finally(() => clearTimeout(timer));
+      expect(exit.exitCode).toBe(0);
+      expect(c.out()).toBe('');
+    }, b.timeout);
+
     it('signals: SIGKILL ends it with 137; an ignored signal does nothing; stop with --init ends it with the stop signal', async () => {
       const c = await e.createContainer({ image, entrypoint: [p.spin()[0]!], cmd: p.spin().slice(1) });
       const proc = await e.startContainer({ id: c.id });

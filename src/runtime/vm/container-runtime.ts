@@ -344,7 +344,7 @@ export class VmRuntime implements ContainerRuntime {
       });
       if (profile) this.seccomp.learn(m.agent, id, profile);
       rec.main = main;
-      const proc = processOf(main, req.io, req.spec.tty, this.outputGate);
+      const proc = processOf(main, req.io, req.spec.tty, this.outputGate, req.spec.openStdin);
       if (ports.length) proc.ports = ports;
       return proc;
     } catch (err) {
@@ -423,7 +423,7 @@ export class VmRuntime implements ContainerRuntime {
     this.pooledStarts++;
     rec.main = main;
     this.schedulePoolRefill(m);
-    const proc = processOf(main, req.io, false, this.outputGate);
+    const proc = processOf(main, req.io, false, this.outputGate, req.spec.openStdin);
     if (ports.length) proc.ports = ports;
     return proc;
   }
@@ -453,7 +453,7 @@ export class VmRuntime implements ContainerRuntime {
         id: req.id, process, tty: req.tty,
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
       });
-      return processOf(p, req.io, req.tty, this.outputGate);
+      return processOf(p, req.io, req.tty, this.outputGate, req.openStdin);
     } catch (err) {
       throw SkiffError.wrap(err, `exec in container ${req.id.slice(0, 12)}`);
     }
@@ -568,9 +568,12 @@ export class VmRuntime implements ContainerRuntime {
 
 /**
  * The agent's process as a RuntimeProcess: stdio forwarded (what a sink has not accepted yet
- * counts towards the gate), the exit mapped to Docker's terms.
+ * counts towards the gate), the exit mapped to Docker's terms. Without `openStdin` (no `-i`) the
+ * process reads EOF at once, as Docker gives it /dev/null: a `cat` or `sh` must not wait forever
+ * on a pipe nobody writes to.
  */
-function processOf(p: AgentProcess, io: ProcessIO, tty: boolean, gate: OutputGate): VmProcess {
+function processOf(p: AgentProcess, io: ProcessIO, tty: boolean, gate: OutputGate, openStdin: boolean): VmProcess {
+  if (!openStdin && !tty) p.closeStdin();
   p.stdout.on((c) => { if (c) gate.delivered(p, c.length, io.onStdout(c)); });
   p.stderr.on((c) => { if (c) gate.delivered(p, c.length, tty ? io.onStdout(c) : io.onStderr(c)); });
   // No more output comes after the exit: its unaccepted bytes no longer hold the guest.
