@@ -8,7 +8,7 @@ import type { CreateContainerOptions } from '../engine/containers.ts';
 import { parseStorageOpt, type RunOptions } from '../runtime/spec/options.ts';
 import { parseSignal } from '../runtime/spec/signals.ts';
 import type { HealthConfig } from '../runtime/spec/health.ts';
-import { parseTmpfs, parseVolumeSpec } from '../runtime/spec/volumes.ts';
+import { cleanPath, parseTmpfs, parseVolumeSpec } from '../runtime/spec/volumes.ts';
 import { parseAddHosts } from '../runtime/spec/network.ts';
 import { parseExpose, type PortMapping } from '../runtime/spec/ports.ts';
 import { badRequest } from './errors.ts';
@@ -172,8 +172,14 @@ export function createOptions(body: Json, name: string | undefined): CreateConta
       throw badRequest(`invalid value for field ${at}.Type: mount type "${type}" is not supported (bind, volume, tmpfs)`);
     }
   });
-  for (const dest of Object.keys(c<Json>('Volumes', 'object') ?? {})) volumes.push(dest);
-  if (volumes.length) run.volumes = volumes.map(parseVolumeSpec);
+  const specs = volumes.map(parseVolumeSpec);
+  // Config.Volumes declares anonymous volumes, but a bind or mount at the same place wins, as dockerd
+  // skips a destination already mounted: docker-compose (v1) sends both for `volumes: [name:/dir]`.
+  const mounted = new Set(specs.map((v) => cleanPath(v.destination)));
+  for (const dest of Object.keys(c<Json>('Volumes', 'object') ?? {})) {
+    if (!mounted.has(cleanPath(dest))) specs.push(parseVolumeSpec(dest)), mounted.add(cleanPath(dest));
+  }
+  if (specs.length) run.volumes = specs;
   if (tmpfs.length) run.tmpfs = tmpfs.map(parseTmpfs);
   if (name) run.name = name.replace(/^\//, '');
   networkOptions(run, body, host);

@@ -82,6 +82,11 @@ describe('create body', () => {
     expect(msg({ Image: 'x', ExposedPorts: { 'http': {} } })).toBe('400 invalid value for field Config.ExposedPorts: "http" is not a port ("80/tcp")');
   });
 
+  it('Config.Volumes under a bind or mount of the same destination is no second mount (docker-compose v1 sends both)', () => {
+    const o = createOptions({ Image: 'x', Volumes: { '/www': {}, '/data/': {}, '/anon': {} }, HostConfig: { Binds: ['site:/www:rw'], Mounts: [{ Type: 'volume', Source: 'dd', Target: '/data' }] } }, undefined);
+    expect(o.run!.volumes!.map((v) => [v.type === 'volume' ? v.name ?? '' : v.source, v.destination])).toEqual([['site', '/www'], ['dd', '/data'], ['', '/anon']]);
+  });
+
   it('Config.ExposedPorts (docker run --expose and -p) become the exposed ports', () => {
     const o = createOptions({ Image: 'x', ExposedPorts: { '5432/tcp': {}, '53/udp': {}, '7/sctp': {} } }, undefined);
     expect(o.run!.expose).toEqual(['5432/tcp', '53/udp', '7/sctp']);
