@@ -192,15 +192,17 @@ export async function startDetached(engine: Engine, id: string): Promise<void> {
   child.unref();
   const t0 = Date.now();
   const was = await engine.inspectContainer({ id });
-  const before = was.runtimeData?.['error'];
   for (;;) {
     await new Promise((r) => setTimeout(r, 150));
     const rec = await engine.inspectContainer({ id });
     // This start's doing, not the state of an earlier run (restart of an exited container).
     if (rec.state === 'running' && rec.startedAt !== was.startedAt) return;
-    if (rec.state === 'exited' && rec.finishedAt !== was.finishedAt) return;
-    const err = rec.runtimeData?.['error'];
-    if (typeof err === 'string' && err !== before) throw fail(rec.exitCode ?? 125, err);
+    if (rec.state === 'exited' && rec.finishedAt !== was.finishedAt) {
+      // Exited without having started (a port in use, no such command): the start failed, and
+      // `run -d` says so with the start's error and status, as the foreground run does.
+      if (rec.startedAt === was.startedAt && rec.exit?.error) throw fail(rec.exitCode || 125, `starting container ${rec.name}: ${rec.exit.error}`);
+      return;
+    }
     if (child.exitCode !== null && child.exitCode !== 0) throw fail(125, `the background skiff process exited with ${child.exitCode}`);
     if (Date.now() - t0 > 180_000) throw fail(125, `container ${id.slice(0, 12)} did not start within 180 s`);
   }

@@ -5,6 +5,7 @@
  * structured start-failure reason, carried through the owner, and `logs -f` follows the owner's log.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,5 +80,23 @@ describe('control channel between skiff processes', () => {
     // The holder is gone, and its socket with it.
     await new Promise((r) => setTimeout(r, 500));
     expect(readdirSync(join(home, 'run')).filter((n) => n.endsWith('.sock'))).toEqual([]);
+  }, 400_000);
+
+  it('run -d: a start that fails (a port in use, no such command) fails the run with its status and error, as the foreground run', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const r = await skiff(['run', '-d', '--name', 'busyport', '-p', `${port}:80`, 'skiff/busybox', 'sleep', '100']);
+      expect(r.code).toBe(125);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(new RegExp(`starting container busyport: .*127\\.0\\.0\\.1:${port}.*already in use`));
+      const m = await skiff(['run', '-d', '--name', 'nocmd', 'skiff/busybox', 'no-such-command']);
+      expect(m.code).toBe(127);
+      expect(m.stderr).toMatch(/starting container nocmd: .*no-such-command/);
+      expect((await skiff(['rm', 'busyport', 'nocmd'])).code).toBe(0);
+    } finally {
+      busy.close();
+    }
   }, 400_000);
 });
