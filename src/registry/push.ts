@@ -75,8 +75,10 @@ async function push(o: PushOptions, emit: (e: PullEvent) => void): Promise<PushR
     const blobs: PushResult['blobs'] = [];
     for (const d of layers) emit({ id: d.digest.slice(7, 19), status: 'Preparing' });
     // Docker's max-concurrent-uploads is 5.
+    // Progress lines are the layers' only: Docker pushes the config blob without a line of its own.
+    const isLayer = new Set(layers.map((l) => l.digest));
     await pool(descs, o.concurrency ?? 5, async (d) => {
-      const how = await pushBlob(o, repo, d, from, (e) => emit({ id: d.digest.slice(7, 19), ...e }));
+      const how = await pushBlob(o, repo, d, from, (e) => { if (isLayer.has(d.digest)) emit({ id: d.digest.slice(7, 19), ...e }); });
       blobs.push({ digest: d.digest, how });
     });
     const bytes = await o.ctx.content.get(image.digest);

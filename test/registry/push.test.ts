@@ -49,6 +49,8 @@ describe('push to docker-registry', () => {
     expect(r.blobs.map((b) => b.how).sort()).toEqual(['uploaded', 'uploaded']);
     expect(statuses[0]).toBe(`The push refers to repository [${reg.host}/mine/hello]`);
     expect(statuses.at(-1)).toBe(`1: digest: ${img.digest} size: ${img.manifestSize}`);
+    // A line per layer, as Docker prints them; the config blob goes up without one.
+    expect(statuses.filter((s) => s.endsWith(' Pushed'))).toEqual(img.layers.map((l) => `${l.digest.slice(7, 19)} Pushed`));
     const inspected = JSON.parse(skopeoInspect(target)) as { Digest: string; Architecture: string; Os: string };
     expect(inspected).toMatchObject({ Digest: img.digest, Architecture: 'wasm', Os: 'wasi' });
     // The manifest's bytes are ours exactly.
