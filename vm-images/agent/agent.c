@@ -98,6 +98,13 @@ static void hello(void) {
   send_frame(F_HELLO, 0, msg, (size_t)n);
 }
 
+/* Stdin bytes the agent has written to a process (or dropped): the host's window for that
+ * process's stdin opens by as much (PROTOCOL.md "Per-process flow control"). */
+static void stdin_credit(struct proc *p, size_t n) {
+  uint32_t v = (uint32_t)n;
+  if (n) send_frame(F_STDIN_CREDIT, p->ch, &v, 4);
+}
+
 static void stdin_frame(uint32_t ch, const unsigned char *p, size_t n) {
   struct proc *pr = proc_by_ch(ch);
   if (!pr) return;
@@ -108,8 +115,21 @@ static void stdin_frame(uint32_t ch, const unsigned char *p, size_t n) {
     pr->inbuf = realloc(pr->inbuf, pr->inlen + n);
     memcpy(pr->inbuf + pr->inlen, p, n);
     pr->inlen += n;
+  } else {
+    stdin_credit(pr, n); /* stdin is closed: dropped */
   }
   if (pr->in_close && pr->inlen == 0 && pr->in_fd >= 0) { close(pr->in_fd); pr->in_fd = -1; }
+}
+
+/* The host has room for more of a process's output: u32 stdout, u32 stderr (deltas). */
+static void credit_frame(uint32_t ch, const unsigned char *p, size_t n) {
+  struct proc *pr = proc_by_ch(ch);
+  if (!pr || n < 8) return;
+  for (int s = 0; s < 2; s++) {
+    uint32_t d;
+    memcpy(&d, p + 4 * s, 4);
+    pr->credit[s] = pr->credit[s] + d < pr->credit[s] ? UINT32_MAX : pr->credit[s] + d;
+  }
 }
 
 static void parse_frames(void) {
@@ -126,6 +146,7 @@ static void parse_frames(void) {
       case F_HELLO: hello(); break;
       case F_REQUEST: handle_request(ch, (const char *)p, len); break;
       case F_STDIN: stdin_frame(ch, p, len); break;
+      case F_CREDIT: credit_frame(ch, p, len); break;
       default: break;
     }
     off += 12 + len;
@@ -176,10 +197,26 @@ static int open_port(void) {
   return open("/dev/ttyS1", O_RDWR | O_NOCTTY);
 }
 
+/* Output goes to the host only as far as its window for that stream allows; the rest waits in
+ * the pipe (or pty), so the process blocks in write(2). Once the process has exited, what is left
+ * (a pipe's worth, or stragglers for 200 ms, proc_poll_done) drains regardless, so the EXIT frame
+ * never waits on a stalled reader. */
+static int may_read(struct proc *p, int s) {
+  return p->exited || p->credit[s] > 0;
+}
+
 static void pump(int fd, int type, struct proc *p, int *slot) {
   unsigned char buf[16384];
-  ssize_t r = read(fd, buf, sizeof buf);
-  if (r > 0) { send_frame(type, p->ch, buf, (size_t)r); return; }
+  int s = type == F_STDERR;
+  size_t want = sizeof buf;
+  if (!p->exited && p->credit[s] < want) want = p->credit[s];
+  if (!want) return;
+  ssize_t r = read(fd, buf, want);
+  if (r > 0) {
+    if (!p->exited) p->credit[s] -= (uint32_t)r;
+    send_frame(type, p->ch, buf, (size_t)r);
+    return;
+  }
   if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
   close(fd); /* EOF, or EIO from a pty whose last slave closed */
   *slot = -1;
@@ -192,10 +229,12 @@ static void flush_stdin(struct proc *p) {
   ssize_t w = write(fd, p->inbuf, p->inlen);
   if (w < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
+    stdin_credit(p, p->inlen);
     p->inlen = 0; /* reader gone: drop */
   } else {
     memmove(p->inbuf, p->inbuf + w, p->inlen - (size_t)w);
     p->inlen -= (size_t)w;
+    stdin_credit(p, (size_t)w);
   }
   if (p->in_close && !p->inlen && p->in_fd >= 0) { close(p->in_fd); p->in_fd = -1; }
 }
@@ -228,20 +267,17 @@ int main(int argc, char **argv) {
     struct proc *who[256];
     int kind[256];
     int n = 0;
-    size_t backlog = 0;
-    for (struct proc *p = procs; p; p = p->next) backlog += p->inlen;
     pf[n] = (struct pollfd){sfd, POLLIN, 0}; who[n] = NULL; kind[n++] = 0;
-    /* Stop reading the port while stdin backlog is large: the host's credit then runs out. */
-    if (backlog < (1u << 18)) { pf[n] = (struct pollfd){port, POLLIN, 0}; who[n] = NULL; kind[n++] = 1; }
+    /* Always read the port: each process's stdin backlog is bounded by the host's window for it. */
+    pf[n] = (struct pollfd){port, POLLIN, 0}; who[n] = NULL; kind[n++] = 1;
     if (crun_zygote_fd() >= 0) { pf[n] = (struct pollfd){crun_zygote_fd(), POLLIN, 0}; who[n] = NULL; kind[n++] = 7; }
     int timeout = -1;
     for (struct proc *p = procs; p && n < 250; p = p->next) {
       if (p->csock >= 0) { pf[n] = (struct pollfd){p->csock, POLLIN, 0}; who[n] = p; kind[n++] = 2; }
-      if (p->out_fd >= 0) { pf[n] = (struct pollfd){p->out_fd, POLLIN, 0}; who[n] = p; kind[n++] = 3; }
-      if (p->err_fd >= 0) { pf[n] = (struct pollfd){p->err_fd, POLLIN, 0}; who[n] = p; kind[n++] = 4; }
-      if (p->pty >= 0) {
-        pf[n] = (struct pollfd){p->pty, POLLIN | (p->inlen ? POLLOUT : 0), 0}; who[n] = p; kind[n++] = 5;
-      }
+      if (p->out_fd >= 0 && may_read(p, 0)) { pf[n] = (struct pollfd){p->out_fd, POLLIN, 0}; who[n] = p; kind[n++] = 3; }
+      if (p->err_fd >= 0 && may_read(p, 1)) { pf[n] = (struct pollfd){p->err_fd, POLLIN, 0}; who[n] = p; kind[n++] = 4; }
+      short pev = (short)((may_read(p, 0) ? POLLIN : 0) | (p->inlen ? POLLOUT : 0));
+      if (p->pty >= 0 && pev) { pf[n] = (struct pollfd){p->pty, pev, 0}; who[n] = p; kind[n++] = 5; }
       if (p->in_fd >= 0 && p->inlen) { pf[n] = (struct pollfd){p->in_fd, POLLOUT, 0}; who[n] = p; kind[n++] = 6; }
       if (p->exited) timeout = 50;
     }
@@ -257,7 +293,7 @@ int main(int argc, char **argv) {
         case 4: pump(p->err_fd, F_STDERR, p, &p->err_fd); break;
         case 5:
           if (pf[i].revents & POLLOUT) flush_stdin(p);
-          if (pf[i].revents & (POLLIN | POLLHUP | POLLERR)) pump(p->pty, F_STDOUT, p, &p->pty);
+          if ((pf[i].revents & (POLLIN | POLLHUP | POLLERR)) && p->pty >= 0 && may_read(p, 0)) pump(p->pty, F_STDOUT, p, &p->pty);
           break;
         case 6: flush_stdin(p); break;
         case 7: crun_zygote_read(); break;

@@ -7,8 +7,8 @@
 
 #include "json.h"
 
-#define PROTO_VERSION 1
-#define AGENT_VERSION "0.4.1"
+#define PROTO_VERSION 2
+#define AGENT_VERSION "0.5.0"
 
 enum frame_type {
   F_HELLO = 0x01,
@@ -19,7 +19,14 @@ enum frame_type {
   F_STDOUT = 0x11,
   F_STDERR = 0x12,
   F_ACK = 0x20,
+  F_CREDIT = 0x21,       /* h->g: room for more STDOUT/STDERR of a process */
+  F_STDIN_CREDIT = 0x22, /* g->h: stdin bytes of a process written to it (or dropped) */
 };
+
+/* Per-stream output window (PROTOCOL.md "Per-process flow control"): the agent reads a process's
+ * stdout (stderr) only while the host has granted room for it, so a process whose host-side reader
+ * is stalled blocks in write(2) on its own pipe, and every other process and request goes on. */
+#define OUT_WINDOW (256u << 10)
 
 /* A process whose stdio is a channel: a plain guest process, a container's init or an exec. */
 struct proc {
@@ -36,6 +43,7 @@ struct proc {
   unsigned char *inbuf; /* stdin bytes not yet written */
   size_t inlen;
   int in_close;       /* close stdin once inbuf drains */
+  uint32_t credit[2]; /* stdout (also a pty's output), stderr: bytes the host has room for */
   int rows, cols;     /* initial window size for a pty that crun has yet to send */
   int claim_fd;       /* a pooled container's claim pipe (pool.c) until claimed, else -1 */
   struct proc *next;

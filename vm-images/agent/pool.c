@@ -105,6 +105,7 @@ void op_pool_claim(uint32_t req, const struct jdoc *d) {
     goto out;
   }
   p->ch = ch;
+  p->credit[0] = p->credit[1] = OUT_WINDOW; /* the host's accounting for the new channel starts afresh */
   p->oom_before = read_oom_kill(p->cgroup);
   ssize_t w = write(p->claim_fd, msg, msglen); /* < 64 KiB: one write into the pipe's buffer */
   close(p->claim_fd);

@@ -24,6 +24,7 @@ struct proc *proc_new(uint32_t ch) {
   struct proc *p = calloc(1, sizeof *p);
   p->ch = ch;
   p->in_fd = p->out_fd = p->err_fd = p->pty = p->csock = p->claim_fd = -1;
+  p->credit[0] = p->credit[1] = OUT_WINDOW;
   p->next = procs;
   procs = p;
   return p;

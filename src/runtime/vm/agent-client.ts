@@ -24,8 +24,6 @@ export interface AgentClientOptions {
    * the frame is dropped, and the request or process it was for fails with the same error).
    */
   onProtocolError?: (err: SkiffError) => void;
-  /** Called whenever the number of requests awaiting an answer changes (Machine: no pause meanwhile). */
-  onOutstanding?: (n: number) => void;
 }
 
 export interface PingInfo { uptime_ms: number; mem_free_kb: number; procs: number }
@@ -232,7 +230,6 @@ export class AgentClient implements ProcessControl {
     this.dead = err;
     for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(err); }
     this.pending.clear();
-    this.outstandingChanged();
     for (const p of this.procs.values()) p._fail(err);
     this.procs.clear();
   }
@@ -253,21 +250,27 @@ export class AgentClient implements ProcessControl {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        this.outstandingChanged();
         reject(new AgentTimeout(`guest agent did not answer ${op} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { op, resolve, reject, timer });
-      this.outstandingChanged();
       this.send(encodeJson(FrameType.Request, id, { op, ...fields }));
     });
   }
 
+  /** One STDIN frame; AgentProcess keeps it within the process's window (flow.ts StdinWindow). */
   stdin(channel: number, data: Uint8Array): void {
     if (this.dead) return;
-    for (let off = 0; off < data.length || (data.length === 0 && off === 0); off += 65536) {
-      this.send(encodeFrame(FrameType.Stdin, channel, data.subarray(off, off + 65536)));
-      if (data.length === 0) break;
-    }
+    this.send(encodeFrame(FrameType.Stdin, channel, data));
+  }
+
+  /** Room for `stdout` / `stderr` more bytes of the process on `channel` (flow.ts OutputCredit). */
+  credit(channel: number, stdout: number, stderr: number): void {
+    if (this.dead) return;
+    const p = new Uint8Array(8);
+    const dv = new DataView(p.buffer);
+    dv.setUint32(0, Math.min(stdout, 0xffffffff), true);
+    dv.setUint32(4, Math.min(stderr, 0xffffffff), true);
+    this.send(encodeFrame(FrameType.Credit, channel, p));
   }
 
   private async startProcess(op: string, o: ProcessOptions, fields: Record<string, unknown>, fixedChannel?: number): Promise<AgentProcess> {
@@ -285,22 +288,23 @@ export class AgentClient implements ProcessControl {
     }
   }
 
-  private outstandingChanged(): void {
-    this.opts.onOutstanding?.(this.pending.size);
-  }
-
   private send(frame: Uint8Array): void {
     if (this.opts.trace) this.opts.trace(`-> ${describe(frame)}`);
     this.out.write(frame);
   }
 
   private dispatch(f: Frame): void {
-    if (this.opts.trace && f.type !== FrameType.Ack) this.opts.trace(`<- ${frameName(f.type)} ch=${f.channel} ${preview(f)}`);
+    if (this.opts.trace && f.type !== FrameType.Ack && f.type !== FrameType.StdinCredit) this.opts.trace(`<- ${frameName(f.type)} ch=${f.channel} ${preview(f)}`);
     switch (f.type) {
       case FrameType.Ack:
         if (f.payload.length !== 4) throw new Error(`an ACK carries 4 bytes`);
         this.out.ack(new DataView(f.payload.buffer, f.payload.byteOffset, 4).getUint32(0, true));
         break;
+      case FrameType.StdinCredit: {
+        if (f.payload.length !== 4) throw new Error(`a STDIN_CREDIT carries 4 bytes`);
+        this.procs.get(f.channel)?._stdinCredit(new DataView(f.payload.buffer, f.payload.byteOffset, 4).getUint32(0, true));
+        break;
+      }
       case FrameType.Hello: {
         const info = decodeObject<HelloInfo>(f);
         if (typeof info.proto !== 'number') throw new Error('HELLO without a numeric "proto"');
@@ -316,7 +320,6 @@ export class AgentClient implements ProcessControl {
         const p = this.pending.get(f.channel);
         if (!p) return;
         this.pending.delete(f.channel);
-        this.outstandingChanged();
         clearTimeout(p.timer);
         let r: Record<string, unknown>;
         try {

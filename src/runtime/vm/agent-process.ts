@@ -1,17 +1,24 @@
 /** A process in the guest whose stdio is one agent channel (see AgentClient.spawn/run/exec). */
 import { ByteStream } from './byte-stream.ts';
+import { OutputCredit, StdinWindow } from './flow.ts';
 import type { ExitStatus } from './protocol.ts';
 import { signalNumber, type SignalName } from './signals.ts';
 
 /** What the process handle needs from the client; keeps the two files apart. */
 export interface ProcessControl {
+  /** One STDIN frame (within the process's window; empty = EOF). */
   stdin(channel: number, data: Uint8Array): void;
+  /** One CREDIT frame: room for this many more bytes of stdout and stderr. */
+  credit(channel: number, stdout: number, stderr: number): void;
   request(op: string, fields: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
 export class AgentProcess {
-  readonly stdout = new ByteStream();
-  readonly stderr = new ByteStream();
+  /** Output windows (flow.ts): room goes back to the agent as readers take bytes. */
+  private readonly credit = new OutputCredit((o, e) => { if (!this.exitStatus) this.ctl.credit(this.channel, o, e); });
+  private readonly stdin = new StdinWindow((bytes) => this.ctl.stdin(this.channel, bytes));
+  readonly stdout = new ByteStream((n) => this.credit.accepted(0, n));
+  readonly stderr = new ByteStream((n) => this.credit.accepted(1, n));
   /** PID in the guest's root pid namespace; 0 until the agent has answered. */
   pid = 0;
   private exitStatus: ExitStatus | null = null;
@@ -30,12 +37,22 @@ export class AgentProcess {
   /** Bytes to the process's stdin (the pty for a TTY). */
   write(data: Uint8Array | string): void {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-    if (bytes.length) this.ctl.stdin(this.channel, bytes);
+    this.stdin.write(bytes);
   }
 
   /** EOF on stdin (a no-op for a TTY: send ^D instead). */
   closeStdin(): void {
-    this.ctl.stdin(this.channel, new Uint8Array(0));
+    this.stdin.close();
+  }
+
+  /** Bytes written with write() that wait on the host for room in the agent. */
+  get stdinQueued(): number {
+    return this.stdin.queued;
+  }
+
+  /** @internal from the client: the agent wrote (or dropped) n bytes of stdin. */
+  _stdinCredit(n: number): void {
+    this.stdin.credit(n);
   }
 
   async resize(size: { rows: number; cols: number }): Promise<void> {

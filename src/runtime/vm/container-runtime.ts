@@ -24,7 +24,6 @@ import type { AgentProcess } from './agent-process.ts';
 import { countingFs, freezeCgroup, newIoCounter, readCgroupStats, updateCgroup, type IoCounter } from './cgroups.ts';
 import { placeCgroup } from './device-cgroup.ts';
 import { etcExport, initExport } from './exports.ts';
-import { OutputGate } from './flow.ts';
 import { Machine, type MachineOptions } from './machine.ts';
 import { VmNetwork, type PeerDirectory, type PortBinding, type VmNetworkOptions } from './network.ts';
 import { SeccompFilters } from './seccomp-filters.ts';
@@ -134,8 +133,6 @@ export class VmRuntime implements ContainerRuntime {
   private starting = 0;
   /** The guest has the export directory mounted (and the pool), from its snapshot or a prepare. */
   private guestPrepared = false;
-  /** Output the containers' sinks have not accepted yet: past its mark the guest is paused. */
-  readonly outputGate = new OutputGate((paused) => void this.machineP?.then((m) => m.pauseForOutput(paused), () => {}));
 
   constructor(private readonly options: VmRuntimeOptions) {
     this.server = new P9Server({ shareImageFiles: options.shareImageFiles ?? true, ...options.p9 });
@@ -344,7 +341,7 @@ export class VmRuntime implements ContainerRuntime {
       });
       if (profile) this.seccomp.learn(m.agent, id, profile);
       rec.main = main;
-      const proc = processOf(main, req.io, req.spec.tty, this.outputGate, req.spec.openStdin);
+      const proc = processOf(main, req.io, req.spec.tty, req.spec.openStdin);
       if (ports.length) proc.ports = ports;
       return proc;
     } catch (err) {
@@ -423,7 +420,7 @@ export class VmRuntime implements ContainerRuntime {
     this.pooledStarts++;
     rec.main = main;
     this.schedulePoolRefill(m);
-    const proc = processOf(main, req.io, false, this.outputGate, req.spec.openStdin);
+    const proc = processOf(main, req.io, false, req.spec.openStdin);
     if (ports.length) proc.ports = ports;
     return proc;
   }
@@ -453,7 +450,7 @@ export class VmRuntime implements ContainerRuntime {
         id: req.id, process, tty: req.tty,
         ...(req.consoleSize ? { rows: req.consoleSize.rows, cols: req.consoleSize.cols } : {}),
       });
-      return processOf(p, req.io, req.tty, this.outputGate, req.openStdin);
+      return processOf(p, req.io, req.tty, req.openStdin);
     } catch (err) {
       throw SkiffError.wrap(err, `exec in container ${req.id.slice(0, 12)}`);
     }
@@ -567,17 +564,17 @@ export class VmRuntime implements ContainerRuntime {
 }
 
 /**
- * The agent's process as a RuntimeProcess: stdio forwarded (what a sink has not accepted yet
- * counts towards the gate), the exit mapped to Docker's terms. Without `openStdin` (no `-i`) the
- * process reads EOF at once, as Docker gives it /dev/null: a `cat` or `sh` must not wait forever
- * on a pipe nobody writes to.
+/**
+ * The agent's process as a RuntimeProcess: stdio forwarded, the exit mapped to Docker's terms.
+ * What a sink returns goes back to the stream (a promise: not accepted yet), so a stalled sink
+ * holds back this process's output alone (flow.ts, per-process windows). Without `openStdin` (no
+ * `-i`) the process reads EOF at once, as Docker gives it /dev/null: a `cat` or `sh` must not wait
+ * forever on a pipe nobody writes to.
  */
-function processOf(p: AgentProcess, io: ProcessIO, tty: boolean, gate: OutputGate, openStdin: boolean): VmProcess {
+function processOf(p: AgentProcess, io: ProcessIO, tty: boolean, openStdin: boolean): VmProcess {
   if (!openStdin && !tty) p.closeStdin();
-  p.stdout.on((c) => { if (c) gate.delivered(p, c.length, io.onStdout(c)); });
-  p.stderr.on((c) => { if (c) gate.delivered(p, c.length, tty ? io.onStdout(c) : io.onStderr(c)); });
-  // No more output comes after the exit: its unaccepted bytes no longer hold the guest.
-  void p.wait().then(() => gate.release(p), () => gate.release(p));
+  p.stdout.on((c) => (c ? io.onStdout(c) : undefined));
+  p.stderr.on((c) => (c ? (tty ? io.onStdout(c) : io.onStderr(c)) : undefined));
   const wait = p.wait().then(
     (s): ExitStatus => ({ exitCode: s.exitCode, oomKilled: s.oomKilled, ...(s.signal ? { signal: signalName(s.signal) } : {}) }),
     (err): ExitStatus => ({ exitCode: 255, oomKilled: false, error: err instanceof Error ? err.message : String(err) }),
@@ -588,9 +585,8 @@ function processOf(p: AgentProcess, io: ProcessIO, tty: boolean, gate: OutputGat
     closeStdin: () => { if (!tty) p.closeStdin(); },
     kill: async (signal) => {
       if (p.exit) return;
-      // A paused guest must see the signal: the request itself resumes it (Machine.pauseForOutput),
-      // and the process's held bytes stop counting so it can go on to exit.
-      gate.release(p);
+      // A process blocked on a stalled reader still dies of the signal; once it has, the agent
+      // drains what is left of its output regardless of the window, so the exit is not held.
       try {
         await p.signal(signalNumber(signal));
       } catch (err) {

@@ -80,67 +80,92 @@ export class CreditWriter {
 }
 
 /**
- * Guest-to-host backpressure. The agent has no flow control towards the host (PROTOCOL.md), so
- * the only brake on a guest process's output is stopping the whole emulator. A sink that returns
- * a promise has not accepted the chunk yet (runtime/types.ts ProcessIO); once more than HIGH such
- * bytes are held across the VM's processes, `setPaused(true)`; once at most LOW, `setPaused(false)`.
- * An owner's bytes are dropped from the count when it is released (killed, exited), so a reader
- * that never drains cannot keep the VM stopped past the end of what it reads.
+ * Per-process flow control (PROTOCOL.md "Per-process flow control"). Each process's stdout and
+ * stderr has a window of OUTPUT_WINDOW bytes, open from the start (no round trip before the first
+ * output): the agent reads a stream's pipe only while its window has room, so a process whose
+ * host-side reader is stalled blocks in write(2) on its own pipe, as with Docker, and every other
+ * process, stream and request keeps going. The host returns room as its sinks accept bytes
+ * (ProcessIO: a returned promise means "not yet"), in CREDIT frames of at least CREDIT_STEP bytes
+ * so a process printing a little costs no frame at all.
  */
-export const OUTPUT_HIGH = 1 << 20;
-export const OUTPUT_LOW = 256 << 10;
+export const OUTPUT_WINDOW = 256 << 10;
+export const CREDIT_STEP = OUTPUT_WINDOW / 4;
 
-export class OutputGate {
-  private readonly held = new Map<object, { bytes: number }>();
-  private total = 0;
-  private paused = false;
+/**
+ * The host half of one process's output windows. Sans-IO: `send(stdout, stderr)` emits a CREDIT
+ * frame. No deadlock: while a stream's sink holds nothing, the room not yet returned is under
+ * CREDIT_STEP, so the agent still has at least OUTPUT_WINDOW - CREDIT_STEP of window.
+ */
+export class OutputCredit {
+  private owed = [0, 0];
 
-  constructor(private readonly setPaused: (paused: boolean) => void, private readonly high = OUTPUT_HIGH, private readonly low = OUTPUT_LOW) {}
+  constructor(private readonly send: (stdout: number, stderr: number) => void) {}
 
-  /** `result` is what the sink returned for `n` bytes of `owner`'s output. */
-  delivered(owner: object, n: number, result: unknown): void {
-    if (!(result instanceof Promise) || n === 0) return;
-    let rec = this.held.get(owner);
-    if (!rec) this.held.set(owner, (rec = { bytes: 0 }));
-    const r = rec;
-    r.bytes += n;
-    this.total += n;
-    const done = () => {
-      if (this.held.get(owner) !== r) return; // released meanwhile
-      r.bytes -= n;
-      this.total -= n;
-      if (r.bytes === 0) this.held.delete(owner);
-      this.update();
-    };
-    result.then(done, done);
-    this.update();
+  /** The sink of stream 0 (stdout, a TTY's output) or 1 (stderr) accepted `n` bytes. */
+  accepted(stream: 0 | 1, n: number): void {
+    this.owed[stream]! += n;
+    if (this.owed[stream]! < CREDIT_STEP) return;
+    const [o, e] = this.owed as [number, number];
+    this.owed = [0, 0];
+    this.send(o, e);
+  }
+}
+
+/**
+ * Host-to-guest per process: at most STDIN_WINDOW bytes of a process's stdin wait in the agent
+ * (it returns room as it writes them into the process's pipe, or drops them when stdin is
+ * closed); the rest waits here. A process that does not read its stdin then holds back only its
+ * own stdin, not the port every request and every other process shares.
+ */
+export const STDIN_WINDOW = 64 << 10;
+/** Largest STDIN payload in one frame. */
+export const STDIN_FRAME = 16 << 10;
+
+export class StdinWindow {
+  private room = STDIN_WINDOW;
+  private queue: Uint8Array[] = [];
+  private closing = false;
+  private closed = false;
+
+  /** `send(bytes)` emits a STDIN frame; an empty one closes stdin. */
+  constructor(private readonly send: (bytes: Uint8Array) => void) {}
+
+  write(bytes: Uint8Array): void {
+    if (this.closing || bytes.length === 0) return;
+    this.queue.push(bytes);
+    this.pump();
   }
 
-  /** Forget `owner`'s held bytes: no more output is expected from it, or it is being killed. */
-  release(owner: object): void {
-    const rec = this.held.get(owner);
-    if (!rec) return;
-    this.held.delete(owner);
-    this.total -= rec.bytes;
-    this.update();
+  /** EOF, after what is queued. */
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.pump();
   }
 
-  /** Bytes handed to sinks that have not accepted them yet. */
-  get buffered(): number {
-    return this.total;
+  /** The agent wrote (or dropped) `n` more bytes. */
+  credit(n: number): void {
+    this.room = Math.min(STDIN_WINDOW, this.room + n);
+    this.pump();
   }
 
-  get isPaused(): boolean {
-    return this.paused;
+  /** Bytes waiting on the host for room in the agent. */
+  get queued(): number {
+    return this.queue.reduce((n, c) => n + c.length, 0);
   }
 
-  private update(): void {
-    if (!this.paused && this.total > this.high) {
-      this.paused = true;
-      this.setPaused(true);
-    } else if (this.paused && this.total <= this.low) {
-      this.paused = false;
-      this.setPaused(false);
+  private pump(): void {
+    while (this.queue.length && this.room > 0) {
+      const head = this.queue[0]!;
+      const n = Math.min(head.length, this.room, STDIN_FRAME);
+      this.send(head.subarray(0, n));
+      this.room -= n;
+      if (n === head.length) this.queue.shift();
+      else this.queue[0] = head.subarray(n);
+    }
+    if (this.closing && !this.closed && !this.queue.length) {
+      this.closed = true;
+      this.send(new Uint8Array(0));
     }
   }
 }

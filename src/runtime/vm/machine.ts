@@ -85,10 +85,6 @@ export class Machine {
   private countWaiters: ((n: number) => void)[] = [];
   private readonly log: ((line: string) => void) | null;
   private lastPhases: BootReport['phases'];
-  /** pauseForOutput's wish, the agent's unanswered requests, and what the emulator was told. */
-  private outputHold = false;
-  private outstanding = 0;
-  private paused = false;
 
   private constructor(private readonly opts: MachineOptions) {
     this.log = typeof opts.trace === 'function' ? opts.trace : opts.trace ? (l) => console.error(`[vm] ${l}`) : null;
@@ -97,7 +93,6 @@ export class Machine {
       write: (bytes) => this.worker?.post({ t: 'console', data: bytes }, [bytes.buffer as ArrayBuffer]),
       timeoutMs: opts.requestTimeoutMs,
       trace: this.log ?? undefined,
-      onOutstanding: (n) => { this.outstanding = n; this.applyPause(); },
     });
   }
 
@@ -139,30 +134,6 @@ export class Machine {
 
   get state(): 'running' | 'crashed' | 'stopped' {
     return this.crashed ? 'crashed' : this.stopped ? 'stopped' : 'running';
-  }
-
-  /**
-   * Stops (true) or resumes (false) the emulator because host-side output sinks are full
-   * (flow.ts OutputGate). The whole guest stalls, every container in it: the agent cannot hold
-   * back one process's output (PROTOCOL.md). So that nothing waits on a stopped guest, it runs
-   * anyway while any agent request is unanswered (a kill, a stop's signal, an exec, a ping).
-   */
-  pauseForOutput(paused: boolean): void {
-    this.outputHold = paused;
-    this.applyPause();
-  }
-
-  /** True while the emulator is stopped for output backpressure. */
-  get outputPaused(): boolean {
-    return this.paused;
-  }
-
-  private applyPause(): void {
-    const want = this.outputHold && this.outstanding === 0 && this.state === 'running' && this.worker !== null;
-    if (want === this.paused) return;
-    this.paused = want;
-    this.log?.(want ? 'emulator paused: output sinks are full' : 'emulator resumed');
-    this.worker?.post({ t: want ? 'pause' : 'resume' });
   }
 
   /** Agent round trip with a short deadline; a silent agent marks the machine crashed. */

@@ -4,7 +4,7 @@
  */
 import { SkiffError } from '../../errors.ts';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const FRAME_HEADER = 12;
 export const MAX_PAYLOAD = 1 << 20;
 const MAGIC0 = 0x5c;
@@ -19,6 +19,10 @@ export const FrameType = {
   Stdout: 0x11,
   Stderr: 0x12,
   Ack: 0x20,
+  /** h->g: room for more output of a process (u32 stdout, u32 stderr; deltas). */
+  Credit: 0x21,
+  /** g->h: stdin bytes of a process the agent wrote or dropped (u32 delta). */
+  StdinCredit: 0x22,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

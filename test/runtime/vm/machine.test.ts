@@ -44,7 +44,7 @@ async function container(config: Parameters<typeof busyboxConfig>[0]) {
 
 describe('guest agent', () => {
   it('says hello with the protocol version and answers ping', async () => {
-    expect(m.agent.info).toMatchObject({ proto: 1, ready: true });
+    expect(m.agent.info).toMatchObject({ proto: 2, ready: true });
     const h = await m.health();
     expect(h.uptime_ms).toBeGreaterThan(0);
     expect(h.mem_free_kb).toBeGreaterThan(50_000);
