@@ -54,7 +54,7 @@ export interface BuildResult {
   warnings: string[];
 }
 
-/** What a build needs from the engine (engine.ts builds it around itself). */
+/** What a build needs from the engine (engine/build-ops.ts builds it around the engine). */
 export interface BuildHost {
   ctx: EngineContext;
   /** The merged tree of a stack of layers (the engine's layer cache). */

@@ -54,7 +54,7 @@ export function containerConfigOf(rec: ContainerRecord, image: ContainerConfig, 
  */
 export async function applyChanges(config: ContainerConfig, changes: readonly string[]): Promise<ContainerConfig> {
   if (changes.length === 0 || changes.every((c) => c.trim() === '')) return config;
-  // The builder loads on first use (the engine keeps it out of the page's first bundle, engine.ts builder()).
+  // The builder loads on first use (the engine keeps it out of the page's first bundle, build-ops.ts builder()).
   const [{ parseDockerfile }, { dispatch }, { varsOf }] = await Promise.all([import('../build/parser.ts'), import('../build/steps.ts'), import('../build/state.ts')]);
   const df = parseDockerfile(changes.join('\n'), { file: 'changes' });
   for (const ins of df.instructions) {
