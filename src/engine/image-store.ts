@@ -61,7 +61,7 @@ export function bundledImages(bundled: BundledImages): ImageSource {
     },
     async hint() {
       const names = await bundled.names?.().catch(() => []);
-      return names?.length ? `no registry access yet; bundled images: ${names.join(', ')}` : undefined;
+      return names?.length ? `not pulled: pull it first; bundled images: ${names.join(', ')}` : undefined;
     },
   };
 }

@@ -68,7 +68,7 @@ describe('skiff CLI', () => {
 
   it('errors: Error: ... with exit 1; usage errors exit 125', async () => {
     expect(await skiff('rmi', 'nope')).toMatchObject({ code: 1, stderr: 'Error: No such image: nope\n' });
-    expect(await skiff('image', 'inspect', 'nope:1')).toMatchObject({ code: 1, stderr: expect.stringMatching(/^Error: No such image: nope:1 \(no registry access yet; bundled images: .*skiff\/busybox:latest/) });
+    expect(await skiff('image', 'inspect', 'nope:1')).toMatchObject({ code: 1, stderr: expect.stringMatching(/^Error: No such image: nope:1 \(not pulled: pull it first; bundled images: .*skiff\/busybox:latest/) });
     const bad = await skiff('images', '--bogus');
     expect(bad.code).toBe(125);
     expect(bad.stderr).toBe("skiff: unknown flag: --bogus\nSee 'skiff images --help'.\n");

@@ -44,7 +44,7 @@ describe('image store', () => {
     expect(asked).toEqual(['bundled docker.io/far/away:1', 'registry far/away:1']);
     await expect(e.resolveImage({ ref: 'nowhere:1' })).rejects.toMatchObject({
       code: 'NOT_FOUND',
-      message: 'No such image: nowhere:1 (no registry access yet; bundled images: skiff/box; the registry is a test double)',
+      message: 'No such image: nowhere:1 (not pulled: pull it first; bundled images: skiff/box; the registry is a test double)',
     });
     // A container of a source's image is created as of any other.
     const c = await e.createContainer({ image: 'far/away:1' });
