@@ -1,6 +1,9 @@
 /** /_ping, /version, /info: what clients ask first (the API version they negotiate down to). */
 import type { Engine } from '../engine/engine.ts';
 import { VERSION } from '../cli/commands/table.ts';
+import { isSkiffError } from '../errors.ts';
+import { field } from './create-body.ts';
+import { ApiError, badRequest } from './errors.ts';
 import type { Router } from './router.ts';
 import { API_VERSION, MIN_API_VERSION } from './router.ts';
 
@@ -64,5 +67,24 @@ export function systemRoutes(r: Router, engine: Engine, o: { home: string; host:
       LiveRestoreEnabled: false, Isolation: '', InitBinary: 'skiff-init', SecurityOptions: ['name=rootless', 'name=seccomp,profile=builtin'],
       Warnings: null,
     });
+  });
+
+  // `docker login`: the daemon checks the credentials against the registry; the client keeps them
+  // (its config.json, which skiff reads too), so nothing is stored here and `docker logout` is the
+  // client's alone.
+  r.add('POST /auth', async (call) => {
+    const body = await call.json();
+    const username = field<string>(body, 'username', 'string', 'username') ?? '';
+    const password = field<string>(body, 'password', 'string', 'password') ?? '';
+    const server = field<string>(body, 'serveraddress', 'string', 'serveraddress');
+    if (!username || !password) throw badRequest('login: a username and a password are required');
+    try {
+      await engine.login({ username, password, store: false, ...(server ? { registry: server } : {}) });
+    } catch (err) {
+      // Docker answers a refused login with 401, whatever the registry said.
+      if (isSkiffError(err) && err.code === 'REGISTRY' && /unauthorized/.test(err.message)) throw new ApiError(401, err.message);
+      throw err;
+    }
+    call.send(200, { Status: 'Login Succeeded', IdentityToken: '' });
   });
 }

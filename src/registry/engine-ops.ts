@@ -28,6 +28,8 @@ export interface LoginOptions {
   registry?: string;
   username: string;
   password: string;
+  /** false: check the credentials only, keep nothing (the Engine API's /auth: the docker client keeps them). */
+  store?: boolean;
 }
 
 function need(client: RegistryClient | undefined): RegistryClient {
@@ -43,15 +45,16 @@ export function enginePush(ctx: EngineContext, client: RegistryClient | undefine
   return pushImage({ ctx, client: need(client), ref: o.ref, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
 }
 
-/** Checks the credentials against the registry, then stores them; returns the registry's domain. */
+/** Checks the credentials against the registry, then stores them (unless `store` is false); returns the registry's domain. */
 export async function engineLogin(client: RegistryClient | undefined, o: LoginOptions): Promise<{ registry: string }> {
   const c = need(client);
   const registry = loginDomain(o.registry);
   if (!o.username) throw new SkiffError('INVALID_ARGUMENT', 'login: a username is required');
   if (!o.password) throw new SkiffError('INVALID_ARGUMENT', 'login: a password is required');
-  if (!c.credentials.set) throw new SkiffError('UNSUPPORTED', 'login: this engine has nowhere to keep credentials');
+  const store = o.store !== false;
+  if (store && !c.credentials.set) throw new SkiffError('UNSUPPORTED', 'login: this engine has nowhere to keep credentials');
   await c.checkLogin(registry, { username: o.username, password: o.password });
-  await c.credentials.set(registry, { username: o.username, password: o.password });
+  if (store) await c.credentials.set!(registry, { username: o.username, password: o.password });
   return { registry };
 }
 

@@ -3,32 +3,43 @@
  * docker-registry on loopback): what `POST /images/{name}/push` and `POST /images/create` stream.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { requireTool } from '../helpers/peers.ts';
-import { startRegistry, type Running } from '../registry/servers.ts';
+import { startRegistry, startTokenServer, type Running, type TokenServer } from '../registry/servers.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 let dir: string;
 let serve: ChildProcess;
 let reg: Running;
+let tok: TokenServer;
+let authReg: Running;
 let docker: string;
 
 function d(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return dIn(undefined, ...args);
+}
+
+function dIn(input: string | undefined, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(docker, args, { env: { ...process.env, DOCKER_HOST: `unix://${join(dir, 'home', 'docker.sock')}`, DOCKER_CONFIG: join(dir, 'docker-config') }, timeout: 90_000 }, (err, stdout, stderr) => {
+    const child = execFile(docker, args, { env: { ...process.env, DOCKER_HOST: `unix://${join(dir, 'home', 'docker.sock')}`, DOCKER_CONFIG: join(dir, 'docker-config') }, timeout: 90_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
     });
+    if (input !== undefined) child.stdin!.end(input);
   });
 }
 
 beforeAll(async () => {
   docker = requireTool('docker', 'docker.io');
   reg = await startRegistry();
+  tok = await startTokenServer();
+  tok.users.set('alice', 'alice-secret');
+  authReg = await startRegistry({ token: { realm: tok.realm, service: tok.service, issuer: tok.issuer, certFile: tok.certFile } });
   dir = mkdtempSync(join(tmpdir(), 'skiff-api-reg-'));
-  serve = spawn(process.execPath, [bin, 'system', 'serve'], { env: { ...process.env, SKIFF_HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // One user's Docker config for both, as ~/.docker/config.json is: the client writes logins there, skiff reads them.
+  serve = spawn(process.execPath, [bin, 'system', 'serve'], { env: { ...process.env, SKIFF_HOME: join(dir, 'home'), DOCKER_CONFIG: join(dir, 'docker-config') }, stdio: ['ignore', 'pipe', 'pipe'] });
   let said = '';
   await new Promise<void>((resolve, reject) => {
     serve.stdout!.on('data', (c: Buffer) => { said += c.toString(); if (said.includes('Serving')) resolve(); });
@@ -44,6 +55,8 @@ afterAll(async () => {
     await exited;
   }
   await reg?.stop();
+  await authReg?.stop();
+  await tok?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -66,4 +79,22 @@ it('docker push, rmi, pull, run against the loopback registry', async () => {
   const missing = await d('pull', `${reg.host}/api/nosuch:1`);
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/not found|unknown/i);
+}, 180_000);
+
+it('docker login: the credentials are checked against the registry (a wrong one named), the client keeps them, push uses them', async () => {
+  const ref = `${authReg.host}/team/box:1`;
+  expect((await d('tag', 'skiff/busybox', ref)).code).toBe(0);
+  const denied = await d('push', ref);
+  expect(denied.code).toBe(1);
+  const wrong = await dIn('not-her-password\n', 'login', '-u', 'alice', '--password-stdin', authReg.host);
+  expect(wrong.code).toBe(1);
+  expect(wrong.stderr).toMatch(/unauthorized: incorrect username or password/);
+  const ok = await dIn('alice-secret\n', 'login', '-u', 'alice', '--password-stdin', authReg.host);
+  expect(ok.stdout).toContain('Login Succeeded');
+  expect(ok.code).toBe(0);
+  // Nothing kept by skiff itself: `docker logout` is the client's alone.
+  expect(existsSync(join(dir, 'home', 'auth.json'))).toBe(false);
+  const pushed = await d('push', ref);
+  expect(pushed.stderr).toBe('');
+  expect(pushed.code).toBe(0);
 }, 180_000);
