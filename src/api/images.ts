@@ -42,23 +42,28 @@ function refOf(repo: string, tag: string | null): string {
   return tag.startsWith('sha256:') ? `${repo}@${tag}` : `${repo}:${tag}`;
 }
 
+/** /images/json's rows (one per image ID, its tags together); /system/df lists them too. */
+export async function imageSummaries(engine: Engine, reference?: string): Promise<Array<{ Id: string; RepoTags: string[] } & Record<string, unknown>>> {
+  const rows = await engine.listImages(reference ? { reference } : {});
+  const byId = new Map<string, typeof rows>();
+  for (const row of rows) byId.set(row.id, [...(byId.get(row.id) ?? []), row]);
+  return [...byId.values()].map((group) => {
+    const g = group[0]!;
+    const tags = group.filter((x) => x.ref).map((x) => `${x.repository}:${x.tag}`);
+    return {
+      Id: g.id, ParentId: '', RepoTags: tags,
+      RepoDigests: [...new Set(group.filter((x) => x.ref).map((x) => `${x.repository}@${x.digest}`))],
+      Created: unix(g.created), Size: g.size, SharedSize: -1, VirtualSize: g.size, Labels: {}, Containers: g.containers,
+    };
+  });
+}
+
 export function imageRoutes(r: Router, engine: Engine): void {
   const name = (call: Call) => call.params['name']!;
 
   r.add('GET /images/json', async (call) => {
     const f = filters(call.query);
-    const rows = await engine.listImages(f['reference']?.[0] ? { reference: f['reference'][0] } : {});
-    const byId = new Map<string, typeof rows>();
-    for (const row of rows) byId.set(row.id, [...(byId.get(row.id) ?? []), row]);
-    let out = [...byId.values()].map((group) => {
-      const g = group[0]!;
-      const tags = group.filter((x) => x.ref).map((x) => `${x.repository}:${x.tag}`);
-      return {
-        Id: g.id, ParentId: '', RepoTags: tags,
-        RepoDigests: [...new Set(group.filter((x) => x.ref).map((x) => `${x.repository}@${x.digest}`))],
-        Created: unix(g.created), Size: g.size, SharedSize: -1, VirtualSize: g.size, Labels: {}, Containers: g.containers,
-      };
-    });
+    let out = await imageSummaries(engine, f['reference']?.[0]);
     if (f['dangling']?.length) {
       const want = f['dangling'][0] === 'true' || f['dangling'][0] === '1';
       out = out.filter((i) => (i.RepoTags.length === 0) === want);

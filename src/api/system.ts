@@ -4,7 +4,9 @@ import { VERSION } from '../cli/commands/table.ts';
 import { isSkiffError } from '../errors.ts';
 import { field } from './create-body.ts';
 import { ApiError, badRequest } from './errors.ts';
+import { imageSummaries } from './images.ts';
 import type { Router } from './router.ts';
+import { containerSummary, volumeView } from './views.ts';
 import { API_VERSION, MIN_API_VERSION } from './router.ts';
 
 /** What /version and /info tell about the machine (Node: from node:os, server.ts). */
@@ -66,6 +68,26 @@ export function systemRoutes(r: Router, engine: Engine, o: { home: string; host:
       Swarm: { LocalNodeState: 'inactive', ControlAvailable: false, NodeID: '', NodeAddr: '', Error: '', RemoteManagers: null },
       LiveRestoreEnabled: false, Isolation: '', InitBinary: 'skiff-init', SecurityOptions: ['name=rootless', 'name=seccomp,profile=builtin'],
       Warnings: null,
+    });
+  });
+
+  // `docker system df`: the lists the client sums itself (LayersSize is the images' blobs, counted once).
+  r.add('GET /system/df', async (call) => {
+    const [du, images, containers, volumes] = await Promise.all([
+      engine.diskUsage(), imageSummaries(engine), engine.listContainers({ all: true }), engine.listVolumes(),
+    ]);
+    const imageSize = new Map(images.map((i) => [i.Id, i['Size'] as number]));
+    const refs = new Map<string, number>();
+    for (const c of containers) for (const v of c.volumes ?? []) refs.set(v, (refs.get(v) ?? 0) + 1);
+    call.send(200, {
+      LayersSize: du.images.size,
+      Images: images,
+      Containers: containers.map((c) => {
+        const rw = c.upper?.size ?? 0;
+        return { ...containerSummary(c), SizeRw: rw, SizeRootFs: rw + (imageSize.get(c.imageId) ?? 0) };
+      }),
+      Volumes: volumes.map((v) => ({ ...volumeView(v), UsageData: { Size: v.data?.size ?? 0, RefCount: refs.get(v.name) ?? 0 } })),
+      BuildCache: [],
     });
   });
 

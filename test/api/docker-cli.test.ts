@@ -124,6 +124,14 @@ describe('docker run through the API', () => {
     const dockerRow = (await d(...row)).stdout;
     expect(dockerRow).toMatch(/^none\|0B \(virtual [\d.]+[kM]?B\)\n$/);
     expect((await skiff(...row)).stdout).toBe(dockerRow);
+    // docker system df sums the lists /system/df gives: the volume counts as active while cfg uses it.
+    const df = await d('system', 'df', '--format', '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}');
+    expect(df.code).toBe(0);
+    const types = Object.fromEntries(df.stdout.trim().split('\n').map((l) => { const [t, ...rest] = l.split('|'); return [t, rest]; }));
+    expect(types['Local Volumes']!.slice(0, 2)).toEqual(['1', '1']);
+    expect(Number(types['Images']![0])).toBeGreaterThan(0);
+    expect(types['Images']![2]).toMatch(/^[\d.]+[kM]B$/);
+    expect(Number(types['Containers']![0])).toBeGreaterThan(0);
     // Shared state: the skiff CLI sees and removes it; docker then does not find it.
     expect((await skiff('rm', 'cfg')).code).toBe(0);
     const gone = await d('inspect', 'cfg');
