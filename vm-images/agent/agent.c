@@ -32,9 +32,12 @@ static void write_all(int fd, const void *p, size_t n) {
   const unsigned char *b = p;
   while (n) {
     ssize_t w = write(fd, b, n);
+    /* 0: the port's queue had no room (the virtio console's write says so with 0, not EAGAIN). */
+    if (w == 0 || (w < 0 && errno == EAGAIN)) { struct pollfd pf = {fd, POLLOUT, 0}; poll(&pf, 1, 100); continue; }
     if (w < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN) { struct pollfd pf = {fd, POLLOUT, 0}; poll(&pf, 1, 100); continue; }
+      /* The host's decoder now waits for the rest of this frame: say so where the host can read it. */
+      dprintf(2, "skiff-agent: writing a frame to the host: %s (%zu bytes lost)\n", strerror(errno), n);
       return;
     }
     b += w;
@@ -144,7 +147,7 @@ static void parse_frames(void) {
     unsigned char *p = h + 12;
     switch (h[2]) {
       case F_HELLO: hello(); break;
-      case F_REQUEST: handle_request(ch, (const char *)p, len); break;
+      case F_REQUEST: watch_busy("a request"); handle_request(ch, (const char *)p, len); break;
       case F_STDIN: stdin_frame(ch, p, len); break;
       case F_CREDIT: credit_frame(ch, p, len); break;
       default: break;
@@ -248,6 +251,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--init")) { setup_system(); devices_init("/skiff"); net_boot(); }
   crun_image_init();
   crun_zygote_start();
+  watch_start();
   signal(SIGPIPE, SIG_IGN);
   sigset_t ss;
   sigemptyset(&ss);
@@ -271,7 +275,9 @@ int main(int argc, char **argv) {
     /* Always read the port: each process's stdin backlog is bounded by the host's window for it. */
     pf[n] = (struct pollfd){port, POLLIN, 0}; who[n] = NULL; kind[n++] = 1;
     if (crun_zygote_fd() >= 0) { pf[n] = (struct pollfd){crun_zygote_fd(), POLLIN, 0}; who[n] = NULL; kind[n++] = 7; }
-    int timeout = -1;
+    /* Never asleep for good: each poll asks the port's driver again whether data came (a lost
+     * interrupt then costs a second, not the channel). */
+    int timeout = 1000;
     for (struct proc *p = procs; p && n < 250; p = p->next) {
       if (p->csock >= 0) { pf[n] = (struct pollfd){p->csock, POLLIN, 0}; who[n] = p; kind[n++] = 2; }
       if (p->out_fd >= 0 && may_read(p, 0)) { pf[n] = (struct pollfd){p->out_fd, POLLIN, 0}; who[n] = p; kind[n++] = 3; }
@@ -281,8 +287,10 @@ int main(int argc, char **argv) {
       if (p->in_fd >= 0 && p->inlen) { pf[n] = (struct pollfd){p->in_fd, POLLOUT, 0}; who[n] = p; kind[n++] = 6; }
       if (p->exited) timeout = 50;
     }
+    watch_idle();
     int r = poll(pf, (nfds_t)n, timeout);
     if (r < 0 && errno != EINTR) break;
+    watch_busy("the main loop");
     for (int i = 0; i < n && r > 0; i++) {
       if (!pf[i].revents) continue;
       struct proc *p = who[i];

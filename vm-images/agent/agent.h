@@ -8,7 +8,7 @@
 #include "json.h"
 
 #define PROTO_VERSION 2
-#define AGENT_VERSION "0.5.0"
+#define AGENT_VERSION "0.5.1"
 
 enum frame_type {
   F_HELLO = 0x01,
@@ -106,6 +106,11 @@ const char *devices_cgroup(void);        /* the cgroup it is attached to (for HE
 void handle_request(uint32_t req, const char *json, size_t len);
 int mkdir_p(const char *path, mode_t mode);
 int write_file(const char *path, const void *data, size_t n, mode_t mode);
+
+/* watch.c: the agent's loop watched by a child that reports a round stuck for seconds */
+void watch_start(void);                 /* once, at start, before the port is opened */
+void watch_busy(const char *what);      /* this round's work (the first call of a round starts its clock) */
+void watch_idle(void);                  /* the round is over (before poll) */
 
 /* pool.c */
 #define POOL_INIT "/sbin/skiff-pool-init"

@@ -15,7 +15,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -53,8 +56,12 @@ int crun_image_fd(const char *path) {
 /* ---- the crun zygote (crun-zygote.c): crun forked ready-linked instead of executed ---- */
 
 #define ZYGOTE_SHIM "/lib/skiff-crun-zygote.so"
+/* The zygote answers a request as soon as it has forked. One that has not after this long is
+ * stuck: the agent must not wait on it (it serves every container), so it is replaced. */
+#define ZYGOTE_ANSWER_MS 15000
 
 static int zsock = -1;
+static pid_t zpid = -1;
 
 void crun_zygote_start(void) {
   if (image < 0 || access(ZYGOTE_SHIM, R_OK) < 0) return;
@@ -77,6 +84,7 @@ void crun_zygote_start(void) {
   if (nul >= 0) close(nul);
   if (pid < 0) { close(sv[0]); return; }
   zsock = sv[0];
+  zpid = pid;
 }
 
 int crun_zygote_fd(void) { return zsock; }
@@ -131,8 +139,28 @@ pid_t crun_spawn_fds(char **argv, const int *fds, int nfds) {
     memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
     if (n && sendmsg(zsock, &mh, MSG_NOSIGNAL) == (ssize_t)n) {
       /* The answer comes at once; exits of earlier children that arrive first are handled. */
+      watch_busy("waiting for the crun zygote");
+      long long deadline = now_ms() + ZYGOTE_ANSWER_MS;
       int32_t m[3];
-      while (zsock >= 0 && zygote_recv(m, 0) >= 0) {
+      while (zsock >= 0) {
+        struct pollfd pf = {zsock, POLLIN, 0};
+        long long left = deadline - now_ms();
+        int r = left > 0 ? poll(&pf, 1, (int)left) : 0;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+          /* Its children (this request's, if it did fork) become the agent's, reaped as before. */
+          dprintf(2, "skiff-agent: the crun zygote did not answer within %d ms: replaced\n", ZYGOTE_ANSWER_MS);
+          kill(zpid, SIGKILL);
+          crun_zygote_read(); /* exits it reported already */
+          if (zsock >= 0) close(zsock);
+          zsock = -1;
+          crun_zygote_start();
+          errno = ETIMEDOUT;
+          return -1;
+        }
+        int got = zygote_recv(m, MSG_DONTWAIT);
+        if (got < 0) break;
+        if (got == 0) continue;
         if (m[0] == 1) { if (m[1] > 0) return m[1]; errno = -m[1]; return -1; }
         if (m[0] == 2) zygote_exited(m[1], m[2]);
       }

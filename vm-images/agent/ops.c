@@ -402,6 +402,9 @@ void handle_request(uint32_t req, const char *json, size_t len) {
   if (jparse(&d, json, len) < 0) { respond_err(req, EINVAL, "request %u: malformed JSON", req); return; }
   char *op = jstr(&d, jget(&d, 0, "op"));
   if (!op) { respond_err(req, EINVAL, "request %u: no op", req); jfree(&d); return; }
+  char what[64];
+  snprintf(what, sizeof what, "request %u (%s)", req, op);
+  watch_busy(what);
   if (!strcmp(op, "ping")) {
     struct sysinfo si;
     sysinfo(&si);

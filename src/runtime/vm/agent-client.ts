@@ -24,6 +24,10 @@ export interface AgentClientOptions {
    * the frame is dropped, and the request or process it was for fails with the same error).
    */
   onProtocolError?: (err: SkiffError) => void;
+  /** Called when a request times out (Machine: is the agent still there at all?). */
+  onTimeout?: (err: AgentTimeout) => void;
+  /** Milliseconds of a monotonic clock (default performance.now). */
+  now?: () => number;
 }
 
 export interface PingInfo { uptime_ms: number; mem_free_kb: number; procs: number }
@@ -52,14 +56,29 @@ export interface ExecOptions extends ProcessOptions {
   process: string | object;
 }
 
-/** A request the agent did not answer in time (the caller may retry; other failures are final). */
+/**
+ * A request the agent did not answer in time (the caller may retry; other failures are final).
+ * The message says what was waited for and what the channel looked like meanwhile (agentStall).
+ */
 export class AgentTimeout extends SkiffError {
-  constructor(message: string) {
+  constructor(message: string, readonly op = '', readonly stall?: AgentStall) {
     super('VM', message);
   }
 }
 
-type Pending = { op: string; resolve: (v: Record<string, unknown>) => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> };
+/** The channel as the host saw it when a request timed out. */
+export interface AgentStall {
+  /** Since the agent's last frame of any kind (ACKs too); null: it never sent one. */
+  silentMs: number | null;
+  /** Bytes handed to the guest that the agent has not read (it is not reading its port). */
+  unacknowledged: number;
+  /** Bytes not even sent yet: they wait for the agent to read what was. */
+  waiting: number;
+  /** The other requests still unanswered, oldest first. */
+  others: Array<{ op: string; id: number; ageMs: number }>;
+}
+
+type Pending = { op: string; resolve: (v: Record<string, unknown>) => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout>; sentAt: number };
 
 export class AgentClient implements ProcessControl {
   private readonly decoder = new FrameDecoder();
@@ -70,6 +89,8 @@ export class AgentClient implements ProcessControl {
   private nextChannel = 1;
   private helloWaiters: ((h: HelloInfo) => void)[] = [];
   private dead: SkiffError | null = null;
+  private readonly now: () => number;
+  private lastFrameAt: number | null = null;
   /** The last HELLO the agent sent. */
   info: HelloInfo | null = null;
   /** Malformed frames received so far, and the last one's error. */
@@ -78,11 +99,13 @@ export class AgentClient implements ProcessControl {
 
   constructor(private readonly opts: AgentClientOptions) {
     this.out = new CreditWriter(opts.write);
+    this.now = opts.now ?? (() => performance.now());
   }
 
   /** Bytes from the guest's console port. */
   receive(bytes: Uint8Array): void {
     for (const f of this.decoder.push(bytes)) {
+      this.lastFrameAt = this.now();
       try {
         this.dispatch(f);
       } catch (err) {
@@ -250,11 +273,29 @@ export class AgentClient implements ProcessControl {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new AgentTimeout(`guest agent did not answer ${op} within ${timeoutMs} ms`));
+        const stall = this.stall();
+        const err = new AgentTimeout(`guest agent did not answer ${op} (request ${id}) within ${timeoutMs} ms: ${describeStall(stall)}`, op, stall);
+        reject(err);
+        try {
+          this.opts.onTimeout?.(err);
+        } catch {
+          /* a reporting hook failing changes nothing */
+        }
       }, timeoutMs);
-      this.pending.set(id, { op, resolve, reject, timer });
+      this.pending.set(id, { op, resolve, reject, timer, sentAt: this.now() });
       this.send(encodeJson(FrameType.Request, id, { op, ...fields }));
     });
+  }
+
+  /** The channel as it is now (see AgentStall): what a timeout reports. */
+  stall(): AgentStall {
+    const now = this.now();
+    return {
+      silentMs: this.lastFrameAt === null ? null : now - this.lastFrameAt,
+      unacknowledged: this.out.unacknowledged,
+      waiting: this.out.waiting,
+      others: [...this.pending].map(([id, p]) => ({ op: p.op, id, ageMs: now - p.sentAt })),
+    };
   }
 
   /** One STDIN frame; AgentProcess keeps it within the process's window (flow.ts StdinWindow). */
@@ -363,6 +404,23 @@ export class AgentClient implements ProcessControl {
         break;
     }
   }
+}
+
+/**
+ * What a timed-out request's message adds: whether the agent is reading its port at all (its ACKs),
+ * when it last said anything, and what else is still waiting for it.
+ */
+export function describeStall(s: AgentStall): string {
+  const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const parts = [s.silentMs === null ? 'the agent has sent nothing yet' : `the agent's last frame came ${secs(s.silentMs)} ago`];
+  if (s.unacknowledged > 0) parts.push(`${s.unacknowledged} bytes sent to it were never read (it is not reading its port)`);
+  else parts.push('it read everything sent to it');
+  if (s.waiting > 0) parts.push(`${s.waiting} more bytes wait to be sent`);
+  if (s.others.length) {
+    const shown = s.others.slice(0, 4).map((o) => `${o.op} (request ${o.id}) for ${secs(o.ageMs)}`);
+    parts.push(`also unanswered: ${shown.join(', ')}${s.others.length > 4 ? ` and ${s.others.length - 4} more` : ''}`);
+  }
+  return parts.join('; ');
 }
 
 /** A JSON object payload, or an Error saying why not. */

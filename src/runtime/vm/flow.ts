@@ -53,6 +53,16 @@ export class CreditWriter {
     return this.queued + this.inflightBytes;
   }
 
+  /** Bytes not sent yet: they wait for the agent to acknowledge earlier ones. */
+  get waiting(): number {
+    return this.queued;
+  }
+
+  /** Bytes handed to the guest that the agent has not acknowledged (read) yet. */
+  get unacknowledged(): number {
+    return this.inflightBytes;
+  }
+
   private pump(): void {
     while (this.queued > 0 && this.inflight.length < MAX_CHUNKS && this.inflightBytes < MAX_BYTES) {
       const size = Math.min(CHUNK, this.queued, MAX_BYTES - this.inflightBytes);

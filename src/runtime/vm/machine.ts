@@ -30,6 +30,8 @@ export interface MachineOptions {
   memoryMiB?: number;
   bootTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** How long the ping that follows a timed-out request may take (default AGENT_PROBE_MS). */
+  agentProbeMs?: number;
   /** Serves the guest's 9P requests (the host9p device); can also be set later with set9pHandler. */
   handle9p?: P9Handler;
   /** Log every agent frame and kernel console line (the entry points turn SKIFF_TRACE=vm into this). */
@@ -64,6 +66,13 @@ export interface BootReport {
 }
 
 const ENCODING: StateEncoding = 'gzip';
+/**
+ * After a request times out, the agent is pinged with this deadline. Its main loop answers a ping
+ * at once, however long a container start takes, so an unanswered ping means the agent (or the
+ * channel to it) is stuck: the machine is then failed and the runtime starts a fresh one, instead
+ * of every later request waiting its full timeout on a guest that will never answer.
+ */
+export const AGENT_PROBE_MS = 20_000;
 
 export class Machine {
   readonly agent: AgentClient;
@@ -85,6 +94,9 @@ export class Machine {
   private countWaiters: ((n: number) => void)[] = [];
   private readonly log: ((line: string) => void) | null;
   private lastPhases: BootReport['phases'];
+  /** Started (booted or restored, agent ready): from then on a silent agent fails the machine. */
+  private up = false;
+  private probing = false;
 
   private constructor(private readonly opts: MachineOptions) {
     this.log = typeof opts.trace === 'function' ? opts.trace : opts.trace ? (l) => console.error(`[vm] ${l}`) : null;
@@ -93,6 +105,7 @@ export class Machine {
       write: (bytes) => this.worker?.post({ t: 'console', data: bytes }, [bytes.buffer as ArrayBuffer]),
       timeoutMs: opts.requestTimeoutMs,
       trace: this.log ?? undefined,
+      onTimeout: (err) => this.probe(err),
     });
   }
 
@@ -104,7 +117,28 @@ export class Machine {
       await m.shutdown();
       throw err instanceof SkiffError ? err : SkiffError.wrap(err, 'starting the VM');
     }
+    m.up = true;
     return m;
+  }
+
+  /**
+   * A request timed out (`err` says which and how the channel looked): is the agent there at all?
+   * A ping answered means only that request is slow (a crun helper, say); a ping unanswered too
+   * fails the machine (AGENT_PROBE_MS), with what was waited for and the console's last lines, and
+   * stops its emulator.
+   */
+  private probe(err: AgentTimeout): void {
+    if (!this.up || this.probing || this.state !== 'running' || err.op === 'ping') return;
+    this.probing = true;
+    const probeMs = this.opts.agentProbeMs ?? AGENT_PROBE_MS;
+    this.agent.request('ping', {}, probeMs).then(
+      () => this.log?.(`the agent answered a ping after: ${err.message}`),
+      (e: unknown) => {
+        if (!(e instanceof AgentTimeout) || this.state !== 'running') return;
+        this.crash(new SkiffError('VM', `the guest agent stopped answering: ${err.message}; a ping then went unanswered for ${probeMs / 1000} s too; last console lines:\n${this.serialTail.join('\n')}`));
+        void this.shutdown();
+      },
+    ).finally(() => { this.probing = false; });
   }
 
   /** Installs (or removes) the 9P handler; requests that arrive with none get Rlerror EIO. */
@@ -277,6 +311,7 @@ export class Machine {
     const helloMs = timeoutMs * 2;
     const ready = (async () => {
       const hello = this.agent.hello({ timeoutMs: helloMs });
+      hello.catch(() => {}); // awaited below, unless the emulator never starts (the deadline fails the boot)
       await started;
       if (restore) {
         this.agent.resetTransport();

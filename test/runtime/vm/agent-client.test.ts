@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '../../../src/errors.ts';
-import { AgentClient } from '../../../src/runtime/vm/agent-client.ts';
+import { AgentClient, AgentTimeout } from '../../../src/runtime/vm/agent-client.ts';
 import { encodeFrame, encodeJson, FrameDecoder, FrameType, type Frame } from '../../../src/runtime/vm/protocol.ts';
 
 const te = new TextEncoder();
@@ -79,5 +79,54 @@ describe('AgentClient with a hostile guest', () => {
     const client = new AgentClient({ write: () => {}, onProtocolError: () => { throw new Error('hook'); } });
     expect(() => client.receive(raw(FrameType.Hello, 0, '{'))).not.toThrow();
     expect(client.protocolErrors).toBe(1);
+  });
+});
+
+describe('AgentClient: a request the agent does not answer', () => {
+  /** A client whose clock the test moves; `sent` holds every request frame (id, op, bytes). */
+  function stalled() {
+    let t = 0;
+    const dec = new FrameDecoder();
+    const sent: Array<{ id: number; op: string; bytes: number }> = [];
+    const timeouts: AgentTimeout[] = [];
+    const client = new AgentClient({
+      write: (b) => { for (const f of dec.push(b)) if (f.type === FrameType.Request) sent.push({ id: f.channel, op: (JSON.parse(new TextDecoder().decode(f.payload)) as { op: string }).op, bytes: f.payload.length + 12 }); },
+      now: () => t, onTimeout: (e) => timeouts.push(e),
+    });
+    const ack = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n, true); client.receive(encodeFrame(FrameType.Ack, 0, b)); };
+    return { client, sent, timeouts, ack, advance: (ms: number) => { t += ms; } };
+  }
+
+  it('that it read: the timeout names the request, when the agent last spoke and what else waits for it', async () => {
+    const { client, sent, timeouts, ack, advance } = stalled();
+    const run = client.request('run', { id: 'c1' }, 60_000).catch((e: unknown) => e);
+    ack(sent[0]!.bytes);
+    advance(120_000);
+    const setup = client.request('net_setup', { id: 'c2' }, 30);
+    ack(sent[1]!.bytes);
+    advance(45_000);
+    const err = await setup.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AgentTimeout);
+    expect((err as AgentTimeout).message).toBe('guest agent did not answer net_setup (request 2) within 30 ms: '
+      + "the agent's last frame came 45.0 s ago; it read everything sent to it; also unanswered: run (request 1) for 165.0 s");
+    expect(err).toMatchObject({ code: 'VM', op: 'net_setup', stall: { silentMs: 45_000, unacknowledged: 0, waiting: 0, others: [{ op: 'run', id: 1, ageMs: 165_000 }] } });
+    expect(timeouts).toEqual([err]);
+    client.close(new SkiffError('VM', 'done'));
+    await run;
+  });
+
+  it('that it never read: the timeout says the agent is not reading its port, and what is still unsent', async () => {
+    const { client, timeouts } = stalled();
+    const first = client.request('ping', {}, 30);
+    // 40 KB: more than the credit the agent's receive buffers give (flow.ts), so part of it is never sent.
+    const big = client.request('write_file', { path: '/x', text: 'x'.repeat(40_000) }, 60_000).catch((e: unknown) => e);
+    const err = await first.catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^guest agent did not answer ping \(request 1\) within 30 ms: the agent has sent nothing yet; \d+ bytes sent to it were never read \(it is not reading its port\); \d+ more bytes wait to be sent; also unanswered: write_file \(request 2\) for 0\.0 s$/);
+    expect((err as AgentTimeout).stall).toMatchObject({ silentMs: null });
+    expect((err as AgentTimeout).stall!.unacknowledged).toBeGreaterThan(28_000); // 8 chunks, the most unread (flow.ts)
+    expect((err as AgentTimeout).stall!.waiting).toBeGreaterThan(7000);
+    expect(timeouts).toHaveLength(1);
+    client.close(new SkiffError('VM', 'done'));
+    await big;
   });
 });

@@ -1,12 +1,20 @@
-/** Failures surface as SkiffError VM: a guest that stops answering, a boot that takes too long. */
+/**
+ * Failures surface as SkiffError VM: a guest that stops answering, a boot that takes too long. A
+ * guest whose agent stops answering is replaced, not waited on by every later request.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryContentStore } from '../../../src/content/memory.ts';
+import { bundledFromDir, defaultBundledDir } from '../../../src/engine/bundled.ts';
+import { Engine } from '../../../src/engine/engine.ts';
+import { MemoryStateStore } from '../../../src/engine/state/memory.ts';
 import { isSkiffError } from '../../../src/errors.ts';
 import { VmRuntime } from '../../../src/runtime/vm/container-runtime.ts';
 import { Machine } from '../../../src/runtime/vm/machine.ts';
-import { nodeMachineOptions } from '../../../src/node.ts';
+import type { VmWorkerHandle } from '../../../src/runtime/vm/worker-handle.ts';
+import { nodeMachineOptions, nodeVmRuntime } from '../../../src/node.ts';
 import { nodeSnapshots } from '../../../src/runtime/vm/snapshot-node.ts';
 import { spawnNodeVmWorker } from '../../../src/runtime/vm/worker-node.ts';
 
@@ -41,6 +49,42 @@ describe('VM failures', () => {
     await expect(m.agent.ping()).rejects.toThrow(/the guest shut down/);
     await m.shutdown();
   }, 180_000);
+
+  it('an agent that stops reading fails its machine; the next container runs in a fresh guest', async () => {
+    let rt!: VmRuntime;
+    // Short deadlines so the test is quick; no pool (its refill would wait on the same deadlines).
+    const e = new Engine({
+      content: new MemoryContentStore(), state: new MemoryStateStore(), bundled: bundledFromDir(defaultBundledDir()),
+      runtimes: { vm: async () => (rt = await nodeVmRuntime({ pool: 0, machine: { ...nodeMachineOptions({ snapshots: nodeSnapshots(home) }), requestTimeoutMs: 20_000, agentProbeMs: 5_000 } })) },
+    });
+    try {
+      const ok = await e.runContainer({ image: 'skiff/busybox', cmd: ['true'] });
+      expect(ok.exit.exitCode).toBe(0);
+      const first = await rt.machine();
+      // What the guest stops getting: every byte for the agent's port is dropped (v86 drops input
+      // too when the guest has no receive buffer posted).
+      const worker = (first as unknown as { worker: VmWorkerHandle }).worker;
+      const post = worker.post.bind(worker);
+      worker.post = (m, transfer) => { if (m.t !== 'console') post(m, transfer); };
+      const crashed = new Promise<Error>((r) => first.onCrash(r));
+      const err = await e.runContainer({ image: 'skiff/busybox', cmd: ['true'] }).catch((x: unknown) => x);
+      expect(isSkiffError(err, 'VM')).toBe(true);
+      // It names what it waited for, and that the agent never read it.
+      // (The start's net_setup, or the earlier container's delete if that went first: the start then fails with the machine.)
+      const named = /guest agent did not answer (net_setup|delete) \(request \d+\) within 20000 ms: the agent's last frame came [\d.]+ s ago; \d+ bytes sent to it were never read \(it is not reading its port\)/;
+      expect((err as Error).message).toMatch(named);
+      const why = (await crashed).message;
+      expect(why).toMatch(/^the guest agent stopped answering: guest agent did not answer .*; a ping then went unanswered for 5 s too; last console lines:/s);
+      expect(why).toMatch(named);
+      expect(first.state).toBe('crashed');
+      // The next start boots (restores) another guest instead of waiting on the silent one.
+      const again = await e.runContainer({ image: 'skiff/busybox', cmd: ['sh', '-c', 'echo fresh'] });
+      expect(again.exit.exitCode).toBe(0);
+      expect(await rt.machine()).not.toBe(first);
+    } finally {
+      await e.shutdown();
+    }
+  }, 300_000);
 
   it('a VM runtime whose boot failed boots again on the next use instead of keeping the failure', async () => {
     let spawns = 0;
