@@ -86,6 +86,21 @@ describe('VM failures', () => {
     }
   }, 300_000);
 
+  it('an agent stuck in one request is reported on the console by its watchdog, with its syscall', async () => {
+    const lines: string[] = [];
+    // A 9P server that never answers: the agent's mount (Tversion, Tattach) waits in the kernel for good.
+    const m = await Machine.start({ ...nodeMachineOptions({ thread: 'worker' }), snapshots: nodeSnapshots(home), handle9p: () => new Promise<Uint8Array>(() => {}), onSerial: (l) => lines.push(l) });
+    try {
+      void m.agent.mount({ export: '', target: '/mnt/never' }).catch(() => {});
+      const deadline = Date.now() + 60_000;
+      while (!lines.some((l) => l.includes('stuck for')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      // i386 syscall 21 is mount(2); the state is D or S depending on where the 9P client waits.
+      expect(lines.find((l) => l.includes('stuck for'))).toMatch(/^skiff-agent: stuck for \d+ ms in request \d+ \(mount\): state [DS], syscall 21 /);
+    } finally {
+      await m.shutdown();
+    }
+  }, 180_000);
+
   it('a VM runtime whose boot failed boots again on the next use instead of keeping the failure', async () => {
     let spawns = 0;
     const rt = new VmRuntime({
