@@ -192,6 +192,25 @@ describe('image files shared between containers', () => {
     expect(b.rootfs.imageFileKey(node(b.rootfs, 'bin/busybox'))).toEqual(expect.any(String));
   }, 240_000);
 
+  it('a container asks the server for a symlink\'s target once, however often it crosses it', async () => {
+    const server = guest.rt.server;
+    const handle = server.handleAsync;
+    let readlinks = 0;
+    server.handleAsync = (req) => {
+      if (req[4] === MessageCode.Treadlink) readlinks++;
+      return handle.call(server, req);
+    };
+    try {
+      // /bin/ls, /bin/sh and readlink's own path are symlinks to /bin/busybox in this image.
+      const r = await run('for i in 1 2 3 4 5 6 7 8 9 10; do readlink /bin/ls; done | uniq -c');
+      expect(r.out.trim()).toBe('10 /bin/busybox');
+    } finally {
+      server.handleAsync = handle;
+    }
+    // Without the cache: one per readlink(2) and per exec through a symlink (14 here).
+    expect(readlinks).toBeLessThan(8);
+  }, 240_000);
+
   it('a file the engine writes into a running container (skiff cp) shows in it at once, in no other', async () => {
     const b = await start(`${VIEW('/etc/passwd')}; echo ready; sleep 100000`);
     try {
