@@ -174,6 +174,15 @@ export function imageRoutes(r: Router, engine: Engine): void {
     w.end();
   });
 
+  // `docker builder prune` and the last step of `docker system prune`: skiff's cache has one kind of
+  // entry (no dangling/all split, no ages), so filters are refused rather than ignored.
+  r.add('POST /build/prune', async (call) => {
+    const f = filters(call.query);
+    if (Object.keys(f).length) throw badRequest(`skiff's build cache takes no prune filters (got ${Object.keys(f).join(', ')})`);
+    const r = await engine.pruneBuildCache();
+    call.send(200, { CachesDeleted: r.deleted.length ? r.deleted : null, SpaceReclaimed: r.reclaimed });
+  });
+
   r.add('POST /build', async (call) => {
     const q = call.query;
     const parseMap = (key: string): Record<string, string> | undefined => {

@@ -334,4 +334,14 @@ describe('errors in Docker\'s shape', () => {
     });
     expect(headers).toMatchObject({ 'api-version': '1.43', ostype: 'linux', 'docker-experimental': 'false' });
   });
+
+  it('docker builder prune and docker system prune (whose last step is /build/prune) run to the end', async () => {
+    const b = await d('builder', 'prune', '-f');
+    expect(b.code).toBe(0);
+    expect(b.stdout).toContain('Total reclaimed space');
+    const s = await d('system', 'prune', '-f');
+    expect(s.stderr).not.toContain('does not implement');
+    expect(s.code).toBe(0);
+    expect((await api('POST', '/build/prune?filters=%7B%22until%22%3A%5B%221h%22%5D%7D')).status).toBe(400);
+  });
 });
