@@ -215,7 +215,9 @@ export function imageRoutes(r: Router, engine: Engine): void {
         onProgress: (text) => { if (!quiet) void w.line({ stream: text.endsWith('\n') ? text : `${text}\n` }); },
       });
       await w.line({ aux: { ID: res.id } });
-      if (!quiet) await w.line({ stream: `Successfully built ${res.id.slice(7, 19)}\n` });
+      // -q: the image ID is the one line the daemon writes (docker build -q prints what it gets).
+      if (quiet) await w.line({ stream: `${res.id}\n` });
+      else await w.line({ stream: `Successfully built ${res.id.slice(7, 19)}\n` });
       for (const t of res.tags) if (!quiet) await w.line({ stream: `Successfully tagged ${familiar(t)}\n` });
     } catch (err) {
       await w.fail(err);

@@ -269,6 +269,10 @@ describe('images and volumes through the API', () => {
     const loaded = await d('load', '-i', join(served.dir, 'multi.tar'));
     expect(loaded).toMatchObject({ code: 0, stdout: 'Loaded image: multi:1\n' });
     expect(await d('run', '--rm', 'multi:1')).toMatchObject({ code: 0, stdout: 'built\nhello\n' });
+    // -q prints the image ID only, as with dockerd.
+    const quiet = await d('build', '-q', '-t', 'multi:1', ctx);
+    expect(quiet).toMatchObject({ code: 0, stdout: `${(await d('image', 'inspect', '-f', '{{.Id}}', 'multi:1')).stdout.trim()}\n` });
+    expect(quiet.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
     const broken = await d('build', '-t', 'bad', '-f', 'Nope', ctx);
     expect(broken.code).not.toBe(0);
   }, 240_000);
