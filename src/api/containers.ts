@@ -18,6 +18,7 @@ import { containerEvent } from './events.ts';
 import { bool, filters, int } from './query.ts';
 import type { Router } from './router.ts';
 import { containerInspect, containerSummary } from './views.ts';
+import { withoutOwnPs } from '../cli/present/top.ts';
 
 /** `ps` output as Docker's top answer: the header's words as Titles, the last column keeps its spaces. */
 export function parseTop(text: string): { Titles: string[]; Processes: string[][] } {
@@ -169,7 +170,7 @@ export function containerRoutes(r: Router, engine: Engine, hub: Hub, policies: R
     const status = await proc.wait();
     const text = new TextDecoder().decode(concatBytes(chunks));
     if (status.exitCode !== 0) throw new ApiError(500, `ps ${args.join(' ')} in the container exited ${status.exitCode}: ${new TextDecoder().decode(concatBytes(errs)).trim() || status.error || 'no ps in the image?'}`);
-    call.send(200, parseTop(text));
+    call.send(200, parseTop(withoutOwnPs(text, ['ps', ...args])));
   });
 
   r.add('GET /containers/{id}/changes', async (call) => {

@@ -97,6 +97,7 @@ describe('docker run through the API', () => {
     const top = await d('top', 'ticker');
     expect(top.stdout).toMatch(/^PID\s+USER\s+.*COMMAND/);
     expect(top.stdout).toMatch(/^1\s+root\s+.*sh -c echo first/m);
+    expect(top.stdout).not.toMatch(/ ps -ef$/m);
     const ex = await d('exec', 'ticker', 'sh', '-c', 'echo in-exec; exit 4');
     expect(ex).toMatchObject({ code: 4, stdout: 'in-exec\n' });
     // The skiff CLI sees the container the API runs.

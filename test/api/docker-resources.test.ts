@@ -101,6 +101,7 @@ describe('the skiff verbs', () => {
     const top = await skiff('top', 'spin');
     expect(top.stdout).toMatch(/^PID +USER +.*COMMAND\n/);
     expect(top.stdout).toContain('sh -c while true; do :; done');
+    expect(top.stdout).not.toMatch(/ ps -ef$/m);
     // attach: the output from now on, and the container's exit status.
     expect((await d('run', '-d', '--name', 'late', 'skiff/busybox', 'sh', '-c', 'echo early; while [ ! -e /go ]; do sleep 0.2; done; echo late; echo late-err >&2; exit 3')).code).toBe(0);
     const attaching = skiff('attach', 'late');

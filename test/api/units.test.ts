@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { logLines, nanoTime } from '../../src/api/container-streams.ts';
 import { parseTop } from '../../src/api/containers.ts';
 import { createOptions } from '../../src/api/create-body.ts';
+import { withoutOwnPs } from '../../src/cli/present/top.ts';
 import { errorResponse } from '../../src/api/errors.ts';
 import { listenOn, parseListenAddress } from '../../src/api/listen.ts';
 import { Router } from '../../src/api/router.ts';
@@ -116,6 +117,12 @@ describe('stream framing', () => {
 
   it('parses ps output as top\'s Titles and Processes', () => {
     expect(parseTop('PID   USER     TIME  COMMAND\n    1 root      0:00 sleep 100\n')).toEqual({ Titles: ['PID', 'USER', 'TIME', 'COMMAND'], Processes: [['1', 'root', '0:00', 'sleep 100']] });
+  });
+
+  it('top leaves out the ps that listed the processes (Docker runs it on the host, where it is not in the container)', () => {
+    const ps = 'PID   USER     COMMAND\n    1 root     sh -c ps -ef; sleep 1d\n    7 root     ps -ef\n   12 root     ps -ef\n';
+    expect(withoutOwnPs(ps, ['ps', '-ef'])).toBe('PID   USER     COMMAND\n    1 root     sh -c ps -ef; sleep 1d\n    7 root     ps -ef\n');
+    expect(withoutOwnPs('PID COMMAND\n  1 sleep 9\n', ['ps', '-o', 'pid,comm'])).toBe('PID COMMAND\n  1 sleep 9\n');
   });
 });
 

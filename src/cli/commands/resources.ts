@@ -9,6 +9,7 @@ import { parseMemory } from '../../runtime/spec/flags.ts';
 import { displayText } from '../present/escape.ts';
 import { STATS_HEADERS } from '../present/headers.ts';
 import { formatRows, humanSize, table } from '../present/format.ts';
+import { withoutOwnPs } from '../present/top.ts';
 import { ExitStatusError, str, type Command } from './context.ts';
 import { UsageError } from './flags.ts';
 import { each } from './images.ts';
@@ -179,11 +180,12 @@ const top: Command = {
     // The container's processes live in the guest: its own `ps` lists them (Docker runs ps on the host).
     const out: Uint8Array[] = [];
     const err: Uint8Array[] = [];
-    const proc = await ctx.engine.execContainer({ id: rec.id, cmd: ['ps', ...(psArgs.length ? psArgs : ['-ef'])], io: { onStdout: (d) => void out.push(d), onStderr: (d) => void err.push(d) } });
+    const argv = ['ps', ...(psArgs.length ? psArgs : ['-ef'])];
+    const proc = await ctx.engine.execContainer({ id: rec.id, cmd: argv, io: { onStdout: (d) => void out.push(d), onStderr: (d) => void err.push(d) } });
     const status = await proc.wait();
     const text = (parts: Uint8Array[]) => parts.map((p) => new TextDecoder().decode(p)).join('');
     if (status.exitCode !== 0) throw new ExitStatusError(1, `ps in the container exited ${status.exitCode}: ${text(err).trim() || 'no ps in the image?'}`);
-    ctx.stdout(displayText(text(out), { multiline: true }));
+    ctx.stdout(displayText(withoutOwnPs(text(out), argv), { multiline: true }));
   },
 };
 
