@@ -7,6 +7,7 @@
 import type { Engine } from '../engine/engine.ts';
 import { isSkiffError } from '../errors.ts';
 import { familiarReference, normalizeReference, parseReference } from '../oci/reference.ts';
+import { fromBase64 } from '../util/base64.ts';
 import type { Call, StreamWriter } from './call.ts';
 import { badRequest } from './errors.ts';
 import { bool, filters } from './query.ts';
@@ -28,6 +29,34 @@ function jsonLines(call: Call): StreamWriter & { line(v: unknown): Promise<void>
 }
 
 /** "docker.io/library/busybox:latest" as Docker prints it: "busybox:latest". */
+/**
+ * X-Registry-Auth: the docker client's login for the image's registry, base64url JSON
+ * ({username, password} or {auth: base64("user:password")}). Empty ("{}", no login) means the
+ * daemon's own credentials; identity tokens are not supported and fall back to those too.
+ */
+export function registryAuth(call: Pick<Call, 'headers'>): { username: string; password: string } | undefined {
+  const raw = call.headers['x-registry-auth'];
+  const v = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (!v) return undefined;
+  let doc: Record<string, unknown>;
+  try {
+    const b64 = v.replace(/-/g, '+').replace(/_/g, '/');
+    doc = JSON.parse(new TextDecoder().decode(fromBase64(b64 + '='.repeat((4 - (b64.length % 4)) % 4)))) as Record<string, unknown>;
+    if (typeof doc !== 'object' || doc === null) throw new Error('not an object');
+  } catch {
+    throw badRequest('invalid X-Registry-Auth header: not base64url-encoded JSON');
+  }
+  const str = (k: string): string => (typeof doc[k] === 'string' ? (doc[k] as string) : '');
+  if (str('username') && str('password')) return { username: str('username'), password: str('password') };
+  if (str('auth')) {
+    let text: string;
+    try { text = new TextDecoder().decode(fromBase64(str('auth'))); } catch { throw badRequest('invalid X-Registry-Auth header: its auth is not base64'); }
+    const at = text.indexOf(':');
+    if (at > 0 && at < text.length - 1) return { username: text.slice(0, at), password: text.slice(at + 1) };
+  }
+  return undefined;
+}
+
 function familiar(ref: string): string {
   try {
     return familiarReference(parseReference(ref));
@@ -144,11 +173,12 @@ export function imageRoutes(r: Router, engine: Engine): void {
     } catch (err) {
       throw badRequest(isSkiffError(err) ? err.message : 'invalid reference format');
     }
+    const auth = registryAuth(call);
     const w = jsonLines(call);
     const local = await engine.findImage({ ref }).catch(() => undefined);
     try {
       await engine.pullImage({
-        ref, ...(platform ? { platform } : {}),
+        ref, ...(platform ? { platform } : {}), ...(auth ? { auth } : {}),
         onProgress: (e) => w.line({
           status: e.status, ...(e.id ? { id: e.id } : {}),
           ...(e.current !== undefined ? { progressDetail: { current: e.current, ...(e.total !== undefined ? { total: e.total } : {}) } } : {}),
@@ -165,9 +195,10 @@ export function imageRoutes(r: Router, engine: Engine): void {
 
   r.add('POST /images/{name*}/push', async (call) => {
     const ref = refOf(name(call), call.query.get('tag'));
+    const auth = registryAuth(call);
     const w = jsonLines(call);
     try {
-      await engine.pushImage({ ref, onProgress: (e) => w.line({ status: e.status, ...(e.id ? { id: e.id } : {}) }) });
+      await engine.pushImage({ ref, ...(auth ? { auth } : {}), onProgress: (e) => w.line({ status: e.status, ...(e.id ? { id: e.id } : {}) }) });
     } catch (err) {
       await w.fail(err);
     }

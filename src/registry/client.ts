@@ -11,7 +11,7 @@ import { SkiffError } from '../errors.ts';
 import { formatScope, mergeScopes, parseChallenges, parseScope, type Challenge, type Scope } from './challenge.ts';
 import { noCredentials, type CredentialStore, type Credentials } from './credentials.ts';
 import { encodeAuth } from './credentials.ts';
-import { registryEndpoint, type HostOptions } from './hosts.ts';
+import { domainOfKey, registryEndpoint, type HostOptions } from './hosts.ts';
 import { backoffMs, DEFAULT_RETRY, isNetworkError, networkReason, retryableStatus, sleep, type RetryPolicy } from './retry.ts';
 import { readLimited, registryError } from './errors.ts';
 import { PROXY_ERROR_HEADER } from './proxy.ts';
@@ -85,6 +85,16 @@ export class RegistryClient {
     this.fetchFn = opts.fetch ?? ((...a) => globalThis.fetch(...a));
     this.credentials = opts.credentials ?? noCredentials;
     this.policy = { ...DEFAULT_RETRY, ...opts.retry };
+  }
+
+  /**
+   * A client that answers `creds` for `domain` before its own store, for one call (the Engine API's
+   * X-Registry-Auth: the docker client's login, which this process may not see). Its tokens are its own.
+   */
+  withCredentials(domain: string, creds: Credentials): RegistryClient {
+    const base = this.credentials;
+    const want = domainOfKey(domain);
+    return new RegistryClient({ ...this.opts, credentials: { get: async (d) => (domainOfKey(d) === want ? creds : base.get(d)) } });
   }
 
   private now(): number {

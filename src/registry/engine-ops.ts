@@ -6,6 +6,7 @@ import { SkiffError } from '../errors.ts';
 import type { EngineContext } from '../engine/context.ts';
 import type { Platform } from '../oci/platform.ts';
 import type { RegistryClient } from './client.ts';
+import type { Credentials } from './credentials.ts';
 import { loginDomain } from './hosts.ts';
 import { listTags } from './manifests.ts';
 import { familiarName, parseReference } from '../oci/reference.ts';
@@ -16,11 +17,15 @@ export interface PullImageOptions {
   ref: string;
   platform?: string | Platform;
   onProgress?: (e: PullEvent) => unknown;
+  /** Credentials for the reference's registry, this call only (the Engine API's X-Registry-Auth). */
+  auth?: Credentials;
 }
 
 export interface PushImageOptions {
   ref: string;
   onProgress?: (e: PullEvent) => unknown;
+  /** Credentials for the reference's registry, this call only (the Engine API's X-Registry-Auth). */
+  auth?: Credentials;
 }
 
 export interface LoginOptions {
@@ -37,12 +42,18 @@ function need(client: RegistryClient | undefined): RegistryClient {
   return client;
 }
 
+/** The client for one call: with `auth`, those credentials answer for the reference's registry. */
+function clientFor(client: RegistryClient | undefined, ref: string, auth: Credentials | undefined): RegistryClient {
+  const c = need(client);
+  return auth ? c.withCredentials(parseReference(ref).domain, auth) : c;
+}
+
 export function enginePull(ctx: EngineContext, client: RegistryClient | undefined, o: PullImageOptions): Promise<PullResult> {
-  return pullImage({ ctx, client: need(client), ref: o.ref, ...(o.platform ? { platform: o.platform } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+  return pullImage({ ctx, client: clientFor(client, o.ref, o.auth), ref: o.ref, ...(o.platform ? { platform: o.platform } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
 }
 
 export function enginePush(ctx: EngineContext, client: RegistryClient | undefined, o: PushImageOptions): Promise<PushResult> {
-  return pushImage({ ctx, client: need(client), ref: o.ref, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+  return pushImage({ ctx, client: clientFor(client, o.ref, o.auth), ref: o.ref, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
 }
 
 /** Checks the credentials against the registry, then stores them (unless `store` is false); returns the registry's domain. */

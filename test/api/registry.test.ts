@@ -23,8 +23,12 @@ function d(...args: string[]): Promise<{ code: number; stdout: string; stderr: s
 }
 
 function dIn(input: string | undefined, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return dConfig(join(dir, 'docker-config'), input, ...args);
+}
+
+function dConfig(config: string, input: string | undefined, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(docker, args, { env: { ...process.env, DOCKER_HOST: `unix://${join(dir, 'home', 'docker.sock')}`, DOCKER_CONFIG: join(dir, 'docker-config') }, timeout: 90_000 }, (err, stdout, stderr) => {
+    const child = execFile(docker, args, { env: { ...process.env, DOCKER_HOST: `unix://${join(dir, 'home', 'docker.sock')}`, DOCKER_CONFIG: config }, timeout: 90_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
     });
     if (input !== undefined) child.stdin!.end(input);
@@ -97,4 +101,21 @@ it('docker login: the credentials are checked against the registry (a wrong one 
   const pushed = await d('push', ref);
   expect(pushed.stderr).toBe('');
   expect(pushed.code).toBe(0);
+}, 180_000);
+
+it('docker push and pull with a login only the client has (its own DOCKER_CONFIG): X-Registry-Auth carries it', async () => {
+  const own = join(dir, 'client-only-config');
+  const ref = `${authReg.host}/solo/box:1`;
+  expect((await d('tag', 'skiff/busybox', ref)).code).toBe(0);
+  const ok = await dConfig(own, 'alice-secret\n', 'login', '-u', 'alice', '--password-stdin', authReg.host);
+  expect(ok.code).toBe(0);
+  // The serving process reads another config.json, where alice is not logged in to this registry...
+  const pushed = await dConfig(own, undefined, 'push', ref);
+  expect(pushed.stderr).toBe('');
+  expect(pushed.code).toBe(0);
+  expect((await d('rmi', ref)).code).toBe(0);
+  const pulled = await dConfig(own, undefined, 'pull', ref);
+  expect(pulled.code).toBe(0);
+  // ...and without the client's login the registry still says no.
+  expect((await dConfig(join(dir, 'nobody-config'), undefined, 'push', `${authReg.host}/solo/other:1`)).code).not.toBe(0);
 }, 180_000);

@@ -12,6 +12,7 @@ import { parseTop } from '../../src/api/containers.ts';
 import { createOptions } from '../../src/api/create-body.ts';
 import { withoutOwnPs } from '../../src/cli/present/top.ts';
 import { errorResponse } from '../../src/api/errors.ts';
+import { registryAuth } from '../../src/api/images.ts';
 import { listenOn, parseListenAddress } from '../../src/api/listen.ts';
 import { Router } from '../../src/api/router.ts';
 import { frame, FrameReader } from '../../src/api/stream.ts';
@@ -117,6 +118,17 @@ describe('stream framing', () => {
 
   it('parses ps output as top\'s Titles and Processes', () => {
     expect(parseTop('PID   USER     TIME  COMMAND\n    1 root      0:00 sleep 100\n')).toEqual({ Titles: ['PID', 'USER', 'TIME', 'COMMAND'], Processes: [['1', 'root', '0:00', 'sleep 100']] });
+  });
+
+  it('X-Registry-Auth: base64url JSON, username/password or auth; "{}" is no login; garbage is a 400', () => {
+    const h = (v: string) => ({ headers: { 'x-registry-auth': v } });
+    const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    expect(registryAuth(h(b64url({ username: 'al?ce>', password: 'p~w', serveraddress: 'r:5000' })))).toEqual({ username: 'al?ce>', password: 'p~w' });
+    expect(registryAuth(h(Buffer.from(JSON.stringify({ username: 'a', password: 'b' })).toString('base64')))).toEqual({ username: 'a', password: 'b' });
+    expect(registryAuth(h(b64url({ auth: Buffer.from('bob:s:e').toString('base64') })))).toEqual({ username: 'bob', password: 's:e' });
+    expect(registryAuth(h('e30='))).toBeUndefined();
+    expect(registryAuth({ headers: {} })).toBeUndefined();
+    expect(() => registryAuth(h('%%%'))).toThrow(/X-Registry-Auth/);
   });
 
   it('top leaves out the ps that listed the processes (Docker runs it on the host, where it is not in the container)', () => {
