@@ -22,8 +22,7 @@
  * Ids stay below 2^31 - 3 with the high 32 bits 0: export qids have bit 31 set (attr.ts qidOf),
  * so neither the 64-bit paths nor a 32-bit guest's folded inode numbers can collide.
  */
-import type { FsNode } from '../fs/types.ts';
-import type { Export } from './fids.ts';
+import type { FileSystem, FsNode } from '../fs/types.ts';
 import { QID_CACHEABLE, QidType, type Qid } from './messages.ts';
 
 /** qid.type bit of a shared image file: 9P's QTMOUNT, which Linux v9fs otherwise ignores. */
@@ -31,6 +30,12 @@ export const QID_SHARED = QidType.MOUNT;
 
 /** Largest id: (id + 2) stays below 2^31, where export qids begin. */
 export const MAX_SHARED_ID = 0x7fff_fffc;
+
+/** What sharing needs of an export (fids.ts Export; structural, so fids.ts can name SharedFiles). */
+interface SharingExport {
+  readonly fs: FileSystem;
+  readonly cacheable?: boolean;
+}
 
 /** Key -> id, ids handed out in order from 1. */
 export class SharedFiles {
@@ -91,13 +96,13 @@ export function sharedQid(id: number): Qid {
 }
 
 /** The key `node` is shared under in `exp` right now, or null (sharing off, not cacheable, changed). */
-export function shareKeyOf(shared: SharedFiles | null, exp: Export, node: FsNode): string | null {
+export function shareKeyOf(shared: SharedFiles | null, exp: SharingExport, node: FsNode): string | null {
   if (!shared || !exp.cacheable || !exp.fs.imageFileKey) return null;
   return exp.fs.imageFileKey(node);
 }
 
 /** The shared qid of `node` in `exp`, or null when it is not shared. */
-export function sharedQidOf(shared: SharedFiles | null, exp: Export, node: FsNode): Qid | null {
+export function sharedQidOf(shared: SharedFiles | null, exp: SharingExport, node: FsNode): Qid | null {
   const key = shareKeyOf(shared, exp, node);
   if (key === null) return null;
   const id = shared!.idOf(key);
