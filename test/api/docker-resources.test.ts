@@ -22,8 +22,11 @@ describe('docker stats, pause, unpause, update', () => {
     expect(row.code, row.stderr).toBe(0);
     const [name, cpuPerc, mem, pids, blockIo] = row.stdout.trim().split('|');
     expect(name).toBe('busy');
-    // One guest CPU, the loop takes most of it (the stats reader shares it).
-    expect(Number.parseFloat(cpuPerc!)).toBeGreaterThan(40);
+    // One guest CPU, the loop takes most of it (the stats reader and the agent share it: on a
+    // loaded host the emulator runs fewer instructions per guest second and their fixed work
+    // takes a bigger share; 39.8% was seen at load 25). Over 30 is clearly more than the 25%
+    // cap `update --cpus 0.25` sets below.
+    expect(Number.parseFloat(cpuPerc!)).toBeGreaterThan(30);
     expect(mem).toMatch(/^\d+(\.\d+)?[KM]iB \/ \d+(\.\d+)?MiB$/);
     expect(pids).toBe('1');
     // The shell's binary came from the root filesystem over 9P.
@@ -37,7 +40,7 @@ describe('docker stats, pause, unpause, update', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('is already paused');
     expect(await d('unpause', 'busy')).toMatchObject({ code: 0, stdout: 'busy\n' });
-    expect(await cpu('busy')).toBeGreaterThan(40);
+    expect(await cpu('busy')).toBeGreaterThan(30);
     const notPaused = await d('unpause', 'busy');
     expect(notPaused.stderr).toContain('is not paused');
 
@@ -46,7 +49,7 @@ describe('docker stats, pause, unpause, update', () => {
     const files = await d('exec', 'busy', 'cat', '/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/pids.max', '/sys/fs/cgroup/cpu.max');
     expect(files.stdout).toBe(`${32 << 20}\n20\n25000 100000\n`);
     expect((await d('stats', '--no-stream', '--format', '{{.MemUsage}}', 'busy')).stdout).toMatch(/ \/ 32MiB\n$/);
-    expect(await cpu('busy')).toBeLessThan(40);
+    expect(await cpu('busy')).toBeLessThan(30);
     expect((await d('inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}', 'busy')).stdout).toBe(`${32 << 20} 20 250000000\n`);
     const tooSmall = await d('update', '--memory', '1m', 'busy');
     expect(tooSmall.code).toBe(1);

@@ -106,7 +106,13 @@ describe('build secrets (VM)', () => {
       expect(text).toContain(`${md5(`${ENV}\n`)}  -`);
       const steps = await e.listContainers({ all: true });
       expect(steps.length).toBe(1);
-      const rec = await e.inspectContainer({ id: steps[0]!.id });
+      // The record says 'running' once the runtime's start returned, which can be just after the
+      // process's first output reached us (a loaded machine): wait for it, within the step's sleep.
+      let rec = await e.inspectContainer({ id: steps[0]!.id });
+      for (const t1 = Date.now(); rec.state === 'created' && Date.now() - t1 < 15_000;) {
+        await new Promise((r) => setTimeout(r, 100));
+        rec = await e.inspectContainer({ id: steps[0]!.id });
+      }
       expect(rec.state).toBe('running');
       expect(JSON.stringify(rec)).not.toContain(FILE);
       expect(JSON.stringify(rec)).not.toContain(ENV);
