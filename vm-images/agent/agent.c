@@ -294,6 +294,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n && r > 0; i++) {
       if (!pf[i].revents) continue;
       struct proc *p = who[i];
+      if (p && p->dead) continue; /* freed by an earlier entry of this round (proc.c graveyard) */
       switch (kind[i]) {
         case 1: read_port(); break;
         case 2: accept_console(p); break;
@@ -322,6 +323,7 @@ int main(int argc, char **argv) {
       else proc_child_exited(pid, status);
     }
     proc_poll_done();
+    proc_reap();
   }
   return 1;
 }

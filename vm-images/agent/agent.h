@@ -8,7 +8,7 @@
 #include "json.h"
 
 #define PROTO_VERSION 2
-#define AGENT_VERSION "0.5.1"
+#define AGENT_VERSION "0.5.2"
 
 enum frame_type {
   F_HELLO = 0x01,
@@ -46,6 +46,7 @@ struct proc {
   uint32_t credit[2]; /* stdout (also a pty's output), stderr: bytes the host has room for */
   int rows, cols;     /* initial window size for a pty that crun has yet to send */
   int claim_fd;       /* a pooled container's claim pipe (pool.c) until claimed, else -1 */
+  int dead;           /* freed by proc_free: its memory is kept until the loop round ends */
   struct proc *next;
 };
 
@@ -77,7 +78,8 @@ extern struct proc *procs;
 extern struct helper *helpers;
 struct proc *proc_new(uint32_t ch);
 struct proc *proc_by_ch(uint32_t ch);
-void proc_free(struct proc *p);
+void proc_free(struct proc *p);          /* closes and unlists it; the memory goes at proc_reap() */
+void proc_reap(void);                    /* end of a loop round: frees what proc_free let go */
 int make_pty(int *master, char *slave_name, size_t n);
 void set_winsize(int fd, int rows, int cols);
 void proc_child_exited(pid_t pid, int status);

@@ -36,15 +36,37 @@ struct proc *proc_by_ch(uint32_t ch) {
   return NULL;
 }
 
+/* Processes proc_free let go this round. The main loop collects each round's poll entries (a
+ * process and one of its fds) before serving any: a process freed by an earlier entry (its
+ * crun helper failed, reported by the zygote first) must still be readable as dead by its
+ * later entries, not be freed memory whose stale fields name fds (fd 0, the console, blocked the
+ * agent for good: CI's wedge after a 126/127 start). */
+static struct proc *graveyard;
+
 void proc_free(struct proc *p) {
+  if (p->dead) return;
   for (struct proc **pp = &procs; *pp; pp = &(*pp)->next)
     if (*pp == p) { *pp = p->next; break; }
   int fds[] = {p->in_fd, p->out_fd, p->err_fd, p->pty, p->csock, p->claim_fd};
   for (unsigned i = 0; i < sizeof fds / sizeof *fds; i++)
     if (fds[i] >= 0) close(fds[i]);
+  p->in_fd = p->out_fd = p->err_fd = p->pty = p->csock = p->claim_fd = -1;
   if (p->csock_path[0]) unlink(p->csock_path);
+  p->csock_path[0] = 0;
   free(p->inbuf);
-  free(p);
+  p->inbuf = NULL;
+  p->inlen = 0;
+  p->dead = 1;
+  p->next = graveyard;
+  graveyard = p;
+}
+
+void proc_reap(void) {
+  while (graveyard) {
+    struct proc *p = graveyard;
+    graveyard = p->next;
+    free(p);
+  }
 }
 
 int make_pty(int *master, char *slave_name, size_t n) {
