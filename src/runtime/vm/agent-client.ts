@@ -5,7 +5,7 @@
 import { SkiffError } from '../../errors.ts';
 import { isStartFailureReason, StartFailure } from '../start-failure.ts';
 import { AgentProcess, type ProcessControl } from './agent-process.ts';
-import { CreditWriter } from './flow.ts';
+import { CreditWriter, OUTPUT_HELD_MAX } from './flow.ts';
 import {
   decodeJson, encodeFrame, encodeJson, FrameDecoder, frameName, FrameType, PROTOCOL_VERSION,
   type ExitStatus, type Frame, type HelloInfo,
@@ -379,9 +379,9 @@ export class AgentClient implements ProcessControl {
       case FrameType.Stderr: {
         const proc = this.procs.get(f.channel);
         if (!proc) return;
-        const s = f.type === FrameType.Stdout ? proc.stdout : proc.stderr;
-        if (f.payload.length === 0) s.end();
-        else s.push(f.payload);
+        const stream = f.type === FrameType.Stdout ? 0 : 1;
+        if (f.payload.length === 0) (stream === 0 ? proc.stdout : proc.stderr).end();
+        else if (!proc._output(stream, f.payload)) throw new Error(`process ${proc.pid}'s output went past its output window (over ${OUTPUT_HELD_MAX} bytes unread): dropped`);
         break;
       }
       case FrameType.Exit: {

@@ -1,6 +1,6 @@
 /** A process in the guest whose stdio is one agent channel (see AgentClient.spawn/run/exec). */
 import { ByteStream } from './byte-stream.ts';
-import { OutputCredit, StdinWindow } from './flow.ts';
+import { OUTPUT_HELD_MAX, OutputCredit, StdinWindow } from './flow.ts';
 import type { ExitStatus } from './protocol.ts';
 import { signalNumber, type SignalName } from './signals.ts';
 
@@ -17,8 +17,10 @@ export class AgentProcess {
   /** Output windows (flow.ts): room goes back to the agent as readers take bytes. */
   private readonly credit = new OutputCredit((o, e) => { if (!this.exitStatus) this.ctl.credit(this.channel, o, e); });
   private readonly stdin = new StdinWindow((bytes) => this.ctl.stdin(this.channel, bytes));
-  readonly stdout = new ByteStream((n) => this.credit.accepted(0, n));
-  readonly stderr = new ByteStream((n) => this.credit.accepted(1, n));
+  /** Output of stdout/stderr pushed but not taken yet (bounded by OUTPUT_HELD_MAX). */
+  private readonly held = [0, 0];
+  readonly stdout = new ByteStream((n) => { this.held[0]! -= n; this.credit.accepted(0, n); });
+  readonly stderr = new ByteStream((n) => { this.held[1]! -= n; this.credit.accepted(1, n); });
   /** PID in the guest's root pid namespace; 0 until the agent has answered. */
   pid = 0;
   private exitStatus: ExitStatus | null = null;
@@ -48,6 +50,19 @@ export class AgentProcess {
   /** Bytes written with write() that wait on the host for room in the agent. */
   get stdinQueued(): number {
     return this.stdin.queued;
+  }
+
+  /**
+   * @internal from the client: output of stream 0 (stdout) or 1 (stderr). False, and dropped,
+   * when it would leave more than OUTPUT_HELD_MAX unread: the guest ignored its window.
+   */
+  _output(stream: 0 | 1, bytes: Uint8Array): boolean {
+    const s = stream === 0 ? this.stdout : this.stderr;
+    if (s.isEnded) return true;
+    if (this.held[stream]! + bytes.length > OUTPUT_HELD_MAX) return false;
+    this.held[stream]! += bytes.length;
+    s.push(bytes);
+    return true;
   }
 
   /** @internal from the client: the agent wrote (or dropped) n bytes of stdin. */

@@ -100,6 +100,14 @@ export class CreditWriter {
  */
 export const OUTPUT_WINDOW = 256 << 10;
 export const CREDIT_STEP = OUTPUT_WINDOW / 4;
+/**
+ * Most output of one stream the host keeps unread. A well-behaved agent stays within the window
+ * while the process runs, and after its exit drains what is left without one (a pipe of at most
+ * 1 MiB, F_SETPIPE_SZ's unprivileged limit, plus 200 ms of stragglers). A guest past this
+ * ignores the window (a hostile or broken agent): the host drops its bytes rather than buffer
+ * without bound (AgentClient reports a protocol error).
+ */
+export const OUTPUT_HELD_MAX = OUTPUT_WINDOW + (4 << 20);
 
 /**
  * The host half of one process's output windows. Sans-IO: `send(stdout, stderr)` emits a CREDIT

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AgentClient } from '../../../src/runtime/vm/agent-client.ts';
-import { CREDIT_STEP, OutputCredit, STDIN_FRAME, STDIN_WINDOW, StdinWindow } from '../../../src/runtime/vm/flow.ts';
+import { CREDIT_STEP, OUTPUT_HELD_MAX, OutputCredit, STDIN_FRAME, STDIN_WINDOW, StdinWindow } from '../../../src/runtime/vm/flow.ts';
 import { encodeFrame, encodeJson, FrameDecoder, FrameType, type Frame } from '../../../src/runtime/vm/protocol.ts';
 
 function u32s(...v: number[]): Uint8Array {
@@ -69,6 +69,38 @@ describe('output credit', () => {
     const it = proc.stdout[Symbol.asyncIterator]();
     await it.next();
     expect(credits(sent)).toEqual([[channel, CREDIT_STEP, 0]]);
+  });
+
+  it('a guest that ignores the window cannot make the host hold more than OUTPUT_HELD_MAX per stream', async () => {
+    const { client, proc, out } = await withProcess();
+    const frame = 1 << 20; // MAX_PAYLOAD
+    for (let sent = 0; sent < OUTPUT_HELD_MAX + 3 * frame; sent += frame) {
+      out(frame);
+      out(frame, FrameType.Stderr);
+    }
+    expect(client.protocolErrors).toBeGreaterThan(0);
+    expect(client.lastProtocolError?.message).toMatch(/past its output window/);
+    let held = 0;
+    proc.stdout.on((c) => { if (c) held += c.length; });
+    expect(held).toBeLessThanOrEqual(OUTPUT_HELD_MAX);
+    expect(held).toBeGreaterThan(OUTPUT_HELD_MAX - frame);
+    // Read, the room is back: stdout is taken again; stderr, still read by nobody, is not.
+    const errors = client.protocolErrors;
+    out(frame);
+    expect(held).toBeGreaterThan(OUTPUT_HELD_MAX);
+    expect(client.protocolErrors).toBe(errors);
+    out(frame, FrameType.Stderr);
+    expect(client.protocolErrors).toBe(errors + 1);
+  });
+
+  it('output read as it comes is never dropped however much there is', async () => {
+    const { client, proc, out } = await withProcess();
+    let got = 0;
+    proc.stdout.on((c) => { if (c) got += c.length; });
+    const frames = Math.ceil((3 * OUTPUT_HELD_MAX) / (1 << 20));
+    for (let i = 0; i < frames; i++) out(1 << 20);
+    expect(got).toBe(frames * (1 << 20));
+    expect(client.protocolErrors).toBe(0);
   });
 
   it('OutputCredit reports both streams once either reaches a step', () => {
