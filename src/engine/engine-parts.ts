@@ -6,6 +6,7 @@
  */
 import type { RegistryClient } from '../registry/client.ts';
 import { ContainerStore } from './container-store.ts';
+import type { ControlPlane } from './control/types.ts';
 import type { EngineContext } from './context.ts';
 import { DEFAULT_STORAGE_QUOTA, type EngineOptions } from './engine-options.ts';
 import { MemoryEventJournal } from './events/memory.ts';
@@ -33,6 +34,8 @@ export interface EngineParts {
   readonly events: EventRecorder;
   /** Layer data made after a load, pull or import. */
   readonly layerData: LayerDataBuilds;
+  /** Reaches the skiff process that runs a container this one does not (network connect). */
+  readonly control: ControlPlane | undefined;
 }
 
 export function engineParts(options: EngineOptions): EngineParts {
@@ -58,6 +61,6 @@ export function engineParts(options: EngineOptions): EngineParts {
   });
   return {
     ctx, images, containers, lifecycle, layers, events,
-    registry: options.registry, hostDir: options.hostDir, layerData: new LayerDataBuilds(ctx, layers),
+    registry: options.registry, hostDir: options.hostDir, layerData: new LayerDataBuilds(ctx, layers), control: options.control,
   };
 }

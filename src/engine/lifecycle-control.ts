@@ -37,6 +37,15 @@ export function controlTarget(core: LifecycleCore): ControlTarget {
     },
     stats: async (id) => statsHere(get(id).runtime, await inspectContainer(core, id)),
     update: async (id, limits) => void (await updateHere(core.containers, get(id).runtime, await inspectContainer(core, id), limits)),
+    // The interface comes from this side's reading of the record (the caller changed it), not from the request.
+    connect: async (id, networkId) => {
+      const { runtime } = get(id);
+      const net = await core.networkFor?.(await inspectContainer(core, id), (other) => core.running.has(other));
+      const iface = net?.interfaces.find((i) => i.networkId === networkId);
+      if (!iface) throw new SkiffError('NOT_FOUND', `container ${id.slice(0, 12)} has no endpoint on network ${networkId.slice(0, 12)}`);
+      if (!runtime.connect) throw new SkiffError('UNSUPPORTED', `the ${runtime.name} runtime cannot connect a running container to a network`);
+      await runtime.connect(id, iface);
+    },
     // Checked by the runtime (same network, known sender) before it reaches the guest.
     packet: (id, p) => void core.running.get(id)?.runtime.relayIn?.(p).catch(() => {}),
   };

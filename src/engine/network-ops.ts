@@ -6,6 +6,7 @@
  */
 import { SkiffError } from '../errors.ts';
 import { refuseNetworking } from '../runtime/spec/network.ts';
+import { reach } from './control/remote.ts';
 import type { EngineParts } from './engine-parts.ts';
 import { runtimeNetwork } from './network-runtime.ts';
 import {
@@ -35,14 +36,26 @@ export async function enginePruneNetworks(e: EngineParts, filters: PruneNetworkF
   return { deleted };
 }
 
-/** `docker network connect`: recorded, and plugged in now when this engine runs the container. */
+/**
+ * `docker network connect`: recorded, and plugged in now when the container runs: here, or through
+ * the control channel of the skiff process that runs it (which reads the new endpoint from the record).
+ */
 export async function engineConnect(e: EngineParts, options: { network: string; container: string; aliases?: string[]; ip?: string; links?: string[] }): Promise<void> {
   const { lifecycle } = e;
   const before = await lifecycle.inspect(options.container);
   if (before.runtime === 'wasi') refuseNetworking({ mode: options.network, endpoints: {}, extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] }, before.runtime);
   const { container, network } = await connectNetwork(e.ctx, options);
   e.events.network('connect', network, { container: container.id });
-  if (!lifecycle.isRunning(container.id)) return;
+  if (!lifecycle.isRunning(container.id)) {
+    if (container.state !== 'running' && container.state !== 'paused') return;
+    try {
+      await (await reach({ plane: e.control, reread: (id) => lifecycle.inspect(id) }, container)).connect(network.id);
+    } catch (err) {
+      await disconnectNetwork(e.ctx, { network: options.network, container: container.id, force: true }).catch(() => {});
+      throw SkiffError.wrap(err, `connecting ${container.name} to ${options.network}`);
+    }
+    return;
+  }
   const net = await runtimeNetwork(e.ctx, container, (id) => lifecycle.isRunning(id));
   const added = net.interfaces.find((i) => i.networkId === network.id);
   try {

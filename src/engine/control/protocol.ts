@@ -3,7 +3,7 @@
  * this process owns. One connection carries one conversation:
  *
  *   client: Request {op:'hello', id}        server: Reply {ok, session, pid}   (proves the owner)
- *   client: Request {op: signal|resize|wait|exec|attach|logs|freeze|stats|update, id, ...}
+ *   client: Request {op: signal|resize|wait|exec|attach|logs|freeze|stats|update|connect, id, ...}
  *   server: Reply {ok:true} (stats: {ok:true, stats}) or {ok:false, code, message}, then per op: Exit / Stdout / Stderr /
  *           Log (follow: LogsCaughtUp after the entries the owner had)
  *   client (exec and attach, after the Reply): Stdin, StdinEnd, Resize, Signal; closing an
@@ -62,6 +62,8 @@ export type ControlRequest =
   | { v: 1; op: 'persist'; id: string }
   | { v: 1; op: 'stats'; id: string }
   | { v: 1; op: 'update'; id: string; limits: LimitUpdate }
+  /** `network connect` of a running container: the owner plugs in the interface its record now has on `networkId`. */
+  | { v: 1; op: 'connect'; id: string; networkId: string }
   /** Cross-VM networking: Packet frames follow, each checked and injected by the owner. */
   | { v: 1; op: 'packets'; id: string };
 
@@ -236,7 +238,7 @@ function limitUpdate(v: unknown): LimitUpdate {
 
 /** A client's request, checked field by field; throws SkiffError INVALID_ARGUMENT. */
 export function parseRequest(v: unknown): ControlRequest {
-  const head = object(v, 'request', ['v', 'op', 'id', 'signal', 'size', 'follow', 'exec', 'frozen', 'limits']);
+  const head = object(v, 'request', ['v', 'op', 'id', 'signal', 'size', 'follow', 'exec', 'frozen', 'limits', 'networkId']);
   if (head['v'] !== CONTROL_VERSION) throw bad(`request version ${String(head['v'])} is not ${CONTROL_VERSION}`);
   const id = containerId(head['id']);
   const only = (...fields: string[]) => object(v, `${String(head['op'])} request`, ['v', 'op', 'id', ...fields]);
@@ -253,6 +255,7 @@ export function parseRequest(v: unknown): ControlRequest {
     case 'attach': only(); return { v: 1, op: 'attach', id };
     case 'packets': only(); return { v: 1, op: 'packets', id };
     case 'update': only('limits'); return { v: 1, op: 'update', id, limits: limitUpdate(head['limits']) };
+    case 'connect': only('networkId'); return { v: 1, op: 'connect', id, networkId: containerId(head['networkId']) };
     default: throw bad(`unknown op ${JSON.stringify(head['op'])?.slice(0, 40)}`);
   }
 }

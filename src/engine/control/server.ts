@@ -146,6 +146,10 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
         await target.update(req.id, req.limits);
         send(Frame.Reply, '{"ok":true}');
         return finish();
+      case 'connect':
+        await target.connect(req.id, req.networkId);
+        send(Frame.Reply, '{"ok":true}');
+        return finish();
       case 'packets': {
         const deliver = target.packet;
         if (!deliver) throw new SkiffError('UNSUPPORTED', 'this skiff process relays no packets');

@@ -43,6 +43,8 @@ export interface ControlTarget {
   persist(id: string): Promise<void>;
   stats(id: string): Promise<ResourceStats>;
   update(id: string, limits: LimitUpdate): Promise<void>;
+  /** `network connect`: plug in the interface the container's record has on network `networkId`. */
+  connect(id: string, networkId: string): Promise<void>;
   /** A packet relayed from another VM for the VM that runs `id` (checked there); absent: refused. */
   packet?(id: string, packet: Uint8Array): void;
 }
@@ -70,6 +72,7 @@ export interface RemoteOwner {
   persist(): Promise<void>;
   stats(): Promise<ResourceStats>;
   update(limits: LimitUpdate): Promise<void>;
+  connect(networkId: string): Promise<void>;
   /** Opens the packet relay into the container's VM (cross-process networking). */
   packets(): Promise<PacketChannel>;
 }

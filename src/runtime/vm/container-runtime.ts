@@ -429,11 +429,14 @@ export class VmRuntime implements ContainerRuntime {
   async connect(id: string, iface: RuntimeInterface): Promise<void> {
     if (!this.running.has(id)) throw new SkiffError('CONFLICT', `container ${id.slice(0, 12)} is not running`);
     await this.guestNet.connect((await this.machine()).agent, id, iface);
+    // Containers of that network in other VMs reach it, and it them, as if it had started on it.
+    this.network.plugged(id, iface, true);
   }
 
   async disconnect(id: string, iface: RuntimeInterface): Promise<void> {
     if (!this.running.has(id)) return;
     await this.guestNet.disconnect((await this.machine()).agent, id, iface);
+    this.network.plugged(id, iface, false);
   }
 
   async exec(req: ExecRequest): Promise<VmProcess> {

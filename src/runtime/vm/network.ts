@@ -246,6 +246,22 @@ export class VmNetwork {
     return { port, close: async () => { if (this.virtualPorts.get(port)?.ip === t.containerIp) this.virtualPorts.delete(port); } };
   }
 
+  /**
+   * `network connect`/`disconnect` of a running container: its address on that network is one of
+   * ours (or no longer), so containers of that network in other VMs are routed to and from it.
+   */
+  plugged(id: string, iface: { ip: string; subnet: string; networkId: string; bridge: string }, on: boolean): void {
+    if (on) {
+      this.subnets.add(iface.subnet);
+      this.localIfaces.set(iface.ip, { networkId: iface.networkId, subnet: iface.subnet, bridge: iface.bridge, owner: id });
+      this.remote.addLocal(iface.ip, iface.subnet);
+    } else if (this.localIfaces.get(iface.ip)?.owner === id) {
+      this.localIfaces.delete(iface.ip);
+      this.remote.removeLocal(iface.ip);
+    }
+    void this.refreshRemotes().catch(() => {});
+  }
+
   async removeContainer(id: string): Promise<void> {
     for (const [ip, l] of this.localIfaces) if (l.owner === id) { this.localIfaces.delete(ip); this.remote.removeLocal(ip); }
     const e = this.byContainer.get(id);

@@ -99,4 +99,22 @@ describe('control channel between skiff processes', () => {
       busy.close();
     }
   }, 400_000);
+
+  it('network connect of a container another skiff process runs plugs it in now (the owner reads the new endpoint)', async () => {
+    expect((await skiff(['network', 'create', 'live'])).code).toBe(0);
+    try {
+      expect((await skiff(['run', '-d', '--name', 'livesrv', '--network', 'live', 'skiff/busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])).code).toBe(0);
+      expect((await skiff(['run', '-d', '--name', 'joiner', 'skiff/busybox', 'sleep', '1000'])).code).toBe(0);
+      expect(await skiff(['network', 'connect', 'live', 'joiner'])).toMatchObject({ code: 0, stderr: '' });
+      const addrs = await skiff(['exec', 'joiner', 'ip', '-4', '-o', 'addr']);
+      expect(addrs.stdout).toMatch(/eth1\s+inet 172\.\d+\.0\.\d+/);
+      // Across the two VMs: the owner of joiner routes the new network's peers, and livesrv's learns joiner.
+      const fetched = await skiff(['exec', 'joiner', 'wget', '-qO-', 'http://livesrv/hostname']);
+      expect(fetched).toMatchObject({ code: 0 });
+      expect(fetched.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
+    } finally {
+      await skiff(['rm', '-f', 'livesrv', 'joiner']);
+    }
+    expect((await skiff(['network', 'rm', 'live'])).code).toBe(0);
+  }, 400_000);
 });

@@ -103,6 +103,8 @@ describe('control channel requests for pause, stats, update', () => {
   it('are checked field by field', () => {
     expect(parseRequest({ v: 1, op: 'freeze', id, frozen: true })).toEqual({ v: 1, op: 'freeze', id, frozen: true });
     expect(parseRequest({ v: 1, op: 'stats', id })).toEqual({ v: 1, op: 'stats', id });
+    expect(parseRequest({ v: 1, op: 'connect', id, networkId: id })).toEqual({ v: 1, op: 'connect', id, networkId: id });
+    expect(() => parseRequest({ v: 1, op: 'connect', id, networkId: 'br0; reboot' })).toThrow(/64 hex/);
     expect(parseRequest({ v: 1, op: 'update', id, limits: { memory: 1 << 25, pidsLimit: -1 } })).toEqual({ v: 1, op: 'update', id, limits: { memory: 1 << 25, pidsLimit: -1 } });
     expect(() => parseRequest({ v: 1, op: 'freeze', id, frozen: 'yes' })).toThrow(/frozen must be true or false/);
     expect(() => parseRequest({ v: 1, op: 'update', id, limits: { memory: 1.5 } })).toThrow(/limits.memory must be an integer/);
