@@ -202,9 +202,17 @@ function direntQid(s: Session, fid: Fid, e: DirEntry): Qid {
     const exp = s.lookupExport(e.name);
     if (exp) return qidOf(exp.fs.stat(exp.fs.root()), exp.serial);
   }
-  // d_ino must be st_ino: a shared image file's entry carries its shared qid.
+  // d_ino must be st_ino: a shared image file's entry carries its shared qid. The listing was
+  // taken at offset 0: a name unlinked (rm -r unlinks as it reads) or replaced since keeps the
+  // qid it was listed with, never fails the page.
   if (e.kind === 'file' && s.shared && fid.exp.cacheable && fid.exp.fs.imageFileKey) {
-    const q = sharedQidOf(s.shared, fid.exp, fid.exp.fs.lookup(fid.node, e.name));
+    let node: FsNode | null = null;
+    try {
+      node = fid.exp.fs.lookup(fid.node, e.name);
+    } catch (err) {
+      if (!(err instanceof FsError)) throw err;
+    }
+    const q = node && fid.exp.fs.stat(node).ino === e.ino ? sharedQidOf(s.shared, fid.exp, node) : null;
     if (q) return q;
   }
   return qidOf({ kind: e.kind, ino: e.ino, version: 0 }, fid.exp.serial);

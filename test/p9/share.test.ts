@@ -16,6 +16,7 @@ import { P9Server } from '../../src/p9/server.ts';
 import { MAX_SHARED_ID, QID_SHARED, SharedFiles } from '../../src/p9/share.ts';
 import { dir, file, text } from '../fs/helpers.ts';
 import { Rlerror, TestClient } from './client.ts';
+import { decodeDirents } from '../../src/p9/codec.ts';
 
 const enc = new TextEncoder();
 const FILES: [string, string][] = [['usr/lib/a', 'the bytes of a\n'], ['usr/lib/b', 'b here\n'], ['usr/lib/c', 'cee\n']];
@@ -204,6 +205,24 @@ describe('shared image files', () => {
     expect(() => c.walk(20, 22, 'b')).toThrow(Rlerror);
     c.walk(1, 11, 'usr/lib/b');
     expect(isShared(qidOf(c, 11))).toBe(true);
+  });
+
+  it('a directory listed in pages lists on while its files go (rm -r unlinks as it reads)', () => {
+    const { c } = setup();
+    c.walk(1, 10, 'usr/lib');
+    c.call({ type: 'Tlopen', fid: 10, flags: OpenFlags.RDONLY | OpenFlags.DIRECTORY });
+    c.walk(1, 11, 'usr/lib');
+    // One entry a page: '.', then '..', 'a', 'b', 'c', 'c-link' with 'b' unlinked in between.
+    const names: string[] = [];
+    let offset = 0;
+    for (;;) {
+      const page = decodeDirents(c.call({ type: 'Treaddir', fid: 10, offset, count: 32 }).data);
+      if (page.length === 0) break;
+      names.push(page[0]!.name);
+      offset = page[page.length - 1]!.offset;
+      if (page[0]!.name === 'a') c.call({ type: 'Tunlinkat', dirfid: 11, name: 'b', flags: 0 });
+    }
+    expect(names).toEqual(['.', '..', 'a', 'b', 'c', 'c-link']);
   });
 
   it('keeps ids and open readers across saveState/restoreState, also in a new server; old states load', () => {
