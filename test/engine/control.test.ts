@@ -52,9 +52,26 @@ class ScriptedRuntime implements ContainerRuntime {
       wait: () => done,
     };
   }
-  async exec(req: { args: string[]; io: { onStdout(c: Uint8Array): void } }): Promise<RuntimeProcess> {
+  /** Bytes `flood N` has handed to its sink so far. */
+  flooded = 0;
+  async exec(req: { args: string[]; io: { onStdout(c: Uint8Array): unknown } }): Promise<RuntimeProcess> {
     let end!: (s: ExitStatus) => void;
     const done = new Promise<ExitStatus>((r) => (end = r));
+    if (req.args[0] === 'flood') {
+      // Writes N bytes (i & 0xff) in 64 KiB chunks, waiting whenever its sink says so (as a process blocks in write(2)).
+      void (async () => {
+        await new Promise((r) => setTimeout(r, 10)); // after exec() returned, as a real process's output comes
+        const total = Number(req.args[1]);
+        for (let off = 0; off < total; off += 65536) {
+          const chunk = new Uint8Array(Math.min(65536, total - off)).map((_, i) => (off + i) & 0xff);
+          this.flooded += chunk.length;
+          const r = req.io.onStdout(chunk);
+          if (r instanceof Promise) await r;
+        }
+        end({ exitCode: 0, oomKilled: false });
+      })();
+      return { writeStdin() {}, closeStdin() {}, kill: async () => end({ exitCode: 137, oomKilled: false }), resize: async () => {}, wait: () => done };
+    }
     const cat = req.args[0] === 'cat';
     if (!cat) {
       req.io.onStdout(te.encode(`exec ${req.args.join(' ')}\n`));
@@ -178,6 +195,30 @@ describe('control channel', () => {
     expect(await waited).toMatchObject({ exitCode: 143 });
     expect(out.join('')).toBe('main started\n');
     expect(await other.inspectContainer({ id })).toMatchObject({ state: 'exited', exitCode: 143 });
+  });
+
+  it('an exec whose client stops reading is held back (not buffered), and delivers every byte once it reads again', async () => {
+    const { other, id, rt } = await twoEngines();
+    const total = 32 << 20;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let stalled = true;
+    let got = 0;
+    let bad = 0;
+    const p = await other.execContainer({
+      id, cmd: ['flood', String(total)],
+      io: { onStdout: (d) => { for (let i = 0; i < d.length; i++) if (d[i] !== ((got + i) & 0xff)) bad++; got += d.length; return stalled ? gate : undefined; }, onStderr: () => {} },
+    });
+    let last = -1;
+    for (let i = 0; i < 100 && rt.flooded !== last; i++) { last = rt.flooded; await new Promise((r) => setTimeout(r, 50)); }
+    // Held: the client's queue (1 MiB), the sockets' buffers and the owner's backlog (1 MiB), not 32 MiB.
+    expect(rt.flooded).toBeLessThan(8 << 20);
+    expect(rt.flooded).toBeGreaterThan(0);
+    stalled = false;
+    release();
+    expect(await p.wait()).toEqual({ exitCode: 0, oomKilled: false });
+    expect(got).toBe(total);
+    expect(bad).toBe(0);
   });
 
   it('logs follow: what the owner has, then each new entry, until the container exits', async () => {

@@ -38,27 +38,42 @@ function replyError(v: unknown): SkiffError {
   return isStartFailureReason(r.reason) ? new StartFailure(r.reason, code, message) : new SkiffError(code, message);
 }
 
+/** Frame bytes a conversation holds unread before it stops reading its socket. */
+const QUEUE_HIGH = 1 << 20;
+
 /** A queue of frames read from `sock`, ending when it closes; a protocol error ends it with that error. */
 function frameQueue(sock: Socket): AsyncIterableIterator<{ type: FrameType; payload: Uint8Array }> {
   const reader = new FrameReader();
   const queue: { type: FrameType; payload: Uint8Array }[] = [];
+  let queued = 0;
   let done = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
   sock.on('data', (c: Buffer) => {
     try {
-      queue.push(...reader.push(new Uint8Array(c)));
+      for (const f of reader.push(new Uint8Array(c))) {
+        queue.push(f);
+        queued += f.payload.length;
+      }
     } catch (err) {
       failure = err;
       sock.destroy();
     }
+    // A reader that does not keep up stops the socket: the owner's writes then wait (an exec's
+    // process blocks, runtime/vm/flow.ts) or it drops the client (attach, logs follow).
+    if (queued > QUEUE_HIGH) sock.pause();
     wake?.();
   });
   sock.on('close', () => { done = true; wake?.(); });
   const it: AsyncIterableIterator<{ type: FrameType; payload: Uint8Array }> = {
     async next() {
       for (;;) {
-        if (queue.length) return { value: queue.shift()!, done: false };
+        if (queue.length) {
+          const f = queue.shift()!;
+          queued -= f.payload.length;
+          if (sock.isPaused() && queued < QUEUE_HIGH / 4) sock.resume();
+          return { value: f, done: false };
+        }
         if (failure) throw failure;
         if (done) return { value: undefined, done: true };
         await new Promise<void>((r) => (wake = r));
@@ -113,11 +128,13 @@ async function open(owner: Owner, id: string, op: Op | undefined, helloMs = HELL
 }
 
 /** Reads frames to the end: the Exit status, or the error the server sent. */
-async function untilExit(c: Conversation, onFrame?: (type: FrameType, payload: Uint8Array) => void): Promise<ExitStatus | undefined> {
+async function untilExit(c: Conversation, onFrame?: (type: FrameType, payload: Uint8Array) => unknown): Promise<ExitStatus | undefined> {
   for await (const f of c.frames) {
     if (f.type === Frame.Exit) return parseJson(f.payload, 'exit status') as ExitStatus;
     if (f.type === Frame.Reply) throw replyError(parseJson(f.payload, 'reply'));
-    onFrame?.(f.type, f.payload);
+    // A sink that cannot take more yet (ProcessIO's promise): read no further until it can.
+    const r = onFrame?.(f.type, f.payload);
+    if (r instanceof Promise) await r.catch(() => {});
   }
   return undefined;
 }
@@ -129,8 +146,9 @@ async function converseProcess(owner: Owner, id: string, op: Op, io: ProcessIO, 
 /** An exec's or attach's process as the client holds it: frames both ways over the conversation. */
 function processOver(c: Conversation, io: ProcessIO, what: string): RuntimeProcess {
   const exited = untilExit(c, (type, payload) => {
-    if (type === Frame.Stdout) io.onStdout(payload);
-    else if (type === Frame.Stderr) io.onStderr(payload);
+    if (type === Frame.Stdout) return io.onStdout(payload);
+    if (type === Frame.Stderr) return io.onStderr(payload);
+    return undefined;
   }).then((s) => s ?? Promise.reject(new SkiffError('RUNTIME', `${what}: the connection to the skiff process running the container closed`)));
   exited.catch(() => {});
   return {

@@ -20,6 +20,23 @@ const MAX_EARLY_BYTES = 4 << 20;
 const MAX_CONNECTIONS = 128;
 /** Log output queued for a follower that is not reading. */
 const MAX_FOLLOW_BACKLOG = 16 << 20;
+/** Output bytes an exec's client may have unread before the exec's sink waits (ProcessIO backpressure). */
+const EXEC_BACKLOG = 1 << 20;
+
+/** Resolves once `sock` has drained its write buffer, or closed; one waiter per socket. */
+const drains = new WeakMap<Socket, Promise<void>>();
+function drainOf(sock: Socket): Promise<void> {
+  let p = drains.get(sock);
+  if (!p) {
+    p = new Promise((resolve) => {
+      const done = () => { sock.off('drain', done); sock.off('close', done); drains.delete(sock); resolve(); };
+      sock.on('drain', done);
+      sock.on('close', done);
+    });
+    drains.set(sock, p);
+  }
+  return p;
+}
 
 export interface ServerIdentity { session: string; pid: number }
 
@@ -168,8 +185,12 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
         await closed;
         return finish();
       }
-      case 'exec':
-        return await serveProcess(req.id, (io) => target.exec(req.id, req.exec, io), (p) => p.closeStdin(), send, finish, closed, after, (h) => (onFrame = h));
+      case 'exec': {
+        // A client that does not read holds its exec back, as `docker exec` does: once its
+        // backlog is past EXEC_BACKLOG, the output sink waits for the socket to drain.
+        const drained = () => (sock.writableLength > EXEC_BACKLOG ? drainOf(sock) : undefined);
+        return await serveProcess(req.id, (io) => target.exec(req.id, req.exec, io), (p) => p.closeStdin(), send, finish, closed, after, (h) => (onFrame = h), undefined, drained);
+      }
       case 'attach': {
         // An attacher that does not read is dropped (detached), never buffered without end.
         const bounded = () => sock.writableLength > MAX_FOLLOW_BACKLOG;
@@ -192,6 +213,7 @@ async function serveProcess<P extends RuntimeProcess>(
   early: { type: FrameType; payload: Uint8Array }[],
   setHandler: (h: (type: FrameType, payload: Uint8Array) => void) => void,
   tooSlow?: () => boolean,
+  drained?: () => Promise<void> | undefined,
 ): Promise<void> {
   // Client frames may come before the process exists: queued (bounded) until it does.
   let earlyBytes = early.reduce((n, f) => n + f.payload.length, 0);
@@ -224,6 +246,7 @@ async function serveProcess<P extends RuntimeProcess>(
       if (held) held.push({ type, d: d.slice(off, off + MAX_FRAME) });
       else send(type, d.subarray(off, off + MAX_FRAME));
     }
+    return held ? undefined : drained?.();
   };
   const p = await start({ onStdout: chunked(Frame.Stdout), onStderr: chunked(Frame.Stderr) });
   send(Frame.Reply, '{"ok":true}');
