@@ -228,6 +228,28 @@ describe('image files shared between containers', () => {
       await stop(b);
     }
   }, 240_000);
+
+  it('... also when another container used the file first since (freshness is each name\'s, not the shared inode\'s)', async () => {
+    const b = await start(`${VIEW('/etc/passwd')}; echo ready; sleep 100000`);
+    try {
+      await until(() => b.out().includes('ready'));
+      expect(b.out().split(' ')[0]).toBe(inode);
+      const n = node(b.rootfs, 'etc/passwd');
+      b.rootfs.setattr(n, { size: 0 });
+      b.rootfs.write(n, 0, enc.encode('copied in\n'));
+      await guest.rt.filesChanged(b.id);
+      // A revalidates its own name of the shared inode first: the inode is fresh again, B's name is not.
+      const before = a.out().slice(0, a.out().indexOf('ready'));
+      expect(await exec(a, VIEW('/etc/passwd'))).toBe(before);
+      const view = await exec(b, VIEW('/etc/passwd'));
+      expect(view).toContain('cat:copied in\nmap:copied in\n');
+      expect(view).toMatch(/^\d+ 644 10 1 /);
+      expect(view.split(' ')[0]).not.toBe(inode);
+      expect(await exec(a, VIEW('/etc/passwd'))).toBe(before);
+    } finally {
+      await stop(b);
+    }
+  }, 240_000);
 });
 
 async function until(cond: () => boolean, ms = 60_000): Promise<void> {
