@@ -188,13 +188,36 @@ export async function attachRunning(io: CliIO, engine: Engine, id: string, o: { 
 export async function startDetached(engine: Engine, id: string): Promise<void> {
   const bin = process.argv[1];
   if (!bin) throw new SkiffError('UNSUPPORTED', 'cannot find the skiff command to start a background process');
-  const child = spawn(process.execPath, [...process.execArgv, bin, '__hold', id], { detached: true, stdio: 'ignore', env: process.env });
+  // The IPC channel carries one message back: why the start failed, for a --rm container whose
+  // record (and the error in it) is gone with it.
+  const child = spawn(process.execPath, [...process.execArgv, bin, '__hold', id], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: process.env });
   child.unref();
+  let told: { code: number; message: string } | undefined;
+  child.on('message', (m: { code?: unknown; message?: unknown }) => {
+    if (typeof m?.code === 'number' && typeof m.message === 'string') told = { code: m.code, message: m.message };
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    await watchStart(engine, id, child, exited, () => told);
+  } finally {
+    if (child.connected) child.disconnect();
+  }
+}
+
+async function watchStart(engine: Engine, id: string, child: ReturnType<typeof spawn>, exited: Promise<void>, told: () => { code: number; message: string } | undefined): Promise<void> {
   const t0 = Date.now();
   const was = await engine.inspectContainer({ id });
   for (;;) {
     await new Promise((r) => setTimeout(r, 150));
-    const rec = await engine.inspectContainer({ id });
+    const rec = await engine.inspectContainer({ id }).catch(async (err: unknown) => {
+      if (!(err instanceof SkiffError && err.code === 'NOT_FOUND')) throw err;
+      // Removed (--rm): after a failed start the holder says why before it exits; else it ran and ended.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      const t = told();
+      if (t) throw fail(t.code, t.message);
+      return undefined;
+    });
+    if (!rec) return;
     // This start's doing, not the state of an earlier run (restart of an exited container).
     if (rec.state === 'running' && rec.startedAt !== was.startedAt) return;
     if (rec.state === 'exited' && rec.finishedAt !== was.finishedAt) {

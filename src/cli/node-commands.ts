@@ -6,6 +6,7 @@ import type { Command } from './commands/context.ts';
 import { out } from './commands/context.ts';
 import { humanSize, table } from './present/format.ts';
 import { PROXIED } from './attach.ts';
+import { startFailed } from './commands/run.ts';
 import { serveCommand } from './serve.ts';
 import type { CliIO } from './io.ts';
 
@@ -17,10 +18,15 @@ export function nodeCommands(io: CliIO): Command[] {
       for (const sig of ['SIGINT', ...PROXIED] as NodeJS.Signals[]) {
         process.on(sig, () => void engine.killContainer({ id: id!, signal: sig }).catch(() => {}));
       }
+      // The starter's channel (attach.ts startDetached) must not keep this process alive.
+      process.channel?.unref();
       try {
         await engine.startContainer({ id: id! });
-      } catch {
-        return; // the record holds the error
+      } catch (err) {
+        // The record holds the error, unless --rm removed it: the starter hears it here.
+        const e = startFailed(err);
+        if (process.send && process.connected) await new Promise((r) => process.send!({ code: e.status, message: e.message }, () => r(undefined)));
+        return;
       }
       await engine.waitContainer({ id: id! });
     },

@@ -95,6 +95,13 @@ describe('control channel between skiff processes', () => {
       expect(m.code).toBe(127);
       expect(m.stderr).toMatch(/starting container nocmd: .*no-such-command/);
       expect((await skiff(['rm', 'busyport', 'nocmd'])).code).toBe(0);
+      // With --rm the failed container is gone, its record with it: the background process says why.
+      const gone = await skiff(['run', '-d', '--rm', '-p', `${port}:80`, 'skiff/busybox', 'sleep', '100']);
+      expect(gone.code).toBe(125);
+      expect(gone.stderr).toMatch(new RegExp(`starting container .*127\\.0\\.0\\.1:${port}.*already in use`));
+      // A --rm container that ran and ended before anyone looked is no failure.
+      expect(await skiff(['run', '-d', '--rm', 'skiff/hello-wasm'])).toMatchObject({ code: 0, stderr: '' });
+      expect((await skiff(['ps', '-aq'])).stdout).toBe('');
     } finally {
       busy.close();
     }
