@@ -46,6 +46,12 @@ export function controlTarget(core: LifecycleCore): ControlTarget {
       if (!runtime.connect) throw new SkiffError('UNSUPPORTED', `the ${runtime.name} runtime cannot connect a running container to a network`);
       await runtime.connect(id, iface);
     },
+    // A runtime unplugs by network (and forgets the address); it only ever removes what it plugged for this container.
+    disconnect: async (id, networkId, ip) => {
+      const { runtime } = get(id);
+      if (!runtime.disconnect) throw new SkiffError('UNSUPPORTED', `the ${runtime.name} runtime cannot disconnect a running container from a network`);
+      await runtime.disconnect(id, { network: '', networkId, bridge: '', subnet: '', gateway: '', ip, prefixLen: 0, mac: '', internal: false });
+    },
     // Checked by the runtime (same network, known sender) before it reaches the guest.
     packet: (id, p) => void core.running.get(id)?.runtime.relayIn?.(p).catch(() => {}),
   };

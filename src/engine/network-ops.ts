@@ -66,7 +66,7 @@ export async function engineConnect(e: EngineParts, options: { network: string; 
   }
 }
 
-/** `docker network disconnect`: recorded, and unplugged now when this engine runs the container. */
+/** `docker network disconnect`: recorded, and unplugged now when the container runs (here, or through its owner). */
 export async function engineDisconnect(e: EngineParts, options: { network: string; container: string; force?: boolean }): Promise<void> {
   const { lifecycle } = e;
   const before = await lifecycle.inspect(options.container);
@@ -74,6 +74,12 @@ export async function engineDisconnect(e: EngineParts, options: { network: strin
   const { endpoint } = await disconnectNetwork(e.ctx, options);
   const network = await getNetwork(e.ctx, endpoint.networkId).catch(() => undefined);
   if (network) e.events.network('disconnect', network, { container: before.id });
+  if (!lifecycle.isRunning(before.id) && (before.state === 'running' || before.state === 'paused') && endpoint.ip) {
+    await (await reach({ plane: e.control, reread: (id) => lifecycle.inspect(id) }, before)).disconnect(endpoint.networkId, endpoint.ip).catch((err) => {
+      throw SkiffError.wrap(err, `disconnecting ${before.name} from ${options.network}`);
+    });
+    return;
+  }
   const iface = net?.interfaces.find((i) => i.networkId === endpoint.networkId && i.ip === endpoint.ip);
   if (iface) await lifecycle.hotplug(before.id, 'disconnect', iface).catch((err) => {
     throw SkiffError.wrap(err, `disconnecting ${before.name} from ${options.network}`);

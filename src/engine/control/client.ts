@@ -210,6 +210,9 @@ export async function connectOwner(owner: Owner, id: string, helloMs = HELLO_TIM
     async connect(networkId) {
       (await open(owner, id, { op: 'connect', networkId }, helloMs)).sock.end();
     },
+    async disconnect(networkId, ip) {
+      (await open(owner, id, { op: 'disconnect', networkId, ip }, helloMs)).sock.end();
+    },
     async packets(): Promise<PacketChannel> {
       const c = await open(owner, id, { op: 'packets' }, helloMs);
       // A relay never keeps a CLI process alive once its own containers are done.

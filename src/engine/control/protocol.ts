@@ -3,7 +3,7 @@
  * this process owns. One connection carries one conversation:
  *
  *   client: Request {op:'hello', id}        server: Reply {ok, session, pid}   (proves the owner)
- *   client: Request {op: signal|resize|wait|exec|attach|logs|freeze|stats|update|connect, id, ...}
+ *   client: Request {op: signal|resize|wait|exec|attach|logs|freeze|stats|update|connect|disconnect, id, ...}
  *   server: Reply {ok:true} (stats: {ok:true, stats}) or {ok:false, code, message}, then per op: Exit / Stdout / Stderr /
  *           Log (follow: LogsCaughtUp after the entries the owner had)
  *   client (exec and attach, after the Reply): Stdin, StdinEnd, Resize, Signal; closing an
@@ -64,6 +64,8 @@ export type ControlRequest =
   | { v: 1; op: 'update'; id: string; limits: LimitUpdate }
   /** `network connect` of a running container: the owner plugs in the interface its record now has on `networkId`. */
   | { v: 1; op: 'connect'; id: string; networkId: string }
+  /** `network disconnect`: the endpoint is gone from the record, so the caller names its network and address. */
+  | { v: 1; op: 'disconnect'; id: string; networkId: string; ip: string }
   /** Cross-VM networking: Packet frames follow, each checked and injected by the owner. */
   | { v: 1; op: 'packets'; id: string };
 
@@ -200,6 +202,12 @@ function containerId(v: unknown): string {
   return v;
 }
 
+function ipv4(v: unknown): string {
+  const s = str(v, 'ip', 15);
+  if (!/^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/.test(s)) throw bad(`"${s}" is not an IPv4 address`);
+  return s;
+}
+
 /** A signal name (SIGTERM, TERM, SIGRTMIN+3) or number, as `docker kill -s` takes it. */
 function signal(v: unknown): string {
   const s = str(v, 'signal', 16);
@@ -238,7 +246,7 @@ function limitUpdate(v: unknown): LimitUpdate {
 
 /** A client's request, checked field by field; throws SkiffError INVALID_ARGUMENT. */
 export function parseRequest(v: unknown): ControlRequest {
-  const head = object(v, 'request', ['v', 'op', 'id', 'signal', 'size', 'follow', 'exec', 'frozen', 'limits', 'networkId']);
+  const head = object(v, 'request', ['v', 'op', 'id', 'signal', 'size', 'follow', 'exec', 'frozen', 'limits', 'networkId', 'ip']);
   if (head['v'] !== CONTROL_VERSION) throw bad(`request version ${String(head['v'])} is not ${CONTROL_VERSION}`);
   const id = containerId(head['id']);
   const only = (...fields: string[]) => object(v, `${String(head['op'])} request`, ['v', 'op', 'id', ...fields]);
@@ -256,6 +264,7 @@ export function parseRequest(v: unknown): ControlRequest {
     case 'packets': only(); return { v: 1, op: 'packets', id };
     case 'update': only('limits'); return { v: 1, op: 'update', id, limits: limitUpdate(head['limits']) };
     case 'connect': only('networkId'); return { v: 1, op: 'connect', id, networkId: containerId(head['networkId']) };
+    case 'disconnect': only('networkId', 'ip'); return { v: 1, op: 'disconnect', id, networkId: containerId(head['networkId']), ip: ipv4(head['ip']) };
     default: throw bad(`unknown op ${JSON.stringify(head['op'])?.slice(0, 40)}`);
   }
 }

@@ -167,6 +167,10 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
         await target.connect(req.id, req.networkId);
         send(Frame.Reply, '{"ok":true}');
         return finish();
+      case 'disconnect':
+        await target.disconnect(req.id, req.networkId, req.ip);
+        send(Frame.Reply, '{"ok":true}');
+        return finish();
       case 'packets': {
         const deliver = target.packet;
         if (!deliver) throw new SkiffError('UNSUPPORTED', 'this skiff process relays no packets');

@@ -45,6 +45,8 @@ export interface ControlTarget {
   update(id: string, limits: LimitUpdate): Promise<void>;
   /** `network connect`: plug in the interface the container's record has on network `networkId`. */
   connect(id: string, networkId: string): Promise<void>;
+  /** `network disconnect`: unplug the interface the container had on `networkId` at `ip`. */
+  disconnect(id: string, networkId: string, ip: string): Promise<void>;
   /** A packet relayed from another VM for the VM that runs `id` (checked there); absent: refused. */
   packet?(id: string, packet: Uint8Array): void;
 }
@@ -73,6 +75,7 @@ export interface RemoteOwner {
   stats(): Promise<ResourceStats>;
   update(limits: LimitUpdate): Promise<void>;
   connect(networkId: string): Promise<void>;
+  disconnect(networkId: string, ip: string): Promise<void>;
   /** Opens the packet relay into the container's VM (cross-process networking). */
   packets(): Promise<PacketChannel>;
 }

@@ -107,7 +107,7 @@ describe('control channel between skiff processes', () => {
     }
   }, 400_000);
 
-  it('network connect of a container another skiff process runs plugs it in now (the owner reads the new endpoint)', async () => {
+  it('network connect/disconnect of a container another skiff process runs plug it in and out now (the owner reads the new endpoint)', async () => {
     expect((await skiff(['network', 'create', 'live'])).code).toBe(0);
     try {
       expect((await skiff(['run', '-d', '--name', 'livesrv', '--network', 'live', 'skiff/busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])).code).toBe(0);
@@ -119,6 +119,9 @@ describe('control channel between skiff processes', () => {
       const fetched = await skiff(['exec', 'joiner', 'wget', '-qO-', 'http://livesrv/hostname']);
       expect(fetched).toMatchObject({ code: 0 });
       expect(fetched.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
+      // And out again, at once.
+      expect(await skiff(['network', 'disconnect', 'live', 'joiner'])).toMatchObject({ code: 0, stderr: '' });
+      expect((await skiff(['exec', 'joiner', 'ip', '-4', '-o', 'addr'])).stdout).not.toMatch(/eth1/);
     } finally {
       await skiff(['rm', '-f', 'livesrv', 'joiner']);
     }

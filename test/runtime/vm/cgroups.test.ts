@@ -105,6 +105,8 @@ describe('control channel requests for pause, stats, update', () => {
     expect(parseRequest({ v: 1, op: 'stats', id })).toEqual({ v: 1, op: 'stats', id });
     expect(parseRequest({ v: 1, op: 'connect', id, networkId: id })).toEqual({ v: 1, op: 'connect', id, networkId: id });
     expect(() => parseRequest({ v: 1, op: 'connect', id, networkId: 'br0; reboot' })).toThrow(/64 hex/);
+    expect(parseRequest({ v: 1, op: 'disconnect', id, networkId: id, ip: '172.18.0.3' })).toEqual({ v: 1, op: 'disconnect', id, networkId: id, ip: '172.18.0.3' });
+    expect(() => parseRequest({ v: 1, op: 'disconnect', id, networkId: id, ip: '172.18.0.300' })).toThrow(/not an IPv4 address/);
     expect(parseRequest({ v: 1, op: 'update', id, limits: { memory: 1 << 25, pidsLimit: -1 } })).toEqual({ v: 1, op: 'update', id, limits: { memory: 1 << 25, pidsLimit: -1 } });
     expect(() => parseRequest({ v: 1, op: 'freeze', id, frozen: 'yes' })).toThrow(/frozen must be true or false/);
     expect(() => parseRequest({ v: 1, op: 'update', id, limits: { memory: 1.5 } })).toThrow(/limits.memory must be an integer/);
