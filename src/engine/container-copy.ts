@@ -3,12 +3,13 @@
  * PathStat), the tree at a path as tar entries named from its last component ("hostname",
  * "etc/", "etc/passwd"), and tar entries extracted into a directory. Paths resolve inside the
  * root only: `..` and symlinks are clamped at it (build/fs-write.ts), so a tar cannot write
- * outside. Used by the Engine API's /archive and by `skiff cp`.
+ * outside. Given a ContainerView (container-view.ts), paths resolve across the container's mounts. Used by the Engine API's /archive and by `skiff cp`.
  */
 import type { TarEntry } from '../archive/index.ts';
 import { resolvePath, splitPath, writeItem } from '../build/fs-write.ts';
 import { SkiffError } from '../errors.ts';
 import type { FileSystem, FsNode } from '../fs/types.ts';
+import { ContainerView } from './container-view.ts';
 import { exportEntriesAsync } from './fs-io.ts';
 
 /** Docker's container path stat (the X-Docker-Container-Path-Stat header, `kind` added). */
@@ -71,9 +72,14 @@ export async function* entriesAt(fs: FileSystem, path: string): AsyncGenerator<T
  * and symlinks (devices, fifos and hard links are left out); with `noOverwriteDirNonDir`, a
  * directory never replaces a non-directory or the other way round.
  */
-export function extractInto(fs: FileSystem, path: string, entries: Iterable<TarEntry>, o: { noOverwriteDirNonDir?: boolean } = {}): void {
+export function extractInto(fs: FileSystem, path: string, entries: Iterable<TarEntry>, o: { noOverwriteDirNonDir?: boolean; readOnlyRoot?: boolean } = {}): void {
   const t = locate(fs, path);
-  if (fs.stat(resolvePath(fs, path) ?? t.node).kind !== 'directory') throw new SkiffError('INVALID_ARGUMENT', `extraction point is not a directory: ${path}`);
+  const point = resolvePath(fs, path) ?? t.node;
+  if (fs.stat(point).kind !== 'directory') throw new SkiffError('INVALID_ARGUMENT', `extraction point is not a directory: ${path}`);
+  // Docker's checks (daemon/archive): a read-only mount, else a read-only root, by where the path resolves.
+  const mount = fs instanceof ContainerView ? fs.mountOf(point) : undefined;
+  if (mount?.readOnly) throw new SkiffError('INVALID_ARGUMENT', 'mounted volume is marked read-only');
+  if (!mount && o.readOnlyRoot) throw new SkiffError('INVALID_ARGUMENT', 'container rootfs is marked read-only');
   if (fs.readOnly) throw new SkiffError('CONFLICT', 'the container runs in another skiff process: copy into it while it is stopped, or through that process');
   const dest = path.replace(/\/+\.?$/, '') || '/';
   for (const e of entries) {

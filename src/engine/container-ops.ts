@@ -10,6 +10,7 @@ import { normalizeReference } from '../oci/reference.ts';
 import { commitImage } from './commit.ts';
 import { commitConfig, commitCreatedBy, containerConfigOf } from './commit-config.ts';
 import { entriesAt, extractInto, statPath, type PathStat } from './container-copy.ts';
+import { openContainerView } from './container-mounts.ts';
 import type { EngineParts } from './engine-parts.ts';
 import { exportEntriesAsync, fsChanges, materializeTree, upperDiff, type Change } from './fs-io.ts';
 import { familiarRef } from './image-ops.ts';
@@ -101,12 +102,12 @@ export async function engineExport(e: EngineParts, options: { id: string }): Pro
 
 /** `docker cp`'s stat of a path in the container (Docker's PathStat). */
 export async function engineStatPath(e: EngineParts, options: { id: string; path: string }): Promise<PathStat> {
-  return statPath(await e.containers.fs(options.id), options.path);
+  return statPath(await openContainerView(e, await e.containers.get(options.id)), options.path);
 }
 
 /** `docker cp` out: the tree at `path` as a tar whose entries are named from its last component. */
 export async function engineCopyFrom(e: EngineParts, options: { id: string; path: string }): Promise<{ stat: PathStat; tar: AsyncIterable<Uint8Array> }> {
-  const fs = await e.containers.fs(options.id);
+  const fs = await openContainerView(e, await e.containers.get(options.id));
   const stat = statPath(fs, options.path);
   e.events.container(await e.containers.get(options.id), 'archive-path', { path: options.path });
   return { stat, tar: writeTarChunksAsync(entriesAt(fs, options.path)) };
@@ -115,7 +116,6 @@ export async function engineCopyFrom(e: EngineParts, options: { id: string; path
 /** `docker cp` in: a tar extracted into the directory at `path`, then saved with the writable layer. */
 export async function engineCopyInto(e: EngineParts, options: { id: string; path: string; tar: Uint8Array | AsyncIterable<Uint8Array>; noOverwriteDirNonDir?: boolean }): Promise<void> {
   const rec = await e.lifecycle.inspect(options.id);
-  if (rec.spec.security.readOnlyRootfs) throw new SkiffError('CONFLICT', `container ${rec.name}'s root filesystem is read-only`);
   const bytes = options.tar instanceof Uint8Array ? options.tar : collect(await fromAsync(options.tar));
   let entries;
   try {
@@ -123,10 +123,13 @@ export async function engineCopyInto(e: EngineParts, options: { id: string; path
   } catch (err) {
     throw new SkiffError('INVALID_ARCHIVE', `not a tar archive: ${err instanceof Error ? err.message : String(err)}`);
   }
-  extractInto(await e.containers.fs(rec.id), options.path, entries, { noOverwriteDirNonDir: options.noOverwriteDirNonDir ?? false });
+  const view = await openContainerView(e, rec);
+  extractInto(view, options.path, entries, { noOverwriteDirNonDir: options.noOverwriteDirNonDir ?? false, readOnlyRoot: rec.spec.security.readOnlyRootfs });
   // Before it returns: the container sees the copy at once, not what its guest cached before.
   await e.lifecycle.filesChanged(rec.id);
   await e.containers.persist(rec.id);
+  // The volumes too (a copy may have reached into one): later processes see it as this one does.
+  for (const m of rec.spec.mounts) if (m.type === 'volume' && !m.readOnly) await e.containers.persistVolume(m.name);
   e.events.container(rec, 'extract-to-dir', { path: options.path });
 }
 

@@ -71,6 +71,43 @@ describe('skiff cp', () => {
   }, 60_000);
 });
 
+describe('skiff cp through the container\'s mounts', () => {
+  it('/etc/hostname is the container\'s; a volume and a bind are read and written, not the layer under them; :ro refuses', async () => {
+    const host = join(dir, 'bound');
+    mkdirSync(host);
+    writeFileSync(join(host, 'h.txt'), 'from the host\n');
+    // Inside the bind, a symlink climbing out resolves in the container (its /etc), never on the host.
+    symlinkSync('../../../../../../../../etc', join(host, 'up'));
+    const made = await skiff(['create', '--name', 'm1', '--hostname', 'myhost', '-v', 'cpvol:/data', '-v', 'cpro:/ro:ro', '-v', `${host}:/bind`, 'skiff/busybox', 'true']);
+    expect(made.code, made.stderr).toBe(0);
+    expect((await skiff(['cp', 'm1:/etc/hostname', join(dir, 'hostname')])).code).toBe(0);
+    expect(readFileSync(join(dir, 'hostname'), 'utf8')).toBe('myhost\n');
+
+    expect((await skiff(['cp', join(dir, 'src', 'a.txt'), 'm1:/data/'])).code).toBe(0);
+    // Another container of the volume sees the file: it is in the volume.
+    expect((await skiff(['create', '--name', 'm2', '-v', 'cpvol:/mnt', 'skiff/busybox', 'true'])).code).toBe(0);
+    const other = await skiff(['cp', 'm2:/mnt/a.txt', '-']);
+    expect(other.code, other.stderr).toBe(0);
+    expect(readTar(new Uint8Array(other.stdout)).map((e) => new TextDecoder().decode(e.data))).toEqual(['one\n']);
+    expect((await skiff(['cp', 'm1:/data/a.txt', join(dir, 'from-volume')])).code).toBe(0);
+    expect(readFileSync(join(dir, 'from-volume'), 'utf8')).toBe('one\n');
+
+    expect((await skiff(['cp', 'm1:/bind/h.txt', join(dir, 'from-bind')])).code).toBe(0);
+    expect(readFileSync(join(dir, 'from-bind'), 'utf8')).toBe('from the host\n');
+    expect((await skiff(['cp', join(dir, 'src', 'sub'), 'm1:/bind/'])).code).toBe(0);
+    expect(readFileSync(join(host, 'sub', 'b.txt'), 'utf8')).toBe('two\n');
+    expect((await skiff(['cp', 'm1:/bind/up/hostname', join(dir, 'through-link')])).code).toBe(0);
+    expect(readFileSync(join(dir, 'through-link'), 'utf8')).toBe('myhost\n');
+
+    const ro = await skiff(['cp', join(dir, 'src', 'a.txt'), 'm1:/ro/']);
+    expect(ro.code).toBe(1);
+    expect(ro.stderr).toContain('mounted volume is marked read-only');
+    // Nothing of it landed in the writable layer.
+    const diff = (await skiff(['diff', 'm1'])).stdout.toString();
+    expect(diff).not.toMatch(/\/(data|bind|ro)\//);
+  }, 120_000);
+});
+
 describe('cp placement rules and the host-side guard', () => {
   it('copyPlan follows docker cp\'s table', () => {
     expect(copyPlan({ path: '/a/f', dir: false }, { path: 'x/new', exists: false, dir: false })).toEqual({ into: 'x', rename: 'new' });
