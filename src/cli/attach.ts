@@ -5,7 +5,7 @@
  * detached, output kept as logs); `stop`, `kill`, `wait`, `exec` and `logs` from other processes
  * reach it through the engine's control channel (engine/control).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { SkiffError } from '../errors.ts';
 import type { Engine } from '../engine/engine.ts';
 import { ExitStatusError } from './commands/context.ts';
@@ -35,6 +35,32 @@ export interface AttachTarget {
   closeStdin(): void;
   resize(s: { cols: number; rows: number }): Promise<void>;
   kill(sig: string): Promise<void>;
+}
+
+/**
+ * Turns our terminal's output processing off for a container with a TTY, as Docker's raw mode
+ * (cfmakeraw) does, before its first byte: the container's pty already ends lines with CR LF, and
+ * Node's raw mode (libuv) keeps ONLCR, so lines reached the screen as CR CR LF and a bare LF that
+ * a full-screen program sends to move down one line (its pty set -onlcr) became CR LF, which also
+ * moved the cursor to column 0. Returns what puts the terminal's settings back as they were (also
+ * run if the process exits first). stty works on our stdout; without stty (no Linux or BSD
+ * userland) or without a TTY nothing changes.
+ */
+export function rawTerminalOutput(io: CliIO, tty: boolean): () => void {
+  if (!tty || !(io.stdout as Stdout).isTTY) return () => {};
+  const saved = spawnSync('stty', ['-g'], { stdio: [1, 'pipe', 'ignore'], timeout: 2000 });
+  const settings = saved.status === 0 ? saved.stdout.toString().trim() : '';
+  if (!/^[0-9a-fA-F:]+$/.test(settings)) return () => {};
+  spawnSync('stty', ['-opost'], { stdio: [1, 'ignore', 'ignore'], timeout: 2000 });
+  let done = false;
+  const restore = (): void => {
+    if (done) return;
+    done = true;
+    process.off('exit', restore);
+    spawnSync('stty', [settings], { stdio: [1, 'ignore', 'ignore'], timeout: 2000 });
+  };
+  process.on('exit', restore);
+  return restore;
 }
 
 /**
@@ -96,6 +122,7 @@ type Started = (p: RuntimeProcess) => void;
 export async function attachToTerminal(io: CliIO, o: { tty: boolean; interactive: boolean }, start: (sink: ProcessIO, size: { cols: number; rows: number } | undefined, started: Started) => Promise<ExitStatus>): Promise<number> {
   const output = new ContainerOutput(io.stdout, io.stderr);
   let unwire = (): void => {};
+  const restoreTerminal = rawTerminalOutput(io, o.tty);
   try {
     const exit = await start(output.io(), o.tty ? consoleSize(io) : undefined, (p) => {
       output.onBroken = () => void p.kill('SIGKILL').catch(() => {});
@@ -109,6 +136,7 @@ export async function attachToTerminal(io: CliIO, o: { tty: boolean; interactive
   } finally {
     unwire();
     output.close();
+    restoreTerminal();
   }
 }
 
@@ -156,7 +184,14 @@ export async function attachRunning(io: CliIO, engine: Engine, id: string, o: { 
   const interactive = o.stdin && rec.spec.openStdin;
   if (interactive && tty && !(io.stdin as Stdin).isTTY) throw fail(1, 'the input device is not a TTY');
   const output = new ContainerOutput(io.stdout, io.stderr);
-  const p = await engine.attachContainer({ id: rec.id, io: output.io() });
+  const restoreTerminal = rawTerminalOutput(io, tty);
+  let p;
+  try {
+    p = await engine.attachContainer({ id: rec.id, io: output.io() });
+  } catch (err) {
+    restoreTerminal();
+    throw err;
+  }
   let detach!: () => void;
   const detached = new Promise<'detached'>((r) => (detach = () => { p.detach(); r('detached'); }));
   output.onBroken = detach;
@@ -181,6 +216,7 @@ export async function attachRunning(io: CliIO, engine: Engine, id: string, o: { 
   } finally {
     unwire();
     output.close();
+    restoreTerminal();
   }
 }
 

@@ -109,9 +109,14 @@ describe('skiff run (CLI)', () => {
 
   it('-it gives a raw-mode PTY of the terminal\'s size; Ctrl-C reaches the container', async () => {
     const r = await onPty(['run', '--rm', '-it', 'skiff/busybox', 'sh'], [
-      'WAIT:# ', 'stty size; tty\r', 'WAIT:/dev/pts/0', 'sleep 100\r', '|', '\x03', 'echo rc=$?\r', 'WAIT:rc=130', 'exit 4\r',
+      'WAIT:# ', 'stty size; tty\r', 'WAIT:/dev/pts/0', 'stty -onlcr; printf "x1\\\\ny2\\\\n"; stty onlcr\r', 'WAIT:y2',
+      'sleep 100\r', '|', '\x03', 'echo rc=$?\r', 'WAIT:rc=130', 'exit 4\r',
     ]);
     expect(r.out).toContain('33 101');
+    // Raw output, as Docker's: the container's CR LF arrives as is, a bare LF stays bare.
+    expect(r.out).toContain('/dev/pts/0\r\n');
+    expect(r.out).not.toContain('\r\r\n');
+    expect(r.out).toContain('x1\ny2\n');
     expect(r.out).toContain('/dev/pts/0');
     expect(r.out).toContain('rc=130');
     expect(r.code).toBe(4);
