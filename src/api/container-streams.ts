@@ -117,7 +117,7 @@ export function containerStreamRoutes(r: Router, engine: Engine, hub: Hub): void
     try {
       if (hub.process(rec.id) || isRunning(rec)) status = await engine.waitContainer({ id: rec.id });
       else if (condition === 'not-running') status = statusOf(rec);
-      else status = await nextExit(rec.id, call);
+      else status = await nextExit(rec.id, call, condition === 'removed');
       if (condition === 'removed') await gone(rec.id, call);
     } catch (err) {
       await w.write(JSON.stringify({ StatusCode: -1, Error: { Message: err instanceof Error ? err.message : String(err) } }));
@@ -128,8 +128,8 @@ export function containerStreamRoutes(r: Router, engine: Engine, hub: Hub): void
   });
 
   /** The next exit: of a start through this server, or of a run another skiff process starts. */
-  async function nextExit(id: string, call: Call): Promise<ExitStatus> {
-    const here = hub.nextExit(id);
+  async function nextExit(id: string, call: Call, failedStart: boolean): Promise<ExitStatus> {
+    const here = hub.nextExit(id, { failedStart });
     for (;;) {
       const tick = new Promise<'tick'>((res) => setTimeout(() => res('tick'), 500));
       const first = await Promise.race([here, tick]);

@@ -25,6 +25,8 @@ export class Hub {
   readonly #live = new Map<string, Live>();
   readonly #startWaiters = new Map<string, Array<(p: RuntimeProcess) => void>>();
   readonly #exitWaiters = new Map<string, Array<(s: ExitStatus) => void>>();
+  /** Waiters a failed start answers too (the removal an --rm container's failed start ends in). */
+  readonly #failWaiters = new Map<string, Array<(s: ExitStatus) => void>>();
 
   /** Told of every exit of a container this server started, with how long it ran (restart policies). */
   onExit?: (id: string, status: ExitStatus, ranMs: number) => void;
@@ -53,9 +55,13 @@ export class Hub {
     return new Promise((resolve) => this.#push(this.#startWaiters, id, resolve));
   }
 
-  /** The next exit of a container this server starts (or runs now). */
-  nextExit(id: string): Promise<ExitStatus> {
-    return new Promise((resolve) => this.#push(this.#exitWaiters, id, resolve));
+  /**
+   * The next exit of a container this server starts (or runs now). A start that fails is no exit
+   * (dockerd leaves a next-exit wait pending then: the client reports only the start's error),
+   * unless `failedStart`.
+   */
+  nextExit(id: string, o: { failedStart?: boolean } = {}): Promise<ExitStatus> {
+    return new Promise((resolve) => this.#push(o.failedStart ? this.#failWaiters : this.#exitWaiters, id, resolve));
   }
 
   #push<T>(m: Map<string, Array<(v: T) => void>>, id: string, f: (v: T) => void): void {
@@ -94,17 +100,18 @@ export class Hub {
     return proc;
   }
 
-  #exited(id: string, status: ExitStatus): void {
+  #exited(id: string, status: ExitStatus, failedStart = false): void {
     const live = this.#live.get(id);
     this.#live.delete(id);
     for (const a of this.#attached.get(id) ?? []) a.end();
     this.#attached.delete(id);
-    this.#fire(this.#exitWaiters, id, status);
+    if (!failedStart) this.#fire(this.#exitWaiters, id, status);
+    this.#fire(this.#failWaiters, id, status);
     if (live) this.onExit?.(id, status, Date.now() - live.startedAt);
   }
 
-  /** A start that failed: attached clients get their connection closed, waiters the status. */
+  /** A start that failed: attached clients get their connection closed, waiters for it the status. */
   failed(id: string, status: ExitStatus): void {
-    this.#exited(id, status);
+    this.#exited(id, status, true);
   }
 }
