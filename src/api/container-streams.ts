@@ -9,6 +9,7 @@ import type { LogEntry } from '../engine/lifecycle.ts';
 import type { ContainerRecord } from '../engine/types.ts';
 import { isSkiffError } from '../errors.ts';
 import type { ExitStatus, RuntimeProcess } from '../runtime/types.ts';
+import { writeFrom } from '../runtime/stdin-gate.ts';
 import { enc, type Call } from './call.ts';
 import { outputConnection } from './connection.ts';
 import { badRequest } from './errors.ts';
@@ -95,10 +96,13 @@ export function containerStreamRoutes(r: Router, engine: Engine, hub: Hub): void
     }
     const scanner = new DetachScanner(keys);
     let detached = false;
+    // Nothing is read before the process exists, and then only while it takes it (stdin-gate.ts).
+    sock.pause();
+    void proc.then(() => sock.resume(), () => {});
     sock.on('data', (d: Uint8Array) => {
       if (detached) return;
       const s = scanner.push(new Uint8Array(d));
-      if (s.data.length) void proc.then((p) => p.writeStdin(s.data));
+      if (s.data.length) void proc.then((p) => writeFrom(sock, () => p.writeStdin(s.data)));
       if (s.detached) {
         detached = true;
         leave();

@@ -5,6 +5,7 @@
  */
 import type { Engine } from '../engine/engine.ts';
 import type { RuntimeProcess } from '../runtime/types.ts';
+import { writeFrom } from '../runtime/stdin-gate.ts';
 import { outputConnection } from './connection.ts';
 import { field } from './create-body.ts';
 import { badRequest, conflict, notFound } from './errors.ts';
@@ -102,7 +103,7 @@ export function execRoutes(r: Router, engine: Engine): void {
     if (conn?.stdin) {
       const sock = conn.stdin;
       if (e.attachStdin) {
-        sock.on('data', (d: Uint8Array) => proc.writeStdin(new Uint8Array(d)));
+        sock.on('data', (d: Uint8Array) => writeFrom(sock, () => proc.writeStdin(new Uint8Array(d))));
         sock.on('end', () => proc.closeStdin());
       } else sock.on('data', () => {});
     }

@@ -16,6 +16,7 @@ import type { ExitStatus, ProcessIO, RuntimeProcess } from '../runtime/types.ts'
 import type { CliIO } from './io.ts';
 import { ContainerOutput } from './output.ts';
 import { DetachScanner } from '../util/detach-keys.ts';
+import { writeFrom } from '../runtime/stdin-gate.ts';
 
 type Stdin = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (on: boolean) => void };
 type Stdout = CliIO['stdout'] & { rows?: number };
@@ -31,7 +32,8 @@ export function fail(status: number, err: unknown): ExitStatusError {
 
 
 export interface AttachTarget {
-  writeStdin(c: Uint8Array): void;
+  /** A promise: stop reading the terminal until it settles (RuntimeProcess.writeStdin). */
+  writeStdin(c: Uint8Array): void | Promise<void>;
   closeStdin(): void;
   resize(s: { cols: number; rows: number }): Promise<void>;
   kill(sig: string): Promise<void>;
@@ -76,12 +78,16 @@ export function wireTerminal(io: CliIO, target: AttachTarget, o: { tty: boolean;
       stdin.setRawMode(true);
       undo.push(() => stdin.setRawMode!(false));
     }
-    const onData = (c: Buffer | string) => target.writeStdin(typeof c === 'string' ? new TextEncoder().encode(c) : new Uint8Array(c));
+    // While the container's stdin is full, this terminal's input is not read (stdin-gate.ts); a
+    // drain after the unwiring must not start reading again (it would keep this process alive).
+    let wired = true;
+    const source = { pause: () => stdin.pause(), resume: () => { if (wired) stdin.resume(); } };
+    const onData = (c: Buffer | string) => writeFrom(source, () => target.writeStdin(typeof c === 'string' ? new TextEncoder().encode(c) : new Uint8Array(c)));
     const onEnd = () => target.closeStdin();
     stdin.on('data', onData);
     stdin.on('end', onEnd);
     stdin.resume();
-    undo.push(() => { stdin.off('data', onData); stdin.off('end', onEnd); stdin.pause(); });
+    undo.push(() => { wired = false; stdin.off('data', onData); stdin.off('end', onEnd); stdin.pause(); });
   }
   if (o.tty && stdout.isTTY) {
     const onWinch = () => void target.resize({ cols: stdout.columns ?? 80, rows: stdout.rows ?? 24 }).catch(() => {});
@@ -199,8 +205,9 @@ export async function attachRunning(io: CliIO, engine: Engine, id: string, o: { 
   const unwire = wireTerminal(io, {
     writeStdin: (c) => {
       const s = scanner.push(c);
-      if (s.data.length) p.writeStdin(s.data);
+      const wait = s.data.length ? p.writeStdin(s.data) : undefined;
       if (s.detached) detach();
+      return wait;
     },
     closeStdin: () => {},
     resize: (s) => p.resize(s),

@@ -227,7 +227,7 @@ function feedStdin(proc: RuntimeProcess, stdin: Uint8Array | string | AsyncItera
   void (async () => {
     for await (const chunk of stdin) {
       if (ended) return;
-      if (chunk.length) proc.writeStdin(chunk);
+      if (chunk.length) await proc.writeStdin(chunk);
     }
     if (!ended) proc.closeStdin();
   })().catch(() => {});

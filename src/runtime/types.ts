@@ -34,8 +34,13 @@ export interface ProcessIO {
 }
 
 export interface RuntimeProcess {
-  /** Write to the process's stdin (only when started with `openStdin`). */
-  writeStdin(chunk: Uint8Array): void;
+  /**
+   * Write to the process's stdin (only when started with `openStdin`). A promise when the runtime
+   * holds STDIN_HIGH_WATER or more bytes the process has not read (runtime/stdin-gate.ts): the
+   * writer stops reading its source until it settles (the queue is under the mark again, or the
+   * process is gone). A writer that goes on regardless is refused (throws) past STDIN_QUEUED_MAX.
+   */
+  writeStdin(chunk: Uint8Array): void | Promise<void>;
   /** EOF on stdin. */
   closeStdin(): void;
   /** Deliver a signal (name "SIGTERM" or number). Resolves once delivered, not once exited. */

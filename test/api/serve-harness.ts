@@ -40,6 +40,8 @@ export interface Served {
   /** Kills the server (SIGTERM) and waits for it; `startAgain()` serves the same home anew. */
   stop(): Promise<void>;
   startAgain(): Promise<void>;
+  /** The serving process's pid (for its memory use). */
+  pid(): number;
 }
 
 export function useServe(prefix = 'skiff-api-'): Served {
@@ -63,6 +65,7 @@ export function useServe(prefix = 'skiff-api-'): Served {
     }
   };
   s.startAgain = start;
+  s.pid = () => serve!.pid!;
   beforeAll(async () => {
     s.docker = requireTool('docker', 'docker.io');
     s.dir = mkdtempSync(join(tmpdir(), prefix));

@@ -54,6 +54,9 @@ class ScriptedRuntime implements ContainerRuntime {
   }
   /** Bytes `flood N` has handed to its sink so far. */
   flooded = 0;
+  /** 'slowreader': stdin bytes taken; while `full`, each write says wait (a process not reading). */
+  stdinTaken = 0;
+  stdinFull: { promise: Promise<void>; open: () => void } | null = null;
   async exec(req: { args: string[]; io: { onStdout(c: Uint8Array): unknown } }): Promise<RuntimeProcess> {
     let end!: (s: ExitStatus) => void;
     const done = new Promise<ExitStatus>((r) => (end = r));
@@ -72,13 +75,20 @@ class ScriptedRuntime implements ContainerRuntime {
       })();
       return { writeStdin() {}, closeStdin() {}, kill: async () => end({ exitCode: 137, oomKilled: false }), resize: async () => {}, wait: () => done };
     }
+    if (req.args[0] === 'slowreader') {
+      return {
+        writeStdin: (c) => { this.stdinTaken += c.length; return this.stdinFull?.promise; },
+        closeStdin: () => end({ exitCode: 0, oomKilled: false }),
+        kill: async () => end({ exitCode: 137, oomKilled: false }), resize: async () => {}, wait: () => done,
+      };
+    }
     const cat = req.args[0] === 'cat';
     if (!cat) {
       req.io.onStdout(te.encode(`exec ${req.args.join(' ')}\n`));
       end({ exitCode: Number(req.args[1] ?? 0), oomKilled: false });
     }
     return {
-      writeStdin: (c) => req.io.onStdout(c), closeStdin: () => end({ exitCode: 0, oomKilled: false }),
+      writeStdin: (c) => { const r = req.io.onStdout(c); return r instanceof Promise ? r.then(() => {}) : undefined; }, closeStdin: () => end({ exitCode: 0, oomKilled: false }),
       kill: async () => end({ exitCode: 137, oomKilled: false }), resize: async (s) => void this.resized.push(s), wait: () => done,
     };
   }
@@ -219,6 +229,36 @@ describe('control channel', () => {
     expect(await p.wait()).toEqual({ exitCode: 0, oomKilled: false });
     expect(got).toBe(total);
     expect(bad).toBe(0);
+  });
+
+  it("an exec's stdin into a process that does not read waits at the client (not buffered), then every byte arrives", async () => {
+    const { other, id, rt } = await twoEngines();
+    let open!: () => void;
+    rt.stdinFull = { promise: new Promise<void>((r) => (open = r)), open: () => open() };
+    const p = await other.execContainer({ id, cmd: ['slowreader'], openStdin: true, io: { onStdout: () => {}, onStderr: () => {} } });
+    const total = 32 << 20;
+    const chunk = new Uint8Array(64 << 10);
+    let written = 0;
+    let stuck = false;
+    while (written < total && !stuck) {
+      const wait = p.writeStdin(chunk);
+      written += chunk.length;
+      if (wait) stuck = await Promise.race([wait.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000))]);
+    }
+    // Held: the owner took one socket read's frames, the sockets' buffers and the client's mark, not 32 MiB.
+    expect(stuck).toBe(true);
+    expect(written).toBeLessThan(8 << 20);
+    expect(rt.stdinTaken).toBeLessThan(2 << 20);
+    rt.stdinFull = null;
+    open();
+    while (written < total) {
+      const wait = p.writeStdin(chunk);
+      written += chunk.length;
+      if (wait) await wait;
+    }
+    p.closeStdin();
+    expect(await p.wait()).toEqual({ exitCode: 0, oomKilled: false });
+    expect(rt.stdinTaken).toBe(total);
   });
 
   it('logs follow: what the owner has, then each new entry, until the container exits', async () => {

@@ -44,7 +44,7 @@ class ScriptedRuntime implements ContainerRuntime {
     if (args[0] === 'exit') end({ exitCode: Number(args[1]), oomKilled: false });
     const stdin: Uint8Array[] = [];
     return {
-      writeStdin: (c) => stdin.push(c),
+      writeStdin: (c) => void stdin.push(c),
       closeStdin: () => { req.io.onStderr(te.encode(`stdin:${stdin.map((c) => td.decode(c)).join('')}`)); end({ exitCode: 0, oomKilled: false }); },
       kill: async (sig) => {
         if (sig === 'SIGTERM' && args.includes('ignore-term')) return;

@@ -6,6 +6,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { SkiffError, type SkiffErrorCode } from '../../errors.ts';
 import { isStartFailureReason, StartFailure } from '../../runtime/start-failure.ts';
+import { STDIN_HIGH_WATER, STDIN_QUEUED_MAX } from '../../runtime/stdin-gate.ts';
 import type { ExitStatus, ProcessIO, ResourceStats, RuntimeProcess } from '../../runtime/types.ts';
 import {
   CONTROL_VERSION, decodeLogEntry, encodeFrame, encodeJsonFrame, Frame, FrameReader, MAX_PACKET, parseJson,
@@ -143,6 +144,15 @@ async function converseProcess(owner: Owner, id: string, op: Op, io: ProcessIO, 
   return processOver(await open(owner, id, op, helloMs), io, op.op);
 }
 
+/** Resolves once `sock` has written out what it buffered, or closed. */
+function drainOf(sock: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { sock.off('drain', done); sock.off('close', done); resolve(); };
+    sock.on('drain', done);
+    sock.on('close', done);
+  });
+}
+
 /** An exec's or attach's process as the client holds it: frames both ways over the conversation. */
 function processOver(c: Conversation, io: ProcessIO, what: string): RuntimeProcess {
   const exited = untilExit(c, (type, payload) => {
@@ -152,7 +162,13 @@ function processOver(c: Conversation, io: ProcessIO, what: string): RuntimeProce
   }).then((s) => s ?? Promise.reject(new SkiffError('RUNTIME', `${what}: the connection to the skiff process running the container closed`)));
   exited.catch(() => {});
   return {
-    writeStdin: (chunk) => { for (let off = 0; off < chunk.length; off += 1 << 20) c.send(Frame.Stdin, chunk.subarray(off, off + (1 << 20))); },
+    // The owner stops reading this socket while the process's stdin is full (stdin-gate.ts): the
+    // writer here waits for it to drain in turn.
+    writeStdin: (chunk) => {
+      if (c.sock.writableLength >= STDIN_QUEUED_MAX) throw new SkiffError('RUNTIME', `${what}: stdin: ${c.sock.writableLength} bytes unsent; the writer must wait for writeStdin's promise`);
+      for (let off = 0; off < chunk.length; off += 1 << 20) c.send(Frame.Stdin, chunk.subarray(off, off + (1 << 20)));
+      return !c.sock.destroyed && c.sock.writableLength > STDIN_HIGH_WATER ? drainOf(c.sock) : undefined;
+    },
     closeStdin: () => c.send(Frame.StdinEnd),
     resize: async (size) => c.send(Frame.Resize, JSON.stringify(size)),
     kill: async (sig) => c.send(Frame.Signal, String(sig)),

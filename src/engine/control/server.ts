@@ -60,7 +60,7 @@ function errorReply(err: unknown): { ok: false; code: string; message: string; r
 async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity): Promise<void> {
   sock.on('error', () => {});
   const reader = new FrameReader();
-  let onFrame: (type: FrameType, payload: Uint8Array) => void;
+  let onFrame: (type: FrameType, payload: Uint8Array) => unknown;
   let ended = false;
   const send = (type: FrameType, payload?: Uint8Array | string) => { if (!sock.destroyed && !ended) sock.write(encodeFrame(type, payload)); };
   const finish = (err?: unknown) => {
@@ -73,7 +73,14 @@ async function converse(sock: Socket, target: ControlTarget, who: ServerIdentity
   sock.on('data', (chunk: Buffer) => {
     if (ended) return;
     try {
-      for (const f of reader.push(new Uint8Array(chunk))) onFrame(f.type, f.payload);
+      for (const f of reader.push(new Uint8Array(chunk))) {
+        // A process whose stdin is full (writeStdin's promise): read no more of this client till it drains.
+        const wait = onFrame(f.type, f.payload);
+        if (wait instanceof Promise) {
+          sock.pause();
+          void wait.then(() => sock.resume(), () => sock.resume());
+        }
+      }
     } catch (err) {
       finish(err);
     }
@@ -215,7 +222,7 @@ async function serveProcess<P extends RuntimeProcess>(
   id: string, start: (io: ProcessIO) => Promise<P>, gone: (p: P) => void,
   send: (type: FrameType, payload?: Uint8Array | string) => void, finish: (err?: unknown) => void, closed: Promise<void>,
   early: { type: FrameType; payload: Uint8Array }[],
-  setHandler: (h: (type: FrameType, payload: Uint8Array) => void) => void,
+  setHandler: (h: (type: FrameType, payload: Uint8Array) => unknown) => void,
   tooSlow?: () => boolean,
   drained?: () => Promise<void> | undefined,
 ): Promise<void> {
@@ -223,7 +230,7 @@ async function serveProcess<P extends RuntimeProcess>(
   let earlyBytes = early.reduce((n, f) => n + f.payload.length, 0);
   let proc: RuntimeProcess | undefined;
   const deliver = (p: RuntimeProcess, type: FrameType, payload: Uint8Array) => {
-    if (type === Frame.Stdin) p.writeStdin(payload);
+    if (type === Frame.Stdin) return p.writeStdin(payload);
     else if (type === Frame.StdinEnd) p.closeStdin();
     else if (type === Frame.Resize) void p.resize(parseWindowSize(parseJson(payload, 'resize'))).catch(() => {});
     else if (type === Frame.Signal) {

@@ -36,10 +36,13 @@ export class AgentProcess {
     this.exited.catch(() => {}); // observed through wait()
   }
 
-  /** Bytes to the process's stdin (the pty for a TTY). */
-  write(data: Uint8Array | string): void {
+  /**
+   * Bytes to the process's stdin (the pty for a TTY). A promise: more than STDIN_HIGH_WATER waits
+   * on the host, the writer should pause until it settles (runtime/stdin-gate.ts).
+   */
+  write(data: Uint8Array | string): Promise<void> | undefined {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-    this.stdin.write(bytes);
+    return this.stdin.write(bytes);
   }
 
   /** EOF on stdin (a no-op for a TTY: send ^D instead). */
@@ -89,6 +92,7 @@ export class AgentProcess {
 
   /** @internal from the client */
   _exit(status: ExitStatus): void {
+    this.stdin.abandon();
     this.stdout.end();
     this.stderr.end();
     this.exitStatus = status;
@@ -97,6 +101,7 @@ export class AgentProcess {
 
   /** @internal from the client: the VM went away. */
   _fail(err: unknown): void {
+    this.stdin.abandon();
     this.stdout.end();
     this.stderr.end();
     this.rejectExit(err);

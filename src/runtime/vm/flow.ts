@@ -4,6 +4,8 @@
  * chunks of at most CHUNK, with at most MAX_CHUNKS / MAX_BYTES not yet acknowledged; the agent's
  * ACK frames (deltas of bytes it read) return the credit. Sans-IO: `sink` does the sending.
  */
+import { StdinGate } from '../stdin-gate.ts';
+
 export const CHUNK = 4096;
 export const MAX_CHUNKS = 8;
 export const MAX_BYTES = 32768;
@@ -133,7 +135,8 @@ export class OutputCredit {
  * Host-to-guest per process: at most STDIN_WINDOW bytes of a process's stdin wait in the agent
  * (it returns room as it writes them into the process's pipe, or drops them when stdin is
  * closed); the rest waits here. A process that does not read its stdin then holds back only its
- * own stdin, not the port every request and every other process shares.
+ * own stdin, not the port every request and every other process shares. What waits here is
+ * bounded by the writer's gate (runtime/stdin-gate.ts).
  */
 export const STDIN_WINDOW = 64 << 10;
 /** Largest STDIN payload in one frame. */
@@ -142,16 +145,23 @@ export const STDIN_FRAME = 16 << 10;
 export class StdinWindow {
   private room = STDIN_WINDOW;
   private queue: Uint8Array[] = [];
+  private bytes = 0;
   private closing = false;
   private closed = false;
+  /** The writer's side: a promise past STDIN_HIGH_WATER queued here (runtime/stdin-gate.ts). */
+  private readonly gate = new StdinGate();
 
   /** `send(bytes)` emits a STDIN frame; an empty one closes stdin. */
   constructor(private readonly send: (bytes: Uint8Array) => void) {}
 
-  write(bytes: Uint8Array): void {
-    if (this.closing || bytes.length === 0) return;
+  /** A promise when the writer should wait (RuntimeProcess.writeStdin); throws past STDIN_QUEUED_MAX. */
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.closing || bytes.length === 0) return undefined;
+    this.gate.admit();
     this.queue.push(bytes);
+    this.bytes += bytes.length;
     this.pump();
+    return this.gate.update(this.bytes);
   }
 
   /** EOF, after what is queued. */
@@ -161,15 +171,24 @@ export class StdinWindow {
     this.pump();
   }
 
+  /** The process is gone: what waits is dropped, writers are released, later writes ignored. */
+  abandon(): void {
+    this.closing = this.closed = true;
+    this.queue = [];
+    this.bytes = 0;
+    this.gate.finish();
+  }
+
   /** The agent wrote (or dropped) `n` more bytes. */
   credit(n: number): void {
     this.room = Math.min(STDIN_WINDOW, this.room + n);
     this.pump();
+    this.gate.update(this.bytes);
   }
 
   /** Bytes waiting on the host for room in the agent. */
   get queued(): number {
-    return this.queue.reduce((n, c) => n + c.length, 0);
+    return this.bytes;
   }
 
   private pump(): void {
@@ -178,6 +197,7 @@ export class StdinWindow {
       const n = Math.min(head.length, this.room, STDIN_FRAME);
       this.send(head.subarray(0, n));
       this.room -= n;
+      this.bytes -= n;
       if (n === head.length) this.queue.shift();
       else this.queue[0] = head.subarray(n);
     }

@@ -90,6 +90,7 @@ export class WasiRuntime implements ContainerRuntime {
     this.limits.set(req.id, p.memoryLimitPages !== undefined ? p.memoryLimitPages * WASM_PAGE_BYTES : WASM32_MAX_BYTES);
     const forget = () => this.running.get(req.id) === proc && this.running.delete(req.id) && this.limits.delete(req.id);
     proc.exited.then(forget, forget);
+    if (stdin) proc.exited.finally(() => stdin.abandon()).catch(() => {});
     await proc.started;
     const wait = proc.exited.then(statusOf);
     return {

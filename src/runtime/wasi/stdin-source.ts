@@ -1,4 +1,5 @@
 import { concatBytes } from '../../util/bytes.ts';
+import { StdinGate } from '../stdin-gate.ts';
 
 /** What a caller can give as stdin, read on demand in pieces of at most `max` bytes. */
 export type StdinSource = Uint8Array | string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -65,16 +66,25 @@ function readerIterator(s: ReadableStream<Uint8Array>): AsyncIterator<Uint8Array
   };
 }
 
-/** A stdin the caller writes to (`docker run -i` attached): an async iterable fed by `push`/`end`. */
+/**
+ * A stdin the caller writes to (`docker run -i` attached): an async iterable fed by `push`/`end`.
+ * `push` returns a promise while STDIN_HIGH_WATER bytes wait for the module to read them
+ * (RuntimeProcess.writeStdin's contract, runtime/stdin-gate.ts).
+ */
 export class StdinQueue implements AsyncIterable<Uint8Array> {
   private chunks: Uint8Array[] = [];
+  private bytes = 0;
   private ended = false;
   private wake: (() => void) | null = null;
+  private readonly gate = new StdinGate();
 
-  push(chunk: Uint8Array): void {
-    if (this.ended || chunk.length === 0) return;
+  push(chunk: Uint8Array): Promise<void> | undefined {
+    if (this.ended || chunk.length === 0) return undefined;
+    this.gate.admit();
     this.chunks.push(chunk.slice());
+    this.bytes += chunk.length;
     this.wake?.();
+    return this.gate.update(this.bytes);
   }
 
   end(): void {
@@ -82,10 +92,25 @@ export class StdinQueue implements AsyncIterable<Uint8Array> {
     this.wake?.();
   }
 
+  /** The module is gone: what waits is dropped and writers are released. */
+  abandon(): void {
+    this.chunks = [];
+    this.bytes = 0;
+    this.end();
+    this.gate.finish();
+  }
+
+  /** Bytes pushed that the module has not read yet. */
+  get queued(): number {
+    return this.bytes;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
     for (;;) {
       const next = this.chunks.shift();
       if (next) {
+        this.bytes -= next.length;
+        this.gate.update(this.bytes);
         yield next;
         continue;
       }

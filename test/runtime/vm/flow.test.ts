@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { AgentClient } from '../../../src/runtime/vm/agent-client.ts';
 import { CREDIT_STEP, OUTPUT_HELD_MAX, OutputCredit, STDIN_FRAME, STDIN_WINDOW, StdinWindow } from '../../../src/runtime/vm/flow.ts';
+import { STDIN_HIGH_WATER, STDIN_QUEUED_MAX } from '../../../src/runtime/stdin-gate.ts';
+import { StdinQueue } from '../../../src/runtime/wasi/stdin-source.ts';
 import { encodeFrame, encodeJson, FrameDecoder, FrameType, type Frame } from '../../../src/runtime/vm/protocol.ts';
 
 function u32s(...v: number[]): Uint8Array {
@@ -136,6 +138,56 @@ describe('stdin window', () => {
     expect(joined).toEqual(data);
     w.write(new Uint8Array(3)); // after EOF: nothing
     expect(frames.at(-1)!.length).toBe(0);
+  });
+
+  it('tells the writer to wait past STDIN_HIGH_WATER queued, releases it on credit, refuses a writer that ignores it', async () => {
+    const w = new StdinWindow(() => {});
+    const chunk = new Uint8Array(64 << 10);
+    let written = 0;
+    let wait: Promise<void> | undefined;
+    while (!(wait = w.write(chunk))) written += chunk.length;
+    written += chunk.length;
+    // Told to wait once the host holds the mark (the window went out first).
+    expect(w.queued).toBeGreaterThanOrEqual(STDIN_HIGH_WATER);
+    expect(written).toBe(STDIN_WINDOW + w.queued);
+    let released = false;
+    void wait.then(() => (released = true));
+    w.credit(0);
+    await Promise.resolve();
+    expect(released).toBe(false); // still at the mark
+    w.credit(STDIN_FRAME);
+    await Promise.resolve();
+    expect(released).toBe(true);
+    // A writer that ignores the promises: refused at STDIN_QUEUED_MAX, nothing more kept.
+    let err: unknown;
+    try { for (;;) w.write(chunk); } catch (e) { err = e; }
+    expect(err).toMatchObject({ code: 'RUNTIME' });
+    expect(w.queued).toBeLessThan(STDIN_QUEUED_MAX + chunk.length);
+    // The process ends: a waiting writer is released, the queue dropped, later writes ignored.
+    const waiting = new StdinWindow(() => {});
+    let p: Promise<void> | undefined;
+    while (!(p = waiting.write(chunk)));
+    waiting.abandon();
+    await p;
+    expect(waiting.queued).toBe(0);
+    expect(waiting.write(chunk)).toBeUndefined();
+  });
+
+  it('the WASI stdin queue tells its writer to wait until the module reads', async () => {
+    const q = new StdinQueue();
+    const chunk = new Uint8Array(64 << 10);
+    let p: Promise<void> | undefined;
+    let n = 0;
+    while (!(p = q.push(chunk))) n++;
+    expect(q.queued).toBe(STDIN_HIGH_WATER);
+    let released = false;
+    void p.then(() => (released = true));
+    const it = q[Symbol.asyncIterator]();
+    await it.next();
+    await Promise.resolve();
+    expect(released).toBe(true);
+    expect(n).toBe(STDIN_HIGH_WATER / chunk.length - 1);
+    q.end();
   });
 
   it('each process has its own window: a stalled one does not hold back another, STDIN_CREDIT reopens it', async () => {
