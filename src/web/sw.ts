@@ -9,6 +9,9 @@
  * (another app could plant a file we then serve cache-first). Query strings count: nothing of ours
  * is requested with one, and ignoring them would let `x?anything` hit `x`.
  */
+import type { HttpRequestLike } from '../net/http-port.ts';
+import type { PortChannelReply, PortChannelRequest, PortReply } from './rpc/port-channel.ts';
+
 const sw = globalThis as unknown as ServiceWorkerGlobalScope;
 
 const PREFIX = 'skiff-precache-';
@@ -83,14 +86,62 @@ async function cacheFirst(req: Request): Promise<Response> {
 const PORTS = '_skiff/ports/';
 const PORT_TIMEOUT_MS = 30_000;
 
-type PortReply = { ok: true; response: { status: number; statusText: string; headers: [string, string][]; body: Uint8Array<ArrayBuffer> } } | { ok: false; status: number; error: string };
-
-function askPage(client: Client, port: number, request: unknown): Promise<PortReply> {
+function askPage(client: Client, port: number, request: HttpRequestLike): Promise<PortReply> {
   return new Promise((resolve, reject) => {
     const ch = new MessageChannel();
     const timer = setTimeout(() => reject(new Error('the page did not answer')), PORT_TIMEOUT_MS);
     ch.port1.onmessage = (ev) => { clearTimeout(timer); resolve(ev.data as PortReply); };
     client.postMessage({ t: 'skiff-port-request', port, request }, [ch.port2]);
+  });
+}
+
+/**
+ * Channels straight to pages' engine workers (client/ports-bridge.ts offers them), by the page's
+ * client id: a request to a page that gave one skips the page. Lost when this worker stops; a
+ * page asked the old way then offers a new one.
+ */
+interface EngineChannel { port: MessagePort; pending: Map<number, (r: PortReply) => void>; retired: boolean; closed: boolean }
+const channels = new Map<string, EngineChannel>();
+let nextId = 1;
+
+function openChannel(clientId: string, port: MessagePort): void {
+  const ch: EngineChannel = { port, pending: new Map(), retired: false, closed: false };
+  port.onmessage = (ev) => {
+    const { id, reply } = ev.data as PortChannelReply;
+    ch.pending.get(id)?.(reply);
+  };
+  const old = channels.get(clientId);
+  channels.set(clientId, ch);
+  if (old) retire(old);
+}
+
+/** No new requests; closed once its answers are in (closing now would lose them). */
+function retire(ch: EngineChannel, error?: string): void {
+  ch.retired = true;
+  // A closed page's engine is gone: its requests fail now, so the next page is tried.
+  if (error) for (const done of [...ch.pending.values()]) done({ ok: false, status: 502, error });
+  closeIfDone(ch);
+}
+
+function closeIfDone(ch: EngineChannel): void {
+  if (!ch.retired || ch.pending.size || ch.closed) return;
+  ch.closed = true;
+  ch.port.postMessage({ close: true });
+  ch.port.close();
+}
+
+function askEngine(ch: EngineChannel, port: number, request: HttpRequestLike): Promise<PortReply> {
+  return new Promise((resolve) => {
+    const id = nextId++;
+    const done = (r: PortReply) => {
+      clearTimeout(timer);
+      ch.pending.delete(id);
+      resolve(r);
+      closeIfDone(ch);
+    };
+    const timer = setTimeout(() => done({ ok: false, status: 504, error: 'the page did not answer' }), PORT_TIMEOUT_MS);
+    ch.pending.set(id, done);
+    ch.port.postMessage({ id, port, request } satisfies PortChannelRequest);
   });
 }
 
@@ -103,14 +154,19 @@ async function portResponse(req: Request, rel: string): Promise<Response> {
   if (m[2] === undefined) return Response.redirect(`${url.origin}${url.pathname}/${url.search}`, 301);
   const path = m[2] + url.search;
   const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(await req.arrayBuffer());
-  const request = { method: req.method, path, headers: [...req.headers], ...(body ? { body } : {}) };
+  const request: HttpRequestLike = { method: req.method, path, headers: [...req.headers], ...(body ? { body } : {}) };
+  const all = await sw.clients.matchAll({ type: 'window' });
+  // Channels of pages that closed: their engine workers are gone.
+  const open = new Set(all.map((c) => c.id));
+  for (const [id, ch] of channels) if (!open.has(id)) { channels.delete(id); retire(ch, 'the page closed'); }
   // Not the frames showing a port: they have no engine and would only time out.
-  const pages = (await sw.clients.matchAll({ type: 'window' })).filter((c) => !c.url.startsWith(sw.registration.scope + PORTS));
+  const pages = all.filter((c) => !c.url.startsWith(sw.registration.scope + PORTS));
   if (!pages.length) return plain(502, 'no skiff page is open to reach the container (ports are served by the page\'s engine)');
   let last: PortReply | undefined;
   for (const page of pages) {
+    const ch = channels.get(page.id);
     try {
-      last = await askPage(page, Number(m[1]), request);
+      last = ch ? await askEngine(ch, Number(m[1]), request) : await askPage(page, Number(m[1]), request);
     } catch (err) {
       last = { ok: false, status: 504, error: (err as Error).message };
     }
@@ -121,7 +177,7 @@ async function portResponse(req: Request, rel: string): Promise<Response> {
       // The app is cross-origin isolated: a frame of it must say so too, or it is blocked.
       headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
       headers.set('Cross-Origin-Resource-Policy', 'same-origin');
-      return new Response(req.method === 'HEAD' || r.status === 204 || r.status === 304 ? null : r.body, { status: r.status, statusText: r.statusText, headers });
+      return new Response(req.method === 'HEAD' || r.status === 204 || r.status === 304 ? null : r.body as Uint8Array<ArrayBuffer>, { status: r.status, statusText: r.statusText, headers });
     }
   }
   return plain(last && !last.ok ? last.status : 502, `port ${m[1]}: ${last && !last.ok ? last.error : 'no answer'}`);
@@ -155,7 +211,11 @@ async function dockerResponse(req: Request, rel: string): Promise<Response> {
 
 // A page loaded past the worker (a hard reload) asks to be controlled, to answer for its ports.
 sw.addEventListener('message', (event: ExtendableMessageEvent) => {
-  if ((event.data as { t?: string } | null)?.t === 'skiff-claim') event.waitUntil(sw.clients.claim());
+  const t = (event.data as { t?: string } | null)?.t;
+  if (t === 'skiff-claim') event.waitUntil(sw.clients.claim());
+  // A page's channel to its engine worker (client/ports-bridge.ts).
+  const source = event.source;
+  if (t === 'skiff-port-channel' && event.ports[0] && source && 'id' in source && 'url' in source) openChannel(source.id, event.ports[0]);
 });
 
 sw.addEventListener('fetch', (event: FetchEvent) => {

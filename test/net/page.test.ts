@@ -70,6 +70,33 @@ describe('networking in the page', () => {
     // A port nobody publishes: a clear 404 from the route, not a hang.
     const missing = await page.evaluate(async () => { const res = await fetch('/_skiff/ports/9999/'); return { status: res.status, text: await res.text() }; });
     expect(missing).toMatchObject({ status: 404, text: expect.stringMatching(/no container publishes port 9999/) });
+
+    // The page gave the service worker a channel to its engine worker: requests no longer reach
+    // the page, and answer as before. A stopped worker lost it: the next request takes the page
+    // hop (same answer) and the page offers a new channel.
+    await page.evaluate(() => {
+      const w = window as unknown as { hops: number };
+      w.hops = 0;
+      navigator.serviceWorker.addEventListener('message', (ev) => { if ((ev.data as { t?: string })?.t === 'skiff-port-request') w.hops++; });
+    });
+    const fetchMany = (n: number) => page.evaluate(async (n) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await fetch('/_skiff/ports/8080/index.html', { cache: 'no-store' });
+        out.push(`${res.status} ${res.headers.get('content-type')} ${res.headers.get('cross-origin-embedder-policy')} ${(await res.text()).trim()}`);
+      }
+      return { out, hops: (window as unknown as { hops: number }).hops };
+    }, n);
+    const want = '200 text/html require-corp hello-from-the-page-container';
+    expect(await fetchMany(4)).toEqual({ out: Array(4).fill(want), hops: 0 });
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    const first = await fetchMany(1);
+    expect(first).toEqual({ out: [want], hops: 1 });
+    await new Promise((res) => setTimeout(res, 500)); // the page's new channel reaches the worker
+    expect(await fetchMany(4)).toEqual({ out: Array(4).fill(want), hops: 1 });
+    await cdp.detach();
     await sh(page, 'rm -f web');
   }, 240_000);
 
@@ -88,4 +115,34 @@ describe('networking in the page', () => {
     const r = await sh(page, `run --rm --add-host h:host-gateway skiff/busybox sh -c "echo hello | timeout 30 nc h ${sizerPort}; echo exit=$?"`);
     expect(r.out).toMatch(/got 6 bytes after EOF[\s\S]*exit=0/);
   }, 240_000);
+
+  it('with a second skiff page open (its engine lacks the port) and then closed, the port still answers from the first', async () => {
+    const r = await sh(page, 'run -d --name web2 -p 8081:80 skiff/busybox sh -c "mkdir -p /www && echo from-the-first-page > /www/index.html && exec httpd -f -p 80 -h /www"');
+    expect(r.status, r.out).toBe(0);
+    const get = (p: Page) => p.evaluate(async () => {
+      const res = await fetch('/_skiff/ports/8081/index.html', { cache: 'no-store' });
+      return `${res.status} ${(await res.text()).trim()}`;
+    });
+    let got = '';
+    for (let i = 0; i < 40 && got !== '200 from-the-first-page'; i++) {
+      got = await get(page);
+      if (got !== '200 from-the-first-page') await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(got).toBe('200 from-the-first-page');
+    const second = await ctx.newPage();
+    watchConsole(second);
+    await second.goto(web.site.url);
+    await second.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'ready', null, { timeout: 120_000 });
+    await second.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+    // Whichever page the worker asks first (over its channel or the page hop), the answer is the
+    // first page's engine's, from either page.
+    for (let i = 0; i < 3; i++) {
+      expect(await get(second)).toBe('200 from-the-first-page');
+      expect(await get(page)).toBe('200 from-the-first-page');
+      await new Promise((res) => setTimeout(res, 300)); // both channels offered by now
+    }
+    await second.close();
+    expect(await get(page)).toBe('200 from-the-first-page');
+    await sh(page, 'rm -f web2');
+  }, 300_000);
 });

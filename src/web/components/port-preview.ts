@@ -41,7 +41,7 @@ export async function followPort(o: {
   const { client, id, port, view, alive } = o;
   if (!bridged.has(client)) {
     bridged.add(client);
-    bridgePortsToServiceWorker({ portRequest: (p, r) => client.api.portRequest(p, r) });
+    bridgePortsToServiceWorker({ portRequest: (p, r) => client.api.portRequest(p, r), portChannel: (ch) => client.api.portChannel(ch) });
   }
   const swReady = ensurePortsServiceWorker(o.assetBase);
   const engine = client.api.engine as unknown as WorkerEngine;

@@ -97,6 +97,11 @@ export interface EngineApi {
   timeline(): Promise<TimelineMark[]>;
   /** One HTTP exchange with a container's published port (the service worker's /_skiff/ports/<port>/ route). */
   portRequest(port: number, request: HttpRequestLike): Promise<HttpResponseLike>;
+  /**
+   * Answer portRequests arriving on `channel` (transferred) from here on: the page hands the other
+   * end to the service worker, whose requests then skip the page (rpc/port-channel.ts).
+   */
+  portChannel(channel: MessagePort): Promise<void>;
   /** One Docker Engine API request (client/docker.ts): answered by the API's router over this engine. */
   dockerRequest(request: DockerRequestLike): Promise<DockerResponseLike>;
 }

@@ -172,7 +172,7 @@ export function startTerminalPage(root: HTMLElement): TerminalPage {
   // /_skiff/ports/ links that `run -p` prints.
   void registerServiceWorker().then((reg) => { if (!reg) void ensurePortsServiceWorker(defaultAssetBase()); });
   // Published ports open at /_skiff/ports/<port>/: the service worker asks this page's engine.
-  bridgePortsToServiceWorker({ portRequest: (port, r) => client.api.portRequest(port, r) });
+  bridgePortsToServiceWorker({ portRequest: (port, r) => client.api.portRequest(port, r), portChannel: (ch) => client.api.portChannel(ch) });
   // The Engine API at /_skiff/docker/... for same-origin code: the service worker asks this page.
   bridgeDockerToServiceWorker({ dockerRequest: (r) => client.api.dockerRequest(r) });
 

@@ -21,6 +21,7 @@ import { mark, timed, timeline } from './timeline.ts';
 import { warmFiles } from './warm-rootfs.ts';
 import { endEarlyHold, pageSaysLinux } from './early-vm.ts';
 import { chunksOf } from '../../util/streams.ts';
+import { servePortChannel } from '../rpc/port-channel.ts';
 
 /** `fetch` replaces how assets are fetched (Node tests); the worker uses the global one. */
 export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi {
@@ -38,6 +39,10 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
   let docker: Promise<(r: Request) => Promise<Response>> | undefined;
   // With a registry proxy configured, `run` pulls an image the store lacks (registry/pull-missing.ts).
   let pullMissing = false;
+  const portRequest: EngineApi['portRequest'] = async (port, request) => {
+    if (!runtimes?.vmStarted()) throw new SkiffError('NOT_FOUND', `no container publishes port ${port} (the Linux VM is not running)`);
+    return runtimes.portRequest(port, request);
+  };
   const engine = (): Promise<Engine> => {
     if (!opened) return Promise.reject(new SkiffError('INVALID_ARGUMENT', 'the engine worker was not initialised: call init({ assetBase }) first'));
     return opened;
@@ -149,10 +154,8 @@ export function createEngineService(o: { fetch?: typeof fetch } = {}): EngineApi
       // An async generator crosses the worker boundary as a transferred stream (rpc/adapters.ts).
       return { status: r.status, statusText: r.statusText, headers: [...r.headers], body: r.body ? chunksOf(r.body) : null };
     }),
-    portRequest: async (port, request) => {
-      if (!runtimes?.vmStarted()) throw new SkiffError('NOT_FOUND', `no container publishes port ${port} (the Linux VM is not running)`);
-      return runtimes.portRequest(port, request);
-    },
+    portRequest,
+    portChannel: async (channel) => servePortChannel(channel, portRequest),
   };
 }
 
