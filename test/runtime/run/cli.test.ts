@@ -88,6 +88,8 @@ describe('skiff run (CLI)', () => {
 
   it('pipes stdin with -i and applies -e, --env-file, -w, -u, --hostname, --entrypoint, --read-only, --tmpfs', async () => {
     expect(await skiff(['run', '--rm', '-i', 'skiff/busybox', 'cat'], 'hi\nthere\n')).toMatchObject({ code: 0, stdout: 'hi\nthere\n' });
+    // A large stdin arrives whole through the terminal's paused and resumed reading (runtime/stdin-gate.ts).
+    expect(await skiff(['run', '--rm', '-i', 'skiff/busybox', 'wc', '-c'], 'x'.repeat(3 << 20))).toMatchObject({ code: 0, stdout: `${3 << 20}\n` });
     writeFileSync(join(dir, 'env.list'), '# comment\nB=from-file\n');
     const r = await skiff(['run', '--rm', '-e', 'A=1', '--env-file', 'env.list', '-w', '/work', '-u', 'nobody', '--hostname', 'hh',
       '--read-only', '--tmpfs', '/tmp', '--entrypoint', 'sh', 'skiff/busybox', '-c', 'echo $A $B $(pwd) $(id -u) $(hostname); touch /x 2>/dev/null || echo ro; touch /tmp/y && echo tmpfs-ok']);
@@ -137,6 +139,7 @@ describe('skiff run (CLI)', () => {
     // exec from another process goes through the holder's socket: output, stdin, exit code.
     expect(await skiff(['exec', 'bg', 'sh', '-c', 'echo in-$(hostname); exit 6'])).toMatchObject({ code: 6, stdout: `in-${d.stdout.slice(0, 12)}\n` });
     expect(await skiff(['exec', '-i', 'bg', 'cat'], 'piped\n')).toMatchObject({ code: 0, stdout: 'piped\n' });
+    expect(await skiff(['exec', '-i', 'bg', 'wc', '-c'], 'y'.repeat(3 << 20))).toMatchObject({ code: 0, stdout: `${3 << 20}\n` });
     const tty = await onPty(['exec', '-it', 'bg', 'sh'], ['WAIT:# ', 'stty size\r', 'WAIT:101', 'exit 2\r']);
     expect(tty.out).toContain('33 101');
     expect(tty.code).toBe(2);

@@ -8,6 +8,7 @@ import type { RunOptions } from '../../../src/runtime/spec/options.ts';
 import type { ImageRunConfig } from '../../../src/runtime/spec/process.ts';
 import { bytes } from '../../../src/runtime/spec/types.ts';
 import { isSkiffError } from '../../../src/errors.ts';
+import { STDIN_HIGH_WATER } from '../../../src/runtime/stdin-gate.ts';
 import type { Overlay } from '../../../src/fs/overlay.ts';
 import { PendingIO } from '../../../src/fs/pending-io.ts';
 import { emptyOverlay, fixture } from './helpers.ts';
@@ -79,6 +80,26 @@ describe('WasiRuntime', () => {
     expect(await proc.wait()).toEqual({ exitCode: 0, oomKilled: false });
     expect(out.join('')).toBe('yes\n');
     expect(waits).toBe(1);
+  });
+
+  it('stdin a module does not read makes its writer wait, the exit releases it; a reading module gets every byte', async () => {
+    const rt = new WasiRuntime({ spawn: nodeWasiSpawn() });
+    const spin = await rt.start(request({ rootfs: rootfsWith('spin'), image: { Entrypoint: ['/app/spin.wasm'] }, run: { interactive: true } }));
+    const chunk = new Uint8Array(64 << 10).fill(0x7a);
+    let written = 0;
+    let wait: void | Promise<void>;
+    while (!(wait = spin.writeStdin(chunk))) written += chunk.length;
+    expect(written + chunk.length).toBe(STDIN_HIGH_WATER);
+    await spin.kill('SIGKILL');
+    await spin.wait();
+    await wait; // released by the exit, not left pending
+    const out: string[] = [];
+    const reader = await rt.start(request({ out, run: { cmd: ['stdin'], interactive: true } }));
+    const size = 2 << 20;
+    for (let n = 0; n < size; n += chunk.length) await reader.writeStdin(chunk);
+    reader.closeStdin();
+    expect(await reader.wait()).toEqual({ exitCode: 0, oomKilled: false });
+    expect(out.join('')).toBe('z'.repeat(size));
   });
 
   it('kill reports the signal by name; ignored signals do nothing; exit codes pass through', async () => {
