@@ -8,6 +8,7 @@
 import type { TarEntry } from '../archive/index.ts';
 import { resolvePath, splitPath, writeItem } from '../build/fs-write.ts';
 import { SkiffError } from '../errors.ts';
+import { FsError } from '../fs/errno.ts';
 import type { FileSystem, FsNode } from '../fs/types.ts';
 import { ContainerView } from './container-view.ts';
 import { exportEntriesAsync } from './fs-io.ts';
@@ -94,6 +95,14 @@ export function extractInto(fs: FileSystem, path: string, entries: Iterable<TarE
         throw new SkiffError('INVALID_ARGUMENT', `cannot overwrite ${fs.stat(existing).kind === 'directory' ? 'directory' : 'non-directory'} "${at}" with ${kind === 'directory' ? 'directory' : 'non-directory'} "${rel}"`);
       }
     }
-    writeItem(fs, at, { kind, mode: e.header.mode & 0o7777, owner: { uid: e.header.uid, gid: e.header.gid }, data: e.data, linkname: e.header.linkname, mtimeMs: e.header.mtime * 1000 }, { uid: 0, gid: 0 });
+    try {
+      writeItem(fs, at, { kind, mode: e.header.mode & 0o7777, owner: { uid: e.header.uid, gid: e.header.gid }, data: e.data, linkname: e.header.linkname, mtimeMs: e.header.mtime * 1000 }, { uid: 0, gid: 0 });
+    } catch (err) {
+      // A mount point (/etc/hostname, a volume's root) is not replaced, a read-only mount not written: Docker's words.
+      if (err instanceof FsError && (err.code === 'EBUSY' || err.code === 'EROFS')) {
+        throw new SkiffError('INVALID_ARGUMENT', `cannot write ${at}: ${err.code === 'EBUSY' ? 'device or resource busy' : 'read-only file system'}`);
+      }
+      throw err;
+    }
   }
 }

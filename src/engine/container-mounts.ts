@@ -1,8 +1,10 @@
 /**
  * The mounts `docker cp` goes through (engine/container-view.ts), from the same sources the
  * runtime mounts at start (container-start.ts): the volume store's live volume, a host directory
- * for a bind (Node; HostDir keeps its symlinks inside it), and the generated /etc files built
- * from the record as the runtime builds them (runtime/spec/container.ts etcFilesFor).
+ * for a bind (Node; HostDir keeps its symlinks inside it), and the generated /etc files: the
+ * runtime's own while it runs the container here, else built from the record as the runtime
+ * builds them at start (runtime/spec/container.ts etcFilesFor; what cp writes there is then lost
+ * at the next start, as with Docker, which rewrites them at each start).
  * tmpfs mounts are left out: their content lives in the guest only.
  */
 import { SkiffError } from '../errors.ts';
@@ -18,10 +20,11 @@ export async function openContainerView(e: EngineParts, rec: ContainerRecord): P
   const mounts: ViewMount[] = [];
   if (rec.runtime !== 'wasi') {
     // A network the record no longer resolves (a removed network) still has a hostname to show.
-    const network = rec.spec.network
+    const network = rec.spec.network && !e.lifecycle.etcFiles(rec.id)
       ? await runtimeNetwork(e.ctx, rec, (id) => e.lifecycle.isRunning(id)).catch(() => undefined)
       : undefined;
-    const etc = etcExport(etcFilesFor(rec.spec.hostname, network));
+    // Running here: the files the container has (it may have changed them); else as its next start writes them.
+    const etc = e.lifecycle.etcFiles(rec.id) ?? etcExport(etcFilesFor(rec.spec.hostname, network));
     for (const file of ['hostname', 'hosts', 'resolv.conf']) {
       mounts.push({ destination: `/etc/${file}`, fs: etc, readOnly: false, file, kind: 'etc' });
     }

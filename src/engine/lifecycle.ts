@@ -164,6 +164,8 @@ export class Lifecycle {
     const r = this.core.running.get(id);
     if (r) await r.runtime.filesChanged?.(id);
   }
+  /** A container's /etc files as the runtime running it here serves them (cp goes through them). */
+  etcFiles(id: string) { return this.core.running.get(id)?.runtime.etcFiles?.(id); }
 
   /** `docker pause` (frozen) / `unpause`: here, or through the process that runs it. */
   freeze(ref: string, frozen: boolean): Promise<ContainerRecord> {

@@ -154,6 +154,8 @@ export interface ContainerRuntime {
    * returns. Absent: the runtime caches nothing.
    */
   filesChanged?(id: string): Promise<void>;
+  /** A running container's generated /etc files (hosts, hostname, resolv.conf at its root) as it sees them now; `cp` goes through them. */
+  etcFiles?(id: string): FileSystem | undefined;
   /** Release what the runtime holds for a container after its main process ended. */
   release(id: string): Promise<void>;
   /** Stop everything (VM shutdown, workers terminated). */

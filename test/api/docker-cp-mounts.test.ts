@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { useServe } from './serve-harness.ts';
+import { until, useServe } from './serve-harness.ts';
 
 const served = useServe('skiff-api-cpm-');
 const d = (...a: string[]) => served.d(...a);
@@ -34,6 +34,31 @@ describe('docker cp through mounts', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('mounted volume is marked read-only');
     expect((await d('rm', 'cpm', 'cpmro')).code).toBe(0);
+  }, 300_000);
+});
+
+describe('docker cp through a running container\'s mounts', () => {
+  it('its /etc/hostname as it changed it; a file copied into its volume is read by exec at once; a mount point is not replaced', async () => {
+    const src = join(served.dir, 'cpm-live');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'f.txt'), 'live copy\n');
+    writeFileSync(join(src, 'hostname'), 'replaced\n');
+    const r = await d('run', '-d', '--name', 'cpmlive', '--hostname', 'lh', '-v', 'cpmlive:/data', 'skiff/busybox', 'sh', '-c', 'echo changed > /etc/hostname; sleep 120');
+    expect(r.code, r.stderr).toBe(0);
+    try {
+      const seen = await until(async () => {
+        const c = await d('cp', 'cpmlive:/etc/hostname', join(served.dir, 'live-hostname'));
+        return c.code === 0 && readFileSync(join(served.dir, 'live-hostname'), 'utf8') === 'changed\n' ? true : undefined;
+      }, 120_000, 500);
+      expect(seen, 'the container\'s own /etc/hostname').toBe(true);
+      expect(await d('cp', join(src, 'f.txt'), 'cpmlive:/data/')).toMatchObject({ code: 0 });
+      expect(await d('exec', 'cpmlive', 'cat', '/data/f.txt')).toMatchObject({ code: 0, stdout: 'live copy\n' });
+      const busy = await d('cp', join(src, 'hostname'), 'cpmlive:/etc/');
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toContain('device or resource busy');
+    } finally {
+      await d('rm', '-f', 'cpmlive');
+    }
   }, 300_000);
 });
 

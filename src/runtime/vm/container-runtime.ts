@@ -98,6 +98,8 @@ interface Running {
   spec: RuntimeSpec;
   rootfs: FileSystem;
   exports: string[];
+  /** Its /etc files' export (hosts, hostname, resolv.conf) as the container reads and writes them. */
+  etc?: FileSystem;
   volumes: FileSystem[];
   main: AgentProcess;
   /** Bytes the guest read and wrote through the root export (stats). */
@@ -324,7 +326,8 @@ export class VmRuntime implements ContainerRuntime {
       // Cacheable in the guest: only the guest (through 9P) and the engine (filesChanged) change it.
       this.server.addExport(rootName, countingFs(req.rootfs, rec.io), { cacheable: this.guestCache });
       rec.exports.push(rootName);
-      this.server.addExport(etcName, etcExport(bundle.etcFiles));
+      rec.etc = etcExport(bundle.etcFiles);
+      this.server.addExport(etcName, rec.etc);
       rec.exports.push(etcName);
       // Ports are bound before the process starts, as Docker does: a port in use fails the start.
       const ports = await this.network.addContainer(id, req.network, req.ports);
@@ -359,6 +362,10 @@ export class VmRuntime implements ContainerRuntime {
    * PUT): the guest keeps what the 9P server marked cacheable, so it starts a new cache epoch
    * (vm-images/kernel/skiff-9p-cache.patch) and revalidates each cached entry at its next use.
    */
+  etcFiles(id: string): FileSystem | undefined {
+    return this.running.get(id)?.etc;
+  }
+
   async filesChanged(id: string): Promise<void> {
     if (!this.running.has(id) || !this.machineP) return;
     const m = await this.machine();
@@ -398,7 +405,8 @@ export class VmRuntime implements ContainerRuntime {
     // Cacheable in the guest as crun's path makes it (the export's root itself never is: io.ts).
     this.server.retargetExport(slot.rootName, countingFs(req.rootfs, rec.io), { cacheable: this.guestCache });
     rec.exports.push(slot.rootName);
-    this.server.retargetExport(slot.etcName, etcExport(found.bundle.etcFiles));
+    rec.etc = etcExport(found.bundle.etcFiles);
+    this.server.retargetExport(slot.etcName, rec.etc);
     rec.exports.push(slot.etcName);
     rec.cgroupDir = `/sys/fs/cgroup${slot.config.linux.cgroupsPath}`;
     let main: AgentProcess;
