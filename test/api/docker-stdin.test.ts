@@ -45,5 +45,11 @@ describe('docker run -i: stdin backpressure', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe(String(SIZE));
     expect(r.code).toBe(0);
+    // docker exec -i (api/exec.ts) likewise.
+    expect((await served.d('run', '-d', '--name', 'bg', 'skiff/busybox', 'sleep', '300')).code).toBe(0);
+    const x = await runTool('sh', ['-c', `head -c ${SIZE} /dev/zero | "${served.docker}" exec -i bg wc -c`], served.dockerEnv(), { cwd: served.dir });
+    expect(x.stdout.trim()).toBe(String(SIZE));
+    expect(x.code).toBe(0);
+    await served.d('rm', '-f', 'bg');
   }, 600_000);
 });
