@@ -17,8 +17,6 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
   const p9Replies = new Map<number, (reply: Uint8Array) => void>();
   let next9p = 1;
   let serial = '';
-  // While paused, v86 reports 'emulator-stopped' (again at each device event): not an end.
-  let paused = false;
 
   const fail = (err: unknown) => ep.post({ t: 'error', message: err instanceof Error ? err.message : String(err) });
 
@@ -111,7 +109,7 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       };
       go().catch(fail);
     });
-    emu.add_listener('emulator-stopped', () => { if (!paused) ep.post({ t: 'stopped' }); });
+    emu.add_listener('emulator-stopped', () => ep.post({ t: 'stopped' }));
   }
 
   async function save(encoding: StateEncoding): Promise<void> {
@@ -142,19 +140,10 @@ export function serveVmWorker(ep: WorkerEndpoint): void {
       case 'save':
         save(m.encoding).catch(fail);
         break;
-      case 'pause':
-        paused = true;
-        emulator?.stop().catch(fail);
-        break;
-      case 'resume':
-        paused = false;
-        emulator?.run().catch(fail);
-        break;
       case 'count':
         ep.post({ t: 'count', instructions: (emulator as unknown as { get_instruction_counter?: () => number } | null)?.get_instruction_counter?.() ?? 0 });
         break;
       case 'stop':
-        paused = false;
         net?.stop();
         net = null;
         Promise.resolve(emulator?.destroy()).then(() => ep.post({ t: 'stopped' }), fail);

@@ -25,9 +25,6 @@ export type HostToWorker =
   /** Ethernet frames for the guest's NIC (net-pump.ts). */
   | { t: 'net'; frames: Uint8Array[] }
   | { t: 'save'; encoding: StateEncoding }
-  /** Stop / restart the CPU without tearing anything down (no user since per-process output windows, flow.ts). */
-  | { t: 'pause' }
-  | { t: 'resume' }
   /** Asks for the guest instruction count (a load-independent measure of guest work: benches). */
   | { t: 'count' }
   | { t: 'stop' };
