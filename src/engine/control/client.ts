@@ -12,6 +12,7 @@ import {
   CONTROL_VERSION, decodeLogEntry, encodeFrame, encodeJsonFrame, Frame, FrameReader, MAX_PACKET, parseJson,
   type ControlRequest, type ExecSpec, type FrameType, type WindowSize,
 } from './protocol.ts';
+import { drainOf } from './socket-drain.ts';
 import type { LogRecord, Owner, PacketChannel, RemoteOwner } from './types.ts';
 
 /** An owner that accepts the connection but does not say hello in this time is taken as hung. */
@@ -142,15 +143,6 @@ async function untilExit(c: Conversation, onFrame?: (type: FrameType, payload: U
 
 async function converseProcess(owner: Owner, id: string, op: Op, io: ProcessIO, helloMs: number): Promise<RuntimeProcess> {
   return processOver(await open(owner, id, op, helloMs), io, op.op);
-}
-
-/** Resolves once `sock` has written out what it buffered, or closed. */
-function drainOf(sock: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => { sock.off('drain', done); sock.off('close', done); resolve(); };
-    sock.on('drain', done);
-    sock.on('close', done);
-  });
 }
 
 /** An exec's or attach's process as the client holds it: frames both ways over the conversation. */

@@ -13,6 +13,7 @@ import {
   encodeFrame, encodeJsonFrame, encodeLogEntry, Frame, FrameReader, MAX_FRAME, MAX_PACKET, parseJson, parseRequest, parseWindowSize,
   type ControlRequest, type FrameType,
 } from './protocol.ts';
+import { drainOf } from './socket-drain.ts';
 import type { ControlTarget } from './types.ts';
 
 /** Stdin that arrives while an exec is still starting is queued up to this much, then refused. */
@@ -22,21 +23,6 @@ const MAX_CONNECTIONS = 128;
 const MAX_FOLLOW_BACKLOG = 16 << 20;
 /** Output bytes an exec's client may have unread before the exec's sink waits (ProcessIO backpressure). */
 const EXEC_BACKLOG = 1 << 20;
-
-/** Resolves once `sock` has drained its write buffer, or closed; one waiter per socket. */
-const drains = new WeakMap<Socket, Promise<void>>();
-function drainOf(sock: Socket): Promise<void> {
-  let p = drains.get(sock);
-  if (!p) {
-    p = new Promise((resolve) => {
-      const done = () => { sock.off('drain', done); sock.off('close', done); drains.delete(sock); resolve(); };
-      sock.on('drain', done);
-      sock.on('close', done);
-    });
-    drains.set(sock, p);
-  }
-  return p;
-}
 
 export interface ServerIdentity { session: string; pid: number }
 
