@@ -19,12 +19,13 @@ import type { ContainerRecord } from './types.ts';
 export async function openContainerView(e: EngineParts, rec: ContainerRecord): Promise<ContainerView> {
   const mounts: ViewMount[] = [];
   if (rec.runtime !== 'wasi') {
-    // A network the record no longer resolves (a removed network) still has a hostname to show.
-    const network = rec.spec.network && !e.lifecycle.etcFiles(rec.id)
+    // Running here: the files the container has (it may have changed them); else as its next start
+    // writes them (a network the record no longer resolves, a removed one, still has a hostname).
+    const live = e.lifecycle.etcFiles(rec.id);
+    const network = rec.spec.network && !live
       ? await runtimeNetwork(e.ctx, rec, (id) => e.lifecycle.isRunning(id)).catch(() => undefined)
       : undefined;
-    // Running here: the files the container has (it may have changed them); else as its next start writes them.
-    const etc = e.lifecycle.etcFiles(rec.id) ?? etcExport(etcFilesFor(rec.spec.hostname, network));
+    const etc = live ?? etcExport(etcFilesFor(rec.spec.hostname, network));
     for (const file of ['hostname', 'hosts', 'resolv.conf']) {
       mounts.push({ destination: `/etc/${file}`, fs: etc, readOnly: false, file, kind: 'etc' });
     }
