@@ -22,7 +22,7 @@ import {
   type Tgetlock, type Tlock, type Tversion,
 } from './messages.ts';
 import * as ns from './namespace.ts';
-import { SharedFiles } from './share.ts';
+import { frozenHolds, SharedFiles } from './share.ts';
 import { restoreFids, saveFids, type P9ServerState } from './state.ts';
 import { describe, traceSink, type TraceSink } from './trace.ts';
 import { commitXattr, xattrcreate, xattrwalk } from './xattr.ts';
@@ -168,7 +168,7 @@ export class P9Server implements Session {
         }
       }
       // A fid the guest's shared page cache fills through must keep reading that image file.
-      if (!stale && fid.frozen !== undefined && exp.fs.imageFileKey?.(node, { lower: true }) !== fid.frozen) stale = true;
+      if (!stale && !frozenHolds(exp, node, fid.frozen)) stale = true;
       const frozen = !stale && fid.frozen !== undefined ? { frozen: fid.frozen } : {};
       // Open state, listings and xattr buffers belonged to the old node: the guest reopens.
       this.fids.set({ id: fid.id, exp, node, path: stale ? null : fid.path, uid: fid.uid, openFlags: fid.openFlags, ...frozen, ...(stale ? { stale: true } : {}) });

@@ -101,6 +101,15 @@ export function shareKeyOf(shared: SharedFiles | null, exp: SharingExport, node:
   return exp.fs.imageFileKey(node);
 }
 
+/**
+ * Whether a fid opened while shared under `frozen` may go on with `node` (the node a saved or
+ * rebound fid resolves to now): only if that node started as the same image file, since the
+ * fid reads that file's bytes for its whole life. Not frozen: always.
+ */
+export function frozenHolds(exp: SharingExport, node: FsNode, frozen: string | undefined): boolean {
+  return frozen === undefined || exp.fs.imageFileKey?.(node, { lower: true }) === frozen;
+}
+
 /** The shared qid of `node` in `exp`, or null when it is not shared. */
 export function sharedQidOf(shared: SharedFiles | null, exp: SharingExport, node: FsNode): Qid | null {
   const key = shareKeyOf(shared, exp, node);

@@ -9,7 +9,7 @@ import type { FsNode } from '../fs/types.ts';
 import { fromBase64, toBase64 } from '../util/base64.ts';
 import { resolvePath, type Export, type Fid, type FidTable, type XattrState } from './fids.ts';
 import type { SavedLock } from './locks.ts';
-import type { SharedFiles } from './share.ts';
+import { frozenHolds, type SharedFiles } from './share.ts';
 
 export type SavedXattr =
   | { mode: 'read'; data: string }
@@ -99,7 +99,7 @@ export function restoreFids(state: P9ServerState, fids: FidTable, exports: Reado
       }
     }
     // A fid the guest's shared page cache fills through reads that image file or nothing.
-    if (!stale && f.frozen !== undefined && exp.fs.imageFileKey?.(node, { lower: true }) !== f.frozen) stale = true;
+    if (!stale && !frozenHolds(exp, node, f.frozen)) stale = true;
     const fid: Fid = {
       id: f.fid, exp, node, path: stale ? null : [...f.path!], uid: f.uid, openFlags: f.openFlags,
       ...(f.xattr ? { xattr: loadXattr(f.xattr) } : {}), ...(stale ? { stale: true } : {}),
