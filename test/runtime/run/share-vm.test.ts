@@ -211,7 +211,8 @@ describe('image files shared between containers', () => {
     expect(readlinks).toBeLessThan(8);
   }, 240_000);
 
-  it('a file the engine writes into a running container (skiff cp) shows in it at once, in no other', async () => {
+  /** A container B that saw the shared /etc/passwd, then the engine writes into its copy (as skiff cp does). */
+  async function startWithCopiedIn(): Promise<Awaited<ReturnType<typeof start>>> {
     const b = await start(`${VIEW('/etc/passwd')}; echo ready; sleep 100000`);
     try {
       await until(() => b.out().includes('ready'));
@@ -220,6 +221,16 @@ describe('image files shared between containers', () => {
       b.rootfs.setattr(n, { size: 0 });
       b.rootfs.write(n, 0, enc.encode('copied in\n'));
       await guest.rt.filesChanged(b.id);
+      return b;
+    } catch (err) {
+      await stop(b);
+      throw err;
+    }
+  }
+
+  it('a file the engine writes into a running container (skiff cp) shows in it at once, in no other', async () => {
+    const b = await startWithCopiedIn();
+    try {
       const view = await exec(b, VIEW('/etc/passwd'));
       expect(view).toContain('cat:copied in\nmap:copied in\n');
       expect(view.split(' ')[0]).not.toBe(inode);
@@ -230,14 +241,8 @@ describe('image files shared between containers', () => {
   }, 240_000);
 
   it('... also when another container used the file first since (freshness is each name\'s, not the shared inode\'s)', async () => {
-    const b = await start(`${VIEW('/etc/passwd')}; echo ready; sleep 100000`);
+    const b = await startWithCopiedIn();
     try {
-      await until(() => b.out().includes('ready'));
-      expect(b.out().split(' ')[0]).toBe(inode);
-      const n = node(b.rootfs, 'etc/passwd');
-      b.rootfs.setattr(n, { size: 0 });
-      b.rootfs.write(n, 0, enc.encode('copied in\n'));
-      await guest.rt.filesChanged(b.id);
       // A revalidates its own name of the shared inode first: the inode is fresh again, B's name is not.
       const before = a.out().slice(0, a.out().indexOf('ready'));
       expect(await exec(a, VIEW('/etc/passwd'))).toBe(before);
